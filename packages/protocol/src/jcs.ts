@@ -4,7 +4,9 @@
  *
  * ECMAScript's JSON.stringify already serializes numbers (RFC 8785 section 3.2.2.3) and
  * strings (3.2.2.2) exactly as JCS requires; what JCS adds is property order (sorted by
- * UTF-16 code units, 3.2.3) and the rejection of values I-JSON forbids.
+ * UTF-16 code units, 3.2.3) and the rejection of values I-JSON forbids, including strings and
+ * property names with lone surrogates (RFC 7493 section 2.1): JSON.stringify would escape them as
+ * `\udXXX`, which I-JSON forbids and a receiver may decode as U+FFFD.
  */
 import { utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
@@ -12,10 +14,19 @@ import { ProtocolError } from './errors.js';
 /** JSON values that can be canonicalized. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** Canonical JSON text of `value`. Throws `BAD_JSON` on non-finite numbers, non-JSON types or cycles. */
+/**
+ * Nesting limit for arrays and objects. Without it a deep enough value overflows the stack, and
+ * where that happens depends on the thread's stack size: one peer would reject what another accepts.
+ */
+const MAX_DEPTH = 1000;
+
+/**
+ * Canonical JSON text of `value`. Throws `BAD_JSON` on non-finite numbers, non-JSON types, cycles,
+ * class instances, strings with lone surrogates and nesting deeper than 1000 levels.
+ */
 export function canonicalize(value: unknown): string {
   const parts: string[] = [];
-  write(value, parts, new Set());
+  write(value, parts, new Set(), 0);
   return parts.join('');
 }
 
@@ -24,10 +35,19 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return utf8(canonicalize(value));
 }
 
-function write(v: unknown, out: string[], seen: Set<object>): void {
+/** With the `u` flag a well-formed surrogate pair is one code point, so this matches lone surrogates only. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function writeString(s: string, out: string[], what: string): void {
+  if (LONE_SURROGATE.test(s))
+    throw new ProtocolError('BAD_JSON', `expected ${what} of Unicode text, got a lone surrogate`);
+  out.push(JSON.stringify(s));
+}
+
+function write(v: unknown, out: string[], seen: Set<object>, depth: number): void {
   switch (typeof v) {
     case 'string':
-      out.push(JSON.stringify(v));
+      writeString(v, out, 'a string');
       return;
     case 'boolean':
       out.push(v ? 'true' : 'false');
@@ -42,12 +62,13 @@ function write(v: unknown, out: string[], seen: Set<object>): void {
         return;
       }
       if (seen.has(v)) throw new ProtocolError('BAD_JSON', 'expected an acyclic value, got a cycle');
+      if (depth >= MAX_DEPTH) throw new ProtocolError('BAD_JSON', `expected at most ${MAX_DEPTH} levels of nesting`);
       seen.add(v);
       if (Array.isArray(v)) {
         out.push('[');
         for (let i = 0; i < v.length; i++) {
           if (i > 0) out.push(',');
-          write(v[i], out, seen);
+          write(v[i], out, seen, depth + 1);
         }
         out.push(']');
       } else {
@@ -64,8 +85,9 @@ function write(v: unknown, out: string[], seen: Set<object>): void {
         for (let i = 0; i < keys.length; i++) {
           const k = keys[i] as string;
           if (i > 0) out.push(',');
-          out.push(JSON.stringify(k), ':');
-          write(obj[k], out, seen);
+          writeString(k, out, 'a property name');
+          out.push(':');
+          write(obj[k], out, seen, depth + 1);
         }
         out.push('}');
       }

@@ -1,0 +1,140 @@
+// Scenario `ledger-throughput`: signed transactions through the whole node path (admission,
+// parallel signature verification, solo ordering, execution, durable SQLite commit), against the
+// ceiling of this machine's raw Ed25519 verify rate on all cores, measured in the same run.
+// Then a second run at half the measured throughput for the commit latency at that load.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
+import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { rawVerifyRate } from './_ceiling.mjs';
+import { latencySummary, machine } from './_stats.mjs';
+
+function makeTxs(count, signers) {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) =>
+    signTx(
+      { chainId: 'bench', type: 'kv.put', args: { ns: `n${i % signers.length}`, key: `k${i}`, value: i }, now, ttlMs: 3_000_000 },
+      signers[i % signers.length],
+    ),
+  );
+}
+
+async function openNode(dir) {
+  const org = nativeSigner(randomSecretKey());
+  const genesis = makeGenesis({
+    chainId: 'bench',
+    members: [{ id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    params: { blockMaxTxs: 2000, blockMaxMs: 10 },
+  });
+  return CustosNode.open({ dbPath: join(dir, 'node.db'), genesis, signers: [org], maxPending: 1_000_000 });
+}
+
+/**
+ * Drives `txs` into the node. With `rate` (tx/s) it sends on a schedule (open loop); without, it
+ * keeps `window` transactions in flight (closed loop). Returns latencies and timings.
+ */
+async function drive(node, txs, { rate, window = 8000 } = {}) {
+  const latencies = new Array(txs.length);
+  let failed = 0;
+  let sent = 0;
+  let done = 0;
+  const start = performance.now();
+  await new Promise((resolve) => {
+    const finishOne = () => {
+      done++;
+      if (done === txs.length) resolve();
+    };
+    const sendOne = () => {
+      const i = sent++;
+      const t0 = performance.now();
+      let sub;
+      try {
+        sub = node.submit(txs[i]);
+      } catch {
+        failed++;
+        finishOne();
+        return;
+      }
+      sub.committed.then(
+        (r) => {
+          latencies[i] = performance.now() - t0;
+          if (r.code !== 'OK') failed++;
+          finishOne();
+        },
+        () => {
+          failed++;
+          finishOne();
+        },
+      );
+    };
+    const tick = () => {
+      if (sent >= txs.length) return;
+      const target = rate === undefined ? Math.min(txs.length, done + window) : Math.min(txs.length, Math.floor(((performance.now() - start) / 1000) * rate));
+      while (sent < target) sendOne();
+      if (sent < txs.length) setTimeout(tick, rate === undefined ? 0 : 2);
+    };
+    tick();
+  });
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, sent, failed, latencies: latencies.filter((x) => x !== undefined) };
+}
+
+export async function run({ quick = false } = {}) {
+  const count = quick ? 20_000 : 60_000;
+  console.error('measuring the raw Ed25519 verify ceiling on all cores...');
+  const ceiling = await rawVerifyRate();
+  console.error(`ceiling ${ceiling} verify/s; signing ${count} transactions...`);
+  const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
+  const txs = makeTxs(count, signers);
+
+  const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
+  try {
+    let node = await openNode(dir);
+    // Warm-up: JIT, worker start, SQLite cache.
+    await drive(node, makeTxs(3000, signers));
+    const full = await drive(node, txs);
+    const throughput = (full.sent - full.failed) / full.seconds;
+    console.error(`saturated: ${Math.round(throughput)} tx/s over ${full.seconds.toFixed(2)} s`);
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+
+    const dir2 = mkdtempSync(join(tmpdir(), 'custos-bench-'));
+    node = await openNode(dir2);
+    const halfRate = Math.round(throughput / 2);
+    await drive(node, makeTxs(2000, signers));
+    const halfTxs = makeTxs(Math.min(count, Math.round(halfRate * (quick ? 5 : 10))), signers);
+    const half = await drive(node, halfTxs, { rate: halfRate });
+    const halfLatency = latencySummary(half.latencies);
+    console.error(`half load ${halfRate} tx/s: p99 ${halfLatency.p99} ms`);
+    await node.close();
+    rmSync(dir2, { recursive: true, force: true });
+
+    return {
+      scenario: 'ledger-throughput',
+      succeeded: full.sent - full.failed,
+      failed: full.failed,
+      send_rate: Math.round(full.sent / full.seconds),
+      throughput: Math.round(throughput),
+      unit: 'tx/s',
+      latency_ms: latencySummary(full.latencies),
+      ceiling: { name: 'ed25519_verify_per_s_all_cores', value: ceiling },
+      ratio: Math.round((throughput / ceiling) * 1000) / 1000,
+      machine: machine(),
+      durability: 'sqlite WAL synchronous=FULL, one fsync per block',
+      half_load: {
+        send_rate: halfRate,
+        succeeded: half.sent - half.failed,
+        failed: half.failed,
+        throughput: Math.round((half.sent - half.failed) / half.seconds),
+        latency_ms: halfLatency,
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick') })));
+}

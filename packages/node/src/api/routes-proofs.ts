@@ -1,0 +1,55 @@
+/**
+ * Proof routes: inclusion of a transaction in the history log, consistency (append-only) between
+ * two heights, and the state of a key. Each answer is a self-contained bundle with the quorum
+ * certificate it is checked against, verifiable offline with the protocol's `verifyProofBundle`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { CustosNode } from '../node.js';
+import { consistencyProof, inclusionProof, stateProof } from '../proofs.js';
+import { problem, sendProblem } from './problem.js';
+import { CONSISTENCY_QUERY, INCLUSION_QUERY, STATE_KEY_QUERY, TX_ID_PARAMS } from './schemas.js';
+
+export function registerProofRoutes(app: FastifyInstance, node: CustosNode): void {
+  app.get<{ Params: { txId: string }; Querystring: { height?: string } }>(
+    '/v1/proofs/inclusion/:txId',
+    { schema: { params: TX_ID_PARAMS, querystring: INCLUSION_QUERY } },
+    async (request, reply) => {
+      const { txId } = request.params;
+      const tx = node.store.getTx(txId);
+      if (tx === null) return sendProblem(reply, problem('NOT_FOUND', `no committed transaction ${txId}`));
+      const latest = node.latest().height;
+      if (request.query.height === undefined) return inclusionProof(node, txId);
+      const height = Number(request.query.height);
+      if (height < tx.height || height > latest) {
+        return sendProblem(
+          reply,
+          problem('BAD_REQUEST', `expected height between ${tx.height} (the transaction's block) and ${latest}`),
+        );
+      }
+      return inclusionProof(node, txId, height);
+    },
+  );
+
+  app.get<{ Querystring: { from: string; to: string } }>(
+    '/v1/proofs/consistency',
+    { schema: { querystring: CONSISTENCY_QUERY } },
+    async (request, reply) => {
+      const from = Number(request.query.from);
+      const to = Number(request.query.to);
+      const latest = node.latest().height;
+      if (from > to || to > latest) {
+        return sendProblem(
+          reply,
+          problem('BAD_REQUEST', `expected from <= to <= ${latest}, got from=${from} to=${to}`),
+        );
+      }
+      return consistencyProof(node, from, to);
+    },
+  );
+
+  app.get<{ Querystring: { key: string } }>(
+    '/v1/proofs/state',
+    { schema: { querystring: STATE_KEY_QUERY } },
+    async (request) => stateProof(node, request.query.key),
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Transaction routes: submit one, submit a batch, read a committed one. Admission errors come back
+ * at once (problem+json for one transaction, per item for a batch); `?wait=true` holds the request
+ * until the block commits.
+ */
+import type { FastifyInstance } from 'fastify';
+import { NodeError } from '../errors.js';
+import type { CommitResult, CustosNode, Submission } from '../node.js';
+import { problem, problemOf, sendProblem } from './problem.js';
+import { ACCEPTED, COMMIT_RESULT, SIGNED_TX, TX_BATCH, TX_ID_PARAMS, WAIT_QUERY } from './schemas.js';
+
+export interface TxRouteOptions {
+  /** How long `?wait=true` waits for a commit before answering 504 TIMEOUT. */
+  waitTimeoutMs: number;
+  batchBodyLimit: number;
+}
+
+type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { code: string; detail: string } };
+
+export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: TxRouteOptions): void {
+  app.post<{ Body: unknown; Querystring: { wait?: 'true' | 'false' } }>(
+    '/v1/txs',
+    { schema: { body: SIGNED_TX, querystring: WAIT_QUERY, response: { 200: COMMIT_RESULT, 202: ACCEPTED } } },
+    async (request, reply) => {
+      const sub = node.submit(request.body);
+      if (request.query.wait !== 'true') {
+        // The signature is checked off the event loop after this answer; a forged one is never
+        // committed (GET /v1/txs/:txId stays 404). Callers who need the verdict use ?wait=true.
+        sub.committed.catch(ignore);
+        return reply.code(202).send({ txId: sub.txId });
+      }
+      const d = deadline(opts.waitTimeoutMs, sub.txId);
+      try {
+        return await Promise.race([sub.committed, d.promise]);
+      } finally {
+        d.cancel();
+      }
+    },
+  );
+
+  app.post<{ Body: unknown[]; Querystring: { wait?: 'true' | 'false' } }>(
+    '/v1/txs/batch',
+    { bodyLimit: opts.batchBodyLimit, schema: { body: TX_BATCH, querystring: WAIT_QUERY } },
+    async (request) => {
+      const subs: (Submission | undefined)[] = [];
+      const results: BatchItem[] = request.body.map((raw, i) => {
+        try {
+          const sub = node.submit(raw);
+          subs[i] = sub;
+          return { txId: sub.txId };
+        } catch (e) {
+          const p = problemOf(e);
+          return { error: { code: p.code, detail: p.detail } };
+        }
+      });
+      if (request.query.wait !== 'true') {
+        for (const s of subs) s?.committed.catch(ignore);
+        return { results };
+      }
+      const d = deadline(opts.waitTimeoutMs);
+      try {
+        await Promise.all(
+          subs.map((s, i) =>
+            s === undefined
+              ? undefined
+              : Promise.race([s.committed, d.promise]).then(
+                  (r) => {
+                    results[i] = r;
+                  },
+                  (e) => {
+                    const p = problemOf(e);
+                    results[i] = { txId: s.txId, error: { code: p.code, detail: p.detail } };
+                  },
+                ),
+          ),
+        );
+      } finally {
+        d.cancel();
+      }
+      return { results };
+    },
+  );
+
+  app.get<{ Params: { txId: string } }>(
+    '/v1/txs/:txId',
+    { schema: { params: TX_ID_PARAMS } },
+    async (request, reply) => {
+      const t = node.store.getTx(request.params.txId);
+      if (t === null) {
+        return sendProblem(reply, problem('NOT_FOUND', `no committed transaction ${request.params.txId}`));
+      }
+      return { txId: t.txId, height: t.height, index: t.index, logIndex: t.logIndex, code: t.code, tx: t.tx };
+    },
+  );
+}
+
+/** A promise that rejects with TIMEOUT after `ms`, unless cancelled first. */
+function deadline(ms: number, txId?: string): { promise: Promise<never>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const what = txId === undefined ? 'the batch' : `transaction ${txId}`;
+      reject(new NodeError('TIMEOUT', `${what} was admitted but not committed within ${ms} ms; it may still commit`));
+    }, ms);
+  });
+  promise.catch(ignore);
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+function ignore(): void {}

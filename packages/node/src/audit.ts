@@ -1,0 +1,147 @@
+/**
+ * Re-executes a peer's whole chain from genesis and compares every recomputed header field (prevHash,
+ * logSize, logRoot, stateRoot), every result code and the final state with what the peer stored.
+ * What an auditor runs to trust a copy of the chain without trusting the peer that wrote it.
+ */
+import {
+  type BlockHeader,
+  canonicalize,
+  checkHeaderLink,
+  headerHash,
+  logEntryBytes,
+  MemoryLogStore,
+  MemoryStateNodeStore,
+  MerkleLog,
+  type ParsedTx,
+  parseTx,
+  StateTree,
+  toHex,
+  utf8,
+  verifyQuorumCertificate,
+  verifyTxSignature,
+} from '@custos/protocol';
+import { installNativeCrypto, nativeVerifier } from './crypto/native.js';
+import { Executor } from './exec/executor.js';
+import type { ExecContext } from './exec/module.js';
+import { type Genesis, memberSetOf } from './genesis.js';
+import { SYSTEM_MODULES } from './modules/index.js';
+import { writeMember } from './modules/member.js';
+import { SqliteStore } from './store/sqlite.js';
+
+export interface AuditReport {
+  ok: boolean;
+  height: number;
+  logSize: number;
+  stateRoot: string;
+  /** Blocks whose stored quorum certificate verified against the genesis member set. */
+  certified: number;
+  problems: string[];
+}
+
+/** Replays the chain stored at `dbPath` (opened read-only). Stops at the first 20 problems. */
+export function auditChain(dbPath: string): AuditReport {
+  installNativeCrypto();
+  const store = new SqliteStore(dbPath, { readonly: true });
+  try {
+    return auditStore(store);
+  } finally {
+    store.close();
+  }
+}
+
+export function auditStore(store: SqliteStore): AuditReport {
+  const problems: string[] = [];
+  const genesisText = store.getMeta('genesis');
+  if (genesisText === undefined)
+    return { ok: false, height: -1, logSize: 0, stateRoot: '', certified: 0, problems: ['no genesis'] };
+  const genesis = JSON.parse(genesisText) as Genesis;
+  const members = memberSetOf(genesis);
+  const executor = new Executor(SYSTEM_MODULES);
+  const state = new Map<string, string>();
+  const tree = new StateTree(new MemoryStateNodeStore());
+  const log = new MerkleLog(new MemoryLogStore());
+  const committed = new Set<string>();
+  const reader = {
+    getState: (k: string) => state.get(k),
+    hasCommittedTx: (id: string) => committed.has(id),
+  };
+  const applyWrites = (writes: Map<string, string | null>) => {
+    for (const [k, v] of writes) {
+      if (v === null) state.delete(k);
+      else state.set(k, v);
+    }
+    return tree.apply([...writes].map(([k, v]) => [utf8(k), v === null ? null : utf8(v)] as const)).root;
+  };
+
+  const genesisWrites = new Map<string, string | null>();
+  const ctx = { put: (k: string, v: unknown) => genesisWrites.set(k, canonicalize(v)) } as unknown as Pick<
+    ExecContext,
+    'put'
+  >;
+  for (const m of genesis.members) writeMember(ctx, { id: m.id, name: m.name, keys: m.keys, since: 0 });
+  let root = applyWrites(genesisWrites);
+
+  let prev: BlockHeader | null = null;
+  let certified = 0;
+  let height = 0;
+  for (; ; height++) {
+    const block = store.getBlock(height);
+    if (!block) break;
+    const h = block.header;
+    const where = `block ${height}`;
+    try {
+      checkHeaderLink(prev, h);
+    } catch (e) {
+      problems.push(`${where}: ${(e as Error).message}`);
+    }
+    if (block.hash !== headerHash(h)) problems.push(`${where}: stored hash is not the header's hash`);
+    if (height > 0) {
+      const parsed: ParsedTx[] = [];
+      const sigOk: boolean[] = [];
+      for (const tx of block.txs) {
+        const p = parseTx(tx);
+        parsed.push(p);
+        sigOk.push(verifyTxSignature(p, nativeVerifier));
+      }
+      const out = executor.execute({ chainId: h.chainId, height, time: h.time, txs: parsed, sigOk }, reader);
+      out.results.forEach((code, i) => {
+        if (code !== block.results[i])
+          problems.push(`${where} tx ${i}: recomputed ${code}, stored ${block.results[i]}`);
+        if (code !== 'BAD_SIGNATURE' && code !== 'WRONG_CHAIN') committed.add(parsed[i]!.txId);
+        log.append(logEntryBytes({ txId: parsed[i]!.txId, height, index: i, code }));
+      });
+      root = applyWrites(out.writes);
+    }
+    if (toHex(root) !== h.stateRoot) problems.push(`${where}: recomputed stateRoot differs from the stored one`);
+    if (log.size !== h.logSize) problems.push(`${where}: recomputed logSize ${log.size}, stored ${h.logSize}`);
+    else if (toHex(log.root()) !== h.logRoot) problems.push(`${where}: recomputed logRoot differs from the stored one`);
+    if (block.qc) {
+      try {
+        verifyQuorumCertificate(block.qc, members, nativeVerifier, genesis.chainId);
+        if (
+          canonicalize(block.qc.checkpoint) !==
+          canonicalize({ chainId: h.chainId, height, logSize: h.logSize, logRoot: h.logRoot, stateRoot: h.stateRoot })
+        ) {
+          problems.push(`${where}: certificate is for another checkpoint`);
+        } else certified++;
+      } catch (e) {
+        problems.push(`${where}: ${(e as Error).message}`);
+      }
+    }
+    prev = h;
+    if (problems.length >= 20) break;
+  }
+  // The state table (what reads are served from) must equal the replayed state.
+  const stored = store.listState('', undefined, Number.MAX_SAFE_INTEGER);
+  if (stored.length !== state.size || stored.some((r) => state.get(r.key) !== r.value)) {
+    problems.push('stored state rows differ from the replayed state');
+  }
+  return {
+    ok: problems.length === 0,
+    height: prev?.height ?? -1,
+    logSize: log.size,
+    stateRoot: toHex(root),
+    certified,
+    problems,
+  };
+}

@@ -1,0 +1,120 @@
+/** `custos init` (a new chain in a home directory) and `custos keys new` (a user key). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomSecretKey } from '@custos/protocol';
+import type { Command } from 'commander';
+import { NodeError } from '../errors.js';
+import {
+  findPassphrase,
+  GENESIS_FILE,
+  generateDemoPassphrase,
+  initHome,
+  isInitialized,
+  PASSPHRASE_FILE,
+  requirePassphrase,
+  resolveHome,
+} from '../home.js';
+import { writeKeystore } from '../keys/keystore.js';
+import { parseOrgs, parsePositiveInt } from './args.js';
+import { type Output, output } from './output.js';
+
+export const DEMO_WARNING =
+  'is a random passphrase for the keys of this home: fine for a demo, never for production ' +
+  '(anyone who can read it can sign as these orgs). Set CUSTOS_PASSPHRASE or use --passphrase-file instead.';
+
+interface InitFlags {
+  home?: string;
+  chainId: string;
+  orgs: string;
+  threshold?: string;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+/** Initializes a home, generating a demo passphrase file when no passphrase is given. */
+export function initWithPassphrase(
+  out: Output,
+  opts: {
+    home: string;
+    chainId: string;
+    orgs: { id: string; name: string }[];
+    threshold?: number;
+    passphraseFile?: string;
+  },
+) {
+  if (isInitialized(opts.home)) throw new NodeError('ALREADY_INITIALIZED', `${opts.home} already holds a chain`);
+  let passphrase = findPassphrase({
+    home: opts.home,
+    ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
+  });
+  let passphraseFile: string | undefined;
+  if (passphrase === undefined) {
+    passphrase = generateDemoPassphrase(opts.home);
+    passphraseFile = join(opts.home, PASSPHRASE_FILE);
+    out.note(`warning: ${passphraseFile} ${DEMO_WARNING}`);
+  }
+  const result = initHome({
+    home: opts.home,
+    chainId: opts.chainId,
+    orgs: opts.orgs,
+    passphrase,
+    ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+  });
+  return { ...result, passphraseFile };
+}
+
+export function registerHomeCommands(program: Command): void {
+  program
+    .command('init')
+    .description('create a chain: a key per org and the genesis, in the home directory')
+    .option('--home <dir>', 'home directory (default $CUSTOS_HOME or ./.custos)')
+    .option('--chain-id <id>', 'chain id', 'demo')
+    .option('--orgs <list>', 'member orgs, comma-separated (id or id:Name)', 'bank,insurer,retailer')
+    .option('--threshold <n>', 'members whose signatures make a quorum (default a majority)')
+    .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
+    .option('--json', 'print one JSON document')
+    .action((flags: InitFlags) => {
+      const out = output(flags.json === true);
+      const home = resolveHome(flags.home);
+      const r = initWithPassphrase(out, {
+        home,
+        chainId: flags.chainId,
+        orgs: parseOrgs(flags.orgs),
+        ...(flags.threshold === undefined ? {} : { threshold: parsePositiveInt(flags.threshold, '--threshold') }),
+        ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
+      });
+      const g = r.genesis;
+      out.result(
+        {
+          home,
+          genesisFile: join(home, GENESIS_FILE),
+          chainId: g.chainId,
+          threshold: g.threshold,
+          members: g.members.map((m) => ({ id: m.id, name: m.name, did: m.keys[0], keyFile: r.keyFiles[m.id] })),
+          ...(r.passphraseFile === undefined ? {} : { passphraseFile: r.passphraseFile }),
+        },
+        [
+          `Initialized chain ${g.chainId} in ${home}: ${g.members.length} members, quorum ${g.threshold}.`,
+          ...g.members.map((m) => `  ${m.id.padEnd(12)} ${m.keys[0]}`),
+          'Start it with: custos node start',
+        ],
+      );
+    });
+
+  const keys = program.command('keys').description('manage keys');
+  keys
+    .command('new')
+    .description('create a user key in an encrypted keystore file and print its did:key')
+    .requiredOption('--out <file>', 'keystore file to create')
+    .option('--passphrase-file <file>', 'file holding the passphrase (else $CUSTOS_PASSPHRASE)')
+    .option('--json', 'print one JSON document')
+    .action((flags: { out: string; passphraseFile?: string; json?: boolean }) => {
+      const out = output(flags.json === true);
+      if (existsSync(flags.out)) throw new NodeError('BAD_REQUEST', `${flags.out} exists; refusing to overwrite a key`);
+      const passphrase = requirePassphrase(
+        flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile },
+      );
+      const did = writeKeystore(flags.out, randomSecretKey(), passphrase);
+      out.result({ did, file: flags.out }, [`Created ${flags.out}`, `  ${did}`]);
+    });
+}

@@ -1,0 +1,156 @@
+/**
+ * `custos node start` (serve a home's chain over HTTP) and `custos demo` (what `npm start` runs:
+ * a three-org chain, initialized and filled with a little public data on first run).
+ */
+import { type JsonValue, signTx } from '@custos/protocol';
+import { type Command, Option } from 'commander';
+import { isInitialized, requirePassphrase, resolveHome } from '../home.js';
+import type { CustosNode } from '../node.js';
+import { parsePort } from './args.js';
+import { DEFAULT_NODE_URL } from './client.js';
+import { initWithPassphrase } from './commands-home.js';
+import { type Output, output } from './output.js';
+import { closeOnSignals, type Peer, startPeer } from './peer.js';
+
+interface ServeFlags {
+  home?: string;
+  host: string;
+  port: string;
+  passphraseFile?: string;
+  log?: boolean;
+  json?: boolean;
+}
+
+function serveOptions(cmd: Command): Command {
+  return cmd
+    .option('--home <dir>', 'home directory (default $CUSTOS_HOME or ./.custos)')
+    .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('PORT').default('7070'))
+    .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
+    .option('--log', 'JSON request logs on stdout (no bodies, queries or client addresses)')
+    .option('--json', 'print one JSON document once listening');
+}
+
+async function serve(out: Output, flags: ServeFlags, home: string, passphrase: string): Promise<Peer> {
+  const peer = await startPeer({
+    home,
+    passphrase,
+    host: flags.host,
+    port: parsePort(flags.port),
+    logger: flags.log === true,
+  });
+  peer.node.on('fatal', (e: unknown) => {
+    out.note(`error INTERNAL: a block failed to commit; the node stopped ordering (${(e as Error).message})`);
+  });
+  closeOnSignals(peer);
+  return peer;
+}
+
+export function registerNodeCommands(program: Command): void {
+  const node = program.command('node').description('run a peer');
+  serveOptions(node.command('start').description("serve the home's chain over HTTP")).action(
+    async (flags: ServeFlags) => {
+      const out = output(flags.json === true);
+      const home = resolveHome(flags.home);
+      const passphrase = requirePassphrase({
+        home,
+        ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
+      });
+      const peer = await serve(out, flags, home, passphrase);
+      out.result(
+        { chainId: peer.node.chainId, url: peer.url, height: peer.node.latest().height, home },
+        `Custos node ${peer.node.chainId} listening on ${peer.url}`,
+      );
+    },
+  );
+
+  serveOptions(
+    program.command('demo').description('run a demo chain (bank, insurer, retailer) with sample data'),
+  ).action(async (flags: ServeFlags) => {
+    const out = output(flags.json === true);
+    const home = resolveHome(flags.home);
+    const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
+    let initialized = false;
+    if (!isInitialized(home)) {
+      initWithPassphrase(out, { home, chainId: 'demo', orgs: DEMO_ORGS, ...passFile });
+      initialized = true;
+    }
+    const passphrase = requirePassphrase({ home, ...passFile });
+    const peer = await serve(out, flags, home, passphrase);
+    let demoTxs: string[] = [];
+    if (peer.node.latest().height === 0) demoTxs = await submitDemoData(peer);
+    const sample = demoTxs[0] ?? lastTxId(peer.node);
+    const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
+    const examples = [
+      `curl -s ${peer.url}/v1/chain`,
+      `npm run custos -- tx --type kv.put --args '{"ns":"demo","key":"hello","value":"world"}' --org bank${nodeFlag}`,
+      sample === undefined
+        ? `npm run custos -- block latest${nodeFlag}`
+        : `npm run custos -- proof inclusion ${sample} --out proof.json${nodeFlag} && npm run custos -- verify proof.json`,
+    ];
+    out.result(
+      {
+        chainId: peer.node.chainId,
+        url: peer.url,
+        home,
+        initialized,
+        height: peer.node.latest().height,
+        demoTxs,
+        examples,
+      },
+      [
+        `Custos node ${peer.node.chainId} listening on ${peer.url}`,
+        initialized ? `Initialized a new demo chain in ${home}.` : `Using the chain in ${home}.`,
+        ...(demoTxs.length > 0
+          ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
+          : []),
+        'Try:',
+        ...examples.map((e) => `  ${e}`),
+        'Stop with Ctrl-C.',
+      ],
+    );
+  });
+}
+
+const DEMO_ORGS = [
+  { id: 'bank', name: 'Bank' },
+  { id: 'insurer', name: 'Insurer' },
+  { id: 'retailer', name: 'Retailer' },
+];
+
+/** Public facts each org publishes (no personal data): display name, privacy policy, DPO role mailbox. */
+function demoTxs(org: { id: string; name: string }): { type: string; args: { [key: string]: JsonValue } }[] {
+  const site = `https://${org.id}.example`;
+  return [
+    { type: 'member.update', args: { name: `Demo ${org.name}` } },
+    {
+      type: 'kv.put',
+      args: { ns: 'privacy', key: `${org.id}.policy`, value: { url: `${site}/privacy`, version: '1.0' } },
+    },
+    {
+      type: 'kv.put',
+      args: {
+        ns: 'privacy',
+        key: `${org.id}.dpo`,
+        value: { role: 'Data Protection Officer', contact: `mailto:dpo@${org.id}.example` },
+      },
+    },
+  ];
+}
+
+async function submitDemoData(peer: Peer): Promise<string[]> {
+  const { node } = peer;
+  const subs = [];
+  for (const org of node.genesis.members) {
+    const signer = peer.orgSigners.get(org.id);
+    if (signer === undefined) continue;
+    for (const t of demoTxs(org)) subs.push(node.submit(signTx({ chainId: node.chainId, ...t }, signer)));
+  }
+  await Promise.all(subs.map((s) => s.committed));
+  return subs.map((s) => s.txId);
+}
+
+function lastTxId(node: CustosNode): string | undefined {
+  const size = node.latest().logSize;
+  return size === 0 ? undefined : node.store.getTxByLogIndex(size - 1)?.txId;
+}

@@ -1,0 +1,128 @@
+/**
+ * `custos proof` fetches a proof bundle from a node; `custos verify` checks one fully offline,
+ * trusting nothing but the genesis member set (the bundle's quorum certificate must verify against it).
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProtocolError, verifyProofBundle } from '@custos/protocol';
+import type { Command } from 'commander';
+import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
+import { NodeError } from '../errors.js';
+import { memberSetOf } from '../genesis.js';
+import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
+import { parseHeight, parseTxId } from './args.js';
+import { NodeClient } from './client.js';
+import { nodeOption } from './commands-query.js';
+import { type Output, output } from './output.js';
+
+const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
+interface ProofFlags {
+  node: string;
+  out?: string;
+  json?: boolean;
+}
+
+function emitBundle(out: Output, flags: ProofFlags, what: string, bundle: unknown): void {
+  const text = `${JSON.stringify(bundle, null, 2)}\n`;
+  if (flags.out === undefined) {
+    // The bundle is the result: one JSON document either way.
+    process.stdout.write(text);
+    return;
+  }
+  writeFileSync(flags.out, text);
+  out.result(
+    { file: flags.out, proof: what },
+    `Wrote the ${what} to ${flags.out}; check it offline with: custos verify ${flags.out}`,
+  );
+}
+
+export function registerProofCommands(program: Command): void {
+  const proof = program.command('proof').description('fetch a proof bundle from a node');
+  const common = (cmd: Command) =>
+    cmd
+      .addOption(nodeOption())
+      .option('--out <file>', 'write the bundle to a file')
+      .option('--json', 'print one JSON document');
+
+  common(
+    proof
+      .command('inclusion')
+      .description('proof that a transaction is in the history log')
+      .argument('<txId>', 'transaction id')
+      .option('--height <h>', 'prove against the checkpoint at this height (default latest)'),
+  ).action(async (txId: string, flags: ProofFlags & { height?: string }) => {
+    const client = new NodeClient(flags.node);
+    const height = flags.height === undefined ? undefined : parseHeight(flags.height);
+    const bundle = await client.inclusionProof(parseTxId(txId), height);
+    emitBundle(output(flags.json === true), flags, `inclusion proof of ${txId}`, bundle);
+  });
+
+  common(
+    proof
+      .command('consistency')
+      .description('proof that the log at height TO extends the log at height FROM (append-only)')
+      .argument('<from>', 'earlier height')
+      .argument('<to>', 'later height'),
+  ).action(async (from: string, to: string, flags: ProofFlags) => {
+    const bundle = await new NodeClient(flags.node).consistencyProof(parseHeight(from, 'FROM'), parseHeight(to, 'TO'));
+    emitBundle(output(flags.json === true), flags, `consistency proof ${from}..${to}`, bundle);
+  });
+
+  common(
+    proof
+      .command('state')
+      .description('proof of the current value (or absence) of a state key')
+      .argument('<key>', 'state key'),
+  ).action(async (key: string, flags: ProofFlags) => {
+    const bundle = await new NodeClient(flags.node).stateProof(key);
+    emitBundle(output(flags.json === true), flags, `state proof of ${key}`, bundle);
+  });
+
+  program
+    .command('verify')
+    .description('verify a proof bundle offline against a genesis member set')
+    .argument('<file>', 'proof bundle (from `custos proof ... --out`)')
+    .option('--genesis <file>', 'genesis.json whose members must have certified the proof')
+    .option('--home <dir>', 'read the genesis from this home (default $CUSTOS_HOME or ./.custos)')
+    .option('--json', 'print one JSON document')
+    .action((file: string, flags: { genesis?: string; home?: string; json?: boolean }) => {
+      const out = output(flags.json === true);
+      installNativeCrypto();
+      const home = resolveHome(flags.home);
+      if (flags.genesis === undefined && !isInitialized(home)) {
+        throw new NodeError('BAD_REQUEST', `expected --genesis GENESIS.json or --home DIR (no chain in ${home})`);
+      }
+      const genesis = readGenesisFile(flags.genesis ?? join(home, GENESIS_FILE));
+      const fact = verifyProofBundle(readBundle(file), memberSetOf(genesis), nativeVerifier);
+      // The member set alone does not name the chain: the same members may certify several chains.
+      if (fact.chainId !== genesis.chainId) {
+        throw new ProtocolError(
+          'BAD_PROOF',
+          `the proof is for chain '${fact.chainId}', the genesis for '${genesis.chainId}'`,
+        );
+      }
+      const s: Record<string, unknown> = { ...fact };
+      out.result({ ok: true, ...s }, [
+        `OK: ${file} verifies against the ${genesis.members.length} members of chain ${genesis.chainId} (quorum ${genesis.threshold}).`,
+        ...Object.entries(s).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
+      ]);
+    });
+}
+
+function readBundle(file: string): unknown {
+  let text: string;
+  try {
+    if (statSync(file).size > MAX_BUNDLE_BYTES) throw new Error('file too large');
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ProtocolError('BAD_PROOF', `cannot read a proof file of at most ${MAX_BUNDLE_BYTES} bytes at ${file}`, {
+      cause,
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new ProtocolError('BAD_PROOF', `expected a JSON proof bundle in ${file}`, { cause });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Runs a peer from a home directory: opens the node with the home's member keys, serves the HTTP
+ * API, and shuts both down cleanly on SIGINT / SIGTERM (a second signal exits at once).
+ */
+import type { Signer } from '@custos/protocol';
+import type { FastifyInstance } from 'fastify';
+import { createServer, listen } from '../api/server.js';
+import { NodeError } from '../errors.js';
+import { loadHome } from '../home.js';
+import { CustosNode } from '../node.js';
+
+export interface PeerOptions {
+  home: string;
+  passphrase: string;
+  host: string;
+  port: number;
+  logger: boolean;
+}
+
+export interface Peer {
+  node: CustosNode;
+  app: FastifyInstance;
+  url: string;
+  /** The home's member keys by org id. */
+  orgSigners: Map<string, Signer>;
+  close(): Promise<void>;
+}
+
+export async function startPeer(opts: PeerOptions): Promise<Peer> {
+  const home = loadHome(opts.home, opts.passphrase);
+  const node = await CustosNode.open({ dbPath: home.dbPath, genesis: home.genesis, signers: home.signers });
+  const app = createServer(node, { logger: opts.logger });
+  let url: string;
+  try {
+    url = await listen(app, { host: opts.host, port: opts.port });
+  } catch (cause) {
+    await app.close().catch(() => {});
+    await node.close();
+    const reason = (cause as { code?: string }).code ?? (cause as Error).message;
+    throw new NodeError('BAD_REQUEST', `cannot listen on ${opts.host}:${opts.port}: ${reason}`, { cause });
+  }
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    // Both at once: the node fails requests still waiting for a commit (503), so the server's
+    // close does not wait for them; committed blocks are already durable.
+    closing ??= Promise.all([app.close(), node.close()]).then(() => undefined);
+    return closing;
+  };
+  return { node, app, url, orgSigners: home.orgSigners, close };
+}
+
+/** Closes the peer on SIGINT / SIGTERM, then exits 0; a second signal exits at once. */
+export function closeOnSignals(peer: Peer, onClosed: () => void = () => {}): void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    process.stderr.write(`${signal}: stopping the node\n`);
+    peer.close().then(
+      () => {
+        onClosed();
+        process.exit(0);
+      },
+      (e: unknown) => {
+        process.stderr.write(`error INTERNAL: ${(e as Error).message}\n`);
+        process.exit(70);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

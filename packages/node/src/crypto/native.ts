@@ -1,0 +1,56 @@
+/**
+ * Native Ed25519 and SHA-256 from node:crypto, plugged into the protocol's `Signer` / `Verifier`
+ * and hash interfaces. Parsed public keys are cached: building a KeyObject costs about as much as
+ * a verification.
+ */
+import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
+import { type Signer, setSha256, type Verifier } from '@custos/protocol';
+
+// DER prefixes of SubjectPublicKeyInfo / PKCS#8 for Ed25519 (RFC 8410), followed by the raw 32 bytes.
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const KEY_CACHE_LIMIT = 10_000;
+const keyCache = new Map<string, KeyObject>();
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1');
+  let key = keyCache.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(id, key);
+  }
+  return key;
+}
+
+/** node:crypto Ed25519 verifier (RFC 8032), with a bounded cache of parsed public keys. */
+export const nativeVerifier: Verifier = {
+  verify(publicKey, message, signature) {
+    if (publicKey.length !== 32 || signature.length !== 64) return false;
+    try {
+      return verify(null, message, publicKeyObject(publicKey), signature);
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** node:crypto Ed25519 signer over a 32-byte RFC 8032 secret key. */
+export function nativeSigner(secretKey: Uint8Array): Signer {
+  if (secretKey.length !== 32) throw new TypeError(`expected 32-byte Ed25519 secret key, got ${secretKey.length}`);
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length));
+  return { publicKey, sign: (message) => new Uint8Array(sign(null, message, key)) };
+}
+
+/** Native SHA-256 as a Uint8Array view (no copy). */
+export function nativeSha256(data: Uint8Array): Uint8Array {
+  const out = hash('sha256', data, 'buffer') as unknown as Buffer;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Makes the whole protocol package hash with node:crypto. Call once at start-up. */
+export function installNativeCrypto(): void {
+  setSha256(nativeSha256);
+}

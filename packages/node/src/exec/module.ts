@@ -1,0 +1,70 @@
+/**
+ * What a system module is: a set of actions, each a deterministic function of the transaction,
+ * the block (height, time) and the state. An action returns a result code; it never reads the
+ * wall clock, randomness or the environment.
+ */
+import type { JsonValue, ResultCode } from '@custos/protocol';
+
+export interface ExecContext {
+  readonly chainId: string;
+  readonly height: number;
+  /** Block time (ms): the only clock. */
+  readonly time: number;
+  readonly txId: string;
+  /** did:key that signed the transaction (signature already checked). */
+  readonly signer: string;
+  get(key: string): JsonValue | undefined;
+  put(key: string, value: JsonValue): void;
+  del(key: string): void;
+}
+
+export type Args = { [key: string]: JsonValue };
+export type Action = (ctx: ExecContext, args: Args) => ResultCode;
+
+export interface Module {
+  /** The `module` part of `module.action`. */
+  readonly name: string;
+  readonly actions: Readonly<Record<string, Action>>;
+}
+
+/** Thrown inside an action to end it with a result code; caught by the executor, never escapes a block. */
+export class ExecFailure extends Error {
+  readonly result: ResultCode;
+  constructor(result: ResultCode, message: string) {
+    super(message);
+    this.result = result;
+  }
+}
+
+/** Argument readers that fail the transaction with INVALID_ARGS, saying what was expected. */
+export const arg = {
+  str(args: Args, name: string, max = 256, pattern?: RegExp): string {
+    const v = args[name];
+    if (typeof v !== 'string' || v.length === 0 || v.length > max || (pattern && !pattern.test(v))) {
+      throw new ExecFailure('INVALID_ARGS', `expected args.${name} as a string of 1-${max} characters`);
+    }
+    return v;
+  },
+  optStr(args: Args, name: string, max = 256): string | undefined {
+    return args[name] === undefined ? undefined : arg.str(args, name, max);
+  },
+  strList(args: Args, name: string, maxItems = 32, maxLen = 256, pattern?: RegExp): string[] {
+    const v = args[name];
+    if (!Array.isArray(v) || v.length === 0 || v.length > maxItems) {
+      throw new ExecFailure('INVALID_ARGS', `expected args.${name} as a list of 1-${maxItems} strings`);
+    }
+    for (const x of v) {
+      if (typeof x !== 'string' || x.length === 0 || x.length > maxLen || (pattern && !pattern.test(x))) {
+        throw new ExecFailure('INVALID_ARGS', `expected each of args.${name} as a string of 1-${maxLen} characters`);
+      }
+    }
+    return v as string[];
+  },
+  only(args: Args, allowed: readonly string[]): void {
+    for (const k of Object.keys(args)) {
+      if (!allowed.includes(k)) {
+        throw new ExecFailure('INVALID_ARGS', `unexpected args.${k.slice(0, 40)}; expected ${allowed.join(', ')}`);
+      }
+    }
+  },
+};

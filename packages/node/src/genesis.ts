@@ -1,0 +1,97 @@
+/**
+ * Genesis: the chain id, the founding members with their keys, the quorum threshold and the block
+ * parameters. Its hash names the chain's history; every peer starts from the same file.
+ */
+import { canonicalize, isDidKey, type JsonValue, type MemberSet, majority } from '@custos/protocol';
+import { NodeError } from './errors.js';
+import { MEMBER_ID } from './modules/member.js';
+
+export interface GenesisMember {
+  id: string;
+  name: string;
+  keys: string[];
+}
+
+export interface Genesis {
+  chainId: string;
+  /** Genesis block time, ms since the epoch. */
+  time: number;
+  members: GenesisMember[];
+  /** Members whose signatures make a quorum. */
+  threshold: number;
+  params: { blockMaxTxs: number; blockMaxMs: number };
+}
+
+const MAX_MEMBERS = 64;
+
+/** Checks an untrusted genesis document; throws `BAD_GENESIS` saying what is wrong. */
+export function parseGenesis(raw: unknown): Genesis {
+  const g = raw as Genesis;
+  const bad = (m: string) => new NodeError('BAD_GENESIS', m);
+  if (typeof g !== 'object' || g === null) throw bad('expected a genesis object');
+  if (typeof g.chainId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(g.chainId)) {
+    throw bad('expected chainId of 1-64 characters [a-z0-9-]');
+  }
+  if (!Number.isSafeInteger(g.time) || g.time < 0) throw bad('expected time in integer ms');
+  if (!Array.isArray(g.members) || g.members.length === 0 || g.members.length > MAX_MEMBERS) {
+    throw bad(`expected 1-${MAX_MEMBERS} members`);
+  }
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  for (const m of g.members) {
+    if (typeof m?.id !== 'string' || !MEMBER_ID.test(m.id))
+      throw bad('expected each member id of 1-32 characters [a-z0-9-]');
+    if (ids.has(m.id)) throw bad(`member id '${m.id}' appears twice`);
+    ids.add(m.id);
+    if (typeof m.name !== 'string' || m.name.length === 0 || m.name.length > 128)
+      throw bad(`expected a name for member '${m.id}'`);
+    if (!Array.isArray(m.keys) || m.keys.length === 0 || m.keys.length > 8 || !m.keys.every(isDidKey)) {
+      throw bad(`expected 1-8 did:key keys for member '${m.id}'`);
+    }
+    for (const k of m.keys) {
+      if (keys.has(k)) throw bad('a key belongs to two members');
+      keys.add(k);
+    }
+  }
+  if (!Number.isSafeInteger(g.threshold) || g.threshold < 1 || g.threshold > g.members.length) {
+    throw bad(`expected threshold between 1 and ${g.members.length}`);
+  }
+  const p = g.params;
+  if (!p || !Number.isSafeInteger(p.blockMaxTxs) || p.blockMaxTxs < 1 || p.blockMaxTxs > 10_000) {
+    throw bad('expected params.blockMaxTxs between 1 and 10000');
+  }
+  if (!Number.isSafeInteger(p.blockMaxMs) || p.blockMaxMs < 1 || p.blockMaxMs > 60_000) {
+    throw bad('expected params.blockMaxMs between 1 and 60000');
+  }
+  return {
+    chainId: g.chainId,
+    time: g.time,
+    members: g.members.map((m) => ({ id: m.id, name: m.name, keys: [...m.keys] })),
+    threshold: g.threshold,
+    params: { blockMaxTxs: p.blockMaxTxs, blockMaxMs: p.blockMaxMs },
+  };
+}
+
+export function makeGenesis(opts: {
+  chainId: string;
+  members: GenesisMember[];
+  time?: number;
+  threshold?: number;
+  params?: Partial<Genesis['params']>;
+}): Genesis {
+  return parseGenesis({
+    chainId: opts.chainId,
+    time: opts.time ?? Date.now(),
+    members: opts.members,
+    threshold: opts.threshold ?? majority(opts.members.length),
+    params: { blockMaxTxs: 2000, blockMaxMs: 20, ...opts.params },
+  });
+}
+
+export function memberSetOf(g: Genesis): MemberSet {
+  return { members: g.members.map((m) => ({ id: m.id, keys: m.keys })), threshold: g.threshold };
+}
+
+export function genesisText(g: Genesis): string {
+  return canonicalize(g as unknown as JsonValue);
+}

@@ -1,0 +1,10 @@
+export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
+export { type AuditReport, auditChain } from './audit.js';
+export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
+export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
+export { decryptKey, encryptKey, loadSigner, writeKeystore } from './keys/keystore.js';
+export { type CommitResult, CustosNode, type NodeOptions, type Submission } from './node.js';
+export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
+export { SoloOrderer } from './ordering/solo.js';
+export { consistencyProof, inclusionProof, stateProof } from './proofs.js';
+export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';

@@ -1,0 +1,93 @@
+/**
+ * Keys at rest: each Ed25519 secret key in its own JSON file, encrypted with AES-256-GCM under a
+ * key derived from a passphrase by scrypt (RFC 7914). The public did:key is stored in clear so a
+ * file can be identified without the passphrase; it is also bound as additional authenticated data.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { didFromPublicKey, type Signer } from '@custos/protocol';
+import { nativeSigner } from '../crypto/native.js';
+import { NodeError } from '../errors.js';
+
+export interface KeystoreFile {
+  version: 1;
+  did: string;
+  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
+  cipher: { name: 'aes-256-gcm'; iv: string; tag: string; ciphertext: string };
+}
+
+const SCRYPT = { N: 1 << 15, r: 8, p: 1 };
+const MAX_KEYSTORE_BYTES = 4096;
+
+function deriveKey(passphrase: string, salt: Buffer, p: { N: number; r: number; p: number }): Buffer {
+  return scryptSync(passphrase.normalize('NFKC'), salt, 32, { ...p, maxmem: 256 * p.N * p.r });
+}
+
+/** Encrypts a 32-byte secret key under `passphrase`. */
+export function encryptKey(secretKey: Uint8Array, passphrase: string): KeystoreFile {
+  if (passphrase.length < 8) throw new NodeError('BAD_REQUEST', 'expected a passphrase of at least 8 characters');
+  const did = didFromPublicKey(nativeSigner(secretKey).publicKey);
+  const salt = randomBytes(16);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(passphrase, salt, SCRYPT), iv);
+  cipher.setAAD(Buffer.from(did));
+  const ciphertext = Buffer.concat([cipher.update(secretKey), cipher.final()]);
+  return {
+    version: 1,
+    did,
+    kdf: { name: 'scrypt', ...SCRYPT, salt: salt.toString('base64') },
+    cipher: {
+      name: 'aes-256-gcm',
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+    },
+  };
+}
+
+/** Decrypts a keystore file; `WRONG_PASSPHRASE` if the passphrase (or the file) is wrong. */
+export function decryptKey(file: KeystoreFile, passphrase: string): Uint8Array {
+  if (file?.version !== 1 || file.kdf?.name !== 'scrypt' || file.cipher?.name !== 'aes-256-gcm') {
+    throw new NodeError('BAD_KEYSTORE', 'expected a version 1 scrypt + aes-256-gcm keystore file');
+  }
+  const { N, r, p } = file.kdf;
+  if (![N, r, p].every((x) => Number.isSafeInteger(x) && x > 0) || N > 1 << 20 || r > 32 || p > 16) {
+    throw new NodeError('BAD_KEYSTORE', 'expected scrypt parameters N <= 2^20, r <= 32, p <= 16');
+  }
+  try {
+    const key = deriveKey(passphrase, Buffer.from(file.kdf.salt, 'base64'), { N, r, p });
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.cipher.iv, 'base64'));
+    decipher.setAAD(Buffer.from(file.did));
+    decipher.setAuthTag(Buffer.from(file.cipher.tag, 'base64'));
+    const sk = Buffer.concat([decipher.update(Buffer.from(file.cipher.ciphertext, 'base64')), decipher.final()]);
+    if (sk.length !== 32) throw new Error('bad key length');
+    return new Uint8Array(sk);
+  } catch (cause) {
+    throw new NodeError('WRONG_PASSPHRASE', `cannot decrypt the key of ${file.did}: wrong passphrase or damaged file`, {
+      cause,
+    });
+  }
+}
+
+export function writeKeystore(path: string, secretKey: Uint8Array, passphrase: string): string {
+  const file = encryptKey(secretKey, passphrase);
+  writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return file.did;
+}
+
+export function readKeystore(path: string): KeystoreFile {
+  const text = readFileSync(path, 'utf8');
+  if (text.length > MAX_KEYSTORE_BYTES)
+    throw new NodeError('BAD_KEYSTORE', `expected a keystore file under ${MAX_KEYSTORE_BYTES} bytes`);
+  try {
+    return JSON.parse(text) as KeystoreFile;
+  } catch (cause) {
+    throw new NodeError('BAD_KEYSTORE', `expected JSON in keystore file ${path}`, { cause });
+  }
+}
+
+/** Loads a signer from an encrypted keystore file. */
+export function loadSigner(path: string, passphrase: string): Signer {
+  return nativeSigner(decryptKey(readKeystore(path), passphrase));
+}

@@ -1,0 +1,32 @@
+/**
+ * The ordering interface (DESIGN.md section 4): admitted transactions go in, ordered batches come
+ * out, one at a time, each with the block time the orderer assigned. Implementations: `solo`
+ * (in-process) here, `etcd` for a consortium.
+ */
+import type { ParsedTx } from '@custos/protocol';
+
+/** A transaction that passed admission (shape, chain, window, signature). */
+export interface PendingTx {
+  parsed: ParsedTx;
+  /** Signature verified at admission; execution trusts it only from a local admission. */
+  sigOk: boolean;
+}
+
+export interface OrderedBatch {
+  txs: PendingTx[];
+  /** Block time in ms, never before the previous batch's time. */
+  time: number;
+}
+
+/** Called with each batch in order; the orderer waits for it to resolve before delivering the next. */
+export type DeliverFn = (batch: OrderedBatch) => Promise<void> | void;
+
+export interface Orderer {
+  start(deliver: DeliverFn, lastTime: number): Promise<void>;
+  /** Queues transactions for the next blocks. */
+  submit(txs: PendingTx[]): void;
+  /** Transactions queued and not yet delivered. */
+  pending(): number;
+  /** Stops cutting blocks; resolves once the batch being delivered (if any) has been delivered. */
+  stop(): Promise<void>;
+}

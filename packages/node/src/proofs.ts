@@ -1,0 +1,73 @@
+/**
+ * Builds proof bundles from a running peer. Each bundle carries the quorum certificate it is checked
+ * against, so `verifyProofBundle` (protocol package) verifies it offline with only the member set.
+ */
+import {
+  CONSISTENCY_BUNDLE,
+  type ConsistencyBundle,
+  INCLUSION_BUNDLE,
+  type InclusionBundle,
+  type JsonValue,
+  type QuorumCertificate,
+  STATE_BUNDLE,
+  type StateBundle,
+  toHex,
+} from '@custos/protocol';
+import { NodeError } from './errors.js';
+import type { CustosNode } from './node.js';
+
+function certificateAt(node: CustosNode, height: number): QuorumCertificate {
+  const h = node.store.getHeader(height);
+  if (!h) throw new NodeError('NOT_FOUND', `no block at height ${height}`);
+  if (!h.qc) throw new NodeError('NOT_FOUND', `block ${height} has no quorum certificate on this peer`);
+  return h.qc;
+}
+
+/** Proof that a transaction is in the log, against the checkpoint at `height` (default: latest). */
+export function inclusionProof(node: CustosNode, txId: string, height?: number): InclusionBundle {
+  const tx = node.store.getTx(txId);
+  if (!tx) throw new NodeError('NOT_FOUND', `no committed transaction ${txId}`);
+  const at = height ?? node.latest().height;
+  if (at < tx.height || at > node.latest().height) {
+    throw new NodeError('NOT_FOUND', `expected a height between ${tx.height} and ${node.latest().height}`);
+  }
+  const certificate = certificateAt(node, at);
+  const treeSize = certificate.checkpoint.logSize;
+  return {
+    type: INCLUSION_BUNDLE,
+    entry: { txId: tx.txId, height: tx.height, index: tx.index, code: tx.code },
+    tx: tx.tx,
+    leafIndex: tx.logIndex,
+    treeSize,
+    path: node.logView.inclusionProof(tx.logIndex, treeSize).map(toHex),
+    certificate,
+  };
+}
+
+/** Proof that the log at `toHeight` extends the log at `fromHeight` (append-only). */
+export function consistencyProof(node: CustosNode, fromHeight: number, toHeight: number): ConsistencyBundle {
+  if (fromHeight > toHeight) throw new NodeError('BAD_REQUEST', 'expected from <= to');
+  const from = certificateAt(node, fromHeight);
+  const to = certificateAt(node, toHeight);
+  return {
+    type: CONSISTENCY_BUNDLE,
+    from,
+    to,
+    path: node.logView.consistencyProof(from.checkpoint.logSize, to.checkpoint.logSize).map(toHex),
+  };
+}
+
+/** Proof of a state key's current value, or of its absence, against the latest checkpoint. */
+export function stateProof(node: CustosNode, key: string): StateBundle {
+  if (key.length === 0 || key.length > 1024) throw new NodeError('BAD_REQUEST', 'expected a key of 1-1024 characters');
+  const head = node.latest();
+  const certificate = certificateAt(node, head.height);
+  const text = node.store.getState(key);
+  return {
+    type: STATE_BUNDLE,
+    key,
+    value: text === undefined ? null : (JSON.parse(text) as JsonValue),
+    proof: node.treeView.prove(key),
+    certificate,
+  };
+}

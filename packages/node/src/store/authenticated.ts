@@ -1,0 +1,167 @@
+/**
+ * The peer's two authenticated structures on top of SQLite: the RFC 9162 history log and the state
+ * tree. Changes of a block are staged in memory, handed to `SqliteStore.commitBlock` with the rest
+ * of the block, and made visible (`commit`) or dropped (`rollback`) afterwards.
+ */
+import {
+  decodeStateNode,
+  encodeStateNode,
+  encodeStateProof,
+  type LogStore,
+  MerkleLog,
+  type NodePath,
+  type StateNode,
+  type StateNodeStore,
+  type StateNodeWrite,
+  type StateProofJson,
+  StateTree,
+  utf8,
+} from '@custos/protocol';
+import type { SqliteStore } from './sqlite.js';
+
+class StagedLogStore implements LogStore {
+  readonly staged = new Map<number, [number, number, Uint8Array]>();
+  committedSize: number;
+  stagedSize: number;
+
+  constructor(private readonly store: SqliteStore) {
+    this.committedSize = store.latestHeader()?.logSize ?? 0;
+    this.stagedSize = this.committedSize;
+  }
+
+  getNode(level: number, index: number): Uint8Array | undefined {
+    return this.staged.get(index * 64 + level)?.[2] ?? this.store.getLogNode(level, index);
+  }
+
+  putNode(level: number, index: number, hash: Uint8Array): void {
+    this.staged.set(index * 64 + level, [level, index, hash]);
+  }
+
+  size(): number {
+    return this.stagedSize;
+  }
+
+  setSize(n: number): void {
+    this.stagedSize = n;
+  }
+}
+
+/** The history log: one leaf per transaction, across all blocks. */
+export class LedgerLog {
+  private readonly staging: StagedLogStore;
+  private readonly log: MerkleLog;
+
+  constructor(store: SqliteStore) {
+    this.staging = new StagedLogStore(store);
+    this.log = new MerkleLog(this.staging);
+  }
+
+  /** Stages leaves; returns the new root and the nodes to persist with the block. */
+  append(leaves: Uint8Array[]): { root: Uint8Array; nodes: Iterable<[number, number, Uint8Array]> } {
+    this.log.appendAll(leaves);
+    return { root: this.log.root(), nodes: [...this.staging.staged.values()] };
+  }
+
+  commit(): void {
+    this.staging.staged.clear();
+    this.staging.committedSize = this.staging.stagedSize;
+  }
+
+  rollback(): void {
+    this.staging.staged.clear();
+    this.staging.stagedSize = this.staging.committedSize;
+  }
+
+  size(): number {
+    return this.staging.committedSize;
+  }
+
+  root(size: number = this.staging.committedSize): Uint8Array {
+    return this.log.root(size);
+  }
+
+  inclusionProof(index: number, size: number): Uint8Array[] {
+    return this.log.inclusionProof(index, size);
+  }
+
+  /** Consistency path; empty from the empty log (every log extends it). */
+  consistencyProof(oldSize: number, newSize: number): Uint8Array[] {
+    return oldSize === 0 ? [] : this.log.consistencyProof(oldSize, newSize);
+  }
+}
+
+/** Read-through cache of state-tree nodes over SQLite; writes go to SQLite with the block. */
+class CachedStateNodeStore implements StateNodeStore {
+  private readonly cache = new Map<string, StateNode | null>();
+  static readonly MAX_CACHED = 4_000_000;
+
+  constructor(private readonly store: SqliteStore) {}
+
+  get(path: NodePath): StateNode | undefined {
+    const id = pathId(path);
+    const hit = this.cache.get(id);
+    if (hit !== undefined) return hit ?? undefined;
+    const bytes = this.store.getTreeNode(path);
+    const node = bytes === undefined ? null : decodeStateNode(bytes);
+    this.remember(id, node);
+    return node ?? undefined;
+  }
+
+  /** Called only after the block holding these writes committed to SQLite. */
+  write(writes: readonly StateNodeWrite[]): void {
+    for (const w of writes) this.remember(pathId(w.path), w.node);
+  }
+
+  private remember(id: string, node: StateNode | null): void {
+    if (this.cache.size >= CachedStateNodeStore.MAX_CACHED) this.cache.clear();
+    this.cache.set(id, node);
+  }
+}
+
+function pathId(path: NodePath): string {
+  return Buffer.from(path.buffer, path.byteOffset, path.length).toString('latin1');
+}
+
+/** The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle tree. */
+export class LedgerTree {
+  private staged: readonly StateNodeWrite[] = [];
+
+  private constructor(
+    private readonly nodes: CachedStateNodeStore,
+    private readonly tree: StateTree,
+  ) {}
+
+  static load(store: SqliteStore): LedgerTree {
+    const nodes = new CachedStateNodeStore(store);
+    return new LedgerTree(nodes, new StateTree(nodes));
+  }
+
+  /** Stages a block's writes; returns the new root and the encoded node writes to persist with the block. */
+  apply(writes: Map<string, string | null>): { root: Uint8Array; writes: [Uint8Array, Uint8Array | null][] } {
+    const changes: [Uint8Array, Uint8Array | null][] = [];
+    for (const [k, v] of writes) changes.push([utf8(k), v === null ? null : utf8(v)]);
+    const update = this.tree.computeUpdate(changes);
+    this.staged = update.writes;
+    return {
+      root: update.root,
+      writes: update.writes.map((w) => [w.path, w.node === null ? null : encodeStateNode(w.node)]),
+    };
+  }
+
+  commit(): void {
+    this.nodes.write(this.staged);
+    this.staged = [];
+  }
+
+  rollback(): void {
+    this.staged = [];
+  }
+
+  root(): Uint8Array {
+    return this.tree.root();
+  }
+
+  prove(key: string): StateProofJson {
+    return encodeStateProof(this.tree.prove(utf8(key)));
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The embedded store: one SQLite file per peer (better-sqlite3, WAL). Blocks, transactions with
+ * their result codes, the history log's nodes, the state and the state tree's nodes. A block and
+ * all of its effects commit in one SQLite transaction, so a crash never leaves half a block.
+ */
+
+import {
+  type Block,
+  type BlockHeader,
+  canonicalize,
+  type QuorumCertificate,
+  type ResultCode,
+  type SignedTx,
+} from '@custos/protocol';
+import Database from 'better-sqlite3';
+import { NodeError } from '../errors.js';
+
+export interface CommittedTx {
+  tx: SignedTx;
+  txId: string;
+  height: number;
+  index: number;
+  logIndex: number;
+  code: ResultCode;
+}
+
+/** Everything one block changes, written atomically by `commitBlock`. */
+export interface BlockCommit {
+  header: BlockHeader;
+  hash: string;
+  txs: { txId: string; json: string; expiresAt: number }[];
+  results: ResultCode[];
+  stateWrites: Map<string, string | null>;
+  logNodes: Iterable<[level: number, index: number, hash: Uint8Array]>;
+  treeWrites: Iterable<[path: Uint8Array, node: Uint8Array | null]>;
+  qc: QuorumCertificate | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS blocks (
+  height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, header TEXT NOT NULL, qc TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS txs (
+  log_index INTEGER PRIMARY KEY, tx_id TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
+  code TEXT NOT NULL, expires_at INTEGER NOT NULL, tx TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS txs_by_id ON txs (tx_id);
+CREATE INDEX IF NOT EXISTS txs_by_height ON txs (height, idx);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID;
+`;
+
+export interface StoreOptions {
+  /** `FULL` (default) syncs the WAL at every block: durable across power loss. `NORMAL`: across process crashes. */
+  synchronous?: 'FULL' | 'NORMAL';
+  readonly?: boolean;
+}
+
+export class SqliteStore {
+  readonly db: Database.Database;
+  private readonly q;
+
+  constructor(path: string, opts: StoreOptions = {}) {
+    this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      this.db.exec(SCHEMA);
+    }
+    this.db.pragma('cache_size = -65536');
+    const db = this.db;
+    this.q = {
+      metaGet: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      metaSet: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
+      lastBlock: db.prepare<[], { header: string }>('SELECT header FROM blocks ORDER BY height DESC LIMIT 1'),
+      block: db.prepare<[number], { header: string; hash: string; qc: string | null }>(
+        'SELECT header, hash, qc FROM blocks WHERE height = ?',
+      ),
+      blockTxs: db.prepare<[number], { tx: string; code: string }>(
+        'SELECT tx, code FROM txs WHERE height = ? ORDER BY idx',
+      ),
+      insertBlock: db.prepare('INSERT INTO blocks (height, hash, header, qc) VALUES (?, ?, ?, ?)'),
+      setQc: db.prepare('UPDATE blocks SET qc = ? WHERE height = ?'),
+      insertTx: db.prepare(
+        'INSERT INTO txs (log_index, tx_id, height, idx, code, expires_at, tx) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      txById: db.prepare<
+        [string],
+        { tx: string; tx_id: string; height: number; idx: number; log_index: number; code: string }
+      >(
+        "SELECT * FROM txs WHERE tx_id = ? ORDER BY (code = 'BAD_SIGNATURE' OR code = 'WRONG_CHAIN'), log_index LIMIT 1",
+      ),
+      txByLogIndex: db.prepare<
+        [number],
+        { tx: string; tx_id: string; height: number; idx: number; log_index: number; code: string }
+      >('SELECT * FROM txs WHERE log_index = ?'),
+      committed: db.prepare<[string], { one: number }>(
+        "SELECT 1 AS one FROM txs WHERE tx_id = ? AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN') LIMIT 1",
+      ),
+      stateGet: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      stateSet: db.prepare(
+        'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
+      stateDel: db.prepare('DELETE FROM state WHERE key = ?'),
+      stateRange: db.prepare<[string, string, number], { key: string; value: string }>(
+        'SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?',
+      ),
+      logGet: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
+      logSet: db.prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      treeGet: db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?'),
+      treeSet: db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)'),
+      treeDel: db.prepare('DELETE FROM tree_nodes WHERE path = ?'),
+      treeAll: db.prepare<[], { path: Buffer; node: Buffer }>('SELECT path, node FROM tree_nodes'),
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.q.metaGet.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q.metaSet.run(key, value);
+  }
+
+  latestHeader(): BlockHeader | null {
+    const row = this.q.lastBlock.get();
+    return row ? (JSON.parse(row.header) as BlockHeader) : null;
+  }
+
+  getHeader(height: number): { header: BlockHeader; hash: string; qc: QuorumCertificate | null } | null {
+    const row = this.q.block.get(height);
+    if (!row) return null;
+    return {
+      header: JSON.parse(row.header) as BlockHeader,
+      hash: row.hash,
+      qc: row.qc ? (JSON.parse(row.qc) as QuorumCertificate) : null,
+    };
+  }
+
+  getBlock(height: number): (Block & { hash: string; qc: QuorumCertificate | null }) | null {
+    const h = this.getHeader(height);
+    if (!h) return null;
+    const rows = this.q.blockTxs.all(height);
+    return {
+      header: h.header,
+      hash: h.hash,
+      qc: h.qc,
+      txs: rows.map((r) => JSON.parse(r.tx) as SignedTx),
+      results: rows.map((r) => r.code as ResultCode),
+    };
+  }
+
+  /** The committed transaction with this id (the first with a valid signature, if there are several entries). */
+  getTx(txId: string): CommittedTx | null {
+    const r = this.q.txById.get(txId);
+    return r ? rowToTx(r) : null;
+  }
+
+  getTxByLogIndex(logIndex: number): CommittedTx | null {
+    const r = this.q.txByLogIndex.get(logIndex);
+    return r ? rowToTx(r) : null;
+  }
+
+  hasCommittedTx(txId: string): boolean {
+    return this.q.committed.get(txId) !== undefined;
+  }
+
+  getState(key: string): string | undefined {
+    return this.q.stateGet.get(key)?.value;
+  }
+
+  /** Up to `limit` state entries with keys starting with `prefix`, after `after` (exclusive). */
+  listState(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[] {
+    return this.q.stateRange.all(after !== undefined && after > prefix ? after : prefix, `${prefix}\uffff`, limit);
+  }
+
+  getLogNode(level: number, index: number): Uint8Array | undefined {
+    const r = this.q.logGet.get(level, index);
+    return r ? new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.length) : undefined;
+  }
+
+  getTreeNode(path: Uint8Array): Uint8Array | undefined {
+    const r = this.q.treeGet.get(path);
+    return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.length) : undefined;
+  }
+
+  *allTreeNodes(): IterableIterator<[Uint8Array, Uint8Array]> {
+    for (const r of this.q.treeAll.iterate()) yield [new Uint8Array(r.path), new Uint8Array(r.node)];
+  }
+
+  /** Writes a block and all of its effects in one SQLite transaction. */
+  commitBlock(c: BlockCommit): void {
+    const q = this.q;
+    this.db.transaction(() => {
+      const prev = this.latestHeader();
+      const expected = prev === null ? 0 : prev.height + 1;
+      if (c.header.height !== expected) {
+        throw new NodeError('STORE_CORRUPT', `expected to commit height ${expected}, got ${c.header.height}`);
+      }
+      q.insertBlock.run(c.header.height, c.hash, canonicalize(c.header), c.qc ? canonicalize(c.qc) : null);
+      const base = c.header.logSize - c.header.txCount;
+      for (let i = 0; i < c.txs.length; i++) {
+        const t = c.txs[i]!;
+        q.insertTx.run(base + i, t.txId, c.header.height, i, c.results[i]!, t.expiresAt, t.json);
+      }
+      for (const [k, v] of c.stateWrites) {
+        if (v === null) q.stateDel.run(k);
+        else q.stateSet.run(k, v);
+      }
+      for (const [level, index, hash] of c.logNodes) q.logSet.run(level, index, hash);
+      for (const [path, node] of c.treeWrites) {
+        if (node === null) q.treeDel.run(path);
+        else q.treeSet.run(path, node);
+      }
+    })();
+  }
+
+  setQc(height: number, qc: QuorumCertificate): void {
+    this.q.setQc.run(canonicalize(qc), height);
+  }
+
+  /** Consistent online copy of the database (SQLite backup API) while the node runs. */
+  async backup(destination: string): Promise<void> {
+    await this.db.backup(destination);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function rowToTx(r: {
+  tx: string;
+  tx_id: string;
+  height: number;
+  idx: number;
+  log_index: number;
+  code: string;
+}): CommittedTx {
+  return {
+    tx: JSON.parse(r.tx) as SignedTx,
+    txId: r.tx_id,
+    height: r.height,
+    index: r.idx,
+    logIndex: r.log_index,
+    code: r.code as ResultCode,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Blocks and their headers (DESIGN.md section 3). Every transaction in a block keeps its place
+ * and gets a result code; the log leaf of a transaction binds its id, height, index and code.
+ */
+import { describe, isHex, toHex } from '../bytes.js';
+import { ProtocolError } from '../errors.js';
+import { sha256 } from '../hash.js';
+import { canonicalBytes } from '../jcs.js';
+import type { SignedTx } from './tx.js';
+
+export interface BlockHeader {
+  chainId: string;
+  height: number;
+  /** Hex header hash of the previous block; 64 zeros for the genesis block (height 0). */
+  prevHash: string;
+  /** Block time in ms since the epoch: the only clock execution may read. */
+  time: number;
+  /** Number of leaves in the history log after this block. */
+  logSize: number;
+  /** Hex RFC 9162 root of the history log after this block. */
+  logRoot: string;
+  /** Hex root of the authenticated state map after this block. */
+  stateRoot: string;
+  /** did:key of the peer that cut the block. */
+  proposer: string;
+  txCount: number;
+}
+
+/** Result codes recorded per transaction. `OK` is the only code with an effect. */
+export const RESULT_CODES = [
+  'OK',
+  'BAD_SIGNATURE',
+  'WRONG_CHAIN',
+  'EXPIRED',
+  'NOT_YET_VALID',
+  'REPLAYED',
+  'UNKNOWN_TYPE',
+  'INVALID_ARGS',
+  'UNAUTHORIZED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'LIMIT_EXCEEDED',
+] as const;
+export type ResultCode = (typeof RESULT_CODES)[number];
+
+export interface Block {
+  header: BlockHeader;
+  txs: SignedTx[];
+  /** `results[i]` is the result code of `txs[i]`. */
+  results: ResultCode[];
+}
+
+/** What one leaf of the history log says: this transaction ran at this place with this result. */
+export interface LogEntry {
+  txId: string;
+  height: number;
+  index: number;
+  code: ResultCode;
+}
+
+export const ZERO_HASH = '0'.repeat(64);
+
+/** Hex SHA-256 of the canonical header. */
+export function headerHash(header: BlockHeader): string {
+  return toHex(sha256(canonicalBytes(header)));
+}
+
+/** Canonical bytes of a log entry: the RFC 9162 leaf input. */
+export function logEntryBytes(entry: LogEntry): Uint8Array {
+  return canonicalBytes(entry);
+}
+
+/** Checks that `header` is well formed and follows `prev` (or is a genesis header when `prev` is null). */
+export function checkHeaderLink(prev: BlockHeader | null, header: BlockHeader): void {
+  checkHeaderShape(header);
+  if (prev === null) {
+    if (header.height !== 0 || header.prevHash !== ZERO_HASH) {
+      throw badBlock('expected a genesis header at height 0 with a zero prevHash');
+    }
+    return;
+  }
+  if (header.chainId !== prev.chainId) throw badBlock('expected the same chainId as the previous block');
+  if (header.height !== prev.height + 1) {
+    throw badBlock(`expected height ${prev.height + 1}, got ${header.height}`);
+  }
+  if (header.prevHash !== headerHash(prev)) throw badBlock(`expected prevHash of block ${prev.height}`);
+  if (header.time < prev.time) throw badBlock('expected block time not before the previous block');
+  if (header.logSize !== prev.logSize + header.txCount) {
+    throw badBlock(`expected logSize ${prev.logSize + header.txCount}, got ${header.logSize}`);
+  }
+}
+
+/** Throws `BAD_BLOCK` unless every header field has the right type and range. */
+export function checkHeaderShape(h: unknown): asserts h is BlockHeader {
+  if (typeof h !== 'object' || h === null) throw badBlock(`expected a header object, got ${describe(h)}`);
+  const r = h as Record<string, unknown>;
+  const keys = ['chainId', 'height', 'logRoot', 'logSize', 'prevHash', 'proposer', 'stateRoot', 'time', 'txCount'];
+  const got = Object.keys(r).sort();
+  if (got.length !== keys.length || got.some((k, i) => k !== keys[i])) {
+    throw badBlock(`expected header fields ${keys.join(', ')}`);
+  }
+  for (const k of ['height', 'time', 'logSize', 'txCount']) {
+    const v = r[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw badBlock(`expected header.${k} to be a non-negative integer, got ${describe(v)}`);
+    }
+  }
+  for (const k of ['prevHash', 'logRoot', 'stateRoot']) {
+    if (!isHex(r[k], 32)) throw badBlock(`expected header.${k} as 64 hex characters`);
+  }
+  if (typeof r.chainId !== 'string' || typeof r.proposer !== 'string') {
+    throw badBlock('expected header.chainId and header.proposer as strings');
+  }
+}
+
+function badBlock(message: string): ProtocolError {
+  return new ProtocolError('BAD_BLOCK', message);
+}

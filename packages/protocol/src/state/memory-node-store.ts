@@ -1,0 +1,31 @@
+/**
+ * In-memory `StateNodeStore` (tests, browsers, benchmarks): a Map from each path, as a one-byte-per-
+ * char string, to its node.
+ */
+import type { NodePath, StateNode, StateNodeStore, StateNodeWrite } from './node.js';
+
+function keyOf(path: NodePath): string {
+  let s = '';
+  for (let i = 0; i < path.length; i++) s += String.fromCharCode(path[i] as number);
+  return s;
+}
+
+export class MemoryStateNodeStore implements StateNodeStore {
+  readonly #nodes = new Map<string, StateNode>();
+
+  /** Number of stored nodes. */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  get(path: NodePath): StateNode | undefined {
+    return this.#nodes.get(keyOf(path));
+  }
+
+  write(writes: readonly StateNodeWrite[]): void {
+    for (const w of writes) {
+      if (w.node === null) this.#nodes.delete(keyOf(w.path));
+      else this.#nodes.set(keyOf(w.path), w.node);
+    }
+  }
+}

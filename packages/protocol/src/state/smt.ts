@@ -1,0 +1,424 @@
+/**
+ * The ledger's authenticated state map: a compressed binary sparse Merkle tree over SHA-256(key)
+ * (the binary form of Diem's Jellyfish Merkle tree). Its root commits to the whole map, and it
+ * proves a key's value or its absence with one path of sibling hashes. See docs/adr/0002-state-map.md.
+ *
+ * Shape: an empty subtree is nothing (hash 32 zero bytes); a subtree holding one entry is that
+ * leaf, at the top of the subtree; a subtree holding two or more is an internal node. So the shape,
+ * and the root, depend only on the map's contents, never on the order of updates.
+ */
+import { describe, equalBytes, toHex } from '../bytes.js';
+import { ProtocolError } from '../errors.js';
+import { sha256 } from '../hash.js';
+import {
+  bitAt,
+  childPath,
+  compareBytes,
+  emptyStateRoot,
+  isEmptyHash,
+  type NodePath,
+  nodePath,
+  STATE_HASH_SIZE,
+  STATE_MAX_DEPTH,
+  type StateInternalNode,
+  type StateLeafNode,
+  type StateNode,
+  type StateNodeStore,
+  type StateNodeWrite,
+  stateInternalHash,
+  stateLeafHash,
+  stateNodeHash,
+} from './node.js';
+import type { StateProof } from './proof.js';
+
+// Proof checking lives in proof.ts (a browser needs only that); importers of the tree find it here too.
+export {
+  encodeStateProof,
+  isValidStateProof,
+  parseStateProof,
+  type StateProof,
+  type StateProofJson,
+  type StateProofLeaf,
+  verifyStateProof,
+  verifyStateProofHashed,
+} from './proof.js';
+
+/** New root after a batch, and the node writes that take the store there. */
+export interface StateUpdate {
+  readonly root: Uint8Array;
+  readonly writes: readonly StateNodeWrite[];
+}
+
+/** One change of a batch: `value` null deletes the key. */
+export type StateChange = readonly [key: Uint8Array, value: Uint8Array | null];
+
+const ROOT_PATH: NodePath = nodePath(new Uint8Array(STATE_HASH_SIZE), 0);
+
+/**
+ * The state map over a `StateNodeStore`. Holds nothing itself: every read goes to the store,
+ * so a rolled-back database transaction leaves nothing stale behind.
+ *
+ * @example
+ * const tree = new StateTree(new MemoryStateNodeStore());
+ * const { root } = tree.apply([[utf8('kv/ns/a'), utf8('{"x":1}')]]);
+ * verifyStateProof(root, utf8('kv/ns/a'), utf8('{"x":1}'), tree.prove(utf8('kv/ns/a')));
+ * verifyStateProof(root, utf8('kv/ns/b'), null, tree.prove(utf8('kv/ns/b')));
+ */
+export class StateTree {
+  readonly #store: StateNodeStore;
+
+  constructor(store: StateNodeStore) {
+    this.#store = store;
+  }
+
+  /** Root hash of the map (32 zero bytes when empty). */
+  root(): Uint8Array {
+    const node = this.#store.get(ROOT_PATH);
+    return node === undefined ? emptyStateRoot() : stateNodeHash(node);
+  }
+
+  /** Value of `key`, or undefined if absent. */
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.getByHash(sha256(checkBytes('key', key)));
+  }
+
+  /** Value of the key whose SHA-256 is `keyHash`, or undefined if absent. */
+  getByHash(keyHash: Uint8Array): Uint8Array | undefined {
+    const leaf = this.#walk(checkKeyHash(keyHash), undefined);
+    return leaf !== undefined && equalBytes(leaf.keyHash, keyHash) ? new Uint8Array(leaf.value) : undefined;
+  }
+
+  /** Proof of `key`'s current value, or of its absence; check it with `verifyStateProof`. */
+  prove(key: Uint8Array): StateProof {
+    return this.proveByHash(sha256(checkBytes('key', key)));
+  }
+
+  /** `prove` for the key whose SHA-256 is `keyHash`. */
+  proveByHash(keyHash: Uint8Array): StateProof {
+    const siblings: Uint8Array[] = [];
+    const leaf = this.#walk(checkKeyHash(keyHash), siblings);
+    return {
+      siblings: siblings.map((s) => new Uint8Array(s)),
+      leaf:
+        leaf === undefined
+          ? null
+          : { keyHash: new Uint8Array(leaf.keyHash), valueHash: new Uint8Array(leaf.valueHash) },
+    };
+  }
+
+  /**
+   * Applies a batch of changes (later changes of a key win; null deletes) and writes the result to
+   * the store in one `write`. Returns the new root and those writes. Each node on a changed path is
+   * read once and hashed once per batch, however many changes fall below it.
+   */
+  apply(changes: Iterable<StateChange>): StateUpdate {
+    return this.#commit(this.computeUpdate(changes));
+  }
+
+  /** `apply` for changes keyed by SHA-256(key). */
+  applyHashed(changes: Iterable<StateChange>): StateUpdate {
+    return this.#commit(this.computeUpdateHashed(changes));
+  }
+
+  /**
+   * What `apply` would do, without writing: the new root and the writes. Valid only until the
+   * store changes; pass `writes` to the store's `write` to commit them.
+   */
+  computeUpdate(changes: Iterable<StateChange>): StateUpdate {
+    return this.#update(changes, false);
+  }
+
+  /** `computeUpdate` for changes keyed by SHA-256(key). */
+  computeUpdateHashed(changes: Iterable<StateChange>): StateUpdate {
+    return this.#update(changes, true);
+  }
+
+  #commit(update: StateUpdate): StateUpdate {
+    if (update.writes.length > 0) this.#store.write(update.writes);
+    return update;
+  }
+
+  #update(changes: Iterable<StateChange>, hashed: boolean): StateUpdate {
+    const list = normalize(changes, hashed);
+    if (list.length === 0) return { root: this.root(), writes: [] };
+    const batch = new Batch(this.#store);
+    const result = batch.update(0, this.#store.get(ROOT_PATH), list, 0, list.length);
+    let root: Uint8Array;
+    if (result === null) root = emptyStateRoot();
+    else if (result instanceof Uint8Array) root = result;
+    else root = batch.place(result, ROOT_PATH);
+    return { root, writes: batch.writes() };
+  }
+
+  /**
+   * Follows `keyHash` from the root to where the lookup stops; returns the leaf there, if any,
+   * and collects the sibling hashes on the way (root first) when asked.
+   */
+  #walk(keyHash: Uint8Array, siblings: Uint8Array[] | undefined): StateLeafNode | undefined {
+    let node = this.#store.get(ROOT_PATH);
+    for (let depth = 0; node !== undefined; depth++) {
+      if (node.kind === 'leaf') return node;
+      if (depth >= STATE_MAX_DEPTH) throw corrupt(nodePath(keyHash, depth), 'an internal node below depth 256');
+      const bit = bitAt(keyHash, depth);
+      siblings?.push(bit === 1 ? node.left : node.right);
+      if (isEmptyHash(bit === 1 ? node.right : node.left)) return undefined;
+      node = read(this.#store, nodePath(keyHash, depth + 1));
+    }
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function checkBytes(name: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array))
+    throw new ProtocolError('BAD_ENCODING', `expected the ${name} as bytes, got ${describe(v)}`);
+  return v;
+}
+
+function checkKeyHash(v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== STATE_HASH_SIZE) {
+    throw new ProtocolError('BAD_ENCODING', `expected a key hash of 32 bytes, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function corrupt(path: NodePath, what: string): Error {
+  return new Error(`state store is inconsistent: ${what} at path ${toHex(path)}`);
+}
+
+function read(store: StateNodeStore, path: NodePath): StateNode {
+  const node = store.get(path);
+  if (node === undefined) throw corrupt(path, 'no node under a non-empty hash');
+  return node;
+}
+
+/** A change with its key hashed; `leaf` null deletes. */
+interface Change {
+  readonly keyHash: Uint8Array;
+  readonly leaf: StateLeafNode | null;
+}
+
+/** Hashes keys and values, sorts by key hash, keeps the last change of each key. */
+function normalize(changes: Iterable<StateChange>, hashed: boolean): Change[] {
+  const list: Change[] = [];
+  for (const change of changes) {
+    if (!Array.isArray(change) || change.length !== 2) {
+      throw new ProtocolError('BAD_ENCODING', `expected a change as [key, value], got ${describe(change)}`);
+    }
+    const [key, value] = change;
+    const keyHash = hashed ? new Uint8Array(checkKeyHash(key)) : sha256(checkBytes('key', key));
+    let leaf: StateLeafNode | null = null;
+    if (value !== null) {
+      const copy = new Uint8Array(checkBytes('value', value));
+      leaf = { kind: 'leaf', keyHash, valueHash: sha256(copy), value: copy };
+    }
+    list.push({ keyHash, leaf });
+  }
+  list.sort((a, b) => compareBytes(a.keyHash, b.keyHash)); // stable: a key's changes stay in order
+  const out: Change[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const next = list[i + 1];
+    const c = list[i] as Change;
+    if (next === undefined || !equalBytes(next.keyHash, c.keyHash)) out.push(c);
+  }
+  return out;
+}
+
+/** A subtree holding exactly one entry, whose position is decided by its parent. */
+interface Floating {
+  readonly leaf: StateLeafNode;
+  /** Path key where this leaf is stored now, unchanged; null for a new or changed leaf. */
+  readonly from: string | null;
+  hash: Uint8Array | undefined;
+}
+
+/** An untouched child of an existing internal node: its stored hash, read further only if needed. */
+interface Stored {
+  readonly stored: Uint8Array;
+}
+
+/** A rebuilt subtree: empty, a single entry, or the hash of an internal node already written. */
+type Sub = null | Floating | Uint8Array;
+
+function pathKey(path: NodePath): string {
+  let s = '';
+  for (let i = 0; i < path.length; i++) s += String.fromCharCode(path[i] as number);
+  return s;
+}
+
+/**
+ * One batch: walks the changed paths once, recursively over the sorted changes, and collects the
+ * writes. A node that existed on a changed path is "stale" until it is written again; stale
+ * paths not rewritten are deleted at the end.
+ */
+class Batch {
+  readonly #store: StateNodeStore;
+  readonly #puts = new Map<string, StateNodeWrite>();
+  readonly #stale = new Map<string, NodePath>();
+
+  constructor(store: StateNodeStore) {
+    this.#store = store;
+  }
+
+  /** Rebuilds the subtree at `depth` on the path of changes[lo] (all of [lo, hi) share that prefix). */
+  update(depth: number, existing: StateNode | undefined, changes: readonly Change[], lo: number, hi: number): Sub {
+    const carrier = (changes[lo] as Change).keyHash;
+    if (existing === undefined) {
+      const entries: Floating[] = [];
+      for (let i = lo; i < hi; i++) {
+        const leaf = (changes[i] as Change).leaf;
+        if (leaf !== null) entries.push({ leaf, from: null, hash: undefined });
+      }
+      return this.#build(depth, entries, 0, entries.length);
+    }
+    const path = nodePath(carrier, depth);
+    const key = pathKey(path);
+    this.#stale.set(key, path);
+    if (existing.kind === 'leaf') {
+      const entries = mergeLeaf(existing, key, changes, lo, hi);
+      return this.#build(depth, entries, 0, entries.length);
+    }
+    if (depth >= STATE_MAX_DEPTH) throw corrupt(path, 'an internal node below depth 256');
+    let split = lo;
+    while (split < hi && bitAt((changes[split] as Change).keyHash, depth) === 0) split++;
+    const left =
+      split > lo
+        ? this.update(depth + 1, this.#child(existing.left, carrier, depth), changes, lo, split)
+        : { stored: existing.left };
+    const right =
+      split < hi
+        ? this.update(
+            depth + 1,
+            this.#child(existing.right, (changes[split] as Change).keyHash, depth),
+            changes,
+            split,
+            hi,
+          )
+        : { stored: existing.right };
+    return this.#combine(depth, path, key, carrier, left, right, existing);
+  }
+
+  /** Places a single-entry subtree at `path` (writing it unless it is already there); its hash. */
+  place(f: Floating, path: NodePath): Uint8Array {
+    const key = pathKey(path);
+    if (f.from === key) this.#stale.delete(key);
+    else this.#puts.set(key, { path, node: f.leaf });
+    f.hash ??= stateLeafHash(f.leaf.keyHash, f.leaf.valueHash);
+    return f.hash;
+  }
+
+  /** Deletes of stale paths, then puts. */
+  writes(): StateNodeWrite[] {
+    const out: StateNodeWrite[] = [];
+    for (const [key, path] of this.#stale) if (!this.#puts.has(key)) out.push({ path, node: null });
+    for (const w of this.#puts.values()) out.push(w);
+    return out;
+  }
+
+  /** The stored child (hash `h`) at depth + 1 on the path of `keyHash`; undefined if empty. */
+  #child(h: Uint8Array, keyHash: Uint8Array, depth: number): StateNode | undefined {
+    return isEmptyHash(h) ? undefined : read(this.#store, nodePath(keyHash, depth + 1));
+  }
+
+  /** Builds the subtree at `depth` from entries sorted by key hash; no nodes exist below it. */
+  #build(depth: number, entries: readonly Floating[], lo: number, hi: number): Sub {
+    if (hi === lo) return null;
+    const first = entries[lo] as Floating;
+    if (hi - lo === 1) return first;
+    const carrier = first.leaf.keyHash;
+    if (depth >= STATE_MAX_DEPTH) throw new Error('two distinct entries share a 256-bit key hash');
+    let split = lo;
+    while (split < hi && bitAt((entries[split] as Floating).leaf.keyHash, depth) === 0) split++;
+    const left = this.#build(depth + 1, entries, lo, split);
+    const right = this.#build(depth + 1, entries, split, hi);
+    const path = nodePath(carrier, depth);
+    return this.#combine(depth, path, pathKey(path), carrier, left, right, undefined);
+  }
+
+  /**
+   * The subtree at `path` from its two children: empty if both are, the lone entry if one side
+   * is empty and the other holds a single entry (it moves up), else an internal node written here.
+   */
+  #combine(
+    depth: number,
+    path: NodePath,
+    key: string,
+    carrier: Uint8Array,
+    left: Sub | Stored,
+    right: Sub | Stored,
+    previous: StateInternalNode | undefined,
+  ): Sub {
+    const leftEmpty = isEmptySide(left);
+    const rightEmpty = isEmptySide(right);
+    if (leftEmpty && rightEmpty) return null;
+    if (leftEmpty || rightEmpty) {
+      const only = leftEmpty ? right : left;
+      if (only !== null && !(only instanceof Uint8Array) && 'leaf' in only) return only;
+      if (only !== null && !(only instanceof Uint8Array) && 'stored' in only) {
+        const at = childPath(carrier, depth, leftEmpty ? 1 : 0);
+        const node = read(this.#store, at);
+        if (node.kind === 'leaf') {
+          const from = pathKey(at);
+          this.#stale.set(from, at);
+          return { leaf: node, from, hash: only.stored };
+        }
+      }
+    }
+    const l = this.#settle(left, depth);
+    const r = this.#settle(right, depth);
+    if (previous !== undefined && equalBytes(previous.left, l) && equalBytes(previous.right, r)) {
+      this.#stale.delete(key);
+    } else {
+      this.#puts.set(key, { path, node: { kind: 'internal', left: l, right: r } });
+    }
+    return stateInternalHash(l, r);
+  }
+
+  /** Hash of a child of the node at `depth`, writing a lone entry at the child's position. */
+  #settle(side: Sub | Stored, depth: number): Uint8Array {
+    if (side === null) return emptyStateRoot();
+    if (side instanceof Uint8Array) return side;
+    if ('stored' in side) return side.stored;
+    return this.place(side, nodePath(side.leaf.keyHash, depth + 1));
+  }
+}
+
+function isEmptySide(side: Sub | Stored): boolean {
+  if (side === null) return true;
+  if (side instanceof Uint8Array) return false;
+  return 'stored' in side && isEmptyHash(side.stored);
+}
+
+/** The existing leaf (at path key `from`) merged into the sorted changes: the entries left below. */
+function mergeLeaf(
+  existing: StateLeafNode,
+  from: string,
+  changes: readonly Change[],
+  lo: number,
+  hi: number,
+): Floating[] {
+  const out: Floating[] = [];
+  let pending: Floating | null = { leaf: existing, from, hash: undefined };
+  for (let i = lo; i < hi; i++) {
+    const c = changes[i] as Change;
+    if (pending !== null) {
+      const order = compareBytes(c.keyHash, existing.keyHash);
+      if (order > 0) {
+        out.push(pending);
+        pending = null;
+      } else if (order === 0) {
+        if (c.leaf !== null) out.push(equalBytes(c.leaf.valueHash, existing.valueHash) ? pending : fresh(c.leaf));
+        pending = null;
+        continue;
+      }
+    }
+    if (c.leaf !== null) out.push(fresh(c.leaf));
+  }
+  if (pending !== null) out.push(pending);
+  return out;
+}
+
+function fresh(leaf: StateLeafNode): Floating {
+  return { leaf, from: null, hash: undefined };
+}

@@ -1,0 +1,39 @@
+/**
+ * Finds a set of standard test vectors in `../shared/testvectors/` (beside the project root). A
+ * developer without the folder gets one SKIPPED line; CI (CI=true) must have it, so there it fails.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+const TESTVECTORS = new URL('../../../../shared/testvectors/', import.meta.url);
+
+/**
+ * The folder of vector set `set` (e.g. `jcs`), or null after printing one SKIPPED line.
+ *
+ * @example
+ * const dir = vectorsDir('jcs');
+ * describe.skipIf(dir === null)('RFC 8785 vectors', () => { ... });
+ */
+export function vectorsDir(set: string): URL | null {
+  const dir = new URL(`${set}/`, TESTVECTORS);
+  if (existsSync(dir)) return dir;
+  if (process.env.CI === 'true') {
+    throw new Error(`shared/testvectors/${set} not found at ${dir.pathname}; CI must run beside shared/`);
+  }
+  console.log(`SKIPPED ${set} vectors: shared/testvectors not found`);
+  return null;
+}
+
+/** Names of the files in `dir`/`sub` ending in `ext`, sorted. */
+export function listVectors(dir: URL, sub: string, ext: string): string[] {
+  return readdirSync(new URL(`${sub}/`, dir))
+    .filter((f) => f.endsWith(ext))
+    .sort();
+}
+
+export function readVectorBytes(dir: URL, path: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(path, dir)));
+}
+
+export function readVectorText(dir: URL, path: string): string {
+  return readFileSync(new URL(path, dir), 'utf8');
+}
