@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { latencySummary, machine } from './_stats.mjs';
 
@@ -14,7 +14,13 @@ function makeTxs(count, signers) {
   const now = Date.now();
   return Array.from({ length: count }, (_, i) =>
     signTx(
-      { chainId: 'bench', type: 'kv.put', args: { ns: `n${i % signers.length}`, key: `k${i}`, value: i }, now, ttlMs: 3_000_000 },
+      {
+        chainId: 'bench',
+        type: 'kv.put',
+        args: { ns: `n${i % signers.length}`, key: `k${i}`, value: i },
+        now,
+        ttlMs: 3_000_000,
+      },
       signers[i % signers.length],
     ),
   );
@@ -70,7 +76,10 @@ async function drive(node, txs, { rate, window = 8000 } = {}) {
     };
     const tick = () => {
       if (sent >= txs.length) return;
-      const target = rate === undefined ? Math.min(txs.length, done + window) : Math.min(txs.length, Math.floor(((performance.now() - start) / 1000) * rate));
+      const target =
+        rate === undefined
+          ? Math.min(txs.length, done + window)
+          : Math.min(txs.length, Math.floor(((performance.now() - start) / 1000) * rate));
       while (sent < target) sendOne();
       if (sent < txs.length) setTimeout(tick, rate === undefined ? 0 : 2);
     };

@@ -95,6 +95,8 @@ export function auditStore(store: SqliteStore): AuditReport {
       problems.push(`${where}: ${(e as Error).message}`);
     }
     if (block.hash !== headerHash(h)) problems.push(`${where}: stored hash is not the header's hash`);
+    if (block.txs.length !== h.txCount)
+      problems.push(`${where}: ${block.txs.length} transactions stored, header says ${h.txCount}`);
     if (height > 0) {
       const parsed: ParsedTx[] = [];
       const sigOk: boolean[] = [];

@@ -174,6 +174,8 @@ export class CustosNode extends EventEmitter {
     const committed = new Promise<CommitResult>((resolve, reject) => {
       waiter = { resolve, reject };
     });
+    // Callers that do not wait for the commit must not crash the process when it fails.
+    committed.catch(() => {});
     this.verifyQueue.push({ parsed, waiter });
     if (!this.verifyScheduled) {
       this.verifyScheduled = true;

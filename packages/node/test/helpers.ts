@@ -2,7 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, randomSecretKey, type Signer, type SignedTx, signTx } from '@custos/protocol';
+import {
+  didFromPublicKey,
+  type JsonValue,
+  randomSecretKey,
+  type SignedTx,
+  type Signer,
+  signTx,
+} from '@custos/protocol';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type Genesis, makeGenesis } from '../src/genesis.js';
 
@@ -16,7 +23,10 @@ export interface Fixture {
   orgs: Record<string, Signer>;
 }
 
-export function fixture(orgIds = ['bank', 'insurer', 'retailer'], params = { blockMaxTxs: 500, blockMaxMs: 5 }): Fixture {
+export function fixture(
+  orgIds = ['bank', 'insurer', 'retailer'],
+  params = { blockMaxTxs: 500, blockMaxMs: 5 },
+): Fixture {
   const orgs: Record<string, Signer> = {};
   for (const id of orgIds) orgs[id] = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
@@ -32,6 +42,20 @@ export function userSigner(): Signer {
   return nativeSigner(randomSecretKey());
 }
 
-export function tx(signer: Signer, type: string, args: { [k: string]: JsonValue }, extra: { chainId?: string; now?: number; ttlMs?: number } = {}): SignedTx {
-  return signTx({ chainId: extra.chainId ?? 'test', type, args, ...(extra.now === undefined ? {} : { now: extra.now }), ...(extra.ttlMs === undefined ? {} : { ttlMs: extra.ttlMs }) }, signer);
+export function tx(
+  signer: Signer,
+  type: string,
+  args: { [k: string]: JsonValue },
+  extra: { chainId?: string; now?: number; ttlMs?: number } = {},
+): SignedTx {
+  return signTx(
+    {
+      chainId: extra.chainId ?? 'test',
+      type,
+      args,
+      ...(extra.now === undefined ? {} : { now: extra.now }),
+      ...(extra.ttlMs === undefined ? {} : { ttlMs: extra.ttlMs }),
+    },
+    signer,
+  );
 }

@@ -1,11 +1,5 @@
 import { join } from 'node:path';
-import {
-  headerHash,
-  INCLUSION_BUNDLE,
-  ProtocolError,
-  toBase64url,
-  verifyProofBundle,
-} from '@custos/protocol';
+import { headerHash, INCLUSION_BUNDLE, ProtocolError, toBase64url, verifyProofBundle } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
 import { nativeVerifier } from '../src/crypto/native.js';
@@ -52,14 +46,19 @@ describe('a single node', () => {
 
     const inc = inclusionProof(node, r.txId);
     expect(inc.type).toBe(INCLUSION_BUNDLE);
-    expect(verifyProofBundle(inc, node.members, nativeVerifier)).toMatchObject({ kind: 'inclusion', entry: { code: 'OK' } });
+    expect(verifyProofBundle(inc, node.members, nativeVerifier)).toMatchObject({
+      kind: 'inclusion',
+      entry: { code: 'OK' },
+    });
     const st = stateProof(node, 'kv/profile/color');
     expect(verifyProofBundle(st, node.members, nativeVerifier)).toMatchObject({ kind: 'state' });
     const absent = stateProof(node, 'kv/profile/nothing');
     expect(absent.value).toBeNull();
     expect(verifyProofBundle(absent, node.members, nativeVerifier)).toMatchObject({ value: null });
     // A state proof with a changed value does not verify.
-    expect(() => verifyProofBundle({ ...st, value: { favourite: 'red' } }, node.members, nativeVerifier)).toThrow(ProtocolError);
+    expect(() => verifyProofBundle({ ...st, value: { favourite: 'red' } }, node.members, nativeVerifier)).toThrow(
+      ProtocolError,
+    );
   });
 
   it('records failed transactions with their code and no effect', async () => {
@@ -103,10 +102,25 @@ describe('a single node', () => {
     };
     expectCode(() => node.submit({ body: good.body }), 'BAD_TX');
     expectCode(() => node.submit('not a tx'), 'BAD_TX');
-    expectCode(() => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { chainId: 'other' })), 'WRONG_CHAIN');
-    expectCode(() => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { now: Date.now() - 3_600_000, ttlMs: 60_000 })), 'TX_EXPIRED');
-    expectCode(() => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { now: Date.now() + 600_000 })), 'TX_NOT_YET_VALID');
-    expectCode(() => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 'x'.repeat(40_000) })), 'TX_TOO_LARGE');
+    expectCode(
+      () => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { chainId: 'other' })),
+      'WRONG_CHAIN',
+    );
+    expectCode(
+      () =>
+        node.submit(
+          tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { now: Date.now() - 3_600_000, ttlMs: 60_000 }),
+        ),
+      'TX_EXPIRED',
+    );
+    expectCode(
+      () => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 }, { now: Date.now() + 600_000 })),
+      'TX_NOT_YET_VALID',
+    );
+    expectCode(
+      () => node.submit(tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 'x'.repeat(40_000) })),
+      'TX_TOO_LARGE',
+    );
     const forged = { ...good, sig: toBase64url(new Uint8Array(64).fill(7)) };
     await expect(node.submit(forged).committed).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
     const tampered = { body: { ...good.body, args: { ns: 'n', key: 'k', value: 2 } }, sig: good.sig };
@@ -129,7 +143,9 @@ describe('a single node', () => {
   it('orders many transactions into blocks, links headers, and proves the log append-only', async () => {
     const signers = Array.from({ length: 5 }, () => userSigner());
     const results = await Promise.all(
-      Array.from({ length: 400 }, (_, i) => node.submitAndWait(tx(signers[i % 5]!, 'kv.put', { ns: 'bulk', key: `k${i}`, value: i }))),
+      Array.from({ length: 400 }, (_, i) =>
+        node.submitAndWait(tx(signers[i % 5]!, 'kv.put', { ns: 'bulk', key: `k${i}`, value: i })),
+      ),
     );
     expect(results.every((r) => r.code === 'OK')).toBe(true);
     const head = node.latest();
@@ -143,7 +159,9 @@ describe('a single node', () => {
     expect(verifyProofBundle(fromGenesis, node.members, nativeVerifier)).toMatchObject({ fromSize: 0 });
     // Proof of an old transaction against an older and the latest checkpoint.
     const r0 = results[0]!;
-    expect(verifyProofBundle(inclusionProof(node, r0.txId, r0.height), node.members, nativeVerifier)).toMatchObject({ height: r0.height });
+    expect(verifyProofBundle(inclusionProof(node, r0.txId, r0.height), node.members, nativeVerifier)).toMatchObject({
+      height: r0.height,
+    });
   });
 
   it('survives a restart and an audit recomputes every root', async () => {

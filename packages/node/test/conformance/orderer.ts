@@ -3,7 +3,7 @@
  * transaction delivered exactly once, in submission order, one batch at a time, with block times
  * that never go back.
  */
-import { randomSecretKey, parseTx, signTx } from '@custos/protocol';
+import { parseTx, randomSecretKey, signTx } from '@custos/protocol';
 import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../../src/crypto/native.js';
 import type { OrderedBatch, Orderer, PendingTx } from '../../src/ordering/orderer.js';
