@@ -8,3 +8,5 @@ export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/ord
 export { SoloOrderer } from './ordering/solo.js';
 export { consistencyProof, inclusionProof, stateProof } from './proofs.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
+export { createServer, listen } from './api/server.js';
+export { initHome, loadHome } from './home.js';

@@ -195,13 +195,16 @@ export class CustosNode extends EventEmitter {
     this.verifyQueue = [];
     if (batch.length === 0) return;
     this.verifying++;
-    const items = batch.map(({ parsed }) => ({
-      publicKey: publicKeyOfSigner(parsed),
-      message: parsed.bodyBytes,
-      signature: signatureOf(parsed),
-    }));
-    this.pool
-      .verifyBatch(items)
+    Promise.resolve()
+      .then(() =>
+        this.pool.verifyBatch(
+          batch.map(({ parsed }) => ({
+            publicKey: publicKeyOfSigner(parsed),
+            message: parsed.bodyBytes,
+            signature: signatureOf(parsed),
+          })),
+        ),
+      )
       .then((ok) => {
         const accepted: PendingTx[] = [];
         for (let i = 0; i < batch.length; i++) {

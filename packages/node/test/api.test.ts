@@ -200,17 +200,21 @@ describe('HTTP API: submit and read', () => {
   it('answers a batch item by item: admission errors never fail the batch', async () => {
     const good = put(alice, 'batch-good');
     const forged = { ...put(alice, 'batch-forged'), sig: put(alice, 'other').sig };
-    const items = [good, { not: 'a tx' }, put(alice, 'b', 1, { chainId: 'other' }), good, 'text', forged];
+    const badSigner = { ...good, body: { ...good.body, signer: 'did:key:nope' } };
+    const items = [good, { not: 'a tx' }, put(alice, 'b', 1, { chainId: 'other' }), good, 'text', forged, badSigner];
     const r = await post('/v1/txs/batch?wait=true', items);
     expect(r.status).toBe(200);
     const results = r.body.results as Record<string, unknown>[];
     expect(results).toHaveLength(items.length);
     expect(results[0]).toMatchObject({ code: 'OK' });
-    expect(results[1]).toMatchObject({ error: { code: 'BAD_TX' } });
+    expect(results[1]).toMatchObject({
+      error: { code: 'BAD_REQUEST', detail: "item 1: missing field 'body' in the transaction" },
+    });
     expect(results[2]).toMatchObject({ error: { code: 'WRONG_CHAIN' } });
     expect(results[3]).toMatchObject({ error: { code: 'DUPLICATE_TX' } });
-    expect(results[4]).toMatchObject({ error: { code: 'BAD_TX' } });
+    expect(results[4]).toMatchObject({ error: { code: 'BAD_REQUEST' } });
     expect(results[5]).toMatchObject({ txId: expect.any(String), error: { code: 'BAD_SIGNATURE' } });
+    expect(results[6]).toMatchObject({ error: { code: 'BAD_TX' } });
 
     const noWait = await post('/v1/txs/batch', [put(alice, 'batch-nowait')]);
     expect(noWait.body.results).toEqual([{ txId: expect.any(String) }]);
@@ -269,6 +273,10 @@ describe('HTTP API: bad input', () => {
     expectProblem(missing, 400, 'BAD_REQUEST');
     expect(missing.body.detail).toContain("'sig'");
     expectProblem(await post('/v1/txs', { ...valid, body: { ...valid.body, signer: 'did:key:nope' } }), 400, 'BAD_TX');
+    // 86 characters, but not the base64url of 64 bytes (non-zero trailing bits).
+    const oddSig = await post('/v1/txs', { ...valid, sig: 'a'.repeat(86) });
+    expectProblem(oddSig, 400, 'BAD_REQUEST');
+    expect(oddSig.body.detail).toContain("'sig'");
     expectProblem(await post('/v1/txs?wait=maybe', valid), 400, 'BAD_REQUEST');
     expectProblem(await post('/v1/txs?other=1', valid), 400, 'BAD_REQUEST');
 

@@ -6,8 +6,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const TESTVECTORS = new URL('../../../../shared/testvectors/', import.meta.url);
 
+let reportedMissing = false;
+
 /**
- * The folder of vector set `set` (e.g. `jcs`), or null after printing one SKIPPED line.
+ * The folder of vector set `set` (e.g. `jcs`), or null after printing one SKIPPED line (one per
+ * test file: when the whole shared/testvectors folder is missing, later sets skip silently).
  *
  * @example
  * const dir = vectorsDir('jcs');
@@ -19,7 +22,11 @@ export function vectorsDir(set: string): URL | null {
   if (process.env.CI === 'true') {
     throw new Error(`shared/testvectors/${set} not found at ${dir.pathname}; CI must run beside shared/`);
   }
-  console.log(`SKIPPED ${set} vectors: shared/testvectors not found`);
+  const rootMissing = !existsSync(TESTVECTORS);
+  if (!(rootMissing && reportedMissing)) {
+    console.log(`SKIPPED ${set} vectors: shared/testvectors${rootMissing ? '' : `/${set}`} not found`);
+  }
+  reportedMissing ||= rootMissing;
   return null;
 }
 

@@ -67,10 +67,11 @@ const PARTS: Record<string, string> = {
   querystring: 'query string',
   params: 'path',
   headers: 'headers',
+  item: 'transaction',
 };
 
 /** Names the field at fault: `unexpected field 'body.foo' in the request body`, `'limit' in the query string must be string`. */
-function validationDetail(raw: unknown, context: string | undefined): string {
+export function validationDetail(raw: unknown, context: string | undefined): string {
   const e = (raw ?? {}) as AjvError;
   const part = PARTS[context ?? ''] ?? 'request';
   const path = (e.instancePath ?? '')

@@ -6,8 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import { NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
-import { problem, problemOf, sendProblem } from './problem.js';
-import { ACCEPTED, COMMIT_RESULT, SIGNED_TX, TX_BATCH, TX_ID_PARAMS, WAIT_QUERY } from './schemas.js';
+import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
+import { ACCEPTED, COMMIT_RESULT, NO_QUERY, SIGNED_TX, TX_BATCH, TX_ID_PARAMS, WAIT_QUERY } from './schemas.js';
 
 export interface TxRouteOptions {
   /** How long `?wait=true` waits for a commit before answering 504 TIMEOUT. */
@@ -42,8 +42,14 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
     '/v1/txs/batch',
     { bodyLimit: opts.batchBodyLimit, schema: { body: TX_BATCH, querystring: WAIT_QUERY } },
     async (request) => {
+      const validTx = request.compileValidationSchema(SIGNED_TX);
       const subs: (Submission | undefined)[] = [];
       const results: BatchItem[] = request.body.map((raw, i) => {
+        if (validTx(raw) !== true) {
+          return {
+            error: { code: 'BAD_REQUEST', detail: `item ${i}: ${validationDetail(validTx.errors?.[0], 'item')}` },
+          };
+        }
         try {
           const sub = node.submit(raw);
           subs[i] = sub;
@@ -83,7 +89,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
 
   app.get<{ Params: { txId: string } }>(
     '/v1/txs/:txId',
-    { schema: { params: TX_ID_PARAMS } },
+    { schema: { params: TX_ID_PARAMS, querystring: NO_QUERY } },
     async (request, reply) => {
       const t = node.store.getTx(request.params.txId);
       if (t === null) {

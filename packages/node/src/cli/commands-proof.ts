@@ -94,7 +94,7 @@ export function registerProofCommands(program: Command): void {
         throw new NodeError('BAD_REQUEST', `expected --genesis GENESIS.json or --home DIR (no chain in ${home})`);
       }
       const genesis = readGenesisFile(flags.genesis ?? join(home, GENESIS_FILE));
-      const fact = verifyProofBundle(readBundle(file), memberSetOf(genesis), nativeVerifier);
+      const fact = verifyProofBundle(readBundle(file), memberSetOf(genesis), nativeVerifier, genesis.chainId);
       // The member set alone does not name the chain: the same members may certify several chains.
       if (fact.chainId !== genesis.chainId) {
         throw new ProtocolError(

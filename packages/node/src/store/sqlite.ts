@@ -106,8 +106,11 @@ export class SqliteStore {
         'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
       ),
       stateDel: db.prepare('DELETE FROM state WHERE key = ?'),
-      stateRange: db.prepare<[string, string, number], { key: string; value: string }>(
-        'SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?',
+      stateFrom: db.prepare<[string, string, number], { key: string; value: string }>(
+        "SELECT key, value FROM state WHERE key >= ? AND key < CAST(? AS BLOB) || x'ff' ORDER BY key LIMIT ?",
+      ),
+      stateAfter: db.prepare<[string, string, number], { key: string; value: string }>(
+        "SELECT key, value FROM state WHERE key > ? AND key < CAST(? AS BLOB) || x'ff' ORDER BY key LIMIT ?",
       ),
       logGet: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
       logSet: db.prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
@@ -175,7 +178,10 @@ export class SqliteStore {
 
   /** Up to `limit` state entries with keys starting with `prefix`, after `after` (exclusive). */
   listState(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[] {
-    return this.q.stateRange.all(after !== undefined && after > prefix ? after : prefix, `${prefix}\uffff`, limit);
+    // SQLite compares keys as UTF-8 bytes (BINARY collation): every key starting with `prefix` sorts
+    // at or after it and before `prefix` followed by the byte 0xFF, which no UTF-8 text contains.
+    if (after !== undefined && after >= prefix) return this.q.stateAfter.all(after, prefix, limit);
+    return this.q.stateFrom.all(prefix, prefix, limit);
   }
 
   getLogNode(level: number, index: number): Uint8Array | undefined {

@@ -53,20 +53,22 @@ export type VerifiedFact =
   | { kind: 'state'; chainId: string; height: number; key: string; value: JsonValue | null };
 
 /**
- * Verifies any proof bundle against a trusted member set. Throws `BAD_PROOF` or `BAD_CERTIFICATE`
+ * Verifies any proof bundle against a trusted member set (and, given `chainId`, that it is a proof
+ * about that chain: the same members may run several chains). Throws `BAD_PROOF` or `BAD_CERTIFICATE`
  * saying what failed; returns what was proved.
  */
 export function verifyProofBundle(
   bundle: unknown,
   members: MemberSet,
   verifier: Verifier = nobleVerifier,
+  chainId?: string,
 ): VerifiedFact {
   if (typeof bundle !== 'object' || bundle === null)
     throw bad(`expected a proof bundle object, got ${describe(bundle)}`);
   const b = bundle as Record<string, unknown>;
   switch (b.type) {
     case INCLUSION_BUNDLE: {
-      verifyQuorumCertificate(b.certificate, members, verifier);
+      verifyQuorumCertificate(b.certificate, members, verifier, chainId);
       const cp = b.certificate.checkpoint;
       const entry = parseEntry(b.entry);
       const { leafIndex, treeSize } = b;
@@ -83,8 +85,8 @@ export function verifyProofBundle(
       return { kind: 'inclusion', chainId: cp.chainId, height: cp.height, entry, leafIndex, treeSize };
     }
     case CONSISTENCY_BUNDLE: {
-      verifyQuorumCertificate(b.from, members, verifier);
-      verifyQuorumCertificate(b.to, members, verifier);
+      verifyQuorumCertificate(b.from, members, verifier, chainId);
+      verifyQuorumCertificate(b.to, members, verifier, chainId);
       const from = b.from.checkpoint;
       const to = b.to.checkpoint;
       if (from.chainId !== to.chainId) throw bad('expected both checkpoints from the same chain');
@@ -108,7 +110,7 @@ export function verifyProofBundle(
       };
     }
     case STATE_BUNDLE: {
-      verifyQuorumCertificate(b.certificate, members, verifier);
+      verifyQuorumCertificate(b.certificate, members, verifier, chainId);
       const cp = b.certificate.checkpoint;
       if (typeof b.key !== 'string' || b.key.length === 0 || b.key.length > 1024)
         throw bad('expected key as a string of 1-1024 characters');

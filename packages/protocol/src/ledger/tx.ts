@@ -49,8 +49,8 @@ export const MAX_ARGS_DEPTH = 16;
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const TX_TYPE = /^[a-z][a-z0-9]{0,31}(\.[a-z][a-zA-Z0-9]{0,31}){1,2}$/;
 const BODY_KEYS = ['args', 'chainId', 'createdAt', 'expiresAt', 'nonce', 'signer', 'type'];
-/** 64 bytes of base64url without padding. */
-const SIG = /^[A-Za-z0-9_-]{86}$/;
+/** 64 bytes of base64url without padding: the last character carries 2 bits of data and 4 zero bits. */
+const SIG = /^[A-Za-z0-9_-]{85}[AQgw]$/;
 
 /** Hex SHA-256 of the canonical body: the transaction id. */
 export function txIdOf(body: TxBody): string {

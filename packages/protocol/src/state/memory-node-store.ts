@@ -10,6 +10,16 @@ function keyOf(path: NodePath): string {
   return s;
 }
 
+/**
+ * Hashes are copied into fresh 32-byte arrays, which V8 keeps inside its heap: a native hash
+ * returns every digest in its own ArrayBuffer, and millions of those make each garbage collection
+ * slow. Values are kept as given (`StateTree` already holds its own copy).
+ */
+function compact(node: StateNode): StateNode {
+  if (node.kind === 'internal') return { kind: 'internal', left: new Uint8Array(node.left), right: new Uint8Array(node.right) };
+  return { kind: 'leaf', keyHash: new Uint8Array(node.keyHash), valueHash: new Uint8Array(node.valueHash), value: node.value };
+}
+
 export class MemoryStateNodeStore implements StateNodeStore {
   readonly #nodes = new Map<string, StateNode>();
 
@@ -25,7 +35,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
   write(writes: readonly StateNodeWrite[]): void {
     for (const w of writes) {
       if (w.node === null) this.#nodes.delete(keyOf(w.path));
-      else this.#nodes.set(keyOf(w.path), w.node);
+      else this.#nodes.set(keyOf(w.path), compact(w.node));
     }
   }
 }

@@ -46,8 +46,8 @@ export interface StateNodeWrite {
 
 /**
  * Storage of the state map's nodes. `get` returns what the last `write` left; `write` applies
- * one batch, all or nothing (the node runs it inside the block's database transaction).
- * Implementations must not mutate nodes they hand out, nor keep the caller from reusing them.
+ * one batch, all or nothing (the node runs it inside the block's database transaction). Nodes,
+ * once written or returned, are never mutated, by the store or by `StateTree`.
  */
 export interface StateNodeStore {
   get(path: NodePath): StateNode | undefined;

@@ -37,6 +37,10 @@ export interface StateProofJson {
   readonly leaf: { readonly keyHash: string; readonly valueHash: string } | null;
 }
 
+/** Preimage of internal node hashes, 0x01 || left || right, reused by every verification. */
+const internalInput = new Uint8Array(1 + 2 * STATE_HASH_SIZE);
+internalInput[0] = 0x01;
+
 /** The empty-subtree hash; only ever read. */
 const EMPTY = new Uint8Array(STATE_HASH_SIZE);
 
@@ -104,10 +108,21 @@ export function verifyStateProofHashed(
   if (depth > 0 && isHash(siblings[depth - 1]) && isEmptyHash(siblings[depth - 1] as Uint8Array)) {
     fail('proof ends beside an empty subtree, which a well-formed tree never has');
   }
+  // The hot loop: one 65-byte preimage buffer, refilled in place; no other allocation.
+  const input = internalInput;
   for (let i = depth - 1; i >= 0; i--) {
     const s: unknown = siblings[i];
-    if (!isHash(s)) fail(`expected proof sibling ${i} of 32 bytes, got ${describe(s)}`);
-    h = bitAt(keyHash, i) === 0 ? stateInternalHash(h, s) : stateInternalHash(s, h);
+    if (!(s instanceof Uint8Array) || s.length !== STATE_HASH_SIZE) {
+      fail(`expected proof sibling ${i} of 32 bytes, got ${describe(s)}`);
+    }
+    if (bitAt(keyHash, i) === 0) {
+      input.set(h, 1);
+      input.set(s, 1 + STATE_HASH_SIZE);
+    } else {
+      input.set(s, 1);
+      input.set(h, 1 + STATE_HASH_SIZE);
+    }
+    h = sha256(input);
   }
   if (!equalBytes(h, root)) fail('state proof does not lead to the given root');
 }
