@@ -41,6 +41,8 @@ import { SoloOrderer } from './ordering/solo.js';
 import { LedgerLog, LedgerTree } from './store/authenticated.js';
 import { SqliteStore } from './store/sqlite.js';
 
+const MAX_VERIFY_BATCH = 1024;
+
 export interface NodeOptions {
   /** SQLite file of this peer. */
   dbPath: string;
@@ -191,8 +193,13 @@ export class CustosNode extends EventEmitter {
 
   private flushVerify(): void {
     this.verifyScheduled = false;
-    const batch = this.verifyQueue;
-    this.verifyQueue = [];
+    // Small batches stream through the pool, so execution of one block overlaps verification of the next.
+    const batch = this.verifyQueue.length <= MAX_VERIFY_BATCH ? this.verifyQueue : this.verifyQueue.slice(0, MAX_VERIFY_BATCH);
+    this.verifyQueue = this.verifyQueue.length <= MAX_VERIFY_BATCH ? [] : this.verifyQueue.slice(MAX_VERIFY_BATCH);
+    if (this.verifyQueue.length > 0) {
+      this.verifyScheduled = true;
+      setImmediate(() => this.flushVerify());
+    }
     if (batch.length === 0) return;
     this.verifying++;
     Promise.resolve()
@@ -300,12 +307,13 @@ export class CustosNode extends EventEmitter {
       this.store.commitBlock({
         header,
         hash: headerHash(header),
-        txs: parsed.map((p) => ({ txId: p.txId, json: canonicalize(p.tx), expiresAt: p.tx.body.expiresAt })),
+        txs: parsed.map((p) => ({ txId: p.txId, json: signedTxJson(p), expiresAt: p.tx.body.expiresAt })),
         results: out.results,
         stateWrites: out.writes,
         logNodes: logUpdate.nodes,
         treeWrites: treeUpdate.writes,
         qc,
+        subjectIndex: out.subjects.flatMap((list, i) => list.map((subject) => [subject, base + i] as [string, number])),
       });
     } catch (e) {
       this.log.rollback();
@@ -392,6 +400,13 @@ function commitGenesis(store: SqliteStore, genesis: Genesis, signers: Signer[]):
     });
   })();
   tree.commit();
+}
+
+const utf8Decoder = new TextDecoder();
+
+/** Canonical JSON of `{body, sig}` from the already canonical body bytes ("body" sorts before "sig"). */
+function signedTxJson(p: ParsedTx): string {
+  return `{"body":${utf8Decoder.decode(p.bodyBytes)},"sig":"${p.tx.sig}"}`;
 }
 
 function publicKeyOfSigner(p: ParsedTx): Uint8Array {

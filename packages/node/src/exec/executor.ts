@@ -32,6 +32,8 @@ export interface BlockInput {
 
 export interface BlockOutput {
   results: ResultCode[];
+  /** `subjects[i]`: the data subjects whose history transaction i belongs to, whatever its result. */
+  subjects: string[][];
   /** Final value (canonical JSON text) or null (deleted) of every key written by the block. */
   writes: Map<string, string | null>;
 }
@@ -58,12 +60,15 @@ export class Executor {
     const blockWrites = new Map<string, string | null>();
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
+    const subjects: string[][] = [];
     for (let i = 0; i < input.txs.length; i++) {
       const ptx = input.txs[i] as ParsedTx;
-      const code = this.executeTx(input, ptx, input.sigOk[i] === true, state, blockWrites, seenInBlock);
+      const indexed: string[] = [];
+      const code = this.executeTx(input, ptx, input.sigOk[i] === true, state, blockWrites, seenInBlock, indexed);
       results.push(code);
+      subjects.push(indexed);
     }
-    return { results, writes: blockWrites };
+    return { results, writes: blockWrites, subjects };
   }
 
   private executeTx(
@@ -73,6 +78,7 @@ export class Executor {
     state: StateReader,
     blockWrites: Map<string, string | null>,
     seenInBlock: Set<string>,
+    indexed: string[],
   ): ResultCode {
     const body = ptx.tx.body;
     if (!sigOk) return 'BAD_SIGNATURE';
@@ -89,6 +95,7 @@ export class Executor {
     const action = this.actions.get(body.type);
     if (action === undefined) return 'UNKNOWN_TYPE';
     const txWrites = new Map<string, string | null>();
+    const subjectsOfTx: string[] = [];
     const ctx: ExecContext = {
       chainId: input.chainId,
       height: input.height,
@@ -109,6 +116,9 @@ export class Executor {
       del(key) {
         txWrites.set(key, null);
       },
+      index(subject) {
+        if (!subjectsOfTx.includes(subject)) subjectsOfTx.push(subject);
+      },
     };
     let code: ResultCode;
     try {
@@ -118,6 +128,8 @@ export class Executor {
       code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
     }
     if (code === 'OK') for (const [k, v] of txWrites) blockWrites.set(k, v);
+    // Failed attempts stay in the subject's history too: a rejected access is something the customer should see.
+    for (const s of subjectsOfTx) indexed.push(s);
     return code;
   }
 }

@@ -14,8 +14,11 @@ export interface ExecContext {
   /** did:key that signed the transaction (signature already checked). */
   readonly signer: string;
   get(key: string): JsonValue | undefined;
-  put(key: string, value: JsonValue): void;
+  /** Writes a JSON value (checked by canonicalization). */
+  put(key: string, value: unknown): void;
   del(key: string): void;
+  /** Files this transaction under a data subject's pseudonym, for that subject's history. */
+  index(subject: string): void;
 }
 
 export type Args = { [key: string]: JsonValue };
@@ -59,6 +62,28 @@ export const arg = {
       }
     }
     return v as string[];
+  },
+  bool(args: Args, name: string): boolean {
+    const v = args[name];
+    if (typeof v !== 'boolean') throw new ExecFailure('INVALID_ARGS', `expected args.${name} as true or false`);
+    return v;
+  },
+  optBool(args: Args, name: string): boolean | undefined {
+    return args[name] === undefined ? undefined : arg.bool(args, name);
+  },
+  int(args: Args, name: string, min: number, max: number): number {
+    const v = args[name];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      throw new ExecFailure('INVALID_ARGS', `expected args.${name} as an integer from ${min} to ${max}`);
+    }
+    return v;
+  },
+  oneOf<T extends string>(args: Args, name: string, values: readonly T[]): T {
+    const v = args[name];
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      throw new ExecFailure('INVALID_ARGS', `expected args.${name} as one of ${values.join(', ')}`);
+    }
+    return v as T;
   },
   only(args: Args, allowed: readonly string[]): void {
     for (const k of Object.keys(args)) {

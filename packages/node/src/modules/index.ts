@@ -1,6 +1,16 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
+import { consentModule, optoutModule } from './consent.js';
+import { dataModule } from './data.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
+import { requestModule } from './request.js';
 
-export const SYSTEM_MODULES: readonly Module[] = [memberModule, kvModule];
+export const SYSTEM_MODULES: readonly Module[] = [
+  memberModule,
+  kvModule,
+  consentModule,
+  optoutModule,
+  dataModule,
+  requestModule,
+];

@@ -34,6 +34,8 @@ export interface BlockCommit {
   logNodes: Iterable<[level: number, index: number, hash: Uint8Array]>;
   treeWrites: Iterable<[path: Uint8Array, node: Uint8Array | null]>;
   qc: QuorumCertificate | null;
+  /** (subject pseudonym, log index) pairs: which transactions belong to which data subject's history. */
+  subjectIndex?: Iterable<[subject: string, logIndex: number]>;
 }
 
 const SCHEMA = `
@@ -46,9 +48,9 @@ CREATE TABLE IF NOT EXISTS txs (
   code TEXT NOT NULL, expires_at INTEGER NOT NULL, tx TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS txs_by_id ON txs (tx_id);
-CREATE INDEX IF NOT EXISTS txs_by_height ON txs (height, idx);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subject_index (subject TEXT NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (subject, log_index)) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
@@ -80,8 +82,9 @@ export class SqliteStore {
       block: db.prepare<[number], { header: string; hash: string; qc: string | null }>(
         'SELECT header, hash, qc FROM blocks WHERE height = ?',
       ),
-      blockTxs: db.prepare<[number], { tx: string; code: string }>(
-        'SELECT tx, code FROM txs WHERE height = ? ORDER BY idx',
+      // A block's transactions are the log entries [logSize - txCount, logSize): no index by height needed.
+      blockTxs: db.prepare<[number, number], { tx: string; code: string }>(
+        'SELECT tx, code FROM txs WHERE log_index >= ? AND log_index < ? ORDER BY log_index',
       ),
       insertBlock: db.prepare('INSERT INTO blocks (height, hash, header, qc) VALUES (?, ?, ?, ?)'),
       setQc: db.prepare('UPDATE blocks SET qc = ? WHERE height = ?'),
@@ -114,6 +117,10 @@ export class SqliteStore {
       ),
       logGet: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
       logSet: db.prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      subjectAdd: db.prepare('INSERT OR IGNORE INTO subject_index (subject, log_index) VALUES (?, ?)'),
+      subjectList: db.prepare<[string, number, number], { log_index: number }>(
+        'SELECT log_index FROM subject_index WHERE subject = ? AND log_index > ? ORDER BY log_index LIMIT ?',
+      ),
       treeGet: db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?'),
       treeSet: db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)'),
       treeDel: db.prepare('DELETE FROM tree_nodes WHERE path = ?'),
@@ -147,7 +154,7 @@ export class SqliteStore {
   getBlock(height: number): (Block & { hash: string; qc: QuorumCertificate | null }) | null {
     const h = this.getHeader(height);
     if (!h) return null;
-    const rows = this.q.blockTxs.all(height);
+    const rows = this.q.blockTxs.all(h.header.logSize - h.header.txCount, h.header.logSize);
     return {
       header: h.header,
       hash: h.hash,
@@ -184,6 +191,11 @@ export class SqliteStore {
     return this.q.stateFrom.all(prefix, prefix, limit);
   }
 
+  /** Log indexes of a subject's history after `after` (exclusive), oldest first. */
+  subjectHistory(subject: string, after: number, limit: number): number[] {
+    return this.q.subjectList.all(subject, after, limit).map((r) => r.log_index);
+  }
+
   getLogNode(level: number, index: number): Uint8Array | undefined {
     const r = this.q.logGet.get(level, index);
     return r ? new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.length) : undefined;
@@ -218,6 +230,7 @@ export class SqliteStore {
         else q.stateSet.run(k, v);
       }
       for (const [level, index, hash] of c.logNodes) q.logSet.run(level, index, hash);
+      for (const [subject, logIndex] of c.subjectIndex ?? []) q.subjectAdd.run(subject, logIndex);
       for (const [path, node] of c.treeWrites) {
         if (node === null) q.treeDel.run(path);
         else q.treeSet.run(path, node);

@@ -1,0 +1,75 @@
+/** Helpers the customer-data modules share: who signed, argument shapes, calendar arithmetic. */
+import { isDidKey, type JsonValue } from '@custos/protocol';
+import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import { MEMBER_ID, memberKey, memberOfKey } from './member.js';
+
+/** W3C DPV code: a prefix and a term, e.g. `pd:EmailAddress`, `dpv:Marketing`. */
+export const DPV_CODE = /^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$/;
+export const JURISDICTIONS = ['GDPR', 'CCPA'] as const;
+export type Jurisdiction = (typeof JURISDICTIONS)[number];
+export const MAX_LIST = 16;
+
+/** The member org whose key signed, or UNAUTHORIZED. */
+export function signerOrg(ctx: ExecContext): string {
+  const id = memberOfKey(ctx, ctx.signer);
+  if (id === undefined) throw new ExecFailure('UNAUTHORIZED', 'expected a transaction signed by a member org key');
+  return id;
+}
+
+/** The signer as a data subject: any key that is not a member org key. */
+export function signerSubject(ctx: ExecContext): string {
+  if (memberOfKey(ctx, ctx.signer) !== undefined) {
+    throw new ExecFailure('UNAUTHORIZED', 'expected a transaction signed by a customer key, not a member org key');
+  }
+  return ctx.signer;
+}
+
+/** An existing member org named in args. */
+export function orgArg(ctx: ExecContext, args: Args, name: string): string {
+  const org = arg.str(args, name, 32, MEMBER_ID);
+  if (ctx.get(memberKey(org)) === undefined) throw new ExecFailure('NOT_FOUND', `no member org '${org}'`);
+  return org;
+}
+
+export function subjectArg(args: Args, name: string): string {
+  const s = arg.str(args, name, 128);
+  if (!isDidKey(s)) throw new ExecFailure('INVALID_ARGS', `expected args.${name} as the subject's pairwise did:key`);
+  return s;
+}
+
+export function codes(args: Args, name: string): string[] {
+  const list = arg.strList(args, name, MAX_LIST, 80, DPV_CODE);
+  if (new Set(list).size !== list.length) throw new ExecFailure('INVALID_ARGS', `expected args.${name} without repeats`);
+  return list;
+}
+
+export function hash32(args: Args, name: string): string {
+  return arg.str(args, name, 64, /^[0-9a-f]{64}$/);
+}
+
+export function record<T>(v: JsonValue | undefined): T | undefined {
+  return v as T | undefined;
+}
+
+const DAY = 86_400_000;
+
+/** `t` plus `months` calendar months in UTC; the day is clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb). */
+export function addMonths(t: number, months: number): number {
+  const d = new Date(t);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return Date.UTC(
+    y,
+    m,
+    Math.min(d.getUTCDate(), lastDay),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+    d.getUTCMilliseconds(),
+  );
+}
+
+export function addDays(t: number, days: number): number {
+  return t + days * DAY;
+}

@@ -1,0 +1,163 @@
+/**
+ * Consent and opt-outs, signed by the customer's pairwise key for one org (DESIGN.md section 5).
+ *
+ * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs.
+ * A grant is live at a height when it is not withdrawn and its expiry is after the block time.
+ */
+import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { codes, hash32, JURISDICTIONS, type Jurisdiction, orgArg, signerSubject } from './common.js';
+
+export interface Grant {
+  id: string;
+  purposes: string[];
+  categories: string[];
+  expiresAt: number;
+  share: boolean;
+  sale: boolean;
+  jurisdiction: Jurisdiction;
+  /** SHA-256 (hex) of the privacy notice the customer saw. */
+  notice: string;
+  grantedAt: number;
+  withdrawnAt: number | null;
+}
+
+export interface ConsentState {
+  grants: Grant[];
+}
+
+export interface OptOut {
+  at: number;
+  /** `user` for an explicit choice, `gpc` for a Global Privacy Control signal. */
+  source: 'user' | 'gpc';
+  txId: string;
+}
+
+export interface Preferences {
+  sale: OptOut | null;
+  share: OptOut | null;
+}
+
+export const MAX_GRANTS = 64;
+const MAX_CONSENT_MS = 10 * 366 * 86_400_000;
+
+export function consentKey(org: string, subject: string): string {
+  return `consent/${org}/${subject}`;
+}
+
+export function prefKey(org: string, subject: string): string {
+  return `pref/${org}/${subject}`;
+}
+
+export function liveGrants(ctx: Pick<ExecContext, 'get' | 'time'>, org: string, subject: string): Grant[] {
+  const st = ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined;
+  return (st?.grants ?? []).filter((g) => g.withdrawnAt === null && g.expiresAt > ctx.time);
+}
+
+export function preferences(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): Preferences {
+  return (ctx.get(prefKey(org, subject)) as unknown as Preferences | undefined) ?? { sale: null, share: null };
+}
+
+export const consentModule: Module = {
+  name: 'consent',
+  actions: {
+    /** The customer consents to an org using some categories of their data for some purposes. */
+    grant(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'purposes', 'categories', 'expiresAt', 'share', 'sale', 'jurisdiction', 'notice']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const expiresAt = arg.int(args, 'expiresAt', 0, Number.MAX_SAFE_INTEGER);
+      if (expiresAt <= ctx.time) throw new ExecFailure('INVALID_ARGS', 'expected args.expiresAt after the block time');
+      if (expiresAt > ctx.time + MAX_CONSENT_MS) throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
+      const grant: Grant = {
+        id: ctx.txId,
+        purposes: codes(args, 'purposes'),
+        categories: codes(args, 'categories'),
+        expiresAt,
+        share: arg.optBool(args, 'share') ?? false,
+        sale: arg.optBool(args, 'sale') ?? false,
+        jurisdiction: arg.oneOf(args, 'jurisdiction', JURISDICTIONS),
+        notice: hash32(args, 'notice'),
+        grantedAt: ctx.time,
+        withdrawnAt: null,
+      };
+      ctx.index(subject);
+      const st = (ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined) ?? { grants: [] };
+      // Expired and withdrawn grants beyond the limit are dropped from state; they remain in the log.
+      let grants = [...st.grants, grant];
+      if (grants.length > MAX_GRANTS) {
+        grants = grants.filter((g) => g.withdrawnAt === null && g.expiresAt > ctx.time);
+        if (grants.length > MAX_GRANTS) {
+          throw new ExecFailure('LIMIT_EXCEEDED', `at most ${MAX_GRANTS} live consents per org`);
+        }
+      }
+      ctx.put(consentKey(org, subject), { grants });
+      return 'OK';
+    },
+    /** The customer withdraws one consent (`consent`: its id) or all consents for an org. */
+    withdraw(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'consent']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const id = arg.optStr(args, 'consent', 64);
+      ctx.index(subject);
+      const st = ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined;
+      let changed = 0;
+      const grants = (st?.grants ?? []).map((g) => {
+        if (g.withdrawnAt === null && (id === undefined || g.id === id)) {
+          changed++;
+          return { ...g, withdrawnAt: ctx.time };
+        }
+        return g;
+      });
+      if (changed === 0) throw new ExecFailure('NOT_FOUND', 'no live consent to withdraw');
+      ctx.put(consentKey(org, subject), { grants });
+      return 'OK';
+    },
+  },
+};
+
+export const optoutModule: Module = {
+  name: 'optout',
+  actions: {
+    /**
+     * Opts out of the sale and/or sharing of the customer's data by an org (CCPA "Do Not Sell or
+     * Share"). `source: 'gpc'` records a Global Privacy Control signal; the API accepts it only on a
+     * request that carried `Sec-GPC: 1`.
+     */
+    set(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'kinds', 'source']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const kinds = arg.strList(args, 'kinds', 2, 8);
+      if (!kinds.every((k) => k === 'sale' || k === 'share') || new Set(kinds).size !== kinds.length) {
+        throw new ExecFailure('INVALID_ARGS', "expected args.kinds as ['sale'], ['share'] or ['sale', 'share']");
+      }
+      const source = args.source === undefined ? 'user' : arg.oneOf(args, 'source', ['user', 'gpc'] as const);
+      ctx.index(subject);
+      const prefs = preferences(ctx, org, subject);
+      const entry: OptOut = { at: ctx.time, source, txId: ctx.txId };
+      ctx.put(prefKey(org, subject), {
+        sale: kinds.includes('sale') ? entry : prefs.sale,
+        share: kinds.includes('share') ? entry : prefs.share,
+      });
+      return 'OK';
+    },
+    /** Withdraws an opt-out: the customer allows sale or sharing again (consent still needed). */
+    clear(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'kinds']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const kinds = arg.strList(args, 'kinds', 2, 8);
+      if (!kinds.every((k) => k === 'sale' || k === 'share')) {
+        throw new ExecFailure('INVALID_ARGS', "expected args.kinds of 'sale' and/or 'share'");
+      }
+      ctx.index(subject);
+      const prefs = preferences(ctx, org, subject);
+      ctx.put(prefKey(org, subject), {
+        sale: kinds.includes('sale') ? null : prefs.sale,
+        share: kinds.includes('share') ? null : prefs.share,
+      });
+      return 'OK';
+    },
+  },
+};

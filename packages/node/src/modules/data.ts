@@ -1,0 +1,238 @@
+/**
+ * What an org holds about a customer and every use of it (DESIGN.md section 5): records with a
+ * salted commitment and a vault reference (never the value), accesses valid only under a lawful
+ * basis that holds at that height, shares only with share/sale permission and no opt-out, erasure
+ * with notification of every recipient of a copy (GDPR Art. 19), rectification.
+ *
+ * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
+ */
+import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
+import { liveGrants, preferences } from './consent.js';
+import { MEMBER_ID } from './member.js';
+
+/** GDPR Art. 6(1) lawful bases, as Custos names them. */
+export const LAWFUL_BASES = [
+  'consent',
+  'contract',
+  'legal-obligation',
+  'vital-interests',
+  'public-task',
+  'legitimate-interest',
+] as const;
+export type LawfulBasis = (typeof LAWFUL_BASES)[number];
+
+export interface DataRecord {
+  id: string;
+  org: string;
+  subject: string;
+  category: string;
+  /** Purpose -> the lawful basis the org declared for it. */
+  purposes: Record<string, LawfulBasis>;
+  /** Where the data came from: `subject`, `public`, `third-party`, `derived`, or `shared:<org>`. */
+  source: string;
+  commitment: string;
+  vaultRef: string;
+  registeredAt: number;
+  updatedAt: number;
+  retentionUntil: number;
+  erasedAt: number | null;
+  /** Set on a recipient's copy when the source record was erased: the recipient must erase it too. */
+  erasureRequestedAt: number | null;
+  /** For a recipient's copy: the record it was copied from. */
+  sourceRecord: { org: string; id: string } | null;
+  copies: { org: string; id: string }[];
+  restricted: boolean;
+}
+
+export interface Share {
+  recipient: string;
+  purpose: string;
+  sale: boolean;
+  at: number;
+  txId: string;
+  copy: string | null;
+}
+
+const SOURCES = /^(subject|public|third-party|derived)$/;
+const RECORD_ID = /^[0-9a-f]{64}$/;
+const MAX_RETENTION_DAYS = 36_500;
+const MAX_COPIES = 32;
+
+export function recordKey(org: string, id: string): string {
+  return `record/${org}/${id}`;
+}
+
+export function shareKey(org: string, id: string, recipient: string): string {
+  return `share/${org}/${id}/${recipient}`;
+}
+
+function ownRecord(ctx: ExecContext, args: Args, name = 'record'): DataRecord {
+  const org = signerOrg(ctx);
+  const id = arg.str(args, name, 64, RECORD_ID);
+  const rec = ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined;
+  if (rec === undefined) throw new ExecFailure('NOT_FOUND', `no record ${id} held by ${org}`);
+  ctx.index(rec.subject);
+  return rec;
+}
+
+/** Throws NO_LAWFUL_BASIS unless `basis` holds at this height for `purpose` on `rec`. */
+export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, basis: LawfulBasis): void {
+  const declared = rec.purposes[purpose];
+  if (declared === undefined) {
+    throw new ExecFailure('NO_LAWFUL_BASIS', `purpose ${purpose} was not declared for this record`);
+  }
+  if (declared !== basis) throw new ExecFailure('NO_LAWFUL_BASIS', `the declared basis for ${purpose} is ${declared}`);
+  if (basis === 'consent') {
+    const covered = liveGrants(ctx, rec.org, rec.subject).some(
+      (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category),
+    );
+    if (!covered) throw new ExecFailure('NO_LAWFUL_BASIS', 'no live consent covers this org, purpose and category');
+  }
+}
+
+export const dataModule: Module = {
+  name: 'data',
+  actions: {
+    /** The org records that it holds one item of a customer's data (never the value itself). */
+    register(ctx: ExecContext, args: Args) {
+      arg.only(args, ['subject', 'category', 'purposes', 'source', 'commitment', 'vaultRef', 'retentionDays', 'sourceRecord']);
+      const org = signerOrg(ctx);
+      const subject = subjectArg(args, 'subject');
+      const category = arg.str(args, 'category', 80, DPV_CODE);
+      const rawPurposes = args.purposes;
+      if (typeof rawPurposes !== 'object' || rawPurposes === null || Array.isArray(rawPurposes)) {
+        throw new ExecFailure('INVALID_ARGS', 'expected args.purposes as {"<dpv purpose>": "<lawful basis>"}');
+      }
+      const entries = Object.entries(rawPurposes);
+      if (entries.length === 0 || entries.length > MAX_LIST) {
+        throw new ExecFailure('INVALID_ARGS', `expected 1-${MAX_LIST} purposes`);
+      }
+      const purposes: Record<string, LawfulBasis> = {};
+      for (const [p, b] of entries) {
+        if (!DPV_CODE.test(p)) throw new ExecFailure('INVALID_ARGS', 'expected each purpose as a DPV code like dpv:Marketing');
+        if (typeof b !== 'string' || !(LAWFUL_BASES as readonly string[]).includes(b)) {
+          throw new ExecFailure('INVALID_ARGS', `expected each lawful basis as one of ${LAWFUL_BASES.join(', ')}`);
+        }
+        purposes[p] = b as LawfulBasis;
+      }
+      const commitment = hash32(args, 'commitment');
+      const vaultRef = arg.str(args, 'vaultRef', 64, /^[0-9a-f]{32}$/);
+      const retentionDays = arg.int(args, 'retentionDays', 1, MAX_RETENTION_DAYS);
+      let source: string;
+      let sourceRecord: DataRecord['sourceRecord'] = null;
+      if (args.sourceRecord !== undefined) {
+        // A copy received through data.share: linked to the source so erasure reaches it.
+        const sr = args.sourceRecord as Args;
+        if (typeof sr !== 'object' || sr === null || Array.isArray(sr)) {
+          throw new ExecFailure('INVALID_ARGS', 'expected args.sourceRecord as {org, id}');
+        }
+        const srcOrg = orgArg(ctx, sr, 'org');
+        const srcId = arg.str(sr, 'id', 64, RECORD_ID);
+        const share = ctx.get(shareKey(srcOrg, srcId, org)) as unknown as Share | undefined;
+        if (share === undefined) throw new ExecFailure('UNAUTHORIZED', 'no share of that record to this org');
+        if (share.copy !== null) throw new ExecFailure('CONFLICT', 'a copy of that share is already registered');
+        const src = ctx.get(recordKey(srcOrg, srcId)) as unknown as DataRecord;
+        if (src.erasedAt !== null) throw new ExecFailure('ERASED', 'the source record was erased');
+        if (src.subject !== subject) throw new ExecFailure('INVALID_ARGS', 'expected the same subject as the source');
+        if (src.copies.length >= MAX_COPIES) throw new ExecFailure('LIMIT_EXCEEDED', `at most ${MAX_COPIES} copies`);
+        ctx.put(shareKey(srcOrg, srcId, org), { ...share, copy: ctx.txId });
+        ctx.put(recordKey(srcOrg, srcId), { ...src, copies: [...src.copies, { org, id: ctx.txId }] });
+        source = `shared:${srcOrg}`;
+        sourceRecord = { org: srcOrg, id: srcId };
+      } else {
+        source = arg.str(args, 'source', 16, SOURCES);
+      }
+      ctx.index(subject);
+      const rec: DataRecord = {
+        id: ctx.txId,
+        org,
+        subject,
+        category,
+        purposes,
+        source,
+        commitment,
+        vaultRef,
+        registeredAt: ctx.time,
+        updatedAt: ctx.time,
+        retentionUntil: ctx.time + retentionDays * 86_400_000,
+        erasedAt: null,
+        erasureRequestedAt: null,
+        sourceRecord,
+        copies: [],
+        restricted: false,
+      };
+      ctx.put(recordKey(org, ctx.txId), rec);
+      return 'OK';
+    },
+    /** One use of a record, for a purpose under a lawful basis: valid only if the basis holds now. */
+    access(ctx: ExecContext, args: Args) {
+      arg.only(args, ['record', 'purpose', 'basis']);
+      const rec = ownRecord(ctx, args);
+      const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
+      const basis = arg.oneOf(args, 'basis', LAWFUL_BASES);
+      if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      checkBasis(ctx, rec, purpose, basis);
+      return 'OK';
+    },
+    /** Shares (or sells) a record with another member: needs consent with share/sale permission and no opt-out. */
+    share(ctx: ExecContext, args: Args) {
+      arg.only(args, ['record', 'recipient', 'purpose', 'sale']);
+      const rec = ownRecord(ctx, args);
+      const recipient = arg.str(args, 'recipient', 32, MEMBER_ID);
+      orgArg(ctx, args, 'recipient');
+      if (recipient === rec.org) throw new ExecFailure('INVALID_ARGS', 'expected a recipient other than the holder');
+      const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
+      const sale = arg.bool(args, 'sale');
+      if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      const prefs = preferences(ctx, rec.org, rec.subject);
+      if (prefs.share !== null || (sale && prefs.sale !== null)) {
+        throw new ExecFailure('OPTED_OUT', sale ? 'the customer opted out of sale or sharing' : 'the customer opted out of sharing');
+      }
+      const ok = liveGrants(ctx, rec.org, rec.subject).some(
+        (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category) && g.share && (!sale || g.sale),
+      );
+      if (!ok) throw new ExecFailure('NO_LAWFUL_BASIS', `no live consent allows ${sale ? 'sale' : 'sharing'} for this purpose`);
+      if (ctx.get(shareKey(rec.org, rec.id, recipient)) !== undefined) {
+        throw new ExecFailure('CONFLICT', 'the record is already shared with this recipient');
+      }
+      const share: Share = { recipient, purpose, sale, at: ctx.time, txId: ctx.txId, copy: null };
+      ctx.put(shareKey(rec.org, rec.id, recipient), share);
+      return 'OK';
+    },
+    /** Rectification: the value changed in the vault; the record gets the new commitment. */
+    update(ctx: ExecContext, args: Args) {
+      arg.only(args, ['record', 'commitment']);
+      const rec = ownRecord(ctx, args);
+      if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      ctx.put(recordKey(rec.org, rec.id), { ...rec, commitment: hash32(args, 'commitment'), updatedAt: ctx.time });
+      return 'OK';
+    },
+    /**
+     * The org erased records (crypto-shredded in its vault). Every recipient of a copy is notified
+     * on-chain (GDPR Art. 19): its copy is flagged until it erases it too.
+     */
+    erased(ctx: ExecContext, args: Args) {
+      arg.only(args, ['records', 'reason']);
+      const ids = arg.strList(args, 'records', 256, 64, RECORD_ID);
+      arg.oneOf(args, 'reason', ['request', 'retention', 'consent-withdrawn', 'other'] as const);
+      const org = signerOrg(ctx);
+      for (const id of ids) {
+        const rec = ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined;
+        if (rec === undefined) throw new ExecFailure('NOT_FOUND', `no record ${id} held by ${org}`);
+        ctx.index(rec.subject);
+        if (rec.erasedAt !== null) throw new ExecFailure('ERASED', `record ${id} was already erased`);
+        ctx.put(recordKey(org, id), { ...rec, erasedAt: ctx.time, erasureRequestedAt: null });
+        for (const c of rec.copies) {
+          const copy = ctx.get(recordKey(c.org, c.id)) as unknown as DataRecord | undefined;
+          if (copy !== undefined && copy.erasedAt === null) {
+            ctx.put(recordKey(c.org, c.id), { ...copy, erasureRequestedAt: ctx.time });
+          }
+        }
+      }
+      return 'OK';
+    },
+  },
+};

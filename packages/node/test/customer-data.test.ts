@@ -1,0 +1,236 @@
+/**
+ * The customer-data rules as the ledger enforces them: consent-bound access, withdrawal and expiry,
+ * opt-outs (also by GPC) against sharing and sale, copies linked to their source, erasure reaching
+ * recipients (GDPR Art. 19), and legal deadlines for requests computed from block time.
+ */
+import { join } from 'node:path';
+import { didFromPublicKey, type JsonValue, type Signer, signTx } from '@custos/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addMonths } from '../src/modules/common.js';
+import { type DataRecord, recordKey } from '../src/modules/data.js';
+import { type DataRequest, requestKey } from '../src/modules/request.js';
+import { CustosNode } from '../src/node.js';
+import { SoloOrderer } from '../src/ordering/solo.js';
+import { type Fixture, fixture, tempDir, userSigner } from './helpers.js';
+
+const DAY = 86_400_000;
+let tmp: ReturnType<typeof tempDir>;
+let fx: Fixture;
+let node: CustosNode;
+let clock: number;
+let alice: Signer;
+let aliceDid: string;
+
+function send(signer: Signer, type: string, args: { [k: string]: JsonValue }) {
+  return node.submitAndWait(signTx({ chainId: 'test', type, args, now: clock }, signer));
+}
+
+const NOTICE = 'ab'.repeat(32);
+const COMMIT = 'cd'.repeat(32);
+
+async function grant(extra: { [k: string]: JsonValue } = {}) {
+  return send(alice, 'consent.grant', {
+    org: 'bank',
+    purposes: ['dpv:Marketing', 'dpv:ServiceProvision'],
+    categories: ['pd:EmailAddress'],
+    expiresAt: clock + 365 * DAY,
+    jurisdiction: 'GDPR',
+    notice: NOTICE,
+    ...extra,
+  });
+}
+
+async function register(org = 'bank', extra: { [k: string]: JsonValue } = {}) {
+  const r = await send(fx.orgs[org]!, 'data.register', {
+    subject: aliceDid,
+    category: 'pd:EmailAddress',
+    purposes: { 'dpv:Marketing': 'consent', 'dpv:ServiceProvision': 'contract' },
+    source: 'subject',
+    commitment: COMMIT,
+    vaultRef: '0f'.repeat(16),
+    retentionDays: 30,
+    ...extra,
+  });
+  expect(r.code).toBe('OK');
+  return r.txId;
+}
+
+function rec(org: string, id: string): DataRecord {
+  return JSON.parse(node.store.getState(recordKey(org, id))!) as DataRecord;
+}
+
+beforeEach(async () => {
+  tmp = tempDir();
+  fx = fixture();
+  clock = Date.now();
+  const now = () => clock;
+  node = await CustosNode.open({
+    dbPath: join(tmp.dir, 'node.db'),
+    genesis: fx.genesis,
+    signers: Object.values(fx.orgs),
+    verifyThreads: 1,
+    now,
+    orderer: new SoloOrderer({ maxTxs: 100, maxWaitMs: 2, now }),
+  });
+  alice = userSigner();
+  aliceDid = didFromPublicKey(alice.publicKey);
+});
+
+afterEach(async () => {
+  await node.close();
+  tmp.cleanup();
+});
+
+describe('access needs a lawful basis that holds at that height', () => {
+  it('rejects access without consent, accepts it with consent, rejects it after withdrawal', async () => {
+    const record = await register();
+    const access = () => send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' });
+    expect((await access()).code).toBe('NO_LAWFUL_BASIS');
+    expect((await grant()).code).toBe('OK');
+    expect((await access()).code).toBe('OK');
+    expect((await send(alice, 'consent.withdraw', { org: 'bank' })).code).toBe('OK');
+    expect((await access()).code).toBe('NO_LAWFUL_BASIS');
+  });
+
+  it('rejects access after the consent expires', async () => {
+    const record = await register();
+    await grant({ expiresAt: clock + DAY });
+    const access = () => send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' });
+    expect((await access()).code).toBe('OK');
+    clock += DAY + 1;
+    expect((await access()).code).toBe('NO_LAWFUL_BASIS');
+  });
+
+  it('checks purpose, category, declared basis and the holder', async () => {
+    const record = await register();
+    await grant({ purposes: ['dpv:Marketing'], categories: ['pd:Name'] });
+    const bank = fx.orgs.bank!;
+    // Consent for another category does not cover the record's category.
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' })).code).toBe('NO_LAWFUL_BASIS');
+    // A purpose the org never declared for the record.
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Personalisation', basis: 'consent' })).code).toBe('NO_LAWFUL_BASIS');
+    // The declared contract basis holds without consent; claiming another basis does not.
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('OK');
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'legitimate-interest' })).code).toBe('NO_LAWFUL_BASIS');
+    // Another org cannot use the bank's record, and a customer cannot register data.
+    expect((await send(fx.orgs.insurer!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('NOT_FOUND');
+    expect((await send(alice, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('UNAUTHORIZED');
+  });
+
+  it('only the customer grants consent: an org key cannot', async () => {
+    const r = await send(fx.orgs.bank!, 'consent.grant', {
+      org: 'bank',
+      purposes: ['dpv:Marketing'],
+      categories: ['pd:EmailAddress'],
+      expiresAt: clock + DAY,
+      jurisdiction: 'GDPR',
+      notice: NOTICE,
+    });
+    expect(r.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('sharing and sale', () => {
+  it('needs share permission, and is refused after an opt-out', async () => {
+    const record = await register();
+    const bank = fx.orgs.bank!;
+    const share = (sale: boolean) => send(bank, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale });
+    await grant();
+    expect((await share(false)).code).toBe('NO_LAWFUL_BASIS');
+    await grant({ share: true });
+    expect((await share(true)).code).toBe('NO_LAWFUL_BASIS');
+    expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['share'] })).code).toBe('OK');
+    expect((await share(false)).code).toBe('OPTED_OUT');
+    expect((await send(alice, 'optout.clear', { org: 'bank', kinds: ['share'] })).code).toBe('OK');
+    expect((await share(false)).code).toBe('OK');
+  });
+
+  it('refuses a sale after a Global Privacy Control opt-out', async () => {
+    const record = await register();
+    await grant({ share: true, sale: true });
+    expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['sale', 'share'], source: 'gpc' })).code).toBe('OK');
+    const r = await send(fx.orgs.bank!, 'data.share', { record, recipient: 'retailer', purpose: 'dpv:Marketing', sale: true });
+    expect(r.code).toBe('OPTED_OUT');
+  });
+
+  it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
+    const record = await register();
+    await grant({ share: true });
+    expect((await send(fx.orgs.bank!, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false })).code).toBe('OK');
+    // The retailer, with no share, cannot claim a copy.
+    const stolen = await send(fx.orgs.retailer!, 'data.register', {
+      subject: aliceDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:Marketing': 'consent' },
+      commitment: COMMIT,
+      vaultRef: '1f'.repeat(16),
+      retentionDays: 30,
+      sourceRecord: { org: 'bank', id: record },
+    });
+    expect(stolen.code).toBe('UNAUTHORIZED');
+    const copy = await register('insurer', { source: undefined as never, sourceRecord: { org: 'bank', id: record } });
+    expect(rec('insurer', copy)).toMatchObject({ source: 'shared:bank', sourceRecord: { org: 'bank', id: record } });
+    expect(rec('bank', record).copies).toEqual([{ org: 'insurer', id: copy }]);
+
+    expect((await send(fx.orgs.bank!, 'data.erased', { records: [record], reason: 'request' })).code).toBe('OK');
+    expect(rec('bank', record).erasedAt).not.toBeNull();
+    expect(rec('insurer', copy).erasureRequestedAt).not.toBeNull();
+    expect((await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('ERASED');
+    expect((await send(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' })).code).toBe('OK');
+    expect(rec('insurer', copy)).toMatchObject({ erasureRequestedAt: null });
+    expect(rec('insurer', copy).erasedAt).not.toBeNull();
+  });
+});
+
+describe('requests and their legal deadlines', () => {
+  async function open(kind: string, jurisdiction: 'GDPR' | 'CCPA') {
+    const r = await send(alice, 'request.open', { org: 'bank', kind, jurisdiction });
+    expect(r.code).toBe('OK');
+    return JSON.parse(node.store.getState(requestKey('bank', r.txId))!) as DataRequest;
+  }
+
+  it('gives GDPR requests one month, extendable once by two', async () => {
+    const r = await open('access', 'GDPR');
+    const openedAt = r.openedAt;
+    expect(r.deadline).toBe(addMonths(openedAt, 1));
+    const bank = fx.orgs.bank!;
+    expect((await send(bank, 'request.extend', { request: r.id, reason: 'complex request' })).code).toBe('OK');
+    const extended = JSON.parse(node.store.getState(requestKey('bank', r.id))!) as DataRequest;
+    expect(extended.deadline).toBe(addMonths(openedAt, 3));
+    expect(extended.originalDeadline).toBe(addMonths(openedAt, 1));
+    expect((await send(bank, 'request.extend', { request: r.id, reason: 'again' })).code).toBe('CONFLICT');
+  });
+
+  it('gives CCPA requests 45 days, extendable once by 45, and reports them overdue after', async () => {
+    const r = await open('erase', 'CCPA');
+    expect(r.deadline - r.openedAt).toBe(45 * DAY);
+    clock += 46 * DAY;
+    // Past the deadline it can no longer be extended.
+    expect((await send(fx.orgs.bank!, 'request.extend', { request: r.id, reason: 'late' })).code).toBe('CONFLICT');
+    const { isOverdue } = await import('../src/modules/request.js');
+    const now = node.latest().time;
+    expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), now)).toBe(true);
+    expect((await send(fx.orgs.bank!, 'request.reject', { request: r.id, reason: 'identity not verified' })).code).toBe('OK');
+    expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), node.latest().time)).toBe(false);
+  });
+
+  it('restricts processing when a restriction request is fulfilled', async () => {
+    const record = await register();
+    const r = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR', records: [record] });
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: r.txId })).code).toBe('OK');
+    const a = await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
+    expect(a.code).toBe('RESTRICTED');
+  });
+
+  it('files every event under the subject, failed attempts included', async () => {
+    const record = await register();
+    await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' });
+    await grant();
+    const history = node.store.subjectHistory(aliceDid, -1, 100).map((i) => node.store.getTxByLogIndex(i)!);
+    expect(history.map((t) => [t.tx.body.type, t.code])).toEqual([
+      ['data.register', 'OK'],
+      ['data.access', 'NO_LAWFUL_BASIS'],
+      ['consent.grant', 'OK'],
+    ]);
+  });
+});
