@@ -13,11 +13,14 @@ export const NODE_ERROR_CODES = [
   'TIMEOUT',
   'BAD_GENESIS',
   'BAD_KEYSTORE',
+  // Also a protocol code (wallet exports); both layers use it for the same failure.
   'WRONG_PASSPHRASE',
   'ALREADY_INITIALIZED',
   'NOT_INITIALIZED',
   'STORE_CORRUPT',
   'INTERNAL',
+  'ACCESS_DENIED',
+  'ERASED',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -69,10 +72,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
   BAD_GENESIS: { status: 500, exitCode: 78, title: 'Invalid genesis' },
   BAD_KEYSTORE: { status: 500, exitCode: 78, title: 'Invalid keystore file' },
   WRONG_PASSPHRASE: { status: 401, exitCode: 77, title: 'Wrong passphrase' },
+  BAD_WALLET: { status: 400, exitCode: 65, title: 'Malformed wallet export' },
   ALREADY_INITIALIZED: { status: 409, exitCode: 73, title: 'Already initialized' },
   NOT_INITIALIZED: { status: 500, exitCode: 78, title: 'Not initialized' },
   STORE_CORRUPT: { status: 500, exitCode: 70, title: 'Store is inconsistent' },
   INTERNAL: { status: 500, exitCode: 70, title: 'Internal error' },
+  ACCESS_DENIED: { status: 403, exitCode: 77, title: 'No valid access for this record' },
+  ERASED: { status: 410, exitCode: 66, title: 'Record erased' },
 };
 
 /** Code of any error: its own when it is a Custos error, INTERNAL otherwise. */

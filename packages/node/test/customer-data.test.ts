@@ -234,3 +234,58 @@ describe('requests and their legal deadlines', () => {
     ]);
   });
 });
+
+describe('the right to know', () => {
+  it('reports everything about a subject with proofs the wallet verifies, and detects omissions', async () => {
+    const { subjectReport } = await import('../src/subject/report.js');
+    const { verifySubjectReport } = await import('@custos/protocol');
+    const { nativeVerifier } = await import('../src/crypto/native.js');
+    const record = await register();
+    await grant({ share: true });
+    await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' });
+    await send(alice, 'request.open', { org: 'bank', kind: 'export', jurisdiction: 'GDPR' });
+    await send(alice, 'optout.set', { org: 'insurer', kinds: ['sale'] });
+
+    const report = subjectReport(node, aliceDid);
+    const v = verifySubjectReport(report, node.members, nativeVerifier, 'test');
+    expect(v.complete).toBe(true);
+    expect(v.historyCount).toBe(5);
+    expect(v.events.map((e) => e.tx.body.type)).toEqual([
+      'data.register',
+      'consent.grant',
+      'data.access',
+      'request.open',
+      'optout.set',
+    ]);
+    const recordFact = v.facts.find((f) => f.key === recordKey('bank', record))!;
+    expect(recordFact.value).toMatchObject({ category: 'pd:EmailAddress', purposes: { 'dpv:Marketing': 'consent' } });
+    expect(v.facts.find((f) => f.key === `pref/insurer/${aliceDid}`)!.value).toMatchObject({ sale: { source: 'user' } });
+    // Nothing personal: the record holds a commitment and a vault reference, never a value.
+    expect(JSON.stringify(report)).not.toMatch(/@|alice/i);
+
+    // A peer that hides a record is caught: the subject's item list proves the record exists.
+    const hidden = { ...report, facts: report.facts.filter((f) => f.key !== recordKey('bank', record)) };
+    expect(verifySubjectReport(hidden, node.members, nativeVerifier).complete).toBe(false);
+    // A peer that lies about a value is caught by the state proof.
+    const lied = {
+      ...report,
+      facts: report.facts.map((f) => (f.key === recordKey('bank', record) ? { ...f, value: { ...(f.value as object), purposes: {} } } : f)),
+    };
+    expect(() => verifySubjectReport(lied, node.members, nativeVerifier)).toThrow(/proof/i);
+    // Another subject's history is not this one's.
+    const bob = didFromPublicKey(userSigner().publicKey);
+    expect(verifySubjectReport(subjectReport(node, bob), node.members, nativeVerifier)).toMatchObject({ historyCount: 0, complete: true, events: [] });
+  });
+
+  it('pages through a long history', async () => {
+    const { subjectReport } = await import('../src/subject/report.js');
+    await register();
+    for (let i = 0; i < 6; i++) await send(alice, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'CCPA' });
+    const first = subjectReport(node, aliceDid, { limit: 4 });
+    expect(first.events).toHaveLength(4);
+    expect(first.next).not.toBeNull();
+    const second = subjectReport(node, aliceDid, { after: first.next!, limit: 4 });
+    expect(second.events).toHaveLength(3);
+    expect(second.next).toBeNull();
+  });
+});

@@ -20,6 +20,8 @@ export const PROTOCOL_ERROR_CODES = [
   'BAD_PROOF',
   'BAD_CHECKPOINT',
   'BAD_CERTIFICATE',
+  'WRONG_PASSPHRASE',
+  'BAD_WALLET',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

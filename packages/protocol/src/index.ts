@@ -115,3 +115,42 @@ export {
   verifyStateProofHashed,
 } from './state/proof.js';
 export { type StateChange, StateTree, type StateUpdate } from './state/smt.js';
+export {
+  type EventFact,
+  MAX_REPORT_EVENTS,
+  SUBJECT_REPORT,
+  type StateFact,
+  type SubjectReport,
+  type VerifiedSubjectReport,
+  verifySubjectReport,
+} from './ledger/subject-report.js';
+export {
+  DEFAULT_SCRYPT_N,
+  type ExportOptions,
+  exportWallet,
+  importWallet,
+  MAX_PASSPHRASE_LENGTH,
+  MAX_SCRYPT_N,
+  MAX_WALLET_EXPORT_BYTES,
+  MIN_PASSPHRASE_LENGTH,
+  MIN_SCRYPT_N,
+  WALLET_EXPORT_VERSION,
+  WALLET_PADDING_BLOCK,
+  type WalletExport,
+} from './wallet/export.js';
+export {
+  derivePairwiseSeed,
+  MASTER_SECRET_LENGTH,
+  MAX_ORG_ID_LENGTH,
+  PAIRWISE_SALT,
+  pairwiseInfo,
+} from './wallet/pairwise.js';
+export {
+  MAX_LABEL_LENGTH,
+  MAX_RELATIONSHIPS,
+  type PairwiseIdentity,
+  type Relationship,
+  type SignerFactory,
+  Wallet,
+  type WalletOptions,
+} from './wallet/wallet.js';

@@ -38,6 +38,11 @@ export interface BlockOutput {
   writes: Map<string, string | null>;
 }
 
+/** State key counting the transactions in a subject's history. */
+export function historyKey(subject: string): string {
+  return `history/${subject}`;
+}
+
 export class Executor {
   private readonly actions = new Map<string, Module['actions'][string]>();
 
@@ -129,7 +134,14 @@ export class Executor {
     }
     if (code === 'OK') for (const [k, v] of txWrites) blockWrites.set(k, v);
     // Failed attempts stay in the subject's history too: a rejected access is something the customer should see.
-    for (const s of subjectsOfTx) indexed.push(s);
+    // The count in state makes the history's completeness provable: a peer cannot leave an event out.
+    for (const s of subjectsOfTx) {
+      indexed.push(s);
+      const key = historyKey(s);
+      const cur = blockWrites.has(key) ? blockWrites.get(key) : state.getState(key);
+      const count = cur === null || cur === undefined ? 0 : (JSON.parse(cur) as { count: number }).count;
+      blockWrites.set(key, `{"count":${count + 1}}`);
+    }
     return code;
   }
 }

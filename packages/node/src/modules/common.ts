@@ -73,3 +73,14 @@ export function addMonths(t: number, months: number): number {
 export function addDays(t: number, days: number): number {
   return t + days * DAY;
 }
+
+/**
+ * Lists a state key (a record, a request) under its subject: `subjitem/<subject>/<n>` -> key, with
+ * the count in `subjitems/<subject>`. Deterministic keys make the list provably complete.
+ */
+export function addSubjectItem(ctx: ExecContext, subject: string, key: string): void {
+  const cur = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
+  const n = cur?.count ?? 0;
+  ctx.put(`subjitem/${subject}/${n}`, key);
+  ctx.put(`subjitems/${subject}`, { count: n + 1 });
+}

@@ -7,7 +7,7 @@
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
+import { addSubjectItem, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, preferences } from './consent.js';
 import { MEMBER_ID } from './member.js';
 
@@ -163,6 +163,7 @@ export const dataModule: Module = {
         restricted: false,
       };
       ctx.put(recordKey(org, ctx.txId), rec);
+      addSubjectItem(ctx, subject, recordKey(org, ctx.txId));
       return 'OK';
     },
     /** One use of a record, for a purpose under a lawful basis: valid only if the basis holds now. */

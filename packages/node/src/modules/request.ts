@@ -6,7 +6,7 @@
  * State: `request/<org>/<id>` -> DataRequest.
  */
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { addDays, addMonths, JURISDICTIONS, type Jurisdiction, orgArg, signerOrg, signerSubject } from './common.js';
+import { addDays, addMonths, addSubjectItem, JURISDICTIONS, type Jurisdiction, orgArg, signerOrg, signerSubject } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
 
 export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
@@ -90,6 +90,7 @@ export const requestModule: Module = {
         records,
       };
       ctx.put(requestKey(org, ctx.txId), r);
+      addSubjectItem(ctx, subject, requestKey(org, ctx.txId));
       return 'OK';
     },
     /** The org extends the deadline once, within the legal maximum, giving the reason. */

@@ -1,0 +1,127 @@
+/**
+ * The right to know, verifiable: everything a ledger says about one data subject (a pairwise
+ * pseudonym), each fact with a proof against ONE quorum certificate. A wallet checks the whole report
+ * with `verifySubjectReport` and the member set from genesis, without trusting the peer that built it.
+ */
+import { describe, fromHex, isHex, utf8 } from '../bytes.js';
+import { nobleVerifier, type Verifier } from '../crypto/ed25519.js';
+import { ProtocolError } from '../errors.js';
+import { canonicalize, type JsonValue } from '../jcs.js';
+import { leafHash, verifyInclusion } from '../merkle/rfc9162.js';
+import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/proof.js';
+import { type LogEntry, logEntryBytes } from './block.js';
+import { type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
+import { parseTx, type SignedTx } from './tx.js';
+
+export const SUBJECT_REPORT = 'custos/subject-report/v1';
+export const MAX_REPORT_EVENTS = 1000;
+export const MAX_REPORT_FACTS = 2000;
+
+/** A state key's value (null: absent) with its proof. */
+export interface StateFact {
+  key: string;
+  value: JsonValue | null;
+  proof: StateProofJson;
+}
+
+/** A transaction in the subject's history with its log entry and inclusion path. */
+export interface EventFact {
+  tx: SignedTx;
+  entry: LogEntry;
+  leafIndex: number;
+  path: string[];
+}
+
+export interface SubjectReport {
+  type: typeof SUBJECT_REPORT;
+  subject: string;
+  certificate: QuorumCertificate;
+  /** Current state about the subject: consents, opt-outs, records, requests. */
+  facts: StateFact[];
+  /** The subject's history, oldest first, from `cursor` on. */
+  events: EventFact[];
+  /** Pass as `after` to get the next page; null when this is the last one. */
+  next: number | null;
+}
+
+export interface VerifiedSubjectReport {
+  chainId: string;
+  height: number;
+  subject: string;
+  facts: { key: string; value: JsonValue | null }[];
+  events: { tx: SignedTx; entry: LogEntry }[];
+  /**
+   * True when the report provably holds every record and request listed under the subject, and the
+   * consent and opt-out state for every member org: nothing was left out.
+   */
+  complete: boolean;
+  /** Proven number of transactions in the subject's whole history (all pages together). */
+  historyCount: number;
+}
+
+/**
+ * Verifies every fact and event of a report against its certificate, and the certificate against the
+ * member set. Throws `BAD_PROOF` / `BAD_CERTIFICATE` naming the first thing that fails.
+ */
+export function verifySubjectReport(
+  report: unknown,
+  members: MemberSet,
+  verifier: Verifier = nobleVerifier,
+  chainId?: string,
+): VerifiedSubjectReport {
+  if (typeof report !== 'object' || report === null) throw bad(`expected a subject report, got ${describe(report)}`);
+  const r = report as Record<string, unknown>;
+  if (r.type !== SUBJECT_REPORT) throw bad(`expected type ${SUBJECT_REPORT}`);
+  if (typeof r.subject !== 'string' || r.subject.length > 128) throw bad('expected subject as a did:key');
+  verifyQuorumCertificate(r.certificate, members, verifier, chainId);
+  const cp = r.certificate.checkpoint;
+  const stateRoot = fromHex(cp.stateRoot, 32);
+  const logRoot = fromHex(cp.logRoot, 32);
+  if (!Array.isArray(r.facts) || r.facts.length > MAX_REPORT_FACTS) throw bad(`expected at most ${MAX_REPORT_FACTS} facts`);
+  if (!Array.isArray(r.events) || r.events.length > MAX_REPORT_EVENTS) {
+    throw bad(`expected at most ${MAX_REPORT_EVENTS} events`);
+  }
+  const facts: VerifiedSubjectReport['facts'] = [];
+  for (const f of r.facts as unknown[]) {
+    const { key, value, proof } = (f ?? {}) as Record<string, unknown>;
+    if (typeof key !== 'string' || key.length === 0 || key.length > 1024) throw bad('expected each fact key as a string');
+    const v = value === undefined ? null : (value as JsonValue | null);
+    verifyStateProof(stateRoot, utf8(key), v === null ? null : utf8(canonicalize(v)), parseStateProof(proof));
+    facts.push({ key, value: v });
+  }
+  const events: VerifiedSubjectReport['events'] = [];
+  for (const e of r.events as unknown[]) {
+    const { tx, entry, leafIndex, path } = (e ?? {}) as Record<string, unknown>;
+    const parsed = parseTx(tx);
+    const en = entry as LogEntry;
+    if (typeof en !== 'object' || en === null || en.txId !== parsed.txId) throw bad('expected each event entry to match its transaction');
+    if (typeof leafIndex !== 'number' || !Array.isArray(path) || path.length > 64) throw bad('expected leafIndex and path');
+    const hashes = path.map((h) => {
+      if (!isHex(h, 32)) throw bad('expected each path element as 64 hex characters');
+      return fromHex(h, 32);
+    });
+    verifyInclusion(leafHash(logEntryBytes(en)), leafIndex, cp.logSize, hashes, logRoot);
+    events.push({ tx: parsed.tx, entry: en });
+  }
+  const byKey = new Map(facts.map((f) => [f.key, f.value]));
+  const subject = r.subject;
+  let complete = members.members.every(
+    (m) => byKey.has(`consent/${m.id}/${subject}`) && byKey.has(`pref/${m.id}/${subject}`),
+  );
+  const items = byKey.get(`subjitems/${subject}`);
+  if (items === undefined) complete = false;
+  else {
+    const count = items === null ? 0 : Number((items as { count?: unknown }).count);
+    for (let i = 0; i < count && complete; i++) {
+      const target = byKey.get(`subjitem/${subject}/${i}`);
+      if (typeof target !== 'string' || !byKey.has(target)) complete = false;
+    }
+  }
+  const history = byKey.get(`history/${subject}`);
+  const historyCount = history === undefined || history === null ? 0 : Number((history as { count?: unknown }).count);
+  return { chainId: cp.chainId, height: cp.height, subject, facts, events, complete, historyCount };
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError('BAD_PROOF', message);
+}
