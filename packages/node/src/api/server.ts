@@ -9,7 +9,10 @@ import type { CustosNode } from '../node.js';
 import { problem, problemOf, sendProblem } from './problem.js';
 import { registerChainRoutes } from './routes-chain.js';
 import { registerProofRoutes } from './routes-proofs.js';
+import { registerOrgRoutes } from './routes-orgs.js';
+import { registerSubjectRoutes } from './routes-subject.js';
 import { registerTxRoutes } from './routes-txs.js';
+import type { OrgService } from '../orgs/org-service.js';
 
 export interface ServerOptions {
   /** pino JSON logs on stdout: `true` for level `info`, or a level. Default: off. */
@@ -22,6 +25,8 @@ export interface ServerOptions {
   batchBodyLimit?: number;
   /** How long `?wait=true` waits for a commit. Default 30 s. */
   waitTimeoutMs?: number;
+  /** The orgs whose keys and vaults this node holds: enables the /v1/orgs/... routes. */
+  orgs?: OrgService;
 }
 
 export interface ListenOptions {
@@ -61,12 +66,14 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     sendProblem(reply, problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`)),
   );
 
+  registerSubjectRoutes(app, node);
   registerTxRoutes(app, node, {
     waitTimeoutMs: opts.waitTimeoutMs ?? 30_000,
     batchBodyLimit: opts.batchBodyLimit ?? 8 * 1024 * 1024,
   });
   registerChainRoutes(app, node);
   registerProofRoutes(app, node);
+  if (opts.orgs) registerOrgRoutes(app, node, opts.orgs);
   return app;
 }
 

@@ -1,0 +1,222 @@
+/**
+ * What a member org does with its own node: keeps customer data in its vault and records each step
+ * on the ledger, signed with its key. The vault decrypts only for an access the ledger accepted; an
+ * erasure shreds the keys first and then commits `data.erased`. Retention runs by itself.
+ */
+import { type JsonValue, type ResultCode, type Signer, signTx } from '@custos/protocol';
+import { NodeError } from '../errors.js';
+import type { DataRecord, LawfulBasis } from '../modules/data.js';
+import { recordKey } from '../modules/data.js';
+import { type DataRequest, isOverdue } from '../modules/request.js';
+import type { CommitResult, CustosNode } from '../node.js';
+import type { Vault } from '../vault/vault.js';
+
+export interface LocalOrg {
+  id: string;
+  signer: Signer;
+  vault: Vault;
+}
+
+export interface RegisterInput {
+  subject: string;
+  category: string;
+  purposes: Record<string, LawfulBasis>;
+  source: 'subject' | 'public' | 'third-party' | 'derived';
+  retentionDays: number;
+  value: JsonValue;
+}
+
+/** One line per event an operator may need, never with a value, a subject or a salt. */
+export type OrgLog = (event: Record<string, string | number>) => void;
+
+const ERASE_CHUNK = 256;
+
+export class OrgService {
+  private readonly orgs = new Map<string, LocalOrg>();
+  private retentionTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly node: CustosNode,
+    orgs: LocalOrg[],
+    private readonly log: OrgLog = () => {},
+  ) {
+    for (const o of orgs) this.orgs.set(o.id, o);
+  }
+
+  /** Orgs whose keys and vaults this node holds. */
+  localOrgs(): string[] {
+    return [...this.orgs.keys()];
+  }
+
+  private org(id: string): LocalOrg {
+    const o = this.orgs.get(id);
+    if (!o) throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${id}'`);
+    return o;
+  }
+
+  /** Submits a transaction signed by the org and waits for its block. */
+  async submit(orgId: string, type: string, args: { [k: string]: JsonValue }): Promise<CommitResult> {
+    const o = this.org(orgId);
+    return this.node.submitAndWait(signTx({ chainId: this.node.chainId, type, args }, o.signer));
+  }
+
+  record(orgId: string, recordId: string): DataRecord | undefined {
+    const text = this.node.store.getState(recordKey(orgId, recordId));
+    return text === undefined ? undefined : (JSON.parse(text) as DataRecord);
+  }
+
+  /** Stores a value in the org's vault and registers it on the ledger (commitment and reference only). */
+  async register(orgId: string, input: RegisterInput): Promise<CommitResult & { recordId: string }> {
+    const o = this.org(orgId);
+    const { vaultRef, commitment } = o.vault.put(input.subject, input.value);
+    const r = await this.submit(orgId, 'data.register', {
+      subject: input.subject,
+      category: input.category,
+      purposes: input.purposes,
+      source: input.source,
+      commitment,
+      vaultRef,
+      retentionDays: input.retentionDays,
+    });
+    // A registration the ledger refused leaves nothing behind in the vault.
+    if (r.code !== 'OK') o.vault.eraseRecord(vaultRef);
+    return { ...r, recordId: r.txId };
+  }
+
+  /**
+   * Uses a record: records the access on the ledger and, only if the ledger accepted it, decrypts.
+   * Returns the result code, and the value when the code is OK.
+   */
+  async access(orgId: string, recordId: string, purpose: string, basis: LawfulBasis): Promise<CommitResult & { value?: JsonValue }> {
+    const o = this.org(orgId);
+    const rec = this.record(orgId, recordId);
+    if (!rec) throw new NodeError('NOT_FOUND', `no record ${recordId} held by ${orgId}`);
+    const r = await this.submit(orgId, 'data.access', { record: recordId, purpose, basis });
+    if (r.code !== 'OK') return r;
+    const value = o.vault.read(rec.vaultRef, { accessTxId: r.txId }, (vaultRef, txId) => this.isValidAccess(orgId, vaultRef, txId));
+    return { ...r, value };
+  }
+
+  /** True if `txId` committed as a valid data.access, by this org, of the record stored under `vaultRef`. */
+  isValidAccess(orgId: string, vaultRef: string, txId: string): boolean {
+    const t = this.node.store.getTx(txId);
+    if (!t || t.code !== 'OK' || t.tx.body.type !== 'data.access') return false;
+    const recordId = t.tx.body.args.record;
+    if (typeof recordId !== 'string') return false;
+    const rec = this.record(orgId, recordId);
+    return rec !== undefined && rec.vaultRef === vaultRef && rec.erasedAt === null;
+  }
+
+  async share(orgId: string, recordId: string, recipient: string, purpose: string, sale: boolean): Promise<CommitResult> {
+    return this.submit(orgId, 'data.share', { record: recordId, recipient, purpose, sale });
+  }
+
+  /** Rectification: the vault gets the new value, the ledger the new commitment. */
+  async rectify(orgId: string, recordId: string, value: JsonValue): Promise<CommitResult> {
+    const o = this.org(orgId);
+    const rec = this.record(orgId, recordId);
+    if (!rec) throw new NodeError('NOT_FOUND', `no record ${recordId} held by ${orgId}`);
+    if (rec.erasedAt !== null) throw new NodeError('ERASED', `record ${recordId} was erased`);
+    const { commitment } = o.vault.update(rec.vaultRef, value);
+    return this.submit(orgId, 'data.update', { record: recordId, commitment });
+  }
+
+  /** Crypto-shreds records in the vault, then records the erasure on the ledger (recipients get notified). */
+  async erase(orgId: string, recordIds: string[], reason: 'request' | 'retention' | 'consent-withdrawn' | 'other'): Promise<CommitResult[]> {
+    const o = this.org(orgId);
+    const live = recordIds.filter((id) => {
+      const rec = this.record(orgId, id);
+      return rec !== undefined && rec.erasedAt === null;
+    });
+    for (const id of live) o.vault.eraseRecord(this.record(orgId, id)!.vaultRef);
+    const results: CommitResult[] = [];
+    for (let i = 0; i < live.length; i += ERASE_CHUNK) {
+      results.push(await this.submit(orgId, 'data.erased', { records: live.slice(i, i + ERASE_CHUNK), reason }));
+    }
+    for (const id of live) this.log({ event: 'data.erased', org: orgId, record: id, reason });
+    return results;
+  }
+
+  /** Every record of the org on one subject, by scanning the subject's item list in state. */
+  recordsOf(orgId: string, subject: string): DataRecord[] {
+    const out: DataRecord[] = [];
+    const items = this.node.store.getState(`subjitems/${subject}`);
+    const count = items === undefined ? 0 : (JSON.parse(items) as { count: number }).count;
+    for (let i = 0; i < count; i++) {
+      const key = JSON.parse(this.node.store.getState(`subjitem/${subject}/${i}`) ?? 'null') as string | null;
+      if (key?.startsWith(`record/${orgId}/`)) {
+        const text = this.node.store.getState(key);
+        if (text) out.push(JSON.parse(text) as DataRecord);
+      }
+    }
+    return out;
+  }
+
+  /** Erases everything the org holds on a subject: the subject key goes first, so it is O(1) whatever the volume. */
+  async eraseSubject(orgId: string, subject: string, reason: 'request' | 'consent-withdrawn' | 'other'): Promise<CommitResult[]> {
+    const o = this.org(orgId);
+    o.vault.eraseSubject(subject);
+    const ids = this.recordsOf(orgId, subject)
+      .filter((r) => r.erasedAt === null)
+      .map((r) => r.id);
+    return this.erase(orgId, ids, reason);
+  }
+
+  /** Records of an org past their retention and not erased: non-compliant until erased. */
+  pastRetention(orgId: string, now = this.node.latest().time): DataRecord[] {
+    const out: DataRecord[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = this.node.store.listState(`record/${orgId}/`, after, 500);
+      for (const row of page) {
+        const rec = JSON.parse(row.value) as DataRecord;
+        if (rec.erasedAt === null && rec.retentionUntil <= now) out.push(rec);
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.key;
+    }
+    return out;
+  }
+
+  /** Erases, for every local org, the records past retention. Returns how many were erased. */
+  async runRetention(now = this.node.latest().time): Promise<number> {
+    let n = 0;
+    for (const orgId of this.orgs.keys()) {
+      const due = this.pastRetention(orgId, now).map((r) => r.id);
+      if (due.length === 0) continue;
+      const results = await this.erase(orgId, due, 'retention');
+      n += results.filter((r) => r.code === 'OK').length > 0 ? due.length : 0;
+    }
+    return n;
+  }
+
+  /** Runs retention every `intervalMs` (default one minute) until `stop`. */
+  startRetention(intervalMs = 60_000): void {
+    this.retentionTimer = setInterval(() => {
+      this.runRetention().catch((e) => this.log({ event: 'retention.failed', error: String((e as Error).message).slice(0, 200) }));
+    }, intervalMs);
+    this.retentionTimer.unref();
+  }
+
+  stop(): void {
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
+  }
+
+  /** Requests made to an org, soonest deadline first; `overdue` marks the ones past their deadline. */
+  requests(orgId: string, now = this.node.latest().time): (DataRequest & { overdue: boolean })[] {
+    const out: (DataRequest & { overdue: boolean })[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = this.node.store.listState(`request/${orgId}/`, after, 500);
+      for (const row of page) {
+        const r = JSON.parse(row.value) as DataRequest;
+        out.push({ ...r, overdue: isOverdue(r, now) });
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.key;
+    }
+    return out.sort((a, b) => Number(b.status === 'open') - Number(a.status === 'open') || a.deadline - b.deadline);
+  }
+}
+
+export type { ResultCode };
