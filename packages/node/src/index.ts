@@ -1,12 +1,26 @@
-export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
+export { createServer, listen } from './api/server.js';
 export { type AuditReport, auditChain } from './audit.js';
+export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
+export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
 export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
+export { initHome, loadHome } from './home.js';
 export { decryptKey, encryptKey, loadSigner, writeKeystore } from './keys/keystore.js';
 export { type CommitResult, CustosNode, type NodeOptions, type Submission } from './node.js';
 export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
 export { SoloOrderer } from './ordering/solo.js';
 export { consistencyProof, inclusionProof, stateProof } from './proofs.js';
-export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
-export { createServer, listen } from './api/server.js';
-export { initHome, loadHome } from './home.js';
+export { type Kms, LocalKms, type LocalKmsFile } from './vault/kms.js';
+export {
+  type AccessCheck,
+  type AccessProof,
+  type EraseRecordResult,
+  type EraseSubjectResult,
+  MAX_VALUE_BYTES,
+  type PutResult,
+  type RecordStatus,
+  Vault,
+  type VaultOptions,
+  type VaultRecord,
+  type VaultStats,
+} from './vault/vault.js';

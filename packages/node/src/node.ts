@@ -194,7 +194,8 @@ export class CustosNode extends EventEmitter {
   private flushVerify(): void {
     this.verifyScheduled = false;
     // Small batches stream through the pool, so execution of one block overlaps verification of the next.
-    const batch = this.verifyQueue.length <= MAX_VERIFY_BATCH ? this.verifyQueue : this.verifyQueue.slice(0, MAX_VERIFY_BATCH);
+    const batch =
+      this.verifyQueue.length <= MAX_VERIFY_BATCH ? this.verifyQueue : this.verifyQueue.slice(0, MAX_VERIFY_BATCH);
     this.verifyQueue = this.verifyQueue.length <= MAX_VERIFY_BATCH ? [] : this.verifyQueue.slice(MAX_VERIFY_BATCH);
     if (this.verifyQueue.length > 0) {
       this.verifyScheduled = true;

@@ -106,15 +106,28 @@ describe('access needs a lawful basis that holds at that height', () => {
     await grant({ purposes: ['dpv:Marketing'], categories: ['pd:Name'] });
     const bank = fx.orgs.bank!;
     // Consent for another category does not cover the record's category.
-    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' })).code).toBe('NO_LAWFUL_BASIS');
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' })).code).toBe(
+      'NO_LAWFUL_BASIS',
+    );
     // A purpose the org never declared for the record.
-    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Personalisation', basis: 'consent' })).code).toBe('NO_LAWFUL_BASIS');
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:Personalisation', basis: 'consent' })).code).toBe(
+      'NO_LAWFUL_BASIS',
+    );
     // The declared contract basis holds without consent; claiming another basis does not.
-    expect((await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('OK');
-    expect((await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'legitimate-interest' })).code).toBe('NO_LAWFUL_BASIS');
+    expect((await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe(
+      'OK',
+    );
+    expect(
+      (await send(bank, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'legitimate-interest' })).code,
+    ).toBe('NO_LAWFUL_BASIS');
     // Another org cannot use the bank's record, and a customer cannot register data.
-    expect((await send(fx.orgs.insurer!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('NOT_FOUND');
-    expect((await send(alice, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('UNAUTHORIZED');
+    expect(
+      (await send(fx.orgs.insurer!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' }))
+        .code,
+    ).toBe('NOT_FOUND');
+    expect(
+      (await send(alice, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code,
+    ).toBe('UNAUTHORIZED');
   });
 
   it('only the customer grants consent: an org key cannot', async () => {
@@ -134,7 +147,8 @@ describe('sharing and sale', () => {
   it('needs share permission, and is refused after an opt-out', async () => {
     const record = await register();
     const bank = fx.orgs.bank!;
-    const share = (sale: boolean) => send(bank, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale });
+    const share = (sale: boolean) =>
+      send(bank, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale });
     await grant();
     expect((await share(false)).code).toBe('NO_LAWFUL_BASIS');
     await grant({ share: true });
@@ -149,14 +163,22 @@ describe('sharing and sale', () => {
     const record = await register();
     await grant({ share: true, sale: true });
     expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['sale', 'share'], source: 'gpc' })).code).toBe('OK');
-    const r = await send(fx.orgs.bank!, 'data.share', { record, recipient: 'retailer', purpose: 'dpv:Marketing', sale: true });
+    const r = await send(fx.orgs.bank!, 'data.share', {
+      record,
+      recipient: 'retailer',
+      purpose: 'dpv:Marketing',
+      sale: true,
+    });
     expect(r.code).toBe('OPTED_OUT');
   });
 
   it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
     const record = await register();
     await grant({ share: true });
-    expect((await send(fx.orgs.bank!, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false })).code).toBe('OK');
+    expect(
+      (await send(fx.orgs.bank!, 'data.share', { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false }))
+        .code,
+    ).toBe('OK');
     // The retailer, with no share, cannot claim a copy.
     const stolen = await send(fx.orgs.retailer!, 'data.register', {
       subject: aliceDid,
@@ -175,7 +197,9 @@ describe('sharing and sale', () => {
     expect((await send(fx.orgs.bank!, 'data.erased', { records: [record], reason: 'request' })).code).toBe('OK');
     expect(rec('bank', record).erasedAt).not.toBeNull();
     expect(rec('insurer', copy).erasureRequestedAt).not.toBeNull();
-    expect((await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code).toBe('ERASED');
+    expect(
+      (await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code,
+    ).toBe('ERASED');
     expect((await send(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' })).code).toBe('OK');
     expect(rec('insurer', copy)).toMatchObject({ erasureRequestedAt: null });
     expect(rec('insurer', copy).erasedAt).not.toBeNull();
@@ -210,13 +234,20 @@ describe('requests and their legal deadlines', () => {
     const { isOverdue } = await import('../src/modules/request.js');
     const now = node.latest().time;
     expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), now)).toBe(true);
-    expect((await send(fx.orgs.bank!, 'request.reject', { request: r.id, reason: 'identity not verified' })).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'request.reject', { request: r.id, reason: 'identity not verified' })).code).toBe(
+      'OK',
+    );
     expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), node.latest().time)).toBe(false);
   });
 
   it('restricts processing when a restriction request is fulfilled', async () => {
     const record = await register();
-    const r = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR', records: [record] });
+    const r = await send(alice, 'request.open', {
+      org: 'bank',
+      kind: 'restrict',
+      jurisdiction: 'GDPR',
+      records: [record],
+    });
     expect((await send(fx.orgs.bank!, 'request.fulfil', { request: r.txId })).code).toBe('OK');
     const a = await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
     expect(a.code).toBe('RESTRICTED');
@@ -259,7 +290,9 @@ describe('the right to know', () => {
     ]);
     const recordFact = v.facts.find((f) => f.key === recordKey('bank', record))!;
     expect(recordFact.value).toMatchObject({ category: 'pd:EmailAddress', purposes: { 'dpv:Marketing': 'consent' } });
-    expect(v.facts.find((f) => f.key === `pref/insurer/${aliceDid}`)!.value).toMatchObject({ sale: { source: 'user' } });
+    expect(v.facts.find((f) => f.key === `pref/insurer/${aliceDid}`)!.value).toMatchObject({
+      sale: { source: 'user' },
+    });
     // Nothing personal: the record holds a commitment and a vault reference, never a value.
     expect(JSON.stringify(report)).not.toMatch(/@|alice/i);
 
@@ -269,18 +302,25 @@ describe('the right to know', () => {
     // A peer that lies about a value is caught by the state proof.
     const lied = {
       ...report,
-      facts: report.facts.map((f) => (f.key === recordKey('bank', record) ? { ...f, value: { ...(f.value as object), purposes: {} } } : f)),
+      facts: report.facts.map((f) =>
+        f.key === recordKey('bank', record) ? { ...f, value: { ...(f.value as object), purposes: {} } } : f,
+      ),
     };
     expect(() => verifySubjectReport(lied, node.members, nativeVerifier)).toThrow(/proof/i);
     // Another subject's history is not this one's.
     const bob = didFromPublicKey(userSigner().publicKey);
-    expect(verifySubjectReport(subjectReport(node, bob), node.members, nativeVerifier)).toMatchObject({ historyCount: 0, complete: true, events: [] });
+    expect(verifySubjectReport(subjectReport(node, bob), node.members, nativeVerifier)).toMatchObject({
+      historyCount: 0,
+      complete: true,
+      events: [],
+    });
   });
 
   it('pages through a long history', async () => {
     const { subjectReport } = await import('../src/subject/report.js');
     await register();
-    for (let i = 0; i < 6; i++) await send(alice, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'CCPA' });
+    for (let i = 0; i < 6; i++)
+      await send(alice, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'CCPA' });
     const first = subjectReport(node, aliceDid, { limit: 4 });
     expect(first.events).toHaveLength(4);
     expect(first.next).not.toBeNull();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, type Signer, type SignedTx, signTx } from '@custos/protocol';
+import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signTx } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
@@ -44,13 +44,22 @@ function aliceTx(type: string, args: { [k: string]: JsonValue }): SignedTx {
 beforeAll(async () => {
   tmp = tempDir();
   fx = fixture();
-  node = await CustosNode.open({ dbPath: join(tmp.dir, 'node.db'), genesis: fx.genesis, signers: Object.values(fx.orgs), verifyThreads: 1 });
+  node = await CustosNode.open({
+    dbPath: join(tmp.dir, 'node.db'),
+    genesis: fx.genesis,
+    signers: Object.values(fx.orgs),
+    verifyThreads: 1,
+  });
   orgs = new OrgService(
     node,
     Object.entries(fx.orgs).map(([id, signer]) => ({
       id,
       signer,
-      vault: new Vault({ path: join(tmp.dir, `vault-${id}.db`), kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'), org: id }),
+      vault: new Vault({
+        path: join(tmp.dir, `vault-${id}.db`),
+        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
+        org: id,
+      }),
     })),
     (e) => orgLog.push(JSON.stringify(e)),
   );
@@ -96,15 +105,18 @@ describe('customer data through the API', () => {
   });
 
   it('decrypts for an access under a live consent, and refuses again after withdrawal', async () => {
-    const g = await post('/v1/txs?wait=true', aliceTx('consent.grant', {
-      org: 'bank',
-      purposes: ['dpv:Marketing'],
-      categories: ['pd:EmailAddress'],
-      expiresAt: Date.now() + 30 * DAY,
-      jurisdiction: 'GDPR',
-      notice: 'ab'.repeat(32),
-      share: true,
-    }));
+    const g = await post(
+      '/v1/txs?wait=true',
+      aliceTx('consent.grant', {
+        org: 'bank',
+        purposes: ['dpv:Marketing'],
+        categories: ['pd:EmailAddress'],
+        expiresAt: Date.now() + 30 * DAY,
+        jurisdiction: 'GDPR',
+        notice: 'ab'.repeat(32),
+        share: true,
+      }),
+    );
     expect(g.body.code).toBe('OK');
     const ok = await post(`/v1/orgs/bank/records/${record}/access`, { purpose: 'dpv:Marketing', basis: 'consent' });
     expect(ok.body).toMatchObject({ code: 'OK', value: { name: CANARY_NAME, email: CANARY_EMAIL } });
@@ -123,22 +135,32 @@ describe('customer data through the API', () => {
     expect((await post('/v1/txs?wait=true', optout, { 'sec-gpc': 'yes' })).status).toBe(400);
     const ok = await post('/v1/txs?wait=true', optout, { 'sec-gpc': '1' });
     expect(ok.body.code).toBe('OK');
-    await post('/v1/txs?wait=true', aliceTx('consent.grant', {
-      org: 'bank',
-      purposes: ['dpv:Marketing'],
-      categories: ['pd:EmailAddress'],
-      expiresAt: Date.now() + 30 * DAY,
-      jurisdiction: 'CCPA',
-      notice: 'ab'.repeat(32),
-      share: true,
+    await post(
+      '/v1/txs?wait=true',
+      aliceTx('consent.grant', {
+        org: 'bank',
+        purposes: ['dpv:Marketing'],
+        categories: ['pd:EmailAddress'],
+        expiresAt: Date.now() + 30 * DAY,
+        jurisdiction: 'CCPA',
+        notice: 'ab'.repeat(32),
+        share: true,
+        sale: true,
+      }),
+    );
+    const share = await post(`/v1/orgs/bank/records/${record}/share`, {
+      recipient: 'insurer',
+      purpose: 'dpv:Marketing',
       sale: true,
-    }));
-    const share = await post(`/v1/orgs/bank/records/${record}/share`, { recipient: 'insurer', purpose: 'dpv:Marketing', sale: true });
+    });
     expect(share.body.code).toBe('OPTED_OUT');
   });
 
   it('lists requests by deadline and serves the verifiable report', async () => {
-    const r = await post('/v1/txs?wait=true', aliceTx('request.open', { org: 'bank', kind: 'erase', jurisdiction: 'GDPR', records: [record] }));
+    const r = await post(
+      '/v1/txs?wait=true',
+      aliceTx('request.open', { org: 'bank', kind: 'erase', jurisdiction: 'GDPR', records: [record] }),
+    );
     expect(r.body.code).toBe('OK');
     const q = await app.inject({ method: 'GET', url: '/v1/orgs/bank/requests' });
     expect(q.json().requests[0]).toMatchObject({ kind: 'erase', status: 'open', overdue: false });
@@ -152,10 +174,20 @@ describe('customer data through the API', () => {
     expect((e.body.results as { code: string }[]).every((r) => r.code === 'OK')).toBe(true);
     const id = (orgs.requests('bank')[0] as { id: string }).id;
     expect((await post(`/v1/orgs/bank/requests/${id}/fulfil`, {})).body.code).toBe('OK');
-    const after = await post(`/v1/orgs/bank/records/${record}/access`, { purpose: 'dpv:ServiceProvision', basis: 'contract' });
+    const after = await post(`/v1/orgs/bank/records/${record}/access`, {
+      purpose: 'dpv:ServiceProvision',
+      basis: 'contract',
+    });
     expect(after.body.code).toBe('ERASED');
     // Bad input does not echo values either.
-    await post('/v1/orgs/bank/records', { subject: aliceDid, category: 'bad', purposes: {}, source: 'subject', retentionDays: 1, value: CANARY_EMAIL });
+    await post('/v1/orgs/bank/records', {
+      subject: aliceDid,
+      category: 'bad',
+      purposes: {},
+      source: 'subject',
+      retentionDays: 1,
+      value: CANARY_EMAIL,
+    });
 
     const needles = [CANARY_NAME, CANARY_EMAIL, CANARY_EMAIL.split('@')[0]!];
     const haystacks: [string, Buffer][] = readdirSync(tmp.dir).map((f) => [f, readFileSync(join(tmp.dir, f))]);

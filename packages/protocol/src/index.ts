@@ -2,6 +2,81 @@
 
 export { fromBase64url, toBase64url } from './b64.js';
 export { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
+export {
+  DPV_CATEGORIES,
+  DPV_NAMESPACES,
+  DPV_PURPOSES,
+  type DpvCategory,
+  type DpvPurpose,
+  type DpvTerm,
+  dpvIri,
+  dpvTerm,
+  isDpvCategory,
+  isDpvPurpose,
+  labelOf,
+} from './consent/dpv.js';
+export {
+  ASSERTION_METHOD,
+  type CreateProofOptions,
+  controllerOf,
+  createProof,
+  DATA_INTEGRITY_PROOF,
+  type DataIntegrityProof,
+  didKeyVerificationMethod,
+  EDDSA_JCS_2022,
+  eddsaJcs2022Hash,
+  eddsaJcs2022ProofConfig,
+  eddsaJcs2022Transform,
+  type JsonObject,
+  type ProofVerification,
+  publicKeyFromDidKeyUrl,
+  type Secured,
+  signerVerificationMethod,
+  type VerifyProofOptions,
+  verifyProof,
+} from './consent/eddsa-jcs-2022.js';
+export {
+  type ControllerProfile,
+  DPV_27560_RECORD_SCHEMA,
+  type ExportContext,
+  type Iso27560Record,
+  KANTARA_CR_VERSION,
+  KANTARA_PII_CATEGORY,
+  KANTARA_PURPOSE_CATEGORY,
+  type KantaraPiiController,
+  type KantaraPurpose,
+  type KantaraReceipt,
+  type KantaraService,
+  type PostalAddress,
+  toIso27560,
+  toKantaraReceipt,
+} from './consent/exports.js';
+export {
+  CONSENT_EVENT_KINDS,
+  CONSENT_JURISDICTIONS,
+  CONSENT_RECEIPT_TYPE,
+  type ConsentClaim,
+  type ConsentEvent,
+  type ConsentEventKind,
+  type ConsentJurisdiction,
+  type ConsentReceiptCredential,
+  CUSTOS_CONSENT_CONTEXT,
+  CUSTOS_CONSENT_CONTEXT_DOCUMENT,
+  CUSTOS_CONSENT_VOCAB,
+  consentEventFromReceipt,
+  consentIri,
+  type IssueReceiptOptions,
+  issueConsentReceipt,
+  type LedgerRef,
+  MAX_CONSENT_CODES,
+  MAX_RECEIPT_BYTES,
+  parseConsentEvent,
+  type ReceiptVerification,
+  receiptIri,
+  VC_V2_CONTEXT,
+  verifyConsentReceipt,
+} from './consent/receipt.js';
+export { isXsdDateTimeStamp, MAX_XSD_TIME_MS, parseXsdDateTime, toXsdDateTime } from './consent/xsd-datetime.js';
 export { didFromPublicKey, isDidKey, publicKeyFromDid } from './crypto/didkey.js';
 export {
   nobleSigner,
@@ -43,6 +118,26 @@ export {
   verifyQuorumCertificate,
 } from './ledger/checkpoint.js';
 export {
+  CONSISTENCY_BUNDLE,
+  type ConsistencyBundle,
+  INCLUSION_BUNDLE,
+  type InclusionBundle,
+  type ProofBundle,
+  STATE_BUNDLE,
+  type StateBundle,
+  type VerifiedFact,
+  verifyProofBundle,
+} from './ledger/proof-bundle.js';
+export {
+  type EventFact,
+  MAX_REPORT_EVENTS,
+  type StateFact,
+  SUBJECT_REPORT,
+  type SubjectReport,
+  type VerifiedSubjectReport,
+  verifySubjectReport,
+} from './ledger/subject-report.js';
+export {
   type BuildTxOptions,
   checkChain,
   checkTxWindow,
@@ -59,17 +154,6 @@ export {
   txIdOf,
   verifyTxSignature,
 } from './ledger/tx.js';
-export {
-  CONSISTENCY_BUNDLE,
-  type ConsistencyBundle,
-  INCLUSION_BUNDLE,
-  type InclusionBundle,
-  type ProofBundle,
-  STATE_BUNDLE,
-  type StateBundle,
-  type VerifiedFact,
-  verifyProofBundle,
-} from './ledger/proof-bundle.js';
 export { MemoryLogStore } from './merkle/memory-log-store.js';
 export {
   consistencyProof,
@@ -115,15 +199,6 @@ export {
   verifyStateProofHashed,
 } from './state/proof.js';
 export { type StateChange, StateTree, type StateUpdate } from './state/smt.js';
-export {
-  type EventFact,
-  MAX_REPORT_EVENTS,
-  SUBJECT_REPORT,
-  type StateFact,
-  type SubjectReport,
-  type VerifiedSubjectReport,
-  verifySubjectReport,
-} from './ledger/subject-report.js';
 export {
   DEFAULT_SCRYPT_N,
   type ExportOptions,

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { LAWFUL_BASES } from '../modules/data.js';
-import { isOverdue, type DataRequest } from '../modules/request.js';
+import { type DataRequest, isOverdue } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { problem, sendProblem } from './problem.js';
@@ -49,7 +49,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       },
     },
     async (request) => {
-      const rows = node.store.listState(`record/${request.params.org}/`, request.query.after && `record/${request.params.org}/${request.query.after}`, 200);
+      const rows = node.store.listState(
+        `record/${request.params.org}/`,
+        request.query.after && `record/${request.params.org}/${request.query.after}`,
+        200,
+      );
       const now = node.latest().time;
       return {
         height: node.latest().height,
@@ -64,7 +68,14 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
 
   app.post<{
     Params: { org: string };
-    Body: { subject: string; category: string; purposes: Record<string, string>; source: string; retentionDays: number; value: unknown };
+    Body: {
+      subject: string;
+      category: string;
+      purposes: Record<string, string>;
+      source: string;
+      retentionDays: number;
+      value: unknown;
+    };
   }>(
     '/v1/orgs/:org/records',
     {
@@ -127,10 +138,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     {
       schema: {
         params: ORG_ID_PARAMS,
-        body: closed(
-          { recipient: ORG_PARAMS.properties.org, purpose: DPV, sale: { type: 'boolean' } },
-          ['recipient', 'purpose', 'sale'],
-        ),
+        body: closed({ recipient: ORG_PARAMS.properties.org, purpose: DPV, sale: { type: 'boolean' } }, [
+          'recipient',
+          'purpose',
+          'sale',
+        ]),
       },
     },
     async (request, reply) => {
@@ -192,7 +204,10 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       {
         schema: {
           params: ORG_ID_PARAMS,
-          body: closed({ reason: { type: 'string', minLength: 1, maxLength: 500 } }, action === 'fulfil' ? [] : ['reason']),
+          body: closed(
+            { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+            action === 'fulfil' ? [] : ['reason'],
+          ),
         },
       },
       async (request, reply) => {
@@ -206,10 +221,14 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     );
   }
 
-  app.get<{ Params: { org: string } }>('/v1/orgs/:org/retention', { schema: { params: ORG_PARAMS } }, async (request) => ({
-    now: node.latest().time,
-    pastRetention: orgs.pastRetention(request.params.org),
-  }));
+  app.get<{ Params: { org: string } }>(
+    '/v1/orgs/:org/retention',
+    { schema: { params: ORG_PARAMS } },
+    async (request) => ({
+      now: node.latest().time,
+      pastRetention: orgs.pastRetention(request.params.org),
+    }),
+  );
 
   // Overdue requests are visible to everyone who may see them; by default: all of them, as of the latest block.
   app.get('/v1/requests/overdue', async () => {

@@ -6,13 +6,13 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { CustosNode } from '../node.js';
+import type { OrgService } from '../orgs/org-service.js';
 import { problem, problemOf, sendProblem } from './problem.js';
 import { registerChainRoutes } from './routes-chain.js';
-import { registerProofRoutes } from './routes-proofs.js';
 import { registerOrgRoutes } from './routes-orgs.js';
+import { registerProofRoutes } from './routes-proofs.js';
 import { registerSubjectRoutes } from './routes-subject.js';
 import { registerTxRoutes } from './routes-txs.js';
-import type { OrgService } from '../orgs/org-service.js';
 
 export interface ServerOptions {
   /** pino JSON logs on stdout: `true` for level `info`, or a level. Default: off. */

@@ -6,8 +6,9 @@ import type { Signer } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { NodeError } from '../errors.js';
-import { loadHome } from '../home.js';
+import { loadHome, openVaults } from '../home.js';
 import { CustosNode } from '../node.js';
+import { OrgService } from '../orgs/org-service.js';
 
 export interface PeerOptions {
   home: string;
@@ -23,19 +24,31 @@ export interface Peer {
   url: string;
   /** The home's member keys by org id. */
   orgSigners: Map<string, Signer>;
+  /** The orgs whose keys and vaults this peer holds. */
+  orgs: OrgService;
   close(): Promise<void>;
 }
 
 export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const home = loadHome(opts.home, opts.passphrase);
   const node = await CustosNode.open({ dbPath: home.dbPath, genesis: home.genesis, signers: home.signers });
-  const app = createServer(node, { logger: opts.logger });
+  const vaults = openVaults(opts.home, home.orgSigners.keys(), opts.passphrase);
+  const orgs = new OrgService(
+    node,
+    [...home.orgSigners].map(([id, signer]) => ({ id, signer, vault: vaults.get(id)! })),
+    // Operator log: ids and reasons only, never a value or a subject.
+    (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
+  );
+  orgs.startRetention();
+  const app = createServer(node, { logger: opts.logger, orgs });
   let url: string;
   try {
     url = await listen(app, { host: opts.host, port: opts.port });
   } catch (cause) {
+    orgs.stop();
     await app.close().catch(() => {});
     await node.close();
+    for (const v of vaults.values()) v.close();
     const reason = (cause as { code?: string }).code ?? (cause as Error).message;
     throw new NodeError('BAD_REQUEST', `cannot listen on ${opts.host}:${opts.port}: ${reason}`, { cause });
   }
@@ -43,10 +56,13 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const close = () => {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
     // close does not wait for them; committed blocks are already durable.
-    closing ??= Promise.all([app.close(), node.close()]).then(() => undefined);
+    orgs.stop();
+    closing ??= Promise.all([app.close(), node.close()]).then(() => {
+      for (const v of vaults.values()) v.close();
+    });
     return closing;
   };
-  return { node, app, url, orgSigners: home.orgSigners, close };
+  return { node, app, url, orgSigners: home.orgSigners, orgs, close };
 }
 
 /** Closes the peer on SIGINT / SIGTERM, then exits 0; a second signal exits at once. */

@@ -39,7 +39,8 @@ export function subjectArg(args: Args, name: string): string {
 
 export function codes(args: Args, name: string): string[] {
   const list = arg.strList(args, name, MAX_LIST, 80, DPV_CODE);
-  if (new Set(list).size !== list.length) throw new ExecFailure('INVALID_ARGS', `expected args.${name} without repeats`);
+  if (new Set(list).size !== list.length)
+    throw new ExecFailure('INVALID_ARGS', `expected args.${name} without repeats`);
   return list;
 }
 

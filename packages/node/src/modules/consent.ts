@@ -67,7 +67,8 @@ export const consentModule: Module = {
       const org = orgArg(ctx, args, 'org');
       const expiresAt = arg.int(args, 'expiresAt', 0, Number.MAX_SAFE_INTEGER);
       if (expiresAt <= ctx.time) throw new ExecFailure('INVALID_ARGS', 'expected args.expiresAt after the block time');
-      if (expiresAt > ctx.time + MAX_CONSENT_MS) throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
+      if (expiresAt > ctx.time + MAX_CONSENT_MS)
+        throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
       const grant: Grant = {
         id: ctx.txId,
         purposes: codes(args, 'purposes'),

@@ -96,7 +96,16 @@ export const dataModule: Module = {
   actions: {
     /** The org records that it holds one item of a customer's data (never the value itself). */
     register(ctx: ExecContext, args: Args) {
-      arg.only(args, ['subject', 'category', 'purposes', 'source', 'commitment', 'vaultRef', 'retentionDays', 'sourceRecord']);
+      arg.only(args, [
+        'subject',
+        'category',
+        'purposes',
+        'source',
+        'commitment',
+        'vaultRef',
+        'retentionDays',
+        'sourceRecord',
+      ]);
       const org = signerOrg(ctx);
       const subject = subjectArg(args, 'subject');
       const category = arg.str(args, 'category', 80, DPV_CODE);
@@ -110,7 +119,8 @@ export const dataModule: Module = {
       }
       const purposes: Record<string, LawfulBasis> = {};
       for (const [p, b] of entries) {
-        if (!DPV_CODE.test(p)) throw new ExecFailure('INVALID_ARGS', 'expected each purpose as a DPV code like dpv:Marketing');
+        if (!DPV_CODE.test(p))
+          throw new ExecFailure('INVALID_ARGS', 'expected each purpose as a DPV code like dpv:Marketing');
         if (typeof b !== 'string' || !(LAWFUL_BASES as readonly string[]).includes(b)) {
           throw new ExecFailure('INVALID_ARGS', `expected each lawful basis as one of ${LAWFUL_BASES.join(', ')}`);
         }
@@ -190,12 +200,19 @@ export const dataModule: Module = {
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {
-        throw new ExecFailure('OPTED_OUT', sale ? 'the customer opted out of sale or sharing' : 'the customer opted out of sharing');
+        throw new ExecFailure(
+          'OPTED_OUT',
+          sale ? 'the customer opted out of sale or sharing' : 'the customer opted out of sharing',
+        );
       }
       const ok = liveGrants(ctx, rec.org, rec.subject).some(
         (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category) && g.share && (!sale || g.sale),
       );
-      if (!ok) throw new ExecFailure('NO_LAWFUL_BASIS', `no live consent allows ${sale ? 'sale' : 'sharing'} for this purpose`);
+      if (!ok)
+        throw new ExecFailure(
+          'NO_LAWFUL_BASIS',
+          `no live consent allows ${sale ? 'sale' : 'sharing'} for this purpose`,
+        );
       if (ctx.get(shareKey(rec.org, rec.id, recipient)) !== undefined) {
         throw new ExecFailure('CONFLICT', 'the record is already shared with this recipient');
       }

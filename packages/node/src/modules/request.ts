@@ -6,7 +6,16 @@
  * State: `request/<org>/<id>` -> DataRequest.
  */
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { addDays, addMonths, addSubjectItem, JURISDICTIONS, type Jurisdiction, orgArg, signerOrg, signerSubject } from './common.js';
+import {
+  addDays,
+  addMonths,
+  addSubjectItem,
+  JURISDICTIONS,
+  type Jurisdiction,
+  orgArg,
+  signerOrg,
+  signerSubject,
+} from './common.js';
 import { type DataRecord, recordKey } from './data.js';
 
 export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
@@ -71,7 +80,8 @@ export const requestModule: Module = {
       const records = args.records === undefined ? [] : arg.strList(args, 'records', 64, 64, /^[0-9a-f]{64}$/);
       for (const id of records) {
         const rec = ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined;
-        if (rec === undefined || rec.subject !== subject) throw new ExecFailure('NOT_FOUND', `no record ${id} of yours at ${org}`);
+        if (rec === undefined || rec.subject !== subject)
+          throw new ExecFailure('NOT_FOUND', `no record ${id} of yours at ${org}`);
       }
       ctx.index(subject);
       const r: DataRequest = {
@@ -99,7 +109,8 @@ export const requestModule: Module = {
       const r = openRequest(ctx, args);
       const reason = arg.str(args, 'reason', 500);
       if (r.originalDeadline !== null) throw new ExecFailure('CONFLICT', 'the deadline was already extended once');
-      if (ctx.time > r.deadline) throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
+      if (ctx.time > r.deadline)
+        throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
       ctx.put(requestKey(r.org, r.id), {
         ...r,
         originalDeadline: r.deadline,

@@ -87,27 +87,40 @@ export class OrgService {
    * Uses a record: records the access on the ledger and, only if the ledger accepted it, decrypts.
    * Returns the result code, and the value when the code is OK.
    */
-  async access(orgId: string, recordId: string, purpose: string, basis: LawfulBasis): Promise<CommitResult & { value?: JsonValue }> {
+  async access(
+    orgId: string,
+    recordId: string,
+    purpose: string,
+    basis: LawfulBasis,
+  ): Promise<CommitResult & { value?: JsonValue }> {
     const o = this.org(orgId);
     const rec = this.record(orgId, recordId);
     if (!rec) throw new NodeError('NOT_FOUND', `no record ${recordId} held by ${orgId}`);
     const r = await this.submit(orgId, 'data.access', { record: recordId, purpose, basis });
     if (r.code !== 'OK') return r;
-    const value = o.vault.read(rec.vaultRef, { accessTxId: r.txId }, (vaultRef, txId) => this.isValidAccess(orgId, vaultRef, txId));
+    const value = o.vault.read(rec.vaultRef, { accessTxId: r.txId }, (vaultRef, txId) =>
+      this.isValidAccess(orgId, vaultRef, txId),
+    );
     return { ...r, value };
   }
 
   /** True if `txId` committed as a valid data.access, by this org, of the record stored under `vaultRef`. */
   isValidAccess(orgId: string, vaultRef: string, txId: string): boolean {
     const t = this.node.store.getTx(txId);
-    if (!t || t.code !== 'OK' || t.tx.body.type !== 'data.access') return false;
+    if (t?.code !== 'OK' || t.tx.body.type !== 'data.access') return false;
     const recordId = t.tx.body.args.record;
     if (typeof recordId !== 'string') return false;
     const rec = this.record(orgId, recordId);
     return rec !== undefined && rec.vaultRef === vaultRef && rec.erasedAt === null;
   }
 
-  async share(orgId: string, recordId: string, recipient: string, purpose: string, sale: boolean): Promise<CommitResult> {
+  async share(
+    orgId: string,
+    recordId: string,
+    recipient: string,
+    purpose: string,
+    sale: boolean,
+  ): Promise<CommitResult> {
     return this.submit(orgId, 'data.share', { record: recordId, recipient, purpose, sale });
   }
 
@@ -122,7 +135,11 @@ export class OrgService {
   }
 
   /** Crypto-shreds records in the vault, then records the erasure on the ledger (recipients get notified). */
-  async erase(orgId: string, recordIds: string[], reason: 'request' | 'retention' | 'consent-withdrawn' | 'other'): Promise<CommitResult[]> {
+  async erase(
+    orgId: string,
+    recordIds: string[],
+    reason: 'request' | 'retention' | 'consent-withdrawn' | 'other',
+  ): Promise<CommitResult[]> {
     const o = this.org(orgId);
     const live = recordIds.filter((id) => {
       const rec = this.record(orgId, id);
@@ -153,7 +170,11 @@ export class OrgService {
   }
 
   /** Erases everything the org holds on a subject: the subject key goes first, so it is O(1) whatever the volume. */
-  async eraseSubject(orgId: string, subject: string, reason: 'request' | 'consent-withdrawn' | 'other'): Promise<CommitResult[]> {
+  async eraseSubject(
+    orgId: string,
+    subject: string,
+    reason: 'request' | 'consent-withdrawn' | 'other',
+  ): Promise<CommitResult[]> {
     const o = this.org(orgId);
     o.vault.eraseSubject(subject);
     const ids = this.recordsOf(orgId, subject)
@@ -193,7 +214,9 @@ export class OrgService {
   /** Runs retention every `intervalMs` (default one minute) until `stop`. */
   startRetention(intervalMs = 60_000): void {
     this.retentionTimer = setInterval(() => {
-      this.runRetention().catch((e) => this.log({ event: 'retention.failed', error: String((e as Error).message).slice(0, 200) }));
+      this.runRetention().catch((e) =>
+        this.log({ event: 'retention.failed', error: String((e as Error).message).slice(0, 200) }),
+      );
     }, intervalMs);
     this.retentionTimer.unref();
   }

@@ -8,15 +8,19 @@ import {
   isDidKey,
   type JsonValue,
   MAX_REPORT_EVENTS,
-  SUBJECT_REPORT,
   type StateFact,
+  SUBJECT_REPORT,
   type SubjectReport,
   toHex,
 } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 
-export function subjectReport(node: CustosNode, subject: string, opts: { after?: number; limit?: number } = {}): SubjectReport {
+export function subjectReport(
+  node: CustosNode,
+  subject: string,
+  opts: { after?: number; limit?: number } = {},
+): SubjectReport {
   if (!isDidKey(subject)) throw new NodeError('BAD_REQUEST', 'expected the subject as an Ed25519 did:key');
   const limit = Math.min(Math.max(opts.limit ?? 200, 1), MAX_REPORT_EVENTS);
   // Everything below runs synchronously, so it all reads the state of one block: the certified one.

@@ -77,14 +77,16 @@ export function verifySubjectReport(
   const cp = r.certificate.checkpoint;
   const stateRoot = fromHex(cp.stateRoot, 32);
   const logRoot = fromHex(cp.logRoot, 32);
-  if (!Array.isArray(r.facts) || r.facts.length > MAX_REPORT_FACTS) throw bad(`expected at most ${MAX_REPORT_FACTS} facts`);
+  if (!Array.isArray(r.facts) || r.facts.length > MAX_REPORT_FACTS)
+    throw bad(`expected at most ${MAX_REPORT_FACTS} facts`);
   if (!Array.isArray(r.events) || r.events.length > MAX_REPORT_EVENTS) {
     throw bad(`expected at most ${MAX_REPORT_EVENTS} events`);
   }
   const facts: VerifiedSubjectReport['facts'] = [];
   for (const f of r.facts as unknown[]) {
     const { key, value, proof } = (f ?? {}) as Record<string, unknown>;
-    if (typeof key !== 'string' || key.length === 0 || key.length > 1024) throw bad('expected each fact key as a string');
+    if (typeof key !== 'string' || key.length === 0 || key.length > 1024)
+      throw bad('expected each fact key as a string');
     const v = value === undefined ? null : (value as JsonValue | null);
     verifyStateProof(stateRoot, utf8(key), v === null ? null : utf8(canonicalize(v)), parseStateProof(proof));
     facts.push({ key, value: v });
@@ -94,8 +96,10 @@ export function verifySubjectReport(
     const { tx, entry, leafIndex, path } = (e ?? {}) as Record<string, unknown>;
     const parsed = parseTx(tx);
     const en = entry as LogEntry;
-    if (typeof en !== 'object' || en === null || en.txId !== parsed.txId) throw bad('expected each event entry to match its transaction');
-    if (typeof leafIndex !== 'number' || !Array.isArray(path) || path.length > 64) throw bad('expected leafIndex and path');
+    if (typeof en !== 'object' || en === null || en.txId !== parsed.txId)
+      throw bad('expected each event entry to match its transaction');
+    if (typeof leafIndex !== 'number' || !Array.isArray(path) || path.length > 64)
+      throw bad('expected leafIndex and path');
     const hashes = path.map((h) => {
       if (!isHex(h, 32)) throw bad('expected each path element as 64 hex characters');
       return fromHex(h, 32);

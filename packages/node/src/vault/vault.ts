@@ -1,0 +1,533 @@
+/**
+ * The off-chain vault: an org's personal data, encrypted at rest and erased for good by destroying
+ * keys (crypto-shredding). The ledger only gets `{vaultRef, commitment}`. Key hierarchy:
+ * KEK (in the Kms) wraps one key per subject, which wraps one data key per record, which encrypts
+ * salt || canonical value. Deleting one subject-key row makes all of a subject's records unreadable.
+ * Why, and what it does not protect against: docs/adr/0004-vault-crypto-shredding.md.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { canonicalize, isHex, type JsonValue } from '@custos/protocol';
+import Database from 'better-sqlite3';
+import { NodeError } from '../errors.js';
+import { open, seal } from './aead.js';
+import type { Kms } from './kms.js';
+
+/** Largest value a record holds: its canonical JSON text, in UTF-8 bytes. */
+export const MAX_VALUE_BYTES = 64 * 1024;
+const SALT_BYTES = 32;
+const KEY_BYTES = 32;
+const FORMAT = 'custos-vault/1';
+/** Member ids as genesis.ts accepts them. */
+const ORG_ID = /^[a-z0-9-]{1,32}$/;
+/** W3C DID Core syntax: did:<method>:<method-specific id>, which does not end with a colon. */
+const DID = /^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$/;
+const MAX_SUBJECT_CHARS = 512;
+
+export interface VaultOptions {
+  /** The vault's own SQLite file, separate from the ledger's. Created (mode 0600) if missing. */
+  path: string;
+  kms: Kms;
+  /** The member org that holds this vault; bound into every subject key's id. */
+  org: string;
+}
+
+export interface PutResult {
+  /** Random 16-byte hex id; says nothing about the subject or the value. */
+  vaultRef: string;
+  /** Hex SHA-256(salt || UTF-8 canonical JSON value), for the ledger. */
+  commitment: string;
+}
+
+/** What a reader shows: the id of a `data.access` transaction for this record. */
+export interface AccessProof {
+  accessTxId: string;
+}
+
+/** Supplied by the node: true only if `accessTxId` committed as a valid `data.access` of `vaultRef`. */
+export type AccessCheck = (vaultRef: string, accessTxId: string) => boolean;
+
+export interface EraseRecordResult {
+  vaultRef: string;
+  /** True if it had been erased before (erasure is idempotent). */
+  alreadyErased: boolean;
+  erasedAt: number;
+  /** Time of the durable delete of the record's rows. */
+  shredMs: number;
+}
+
+export interface EraseSubjectResult {
+  /** The records erased, for the node's `data.erased`. */
+  vaultRefs: string[];
+  erasedAt: number;
+  /** Time until the subject key was durably gone: from then on nothing can decrypt. Independent of volume. */
+  shredMs: number;
+  /** Time of the bulk delete of the (by then useless) ciphertexts. Grows with volume. */
+  cleanupMs: number;
+}
+
+export interface VaultRecord {
+  vaultRef: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface VaultStats {
+  org: string;
+  kms: string;
+  subjects: number;
+  records: number;
+  /** Tombstones: erased records, kept so reads answer ERASED rather than NOT_FOUND. */
+  erased: number;
+  /** Shredded subjects whose ciphertexts are still to be deleted (after a crash mid-erasure). */
+  pendingCleanup: number;
+  fileBytes: number;
+}
+
+export type RecordStatus = 'live' | 'erased' | 'unknown';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS subjects (
+  subject TEXT PRIMARY KEY, key_ref TEXT NOT NULL UNIQUE, wrapped_key BLOB NOT NULL, created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+  ref TEXT PRIMARY KEY, key_ref TEXT NOT NULL, wrapped_key BLOB NOT NULL, sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS records_by_key ON records (key_ref);
+CREATE TABLE IF NOT EXISTS erased (ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shredded (key_ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+`;
+
+interface RecordRow {
+  key_ref: string;
+  wrapped_key: Buffer;
+  sealed: Buffer;
+  subject_key: Buffer | null;
+}
+
+const bad = (message: string): NodeError => new NodeError('BAD_REQUEST', message);
+const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex');
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
+
+function checkRef(vaultRef: unknown): asserts vaultRef is string {
+  if (!isHex(vaultRef, 16)) throw bad('expected a vaultRef of 32 lowercase hex characters');
+}
+
+// Never echo the subject: it is a pseudonym, and pseudonymous data is personal data.
+function checkSubject(subject: unknown): asserts subject is string {
+  if (typeof subject !== 'string' || subject.length > MAX_SUBJECT_CHARS || !DID.test(subject)) {
+    throw bad(`expected a subject DID of at most ${MAX_SUBJECT_CHARS} characters`);
+  }
+}
+
+/** Canonical JSON text of a value, bounded; errors say what was wrong, never what the value was. */
+function canonicalText(value: unknown): Buffer {
+  let text: string;
+  try {
+    text = canonicalize(value);
+  } catch (cause) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    throw new NodeError('BAD_REQUEST', `expected a JSON value${why}`, { cause });
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_VALUE_BYTES) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `expected a value of at most ${MAX_VALUE_BYTES} bytes as canonical JSON, got ${bytes}`,
+      { details: { maxBytes: MAX_VALUE_BYTES, bytes } },
+    );
+  }
+  return Buffer.from(text, 'utf8');
+}
+
+const sha256hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * An org's vault over its own SQLite file, opened with `secure_delete` (deleted bytes are zeroed
+ * in the file), the rollback journal in DELETE mode (a WAL file would keep deleted pages until a
+ * checkpoint) and `synchronous = FULL` (an erasure that returned has reached the disk).
+ *
+ * @example
+ * const vault = new Vault({ path: join(home, 'vault.db'), kms, org: 'bank' });
+ * const { vaultRef, commitment } = vault.put(subjectDid, { email: 'ada@example.org' });
+ * // ... commit data.register {subject, commitment, vaultRef, ...}, later data.access ...
+ * const value = vault.read(vaultRef, { accessTxId }, (ref, tx) => node.isValidAccess(ref, tx));
+ * const { vaultRefs } = vault.eraseSubject(subjectDid); // then commit data.erased {records: vaultRefs}
+ */
+export class Vault {
+  readonly org: string;
+  readonly kms: Kms;
+  /** Records whose erasure was finished while opening (a crash came between shred and cleanup). */
+  readonly recovered: readonly string[];
+  private readonly db: Database.Database;
+  private readonly q;
+
+  constructor(options: VaultOptions) {
+    const { path, kms, org } = options;
+    if (typeof org !== 'string' || !ORG_ID.test(org)) throw bad('expected an org id of 1-32 characters [a-z0-9-]');
+    if (typeof kms?.id !== 'string' || typeof kms.wrap !== 'function' || typeof kms.unwrap !== 'function') {
+      throw bad('expected a Kms');
+    }
+    this.org = org;
+    this.kms = kms;
+    // Create the file owner-only; SQLite gives its journal the same permissions.
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const db = new Database(path);
+    this.db = db;
+    try {
+      const mode = db.pragma('journal_mode = DELETE', { simple: true });
+      db.pragma('synchronous = FULL');
+      db.pragma('secure_delete = ON');
+      db.pragma('temp_store = MEMORY'); // no temporary files holding plaintext-adjacent pages
+      if (mode !== 'delete' || db.pragma('secure_delete', { simple: true }) !== 1) {
+        throw new NodeError('INTERNAL', `expected journal_mode=delete and secure_delete=1, got ${mode}`);
+      }
+      db.exec(SCHEMA);
+      this.checkMeta(path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.q = {
+      subject: db.prepare<[string], { key_ref: string; wrapped_key: Buffer }>(
+        'SELECT key_ref, wrapped_key FROM subjects WHERE subject = ?',
+      ),
+      insertSubject: db.prepare('INSERT INTO subjects (subject, key_ref, wrapped_key, created_at) VALUES (?, ?, ?, ?)'),
+      deleteSubject: db.prepare('DELETE FROM subjects WHERE subject = ?'),
+      deleteSubjectByKey: db.prepare('DELETE FROM subjects WHERE key_ref = ?'),
+      record: db.prepare<[string], RecordRow>(
+        `SELECT r.key_ref, r.wrapped_key, r.sealed, s.wrapped_key AS subject_key
+         FROM records r LEFT JOIN subjects s ON s.key_ref = r.key_ref WHERE r.ref = ?`,
+      ),
+      recordKeyRef: db.prepare<[string], { key_ref: string }>('SELECT key_ref FROM records WHERE ref = ?'),
+      insertRecord: db.prepare(
+        'INSERT INTO records (ref, key_ref, wrapped_key, sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      updateRecord: db.prepare('UPDATE records SET wrapped_key = ?, sealed = ?, updated_at = ? WHERE ref = ?'),
+      deleteRecord: db.prepare('DELETE FROM records WHERE ref = ?'),
+      anyRecordOf: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE key_ref = ? LIMIT 1'),
+      refsOf: db.prepare<[string], { ref: string }>('SELECT ref FROM records WHERE key_ref = ? ORDER BY ref'),
+      recordsOf: db.prepare<[string], { ref: string; created_at: number; updated_at: number }>(
+        `SELECT r.ref, r.created_at, r.updated_at FROM subjects s JOIN records r ON r.key_ref = s.key_ref
+         WHERE s.subject = ? ORDER BY r.created_at, r.ref`,
+      ),
+      tombstone: db.prepare<[string], { erased_at: number }>('SELECT erased_at FROM erased WHERE ref = ?'),
+      insertTombstone: db.prepare('INSERT OR IGNORE INTO erased (ref, erased_at) VALUES (?, ?)'),
+      tombstoneAll: db.prepare(
+        'INSERT OR IGNORE INTO erased (ref, erased_at) SELECT ref, ? FROM records WHERE key_ref = ?',
+      ),
+      deleteAllOf: db.prepare('DELETE FROM records WHERE key_ref = ?'),
+      insertShredded: db.prepare('INSERT OR REPLACE INTO shredded (key_ref, erased_at) VALUES (?, ?)'),
+      deleteShredded: db.prepare('DELETE FROM shredded WHERE key_ref = ?'),
+      allShredded: db.prepare<[], { key_ref: string; erased_at: number }>('SELECT key_ref, erased_at FROM shredded'),
+      count: {
+        subjects: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM subjects'),
+        records: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records'),
+        erased: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM erased'),
+        shredded: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM shredded'),
+      },
+    };
+    const recovered: string[] = [];
+    for (const { key_ref, erased_at } of this.q.allShredded.all()) recovered.push(...this.cleanup(key_ref, erased_at));
+    this.recovered = recovered;
+  }
+
+  /** A new file records its org and KMS; an existing one must be opened with the same ones. */
+  private checkMeta(path: string): void {
+    const get = (key: string): string | undefined =>
+      (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    const format = get('format');
+    if (format === undefined) {
+      const set = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      this.db.transaction(() => {
+        set.run('format', FORMAT);
+        set.run('org', this.org);
+        set.run('kms', this.kms.id);
+      })();
+      return;
+    }
+    if (format !== FORMAT) throw new NodeError('STORE_CORRUPT', `expected a ${FORMAT} file at ${path}, got ${format}`);
+    const org = get('org');
+    if (org !== this.org) throw bad(`the vault at ${path} belongs to org ${org}, not ${this.org}`);
+    const kms = get('kms');
+    if (kms !== this.kms.id) {
+      throw new NodeError('BAD_KEYSTORE', `the vault at ${path} was created with KMS ${kms}, got ${this.kms.id}`);
+    }
+  }
+
+  private keyId(keyRef: string): string {
+    return `custos/vault/${this.org}/subject/${keyRef}`;
+  }
+
+  private unwrapSubjectKey(keyRef: string, wrapped: Buffer): Buffer {
+    return asBuffer(this.kms.unwrap(this.keyId(keyRef), wrapped));
+  }
+
+  /** The subject's key, created (and wrapped by the KMS) on first use. */
+  private subjectKey(subject: string): { keyRef: string; key: Buffer } {
+    const row = this.q.subject.get(subject);
+    if (row) return { keyRef: row.key_ref, key: this.unwrapSubjectKey(row.key_ref, row.wrapped_key) };
+    const keyRef = randomHex(16);
+    const key = randomBytes(KEY_BYTES);
+    this.q.insertSubject.run(subject, keyRef, asBuffer(this.kms.wrap(this.keyId(keyRef), key)), Date.now());
+    return { keyRef, key };
+  }
+
+  /** Fresh salt and data key for a value; returns what is stored and the commitment. */
+  private sealValue(vaultRef: string, subjectKey: Buffer, text: Buffer) {
+    const aad = Buffer.from(vaultRef);
+    const dataKey = randomBytes(KEY_BYTES);
+    const plain = Buffer.concat([randomBytes(SALT_BYTES), text]);
+    try {
+      return {
+        commitment: sha256hex(plain),
+        sealed: seal(dataKey, plain, aad),
+        wrappedKey: seal(subjectKey, dataKey, aad),
+      };
+    } finally {
+      dataKey.fill(0);
+      plain.fill(0);
+    }
+  }
+
+  /** Stores a value for `subject`; returns its vaultRef and commitment for `data.register`. */
+  put(subject: string, value: JsonValue): PutResult {
+    const [result] = this.putMany(subject, [value]);
+    return result!;
+  }
+
+  /** Stores several values for one subject in one transaction (one durable commit). */
+  putMany(subject: string, values: readonly JsonValue[]): PutResult[] {
+    checkSubject(subject);
+    if (!Array.isArray(values)) throw bad('expected an array of values');
+    if (values.length === 0) return [];
+    const texts = values.map(canonicalText);
+    return this.db.transaction(() => {
+      const { keyRef, key } = this.subjectKey(subject);
+      try {
+        const now = Date.now();
+        return texts.map((text) => {
+          const vaultRef = randomHex(16);
+          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
+          this.q.insertRecord.run(vaultRef, keyRef, wrappedKey, sealed, now, now);
+          return { vaultRef, commitment };
+        });
+      } finally {
+        key.fill(0);
+        for (const t of texts) t.fill(0);
+      }
+    })();
+  }
+
+  /** salt || canonical value of a live record; ERASED, NOT_FOUND or STORE_CORRUPT otherwise. */
+  private openRecord(vaultRef: string): Buffer {
+    const row = this.q.record.get(vaultRef);
+    if (row === undefined) {
+      if (this.q.tombstone.get(vaultRef)) throw new NodeError('ERASED', `record ${vaultRef} was erased`);
+      throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
+    }
+    // The subject key is gone: the record was shredded and only awaits cleanup.
+    if (row.subject_key === null) throw new NodeError('ERASED', `record ${vaultRef} was erased`);
+    const aad = Buffer.from(vaultRef);
+    const subjectKey = this.unwrapSubjectKey(row.key_ref, row.subject_key);
+    const dataKey = open(subjectKey, row.wrapped_key, aad);
+    subjectKey.fill(0);
+    const plain = dataKey && dataKey.length === KEY_BYTES ? open(dataKey, row.sealed, aad) : null;
+    dataKey?.fill(0);
+    if (plain === null || plain.length < SALT_BYTES) {
+      plain?.fill(0);
+      throw new NodeError('STORE_CORRUPT', `record ${vaultRef} does not decrypt: altered or moved`);
+    }
+    return plain;
+  }
+
+  /**
+   * Decrypts a record for a committed access. `check` is the node's word that `accessTxId`
+   * committed as a valid `data.access` of this record; anything but `true` is ACCESS_DENIED.
+   */
+  read(vaultRef: string, accessProof: AccessProof, check: AccessCheck): JsonValue {
+    checkRef(vaultRef);
+    const txId = accessProof?.accessTxId;
+    if (!isHex(txId, 32)) throw bad('expected accessProof.accessTxId, the 64-hex id of a data.access transaction');
+    if (typeof check !== 'function') throw bad('expected an access check');
+    if (check(vaultRef, txId) !== true) {
+      throw new NodeError('ACCESS_DENIED', `transaction ${txId} is not a valid data.access of record ${vaultRef}`);
+    }
+    const plain = this.openRecord(vaultRef);
+    try {
+      return JSON.parse(plain.toString('utf8', SALT_BYTES)) as JsonValue;
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  /** True if `commitment` is this record's; for the org's own checks against the ledger. */
+  verifyCommitment(vaultRef: string, commitment: string): boolean {
+    checkRef(vaultRef);
+    if (!isHex(commitment, 32)) throw bad('expected a commitment of 64 lowercase hex characters');
+    const plain = this.openRecord(vaultRef);
+    try {
+      return timingSafeEqual(createHash('sha256').update(plain).digest(), Buffer.from(commitment, 'hex'));
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  /** Rectification: replaces the value with a new salt and a new data key; the old ones are deleted. */
+  update(vaultRef: string, value: JsonValue): { commitment: string } {
+    checkRef(vaultRef);
+    const text = canonicalText(value);
+    try {
+      return this.db.transaction(() => {
+        const row = this.q.record.get(vaultRef);
+        if (row === undefined || row.subject_key === null) {
+          if (row !== undefined || this.q.tombstone.get(vaultRef)) {
+            throw new NodeError('ERASED', `record ${vaultRef} was erased`);
+          }
+          throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
+        }
+        const key = this.unwrapSubjectKey(row.key_ref, row.subject_key);
+        try {
+          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
+          this.q.updateRecord.run(wrappedKey, sealed, Date.now(), vaultRef);
+          return { commitment };
+        } finally {
+          key.fill(0);
+        }
+      })();
+    } finally {
+      text.fill(0);
+    }
+  }
+
+  /**
+   * Crypto-shreds one record: deletes its ciphertext, wrapped data key and (encrypted) salt, and
+   * leaves a tombstone. The subject's key goes too when this was the subject's last record.
+   */
+  eraseRecord(vaultRef: string): EraseRecordResult {
+    checkRef(vaultRef);
+    const erasedAt = Date.now();
+    const start = performance.now();
+    const alreadyErased = this.db.transaction(() => {
+      const row = this.q.recordKeyRef.get(vaultRef);
+      if (row === undefined) {
+        if (this.q.tombstone.get(vaultRef)) return true;
+        throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
+      }
+      this.q.deleteRecord.run(vaultRef);
+      this.q.insertTombstone.run(vaultRef, erasedAt);
+      if (this.q.anyRecordOf.get(row.key_ref) === undefined) this.q.deleteSubjectByKey.run(row.key_ref);
+      return false;
+    })();
+    return { vaultRef, alreadyErased, erasedAt, shredMs: performance.now() - start };
+  }
+
+  /**
+   * Crypto-shreds every record of a subject: first deletes the subject's wrapped key (one row, one
+   * durable commit: from then on nothing can decrypt them, whatever their number), then deletes the
+   * ciphertexts in bulk. Returns the records erased, for `data.erased`. Erasing twice erases nothing.
+   */
+  eraseSubject(subject: string): EraseSubjectResult {
+    checkSubject(subject);
+    const erasedAt = Date.now();
+    const start = performance.now();
+    const keyRef = this.db.transaction(() => {
+      const row = this.q.subject.get(subject);
+      if (row === undefined) return null;
+      this.q.deleteSubject.run(subject);
+      // Remembered so that a crash before the cleanup is finished at the next open.
+      this.q.insertShredded.run(row.key_ref, erasedAt);
+      return row.key_ref;
+    })();
+    const shredMs = performance.now() - start;
+    if (keyRef === null) return { vaultRefs: [], erasedAt, shredMs, cleanupMs: 0 };
+    const cleanupStart = performance.now();
+    const vaultRefs = this.cleanup(keyRef, erasedAt);
+    return { vaultRefs, erasedAt, shredMs, cleanupMs: performance.now() - cleanupStart };
+  }
+
+  /** Deletes the ciphertexts of a shredded subject key, leaving tombstones. */
+  private cleanup(keyRef: string, erasedAt: number): string[] {
+    return this.db.transaction(() => {
+      const refs = this.q.refsOf.all(keyRef).map((r) => r.ref);
+      this.q.tombstoneAll.run(erasedAt, keyRef);
+      this.q.deleteAllOf.run(keyRef);
+      this.q.deleteShredded.run(keyRef);
+      return refs;
+    })();
+  }
+
+  /** Whether a record is live, erased, or was never in this vault. Reveals nothing else. */
+  status(vaultRef: string): RecordStatus {
+    checkRef(vaultRef);
+    const row = this.q.record.get(vaultRef);
+    if (row !== undefined) return row.subject_key === null ? 'erased' : 'live';
+    return this.q.tombstone.get(vaultRef) ? 'erased' : 'unknown';
+  }
+
+  /** The subject's live records, oldest first. */
+  records(subject: string): VaultRecord[] {
+    checkSubject(subject);
+    return this.q.recordsOf
+      .all(subject)
+      .map((r) => ({ vaultRef: r.ref, createdAt: r.created_at, updatedAt: r.updated_at }));
+  }
+
+  stats(): VaultStats {
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    return {
+      org: this.org,
+      kms: this.kms.id,
+      subjects: this.q.count.subjects.get()!.n,
+      records: this.q.count.records.get()!.n,
+      erased: this.q.count.erased.get()!.n,
+      pendingCleanup: this.q.count.shredded.get()!.n,
+      fileBytes: pageCount * pageSize,
+    };
+  }
+
+  /**
+   * Re-wraps every subject key under another KMS's KEK, in one transaction, and records the new KMS.
+   * Once the old KEK (its keystore file, every backup of it and its passphrase) is destroyed, wrapped
+   * keys left in old backups or in disk blocks the filesystem freed can no longer be unwrapped.
+   */
+  static rotateKms(options: { path: string; org: string; from: Kms; to: Kms }): { subjects: number } {
+    const { path, org, from, to } = options;
+    if (typeof to?.id !== 'string' || to.id === from?.id) throw bad('expected a KMS with another KEK to rotate to');
+    const vault = new Vault({ path, kms: from, org });
+    try {
+      const db = vault.db;
+      const rows = db.prepare('SELECT key_ref, wrapped_key FROM subjects').all() as {
+        key_ref: string;
+        wrapped_key: Buffer;
+      }[];
+      const set = db.prepare('UPDATE subjects SET wrapped_key = ? WHERE key_ref = ?');
+      db.transaction(() => {
+        for (const row of rows) {
+          const key = vault.unwrapSubjectKey(row.key_ref, row.wrapped_key);
+          try {
+            set.run(asBuffer(to.wrap(vault.keyId(row.key_ref), key)), row.key_ref);
+          } finally {
+            key.fill(0);
+          }
+        }
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'kms'").run(to.id);
+      })();
+      return { subjects: rows.length };
+    } finally {
+      vault.close();
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
