@@ -226,3 +226,58 @@ describe('retention', () => {
     expect(orgLog.some((l) => l.includes(id) && l.includes('retention'))).toBe(true);
   });
 });
+
+describe('consent receipts', () => {
+  it('issues a verifiable VC per consent event, and its 27560 and Kantara exports', async () => {
+    const { verifyConsentReceipt, nobleVerifier } = await import('@custos/protocol');
+    const grant = await post('/v1/txs?wait=true', aliceTx('consent.grant', {
+      org: 'retailer',
+      purposes: ['dpv:Marketing'],
+      categories: ['pd:PurchasesAndSpendingHabit'],
+      expiresAt: Date.now() + 30 * DAY,
+      jurisdiction: 'CCPA',
+      notice: 'ef'.repeat(32),
+    }));
+    const vc = await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}` });
+    const [receipt] = vc.json().receipts;
+    const v = verifyConsentReceipt(receipt, nobleVerifier);
+    expect(v.verified).toBe(true);
+    expect(v.issuer).toBe(didFromPublicKey(fx.orgs.retailer!.publicKey));
+    expect(receipt.credentialSubject.id).toBe(aliceDid);
+    // Same event, same receipt: rebuilt from the ledger, deterministic.
+    expect((await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}` })).json().receipts[0]).toEqual(receipt);
+
+    // Exports need the org's published controller profile.
+    const missing = await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=kantara` });
+    expect(missing.statusCode).toBe(404);
+    const profile = {
+      controller: {
+        name: 'Retailer Example Ltd',
+        contact: 'Data Protection Officer',
+        email: 'dpo@retailer.example',
+        phone: '+44 20 0000 0000',
+        address: { streetAddress: '1 High Street', addressLocality: 'London', addressCountry: 'GB' },
+      },
+      policyUrl: 'https://retailer.example/privacy',
+      consentUrl: 'https://custos.example/portal',
+      language: 'en',
+      storageLocations: ['loc:GB'],
+      retention: 'P2Y',
+    };
+    const pub = await post('/v1/txs?wait=true', signTx({ chainId: 'test', type: 'kv.put', args: { ns: 'privacy', key: 'retailer.profile', value: profile } }, fx.orgs.retailer!));
+    expect(pub.body.code).toBe('OK');
+    const kantara = (await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=kantara` })).json().receipts[0];
+    expect(kantara).toMatchObject({ version: 'KI-CR-v1.1.0', jurisdiction: expect.any(String), policyUrl: profile.policyUrl });
+    expect(Number.isInteger(kantara.consentTimestamp)).toBe(true);
+    expect(kantara.consentTimestamp).toBeLessThan(Date.now() / 100);
+    const iso = (await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=iso27560` })).json().receipts[0];
+    expect(JSON.stringify(iso)).toContain('dpv');
+
+    const w = await post('/v1/txs?wait=true', aliceTx('consent.withdraw', { org: 'retailer' }));
+    const wr = (await app.inject({ method: 'GET', url: `/v1/receipts/${w.body.txId}` })).json().receipts;
+    expect(wr).toHaveLength(1);
+    expect(verifyConsentReceipt(wr[0], nobleVerifier)).toMatchObject({ verified: true, event: { event: 'withdrawn', id: grant.body.txId } });
+    // Not a consent event: 404.
+    expect((await app.inject({ method: 'GET', url: `/v1/receipts/${pub.body.txId}` })).statusCode).toBe(404);
+  });
+});

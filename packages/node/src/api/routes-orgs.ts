@@ -10,6 +10,7 @@ import { LAWFUL_BASES } from '../modules/data.js';
 import { type DataRequest, isOverdue } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
+import { consentReceipts, type ReceiptFormat } from '../orgs/receipts.js';
 import { problem, sendProblem } from './problem.js';
 
 const ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
@@ -39,6 +40,26 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   const notLocal = (org: string) => problem('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
 
   app.get('/v1/orgs', async () => ({ local: orgs.localOrgs() }));
+
+  // Receipts of a consent event, signed by the org: a W3C VC (eddsa-jcs-2022), or its ISO/IEC TS 27560
+  // or Kantara CR 1.1 export. Served by a node holding the org's key.
+  app.get<{ Params: { txId: string }; Querystring: { format?: ReceiptFormat } }>(
+    '/v1/receipts/:txId',
+    {
+      schema: {
+        params: closed({ txId: ID }, ['txId']),
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['vc', 'iso27560', 'kantara'] } },
+        },
+      },
+    },
+    async (request) => ({
+      format: request.query.format ?? 'vc',
+      receipts: consentReceipts(node, request.params.txId, (org) => orgs.signerOf(org), request.query.format ?? 'vc'),
+    }),
+  );
 
   app.get<{ Params: { org: string }; Querystring: { after?: string } }>(
     '/v1/orgs/:org/records',

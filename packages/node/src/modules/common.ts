@@ -1,5 +1,5 @@
 /** Helpers the customer-data modules share: who signed, argument shapes, calendar arithmetic. */
-import { isDidKey, type JsonValue } from '@custos/protocol';
+import { isDidKey, isDpvCategory, isDpvPurpose, type JsonValue } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import { MEMBER_ID, memberKey, memberOfKey } from './member.js';
 
@@ -37,11 +37,25 @@ export function subjectArg(args: Args, name: string): string {
   return s;
 }
 
-export function codes(args: Args, name: string): string[] {
+/** A list of DPV codes from Custos's vocabulary (`kind` says which), without repeats. */
+export function codes(args: Args, name: string, kind: 'purpose' | 'category'): string[] {
   const list = arg.strList(args, name, MAX_LIST, 80, DPV_CODE);
   if (new Set(list).size !== list.length)
     throw new ExecFailure('INVALID_ARGS', `expected args.${name} without repeats`);
+  for (const c of list) checkCode(c, kind, name);
   return list;
+}
+
+/** Throws INVALID_ARGS unless `code` is a DPV purpose (or personal-data category) Custos knows. */
+export function checkCode(code: string, kind: 'purpose' | 'category', name: string): void {
+  const ok = kind === 'purpose' ? isDpvPurpose(code) : isDpvCategory(code);
+  if (!ok) {
+    const example = kind === 'purpose' ? 'purposes like dpv:Marketing' : 'categories like pd:EmailAddress';
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `expected args.${name} to hold DPV ${example}; ${code.slice(0, 80)} is not one Custos knows`,
+    );
+  }
 }
 
 export function hash32(args: Args, name: string): string {

@@ -71,8 +71,8 @@ export const consentModule: Module = {
         throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
       const grant: Grant = {
         id: ctx.txId,
-        purposes: codes(args, 'purposes'),
-        categories: codes(args, 'categories'),
+        purposes: codes(args, 'purposes', 'purpose'),
+        categories: codes(args, 'categories', 'category'),
         expiresAt,
         share: arg.optBool(args, 'share') ?? false,
         sale: arg.optBool(args, 'sale') ?? false,

@@ -7,7 +7,7 @@
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { addSubjectItem, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
+import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, preferences } from './consent.js';
 import { MEMBER_ID } from './member.js';
 
@@ -109,6 +109,7 @@ export const dataModule: Module = {
       const org = signerOrg(ctx);
       const subject = subjectArg(args, 'subject');
       const category = arg.str(args, 'category', 80, DPV_CODE);
+      checkCode(category, 'category', 'category');
       const rawPurposes = args.purposes;
       if (typeof rawPurposes !== 'object' || rawPurposes === null || Array.isArray(rawPurposes)) {
         throw new ExecFailure('INVALID_ARGS', 'expected args.purposes as {"<dpv purpose>": "<lawful basis>"}');
@@ -121,6 +122,7 @@ export const dataModule: Module = {
       for (const [p, b] of entries) {
         if (!DPV_CODE.test(p))
           throw new ExecFailure('INVALID_ARGS', 'expected each purpose as a DPV code like dpv:Marketing');
+        checkCode(p, 'purpose', 'purposes');
         if (typeof b !== 'string' || !(LAWFUL_BASES as readonly string[]).includes(b)) {
           throw new ExecFailure('INVALID_ARGS', `expected each lawful basis as one of ${LAWFUL_BASES.join(', ')}`);
         }

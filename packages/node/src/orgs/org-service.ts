@@ -48,6 +48,11 @@ export class OrgService {
     return [...this.orgs.keys()];
   }
 
+  /** The signing key of a local org, if this node holds it. */
+  signerOf(id: string): Signer | undefined {
+    return this.orgs.get(id)?.signer;
+  }
+
   private org(id: string): LocalOrg {
     const o = this.orgs.get(id);
     if (!o) throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${id}'`);
