@@ -71,3 +71,18 @@ describe('nativeSha256', () => {
     });
   });
 });
+
+describe('native verifier agrees with RFC 8032 decoding on weak keys', () => {
+  it('rejects a trivial signature by the small-order identity key, which node:crypto alone accepts', async () => {
+    const { nativeVerifier } = await import('../src/crypto/native.js');
+    const { nobleVerifier } = await import('@custos/protocol');
+    // Identity point (0, 1) encoded, and the signature R = identity, S = 0.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const sig = new Uint8Array(64);
+    sig[0] = 1;
+    const msg = new TextEncoder().encode('any message at all');
+    expect(nobleVerifier.verify(identity, msg, sig)).toBe(false);
+    expect(nativeVerifier.verify(identity, msg, sig)).toBe(false);
+  });
+});

@@ -77,7 +77,7 @@ export {
   verifyConsentReceipt,
 } from './consent/receipt.js';
 export { isXsdDateTimeStamp, MAX_XSD_TIME_MS, parseXsdDateTime, toXsdDateTime } from './consent/xsd-datetime.js';
-export { didFromPublicKey, isDidKey, publicKeyFromDid } from './crypto/didkey.js';
+export { didFromPublicKey, ed25519KeyWeakness, isDidKey, publicKeyFromDid } from './crypto/didkey.js';
 export {
   nobleSigner,
   nobleVerifier,

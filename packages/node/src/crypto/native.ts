@@ -4,7 +4,7 @@
  * a verification.
  */
 import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
-import { type Signer, setSha256, type Verifier } from '@custos/protocol';
+import { ed25519KeyWeakness, type Signer, setSha256, type Verifier } from '@custos/protocol';
 
 // DER prefixes of SubjectPublicKeyInfo / PKCS#8 for Ed25519 (RFC 8410), followed by the raw 32 bytes.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -12,10 +12,13 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const KEY_CACHE_LIMIT = 10_000;
 const keyCache = new Map<string, KeyObject>();
 
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
+function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {
   const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1');
   let key = keyCache.get(id);
   if (key === undefined) {
+    // node:crypto accepts small-order and non-canonical keys (a trivial signature by the identity
+    // key verifies on any message); @noble and RFC 8032 decoding do not. Agree with them.
+    if (ed25519KeyWeakness(publicKey) !== null) return undefined;
     key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
     if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
     keyCache.set(id, key);
@@ -28,7 +31,8 @@ export const nativeVerifier: Verifier = {
   verify(publicKey, message, signature) {
     if (publicKey.length !== 32 || signature.length !== 64) return false;
     try {
-      return verify(null, message, publicKeyObject(publicKey), signature);
+      const key = publicKeyObject(publicKey);
+      return key !== undefined && verify(null, message, key, signature);
     } catch {
       return false;
     }

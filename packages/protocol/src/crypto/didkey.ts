@@ -33,7 +33,7 @@ const SMALL_ORDER_KEYS = new Set([
 /** did:key of an Ed25519 public key. Throws `BAD_KEY` on a non-canonical or small-order key. */
 export function didFromPublicKey(publicKey: Uint8Array): string {
   assertLength(publicKey, PUBLIC_KEY_LENGTH, 'Ed25519 public key');
-  const weak = weakness(publicKey);
+  const weak = ed25519KeyWeakness(publicKey);
   if (weak !== null) throw new ProtocolError('BAD_KEY', `expected an Ed25519 public key, got ${weak}`);
   const bytes = new Uint8Array(2 + PUBLIC_KEY_LENGTH);
   bytes[0] = ED25519_PUB[0];
@@ -75,7 +75,7 @@ export function publicKeyFromDid(did: string): Uint8Array {
     );
   }
   const key = bytes.slice(2);
-  const weak = weakness(key);
+  const weak = ed25519KeyWeakness(key);
   if (weak !== null) throw new ProtocolError('BAD_DID', `expected an Ed25519 public key, got ${weak}`);
   return key;
 }
@@ -94,7 +94,7 @@ export function isDidKey(did: unknown): did is string {
  * Why a 32-byte key must not name a signer: a y coordinate of p = 2^255 - 19 or more (a second
  * encoding of another key, RFC 8032 section 5.1.3 says decoding fails) or a point of small order.
  */
-function weakness(key: Uint8Array): string | null {
+export function ed25519KeyWeakness(key: Uint8Array): string | null {
   let yAtLeastP = ((key[31] as number) & 0x7f) === 0x7f && (key[0] as number) >= 0xed;
   for (let i = 1; i < 31 && yAtLeastP; i++) yAtLeastP = key[i] === 0xff;
   if (yAtLeastP) return 'a non-canonical encoding (y >= 2^255 - 19)';
