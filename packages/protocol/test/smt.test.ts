@@ -546,6 +546,26 @@ describe('batches', () => {
   });
 });
 
+describe('MemoryStateNodeStore', () => {
+  it('keeps every value through overwrites, deletes and arena compaction', () => {
+    const { tree } = newTree();
+    const big = (i: number, round: number) => utf8(`${round}:${i}:`.padEnd(700, String.fromCharCode(97 + (i % 26))));
+    const model = new Map<number, Uint8Array>();
+    for (let round = 0; round < 4; round++) {
+      const changes = Array.from({ length: 1500 }, (_, i) => {
+        const value = (i + round) % 5 === 0 ? null : big(i, round);
+        if (value === null) model.delete(i);
+        else model.set(i, value);
+        return [keyOf(i), value] as const;
+      });
+      tree.apply(changes);
+    }
+    for (let i = 0; i < 1500; i++) expect(tree.get(keyOf(i)) ?? null).toEqual(model.get(i) ?? null);
+    const ref = reference([...model].map(([i, v]) => [sha256(keyOf(i)), v] as const));
+    expect(toHex(tree.root())).toBe(toHex(ref.root));
+  });
+});
+
 describe('parseStateProof', () => {
   const hex = 'ab'.repeat(32);
   it('accepts exactly the JSON form', () => {

@@ -6,15 +6,7 @@
 import { describe, equalBytes, fromHex, isHex, toHex } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { sha256 } from '../hash.js';
-import {
-  bitAt,
-  isEmptyHash,
-  STATE_HASH_SIZE,
-  STATE_MAX_DEPTH,
-  samePrefix,
-  stateInternalHash,
-  stateLeafHash,
-} from './node.js';
+import { bitAt, isEmptyHash, STATE_HASH_SIZE, STATE_MAX_DEPTH, samePrefix, stateLeafHash } from './node.js';
 
 /** The leaf where a lookup stopped: the key's own (inclusion) or another key's sharing its path. */
 export interface StateProofLeaf {
