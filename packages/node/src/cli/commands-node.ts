@@ -1,9 +1,10 @@
 /**
  * `custos node start` (serve a home's chain over HTTP) and `custos demo` (what `npm start` runs:
- * a three-org chain, initialized and filled with a little public data on first run).
+ * a three-org chain, initialized and filled on first run with a little public data and three demo customers).
  */
 import { type JsonValue, signTx } from '@custos/protocol';
 import { type Command, Option } from 'commander';
+import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
 import { isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import type { CustosNode } from '../node.js';
 import { parsePort } from './args.js';
@@ -78,7 +79,13 @@ export function registerNodeCommands(program: Command): void {
     const passphrase = requirePassphrase({ home, ...passFile });
     const peer = await serve(out, flags, home, passphrase);
     let demoTxs: string[] = [];
-    if (peer.node.latest().height === 0) demoTxs = await submitDemoData(peer);
+    let customers: DemoSummary | null = null;
+    if (peer.node.latest().height === 0) {
+      demoTxs = await submitDemoData(peer);
+      if (holdsDemoOrgs(peer.node, peer.orgs)) {
+        customers = await loadDemoCustomers({ node: peer.node, orgs: peer.orgs, home, passphrase });
+      }
+    }
     const sample = demoTxs[0] ?? lastTxId(peer.node);
     const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
     const examples = [
@@ -96,6 +103,7 @@ export function registerNodeCommands(program: Command): void {
         initialized,
         height: peer.node.latest().height,
         demoTxs,
+        customers,
         examples,
       },
       [
@@ -104,6 +112,7 @@ export function registerNodeCommands(program: Command): void {
         ...(demoTxs.length > 0
           ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
           : []),
+        ...(customers === null ? [] : demoCustomerLines(customers, { home, nodeFlag })),
         'Try:',
         ...examples.map((e) => `  ${e}`),
         'Stop with Ctrl-C.',

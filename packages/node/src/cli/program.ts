@@ -5,8 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { installNativeCrypto } from '../crypto/native.js';
 import { ERROR_REGISTRY } from '../errors.js';
+import { registerCustomerCommands } from './commands-customer.js';
 import { registerHomeCommands } from './commands-home.js';
 import { registerNodeCommands } from './commands-node.js';
+import { registerOrgCommands } from './commands-org.js';
 import { registerProofCommands } from './commands-proof.js';
 import { registerQueryCommands } from './commands-query.js';
 import { reportError } from './output.js';
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerQueryCommands(program);
   registerProofCommands(program);
+  registerCustomerCommands(program);
+  registerOrgCommands(program);
   return program;
 }
 

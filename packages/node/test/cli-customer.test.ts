@@ -1,0 +1,488 @@
+/**
+ * The customer and org commands of the built `custos` CLI end to end, as people run them: a temp
+ * CUSTOS_HOME, `node start --port 0`, a customer wallet (each org sees another did), consent ->
+ * register -> access -> withdraw, a GPC opt-out against a share, a request through the org's queue
+ * to a crypto-shredding erasure, a history verified offline and its export re-verified; then the
+ * demo customers, through `custos demo` and directly on an in-process node. Needs `npm run build`.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { verifySubjectReport } from '@custos/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyReportPages } from '../src/cli/commands-customer.js';
+import { readWalletFile } from '../src/cli/wallet-file.js';
+import { loadDemoCustomers } from '../src/demo/customers.js';
+import { memberSetOf } from '../src/genesis.js';
+import { initHome, loadHome, openVaults, readGenesisFile } from '../src/home.js';
+import { CustosNode } from '../src/node.js';
+import { OrgService } from '../src/orgs/org-service.js';
+import { subjectReport } from '../src/subject/report.js';
+import { tempDir } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
+const WALLET_PASSPHRASE = 'correct horse wallet';
+const EMAIL = 'ada@example.org';
+
+let tmp: ReturnType<typeof tempDir>;
+let home: string;
+let env: NodeJS.ProcessEnv;
+const servers: ChildProcess[] = [];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function custos(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...env, ...extraEnv }, cwd: tmp.dir },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs a command with --json, expects exit `code`, and parses its one JSON document (untyped, as JSON.parse). */
+async function json(args: string[], code = 0, extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = await custos([...args, '--json'], extraEnv);
+  expect(r.code, r.stderr).toBe(code);
+  if (code === 0) expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout);
+}
+
+/** Spawns a long-running command and resolves with its first stdout line that matches. */
+function serve(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: tmp.dir });
+    servers.push(child);
+    let out = '';
+    let errText = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) resolve({ child, match: m });
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      errText += d.toString();
+    });
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${errText}`)));
+  });
+}
+
+beforeAll(async () => {
+  tmp = tempDir('custos-cli-customer-');
+  home = join(tmp.dir, 'home');
+  const { CUSTOS_PASSPHRASE: _p, CUSTOS_NODE: _n, CUSTOS_ORG: _o, PORT: _port, HOST: _host, ...rest } = process.env;
+  env = { ...rest, CUSTOS_HOME: home, CUSTOS_WALLET_PASSPHRASE: WALLET_PASSPHRASE };
+  expect((await custos(['init', '--chain-id', 'cli-cust'])).code).toBe(0);
+  const { match } = await serve(['node', 'start', '--port', '0'], /^Custos node cli-cust listening on (\S+)$/m);
+  env.CUSTOS_NODE = match[1]!;
+  writeFileSync(join(tmp.dir, 'notice.txt'), 'Bank privacy notice v1: we use your email for marketing if you agree.\n');
+  writeFileSync(join(tmp.dir, 'value.json'), JSON.stringify({ email: EMAIL }));
+});
+
+afterAll(async () => {
+  for (const s of servers) {
+    if (s.exitCode === null && s.signalCode === null) {
+      s.kill('SIGKILL');
+      await new Promise((r) => s.once('exit', r));
+    }
+  }
+  tmp?.cleanup();
+});
+
+describe('customer and org CLI', () => {
+  let bankDid: string;
+  let insurerDid: string;
+  let record: string;
+
+  it('creates, shows, exports and imports a wallet; each org sees a different did', async () => {
+    const made = await json(['wallet', 'create', '--scrypt-cost', '10']);
+    expect(made.file).toBe(join(home, 'wallet.json'));
+    expect(statSync(made.file).mode & 0o777).toBe(0o600);
+    const again = await custos(['wallet', 'create']);
+    expect(again.code).toBe(64);
+    expect(again.stderr).toMatch(/^error BAD_REQUEST: .*refusing to overwrite/);
+
+    bankDid = (await json(['wallet', 'add', 'bank'])).did;
+    insurerDid = (await json(['wallet', 'add', 'insurer', '--label', 'My insurer'])).did;
+    expect(bankDid).toMatch(/^did:key:z6Mk/);
+    expect(insurerDid).toMatch(/^did:key:z6Mk/);
+    expect(insurerDid).not.toBe(bankDid);
+    expect((await json(['wallet', 'add', 'bank'])).did).toBe(bankDid); // deterministic
+    const unknown = await custos(['wallet', 'add', 'casino']);
+    expect(unknown.code).toBe(66);
+
+    const shown = await json(['wallet', 'show']);
+    expect(shown.relationships).toMatchObject([
+      { chainId: 'cli-cust', org: 'bank', did: bankDid },
+      { chainId: 'cli-cust', org: 'insurer', did: insurerDid, label: 'My insurer' },
+    ]);
+    const human = await custos(['wallet', 'show']);
+    expect(human.stdout).toContain(bankDid);
+    expect(human.stdout).toMatch(/2 relationship\(s\)/);
+
+    const backup = join(tmp.dir, 'backup.json');
+    await json(['wallet', 'export', '--out', backup]);
+    expect(readFileSync(backup, 'utf8')).not.toContain('bank'); // the relationship list is encrypted
+    const restored = join(tmp.dir, 'restored.json');
+    expect((await json(['wallet', 'import', backup, '--wallet', restored])).relationships).toBe(2);
+    expect(
+      (await json(['wallet', 'show', '--wallet', restored])).relationships.map((r: { did: string }) => r.did),
+    ).toEqual([bankDid, insurerDid]);
+
+    const wrong = await custos(['wallet', 'show'], { CUSTOS_WALLET_PASSPHRASE: 'not the passphrase' });
+    expect(wrong.code).toBe(77);
+    expect(wrong.stderr).toMatch(/^error WRONG_PASSPHRASE: /);
+    const none = await custos(['wallet', 'show'], { CUSTOS_WALLET_PASSPHRASE: '' });
+    expect(none.code).toBe(64);
+    expect(none.stderr).toMatch(/CUSTOS_WALLET_PASSPHRASE/);
+  });
+
+  it('consent, register, access with the value hidden, withdraw, access refused', async () => {
+    const notice = createHash('sha256')
+      .update(readFileSync(join(tmp.dir, 'notice.txt')))
+      .digest('hex');
+    const grant = await json([
+      'consent',
+      'grant',
+      '--org',
+      'bank',
+      '--purposes',
+      'dpv:Marketing',
+      '--categories',
+      'pd:EmailAddress',
+      '--days',
+      '30',
+      '--share',
+      '--notice-file',
+      'notice.txt',
+    ]);
+    expect(grant).toMatchObject({
+      code: 'OK',
+      consent: { did: bankDid, notice, share: true, sale: false, jurisdiction: 'GDPR' },
+    });
+    const badCode = await custos([
+      'consent',
+      'grant',
+      '--org',
+      'bank',
+      '--purposes',
+      'dpv:Snooping',
+      '--categories',
+      'pd:EmailAddress',
+      '--days',
+      '30',
+      '--notice-file',
+      'notice.txt',
+    ]);
+    expect(badCode.code).toBe(64);
+    expect(badCode.stderr).toMatch(/^error BAD_REQUEST: expected each of --purposes from the DPV vocabulary/);
+
+    const reg = await json([
+      'org',
+      'register',
+      '--org',
+      'bank',
+      '--subject',
+      bankDid,
+      '--category',
+      'pd:EmailAddress',
+      '--purposes',
+      'dpv:Marketing=consent,dpv:ServiceProvision=contract',
+      '--source',
+      'subject',
+      '--retention-days',
+      '365',
+      '--value-file',
+      'value.json',
+    ]);
+    expect(reg.code).toBe('OK');
+    record = reg.recordId;
+
+    const access = ['org', 'access', record, '--org', 'bank', '--purpose', 'dpv:Marketing', '--basis', 'consent'];
+    const hidden = await custos(access);
+    expect(hidden.code).toBe(0);
+    expect(hidden.stdout).toMatch(/: OK \(block \d+/);
+    expect(hidden.stdout).not.toContain(EMAIL);
+    expect(hidden.stdout).toContain('--show-value');
+    const hiddenJson = await json(access);
+    expect(hiddenJson.code).toBe('OK');
+    expect(hiddenJson).not.toHaveProperty('value');
+    expect((await custos([...access, '--show-value'])).stdout).toContain(EMAIL);
+    expect((await json([...access, '--show-value'])).value).toEqual({ email: EMAIL });
+
+    expect((await json(['consent', 'withdraw', '--org', 'bank'])).code).toBe('OK');
+    const refused = await json(access, 1);
+    expect(refused.code).toBe('NO_LAWFUL_BASIS');
+    expect(refused).not.toHaveProperty('value');
+    const refusedShown = await custos([...access, '--show-value']);
+    expect(refusedShown.code).toBe(1);
+    expect(refusedShown.stdout).toMatch(/refused, NO_LAWFUL_BASIS/);
+    expect(refusedShown.stdout).not.toContain(EMAIL);
+
+    // The bank knows only its own pseudonym; the insurer's never appears there.
+    const records = await json(['org', 'records', '--org', 'bank']);
+    expect(records.records.map((r: { subject: string }) => r.subject)).toEqual([bankDid]);
+    expect(JSON.stringify(records)).not.toContain(insurerDid);
+    expect((await custos(['org', 'records', '--org', 'casino'])).stderr).toMatch(
+      /^error NOT_FOUND: this node does not hold/,
+    );
+  });
+
+  it('a GPC opt-out makes the org share refused', async () => {
+    await json([
+      'consent',
+      'grant',
+      '--org',
+      'bank',
+      '--purposes',
+      'dpv:Marketing',
+      '--categories',
+      'pd:EmailAddress',
+      '--days',
+      '30',
+      '--share',
+      '--sale',
+      '--notice-file',
+      'notice.txt',
+    ]);
+    const opt = await json(['optout', '--org', 'bank', '--sale', '--share', '--gpc']);
+    expect(opt.code).toBe('OK');
+    const tx = await json(['tx', 'show', opt.txId]);
+    expect(tx.tx.body).toMatchObject({
+      type: 'optout.set',
+      signer: bankDid,
+      args: { kinds: ['sale', 'share'], source: 'gpc' },
+    });
+    const share = await json(
+      ['org', 'share', record, '--org', 'bank', '--to', 'insurer', '--purpose', 'dpv:Marketing'],
+      1,
+    );
+    expect(share.code).toBe('OPTED_OUT');
+  });
+
+  it('a request reaches the org queue with its deadline; erase, then fulfil', async () => {
+    const opened = await json([
+      'request',
+      'open',
+      '--org',
+      'bank',
+      '--kind',
+      'erase',
+      '--jurisdiction',
+      'GDPR',
+      '--records',
+      record,
+    ]);
+    expect(opened).toMatchObject({ code: 'OK', request: { kind: 'erase', status: 'open', records: [record] } });
+    const id = opened.txId as string;
+    expect(opened.request.deadline).toBeGreaterThan(Date.now() + 27 * 86_400_000);
+
+    const queue = await json(['org', 'requests', '--org', 'bank']);
+    expect(queue.requests[0]).toMatchObject({
+      id,
+      kind: 'erase',
+      status: 'open',
+      overdue: false,
+      deadline: opened.request.deadline,
+    });
+    const human = await custos(['org', 'requests', '--org', 'bank']);
+    expect(human.stdout).toContain(id);
+    expect(human.stdout).toMatch(/erase \(GDPR\)\s+due \d{4}-\d{2}-\d{2}\s+open, \d+ days left/);
+
+    // An erasure is fulfilled only once its records are erased.
+    expect((await json(['org', 'request', 'fulfil', id, '--org', 'bank'], 1)).code).toBe('CONFLICT');
+    const erased = await json(['org', 'erase', '--org', 'bank', '--subject', bankDid, '--reason', 'request']);
+    expect(erased.results).toHaveLength(1);
+    expect(erased.results[0].code).toBe('OK');
+    expect((await json(['org', 'request', 'fulfil', id, '--org', 'bank'])).code).toBe('OK');
+    const after = await json(
+      ['org', 'access', record, '--org', 'bank', '--purpose', 'dpv:ServiceProvision', '--basis', 'contract'],
+      1,
+    );
+    expect(after.code).toBe('ERASED');
+    expect((await custos(['org', 'request', 'reject', id, '--org', 'bank'])).code).toBe(64); // --reason needed
+  });
+
+  it('history verifies and tells everything; its export re-verifies offline', async () => {
+    const h = await custos(['history']);
+    expect(h.code, h.stderr).toBe(0);
+    for (const s of [
+      'verified at height',
+      `Bank (bank): knows you as ${bankDid}`,
+      'Email address (pd:EmailAddress), from you, ERASED',
+      'for Marketing (dpv:Marketing): your consent',
+      'for Providing the service (dpv:ServiceProvision): contract',
+      'withdrawn',
+      'sale: opted out',
+      'by Global Privacy Control',
+      'erasure (erase, GDPR)',
+      'fulfilled',
+      'used your Email address for Marketing (your consent): allowed',
+      'used your Email address for Marketing (your consent): refused: no lawful basis',
+      'shared your Email address to Insurer for Marketing: refused: you opted out',
+      'erased your Email address (reason: your request)',
+    ]) {
+      expect(h.stdout).toContain(s);
+    }
+    const timeline = h.stdout.split('\n').filter((l) => /^\s+✓ \d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(l));
+    expect(timeline.length).toBeGreaterThanOrEqual(10);
+
+    const doc = await json(['history', '--org', 'bank']);
+    expect(doc.verified).toBe(true);
+    const rel = doc.relationships[0];
+    expect(rel).toMatchObject({ org: 'bank', did: bankDid, complete: true });
+    expect(rel.events).toHaveLength(rel.historyCount);
+    const bank = doc.orgs.find((o: { org: string }) => o.org === 'bank');
+    expect(bank.records[0]).toMatchObject({ id: record, erased: true, categoryLabel: 'Email address' });
+    expect(bank.optouts.sale).toMatchObject({ source: 'gpc' });
+    expect(bank.timeline.every((e: { verified: boolean }) => e.verified)).toBe(true);
+
+    const file = join(tmp.dir, 'history.json');
+    expect((await json(['history', 'export', '--out', file])).relationships).toBe(2);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const exported = JSON.parse(readFileSync(file, 'utf8'));
+    const genesis = readGenesisFile(join(home, 'genesis.json'));
+    for (const r of exported.relationships) {
+      for (const page of r.reports) {
+        const v = verifySubjectReport(page, memberSetOf(genesis), undefined, 'cli-cust');
+        expect(v.subject).toBe(r.did);
+      }
+      expect(verifyReportPages(r.reports, genesis, r.did).historyCount).toBe(r.events.length);
+    }
+    const bankReport = exported.relationships.find((r: { org: string }) => r.org === 'bank').reports[0];
+    const forged = structuredClone(bankReport);
+    const refusal = forged.events.findIndex((e: { entry: { code: string } }) => e.entry.code === 'NO_LAWFUL_BASIS');
+    forged.events[refusal].entry.code = 'OK';
+    expect(() => verifySubjectReport(forged, memberSetOf(genesis))).toThrow(/./);
+    expect(() => verifyReportPages([bankReport], genesis, insurerDid)).toThrow(/history of/);
+  });
+
+  it('history trusts only the genesis: another member set fails', async () => {
+    const other = join(tmp.dir, 'other');
+    expect(
+      (await custos(['init', '--home', other, '--chain-id', 'cli-cust'], { CUSTOS_PASSPHRASE: 'other passphrase' }))
+        .code,
+    ).toBe(0);
+    const r = await custos(['history', '--genesis', join(other, 'genesis.json')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^error BAD_CERTIFICATE: /);
+  });
+});
+
+describe('demo customers', () => {
+  it('`custos demo` loads them on a fresh chain; their wallets open and their histories verify', async () => {
+    const demoHome = join(tmp.dir, 'demo');
+    const { child, match } = await serve(['demo', '--home', demoHome, '--port', '0', '--json'], /^(\{.*\})$/m);
+    const doc = JSON.parse(match[1]!);
+    expect(doc.customers.customers.map((c: { id: string }) => c.id)).toEqual(['ada', 'grace', 'alan']);
+    expect(doc.customers).toMatchObject({ requests: 3, shares: 1 });
+    const wallet = join(demoHome, 'demo-wallets', 'grace.json');
+    // The demo wallets are encrypted with the demo home's passphrase (the environment would win over the file).
+    const h = await json(
+      [
+        'history',
+        '--home',
+        demoHome,
+        '--node',
+        doc.url,
+        '--wallet',
+        wallet,
+        '--wallet-passphrase-file',
+        join(demoHome, 'passphrase'),
+      ],
+      0,
+      { CUSTOS_WALLET_PASSPHRASE: '' },
+    );
+    const shop = h.orgs.find((o: { org: string }) => o.org === 'retailer');
+    expect(shop.optouts.sale.source).toBe('gpc');
+    expect(shop.timeline.map((e: { code: string }) => e.code)).toEqual(
+      expect.arrayContaining(['OPTED_OUT', 'NO_LAWFUL_BASIS']),
+    );
+    expect(h.orgs.find((o: { org: string }) => o.org === 'bank').requests[0]).toMatchObject({
+      kind: 'export',
+      originalDeadline: expect.any(Number),
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  });
+
+  it('loads in-process in under 3 s, with the promised histories, and only once', async () => {
+    const demoHome = join(tmp.dir, 'demo-inproc');
+    const passphrase = 'demo passphrase';
+    const orgIds = ['bank', 'insurer', 'retailer'];
+    initHome({ home: demoHome, chainId: 'demo', orgs: orgIds.map((id) => ({ id, name: id })), passphrase });
+    const loaded = loadHome(demoHome, passphrase);
+    const node = await CustosNode.open({
+      dbPath: loaded.dbPath,
+      genesis: loaded.genesis,
+      signers: loaded.signers,
+      verifyThreads: 1,
+    });
+    const vaults = openVaults(demoHome, orgIds, passphrase);
+    const orgs = new OrgService(
+      node,
+      orgIds.map((id) => ({ id, signer: loaded.orgSigners.get(id)!, vault: vaults.get(id)! })),
+    );
+    try {
+      const started = performance.now();
+      const summary = await loadDemoCustomers({
+        node,
+        orgs,
+        home: demoHome,
+        passphrase,
+        vaultOf: (o) => vaults.get(o)!,
+      });
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(summary).toMatchObject({ records: 14, shares: 1, requests: 3, refused: 2 });
+
+      const codes: string[] = [];
+      const requests: { kind: string; status: string; originalDeadline: number | null }[] = [];
+      let copies = 0;
+      let erased = 0;
+      for (const c of summary.customers) {
+        const { wallet } = await readWalletFile(c.wallet, passphrase);
+        expect(wallet.relationships().map((r) => r.did)).toEqual(c.relationships.map((r) => r.did));
+        for (const r of c.relationships) {
+          const report = subjectReport(node, r.did, { limit: 1000 });
+          const v = verifyReportPages([report], loaded.genesis, r.did);
+          codes.push(...v.events.map((e) => e.entry.code));
+          for (const f of v.facts) {
+            const val = f.value as Record<string, unknown> | null;
+            if (val === null) continue;
+            if (f.key.startsWith('request/')) requests.push(val as never);
+            if (f.key.startsWith('record/') && val.sourceRecord !== null) copies++;
+            if (f.key.startsWith('record/') && val.erasedAt !== null) erased++;
+          }
+        }
+      }
+      expect(codes.filter((c) => c === 'NO_LAWFUL_BASIS')).toHaveLength(1);
+      expect(codes.filter((c) => c === 'OPTED_OUT')).toHaveLength(1);
+      expect(copies).toBe(1);
+      expect(erased).toBe(2);
+      expect(requests.map((r) => [r.kind, r.status, r.originalDeadline !== null]).sort()).toEqual([
+        ['access', 'open', false],
+        ['erase', 'fulfilled', false],
+        ['export', 'open', true],
+      ]);
+      expect(existsSync(join(demoHome, 'demo-wallets', 'ada.json'))).toBe(true);
+      await expect(loadDemoCustomers({ node, orgs, home: demoHome, passphrase })).rejects.toMatchObject({
+        code: 'ALREADY_INITIALIZED',
+      });
+    } finally {
+      await node.close();
+      for (const v of vaults.values()) v.close();
+    }
+  });
+});
