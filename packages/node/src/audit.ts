@@ -110,7 +110,7 @@ export function auditStore(store: SqliteStore): AuditReport {
         if (code !== block.results[i])
           problems.push(`${where} tx ${i}: recomputed ${code}, stored ${block.results[i]}`);
         if (code !== 'BAD_SIGNATURE' && code !== 'WRONG_CHAIN') committed.add(parsed[i]!.txId);
-        log.append(logEntryBytes({ txId: parsed[i]!.txId, height, index: i, code }));
+        log.append(logEntryBytes({ txId: parsed[i]!.txId, height, index: i, time: h.time, code }));
       });
       root = applyWrites(out.writes);
     }

@@ -289,7 +289,13 @@ export class CustosNode extends EventEmitter {
       this.store,
     );
     const base = prev.logSize;
-    const entries: LogEntry[] = parsed.map((p, i) => ({ txId: p.txId, height, index: i, code: out.results[i]! }));
+    const entries: LogEntry[] = parsed.map((p, i) => ({
+      txId: p.txId,
+      height,
+      index: i,
+      time: blockTime,
+      code: out.results[i]!,
+    }));
     const logUpdate = this.log.append(entries.map((e) => logEntryBytes(e)));
     const treeUpdate = this.tree.apply(out.writes);
     const header: BlockHeader = {

@@ -35,7 +35,13 @@ export function inclusionProof(node: CustosNode, txId: string, height?: number):
   const treeSize = certificate.checkpoint.logSize;
   return {
     type: INCLUSION_BUNDLE,
-    entry: { txId: tx.txId, height: tx.height, index: tx.index, code: tx.code },
+    entry: {
+      txId: tx.txId,
+      height: tx.height,
+      index: tx.index,
+      time: node.store.getHeader(tx.height)!.header.time,
+      code: tx.code,
+    },
     tx: tx.tx,
     leafIndex: tx.logIndex,
     treeSize,

@@ -298,7 +298,9 @@ describe('the right to know', () => {
 
     // A peer that hides a record is caught: the subject's item list proves the record exists.
     const hidden = { ...report, facts: report.facts.filter((f) => f.key !== recordKey('bank', record)) };
-    expect(verifySubjectReport(hidden, node.members, nativeVerifier).complete).toBe(false);
+    expect(verifySubjectReport({ ...hidden, events: [] }, node.members, nativeVerifier).complete).toBe(false);
+    // ...and its accesses can no longer be tied to the subject.
+    expect(() => verifySubjectReport(hidden, node.members, nativeVerifier)).toThrow(/does not concern/);
     // A peer that lies about a value is caught by the state proof.
     const lied = {
       ...report,
@@ -307,6 +309,13 @@ describe('the right to know', () => {
       ),
     };
     expect(() => verifySubjectReport(lied, node.members, nativeVerifier)).toThrow(/proof/i);
+    // A true event about someone else, slipped into the history, is refused.
+    const carol = userSigner();
+    await send(carol, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'GDPR' });
+    const carolReport = subjectReport(node, didFromPublicKey(carol.publicKey));
+    const fresh = subjectReport(node, aliceDid);
+    const mixed = { ...fresh, certificate: carolReport.certificate, events: [...fresh.events, ...carolReport.events] };
+    expect(() => verifySubjectReport(mixed, node.members, nativeVerifier)).toThrow(/does not concern/);
     // Another subject's history is not this one's.
     const bob = didFromPublicKey(userSigner().publicKey);
     expect(verifySubjectReport(subjectReport(node, bob), node.members, nativeVerifier)).toMatchObject({

@@ -9,9 +9,10 @@ describe('log entry bytes', () => {
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
         fc.nat(),
         fc.nat(),
+        fc.nat(),
         fc.constantFrom(...RESULT_CODES),
-        (id, height, index, code) => {
-          const entry: LogEntry = { txId: toHex(id), height, index, code };
+        (id, height, index, time, code) => {
+          const entry: LogEntry = { txId: toHex(id), height, index, time, code };
           expect(toHex(logEntryBytes(entry))).toBe(toHex(canonicalBytes(entry)));
         },
       ),
@@ -19,7 +20,7 @@ describe('log entry bytes', () => {
   });
 
   it('falls back to canonicalization for anything the template does not cover', () => {
-    const odd = { txId: 'not-hex', height: 1, index: 0, code: 'OK' } as LogEntry;
+    const odd = { txId: 'not-hex', height: 1, index: 0, time: 5, code: 'OK' } as LogEntry;
     expect(toHex(logEntryBytes(odd))).toBe(toHex(canonicalBytes(odd)));
   });
 });

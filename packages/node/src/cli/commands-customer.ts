@@ -526,7 +526,7 @@ export function summarize(genesis: Genesis, rels: readonly RelationshipHistory[]
         txId: e.entry.txId,
         height: e.entry.height,
         index: e.entry.index,
-        date: new Date(b.createdAt).toISOString(),
+        date: new Date(e.entry.time).toISOString(),
         by: actor ?? 'you',
         type: b.type,
         text: eventText(e.tx, e.entry.txId, actor, { names, records, requests }),

@@ -47,11 +47,20 @@ export function subjectReport(
   const after = opts.after ?? -1;
   const indexes = node.store.subjectHistory(subject, after, limit + 1);
   const page = indexes.slice(0, limit);
+  const times = new Map<number, number>();
+  const timeAt = (height: number) => {
+    let t = times.get(height);
+    if (t === undefined) {
+      t = node.store.getHeader(height)!.header.time;
+      times.set(height, t);
+    }
+    return t;
+  };
   const events: EventFact[] = page.map((logIndex) => {
     const t = node.store.getTxByLogIndex(logIndex)!;
     return {
       tx: t.tx,
-      entry: { txId: t.txId, height: t.height, index: t.index, code: t.code },
+      entry: { txId: t.txId, height: t.height, index: t.index, time: timeAt(t.height), code: t.code },
       leafIndex: logIndex,
       path: node.logView.inclusionProof(logIndex, certificate.checkpoint.logSize).map(toHex),
     };

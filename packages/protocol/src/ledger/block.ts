@@ -58,11 +58,13 @@ export interface Block {
   results: ResultCode[];
 }
 
-/** What one leaf of the history log says: this transaction ran at this place with this result. */
+/** What one leaf of the history log says: this transaction ran at this place, at this block time, with this result. */
 export interface LogEntry {
   txId: string;
   height: number;
   index: number;
+  /** Block time (ms since the epoch): the proven time of the event. */
+  time: number;
   code: ResultCode;
 }
 
@@ -81,9 +83,12 @@ export function logEntryBytes(entry: LogEntry): Uint8Array {
     isHex(entry.txId, 32) &&
     Number.isSafeInteger(entry.height) &&
     Number.isSafeInteger(entry.index) &&
+    Number.isSafeInteger(entry.time) &&
     CODE_SET.has(entry.code)
   ) {
-    return utf8(`{"code":"${entry.code}","height":${entry.height},"index":${entry.index},"txId":"${entry.txId}"}`);
+    return utf8(
+      `{"code":"${entry.code}","height":${entry.height},"index":${entry.index},"time":${entry.time},"txId":"${entry.txId}"}`,
+    );
   }
   return canonicalBytes(entry);
 }

@@ -126,7 +126,7 @@ export function verifyProofBundle(
 
 function parseEntry(e: unknown): LogEntry {
   const r = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
-  const { txId, height, index, code } = r;
+  const { txId, height, index, time, code } = r;
   if (
     !isHex(txId, 32) ||
     typeof height !== 'number' ||
@@ -135,13 +135,16 @@ function parseEntry(e: unknown): LogEntry {
     typeof index !== 'number' ||
     !Number.isSafeInteger(index) ||
     index < 0 ||
+    typeof time !== 'number' ||
+    !Number.isSafeInteger(time) ||
+    time < 0 ||
     typeof code !== 'string' ||
     !(RESULT_CODES as readonly string[]).includes(code) ||
-    Object.keys(r).length !== 4
+    Object.keys(r).length !== 5
   ) {
-    throw bad('expected entry {txId, height, index, code}');
+    throw bad('expected entry {txId, height, index, time, code}');
   }
-  return { txId, height, index, code: code as LogEntry['code'] };
+  return { txId, height, index, time, code: code as LogEntry['code'] };
 }
 
 function parsePath(p: unknown): Uint8Array[] {

@@ -109,6 +109,19 @@ export function verifySubjectReport(
   }
   const byKey = new Map(facts.map((f) => [f.key, f.value]));
   const subject = r.subject;
+  // Every event must concern this subject: signed by it, naming it, or about one of its records or requests.
+  const ids = new Set<string>();
+  for (const f of facts) {
+    const m = /^(record|request)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
+    if (m !== null && (f.value as { subject?: unknown } | null)?.subject === subject) ids.add(m[2] as string);
+  }
+  for (const { tx, entry } of events) {
+    const { signer, args } = tx.body;
+    const refs = [args.record, args.request, ...(Array.isArray(args.records) ? args.records : [])];
+    const concerns =
+      signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
+    if (!concerns) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
+  }
   let complete = members.members.every(
     (m) => byKey.has(`consent/${m.id}/${subject}`) && byKey.has(`pref/${m.id}/${subject}`),
   );
