@@ -1,0 +1,537 @@
+/**
+ * Authentication of the HTTP API: every private route (enumerated from Fastify's own route list,
+ * so a new one cannot escape) refuses a request without credentials, signed by a wrong key,
+ * expired, replayed or with a broken signature; the subject report needs the subject's key; org
+ * routes need a current member key or an org API token with the right scope; bodies are bound
+ * to the signature by Content-Digest; tokens are stored hashed, expire and are revoked; list
+ * routes page with cursors.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  didFromPublicKey,
+  type Signer,
+  signatureBase,
+  signatureParamsValue,
+  signRequest,
+  utf8,
+  verifySubjectReport,
+} from '@custos/protocol';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReplayCache } from '../src/api/auth/replay-cache.js';
+import { createServer, registeredRoutes } from '../src/api/server.js';
+import { CustosNode } from '../src/node.js';
+import { OrgService } from '../src/orgs/org-service.js';
+import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
+import { LocalKms } from '../src/vault/kms.js';
+import { Vault } from '../src/vault/vault.js';
+import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
+
+const DAY = 86_400_000;
+/** Routes anyone may call. Adding one here is a security decision: say why in the comment. */
+const PUBLIC_ROUTES = new Set([
+  // The web app and its assets, the API reference, operations probes and metrics.
+  'GET /',
+  'GET /*',
+  'GET /docs',
+  'GET /openapi.json',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  // Global Privacy Control support resource.
+  'GET /.well-known/gpc.json',
+  // Submitting signed transactions: the transaction signature is the authentication.
+  'POST /v1/txs',
+  'POST /v1/txs/batch',
+  // The ledger is readable by whoever reaches the node: blocks, state, proofs, transactions.
+  'GET /v1/txs/:txId',
+  'GET /v1/blocks',
+  'GET /v1/blocks/latest',
+  'GET /v1/blocks/:height',
+  'GET /v1/blocks/:height/txs',
+  'GET /v1/checkpoint',
+  'GET /v1/chain',
+  'GET /v1/state',
+  'GET /v1/state/entry',
+  'GET /v1/proofs/inclusion/:txId',
+  'GET /v1/proofs/consistency',
+  'GET /v1/proofs/state',
+  'GET /v1/events/blocks',
+  'GET /v1/events/txs/:txId',
+  // Which orgs this node serves, and overdue requests (accountability; public ledger state).
+  'GET /v1/orgs',
+  'GET /v1/requests/overdue',
+  // Demo nodes only (404 elsewhere): demo wallets under a public demo passphrase.
+  'GET /v1/demo/wallets',
+]);
+
+let tmp: ReturnType<typeof tempDir>;
+let fx: Fixture;
+let node: CustosNode;
+let orgs: OrgService;
+let app: FastifyInstance;
+let alice: Signer;
+let aliceDid: string;
+let mallory: Signer;
+let grantTxId: string;
+
+interface SignOpts {
+  now?: number;
+  body?: string;
+  host?: string;
+}
+
+/** Signature headers for an injected request (inject sends Host: localhost:80). */
+function sign(method: string, url: string, signer: Signer, o: SignOpts = {}): Record<string, string> {
+  const h = signRequest(
+    { method, url: `http://${o.host ?? 'localhost'}${url}`, ...(o.body === undefined ? {} : { body: o.body }) },
+    signer,
+    o.now === undefined ? {} : { now: o.now },
+  );
+  return { ...h, ...(o.body === undefined ? {} : { 'content-type': 'application/json' }) };
+}
+
+async function call(
+  method: string,
+  url: string,
+  opts: { signer?: Signer; body?: unknown; headers?: Record<string, string>; now?: number } = {},
+): Promise<LightMyRequestResponse> {
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  const headers = {
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(opts.signer === undefined
+      ? {}
+      : sign(method, url, opts.signer, {
+          ...(body === undefined ? {} : { body }),
+          ...(opts.now === undefined ? {} : { now: opts.now }),
+        })),
+    ...opts.headers,
+  };
+  return app.inject({ method: method as 'GET', url, headers, ...(body === undefined ? {} : { payload: body }) });
+}
+
+function problemOf(res: LightMyRequestResponse): { code: string; status: number; detail: string } {
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  return res.json();
+}
+
+/** The routes Fastify has, from its printed route tree: `METHOD /path`. */
+function routeList(server: FastifyInstance): string[] {
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of server.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.*)$/.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    const [, segment, methods] = /^(.*?)(?: \(([A-Z, ]+)\))?$/.exec(m[2]!)!;
+    stack.length = depth;
+    stack[depth] = segment!;
+    const path = stack.join('').replace(/^\/?/, '/');
+    for (const method of methods?.split(', ') ?? []) out.push(`${method} ${path}`);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  tmp = tempDir();
+  fx = fixture();
+  node = await CustosNode.open({
+    dbPath: join(tmp.dir, 'node.db'),
+    genesis: fx.genesis,
+    signers: Object.values(fx.orgs),
+    verifyThreads: 1,
+  });
+  orgs = new OrgService(
+    node,
+    ['bank', 'insurer'].map((id) => ({
+      id,
+      signer: fx.orgs[id]!,
+      vault: new Vault({
+        path: join(tmp.dir, `vault-${id}.db`),
+        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
+        org: id,
+      }),
+    })),
+  );
+  app = createServer(node, { orgs, rateLimit: false });
+  await app.ready();
+  alice = userSigner();
+  aliceDid = didFromPublicKey(alice.publicKey);
+  mallory = userSigner();
+  const g = await node.submitAndWait(
+    tx(alice, 'consent.grant', {
+      org: 'bank',
+      purposes: ['dpv:Marketing'],
+      categories: ['pd:EmailAddress'],
+      expiresAt: Date.now() + 30 * DAY,
+      jurisdiction: 'GDPR',
+      notice: 'ab'.repeat(32),
+    }),
+  );
+  expect(g.code).toBe('OK');
+  grantTxId = g.txId;
+});
+
+afterAll(async () => {
+  await app?.close();
+  orgs?.stop();
+  await node?.close();
+  tmp?.cleanup();
+});
+
+describe('every private route', () => {
+  /** A concrete URL for a route pattern, and the key that may call it. */
+  function concrete(path: string): { url: string; owner: Signer } {
+    const url = path
+      .replace(':did', aliceDid)
+      .replace(':org', 'bank')
+      .replace(':txId', grantTxId)
+      .replace(/tokens\/:id$/, 'tokens/0123456789abcdef')
+      .replace(':id', 'ab'.repeat(32));
+    const owner = path.includes(':did') || path.startsWith('/v1/receipts') ? alice : fx.orgs.bank!;
+    return { url, owner };
+  }
+
+  it('is found in the route list, and everything else there is a declared public route', () => {
+    const routes = routeList(app);
+    expect(routes).toContain('GET /v1/chain');
+    // The printed tree and the server's own registry of routes agree.
+    for (const r of registeredRoutes(app)) expect(routes).toContain(`${r.method} ${r.url}`);
+    const priv = routes.filter((r) => !PUBLIC_ROUTES.has(r.replace(/^HEAD /, 'GET ')));
+    for (const r of [
+      'GET /v1/subjects/:did/report',
+      'GET /v1/subjects/:did/events',
+      'GET /v1/receipts/:txId',
+      'GET /v1/orgs/:org/records',
+      'POST /v1/orgs/:org/records',
+      'POST /v1/orgs/:org/records/:id/access',
+      'POST /v1/orgs/:org/erase',
+      'GET /v1/orgs/:org/requests',
+      'POST /v1/orgs/:org/requests/:id/fulfil',
+      'GET /v1/orgs/:org/retention',
+      'POST /v1/orgs/:org/tokens',
+      'GET /v1/orgs/:org/tokens',
+      'DELETE /v1/orgs/:org/tokens/:id',
+    ]) {
+      expect(priv).toContain(r);
+    }
+    expect(priv.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('refuses no signature, a wrong key, a replay, an expired or a broken signature', async () => {
+    const routes = routeList(app).filter((r) => !PUBLIC_ROUTES.has(r.replace(/^HEAD /, 'GET ')));
+    expect(routes.filter((r) => r.startsWith('HEAD ')).length).toBeGreaterThanOrEqual(7);
+    for (const route of routes) {
+      const [method, path] = route.split(' ') as [string, string];
+      const { url, owner } = concrete(path);
+      const body = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : '{}';
+      const send = (headers: Record<string, string>) =>
+        app.inject({
+          method: method as 'GET',
+          url,
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+          ...(body === undefined ? {} : { payload: body }),
+        });
+      const expectProblem = (res: LightMyRequestResponse, status: number, code: string, what: string) => {
+        expect(res.statusCode, `${route} ${what}: ${res.body}`).toBe(status);
+        if (method !== 'HEAD') expect(problemOf(res).code, `${route} ${what}`).toBe(code);
+      };
+      const signOpts = body === undefined ? {} : { body };
+
+      const none = await send({});
+      expectProblem(none, 401, 'UNAUTHENTICATED', 'unsigned');
+      expect(none.headers['www-authenticate'], route).toMatch(/^Signature realm="custos"/);
+
+      const wrong = sign(method, url, mallory, signOpts);
+      expectProblem(await send(wrong), 403, 'FORBIDDEN', 'wrong key');
+      expectProblem(await send(wrong), 401, 'REPLAYED_REQUEST', 'replayed');
+
+      const expired = sign(method, url, owner, { ...signOpts, now: Date.now() - 120_000 });
+      expectProblem(await send(expired), 401, 'SIGNATURE_EXPIRED', 'expired');
+      const future = sign(method, url, owner, { ...signOpts, now: Date.now() + 60_000 });
+      expectProblem(await send(future), 401, 'SIGNATURE_EXPIRED', 'created in the future');
+
+      const broken = sign(method, url, owner, signOpts);
+      broken.Signature = broken.Signature!.replace(/[A-Za-z](?=[^:]*=*:$)/, (c) => (c === 'A' ? 'B' : 'A'));
+      expectProblem(await send(broken), 401, 'UNAUTHENTICATED', 'broken signature');
+
+      const otherNode = sign(method, url, owner, { ...signOpts, host: 'other-node.example' });
+      expectProblem(await send(otherNode), 401, 'UNAUTHENTICATED', 'signed for another node');
+
+      const bogusToken = await send({ authorization: `Bearer custos_0123456789abcdef_${'A'.repeat(43)}` });
+      expect(bogusToken.statusCode, `${route} bogus token`).toBe(401);
+    }
+  });
+});
+
+describe('subject report', () => {
+  const url = () => `/v1/subjects/${aliceDid}/report`;
+
+  it("is served to the subject's key, verifiable, and to no one else", async () => {
+    const ok = await call('GET', url(), { signer: alice });
+    expect(ok.statusCode).toBe(200);
+    expect(verifySubjectReport(ok.json(), node.members).complete).toBe(true);
+    const bank = await call('GET', url(), { signer: fx.orgs.bank! });
+    expect(bank.statusCode).toBe(403);
+    expect(problemOf(bank).detail).toMatch(/subject's own key/);
+  });
+
+  it('binds the query and path: a signature for one page does not open another', async () => {
+    const headers = sign('GET', `${url()}?limit=1`, alice);
+    const other = await app.inject({ method: 'GET', url: `${url()}?limit=2`, headers });
+    expect(other.statusCode).toBe(401);
+    expect(problemOf(other).detail).toMatch(/does not verify/);
+    const bob = didFromPublicKey(userSigner().publicKey);
+    const elsewhere = await app.inject({ method: 'GET', url: `/v1/subjects/${bob}/report?limit=1`, headers });
+    expect(elsewhere.statusCode).toBe(401);
+  });
+
+  it('refuses a signature window longer than 60 s, and an unsupported algorithm', async () => {
+    const created = Math.floor(Date.now() / 1000);
+    const params = { created, expires: created + 61, nonce: 'n'.repeat(22), alg: 'ed25519', keyid: aliceDid };
+    const components = ['@method', '@authority', '@path', '@query'];
+    const base = signatureBase(components, params, { method: 'GET', url: `http://localhost${url()}`, headers: {} });
+    const sig = Buffer.from(alice.sign(utf8(base))).toString('base64');
+    const res = await app.inject({
+      method: 'GET',
+      url: url(),
+      headers: { 'signature-input': `sig=${signatureParamsValue(components, params)}`, signature: `sig=:${sig}:` },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(problemOf(res)).toMatchObject({ code: 'UNAUTHENTICATED', detail: expect.stringMatching(/at most 60 s/) });
+    const hmac = sign('GET', url(), alice);
+    hmac['Signature-Input'] = hmac['Signature-Input']!.replace('alg="ed25519"', 'alg="hmac-sha256"');
+    expect((await app.inject({ method: 'GET', url: url(), headers: hmac })).statusCode).toBe(401);
+  });
+});
+
+describe('org routes', () => {
+  it('accept a current member key of the org, and refuse other orgs and customers', async () => {
+    expect((await call('GET', '/v1/orgs/bank/records', { signer: fx.orgs.bank! })).statusCode).toBe(200);
+    const insurer = await call('GET', '/v1/orgs/bank/records', { signer: fx.orgs.insurer! });
+    expect(insurer.statusCode).toBe(403);
+    expect((await call('GET', '/v1/orgs/bank/records', { signer: alice })).statusCode).toBe(403);
+  });
+
+  it('follow key rotation on the ledger: an added key works at once, a revoked one stops', async () => {
+    const next = userSigner();
+    const nextDid = didFromPublicKey(next.publicKey);
+    expect((await node.submitAndWait(tx(fx.orgs.bank!, 'member.addKey', { key: nextDid }))).code).toBe('OK');
+    expect((await call('GET', '/v1/orgs/bank/records', { signer: next })).statusCode).toBe(200);
+    const revoke = tx(next, 'member.revokeKey', { key: didFromPublicKey(fx.orgs.bank!.publicKey) });
+    expect((await node.submitAndWait(revoke)).code).toBe('OK');
+    expect((await call('GET', '/v1/orgs/bank/records', { signer: fx.orgs.bank! })).statusCode).toBe(403);
+    // Restore the fixture key for the tests after this one.
+    const back = tx(next, 'member.addKey', { key: didFromPublicKey(fx.orgs.bank!.publicKey) });
+    expect((await node.submitAndWait(back)).code).toBe('OK');
+  });
+
+  it('bind the body to the signature with Content-Digest', async () => {
+    const url = '/v1/orgs/bank/records';
+    const value = {
+      subject: aliceDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      retentionDays: 30,
+      value: 'ada@example.org',
+    };
+    const body = JSON.stringify(value);
+    const headers = sign('POST', url, fx.orgs.bank!, { body });
+    const swapped = JSON.stringify({ ...value, subject: didFromPublicKey(mallory.publicKey) });
+    const tampered = await app.inject({ method: 'POST', url, headers, payload: swapped });
+    expect(tampered.statusCode).toBe(401);
+    expect(problemOf(tampered).detail).toMatch(/Content-Digest/);
+    expect(tampered.body).not.toContain('ada@example.org');
+
+    // A signature that does not cover the digest of a body is refused before the body is read.
+    const noDigest = sign('GET', url, fx.orgs.bank!);
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { ...noDigest, 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(401);
+
+    const ok = await app.inject({
+      method: 'POST',
+      url,
+      headers: sign('POST', url, fx.orgs.bank!, { body }),
+      payload: body,
+    });
+    expect(ok.statusCode).toBe(201);
+  });
+});
+
+describe('org API tokens', () => {
+  let readToken: string;
+  let writeToken: string;
+  let readId: string;
+
+  it('are issued with a member key, shown once, stored hashed', async () => {
+    const r = await call('POST', '/v1/orgs/bank/tokens', {
+      signer: fx.orgs.bank!,
+      body: { scopes: ['read'], label: 'dashboard' },
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.headers['cache-control']).toBe('no-store');
+    const doc = r.json();
+    expect(doc.token).toMatch(TOKEN_PATTERN);
+    expect(doc).toMatchObject({ org: 'bank', scopes: ['read'], label: 'dashboard', revokedAt: null });
+    expect(doc.createdBy).toBe(didFromPublicKey(fx.orgs.bank!.publicKey));
+    expect(doc.expiresAt - doc.createdAt).toBe(90 * DAY);
+    readToken = doc.token;
+    readId = doc.id;
+    const w = await call('POST', '/v1/orgs/bank/tokens', {
+      signer: fx.orgs.bank!,
+      body: { scopes: ['read', 'write'], ttlDays: 1 },
+    });
+    writeToken = w.json().token;
+    node.store.db.pragma('wal_checkpoint(FULL)');
+    const onDisk = readFileSync(join(tmp.dir, 'node.db'));
+    expect(onDisk.includes(Buffer.from(readToken.split('_')[2]!))).toBe(false);
+    const list = await call('GET', '/v1/orgs/bank/tokens', { signer: fx.orgs.bank! });
+    expect(JSON.stringify(list.json())).not.toContain(readToken.split('_')[2]!);
+    expect(list.json().tokens.map((t: { id: string }) => t.id)).toContain(readId);
+  });
+
+  it('authorize their org with their scopes only', async () => {
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    expect((await call('GET', '/v1/orgs/bank/records', { headers: bearer(readToken) })).statusCode).toBe(200);
+    expect((await call('GET', '/v1/orgs/bank/requests', { headers: bearer(readToken) })).statusCode).toBe(200);
+    const write = await call('POST', '/v1/orgs/bank/erase', {
+      headers: bearer(readToken),
+      body: { records: ['ab'.repeat(32)], reason: 'other' },
+    });
+    expect(write.statusCode).toBe(403);
+    expect(problemOf(write).detail).toMatch(/'write' scope/);
+    const w = await call('POST', '/v1/orgs/bank/erase', {
+      headers: bearer(writeToken),
+      body: { records: ['ab'.repeat(32)], reason: 'other' },
+    });
+    expect(w.statusCode).toBe(200);
+    expect((await call('GET', '/v1/orgs/insurer/records', { headers: bearer(writeToken) })).statusCode).toBe(403);
+    // Tokens cannot manage tokens; nor read the subject's own report.
+    expect((await call('GET', '/v1/orgs/bank/tokens', { headers: bearer(writeToken) })).statusCode).toBe(401);
+    expect(
+      (await call('POST', '/v1/orgs/bank/tokens', { headers: bearer(writeToken), body: { scopes: ['read'] } }))
+        .statusCode,
+    ).toBe(401);
+    expect((await call('GET', `/v1/subjects/${aliceDid}/report`, { headers: bearer(writeToken) })).statusCode).toBe(
+      401,
+    );
+    // Receipts of a consent given to bank: bank's token may read them, another org's may not.
+    expect((await call('GET', `/v1/receipts/${grantTxId}`, { headers: bearer(readToken) })).statusCode).toBe(200);
+    const ins = await call('POST', '/v1/orgs/insurer/tokens', { signer: fx.orgs.insurer!, body: { scopes: ['read'] } });
+    expect((await call('GET', `/v1/receipts/${grantTxId}`, { headers: bearer(ins.json().token) })).statusCode).toBe(
+      403,
+    );
+    expect((await call('GET', `/v1/receipts/${grantTxId}`, { signer: alice })).statusCode).toBe(200);
+    expect((await call('GET', `/v1/receipts/${grantTxId}`, { signer: fx.orgs.bank! })).statusCode).toBe(200);
+  });
+
+  it('refuse malformed, unknown, tampered and expired tokens', async () => {
+    for (const t of [
+      'nope',
+      `custos_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+      `${readToken.slice(0, -1)}${readToken.endsWith('A') ? 'B' : 'A'}`,
+    ]) {
+      const r = await call('GET', '/v1/orgs/bank/records', { headers: { authorization: `Bearer ${t}` } });
+      expect(r.statusCode).toBe(401);
+      expect(problemOf(r).code).toBe('UNAUTHENTICATED');
+    }
+    const old = tokenStoreOf(node).create(
+      'bank',
+      { scopes: ['read'], ttlDays: 1, createdBy: 'test' },
+      Date.now() - 2 * DAY,
+    );
+    const r = await call('GET', '/v1/orgs/bank/records', { headers: { authorization: `Bearer ${old.token}` } });
+    expect(r.statusCode).toBe(401);
+    expect(problemOf(r).detail).toMatch(/expired/);
+  });
+
+  it('are revoked at once with DELETE, which a token cannot do', async () => {
+    const byToken = await call('DELETE', `/v1/orgs/bank/tokens/${readId}`, {
+      headers: { authorization: `Bearer ${writeToken}` },
+    });
+    expect(byToken.statusCode).toBe(401);
+    const del = await call('DELETE', `/v1/orgs/bank/tokens/${readId}`, { signer: fx.orgs.bank! });
+    expect(del.statusCode).toBe(200);
+    expect(del.json()).toMatchObject({ id: readId, revokedAt: expect.any(Number) });
+    const after = await call('GET', '/v1/orgs/bank/records', { headers: { authorization: `Bearer ${readToken}` } });
+    expect(after.statusCode).toBe(401);
+    expect(problemOf(after).detail).toMatch(/revoked/);
+    expect((await call('DELETE', `/v1/orgs/insurer/tokens/${readId}`, { signer: fx.orgs.insurer! })).statusCode).toBe(
+      404,
+    );
+    expect(
+      (await call('POST', '/v1/orgs/retailer/tokens', { signer: fx.orgs.retailer!, body: { scopes: ['read'] } }))
+        .statusCode,
+    ).toBe(404);
+  });
+});
+
+describe('cursor pages', () => {
+  it('page the requests queue and the token list without gaps or repeats', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await node.submitAndWait(
+        tx(userSigner(), 'request.open', { org: 'bank', kind: 'access', jurisdiction: i % 2 ? 'GDPR' : 'CCPA' }),
+      );
+      expect(r.code).toBe('OK');
+    }
+    const collect = async (path: string, field: string, limit: number) => {
+      const seen: { id: string }[] = [];
+      let after: string | null = null;
+      for (let i = 0; i < 20; i++) {
+        const q: string = `?limit=${limit}${after === null ? '' : `&after=${after}`}`;
+        const res = await call('GET', `${path}${q}`, { signer: fx.orgs.bank! });
+        expect(res.statusCode, res.body).toBe(200);
+        const doc = res.json();
+        seen.push(...(doc[field] as { id: string }[]));
+        after = doc.next;
+        if (after === null) return seen;
+      }
+      throw new Error('no last page');
+    };
+    const all = (await call('GET', '/v1/orgs/bank/requests', { signer: fx.orgs.bank! })).json().requests as {
+      id: string;
+      deadline: number;
+    }[];
+    expect(all.length).toBe(5);
+    const paged = await collect('/v1/orgs/bank/requests', 'requests', 2);
+    expect(paged.map((r) => r.id)).toEqual(all.map((r) => r.id));
+    expect([...all].sort((a, b) => a.deadline - b.deadline).map((r) => r.deadline)).toEqual(all.map((r) => r.deadline));
+
+    const tokens = await collect('/v1/orgs/bank/tokens', 'tokens', 1);
+    expect(new Set(tokens.map((t) => t.id)).size).toBe(tokens.length);
+    expect(tokens.length).toBeGreaterThanOrEqual(3);
+    const records = await collect('/v1/orgs/bank/records', 'records', 1);
+    expect(records.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answer the retention and overdue lists as pages, and check the limit', async () => {
+    const ret = await call('GET', '/v1/orgs/bank/retention?limit=10', { signer: fx.orgs.bank! });
+    expect(ret.json()).toMatchObject({ pastRetention: [], next: null });
+    const overdue = await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=10' });
+    expect(overdue.json()).toMatchObject({ overdue: [], next: null });
+    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=0' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?after=zzz' })).statusCode).toBe(400);
+  });
+});
+
+describe('replay cache', () => {
+  it('remembers a nonce until its signature expires, and fails closed when full', () => {
+    const c = new ReplayCache(3);
+    expect(c.check('k', 'n1', 1000, 0)).toBe('fresh');
+    expect(c.check('k', 'n1', 1000, 500)).toBe('replayed');
+    expect(c.check('other', 'n1', 1000, 500)).toBe('fresh');
+    expect(c.check('k', 'n2', 2000, 500)).toBe('fresh');
+    expect(c.check('k', 'n3', 2000, 500)).toBe('full');
+    // Once the first signatures expired, their entries go and room comes back.
+    expect(c.check('k', 'n3', 2000, 1000)).toBe('fresh');
+    expect(c.check('k', 'n1', 3000, 1000)).toBe('fresh');
+    expect(c.size).toBeLessThanOrEqual(3);
+  });
+});
