@@ -16,6 +16,7 @@ import {
   type PairwiseIdentity,
   ProtocolError,
   type SignedTx,
+  type Signer,
   type SubjectReport,
   signTx,
   type VerifiedSubjectReport,
@@ -258,7 +259,9 @@ interface RelationshipHistory {
   verified: MergedReport;
 }
 
-async function fetchReports(client: ApiClient, did: string): Promise<unknown[]> {
+/** Every page of a subject's report; each request signed with that subject's pairwise key. */
+async function fetchReports(node: ApiClient, did: string, signer: Signer): Promise<unknown[]> {
+  const client = new ApiClient(node.baseUrl, { signer });
   const pages: unknown[] = [];
   let after: number | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
@@ -696,7 +699,7 @@ async function loadHistory(flags: HistoryFlags) {
   }
   const histories: RelationshipHistory[] = [];
   for (const r of rels) {
-    const pages = await fetchReports(ctx.client, r.did);
+    const pages = await fetchReports(ctx.client, r.did, session.wallet.relationship(r.chainId, r.orgId).signer);
     histories.push({
       org: r.orgId,
       did: r.did,

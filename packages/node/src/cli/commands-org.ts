@@ -5,9 +5,10 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import { readFileSync } from 'node:fs';
-import { type JsonValue, ProtocolError } from '@custos/protocol';
+import { type JsonValue, ProtocolError, type Signer, signRequest } from '@custos/protocol';
 import { type Command, Option } from 'commander';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
+import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
 import { MEMBER_ID } from '../modules/member.js';
@@ -32,22 +33,39 @@ const SOURCES = ['subject', 'public', 'third-party', 'derived'] as const;
  * TODO(client.ts owner): fold `call` into NodeClient; it repeats its fetch and error mapping.
  */
 export class ApiClient extends NodeClient {
+  private readonly auth: ClientAuth;
+
+  /** With `auth`, every request is signed (RFC 9421) with `signer`, or carries the org API `token`. */
+  constructor(baseUrl?: string, auth: ClientAuth = {}) {
+    super(baseUrl);
+    this.auth = auth;
+  }
+
   async call<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<T> {
     let res: Response;
+    const url = `${this.baseUrl}${path}`;
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const authHeaders: Record<string, string> =
+      this.auth.signer !== undefined
+        ? { ...signRequest({ method, url, ...(text === undefined ? {} : { body: text }) }, this.auth.signer) }
+        : this.auth.token !== undefined
+          ? { authorization: `Bearer ${this.auth.token}` }
+          : {};
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      res = await fetch(url, {
         method,
         headers: {
           accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+          ...authHeaders,
           ...headers,
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(text === undefined ? {} : { body: text }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (cause) {
@@ -160,10 +178,37 @@ export function deadlineText(r: Pick<DataRequest, 'status' | 'deadline' | 'close
     : `open, ${days} day${days === 1 ? '' : 's'} left`;
 }
 
+/** How a client proves who it is: a key that signs each request, or an org API token. */
+export interface ClientAuth {
+  signer?: Signer;
+  token?: string;
+}
+
 interface OrgFlags {
   org: string;
   node: string;
   json?: boolean;
+  token?: string;
+  home?: string;
+  passphraseFile?: string;
+}
+
+/**
+ * The org's credentials: an API token (`--token` or $CUSTOS_ORG_TOKEN), or else the org's member key
+ * from the home (decrypted with its passphrase), which signs each request.
+ */
+function orgAuth(flags: OrgFlags): ClientAuth {
+  if (flags.token !== undefined && flags.token.length > 0) return { token: flags.token };
+  const home = resolveHome(flags.home);
+  const passphrase = requirePassphrase({
+    home,
+    ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
+  });
+  return { signer: loadOrgSigner(home, flags.org, passphrase) };
+}
+
+function orgClient(flags: OrgFlags): ApiClient {
+  return new ApiClient(flags.node, orgAuth(flags));
 }
 
 function orgCommand(parent: Command, name: string, description: string): Command {
@@ -176,6 +221,11 @@ function orgCommand(parent: Command, name: string, description: string): Command
         .makeOptionMandatory(),
     )
     .addOption(nodeOption())
+    .addOption(
+      new Option('--token <token>', 'an org API token (else the org key in the home signs)').env('CUSTOS_ORG_TOKEN'),
+    )
+    .option('--home <dir>', 'home directory holding the org key (default $CUSTOS_HOME or ./.custos)')
+    .option('--passphrase-file <file>', 'file holding the key passphrase (else $CUSTOS_PASSPHRASE)')
     .option('--json', 'print one JSON document');
 }
 
@@ -230,7 +280,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--subject <did>', "only this subject's records")
     .action(async (flags: OrgFlags & { pastRetention?: boolean; subject?: string }) => {
       const out = output(flags.json === true);
-      const client = new ApiClient(flags.node);
+      const client = orgClient(flags);
       let records: RecordRow[] = [];
       let height = 0;
       let after: string | null = null;
@@ -286,7 +336,7 @@ export function registerOrgCommands(program: Command): void {
           retentionDays: parsePositiveInt(flags.retentionDays, '--retention-days'),
           value: readValueFile(flags.valueFile),
         };
-        const r = await new ApiClient(flags.node).call<CommitResult & { recordId: string }>(
+        const r = await orgClient(flags).call<CommitResult & { recordId: string }>(
           'POST',
           orgPath(flags.org, '/records'),
           body,
@@ -306,7 +356,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--show-value', 'print the decrypted value (off by default: terminals and logs keep what they print)')
     .action(async (record: string, flags: OrgFlags & { purpose: string; basis: string; showValue?: boolean }) => {
       const out = output(flags.json === true);
-      const r = await new ApiClient(flags.node).call<CommitResult & { value?: JsonValue }>(
+      const r = await orgClient(flags).call<CommitResult & { value?: JsonValue }>(
         'POST',
         orgPath(flags.org, `/records/${parseRecordId(record)}/access`),
         { purpose: parseDpvCode(flags.purpose, '--purpose'), basis: flags.basis },
@@ -331,7 +381,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--sale', 'the share is a sale (needs consent to sale, and no opt-out of sale)')
     .action(async (record: string, flags: OrgFlags & { to: string; purpose: string; sale?: boolean }) => {
       const out = output(flags.json === true);
-      const r = await new ApiClient(flags.node).call<CommitResult>(
+      const r = await orgClient(flags).call<CommitResult>(
         'POST',
         orgPath(flags.org, `/records/${parseRecordId(record)}/share`),
         { recipient: flags.to, purpose: parseDpvCode(flags.purpose, '--purpose'), sale: flags.sale === true },
@@ -348,7 +398,7 @@ export function registerOrgCommands(program: Command): void {
     .requiredOption('--value-file <file>', "the new value as JSON, from a file or '-' for stdin")
     .action(async (record: string, flags: OrgFlags & { valueFile: string }) => {
       const out = output(flags.json === true);
-      const r = await new ApiClient(flags.node).call<CommitResult>(
+      const r = await orgClient(flags).call<CommitResult>(
         'POST',
         orgPath(flags.org, `/records/${parseRecordId(record)}/rectify`),
         { value: readValueFile(flags.valueFile) },
@@ -369,7 +419,7 @@ export function registerOrgCommands(program: Command): void {
         flags.subject === undefined
           ? { records: records.map(parseRecordId), reason: flags.reason }
           : { subject: flags.subject, reason: flags.reason };
-      const { results } = await new ApiClient(flags.node).call<{ results: CommitResult[] }>(
+      const { results } = await orgClient(flags).call<{ results: CommitResult[] }>(
         'POST',
         orgPath(flags.org, '/erase'),
         body,
@@ -388,7 +438,7 @@ export function registerOrgCommands(program: Command): void {
     .option('--open', 'only open requests')
     .action(async (flags: OrgFlags & { open?: boolean }) => {
       const out = output(flags.json === true);
-      const client = new ApiClient(flags.node);
+      const client = orgClient(flags);
       const doc = await client.call<{
         now: number;
         requests: (DataRequest & { overdue: boolean })[];
@@ -418,7 +468,7 @@ export function registerOrgCommands(program: Command): void {
         if (action !== 'fulfil' && (flags.reason === undefined || flags.reason.length === 0)) {
           throw bad(`expected --reason for ${action}`);
         }
-        const r = await new ApiClient(flags.node).call<CommitResult>(
+        const r = await orgClient(flags).call<CommitResult>(
           'POST',
           orgPath(flags.org, `/requests/${parseRecordId(id)}/${action}`),
           flags.reason === undefined ? {} : { reason: flags.reason },
@@ -430,7 +480,7 @@ export function registerOrgCommands(program: Command): void {
   orgCommand(org, 'retention', 'records past their retention period and not yet erased (non-compliant)').action(
     async (flags: OrgFlags) => {
       const out = output(flags.json === true);
-      const client = new ApiClient(flags.node);
+      const client = orgClient(flags);
       const doc = await client.call<{ now: number; pastRetention: DataRecord[] }>(
         'GET',
         await localOrgPath(client, flags.org, '/retention'),

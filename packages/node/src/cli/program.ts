@@ -11,6 +11,7 @@ import { registerNodeCommands } from './commands-node.js';
 import { registerOrgCommands } from './commands-org.js';
 import { registerProofCommands } from './commands-proof.js';
 import { registerQueryCommands } from './commands-query.js';
+import { registerRelayCommands } from './commands-relay.js';
 import { reportError } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerProofCommands(program);
   registerCustomerCommands(program);
   registerOrgCommands(program);
+  registerRelayCommands(program);
   return program;
 }
 

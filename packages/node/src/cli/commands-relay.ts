@@ -1,0 +1,153 @@
+/**
+ * Cross-chain commands (DESIGN.md section 7): `custos relay` carries cross-chain transactions and
+ * their proofs between chains until stopped; `custos xtx status ID` shows where one stands on each
+ * chain. Both speak to the chains' HTTP APIs only.
+ */
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
+import type { Command } from 'commander';
+import { nativeSigner } from '../crypto/native.js';
+import { NodeError } from '../errors.js';
+import { requirePassphrase } from '../home.js';
+import { httpEndpoint, type RelayAction, Relayer, xtxStatus } from '../interop/relayer.js';
+import { loadSigner } from '../keys/keystore.js';
+import { parsePositiveInt, parseTxId } from './args.js';
+import { output, table } from './output.js';
+
+interface RelayFlags {
+  chain: string[];
+  key?: string;
+  passphraseFile?: string;
+  interval: string;
+  once?: boolean;
+  json?: boolean;
+}
+
+interface StatusFlags {
+  chain: string[];
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function relaySigner(flags: RelayFlags): { signer: Signer; ephemeral: boolean } {
+  if (flags.key === undefined) return { signer: nativeSigner(randomSecretKey()), ephemeral: true };
+  const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
+  return { signer: loadSigner(flags.key, requirePassphrase(passFile)), ephemeral: false };
+}
+
+function actionLine(a: RelayAction): string {
+  return `  ${a.step.padEnd(8)} ${a.chainId.padEnd(16)} ${a.xtxId}  ${a.code}`;
+}
+
+export function registerRelayCommands(program: Command): void {
+  program
+    .command('relay')
+    .description('carry cross-chain transactions and their proofs between chains (any number may run at once)')
+    .option('--chain <url>', 'HTTP API of a chain (repeat for each chain)', collect, [])
+    .option('--key <file>', 'sign relay transactions with this keystore (default: a one-time key)')
+    .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
+    .option('--interval <ms>', 'pause between scans', '500')
+    .option('--once', 'one scan, then exit')
+    .option('--json', 'JSON: one document with --once, else one JSON line per step submitted')
+    .action(async (flags: RelayFlags) => {
+      const out = output(flags.json === true);
+      if (flags.chain.length < 2) throw new NodeError('BAD_REQUEST', 'expected at least two --chain URLs');
+      const interval = parsePositiveInt(flags.interval, '--interval');
+      const chains = flags.chain.map((u) => httpEndpoint(u));
+      const { signer, ephemeral } = relaySigner(flags);
+      const did = didFromPublicKey(signer.publicKey);
+      out.note(
+        `relaying between ${chains.map((c) => c.label).join(', ')} as ${did}${ephemeral ? ' (one-time key)' : ''}`,
+      );
+      // A chain that stays down is reported once per outage, not once per scan.
+      let failedBefore = new Set<string>();
+      let failedNow = new Set<string>();
+      // A chain's API that answers RATE_LIMITED is given time: the next scans wait longer.
+      let limited = false;
+      const relayer = new Relayer({
+        chains,
+        signer,
+        onAction: (a) => {
+          if (flags.once === true) return;
+          if (out.json) process.stdout.write(`${JSON.stringify(a)}\n`);
+          else process.stdout.write(`${actionLine(a)}\n`);
+        },
+        onError: (label, e) => {
+          if (e instanceof NodeError && e.code === 'RATE_LIMITED') limited = true;
+          if (!failedBefore.has(label) && !failedNow.has(label)) out.note(`${label}: ${(e as Error).message}`);
+          failedNow.add(label);
+        },
+      });
+      if (flags.once === true) {
+        const actions = await relayer.step();
+        out.result(
+          { relayer: did, actions },
+          actions.length === 0
+            ? 'Nothing to relay.'
+            : [`Submitted ${actions.length} steps:`, ...actions.map(actionLine)],
+        );
+        return;
+      }
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const pause = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          stop.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      try {
+        while (!stop.signal.aborted) {
+          limited = false;
+          await relayer.step();
+          failedBefore = failedNow;
+          failedNow = new Set();
+          await pause(limited ? Math.min(Math.max(interval * 10, 5_000), 60_000) : interval);
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  const xtx = program.command('xtx').description('atomic cross-chain transactions');
+  xtx
+    .command('status <xtxId>')
+    .description('where a cross-chain transaction stands on each chain, and its outcome')
+    .option('--chain <url>', 'HTTP API of a participant chain (repeat for each)', collect, [])
+    .option('--json', 'print one JSON document')
+    .action(async (id: string, flags: StatusFlags) => {
+      const out = output(flags.json === true);
+      const xtxId = parseTxId(id);
+      if (flags.chain.length === 0) throw new NodeError('BAD_REQUEST', 'expected at least one --chain URL');
+      const s = await xtxStatus(
+        flags.chain.map((u) => httpEndpoint(u)),
+        xtxId,
+      );
+      if (s.stage === 'unknown')
+        throw new NodeError('NOT_FOUND', `no chain given knows cross-chain transaction ${xtxId}`);
+      const rows: [string, string][] = s.chains.map((c) => [
+        c.reachable ? c.chainId : c.label,
+        !c.reachable
+          ? 'unreachable'
+          : c.record === null
+            ? 'not prepared'
+            : `${c.record.status}${c.record.vote === null ? '' : ` (voted ${c.record.vote})`}${c.record.reason === null ? '' : `: ${c.record.reason}`}`,
+      ]);
+      const decided =
+        s.decision === null
+          ? `not decided yet (decision chain ${s.decisionChain ?? '?'}, deadline height ${s.deadlineHeight ?? '?'})`
+          : `${s.decision.decision} at height ${s.decision.height} of ${s.decisionChain} (${s.decision.reason})`;
+      out.result(s, [`Cross-chain transaction ${xtxId}: ${s.stage}`, `  decision: ${decided}`, ...table(rows)]);
+    });
+}
