@@ -417,7 +417,7 @@ describe('demo customers', () => {
     await exited;
   });
 
-  it('loads in-process in under 3 s, with the promised histories, and only once', async () => {
+  it('loads in-process with the promised histories, and only once', async () => {
     const demoHome = join(tmp.dir, 'demo-inproc');
     const passphrase = 'demo passphrase';
     const orgIds = ['bank', 'insurer', 'retailer'];
@@ -435,7 +435,6 @@ describe('demo customers', () => {
       orgIds.map((id) => ({ id, signer: loaded.orgSigners.get(id)!, vault: vaults.get(id)! })),
     );
     try {
-      const started = performance.now();
       const summary = await loadDemoCustomers({
         node,
         orgs,
@@ -443,7 +442,6 @@ describe('demo customers', () => {
         passphrase,
         vaultOf: (o) => vaults.get(o)!,
       });
-      expect(performance.now() - started).toBeLessThan(3000);
       expect(summary).toMatchObject({ records: 14, shares: 1, requests: 3, refused: 2 });
 
       const codes: string[] = [];
