@@ -1,0 +1,372 @@
+/**
+ * The proposer of the etcd orderer, run by the instance that etcd's election made leader. It keeps
+ * the pending pool in memory (one range read, then a watch), cuts a block at `maxTxs` transactions
+ * or `maxWaitMs` after the oldest one, and commits it with ONE compare-and-swap etcd transaction.
+ * Safety does not rest on being the only leader: the compares reject a second block at a height and
+ * a second inclusion of a transaction, so a deposed leader that has not noticed yet is harmless.
+ */
+import type { Etcd3, IRequestOp, Namespace, Watcher } from 'etcd3';
+import { Range } from 'etcd3';
+import { NodeError } from '../errors.js';
+import {
+  blockKey,
+  blocksPrefix,
+  decodeBlock,
+  decodePending,
+  encodeBlock,
+  HEAD_KEY,
+  includedKey,
+  pendingKey,
+  pendingPrefix,
+  signedTxJson,
+  txIdOfPendingKey,
+} from './etcd-layout.js';
+import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
+import type { PendingTx } from './orderer.js';
+
+/** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
+const MARKER_MARGIN_SEC = 120;
+const IDLE_MS = 1000;
+const PAGE = 500;
+const BLOCK_OVERHEAD_BYTES = 16 * 1024;
+
+export interface ProposerOptions {
+  peerId: string;
+  maxTxs: number;
+  maxWaitMs: number;
+  maxTxnOps: number;
+  maxRequestBytes: number;
+  /** Blocks kept in etcd. */
+  window: number;
+  /** Compacts etcd's history every this many heights. */
+  compactEvery: number;
+  parse: (raw: unknown) => PendingTx;
+  /** Block time of this peer's last committed block: no block time goes before it. */
+  lastTime: () => number;
+  log: (message: string) => void;
+  onFatal: (err: unknown) => void;
+}
+
+interface PoolEntry {
+  txId: string;
+  seq: number;
+  createRev: number;
+  json: string;
+  bytes: number;
+  expiresAt: number;
+  firstSeen: number;
+}
+
+interface Head {
+  height: number;
+  time: number;
+}
+
+export class Proposer {
+  /** Pending transactions, oldest first (create revision, then the submitter's seq). */
+  private pool = new Map<string, PoolEntry>();
+  private poolStale = true;
+  private watcher: Watcher | undefined;
+  private head: Head | undefined;
+  private readonly wake = new Wakeup();
+  private readonly markerLeases = new Map<number, Promise<string>>();
+  private readonly backoff = new Backoff(50, 2000);
+  /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
+  private readonly capacity: number;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly ns: Namespace,
+    private readonly opts: ProposerOptions,
+  ) {
+    this.capacity = Math.max(1, Math.min(opts.maxTxs, Math.floor((opts.maxTxnOps - 3) / 2)));
+  }
+
+  /** Proposes blocks while `leading()` holds. */
+  async run(leading: () => boolean): Promise<void> {
+    try {
+      while (leading()) {
+        try {
+          await this.step();
+        } catch (e) {
+          if (!leading()) break;
+          if (isPermanentEtcdError(e) || e instanceof NodeError) {
+            this.opts.onFatal(e);
+            return;
+          }
+          this.opts.log(`proposer: ${describeError(e)}; retrying`);
+          this.head = undefined;
+          this.markerLeases.clear();
+          await sleep(this.backoff.next());
+        }
+      }
+    } finally {
+      await this.closeWatch();
+      this.pool.clear();
+      this.poolStale = true;
+      this.head = undefined;
+    }
+  }
+
+  /** Wakes the proposer, e.g. when leadership is lost, so that `run` notices. */
+  poke(): void {
+    this.wake.notify();
+  }
+
+  private async step(): Promise<void> {
+    if (this.poolStale) await this.loadPool();
+    if (this.head === undefined) this.head = await this.readHead();
+    const first = this.pool.values().next().value;
+    if (first === undefined) {
+      const woken = await this.wake.wait(IDLE_MS);
+      // A watch on a member that hangs sees nothing and reports nothing: after a quiet second, check.
+      if (!woken && this.pool.size === 0 && !this.poolStale && (await this.pendingCount()) > 0) {
+        this.opts.log('proposer: pending keys the watch did not report; reloading the pool');
+        this.poolStale = true;
+      }
+      return;
+    }
+    const now = Date.now();
+    if (this.pool.size < this.capacity && now - first.firstSeen < this.opts.maxWaitMs) {
+      await this.wake.wait(first.firstSeen + this.opts.maxWaitMs - now);
+      return;
+    }
+    const time = Math.max(now, this.head.time, this.opts.lastTime());
+    const chosen: PoolEntry[] = [];
+    const dropped: string[] = [];
+    let bytes = BLOCK_OVERHEAD_BYTES;
+    const perTx = 2 * (this.ns.prefix.length + 96);
+    for (const e of this.pool.values()) {
+      // Execution would only mark these EXPIRED: drop them instead.
+      if (e.expiresAt <= time) {
+        dropped.push(e.txId);
+        continue;
+      }
+      if (chosen.length >= this.capacity) break;
+      if (bytes + e.bytes + perTx > this.opts.maxRequestBytes) {
+        if (chosen.length === 0) dropped.push(e.txId);
+        break;
+      }
+      chosen.push(e);
+      bytes += e.bytes + perTx;
+    }
+    if (dropped.length > 0) this.drop(dropped);
+    if (chosen.length === 0) return;
+
+    const height = this.head.height + 1;
+    const res = await this.commit(height, time, chosen);
+    if (res.succeeded) {
+      for (const e of chosen) this.pool.delete(e.txId);
+      this.head = { height, time };
+      this.backoff.reset();
+      if (height % this.opts.compactEvery === 0) this.compact();
+      return;
+    }
+    // Another proposer got there first, or some transactions are in a block already.
+    const included = chosen.filter((_, i) => res.responses[2 + i]?.response_range.count !== '0');
+    if (included.length > 0) this.drop(included.map((e) => e.txId));
+    const headNow = res.responses[0]?.response_range.kvs[0]?.value.toString();
+    const blockExists = res.responses[1]?.response_range.count !== '0';
+    if (included.length === 0 && blockExists && (headNow ?? '0') === String(height - 1)) {
+      throw new NodeError('STORE_CORRUPT', `etcd holds block ${height} but its head says ${height - 1}`);
+    }
+    this.head = undefined;
+  }
+
+  /**
+   * Creates `blocks/<height>` if it does not exist and `head` is height-1 and no chosen transaction
+   * has an `included/` marker; in the same etcd transaction sets `head`, deletes the chosen pending
+   * keys, writes their markers and deletes blocks that fell out of the window.
+   */
+  private async commit(height: number, time: number, chosen: PoolEntry[]) {
+    const leases = await Promise.all(chosen.map((e) => this.markerLease(e.expiresAt)));
+    const block = encodeBlock(
+      height,
+      time,
+      this.opts.peerId,
+      chosen.map((e) => e.json),
+    );
+    let cmp = this.ns.if(blockKey(height), 'Create', '==', 0);
+    cmp = height === 1 ? cmp.and(HEAD_KEY, 'Create', '==', 0) : cmp.and(HEAD_KEY, 'Value', '==', String(height - 1));
+    for (const e of chosen) cmp = cmp.and(includedKey(e.txId), 'Create', '==', 0);
+    const ops = [this.ns.put(blockKey(height)).value(block), this.ns.put(HEAD_KEY).value(String(height))];
+    chosen.forEach((e, i) => {
+      ops.push(this.ns.put(includedKey(e.txId)).value(String(height)).lease(leases[i]!));
+    });
+    const deletes = chosen.map((e) => this.ns.delete().key(pendingKey(e.txId)));
+    const prune =
+      height > this.opts.window
+        ? [this.ns.delete().inRange({ start: blockKey(0), end: blockKey(height - this.opts.window + 1) })]
+        : [];
+    return cmp
+      .then(...ops, ...deletes, ...prune)
+      .else(
+        this.ns.get(HEAD_KEY),
+        this.countOp(blockKey(height)),
+        ...chosen.map((e) => this.countOp(includedKey(e.txId))),
+      )
+      .commit();
+  }
+
+  private async pendingCount(): Promise<number> {
+    return this.ns.getAll().prefix(pendingPrefix).count();
+  }
+
+  private countOp(key: string): IRequestOp {
+    return { request_range: { key: Buffer.concat([this.ns.prefix, Buffer.from(key)]), count_only: true } };
+  }
+
+  /**
+   * A lease for inclusion markers, shared by transactions expiring in the same minute: a marker must
+   * live until its transaction expires (afterwards the proposer drops a resubmitted copy anyway).
+   */
+  private markerLease(expiresAt: number): Promise<string> {
+    const bucket = Math.ceil(expiresAt / 60_000);
+    let lease = this.markerLeases.get(bucket);
+    if (lease === undefined) {
+      const now = Date.now();
+      for (const b of this.markerLeases.keys()) if (b * 60_000 < now) this.markerLeases.delete(b);
+      const ttl = Math.max(60, Math.ceil((bucket * 60_000 - now) / 1000) + MARKER_MARGIN_SEC);
+      lease = this.ns.lease(ttl, { autoKeepAlive: false }).grant();
+      lease.catch(() => this.markerLeases.delete(bucket));
+      this.markerLeases.set(bucket, lease);
+    }
+    return lease;
+  }
+
+  private async readHead(): Promise<Head> {
+    const res = await this.ns.get(HEAD_KEY).exec();
+    const kv = res.kvs[0];
+    if (kv === undefined) return { height: 0, time: 0 };
+    const height = Number(kv.value.toString());
+    if (!Number.isSafeInteger(height) || height < 1) {
+      throw new NodeError('STORE_CORRUPT', `etcd head is not a height: ${kv.value.toString().slice(0, 30)}`);
+    }
+    const block = await this.ns.get(blockKey(height)).exec();
+    const bkv = block.kvs[0];
+    // The head moved on and pruned it between the two reads: read again.
+    if (bkv === undefined) throw new Error(`block ${height} went away while reading the head`);
+    return { height, time: decodeBlock(bkv.value, height).time };
+  }
+
+  /** Reads every pending key at one revision, then watches for changes after it. */
+  private async loadPool(): Promise<void> {
+    await this.closeWatch();
+    this.pool.clear();
+    const range = Range.prefix(pendingPrefix);
+    const kvs: { key: string; createRev: number; value: Buffer }[] = [];
+    let start: Buffer = range.start;
+    let revision: string | undefined;
+    for (;;) {
+      let q = this.ns.getAll().inRange({ start, end: range.end }).limit(PAGE);
+      if (revision !== undefined) q = q.revision(revision);
+      const res = await q.exec();
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) {
+        kvs.push({ key: kv.key.toString(), createRev: Number(kv.create_revision), value: kv.value });
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    const now = Date.now();
+    const decoded = kvs.map((kv) => ({ ...kv, seq: safeSeq(kv.value) }));
+    decoded.sort((a, b) => a.createRev - b.createRev || a.seq - b.seq);
+    for (const kv of decoded) this.admit(kv.key, kv.createRev, kv.value, now);
+
+    const watcher = this.ns
+      .watch()
+      .prefix(pendingPrefix)
+      .startRevision(String(Number(revision) + 1))
+      .watcher();
+    watcher.on('data', (res) => {
+      const t = Date.now();
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString();
+        if (ev.type === 'Put') this.admit(key, Number(ev.kv.create_revision), ev.kv.value, t);
+        else {
+          const id = txIdOfPendingKey(key);
+          if (id !== undefined) this.pool.delete(id);
+        }
+      }
+    });
+    watcher.on('error', (err) => {
+      this.opts.log(`proposer: pending watch failed (${describeError(err)}); reloading the pool`);
+      this.poolStale = true;
+      this.wake.notify();
+    });
+    this.watcher = watcher;
+    this.poolStale = false;
+  }
+
+  /** Adds a pending key to the pool if it holds a well-formed, correctly signed transaction. */
+  private admit(key: string, createRev: number, value: Buffer, now: number): void {
+    const txId = txIdOfPendingKey(key);
+    if (txId !== undefined && this.pool.has(txId)) return;
+    try {
+      if (txId === undefined) throw new Error('not a transaction id');
+      const { seq, tx } = decodePending(value);
+      const pending = this.opts.parse(tx);
+      if (pending.parsed.txId !== txId) throw new Error('key does not match the transaction id');
+      if (!pending.sigOk) throw new Error('signature does not verify');
+      const json = signedTxJson(pending.parsed);
+      this.pool.set(txId, {
+        txId,
+        seq,
+        createRev,
+        json,
+        bytes: Buffer.byteLength(json),
+        expiresAt: pending.parsed.tx.body.expiresAt,
+        firstSeen: now,
+      });
+      if (this.pool.size === 1 || this.pool.size === this.capacity) this.wake.notify();
+    } catch (e) {
+      this.opts.log(`proposer: dropping pending key ${key.slice(0, 100)}: ${describeError(e)}`);
+      this.deleteKeys([key]);
+    }
+  }
+
+  /** Removes transactions from the pool and their pending keys from etcd. */
+  private drop(txIds: string[]): void {
+    for (const id of txIds) this.pool.delete(id);
+    this.deleteKeys(txIds.map(pendingKey));
+  }
+
+  /** Best-effort deletion in batches; a key left behind is dropped again later or expires with its lease. */
+  private deleteKeys(keys: string[]): void {
+    for (let i = 0; i < keys.length; i += this.opts.maxTxnOps) {
+      const ops = keys.slice(i, i + this.opts.maxTxnOps).map((k) => this.ns.delete().key(k));
+      this.ns
+        .if(HEAD_KEY, 'Version', '>', -1)
+        .then(...ops)
+        .commit()
+        .catch((e: unknown) => this.opts.log(`proposer: deleting dropped keys failed: ${describeError(e)}`));
+    }
+  }
+
+  /** Compacts etcd's history up to the oldest block kept, in the background. */
+  private compact(): void {
+    (async () => {
+      const res = await this.ns.getAll().prefix(blocksPrefix).limit(1).exec();
+      const oldest = res.kvs[0];
+      if (oldest === undefined) return;
+      await this.client.kv.compact({ revision: oldest.mod_revision });
+    })().catch((e: unknown) => {
+      if (!describeError(e).includes('compacted')) this.opts.log(`proposer: compaction failed: ${describeError(e)}`);
+    });
+  }
+
+  private async closeWatch(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) await Promise.race([w.cancel().catch(() => {}), sleep(1000)]);
+  }
+}
+
+function safeSeq(value: Buffer): number {
+  try {
+    return decodePending(value).seq;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The etcd orderer against real etcd processes: the shared Orderer conformance suite on one member,
+ * then three orderer instances ("peers") on a three-member cluster that must deliver one and the same
+ * sequence of batches, deduplicate, drop what cannot go in a block, and resume or refuse on restart.
+ */
+import { randomSecretKey, signTx } from '@custos/protocol';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeSigner } from '../src/crypto/native.js';
+import { NodeError } from '../src/errors.js';
+import { EtcdOrderer, type EtcdOrdererOptions } from '../src/ordering/etcd.js';
+import {
+  blockKey,
+  decodeBlock,
+  decodePending,
+  encodeBlock,
+  encodePending,
+  heightOfKey,
+  pendingKey,
+  signedTxJson,
+  txIdOfPendingKey,
+} from '../src/ordering/etcd-layout.js';
+import type { OrderedBatch } from '../src/ordering/orderer.js';
+import { pendingTxs, runOrdererSuite } from './conformance/orderer.js';
+import { EtcdCluster, etcdAvailable, parsePending } from './helpers/etcd-cluster.js';
+
+const HAVE_ETCD = etcdAvailable();
+let prefixes = 0;
+const newPrefix = (tag: string) => `/custos-test/${tag}-${process.pid}-${prefixes++}`;
+
+interface Peer {
+  orderer: EtcdOrderer;
+  batches: OrderedBatch[];
+  ids: () => string[];
+}
+
+async function startPeer(
+  endpoints: string[],
+  prefix: string,
+  peerId: string,
+  extra: Partial<EtcdOrdererOptions> = {},
+  lastTime = 0,
+): Promise<Peer> {
+  const orderer = new EtcdOrderer({ endpoints, prefix, peerId, maxWaitMs: 5, parse: parsePending, ...extra });
+  const batches: OrderedBatch[] = [];
+  await orderer.start((b) => {
+    batches.push(b);
+  }, lastTime);
+  return { orderer, batches, ids: () => batches.flatMap((b) => b.txs.map((t) => t.parsed.txId)) };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+const batchIds = (p: Peer) => p.batches.map((b) => b.txs.map((t) => t.parsed.txId).join(','));
+
+describe('etcd key layout and values', () => {
+  it('pads heights so that key order is height order, and reads keys back strictly', () => {
+    expect(blockKey(42)).toBe('blocks/0000000000000042');
+    expect(blockKey(9) < blockKey(10)).toBe(true);
+    expect(heightOfKey(blockKey(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
+    for (const bad of ['blocks/42', 'blocks/00000000000000-1', 'head', `blocks/${'9'.repeat(17)}`]) {
+      expect(heightOfKey(bad)).toBeUndefined();
+    }
+    expect(txIdOfPendingKey(pendingKey('a'.repeat(64)))).toBe('a'.repeat(64));
+    expect(txIdOfPendingKey('pending/xyz')).toBeUndefined();
+  });
+
+  it('round-trips blocks and pending values, and rejects malformed ones with what was expected', () => {
+    const [t] = pendingTxs(1, 'layout');
+    const json = signedTxJson(t!.parsed);
+    expect(JSON.parse(json)).toEqual(t!.parsed.tx);
+    const block = decodeBlock(Buffer.from(encodeBlock(7, 1000, 'peer-1', [json])), 7);
+    expect(block).toEqual({ height: 7, time: 1000, proposer: 'peer-1', txs: [t!.parsed.tx] });
+    expect(parsePending(block.txs[0]).parsed.txId).toBe(t!.parsed.txId);
+    expect(decodePending(Buffer.from(encodePending(3, json)))).toEqual({ seq: 3, tx: t!.parsed.tx });
+
+    const bad =
+      (v: string, h = 7) =>
+      () =>
+        decodeBlock(Buffer.from(v), h);
+    expect(bad('{')).toThrow(/etcd block 7 is malformed: not JSON/);
+    expect(bad(encodeBlock(8, 1000, 'p', []))).toThrow(/expected height 7, got 8/);
+    expect(bad('{"height":7,"proposer":"p","time":-1,"txs":[]}')).toThrow(/expected time/);
+    expect(bad('{"height":7,"proposer":"p","time":1,"txs":{}}')).toThrow(/expected txs as an array/);
+    expect(bad('[]')).toThrow(NodeError);
+    expect(() => decodePending(Buffer.from('{"seq":-1,"tx":{}}'))).toThrow(/seq/);
+    expect(() => decodePending(Buffer.alloc(70_000, 32))).toThrow(/at most 65536 bytes/);
+  });
+});
+
+if (HAVE_ETCD) {
+  let single: EtcdCluster | undefined;
+  beforeAll(async () => {
+    single = await EtcdCluster.start(1);
+  });
+  afterAll(async () => {
+    await single?.close();
+  });
+
+  runOrdererSuite('etcd', (maxTxs) => {
+    const n = prefixes;
+    return new EtcdOrderer({
+      endpoints: single!.endpoints,
+      prefix: newPrefix('conformance'),
+      peerId: `conformance-${n}`,
+      maxTxs,
+      maxWaitMs: 5,
+      lastHeight: () => 0,
+      parse: parsePending,
+    });
+  });
+
+  describe('etcd orderer on one member', () => {
+    it('drops pending transactions that expired or are malformed, and never delivers them', async () => {
+      const endpoints = single!.endpoints;
+      const prefix = newPrefix('drop');
+      const raw = new Etcd3({ hosts: endpoints });
+      const signer = nativeSigner(randomSecretKey());
+      const expired = parsePending(
+        signTx(
+          {
+            chainId: 'test',
+            type: 'kv.put',
+            args: { ns: 'e', key: 'k', value: 1 },
+            now: Date.now() - 120_000,
+            ttlMs: 60_000,
+          },
+          signer,
+        ),
+      );
+      const good = pendingTxs(3, 'drop-good');
+      try {
+        const ns = raw.namespace(`${prefix}/`);
+        await ns.put(pendingKey(expired.parsed.txId)).value(encodePending(0, signedTxJson(expired.parsed)));
+        await ns.put(pendingKey('0'.repeat(64))).value('{"seq":0,"tx":{"body":{},"sig":"x"}}');
+        await ns.put(pendingKey('f'.repeat(64))).value(encodePending(1, signedTxJson(good[0]!.parsed)));
+        const peer = await startPeer(endpoints, prefix, 'dropper');
+        peer.orderer.submit(good);
+        expect(await waitFor(() => peer.ids().length >= 3, 10_000)).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(peer.ids()).toEqual(good.map((t) => t.parsed.txId));
+        expect(await ns.getAll().prefix('pending/').keys()).toEqual([]);
+        await peer.orderer.stop();
+      } finally {
+        raw.close();
+      }
+    });
+
+    it('catches up from etcd after a restart, and refuses to start when the blocks it needs were pruned', async () => {
+      const endpoints = single!.endpoints;
+      const prefix = newPrefix('window');
+      const first = await startPeer(endpoints, prefix, 'w1', { maxTxs: 2, window: 3 });
+      const txs = pendingTxs(12, 'window');
+      for (const t of txs) {
+        first.orderer.submit([t]);
+        await waitFor(() => first.ids().includes(t.parsed.txId), 5000);
+      }
+      expect(first.ids()).toEqual(txs.map((t) => t.parsed.txId));
+      const height = first.orderer.deliveredHeight();
+      expect(height).toBe(first.batches.length);
+
+      // A peer that committed up to height-2 gets exactly the last two blocks.
+      const late = await startPeer(endpoints, prefix, 'w2', { window: 3, lastHeight: () => height - 2 });
+      expect(await waitFor(() => late.batches.length === 2, 5000)).toBe(true);
+      expect(batchIds(late)).toEqual(batchIds(first).slice(-2));
+      await late.orderer.stop();
+
+      // One that needs a block that fell out of the window gets a clear error.
+      const behind = new EtcdOrderer({
+        endpoints,
+        prefix,
+        peerId: 'w3',
+        parse: parsePending,
+        lastHeight: () => 1,
+      });
+      const err = await behind
+        .start(() => {}, 0)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(NodeError);
+      expect((err as NodeError).code).toBe('STORE_CORRUPT');
+      expect((err as NodeError).details?.reason).toBe('BEHIND_ORDERER_WINDOW');
+      expect((err as NodeError).message).toMatch(/catch this peer up from the other peers/);
+
+      // A peer ahead of etcd (another prefix, or etcd lost its data) is refused too.
+      const ahead = new EtcdOrderer({
+        endpoints,
+        prefix,
+        peerId: 'w4',
+        parse: parsePending,
+        lastHeight: () => height + 5,
+      });
+      await expect(ahead.start(() => {}, 0)).rejects.toThrow(/behind this peer's height/);
+      await first.orderer.stop();
+
+      const raw = new Etcd3({ hosts: endpoints });
+      try {
+        const kept = await raw.namespace(`${prefix}/`).getAll().prefix('blocks/').keys();
+        expect(kept).toEqual([height - 2, height - 1, height].map(blockKey));
+        // History before the oldest kept block was compacted away.
+        await expect(raw.get('anything').revision(2).exec()).rejects.toThrow(/compacted/);
+      } finally {
+        raw.close();
+      }
+    });
+  });
+
+  describe('etcd orderer: three peers on a three-member cluster', () => {
+    let cluster: EtcdCluster | undefined;
+    beforeAll(async () => {
+      cluster = await EtcdCluster.start(3);
+    });
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it('delivers one sequence of batches to every peer, each transaction once, even when given to two peers', async () => {
+      const prefix = newPrefix('three');
+      const peers: Peer[] = [];
+      for (const id of ['a', 'b', 'c']) peers.push(await startPeer(cluster!.endpoints, prefix, id, { maxTxs: 40 }));
+      const txs = pendingTxs(900, 'three');
+      for (let i = 0; i < txs.length; i += 30) {
+        const chunk = txs.slice(i, i + 30);
+        peers[(i / 30) % 3]!.orderer.submit(chunk);
+        // Every third chunk is also given to the next peer: it must be stored and delivered once.
+        if ((i / 30) % 3 === 0) peers[((i / 30) % 3) + 1]!.orderer.submit(chunk);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const all = new Set(txs.map((t) => t.parsed.txId));
+      const done = await waitFor(() => peers.every((p) => p.ids().length >= all.size), 30_000);
+      expect(done).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      for (const p of peers) {
+        const ids = p.ids();
+        expect(ids.length).toBe(all.size);
+        expect(new Set(ids)).toEqual(all);
+        expect(batchIds(p)).toEqual(batchIds(peers[0]!));
+        expect(p.batches.map((b) => b.time)).toEqual(peers[0]!.batches.map((b) => b.time));
+        expect(p.batches.every((b) => b.txs.length >= 1 && b.txs.length <= 40)).toBe(true);
+        expect(p.orderer.pending()).toBe(0);
+      }
+      expect(peers.filter((p) => p.orderer.isProposer()).length).toBe(1);
+      await Promise.all(peers.map((p) => p.orderer.stop()));
+    });
+  });
+} else {
+  it.skip('etcd orderer (etcd-server not installed)', () => {});
+}
