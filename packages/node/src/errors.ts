@@ -21,6 +21,18 @@ export const NODE_ERROR_CODES = [
   'INTERNAL',
   'ACCESS_DENIED',
   'ERASED',
+  // HTTP edge and operations (appended; codes are never renumbered or reused).
+  'RATE_LIMITED',
+  'BODY_TOO_LARGE',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'NOT_READY',
+  'NODE_UNREACHABLE',
+  // Authentication of requests (RFC 9421 signatures, org API tokens).
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'SIGNATURE_EXPIRED',
+  'REPLAYED_REQUEST',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -41,44 +53,270 @@ export class NodeError extends Error {
 }
 
 export interface ErrorInfo {
+  /** HTTP status of the problem+json answer. */
   status: number;
+  /** Exit code of the `custos` CLI (sysexits.h where one fits). */
   exitCode: number;
+  /** Short and stable: the problem's `title`. */
   title: string;
+  /** One line for docs/errors.md: what happened and what the client can do. */
+  meaning: string;
 }
 
-/** Every error code with its HTTP status, CLI exit code and a short title. */
+/** Every error code with its HTTP status, CLI exit code, title and meaning (rendered as docs/errors.md). */
 export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
-  BAD_ENCODING: { status: 400, exitCode: 65, title: 'Malformed encoding' },
-  BAD_JSON: { status: 400, exitCode: 65, title: 'Value cannot be canonicalized' },
-  BAD_KEY: { status: 400, exitCode: 65, title: 'Malformed key' },
-  BAD_SIGNATURE: { status: 400, exitCode: 65, title: 'Signature does not verify' },
-  BAD_DID: { status: 400, exitCode: 65, title: 'Malformed did:key' },
-  BAD_TX: { status: 400, exitCode: 65, title: 'Malformed transaction' },
-  TX_TOO_LARGE: { status: 413, exitCode: 65, title: 'Transaction too large' },
-  WRONG_CHAIN: { status: 400, exitCode: 65, title: 'Transaction for another chain' },
-  TX_EXPIRED: { status: 400, exitCode: 65, title: 'Transaction expired' },
-  TX_NOT_YET_VALID: { status: 400, exitCode: 65, title: 'Transaction not yet valid' },
-  TX_REPLAYED: { status: 409, exitCode: 65, title: 'Transaction already committed' },
-  BAD_BLOCK: { status: 400, exitCode: 65, title: 'Malformed block' },
-  BAD_PROOF: { status: 400, exitCode: 1, title: 'Proof does not verify' },
-  BAD_CHECKPOINT: { status: 400, exitCode: 1, title: 'Malformed checkpoint' },
-  BAD_CERTIFICATE: { status: 400, exitCode: 1, title: 'Quorum certificate does not verify' },
-  NOT_FOUND: { status: 404, exitCode: 66, title: 'Not found' },
-  BAD_REQUEST: { status: 400, exitCode: 64, title: 'Bad request' },
-  MEMPOOL_FULL: { status: 503, exitCode: 75, title: 'Too many pending transactions' },
-  DUPLICATE_TX: { status: 409, exitCode: 65, title: 'Transaction already pending' },
-  NODE_STOPPED: { status: 503, exitCode: 75, title: 'Node is stopping' },
-  TIMEOUT: { status: 504, exitCode: 75, title: 'Timed out' },
-  BAD_GENESIS: { status: 500, exitCode: 78, title: 'Invalid genesis' },
-  BAD_KEYSTORE: { status: 500, exitCode: 78, title: 'Invalid keystore file' },
-  WRONG_PASSPHRASE: { status: 401, exitCode: 77, title: 'Wrong passphrase' },
-  BAD_WALLET: { status: 400, exitCode: 65, title: 'Malformed wallet export' },
-  ALREADY_INITIALIZED: { status: 409, exitCode: 73, title: 'Already initialized' },
-  NOT_INITIALIZED: { status: 500, exitCode: 78, title: 'Not initialized' },
-  STORE_CORRUPT: { status: 500, exitCode: 70, title: 'Store is inconsistent' },
-  INTERNAL: { status: 500, exitCode: 70, title: 'Internal error' },
-  ACCESS_DENIED: { status: 403, exitCode: 77, title: 'No valid access for this record' },
-  ERASED: { status: 410, exitCode: 66, title: 'Record erased' },
+  BAD_ENCODING: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed encoding',
+    meaning: 'Bytes, hex or base64url that do not decode as expected; fix the encoding.',
+  },
+  BAD_JSON: {
+    status: 400,
+    exitCode: 65,
+    title: 'Value cannot be canonicalized',
+    meaning: 'A value RFC 8785 cannot canonicalize (non-finite number, lone surrogate, too deep); send plain JSON.',
+  },
+  BAD_KEY: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed key',
+    meaning: 'A public or secret key of the wrong length or form.',
+  },
+  BAD_SIGNATURE: {
+    status: 400,
+    exitCode: 65,
+    title: 'Signature does not verify',
+    meaning: "The signature does not verify against the signer's key over the canonical body; re-sign the exact body.",
+  },
+  BAD_DID: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed did:key',
+    meaning: 'A did:key that does not parse or is not an Ed25519 key.',
+  },
+  BAD_TX: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed transaction',
+    meaning:
+      'A transaction that breaks a protocol rule (fields, types, nonce, signer, arguments); the detail names the rule.',
+  },
+  TX_TOO_LARGE: {
+    status: 413,
+    exitCode: 65,
+    title: 'Transaction too large',
+    meaning:
+      'A transaction, or the body that carries it, is over the size limit; split it or store the data off-chain.',
+  },
+  WRONG_CHAIN: {
+    status: 400,
+    exitCode: 65,
+    title: 'Transaction for another chain',
+    meaning: "The transaction names another chainId than this node's; sign it for this chain.",
+  },
+  TX_EXPIRED: {
+    status: 400,
+    exitCode: 65,
+    title: 'Transaction expired',
+    meaning: "The transaction's expiresAt has passed; sign a fresh one.",
+  },
+  TX_NOT_YET_VALID: {
+    status: 400,
+    exitCode: 65,
+    title: 'Transaction not yet valid',
+    meaning:
+      "The transaction's createdAt is ahead of this node's clock by more than the allowed skew; check the clock.",
+  },
+  TX_REPLAYED: {
+    status: 409,
+    exitCode: 65,
+    title: 'Transaction already committed',
+    meaning: 'This transaction is already committed; it is never executed twice. Read it with GET /v1/txs/{txId}.',
+  },
+  BAD_BLOCK: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed block',
+    meaning: 'A block whose header, hashes or transactions do not check out.',
+  },
+  BAD_PROOF: {
+    status: 400,
+    exitCode: 1,
+    title: 'Proof does not verify',
+    meaning: 'An inclusion, consistency or state proof that does not verify against its checkpoint.',
+  },
+  BAD_CHECKPOINT: {
+    status: 400,
+    exitCode: 1,
+    title: 'Malformed checkpoint',
+    meaning: 'A checkpoint that is malformed or for another chain.',
+  },
+  BAD_CERTIFICATE: {
+    status: 400,
+    exitCode: 1,
+    title: 'Quorum certificate does not verify',
+    meaning: 'A quorum certificate without enough valid member signatures for its checkpoint.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    exitCode: 66,
+    title: 'Not found',
+    meaning: 'No such route, block, transaction, state entry or record.',
+  },
+  BAD_REQUEST: {
+    status: 400,
+    exitCode: 64,
+    title: 'Bad request',
+    meaning:
+      'The request is malformed: bad JSON, wrong content type, unknown or missing field, wrong type, bad parameter; the detail names the field.',
+  },
+  MEMPOOL_FULL: {
+    status: 503,
+    exitCode: 75,
+    title: 'Too many pending transactions',
+    meaning: 'Too many transactions are waiting for a block; retry after a short wait.',
+  },
+  DUPLICATE_TX: {
+    status: 409,
+    exitCode: 65,
+    title: 'Transaction already pending',
+    meaning: 'The same transaction is already pending; wait for it instead of resending.',
+  },
+  NODE_STOPPED: {
+    status: 503,
+    exitCode: 75,
+    title: 'Node is stopping',
+    meaning: 'The node is shutting down or stopped after a fatal error; use another peer or wait for a restart.',
+  },
+  TIMEOUT: {
+    status: 504,
+    exitCode: 75,
+    title: 'Timed out',
+    meaning: 'The transaction was admitted but did not commit within the wait; it may still commit: read it later.',
+  },
+  BAD_GENESIS: {
+    status: 500,
+    exitCode: 78,
+    title: 'Invalid genesis',
+    meaning: 'The genesis file is invalid, or the store holds another chain than the genesis given.',
+  },
+  BAD_KEYSTORE: {
+    status: 500,
+    exitCode: 78,
+    title: 'Invalid keystore file',
+    meaning: 'A keystore file that is not valid or cannot be read.',
+  },
+  WRONG_PASSPHRASE: {
+    status: 401,
+    exitCode: 77,
+    title: 'Wrong passphrase',
+    meaning: 'The passphrase does not open this keystore or wallet export.',
+  },
+  BAD_WALLET: {
+    status: 400,
+    exitCode: 65,
+    title: 'Malformed wallet export',
+    meaning: 'A wallet export that is malformed or of an unknown version.',
+  },
+  ALREADY_INITIALIZED: {
+    status: 409,
+    exitCode: 73,
+    title: 'Already initialized',
+    meaning: 'The node home or chain already exists; nothing was overwritten.',
+  },
+  NOT_INITIALIZED: {
+    status: 500,
+    exitCode: 78,
+    title: 'Not initialized',
+    meaning: 'No chain in this store and no genesis given; run custos init first.',
+  },
+  STORE_CORRUPT: {
+    status: 500,
+    exitCode: 70,
+    title: 'Store is inconsistent',
+    meaning: 'The store is inconsistent with itself; restore from a backup or resync, and report it.',
+  },
+  INTERNAL: {
+    status: 500,
+    exitCode: 70,
+    title: 'Internal error',
+    meaning: 'An unexpected failure in the node; the node log has the details under the request id.',
+  },
+  ACCESS_DENIED: {
+    status: 403,
+    exitCode: 77,
+    title: 'No valid access for this record',
+    meaning: 'No valid consent, contract or other lawful basis on the ledger for this use of the record.',
+  },
+  ERASED: {
+    status: 410,
+    exitCode: 66,
+    title: 'Record erased',
+    meaning: 'The record was erased (crypto-shredded); its value can never be read again.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    exitCode: 75,
+    title: 'Too many requests',
+    meaning: 'Too many requests from this client in the current window; retry after the Retry-After seconds.',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    exitCode: 65,
+    title: 'Request body too large',
+    meaning: "The request body is over this route's size limit.",
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    exitCode: 64,
+    title: 'Request headers too large',
+    meaning: "The request's headers are over the size limit.",
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    exitCode: 75,
+    title: 'Request not received in time',
+    meaning: 'The client did not send the whole request in time.',
+  },
+  NOT_READY: {
+    status: 503,
+    exitCode: 75,
+    title: 'Node not ready',
+    meaning: 'The node is up but not ready to serve: stopped on a fatal error, store not answering, or blocks stalled.',
+  },
+  NODE_UNREACHABLE: {
+    status: 503,
+    exitCode: 69,
+    title: 'Node unreachable',
+    meaning: "The CLI or SDK could not reach the node's API at the configured address.",
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    exitCode: 77,
+    title: 'Authentication required',
+    meaning:
+      'The route needs an RFC 9421 signature (or, on org routes, an API token) and the request has none, or it does not verify; the detail says why.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    exitCode: 77,
+    title: 'Not allowed',
+    meaning:
+      "The request is authenticated, but its key or token may not use this route (another subject's history, another org, a read-only token).",
+  },
+  SIGNATURE_EXPIRED: {
+    status: 401,
+    exitCode: 77,
+    title: 'Signature outside its validity window',
+    meaning: 'The request signature has expired, or was created too far in the future; check the clock and sign again.',
+  },
+  REPLAYED_REQUEST: {
+    status: 401,
+    exitCode: 77,
+    title: 'Request replayed',
+    meaning: 'A signature with this nonce was already used; sign each request afresh.',
+  },
 };
 
 /** Code of any error: its own when it is a Custos error, INTERNAL otherwise. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signTx } from '@custos/protocol';
+import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signRequest, signTx } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
@@ -31,10 +31,30 @@ const logLines: string[] = [];
 const orgLog: string[] = [];
 const errorBodies: string[] = [];
 
+/** RFC 9421 signature headers for an injected request (inject sends Host: localhost:80). */
+function signedHeaders(method: string, url: string, signer: Signer, body?: string): Record<string, string> {
+  const h = signRequest({ method, url: `http://localhost${url}`, ...(body === undefined ? {} : { body }) }, signer);
+  return { ...h, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+}
+
+/** POSTs JSON; org routes are signed with the key of the org in the path, as they require. */
 async function post(url: string, payload: unknown, headers: Record<string, string> = {}) {
-  const res = await app.inject({ method: 'POST', url, payload: payload as never, headers });
+  const org = /^\/v1\/orgs\/([^/]+)\//.exec(url)?.[1];
+  const body = JSON.stringify(payload);
+  const auth = org === undefined ? {} : signedHeaders('POST', url, fx.orgs[org]!, body);
+  const res = await app.inject({
+    method: 'POST',
+    url,
+    payload: body,
+    headers: { 'content-type': 'application/json', ...auth, ...headers },
+  });
   if (res.statusCode >= 400) errorBodies.push(res.body);
   return { status: res.statusCode, body: res.json() as Record<string, unknown> & { code?: string } };
+}
+
+/** A GET signed by `signer` (the subject, or a key of the org), as the private routes require. */
+function get(url: string, signer: Signer) {
+  return app.inject({ method: 'GET', url, headers: signedHeaders('GET', url, signer) });
 }
 
 function aliceTx(type: string, args: { [k: string]: JsonValue }): SignedTx {
@@ -162,9 +182,9 @@ describe('customer data through the API', () => {
       aliceTx('request.open', { org: 'bank', kind: 'erase', jurisdiction: 'GDPR', records: [record] }),
     );
     expect(r.body.code).toBe('OK');
-    const q = await app.inject({ method: 'GET', url: '/v1/orgs/bank/requests' });
+    const q = await get('/v1/orgs/bank/requests', fx.orgs.bank!);
     expect(q.json().requests[0]).toMatchObject({ kind: 'erase', status: 'open', overdue: false });
-    const rep = await app.inject({ method: 'GET', url: `/v1/subjects/${aliceDid}/report` });
+    const rep = await get(`/v1/subjects/${aliceDid}/report`, alice);
     const { verifySubjectReport } = await import('@custos/protocol');
     expect(verifySubjectReport(rep.json(), node.members).complete).toBe(true);
   });
@@ -230,25 +250,28 @@ describe('retention', () => {
 describe('consent receipts', () => {
   it('issues a verifiable VC per consent event, and its 27560 and Kantara exports', async () => {
     const { verifyConsentReceipt, nobleVerifier } = await import('@custos/protocol');
-    const grant = await post('/v1/txs?wait=true', aliceTx('consent.grant', {
-      org: 'retailer',
-      purposes: ['dpv:Marketing'],
-      categories: ['pd:PurchasesAndSpendingHabit'],
-      expiresAt: Date.now() + 30 * DAY,
-      jurisdiction: 'CCPA',
-      notice: 'ef'.repeat(32),
-    }));
-    const vc = await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}` });
+    const grant = await post(
+      '/v1/txs?wait=true',
+      aliceTx('consent.grant', {
+        org: 'retailer',
+        purposes: ['dpv:Marketing'],
+        categories: ['pd:PurchasesAndSpendingHabit'],
+        expiresAt: Date.now() + 30 * DAY,
+        jurisdiction: 'CCPA',
+        notice: 'ef'.repeat(32),
+      }),
+    );
+    const vc = await get(`/v1/receipts/${grant.body.txId}`, alice);
     const [receipt] = vc.json().receipts;
     const v = verifyConsentReceipt(receipt, nobleVerifier);
     expect(v.verified).toBe(true);
     expect(v.issuer).toBe(didFromPublicKey(fx.orgs.retailer!.publicKey));
     expect(receipt.credentialSubject.id).toBe(aliceDid);
     // Same event, same receipt: rebuilt from the ledger, deterministic.
-    expect((await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}` })).json().receipts[0]).toEqual(receipt);
+    expect((await get(`/v1/receipts/${grant.body.txId}`, alice)).json().receipts[0]).toEqual(receipt);
 
     // Exports need the org's published controller profile.
-    const missing = await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=kantara` });
+    const missing = await get(`/v1/receipts/${grant.body.txId}?format=kantara`, alice);
     expect(missing.statusCode).toBe(404);
     const profile = {
       controller: {
@@ -264,20 +287,33 @@ describe('consent receipts', () => {
       storageLocations: ['loc:GB'],
       retention: 'P2Y',
     };
-    const pub = await post('/v1/txs?wait=true', signTx({ chainId: 'test', type: 'kv.put', args: { ns: 'privacy', key: 'retailer.profile', value: profile } }, fx.orgs.retailer!));
+    const pub = await post(
+      '/v1/txs?wait=true',
+      signTx(
+        { chainId: 'test', type: 'kv.put', args: { ns: 'privacy', key: 'retailer.profile', value: profile } },
+        fx.orgs.retailer!,
+      ),
+    );
     expect(pub.body.code).toBe('OK');
-    const kantara = (await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=kantara` })).json().receipts[0];
-    expect(kantara).toMatchObject({ version: 'KI-CR-v1.1.0', jurisdiction: expect.any(String), policyUrl: profile.policyUrl });
+    const kantara = (await get(`/v1/receipts/${grant.body.txId}?format=kantara`, alice)).json().receipts[0];
+    expect(kantara).toMatchObject({
+      version: 'KI-CR-v1.1.0',
+      jurisdiction: expect.any(String),
+      policyUrl: profile.policyUrl,
+    });
     expect(Number.isInteger(kantara.consentTimestamp)).toBe(true);
     expect(kantara.consentTimestamp).toBeLessThan(Date.now() / 100);
-    const iso = (await app.inject({ method: 'GET', url: `/v1/receipts/${grant.body.txId}?format=iso27560` })).json().receipts[0];
+    const iso = (await get(`/v1/receipts/${grant.body.txId}?format=iso27560`, alice)).json().receipts[0];
     expect(JSON.stringify(iso)).toContain('dpv');
 
     const w = await post('/v1/txs?wait=true', aliceTx('consent.withdraw', { org: 'retailer' }));
-    const wr = (await app.inject({ method: 'GET', url: `/v1/receipts/${w.body.txId}` })).json().receipts;
+    const wr = (await get(`/v1/receipts/${w.body.txId}`, alice)).json().receipts;
     expect(wr).toHaveLength(1);
-    expect(verifyConsentReceipt(wr[0], nobleVerifier)).toMatchObject({ verified: true, event: { event: 'withdrawn', id: grant.body.txId } });
+    expect(verifyConsentReceipt(wr[0], nobleVerifier)).toMatchObject({
+      verified: true,
+      event: { event: 'withdrawn', id: grant.body.txId },
+    });
     // Not a consent event: 404.
-    expect((await app.inject({ method: 'GET', url: `/v1/receipts/${pub.body.txId}` })).statusCode).toBe(404);
+    expect((await get(`/v1/receipts/${pub.body.txId}`, alice)).statusCode).toBe(404);
   });
 });

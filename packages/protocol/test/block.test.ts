@@ -206,16 +206,16 @@ describe('checkHeaderShape', () => {
 });
 
 describe('log entries', () => {
-  it('are the canonical JSON of {code, height, index, txId}', () => {
+  it('are the canonical JSON of {code, height, index, time, txId}', () => {
     const txId = 'aa'.repeat(32);
-    expect(new TextDecoder().decode(logEntryBytes({ txId, height: 7, index: 2, code: 'OK' }))).toBe(
-      `{"code":"OK","height":7,"index":2,"txId":"${txId}"}`,
-    );
+    expect(
+      new TextDecoder().decode(logEntryBytes({ txId, height: 7, index: 2, time: 1700000000000, code: 'OK' })),
+    ).toBe(`{"code":"OK","height":7,"index":2,"time":1700000000000,"txId":"${txId}"}`);
   });
 
   it('differ for every result code', () => {
     const seen = new Set(
-      RESULT_CODES.map((code) => toHex(logEntryBytes({ txId: 'aa'.repeat(32), height: 1, index: 0, code }))),
+      RESULT_CODES.map((code) => toHex(logEntryBytes({ txId: 'aa'.repeat(32), height: 1, index: 0, time: 0, code }))),
     );
     expect(seen.size).toBe(RESULT_CODES.length);
     expect(RESULT_CODES[0]).toBe('OK');

@@ -1,15 +1,41 @@
 /**
- * Read routes over committed data: blocks, the latest checkpoint, the chain's description, state
- * entries and the health check. Handlers read the store synchronously, so each answer is
- * consistent with the height it reports.
+ * Read routes over committed data: blocks (one, or pages of headers and of a block's transactions),
+ * the latest checkpoint, the chain's description and state entries. Handlers read the store
+ * synchronously, so each answer is consistent with the height it reports. Lists are cursor pages:
+ * each answer's `next` is the cursor of the following page, null on the last.
  */
 import { headerHash, txIdOf } from '@custos/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
-import { HEIGHT_PARAMS, MAX_STATE_PAGE, NO_QUERY, STATE_KEY_QUERY, STATE_LIST_QUERY } from './schemas.js';
+import {
+  BLOCK,
+  BLOCK_LIST_QUERY,
+  BLOCK_PAGE,
+  BLOCK_TXS_PAGE,
+  BLOCK_TXS_QUERY,
+  CHAIN,
+  CHECKPOINT,
+  HEIGHT_PARAMS,
+  MAX_BLOCK_PAGE,
+  MAX_BLOCK_TX_PAGE,
+  MAX_STATE_PAGE,
+  NO_QUERY,
+  STATE_ENTRY,
+  STATE_KEY_QUERY,
+  STATE_LIST_QUERY,
+  STATE_PAGE,
+} from './schemas.js';
 
 const DEFAULT_STATE_PAGE = 100;
+const DEFAULT_BLOCK_PAGE = 20;
+const DEFAULT_BLOCK_TX_PAGE = 100;
+
+/** A page size from the query, or a problem naming the range. */
+function pageSize(raw: string | undefined, fallback: number, max: number): number | string {
+  const n = raw === undefined ? fallback : Number(raw);
+  return n >= 1 && n <= max ? n : `expected querystring.limit between 1 and ${max}, got ${n}`;
+}
 
 export function registerChainRoutes(app: FastifyInstance, node: CustosNode): void {
   const sendBlock = (reply: FastifyReply, height: number) => {
@@ -26,49 +52,160 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     });
   };
 
-  app.get('/v1/blocks/latest', { schema: { querystring: NO_QUERY } }, async (_request, reply) =>
-    sendBlock(reply, node.latest().height),
+  app.get<{ Querystring: { before?: string; limit?: string } }>(
+    '/v1/blocks',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'List block headers, newest first',
+        description:
+          "A page of block headers with their hashes, from the latest block down (or from below `before`). Pass the answer's `next` as `before` for the next page.",
+        querystring: BLOCK_LIST_QUERY,
+        response: { 200: BLOCK_PAGE },
+      },
+    },
+    async (request, reply) => {
+      const limit = pageSize(request.query.limit, DEFAULT_BLOCK_PAGE, MAX_BLOCK_PAGE);
+      if (typeof limit === 'string') return sendProblem(reply, problem('BAD_REQUEST', limit));
+      const latest = node.latest().height;
+      const top = request.query.before === undefined ? latest : Math.min(latest, Number(request.query.before) - 1);
+      const blocks: { height: number; hash: string; header: unknown }[] = [];
+      for (let h = top; h >= 0 && blocks.length < limit; h--) {
+        const row = node.store.getHeader(h);
+        if (row !== null) blocks.push({ height: h, hash: row.hash, header: row.header });
+      }
+      const last = blocks[blocks.length - 1];
+      return { blocks, next: last !== undefined && last.height > 0 ? String(last.height) : null };
+    },
+  );
+
+  app.get(
+    '/v1/blocks/latest',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Read the latest block',
+        description: 'The latest committed block: header, hash, quorum certificate, transactions and result codes.',
+        querystring: NO_QUERY,
+        response: { 200: BLOCK },
+      },
+    },
+    async (_request, reply) => sendBlock(reply, node.latest().height),
   );
 
   app.get<{ Params: { height: string } }>(
     '/v1/blocks/:height',
-    { schema: { params: HEIGHT_PARAMS, querystring: NO_QUERY } },
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Read a block',
+        description:
+          "The block at `height` with all of its transactions (at most the genesis' blockMaxTxs); page through a large block's transactions with /v1/blocks/{height}/txs.",
+        params: HEIGHT_PARAMS,
+        querystring: NO_QUERY,
+        response: { 200: BLOCK },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request, reply) => sendBlock(reply, Number(request.params.height)),
   );
 
-  app.get('/v1/checkpoint', { schema: { querystring: NO_QUERY } }, async (_request, reply) => {
-    const h = node.store.getHeader(node.latest().height);
-    if (h?.qc == null) {
-      return sendProblem(reply, problem('NOT_FOUND', 'this node holds no member key, so it has no checkpoint'));
-    }
-    return h.qc;
-  });
+  app.get<{ Params: { height: string }; Querystring: { after?: string; limit?: string } }>(
+    '/v1/blocks/:height/txs',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: "Page through a block's transactions",
+        description:
+          "The transactions of the block at `height` in block order, with their result codes. Pass the answer's `next` as `after` for the next page.",
+        params: HEIGHT_PARAMS,
+        querystring: BLOCK_TXS_QUERY,
+        response: { 200: BLOCK_TXS_PAGE },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
+    async (request, reply) => {
+      const limit = pageSize(request.query.limit, DEFAULT_BLOCK_TX_PAGE, MAX_BLOCK_TX_PAGE);
+      if (typeof limit === 'string') return sendProblem(reply, problem('BAD_REQUEST', limit));
+      const height = Number(request.params.height);
+      const row = height <= node.latest().height ? node.store.getHeader(height) : null;
+      if (row === null) return sendProblem(reply, problem('NOT_FOUND', `no block at height ${height}`));
+      const first = row.header.logSize - row.header.txCount;
+      const from = request.query.after === undefined ? 0 : Number(request.query.after) + 1;
+      const to = Math.min(row.header.txCount, from + limit);
+      const txs = [];
+      for (let i = from; i < to; i++) {
+        const t = node.store.getTxByLogIndex(first + i);
+        if (t !== null) txs.push(t);
+      }
+      return { height, txs, next: to < row.header.txCount ? String(to - 1) : null };
+    },
+  );
 
-  app.get('/v1/chain', { schema: { querystring: NO_QUERY } }, async () => {
-    const head = node.latest();
-    return {
-      chainId: node.chainId,
-      height: head.height,
-      latestHash: headerHash(head),
-      time: head.time,
-      threshold: node.members.threshold,
-      members: node.members.members,
-      genesis: node.genesis,
-    };
-  });
+  app.get(
+    '/v1/checkpoint',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Read the latest checkpoint',
+        description:
+          'The quorum certificate of the latest block: its checkpoint (height, roots) signed by the member keys this node holds. A light client starts from it.',
+        querystring: NO_QUERY,
+        response: { 200: CHECKPOINT },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
+    async (_request, reply) => {
+      const h = node.store.getHeader(node.latest().height);
+      if (h?.qc == null) {
+        return sendProblem(reply, problem('NOT_FOUND', 'this node holds no member key, so it has no checkpoint'));
+      }
+      return h.qc;
+    },
+  );
+
+  app.get(
+    '/v1/chain',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Describe the chain',
+        description:
+          'Chain id, latest height and hash, the members and their keys, the signature threshold and the genesis.',
+        querystring: NO_QUERY,
+        response: { 200: CHAIN },
+      },
+    },
+    async () => {
+      const head = node.latest();
+      return {
+        chainId: node.chainId,
+        height: head.height,
+        latestHash: headerHash(head),
+        time: head.time,
+        threshold: node.members.threshold,
+        members: node.members.members,
+        genesis: node.genesis,
+      };
+    },
+  );
 
   app.get<{ Querystring: { prefix?: string; after?: string; limit?: string } }>(
     '/v1/state',
-    { schema: { querystring: STATE_LIST_QUERY } },
+    {
+      schema: {
+        tags: ['state'],
+        summary: 'List state entries',
+        description:
+          "State entries in key order, optionally under a key `prefix`. Pass the answer's `next` as `after` for the next page. Values are the JSON the modules stored.",
+        querystring: STATE_LIST_QUERY,
+        response: { 200: STATE_PAGE },
+      },
+    },
     async (request, reply) => {
       const { prefix = '', after } = request.query;
-      const limit = request.query.limit === undefined ? DEFAULT_STATE_PAGE : Number(request.query.limit);
-      if (limit < 1 || limit > MAX_STATE_PAGE) {
-        return sendProblem(
-          reply,
-          problem('BAD_REQUEST', `expected querystring.limit between 1 and ${MAX_STATE_PAGE}, got ${limit}`),
-        );
-      }
+      const limit = pageSize(request.query.limit, DEFAULT_STATE_PAGE, MAX_STATE_PAGE);
+      if (typeof limit === 'string') return sendProblem(reply, problem('BAD_REQUEST', limit));
       const rows = node.store.listState(prefix, after, limit);
       const last = rows[rows.length - 1];
       return {
@@ -81,7 +218,16 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
 
   app.get<{ Querystring: { key: string } }>(
     '/v1/state/entry',
-    { schema: { querystring: STATE_KEY_QUERY } },
+    {
+      schema: {
+        tags: ['state'],
+        summary: 'Read a state entry',
+        description: 'The value under `key` at the latest height. For a value you can verify, use /v1/proofs/state.',
+        querystring: STATE_KEY_QUERY,
+        response: { 200: STATE_ENTRY },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request, reply) => {
       const { key } = request.query;
       const text = node.store.getState(key);
@@ -89,11 +235,4 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
       return { height: node.latest().height, key, value: JSON.parse(text) as unknown };
     },
   );
-
-  app.get('/healthz', { schema: { querystring: NO_QUERY } }, async (_request, reply) => {
-    if (node.fatalError() !== undefined) {
-      return sendProblem(reply, problem('NODE_STOPPED', 'a block failed to commit; the node stopped'));
-    }
-    return { status: 'ok', chainId: node.chainId, height: node.latest().height, pending: node.pendingCount() };
-  });
 }

@@ -2,58 +2,151 @@
  * Company routes for the orgs whose keys and vaults this node holds: the data inventory, registering
  * a value (it goes to the vault; the ledger gets a commitment), using it (the vault decrypts only
  * after the ledger accepted the access), sharing, rectifying, erasing, the requests queue with legal
- * deadlines, and retention. These routes carry personal data in and out: they are served only to
- * the node's operator (loopback by default); never log or echo a value.
+ * deadlines, retention, consent receipts and the org's API tokens. Every /v1/orgs/:org route needs a
+ * request signed (RFC 9421) by a current member key of that org, or an API token of that org
+ * (`read` for GET, `write` otherwise); tokens themselves are managed with member keys only. These
+ * routes carry personal data in and out: never log or echo a value.
  */
 import type { FastifyInstance } from 'fastify';
-import { LAWFUL_BASES } from '../modules/data.js';
+import { NodeError } from '../errors.js';
+import { type DataRecord, LAWFUL_BASES } from '../modules/data.js';
 import { type DataRequest, isOverdue } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { consentReceipts, type ReceiptFormat } from '../orgs/receipts.js';
+import {
+  cursorOf,
+  MAX_TOKEN_TTL_DAYS,
+  TOKEN_ID_PATTERN,
+  TOKEN_SCOPES,
+  type TokenScope,
+  tokenStoreOf,
+} from '../orgs/tokens.js';
+import { memberOfKey } from './auth/authenticate.js';
+import { type Authorize, guard, orgMember, principalOf } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
 
 const ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const DID = { type: 'string', pattern: '^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$' };
 const DPV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$' };
-const ORG_PARAMS = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['org'],
-  properties: { org: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } },
-};
-const ORG_ID_PARAMS = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['org', 'id'],
-  properties: { ...ORG_PARAMS.properties, id: ID },
-};
-const closed = (properties: Record<string, unknown>, required: string[]) => ({
+const ORG = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' };
+const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
   type: 'object',
   additionalProperties: false,
   properties,
   required,
 });
+const ORG_PARAMS = closed({ org: ORG }, ['org']);
+const ORG_ID_PARAMS = closed({ org: ORG, id: ID }, ['org', 'id']);
+const TOKEN_PARAMS = closed({ org: ORG, id: { type: 'string', pattern: TOKEN_ID_PATTERN } }, ['org', 'id']);
+
+export const MAX_PAGE = 500;
+const DEFAULT_PAGE = 200;
+const LIMIT = {
+  type: 'string',
+  pattern: '^[0-9]{1,4}$',
+  description: `Page size, 1-${MAX_PAGE}, default ${DEFAULT_PAGE}.`,
+};
+const pageQuery = (after: Record<string, unknown>) =>
+  closed({ after: { ...after, description: "Cursor: the previous page's `next`." }, limit: LIMIT });
+const RECORDS_QUERY = pageQuery(ID);
+const REQUESTS_CURSOR = { type: 'string', pattern: '^[01]\\.[0-9]{15}\\.[0-9a-f]{64}$' };
+const OVERDUE_CURSOR = { type: 'string', pattern: '^[0-9]{15}\\.[0-9a-f]{64}$' };
+const TOKENS_CURSOR = { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9a-f]{16}$' };
+
+/** Problems every org-authenticated route can answer, for the OpenAPI document. */
+export const ORG_AUTH_PROBLEMS = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'SIGNATURE_EXPIRED',
+  'REPLAYED_REQUEST',
+  'NOT_FOUND',
+] as const;
+
+function limitOf(raw: string | undefined): number {
+  const n = raw === undefined ? DEFAULT_PAGE : Number(raw);
+  if (!(n >= 1 && n <= MAX_PAGE)) {
+    throw new NodeError('BAD_REQUEST', `expected querystring.limit between 1 and ${MAX_PAGE}, got ${n}`);
+  }
+  return n;
+}
+
+/** One page of `items` (sorted by `key`, unique keys) after the cursor `after`. */
+function page<T>(items: T[], key: (t: T) => string, after: string | undefined, limit: number) {
+  const rest = after === undefined ? items : items.filter((t) => key(t) > after);
+  const out = rest.slice(0, limit);
+  const last = out[out.length - 1];
+  return { items: out, next: rest.length > limit && last !== undefined ? key(last) : null };
+}
+
+const pad = (n: number) => String(Math.max(0, Math.floor(n))).padStart(15, '0');
+const requestCursor = (r: DataRequest) => `${r.status === 'open' ? 0 : 1}.${pad(r.deadline)}.${r.id}`;
+const overdueCursor = (r: DataRequest) => `${pad(r.deadline)}.${r.id}`;
+
+/**
+ * Receipts are the customer's and the org's: the subject who signed the consent event, a member
+ * key of the org it was given to, or that org's token with `read`.
+ */
+const receiptReader: Authorize = (principal, request, node) => {
+  const { txId } = request.params as { txId?: string };
+  const t = typeof txId === 'string' ? node.store.getTx(txId) : null;
+  const type = t?.tx.body.type;
+  if (t === null || (type !== 'consent.grant' && type !== 'consent.withdraw')) {
+    throw new NodeError('NOT_FOUND', `no consent event ${String(txId).slice(0, 64)}`);
+  }
+  const org = String(t.tx.body.args.org);
+  if (principal.kind === 'signature') {
+    if (principal.did === t.tx.body.signer || memberOfKey(node, principal.did) === org) return;
+  } else if (principal.org === org && principal.scopes.includes('read')) {
+    return;
+  }
+  throw new NodeError('FORBIDDEN', 'only the subject of this consent event or its org may read its receipts');
+};
 
 export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: OrgService): void {
   const local = (org: string) => orgs.localOrgs().includes(org);
   const notLocal = (org: string) => problem('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
+  const orgKey = 'a current member key of the org';
+  const member = guard(node, { tokens: true, authorize: orgMember(), signer: orgKey });
+  const keyHolder = guard(node, { tokens: false, authorize: orgMember({ keysOnly: true }), signer: orgKey });
+  const authed = (summary: string, description: string) => ({
+    tags: ['organizations'],
+    summary,
+    description: `${description} Signed (RFC 9421) by a member key of the org, or \`Authorization: Bearer\` with an API token of the org (\`read\` for GET, \`write\` otherwise).`,
+  });
+  const config = { problems: ORG_AUTH_PROBLEMS };
 
-  app.get('/v1/orgs', async () => ({ local: orgs.localOrgs() }));
+  app.get(
+    '/v1/orgs',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Orgs served by this node',
+        description: 'The member orgs whose keys and vaults this node holds. Public.',
+      },
+    },
+    async () => ({ local: orgs.localOrgs() }),
+  );
 
   // Receipts of a consent event, signed by the org: a W3C VC (eddsa-jcs-2022), or its ISO/IEC TS 27560
   // or Kantara CR 1.1 export. Served by a node holding the org's key.
   app.get<{ Params: { txId: string }; Querystring: { format?: ReceiptFormat } }>(
     '/v1/receipts/:txId',
     {
+      ...guard(node, {
+        tokens: true,
+        authorize: receiptReader,
+        signer: 'the subject of the consent event or a member key of its org',
+      }),
       schema: {
+        tags: ['organizations'],
+        summary: 'Receipts of a consent event',
+        description:
+          'The consent receipts of a consent.grant or consent.withdraw, signed by the org: a VC 2.0 (eddsa-jcs-2022), or its ISO/IEC TS 27560 or Kantara CR 1.1 export. Signed (RFC 9421) by the subject of the event or a member key of its org, or with a `read` API token of the org.',
         params: closed({ txId: ID }, ['txId']),
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { format: { type: 'string', enum: ['vc', 'iso27560', 'kantara'] } },
-        },
+        querystring: closed({ format: { type: 'string', enum: ['vc', 'iso27560', 'kantara'] } }),
       },
+      config,
     },
     async (request) => ({
       format: request.query.format ?? 'vc',
@@ -61,28 +154,34 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     }),
   );
 
-  app.get<{ Params: { org: string }; Querystring: { after?: string } }>(
+  app.get<{ Params: { org: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/orgs/:org/records',
     {
+      ...member,
       schema: {
+        ...authed('Records the org holds', "A page of the org's data records (ledger state, no values), in id order."),
         params: ORG_PARAMS,
-        querystring: { type: 'object', additionalProperties: false, properties: { after: ID } },
+        querystring: RECORDS_QUERY,
       },
+      config,
     },
     async (request) => {
+      const { org } = request.params;
+      const limit = limitOf(request.query.limit);
+      const head = node.latest();
       const rows = node.store.listState(
-        `record/${request.params.org}/`,
-        request.query.after && `record/${request.params.org}/${request.query.after}`,
-        200,
+        `record/${org}/`,
+        request.query.after && `record/${org}/${request.query.after}`,
+        limit + 1,
       );
-      const now = node.latest().time;
+      const records = rows.slice(0, limit).map((r) => {
+        const rec = JSON.parse(r.value) as DataRecord;
+        return { ...rec, pastRetention: rec.erasedAt === null && rec.retentionUntil <= head.time };
+      });
       return {
-        height: node.latest().height,
-        records: rows.map((r) => {
-          const rec = JSON.parse(r.value) as { retentionUntil: number; erasedAt: number | null };
-          return { ...rec, pastRetention: rec.erasedAt === null && rec.retentionUntil <= now };
-        }),
-        next: rows.length === 200 ? (rows[rows.length - 1]!.key.split('/')[2] ?? null) : null,
+        height: head.height,
+        records,
+        next: rows.length > limit ? (records[records.length - 1]?.id ?? null) : null,
       };
     },
   );
@@ -100,7 +199,12 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   }>(
     '/v1/orgs/:org/records',
     {
+      ...member,
       schema: {
+        ...authed(
+          'Register a value',
+          'Stores the value in the org vault and registers its salted commitment on the ledger.',
+        ),
         params: ORG_PARAMS,
         body: closed(
           {
@@ -120,6 +224,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
           ['subject', 'category', 'purposes', 'source', 'retentionDays', 'value'],
         ),
       },
+      config,
     },
     async (request, reply) => {
       const { org } = request.params;
@@ -140,10 +245,16 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string; id: string }; Body: { purpose: string; basis: string } }>(
     '/v1/orgs/:org/records/:id/access',
     {
+      ...member,
       schema: {
+        ...authed(
+          'Use a record',
+          'Records the access on the ledger and returns the value only if the ledger accepted it.',
+        ),
         params: ORG_ID_PARAMS,
         body: closed({ purpose: DPV, basis: { type: 'string', enum: [...LAWFUL_BASES] } }, ['purpose', 'basis']),
       },
+      config,
     },
     async (request, reply) => {
       const { org, id } = request.params;
@@ -157,14 +268,13 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string; id: string }; Body: { recipient: string; purpose: string; sale: boolean } }>(
     '/v1/orgs/:org/records/:id/share',
     {
+      ...member,
       schema: {
+        ...authed('Share a record', 'Records a share with another member (needs share or sale permission).'),
         params: ORG_ID_PARAMS,
-        body: closed({ recipient: ORG_PARAMS.properties.org, purpose: DPV, sale: { type: 'boolean' } }, [
-          'recipient',
-          'purpose',
-          'sale',
-        ]),
+        body: closed({ recipient: ORG, purpose: DPV, sale: { type: 'boolean' } }, ['recipient', 'purpose', 'sale']),
       },
+      config,
     },
     async (request, reply) => {
       const { org, id } = request.params;
@@ -175,7 +285,15 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
 
   app.post<{ Params: { org: string; id: string }; Body: { value: unknown } }>(
     '/v1/orgs/:org/records/:id/rectify',
-    { schema: { params: ORG_ID_PARAMS, body: closed({ value: {} }, ['value']) } },
+    {
+      ...member,
+      schema: {
+        ...authed('Rectify a record', 'Replaces the value in the vault and its commitment on the ledger.'),
+        params: ORG_ID_PARAMS,
+        body: closed({ value: {} }, ['value']),
+      },
+      config,
+    },
     async (request, reply) => {
       const { org, id } = request.params;
       if (!local(org)) return sendProblem(reply, notLocal(org));
@@ -186,7 +304,12 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string }; Body: { records?: string[]; subject?: string; reason: string } }>(
     '/v1/orgs/:org/erase',
     {
+      ...member,
       schema: {
+        ...authed(
+          'Erase records',
+          'Crypto-shreds records (or everything on a subject) in the vault, then records the erasure.',
+        ),
         params: ORG_PARAMS,
         body: closed(
           {
@@ -197,6 +320,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
           ['reason'],
         ),
       },
+      config,
     },
     async (request, reply) => {
       const { org } = request.params;
@@ -213,23 +337,47 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     },
   );
 
-  app.get<{ Params: { org: string } }>(
+  app.get<{ Params: { org: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/orgs/:org/requests',
-    { schema: { params: ORG_PARAMS } },
-    async (request) => ({ now: node.latest().time, requests: orgs.requests(request.params.org) }),
+    {
+      ...member,
+      schema: {
+        ...authed(
+          'Requests made to the org',
+          'A page of the data-subject requests made to the org: open ones first, soonest deadline first; `overdue` marks those past their deadline.',
+        ),
+        params: ORG_PARAMS,
+        querystring: pageQuery(REQUESTS_CURSOR),
+      },
+      config,
+    },
+    async (request) => {
+      const limit = limitOf(request.query.limit);
+      const now = node.latest().time;
+      const all = orgs.requests(request.params.org, now);
+      all.sort((a, b) => (requestCursor(a) < requestCursor(b) ? -1 : 1));
+      const p = page(all, requestCursor, request.query.after, limit);
+      return { now, requests: p.items, next: p.next };
+    },
   );
 
   for (const action of ['extend', 'fulfil', 'reject'] as const) {
     app.post<{ Params: { org: string; id: string }; Body: { reason?: string } }>(
       `/v1/orgs/:org/requests/:id/${action}`,
       {
+        ...member,
         schema: {
+          ...authed(
+            `${action[0]!.toUpperCase()}${action.slice(1)} a request`,
+            `Commits request.${action} signed by the org.`,
+          ),
           params: ORG_ID_PARAMS,
           body: closed(
             { reason: { type: 'string', minLength: 1, maxLength: 500 } },
             action === 'fulfil' ? [] : ['reason'],
           ),
         },
+        config,
       },
       async (request, reply) => {
         const { org, id } = request.params;
@@ -242,29 +390,166 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     );
   }
 
-  app.get<{ Params: { org: string } }>(
+  app.get<{ Params: { org: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/orgs/:org/retention',
-    { schema: { params: ORG_PARAMS } },
-    async (request) => ({
-      now: node.latest().time,
-      pastRetention: orgs.pastRetention(request.params.org),
-    }),
+    {
+      ...member,
+      schema: {
+        ...authed(
+          'Records past retention',
+          'A page of the records past their retention period and not erased (non-compliant until erased), in id order.',
+        ),
+        params: ORG_PARAMS,
+        querystring: RECORDS_QUERY,
+      },
+      config,
+    },
+    async (request) => {
+      const { org } = request.params;
+      const limit = limitOf(request.query.limit);
+      const now = node.latest().time;
+      const due: DataRecord[] = [];
+      let after = request.query.after && `record/${org}/${request.query.after}`;
+      let more = false;
+      for (;;) {
+        const rows = node.store.listState(`record/${org}/`, after, 500);
+        for (const row of rows) {
+          const rec = JSON.parse(row.value) as DataRecord;
+          if (rec.erasedAt !== null || rec.retentionUntil > now) continue;
+          if (due.length === limit) {
+            more = true;
+            break;
+          }
+          due.push(rec);
+        }
+        if (more || rows.length < 500) break;
+        after = rows[rows.length - 1]!.key;
+      }
+      return { now, pastRetention: due, next: more ? (due[due.length - 1]?.id ?? null) : null };
+    },
   );
 
-  // Overdue requests are visible to everyone who may see them; by default: all of them, as of the latest block.
-  app.get('/v1/requests/overdue', async () => {
-    const now = node.latest().time;
-    const overdue: DataRequest[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = node.store.listState('request/', after, 500);
-      for (const row of page) {
-        const r = JSON.parse(row.value) as DataRequest;
-        if (isOverdue(r, now)) overdue.push(r);
+  // Overdue requests are public, as the ledger state they come from: accountability, by deadline.
+  app.get<{ Querystring: { after?: string; limit?: string } }>(
+    '/v1/requests/overdue',
+    {
+      schema: {
+        tags: ['organizations'],
+        summary: 'Overdue requests',
+        description:
+          'A page of the requests, to any org, still open past their legal deadline, as of the latest block, soonest deadline first. Public.',
+        querystring: pageQuery(OVERDUE_CURSOR),
+      },
+    },
+    async (request) => {
+      const limit = limitOf(request.query.limit);
+      const now = node.latest().time;
+      const overdue: DataRequest[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const rows = node.store.listState('request/', after, 500);
+        for (const row of rows) {
+          const r = JSON.parse(row.value) as DataRequest;
+          if (isOverdue(r, now)) overdue.push(r);
+        }
+        if (rows.length < 500) break;
+        after = rows[rows.length - 1]!.key;
       }
-      if (page.length < 500) break;
-      after = page[page.length - 1]!.key;
-    }
-    return { now, overdue: overdue.sort((a, b) => a.deadline - b.deadline) };
+      overdue.sort((a, b) => (overdueCursor(a) < overdueCursor(b) ? -1 : 1));
+      const p = page(overdue, overdueCursor, request.query.after, limit);
+      return { now, overdue: p.items, next: p.next };
+    },
+  );
+
+  // API tokens: issued, listed and revoked with a member key only (a leaked token cannot mint more).
+  const tokensDoc = (summary: string, description: string) => ({
+    tags: ['organizations'],
+    summary,
+    description: `${description} Signed (RFC 9421) by a current member key of the org; API tokens are not accepted here.`,
   });
+
+  app.post<{ Params: { org: string }; Body: { scopes: TokenScope[]; ttlDays?: number; label?: string } }>(
+    '/v1/orgs/:org/tokens',
+    {
+      ...keyHolder,
+      schema: {
+        ...tokensDoc(
+          'Issue an API token',
+          'Creates a bearer token for the org with scopes `read` and/or `write`, valid `ttlDays` (default 90). The answer holds the token: the only time it is shown; the node keeps its SHA-256.',
+        ),
+        params: ORG_PARAMS,
+        body: closed(
+          {
+            scopes: {
+              type: 'array',
+              minItems: 1,
+              maxItems: TOKEN_SCOPES.length,
+              uniqueItems: true,
+              items: { type: 'string', enum: [...TOKEN_SCOPES] },
+            },
+            ttlDays: { type: 'integer', minimum: 1, maximum: MAX_TOKEN_TTL_DAYS },
+            label: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x20-\\x7e]+$' },
+          },
+          ['scopes'],
+        ),
+      },
+      config,
+    },
+    async (request, reply) => {
+      const { org } = request.params;
+      if (!local(org)) return sendProblem(reply, notLocal(org));
+      const principal = principalOf(request);
+      const { token, info } = tokenStoreOf(node).create(org, {
+        scopes: request.body.scopes,
+        createdBy: principal?.kind === 'signature' ? principal.did : 'unknown',
+        ...(request.body.ttlDays === undefined ? {} : { ttlDays: request.body.ttlDays }),
+        ...(request.body.label === undefined ? {} : { label: request.body.label }),
+      });
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ token, ...info });
+    },
+  );
+
+  app.get<{ Params: { org: string }; Querystring: { after?: string; limit?: string } }>(
+    '/v1/orgs/:org/tokens',
+    {
+      ...keyHolder,
+      schema: {
+        ...tokensDoc(
+          'API tokens of the org',
+          'A page of the org tokens, oldest first, revoked and expired ones included; never their secrets.',
+        ),
+        params: ORG_PARAMS,
+        querystring: pageQuery(TOKENS_CURSOR),
+      },
+      config,
+    },
+    async (request) => {
+      const limit = limitOf(request.query.limit);
+      const rows = tokenStoreOf(node).list(request.params.org, request.query.after, limit + 1);
+      const tokens = rows.slice(0, limit);
+      const last = tokens[tokens.length - 1];
+      return { tokens, next: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+    },
+  );
+
+  app.delete<{ Params: { org: string; id: string } }>(
+    '/v1/orgs/:org/tokens/:id',
+    {
+      ...keyHolder,
+      schema: {
+        ...tokensDoc('Revoke an API token', 'Revokes the token at once; it stays listed with its `revokedAt`.'),
+        params: TOKEN_PARAMS,
+      },
+      config,
+    },
+    async (request, reply) => {
+      const { org, id } = request.params;
+      const t = tokenStoreOf(node).revoke(org, id);
+      if (t === undefined) return sendProblem(reply, problem('NOT_FOUND', `org '${org}' has no API token ${id}`));
+      return t;
+    },
+  );
 }

@@ -7,12 +7,23 @@ import type { FastifyInstance } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { consistencyProof, inclusionProof, stateProof } from '../proofs.js';
 import { problem, sendProblem } from './problem.js';
-import { CONSISTENCY_QUERY, INCLUSION_QUERY, STATE_KEY_QUERY, TX_ID_PARAMS } from './schemas.js';
+import { CONSISTENCY_QUERY, INCLUSION_QUERY, PROOF_BUNDLE, STATE_KEY_QUERY, TX_ID_PARAMS } from './schemas.js';
 
 export function registerProofRoutes(app: FastifyInstance, node: CustosNode): void {
   app.get<{ Params: { txId: string }; Querystring: { height?: string } }>(
     '/v1/proofs/inclusion/:txId',
-    { schema: { params: TX_ID_PARAMS, querystring: INCLUSION_QUERY } },
+    {
+      schema: {
+        tags: ['proofs'],
+        summary: 'Prove a transaction is in the history',
+        description:
+          'An RFC 9162 inclusion proof of the transaction (with its result code) in the history log at the latest height, or at `height` (from its own block up), with the quorum certificate of that height.',
+        params: TX_ID_PARAMS,
+        querystring: INCLUSION_QUERY,
+        response: { 200: PROOF_BUNDLE },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request, reply) => {
       const { txId } = request.params;
       const tx = node.store.getTx(txId);
@@ -32,7 +43,17 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
 
   app.get<{ Querystring: { from: string; to: string } }>(
     '/v1/proofs/consistency',
-    { schema: { querystring: CONSISTENCY_QUERY } },
+    {
+      schema: {
+        tags: ['proofs'],
+        summary: 'Prove the history only grew',
+        description:
+          'An RFC 9162 consistency proof that the history log at height `to` extends the log at height `from`, with the quorum certificates of both heights.',
+        querystring: CONSISTENCY_QUERY,
+        response: { 200: PROOF_BUNDLE },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request, reply) => {
       const from = Number(request.query.from);
       const to = Number(request.query.to);
@@ -49,7 +70,17 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
 
   app.get<{ Querystring: { key: string } }>(
     '/v1/proofs/state',
-    { schema: { querystring: STATE_KEY_QUERY } },
+    {
+      schema: {
+        tags: ['proofs'],
+        summary: 'Prove the value of a state key',
+        description:
+          "A proof of the value under `key` (or of its absence) in the authenticated state map at the latest height, with that height's quorum certificate.",
+        querystring: STATE_KEY_QUERY,
+        response: { 200: PROOF_BUNDLE },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request) => stateProof(node, request.query.key),
   );
 }

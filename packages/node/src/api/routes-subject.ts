@@ -1,14 +1,20 @@
 /**
  * Customer-facing routes: Global Privacy Control (`/.well-known/gpc.json`, and a GPC opt-out that
  * the API accepts only on a request carrying exactly `Sec-GPC: 1`), and the subject's verifiable
- * right-to-know report. A report is about one pairwise pseudonym and holds no personal data.
+ * right-to-know report. A report is about one pairwise pseudonym and holds no personal data, but
+ * it links everything done under that pseudonym: only a request signed (RFC 9421) by the
+ * pseudonym's own key may read it (DESIGN.md section 9).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { subjectReport } from '../subject/report.js';
+import { guard, subjectOnly } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
 
-const DID_PARAMS = {
+/** Problems every subject-signed route can answer, for the OpenAPI document. */
+export const SUBJECT_AUTH_PROBLEMS = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] as const;
+
+export const DID_PARAMS = {
   type: 'object',
   additionalProperties: false,
   required: ['did'],
@@ -57,7 +63,18 @@ export function registerSubjectRoutes(app: FastifyInstance, node: CustosNode): v
 
   app.get<{ Params: { did: string }; Querystring: { after?: string; limit?: string } }>(
     '/v1/subjects/:did/report',
-    { schema: { params: DID_PARAMS, querystring: REPORT_QUERY } },
+    {
+      ...guard(node, { tokens: false, authorize: subjectOnly('did'), signer: "the subject's key" }),
+      schema: {
+        tags: ['customers'],
+        summary: "A subject's verifiable report",
+        description:
+          "The subject's consents, opt-outs, records and requests with state proofs, and a page of its history with inclusion proofs, against the latest quorum certificate. Signed by the subject's key (RFC 9421, keyid = the did in the path). Pass `next` as `after` for the following page.",
+        params: DID_PARAMS,
+        querystring: REPORT_QUERY,
+      },
+      config: { problems: [...SUBJECT_AUTH_PROBLEMS, 'NOT_FOUND'] },
+    },
     async (request, reply) => {
       if (hasGpcSignal(request)) reply.header('GPC-Honored', '1');
       const { after, limit } = request.query;

@@ -4,25 +4,73 @@
  * until the block commits.
  */
 import type { FastifyInstance } from 'fastify';
-import { NodeError } from '../errors.js';
+import { type ErrorCode, NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
+import type { NodeMetrics } from './metrics.js';
 import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
-import { ACCEPTED, COMMIT_RESULT, NO_QUERY, SIGNED_TX, TX_BATCH, TX_ID_PARAMS, WAIT_QUERY } from './schemas.js';
+import {
+  ACCEPTED,
+  BATCH_RESULT,
+  COMMIT_RESULT,
+  COMMITTED_TX,
+  MAX_BATCH,
+  NO_QUERY,
+  SIGNED_TX,
+  TX_BATCH,
+  TX_ID_PARAMS,
+  WAIT_QUERY,
+} from './schemas.js';
 
 export interface TxRouteOptions {
   /** How long `?wait=true` waits for a commit before answering 504 TIMEOUT. */
   waitTimeoutMs: number;
   batchBodyLimit: number;
+  /** Commit latency of every admitted transaction is recorded here. */
+  metrics?: NodeMetrics;
 }
+
+/** What admission (and, with `?wait=true`, the signature check and the commit wait) can refuse. */
+const ADMISSION_PROBLEMS: readonly ErrorCode[] = [
+  'BAD_TX',
+  'BAD_SIGNATURE',
+  'WRONG_CHAIN',
+  'TX_EXPIRED',
+  'TX_NOT_YET_VALID',
+  'TX_REPLAYED',
+  'DUPLICATE_TX',
+  'TX_TOO_LARGE',
+  'MEMPOOL_FULL',
+  'NODE_STOPPED',
+  'TIMEOUT',
+];
 
 type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { code: string; detail: string } };
 
 export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: TxRouteOptions): void {
+  const submit = (raw: unknown): Submission => {
+    const admittedAt = performance.now();
+    const sub = node.submit(raw);
+    const m = opts.metrics;
+    if (m !== undefined) sub.committed.then(() => m.observeCommit(admittedAt), ignore);
+    return sub;
+  };
+
   app.post<{ Body: unknown; Querystring: { wait?: 'true' | 'false' } }>(
     '/v1/txs',
-    { schema: { body: SIGNED_TX, querystring: WAIT_QUERY, response: { 200: COMMIT_RESULT, 202: ACCEPTED } } },
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'Submit a signed transaction',
+        description:
+          'Admits one signed transaction `{body, sig}`: shape, chain, time window and replay are checked at once, the Ed25519 signature off the event loop. Answers 202 with the id; with `?wait=true`, holds the request until the block commits and answers 200 with the result code (`OK` or why the transaction changed nothing), or 504 TIMEOUT. A forged signature is never committed.',
+        body: SIGNED_TX,
+        querystring: WAIT_QUERY,
+        response: { 200: COMMIT_RESULT, 202: ACCEPTED },
+      },
+      config: { problems: ADMISSION_PROBLEMS },
+    },
     async (request, reply) => {
-      const sub = node.submit(request.body);
+      const sub = submit(request.body);
       if (request.query.wait !== 'true') {
         // The signature is checked off the event loop after this answer; a forged one is never
         // committed (GET /v1/txs/:txId stays 404). Callers who need the verdict use ?wait=true.
@@ -40,7 +88,18 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
 
   app.post<{ Body: unknown[]; Querystring: { wait?: 'true' | 'false' } }>(
     '/v1/txs/batch',
-    { bodyLimit: opts.batchBodyLimit, schema: { body: TX_BATCH, querystring: WAIT_QUERY } },
+    {
+      bodyLimit: opts.batchBodyLimit,
+      schema: {
+        tags: ['transactions'],
+        summary: 'Submit a batch of signed transactions',
+        description: `Admits up to ${MAX_BATCH} signed transactions in one request (one write against the rate limit). Each item is checked on its own: the answer is 200 with one result per item, in order: \`{txId}\` when admitted, the commit result with \`?wait=true\`, or \`{error: {code, detail}}\` for that item alone. Only a body that is not an array (or too long) fails the whole request.`,
+        body: TX_BATCH,
+        querystring: WAIT_QUERY,
+        response: { 200: BATCH_RESULT },
+      },
+      config: { problems: ['TX_TOO_LARGE'] },
+    },
     async (request) => {
       const validTx = request.compileValidationSchema(SIGNED_TX);
       const subs: (Submission | undefined)[] = [];
@@ -51,7 +110,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
           };
         }
         try {
-          const sub = node.submit(raw);
+          const sub = submit(raw);
           subs[i] = sub;
           return { txId: sub.txId };
         } catch (e) {
@@ -89,7 +148,18 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
 
   app.get<{ Params: { txId: string } }>(
     '/v1/txs/:txId',
-    { schema: { params: TX_ID_PARAMS, querystring: NO_QUERY } },
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'Read a committed transaction',
+        description:
+          'The committed transaction with its block height, position, log index and result code. 404 until its block commits (and forever for a transaction whose signature did not verify).',
+        params: TX_ID_PARAMS,
+        querystring: NO_QUERY,
+        response: { 200: COMMITTED_TX },
+      },
+      config: { problems: ['NOT_FOUND'] },
+    },
     async (request, reply) => {
       const t = node.store.getTx(request.params.txId);
       if (t === null) {

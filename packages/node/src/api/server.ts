@@ -1,18 +1,32 @@
 /**
  * The node's HTTP API (DESIGN.md section 9): Fastify, JSON in and out, every request checked
- * against a JSON Schema at the edge, every error an RFC 9457 problem with a code from the registry.
- * Bodies are bounded (64 KiB, 8 MiB for a batch); the logger is off unless asked for, and never
- * records bodies, query strings or client addresses.
+ * against a JSON Schema at the edge, every error an RFC 9457 problem with a code from the registry,
+ * an OpenAPI 3.1 document generated from the same schemas, limits on rate, size and time
+ * (`limits.ts`), Prometheus metrics, and a request id on every answer (`X-Request-Id`). The logger
+ * is off unless asked for, and never records bodies, query strings or client addresses.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
-import { problem, problemOf, sendProblem } from './problem.js';
+import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
+import { NodeMetrics } from './metrics.js';
+import { registerDocRoutes, registerOpenApi } from './openapi.js';
+import { problem, problemOf, rawProblemResponse, sendProblem } from './problem.js';
 import { registerChainRoutes } from './routes-chain.js';
+import { registerEventRoutes } from './routes-events.js';
+import { registerOpsRoutes } from './routes-ops.js';
 import { registerOrgRoutes } from './routes-orgs.js';
 import { registerProofRoutes } from './routes-proofs.js';
 import { registerSubjectRoutes } from './routes-subject.js';
 import { registerTxRoutes } from './routes-txs.js';
+import { registerWebRoutes } from './web.js';
 
 export interface ServerOptions {
   /** pino JSON logs on stdout: `true` for level `info`, or a level. Default: off. */
@@ -23,8 +37,25 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Most bytes in a POST /v1/txs/batch body. Default 8 MiB. */
   batchBodyLimit?: number;
+  /** Requests per client per minute, reads and writes apart, or `false` for none. Default 1200 and 600. */
+  rateLimit?: RateLimitOptions | false;
+  /** Most bytes in the request line and headers. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** The whole request must arrive within this many ms. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive connections close after this many ms. Default 72 s. */
+  keepAliveTimeoutMs?: number;
+  /** Connections silent both ways for this long close. Default 120 s (above the longest `?wait=true`). */
+  connectionTimeoutMs?: number;
+  /**
+   * Trust `X-Forwarded-For` from these proxies (Fastify's `trustProxy`: true, or addresses/CIDRs):
+   * rate limits then count the client behind the proxy. Default: trust no proxy.
+   */
+  trustProxy?: boolean | string;
   /** How long `?wait=true` waits for a commit. Default 30 s. */
   waitTimeoutMs?: number;
+  /** /readyz fails when transactions are pending and no block committed for this long. Default 60 s. */
+  stallMs?: number;
   /** The orgs whose keys and vaults this node holds: enables the /v1/orgs/... routes. */
   orgs?: OrgService;
 }
@@ -38,42 +69,118 @@ export interface ListenOptions {
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7070;
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+const limitsOf = new WeakMap<FastifyInstance, Limits>();
+const routesOf = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** A route as Fastify registered it; `hidden` ones (the web app's pages) stay out of the OpenAPI document. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  hidden: boolean;
+}
+
+/** The limits a server built by `createServer` enforces. */
+export function serverLimits(app: FastifyInstance): Limits | undefined {
+  return limitsOf.get(app);
+}
+
+/** Every route of a server built by `createServer` (complete once it is ready). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(routesOf.get(app) ?? [])];
+}
 
 /**
- * Builds the HTTP API of `node` (not yet listening; see `listen`). Closing the server does not
- * close the node.
+ * Builds the HTTP API of `node` (not yet listening; see `listen`). Routes are added once the
+ * plugins they rely on (rate limits, OpenAPI) are loaded, at `ready()`, `listen()` or the first
+ * `inject()`. Closing the server does not close the node.
+ *
+ * Shared hooks for route modules: `request.id` is the request id (a UUID, returned as
+ * `X-Request-Id`, logged as `reqId`); `config: { rateClass }` picks a route's rate budget;
+ * `config: { problems }` lists its error codes in the OpenAPI document.
  *
  * @example
  * const app = createServer(node);
  * const url = await listen(app, { port: 0 });
  */
 export function createServer(node: CustosNode, opts: ServerOptions = {}): FastifyInstance {
+  const limits = resolveLimits({
+    rateLimit: opts.rateLimit,
+    bodyLimit: opts.bodyLimit,
+    batchBodyLimit: opts.batchBodyLimit,
+    maxHeaderSize: opts.maxHeaderSize,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+    connectionTimeoutMs: opts.connectionTimeoutMs,
+  });
+  const waitTimeoutMs = opts.waitTimeoutMs ?? 30_000;
   const app = Fastify({
     logger: loggerOptions(opts.logger, opts.logStream),
-    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    bodyLimit: limits.bodyLimit,
     // One Ajv for bodies and query strings: no coercion (a signed body must reach parseTx exactly
     // as sent) and no silent removal of unknown fields (they are rejected).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Ids are ours, never the client's: a header value would reach the logs unchecked.
     requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    http: {
+      maxHeaderSize: limits.maxHeaderSize,
+      // Node checks request timeouts on this interval (default 30 s): keep it below the timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 2))),
+    },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: Math.max(limits.connectionTimeoutMs, waitTimeoutMs + 5_000),
+    routerOptions: { maxParamLength: limits.maxParamLength },
+    trustProxy: opts.trustProxy ?? false,
+    clientErrorHandler,
   });
+  limitsOf.set(app, limits);
+  const routes: RegisteredRoute[] = [];
+  routesOf.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) {
+      routes.push({ method: String(method), url: r.url, hidden: r.schema?.hide === true });
+    }
+  });
+  const metrics = new NodeMetrics(node);
 
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  // Bodies are JSON only: a text/plain body is refused as such rather than failing its schema.
+  app.removeContentTypeParser('text/plain');
+  metrics.install(app);
   app.setErrorHandler((err, request, reply) => {
-    const p = problemOf(err);
+    const p = problemOf(err, isTxRoute(request) ? 'TX_TOO_LARGE' : 'BODY_TOO_LARGE');
     if (p.status >= 500) request.log.error({ err }, 'request failed');
     return sendProblem(reply, p);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`)),
-  );
 
-  registerSubjectRoutes(app, node);
-  registerTxRoutes(app, node, {
-    waitTimeoutMs: opts.waitTimeoutMs ?? 30_000,
-    batchBodyLimit: opts.batchBodyLimit ?? 8 * 1024 * 1024,
+  if (limits.rateLimit !== false) registerRateLimit(app, limits.rateLimit);
+  registerOpenApi(app);
+
+  app.after(() => {
+    const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(
+        reply,
+        problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`),
+      );
+    // Unknown paths spend the client's budget too, so probing them is no free load.
+    if (limits.rateLimit !== false) app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound);
+    else app.setNotFoundHandler(notFound);
+
+    registerSubjectRoutes(app, node);
+    registerTxRoutes(app, node, { waitTimeoutMs, batchBodyLimit: limits.batchBodyLimit, metrics });
+    registerChainRoutes(app, node);
+    registerProofRoutes(app, node);
+    registerEventRoutes(app, node);
+    registerOpsRoutes(app, node, { metrics, stallMs: opts.stallMs ?? 60_000 });
+    registerDocRoutes(app);
+    if (opts.orgs) registerOrgRoutes(app, node, opts.orgs);
+    registerWebRoutes(app, node);
   });
-  registerChainRoutes(app, node);
-  registerProofRoutes(app, node);
-  if (opts.orgs) registerOrgRoutes(app, node, opts.orgs);
   return app;
 }
 
@@ -84,6 +191,29 @@ export async function listen(app: FastifyInstance, opts: ListenOptions = {}): Pr
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? DEFAULT_PORT);
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function isTxRoute(request: FastifyRequest): boolean {
+  const url = request.routeOptions.url;
+  return url !== undefined && (url === '/v1/txs' || url.startsWith('/v1/txs/'));
+}
+
+/**
+ * Answers what Node's HTTP parser rejects before Fastify sees a request (headers too large, a
+ * request too slow, malformed HTTP) with a problem document, then closes the connection.
+ */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let response: string;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    response = rawProblemResponse('HEADERS_TOO_LARGE', 'expected request headers within the size limit');
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    response = rawProblemResponse('REQUEST_TIMEOUT', 'expected the whole request within the time limit');
+  } else {
+    response = rawProblemResponse('BAD_REQUEST', 'expected a well-formed HTTP/1.1 request');
+  }
+  if (socket.writable) socket.write(response);
+  socket.destroy();
 }
 
 function loggerOptions(

@@ -1,0 +1,94 @@
+/**
+ * Operations routes: liveness (`/healthz`: the process answers), readiness (`/readyz`: the node can
+ * serve: not stopped on a fatal error, store answering, blocks not stalled) and Prometheus metrics.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { CustosNode } from '../node.js';
+import { METRICS_CONTENT_TYPE, type NodeMetrics } from './metrics.js';
+import { problem, sendProblem } from './problem.js';
+import { HEALTH, NO_QUERY, READINESS } from './schemas.js';
+
+export interface OpsRouteOptions {
+  metrics: NodeMetrics;
+  /**
+   * Not ready when transactions are pending and no block has committed for this long (a stalled
+   * orderer). An idle chain cuts no blocks, so age alone never makes a node unready. Default 60 s.
+   */
+  stallMs: number;
+}
+
+export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: OpsRouteOptions): void {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        description:
+          'Answers 200 while the process serves HTTP, whatever the state of the node: for a liveness probe. Use /readyz to route traffic.',
+        querystring: NO_QUERY,
+        response: { 200: HEALTH },
+      },
+    },
+    async () => ({ status: 'ok', chainId: node.chainId, height: node.latest().height, pending: node.pendingCount() }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness',
+        description:
+          'Answers 200 when the node can serve reads and admit transactions: not stopped on a fatal error, its store answering, and blocks not stalled while transactions wait. Otherwise 503 NOT_READY with the reason.',
+        querystring: NO_QUERY,
+        response: { 200: READINESS },
+      },
+      config: { problems: ['NOT_READY'] },
+    },
+    async (_request, reply) => {
+      if (node.fatalError() !== undefined) {
+        return sendProblem(reply, problem('NOT_READY', 'a block failed to commit; the node stopped'));
+      }
+      let stored: number;
+      try {
+        stored = node.store.latestHeader()?.height ?? -1;
+      } catch {
+        return sendProblem(reply, problem('NOT_READY', 'the store does not answer (closed or failing)'));
+      }
+      const head = node.latest();
+      if (stored !== head.height) {
+        return sendProblem(reply, problem('NOT_READY', `the store is at height ${stored}, the node at ${head.height}`));
+      }
+      const ageMs = Math.max(0, Date.now() - head.time);
+      const pending = node.pendingCount();
+      if (pending > 0 && ageMs > opts.stallMs) {
+        return sendProblem(
+          reply,
+          problem('NOT_READY', `${pending} transactions pending and no block for ${Math.round(ageMs / 1000)} s`),
+        );
+      }
+      return { status: 'ready', chainId: node.chainId, height: head.height, pending, latestBlockAgeMs: ageMs };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description:
+          'Prometheus text exposition: blocks and transactions committed (by result code), commit latency, HTTP request durations by route and status, pending transactions, latest block age, vault operations, and the process (CPU, memory, event loop).',
+        querystring: NO_QUERY,
+        response: {
+          200: {
+            description: 'Prometheus text format 0.0.4.',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(await opts.metrics.text()),
+  );
+}
