@@ -61,14 +61,27 @@ export function auditStore(store: SqliteStore): AuditReport {
   const tree = new StateTree(new MemoryStateNodeStore());
   const log = new MerkleLog(new MemoryLogStore());
   const committed = new Set<string>();
+  const lockKeys = new Set<string>();
   const reader = {
     getState: (k: string) => state.get(k),
     hasCommittedTx: (id: string) => committed.has(id),
+    getMeta: (k: string) => (k === 'genesis' ? genesisText : store.getMeta(k)),
+    // A sorted prefix scan over the replayed state (the executor asks for `lock/` once per block).
+    listState: (prefix: string, after: string | undefined, limit: number) =>
+      [...(prefix.startsWith('lock/') ? lockKeys : state.keys())]
+        .filter((k) => k.startsWith(prefix) && (after === undefined || k > after))
+        .sort()
+        .slice(0, limit)
+        .map((key) => ({ key, value: state.get(key)! })),
   };
   const applyWrites = (writes: Map<string, string | null>) => {
     for (const [k, v] of writes) {
       if (v === null) state.delete(k);
       else state.set(k, v);
+      if (k.startsWith('lock/')) {
+        if (v === null) lockKeys.delete(k);
+        else lockKeys.add(k);
+      }
     }
     return tree.apply([...writes].map(([k, v]) => [utf8(k), v === null ? null : utf8(v)] as const)).root;
   };

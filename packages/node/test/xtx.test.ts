@@ -115,6 +115,9 @@ describe('the happy path', () => {
     expect(decisionOf(beta, xtxId)?.decision).toBe('COMMIT');
     expectFinal(all(), xtxId, 'committed');
     for (const c of all()) for (const k of keys[c.chainId as 'alpha']) expect(kvValue(c, k)).toBe(k);
+    // An auditor re-executing each chain from genesis (registrations, locks, decisions) gets the same roots.
+    const { auditChain } = await import('../src/audit.js');
+    for (const c of all()) expect(auditChain(c.dbPath).problems).toEqual([]);
   });
 
   it('aborts everywhere when one operation fails its dry run, and releases the locks', async () => {

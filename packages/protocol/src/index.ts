@@ -91,6 +91,86 @@ export {
 } from './crypto/ed25519.js';
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { type Sha256, setSha256, sha256 } from './hash.js';
+export {
+  DERIVED_COMPONENTS,
+  fieldValue,
+  type HttpHeaders,
+  type HttpRequestMessage,
+  type SignatureParams,
+  signatureBase,
+  signatureParamsValue,
+  targetParts,
+} from './http/rfc9421.js';
+export { CONTENT_DIGEST_ALGORITHM, checkContentDigest, contentDigest, contentDigestSha256 } from './http/rfc9530.js';
+export {
+  DEFAULT_HTTP_SIGNATURE_VALIDITY_S,
+  HTTP_SIGNATURE_ALG,
+  HTTP_SIGNATURE_COMPONENTS,
+  HTTP_SIGNATURE_LABEL,
+  MAX_HTTP_SIGNATURE_VALIDITY_S,
+  type SignableRequest,
+  type SignatureHeaders,
+  type SignRequestOptions,
+  signRequest,
+} from './http/sign-request.js';
+export {
+  DEFAULT_CLOCK_SKEW_S,
+  HTTP_SIGNATURE_FAILURES,
+  HttpSignatureError,
+  type HttpSignatureFailure,
+  type RequestVerification,
+  type VerifiedRequestSignature,
+  type VerifyRequestOptions,
+  verifyRequest,
+} from './http/verify-request.js';
+export {
+  applyMemberUpdate,
+  type Cosignature,
+  checkEquivocation,
+  type Equivocation,
+  freezeLightClient,
+  type LightClientState,
+  MAX_REMOTE_MEMBERS,
+  MEMBER_UPDATE_DOMAIN,
+  type MemberUpdate,
+  memberUpdateSigningBytes,
+  newLightClient,
+  parseMemberSet,
+  parseRemoteChain,
+  REGISTRATION_DOMAIN,
+  type RemoteChain,
+  registrationSigningBytes,
+  sameCheckpoint,
+  signMemberUpdate,
+  signRegistration,
+  stripCertificate,
+  verifyCosignatures,
+  verifyRemoteCertificate,
+  verifyRemoteState,
+} from './interop/light-client.js';
+export {
+  type CrossChainTx,
+  type DecisionProof,
+  MAX_XTX_OPS,
+  MAX_XTX_PARTICIPANTS,
+  opsHashOf,
+  parseCrossChainTx,
+  planOf,
+  type VoteProof,
+  verifyDecisionProof,
+  verifyVoteProof,
+  withoutBinding,
+  XTX_BINDING_ARG,
+  type XtxDecision,
+  type XtxDecisionRecord,
+  type XtxPlan,
+  type XtxVote,
+  type XtxVoteRecord,
+  xtxDecisionKey,
+  xtxIdOf,
+  xtxPlanHash,
+  xtxVoteKey,
+} from './interop/xtx.js';
 export { canonicalBytes, canonicalize, type JsonValue } from './jcs.js';
 export {
   type Block,

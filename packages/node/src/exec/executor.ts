@@ -10,8 +10,9 @@ import {
   type ParsedTx,
   ProtocolError,
   type ResultCode,
+  XTX_BINDING_ARG,
 } from '@custos/protocol';
-import type { ExecContext, Module } from './module.js';
+import type { Args, ExecContext, Module } from './module.js';
 import { ExecFailure } from './module.js';
 
 /** Committed state as the executor sees it: canonical JSON text by key. */
@@ -19,7 +20,50 @@ export interface StateReader {
   getState(key: string): string | undefined;
   /** True if a transaction with this id was committed earlier with a valid signature. */
   hasCommittedTx(txId: string): boolean;
+  /** Committed entries under a prefix, in key order (lets a block skip lock checks when none exist). */
+  listState?(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[];
+  /** Chain metadata; `genesis` holds the chain's genesis document. */
+  getMeta?(key: string): string | undefined;
 }
+
+/**
+ * A cross-chain transaction holds `lock/<key>` -> xtxId on every key its prepared operations
+ * write, from xtx.prepare to xtx.finalize; any other write to such a key ends with CONFLICT.
+ */
+export const LOCK_PREFIX = 'lock/';
+
+/** Outcome of running operations in a nested overlay (see `ExecHost.runNested`). */
+export interface NestedRun {
+  code: ResultCode;
+  /** Index of the operation that failed, -1 if all succeeded. */
+  failed: number;
+  /** Final value (canonical JSON text) or null (deleted) of every key the operations wrote. */
+  writes: Map<string, string | null>;
+  /** Data subjects the operations filed themselves under. */
+  subjects: string[];
+}
+
+/**
+ * What the executor offers the system modules that act on other transactions (xtx): passed as the
+ * third argument of every action; ordinary actions ignore it.
+ */
+export interface ExecHost {
+  /**
+   * Runs signed transactions (signatures already checked by the caller) one after another as if
+   * they executed at this point of the block, reading through `outer`'s view (so the caller's own
+   * writes count), into a private overlay that is returned, never committed. The same checks as a
+   * top-level transaction apply (chain, replay, window, type), plus: a write to a key locked by a
+   * cross-chain transaction fails the run with CONFLICT.
+   */
+  runNested(outer: ExecContext, ops: readonly ParsedTx[], argsOf: (op: ParsedTx) => Args): NestedRun;
+  /**
+   * The chain's genesis document as stored (canonical JSON), or undefined if the reader cannot
+   * tell: what the members and quorum were before any governance changed them.
+   */
+  genesis(): string | undefined;
+}
+
+type HostAction = (ctx: ExecContext, args: Args, host: ExecHost) => ResultCode;
 
 export interface BlockInput {
   chainId: string;
@@ -44,7 +88,7 @@ export function historyKey(subject: string): string {
 }
 
 export class Executor {
-  private readonly actions = new Map<string, Module['actions'][string]>();
+  private readonly actions = new Map<string, HostAction>();
 
   constructor(modules: readonly Module[]) {
     for (const m of modules) {
@@ -66,25 +110,91 @@ export class Executor {
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
     const subjects: string[][] = [];
+    // Lock checks cost a read per written key: skipped while no lock exists (the common case).
+    const locks = { mayExist: state.listState === undefined || state.listState(LOCK_PREFIX, undefined, 1).length > 0 };
+    const run: BlockRun = { state, blockWrites, seenInBlock, locks, host: this.host(state) };
     for (let i = 0; i < input.txs.length; i++) {
       const ptx = input.txs[i] as ParsedTx;
       const indexed: string[] = [];
-      const code = this.executeTx(input, ptx, input.sigOk[i] === true, state, blockWrites, seenInBlock, indexed);
+      const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed);
       results.push(code);
       subjects.push(indexed);
     }
     return { results, writes: blockWrites, subjects };
   }
 
-  private executeTx(
-    input: BlockInput,
-    ptx: ParsedTx,
-    sigOk: boolean,
+  private host(state: StateReader): ExecHost {
+    return {
+      runNested: (outer, ops, argsOf) => this.runNested(outer, ops, argsOf, state),
+      genesis: () => state.getMeta?.('genesis'),
+    };
+  }
+
+  private runNested(
+    outer: ExecContext,
+    ops: readonly ParsedTx[],
+    argsOf: (op: ParsedTx) => Args,
     state: StateReader,
-    blockWrites: Map<string, string | null>,
-    seenInBlock: Set<string>,
-    indexed: string[],
-  ): ResultCode {
+  ): NestedRun {
+    const writes = new Map<string, string | null>();
+    const subjects: string[] = [];
+    const seen = new Set<string>();
+    const fail = (code: ResultCode, failed: number): NestedRun => ({ code, failed, writes: new Map(), subjects: [] });
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as ParsedTx;
+      const body = op.tx.body;
+      if (body.chainId !== outer.chainId) return fail('WRONG_CHAIN', i);
+      if (seen.has(op.txId) || state.hasCommittedTx(op.txId)) return fail('REPLAYED', i);
+      seen.add(op.txId);
+      try {
+        checkTxWindow(body, outer.time);
+      } catch (e) {
+        return fail(e instanceof ProtocolError && e.code === 'TX_NOT_YET_VALID' ? 'NOT_YET_VALID' : 'EXPIRED', i);
+      }
+      const action = this.actions.get(body.type);
+      if (action === undefined) return fail('UNKNOWN_TYPE', i);
+      const opWrites = new Map<string, string | null>();
+      const ctx: ExecContext = {
+        chainId: outer.chainId,
+        height: outer.height,
+        time: outer.time,
+        txId: op.txId,
+        signer: body.signer,
+        get(key) {
+          if (opWrites.has(key) || writes.has(key)) {
+            const text = opWrites.has(key) ? opWrites.get(key) : writes.get(key);
+            return text === null || text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+          }
+          return outer.get(key);
+        },
+        put(key, value) {
+          opWrites.set(key, canonicalize(value));
+        },
+        del(key) {
+          opWrites.set(key, null);
+        },
+        index(subject) {
+          if (!subjects.includes(subject)) subjects.push(subject);
+        },
+      };
+      let code: ResultCode;
+      try {
+        // No host: a nested operation cannot run further operations.
+        code = action(ctx, argsOf(op), NO_HOST);
+      } catch (e) {
+        code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
+      }
+      if (code !== 'OK') return fail(code, i);
+      for (const k of opWrites.keys()) {
+        if (!k.startsWith(LOCK_PREFIX) && outer.get(LOCK_PREFIX + k) !== undefined) return fail('CONFLICT', i);
+      }
+      for (const [k, v] of opWrites) writes.set(k, v);
+    }
+    return { code: 'OK', failed: -1, writes, subjects };
+  }
+
+  private executeTx(input: BlockInput, ptx: ParsedTx, sigOk: boolean, run: BlockRun, indexed: string[]): ResultCode {
+    const { state, blockWrites, seenInBlock, locks } = run;
     const body = ptx.tx.body;
     if (!sigOk) return 'BAD_SIGNATURE';
     if (body.chainId !== input.chainId) return 'WRONG_CHAIN';
@@ -97,6 +207,8 @@ export class Executor {
       return 'EXPIRED';
     }
 
+    // An operation bound to a cross-chain transaction runs only inside its xtx.prepare, never alone.
+    if (Object.hasOwn(body.args, XTX_BINDING_ARG)) return 'INVALID_ARGS';
     const action = this.actions.get(body.type);
     if (action === undefined) return 'UNKNOWN_TYPE';
     const txWrites = new Map<string, string | null>();
@@ -127,12 +239,27 @@ export class Executor {
     };
     let code: ResultCode;
     try {
-      code = action(ctx, body.args);
+      code = action(ctx, body.args, run.host);
     } catch (e) {
       // Every thrown value maps to a code deterministically: the same input throws the same way on every peer.
       code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
     }
-    if (code === 'OK') for (const [k, v] of txWrites) blockWrites.set(k, v);
+    // A key locked by a cross-chain transaction takes no other write; xtx.finalize writes through
+    // the lock by deleting it in the same transaction, which this read (through txWrites) sees.
+    if (code === 'OK' && locks.mayExist) {
+      for (const k of txWrites.keys()) {
+        if (!k.startsWith(LOCK_PREFIX) && ctx.get(LOCK_PREFIX + k) !== undefined) {
+          code = 'CONFLICT';
+          break;
+        }
+      }
+    }
+    if (code === 'OK') {
+      for (const [k, v] of txWrites) {
+        blockWrites.set(k, v);
+        if (v !== null && !locks.mayExist && k.startsWith(LOCK_PREFIX)) locks.mayExist = true;
+      }
+    }
     // Failed attempts stay in the subject's history too: a rejected access is something the customer should see.
     // The count in state makes the history's completeness provable: a peer cannot leave an event out.
     for (const s of subjectsOfTx) {
@@ -145,3 +272,18 @@ export class Executor {
     return code;
   }
 }
+
+interface BlockRun {
+  state: StateReader;
+  blockWrites: Map<string, string | null>;
+  seenInBlock: Set<string>;
+  locks: { mayExist: boolean };
+  host: ExecHost;
+}
+
+const NO_HOST: ExecHost = {
+  runNested() {
+    throw new ExecFailure('UNKNOWN_TYPE', 'operations cannot nest');
+  },
+  genesis: () => undefined,
+};

@@ -2,15 +2,21 @@
 import type { Module } from '../exec/module.js';
 import { consentModule, optoutModule } from './consent.js';
 import { dataModule } from './data.js';
+import { govModule } from './gov.js';
+import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
 import { requestModule } from './request.js';
+import { xtxModule } from './xtx.js';
 
 export const SYSTEM_MODULES: readonly Module[] = [
   memberModule,
+  govModule,
   kvModule,
   consentModule,
   optoutModule,
   dataModule,
   requestModule,
+  interopModule,
+  xtxModule,
 ];

@@ -1,8 +1,9 @@
 /**
  * Identities and membership: the member orgs of the consortium and their keys. Members come from
- * genesis (admission and removal by vote arrive with governance); a member manages its own keys.
+ * genesis or are admitted and removed by vote (`gov` module, which also rotates a member's key);
+ * a member manages its own name, peer endpoint and keys.
  *
- * State: `member/<id>` -> {id, name, keys, since}; `memberkey/<did>` -> id.
+ * State: `member/<id>` -> {id, name, keys, since, endpoint?, admittedBy?}; `memberkey/<did>` -> id.
  */
 import { isDidKey, type JsonValue } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
@@ -11,19 +12,44 @@ export interface MemberRecord {
   id: string;
   name: string;
   keys: string[];
+  /** Height of admission (0 for a genesis member). */
   since: number;
+  /** Base URL of the member's peer (admitted members; a member may change its own). */
+  endpoint?: string;
+  /** Id of the proposal that admitted the member; absent for a genesis member. */
+  admittedBy?: string;
   [k: string]: JsonValue;
 }
 
 export const MEMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const MAX_KEYS = 8;
+export const MAX_KEYS = 8;
+export const MAX_ENDPOINT = 256;
+
+// Host is a DNS name, an IPv4 address or a bracketed IPv6 address; no query, fragment or credentials.
+const ENDPOINT =
+  /^https?:\/\/(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$/;
+
+/**
+ * True for an http(s) base URL of a peer, e.g. `https://peer.bank.example:8443`. A regular
+ * expression rather than `new URL`, so every peer (whatever its Node.js version) decides alike.
+ */
+export function isEndpoint(s: unknown): s is string {
+  if (typeof s !== 'string' || s.length > MAX_ENDPOINT) return false;
+  const m = ENDPOINT.exec(s);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65_535);
+}
 
 export function memberKey(id: string): string {
   return `member/${id}`;
 }
 
+/** State key naming the member that holds a key. */
+export function keyOwnerKey(did: string): string {
+  return `memberkey/${did}`;
+}
+
 export function memberOfKey(ctx: Pick<ExecContext, 'get'>, did: string): string | undefined {
-  const v = ctx.get(`memberkey/${did}`);
+  const v = ctx.get(keyOwnerKey(did));
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -36,18 +62,50 @@ function signerMember(ctx: ExecContext): MemberRecord {
 /** Writes a member and its key index; used by genesis and by the actions below. */
 export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
   ctx.put(memberKey(m.id), m);
-  for (const k of m.keys) ctx.put(`memberkey/${k}`, m.id);
+  for (const k of m.keys) ctx.put(keyOwnerKey(k), m.id);
+}
+
+/** Deletes a member and its key index (governance removal). */
+export function deleteMember(ctx: Pick<ExecContext, 'del'>, m: MemberRecord): void {
+  for (const k of m.keys) ctx.del(keyOwnerKey(k));
+  ctx.del(memberKey(m.id));
+}
+
+/** Replaces `oldKey` with `newKey` in its place among the member's keys, in one write set. */
+export function replaceMemberKey(
+  ctx: Pick<ExecContext, 'put' | 'del'>,
+  m: MemberRecord,
+  oldKey: string,
+  newKey: string,
+): void {
+  ctx.put(memberKey(m.id), { ...m, keys: m.keys.map((k) => (k === oldKey ? newKey : k)) });
+  ctx.del(keyOwnerKey(oldKey));
+  ctx.put(keyOwnerKey(newKey), m.id);
 }
 
 export const memberModule: Module = {
   name: 'member',
   actions: {
-    /** Renames the signer's member org. */
+    /** Renames the signer's member org and/or moves its peer (`endpoint`). */
     update(ctx: ExecContext, args: Args) {
-      arg.only(args, ['name']);
-      const name = arg.str(args, 'name', 128);
+      arg.only(args, ['name', 'endpoint']);
+      const name = arg.optStr(args, 'name', 128);
+      const endpoint = args.endpoint;
+      if (endpoint !== undefined && !isEndpoint(endpoint)) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected args.endpoint as an http(s) URL of at most ${MAX_ENDPOINT} characters`,
+        );
+      }
+      if (name === undefined && endpoint === undefined) {
+        throw new ExecFailure('INVALID_ARGS', 'expected args.name or args.endpoint');
+      }
       const m = signerMember(ctx);
-      ctx.put(memberKey(m.id), { ...m, name });
+      ctx.put(memberKey(m.id), {
+        ...m,
+        ...(name === undefined ? {} : { name }),
+        ...(endpoint === undefined ? {} : { endpoint }),
+      });
       return 'OK';
     },
     /** Adds a key to the signer's member org (signed by one of its current keys). */
@@ -69,7 +127,7 @@ export const memberModule: Module = {
       if (!m.keys.includes(key)) throw new ExecFailure('NOT_FOUND', 'key is not a key of the signer’s member');
       if (m.keys.length === 1) throw new ExecFailure('CONFLICT', 'cannot revoke the last key of a member');
       ctx.put(memberKey(m.id), { ...m, keys: m.keys.filter((k) => k !== key) });
-      ctx.del(`memberkey/${key}`);
+      ctx.del(keyOwnerKey(key));
       return 'OK';
     },
   },

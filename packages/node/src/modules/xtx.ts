@@ -1,0 +1,284 @@
+/**
+ * Atomic cross-chain transactions (DESIGN.md section 7, docs/adr/0008-cross-chain.md): two-phase
+ * commit with the decision recorded on one participant's ledger, proofs carried by anyone.
+ *
+ * - `xtx.prepare {xtx}` on each participant: checks its operations (signatures, then a dry run in a
+ *   nested overlay), locks every key they write, and records YES (with the writes held back) or NO.
+ * - `xtx.decide {xtx, votes}` or `{xtx, timeout: true}` on the decision chain D: COMMIT with proofs
+ *   of YES from every participant while D's height <= deadlineHeight; ABORT on a proven NO, or once
+ *   D's height > deadlineHeight. One decision per xtx.
+ * - `xtx.finalize {xtx, decision}` on each participant: with D's proved decision, applies the held
+ *   writes (COMMIT) or drops them (ABORT), and releases the locks. An ABORT before any prepare
+ *   leaves a tombstone that refuses a late prepare.
+ *
+ * Every step is permissionless: the operations carry their signers' authority and the proofs carry
+ * the chains'. A step that was already taken ends with CONFLICT and changes nothing.
+ *
+ * State: `xtx/<id>` -> XtxVoteRecord; `xtxw/<id>` -> the held writes and subjects; `lock/<key>` ->
+ * id; `xtxopen/<id>` -> {prepareTx} while this chain has not finalized (what relayers scan);
+ * `xtxplan/<planHash>` -> id (a plan is prepared YES at most once); `xtxd/<id>` -> XtxDecisionRecord
+ * on the decision chain.
+ */
+import {
+  type CrossChainTx,
+  type DecisionProof,
+  type JsonValue,
+  opsHashOf,
+  type ParsedTx,
+  parseCrossChainTx,
+  parseTx,
+  planOf,
+  type ResultCode,
+  type VoteProof,
+  verifyDecisionProof,
+  verifyTxSignature,
+  verifyVoteProof,
+  withoutBinding,
+  type XtxDecision,
+  type XtxDecisionRecord,
+  type XtxVote,
+  type XtxVoteRecord,
+  xtxDecisionKey,
+  xtxIdOf,
+  xtxPlanHash,
+  xtxVoteKey,
+} from '@custos/protocol';
+import { nativeVerifier } from '../crypto/native.js';
+import { type ExecHost, LOCK_PREFIX } from '../exec/executor.js';
+import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { checked, lightClientKey, liveLightClient, rememberCertificate } from './interop.js';
+
+export function heldWritesKey(xtxId: string): string {
+  return `xtxw/${xtxId}`;
+}
+
+export function openKey(xtxId: string): string {
+  return `xtxopen/${xtxId}`;
+}
+
+export function planKey(planHash: string): string {
+  return `xtxplan/${planHash}`;
+}
+
+/** What xtx.prepare holds back until the decision: the operations' writes and subjects. */
+export interface HeldWrites {
+  /** [key, canonical JSON text or null for a delete]. */
+  writes: [string, string | null][];
+  subjects: string[];
+}
+
+interface Parsed {
+  xtx: CrossChainTx;
+  id: string;
+}
+
+/** The body from args, its id recomputed (never taken from the sender), and this chain among its participants. */
+function xtxArg(ctx: ExecContext, args: Args): Parsed {
+  const xtx = checked('INVALID_ARGS', () => parseCrossChainTx(args.xtx));
+  if (!xtx.participants.includes(ctx.chainId)) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `chain '${ctx.chainId}' is not a participant of this cross-chain transaction`,
+    );
+  }
+  return { xtx, id: xtxIdOf(xtx) };
+}
+
+function voteRecord(ctx: ExecContext, id: string): XtxVoteRecord | undefined {
+  return ctx.get(xtxVoteKey(id)) as unknown as XtxVoteRecord | undefined;
+}
+
+function putVote(ctx: ExecContext, rec: XtxVoteRecord): void {
+  ctx.put(xtxVoteKey(rec.xtxId), rec);
+}
+
+/** The light clients this chain needs to take part: D's on a participant, every other participant's on D. */
+function missingLightClient(ctx: ExecContext, xtx: CrossChainTx): string | undefined {
+  const needed =
+    ctx.chainId === xtx.decisionChain ? xtx.participants.filter((c) => c !== ctx.chainId) : [xtx.decisionChain];
+  for (const c of needed) {
+    const lc = ctx.get(lightClientKey(c)) as { frozen: unknown } | undefined;
+    if (lc === undefined) return `no light client of chain '${c}'`;
+    if (lc.frozen !== null) return `the light client of chain '${c}' is frozen`;
+  }
+  return undefined;
+}
+
+function prepare(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
+  if (host === undefined) throw new ExecFailure('UNKNOWN_TYPE', 'xtx.prepare cannot nest');
+  arg.only(args, ['xtx']);
+  const { xtx, id } = xtxArg(ctx, args);
+  const existing = voteRecord(ctx, id);
+  if (existing !== undefined) {
+    throw new ExecFailure(
+      'CONFLICT',
+      existing.vote === null
+        ? 'this cross-chain transaction was aborted here before it was prepared'
+        : 'already prepared',
+    );
+  }
+  const ops = xtx.ops[ctx.chainId] ?? [];
+  const base: XtxVoteRecord = {
+    xtxId: id,
+    chainId: ctx.chainId,
+    vote: null,
+    opsHash: opsHashOf(xtx, ctx.chainId),
+    status: 'refused',
+    reason: null,
+    prepareTx: ctx.txId,
+    preparedAt: ctx.height,
+    finalizedAt: null,
+  };
+  const refuse = (reason: string) => {
+    putVote(ctx, { ...base, vote: 'NO', status: 'refused', reason });
+    ctx.put(openKey(id), { prepareTx: ctx.txId });
+    return 'OK' as const;
+  };
+
+  const missing = missingLightClient(ctx, xtx);
+  if (missing !== undefined) return refuse(missing);
+  const plan = xtxPlanHash(planOf(xtx));
+  const planUser = ctx.get(planKey(plan));
+  if (planUser !== undefined)
+    return refuse(`the same plan was prepared by cross-chain transaction ${String(planUser)}`);
+  const parsed: ParsedTx[] = [];
+  for (const [i, op] of ops.entries()) {
+    const p = parseTx(op);
+    if (!verifyTxSignature(p, nativeVerifier)) return refuse(`operation ${i}: BAD_SIGNATURE`);
+    parsed.push(p);
+  }
+  const run = host.runNested(ctx, parsed, (p) => withoutBinding(p.tx.body.args));
+  if (run.code !== 'OK') {
+    return refuse(
+      run.code === 'CONFLICT'
+        ? `operation ${run.failed}: CONFLICT (a key it writes is locked by another cross-chain transaction)`
+        : `operation ${run.failed}: ${run.code}`,
+    );
+  }
+  const held: HeldWrites = { writes: [...run.writes], subjects: run.subjects };
+  for (const k of run.writes.keys()) ctx.put(LOCK_PREFIX + k, id);
+  ctx.put(heldWritesKey(id), held as unknown as JsonValue);
+  ctx.put(planKey(plan), id);
+  ctx.put(openKey(id), { prepareTx: ctx.txId });
+  putVote(ctx, { ...base, vote: 'YES', status: 'prepared' });
+  // The customer sees the prepare in their history, and the finalize that applies or releases it.
+  for (const s of run.subjects) ctx.index(s);
+  return 'OK' as const;
+}
+
+function decide(ctx: ExecContext, args: Args): ResultCode {
+  arg.only(args, ['xtx', 'votes', 'timeout']);
+  const { xtx, id } = xtxArg(ctx, args);
+  if (xtx.decisionChain !== ctx.chainId) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `the decision chain of this cross-chain transaction is '${xtx.decisionChain}'`,
+    );
+  }
+  if (ctx.get(xtxDecisionKey(id)) !== undefined) throw new ExecFailure('CONFLICT', 'already decided');
+  const record = (decision: XtxDecision, reason: string) => {
+    const rec: XtxDecisionRecord = { xtxId: id, decision, height: ctx.height, reason };
+    ctx.put(xtxDecisionKey(id), rec);
+    return 'OK' as const;
+  };
+  const late = ctx.height > xtx.deadlineHeight;
+
+  if (args.timeout !== undefined) {
+    if (args.timeout !== true || args.votes !== undefined) {
+      throw new ExecFailure('INVALID_ARGS', 'expected either args.votes or args.timeout: true');
+    }
+    if (!late) {
+      throw new ExecFailure('CONFLICT', `the deadline (height ${xtx.deadlineHeight}) has not passed: no timeout yet`);
+    }
+    return record('ABORT', 'timeout');
+  }
+
+  const votes = args.votes ?? [];
+  if (!Array.isArray(votes) || votes.length > xtx.participants.length) {
+    throw new ExecFailure('INVALID_ARGS', `expected args.votes as a list of at most ${xtx.participants.length} proofs`);
+  }
+  const proven = new Map<string, XtxVote | null>();
+  const own = voteRecord(ctx, id);
+  proven.set(ctx.chainId, own?.vote ?? null);
+  for (const v of votes) {
+    const chainId = (v as { chainId?: unknown } | null)?.chainId;
+    if (typeof chainId !== 'string' || !xtx.participants.includes(chainId) || chainId === ctx.chainId) {
+      throw new ExecFailure('INVALID_ARGS', 'expected each vote from another participant');
+    }
+    if (proven.has(chainId)) throw new ExecFailure('INVALID_ARGS', `two votes of chain '${chainId}'`);
+    const lc = liveLightClient(ctx, chainId);
+    const { vote } = checked('UNAUTHORIZED', () => verifyVoteProof(lc, xtx, id, v, nativeVerifier));
+    rememberCertificate(ctx, (v as unknown as VoteProof).certificate);
+    proven.set(chainId, vote);
+  }
+  for (const c of xtx.participants) if (proven.get(c) === 'NO') return record('ABORT', `no:${c}`);
+  if (xtx.participants.every((c) => proven.get(c) === 'YES'))
+    return record(late ? 'ABORT' : 'COMMIT', late ? 'timeout' : 'all-yes');
+  if (late) return record('ABORT', 'timeout');
+  const missing = xtx.participants.filter((c) => proven.get(c) !== 'YES');
+  throw new ExecFailure('NOT_FOUND', `no proof of a vote yet from ${missing.join(', ')}`);
+}
+
+function finalize(ctx: ExecContext, args: Args): ResultCode {
+  arg.only(args, ['xtx', 'decision']);
+  const { xtx, id } = xtxArg(ctx, args);
+  let decision: XtxDecision;
+  if (ctx.chainId === xtx.decisionChain) {
+    // The decision chain reads its own decision; a proof of it would add nothing.
+    if (args.decision !== undefined)
+      throw new ExecFailure('INVALID_ARGS', 'the decision chain needs no decision proof');
+    const d = ctx.get(xtxDecisionKey(id)) as unknown as XtxDecisionRecord | undefined;
+    if (d === undefined) throw new ExecFailure('NOT_FOUND', 'not decided yet');
+    decision = d.decision;
+  } else {
+    if (args.decision === undefined)
+      throw new ExecFailure('INVALID_ARGS', 'expected args.decision: the proved decision');
+    const lc = liveLightClient(ctx, xtx.decisionChain);
+    decision = checked('UNAUTHORIZED', () => verifyDecisionProof(lc, xtx, id, args.decision, nativeVerifier)).decision;
+    rememberCertificate(ctx, (args.decision as unknown as DecisionProof).certificate);
+  }
+
+  const rec = voteRecord(ctx, id);
+  if (rec === undefined) {
+    // D cannot commit without this chain's proved YES: a COMMIT here means a broken decision chain.
+    if (decision === 'COMMIT')
+      throw new ExecFailure('CONFLICT', 'COMMIT of a cross-chain transaction never prepared here');
+    putVote(ctx, {
+      xtxId: id,
+      chainId: ctx.chainId,
+      vote: null,
+      opsHash: opsHashOf(xtx, ctx.chainId),
+      status: 'aborted',
+      reason: 'aborted before it was prepared here',
+      prepareTx: null,
+      preparedAt: null,
+      finalizedAt: ctx.height,
+    });
+    return 'OK';
+  }
+  if (rec.status === 'committed' || rec.status === 'aborted')
+    throw new ExecFailure('CONFLICT', `already ${rec.status}`);
+  if (rec.status === 'refused') {
+    if (decision === 'COMMIT')
+      throw new ExecFailure('CONFLICT', 'COMMIT of a cross-chain transaction this chain refused');
+  } else {
+    const held = ctx.get(heldWritesKey(id)) as unknown as HeldWrites;
+    for (const [k, text] of held.writes) {
+      if (decision === 'COMMIT') {
+        if (text === null) ctx.del(k);
+        else ctx.put(k, JSON.parse(text));
+      }
+      ctx.del(LOCK_PREFIX + k);
+    }
+    ctx.del(heldWritesKey(id));
+    for (const s of held.subjects) ctx.index(s);
+  }
+  ctx.del(openKey(id));
+  putVote(ctx, { ...rec, status: decision === 'COMMIT' ? 'committed' : 'aborted', finalizedAt: ctx.height });
+  return 'OK';
+}
+
+export const xtxModule: Module = {
+  name: 'xtx',
+  actions: { prepare, decide, finalize },
+};
