@@ -1,9 +1,12 @@
 /**
- * Genesis: the chain id, the founding members with their keys, the quorum threshold and the block
- * parameters. Its hash names the chain's history; every peer starts from the same file.
+ * Genesis: the chain id, the founding members with their keys, the quorum threshold, the block
+ * parameters and (optionally) the governance policy. Its hash names the chain's history; every
+ * peer starts from the same file.
  */
 import { canonicalize, isDidKey, type JsonValue, type MemberSet, majority } from '@custos/protocol';
 import { NodeError } from './errors.js';
+import { DEFAULT_POLICY, type GovPolicy, MAX_MEMBERS, parsePolicy } from './governance/policy.js';
+import { MAX_BLOCK_MS, MAX_BLOCK_TXS } from './governance/state.js';
 import { MEMBER_ID } from './modules/member.js';
 
 export interface GenesisMember {
@@ -20,15 +23,25 @@ export interface Genesis {
   /** Members whose signatures make a quorum. */
   threshold: number;
   params: { blockMaxTxs: number; blockMaxMs: number };
+  /**
+   * Votes each kind of governance proposal needs. Absent in genesis files older than governance
+   * (they keep their exact text, hence their chain): `policyOf` gives the default then.
+   */
+  policy?: GovPolicy;
 }
 
-const MAX_MEMBERS = 64;
+const GENESIS_FIELDS = ['chainId', 'time', 'members', 'threshold', 'params', 'policy'];
 
 /** Checks an untrusted genesis document; throws `BAD_GENESIS` saying what is wrong. */
 export function parseGenesis(raw: unknown): Genesis {
   const g = raw as Genesis;
   const bad = (m: string) => new NodeError('BAD_GENESIS', m);
   if (typeof g !== 'object' || g === null) throw bad('expected a genesis object');
+  // A misspelt field (say `polcy`) would otherwise be dropped without a word, and the chain started without it.
+  for (const k of Object.keys(g)) {
+    if (!GENESIS_FIELDS.includes(k))
+      throw bad(`unexpected field '${k.slice(0, 40)}'; expected ${GENESIS_FIELDS.join(', ')}`);
+  }
   if (typeof g.chainId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(g.chainId)) {
     throw bad('expected chainId of 1-64 characters [a-z0-9-]');
   }
@@ -57,11 +70,11 @@ export function parseGenesis(raw: unknown): Genesis {
     throw bad(`expected threshold between 1 and ${g.members.length}`);
   }
   const p = g.params;
-  if (!p || !Number.isSafeInteger(p.blockMaxTxs) || p.blockMaxTxs < 1 || p.blockMaxTxs > 10_000) {
-    throw bad('expected params.blockMaxTxs between 1 and 10000');
+  if (!p || !Number.isSafeInteger(p.blockMaxTxs) || p.blockMaxTxs < 1 || p.blockMaxTxs > MAX_BLOCK_TXS) {
+    throw bad(`expected params.blockMaxTxs between 1 and ${MAX_BLOCK_TXS}`);
   }
-  if (!Number.isSafeInteger(p.blockMaxMs) || p.blockMaxMs < 1 || p.blockMaxMs > 60_000) {
-    throw bad('expected params.blockMaxMs between 1 and 60000');
+  if (!Number.isSafeInteger(p.blockMaxMs) || p.blockMaxMs < 1 || p.blockMaxMs > MAX_BLOCK_MS) {
+    throw bad(`expected params.blockMaxMs between 1 and ${MAX_BLOCK_MS}`);
   }
   return {
     chainId: g.chainId,
@@ -69,6 +82,8 @@ export function parseGenesis(raw: unknown): Genesis {
     members: g.members.map((m) => ({ id: m.id, name: m.name, keys: [...m.keys] })),
     threshold: g.threshold,
     params: { blockMaxTxs: p.blockMaxTxs, blockMaxMs: p.blockMaxMs },
+    // Only when given: a genesis without a policy keeps its canonical text (and so its chain).
+    ...(Object.hasOwn(g, 'policy') ? { policy: parsePolicy(g.policy) } : {}),
   };
 }
 
@@ -78,6 +93,8 @@ export function makeGenesis(opts: {
   time?: number;
   threshold?: number;
   params?: Partial<Genesis['params']>;
+  /** Written out in full (defaults filled in) when given; omitted otherwise. */
+  policy?: Partial<GovPolicy>;
 }): Genesis {
   return parseGenesis({
     chainId: opts.chainId,
@@ -85,7 +102,13 @@ export function makeGenesis(opts: {
     members: opts.members,
     threshold: opts.threshold ?? majority(opts.members.length),
     params: { blockMaxTxs: 2000, blockMaxMs: 20, ...opts.params },
+    ...(opts.policy === undefined ? {} : { policy: { ...DEFAULT_POLICY, ...opts.policy } }),
   });
+}
+
+/** The genesis governance policy, or the default (a majority for every kind) for a genesis without one. */
+export function policyOf(g: Pick<Genesis, 'policy'>): GovPolicy {
+  return g.policy ?? { ...DEFAULT_POLICY };
 }
 
 export function memberSetOf(g: Genesis): MemberSet {

@@ -48,6 +48,8 @@ export const RESULT_CODES = [
   'ERASED',
   /** Processing of the record is restricted (GDPR Art. 18) or the subject objected (Art. 21). */
   'RESTRICTED',
+  /** A vote on a governance proposal that is no longer open: executed, rejected, or past its last voting height. */
+  'PROPOSAL_CLOSED',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

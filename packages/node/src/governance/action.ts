@@ -1,0 +1,176 @@
+/**
+ * The changes a governance proposal can make, each parsed from untrusted arguments, checked
+ * against the state (when proposed and again when executed, since the state may have moved on)
+ * and applied in the transaction that reaches the threshold.
+ *
+ * - `{kind: 'admit', id, name, keys, endpoint}`: a new member org with 1-8 unused keys and its peer's URL.
+ * - `{kind: 'remove', id}`: a member and its keys; refused if fewer members than the quorum would remain.
+ * - `{kind: 'rotateKey', member, oldKey, newKey}`: replaces one key of a member (a lost or stolen one).
+ * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (1 to the member count)
+ *   and block parameters.
+ */
+import { isDidKey, type JsonValue } from '@custos/protocol';
+import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import {
+  deleteMember,
+  isEndpoint,
+  MAX_ENDPOINT,
+  MAX_KEYS,
+  MEMBER_ID,
+  type MemberRecord,
+  memberKey,
+  memberOfKey,
+  replaceMemberKey,
+  writeMember,
+} from '../modules/member.js';
+import { ACTION_KINDS, MAX_MEMBERS } from './policy.js';
+import { GOV_MEMBERS, GOV_PARAMS, type GovParams, MAX_BLOCK_MS, MAX_BLOCK_TXS } from './state.js';
+
+export type GovAction =
+  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string }
+  | { kind: 'remove'; id: string }
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string }
+  | ({ kind: 'params' } & GovParams);
+
+/** Governance state an action is checked against: current member ids and parameters in force. */
+export interface GovView {
+  ids: string[];
+  params: GovParams;
+}
+
+const FIELDS: Record<GovAction['kind'], string[]> = {
+  admit: ['kind', 'id', 'name', 'keys', 'endpoint'],
+  remove: ['kind', 'id'],
+  rotateKey: ['kind', 'member', 'oldKey', 'newKey'],
+  params: ['kind', 'threshold', 'blockMaxTxs', 'blockMaxMs'],
+};
+
+/** Reads `args.action`; INVALID_ARGS says which field is wrong. */
+export function parseAction(raw: JsonValue | undefined): GovAction {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ExecFailure('INVALID_ARGS', `expected args.action as {kind: ${ACTION_KINDS.join(' | ')}, ...}`);
+  }
+  const a = raw as Args;
+  const kind = arg.oneOf(a, 'kind', ACTION_KINDS);
+  const only = FIELDS[kind];
+  for (const k of Object.keys(a)) {
+    if (!only.includes(k)) {
+      throw new ExecFailure(
+        'INVALID_ARGS',
+        `unexpected action.${k.slice(0, 40)}; a ${kind} action has ${only.join(', ')}`,
+      );
+    }
+  }
+  switch (kind) {
+    case 'admit': {
+      const id = arg.str(a, 'id', 32, MEMBER_ID);
+      const name = arg.str(a, 'name', 128);
+      const keys = arg.strList(a, 'keys', MAX_KEYS, 128);
+      if (!keys.every(isDidKey)) throw new ExecFailure('INVALID_ARGS', 'expected action.keys as Ed25519 did:keys');
+      if (new Set(keys).size !== keys.length)
+        throw new ExecFailure('INVALID_ARGS', 'expected action.keys without repeats');
+      if (!isEndpoint(a.endpoint)) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected action.endpoint as the http(s) URL of the member's peer, at most ${MAX_ENDPOINT} characters`,
+        );
+      }
+      return { kind, id, name, keys, endpoint: a.endpoint };
+    }
+    case 'remove':
+      return { kind, id: arg.str(a, 'id', 32, MEMBER_ID) };
+    case 'rotateKey': {
+      const member = arg.str(a, 'member', 32, MEMBER_ID);
+      const oldKey = arg.str(a, 'oldKey', 128);
+      const newKey = arg.str(a, 'newKey', 128);
+      if (!isDidKey(newKey)) throw new ExecFailure('INVALID_ARGS', 'expected action.newKey as an Ed25519 did:key');
+      if (newKey === oldKey) throw new ExecFailure('INVALID_ARGS', 'expected action.newKey other than action.oldKey');
+      return { kind, member, oldKey, newKey };
+    }
+    case 'params':
+      return {
+        kind,
+        threshold: arg.int(a, 'threshold', 1, MAX_MEMBERS),
+        blockMaxTxs: arg.int(a, 'blockMaxTxs', 1, MAX_BLOCK_TXS),
+        blockMaxMs: arg.int(a, 'blockMaxMs', 1, MAX_BLOCK_MS),
+      };
+  }
+}
+
+function member(ctx: Pick<ExecContext, 'get'>, id: string): MemberRecord {
+  const m = ctx.get(memberKey(id)) as MemberRecord | undefined;
+  if (m === undefined) throw new ExecFailure('NOT_FOUND', `no member '${id}'`);
+  return m;
+}
+
+function checkUnusedKeys(ctx: Pick<ExecContext, 'get'>, keys: readonly string[]): void {
+  for (const k of keys) {
+    const owner = memberOfKey(ctx, k);
+    if (owner !== undefined)
+      throw new ExecFailure('CONFLICT', `key ${k.slice(0, 24)}... already belongs to member '${owner}'`);
+  }
+}
+
+/** Throws the result code that `action` would end with in the current state (nothing written). */
+export function checkAction(ctx: Pick<ExecContext, 'get'>, action: GovAction, gov: GovView): void {
+  const n = gov.ids.length;
+  switch (action.kind) {
+    case 'admit':
+      if (ctx.get(memberKey(action.id)) !== undefined) {
+        throw new ExecFailure('CONFLICT', `member '${action.id}' already exists`);
+      }
+      if (n >= MAX_MEMBERS) throw new ExecFailure('LIMIT_EXCEEDED', `a consortium has at most ${MAX_MEMBERS} members`);
+      checkUnusedKeys(ctx, action.keys);
+      return;
+    case 'remove':
+      member(ctx, action.id);
+      // Lowering the quorum is a decision of its own (a params proposal), never a side effect of a removal.
+      if (n - 1 < gov.params.threshold) {
+        throw new ExecFailure(
+          'CONFLICT',
+          `removing '${action.id}' would leave ${n - 1} members, fewer than the quorum threshold ${gov.params.threshold}`,
+        );
+      }
+      return;
+    case 'rotateKey': {
+      const m = member(ctx, action.member);
+      if (!m.keys.includes(action.oldKey)) {
+        throw new ExecFailure('NOT_FOUND', `action.oldKey is not a key of member '${action.member}'`);
+      }
+      checkUnusedKeys(ctx, [action.newKey]);
+      return;
+    }
+    case 'params':
+      if (action.threshold > n) {
+        throw new ExecFailure('CONFLICT', `expected a threshold of at most ${n}, the number of members`);
+      }
+      return;
+  }
+}
+
+/** Applies a checked action; `gov` is updated to the new view. */
+export function applyAction(ctx: ExecContext, action: GovAction, gov: GovView, proposalId: string): void {
+  switch (action.kind) {
+    case 'admit': {
+      const { id, name, keys, endpoint } = action;
+      writeMember(ctx, { id, name, keys, since: ctx.height, endpoint, admittedBy: proposalId });
+      gov.ids = [...gov.ids, id].sort();
+      ctx.put(GOV_MEMBERS, { ids: gov.ids });
+      return;
+    }
+    case 'remove':
+      deleteMember(ctx, member(ctx, action.id));
+      gov.ids = gov.ids.filter((id) => id !== action.id);
+      ctx.put(GOV_MEMBERS, { ids: gov.ids });
+      return;
+    case 'rotateKey':
+      replaceMemberKey(ctx, member(ctx, action.member), action.oldKey, action.newKey);
+      return;
+    case 'params': {
+      const { threshold, blockMaxTxs, blockMaxMs } = action;
+      gov.params = { threshold, blockMaxTxs, blockMaxMs };
+      ctx.put(GOV_PARAMS, gov.params);
+      return;
+    }
+  }
+}
