@@ -24,6 +24,7 @@ import { installNativeCrypto, nativeVerifier } from './crypto/native.js';
 import { Executor } from './exec/executor.js';
 import type { ExecContext } from './exec/module.js';
 import { type Genesis, memberSetOf } from './genesis.js';
+import { memberSetFromState } from './governance/member-set.js';
 import { SYSTEM_MODULES } from './modules/index.js';
 import { writeMember } from './modules/member.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -55,7 +56,6 @@ export function auditStore(store: SqliteStore): AuditReport {
   if (genesisText === undefined)
     return { ok: false, height: -1, logSize: 0, stateRoot: '', certified: 0, problems: ['no genesis'] };
   const genesis = JSON.parse(genesisText) as Genesis;
-  const members = memberSetOf(genesis);
   const executor = new Executor(SYSTEM_MODULES);
   const state = new Map<string, string>();
   const tree = new StateTree(new MemoryStateNodeStore());
@@ -102,6 +102,14 @@ export function auditStore(store: SqliteStore): AuditReport {
     if (!block) break;
     const h = block.header;
     const where = `block ${height}`;
+    // A block's certificate is signed by the members in force before it (governance changes apply from the next height).
+    const members =
+      height === 0
+        ? memberSetOf(genesis)
+        : memberSetFromState(
+            (k) => (state.has(k) ? JSON.parse(state.get(k)!) : undefined),
+            () => genesis,
+          );
     try {
       checkHeaderLink(prev, h);
     } catch (e) {
