@@ -33,6 +33,11 @@ export const NODE_ERROR_CODES = [
   'FORBIDDEN',
   'SIGNATURE_EXPIRED',
   'REPLAYED_REQUEST',
+  // Consortium: finality by quorum certificate, catch-up from peers.
+  'DIVERGED',
+  'BEHIND_ORDERER_WINDOW',
+  'NOT_FINAL',
+  'CATCH_UP_FAILED',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -316,6 +321,34 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 77,
     title: 'Request replayed',
     meaning: 'A signature with this nonce was already used; sign each request afresh.',
+  },
+  DIVERGED: {
+    status: 500,
+    exitCode: 70,
+    title: 'Peer diverged from the quorum',
+    meaning:
+      "A quorum of members signed another checkpoint than this peer computed: the peer stopped and kept the evidence in its store's meta table; restore from a backup or resync.",
+  },
+  BEHIND_ORDERER_WINDOW: {
+    status: 503,
+    exitCode: 75,
+    title: 'Peer behind the orderer window',
+    meaning:
+      'The next block this peer needs is no longer kept by the orderer; catch the peer up from the other peers (their endpoints in its consortium config), then start it again.',
+  },
+  NOT_FINAL: {
+    status: 503,
+    exitCode: 75,
+    title: 'Block not final yet',
+    meaning:
+      'The block is committed on this peer but no quorum of members has signed its checkpoint yet; retry shortly or wait for finality.',
+  },
+  CATCH_UP_FAILED: {
+    status: 502,
+    exitCode: 69,
+    title: 'Catch-up from peers failed',
+    meaning:
+      'No other peer served the missing blocks with a valid quorum certificate; check the peer endpoints and that a quorum of peers runs.',
   },
 };
 

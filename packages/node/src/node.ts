@@ -1,13 +1,17 @@
 /**
  * A Custos peer: admission (shape, chain, window, replay, signature in a worker pool), ordering,
  * deterministic execution, and the atomic commit of each block with its log and state roots and
- * its checkpoint signed by the member keys this peer holds.
+ * its checkpoint signed by the member keys this peer holds. In a consortium (etcd orderer and a
+ * checkpoint exchange) a block is final once a quorum of members signed the same checkpoint; a peer
+ * whose checkpoint loses to another records the evidence and stops (DESIGN.md section 3).
  */
 import { EventEmitter } from 'node:events';
 import {
   type BlockHeader,
   type Checkpoint,
+  type CheckpointSignature,
   canonicalize,
+  canonicalize as canonicalJson,
   checkChain,
   checkpointOf,
   checkTxWindow,
@@ -26,14 +30,19 @@ import {
   type Signer,
   signCheckpoint,
   toHex,
+  verifyQuorumCertificate,
+  verifyTxSignature,
   ZERO_HASH,
 } from '@custos/protocol';
-import { installNativeCrypto } from './crypto/native.js';
+import type { CheckpointExchange } from './consortium/exchange.js';
+import { type Evidence, type QuorumEvent, QuorumTracker } from './consortium/quorum.js';
+import { installNativeCrypto, nativeVerifier } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
 import { Executor } from './exec/executor.js';
 import type { ExecContext } from './exec/module.js';
 import { type Genesis, genesisText, memberSetOf } from './genesis.js';
+import { memberSetAt } from './governance/member-set.js';
 import { SYSTEM_MODULES } from './modules/index.js';
 import { writeMember } from './modules/member.js';
 import type { OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
@@ -50,7 +59,23 @@ export interface NodeOptions {
   genesis?: Genesis;
   /** Member keys this peer signs checkpoints with. */
   signers?: Signer[];
-  orderer?: Orderer;
+  /**
+   * The orderer, or a factory given the node's hooks (parse, lastHeight, onExpired, onError): with a
+   * factory the node can build a fresh orderer after catching up (`catchUp`). Default: solo.
+   */
+  orderer?: Orderer | ((hooks: OrdererHooks) => Orderer);
+  /** Exchanges checkpoint signatures with the other members' peers (quorum finality). */
+  exchange?: CheckpointExchange;
+  /**
+   * Fetches and applies certified blocks from other peers (`applyCertifiedBlock`). Run before
+   * ordering starts, and again when the orderer no longer holds the next block.
+   */
+  catchUp?: (node: CustosNode) => Promise<unknown>;
+  /**
+   * The header's `proposer` field. Every peer of a consortium must use the same value, so that
+   * all compute identical headers (and hashes). Default: the first signer's did:key, else `solo`.
+   */
+  proposer?: string;
   /** Worker threads for signature verification; default: all cores. */
   verifyThreads?: number;
   /** Most transactions waiting for a block. Default 100,000. */
@@ -74,6 +99,51 @@ export interface Submission {
   committed: Promise<CommitResult>;
 }
 
+/** What a node gives an orderer it builds: its admission parse and its delivery hooks. */
+export interface OrdererHooks {
+  /** Shape, chain and signature of a stored transaction (cached for what this node admitted). */
+  parse: (raw: unknown) => PendingTx;
+  lastHeight: () => number;
+  /** Fails the waiting clients of transactions that expired unordered with TX_EXPIRED. */
+  onExpired: (txIds: string[]) => void;
+  /** Stops the node with the orderer's error. */
+  onError: (err: unknown) => void;
+}
+
+/**
+ * A stored signed transaction as an orderer's `parse` needs it: shape (parseTx), chain (when
+ * `chainId` is given) and signature (node:crypto), for transactions this peer did not admit itself.
+ *
+ * @example
+ * new EtcdOrderer({ endpoints, prefix, peerId, parse: (raw) => parsePendingTx(raw, 'main') });
+ */
+export function parsePendingTx(raw: unknown, chainId?: string): PendingTx {
+  const parsed = parseTx(raw);
+  if (chainId !== undefined) checkChain(parsed.tx.body, chainId);
+  return { parsed, sigOk: verifyTxSignature(parsed, nativeVerifier) };
+}
+
+/** A block as another peer serves it (GET /v1/blocks/:height): untrusted until applied. */
+export interface CertifiedBlock {
+  header: unknown;
+  txs: unknown;
+  qc: unknown;
+}
+
+/** Where the node is in finality: the latest committed and the latest final height. */
+export interface FinalityStatus {
+  head: number;
+  final: number;
+}
+
+const BEHIND = 'BEHIND_ORDERER_WINDOW';
+const MAX_VERIFIED_CACHE = 200_000;
+
+interface FinalWaiter {
+  resolve: (qc: QuorumCertificate) => void;
+  reject: (e: unknown) => void;
+}
+
 interface Waiter {
   resolve: (r: CommitResult) => void;
   reject: (e: unknown) => void;
@@ -87,7 +157,16 @@ export class CustosNode extends EventEmitter {
   private readonly executor = new Executor(SYSTEM_MODULES);
   private readonly log: LedgerLog;
   private readonly tree: LedgerTree;
-  private readonly orderer: Orderer;
+  private orderer: Orderer | undefined;
+  private readonly exchange: CheckpointExchange | undefined;
+  private readonly proposer: string;
+  private readonly quorum: QuorumTracker;
+  private finalHeight = -1;
+  private readonly finalWaiters = new Map<number, FinalWaiter[]>();
+  /** `txId sig` of signatures this node verified (admission or the proposer's parse): not verified twice. */
+  private verified = new Set<string>();
+  /** The member set that certifies the latest committed block. */
+  private headMembers: MemberSet | undefined;
   private readonly pool: VerifyPool;
   private readonly signers: Signer[];
   private readonly maxPending: number;
@@ -112,8 +191,9 @@ export class CustosNode extends EventEmitter {
     this.signers = opts.signers ?? [];
     this.maxPending = opts.maxPending ?? 100_000;
     this.now = opts.now ?? Date.now;
-    this.orderer =
-      opts.orderer ?? new SoloOrderer({ maxTxs: genesis.params.blockMaxTxs, maxWaitMs: genesis.params.blockMaxMs });
+    this.exchange = opts.exchange;
+    this.proposer = opts.proposer ?? this.signerDids()[0] ?? 'solo';
+    this.quorum = new QuorumTracker(nativeVerifier, genesis.chainId);
     this.pool = new VerifyPool(opts.verifyThreads === undefined ? {} : { threads: opts.verifyThreads });
     this.head = store.latestHeader() as BlockHeader;
   }
@@ -121,6 +201,7 @@ export class CustosNode extends EventEmitter {
   /** Opens (or, given a genesis, creates) a peer's store and starts ordering. */
   static async open(opts: NodeOptions): Promise<CustosNode> {
     installNativeCrypto();
+    let node: CustosNode | undefined;
     const store = new SqliteStore(opts.dbPath, opts.synchronous === undefined ? {} : { synchronous: opts.synchronous });
     try {
       const storedText = store.getMeta('genesis');
@@ -135,12 +216,106 @@ export class CustosNode extends EventEmitter {
           throw new NodeError('BAD_GENESIS', 'the store holds another chain than the genesis given');
         }
       }
-      const node = new CustosNode(opts, store, genesis);
-      await node.orderer.start((b) => node.deliver(b), node.head.time);
-      return node;
+      const evidence = store.getMeta('divergence');
+      if (evidence !== undefined) {
+        throw new NodeError(
+          'DIVERGED',
+          "this peer diverged from the quorum earlier (evidence under 'divergence' in its store's meta table)",
+          { details: { evidence: JSON.parse(evidence) as unknown } },
+        );
+      }
+      const created = new CustosNode(opts, store, genesis);
+      node = created;
+      created.resumeFinality();
+      await created.startOrdering(opts);
+      if (created.exchange) {
+        await created.exchange.start(
+          (raw) => created.onSignatures(raw),
+          () => created.quorum.unfinal(),
+        );
+        for (const h of created.quorum.unfinal()) created.publishOwn(h);
+      }
+      return created;
     } catch (e) {
-      store.close();
+      if (node) await node.close().catch(() => {});
+      else store.close();
       throw e;
+    }
+  }
+
+  /** Catches up (if asked), then starts the orderer; a factory-built one is rebuilt after a catch-up. */
+  private async startOrdering(opts: NodeOptions): Promise<void> {
+    const hooks: OrdererHooks = {
+      parse: (raw) => this.parsePending(raw),
+      lastHeight: () => this.head.height,
+      onExpired: (ids) => this.expire(ids),
+      onError: (err) => this.halt(err),
+    };
+    for (let attempt = 0; ; attempt++) {
+      if (opts.catchUp) await opts.catchUp(this);
+      const o = opts.orderer;
+      const orderer =
+        typeof o === 'function'
+          ? o(hooks)
+          : (o ??
+            new SoloOrderer({ maxTxs: this.genesis.params.blockMaxTxs, maxWaitMs: this.genesis.params.blockMaxMs }));
+      this.orderer = orderer;
+      try {
+        await orderer.start((b) => this.deliver(b), this.head.time);
+        return;
+      } catch (e) {
+        const behind = (e as NodeError).details?.reason === BEHIND;
+        if (!behind || !opts.catchUp || typeof o !== 'function' || attempt >= 4) {
+          if (!behind) throw e;
+          throw new NodeError(
+            'BEHIND_ORDERER_WINDOW',
+            `the orderer no longer holds block ${this.head.height + 1}; catch this peer up from the other peers`,
+            { cause: e },
+          );
+        }
+      }
+    }
+  }
+
+  /** The orderer's parse: admission's checks, the signature skipped when this node already verified it. */
+  parsePending(raw: unknown): PendingTx {
+    const parsed = parseTx(raw);
+    checkChain(parsed.tx.body, this.chainId);
+    const key = `${parsed.txId} ${parsed.tx.sig}`;
+    if (this.verified.has(key)) return { parsed, sigOk: true };
+    const sigOk = verifyTxSignature(parsed, nativeVerifier);
+    if (sigOk) this.remember(key);
+    return { parsed, sigOk };
+  }
+
+  private remember(key: string): void {
+    if (this.verified.size >= MAX_VERIFIED_CACHE) this.verified = new Set();
+    this.verified.add(key);
+  }
+
+  /** Fails the clients waiting on transactions that expired before any block took them (TX_EXPIRED). */
+  expire(txIds: string[]): void {
+    for (const id of txIds) {
+      this.failWaiters(id, new ProtocolError('TX_EXPIRED', `transaction ${id} expired before a block included it`));
+    }
+  }
+
+  /** Stops the node for good with `err` (orderer failure, divergence): waiting clients get NODE_STOPPED. */
+  halt(err: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err;
+    this.stopped = true;
+    const stopped = () => new NodeError('NODE_STOPPED', 'node stopped on a fatal error', { cause: err });
+    for (const txId of [...this.waiters.keys()]) this.failWaiters(txId, stopped());
+    this.rejectFinalWaiters(stopped);
+    this.orderer?.stop().catch(() => {});
+    this.emit('fatal', err);
+  }
+
+  private rejectFinalWaiters(err: () => unknown): void {
+    for (const [h, list] of this.finalWaiters) {
+      this.finalWaiters.delete(h);
+      for (const w of list) w.reject(err());
     }
   }
 
@@ -159,7 +334,7 @@ export class CustosNode extends EventEmitter {
    * ordering. Throws (synchronously) a ProtocolError/NodeError for anything rejected before ordering.
    */
   submit(raw: unknown): Submission {
-    if (this.stopped) throw new NodeError('NODE_STOPPED', 'node is stopping');
+    if (this.stopped || this.fatal !== undefined) throw new NodeError('NODE_STOPPED', 'node is stopping');
     const parsed = parseTx(raw);
     checkChain(parsed.tx.body, this.chainId);
     checkTxWindow(parsed.tx.body, this.now());
@@ -219,6 +394,7 @@ export class CustosNode extends EventEmitter {
           const { parsed, waiter } = batch[i]!;
           if (ok[i]) {
             accepted.push({ parsed, sigOk: true });
+            this.remember(`${parsed.txId} ${parsed.tx.sig}`);
             const list = this.waiters.get(parsed.txId);
             if (list) list.push(waiter);
             else this.waiters.set(parsed.txId, [waiter]);
@@ -234,7 +410,7 @@ export class CustosNode extends EventEmitter {
             for (const t of accepted)
               this.failWaiters(t.parsed.txId, new NodeError('NODE_STOPPED', 'node is stopping'));
           } else {
-            this.orderer.submit(accepted);
+            this.orderer?.submit(accepted);
           }
         }
       })
@@ -260,7 +436,8 @@ export class CustosNode extends EventEmitter {
   private async deliver(batch: OrderedBatch): Promise<void> {
     if (this.fatal !== undefined) return;
     try {
-      const committed = this.commit(batch.txs, batch.time);
+      const proposer = (batch as OrderedBatch & { proposer?: unknown }).proposer;
+      const committed = this.commit(batch.txs, batch.time, typeof proposer === 'string' ? proposer : this.proposer);
       for (const r of committed) {
         this.pendingIds.delete(r.txId);
         const list = this.waiters.get(r.txId);
@@ -270,19 +447,29 @@ export class CustosNode extends EventEmitter {
         }
       }
       this.emit('block', this.head);
+      this.afterCommit();
     } catch (e) {
-      this.fatal = e;
-      this.stopped = true;
       for (const t of batch.txs)
         this.failWaiters(t.parsed.txId, new NodeError('INTERNAL', 'block commit failed; node stopped', { cause: e }));
-      this.emit('fatal', e);
+      this.halt(e);
     }
   }
 
-  private commit(txs: PendingTx[], time: number): CommitResult[] {
+  /**
+   * Executes `txs` as the next block and commits it. `expect`, when given, sees the computed header
+   * before anything is written and returns the certificate to store (or throws to abandon the block).
+   */
+  private commit(
+    txs: PendingTx[],
+    time: number,
+    proposer: string,
+    expect?: (header: BlockHeader) => QuorumCertificate,
+  ): CommitResult[] {
     const prev = this.head;
     const height = prev.height + 1;
     const blockTime = Math.max(time, prev.time);
+    // The member set that certifies this block: the one in the state after the previous block.
+    const members = this.membersNow();
     const parsed = txs.map((t) => t.parsed);
     const out = this.executor.execute(
       { chainId: this.chainId, height, time: blockTime, txs: parsed, sigOk: txs.map((t) => t.sigOk) },
@@ -306,10 +493,17 @@ export class CustosNode extends EventEmitter {
       logSize: base + txs.length,
       logRoot: toHex(logUpdate.root),
       stateRoot: toHex(treeUpdate.root),
-      proposer: this.signerDids()[0] ?? 'solo',
+      proposer,
       txCount: txs.length,
     };
-    const qc = this.certify(checkpointOf(header));
+    let qc: QuorumCertificate | null;
+    try {
+      qc = expect ? expect(header) : this.certify(checkpointOf(header), members);
+    } catch (e) {
+      this.log.rollback();
+      this.tree.rollback();
+      throw e;
+    }
     try {
       this.store.commitBlock({
         header,
@@ -330,18 +524,263 @@ export class CustosNode extends EventEmitter {
     this.log.commit();
     this.tree.commit();
     this.head = header;
+    this.headMembers = members;
     return entries.map((e) => ({ txId: e.txId, height, index: e.index, logIndex: base + e.index, code: e.code }));
   }
 
-  private certify(cp: Checkpoint): QuorumCertificate | null {
-    if (this.signers.length === 0) return null;
-    return { checkpoint: cp, signatures: this.signers.map((s) => signCheckpoint(cp, s)) };
+  /** Signs `cp` with the keys this peer holds that are member keys in `members` (a removed or rotated-out key no longer signs). */
+  private certify(cp: Checkpoint, members: MemberSet): QuorumCertificate | null {
+    const keys = new Set(members.members.flatMap((m) => m.keys));
+    const current = this.signers.filter((s) => keys.has(didFromPublicKey(s.publicKey)));
+    // A peer left with no current member key still records what it computed, under its old keys:
+    // such a certificate counts for nothing, but shows which keys stopped certifying.
+    const signers = current.length > 0 ? current : this.signers;
+    if (signers.length === 0) return null;
+    return { checkpoint: cp, signatures: signers.map((s) => signCheckpoint(cp, s)) };
+  }
+
+  /** The member set in the current state (governance), else the genesis one. */
+  private membersNow(): MemberSet {
+    try {
+      return memberSetAt(this.store, this.genesis);
+    } catch {
+      return this.members;
+    }
+  }
+
+  /** After a commit: final at once if this peer's own keys make a quorum; else it waits for the other peers. */
+  private afterCommit(): void {
+    const height = this.head.height;
+    const own = this.store.getHeader(height)?.qc?.signatures ?? [];
+    this.handle(this.quorum.open(checkpointOf(this.head), this.headMembers ?? this.members, own));
+    if (this.exchange) this.publishOwn(height);
+  }
+
+  /** Publishes this peer's signatures over its checkpoint at `height`, one entry per member it holds keys of. */
+  private publishOwn(height: number): void {
+    const row = this.store.getHeader(height);
+    if (!this.exchange || !row?.qc) return;
+    const members = this.headMembers ?? this.members;
+    const byMember = new Map<string, CheckpointSignature[]>();
+    for (const s of row.qc.signatures) {
+      const m = members.members.find((x) => x.keys.includes(s.signer));
+      if (m !== undefined) byMember.set(m.id, [...(byMember.get(m.id) ?? []), s]);
+    }
+    for (const [memberId, signatures] of byMember) {
+      this.exchange.publish(memberId, { checkpoint: row.qc.checkpoint, signatures });
+    }
+  }
+
+  /** Signatures from the exchange (untrusted; the tracker checks them). */
+  private onSignatures(raw: unknown): void {
+    if (this.fatal !== undefined || this.stopped) return;
+    this.handle(this.quorum.receive(raw, this.head.height));
+  }
+
+  private handle(events: QuorumEvent[]): void {
+    for (const e of events) {
+      if (this.fatal !== undefined) return;
+      if (e.kind === 'final') {
+        const stored = this.store.getHeader(e.height)?.qc;
+        // Keep the commit-time certificate when this peer's own keys already made it a quorum.
+        if (!stored || stored.signatures.length < e.qc.signatures.length) this.store.setQc(e.height, e.qc);
+        this.markFinal(e.height, e.qc);
+      } else if (e.kind === 'conflict') {
+        const at = String(e.evidence.height).padStart(16, '0');
+        this.recordEvidence(`evidence/${at}/${e.evidence.members.join(',')}`, e.evidence);
+        this.emit('conflict', e.evidence);
+      } else {
+        this.diverged(e.evidence);
+      }
+    }
+  }
+
+  private diverged(evidence: Evidence): void {
+    this.recordEvidence('divergence', evidence);
+    this.halt(
+      new NodeError(
+        'DIVERGED',
+        `members ${evidence.members.join(', ')} signed another checkpoint at height ${evidence.height} than this peer computed; stopped`,
+        { details: { evidence } },
+      ),
+    );
+  }
+
+  private recordEvidence(key: string, evidence: Evidence): void {
+    try {
+      if (this.store.db.open) this.store.setMeta(key, canonicalJson(evidence as never));
+    } catch {
+      // The store may be failing too; the fatal error still carries the evidence.
+    }
+  }
+
+  private markFinal(height: number, qc: QuorumCertificate): void {
+    if (height <= this.finalHeight) return;
+    this.finalHeight = height;
+    this.emit('final', { height, qc });
+    for (const [h, list] of this.finalWaiters) {
+      if (h > height) continue;
+      this.finalWaiters.delete(h);
+      for (const w of list) w.resolve(qc);
+    }
+  }
+
+  /** On open: the latest height whose stored certificate is a quorum; later heights wait for signatures again. */
+  private resumeFinality(): void {
+    const members = this.membersNow();
+    this.headMembers = members;
+    const memberOf = new Map<string, string>();
+    for (const m of members.members) for (const k of m.keys) memberOf.set(k, m.id);
+    const isQuorum = (qc: QuorumCertificate | null | undefined) =>
+      qc != null &&
+      new Set(qc.signatures.map((s) => memberOf.get(s.signer)).filter((m) => m !== undefined)).size >=
+        members.threshold;
+    // Heights are looked at within the window a restarted peer can still collect signatures for.
+    const lowest = Math.max(0, this.head.height - 1024);
+    let h = this.head.height;
+    while (h >= lowest && !isQuorum(this.store.getHeader(h)?.qc)) h--;
+    this.finalHeight = h >= lowest ? h : -1;
+    for (let x = Math.max(this.finalHeight + 1, lowest); x <= this.head.height; x++) {
+      const row = this.store.getHeader(x);
+      if (row !== null) this.handle(this.quorum.open(checkpointOf(row.header), members, row.qc?.signatures ?? []));
+    }
+  }
+
+  /** Whether this peer collects the other members' signatures (a consortium peer): its blocks are final only once they arrive. */
+  collectsSignatures(): boolean {
+    return this.exchange !== undefined;
+  }
+
+  /** The latest height known final on this peer (a quorum of members signed its checkpoint); -1 if none. */
+  latestFinal(): number {
+    return this.finalHeight;
+  }
+
+  /** Latest committed and latest final height. */
+  finality(): FinalityStatus {
+    return { head: this.head.height, final: this.finalHeight };
+  }
+
+  /**
+   * Resolves with the quorum certificate of the latest final height once it is at or above `height`;
+   * rejects with TIMEOUT after `timeoutMs`, or NODE_STOPPED when the node stops.
+   *
+   * @example
+   * const { height } = await node.submitAndWait(tx);
+   * const qc = await node.waitFinal(height);
+   */
+  waitFinal(height: number, timeoutMs = 30_000): Promise<QuorumCertificate> {
+    if (this.finalHeight >= height) {
+      const qc = this.store.getHeader(this.finalHeight)?.qc;
+      if (qc) return Promise.resolve(qc);
+    }
+    if (this.fatal !== undefined || this.stopped) {
+      return Promise.reject(new NodeError('NODE_STOPPED', 'node is stopped'));
+    }
+    return new Promise((resolve, reject) => {
+      const w: FinalWaiter = {
+        resolve: (qc) => {
+          clearTimeout(timer);
+          resolve(qc);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const list = this.finalWaiters.get(height) ?? [];
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.finalWaiters.delete(height);
+        reject(new NodeError('TIMEOUT', `block ${height} was not final within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const list = this.finalWaiters.get(height);
+      if (list) list.push(w);
+      else this.finalWaiters.set(height, [w]);
+    });
+  }
+
+  /**
+   * Applies the next block as another peer served it, if it carries a valid quorum certificate over
+   * the checkpoint this peer computes for it (catch-up). Throws CATCH_UP_FAILED for a block that is
+   * not the next one or not certified (try another peer); stops the node with DIVERGED when a valid
+   * certificate names another checkpoint than this peer computes.
+   */
+  async applyCertifiedBlock(block: CertifiedBlock): Promise<void> {
+    if (this.fatal !== undefined || this.stopped) throw new NodeError('NODE_STOPPED', 'node is stopped');
+    const bad = (m: string, cause?: unknown) =>
+      new NodeError('CATCH_UP_FAILED', m, cause === undefined ? {} : { cause });
+    const prev = this.head;
+    const header = block.header as BlockHeader;
+    if (typeof header !== 'object' || header === null || header.height !== prev.height + 1) {
+      throw bad(`expected block ${prev.height + 1}`);
+    }
+    if (header.chainId !== this.chainId || header.prevHash !== headerHash(prev)) {
+      throw bad(`block ${header.height} does not extend this peer's block ${prev.height}`);
+    }
+    if (typeof header.proposer !== 'string' || !Number.isSafeInteger(header.time) || header.time < prev.time) {
+      throw bad(`block ${header.height} has a malformed header`);
+    }
+    const members = this.membersNow();
+    try {
+      verifyQuorumCertificate(block.qc, members, nativeVerifier, this.chainId);
+    } catch (e) {
+      throw bad(`block ${header.height} has no valid quorum certificate`, e);
+    }
+    const qc = block.qc;
+    if (canonicalJson(qc.checkpoint as never) !== canonicalJson(checkpointOf(header) as never)) {
+      throw bad(`block ${header.height}: the certificate is over another checkpoint than the header's`);
+    }
+    if (!Array.isArray(block.txs) || block.txs.length !== header.txCount || block.txs.length > 100_000) {
+      throw bad(`block ${header.height}: expected ${header.txCount} transactions`);
+    }
+    let parsed: ParsedTx[];
+    try {
+      parsed = block.txs.map((t) => parseTx(t));
+    } catch (e) {
+      throw bad(`block ${header.height} holds a malformed transaction`, e);
+    }
+    const ok = await this.pool.verifyBatch(
+      parsed.map((p) => ({ publicKey: publicKeyOfSigner(p), message: p.bodyBytes, signature: signatureOf(p) })),
+    );
+    if (this.head !== prev || this.stopped) throw bad('the peer moved on meanwhile');
+    const txs: PendingTx[] = parsed.map((p, i) => ({ parsed: p, sigOk: Boolean(ok[i]) }));
+    let divergence: Evidence | undefined;
+    try {
+      this.commit(txs, header.time, header.proposer, (computed) => {
+        if (canonicalJson(computed as never) === canonicalJson(header as never)) return qc;
+        const cp = checkpointOf(computed);
+        if (canonicalJson(cp as never) !== canonicalJson(qc.checkpoint as never)) {
+          divergence = {
+            height: header.height,
+            members: members.members
+              .filter((m) => qc.signatures.some((s) => m.keys.includes(s.signer)))
+              .map((m) => m.id),
+            ours: { checkpoint: cp, signatures: this.signers.map((s) => signCheckpoint(cp, s)) },
+            theirs: { checkpoint: qc.checkpoint, signatures: qc.signatures },
+          };
+        }
+        throw bad(`block ${header.height}: this peer computes another header than the one served`);
+      });
+    } catch (e) {
+      if (divergence !== undefined) {
+        this.diverged(divergence);
+        throw this.fatal;
+      }
+      throw e;
+    }
+    this.quorum.open(qc.checkpoint, members, qc.signatures);
+    this.markFinal(header.height, qc);
+    this.emit('block', this.head);
   }
 
   /** Stops ordering and the verify pool; waits for the block in progress to commit, then closes the store. */
   async close(): Promise<void> {
     this.stopped = true;
-    await this.orderer.stop();
+    await this.orderer?.stop();
+    await this.exchange?.stop().catch(() => {});
+    this.rejectFinalWaiters(() => new NodeError('NODE_STOPPED', 'node stopped'));
     while (this.verifying > 0) await new Promise((r) => setTimeout(r, 5));
     for (const txId of [...this.waiters.keys()]) this.failWaiters(txId, new NodeError('NODE_STOPPED', 'node stopped'));
     await this.pool.close();

@@ -1,6 +1,8 @@
 /**
  * Builds proof bundles from a running peer. Each bundle carries the quorum certificate it is checked
  * against, so `verifyProofBundle` (protocol package) verifies it offline with only the member set.
+ * Bundles are built against FINAL heights only (`node.latestFinal()`): a checkpoint that only some
+ * members signed yet proves nothing to a verifier.
  */
 import {
   CONSISTENCY_BUNDLE,
@@ -17,17 +19,26 @@ import { NodeError } from './errors.js';
 import type { CustosNode } from './node.js';
 
 function certificateAt(node: CustosNode, height: number): QuorumCertificate {
+  if (node.collectsSignatures() && height > node.latestFinal() && height <= node.latest().height) {
+    throw new NodeError('NOT_FINAL', `block ${height} is not final yet (latest final: ${node.latestFinal()})`);
+  }
   const h = node.store.getHeader(height);
   if (!h) throw new NodeError('NOT_FOUND', `no block at height ${height}`);
   if (!h.qc) throw new NodeError('NOT_FOUND', `block ${height} has no quorum certificate on this peer`);
   return h.qc;
 }
 
-/** Proof that a transaction is in the log, against the checkpoint at `height` (default: latest). */
+/** The latest final height, or the latest one on a peer that certifies nothing (no member key, no quorum). */
+function latestProvable(node: CustosNode): number {
+  const final = node.latestFinal();
+  return final >= 0 ? final : node.latest().height;
+}
+
+/** Proof that a transaction is in the log, against the checkpoint at `height` (default: latest final). */
 export function inclusionProof(node: CustosNode, txId: string, height?: number): InclusionBundle {
   const tx = node.store.getTx(txId);
   if (!tx) throw new NodeError('NOT_FOUND', `no committed transaction ${txId}`);
-  const at = height ?? node.latest().height;
+  const at = height ?? Math.max(latestProvable(node), tx.height);
   if (at < tx.height || at > node.latest().height) {
     throw new NodeError('NOT_FOUND', `expected a height between ${tx.height} and ${node.latest().height}`);
   }
@@ -63,7 +74,10 @@ export function consistencyProof(node: CustosNode, fromHeight: number, toHeight:
   };
 }
 
-/** Proof of a state key's current value, or of its absence, against the latest checkpoint. */
+/**
+ * Proof of a state key's current value, or of its absence, against the latest checkpoint. The state
+ * tree holds only the latest state, so that checkpoint must be final: NOT_FINAL until it is.
+ */
 export function stateProof(node: CustosNode, key: string): StateBundle {
   if (key.length === 0 || key.length > 1024) throw new NodeError('BAD_REQUEST', 'expected a key of 1-1024 characters');
   const head = node.latest();

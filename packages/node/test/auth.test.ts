@@ -50,6 +50,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/blocks/latest',
   'GET /v1/blocks/:height',
   'GET /v1/blocks/:height/txs',
+  // Finality of the consortium: certificates are public ledger data.
+  'GET /v1/finality',
+  'GET /v1/blocks/:height/certificate',
   'GET /v1/checkpoint',
   'GET /v1/chain',
   'GET /v1/state',

@@ -20,6 +20,7 @@ import { NodeMetrics } from './metrics.js';
 import { registerDocRoutes, registerOpenApi } from './openapi.js';
 import { problem, problemOf, rawProblemResponse, sendProblem } from './problem.js';
 import { registerChainRoutes } from './routes-chain.js';
+import { registerConsortiumRoutes } from './routes-consortium.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerOrgRoutes } from './routes-orgs.js';
@@ -174,6 +175,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     registerSubjectRoutes(app, node);
     registerTxRoutes(app, node, { waitTimeoutMs, batchBodyLimit: limits.batchBodyLimit, metrics });
     registerChainRoutes(app, node);
+    registerConsortiumRoutes(app, node);
     registerProofRoutes(app, node);
     registerEventRoutes(app, node);
     registerOpsRoutes(app, node, { metrics, stallMs: opts.stallMs ?? 60_000 });

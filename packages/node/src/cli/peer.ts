@@ -1,12 +1,15 @@
 /**
  * Runs a peer from a home directory: opens the node with the home's member keys, serves the HTTP
- * API, and shuts both down cleanly on SIGINT / SIGTERM (a second signal exits at once).
+ * API, and shuts both down cleanly on SIGINT / SIGTERM (a second signal exits at once). A home with
+ * a `consortium.json` runs a consortium peer: etcd ordering, quorum finality, catch-up from the
+ * other peers; on a fatal error (divergence, ordering failure) it closes and the process exits 70.
  */
 import type { Signer } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
+import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
-import { loadHome, openVaults } from '../home.js';
+import { loadConsortiumConfig, loadHome, openVaults } from '../home.js';
 import { CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 
@@ -31,7 +34,18 @@ export interface Peer {
 
 export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const home = loadHome(opts.home, opts.passphrase);
-  const node = await CustosNode.open({ dbPath: home.dbPath, genesis: home.genesis, signers: home.signers });
+  const consortium = loadConsortiumConfig(opts.home);
+  const log = (message: string) =>
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message })}\n`);
+  const node = consortium
+    ? await openConsortiumNode({
+        dbPath: home.dbPath,
+        genesis: home.genesis,
+        signers: home.signers,
+        config: consortium,
+        ...(process.env.CUSTOS_CONSORTIUM_LOG ? { log } : {}),
+      })
+    : await CustosNode.open({ dbPath: home.dbPath, genesis: home.genesis, signers: home.signers });
   const vaults = openVaults(opts.home, home.orgSigners.keys(), opts.passphrase);
   const orgs = new OrgService(
     node,
@@ -62,6 +76,15 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     });
     return closing;
   };
+  if (consortium) {
+    node.on('conflict', (e: { height: number; members: string[] }) =>
+      log(`evidence: members ${e.members.join(', ')} signed another checkpoint at height ${e.height}`),
+    );
+    node.on('fatal', (e: unknown) => {
+      log(`fatal: ${(e as Error).message}; closing the peer`);
+      close().finally(() => process.exit(70));
+    });
+  }
   return { node, app, url, orgSigners: home.orgSigners, orgs, close };
 }
 

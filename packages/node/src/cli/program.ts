@@ -5,8 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { installNativeCrypto } from '../crypto/native.js';
 import { ERROR_REGISTRY } from '../errors.js';
+import { registerBackupCommands } from './commands-backup.js';
 import { registerCustomerCommands } from './commands-customer.js';
 import { registerHomeCommands } from './commands-home.js';
+import { registerNetworkCommands } from './commands-network.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerOrgCommands } from './commands-org.js';
 import { registerProofCommands } from './commands-proof.js';
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerCustomerCommands(program);
   registerOrgCommands(program);
   registerRelayCommands(program);
+  registerNetworkCommands(program);
+  registerBackupCommands(program);
   return program;
 }
 

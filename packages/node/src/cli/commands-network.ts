@@ -1,0 +1,60 @@
+/**
+ * `custos network up|down|restart-peer`: a local consortium (etcd cluster and one peer process per
+ * org) for trying Custos on one machine. See docs/operations.md, "Running a consortium".
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { defaultCli, networkDown, networkUp, readNetwork, startPeerProcess } from '../consortium/launcher.js';
+import { NodeError } from '../errors.js';
+import { output } from './output.js';
+
+export function registerNetworkCommands(program: Command): void {
+  const net = program.command('network').description('run a local consortium: etcd and one peer per org');
+  net
+    .command('up')
+    .description('start a local etcd cluster and one peer process per org')
+    .option('--orgs <n>', 'number of member orgs', '3')
+    .option('--dir <dir>', 'directory for the homes, etcd data and network.json', 'custos-network')
+    .option('--chain <id>', 'chain id', 'local')
+    .option('--json', 'print one JSON document')
+    .action(async (flags: { orgs: string; dir: string; chain: string; json?: boolean }) => {
+      const out = output(flags.json === true);
+      const state = await networkUp({
+        dir: flags.dir,
+        orgs: Number(flags.orgs),
+        chainId: flags.chain,
+        log: (l) => out.note(l),
+      });
+      out.result(state as never, [
+        `Consortium ${state.chainId} is up (${join(flags.dir, 'network.json')}):`,
+        `  etcd  ${state.etcd.endpoints.join(' ')}`,
+        ...state.peers.map((p) => `  ${p.org.padEnd(9)} ${p.url}  (home ${p.home})`),
+        `Stop with: custos network down --dir ${flags.dir}`,
+      ]);
+    });
+  net
+    .command('down')
+    .description('stop the peers (gracefully), then etcd')
+    .option('--dir <dir>', 'directory given to `network up`', 'custos-network')
+    .option('--json', 'print one JSON document')
+    .action(async (flags: { dir: string; json?: boolean }) => {
+      const out = output(flags.json === true);
+      await networkDown(flags.dir, (l) => out.note(l));
+      out.result({ stopped: true, dir: flags.dir }, `Consortium in ${flags.dir} stopped.`);
+    });
+  net
+    .command('restart-peer <org>')
+    .description("start one org's peer process again (after a crash or a restore)")
+    .option('--dir <dir>', 'directory given to `network up`', 'custos-network')
+    .option('--json', 'print one JSON document')
+    .action(async (org: string, flags: { dir: string; json?: boolean }) => {
+      const out = output(flags.json === true);
+      const state = readNetwork(flags.dir);
+      const p = state.peers.find((x) => x.org === org);
+      if (p === undefined) throw new NodeError('NOT_FOUND', `no peer '${org.slice(0, 40)}' in ${flags.dir}`);
+      p.pid = startPeerProcess(defaultCli(), p.home, Number(new URL(p.url).port));
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(flags.dir, 'network.json'), `${JSON.stringify(state, null, 2)}\n`);
+      out.result({ org, pid: p.pid, url: p.url }, `Peer ${org} started again (pid ${p.pid}) on ${p.url}.`);
+    });
+}
