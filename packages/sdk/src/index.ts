@@ -1,7 +1,8 @@
 /**
- * @custos/sdk: what an application needs to act for a customer. The wallet (pairwise pseudonyms
- * per org, passphrase-protected export) and signing of the customer's transactions; the typed HTTP
- * client arrives with the API issue.
+ * @custos/sdk: what an application needs to act for a customer or an org. The typed HTTP client
+ * (`CustosClient`, errors as `CustosApiError`), the wallet (pairwise pseudonyms per org,
+ * passphrase-protected export), signing of the customer's transactions, and verification of a
+ * customer's history against a pinned trust anchor.
  */
 export {
   type ExportOptions,
@@ -13,4 +14,80 @@ export {
   type WalletExport,
   type WalletOptions,
 } from '@custos/protocol';
+export type {
+  AccessResult,
+  BatchItem,
+  BlockView,
+  ChainInfo,
+  CommitResult,
+  CommittedTx,
+  ConsentGrant,
+  DataRecord,
+  DataRequest,
+  DemoWallet,
+  DemoWallets,
+  Genesis,
+  GenesisMember,
+  Health,
+  Jurisdiction,
+  LawfulBasis,
+  LocalOrgs,
+  OptOut,
+  OrgRecordsPage,
+  OrgRequests,
+  OrgRetention,
+  OrgToken,
+  OrgTokenInfo,
+  OverdueRequests,
+  PageQuery,
+  Preferences,
+  ReceiptFormat,
+  Receipts,
+  RegisterRecordInput,
+  RequestKind,
+  StateEntry,
+  StatePage,
+} from './api-types.js';
+export {
+  type CallOptions,
+  CustosClient,
+  type CustosClientOptions,
+  type OutgoingRequest,
+  type RequestSigner,
+  type SubmitOptions,
+  type SubmitResult,
+  signedBy,
+} from './client.js';
 export { customerTx } from './customer-tx.js';
+export { readEventStream, type ServerEvent } from './events.js';
+export {
+  type ApiErrorCode,
+  CLIENT_ERROR_CODES,
+  type ClientErrorCode,
+  CustosApiError,
+  isApiError,
+  type NodeProblemCode,
+  type Problem,
+} from './errors.js';
+export {
+  eventProof,
+  factProof,
+  fetchHistory,
+  memberSetOf,
+  type TrustAnchor,
+  trustFromGenesis,
+  type VerifiedHistory,
+  verifyHistory,
+} from './history.js';
+export {
+  assembleXtx,
+  buildXtx,
+  customerXtxOp,
+  type PlanOptions,
+  type PreparedPlan,
+  planXtx,
+  signXtxOp,
+  type XtxOp,
+  type XtxOpSpec,
+  xtxPrepareTx,
+} from './xtx.js';

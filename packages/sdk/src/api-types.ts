@@ -1,0 +1,269 @@
+/**
+ * The shapes of what a Custos node's HTTP API returns (the node's `src/api/` routes and the
+ * customer-data modules' state). They describe the wire format; nothing here is trusted until a
+ * proof says so (see `history.ts`).
+ */
+import type {
+  BlockHeader,
+  ConsentReceiptCredential,
+  JsonValue,
+  QuorumCertificate,
+  ResultCode,
+  SignedTx,
+} from '@custos/protocol';
+
+/** A member org as the genesis names it. */
+export interface GenesisMember {
+  id: string;
+  name: string;
+  keys: string[];
+}
+
+export interface Genesis {
+  chainId: string;
+  time: number;
+  members: GenesisMember[];
+  threshold: number;
+  params: { blockMaxTxs: number; blockMaxMs: number };
+}
+
+/** `GET /v1/chain`. */
+export interface ChainInfo {
+  chainId: string;
+  height: number;
+  latestHash: string;
+  time: number;
+  threshold: number;
+  members: { id: string; keys: string[] }[];
+  genesis: Genesis;
+}
+
+/** `GET /healthz`. */
+export interface Health {
+  status: string;
+  chainId: string;
+  height: number;
+  pending: number;
+}
+
+/** `GET /v1/blocks/:height`. */
+export interface BlockView {
+  height: number;
+  hash: string;
+  header: BlockHeader;
+  qc: QuorumCertificate | null;
+  txIds: string[];
+  results: ResultCode[];
+  txs: SignedTx[];
+}
+
+/** Where a transaction landed: `POST /v1/txs?wait=true`. */
+export interface CommitResult {
+  txId: string;
+  height: number;
+  index: number;
+  logIndex: number;
+  code: ResultCode;
+}
+
+/** `GET /v1/txs/:txId`. */
+export interface CommittedTx extends CommitResult {
+  tx: SignedTx;
+}
+
+/** `POST /v1/txs/batch`: one item per transaction sent, in order. */
+export type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { code: string; detail: string } };
+
+/** `GET /v1/state`. */
+export interface StatePage {
+  height: number;
+  entries: { key: string; value: JsonValue }[];
+  next: string | null;
+}
+
+/** `GET /v1/state/entry`. */
+export interface StateEntry {
+  height: number;
+  key: string;
+  value: JsonValue;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer data (values of the state keys the consent, data and request modules write)
+
+export type Jurisdiction = 'GDPR' | 'CCPA';
+
+/** GDPR Art. 6(1) lawful bases, as Custos names them. */
+export type LawfulBasis =
+  | 'consent'
+  | 'contract'
+  | 'legal-obligation'
+  | 'vital-interests'
+  | 'public-task'
+  | 'legitimate-interest';
+
+/** One consent, `consent/<org>/<subject>` -> `{grants}`. */
+export interface ConsentGrant {
+  /** The txId of the `consent.grant`. */
+  id: string;
+  purposes: string[];
+  categories: string[];
+  expiresAt: number;
+  share: boolean;
+  sale: boolean;
+  jurisdiction: Jurisdiction;
+  notice: string;
+  grantedAt: number;
+  withdrawnAt: number | null;
+}
+
+export interface OptOut {
+  at: number;
+  source: 'user' | 'gpc';
+  txId: string;
+}
+
+/** `pref/<org>/<subject>`. */
+export interface Preferences {
+  sale: OptOut | null;
+  share: OptOut | null;
+}
+
+/** `record/<org>/<id>`: what an org holds, never the value. */
+export interface DataRecord {
+  id: string;
+  org: string;
+  subject: string;
+  category: string;
+  purposes: Record<string, LawfulBasis>;
+  /** `subject`, `public`, `third-party`, `derived`, or `shared:<org>`. */
+  source: string;
+  commitment: string;
+  vaultRef: string;
+  registeredAt: number;
+  updatedAt: number;
+  retentionUntil: number;
+  erasedAt: number | null;
+  erasureRequestedAt: number | null;
+  sourceRecord: { org: string; id: string } | null;
+  copies: { org: string; id: string }[];
+  restricted: boolean;
+}
+
+export type RequestKind = 'access' | 'export' | 'rectify' | 'erase' | 'restrict' | 'object' | 'optout';
+
+/** `request/<org>/<id>`. */
+export interface DataRequest {
+  id: string;
+  org: string;
+  subject: string;
+  kind: RequestKind;
+  jurisdiction: Jurisdiction;
+  openedAt: number;
+  deadline: number;
+  originalDeadline: number | null;
+  extensionReason: string | null;
+  status: 'open' | 'fulfilled' | 'rejected';
+  closedAt: number | null;
+  reason: string | null;
+  records: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Org routes
+
+/** `GET /v1/orgs`. */
+export interface LocalOrgs {
+  local: string[];
+}
+
+/** A page cursor (`next` of the previous page) and a page size. */
+export interface PageQuery {
+  after?: string;
+  limit?: number;
+}
+
+/** An org API token as the node describes it (never its secret). */
+export interface OrgTokenInfo {
+  id: string;
+  org: string;
+  scopes: ('read' | 'write')[];
+  label: string | null;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  createdBy: string;
+}
+
+/** `POST /v1/orgs/:org/tokens`: the token itself, shown this once. */
+export interface OrgToken extends OrgTokenInfo {
+  token: string;
+}
+
+/** `GET /v1/orgs/:org/records`. */
+export interface OrgRecordsPage {
+  height: number;
+  records: (DataRecord & { pastRetention: boolean })[];
+  next: string | null;
+}
+
+/** `GET /v1/orgs/:org/requests`. */
+export interface OrgRequests {
+  now: number;
+  requests: (DataRequest & { overdue: boolean })[];
+  next: string | null;
+}
+
+/** `GET /v1/orgs/:org/retention`. */
+export interface OrgRetention {
+  now: number;
+  pastRetention: DataRecord[];
+  next: string | null;
+}
+
+/** `GET /v1/requests/overdue`. */
+export interface OverdueRequests {
+  now: number;
+  overdue: DataRequest[];
+  next: string | null;
+}
+
+export interface RegisterRecordInput {
+  subject: string;
+  category: string;
+  purposes: Record<string, LawfulBasis>;
+  source: 'subject' | 'public' | 'third-party' | 'derived';
+  retentionDays: number;
+  value: JsonValue;
+}
+
+/** An access: its result code, and the value when the ledger accepted it. */
+export interface AccessResult extends CommitResult {
+  value?: JsonValue;
+}
+
+export type ReceiptFormat = 'vc' | 'iso27560' | 'kantara';
+
+/** `GET /v1/receipts/:txId`: one receipt per consent event the transaction holds. */
+export interface Receipts<F extends ReceiptFormat = ReceiptFormat> {
+  format: F;
+  receipts: F extends 'vc' ? ConsentReceiptCredential[] : JsonValue[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo
+
+/** `GET /v1/demo/wallets` (only on a node started with `custos demo`). */
+export interface DemoWallets {
+  /** The passphrase of every export below: demo wallets hold fake people. */
+  passphrase: string;
+  customers: DemoWallet[];
+}
+
+export interface DemoWallet {
+  id: string;
+  name: string;
+  relationships: { org: string; label?: string }[];
+  /** A passphrase-protected wallet export (`importWallet`). */
+  export: JsonValue;
+}

@@ -1,0 +1,613 @@
+/**
+ * `CustosClient`: a typed client over a Custos node's HTTP API (DESIGN.md section 9), one method per
+ * route, for Node and the browser (it only needs `fetch`). Answers are typed; every failure is a
+ * `CustosApiError` with the node's stable problem `code` (RFC 9457) or a client code.
+ *
+ * @example
+ * const client = new CustosClient({ baseUrl: 'http://127.0.0.1:7070' });
+ * const { chainId } = await client.chain();
+ * const r = await client.submitAndWait(tx); // r.code: 'OK', 'NO_LAWFUL_BASIS', ...
+ */
+import {
+  type BlockHeader,
+  type JsonValue,
+  type ProofBundle,
+  type QuorumCertificate,
+  type SignedTx,
+  type Signer,
+  type SubjectReport,
+  signRequest,
+} from '@custos/protocol';
+import type {
+  AccessResult,
+  BatchItem,
+  BlockView,
+  ChainInfo,
+  CommitResult,
+  CommittedTx,
+  DemoWallets,
+  Health,
+  LawfulBasis,
+  LocalOrgs,
+  OrgRecordsPage,
+  OrgRequests,
+  OrgRetention,
+  OrgToken,
+  OrgTokenInfo,
+  OverdueRequests,
+  PageQuery,
+  ReceiptFormat,
+  Receipts,
+  RegisterRecordInput,
+  StateEntry,
+  StatePage,
+} from './api-types.js';
+import { CustosApiError, parseProblem } from './errors.js';
+import { readEventStream, type ServerEvent } from './events.js';
+
+/** What a `RequestSigner` is asked to sign. */
+export interface OutgoingRequest {
+  method: string;
+  /** Absolute URL (or path, when the client has no base URL), with the query string. */
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** Adds authentication headers to a request (an RFC 9421 signature, say). */
+export type RequestSigner = (request: OutgoingRequest) => Promise<Record<string, string>> | Record<string, string>;
+
+/**
+ * Signs requests with RFC 9421 HTTP Message Signatures (the protocol's `signRequest`): a customer's
+ * pairwise key for their own report and receipts, or an org's member key for its routes.
+ *
+ * @example
+ * const { signer } = wallet.relationship(chainId, 'bank');
+ * await client.subjectReport(did, {}, { sign: signedBy(signer) });
+ */
+export function signedBy(signer: Signer): RequestSigner {
+  return (req) => {
+    const h = signRequest(
+      { method: req.method, url: req.url, ...(req.body === undefined ? {} : { body: req.body }) },
+      signer,
+    );
+    const out: Record<string, string> = { 'signature-input': h['Signature-Input'], signature: h.Signature };
+    if (h['Content-Digest'] !== undefined) out['content-digest'] = h['Content-Digest'];
+    return out;
+  };
+}
+
+export interface CustosClientOptions {
+  /** The node, e.g. `http://127.0.0.1:7070`. Default: the page's origin in a browser. */
+  baseUrl?: string;
+  /** Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** An org API token, sent as `Authorization: Bearer <token>` (org routes). */
+  token?: string;
+  /** Signs every request (e.g. RFC 9421 with an org key); per-call `sign` comes on top. */
+  sign?: RequestSigner;
+  /** Milliseconds before a request is abandoned with `TIMEOUT`. Default 30 s (plus the wait of `?wait=true`). */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Extra headers for this call. */
+  headers?: Record<string, string>;
+  /** Signs this call, e.g. a subject report request with the customer's pairwise key. */
+  sign?: RequestSigner;
+}
+
+export interface SubmitOptions extends CallOptions {
+  /**
+   * Sends `Sec-GPC: 1` (Global Privacy Control), needed for an `optout.set` with `source: 'gpc'`.
+   * A browser never lets a page set a `Sec-` header: there the browser sends it itself when the
+   * person turned GPC on, and this flag only documents the intent.
+   */
+  gpc?: boolean;
+}
+
+/** A commit result, and whether the node said it honoured a GPC signal on that request. */
+export type SubmitResult = CommitResult & { gpcHonored: boolean };
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** The node waits at most 30 s for a commit by default; give it room to answer TIMEOUT itself. */
+const WAIT_EXTRA_MS = 35_000;
+const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
+
+export class CustosClient {
+  readonly baseUrl: string;
+  readonly #fetch: typeof fetch;
+  readonly #token: string | undefined;
+  readonly #sign: RequestSigner | undefined;
+  readonly #timeoutMs: number;
+
+  constructor(opts: CustosClientOptions = {}) {
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+    this.baseUrl = (opts.baseUrl ?? origin ?? '').replace(/\/+$/, '');
+    const f = opts.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') throw new TypeError('expected a fetch implementation');
+    this.#fetch = f.bind(globalThis);
+    this.#token = opts.token;
+    this.#sign = opts.sign;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The same client with another org API token (undefined: none). */
+  withToken(token: string | undefined): CustosClient {
+    return new CustosClient({
+      baseUrl: this.baseUrl,
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+      ...(token === undefined ? {} : { token }),
+      ...(this.#sign === undefined ? {} : { sign: this.#sign }),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Chain
+
+  /** The chain's id, head and genesis (`GET /v1/chain`). Trust the genesis once, then pin it. */
+  async chain(opts?: CallOptions): Promise<ChainInfo> {
+    return this.#json('GET', '/v1/chain', undefined, opts);
+  }
+
+  /** `GET /healthz`. */
+  async health(opts?: CallOptions): Promise<Health> {
+    return this.#json('GET', '/healthz', undefined, opts);
+  }
+
+  /** A page of block headers, newest first (below `before` when given). */
+  async blocks(
+    q: { before?: number; limit?: number } = {},
+    opts?: CallOptions,
+  ): Promise<{ blocks: { height: number; hash: string; header: BlockHeader }[]; next: string | null }> {
+    return this.#json('GET', `/v1/blocks${query({ before: q.before, limit: q.limit })}`, undefined, opts);
+  }
+
+  /** A block with its transactions and result codes; `'latest'` for the head. */
+  async block(height: number | 'latest', opts?: CallOptions): Promise<BlockView> {
+    const h = height === 'latest' ? 'latest' : String(checkHeight(height));
+    return this.#json('GET', `/v1/blocks/${h}`, undefined, opts);
+  }
+
+  /** The quorum certificate of the latest block (`NOT_FOUND` on a node that holds no member key). */
+  async checkpoint(opts?: CallOptions): Promise<QuorumCertificate> {
+    return this.#json('GET', '/v1/checkpoint', undefined, opts);
+  }
+
+  /** A committed transaction with where it landed and its result code. */
+  async tx(txId: string, opts?: CallOptions): Promise<CommittedTx> {
+    return this.#json('GET', `/v1/txs/${checkTxId(txId)}`, undefined, opts);
+  }
+
+  /** One page of state entries under `prefix` (not proven; use `stateProof` for a proof). */
+  async state(q: { prefix?: string; after?: string; limit?: number } = {}, opts?: CallOptions): Promise<StatePage> {
+    return this.#json(
+      'GET',
+      `/v1/state${query({ prefix: q.prefix, after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** One state entry (`NOT_FOUND` if absent). */
+  async stateEntry(key: string, opts?: CallOptions): Promise<StateEntry> {
+    return this.#json('GET', `/v1/state/entry${query({ key })}`, undefined, opts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions
+
+  /** Submits without waiting: the node checked the shape and window; the signature is checked next. */
+  async submit(tx: SignedTx, opts?: SubmitOptions): Promise<{ txId: string }> {
+    return this.#json('POST', '/v1/txs', tx, withGpc(opts));
+  }
+
+  /** Submits and waits for the block: resolves with the result code (`OK`, `NO_LAWFUL_BASIS`...). */
+  async submitAndWait(tx: SignedTx, opts?: SubmitOptions): Promise<SubmitResult> {
+    const { body, headers } = await this.#call<CommitResult>('POST', '/v1/txs?wait=true', tx, withGpc(opts), true);
+    return { ...body, gpcHonored: headers.get('gpc-honored') === '1' };
+  }
+
+  /** Submits up to 2,000 transactions; each item fails or succeeds alone. */
+  async submitBatch(txs: SignedTx[], opts: SubmitOptions & { wait?: boolean } = {}): Promise<BatchItem[]> {
+    const path = opts.wait === true ? '/v1/txs/batch?wait=true' : '/v1/txs/batch';
+    const r = await this.#call<{ results: BatchItem[] }>('POST', path, txs, withGpc(opts), opts.wait === true);
+    return r.body.results;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Proofs (verify with the protocol's `verifyProofBundle` and a member set you trust)
+
+  /** Inclusion of a transaction in the history log, against the latest (or a given) checkpoint. */
+  async inclusionProof(txId: string, q: { height?: number } = {}, opts?: CallOptions): Promise<ProofBundle> {
+    const h = q.height === undefined ? undefined : checkHeight(q.height);
+    return this.#json('GET', `/v1/proofs/inclusion/${checkTxId(txId)}${query({ height: h })}`, undefined, opts);
+  }
+
+  /** The log at height `to` extends the log at height `from` (append-only). */
+  async consistencyProof(from: number, to: number, opts?: CallOptions): Promise<ProofBundle> {
+    return this.#json(
+      'GET',
+      `/v1/proofs/consistency${query({ from: checkHeight(from), to: checkHeight(to) })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** The value of a state key (or its absence) at the latest checkpoint. */
+  async stateProof(key: string, opts?: CallOptions): Promise<ProofBundle> {
+    return this.#json('GET', `/v1/proofs/state${query({ key })}`, undefined, opts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Customers
+
+  /**
+   * One page of the right-to-know report of a pairwise pseudonym: state and history with proofs.
+   * Verify it (`verifyHistory`) before showing a word of it.
+   */
+  async subjectReport(
+    did: string,
+    q: { after?: number; limit?: number } = {},
+    opts?: CallOptions,
+  ): Promise<SubjectReport> {
+    return this.#json(
+      'GET',
+      `/v1/subjects/${encodeURIComponent(did)}/report${query({ after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** The receipts of a consent event (a grant or a withdrawal), signed by the org. */
+  async receipts<F extends ReceiptFormat = 'vc'>(txId: string, format?: F, opts?: CallOptions): Promise<Receipts<F>> {
+    return this.#json('GET', `/v1/receipts/${checkTxId(txId)}${query({ format })}`, undefined, opts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Orgs (served by a node holding the org's keys and vault; authenticated with an org token)
+
+  /** The orgs whose keys and vaults this node holds. */
+  async localOrgs(opts?: CallOptions): Promise<LocalOrgs> {
+    return this.#json('GET', '/v1/orgs', undefined, opts);
+  }
+
+  /** One page of the org's records (default 200, at most 500), each flagged when past retention. */
+  async orgRecords(org: string, q: PageQuery = {}, opts?: CallOptions): Promise<OrgRecordsPage> {
+    return this.#json(
+      'GET',
+      `/v1/orgs/${seg(org)}/records${query({ after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** Stores a value in the org's vault and registers it (the ledger gets a commitment). */
+  async registerRecord(
+    org: string,
+    input: RegisterRecordInput,
+    opts?: CallOptions,
+  ): Promise<CommitResult & { recordId: string }> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/records`, input, opts, true);
+  }
+
+  /** Uses a record for a purpose: the value comes back only if the ledger accepted the access. */
+  async accessRecord(
+    org: string,
+    record: string,
+    purpose: string,
+    basis: LawfulBasis,
+    opts?: CallOptions,
+  ): Promise<AccessResult> {
+    return this.#json(
+      'POST',
+      `/v1/orgs/${seg(org)}/records/${checkTxId(record)}/access`,
+      { purpose, basis },
+      opts,
+      true,
+    );
+  }
+
+  /** Shares (or sells) a record with another member. */
+  async shareRecord(
+    org: string,
+    record: string,
+    share: { recipient: string; purpose: string; sale: boolean },
+    opts?: CallOptions,
+  ): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/records/${checkTxId(record)}/share`, share, opts, true);
+  }
+
+  /** Rectification: the vault gets the new value, the ledger its new commitment. */
+  async rectifyRecord(org: string, record: string, value: JsonValue, opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/records/${checkTxId(record)}/rectify`, { value }, opts, true);
+  }
+
+  /** Crypto-shreds records (or everything on a subject), then records the erasure. */
+  async erase(
+    org: string,
+    what: ({ records: string[] } | { subject: string }) & {
+      reason: 'request' | 'retention' | 'consent-withdrawn' | 'other';
+    },
+    opts?: CallOptions,
+  ): Promise<{ results: CommitResult[] }> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/erase`, what, opts, true);
+  }
+
+  /** One page of the org's requests queue, open ones first by deadline, overdue ones flagged. */
+  async orgRequests(org: string, q: PageQuery = {}, opts?: CallOptions): Promise<OrgRequests> {
+    return this.#json(
+      'GET',
+      `/v1/orgs/${seg(org)}/requests${query({ after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** Fulfils a request (an erasure: once its records are erased). */
+  async fulfilRequest(org: string, request: string, opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/fulfil`, {}, opts, true);
+  }
+
+  /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
+  async extendRequest(org: string, request: string, reason: string, opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/extend`, { reason }, opts, true);
+  }
+
+  /** Rejects a request with the reason the customer sees. */
+  async rejectRequest(org: string, request: string, reason: string, opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/reject`, { reason }, opts, true);
+  }
+
+  /** One page of the org's records past retention and not yet erased. */
+  async orgRetention(org: string, q: PageQuery = {}, opts?: CallOptions): Promise<OrgRetention> {
+    return this.#json(
+      'GET',
+      `/v1/orgs/${seg(org)}/retention${query({ after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** One page of the overdue requests on the chain, as of the latest block. */
+  async overdueRequests(q: PageQuery = {}, opts?: CallOptions): Promise<OverdueRequests> {
+    return this.#json('GET', `/v1/requests/overdue${query({ after: q.after, limit: q.limit })}`, undefined, opts);
+  }
+
+  /** Issues an org API token (sign the call with a member key of the org). The answer is the only time the token is shown. */
+  async createToken(
+    org: string,
+    t: { scopes: ('read' | 'write')[]; ttlDays?: number; label?: string },
+    opts?: CallOptions,
+  ): Promise<OrgToken> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/tokens`, t, opts);
+  }
+
+  /** One page of the org's API tokens, never their secrets (signed with a member key). */
+  async orgTokens(
+    org: string,
+    q: PageQuery = {},
+    opts?: CallOptions,
+  ): Promise<{ tokens: OrgTokenInfo[]; next: string | null }> {
+    return this.#json(
+      'GET',
+      `/v1/orgs/${seg(org)}/tokens${query({ after: q.after, limit: q.limit })}`,
+      undefined,
+      opts,
+    );
+  }
+
+  /** Revokes an org API token at once (signed with a member key). */
+  async revokeToken(org: string, id: string, opts?: CallOptions): Promise<OrgTokenInfo> {
+    return this.#json('DELETE', `/v1/orgs/${seg(org)}/tokens/${seg(id)}`, undefined, opts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Event streams (server-sent events; end them with `opts.signal`)
+
+  /**
+   * Committed blocks as they come (`GET /v1/events/blocks`), after `after` when given.
+   *
+   * @example
+   * for await (const b of client.blockEvents({ signal })) console.log(b.height);
+   */
+  async *blockEvents(
+    q: { after?: number } = {},
+    opts?: CallOptions,
+  ): AsyncGenerator<{ height: number; hash: string; header: BlockHeader }> {
+    for await (const e of this.#events(`/v1/events/blocks${query({ after: q.after })}`, opts)) {
+      if (e.event === 'block') yield JSON.parse(e.data) as { height: number; hash: string; header: BlockHeader };
+    }
+  }
+
+  /** A subject's new history events as they commit (sign with the subject's key, as its report). */
+  async *subjectEvents(did: string, q: { after?: number } = {}, opts?: CallOptions): AsyncGenerator<CommittedTx> {
+    const path = `/v1/subjects/${encodeURIComponent(did)}/events${query({ after: q.after })}`;
+    for await (const e of this.#events(path, opts)) {
+      if (e.event === 'history') yield JSON.parse(e.data) as CommittedTx;
+    }
+  }
+
+  async *#events(path: string, opts: CallOptions = {}): AsyncGenerator<ServerEvent> {
+    const url = `${this.baseUrl}${path}`;
+    const what = `GET ${path.split('?')[0]}`;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    Object.assign(headers, opts.headers);
+    for (const sign of [this.#sign, opts.sign]) {
+      if (sign !== undefined)
+        Object.assign(headers, await sign({ method: 'GET', url, headers: { ...headers }, body: undefined }));
+    }
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { headers, ...(opts.signal === undefined ? {} : { signal: opts.signal }) });
+    } catch (cause) {
+      if (opts.signal?.aborted === true) return;
+      throw new CustosApiError('NODE_UNREACHABLE', `cannot reach the node at ${this.baseUrl || 'this origin'}`, {
+        request: what,
+        cause,
+      });
+    }
+    if (!res.ok || res.body === null) {
+      const text = await res.text().catch(() => '');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const problem = parseProblem(parsed, res.status);
+      if (problem !== undefined) {
+        throw new CustosApiError(problem.code, problem.detail, { status: res.status, problem, request: what });
+      }
+      throw new CustosApiError('BAD_RESPONSE', `${what} failed with HTTP ${res.status}`, {
+        status: res.status,
+        request: what,
+      });
+    }
+    try {
+      yield* readEventStream(res.body);
+    } catch (cause) {
+      if (opts.signal?.aborted === true) return;
+      throw new CustosApiError('NODE_UNREACHABLE', `the event stream ${what} broke off`, { request: what, cause });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Demo
+
+  /** The demo customers' wallets (`NOT_FOUND` unless the node runs `custos demo`). */
+  async demoWallets(opts?: CallOptions): Promise<DemoWallets> {
+    return this.#json('GET', '/v1/demo/wallets', undefined, opts);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  async #json<T>(method: string, path: string, body: unknown, opts?: CallOptions, waits = false): Promise<T> {
+    return (await this.#call<T>(method, path, body, opts, waits || path.includes('wait=true'))).body;
+  }
+
+  async #call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    opts: CallOptions = {},
+    waits = false,
+  ): Promise<{ body: T; headers: Headers }> {
+    const url = `${this.baseUrl}${path}`;
+    const what = `${method} ${path.split('?')[0]}`;
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+    if (text !== undefined) headers['content-type'] = 'application/json';
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    Object.assign(headers, opts.headers);
+    for (const sign of [this.#sign, opts.sign]) {
+      if (sign !== undefined) Object.assign(headers, await sign({ method, url, headers: { ...headers }, body: text }));
+    }
+    const timeout = this.#timeoutMs + (waits ? WAIT_EXTRA_MS : 0);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeout);
+    const onAbort = () => controller.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let res: Response;
+    let raw: string;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        ...(text === undefined ? {} : { body: text }),
+        signal: controller.signal,
+      });
+      raw = await res.text();
+    } catch (cause) {
+      if (timedOut)
+        throw new CustosApiError('TIMEOUT', `no answer to ${what} within ${timeout} ms`, { request: what, cause });
+      if (opts.signal?.aborted === true)
+        throw new CustosApiError('ABORTED', `${what} was aborted`, { request: what, cause });
+      throw new CustosApiError('NODE_UNREACHABLE', `cannot reach the node at ${this.baseUrl || 'this origin'}`, {
+        request: what,
+        cause,
+      });
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    if (raw.length > MAX_RESPONSE_CHARS) {
+      throw new CustosApiError(
+        'BAD_RESPONSE',
+        `the answer to ${what} is larger than ${MAX_RESPONSE_CHARS} characters`,
+        {
+          status: res.status,
+          request: what,
+        },
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = raw.length === 0 ? undefined : JSON.parse(raw);
+    } catch (cause) {
+      parsed = undefined;
+      if (res.ok) {
+        throw new CustosApiError('BAD_RESPONSE', `expected JSON in the answer to ${what}`, {
+          status: res.status,
+          request: what,
+          cause,
+        });
+      }
+    }
+    if (!res.ok) {
+      const problem = parseProblem(parsed, res.status);
+      if (problem !== undefined) {
+        throw new CustosApiError(problem.code, problem.detail, { status: res.status, problem, request: what });
+      }
+      throw new CustosApiError('BAD_RESPONSE', `${what} failed with HTTP ${res.status} and no problem document`, {
+        status: res.status,
+        request: what,
+      });
+    }
+    return { body: parsed as T, headers: res.headers };
+  }
+}
+
+function withGpc(opts: SubmitOptions | undefined): CallOptions | undefined {
+  if (opts?.gpc !== true) return opts;
+  return { ...opts, headers: { ...opts.headers, 'sec-gpc': '1' } };
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function checkTxId(id: string): string {
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
+    throw new CustosApiError(
+      'BAD_REQUEST',
+      `expected a transaction id of 64 lower-case hex characters, got '${String(id).slice(0, 80)}'`,
+    );
+  }
+  return id;
+}
+
+function checkHeight(h: number): number {
+  if (!Number.isSafeInteger(h) || h < 0) {
+    throw new CustosApiError(
+      'BAD_REQUEST',
+      `expected a block height as a non-negative integer, got ${String(h).slice(0, 40)}`,
+    );
+  }
+  return h;
+}

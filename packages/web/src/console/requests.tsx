@@ -1,0 +1,212 @@
+/** The requests queue: soonest deadline first, overdue ones flagged; answer, extend or refuse each. */
+import { useId, useState } from 'react';
+import { errorText } from '../lib/api.js';
+import { day, daysUntil, short } from '../lib/format.js';
+import { requestConsoleText, resultText } from '../lib/words.js';
+import { Badge, ConfirmDialog, Empty, Notice } from '../ui/ui.js';
+import type { ConsoleRequest, OrgData } from './data.js';
+
+type Dialog = { kind: 'extend' | 'reject'; request: ConsoleRequest } | undefined;
+
+export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) {
+  const id = useId();
+  const [busy, setBusy] = useState<string>();
+  const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>();
+  const [dialog, setDialog] = useState<Dialog>();
+  const [reason, setReason] = useState('');
+  const open = d.requests.filter((r) => r.status === 'open').sort((a, b) => a.deadline - b.deadline);
+  const closed = d.requests.filter((r) => r.status !== 'open').sort((a, b) => (b.closedAt ?? 0) - (a.closedAt ?? 0));
+
+  const act = async (r: ConsoleRequest, what: string, fn: () => Promise<{ code: string }>) => {
+    setBusy(r.id);
+    setMessage(undefined);
+    try {
+      const res = await fn();
+      if (res.code !== 'OK') throw new Error(resultText(res.code).text);
+      setMessage({ tone: 'ok', text: what });
+      reload();
+    } catch (e) {
+      setMessage({ tone: 'danger', text: errorText(e) });
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  /** Erasure first (crypto-shredding in the vault, then `data.erased`), then the answer. */
+  const fulfil = (r: ConsoleRequest) =>
+    act(r, `Answered: the request (${requestConsoleText(r.kind).toLowerCase()}) is fulfilled.`, async () => {
+      if (r.kind === 'erase') {
+        const live = r.records.filter((rid) => d.records.some((x) => x.id === rid && x.erasedAt === null));
+        const { results } =
+          r.records.length > 0
+            ? live.length > 0
+              ? await d.api.erase(d.org, { records: live, reason: 'request' })
+              : { results: [] }
+            : await d.api.erase(d.org, { subject: r.subject, reason: 'request' });
+        const failed = results.find((x) => x.code !== 'OK');
+        if (failed !== undefined) return failed;
+      }
+      return d.api.fulfilRequest(d.org, r.id);
+    });
+
+  return (
+    <div className="stack-lg">
+      <div aria-live="polite" role="status">
+        {message !== undefined && <Notice tone={message.tone}>{message.text}</Notice>}
+      </div>
+      <section className="card" aria-labelledby="queue-title">
+        <h2 id="queue-title">Open requests, soonest deadline first</h2>
+        {open.length === 0 ? (
+          <Empty title="No open request.">
+            <p>When a customer asks for a copy, a correction or erasure, it appears here with its legal deadline.</p>
+          </Empty>
+        ) : (
+          <div className="table-wrap">
+            <table className="responsive">
+              <thead>
+                <tr>
+                  <th scope="col">Deadline</th>
+                  <th scope="col">Request</th>
+                  <th scope="col">Customer</th>
+                  <th scope="col">Asked on</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {open.map((r) => {
+                  const left = daysUntil(r.deadline, d.now);
+                  return (
+                    <tr key={r.id} className={r.overdue ? 'row-danger' : undefined}>
+                      <td data-label="Deadline">
+                        <strong>{day(r.deadline)}</strong>
+                        <div>
+                          {r.overdue ? (
+                            <Badge tone="danger">Overdue by {-left} days</Badge>
+                          ) : (
+                            <Badge tone={left <= 7 ? 'warn' : 'neutral'}>{left} days left</Badge>
+                          )}
+                        </div>
+                        {r.originalDeadline !== null && (
+                          <div className="muted small">Extended from {day(r.originalDeadline)}</div>
+                        )}
+                      </td>
+                      <td data-label="Request">
+                        {requestConsoleText(r.kind)}
+                        <div className="muted small">
+                          {r.jurisdiction}
+                          {r.records.length > 0 ? ` · ${r.records.length} records named` : ' · everything held'}
+                        </div>
+                      </td>
+                      <td data-label="Customer">
+                        <code title={r.subject}>{short(r.subject)}</code>
+                      </td>
+                      <td data-label="Asked on">{day(r.openedAt)}</td>
+                      <td data-label="Actions">
+                        <div className="row">
+                          <button
+                            type="button"
+                            className="btn btn-small btn-primary"
+                            disabled={busy !== undefined}
+                            onClick={() => fulfil(r)}
+                          >
+                            {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
+                          </button>
+                          {r.originalDeadline === null && !r.overdue && (
+                            <button
+                              type="button"
+                              className="btn btn-small"
+                              disabled={busy !== undefined}
+                              onClick={() => {
+                                setReason('');
+                                setDialog({ kind: 'extend', request: r });
+                              }}
+                            >
+                              Extend
+                            </button>
+                          )}
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger"
+                            disabled={busy !== undefined}
+                            onClick={() => {
+                              setReason('');
+                              setDialog({ kind: 'reject', request: r });
+                            }}
+                          >
+                            Refuse
+                          </button>
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="closed-title">
+        <h2 id="closed-title">Answered</h2>
+        {closed.length === 0 ? (
+          <p className="muted">None yet.</p>
+        ) : (
+          <ul className="plain-list item-list">
+            {closed.map((r) => (
+              <li key={r.id} className="row-between">
+                <span>
+                  {requestConsoleText(r.kind)} for <code>{short(r.subject)}</code>
+                  {r.reason !== null && <span className="muted"> — “{r.reason}”</span>}
+                </span>
+                <Badge tone={r.status === 'fulfilled' ? 'ok' : 'danger'}>
+                  {r.status === 'fulfilled' ? 'Fulfilled' : 'Refused'} on {day(r.closedAt!)}
+                  {r.closedAt! > r.deadline ? ' (late)' : ''}
+                </Badge>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <ConfirmDialog
+        open={dialog !== undefined}
+        title={dialog?.kind === 'extend' ? 'Extend the deadline once' : 'Refuse this request'}
+        confirm={dialog?.kind === 'extend' ? 'Extend' : 'Refuse'}
+        danger={dialog?.kind === 'reject'}
+        onCancel={() => setDialog(undefined)}
+        onConfirm={() => {
+          const dl = dialog;
+          if (dl === undefined || reason.trim().length === 0) return;
+          setDialog(undefined);
+          const r = dl.request;
+          if (dl.kind === 'extend') {
+            act(r, 'Deadline extended; the customer sees your reason.', () =>
+              d.api.extendRequest(d.org, r.id, reason.trim()),
+            );
+          } else {
+            act(r, 'Request refused; the customer sees your reason.', () =>
+              d.api.rejectRequest(d.org, r.id, reason.trim()),
+            );
+          }
+        }}
+      >
+        <p>
+          {dialog?.kind === 'extend'
+            ? 'The law allows one extension (GDPR: two more months; CCPA: 45 more days). The customer sees the reason.'
+            : 'The customer sees the reason, and can take it to a regulator.'}
+        </p>
+        <div className="field">
+          <label htmlFor={`${id}-reason`}>Reason</label>
+          <textarea
+            id={`${id}-reason`}
+            className="reason"
+            value={reason}
+            maxLength={500}
+            onChange={(e) => setReason(e.target.value)}
+            required
+          />
+        </div>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+/** The app's one client of the node that served it, and how its errors read to a person. */
+import { CustosApiError, CustosClient } from '@custos/sdk';
+
+/** Same origin: the node serves the app and the API. */
+export const client = new CustosClient();
+
+/** A sentence for an error, for a person (the code and detail stay available for the curious). */
+export function errorText(e: unknown): string {
+  if (e instanceof CustosApiError) {
+    switch (e.code) {
+      case 'NODE_UNREACHABLE':
+        return 'We cannot reach the Custos node. Check that it is running, then try again.';
+      case 'TIMEOUT':
+        return 'The node took too long to answer. Try again in a moment.';
+      case 'RATE_LIMITED':
+        return 'Too many requests in a short time. Wait a minute, then try again.';
+      case 'UNAUTHENTICATED':
+      case 'FORBIDDEN':
+      case 'SIGNATURE_EXPIRED':
+      case 'REPLAYED_REQUEST':
+        return `The node did not accept our credentials: ${e.detail}`;
+      case 'NOT_FOUND':
+        return `Not found: ${e.detail}`;
+      default:
+        return `The node refused: ${e.detail}`;
+    }
+  }
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'WRONG_PASSPHRASE') return 'That passphrase does not open this wallet.';
+    if (code === 'BAD_WALLET') return `This is not a Custos wallet backup: ${e.message}`;
+    if (code === 'BAD_PROOF' || code === 'BAD_CERTIFICATE' || code === 'BAD_CHECKPOINT') {
+      return `The proof does not check out: ${e.message}`;
+    }
+    return e.message;
+  }
+  return String(e);
+}

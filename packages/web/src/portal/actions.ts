@@ -1,0 +1,146 @@
+/**
+ * What the customer does, as transactions signed in this browser with the wallet's pairwise key
+ * for the company concerned, then sent to the node and waited for. A refused transaction (its result
+ * code is not OK) is an error with the reason in words.
+ */
+import { type JsonValue, sha256, toHex, utf8 } from '@custos/protocol';
+import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
+import { client } from '../lib/api.js';
+import { day } from '../lib/format.js';
+import { lowerLabels, resultText } from '../lib/words.js';
+import type { ConsentView, OrgView, PurposeToggle } from './model.js';
+
+const DAY = 86_400_000;
+/** A consent given from the portal lasts a year; the customer can withdraw it at any time. */
+export const CONSENT_DAYS = 365;
+
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+  constructor(readonly result: CommitResult) {
+    super(resultText(result.code).text);
+  }
+}
+
+async function send(
+  wallet: Wallet,
+  chainId: string,
+  org: string,
+  type: string,
+  args: { [k: string]: JsonValue },
+  opts: { gpc?: boolean } = {},
+): Promise<CommitResult> {
+  const tx = customerTx(wallet, chainId, org, type, args);
+  const r = await client.submitAndWait(tx, opts.gpc === true ? { gpc: true } : {});
+  if (r.code !== 'OK') throw new RefusedError(r);
+  return r;
+}
+
+/** The sentence the customer agrees to; its SHA-256 is the consent's `notice` on the ledger. */
+export function consentNotice(orgName: string, categories: string[], purpose: string, until: number): string {
+  return `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
+}
+
+function jurisdictionOf(v: OrgView): Jurisdiction {
+  return v.consents.some((c) => c.jurisdiction === 'CCPA') && !v.consents.some((c) => c.jurisdiction === 'GDPR')
+    ? 'CCPA'
+    : 'GDPR';
+}
+
+/** Gives consent for one purpose over the categories it needs, for a year. */
+export async function giveConsent(wallet: Wallet, chainId: string, v: OrgView, t: PurposeToggle): Promise<void> {
+  const expiresAt = Date.now() + CONSENT_DAYS * DAY;
+  const categories = t.categories.length > 0 ? t.categories : ['pd:EmailAddress'];
+  const notice = consentNotice(v.name, categories, t.purpose, expiresAt);
+  await send(wallet, chainId, v.org, 'consent.grant', {
+    org: v.org,
+    purposes: [t.purpose],
+    categories,
+    expiresAt,
+    share: false,
+    sale: false,
+    jurisdiction: jurisdictionOf(v),
+    notice: toHex(sha256(utf8(notice))),
+  });
+}
+
+/**
+ * Withdraws consent for one purpose: each live consent naming it is withdrawn, and one that also
+ * covered other purposes is given again for those, unchanged, so the other toggles stay as they were.
+ */
+export async function withdrawConsent(wallet: Wallet, chainId: string, v: OrgView, t: PurposeToggle): Promise<void> {
+  for (const g of t.live) {
+    await send(wallet, chainId, v.org, 'consent.withdraw', { org: v.org, consent: g.id });
+    const rest = g.purposes.filter((p) => p !== t.purpose);
+    if (rest.length > 0) await regrant(wallet, chainId, v.org, g, rest);
+  }
+}
+
+async function regrant(wallet: Wallet, chainId: string, org: string, g: ConsentView, purposes: string[]) {
+  await send(wallet, chainId, org, 'consent.grant', {
+    org,
+    purposes,
+    categories: g.categories,
+    expiresAt: g.expiresAt,
+    share: g.share,
+    sale: g.sale,
+    jurisdiction: g.jurisdiction,
+    notice: g.notice,
+  });
+}
+
+/** Opts out of (or back in to) the sale or sharing of the customer's data by the company. */
+export async function setOptOut(
+  wallet: Wallet,
+  chainId: string,
+  org: string,
+  kind: 'sale' | 'share',
+  optOut: boolean,
+): Promise<void> {
+  if (optOut) await send(wallet, chainId, org, 'optout.set', { org, kinds: [kind], source: 'user' });
+  else await send(wallet, chainId, org, 'optout.clear', { org, kinds: [kind] });
+}
+
+/** True when this browser sends the Global Privacy Control signal. */
+export function gpcEnabled(): boolean {
+  return (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+}
+
+/**
+ * Honours Global Privacy Control: for each company that holds or asked for anything, records an
+ * opt-out of sale and sharing with source `gpc` (sent with `Sec-GPC: 1`, which the browser adds).
+ * Returns the companies it recorded one for.
+ */
+export async function applyGpc(wallet: Wallet, chainId: string, views: OrgView[]): Promise<string[]> {
+  const done: string[] = [];
+  for (const v of views) {
+    if (!v.active) continue;
+    const kinds = (['sale', 'share'] as const).filter((k) => v.prefs[k] === null);
+    if (kinds.length === 0) continue;
+    await send(wallet, chainId, v.org, 'optout.set', { org: v.org, kinds: [...kinds], source: 'gpc' }, { gpc: true });
+    done.push(v.org);
+  }
+  return done;
+}
+
+/** Opens a request to the company (an erasure names every record not yet erased). */
+export async function openRequest(
+  wallet: Wallet,
+  chainId: string,
+  v: OrgView,
+  kind: RequestKind,
+  jurisdiction: Jurisdiction,
+): Promise<void> {
+  const records =
+    kind === 'erase'
+      ? v.records
+          .filter((r) => r.state !== 'erased')
+          .map((r) => r.id)
+          .slice(0, 64)
+      : [];
+  await send(wallet, chainId, v.org, 'request.open', {
+    org: v.org,
+    kind,
+    jurisdiction,
+    ...(records.length === 0 ? {} : { records }),
+  });
+}

@@ -1,0 +1,461 @@
+/**
+ * One company, for the customer: what it holds, what the customer allows (consent per purpose,
+ * opt-outs), requests with their legal deadlines, every use and share, and downloads.
+ */
+import { nobleVerifier, verifyConsentReceipt } from '@custos/protocol';
+import { type Jurisdiction, type RequestKind, signedBy, type Wallet } from '@custos/sdk';
+import { useId, useState } from 'react';
+import { client, errorText } from '../lib/api.js';
+import { dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
+import { Link } from '../lib/router.js';
+import { orgName } from '../lib/trust.js';
+import { deadlineRule, lower, lowerLabels, REQUEST_TEXT, requestNoun, resultText } from '../lib/words.js';
+import { Avatar, Badge, ConfirmDialog, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
+import { CONSENT_DAYS, consentNotice, giveConsent, openRequest, setOptOut, withdrawConsent } from './actions.js';
+import { EventProof, FactProof, recordDates, recordSentence } from './facts.js';
+import { GpcBanner } from './home.js';
+import { type OrgResult, type OrgView, purposeToggles } from './model.js';
+import type { GpcState, PortalData } from './portal.js';
+
+const DAY = 86_400_000;
+
+/** Runs one action at a time, with a message for screen readers and sighted users alike. */
+function useAction(reload: () => void) {
+  const [busy, setBusy] = useState<string>();
+  const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>();
+  const run = async (key: string, done: string, fn: () => Promise<void>) => {
+    setBusy(key);
+    setMessage(undefined);
+    try {
+      await fn();
+      setMessage({ tone: 'ok', text: done });
+      reload();
+    } catch (e) {
+      setMessage({ tone: 'danger', text: errorText(e) });
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return { busy, message, run };
+}
+
+export function CompanyPage({
+  wallet,
+  data,
+  result,
+  reload,
+  refreshing,
+  gpc,
+}: {
+  wallet: Wallet;
+  data: PortalData;
+  result: OrgResult;
+  reload: () => void;
+  refreshing: boolean;
+  gpc: GpcState;
+}) {
+  const action = useAction(reload);
+  const crumbs = (
+    <>
+      <Link href="/portal">Your data</Link> › {result.name}
+    </>
+  );
+  if (result.view === undefined) {
+    return (
+      <>
+        <PageHead title={result.name} crumbs={crumbs} />
+        <ErrorBox
+          title={`We could not verify what the node says about ${result.name}`}
+          error={result.error}
+          retry={reload}
+        />
+      </>
+    );
+  }
+  const v = result.view;
+  return (
+    <>
+      <PageHead title={v.name} crumbs={crumbs}>
+        <p>Everything {v.name} recorded about you on the ledger, and what you allow it to do.</p>
+        <div className="row">
+          <button type="button" className="btn btn-small" onClick={reload} disabled={refreshing}>
+            {refreshing ? 'Refreshing…' : 'Refresh'}
+          </button>
+          <span className="muted small">As of block {v.history.height}</span>
+        </div>
+      </PageHead>
+      <div className="stack-lg">
+        <div aria-live="polite" role="status">
+          {action.message !== undefined && <Notice tone={action.message.tone}>{action.message.text}</Notice>}
+        </div>
+        <GpcBanner gpc={gpc} views={[v]} />
+        <Identity v={v} />
+        <Holdings v={v} data={data} />
+        <Allowances v={v} wallet={wallet} data={data} action={action} gpc={gpc} />
+        <Requests v={v} wallet={wallet} data={data} action={action} />
+        <Timeline v={v} data={data} />
+        <Downloads v={v} data={data} wallet={wallet} />
+      </div>
+    </>
+  );
+}
+
+function Identity({ v }: { v: OrgView }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(v.did);
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="id-title">
+      <div className="company-head">
+        <Avatar name={v.name} />
+        <h2 id="id-title" className="m-0">
+          Your private ID with {v.name}
+        </h2>
+      </div>
+      <p className="muted mt-3">
+        Give it to {v.name} when they ask for your Custos ID. Every company sees a different one, so they cannot put
+        your records together; only your wallet can.
+      </p>
+      <div className="row">
+        <code data-did={v.did}>{v.did}</code>
+        <button type="button" className="btn btn-small" onClick={copy}>
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function Holdings({ v, data }: { v: OrgView; data: PortalData }) {
+  return (
+    <section className="card" aria-labelledby="holds-title">
+      <h2 id="holds-title">What {v.name} holds about you</h2>
+      {v.records.length === 0 ? (
+        <Empty title={`${v.name} holds no data about you.`}>
+          <p>If they record something, it shows here with the reason and how long they keep it.</p>
+        </Empty>
+      ) : (
+        <ul className="plain-list item-list">
+          {v.records.map((r) => {
+            const d = recordDates(r);
+            const from = r.sourceRecord === null ? undefined : orgName(data.ctx.trust, r.sourceRecord.org);
+            return (
+              <li key={r.id}>
+                <p className="fact-line">
+                  <strong>{r.label}</strong> {r.state === 'erased' && <Badge tone="ok">Erased</Badge>} —{' '}
+                  {recordSentence(r, v.name)}
+                </p>
+                <p className="fact-line muted small">{r.description}</p>
+                <p className="fact-line muted small row">
+                  <span>{d.text}</span>
+                  {from !== undefined && <span>Received from {from}</span>}
+                  {r.copies.length > 0 && (
+                    <span>Copied to {r.copies.map((c) => orgName(data.ctx.trust, c.org)).join(', ')}</span>
+                  )}
+                  {d.warning !== undefined && <Badge tone="warn">{d.warning}</Badge>}
+                  <FactProof view={v} factKey={r.key} trust={data.ctx.trust} pages={r.pages} />
+                </p>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+type Action = ReturnType<typeof useAction>;
+
+function Allowances({
+  v,
+  wallet,
+  data,
+  action,
+  gpc,
+}: {
+  v: OrgView;
+  wallet: Wallet;
+  data: PortalData;
+  action: Action;
+  gpc: GpcState;
+}) {
+  const chainId = data.ctx.trust.chainId;
+  const toggles = purposeToggles(v);
+  const until = Date.now() + CONSENT_DAYS * DAY;
+  return (
+    <section className="card" aria-labelledby="allow-title">
+      <div className="section-title">
+        <h2 id="allow-title">What you allow</h2>
+        <FactProof view={v} factKey={`consent/${v.org}/${v.did}`} trust={data.ctx.trust} />
+      </div>
+      <h3>Uses that need your consent</h3>
+      {toggles.length === 0 ? (
+        <p className="muted">{v.name} does not ask for your consent for anything at the moment.</p>
+      ) : (
+        <div>
+          {toggles.map((t) => {
+            const live = t.live[0];
+            const desc =
+              t.on && live !== undefined
+                ? `You agreed on ${day(live.grantedAt)}; until ${day(live.expiresAt)}. ${t.description}`
+                : `Turn on to agree: “${consentNotice(v.name, t.categories, t.purpose, until)}”`;
+            return (
+              <Switch
+                key={t.purpose}
+                label={`Your ${lowerLabels(t.categories)} for ${lower(t.label)}`}
+                description={desc}
+                checked={t.on}
+                busy={action.busy === `consent:${t.purpose}`}
+                disabled={action.busy !== undefined}
+                onChange={(on) =>
+                  action.run(
+                    `consent:${t.purpose}`,
+                    on
+                      ? `Saved: ${v.name} may now use your data for ${t.label.toLowerCase()}.`
+                      : `Saved: ${v.name} may no longer use your data for ${t.label.toLowerCase()}.`,
+                    () => (on ? giveConsent(wallet, chainId, v, t) : withdrawConsent(wallet, chainId, v, t)),
+                  )
+                }
+              />
+            );
+          })}
+        </div>
+      )}
+      <h3 className="mt-5">Selling and sharing</h3>
+      {(['sale', 'share'] as const).map((kind) => {
+        const o = v.prefs[kind];
+        const byGpc = o?.source === 'gpc';
+        const label = kind === 'sale' ? 'Do not sell my data' : 'Do not share my data';
+        const description =
+          o === null
+            ? kind === 'sale'
+              ? `${v.name} may sell your data only where your consent allows it.`
+              : `${v.name} may share your data with other companies only where your consent allows it.`
+            : `On since ${day(o.at)}${byGpc ? ', set by Global Privacy Control: opt-out honored' : ''}.`;
+        return (
+          <Switch
+            key={kind}
+            label={label}
+            description={description}
+            checked={o !== null}
+            busy={action.busy === `optout:${kind}`}
+            disabled={action.busy !== undefined || (gpc.enabled && o !== null)}
+            onChange={(on) =>
+              action.run(
+                `optout:${kind}`,
+                on
+                  ? `Saved: ${label.toLowerCase()}.`
+                  : `Saved: ${v.name} may ${kind === 'sale' ? 'sell' : 'share'} where your consent allows.`,
+                () => setOptOut(wallet, chainId, v.org, kind, on),
+              )
+            }
+          />
+        );
+      })}
+      {gpc.enabled && <p className="muted small">Your browser’s Global Privacy Control keeps these on.</p>}
+    </section>
+  );
+}
+
+const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'erase'];
+
+function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; data: PortalData; action: Action }) {
+  const id = useId();
+  const [jurisdiction, setJurisdiction] = useState<Jurisdiction>('GDPR');
+  const [confirmErase, setConfirmErase] = useState(false);
+  const ask = (kind: RequestKind) =>
+    action.run(`request:${kind}`, `Sent: ${v.name} must answer your request for ${requestNoun(kind)}.`, () =>
+      openRequest(wallet, data.ctx.trust.chainId, v, kind, jurisdiction),
+    );
+  const now = Date.now();
+  return (
+    <section className="card" aria-labelledby="req-title">
+      <h2 id="req-title">Your requests</h2>
+      {v.requests.length === 0 ? (
+        <p className="muted">You have not asked {v.name} for anything yet.</p>
+      ) : (
+        <ul className="plain-list item-list">
+          {v.requests.map((r) => (
+            <li key={r.id}>
+              <p className="fact-line row">
+                <strong>You asked for {requestNoun(r.kind)}</strong>
+                {r.status === 'open' && !r.overdue && (
+                  <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
+                )}
+                {r.overdue && <Badge tone="danger">Overdue by {-daysUntil(r.deadline, now)} days</Badge>}
+                {r.status === 'fulfilled' && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'rejected' && <Badge tone="danger">Refused on {day(r.closedAt!)}</Badge>}
+              </p>
+              <p className="fact-line muted small">
+                Asked on {day(r.openedAt)}. {v.name} must answer by <strong>{day(r.deadline)}</strong> (
+                {deadlineRule(r.jurisdiction)}).
+              </p>
+              {r.originalDeadline !== null && (
+                <p className="fact-line small">
+                  {v.name} extended the deadline from {day(r.originalDeadline)}: “{r.extensionReason}”
+                </p>
+              )}
+              {r.status === 'rejected' && r.reason !== null && (
+                <p className="fact-line small">Their reason: “{r.reason}”</p>
+              )}
+              <p className="fact-line">
+                <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3 className="mt-5">Ask {v.name}</h3>
+      <div className="field w-narrow">
+        <label htmlFor={`${id}-law`}>Under which law?</label>
+        <select id={`${id}-law`} value={jurisdiction} onChange={(e) => setJurisdiction(e.target.value as Jurisdiction)}>
+          <option value="GDPR">EU and UK (GDPR): one month</option>
+          <option value="CCPA">California (CCPA): 45 days</option>
+        </select>
+      </div>
+      <div className="row">
+        {ASKS.map((kind) => (
+          <button
+            key={kind}
+            type="button"
+            className={kind === 'erase' ? 'btn btn-danger' : 'btn'}
+            disabled={action.busy !== undefined}
+            onClick={() => (kind === 'erase' ? setConfirmErase(true) : ask(kind))}
+          >
+            {action.busy === `request:${kind}` ? 'Sending…' : REQUEST_TEXT[kind].ask}
+          </button>
+        ))}
+      </div>
+      <ConfirmDialog
+        open={confirmErase}
+        title={`Ask ${v.name} to erase your data?`}
+        confirm="Ask for erasure"
+        danger
+        onCancel={() => setConfirmErase(false)}
+        onConfirm={() => {
+          setConfirmErase(false);
+          ask('erase');
+        }}
+      >
+        <p>
+          {v.name} will have to destroy the keys that unlock your data, so it can never be read again, and record it on
+          the ledger. Companies it shared your data with are told to erase their copies too.
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function Timeline({ v, data }: { v: OrgView; data: PortalData }) {
+  return (
+    <section className="card" aria-labelledby="tl-title">
+      <h2 id="tl-title">Uses and sharing, and everything else</h2>
+      {v.events.length === 0 ? (
+        <p className="muted">Nothing has happened with {v.name} yet.</p>
+      ) : (
+        <ol className="timeline">
+          {v.events.map((e) => {
+            const refused = e.code !== 'OK';
+            const r = resultText(e.code);
+            return (
+              <li key={e.txId} className={refused ? 'refused' : undefined}>
+                <div className="timeline-date">{dateTime(e.at)}</div>
+                <p className="fact-line">{e.sentence}.</p>
+                <p className="fact-line row">
+                  {refused ? (
+                    <Badge tone="danger">{r.text}</Badge>
+                  ) : e.type === 'data.access' || e.type === 'data.share' ? (
+                    <Badge tone="ok">Allowed</Badge>
+                  ) : null}
+                  <EventProof view={v} txId={e.txId} trust={data.ctx.trust} />
+                </p>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function Downloads({ v, data, wallet }: { v: OrgView; data: PortalData; wallet: Wallet }) {
+  const [status, setStatus] = useState<{ tone: 'ok' | 'danger'; text: string }>();
+  const consentEvents = v.events.filter(
+    (e) => (e.type === 'consent.grant' || e.type === 'consent.withdraw') && e.code === 'OK',
+  );
+  const keys = data.ctx.trust.members.find((m) => m.id === v.org)?.keys ?? [];
+  const receipt = async (txId: string, at: number) => {
+    setStatus(undefined);
+    try {
+      // Receipts are the customer's: the node hands them over on a request signed with their key.
+      const { signer } = wallet.relationship(data.ctx.trust.chainId, v.org);
+      const r = await client.receipts(txId, 'vc', { sign: signedBy(signer) });
+      const checks = r.receipts.map((vc) => verifyConsentReceipt(vc, nobleVerifier));
+      const ok = checks.every((c) => c.verified && c.issuer !== null && keys.includes(c.issuer));
+      downloadJson(`consent-receipt-${v.org}-${txId.slice(0, 12)}.json`, r);
+      setStatus(
+        ok
+          ? { tone: 'ok', text: `Receipt of ${day(at)} downloaded: signed by ${v.name}, signature checked.` }
+          : {
+              tone: 'danger',
+              text: 'Receipt downloaded, but its signature is not that of this company: do not rely on it.',
+            },
+      );
+    } catch (e) {
+      setStatus({ tone: 'danger', text: errorText(e) });
+    }
+  };
+  const everything = () =>
+    downloadJson(`custos-${v.org}-${new Date().toISOString().slice(0, 10)}.json`, {
+      company: { id: v.org, name: v.name },
+      yourId: v.did,
+      chain: { chainId: data.ctx.trust.chainId, members: data.ctx.trust.members, threshold: data.ctx.trust.threshold },
+      asOfBlock: v.history.height,
+      records: v.records,
+      consents: v.consents,
+      optOuts: v.prefs,
+      requests: v.requests,
+      history: v.events.map((e) => ({
+        at: new Date(e.at).toISOString(),
+        what: e.sentence,
+        result: e.code,
+        txId: e.txId,
+      })),
+      proofs: v.pages,
+    });
+  return (
+    <section className="card" aria-labelledby="dl-title">
+      <h2 id="dl-title">Take it with you</h2>
+      <p className="muted">
+        Everything above as one file, with the proofs, so anyone can check it without trusting us.
+      </p>
+      <button type="button" className="btn" onClick={everything}>
+        Download everything (JSON)
+      </button>
+      <h3 className="mt-5">Consent receipts</h3>
+      {consentEvents.length === 0 ? (
+        <p className="muted">No consent given or withdrawn yet.</p>
+      ) : (
+        <ul className="plain-list item-list">
+          {consentEvents.map((e) => (
+            <li key={e.txId} className="row-between">
+              <span>
+                {e.type === 'consent.grant' ? 'Consent given' : 'Consent withdrawn'} on {day(e.at)}
+              </span>
+              <button type="button" className="btn btn-small" onClick={() => receipt(e.txId, e.at)}>
+                Download receipt<span className="visually-hidden"> of {day(e.at)}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div aria-live="polite">{status !== undefined && <Notice tone={status.tone}>{status.text}</Notice>}</div>
+    </section>
+  );
+}

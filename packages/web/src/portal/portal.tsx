@@ -1,0 +1,146 @@
+/**
+ * The customer portal: get or unlock a wallet, then load and verify every relationship's report
+ * once, and show the home page, a company, or the wallet's settings. Global Privacy Control is
+ * honoured as soon as the reports are in.
+ */
+import type { Wallet } from '@custos/sdk';
+import { useEffect, useRef, useState } from 'react';
+import { useLiveHeight } from '../lib/live.js';
+import { errorText } from '../lib/api.js';
+import { match, useLocation } from '../lib/router.js';
+import { type ChainContext, loadChain, orgName } from '../lib/trust.js';
+import { useAsync } from '../lib/use-async.js';
+import { AsyncView, Notice, PageHead } from '../ui/ui.js';
+import { applyGpc, gpcEnabled } from './actions.js';
+import { CompanyPage } from './company.js';
+import { Home } from './home.js';
+import { loadPortal, type OrgResult } from './model.js';
+import { SettingsPage } from './settings.js';
+import { useWallet } from './wallet.js';
+import { Unlock, Welcome } from './welcome.js';
+
+export interface PortalData {
+  ctx: ChainContext;
+  orgs: OrgResult[];
+  loadedAt: number;
+}
+
+export function Portal() {
+  const { stored, wallet } = useWallet();
+  if (wallet !== undefined) return <UnlockedPortal wallet={wallet} />;
+  if (stored !== undefined) return <Unlock />;
+  return <Welcome />;
+}
+
+function UnlockedPortal({ wallet }: { wallet: Wallet }) {
+  const { path } = useLocation();
+  const state = useAsync(
+    async (signal): Promise<PortalData> => {
+      const ctx = await loadChain(signal);
+      return { ctx, orgs: await loadPortal(wallet, ctx.trust, signal), loadedAt: Date.now() };
+    },
+    [wallet],
+  );
+  const gpc = useGpc(wallet, state.data, state.reload);
+  // New blocks may hold something about the customer: read the reports again (throttled upstream).
+  const live = useLiveHeight();
+  const shown = state.data?.orgs.find((o) => o.view !== undefined)?.view?.history.height;
+  const { reload, status } = state;
+  useEffect(() => {
+    if (live !== undefined && shown !== undefined && live > shown && status === 'ok') reload();
+  }, [live, shown, status, reload]);
+
+  const company = match<'org'>('/portal/company/:org', path);
+  return (
+    <AsyncView state={state} loading="Fetching your data and checking every proof…">
+      {(data) => {
+        if (data.ctx.mismatch) return <Mismatch data={data} />;
+        if (company !== undefined) {
+          const o = data.orgs.find((x) => x.org === company.org);
+          if (o === undefined) return <NotAMember org={company.org} />;
+          return (
+            <CompanyPage
+              wallet={wallet}
+              data={data}
+              result={o}
+              reload={state.reload}
+              refreshing={state.status === 'loading'}
+              gpc={gpc}
+            />
+          );
+        }
+        if (path === '/portal/settings') return <SettingsPage data={data} />;
+        return <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />;
+      }}
+    </AsyncView>
+  );
+}
+
+export interface GpcState {
+  enabled: boolean;
+  /** Companies an opt-out was just recorded for. */
+  applied: string[];
+  error: string | undefined;
+}
+
+/** Records a GPC opt-out at every company that lacks one, once per load. */
+function useGpc(wallet: Wallet, data: PortalData | undefined, reload: () => void): GpcState {
+  const enabled = gpcEnabled();
+  const [applied, setApplied] = useState<string[]>([]);
+  const [error, setError] = useState<string>();
+  const tried = useRef(new Set<string>());
+  useEffect(() => {
+    if (!enabled || data === undefined || data.ctx.mismatch) return;
+    const views = data.orgs.flatMap((o) =>
+      o.view?.active === true &&
+      !tried.current.has(o.org) &&
+      (o.view.prefs.sale === null || o.view.prefs.share === null)
+        ? [o.view!]
+        : [],
+    );
+    if (views.length === 0) return;
+    for (const v of views) tried.current.add(v.org);
+    applyGpc(wallet, data.ctx.trust.chainId, views).then(
+      (done) => {
+        setApplied((a) => [...a, ...done]);
+        if (done.length > 0) reload();
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+  }, [enabled, data, wallet, reload]);
+  return { enabled, applied, error };
+}
+
+function Mismatch({ data }: { data: PortalData }) {
+  return (
+    <>
+      <PageHead title="This is not the ledger you trust" />
+      <Notice tone="danger" title="We stopped here to protect you">
+        <p>
+          This browser trusts the ledger <code>{data.ctx.trust.chainId}</code> run by{' '}
+          {data.ctx.trust.members.map((m) => m.name).join(', ')}. The node you are connected to now serves a different
+          one (<code>{data.ctx.chain.chainId}</code>), so nothing it says can be checked against the members you trust.
+        </p>
+        <p>
+          If the alliance really started a new ledger, open Settings in the explorer to trust the new one. Otherwise,
+          connect to a node of your own ledger.
+        </p>
+      </Notice>
+    </>
+  );
+}
+
+function NotAMember({ org }: { org: string }) {
+  return (
+    <>
+      <PageHead title="Company not found" />
+      <p>
+        <code>{org}</code> is not a member of the ledger you trust.
+      </p>
+    </>
+  );
+}
+
+export function companyName(data: PortalData, org: string): string {
+  return orgName(data.ctx.trust, org);
+}

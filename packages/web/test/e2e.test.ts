@@ -1,0 +1,463 @@
+/**
+ * The web app in a real browser (Debian's Chromium through playwright-core) against a real node
+ * (in-process CustosNode and HTTP server with three orgs and their vaults) serving the built app.
+ * A customer creates a wallet, consents, sees a company's use appear, withdraws and sees the next use
+ * refused, asks for erasure and sees the company fulfil it from its console; Global Privacy Control
+ * is honoured; a proof is verified in the explorer. Every main screen is checked with axe-core and
+ * saved as a screenshot at desktop and phone size under test-results/screenshots/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
+import { CustosClient, signedBy } from '@custos/sdk';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, listen } from '../../node/src/api/server.js';
+import { nativeSigner } from '../../node/src/crypto/native.js';
+import { makeGenesis } from '../../node/src/genesis.js';
+import { CustosNode } from '../../node/src/node.js';
+import { OrgService } from '../../node/src/orgs/org-service.js';
+import { LocalKms } from '../../node/src/vault/kms.js';
+import { Vault } from '../../node/src/vault/vault.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
+const CLI = join(ROOT, 'packages/node/dist/bin/custos.js');
+const SHOTS = join(ROOT, 'test-results/screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const PASSPHRASE = 'correct horse battery staple';
+const ORGS = [
+  { id: 'bank', name: 'Example Bank' },
+  { id: 'insurer', name: 'Example Insurance' },
+  { id: 'retailer', name: 'Example Shop' },
+];
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI !== 'true') {
+  console.log('SKIPPED web tests: package chromium not installed');
+}
+
+let tmp: string;
+let node: CustosNode;
+let app: FastifyInstance;
+let base: string;
+let api: CustosClient;
+/** The bank's own systems: requests signed (RFC 9421) with its member key. */
+let bank: CustosClient;
+let consoleToken: string;
+let browser: Browser;
+let desk: BrowserContext;
+let page: Page;
+let bankDid: string;
+let emailRecord: string;
+let allowedAccess: string;
+let backupFile: string;
+
+/** Fails on any serious or critical accessibility violation of the page as it is now. */
+async function checkA11y(p: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad).toEqual([]);
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A phone screenshot, and no part of the page wider than the screen (no sideways scrolling). */
+async function phoneShot(p: Page, name: string): Promise<void> {
+  await shot(p, name);
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} is wider than the screen`).toBeLessThanOrEqual(0);
+}
+
+async function unlock(p: Page): Promise<void> {
+  await p.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();
+  await p.getByLabel('Passphrase').fill(PASSPHRASE);
+  await p.getByRole('button', { name: 'Unlock', exact: true }).click();
+}
+
+async function openCompany(p: Page, name: string): Promise<void> {
+  await p
+    .getByRole('link', { name: new RegExp(`^(Manage )?${name}$`) })
+    .first()
+    .click();
+  await p.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+async function refresh(p: Page): Promise<void> {
+  await p.getByRole('button', { name: 'Refresh' }).click();
+  await p.getByRole('button', { name: 'Refresh' }).waitFor();
+}
+
+describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browser', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`expected Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    if (!existsSync(WEB_DIST)) throw new Error('expected the built web app: run `npm run build` first');
+    mkdirSync(SHOTS, { recursive: true });
+    tmp = mkdtempSync(join(tmpdir(), 'custos-web-'));
+    const signers: Record<string, Signer> = {};
+    for (const o of ORGS) signers[o.id] = nativeSigner(randomSecretKey());
+    const genesis = makeGenesis({
+      chainId: 'example',
+      time: Date.now() - 1000,
+      members: ORGS.map((o) => ({ ...o, keys: [didFromPublicKey(signers[o.id]!.publicKey)] })),
+      params: { blockMaxTxs: 500, blockMaxMs: 5 },
+    });
+    node = await CustosNode.open({
+      dbPath: join(tmp, 'node.db'),
+      genesis,
+      signers: Object.values(signers),
+      verifyThreads: 1,
+    });
+    const orgs = new OrgService(
+      node,
+      ORGS.map((o) => ({
+        id: o.id,
+        signer: signers[o.id]!,
+        vault: new Vault({
+          path: join(tmp, `vault-${o.id}.db`),
+          kms: LocalKms.create(join(tmp, `kms-${o.id}.json`), 'test passphrase'),
+          org: o.id,
+        }),
+      })),
+    );
+    app = createServer(node, { orgs, rateLimit: false });
+    base = await listen(app, { port: 0 });
+    api = new CustosClient({ baseUrl: base });
+    bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
+    consoleToken = (await bank.createToken('bank', { scopes: ['read', 'write'], label: 'console' })).token;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    desk = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+    page = await desk.newPage();
+  }, 60_000);
+
+  // A failed step leaves a picture of what the browser showed.
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page !== undefined) {
+      await shot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await node?.close();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('serves the app at / and at its own routes, and keeps API 404s as problems', async () => {
+    for (const path of ['/', '/portal', '/console/bank/requests', '/explorer/verify']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/html');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    }
+    const missing = await fetch(`${base}/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { code: string }).code).toBe('NOT_FOUND');
+    expect((await fetch(`${base}/etc/passwd`)).status).toBe(404);
+    expect((await fetch(`${base}/assets/..%2f..%2fpackage.json`)).status).toBe(404);
+    const demo = await fetch(`${base}/v1/demo/wallets`);
+    expect(demo.status).toBe(404);
+  });
+
+  it('lands, and a customer creates a wallet', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { level: 1, name: /Who holds your data/ }).waitFor();
+    await shot(page, 'landing-desktop');
+    await checkA11y(page, 'landing');
+    await page
+      .getByRole('link', { name: /Your data/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: 'Your data, in your hands' }).waitFor();
+    await shot(page, 'welcome-desktop');
+    await checkA11y(page, 'welcome');
+    const create = page.getByRole('region', { name: 'New here? Create your wallet' });
+    await create.getByLabel('Passphrase').fill(PASSPHRASE);
+    await create.getByLabel('Type it again').fill(PASSPHRASE);
+    await create.getByRole('button', { name: 'Create my wallet' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page.getByText('No company holds anything about you yet').waitFor();
+    await openCompany(page, 'Example Bank');
+    bankDid = (await page.locator('[data-did]').getAttribute('data-did')) ?? '';
+    expect(bankDid).toMatch(/^did:key:z/);
+  });
+
+  it('shows what a company registered, and a consent turns its use from refused to allowed', async () => {
+    const email = await bank.registerRecord('bank', {
+      subject: bankDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:Marketing': 'consent', 'dpv:AccountManagement': 'contract' },
+      source: 'subject',
+      retentionDays: 730,
+      value: { email: 'casey@example.org' },
+    });
+    expect(email.code).toBe('OK');
+    emailRecord = email.recordId;
+    const name = await bank.registerRecord('bank', {
+      subject: bankDid,
+      category: 'pd:Name',
+      purposes: { 'dpv:AccountManagement': 'contract' },
+      source: 'subject',
+      retentionDays: 3650,
+      value: { name: 'Casey Example' },
+    });
+    expect(name.code).toBe('OK');
+    await refresh(page);
+    await page.getByText(/Example Bank uses your email address for .*marketing, because you agreed/).waitFor();
+
+    const marketing = page.getByRole('switch', { name: 'Your email address for marketing' });
+    expect(await marketing.getAttribute('aria-checked')).toBe('false');
+    await marketing.click();
+    await page.getByText('Saved: Example Bank may now use your data for marketing.').waitFor({ timeout: 15_000 });
+    await expect.poll(() => marketing.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('true');
+
+    const used = await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent');
+    expect(used.code).toBe('OK');
+    allowedAccess = used.txId;
+    await refresh(page);
+    const timeline = page.getByRole('region', { name: /Uses and sharing/ });
+    await timeline.getByText('Example Bank used your email address for marketing, because you agreed.').waitFor();
+    await timeline.getByText('Allowed').first().waitFor();
+    await shot(page, 'company-desktop');
+    await checkA11y(page, 'company');
+  });
+
+  it('withdrawing consent makes the next use refused, and the customer sees it', async () => {
+    const marketing = page.getByRole('switch', { name: 'Your email address for marketing' });
+    await marketing.click();
+    await page.getByText('Saved: Example Bank may no longer use your data for marketing.').waitFor({ timeout: 15_000 });
+    await expect.poll(() => marketing.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('false');
+    const refused = await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent');
+    expect(refused.code).toBe('NO_LAWFUL_BASIS');
+    expect(refused.value).toBeUndefined();
+    // No click: the page follows new blocks and reads the reports again by itself.
+    const timeline = page.getByRole('region', { name: /Uses and sharing/ });
+    await timeline.getByText('Refused: no consent or other lawful reason').waitFor();
+  });
+
+  it('asks for erasure, with its legal deadline', async () => {
+    await page.getByRole('button', { name: 'Erase my data' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Ask Example Bank to erase your data?' });
+    await dialog.getByRole('button', { name: 'Ask for erasure' }).click();
+    await page.getByText('You asked for erasure of your data').waitFor({ timeout: 15_000 });
+    await page.getByText(/Waiting: due in/).waitFor();
+    // Keep a backup for the next contexts (restore flow).
+    await page.getByRole('link', { name: 'Your data', exact: true }).first().click();
+    await page.getByRole('link', { name: 'Your wallet and trust' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your wallet' }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download backup file' }).click(),
+    ]);
+    backupFile = join(tmp, 'backup.json');
+    await download.saveAs(backupFile);
+    await shot(page, 'wallet-desktop');
+    await checkA11y(page, 'wallet');
+  });
+
+  it('the company console shows the request in its queue, and the company fulfils it', async () => {
+    // Without a token, the console asks for one.
+    await page.goto(`${base}/console/bank`);
+    await page.getByRole('heading', { level: 1, name: 'Sign in as Example Bank' }).waitFor();
+    await checkA11y(page, 'console sign-in');
+    // The link `custos demo` prints carries a token in the fragment (never sent to the server).
+    await page.goto(`${base}/console#token=${consoleToken}`);
+    await page.getByRole('link', { name: /Example Bank/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Example Bank: overview' }).waitFor();
+    await page.getByText('Privacy risk in money').waitFor();
+    await page.getByText('uses refused by the ledger').waitFor();
+    await shot(page, 'console-overview-desktop');
+    await checkA11y(page, 'console overview');
+    await page.getByRole('link', { name: 'Data inventory' }).click();
+    await page.getByRole('heading', { name: 'By purpose, with consent coverage' }).waitFor();
+    await shot(page, 'console-inventory-desktop');
+    await checkA11y(page, 'console inventory');
+    await page.getByRole('link', { name: 'Requests' }).click();
+    const queue = page.getByRole('region', { name: 'Open requests, soonest deadline first' });
+    await queue.getByText('Erasure').waitFor();
+    await queue.getByText(/days left/).waitFor();
+    await shot(page, 'console-requests-desktop');
+    await checkA11y(page, 'console requests');
+    await queue.getByRole('button', { name: 'Erase and answer' }).click();
+    await page.getByText(/Answered: the request \(erasure\) is fulfilled/).waitFor({ timeout: 15_000 });
+    await page
+      .getByRole('region', { name: 'Answered' })
+      .getByText(/Fulfilled on/)
+      .waitFor();
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByText('No proposal yet.').waitFor();
+    await checkA11y(page, 'console members');
+  });
+
+  it('the customer sees the erasure done, every fact verified', async () => {
+    await page.goto(`${base}/portal`);
+    await unlock(page);
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page.getByText('Holds nothing about you now').waitFor();
+    await shot(page, 'portal-home-desktop');
+    await checkA11y(page, 'portal home');
+    await openCompany(page, 'Example Bank');
+    await page.getByText(/Example Bank erased your email address for good/).waitFor();
+    await page.getByText(/Done on/).waitFor();
+    // A verified mark opens onto what was checked and the proof itself.
+    await page.locator('details.proof > summary').first().click();
+    await page
+      .getByText(/Checked in this browser/)
+      .first()
+      .waitFor();
+  });
+
+  it('verifies a proof in the explorer, and rejects a tampered one', async () => {
+    await page.goto(`${base}/explorer`);
+    await page.getByRole('heading', { name: 'Latest blocks' }).waitFor();
+    await page.getByRole('heading', { name: 'Latest checkpoint' }).waitFor();
+    await page.locator('details.proof > summary').first().waitFor();
+    await shot(page, 'explorer-desktop');
+    await checkA11y(page, 'explorer');
+    await page.goto(`${base}/explorer/tx/${allowedAccess}`);
+    await page.getByRole('heading', { name: 'Data used' }).waitFor();
+    await shot(page, 'explorer-tx-desktop');
+    await page.getByRole('link', { name: 'Check the proof' }).click();
+    await page.getByText('Proven', { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByText(/is entry \d+ of the ledger’s history/).waitFor();
+    await shot(page, 'verify-desktop');
+    await checkA11y(page, 'verify');
+    const box = page.getByLabel('Proof', { exact: true });
+    const bundle = JSON.parse(await box.inputValue()) as { leafIndex: number };
+    bundle.leafIndex += 1;
+    await box.fill(JSON.stringify(bundle));
+    await page.getByRole('button', { name: 'Check it' }).click();
+    await page.getByText('Not proven').waitFor();
+  });
+
+  it('honours Global Privacy Control: the opt-out is recorded and shown as honored', async () => {
+    const ctx = await browser.newContext({ viewport: DESKTOP, extraHTTPHeaders: { 'Sec-GPC': '1' } });
+    await ctx.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true });
+    });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/portal`);
+    const restore = p.getByRole('region', { name: 'Restore your wallet' });
+    await restore.getByLabel('Backup file').setInputFiles(backupFile);
+    await restore.getByLabel('Passphrase').fill(PASSPHRASE);
+    await restore.getByRole('button', { name: 'Restore' }).click();
+    await p.getByText('Global Privacy Control is on: opt-out honored').waitFor({ timeout: 20_000 });
+    await p.getByText('No sale (GPC)').waitFor({ timeout: 15_000 });
+    await p.getByText('No sharing (GPC)').waitFor();
+    const pref = await api.stateEntry(`pref/bank/${bankDid}`);
+    expect(pref.value).toMatchObject({ sale: { source: 'gpc' }, share: { source: 'gpc' } });
+    await shot(p, 'portal-gpc-desktop');
+    await checkA11y(p, 'portal with GPC');
+    await ctx.close();
+  });
+
+  it('works on a phone-sized screen', async () => {
+    const phone = await browser.newContext({
+      viewport: PHONE,
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      storageState: await desk.storageState(),
+    });
+    const p = await phone.newPage();
+    await p.goto(`${base}/`);
+    await p.getByRole('heading', { level: 1 }).waitFor();
+    await phoneShot(p, 'landing-phone');
+    await p.goto(`${base}/portal`);
+    await unlock(p);
+    await p.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await phoneShot(p, 'portal-home-phone');
+    await checkA11y(p, 'portal home (phone)');
+    await openCompany(p, 'Example Bank');
+    await phoneShot(p, 'company-phone');
+    await p.goto(`${base}/console/bank#token=${consoleToken}`);
+    await p.getByText('Privacy risk in money').waitFor();
+    await phoneShot(p, 'console-overview-phone');
+    await checkA11y(p, 'console overview (phone)');
+    await p.goto(`${base}/console/bank/requests`);
+    await p.getByRole('region', { name: 'Answered' }).waitFor();
+    await phoneShot(p, 'console-requests-phone');
+    await p.goto(`${base}/explorer`);
+    await p.getByRole('heading', { name: 'Latest blocks' }).waitFor();
+    await phoneShot(p, 'explorer-phone');
+    await checkA11y(p, 'explorer (phone)');
+    await p.goto(`${base}/explorer/verify?tx=${allowedAccess}`);
+    await p.getByText('Proven', { exact: true }).waitFor({ timeout: 15_000 });
+    await phoneShot(p, 'verify-phone');
+    // The dark scheme keeps its contrast too.
+    await p.emulateMedia({ colorScheme: 'dark' });
+    await phoneShot(p, 'verify-phone-dark');
+    await checkA11y(p, 'verify (phone, dark)');
+    await p.getByRole('link', { name: 'Your data', exact: true }).first().click();
+    await unlock(p);
+    await p.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await phoneShot(p, 'portal-home-phone-dark');
+    await checkA11y(p, 'portal home (phone, dark)');
+    await phone.close();
+  });
+
+  it('offers the demo customers of `custos demo`, and opens one', async () => {
+    expect(existsSync(CLI), 'expected the built CLI: run `npm run build` first').toBe(true);
+    const home = join(tmp, 'demo-home');
+    const demo: ChildProcess = spawn(process.execPath, [CLI, 'demo', '--port', '0'], {
+      env: { ...process.env, CUSTOS_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`custos demo did not start: ${out}`)), 60_000);
+        demo.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+          if (m !== null && out.includes('Stop with Ctrl-C')) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        demo.on('exit', (code) => reject(new Error(`custos demo exited with ${code}: ${out}`)));
+      });
+      const ctx = await browser.newContext({ viewport: DESKTOP });
+      const p = await ctx.newPage();
+      await p.goto(`${url}/portal`);
+      const demos = p.getByRole('region', { name: 'Just looking? Try a demo customer' });
+      await demos.getByRole('button', { name: 'Be Ada' }).click();
+      await p.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 30_000 });
+      await p
+        .getByText(/Demo Bank|Bank/)
+        .first()
+        .waitFor();
+      await p
+        .getByText(/uses your email address for/)
+        .first()
+        .waitFor();
+      await shot(p, 'demo-portal-desktop');
+      await checkA11y(p, 'demo portal');
+      await ctx.close();
+    } finally {
+      demo.kill('SIGTERM');
+    }
+  });
+});
