@@ -192,6 +192,9 @@ function open(reply: FastifyReply, retryMs: number): SseStream {
     'cache-control': 'no-cache, no-store',
     'x-accel-buffering': 'no',
     'x-request-id': String(reply.request.id),
+    // One stream per connection: when the stream ends (server close included), the socket goes too,
+    // so a keep-alive connection never holds a closing server open.
+    connection: 'close',
   });
   res.write(`retry: ${retryMs}\n: stream open\n\n`);
   // Headers and events go out at once, not when a buffer fills.
