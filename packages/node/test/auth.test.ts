@@ -65,6 +65,8 @@ const PUBLIC_ROUTES = new Set([
   // Which orgs this node serves, and overdue requests (accountability; public ledger state).
   'GET /v1/orgs',
   'GET /v1/requests/overdue',
+  // Governance: members, rules and proposals are public ledger data.
+  'GET /v1/gov/proposals',
   // Demo nodes only (404 elsewhere): demo wallets under a public demo passphrase.
   'GET /v1/demo/wallets',
 ]);
@@ -216,6 +218,8 @@ describe('every private route', () => {
       'POST /v1/orgs/:org/tokens',
       'GET /v1/orgs/:org/tokens',
       'DELETE /v1/orgs/:org/tokens/:id',
+      'POST /v1/orgs/:org/gov/propose',
+      'POST /v1/orgs/:org/gov/vote',
     ]) {
       expect(priv).toContain(r);
     }

@@ -45,6 +45,40 @@ import type {
 import { CustosApiError, parseProblem } from './errors.js';
 import { readEventStream, type ServerEvent } from './events.js';
 
+/** A change a governance proposal makes. */
+export type GovAction =
+  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string }
+  | { kind: 'remove'; id: string }
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string }
+  | { kind: 'params'; threshold: number; blockMaxTxs: number; blockMaxMs: number };
+
+/** A governance proposal (`gov/proposal/<id>`), with its state as of the latest block. */
+export interface GovProposal {
+  id: string;
+  action: GovAction;
+  reason: string;
+  proposer: string;
+  createdAt: number;
+  expiresAt: number;
+  votes: Record<string, { vote: 'yes' | 'no'; height: number; term: string }>;
+  status: 'open' | 'executed' | 'rejected';
+  state: 'open' | 'executed' | 'rejected' | 'expired';
+  /** Yes votes it needs. */
+  needs: number;
+  decidedAt?: number;
+  effectiveFrom?: number;
+  tally?: { yes: number; no: number; members: number; required: number };
+}
+
+/** `GET /v1/gov/proposals`: members, rules in force and proposals. */
+export interface GovOverview {
+  height: number;
+  members: { id: string; name: string; keys: string[]; since: number; endpoint: string | null }[];
+  params: { threshold: number; blockMaxTxs: number; blockMaxMs: number };
+  policy: Record<'admit' | 'remove' | 'rotateKey' | 'params', 'majority' | number> & { proposalTtlBlocks: number };
+  proposals: GovProposal[];
+}
+
 /** What a `RequestSigner` is asked to sign. */
 export interface OutgoingRequest {
   method: string;
@@ -473,6 +507,24 @@ export class CustosClient {
       if (opts.signal?.aborted === true) return;
       throw new CustosApiError('NODE_UNREACHABLE', `the event stream ${what} broke off`, { request: what, cause });
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Governance
+
+  /** The current members, the rules in force and the governance proposals, newest first (public). */
+  async govProposals(opts?: CallOptions): Promise<GovOverview> {
+    return this.#json('GET', '/v1/gov/proposals', undefined, opts);
+  }
+
+  /** Proposes a governance change signed with the org's key (the proposer votes yes); the proposal id is `txId`. */
+  async govPropose(org: string, p: { action: GovAction; reason: string }, opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/gov/propose`, p, opts, true);
+  }
+
+  /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
+  async govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions): Promise<CommitResult> {
+    return this.#json('POST', `/v1/orgs/${seg(org)}/gov/vote`, { proposal: checkTxId(proposal), vote }, opts, true);
   }
 
   // -------------------------------------------------------------------------------------------

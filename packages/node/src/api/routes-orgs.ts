@@ -9,7 +9,19 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { NodeError } from '../errors.js';
+import { policyOf } from '../genesis.js';
+import { ACTION_KINDS, type GovPolicy, requiredVotes } from '../governance/policy.js';
+import {
+  GOV_MEMBERS,
+  GOV_PARAMS,
+  GOV_POLICY,
+  type GovParams,
+  PROPOSAL_PREFIX,
+  type Proposal,
+  proposalStatusAt,
+} from '../governance/state.js';
 import { type DataRecord, LAWFUL_BASES } from '../modules/data.js';
+import type { MemberRecord } from '../modules/member.js';
 import { type DataRequest, isOverdue } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
@@ -458,6 +470,134 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       overdue.sort((a, b) => (overdueCursor(a) < overdueCursor(b) ? -1 : 1));
       const p = page(overdue, overdueCursor, request.query.after, limit);
       return { now, overdue: p.items, next: p.next };
+    },
+  );
+
+  // Governance is public ledger data: the members, the rules in force, every proposal and its votes.
+  app.get(
+    '/v1/gov/proposals',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Members and governance proposals',
+        description:
+          'The current members (id, name, keys, endpoint), the quorum threshold and voting policy in force, and the governance proposals, newest first (at most 500), each with `state` as of the latest block (`open`, `executed`, `rejected` or `expired`) and the yes votes it `needs`. Public.',
+      },
+    },
+    async () => {
+      const head = node.latest();
+      const json = <T>(key: string): T | undefined => {
+        const text = node.store.getState(key);
+        return text === undefined ? undefined : (JSON.parse(text) as T);
+      };
+      const members: MemberRecord[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const rows = node.store.listState('member/', after, 500);
+        for (const r of rows) members.push(JSON.parse(r.value) as MemberRecord);
+        if (rows.length < 500) break;
+        after = rows[rows.length - 1]!.key;
+      }
+      const ids = json<{ ids: string[] }>(GOV_MEMBERS)?.ids ?? node.genesis.members.map((m) => m.id);
+      const current = members.filter((m) => ids.includes(m.id));
+      const params = json<GovParams>(GOV_PARAMS) ?? {
+        threshold: node.genesis.threshold,
+        blockMaxTxs: node.genesis.params.blockMaxTxs,
+        blockMaxMs: node.genesis.params.blockMaxMs,
+      };
+      const policy = json<GovPolicy>(GOV_POLICY) ?? policyOf(node.genesis);
+      const proposals: (Proposal & { state: string; needs: number })[] = [];
+      after = undefined;
+      for (;;) {
+        const rows = node.store.listState(PROPOSAL_PREFIX, after, 500);
+        for (const r of rows) {
+          const p = JSON.parse(r.value) as Proposal;
+          const needs = p.tally?.required ?? requiredVotes(policy[p.action.kind], current.length);
+          proposals.push({ ...p, state: proposalStatusAt(p, head.height), needs });
+        }
+        if (rows.length < 500) break;
+        after = rows[rows.length - 1]!.key;
+      }
+      proposals.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
+      return {
+        height: head.height,
+        members: current.map((m) => ({
+          id: m.id,
+          name: m.name,
+          keys: m.keys,
+          since: m.since,
+          endpoint: m.endpoint ?? null,
+        })),
+        params,
+        policy,
+        proposals: proposals.slice(0, 500),
+      };
+    },
+  );
+
+  const GOV_ACTION = {
+    type: 'object',
+    required: ['kind'],
+    maxProperties: 5,
+    properties: {
+      kind: { type: 'string', enum: [...ACTION_KINDS] },
+      id: ORG,
+      name: { type: 'string', minLength: 1, maxLength: 128 },
+      keys: { type: 'array', minItems: 1, maxItems: 8, items: DID },
+      endpoint: { type: 'string', minLength: 1, maxLength: 512 },
+      member: ORG,
+      oldKey: DID,
+      newKey: DID,
+      threshold: { type: 'integer', minimum: 1, maximum: 64 },
+      blockMaxTxs: { type: 'integer', minimum: 1, maximum: 10_000 },
+      blockMaxMs: { type: 'integer', minimum: 1, maximum: 60_000 },
+    },
+    additionalProperties: false,
+  };
+
+  app.post<{ Params: { org: string }; Body: { action: Record<string, unknown>; reason: string } }>(
+    '/v1/orgs/:org/gov/propose',
+    {
+      ...member,
+      schema: {
+        ...authed(
+          'Propose a governance change',
+          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+        ),
+        params: ORG_PARAMS,
+        body: closed({ action: GOV_ACTION, reason: { type: 'string', minLength: 1, maxLength: 1024 } }, [
+          'action',
+          'reason',
+        ]),
+      },
+      config,
+    },
+    async (request, reply) => {
+      const { org } = request.params;
+      if (!local(org)) return sendProblem(reply, notLocal(org));
+      const { action, reason } = request.body;
+      return orgs.governance(org, { propose: { action: action as never, reason } });
+    },
+  );
+
+  app.post<{ Params: { org: string }; Body: { proposal: string; vote: 'yes' | 'no' } }>(
+    '/v1/orgs/:org/gov/vote',
+    {
+      ...member,
+      schema: {
+        ...authed(
+          'Vote on a governance proposal',
+          'Commits `gov.vote {proposal, vote}` signed with the org key; the vote that reaches the threshold executes the change. Answers 200 with the result code (`PROPOSAL_CLOSED` once decided or expired).',
+        ),
+        params: ORG_PARAMS,
+        body: closed({ proposal: ID, vote: { type: 'string', enum: ['yes', 'no'] } }, ['proposal', 'vote']),
+      },
+      config,
+    },
+    async (request, reply) => {
+      const { org } = request.params;
+      if (!local(org)) return sendProblem(reply, notLocal(org));
+      return orgs.governance(org, { vote: { proposal: request.body.proposal, vote: request.body.vote } });
     },
   );
 

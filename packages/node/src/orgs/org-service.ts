@@ -65,6 +65,23 @@ export class OrgService {
     return this.node.submitAndWait(signTx({ chainId: this.node.chainId, type, args }, o.signer));
   }
 
+  /**
+   * Governance as the org: `gov.propose {action, reason}` or `gov.vote {proposal, vote}`, signed
+   * with the org's member key. The ledger checks the action and counts the vote; its result code
+   * comes back as is (a refused proposal is a recorded fact, not an error).
+   */
+  async governance(
+    orgId: string,
+    step:
+      | { propose: { action: { [k: string]: JsonValue }; reason: string } }
+      | { vote: { proposal: string; vote: 'yes' | 'no' } },
+  ): Promise<CommitResult> {
+    if ('propose' in step) {
+      return this.submit(orgId, 'gov.propose', { action: step.propose.action, reason: step.propose.reason });
+    }
+    return this.submit(orgId, 'gov.vote', { proposal: step.vote.proposal, vote: step.vote.vote });
+  }
+
   record(orgId: string, recordId: string): DataRecord | undefined {
     const text = this.node.store.getState(recordKey(orgId, recordId));
     return text === undefined ? undefined : (JSON.parse(text) as DataRecord);

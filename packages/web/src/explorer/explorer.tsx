@@ -3,18 +3,26 @@
  * quorum certificate (verified here), blocks, transactions with their result codes in words, and a
  * proof checker that verifies any proof in this browser.
  */
-import { nobleVerifier, type QuorumCertificate, type SignedTx, verifyQuorumCertificate } from '@custos/protocol';
+import {
+  nobleVerifier,
+  parseCrossChainTx,
+  type QuorumCertificate,
+  type SignedTx,
+  verifyQuorumCertificate,
+  xtxIdOf,
+} from '@custos/protocol';
 import { type BlockView, memberSetOf } from '@custos/sdk';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';
 import { count, dateTime, list, short } from '../lib/format.js';
+import { useLiveHeight } from '../lib/live.js';
 import { Link, match, navigate, useLocation } from '../lib/router.js';
 import { type ChainContext, loadChain, orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';
-import { useLiveHeight } from '../lib/live.js';
 import { useAsync } from '../lib/use-async.js';
 import { eventSentence, resultText, typeText } from '../lib/words.js';
 import { AsyncView, Badge, ErrorBox, Notice, PageHead, Proof } from '../ui/ui.js';
 import { ProofChecker } from './verify.js';
+import { XtxListPage, XtxPage } from './xtx.js';
 
 const PAGE = 15;
 
@@ -24,6 +32,7 @@ export function Explorer() {
   const chain = useAsync((signal) => loadChain(signal), [live]);
   const block = match<'height'>('/explorer/block/:height', path);
   const tx = match<'txId'>('/explorer/tx/:txId', path);
+  const xtx = match<'id'>('/explorer/xtx/:id', path);
   return (
     <AsyncView state={chain} loading="Connecting to the ledger…">
       {(ctx) =>
@@ -33,6 +42,10 @@ export function Explorer() {
           <BlockPage ctx={ctx} height={Number(block.height)} />
         ) : tx !== undefined ? (
           <TxPage ctx={ctx} txId={tx.txId} />
+        ) : path === '/explorer/xtx' ? (
+          <XtxListPage ctx={ctx} />
+        ) : xtx !== undefined ? (
+          <XtxPage ctx={ctx} id={xtx.id} />
         ) : (
           <ExplorerHome ctx={ctx} before={query.get('before')} />
         )
@@ -144,6 +157,9 @@ function ExplorerHome({ ctx, before }: { ctx: ChainContext; before: string | nul
             </button>
             <Link href="/explorer/verify" className="btn btn-primary">
               Check a proof
+            </Link>
+            <Link href="/explorer/xtx" className="btn">
+              Cross-chain
             </Link>
           </form>
         </search>
@@ -387,6 +403,11 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
                 <p>
                   <Badge tone={r.tone}>{r.text}</Badge>
                 </p>
+                {xtxIdFrom(c.tx) !== undefined && (
+                  <p>
+                    <Link href={`/explorer/xtx/${xtxIdFrom(c.tx)}`}>See the cross-chain transaction</Link>
+                  </p>
+                )}
                 <dl className="facts">
                   <dt>Signed by</dt>
                   <dd>
@@ -426,4 +447,14 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
       </AsyncView>
     </>
   );
+}
+
+/** The id of the cross-chain transaction an `xtx.*` transaction carries, if it parses. */
+function xtxIdFrom(tx: SignedTx): string | undefined {
+  if (!tx.body.type.startsWith('xtx.')) return undefined;
+  try {
+    return xtxIdOf(parseCrossChainTx(tx.body.args.xtx));
+  } catch {
+    return undefined;
+  }
 }

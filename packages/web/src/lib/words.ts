@@ -26,6 +26,7 @@ const RESULTS: Record<string, { text: string; tone: Tone }> = {
   OPTED_OUT: { text: 'Refused: the customer opted out', tone: 'danger' },
   ERASED: { text: 'Refused: the data was erased', tone: 'danger' },
   RESTRICTED: { text: 'Refused: use of this data is restricted', tone: 'danger' },
+  PROPOSAL_CLOSED: { text: 'Refused: the vote on this proposal is closed', tone: 'danger' },
 };
 
 /** What a result code means, e.g. `NO_LAWFUL_BASIS` -> "Refused: no consent or other lawful reason". */
@@ -50,6 +51,12 @@ const TYPES: Record<string, string> = {
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',
+  'gov.propose': 'Governance proposal',
+  'gov.vote': 'Governance vote',
+  'xtx.prepare': 'Cross-chain transaction prepared',
+  'xtx.decide': 'Cross-chain transaction decided',
+  'xtx.finalize': 'Cross-chain transaction completed',
+  'interop.register': 'Other ledger registered',
   'kv.put': 'Public note recorded',
   'kv.delete': 'Public note removed',
 };
@@ -236,9 +243,69 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     }
     case 'member.update':
       return `${who} updated its public details`;
+    case 'gov.propose': {
+      const action = a.action as GovActionLike | undefined;
+      return `${who} proposed: ${action === undefined ? 'a change' : lowerFirst(govActionText(action, ctx.name))}${reason === '' ? '' : ` (“${reason}”)`}`;
+    }
+    case 'gov.vote':
+      return `${who} voted ${str('vote') === 'no' ? 'against' : 'for'} a governance proposal`;
     case 'kv.put':
       return `${who} published a public note`;
     default:
       return `${who}: ${typeText(tx.body.type)}`;
   }
+}
+
+/** A governance action as the ledger holds it (`gov.propose` args, `gov/proposal/<id>`). */
+export interface GovActionLike {
+  kind: string;
+  id?: string;
+  name?: string;
+  member?: string;
+  oldKey?: string;
+  newKey?: string;
+  threshold?: number;
+  blockMaxTxs?: number;
+  blockMaxMs?: number;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/**
+ * A proposal's change in words: "Admit Example Credit Union", "Remove Example Shop", "Rotate Example
+ * Bank's key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
+ */
+export function govActionText(a: GovActionLike, name: (id: string) => string, members?: number): string {
+  switch (a.kind) {
+    case 'admit':
+      return `Admit ${a.name ?? a.id ?? 'a new member'}`;
+    case 'remove':
+      return `Remove ${name(a.id ?? '?')}`;
+    case 'rotateKey':
+      return `Rotate ${name(a.member ?? '?')}’s key`;
+    case 'params':
+      return `Change the quorum to ${a.threshold ?? '?'}${members === undefined ? '' : ` of ${members}`}`;
+    default:
+      return `Change: ${a.kind}`;
+  }
+}
+
+/** Where a cross-chain transaction stands on this chain, in words. */
+export const XTX_STATUS: Record<string, { text: string; tone: Tone }> = {
+  preparing: { text: 'Preparing: waiting for the decision', tone: 'warn' },
+  prepared: { text: 'Prepared: waiting for the decision', tone: 'warn' },
+  refused: { text: 'Refused here: this ledger voted no', tone: 'danger' },
+  decided: { text: 'Decided: waiting to be applied here', tone: 'warn' },
+  committed: { text: 'Committed: applied everywhere it was decided', tone: 'ok' },
+  aborted: { text: 'Aborted: nothing changed', tone: 'neutral' },
+};
+
+/** The reason of a cross-chain decision: `all-yes`, `no:<chain>`, `timeout`. */
+export function xtxReasonText(reason: string): string {
+  if (reason === 'all-yes') return 'every ledger voted yes';
+  if (reason.startsWith('no:')) return `ledger ${reason.slice(3)} voted no`;
+  if (reason === 'timeout') return 'not every vote arrived before the deadline';
+  return reason;
 }

@@ -25,7 +25,8 @@ export function Home({
   const open = views.flatMap((v) => v.requests.filter((r) => r.status === 'open'));
   const now = Date.now();
   const uses = views.reduce(
-    (n, v) => n + v.events.filter((e) => e.type === 'data.access' && e.code === 'OK' && now - e.at < 30 * 86_400_000).length,
+    (n, v) =>
+      n + v.events.filter((e) => e.type === 'data.access' && e.code === 'OK' && now - e.at < 30 * 86_400_000).length,
     0,
   );
   return (

@@ -5,8 +5,8 @@
  */
 import type { Wallet } from '@custos/sdk';
 import { useEffect, useRef, useState } from 'react';
-import { useLiveHeight } from '../lib/live.js';
 import { errorText } from '../lib/api.js';
+import { useLiveHeight } from '../lib/live.js';
 import { match, useLocation } from '../lib/router.js';
 import { type ChainContext, loadChain, orgName } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';

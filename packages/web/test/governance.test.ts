@@ -1,0 +1,198 @@
+/**
+ * Governance from the company console in a real browser: the bank proposes to admit a new member
+ * (the form checks its fields first), the insurer votes yes from its own console, and the proposal
+ * is adopted: the new member is listed. The org routes refuse a read-only token and sign with the
+ * org's key. The explorer's cross-chain view says, in words, that there is none yet. Screens are
+ * checked with axe-core and saved at desktop and phone size under test-results/screenshots/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
+import { CustosClient, signedBy } from '@custos/sdk';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, listen } from '../../node/src/api/server.js';
+import { nativeSigner } from '../../node/src/crypto/native.js';
+import { makeGenesis } from '../../node/src/genesis.js';
+import { CustosNode } from '../../node/src/node.js';
+import { OrgService } from '../../node/src/orgs/org-service.js';
+import { LocalKms } from '../../node/src/vault/kms.js';
+import { Vault } from '../../node/src/vault/vault.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
+const SHOTS = join(ROOT, 'test-results/screenshots');
+const ORGS = [
+  { id: 'bank', name: 'Example Bank' },
+  { id: 'insurer', name: 'Example Insurance' },
+  { id: 'retailer', name: 'Example Shop' },
+];
+const haveChromium = existsSync(CHROMIUM);
+
+let tmp: string;
+let node: CustosNode;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+let page: Page;
+let phone: Page;
+const tokens: Record<string, string> = {};
+let readOnly: string;
+const newKey = didFromPublicKey(nativeSigner(randomSecretKey()).publicKey);
+
+async function checkA11y(p: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad).toEqual([]);
+}
+
+async function shots(p: Page, ph: Page, url: string, name: string, ready: (q: Page) => Promise<void>): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  await ph.goto(url);
+  await ready(ph);
+  await ph.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  const overflow = await ph.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} is wider than a phone screen`).toBeLessThanOrEqual(0);
+}
+
+describe.skipIf(!haveChromium && process.env.CI !== 'true')('governance in the console', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    if (!existsSync(WEB_DIST)) throw new Error('expected the built web app: run `npm run build` first');
+    mkdirSync(SHOTS, { recursive: true });
+    tmp = mkdtempSync(join(tmpdir(), 'custos-gov-web-'));
+    const signers: Record<string, Signer> = {};
+    for (const o of ORGS) signers[o.id] = nativeSigner(randomSecretKey());
+    const genesis = makeGenesis({
+      chainId: 'example',
+      time: Date.now() - 1000,
+      members: ORGS.map((o) => ({ ...o, keys: [didFromPublicKey(signers[o.id]!.publicKey)] })),
+      params: { blockMaxTxs: 500, blockMaxMs: 5 },
+    });
+    node = await CustosNode.open({
+      dbPath: join(tmp, 'node.db'),
+      genesis,
+      signers: Object.values(signers),
+      verifyThreads: 1,
+    });
+    const orgs = new OrgService(
+      node,
+      ORGS.map((o) => ({
+        id: o.id,
+        signer: signers[o.id]!,
+        vault: new Vault({
+          path: join(tmp, `vault-${o.id}.db`),
+          kms: LocalKms.create(join(tmp, `kms-${o.id}.json`), 'test passphrase'),
+          org: o.id,
+        }),
+      })),
+    );
+    app = createServer(node, { orgs, rateLimit: false });
+    base = await listen(app, { port: 0 });
+    for (const o of ['bank', 'insurer']) {
+      const c = new CustosClient({ baseUrl: base, sign: signedBy(signers[o]!) });
+      tokens[o] = (await c.createToken(o, { scopes: ['read', 'write'] })).token;
+    }
+    const bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
+    readOnly = (await bank.createToken('bank', { scopes: ['read'] })).token;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await node?.close();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('lists members and proposals publicly, and needs a write token to propose', async () => {
+    const pub = await new CustosClient({ baseUrl: base }).govProposals();
+    expect(pub.members.map((m) => m.id).sort()).toEqual(['bank', 'insurer', 'retailer']);
+    expect(pub.proposals).toEqual([]);
+    const ro = new CustosClient({ baseUrl: base }).withToken(readOnly);
+    await expect(
+      ro.govPropose('bank', { action: { kind: 'remove', id: 'retailer' }, reason: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+
+  it('proposes from the console, with the form checked first', async () => {
+    await page.goto(`${base}/console/bank#token=${tokens.bank}`);
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByRole('heading', { name: 'Members of example' }).waitFor();
+    await page.getByText('No proposal yet.').waitFor();
+    // Invalid fields are said next to them, and nothing is sent.
+    await page.getByLabel('Member id').fill('Credit Union');
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByText('Use 1 to 32 lower-case letters').waitFor();
+    await page.getByText('Paste 1 to 8 signing keys').waitFor();
+    await checkA11y(page, 'propose form with errors');
+    await page.getByLabel('Organisation name').fill('Example Credit Union');
+    await page.getByLabel('Member id').fill('credit-union');
+    await page.getByLabel('Signing keys').fill(newKey);
+    await page.getByLabel('Address of its node').fill('https://custos.credit-union.example');
+    await page.getByLabel('Why').fill('They run a node and joined the alliance.');
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByText('Proposed: “Admit Example Credit Union”').waitFor();
+    await page.getByRole('heading', { level: 3, name: 'Admit Example Credit Union' }).waitFor();
+    await page.getByText('1 yes, 0 no; 2 yes needed.').waitFor();
+    await checkA11y(page, 'console members with a proposal');
+    await shots(page, phone, `${base}/console/bank/members#token=${tokens.bank}`, 'console-members', (q) =>
+      q.getByRole('heading', { level: 3, name: 'Admit Example Credit Union' }).waitFor(),
+    );
+  });
+
+  it('another member votes yes from its console, and the new member is admitted', async () => {
+    await page.goto(`${base}/console/insurer/members#token=${tokens.insurer}`);
+    await page.getByRole('heading', { level: 3, name: 'Admit Example Credit Union' }).waitFor();
+    await page.getByRole('button', { name: 'Vote yes: Admit Example Credit Union' }).click();
+    await page.getByText('You voted yes on “Admit Example Credit Union”.').waitFor();
+    await page.getByText('Adopted', { exact: true }).waitFor();
+    const members = page.getByRole('region', { name: 'Members of example' });
+    await members.getByText('Example Credit Union').waitFor();
+    await members.getByText('https://custos.credit-union.example').waitFor();
+    await checkA11y(page, 'console members after the vote');
+    const pub = await new CustosClient({ baseUrl: base }).govProposals();
+    expect(pub.proposals[0]).toMatchObject({ state: 'executed', action: { kind: 'admit', id: 'credit-union' } });
+    expect(pub.members.map((m) => m.id)).toContain('credit-union');
+    // Another proposal: the quorum form (params), then voting no on it leaves it open.
+    await page.getByLabel('Change the quorum').check();
+    await page.getByLabel('Quorum: signatures that make a block final').fill('3');
+    await page.getByLabel('Why').fill('Four members now: three signatures.');
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByRole('heading', { level: 3, name: 'Change the quorum to 3 of 4' }).waitFor();
+    await shots(page, phone, `${base}/console/insurer/members#token=${tokens.insurer}`, 'console-members-voted', (q) =>
+      q.getByRole('heading', { level: 3, name: 'Change the quorum to 3 of 4' }).waitFor(),
+    );
+  });
+
+  it('the explorer has a cross-chain view, and says a governance transaction in words', async () => {
+    await page.goto(`${base}/explorer`);
+    await page.getByRole('link', { name: 'Cross-chain' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Cross-chain transactions' }).waitFor();
+    await page.getByText('No cross-chain transaction yet.').waitFor();
+    await checkA11y(page, 'explorer cross-chain');
+    await shots(page, phone, `${base}/explorer/xtx`, 'explorer-xtx', (q) =>
+      q.getByRole('heading', { level: 1, name: 'Cross-chain transactions' }).waitFor(),
+    );
+    const pub = await new CustosClient({ baseUrl: base }).govProposals();
+    const admit = pub.proposals.find((p) => p.action.kind === 'admit')!;
+    await page.goto(`${base}/explorer/tx/${admit.id}`);
+    await page.getByRole('heading', { name: 'Governance proposal' }).waitFor();
+    await page.getByText(/Example Bank proposed: admit Example Credit Union/).waitFor();
+    await checkA11y(page, 'explorer governance tx');
+  });
+});
