@@ -53,6 +53,8 @@ const PUBLIC_ROUTES = new Set([
   // Finality of the consortium: certificates are public ledger data.
   'GET /v1/finality',
   'GET /v1/blocks/:height/certificate',
+  // State snapshots for joining peers: ledger state, which is public like GET /v1/state.
+  'GET /v1/snapshot',
   'GET /v1/checkpoint',
   'GET /v1/chain',
   'GET /v1/state',

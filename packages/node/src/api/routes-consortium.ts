@@ -1,12 +1,14 @@
 /**
  * Consortium routes: where this peer is in finality, and a block's quorum certificate, optionally
  * waiting until a quorum of members has signed it (`?wait=true`), so that a client can wait for
- * finality rather than for a local commit.
+ * finality rather than for a local commit; and the state snapshot a joining peer starts from
+ * (`consortium/snapshot.ts`), streamed as newline-delimited JSON.
  */
 import type { FastifyInstance } from 'fastify';
+import { exportSnapshot } from '../consortium/snapshot.js';
 import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
-import { HEIGHT_PARAMS, NO_QUERY, WAIT_QUERY } from './schemas.js';
+import { HEIGHT_PARAMS, INCLUSION_QUERY, NO_QUERY, WAIT_QUERY } from './schemas.js';
 
 const WAIT_MS = 30_000;
 
@@ -71,6 +73,36 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
       const row = node.store.getHeader(height);
       if (row === null) return sendProblem(reply, problem('NOT_FOUND', `no block at height ${height}`));
       return { height, final: node.latestFinal() >= height, finalHeight: node.latestFinal(), qc: row.qc };
+    },
+  );
+
+  app.get<{ Querystring: { height?: string } }>(
+    '/v1/snapshot',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Export a state snapshot',
+        description:
+          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/1`): the header and quorum certificate, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
+        querystring: INCLUSION_QUERY,
+        response: { 200: { type: 'string', description: 'application/x-ndjson' } },
+      },
+      config: { problems: ['NOT_FOUND', 'TIMEOUT', 'NOT_FINAL', 'NODE_STOPPED'] },
+    },
+    async (request, reply) => {
+      const height = request.query.height === undefined ? undefined : Number(request.query.height);
+      try {
+        const snap = await exportSnapshot(node, height === undefined ? {} : { height });
+        reply.header('content-type', 'application/x-ndjson');
+        reply.header('x-custos-snapshot-height', String(snap.height));
+        return reply.send(snap.stream);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'NOT_FOUND' || code === 'TIMEOUT' || code === 'NOT_FINAL' || code === 'NODE_STOPPED') {
+          return sendProblem(reply, problem(code, (e as Error).message));
+        }
+        throw e;
+      }
     },
   );
 }

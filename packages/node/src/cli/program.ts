@@ -14,6 +14,7 @@ import { registerOrgCommands } from './commands-org.js';
 import { registerProofCommands } from './commands-proof.js';
 import { registerQueryCommands } from './commands-query.js';
 import { registerRelayCommands } from './commands-relay.js';
+import { registerSnapshotCommands } from './commands-snapshot.js';
 import { reportError } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRelayCommands(program);
   registerNetworkCommands(program);
   registerBackupCommands(program);
+  registerSnapshotCommands(program);
   return program;
 }
 

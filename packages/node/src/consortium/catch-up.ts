@@ -16,55 +16,129 @@ export interface CatchUpOptions {
 }
 
 const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+const MAX_STATUS_BYTES = 64 * 1024;
 
-/** Applies every certified block the peers have beyond this node's head; resolves to how many it applied. */
+interface PeerHead {
+  url: string;
+  /** The latest height the peer says is final (certified by a quorum); -1 if unknown. */
+  final: number;
+  /** Set once the peer served a block that failed verification: it is not asked again. */
+  distrusted: boolean;
+}
+
+/**
+ * Applies every certified block the peers have beyond this node's head; resolves to how many it
+ * applied. A peer that serves a block that does not verify (a forged certificate, another chain) is
+ * not asked again; when every peer that claims a height final fails to serve a verifiable block
+ * for it, catch-up fails with CATCH_UP_FAILED naming each peer's failure. Heights no peer claims
+ * final yet are left to the orderer.
+ */
 export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): Promise<number> {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const heads = await Promise.all(
-    opts.peers.map(async (url) => {
-      const b = await getJson(`${url}/v1/blocks/latest`, timeoutMs).catch(() => undefined);
-      const h = (b as { height?: unknown } | undefined)?.height;
-      return { url, height: typeof h === 'number' && Number.isSafeInteger(h) ? h : -1 };
-    }),
+  const heads: PeerHead[] = await Promise.all(
+    opts.peers.map(async (url) => ({ url, final: await finalHeightOf(url, timeoutMs), distrusted: false })),
   );
-  const live = heads.filter((p) => p.height > node.latest().height).sort((a, b) => b.height - a.height);
-  if (live.length === 0) return 0;
-  const target = live[0]!.height;
-  log(`catching up from ${node.latest().height} to ${target} (${live.length} peers ahead)`);
+  const ahead = heads.filter((p) => p.final > node.latest().height).sort((a, b) => b.final - a.final);
+  if (ahead.length === 0) return 0;
+  const target = ahead[0]!.final;
+  log(`catching up from ${node.latest().height} to ${target} (${ahead.length} peers ahead)`);
   let applied = 0;
   while (node.latest().height < target) {
     const h = node.latest().height + 1;
+    const failures: { peer: string; reason: string }[] = [];
     let done = false;
-    let lastError: unknown;
-    for (const peer of live) {
-      if (peer.height < h) continue;
+    for (const peer of ahead) {
+      if (peer.final < h || peer.distrusted) continue;
+      let block: Record<string, unknown>;
       try {
-        const block = (await getJson(`${peer.url}/v1/blocks/${h}`, timeoutMs)) as Record<string, unknown>;
+        block = (await getJson(`${peer.url}/v1/blocks/${h}`, timeoutMs, MAX_BLOCK_BYTES)) as Record<string, unknown>;
+      } catch (e) {
+        failures.push({ peer: peer.url, reason: (e as Error).message });
+        continue;
+      }
+      try {
         await node.applyCertifiedBlock({ header: block?.header, txs: block?.txs, qc: block?.qc });
         done = true;
         break;
       } catch (e) {
-        if ((e as NodeError).code === 'DIVERGED' || (e as NodeError).code === 'NODE_STOPPED') throw e;
-        lastError = e;
+        const code = (e as NodeError).code;
+        if (code === 'DIVERGED' || code === 'NODE_STOPPED') throw e;
+        if (code === 'CATCH_UP_FAILED' && (e as Error).message.includes('moved on meanwhile')) {
+          done = node.latest().height >= h;
+          break;
+        }
+        // It claimed the height final and served something that does not verify: not believed again.
+        peer.distrusted = true;
+        const why = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : '';
+        failures.push({ peer: peer.url, reason: `${(e as Error).message}${why}` });
+        log(`peer ${peer.url} served an unverifiable block ${h}; not asking it again`);
       }
     }
     if (!done) {
-      // The newest blocks are often not final yet anywhere: the orderer delivers those.
-      log(`no peer served block ${h} with a quorum certificate: ${(lastError as Error)?.message ?? 'none'}`);
-      break;
+      if (failures.length === 0) break;
+      throw new NodeError(
+        'CATCH_UP_FAILED',
+        `no peer served block ${h} with a valid quorum certificate: ${failures.map((f) => `${f.peer}: ${f.reason}`).join('; ')}`,
+        { details: { height: h, failures } },
+      );
     }
     applied++;
   }
   return applied;
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+/** The peer's latest final height (GET /v1/finality), -1 when it does not answer. */
+async function finalHeightOf(url: string, timeoutMs: number): Promise<number> {
+  try {
+    const f = (await getJson(`${url}/v1/finality`, timeoutMs, MAX_STATUS_BYTES)) as { final?: unknown };
+    return typeof f?.final === 'number' && Number.isSafeInteger(f.final) && f.final >= -1 ? f.final : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** GET `url` as JSON, reading at most `maxBytes` of the answer (a peer's answer is attacker-controlled). */
+export async function getJson(url: string, timeoutMs: number, maxBytes: number): Promise<unknown> {
   const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!r.ok) throw new NodeError('CATCH_UP_FAILED', `${url}: HTTP ${r.status}`);
-  const len = Number(r.headers.get('content-length') ?? 0);
-  if (len > MAX_BLOCK_BYTES) throw new NodeError('CATCH_UP_FAILED', `${url}: answer over ${MAX_BLOCK_BYTES} bytes`);
-  const text = await r.text();
-  if (text.length > MAX_BLOCK_BYTES) throw new NodeError('CATCH_UP_FAILED', `${url}: answer too large`);
-  return JSON.parse(text) as unknown;
+  if (!r.ok) {
+    await r.body?.cancel().catch(() => {});
+    throw new NodeError('CATCH_UP_FAILED', `${url}: HTTP ${r.status}`);
+  }
+  const text = new TextDecoder().decode(await readBounded(r, maxBytes, url));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new NodeError('CATCH_UP_FAILED', `${url}: expected JSON`, { cause: e });
+  }
+}
+
+/** The body of `r`, failing with CATCH_UP_FAILED past `maxBytes` (whatever Content-Length claims). */
+export async function readBounded(r: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const tooLarge = () => new NodeError('CATCH_UP_FAILED', `${url}: answer over ${maxBytes} bytes`);
+  if (Number(r.headers.get('content-length') ?? 0) > maxBytes) {
+    await r.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (r.body === null) return new Uint8Array(0);
+  const reader = r.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -5,7 +5,6 @@
  */
 import {
   decodeStateNode,
-  encodeStateNode,
   encodeStateProof,
   type LogStore,
   MerkleLog,
@@ -18,6 +17,9 @@ import {
   utf8,
 } from '@custos/protocol';
 import type { SqliteStore } from './sqlite.js';
+
+/** Bytes of every state-map hash (SHA-256). */
+const STATE_HASH_SIZE = 32;
 
 class StagedLogStore implements LogStore {
   readonly staged = new Map<number, [number, number, Uint8Array]>();
@@ -118,8 +120,50 @@ class CachedStateNodeStore implements StateNodeStore {
   }
 }
 
+/** The path as a one-char-per-byte string (a Map key); paths are short, so a JS loop beats a Buffer round trip. */
 function pathId(path: NodePath): string {
-  return Buffer.from(path.buffer, path.byteOffset, path.length).toString('latin1');
+  let s = '';
+  for (let i = 0; i < path.length; i++) s += String.fromCharCode(path[i] as number);
+  return s;
+}
+
+/**
+ * Encodes node writes into ONE buffer, each write's bytes a view of it: a separate 65+ byte typed
+ * array per node would be an off-heap allocation each (slow to make, and work for the GC).
+ */
+function encodeWrites(writes: readonly StateNodeWrite[]): [Uint8Array, Uint8Array | null][] {
+  let size = 0;
+  for (const w of writes) if (w.node !== null) size += encodedSize(w.node);
+  const buf = new Uint8Array(size);
+  const out: [Uint8Array, Uint8Array | null][] = new Array(writes.length);
+  let at = 0;
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i] as StateNodeWrite;
+    const node = w.node;
+    if (node === null) {
+      out[i] = [w.path, null];
+      continue;
+    }
+    const start = at;
+    if (node.kind === 'internal') {
+      buf[at] = 0x01;
+      buf.set(node.left, at + 1);
+      buf.set(node.right, at + 1 + STATE_HASH_SIZE);
+      at += 1 + 2 * STATE_HASH_SIZE;
+    } else {
+      buf[at] = 0x00;
+      buf.set(node.keyHash, at + 1);
+      buf.set(node.valueHash, at + 1 + STATE_HASH_SIZE);
+      buf.set(node.value, at + 1 + 2 * STATE_HASH_SIZE);
+      at += 1 + 2 * STATE_HASH_SIZE + node.value.length;
+    }
+    out[i] = [w.path, buf.subarray(start, at)];
+  }
+  return out;
+}
+
+function encodedSize(node: StateNode): number {
+  return 1 + 2 * STATE_HASH_SIZE + (node.kind === 'leaf' ? node.value.length : 0);
 }
 
 /** The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle tree. */
@@ -144,7 +188,7 @@ export class LedgerTree {
     this.staged = update.writes;
     return {
       root: update.root,
-      writes: update.writes.map((w) => [w.path, w.node === null ? null : encodeStateNode(w.node)]),
+      writes: encodeWrites(update.writes),
     };
   }
 

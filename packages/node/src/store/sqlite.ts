@@ -116,13 +116,18 @@ export class SqliteStore {
         "SELECT key, value FROM state WHERE key > ? AND key < CAST(? AS BLOB) || x'ff' ORDER BY key LIMIT ?",
       ),
       logGet: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
-      logSet: db.prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      logSet: db.prepare(
+        'INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?) ON CONFLICT(level, idx) DO UPDATE SET hash = excluded.hash',
+      ),
       subjectAdd: db.prepare('INSERT OR IGNORE INTO subject_index (subject, log_index) VALUES (?, ?)'),
       subjectList: db.prepare<[string, number, number], { log_index: number }>(
         'SELECT log_index FROM subject_index WHERE subject = ? AND log_index > ? ORDER BY log_index LIMIT ?',
       ),
       treeGet: db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?'),
-      treeSet: db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)'),
+      // An upsert rewrites the row in place; OR REPLACE would delete it and insert it again.
+      treeSet: db.prepare(
+        'INSERT INTO tree_nodes (path, node) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET node = excluded.node',
+      ),
       treeDel: db.prepare('DELETE FROM tree_nodes WHERE path = ?'),
       treeAll: db.prepare<[], { path: Buffer; node: Buffer }>('SELECT path, node FROM tree_nodes'),
     };

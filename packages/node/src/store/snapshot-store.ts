@@ -1,0 +1,216 @@
+/**
+ * Store-level halves of state sync (docs/adr/0009-consortium-finality.md, "State sync"): a pinned
+ * read of one peer's store for export, and a fresh store that starts at a snapshot's height for
+ * import. The schema is SqliteStore's (it creates the file); rows are written here with
+ * better-sqlite3 directly, since a snapshot's base block does not follow a block at height - 1.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import {
+  type BlockHeader,
+  canonicalize,
+  decodeStateNode,
+  encodeStateNode,
+  type NodePath,
+  type QuorumCertificate,
+  type StateNode,
+  type StateNodeStore,
+  type StateNodeWrite,
+  StateTree,
+  utf8,
+} from '@custos/protocol';
+import Database from 'better-sqlite3';
+import { NodeError } from '../errors.js';
+import { SqliteStore } from './sqlite.js';
+
+/** A read transaction on a second connection: every read sees the store as of its start. */
+export class PinnedRead {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { readonly: true, fileMustExist: true });
+    this.db.exec('BEGIN');
+    // The snapshot of a WAL reader is taken at its first read, not at BEGIN.
+    this.head = this.readHead();
+  }
+
+  readonly head: { header: BlockHeader; hash: string };
+
+  private readHead(): { header: BlockHeader; hash: string } {
+    const row = this.db.prepare('SELECT header, hash FROM blocks ORDER BY height DESC LIMIT 1').get() as
+      | { header: string; hash: string }
+      | undefined;
+    if (row === undefined) throw new NodeError('NOT_INITIALIZED', 'the store holds no block');
+    return { header: JSON.parse(row.header) as BlockHeader, hash: row.hash };
+  }
+
+  meta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** State rows in key order (SQLite's BINARY order, i.e. UTF-8 byte order). */
+  *stateRows(): IterableIterator<[string, string]> {
+    const it = this.db.prepare('SELECT key, value FROM state ORDER BY key').raw().iterate() as IterableIterator<
+      [string, string]
+    >;
+    for (const r of it) yield r;
+  }
+
+  /** The hash of the log node (level, index), if stored. */
+  logNode(level: number, index: number): Uint8Array | undefined {
+    const r = this.db.prepare('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?').get(level, index) as
+      | { hash: Buffer }
+      | undefined;
+    return r === undefined ? undefined : new Uint8Array(r.hash);
+  }
+
+  /** Transactions whose log index is at least `fromLogIndex` or that have not expired at `time`, by log index. */
+  recentTxs(fromLogIndex: number, time: number): StoredTxRow[] {
+    return this.db
+      .prepare(
+        'SELECT log_index AS logIndex, tx_id AS txId, height, idx AS "index", code, expires_at AS expiresAt, tx FROM txs WHERE log_index >= ? OR expires_at > ? ORDER BY log_index',
+      )
+      .all(fromLogIndex, time) as StoredTxRow[];
+  }
+
+  blockTime(height: number): number | undefined {
+    const r = this.db.prepare('SELECT header FROM blocks WHERE height = ?').get(height) as
+      | { header: string }
+      | undefined;
+    return r === undefined ? undefined : (JSON.parse(r.header) as BlockHeader).time;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch {}
+    this.db.close();
+  }
+}
+
+export interface StoredTxRow {
+  logIndex: number;
+  txId: string;
+  height: number;
+  index: number;
+  code: string;
+  expiresAt: number;
+  /** The signed transaction's canonical JSON. */
+  tx: string;
+}
+
+/** State-tree nodes read from and written to the store being built. */
+class StoreNodes implements StateNodeStore {
+  private readonly getQ;
+  private readonly setQ;
+  private readonly delQ;
+
+  constructor(db: Database.Database) {
+    this.getQ = db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?');
+    this.setQ = db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)');
+    this.delQ = db.prepare('DELETE FROM tree_nodes WHERE path = ?');
+  }
+
+  get(path: NodePath): StateNode | undefined {
+    const r = this.getQ.get(path);
+    return r === undefined ? undefined : decodeStateNode(new Uint8Array(r.node));
+  }
+
+  write(writes: readonly StateNodeWrite[]): void {
+    for (const w of writes) {
+      if (w.node === null) this.delQ.run(w.path);
+      else this.setQ.run(w.path, encodeStateNode(w.node));
+    }
+  }
+}
+
+const ROW_BATCH = 10_000;
+
+/**
+ * A store under construction at `<path>.partial`: state rows (rebuilding the state tree as they
+ * come), log frontier, recent transactions, then the base block. `finish` moves it to `path` only
+ * when everything was written; `abort` removes it.
+ */
+export class SnapshotStoreWriter {
+  private readonly partial: string;
+  private readonly store: SqliteStore;
+  private readonly tree: StateTree;
+  private batch: [Uint8Array, Uint8Array][] = [];
+  private readonly stateQ;
+
+  constructor(private readonly path: string) {
+    if (existsSync(path)) throw new NodeError('ALREADY_INITIALIZED', `${path} already exists; import into a new store`);
+    this.partial = `${path}.partial`;
+    for (const f of [this.partial, `${this.partial}-wal`, `${this.partial}-shm`]) rmSync(f, { force: true });
+    // SqliteStore creates the schema; the import itself needs no WAL or per-row fsync.
+    this.store = new SqliteStore(this.partial, { synchronous: 'NORMAL' });
+    this.store.db.pragma('synchronous = OFF');
+    this.store.db.exec('BEGIN');
+    this.tree = new StateTree(new StoreNodes(this.store.db));
+    this.stateQ = this.store.db.prepare('INSERT INTO state (key, value) VALUES (?, ?)');
+  }
+
+  addRow(key: string, value: string): void {
+    this.stateQ.run(key, value);
+    this.batch.push([utf8(key), utf8(value)]);
+    if (this.batch.length >= ROW_BATCH) this.flushRows();
+  }
+
+  private flushRows(): void {
+    if (this.batch.length === 0) return;
+    this.tree.apply(this.batch);
+    this.batch = [];
+  }
+
+  /** Root of the state tree rebuilt from the rows added so far. */
+  stateRoot(): Uint8Array {
+    this.flushRows();
+    return this.tree.root();
+  }
+
+  addLogNode(level: number, index: number, hash: Uint8Array): void {
+    this.store.db
+      .prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)')
+      .run(level, index, hash);
+  }
+
+  addTx(t: StoredTxRow): void {
+    this.store.db
+      .prepare('INSERT INTO txs (log_index, tx_id, height, idx, code, expires_at, tx) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(t.logIndex, t.txId, t.height, t.index, t.code, t.expiresAt, t.tx);
+  }
+
+  /** Writes the base block and the chain's metadata, commits, and moves the file into place. */
+  finish(base: {
+    header: BlockHeader;
+    hash: string;
+    qc: QuorumCertificate;
+    genesisText: string;
+    source: string;
+  }): void {
+    const db = this.store.db;
+    db.prepare('INSERT INTO blocks (height, hash, header, qc) VALUES (?, ?, ?, ?)').run(
+      base.header.height,
+      base.hash,
+      canonicalize(base.header as never),
+      canonicalize(base.qc as never),
+    );
+    const meta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    meta.run('genesis', base.genesisText);
+    meta.run('chainId', base.header.chainId);
+    meta.run('snapshot', canonicalize({ height: base.header.height, hash: base.hash, source: base.source }));
+    db.exec('COMMIT');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    this.store.close();
+    renameSync(this.partial, this.path);
+    for (const f of [`${this.partial}-wal`, `${this.partial}-shm`]) rmSync(f, { force: true });
+  }
+
+  abort(): void {
+    try {
+      if (this.store.db.inTransaction) this.store.db.exec('ROLLBACK');
+    } catch {}
+    this.store.close();
+    for (const f of [this.partial, `${this.partial}-wal`, `${this.partial}-shm`]) rmSync(f, { force: true });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Catch-up from peers (DESIGN.md section 4, ADR 0009): a peer stopped while the others ran on is
+ * behind the etcd orderer's (small) window; it fetches the missing blocks from the other peers' HTTP
+ * APIs, checks the header chain and each quorum certificate, executes them, and resumes on etcd.
+ * A peer serving blocks with forged certificates is not believed: catch-up takes them from another
+ * peer, or fails with CATCH_UP_FAILED when no peer serves a verifiable block.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { checkCheckpointShape, type QuorumCertificate, signCheckpoint } from '@custos/protocol';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, listen } from '../src/api/server.js';
+import { catchUpFromPeers } from '../src/consortium/catch-up.js';
+import { CONSORTIUM_PROPOSER, openConsortiumNode } from '../src/consortium/peer-node.js';
+import { CustosNode } from '../src/node.js';
+import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
+import { fixture, tempDir, tx, userSigner } from './helpers.js';
+
+const HAVE_ETCD = etcdAvailable();
+const ORGS = ['bank', 'insurer', 'retailer'];
+const WINDOW = 4;
+
+interface Peer {
+  node: CustosNode;
+  app: FastifyInstance;
+  url: string;
+}
+
+describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
+  let cluster: EtcdCluster;
+  const tmp = tempDir();
+  const f = fixture(ORGS, { blockMaxTxs: 1, blockMaxMs: 5 });
+  const prefix = `/custos/cu${Date.now()}`;
+  const peers: Peer[] = [];
+  const others: CustosNode[] = [];
+  const servers: Server[] = [];
+  const user = userSigner();
+  let n = 0;
+  const next = () => tx(user, 'kv.put', { ns: 'cu', key: `k${n}`, value: n++ });
+
+  async function open(i: number, peerUrls: string[]): Promise<Peer> {
+    const org = ORGS[i]!;
+    const node = await openConsortiumNode({
+      dbPath: join(tmp.dir, `${org}.db`),
+      genesis: f.genesis,
+      signers: [f.orgs[org]!],
+      verifyThreads: 1,
+      config: {
+        peerId: org,
+        etcd: { endpoints: cluster.endpoints, prefix },
+        peers: peerUrls,
+        orderer: { window: WINDOW },
+      },
+    });
+    const app = createServer(node, { rateLimit: false });
+    const url = await listen(app, { port: 0 });
+    const peer = { node, app, url };
+    peers.push(peer);
+    return peer;
+  }
+
+  async function stop(p: Peer): Promise<void> {
+    await p.app.close();
+    await p.node.close();
+    peers.splice(peers.indexOf(p), 1);
+  }
+
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start(1);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of [...peers]) await stop(p).catch(() => {});
+    for (const o of others) await o.close().catch(() => {});
+    for (const s of servers) s.close();
+    await cluster?.close();
+    tmp.cleanup();
+  });
+
+  it('catches a peer behind the orderer window up from the others, then resumes on etcd', async () => {
+    const a = await open(0, []);
+    const b = await open(1, []);
+    let c = await open(2, []);
+    const first = await a.node.submitAndWait(next());
+    await c.node.waitFinal(first.height, 20_000);
+    await stop(c);
+
+    // Without c, a and b (a quorum of 2 of 3) run on: many one-transaction blocks, past the window.
+    let top = 0;
+    for (let i = 0; i < 6 * WINDOW; i++) top = (await b.node.submitAndWait(next())).height;
+    await a.node.waitFinal(top, 20_000);
+    await b.node.waitFinal(top, 20_000);
+
+    // Nowhere to catch up from: the orderer no longer holds the next block.
+    await expect(open(2, [])).rejects.toMatchObject({ code: 'BEHIND_ORDERER_WINDOW' });
+
+    c = await open(2, [a.url, b.url]);
+    expect(c.node.latest().height).toBeGreaterThanOrEqual(top);
+    const h = c.node.latest().height;
+    expect(c.node.store.getHeader(h)!.hash).toBe(a.node.store.getHeader(h)!.hash);
+    expect(c.node.latestFinal()).toBeGreaterThanOrEqual(top);
+
+    // Back on etcd: it orders, executes and signs new blocks with the others.
+    const r = await c.node.submitAndWait(next());
+    expect(r.code).toBe('OK');
+    await Promise.all([a, b, c].map((p) => p.node.waitFinal(r.height, 20_000)));
+    const roots = [a, b, c].map((p) => p.node.store.getHeader(r.height)!.header.stateRoot);
+    expect(new Set(roots).size).toBe(1);
+  }, 90_000);
+
+  it('does not believe a peer serving forged certificates', async () => {
+    const [a] = peers as [Peer];
+    const target = a.node.latestFinal();
+    const fake = await forgingPeer(a.url, target);
+    servers.push(fake.server);
+
+    // The forger is asked first; its blocks fail verification and the honest peer serves them.
+    const d = await freshNode('d');
+    const applied = await catchUpFromPeers(d, { peers: [fake.url, a.url] });
+    expect(applied).toBe(target);
+    expect(d.store.getHeader(target)!.hash).toBe(a.node.store.getHeader(target)!.hash);
+    expect(fake.served()).toBeGreaterThan(0);
+
+    // With only the forger to ask, nothing is applied.
+    const e = await freshNode('e');
+    await expect(catchUpFromPeers(e, { peers: [fake.url] })).rejects.toMatchObject({ code: 'CATCH_UP_FAILED' });
+    expect(e.latest().height).toBe(0);
+  }, 60_000);
+
+  async function freshNode(name: string): Promise<CustosNode> {
+    const node = await CustosNode.open({
+      dbPath: join(tmp.dir, `${name}.db`),
+      genesis: f.genesis,
+      proposer: CONSORTIUM_PROPOSER,
+      verifyThreads: 1,
+    });
+    others.push(node);
+    return node;
+  }
+
+  /** A peer that relays the honest peer's blocks with every certificate signature forged. */
+  async function forgingPeer(
+    honest: string,
+    final: number,
+  ): Promise<{ server: Server; url: string; served: () => number }> {
+    const impostor = userSigner();
+    let served = 0;
+    const server = createHttpServer((req, res) => {
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.url === '/v1/finality') return send(200, { head: final, final });
+      const m = /^\/v1\/blocks\/(\d+)$/.exec(req.url ?? '');
+      if (!m) return send(404, {});
+      fetch(`${honest}/v1/blocks/${m[1]}`)
+        .then((r) => r.json() as Promise<{ qc: QuorumCertificate }>)
+        .then((block) => {
+          const cp = block.qc.checkpoint;
+          checkCheckpointShape(cp);
+          // The members' dids, each with a signature no member key made.
+          const sig = signCheckpoint(cp, impostor).sig;
+          block.qc = { checkpoint: cp, signatures: block.qc.signatures.map((s) => ({ signer: s.signer, sig })) };
+          served++;
+          send(200, block);
+        })
+        .catch(() => send(500, {}));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    return { server, url: `http://127.0.0.1:${port}`, served: () => served };
+  }
+});
