@@ -11,12 +11,18 @@
 import {
   type BlockHeader,
   type JsonValue,
+  type MemberSet,
   type ProofBundle,
   type QuorumCertificate,
   type SignedTx,
   type Signer,
   type SubjectReport,
   signRequest,
+  type VerifiedFact,
+  type VerifiedSubjectReport,
+  type Verifier,
+  verifyProofBundle,
+  verifySubjectReport,
 } from '@custos/protocol';
 import type {
   AccessResult,
@@ -44,6 +50,16 @@ import type {
 } from './api-types.js';
 import { CustosApiError, parseProblem } from './errors.js';
 import { readEventStream, type ServerEvent } from './events.js';
+import type {
+  BlockCertificate,
+  BlockTxsPage,
+  Finality,
+  GpcSupport,
+  OpenApiDocument,
+  Readiness,
+  SnapshotStream,
+  TxEvent,
+} from './node-types.js';
 
 /** A change a governance proposal makes. */
 export type GovAction =
@@ -525,6 +541,259 @@ export class CustosClient {
   /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
   async govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions): Promise<CommitResult> {
     return this.#json('POST', `/v1/orgs/${seg(org)}/gov/vote`, { proposal: checkTxId(proposal), vote }, opts, true);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Chain, finality and snapshots (more reads)
+
+  /** The latest committed block (`GET /v1/blocks/latest`). */
+  async latestBlock(opts?: CallOptions): Promise<BlockView> {
+    return this.#json('GET', '/v1/blocks/latest', undefined, opts);
+  }
+
+  /** One page of a block's transactions in block order, with result codes (`after`: the previous `next`). */
+  async blockTxs(height: number, q: PageQuery = {}, opts?: CallOptions): Promise<BlockTxsPage> {
+    const path = `/v1/blocks/${checkHeight(height)}/txs${query({ after: q.after, limit: q.limit })}`;
+    return this.#json('GET', path, undefined, opts);
+  }
+
+  /**
+   * A block's quorum certificate; with `wait`, the node answers once the block is final (a quorum of
+   * members signed it or a later block), or `TIMEOUT` after 30 s.
+   */
+  async certificate(height: number, q: { wait?: boolean } = {}, opts?: CallOptions): Promise<BlockCertificate> {
+    const path = `/v1/blocks/${checkHeight(height)}/certificate${q.wait === true ? '?wait=true' : ''}`;
+    return this.#json('GET', path, undefined, opts, q.wait === true);
+  }
+
+  /** The latest committed height and the latest height a quorum of members signed. */
+  async finality(opts?: CallOptions): Promise<Finality> {
+    return this.#json('GET', '/v1/finality', undefined, opts);
+  }
+
+  /**
+   * The state at the node's head, once final, as NDJSON (`custos-snapshot/1`), read as a stream:
+   * a snapshot can be larger than anything worth buffering. Verify it before trusting a row.
+   */
+  async snapshot(q: { height?: number } = {}, opts?: CallOptions): Promise<SnapshotStream> {
+    const h = q.height === undefined ? undefined : checkHeight(q.height);
+    const res = await this.#raw('GET', `/v1/snapshot${query({ height: h })}`, 'application/x-ndjson', opts, true);
+    const height = Number(res.headers.get('x-custos-snapshot-height'));
+    if (res.body === null || !Number.isSafeInteger(height) || height < 0) {
+      await res.body?.cancel().catch(() => {});
+      throw new CustosApiError('BAD_RESPONSE', 'expected a snapshot body and an X-Custos-Snapshot-Height header', {
+        status: res.status,
+        request: 'GET /v1/snapshot',
+      });
+    }
+    return { height, body: res.body };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Waiting for commit and finality, and proofs checked here against a member set the caller trusts
+
+  /**
+   * Submits and waits for the commit, then for finality (a quorum certificate over its block).
+   *
+   * @example
+   * const r = await client.submitAndFinalize(tx); // r.code, r.height, r.certificate.final === true
+   */
+  async submitAndFinalize(
+    tx: SignedTx,
+    opts?: SubmitOptions,
+  ): Promise<SubmitResult & { certificate: BlockCertificate }> {
+    const r = await this.submitAndWait(tx, opts);
+    return { ...r, certificate: await this.waitForFinality(r.height, opts) };
+  }
+
+  /** Resolves once the block at `height` is final on this node (`TIMEOUT` after the node's 30 s). */
+  async waitForFinality(height: number, opts?: CallOptions): Promise<BlockCertificate> {
+    const c = await this.certificate(height, { wait: true }, opts);
+    if (!c.final) {
+      throw new CustosApiError(
+        'TIMEOUT',
+        `expected block ${height} to be final, the node's final height is ${c.finalHeight}`,
+        {
+          request: 'GET /v1/blocks/{height}/certificate',
+        },
+      );
+    }
+    return c;
+  }
+
+  /**
+   * Waits for a transaction submitted earlier to commit, over its event stream. `TIMEOUT` when the
+   * node gave up (past the longest transaction lifetime).
+   */
+  async waitForCommit(txId: string, opts?: CallOptions): Promise<CommitResult> {
+    for await (const e of this.txEvents(txId, opts)) {
+      if (e.event === 'committed') {
+        const { event: _, ...commit } = e;
+        return commit;
+      }
+      throw new CustosApiError('TIMEOUT', `transaction ${txId} did not commit within ${e.waitedMs} ms`, {
+        request: 'GET /v1/events/txs/{txId}',
+      });
+    }
+    throw new CustosApiError('BAD_RESPONSE', `the event stream of ${txId} ended without its commit`, {
+      request: 'GET /v1/events/txs/{txId}',
+    });
+  }
+
+  /**
+   * A transaction's inclusion proof, verified here against `members` (never against what the node
+   * says the members are): the fact it proves, or a `ProtocolError` from the protocol's verifier.
+   */
+  async verifiedInclusion(
+    txId: string,
+    members: MemberSet,
+    q: { height?: number; chainId?: string; verifier?: Verifier } = {},
+    opts?: CallOptions,
+  ): Promise<VerifiedFact> {
+    const bundle = await this.inclusionProof(txId, q.height === undefined ? {} : { height: q.height }, opts);
+    return verifyProofBundle(bundle, members, q.verifier, q.chainId);
+  }
+
+  /** A state key's value (or absence), its proof verified here against `members`. */
+  async verifiedState(
+    key: string,
+    members: MemberSet,
+    q: { chainId?: string; verifier?: Verifier } = {},
+    opts?: CallOptions,
+  ): Promise<VerifiedFact> {
+    return verifyProofBundle(await this.stateProof(key, opts), members, q.verifier, q.chainId);
+  }
+
+  /** The log at `to` extends the log at `from`, checked here against `members`. */
+  async verifiedConsistency(
+    from: number,
+    to: number,
+    members: MemberSet,
+    q: { chainId?: string; verifier?: Verifier } = {},
+    opts?: CallOptions,
+  ): Promise<VerifiedFact> {
+    return verifyProofBundle(await this.consistencyProof(from, to, opts), members, q.verifier, q.chainId);
+  }
+
+  /**
+   * One page of a subject's report, read with a request signed by `signer` (the wallet's pairwise
+   * key) and verified here against `members`.
+   *
+   * @example
+   * const { signer, did } = wallet.relationship(chainId, 'bank');
+   * const report = await client.verifiedSubjectReport(did, signer, memberSetOf(anchor));
+   */
+  async verifiedSubjectReport(
+    did: string,
+    signer: Signer,
+    members: MemberSet,
+    q: { after?: number; limit?: number; chainId?: string; verifier?: Verifier } = {},
+    opts: CallOptions = {},
+  ): Promise<VerifiedSubjectReport> {
+    const page = {
+      ...(q.after === undefined ? {} : { after: q.after }),
+      ...(q.limit === undefined ? {} : { limit: q.limit }),
+    };
+    const report = await this.subjectReport(did, page, { ...opts, sign: signedBy(signer) });
+    return verifySubjectReport(report, members, q.verifier, q.chainId);
+  }
+
+  /**
+   * Submits, waits for the commit, and verifies the inclusion proof of the result here: the answer
+   * is what the members signed, not what this node claims.
+   */
+  async submitAndProve(
+    tx: SignedTx,
+    members: MemberSet,
+    q: { chainId?: string; verifier?: Verifier } = {},
+    opts?: SubmitOptions,
+  ): Promise<SubmitResult & { proof: VerifiedFact }> {
+    const r = await this.submitAndWait(tx, opts);
+    return { ...r, proof: await this.verifiedInclusion(r.txId, members, q, opts) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events, GPC, operations and reference
+
+  /**
+   * The commit of one transaction as an event stream: one `committed` event (at once if it already
+   * committed), or a `timeout` when the node stops waiting; then the stream ends.
+   */
+  async *txEvents(txId: string, opts?: CallOptions): AsyncGenerator<TxEvent> {
+    for await (const e of this.#events(`/v1/events/txs/${checkTxId(txId)}`, opts)) {
+      if (e.event === 'committed') yield { event: 'committed', ...(JSON.parse(e.data) as CommitResult) };
+      else if (e.event === 'timeout')
+        yield { event: 'timeout', ...(JSON.parse(e.data) as { txId: string; waitedMs: number }) };
+    }
+  }
+
+  /** The node's Global Privacy Control support resource (`/.well-known/gpc.json`). */
+  async gpc(opts?: CallOptions): Promise<GpcSupport> {
+    return this.#json('GET', '/.well-known/gpc.json', undefined, opts);
+  }
+
+  /** Readiness: resolves when the node can serve, else `NOT_READY` with the reason. */
+  async ready(opts?: CallOptions): Promise<Readiness> {
+    return this.#json('GET', '/readyz', undefined, opts);
+  }
+
+  /** Prometheus metrics, as the node's text exposition. */
+  async metrics(opts?: CallOptions): Promise<string> {
+    return (await this.#raw('GET', '/metrics', 'text/plain', opts)).text();
+  }
+
+  /** The node's OpenAPI 3.1 document. */
+  async openapi(opts?: CallOptions): Promise<OpenApiDocument> {
+    return this.#json('GET', '/openapi.json', undefined, opts);
+  }
+
+  /** The node's API reference page (self-contained HTML). */
+  async docsPage(opts?: CallOptions): Promise<string> {
+    return (await this.#raw('GET', '/docs', 'text/html', opts)).text();
+  }
+
+  /** A non-JSON answer (text or a stream): headers and auth as `#call`, errors as problem+json. */
+  async #raw(method: string, path: string, accept: string, opts: CallOptions = {}, waits = false): Promise<Response> {
+    const url = `${this.baseUrl}${path}`;
+    const what = `${method} ${path.split('?')[0]}`;
+    const headers: Record<string, string> = { accept: `${accept}, application/problem+json` };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    Object.assign(headers, opts.headers);
+    for (const sign of [this.#sign, opts.sign]) {
+      if (sign !== undefined)
+        Object.assign(headers, await sign({ method, url, headers: { ...headers }, body: undefined }));
+    }
+    const timeout = this.#timeoutMs + (waits ? WAIT_EXTRA_MS : 0);
+    const signals = [AbortSignal.timeout(timeout), ...(opts.signal === undefined ? [] : [opts.signal])];
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { method, headers, signal: AbortSignal.any(signals) });
+    } catch (cause) {
+      if (opts.signal?.aborted === true)
+        throw new CustosApiError('ABORTED', `${what} was aborted`, { request: what, cause });
+      if ((cause as { name?: string } | null)?.name === 'TimeoutError')
+        throw new CustosApiError('TIMEOUT', `no answer to ${what} within ${timeout} ms`, { request: what, cause });
+      throw new CustosApiError('NODE_UNREACHABLE', `cannot reach the node at ${this.baseUrl || 'this origin'}`, {
+        request: what,
+        cause,
+      });
+    }
+    if (res.ok) return res;
+    const text = (await res.text().catch(() => '')).slice(0, 64 * 1024);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const problem = parseProblem(parsed, res.status);
+    if (problem !== undefined) {
+      throw new CustosApiError(problem.code, problem.detail, { status: res.status, problem, request: what });
+    }
+    throw new CustosApiError('BAD_RESPONSE', `${what} failed with HTTP ${res.status} and no problem document`, {
+      status: res.status,
+      request: what,
+    });
   }
 
   // -------------------------------------------------------------------------------------------

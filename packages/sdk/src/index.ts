@@ -52,6 +52,9 @@ export {
   type CallOptions,
   CustosClient,
   type CustosClientOptions,
+  type GovAction,
+  type GovOverview,
+  type GovProposal,
   type OutgoingRequest,
   type RequestSigner,
   type SubmitOptions,
@@ -59,7 +62,6 @@ export {
   signedBy,
 } from './client.js';
 export { customerTx } from './customer-tx.js';
-export { readEventStream, type ServerEvent } from './events.js';
 export {
   type ApiErrorCode,
   CLIENT_ERROR_CODES,
@@ -69,6 +71,7 @@ export {
   type NodeProblemCode,
   type Problem,
 } from './errors.js';
+export { readEventStream, type ServerEvent } from './events.js';
 export {
   eventProof,
   factProof,
@@ -79,6 +82,18 @@ export {
   type VerifiedHistory,
   verifyHistory,
 } from './history.js';
+export type {
+  BlockCertificate,
+  BlockTxsPage,
+  Finality,
+  GpcSupport,
+  HistoryEvent,
+  OpenApiDocument,
+  Readiness,
+  SnapshotStream,
+  TxEvent,
+} from './node-types.js';
+export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
 export {
   assembleXtx,
   buildXtx,

@@ -1,9 +1,10 @@
 /**
  * The CLI's small HTTP client of a node (fetch-based). Problem+json answers come back as the same
  * ProtocolError / NodeError the node threw, so the CLI prints the node's code and exits with its
- * exit code. The SDK's typed client replaces this file later.
+ * exit code. Every call goes through the SDK's `CustosClient`; `cliError` maps its errors.
  */
-import { ProtocolError, type SignedTx } from '@custos/protocol';
+import { type BlockHeader, ProtocolError, type SignedTx } from '@custos/protocol';
+import { CustosApiError, CustosClient } from '@custos/sdk';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:7070';
@@ -34,7 +35,7 @@ export interface TxRecord extends CommitResult {
 export interface BlockRecord {
   height: number;
   hash: string;
-  header: Record<string, unknown> & { height: number; time: number; txCount: number };
+  header: BlockHeader;
   qc: { signatures: unknown[] } | null;
   txIds: string[];
   results: string[];
@@ -58,68 +59,77 @@ export class NodeClient {
     this.baseUrl = url.href.replace(/\/+$/, '');
   }
 
+  /** The SDK client every call goes through; its errors are mapped once, in `cliError`. */
+  get sdk(): CustosClient {
+    this.#sdk ??= new CustosClient({ baseUrl: this.baseUrl, timeoutMs: REQUEST_TIMEOUT_MS });
+    return this.#sdk;
+  }
+  #sdk: CustosClient | undefined;
+
   chain(): Promise<ChainInfo> {
-    return this.request('GET', '/v1/chain');
+    return viaSdk(this.baseUrl, () => this.sdk.chain());
   }
 
   /** Submits a signed transaction; with `wait`, resolves once it has committed. */
   submit(tx: SignedTx, wait: boolean): Promise<CommitResult | { txId: string }> {
-    return this.request('POST', `/v1/txs${wait ? '?wait=true' : ''}`, tx);
+    return viaSdk(this.baseUrl, () => (wait ? this.sdk.submitAndWait(tx) : this.sdk.submit(tx)));
   }
 
   tx(txId: string): Promise<TxRecord> {
-    return this.request('GET', `/v1/txs/${encodeURIComponent(txId)}`);
+    return viaSdk(this.baseUrl, () => this.sdk.tx(txId));
   }
 
   block(height: number | 'latest'): Promise<BlockRecord> {
-    return this.request('GET', `/v1/blocks/${height}`);
+    return viaSdk(this.baseUrl, () => (height === 'latest' ? this.sdk.latestBlock() : this.sdk.block(height)));
   }
 
   stateEntry(key: string): Promise<{ height: number; key: string; value: unknown }> {
-    return this.request('GET', `/v1/state/entry?${new URLSearchParams({ key })}`);
+    return viaSdk(this.baseUrl, () => this.sdk.stateEntry(key));
   }
 
   inclusionProof(txId: string, height?: number): Promise<unknown> {
-    const q = height === undefined ? '' : `?height=${height}`;
-    return this.request('GET', `/v1/proofs/inclusion/${encodeURIComponent(txId)}${q}`);
+    return viaSdk(this.baseUrl, () => this.sdk.inclusionProof(txId, height === undefined ? {} : { height }));
   }
 
   consistencyProof(from: number, to: number): Promise<unknown> {
-    return this.request('GET', `/v1/proofs/consistency?from=${from}&to=${to}`);
+    return viaSdk(this.baseUrl, () => this.sdk.consistencyProof(from, to));
   }
 
   stateProof(key: string): Promise<unknown> {
-    return this.request('GET', `/v1/proofs/state?${new URLSearchParams({ key })}`);
+    return viaSdk(this.baseUrl, () => this.sdk.stateProof(key));
   }
+}
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const url = `${this.baseUrl}${path}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (cause) {
-      if (cause instanceof DOMException && cause.name === 'TimeoutError') {
-        throw new NodeError('TIMEOUT', `no answer from ${this.baseUrl} within ${REQUEST_TIMEOUT_MS / 1000} s`);
-      }
-      throw new NodeError('NODE_STOPPED', `no node answers at ${this.baseUrl} (is \`custos node start\` running?)`, {
-        cause,
-      });
-    }
-    const text = await res.text();
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new NodeError('INTERNAL', `expected JSON from ${method} ${path}, got HTTP ${res.status} with another body`);
-    }
-    if (!res.ok) throw remoteError(res.status, doc);
-    return doc as T;
+async function viaSdk<T>(baseUrl: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw cliError(e, baseUrl);
   }
+}
+
+/**
+ * The one place an SDK error becomes the CLI's: the node's problem code as the same ProtocolError
+ * or NodeError the node threw (so the CLI prints `error CODE: message` and exits with the
+ * registry's exit code), and the SDK's client codes as the nearest node codes.
+ */
+export function cliError(e: unknown, baseUrl: string): Error {
+  if (!(e instanceof CustosApiError)) return e instanceof Error ? e : new NodeError('INTERNAL', String(e));
+  switch (e.code) {
+    case 'NODE_UNREACHABLE':
+      return new NodeError('NODE_STOPPED', `no node answers at ${baseUrl} (is \`custos node start\` running?)`, {
+        cause: e,
+      });
+    case 'TIMEOUT':
+      if (e.problem === undefined)
+        return new NodeError('TIMEOUT', `no answer from ${baseUrl} within ${REQUEST_TIMEOUT_MS / 1000} s`);
+      break;
+    case 'BAD_RESPONSE':
+      return new NodeError('INTERNAL', e.detail, { cause: e });
+    case 'ABORTED':
+      return new NodeError('INTERNAL', e.detail, { cause: e });
+  }
+  return remoteError(e.status, { code: e.code, detail: e.detail });
 }
 
 /** The error a problem+json answer describes, as the same class and code the node threw. */

@@ -1,0 +1,73 @@
+/**
+ * `SDK_ROUTES`: every HTTP route of a Custos node, as its OpenAPI document names it
+ * (`METHOD /path/{param}`), and the `CustosClient` method that calls it. A test loads /openapi.json
+ * from a real node and checks both directions, so a route added to the node without an SDK method
+ * (or a method left behind by a removed route) fails the build.
+ */
+import type { CustosClient } from './client.js';
+
+/** Names of `CustosClient`'s methods. */
+export type ClientMethod = {
+  [K in keyof CustosClient]: CustosClient[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof CustosClient];
+
+export const SDK_ROUTES = {
+  // chain
+  'GET /v1/chain': 'chain',
+  'GET /v1/blocks': 'blocks',
+  'GET /v1/blocks/latest': 'latestBlock',
+  'GET /v1/blocks/{height}': 'block',
+  'GET /v1/blocks/{height}/txs': 'blockTxs',
+  'GET /v1/blocks/{height}/certificate': 'certificate',
+  'GET /v1/checkpoint': 'checkpoint',
+  'GET /v1/finality': 'finality',
+  'GET /v1/snapshot': 'snapshot',
+  'GET /v1/gov/proposals': 'govProposals',
+  // transactions
+  'POST /v1/txs': 'submit',
+  'POST /v1/txs/batch': 'submitBatch',
+  'GET /v1/txs/{txId}': 'tx',
+  // state
+  'GET /v1/state': 'state',
+  'GET /v1/state/entry': 'stateEntry',
+  // proofs
+  'GET /v1/proofs/inclusion/{txId}': 'inclusionProof',
+  'GET /v1/proofs/consistency': 'consistencyProof',
+  'GET /v1/proofs/state': 'stateProof',
+  // customers
+  'GET /v1/subjects/{did}/report': 'subjectReport',
+  'GET /v1/subjects/{did}/events': 'subjectEvents',
+  'GET /.well-known/gpc.json': 'gpc',
+  'GET /v1/demo/wallets': 'demoWallets',
+  // events
+  'GET /v1/events/blocks': 'blockEvents',
+  'GET /v1/events/txs/{txId}': 'txEvents',
+  // organizations
+  'GET /v1/orgs': 'localOrgs',
+  'GET /v1/receipts/{txId}': 'receipts',
+  'GET /v1/orgs/{org}/records': 'orgRecords',
+  'POST /v1/orgs/{org}/records': 'registerRecord',
+  'POST /v1/orgs/{org}/records/{id}/access': 'accessRecord',
+  'POST /v1/orgs/{org}/records/{id}/share': 'shareRecord',
+  'POST /v1/orgs/{org}/records/{id}/rectify': 'rectifyRecord',
+  'POST /v1/orgs/{org}/erase': 'erase',
+  'GET /v1/orgs/{org}/requests': 'orgRequests',
+  'POST /v1/orgs/{org}/requests/{id}/extend': 'extendRequest',
+  'POST /v1/orgs/{org}/requests/{id}/fulfil': 'fulfilRequest',
+  'POST /v1/orgs/{org}/requests/{id}/reject': 'rejectRequest',
+  'GET /v1/orgs/{org}/retention': 'orgRetention',
+  'GET /v1/requests/overdue': 'overdueRequests',
+  'POST /v1/orgs/{org}/gov/propose': 'govPropose',
+  'POST /v1/orgs/{org}/gov/vote': 'govVote',
+  'POST /v1/orgs/{org}/tokens': 'createToken',
+  'GET /v1/orgs/{org}/tokens': 'orgTokens',
+  'DELETE /v1/orgs/{org}/tokens/{id}': 'revokeToken',
+  // operations and reference
+  'GET /healthz': 'health',
+  'GET /readyz': 'ready',
+  'GET /metrics': 'metrics',
+  'GET /openapi.json': 'openapi',
+  'GET /docs': 'docsPage',
+} as const satisfies Record<string, ClientMethod>;
+
+export type SdkRoute = keyof typeof SDK_ROUTES;
