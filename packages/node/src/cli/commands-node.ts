@@ -7,6 +7,7 @@ import { type Command, Option } from 'commander';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
 import { isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import type { CustosNode } from '../node.js';
+import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
 import { initWithPassphrase } from './commands-home.js';
@@ -95,10 +96,18 @@ export function registerNodeCommands(program: Command): void {
         ? `npm run custos -- block latest${nodeFlag}`
         : `npm run custos -- proof inclusion ${sample} --out proof.json${nodeFlag} && npm run custos -- verify proof.json`,
     ];
+    // The company console signs in with an org API token: a fresh one per demo start, valid for a day.
+    const tokens = tokenStoreOf(peer.node);
+    const consoles = peer.orgs.localOrgs().map((org) => ({
+      org,
+      url: `${peer.url}/console/${org}#token=${tokens.create(org, { scopes: ['read', 'write'], ttlDays: 1, label: 'demo console', createdBy: 'custos demo' }).token}`,
+    }));
     out.result(
       {
         chainId: peer.node.chainId,
         url: peer.url,
+        web: `${peer.url}/`,
+        consoles,
         home,
         initialized,
         height: peer.node.latest().height,
@@ -113,6 +122,9 @@ export function registerNodeCommands(program: Command): void {
           ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
           : []),
         ...(customers === null ? [] : demoCustomerLines(customers, { home, nodeFlag })),
+        `Open ${peer.url}/ in a browser: your data (try a demo customer), the company console and the explorer.`,
+        'Company consoles (each link carries a one-day API token of that org):',
+        ...consoles.map((c) => `  ${c.org.padEnd(9)} ${c.url}`),
         'Try:',
         ...examples.map((e) => `  ${e}`),
         'Stop with Ctrl-C.',
@@ -142,6 +154,29 @@ function demoTxs(org: { id: string; name: string }): { type: string; args: { [ke
         ns: 'privacy',
         key: `${org.id}.dpo`,
         value: { role: 'Data Protection Officer', contact: `mailto:dpo@${org.id}.example` },
+      },
+    },
+    {
+      // The controller profile consent receipts are exported with (ISO/IEC TS 27560, Kantara CR 1.1).
+      type: 'kv.put',
+      args: {
+        ns: 'privacy',
+        key: `${org.id}.profile`,
+        value: {
+          controller: {
+            name: `Demo ${org.name}`,
+            contact: 'Data Protection Officer',
+            email: `dpo@${org.id}.example`,
+            phone: '+44 20 7946 0000',
+            address: { streetAddress: '1 Example Street', addressLocality: 'London', addressCountry: 'GB' },
+            url: site,
+          },
+          policyUrl: `${site}/privacy`,
+          consentUrl: 'http://127.0.0.1:7070/',
+          language: 'en',
+          storageLocations: ['loc:GB'],
+          retention: 'P2Y',
+        },
       },
     },
   ];

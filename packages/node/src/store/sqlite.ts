@@ -104,6 +104,9 @@ export class SqliteStore {
       committed: db.prepare<[string], { one: number }>(
         "SELECT 1 AS one FROM txs WHERE tx_id = ? AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN') LIMIT 1",
       ),
+      committedAmong: db.prepare<[string], { tx_id: string }>(
+        "SELECT DISTINCT tx_id FROM txs WHERE tx_id IN (SELECT value FROM json_each(?)) AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN')",
+      ),
       stateGet: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       stateSet: db.prepare(
         'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
@@ -182,6 +185,14 @@ export class SqliteStore {
 
   hasCommittedTx(txId: string): boolean {
     return this.q.committed.get(txId) !== undefined;
+  }
+
+  /** Of `txIds`, those `hasCommittedTx` is true for, in one query. */
+  committedAmong(txIds: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    if (txIds.length === 0) return out;
+    for (const r of this.q.committedAmong.all(JSON.stringify(txIds))) out.add(r.tx_id);
+    return out;
   }
 
   getState(key: string): string | undefined {

@@ -86,7 +86,7 @@ export function parseTx(raw: unknown): ParsedTx {
   if (typeof type !== 'string' || !TX_TYPE.test(type)) {
     throw bad(`expected body.type like 'module.action', got ${describe(type)}`);
   }
-  if (!isDidKey(signer)) throw bad(`expected body.signer to be an Ed25519 did:key, got ${describe(signer)}`);
+  if (!isSignerDid(signer)) throw bad(`expected body.signer to be an Ed25519 did:key, got ${describe(signer)}`);
   if (!isPlainObject(args)) throw bad(`expected body.args to be an object, got ${describe(args)}`);
   checkDepth(args, 1);
   if (!isTimestamp(createdAt)) throw bad(`expected body.createdAt in integer milliseconds, got ${describe(createdAt)}`);
@@ -167,6 +167,22 @@ export function signTx(opts: BuildTxOptions, signer: Signer): SignedTx {
     nonce: toHex(nonce),
   };
   return { body, sig: toBase64url(signer.sign(canonicalBytes(body))) };
+}
+
+/**
+ * Signers already seen valid: checking a did:key (base58 decoding, key checks) costs as much as the
+ * rest of parseTx, and a ledger sees the same few signers again and again. Validity depends on the
+ * string alone, so the cache cannot change an answer.
+ */
+const validSigners = new Set<string>();
+const MAX_VALID_SIGNERS = 10_000;
+
+function isSignerDid(v: unknown): v is string {
+  if (typeof v === 'string' && validSigners.has(v)) return true;
+  if (!isDidKey(v)) return false;
+  if (validSigners.size >= MAX_VALID_SIGNERS) validSigners.clear();
+  validSigners.add(v);
+  return true;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
