@@ -3,8 +3,8 @@
  * ProtocolError / NodeError the node threw, so the CLI prints the node's code and exits with its
  * exit code. Every call goes through the SDK's `CustosClient`; `cliError` maps its errors.
  */
-import { type BlockHeader, ProtocolError, type SignedTx } from '@custos/protocol';
-import { CustosApiError, CustosClient } from '@custos/sdk';
+import { type BlockHeader, ProtocolError, type SignedTx, type Signer } from '@custos/protocol';
+import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:7070';
@@ -43,10 +43,19 @@ export interface BlockRecord {
 
 export type ProofKind = 'inclusion' | 'consistency' | 'state';
 
+/** How a client proves who it is: a key that signs each request (RFC 9421), or an org API token. */
+export interface ClientAuth {
+  signer?: Signer;
+  token?: string;
+}
+
 export class NodeClient {
   readonly baseUrl: string;
+  readonly #auth: ClientAuth;
 
-  constructor(baseUrl: string = DEFAULT_NODE_URL) {
+  /** With `auth`, every request is signed with `signer`, or else carries the org API `token`. */
+  constructor(baseUrl: string = DEFAULT_NODE_URL, auth: ClientAuth = {}) {
+    this.#auth = auth;
     let url: URL;
     try {
       url = new URL(baseUrl);
@@ -61,10 +70,21 @@ export class NodeClient {
 
   /** The SDK client every call goes through; its errors are mapped once, in `cliError`. */
   get sdk(): CustosClient {
-    this.#sdk ??= new CustosClient({ baseUrl: this.baseUrl, timeoutMs: REQUEST_TIMEOUT_MS });
+    const { signer, token } = this.#auth;
+    this.#sdk ??= new CustosClient({
+      baseUrl: this.baseUrl,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      fetch: commitResultFetch,
+      ...(signer !== undefined ? { sign: signedBy(signer) } : token !== undefined ? { token } : {}),
+    });
     return this.#sdk;
   }
   #sdk: CustosClient | undefined;
+
+  /** Runs one SDK call; its errors become the CLI's in `cliError`. */
+  run<T>(call: (sdk: CustosClient) => Promise<T>): Promise<T> {
+    return viaSdk(this.baseUrl, () => call(this.sdk));
+  }
 
   chain(): Promise<ChainInfo> {
     return viaSdk(this.baseUrl, () => this.sdk.chain());
@@ -98,6 +118,37 @@ export class NodeClient {
   stateProof(key: string): Promise<unknown> {
     return viaSdk(this.baseUrl, () => this.sdk.stateProof(key));
   }
+}
+
+/**
+ * A transaction the ledger refused is still a commit result (`code` tells why), and some routes
+ * answer it with an error status (`POST /v1/orgs/:org/records`: 409). The SDK would make that a
+ * `CustosApiError` without the result's block and tx id, so this one place hands such an answer
+ * back as a 200: the CLI prints `refused, CODE` and exits 1, as for any other refusal.
+ */
+const commitResultFetch: typeof fetch = async (input, init) => {
+  const res = await globalThis.fetch(input, init);
+  if (res.ok) return res;
+  const bytes = await res.arrayBuffer();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    doc = undefined;
+  }
+  const status = isCommitResult(doc) ? 200 : res.status;
+  return new Response(bytes, { status, statusText: status === 200 ? 'OK' : res.statusText, headers: res.headers });
+};
+
+function isCommitResult(doc: unknown): doc is CommitResult {
+  const d = doc as Partial<CommitResult> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.txId === 'string' &&
+    typeof d.code === 'string' &&
+    typeof d.height === 'number'
+  );
 }
 
 async function viaSdk<T>(baseUrl: string, call: () => Promise<T>): Promise<T> {

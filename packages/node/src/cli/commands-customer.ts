@@ -23,6 +23,7 @@ import {
   verifySubjectReport,
   Wallet,
 } from '@custos/protocol';
+import { signedBy } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { nativeSigner, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
@@ -33,8 +34,8 @@ import type { Grant, OptOut, Preferences } from '../modules/consent.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { type DataRequest, REQUEST_KINDS } from '../modules/request.js';
 import { parsePositiveInt } from './args.js';
-import type { CommitResult } from './client.js';
-import { ApiClient, day, deadlineText, parseRecordId, TX_FAILED_EXIT } from './commands-org.js';
+import { type CommitResult, NodeClient } from './client.js';
+import { day, deadlineText, parseRecordId, TX_FAILED_EXIT } from './commands-org.js';
 import { nodeOption } from './commands-query.js';
 import { type Output, output } from './output.js';
 import {
@@ -124,7 +125,7 @@ interface ChainContext {
   chainId: string;
   members: { id: string; name: string }[];
   genesis: Genesis | undefined;
-  client: ApiClient;
+  client: NodeClient;
 }
 
 function genesisOf(flags: ChainFlags): Genesis | undefined {
@@ -139,7 +140,7 @@ function genesisOf(flags: ChainFlags): Genesis | undefined {
  * from the genesis. A genesis is required wherever trust matters (`history`).
  */
 async function chainContext(flags: ChainFlags, useNode: boolean): Promise<ChainContext> {
-  const client = new ApiClient(flags.node);
+  const client = new NodeClient(flags.node);
   const genesis = genesisOf(flags);
   const info = useNode || genesis === undefined ? await client.chain() : undefined;
   if (genesis !== undefined && info !== undefined && info.chainId !== genesis.chainId) {
@@ -188,8 +189,8 @@ async function submitAs(
   gpc = false,
 ): Promise<CommitResult> {
   const tx = signTx({ chainId: ctx.chainId, type, args }, who.signer);
-  if (gpc) return ctx.client.call<CommitResult>('POST', '/v1/txs?wait=true', tx, { 'sec-gpc': '1' });
-  return (await ctx.client.submit(tx, true)) as CommitResult;
+  // The SDK sends `Sec-GPC: 1` for `gpc`.
+  return ctx.client.run((sdk) => sdk.submitAndWait(tx, gpc ? { gpc: true } : {}));
 }
 
 function finish(out: Output, r: CommitResult, doc: unknown, ok: string | string[], what: string): void {
@@ -260,13 +261,13 @@ interface RelationshipHistory {
 }
 
 /** Every page of a subject's report; each request signed with that subject's pairwise key. */
-async function fetchReports(node: ApiClient, did: string, signer: Signer): Promise<unknown[]> {
-  const client = new ApiClient(node.baseUrl, { signer });
+async function fetchReports(node: NodeClient, did: string, signer: Signer): Promise<unknown[]> {
+  const sign = signedBy(signer);
   const pages: unknown[] = [];
   let after: number | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
-    const q = after === undefined ? `limit=${PAGE_LIMIT}` : `after=${after}&limit=${PAGE_LIMIT}`;
-    const page = await client.call<{ next?: unknown }>('GET', `/v1/subjects/${encodeURIComponent(did)}/report?${q}`);
+    const q = after === undefined ? { limit: PAGE_LIMIT } : { after, limit: PAGE_LIMIT };
+    const page: { next?: unknown } = await node.run((sdk) => sdk.subjectReport(did, q, { sign }));
     pages.push(page);
     const next = page?.next;
     if (next === null) return pages;

@@ -5,9 +5,10 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import { readFileSync } from 'node:fs';
-import { type JsonValue, ProtocolError, type Signer, signRequest } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol';
+import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
-import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
+import { NodeError } from '../errors.js';
 import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
@@ -15,94 +16,16 @@ import { MEMBER_ID } from '../modules/member.js';
 import type { DataRequest } from '../modules/request.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt } from './args.js';
-import { type CommitResult, NodeClient } from './client.js';
+import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { nodeOption } from './commands-query.js';
 import { type Output, output, table } from './output.js';
 
 /** Exit status of a committed transaction whose result code is not OK (as `custos tx`). */
 export const TX_FAILED_EXIT = 1;
-const REQUEST_TIMEOUT_MS = 40_000;
 const RECORD_ID = /^[0-9a-f]{64}$/;
 const DAY = 86_400_000;
 const ERASE_REASONS = ['request', 'retention', 'consent-withdrawn', 'other'] as const;
 const SOURCES = ['subject', 'public', 'third-party', 'derived'] as const;
-
-/**
- * NodeClient plus any route and request headers (the org routes, the subject report, `Sec-GPC`).
- * A committed transaction that the ledger refused comes back as its commit result, not an error.
- * TODO(client.ts owner): fold `call` into NodeClient; it repeats its fetch and error mapping.
- */
-export class ApiClient extends NodeClient {
-  private readonly auth: ClientAuth;
-
-  /** With `auth`, every request is signed (RFC 9421) with `signer`, or carries the org API `token`. */
-  constructor(baseUrl?: string, auth: ClientAuth = {}) {
-    super(baseUrl);
-    this.auth = auth;
-  }
-
-  async call<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<T> {
-    let res: Response;
-    const url = `${this.baseUrl}${path}`;
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const authHeaders: Record<string, string> =
-      this.auth.signer !== undefined
-        ? { ...signRequest({ method, url, ...(text === undefined ? {} : { body: text }) }, this.auth.signer) }
-        : this.auth.token !== undefined
-          ? { authorization: `Bearer ${this.auth.token}` }
-          : {};
-    try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(text === undefined ? {} : { 'content-type': 'application/json' }),
-          ...authHeaders,
-          ...headers,
-        },
-        ...(text === undefined ? {} : { body: text }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (cause) {
-      if (cause instanceof DOMException && cause.name === 'TimeoutError') {
-        throw new NodeError('TIMEOUT', `no answer from ${this.baseUrl} within ${REQUEST_TIMEOUT_MS / 1000} s`);
-      }
-      throw new NodeError('NODE_STOPPED', `no node answers at ${this.baseUrl} (is \`custos node start\` running?)`, {
-        cause,
-      });
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(await res.text());
-    } catch {
-      throw new NodeError('INTERNAL', `expected JSON from ${method} ${path.split('?')[0]}, got HTTP ${res.status}`);
-    }
-    if (res.ok || isCommitResult(doc)) return doc as T;
-    const { code, detail } = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
-    const message = typeof detail === 'string' ? detail : `HTTP ${res.status}`;
-    if (typeof code === 'string' && isProtocolCode(code)) throw new ProtocolError(code, message);
-    if (typeof code === 'string' && (NODE_ERROR_CODES as readonly string[]).includes(code)) {
-      throw new NodeError(code as NodeErrorCode, message);
-    }
-    throw new NodeError('INTERNAL', `node answered HTTP ${res.status}: ${message}`);
-  }
-}
-
-function isCommitResult(doc: unknown): doc is CommitResult {
-  const d = doc as Partial<CommitResult> | null;
-  return (
-    typeof d === 'object' &&
-    d !== null &&
-    typeof d.txId === 'string' &&
-    typeof d.code === 'string' &&
-    typeof d.height === 'number'
-  );
-}
 
 function bad(message: string): NodeError {
   return new NodeError('BAD_REQUEST', message);
@@ -178,12 +101,6 @@ export function deadlineText(r: Pick<DataRequest, 'status' | 'deadline' | 'close
     : `open, ${days} day${days === 1 ? '' : 's'} left`;
 }
 
-/** How a client proves who it is: a key that signs each request, or an org API token. */
-export interface ClientAuth {
-  signer?: Signer;
-  token?: string;
-}
-
 interface OrgFlags {
   org: string;
   node: string;
@@ -207,8 +124,9 @@ function orgAuth(flags: OrgFlags): ClientAuth {
   return { signer: loadOrgSigner(home, flags.org, passphrase) };
 }
 
-function orgClient(flags: OrgFlags): ApiClient {
-  return new ApiClient(flags.node, orgAuth(flags));
+/** A client of the org's node; requests carry the org's token or its key's signature. */
+function orgClient(flags: OrgFlags): NodeClient {
+  return new NodeClient(flags.node, orgAuth(flags));
 }
 
 function orgCommand(parent: Command, name: string, description: string): Command {
@@ -229,20 +147,20 @@ function orgCommand(parent: Command, name: string, description: string): Command
     .option('--json', 'print one JSON document');
 }
 
-function orgPath(org: string, rest = ''): string {
+function orgId(org: string): string {
   if (!MEMBER_ID.test(org)) throw bad(`expected --org as 1-32 characters [a-z0-9-], got '${org.slice(0, 40)}'`);
-  return `/v1/orgs/${org}${rest}`;
+  return org;
 }
 
 /**
- * The path of a read route, once the node confirms it holds the org: those routes answer an empty
- * list for any org id, which would read as "holds nothing".
+ * The org, once the node confirms it holds it: the read routes answer an empty list for any org
+ * id, which would read as "holds nothing".
  */
-async function localOrgPath(client: ApiClient, org: string, rest: string): Promise<string> {
-  const path = orgPath(org, rest);
-  const { local } = await client.call<{ local: string[] }>('GET', '/v1/orgs');
+async function localOrg(client: NodeClient, org: string): Promise<string> {
+  orgId(org);
+  const { local } = await client.run((sdk) => sdk.localOrgs());
   if (!local.includes(org)) throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
-  return path;
+  return org;
 }
 
 /** Prints a commit result; a refused transaction sets exit status 1. */
@@ -284,14 +202,11 @@ export function registerOrgCommands(program: Command): void {
       let records: RecordRow[] = [];
       let height = 0;
       let after: string | null = null;
-      await localOrgPath(client, flags.org, '/records');
+      await localOrg(client, flags.org);
       // Every page: an inventory that stops at 200 would hide what is past retention.
       for (let pages = 0; pages < 10_000; pages++) {
-        const q: string = after === null ? '' : `?after=${after}`;
-        const page: { height: number; records: RecordRow[]; next: string | null } = await client.call(
-          'GET',
-          orgPath(flags.org, `/records${q}`),
-        );
+        const q: PageQuery = after === null ? {} : { after };
+        const page: OrgRecordsPage = await client.run((sdk) => sdk.orgRecords(flags.org, q));
         height = page.height;
         records.push(...page.records);
         after = page.next;
@@ -332,15 +247,11 @@ export function registerOrgCommands(program: Command): void {
           subject: flags.subject,
           category: parseDpvCode(flags.category, '--category'),
           purposes: parsePurposeBases(flags.purposes),
-          source: flags.source,
+          source: flags.source as (typeof SOURCES)[number],
           retentionDays: parsePositiveInt(flags.retentionDays, '--retention-days'),
           value: readValueFile(flags.valueFile),
         };
-        const r = await orgClient(flags).call<CommitResult & { recordId: string }>(
-          'POST',
-          orgPath(flags.org, '/records'),
-          body,
-        );
+        const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
         commitResult(out, r, `Registered record ${r.recordId} (${body.category}) for ${flags.subject}`);
       },
     );
@@ -356,10 +267,10 @@ export function registerOrgCommands(program: Command): void {
     .option('--show-value', 'print the decrypted value (off by default: terminals and logs keep what they print)')
     .action(async (record: string, flags: OrgFlags & { purpose: string; basis: string; showValue?: boolean }) => {
       const out = output(flags.json === true);
-      const r = await orgClient(flags).call<CommitResult & { value?: JsonValue }>(
-        'POST',
-        orgPath(flags.org, `/records/${parseRecordId(record)}/access`),
-        { purpose: parseDpvCode(flags.purpose, '--purpose'), basis: flags.basis },
+      const purpose = parseDpvCode(flags.purpose, '--purpose');
+      const basis = flags.basis as LawfulBasis;
+      const r = await orgClient(flags).run((sdk) =>
+        sdk.accessRecord(orgId(flags.org), parseRecordId(record), purpose, basis),
       );
       const { value, ...result } = r;
       const show = flags.showValue === true && r.code === 'OK';
@@ -381,11 +292,12 @@ export function registerOrgCommands(program: Command): void {
     .option('--sale', 'the share is a sale (needs consent to sale, and no opt-out of sale)')
     .action(async (record: string, flags: OrgFlags & { to: string; purpose: string; sale?: boolean }) => {
       const out = output(flags.json === true);
-      const r = await orgClient(flags).call<CommitResult>(
-        'POST',
-        orgPath(flags.org, `/records/${parseRecordId(record)}/share`),
-        { recipient: flags.to, purpose: parseDpvCode(flags.purpose, '--purpose'), sale: flags.sale === true },
-      );
+      const share = {
+        recipient: flags.to,
+        purpose: parseDpvCode(flags.purpose, '--purpose'),
+        sale: flags.sale === true,
+      };
+      const r = await orgClient(flags).run((sdk) => sdk.shareRecord(orgId(flags.org), parseRecordId(record), share));
       commitResult(
         out,
         r,
@@ -398,11 +310,8 @@ export function registerOrgCommands(program: Command): void {
     .requiredOption('--value-file <file>', "the new value as JSON, from a file or '-' for stdin")
     .action(async (record: string, flags: OrgFlags & { valueFile: string }) => {
       const out = output(flags.json === true);
-      const r = await orgClient(flags).call<CommitResult>(
-        'POST',
-        orgPath(flags.org, `/records/${parseRecordId(record)}/rectify`),
-        { value: readValueFile(flags.valueFile) },
-      );
+      const value = readValueFile(flags.valueFile);
+      const r = await orgClient(flags).run((sdk) => sdk.rectifyRecord(orgId(flags.org), parseRecordId(record), value));
       commitResult(out, r, `Rectified ${record}`);
     });
 
@@ -415,15 +324,12 @@ export function registerOrgCommands(program: Command): void {
       if ((records.length === 0) === (flags.subject === undefined)) {
         throw bad('expected either record ids or --subject DID');
       }
+      const reason = flags.reason as (typeof ERASE_REASONS)[number];
       const body =
         flags.subject === undefined
-          ? { records: records.map(parseRecordId), reason: flags.reason }
-          : { subject: flags.subject, reason: flags.reason };
-      const { results } = await orgClient(flags).call<{ results: CommitResult[] }>(
-        'POST',
-        orgPath(flags.org, '/erase'),
-        body,
-      );
+          ? { records: records.map(parseRecordId), reason }
+          : { subject: flags.subject, reason };
+      const { results } = await orgClient(flags).run((sdk) => sdk.erase(orgId(flags.org), body));
       const failed = results.filter((r) => r.code !== 'OK');
       if (failed.length > 0) process.exitCode = TX_FAILED_EXIT;
       out.result({ results }, [
@@ -439,10 +345,8 @@ export function registerOrgCommands(program: Command): void {
     .action(async (flags: OrgFlags & { open?: boolean }) => {
       const out = output(flags.json === true);
       const client = orgClient(flags);
-      const doc = await client.call<{
-        now: number;
-        requests: (DataRequest & { overdue: boolean })[];
-      }>('GET', await localOrgPath(client, flags.org, '/requests'));
+      const id = await localOrg(client, flags.org);
+      const doc = await client.run((sdk) => sdk.orgRequests(id));
       const requests = flags.open === true ? doc.requests.filter((r) => r.status === 'open') : doc.requests;
       const overdue = requests.filter((r) => r.overdue).length;
       out.result({ ...doc, requests }, [
@@ -468,10 +372,16 @@ export function registerOrgCommands(program: Command): void {
         if (action !== 'fulfil' && (flags.reason === undefined || flags.reason.length === 0)) {
           throw bad(`expected --reason for ${action}`);
         }
-        const r = await orgClient(flags).call<CommitResult>(
-          'POST',
-          orgPath(flags.org, `/requests/${parseRecordId(id)}/${action}`),
-          flags.reason === undefined ? {} : { reason: flags.reason },
+        if (action === 'fulfil' && flags.reason !== undefined) throw bad('expected no --reason for fulfil');
+        const reason = flags.reason ?? '';
+        const by = orgId(flags.org);
+        const requestId = parseRecordId(id);
+        const r = await orgClient(flags).run((sdk) =>
+          action === 'fulfil'
+            ? sdk.fulfilRequest(by, requestId)
+            : action === 'extend'
+              ? sdk.extendRequest(by, requestId, reason)
+              : sdk.rejectRequest(by, requestId, reason),
         );
         commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
       });
@@ -481,10 +391,8 @@ export function registerOrgCommands(program: Command): void {
     async (flags: OrgFlags) => {
       const out = output(flags.json === true);
       const client = orgClient(flags);
-      const doc = await client.call<{ now: number; pastRetention: DataRecord[] }>(
-        'GET',
-        await localOrgPath(client, flags.org, '/retention'),
-      );
+      const id = await localOrg(client, flags.org);
+      const doc = await client.run((sdk) => sdk.orgRetention(id));
       const rows = doc.pastRetention.map((r) => ({ ...r, pastRetention: true }));
       out.result(
         doc,
