@@ -1,10 +1,13 @@
 /**
- * Finds a set of standard test vectors in `../shared/testvectors/` (beside the project root). A
- * developer without the folder gets one SKIPPED line; CI (CI=true) must have it, so there it fails.
+ * Finds a set of standard test vectors: the project's own copy in `test/vectors/` (upstream layout
+ * and licences, see its README), else `../shared/testvectors/` beside the project root. Without
+ * either, a developer gets one SKIPPED line; CI (CI=true) must have them, so there it fails.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-const TESTVECTORS = new URL('../../../../shared/testvectors/', import.meta.url);
+const OWN_COPY = new URL('./vectors/', import.meta.url);
+const SHARED = new URL('../../../../shared/testvectors/', import.meta.url);
+const TESTVECTORS = existsSync(OWN_COPY) ? OWN_COPY : SHARED;
 
 let reportedMissing = false;
 
