@@ -198,6 +198,20 @@ export {
   verifyQuorumCertificate,
 } from './ledger/checkpoint.js';
 export {
+  type ConsentGrant,
+  type DataRecord,
+  type DataRequest,
+  JURISDICTIONS,
+  type Jurisdiction,
+  LAWFUL_BASES,
+  type LawfulBasis,
+  type OptOut,
+  type Preferences,
+  REQUEST_KINDS,
+  type RequestKind,
+  type Share,
+} from './ledger/customer-state.js';
+export {
   CONSISTENCY_BUNDLE,
   type ConsistencyBundle,
   INCLUSION_BUNDLE,

@@ -91,83 +91,18 @@ export interface StateEntry {
 // ---------------------------------------------------------------------------------------------
 // Customer data (values of the state keys the consent, data and request modules write)
 
-export type Jurisdiction = 'GDPR' | 'CCPA';
+import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol';
 
-/** GDPR Art. 6(1) lawful bases, as Custos names them. */
-export type LawfulBasis =
-  | 'consent'
-  | 'contract'
-  | 'legal-obligation'
-  | 'vital-interests'
-  | 'public-task'
-  | 'legitimate-interest';
-
-/** One consent, `consent/<org>/<subject>` -> `{grants}`. */
-export interface ConsentGrant {
-  /** The txId of the `consent.grant`. */
-  id: string;
-  purposes: string[];
-  categories: string[];
-  expiresAt: number;
-  share: boolean;
-  sale: boolean;
-  jurisdiction: Jurisdiction;
-  notice: string;
-  grantedAt: number;
-  withdrawnAt: number | null;
-}
-
-export interface OptOut {
-  at: number;
-  source: 'user' | 'gpc';
-  txId: string;
-}
-
-/** `pref/<org>/<subject>`. */
-export interface Preferences {
-  sale: OptOut | null;
-  share: OptOut | null;
-}
-
-/** `record/<org>/<id>`: what an org holds, never the value. */
-export interface DataRecord {
-  id: string;
-  org: string;
-  subject: string;
-  category: string;
-  purposes: Record<string, LawfulBasis>;
-  /** `subject`, `public`, `third-party`, `derived`, or `shared:<org>`. */
-  source: string;
-  commitment: string;
-  vaultRef: string;
-  registeredAt: number;
-  updatedAt: number;
-  retentionUntil: number;
-  erasedAt: number | null;
-  erasureRequestedAt: number | null;
-  sourceRecord: { org: string; id: string } | null;
-  copies: { org: string; id: string }[];
-  restricted: boolean;
-}
-
-export type RequestKind = 'access' | 'export' | 'rectify' | 'erase' | 'restrict' | 'object' | 'optout';
-
-/** `request/<org>/<id>`. */
-export interface DataRequest {
-  id: string;
-  org: string;
-  subject: string;
-  kind: RequestKind;
-  jurisdiction: Jurisdiction;
-  openedAt: number;
-  deadline: number;
-  originalDeadline: number | null;
-  extensionReason: string | null;
-  status: 'open' | 'fulfilled' | 'rejected';
-  closedAt: number | null;
-  reason: string | null;
-  records: string[];
-}
+export type {
+  ConsentGrant,
+  DataRecord,
+  DataRequest,
+  Jurisdiction,
+  LawfulBasis,
+  OptOut,
+  Preferences,
+  RequestKind,
+} from '@custos/protocol';
 
 // ---------------------------------------------------------------------------------------------
 // Org routes

@@ -5,8 +5,7 @@ import { MEMBER_ID, memberKey, memberOfKey } from './member.js';
 
 /** W3C DPV code: a prefix and a term, e.g. `pd:EmailAddress`, `dpv:Marketing`. */
 export const DPV_CODE = /^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$/;
-export const JURISDICTIONS = ['GDPR', 'CCPA'] as const;
-export type Jurisdiction = (typeof JURISDICTIONS)[number];
+export { JURISDICTIONS, type Jurisdiction } from '@custos/protocol';
 export const MAX_LIST = 16;
 
 /** The member org whose key signed, or UNAUTHORIZED. */

@@ -4,37 +4,16 @@
  * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs.
  * A grant is live at a height when it is not withdrawn and its expiry is after the block time.
  */
+import type { ConsentGrant, OptOut, Preferences } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { codes, hash32, JURISDICTIONS, type Jurisdiction, orgArg, signerSubject } from './common.js';
+import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
 
-export interface Grant {
-  id: string;
-  purposes: string[];
-  categories: string[];
-  expiresAt: number;
-  share: boolean;
-  sale: boolean;
-  jurisdiction: Jurisdiction;
-  /** SHA-256 (hex) of the privacy notice the customer saw. */
-  notice: string;
-  grantedAt: number;
-  withdrawnAt: number | null;
-}
+/** A consent as stored in `consent/<org>/<subject>`. */
+export type Grant = ConsentGrant;
+export type { OptOut, Preferences };
 
 export interface ConsentState {
   grants: Grant[];
-}
-
-export interface OptOut {
-  at: number;
-  /** `user` for an explicit choice, `gpc` for a Global Privacy Control signal. */
-  source: 'user' | 'gpc';
-  txId: string;
-}
-
-export interface Preferences {
-  sale: OptOut | null;
-  share: OptOut | null;
 }
 
 export const MAX_GRANTS = 64;

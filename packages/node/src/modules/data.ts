@@ -6,53 +6,13 @@
  *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
+import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, preferences } from './consent.js';
 import { MEMBER_ID } from './member.js';
 
-/** GDPR Art. 6(1) lawful bases, as Custos names them. */
-export const LAWFUL_BASES = [
-  'consent',
-  'contract',
-  'legal-obligation',
-  'vital-interests',
-  'public-task',
-  'legitimate-interest',
-] as const;
-export type LawfulBasis = (typeof LAWFUL_BASES)[number];
-
-export interface DataRecord {
-  id: string;
-  org: string;
-  subject: string;
-  category: string;
-  /** Purpose -> the lawful basis the org declared for it. */
-  purposes: Record<string, LawfulBasis>;
-  /** Where the data came from: `subject`, `public`, `third-party`, `derived`, or `shared:<org>`. */
-  source: string;
-  commitment: string;
-  vaultRef: string;
-  registeredAt: number;
-  updatedAt: number;
-  retentionUntil: number;
-  erasedAt: number | null;
-  /** Set on a recipient's copy when the source record was erased: the recipient must erase it too. */
-  erasureRequestedAt: number | null;
-  /** For a recipient's copy: the record it was copied from. */
-  sourceRecord: { org: string; id: string } | null;
-  copies: { org: string; id: string }[];
-  restricted: boolean;
-}
-
-export interface Share {
-  recipient: string;
-  purpose: string;
-  sale: boolean;
-  at: number;
-  txId: string;
-  copy: string | null;
-}
+export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
 
 const SOURCES = /^(subject|public|third-party|derived)$/;
 const RECORD_ID = /^[0-9a-f]{64}$/;

@@ -5,6 +5,7 @@
  *
  * State: `request/<org>/<id>` -> DataRequest.
  */
+import { type DataRequest, REQUEST_KINDS, type RequestKind } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import {
   addDays,
@@ -18,26 +19,7 @@ import {
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
 
-export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
-export type RequestKind = (typeof REQUEST_KINDS)[number];
-
-export interface DataRequest {
-  id: string;
-  org: string;
-  subject: string;
-  kind: RequestKind;
-  jurisdiction: Jurisdiction;
-  openedAt: number;
-  deadline: number;
-  /** The deadline before the one extension, once extended. */
-  originalDeadline: number | null;
-  extensionReason: string | null;
-  status: 'open' | 'fulfilled' | 'rejected';
-  closedAt: number | null;
-  reason: string | null;
-  /** Records the request is about (empty: everything the org holds on the subject). */
-  records: string[];
-}
+export { type DataRequest, REQUEST_KINDS, type RequestKind };
 
 export function requestKey(org: string, id: string): string {
   return `request/${org}/${id}`;
