@@ -20,13 +20,10 @@ import {
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayCache } from '../src/api/auth/replay-cache.js';
-import { createServer, registeredRoutes } from '../src/api/server.js';
-import { CustosNode } from '../src/node.js';
-import { OrgService } from '../src/orgs/org-service.js';
+import { registeredRoutes } from '../src/api/server.js';
 import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
-import { LocalKms } from '../src/vault/kms.js';
-import { Vault } from '../src/vault/vault.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
+import { type ApiNode, startApiNode } from './fixtures/api-node.js';
+import { tx, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 /** Routes anyone may call. Adding one here is a security decision: say why in the comment. */
@@ -73,11 +70,10 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/demo/wallets',
 ]);
 
-let tmp: ReturnType<typeof tempDir>;
-let fx: Fixture;
-let node: CustosNode;
-let orgs: OrgService;
-let app: FastifyInstance;
+let api: ApiNode;
+let fx: ApiNode['fx'];
+let node: ApiNode['node'];
+let app: ApiNode['app'];
 let alice: Signer;
 let aliceDid: string;
 let mallory: Signer;
@@ -141,28 +137,8 @@ function routeList(server: FastifyInstance): string[] {
 }
 
 beforeAll(async () => {
-  tmp = tempDir();
-  fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
-  });
-  orgs = new OrgService(
-    node,
-    ['bank', 'insurer'].map((id) => ({
-      id,
-      signer: fx.orgs[id]!,
-      vault: new Vault({
-        path: join(tmp.dir, `vault-${id}.db`),
-        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
-        org: id,
-      }),
-    })),
-  );
-  app = createServer(node, { orgs, rateLimit: false });
-  await app.ready();
+  api = await startApiNode({ orgIds: ['bank', 'insurer'], server: { rateLimit: false } });
+  ({ fx, node, app } = api);
   alice = userSigner();
   aliceDid = didFromPublicKey(alice.publicKey);
   mallory = userSigner();
@@ -181,10 +157,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  orgs?.stop();
-  await node?.close();
-  tmp?.cleanup();
+  await api?.close();
 });
 
 describe('every private route', () => {
@@ -399,7 +372,7 @@ describe('org API tokens', () => {
     });
     writeToken = w.json().token;
     node.store.db.pragma('wal_checkpoint(FULL)');
-    const onDisk = readFileSync(join(tmp.dir, 'node.db'));
+    const onDisk = readFileSync(join(api.tmp.dir, 'node.db'));
     expect(onDisk.includes(Buffer.from(readToken.split('_')[2]!))).toBe(false);
     const list = await call('GET', '/v1/orgs/bank/tokens', { signer: fx.orgs.bank! });
     expect(JSON.stringify(list.json())).not.toContain(readToken.split('_')[2]!);

@@ -5,11 +5,9 @@
  * to a crypto-shredding erasure, a history verified offline and its export re-verified; then the
  * demo customers, through `custos demo` and directly on an in-process node. Needs `npm run build`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { verifySubjectReport } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReportPages } from '../src/cli/commands-customer.js';
@@ -20,36 +18,18 @@ import { initHome, loadHome, openVaults, readGenesisFile } from '../src/home.js'
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { subjectReport } from '../src/subject/report.js';
-import { tempDir } from './helpers.js';
+import { CliHarness, type Run } from './fixtures/cli.js';
 
-const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 const WALLET_PASSPHRASE = 'correct horse wallet';
 const EMAIL = 'ada@example.org';
 
-let tmp: ReturnType<typeof tempDir>;
+let cli: CliHarness;
+let tmp: CliHarness['tmp'];
 let home: string;
 let env: NodeJS.ProcessEnv;
-const servers: ChildProcess[] = [];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function custos(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...env, ...extraEnv }, cwd: tmp.dir },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const custos = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> => cli.run(args, extraEnv);
+const serve = (args: string[], pattern: RegExp) => cli.serve(args, pattern);
 
 /** Runs a command with --json, expects exit `code`, and parses its one JSON document (untyped, as JSON.parse). */
 async function json(args: string[], code = 0, extraEnv: NodeJS.ProcessEnv = {}) {
@@ -59,30 +39,9 @@ async function json(args: string[], code = 0, extraEnv: NodeJS.ProcessEnv = {}) 
   return JSON.parse(r.stdout);
 }
 
-/** Spawns a long-running command and resolves with its first stdout line that matches. */
-function serve(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: tmp.dir });
-    servers.push(child);
-    let out = '';
-    let errText = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) resolve({ child, match: m });
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      errText += d.toString();
-    });
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${errText}`)));
-  });
-}
-
 beforeAll(async () => {
-  tmp = tempDir('custos-cli-customer-');
-  home = join(tmp.dir, 'home');
-  const { CUSTOS_PASSPHRASE: _p, CUSTOS_NODE: _n, CUSTOS_ORG: _o, PORT: _port, HOST: _host, ...rest } = process.env;
-  env = { ...rest, CUSTOS_HOME: home, CUSTOS_WALLET_PASSPHRASE: WALLET_PASSPHRASE };
+  cli = new CliHarness('custos-cli-customer-', { CUSTOS_WALLET_PASSPHRASE: WALLET_PASSPHRASE });
+  ({ tmp, home, env } = cli);
   expect((await custos(['init', '--chain-id', 'cli-cust'])).code).toBe(0);
   const { match } = await serve(['node', 'start', '--port', '0'], /^Custos node cli-cust listening on (\S+)$/m);
   env.CUSTOS_NODE = match[1]!;
@@ -91,13 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of servers) {
-    if (s.exitCode === null && s.signalCode === null) {
-      s.kill('SIGKILL');
-      await new Promise((r) => s.once('exit', r));
-    }
-  }
-  tmp?.cleanup();
+  await cli?.cleanup();
 });
 
 describe('customer and org CLI', () => {

@@ -3,40 +3,20 @@
  * on a free port, submit and read over HTTP, fetch a proof, verify it offline (and fail on a
  * tampered copy or a foreign genesis), then stop the node with SIGTERM. Needs `npm run build`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers.js';
+import { CliHarness, type Run } from './fixtures/cli.js';
 
-const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
-
-let tmp: ReturnType<typeof tempDir>;
+let cli: CliHarness;
+let tmp: CliHarness['tmp'];
 let home: string;
 let env: NodeJS.ProcessEnv;
 let server: ChildProcess | undefined;
 let nodeUrl: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function custos(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...env, ...extraEnv }, cwd: tmp.dir },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const custos = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> => cli.run(args, extraEnv);
 
 /** Runs a command with --json and parses its one JSON document. */
 async function custosJson(args: string[]): Promise<Record<string, unknown>> {
@@ -47,36 +27,22 @@ async function custosJson(args: string[]): Promise<Record<string, unknown>> {
 }
 
 /** Starts `custos node start --port 0` and resolves with the URL it prints. */
-function startNode(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server = spawn(process.execPath, [CLI, 'node', 'start', '--port', '0'], { env, cwd: tmp.dir });
-    let out = '';
-    let errText = '';
-    server.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^Custos node cli-test listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.stderr?.on('data', (d: Buffer) => {
-      errText += d.toString();
-    });
-    server.on('exit', (code) => reject(new Error(`node exited with ${code}: ${errText}`)));
-  });
+async function startNode(): Promise<string> {
+  const { child, match } = await cli.serve(
+    ['node', 'start', '--port', '0'],
+    /^Custos node cli-test listening on (http:\/\/127\.0\.0\.1:\d+)$/m,
+  );
+  server = child;
+  return match[1]!;
 }
 
 beforeAll(() => {
-  tmp = tempDir('custos-cli-');
-  home = join(tmp.dir, 'home');
-  const { CUSTOS_PASSPHRASE: _p, CUSTOS_NODE: _n, PORT: _port, HOST: _host, ...rest } = process.env;
-  env = { ...rest, CUSTOS_HOME: home };
+  cli = new CliHarness('custos-cli-');
+  ({ tmp, home, env } = cli);
 });
 
 afterAll(async () => {
-  if (server !== undefined && server.exitCode === null) {
-    server.kill('SIGKILL');
-    await new Promise((r) => server?.once('exit', r));
-  }
-  tmp?.cleanup();
+  await cli?.cleanup();
 });
 
 describe('custos CLI', () => {

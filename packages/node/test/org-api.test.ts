@@ -7,24 +7,21 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signRequest, signTx } from '@custos/protocol';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/api/server.js';
-import { CustosNode } from '../src/node.js';
-import { OrgService } from '../src/orgs/org-service.js';
-import { LocalKms } from '../src/vault/kms.js';
-import { Vault } from '../src/vault/vault.js';
-import { type Fixture, fixture, tempDir, userSigner } from './helpers.js';
+import type { Vault } from '../src/vault/vault.js';
+import { type ApiNode, startApiNode } from './fixtures/api-node.js';
+import { userSigner } from './helpers.js';
 
 const CANARY_NAME = `Zyxwv Canary-${randomBytes(6).toString('hex')}`;
 const CANARY_EMAIL = `canary.${randomBytes(6).toString('hex')}@example.org`;
 const DAY = 86_400_000;
 
-let tmp: ReturnType<typeof tempDir>;
-let fx: Fixture;
-let node: CustosNode;
-let orgs: OrgService;
-let app: FastifyInstance;
+let api: ApiNode;
+let tmp: ApiNode['tmp'];
+let fx: ApiNode['fx'];
+let node: ApiNode['node'];
+let orgs: ApiNode['orgs'];
+let app: ApiNode['app'];
 let alice: Signer;
 let aliceDid: string;
 const logLines: string[] = [];
@@ -62,37 +59,17 @@ function aliceTx(type: string, args: { [k: string]: JsonValue }): SignedTx {
 }
 
 beforeAll(async () => {
-  tmp = tempDir();
-  fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
+  api = await startApiNode({
+    server: { logger: true, logStream: { write: (l) => logLines.push(l) } },
+    orgLog: (e) => orgLog.push(JSON.stringify(e)),
   });
-  orgs = new OrgService(
-    node,
-    Object.entries(fx.orgs).map(([id, signer]) => ({
-      id,
-      signer,
-      vault: new Vault({
-        path: join(tmp.dir, `vault-${id}.db`),
-        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
-        org: id,
-      }),
-    })),
-    (e) => orgLog.push(JSON.stringify(e)),
-  );
-  app = createServer(node, { orgs, logger: true, logStream: { write: (l) => logLines.push(l) } });
-  await app.ready();
+  ({ tmp, fx, node, orgs, app } = api);
   alice = userSigner();
   aliceDid = didFromPublicKey(alice.publicKey);
 });
 
 afterAll(async () => {
-  await app.close();
-  await node.close();
-  tmp.cleanup();
+  await api?.close();
 });
 
 describe('customer data through the API', () => {

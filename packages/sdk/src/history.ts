@@ -100,6 +100,9 @@ export function verifyHistory(
   let lastLeaf = -1;
   for (const page of pages) {
     const v = verifySubjectReport(page, members, verifier, trust.chainId);
+    if (v.chainId !== trust.chainId) {
+      throw bad(`the report is for chain '${v.chainId}', the genesis for '${trust.chainId}'`);
+    }
     if (v.subject !== did) throw bad(`asked for the history of ${did}, got one of ${v.subject.slice(0, 80)}`);
     if (last !== undefined && v.height < last.height) throw bad('a later page was certified at an older height');
     const raw = (page as SubjectReport).events;

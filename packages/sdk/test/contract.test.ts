@@ -4,23 +4,15 @@
  * checked, with one error per auth-protected family; and `SDK_ROUTES` is checked both ways
  * against the node's own /openapi.json.
  */
-import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, type MemberSet, type SignedTx, type Signer, signTx } from '@custos/protocol';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, listen } from '../../node/src/api/server.js';
-import { CustosNode } from '../../node/src/node.js';
-import { OrgService } from '../../node/src/orgs/org-service.js';
-import { LocalKms } from '../../node/src/vault/kms.js';
-import { Vault } from '../../node/src/vault/vault.js';
-import { type Fixture, fixture, tempDir, userSigner } from '../../node/test/helpers.js';
+import { type ApiNode, startApiNode } from '../../node/test/fixtures/api-node.js';
+import { userSigner } from '../../node/test/helpers.js';
 import { CustosApiError, CustosClient, memberSetOf, SDK_ROUTES, signedBy, trustFromGenesis } from '../src/index.js';
 
 const DAY = 86_400_000;
-let tmp: ReturnType<typeof tempDir>;
-let fx: Fixture;
-let node: CustosNode;
-let app: FastifyInstance;
+let api: ApiNode;
+let fx: ApiNode['fx'];
 let url: string;
 let alice: Signer;
 let aliceDid: string;
@@ -44,28 +36,9 @@ async function rejects(p: Promise<unknown>, code: string): Promise<CustosApiErro
 }
 
 beforeAll(async () => {
-  tmp = tempDir();
-  fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
-  });
-  const orgs = new OrgService(
-    node,
-    Object.entries(fx.orgs).map(([id, signer]) => ({
-      id,
-      signer,
-      vault: new Vault({
-        path: join(tmp.dir, `vault-${id}.db`),
-        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
-        org: id,
-      }),
-    })),
-  );
-  app = createServer(node, { orgs, rateLimit: false });
-  url = await listen(app, { port: 0 });
+  api = await startApiNode({ server: { rateLimit: false }, listen: true });
+  fx = api.fx;
+  url = api.url!;
   alice = userSigner();
   aliceDid = didFromPublicKey(alice.publicKey);
   pub = new CustosClient({ baseUrl: url });
@@ -74,9 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  await node?.close();
-  tmp?.cleanup();
+  await api?.close();
 });
 
 describe('SDK_ROUTES against /openapi.json', () => {

@@ -14,20 +14,16 @@ import {
   type JsonValue,
   labelOf,
   type PairwiseIdentity,
-  ProtocolError,
   type SignedTx,
   type Signer,
-  type SubjectReport,
   signTx,
-  type VerifiedSubjectReport,
-  verifySubjectReport,
   Wallet,
 } from '@custos/protocol';
-import { signedBy } from '@custos/sdk';
+import { fetchHistory, signedBy, trustFromGenesis, type VerifiedHistory, verifyHistory } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { nativeSigner, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
-import { type Genesis, memberSetOf } from '../genesis.js';
+import type { Genesis } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { JURISDICTIONS } from '../modules/common.js';
 import type { Grant, OptOut, Preferences } from '../modules/consent.js';
@@ -54,9 +50,6 @@ const DAY = 86_400_000;
 /** The ledger refuses consents longer than 10 years (of 366 days). */
 const MAX_CONSENT_DAYS = 3660;
 const MAX_NOTICE_BYTES = 1024 * 1024;
-/** Events per report page: the most the protocol lets one report carry. */
-const PAGE_LIMIT = 1000;
-const MAX_PAGES = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Options, wallet and chain
@@ -247,8 +240,8 @@ interface MergedReport {
   height: number;
   complete: boolean;
   historyCount: number;
-  facts: VerifiedSubjectReport['facts'];
-  events: VerifiedSubjectReport['events'];
+  facts: VerifiedHistory['facts'];
+  events: VerifiedHistory['events'];
 }
 
 interface RelationshipHistory {
@@ -261,77 +254,19 @@ interface RelationshipHistory {
 }
 
 /** Every page of a subject's report; each request signed with that subject's pairwise key. */
-async function fetchReports(node: NodeClient, did: string, signer: Signer): Promise<unknown[]> {
-  const sign = signedBy(signer);
-  const pages: unknown[] = [];
-  let after: number | undefined;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const q = after === undefined ? { limit: PAGE_LIMIT } : { after, limit: PAGE_LIMIT };
-    const page: { next?: unknown } = await node.run((sdk) => sdk.subjectReport(did, q, { sign }));
-    pages.push(page);
-    const next = page?.next;
-    if (next === null) return pages;
-    if (!Number.isSafeInteger(next) || (after !== undefined && (next as number) <= after)) {
-      throw new ProtocolError('BAD_PROOF', 'the node answered with a report cursor that does not advance');
-    }
-    after = next as number;
-  }
-  throw new ProtocolError('BAD_PROOF', `expected a history of at most ${MAX_PAGES} pages`);
-}
-
-/** Every string in a transaction's arguments, and in its arrays and objects one level down. */
-function argStrings(args: { [key: string]: JsonValue }): string[] {
-  const out: string[] = [];
-  for (const v of Object.values(args)) {
-    const items = typeof v === 'object' && v !== null ? Object.values(v) : [v];
-    for (const x of items) if (typeof x === 'string') out.push(x);
-  }
-  return out;
+function fetchReports(node: NodeClient, did: string, signer: Signer): Promise<unknown[]> {
+  return node.run((sdk) => fetchHistory(sdk, did, { sign: signedBy(signer) }));
 }
 
 /**
- * Verifies every page of one subject's report against the genesis members and merges them. The
- * report must prove it is complete, hold exactly the proven number of events, and every event must
- * concern this subject: signed by it, or naming it or one of its records or requests.
+ * Verifies every page of one subject's report against the genesis members and merges them, with the
+ * SDK's `verifyHistory`: the report must prove it is complete, hold exactly the proven number of
+ * events, and every event must concern this subject: signed by it, or naming it or one of its
+ * records or requests.
  */
 export function verifyReportPages(pages: readonly unknown[], genesis: Genesis, did: string): MergedReport {
-  const members = memberSetOf(genesis);
-  const bad = (m: string) => new ProtocolError('BAD_PROOF', m);
-  let last: VerifiedSubjectReport | undefined;
-  const events: VerifiedSubjectReport['events'] = [];
-  let lastLeaf = -1;
-  for (const page of pages) {
-    const v = verifySubjectReport(page, members, nativeVerifier, genesis.chainId);
-    if (v.chainId !== genesis.chainId)
-      throw bad(`the report is for chain '${v.chainId}', the genesis for '${genesis.chainId}'`);
-    if (v.subject !== did) throw bad(`asked for the history of ${did}, got one of ${v.subject.slice(0, 80)}`);
-    if (last !== undefined && v.height < last.height) throw bad('a later page was certified at an older height');
-    const raw = (page as SubjectReport).events;
-    v.events.forEach((e, i) => {
-      const leaf = raw[i]?.leafIndex ?? -1;
-      if (leaf <= lastLeaf) throw bad('expected the events in log order, each once');
-      lastLeaf = leaf;
-      events.push(e);
-    });
-    last = v;
-  }
-  if (last === undefined) throw bad('expected at least one report page');
-  if (!last.complete) throw bad(`the report on ${did} does not prove that it lists every record, request and consent`);
-  if (events.length !== last.historyCount) {
-    throw bad(`the ledger proves ${last.historyCount} events in the history of ${did}, the node sent ${events.length}`);
-  }
-  const mine = new Set([did]);
-  for (const f of last.facts) {
-    const m = /^(record|request)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
-    if (m && f.value !== null && (f.value as { subject?: unknown }).subject === did) mine.add(m[2]!);
-  }
-  for (const e of events) {
-    const b = e.tx.body;
-    if (b.signer !== did && !argStrings(b.args).some((s) => mine.has(s))) {
-      throw bad(`event ${e.entry.txId} (${b.type.slice(0, 40)}) does not concern ${did}`);
-    }
-  }
-  return { height: last.height, complete: true, historyCount: last.historyCount, facts: last.facts, events };
+  const h = verifyHistory(pages, trustFromGenesis(genesis), did, nativeVerifier);
+  return { height: h.height, complete: true, historyCount: h.historyCount, facts: h.facts, events: h.events };
 }
 
 const BASIS_TEXT: Record<LawfulBasis, string> = {
