@@ -26,13 +26,18 @@ export interface Fixture {
 export function fixture(
   orgIds = ['bank', 'insurer', 'retailer'],
   params = { blockMaxTxs: 500, blockMaxMs: 5 },
+  opts: { chainId?: string; names?: Record<string, string> } = {},
 ): Fixture {
   const orgs: Record<string, Signer> = {};
   for (const id of orgIds) orgs[id] = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
-    chainId: 'test',
+    chainId: opts.chainId ?? 'test',
     time: Date.now() - 1000,
-    members: orgIds.map((id) => ({ id, name: `${id} org`, keys: [didFromPublicKey(orgs[id]!.publicKey)] })),
+    members: orgIds.map((id) => ({
+      id,
+      name: opts.names?.[id] ?? `${id} org`,
+      keys: [didFromPublicKey(orgs[id]!.publicKey)],
+    })),
     params,
   });
   return { genesis, orgs };

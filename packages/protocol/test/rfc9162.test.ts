@@ -131,7 +131,7 @@ function jsonFiles(dir: URL, sub: string): string[] {
     .sort();
 }
 
-describe.skipIf(vectors === null)('RFC 9162 vectors (transparency-dev/merkle testdata)', () => {
+describe('RFC 9162 vectors (transparency-dev/merkle testdata)', () => {
   const dir = vectors as URL;
   const read = <T>(f: string): T => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as T;
   const inclusion = jsonFiles(dir, 'inclusion');

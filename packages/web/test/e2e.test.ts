@@ -7,56 +7,24 @@
  * saved as a screenshot at desktop and phone size under test-results/screenshots/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
-import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
 import { CustosClient, signedBy } from '@custos/sdk';
-import type { FastifyInstance } from 'fastify';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, listen } from '../../node/src/api/server.js';
-import { nativeSigner } from '../../node/src/crypto/native.js';
-import { makeGenesis } from '../../node/src/genesis.js';
-import { CustosNode } from '../../node/src/node.js';
-import { OrgService } from '../../node/src/orgs/org-service.js';
-import { LocalKms } from '../../node/src/vault/kms.js';
-import { Vault } from '../../node/src/vault/vault.js';
+import { CHROMIUM, haveChromium, launchChromium, ROOT, SHOTS, startWebNode } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
 const CLI = join(ROOT, 'packages/node/dist/bin/custos.js');
-const SHOTS = join(ROOT, 'test-results/screenshots');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const PASSPHRASE = 'correct horse battery staple';
-const ORGS = [
-  { id: 'bank', name: 'Example Bank' },
-  { id: 'insurer', name: 'Example Insurance' },
-  { id: 'retailer', name: 'Example Shop' },
-];
-
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI !== 'true') {
   console.log('SKIPPED web tests: package chromium not installed');
 }
 
+let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
 let tmp: string;
-let node: CustosNode;
-let app: FastifyInstance;
 let base: string;
 let api: CustosClient;
 /** The bank's own systems: requests signed (RFC 9421) with its member key. */
@@ -112,41 +80,15 @@ async function refresh(p: Page): Promise<void> {
 describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browser', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`expected Chromium at ${CHROMIUM} (apt-get install chromium)`);
-    if (!existsSync(WEB_DIST)) throw new Error('expected the built web app: run `npm run build` first');
     mkdirSync(SHOTS, { recursive: true });
-    tmp = mkdtempSync(join(tmpdir(), 'custos-web-'));
-    const signers: Record<string, Signer> = {};
-    for (const o of ORGS) signers[o.id] = nativeSigner(randomSecretKey());
-    const genesis = makeGenesis({
-      chainId: 'example',
-      time: Date.now() - 1000,
-      members: ORGS.map((o) => ({ ...o, keys: [didFromPublicKey(signers[o.id]!.publicKey)] })),
-      params: { blockMaxTxs: 500, blockMaxMs: 5 },
-    });
-    node = await CustosNode.open({
-      dbPath: join(tmp, 'node.db'),
-      genesis,
-      signers: Object.values(signers),
-      verifyThreads: 1,
-    });
-    const orgs = new OrgService(
-      node,
-      ORGS.map((o) => ({
-        id: o.id,
-        signer: signers[o.id]!,
-        vault: new Vault({
-          path: join(tmp, `vault-${o.id}.db`),
-          kms: LocalKms.create(join(tmp, `kms-${o.id}.json`), 'test passphrase'),
-          org: o.id,
-        }),
-      })),
-    );
-    app = createServer(node, { orgs, rateLimit: false });
-    base = await listen(app, { port: 0 });
+    web = await startWebNode();
+    tmp = web.tmp.dir;
+    base = web.url;
+    const signers = web.fx.orgs;
     api = new CustosClient({ baseUrl: base });
     bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
     consoleToken = (await bank.createToken('bank', { scopes: ['read', 'write'], label: 'console' })).token;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     desk = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
     page = await desk.newPage();
   }, 60_000);
@@ -160,9 +102,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browse
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    await node?.close();
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+    await web?.close();
   });
 
   it('serves the app at / and at its own routes, and keeps API 404s as problems', async () => {

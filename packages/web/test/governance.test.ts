@@ -5,38 +5,17 @@
  * org's key. The explorer's cross-chain view says, in words, that there is none yet. Screens are
  * checked with axe-core and saved at desktop and phone size under test-results/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
-import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, randomSecretKey } from '@custos/protocol';
 import { CustosClient, signedBy } from '@custos/sdk';
-import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, listen } from '../../node/src/api/server.js';
 import { nativeSigner } from '../../node/src/crypto/native.js';
-import { makeGenesis } from '../../node/src/genesis.js';
-import { CustosNode } from '../../node/src/node.js';
-import { OrgService } from '../../node/src/orgs/org-service.js';
-import { LocalKms } from '../../node/src/vault/kms.js';
-import { Vault } from '../../node/src/vault/vault.js';
+import { CHROMIUM, haveChromium, launchChromium, SHOTS, startWebNode } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const WEB_DIST = join(ROOT, 'packages/web/dist/index.html');
-const SHOTS = join(ROOT, 'test-results/screenshots');
-const ORGS = [
-  { id: 'bank', name: 'Example Bank' },
-  { id: 'insurer', name: 'Example Insurance' },
-  { id: 'retailer', name: 'Example Shop' },
-];
-const haveChromium = existsSync(CHROMIUM);
-
-let tmp: string;
-let node: CustosNode;
-let app: FastifyInstance;
+let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
 let base: string;
 let browser: Browser;
 let page: Page;
@@ -64,57 +43,25 @@ async function shots(p: Page, ph: Page, url: string, name: string, ready: (q: Pa
 
 describe.skipIf(!haveChromium && process.env.CI !== 'true')('governance in the console', { timeout: 90_000 }, () => {
   beforeAll(async () => {
-    if (!existsSync(WEB_DIST)) throw new Error('expected the built web app: run `npm run build` first');
+    if (!haveChromium) throw new Error(`expected Chromium at ${CHROMIUM} (apt-get install chromium)`);
     mkdirSync(SHOTS, { recursive: true });
-    tmp = mkdtempSync(join(tmpdir(), 'custos-gov-web-'));
-    const signers: Record<string, Signer> = {};
-    for (const o of ORGS) signers[o.id] = nativeSigner(randomSecretKey());
-    const genesis = makeGenesis({
-      chainId: 'example',
-      time: Date.now() - 1000,
-      members: ORGS.map((o) => ({ ...o, keys: [didFromPublicKey(signers[o.id]!.publicKey)] })),
-      params: { blockMaxTxs: 500, blockMaxMs: 5 },
-    });
-    node = await CustosNode.open({
-      dbPath: join(tmp, 'node.db'),
-      genesis,
-      signers: Object.values(signers),
-      verifyThreads: 1,
-    });
-    const orgs = new OrgService(
-      node,
-      ORGS.map((o) => ({
-        id: o.id,
-        signer: signers[o.id]!,
-        vault: new Vault({
-          path: join(tmp, `vault-${o.id}.db`),
-          kms: LocalKms.create(join(tmp, `kms-${o.id}.json`), 'test passphrase'),
-          org: o.id,
-        }),
-      })),
-    );
-    app = createServer(node, { orgs, rateLimit: false });
-    base = await listen(app, { port: 0 });
+    web = await startWebNode();
+    base = web.url;
+    const signers = web.fx.orgs;
     for (const o of ['bank', 'insurer']) {
       const c = new CustosClient({ baseUrl: base, sign: signedBy(signers[o]!) });
       tokens[o] = (await c.createToken(o, { scopes: ['read', 'write'] })).token;
     }
     const bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
     readOnly = (await bank.createToken('bank', { scopes: ['read'] })).token;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    await node?.close();
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+    await web?.close();
   });
 
   it('lists members and proposals publicly, and needs a write token to propose', async () => {
