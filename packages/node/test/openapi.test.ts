@@ -1,16 +1,10 @@
-/**
- * The OpenAPI 3.1 document served at /openapi.json: valid in shape (every operation documented,
- * every $ref resolving, every error code from the registry with its status), listing every route
- * Fastify serves, and the reference page at /docs generated from it with nothing loaded from elsewhere.
- */
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath } from '../src/api/openapi.js';
-import { createServer, registeredRoutes } from '../src/api/server.js';
+import { registeredRoutes } from '../src/api/server.js';
 import { ERROR_REGISTRY, type ErrorCode } from '../src/errors.js';
-import { CustosNode } from '../src/node.js';
-import { fixture, tempDir } from './helpers.js';
+import type { CustosNode } from '../src/node.js';
+import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 
 interface Operation {
   tags?: string[];
@@ -27,21 +21,15 @@ type Doc = {
   tags: { name: string }[];
 };
 
-let tmp: ReturnType<typeof tempDir>;
-let node: CustosNode;
+let api: ApiNode | undefined;
+let _node: CustosNode;
 let app: FastifyInstance;
 let doc: Doc;
 
 beforeAll(async () => {
-  tmp = tempDir();
-  const fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
-  });
-  app = createServer(node);
+  api = await startApiNode();
+  _node = api.node;
+  app = api.app;
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
@@ -49,9 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  await node?.close();
-  tmp?.cleanup();
+  await api?.close();
 });
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -1,41 +1,27 @@
-/**
- * Operations: liveness and readiness (with the ways a node stops being ready), Prometheus metrics
- * fed by committed blocks and HTTP traffic, request ids on every answer, and structured logs that
- * carry the request id but never a body, a query string or a client address.
- */
-import { join } from 'node:path';
 import type { Signer } from '@custos/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics, type NodeMetrics } from '../src/api/metrics.js';
 import { registerOpsRoutes } from '../src/api/routes-ops.js';
 import { createServer } from '../src/api/server.js';
-import type { CustosNode as CustosNodeType } from '../src/node.js';
-import { CustosNode } from '../src/node.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
+import type { CustosNode, CustosNode as CustosNodeType } from '../src/node.js';
+import { type ApiNode, startApiNode } from './fixtures/api-node.js';
+import { tx, userSigner } from './helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
+let api: ApiNode | undefined;
 let node: CustosNode;
 let app: FastifyInstance;
 let alice: Signer;
 
 beforeAll(async () => {
-  tmp = tempDir();
-  const fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
-  });
-  app = createServer(node);
+  api = await startApiNode();
+  node = api.node;
+  app = api.app;
   alice = userSigner();
 });
 
 afterAll(async () => {
-  await app?.close();
-  await node?.close();
-  tmp?.cleanup();
+  await api?.close();
 });
 
 const put = (key: string, value: unknown = 1) => tx(alice, 'kv.put', { ns: 'ops', key, value: value as never });
