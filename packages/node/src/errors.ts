@@ -38,6 +38,8 @@ export const NODE_ERROR_CODES = [
   'BEHIND_ORDERER_WINDOW',
   'NOT_FINAL',
   'CATCH_UP_FAILED',
+  // Operations: one home, one node.
+  'HOME_IN_USE',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -289,6 +291,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 75,
     title: 'Node not ready',
     meaning: 'The node is up but not ready to serve: stopped on a fatal error, store not answering, or blocks stalled.',
+  },
+  HOME_IN_USE: {
+    status: 409,
+    exitCode: 75,
+    title: 'Home in use',
+    meaning:
+      'Another node process holds this home (one home, one node); stop that node, or start this one with another --home.',
   },
   NODE_UNREACHABLE: {
     status: 503,

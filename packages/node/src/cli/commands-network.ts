@@ -4,8 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { defaultCli, networkDown, networkUp, readNetwork, startPeerProcess } from '../consortium/launcher.js';
-import { NodeError } from '../errors.js';
+import { defaultCli, networkDown, networkUp, restartPeer } from '../consortium/launcher.js';
 import { output } from './output.js';
 
 export function registerNetworkCommands(program: Command): void {
@@ -27,34 +26,32 @@ export function registerNetworkCommands(program: Command): void {
       });
       out.result(state as never, [
         `Consortium ${state.chainId} is up (${join(flags.dir, 'network.json')}):`,
-        `  etcd  ${state.etcd.endpoints.join(' ')}`,
+        `  etcd  ${state.etcd.endpoints.join(' ')}  (client certificates of ${state.etcd.ca})`,
         ...state.peers.map((p) => `  ${p.org.padEnd(9)} ${p.url}  (home ${p.home})`),
-        `Stop with: custos network down --dir ${flags.dir}`,
+        `Stop with: custos network down --dir ${flags.dir} (start again with network up --dir ${flags.dir})`,
       ]);
     });
   net
     .command('down')
-    .description('stop the peers (gracefully), then etcd')
+    .description('stop the peers (gracefully), then etcd; the data stays for `network up`')
     .option('--dir <dir>', 'directory given to `network up`', 'custos-network')
     .option('--json', 'print one JSON document')
     .action(async (flags: { dir: string; json?: boolean }) => {
       const out = output(flags.json === true);
       await networkDown(flags.dir, (l) => out.note(l));
-      out.result({ stopped: true, dir: flags.dir }, `Consortium in ${flags.dir} stopped.`);
+      out.result(
+        { stopped: true, dir: flags.dir },
+        `Consortium in ${flags.dir} stopped; every process it started is gone. Start it again with: custos network up --dir ${flags.dir}`,
+      );
     });
   net
     .command('restart-peer <org>')
-    .description("start one org's peer process again (after a crash or a restore)")
+    .description("start one org's peer process again (after a crash or a restore); a running one is stopped first")
     .option('--dir <dir>', 'directory given to `network up`', 'custos-network')
     .option('--json', 'print one JSON document')
     .action(async (org: string, flags: { dir: string; json?: boolean }) => {
       const out = output(flags.json === true);
-      const state = readNetwork(flags.dir);
-      const p = state.peers.find((x) => x.org === org);
-      if (p === undefined) throw new NodeError('NOT_FOUND', `no peer '${org.slice(0, 40)}' in ${flags.dir}`);
-      p.pid = startPeerProcess(defaultCli(), p.home, Number(new URL(p.url).port));
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(join(flags.dir, 'network.json'), `${JSON.stringify(state, null, 2)}\n`);
-      out.result({ org, pid: p.pid, url: p.url }, `Peer ${org} started again (pid ${p.pid}) on ${p.url}.`);
+      const p = await restartPeer(flags.dir, org, defaultCli(), (l) => out.note(l));
+      out.result({ org, pid: p.pid, url: p.url }, `Peer ${org} is running again (pid ${p.pid}) on ${p.url}.`);
     });
 }

@@ -4,12 +4,15 @@
  * a `consortium.json` runs a consortium peer: etcd ordering, quorum finality, catch-up from the
  * other peers; on a fatal error (divergence, ordering failure) it closes and the process exits 70.
  */
+import { existsSync } from 'node:fs';
 import type { Signer } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
+import { loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
 import { loadConsortiumConfig, loadHome, openVaults } from '../home.js';
+import { type HomeLock, lockHome } from '../home-lock.js';
 import { CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 
@@ -33,6 +36,19 @@ export interface Peer {
 }
 
 export async function startPeer(opts: PeerOptions): Promise<Peer> {
+  // One home, one node: refuse at once if another node holds this home.
+  if (!existsSync(opts.home))
+    throw new NodeError('NOT_INITIALIZED', `no chain in ${opts.home}; run \`custos init\` first`);
+  const lock = lockHome(opts.home);
+  try {
+    return await openPeer(opts, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
   const home = loadHome(opts.home, opts.passphrase);
   const consortium = loadConsortiumConfig(opts.home);
   const log = (message: string) =>
@@ -43,6 +59,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
         genesis: home.genesis,
         signers: home.signers,
         config: consortium,
+        etcdSecurity: loadEtcdSecurity(opts.home, consortium.etcd, opts.passphrase),
         ...(process.env.CUSTOS_CONSORTIUM_LOG ? { log } : {}),
       })
     : await CustosNode.open({ dbPath: home.dbPath, genesis: home.genesis, signers: home.signers });
@@ -73,6 +90,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     orgs.stop();
     closing ??= Promise.all([app.close(), node.close()]).then(() => {
       for (const v of vaults.values()) v.close();
+      lock.release();
     });
     return closing;
   };

@@ -3,7 +3,13 @@
  * cluster and key prefix its chain is ordered under, and the HTTP APIs of the other peers (where it
  * catches up from). Checked like any file from outside.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { NodeError } from '../errors.js';
+import type { EtcdSecurity } from '../ordering/etcd.js';
+
+export type { EtcdSecurity };
 
 export interface ConsortiumConfig {
   /** This peer's orderer instance name (unique in the consortium), e.g. its member id. */
@@ -12,6 +18,15 @@ export interface ConsortiumConfig {
     endpoints: string[];
     /** Key prefix of the chain, e.g. `/custos/<chainId>`. */
     prefix: string;
+    /**
+     * TLS to etcd (`https://` endpoints): the CA that signed the etcd servers' certificates and,
+     * for etcd's `--client-cert-auth`, this peer's client certificate and key. Paths are relative to
+     * the home. The key may be an encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`): it is decrypted
+     * with the home's keystore passphrase.
+     */
+    tls?: { ca: string; cert?: string; key?: string };
+    /** etcd user authentication; the password is read from `passwordFile` (relative to the home). */
+    auth?: { username: string; passwordFile: string };
   };
   /** Base URLs of the other peers' HTTP APIs, e.g. `https://peer.bank.example:7070`. */
   peers: string[];
@@ -41,6 +56,40 @@ export function parseConsortiumConfig(raw: unknown, where = 'consortium.json'): 
     etcd: { endpoints: [...(endpoints as string[])], prefix: etcd.prefix },
     peers: [...(peers as string[])],
   };
+  if (etcd.tls !== undefined) {
+    const t = etcd.tls as Record<string, unknown>;
+    if (typeof t !== 'object' || t === null || !isPath(t.ca)) {
+      throw bad('expected etcd.tls as {ca, cert, key}: paths of PEM files, relative to the home');
+    }
+    if (
+      (t.cert === undefined) !== (t.key === undefined) ||
+      (t.cert !== undefined && !(isPath(t.cert) && isPath(t.key)))
+    ) {
+      throw bad('expected etcd.tls.cert and etcd.tls.key together, as paths of PEM files');
+    }
+    if (!out.etcd.endpoints.every((e) => e.startsWith('https://'))) {
+      throw bad('expected https:// etcd.endpoints with etcd.tls');
+    }
+    out.etcd.tls = {
+      ca: t.ca as string,
+      ...(t.cert === undefined ? {} : { cert: t.cert as string, key: t.key as string }),
+    };
+  } else if (out.etcd.endpoints.some((e) => e.startsWith('https://'))) {
+    throw bad('expected etcd.tls (at least {ca}) with https:// etcd.endpoints');
+  }
+  if (etcd.auth !== undefined) {
+    const a = etcd.auth as Record<string, unknown>;
+    if (
+      typeof a !== 'object' ||
+      a === null ||
+      typeof a.username !== 'string' ||
+      !ID.test(a.username) ||
+      !isPath(a.passwordFile)
+    ) {
+      throw bad('expected etcd.auth as {username, passwordFile}');
+    }
+    out.etcd.auth = { username: a.username, passwordFile: a.passwordFile as string };
+  }
   if (c.orderer !== undefined) {
     const o = c.orderer as Record<string, unknown>;
     const n: NonNullable<ConsortiumConfig['orderer']> = {};
@@ -52,6 +101,64 @@ export function parseConsortiumConfig(raw: unknown, where = 'consortium.json'): 
       n[k] = v;
     }
     out.orderer = n;
+  }
+  return out;
+}
+
+function isPath(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 1024 && !v.includes('\0');
+}
+
+const MAX_PEM_BYTES = 64 * 1024;
+
+/**
+ * Reads the TLS files and the password file named by `etcd.tls` / `etcd.auth` (relative to the
+ * home); an encrypted client key is decrypted with `passphrase` and kept only in memory.
+ */
+export function loadEtcdSecurity(home: string, etcd: ConsortiumConfig['etcd'], passphrase: string): EtcdSecurity {
+  const out: EtcdSecurity = {};
+  const read = (what: string, rel: string): Buffer => {
+    const path = resolve(home, rel);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new NodeError('NOT_FOUND', `consortium.json: no such file for ${what}: ${path}`);
+    }
+    if (size > MAX_PEM_BYTES)
+      throw new NodeError('BAD_REQUEST', `consortium.json: ${what} ${path} is larger than ${MAX_PEM_BYTES} bytes`);
+    return readFileSync(path);
+  };
+  if (etcd.tls !== undefined) {
+    const credentials: NonNullable<EtcdSecurity['credentials']> = { rootCertificate: read('etcd.tls.ca', etcd.tls.ca) };
+    if (etcd.tls.cert !== undefined && etcd.tls.key !== undefined) {
+      credentials.certChain = read('etcd.tls.cert', etcd.tls.cert);
+      const keyPem = read('etcd.tls.key', etcd.tls.key);
+      const keyPath = resolve(home, etcd.tls.key);
+      let key: KeyObject;
+      try {
+        key = createPrivateKey(
+          keyPem.includes('ENCRYPTED PRIVATE KEY')
+            ? { key: keyPem, format: 'pem', passphrase }
+            : { key: keyPem, format: 'pem' },
+        );
+      } catch (cause) {
+        throw new NodeError(
+          'WRONG_PASSPHRASE',
+          `cannot read the etcd client key ${keyPath}: expected a PEM private key, encrypted with this home's keystore passphrase`,
+          { cause },
+        );
+      }
+      credentials.privateKey = Buffer.from(key.export({ type: 'pkcs8', format: 'pem' }) as string);
+    }
+    out.credentials = credentials;
+  }
+  if (etcd.auth !== undefined) {
+    const password = read('etcd.auth.passwordFile', etcd.auth.passwordFile)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+    if (password.length === 0) throw new NodeError('BAD_REQUEST', 'consortium.json: etcd.auth.passwordFile is empty');
+    out.auth = { username: etcd.auth.username, password };
   }
   return out;
 }

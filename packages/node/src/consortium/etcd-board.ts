@@ -5,11 +5,14 @@
  * the orderer's window are deleted, as the blocks are.
  */
 import { Etcd3, type Namespace, Range, type Watcher } from 'etcd3';
+import { type EtcdSecurity, etcdClientAuth } from '../ordering/etcd.js';
 import type { CheckpointExchange } from './exchange.js';
 import type { SignedCheckpoint } from './quorum.js';
 
 export interface EtcdBoardOptions {
   endpoints: string[];
+  /** TLS client credentials and user auth for etcd. */
+  security?: EtcdSecurity;
   /** The chain's key prefix, the same as the orderer's. */
   prefix: string;
   /** Heights of signatures kept. Default 1,000 (the orderer's default window). */
@@ -44,6 +47,7 @@ export class EtcdCheckpointBoard implements CheckpointExchange {
     this.client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: callTimeoutMs,
+      ...etcdClientAuth(opts.security),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       grpcOptions: { 'grpc.keepalive_time_ms': 6000, 'grpc.keepalive_timeout_ms': 2000 },
     });

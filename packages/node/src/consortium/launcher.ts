@@ -1,12 +1,24 @@
 /**
- * A local consortium on one machine, for trying Custos and for tests: a 3-member (or n-member) etcd
- * cluster on 127.0.0.1 with free ports, and one peer process per org, each with its own home (its
- * own key only, the shared genesis, a consortium.json). `network.json` in the directory records
- * the processes so that `down` can stop them: peers first (gracefully), then etcd.
+ * A local consortium on one machine, for trying Custos and for tests: a 3-member (or 1-member) etcd
+ * cluster on 127.0.0.1 with free ports, mutual TLS on its client and peer ports (a CA made for the
+ * network, see pki.ts), and one peer process per org, each with its own home (its own key only, the
+ * shared genesis, its etcd client certificate, a consortium.json). `network.json` in the directory
+ * records ports and processes: `down` stops them (peers first, gracefully, then etcd) and checks
+ * they are gone; `up` on a stopped network starts it again on its own data and ports.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +27,42 @@ import { NodeError } from '../errors.js';
 import { makeGenesis } from '../genesis.js';
 import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE, writeConsortiumConfig } from '../home.js';
 import { writeKeystore } from '../keys/keystore.js';
+import { findOpenssl, LocalCa } from './pki.js';
 
 export const NETWORK_FILE = 'network.json';
 
+/** Files of the etcd TLS client identity in a peer's home (named in its consortium.json). */
+export const ETCD_CA_FILE = 'etcd-ca.crt';
+export const ETCD_CLIENT_CERT_FILE = 'etcd-client.crt';
+export const ETCD_CLIENT_KEY_FILE = 'etcd-client.key';
+
+export interface EtcdMember {
+  name: string;
+  /** Client port (https, client certificates required). */
+  client: number;
+  /** Peer port (https, peer certificates required). */
+  peer: number;
+  /** Metrics and /health port (http, loopback, no data). */
+  metrics: number;
+}
+
 export interface NetworkState {
   chainId: string;
-  etcd: { endpoints: string[]; pids: number[]; dataDir: string };
+  /**
+   * `running` after a complete `up`; `stopped` after `down` (or a failed resume): `up` starts it
+   * again on its data; `failed` when the first `up` did not complete (remove the directory).
+   */
+  status: 'starting' | 'running' | 'stopped' | 'failed';
+  etcd: {
+    endpoints: string[];
+    pids: number[];
+    dataDir: string;
+    members: EtcdMember[];
+    token: string;
+    /** The CA certificate of the etcd cluster (client and peer TLS). */
+    ca: string;
+  };
+  /** `pid` 0: not running. */
   peers: { org: string; home: string; url: string; pid: number }[];
 }
 
@@ -34,6 +76,9 @@ export interface UpOptions {
 }
 
 const ORG_NAMES = ['bank', 'insurer', 'retailer', 'telco', 'utility', 'hospital', 'airline'];
+const MAX_NETWORK_FILE_BYTES = 1024 * 1024;
+const ETCD_HEALTH_MS = 30_000;
+const PEER_READY_MS = 60_000;
 
 /** The etcd binary on the PATH (`$ETCD_BIN` first). */
 export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string {
@@ -49,46 +94,206 @@ export function defaultCli(): string {
     : fileURLToPath(new URL('../bin/custos.js', here));
 }
 
-/** Starts etcd and the peers; resolves once every peer answers /readyz. */
+/**
+ * Starts a local consortium, or starts a stopped one again on its own data (same ports, same
+ * certificates). Resolves once every peer answers /readyz. If anything fails, every process this
+ * call started is stopped before it throws.
+ */
 export async function networkUp(opts: UpOptions): Promise<NetworkState> {
   const dir = resolve(opts.dir);
   const log = opts.log ?? (() => {});
+  const cli = opts.cli ?? defaultCli();
   if (existsSync(join(dir, NETWORK_FILE))) {
-    throw new NodeError('ALREADY_INITIALIZED', `${dir} already holds a network; run \`custos network down\` first`);
+    const state = readNetwork(dir);
+    const running = runningPids(state);
+    if (running.length > 0) {
+      throw new NodeError(
+        'ALREADY_INITIALIZED',
+        `the network in ${dir} is running (pids ${running.join(', ')}); run \`custos network down --dir ${opts.dir}\` first`,
+      );
+    }
+    if (state.status === 'starting' || state.status === 'failed') {
+      throw new NodeError(
+        'ALREADY_INITIALIZED',
+        `the first \`network up\` in ${dir} did not complete (logs in ${state.etcd.dataDir} and <home>/peer.log); remove ${dir} and run \`network up\` again`,
+      );
+    }
+    log(`starting the stopped network in ${dir} again`);
+    return resume(dir, state, cli, log);
   }
   if (!Number.isSafeInteger(opts.orgs) || opts.orgs < 1 || opts.orgs > ORG_NAMES.length) {
     throw new NodeError('BAD_REQUEST', `expected --orgs between 1 and ${ORG_NAMES.length}`);
   }
+  if (existsSync(join(dir, 'etcd'))) {
+    throw new NodeError(
+      'ALREADY_INITIALIZED',
+      `${dir} holds etcd data but no ${NETWORK_FILE}; remove ${dir} or use another --dir`,
+    );
+  }
+  return fresh(dir, opts, cli, log);
+}
+
+async function fresh(dir: string, opts: UpOptions, cli: string, log: (l: string) => void): Promise<NetworkState> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const chainId = opts.chainId ?? 'local';
   const orgs = ORG_NAMES.slice(0, opts.orgs);
   const etcdBin = findEtcdBinary();
+  findOpenssl();
   const etcdSize = opts.orgs >= 3 ? 3 : 1;
-  const ports = await freePorts(2 * etcdSize + orgs.length);
+  const ports = await freePorts(3 * etcdSize + orgs.length);
   const etcdDir = join(dir, 'etcd');
-  mkdirSync(etcdDir, { recursive: true });
-  const members = Array.from({ length: etcdSize }, (_, i) => ({
+  const tlsDir = join(etcdDir, 'tls');
+  mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
+  const members: EtcdMember[] = Array.from({ length: etcdSize }, (_, i) => ({
     name: `m${i}`,
-    client: ports[2 * i]!,
-    peer: ports[2 * i + 1]!,
+    client: ports[3 * i]!,
+    peer: ports[3 * i + 1]!,
+    metrics: ports[3 * i + 2]!,
   }));
-  const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
-  const token = `custos-${randomBytes(6).toString('hex')}`;
-  const etcdPids: number[] = [];
-  for (const m of members) {
+  const peerUrls = orgs.map((_, i) => `http://127.0.0.1:${ports[3 * etcdSize + i]}`);
+  const state: NetworkState = {
+    chainId,
+    status: 'starting',
+    etcd: {
+      endpoints: members.map((m) => `https://127.0.0.1:${m.client}`),
+      pids: [],
+      dataDir: etcdDir,
+      members,
+      token: `custos-${randomBytes(6).toString('hex')}`,
+      ca: join(tlsDir, 'ca.crt'),
+    },
+    peers: [],
+  };
+  writeNetwork(dir, state);
+
+  // One key per org, each written only into its own org's home; the genesis is shared.
+  const keys = orgs.map((id) => {
+    const sk = randomSecretKey();
+    return { id, sk, did: didFromPublicKey(publicKeyOf(sk)), passphrase: randomBytes(24).toString('base64url') };
+  });
+  const genesis = makeGenesis({
+    chainId,
+    members: keys.map((k) => ({ id: k.id, name: k.id[0]!.toUpperCase() + k.id.slice(1), keys: [k.did] })),
+  });
+
+  // The etcd PKI: server and peer certificates per etcd member, a client certificate per peer (its
+  // key encrypted with that peer's keystore passphrase). The CA key is destroyed afterwards.
+  const ca = LocalCa.create(tlsDir);
+  try {
+    for (const m of members) {
+      for (const use of ['server', 'peer'] as const) {
+        ca.issue({
+          cn: `${m.name}-${use}`,
+          kind: 'server',
+          certPath: join(tlsDir, `${m.name}-${use}.crt`),
+          keyPath: join(tlsDir, `${m.name}-${use}.key`),
+        });
+      }
+    }
+    for (const [i, k] of keys.entries()) {
+      const home = join(dir, k.id);
+      mkdirSync(join(home, KEYS_DIR), { recursive: true, mode: 0o700 });
+      writeFileSync(join(home, PASSPHRASE_FILE), `${k.passphrase}\n`, { mode: 0o600 });
+      writeKeystore(join(home, KEYS_DIR, `${k.id}.json`), k.sk, k.passphrase);
+      writeFileSync(join(home, GENESIS_FILE), `${JSON.stringify(genesis, null, 2)}\n`);
+      copyFileSync(ca.certPath, join(home, ETCD_CA_FILE));
+      ca.issue({
+        cn: k.id,
+        kind: 'client',
+        certPath: join(home, ETCD_CLIENT_CERT_FILE),
+        keyPath: join(home, ETCD_CLIENT_KEY_FILE),
+        keyPassphrase: k.passphrase,
+      });
+      writeConsortiumConfig(home, {
+        peerId: k.id,
+        etcd: {
+          endpoints: state.etcd.endpoints,
+          prefix: `/custos/${chainId}`,
+          tls: { ca: ETCD_CA_FILE, cert: ETCD_CLIENT_CERT_FILE, key: ETCD_CLIENT_KEY_FILE },
+        },
+        peers: peerUrls.filter((_, j) => j !== i),
+      });
+      state.peers.push({ org: k.id, home, url: peerUrls[i]!, pid: 0 });
+    }
+  } finally {
+    ca.destroy();
+  }
+  writeNetwork(dir, state);
+  try {
+    await startAll(dir, state, etcdBin, 'new', cli, log);
+  } catch (e) {
+    await stopAll(dir, state);
+    state.status = 'failed';
+    writeNetwork(dir, state);
+    throw e;
+  }
+  return state;
+}
+
+async function resume(dir: string, state: NetworkState, cli: string, log: (l: string) => void): Promise<NetworkState> {
+  const etcdBin = findEtcdBinary();
+  try {
+    await startAll(dir, state, etcdBin, 'existing', cli, log);
+  } catch (e) {
+    await stopAll(dir, state);
+    state.status = 'stopped';
+    writeNetwork(dir, state);
+    throw e;
+  }
+  return state;
+}
+
+/** Starts the etcd members, waits until healthy, then starts the peers one by one, each until ready. */
+async function startAll(
+  dir: string,
+  state: NetworkState,
+  etcdBin: string,
+  clusterState: 'new' | 'existing',
+  cli: string,
+  log: (l: string) => void,
+): Promise<void> {
+  const etcdDir = state.etcd.dataDir;
+  const tlsDir = join(etcdDir, 'tls');
+  const cluster = state.etcd.members.map((m) => `${m.name}=https://127.0.0.1:${m.peer}`).join(',');
+  const exits = new Map<string, string>();
+  const all = [
+    ...state.etcd.members.map((m) => m.client),
+    ...state.etcd.members.map((m) => m.peer),
+    ...state.etcd.members.map((m) => m.metrics),
+    ...state.peers.map((p) => Number(new URL(p.url).port)),
+  ];
+  const taken = await portsInUse(all);
+  if (taken.length > 0) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `ports ${taken.join(', ')} of the network in ${dir} are in use by other processes; stop them first`,
+    );
+  }
+  state.etcd.pids = [];
+  for (const m of state.etcd.members) {
     const logFd = openSync(join(etcdDir, `${m.name}.log`), 'a');
+    const tls = (f: string) => join(tlsDir, f);
     const p = spawn(
       etcdBin,
       [
         `--name=${m.name}`,
         `--data-dir=${join(etcdDir, m.name)}`,
-        `--listen-client-urls=http://127.0.0.1:${m.client}`,
-        `--advertise-client-urls=http://127.0.0.1:${m.client}`,
-        `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
+        `--listen-client-urls=https://127.0.0.1:${m.client}`,
+        `--advertise-client-urls=https://127.0.0.1:${m.client}`,
+        `--listen-peer-urls=https://127.0.0.1:${m.peer}`,
+        `--initial-advertise-peer-urls=https://127.0.0.1:${m.peer}`,
+        `--listen-metrics-urls=http://127.0.0.1:${m.metrics}`,
         `--initial-cluster=${cluster}`,
-        `--initial-cluster-token=${token}`,
-        '--initial-cluster-state=new',
+        `--initial-cluster-token=${state.etcd.token}`,
+        `--initial-cluster-state=${clusterState}`,
+        '--client-cert-auth',
+        `--trusted-ca-file=${state.etcd.ca}`,
+        `--cert-file=${tls(`${m.name}-server.crt`)}`,
+        `--key-file=${tls(`${m.name}-server.key`)}`,
+        '--peer-client-cert-auth',
+        `--peer-trusted-ca-file=${state.etcd.ca}`,
+        `--peer-cert-file=${tls(`${m.name}-peer.crt`)}`,
+        `--peer-key-file=${tls(`${m.name}-peer.key`)}`,
         '--max-txn-ops=4096',
         '--max-request-bytes=10485760',
         '--logger=zap',
@@ -97,86 +302,228 @@ export async function networkUp(opts: UpOptions): Promise<NetworkState> {
       { detached: true, stdio: ['ignore', logFd, logFd] },
     );
     closeSync(logFd);
+    p.once('exit', (code, signal) => exits.set(m.name, signal ?? `exit code ${code}`));
     p.unref();
-    etcdPids.push(p.pid!);
+    if (p.pid !== undefined) state.etcd.pids.push(p.pid);
   }
-  const endpoints = members.map((m) => `http://127.0.0.1:${m.client}`);
-  const peerUrls = orgs.map((_, i) => `http://127.0.0.1:${ports[2 * etcdSize + i]}`);
-  const state: NetworkState = { chainId, etcd: { endpoints, pids: etcdPids, dataDir: etcdDir }, peers: [] };
-  writeFileSync(join(dir, NETWORK_FILE), `${JSON.stringify(state, null, 2)}\n`);
-  await waitFor(async () => {
-    const h = await Promise.all(endpoints.map((e) => getJson(`${e}/health`)));
-    return h.every((x) => (x as { health?: string } | undefined)?.health === 'true');
-  }, 20_000).catch((e) => {
-    throw new NodeError('INTERNAL', `etcd did not become healthy (logs in ${etcdDir})`, { cause: e });
-  });
-  log(`etcd: ${endpoints.join(' ')}`);
-
-  // One key per org, each written only into its own org's home; the genesis is shared.
-  const keys = orgs.map((id) => {
-    const sk = randomSecretKey();
-    return { id, sk, did: didFromPublicKey(publicKeyOf(sk)) };
-  });
-  const genesis = makeGenesis({
-    chainId,
-    members: keys.map((k) => ({ id: k.id, name: k.id[0]!.toUpperCase() + k.id.slice(1), keys: [k.did] })),
-  });
-  const cli = opts.cli ?? defaultCli();
-  for (const [i, k] of keys.entries()) {
-    const home = join(dir, k.id);
-    mkdirSync(join(home, KEYS_DIR), { recursive: true, mode: 0o700 });
-    const passphrase = randomBytes(24).toString('base64url');
-    writeFileSync(join(home, PASSPHRASE_FILE), `${passphrase}\n`, { mode: 0o600 });
-    writeKeystore(join(home, KEYS_DIR, `${k.id}.json`), k.sk, passphrase);
-    writeFileSync(join(home, GENESIS_FILE), `${JSON.stringify(genesis, null, 2)}\n`);
-    writeConsortiumConfig(home, {
-      peerId: k.id,
-      etcd: { endpoints, prefix: `/custos/${chainId}` },
-      peers: peerUrls.filter((_, j) => j !== i),
-    });
-    const url = peerUrls[i]!;
-    const pid = startPeerProcess(cli, home, Number(new URL(url).port));
-    state.peers.push({ org: k.id, home, url, pid });
-    writeFileSync(join(dir, NETWORK_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  writeNetwork(dir, state);
+  const deadline = Date.now() + ETCD_HEALTH_MS;
+  for (;;) {
+    if (exits.size > 0) {
+      const [name, how] = [...exits][0]!;
+      throw new NodeError(
+        'INTERNAL',
+        `etcd member ${name} exited (${how}): ${logTail(join(etcdDir, `${name}.log`), 0)}`,
+      );
+    }
+    const h = await Promise.all(state.etcd.members.map((m) => getJson(`http://127.0.0.1:${m.metrics}/health`)));
+    if (h.every((x) => (x as { health?: string } | undefined)?.health === 'true')) break;
+    if (Date.now() > deadline) {
+      throw new NodeError(
+        'INTERNAL',
+        `etcd did not become healthy within ${ETCD_HEALTH_MS / 1000} s (logs in ${etcdDir})`,
+      );
+    }
+    await sleep(100);
   }
+  log(`etcd: ${state.etcd.endpoints.join(' ')}`);
   for (const p of state.peers) {
-    await waitFor(async () => (await getJson(`${p.url}/readyz`)) !== undefined, 30_000).catch((e) => {
-      throw new NodeError('INTERNAL', `peer ${p.org} did not start (log in ${join(p.home, 'peer.log')})`, { cause: e });
-    });
+    p.pid = await startPeerAndWait(cli, p.org, p.home, p.url);
+    writeNetwork(dir, state);
     log(`peer ${p.org}: ${p.url}`);
   }
-  return state;
+  state.status = 'running';
+  writeNetwork(dir, state);
 }
 
 /** Starts (or restarts) one peer process on its home; its output goes to `<home>/peer.log`. */
 export function startPeerProcess(cli: string, home: string, port: number): number {
+  return spawnPeer(cli, home, port).pid!;
+}
+
+function spawnPeer(cli: string, home: string, port: number): ChildProcess {
   const logFd = openSync(join(home, 'peer.log'), 'a');
   const p: ChildProcess = spawn(process.execPath, [cli, 'node', 'start', '--home', home, '--port', String(port)], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
-    env: { ...process.env, CUSTOS_PASSPHRASE: '', CUSTOS_HOME: '' },
+    env: peerEnv(),
   });
   closeSync(logFd);
   p.unref();
-  return p.pid!;
+  return p;
+}
+
+/** The environment of a peer process: the launcher's, without what would override the peer's home. */
+function peerEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ['CUSTOS_PASSPHRASE', 'CUSTOS_HOME', 'PORT', 'HOST']) delete env[k];
+  return env;
+}
+
+/**
+ * Starts a peer and waits until it answers /readyz. If the process exits first, or is not ready in
+ * time (then it is stopped), throws NOT_READY with the end of its log: no process is left behind.
+ */
+export async function startPeerAndWait(
+  cli: string,
+  org: string,
+  home: string,
+  url: string,
+  timeoutMs = PEER_READY_MS,
+): Promise<number> {
+  const port = Number(new URL(url).port);
+  const inUse = await portsInUse([port]);
+  if (inUse.length > 0) {
+    throw new NodeError('BAD_REQUEST', `port ${port} of peer ${org} is in use by another process; stop it first`);
+  }
+  const logPath = join(home, 'peer.log');
+  const from = existsSync(logPath) ? statSync(logPath).size : 0;
+  const p = spawnPeer(cli, home, port);
+  let exited: string | undefined;
+  p.once('exit', (code, signal) => {
+    exited = signal ?? `exit code ${code}`;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== undefined) {
+      throw new NodeError('NOT_READY', `peer ${org} exited (${exited}) before it was ready: ${logTail(logPath, from)}`);
+    }
+    if ((await getJson(`${url}/readyz`)) !== undefined) return p.pid!;
+    if (Date.now() > deadline) {
+      await stopPid(p.pid!, 5000);
+      throw new NodeError(
+        'NOT_READY',
+        `peer ${org} was not ready within ${timeoutMs / 1000} s and was stopped: ${logTail(logPath, from)}`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * Starts one peer of a running network again: a live peer is stopped first (a clean restart);
+ * resolves with the new pid once it answers /readyz; on failure nothing is left running and the
+ * reason is thrown.
+ */
+export async function restartPeer(
+  dir: string,
+  org: string,
+  cli = defaultCli(),
+  log: (l: string) => void = () => {},
+): Promise<NetworkState['peers'][number]> {
+  const state = readNetwork(dir);
+  const p = state.peers.find((x) => x.org === org);
+  if (p === undefined) {
+    throw new NodeError(
+      'NOT_FOUND',
+      `no peer '${org.slice(0, 40)}' in ${dir} (peers: ${state.peers.map((x) => x.org).join(', ')})`,
+    );
+  }
+  const etcdRunning = state.etcd.pids.filter((pid, i) => ownsPid(pid, etcdMarker(state, i)));
+  if (state.status !== 'running' || etcdRunning.length === 0) {
+    throw new NodeError(
+      'NOT_READY',
+      `the network in ${dir} is not running; start it with \`custos network up --dir ${dir}\``,
+    );
+  }
+  if (p.pid !== 0 && ownsPid(p.pid, p.home)) {
+    log(`stopping peer ${org} (pid ${p.pid})`);
+    await stopPid(p.pid, 15_000);
+  }
+  p.pid = 0;
+  writeNetwork(dir, state);
+  p.pid = await startPeerAndWait(cli, org, p.home, p.url);
+  writeNetwork(dir, state);
+  return p;
 }
 
 export function readNetwork(dir: string): NetworkState {
   const path = join(resolve(dir), NETWORK_FILE);
   if (!existsSync(path)) throw new NodeError('NOT_FOUND', `no network in ${dir} (${NETWORK_FILE} missing)`);
-  return JSON.parse(readFileSync(path, 'utf8')) as NetworkState;
+  if (statSync(path).size > MAX_NETWORK_FILE_BYTES) throw new NodeError('BAD_REQUEST', `${path} is larger than 1 MiB`);
+  let s: NetworkState;
+  try {
+    s = JSON.parse(readFileSync(path, 'utf8')) as NetworkState;
+  } catch (cause) {
+    throw new NodeError('BAD_REQUEST', `cannot read ${path} as JSON`, { cause });
+  }
+  if (!Array.isArray(s?.etcd?.members) || !Array.isArray(s.peers) || !Array.isArray(s.etcd.pids)) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `${path} is not a network file of this version of custos (expected etcd.members and peers)`,
+    );
+  }
+  return s;
 }
 
-/** Stops the peers (SIGTERM, then SIGKILL after 15 s), then etcd; removes network.json (the data stays). */
+function writeNetwork(dir: string, state: NetworkState): void {
+  const path = join(dir, NETWORK_FILE);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * Stops the peers (SIGTERM, then SIGKILL after 15 s), then etcd, and checks that every process is
+ * gone; network.json stays (status `stopped`) so that `up` starts the network again on its data.
+ */
 export async function networkDown(dir: string, log: (line: string) => void = () => {}): Promise<void> {
-  const state = readNetwork(dir);
-  await Promise.all(state.peers.map((p) => stopPid(p.pid, 15_000).then(() => log(`stopped peer ${p.org}`))));
-  await Promise.all(state.etcd.pids.map((pid) => stopPid(pid, 10_000)));
+  const abs = resolve(dir);
+  const state = readNetwork(abs);
+  await stopAll(abs, state, log);
+  state.status = 'stopped';
+  writeNetwork(abs, state);
+}
+
+async function stopAll(dir: string, state: NetworkState, log: (line: string) => void = () => {}): Promise<void> {
+  await Promise.all(
+    state.peers.map(async (p) => {
+      if (p.pid !== 0 && ownsPid(p.pid, p.home)) {
+        await stopPid(p.pid, 15_000);
+        log(`stopped peer ${p.org}`);
+      }
+    }),
+  );
+  await Promise.all(
+    state.etcd.pids.map((pid, i) => (ownsPid(pid, etcdMarker(state, i)) ? stopPid(pid, 10_000) : undefined)),
+  );
   log('stopped etcd');
-  const archived = join(resolve(dir), `${NETWORK_FILE}.down`);
-  copyFileSync(join(resolve(dir), NETWORK_FILE), archived);
-  const { rmSync } = await import('node:fs');
-  rmSync(join(resolve(dir), NETWORK_FILE));
+  const left = [
+    ...state.peers.map((p, i) => ({ pid: p.pid, marker: p.home, i })),
+    ...state.etcd.pids.map((pid, i) => ({ pid, marker: etcdMarker(state, i), i })),
+  ]
+    .filter((x) => x.pid !== 0 && ownsPid(x.pid, x.marker))
+    .map((x) => x.pid);
+  if (left.length > 0)
+    throw new NodeError('INTERNAL', `processes ${left.join(', ')} of the network in ${dir} did not stop`);
+  for (const p of state.peers) p.pid = 0;
+  state.etcd.pids = [];
+}
+
+function etcdMarker(state: NetworkState, i: number): string {
+  const m = state.etcd.members[i];
+  return `--data-dir=${join(state.etcd.dataDir, m?.name ?? `m${i}`)}`;
+}
+
+/** The pids recorded in `state` that still run this network's processes. */
+function runningPids(state: NetworkState): number[] {
+  return [
+    ...state.peers.filter((p) => p.pid !== 0 && ownsPid(p.pid, p.home)).map((p) => p.pid),
+    ...state.etcd.pids.filter((pid, i) => ownsPid(pid, etcdMarker(state, i))),
+  ];
+}
+
+/**
+ * Whether `pid` is alive and (where /proc exists) still runs a command line containing `marker`:
+ * a recorded pid that the system has since given to another process is never signalled.
+ */
+export function ownsPid(pid: number, marker: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    return cmdline.includes(marker);
+  } catch {
+    return !existsSync('/proc/self');
+  }
 }
 
 function alive(pid: number): boolean {
@@ -188,6 +535,7 @@ function alive(pid: number): boolean {
   }
 }
 
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function stopPid(pid: number, graceMs: number): Promise<void> {
   if (!alive(pid)) return;
   try {
@@ -196,22 +544,42 @@ export async function stopPid(pid: number, graceMs: number): Promise<void> {
     return;
   }
   const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (alive(pid) && Date.now() < deadline) await sleep(50);
   if (alive(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {}
+    const killDeadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < killDeadline) await sleep(20);
   }
 }
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
+/** The last lines (at most 600 characters) written to a log since byte `from`. */
+function logTail(path: string, from: number): string {
+  try {
+    const text = readFileSync(path).subarray(from).toString('utf8').trim();
+    if (text.length === 0) return `(nothing in ${path})`;
+    const lines = text.split('\n').slice(-4).join(' | ');
+    return `${lines.length > 600 ? `...${lines.slice(-600)}` : lines} (log ${path})`;
+  } catch {
+    return `(no log at ${path})`;
   }
-  throw new Error(`not ready within ${timeoutMs} ms`);
 }
+
+async function portsInUse(ports: number[]): Promise<number[]> {
+  const used: number[] = [];
+  for (const port of ports) {
+    const free = await new Promise<boolean>((res) => {
+      const s = createServer();
+      s.once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (!free) used.push(port);
+  }
+  return used;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function getJson(url: string): Promise<unknown> {
   try {

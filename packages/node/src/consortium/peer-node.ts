@@ -8,7 +8,7 @@ import type { Genesis } from '../genesis.js';
 import { CustosNode } from '../node.js';
 import { EtcdOrderer } from '../ordering/etcd.js';
 import { catchUpFromPeers } from './catch-up.js';
-import type { ConsortiumConfig } from './config.js';
+import type { ConsortiumConfig, EtcdSecurity } from './config.js';
 import { EtcdCheckpointBoard } from './etcd-board.js';
 
 /** Every consortium peer writes this as its headers' proposer, so all compute identical headers. */
@@ -19,6 +19,8 @@ export interface ConsortiumNodeOptions {
   genesis: Genesis;
   signers: Signer[];
   config: ConsortiumConfig;
+  /** Credentials for etcd (TLS client certificate, user auth): see `loadEtcdSecurity`. */
+  etcdSecurity?: EtcdSecurity;
   verifyThreads?: number;
   synchronous?: 'FULL' | 'NORMAL';
   maxPending?: number;
@@ -50,9 +52,16 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
         maxWaitMs: config.orderer?.maxWaitMs ?? opts.genesis.params.blockMaxMs,
         window,
         ...(config.orderer?.maxTxnOps === undefined ? {} : { maxTxnOps: config.orderer.maxTxnOps }),
+        ...(opts.etcdSecurity === undefined ? {} : { security: opts.etcdSecurity }),
         log,
       }),
-    exchange: new EtcdCheckpointBoard({ endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, window, log }),
+    exchange: new EtcdCheckpointBoard({
+      endpoints: config.etcd.endpoints,
+      prefix: config.etcd.prefix,
+      window,
+      log,
+      ...(opts.etcdSecurity === undefined ? {} : { security: opts.etcdSecurity }),
+    }),
     catchUp: (node) => catchUpFromPeers(node, { peers: config.peers, log }),
   });
 }

@@ -12,7 +12,7 @@
  *   lastHeight: () => store.latestHeader().height, parse: parseAndVerify,
  * });
  */
-import { type Campaign, Etcd3, type Namespace } from 'etcd3';
+import { type Campaign, Etcd3, type IOptions, type Namespace } from 'etcd3';
 import { NodeError } from '../errors.js';
 import { BlockFeed } from './etcd-feed.js';
 import { ELECTION_NAME } from './etcd-layout.js';
@@ -23,9 +23,25 @@ import type { DeliverFn, Orderer, PendingTx } from './orderer.js';
 
 export { BEHIND_ORDERER_WINDOW } from './etcd-feed.js';
 
+/** TLS client credentials (CA, client certificate and key, PEM) and user auth for an etcd client. */
+export interface EtcdSecurity {
+  credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
+  auth?: { username: string; password: string };
+}
+
+/** The `etcd3` client options for `security`. */
+export function etcdClientAuth(security: EtcdSecurity | undefined): Pick<IOptions, 'credentials' | 'auth'> {
+  return {
+    ...(security?.credentials === undefined ? {} : { credentials: security.credentials }),
+    ...(security?.auth === undefined ? {} : { auth: security.auth }),
+  };
+}
+
 export interface EtcdOrdererOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`. */
   endpoints: string[];
+  /** TLS client credentials and user auth for etcd (default: none, plain `http://`). */
+  security?: EtcdSecurity;
   /** Key prefix of this chain, e.g. `/custos/<chainId>`; every key the orderer uses is under it. */
   prefix: string;
   /** Unique name of this orderer instance (the election value, and the `proposer` of its blocks). */
@@ -98,6 +114,7 @@ export class EtcdOrderer implements Orderer {
     this.client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: callTimeoutMs,
+      ...etcdClientAuth(opts.security),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       grpcOptions: {
         'grpc.max_receive_message_length': 256 * 1024 * 1024,
