@@ -15,11 +15,11 @@
  *   files the recipe lists starts and catches up.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
 import {
@@ -28,10 +28,12 @@ import {
   ETCD_CLIENT_KEY_FILE,
   type NetworkState,
 } from '../src/consortium/launcher.js';
+import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { LocalCa } from '../src/consortium/pki.js';
 import { loadConsortiumConfig } from '../src/home.js';
-import { etcdAvailable } from './helpers/etcd-cluster.js';
-import { tempDir, tx, userSigner } from './helpers.js';
+import type { CustosNode } from '../src/node.js';
+import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
+import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 const HAVE_ETCD = etcdAvailable();
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
@@ -139,6 +141,76 @@ describe('consortium.json etcd security', () => {
       /etcd.auth as \{username, passwordFile\}/,
     );
   });
+});
+
+describe.skipIf(!HAVE_ETCD)('etcd user auth', () => {
+  const tmp = tempDir('custos-etcd-auth-');
+  let cluster: EtcdCluster | undefined;
+  let node: CustosNode | undefined;
+
+  afterAll(async () => {
+    await node?.close();
+    await cluster?.close();
+    tmp.cleanup();
+  });
+
+  it('trust #2: a peer with etcd.auth orders blocks on an etcd with auth enabled; clients without the password are refused', async () => {
+    cluster = await EtcdCluster.start(1);
+    const hosts = cluster.endpoints;
+    const prefix = '/custos/auth';
+    const admin = new Etcd3({ hosts });
+    await admin.role('root').create();
+    await admin.user('root').create('root-password');
+    await admin.user('root').addRole('root');
+    await admin.role('custos-auth').create();
+    await admin.role('custos-auth').grant({ permission: 'Readwrite', range: Range.prefix(`${prefix}/`) });
+    await admin.user('bank').create('bank-password');
+    await admin.user('bank').addRole('custos-auth');
+    await admin.auth.authEnable();
+    admin.close();
+
+    const home = join(tmp.dir, 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, 'etcd-password'), 'bank-password\n', { mode: 0o600 });
+    const config = parseConsortiumConfig({
+      peerId: 'bank',
+      etcd: { endpoints: hosts, prefix, auth: { username: 'bank', passwordFile: 'etcd-password' } },
+      peers: [],
+    });
+    const security = loadEtcdSecurity(home, config.etcd, 'unused');
+    expect(security.auth).toEqual({ username: 'bank', password: 'bank-password' });
+
+    const f = fixture(['bank'], { blockMaxTxs: 10, blockMaxMs: 5 });
+    node = await openConsortiumNode({
+      dbPath: join(home, 'node.db'),
+      genesis: f.genesis,
+      signers: [f.orgs.bank!],
+      verifyThreads: 1,
+      config,
+      etcdSecurity: security,
+    });
+    const r = await node.submitAndWait(tx(userSigner(), 'kv.put', { ns: 'a', key: 'k', value: 1 }));
+    expect(r.code).toBe('OK');
+
+    const read = async (auth?: { username: string; password: string }) => {
+      const c = new Etcd3({
+        hosts,
+        ...(auth === undefined ? {} : { auth }),
+        defaultCallOptions: () => ({ deadline: Date.now() + 4000 }),
+      });
+      try {
+        await c.getAll().prefix(`${prefix}/blocks/`).keys();
+        return 'ok';
+      } catch {
+        return 'refused';
+      } finally {
+        c.close();
+      }
+    };
+    expect(await read({ username: 'bank', password: 'bank-password' })).toBe('ok');
+    expect(await read()).toBe('refused');
+    expect(await read({ username: 'bank', password: 'guessed' })).toBe('refused');
+  }, 60_000);
 });
 
 describe.skipIf(!HAVE_ETCD)('network operations (processes)', () => {
