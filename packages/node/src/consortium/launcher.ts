@@ -119,7 +119,7 @@ export async function networkUp(opts: UpOptions): Promise<NetworkState> {
       );
     }
     log(`starting the stopped network in ${dir} again`);
-    return resume(dir, state, cli, log);
+    return whileWatchingSignals(() => resume(dir, state, cli, log));
   }
   if (!Number.isSafeInteger(opts.orgs) || opts.orgs < 1 || opts.orgs > ORG_NAMES.length) {
     throw new NodeError('BAD_REQUEST', `expected --orgs between 1 and ${ORG_NAMES.length}`);
@@ -130,7 +130,34 @@ export async function networkUp(opts: UpOptions): Promise<NetworkState> {
       `${dir} holds etcd data but no ${NETWORK_FILE}; remove ${dir} or use another --dir`,
     );
   }
-  return fresh(dir, opts, cli, log);
+  return whileWatchingSignals(() => fresh(dir, opts, cli, log));
+}
+
+let interrupted: NodeJS.Signals | undefined;
+
+/**
+ * Runs `fn` with SIGINT and SIGTERM turned into a failure of its waits (`checkInterrupted`), so that
+ * an operator's Ctrl-C during `up` or `restart-peer` goes through the same clean-up as any failure:
+ * no process is left behind.
+ */
+async function whileWatchingSignals<T>(fn: () => Promise<T>): Promise<T> {
+  const on = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+  };
+  interrupted = undefined;
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  }
+}
+
+function checkInterrupted(): void {
+  if (interrupted !== undefined)
+    throw new NodeError('INTERNAL', `interrupted by ${interrupted}; stopped what was started`);
 }
 
 async function fresh(dir: string, opts: UpOptions, cli: string, log: (l: string) => void): Promise<NetworkState> {
@@ -324,6 +351,7 @@ async function startAll(
         `etcd did not become healthy within ${ETCD_HEALTH_MS / 1000} s (logs in ${etcdDir})`,
       );
     }
+    checkInterrupted();
     await sleep(100);
   }
   log(`etcd: ${state.etcd.endpoints.join(' ')}`);
@@ -389,6 +417,10 @@ export async function startPeerAndWait(
       throw new NodeError('NOT_READY', `peer ${org} exited (${exited}) before it was ready: ${logTail(logPath, from)}`);
     }
     if ((await getJson(`${url}/readyz`)) !== undefined) return p.pid!;
+    if (interrupted !== undefined) {
+      await stopPid(p.pid!, 5000);
+      checkInterrupted();
+    }
     if (Date.now() > deadline) {
       await stopPid(p.pid!, 5000);
       throw new NodeError(
@@ -432,7 +464,7 @@ export async function restartPeer(
   }
   p.pid = 0;
   writeNetwork(dir, state);
-  p.pid = await startPeerAndWait(cli, org, p.home, p.url);
+  p.pid = await whileWatchingSignals(() => startPeerAndWait(cli, org, p.home, p.url));
   writeNetwork(dir, state);
   return p;
 }
