@@ -354,11 +354,11 @@ async function startAll(
     checkInterrupted();
     await sleep(100);
   }
-  log(`etcd: ${state.etcd.endpoints.join(' ')}`);
+  log(`etcd is healthy (${state.etcd.members.length} members, mutual TLS)`);
   for (const p of state.peers) {
     p.pid = await startPeerAndWait(cli, p.org, p.home, p.url);
     writeNetwork(dir, state);
-    log(`peer ${p.org}: ${p.url}`);
+    log(`peer ${p.org} is ready`);
   }
   state.status = 'running';
   writeNetwork(dir, state);
