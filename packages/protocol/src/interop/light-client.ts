@@ -8,7 +8,7 @@
  */
 import { fromBase64url, toBase64url } from '../b64.js';
 import { describe, fromHex, utf8 } from '../bytes.js';
-import { didFromPublicKey, isDidKey, publicKeyFromDid } from '../crypto/didkey.js';
+import { didFromPublicKey, publicKeyFromDid } from '../crypto/didkey.js';
 import { SIGNATURE_LENGTH, type Signer, type Verifier } from '../crypto/ed25519.js';
 import { ProtocolError } from '../errors.js';
 import { canonicalBytes, canonicalize, type JsonValue } from '../jcs.js';
@@ -16,18 +16,16 @@ import {
   type Checkpoint,
   type CheckpointSignature,
   type MemberSet,
-  majority,
   type QuorumCertificate,
   verifyQuorumCertificate,
 } from '../ledger/checkpoint.js';
+import { parseMemberSet } from '../ledger/member-epochs.js';
 import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/proof.js';
 
 /** Domain tags: a co-signature of one message can never count for another kind of message. */
 export const REGISTRATION_DOMAIN = 'custos/interop/register/v1';
 export const MEMBER_UPDATE_DOMAIN = 'custos/interop/members/v1';
 export const MAX_REMOTE_MEMBERS = 64;
-const MAX_MEMBER_KEYS = 8;
-const MEMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** Another chain as a light client knows it: its id and the member set whose certificates count. */
@@ -65,45 +63,7 @@ export interface Equivocation {
 /** One member's signature over a registration or an update (same shape as a checkpoint signature). */
 export type Cosignature = CheckpointSignature;
 
-/**
- * Parses an untrusted member set: 1-64 members with distinct ids and keys, 1-8 did:keys each, and
- * a threshold of at least a majority, so two conflicting certificates always share a signer who
- * can be held to account. Throws `BAD_CERTIFICATE`.
- */
-export function parseMemberSet(raw: unknown): MemberSet {
-  const o = object(raw, 'a member set', ['members', 'threshold']);
-  const { members, threshold } = o;
-  if (!Array.isArray(members) || members.length === 0 || members.length > MAX_REMOTE_MEMBERS) {
-    throw bad(`expected 1-${MAX_REMOTE_MEMBERS} members, got ${describe(members)}`);
-  }
-  const ids = new Set<string>();
-  const keys = new Set<string>();
-  const out: MemberSet['members'] = [];
-  for (const m of members as unknown[]) {
-    const r = object(m, 'a member', ['id', 'keys']);
-    if (typeof r.id !== 'string' || !MEMBER_ID.test(r.id)) {
-      throw bad(`expected member ids of 1-32 characters [a-z0-9-], got ${describe(r.id)}`);
-    }
-    if (ids.has(r.id)) throw bad(`member '${r.id}' appears twice`);
-    ids.add(r.id);
-    if (!Array.isArray(r.keys) || r.keys.length === 0 || r.keys.length > MAX_MEMBER_KEYS) {
-      throw bad(`expected 1-${MAX_MEMBER_KEYS} keys for member '${r.id}'`);
-    }
-    for (const k of r.keys as unknown[]) {
-      if (!isDidKey(k)) throw bad(`expected the keys of member '${r.id}' as Ed25519 did:keys`);
-      if (keys.has(k)) throw bad('a key appears twice in the member set');
-      keys.add(k);
-    }
-    out.push({ id: r.id, keys: [...(r.keys as string[])] });
-  }
-  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold > out.length) {
-    throw bad(`expected a threshold between ${majority(out.length)} and ${out.length}, got ${describe(threshold)}`);
-  }
-  if (threshold < majority(out.length)) {
-    throw bad(`expected a threshold of at least a majority (${majority(out.length)} of ${out.length})`);
-  }
-  return { members: out, threshold };
-}
+export { parseMemberSet };
 
 /** Parses an untrusted `{chainId, members}`. Throws `BAD_CERTIFICATE`. */
 export function parseRemoteChain(raw: unknown): RemoteChain {
