@@ -833,7 +833,10 @@ function commitGenesis(store: SqliteStore, genesis: Genesis, signers: Signer[]):
     txCount: 0,
   };
   const cp = checkpointOf(header);
-  const qc = signers.length > 0 ? { checkpoint: cp, signatures: signers.map((s) => signCheckpoint(cp, s)) } : null;
+  // Only genesis member keys sign the genesis checkpoint (a peer may also hold keys governance adds later).
+  const genesisKeys = new Set(genesis.members.flatMap((m) => m.keys));
+  const members = signers.filter((s) => genesisKeys.has(didFromPublicKey(s.publicKey)));
+  const qc = members.length > 0 ? { checkpoint: cp, signatures: members.map((s) => signCheckpoint(cp, s)) } : null;
   store.db.transaction(() => {
     store.setMeta('genesis', genesisText(genesis));
     store.setMeta('chainId', genesis.chainId);
