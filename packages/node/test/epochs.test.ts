@@ -23,8 +23,8 @@ import {
 } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditChain } from '../src/audit.js';
 import { createServer } from '../src/api/server.js';
+import { auditChain } from '../src/audit.js';
 import { exportSnapshot, importSnapshot } from '../src/consortium/snapshot.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
@@ -147,7 +147,10 @@ describe('member-set epochs on a peer', () => {
 
     // A quorum of the genesis set with the removed member's key and the rotated-out key: it counted before.
     const { bank, insurer, retailer } = fx.orgs as Record<string, Signer>;
-    const forged: InclusionBundle = { ...bundle, certificate: signedBy(bundle.certificate, [bank!, retailer!, insurer!]) };
+    const forged: InclusionBundle = {
+      ...bundle,
+      certificate: signedBy(bundle.certificate, [bank!, retailer!, insurer!]),
+    };
     expect(() => verifyProofBundle(forged, genesisSet, nativeVerifier, 'test')).toThrow(/not a member key/);
     // Leaving out the updates does not help against a verifier that follows the chain's epochs.
     const body = (await app.inject({ method: 'GET', url: '/v1/members/epochs' })).json() as {
@@ -210,7 +213,10 @@ describe('member-set epochs on a peer', () => {
     expect(bare).toMatchObject({ details: { reason: expect.stringMatching(/CERTIFICATE|MEMBERS/) } });
     // A forged update is refused as such.
     const ups = head.memberSetUpdates as MemberSetUpdate[];
-    const forgedUps = [{ ...ups[0]!, certificate: signedBy(ups[0]!.certificate, [erin, bankNew, insurer!]) }, ...ups.slice(1)];
+    const forgedUps = [
+      { ...ups[0]!, certificate: signedBy(ups[0]!.certificate, [erin, bankNew, insurer!]) },
+      ...ups.slice(1),
+    ];
     const forged = await attempt('forged-update', { ...head, memberSetUpdates: forgedUps });
     expect(forged).toMatchObject({ details: { reason: 'MEMBERS' } });
   });

@@ -10,8 +10,8 @@ import {
   didFromPublicKey,
   type JsonValue,
   type MemberSet,
-  STATE_BUNDLE_V1,
   type Signer,
+  STATE_BUNDLE_V1,
   verifyProofBundle,
 } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

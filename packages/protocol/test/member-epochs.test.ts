@@ -133,7 +133,11 @@ describe('member-set updates', () => {
     expect(memberSetForHeight(chain, u3.header.height).epoch).toBe(2);
     expect(memberSetForHeight(chain, u3.header.height + 5).members).toEqual(set3);
     // A verifier that already trusts epoch 1 continues from there; re-sent epochs it holds are skipped.
-    const from1 = followMemberSetUpdates(followMemberSetUpdates(genesis(), [u1], nobleVerifier), [u1, u2, u3], nobleVerifier);
+    const from1 = followMemberSetUpdates(
+      followMemberSetUpdates(genesis(), [u1], nobleVerifier),
+      [u1, u2, u3],
+      nobleVerifier,
+    );
     expect(from1.epochs).toEqual(chain.epochs);
   });
 
@@ -166,7 +170,9 @@ describe('member-set updates', () => {
     const e1 = verifyMemberSetUpdate(epoch0, u1, nobleVerifier, CHAIN);
     expect(() => verifyMemberSetUpdate(e1, u1, nobleVerifier, CHAIN)).toThrow(/stale.*replay/);
     // An old update dressed up as the next epoch fails its certificate or its state proof.
-    expect(() => verifyMemberSetUpdate(e1, { ...u1, epoch: 2 }, nobleVerifier, CHAIN)).toThrow(/effectiveFrom|before epoch/);
+    expect(() => verifyMemberSetUpdate(e1, { ...u1, epoch: 2 }, nobleVerifier, CHAIN)).toThrow(
+      /effectiveFrom|before epoch/,
+    );
     expect(() => verifyMemberSetUpdate(epoch0, { ...u2, epoch: 1 }, nobleVerifier, CHAIN)).toThrow(
       /not certified|state at height/,
     );
@@ -181,7 +187,7 @@ describe('member-set updates', () => {
     expect(() =>
       verifyMemberSetUpdate(epoch0, { ...u1, effectiveFrom: u1.effectiveFrom + 1 }, nobleVerifier, CHAIN),
     ).toThrow(/effectiveFrom/);
-    const otherHeader = { ...u1.header, stateRoot: "11".repeat(32) };
+    const otherHeader = { ...u1.header, stateRoot: '11'.repeat(32) };
     expect(() => verifyMemberSetUpdate(epoch0, { ...u1, header: otherHeader }, nobleVerifier, CHAIN)).toThrow(
       /not over the header/,
     );
@@ -218,9 +224,7 @@ describe('proof bundles across epochs', () => {
     expect(() => verifyProofBundle(old, set0, nobleVerifier, CHAIN)).toThrow(/not a member key/);
     // A verifier that holds the current epochs refuses it even if the bundle leaves the updates out.
     const chain = followMemberSetUpdates(genesis(), [u1, u2, u3], nobleVerifier);
-    expect(() => verifyProofBundle({ ...old, memberSetUpdates: [] }, chain, nobleVerifier)).toThrow(
-      /not a member key/,
-    );
+    expect(() => verifyProofBundle({ ...old, memberSetUpdates: [] }, chain, nobleVerifier)).toThrow(/not a member key/);
     expect(verifyProofBundle({ ...ok, memberSetUpdates: [] }, chain, nobleVerifier)).toMatchObject({ value: 3 });
     // A v1 bundle is still verified, against the epochs the verifier trusts.
     expect(verifyProofBundle({ ...ok, type: STATE_BUNDLE_V1 }, chain, nobleVerifier)).toMatchObject({ value: 3 });

@@ -48,7 +48,7 @@ const EPOCHS = {
       type: 'array',
       maxItems: MAX_EPOCHS_PAGE,
       description:
-        'Certified member-set updates (`custos/member-set-update/v1`) from epoch `from`, in order: the new set, its epoch and first height, the header of the block that made the change, that block\'s certificate by the previous set, and a state proof of `gov/memberset` under the header\'s state root. Only updates of final blocks.',
+        "Certified member-set updates (`custos/member-set-update/v1`) from epoch `from`, in order: the new set, its epoch and first height, the header of the block that made the change, that block's certificate by the previous set, and a state proof of `gov/memberset` under the header's state root. Only updates of final blocks.",
       items: { type: 'object', additionalProperties: true },
     },
     next: {
@@ -67,7 +67,7 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
         tags: ['chain'],
         summary: 'Read the chain of member-set updates',
         description:
-          'Public. How the member set changed since genesis, each change certified by the set before it: a verifier walks the updates from the genesis set (or from an epoch it already trusts) with the protocol\'s `followMemberSetUpdates`, and then checks each certificate against the set in force at its height. At most 256 updates per page, from epoch `from` (default 1).',
+          "Public. How the member set changed since genesis, each change certified by the set before it: a verifier walks the updates from the genesis set (or from an epoch it already trusts) with the protocol's `followMemberSetUpdates`, and then checks each certificate against the set in force at its height. At most 256 updates per page, from epoch `from` (default 1).",
         querystring: closedFrom(),
         response: { 200: EPOCHS },
       },
@@ -78,7 +78,8 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
       const updates = memberSetUpdates(node, { from, limit: MAX_EPOCHS_PAGE });
       const last = updates[updates.length - 1];
       const latest = currentEpoch(node);
-      const next = updates.length === MAX_EPOCHS_PAGE && last !== undefined && last.epoch < latest ? last.epoch + 1 : null;
+      const next =
+        updates.length === MAX_EPOCHS_PAGE && last !== undefined && last.epoch < latest ? last.epoch + 1 : null;
       return { chainId: node.chainId, genesis: memberSetOf(node.genesis), latestEpoch: latest, updates, next };
     },
   );
