@@ -124,6 +124,7 @@ export {
   verifyRequest,
 } from './http/verify-request.js';
 export {
+  applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
   type Cosignature,
   checkEquivocation,
