@@ -611,7 +611,7 @@ export class CustosClient {
   }
 
   /**
-   * The state at the node's head, once final, as NDJSON (`custos-snapshot/1`), read as a stream:
+   * The state at the node's head, once final, as NDJSON (`custos-snapshot/2`), read as a stream:
    * a snapshot can be larger than anything worth buffering. Verify it before trusting a row.
    */
   async snapshot(q: { height?: number } = {}, opts?: CallOptions): Promise<SnapshotStream> {

@@ -134,7 +134,7 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
         tags: ['chain'],
         summary: 'Export a state snapshot',
         description:
-          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/1`): the header and quorum certificate, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
+          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/2`): the header and quorum certificate with the certified member-set updates from genesis up to it, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
         querystring: INCLUSION_QUERY,
         response: { 200: { type: 'string', description: 'application/x-ndjson' } },
       },
