@@ -8,6 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../src/bytes.js';
 import { didFromPublicKey } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier, type Signer } from '../src/crypto/ed25519.js';
+import {
+  applyCertifiedMemberSetUpdate,
+  newLightClient,
+  parseRemoteChain,
+  verifyRemoteCertificate,
+} from '../src/interop/light-client.js';
 import { canonicalize, type JsonValue } from '../src/jcs.js';
 import { type BlockHeader, headerHash, ZERO_HASH } from '../src/ledger/block.js';
 import { checkpointOf, type MemberSet, type QuorumCertificate, signCheckpoint } from '../src/ledger/checkpoint.js';
@@ -231,5 +237,27 @@ describe('proof bundles across epochs', () => {
     // A v2 bundle without its updates field is refused clearly.
     const { memberSetUpdates: _, ...bare } = ok;
     expect(() => verifyProofBundle(bare, set0, nobleVerifier, CHAIN)).toThrow(/memberSetUpdates/);
+  });
+});
+
+describe('light clients follow certified updates', () => {
+  it('trust #3: a counterparty follows epochs in order; old keys and old heights stop counting', () => {
+    const { u1, u2, u3, after } = build();
+    let lc = newLightClient({ chainId: CHAIN, members: set0 });
+    // Before the updates, a quorum of old keys (removed depot, rotated-out acme) counts: the hole.
+    expect(verifyRemoteCertificate(lc, certify(after, [acme, bank, depot]), nobleVerifier).height).toBe(after.height);
+    expect(() => applyCertifiedMemberSetUpdate(lc, u2, nobleVerifier)).toThrow(/cannot be skipped/);
+    for (const u of [u1, u2, u3]) lc = applyCertifiedMemberSetUpdate(lc, u, nobleVerifier);
+    expect(lc).toMatchObject({ epoch: 3, effectiveFrom: u3.header.height + 1, members: set3 });
+    expect(() => applyCertifiedMemberSetUpdate(lc, u3, nobleVerifier)).toThrow(/stale/);
+    expect(() => verifyRemoteCertificate(lc, certify(after, [acme, bank, depot]), nobleVerifier)).toThrow(
+      /not a member key/,
+    );
+    expect(verifyRemoteCertificate(lc, certify(after, [acmeNew, bank, erin]), nobleVerifier).height).toBe(after.height);
+    // A certificate from before the epoch began is not checked against a set that did not certify it.
+    expect(() => verifyRemoteCertificate(lc, u2.certificate, nobleVerifier)).toThrow(/predates its member set/);
+    // A registration may start at a later epoch; updates then follow from there.
+    const at2 = parseRemoteChain({ chainId: CHAIN, members: set2, epoch: 2, effectiveFrom: u2.effectiveFrom });
+    expect(applyCertifiedMemberSetUpdate(newLightClient(at2), u3, nobleVerifier).epoch).toBe(3);
   });
 });
