@@ -242,7 +242,7 @@ describe('member-set epochs on a peer', () => {
     // The old keys (removed retailer, rotated-out bank) with insurer: a genesis quorum, not a current one.
     const old = await attempt('old-keys', { ...head, qc: signedBy(qc, [bank!, retailer!, insurer!]) });
     expect(old).toMatchObject({ details: { reason: 'CERTIFICATE' } });
-    expect((old as Error).message).toMatch(/epoch 3.*not a member key/);
+    expect((old as { message: string }).message).toMatch(/epoch 3.*not a member key/);
     // Leaving out the updates: the genesis set does not certify the base block, and the state says epoch 3.
     const bare = await attempt('no-updates', { ...head, memberSetUpdates: [] });
     expect(bare).toMatchObject({ details: { reason: expect.stringMatching(/CERTIFICATE|MEMBERS/) } });
