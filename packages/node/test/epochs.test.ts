@@ -254,5 +254,8 @@ describe('member-set epochs on a peer', () => {
     ];
     const forged = await attempt('forged-update', { ...head, memberSetUpdates: forgedUps });
     expect(forged).toMatchObject({ details: { reason: 'MEMBERS' } });
+    // A repeated epoch (whose copy would otherwise be kept unverified) is refused too.
+    const repeated = await attempt('repeated-update', { ...head, memberSetUpdates: [ups[0], ...ups] });
+    expect(repeated).toMatchObject({ details: { reason: 'MEMBERS' } });
   });
 });

@@ -247,6 +247,10 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
   let chain: MemberSetChain = genesisMemberChain(opts.genesis.chainId, memberSetOf(opts.genesis));
   const updates = (head.snapshot === SNAPSHOT_FORMAT ? head.memberSetUpdates : []) as MemberSetUpdate[];
   try {
+    // Exactly epochs 1..n in order: the joiner keeps and serves what it imports, so nothing unverified may ride along.
+    if (!Array.isArray(updates) || updates.some((u, i) => u?.epoch !== i + 1)) {
+      throw new Error('expected the updates of epochs 1, 2, ... in order, each once');
+    }
     chain = followMemberSetUpdates(chain, updates, nativeVerifier);
     if (updates.some((u) => u.header.height > header.height)) throw new Error('an update after the base block');
   } catch (e) {
