@@ -20,6 +20,7 @@ import {
   headerHash,
   type LogEntry,
   logEntryBytes,
+  MEMBER_SET_KEY,
   type MemberSet,
   type ParsedTx,
   ProtocolError,
@@ -42,6 +43,7 @@ import { NodeError } from './errors.js';
 import { Executor } from './exec/executor.js';
 import type { ExecContext } from './exec/module.js';
 import { type Genesis, genesisText, memberSetOf } from './genesis.js';
+import { epochRecord } from './governance/epochs.js';
 import { memberSetAt } from './governance/member-set.js';
 import { SYSTEM_MODULES } from './modules/index.js';
 import { writeMember } from './modules/member.js';
@@ -515,6 +517,7 @@ export class CustosNode extends EventEmitter {
         treeWrites: treeUpdate.writes,
         qc,
         subjectIndex: out.subjects.flatMap((list, i) => list.map((subject) => [subject, base + i] as [string, number])),
+        meta: epochRecord(out.writes, height, () => this.tree.proveStaged(MEMBER_SET_KEY)),
       });
     } catch (e) {
       this.log.rollback();
@@ -830,7 +833,10 @@ function commitGenesis(store: SqliteStore, genesis: Genesis, signers: Signer[]):
     txCount: 0,
   };
   const cp = checkpointOf(header);
-  const qc = signers.length > 0 ? { checkpoint: cp, signatures: signers.map((s) => signCheckpoint(cp, s)) } : null;
+  // Only genesis member keys sign the genesis checkpoint (a peer may also hold keys governance adds later).
+  const genesisKeys = new Set(genesis.members.flatMap((m) => m.keys));
+  const members = signers.filter((s) => genesisKeys.has(didFromPublicKey(s.publicKey)));
+  const qc = members.length > 0 ? { checkpoint: cp, signatures: members.map((s) => signCheckpoint(cp, s)) } : null;
   store.db.transaction(() => {
     store.setMeta('genesis', genesisText(genesis));
     store.setMeta('chainId', genesis.chainId);

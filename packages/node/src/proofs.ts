@@ -1,6 +1,7 @@
 /**
  * Builds proof bundles from a running peer. Each bundle carries the quorum certificate it is checked
- * against, so `verifyProofBundle` (protocol package) verifies it offline with only the member set.
+ * against and the member-set updates from genesis to the set that certifies it, so
+ * `verifyProofBundle` (protocol package) verifies it offline with only the genesis member set.
  * Bundles are built against FINAL heights only (`node.latestFinal()`): a checkpoint that only some
  * members signed yet proves nothing to a verifier.
  */
@@ -16,6 +17,7 @@ import {
   toHex,
 } from '@custos/protocol';
 import { NodeError } from './errors.js';
+import { memberSetUpdates } from './governance/epochs.js';
 import type { CustosNode } from './node.js';
 
 function certificateAt(node: CustosNode, height: number): QuorumCertificate {
@@ -58,6 +60,7 @@ export function inclusionProof(node: CustosNode, txId: string, height?: number):
     treeSize,
     path: node.logView.inclusionProof(tx.logIndex, treeSize).map(toHex),
     certificate,
+    memberSetUpdates: memberSetUpdates(node, { upToHeight: at }),
   };
 }
 
@@ -71,6 +74,7 @@ export function consistencyProof(node: CustosNode, fromHeight: number, toHeight:
     from,
     to,
     path: node.logView.consistencyProof(from.checkpoint.logSize, to.checkpoint.logSize).map(toHex),
+    memberSetUpdates: memberSetUpdates(node, { upToHeight: toHeight }),
   };
 }
 
@@ -89,5 +93,6 @@ export function stateProof(node: CustosNode, key: string): StateBundle {
     value: text === undefined ? null : (JSON.parse(text) as JsonValue),
     proof: node.treeView.prove(key),
     certificate,
+    memberSetUpdates: memberSetUpdates(node, { upToHeight: head.height }),
   };
 }

@@ -50,6 +50,8 @@ const PUBLIC_ROUTES = new Set([
   // Finality of the consortium: certificates are public ledger data.
   'GET /v1/finality',
   'GET /v1/blocks/:height/certificate',
+  // Certified member-set updates: what every verifier follows from genesis (headers, certificates, proofs).
+  'GET /v1/members/epochs',
   // State snapshots for joining peers: ledger state, which is public like GET /v1/state.
   'GET /v1/snapshot',
   'GET /v1/checkpoint',

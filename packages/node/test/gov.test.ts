@@ -11,6 +11,7 @@ import {
   type JsonValue,
   type MemberSet,
   type Signer,
+  STATE_BUNDLE_V1,
   verifyProofBundle,
 } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -78,9 +79,13 @@ function admit(id: string, keys: string[], endpoint = `https://peer.${id}.exampl
   return { kind: 'admit', id, name: `${id} org`, keys, endpoint };
 }
 
-/** Value of `key` as a light client learns it: a state proof verified against `trusted`. */
+/**
+ * Value of `key` as a light client learns it: a state proof verified against `trusted`, the set it
+ * holds for that height (as a v1 bundle: without the member-set updates, which follow from genesis).
+ */
 function proven(key: string, trusted: MemberSet): JsonValue | undefined {
-  const fact = verifyProofBundle(stateProof(node, key), trusted, nativeVerifier, 'test');
+  const bundle = { ...stateProof(node, key), type: STATE_BUNDLE_V1, memberSetUpdates: undefined };
+  const fact = verifyProofBundle(bundle, trusted, nativeVerifier, 'test');
   if (fact.kind !== 'state') throw new Error('expected a state proof');
   return fact.value ?? undefined;
 }

@@ -124,6 +124,7 @@ export {
   verifyRequest,
 } from './http/verify-request.js';
 export {
+  applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
   type Cosignature,
   checkEquivocation,
@@ -212,13 +213,34 @@ export {
   type Share,
 } from './ledger/customer-state.js';
 export {
+  followMemberSetUpdates,
+  genesisMemberChain,
+  latestEpoch,
+  MAX_MEMBER_SET_UPDATES,
+  MEMBER_SET_KEY,
+  MEMBER_SET_UPDATE,
+  type MemberEpoch,
+  type MemberSetChain,
+  type MemberSetEntry,
+  type MemberSetUpdate,
+  memberSetEntry,
+  memberSetForHeight,
+  parseMemberSetChain,
+  verifyMemberSetUpdate,
+} from './ledger/member-epochs.js';
+export {
   CONSISTENCY_BUNDLE,
+  CONSISTENCY_BUNDLE_V1,
   type ConsistencyBundle,
   INCLUSION_BUNDLE,
+  INCLUSION_BUNDLE_V1,
   type InclusionBundle,
+  isMemberSetChain,
   type ProofBundle,
   STATE_BUNDLE,
+  STATE_BUNDLE_V1,
   type StateBundle,
+  type TrustedMembers,
   type VerifiedFact,
   verifyProofBundle,
 } from './ledger/proof-bundle.js';

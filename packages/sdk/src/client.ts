@@ -10,14 +10,20 @@
  */
 import {
   type BlockHeader,
+  followMemberSetUpdates,
+  genesisMemberChain,
+  isMemberSetChain,
   type JsonValue,
   type MemberSet,
+  type MemberSetChain,
+  nobleVerifier,
   type ProofBundle,
   type QuorumCertificate,
   type SignedTx,
   type Signer,
   type SubjectReport,
   signRequest,
+  type TrustedMembers,
   type VerifiedFact,
   type VerifiedSubjectReport,
   type Verifier,
@@ -55,6 +61,7 @@ import type {
   BlockTxsPage,
   Finality,
   GpcSupport,
+  MemberEpochsPage,
   OpenApiDocument,
   Readiness,
   SnapshotStream,
@@ -571,8 +578,40 @@ export class CustosClient {
     return this.#json('GET', '/v1/finality', undefined, opts);
   }
 
+  /** One page of the chain's certified member-set updates, from epoch `from` (default 1). Public. */
+  async memberEpochs(q: { from?: number } = {}, opts?: CallOptions): Promise<MemberEpochsPage> {
+    const from = q.from === undefined ? undefined : checkHeight(q.from);
+    return this.#json('GET', `/v1/members/epochs${query({ from })}`, undefined, opts);
+  }
+
   /**
-   * The state at the node's head, once final, as NDJSON (`custos-snapshot/1`), read as a stream:
+   * The chain's member sets up to the current one, each update verified here against the set before
+   * it, starting from what you trust (the genesis member set, or a chain of epochs verified before,
+   * which never goes back). Pass the result to the `verified*` methods so that a certificate by keys
+   * removed since is refused even if a bundle leaves the updates out.
+   */
+  async verifiedMemberSets(
+    trusted: TrustedMembers,
+    q: { chainId?: string; verifier?: Verifier } = {},
+    opts?: CallOptions,
+  ): Promise<MemberSetChain> {
+    let chain: MemberSetChain | undefined = isMemberSetChain(trusted) ? trusted : undefined;
+    let from: number | null = chain === undefined ? 1 : (chain.epochs[chain.epochs.length - 1]?.epoch ?? 0) + 1;
+    for (let pages = 0; from !== null && pages < 64; pages++) {
+      const page = await this.memberEpochs({ from }, opts);
+      if (chain === undefined) {
+        const id = q.chainId ?? page.chainId;
+        chain = genesisMemberChain(id, trusted as MemberSet);
+      }
+      chain = followMemberSetUpdates(chain, page.updates, q.verifier ?? nobleVerifier);
+      from = page.next;
+    }
+    if (chain === undefined) throw new Error('no member sets');
+    return chain;
+  }
+
+  /**
+   * The state at the node's head, once final, as NDJSON (`custos-snapshot/2`), read as a stream:
    * a snapshot can be larger than anything worth buffering. Verify it before trusting a row.
    */
   async snapshot(q: { height?: number } = {}, opts?: CallOptions): Promise<SnapshotStream> {
@@ -646,7 +685,7 @@ export class CustosClient {
    */
   async verifiedInclusion(
     txId: string,
-    members: MemberSet,
+    members: TrustedMembers,
     q: { height?: number; chainId?: string; verifier?: Verifier } = {},
     opts?: CallOptions,
   ): Promise<VerifiedFact> {
@@ -657,7 +696,7 @@ export class CustosClient {
   /** A state key's value (or absence), its proof verified here against `members`. */
   async verifiedState(
     key: string,
-    members: MemberSet,
+    members: TrustedMembers,
     q: { chainId?: string; verifier?: Verifier } = {},
     opts?: CallOptions,
   ): Promise<VerifiedFact> {
@@ -668,7 +707,7 @@ export class CustosClient {
   async verifiedConsistency(
     from: number,
     to: number,
-    members: MemberSet,
+    members: TrustedMembers,
     q: { chainId?: string; verifier?: Verifier } = {},
     opts?: CallOptions,
   ): Promise<VerifiedFact> {

@@ -9,6 +9,7 @@ import {
   type JsonValue,
   type LogEntry,
   type MemberSet,
+  type MemberSetChain,
   nobleVerifier,
   ProtocolError,
   type QuorumCertificate,
@@ -26,6 +27,11 @@ export interface TrustAnchor {
   chainId: string;
   threshold: number;
   members: GenesisMember[];
+  /**
+   * The member-set epochs verified since genesis (`CustosClient.verifiedMemberSets`): certificates
+   * are then checked against the set in force at their height, not the genesis set.
+   */
+  epochs?: MemberSetChain;
 }
 
 /** The trust anchor of a genesis document (take it once, from a source you trust, and pin it). */
@@ -37,9 +43,14 @@ export function trustFromGenesis(g: Genesis): TrustAnchor {
   };
 }
 
-/** The member set `verifyProofBundle` and `verifySubjectReport` take. */
+/** The genesis member set of a trust anchor. */
 export function memberSetOf(t: TrustAnchor): MemberSet {
   return { members: t.members.map((m) => ({ id: m.id, keys: m.keys })), threshold: t.threshold };
+}
+
+/** What `verifyProofBundle` and `verifySubjectReport` take: the verified epochs if any, else the genesis set. */
+export function trustedMembersOf(t: TrustAnchor): MemberSet | MemberSetChain {
+  return t.epochs !== undefined && t.epochs.chainId === t.chainId ? t.epochs : memberSetOf(t);
 }
 
 /** A subject's whole history, every page verified. */
@@ -93,7 +104,7 @@ export function verifyHistory(
   did: string,
   verifier: Verifier = nobleVerifier,
 ): VerifiedHistory {
-  const members = memberSetOf(trust);
+  const members = trustedMembersOf(trust);
   let last: ReturnType<typeof verifySubjectReport> | undefined;
   let certificate: QuorumCertificate | undefined;
   const events: VerifiedHistory['events'] = [];

@@ -3,13 +3,24 @@
  * not describe (finality, certificates, readiness, GPC, event payloads). Wire formats only: nothing
  * here is trusted until a proof says so.
  */
-import type { QuorumCertificate, ResultCode } from '@custos/protocol';
+import type { MemberSet, MemberSetUpdate, QuorumCertificate, ResultCode } from '@custos/protocol';
 import type { CommittedTx } from './api-types.js';
 
 /** `GET /v1/finality`: the latest committed height and the latest height a quorum signed (-1: none). */
 export interface Finality {
   head: number;
   final: number;
+}
+
+/** `GET /v1/members/epochs`: the certified member-set updates since genesis (one page). */
+export interface MemberEpochsPage {
+  chainId: string;
+  /** Epoch 0, as the node says: check it against the genesis you trust, never adopt it from here. */
+  genesis: MemberSet;
+  latestEpoch: number;
+  updates: MemberSetUpdate[];
+  /** `from` of the next page, or null. */
+  next: number | null;
 }
 
 /** `GET /v1/blocks/:height/certificate`. */

@@ -21,6 +21,7 @@ export const SDK_ROUTES = {
   'GET /v1/blocks/{height}/certificate': 'certificate',
   'GET /v1/checkpoint': 'checkpoint',
   'GET /v1/finality': 'finality',
+  'GET /v1/members/epochs': 'memberEpochs',
   'GET /v1/snapshot': 'snapshot',
   'GET /v1/gov/proposals': 'govProposals',
   // transactions

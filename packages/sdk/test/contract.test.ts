@@ -142,7 +142,7 @@ describe('every route through the SDK', () => {
     const snap = await pub.snapshot();
     expect(snap.height).toBe(latest.height);
     const text = await new Response(snap.body).text();
-    expect(text.split('\n')[0]).toContain('custos-snapshot/1');
+    expect(text.split('\n')[0]).toContain('custos-snapshot/2');
   });
 
   it('reads state, and proves state and consistency locally', async () => {

@@ -6,6 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { exportSnapshot } from '../consortium/snapshot.js';
+import { memberSetOf } from '../genesis.js';
+import { currentEpoch, MAX_EPOCHS_PAGE, memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
 import { HEIGHT_PARAMS, INCLUSION_QUERY, NO_QUERY, WAIT_QUERY } from './schemas.js';
@@ -32,7 +34,56 @@ const CERTIFICATE = {
   required: ['height', 'final', 'finalHeight', 'qc'],
 };
 
+const EPOCHS = {
+  type: 'object',
+  properties: {
+    chainId: { type: 'string' },
+    genesis: {
+      type: 'object',
+      description: 'Epoch 0: the genesis member set, certifying from height 0.',
+      additionalProperties: true,
+    },
+    latestEpoch: { type: 'integer', description: 'The epoch in force in the latest state of this peer.' },
+    updates: {
+      type: 'array',
+      maxItems: MAX_EPOCHS_PAGE,
+      description:
+        "Certified member-set updates (`custos/member-set-update/v1`) from epoch `from`, in order: the new set, its epoch and first height, the header of the block that made the change, that block's certificate by the previous set, and a state proof of `gov/memberset` under the header's state root. Only updates of final blocks.",
+      items: { type: 'object', additionalProperties: true },
+    },
+    next: {
+      type: ['integer', 'null'],
+      description: 'The `from` of the next page, or null when this page reaches the latest certified epoch.',
+    },
+  },
+  required: ['chainId', 'genesis', 'latestEpoch', 'updates', 'next'],
+};
+
 export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode): void {
+  app.get<{ Querystring: { from?: string } }>(
+    '/v1/members/epochs',
+    {
+      schema: {
+        tags: ['chain'],
+        summary: 'Read the chain of member-set updates',
+        description:
+          "Public. How the member set changed since genesis, each change certified by the set before it: a verifier walks the updates from the genesis set (or from an epoch it already trusts) with the protocol's `followMemberSetUpdates`, and then checks each certificate against the set in force at its height. At most 256 updates per page, from epoch `from` (default 1).",
+        querystring: closedFrom(),
+        response: { 200: EPOCHS },
+      },
+      config: { problems: ['BAD_REQUEST'] },
+    },
+    async (request) => {
+      const from = request.query.from === undefined ? 1 : Math.max(1, Number(request.query.from));
+      const updates = memberSetUpdates(node, { from, limit: MAX_EPOCHS_PAGE });
+      const last = updates[updates.length - 1];
+      const latest = currentEpoch(node);
+      const next =
+        updates.length === MAX_EPOCHS_PAGE && last !== undefined && last.epoch < latest ? last.epoch + 1 : null;
+      return { chainId: node.chainId, genesis: memberSetOf(node.genesis), latestEpoch: latest, updates, next };
+    },
+  );
+
   app.get(
     '/v1/finality',
     {
@@ -83,7 +134,7 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
         tags: ['chain'],
         summary: 'Export a state snapshot',
         description:
-          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/1`): the header and quorum certificate, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
+          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/2`): the header and quorum certificate with the certified member-set updates from genesis up to it, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
         querystring: INCLUSION_QUERY,
         response: { 200: { type: 'string', description: 'application/x-ndjson' } },
       },
@@ -105,4 +156,9 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
       }
     },
   );
+}
+
+function closedFrom() {
+  const from = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' };
+  return { type: 'object', properties: { from }, additionalProperties: false, required: [] };
 }

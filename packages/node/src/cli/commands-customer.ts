@@ -13,6 +13,7 @@ import {
   isDpvPurpose,
   type JsonValue,
   labelOf,
+  type MemberSetChain,
   type PairwiseIdentity,
   type SignedTx,
   type Signer,
@@ -23,7 +24,7 @@ import { fetchHistory, signedBy, trustFromGenesis, type VerifiedHistory, verifyH
 import { type Command, Option } from 'commander';
 import { nativeSigner, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
-import type { Genesis } from '../genesis.js';
+import { type Genesis, memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { JURISDICTIONS } from '../modules/common.js';
 import type { Grant, OptOut, Preferences } from '../modules/consent.js';
@@ -264,8 +265,14 @@ function fetchReports(node: NodeClient, did: string, signer: Signer): Promise<un
  * events, and every event must concern this subject: signed by it, or naming it or one of its
  * records or requests.
  */
-export function verifyReportPages(pages: readonly unknown[], genesis: Genesis, did: string): MergedReport {
-  const h = verifyHistory(pages, trustFromGenesis(genesis), did, nativeVerifier);
+export function verifyReportPages(
+  pages: readonly unknown[],
+  genesis: Genesis,
+  did: string,
+  epochs?: MemberSetChain,
+): MergedReport {
+  const trust = { ...trustFromGenesis(genesis), ...(epochs === undefined ? {} : { epochs }) };
+  const h = verifyHistory(pages, trust, did, nativeVerifier);
   return { height: h.height, complete: true, historyCount: h.historyCount, facts: h.facts, events: h.events };
 }
 
@@ -634,6 +641,11 @@ async function loadHistory(flags: HistoryFlags) {
     );
   }
   const histories: RelationshipHistory[] = [];
+  // The member sets since genesis, each certified update verified here (reports made after a
+  // member-set change are certified by the set in force then).
+  const epochs = await ctx.client.run((sdk) =>
+    sdk.verifiedMemberSets(memberSetOf(genesis), { chainId: genesis.chainId, verifier: nativeVerifier }),
+  );
   for (const r of rels) {
     const pages = await fetchReports(ctx.client, r.did, session.wallet.relationship(r.chainId, r.orgId).signer);
     histories.push({
@@ -641,7 +653,7 @@ async function loadHistory(flags: HistoryFlags) {
       did: r.did,
       ...(r.label === undefined ? {} : { label: r.label }),
       pages,
-      verified: verifyReportPages(pages, genesis, r.did),
+      verified: verifyReportPages(pages, genesis, r.did, epochs),
     });
   }
   const now = Date.now();

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProtocolError, verifyProofBundle } from '@custos/protocol';
+import { followMemberSetUpdates, genesisMemberChain, ProtocolError, verifyProofBundle } from '@custos/protocol';
 import type { Command } from 'commander';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
@@ -85,8 +85,12 @@ export function registerProofCommands(program: Command): void {
     .argument('<file>', 'proof bundle (from `custos proof ... --out`)')
     .option('--genesis <file>', 'genesis.json whose members must have certified the proof')
     .option('--home <dir>', 'read the genesis from this home (default $CUSTOS_HOME or ./.custos)')
+    .option(
+      '--epochs <file>',
+      'member-set updates you hold (a saved GET /v1/members/epochs answer): a certificate by keys removed since is refused even if the bundle leaves its updates out',
+    )
     .option('--json', 'print one JSON document')
-    .action((file: string, flags: { genesis?: string; home?: string; json?: boolean }) => {
+    .action((file: string, flags: { genesis?: string; home?: string; epochs?: string; json?: boolean }) => {
       const out = output(flags.json === true);
       installNativeCrypto();
       const home = resolveHome(flags.home);
@@ -94,7 +98,13 @@ export function registerProofCommands(program: Command): void {
         throw new NodeError('BAD_REQUEST', `expected --genesis GENESIS.json or --home DIR (no chain in ${home})`);
       }
       const genesis = readGenesisFile(flags.genesis ?? join(home, GENESIS_FILE));
-      const fact = verifyProofBundle(readBundle(file), memberSetOf(genesis), nativeVerifier, genesis.chainId);
+      // The genesis members, moved forward by the member-set updates the verifier holds (each checked).
+      let trusted = genesisMemberChain(genesis.chainId, memberSetOf(genesis));
+      if (flags.epochs !== undefined) {
+        const doc = readBundle(flags.epochs) as { updates?: unknown } | unknown[];
+        trusted = followMemberSetUpdates(trusted, Array.isArray(doc) ? doc : doc?.updates, nativeVerifier);
+      }
+      const fact = verifyProofBundle(readBundle(file), trusted, nativeVerifier, genesis.chainId);
       // The member set alone does not name the chain: the same members may certify several chains.
       if (fact.chainId !== genesis.chainId) {
         throw new ProtocolError(
@@ -104,7 +114,7 @@ export function registerProofCommands(program: Command): void {
       }
       const s: Record<string, unknown> = { ...fact };
       out.result({ ok: true, ...s }, [
-        `OK: ${file} verifies against the ${genesis.members.length} members of chain ${genesis.chainId} (quorum ${genesis.threshold}).`,
+        `OK: ${file} verifies against the members of chain ${genesis.chainId} in force at its height (its genesis members, followed through the certified member-set updates).`,
         ...Object.entries(s).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
       ]);
     });

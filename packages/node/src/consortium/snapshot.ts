@@ -3,9 +3,12 @@
  * at a final height as a stream, and a joining peer verifies it against the quorum certificate of
  * that height and starts a fresh store there instead of replaying from genesis.
  *
- * Format `custos-snapshot/1`, newline-delimited JSON, one object per line, in this order:
- *   {"snapshot":"custos-snapshot/1","genesis":<genesis text>,"header":{..},"hash":"..","qc":{..},
- *    "logFrontier":["<hex>",..]}       the base block, and the log's perfect-subtree roots ("peaks")
+ * Format `custos-snapshot/2`, newline-delimited JSON, one object per line, in this order:
+ *   {"snapshot":"custos-snapshot/2","genesis":<genesis text>,"header":{..},"hash":"..","qc":{..},
+ *    "logFrontier":["<hex>",..],       the base block, and the log's perfect-subtree roots ("peaks")
+ *    "memberSetUpdates":[..]}          the certified member-set updates from genesis up to the base
+ *                                      block, so the joiner checks the certificate against the set
+ *                                      in force at that height (format 1 had none: genesis set only)
  *   {"row":["<key>","<value>"]}        every state row, in strictly increasing UTF-8 key order
  *   {"tx":{logIndex,txId,height,index,code,expiresAt,time,tx,proof}}
  *                                      transactions still inside the replay window (and the base
@@ -19,10 +22,16 @@ import {
   checkCheckpointShape,
   checkpointOf,
   emptyRoot,
+  followMemberSetUpdates,
   fromHex,
+  genesisMemberChain,
   headerHash,
   leafHash,
   logEntryBytes,
+  MEMBER_SET_KEY,
+  type MemberSetChain,
+  type MemberSetUpdate,
+  memberSetForHeight,
   nodeHash,
   parseTx,
   type QuorumCertificate,
@@ -34,11 +43,14 @@ import {
 import { nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { type Genesis, genesisText, memberSetOf } from '../genesis.js';
+import { importedEpochRecords, memberSetChainOf, memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';
 import { PinnedRead, SnapshotStoreWriter, type StoredTxRow } from '../store/snapshot-store.js';
 import { readBounded } from './catch-up.js';
 
-export const SNAPSHOT_FORMAT = 'custos-snapshot/1';
+export const SNAPSHOT_FORMAT = 'custos-snapshot/2';
+/** The first format (no member-set updates): still imported while the genesis set certifies its height. */
+export const SNAPSHOT_FORMAT_V1 = 'custos-snapshot/1';
 /** Longest line accepted (a state value, a transaction with its proof). */
 export const MAX_SNAPSHOT_LINE = 1024 * 1024;
 /** Default bound of a whole snapshot. */
@@ -96,7 +108,9 @@ export async function exportSnapshot(
     await node.waitFinal(header.height, opts.waitMs ?? 30_000);
     const qc = node.store.getHeader(header.height)?.qc;
     if (qc == null) throw new NodeError('NOT_FINAL', `block ${header.height} has no certificate`);
-    verifyQuorumCertificate(qc, memberSetOf(node.genesis), nativeVerifier, node.chainId);
+    const updates = memberSetUpdates(node).filter((u) => u.header.height <= header.height);
+    const chain = memberSetChainOf(node, node.genesis, nativeVerifier);
+    verifyQuorumCertificate(qc, memberSetForHeight(chain, header.height).members, nativeVerifier, node.chainId);
     const frontier = logPeaks(header.logSize).map((p) => {
       const h = read.logNode(p.level, p.index);
       if (h === undefined) throw new NodeError('STORE_CORRUPT', `log node ${p.index} at level ${p.level} is missing`);
@@ -109,6 +123,7 @@ export async function exportSnapshot(
       hash,
       qc,
       logFrontier: frontier,
+      memberSetUpdates: updates,
     };
     const txs = read.recentTxs(header.logSize - header.txCount, header.time).filter((t) => t.logIndex < header.logSize);
     const times = new Map<number, number>();
@@ -184,9 +199,10 @@ const refuse = (reason: string, message: string, cause?: unknown) =>
  * Verifies a snapshot and writes a fresh store starting at its height; nothing is left behind if
  * it is refused (CATCH_UP_FAILED, `details.reason` says which check failed).
  *
- * Trust: the certificate must verify against the genesis member set the joiner holds (a chain
- * whose members changed by governance since genesis needs a snapshot taken before the change, or
- * a replay from genesis). Everything else is checked against the certificate: the state rows
+ * Trust: the joiner holds the genesis; the snapshot's member-set updates walk from the genesis set
+ * to the set in force at the base block (each certified by the set before it), and the base
+ * block's certificate must verify against that set, so a removed or rotated-out key does not count.
+ * Everything else is checked against the certificate: the state rows
  * rebuild the certified state root, the log frontier folds to the certified log root, and each
  * transaction carries an inclusion proof in the certified log.
  */
@@ -208,8 +224,11 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
   const firstLine = await lines.next();
   if (firstLine.done) throw refuse('TRUNCATED', 'the stream is empty');
   const head = parseLine(firstLine.value) as Record<string, unknown>;
-  if (head.snapshot !== SNAPSHOT_FORMAT) {
-    throw refuse('FORMAT', `expected format ${SNAPSHOT_FORMAT}, got ${JSON.stringify(head.snapshot)?.slice(0, 40)}`);
+  if (head.snapshot !== SNAPSHOT_FORMAT && head.snapshot !== SNAPSHOT_FORMAT_V1) {
+    throw refuse(
+      'FORMAT',
+      `expected format ${SNAPSHOT_FORMAT} (or ${SNAPSHOT_FORMAT_V1}), got ${JSON.stringify(head.snapshot)?.slice(0, 40)}`,
+    );
   }
   const trusted = genesisText(opts.genesis);
   if (head.genesis !== trusted) throw refuse('GENESIS', 'the snapshot is of another chain than the genesis given');
@@ -224,12 +243,26 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
   if (typeof head.hash !== 'string' || headerHash(header) !== head.hash) {
     throw refuse('HEADER', 'the block hash does not match the header');
   }
+  // The member sets from genesis to the base block, each update certified by the set before it.
+  let chain: MemberSetChain = genesisMemberChain(opts.genesis.chainId, memberSetOf(opts.genesis));
+  const updates = (head.snapshot === SNAPSHOT_FORMAT ? head.memberSetUpdates : []) as MemberSetUpdate[];
   try {
-    verifyQuorumCertificate(qc, memberSetOf(opts.genesis), nativeVerifier, opts.genesis.chainId);
+    // Exactly epochs 1..n in order: the joiner keeps and serves what it imports, so nothing unverified may ride along.
+    if (!Array.isArray(updates) || updates.some((u, i) => u?.epoch !== i + 1)) {
+      throw new Error('expected the updates of epochs 1, 2, ... in order, each once');
+    }
+    chain = followMemberSetUpdates(chain, updates, nativeVerifier);
+    if (updates.some((u) => u.header.height > header.height)) throw new Error('an update after the base block');
+  } catch (e) {
+    throw refuse('MEMBERS', `the member-set updates do not verify: ${(e as Error).message}`, e);
+  }
+  const epoch = memberSetForHeight(chain, header.height);
+  try {
+    verifyQuorumCertificate(qc, epoch.members, nativeVerifier, opts.genesis.chainId);
   } catch (e) {
     throw refuse(
       'CERTIFICATE',
-      `the certificate of block ${header.height} does not verify against the genesis members`,
+      `the certificate of block ${header.height} does not verify against the member set of epoch ${epoch.epoch}: ${(e as Error).message}`,
       e,
     );
   }
@@ -259,6 +292,7 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
   let prevKey: Buffer | undefined;
   let end: { rows?: unknown; txs?: unknown } | undefined;
   let prevLogIndex = -1;
+  let stateEpoch: unknown = 0;
   for (;;) {
     const next = await lines.next();
     if (next.done) break;
@@ -276,6 +310,7 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
       }
       prevKey = key;
       if (++rows > MAX_ROWS) throw refuse('TOO_LARGE', `more than ${MAX_ROWS} state rows`);
+      if (row[0] === MEMBER_SET_KEY) stateEpoch = (JSON.parse(row[1]) as { epoch?: unknown }).epoch;
       writer.addRow(row[0], row[1]);
     } else if (line.tx !== undefined) {
       const t = checkTx(line.tx, header, prevLogIndex);
@@ -302,12 +337,20 @@ async function importInto(writer: SnapshotStoreWriter, opts: ImportOptions): Pro
   if (root !== header.stateRoot) {
     throw refuse('STATE_ROOT', `the state rows rebuild root ${root}, the certificate says ${header.stateRoot}`);
   }
+  const lastEpoch = chain.epochs[chain.epochs.length - 1]!.epoch;
+  if (stateEpoch !== lastEpoch) {
+    throw refuse(
+      'MEMBERS',
+      `the state is at member-set epoch ${String(stateEpoch)}, the snapshot's updates reach epoch ${lastEpoch}`,
+    );
+  }
   writer.finish({
     header,
     hash: head.hash,
     qc,
     genesisText: trusted,
     source: opts.sourceName ?? 'stream',
+    meta: importedEpochRecords(updates),
   });
   log(`imported snapshot at height ${header.height}: ${rows} state rows, ${txs} recent transactions`);
   return { height: header.height, hash: head.hash, stateRoot: root, rows, txs };

@@ -7,11 +7,13 @@ import {
   canonicalize,
   checkTxWindow,
   type JsonValue,
+  MEMBER_SET_KEY,
   type ParsedTx,
   ProtocolError,
   type ResultCode,
   XTX_BINDING_ARG,
 } from '@custos/protocol';
+import { nextMemberSetEntry } from '../governance/member-set.js';
 import type { Args, ExecContext, Module } from './module.js';
 import { ExecFailure } from './module.js';
 
@@ -129,6 +131,9 @@ export class Executor {
       results.push(code);
       subjects.push(indexed);
     }
+    // A block that changes the member set starts a new epoch (certified by the set before it).
+    const epoch = nextMemberSetEntry(input.height, state, blockWrites);
+    if (epoch !== undefined) blockWrites.set(MEMBER_SET_KEY, canonicalize(epoch as unknown as JsonValue));
     return { results, writes: blockWrites, subjects };
   }
 

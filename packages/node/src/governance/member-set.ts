@@ -6,7 +6,14 @@
  * Built from point reads only (`gov/members`, `member/<id>`, `gov/params`), so a light client gets
  * the same answer from state proofs of those keys as a peer gets from its store.
  */
-import type { JsonValue, MemberSet } from '@custos/protocol';
+import {
+  canonicalize,
+  type JsonValue,
+  MEMBER_SET_KEY,
+  type MemberSet,
+  type MemberSetEntry,
+  memberSetEntry,
+} from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { type MemberRecord, memberKey } from '../modules/member.js';
@@ -77,4 +84,43 @@ function genesisOf(reader: GovStateReader, genesis: GenesisPart | undefined): Ge
   const text = reader.getMeta?.('genesis');
   if (text === undefined) throw new NodeError('NOT_INITIALIZED', 'no genesis given and none in this store');
   return JSON.parse(text) as GenesisPart;
+}
+
+/**
+ * The member-set epoch a block starts, if it changes the member set: `gov/memberset` =
+ * `{epoch, effectiveFrom: height + 1, members, threshold}`, written by the executor at the end of
+ * the block (whatever changed it: an admission, a removal, a key rotation, an added or revoked key, a
+ * threshold change). Verifiers follow these entries, each proven under a header certified by the
+ * previous set (`MemberSetUpdate` in the protocol package). Undefined when the set is unchanged.
+ */
+export function nextMemberSetEntry(
+  height: number,
+  reader: GovStateReader,
+  writes: ReadonlyMap<string, string | null>,
+): MemberSetEntry | undefined {
+  let touched = false;
+  for (const k of writes.keys()) {
+    if (k.startsWith('member/') || k === GOV_MEMBERS || k === GOV_PARAMS) {
+      touched = true;
+      break;
+    }
+  }
+  if (!touched || reader.getMeta?.('genesis') === undefined) return undefined;
+  const genesis = () => genesisOf(reader, undefined);
+  const before = jsonReader(reader);
+  const after: GetJson = (key) => {
+    if (!writes.has(key)) return before(key);
+    const text = writes.get(key);
+    return text === null || text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+  };
+  const old = memberSetFromState(before, genesis);
+  const now = memberSetFromState(after, genesis);
+  if (setKey(old) === setKey(now)) return undefined;
+  const prev = after(MEMBER_SET_KEY) as MemberSetEntry | undefined;
+  return memberSetEntry({ epoch: (prev?.epoch ?? 0) + 1, effectiveFrom: height + 1, members: now });
+}
+
+function setKey(s: MemberSet): string {
+  const members = [...s.members].sort((a, b) => (a.id < b.id ? -1 : 1)).map((m) => ({ id: m.id, keys: m.keys }));
+  return canonicalize({ members, threshold: s.threshold } as unknown as JsonValue);
 }

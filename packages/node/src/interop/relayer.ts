@@ -6,11 +6,18 @@
  * already taken ends with CONFLICT), so any number of relayers may run at once, and one that dies
  * is replaced by another that simply scans again. Its key only pays for nothing: relay
  * transactions are permissionless, the proofs carry the authority.
+ *
+ * Before the cross-chain steps, each pass carries member-set changes: for every chain that has a
+ * light client of another one, the other chain's certified member-set updates after the epoch that
+ * light client holds (`GET /v1/members/epochs`) go to `interop.updateMembers`, so counterparties
+ * follow admissions, removals and key rotations without anyone asking.
  */
 import {
   type CrossChainTx,
   type DecisionProof,
   type JsonValue,
+  type LightClientState,
+  type MemberSetUpdate,
   ProtocolError,
   parseCrossChainTx,
   type SignedTx,
@@ -25,6 +32,7 @@ import {
   xtxVoteKey,
 } from '@custos/protocol';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
+import { memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';
 import { stateProof } from '../proofs.js';
 
@@ -42,12 +50,15 @@ export interface ChainEndpoint {
   tx(txId: string): Promise<SignedTx | null>;
   /** Submits and waits for the commit; resolves with the result code. */
   submit(tx: SignedTx): Promise<{ txId: string; code: string }>;
+  /** The chain's certified member-set updates from epoch `from` (one page). */
+  memberEpochs?(from: number): Promise<MemberSetUpdate[]>;
 }
 
-export type RelayStep = 'prepare' | 'decide' | 'timeout' | 'finalize';
+export type RelayStep = 'prepare' | 'decide' | 'timeout' | 'finalize' | 'members';
 
 /** One transaction a relayer submitted, and how it ended (a result code, or an admission error code). */
 export interface RelayAction {
+  /** The cross-chain transaction; for a `members` step, `epoch <n> of <chainId>`. */
   xtxId: string;
   chainId: string;
   step: RelayStep;
@@ -113,6 +124,8 @@ export class Relayer {
         this.onError(ep.label, e);
       }
     }
+    const actions: RelayAction[] = [];
+    await this.relayMemberSets(chains, actions);
     const open = new Map<string, { chain: Chain; prepareTx: string }[]>();
     for (const chain of chains.values()) {
       try {
@@ -128,7 +141,6 @@ export class Relayer {
         this.onError(chain.ep.label, e);
       }
     }
-    const actions: RelayAction[] = [];
     const ids = [...open.keys()];
     let next = 0;
     const worker = async () => {
@@ -143,6 +155,52 @@ export class Relayer {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
     return actions;
+  }
+
+  /**
+   * Brings every light client up to date: for each chain B with a light client of chain A, submits
+   * A's certified member-set updates after the epoch B's client holds, in order, to B. An update
+   * another relayer brought first ends with UNAUTHORIZED (stale) and changes nothing.
+   */
+  private async relayMemberSets(chains: Map<string, Chain>, actions: RelayAction[]): Promise<void> {
+    for (const src of chains.values()) {
+      if (src.ep.memberEpochs === undefined) continue;
+      for (const dst of chains.values()) {
+        if (dst === src) continue;
+        try {
+          const lc = (await dst.ep.entry(`lc/${src.chainId}`)) as unknown as LightClientState | null;
+          if (lc === null || lc.frozen !== null || typeof lc.epoch !== 'number') continue;
+          for (const u of await src.ep.memberEpochs(lc.epoch + 1)) {
+            const tx = signTx(
+              {
+                chainId: dst.chainId,
+                type: 'interop.updateMembers',
+                args: { certified: u as unknown as JsonValue },
+                now: this.now(),
+              },
+              this.signer,
+            );
+            let code: string;
+            try {
+              code = (await dst.ep.submit(tx)).code;
+            } catch (e) {
+              code = errorCodeOf(e);
+            }
+            const a: RelayAction = {
+              xtxId: `epoch ${u.epoch} of ${src.chainId}`,
+              chainId: dst.chainId,
+              step: 'members',
+              code,
+            };
+            actions.push(a);
+            this.onAction(a);
+            if (code !== 'OK') break;
+          }
+        } catch (e) {
+          this.onError(dst.ep.label, e);
+        }
+      }
+    }
   }
 
   /** Steps until `signal` aborts (or once, with `once`), waiting `intervalMs` between passes. */
@@ -372,6 +430,9 @@ export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): 
       const r = await node.submitAndWait(tx);
       return { txId: r.txId, code: r.code };
     },
+    async memberEpochs(from) {
+      return memberSetUpdates(node, { from, limit: 256 });
+    },
   };
 }
 
@@ -443,6 +504,9 @@ export function httpEndpoint(baseUrl: string): ChainEndpoint {
     async submit(tx) {
       const r = await request<{ txId: string; code: string }>('/v1/txs?wait=true', tx);
       return { txId: r.txId, code: r.code };
+    },
+    async memberEpochs(from) {
+      return (await request<{ updates: MemberSetUpdate[] }>(`/v1/members/epochs?from=${from}`)).updates;
     },
   };
 }

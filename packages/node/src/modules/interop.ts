@@ -8,6 +8,7 @@
  * `lcev/<chainId>` -> the evidence that froze the client.
  */
 import {
+  applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
   type Checkpoint,
   checkEquivocation,
@@ -141,10 +142,26 @@ export const interopModule: Module = {
     },
 
     /**
-     * Follows a member-set change of a registered chain: `update = {chainId, epoch, members}` for the
-     * next epoch, signed by a quorum of the current (old) set. Anyone may relay it.
+     * Follows a member-set change of a registered chain. Either `certified`: the chain's certified
+     * member-set update (`custos/member-set-update/v1`: the next epoch, proven in its state under a
+     * header certified by a quorum of the set this light client trusts), which relayers carry
+     * automatically; or `update = {chainId, epoch, members}` for the next epoch with `signatures`
+     * co-signed by a quorum of the current (old) set. Anyone may relay either.
      */
     updateMembers(ctx: ExecContext, args: Args) {
+      if (args.certified !== undefined) {
+        arg.only(args, ['certified']);
+        const u = args.certified as Args | null;
+        const chainId = typeof u === 'object' && u !== null ? u.chainId : undefined;
+        if (typeof chainId !== 'string' || !CHAIN_ID.test(chainId)) {
+          throw new ExecFailure('INVALID_ARGS', 'expected args.certified as a member-set update with its chainId');
+        }
+        const lc = liveLightClient(ctx, chainId);
+        const next = checked('UNAUTHORIZED', () => applyCertifiedMemberSetUpdate(lc, u, nativeVerifier));
+        const cur = ctx.get(lightClientKey(chainId)) as Args;
+        ctx.put(lightClientKey(chainId), { ...cur, ...next, updatedAt: ctx.height } as unknown as JsonValue);
+        return 'OK';
+      }
       arg.only(args, ['update', 'signatures']);
       const update = args.update as Args | undefined;
       const chainId = typeof update === 'object' && update !== null ? update.chainId : undefined;

@@ -208,4 +208,22 @@ export class LedgerTree {
   prove(key: string): StateProofJson {
     return encodeStateProof(this.tree.prove(utf8(key)));
   }
+
+  /** Proof of `key` against the staged (applied, not yet committed) root: for records kept with the block. */
+  proveStaged(key: string): StateProofJson {
+    const staged = new Map<string, StateNode | null>();
+    for (const w of this.staged) staged.set(pathId(w.path), w.node);
+    const nodes = this.nodes;
+    const overlay: StateNodeStore = {
+      get: (path) => {
+        const id = pathId(path);
+        if (staged.has(id)) return staged.get(id) ?? undefined;
+        return nodes.get(path);
+      },
+      write: () => {
+        throw new Error('read-only overlay');
+      },
+    };
+    return encodeStateProof(new StateTree(overlay).prove(utf8(key)));
+  }
 }

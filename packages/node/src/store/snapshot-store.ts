@@ -187,6 +187,8 @@ export class SnapshotStoreWriter {
     qc: QuorumCertificate;
     genesisText: string;
     source: string;
+    /** More meta rows (the member-set updates the snapshot carried). */
+    meta?: readonly [string, string][];
   }): void {
     const db = this.store.db;
     db.prepare('INSERT INTO blocks (height, hash, header, qc) VALUES (?, ?, ?, ?)').run(
@@ -199,6 +201,7 @@ export class SnapshotStoreWriter {
     meta.run('genesis', base.genesisText);
     meta.run('chainId', base.header.chainId);
     meta.run('snapshot', canonicalize({ height: base.header.height, hash: base.hash, source: base.source }));
+    for (const [k, v] of base.meta ?? []) meta.run(k, v);
     db.exec('COMMIT');
     db.pragma('wal_checkpoint(TRUNCATE)');
     this.store.close();

@@ -36,6 +36,8 @@ export interface BlockCommit {
   qc: QuorumCertificate | null;
   /** (subject pseudonym, log index) pairs: which transactions belong to which data subject's history. */
   subjectIndex?: Iterable<[subject: string, logIndex: number]>;
+  /** Meta rows written with the block (e.g. the proof of a member-set change). */
+  meta?: Iterable<[key: string, value: string]> | undefined;
 }
 
 const SCHEMA = `
@@ -251,6 +253,7 @@ export class SqliteStore {
         if (node === null) q.treeDel.run(path);
         else q.treeSet.run(path, node);
       }
+      for (const [key, value] of c.meta ?? []) this.setMeta(key, value);
     })();
   }
 

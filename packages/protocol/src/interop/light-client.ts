@@ -8,7 +8,7 @@
  */
 import { fromBase64url, toBase64url } from '../b64.js';
 import { describe, fromHex, utf8 } from '../bytes.js';
-import { didFromPublicKey, isDidKey, publicKeyFromDid } from '../crypto/didkey.js';
+import { didFromPublicKey, publicKeyFromDid } from '../crypto/didkey.js';
 import { SIGNATURE_LENGTH, type Signer, type Verifier } from '../crypto/ed25519.js';
 import { ProtocolError } from '../errors.js';
 import { canonicalBytes, canonicalize, type JsonValue } from '../jcs.js';
@@ -16,32 +16,38 @@ import {
   type Checkpoint,
   type CheckpointSignature,
   type MemberSet,
-  majority,
   type QuorumCertificate,
   verifyQuorumCertificate,
 } from '../ledger/checkpoint.js';
+import { parseMemberSet, verifyMemberSetUpdate } from '../ledger/member-epochs.js';
 import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/proof.js';
 
 /** Domain tags: a co-signature of one message can never count for another kind of message. */
 export const REGISTRATION_DOMAIN = 'custos/interop/register/v1';
 export const MEMBER_UPDATE_DOMAIN = 'custos/interop/members/v1';
 export const MAX_REMOTE_MEMBERS = 64;
-const MAX_MEMBER_KEYS = 8;
-const MEMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** Another chain as a light client knows it: its id and the member set whose certificates count. */
 export interface RemoteChain {
   chainId: string;
   members: MemberSet;
+  /**
+   * The member-set epoch of `members` on that chain and the first height it certifies (absent: its
+   * genesis set, epoch 0 from height 0), so that its certified member-set updates follow on.
+   */
+  epoch?: number;
+  effectiveFrom?: number;
 }
 
 /** What a chain keeps about another one (state `lc/<chainId>` on a Custos peer). */
 export interface LightClientState {
   chainId: string;
   members: MemberSet;
-  /** 0 at registration, one more with every verified member update. */
+  /** The remote chain's member-set epoch (0 at a genesis registration), one more with every verified update. */
   epoch: number;
+  /** First height of the remote chain that `members` certifies (certified updates); absent: 0. */
+  effectiveFrom?: number;
   /** Set once two conflicting certificates were seen; a frozen client verifies nothing. */
   frozen: { height: number; reason: string } | null;
 }
@@ -65,58 +71,69 @@ export interface Equivocation {
 /** One member's signature over a registration or an update (same shape as a checkpoint signature). */
 export type Cosignature = CheckpointSignature;
 
-/**
- * Parses an untrusted member set: 1-64 members with distinct ids and keys, 1-8 did:keys each, and
- * a threshold of at least a majority, so two conflicting certificates always share a signer who
- * can be held to account. Throws `BAD_CERTIFICATE`.
- */
-export function parseMemberSet(raw: unknown): MemberSet {
-  const o = object(raw, 'a member set', ['members', 'threshold']);
-  const { members, threshold } = o;
-  if (!Array.isArray(members) || members.length === 0 || members.length > MAX_REMOTE_MEMBERS) {
-    throw bad(`expected 1-${MAX_REMOTE_MEMBERS} members, got ${describe(members)}`);
-  }
-  const ids = new Set<string>();
-  const keys = new Set<string>();
-  const out: MemberSet['members'] = [];
-  for (const m of members as unknown[]) {
-    const r = object(m, 'a member', ['id', 'keys']);
-    if (typeof r.id !== 'string' || !MEMBER_ID.test(r.id)) {
-      throw bad(`expected member ids of 1-32 characters [a-z0-9-], got ${describe(r.id)}`);
-    }
-    if (ids.has(r.id)) throw bad(`member '${r.id}' appears twice`);
-    ids.add(r.id);
-    if (!Array.isArray(r.keys) || r.keys.length === 0 || r.keys.length > MAX_MEMBER_KEYS) {
-      throw bad(`expected 1-${MAX_MEMBER_KEYS} keys for member '${r.id}'`);
-    }
-    for (const k of r.keys as unknown[]) {
-      if (!isDidKey(k)) throw bad(`expected the keys of member '${r.id}' as Ed25519 did:keys`);
-      if (keys.has(k)) throw bad('a key appears twice in the member set');
-      keys.add(k);
-    }
-    out.push({ id: r.id, keys: [...(r.keys as string[])] });
-  }
-  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold > out.length) {
-    throw bad(`expected a threshold between ${majority(out.length)} and ${out.length}, got ${describe(threshold)}`);
-  }
-  if (threshold < majority(out.length)) {
-    throw bad(`expected a threshold of at least a majority (${majority(out.length)} of ${out.length})`);
-  }
-  return { members: out, threshold };
-}
+export { parseMemberSet };
 
-/** Parses an untrusted `{chainId, members}`. Throws `BAD_CERTIFICATE`. */
+/** Parses an untrusted `{chainId, members}` (or `{chainId, members, epoch, effectiveFrom}`). Throws `BAD_CERTIFICATE`. */
 export function parseRemoteChain(raw: unknown): RemoteChain {
-  const o = object(raw, 'a chain description', ['chainId', 'members']);
+  const withEpoch = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'epoch');
+  const o = object(
+    raw,
+    'a chain description',
+    withEpoch ? ['chainId', 'members', 'epoch', 'effectiveFrom'] : ['chainId', 'members'],
+  );
   if (typeof o.chainId !== 'string' || !CHAIN_ID.test(o.chainId)) {
     throw bad(`expected chainId of 1-64 characters [a-z0-9-], got ${describe(o.chainId)}`);
   }
-  return { chainId: o.chainId, members: parseMemberSet(o.members) };
+  const remote: RemoteChain = { chainId: o.chainId, members: parseMemberSet(o.members) };
+  if (withEpoch) {
+    for (const k of ['epoch', 'effectiveFrom'] as const) {
+      const v = o[k];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+        throw bad(`expected ${k} as a non-negative integer`);
+    }
+    remote.epoch = o.epoch as number;
+    remote.effectiveFrom = o.effectiveFrom as number;
+  }
+  return remote;
 }
 
-/** A light client as registered: epoch 0, not frozen. */
+/** A light client as registered: at the registered epoch (0: the genesis set), not frozen. */
 export function newLightClient(remote: RemoteChain): LightClientState {
-  return { chainId: remote.chainId, members: remote.members, epoch: 0, frozen: null };
+  const lc: LightClientState = {
+    chainId: remote.chainId,
+    members: remote.members,
+    epoch: remote.epoch ?? 0,
+    frozen: null,
+  };
+  if (remote.effectiveFrom !== undefined) lc.effectiveFrom = remote.effectiveFrom;
+  return lc;
+}
+
+/**
+ * Follows the remote chain's certified member-set update (`MemberSetUpdate`, served by its peers at
+ * `GET /v1/members/epochs`): the next epoch, proven in the remote's state under a header that a
+ * quorum of the set this client trusts certified. A removed or rotated-out key stops counting for
+ * this client from then on. Throws `BAD_CERTIFICATE` (stale, skipped, or not certified).
+ */
+export function applyCertifiedMemberSetUpdate(
+  lc: LightClientState,
+  update: unknown,
+  verifier: Verifier,
+): LightClientState {
+  if (lc.frozen !== null) throw frozen(lc);
+  const next = verifyMemberSetUpdate(
+    { epoch: lc.epoch, effectiveFrom: lc.effectiveFrom ?? 0, members: lc.members },
+    update,
+    verifier,
+    lc.chainId,
+  );
+  return {
+    chainId: lc.chainId,
+    members: next.members,
+    epoch: next.epoch,
+    effectiveFrom: next.effectiveFrom,
+    frozen: null,
+  };
 }
 
 /**
@@ -202,12 +219,21 @@ export function applyMemberUpdate(
   const members = parseMemberSet(u.members);
   const next: MemberUpdate = { chainId: lc.chainId, epoch: lc.epoch + 1, members };
   verifyCosignatures(memberUpdateSigningBytes(next), signatures, lc.members, verifier);
-  return { chainId: lc.chainId, members, epoch: next.epoch, frozen: null };
+  const out: LightClientState = { chainId: lc.chainId, members, epoch: next.epoch, frozen: null };
+  if (lc.effectiveFrom !== undefined) out.effectiveFrom = lc.effectiveFrom;
+  return out;
 }
 
 /** Verifies a certificate of this client's chain with its current member set; returns its checkpoint. */
 export function verifyRemoteCertificate(lc: LightClientState, qc: unknown, verifier: Verifier): Checkpoint {
   if (lc.frozen !== null) throw frozen(lc);
+  const from = lc.effectiveFrom ?? 0;
+  const height = (qc as { checkpoint?: { height?: unknown } } | null)?.checkpoint?.height;
+  if (typeof height === 'number' && height < from) {
+    throw bad(
+      `the certificate of height ${height} of chain '${lc.chainId}' predates its member set of epoch ${lc.epoch} (from height ${from}): prove it at a later height`,
+    );
+  }
   verifyQuorumCertificate(qc, lc.members, verifier, lc.chainId);
   return qc.checkpoint;
 }

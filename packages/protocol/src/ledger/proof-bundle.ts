@@ -1,7 +1,9 @@
 /**
  * Self-contained proof bundles: an inclusion, consistency or state proof together with the quorum
- * certificate it is checked against. `verifyProofBundle` needs nothing but the bundle and the
- * member set the verifier already trusts (from genesis), so it runs offline and in the browser.
+ * certificate it is checked against and (v2) the member-set updates from genesis to the epoch that
+ * certifies it. `verifyProofBundle` needs nothing but the bundle and the member sets the verifier
+ * already trusts (the genesis set, or a chain of epochs it verified before), so it runs offline and
+ * in the browser. v1 bundles (no updates) are still verified, against the trusted epochs alone.
  */
 import { describe, equalBytes, fromHex, isHex, utf8 } from '../bytes.js';
 import { nobleVerifier, type Verifier } from '../crypto/ed25519.js';
@@ -10,12 +12,23 @@ import { canonicalize, type JsonValue } from '../jcs.js';
 import { emptyRoot, leafHash, verifyConsistency, verifyInclusion } from '../merkle/rfc9162.js';
 import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/smt.js';
 import { type LogEntry, logEntryBytes, RESULT_CODES } from './block.js';
-import { type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
+import { checkCheckpointShape, type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
+import {
+  followMemberSetUpdates,
+  genesisMemberChain,
+  type MemberSetChain,
+  type MemberSetUpdate,
+  memberSetForHeight,
+} from './member-epochs.js';
 import { parseTx, type SignedTx } from './tx.js';
 
-export const INCLUSION_BUNDLE = 'custos/inclusion/v1';
-export const CONSISTENCY_BUNDLE = 'custos/consistency/v1';
-export const STATE_BUNDLE = 'custos/state/v1';
+export const INCLUSION_BUNDLE = 'custos/inclusion/v2';
+export const CONSISTENCY_BUNDLE = 'custos/consistency/v2';
+export const STATE_BUNDLE = 'custos/state/v2';
+/** The first format, without member-set updates: verified against the epochs the verifier trusts. */
+export const INCLUSION_BUNDLE_V1 = 'custos/inclusion/v1';
+export const CONSISTENCY_BUNDLE_V1 = 'custos/consistency/v1';
+export const STATE_BUNDLE_V1 = 'custos/state/v1';
 const MAX_PATH = 64;
 
 export interface InclusionBundle {
@@ -27,6 +40,8 @@ export interface InclusionBundle {
   treeSize: number;
   path: string[];
   certificate: QuorumCertificate;
+  /** Updates from epoch 1 to the epoch that certifies `certificate` (empty while the genesis set does). */
+  memberSetUpdates: MemberSetUpdate[];
 }
 
 export interface ConsistencyBundle {
@@ -34,6 +49,8 @@ export interface ConsistencyBundle {
   from: QuorumCertificate;
   to: QuorumCertificate;
   path: string[];
+  /** Updates up to the epoch that certifies `to`. */
+  memberSetUpdates: MemberSetUpdate[];
 }
 
 export interface StateBundle {
@@ -43,6 +60,14 @@ export interface StateBundle {
   value: JsonValue | null;
   proof: StateProofJson;
   certificate: QuorumCertificate;
+  memberSetUpdates: MemberSetUpdate[];
+}
+
+/** What a verifier trusts: a chain's genesis member set, or a chain of epochs it verified before. */
+export type TrustedMembers = MemberSet | MemberSetChain;
+
+export function isMemberSetChain(t: TrustedMembers): t is MemberSetChain {
+  return Array.isArray((t as MemberSetChain).epochs);
 }
 
 export type ProofBundle = InclusionBundle | ConsistencyBundle | StateBundle;
@@ -53,22 +78,45 @@ export type VerifiedFact =
   | { kind: 'state'; chainId: string; height: number; key: string; value: JsonValue | null };
 
 /**
- * Verifies any proof bundle against a trusted member set (and, given `chainId`, that it is a proof
- * about that chain: the same members may run several chains). Throws `BAD_PROOF` or `BAD_CERTIFICATE`
- * saying what failed; returns what was proved.
+ * Verifies any proof bundle against what the verifier trusts: the genesis member set, or a chain of
+ * member-set epochs it already verified (and, given `chainId`, that it is a proof about that chain:
+ * the same members may run several chains). The bundle's member-set updates extend that trust, each
+ * certified by the set before it; each certificate is then checked against the set in force at its
+ * height, so a removed or rotated-out key does not count after its removal. Throws `BAD_PROOF` or
+ * `BAD_CERTIFICATE` saying what failed; returns what was proved.
  */
 export function verifyProofBundle(
   bundle: unknown,
-  members: MemberSet,
+  trusted: TrustedMembers,
   verifier: Verifier = nobleVerifier,
   chainId?: string,
 ): VerifiedFact {
   if (typeof bundle !== 'object' || bundle === null)
     throw bad(`expected a proof bundle object, got ${describe(bundle)}`);
   const b = bundle as Record<string, unknown>;
-  switch (b.type) {
+  const v1 = b.type === INCLUSION_BUNDLE_V1 || b.type === CONSISTENCY_BUNDLE_V1 || b.type === STATE_BUNDLE_V1;
+  const type = v1 ? String(b.type).replace(/\/v1$/, '/v2') : b.type;
+  if (!v1 && (type === INCLUSION_BUNDLE || type === CONSISTENCY_BUNDLE || type === STATE_BUNDLE)) {
+    if (!Array.isArray(b.memberSetUpdates)) throw bad('expected memberSetUpdates as an array (a v2 bundle)');
+  }
+  // The member set that certifies a certificate of the bundle at its height.
+  let chain: MemberSetChain | undefined;
+  const membersFor = (qc: unknown): MemberSet => {
+    if (typeof qc !== 'object' || qc === null) throw bad(`expected a certificate object, got ${describe(qc)}`);
+    const cp = (qc as { checkpoint?: unknown }).checkpoint;
+    checkCheckpointShape(cp);
+    if (chain === undefined) {
+      const id = isMemberSetChain(trusted) ? trusted.chainId : (chainId ?? cp.chainId);
+      if (chainId !== undefined && id !== chainId) throw bad(`expected trust in chain '${chainId}', got '${id}'`);
+      const root = isMemberSetChain(trusted) ? trusted : genesisMemberChain(id, trusted);
+      chain = v1 ? root : followMemberSetUpdates(root, b.memberSetUpdates, verifier);
+    }
+    return memberSetForHeight(chain, cp.height).members;
+  };
+  const cid = chainId ?? (isMemberSetChain(trusted) ? trusted.chainId : undefined);
+  switch (type) {
     case INCLUSION_BUNDLE: {
-      verifyQuorumCertificate(b.certificate, members, verifier, chainId);
+      verifyQuorumCertificate(b.certificate, membersFor(b.certificate), verifier, cid);
       const cp = b.certificate.checkpoint;
       const entry = parseEntry(b.entry);
       const { leafIndex, treeSize } = b;
@@ -85,8 +133,8 @@ export function verifyProofBundle(
       return { kind: 'inclusion', chainId: cp.chainId, height: cp.height, entry, leafIndex, treeSize };
     }
     case CONSISTENCY_BUNDLE: {
-      verifyQuorumCertificate(b.from, members, verifier, chainId);
-      verifyQuorumCertificate(b.to, members, verifier, chainId);
+      verifyQuorumCertificate(b.from, membersFor(b.from), verifier, cid);
+      verifyQuorumCertificate(b.to, membersFor(b.to), verifier, cid);
       const from = b.from.checkpoint;
       const to = b.to.checkpoint;
       if (from.chainId !== to.chainId) throw bad('expected both checkpoints from the same chain');
@@ -110,7 +158,7 @@ export function verifyProofBundle(
       };
     }
     case STATE_BUNDLE: {
-      verifyQuorumCertificate(b.certificate, members, verifier, chainId);
+      verifyQuorumCertificate(b.certificate, membersFor(b.certificate), verifier, cid);
       const cp = b.certificate.checkpoint;
       if (typeof b.key !== 'string' || b.key.length === 0 || b.key.length > 1024)
         throw bad('expected key as a string of 1-1024 characters');
@@ -120,7 +168,7 @@ export function verifyProofBundle(
       return { kind: 'state', chainId: cp.chainId, height: cp.height, key: b.key, value };
     }
     default:
-      throw bad(`expected type ${INCLUSION_BUNDLE}, ${CONSISTENCY_BUNDLE} or ${STATE_BUNDLE}`);
+      throw bad(`expected type ${INCLUSION_BUNDLE}, ${CONSISTENCY_BUNDLE} or ${STATE_BUNDLE} (or their v1)`);
   }
 }
 

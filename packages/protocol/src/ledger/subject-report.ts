@@ -10,7 +10,8 @@ import { canonicalize, type JsonValue } from '../jcs.js';
 import { leafHash, verifyInclusion } from '../merkle/rfc9162.js';
 import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/proof.js';
 import { type LogEntry, logEntryBytes } from './block.js';
-import { type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
+import { checkCheckpointShape, type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
+import { type MemberSetChain, memberSetForHeight } from './member-epochs.js';
 import { parseTx, type SignedTx } from './tx.js';
 
 export const SUBJECT_REPORT = 'custos/subject-report/v1';
@@ -61,11 +62,12 @@ export interface VerifiedSubjectReport {
 
 /**
  * Verifies every fact and event of a report against its certificate, and the certificate against the
- * member set. Throws `BAD_PROOF` / `BAD_CERTIFICATE` naming the first thing that fails.
+ * member set (given a chain of member-set epochs, the set in force at the certificate's height).
+ * Throws `BAD_PROOF` / `BAD_CERTIFICATE` naming the first thing that fails.
  */
 export function verifySubjectReport(
   report: unknown,
-  members: MemberSet,
+  members: MemberSet | MemberSetChain,
   verifier: Verifier = nobleVerifier,
   chainId?: string,
 ): VerifiedSubjectReport {
@@ -73,7 +75,15 @@ export function verifySubjectReport(
   const r = report as Record<string, unknown>;
   if (r.type !== SUBJECT_REPORT) throw bad(`expected type ${SUBJECT_REPORT}`);
   if (typeof r.subject !== 'string' || r.subject.length > 128) throw bad('expected subject as a did:key');
-  verifyQuorumCertificate(r.certificate, members, verifier, chainId);
+  let set: MemberSet;
+  if ('epochs' in members) {
+    checkCheckpointShape((r.certificate as { checkpoint?: unknown } | null)?.checkpoint);
+    const height = (r.certificate as QuorumCertificate).checkpoint.height;
+    set = memberSetForHeight(members, height).members;
+  } else {
+    set = members;
+  }
+  verifyQuorumCertificate(r.certificate, set, verifier, chainId ?? ('epochs' in members ? members.chainId : undefined));
   const cp = r.certificate.checkpoint;
   const stateRoot = fromHex(cp.stateRoot, 32);
   const logRoot = fromHex(cp.logRoot, 32);
@@ -122,7 +132,7 @@ export function verifySubjectReport(
       signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
     if (!concerns) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
   }
-  let complete = members.members.every(
+  let complete = set.members.every(
     (m) => byKey.has(`consent/${m.id}/${subject}`) && byKey.has(`pref/${m.id}/${subject}`),
   );
   const items = byKey.get(`subjitems/${subject}`);

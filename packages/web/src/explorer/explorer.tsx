@@ -11,13 +11,13 @@ import {
   verifyQuorumCertificate,
   xtxIdOf,
 } from '@custos/protocol';
-import { type BlockView, memberSetOf } from '@custos/sdk';
+import type { BlockView } from '@custos/sdk';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';
 import { count, dateTime, list, short } from '../lib/format.js';
 import { useLiveHeight } from '../lib/live.js';
 import { Link, match, navigate, useLocation } from '../lib/router.js';
-import { type ChainContext, loadChain, orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';
+import { type ChainContext, loadChain, membersAt, orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { eventSentence, resultText, typeText } from '../lib/words.js';
 import { AsyncView, Badge, ErrorBox, Notice, PageHead, Proof } from '../ui/ui.js';
@@ -68,9 +68,10 @@ function checkCertificate(
   qc: QuorumCertificate,
 ): { ok: true; text: string } | { ok: false; error: unknown } {
   try {
-    verifyQuorumCertificate(qc, memberSetOf(trust), nobleVerifier, trust.chainId);
+    const set = membersAt(trust, qc.checkpoint.height);
+    verifyQuorumCertificate(qc, set, nobleVerifier, trust.chainId);
     const names = qc.signatures.map((s) => orgName(trust, orgOfKey(trust, s.signer) ?? '?'));
-    return { ok: true, text: `Signed by ${list(names)}: ${trust.threshold} of ${trust.members.length} needed` };
+    return { ok: true, text: `Signed by ${list(names)}: ${set.threshold} of ${set.members.length} needed` };
   } catch (error) {
     return { ok: false, error };
   }
@@ -111,6 +112,14 @@ function ExplorerHome({ ctx, before }: { ctx: ChainContext; before: string | nul
             <p>
               Trusted: <code>{t.chainId}</code>. Served: <code>{ctx.chain.chainId}</code>. Proofs from this node will
               not verify.
+            </p>
+          </Notice>
+        )}
+        {ctx.epochsError !== undefined && (
+          <Notice tone="danger" title="This node's changes to the member set did not verify">
+            <p>
+              Proofs are checked against the members this browser verified before. The node's member-set updates were
+              refused: {ctx.epochsError}
             </p>
           </Notice>
         )}

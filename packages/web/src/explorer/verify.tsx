@@ -3,12 +3,11 @@
  * or fetched for a transaction, verified in this browser against the members this browser trusts.
  */
 import { nobleVerifier, type ProofBundle, type VerifiedFact, verifyProofBundle } from '@custos/protocol';
-import { memberSetOf } from '@custos/sdk';
 import { type ChangeEvent, type FormEvent, useEffect, useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { count, list, short } from '../lib/format.js';
 import { Link } from '../lib/router.js';
-import { type ChainContext, orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';
+import { type ChainContext, membersAt, orgName, orgOfKey, type PinnedTrust, trustedMembers } from '../lib/trust.js';
 import { resultText } from '../lib/words.js';
 import { Loading, Notice, PageHead } from '../ui/ui.js';
 
@@ -54,7 +53,7 @@ export function ProofChecker({ ctx, query }: { ctx: ChainContext; query: URLSear
 
   const check = (bundle: unknown) => {
     try {
-      const fact = verifyProofBundle(bundle, memberSetOf(trust), nobleVerifier, trust.chainId);
+      const fact = verifyProofBundle(bundle, trustedMembers(trust), nobleVerifier, trust.chainId);
       setOutcome({ state: 'proven', fact, bundle });
     } catch (error) {
       setOutcome({ state: 'failed', error, bundle });
@@ -143,7 +142,7 @@ export function ProofChecker({ ctx, query }: { ctx: ChainContext; query: URLSear
               onChange={(e) => setText(e.target.value)}
               spellCheck={false}
               aria-describedby={`${id}-hint`}
-              placeholder='{"type": "custos/inclusion/v1", ...}'
+              placeholder='{"type": "custos/inclusion/v2", ...}'
             />
             <span id={`${id}-hint`} className="hint">
               Paste a proof file (from “custos proof”, a download here, or anyone else), or open one.
@@ -198,13 +197,13 @@ function TxLookup() {
 }
 
 function certText(trust: PinnedTrust, bundle: unknown): string {
-  const b = bundle as {
-    certificate?: { signatures?: { signer: string }[] };
-    to?: { signatures?: { signer: string }[] };
-  };
-  const sigs = b.certificate?.signatures ?? b.to?.signatures ?? [];
+  type Cert = { checkpoint?: { height?: number }; signatures?: { signer: string }[] };
+  const b = bundle as { certificate?: Cert; to?: Cert };
+  const cert = b.certificate ?? b.to;
+  const sigs = cert?.signatures ?? [];
   const names = sigs.map((s) => orgName(trust, orgOfKey(trust, s.signer) ?? '?'));
-  return `signed by ${list(names)} (${trust.threshold} of ${trust.members.length} needed)`;
+  const set = membersAt(trust, cert?.checkpoint?.height);
+  return `signed by ${list(names)} (${set.threshold} of ${set.members.length} needed)`;
 }
 
 function Proven({ fact, bundle, trust }: { fact: VerifiedFact; bundle: unknown; trust: PinnedTrust }) {
