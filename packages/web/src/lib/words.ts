@@ -27,6 +27,9 @@ const RESULTS: Record<string, { text: string; tone: Tone }> = {
   ERASED: { text: 'Refused: the data was erased', tone: 'danger' },
   RESTRICTED: { text: 'Refused: use of this data is restricted', tone: 'danger' },
   PROPOSAL_CLOSED: { text: 'Refused: the vote on this proposal is closed', tone: 'danger' },
+  KEY_NOT_PROVEN: { text: 'Refused: the new key did not prove it is held by the member', tone: 'danger' },
+  KEY_HAS_HISTORY: { text: "Refused: that key is a customer's key, not a company's", tone: 'danger' },
+  RESERVED_NAMESPACE: { text: 'Refused: only that company may publish there', tone: 'danger' },
 };
 
 /** What a result code means, e.g. `NO_LAWFUL_BASIS` -> "Refused: no consent or other lawful reason". */
