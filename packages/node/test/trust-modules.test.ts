@@ -4,7 +4,7 @@
  * org-owned `kv` namespaces (#10).
  */
 import { join } from 'node:path';
-import { didFromPublicKey } from '@custos/protocol';
+import { didFromPublicKey, type JsonValue, proveMemberKey, type Signer } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import { exportContext } from '../src/orgs/receipts.js';
@@ -74,6 +74,101 @@ describe('org-owned kv namespaces', () => {
     expect(exportContext(node, 'bank')).toMatchObject({ policyUrl: 'https://bank.example/privacy' });
     // Other namespaces keep first-writer ownership.
     expect((await node.submitAndWait(tx(mallory, 'kv.put', { ns: 'app', key: 'bank.x', value: 1 }))).code).toBe('OK');
-    void didFromPublicKey;
+  });
+});
+
+const did = (s: Signer) => didFromPublicKey(s.publicKey);
+const DAY = 86_400_000;
+
+function grant(customer: Signer, org: string) {
+  return tx(customer, 'consent.grant', {
+    org,
+    purposes: ['dpv:Marketing'],
+    categories: ['pd:EmailAddress'],
+    expiresAt: Date.now() + 30 * DAY,
+    jurisdiction: 'GDPR',
+    notice: 'ab'.repeat(32),
+  });
+}
+
+describe('proof of possession for member keys', () => {
+  const send = (s: Signer, type: string, args: { [k: string]: JsonValue }) => node.submitAndWait(tx(s, type, args));
+  const propose = (s: Signer, action: { [k: string]: JsonValue }) =>
+    send(s, 'gov.propose', { action, reason: 'key change' });
+
+  it("trust #4: an org cannot register a customer's key as its own; the customer can still withdraw", async () => {
+    const bank = fx.orgs.bank!;
+    const alice = userSigner();
+    expect((await node.submitAndWait(grant(alice, 'bank'))).code).toBe('OK');
+    // The bank knows Alice's pairwise did:key (it is on every event); it cannot sign as her, so it
+    // forges the proof with its own key, or sends none.
+    const forged = proveMemberKey(bank, { chainId: 'test', member: 'bank', action: 'addKey' }).proof;
+    expect((await send(bank, 'member.addKey', { key: did(alice), proof: forged })).code).toBe('KEY_HAS_HISTORY');
+    expect((await send(bank, 'member.addKey', { key: did(alice) })).code).toBe('KEY_HAS_HISTORY');
+    // Even a key Alice proves (tricked into signing) is refused: it has a history as a data subject.
+    const tricked = proveMemberKey(alice, { chainId: 'test', member: 'bank', action: 'addKey' });
+    expect((await send(bank, 'member.addKey', tricked)).code).toBe('KEY_HAS_HISTORY');
+    // Through governance too: neither as a rotated key nor as a new member's key.
+    const rot = { kind: 'rotateKey', member: 'bank', oldKey: did(bank), newKey: did(alice), proof: forged };
+    expect((await propose(fx.orgs.insurer!, rot)).code).toBe('KEY_HAS_HISTORY');
+    const admit = {
+      kind: 'admit',
+      id: 'shell',
+      name: 'Shell Co',
+      keys: [did(alice)],
+      endpoint: 'https://peer.shell.example',
+      proofs: [forged],
+    };
+    expect((await propose(bank, admit)).code).toBe('KEY_HAS_HISTORY');
+    expect(node.store.getState(`memberkey/${did(alice)}`)).toBeUndefined();
+    // Alice is still a customer: she withdraws her consent and opts out.
+    expect((await send(alice, 'consent.withdraw', { org: 'bank' })).code).toBe('OK');
+    expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['sale', 'share'] })).code).toBe('OK');
+
+    // A fresh key (no history yet: the customer's next pseudonym) without its holder's proof.
+    const bob = userSigner();
+    expect((await send(bank, 'member.addKey', { key: did(bob), proof: forged })).code).toBe('KEY_NOT_PROVEN');
+    expect((await send(bank, 'member.addKey', { key: did(bob) })).code).toBe('KEY_NOT_PROVEN');
+    expect((await send(bank, 'member.addKey', { key: did(bob), proof: 'not base64!' })).code).toBe('KEY_NOT_PROVEN');
+    expect(node.store.getState(`memberkey/${did(bob)}`)).toBeUndefined();
+    expect((await node.submitAndWait(grant(bob, 'bank'))).code).toBe('OK');
+  });
+
+  it('trust #4: a rotation with a valid proof works; one signed by another key, or for another statement, is refused', async () => {
+    const { bank, insurer, retailer } = fx.orgs as Record<string, Signer>;
+    const fresh = userSigner();
+    const rotation = (proof: string) => ({
+      kind: 'rotateKey',
+      member: 'insurer',
+      oldKey: did(insurer!),
+      newKey: did(fresh),
+      proof,
+    });
+    const byOther = proveMemberKey(userSigner(), { chainId: 'test', member: 'insurer', action: 'rotateKey' }).proof;
+    expect((await propose(bank!, rotation(byOther))).code).toBe('KEY_NOT_PROVEN');
+    // The proof binds chain, member and action: one made for anything else does not count.
+    for (const other of [
+      { chainId: 'other-chain', member: 'insurer', action: 'rotateKey' as const },
+      { chainId: 'test', member: 'bank', action: 'rotateKey' as const },
+      { chainId: 'test', member: 'insurer', action: 'addKey' as const },
+    ]) {
+      expect((await propose(bank!, rotation(proveMemberKey(fresh, other).proof))).code).toBe('KEY_NOT_PROVEN');
+    }
+    const good = proveMemberKey(fresh, { chainId: 'test', member: 'insurer', action: 'rotateKey' });
+    expect(good.key).toBe(did(fresh));
+    const p = await propose(bank!, rotation(good.proof));
+    expect(p.code).toBe('OK');
+    expect((await send(retailer!, 'gov.vote', { proposal: p.txId, vote: 'yes' })).code).toBe('OK');
+    expect(JSON.parse(node.store.getState('member/insurer')!)).toMatchObject({ keys: [did(fresh)] });
+    expect((await send(fresh, 'member.update', { name: 'Insurer plc' })).code).toBe('OK');
+
+    // A new member's keys each need their own proof, for 'admit' of that member id.
+    const clinic = userSigner();
+    const proofs = [proveMemberKey(clinic, { chainId: 'test', member: 'clinic', action: 'admit' }).proof];
+    const admit = { kind: 'admit', id: 'clinic', name: 'Clinic', keys: [did(clinic)], endpoint: 'https://c.example' };
+    expect((await propose(bank!, admit)).code).toBe('INVALID_ARGS');
+    expect((await propose(bank!, { ...admit, proofs: [byOther] })).code).toBe('KEY_NOT_PROVEN');
+    expect((await propose(bank!, { ...admit, id: 'clinic2', proofs })).code).toBe('KEY_NOT_PROVEN');
+    expect((await propose(bank!, { ...admit, proofs })).code).toBe('OK');
   });
 });

@@ -212,6 +212,15 @@ export {
   type Share,
 } from './ledger/customer-state.js';
 export {
+  MEMBER_KEY_ACTIONS,
+  MEMBER_KEY_PROOF_DOMAIN,
+  type MemberKeyAction,
+  type MemberKeyStatement,
+  memberKeyProofBytes,
+  proveMemberKey,
+  verifyMemberKeyProof,
+} from './ledger/key-proof.js';
+export {
   CONSISTENCY_BUNDLE,
   type ConsistencyBundle,
   INCLUSION_BUNDLE,

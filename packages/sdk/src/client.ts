@@ -63,9 +63,18 @@ import type {
 
 /** A change a governance proposal makes. */
 export type GovAction =
-  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string }
+  | {
+      kind: 'admit';
+      id: string;
+      name: string;
+      keys: string[];
+      endpoint: string;
+      /** Proof of possession of each key, in order (`admitAction`, `proveMemberKey`). */
+      proofs: string[];
+    }
   | { kind: 'remove'; id: string }
-  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string }
+  /** `proof`: the new key's proof of possession (`rotateKeyAction`, `proveMemberKey`). */
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
   | { kind: 'params'; threshold: number; blockMaxTxs: number; blockMaxMs: number };
 
 /** A governance proposal (`gov/proposal/<id>`), with its state as of the latest block. */

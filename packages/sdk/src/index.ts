@@ -82,6 +82,15 @@ export {
   type VerifiedHistory,
   verifyHistory,
 } from './history.js';
+export {
+  addKeyArgs,
+  admitAction,
+  MEMBER_KEY_PROOF_DOMAIN,
+  type MemberKeyAction,
+  type ProvenKey,
+  proveMemberKey,
+  rotateKeyAction,
+} from './member-keys.js';
 export type {
   BlockCertificate,
   BlockTxsPage,

@@ -40,6 +40,8 @@ import { problem, sendProblem } from './problem.js';
 
 const ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const DID = { type: 'string', pattern: '^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$' };
+/** A new key's proof of possession (`proveMemberKey`): a base64url Ed25519 signature. */
+const PROOF = { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$' };
 const DPV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$' };
 const ORG = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' };
 const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
@@ -538,7 +540,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   const GOV_ACTION = {
     type: 'object',
     required: ['kind'],
-    maxProperties: 5,
+    maxProperties: 6,
     properties: {
       kind: { type: 'string', enum: [...ACTION_KINDS] },
       id: ORG,
@@ -548,6 +550,9 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       member: ORG,
       oldKey: DID,
       newKey: DID,
+      // Proofs of possession by the new keys (trust #4): base64url Ed25519 signatures.
+      proofs: { type: 'array', minItems: 1, maxItems: 8, items: PROOF },
+      proof: PROOF,
       threshold: { type: 'integer', minimum: 1, maximum: 64 },
       blockMaxTxs: { type: 'integer', minimum: 1, maximum: 10_000 },
       blockMaxMs: { type: 'integer', minimum: 1, maximum: 60_000 },
@@ -562,7 +567,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       schema: {
         ...authed(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`, `proofs`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: { type: 'string', minLength: 1, maxLength: 1024 } }, [
