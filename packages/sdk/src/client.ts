@@ -10,6 +10,7 @@
  */
 import {
   type BlockHeader,
+  type ErasureExceptionEntry,
   type JsonValue,
   type MemberSet,
   type ProofBundle,
@@ -405,9 +406,19 @@ export class CustosClient {
     );
   }
 
-  /** Fulfils a request (an erasure: once its records are erased). */
-  async fulfilRequest(org: string, request: string, opts?: CallOptions): Promise<CommitResult> {
-    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/fulfil`, {}, opts, true);
+  /**
+   * Fulfils a request. An erasure is fulfilled only once every record the org holds on the subject
+   * is erased, or listed in `exceptions` with a legal exception code (`ERASURE_EXCEPTIONS`);
+   * otherwise the result code is `CONFLICT`.
+   */
+  async fulfilRequest(
+    org: string,
+    request: string,
+    answer: { exceptions?: ErasureExceptionEntry[] } = {},
+    opts?: CallOptions,
+  ): Promise<CommitResult> {
+    const body = answer.exceptions === undefined ? {} : { exceptions: answer.exceptions };
+    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/fulfil`, body, opts, true);
   }
 
   /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */

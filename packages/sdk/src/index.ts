@@ -5,6 +5,9 @@
  * customer's history against a pinned trust anchor.
  */
 export {
+  ERASURE_EXCEPTIONS,
+  type ErasureException,
+  type ErasureExceptionEntry,
   type ExportOptions,
   exportWallet,
   importWallet,

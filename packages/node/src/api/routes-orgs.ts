@@ -7,6 +7,7 @@
  * (`read` for GET, `write` otherwise); tokens themselves are managed with member keys only. These
  * routes carry personal data in and out: never log or echo a value.
  */
+import { ERASURE_EXCEPTIONS } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { NodeError } from '../errors.js';
 import { policyOf } from '../genesis.js';
@@ -22,7 +23,7 @@ import {
 } from '../governance/state.js';
 import { type DataRecord, LAWFUL_BASES } from '../modules/data.js';
 import type { MemberRecord } from '../modules/member.js';
-import { type DataRequest, isOverdue } from '../modules/request.js';
+import { type DataRequest, isOverdue, MAX_EXCEPTIONS } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { consentReceipts, type ReceiptFormat } from '../orgs/receipts.js';
@@ -375,21 +376,39 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     },
   );
 
+  /** Records kept under a legal exception when fulfilling an erasure (trust #9): codes, never free text. */
+  const EXCEPTIONS = {
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_EXCEPTIONS,
+    items: closed(
+      {
+        record: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        code: { type: 'string', enum: [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA] },
+      },
+      ['record', 'code'],
+    ),
+  };
   for (const action of ['extend', 'fulfil', 'reject'] as const) {
-    app.post<{ Params: { org: string; id: string }; Body: { reason?: string } }>(
+    app.post<{
+      Params: { org: string; id: string };
+      Body: { reason?: string; exceptions?: { record: string; code: string }[] };
+    }>(
       `/v1/orgs/:org/requests/:id/${action}`,
       {
         ...member,
         schema: {
           ...authed(
             `${action[0]!.toUpperCase()}${action.slice(1)} a request`,
-            `Commits request.${action} signed by the org.`,
+            action === 'fulfil'
+              ? 'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`.'
+              : `Commits request.${action} signed by the org.`,
           ),
           params: ORG_ID_PARAMS,
-          body: closed(
-            { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-            action === 'fulfil' ? [] : ['reason'],
-          ),
+          body:
+            action === 'fulfil'
+              ? closed({ exceptions: EXCEPTIONS }, [])
+              : closed({ reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['reason']),
         },
         config,
       },
@@ -399,6 +418,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
         return orgs.submit(org, `request.${action}`, {
           request: id,
           ...(request.body.reason === undefined ? {} : { reason: request.body.reason }),
+          ...(request.body.exceptions === undefined ? {} : { exceptions: request.body.exceptions }),
         });
       },
     );
