@@ -202,6 +202,13 @@ export class Vault {
       insertSubject: db.prepare('INSERT INTO subjects (subject, key_ref, wrapped_key, created_at) VALUES (?, ?, ?, ?)'),
       deleteSubject: db.prepare('DELETE FROM subjects WHERE subject = ?'),
       deleteSubjectByKey: db.prepare('DELETE FROM subjects WHERE key_ref = ?'),
+      subjectByKey: db.prepare<[string], { subject: string; wrapped_key: Buffer; created_at: number }>(
+        'SELECT subject, wrapped_key, created_at FROM subjects WHERE key_ref = ?',
+      ),
+      wrappedOf: db.prepare<[string], { ref: string; wrapped_key: Buffer }>(
+        'SELECT ref, wrapped_key FROM records WHERE key_ref = ?',
+      ),
+      rewrap: db.prepare('UPDATE records SET key_ref = ?, wrapped_key = ? WHERE ref = ?'),
       record: db.prepare<[string], RecordRow>(
         `SELECT r.key_ref, r.wrapped_key, r.sealed, s.wrapped_key AS subject_key
          FROM records r LEFT JOIN subjects s ON s.key_ref = r.key_ref WHERE r.ref = ?`,
@@ -212,7 +219,6 @@ export class Vault {
       ),
       updateRecord: db.prepare('UPDATE records SET wrapped_key = ?, sealed = ?, updated_at = ? WHERE ref = ?'),
       deleteRecord: db.prepare('DELETE FROM records WHERE ref = ?'),
-      anyRecordOf: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE key_ref = ? LIMIT 1'),
       refsOf: db.prepare<[string], { ref: string }>('SELECT ref FROM records WHERE key_ref = ? ORDER BY ref'),
       recordsOf: db.prepare<[string], { ref: string; created_at: number; updated_at: number }>(
         `SELECT r.ref, r.created_at, r.updated_at FROM subjects s JOIN records r ON r.key_ref = s.key_ref
@@ -277,6 +283,48 @@ export class Vault {
     const keyRef = randomHex(16);
     const key = randomBytes(KEY_BYTES);
     this.q.insertSubject.run(subject, keyRef, asBuffer(this.kms.wrap(this.keyId(keyRef), key)), Date.now());
+    return { keyRef, key };
+  }
+
+  /**
+   * Re-keys a subject (inside the caller's transaction): a fresh subject key under a new key ref
+   * wraps again the data keys of every record left under `oldKeyRef`, and the old subject key's row
+   * is deleted (zeroed in the file by secure_delete). From then on no key on disk opens a wrapped
+   * data key or ciphertext of a record erased or rectified before: wherever an old copy of those
+   * bytes survives (a freed disk block, the journal, a file copy), the subject key it needs is gone.
+   * Returns the new key (the caller zeroes it), or undefined when no record is left (the subject's
+   * key is then simply deleted).
+   */
+  private rekey(oldKeyRef: string): { keyRef: string; key: Buffer } | undefined {
+    const subj = this.q.subjectByKey.get(oldKeyRef);
+    if (subj === undefined) return undefined;
+    const rows = this.q.wrappedOf.all(oldKeyRef);
+    this.q.deleteSubjectByKey.run(oldKeyRef);
+    if (rows.length === 0) return undefined;
+    const oldKey = this.unwrapSubjectKey(oldKeyRef, subj.wrapped_key);
+    const keyRef = randomHex(16);
+    const key = randomBytes(KEY_BYTES);
+    try {
+      this.q.insertSubject.run(subj.subject, keyRef, asBuffer(this.kms.wrap(this.keyId(keyRef), key)), subj.created_at);
+      for (const row of rows) {
+        const aad = Buffer.from(row.ref);
+        const dataKey = open(oldKey, row.wrapped_key, aad);
+        if (dataKey === null || dataKey.length !== KEY_BYTES) {
+          dataKey?.fill(0);
+          throw new NodeError('STORE_CORRUPT', `record ${row.ref} does not decrypt: altered or moved`);
+        }
+        try {
+          this.q.rewrap.run(keyRef, seal(key, dataKey, aad), row.ref);
+        } finally {
+          dataKey.fill(0);
+        }
+      }
+    } catch (e) {
+      key.fill(0);
+      throw e;
+    } finally {
+      oldKey.fill(0);
+    }
     return { keyRef, key };
   }
 
@@ -380,7 +428,10 @@ export class Vault {
     }
   }
 
-  /** Rectification: replaces the value with a new salt and a new data key; the old ones are deleted. */
+  /**
+   * Rectification: replaces the value with a new salt and a new data key; the old ones are deleted,
+   * and the subject is re-keyed, so the old ciphertext and wrapped data key open with no key left.
+   */
   update(vaultRef: string, value: JsonValue): { commitment: string } {
     checkRef(vaultRef);
     const text = canonicalText(value);
@@ -393,13 +444,14 @@ export class Vault {
           }
           throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
         }
-        const key = this.unwrapSubjectKey(row.key_ref, row.subject_key);
+        const fresh = this.rekey(row.key_ref);
+        if (fresh === undefined) throw new NodeError('STORE_CORRUPT', `record ${vaultRef} has no subject key`);
         try {
-          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
+          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, fresh.key, text);
           this.q.updateRecord.run(wrappedKey, sealed, Date.now(), vaultRef);
           return { commitment };
         } finally {
-          key.fill(0);
+          fresh.key.fill(0);
         }
       })();
     } finally {
@@ -409,7 +461,9 @@ export class Vault {
 
   /**
    * Crypto-shreds one record: deletes its ciphertext, wrapped data key and (encrypted) salt, and
-   * leaves a tombstone. The subject's key goes too when this was the subject's last record.
+   * leaves a tombstone. The subject is re-keyed (its remaining records wrapped under a fresh key,
+   * the old key deleted), so no key on disk opens the erased record's bytes wherever a copy of them
+   * survives; the subject's key simply goes when this was its last record.
    */
   eraseRecord(vaultRef: string): EraseRecordResult {
     checkRef(vaultRef);
@@ -423,7 +477,7 @@ export class Vault {
       }
       this.q.deleteRecord.run(vaultRef);
       this.q.insertTombstone.run(vaultRef, erasedAt);
-      if (this.q.anyRecordOf.get(row.key_ref) === undefined) this.q.deleteSubjectByKey.run(row.key_ref);
+      this.rekey(row.key_ref)?.key.fill(0);
       return false;
     })();
     return { vaultRef, alreadyErased, erasedAt, shredMs: performance.now() - start };
