@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, proveMemberKey, type Signer } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
-import { exportContext } from '../src/orgs/receipts.js';
+import { consentEvents, exportContext } from '../src/orgs/receipts.js';
 import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -170,5 +170,22 @@ describe('proof of possession for member keys', () => {
     expect((await propose(bank!, { ...admit, proofs: [byOther] })).code).toBe('KEY_NOT_PROVEN');
     expect((await propose(bank!, { ...admit, id: 'clinic2', proofs })).code).toBe('KEY_NOT_PROVEN');
     expect((await propose(bank!, { ...admit, proofs })).code).toBe('OK');
+  });
+});
+
+describe('consent receipts', () => {
+  it('trust #14: a withdrawal receipt names exactly the consents that transaction withdrew, even two in one block', async () => {
+    const alice = userSigner();
+    const gA = await node.submitAndWait(grant(alice, 'bank'));
+    const gB = await node.submitAndWait(grant(alice, 'bank'));
+    expect([gA.code, gB.code]).toEqual(['OK', 'OK']);
+    // One withdrawal of consent A, one of "everything left" (so only B), submitted together: one block.
+    const w1 = node.submit(tx(alice, 'consent.withdraw', { org: 'bank', consent: gA.txId }));
+    const w2 = node.submit(tx(alice, 'consent.withdraw', { org: 'bank' }));
+    const [r1, r2] = await Promise.all([w1.committed, w2.committed]);
+    expect([r1.code, r2.code]).toEqual(['OK', 'OK']);
+    expect(r1.height).toBe(r2.height);
+    expect(consentEvents(node, r1.txId).map((e) => [e.event, e.id])).toEqual([['withdrawn', gA.txId]]);
+    expect(consentEvents(node, r2.txId).map((e) => [e.event, e.id])).toEqual([['withdrawn', gB.txId]]);
   });
 });

@@ -57,11 +57,17 @@ export function consentEvents(node: CustosNode, txId: string): ConsentEvent[] {
       },
     ];
   }
-  // A withdrawal: the grants it ended are those marked withdrawn at its block time.
+  // A withdrawal: the grants it ended are those it marked (`withdrawnBy`, its txId). Two withdrawals
+  // in one block share a block time, so time alone cannot tell them apart; grants withdrawn before
+  // `withdrawnBy` existed fall back to it.
   const state = node.store.getState(consentKey(org, signer));
   const grants = state === undefined ? [] : (JSON.parse(state) as { grants: Grant[] }).grants;
   return grants
-    .filter((g) => g.withdrawnAt === at && (args.consent === undefined || g.id === args.consent))
+    .filter((g) =>
+      g.withdrawnBy === undefined
+        ? g.withdrawnAt === at && (args.consent === undefined || g.id === args.consent)
+        : g.withdrawnBy === txId,
+    )
     .map((g) => ({
       event: 'withdrawn' as const,
       id: g.id,

@@ -31,6 +31,8 @@ export interface ConsentGrant {
   notice: string;
   grantedAt: number;
   withdrawnAt: number | null;
+  /** Id of the `consent.withdraw` transaction that withdrew it (absent on grants withdrawn before it was recorded). */
+  withdrawnBy?: string;
 }
 export interface OptOut {
   at: number;
