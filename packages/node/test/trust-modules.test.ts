@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, proveMemberKey, type Signer } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
+import { OrgService } from '../src/orgs/org-service.js';
 import { consentEvents, exportContext } from '../src/orgs/receipts.js';
+import { LocalKms } from '../src/vault/kms.js';
+import { Vault } from '../src/vault/vault.js';
 import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -187,5 +190,57 @@ describe('consent receipts', () => {
     expect(r1.height).toBe(r2.height);
     expect(consentEvents(node, r1.txId).map((e) => [e.event, e.id])).toEqual([['withdrawn', gA.txId]]);
     expect(consentEvents(node, r2.txId).map((e) => [e.event, e.id])).toEqual([['withdrawn', gB.txId]]);
+  });
+});
+
+describe('registration and the vault', () => {
+  const input = (subject: string) => ({
+    subject,
+    category: 'pd:EmailAddress',
+    purposes: { 'dpv:ServiceProvision': 'contract' as const },
+    source: 'subject' as const,
+    retentionDays: 30,
+    value: { email: 'orphan@example.org' },
+  });
+  const openVault = () =>
+    new Vault({
+      path: join(tmp.dir, 'vault-bank.db'),
+      kms: LocalKms.create(join(tmp.dir, `kms-${Math.random()}.json`), 'test passphrase'),
+      org: 'bank',
+    });
+
+  it('trust #14: a register whose ledger transaction fails leaves no record in the vault', async () => {
+    const kmsPath = join(tmp.dir, 'kms.json');
+    const kms = LocalKms.create(kmsPath, 'test passphrase');
+    const vault = new Vault({ path: join(tmp.dir, 'vault.db'), kms, org: 'bank' });
+    const orgs = new OrgService(node, [{ id: 'bank', signer: fx.orgs.bank!, vault }]);
+    const alice = did(userSigner());
+    // A registration that commits is kept, and no longer pending.
+    const ok = await orgs.register('bank', input(alice));
+    expect(ok.code).toBe('OK');
+    expect(vault.pending()).toEqual([]);
+    // The ledger transaction fails: the node stops before admitting it.
+    const bob = did(userSigner());
+    await node.close();
+    await expect(orgs.register('bank', input(bob))).rejects.toMatchObject({ code: 'NODE_STOPPED' });
+    expect(vault.records(bob)).toEqual([]);
+    expect(vault.pending()).toEqual([]);
+    expect(vault.records(alice)).toHaveLength(1);
+    orgs.stop();
+    vault.close();
+  });
+
+  it('trust #14: after a crash between the vault write and the ledger, the orphan value is erased on restart', async () => {
+    const vault = openVault();
+    const carol = did(userSigner());
+    // A crash right after the vault write: the transaction was never submitted.
+    const orphan = vault.put(carol, { email: 'carol@example.org' }, { pendingUntil: Date.now() + 600_000 });
+    expect(vault.records(carol)).toHaveLength(1);
+    const orgs = new OrgService(node, [{ id: 'bank', signer: fx.orgs.bank!, vault }]);
+    expect(vault.status(orphan.vaultRef)).toBe('erased');
+    expect(vault.records(carol)).toEqual([]);
+    expect(vault.pending()).toEqual([]);
+    orgs.stop();
+    vault.close();
   });
 });

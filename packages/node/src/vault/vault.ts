@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_by_key ON records (key_ref);
 CREATE TABLE IF NOT EXISTS erased (ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS shredded (key_ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (ref TEXT PRIMARY KEY, tx_id TEXT, until INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
 interface RecordRow {
@@ -233,6 +234,12 @@ export class Vault {
       insertShredded: db.prepare('INSERT OR REPLACE INTO shredded (key_ref, erased_at) VALUES (?, ?)'),
       deleteShredded: db.prepare('DELETE FROM shredded WHERE key_ref = ?'),
       allShredded: db.prepare<[], { key_ref: string; erased_at: number }>('SELECT key_ref, erased_at FROM shredded'),
+      insertPending: db.prepare('INSERT INTO pending (ref, tx_id, until) VALUES (?, NULL, ?)'),
+      setPendingTx: db.prepare('UPDATE pending SET tx_id = ? WHERE ref = ?'),
+      deletePending: db.prepare('DELETE FROM pending WHERE ref = ?'),
+      allPending: db.prepare<[], { ref: string; tx_id: string | null; until: number }>(
+        'SELECT ref, tx_id, until FROM pending ORDER BY until',
+      ),
       count: {
         subjects: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM subjects'),
         records: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records'),
@@ -345,14 +352,19 @@ export class Vault {
     }
   }
 
-  /** Stores a value for `subject`; returns its vaultRef and commitment for `data.register`. */
-  put(subject: string, value: JsonValue): PutResult {
-    const [result] = this.putMany(subject, [value]);
+  /**
+   * Stores a value for `subject`; returns its vaultRef and commitment for `data.register`. With
+   * `pendingUntil` (the expiry of the `data.register` that will carry it), the record is written
+   * together with a pending mark: until `settle`, `pending()` lists it, so a registration that never
+   * committed is found and erased even after a crash (no orphan value without a ledger record).
+   */
+  put(subject: string, value: JsonValue, opts: { pendingUntil?: number } = {}): PutResult {
+    const [result] = this.putMany(subject, [value], opts);
     return result!;
   }
 
   /** Stores several values for one subject in one transaction (one durable commit). */
-  putMany(subject: string, values: readonly JsonValue[]): PutResult[] {
+  putMany(subject: string, values: readonly JsonValue[], opts: { pendingUntil?: number } = {}): PutResult[] {
     checkSubject(subject);
     if (!Array.isArray(values)) throw bad('expected an array of values');
     if (values.length === 0) return [];
@@ -365,6 +377,7 @@ export class Vault {
           const vaultRef = randomHex(16);
           const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
           this.q.insertRecord.run(vaultRef, keyRef, wrappedKey, sealed, now, now);
+          if (opts.pendingUntil !== undefined) this.q.insertPending.run(vaultRef, opts.pendingUntil);
           return { vaultRef, commitment };
         });
       } finally {
@@ -476,6 +489,7 @@ export class Vault {
         throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
       }
       this.q.deleteRecord.run(vaultRef);
+      this.q.deletePending.run(vaultRef);
       this.q.insertTombstone.run(vaultRef, erasedAt);
       this.rekey(row.key_ref)?.key.fill(0);
       return false;
@@ -516,6 +530,24 @@ export class Vault {
       this.q.deleteShredded.run(keyRef);
       return refs;
     })();
+  }
+
+  /** Names the transaction that registers a pending record (set before it is submitted). */
+  setPendingTx(vaultRef: string, txId: string): void {
+    checkRef(vaultRef);
+    if (!isHex(txId, 32)) throw bad('expected a txId of 64 lowercase hex characters');
+    this.q.setPendingTx.run(txId, vaultRef);
+  }
+
+  /** The registration of a pending record is decided (committed, or its record erased): unmark it. */
+  settle(vaultRef: string): void {
+    checkRef(vaultRef);
+    this.q.deletePending.run(vaultRef);
+  }
+
+  /** Records written for a registration not yet known to have committed, soonest expiry first. */
+  pending(): { vaultRef: string; txId: string | null; until: number }[] {
+    return this.q.allPending.all().map((r) => ({ vaultRef: r.ref, txId: r.tx_id, until: r.until }));
   }
 
   /** Whether a record is live, erased, or was never in this vault. Reveals nothing else. */
