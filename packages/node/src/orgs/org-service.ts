@@ -32,16 +32,23 @@ export type OrgLog = (event: Record<string, string | number>) => void;
 const ERASE_CHUNK = 256;
 /** Lifetime of a `data.register` transaction: its vault record waits at most this long for the ledger. */
 const REGISTER_TTL_MS = 10 * 60 * 1000;
+/** Default longest wait for an org's transaction to commit: as long as `POST /v1/txs?wait=true` waits. */
+const COMMIT_WAIT_MS = 30_000;
 
 export class OrgService {
   private readonly orgs = new Map<string, LocalOrg>();
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** Longest wait for a commit before TIMEOUT (naming the txId); the transaction may still commit. */
+  private readonly commitWaitMs: number;
+
   constructor(
     private readonly node: CustosNode,
     orgs: LocalOrg[],
     private readonly log: OrgLog = () => {},
+    opts: { commitWaitMs?: number } = {},
   ) {
+    this.commitWaitMs = opts.commitWaitMs ?? COMMIT_WAIT_MS;
     for (const o of orgs) this.orgs.set(o.id, o);
     // Registrations a crash left undecided: erase the values whose transactions can no longer commit.
     for (const o of orgs) this.settlePending(o.id);
@@ -63,10 +70,27 @@ export class OrgService {
     return o;
   }
 
-  /** Submits a transaction signed by the org and waits for its block. */
+  /** Submits a transaction signed by the org and waits for its block (at most `commitWaitMs`). */
   async submit(orgId: string, type: string, args: { [k: string]: JsonValue }): Promise<CommitResult> {
     const o = this.org(orgId);
-    return this.node.submitAndWait(signTx({ chainId: this.node.chainId, type, args }, o.signer));
+    const sub = this.node.submit(signTx({ chainId: this.node.chainId, type, args }, o.signer));
+    return this.bounded(sub.txId, sub.committed);
+  }
+
+  /** `committed`, or TIMEOUT naming the transaction once `commitWaitMs` passed without its block. */
+  private bounded(txId: string, committed: Promise<CommitResult>): Promise<CommitResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new NodeError(
+            'TIMEOUT',
+            `transaction ${txId} was admitted but not committed within ${this.commitWaitMs} ms; it may still commit: look it up later (GET /v1/txs/${txId})`,
+          ),
+        );
+      }, this.commitWaitMs);
+    });
+    return Promise.race([committed, timeout]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -120,9 +144,10 @@ export class OrgService {
       o.signer,
     );
     let committed: Promise<CommitResult>;
+    const txId = txIdOf(signed.body);
     try {
-      o.vault.setPendingTx(vaultRef, txIdOf(signed.body));
-      committed = this.node.submit(signed).committed;
+      o.vault.setPendingTx(vaultRef, txId);
+      committed = this.bounded(txId, this.node.submit(signed).committed);
     } catch (e) {
       // Never admitted: it cannot commit.
       o.vault.eraseRecord(vaultRef);
