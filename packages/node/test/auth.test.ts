@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   didFromPublicKey,
+  proveMemberKey,
   type Signer,
   signatureBase,
   signatureParamsValue,
@@ -301,13 +302,17 @@ describe('org routes', () => {
   it('follow key rotation on the ledger: an added key works at once, a revoked one stops', async () => {
     const next = userSigner();
     const nextDid = didFromPublicKey(next.publicKey);
-    expect((await node.submitAndWait(tx(fx.orgs.bank!, 'member.addKey', { key: nextDid }))).code).toBe('OK');
+    const proven = proveMemberKey(next, { chainId: 'test', member: 'bank', action: 'addKey' });
+    expect((await node.submitAndWait(tx(fx.orgs.bank!, 'member.addKey', proven))).code).toBe('OK');
+    expect(proven.key).toBe(nextDid);
     expect((await call('GET', '/v1/orgs/bank/records', { signer: next })).statusCode).toBe(200);
     const revoke = tx(next, 'member.revokeKey', { key: didFromPublicKey(fx.orgs.bank!.publicKey) });
     expect((await node.submitAndWait(revoke)).code).toBe('OK');
     expect((await call('GET', '/v1/orgs/bank/records', { signer: fx.orgs.bank! })).statusCode).toBe(403);
     // Restore the fixture key for the tests after this one.
-    const back = tx(next, 'member.addKey', { key: didFromPublicKey(fx.orgs.bank!.publicKey) });
+    const back = tx(next, 'member.addKey', {
+      ...proveMemberKey(fx.orgs.bank!, { chainId: 'test', member: 'bank', action: 'addKey' }),
+    });
     expect((await node.submitAndWait(back)).code).toBe('OK');
   });
 

@@ -137,6 +137,47 @@ describe('custos CLI', () => {
     expect(wrong.stderr).toMatch(/^error WRONG_PASSPHRASE: /);
   });
 
+  it("trust #4: `keys prove` signs a new key's proof of possession; addKey needs it", async () => {
+    const keyFile = join(tmp.dir, 'bank-next.json');
+    const pass = { CUSTOS_PASSPHRASE: 'next-key-passphrase' };
+    expect((await custos(['keys', 'new', '--out', keyFile], pass)).code).toBe(0);
+    const prove = async (member: string) => {
+      const r = await custos(
+        [
+          'keys',
+          'prove',
+          '--key',
+          keyFile,
+          '--chain-id',
+          'cli-test',
+          '--member',
+          member,
+          '--action',
+          'addKey',
+          '--json',
+        ],
+        pass,
+      );
+      expect(r.code).toBe(0);
+      const { key, proof } = JSON.parse(r.stdout) as { key: string; proof: string };
+      return { key, proof };
+    };
+    const addKey = (p: { key: string; proof: string }) =>
+      custos(['tx', '--type', 'member.addKey', '--args', JSON.stringify(p), '--org', 'bank', '--json']);
+    // A proof made for another member does not let the bank add the key.
+    const wrong = await addKey(await prove('insurer'));
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ code: 'KEY_NOT_PROVEN' });
+    const ok = await addKey(await prove('bank'));
+    expect(JSON.parse(ok.stdout)).toMatchObject({ code: 'OK' });
+    const bad = await custos(
+      ['keys', 'prove', '--key', keyFile, '--chain-id', 'cli-test', '--member', 'bank', '--action', 'steal'],
+      pass,
+    );
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/^error BAD_REQUEST: expected --action as one of admit, rotateKey, addKey/);
+  });
+
   it('fetches a proof and verifies it offline, and rejects a tampered one', async () => {
     const proofFile = join(tmp.dir, 'proof.json');
     const fetched = await custos(['proof', 'inclusion', txId, '--out', proofFile]);

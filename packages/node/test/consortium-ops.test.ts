@@ -15,6 +15,7 @@ import {
   checkpointOf,
   didFromPublicKey,
   type JsonValue,
+  proveMemberKey,
   type Signer,
   signCheckpoint,
   verifyQuorumCertificate,
@@ -203,7 +204,14 @@ describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
 
     for (let i = 0; i < 3; i++) await b.node.submitAndWait(next('gv'));
     const p = await send(f.orgs.bank!, 'gov.propose', {
-      action: { kind: 'admit', id: 'clinic', name: 'clinic org', keys: [clinicDid], endpoint },
+      action: {
+        kind: 'admit',
+        id: 'clinic',
+        name: 'clinic org',
+        keys: [clinicDid],
+        endpoint,
+        proofs: [proveMemberKey(clinic, { chainId: f.genesis.chainId, member: 'clinic', action: 'admit' }).proof],
+      },
       reason: 'joins the consortium',
     });
     expect(p.code).toBe('OK');

@@ -10,6 +10,7 @@ import {
   didFromPublicKey,
   type JsonValue,
   type MemberSet,
+  proveMemberKey,
   type Signer,
   STATE_BUNDLE_V1,
   verifyProofBundle,
@@ -31,7 +32,18 @@ let node: CustosNode;
 let opened: CustosNode | undefined;
 let dbPath: string;
 
-const did = (s: Signer) => didFromPublicKey(s.publicKey);
+/** Keys by did:key, so the actions below can carry each new key's proof of possession (trust #4). */
+const held = new Map<string, Signer>();
+const did = (s: Signer) => {
+  const d = didFromPublicKey(s.publicKey);
+  held.set(d, s);
+  return d;
+};
+/** The proof `key`'s holder signs; a well-formed but wrong one for a key no test holds. */
+const proofOf = (key: string, member: string, action: 'admit' | 'rotateKey') => {
+  const s = held.get(key);
+  return s === undefined ? 'A'.repeat(86) : proveMemberKey(s, { chainId: 'test', member, action }).proof;
+};
 
 function orgs(): { bank: Signer; insurer: Signer; retailer: Signer } {
   return { bank: fx.orgs.bank!, insurer: fx.orgs.insurer!, retailer: fx.orgs.retailer! };
@@ -76,7 +88,18 @@ function member(id: string): { [k: string]: JsonValue } | undefined {
 }
 
 function admit(id: string, keys: string[], endpoint = `https://peer.${id}.example:8443`) {
-  return { kind: 'admit', id, name: `${id} org`, keys, endpoint };
+  return {
+    kind: 'admit',
+    id,
+    name: `${id} org`,
+    keys,
+    endpoint,
+    proofs: keys.map((k) => proofOf(k, id, 'admit')),
+  };
+}
+
+function rotate(memberId: string, oldKey: string, newKey: string) {
+  return { kind: 'rotateKey', member: memberId, oldKey, newKey, proof: proofOf(newKey, memberId, 'rotateKey') };
 }
 
 /**
@@ -172,7 +195,9 @@ describe('governance by majority (no policy in the genesis)', () => {
   it('does nothing below the threshold, counts a double vote once, and lets a member change its vote', async () => {
     const { bank, insurer } = orgs();
     const bankKey2 = userSigner();
-    expect((await send(bank, 'member.addKey', { key: did(bankKey2) })).code).toBe('OK');
+    const proven = proveMemberKey(bankKey2, { chainId: 'test', member: 'bank', action: 'addKey' });
+    expect((await send(bank, 'member.addKey', proven)).code).toBe('OK');
+    did(bankKey2);
     const p = await propose(bank, { kind: 'remove', id: 'retailer' });
     expect(p.code).toBe('OK');
     // The same member again, with the same key and with its second key: still one vote.
@@ -220,7 +245,7 @@ describe('governance by majority (no policy in the genesis)', () => {
   it('rotates a member key: the old key is refused, the new one works', async () => {
     const { bank, insurer, retailer } = orgs();
     const fresh = userSigner();
-    const p = await propose(bank, { kind: 'rotateKey', member: 'insurer', oldKey: did(insurer), newKey: did(fresh) });
+    const p = await propose(bank, rotate('insurer', did(insurer), did(fresh)));
     expect(p.code).toBe('OK');
     expect((await vote(retailer, p.txId)).code).toBe('OK');
     expect(member('insurer')).toMatchObject({ keys: [did(fresh)] });
@@ -276,13 +301,9 @@ describe('governance by majority (no policy in the genesis)', () => {
     expect(await code(admit('clinic', [k]), 'x'.repeat(1025))).toBe('INVALID_ARGS');
     expect(await code(admit('clinic', [k]), '')).toBe('INVALID_ARGS');
     expect(await code({ kind: 'remove', id: 'nobody' })).toBe('NOT_FOUND');
-    expect(await code({ kind: 'rotateKey', member: 'insurer', oldKey: did(bank), newKey: k })).toBe('NOT_FOUND');
-    expect(await code({ kind: 'rotateKey', member: 'insurer', oldKey: did(insurer), newKey: did(bank) })).toBe(
-      'CONFLICT',
-    );
-    expect(await code({ kind: 'rotateKey', member: 'insurer', oldKey: did(insurer), newKey: did(insurer) })).toBe(
-      'INVALID_ARGS',
-    );
+    expect(await code(rotate('insurer', did(bank), k))).toBe('NOT_FOUND');
+    expect(await code(rotate('insurer', did(insurer), did(bank)))).toBe('CONFLICT');
+    expect(await code(rotate('insurer', did(insurer), did(insurer)))).toBe('INVALID_ARGS');
     expect(await code({ kind: 'params', threshold: 4, blockMaxTxs: 100, blockMaxMs: 10 })).toBe('CONFLICT');
     expect(await code({ kind: 'params', threshold: 0, blockMaxTxs: 100, blockMaxMs: 10 })).toBe('INVALID_ARGS');
     expect(await code({ kind: 'params', threshold: 2, blockMaxTxs: 10_001, blockMaxMs: 10 })).toBe('INVALID_ARGS');
@@ -358,12 +379,7 @@ describe('governance by majority (no policy in the genesis)', () => {
     const a = await propose(bank, admit('clinic', [did(clinic)]));
     await vote(insurer, a.txId);
     const fresh = userSigner();
-    const r = await propose(clinic, {
-      kind: 'rotateKey',
-      member: 'retailer',
-      oldKey: did(retailer),
-      newKey: did(fresh),
-    });
+    const r = await propose(clinic, rotate('retailer', did(retailer), did(fresh)));
     await vote(insurer, r.txId);
     await vote(bank, r.txId);
     // The retailer's peer now signs with its new key; the restart also reloads the state.

@@ -80,9 +80,10 @@ describe('a single node', () => {
   it('lets a member manage its keys', async () => {
     const bank = fx.orgs.bank!;
     const newKey = userSigner();
-    const { didFromPublicKey } = await import('@custos/protocol');
+    const { didFromPublicKey, proveMemberKey } = await import('@custos/protocol');
     const did = didFromPublicKey(newKey.publicKey);
-    expect((await node.submitAndWait(tx(bank, 'member.addKey', { key: did }))).code).toBe('OK');
+    const proven = proveMemberKey(newKey, { chainId: 'test', member: 'bank', action: 'addKey' });
+    expect((await node.submitAndWait(tx(bank, 'member.addKey', proven))).code).toBe('OK');
     expect((await node.submitAndWait(tx(newKey, 'member.update', { name: 'Bank plc' }))).code).toBe('OK');
     expect(JSON.parse(node.store.getState('member/bank')!)).toMatchObject({ name: 'Bank plc' });
     expect((await node.submitAndWait(tx(fx.orgs.insurer!, 'member.addKey', { key: did }))).code).toBe('CONFLICT');

@@ -101,6 +101,46 @@ function pieces(blob: Buffer, size = 64): Buffer[] {
   return out;
 }
 
+/** Every key an attacker with the files and the KEK derives: subject keys, and the data keys they unwrap. */
+function keysOnDisk(path: string): { subjectKeys: Buffer[]; dataKeys: Buffer[] } {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const subjects = db.prepare('SELECT key_ref, wrapped_key FROM subjects').all() as {
+      key_ref: string;
+      wrapped_key: Buffer;
+    }[];
+    const byRef = new Map(
+      subjects.map((r) => [
+        r.key_ref,
+        Buffer.from(kms.unwrap(`custos/vault/${ORG}/subject/${r.key_ref}`, r.wrapped_key)),
+      ]),
+    );
+    const records = db.prepare('SELECT ref, key_ref, wrapped_key FROM records').all() as {
+      ref: string;
+      key_ref: string;
+      wrapped_key: Buffer;
+    }[];
+    const dataKeys: Buffer[] = [];
+    for (const r of records) {
+      const k = byRef.get(r.key_ref);
+      const dk = k && open(k, r.wrapped_key, Buffer.from(r.ref));
+      if (dk) dataKeys.push(dk);
+    }
+    return { subjectKeys: [...byRef.values()], dataKeys };
+  } finally {
+    db.close();
+  }
+}
+
+/** True if a key from `keys` opens the old record's wrapped data key or its ciphertext. */
+function opensAny(keys: { subjectKeys: Buffer[]; dataKeys: Buffer[] }, old: Secrets & { ref: string }): boolean {
+  const aad = Buffer.from(old.ref);
+  return (
+    keys.subjectKeys.some((k) => open(k, old.wrappedDataKey, aad) !== null) ||
+    keys.dataKeys.some((k) => open(k, old.sealed, aad) !== null)
+  );
+}
+
 runKmsSuite('LocalKms', () => LocalKms.create(freshPath('kms.json'), PASSPHRASE));
 
 describe('LocalKms keystore file', () => {
@@ -495,6 +535,50 @@ describe('Vault erasure leaves nothing behind', () => {
     expect(filesContaining(dir, kept.wrappedDataKey)).toEqual(['vault.db']);
     expect(filesContaining(dir, kept.wrappedSubjectKey)).toEqual(['vault.db']);
     reopened.close();
+  });
+
+  it('trust #8: after any erasure (per record, update, per subject) no key on disk opens any old ciphertext', () => {
+    const { vault, dir, path } = newVault();
+    const subject = newSubject();
+    const other = newSubject();
+    const puts = ['first', { email: 'ada@example.org' }, ['third', 3]].map((v) => vault.put(subject, v));
+    const survivor = vault.put(other, 'someone else');
+    const before = puts.map((p) => ({ ref: p.vaultRef, ...extractSecrets(path, p.vaultRef) }));
+    // Positive control: the keys on disk open every live record's bytes.
+    for (const old of before) expect(opensAny(keysOnDisk(path), old)).toBe(true);
+
+    // What an attacker with the disk and the KEK holds after each erasure: every key on disk, and
+    // any old bytes (from freed pages, the journal, a freed disk block or a file copy).
+    const check = (gone: typeof before) => {
+      const files = readdirSync(dir);
+      expect(files.every((f) => f === 'vault.db' || f === 'vault.db-journal' || f === 'vault.db-wal')).toBe(true);
+      for (const old of gone) {
+        for (const n of [old.wrappedDataKey, old.wrappedSubjectKey, ...pieces(old.sealed, 32)]) {
+          expect(filesContaining(dir, n), 'old bytes still in the database files').toEqual([]);
+        }
+        expect(opensAny(keysOnDisk(path), old), 'a key on disk opens an erased record').toBe(false);
+      }
+    };
+    vault.eraseRecord(puts[1]!.vaultRef);
+    check([before[1]!]);
+    // The other records still read, under the subject's new key.
+    expect(vault.read(puts[0]!.vaultRef, access(), allow)).toBe('first');
+    const afterErase = puts
+      .filter((_, i) => i !== 1)
+      .map((p) => ({ ref: p.vaultRef, ...extractSecrets(path, p.vaultRef) }));
+    expect(afterErase[0]!.subjectKey.equals(before[0]!.subjectKey)).toBe(false);
+
+    vault.update(puts[0]!.vaultRef, 'rectified');
+    // Every earlier version of the records: the erased one and the values before rectification.
+    check([before[1]!, before[0]!, afterErase[0]!]);
+    expect(vault.read(puts[0]!.vaultRef, access(), allow)).toBe('rectified');
+    expect(vault.read(puts[2]!.vaultRef, access(), allow)).toEqual(['third', 3]);
+    const afterUpdate = [0, 2].map((i) => ({ ref: puts[i]!.vaultRef, ...extractSecrets(path, puts[i]!.vaultRef) }));
+
+    vault.eraseSubject(subject);
+    check([...before, ...afterErase, ...afterUpdate]);
+    expect(vault.read(survivor.vaultRef, access(), allow)).toBe('someone else');
+    vault.close();
   });
 
   it('an erased commitment cannot be confirmed: without the salt no guess of the value matches', () => {

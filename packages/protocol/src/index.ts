@@ -202,6 +202,9 @@ export {
   type ConsentGrant,
   type DataRecord,
   type DataRequest,
+  ERASURE_EXCEPTIONS,
+  type ErasureException,
+  type ErasureExceptionEntry,
   JURISDICTIONS,
   type Jurisdiction,
   LAWFUL_BASES,
@@ -228,6 +231,15 @@ export {
   parseMemberSetChain,
   verifyMemberSetUpdate,
 } from './ledger/member-epochs.js';
+export {
+  MEMBER_KEY_ACTIONS,
+  MEMBER_KEY_PROOF_DOMAIN,
+  type MemberKeyAction,
+  type MemberKeyStatement,
+  memberKeyProofBytes,
+  proveMemberKey,
+  verifyMemberKeyProof,
+} from './ledger/key-proof.js';
 export {
   CONSISTENCY_BUNDLE,
   CONSISTENCY_BUNDLE_V1,

@@ -13,6 +13,7 @@ import {
   followMemberSetUpdates,
   genesisMemberChain,
   isMemberSetChain,
+  type ErasureExceptionEntry,
   type JsonValue,
   type MemberSet,
   type MemberSetChain,
@@ -24,6 +25,7 @@ import {
   type SubjectReport,
   signRequest,
   type TrustedMembers,
+  txIdOf,
   type VerifiedFact,
   type VerifiedSubjectReport,
   type Verifier,
@@ -54,7 +56,7 @@ import type {
   StateEntry,
   StatePage,
 } from './api-types.js';
-import { CustosApiError, parseProblem } from './errors.js';
+import { CustosApiError, isApiError, parseProblem } from './errors.js';
 import { readEventStream, type ServerEvent } from './events.js';
 import type {
   BlockCertificate,
@@ -70,9 +72,18 @@ import type {
 
 /** A change a governance proposal makes. */
 export type GovAction =
-  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string }
+  | {
+      kind: 'admit';
+      id: string;
+      name: string;
+      keys: string[];
+      endpoint: string;
+      /** Proof of possession of each key, in order (`admitAction`, `proveMemberKey`). */
+      proofs: string[];
+    }
   | { kind: 'remove'; id: string }
-  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string }
+  /** `proof`: the new key's proof of possession (`rotateKeyAction`, `proveMemberKey`). */
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
   | { kind: 'params'; threshold: number; blockMaxTxs: number; blockMaxMs: number };
 
 /** A governance proposal (`gov/proposal/<id>`), with its state as of the latest block. */
@@ -162,6 +173,12 @@ export interface SubmitOptions extends CallOptions {
    * person turned GPC on, and this flag only documents the intent.
    */
   gpc?: boolean;
+  /**
+   * Longest wait for the commit, in ms (`submitAndWait`, `submitAndFinalize`...). Default: the
+   * client's timeout plus the node's own commit wait. Past it, `TIMEOUT` names the txId: the
+   * transaction may still commit, and `tx(txId)` tells later.
+   */
+  waitMs?: number;
 }
 
 /** A commit result, and whether the node said it honoured a GPC signal on that request. */
@@ -263,8 +280,35 @@ export class CustosClient {
 
   /** Submits and waits for the block: resolves with the result code (`OK`, `NO_LAWFUL_BASIS`...). */
   async submitAndWait(tx: SignedTx, opts?: SubmitOptions): Promise<SubmitResult> {
-    const { body, headers } = await this.#call<CommitResult>('POST', '/v1/txs?wait=true', tx, withGpc(opts), true);
-    return { ...body, gpcHonored: headers.get('gpc-honored') === '1' };
+    const wait = opts?.waitMs;
+    if (wait !== undefined && (!Number.isSafeInteger(wait) || wait < 1)) {
+      throw new TypeError('expected waitMs as a positive whole number of milliseconds');
+    }
+    try {
+      const { body, headers } = await this.#call<CommitResult>(
+        'POST',
+        '/v1/txs?wait=true',
+        tx,
+        withGpc(opts),
+        true,
+        wait,
+      );
+      return { ...body, gpcHonored: headers.get('gpc-honored') === '1' };
+    } catch (e) {
+      // The node may have admitted it: say which transaction to look up, rather than only "no answer".
+      if (!isApiError(e, 'TIMEOUT') || e.problem !== undefined) throw e;
+      let txId: string;
+      try {
+        txId = txIdOf(tx.body);
+      } catch {
+        throw e;
+      }
+      throw new CustosApiError(
+        'TIMEOUT',
+        `transaction ${txId} was sent but no commit came back in time; it may still commit: look it up later (GET /v1/txs/${txId}, custos tx show ${txId})`,
+        { request: e.request, cause: e },
+      );
+    }
   }
 
   /** Submits up to 2,000 transactions; each item fails or succeeds alone. */
@@ -403,9 +447,19 @@ export class CustosClient {
     );
   }
 
-  /** Fulfils a request (an erasure: once its records are erased). */
-  async fulfilRequest(org: string, request: string, opts?: CallOptions): Promise<CommitResult> {
-    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/fulfil`, {}, opts, true);
+  /**
+   * Fulfils a request. An erasure is fulfilled only once every record the org holds on the subject
+   * is erased, or listed in `exceptions` with a legal exception code (`ERASURE_EXCEPTIONS`);
+   * otherwise the result code is `CONFLICT`.
+   */
+  async fulfilRequest(
+    org: string,
+    request: string,
+    answer: { exceptions?: ErasureExceptionEntry[] } = {},
+    opts?: CallOptions,
+  ): Promise<CommitResult> {
+    const body = answer.exceptions === undefined ? {} : { exceptions: answer.exceptions };
+    return this.#json('POST', `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}/fulfil`, body, opts, true);
   }
 
   /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
@@ -855,6 +909,7 @@ export class CustosClient {
     body: unknown,
     opts: CallOptions = {},
     waits = false,
+    timeoutMs?: number,
   ): Promise<{ body: T; headers: Headers }> {
     const url = `${this.baseUrl}${path}`;
     const what = `${method} ${path.split('?')[0]}`;
@@ -866,7 +921,7 @@ export class CustosClient {
     for (const sign of [this.#sign, opts.sign]) {
       if (sign !== undefined) Object.assign(headers, await sign({ method, url, headers: { ...headers }, body: text }));
     }
-    const timeout = this.#timeoutMs + (waits ? WAIT_EXTRA_MS : 0);
+    const timeout = timeoutMs ?? this.#timeoutMs + (waits ? WAIT_EXTRA_MS : 0);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {

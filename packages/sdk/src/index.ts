@@ -5,6 +5,9 @@
  * customer's history against a pinned trust anchor.
  */
 export {
+  ERASURE_EXCEPTIONS,
+  type ErasureException,
+  type ErasureExceptionEntry,
   type ExportOptions,
   exportWallet,
   importWallet,
@@ -83,6 +86,15 @@ export {
   type VerifiedHistory,
   verifyHistory,
 } from './history.js';
+export {
+  addKeyArgs,
+  admitAction,
+  MEMBER_KEY_PROOF_DOMAIN,
+  type MemberKeyAction,
+  type ProvenKey,
+  proveMemberKey,
+  rotateKeyAction,
+} from './member-keys.js';
 export type {
   BlockCertificate,
   BlockTxsPage,

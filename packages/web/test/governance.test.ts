@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { didFromPublicKey, randomSecretKey } from '@custos/protocol';
+import { didFromPublicKey, proveMemberKey, randomSecretKey } from '@custos/protocol';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,8 @@ let page: Page;
 let phone: Page;
 const tokens: Record<string, string> = {};
 let readOnly: string;
-const newKey = didFromPublicKey(nativeSigner(randomSecretKey()).publicKey);
+const newSigner = nativeSigner(randomSecretKey());
+const newKey = didFromPublicKey(newSigner.publicKey);
 
 async function checkA11y(p: Page, screen: string): Promise<void> {
   const result = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -92,6 +93,15 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('governance in the c
     await page.getByLabel('Signing keys').fill(newKey);
     await page.getByLabel('Address of its node').fill('https://custos.credit-union.example');
     await page.getByLabel('Why').fill('They run a node and joined the alliance.');
+    // trust #4: a proof not signed by the new key (here the bank's own) is refused by the ledger, in words.
+    const chainId = (await new CustosClient({ baseUrl: base }).chain()).chainId;
+    const forged = proveMemberKey(web!.fx.orgs.bank!, { chainId, member: 'credit-union', action: 'admit' });
+    await page.getByLabel('Proofs of possession').fill(forged.proof);
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByText('Refused: the new key did not prove it is held by the member').waitFor();
+    // The new member signs its proof with its own key (custos keys prove) and hands it over.
+    const proven = proveMemberKey(newSigner, { chainId, member: 'credit-union', action: 'admit' });
+    await page.getByLabel('Proofs of possession').fill(proven.proof);
     await page.getByRole('button', { name: 'Propose' }).click();
     await page.getByText('Proposed: “Admit Example Credit Union”').waitFor();
     await page.getByRole('heading', { level: 3, name: 'Admit Example Credit Union' }).waitFor();

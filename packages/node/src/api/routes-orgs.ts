@@ -7,6 +7,7 @@
  * (`read` for GET, `write` otherwise); tokens themselves are managed with member keys only. These
  * routes carry personal data in and out: never log or echo a value.
  */
+import { ERASURE_EXCEPTIONS } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { NodeError } from '../errors.js';
 import { policyOf } from '../genesis.js';
@@ -22,7 +23,7 @@ import {
 } from '../governance/state.js';
 import { type DataRecord, LAWFUL_BASES } from '../modules/data.js';
 import type { MemberRecord } from '../modules/member.js';
-import { type DataRequest, isOverdue } from '../modules/request.js';
+import { type DataRequest, isOverdue, MAX_EXCEPTIONS } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { consentReceipts, type ReceiptFormat } from '../orgs/receipts.js';
@@ -40,6 +41,8 @@ import { problem, sendProblem } from './problem.js';
 
 const ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const DID = { type: 'string', pattern: '^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$' };
+/** A new key's proof of possession (`proveMemberKey`): a base64url Ed25519 signature. */
+const PROOF = { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$' };
 const DPV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$' };
 const ORG = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' };
 const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
@@ -373,21 +376,39 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     },
   );
 
+  /** Records kept under a legal exception when fulfilling an erasure (trust #9): codes, never free text. */
+  const EXCEPTIONS = {
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_EXCEPTIONS,
+    items: closed(
+      {
+        record: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        code: { type: 'string', enum: [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA] },
+      },
+      ['record', 'code'],
+    ),
+  };
   for (const action of ['extend', 'fulfil', 'reject'] as const) {
-    app.post<{ Params: { org: string; id: string }; Body: { reason?: string } }>(
+    app.post<{
+      Params: { org: string; id: string };
+      Body: { reason?: string; exceptions?: { record: string; code: string }[] };
+    }>(
       `/v1/orgs/:org/requests/:id/${action}`,
       {
         ...member,
         schema: {
           ...authed(
             `${action[0]!.toUpperCase()}${action.slice(1)} a request`,
-            `Commits request.${action} signed by the org.`,
+            action === 'fulfil'
+              ? 'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`.'
+              : `Commits request.${action} signed by the org.`,
           ),
           params: ORG_ID_PARAMS,
-          body: closed(
-            { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-            action === 'fulfil' ? [] : ['reason'],
-          ),
+          body:
+            action === 'fulfil'
+              ? closed({ exceptions: EXCEPTIONS }, [])
+              : closed({ reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['reason']),
         },
         config,
       },
@@ -397,6 +418,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
         return orgs.submit(org, `request.${action}`, {
           request: id,
           ...(request.body.reason === undefined ? {} : { reason: request.body.reason }),
+          ...(request.body.exceptions === undefined ? {} : { exceptions: request.body.exceptions }),
         });
       },
     );
@@ -538,7 +560,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   const GOV_ACTION = {
     type: 'object',
     required: ['kind'],
-    maxProperties: 5,
+    maxProperties: 6,
     properties: {
       kind: { type: 'string', enum: [...ACTION_KINDS] },
       id: ORG,
@@ -548,6 +570,9 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       member: ORG,
       oldKey: DID,
       newKey: DID,
+      // Proofs of possession by the new keys (trust #4): base64url Ed25519 signatures.
+      proofs: { type: 'array', minItems: 1, maxItems: 8, items: PROOF },
+      proof: PROOF,
       threshold: { type: 'integer', minimum: 1, maximum: 64 },
       blockMaxTxs: { type: 'integer', minimum: 1, maximum: 10_000 },
       blockMaxMs: { type: 'integer', minimum: 1, maximum: 60_000 },
@@ -562,7 +587,7 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
       schema: {
         ...authed(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`, `proofs`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: { type: 'string', minLength: 1, maxLength: 1024 } }, [

@@ -90,9 +90,11 @@ export class NodeClient {
     return viaSdk(this.baseUrl, () => this.sdk.chain());
   }
 
-  /** Submits a signed transaction; with `wait`, resolves once it has committed. */
-  submit(tx: SignedTx, wait: boolean): Promise<CommitResult | { txId: string }> {
-    return viaSdk(this.baseUrl, () => (wait ? this.sdk.submitAndWait(tx) : this.sdk.submit(tx)));
+  /** Submits a signed transaction; with `wait`, resolves once it has committed (at most `waitMs`, then TIMEOUT). */
+  submit(tx: SignedTx, wait: boolean, waitMs?: number): Promise<CommitResult | { txId: string }> {
+    return viaSdk(this.baseUrl, () =>
+      wait ? this.sdk.submitAndWait(tx, waitMs === undefined ? {} : { waitMs }) : this.sdk.submit(tx),
+    );
   }
 
   tx(txId: string): Promise<TxRecord> {
@@ -172,8 +174,14 @@ export function cliError(e: unknown, baseUrl: string): Error {
         cause: e,
       });
     case 'TIMEOUT':
+      // A transaction sent without an answer: the SDK names it, so the user can look it up later.
       if (e.problem === undefined)
-        return new NodeError('TIMEOUT', `no answer from ${baseUrl} within ${REQUEST_TIMEOUT_MS / 1000} s`);
+        return new NodeError(
+          'TIMEOUT',
+          e.detail.startsWith('transaction ')
+            ? e.detail
+            : `no answer from ${baseUrl} within ${REQUEST_TIMEOUT_MS / 1000} s`,
+        );
       break;
     case 'BAD_RESPONSE':
       return new NodeError('INTERNAL', e.detail, { cause: e });

@@ -1,7 +1,10 @@
-/** `custos init` (a new chain in a home directory) and `custos keys new` (a user key). */
+/**
+ * `custos init` (a new chain in a home directory), `custos keys new` (a user key) and `custos keys
+ * prove` (a new member key's proof of possession).
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomSecretKey } from '@custos/protocol';
+import { MEMBER_KEY_ACTIONS, type MemberKeyAction, proveMemberKey, randomSecretKey } from '@custos/protocol';
 import type { Command } from 'commander';
 import { NodeError } from '../errors.js';
 import {
@@ -14,7 +17,8 @@ import {
   requirePassphrase,
   resolveHome,
 } from '../home.js';
-import { writeKeystore } from '../keys/keystore.js';
+import { loadSigner, writeKeystore } from '../keys/keystore.js';
+import { MEMBER_ID } from '../modules/member.js';
 import { parseOrgs, parsePositiveInt } from './args.js';
 import { type Output, output } from './output.js';
 
@@ -117,4 +121,49 @@ export function registerHomeCommands(program: Command): void {
       const did = writeKeystore(flags.out, randomSecretKey(), passphrase);
       out.result({ did, file: flags.out }, [`Created ${flags.out}`, `  ${did}`]);
     });
+  keys
+    .command('prove')
+    .description(
+      "sign a new member key's proof of possession, to send with governance admit/rotateKey or member.addKey",
+    )
+    .requiredOption('--key <file>', 'keystore file of the new key (the key that signs its own proof)')
+    .requiredOption('--chain-id <id>', 'the chain the key is for')
+    .requiredOption('--member <id>', 'the member org the key is for (the new member for admit)')
+    .requiredOption('--action <action>', `where the key comes in: ${MEMBER_KEY_ACTIONS.join(', ')}`)
+    .option('--passphrase-file <file>', 'file holding the passphrase (else $CUSTOS_PASSPHRASE)')
+    .option('--json', 'print one JSON document')
+    .action(
+      (flags: {
+        key: string;
+        chainId: string;
+        member: string;
+        action: string;
+        passphraseFile?: string;
+        json?: boolean;
+      }) => {
+        const out = output(flags.json === true);
+        if (!(MEMBER_KEY_ACTIONS as readonly string[]).includes(flags.action)) {
+          throw new NodeError('BAD_REQUEST', `expected --action as one of ${MEMBER_KEY_ACTIONS.join(', ')}`);
+        }
+        if (!MEMBER_ID.test(flags.member)) {
+          throw new NodeError('BAD_REQUEST', 'expected --member as a member id (a-z, 0-9, -; at most 32)');
+        }
+        if (flags.chainId.length === 0 || flags.chainId.length > 64) {
+          throw new NodeError('BAD_REQUEST', 'expected --chain-id of 1-64 characters');
+        }
+        const passphrase = requirePassphrase(
+          flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile },
+        );
+        const p = proveMemberKey(loadSigner(flags.key, passphrase), {
+          chainId: flags.chainId,
+          member: flags.member,
+          action: flags.action as MemberKeyAction,
+        });
+        out.result({ ...p, chainId: flags.chainId, member: flags.member, action: flags.action }, [
+          `Proof of possession of ${p.key}`,
+          `  for ${flags.action} of member '${flags.member}' on chain '${flags.chainId}':`,
+          `  ${p.proof}`,
+        ]);
+      },
+    );
 }

@@ -5,7 +5,7 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import { readFileSync } from 'node:fs';
-import type { JsonValue } from '@custos/protocol';
+import { ERASURE_EXCEPTIONS, type ErasureException, type JsonValue } from '@custos/protocol';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
@@ -361,24 +361,42 @@ export function registerOrgCommands(program: Command): void {
   const request = org.command('request').description('answer a customer request');
   for (const [action, description] of [
     ['extend', 'extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason'],
-    ['fulfil', 'mark the request done (an erasure needs its records erased first)'],
+    [
+      'fulfil',
+      'mark the request done (an erasure needs every record of the subject erased first, or --exception RECORD=CODE)',
+    ],
     ['reject', 'refuse the request; needs --reason, which the customer sees'],
   ] as const) {
     orgCommand(request, action, description)
       .argument('<id>', 'request id')
       .option('--reason <text>', 'reason the customer will see')
-      .action(async (id: string, flags: OrgFlags & { reason?: string }) => {
+      .option(
+        '--exception <record=code>',
+        `fulfil an erasure keeping RECORD under a legal exception (repeatable): ${[...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA].join(', ')}`,
+        (v: string, acc: string[]) => [...acc, v],
+        [] as string[],
+      )
+      .action(async (id: string, flags: OrgFlags & { reason?: string; exception: string[] }) => {
         const out = output(flags.json === true);
         if (action !== 'fulfil' && (flags.reason === undefined || flags.reason.length === 0)) {
           throw bad(`expected --reason for ${action}`);
         }
         if (action === 'fulfil' && flags.reason !== undefined) throw bad('expected no --reason for fulfil');
+        if (action !== 'fulfil' && flags.exception.length > 0) throw bad(`expected no --exception for ${action}`);
+        const codes: readonly string[] = [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA];
+        const exceptions = flags.exception.map((e) => {
+          const [record, code] = e.split('=');
+          if (record === undefined || code === undefined || !codes.includes(code)) {
+            throw bad(`expected --exception RECORD=CODE with CODE one of ${codes.join(', ')}`);
+          }
+          return { record: parseRecordId(record), code: code as ErasureException };
+        });
         const reason = flags.reason ?? '';
         const by = orgId(flags.org);
         const requestId = parseRecordId(id);
         const r = await orgClient(flags).run((sdk) =>
           action === 'fulfil'
-            ? sdk.fulfilRequest(by, requestId)
+            ? sdk.fulfilRequest(by, requestId, exceptions.length === 0 ? {} : { exceptions })
             : action === 'extend'
               ? sdk.extendRequest(by, requestId, reason)
               : sdk.rejectRequest(by, requestId, reason),

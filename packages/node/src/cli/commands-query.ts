@@ -5,7 +5,7 @@ import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { GENESIS_FILE, loadOrgSigner, readGenesisFile, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner } from '../keys/keystore.js';
-import { parseArgsObject, parseHeight, parseTxId } from './args.js';
+import { parseArgsObject, parseHeight, parsePositiveInt, parseTxId } from './args.js';
 import { DEFAULT_NODE_URL, NodeClient } from './client.js';
 import { output, table } from './output.js';
 
@@ -22,6 +22,7 @@ interface TxFlags {
   passphraseFile?: string;
   node: string;
   wait: boolean;
+  waitTimeout?: string;
   json?: boolean;
 }
 
@@ -53,6 +54,10 @@ export function registerQueryCommands(program: Command): void {
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
     .addOption(nodeOption())
     .option('--no-wait', 'return once admitted, without waiting for the commit')
+    .option(
+      '--wait-timeout <seconds>',
+      'longest wait for the commit (default 75); then TIMEOUT names the txId to look up later',
+    )
     .option('--json', 'print one JSON document')
     .action(async (flags: TxFlags) => {
       const out = output(flags.json === true);
@@ -70,7 +75,11 @@ export function registerQueryCommands(program: Command): void {
         );
       }
       const signed = signTx({ chainId, type: flags.type, args }, signer);
-      const r = await client.submit(signed, flags.wait);
+      const r = await client.submit(
+        signed,
+        flags.wait,
+        flags.waitTimeout === undefined ? undefined : parsePositiveInt(flags.waitTimeout, '--wait-timeout') * 1000,
+      );
       if (!('code' in r)) {
         out.result(r, `Transaction ${r.txId} accepted; it will be in one of the next blocks.`);
         return;

@@ -3,15 +3,18 @@
  * against the state (when proposed and again when executed, since the state may have moved on)
  * and applied in the transaction that reaches the threshold.
  *
- * - `{kind: 'admit', id, name, keys, endpoint}`: a new member org with 1-8 unused keys and its peer's URL.
+ * - `{kind: 'admit', id, name, keys, endpoint, proofs}`: a new member org with 1-8 unused keys, each
+ *   with its proof of possession (`proveMemberKey`, trust #4), and its peer's URL.
  * - `{kind: 'remove', id}`: a member and its keys; refused if fewer members than the quorum would remain.
- * - `{kind: 'rotateKey', member, oldKey, newKey}`: replaces one key of a member (a lost or stolen one).
+ * - `{kind: 'rotateKey', member, oldKey, newKey, proof}`: replaces one key of a member (a lost or
+ *   stolen one); `proof`: the new key's proof of possession.
  * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (1 to the member count)
  *   and block parameters.
  */
 import { isDidKey, type JsonValue } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import {
+  checkNewMemberKey,
   deleteMember,
   isEndpoint,
   MAX_ENDPOINT,
@@ -19,7 +22,6 @@ import {
   MEMBER_ID,
   type MemberRecord,
   memberKey,
-  memberOfKey,
   replaceMemberKey,
   writeMember,
 } from '../modules/member.js';
@@ -27,9 +29,9 @@ import { ACTION_KINDS, MAX_MEMBERS } from './policy.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, MAX_BLOCK_MS, MAX_BLOCK_TXS } from './state.js';
 
 export type GovAction =
-  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string }
+  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string; proofs: string[] }
   | { kind: 'remove'; id: string }
-  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string }
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
   | ({ kind: 'params' } & GovParams);
 
 /** Governance state an action is checked against: current member ids and parameters in force. */
@@ -39,9 +41,9 @@ export interface GovView {
 }
 
 const FIELDS: Record<GovAction['kind'], string[]> = {
-  admit: ['kind', 'id', 'name', 'keys', 'endpoint'],
+  admit: ['kind', 'id', 'name', 'keys', 'endpoint', 'proofs'],
   remove: ['kind', 'id'],
-  rotateKey: ['kind', 'member', 'oldKey', 'newKey'],
+  rotateKey: ['kind', 'member', 'oldKey', 'newKey', 'proof'],
   params: ['kind', 'threshold', 'blockMaxTxs', 'blockMaxMs'],
 };
 
@@ -75,7 +77,12 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
           `expected action.endpoint as the http(s) URL of the member's peer, at most ${MAX_ENDPOINT} characters`,
         );
       }
-      return { kind, id, name, keys, endpoint: a.endpoint };
+      // Proofs of possession (one per key, in order) are checked against the state in checkAction.
+      const proofs = arg.strList(a, 'proofs', MAX_KEYS, 128);
+      if (proofs.length !== keys.length) {
+        throw new ExecFailure('INVALID_ARGS', 'expected action.proofs: one proof of possession per key, in order');
+      }
+      return { kind, id, name, keys, endpoint: a.endpoint, proofs };
     }
     case 'remove':
       return { kind, id: arg.str(a, 'id', 32, MEMBER_ID) };
@@ -85,7 +92,8 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
       const newKey = arg.str(a, 'newKey', 128);
       if (!isDidKey(newKey)) throw new ExecFailure('INVALID_ARGS', 'expected action.newKey as an Ed25519 did:key');
       if (newKey === oldKey) throw new ExecFailure('INVALID_ARGS', 'expected action.newKey other than action.oldKey');
-      return { kind, member, oldKey, newKey };
+      const proof = arg.str(a, 'proof', 128);
+      return { kind, member, oldKey, newKey, proof };
     }
     case 'params':
       return {
@@ -103,16 +111,8 @@ function member(ctx: Pick<ExecContext, 'get'>, id: string): MemberRecord {
   return m;
 }
 
-function checkUnusedKeys(ctx: Pick<ExecContext, 'get'>, keys: readonly string[]): void {
-  for (const k of keys) {
-    const owner = memberOfKey(ctx, k);
-    if (owner !== undefined)
-      throw new ExecFailure('CONFLICT', `key ${k.slice(0, 24)}... already belongs to member '${owner}'`);
-  }
-}
-
 /** Throws the result code that `action` would end with in the current state (nothing written). */
-export function checkAction(ctx: Pick<ExecContext, 'get'>, action: GovAction, gov: GovView): void {
+export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: GovAction, gov: GovView): void {
   const n = gov.ids.length;
   switch (action.kind) {
     case 'admit':
@@ -120,7 +120,7 @@ export function checkAction(ctx: Pick<ExecContext, 'get'>, action: GovAction, go
         throw new ExecFailure('CONFLICT', `member '${action.id}' already exists`);
       }
       if (n >= MAX_MEMBERS) throw new ExecFailure('LIMIT_EXCEEDED', `a consortium has at most ${MAX_MEMBERS} members`);
-      checkUnusedKeys(ctx, action.keys);
+      for (const [i, k] of action.keys.entries()) checkNewMemberKey(ctx, action.id, 'admit', k, action.proofs[i]);
       return;
     case 'remove':
       member(ctx, action.id);
@@ -137,7 +137,7 @@ export function checkAction(ctx: Pick<ExecContext, 'get'>, action: GovAction, go
       if (!m.keys.includes(action.oldKey)) {
         throw new ExecFailure('NOT_FOUND', `action.oldKey is not a key of member '${action.member}'`);
       }
-      checkUnusedKeys(ctx, [action.newKey]);
+      checkNewMemberKey(ctx, action.member, 'rotateKey', action.newKey, action.proof);
       return;
     }
     case 'params':

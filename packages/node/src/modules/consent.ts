@@ -85,7 +85,8 @@ export const consentModule: Module = {
       const grants = (st?.grants ?? []).map((g) => {
         if (g.withdrawnAt === null && (id === undefined || g.id === id)) {
           changed++;
-          return { ...g, withdrawnAt: ctx.time };
+          // The withdrawing transaction, so its receipts name exactly the consents it ended.
+          return { ...g, withdrawnAt: ctx.time, withdrawnBy: ctx.txId };
         }
         return g;
       });

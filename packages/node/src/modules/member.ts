@@ -5,7 +5,9 @@
  *
  * State: `member/<id>` -> {id, name, keys, since, endpoint?, admittedBy?}; `memberkey/<did>` -> id.
  */
-import { isDidKey, type JsonValue } from '@custos/protocol';
+import { isDidKey, type JsonValue, type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol';
+import { nativeVerifier } from '../crypto/native.js';
+import { historyKey } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 
 export interface MemberRecord {
@@ -59,6 +61,34 @@ function signerMember(ctx: ExecContext): MemberRecord {
   return ctx.get(memberKey(id)) as MemberRecord;
 }
 
+/**
+ * Checks a key about to become a key of member `member` (trust #4): not already a member key
+ * (CONFLICT), never a data subject's key (KEY_HAS_HISTORY: a customer's pseudonym with events on the
+ * ledger), and `proof` is the key's own signature of the statement binding chain, member, action
+ * and key (KEY_NOT_PROVEN). Every peer runs this in execution.
+ */
+export function checkNewMemberKey(
+  ctx: Pick<ExecContext, 'get' | 'chainId'>,
+  member: string,
+  action: MemberKeyAction,
+  key: string,
+  proof: JsonValue | undefined,
+): void {
+  const owner = memberOfKey(ctx, key);
+  if (owner !== undefined) {
+    throw new ExecFailure('CONFLICT', `key ${key.slice(0, 24)}... already belongs to member '${owner}'`);
+  }
+  if (ctx.get(historyKey(key)) !== undefined) {
+    throw new ExecFailure('KEY_HAS_HISTORY', `key ${key.slice(0, 24)}... is a data subject's key, not a member key`);
+  }
+  if (!verifyMemberKeyProof({ chainId: ctx.chainId, member, action, key }, proof, nativeVerifier)) {
+    throw new ExecFailure(
+      'KEY_NOT_PROVEN',
+      `expected a proof of possession signed by key ${key.slice(0, 24)}... for ${action} of member '${member}'`,
+    );
+  }
+}
+
 /** Writes a member and its key index; used by genesis and by the actions below. */
 export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
   ctx.put(memberKey(m.id), m);
@@ -108,13 +138,16 @@ export const memberModule: Module = {
       });
       return 'OK';
     },
-    /** Adds a key to the signer's member org (signed by one of its current keys). */
+    /**
+     * Adds a key to the signer's member org (signed by one of its current keys); `proof`: the new
+     * key's proof of possession (`proveMemberKey` with action `addKey`).
+     */
     addKey(ctx: ExecContext, args: Args) {
-      arg.only(args, ['key']);
+      arg.only(args, ['key', 'proof']);
       const key = arg.str(args, 'key', 128);
       if (!isDidKey(key)) throw new ExecFailure('INVALID_ARGS', 'expected args.key as an Ed25519 did:key');
       const m = signerMember(ctx);
-      if (memberOfKey(ctx, key) !== undefined) throw new ExecFailure('CONFLICT', 'key already belongs to a member');
+      checkNewMemberKey(ctx, m.id, 'addKey', key, args.proof);
       if (m.keys.length >= MAX_KEYS) throw new ExecFailure('LIMIT_EXCEEDED', `a member has at most ${MAX_KEYS} keys`);
       writeMember(ctx, { ...m, keys: [...m.keys, key] });
       return 'OK';

@@ -5,7 +5,13 @@
  *
  * State: `request/<org>/<id>` -> DataRequest.
  */
-import { type DataRequest, REQUEST_KINDS, type RequestKind } from '@custos/protocol';
+import {
+  type DataRequest,
+  ERASURE_EXCEPTIONS,
+  type ErasureExceptionEntry,
+  REQUEST_KINDS,
+  type RequestKind,
+} from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import {
   addDays,
@@ -20,6 +26,50 @@ import {
 import { type DataRecord, recordKey } from './data.js';
 
 export { type DataRequest, REQUEST_KINDS, type RequestKind };
+
+/** At most this many records kept under a legal exception in one `request.fulfil`. */
+export const MAX_EXCEPTIONS = 256;
+
+/**
+ * Every record `org` holds on `subject` and has not erased, from the subject's item list
+ * (`subjitem/<subject>/<n>`, complete by construction: every record registration appends to it).
+ */
+export function liveRecordsOf(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): DataRecord[] {
+  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
+  const prefix = `record/${org}/`;
+  const out: DataRecord[] = [];
+  for (let i = 0; i < (items?.count ?? 0); i++) {
+    const key = ctx.get(`subjitem/${subject}/${i}`);
+    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
+    const rec = ctx.get(key) as unknown as DataRecord | undefined;
+    if (rec !== undefined && rec.erasedAt === null) out.push(rec);
+  }
+  return out;
+}
+
+/** `args.exceptions` of an erasure's fulfilment: [{record, code}], codes of the request's jurisdiction. */
+function readExceptions(args: Args, r: DataRequest): ErasureExceptionEntry[] {
+  const raw = args.exceptions;
+  if (raw === undefined) return [];
+  const codes: readonly string[] = ERASURE_EXCEPTIONS[r.jurisdiction];
+  const shape = `expected args.exceptions as 1-${MAX_EXCEPTIONS} of {record, code} with code one of ${codes.join(', ')}`;
+  if (r.kind !== 'erase') throw new ExecFailure('INVALID_ARGS', 'expected args.exceptions only on an erasure');
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_EXCEPTIONS) {
+    throw new ExecFailure('INVALID_ARGS', shape);
+  }
+  const seen = new Set<string>();
+  return raw.map((e) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new ExecFailure('INVALID_ARGS', shape);
+    const x = e as Args;
+    arg.only(x, ['record', 'code']);
+    const record = arg.str(x, 'record', 64, /^[0-9a-f]{64}$/);
+    const code = arg.str(x, 'code', 32);
+    if (!codes.includes(code)) throw new ExecFailure('INVALID_ARGS', shape);
+    if (seen.has(record)) throw new ExecFailure('INVALID_ARGS', 'expected each record at most once in args.exceptions');
+    seen.add(record);
+    return { record, code: code as ErasureExceptionEntry['code'] };
+  });
+}
 
 export function requestKey(org: string, id: string): string {
   return `request/${org}/${id}`;
@@ -106,8 +156,9 @@ export const requestModule: Module = {
      * no further access or share is valid.
      */
     fulfil(ctx: ExecContext, args: Args) {
-      arg.only(args, ['request']);
+      arg.only(args, ['request', 'exceptions']);
       const r = openRequest(ctx, args);
+      const exceptions = readExceptions(args, r);
       if (r.kind === 'restrict' || r.kind === 'object') {
         for (const id of r.records) {
           const rec = ctx.get(recordKey(r.org, id)) as unknown as DataRecord | undefined;
@@ -115,15 +166,29 @@ export const requestModule: Module = {
         }
       }
       if (r.kind === 'erase') {
-        // Erasure is fulfilled only once every record concerned is erased (data.erased comes first).
-        for (const id of r.records) {
-          const rec = ctx.get(recordKey(r.org, id)) as unknown as DataRecord | undefined;
-          if (rec !== undefined && rec.erasedAt === null) {
-            throw new ExecFailure('CONFLICT', `record ${id} is not erased yet`);
+        // Erasure is fulfilled only once every record the org holds on the subject is erased
+        // (data.erased comes first), or kept under a legal exception recorded here (trust #9).
+        const live = new Set(liveRecordsOf(ctx, r.org, r.subject).map((rec) => rec.id));
+        for (const e of exceptions) {
+          if (!live.has(e.record)) {
+            throw new ExecFailure('NOT_FOUND', `record ${e.record} is not a live record of this subject at ${r.org}`);
           }
+          live.delete(e.record);
+        }
+        const [left] = live;
+        if (left !== undefined) {
+          throw new ExecFailure(
+            'CONFLICT',
+            `${live.size} record(s) of the subject are not erased yet (first: ${left}); erase them or record a legal exception`,
+          );
         }
       }
-      ctx.put(requestKey(r.org, r.id), { ...r, status: 'fulfilled', closedAt: ctx.time });
+      ctx.put(requestKey(r.org, r.id), {
+        ...r,
+        status: 'fulfilled',
+        closedAt: ctx.time,
+        ...(exceptions.length === 0 ? {} : { exceptions }),
+      });
       return 'OK';
     },
     /** The org refuses the request, with the reason the customer will see. */

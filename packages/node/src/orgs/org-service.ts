@@ -3,7 +3,7 @@
  * on the ledger, signed with its key. The vault decrypts only for an access the ledger accepted; an
  * erasure shreds the keys first and then commits `data.erased`. Retention runs by itself.
  */
-import { type JsonValue, type ResultCode, type Signer, signTx } from '@custos/protocol';
+import { type JsonValue, type ResultCode, type Signer, signTx, txIdOf } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
@@ -30,17 +30,28 @@ export interface RegisterInput {
 export type OrgLog = (event: Record<string, string | number>) => void;
 
 const ERASE_CHUNK = 256;
+/** Lifetime of a `data.register` transaction: its vault record waits at most this long for the ledger. */
+const REGISTER_TTL_MS = 10 * 60 * 1000;
+/** Default longest wait for an org's transaction to commit: as long as `POST /v1/txs?wait=true` waits. */
+const COMMIT_WAIT_MS = 30_000;
 
 export class OrgService {
   private readonly orgs = new Map<string, LocalOrg>();
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** Longest wait for a commit before TIMEOUT (naming the txId); the transaction may still commit. */
+  private readonly commitWaitMs: number;
+
   constructor(
     private readonly node: CustosNode,
     orgs: LocalOrg[],
     private readonly log: OrgLog = () => {},
+    opts: { commitWaitMs?: number } = {},
   ) {
+    this.commitWaitMs = opts.commitWaitMs ?? COMMIT_WAIT_MS;
     for (const o of orgs) this.orgs.set(o.id, o);
+    // Registrations a crash left undecided: erase the values whose transactions can no longer commit.
+    for (const o of orgs) this.settlePending(o.id);
   }
 
   /** Orgs whose keys and vaults this node holds. */
@@ -59,10 +70,27 @@ export class OrgService {
     return o;
   }
 
-  /** Submits a transaction signed by the org and waits for its block. */
+  /** Submits a transaction signed by the org and waits for its block (at most `commitWaitMs`). */
   async submit(orgId: string, type: string, args: { [k: string]: JsonValue }): Promise<CommitResult> {
     const o = this.org(orgId);
-    return this.node.submitAndWait(signTx({ chainId: this.node.chainId, type, args }, o.signer));
+    const sub = this.node.submit(signTx({ chainId: this.node.chainId, type, args }, o.signer));
+    return this.bounded(sub.txId, sub.committed);
+  }
+
+  /** `committed`, or TIMEOUT naming the transaction once `commitWaitMs` passed without its block. */
+  private bounded(txId: string, committed: Promise<CommitResult>): Promise<CommitResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new NodeError(
+            'TIMEOUT',
+            `transaction ${txId} was admitted but not committed within ${this.commitWaitMs} ms; it may still commit: look it up later (GET /v1/txs/${txId})`,
+          ),
+        );
+      }, this.commitWaitMs);
+    });
+    return Promise.race([committed, timeout]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -87,22 +115,77 @@ export class OrgService {
     return text === undefined ? undefined : (JSON.parse(text) as DataRecord);
   }
 
-  /** Stores a value in the org's vault and registers it on the ledger (commitment and reference only). */
+  /**
+   * Stores a value in the org's vault and registers it on the ledger (commitment and reference only).
+   * The vault record is marked pending with the transaction's expiry until the ledger decides; a
+   * registration the ledger refused, the node never admitted, or that can no longer commit leaves
+   * nothing behind in the vault (trust #14), even across a crash (`settlePending`).
+   */
   async register(orgId: string, input: RegisterInput): Promise<CommitResult & { recordId: string }> {
     const o = this.org(orgId);
-    const { vaultRef, commitment } = o.vault.put(input.subject, input.value);
-    const r = await this.submit(orgId, 'data.register', {
-      subject: input.subject,
-      category: input.category,
-      purposes: input.purposes,
-      source: input.source,
-      commitment,
-      vaultRef,
-      retentionDays: input.retentionDays,
-    });
-    // A registration the ledger refused leaves nothing behind in the vault.
-    if (r.code !== 'OK') o.vault.eraseRecord(vaultRef);
+    const now = Date.now();
+    const { vaultRef, commitment } = o.vault.put(input.subject, input.value, { pendingUntil: now + REGISTER_TTL_MS });
+    const signed = signTx(
+      {
+        chainId: this.node.chainId,
+        type: 'data.register',
+        args: {
+          subject: input.subject,
+          category: input.category,
+          purposes: input.purposes,
+          source: input.source,
+          commitment,
+          vaultRef,
+          retentionDays: input.retentionDays,
+        },
+        now,
+        ttlMs: REGISTER_TTL_MS,
+      },
+      o.signer,
+    );
+    let committed: Promise<CommitResult>;
+    const txId = txIdOf(signed.body);
+    try {
+      o.vault.setPendingTx(vaultRef, txId);
+      committed = this.bounded(txId, this.node.submit(signed).committed);
+    } catch (e) {
+      // Never admitted: it cannot commit.
+      o.vault.eraseRecord(vaultRef);
+      throw e;
+    }
+    let r: CommitResult;
+    try {
+      r = await committed;
+    } catch (e) {
+      // Admitted, then no answer (node stopped, timeout): it may still commit until it expires;
+      // settlePending erases the value once the ledger has passed its expiry without it.
+      this.settlePending(orgId);
+      throw e;
+    }
+    if (r.code === 'OK') o.vault.settle(vaultRef);
+    else o.vault.eraseRecord(vaultRef);
     return { ...r, recordId: r.txId };
+  }
+
+  /**
+   * Decides the org's pending registrations: a committed one is kept; one whose transaction did not
+   * commit and can no longer (the latest block is past its expiry, or it was never submitted) has
+   * its vault record erased. Returns how many records were erased.
+   */
+  settlePending(orgId: string): number {
+    const o = this.org(orgId);
+    const ledgerTime = this.node.latest().time;
+    let erased = 0;
+    for (const p of o.vault.pending()) {
+      const t = (p.txId === null ? undefined : this.node.store.getTx(p.txId)) ?? undefined;
+      if (t !== undefined && t.code === 'OK') o.vault.settle(p.vaultRef);
+      else if (t !== undefined || ledgerTime > p.until || p.txId === null) {
+        o.vault.eraseRecord(p.vaultRef);
+        erased++;
+      }
+    }
+    if (erased > 0) this.log({ event: 'register.orphans-erased', org: orgId, records: erased });
+    return erased;
   }
 
   /**
@@ -236,6 +319,11 @@ export class OrgService {
   /** Runs retention every `intervalMs` (default one minute) until `stop`. */
   startRetention(intervalMs = 60_000): void {
     this.retentionTimer = setInterval(() => {
+      try {
+        for (const id of this.orgs.keys()) this.settlePending(id);
+      } catch (e) {
+        this.log({ event: 'register.settle-failed', error: String((e as Error).message).slice(0, 200) });
+      }
       this.runRetention().catch((e) =>
         this.log({ event: 'retention.failed', error: String((e as Error).message).slice(0, 200) }),
       );

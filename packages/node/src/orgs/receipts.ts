@@ -17,6 +17,7 @@ import {
 import { NodeError } from '../errors.js';
 import type { Grant } from '../modules/consent.js';
 import { consentKey } from '../modules/consent.js';
+import { keyOwnerKey } from '../modules/member.js';
 import type { CustosNode } from '../node.js';
 
 export type ReceiptFormat = 'vc' | 'iso27560' | 'kantara';
@@ -56,11 +57,17 @@ export function consentEvents(node: CustosNode, txId: string): ConsentEvent[] {
       },
     ];
   }
-  // A withdrawal: the grants it ended are those marked withdrawn at its block time.
+  // A withdrawal: the grants it ended are those it marked (`withdrawnBy`, its txId). Two withdrawals
+  // in one block share a block time, so time alone cannot tell them apart; grants withdrawn before
+  // `withdrawnBy` existed fall back to it.
   const state = node.store.getState(consentKey(org, signer));
   const grants = state === undefined ? [] : (JSON.parse(state) as { grants: Grant[] }).grants;
   return grants
-    .filter((g) => g.withdrawnAt === at && (args.consent === undefined || g.id === args.consent))
+    .filter((g) =>
+      g.withdrawnBy === undefined
+        ? g.withdrawnAt === at && (args.consent === undefined || g.id === args.consent)
+        : g.withdrawnBy === txId,
+    )
     .map((g) => ({
       event: 'withdrawn' as const,
       id: g.id,
@@ -87,7 +94,16 @@ export function exportContext(node: CustosNode, org: string): ExportContext {
       `org '${org}' has not published its controller profile (kv privacy/${org}.profile)`,
     );
   }
-  return (JSON.parse(text) as { value: ExportContext }).value;
+  const entry = JSON.parse(text) as { value: ExportContext; owner: string; org?: string };
+  // Written under the org-owned namespace rule (`org`), or before it by one of the org's own keys:
+  // a profile someone else put there is never used in the org's receipts.
+  if (entry.org !== org && node.store.getState(keyOwnerKey(entry.owner)) !== JSON.stringify(org)) {
+    throw new NodeError(
+      'NOT_FOUND',
+      `org '${org}' has not published its controller profile (kv privacy/${org}.profile was not written by its keys)`,
+    );
+  }
+  return entry.value;
 }
 
 /** Receipts of a consent transaction in `format`, signed by the org (whose key this node must hold). */

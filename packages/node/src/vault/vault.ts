@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_by_key ON records (key_ref);
 CREATE TABLE IF NOT EXISTS erased (ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS shredded (key_ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (ref TEXT PRIMARY KEY, tx_id TEXT, until INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
 interface RecordRow {
@@ -202,6 +203,13 @@ export class Vault {
       insertSubject: db.prepare('INSERT INTO subjects (subject, key_ref, wrapped_key, created_at) VALUES (?, ?, ?, ?)'),
       deleteSubject: db.prepare('DELETE FROM subjects WHERE subject = ?'),
       deleteSubjectByKey: db.prepare('DELETE FROM subjects WHERE key_ref = ?'),
+      subjectByKey: db.prepare<[string], { subject: string; wrapped_key: Buffer; created_at: number }>(
+        'SELECT subject, wrapped_key, created_at FROM subjects WHERE key_ref = ?',
+      ),
+      wrappedOf: db.prepare<[string], { ref: string; wrapped_key: Buffer }>(
+        'SELECT ref, wrapped_key FROM records WHERE key_ref = ?',
+      ),
+      rewrap: db.prepare('UPDATE records SET key_ref = ?, wrapped_key = ? WHERE ref = ?'),
       record: db.prepare<[string], RecordRow>(
         `SELECT r.key_ref, r.wrapped_key, r.sealed, s.wrapped_key AS subject_key
          FROM records r LEFT JOIN subjects s ON s.key_ref = r.key_ref WHERE r.ref = ?`,
@@ -212,7 +220,6 @@ export class Vault {
       ),
       updateRecord: db.prepare('UPDATE records SET wrapped_key = ?, sealed = ?, updated_at = ? WHERE ref = ?'),
       deleteRecord: db.prepare('DELETE FROM records WHERE ref = ?'),
-      anyRecordOf: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM records WHERE key_ref = ? LIMIT 1'),
       refsOf: db.prepare<[string], { ref: string }>('SELECT ref FROM records WHERE key_ref = ? ORDER BY ref'),
       recordsOf: db.prepare<[string], { ref: string; created_at: number; updated_at: number }>(
         `SELECT r.ref, r.created_at, r.updated_at FROM subjects s JOIN records r ON r.key_ref = s.key_ref
@@ -227,6 +234,12 @@ export class Vault {
       insertShredded: db.prepare('INSERT OR REPLACE INTO shredded (key_ref, erased_at) VALUES (?, ?)'),
       deleteShredded: db.prepare('DELETE FROM shredded WHERE key_ref = ?'),
       allShredded: db.prepare<[], { key_ref: string; erased_at: number }>('SELECT key_ref, erased_at FROM shredded'),
+      insertPending: db.prepare('INSERT INTO pending (ref, tx_id, until) VALUES (?, NULL, ?)'),
+      setPendingTx: db.prepare('UPDATE pending SET tx_id = ? WHERE ref = ?'),
+      deletePending: db.prepare('DELETE FROM pending WHERE ref = ?'),
+      allPending: db.prepare<[], { ref: string; tx_id: string | null; until: number }>(
+        'SELECT ref, tx_id, until FROM pending ORDER BY until',
+      ),
       count: {
         subjects: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM subjects'),
         records: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records'),
@@ -280,6 +293,48 @@ export class Vault {
     return { keyRef, key };
   }
 
+  /**
+   * Re-keys a subject (inside the caller's transaction): a fresh subject key under a new key ref
+   * wraps again the data keys of every record left under `oldKeyRef`, and the old subject key's row
+   * is deleted (zeroed in the file by secure_delete). From then on no key on disk opens a wrapped
+   * data key or ciphertext of a record erased or rectified before: wherever an old copy of those
+   * bytes survives (a freed disk block, the journal, a file copy), the subject key it needs is gone.
+   * Returns the new key (the caller zeroes it), or undefined when no record is left (the subject's
+   * key is then simply deleted).
+   */
+  private rekey(oldKeyRef: string): { keyRef: string; key: Buffer } | undefined {
+    const subj = this.q.subjectByKey.get(oldKeyRef);
+    if (subj === undefined) return undefined;
+    const rows = this.q.wrappedOf.all(oldKeyRef);
+    this.q.deleteSubjectByKey.run(oldKeyRef);
+    if (rows.length === 0) return undefined;
+    const oldKey = this.unwrapSubjectKey(oldKeyRef, subj.wrapped_key);
+    const keyRef = randomHex(16);
+    const key = randomBytes(KEY_BYTES);
+    try {
+      this.q.insertSubject.run(subj.subject, keyRef, asBuffer(this.kms.wrap(this.keyId(keyRef), key)), subj.created_at);
+      for (const row of rows) {
+        const aad = Buffer.from(row.ref);
+        const dataKey = open(oldKey, row.wrapped_key, aad);
+        if (dataKey === null || dataKey.length !== KEY_BYTES) {
+          dataKey?.fill(0);
+          throw new NodeError('STORE_CORRUPT', `record ${row.ref} does not decrypt: altered or moved`);
+        }
+        try {
+          this.q.rewrap.run(keyRef, seal(key, dataKey, aad), row.ref);
+        } finally {
+          dataKey.fill(0);
+        }
+      }
+    } catch (e) {
+      key.fill(0);
+      throw e;
+    } finally {
+      oldKey.fill(0);
+    }
+    return { keyRef, key };
+  }
+
   /** Fresh salt and data key for a value; returns what is stored and the commitment. */
   private sealValue(vaultRef: string, subjectKey: Buffer, text: Buffer) {
     const aad = Buffer.from(vaultRef);
@@ -297,14 +352,19 @@ export class Vault {
     }
   }
 
-  /** Stores a value for `subject`; returns its vaultRef and commitment for `data.register`. */
-  put(subject: string, value: JsonValue): PutResult {
-    const [result] = this.putMany(subject, [value]);
+  /**
+   * Stores a value for `subject`; returns its vaultRef and commitment for `data.register`. With
+   * `pendingUntil` (the expiry of the `data.register` that will carry it), the record is written
+   * together with a pending mark: until `settle`, `pending()` lists it, so a registration that never
+   * committed is found and erased even after a crash (no orphan value without a ledger record).
+   */
+  put(subject: string, value: JsonValue, opts: { pendingUntil?: number } = {}): PutResult {
+    const [result] = this.putMany(subject, [value], opts);
     return result!;
   }
 
   /** Stores several values for one subject in one transaction (one durable commit). */
-  putMany(subject: string, values: readonly JsonValue[]): PutResult[] {
+  putMany(subject: string, values: readonly JsonValue[], opts: { pendingUntil?: number } = {}): PutResult[] {
     checkSubject(subject);
     if (!Array.isArray(values)) throw bad('expected an array of values');
     if (values.length === 0) return [];
@@ -317,6 +377,7 @@ export class Vault {
           const vaultRef = randomHex(16);
           const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
           this.q.insertRecord.run(vaultRef, keyRef, wrappedKey, sealed, now, now);
+          if (opts.pendingUntil !== undefined) this.q.insertPending.run(vaultRef, opts.pendingUntil);
           return { vaultRef, commitment };
         });
       } finally {
@@ -380,7 +441,10 @@ export class Vault {
     }
   }
 
-  /** Rectification: replaces the value with a new salt and a new data key; the old ones are deleted. */
+  /**
+   * Rectification: replaces the value with a new salt and a new data key; the old ones are deleted,
+   * and the subject is re-keyed, so the old ciphertext and wrapped data key open with no key left.
+   */
   update(vaultRef: string, value: JsonValue): { commitment: string } {
     checkRef(vaultRef);
     const text = canonicalText(value);
@@ -393,13 +457,14 @@ export class Vault {
           }
           throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
         }
-        const key = this.unwrapSubjectKey(row.key_ref, row.subject_key);
+        const fresh = this.rekey(row.key_ref);
+        if (fresh === undefined) throw new NodeError('STORE_CORRUPT', `record ${vaultRef} has no subject key`);
         try {
-          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, key, text);
+          const { commitment, sealed, wrappedKey } = this.sealValue(vaultRef, fresh.key, text);
           this.q.updateRecord.run(wrappedKey, sealed, Date.now(), vaultRef);
           return { commitment };
         } finally {
-          key.fill(0);
+          fresh.key.fill(0);
         }
       })();
     } finally {
@@ -409,7 +474,9 @@ export class Vault {
 
   /**
    * Crypto-shreds one record: deletes its ciphertext, wrapped data key and (encrypted) salt, and
-   * leaves a tombstone. The subject's key goes too when this was the subject's last record.
+   * leaves a tombstone. The subject is re-keyed (its remaining records wrapped under a fresh key,
+   * the old key deleted), so no key on disk opens the erased record's bytes wherever a copy of them
+   * survives; the subject's key simply goes when this was its last record.
    */
   eraseRecord(vaultRef: string): EraseRecordResult {
     checkRef(vaultRef);
@@ -422,8 +489,9 @@ export class Vault {
         throw new NodeError('NOT_FOUND', `no record ${vaultRef} in this vault`);
       }
       this.q.deleteRecord.run(vaultRef);
+      this.q.deletePending.run(vaultRef);
       this.q.insertTombstone.run(vaultRef, erasedAt);
-      if (this.q.anyRecordOf.get(row.key_ref) === undefined) this.q.deleteSubjectByKey.run(row.key_ref);
+      this.rekey(row.key_ref)?.key.fill(0);
       return false;
     })();
     return { vaultRef, alreadyErased, erasedAt, shredMs: performance.now() - start };
@@ -462,6 +530,24 @@ export class Vault {
       this.q.deleteShredded.run(keyRef);
       return refs;
     })();
+  }
+
+  /** Names the transaction that registers a pending record (set before it is submitted). */
+  setPendingTx(vaultRef: string, txId: string): void {
+    checkRef(vaultRef);
+    if (!isHex(txId, 32)) throw bad('expected a txId of 64 lowercase hex characters');
+    this.q.setPendingTx.run(txId, vaultRef);
+  }
+
+  /** The registration of a pending record is decided (committed, or its record erased): unmark it. */
+  settle(vaultRef: string): void {
+    checkRef(vaultRef);
+    this.q.deletePending.run(vaultRef);
+  }
+
+  /** Records written for a registration not yet known to have committed, soonest expiry first. */
+  pending(): { vaultRef: string; txId: string | null; until: number }[] {
+    return this.q.allPending.all().map((r) => ({ vaultRef: r.ref, txId: r.tx_id, until: r.until }));
   }
 
   /** Whether a record is live, erased, or was never in this vault. Reveals nothing else. */

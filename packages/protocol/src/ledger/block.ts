@@ -50,6 +50,12 @@ export const RESULT_CODES = [
   'RESTRICTED',
   /** A vote on a governance proposal that is no longer open: executed, rejected, or past its last voting height. */
   'PROPOSAL_CLOSED',
+  /** A new member key without a valid proof of possession: the key itself did not sign the statement binding chain, member, action and key. */
+  'KEY_NOT_PROVEN',
+  /** A key with a history as a data subject (a customer's pseudonym) cannot become a member key. */
+  'KEY_HAS_HISTORY',
+  /** A write to an org-owned namespace (`kv` `privacy/<org>.*`) by a key that is not a member key of that org. */
+  'RESERVED_NAMESPACE',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

@@ -31,6 +31,8 @@ export interface ConsentGrant {
   notice: string;
   grantedAt: number;
   withdrawnAt: number | null;
+  /** Id of the `consent.withdraw` transaction that withdrew it (absent on grants withdrawn before it was recorded). */
+  withdrawnBy?: string;
 }
 export interface OptOut {
   at: number;
@@ -75,6 +77,34 @@ export interface Share {
 export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
+/**
+ * Legal exceptions to the right to erasure, as codes (never free text) so every reader can say what
+ * they mean: GDPR Art. 17(3) (a) freedom of expression, (b) a legal obligation or a task in the
+ * public interest, (c) public health, (d) archiving, research or statistics, (e) legal claims; CCPA
+ * (Cal. Civ. Code 1798.105(d)) (1) to complete the transaction or contract, (2) security and
+ * integrity, (3) debugging, (4) free speech, (5) CalECPA, (6) research in the public interest,
+ * (7) internal uses the consumer expects and a legal obligation.
+ */
+export const ERASURE_EXCEPTIONS = {
+  GDPR: ['gdpr-17-3-a', 'gdpr-17-3-b', 'gdpr-17-3-c', 'gdpr-17-3-d', 'gdpr-17-3-e'],
+  CCPA: [
+    'ccpa-105-d-1',
+    'ccpa-105-d-2',
+    'ccpa-105-d-3',
+    'ccpa-105-d-4',
+    'ccpa-105-d-5',
+    'ccpa-105-d-6',
+    'ccpa-105-d-7',
+  ],
+} as const;
+export type ErasureException = (typeof ERASURE_EXCEPTIONS)[keyof typeof ERASURE_EXCEPTIONS][number];
+
+/** A record an org kept when it fulfilled an erasure, with the legal exception it relied on. */
+export interface ErasureExceptionEntry {
+  record: string;
+  code: ErasureException;
+}
+
 export interface DataRequest {
   id: string;
   org: string;
@@ -89,6 +119,12 @@ export interface DataRequest {
   status: 'open' | 'fulfilled' | 'rejected';
   closedAt: number | null;
   reason: string | null;
-  /** Records the request is about (empty: everything the org holds on the subject). */
+  /**
+   * Records the request is about (empty: everything the org holds on the subject). An erasure
+   * always covers every record the org holds on the subject: it is fulfilled only when each is
+   * erased or kept under a legal exception.
+   */
   records: string[];
+  /** Erasure: the records the org kept, each under a legal exception (absent when none). */
+  exceptions?: ErasureExceptionEntry[];
 }

@@ -21,6 +21,8 @@ type Message = { tone: 'ok' | 'danger'; text: string };
 
 const MEMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const DID_KEY = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
+/** A new key's proof of possession (trust #4): a base64url Ed25519 signature. */
+const KEY_PROOF = /^[A-Za-z0-9_-]{86}$/;
 
 export function MembersPage({ d }: { d: OrgData }) {
   const gov = useAsync((signal) => d.api.govProposals({ signal }), [d]);
@@ -310,7 +312,13 @@ function readAction(
       }
       if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
         errors.endpoint = 'Enter the http(s) address of the member’s node.';
-      action = { kind, id, name: s('name'), keys, endpoint: s('endpoint') };
+      const proofs = s('proofs')
+        .split(/[\s,]+/)
+        .filter((k) => k.length > 0);
+      if (proofs.length !== keys.length)
+        errors.proofs = 'Paste one proof of possession per key, in the same order as the keys.';
+      else if (!proofs.every((p) => KEY_PROOF.test(p))) errors.proofs = 'Each proof is 86 characters of base64url.';
+      action = { kind, id, name: s('name'), keys, endpoint: s('endpoint'), proofs };
       break;
     }
     case 'remove':
@@ -326,7 +334,8 @@ function readAction(
       else if (s('newKey') === oldKey) errors.newKey = 'The new key must differ from the old one.';
       else if (g.members.some((m) => m.keys.includes(s('newKey'))))
         errors.newKey = 'This key already belongs to a member.';
-      action = { kind, member: member ?? '', oldKey: oldKey ?? '', newKey: s('newKey') };
+      if (!KEY_PROOF.test(s('proof'))) errors.proof = 'Paste the new key’s proof of possession (86 characters).';
+      action = { kind, member: member ?? '', oldKey: oldKey ?? '', newKey: s('newKey'), proof: s('proof') };
       break;
     }
     case 'params':
@@ -457,6 +466,14 @@ function ProposeForm({
             'The did:key of each of its signing keys, one per line (at most 8).',
           )}
           {field(
+            'proofs',
+            'Proofs of possession',
+            (p) => (
+              <textarea {...p} className="keys" spellCheck={false} />
+            ),
+            'One per key, in the same order: the new member signs each with that key (custos keys prove --action admit).',
+          )}
+          {field(
             'endpoint',
             'Address of its node',
             (p) => (
@@ -503,6 +520,14 @@ function ProposeForm({
               <input type="text" {...p} autoComplete="off" spellCheck={false} />
             ),
             'The did:key that replaces it (did:key:z…).',
+          )}
+          {field(
+            'proof',
+            'Proof of possession',
+            (p) => (
+              <input type="text" {...p} autoComplete="off" spellCheck={false} />
+            ),
+            'Signed by the new key itself, for this member (custos keys prove --action rotateKey).',
           )}
         </>
       )}

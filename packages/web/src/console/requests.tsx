@@ -32,17 +32,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
     }
   };
 
-  /** Erasure first (crypto-shredding in the vault, then `data.erased`), then the answer. */
+  /**
+   * Erasure first (crypto-shredding in the vault, then `data.erased`) of everything the org holds on
+   * the subject, as the ledger requires for the answer (trust #9), then the answer.
+   */
   const fulfil = (r: ConsoleRequest) =>
     act(r, `Answered: the request (${requestConsoleText(r.kind).toLowerCase()}) is fulfilled.`, async () => {
       if (r.kind === 'erase') {
-        const live = r.records.filter((rid) => d.records.some((x) => x.id === rid && x.erasedAt === null));
-        const { results } =
-          r.records.length > 0
-            ? live.length > 0
-              ? await d.api.erase(d.org, { records: live, reason: 'request' })
-              : { results: [] }
-            : await d.api.erase(d.org, { subject: r.subject, reason: 'request' });
+        const { results } = await d.api.erase(d.org, { subject: r.subject, reason: 'request' });
         const failed = results.find((x) => x.code !== 'OK');
         if (failed !== undefined) return failed;
       }

@@ -27,7 +27,30 @@ const RESULTS: Record<string, { text: string; tone: Tone }> = {
   ERASED: { text: 'Refused: the data was erased', tone: 'danger' },
   RESTRICTED: { text: 'Refused: use of this data is restricted', tone: 'danger' },
   PROPOSAL_CLOSED: { text: 'Refused: the vote on this proposal is closed', tone: 'danger' },
+  KEY_NOT_PROVEN: { text: 'Refused: the new key did not prove it is held by the member', tone: 'danger' },
+  KEY_HAS_HISTORY: { text: "Refused: that key is a customer's key, not a company's", tone: 'danger' },
+  RESERVED_NAMESPACE: { text: 'Refused: only that company may publish there', tone: 'danger' },
 };
+
+const ERASURE_EXCEPTION_TEXT: Record<string, string> = {
+  'gdpr-17-3-a': 'freedom of expression and information (GDPR Art. 17(3)(a))',
+  'gdpr-17-3-b': 'a legal obligation or a task in the public interest (GDPR Art. 17(3)(b))',
+  'gdpr-17-3-c': 'public health (GDPR Art. 17(3)(c))',
+  'gdpr-17-3-d': 'archiving, research or statistics (GDPR Art. 17(3)(d))',
+  'gdpr-17-3-e': 'legal claims (GDPR Art. 17(3)(e))',
+  'ccpa-105-d-1': 'to complete a transaction or contract (CCPA 1798.105(d)(1))',
+  'ccpa-105-d-2': 'security and integrity (CCPA 1798.105(d)(2))',
+  'ccpa-105-d-3': 'to fix errors (CCPA 1798.105(d)(3))',
+  'ccpa-105-d-4': 'free speech (CCPA 1798.105(d)(4))',
+  'ccpa-105-d-5': 'the California Electronic Communications Privacy Act (CCPA 1798.105(d)(5))',
+  'ccpa-105-d-6': 'research in the public interest (CCPA 1798.105(d)(6))',
+  'ccpa-105-d-7': 'internal uses you would expect, or a legal obligation (CCPA 1798.105(d)(7))',
+};
+
+/** The legal exception an org relied on to keep a record after an erasure request, in words. */
+export function erasureExceptionText(code: string): string {
+  return ERASURE_EXCEPTION_TEXT[code] ?? `a legal exception (${code})`;
+}
 
 /** What a result code means, e.g. `NO_LAWFUL_BASIS` -> "Refused: no consent or other lawful reason". */
 export function resultText(code: string): { text: string; tone: Tone } {

@@ -122,7 +122,11 @@ export async function applyGpc(wallet: Wallet, chainId: string, views: OrgView[]
   return done;
 }
 
-/** Opens a request to the company (an erasure names every record not yet erased). */
+/**
+ * Opens a request to the company. An erasure names no records: it covers every record the company
+ * holds on the customer, and the ledger lets the company close it only once each is erased or kept
+ * under a stated legal exception (trust #9).
+ */
 export async function openRequest(
   wallet: Wallet,
   chainId: string,
@@ -130,17 +134,5 @@ export async function openRequest(
   kind: RequestKind,
   jurisdiction: Jurisdiction,
 ): Promise<void> {
-  const records =
-    kind === 'erase'
-      ? v.records
-          .filter((r) => r.state !== 'erased')
-          .map((r) => r.id)
-          .slice(0, 64)
-      : [];
-  await send(wallet, chainId, v.org, 'request.open', {
-    org: v.org,
-    kind,
-    jurisdiction,
-    ...(records.length === 0 ? {} : { records }),
-  });
+  await send(wallet, chainId, v.org, 'request.open', { org: v.org, kind, jurisdiction });
 }

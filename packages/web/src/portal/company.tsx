@@ -9,7 +9,15 @@ import { client, errorText } from '../lib/api.js';
 import { dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { orgName } from '../lib/trust.js';
-import { deadlineRule, lower, lowerLabels, REQUEST_TEXT, requestNoun, resultText } from '../lib/words.js';
+import {
+  deadlineRule,
+  erasureExceptionText,
+  lower,
+  lowerLabels,
+  REQUEST_TEXT,
+  requestNoun,
+  resultText,
+} from '../lib/words.js';
 import { Avatar, Badge, ConfirmDialog, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
 import { CONSENT_DAYS, consentNotice, giveConsent, openRequest, setOptOut, withdrawConsent } from './actions.js';
 import { EventProof, FactProof, recordDates, recordSentence } from './facts.js';
@@ -299,6 +307,12 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
               {r.originalDeadline !== null && (
                 <p className="fact-line small">
                   {v.name} extended the deadline from {day(r.originalDeadline)}: “{r.extensionReason}”
+                </p>
+              )}
+              {r.status === 'fulfilled' && r.exceptions !== undefined && r.exceptions.length > 0 && (
+                <p className="fact-line small">
+                  {v.name} kept {r.exceptions.length === 1 ? 'one record' : `${r.exceptions.length} records`} under a
+                  legal exception: {[...new Set(r.exceptions.map((e) => erasureExceptionText(e.code)))].join('; ')}.
                 </p>
               )}
               {r.status === 'rejected' && r.reason !== null && (

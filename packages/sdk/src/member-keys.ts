@@ -1,0 +1,59 @@
+/**
+ * Builders for the actions that give a member org a new key: governance `admit` and `rotateKey`,
+ * and `member.addKey`. Each new key must come with its proof of possession (trust #4): the key
+ * itself signs a statement binding the chain, the member, the action and the key, so an org can
+ * never register someone else's key (a customer's, say) as its own.
+ *
+ * The party that holds the new key signs (`proveMemberKey`, or the builders below when one program
+ * holds both); it hands `{key, proof}` to the member that submits the action.
+ */
+import { type MemberKeyAction, proveMemberKey, type Signer } from '@custos/protocol';
+import type { GovAction } from './client.js';
+
+export { MEMBER_KEY_PROOF_DOMAIN, type MemberKeyAction, proveMemberKey } from '@custos/protocol';
+
+/** A new key with its proof of possession, as `proveMemberKey` returns it. */
+export interface ProvenKey {
+  key: string;
+  proof: string;
+}
+
+function proven(chainId: string, member: string, action: MemberKeyAction, k: Signer | ProvenKey): ProvenKey {
+  return 'proof' in k ? k : proveMemberKey(k, { chainId, member, action });
+}
+
+/**
+ * A governance `admit` action; each key is a `Signer` holding it (it signs its proof here) or a
+ * `{key, proof}` the new member made with `proveMemberKey(signer, {chainId, member: id, action: 'admit'})`.
+ */
+export function admitAction(
+  chainId: string,
+  member: { id: string; name: string; endpoint: string },
+  keys: readonly (Signer | ProvenKey)[],
+): Extract<GovAction, { kind: 'admit' }> {
+  const p = keys.map((k) => proven(chainId, member.id, 'admit', k));
+  return {
+    kind: 'admit',
+    id: member.id,
+    name: member.name,
+    keys: p.map((x) => x.key),
+    endpoint: member.endpoint,
+    proofs: p.map((x) => x.proof),
+  };
+}
+
+/** A governance `rotateKey` action replacing `oldKey` of `member` with a new key and its proof. */
+export function rotateKeyAction(
+  chainId: string,
+  member: string,
+  oldKey: string,
+  newKey: Signer | ProvenKey,
+): Extract<GovAction, { kind: 'rotateKey' }> {
+  const p = proven(chainId, member, 'rotateKey', newKey);
+  return { kind: 'rotateKey', member, oldKey, newKey: p.key, proof: p.proof };
+}
+
+/** Arguments of `member.addKey` (signed by one of `member`'s current keys) for a new key and its proof. */
+export function addKeyArgs(chainId: string, member: string, newKey: Signer | ProvenKey): ProvenKey {
+  return proven(chainId, member, 'addKey', newKey);
+}
