@@ -38,6 +38,8 @@ export const NODE_ERROR_CODES = [
   'BEHIND_ORDERER_WINDOW',
   'NOT_FINAL',
   'CATCH_UP_FAILED',
+  // Block time checked against the peer's clock (issue 11, trust #1).
+  'BLOCK_TIME_IMPLAUSIBLE',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -349,6 +351,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     title: 'Catch-up from peers failed',
     meaning:
       'No other peer served the missing blocks with a valid quorum certificate; check the peer endpoints and that a quorum of peers runs.',
+  },
+  BLOCK_TIME_IMPLAUSIBLE: {
+    status: 503,
+    exitCode: 75,
+    title: 'Block time refused',
+    meaning:
+      "The ordered block is dated ahead of this peer's clock by more than the allowed skew (maxClockSkewMs), or before its parent: the peer refused to execute or sign it and raised the clock alarm. Check the clocks (NTP) of the peers and of the proposer; the elected proposer re-dates a block the members refused, and the transactions in it commit then.",
   },
 };
 

@@ -10,7 +10,7 @@ import { createServer, listen } from '../api/server.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
 import { loadConsortiumConfig, loadHome, openVaults } from '../home.js';
-import { CustosNode } from '../node.js';
+import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 
 export interface PeerOptions {
@@ -76,6 +76,12 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     });
     return closing;
   };
+  // The clock alarm: heights and times only.
+  node.on('clock-alarm', (a: ClockAlarm) =>
+    log(
+      `clock alarm (${a.kind}): block ${a.height} dated ${a.blockTime} (ms since the epoch), ${a.skewMs} ms from this peer's clock: ${a.reason}`,
+    ),
+  );
   if (consortium) {
     node.on('conflict', (e: { height: number; members: string[] }) =>
       log(`evidence: members ${e.members.join(', ')} signed another checkpoint at height ${e.height}`),

@@ -37,6 +37,7 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
     ...(opts.verifyThreads === undefined ? {} : { verifyThreads: opts.verifyThreads }),
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxPending === undefined ? {} : { maxPending: opts.maxPending }),
+    ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),
     orderer: (hooks) =>
       new EtcdOrderer({
         endpoints: config.etcd.endpoints,
@@ -46,6 +47,12 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
         lastHeight: hooks.lastHeight,
         onExpired: hooks.onExpired,
         onError: hooks.onError,
+        checkBlockTime: hooks.checkBlockTime,
+        quorum: hooks.quorum,
+        onRefused: (height, blockTime, reason) => {
+          const localTime = Date.now();
+          hooks.onRefused({ kind: 'block', height, blockTime, localTime, skewMs: blockTime - localTime, reason });
+        },
         maxTxs: config.orderer?.maxTxs ?? opts.genesis.params.blockMaxTxs,
         maxWaitMs: config.orderer?.maxWaitMs ?? opts.genesis.params.blockMaxMs,
         window,

@@ -4,6 +4,13 @@
  * or `maxWaitMs` after the oldest one, and commits it with ONE compare-and-swap etcd transaction.
  * Safety does not rest on being the only leader: the compares reject a second block at a height and
  * a second inclusion of a transaction, so a deposed leader that has not noticed yet is harmless.
+ *
+ * It never builds on a head block whose time it finds implausible (`checkBlockTime`). Such a block
+ * is re-dated, at the same height and with the same transactions, once enough members refused it
+ * that it can never be certified (`members - threshold + 1` refusals of that revision) and no
+ * quorum of signatures exists for its height: one compare-and-swap on the block's revision and on
+ * every refusal counted (a peer withdraws its refusal, conditioned on the revision, before it
+ * executes the block after all).
  */
 import type { Etcd3, IRequestOp, Namespace, Watcher } from 'etcd3';
 import { Range } from 'etcd3';
@@ -13,12 +20,16 @@ import {
   blocksPrefix,
   decodeBlock,
   decodePending,
+  decodeRefusal,
   encodeBlock,
   HEAD_KEY,
   includedKey,
   pendingKey,
   pendingPrefix,
+  refusalsOf,
+  refusalsPrefix,
   signedTxJson,
+  sigsOf,
   txIdOfPendingKey,
 } from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
@@ -43,6 +54,10 @@ export interface ProposerOptions {
   parse: (raw: unknown) => PendingTx;
   /** Block time of this peer's last committed block: no block time goes before it. */
   lastTime: () => number;
+  /** Why a block dated `time` after a parent dated `parentTime` is implausible here; undefined if it is not. */
+  checkBlockTime: (time: number, parentTime: number) => string | undefined;
+  /** Members and quorum threshold in force (how many refusals make a block uncertifiable). */
+  quorum: () => { members: number; threshold: number };
   log: (message: string) => void;
   onFatal: (err: unknown) => void;
 }
@@ -60,6 +75,12 @@ interface PoolEntry {
 interface Head {
   height: number;
   time: number;
+  /** Time of the block before it (0 before block 1). */
+  parentTime: number;
+  /** etcd mod revision of the head block (when read from etcd). */
+  rev?: string;
+  /** The head block's transactions as stored (when read from etcd). */
+  txs?: unknown[];
 }
 
 export class Proposer {
@@ -71,6 +92,8 @@ export class Proposer {
   private readonly wake = new Wakeup();
   private readonly markerLeases = new Map<number, Promise<string>>();
   private readonly backoff = new Backoff(50, 2000);
+  /** Height and revision of the implausible head last reported, so the log says it once. */
+  private reported: string | undefined;
   /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
   private readonly capacity: number;
 
@@ -116,6 +139,13 @@ export class Proposer {
   private async step(): Promise<void> {
     if (this.poolStale) await this.loadPool();
     if (this.head === undefined) this.head = await this.readHead();
+    if (this.head.height > 0) {
+      const why = this.opts.checkBlockTime(this.head.time, this.head.parentTime);
+      if (why !== undefined) {
+        await this.supersede(this.head, why);
+        return;
+      }
+    }
     const first = this.pool.values().next().value;
     if (first === undefined) {
       const woken = await this.wake.wait(IDLE_MS);
@@ -132,6 +162,14 @@ export class Proposer {
       return;
     }
     const time = Math.max(now, this.head.time, this.opts.lastTime());
+    const implausible = this.opts.checkBlockTime(time, this.head.time);
+    if (implausible !== undefined) {
+      // This peer's own last block is dated implausibly: it proposes nothing on top of it.
+      this.report(`proposer: not proposing block ${this.head.height + 1}: ${implausible}`, `own:${this.head.height}`);
+      await this.wake.wait(IDLE_MS);
+      this.head = undefined;
+      return;
+    }
     const chosen: PoolEntry[] = [];
     const dropped: string[] = [];
     let bytes = BLOCK_OVERHEAD_BYTES;
@@ -157,7 +195,7 @@ export class Proposer {
     const res = await this.commit(height, time, chosen);
     if (res.succeeded) {
       for (const e of chosen) this.pool.delete(e.txId);
-      this.head = { height, time };
+      this.head = { height, time, parentTime: this.head.time };
       this.backoff.reset();
       if (height % this.opts.compactEvery === 0) this.compact();
       return;
@@ -234,19 +272,82 @@ export class Proposer {
     return lease;
   }
 
+  /**
+   * Re-dates the head block `head`, which this peer finds implausible, if the members' refusals
+   * show it can never be certified; else waits (the members may not have seen it yet, or their
+   * clocks accept it and they certify it).
+   */
+  private async supersede(head: Head, why: string): Promise<void> {
+    const h = head.height;
+    const [refusals, sigs] = await Promise.all([
+      this.ns.getAll().prefix(refusalsOf(h)).exec(),
+      this.ns.getAll().prefix(sigsOf(h)).count(),
+    ]);
+    const counted = refusals.kvs.filter((kv) => decodeRefusal(kv.value)?.revision === head.rev);
+    const { members, threshold } = this.opts.quorum();
+    const needed = members - threshold + 1;
+    if (head.rev === undefined || counted.length < needed || sigs >= threshold) {
+      this.report(
+        `proposer: block ${h} is implausible (${why}); ${counted.length} of the ${needed} refusals needed to re-date it, ${sigs} signatures`,
+        `${h}:${head.rev}:${counted.length}`,
+      );
+      await this.wake.wait(IDLE_MS);
+      this.head = undefined;
+      return;
+    }
+    const time = Math.max(Date.now(), head.parentTime, h === 1 ? this.opts.lastTime() : 0);
+    const txs: string[] = [];
+    for (const raw of head.txs ?? []) {
+      try {
+        txs.push(signedTxJson(this.opts.parse(raw).parsed));
+      } catch {
+        // Not a valid transaction: the re-dated block leaves it out.
+      }
+    }
+    let cmp = this.ns.if(blockKey(h), 'Mod', '==', head.rev).and(HEAD_KEY, 'Value', '==', String(h));
+    for (const kv of counted) cmp = cmp.and(kv.key.toString(), 'Mod', '==', kv.mod_revision);
+    const res = await cmp
+      .then(
+        this.ns.put(blockKey(h)).value(encodeBlock(h, time, this.opts.peerId, txs)),
+        this.ns.delete().inRange({ start: refusalsPrefix, end: refusalsOf(h) }),
+      )
+      .commit();
+    this.opts.log(
+      res.succeeded
+        ? `proposer: re-dated block ${h} (refused by ${counted.length} members: ${why})`
+        : `proposer: block ${h} changed while re-dating it; reading it again`,
+    );
+    this.head = undefined;
+  }
+
+  /** Logs `message` once per `key`. */
+  private report(message: string, key: string): void {
+    if (this.reported === key) return;
+    this.reported = key;
+    this.opts.log(message);
+  }
+
   private async readHead(): Promise<Head> {
     const res = await this.ns.get(HEAD_KEY).exec();
     const kv = res.kvs[0];
-    if (kv === undefined) return { height: 0, time: 0 };
+    if (kv === undefined) return { height: 0, time: 0, parentTime: 0 };
     const height = Number(kv.value.toString());
     if (!Number.isSafeInteger(height) || height < 1) {
       throw new NodeError('STORE_CORRUPT', `etcd head is not a height: ${kv.value.toString().slice(0, 30)}`);
     }
-    const block = await this.ns.get(blockKey(height)).exec();
-    const bkv = block.kvs[0];
+    const read = await this.ns.get(blockKey(height)).exec();
+    const bkv = read.kvs[0];
     // The head moved on and pruned it between the two reads: read again.
     if (bkv === undefined) throw new Error(`block ${height} went away while reading the head`);
-    return { height, time: decodeBlock(bkv.value, height).time };
+    const block = decodeBlock(bkv.value, height);
+    let parentTime = 0;
+    if (height > 1) {
+      const parent = await this.ns.get(blockKey(height - 1)).exec();
+      const pkv = parent.kvs[0];
+      if (pkv === undefined) throw new Error(`block ${height - 1} went away while reading the head`);
+      parentTime = decodeBlock(pkv.value, height - 1).time;
+    }
+    return { height, time: block.time, parentTime, rev: bkv.mod_revision, txs: block.txs };
   }
 
   /** Reads every pending key at one revision, then watches for changes after it. */

@@ -61,6 +61,23 @@ export interface EtcdOrdererOptions {
   onExpired?: (txIds: string[]) => void;
   /** Diagnostics (retries, leadership changes). */
   log?: (message: string) => void;
+  /**
+   * Why a block dated `time` (its parent dated `parentTime`) must not be delivered or built on here;
+   * undefined when plausible. Default: more than 30 s ahead of this machine's clock, or before its parent.
+   */
+  checkBlockTime?: (time: number, parentTime: number) => string | undefined;
+  /** Called once per block refused for its time (the clock alarm). */
+  onRefused?: (height: number, blockTime: number, reason: string) => void;
+  /** Members and quorum threshold in force: `members - threshold + 1` refusals let the proposer re-date a block. Default 1 of 1. */
+  quorum?: () => { members: number; threshold: number };
+}
+
+const DEFAULT_SKEW_MS = 30_000;
+
+function defaultCheckBlockTime(time: number, parentTime: number): string | undefined {
+  if (time < parentTime) return `it is dated ${parentTime - time} ms before its parent`;
+  const ahead = time - Date.now();
+  return ahead > DEFAULT_SKEW_MS ? `it is dated ${ahead} ms ahead of this peer's clock` : undefined;
 }
 
 export class EtcdOrderer implements Orderer {
@@ -110,12 +127,16 @@ export class EtcdOrderer implements Orderer {
     this.ns = this.client.namespace(`${prefix}/`);
     const maxRequestBytes = opts.maxRequestBytes ?? 1.5 * 1024 * 1024;
     const onFatal = (e: unknown) => this.fail(e);
+    const checkBlockTime = opts.checkBlockTime ?? defaultCheckBlockTime;
     this.feed = new BlockFeed(this.ns, {
       parse: opts.parse,
       window,
       log: this.log,
       onFatal,
       onDelivered: (ids) => this.writer.delivered(ids),
+      peerId: opts.peerId,
+      checkBlockTime,
+      onRefused: opts.onRefused ?? (() => {}),
     });
     this.writer = new PendingWriter(this.ns, {
       ttlSec: opts.pendingTtlSec ?? 60,
@@ -135,6 +156,8 @@ export class EtcdOrderer implements Orderer {
       compactEvery: Math.max(1, Math.floor(window / 4)),
       parse: opts.parse,
       lastTime: () => this.lastTime,
+      checkBlockTime,
+      quorum: opts.quorum ?? (() => ({ members: 1, threshold: 1 })),
       log: this.log,
       onFatal,
     });
