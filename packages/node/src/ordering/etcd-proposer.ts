@@ -154,6 +154,9 @@ export class Proposer {
         this.opts.log('proposer: pending keys the watch did not report; reloading the pool');
         this.poolStale = true;
       }
+      // Read the head again after a quiet second: a block written by someone else (an implausible
+      // one to re-date, say) is noticed without waiting for the next transaction.
+      if (!woken) this.head = undefined;
       return;
     }
     const now = Date.now();
