@@ -329,7 +329,7 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 70,
     title: 'Peer diverged from the quorum',
     meaning:
-      "A quorum of members signed another checkpoint than this peer computed: the peer stopped and kept the evidence in its store's meta table; restore from a backup or resync.",
+      "A quorum of members signed another checkpoint than this peer computed: the peer stopped and kept the evidence in its store's meta table. Run `custos node recover` (rebuilds the store from its quorum-certified blocks, keeping the old one as evidence), then start the peer to catch up from the others.",
   },
   BEHIND_ORDERER_WINDOW: {
     status: 503,

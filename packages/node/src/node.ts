@@ -261,7 +261,7 @@ export class CustosNode extends EventEmitter {
       if (evidence !== undefined) {
         throw new NodeError(
           'DIVERGED',
-          "this peer diverged from the quorum earlier (evidence under 'divergence' in its store's meta table)",
+          "this peer diverged from the quorum earlier (evidence under 'divergence' in its store's meta table): after checking its clock, disk and software, run `custos node recover` to rebuild its store from its certified blocks, then start it again to catch up from the other peers",
           { details: { evidence: JSON.parse(evidence) as unknown } },
         );
       }
