@@ -128,4 +128,47 @@ describe.skipIf(!HAVE_ETCD)('trust #1: block time on a consortium', () => {
     await Promise.all(nodes.map((n) => n.waitFinal(after.height, 20_000)));
     for (const n of nodes) expect(n.clockStatus().alarm).toBeUndefined();
   }, 120_000);
+
+  it("trust #1: a proposer whose clock jumps 5 minutes ahead is outvoted by the members' refusals, steps down, and a sane proposer re-dates its block", async () => {
+    const px = `${prefix}-leader`;
+    const open = (org: string, now?: () => number) =>
+      openConsortiumNode({
+        dbPath: join(tmp.dir, `leader-${org}.db`),
+        genesis: f.genesis,
+        signers: [f.orgs[org]!],
+        verifyThreads: 1,
+        config: { peerId: org, etcd: { endpoints: cluster.endpoints, prefix: px }, peers: [] },
+        ...(now === undefined ? {} : { now }),
+        ...(process.env.DEBUG_TIME ? { log: (m: string) => console.log(org, m) } : {}),
+      });
+    // The retailer's machine (node and orderer) runs 5 minutes ahead (past the 30 s skew, within the
+    // transactions' 10 minutes); it starts first, so it leads.
+    const AHEAD = 5 * 60_000;
+    const jumped = await open('retailer', () => Date.now() + AHEAD);
+    nodes.push(jumped);
+    const [bank, insurer] = [await open('bank'), await open('insurer')];
+    nodes.push(bank, insurer);
+    const refused: ClockAlarm[] = [];
+    for (const n of [bank, insurer]) n.on('clock-alarm', (a: ClockAlarm) => refused.push(a));
+
+    const r = await bank.submitAndWait(tx(userSigner(), 'kv.put', { ns: 't', key: 'leader', value: 1 }));
+    expect(r.code).toBe('OK');
+    await Promise.all([bank, insurer].map((n) => n.waitFinal(r.height, 30_000)));
+    // Both sane peers refused the block dated 5 minutes ahead first; the one they committed is dated now.
+    expect(new Set(refused.filter((a) => a.skewMs > 60_000).map((a) => a.height)).size).toBeGreaterThanOrEqual(1);
+    expect(refused.filter((a) => a.skewMs > 60_000).length).toBeGreaterThanOrEqual(2);
+    for (const n of [bank, insurer]) {
+      const top = n.latest().height;
+      for (let x = 0; x <= top; x++) expect(n.store.getHeader(x)!.header.time).toBeLessThan(Date.now() + 1000);
+      expect(n.fatalError()).toBeUndefined();
+    }
+    expect(bank.store.getHeader(r.height)!.hash).toBe(insurer.store.getHeader(r.height)!.hash);
+    // The peer with the broken clock executed its own block: it diverged, and stopped.
+    await waitUntil(() => jumped.fatalError() !== undefined, 20_000, 'the jumped peer stops');
+    expect((jumped.fatalError() as { code?: string }).code).toBe('DIVERGED');
+    // The chain goes on with the two sane peers.
+    const after = await insurer.submitAndWait(tx(userSigner(), 'kv.put', { ns: 't', key: 'leader2', value: 2 }));
+    expect(after.code).toBe('OK');
+    await Promise.all([bank, insurer].map((n) => n.waitFinal(after.height, 30_000)));
+  }, 120_000);
 });

@@ -21,6 +21,7 @@ import {
   HEAD_KEY,
   heightOfKey,
   refusalKey,
+  refusalsPrefix,
 } from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
 import type { DeliverFn, OrderedBatch, PendingTx } from './orderer.js';
@@ -98,6 +99,7 @@ export class BlockFeed {
     for (;;) {
       try {
         await this.fetch();
+        await this.loadOwnRefusals();
         break;
       } catch (e) {
         if (e instanceof NodeError) throw e;
@@ -162,6 +164,17 @@ export class BlockFeed {
       this.delivered = next;
       this.lastTime = batch.time;
       this.opts.onDelivered(batch.txs.map((t) => t.parsed.txId));
+    }
+  }
+
+  /** Heights where this peer left a refusal (before a restart): withdrawn before delivering there. */
+  private async loadOwnRefusals(): Promise<void> {
+    const keys = await this.ns.getAll().prefix(refusalsPrefix).keys();
+    const suffix = `/${this.opts.peerId}`;
+    for (const k of keys) {
+      if (!k.endsWith(suffix)) continue;
+      const h = Number(k.slice(refusalsPrefix.length, refusalsPrefix.length + 16));
+      if (Number.isSafeInteger(h) && h > this.delivered) this.refusedHeights.add(h);
     }
   }
 

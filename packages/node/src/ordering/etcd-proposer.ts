@@ -58,6 +58,13 @@ export interface ProposerOptions {
   checkBlockTime: (time: number, parentTime: number) => string | undefined;
   /** Members and quorum threshold in force (how many refusals make a block uncertifiable). */
   quorum: () => { members: number; threshold: number };
+  /**
+   * Called when enough members refused a block this proposer finds plausible: its clock disagrees
+   * with theirs, so it stops proposing and gives up the election to a peer whose clock agrees.
+   */
+  onOutvoted: () => void;
+  /** This machine's clock (tests). Default Date.now. */
+  now?: () => number;
   log: (message: string) => void;
   onFatal: (err: unknown) => void;
 }
@@ -94,6 +101,7 @@ export class Proposer {
   private readonly backoff = new Backoff(50, 2000);
   /** Height and revision of the implausible head last reported, so the log says it once. */
   private reported: string | undefined;
+  private readonly now: () => number;
   /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
   private readonly capacity: number;
 
@@ -103,6 +111,7 @@ export class Proposer {
     private readonly opts: ProposerOptions,
   ) {
     this.capacity = Math.max(1, Math.min(opts.maxTxs, Math.floor((opts.maxTxnOps - 3) / 2)));
+    this.now = opts.now ?? Date.now;
   }
 
   /** Proposes blocks while `leading()` holds. */
@@ -142,7 +151,15 @@ export class Proposer {
     if (this.head.height > 0) {
       const why = this.opts.checkBlockTime(this.head.time, this.head.parentTime);
       if (why !== undefined) {
-        await this.supersede(this.head, why);
+        const outcome = await this.review(this.head);
+        if (outcome === 'none') {
+          this.report(
+            `proposer: block ${this.head.height} is implausible (${why}); waiting for the members' refusals`,
+            `${this.head.height}:${this.head.rev}`,
+          );
+          await this.wake.wait(IDLE_MS);
+        }
+        this.head = undefined;
         return;
       }
     }
@@ -155,11 +172,15 @@ export class Proposer {
         this.poolStale = true;
       }
       // Read the head again after a quiet second: a block written by someone else (an implausible
-      // one to re-date, say) is noticed without waiting for the next transaction.
-      if (!woken) this.head = undefined;
+      // one to re-date, say) is noticed without waiting for the next transaction; and look at the
+      // members' refusals (this proposer's own blocks may be the ones refused).
+      if (!woken) {
+        this.head = undefined;
+        if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0) await this.review(await this.readHead());
+      }
       return;
     }
-    const now = Date.now();
+    const now = this.now();
     if (this.pool.size < this.capacity && now - first.firstSeen < this.opts.maxWaitMs) {
       await this.wake.wait(first.firstSeen + this.opts.maxWaitMs - now);
       return;
@@ -193,6 +214,11 @@ export class Proposer {
     }
     if (dropped.length > 0) this.drop(dropped);
     if (chosen.length === 0) return;
+    // Members refused some block: re-date it, or step down if this proposer's clock is the odd one.
+    if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 && (await this.review(this.head)) !== 'none') {
+      this.head = undefined;
+      return;
+    }
 
     const height = this.head.height + 1;
     const res = await this.commit(height, time, chosen);
@@ -276,51 +302,118 @@ export class Proposer {
   }
 
   /**
-   * Re-dates the head block `head`, which this peer finds implausible, if the members' refusals
-   * show it can never be certified; else waits (the members may not have seen it yet, or their
-   * clocks accept it and they certify it).
+   * Looks at the members' refusals, lowest height first. A block refused by `members - threshold + 1`
+   * members for its current revision (so it can never be certified) with fewer than `threshold`
+   * signatures for its height is re-dated if this proposer finds it implausible too ('changed'); if
+   * it finds it plausible, its clock is the odd one: it steps down ('outvoted'). Refusals of
+   * revisions no longer stored are deleted. 'none' when no block qualifies.
    */
-  private async supersede(head: Head, why: string): Promise<void> {
-    const h = head.height;
-    const [refusals, sigs] = await Promise.all([
-      this.ns.getAll().prefix(refusalsOf(h)).exec(),
-      this.ns.getAll().prefix(sigsOf(h)).count(),
-    ]);
-    const counted = refusals.kvs.filter((kv) => decodeRefusal(kv.value)?.revision === head.rev);
+  private async review(head: Head): Promise<'none' | 'changed' | 'outvoted'> {
+    const res = await this.ns.getAll().prefix(refusalsPrefix).exec();
+    const byHeight = new Map<number, { key: string; mod: string; revision: string }[]>();
+    for (const kv of res.kvs) {
+      const r = decodeRefusal(kv.value);
+      const key = kv.key.toString();
+      if (r === undefined || !key.startsWith(refusalsOf(r.height))) {
+        this.deleteKeys([key]);
+        continue;
+      }
+      const list = byHeight.get(r.height) ?? [];
+      list.push({ key, mod: kv.mod_revision, revision: r.revision });
+      byHeight.set(r.height, list);
+    }
     const { members, threshold } = this.opts.quorum();
     const needed = members - threshold + 1;
-    if (head.rev === undefined || counted.length < needed || sigs >= threshold) {
-      this.report(
-        `proposer: block ${h} is implausible (${why}); ${counted.length} of the ${needed} refusals needed to re-date it, ${sigs} signatures`,
-        `${h}:${head.rev}:${counted.length}`,
-      );
-      await this.wake.wait(IDLE_MS);
-      this.head = undefined;
-      return;
+    for (const h of [...byHeight.keys()].sort((a, b) => a - b)) {
+      const refusals = byHeight.get(h)!;
+      // Above the head read: a block this proposer has not seen yet; left alone.
+      if (h > head.height) continue;
+      const read = await this.ns.get(blockKey(h)).exec();
+      const bkv = read.kvs[0];
+      const stale = refusals.filter((r) => r.revision !== bkv?.mod_revision);
+      if (stale.length > 0) this.deleteKeys(stale.map((r) => r.key));
+      if (bkv === undefined) continue;
+      const counted = refusals.filter((r) => r.revision === bkv.mod_revision);
+      if (counted.length < needed) continue;
+      if ((await this.ns.getAll().prefix(sigsOf(h)).count()) >= threshold) continue;
+      const block = decodeBlock(bkv.value, h);
+      const parentTime = h > 1 ? await this.blockTime(h - 1) : 0;
+      const why = this.opts.checkBlockTime(block.time, parentTime);
+      if (why === undefined) {
+        this.opts.log(
+          `proposer: ${counted.length} members refused block ${h}, which this peer finds plausible: its clock disagrees with theirs; stepping down`,
+        );
+        this.opts.onOutvoted();
+        return 'outvoted';
+      }
+      await this.supersede(h, bkv.mod_revision, block.txs, parentTime, counted, head.height, why);
+      return 'changed';
     }
-    const time = Math.max(Date.now(), head.parentTime, h === 1 ? this.opts.lastTime() : 0);
+    return 'none';
+  }
+
+  private async blockTime(height: number): Promise<number> {
+    const res = await this.ns.get(blockKey(height)).exec();
+    const kv = res.kvs[0];
+    if (kv === undefined) throw new Error(`block ${height} went away while reading it`);
+    return decodeBlock(kv.value, height).time;
+  }
+
+  /**
+   * Re-dates block `h` (etcd revision `rev`): the same height, its transactions and those of the
+   * uncertified blocks above it (as many as fit), this proposer's time; the blocks above it are
+   * dropped and the head set to `h`. One compare-and-swap on the block's revision, the head and
+   * every refusal counted.
+   */
+  private async supersede(
+    h: number,
+    rev: string,
+    txsAtH: unknown[],
+    parentTime: number,
+    counted: { key: string; mod: string }[],
+    headHeight: number,
+    why: string,
+  ): Promise<void> {
+    const time = Math.max(this.now(), parentTime, h === 1 ? this.opts.lastTime() : 0);
+    const raws = [...txsAtH];
+    for (let x = h + 1; x <= headHeight; x++) {
+      const res = await this.ns.get(blockKey(x)).exec();
+      const kv = res.kvs[0];
+      if (kv !== undefined) raws.push(...decodeBlock(kv.value, x).txs);
+    }
     const txs: string[] = [];
-    for (const raw of head.txs ?? []) {
+    let bytes = BLOCK_OVERHEAD_BYTES;
+    const seen = new Set<string>();
+    for (const raw of raws) {
+      if (txs.length >= this.capacity) break;
       try {
-        txs.push(signedTxJson(this.opts.parse(raw).parsed));
+        const p = this.opts.parse(raw).parsed;
+        if (seen.has(p.txId)) continue;
+        const json = signedTxJson(p);
+        if (bytes + json.length > this.opts.maxRequestBytes) break;
+        seen.add(p.txId);
+        bytes += json.length;
+        txs.push(json);
       } catch {
         // Not a valid transaction: the re-dated block leaves it out.
       }
     }
-    let cmp = this.ns.if(blockKey(h), 'Mod', '==', head.rev).and(HEAD_KEY, 'Value', '==', String(h));
-    for (const kv of counted) cmp = cmp.and(kv.key.toString(), 'Mod', '==', kv.mod_revision);
-    const res = await cmp
-      .then(
-        this.ns.put(blockKey(h)).value(encodeBlock(h, time, this.opts.peerId, txs)),
-        this.ns.delete().inRange({ start: refusalsPrefix, end: refusalsOf(h) }),
-      )
-      .commit();
+    let cmp = this.ns.if(blockKey(h), 'Mod', '==', rev).and(HEAD_KEY, 'Value', '==', String(headHeight));
+    for (const r of counted) cmp = cmp.and(r.key, 'Mod', '==', r.mod);
+    const ops = [
+      this.ns.put(blockKey(h)).value(encodeBlock(h, time, this.opts.peerId, txs)),
+      this.ns.delete().inRange({ start: refusalsPrefix, end: refusalsOf(h) }),
+    ];
+    if (headHeight > h) {
+      ops.push(this.ns.put(HEAD_KEY).value(String(h)));
+      ops.push(this.ns.delete().inRange({ start: blockKey(h + 1), end: blockKey(headHeight + 1) }));
+    }
+    const res = await cmp.then(...ops).commit();
     this.opts.log(
       res.succeeded
-        ? `proposer: re-dated block ${h} (refused by ${counted.length} members: ${why})`
+        ? `proposer: re-dated block ${h} (refused by ${counted.length} members: ${why})${headHeight > h ? `; dropped blocks ${h + 1}-${headHeight} above it` : ''}`
         : `proposer: block ${h} changed while re-dating it; reading it again`,
     );
-    this.head = undefined;
   }
 
   /** Logs `message` once per `key`. */

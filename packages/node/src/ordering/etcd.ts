@@ -70,7 +70,12 @@ export interface EtcdOrdererOptions {
   onRefused?: (height: number, blockTime: number, reason: string) => void;
   /** Members and quorum threshold in force: `members - threshold + 1` refusals let the proposer re-date a block. Default 1 of 1. */
   quorum?: () => { members: number; threshold: number };
+  /** This machine's clock, for the proposer's block times (tests). Default Date.now. */
+  now?: () => number;
 }
+
+/** After stepping down (its clock outvoted), a proposer campaigns again this much later, at the back of the queue. */
+const STEP_DOWN_MS = 1000;
 
 const DEFAULT_SKEW_MS = 30_000;
 
@@ -158,6 +163,8 @@ export class EtcdOrderer implements Orderer {
       lastTime: () => this.lastTime,
       checkBlockTime,
       quorum: opts.quorum ?? (() => ({ members: 1, threshold: 1 })),
+      onOutvoted: () => this.stepDown(),
+      ...(opts.now === undefined ? {} : { now: opts.now }),
       log: this.log,
       onFatal,
     });
@@ -274,6 +281,21 @@ export class EtcdOrderer implements Orderer {
       this.proposer.poke();
       if (!this.stopped) setTimeout(() => this.runCampaign(), this.campaignBackoff.next()).unref();
     });
+  }
+
+  /** Gives up the proposer role (this peer's clock disagrees with the members'), then campaigns again. */
+  private stepDown(): void {
+    const campaign = this.campaign;
+    if (campaign === undefined || this.stopped) return;
+    this.campaign = undefined;
+    this.leading = undefined;
+    this.proposer.poke();
+    campaign
+      .resign()
+      .catch(() => {})
+      .finally(() => {
+        if (!this.stopped) setTimeout(() => this.runCampaign(), STEP_DOWN_MS).unref();
+      });
   }
 
   /** Waits (briefly) until some instance leads, so the first submissions do not wait for an election. */
