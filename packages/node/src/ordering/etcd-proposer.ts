@@ -38,6 +38,8 @@ import type { PendingTx } from './orderer.js';
 /** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
 const MARKER_MARGIN_SEC = 120;
 const IDLE_MS = 1000;
+/** How often a busy proposer looks for members' refusals. */
+const REVIEW_MS = 500;
 const PAGE = 500;
 const BLOCK_OVERHEAD_BYTES = 16 * 1024;
 
@@ -102,6 +104,7 @@ export class Proposer {
   /** Height and revision of the implausible head last reported, so the log says it once. */
   private reported: string | undefined;
   private readonly now: () => number;
+  private reviewedAt = Number.NEGATIVE_INFINITY;
   /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
   private readonly capacity: number;
 
@@ -214,10 +217,14 @@ export class Proposer {
     }
     if (dropped.length > 0) this.drop(dropped);
     if (chosen.length === 0) return;
-    // Members refused some block: re-date it, or step down if this proposer's clock is the odd one.
-    if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 && (await this.review(this.head)) !== 'none') {
-      this.head = undefined;
-      return;
+    // Members refused some block: re-date it, or step down if this proposer's clock is the odd one
+    // (looked at every REVIEW_MS at most, so a busy proposer pays no extra etcd call per block).
+    if (performance.now() - this.reviewedAt >= REVIEW_MS) {
+      this.reviewedAt = performance.now();
+      if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 && (await this.review(this.head)) !== 'none') {
+        this.head = undefined;
+        return;
+      }
     }
 
     const height = this.head.height + 1;
