@@ -86,6 +86,17 @@ describe('trust #1: block time on one node', () => {
     expect(metrics).toMatch(/custos_clock_alarm 1/);
     expect(metrics).toMatch(/custos_clock_alarms_total\{kind="block"\} 1/);
 
+    // Over HTTP the submitter's wait ends at once with the reason, not with a wait without end.
+    jump = true;
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/v1/txs?wait=true',
+      payload: tx(user, 'kv.put', { ns: 't', key: 'http', value: 1 }),
+    });
+    expect(posted.statusCode).toBe(503);
+    expect(posted.json()).toMatchObject({ code: 'BLOCK_TIME_IMPLAUSIBLE' });
+    expect(node.latest()).toEqual(before);
+
     // The orderer's clock is right again: the next transaction commits with a sane time.
     const ok = await node.submitAndWait(tx(user, 'kv.put', { ns: 't', key: 'k', value: 2 }));
     expect(ok.code).toBe('OK');
