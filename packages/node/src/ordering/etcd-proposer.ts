@@ -337,9 +337,14 @@ export class Proposer {
       if (h > head.height) continue;
       const read = await this.ns.get(blockKey(h)).exec();
       const bkv = read.kvs[0];
-      const stale = refusals.filter((r) => r.revision !== bkv?.mod_revision);
+      if (bkv === undefined) {
+        // The block left the window: its refusals are history.
+        this.deleteKeys(refusals.map((r) => r.key));
+        continue;
+      }
+      // Refusals of an older revision of the block (re-dated since) no longer count.
+      const stale = refusals.filter((r) => BigInt(r.revision) < BigInt(bkv.mod_revision));
       if (stale.length > 0) this.deleteKeys(stale.map((r) => r.key));
-      if (bkv === undefined) continue;
       const counted = refusals.filter((r) => r.revision === bkv.mod_revision);
       if (counted.length < needed) continue;
       if ((await this.ns.getAll().prefix(sigsOf(h)).count()) >= threshold) continue;
