@@ -40,6 +40,8 @@ export const NODE_ERROR_CODES = [
   'CATCH_UP_FAILED',
   // Operations: one home, one node.
   'HOME_IN_USE',
+  // Block time checked against the peer's clock (issue 11, trust #1).
+  'BLOCK_TIME_IMPLAUSIBLE',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -336,7 +338,7 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 70,
     title: 'Peer diverged from the quorum',
     meaning:
-      "A quorum of members signed another checkpoint than this peer computed: the peer stopped and kept the evidence in its store's meta table; restore from a backup or resync.",
+      "A quorum of members signed another checkpoint than this peer computed: the peer stopped and kept the evidence in its store's meta table. Run `custos node recover` (rebuilds the store from its quorum-certified blocks, keeping the old one as evidence), then start the peer to catch up from the others.",
   },
   BEHIND_ORDERER_WINDOW: {
     status: 503,
@@ -358,6 +360,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     title: 'Catch-up from peers failed',
     meaning:
       'No other peer served the missing blocks with a valid quorum certificate; check the peer endpoints and that a quorum of peers runs.',
+  },
+  BLOCK_TIME_IMPLAUSIBLE: {
+    status: 503,
+    exitCode: 75,
+    title: 'Block time refused',
+    meaning:
+      "The ordered block is dated ahead of this peer's clock by more than the allowed skew (maxClockSkewMs), or before its parent: the peer refused to execute or sign it and raised the clock alarm. Check the clocks (NTP) of the peers and of the proposer; the elected proposer re-dates a block the members refused, and the transactions in it commit then.",
   },
 };
 

@@ -66,8 +66,15 @@ export function parseGenesis(raw: unknown): Genesis {
       keys.add(k);
     }
   }
-  if (!Number.isSafeInteger(g.threshold) || g.threshold < 1 || g.threshold > g.members.length) {
-    throw bad(`expected threshold between 1 and ${g.members.length}`);
+  // Below a majority, two disjoint groups of members could each certify their own fork.
+  if (
+    !Number.isSafeInteger(g.threshold) ||
+    g.threshold < majority(g.members.length) ||
+    g.threshold > g.members.length
+  ) {
+    throw bad(
+      `expected threshold between ${majority(g.members.length)} (a majority of ${g.members.length} members) and ${g.members.length}, got ${String(g.threshold).slice(0, 20)}`,
+    );
   }
   const p = g.params;
   if (!p || !Number.isSafeInteger(p.blockMaxTxs) || p.blockMaxTxs < 1 || p.blockMaxTxs > MAX_BLOCK_TXS) {

@@ -83,8 +83,34 @@ export interface NodeOptions {
   /** Most transactions waiting for a block. Default 100,000. */
   maxPending?: number;
   synchronous?: 'FULL' | 'NORMAL';
-  /** Wall clock for admission checks (never used by execution). */
+  /** Wall clock for admission checks and the block-time check (never used by execution). */
   now?: () => number;
+  /**
+   * How far ahead of this peer's clock a block may be dated (ms). A block dated later, or before
+   * its parent, is refused before it is executed or signed, and raises the clock alarm. Default
+   * 30 s (`DEFAULT_MAX_CLOCK_SKEW_MS`); in a consortium, `maxClockSkewMs` in consortium.json.
+   */
+  maxClockSkewMs?: number;
+}
+
+/** Default of `maxClockSkewMs`: how far ahead of a peer's clock a block may be dated. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000;
+/** Bounds of `maxClockSkewMs`. */
+export const MIN_CLOCK_SKEW_MS = 1000;
+export const MAX_CLOCK_SKEW_MS = 600_000;
+
+/** A block refused for its time, or a retention sweep refused for an implausible jump (the clock alarm). */
+export interface ClockAlarm {
+  kind: 'block' | 'retention';
+  /** Height of the refused block (or of the final block a refused sweep would have used). */
+  height: number;
+  /** The time in the block, ms. */
+  blockTime: number;
+  /** This peer's clock when it refused, ms. */
+  localTime: number;
+  /** `blockTime - localTime`, ms (negative for a block dated before its parent). */
+  skewMs: number;
+  reason: string;
 }
 
 export interface CommitResult {
@@ -110,6 +136,16 @@ export interface OrdererHooks {
   onExpired: (txIds: string[]) => void;
   /** Stops the node with the orderer's error. */
   onError: (err: unknown) => void;
+  /**
+   * Why a block dated `time` (after a parent dated `parentTime`) must not be executed here, or
+   * undefined when its time is plausible: ahead of this peer's clock by more than the allowed skew,
+   * or before its parent.
+   */
+  checkBlockTime: (time: number, parentTime: number) => string | undefined;
+  /** Raises the clock alarm for a block the orderer refused (once per refused block). */
+  onRefused: (alarm: ClockAlarm) => void;
+  /** Members and quorum threshold now: how many refusals make a block impossible to certify. */
+  quorum: () => { members: number; threshold: number };
 }
 
 /**
@@ -181,6 +217,10 @@ export class CustosNode extends EventEmitter {
   private head: BlockHeader;
   private stopped = false;
   private fatal: unknown;
+  private readonly maxClockSkewMs: number;
+  /** The clock alarm in force (cleared by the next block committed or sweep accepted). */
+  private alarm: ClockAlarm | undefined;
+  private alarms = 0;
 
   private constructor(opts: NodeOptions, store: SqliteStore, genesis: Genesis) {
     super();
@@ -193,6 +233,7 @@ export class CustosNode extends EventEmitter {
     this.signers = opts.signers ?? [];
     this.maxPending = opts.maxPending ?? 100_000;
     this.now = opts.now ?? Date.now;
+    this.maxClockSkewMs = checkSkew(opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
     this.exchange = opts.exchange;
     this.proposer = opts.proposer ?? this.signerDids()[0] ?? 'solo';
     this.quorum = new QuorumTracker(nativeVerifier, genesis.chainId);
@@ -222,7 +263,7 @@ export class CustosNode extends EventEmitter {
       if (evidence !== undefined) {
         throw new NodeError(
           'DIVERGED',
-          "this peer diverged from the quorum earlier (evidence under 'divergence' in its store's meta table)",
+          "this peer diverged from the quorum earlier (evidence under 'divergence' in its store's meta table): after checking its clock, disk and software, run `custos node recover` to rebuild its store from its certified blocks, then start it again to catch up from the other peers",
           { details: { evidence: JSON.parse(evidence) as unknown } },
         );
       }
@@ -252,6 +293,12 @@ export class CustosNode extends EventEmitter {
       lastHeight: () => this.head.height,
       onExpired: (ids) => this.expire(ids),
       onError: (err) => this.halt(err),
+      checkBlockTime: (time, parentTime) => this.checkBlockTime(time, parentTime),
+      onRefused: (alarm) => this.raiseClockAlarm(alarm),
+      quorum: () => {
+        const m = this.membersNow();
+        return { members: m.members.length, threshold: m.threshold };
+      },
     };
     for (let attempt = 0; ; attempt++) {
       if (opts.catchUp) await opts.catchUp(this);
@@ -434,9 +481,61 @@ export class CustosNode extends EventEmitter {
     for (const w of list ?? []) w.reject(err);
   }
 
+  /**
+   * Why a block dated `time` must not be executed on this peer (undefined if its time is plausible):
+   * more than `maxClockSkewMs` ahead of this peer's clock, or before its parent's time.
+   */
+  checkBlockTime(time: number, parentTime: number): string | undefined {
+    if (!Number.isSafeInteger(time) || time < 0) return 'its time is not an integer number of milliseconds';
+    if (time < parentTime) return `it is dated ${parentTime - time} ms before its parent`;
+    const ahead = time - this.now();
+    if (ahead > this.maxClockSkewMs) {
+      return `it is dated ${ahead} ms ahead of this peer's clock (at most ${this.maxClockSkewMs} ms allowed)`;
+    }
+    return undefined;
+  }
+
+  /** Records the clock alarm: a metric, an event for the operator log, and /readyz until it clears. */
+  raiseClockAlarm(alarm: ClockAlarm): void {
+    this.alarm = alarm;
+    this.alarms++;
+    this.emit('clock-alarm', alarm);
+  }
+
+  /** Clears the clock alarm of `kind` (a block committed, or a retention sweep accepted). */
+  clearClockAlarm(kind: ClockAlarm['kind']): void {
+    if (this.alarm?.kind === kind) this.alarm = undefined;
+  }
+
+  /** The clock alarm in force, if any, and how many were raised since the node opened. */
+  clockStatus(): { alarm: ClockAlarm | undefined; alarms: number; maxClockSkewMs: number } {
+    return { alarm: this.alarm, alarms: this.alarms, maxClockSkewMs: this.maxClockSkewMs };
+  }
+
   /** Executes and commits one ordered batch. Any failure here stops the node (it never half-commits). */
   private async deliver(batch: OrderedBatch): Promise<void> {
     if (this.fatal !== undefined) return;
+    // Checked before anything runs: a refused block leaves the state untouched and is never signed.
+    const refusal = this.checkBlockTime(batch.time, this.head.time);
+    if (refusal !== undefined) {
+      const height = this.head.height + 1;
+      const localTime = this.now();
+      this.raiseClockAlarm({
+        kind: 'block',
+        height,
+        blockTime: batch.time,
+        localTime,
+        skewMs: batch.time - localTime,
+        reason: refusal,
+      });
+      const err = new NodeError('BLOCK_TIME_IMPLAUSIBLE', `block ${height} refused: ${refusal}`, {
+        details: { height, blockTime: batch.time, localTime },
+      });
+      // A solo node's orderer dated it: its transactions fail now. An etcd feed checks first and
+      // keeps the block for a re-dated replacement; its submitters keep waiting for that.
+      if (this.exchange === undefined) for (const t of batch.txs) this.failWaiters(t.parsed.txId, err);
+      throw err;
+    }
     try {
       const proposer = (batch as OrderedBatch & { proposer?: unknown }).proposer;
       const committed = this.commit(batch.txs, batch.time, typeof proposer === 'string' ? proposer : this.proposer);
@@ -448,6 +547,7 @@ export class CustosNode extends EventEmitter {
           for (const w of list) w.resolve(r);
         }
       }
+      this.clearClockAlarm('block');
       this.emit('block', this.head);
       this.afterCommit();
     } catch (e) {
@@ -807,6 +907,16 @@ export class CustosNode extends EventEmitter {
   get treeView(): LedgerTree {
     return this.tree;
   }
+}
+
+function checkSkew(ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < MIN_CLOCK_SKEW_MS || ms > MAX_CLOCK_SKEW_MS) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `expected maxClockSkewMs as an integer from ${MIN_CLOCK_SKEW_MS} to ${MAX_CLOCK_SKEW_MS}, got ${String(ms).slice(0, 20)}`,
+    );
+  }
+  return ms;
 }
 
 /** Writes the genesis block: members into the state, no transactions. */

@@ -3,7 +3,8 @@
  * and three peer processes): a peer SIGKILLed under load and restarted catches up to the same state
  * root as the others; a transaction submitted to two peers is included once; a peer whose database
  * was tampered with (a state value and its tree node) is caught by the certificate mismatch, stops
- * and records evidence, while the others carry on.
+ * and records evidence, while the others carry on; after `custos node recover` (trust #12) it
+ * starts again, catches up and agrees with them.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -134,7 +135,7 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     expect(block.txIds).toContain(txId);
   }, 60_000);
 
-  it('a tampered peer is caught by the certificate mismatch, stops and records evidence; the others continue', async () => {
+  it('a tampered peer is caught by the certificate mismatch, stops and records evidence; the others continue; trust #12: recovered, it catches up', async () => {
     const [a, b, c] = net.peers as [NetworkState['peers'][0], NetworkState['peers'][0], NetworkState['peers'][0]];
     process.kill(c.pid, 'SIGTERM');
     await waitUntil(async () => !alive(c.pid), 20_000);
@@ -172,5 +173,15 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     const r = await post(b.url, next());
     expect(r.status).toBe(200);
     await waitUntil(async () => (await getJson(`${a.url}/v1/finality`)).final >= r.body.height, 20_000);
-  }, 100_000);
+
+    // trust #12: the operator acknowledges the divergence; the rebuilt peer catches up and agrees.
+    const recovered = JSON.parse(cli(['node', 'recover', '--home', c.home, '--json'])) as { height: number };
+    expect(recovered.height).toBeGreaterThanOrEqual(0);
+    c.pid = startPeerProcess(CLI, c.home, Number(new URL(c.url).port));
+    await waitUntil(async () => (await getJson(`${c.url}/v1/finality`)).final >= r.body.height, 60_000);
+    const roots = await Promise.all(
+      [a, c].map(async (p) => (await getJson(`${p.url}/v1/blocks/${r.body.height}`)).header.stateRoot),
+    );
+    expect(roots[1]).toBe(roots[0]);
+  }, 160_000);
 });

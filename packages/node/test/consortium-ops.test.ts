@@ -8,7 +8,8 @@
  * - Governance admits a 4th member (2 of 3 votes) with its key and endpoint; a 4th peer holding only
  *   that key starts from the chain. Its signature over the admission block itself does not count;
  *   from the next height it does: with two of the original three stopped, the remaining original
- *   peer and the new one make blocks final, and the certificate carries the new member's signature.
+ *   peer, the new one and a stopped member's signature make the quorum of three (four members), and
+ *   the certificate carries the new member's signature.
  */
 import { join } from 'node:path';
 import {
@@ -263,9 +264,21 @@ describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
       etcd.close();
     }
 
-    // From the next height the new member's signature counts: bank + clinic make the quorum of 2.
+    // From the next height the new member's signature counts. Four members need a quorum of three
+    // (the admission raised the threshold, trust #12): bank + clinic + the stopped insurer's signature.
     const after = await a.node.submitAndWait(next('gv'));
     expect(after.height).toBeGreaterThan(v.height);
+    expect(memberSetAt(a.node.store).threshold).toBe(3);
+    const cpA = checkpointOf(a.node.store.getHeader(after.height)!.header);
+    const etcd2 = new Etcd3({ hosts: cluster.endpoints });
+    try {
+      await etcd2
+        .namespace(`${prefix}/sigs/`)
+        .put(sigKey(after.height, 'insurer'))
+        .value(JSON.stringify({ checkpoint: cpA, signatures: [signCheckpoint(cpA, f.orgs.insurer!)] }));
+    } finally {
+      etcd2.close();
+    }
     const qc = await a.node.waitFinal(after.height, 20_000);
     await d.node.waitFinal(after.height, 20_000);
     const signers = qc.signatures.map((s) => s.signer);
@@ -274,7 +287,11 @@ describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
     const now = memberSetAt(a.node.store);
     expect(now.members.map((m) => m.id)).toEqual(['bank', 'clinic', 'insurer', 'retailer']);
     verifyQuorumCertificate(qc, now, nativeVerifier, 'test');
-    expect(() => verifyQuorumCertificate(qc, memberSetOf(f.genesis), nativeVerifier, 'test')).toThrow();
+    const withoutInsurer = {
+      ...qc,
+      signatures: qc.signatures.filter((s) => s.signer !== didFromPublicKey(f.orgs.insurer!.publicKey)),
+    };
+    expect(() => verifyQuorumCertificate(withoutInsurer, memberSetOf(f.genesis), nativeVerifier, 'test')).toThrow();
     expect(d.node.store.getHeader(after.height)!.hash).toBe(a.node.store.getHeader(after.height)!.hash);
   }, 90_000);
 });

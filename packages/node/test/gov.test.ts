@@ -136,6 +136,47 @@ describe('genesis policy', () => {
   });
 });
 
+describe('trust #12: the quorum threshold is at least a majority of the members', () => {
+  it('trust #12: a genesis with a threshold under a majority is refused', () => {
+    const raw = JSON.parse(genesisText(fx.genesis)) as { [k: string]: JsonValue };
+    expect(() => parseGenesis({ ...raw, threshold: 1 })).toThrow(
+      /expected threshold between 2 \(a majority of 3 members\) and 3/,
+    );
+    expect(() => makeGenesis({ chainId: 'test', members: fx.genesis.members, threshold: 1 })).toThrow(/majority/);
+    const four = [...fx.genesis.members, { id: 'clinic', name: 'Clinic', keys: [did(userSigner())] }];
+    expect(() => makeGenesis({ chainId: 'test', members: four, threshold: 2 })).toThrow(/between 3/);
+    expect(makeGenesis({ chainId: 'test', members: four, threshold: 3 }).threshold).toBe(3);
+  });
+
+  it('trust #12: a params proposal under a majority is refused; admissions raise the threshold, removals keep it', async () => {
+    await open(fx.genesis);
+    const { bank, insurer, retailer } = orgs();
+    const low = await propose(bank, { kind: 'params', threshold: 1, blockMaxTxs: 100, blockMaxMs: 10 });
+    expect(low.code).toBe('CONFLICT');
+    expect(node.store.listState('gov/proposal/', undefined, 100)).toHaveLength(0);
+    // Admit two members: 5 members need 3.
+    for (const id of ['clinic', 'pharmacy']) {
+      const p = await propose(bank, admit(id, [did(userSigner())]));
+      await vote(insurer, p.txId);
+      if (proposal(p.txId).status !== 'executed') await vote(retailer, p.txId);
+      expect(proposal(p.txId).status).toBe('executed');
+    }
+    expect(memberSetAt(node.store).members).toHaveLength(5);
+    expect(memberSetAt(node.store).threshold).toBe(3);
+    // A removal leaves 4 members with a threshold of 3, still a majority; it is not lowered by it.
+    const r = await propose(bank, { kind: 'remove', id: 'pharmacy' });
+    await vote(insurer, r.txId);
+    await vote(retailer, r.txId);
+    expect(proposal(r.txId).status).toBe('executed');
+    expect(memberSetAt(node.store)).toMatchObject({ threshold: 3 });
+    expect(memberSetAt(node.store).members).toHaveLength(4);
+    // 2 of 4 is not a majority.
+    expect((await propose(bank, { kind: 'params', threshold: 2, blockMaxTxs: 100, blockMaxMs: 10 })).code).toBe(
+      'CONFLICT',
+    );
+  });
+});
+
 describe('governance by majority (no policy in the genesis)', () => {
   beforeEach(async () => {
     await open(fx.genesis);
@@ -175,7 +216,9 @@ describe('governance by majority (no policy in the genesis)', () => {
     expect(JSON.parse(node.store.getState('gov/members')!)).toEqual({ ids: ['bank', 'clinic', 'insurer', 'retailer'] });
     const set = memberSetAt(node.store);
     expect(set.members.map((m) => m.id)).toEqual(['bank', 'clinic', 'insurer', 'retailer']);
-    expect(set.threshold).toBe(fx.genesis.threshold);
+    // trust #12: four members need a quorum of three; the admission raised the threshold from 2.
+    expect(fx.genesis.threshold).toBe(2);
+    expect(set.threshold).toBe(3);
 
     // The new member signs member transactions (and moves its peer).
     expect(
@@ -355,7 +398,7 @@ describe('governance by majority (no policy in the genesis)', () => {
     const clinic = userSigner();
     const a = await propose(bank, admit('clinic', [did(clinic)]));
     await vote(insurer, a.txId);
-    const pending = await propose(retailer, { kind: 'params', threshold: 2, blockMaxTxs: 50, blockMaxMs: 5 });
+    const pending = await propose(retailer, { kind: 'params', threshold: 3, blockMaxTxs: 50, blockMaxMs: 5 });
     expect((await vote(clinic, pending.txId)).code).toBe('OK');
     // Remove the retailer (3 of 4), then admit it again under a new key.
     const rm = await propose(bank, { kind: 'remove', id: 'retailer' });
@@ -436,6 +479,12 @@ describe('governance by majority (no policy in the genesis)', () => {
       () => fx.genesis,
     );
     expect(set4.members.map((m) => m.id)).toEqual(['bank', 'clinic', 'insurer']);
+    // Three members with a threshold of 3 (raised by the admission, kept by the removal): the
+    // clinic's key now signs on this peer too.
+    expect(set4.threshold).toBe(3);
+    await node.close();
+    node = await CustosNode.open({ dbPath, signers: [bank, insurer, retailer, clinic], verifyThreads: 1 });
+    opened = node;
     // Blocks after the removal are certified by the new set: the peer no longer signs with the removed key.
     await send(userSigner(), 'kv.put', { ns: 'n', key: 'after', value: 1 });
     expect(proven('kv/n/after', set4)).toMatchObject({ value: 1 });
@@ -463,7 +512,7 @@ describe('governance under a genesis policy', () => {
     expect((await vote(retailer, p.txId)).code).toBe('PROPOSAL_CLOSED');
 
     // Expiry: votes are taken at heights createdAt .. createdAt + 2 only.
-    const q = await propose(bank, { kind: 'params', threshold: 2, blockMaxTxs: 10, blockMaxMs: 10 });
+    const q = await propose(bank, { kind: 'params', threshold: 4, blockMaxTxs: 10, blockMaxMs: 10 });
     expect(proposal(q.txId).expiresAt).toBe(q.height + 2);
     const filler = userSigner();
     while (node.latest().height < q.height + 2) await send(filler, 'kv.put', { ns: 'n', key: 'fill', value: 1 });
@@ -474,7 +523,8 @@ describe('governance under a genesis policy', () => {
     expect(late.code).toBe('PROPOSAL_CLOSED');
     expect(node.store.getState('gov/params')).toBe(
       canonicalize({
-        threshold: genesis.threshold,
+        // Raised from the genesis 2 by the admission (four members need three).
+        threshold: 3,
         blockMaxTxs: genesis.params.blockMaxTxs,
         blockMaxMs: genesis.params.blockMaxMs,
       }),
@@ -491,7 +541,7 @@ describe('governance under a genesis policy', () => {
     });
     await open(genesis);
     const { bank, insurer, retailer } = orgs();
-    const p = await propose(bank, { kind: 'params', threshold: 1, blockMaxTxs: 10, blockMaxMs: 10 });
+    const p = await propose(bank, { kind: 'params', threshold: 3, blockMaxTxs: 10, blockMaxMs: 10 });
     await vote(insurer, p.txId);
     await vote(retailer, p.txId);
     expect(proposal(p.txId)).toMatchObject({ status: 'executed', tally: { yes: 3, required: 3 } });

@@ -54,6 +54,7 @@ describe('health and readiness', () => {
       chainId: 'stub',
       fatalError: () => state.fatal,
       pendingCount: () => state.pending,
+      clockStatus: () => ({ alarm: undefined, alarms: 0, maxClockSkewMs: 30_000 }),
       latest: () => ({ height: 7, time: state.time }),
       store: {
         latestHeader: () => {

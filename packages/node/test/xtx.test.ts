@@ -3,10 +3,13 @@
  * path over two and three chains, conflicting transactions on the same keys, relayers that die,
  * participants and the decision chain that stop, and messages dropped, duplicated and reordered.
  */
-import { randomSecretKey, signTx } from '@custos/protocol';
+import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditChain } from '../src/audit.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type ChainEndpoint, nodeEndpoint, Relayer, xtxStatus } from '../src/interop/relayer.js';
+import { CustosNode } from '../src/node.js';
+import { SoloOrderer } from '../src/ordering/solo.js';
 import { tempDir } from './helpers.js';
 import {
   type Chain,
@@ -459,5 +462,116 @@ describe('the deadline', () => {
     expect(await submit(alpha, timeoutTx(alpha, t.xtx))).toBe('CONFLICT');
     await settle(relayer(t.chains));
     expectFinal(t.chains, t.xtxId, 'committed');
+  });
+});
+
+describe('trust #7: lock deadlines', () => {
+  it('trust #7: a deadline too far after the decision chain height gets a NO saying so, and aborts everywhere', async () => {
+    const chains = [alpha, beta];
+    const keys = keysFor(chains);
+    const far = alpha.node.latest().height + XTX_MAX_DEADLINE_BLOCKS + 5;
+    const { xtx, xtxId } = kvXtx(chains, { decision: alpha, deadlineHeight: far, keys, owner });
+    expect(await submit(beta, prepareTx(beta, xtx))).toBe('OK');
+    expect(locksOf(beta, xtxId)).toHaveLength(1);
+    expect(await submit(alpha, prepareTx(alpha, xtx))).toBe('OK');
+    expect(voteOf(alpha, xtxId)).toMatchObject({ vote: 'NO', status: 'refused' });
+    expect(voteOf(alpha, xtxId)!.reason).toMatch(
+      new RegExp(`deadlineHeight ${far} is too far: expected at most \\d+ \\(${XTX_MAX_DEADLINE_BLOCKS} blocks after`),
+    );
+    await settle(relayer(chains));
+    expect(decisionOf(alpha, xtxId)).toMatchObject({ decision: 'ABORT', reason: 'no:alpha' });
+    expectFinal(chains, xtxId, 'aborted');
+    expect(kvValue(beta, keys.beta![0]!)).toBeUndefined();
+  });
+
+  describe('with clocks that move on', () => {
+    let delta: Chain;
+    let epsilon: Chain;
+    const HOUR = 3_600_000;
+
+    beforeAll(async () => {
+      delta = await openChain(tmp.dir, 'delta', ['d1']);
+      epsilon = await openChain(tmp.dir, 'epsilon', ['e1']);
+      await connect([delta, epsilon]);
+    });
+
+    afterAll(async () => {
+      for (const c of [delta, epsilon]) await c.node.close().catch(() => {});
+    });
+
+    /** Reopens `c` with its clock (the node's and its orderer's) `aheadMs` ahead. */
+    async function reopenAhead(c: Chain, aheadMs: number): Promise<() => number> {
+      const now = () => Date.now() + aheadMs;
+      await c.node.close();
+      c.node = await CustosNode.open({
+        dbPath: c.dbPath,
+        genesis: c.genesis,
+        signers: Object.values(c.orgs),
+        verifyThreads: 1,
+        now,
+        orderer: new SoloOrderer({ maxWaitMs: 2, now }),
+      });
+      return now;
+    }
+
+    it('trust #7: the decision chain records ABORT, not COMMIT, when a participant lock lapses before the decision could reach it', async () => {
+      const { xtx, xtxId } = kvXtx([delta, epsilon], {
+        decision: delta,
+        deadlineHeight: delta.node.latest().height + 100,
+        keys: { delta: [freshKey()], epsilon: [freshKey()] },
+        owner,
+      });
+      expect(await submit(epsilon, prepareTx(epsilon, xtx))).toBe('OK');
+      expect(await submit(delta, prepareTx(delta, xtx))).toBe('OK');
+      const vote = voteProof(epsilon, xtxId);
+      // The decision chain's time is 50 minutes on: epsilon's locks lapse in under 15 minutes.
+      const now = await reopenAhead(delta, 50 * 60_000);
+      const decide = signTx(
+        {
+          chainId: 'delta',
+          type: 'xtx.decide',
+          args: { xtx: xtx as unknown as JsonValue, votes: [vote] as unknown as JsonValue },
+          now: now(),
+        },
+        owner,
+      );
+      expect(await submit(delta, decide)).toBe('OK');
+      expect(decisionOf(delta, xtxId)).toMatchObject({ decision: 'ABORT', reason: 'lock-deadline' });
+    });
+
+    it('trust #7: a participant whose decision never comes aborts by itself after its lock deadline; the next write to the key succeeds', async () => {
+      const key = freshKey();
+      const { xtx, xtxId } = kvXtx([delta, epsilon], {
+        decision: delta,
+        deadlineHeight: delta.node.latest().height + 100,
+        keys: { delta: [freshKey()], epsilon: [key] },
+        owner,
+      });
+      expect(await submit(epsilon, prepareTx(epsilon, xtx))).toBe('OK');
+      const vote = voteOf(epsilon, xtxId)!;
+      expect(vote).toMatchObject({ vote: 'YES', status: 'prepared' });
+      expect(vote.lockedUntil).toBe(epsilon.node.latest().time + XTX_LOCK_TTL_MS);
+      const write = (now?: number) =>
+        submit(
+          epsilon,
+          signTx(
+            { chainId: 'epsilon', type: 'kv.put', args: { ns: 'x', key, value: 'after' }, ...(now ? { now } : {}) },
+            owner,
+          ),
+        );
+      // Within the deadline the lock holds.
+      expect(await write()).toBe('CONFLICT');
+      expect(locksOf(epsilon, xtxId)).toEqual([`lock/kv/x/${key}`]);
+
+      // No relayer ever carries a decision. An hour and more later, the write goes through: the
+      // participant aborted the cross-chain transaction by itself and released its locks.
+      const now = await reopenAhead(epsilon, HOUR + 60_000);
+      expect(await write(now())).toBe('OK');
+      expect(kvValue(epsilon, key)).toBe('after');
+      expect(voteOf(epsilon, xtxId)).toMatchObject({ status: 'aborted', vote: 'YES' });
+      expect(voteOf(epsilon, xtxId)!.reason).toMatch(/locks lapsed/);
+      expectFinal([epsilon], xtxId, 'aborted');
+      expect(auditChain(epsilon.dbPath).problems).toEqual([]);
+    });
   });
 });

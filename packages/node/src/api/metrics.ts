@@ -40,6 +40,8 @@ export class NodeMetrics {
   private readonly commitLatency: Histogram;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   private readonly onBlock: (header: { height: number; logSize: number; txCount: number }) => void;
+  private readonly clockAlarms: Counter<'kind'>;
+  private readonly onClockAlarm: (alarm: { kind: string }) => void;
   private countCodes: ((from: number, to: number) => { code: string; n: number }[]) | undefined;
 
   constructor(private readonly node: CustosNode) {
@@ -96,6 +98,30 @@ export class NodeMetrics {
         this.set(node.fatalError() === undefined ? 0 : 1);
       },
     });
+    this.clockAlarms = new Counter({
+      name: 'custos_clock_alarms_total',
+      help: "Blocks refused for their time (dated beyond this peer's clock plus the allowed skew, or before their parent) and retention sweeps refused for an implausible jump, by kind.",
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    new Gauge({
+      name: 'custos_clock_alarm',
+      help: '1 while the clock alarm is raised (a block refused for its time and not yet replaced, or a retention sweep refused).',
+      registers,
+      collect() {
+        this.set(node.clockStatus().alarm === undefined ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'custos_clock_skew_seconds',
+      help: "Time in the refused block minus this peer's clock when the alarm was raised (0 without an alarm).",
+      registers,
+      collect() {
+        this.set((node.clockStatus().alarm?.skewMs ?? 0) / 1000);
+      },
+    });
+    this.onClockAlarm = (alarm) => this.clockAlarms.inc({ kind: alarm.kind });
+    node.on('clock-alarm', this.onClockAlarm);
     this.onBlock = (header) => {
       this.blocks.inc();
       if (header.txCount === 0) return;
@@ -132,6 +158,7 @@ export class NodeMetrics {
     });
     app.addHook('onClose', async () => {
       this.node.off('block', this.onBlock);
+      this.node.off('clock-alarm', this.onClockAlarm);
     });
   }
 

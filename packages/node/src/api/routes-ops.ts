@@ -40,7 +40,7 @@ export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: 
         tags: ['operations'],
         summary: 'Readiness',
         description:
-          'Answers 200 when the node can serve reads and admit transactions: not stopped on a fatal error, its store answering, and blocks not stalled while transactions wait. Otherwise 503 NOT_READY with the reason.',
+          'Answers 200 when the node can serve reads and admit transactions: not stopped on a fatal error, no clock alarm (the next block refused for its time), its store answering, and blocks not stalled while transactions wait. Otherwise 503 NOT_READY with the reason.',
         querystring: NO_QUERY,
         response: { 200: READINESS },
       },
@@ -57,6 +57,16 @@ export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: 
         return sendProblem(reply, problem('NOT_READY', 'the store does not answer (closed or failing)'));
       }
       const head = node.latest();
+      const alarm = node.clockStatus().alarm;
+      if (alarm?.kind === 'block') {
+        return sendProblem(
+          reply,
+          problem(
+            'NOT_READY',
+            `clock alarm: block ${alarm.height} refused, dated ${Math.round(alarm.skewMs / 1000)} s from this peer's clock (${alarm.reason}); check the peers' clocks`,
+          ),
+        );
+      }
       if (stored !== head.height) {
         return sendProblem(reply, problem('NOT_READY', `the store is at height ${stored}, the node at ${head.height}`));
       }
@@ -79,7 +89,7 @@ export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: 
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:
-          'Prometheus text exposition: blocks and transactions committed (by result code), commit latency, HTTP request durations by route and status, pending transactions, latest block age, vault operations, and the process (CPU, memory, event loop).',
+          'Prometheus text exposition: blocks and transactions committed (by result code), commit latency, HTTP request durations by route and status, pending transactions, latest block age, the clock alarm (blocks refused for their time, skew), vault operations, and the process (CPU, memory, event loop).',
         querystring: NO_QUERY,
         response: {
           200: {

@@ -42,6 +42,7 @@ const ADMISSION_PROBLEMS: readonly ErrorCode[] = [
   'MEMPOOL_FULL',
   'NODE_STOPPED',
   'TIMEOUT',
+  'BLOCK_TIME_IMPLAUSIBLE',
 ];
 
 type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { code: string; detail: string } };
@@ -77,7 +78,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
         sub.committed.catch(ignore);
         return reply.code(202).send({ txId: sub.txId });
       }
-      const d = deadline(opts.waitTimeoutMs, sub.txId);
+      const d = deadline(opts.waitTimeoutMs, node, sub.txId);
       try {
         return await Promise.race([sub.committed, d.promise]);
       } finally {
@@ -122,7 +123,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
         for (const s of subs) s?.committed.catch(ignore);
         return { results };
       }
-      const d = deadline(opts.waitTimeoutMs);
+      const d = deadline(opts.waitTimeoutMs, node);
       try {
         await Promise.all(
           subs.map((s, i) =>
@@ -171,12 +172,20 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
 }
 
 /** A promise that rejects with TIMEOUT after `ms`, unless cancelled first. */
-function deadline(ms: number, txId?: string): { promise: Promise<never>; cancel: () => void } {
+function deadline(ms: number, node: CustosNode, txId?: string): { promise: Promise<never>; cancel: () => void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const what = txId === undefined ? 'the batch' : `transaction ${txId}`;
-      reject(new NodeError('TIMEOUT', `${what} was admitted but not committed within ${ms} ms; it may still commit`));
+      // Say why the chain does not move when this peer knows: it refused the next block for its time.
+      const alarm = node.clockStatus().alarm;
+      const why =
+        alarm?.kind === 'block'
+          ? `; this peer refused block ${alarm.height} for its time (${alarm.reason}): the chain waits for the proposer to re-date it`
+          : '';
+      reject(
+        new NodeError('TIMEOUT', `${what} was admitted but not committed within ${ms} ms${why}; it may still commit`),
+      );
     }, ms);
   });
   promise.catch(ignore);

@@ -2,10 +2,12 @@
  * `custos node start` (serve a home's chain over HTTP) and `custos demo` (what `npm start` runs:
  * a three-org chain, initialized and filled on first run with a little public data and three demo customers).
  */
+import { join } from 'node:path';
 import { type JsonValue, signTx } from '@custos/protocol';
 import { type Command, Option } from 'commander';
+import { recoverDivergedStore } from '../consortium/recover.js';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
-import { isInitialized, requirePassphrase, resolveHome } from '../home.js';
+import { DB_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import type { CustosNode } from '../node.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
@@ -65,6 +67,28 @@ export function registerNodeCommands(program: Command): void {
       );
     },
   );
+
+  node
+    .command('recover')
+    .description(
+      "acknowledge a divergence: rebuild the home's store from its quorum-certified blocks (re-executed), keeping the diverged store as evidence",
+    )
+    .option('--home <dir>', 'home directory (default $CUSTOS_HOME or ./.custos)')
+    .option('--force', 'rebuild even if the store holds no divergence evidence')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { home?: string; force?: boolean; json?: boolean }) => {
+      const out = output(flags.json === true);
+      const home = resolveHome(flags.home);
+      const r = await recoverDivergedStore(join(home, DB_FILE), {
+        force: flags.force === true,
+        log: (m) => out.note(m),
+      });
+      out.result({ home, ...r }, [
+        `Rebuilt the store of ${home} up to certified block ${r.height}; ${r.discarded} later blocks discarded.`,
+        `The diverged store is kept at ${r.archived}.`,
+        'Start the peer again (custos node start): it catches up from the orderer or the other peers.',
+      ]);
+    });
 
   serveOptions(
     program.command('demo').description('run a demo chain (bank, insurer, retailer) with sample data'),

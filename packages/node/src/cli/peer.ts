@@ -13,7 +13,7 @@ import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
 import { loadConsortiumConfig, loadHome, openVaults } from '../home.js';
 import { type HomeLock, lockHome } from '../home-lock.js';
-import { CustosNode } from '../node.js';
+import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 
 export interface PeerOptions {
@@ -94,6 +94,12 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     });
     return closing;
   };
+  // The clock alarm: heights and times only.
+  node.on('clock-alarm', (a: ClockAlarm) =>
+    log(
+      `clock alarm (${a.kind}): block ${a.height} dated ${a.blockTime} (ms since the epoch), ${a.skewMs} ms from this peer's clock: ${a.reason}`,
+    ),
+  );
   if (consortium) {
     node.on('conflict', (e: { height: number; members: string[] }) =>
       log(`evidence: members ${e.members.join(', ')} signed another checkpoint at height ${e.height}`),

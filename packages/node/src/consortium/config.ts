@@ -31,6 +31,12 @@ export interface ConsortiumConfig {
   /** Base URLs of the other peers' HTTP APIs, e.g. `https://peer.bank.example:7070`. */
   peers: string[];
   orderer?: { maxTxs?: number; maxWaitMs?: number; window?: number; maxTxnOps?: number };
+  /**
+   * How far ahead of this peer's clock a block may be dated, ms (default 30 s): a block dated later
+   * is refused before it is executed or signed, and raises the clock alarm. Every peer of a
+   * consortium should use the same value.
+   */
+  maxClockSkewMs?: number;
 }
 
 const ID = /^[\x21-\x7e]{1,128}$/;
@@ -101,6 +107,13 @@ export function parseConsortiumConfig(raw: unknown, where = 'consortium.json'): 
       n[k] = v;
     }
     out.orderer = n;
+  }
+  if (c.maxClockSkewMs !== undefined) {
+    const v = c.maxClockSkewMs;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1000 || v > 600_000) {
+      throw bad('expected maxClockSkewMs as an integer number of milliseconds from 1000 to 600000');
+    }
+    out.maxClockSkewMs = v;
   }
   return out;
 }

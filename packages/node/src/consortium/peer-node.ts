@@ -25,6 +25,8 @@ export interface ConsortiumNodeOptions {
   synchronous?: 'FULL' | 'NORMAL';
   maxPending?: number;
   log?: (message: string) => void;
+  /** This peer's clock (block times it proposes and checks); tests only. Default Date.now. */
+  now?: () => number;
 }
 
 export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosNode> {
@@ -39,6 +41,8 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
     ...(opts.verifyThreads === undefined ? {} : { verifyThreads: opts.verifyThreads }),
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxPending === undefined ? {} : { maxPending: opts.maxPending }),
+    ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),
+    ...(opts.now === undefined ? {} : { now: opts.now }),
     orderer: (hooks) =>
       new EtcdOrderer({
         endpoints: config.etcd.endpoints,
@@ -48,6 +52,13 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
         lastHeight: hooks.lastHeight,
         onExpired: hooks.onExpired,
         onError: hooks.onError,
+        checkBlockTime: hooks.checkBlockTime,
+        ...(opts.now === undefined ? {} : { now: opts.now }),
+        quorum: hooks.quorum,
+        onRefused: (height, blockTime, reason) => {
+          const localTime = (opts.now ?? Date.now)();
+          hooks.onRefused({ kind: 'block', height, blockTime, localTime, skewMs: blockTime - localTime, reason });
+        },
         maxTxs: config.orderer?.maxTxs ?? opts.genesis.params.blockMaxTxs,
         maxWaitMs: config.orderer?.maxWaitMs ?? opts.genesis.params.blockMaxMs,
         window,

@@ -14,6 +14,7 @@ import {
   XTX_BINDING_ARG,
 } from '@custos/protocol';
 import { nextMemberSetEntry } from '../governance/member-set.js';
+import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, Module } from './module.js';
 import { ExecFailure } from './module.js';
 
@@ -200,7 +201,8 @@ export class Executor {
       }
       if (code !== 'OK') return fail(code, i);
       for (const k of opWrites.keys()) {
-        if (!k.startsWith(LOCK_PREFIX) && outer.get(LOCK_PREFIX + k) !== undefined) return fail('CONFLICT', i);
+        const holder = k.startsWith(LOCK_PREFIX) ? undefined : outer.get(LOCK_PREFIX + k);
+        if (holder !== undefined && !releaseLapsedLock(outer, holder)) return fail('CONFLICT', i);
       }
       for (const [k, v] of opWrites) writes.set(k, v);
     }
@@ -264,8 +266,10 @@ export class Executor {
     // A key locked by a cross-chain transaction takes no other write; xtx.finalize writes through
     // the lock by deleting it in the same transaction, which this read (through txWrites) sees.
     if (code === 'OK' && locks.mayExist) {
-      for (const k of txWrites.keys()) {
-        if (!k.startsWith(LOCK_PREFIX) && ctx.get(LOCK_PREFIX + k) !== undefined) {
+      for (const k of [...txWrites.keys()]) {
+        const holder = k.startsWith(LOCK_PREFIX) ? undefined : ctx.get(LOCK_PREFIX + k);
+        // A lock whose cross-chain transaction lapsed is released here (the participant aborts it).
+        if (holder !== undefined && !releaseLapsedLock(ctx, holder)) {
           code = 'CONFLICT';
           break;
         }

@@ -8,10 +8,14 @@
  * - `{kind: 'remove', id}`: a member and its keys; refused if fewer members than the quorum would remain.
  * - `{kind: 'rotateKey', member, oldKey, newKey, proof}`: replaces one key of a member (a lost or
  *   stolen one); `proof`: the new key's proof of possession.
- * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (1 to the member count)
- *   and block parameters.
+ * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (a majority to the
+ *   member count) and block parameters.
+ *
+ * The quorum threshold never falls below a majority of the members (two disjoint groups could
+ * otherwise each certify a fork): a params change below it is refused, and an admission that would
+ * leave it below a majority of the larger set raises it to that majority in the same transaction.
  */
-import { isDidKey, type JsonValue } from '@custos/protocol';
+import { isDidKey, type JsonValue, majority } from '@custos/protocol';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import {
   checkNewMemberKey,
@@ -125,6 +129,7 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
     case 'remove':
       member(ctx, action.id);
       // Lowering the quorum is a decision of its own (a params proposal), never a side effect of a removal.
+      // (A removal cannot take it under a majority: majority(n - 1) <= majority(n) <= threshold.)
       if (n - 1 < gov.params.threshold) {
         throw new ExecFailure(
           'CONFLICT',
@@ -144,6 +149,12 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
       if (action.threshold > n) {
         throw new ExecFailure('CONFLICT', `expected a threshold of at most ${n}, the number of members`);
       }
+      if (action.threshold < majority(n)) {
+        throw new ExecFailure(
+          'CONFLICT',
+          `expected a threshold of at least ${majority(n)}, a majority of the ${n} members`,
+        );
+      }
       return;
   }
 }
@@ -156,6 +167,11 @@ export function applyAction(ctx: ExecContext, action: GovAction, gov: GovView, p
       writeMember(ctx, { id, name, keys, since: ctx.height, endpoint, admittedBy: proposalId });
       gov.ids = [...gov.ids, id].sort();
       ctx.put(GOV_MEMBERS, { ids: gov.ids });
+      // A larger set needs a larger quorum: keep the threshold at least a majority of it.
+      if (gov.params.threshold < majority(gov.ids.length)) {
+        gov.params = { ...gov.params, threshold: majority(gov.ids.length) };
+        ctx.put(GOV_PARAMS, gov.params);
+      }
       return;
     }
     case 'remove':

@@ -14,6 +14,13 @@
  * Every step is permissionless: the operations carry their signers' authority and the proofs carry
  * the chains'. A step that was already taken ends with CONFLICT and changes nothing.
  *
+ * Deadlines (issue 11, trust #7): the decision chain votes NO on a deadline more than
+ * `XTX_MAX_DEADLINE_BLOCKS` after its height. A YES holds the locks until `lockedUntil` (block time,
+ * `XTX_LOCK_TTL_MS` after the prepare); after it the participant aborts by itself: the next write
+ * that meets one of its locks (a plain write, or another xtx.prepare) first drops the held writes,
+ * releases every lock and records the abort. D records COMMIT only while every proven YES still
+ * holds its locks for `XTX_FINALIZE_MARGIN_MS` more, so a decision has that long to reach them.
+ *
  * State: `xtx/<id>` -> XtxVoteRecord; `xtxw/<id>` -> the held writes and subjects; `lock/<key>` ->
  * id; `xtxopen/<id>` -> {prepareTx} while this chain has not finalized (what relayers scan);
  * `xtxplan/<planHash>` -> id (a plan is prepared YES at most once); `xtxd/<id>` -> XtxDecisionRecord
@@ -34,6 +41,9 @@ import {
   verifyTxSignature,
   verifyVoteProof,
   withoutBinding,
+  XTX_FINALIZE_MARGIN_MS,
+  XTX_LOCK_TTL_MS,
+  XTX_MAX_DEADLINE_BLOCKS,
   type XtxDecision,
   type XtxDecisionRecord,
   type XtxVote,
@@ -135,6 +145,11 @@ function prepare(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     return 'OK' as const;
   };
 
+  if (ctx.chainId === xtx.decisionChain && xtx.deadlineHeight > ctx.height + XTX_MAX_DEADLINE_BLOCKS) {
+    return refuse(
+      `deadlineHeight ${xtx.deadlineHeight} is too far: expected at most ${ctx.height + XTX_MAX_DEADLINE_BLOCKS} (${XTX_MAX_DEADLINE_BLOCKS} blocks after the decision chain's height ${ctx.height})`,
+    );
+  }
   const missing = missingLightClient(ctx, xtx);
   if (missing !== undefined) return refuse(missing);
   const plan = xtxPlanHash(planOf(xtx));
@@ -160,7 +175,7 @@ function prepare(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   ctx.put(heldWritesKey(id), held as unknown as JsonValue);
   ctx.put(planKey(plan), id);
   ctx.put(openKey(id), { prepareTx: ctx.txId });
-  putVote(ctx, { ...base, vote: 'YES', status: 'prepared' });
+  putVote(ctx, { ...base, vote: 'YES', status: 'prepared', lockedUntil: ctx.time + XTX_LOCK_TTL_MS });
   // The customer sees the prepare in their history, and the finalize that applies or releases it.
   for (const s of run.subjects) ctx.index(s);
   return 'OK' as const;
@@ -200,6 +215,8 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
   const proven = new Map<string, XtxVote | null>();
   const own = voteRecord(ctx, id);
   proven.set(ctx.chainId, own?.vote ?? null);
+  /** Earliest time a YES voter aborts by itself. */
+  let lockedUntil = typeof own?.lockedUntil === 'number' ? own.lockedUntil : Number.POSITIVE_INFINITY;
   for (const v of votes) {
     const chainId = (v as { chainId?: unknown } | null)?.chainId;
     if (typeof chainId !== 'string' || !xtx.participants.includes(chainId) || chainId === ctx.chainId) {
@@ -207,13 +224,17 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
     }
     if (proven.has(chainId)) throw new ExecFailure('INVALID_ARGS', `two votes of chain '${chainId}'`);
     const lc = liveLightClient(ctx, chainId);
-    const { vote } = checked('UNAUTHORIZED', () => verifyVoteProof(lc, xtx, id, v, nativeVerifier));
+    const proof = checked('UNAUTHORIZED', () => verifyVoteProof(lc, xtx, id, v, nativeVerifier));
     rememberCertificate(ctx, (v as unknown as VoteProof).certificate);
-    proven.set(chainId, vote);
+    proven.set(chainId, proof.vote);
+    if (proof.lockedUntil !== null) lockedUntil = Math.min(lockedUntil, proof.lockedUntil);
   }
   for (const c of xtx.participants) if (proven.get(c) === 'NO') return record('ABORT', `no:${c}`);
-  if (xtx.participants.every((c) => proven.get(c) === 'YES'))
+  if (xtx.participants.every((c) => proven.get(c) === 'YES')) {
+    // A participant whose locks lapse before the decision can reach it would abort by itself.
+    if (!late && ctx.time + XTX_FINALIZE_MARGIN_MS > lockedUntil) return record('ABORT', 'lock-deadline');
     return record(late ? 'ABORT' : 'COMMIT', late ? 'timeout' : 'all-yes');
+  }
   if (late) return record('ABORT', 'timeout');
   const missing = xtx.participants.filter((c) => proven.get(c) !== 'YES');
   throw new ExecFailure('NOT_FOUND', `no proof of a vote yet from ${missing.join(', ')}`);
@@ -256,8 +277,12 @@ function finalize(ctx: ExecContext, args: Args): ResultCode {
     });
     return 'OK';
   }
-  if (rec.status === 'committed' || rec.status === 'aborted')
-    throw new ExecFailure('CONFLICT', `already ${rec.status}`);
+  if (rec.status === 'committed' || rec.status === 'aborted') {
+    throw new ExecFailure(
+      'CONFLICT',
+      rec.status === 'aborted' && rec.reason !== null ? `already aborted (${rec.reason})` : `already ${rec.status}`,
+    );
+  }
   if (rec.status === 'refused') {
     if (decision === 'COMMIT')
       throw new ExecFailure('CONFLICT', 'COMMIT of a cross-chain transaction this chain refused');
@@ -276,6 +301,30 @@ function finalize(ctx: ExecContext, args: Args): ResultCode {
   ctx.del(openKey(id));
   putVote(ctx, { ...rec, status: decision === 'COMMIT' ? 'committed' : 'aborted', finalizedAt: ctx.height });
   return 'OK';
+}
+
+/**
+ * Aborts, on this participant, the cross-chain transaction `xtxId` that holds a lock a write meets,
+ * if its locks lapsed (`lockedUntil` before this block's time): drops its held writes, releases
+ * all its locks and records the abort, through `ctx` (so in the same transaction as the write).
+ * True if it did (the write may go ahead), false if the lock still holds.
+ */
+export function releaseLapsedLock(ctx: ExecContext, xtxId: unknown): boolean {
+  if (typeof xtxId !== 'string') return false;
+  const rec = voteRecord(ctx, xtxId);
+  if (rec?.status !== 'prepared' || typeof rec.lockedUntil !== 'number' || ctx.time <= rec.lockedUntil) return false;
+  const held = ctx.get(heldWritesKey(xtxId)) as unknown as HeldWrites | undefined;
+  for (const [k] of held?.writes ?? []) ctx.del(LOCK_PREFIX + k);
+  ctx.del(heldWritesKey(xtxId));
+  ctx.del(openKey(xtxId));
+  for (const s of held?.subjects ?? []) ctx.index(s);
+  putVote(ctx, {
+    ...rec,
+    status: 'aborted',
+    reason: `its locks lapsed at ${rec.lockedUntil} (block time) before a decision arrived`,
+    finalizedAt: ctx.height,
+  });
+  return true;
 }
 
 export const xtxModule: Module = {

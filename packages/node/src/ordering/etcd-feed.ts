@@ -2,10 +2,27 @@
  * The delivering side of the etcd orderer, run by every instance: takes blocks from a watch on
  * `blocks/` (and from range reads when it starts, falls behind or the watch breaks) and delivers
  * them strictly in height order, one at a time, each height exactly once.
+ *
+ * Before delivering, it checks the block's time against this peer's clock (`checkBlockTime`). A
+ * block dated too far ahead (or before its parent) is not delivered: the feed records a refusal
+ * under `refusals/<height>/<peerId>` and waits, re-reading the block, until it is re-dated by the
+ * proposer (a new revision of the same key) or its time becomes plausible. A peer that delivers a
+ * block it refused first withdraws its refusal in an etcd transaction conditioned on the block's
+ * revision, so the proposer never re-dates a block a refusal it counted was withdrawn for
+ * (docs/architecture.md, "A consortium").
  */
 import type { Namespace, Watcher } from 'etcd3';
 import { NodeError } from '../errors.js';
-import { blockKey, blocksPrefix, decodeBlock, HEAD_KEY, heightOfKey } from './etcd-layout.js';
+import {
+  blockKey,
+  blocksPrefix,
+  decodeBlock,
+  encodeRefusal,
+  HEAD_KEY,
+  heightOfKey,
+  refusalKey,
+  refusalsPrefix,
+} from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
 import type { DeliverFn, OrderedBatch, PendingTx } from './orderer.js';
 
@@ -26,13 +43,31 @@ export interface BlockFeedOptions {
   log: (message: string) => void;
   onFatal: (err: unknown) => void;
   onDelivered: (txIds: string[]) => void;
+  /** This orderer instance's name: the key of its refusals. */
+  peerId: string;
+  /** Why a block dated `time` after a parent dated `parentTime` is refused here; undefined if plausible. */
+  checkBlockTime: (time: number, parentTime: number) => string | undefined;
+  /** Called once per refused block (height and etcd revision). */
+  onRefused: (height: number, blockTime: number, reason: string) => void;
 }
+
+interface Held {
+  value: Buffer;
+  /** etcd mod revision of the block key. */
+  rev: string;
+}
+
+/** The error code a node's deliver throws for a block it refuses for its time. */
+const REFUSED_CODE = 'BLOCK_TIME_IMPLAUSIBLE';
 
 export class BlockFeed {
   private delivered = 0;
   private lastTime = 0;
   private deliver: DeliverFn = () => {};
-  private readonly buffer = new Map<number, Buffer>();
+  private readonly buffer = new Map<number, Held>();
+  /** The block revision this peer last refused (`<height>:<rev>`), and the heights it holds refusals at. */
+  private refused: string | undefined;
+  private readonly refusedHeights = new Set<number>();
   private watcher: Watcher | undefined;
   private watchBroken = true;
   private readRevision = 0;
@@ -64,6 +99,7 @@ export class BlockFeed {
     for (;;) {
       try {
         await this.fetch();
+        await this.loadOwnRefusals();
         break;
       } catch (e) {
         if (e instanceof NodeError) throw e;
@@ -89,25 +125,37 @@ export class BlockFeed {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const next = this.delivered + 1;
-      const raw = this.buffer.get(next);
-      if (raw === undefined) {
+      const held = this.buffer.get(next);
+      if (held === undefined) {
         await this.refill(next);
         continue;
       }
-      this.buffer.delete(next);
       let batch: OrderedBatch;
       try {
-        batch = this.decode(raw, next);
+        batch = this.decode(held.value, next);
       } catch (e) {
         this.opts.onFatal(e);
         return;
       }
       if (this.stopped) return;
+      const refusal = this.opts.checkBlockTime(batch.time, this.lastTime);
+      if (refusal !== undefined) {
+        await this.refuse(next, held, batch.time, refusal);
+        continue;
+      }
+      if (this.refusedHeights.has(next) && !(await this.withdraw(next, held.rev))) continue;
+      this.buffer.delete(next);
       const delivering = Promise.resolve().then(() => this.deliver(batch));
       this.delivering = delivering;
       try {
         await delivering;
       } catch (e) {
+        if ((e as NodeError).code === REFUSED_CODE) {
+          // The node's own check refused it (its clock moved meanwhile): treat it as a refusal.
+          this.buffer.set(next, held);
+          await this.refuse(next, held, batch.time, (e as Error).message);
+          continue;
+        }
         this.opts.onFatal(new NodeError('INTERNAL', `delivering block ${next} failed`, { cause: e }));
         return;
       } finally {
@@ -117,6 +165,68 @@ export class BlockFeed {
       this.lastTime = batch.time;
       this.opts.onDelivered(batch.txs.map((t) => t.parsed.txId));
     }
+  }
+
+  /** Heights where this peer left a refusal (before a restart): withdrawn before delivering there. */
+  private async loadOwnRefusals(): Promise<void> {
+    const keys = await this.ns.getAll().prefix(refusalsPrefix).keys();
+    const suffix = `/${this.opts.peerId}`;
+    for (const k of keys) {
+      if (!k.endsWith(suffix)) continue;
+      const h = Number(k.slice(refusalsPrefix.length, refusalsPrefix.length + 16));
+      if (Number.isSafeInteger(h) && h > this.delivered) this.refusedHeights.add(h);
+    }
+  }
+
+  /**
+   * Refuses the block held at `height` (once per etcd revision: a refusal record and the alarm),
+   * then waits a moment and re-reads the block, which the proposer may have re-dated meanwhile.
+   */
+  private async refuse(height: number, held: Held, blockTime: number, reason: string): Promise<void> {
+    const id = `${height}:${held.rev}`;
+    if (this.refused !== id) {
+      this.opts.log(`feed: refused block ${height}: ${reason}`);
+      this.opts.onRefused(height, blockTime, reason);
+      try {
+        await this.ns
+          .put(refusalKey(height, this.opts.peerId))
+          .value(encodeRefusal({ height, revision: held.rev, blockTime, peerTime: Date.now() }));
+        this.refused = id;
+        this.refusedHeights.add(height);
+      } catch (e) {
+        this.opts.log(`feed: recording the refusal of block ${height} failed (${describeError(e)}); retrying`);
+      }
+    }
+    await this.wake.wait(IDLE_POLL_MS);
+    // Read the block again: a re-dated one is a new revision of the same key.
+    if (this.buffer.get(height) === held) {
+      this.buffer.delete(height);
+      this.needFetch = true;
+    }
+  }
+
+  /**
+   * Withdraws this peer's refusal at `height` before delivering the block there after all, in one
+   * etcd transaction conditioned on the block still being revision `rev`. False (and the block
+   * read again) if the block changed meanwhile.
+   */
+  private async withdraw(height: number, rev: string): Promise<boolean> {
+    try {
+      const res = await this.ns
+        .if(blockKey(height), 'Mod', '==', rev)
+        .then(this.ns.delete().key(refusalKey(height, this.opts.peerId)))
+        .commit();
+      if (res.succeeded) {
+        this.refusedHeights.delete(height);
+        return true;
+      }
+    } catch (e) {
+      this.opts.log(`feed: withdrawing the refusal of block ${height} failed (${describeError(e)}); retrying`);
+      await sleep(this.backoff.next());
+    }
+    this.buffer.delete(height);
+    this.needFetch = true;
+    return false;
   }
 
   /** Gets block `next` into the buffer: from etcd directly when needed, else by waiting for the watch. */
@@ -153,7 +263,7 @@ export class BlockFeed {
       .inRange({ start: blockKey(next), end: blockKey(next + PAGE) })
       .exec();
     this.readRevision = Math.max(this.readRevision, Number(res.header.revision));
-    for (const kv of res.kvs) this.hold(heightOfKey(kv.key.toString()), kv.value);
+    for (const kv of res.kvs) this.hold(heightOfKey(kv.key.toString()), kv.value, kv.mod_revision);
     this.needFetch = false;
     if (this.buffer.has(next)) return;
     // Blocks are created in height order, so a later block without this one means it was pruned.
@@ -170,7 +280,7 @@ export class BlockFeed {
     const again = await this.ns.get(blockKey(next)).exec();
     const kv = again.kvs[0];
     if (kv === undefined) throw this.behind(next, head);
-    this.hold(next, kv.value);
+    this.hold(next, kv.value, kv.mod_revision);
   }
 
   private behind(next: number, head: number | undefined): NodeError {
@@ -193,13 +303,16 @@ export class BlockFeed {
     return head;
   }
 
-  private hold(height: number | undefined, value: Buffer): void {
+  private hold(height: number | undefined, value: Buffer, rev: string): void {
     if (height === undefined || height <= this.delivered) return;
     if (height > this.delivered + BUFFER_MAX) {
       this.needFetch = true;
       return;
     }
-    this.buffer.set(height, value);
+    const held = this.buffer.get(height);
+    // A watch event can arrive after a range read of a later revision: keep the latest.
+    if (held !== undefined && BigInt(held.rev) > BigInt(rev)) return;
+    this.buffer.set(height, { value, rev });
   }
 
   private openWatch(): void {
@@ -210,7 +323,9 @@ export class BlockFeed {
       .startRevision(String(this.readRevision + 1))
       .watcher();
     watcher.on('data', (res) => {
-      for (const ev of res.events) if (ev.type === 'Put') this.hold(heightOfKey(ev.kv.key.toString()), ev.kv.value);
+      for (const ev of res.events) {
+        if (ev.type === 'Put') this.hold(heightOfKey(ev.kv.key.toString()), ev.kv.value, ev.kv.mod_revision);
+      }
       this.wake.notify();
     });
     watcher.on('error', (err) => {
@@ -246,6 +361,7 @@ export class BlockFeed {
         });
       }
     });
-    return { txs, time: Math.max(block.time, this.lastTime) };
+    // The time as written: a block dated before its parent is refused, not silently re-dated.
+    return { txs, time: block.time };
   }
 }

@@ -21,7 +21,13 @@ const MAX_BLOCK_TXS = 100_000;
 const MAX_PENDING_BYTES = 64 * 1024;
 const TX_ID = /^[0-9a-f]{64}$/;
 
+const REFUSALS = 'refusals/';
+/** Prefix of the checkpoint signatures (`consortium/etcd-board.ts`) as seen from the orderer's namespace. */
+const SIGS = 'sigs/';
+const MAX_REFUSAL_BYTES = 1024;
+
 export const blocksPrefix = BLOCKS;
+export const refusalsPrefix = REFUSALS;
 export const pendingPrefix = PENDING;
 
 export function blockKey(height: number): string {
@@ -130,4 +136,54 @@ export function decodeBlock(value: Buffer, height: number): BlockValue {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `refusals/<height>/<peerId>`: this peer refused the block stored at `<height>` with etcd mod
+ * revision `revision`, for its time. Withdrawn (deleted) by the peer, in an etcd transaction that
+ * checks the block is still that revision, before it executes the block after all.
+ */
+export function refusalKey(height: number, peerId: string): string {
+  return `${refusalsOf(height)}${peerId}`;
+}
+
+/** Prefix of the refusals of one height. */
+export function refusalsOf(height: number): string {
+  return `${REFUSALS}${String(height).padStart(HEIGHT_DIGITS, '0')}/`;
+}
+
+/** Prefix of the checkpoint signatures of one height (one key per member). */
+export function sigsOf(height: number): string {
+  return `${SIGS}${String(height).padStart(HEIGHT_DIGITS, '0')}/`;
+}
+
+export interface RefusalValue {
+  height: number;
+  /** etcd mod revision of the refused block's key. */
+  revision: string;
+  /** Time in the refused block, ms. */
+  blockTime: number;
+  /** The refusing peer's clock, ms. */
+  peerTime: number;
+}
+
+export function encodeRefusal(r: RefusalValue): string {
+  return JSON.stringify({ blockTime: r.blockTime, height: r.height, peerTime: r.peerTime, revision: r.revision });
+}
+
+/** Parses a refusal value; undefined for anything malformed (written by whoever can write etcd). */
+export function decodeRefusal(value: Buffer): RefusalValue | undefined {
+  if (value.length > MAX_REFUSAL_BYTES) return undefined;
+  try {
+    const v: unknown = JSON.parse(value.toString('utf8'));
+    if (!isObject(v)) return undefined;
+    const { height, revision, blockTime, peerTime } = v;
+    if (!Number.isSafeInteger(height) || typeof revision !== 'string' || !/^[0-9]{1,20}$/.test(revision)) {
+      return undefined;
+    }
+    if (!Number.isSafeInteger(blockTime) || !Number.isSafeInteger(peerTime)) return undefined;
+    return { height: height as number, revision, blockTime: blockTime as number, peerTime: peerTime as number };
+  } catch {
+    return undefined;
+  }
 }

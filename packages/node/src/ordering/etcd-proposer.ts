@@ -4,6 +4,13 @@
  * or `maxWaitMs` after the oldest one, and commits it with ONE compare-and-swap etcd transaction.
  * Safety does not rest on being the only leader: the compares reject a second block at a height and
  * a second inclusion of a transaction, so a deposed leader that has not noticed yet is harmless.
+ *
+ * It never builds on a head block whose time it finds implausible (`checkBlockTime`). Such a block
+ * is re-dated, at the same height and with the same transactions, once enough members refused it
+ * that it can never be certified (`members - threshold + 1` refusals of that revision) and no
+ * quorum of signatures exists for its height: one compare-and-swap on the block's revision and on
+ * every refusal counted (a peer withdraws its refusal, conditioned on the revision, before it
+ * executes the block after all).
  */
 import type { Etcd3, IRequestOp, Namespace, Watcher } from 'etcd3';
 import { Range } from 'etcd3';
@@ -13,12 +20,16 @@ import {
   blocksPrefix,
   decodeBlock,
   decodePending,
+  decodeRefusal,
   encodeBlock,
   HEAD_KEY,
   includedKey,
   pendingKey,
   pendingPrefix,
+  refusalsOf,
+  refusalsPrefix,
   signedTxJson,
+  sigsOf,
   txIdOfPendingKey,
 } from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
@@ -27,6 +38,8 @@ import type { PendingTx } from './orderer.js';
 /** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
 const MARKER_MARGIN_SEC = 120;
 const IDLE_MS = 1000;
+/** How often a busy proposer looks for members' refusals. */
+const REVIEW_MS = 500;
 const PAGE = 500;
 const BLOCK_OVERHEAD_BYTES = 16 * 1024;
 
@@ -43,6 +56,17 @@ export interface ProposerOptions {
   parse: (raw: unknown) => PendingTx;
   /** Block time of this peer's last committed block: no block time goes before it. */
   lastTime: () => number;
+  /** Why a block dated `time` after a parent dated `parentTime` is implausible here; undefined if it is not. */
+  checkBlockTime: (time: number, parentTime: number) => string | undefined;
+  /** Members and quorum threshold in force (how many refusals make a block uncertifiable). */
+  quorum: () => { members: number; threshold: number };
+  /**
+   * Called when enough members refused a block this proposer finds plausible: its clock disagrees
+   * with theirs, so it stops proposing and gives up the election to a peer whose clock agrees.
+   */
+  onOutvoted: () => void;
+  /** This machine's clock (tests). Default Date.now. */
+  now?: () => number;
   log: (message: string) => void;
   onFatal: (err: unknown) => void;
 }
@@ -60,6 +84,12 @@ interface PoolEntry {
 interface Head {
   height: number;
   time: number;
+  /** Time of the block before it (0 before block 1). */
+  parentTime: number;
+  /** etcd mod revision of the head block (when read from etcd). */
+  rev?: string;
+  /** The head block's transactions as stored (when read from etcd). */
+  txs?: unknown[];
 }
 
 export class Proposer {
@@ -71,6 +101,10 @@ export class Proposer {
   private readonly wake = new Wakeup();
   private readonly markerLeases = new Map<number, Promise<string>>();
   private readonly backoff = new Backoff(50, 2000);
+  /** Height and revision of the implausible head last reported, so the log says it once. */
+  private reported: string | undefined;
+  private readonly now: () => number;
+  private reviewedAt = Number.NEGATIVE_INFINITY;
   /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
   private readonly capacity: number;
 
@@ -80,6 +114,7 @@ export class Proposer {
     private readonly opts: ProposerOptions,
   ) {
     this.capacity = Math.max(1, Math.min(opts.maxTxs, Math.floor((opts.maxTxnOps - 3) / 2)));
+    this.now = opts.now ?? Date.now;
   }
 
   /** Proposes blocks while `leading()` holds. */
@@ -116,6 +151,21 @@ export class Proposer {
   private async step(): Promise<void> {
     if (this.poolStale) await this.loadPool();
     if (this.head === undefined) this.head = await this.readHead();
+    if (this.head.height > 0) {
+      const why = this.opts.checkBlockTime(this.head.time, this.head.parentTime);
+      if (why !== undefined) {
+        const outcome = await this.review(this.head);
+        if (outcome === 'none') {
+          this.report(
+            `proposer: block ${this.head.height} is implausible (${why}); waiting for the members' refusals`,
+            `${this.head.height}:${this.head.rev}`,
+          );
+          await this.wake.wait(IDLE_MS);
+        }
+        this.head = undefined;
+        return;
+      }
+    }
     const first = this.pool.values().next().value;
     if (first === undefined) {
       const woken = await this.wake.wait(IDLE_MS);
@@ -124,14 +174,29 @@ export class Proposer {
         this.opts.log('proposer: pending keys the watch did not report; reloading the pool');
         this.poolStale = true;
       }
+      // Read the head again after a quiet second: a block written by someone else (an implausible
+      // one to re-date, say) is noticed without waiting for the next transaction; and look at the
+      // members' refusals (this proposer's own blocks may be the ones refused).
+      if (!woken) {
+        this.head = undefined;
+        if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0) await this.review(await this.readHead());
+      }
       return;
     }
-    const now = Date.now();
+    const now = this.now();
     if (this.pool.size < this.capacity && now - first.firstSeen < this.opts.maxWaitMs) {
       await this.wake.wait(first.firstSeen + this.opts.maxWaitMs - now);
       return;
     }
     const time = Math.max(now, this.head.time, this.opts.lastTime());
+    const implausible = this.opts.checkBlockTime(time, this.head.time);
+    if (implausible !== undefined) {
+      // This peer's own last block is dated implausibly: it proposes nothing on top of it.
+      this.report(`proposer: not proposing block ${this.head.height + 1}: ${implausible}`, `own:${this.head.height}`);
+      await this.wake.wait(IDLE_MS);
+      this.head = undefined;
+      return;
+    }
     const chosen: PoolEntry[] = [];
     const dropped: string[] = [];
     let bytes = BLOCK_OVERHEAD_BYTES;
@@ -152,12 +217,21 @@ export class Proposer {
     }
     if (dropped.length > 0) this.drop(dropped);
     if (chosen.length === 0) return;
+    // Members refused some block: re-date it, or step down if this proposer's clock is the odd one
+    // (looked at every REVIEW_MS at most, so a busy proposer pays no extra etcd call per block).
+    if (performance.now() - this.reviewedAt >= REVIEW_MS) {
+      this.reviewedAt = performance.now();
+      if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 && (await this.review(this.head)) !== 'none') {
+        this.head = undefined;
+        return;
+      }
+    }
 
     const height = this.head.height + 1;
     const res = await this.commit(height, time, chosen);
     if (res.succeeded) {
       for (const e of chosen) this.pool.delete(e.txId);
-      this.head = { height, time };
+      this.head = { height, time, parentTime: this.head.time };
       this.backoff.reset();
       if (height % this.opts.compactEvery === 0) this.compact();
       return;
@@ -234,19 +308,154 @@ export class Proposer {
     return lease;
   }
 
+  /**
+   * Looks at the members' refusals, lowest height first. A block refused by `members - threshold + 1`
+   * members for its current revision (so it can never be certified) with fewer than `threshold`
+   * signatures for its height is re-dated if this proposer finds it implausible too ('changed'); if
+   * it finds it plausible, its clock is the odd one: it steps down ('outvoted'). Refusals of
+   * revisions no longer stored are deleted. 'none' when no block qualifies.
+   */
+  private async review(head: Head): Promise<'none' | 'changed' | 'outvoted'> {
+    const res = await this.ns.getAll().prefix(refusalsPrefix).exec();
+    const byHeight = new Map<number, { key: string; mod: string; revision: string }[]>();
+    for (const kv of res.kvs) {
+      const r = decodeRefusal(kv.value);
+      const key = kv.key.toString();
+      if (r === undefined || !key.startsWith(refusalsOf(r.height))) {
+        this.deleteKeys([key]);
+        continue;
+      }
+      const list = byHeight.get(r.height) ?? [];
+      list.push({ key, mod: kv.mod_revision, revision: r.revision });
+      byHeight.set(r.height, list);
+    }
+    const { members, threshold } = this.opts.quorum();
+    const needed = members - threshold + 1;
+    for (const h of [...byHeight.keys()].sort((a, b) => a - b)) {
+      const refusals = byHeight.get(h)!;
+      // Above the head read: a block this proposer has not seen yet; left alone.
+      if (h > head.height) continue;
+      const read = await this.ns.get(blockKey(h)).exec();
+      const bkv = read.kvs[0];
+      if (bkv === undefined) {
+        // The block left the window: its refusals are history.
+        this.deleteKeys(refusals.map((r) => r.key));
+        continue;
+      }
+      // Refusals of an older revision of the block (re-dated since) no longer count.
+      const stale = refusals.filter((r) => BigInt(r.revision) < BigInt(bkv.mod_revision));
+      if (stale.length > 0) this.deleteKeys(stale.map((r) => r.key));
+      const counted = refusals.filter((r) => r.revision === bkv.mod_revision);
+      if (counted.length < needed) continue;
+      if ((await this.ns.getAll().prefix(sigsOf(h)).count()) >= threshold) continue;
+      const block = decodeBlock(bkv.value, h);
+      const parentTime = h > 1 ? await this.blockTime(h - 1) : 0;
+      const why = this.opts.checkBlockTime(block.time, parentTime);
+      if (why === undefined) {
+        this.opts.log(
+          `proposer: ${counted.length} members refused block ${h}, which this peer finds plausible: its clock disagrees with theirs; stepping down`,
+        );
+        this.opts.onOutvoted();
+        return 'outvoted';
+      }
+      await this.supersede(h, bkv.mod_revision, block.txs, parentTime, counted, head.height, why);
+      return 'changed';
+    }
+    return 'none';
+  }
+
+  private async blockTime(height: number): Promise<number> {
+    const res = await this.ns.get(blockKey(height)).exec();
+    const kv = res.kvs[0];
+    if (kv === undefined) throw new Error(`block ${height} went away while reading it`);
+    return decodeBlock(kv.value, height).time;
+  }
+
+  /**
+   * Re-dates block `h` (etcd revision `rev`): the same height, its transactions and those of the
+   * uncertified blocks above it (as many as fit), this proposer's time; the blocks above it are
+   * dropped and the head set to `h`. One compare-and-swap on the block's revision, the head and
+   * every refusal counted.
+   */
+  private async supersede(
+    h: number,
+    rev: string,
+    txsAtH: unknown[],
+    parentTime: number,
+    counted: { key: string; mod: string }[],
+    headHeight: number,
+    why: string,
+  ): Promise<void> {
+    const time = Math.max(this.now(), parentTime, h === 1 ? this.opts.lastTime() : 0);
+    const raws = [...txsAtH];
+    for (let x = h + 1; x <= headHeight; x++) {
+      const res = await this.ns.get(blockKey(x)).exec();
+      const kv = res.kvs[0];
+      if (kv !== undefined) raws.push(...decodeBlock(kv.value, x).txs);
+    }
+    const txs: string[] = [];
+    let bytes = BLOCK_OVERHEAD_BYTES;
+    const seen = new Set<string>();
+    for (const raw of raws) {
+      if (txs.length >= this.capacity) break;
+      try {
+        const p = this.opts.parse(raw).parsed;
+        if (seen.has(p.txId)) continue;
+        const json = signedTxJson(p);
+        if (bytes + json.length > this.opts.maxRequestBytes) break;
+        seen.add(p.txId);
+        bytes += json.length;
+        txs.push(json);
+      } catch {
+        // Not a valid transaction: the re-dated block leaves it out.
+      }
+    }
+    let cmp = this.ns.if(blockKey(h), 'Mod', '==', rev).and(HEAD_KEY, 'Value', '==', String(headHeight));
+    for (const r of counted) cmp = cmp.and(r.key, 'Mod', '==', r.mod);
+    const ops = [
+      this.ns.put(blockKey(h)).value(encodeBlock(h, time, this.opts.peerId, txs)),
+      this.ns.delete().inRange({ start: refusalsPrefix, end: refusalsOf(h) }),
+    ];
+    if (headHeight > h) {
+      ops.push(this.ns.put(HEAD_KEY).value(String(h)));
+      ops.push(this.ns.delete().inRange({ start: blockKey(h + 1), end: blockKey(headHeight + 1) }));
+    }
+    const res = await cmp.then(...ops).commit();
+    this.opts.log(
+      res.succeeded
+        ? `proposer: re-dated block ${h} (refused by ${counted.length} members: ${why})${headHeight > h ? `; dropped blocks ${h + 1}-${headHeight} above it` : ''}`
+        : `proposer: block ${h} changed while re-dating it; reading it again`,
+    );
+  }
+
+  /** Logs `message` once per `key`. */
+  private report(message: string, key: string): void {
+    if (this.reported === key) return;
+    this.reported = key;
+    this.opts.log(message);
+  }
+
   private async readHead(): Promise<Head> {
     const res = await this.ns.get(HEAD_KEY).exec();
     const kv = res.kvs[0];
-    if (kv === undefined) return { height: 0, time: 0 };
+    if (kv === undefined) return { height: 0, time: 0, parentTime: 0 };
     const height = Number(kv.value.toString());
     if (!Number.isSafeInteger(height) || height < 1) {
       throw new NodeError('STORE_CORRUPT', `etcd head is not a height: ${kv.value.toString().slice(0, 30)}`);
     }
-    const block = await this.ns.get(blockKey(height)).exec();
-    const bkv = block.kvs[0];
+    const read = await this.ns.get(blockKey(height)).exec();
+    const bkv = read.kvs[0];
     // The head moved on and pruned it between the two reads: read again.
     if (bkv === undefined) throw new Error(`block ${height} went away while reading the head`);
-    return { height, time: decodeBlock(bkv.value, height).time };
+    const block = decodeBlock(bkv.value, height);
+    let parentTime = 0;
+    if (height > 1) {
+      const parent = await this.ns.get(blockKey(height - 1)).exec();
+      const pkv = parent.kvs[0];
+      if (pkv === undefined) throw new Error(`block ${height - 1} went away while reading the head`);
+      parentTime = decodeBlock(pkv.value, height - 1).time;
+    }
+    return { height, time: block.time, parentTime, rev: bkv.mod_revision, txs: block.txs };
   }
 
   /** Reads every pending key at one revision, then watches for changes after it. */

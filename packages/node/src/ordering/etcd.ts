@@ -77,6 +77,28 @@ export interface EtcdOrdererOptions {
   onExpired?: (txIds: string[]) => void;
   /** Diagnostics (retries, leadership changes). */
   log?: (message: string) => void;
+  /**
+   * Why a block dated `time` (its parent dated `parentTime`) must not be delivered or built on here;
+   * undefined when plausible. Default: more than 30 s ahead of this machine's clock, or before its parent.
+   */
+  checkBlockTime?: (time: number, parentTime: number) => string | undefined;
+  /** Called once per block refused for its time (the clock alarm). */
+  onRefused?: (height: number, blockTime: number, reason: string) => void;
+  /** Members and quorum threshold in force: `members - threshold + 1` refusals let the proposer re-date a block. Default 1 of 1. */
+  quorum?: () => { members: number; threshold: number };
+  /** This machine's clock, for the proposer's block times (tests). Default Date.now. */
+  now?: () => number;
+}
+
+/** After stepping down (its clock outvoted), a proposer campaigns again this much later, at the back of the queue. */
+const STEP_DOWN_MS = 1000;
+
+const DEFAULT_SKEW_MS = 30_000;
+
+function defaultCheckBlockTime(time: number, parentTime: number): string | undefined {
+  if (time < parentTime) return `it is dated ${parentTime - time} ms before its parent`;
+  const ahead = time - Date.now();
+  return ahead > DEFAULT_SKEW_MS ? `it is dated ${ahead} ms ahead of this peer's clock` : undefined;
 }
 
 export class EtcdOrderer implements Orderer {
@@ -127,12 +149,16 @@ export class EtcdOrderer implements Orderer {
     this.ns = this.client.namespace(`${prefix}/`);
     const maxRequestBytes = opts.maxRequestBytes ?? 1.5 * 1024 * 1024;
     const onFatal = (e: unknown) => this.fail(e);
+    const checkBlockTime = opts.checkBlockTime ?? defaultCheckBlockTime;
     this.feed = new BlockFeed(this.ns, {
       parse: opts.parse,
       window,
       log: this.log,
       onFatal,
       onDelivered: (ids) => this.writer.delivered(ids),
+      peerId: opts.peerId,
+      checkBlockTime,
+      onRefused: opts.onRefused ?? (() => {}),
     });
     this.writer = new PendingWriter(this.ns, {
       ttlSec: opts.pendingTtlSec ?? 60,
@@ -152,6 +178,10 @@ export class EtcdOrderer implements Orderer {
       compactEvery: Math.max(1, Math.floor(window / 4)),
       parse: opts.parse,
       lastTime: () => this.lastTime,
+      checkBlockTime,
+      quorum: opts.quorum ?? (() => ({ members: 1, threshold: 1 })),
+      onOutvoted: () => this.stepDown(),
+      ...(opts.now === undefined ? {} : { now: opts.now }),
       log: this.log,
       onFatal,
     });
@@ -268,6 +298,21 @@ export class EtcdOrderer implements Orderer {
       this.proposer.poke();
       if (!this.stopped) setTimeout(() => this.runCampaign(), this.campaignBackoff.next()).unref();
     });
+  }
+
+  /** Gives up the proposer role (this peer's clock disagrees with the members'), then campaigns again. */
+  private stepDown(): void {
+    const campaign = this.campaign;
+    if (campaign === undefined || this.stopped) return;
+    this.campaign = undefined;
+    this.leading = undefined;
+    this.proposer.poke();
+    campaign
+      .resign()
+      .catch(() => {})
+      .finally(() => {
+        if (!this.stopped) setTimeout(() => this.runCampaign(), STEP_DOWN_MS).unref();
+      });
   }
 
   /** Waits (briefly) until some instance leads, so the first submissions do not wait for an election. */

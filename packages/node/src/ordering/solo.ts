@@ -75,11 +75,13 @@ export class SoloOrderer implements Orderer {
     const txs = this.queue.length <= this.maxTxs ? this.queue : this.queue.slice(0, this.maxTxs);
     this.queue = this.queue.length <= this.maxTxs ? [] : this.queue.slice(this.maxTxs);
     const time = Math.max(this.now(), this.lastTime);
-    this.lastTime = time;
     const deliver = this.deliver;
     this.delivering = (async () => {
       try {
         await deliver({ txs, time });
+        this.lastTime = time;
+      } catch {
+        // The node refused the batch (its time) and failed its transactions' submitters itself.
       } finally {
         this.delivering = undefined;
         this.schedule();

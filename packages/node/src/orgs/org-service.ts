@@ -38,6 +38,13 @@ const COMMIT_WAIT_MS = 30_000;
 export class OrgService {
   private readonly orgs = new Map<string, LocalOrg>();
   private retentionTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * This machine's clock when the service started, with the monotonic clock then: a later wall
+   * clock that jumped forward is caught by comparing it with this anchor plus monotonic time.
+   */
+  private readonly anchor = { wall: Date.now(), mono: performance.now() };
+  /** Block time of the last retention sweep that ran. */
+  private lastSweepTime: number | undefined;
 
   /** Longest wait for a commit before TIMEOUT (naming the txId); the transaction may still commit. */
   private readonly commitWaitMs: number;
@@ -304,8 +311,53 @@ export class OrgService {
     return out;
   }
 
-  /** Erases, for every local org, the records past retention. Returns how many were erased. */
-  async runRetention(now = this.node.latest().time): Promise<number> {
+  /**
+   * The block time a retention sweep may act on: the time of the latest FINAL block (a quorum of
+   * members certified it), and only if it is plausible: not ahead of this machine's clock (the
+   * lower of the wall clock and the start-time anchor plus the monotonic clock) by more than the
+   * allowed skew. Otherwise undefined, and the clock alarm is raised.
+   */
+  retentionTime(): number | undefined {
+    const height = this.node.latestFinal();
+    if (height < 0) return undefined;
+    const header = this.node.store.getHeader(height)?.header;
+    if (header === undefined) return undefined;
+    const { maxClockSkewMs } = this.node.clockStatus();
+    const local = Math.floor(Math.min(Date.now(), this.anchor.wall + (performance.now() - this.anchor.mono)));
+    let reason: string | undefined;
+    if (header.time > local + maxClockSkewMs) {
+      reason = `the final block is dated ${header.time - local} ms ahead of this machine's clock`;
+    } else if (this.lastSweepTime !== undefined && header.time < this.lastSweepTime) {
+      reason = 'the final block is dated before the previous sweep';
+    }
+    if (reason !== undefined) {
+      this.node.raiseClockAlarm({
+        kind: 'retention',
+        height,
+        blockTime: header.time,
+        localTime: local,
+        skewMs: header.time - local,
+        reason: `retention sweep refused: ${reason}`,
+      });
+      this.log({ event: 'retention.refused', height, reason });
+      return undefined;
+    }
+    this.node.clearClockAlarm('retention');
+    return header.time;
+  }
+
+  /**
+   * Erases, for every local org, the records past retention. Returns how many were erased. Without
+   * `now`, the sweep uses the time of the latest final block, and does nothing when that time is
+   * implausible (see `retentionTime`). `now` is for an operator's explicit sweep and for tests.
+   */
+  async runRetention(now?: number): Promise<number> {
+    if (now === undefined) {
+      const t = this.retentionTime();
+      if (t === undefined) return 0;
+      this.lastSweepTime = t;
+      now = t;
+    }
     let n = 0;
     for (const orgId of this.orgs.keys()) {
       const due = this.pastRetention(orgId, now).map((r) => r.id);

@@ -18,6 +18,23 @@ import { type LightClientState, verifyRemoteState } from './light-client.js';
 export const XTX_BINDING_ARG = 'xtxPlan';
 export const MAX_XTX_PARTICIPANTS = 8;
 export const MAX_XTX_OPS = 16;
+/**
+ * Most blocks between the decision chain's height when it prepares and `deadlineHeight`: a longer
+ * deadline gets a NO vote from the decision chain (so the transaction aborts everywhere).
+ */
+export const XTX_MAX_DEADLINE_BLOCKS = 10_000;
+/**
+ * How long (block time, ms) a participant holds the locks of a transaction it prepared: after
+ * `lockedUntil` it aborts by itself and releases them at the next write that meets one.
+ */
+export const XTX_LOCK_TTL_MS = 60 * 60 * 1000;
+/**
+ * The decision chain records COMMIT only while every participant's locks are held at least this
+ * much longer (block time, ms): the time left to carry the decision to them (relayers) before
+ * they would abort by themselves. Block times are checked against every peer's clock (within its
+ * allowed skew), so the times of two chains are comparable.
+ */
+export const XTX_FINALIZE_MARGIN_MS = 15 * 60 * 1000;
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** Modules whose transactions never run inside another one: cross-chain and light-client steps, governance. */
 const SYSTEM_ONLY = /^(xtx|interop|gov)\./;
@@ -64,6 +81,11 @@ export interface XtxVoteRecord {
   prepareTx: string | null;
   preparedAt: number | null;
   finalizedAt: number | null;
+  /**
+   * With a YES: block time (ms) until which this chain holds the locks; after it, the chain aborts
+   * by itself (`XTX_LOCK_TTL_MS` after the prepare). Absent in records written before it existed.
+   */
+  lockedUntil?: number | null;
 }
 
 /** State `xtxd/<xtxId>` on the decision chain: the one decision. */
@@ -223,7 +245,7 @@ export function verifyVoteProof(
   xtxId: string,
   vp: unknown,
   verifier: Verifier,
-): { vote: XtxVote | null; checkpoint: Checkpoint } {
+): { vote: XtxVote | null; checkpoint: Checkpoint; lockedUntil: number | null } {
   const v = object(vp, 'a vote proof', ['chainId', 'certificate', 'proof', 'value'], badProof);
   if (v.chainId !== lc.chainId) throw badProof(`expected a vote of chain '${lc.chainId}'`);
   if (!xtx.participants.includes(lc.chainId)) throw badProof(`chain '${lc.chainId}' is not a participant`);
@@ -234,7 +256,9 @@ export function verifyVoteProof(
   }
   if (rec.opsHash !== opsHashOf(xtx, lc.chainId)) throw badProof('the proved vote is for other operations');
   const vote = rec.vote === 'YES' || rec.vote === 'NO' ? rec.vote : null;
-  return { vote, checkpoint };
+  const lockedUntil =
+    typeof rec.lockedUntil === 'number' && Number.isSafeInteger(rec.lockedUntil) ? rec.lockedUntil : null;
+  return { vote, checkpoint, lockedUntil };
 }
 
 /**
