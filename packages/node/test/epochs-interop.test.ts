@@ -13,6 +13,7 @@ import {
   type JsonValue,
   type LightClientState,
   type MemberSetUpdate,
+  proveMemberKey,
   type QuorumCertificate,
   randomSecretKey,
   type Signer,
@@ -80,11 +81,28 @@ beforeAll(async () => {
   await restart(alpha, [...Object.values(alpha.orgs), erin, org1New]);
   const { org1, org2, org3, org4 } = alpha.orgs as Record<string, Signer>;
   await pass(
-    { kind: 'admit', id: 'erin', name: 'Erin', keys: [did(erin)], endpoint: 'https://peer.erin.example' },
+    {
+      kind: 'admit',
+      id: 'erin',
+      name: 'Erin',
+      keys: [did(erin)],
+      proofs: [proveMemberKey(erin, { chainId: alpha.chainId, member: 'erin', action: 'admit' }).proof],
+      endpoint: 'https://peer.erin.example',
+    },
     org1!,
     [org2!, org3!],
   );
-  await pass({ kind: 'rotateKey', member: 'org1', oldKey: did(org1!), newKey: did(org1New) }, org2!, [org4!, erin]);
+  await pass(
+    {
+      kind: 'rotateKey',
+      member: 'org1',
+      oldKey: did(org1!),
+      newKey: did(org1New),
+      proof: proveMemberKey(org1New, { chainId: alpha.chainId, member: 'org1', action: 'rotateKey' }).proof,
+    },
+    org2!,
+    [org4!, erin],
+  );
   await pass({ kind: 'remove', id: 'org3' }, org1New, [org2!, erin]);
 }, 60_000);
 

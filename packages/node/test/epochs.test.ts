@@ -15,6 +15,7 @@ import {
   type JsonValue,
   MEMBER_SET_KEY,
   type MemberSetUpdate,
+  proveMemberKey,
   type QuorumCertificate,
   type Signer,
   signCheckpoint,
@@ -91,14 +92,28 @@ beforeAll(async () => {
   await send(user, 'kv.put', { ns: 'ep', key: 'before', value: 1 });
   // Epoch 1: erin admitted (3 of 5). Epoch 2: bank's key rotated. Epoch 3: retailer removed (3 of 4).
   await pass(
-    { kind: 'admit', id: 'erin', name: 'Erin org', keys: [did(erin)], endpoint: 'https://peer.erin.example' },
+    {
+      kind: 'admit',
+      id: 'erin',
+      name: 'Erin org',
+      keys: [did(erin)],
+      proofs: [proveMemberKey(erin, { chainId: 'test', member: 'erin', action: 'admit' }).proof],
+      endpoint: 'https://peer.erin.example',
+    },
     bank!,
     [insurer!, retailer!],
   );
-  await pass({ kind: 'rotateKey', member: 'bank', oldKey: did(bank!), newKey: did(bankNew) }, insurer!, [
-    clinic!,
-    erin,
-  ]);
+  await pass(
+    {
+      kind: 'rotateKey',
+      member: 'bank',
+      oldKey: did(bank!),
+      newKey: did(bankNew),
+      proof: proveMemberKey(bankNew, { chainId: 'test', member: 'bank', action: 'rotateKey' }).proof,
+    },
+    insurer!,
+    [clinic!, erin],
+  );
   await pass({ kind: 'remove', id: 'retailer' }, bankNew, [insurer!, erin]);
   await send(user, 'kv.put', { ns: 'ep', key: 'after', value: 2 });
 }, 60_000);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   didFromPublicKey,
   type JsonValue,
+  proveMemberKey,
   type QuorumCertificate,
   type Signer,
   signCheckpoint,
@@ -78,14 +79,28 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(
 
       const { bank, insurer, retailer, clinic } = fx.orgs as Record<string, Signer>;
       await pass(
-        { kind: 'admit', id: 'erin', name: 'Erin org', keys: [did(erin)], endpoint: 'https://peer.erin.example' },
+        {
+          kind: 'admit',
+          id: 'erin',
+          name: 'Erin org',
+          keys: [did(erin)],
+          proofs: [proveMemberKey(erin, { chainId: 'example', member: 'erin', action: 'admit' }).proof],
+          endpoint: 'https://peer.erin.example',
+        },
         bank!,
         [insurer!, retailer!],
       );
-      await pass({ kind: 'rotateKey', member: 'bank', oldKey: did(bank!), newKey: did(bankNew) }, insurer!, [
-        clinic!,
-        erin,
-      ]);
+      await pass(
+        {
+          kind: 'rotateKey',
+          member: 'bank',
+          oldKey: did(bank!),
+          newKey: did(bankNew),
+          proof: proveMemberKey(bankNew, { chainId: 'example', member: 'bank', action: 'rotateKey' }).proof,
+        },
+        insurer!,
+        [clinic!, erin],
+      );
       await pass({ kind: 'remove', id: 'retailer' }, bankNew, [insurer!, erin]);
       const r = await send(user, 'kv.put', { ns: 'web', key: 'after', value: 2 });
 
