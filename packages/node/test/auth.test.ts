@@ -414,6 +414,42 @@ describe('org API tokens', () => {
     expect((await call('GET', `/v1/receipts/${grantTxId}`, { signer: fx.orgs.bank! })).statusCode).toBe(200);
   });
 
+  it('trust #11: a write token is refused for propose and vote; a governance token or the org key may', async () => {
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    const action = { kind: 'params', threshold: 2, blockMaxTxs: 500, blockMaxMs: 50 };
+    const before = node.latest().height;
+    const propose = await call('POST', '/v1/orgs/bank/gov/propose', {
+      headers: bearer(writeToken),
+      body: { action, reason: 'a token for a dashboard must not govern' },
+    });
+    expect(propose.statusCode).toBe(403);
+    expect(problemOf(propose).detail).toMatch(/'governance' scope/);
+    const vote = await call('POST', '/v1/orgs/bank/gov/vote', {
+      headers: bearer(writeToken),
+      body: { proposal: 'ab'.repeat(32), vote: 'yes' },
+    });
+    expect(vote.statusCode).toBe(403);
+    expect(problemOf(vote).detail).toMatch(/'governance' scope/);
+    // Nothing reached the ledger: no proposal exists.
+    expect(node.store.listState('gov/proposal/', undefined, 10)).toEqual([]);
+    expect(node.latest().height).toBe(before);
+    // A token with the governance scope may vote (here on an unknown proposal: a result code, not a refusal).
+    const gov = await call('POST', '/v1/orgs/bank/tokens', { signer: fx.orgs.bank!, body: { scopes: ['governance'] } });
+    expect(gov.statusCode).toBe(201);
+    const byGov = await call('POST', '/v1/orgs/bank/gov/vote', {
+      headers: bearer(gov.json().token),
+      body: { proposal: 'ab'.repeat(32), vote: 'yes' },
+    });
+    expect(byGov.statusCode, byGov.body).toBe(200);
+    expect(byGov.json().code).not.toBe('OK');
+    // ...but a governance-only token cannot write records.
+    const erase = await call('POST', '/v1/orgs/bank/erase', {
+      headers: bearer(gov.json().token),
+      body: { records: ['ab'.repeat(32)], reason: 'other' },
+    });
+    expect(erase.statusCode).toBe(403);
+  });
+
   it('refuse malformed, unknown, tampered and expired tokens', async () => {
     for (const t of [
       'nope',

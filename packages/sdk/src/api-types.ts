@@ -122,7 +122,7 @@ export interface PageQuery {
 export interface OrgTokenInfo {
   id: string;
   org: string;
-  scopes: ('read' | 'write')[];
+  scopes: ('read' | 'write' | 'governance')[];
   label: string | null;
   createdAt: number;
   expiresAt: number;

@@ -120,6 +120,8 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   const notLocal = (org: string) => problem('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
   const orgKey = 'a current member key of the org';
   const member = guard(node, { tokens: true, authorize: orgMember(), signer: orgKey });
+  // Proposing and voting change who runs the chain: a `write` token is not enough (trust #11).
+  const governor = guard(node, { tokens: true, authorize: orgMember({ scope: 'governance' }), signer: orgKey });
   const keyHolder = guard(node, { tokens: false, authorize: orgMember({ keysOnly: true }), signer: orgKey });
   const authed = (summary: string, description: string) => ({
     tags: ['organizations'],
@@ -558,11 +560,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string }; Body: { action: Record<string, unknown>; reason: string } }>(
     '/v1/orgs/:org/gov/propose',
     {
-      ...member,
+      ...governor,
       schema: {
         ...authed(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: { type: 'string', minLength: 1, maxLength: 1024 } }, [
@@ -583,11 +585,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string }; Body: { proposal: string; vote: 'yes' | 'no' } }>(
     '/v1/orgs/:org/gov/vote',
     {
-      ...member,
+      ...governor,
       schema: {
         ...authed(
           'Vote on a governance proposal',
-          'Commits `gov.vote {proposal, vote}` signed with the org key; the vote that reaches the threshold executes the change. Answers 200 with the result code (`PROPOSAL_CLOSED` once decided or expired).',
+          'Commits `gov.vote {proposal, vote}` signed with the org key (an API token needs the `governance` scope); the vote that reaches the threshold executes the change. Answers 200 with the result code (`PROPOSAL_CLOSED` once decided or expired).',
         ),
         params: ORG_PARAMS,
         body: closed({ proposal: ID, vote: { type: 'string', enum: ['yes', 'no'] } }, ['proposal', 'vote']),

@@ -16,6 +16,7 @@ import type {
 } from 'fastify';
 import { errorCode, NodeError } from '../../errors.js';
 import type { CustosNode } from '../../node.js';
+import type { TokenScope } from '../../orgs/tokens.js';
 import { problem, sendProblem } from '../problem.js';
 import {
   authenticateSignature,
@@ -154,9 +155,10 @@ export function subjectOnly(param = 'did'): Authorize {
 
 /**
  * Authorizes a current member key of the org in the path parameter `org`, or (unless `keysOnly`)
- * an API token of that org with `scope` (default: `read` for GET/HEAD, `write` otherwise).
+ * an API token of that org with `scope` (default: `read` for GET/HEAD, `write` otherwise; the
+ * governance routes ask for `governance`).
  */
-export function orgMember(opts: { keysOnly?: boolean } = {}): Authorize {
+export function orgMember(opts: { keysOnly?: boolean; scope?: TokenScope } = {}): Authorize {
   return (principal, request, node) => {
     const org = (request.params as Record<string, string | undefined>).org;
     if (principal.kind === 'signature') {
@@ -171,7 +173,7 @@ export function orgMember(opts: { keysOnly?: boolean } = {}): Authorize {
     if (opts.keysOnly)
       throw new NodeError('FORBIDDEN', 'API tokens cannot manage tokens: sign with a member key of the org');
     if (principal.org !== org) throw new NodeError('FORBIDDEN', 'this API token belongs to another org');
-    const scope = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+    const scope = opts.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
     if (!principal.scopes.includes(scope))
       throw new NodeError('FORBIDDEN', `this API token lacks the '${scope}' scope`);
   };
