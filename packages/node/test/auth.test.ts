@@ -7,6 +7,7 @@
  * routes page with cursors.
  */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import {
   didFromPublicKey,
@@ -14,11 +15,13 @@ import {
   signatureBase,
   signatureParamsValue,
   signRequest,
+  txIdOf,
   utf8,
   verifySubjectReport,
 } from '@custos/protocol';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayCacheOf } from '../src/api/auth/authenticate.js';
 import { ReplayCache } from '../src/api/auth/replay-cache.js';
 import { registeredRoutes } from '../src/api/server.js';
 import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
@@ -225,9 +228,16 @@ describe('every private route', () => {
       expectProblem(none, 401, 'UNAUTHENTICATED', 'unsigned');
       expect(none.headers['www-authenticate'], route).toMatch(/^Signature realm="custos"/);
 
+      // A refused key leaves no nonce behind (trust #14), so the same request is refused the same way.
       const wrong = sign(method, url, mallory, signOpts);
       expectProblem(await send(wrong), 403, 'FORBIDDEN', 'wrong key');
-      expectProblem(await send(wrong), 401, 'REPLAYED_REQUEST', 'replayed');
+      expectProblem(await send(wrong), 403, 'FORBIDDEN', 'wrong key again');
+      // (An owner's GET of an event stream would open the stream: its HEAD checks the same guard.)
+      if (!(method === 'GET' && path.endsWith('/events'))) {
+        const own = sign(method, url, owner, signOpts);
+        await send(own);
+        expectProblem(await send(own), 401, 'REPLAYED_REQUEST', 'replayed');
+      }
 
       const expired = sign(method, url, owner, { ...signOpts, now: Date.now() - 120_000 });
       expectProblem(await send(expired), 401, 'SIGNATURE_EXPIRED', 'expired');
@@ -536,6 +546,91 @@ describe('cursor pages', () => {
     expect(overdue.json()).toMatchObject({ overdue: [], next: null });
     expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=0' })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?after=zzz' })).statusCode).toBe(400);
+  });
+});
+
+/** A GET over a fresh connection with exactly these headers (Host included, when given). */
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method: 'GET', headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('trust #14: signatures bound to this node, a replay cache no stranger can fill', () => {
+  it('trust #14: a request signed for one node and replayed to a second node is refused', async () => {
+    const a = await startApiNode({ listen: true, server: { rateLimit: false } });
+    const b = await startApiNode({ listen: true, server: { rateLimit: false } });
+    try {
+      const path = `/v1/subjects/${aliceDid}/report`;
+      const authorityA = new URL(a.url!).host;
+      const headers = sign('GET', path, alice, { host: authorityA });
+      // To node A, as signed: accepted.
+      // To node A, as signed: accepted.
+      expect((await rawGet(a.url!, path, headers)).status).toBe(200);
+      // The same request to node B, Host unchanged (what an attacker replays): refused.
+      const replay = await rawGet(b.url!, path, {
+        ...sign('GET', path, alice, { host: authorityA }),
+        host: authorityA,
+      });
+      expect(replay.status).toBe(401);
+      expect(JSON.parse(replay.body)).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        detail: expect.stringMatching(/another node/),
+      });
+      // Node B accepts what is signed for its own authority.
+      const authorityB = new URL(b.url!).host;
+      expect((await rawGet(b.url!, path, sign('GET', path, alice, { host: authorityB }))).status).toBe(200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('trust #14: a refused key records no nonce, and one client cannot fill the cache for others', async () => {
+    const cache = replayCacheOf(node);
+    const before = cache.size;
+    for (let i = 0; i < 20; i++) {
+      const r = await call('GET', '/v1/orgs/bank/records', { signer: userSigner() });
+      expect(r.statusCode).toBe(403);
+    }
+    expect(cache.size).toBe(before);
+    const c = new ReplayCache(100, 2);
+    expect(c.check('k1', 'n1', 1000, 0, 'attacker')).toBe('fresh');
+    expect(c.check('k2', 'n2', 1000, 0, 'attacker')).toBe('fresh');
+    expect(c.check('k3', 'n3', 1000, 0, 'attacker')).toBe('client-full');
+    expect(c.check('k4', 'n4', 1000, 0, 'customer')).toBe('fresh');
+    // Once its signatures expire, the client has room again.
+    expect(c.check('k3', 'n3', 2000, 1000, 'attacker')).toBe('fresh');
+  });
+
+  it('trust #14: the GPC check sees the routed path, so /v1/%74xs does not bypass it', async () => {
+    const optout = tx(alice, 'optout.set', { org: 'bank', kinds: ['sale'], source: 'gpc' });
+    for (const url of ['/v1/%74xs', '/v1/%74xs?wait=true', '/v1/txs/%62atch']) {
+      const body = url.includes('atch') ? [optout] : optout;
+      const res = await app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(problemOf(res).detail).toMatch(/Sec-GPC: 1/);
+    }
+    expect(node.store.getTx(txIdOf(optout.body))).toBeNull();
   });
 });
 

@@ -25,6 +25,7 @@ import {
   hasCredentials,
   memberOfKey,
   type Principal,
+  recordNonce,
 } from './authenticate.js';
 
 /** Decides whether an authenticated principal may use the route; throws FORBIDDEN (or NOT_FOUND) if not. */
@@ -93,6 +94,8 @@ export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
             : authenticateSignature(request, node);
         auths.set(request, { principal });
         opts.authorize(principal, request, node);
+        // Only now: a request the route refuses leaves nothing in the replay cache (trust #14).
+        recordNonce(request, node, principal);
       } catch (e) {
         return refuse(reply, e, opts.tokens);
       }
