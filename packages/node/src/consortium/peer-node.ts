@@ -53,6 +53,11 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
         log,
       }),
     exchange: new EtcdCheckpointBoard({ endpoints: config.etcd.endpoints, prefix: config.etcd.prefix, window, log }),
-    catchUp: (node) => catchUpFromPeers(node, { peers: config.peers, log }),
+    catchUp: (node) =>
+      catchUpFromPeers(node, {
+        peers: config.peers,
+        log,
+        ...(opts.signers[0] === undefined ? {} : { signer: opts.signers[0] }),
+      }),
   });
 }

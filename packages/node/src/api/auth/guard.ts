@@ -78,7 +78,7 @@ function refuse(reply: FastifyReply, err: unknown, tokens: boolean): FastifyRepl
  * app.get('/v1/orgs/:org/records', { ...guard(node, { tokens: true, authorize: orgMember(), signer: 'a member key of the org' }), schema }, handler);
  */
 export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
-  return {
+  const hooks: GuardHooks = {
     async onRequest(request, reply) {
       try {
         if (!hasCredentials(request, opts.tokens)) {
@@ -141,6 +141,31 @@ export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
       return undefined;
     },
   };
+  markAuth(hooks.onRequest, { optional: false, tokens: opts.tokens });
+  return hooks;
+}
+
+/** How a route authenticates, for its OpenAPI `security`: set on its onRequest hook. */
+export interface AuthMark {
+  /** Anonymous callers are served too (what they may see is less). */
+  optional: boolean;
+  /** Org API tokens are accepted besides RFC 9421 signatures. */
+  tokens: boolean;
+}
+
+const AUTH_MARK = 'custosAuth';
+
+export function markAuth(hook: object, mark: AuthMark): void {
+  Object.defineProperty(hook, AUTH_MARK, { value: mark });
+}
+
+/** The authentication of a route from its onRequest hooks, or undefined for a public route. */
+export function authMarkOf(onRequest: unknown): AuthMark | undefined {
+  for (const h of [onRequest].flat()) {
+    const m = (h as Record<string, unknown> | null | undefined)?.[AUTH_MARK];
+    if (m !== undefined) return m as AuthMark;
+  }
+  return undefined;
 }
 
 /** Authorizes the subject named by the path parameter `param` (a did:key) and no one else. */
@@ -180,4 +205,29 @@ export function orgMember(opts: { keysOnly?: boolean; scope?: TokenScope } = {})
     if (!principal.scopes.includes(scope))
       throw new NodeError('FORBIDDEN', `this API token lacks the '${scope}' scope`);
   };
+}
+
+/**
+ * Authorizes a current member key of any org, or an API token of any org with `scope`: routes that
+ * serve members of the consortium as such (overdue requests: `read`; the snapshot and whole blocks
+ * a peer replicates: `replica`).
+ */
+export function anyMember(scope: TokenScope = 'read'): Authorize {
+  return (principal, _request, node) => {
+    if (principal.kind === 'signature') {
+      if (memberOfKey(node, principal.did) === undefined) {
+        throw new NodeError('FORBIDDEN', 'expected a signature by a current member key of the consortium');
+      }
+      return;
+    }
+    if (!principal.scopes.includes(scope))
+      throw new NodeError('FORBIDDEN', `this API token lacks the '${scope}' scope`);
+  };
+}
+
+/** The member org of an authenticated request (a member key's org, or the token's). */
+export function memberOrgOf(request: FastifyRequest, node: CustosNode): string | undefined {
+  const p = principalOf(request);
+  if (p === undefined) return undefined;
+  return p.kind === 'token' ? p.org : memberOfKey(node, p.did);
 }
