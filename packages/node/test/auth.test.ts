@@ -44,7 +44,9 @@ const PUBLIC_ROUTES = new Set([
   // Submitting signed transactions: the transaction signature is the authentication.
   'POST /v1/txs',
   'POST /v1/txs/batch',
-  // The ledger is readable by whoever reaches the node: blocks, state, proofs, transactions.
+  // Read routes with optional credentials: anonymous callers get only the public part (headers,
+  // checkpoints, the member set, public state, position and code of a known txId); read-access.test.ts
+  // checks every route of the OpenAPI document for what each kind of reader gets (trust #5).
   'GET /v1/txs/:txId',
   'GET /v1/blocks',
   'GET /v1/blocks/latest',
@@ -53,8 +55,6 @@ const PUBLIC_ROUTES = new Set([
   // Finality of the consortium: certificates are public ledger data.
   'GET /v1/finality',
   'GET /v1/blocks/:height/certificate',
-  // State snapshots for joining peers: ledger state, which is public like GET /v1/state.
-  'GET /v1/snapshot',
   'GET /v1/checkpoint',
   'GET /v1/chain',
   'GET /v1/state',
@@ -64,9 +64,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/proofs/state',
   'GET /v1/events/blocks',
   'GET /v1/events/txs/:txId',
-  // Which orgs this node serves, and overdue requests (accountability; public ledger state).
+  // Which orgs this node serves.
   'GET /v1/orgs',
-  'GET /v1/requests/overdue',
   // Governance: members, rules and proposals are public ledger data.
   'GET /v1/gov/proposals',
   // Demo nodes only (404 elsewhere): demo wallets under a public demo passphrase.
@@ -198,6 +197,10 @@ describe('every private route', () => {
       'DELETE /v1/orgs/:org/tokens/:id',
       'POST /v1/orgs/:org/gov/propose',
       'POST /v1/orgs/:org/gov/vote',
+      // Members only (trust #5, #6): every org's state, whole blocks, overdue requests.
+      'GET /v1/snapshot',
+      'GET /v1/replica/blocks/:height',
+      'GET /v1/requests/overdue',
     ]) {
       expect(priv).toContain(r);
     }
@@ -542,10 +545,10 @@ describe('cursor pages', () => {
   it('answer the retention and overdue lists as pages, and check the limit', async () => {
     const ret = await call('GET', '/v1/orgs/bank/retention?limit=10', { signer: fx.orgs.bank! });
     expect(ret.json()).toMatchObject({ pastRetention: [], next: null });
-    const overdue = await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=10' });
+    const overdue = await call('GET', '/v1/requests/overdue?limit=10', { signer: fx.orgs.bank! });
     expect(overdue.json()).toMatchObject({ overdue: [], next: null });
-    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=0' })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?after=zzz' })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/requests/overdue?limit=0', { signer: fx.orgs.bank! })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/requests/overdue?after=zzz', { signer: fx.orgs.bank! })).statusCode).toBe(400);
   });
 });
 

@@ -304,7 +304,12 @@ describe('trust #6: the snapshot and overdue routes', () => {
     expect(anon.body).not.toContain(aliceDid);
     const stranger = await send('GET', '/v1/snapshot', { headers: signed('GET', '/v1/snapshot', alice) });
     expect(stranger.status).toBe(403);
-    const ok = await send('GET', '/v1/snapshot', { headers: { authorization: `Bearer ${bankToken}` } });
+    // A dashboard's read token does not get every org's state; a peer's replica token does.
+    const readOnly = await send('GET', '/v1/snapshot', { headers: { authorization: `Bearer ${bankToken}` } });
+    expect(readOnly.status).toBe(403);
+    expect(JSON.parse(readOnly.body).detail).toMatch(/'replica' scope/);
+    const replica = tokenStoreOf(api.node).create('bank', { scopes: ['replica'], createdBy: 'test' }).token;
+    const ok = await send('GET', '/v1/snapshot', { headers: { authorization: `Bearer ${replica}` } });
     expect(ok.status).toBe(200);
     expect(ok.body.trim().split('\n').at(-1)).toMatch(/^\{"end":/);
 

@@ -47,6 +47,7 @@ import type {
   RegisterRecordInput,
   StateEntry,
   StatePage,
+  TxView,
 } from './api-types.js';
 import { CustosApiError, parseProblem } from './errors.js';
 import { readEventStream, type ServerEvent } from './events.js';
@@ -226,8 +227,12 @@ export class CustosClient {
     return this.#json('GET', '/v1/checkpoint', undefined, opts);
   }
 
-  /** A committed transaction with where it landed and its result code. */
-  async tx(txId: string, opts?: CallOptions): Promise<CommittedTx> {
+  /**
+   * A committed transaction: where it landed and its result code, and its signed body when this
+   * client's credentials may read it (an org token or key for the org's own, the subject's
+   * signature for its own: pass `opts.sign`).
+   */
+  async tx(txId: string, opts?: CallOptions): Promise<TxView> {
     return this.#json('GET', `/v1/txs/${checkTxId(txId)}`, undefined, opts);
   }
 

@@ -47,6 +47,7 @@ export type {
   RequestKind,
   StateEntry,
   StatePage,
+  TxView,
 } from './api-types.js';
 export {
   type CallOptions,

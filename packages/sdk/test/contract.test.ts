@@ -104,7 +104,10 @@ describe('every route through the SDK', () => {
       members,
     );
     expect(again.proof).toBeDefined();
-    expect((await pub.tx(grant)).tx.body.type).toBe('consent.grant');
+    // Its body is the customer's and the bank's (trust #5): a stranger gets where it is, the subject and the bank the body.
+    expect((await pub.tx(grant)).tx).toBeUndefined();
+    expect((await pub.tx(grant, { sign: signedBy(alice) })).tx?.body.type).toBe('consent.grant');
+    expect((await bank.tx(grant)).tx?.body.type).toBe('consent.grant');
     expect((await pub.waitForCommit(grant)).txId).toBe(grant);
     await rejects(pub.submit({ nope: true } as unknown as SignedTx), 'BAD_REQUEST');
   });
