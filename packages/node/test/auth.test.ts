@@ -23,7 +23,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCacheOf } from '../src/api/auth/authenticate.js';
 import { ReplayCache } from '../src/api/auth/replay-cache.js';
-import { registeredRoutes } from '../src/api/server.js';
+import { createServer, registeredRoutes } from '../src/api/server.js';
 import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
 import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 import { tx, userSigner } from './helpers.js';
@@ -600,6 +600,23 @@ describe('trust #14: signatures bound to this node, a replay cache no stranger c
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('trust #14: behind a proxy, the configured public name is the only authority accepted', async () => {
+    const proxied = createServer(node, { rateLimit: false, authorities: ['custos.bank.example'] });
+    try {
+      await proxied.ready();
+      const url = `/v1/subjects/${aliceDid}/report`;
+      const send = (host: string) =>
+        proxied.inject({ method: 'GET', url, headers: { ...sign('GET', url, alice, { host }), host } });
+      expect((await send('custos.bank.example')).statusCode).toBe(200);
+      const elsewhere = await send('localhost');
+      expect(elsewhere.statusCode).toBe(401);
+      expect(problemOf(elsewhere).detail).toMatch(/another node: expected @authority custos\.bank\.example/);
+      expect(() => createServer(node, { authorities: ['not a host/name'] })).toThrow(/expected an authority/);
+    } finally {
+      await proxied.close();
     }
   });
 

@@ -571,6 +571,17 @@ export class CustosClient {
     return this.#json('GET', path, undefined, opts, q.wait === true);
   }
 
+  /**
+   * A whole block, every transaction in full, as a peer needs it to re-execute: for the consortium's
+   * peers only (sign with a member key, or a token with the `replica` scope).
+   */
+  async replicaBlock(
+    height: number,
+    opts?: CallOptions,
+  ): Promise<Omit<BlockView, 'txIds' | 'indexes' | 'commitments' | 'withheld'>> {
+    return this.#json('GET', `/v1/replica/blocks/${checkHeight(height)}`, undefined, opts);
+  }
+
   /** The latest committed height and the latest height a quorum of members signed. */
   async finality(opts?: CallOptions): Promise<Finality> {
     return this.#json('GET', '/v1/finality', undefined, opts);
@@ -578,7 +589,8 @@ export class CustosClient {
 
   /**
    * The state at the node's head, once final, as NDJSON (`custos-snapshot/1`), read as a stream:
-   * a snapshot can be larger than anything worth buffering. Verify it before trusting a row.
+   * a snapshot can be larger than anything worth buffering. Verify it before trusting a row. For
+   * the consortium's peers only: sign with a member key, or use a token with the `replica` scope.
    */
   async snapshot(q: { height?: number } = {}, opts?: CallOptions): Promise<SnapshotStream> {
     const h = q.height === undefined ? undefined : checkHeight(q.height);

@@ -22,6 +22,7 @@ export const SDK_ROUTES = {
   'GET /v1/checkpoint': 'checkpoint',
   'GET /v1/finality': 'finality',
   'GET /v1/snapshot': 'snapshot',
+  'GET /v1/replica/blocks/{height}': 'replicaBlock',
   'GET /v1/gov/proposals': 'govProposals',
   // transactions
   'POST /v1/txs': 'submit',

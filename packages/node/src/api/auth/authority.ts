@@ -10,6 +10,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { NodeError } from '../../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +27,10 @@ const AUTHORITY = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]{1,253})(:[0-9]{1,5})?$/;
 export function normalizeAuthority(value: string, scheme: 'http' | 'https' = 'http'): string {
   const v = value.trim().toLowerCase();
   if (!AUTHORITY.test(v))
-    throw new TypeError(`expected an authority like custos.example.org:7070, got '${value.slice(0, 80)}'`);
+    throw new NodeError(
+      'BAD_REQUEST',
+      `expected an authority like custos.example.org:7070, got '${value.slice(0, 80)}'`,
+    );
   const defaultPort = scheme === 'https' ? ':443' : ':80';
   return v.endsWith(defaultPort) ? v.slice(0, -defaultPort.length) : v;
 }
@@ -34,7 +38,7 @@ export function normalizeAuthority(value: string, scheme: 'http' | 'https' = 'ht
 /** Installs the authority list on `app`: `configured` if given, else derived when it listens. */
 export function installAuthorities(app: FastifyInstance, configured: readonly string[] | undefined): void {
   if (configured !== undefined && (configured.length === 0 || configured.length > MAX_AUTHORITIES)) {
-    throw new TypeError(`expected 1 to ${MAX_AUTHORITIES} authorities`);
+    throw new NodeError('BAD_REQUEST', `expected 1 to ${MAX_AUTHORITIES} authorities (host[:port])`);
   }
   const holder: { set: Set<string> | undefined } = {
     set: configured === undefined ? undefined : new Set(configured.map((a) => normalizeAuthority(a))),
