@@ -256,11 +256,13 @@ describe('moving a relationship between consortia in one step', () => {
     }
     second.child.kill('SIGTERM');
 
-    const done = await custos(['xtx', 'status', xtxId, '--chain', urlA, '--chain', urlB, '--json']);
+    // The body (and so the decision chain) is members' data: the status reads with their tokens.
+    const withTokens = ['--chain', urlA, '--token', tokenA, '--chain', urlB, '--token', tokenB];
+    const done = await custos(['xtx', 'status', xtxId, ...withTokens, '--json']);
     expect(done.code).toBe(0);
     const status = JSON.parse(done.stdout);
     expect(status).toMatchObject({ stage: 'committed', decision: { decision: 'COMMIT' }, decisionChain: a.chainId });
-    const human = await custos(['xtx', 'status', xtxId, '--chain', urlA, '--chain', urlB]);
+    const human = await custos(['xtx', 'status', xtxId, ...withTokens]);
     expect(human.stdout).toContain(`Cross-chain transaction ${xtxId}: committed`);
     expect(human.stdout).toMatch(/health-eu\s+committed \(voted YES\)/);
 

@@ -165,7 +165,8 @@ describe('every route through the SDK', () => {
     await bank.verifiedState(key, members, { chainId: 'test' });
     const head = (await pub.chain()).height;
     await pub.verifiedConsistency(1, head, members, { chainId: 'test' });
-    await rejects(pub.stateEntry('nothing/here'), 'NOT_FOUND');
+    await rejects(pub.stateEntry('kv/nothing/here'), 'NOT_FOUND');
+    await rejects(pub.stateEntry('nothing/here'), 'UNAUTHENTICATED');
   });
 
   it('reads the subject report and events with a signed request, and refuses unsigned', async () => {
