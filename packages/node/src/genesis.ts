@@ -28,9 +28,24 @@ export interface Genesis {
    * (they keep their exact text, hence their chain): `policyOf` gives the default then.
    */
   policy?: GovPolicy;
+  /**
+   * What a member may read of other orgs' events (docs/api.md, "Read access"): `none` (the default
+   * when absent, so older genesis files keep their text and chain) or `commitments` (id, position
+   * and result code, never the body).
+   */
+  readPolicy?: { otherOrgs: 'none' | 'commitments' };
 }
 
-const GENESIS_FIELDS = ['chainId', 'time', 'members', 'threshold', 'params', 'policy'];
+const GENESIS_FIELDS = ['chainId', 'time', 'members', 'threshold', 'params', 'policy', 'readPolicy'];
+const OTHER_ORGS_READS = ['none', 'commitments'];
+
+function parseReadPolicy(raw: unknown): { otherOrgs: 'none' | 'commitments' } {
+  const r = raw as { otherOrgs?: unknown } | null;
+  const bad = new NodeError('BAD_GENESIS', `expected readPolicy {"otherOrgs": "none" | "commitments"}`);
+  if (typeof r !== 'object' || r === null || Object.keys(r).some((k) => k !== 'otherOrgs')) throw bad;
+  if (typeof r.otherOrgs !== 'string' || !OTHER_ORGS_READS.includes(r.otherOrgs)) throw bad;
+  return { otherOrgs: r.otherOrgs as 'none' | 'commitments' };
+}
 
 /** Checks an untrusted genesis document; throws `BAD_GENESIS` saying what is wrong. */
 export function parseGenesis(raw: unknown): Genesis {
@@ -91,6 +106,7 @@ export function parseGenesis(raw: unknown): Genesis {
     params: { blockMaxTxs: p.blockMaxTxs, blockMaxMs: p.blockMaxMs },
     // Only when given: a genesis without a policy keeps its canonical text (and so its chain).
     ...(Object.hasOwn(g, 'policy') ? { policy: parsePolicy(g.policy) } : {}),
+    ...(Object.hasOwn(g, 'readPolicy') ? { readPolicy: parseReadPolicy(g.readPolicy) } : {}),
   };
 }
 
@@ -102,6 +118,8 @@ export function makeGenesis(opts: {
   params?: Partial<Genesis['params']>;
   /** Written out in full (defaults filled in) when given; omitted otherwise. */
   policy?: Partial<GovPolicy>;
+  /** Written out when given; omitted otherwise (members read only their own orgs' events). */
+  readPolicy?: { otherOrgs: 'none' | 'commitments' };
 }): Genesis {
   return parseGenesis({
     chainId: opts.chainId,
@@ -110,6 +128,7 @@ export function makeGenesis(opts: {
     threshold: opts.threshold ?? majority(opts.members.length),
     params: { blockMaxTxs: 2000, blockMaxMs: 20, ...opts.params },
     ...(opts.policy === undefined ? {} : { policy: { ...DEFAULT_POLICY, ...opts.policy } }),
+    ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
   });
 }
 

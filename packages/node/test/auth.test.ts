@@ -7,6 +7,7 @@
  * routes page with cursors.
  */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import {
   didFromPublicKey,
@@ -15,13 +16,15 @@ import {
   signatureBase,
   signatureParamsValue,
   signRequest,
+  txIdOf,
   utf8,
   verifySubjectReport,
 } from '@custos/protocol';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayCacheOf } from '../src/api/auth/authenticate.js';
 import { ReplayCache } from '../src/api/auth/replay-cache.js';
-import { registeredRoutes } from '../src/api/server.js';
+import { createServer, registeredRoutes } from '../src/api/server.js';
 import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
 import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 import { tx, userSigner } from './helpers.js';
@@ -42,7 +45,9 @@ const PUBLIC_ROUTES = new Set([
   // Submitting signed transactions: the transaction signature is the authentication.
   'POST /v1/txs',
   'POST /v1/txs/batch',
-  // The ledger is readable by whoever reaches the node: blocks, state, proofs, transactions.
+  // Read routes with optional credentials: anonymous callers get only the public part (headers,
+  // checkpoints, the member set, public state, position and code of a known txId); read-access.test.ts
+  // checks every route of the OpenAPI document for what each kind of reader gets (trust #5).
   'GET /v1/txs/:txId',
   'GET /v1/blocks',
   'GET /v1/blocks/latest',
@@ -53,8 +58,6 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/blocks/:height/certificate',
   // Certified member-set updates: what every verifier follows from genesis (headers, certificates, proofs).
   'GET /v1/members/epochs',
-  // State snapshots for joining peers: ledger state, which is public like GET /v1/state.
-  'GET /v1/snapshot',
   'GET /v1/checkpoint',
   'GET /v1/chain',
   'GET /v1/state',
@@ -64,9 +67,8 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/proofs/state',
   'GET /v1/events/blocks',
   'GET /v1/events/txs/:txId',
-  // Which orgs this node serves, and overdue requests (accountability; public ledger state).
+  // Which orgs this node serves.
   'GET /v1/orgs',
-  'GET /v1/requests/overdue',
   // Governance: members, rules and proposals are public ledger data.
   'GET /v1/gov/proposals',
   // Demo nodes only (404 elsewhere): demo wallets under a public demo passphrase.
@@ -198,6 +200,10 @@ describe('every private route', () => {
       'DELETE /v1/orgs/:org/tokens/:id',
       'POST /v1/orgs/:org/gov/propose',
       'POST /v1/orgs/:org/gov/vote',
+      // Members only (trust #5, #6): every org's state, whole blocks, overdue requests.
+      'GET /v1/snapshot',
+      'GET /v1/replica/blocks/:height',
+      'GET /v1/requests/overdue',
     ]) {
       expect(priv).toContain(r);
     }
@@ -228,9 +234,16 @@ describe('every private route', () => {
       expectProblem(none, 401, 'UNAUTHENTICATED', 'unsigned');
       expect(none.headers['www-authenticate'], route).toMatch(/^Signature realm="custos"/);
 
+      // A refused key leaves no nonce behind (trust #14), so the same request is refused the same way.
       const wrong = sign(method, url, mallory, signOpts);
       expectProblem(await send(wrong), 403, 'FORBIDDEN', 'wrong key');
-      expectProblem(await send(wrong), 401, 'REPLAYED_REQUEST', 'replayed');
+      expectProblem(await send(wrong), 403, 'FORBIDDEN', 'wrong key again');
+      // (An owner's GET of an event stream would open the stream: its HEAD checks the same guard.)
+      if (!(method === 'GET' && path.endsWith('/events'))) {
+        const own = sign(method, url, owner, signOpts);
+        await send(own);
+        expectProblem(await send(own), 401, 'REPLAYED_REQUEST', 'replayed');
+      }
 
       const expired = sign(method, url, owner, { ...signOpts, now: Date.now() - 120_000 });
       expectProblem(await send(expired), 401, 'SIGNATURE_EXPIRED', 'expired');
@@ -421,6 +434,42 @@ describe('org API tokens', () => {
     expect((await call('GET', `/v1/receipts/${grantTxId}`, { signer: fx.orgs.bank! })).statusCode).toBe(200);
   });
 
+  it('trust #11: a write token is refused for propose and vote; a governance token or the org key may', async () => {
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    const action = { kind: 'params', threshold: 2, blockMaxTxs: 500, blockMaxMs: 50 };
+    const before = node.latest().height;
+    const propose = await call('POST', '/v1/orgs/bank/gov/propose', {
+      headers: bearer(writeToken),
+      body: { action, reason: 'a token for a dashboard must not govern' },
+    });
+    expect(propose.statusCode).toBe(403);
+    expect(problemOf(propose).detail).toMatch(/'governance' scope/);
+    const vote = await call('POST', '/v1/orgs/bank/gov/vote', {
+      headers: bearer(writeToken),
+      body: { proposal: 'ab'.repeat(32), vote: 'yes' },
+    });
+    expect(vote.statusCode).toBe(403);
+    expect(problemOf(vote).detail).toMatch(/'governance' scope/);
+    // Nothing reached the ledger: no proposal exists.
+    expect(node.store.listState('gov/proposal/', undefined, 10)).toEqual([]);
+    expect(node.latest().height).toBe(before);
+    // A token with the governance scope may vote (here on an unknown proposal: a result code, not a refusal).
+    const gov = await call('POST', '/v1/orgs/bank/tokens', { signer: fx.orgs.bank!, body: { scopes: ['governance'] } });
+    expect(gov.statusCode).toBe(201);
+    const byGov = await call('POST', '/v1/orgs/bank/gov/vote', {
+      headers: bearer(gov.json().token),
+      body: { proposal: 'ab'.repeat(32), vote: 'yes' },
+    });
+    expect(byGov.statusCode, byGov.body).toBe(200);
+    expect(byGov.json().code).not.toBe('OK');
+    // ...but a governance-only token cannot write records.
+    const erase = await call('POST', '/v1/orgs/bank/erase', {
+      headers: bearer(gov.json().token),
+      body: { records: ['ab'.repeat(32)], reason: 'other' },
+    });
+    expect(erase.statusCode).toBe(403);
+  });
+
   it('refuse malformed, unknown, tampered and expired tokens', async () => {
     for (const t of [
       'nope',
@@ -503,10 +552,112 @@ describe('cursor pages', () => {
   it('answer the retention and overdue lists as pages, and check the limit', async () => {
     const ret = await call('GET', '/v1/orgs/bank/retention?limit=10', { signer: fx.orgs.bank! });
     expect(ret.json()).toMatchObject({ pastRetention: [], next: null });
-    const overdue = await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=10' });
+    const overdue = await call('GET', '/v1/requests/overdue?limit=10', { signer: fx.orgs.bank! });
     expect(overdue.json()).toMatchObject({ overdue: [], next: null });
-    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?limit=0' })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'GET', url: '/v1/requests/overdue?after=zzz' })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/requests/overdue?limit=0', { signer: fx.orgs.bank! })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/requests/overdue?after=zzz', { signer: fx.orgs.bank! })).statusCode).toBe(400);
+  });
+});
+
+/** A GET over a fresh connection with exactly these headers (Host included, when given). */
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method: 'GET', headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('trust #14: signatures bound to this node, a replay cache no stranger can fill', () => {
+  it('trust #14: a request signed for one node and replayed to a second node is refused', async () => {
+    const a = await startApiNode({ listen: true, server: { rateLimit: false } });
+    const b = await startApiNode({ listen: true, server: { rateLimit: false } });
+    try {
+      const path = `/v1/subjects/${aliceDid}/report`;
+      const authorityA = new URL(a.url!).host;
+      const headers = sign('GET', path, alice, { host: authorityA });
+      // To node A, as signed: accepted.
+      // To node A, as signed: accepted.
+      expect((await rawGet(a.url!, path, headers)).status).toBe(200);
+      // The same request to node B, Host unchanged (what an attacker replays): refused.
+      const replay = await rawGet(b.url!, path, {
+        ...sign('GET', path, alice, { host: authorityA }),
+        host: authorityA,
+      });
+      expect(replay.status).toBe(401);
+      expect(JSON.parse(replay.body)).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        detail: expect.stringMatching(/another node/),
+      });
+      // Node B accepts what is signed for its own authority.
+      const authorityB = new URL(b.url!).host;
+      expect((await rawGet(b.url!, path, sign('GET', path, alice, { host: authorityB }))).status).toBe(200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('trust #14: behind a proxy, the configured public name is the only authority accepted', async () => {
+    const proxied = createServer(node, { rateLimit: false, authorities: ['custos.bank.example'] });
+    try {
+      await proxied.ready();
+      const url = `/v1/subjects/${aliceDid}/report`;
+      const send = (host: string) =>
+        proxied.inject({ method: 'GET', url, headers: { ...sign('GET', url, alice, { host }), host } });
+      expect((await send('custos.bank.example')).statusCode).toBe(200);
+      const elsewhere = await send('localhost');
+      expect(elsewhere.statusCode).toBe(401);
+      expect(problemOf(elsewhere).detail).toMatch(/another node: expected @authority custos\.bank\.example/);
+      expect(() => createServer(node, { authorities: ['not a host/name'] })).toThrow(/expected an authority/);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('trust #14: a refused key records no nonce, and one client cannot fill the cache for others', async () => {
+    const cache = replayCacheOf(node);
+    const before = cache.size;
+    for (let i = 0; i < 20; i++) {
+      const r = await call('GET', '/v1/orgs/bank/records', { signer: userSigner() });
+      expect(r.statusCode).toBe(403);
+    }
+    expect(cache.size).toBe(before);
+    const c = new ReplayCache(100, 2);
+    expect(c.check('k1', 'n1', 1000, 0, 'attacker')).toBe('fresh');
+    expect(c.check('k2', 'n2', 1000, 0, 'attacker')).toBe('fresh');
+    expect(c.check('k3', 'n3', 1000, 0, 'attacker')).toBe('client-full');
+    expect(c.check('k4', 'n4', 1000, 0, 'customer')).toBe('fresh');
+    // Once its signatures expire, the client has room again.
+    expect(c.check('k3', 'n3', 2000, 1000, 'attacker')).toBe('fresh');
+  });
+
+  it('trust #14: the GPC check sees the routed path, so /v1/%74xs does not bypass it', async () => {
+    const optout = tx(alice, 'optout.set', { org: 'bank', kinds: ['sale'], source: 'gpc' });
+    for (const url of ['/v1/%74xs', '/v1/%74xs?wait=true', '/v1/txs/%62atch']) {
+      const body = url.includes('atch') ? [optout] : optout;
+      const res = await app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(problemOf(res).detail).toMatch(/Sec-GPC: 1/);
+    }
+    expect(node.store.getTx(txIdOf(optout.body))).toBeNull();
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { checkCheckpointShape, type QuorumCertificate, signCheckpoint } from '@custos/protocol';
+import { checkCheckpointShape, type QuorumCertificate, signCheckpoint, signRequest } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
@@ -117,15 +117,24 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
 
     // The forger is asked first; its blocks fail verification and the honest peer serves them.
     const d = await freshNode('d');
-    const applied = await catchUpFromPeers(d, { peers: [fake.url, a.url] });
+    const applied = await catchUpFromPeers(d, { peers: [fake.url, a.url], signer: f.orgs.bank! });
     expect(applied).toBe(target);
     expect(d.store.getHeader(target)!.hash).toBe(a.node.store.getHeader(target)!.hash);
     expect(fake.served()).toBeGreaterThan(0);
 
     // With only the forger to ask, nothing is applied.
     const e = await freshNode('e');
-    await expect(catchUpFromPeers(e, { peers: [fake.url] })).rejects.toMatchObject({ code: 'CATCH_UP_FAILED' });
+    await expect(catchUpFromPeers(e, { peers: [fake.url], signer: f.orgs.bank! })).rejects.toMatchObject({
+      code: 'CATCH_UP_FAILED',
+    });
     expect(e.latest().height).toBe(0);
+
+    // Whole blocks are for the consortium's peers: without a member key, no peer serves them (trust #5).
+    const g = await freshNode('g');
+    await expect(catchUpFromPeers(g, { peers: [a.url] })).rejects.toMatchObject({
+      code: 'CATCH_UP_FAILED',
+      message: expect.stringMatching(/HTTP 401/),
+    });
   }, 60_000);
 
   async function freshNode(name: string): Promise<CustosNode> {
@@ -152,9 +161,10 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
         res.end(JSON.stringify(body));
       };
       if (req.url === '/v1/finality') return send(200, { head: final, final });
-      const m = /^\/v1\/blocks\/(\d+)$/.exec(req.url ?? '');
+      const m = /^\/v1\/replica\/blocks\/(\d+)$/.exec(req.url ?? '');
       if (!m) return send(404, {});
-      fetch(`${honest}/v1/blocks/${m[1]}`)
+      const url = `${honest}/v1/replica/blocks/${m[1]}`;
+      fetch(url, { headers: { ...signRequest({ method: 'GET', url }, f.orgs.insurer!) } })
         .then((r) => r.json() as Promise<{ qc: QuorumCertificate }>)
         .then((block) => {
           const cp = block.qc.checkpoint;

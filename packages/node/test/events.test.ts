@@ -327,3 +327,29 @@ describe('stream lifecycle', () => {
     await until(() => node.listenerCount('block') === baseline);
   });
 });
+
+describe('trust #14: the stream cap counts clients as the rate limits do', () => {
+  it('trust #14: addresses of one IPv6 /64 share one per-client stream budget', async () => {
+    const proxied = Fastify({ trustProxy: true });
+    registerEventRoutes(proxied, node, { maxStreamsPerClient: 2, maxStreams: 100 });
+    const proxiedBase = await listen(proxied, { port: 0 });
+    try {
+      const from = (ip: string) => openStream(`${proxiedBase}/v1/events/blocks`, { 'x-forwarded-for': ip });
+      const a = await from('2001:db8:1:2::1');
+      const b = await from('2001:db8:1:2::2');
+      expect([a.status, b.status]).toEqual([200, 200]);
+      await until(() => openEventStreams(proxied) === 2);
+      // A third address of the same /64 is the same client: over its budget.
+      const c = await from('2001:db8:1:2:ffff::3');
+      expect(c.status).toBe(429);
+      expect(JSON.parse(c.body)).toMatchObject({ code: 'RATE_LIMITED' });
+      // Another /64 is another client.
+      const d = await from('2001:db8:1:3::1');
+      expect(d.status).toBe(200);
+      for (const s of [a, b, d]) s.close();
+      await until(() => openEventStreams(proxied) === 0);
+    } finally {
+      await proxied.close();
+    }
+  });
+});

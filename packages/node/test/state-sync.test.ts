@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { signCheckpoint } from '@custos/protocol';
+import { signCheckpoint, signRequest } from '@custos/protocol';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
@@ -94,7 +94,11 @@ describe.skipIf(!HAVE_ETCD)('state sync from a snapshot', () => {
     app = createServer(a, { rateLimit: false });
     url = await listen(app, { port: 0 });
 
-    const r = await fetch(`${url}/v1/snapshot`);
+    // A snapshot holds every org's state: for the consortium's peers (a member key), never a stranger.
+    expect((await fetch(`${url}/v1/snapshot`)).status).toBe(401);
+    const r = await fetch(`${url}/v1/snapshot`, {
+      headers: { ...signRequest({ method: 'GET', url: `${url}/v1/snapshot` }, f.orgs.retailer!) },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('application/x-ndjson');
     snapshot = await r.text();

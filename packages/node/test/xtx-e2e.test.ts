@@ -28,6 +28,7 @@ import { memberSetOf } from '../src/genesis.js';
 import { writeKeystore } from '../src/keys/keystore.js';
 import type { ConsentState } from '../src/modules/consent.js';
 import type { DataRecord } from '../src/modules/data.js';
+import { tokenStoreOf } from '../src/orgs/tokens.js';
 import { tempDir } from './helpers.js';
 import { type Chain, locksOf, openChain, voteOf } from './xtx-helpers.js';
 
@@ -40,6 +41,8 @@ let b: Chain;
 let apps: FastifyInstance[] = [];
 let urlA: string;
 let urlB: string;
+let tokenA: string;
+let tokenB: string;
 const children: ChildProcess[] = [];
 
 async function post(url: string, tx: SignedTx): Promise<{ code: string; txId: string }> {
@@ -72,6 +75,11 @@ function relay(): { child: ChildProcess; lines: string[]; firstAction: Promise<v
     urlA,
     '--chain',
     urlB,
+    // The open cross-chain transactions are members' data: a member's read token per chain.
+    '--token',
+    tokenA,
+    '--token',
+    tokenB,
     '--interval',
     '100',
     '--json',
@@ -123,6 +131,8 @@ beforeAll(async () => {
   apps = [createServer(a.node, { rateLimit: false }), createServer(b.node, { rateLimit: false })];
   urlA = await listen(apps[0]!, { port: 0 });
   urlB = await listen(apps[1]!, { port: 0 });
+  tokenA = tokenStoreOf(a.node).create('bank', { scopes: ['read'], createdBy: 'xtx-e2e' }).token;
+  tokenB = tokenStoreOf(b.node).create('insurer', { scopes: ['read'], createdBy: 'xtx-e2e' }).token;
   await registerOver(urlA, a, b);
   await registerOver(urlB, b, a);
 });
@@ -246,11 +256,13 @@ describe('moving a relationship between consortia in one step', () => {
     }
     second.child.kill('SIGTERM');
 
-    const done = await custos(['xtx', 'status', xtxId, '--chain', urlA, '--chain', urlB, '--json']);
+    // The body (and so the decision chain) is members' data: the status reads with their tokens.
+    const withTokens = ['--chain', urlA, '--token', tokenA, '--chain', urlB, '--token', tokenB];
+    const done = await custos(['xtx', 'status', xtxId, ...withTokens, '--json']);
     expect(done.code).toBe(0);
     const status = JSON.parse(done.stdout);
     expect(status).toMatchObject({ stage: 'committed', decision: { decision: 'COMMIT' }, decisionChain: a.chainId });
-    const human = await custos(['xtx', 'status', xtxId, '--chain', urlA, '--chain', urlB]);
+    const human = await custos(['xtx', 'status', xtxId, ...withTokens]);
     expect(human.stdout).toContain(`Cross-chain transaction ${xtxId}: committed`);
     expect(human.stdout).toMatch(/health-eu\s+committed \(voted YES\)/);
 

@@ -52,9 +52,16 @@ export interface BlockView {
   hash: string;
   header: BlockHeader;
   qc: QuorumCertificate | null;
+  /** The transactions this reader may see (docs/api.md, "Read access"), in block order. */
   txIds: string[];
   results: ResultCode[];
   txs: SignedTx[];
+  /** Their positions in the block, aligned with `txIds`. */
+  indexes: number[];
+  /** Other orgs' transactions as id, position and result code, when the consortium's read policy says `commitments`. */
+  commitments: { index: number; txId: string; code: ResultCode }[];
+  /** Transactions of the block this reader may not see (`header.txCount` counts them all). */
+  withheld: number;
 }
 
 /** Where a transaction landed: `POST /v1/txs?wait=true`. */
@@ -69,6 +76,15 @@ export interface CommitResult {
 /** `GET /v1/txs/:txId`. */
 export interface CommittedTx extends CommitResult {
   tx: SignedTx;
+}
+
+/**
+ * `GET /v1/txs/:txId`: where a transaction is and its result code, for anyone who knows its id; its
+ * signed body `tx` only for a reader allowed to see it (a member for its own org's, the subject for
+ * its own; docs/api.md, "Read access").
+ */
+export interface TxView extends CommitResult {
+  tx?: SignedTx;
 }
 
 /** `POST /v1/txs/batch`: one item per transaction sent, in order. */
@@ -122,7 +138,7 @@ export interface PageQuery {
 export interface OrgTokenInfo {
   id: string;
   org: string;
-  scopes: ('read' | 'write')[];
+  scopes: ('read' | 'write' | 'governance')[];
   label: string | null;
   createdAt: number;
   expiresAt: number;

@@ -55,6 +55,7 @@ import type {
   RegisterRecordInput,
   StateEntry,
   StatePage,
+  TxView,
 } from './api-types.js';
 import { CustosApiError, isApiError, parseProblem } from './errors.js';
 import { readEventStream, type ServerEvent } from './events.js';
@@ -250,8 +251,12 @@ export class CustosClient {
     return this.#json('GET', '/v1/checkpoint', undefined, opts);
   }
 
-  /** A committed transaction with where it landed and its result code. */
-  async tx(txId: string, opts?: CallOptions): Promise<CommittedTx> {
+  /**
+   * A committed transaction: where it landed and its result code, and its signed body when this
+   * client's credentials may read it (an org token or key for the org's own, the subject's
+   * signature for its own: pass `opts.sign`).
+   */
+  async tx(txId: string, opts?: CallOptions): Promise<TxView> {
     return this.#json('GET', `/v1/txs/${checkTxId(txId)}`, undefined, opts);
   }
 
@@ -490,7 +495,7 @@ export class CustosClient {
   /** Issues an org API token (sign the call with a member key of the org). The answer is the only time the token is shown. */
   async createToken(
     org: string,
-    t: { scopes: ('read' | 'write')[]; ttlDays?: number; label?: string },
+    t: { scopes: ('read' | 'write' | 'governance')[]; ttlDays?: number; label?: string },
     opts?: CallOptions,
   ): Promise<OrgToken> {
     return this.#json('POST', `/v1/orgs/${seg(org)}/tokens`, t, opts);
@@ -627,6 +632,17 @@ export class CustosClient {
     return this.#json('GET', path, undefined, opts, q.wait === true);
   }
 
+  /**
+   * A whole block, every transaction in full, as a peer needs it to re-execute: for the consortium's
+   * peers only (sign with a member key, or a token with the `replica` scope).
+   */
+  async replicaBlock(
+    height: number,
+    opts?: CallOptions,
+  ): Promise<Omit<BlockView, 'txIds' | 'indexes' | 'commitments' | 'withheld'>> {
+    return this.#json('GET', `/v1/replica/blocks/${checkHeight(height)}`, undefined, opts);
+  }
+
   /** The latest committed height and the latest height a quorum of members signed. */
   async finality(opts?: CallOptions): Promise<Finality> {
     return this.#json('GET', '/v1/finality', undefined, opts);
@@ -666,7 +682,8 @@ export class CustosClient {
 
   /**
    * The state at the node's head, once final, as NDJSON (`custos-snapshot/2`), read as a stream:
-   * a snapshot can be larger than anything worth buffering. Verify it before trusting a row.
+   * a snapshot can be larger than anything worth buffering. Verify it before trusting a row. For
+   * the consortium's peers only: sign with a member key, or use a token with the `replica` scope.
    */
   async snapshot(q: { height?: number } = {}, opts?: CallOptions): Promise<SnapshotStream> {
     const h = q.height === undefined ? undefined : checkHeight(q.height);

@@ -50,6 +50,7 @@ export type {
   RequestKind,
   StateEntry,
   StatePage,
+  TxView,
 } from './api-types.js';
 export {
   type CallOptions,

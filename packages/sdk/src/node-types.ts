@@ -4,7 +4,7 @@
  * here is trusted until a proof says so.
  */
 import type { MemberSet, MemberSetUpdate, QuorumCertificate, ResultCode } from '@custos/protocol';
-import type { CommittedTx } from './api-types.js';
+import type { CommittedTx, TxView } from './api-types.js';
 
 /** `GET /v1/finality`: the latest committed height and the latest height a quorum signed (-1: none). */
 export interface Finality {
@@ -35,7 +35,8 @@ export interface BlockCertificate {
 /** `GET /v1/blocks/:height/txs`: a page of a block's transactions in block order. */
 export interface BlockTxsPage {
   height: number;
-  txs: CommittedTx[];
+  /** The transactions this reader may see; others' without `tx` when the read policy says `commitments`. */
+  txs: TxView[];
   next: string | null;
 }
 

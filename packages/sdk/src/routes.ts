@@ -23,6 +23,7 @@ export const SDK_ROUTES = {
   'GET /v1/finality': 'finality',
   'GET /v1/members/epochs': 'memberEpochs',
   'GET /v1/snapshot': 'snapshot',
+  'GET /v1/replica/blocks/{height}': 'replicaBlock',
   'GET /v1/gov/proposals': 'govProposals',
   // transactions
   'POST /v1/txs': 'submit',

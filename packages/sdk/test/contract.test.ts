@@ -104,7 +104,10 @@ describe('every route through the SDK', () => {
       members,
     );
     expect(again.proof).toBeDefined();
-    expect((await pub.tx(grant)).tx.body.type).toBe('consent.grant');
+    // Its body is the customer's and the bank's (trust #5): a stranger gets where it is, the subject and the bank the body.
+    expect((await pub.tx(grant)).tx).toBeUndefined();
+    expect((await pub.tx(grant, { sign: signedBy(alice) })).tx?.body.type).toBe('consent.grant');
+    expect((await bank.tx(grant)).tx?.body.type).toBe('consent.grant');
     expect((await pub.waitForCommit(grant)).txId).toBe(grant);
     await rejects(pub.submit({ nope: true } as unknown as SignedTx), 'BAD_REQUEST');
   });
@@ -131,15 +134,21 @@ describe('every route through the SDK', () => {
     expect(page.blocks[0]?.height).toBe(latest.height);
     const b = await pub.block(latest.height);
     expect(b.hash).toBe(latest.hash);
-    const txs = await pub.blockTxs(latest.height, { limit: 1 });
+    // A stranger gets the header; the parties (here the bank, whose request it is) get the transactions.
+    expect((await pub.blockTxs(latest.height, { limit: 1 })).txs).toHaveLength(0);
+    const txs = await bank.blockTxs(latest.height, { limit: 1 });
     expect(txs.txs).toHaveLength(1);
+    const whole = await bank.replicaBlock(latest.height);
+    expect(whole.txs.length).toBe(latest.header.txCount);
+    await rejects(pub.replicaBlock(latest.height), 'UNAUTHENTICATED');
     const cert = await pub.certificate(latest.height, { wait: true });
     expect(cert.final).toBe(true);
     const f = await pub.finality();
     expect(f.final).toBeGreaterThanOrEqual(latest.height);
     expect((await pub.checkpoint()).checkpoint.height).toBe(latest.height);
     await rejects(pub.block(latest.height + 1000), 'NOT_FOUND');
-    const snap = await pub.snapshot();
+    await rejects(pub.snapshot(), 'UNAUTHENTICATED');
+    const snap = await bank.snapshot();
     expect(snap.height).toBe(latest.height);
     const text = await new Response(snap.body).text();
     expect(text.split('\n')[0]).toContain('custos-snapshot/2');
@@ -147,13 +156,17 @@ describe('every route through the SDK', () => {
 
   it('reads state, and proves state and consistency locally', async () => {
     const key = `consent/bank/${aliceDid}`;
-    const page = await pub.state({ prefix: 'consent/', limit: 5 });
+    // Consents are the bank's and the customer's (trust #5): the bank reads its own, strangers none.
+    await rejects(pub.state({ prefix: 'consent/', limit: 5 }), 'UNAUTHENTICATED');
+    const page = await bank.state({ prefix: 'consent/bank/', limit: 5 });
     expect(page.entries.map((e) => e.key)).toContain(key);
-    expect((await pub.stateEntry(key)).key).toBe(key);
-    await pub.verifiedState(key, members, { chainId: 'test' });
+    expect((await bank.stateEntry(key)).key).toBe(key);
+    expect((await pub.stateEntry(key, { sign: signedBy(alice) })).key).toBe(key);
+    await bank.verifiedState(key, members, { chainId: 'test' });
     const head = (await pub.chain()).height;
     await pub.verifiedConsistency(1, head, members, { chainId: 'test' });
-    await rejects(pub.stateEntry('nothing/here'), 'NOT_FOUND');
+    await rejects(pub.stateEntry('kv/nothing/here'), 'NOT_FOUND');
+    await rejects(pub.stateEntry('nothing/here'), 'UNAUTHENTICATED');
   });
 
   it('reads the subject report and events with a signed request, and refuses unsigned', async () => {
@@ -202,7 +215,9 @@ describe('every route through the SDK', () => {
     expect((await bank.fulfilRequest('bank', requests[0]!)).code).toBe('OK');
     expect((await bank.rejectRequest('bank', requests[1]!, 'not applicable')).code).toBe('OK');
     expect((await bank.erase('bank', { records: [record], reason: 'request' })).results[0]?.code).toBe('OK');
-    expect((await pub.overdueRequests()).overdue).toEqual([]);
+    // Overdue requests name customers: members only (trust #5, #6).
+    await rejects(pub.overdueRequests(), 'UNAUTHENTICATED');
+    expect((await bank.overdueRequests()).overdue).toEqual([]);
     const receipts = await bank.receipts(grant);
     expect(receipts.format).toBe('vc');
     expect(receipts.receipts.length).toBeGreaterThan(0);

@@ -269,15 +269,17 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browse
       .waitFor();
   });
 
-  it('verifies a proof in the explorer, and rejects a tampered one', async () => {
+  it('trust #5: the explorer works for an anonymous visitor: private transactions shown as such, proofs verify', async () => {
     await page.goto(`${base}/explorer`);
     await page.getByRole('heading', { name: 'Latest blocks' }).waitFor();
     await page.getByRole('heading', { name: 'Latest checkpoint' }).waitFor();
     await page.locator('details.proof > summary').first().waitFor();
     await shot(page, 'explorer-desktop');
     await checkA11y(page, 'explorer');
+    // trust #5: an anonymous visitor sees where a transaction is and its result, not who or what.
     await page.goto(`${base}/explorer/tx/${allowedAccess}`);
-    await page.getByRole('heading', { name: 'Data used' }).waitFor();
+    await page.getByRole('heading', { name: 'A private transaction' }).waitFor();
+    expect(await page.content()).not.toContain(bankDid);
     await shot(page, 'explorer-tx-desktop');
     await page.getByRole('link', { name: 'Check the proof' }).click();
     await page.getByText('Proven', { exact: true }).waitFor({ timeout: 15_000 });
@@ -306,7 +308,9 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browse
     await p.getByText('Global Privacy Control is on: opt-out honored').waitFor({ timeout: 20_000 });
     await p.getByText('No sale (GPC)').waitFor({ timeout: 15_000 });
     await p.getByText('No sharing (GPC)').waitFor();
-    const pref = await api.stateEntry(`pref/bank/${bankDid}`);
+    // The customer's preferences are the bank's and hers to read (trust #5), not a stranger's.
+    await expect(api.stateEntry(`pref/bank/${bankDid}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    const pref = await bank.stateEntry(`pref/bank/${bankDid}`);
     expect(pref.value).toMatchObject({ sale: { source: 'gpc' }, share: { source: 'gpc' } });
     await shot(p, 'portal-gpc-desktop');
     await checkA11y(p, 'portal with GPC');

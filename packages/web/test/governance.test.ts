@@ -51,7 +51,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('governance in the c
     const signers = web.fx.orgs;
     for (const o of ['bank', 'insurer']) {
       const c = new CustosClient({ baseUrl: base, sign: signedBy(signers[o]!) });
-      tokens[o] = (await c.createToken(o, { scopes: ['read', 'write'] })).token;
+      tokens[o] = (await c.createToken(o, { scopes: ['read', 'write', 'governance'] })).token;
     }
     const bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
     readOnly = (await bank.createToken('bank', { scopes: ['read'] })).token;

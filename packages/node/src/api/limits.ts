@@ -90,6 +90,15 @@ export function resolveLimits(
   return { ...DEFAULT_LIMITS, ...defined, rateLimit };
 }
 
+/**
+ * Who a client is, for every per-client limit (rate limits, open event streams, live replay-cache
+ * nonces): its address, the socket's or the one a trusted proxy reports; IPv6 by its /64, since one
+ * host commonly holds a whole /64 (trust #14: one key everywhere, so no limit is easier to dodge).
+ */
+export function clientKey(request: FastifyRequest): string {
+  return normalizeIP(request.ip);
+}
+
 /** The budget a request spends. */
 export function rateClassOf(request: FastifyRequest): RateClass {
   const override = request.routeOptions.config?.rateClass;
@@ -109,7 +118,7 @@ export function registerRateLimit(app: FastifyInstance, opts: Required<RateLimit
     hook: 'onRequest',
     timeWindow: opts.windowMs,
     cache: opts.clients,
-    keyGenerator: (request) => `${rateClassOf(request)}|${normalizeIP(request.ip)}`,
+    keyGenerator: (request) => `${rateClassOf(request)}|${clientKey(request)}`,
     max: (_request, key) => (key.startsWith('read|') ? opts.reads : opts.writes),
     errorResponseBuilder: (request, ctx) =>
       new NodeError(

@@ -8,6 +8,7 @@
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { ERROR_REGISTRY, type ErrorCode } from '../errors.js';
+import { authMarkOf } from './auth/guard.js';
 import { PROBLEM_SCHEMA } from './problem.js';
 import { renderReferencePage } from './reference-page.js';
 
@@ -102,13 +103,34 @@ export function registerOpenApi(app: FastifyInstance): void {
           'HTTP API of a Custos peer: JSON in and out, every request checked against its schema, every error an RFC 9457 problem with a stable code (see docs/errors.md). Limits and pagination: docs/api.md.',
       },
       tags: TAGS.map(({ name, description }) => ({ name, description })),
-      components: { schemas: { Problem: PROBLEM_SCHEMA } as never },
+      components: {
+        schemas: { Problem: PROBLEM_SCHEMA } as never,
+        securitySchemes: {
+          httpSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Signature',
+            description:
+              'RFC 9421 HTTP Message Signature by an Ed25519 did:key (with Signature-Input): a member key of the org, or the pairwise key of a subject. See docs/api.md#authentication.',
+          },
+          orgToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An org API token `custos_<id>_<secret>` with the scope the route needs (read, write, governance).',
+          },
+        } as never,
+      },
     },
     transform: ({ schema, url, route }) => {
       const s: Record<string, unknown> & FastifySchema = { ...(schema ?? {}) };
       const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
       s.tags ??= [tagOf(url)];
       s.summary ??= `${method} ${url}`;
+      // Who may call it: none (public), optional (anonymous callers see the public part), or required.
+      const auth = authMarkOf(route.onRequest);
+      const schemes = auth === undefined ? [] : [{ httpSignature: [] }, ...(auth.tokens ? [{ orgToken: [] }] : [])];
+      (s as Record<string, unknown>).security = auth === undefined ? [] : auth.optional ? [{}, ...schemes] : schemes;
       s.description ??= 'Not documented yet beyond its schemas.';
       const response: Record<string, unknown> = { ...((s.response as Record<string, unknown> | undefined) ?? {}) };
       if (!Object.keys(response).some((k) => k.startsWith('2'))) {

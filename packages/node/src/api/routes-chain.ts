@@ -6,8 +6,19 @@
  */
 import { headerHash, txIdOf } from '@custos/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errorCode } from '../errors.js';
 import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
+import {
+  checkStateRead,
+  mayReadState,
+  type Reader,
+  readerOf,
+  readHook,
+  readPolicyOf,
+  txView,
+  txVisibility,
+} from './read-access.js';
 import {
   BLOCK,
   BLOCK_LIST_QUERY,
@@ -37,19 +48,41 @@ function pageSize(raw: string | undefined, fallback: number, max: number): numbe
   return n >= 1 && n <= max ? n : `expected querystring.limit between 1 and ${max}, got ${n}`;
 }
 
+/** Read routes take credentials if sent (docs/api.md, "Read access"); each answer shows what its reader may see. */
+const READ_PROBLEMS = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] as const;
+
 export function registerChainRoutes(app: FastifyInstance, node: CustosNode): void {
-  const sendBlock = (reply: FastifyReply, height: number) => {
+  const policy = readPolicyOf(node.genesis);
+  const onRequest = readHook(node);
+  const sendBlock = (reply: FastifyReply, reader: Reader, height: number) => {
     const b = height <= node.latest().height ? node.store.getBlock(height) : null;
     if (b === null) return sendProblem(reply, problem('NOT_FOUND', `no block at height ${height}`));
-    return reply.send({
-      height: b.header.height,
-      hash: b.hash,
-      header: b.header,
-      qc: b.qc,
-      txIds: b.txs.map((t) => txIdOf(t.body)),
-      results: b.results,
-      txs: b.txs,
+    const first = b.header.logSize - b.header.txCount;
+    const view = {
+      txIds: [] as string[],
+      results: [] as string[],
+      txs: [] as unknown[],
+      indexes: [] as number[],
+      commitments: [] as { index: number; txId: string; code: string }[],
+      withheld: 0,
+    };
+    b.txs.forEach((tx, index) => {
+      const txId = txIdOf(tx.body);
+      const code = b.results[index] ?? 'OK';
+      const committed = { txId, height, index, logIndex: first + index, code, tx };
+      const v = txVisibility(node, reader, committed as never, policy);
+      if (v === 'full') {
+        view.txIds.push(txId);
+        view.results.push(code);
+        view.txs.push(tx);
+        view.indexes.push(index);
+      } else if (v === 'commitment') {
+        view.commitments.push({ index, txId, code });
+      } else {
+        view.withheld++;
+      }
     });
+    return reply.send({ height: b.header.height, hash: b.hash, header: b.header, qc: b.qc, ...view });
   };
 
   app.get<{ Querystring: { before?: string; limit?: string } }>(
@@ -82,15 +115,18 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
   app.get(
     '/v1/blocks/latest',
     {
+      onRequest,
+      config: { problems: READ_PROBLEMS },
       schema: {
         tags: ['chain'],
         summary: 'Read the latest block',
-        description: 'The latest committed block: header, hash, quorum certificate, transactions and result codes.',
+        description:
+          'The latest committed block: header, hash and quorum certificate for anyone; the transactions and result codes the reader may see (docs/api.md, "Read access").',
         querystring: NO_QUERY,
         response: { 200: BLOCK },
       },
     },
-    async (_request, reply) => sendBlock(reply, node.latest().height),
+    async (request, reply) => sendBlock(reply, readerOf(request), node.latest().height),
   );
 
   app.get<{ Params: { height: string } }>(
@@ -100,14 +136,15 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
         tags: ['chain'],
         summary: 'Read a block',
         description:
-          "The block at `height` with all of its transactions (at most the genesis' blockMaxTxs); page through a large block's transactions with /v1/blocks/{height}/txs.",
+          "The block at `height`: header, hash and quorum certificate for anyone, with the transactions the reader may see (its own org's, or a subject's own; others' as the read policy says); page through a large block's transactions with /v1/blocks/{height}/txs.",
         params: HEIGHT_PARAMS,
         querystring: NO_QUERY,
         response: { 200: BLOCK },
       },
-      config: { problems: ['NOT_FOUND'] },
+      onRequest,
+      config: { problems: [...READ_PROBLEMS, 'NOT_FOUND'] },
     },
-    async (request, reply) => sendBlock(reply, Number(request.params.height)),
+    async (request, reply) => sendBlock(reply, readerOf(request), Number(request.params.height)),
   );
 
   app.get<{ Params: { height: string }; Querystring: { after?: string; limit?: string } }>(
@@ -117,12 +154,13 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
         tags: ['chain'],
         summary: "Page through a block's transactions",
         description:
-          "The transactions of the block at `height` in block order, with their result codes. Pass the answer's `next` as `after` for the next page.",
+          "The transactions of the block at `height` that the reader may see, in block order, with their result codes (others' as id, position and code when the read policy says `commitments`). Pass the answer's `next` as `after` for the next page.",
         params: HEIGHT_PARAMS,
         querystring: BLOCK_TXS_QUERY,
         response: { 200: BLOCK_TXS_PAGE },
       },
-      config: { problems: ['NOT_FOUND'] },
+      onRequest,
+      config: { problems: [...READ_PROBLEMS, 'NOT_FOUND'] },
     },
     async (request, reply) => {
       const limit = pageSize(request.query.limit, DEFAULT_BLOCK_TX_PAGE, MAX_BLOCK_TX_PAGE);
@@ -133,10 +171,13 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
       const first = row.header.logSize - row.header.txCount;
       const from = request.query.after === undefined ? 0 : Number(request.query.after) + 1;
       const to = Math.min(row.header.txCount, from + limit);
+      const reader = readerOf(request);
       const txs = [];
       for (let i = from; i < to; i++) {
         const t = node.store.getTxByLogIndex(first + i);
-        if (t !== null) txs.push(t);
+        if (t === null) continue;
+        const v = txVisibility(node, reader, t, policy);
+        if (v !== 'hidden') txs.push(txView(t, v));
       }
       return { height, txs, next: to < row.header.txCount ? String(to - 1) : null };
     },
@@ -197,20 +238,34 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
         tags: ['state'],
         summary: 'List state entries',
         description:
-          "State entries in key order, optionally under a key `prefix`. Pass the answer's `next` as `after` for the next page. Values are the JSON the modules stored.",
+          "State entries in key order under a key `prefix` the reader may read: the public namespaces for anyone (member/, memberkey/, gov/, kv/, lc/, lccp/, lcev/, xtx/, xtxd/), an org's own (consent/<org>/, pref/<org>/, record/<org>/, request/<org>/, share/<org>/) and the cross-chain working state for its members, a subject's own entries for the subject (docs/api.md, \"Read access\"). Pass the answer's `next` as `after` for the next page. Values are the JSON the modules stored.",
         querystring: STATE_LIST_QUERY,
         response: { 200: STATE_PAGE },
       },
+      onRequest,
+      config: { problems: READ_PROBLEMS },
     },
     async (request, reply) => {
       const { prefix = '', after } = request.query;
       const limit = pageSize(request.query.limit, DEFAULT_STATE_PAGE, MAX_STATE_PAGE);
       if (typeof limit === 'string') return sendProblem(reply, problem('BAD_REQUEST', limit));
+      const reader = readerOf(request);
+      try {
+        checkStateRead(reader, { prefix });
+      } catch (e) {
+        return sendProblem(reply, problem(errorCode(e), (e as Error).message));
+      }
       const rows = node.store.listState(prefix, after, limit);
       const last = rows[rows.length - 1];
+      const entries = [];
+      for (const r of rows) {
+        const value = JSON.parse(r.value) as unknown;
+        // A subject's prefix may be shorter than its did: each row is checked as well.
+        if (mayReadState(reader, r.key, value)) entries.push({ key: r.key, value });
+      }
       return {
         height: node.latest().height,
-        entries: rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as unknown })),
+        entries,
         next: rows.length === limit && last !== undefined ? last.key : null,
       };
     },
@@ -222,17 +277,25 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
       schema: {
         tags: ['state'],
         summary: 'Read a state entry',
-        description: 'The value under `key` at the latest height. For a value you can verify, use /v1/proofs/state.',
+        description:
+          'The value under `key` at the latest height, if the reader may read it (as /v1/state). For a value you can verify, use /v1/proofs/state.',
         querystring: STATE_KEY_QUERY,
         response: { 200: STATE_ENTRY },
       },
-      config: { problems: ['NOT_FOUND'] },
+      onRequest,
+      config: { problems: [...READ_PROBLEMS, 'NOT_FOUND'] },
     },
     async (request, reply) => {
       const { key } = request.query;
       const text = node.store.getState(key);
+      const value = text === undefined ? undefined : (JSON.parse(text) as unknown);
+      try {
+        checkStateRead(readerOf(request), { key, value });
+      } catch (e) {
+        return sendProblem(reply, problem(errorCode(e), (e as Error).message));
+      }
       if (text === undefined) return sendProblem(reply, problem('NOT_FOUND', 'no state entry under this key'));
-      return { height: node.latest().height, key, value: JSON.parse(text) as unknown };
+      return { height: node.latest().height, key, value };
     },
   );
 }

@@ -9,6 +9,7 @@ import { exportSnapshot } from '../consortium/snapshot.js';
 import { memberSetOf } from '../genesis.js';
 import { currentEpoch, MAX_EPOCHS_PAGE, memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';
+import { anyMember, guard } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
 import { HEIGHT_PARAMS, INCLUSION_QUERY, NO_QUERY, WAIT_QUERY } from './schemas.js';
 
@@ -59,7 +60,16 @@ const EPOCHS = {
   required: ['chainId', 'genesis', 'latestEpoch', 'updates', 'next'],
 };
 
-export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode): void {
+/** Snapshot exports at once per server: each pins a read of the store and streams all of the state. */
+export const MAX_SNAPSHOT_EXPORTS = 2;
+
+export function registerConsortiumRoutes(
+  app: FastifyInstance,
+  node: CustosNode,
+  opts: { maxSnapshotExports?: number } = {},
+): void {
+  const maxExports = opts.maxSnapshotExports ?? MAX_SNAPSHOT_EXPORTS;
+  let exporting = 0;
   app.get<{ Querystring: { from?: string } }>(
     '/v1/members/epochs',
     {
@@ -127,27 +137,88 @@ export function registerConsortiumRoutes(app: FastifyInstance, node: CustosNode)
     },
   );
 
+  // Whole blocks, every transaction in full: what a peer re-executes when it catches up (catch-up.ts).
+  app.get<{ Params: { height: string } }>(
+    '/v1/replica/blocks/:height',
+    {
+      ...guard(node, { tokens: true, authorize: anyMember('replica'), signer: 'a current member key' }),
+      schema: {
+        tags: ['chain'],
+        summary: 'Read a whole block, for a peer',
+        description:
+          "The block at `height` with every transaction in full, as a catching-up peer needs it to re-execute the block: for the consortium's peers only. Signed (RFC 9421) by a current member key, or an API token with the `replica` scope. Every member's peer holds the whole ledger; what members' tokens and consoles see is the read policy's (docs/api.md, \"Read access\").",
+        params: HEIGHT_PARAMS,
+        querystring: NO_QUERY,
+      },
+      config: { problems: ['NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] },
+    },
+    async (request, reply) => {
+      const height = Number(request.params.height);
+      const b = height <= node.latest().height ? node.store.getBlock(height) : null;
+      if (b === null) return sendProblem(reply, problem('NOT_FOUND', `no block at height ${height}`));
+      return { height: b.header.height, hash: b.hash, header: b.header, qc: b.qc, results: b.results, txs: b.txs };
+    },
+  );
+
   app.get<{ Querystring: { height?: string } }>(
     '/v1/snapshot',
     {
+      // The whole state, every org's: for the members' peers only (trust #5, #6).
+      ...guard(node, { tokens: true, authorize: anyMember('replica'), signer: 'a current member key' }),
       schema: {
         tags: ['chain'],
         summary: 'Export a state snapshot',
         description:
-          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/2`): the header and quorum certificate with the certified member-set updates from genesis up to it, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`.",
+          "The state at this peer's head, once final, as newline-delimited JSON (`custos-snapshot/2`): the header and quorum certificate with the certified member-set updates from genesis up to it, the history log's frontier, every state row in key order, the transactions still inside the replay window with inclusion proofs, and an end line with the counts. `height`, if given, must be the head: older state is not kept. A joining peer verifies it with `custos snapshot import`. Signed (RFC 9421) by a current member key, or an API token with the `replica` scope; at most " +
+          String(MAX_SNAPSHOT_EXPORTS) +
+          ' exports at once (429 beyond).',
         querystring: INCLUSION_QUERY,
         response: { 200: { type: 'string', description: 'application/x-ndjson' } },
       },
-      config: { problems: ['NOT_FOUND', 'TIMEOUT', 'NOT_FINAL', 'NODE_STOPPED'] },
+      config: {
+        problems: [
+          'NOT_FOUND',
+          'TIMEOUT',
+          'NOT_FINAL',
+          'NODE_STOPPED',
+          'UNAUTHENTICATED',
+          'FORBIDDEN',
+          'SIGNATURE_EXPIRED',
+          'REPLAYED_REQUEST',
+        ],
+      },
     },
     async (request, reply) => {
       const height = request.query.height === undefined ? undefined : Number(request.query.height);
+      if (exporting >= maxExports) {
+        reply.header('retry-after', '5');
+        return sendProblem(
+          reply,
+          problem(
+            'RATE_LIMITED',
+            `this node streams at most ${maxExports} snapshots at once; retry when one has finished`,
+          ),
+        );
+      }
+      exporting++;
+      let released = false;
+      const release = () => {
+        if (!released) {
+          released = true;
+          exporting--;
+        }
+      };
       try {
         const snap = await exportSnapshot(node, height === undefined ? {} : { height });
         reply.header('content-type', 'application/x-ndjson');
         reply.header('x-custos-snapshot-height', String(snap.height));
+        // Streamed as it is read (backpressure from the socket); the slot frees when it ends or breaks.
+        snap.stream.once('close', release);
+        snap.stream.once('error', release);
+        reply.raw.once('close', release);
         return reply.send(snap.stream);
       } catch (e) {
+        release();
         const code = (e as { code?: string }).code;
         if (code === 'NOT_FOUND' || code === 'TIMEOUT' || code === 'NOT_FINAL' || code === 'NODE_STOPPED') {
           return sendProblem(reply, problem(code, (e as Error).message));

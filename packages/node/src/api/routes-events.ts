@@ -13,6 +13,7 @@ import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '@custos/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { guard, subjectOnly } from './auth/guard.js';
+import { clientKey } from './limits.js';
 import { problem, sendProblem } from './problem.js';
 import { DID_PARAMS, SUBJECT_AUTH_PROBLEMS } from './routes-subject.js';
 
@@ -250,12 +251,14 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
     if (cursor === false) {
       return sendProblem(reply, problem('BAD_REQUEST', 'expected Last-Event-ID (or after) as a non-negative integer'));
     }
-    const refusal = hub.refusal(request.ip);
+    // The same client key as the rate limits (IPv6 by /64), so streams are no easier to multiply (trust #14).
+    const client = clientKey(request);
+    const refusal = hub.refusal(client);
     if (refusal !== null) return sendProblem(reply, problem('RATE_LIMITED', refusal));
     const stream = open(reply, opts.retryMs);
     const wake = begin(stream, cursor);
     if (wake === undefined || stream.closed) return reply;
-    hub.add({ stream, client: request.ip, wake });
+    hub.add({ stream, client, wake });
     wake();
     return reply;
   };

@@ -35,9 +35,11 @@ import {
   type TokenScope,
   tokenStoreOf,
 } from '../orgs/tokens.js';
+import { overdueRequests } from '../store/read-queries.js';
 import { memberOfKey } from './auth/authenticate.js';
-import { type Authorize, guard, orgMember, principalOf } from './auth/guard.js';
+import { type Authorize, anyMember, guard, memberOrgOf, orgMember, principalOf } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
+import { readPolicyOf } from './read-access.js';
 
 const ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const DID = { type: 'string', pattern: '^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$' };
@@ -66,7 +68,7 @@ const pageQuery = (after: Record<string, unknown>) =>
   closed({ after: { ...after, description: "Cursor: the previous page's `next`." }, limit: LIMIT });
 const RECORDS_QUERY = pageQuery(ID);
 const REQUESTS_CURSOR = { type: 'string', pattern: '^[01]\\.[0-9]{15}\\.[0-9a-f]{64}$' };
-const OVERDUE_CURSOR = { type: 'string', pattern: '^[0-9]{15}\\.[0-9a-f]{64}$' };
+const OVERDUE_CURSOR = { type: 'string', pattern: '^[0-9]{15}\\.[a-z0-9][a-z0-9-]{0,31}/[0-9a-f]{64}$' };
 const TOKENS_CURSOR = { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9a-f]{16}$' };
 
 /** Problems every org-authenticated route can answer, for the OpenAPI document. */
@@ -96,7 +98,6 @@ function page<T>(items: T[], key: (t: T) => string, after: string | undefined, l
 
 const pad = (n: number) => String(Math.max(0, Math.floor(n))).padStart(15, '0');
 const requestCursor = (r: DataRequest) => `${r.status === 'open' ? 0 : 1}.${pad(r.deadline)}.${r.id}`;
-const overdueCursor = (r: DataRequest) => `${pad(r.deadline)}.${r.id}`;
 
 /**
  * Receipts are the customer's and the org's: the subject who signed the consent event, a member
@@ -123,6 +124,8 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   const notLocal = (org: string) => problem('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
   const orgKey = 'a current member key of the org';
   const member = guard(node, { tokens: true, authorize: orgMember(), signer: orgKey });
+  // Proposing and voting change who runs the chain: a `write` token is not enough (trust #11).
+  const governor = guard(node, { tokens: true, authorize: orgMember({ scope: 'governance' }), signer: orgKey });
   const keyHolder = guard(node, { tokens: false, authorize: orgMember({ keysOnly: true }), signer: orgKey });
   const authed = (summary: string, description: string) => ({
     tags: ['organizations'],
@@ -463,35 +466,46 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
     },
   );
 
-  // Overdue requests are public, as the ledger state they come from: accountability, by deadline.
+  // Overdue requests name customers' pseudonyms: members only (trust #5, #6). A member sees its own
+  // org's in full, and other orgs' as the read policy says (`commitments`: without the subject).
+  // Read through the index of open requests by deadline, a page at a time: never a scan of all requests.
+  const readPolicy = readPolicyOf(node.genesis);
   app.get<{ Querystring: { after?: string; limit?: string } }>(
     '/v1/requests/overdue',
     {
+      ...guard(node, { tokens: true, authorize: anyMember(), signer: 'a current member key' }),
       schema: {
         tags: ['organizations'],
         summary: 'Overdue requests',
         description:
-          'A page of the requests, to any org, still open past their legal deadline, as of the latest block, soonest deadline first. Public.',
+          "A page of the requests still open past their legal deadline, as of the latest block, soonest deadline first: the caller's own org's in full; other orgs' (without the subject, the records and the reasons) only when the consortium's read policy is `commitments`. Signed (RFC 9421) by a current member key, or an API token with `read`.",
         querystring: pageQuery(OVERDUE_CURSOR),
       },
+      config: { problems: ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] },
     },
     async (request) => {
       const limit = limitOf(request.query.limit);
       const now = node.latest().time;
-      const overdue: DataRequest[] = [];
-      let after: string | undefined;
-      for (;;) {
-        const rows = node.store.listState('request/', after, 500);
-        for (const row of rows) {
-          const r = JSON.parse(row.value) as DataRequest;
-          if (isOverdue(r, now)) overdue.push(r);
-        }
-        if (rows.length < 500) break;
-        after = rows[rows.length - 1]!.key;
-      }
-      overdue.sort((a, b) => (overdueCursor(a) < overdueCursor(b) ? -1 : 1));
-      const p = page(overdue, overdueCursor, request.query.after, limit);
-      return { now, overdue: p.items, next: p.next };
+      const org = memberOrgOf(request, node);
+      const cursor = request.query.after;
+      const after: [number, string] | undefined =
+        cursor === undefined ? undefined : [Number(cursor.slice(0, 15)), `request/${cursor.slice(16)}`];
+      const rows = overdueRequests(node.store.db, {
+        now,
+        ...(readPolicy.otherOrgs === 'commitments' ? {} : { org: org ?? '' }),
+        ...(after === undefined ? {} : { after }),
+        limit: limit + 1,
+      });
+      const overdue = rows.slice(0, limit).map((row) => {
+        const r = JSON.parse(row.value) as DataRequest;
+        if (r.org === org) return r;
+        const { id, kind, jurisdiction, openedAt, deadline, originalDeadline, status } = r;
+        return { id, org: r.org, kind, jurisdiction, openedAt, deadline, originalDeadline, status };
+      });
+      const last = rows[limit - 1];
+      const next =
+        rows.length > limit && last !== undefined ? `${pad(last.deadline)}.${last.key.slice('request/'.length)}` : null;
+      return { now, overdue, next };
     },
   );
 
@@ -583,11 +597,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string }; Body: { action: Record<string, unknown>; reason: string } }>(
     '/v1/orgs/:org/gov/propose',
     {
-      ...member,
+      ...governor,
       schema: {
         ...authed(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key: admit (`id`, `name`, `keys`, `endpoint`, `proofs`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`, `proofs`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: { type: 'string', minLength: 1, maxLength: 1024 } }, [
@@ -608,11 +622,11 @@ export function registerOrgRoutes(app: FastifyInstance, node: CustosNode, orgs: 
   app.post<{ Params: { org: string }; Body: { proposal: string; vote: 'yes' | 'no' } }>(
     '/v1/orgs/:org/gov/vote',
     {
-      ...member,
+      ...governor,
       schema: {
         ...authed(
           'Vote on a governance proposal',
-          'Commits `gov.vote {proposal, vote}` signed with the org key; the vote that reaches the threshold executes the change. Answers 200 with the result code (`PROPOSAL_CLOSED` once decided or expired).',
+          'Commits `gov.vote {proposal, vote}` signed with the org key (an API token needs the `governance` scope); the vote that reaches the threshold executes the change. Answers 200 with the result code (`PROPOSAL_CLOSED` once decided or expired).',
         ),
         params: ORG_PARAMS,
         body: closed({ proposal: ID, vote: { type: 'string', enum: ['yes', 'no'] } }, ['proposal', 'vote']),

@@ -46,9 +46,11 @@ export function registerSubjectRoutes(app: FastifyInstance, node: CustosNode): v
     reply.type('application/json').send({ gpc: true, lastUpdate: '2026-11-29' }),
   );
 
-  // A GPC opt-out is only as true as the signal: refuse one submitted without `Sec-GPC: 1`.
+  // A GPC opt-out is only as true as the signal: refuse one submitted without `Sec-GPC: 1`. The
+  // route as matched, not the raw URL: `/v1/%74xs` reaches the same route (trust #14).
   app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || !request.url.startsWith('/v1/txs')) return;
+    const route = request.routeOptions.url;
+    if (request.method !== 'POST' || (route !== '/v1/txs' && route !== '/v1/txs/batch')) return;
     const body = request.body;
     const txs = Array.isArray(body) ? body : [body];
     if (txs.some(isGpcOptOut) && !hasGpcSignal(request)) {

@@ -8,6 +8,7 @@ import { type ErrorCode, NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
 import type { NodeMetrics } from './metrics.js';
 import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
+import { readerOf, readHook, readPolicyOf, txView, txVisibility } from './read-access.js';
 import {
   ACCEPTED,
   BATCH_RESULT,
@@ -154,19 +155,21 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
         tags: ['transactions'],
         summary: 'Read a committed transaction',
         description:
-          'The committed transaction with its block height, position, log index and result code. 404 until its block commits (and forever for a transaction whose signature did not verify).',
+          'The committed transaction with its block height, position, log index and result code (what its inclusion proof shows, for anyone who knows its id); its signed body `tx` only for a reader allowed to see it: a member for its own org\'s, the subject for its own (docs/api.md, "Read access"). 404 until its block commits (and forever for a transaction whose signature did not verify).',
         params: TX_ID_PARAMS,
         querystring: NO_QUERY,
         response: { 200: COMMITTED_TX },
       },
-      config: { problems: ['NOT_FOUND'] },
+      onRequest: readHook(node),
+      config: { problems: ['NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] },
     },
     async (request, reply) => {
       const t = node.store.getTx(request.params.txId);
       if (t === null) {
         return sendProblem(reply, problem('NOT_FOUND', `no committed transaction ${request.params.txId}`));
       }
-      return { txId: t.txId, height: t.height, index: t.index, logIndex: t.logIndex, code: t.code, tx: t.tx };
+      // Whoever names the id learns its position and code (its inclusion proof shows them), not its body.
+      return txView(t, txVisibility(node, readerOf(request), t, readPolicyOf(node.genesis)));
     },
   );
 }

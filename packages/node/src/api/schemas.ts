@@ -154,9 +154,10 @@ export const SIGNED_TX_ANY = open('A signed transaction `{body, sig}`, exactly a
 
 export const COMMITTED_TX = {
   type: 'object',
-  description: 'The committed transaction, where it is in the ledger and its result code.',
+  description:
+    'The committed transaction, where it is in the ledger and its result code. `tx` (the signed body) only for a reader allowed to see it (docs/api.md, "Read access"): otherwise the id, position and code are all there is, as in its inclusion proof.',
   properties: { ...COMMIT_RESULT.properties, tx: SIGNED_TX_ANY },
-  required: ['txId', 'height', 'index', 'logIndex', 'code', 'tx'],
+  required: ['txId', 'height', 'index', 'logIndex', 'code'],
 };
 
 export const HEADER = open('Block header; its hash is SHA-256 of its RFC 8785 canonical JSON.', {
@@ -185,11 +186,30 @@ export const BLOCK = {
     hash: HEX_HASH,
     header: HEADER,
     qc: QC,
-    txIds: { type: 'array', items: TX_ID },
-    results: { type: 'array', items: RESULT_CODE },
-    txs: { type: 'array', items: SIGNED_TX_ANY },
+    txIds: { type: 'array', items: TX_ID, description: 'Ids of the transactions the reader may see, in block order.' },
+    results: { type: 'array', items: RESULT_CODE, description: 'Their result codes, aligned with `txIds`.' },
+    txs: { type: 'array', items: SIGNED_TX_ANY, description: 'Their signed bodies, aligned with `txIds`.' },
+    indexes: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'Their positions in the block, aligned with `txIds`.',
+    },
+    commitments: {
+      type: 'array',
+      description:
+        "Other orgs' transactions as the consortium's read policy shows them to a member (`commitments`): id, position and result code, no body.",
+      items: {
+        type: 'object',
+        properties: { index: { type: 'integer' }, txId: TX_ID, code: RESULT_CODE },
+        required: ['index', 'txId', 'code'],
+      },
+    },
+    withheld: {
+      type: 'integer',
+      description: 'Transactions of the block this reader may not see (header.txCount counts them all).',
+    },
   },
-  required: ['height', 'hash', 'header', 'qc', 'txIds', 'results', 'txs'],
+  required: ['height', 'hash', 'header', 'qc', 'txIds', 'results', 'txs', 'indexes', 'commitments', 'withheld'],
 };
 
 export const BLOCK_PAGE = {

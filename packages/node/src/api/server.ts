@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
+import { installAuthorities } from './auth/authority.js';
 import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
 import { NodeMetrics } from './metrics.js';
 import { registerDocRoutes, registerOpenApi } from './openapi.js';
@@ -59,6 +60,13 @@ export interface ServerOptions {
   stallMs?: number;
   /** The orgs whose keys and vaults this node holds: enables the /v1/orgs/... routes. */
   orgs?: OrgService;
+  /**
+   * The names (`host[:port]`) clients reach this node by: a signed request must be signed for one
+   * of them (RFC 9421 `@authority`), so it cannot be replayed to another peer. Default: the names
+   * of the address it listens on (loopback names, or every local interface for 0.0.0.0). Set it
+   * behind a reverse proxy to the public name(s).
+   */
+  authorities?: readonly string[];
 }
 
 export interface ListenOptions {
@@ -138,6 +146,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     clientErrorHandler,
   });
   limitsOf.set(app, limits);
+  installAuthorities(app, opts.authorities);
   const routes: RegisteredRoute[] = [];
   routesOf.set(app, routes);
   app.addHook('onRoute', (r) => {

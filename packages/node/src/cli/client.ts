@@ -29,7 +29,8 @@ export interface ChainInfo {
 }
 
 export interface TxRecord extends CommitResult {
-  tx: SignedTx;
+  /** The signed body: absent when the reader may not see it (docs/api.md, "Read access"). */
+  tx?: SignedTx;
 }
 
 export interface BlockRecord {
@@ -39,6 +40,12 @@ export interface BlockRecord {
   qc: { signatures: unknown[] } | null;
   txIds: string[];
   results: string[];
+  /** Positions in the block of `txIds`. */
+  indexes?: number[];
+  /** Other orgs' transactions as the read policy shows them to a member. */
+  commitments?: { index: number; txId: string; code: string }[];
+  /** Transactions this reader may not see. */
+  withheld?: number;
 }
 
 export type ProofKind = 'inclusion' | 'consistency' | 'state';

@@ -854,8 +854,11 @@ export function registerCustomerCommands(program: Command): void {
       return;
     }
     // The deadline is the ledger's; `history` shows it verified.
-    const { value } = await ctx.client.stateEntry(`request/${org}/${r.txId}`);
-    const req = value as DataRequest;
+    // Read as the subject: the request names her pseudonym, so it is not public (trust #5).
+    const { value } = await ctx.client.run((sdk) =>
+      sdk.stateEntry(`request/${org}/${r.txId}`, { sign: signedBy(me.signer) }),
+    );
+    const req = value as unknown as DataRequest;
     out.result({ ...r, request: req }, [
       `Request ${r.txId} for ${kindText(flags.kind, flags.jurisdiction)} sent to ${org} (block ${r.height}).`,
       `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`custos history --org ${org}\` shows its progress.`,

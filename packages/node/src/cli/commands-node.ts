@@ -124,7 +124,7 @@ export function registerNodeCommands(program: Command): void {
     const tokens = tokenStoreOf(peer.node);
     const consoles = peer.orgs.localOrgs().map((org) => ({
       org,
-      url: `${peer.url}/console/${org}#token=${tokens.create(org, { scopes: ['read', 'write'], ttlDays: 1, label: 'demo console', createdBy: 'custos demo' }).token}`,
+      url: `${peer.url}/console/${org}#token=${tokens.create(org, { scopes: ['read', 'write', 'governance'], ttlDays: 1, label: 'demo console', createdBy: 'custos demo' }).token}`,
     }));
     out.result(
       {

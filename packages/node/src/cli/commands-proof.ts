@@ -12,12 +12,12 @@ import { memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { parseHeight, parseTxId } from './args.js';
 import { NodeClient } from './client.js';
-import { nodeOption } from './commands-query.js';
+import { nodeOption, type ReadAuthFlags, readAuthOf, readAuthOptions } from './commands-query.js';
 import { type Output, output } from './output.js';
 
 const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
-interface ProofFlags {
+interface ProofFlags extends ReadAuthFlags {
   node: string;
   out?: string;
   json?: boolean;
@@ -40,7 +40,7 @@ function emitBundle(out: Output, flags: ProofFlags, what: string, bundle: unknow
 export function registerProofCommands(program: Command): void {
   const proof = program.command('proof').description('fetch a proof bundle from a node');
   const common = (cmd: Command) =>
-    cmd
+    readAuthOptions(cmd)
       .addOption(nodeOption())
       .option('--out <file>', 'write the bundle to a file')
       .option('--json', 'print one JSON document');
@@ -52,7 +52,7 @@ export function registerProofCommands(program: Command): void {
       .argument('<txId>', 'transaction id')
       .option('--height <h>', 'prove against the checkpoint at this height (default latest)'),
   ).action(async (txId: string, flags: ProofFlags & { height?: string }) => {
-    const client = new NodeClient(flags.node);
+    const client = new NodeClient(flags.node, readAuthOf(flags));
     const height = flags.height === undefined ? undefined : parseHeight(flags.height);
     const bundle = await client.inclusionProof(parseTxId(txId), height);
     emitBundle(output(flags.json === true), flags, `inclusion proof of ${txId}`, bundle);
@@ -65,7 +65,10 @@ export function registerProofCommands(program: Command): void {
       .argument('<from>', 'earlier height')
       .argument('<to>', 'later height'),
   ).action(async (from: string, to: string, flags: ProofFlags) => {
-    const bundle = await new NodeClient(flags.node).consistencyProof(parseHeight(from, 'FROM'), parseHeight(to, 'TO'));
+    const bundle = await new NodeClient(flags.node, readAuthOf(flags)).consistencyProof(
+      parseHeight(from, 'FROM'),
+      parseHeight(to, 'TO'),
+    );
     emitBundle(output(flags.json === true), flags, `consistency proof ${from}..${to}`, bundle);
   });
 
@@ -75,7 +78,7 @@ export function registerProofCommands(program: Command): void {
       .description('proof of the current value (or absence) of a state key')
       .argument('<key>', 'state key'),
   ).action(async (key: string, flags: ProofFlags) => {
-    const bundle = await new NodeClient(flags.node).stateProof(key);
+    const bundle = await new NodeClient(flags.node, readAuthOf(flags)).stateProof(key);
     emitBundle(output(flags.json === true), flags, `state proof of ${key}`, bundle);
   });
 

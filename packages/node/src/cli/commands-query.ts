@@ -6,12 +6,53 @@ import { NodeError } from '../errors.js';
 import { GENESIS_FILE, loadOrgSigner, readGenesisFile, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner } from '../keys/keystore.js';
 import { parseArgsObject, parseHeight, parsePositiveInt, parseTxId } from './args.js';
-import { DEFAULT_NODE_URL, NodeClient } from './client.js';
+import { type ClientAuth, DEFAULT_NODE_URL, NodeClient } from './client.js';
 import { output, table } from './output.js';
 
 export function nodeOption(): Option {
   return new Option('--node <url>', 'node URL').env('CUSTOS_NODE').default(DEFAULT_NODE_URL);
 }
+
+/** Credentials for reading what is not public (docs/api.md, "Read access"). */
+export interface ReadAuthFlags {
+  token?: string;
+  as?: string;
+  home?: string;
+  passphraseFile?: string;
+}
+
+/**
+ * Adds `--token` (an org API token with `read`, or $CUSTOS_TOKEN) and `--as ORG` (sign each request
+ * with that org's key from the home) to a command that reads the ledger. Without either, the node
+ * answers what is public: headers, checkpoints, the member set, proofs for an id you know.
+ */
+export function readAuthOptions(cmd: Command, withHome = true): Command {
+  cmd
+    .addOption(new Option('--token <token>', "an org API token with 'read'").env('CUSTOS_TOKEN'))
+    .option('--as <org>', "sign the requests with this org's key from the home directory");
+  if (withHome) {
+    cmd
+      .option('--home <dir>', 'home directory for --as (default $CUSTOS_HOME or ./.custos)')
+      .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)');
+  }
+  return cmd;
+}
+
+/** The credentials `readAuthOptions` asked for, if any. */
+export function readAuthOf(flags: ReadAuthFlags): ClientAuth {
+  if (flags.token !== undefined && flags.as !== undefined) {
+    throw new NodeError('BAD_REQUEST', 'expected at most one of --token or --as ORG');
+  }
+  if (flags.token !== undefined) return { token: flags.token };
+  if (flags.as === undefined) return {};
+  const home = resolveHome(flags.home);
+  const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
+  return { signer: loadOrgSigner(home, flags.as, requirePassphrase({ home, ...passFile })) };
+}
+
+/** The sentence to print where a body was withheld from a reader. */
+export const WITHHELD =
+  'withheld: only its parties may read it (pass --token with an org API token, or --as ORG to sign with that org key; a customer reads their own with `custos history`)';
 
 interface TxFlags {
   type?: string;
@@ -88,36 +129,43 @@ export function registerQueryCommands(program: Command): void {
       if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
     });
 
-  tx.command('show')
-    .description('show a committed transaction')
-    .argument('<txId>', 'transaction id')
+  readAuthOptions(tx.command('show').description('show a committed transaction').argument('<txId>', 'transaction id'))
     .addOption(nodeOption())
     .option('--json', 'print one JSON document')
-    .action(async (txId: string, flags: { node: string; json?: boolean }) => {
+    .action(async (txId: string, flags: ReadAuthFlags & { node: string; json?: boolean }) => {
       const out = output(flags.json === true);
-      const t = await new NodeClient(flags.node).tx(parseTxId(txId));
+      const t = await new NodeClient(flags.node, readAuthOf(flags)).tx(parseTxId(txId));
+      const body = t.tx?.body;
       out.result(t, [
         `Transaction ${t.txId}`,
         ...table([
-          ['type', t.tx.body.type],
-          ['signer', t.tx.body.signer],
           ['block', `${t.height} (index ${t.index}, log index ${t.logIndex})`],
           ['result', t.code],
-          ['created', new Date(t.tx.body.createdAt).toISOString()],
-          ['args', JSON.stringify(t.tx.body.args)],
+          ...(body === undefined
+            ? [['body', WITHHELD] as [string, string]]
+            : ([
+                ['type', body.type],
+                ['signer', body.signer],
+                ['created', new Date(body.createdAt).toISOString()],
+                ['args', JSON.stringify(body.args)],
+              ] as [string, string][])),
         ]),
       ]);
     });
 
-  program
-    .command('block')
-    .description('show a block')
-    .argument('[height]', "block height or 'latest'", 'latest')
+  readAuthOptions(
+    program
+      .command('block')
+      .description('show a block (its transactions: those your credentials may read)')
+      .argument('[height]', "block height or 'latest'", 'latest'),
+  )
     .addOption(nodeOption())
     .option('--json', 'print one JSON document')
-    .action(async (height: string, flags: { node: string; json?: boolean }) => {
+    .action(async (height: string, flags: ReadAuthFlags & { node: string; json?: boolean }) => {
       const out = output(flags.json === true);
-      const b = await new NodeClient(flags.node).block(height === 'latest' ? 'latest' : parseHeight(height));
+      const client = new NodeClient(flags.node, readAuthOf(flags));
+      const b = await client.block(height === 'latest' ? 'latest' : parseHeight(height));
+      const withheld = b.withheld ?? 0;
       out.result(b, [
         `Block ${b.height} ${b.hash}`,
         ...table([
@@ -128,19 +176,23 @@ export function registerQueryCommands(program: Command): void {
           ['state root', String(b.header.stateRoot)],
           ['signatures', b.qc === null ? 'none' : b.qc.signatures.length],
         ]),
-        ...b.txIds.map((id, i) => `  ${i}  ${id}  ${b.results[i]}`),
+        ...b.txIds.map((id, i) => `  ${b.indexes?.[i] ?? i}  ${id}  ${b.results[i]}`),
+        ...(b.commitments ?? []).map((c) => `  ${c.index}  ${c.txId}  ${c.code}  (another org's: body withheld)`),
+        ...(withheld > 0 ? [`  ${withheld} transaction(s) ${WITHHELD}`] : []),
       ]);
     });
 
-  program
-    .command('state')
-    .description('show the current value of a state key, e.g. member/bank or kv/privacy/bank.policy')
-    .argument('<key>', 'state key')
+  readAuthOptions(
+    program
+      .command('state')
+      .description('show the current value of a state key, e.g. member/bank or kv/privacy/bank.policy')
+      .argument('<key>', 'state key'),
+  )
     .addOption(nodeOption())
     .option('--json', 'print one JSON document')
-    .action(async (key: string, flags: { node: string; json?: boolean }) => {
+    .action(async (key: string, flags: ReadAuthFlags & { node: string; json?: boolean }) => {
       const out = output(flags.json === true);
-      const e = await new NodeClient(flags.node).stateEntry(key);
+      const e = await new NodeClient(flags.node, readAuthOf(flags)).stateEntry(key);
       out.result(e, [`${e.key} at height ${e.height}:`, JSON.stringify(e.value, null, 2)]);
     });
 }

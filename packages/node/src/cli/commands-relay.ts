@@ -8,13 +8,14 @@ import type { Command } from 'commander';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { requirePassphrase } from '../home.js';
-import { httpEndpoint, type RelayAction, Relayer, xtxStatus } from '../interop/relayer.js';
+import { type ChainEndpoint, httpEndpoint, type RelayAction, Relayer, xtxStatus } from '../interop/relayer.js';
 import { loadSigner } from '../keys/keystore.js';
 import { parsePositiveInt, parseTxId } from './args.js';
 import { output, table } from './output.js';
 
 interface RelayFlags {
   chain: string[];
+  token: string[];
   key?: string;
   passphraseFile?: string;
   interval: string;
@@ -24,6 +25,7 @@ interface RelayFlags {
 
 interface StatusFlags {
   chain: string[];
+  token: string[];
   json?: boolean;
 }
 
@@ -41,11 +43,31 @@ function actionLine(a: RelayAction): string {
   return `  ${a.step.padEnd(8)} ${a.chainId.padEnd(16)} ${a.xtxId}  ${a.code}`;
 }
 
+/** One endpoint per `--chain`, with the `--token` in the same position (or the one token for all). */
+function endpoints(urls: string[], tokens: string[] = []): ChainEndpoint[] {
+  if (tokens.length > 1 && tokens.length !== urls.length) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `expected one --token per --chain (${urls.length}), or one for all; got ${tokens.length}`,
+    );
+  }
+  return urls.map((u, i) => {
+    const token = tokens.length === 1 ? tokens[0] : tokens[i];
+    return httpEndpoint(u, token === undefined ? {} : { token });
+  });
+}
+
 export function registerRelayCommands(program: Command): void {
   program
     .command('relay')
     .description('carry cross-chain transactions and their proofs between chains (any number may run at once)')
     .option('--chain <url>', 'HTTP API of a chain (repeat for each chain)', collect, [])
+    .option(
+      '--token <token>',
+      "a member's API token with 'read' on that chain (repeat in --chain order, or once for all)",
+      collect,
+      [],
+    )
     .option('--key <file>', 'sign relay transactions with this keystore (default: a one-time key)')
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
     .option('--interval <ms>', 'pause between scans', '500')
@@ -55,7 +77,7 @@ export function registerRelayCommands(program: Command): void {
       const out = output(flags.json === true);
       if (flags.chain.length < 2) throw new NodeError('BAD_REQUEST', 'expected at least two --chain URLs');
       const interval = parsePositiveInt(flags.interval, '--interval');
-      const chains = flags.chain.map((u) => httpEndpoint(u));
+      const chains = endpoints(flags.chain, flags.token);
       const { signer, ephemeral } = relaySigner(flags);
       const did = didFromPublicKey(signer.publicKey);
       out.note(
@@ -125,15 +147,18 @@ export function registerRelayCommands(program: Command): void {
     .command('status <xtxId>')
     .description('where a cross-chain transaction stands on each chain, and its outcome')
     .option('--chain <url>', 'HTTP API of a participant chain (repeat for each)', collect, [])
+    .option(
+      '--token <token>',
+      "a member's API token with 'read' on that chain (repeat in --chain order, or once for all)",
+      collect,
+      [],
+    )
     .option('--json', 'print one JSON document')
     .action(async (id: string, flags: StatusFlags) => {
       const out = output(flags.json === true);
       const xtxId = parseTxId(id);
       if (flags.chain.length === 0) throw new NodeError('BAD_REQUEST', 'expected at least one --chain URL');
-      const s = await xtxStatus(
-        flags.chain.map((u) => httpEndpoint(u)),
-        xtxId,
-      );
+      const s = await xtxStatus(endpoints(flags.chain, flags.token), xtxId);
       if (s.stage === 'unknown')
         throw new NodeError('NOT_FOUND', `no chain given knows cross-chain transaction ${xtxId}`);
       const rows: [string, string][] = s.chains.map((c) => [

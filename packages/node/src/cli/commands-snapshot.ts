@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { fetchSnapshot, importSnapshot } from '../consortium/snapshot.js';
 import { installNativeCrypto } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
@@ -21,8 +21,13 @@ export function registerSnapshotCommands(program: Command): void {
     .requiredOption('--from <url>', "base URL of a peer's HTTP API")
     .option('--home <dir>', 'home directory (default $CUSTOS_HOME or ./.custos)')
     .option('--height <n>', 'expected height (the peer exports its head once final)')
+    .addOption(
+      new Option('--token <token>', "an API token with the 'replica' scope, from a member of the consortium").env(
+        'CUSTOS_TOKEN',
+      ),
+    )
     .option('--json', 'print one JSON document')
-    .action(async (flags: { from: string; home?: string; height?: string; json?: boolean }) => {
+    .action(async (flags: { from: string; home?: string; height?: string; token?: string; json?: boolean }) => {
       installNativeCrypto();
       const out = output(flags.json === true);
       const home = resolveHome(flags.home);
@@ -36,7 +41,16 @@ export function registerSnapshotCommands(program: Command): void {
         if (!Number.isSafeInteger(height) || height < 0) throw new NodeError('BAD_REQUEST', 'expected --height >= 0');
       }
       const genesis = readGenesisFile(genesisPath);
-      const source = await fetchSnapshot(flags.from, height === undefined ? {} : { height });
+      if (flags.token === undefined) {
+        throw new NodeError(
+          'UNAUTHENTICATED',
+          "expected --token (or $CUSTOS_TOKEN): a peer serves its snapshot only to the consortium's peers; ask a member for an API token with the 'replica' scope",
+        );
+      }
+      const source = await fetchSnapshot(flags.from, {
+        ...(height === undefined ? {} : { height }),
+        headers: { authorization: `Bearer ${flags.token}` },
+      });
       const r = await importSnapshot({ source, dbPath, genesis, sourceName: flags.from });
       out.result(
         { home, ...r },

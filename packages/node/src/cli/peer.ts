@@ -22,6 +22,12 @@ export interface PeerOptions {
   host: string;
   port: number;
   logger: boolean;
+  /**
+   * The names clients reach this peer by (`host[:port]`), which signed requests must name as their
+   * `@authority`: set it behind a reverse proxy. Default: $CUSTOS_AUTHORITIES (comma-separated),
+   * else the names of the address it listens on.
+   */
+  authorities?: string[];
 }
 
 export interface Peer {
@@ -71,7 +77,16 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   );
   orgs.startRetention();
-  const app = createServer(node, { logger: opts.logger, orgs });
+  const authorities =
+    opts.authorities ??
+    process.env.CUSTOS_AUTHORITIES?.split(',')
+      .map((a) => a.trim())
+      .filter((a) => a.length > 0);
+  const app = createServer(node, {
+    logger: opts.logger,
+    orgs,
+    ...(authorities === undefined || authorities.length === 0 ? {} : { authorities }),
+  });
   let url: string;
   try {
     url = await listen(app, { host: opts.host, port: opts.port });

@@ -1,15 +1,21 @@
 /**
  * Catch-up from other peers (DESIGN.md section 4): a peer that is behind fetches the missing blocks
- * from the others' HTTP APIs (GET /v1/blocks/:height), and applies each one only if it extends its
+ * from the others' HTTP APIs (GET /v1/replica/blocks/:height, signed with a member key), and applies each one only if it extends its
  * own chain and carries a valid quorum certificate over the checkpoint it computes itself
  * (`CustosNode.applyCertifiedBlock`). Blocks without a full certificate yet are left to the orderer.
  */
+import { type Signer, signRequest } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 
 export interface CatchUpOptions {
   /** Base URLs of other peers' HTTP APIs. */
   peers: string[];
+  /**
+   * A member key of this peer: whole blocks (GET /v1/replica/blocks/:height) are served to the
+   * consortium's peers only, so each request is signed with it (RFC 9421).
+   */
+  signer?: Signer;
   /** Per-request deadline. Default 10 s. */
   timeoutMs?: number;
   log?: (message: string) => void;
@@ -52,7 +58,9 @@ export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): 
       if (peer.final < h || peer.distrusted) continue;
       let block: Record<string, unknown>;
       try {
-        block = (await getJson(`${peer.url}/v1/blocks/${h}`, timeoutMs, MAX_BLOCK_BYTES)) as Record<string, unknown>;
+        const url = `${peer.url}/v1/replica/blocks/${h}`;
+        const headers = opts.signer === undefined ? {} : { ...signRequest({ method: 'GET', url }, opts.signer) };
+        block = (await getJson(url, timeoutMs, MAX_BLOCK_BYTES, headers)) as Record<string, unknown>;
       } catch (e) {
         failures.push({ peer: peer.url, reason: (e as Error).message });
         continue;
@@ -99,8 +107,13 @@ async function finalHeightOf(url: string, timeoutMs: number): Promise<number> {
 }
 
 /** GET `url` as JSON, reading at most `maxBytes` of the answer (a peer's answer is attacker-controlled). */
-export async function getJson(url: string, timeoutMs: number, maxBytes: number): Promise<unknown> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function getJson(
+  url: string,
+  timeoutMs: number,
+  maxBytes: number,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  const r = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (!r.ok) {
     await r.body?.cancel().catch(() => {});
     throw new NodeError('CATCH_UP_FAILED', `${url}: HTTP ${r.status}`);

@@ -73,6 +73,11 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
       log,
       ...(opts.etcdSecurity === undefined ? {} : { security: opts.etcdSecurity }),
     }),
-    catchUp: (node) => catchUpFromPeers(node, { peers: config.peers, log }),
+    catchUp: (node) =>
+      catchUpFromPeers(node, {
+        peers: config.peers,
+        log,
+        ...(opts.signers[0] === undefined ? {} : { signer: opts.signers[0] }),
+      }),
   });
 }

@@ -446,11 +446,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export async function fetchSnapshot(
   url: string,
-  opts: { height?: number; maxBytes?: number; timeoutMs?: number } = {},
+  opts: { height?: number; maxBytes?: number; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<AsyncIterable<Uint8Array>> {
   const q = opts.height === undefined ? '' : `?height=${opts.height}`;
   const target = `${url.replace(/\/+$/, '')}/v1/snapshot${q}`;
-  const r = await fetch(target, { signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000) });
+  // The snapshot is for the consortium's peers: `headers` carry a member credential (an API token with `replica`).
+  const r = await fetch(target, {
+    headers: opts.headers ?? {},
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000),
+  });
   if (!r.ok || r.body === null) {
     const text = new TextDecoder().decode(await readBounded(r, 64 * 1024, target).catch(() => new Uint8Array()));
     throw new NodeError('CATCH_UP_FAILED', `${target}: HTTP ${r.status} ${text.slice(0, 300)}`);

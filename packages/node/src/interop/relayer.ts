@@ -438,8 +438,12 @@ export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): 
 
 const HTTP_TIMEOUT_MS = 40_000;
 
-/** An endpoint over a node's HTTP API (`GET /v1/chain`, `/v1/state`, `/v1/proofs/state`, `POST /v1/txs`). */
-export function httpEndpoint(baseUrl: string): ChainEndpoint {
+/**
+ * An endpoint over a node's HTTP API (`GET /v1/chain`, `/v1/state`, `/v1/proofs/state`, `POST /v1/txs`).
+ * The open cross-chain transactions (`xtxopen/`) and their bodies are for the consortium's members
+ * (docs/api.md, "Read access"): `token` is an API token of a member of that chain with `read`.
+ */
+export function httpEndpoint(baseUrl: string, opts: { token?: string } = {}): ChainEndpoint {
   let url: URL;
   try {
     url = new URL(baseUrl);
@@ -455,7 +459,10 @@ export function httpEndpoint(baseUrl: string): ChainEndpoint {
     try {
       res = await fetch(`${base}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
-        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+          ...(opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
       });

@@ -3,7 +3,7 @@
  * keys) for its console and scripts, so they need not hold a ledger key. A token is
  * `custos_<id>_<secret>`: 8 random bytes of id (hex, shown in lists and used to revoke) and 32
  * random bytes of secret (base64url), shown once at creation. The node keeps only the SHA-256 of
- * the whole token (a 256-bit random secret needs no slow hash), its org, scopes (`read`, `write`),
+ * the whole token (a 256-bit random secret needs no slow hash), its org, scopes (`read`, `write`, `governance`, `replica`),
  * expiry and revocation, in the table `org_api_tokens` of its own SQLite file: node-local, never on
  * the ledger, carried along by the store's backups.
  */
@@ -12,7 +12,13 @@ import type Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 
-export const TOKEN_SCOPES = ['read', 'write'] as const;
+/**
+ * `read`: GET and HEAD of the org's routes and of the ledger as the org may see it; `write`: the
+ * org's other routes, except governance; `governance`: propose and vote (trust #11: a `write` token
+ * for a console or script must not be able to change the member set); `replica`: the whole ledger
+ * for a peer of the org (snapshot, whole blocks), which a dashboard's `read` token must not get.
+ */
+export const TOKEN_SCOPES = ['read', 'write', 'governance', 'replica'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export const TOKEN_PREFIX = 'custos_';

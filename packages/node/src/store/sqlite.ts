@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STR
 CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subject_index (subject TEXT NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (subject, log_index)) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID;
+-- Read indexes (trust #6): the snapshot's replay window, and open requests by deadline (read-queries.ts).
+CREATE INDEX IF NOT EXISTS txs_by_expiry ON txs (expires_at);
+CREATE INDEX IF NOT EXISTS state_open_requests ON state (json_extract(value, '$.deadline'), key)
+  WHERE key >= 'request/' AND key < 'request0' AND json_extract(value, '$.status') = 'open';
 `;
 
 export interface StoreOptions {

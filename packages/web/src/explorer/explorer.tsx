@@ -11,7 +11,7 @@ import {
   verifyQuorumCertificate,
   xtxIdOf,
 } from '@custos/protocol';
-import type { BlockView } from '@custos/sdk';
+import { type BlockView, memberSetOf, type TxView } from '@custos/sdk';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';
 import { count, dateTime, list, short } from '../lib/format.js';
@@ -229,10 +229,22 @@ function Checkpoint({ qc, trust }: { qc: QuorumCertificate; trust: PinnedTrust }
 }
 
 function summarize(b: BlockView): string {
+  const total = b.header.txCount;
+  if (total === 0) return 'Empty';
+  // Transactions about customers are private to their parties: a visitor sees how many, not what.
+  const hidden = total - b.txs.length;
   const refused = b.results.filter((c) => c !== 'OK').length;
-  if (b.txs.length === 0) return 'Empty';
-  if (refused === 0) return `${b.txs.length} done`;
-  return refused === b.txs.length ? `${refused} refused` : `${b.txs.length - refused} done, ${refused} refused`;
+  const seen =
+    b.txs.length === 0
+      ? ''
+      : refused === 0
+        ? `${b.txs.length} done`
+        : refused === b.txs.length
+          ? `${refused} refused`
+          : `${b.txs.length - refused} done, ${refused} refused`;
+  if (hidden === 0) return seen;
+  const priv = `${count(hidden)} private`;
+  return seen === '' ? priv : `${seen}, ${priv}`;
 }
 
 function BlockTable({ blocks, trust }: { blocks: BlockView[]; trust: PinnedTrust }) {
@@ -263,7 +275,7 @@ function BlockTable({ blocks, trust }: { blocks: BlockView[]; trust: PinnedTrust
                 <td data-label="What happened">
                   {b.height === 0
                     ? `Genesis: ${list(trust.members.map((m) => m.name))} start the ledger`
-                    : types.join(', ') || '—'}
+                    : types.join(', ') || (b.header.txCount > 0 ? 'Private to the parties' : '—')}
                 </td>
               </tr>
             );
@@ -352,8 +364,15 @@ function BlockPage({ ctx, height }: { ctx: ChainContext; height: number }) {
               </section>
               <section aria-labelledby="txs-title">
                 <h2 id="txs-title">Transactions</h2>
+                {b.header.txCount > b.txs.length && (
+                  <p className="muted">
+                    {count(b.header.txCount - b.txs.length)} of its {count(b.header.txCount)} transactions are private:
+                    only the company they concern and the customer who signed them may read them. The header above
+                    commits to all of them, and anyone who knows a transaction’s id can check its proof.
+                  </p>
+                )}
                 {b.txs.length === 0 ? (
-                  <p className="muted">This block holds no transaction.</p>
+                  b.header.txCount === 0 && <p className="muted">This block holds no transaction.</p>
                 ) : (
                   <div className="table-wrap">
                     <table className="responsive">
@@ -370,7 +389,7 @@ function BlockPage({ ctx, height }: { ctx: ChainContext; height: number }) {
                           const r = resultText(b.results[i] ?? 'OK');
                           return (
                             <tr key={b.txIds[i]}>
-                              <td data-label="#">{i + 1}</td>
+                              <td data-label="#">{(b.indexes?.[i] ?? i) + 1}</td>
                               <td data-label="What">
                                 <Link href={`/explorer/tx/${b.txIds[i]}`}>{typeText(tx.body.type)}</Link>
                                 <div className="muted small">{txSentence(tx, t, b.results[i] ?? 'OK')}</div>
@@ -404,26 +423,28 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
       <AsyncView state={tx} loading="Loading the transaction…">
         {(c) => {
           const r = resultText(c.code);
+          if (c.tx === undefined) return <PrivateTx c={c} />;
+          const tx = c.tx;
           return (
             <div className="stack-lg">
               <section className="card" aria-labelledby="what-title">
-                <h2 id="what-title">{typeText(c.tx.body.type)}</h2>
-                <p>{txSentence(c.tx, t, c.code)}.</p>
+                <h2 id="what-title">{typeText(tx.body.type)}</h2>
+                <p>{txSentence(tx, t, c.code)}.</p>
                 <p>
                   <Badge tone={r.tone}>{r.text}</Badge>
                 </p>
-                {xtxIdFrom(c.tx) !== undefined && (
+                {xtxIdFrom(tx) !== undefined && (
                   <p>
-                    <Link href={`/explorer/xtx/${xtxIdFrom(c.tx)}`}>See the cross-chain transaction</Link>
+                    <Link href={`/explorer/xtx/${xtxIdFrom(tx)}`}>See the cross-chain transaction</Link>
                   </p>
                 )}
                 <dl className="facts">
                   <dt>Signed by</dt>
                   <dd>
-                    {signerText(c.tx, t)} <code className="muted">{short(c.tx.body.signer, 16)}</code>
+                    {signerText(tx, t)} <code className="muted">{short(tx.body.signer, 16)}</code>
                   </dd>
                   <dt>Signed at</dt>
-                  <dd>{dateTime(c.tx.body.createdAt)}</dd>
+                  <dd>{dateTime(tx.body.createdAt)}</dd>
                   <dt>In block</dt>
                   <dd>
                     <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
@@ -432,12 +453,12 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
                   <dd>{count(c.logIndex + 1)}</dd>
                   <dt>Id</dt>
                   <dd>
-                    <code>{c.txId}</code>
+                    <code>{txId}</code>
                   </dd>
                 </dl>
                 <details className="disclosure mt-4">
                   <summary>Show the signed transaction</summary>
-                  <pre className="raw-json">{JSON.stringify(c.tx, null, 2)}</pre>
+                  <pre className="raw-json">{JSON.stringify(tx, null, 2)}</pre>
                 </details>
               </section>
               <section className="card" aria-labelledby="incl-title">
@@ -446,7 +467,7 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
                   Ask the node for a proof that this transaction is in the ledger’s history, and check it in this
                   browser against the members you trust.
                 </p>
-                <Link className="btn btn-primary" href={`/explorer/verify?tx=${c.txId}`}>
+                <Link className="btn btn-primary" href={`/explorer/verify?tx=${txId}`}>
                   Check the proof
                 </Link>
               </section>
@@ -455,6 +476,47 @@ function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
         }}
       </AsyncView>
     </>
+  );
+}
+
+/** A transaction whose content this visitor may not read: where it is, its result, and its proof. */
+function PrivateTx({ c }: { c: TxView }) {
+  const r = resultText(c.code);
+  return (
+    <div className="stack-lg">
+      <section className="card" aria-labelledby="what-title">
+        <h2 id="what-title">A private transaction</h2>
+        <p>
+          Its content is private: only the company it concerns and the customer who signed it may read it (a customer
+          sees all of their own in the portal after signing in). Where it is in the ledger and its result are public.
+        </p>
+        <p>
+          <Badge tone={r.tone}>{r.text}</Badge>
+        </p>
+        <dl className="facts">
+          <dt>In block</dt>
+          <dd>
+            <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
+          </dd>
+          <dt>History entry</dt>
+          <dd>{count(c.logIndex + 1)}</dd>
+          <dt>Id</dt>
+          <dd>
+            <code>{c.txId}</code>
+          </dd>
+        </dl>
+      </section>
+      <section className="card" aria-labelledby="incl-title">
+        <h2 id="incl-title">Is it really on the ledger?</h2>
+        <p className="muted">
+          Ask the node for a proof that this transaction is in the ledger’s history, and check it in this browser
+          against the members you trust.
+        </p>
+        <Link className="btn btn-primary" href={`/explorer/verify?tx=${c.txId}`}>
+          Check the proof
+        </Link>
+      </section>
+    </div>
   );
 }
 

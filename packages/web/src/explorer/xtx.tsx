@@ -47,6 +47,8 @@ async function bodyOf(
   if (prepareTx === null) return undefined;
   try {
     const t = await api.tx(prepareTx, { signal });
+    // The body is for members of that chain: a visitor sees the votes and the decision, not the operations.
+    if (t.tx === undefined) return undefined;
     return parseCrossChainTx(t.tx.body.args.xtx);
   } catch {
     return undefined;

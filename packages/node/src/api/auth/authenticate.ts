@@ -10,10 +10,12 @@ import { nativeVerifier } from '../../crypto/native.js';
 import { NodeError } from '../../errors.js';
 import type { CustosNode } from '../../node.js';
 import { type TokenScope, tokenStoreOf } from '../../orgs/tokens.js';
+import { clientKey } from '../limits.js';
+import { authoritiesOf } from './authority.js';
 import { ReplayCache } from './replay-cache.js';
 
 export type Principal =
-  | { kind: 'signature'; did: string; expires: number }
+  | { kind: 'signature'; did: string; expires: number; nonce: string }
   | { kind: 'token'; org: string; scopes: TokenScope[]; tokenId: string };
 
 const replayCaches = new WeakMap<CustosNode, ReplayCache>();
@@ -56,10 +58,20 @@ const REASON_TEXT: Record<HttpSignatureFailure, string> = {
 
 /**
  * Verifies the RFC 9421 signature of a request (everything but the body, whose digest is checked
- * once it has been read: see `checkBodyDigest`) and records its nonce.
+ * once it has been read: see the guard's preValidation), including that its `@authority` is one of
+ * this node's. The nonce is not recorded here: call `recordNonce` once the key is authorized, so
+ * that requests the route refuses cannot fill the replay cache (trust #14).
  */
-export function authenticateSignature(request: FastifyRequest, node: CustosNode, now = Date.now()): Principal {
-  const host = request.headers.host ?? '';
+export function authenticateSignature(request: FastifyRequest, _node: CustosNode, now = Date.now()): Principal {
+  const host = (request.headers.host ?? '').toLowerCase();
+  const bound = authoritiesOf(request.server);
+  if (bound !== undefined && !bound.has(host)) {
+    throw new NodeError(
+      'UNAUTHENTICATED',
+      `signature is for another node: expected @authority ${[...bound].slice(0, 3).join(' or ')}${bound.size > 3 ? ' (or another name of this node)' : ''}, got '${host.slice(0, 100)}'; sign for the address you send to`,
+      { details: { reason: 'wrong-authority' } },
+    );
+  }
   const v = verifyRequest(
     { method: request.method, url: `${request.protocol}://${host}${request.url}`, headers: request.headers },
     {
@@ -78,13 +90,30 @@ export function authenticateSignature(request: FastifyRequest, node: CustosNode,
     throw new NodeError(code, detail, { details: { reason } });
   }
   const { keyid, nonce, expires } = v.value;
-  switch (replayCacheOf(node).check(keyid, nonce ?? '', expires * 1000, now)) {
+  return { kind: 'signature', did: keyid, expires, nonce: nonce ?? '' };
+}
+
+/** Records the nonce of an authenticated, authorized signature; refuses a replay. Tokens have none. */
+export function recordNonce(request: FastifyRequest, node: CustosNode, principal: Principal, now = Date.now()): void {
+  if (principal.kind !== 'signature') return;
+  const r = replayCacheOf(node).check(
+    principal.did,
+    principal.nonce,
+    principal.expires * 1000,
+    now,
+    clientKey(request),
+  );
+  switch (r) {
     case 'replayed':
       throw new NodeError('REPLAYED_REQUEST', 'a request with this signature nonce was already received; sign again');
+    case 'client-full':
+      throw new NodeError(
+        'RATE_LIMITED',
+        'too many signed requests from this client within one validity window; retry shortly',
+      );
     case 'full':
       throw new NodeError('RATE_LIMITED', 'too many signed requests within one validity window; retry shortly');
   }
-  return { kind: 'signature', did: keyid, expires };
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;

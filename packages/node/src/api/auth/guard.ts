@@ -16,6 +16,7 @@ import type {
 } from 'fastify';
 import { errorCode, NodeError } from '../../errors.js';
 import type { CustosNode } from '../../node.js';
+import type { TokenScope } from '../../orgs/tokens.js';
 import { problem, sendProblem } from '../problem.js';
 import {
   authenticateSignature,
@@ -24,6 +25,7 @@ import {
   hasCredentials,
   memberOfKey,
   type Principal,
+  recordNonce,
 } from './authenticate.js';
 
 /** Decides whether an authenticated principal may use the route; throws FORBIDDEN (or NOT_FOUND) if not. */
@@ -76,7 +78,7 @@ function refuse(reply: FastifyReply, err: unknown, tokens: boolean): FastifyRepl
  * app.get('/v1/orgs/:org/records', { ...guard(node, { tokens: true, authorize: orgMember(), signer: 'a member key of the org' }), schema }, handler);
  */
 export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
-  return {
+  const hooks: GuardHooks = {
     async onRequest(request, reply) {
       try {
         if (!hasCredentials(request, opts.tokens)) {
@@ -92,6 +94,8 @@ export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
             : authenticateSignature(request, node);
         auths.set(request, { principal });
         opts.authorize(principal, request, node);
+        // Only now: a request the route refuses leaves nothing in the replay cache (trust #14).
+        recordNonce(request, node, principal);
       } catch (e) {
         return refuse(reply, e, opts.tokens);
       }
@@ -137,6 +141,31 @@ export function guard(node: CustosNode, opts: GuardOptions): GuardHooks {
       return undefined;
     },
   };
+  markAuth(hooks.onRequest, { optional: false, tokens: opts.tokens });
+  return hooks;
+}
+
+/** How a route authenticates, for its OpenAPI `security`: set on its onRequest hook. */
+export interface AuthMark {
+  /** Anonymous callers are served too (what they may see is less). */
+  optional: boolean;
+  /** Org API tokens are accepted besides RFC 9421 signatures. */
+  tokens: boolean;
+}
+
+const AUTH_MARK = 'custosAuth';
+
+export function markAuth(hook: object, mark: AuthMark): void {
+  Object.defineProperty(hook, AUTH_MARK, { value: mark });
+}
+
+/** The authentication of a route from its onRequest hooks, or undefined for a public route. */
+export function authMarkOf(onRequest: unknown): AuthMark | undefined {
+  for (const h of [onRequest].flat()) {
+    const m = (h as Record<string, unknown> | null | undefined)?.[AUTH_MARK];
+    if (m !== undefined) return m as AuthMark;
+  }
+  return undefined;
 }
 
 /** Authorizes the subject named by the path parameter `param` (a did:key) and no one else. */
@@ -154,9 +183,10 @@ export function subjectOnly(param = 'did'): Authorize {
 
 /**
  * Authorizes a current member key of the org in the path parameter `org`, or (unless `keysOnly`)
- * an API token of that org with `scope` (default: `read` for GET/HEAD, `write` otherwise).
+ * an API token of that org with `scope` (default: `read` for GET/HEAD, `write` otherwise; the
+ * governance routes ask for `governance`).
  */
-export function orgMember(opts: { keysOnly?: boolean } = {}): Authorize {
+export function orgMember(opts: { keysOnly?: boolean; scope?: TokenScope } = {}): Authorize {
   return (principal, request, node) => {
     const org = (request.params as Record<string, string | undefined>).org;
     if (principal.kind === 'signature') {
@@ -171,8 +201,33 @@ export function orgMember(opts: { keysOnly?: boolean } = {}): Authorize {
     if (opts.keysOnly)
       throw new NodeError('FORBIDDEN', 'API tokens cannot manage tokens: sign with a member key of the org');
     if (principal.org !== org) throw new NodeError('FORBIDDEN', 'this API token belongs to another org');
-    const scope = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+    const scope = opts.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
     if (!principal.scopes.includes(scope))
       throw new NodeError('FORBIDDEN', `this API token lacks the '${scope}' scope`);
   };
+}
+
+/**
+ * Authorizes a current member key of any org, or an API token of any org with `scope`: routes that
+ * serve members of the consortium as such (overdue requests: `read`; the snapshot and whole blocks
+ * a peer replicates: `replica`).
+ */
+export function anyMember(scope: TokenScope = 'read'): Authorize {
+  return (principal, _request, node) => {
+    if (principal.kind === 'signature') {
+      if (memberOfKey(node, principal.did) === undefined) {
+        throw new NodeError('FORBIDDEN', 'expected a signature by a current member key of the consortium');
+      }
+      return;
+    }
+    if (!principal.scopes.includes(scope))
+      throw new NodeError('FORBIDDEN', `this API token lacks the '${scope}' scope`);
+  };
+}
+
+/** The member org of an authenticated request (a member key's org, or the token's). */
+export function memberOrgOf(request: FastifyRequest, node: CustosNode): string | undefined {
+  const p = principalOf(request);
+  if (p === undefined) return undefined;
+  return p.kind === 'token' ? p.org : memberOfKey(node, p.did);
 }
