@@ -219,6 +219,15 @@ export {
   type Share,
 } from './ledger/customer-state.js';
 export {
+  MEMBER_KEY_ACTIONS,
+  MEMBER_KEY_PROOF_DOMAIN,
+  type MemberKeyAction,
+  type MemberKeyStatement,
+  memberKeyProofBytes,
+  proveMemberKey,
+  verifyMemberKeyProof,
+} from './ledger/key-proof.js';
+export {
   followMemberSetUpdates,
   genesisMemberChain,
   latestEpoch,
@@ -234,15 +243,6 @@ export {
   parseMemberSetChain,
   verifyMemberSetUpdate,
 } from './ledger/member-epochs.js';
-export {
-  MEMBER_KEY_ACTIONS,
-  MEMBER_KEY_PROOF_DOMAIN,
-  type MemberKeyAction,
-  type MemberKeyStatement,
-  memberKeyProofBytes,
-  proveMemberKey,
-  verifyMemberKeyProof,
-} from './ledger/key-proof.js';
 export {
   CONSISTENCY_BUNDLE,
   CONSISTENCY_BUNDLE_V1,

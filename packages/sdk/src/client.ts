@@ -10,10 +10,10 @@
  */
 import {
   type BlockHeader,
+  type ErasureExceptionEntry,
   followMemberSetUpdates,
   genesisMemberChain,
   isMemberSetChain,
-  type ErasureExceptionEntry,
   type JsonValue,
   type MemberSet,
   type MemberSetChain,

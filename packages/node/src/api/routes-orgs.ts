@@ -23,7 +23,7 @@ import {
 } from '../governance/state.js';
 import { type DataRecord, LAWFUL_BASES } from '../modules/data.js';
 import type { MemberRecord } from '../modules/member.js';
-import { type DataRequest, isOverdue, MAX_EXCEPTIONS } from '../modules/request.js';
+import { type DataRequest, MAX_EXCEPTIONS } from '../modules/request.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { consentReceipts, type ReceiptFormat } from '../orgs/receipts.js';

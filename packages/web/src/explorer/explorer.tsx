@@ -11,7 +11,7 @@ import {
   verifyQuorumCertificate,
   xtxIdOf,
 } from '@custos/protocol';
-import { type BlockView, memberSetOf, type TxView } from '@custos/sdk';
+import type { BlockView, TxView } from '@custos/sdk';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';
 import { count, dateTime, list, short } from '../lib/format.js';
