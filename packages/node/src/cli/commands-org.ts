@@ -1,14 +1,8 @@
-/**
- * `custos org ...`: what a member org's operator does through its own node's /v1/orgs routes:
- * the data inventory, registering a value (read from a file or stdin, never from argv: argv shows up
- * in process lists), using it under a lawful basis, sharing, rectifying, erasing, the requests queue
- * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
- */
-import { readFileSync } from 'node:fs';
 import type { JsonValue } from '@custos/protocol';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
@@ -67,20 +61,7 @@ export function parsePurposeBases(text: string): Record<string, LawfulBasis> {
 
 /** A JSON value from a file, or from stdin with `-`; the error never quotes the content. */
 export function readValueFile(file: string): JsonValue {
-  let text: string;
-  try {
-    const bytes = readFileSync(file === '-' ? 0 : file);
-    if (bytes.length > MAX_VALUE_BYTES) throw new Error('too large');
-    text = bytes.toString('utf8');
-  } catch (cause) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `cannot read a value of at most ${MAX_VALUE_BYTES} bytes from ${file === '-' ? 'stdin' : file}`,
-      {
-        cause,
-      },
-    );
-  }
+  const text = readBoundedFile(file, { what: 'a JSON value', maxBytes: MAX_VALUE_BYTES }).toString('utf8');
   try {
     return JSON.parse(text) as JsonValue;
   } catch {

@@ -19,6 +19,8 @@ export interface PeerOptions {
   host: string;
   port: number;
   logger: boolean;
+  /** The org service's operator log (JSON lines on stderr); default on. */
+  operatorLog?: boolean;
 }
 
 export interface Peer {
@@ -51,7 +53,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     node,
     [...home.orgSigners].map(([id, signer]) => ({ id, signer, vault: vaults.get(id)! })),
     // Operator log: ids and reasons only, never a value or a subject.
-    (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
+    opts.operatorLog === false
+      ? () => {}
+      : (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   );
   orgs.startRetention();
   const app = createServer(node, { logger: opts.logger, orgs });
