@@ -200,7 +200,7 @@ export function loadOrgSigner(home: string, orgId: string, passphrase: string): 
 }
 
 function loadOrgKey(path: string, orgId: string, keys: string[], passphrase: string): Signer {
-  const signer = loadSigner(path, passphrase);
+  const signer = loadSigner(path, passphrase, `org '${orgId}'`);
   if (!keys.includes(didFromPublicKey(signer.publicKey))) {
     throw new NodeError('BAD_KEYSTORE', `${path} holds a key that genesis does not list for org '${orgId}'`);
   }

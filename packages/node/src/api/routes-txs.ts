@@ -165,7 +165,16 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
       if (t === null) {
         return sendProblem(reply, problem('NOT_FOUND', `no committed transaction ${request.params.txId}`));
       }
-      return { txId: t.txId, height: t.height, index: t.index, logIndex: t.logIndex, code: t.code, tx: t.tx };
+      const detail = t.code === 'OK' ? undefined : node.failureDetail(t.txId);
+      return {
+        txId: t.txId,
+        height: t.height,
+        index: t.index,
+        logIndex: t.logIndex,
+        code: t.code,
+        ...(detail === undefined ? {} : { detail }),
+        tx: t.tx,
+      };
     },
   );
 }

@@ -18,6 +18,7 @@ export interface CommitResult {
   index: number;
   logIndex: number;
   code: string;
+  detail?: string;
 }
 
 export interface ChainInfo {

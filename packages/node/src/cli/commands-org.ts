@@ -147,7 +147,11 @@ async function localOrg(client: NodeClient, org: string): Promise<string> {
 /** Prints a commit result; a refused transaction sets exit status 1. */
 function commitResult(out: Output, r: CommitResult, what: string, doc: unknown = r): void {
   const where = `block ${r.height}, tx ${r.txId}`;
-  out.result(doc, r.code === 'OK' ? `${what}: OK (${where}).` : `${what}: refused, ${r.code} (recorded in ${where}).`);
+  const why = r.detail === undefined ? '' : `: ${r.detail}`;
+  out.result(
+    doc,
+    r.code === 'OK' ? `${what}: OK (${where}).` : `${what}: refused, ${r.code}${why} (recorded in ${where}).`,
+  );
   if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
 }
 

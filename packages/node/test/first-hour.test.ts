@@ -1,0 +1,266 @@
+/**
+ * Issue 20, the first hour: an explicit flag beats its environment variable (point 4), and every
+ * error says what to fix (point 5), as a user of the built `custos` CLI sees them. Needs
+ * `npm run build`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, CliHarness, type Run } from './fixtures/cli.js';
+
+const PASS = 'the right key passphrase';
+const WALLET_PASS = 'the right wallet passphrase';
+
+let cli: CliHarness;
+let nodeUrl: string;
+let passFile: string;
+let wrongPassFile: string;
+let walletPassFile: string;
+
+const custos = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> => cli.run(args, env);
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  cli = new CliHarness('custos-first-hour-');
+  passFile = join(cli.tmp.dir, 'key.pass');
+  wrongPassFile = join(cli.tmp.dir, 'wrong.pass');
+  walletPassFile = join(cli.tmp.dir, 'wallet.pass');
+  writeFileSync(passFile, `${PASS}\n`);
+  writeFileSync(wrongPassFile, 'not the key passphrase\n');
+  writeFileSync(walletPassFile, `${WALLET_PASS}\n`);
+  const init = await custos(['init', '--chain-id', 'first-hour', '--orgs', 'bank,insurer'], {
+    CUSTOS_PASSPHRASE: PASS,
+  });
+  expect(init.code, init.stderr).toBe(0);
+  const served = await cli.serve(
+    ['node', 'start', '--port', '0', '--passphrase-file', passFile],
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+  nodeUrl = served.match[1]!;
+  cli.env.CUSTOS_NODE = nodeUrl;
+  const w = await custos(['wallet', 'create', '--wallet', join(cli.tmp.dir, 'w.json')], {
+    CUSTOS_WALLET_PASSPHRASE: WALLET_PASS,
+  });
+  expect(w.code, w.stderr).toBe(0);
+}, 60_000);
+
+afterAll(async () => {
+  await cli?.cleanup();
+});
+
+describe('first hour #4: an explicit flag beats its environment variable', () => {
+  const kvPut = ['tx', '--type', 'kv.put', '--args', '{"ns":"fh","key":"k","value":1}', '--org', 'bank'];
+  // Each row: the variable set to something that would fail, and the flag that must win.
+  const table: { name: string; args: () => string[]; env: () => NodeJS.ProcessEnv; expect: RegExp }[] = [
+    {
+      name: '--passphrase-file over CUSTOS_PASSPHRASE',
+      args: () => [...kvPut, '--passphrase-file', passFile],
+      env: () => ({ CUSTOS_PASSPHRASE: 'a wrong passphrase' }),
+      expect: /result OK/,
+    },
+    {
+      name: '--wallet-passphrase-file over CUSTOS_WALLET_PASSPHRASE',
+      args: () => [
+        'wallet',
+        'show',
+        '--wallet',
+        join(cli.tmp.dir, 'w.json'),
+        '--wallet-passphrase-file',
+        walletPassFile,
+      ],
+      env: () => ({ CUSTOS_WALLET_PASSPHRASE: 'a wrong wallet passphrase' }),
+      expect: /./,
+    },
+    {
+      name: '--node over CUSTOS_NODE',
+      args: () => ['block', 'latest', '--node', nodeUrl],
+      env: () => ({ CUSTOS_NODE: 'http://127.0.0.1:1' }),
+      expect: /^Block \d+ /,
+    },
+    {
+      name: '--home over CUSTOS_HOME',
+      args: () => [...kvPut, '--home', cli.home, '--passphrase-file', passFile],
+      env: () => ({ CUSTOS_HOME: join(cli.tmp.dir, 'no-such-home') }),
+      expect: /result OK/,
+    },
+    {
+      name: '--org over CUSTOS_ORG',
+      args: () => ['org', 'requests', '--org', 'bank', '--passphrase-file', passFile],
+      env: () => ({ CUSTOS_ORG: 'no-such-org' }),
+      expect: /bank/,
+    },
+  ];
+  for (const row of table) {
+    it(`first hour #4: ${row.name}`, async () => {
+      const r = await custos(row.args(), row.env());
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(row.expect);
+    });
+  }
+
+  it('first hour #4: --port over PORT and --host over HOST', async () => {
+    const other = join(cli.tmp.dir, 'other-home');
+    mkdirSync(other);
+    const init = await custos(['init', '--home', other, '--chain-id', 'other', '--orgs', 'bank'], {
+      CUSTOS_PASSPHRASE: PASS,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const busy = Number(new URL(nodeUrl).port);
+    const prevEnv = { ...cli.env };
+    // PORT names the port the first node holds and HOST an address nobody can bind: both would fail.
+    Object.assign(cli.env, { PORT: String(busy), HOST: '192.0.2.1', CUSTOS_PASSPHRASE: PASS });
+    try {
+      const { child, match } = await cli.serve(
+        ['node', 'start', '--home', other, '--port', '0', '--host', '127.0.0.1'],
+        /listening on (http:\/\/127\.0\.0\.1:(\d+))/,
+      );
+      expect(Number(match[2])).not.toBe(busy);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    } finally {
+      for (const k of Object.keys(cli.env)) delete cli.env[k];
+      Object.assign(cli.env, prevEnv);
+    }
+  });
+});
+
+describe('first hour #5: errors that say what to fix', () => {
+  it('first hour #5: INVALID_ARGS names the argument and what was expected, in the CLI, tx show and the API', async () => {
+    const r = await custos(['tx', '--type', 'kv.put', '--args', '{"ns":"fh","key":"k"}', '--org', 'bank', '--json'], {
+      CUSTOS_PASSPHRASE: PASS,
+    });
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { txId: string; code: string; detail: string };
+    expect(doc.code).toBe('INVALID_ARGS');
+    expect(doc.detail).toBe('expected args.value');
+    const human = await custos(
+      ['tx', '--type', 'kv.put', '--args', '{"ns":"fh","key":"k","nope":1}', '--org', 'bank'],
+      {
+        CUSTOS_PASSPHRASE: PASS,
+      },
+    );
+    expect(human.stdout).toMatch(/result INVALID_ARGS: unexpected args\.nope; expected ns, key, value\./);
+    const show = await custos(['tx', 'show', doc.txId]);
+    expect(show.stdout).toMatch(/result\s+INVALID_ARGS: expected args\.value/);
+    const api = (await (await fetch(`${nodeUrl}/v1/txs/${doc.txId}`)).json()) as { code: string; detail: string };
+    expect(api).toMatchObject({ code: 'INVALID_ARGS', detail: 'expected args.value' });
+  });
+
+  it('first hour #5: UNKNOWN_TYPE lists the known types', async () => {
+    const r = await custos(['tx', '--type', 'kv.putt', '--args', '{}', '--org', 'bank'], { CUSTOS_PASSPHRASE: PASS });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/result UNKNOWN_TYPE: unknown transaction type 'kv\.putt'; known types: .*kv\.put,/);
+  });
+
+  it('first hour #5: a missing file says no such file, not a size limit', async () => {
+    const missing = join(cli.tmp.dir, 'missing.pass');
+    for (const args of [
+      ['wallet', 'show', '--wallet', join(cli.tmp.dir, 'w.json'), '--wallet-passphrase-file', missing],
+      ['verify', missing],
+      ['tx', '--type', 'kv.put', '--args', '{}', '--org', 'bank', '--passphrase-file', missing],
+    ]) {
+      const r = await custos(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toContain(`no such file: ${missing}`);
+      expect(r.stderr).not.toMatch(/at most/);
+    }
+  });
+
+  it('first hour #5: an unreachable node is NODE_UNREACHABLE, with how to fix it', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const r = await custos(['block', 'latest', '--node', url]);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toBe(
+      `error NODE_UNREACHABLE: no node answers at ${url}: start one (\`custos node start\`), or point --node or CUSTOS_NODE at yours\n`,
+    );
+    // Run as the README runs it (`npm run custos -- ...`), the hint says so.
+    const viaNpm = await custos(['block', 'latest', '--node', url], { npm_lifecycle_event: 'custos' });
+    expect(viaNpm.stderr).toContain('start one (`npm run custos -- node start`)');
+  });
+
+  it('first hour #5: a wrong key passphrase names the org and the file', async () => {
+    const r = await custos([
+      'tx',
+      '--type',
+      'kv.put',
+      '--args',
+      '{}',
+      '--org',
+      'bank',
+      '--passphrase-file',
+      wrongPassFile,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `error WRONG_PASSPHRASE: cannot decrypt the key of org 'bank' in ${join(cli.home, 'keys', 'bank.json')}: wrong passphrase`,
+    );
+  });
+
+  it('first hour #5: malformed --args JSON gives the position and what was expected there', async () => {
+    const r = await custos(['tx', '--type', 'kv.put', '--args', '{"ns":"fh" "key":"k"}', '--org', 'bank']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(
+      /^error BAD_REQUEST: --args is not valid JSON: at position 11 \(line 1, column 12\) expected ',' or '}'/,
+    );
+  });
+
+  it('first hour #5: `custos tx --help` lists the transaction types and where their arguments are documented', async () => {
+    const r = await custos(['tx', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Transaction types \(--type\):/);
+    expect(r.stdout).toMatch(/consent\.\s+grant, withdraw/);
+    expect(r.stdout).toMatch(/kv\.\s+delete, put/);
+    expect(r.stdout).toContain('docs/customer-data.md');
+  });
+});
+
+describe('first hour #7: tidy', () => {
+  /** Runs `custos demo` on a fresh home until it is ready, then stops it; resolves with all it printed. */
+  async function demoOutput(extra: string[]): Promise<string> {
+    const demo = new CliHarness('custos-first-hour-demo-');
+    try {
+      const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', ...extra], {
+        env: demo.env,
+        cwd: demo.tmp.dir,
+      });
+      let all = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          all += d.toString();
+          if (/^Stop with Ctrl-C\.$/m.test(all)) resolve();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          all += d.toString();
+        });
+        child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${all}`)));
+      });
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return all;
+    } finally {
+      await demo.cleanup();
+    }
+  }
+
+  it('first hour #7: the demo keeps JSON log lines out of its human output unless --verbose', {
+    timeout: 180_000,
+  }, async () => {
+    const quiet = await demoOutput([]);
+    expect(quiet).toMatch(/Loaded 3 demo customers/);
+    expect(quiet.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+    const verbose = await demoOutput(['--verbose']);
+    expect(verbose.split('\n').filter((l) => l.startsWith('{')).length).toBeGreaterThan(0);
+  });
+});
