@@ -4,7 +4,7 @@
  * `npm run build`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,7 +226,48 @@ describe('first hour #5: errors that say what to fix', () => {
   });
 });
 
+/** Does a package's `engines.node` range accept Node `v` (the forms package-lock.json holds)? */
+function acceptsNode(range: string, v: [number, number, number]): boolean {
+  const cmp = (a: number[], b: number[]) => {
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+    return 0;
+  };
+  const nums = (t: string) =>
+    t
+      .split('.')
+      .filter((p) => /^[0-9]+$/.test(p))
+      .map(Number);
+  return range.split('||').some((alt) =>
+    alt
+      .trim()
+      .replace(/(>=|<=|>|<|\^)\s+/g, '$1')
+      .split(/\s+/)
+      .every((c) => {
+        if (c === '*' || c === '') return true;
+        if (c.startsWith('>=')) return cmp(v, nums(c.slice(2))) >= 0;
+        if (c.startsWith('>')) return cmp(v, nums(c.slice(1))) > 0;
+        if (c.startsWith('<')) return cmp(v, nums(c.slice(1))) < 0;
+        const n = nums(c.replace(/^\^/, ''));
+        if (n[0] !== v[0]) return false;
+        return c.startsWith('^') ? cmp(v, n) >= 0 : n.every((x, i) => x === v[i]);
+      }),
+  );
+}
+
 describe('first hour #7: tidy', () => {
+  it('first hour #7: every locked dependency runs on the Node the README names (20.19), so npm ci warns of no engine', () => {
+    const lock = JSON.parse(readFileSync(new URL('../../../package-lock.json', import.meta.url), 'utf8')) as {
+      packages: Record<string, { engines?: { node?: string } | string[] }>;
+    };
+    const refused = Object.entries(lock.packages)
+      .map(([name, p]) => [name, Array.isArray(p.engines) ? undefined : p.engines?.node] as const)
+      .filter(([, node]) => node !== undefined && !acceptsNode(node, [20, 19, 0]));
+    expect(refused).toEqual([]);
+    expect(acceptsNode('>=22', [20, 19, 0])).toBe(false);
+    expect(acceptsNode('>=22.12.0', [20, 19, 0])).toBe(false);
+    expect(acceptsNode('^20.19.0 || >=22.12.0', [20, 19, 0])).toBe(true);
+  });
+
   /** Runs `custos demo` on a fresh home until it is ready, then stops it; resolves with all it printed. */
   async function demoOutput(extra: string[]): Promise<string> {
     const demo = new CliHarness('custos-first-hour-demo-');
