@@ -191,7 +191,13 @@ function runScript(script: string, cwd: string, env: NodeJS.ProcessEnv, dir: str
     DOCS_TEST_OUT: join(dir, 'out'),
   };
   return new Promise<{ code: number; stdout: string; stderr: string; block: string }>((resolve) => {
-    const child = spawn('bash', [path], { cwd, env: env2 });
+    // Its own process group: what a doc starts in the background (`... &`) is stopped with it.
+    const child = spawn('bash', [path], { cwd, env: env2, detached: true });
+    cleanups.push(() => {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {}
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -201,6 +207,9 @@ function runScript(script: string, cwd: string, env: NodeJS.ProcessEnv, dir: str
       stderr += d.toString();
     });
     child.on('exit', (code) => {
+      try {
+        process.kill(-(child.pid as number), 'SIGTERM');
+      } catch {}
       let block = '';
       try {
         block = readFileSync(env2.DOCS_TEST_BLOCK, 'utf8').trim();
@@ -224,7 +233,7 @@ describe('first hour #1: the docs are tests', () => {
     const doc = readDoc(file);
     const blocks = doc.blocks.filter((b) => b.notRun === undefined);
     if (blocks.length === 0) continue;
-    it(`first hour #1: ${file} runs as written, with PORT and CUSTOS_HOME set`, { timeout: 240_000 }, async () => {
+    it(`first hour #1: ${file} runs as written, with PORT and CUSTOS_HOME set`, { timeout: 480_000 }, async () => {
       const { cwd, env, dir } = await workspace();
       const script = [PRELUDE, ...blocks.map(scriptOf)].join('\n');
       const r = await runScript(script, cwd, env, dir);
