@@ -226,6 +226,46 @@ describe('first hour #5: errors that say what to fix', () => {
   });
 });
 
+describe('first hour #6: cross-chain from the command line', () => {
+  it('first hour #6: interop register co-signs with the home keys; xtx sign refuses an altered plan, prepare an unsigned one', async () => {
+    const remoteHome = join(cli.tmp.dir, 'remote-home');
+    const init = await custos(['init', '--home', remoteHome, '--chain-id', 'remote-x', '--orgs', 'lab'], {
+      CUSTOS_PASSPHRASE: PASS,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const reg = await custos([
+      'interop',
+      'register',
+      '--remote-genesis',
+      join(remoteHome, 'genesis.json'),
+      '--passphrase-file',
+      passFile,
+    ]);
+    expect(reg.stderr).toBe('');
+    expect(reg.stdout).toMatch(/^Registered 'remote-x' on 'first-hour' with 2 co-signature\(s\)/);
+    expect((await custos(['state', 'lc/remote-x'])).code).toBe(0);
+
+    const plan = join(cli.tmp.dir, 'plan.json');
+    const op = (key: string) =>
+      JSON.stringify({ chainId: 'first-hour', org: 'bank', type: 'kv.put', args: { ns: 'x', key, value: 1 } });
+    const made = await custos([
+      ...['xtx', 'new', '--chain', nodeUrl, '--decision-chain', 'first-hour', '--deadline-blocks', '50'],
+      ...['--op', op('a'), '--op', op('b'), '--out', plan],
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const unsigned = await custos(['xtx', 'prepare', plan]);
+    expect(unsigned.code).toBe(64);
+    expect(unsigned.stderr).toMatch(/operation 1 on 'first-hour' is not signed yet/);
+
+    const doc = JSON.parse(readFileSync(plan, 'utf8')) as { plan: { ops: Record<string, { args: object }[]> } };
+    doc.plan.ops['first-hour']![0]!.args = { ns: 'x', key: 'a', value: 2 };
+    writeFileSync(plan, JSON.stringify(doc));
+    const altered = await custos(['xtx', 'sign', plan, '--org', 'bank', '--passphrase-file', passFile]);
+    expect(altered.code).toBe(64);
+    expect(altered.stderr).toMatch(/does not hash to its planHash: it was altered/);
+  });
+});
+
 /** Does a package's `engines.node` range accept Node `v` (the forms package-lock.json holds)? */
 function acceptsNode(range: string, v: [number, number, number]): boolean {
   const cmp = (a: number[], b: number[]) => {
