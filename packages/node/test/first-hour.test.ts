@@ -308,8 +308,14 @@ describe('first hour #7: tidy', () => {
     expect(acceptsNode('^20.19.0 || >=22.12.0', [20, 19, 0])).toBe(true);
   });
 
-  /** Runs `custos demo` on a fresh home until it is ready, then stops it; resolves with all it printed. */
-  async function demoOutput(extra: string[]): Promise<string> {
+  /**
+   * Runs `custos demo` on a fresh home until it is ready, runs `whileUp` with what it printed so
+   * far, then stops it; resolves with all it printed.
+   */
+  async function demoOutput(
+    extra: string[],
+    whileUp: (printed: string, demo: CliHarness) => Promise<void> = async () => {},
+  ): Promise<string> {
     const demo = new CliHarness('custos-first-hour-demo-');
     try {
       const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', ...extra], {
@@ -327,13 +333,50 @@ describe('first hour #7: tidy', () => {
         });
         child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${all}`)));
       });
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      try {
+        await whileUp(all, demo);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       return all;
     } finally {
       await demo.cleanup();
     }
   }
+
+  it('first hour #1: the commands the demo prints run as printed, from a terminal without its PORT and CUSTOS_HOME', {
+    timeout: 300_000,
+  }, async () => {
+    await demoOutput([], async (printed, demo) => {
+      const hints = [
+        ...printed.split('\n').filter((l) => /^ {2}(custos|curl) /.test(l)),
+        ...printed.split('\n').flatMap((l) => /^See what .* sees: (custos .*)$/.exec(l)?.[1] ?? []),
+      ].map((l) => l.trim());
+      expect(hints.length).toBe(4);
+      const other = join(demo.tmp.dir, 'other-terminal');
+      mkdirSync(other);
+      const { CUSTOS_HOME: _h, CUSTOS_NODE: _n, PORT: _p, HOST: _o, ...env } = demo.env;
+      for (const hint of hints) {
+        const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+          // The README's export comes first: the hint's --wallet-passphrase-file must still win.
+          const c = spawn('bash', ['-c', `set -eo pipefail; custos() { node "${CLI}" "$@"; }; ${hint}`], {
+            cwd: other,
+            env: { ...env, CUSTOS_WALLET_PASSPHRASE: 'a long passphrase of your own', npm_lifecycle_event: '' },
+          });
+          let out = '';
+          c.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          c.stderr.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          c.on('exit', (code) => resolve({ code, out }));
+        });
+        expect(r.code, `${hint}\n${r.out}`).toBe(0);
+      }
+    });
+  });
 
   it('first hour #7: the demo keeps JSON log lines out of its human output unless --verbose', {
     timeout: 180_000,
