@@ -178,6 +178,30 @@ describe('first hour #5: errors that say what to fix', () => {
     }
   });
 
+  it('first hour #5: a value on stdin is read only up to its bound, and an over-long one says so', async () => {
+    const big = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn(
+        process.execPath,
+        [
+          ...[CLI, 'org', 'register', '--org', 'bank', '--subject', 'did:key:z6Mk', '--category', 'pd:EmailAddress'],
+          ...['--purposes', 'dpv:Marketing=consent', '--retention-days', '30', '--value-file', '-'],
+        ],
+        { env: cli.env, cwd: cli.tmp.dir },
+      );
+      c.stdin.on('error', () => {});
+      c.stdin.end(`{"a":"${'x'.repeat(200_000)}"}`);
+      let err = '';
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      c.on('exit', (code) => resolve({ code, err }));
+    });
+    expect(big.code).toBe(64);
+    expect(big.err).toMatch(
+      /^error BAD_REQUEST: stdin holds more than \d+ bytes; expected a JSON value of at most that/,
+    );
+  });
+
   it('first hour #5: an unreachable node is NODE_UNREACHABLE, with how to fix it', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const r = await custos(['block', 'latest', '--node', url]);
