@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol';
+import { cliCommand } from './cli/invocation.js';
 import { type ConsortiumConfig, parseConsortiumConfig } from './consortium/config.js';
 import { NodeError } from './errors.js';
+import { readBoundedFile } from './files.js';
 import { type Genesis, makeGenesis, parseGenesis } from './genesis.js';
 import { loadSigner, writeKeystore } from './keys/keystore.js';
 import { MEMBER_ID } from './modules/member.js';
@@ -42,13 +44,14 @@ export interface PassphraseSource {
 }
 
 /**
- * The keystore passphrase: `$CUSTOS_PASSPHRASE`, else the passphrase file given, else
- * `<home>/passphrase` (written by a demo `init`). Undefined if there is none.
+ * The keystore passphrase: the passphrase file given (an explicit flag beats the environment),
+ * else `$CUSTOS_PASSPHRASE`, else `<home>/passphrase` (written by a demo `init`). Undefined if
+ * there is none.
  */
 export function findPassphrase(src: PassphraseSource): string | undefined {
   const env = src.env ?? process.env;
-  if (env.CUSTOS_PASSPHRASE !== undefined && env.CUSTOS_PASSPHRASE.length > 0) return env.CUSTOS_PASSPHRASE;
   if (src.passphraseFile !== undefined) return readPassphraseFile(src.passphraseFile);
+  if (env.CUSTOS_PASSPHRASE !== undefined && env.CUSTOS_PASSPHRASE.length > 0) return env.CUSTOS_PASSPHRASE;
   if (src.home !== undefined && existsSync(join(src.home, PASSPHRASE_FILE))) {
     return readPassphraseFile(join(src.home, PASSPHRASE_FILE));
   }
@@ -65,19 +68,7 @@ export function requirePassphrase(src: PassphraseSource): string {
 }
 
 function readPassphraseFile(path: string): string {
-  let text: string;
-  try {
-    if (statSync(path).size > MAX_PASSPHRASE_BYTES) throw new Error('too large');
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `cannot read a passphrase of at most ${MAX_PASSPHRASE_BYTES} bytes from ${path}`,
-      {
-        cause,
-      },
-    );
-  }
+  const text = readBoundedFile(path, { what: 'a passphrase', maxBytes: MAX_PASSPHRASE_BYTES }).toString('utf8');
   // Editors and `echo` add a final newline that is not part of the passphrase.
   return text.replace(/\r?\n$/, '');
 }
@@ -154,15 +145,11 @@ export function initHome(opts: InitOptions): InitResult {
 
 /** Reads and checks a genesis file (`BAD_GENESIS` if it is not one). */
 export function readGenesisFile(path: string): Genesis {
-  let text: string;
-  try {
-    if (statSync(path).size > MAX_GENESIS_BYTES) throw new Error('file too large');
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new NodeError('BAD_GENESIS', `cannot read a genesis file of at most ${MAX_GENESIS_BYTES} bytes at ${path}`, {
-      cause,
-    });
-  }
+  const text = readBoundedFile(path, {
+    what: 'a genesis file',
+    maxBytes: MAX_GENESIS_BYTES,
+    code: 'BAD_GENESIS',
+  }).toString('utf8');
   try {
     return parseGenesis(JSON.parse(text));
   } catch (cause) {
@@ -183,7 +170,7 @@ export interface LoadedHome {
 /** Opens a home: its genesis, the member keys it holds (decrypted with `passphrase`) and its database path. */
 export function loadHome(home: string, passphrase: string): LoadedHome {
   if (!isInitialized(home)) {
-    throw new NodeError('NOT_INITIALIZED', `no chain in ${home}; run \`custos init\` first`);
+    throw new NodeError('NOT_INITIALIZED', `no chain in ${home}; run \`${cliCommand('init')}\` first`);
   }
   const genesis = readGenesisFile(join(home, GENESIS_FILE));
   const orgSigners = new Map<string, Signer>();
@@ -197,7 +184,10 @@ export function loadHome(home: string, passphrase: string): LoadedHome {
 /** The signer of one org of a home. */
 export function loadOrgSigner(home: string, orgId: string, passphrase: string): Signer {
   if (!isInitialized(home)) {
-    throw new NodeError('NOT_INITIALIZED', `no chain in ${home}; run \`custos init\` first`);
+    throw new NodeError(
+      'NOT_INITIALIZED',
+      `no chain in ${home}; run \`${cliCommand('init')}\` first (or set CUSTOS_HOME to the node's home)`,
+    );
   }
   const genesis = readGenesisFile(join(home, GENESIS_FILE));
   const member = genesis.members.find((m) => m.id === orgId);
@@ -210,7 +200,7 @@ export function loadOrgSigner(home: string, orgId: string, passphrase: string): 
 }
 
 function loadOrgKey(path: string, orgId: string, keys: string[], passphrase: string): Signer {
-  const signer = loadSigner(path, passphrase);
+  const signer = loadSigner(path, passphrase, `org '${orgId}'`);
   if (!keys.includes(didFromPublicKey(signer.publicKey))) {
     throw new NodeError('BAD_KEYSTORE', `${path} holds a key that genesis does not list for org '${orgId}'`);
   }

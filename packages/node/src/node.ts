@@ -119,7 +119,12 @@ export interface CommitResult {
   index: number;
   logIndex: number;
   code: ResultCode;
+  /** Why it failed, naming the field and what was expected (when the executor said more than the code). */
+  detail?: string;
 }
+
+/** How many failure details a node keeps (in memory, newest first out last): diagnostics, not ledger data. */
+const MAX_FAILURE_DETAILS = 10_000;
 
 export interface Submission {
   txId: string;
@@ -193,6 +198,8 @@ export class CustosNode extends EventEmitter {
   readonly chainId: string;
   readonly members: MemberSet;
   private readonly executor = new Executor(SYSTEM_MODULES);
+  /** Why recent transactions failed (txId -> detail), oldest dropped first. */
+  private readonly failureDetails = new Map<string, string>();
   private readonly log: LedgerLog;
   private readonly tree: LedgerTree;
   private orderer: Orderer | undefined;
@@ -408,6 +415,27 @@ export class CustosNode extends EventEmitter {
       setImmediate(() => this.flushVerify());
     }
     return { txId: parsed.txId, committed };
+  }
+
+  private rememberFailure(txId: string, detail: string): void {
+    this.failureDetails.set(txId, detail);
+    if (this.failureDetails.size > MAX_FAILURE_DETAILS) {
+      const oldest = this.failureDetails.keys().next().value;
+      if (oldest !== undefined) this.failureDetails.delete(oldest);
+    }
+  }
+
+  /**
+   * Why a committed transaction failed, in words (the field and what was expected), if this node
+   * executed it recently; the result code on the ledger is the durable answer.
+   */
+  failureDetail(txId: string): string | undefined {
+    return this.failureDetails.get(txId);
+  }
+
+  /** The transaction types this node executes. */
+  txTypes(): string[] {
+    return this.executor.types();
   }
 
   /** Submits and waits for the commit. */
@@ -628,7 +656,18 @@ export class CustosNode extends EventEmitter {
     this.tree.commit();
     this.head = header;
     this.headMembers = members;
-    return entries.map((e) => ({ txId: e.txId, height, index: e.index, logIndex: base + e.index, code: e.code }));
+    return entries.map((e) => {
+      const detail = out.details[e.index];
+      if (detail !== undefined) this.rememberFailure(e.txId, detail);
+      return {
+        txId: e.txId,
+        height,
+        index: e.index,
+        logIndex: base + e.index,
+        code: e.code,
+        ...(detail === undefined ? {} : { detail }),
+      };
+    });
   }
 
   /** Signs `cp` with the keys this peer holds that are member keys in `members` (a removed or rotated-out key no longer signs). */

@@ -226,7 +226,7 @@ describe('custos CLI', () => {
     server?.kill('SIGTERM');
     expect(await exited).toBe(0);
     const down = await custos(['block']);
-    expect(down.code).toBe(75);
-    expect(down.stderr).toMatch(/^error NODE_STOPPED: /);
+    expect(down.code).toBe(69);
+    expect(down.stderr).toMatch(/^error NODE_UNREACHABLE: no node answers at /);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PROTOCOL_ERROR_CODES } from '@custos/protocol';
+import { PROTOCOL_ERROR_CODES, RESULT_CODES } from '@custos/protocol';
 import { describe, expect, it } from 'vitest';
 import { renderErrorsDoc } from '../src/api/errors-doc.js';
 import { ERROR_REGISTRY, NODE_ERROR_CODES } from '../src/errors.js';
@@ -44,6 +44,19 @@ describe('docs/errors.md', () => {
       expect(row, code).toBeDefined();
       expect(row).toContain(`| ${e.status} | ${e.exitCode} |`);
       expect(row).toContain(e.title);
+    }
+  });
+});
+
+describe('transaction result codes', () => {
+  it('first hour #5: every result code of the protocol is in docs/errors.md with its meaning', () => {
+    const doc = readFileSync(DOC, 'utf8');
+    const section = doc.slice(doc.indexOf('## Transaction result codes'));
+    expect(section.length).toBeLessThan(doc.length);
+    for (const code of RESULT_CODES) {
+      const row = section.split('\n').find((l) => l.startsWith(`| \`${code}\` |`));
+      expect(row, code).toBeDefined();
+      expect(row!.length, code).toBeGreaterThan(`| \`${code}\` | `.length + 10);
     }
   });
 });

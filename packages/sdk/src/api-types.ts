@@ -71,6 +71,8 @@ export interface CommitResult {
   index: number;
   logIndex: number;
   code: ResultCode;
+  /** Why it failed: the argument at fault and what was expected (absent when OK or not known). */
+  detail?: string;
 }
 
 /** `GET /v1/txs/:txId`. */

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { didFromPublicKey, proveMemberKey, randomSecretKey } from '@custos/protocol';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, Page } from 'playwright-core';

@@ -5,7 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { RESULT_CODES } from '@custos/protocol';
 import { ERROR_REGISTRY, isProtocolCode } from '../errors.js';
+import { RESULT_CODE_MEANING } from '../result-codes.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
@@ -28,6 +30,17 @@ export function renderErrorsDoc(): string {
     '| code | HTTP | exit | layer | title | meaning |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    '## Transaction result codes',
+    '',
+    'A transaction that reaches a block is committed with one of these codes, whatever happens: only',
+    '`OK` changes the state. The API answers it as `code` (`POST /v1/txs?wait=true`,',
+    '`GET /v1/txs/{txId}`), with a `detail` in words when the node that ran it knows more (the',
+    'argument at fault and what was expected); `custos tx` prints it and exits 1 unless it is `OK`.',
+    '',
+    '| code | meaning |',
+    '| --- | --- |',
+    ...RESULT_CODES.map((c) => `| \`${c}\` | ${cell(RESULT_CODE_MEANING[c])} |`),
     '',
   ].join('\n');
 }

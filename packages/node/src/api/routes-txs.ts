@@ -169,7 +169,11 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
         return sendProblem(reply, problem('NOT_FOUND', `no committed transaction ${request.params.txId}`));
       }
       // Whoever names the id learns its position and code (its inclusion proof shows them), not its body.
-      return txView(t, txVisibility(node, readerOf(request), t, readPolicyOf(node.genesis)));
+      const detail = t.code === 'OK' ? undefined : node.failureDetail(t.txId);
+      return {
+        ...txView(t, txVisibility(node, readerOf(request), t, readPolicyOf(node.genesis))),
+        ...(detail === undefined ? {} : { detail }),
+      };
     },
   );
 }

@@ -118,6 +118,11 @@ export const COMMIT_RESULT = {
     index: { type: 'integer', description: 'Position in its block.' },
     logIndex: { type: 'integer', description: 'Position in the history log (all transactions ever).' },
     code: RESULT_CODE,
+    detail: {
+      type: 'string',
+      description:
+        "Why the transaction failed: the argument at fault and what was expected (for INVALID_ARGS), the known types (for UNKNOWN_TYPE). Absent when OK, or when the node did not execute it recently; the code is the ledger's answer.",
+    },
   },
   required: ['txId', 'height', 'index', 'logIndex', 'code'],
 };

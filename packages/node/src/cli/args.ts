@@ -24,15 +24,140 @@ export function parseTxId(value: string): string {
   return value;
 }
 
-export function parseArgsObject(text: string): { [key: string]: JsonValue } {
+export function parseArgsObject(text: string, flag = '--args'): { [key: string]: JsonValue } {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    throw bad(`expected --args as a JSON object, e.g. '{"ns":"demo","key":"k","value":1}'`);
+    const { offset, expected } = jsonSyntaxError(text);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    throw bad(
+      `${flag} is not valid JSON: at position ${offset} (line ${line}, column ${column}) expected ${expected}${offset >= text.length ? ', got the end of the text' : ''}; e.g. '{"ns":"demo","key":"k","value":1}' (in single quotes for the shell)`,
+    );
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('expected --args as a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad(`expected ${flag} as a JSON object, e.g. '{"ns":"demo","key":"k","value":1}'`);
   return v as { [key: string]: JsonValue };
+}
+
+/**
+ * Where JSON text stops being JSON, and what was expected there (JSON.parse says it only in some
+ * cases, and in words that change between Node versions). Only called on text that failed to parse.
+ */
+export function jsonSyntaxError(text: string): { offset: number; expected: string } {
+  let i = 0;
+  class Stop {
+    constructor(readonly expected: string) {}
+  }
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const lit = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) throw new Stop(`'${word}'`);
+      i++;
+    }
+  };
+  const str = () => {
+    if (text[i] !== '"') throw new Stop('a string in double quotes');
+    i++;
+    for (;;) {
+      if (i >= text.length) throw new Stop('a closing double quote');
+      const c = text[i]!;
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c < ' ') throw new Stop('a character, not a control character (escape it)');
+      if (c === '\\') {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          i++;
+          for (let k = 0; k < 4; k++, i++)
+            if (!/[0-9a-fA-F]/.test(text[i] ?? '')) throw new Stop('four hex digits after \\u');
+          continue;
+        }
+        if (e === undefined || !'"\\/bfnrt'.includes(e))
+          throw new Stop('an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u');
+      }
+      i++;
+    }
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i));
+    if (m === null || m[0] === '' || m[0] === '-')
+      throw new Stop('a value: an object, array, string, number, true, false or null');
+    i += m[0].length;
+  };
+  const value = (depth: number): void => {
+    if (depth > 256) throw new Stop('at most 256 levels of nesting');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        str();
+        ws();
+        if (text[i] !== ':') throw new Stop("':' after the field name");
+        i++;
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        throw new Stop("',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        throw new Stop("',' or ']'");
+      }
+    }
+    if (c === '"') str();
+    else if (c === 't') lit('true');
+    else if (c === 'f') lit('false');
+    else if (c === 'n') lit('null');
+    else num();
+  };
+  try {
+    value(0);
+    ws();
+    if (i < text.length) throw new Stop('the end of the text');
+  } catch (e) {
+    if (e instanceof Stop) return { offset: i, expected: e.expected };
+    throw e;
+  }
+  return { offset: i, expected: 'valid JSON' };
 }
 
 /** `bank,insurer:Acme Insurance` -> ids with names (the name defaults to the id, capitalized). */

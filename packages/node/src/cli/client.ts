@@ -6,6 +6,7 @@
 import { type BlockHeader, ProtocolError, type SignedTx, type Signer } from '@custos/protocol';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
+import { cliCommand } from './invocation.js';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:7070';
 /** Longer than the node's own 30 s commit wait, so the node's TIMEOUT answer arrives first. */
@@ -17,6 +18,7 @@ export interface CommitResult {
   index: number;
   logIndex: number;
   code: string;
+  detail?: string;
 }
 
 export interface ChainInfo {
@@ -177,9 +179,11 @@ export function cliError(e: unknown, baseUrl: string): Error {
   if (!(e instanceof CustosApiError)) return e instanceof Error ? e : new NodeError('INTERNAL', String(e));
   switch (e.code) {
     case 'NODE_UNREACHABLE':
-      return new NodeError('NODE_STOPPED', `no node answers at ${baseUrl} (is \`custos node start\` running?)`, {
-        cause: e,
-      });
+      return new NodeError(
+        'NODE_UNREACHABLE',
+        `no node answers at ${baseUrl}: start one (\`${cliCommand('node start')}\`), or point --node or CUSTOS_NODE at yours`,
+        { cause: e },
+      );
     case 'TIMEOUT':
       // A transaction sent without an answer: the SDK names it, so the user can look it up later.
       if (e.problem === undefined)

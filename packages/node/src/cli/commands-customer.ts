@@ -6,7 +6,7 @@
  * for that org (`wallet.relationship(chainId, org)`), so every org knows the customer by another did.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   isDpvCategory,
@@ -24,6 +24,7 @@ import { fetchHistory, signedBy, trustFromGenesis, type VerifiedHistory, verifyH
 import { type Command, Option } from 'commander';
 import { nativeSigner, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 import { type Genesis, memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { JURISDICTIONS } from '../modules/common.js';
@@ -34,6 +35,7 @@ import { parsePositiveInt } from './args.js';
 import { type CommitResult, NodeClient } from './client.js';
 import { day, deadlineText, parseRecordId, TX_FAILED_EXIT } from './commands-org.js';
 import { nodeOption } from './commands-query.js';
+import { cliCommand } from './invocation.js';
 import { type Output, output } from './output.js';
 import {
   type OpenedWallet,
@@ -216,19 +218,7 @@ function parseCodes(text: string, what: string, known: (c: string) => boolean, e
 }
 
 function noticeHash(file: string): string {
-  let bytes: Buffer;
-  try {
-    if (statSync(file).size > MAX_NOTICE_BYTES) throw new Error('too large');
-    bytes = readFileSync(file);
-  } catch (cause) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `cannot read a privacy notice of at most ${MAX_NOTICE_BYTES} bytes from ${file}`,
-      {
-        cause,
-      },
-    );
-  }
+  const bytes = readBoundedFile(file, { what: 'a privacy notice', maxBytes: MAX_NOTICE_BYTES });
   return createHash('sha256').update(bytes).digest('hex');
 }
 
@@ -861,7 +851,7 @@ export function registerCustomerCommands(program: Command): void {
     const req = value as unknown as DataRequest;
     out.result({ ...r, request: req }, [
       `Request ${r.txId} for ${kindText(flags.kind, flags.jurisdiction)} sent to ${org} (block ${r.height}).`,
-      `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`custos history --org ${org}\` shows its progress.`,
+      `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`${cliCommand(`history --org ${org}`)}\` shows its progress.`,
     ]);
   });
 
@@ -961,7 +951,7 @@ function registerWalletCommands(program: Command): void {
     );
     out.result({ file: path }, [
       `Created your wallet in ${path}.`,
-      'It holds the secret behind all your identifiers: keep it, and a backup (`custos wallet export`), on your own device.',
+      `It holds the secret behind all your identifiers: keep it, and a backup (\`${cliCommand('wallet export')}\`), on your own device.`,
     ]);
   });
 
@@ -1020,7 +1010,7 @@ function registerWalletCommands(program: Command): void {
     await writeWalletFile(flags.out, session.wallet, session.passphrase, { scryptN });
     out.result(
       { file: flags.out, relationships: session.wallet.relationships().length },
-      `Wrote an encrypted backup of your wallet to ${flags.out}; restore it with: custos wallet import ${flags.out}`,
+      `Wrote an encrypted backup of your wallet to ${flags.out}; restore it with: ${cliCommand(`wallet import ${flags.out}`)}`,
     );
   });
 

@@ -22,7 +22,7 @@ export function registerNetworkCommands(program: Command): void {
         dir: flags.dir,
         orgs: Number(flags.orgs),
         chainId: flags.chain,
-        log: (l) => out.note(l),
+        log: out.json ? (l) => out.note(l) : () => {}, // the human result lists the addresses, once
       });
       out.result(state as never, [
         `Consortium ${state.chainId} is up (${join(flags.dir, 'network.json')}):`,

@@ -7,12 +7,13 @@ import { type JsonValue, signTx } from '@custos/protocol';
 import { type Command, Option } from 'commander';
 import { recoverDivergedStore } from '../consortium/recover.js';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
-import { DB_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
+import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import type { CustosNode } from '../node.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
 import { initWithPassphrase } from './commands-home.js';
+import { cliCommand } from './invocation.js';
 import { type Output, output } from './output.js';
 import { closeOnSignals, type Peer, startPeer } from './peer.js';
 
@@ -22,6 +23,7 @@ interface ServeFlags {
   port: string;
   passphraseFile?: string;
   log?: boolean;
+  verbose?: boolean;
   json?: boolean;
 }
 
@@ -35,13 +37,20 @@ function serveOptions(cmd: Command): Command {
     .option('--json', 'print one JSON document once listening');
 }
 
-async function serve(out: Output, flags: ServeFlags, home: string, passphrase: string): Promise<Peer> {
+async function serve(
+  out: Output,
+  flags: ServeFlags,
+  home: string,
+  passphrase: string,
+  opts: { operatorLog: boolean },
+): Promise<Peer> {
   const peer = await startPeer({
     home,
     passphrase,
     host: flags.host,
     port: parsePort(flags.port),
     logger: flags.log === true,
+    operatorLog: opts.operatorLog,
   });
   peer.node.on('fatal', (e: unknown) => {
     out.note(`error INTERNAL: a block failed to commit; the node stopped ordering (${(e as Error).message})`);
@@ -60,7 +69,7 @@ export function registerNodeCommands(program: Command): void {
         home,
         ...(flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile }),
       });
-      const peer = await serve(out, flags, home, passphrase);
+      const peer = await serve(out, flags, home, passphrase, { operatorLog: true });
       out.result(
         { chainId: peer.node.chainId, url: peer.url, height: peer.node.latest().height, home },
         `Custos node ${peer.node.chainId} listening on ${peer.url}`,
@@ -90,71 +99,75 @@ export function registerNodeCommands(program: Command): void {
       ]);
     });
 
-  serveOptions(
-    program.command('demo').description('run a demo chain (bank, insurer, retailer) with sample data'),
-  ).action(async (flags: ServeFlags) => {
-    const out = output(flags.json === true);
-    const home = resolveHome(flags.home);
-    const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
-    let initialized = false;
-    if (!isInitialized(home)) {
-      initWithPassphrase(out, { home, chainId: 'demo', orgs: DEMO_ORGS, ...passFile });
-      initialized = true;
-    }
-    const passphrase = requirePassphrase({ home, ...passFile });
-    const peer = await serve(out, flags, home, passphrase);
-    let demoTxs: string[] = [];
-    let customers: DemoSummary | null = null;
-    if (peer.node.latest().height === 0) {
-      demoTxs = await submitDemoData(peer);
-      if (holdsDemoOrgs(peer.node, peer.orgs)) {
-        customers = await loadDemoCustomers({ node: peer.node, orgs: peer.orgs, home, passphrase });
+  serveOptions(program.command('demo').description('run a demo chain (bank, insurer, retailer) with sample data'))
+    .option('--verbose', "also print the org service's operator log (JSON lines on stderr)")
+    .action(async (flags: ServeFlags) => {
+      const out = output(flags.json === true);
+      const home = resolveHome(flags.home);
+      const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
+      let initialized = false;
+      if (!isInitialized(home)) {
+        initWithPassphrase(out, { home, chainId: 'demo', orgs: DEMO_ORGS, ...passFile });
+        initialized = true;
       }
-    }
-    const sample = demoTxs[0] ?? lastTxId(peer.node);
-    const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
-    const examples = [
-      `curl -s ${peer.url}/v1/chain`,
-      `npm run custos -- tx --type kv.put --args '{"ns":"demo","key":"hello","value":"world"}' --org bank${nodeFlag}`,
-      sample === undefined
-        ? `npm run custos -- block latest${nodeFlag}`
-        : `npm run custos -- proof inclusion ${sample} --out proof.json${nodeFlag} && npm run custos -- verify proof.json`,
-    ];
-    // The company console signs in with an org API token: a fresh one per demo start, valid for a day.
-    const tokens = tokenStoreOf(peer.node);
-    const consoles = peer.orgs.localOrgs().map((org) => ({
-      org,
-      url: `${peer.url}/console/${org}#token=${tokens.create(org, { scopes: ['read', 'write', 'governance'], ttlDays: 1, label: 'demo console', createdBy: 'custos demo' }).token}`,
-    }));
-    out.result(
-      {
-        chainId: peer.node.chainId,
-        url: peer.url,
-        web: `${peer.url}/`,
-        consoles,
-        home,
-        initialized,
-        height: peer.node.latest().height,
-        demoTxs,
-        customers,
-        examples,
-      },
-      [
-        `Custos node ${peer.node.chainId} listening on ${peer.url}`,
-        initialized ? `Initialized a new demo chain in ${home}.` : `Using the chain in ${home}.`,
-        ...(demoTxs.length > 0
-          ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
-          : []),
-        ...(customers === null ? [] : demoCustomerLines(customers, { home, nodeFlag })),
-        `Open ${peer.url}/ in a browser: your data (try a demo customer), the company console and the explorer.`,
-        'Company consoles (each link carries a one-day API token of that org):',
-        ...consoles.map((c) => `  ${c.org.padEnd(9)} ${c.url}`),
-        'Try:',
-        ...examples.map((e) => `  ${e}`),
-        'Stop with Ctrl-C.',
-      ],
-    );
-  });
+      const passphrase = requirePassphrase({ home, ...passFile });
+      const peer = await serve(out, flags, home, passphrase, { operatorLog: flags.verbose === true });
+      let demoTxs: string[] = [];
+      let customers: DemoSummary | null = null;
+      if (peer.node.latest().height === 0) {
+        demoTxs = await submitDemoData(peer);
+        if (holdsDemoOrgs(peer.node, peer.orgs)) {
+          customers = await loadDemoCustomers({ node: peer.node, orgs: peer.orgs, home, passphrase });
+        }
+      }
+      const sample = demoTxs[0] ?? lastTxId(peer.node);
+      // Hints that work as printed from another terminal, whatever PORT and CUSTOS_HOME this one had.
+      const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
+      const homeFlag = home === resolveHome(undefined, {}) ? '' : ` --home ${home}`;
+      const examples = [
+        `curl -s ${peer.url}/v1/chain`,
+        cliCommand(
+          `tx --type kv.put --args '{"ns":"demo","key":"hello","value":"world"}' --org bank${homeFlag}${nodeFlag}`,
+        ),
+        sample === undefined
+          ? cliCommand(`block latest${nodeFlag}`)
+          : `${cliCommand(`proof inclusion ${sample} --out proof.json${nodeFlag}`)} && ${cliCommand(`verify proof.json --genesis ${join(home, GENESIS_FILE)}`)}`,
+      ];
+      // The company console signs in with an org API token: a fresh one per demo start, valid for a day.
+      const tokens = tokenStoreOf(peer.node);
+      const consoles = peer.orgs.localOrgs().map((org) => ({
+        org,
+        url: `${peer.url}/console/${org}#token=${tokens.create(org, { scopes: ['read', 'write', 'governance'], ttlDays: 1, label: 'demo console', createdBy: 'custos demo' }).token}`,
+      }));
+      out.result(
+        {
+          chainId: peer.node.chainId,
+          url: peer.url,
+          web: `${peer.url}/`,
+          consoles,
+          home,
+          initialized,
+          height: peer.node.latest().height,
+          demoTxs,
+          customers,
+          examples,
+        },
+        [
+          `Custos node ${peer.node.chainId} listening on ${peer.url}`,
+          initialized ? `Initialized a new demo chain in ${home}.` : `Using the chain in ${home}.`,
+          ...(demoTxs.length > 0
+            ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
+            : []),
+          ...(customers === null ? [] : demoCustomerLines(customers, { home, nodeFlag: `${homeFlag}${nodeFlag}` })),
+          `Open ${peer.url}/ in a browser: your data (try a demo customer), the company console and the explorer.`,
+          'Company consoles (each link carries a one-day API token of that org):',
+          ...consoles.map((c) => `  ${c.org.padEnd(9)} ${c.url}`),
+          'Try:',
+          ...examples.map((e) => `  ${e}`),
+          'Stop with Ctrl-C.',
+        ],
+      );
+    });
 }
 
 const DEMO_ORGS = [

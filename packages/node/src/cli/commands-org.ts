@@ -4,11 +4,11 @@
  * in process lists), using it under a lawful basis, sharing, rectifying, erasing, the requests queue
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
-import { readFileSync } from 'node:fs';
 import { ERASURE_EXCEPTIONS, type ErasureException, type JsonValue } from '@custos/protocol';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
@@ -67,20 +67,7 @@ export function parsePurposeBases(text: string): Record<string, LawfulBasis> {
 
 /** A JSON value from a file, or from stdin with `-`; the error never quotes the content. */
 export function readValueFile(file: string): JsonValue {
-  let text: string;
-  try {
-    const bytes = readFileSync(file === '-' ? 0 : file);
-    if (bytes.length > MAX_VALUE_BYTES) throw new Error('too large');
-    text = bytes.toString('utf8');
-  } catch (cause) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `cannot read a value of at most ${MAX_VALUE_BYTES} bytes from ${file === '-' ? 'stdin' : file}`,
-      {
-        cause,
-      },
-    );
-  }
+  const text = readBoundedFile(file, { what: 'a JSON value', maxBytes: MAX_VALUE_BYTES }).toString('utf8');
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
@@ -166,7 +153,11 @@ async function localOrg(client: NodeClient, org: string): Promise<string> {
 /** Prints a commit result; a refused transaction sets exit status 1. */
 function commitResult(out: Output, r: CommitResult, what: string, doc: unknown = r): void {
   const where = `block ${r.height}, tx ${r.txId}`;
-  out.result(doc, r.code === 'OK' ? `${what}: OK (${where}).` : `${what}: refused, ${r.code} (recorded in ${where}).`);
+  const why = r.detail === undefined ? '' : `: ${r.detail}`;
+  out.result(
+    doc,
+    r.code === 'OK' ? `${what}: OK (${where}).` : `${what}: refused, ${r.code}${why} (recorded in ${where}).`,
+  );
   if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
 }
 

@@ -2,12 +2,13 @@
  * `custos proof` fetches a proof bundle from a node; `custos verify` checks one fully offline,
  * trusting nothing but the genesis member set (the bundle's quorum certificate must verify against it).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { followMemberSetUpdates, genesisMemberChain, ProtocolError, verifyProofBundle } from '@custos/protocol';
 import type { Command } from 'commander';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 import { memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { parseHeight, parseTxId } from './args.js';
@@ -124,15 +125,11 @@ export function registerProofCommands(program: Command): void {
 }
 
 function readBundle(file: string): unknown {
-  let text: string;
-  try {
-    if (statSync(file).size > MAX_BUNDLE_BYTES) throw new Error('file too large');
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ProtocolError('BAD_PROOF', `cannot read a proof file of at most ${MAX_BUNDLE_BYTES} bytes at ${file}`, {
-      cause,
-    });
-  }
+  const text = readBoundedFile(file, {
+    what: 'a proof bundle',
+    maxBytes: MAX_BUNDLE_BYTES,
+    protocolCode: 'BAD_PROOF',
+  }).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

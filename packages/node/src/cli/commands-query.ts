@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { type Signer, signTx } from '@custos/protocol';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
+import { Executor } from '../exec/executor.js';
 import { GENESIS_FILE, loadOrgSigner, readGenesisFile, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner } from '../keys/keystore.js';
+import { SYSTEM_MODULES } from '../modules/index.js';
 import { parseArgsObject, parseHeight, parsePositiveInt, parseTxId } from './args.js';
 import { type ClientAuth, DEFAULT_NODE_URL, NodeClient } from './client.js';
 import { output, table } from './output.js';
@@ -81,6 +83,27 @@ function signerOf(flags: TxFlags): { signer: Signer; chainId?: string } {
   return { signer, chainId: readGenesisFile(join(home, GENESIS_FILE)).chainId };
 }
 
+/** The transaction types a node executes, by module, and where their arguments are documented. */
+function txTypesHelp(): string {
+  const byModule = new Map<string, string[]>();
+  for (const t of new Executor(SYSTEM_MODULES).types()) {
+    const [mod = t, action = ''] = t.split('.');
+    byModule.set(mod, [...(byModule.get(mod) ?? []), action]);
+  }
+  return [
+    '',
+    'Transaction types (--type):',
+    ...[...byModule].map(([mod, actions]) => `  ${`${mod}.`.padEnd(10)} ${actions.join(', ')}`),
+    '',
+    'Their arguments (--args, a JSON object): kv.put {ns, key, value}, kv.delete {ns, key},',
+    'member.update {name?, endpoint?}, member.addKey / member.revokeKey {key}; the customer-data',
+    'types in docs/customer-data.md, gov in docs/operations.md, xtx and interop in',
+    'docs/architecture.md. An argument that does not fit ends the transaction with INVALID_ARGS,',
+    'and the detail names the argument and what was expected. Example:',
+    `  custos tx --org bank --type kv.put --args '{"ns":"demo","key":"hello","value":"world"}'`,
+  ].join('\n');
+}
+
 export function registerQueryCommands(program: Command): void {
   const tx = program
     .command('tx')
@@ -100,6 +123,7 @@ export function registerQueryCommands(program: Command): void {
       'longest wait for the commit (default 75); then TIMEOUT names the txId to look up later',
     )
     .option('--json', 'print one JSON document')
+    .addHelpText('after', txTypesHelp)
     .action(async (flags: TxFlags) => {
       const out = output(flags.json === true);
       if (flags.type === undefined || flags.args === undefined) {
@@ -125,7 +149,9 @@ export function registerQueryCommands(program: Command): void {
         out.result(r, `Transaction ${r.txId} accepted; it will be in one of the next blocks.`);
         return;
       }
-      out.result(r, [`Transaction ${r.txId} committed: height ${r.height}, index ${r.index}, result ${r.code}.`]);
+      out.result(r, [
+        `Transaction ${r.txId} committed: height ${r.height}, index ${r.index}, result ${r.code}${r.detail === undefined ? '' : `: ${r.detail}`}.`,
+      ]);
       if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
     });
 
@@ -140,7 +166,7 @@ export function registerQueryCommands(program: Command): void {
         `Transaction ${t.txId}`,
         ...table([
           ['block', `${t.height} (index ${t.index}, log index ${t.logIndex})`],
-          ['result', t.code],
+          ['result', t.detail === undefined ? t.code : `${t.code}: ${t.detail}`],
           ...(body === undefined
             ? [['body', WITHHELD] as [string, string]]
             : ([

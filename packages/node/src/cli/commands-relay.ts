@@ -26,8 +26,12 @@ interface RelayFlags {
 interface StatusFlags {
   chain: string[];
   token: string[];
+  wait?: boolean;
   json?: boolean;
 }
+
+/** How long `xtx status --wait` waits for a cross-chain transaction to be committed or aborted. */
+const STATUS_WAIT_MS = 300_000;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -116,17 +120,18 @@ export function registerRelayCommands(program: Command): void {
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      // Each pause removes its abort listener when it ends (else they pile up, one per scan).
       const pause = (ms: number) =>
         new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, ms);
-          stop.signal.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(t);
-              resolve();
-            },
-            { once: true },
-          );
+          const onAbort = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          const t = setTimeout(() => {
+            stop.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms);
+          stop.signal.addEventListener('abort', onAbort, { once: true });
         });
       try {
         while (!stop.signal.aborted) {
@@ -153,12 +158,27 @@ export function registerRelayCommands(program: Command): void {
       collect,
       [],
     )
+    .option(
+      '--wait',
+      `wait until it is committed or aborted on every chain (at most ${STATUS_WAIT_MS / 60_000} minutes)`,
+    )
     .option('--json', 'print one JSON document')
     .action(async (id: string, flags: StatusFlags) => {
       const out = output(flags.json === true);
       const xtxId = parseTxId(id);
       if (flags.chain.length === 0) throw new NodeError('BAD_REQUEST', 'expected at least one --chain URL');
-      const s = await xtxStatus(endpoints(flags.chain, flags.token), xtxId);
+      const eps = endpoints(flags.chain, flags.token);
+      let s = await xtxStatus(eps, xtxId);
+      const until = Date.now() + STATUS_WAIT_MS;
+      while (flags.wait === true && s.stage !== 'committed' && s.stage !== 'aborted') {
+        if (Date.now() > until)
+          throw new NodeError(
+            'TIMEOUT',
+            `cross-chain transaction ${xtxId} is still ${s.stage} after ${STATUS_WAIT_MS / 60_000} minutes (is \`custos relay\` running?)`,
+          );
+        await new Promise((r) => setTimeout(r, 500));
+        s = await xtxStatus(eps, xtxId);
+      }
       if (s.stage === 'unknown')
         throw new NodeError('NOT_FOUND', `no chain given knows cross-chain transaction ${xtxId}`);
       const rows: [string, string][] = s.chains.map((c) => [

@@ -28,6 +28,8 @@ export interface PeerOptions {
    * else the names of the address it listens on.
    */
   authorities?: string[];
+  /** The org service's operator log (JSON lines on stderr); default on. */
+  operatorLog?: boolean;
 }
 
 export interface Peer {
@@ -74,7 +76,9 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     node,
     [...home.orgSigners].map(([id, signer]) => ({ id, signer, vault: vaults.get(id)! })),
     // Operator log: ids and reasons only, never a value or a subject.
-    (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
+    opts.operatorLog === false
+      ? () => {}
+      : (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   );
   orgs.startRetention();
   const authorities =

@@ -15,6 +15,7 @@ import { registerProofCommands } from './commands-proof.js';
 import { registerQueryCommands } from './commands-query.js';
 import { registerRelayCommands } from './commands-relay.js';
 import { registerSnapshotCommands } from './commands-snapshot.js';
+import { registerXtxCommands } from './commands-xtx.js';
 import { reportError } from './output.js';
 
 export const VERSION = '0.1.0';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerCustomerCommands(program);
   registerOrgCommands(program);
   registerRelayCommands(program);
+  registerXtxCommands(program);
   registerNetworkCommands(program);
   registerBackupCommands(program);
   registerSnapshotCommands(program);

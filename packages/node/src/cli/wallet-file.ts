@@ -4,7 +4,7 @@
  * default `<home>/wallet.json` suits demos and tests; a real customer keeps theirs on their own device.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   DEFAULT_SCRYPT_N,
@@ -17,6 +17,8 @@ import {
 } from '@custos/protocol';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
+import { cliCommand } from './invocation.js';
 
 export const WALLET_FILE = 'wallet.json';
 export const WALLET_PASSPHRASE_ENV = 'CUSTOS_WALLET_PASSPHRASE';
@@ -27,28 +29,24 @@ export function walletPath(file: string | undefined, home: string): string {
   return file ?? join(home, WALLET_FILE);
 }
 
-/** The wallet passphrase: `$CUSTOS_WALLET_PASSPHRASE`, else the passphrase file given (as the home's passphrase). */
+/**
+ * The wallet passphrase: the passphrase file given (an explicit flag beats the environment), else
+ * `$CUSTOS_WALLET_PASSPHRASE`.
+ */
 export function walletPassphrase(src: { passphraseFile?: string; env?: NodeJS.ProcessEnv }): string {
   const env = src.env ?? process.env;
   const fromEnv = env[WALLET_PASSPHRASE_ENV];
-  if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
+  if (src.passphraseFile === undefined && fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
   if (src.passphraseFile === undefined) {
     throw new NodeError(
       'BAD_REQUEST',
       `expected a wallet passphrase: set ${WALLET_PASSPHRASE_ENV} or pass --wallet-passphrase-file FILE`,
     );
   }
-  let text: string;
-  try {
-    if (statSync(src.passphraseFile).size > MAX_PASSPHRASE_BYTES) throw new Error('too large');
-    text = readFileSync(src.passphraseFile, 'utf8');
-  } catch (cause) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `cannot read a passphrase of at most ${MAX_PASSPHRASE_BYTES} bytes from ${src.passphraseFile}`,
-      { cause },
-    );
-  }
+  const text = readBoundedFile(src.passphraseFile, {
+    what: 'a wallet passphrase',
+    maxBytes: MAX_PASSPHRASE_BYTES,
+  }).toString('utf8');
   // Editors and `echo` add a final newline that is not part of the passphrase.
   return text.replace(/\r?\n$/, '');
 }
@@ -76,17 +74,9 @@ export interface OpenedWallet {
 /** Reads and decrypts a wallet file (`NOT_FOUND`, `BAD_WALLET` or `WRONG_PASSPHRASE` otherwise). */
 export async function readWalletFile(path: string, passphrase: string): Promise<OpenedWallet> {
   if (!existsSync(path)) {
-    throw new NodeError('NOT_FOUND', `no wallet at ${path}; create one with \`custos wallet create\``);
+    throw new NodeError('NOT_FOUND', `no wallet at ${path}; create one with \`${cliCommand('wallet create')}\``);
   }
-  let text: string;
-  try {
-    if (statSync(path).size > MAX_WALLET_EXPORT_BYTES) throw new Error('file too large');
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new NodeError('BAD_REQUEST', `cannot read a wallet of at most ${MAX_WALLET_EXPORT_BYTES} bytes at ${path}`, {
-      cause,
-    });
-  }
+  const text = readBoundedFile(path, { what: 'a wallet', maxBytes: MAX_WALLET_EXPORT_BYTES }).toString('utf8');
   const wallet = await importWallet(text, passphrase, { signerFactory: nativeSigner });
   // importWallet checked the file's shape, so kdf.N is a valid cost here.
   const scryptN = (JSON.parse(text) as { kdf: { N: number } }).kdf.N;

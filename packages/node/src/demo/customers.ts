@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonValue, type PairwiseIdentity, type ResultCode, signTx, Wallet } from '@custos/protocol';
+import { cliCommand } from '../cli/invocation.js';
 import { readWalletFile, writeWalletFile } from '../cli/wallet-file.js';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
@@ -497,6 +498,6 @@ export function demoCustomerLines(s: DemoSummary, opts: { home: string; nodeFlag
     ),
     ...(first === undefined
       ? []
-      : [`See what ${first.name} sees: npm run custos -- history --wallet ${first.wallet} ${pass}${opts.nodeFlag}`]),
+      : [`See what ${first.name} sees: ${cliCommand(`history --wallet ${first.wallet} ${pass}${opts.nodeFlag}`)}`]),
   ];
 }

@@ -88,6 +88,11 @@ export interface BlockOutput {
   subjects: string[][];
   /** Final value (canonical JSON text) or null (deleted) of every key written by the block. */
   writes: Map<string, string | null>;
+  /**
+   * `details[i]`: why transaction i failed, in words that name the field and what was expected
+   * (undefined for OK, or when the code says it all). Not part of the ledger: the code is.
+   */
+  details: (string | undefined)[];
 }
 
 /** State key counting the transactions in a subject's history. */
@@ -124,18 +129,29 @@ export class Executor {
     // whole block answers exactly as one read per transaction would.
     const committed =
       state.committedAmong === undefined ? undefined : state.committedAmong(input.txs.map((t) => t.txId));
-    const run: BlockRun = { state, blockWrites, seenInBlock, locks, host: this.host(state), committed };
+    const details: (string | undefined)[] = [];
+    const run: BlockRun = {
+      state,
+      blockWrites,
+      seenInBlock,
+      locks,
+      host: this.host(state),
+      committed,
+      detail: undefined,
+    };
     for (let i = 0; i < input.txs.length; i++) {
       const ptx = input.txs[i] as ParsedTx;
       const indexed: string[] = [];
+      run.detail = undefined;
       const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed);
       results.push(code);
       subjects.push(indexed);
+      details.push(code === 'OK' ? undefined : run.detail);
     }
     // A block that changes the member set starts a new epoch (certified by the set before it).
     const epoch = nextMemberSetEntry(input.height, state, blockWrites);
     if (epoch !== undefined) blockWrites.set(MEMBER_SET_KEY, canonicalize(epoch as unknown as JsonValue));
-    return { results, writes: blockWrites, subjects };
+    return { results, writes: blockWrites, subjects, details };
   }
 
   private host(state: StateReader): ExecHost {
@@ -227,9 +243,15 @@ export class Executor {
     }
 
     // An operation bound to a cross-chain transaction runs only inside its xtx.prepare, never alone.
-    if (Object.hasOwn(body.args, XTX_BINDING_ARG)) return 'INVALID_ARGS';
+    if (Object.hasOwn(body.args, XTX_BINDING_ARG)) {
+      run.detail = `args.${XTX_BINDING_ARG} binds an operation to a cross-chain transaction: it runs only inside its xtx.prepare`;
+      return 'INVALID_ARGS';
+    }
     const action = this.actions.get(body.type);
-    if (action === undefined) return 'UNKNOWN_TYPE';
+    if (action === undefined) {
+      run.detail = `unknown transaction type '${body.type.slice(0, 64)}'; known types: ${this.types().join(', ')}`;
+      return 'UNKNOWN_TYPE';
+    }
     const txWrites = new Map<string, string | null>();
     const subjectsOfTx: string[] = [];
     const ctx: ExecContext = {
@@ -262,6 +284,7 @@ export class Executor {
     } catch (e) {
       // Every thrown value maps to a code deterministically: the same input throws the same way on every peer.
       code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
+      if (e instanceof ExecFailure || e instanceof ProtocolError) run.detail = e.message.slice(0, 500);
     }
     // A key locked by a cross-chain transaction takes no other write; xtx.finalize writes through
     // the lock by deleting it in the same transaction, which this read (through txWrites) sees.
@@ -302,6 +325,8 @@ interface BlockRun {
   host: ExecHost;
   /** The block's txIds already committed (when the reader offers `committedAmong`). */
   committed: Set<string> | undefined;
+  /** Why the transaction being executed failed, set by `executeTx`. */
+  detail: string | undefined;
 }
 
 const NO_HOST: ExecHost = {

@@ -4,10 +4,11 @@
  * file can be identified without the passphrase; it is also bound as additional authenticated data.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { didFromPublicKey, type Signer } from '@custos/protocol';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
 
 export interface KeystoreFile {
   version: 1;
@@ -77,9 +78,11 @@ export function writeKeystore(path: string, secretKey: Uint8Array, passphrase: s
 }
 
 export function readKeystore(path: string): KeystoreFile {
-  const text = readFileSync(path, 'utf8');
-  if (text.length > MAX_KEYSTORE_BYTES)
-    throw new NodeError('BAD_KEYSTORE', `expected a keystore file under ${MAX_KEYSTORE_BYTES} bytes`);
+  const text = readBoundedFile(path, {
+    what: 'a keystore file',
+    maxBytes: MAX_KEYSTORE_BYTES,
+    code: 'BAD_KEYSTORE',
+  }).toString('utf8');
   try {
     return JSON.parse(text) as KeystoreFile;
   } catch (cause) {
@@ -87,7 +90,22 @@ export function readKeystore(path: string): KeystoreFile {
   }
 }
 
-/** Loads a signer from an encrypted keystore file. */
-export function loadSigner(path: string, passphrase: string): Signer {
-  return nativeSigner(decryptKey(readKeystore(path), passphrase));
+/**
+ * Loads a signer from an encrypted keystore file; a wrong passphrase names the file (and `owner`,
+ * e.g. "org 'bank'", when given) and where the passphrase came from.
+ */
+export function loadSigner(path: string, passphrase: string, owner?: string): Signer {
+  const file = readKeystore(path);
+  try {
+    return nativeSigner(decryptKey(file, passphrase));
+  } catch (e) {
+    if (e instanceof NodeError && e.code === 'WRONG_PASSPHRASE') {
+      throw new NodeError(
+        'WRONG_PASSPHRASE',
+        `cannot decrypt the key${owner === undefined ? '' : ` of ${owner}`} in ${path}: wrong passphrase (from --passphrase-file or CUSTOS_PASSPHRASE) or damaged file`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
 }
