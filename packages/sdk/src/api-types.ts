@@ -140,7 +140,7 @@ export interface PageQuery {
 export interface OrgTokenInfo {
   id: string;
   org: string;
-  scopes: ('read' | 'write' | 'governance')[];
+  scopes: ('read' | 'write' | 'governance' | 'replica')[];
   label: string | null;
   createdAt: number;
   expiresAt: number;

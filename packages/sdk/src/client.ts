@@ -495,7 +495,7 @@ export class CustosClient {
   /** Issues an org API token (sign the call with a member key of the org). The answer is the only time the token is shown. */
   async createToken(
     org: string,
-    t: { scopes: ('read' | 'write' | 'governance')[]; ttlDays?: number; label?: string },
+    t: { scopes: ('read' | 'write' | 'governance' | 'replica')[]; ttlDays?: number; label?: string },
     opts?: CallOptions,
   ): Promise<OrgToken> {
     return this.#json('POST', `/v1/orgs/${seg(org)}/tokens`, t, opts);

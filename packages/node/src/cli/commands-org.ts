@@ -14,6 +14,7 @@ import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
 import { MEMBER_ID } from '../modules/member.js';
 import type { DataRequest } from '../modules/request.js';
+import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
@@ -395,6 +396,55 @@ export function registerOrgCommands(program: Command): void {
         commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
       });
   }
+
+  const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
+  orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')
+    .option('--scopes <list>', `comma-separated scopes among ${TOKEN_SCOPE_NAMES.join(', ')}`, 'read')
+    .option('--ttl-days <days>', 'days until it expires (1-365)', '90')
+    .option('--label <text>', 'what it is for (at most 64 characters)')
+    .action(async (flags: OrgFlags & { scopes: string; ttlDays: string; label?: string }) => {
+      const out = output(flags.json === true);
+      const scopes = flags.scopes.split(',').map((s) => s.trim());
+      const unknown = scopes.filter((s) => !(TOKEN_SCOPE_NAMES as readonly string[]).includes(s));
+      if (scopes.length === 0 || unknown.length > 0) {
+        throw bad(`expected --scopes among ${TOKEN_SCOPE_NAMES.join(', ')}, got '${flags.scopes.slice(0, 80)}'`);
+      }
+      const ttlDays = parsePositiveInt(flags.ttlDays, '--ttl-days');
+      const client = orgClient({ ...flags, token: '' });
+      const t = await client.run((sdk) =>
+        sdk.createToken(flags.org, {
+          scopes: scopes as (typeof TOKEN_SCOPE_NAMES)[number][],
+          ttlDays,
+          ...(flags.label === undefined ? {} : { label: flags.label }),
+        }),
+      );
+      out.result(t, [
+        t.token,
+        `Token ${t.id} of ${t.org} (${t.scopes.join(', ')}), expires ${day(t.expiresAt)}. It is shown this once.`,
+      ]);
+    });
+  orgCommand(tokens, 'list', "list the org's API tokens (never their secrets)").action(async (flags: OrgFlags) => {
+    const out = output(flags.json === true);
+    const client = orgClient({ ...flags, token: '' });
+    const page = await client.run((sdk) => sdk.orgTokens(flags.org));
+    out.result(
+      page,
+      page.tokens.length === 0
+        ? [`${flags.org} has no API tokens.`]
+        : page.tokens.map(
+            (t) =>
+              `  ${t.id}  ${t.scopes.join(',')}  expires ${day(t.expiresAt)}${t.revokedAt === null ? '' : '  REVOKED'}  ${t.label ?? ''}`,
+          ),
+    );
+  });
+  orgCommand(tokens, 'revoke', 'revoke an API token at once')
+    .argument('<id>', 'the token id (the part after custos_ and before the next _)')
+    .action(async (id: string, flags: OrgFlags) => {
+      const out = output(flags.json === true);
+      const client = orgClient({ ...flags, token: '' });
+      const t = await client.run((sdk) => sdk.revokeToken(flags.org, id));
+      out.result(t, `Revoked token ${t.id} of ${t.org}.`);
+    });
 
   orgCommand(org, 'retention', 'records past their retention period and not yet erased (non-compliant)').action(
     async (flags: OrgFlags) => {
