@@ -3,7 +3,7 @@
  * deterministic execution, and the atomic commit of each block with its log and state roots and
  * its checkpoint signed by the member keys this peer holds. In a consortium (etcd orderer and a
  * checkpoint exchange) a block is final once a quorum of members signed the same checkpoint; a peer
- * whose checkpoint loses to another records the evidence and stops (DESIGN.md section 3).
+ * whose checkpoint loses to another records the evidence and stops (docs/architecture.md#finality).
  */
 import { EventEmitter } from 'node:events';
 import {

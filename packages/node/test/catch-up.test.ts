@@ -1,9 +1,10 @@
 /**
- * Catch-up from peers (DESIGN.md section 4, ADR 0009): a peer stopped while the others ran on is
- * behind the etcd orderer's (small) window; it fetches the missing blocks from the other peers' HTTP
- * APIs, checks the header chain and each quorum certificate, executes them, and resumes on etcd.
- * A peer serving blocks with forged certificates is not believed: catch-up takes them from another
- * peer, or fails with CATCH_UP_FAILED when no peer serves a verifiable block.
+ * Catch-up from peers (docs/architecture.md#catch-up-and-snapshots, ADR 0009): a peer stopped while
+ * the others ran on is behind the etcd orderer's (small) window; it fetches the missing blocks from
+ * the other peers' HTTP APIs, checks the header chain and each quorum certificate, executes them,
+ * and resumes on etcd. A peer serving blocks with forged certificates is not believed: catch-up
+ * takes them from another peer, or fails with CATCH_UP_FAILED when no peer serves a verifiable
+ * block.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 /**
- * Atomic cross-chain transactions (DESIGN.md section 7) between chains in one process: the happy
- * path over two and three chains, conflicting transactions on the same keys, relayers that die,
- * participants and the decision chain that stop, and messages dropped, duplicated and reordered.
+ * Atomic cross-chain transactions (docs/architecture.md#atomic-cross-chain-transactions) between
+ * chains in one process: the happy path over two and three chains, conflicting transactions on the
+ * same keys, relayers that die, participants and the decision chain that stop, and messages
+ * dropped, duplicated and reordered.
  */
 import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

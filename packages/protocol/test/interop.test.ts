@@ -1,6 +1,7 @@
 /**
- * Light clients and cross-chain transactions (DESIGN.md section 7): member sets, registration and
- * update signatures, certificates and state proofs of another chain, fork evidence; the body of a
+ * Light clients and cross-chain transactions
+ * (docs/architecture.md#atomic-cross-chain-transactions): member sets, registration and update
+ * signatures, certificates and state proofs of another chain, fork evidence; the body of a
  * cross-chain transaction, the binding of its operations to the plan, vote and decision proofs.
  * Golden values in test/golden/xtx.json (a format change shows up as a diff); fast-check checks
  * that the parser of untrusted bodies throws nothing but ProtocolError.

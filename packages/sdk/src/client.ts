@@ -1,7 +1,7 @@
 /**
- * `CustosClient`: a typed client over a Custos node's HTTP API (DESIGN.md section 9), one method per
- * route, for Node and the browser (it only needs `fetch`). Answers are typed; every failure is a
- * `CustosApiError` with the node's stable problem `code` (RFC 9457) or a client code.
+ * `CustosClient`: a typed client over a Custos node's HTTP API (docs/architecture.md#the-api), one
+ * method per route, for Node and the browser (it only needs `fetch`). Answers are typed; every
+ * failure is a `CustosApiError` with the node's stable problem `code` (RFC 9457) or a client code.
  *
  * @example
  * const client = new CustosClient({ baseUrl: 'http://127.0.0.1:7070' });

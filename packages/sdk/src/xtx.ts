@@ -1,7 +1,7 @@
 /**
- * Builds atomic cross-chain transactions (DESIGN.md section 7): the plan every signer agrees to,
- * each operation signed and bound to that plan, the assembled body and its id, and the
- * `xtx.prepare` transaction that hands it to a chain.
+ * Builds atomic cross-chain transactions (docs/architecture.md#atomic-cross-chain-transactions):
+ * the plan every signer agrees to, each operation signed and bound to that plan, the assembled body
+ * and its id, and the `xtx.prepare` transaction that hands it to a chain.
  *
  * Signing goes in two phases because each operation must commit to all the others: first the plan
  * (operations without signatures), whose hash every signer puts in `args.xtxPlan`; then each

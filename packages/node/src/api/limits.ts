@@ -1,7 +1,8 @@
 /**
- * The HTTP API's limits (DESIGN.md section 9): requests per client per minute (reads and writes
- * counted apart, @fastify/rate-limit), the size of bodies and headers, and socket timeouts. Every
- * limit is configurable; the defaults are generous for one organisation's systems behind one address.
+ * The HTTP API's limits (docs/architecture.md#the-api): requests per client per minute (reads and
+ * writes counted apart, @fastify/rate-limit), the size of bodies and headers, and socket timeouts.
+ * Every limit is configurable; the defaults are generous for one organisation's systems behind one
+ * address.
  */
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

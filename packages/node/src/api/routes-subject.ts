@@ -3,7 +3,7 @@
  * the API accepts only on a request carrying exactly `Sec-GPC: 1`), and the subject's verifiable
  * right-to-know report. A report is about one pairwise pseudonym and holds no personal data, but
  * it links everything done under that pseudonym: only a request signed (RFC 9421) by the
- * pseudonym's own key may read it (DESIGN.md section 9).
+ * pseudonym's own key may read it (docs/architecture.md#the-api).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CustosNode } from '../node.js';

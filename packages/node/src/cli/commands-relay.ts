@@ -1,7 +1,7 @@
 /**
- * Cross-chain commands (DESIGN.md section 7): `custos relay` carries cross-chain transactions and
- * their proofs between chains until stopped; `custos xtx status ID` shows where one stands on each
- * chain. Both speak to the chains' HTTP APIs only.
+ * Cross-chain commands (docs/architecture.md#atomic-cross-chain-transactions): `custos relay`
+ * carries cross-chain transactions and their proofs between chains until stopped; `custos xtx
+ * status ID` shows where one stands on each chain. Both speak to the chains' HTTP APIs only.
  */
 import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
 import type { Command } from 'commander';

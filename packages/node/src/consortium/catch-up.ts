@@ -1,8 +1,9 @@
 /**
- * Catch-up from other peers (DESIGN.md section 4): a peer that is behind fetches the missing blocks
- * from the others' HTTP APIs (GET /v1/replica/blocks/:height, signed with a member key), and applies each one only if it extends its
- * own chain and carries a valid quorum certificate over the checkpoint it computes itself
- * (`CustosNode.applyCertifiedBlock`). Blocks without a full certificate yet are left to the orderer.
+ * Catch-up from other peers (docs/architecture.md#catch-up-and-snapshots): a peer that is behind
+ * fetches the missing blocks from the others' HTTP APIs (GET /v1/replica/blocks/:height, signed
+ * with a member key), and applies each one only if it extends its own chain and carries a valid
+ * quorum certificate over the checkpoint it computes itself (`CustosNode.applyCertifiedBlock`).
+ * Blocks without a full certificate yet are left to the orderer.
  */
 import { type Signer, signRequest } from '@custos/protocol';
 import { NodeError } from '../errors.js';

@@ -1,9 +1,9 @@
 /**
- * Quorum finality (DESIGN.md section 3): collects member signatures over the checkpoint this peer
- * computed for each height; a quorum of distinct members over it makes the block final. A valid
- * member signature over ANOTHER checkpoint is evidence against that member (or against this peer):
- * once this peer's checkpoint can no longer reach a quorum, or another checkpoint has one, this peer
- * has diverged and must stop.
+ * Quorum finality (docs/architecture.md#finality): collects member signatures over the checkpoint
+ * this peer computed for each height; a quorum of distinct members over it makes the block final. A
+ * valid member signature over ANOTHER checkpoint is evidence against that member (or against this
+ * peer): once this peer's checkpoint can no longer reach a quorum, or another checkpoint has one,
+ * this peer has diverged and must stop.
  */
 import {
   type Checkpoint,

@@ -1,7 +1,8 @@
 /**
- * State sync (DESIGN.md section 6, docs/adr/0009-consortium-finality.md): a peer exports its state
- * at a final height as a stream, and a joining peer verifies it against the quorum certificate of
- * that height and starts a fresh store there instead of replaying from genesis.
+ * State sync (docs/architecture.md#catch-up-and-snapshots, docs/adr/0009-consortium-finality.md): a
+ * peer exports its state at a final height as a stream, and a joining peer verifies it against the
+ * quorum certificate of that height and starts a fresh store there instead of replaying from
+ * genesis.
  *
  * Format `custos-snapshot/2`, newline-delimited JSON, one object per line, in this order:
  *   {"snapshot":"custos-snapshot/2","genesis":<genesis text>,"header":{..},"hash":"..","qc":{..},

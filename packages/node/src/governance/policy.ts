@@ -1,7 +1,7 @@
 /**
- * The governance policy (DESIGN.md section 6): how many member votes each kind of proposal needs
- * and how long a proposal stays open. Set in the genesis; a genesis without one gets the default,
- * a majority of the current members for every kind.
+ * The governance policy (docs/architecture.md#governance): how many member votes each kind of
+ * proposal needs and how long a proposal stays open. Set in the genesis; a genesis without one gets
+ * the default, a majority of the current members for every kind.
  */
 import { majority } from '@custos/protocol';
 import { NodeError } from '../errors.js';

@@ -1,11 +1,11 @@
 /**
- * The relayer (DESIGN.md section 7): carries cross-chain transactions and their proofs between
- * chains. It holds no state it cannot rebuild from the chains: each step scans every chain's open
- * cross-chain transactions (`xtxopen/`), reads votes and the decision, and submits whichever of
- * xtx.prepare, xtx.decide and xtx.finalize is due. Every step is idempotent on the ledgers (a step
- * already taken ends with CONFLICT), so any number of relayers may run at once, and one that dies
- * is replaced by another that simply scans again. Its key only pays for nothing: relay
- * transactions are permissionless, the proofs carry the authority.
+ * The relayer (docs/architecture.md#atomic-cross-chain-transactions): carries cross-chain
+ * transactions and their proofs between chains. It holds no state it cannot rebuild from the
+ * chains: each step scans every chain's open cross-chain transactions (`xtxopen/`), reads votes and
+ * the decision, and submits whichever of xtx.prepare, xtx.decide and xtx.finalize is due. Every
+ * step is idempotent on the ledgers (a step already taken ends with CONFLICT), so any number of
+ * relayers may run at once, and one that dies is replaced by another that simply scans again. Its
+ * key only pays for nothing: relay transactions are permissionless, the proofs carry the authority.
  *
  * Before the cross-chain steps, each pass carries member-set changes: for every chain that has a
  * light client of another one, the other chain's certified member-set updates after the epoch that

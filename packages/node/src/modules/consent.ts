@@ -1,5 +1,6 @@
 /**
- * Consent and opt-outs, signed by the customer's pairwise key for one org (DESIGN.md section 5).
+ * Consent and opt-outs, signed by the customer's pairwise key for one org
+ * (docs/architecture.md#customer-data).
  *
  * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs.
  * A grant is live at a height when it is not withdrawn and its expiry is after the block time.

@@ -1,8 +1,8 @@
 /**
- * What an org holds about a customer and every use of it (DESIGN.md section 5): records with a
- * salted commitment and a vault reference (never the value), accesses valid only under a lawful
- * basis that holds at that height, shares only with share/sale permission and no opt-out, erasure
- * with notification of every recipient of a copy (GDPR Art. 19), rectification.
+ * What an org holds about a customer and every use of it (docs/architecture.md#customer-data):
+ * records with a salted commitment and a vault reference (never the value), accesses valid only
+ * under a lawful basis that holds at that height, shares only with share/sale permission and no
+ * opt-out, erasure with notification of every recipient of a copy (GDPR Art. 19), rectification.
  *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */

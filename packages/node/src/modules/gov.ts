@@ -1,7 +1,8 @@
 /**
- * Consortium governance (DESIGN.md section 6): members propose and vote on admitting and removing
- * members, rotating a member's key and changing the quorum threshold and block parameters; the
- * thresholds come from the genesis policy (default: a majority of the current members).
+ * Consortium governance (docs/architecture.md#governance): members propose and vote on admitting
+ * and removing members, rotating a member's key and changing the quorum threshold and block
+ * parameters; the thresholds come from the genesis policy (default: a majority of the current
+ * members).
  *
  * - `gov.propose {action, reason}` by a member key: records `gov/proposal/<txId>` with the
  *   proposer's yes vote and a last voting height (`proposalTtlBlocks` ahead).

@@ -1,7 +1,8 @@
 /**
- * Light clients of other chains (DESIGN.md section 7, docs/adr/0008-cross-chain.md): registration by
- * a quorum of this chain's members, member-set updates signed by a quorum of the other chain's old
- * set, and evidence of conflicting certificates, which freezes the client for good.
+ * Light clients of other chains (docs/architecture.md#atomic-cross-chain-transactions,
+ * docs/adr/0008-cross-chain.md): registration by a quorum of this chain's members, member-set
+ * updates signed by a quorum of the other chain's old set, and evidence of conflicting
+ * certificates, which freezes the client for good.
  *
  * State: `lc/<chainId>` -> LightClientState; `lccp/<chainId>/<height>` -> the first certificate of
  * that chain accepted for that height (the memory that makes a fork detectable);

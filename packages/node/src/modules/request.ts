@@ -1,7 +1,7 @@
 /**
- * Data-subject requests with deadlines computed on the ledger (DESIGN.md section 5): GDPR Art. 12(3)
- * one month, extendable once by two more months; CCPA 45 days, extendable once by 45 more. The block
- * time is the clock, so every peer agrees on what is overdue.
+ * Data-subject requests with deadlines computed on the ledger (docs/architecture.md#customer-data):
+ * GDPR Art. 12(3) one month, extendable once by two more months; CCPA 45 days, extendable once by
+ * 45 more. The block time is the clock, so every peer agrees on what is overdue.
  *
  * State: `request/<org>/<id>` -> DataRequest.
  */

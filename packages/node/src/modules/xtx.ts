@@ -1,6 +1,7 @@
 /**
- * Atomic cross-chain transactions (DESIGN.md section 7, docs/adr/0008-cross-chain.md): two-phase
- * commit with the decision recorded on one participant's ledger, proofs carried by anyone.
+ * Atomic cross-chain transactions (docs/architecture.md#atomic-cross-chain-transactions,
+ * docs/adr/0008-cross-chain.md): two-phase commit with the decision recorded on one participant's
+ * ledger, proofs carried by anyone.
  *
  * - `xtx.prepare {xtx}` on each participant: checks its operations (signatures, then a dry run in a
  *   nested overlay), locks every key they write, and records YES (with the writes held back) or NO.

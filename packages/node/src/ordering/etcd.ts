@@ -1,7 +1,8 @@
 /**
- * The `etcd` orderer for a consortium (DESIGN.md section 4, docs/adr/0006-etcd-ordering.md): peers
- * share pending transactions through etcd, a proposer elected through etcd cuts blocks with one
- * compare-and-swap transaction each, and every peer delivers the blocks in height order.
+ * The `etcd` orderer for a consortium (docs/architecture.md#ordering,
+ * docs/adr/0006-etcd-ordering.md): peers share pending transactions through etcd, a proposer
+ * elected through etcd cuts blocks with one compare-and-swap transaction each, and every peer
+ * delivers the blocks in height order.
  *
  * Keys, under `<prefix>/`: `pending/<txId>` (lease-bound), `included/<txId>` (until the transaction
  * expires), `blocks/<height, 16 digits>`, `head`, and the etcd3 election under `election/proposer/`.

@@ -1,7 +1,7 @@
 /**
- * The ordering interface (DESIGN.md section 4): admitted transactions go in, ordered batches come
- * out, one at a time, each with the block time the orderer assigned. Implementations: `solo`
- * (in-process) here, `etcd` for a consortium.
+ * The ordering interface (docs/architecture.md#ordering): admitted transactions go in, ordered
+ * batches come out, one at a time, each with the block time the orderer assigned. Implementations:
+ * `solo` (in-process) here, `etcd` for a consortium.
  */
 import type { ParsedTx } from '@custos/protocol';
 

@@ -1,5 +1,6 @@
 /**
- * A consent receipt in the two formats other consent tools read (DESIGN.md section 5):
+ * A consent receipt in the two formats other consent tools read
+ * (docs/architecture.md#customer-data):
  * - an ISO/IEC TS 27560:2023 consent record in DPV JSON-LD, following the DPVCG profile
  *   `dpv-27560#record` (W3C DPVCG report "Consent Records and Receipts as per ISO/IEC TS 27560:2023
  *   using DPV", section 9), with every field it marks as required;

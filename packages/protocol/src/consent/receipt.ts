@@ -1,7 +1,8 @@
 /**
- * Consent receipts (DESIGN.md section 5): every consent event on the ledger yields a W3C Verifiable
- * Credential 2.0 that the org issues to the customer's pairwise did:key and secures with
- * `eddsa-jcs-2022`. The customer keeps it as proof of what they agreed to, or withdrew, and when.
+ * Consent receipts (docs/architecture.md#customer-data): every consent event on the ledger yields a
+ * W3C Verifiable Credential 2.0 that the org issues to the customer's pairwise did:key and secures
+ * with `eddsa-jcs-2022`. The customer keeps it as proof of what they agreed to, or withdrew, and
+ * when.
  */
 import { describe } from '../bytes.js';
 import { didFromPublicKey, isDidKey } from '../crypto/didkey.js';

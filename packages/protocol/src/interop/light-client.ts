@@ -1,10 +1,11 @@
 /**
- * Light client of another Custos chain (DESIGN.md section 7): that chain's member keys and quorum,
- * from which its quorum certificates and the state proofs checked against them are verified with
- * no trust in any peer or relayer. The member set follows the other chain's changes only through
- * updates signed by a quorum of the set it replaces; two different valid certificates for one
- * height freeze the client, with the certificates as evidence. Pure functions over a plain state
- * object, so a peer keeps it in its ledger state and a browser can run the same checks.
+ * Light client of another Custos chain (docs/architecture.md#atomic-cross-chain-transactions): that
+ * chain's member keys and quorum, from which its quorum certificates and the state proofs checked
+ * against them are verified with no trust in any peer or relayer. The member set follows the other
+ * chain's changes only through updates signed by a quorum of the set it replaces; two different
+ * valid certificates for one height freeze the client, with the certificates as evidence. Pure
+ * functions over a plain state object, so a peer keeps it in its ledger state and a browser can run
+ * the same checks.
  */
 import { fromBase64url, toBase64url } from '../b64.js';
 import { describe, fromHex, utf8 } from '../bytes.js';

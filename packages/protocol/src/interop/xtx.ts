@@ -1,8 +1,9 @@
 /**
- * Atomic cross-chain transactions (DESIGN.md section 7; docs/adr/0008-cross-chain.md): the body
- * that binds participants, operations, decision chain and deadline, its id, the binding of each
- * signed operation to the whole plan, the vote and decision records, and the checks a chain (or a
- * browser) runs on another chain's proof of a vote or of a decision.
+ * Atomic cross-chain transactions (docs/architecture.md#atomic-cross-chain-transactions;
+ * docs/adr/0008-cross-chain.md): the body that binds participants, operations, decision chain and
+ * deadline, its id, the binding of each signed operation to the whole plan, the vote and decision
+ * records, and the checks a chain (or a browser) runs on another chain's proof of a vote or of a
+ * decision.
  */
 import { describe, isHex, toHex } from '../bytes.js';
 import type { Verifier } from '../crypto/ed25519.js';

@@ -1,6 +1,6 @@
 /**
- * Blocks and their headers (DESIGN.md section 3). Every transaction in a block keeps its place
- * and gets a result code; the log leaf of a transaction binds its id, height, index and code.
+ * Blocks and their headers (docs/architecture.md#execution). Every transaction in a block keeps its
+ * place and gets a result code; the log leaf of a transaction binds its id, height, index and code.
  */
 import { describe, isHex, toHex, utf8 } from '../bytes.js';
 import { ProtocolError } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
- * Checkpoints and quorum certificates (DESIGN.md section 3): `{chainId, height, logSize, logRoot,
- * stateRoot}` signed by a quorum of members, the trust anchor for every inclusion, consistency and
- * state proof.
+ * Checkpoints and quorum certificates (docs/architecture.md#finality): `{chainId, height, logSize,
+ * logRoot, stateRoot}` signed by a quorum of members, the trust anchor for every inclusion,
+ * consistency and state proof.
  */
 import { fromBase64url, toBase64url } from '../b64.js';
 import { describe, isHex } from '../bytes.js';

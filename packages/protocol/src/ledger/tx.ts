@@ -1,7 +1,7 @@
 /**
- * Transactions (DESIGN.md section 3): `{ body, sig }`, signed over the RFC 8785 canonical bytes
- * of `body`; `txId = SHA-256(canonical body)`. Valid only inside its expiry window (at most one
- * hour); a txId seen inside the window is a replay.
+ * Transactions (docs/architecture.md#build-and-sign): `{ body, sig }`, signed over the RFC 8785
+ * canonical bytes of `body`; `txId = SHA-256(canonical body)`. Valid only inside its expiry window
+ * (at most one hour); a txId seen inside the window is a replay.
  */
 import { fromBase64url, toBase64url } from '../b64.js';
 import { describe, isHex, toHex } from '../bytes.js';

@@ -1,5 +1,5 @@
 /**
- * Pairwise pseudonyms (DESIGN.md section 3, ADR 0003): one Ed25519 key per relationship
+ * Pairwise pseudonyms (docs/architecture.md#identities, ADR 0003): one Ed25519 key per relationship
  * (customer x org on a chain), derived from the wallet's master secret with HKDF-SHA256 (RFC 5869).
  */
 import { hkdf } from '@noble/hashes/hkdf.js';

@@ -1,7 +1,7 @@
 /**
- * The customer's wallet (DESIGN.md sections 1 and 3, ADR 0003): one master secret, one pairwise
- * pseudonym (did:key) per relationship, and the list of relationships, so that the wallet links
- * what no org can.
+ * The customer's wallet (docs/architecture.md#identities, ADR 0003): one master secret, one
+ * pairwise pseudonym (did:key) per relationship, and the list of relationships, so that the wallet
+ * links what no org can.
  */
 import { describe } from '../bytes.js';
 import { didFromPublicKey } from '../crypto/didkey.js';
