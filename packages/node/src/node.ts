@@ -35,8 +35,6 @@ import {
   verifyTxSignature,
   ZERO_HASH,
 } from '@custos/protocol';
-import type { CheckpointExchange } from './consortium/exchange.js';
-import { type Evidence, type QuorumEvent, QuorumTracker } from './consortium/quorum.js';
 import { installNativeCrypto, nativeVerifier } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
@@ -49,6 +47,8 @@ import { SYSTEM_MODULES } from './modules/index.js';
 import { writeMember } from './modules/member.js';
 import type { OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
 import { SoloOrderer } from './ordering/solo.js';
+import type { CheckpointExchange } from './peer/exchange.js';
+import { type Evidence, type QuorumEvent, QuorumTracker } from './peer/quorum.js';
 import { LedgerLog, LedgerTree } from './store/authenticated.js';
 import { SqliteStore } from './store/sqlite.js';
 

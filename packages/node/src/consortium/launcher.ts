@@ -25,8 +25,9 @@ import { fileURLToPath } from 'node:url';
 import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import { makeGenesis } from '../genesis.js';
-import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE, writeConsortiumConfig } from '../home.js';
+import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE } from '../home.js';
 import { writeKeystore } from '../keys/keystore.js';
+import { writeConsortiumConfig } from './config.js';
 import { findOpenssl, LocalCa } from './pki.js';
 
 export const NETWORK_FILE = 'network.json';

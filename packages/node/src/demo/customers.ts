@@ -9,15 +9,15 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type JsonValue, type PairwiseIdentity, type ResultCode, signTx, Wallet } from '@custos/protocol';
-import { cliCommand } from '../cli/invocation.js';
-import { readWalletFile, writeWalletFile } from '../cli/wallet-file.js';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { openVaults, PASSPHRASE_FILE } from '../home.js';
+import { cliCommand } from '../invocation.js';
 import type { LawfulBasis } from '../modules/data.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import type { Vault } from '../vault/vault.js';
+import { readWalletFile, writeWalletFile } from '../wallet/wallet-file.js';
 
 export const DEMO_WALLETS_DIR = 'demo-wallets';
 export const DEMO_ORG_IDS = ['bank', 'insurer', 'retailer'] as const;
