@@ -6,7 +6,9 @@
 import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
-import { type ChainEndpoint, nodeEndpoint, Relayer, xtxStatus } from '../src/interop/relayer.js';
+import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';
+import { Relayer } from '../src/interop/relayer.js';
+import { xtxStatus } from '../src/interop/xtx-status.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
 import { auditChain } from '../src/peer/audit.js';
