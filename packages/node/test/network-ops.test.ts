@@ -22,12 +22,8 @@ import type { SignedTx } from '@custos/protocol';
 import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConsortiumConfig, loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
-import {
-  ETCD_CA_FILE,
-  ETCD_CLIENT_CERT_FILE,
-  ETCD_CLIENT_KEY_FILE,
-  type NetworkState,
-} from '../src/consortium/launcher.js';
+import { ETCD_CA_FILE, ETCD_CLIENT_CERT_FILE, ETCD_CLIENT_KEY_FILE } from '../src/consortium/launcher.js';
+import type { NetworkState } from '../src/consortium/network-file.js';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { LocalCa } from '../src/consortium/pki.js';
 import type { CustosNode } from '../src/node.js';
