@@ -5,14 +5,13 @@
  * comes from `$CUSTOS_PASSPHRASE`, a passphrase file, or (demo homes only) `<home>/passphrase`.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol';
-import { cliCommand } from './cli/invocation.js';
-import { type ConsortiumConfig, parseConsortiumConfig } from './consortium/config.js';
 import { NodeError } from './errors.js';
 import { readBoundedFile } from './files.js';
 import { type Genesis, makeGenesis, parseGenesis } from './genesis.js';
+import { cliCommand } from './invocation.js';
 import { loadSigner, writeKeystore } from './keys/keystore.js';
 import { MEMBER_ID } from './modules/member.js';
 import { LocalKms } from './vault/kms.js';
@@ -22,7 +21,6 @@ export const GENESIS_FILE = 'genesis.json';
 export const KEYS_DIR = 'keys';
 export const DB_FILE = 'node.db';
 export const PASSPHRASE_FILE = 'passphrase';
-export const CONSORTIUM_FILE = 'consortium.json';
 const MAX_GENESIS_BYTES = 1024 * 1024;
 const MAX_PASSPHRASE_BYTES = 1024;
 
@@ -223,24 +221,4 @@ export function openVaults(home: string, orgIds: Iterable<string>, passphrase: s
     vaults.set(org, new Vault({ path: join(dir, `${org}.db`), kms, org }));
   }
   return vaults;
-}
-
-/** The home's consortium configuration, or undefined for a standalone peer. */
-export function loadConsortiumConfig(home: string): ConsortiumConfig | undefined {
-  const path = join(home, CONSORTIUM_FILE);
-  if (!existsSync(path)) return undefined;
-  let raw: unknown;
-  try {
-    if (statSync(path).size > MAX_GENESIS_BYTES) throw new Error('file too large');
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new NodeError('BAD_REQUEST', `cannot read ${path} as JSON`, { cause });
-  }
-  return parseConsortiumConfig(raw, path);
-}
-
-/** Writes a consortium configuration into a home (checked first). */
-export function writeConsortiumConfig(home: string, config: ConsortiumConfig): void {
-  const checked = parseConsortiumConfig(config);
-  writeFileSync(join(home, CONSORTIUM_FILE), `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o600 });
 }

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { verifySubjectReport } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReportPages } from '../src/cli/commands-customer.js';
-import { readWalletFile } from '../src/cli/wallet-file.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';
 import { memberSetOf } from '../src/genesis.js';
 import { initHome, loadHome, openVaults, readGenesisFile } from '../src/home.js';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { subjectReport } from '../src/subject/report.js';
+import { readWalletFile } from '../src/wallet/wallet-file.js';
 import { CliHarness, type Run } from './fixtures/cli.js';
 
 const WALLET_PASSPHRASE = 'correct horse wallet';

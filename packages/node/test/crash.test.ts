@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didFromPublicKey, randomSecretKey, toHex } from '@custos/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auditChain } from '../src/audit.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { makeGenesis } from '../src/genesis.js';
+import { auditChain } from '../src/peer/audit.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { tempDir } from './helpers.js';
 

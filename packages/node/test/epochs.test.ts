@@ -25,12 +25,12 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
-import { auditChain } from '../src/audit.js';
 import { exportSnapshot, importSnapshot } from '../src/consortium/snapshot.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { genesisText, memberSetOf } from '../src/genesis.js';
 import { memberSetAt } from '../src/governance/member-set.js';
 import { CustosNode } from '../src/node.js';
+import { auditChain } from '../src/peer/audit.js';
 import { inclusionProof } from '../src/proofs.js';
 import { CliHarness } from './fixtures/cli.js';
 import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';

@@ -16,13 +16,13 @@ import {
   verifyProofBundle,
 } from '@custos/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditChain } from '../src/audit.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { type Genesis, genesisText, makeGenesis, parseGenesis, policyOf } from '../src/genesis.js';
 import { blockParams, memberSetAt, memberSetFromState } from '../src/governance/member-set.js';
 import { DEFAULT_POLICY } from '../src/governance/policy.js';
 import { type Proposal, proposalKey, proposalStatusAt } from '../src/governance/state.js';
 import { CustosNode } from '../src/node.js';
+import { auditChain } from '../src/peer/audit.js';
 import { stateProof } from '../src/proofs.js';
 import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 

@@ -21,16 +21,11 @@ import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol';
 import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
-import {
-  ETCD_CA_FILE,
-  ETCD_CLIENT_CERT_FILE,
-  ETCD_CLIENT_KEY_FILE,
-  type NetworkState,
-} from '../src/consortium/launcher.js';
+import { loadConsortiumConfig, loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
+import { ETCD_CA_FILE, ETCD_CLIENT_CERT_FILE, ETCD_CLIENT_KEY_FILE } from '../src/consortium/launcher.js';
+import type { NetworkState } from '../src/consortium/network-file.js';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { LocalCa } from '../src/consortium/pki.js';
-import { loadConsortiumConfig } from '../src/home.js';
 import type { CustosNode } from '../src/node.js';
 import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
 import { fixture, tempDir, tx, userSigner } from './helpers.js';

@@ -24,7 +24,8 @@ import {
 import { buildXtx, xtxPrepareTx } from '@custos/sdk';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type Genesis, makeGenesis, memberSetOf } from '../src/genesis.js';
-import { nodeEndpoint, type RelayAction, Relayer } from '../src/interop/relayer.js';
+import { nodeEndpoint } from '../src/interop/endpoint.js';
+import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import { CustosNode } from '../src/node.js';
 import { stateProof } from '../src/proofs.js';
 

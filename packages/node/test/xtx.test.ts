@@ -6,11 +6,13 @@
  */
 import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditChain } from '../src/audit.js';
 import { nativeSigner } from '../src/crypto/native.js';
-import { type ChainEndpoint, nodeEndpoint, Relayer, xtxStatus } from '../src/interop/relayer.js';
+import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';
+import { Relayer } from '../src/interop/relayer.js';
+import { xtxStatus } from '../src/interop/xtx-status.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
+import { auditChain } from '../src/peer/audit.js';
 import { tempDir } from './helpers.js';
 import {
   type Chain,
@@ -120,7 +122,7 @@ describe('the happy path', () => {
     expectFinal(all(), xtxId, 'committed');
     for (const c of all()) for (const k of keys[c.chainId as 'alpha']) expect(kvValue(c, k)).toBe(k);
     // An auditor re-executing each chain from genesis (registrations, locks, decisions) gets the same roots.
-    const { auditChain } = await import('../src/audit.js');
+    const { auditChain } = await import('../src/peer/audit.js');
     for (const c of all()) expect(auditChain(c.dbPath).problems).toEqual([]);
   });
 

@@ -2,6 +2,8 @@
 import { isTxId, type JsonValue } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 
+const RECORD_ID = /^[0-9a-f]{64}$/;
+
 function bad(message: string): NodeError {
   return new NodeError('BAD_REQUEST', message);
 }
@@ -179,4 +181,10 @@ export function parsePositiveInt(value: string, what: string): number {
   if (!/^[1-9][0-9]{0,5}$/.test(value))
     throw bad(`expected ${what} as a positive integer, got '${value.slice(0, 40)}'`);
   return Number(value);
+}
+
+export function parseRecordId(value: string): string {
+  if (!RECORD_ID.test(value))
+    throw bad(`expected a record id of 64 lower-case hex characters, got '${value.slice(0, 80)}'`);
+  return value;
 }

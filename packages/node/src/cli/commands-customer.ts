@@ -31,12 +31,11 @@ import { JURISDICTIONS } from '../modules/common.js';
 import type { Grant, OptOut, Preferences } from '../modules/consent.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { type DataRequest, REQUEST_KINDS } from '../modules/request.js';
-import { parsePositiveInt } from './args.js';
+import { parsePositiveInt, parseRecordId } from './args.js';
 import { type CommitResult, NodeClient } from './client.js';
-import { day, deadlineText, parseRecordId, TX_FAILED_EXIT } from './commands-org.js';
-import { nodeOption } from './commands-query.js';
 import { cliCommand } from './invocation.js';
-import { type Output, output } from './output.js';
+import { nodeOption } from './options.js';
+import { day, deadlineText, type Output, output, TX_FAILED_EXIT } from './output.js';
 import {
   type OpenedWallet,
   parseScryptCost,

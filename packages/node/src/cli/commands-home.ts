@@ -7,24 +7,12 @@ import { join } from 'node:path';
 import { MEMBER_KEY_ACTIONS, type MemberKeyAction, proveMemberKey, randomSecretKey } from '@custos/protocol';
 import type { Command } from 'commander';
 import { NodeError } from '../errors.js';
-import {
-  findPassphrase,
-  GENESIS_FILE,
-  generateDemoPassphrase,
-  initHome,
-  isInitialized,
-  PASSPHRASE_FILE,
-  requirePassphrase,
-  resolveHome,
-} from '../home.js';
+import { GENESIS_FILE, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner, writeKeystore } from '../keys/keystore.js';
 import { MEMBER_ID } from '../modules/member.js';
 import { parseOrgs, parsePositiveInt } from './args.js';
-import { type Output, output } from './output.js';
-
-export const DEMO_WARNING =
-  'is a random passphrase for the keys of this home: fine for a demo, never for production ' +
-  '(anyone who can read it can sign as these orgs). Set CUSTOS_PASSPHRASE or use --passphrase-file instead.';
+import { initWithPassphrase } from './init.js';
+import { output } from './output.js';
 
 interface InitFlags {
   home?: string;
@@ -33,38 +21,6 @@ interface InitFlags {
   threshold?: string;
   passphraseFile?: string;
   json?: boolean;
-}
-
-/** Initializes a home, generating a demo passphrase file when no passphrase is given. */
-export function initWithPassphrase(
-  out: Output,
-  opts: {
-    home: string;
-    chainId: string;
-    orgs: { id: string; name: string }[];
-    threshold?: number;
-    passphraseFile?: string;
-  },
-) {
-  if (isInitialized(opts.home)) throw new NodeError('ALREADY_INITIALIZED', `${opts.home} already holds a chain`);
-  let passphrase = findPassphrase({
-    home: opts.home,
-    ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
-  });
-  let passphraseFile: string | undefined;
-  if (passphrase === undefined) {
-    passphrase = generateDemoPassphrase(opts.home);
-    passphraseFile = join(opts.home, PASSPHRASE_FILE);
-    out.note(`warning: ${passphraseFile} ${DEMO_WARNING}`);
-  }
-  const result = initHome({
-    home: opts.home,
-    chainId: opts.chainId,
-    orgs: opts.orgs,
-    passphrase,
-    ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
-  });
-  return { ...result, passphraseFile };
 }
 
 export function registerHomeCommands(program: Command): void {

@@ -8,12 +8,12 @@ import { type Command, Option } from 'commander';
 import { recoverDivergedStore } from '../consortium/recover.js';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
 import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
+import { cliCommand } from '../invocation.js';
 import type { CustosNode } from '../node.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
-import { initWithPassphrase } from './commands-home.js';
-import { cliCommand } from './invocation.js';
+import { initWithPassphrase } from './init.js';
 import { type Output, output } from './output.js';
 import { closeOnSignals, type Peer, startPeer } from './peer.js';
 

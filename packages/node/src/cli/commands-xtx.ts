@@ -33,11 +33,11 @@ import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
 import { memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, loadHome, loadOrgSigner, readGenesisFile, requirePassphrase, resolveHome } from '../home.js';
+import { cliCommand } from '../invocation.js';
 import { loadSigner } from '../keys/keystore.js';
 import { parseArgsObject, parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
-import { nodeOption } from './commands-query.js';
-import { cliCommand } from './invocation.js';
+import { nodeOption } from './options.js';
 import { output } from './output.js';
 
 const MAX_PLAN_BYTES = 4 * 1024 * 1024;

@@ -4,6 +4,11 @@
  * the error registry.
  */
 import { ERROR_REGISTRY, errorCode } from '../errors.js';
+import type { DataRequest } from '../modules/request.js';
+
+/** Exit status of a committed transaction whose result code is not OK (as `custos tx`). */
+export const TX_FAILED_EXIT = 1;
+const DAY = 86_400_000;
 
 export interface Output {
   json: boolean;
@@ -39,4 +44,18 @@ export function reportError(err: unknown, json: boolean): number {
 export function table(rows: [string, string | number][]): string[] {
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+}
+
+/** A date as the CLI prints it (UTC, YYYY-MM-DD). */
+export function day(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+/** `in 12 days` / `OVERDUE by 3 days` for an open request; its closing otherwise. */
+export function deadlineText(r: Pick<DataRequest, 'status' | 'deadline' | 'closedAt'>, now: number): string {
+  if (r.status !== 'open') return `${r.status} ${r.closedAt === null ? '' : day(r.closedAt)}`.trim();
+  const days = Math.ceil(Math.abs(r.deadline - now) / DAY);
+  return now > r.deadline
+    ? `OVERDUE by ${days} day${days === 1 ? '' : 's'}`
+    : `open, ${days} day${days === 1 ? '' : 's'} left`;
 }

@@ -4,12 +4,17 @@
  * catches up from). Checked like any file from outside.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { NodeError } from '../errors.js';
 import type { EtcdSecurity } from '../ordering/etcd.js';
 
 export type { EtcdSecurity };
+
+/** The consortium configuration's file in a peer's home (absent for a standalone peer). */
+export const CONSORTIUM_FILE = 'consortium.json';
+/** Largest consortium.json read (the same bound as the genesis file). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export interface ConsortiumConfig {
   /** This peer's orderer instance name (unique in the consortium), e.g. its member id. */
@@ -184,4 +189,24 @@ function isUrl(v: unknown): v is string {
   } catch {
     return false;
   }
+}
+
+/** The home's consortium configuration, or undefined for a standalone peer. */
+export function loadConsortiumConfig(home: string): ConsortiumConfig | undefined {
+  const path = join(home, CONSORTIUM_FILE);
+  if (!existsSync(path)) return undefined;
+  let raw: unknown;
+  try {
+    if (statSync(path).size > MAX_CONFIG_BYTES) throw new Error('file too large');
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new NodeError('BAD_REQUEST', `cannot read ${path} as JSON`, { cause });
+  }
+  return parseConsortiumConfig(raw, path);
+}
+
+/** Writes a consortium configuration into a home (checked first). */
+export function writeConsortiumConfig(home: string, config: ConsortiumConfig): void {
+  const checked = parseConsortiumConfig(config);
+  writeFileSync(join(home, CONSORTIUM_FILE), `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o600 });
 }

@@ -6,8 +6,8 @@
  */
 import { Etcd3, type Namespace, Range, type Watcher } from 'etcd3';
 import { type EtcdSecurity, etcdClientAuth } from '../ordering/etcd.js';
-import type { CheckpointExchange } from './exchange.js';
-import type { SignedCheckpoint } from './quorum.js';
+import type { CheckpointExchange } from '../peer/exchange.js';
+import type { SignedCheckpoint } from '../peer/quorum.js';
 
 export interface EtcdBoardOptions {
   endpoints: string[];

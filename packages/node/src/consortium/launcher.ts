@@ -6,65 +6,44 @@
  * records ports and processes: `down` stops them (peers first, gracefully, then etcd) and checks
  * they are gone; `up` on a stopped network starts it again on its own data and ports.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 import { makeGenesis } from '../genesis.js';
-import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE, writeConsortiumConfig } from '../home.js';
+import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE } from '../home.js';
 import { writeKeystore } from '../keys/keystore.js';
+import { writeConsortiumConfig } from './config.js';
+import {
+  type EtcdMember,
+  etcdMarker,
+  NETWORK_FILE,
+  type NetworkState,
+  readNetwork,
+  runningPids,
+  writeNetwork,
+} from './network-file.js';
+import { startPeerAndWait } from './peer-process.js';
 import { findOpenssl, LocalCa } from './pki.js';
-
-export const NETWORK_FILE = 'network.json';
+import {
+  checkInterrupted,
+  freePorts,
+  getJson,
+  logTail,
+  ownsPid,
+  portsInUse,
+  sleep,
+  stopPid,
+  whileWatchingSignals,
+} from './processes.js';
 
 /** Files of the etcd TLS client identity in a peer's home (named in its consortium.json). */
 export const ETCD_CA_FILE = 'etcd-ca.crt';
 export const ETCD_CLIENT_CERT_FILE = 'etcd-client.crt';
 export const ETCD_CLIENT_KEY_FILE = 'etcd-client.key';
-
-export interface EtcdMember {
-  name: string;
-  /** Client port (https, client certificates required). */
-  client: number;
-  /** Peer port (https, peer certificates required). */
-  peer: number;
-  /** Metrics and /health port (http, loopback, no data). */
-  metrics: number;
-}
-
-export interface NetworkState {
-  chainId: string;
-  /**
-   * `running` after a complete `up`; `stopped` after `down` (or a failed resume): `up` starts it
-   * again on its data; `failed` when the first `up` did not complete (remove the directory).
-   */
-  status: 'starting' | 'running' | 'stopped' | 'failed';
-  etcd: {
-    endpoints: string[];
-    pids: number[];
-    dataDir: string;
-    members: EtcdMember[];
-    token: string;
-    /** The CA certificate of the etcd cluster (client and peer TLS). */
-    ca: string;
-  };
-  /** `pid` 0: not running. */
-  peers: { org: string; home: string; url: string; pid: number }[];
-}
 
 export interface UpOptions {
   dir: string;
@@ -76,9 +55,7 @@ export interface UpOptions {
 }
 
 const ORG_NAMES = ['bank', 'insurer', 'retailer', 'telco', 'utility', 'hospital', 'airline'];
-const MAX_NETWORK_FILE_BYTES = 1024 * 1024;
 const ETCD_HEALTH_MS = 30_000;
-const PEER_READY_MS = 60_000;
 
 /** The etcd binary on the PATH (`$ETCD_BIN` first). */
 export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string {
@@ -131,33 +108,6 @@ export async function networkUp(opts: UpOptions): Promise<NetworkState> {
     );
   }
   return whileWatchingSignals(() => fresh(dir, opts, cli, log));
-}
-
-let interrupted: NodeJS.Signals | undefined;
-
-/**
- * Runs `fn` with SIGINT and SIGTERM turned into a failure of its waits (`checkInterrupted`), so that
- * an operator's Ctrl-C during `up` or `restart-peer` goes through the same clean-up as any failure:
- * no process is left behind.
- */
-async function whileWatchingSignals<T>(fn: () => Promise<T>): Promise<T> {
-  const on = (signal: NodeJS.Signals) => {
-    interrupted = signal;
-  };
-  interrupted = undefined;
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  try {
-    return await fn();
-  } finally {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  }
-}
-
-function checkInterrupted(): void {
-  if (interrupted !== undefined)
-    throw new NodeError('INTERNAL', `interrupted by ${interrupted}; stopped what was started`);
 }
 
 async function fresh(dir: string, opts: UpOptions, cli: string, log: (l: string) => void): Promise<NetworkState> {
@@ -364,74 +314,6 @@ async function startAll(
   writeNetwork(dir, state);
 }
 
-/** Starts (or restarts) one peer process on its home; its output goes to `<home>/peer.log`. */
-export function startPeerProcess(cli: string, home: string, port: number): number {
-  return spawnPeer(cli, home, port).pid!;
-}
-
-function spawnPeer(cli: string, home: string, port: number): ChildProcess {
-  const logFd = openSync(join(home, 'peer.log'), 'a');
-  const p: ChildProcess = spawn(process.execPath, [cli, 'node', 'start', '--home', home, '--port', String(port)], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env: peerEnv(),
-  });
-  closeSync(logFd);
-  p.unref();
-  return p;
-}
-
-/** The environment of a peer process: the launcher's, without what would override the peer's home. */
-function peerEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['CUSTOS_PASSPHRASE', 'CUSTOS_HOME', 'PORT', 'HOST']) delete env[k];
-  return env;
-}
-
-/**
- * Starts a peer and waits until it answers /readyz. If the process exits first, or is not ready in
- * time (then it is stopped), throws NOT_READY with the end of its log: no process is left behind.
- */
-export async function startPeerAndWait(
-  cli: string,
-  org: string,
-  home: string,
-  url: string,
-  timeoutMs = PEER_READY_MS,
-): Promise<number> {
-  const port = Number(new URL(url).port);
-  const inUse = await portsInUse([port]);
-  if (inUse.length > 0) {
-    throw new NodeError('BAD_REQUEST', `port ${port} of peer ${org} is in use by another process; stop it first`);
-  }
-  const logPath = join(home, 'peer.log');
-  const from = existsSync(logPath) ? statSync(logPath).size : 0;
-  const p = spawnPeer(cli, home, port);
-  let exited: string | undefined;
-  p.once('exit', (code, signal) => {
-    exited = signal ?? `exit code ${code}`;
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited !== undefined) {
-      throw new NodeError('NOT_READY', `peer ${org} exited (${exited}) before it was ready: ${logTail(logPath, from)}`);
-    }
-    if ((await getJson(`${url}/readyz`)) !== undefined) return p.pid!;
-    if (interrupted !== undefined) {
-      await stopPid(p.pid!, 5000);
-      checkInterrupted();
-    }
-    if (Date.now() > deadline) {
-      await stopPid(p.pid!, 5000);
-      throw new NodeError(
-        'NOT_READY',
-        `peer ${org} was not ready within ${timeoutMs / 1000} s and was stopped: ${logTail(logPath, from)}`,
-      );
-    }
-    await sleep(100);
-  }
-}
-
 /**
  * Starts one peer of a running network again: a live peer is stopped first (a clean restart);
  * resolves with the new pid once it answers /readyz; on failure nothing is left running and the
@@ -469,31 +351,6 @@ export async function restartPeer(
   return p;
 }
 
-export function readNetwork(dir: string): NetworkState {
-  const path = join(resolve(dir), NETWORK_FILE);
-  if (!existsSync(path)) throw new NodeError('NOT_FOUND', `no network in ${dir} (${NETWORK_FILE} missing)`);
-  if (statSync(path).size > MAX_NETWORK_FILE_BYTES) throw new NodeError('BAD_REQUEST', `${path} is larger than 1 MiB`);
-  let s: NetworkState;
-  try {
-    s = JSON.parse(readFileSync(path, 'utf8')) as NetworkState;
-  } catch (cause) {
-    throw new NodeError('BAD_REQUEST', `cannot read ${path} as JSON`, { cause });
-  }
-  if (!Array.isArray(s?.etcd?.members) || !Array.isArray(s.peers) || !Array.isArray(s.etcd.pids)) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `${path} is not a network file of this version of custos (expected etcd.members and peers)`,
-    );
-  }
-  return s;
-}
-
-function writeNetwork(dir: string, state: NetworkState): void {
-  const path = join(dir, NETWORK_FILE);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
-}
-
 /**
  * Stops the peers (SIGTERM, then SIGKILL after 15 s), then etcd, and checks that every process is
  * gone; network.json stays (status `stopped`) so that `up` starts the network again on its data.
@@ -529,112 +386,4 @@ async function stopAll(dir: string, state: NetworkState, log: (line: string) => 
     throw new NodeError('INTERNAL', `processes ${left.join(', ')} of the network in ${dir} did not stop`);
   for (const p of state.peers) p.pid = 0;
   state.etcd.pids = [];
-}
-
-function etcdMarker(state: NetworkState, i: number): string {
-  const m = state.etcd.members[i];
-  return `--data-dir=${join(state.etcd.dataDir, m?.name ?? `m${i}`)}`;
-}
-
-/** The pids recorded in `state` that still run this network's processes. */
-function runningPids(state: NetworkState): number[] {
-  return [
-    ...state.peers.filter((p) => p.pid !== 0 && ownsPid(p.pid, p.home)).map((p) => p.pid),
-    ...state.etcd.pids.filter((pid, i) => ownsPid(pid, etcdMarker(state, i))),
-  ];
-}
-
-/**
- * Whether `pid` is alive and (where /proc exists) still runs a command line containing `marker`:
- * a recorded pid that the system has since given to another process is never signalled.
- */
-export function ownsPid(pid: number, marker: string): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) return false;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-    return cmdline.includes(marker);
-  } catch {
-    return !existsSync('/proc/self');
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-export async function stopPid(pid: number, graceMs: number): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-    const killDeadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < killDeadline) await sleep(20);
-  }
-}
-
-/** The last lines (at most 600 characters) written to a log since byte `from`. */
-function logTail(path: string, from: number): string {
-  try {
-    const text = readFileSync(path).subarray(from).toString('utf8').trim();
-    if (text.length === 0) return `(nothing in ${path})`;
-    const lines = text.split('\n').slice(-4).join(' | ');
-    return `${lines.length > 600 ? `...${lines.slice(-600)}` : lines} (log ${path})`;
-  } catch {
-    return `(no log at ${path})`;
-  }
-}
-
-async function portsInUse(ports: number[]): Promise<number[]> {
-  const used: number[] = [];
-  for (const port of ports) {
-    const free = await new Promise<boolean>((res) => {
-      const s = createServer();
-      s.once('error', () => res(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-    });
-    if (!free) used.push(port);
-  }
-  return used;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function getJson(url: string): Promise<unknown> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    return r.ok ? await r.json() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((res, rej) => {
-          const s = createServer();
-          s.once('error', rej);
-          s.listen(0, '127.0.0.1', () => res(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

@@ -20,20 +20,17 @@ import {
   blocksPrefix,
   decodeBlock,
   decodePending,
-  decodeRefusal,
   encodeBlock,
   HEAD_KEY,
   includedKey,
   pendingKey,
   pendingPrefix,
-  refusalsOf,
   refusalsPrefix,
   signedTxJson,
-  sigsOf,
   txIdOfPendingKey,
 } from './etcd-layout.js';
+import { BLOCK_OVERHEAD_BYTES, type RedateOptions, Redater } from './etcd-redate.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
-import type { PendingTx } from './orderer.js';
 
 /** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
 const MARKER_MARGIN_SEC = 120;
@@ -41,33 +38,17 @@ const IDLE_MS = 1000;
 /** How often a busy proposer looks for members' refusals. */
 const REVIEW_MS = 500;
 const PAGE = 500;
-const BLOCK_OVERHEAD_BYTES = 16 * 1024;
 
-export interface ProposerOptions {
-  peerId: string;
+export interface ProposerOptions extends RedateOptions {
   maxTxs: number;
   maxWaitMs: number;
   maxTxnOps: number;
-  maxRequestBytes: number;
   /** Blocks kept in etcd. */
   window: number;
   /** Compacts etcd's history every this many heights. */
   compactEvery: number;
-  parse: (raw: unknown) => PendingTx;
-  /** Block time of this peer's last committed block: no block time goes before it. */
-  lastTime: () => number;
-  /** Why a block dated `time` after a parent dated `parentTime` is implausible here; undefined if it is not. */
-  checkBlockTime: (time: number, parentTime: number) => string | undefined;
-  /** Members and quorum threshold in force (how many refusals make a block uncertifiable). */
-  quorum: () => { members: number; threshold: number };
-  /**
-   * Called when enough members refused a block this proposer finds plausible: its clock disagrees
-   * with theirs, so it stops proposing and gives up the election to a peer whose clock agrees.
-   */
-  onOutvoted: () => void;
   /** This machine's clock (tests). Default Date.now. */
   now?: () => number;
-  log: (message: string) => void;
   onFatal: (err: unknown) => void;
 }
 
@@ -107,6 +88,7 @@ export class Proposer {
   private reviewedAt = Number.NEGATIVE_INFINITY;
   /** Most transactions one etcd transaction can carry: block and head puts, range delete, 2 ops each. */
   private readonly capacity: number;
+  private readonly redater: Redater;
 
   constructor(
     private readonly client: Etcd3,
@@ -115,6 +97,7 @@ export class Proposer {
   ) {
     this.capacity = Math.max(1, Math.min(opts.maxTxs, Math.floor((opts.maxTxnOps - 3) / 2)));
     this.now = opts.now ?? Date.now;
+    this.redater = new Redater(ns, opts, this.capacity, this.now, (keys) => this.deleteKeys(keys));
   }
 
   /** Proposes blocks while `leading()` holds. */
@@ -154,7 +137,7 @@ export class Proposer {
     if (this.head.height > 0) {
       const why = this.opts.checkBlockTime(this.head.time, this.head.parentTime);
       if (why !== undefined) {
-        const outcome = await this.review(this.head);
+        const outcome = await this.redater.review(this.head);
         if (outcome === 'none') {
           this.report(
             `proposer: block ${this.head.height} is implausible (${why}); waiting for the members' refusals`,
@@ -179,7 +162,8 @@ export class Proposer {
       // members' refusals (this proposer's own blocks may be the ones refused).
       if (!woken) {
         this.head = undefined;
-        if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0) await this.review(await this.readHead());
+        if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0)
+          await this.redater.review(await this.readHead());
       }
       return;
     }
@@ -221,7 +205,10 @@ export class Proposer {
     // (looked at every REVIEW_MS at most, so a busy proposer pays no extra etcd call per block).
     if (performance.now() - this.reviewedAt >= REVIEW_MS) {
       this.reviewedAt = performance.now();
-      if ((await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 && (await this.review(this.head)) !== 'none') {
+      if (
+        (await this.ns.getAll().prefix(refusalsPrefix).count()) > 0 &&
+        (await this.redater.review(this.head)) !== 'none'
+      ) {
         this.head = undefined;
         return;
       }
@@ -306,126 +293,6 @@ export class Proposer {
       this.markerLeases.set(bucket, lease);
     }
     return lease;
-  }
-
-  /**
-   * Looks at the members' refusals, lowest height first. A block refused by `members - threshold + 1`
-   * members for its current revision (so it can never be certified) with fewer than `threshold`
-   * signatures for its height is re-dated if this proposer finds it implausible too ('changed'); if
-   * it finds it plausible, its clock is the odd one: it steps down ('outvoted'). Refusals of
-   * revisions no longer stored are deleted. 'none' when no block qualifies.
-   */
-  private async review(head: Head): Promise<'none' | 'changed' | 'outvoted'> {
-    const res = await this.ns.getAll().prefix(refusalsPrefix).exec();
-    const byHeight = new Map<number, { key: string; mod: string; revision: string }[]>();
-    for (const kv of res.kvs) {
-      const r = decodeRefusal(kv.value);
-      const key = kv.key.toString();
-      if (r === undefined || !key.startsWith(refusalsOf(r.height))) {
-        this.deleteKeys([key]);
-        continue;
-      }
-      const list = byHeight.get(r.height) ?? [];
-      list.push({ key, mod: kv.mod_revision, revision: r.revision });
-      byHeight.set(r.height, list);
-    }
-    const { members, threshold } = this.opts.quorum();
-    const needed = members - threshold + 1;
-    for (const h of [...byHeight.keys()].sort((a, b) => a - b)) {
-      const refusals = byHeight.get(h)!;
-      // Above the head read: a block this proposer has not seen yet; left alone.
-      if (h > head.height) continue;
-      const read = await this.ns.get(blockKey(h)).exec();
-      const bkv = read.kvs[0];
-      if (bkv === undefined) {
-        // The block left the window: its refusals are history.
-        this.deleteKeys(refusals.map((r) => r.key));
-        continue;
-      }
-      // Refusals of an older revision of the block (re-dated since) no longer count.
-      const stale = refusals.filter((r) => BigInt(r.revision) < BigInt(bkv.mod_revision));
-      if (stale.length > 0) this.deleteKeys(stale.map((r) => r.key));
-      const counted = refusals.filter((r) => r.revision === bkv.mod_revision);
-      if (counted.length < needed) continue;
-      if ((await this.ns.getAll().prefix(sigsOf(h)).count()) >= threshold) continue;
-      const block = decodeBlock(bkv.value, h);
-      const parentTime = h > 1 ? await this.blockTime(h - 1) : 0;
-      const why = this.opts.checkBlockTime(block.time, parentTime);
-      if (why === undefined) {
-        this.opts.log(
-          `proposer: ${counted.length} members refused block ${h}, which this peer finds plausible: its clock disagrees with theirs; stepping down`,
-        );
-        this.opts.onOutvoted();
-        return 'outvoted';
-      }
-      await this.supersede(h, bkv.mod_revision, block.txs, parentTime, counted, head.height, why);
-      return 'changed';
-    }
-    return 'none';
-  }
-
-  private async blockTime(height: number): Promise<number> {
-    const res = await this.ns.get(blockKey(height)).exec();
-    const kv = res.kvs[0];
-    if (kv === undefined) throw new Error(`block ${height} went away while reading it`);
-    return decodeBlock(kv.value, height).time;
-  }
-
-  /**
-   * Re-dates block `h` (etcd revision `rev`): the same height, its transactions and those of the
-   * uncertified blocks above it (as many as fit), this proposer's time; the blocks above it are
-   * dropped and the head set to `h`. One compare-and-swap on the block's revision, the head and
-   * every refusal counted.
-   */
-  private async supersede(
-    h: number,
-    rev: string,
-    txsAtH: unknown[],
-    parentTime: number,
-    counted: { key: string; mod: string }[],
-    headHeight: number,
-    why: string,
-  ): Promise<void> {
-    const time = Math.max(this.now(), parentTime, h === 1 ? this.opts.lastTime() : 0);
-    const raws = [...txsAtH];
-    for (let x = h + 1; x <= headHeight; x++) {
-      const res = await this.ns.get(blockKey(x)).exec();
-      const kv = res.kvs[0];
-      if (kv !== undefined) raws.push(...decodeBlock(kv.value, x).txs);
-    }
-    const txs: string[] = [];
-    let bytes = BLOCK_OVERHEAD_BYTES;
-    const seen = new Set<string>();
-    for (const raw of raws) {
-      if (txs.length >= this.capacity) break;
-      try {
-        const p = this.opts.parse(raw).parsed;
-        if (seen.has(p.txId)) continue;
-        const json = signedTxJson(p);
-        if (bytes + json.length > this.opts.maxRequestBytes) break;
-        seen.add(p.txId);
-        bytes += json.length;
-        txs.push(json);
-      } catch {
-        // Not a valid transaction: the re-dated block leaves it out.
-      }
-    }
-    let cmp = this.ns.if(blockKey(h), 'Mod', '==', rev).and(HEAD_KEY, 'Value', '==', String(headHeight));
-    for (const r of counted) cmp = cmp.and(r.key, 'Mod', '==', r.mod);
-    const ops = [
-      this.ns.put(blockKey(h)).value(encodeBlock(h, time, this.opts.peerId, txs)),
-      this.ns.delete().inRange({ start: refusalsPrefix, end: refusalsOf(h) }),
-    ];
-    if (headHeight > h) {
-      ops.push(this.ns.put(HEAD_KEY).value(String(h)));
-      ops.push(this.ns.delete().inRange({ start: blockKey(h + 1), end: blockKey(headHeight + 1) }));
-    }
-    const res = await cmp.then(...ops).commit();
-    this.opts.log(
-      res.succeeded
-        ? `proposer: re-dated block ${h} (refused by ${counted.length} members: ${why})${headHeight > h ? `; dropped blocks ${h + 1}-${headHeight} above it` : ''}`
-        : `proposer: block ${h} changed while re-dating it; reading it again`,
-    );
   }
 
   /** Logs `message` once per `key`. */

@@ -16,6 +16,11 @@ export interface OrderedBatch {
   txs: PendingTx[];
   /** Block time in ms, never before the previous batch's time. */
   time: number;
+  /**
+   * The header's `proposer` for this batch, when the orderer names one; otherwise the node's own
+   * (`NodeOptions.proposer`). Peers of a consortium must agree on it, so the etcd orderer leaves it out.
+   */
+  proposer?: string;
 }
 
 /** Called with each batch in order; the orderer waits for it to resolve before delivering the next. */

@@ -6,24 +6,20 @@
  * Why, and what it does not protect against: docs/adr/0004-vault-crypto-shredding.md.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { canonicalize, isHex, type JsonValue } from '@custos/protocol';
-import Database from 'better-sqlite3';
+import { isHex, type JsonValue } from '@custos/protocol';
+import type Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { open, seal } from './aead.js';
 import type { Kms } from './kms.js';
+import { bad, canonicalText, checkRef, checkSubject, MAX_VALUE_BYTES, ORG_ID } from './values.js';
+import { openVaultDb, prepareQueries, type VaultQueries } from './vault-db.js';
 
-/** Largest value a record holds: its canonical JSON text, in UTF-8 bytes. */
-export const MAX_VALUE_BYTES = 64 * 1024;
+export { MAX_VALUE_BYTES };
+
 const SALT_BYTES = 32;
 const KEY_BYTES = 32;
 const FORMAT = 'custos-vault/1';
-/** Member ids as genesis.ts accepts them. */
-const ORG_ID = /^[a-z0-9-]{1,32}$/;
-/** W3C DID Core syntax: did:<method>:<method-specific id>, which does not end with a colon. */
-const DID = /^did:[a-z0-9]+:(?:[A-Za-z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$/;
-const MAX_SUBJECT_CHARS = 512;
 
 export interface VaultOptions {
   /** The vault's own SQLite file, separate from the ledger's. Created (mode 0600) if missing. */
@@ -87,62 +83,8 @@ export interface VaultStats {
 
 export type RecordStatus = 'live' | 'erased' | 'unknown';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS subjects (
-  subject TEXT PRIMARY KEY, key_ref TEXT NOT NULL UNIQUE, wrapped_key BLOB NOT NULL, created_at INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-  ref TEXT PRIMARY KEY, key_ref TEXT NOT NULL, wrapped_key BLOB NOT NULL, sealed BLOB NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS records_by_key ON records (key_ref);
-CREATE TABLE IF NOT EXISTS erased (ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS shredded (key_ref TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pending (ref TEXT PRIMARY KEY, tx_id TEXT, until INTEGER NOT NULL) STRICT, WITHOUT ROWID;
-`;
-
-interface RecordRow {
-  key_ref: string;
-  wrapped_key: Buffer;
-  sealed: Buffer;
-  subject_key: Buffer | null;
-}
-
-const bad = (message: string): NodeError => new NodeError('BAD_REQUEST', message);
 const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
-
-function checkRef(vaultRef: unknown): asserts vaultRef is string {
-  if (!isHex(vaultRef, 16)) throw bad('expected a vaultRef of 32 lowercase hex characters');
-}
-
-// Never echo the subject: it is a pseudonym, and pseudonymous data is personal data.
-function checkSubject(subject: unknown): asserts subject is string {
-  if (typeof subject !== 'string' || subject.length > MAX_SUBJECT_CHARS || !DID.test(subject)) {
-    throw bad(`expected a subject DID of at most ${MAX_SUBJECT_CHARS} characters`);
-  }
-}
-
-/** Canonical JSON text of a value, bounded; errors say what was wrong, never what the value was. */
-function canonicalText(value: unknown): Buffer {
-  let text: string;
-  try {
-    text = canonicalize(value);
-  } catch (cause) {
-    const why = cause instanceof Error ? `: ${cause.message}` : '';
-    throw new NodeError('BAD_REQUEST', `expected a JSON value${why}`, { cause });
-  }
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_VALUE_BYTES) {
-    throw new NodeError(
-      'BAD_REQUEST',
-      `expected a value of at most ${MAX_VALUE_BYTES} bytes as canonical JSON, got ${bytes}`,
-      { details: { maxBytes: MAX_VALUE_BYTES, bytes } },
-    );
-  }
-  return Buffer.from(text, 'utf8');
-}
 
 const sha256hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -164,7 +106,7 @@ export class Vault {
   /** Records whose erasure was finished while opening (a crash came between shred and cleanup). */
   readonly recovered: readonly string[];
   private readonly db: Database.Database;
-  private readonly q;
+  private readonly q: VaultQueries;
 
   constructor(options: VaultOptions) {
     const { path, kms, org } = options;
@@ -174,92 +116,21 @@ export class Vault {
     }
     this.org = org;
     this.kms = kms;
-    // Create the file owner-only; SQLite gives its journal the same permissions.
-    try {
-      closeSync(openSync(path, 'wx', 0o600));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const db = new Database(path);
-    this.db = db;
-    try {
-      const mode = db.pragma('journal_mode = DELETE', { simple: true });
-      db.pragma('synchronous = FULL');
-      db.pragma('secure_delete = ON');
-      db.pragma('temp_store = MEMORY'); // no temporary files holding plaintext-adjacent pages
-      if (mode !== 'delete' || db.pragma('secure_delete', { simple: true }) !== 1) {
-        throw new NodeError('INTERNAL', `expected journal_mode=delete and secure_delete=1, got ${mode}`);
-      }
-      db.exec(SCHEMA);
-      this.checkMeta(path);
-    } catch (e) {
-      db.close();
-      throw e;
-    }
-    this.q = {
-      subject: db.prepare<[string], { key_ref: string; wrapped_key: Buffer }>(
-        'SELECT key_ref, wrapped_key FROM subjects WHERE subject = ?',
-      ),
-      insertSubject: db.prepare('INSERT INTO subjects (subject, key_ref, wrapped_key, created_at) VALUES (?, ?, ?, ?)'),
-      deleteSubject: db.prepare('DELETE FROM subjects WHERE subject = ?'),
-      deleteSubjectByKey: db.prepare('DELETE FROM subjects WHERE key_ref = ?'),
-      subjectByKey: db.prepare<[string], { subject: string; wrapped_key: Buffer; created_at: number }>(
-        'SELECT subject, wrapped_key, created_at FROM subjects WHERE key_ref = ?',
-      ),
-      wrappedOf: db.prepare<[string], { ref: string; wrapped_key: Buffer }>(
-        'SELECT ref, wrapped_key FROM records WHERE key_ref = ?',
-      ),
-      rewrap: db.prepare('UPDATE records SET key_ref = ?, wrapped_key = ? WHERE ref = ?'),
-      record: db.prepare<[string], RecordRow>(
-        `SELECT r.key_ref, r.wrapped_key, r.sealed, s.wrapped_key AS subject_key
-         FROM records r LEFT JOIN subjects s ON s.key_ref = r.key_ref WHERE r.ref = ?`,
-      ),
-      recordKeyRef: db.prepare<[string], { key_ref: string }>('SELECT key_ref FROM records WHERE ref = ?'),
-      insertRecord: db.prepare(
-        'INSERT INTO records (ref, key_ref, wrapped_key, sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      updateRecord: db.prepare('UPDATE records SET wrapped_key = ?, sealed = ?, updated_at = ? WHERE ref = ?'),
-      deleteRecord: db.prepare('DELETE FROM records WHERE ref = ?'),
-      refsOf: db.prepare<[string], { ref: string }>('SELECT ref FROM records WHERE key_ref = ? ORDER BY ref'),
-      recordsOf: db.prepare<[string], { ref: string; created_at: number; updated_at: number }>(
-        `SELECT r.ref, r.created_at, r.updated_at FROM subjects s JOIN records r ON r.key_ref = s.key_ref
-         WHERE s.subject = ? ORDER BY r.created_at, r.ref`,
-      ),
-      tombstone: db.prepare<[string], { erased_at: number }>('SELECT erased_at FROM erased WHERE ref = ?'),
-      insertTombstone: db.prepare('INSERT OR IGNORE INTO erased (ref, erased_at) VALUES (?, ?)'),
-      tombstoneAll: db.prepare(
-        'INSERT OR IGNORE INTO erased (ref, erased_at) SELECT ref, ? FROM records WHERE key_ref = ?',
-      ),
-      deleteAllOf: db.prepare('DELETE FROM records WHERE key_ref = ?'),
-      insertShredded: db.prepare('INSERT OR REPLACE INTO shredded (key_ref, erased_at) VALUES (?, ?)'),
-      deleteShredded: db.prepare('DELETE FROM shredded WHERE key_ref = ?'),
-      allShredded: db.prepare<[], { key_ref: string; erased_at: number }>('SELECT key_ref, erased_at FROM shredded'),
-      insertPending: db.prepare('INSERT INTO pending (ref, tx_id, until) VALUES (?, NULL, ?)'),
-      setPendingTx: db.prepare('UPDATE pending SET tx_id = ? WHERE ref = ?'),
-      deletePending: db.prepare('DELETE FROM pending WHERE ref = ?'),
-      allPending: db.prepare<[], { ref: string; tx_id: string | null; until: number }>(
-        'SELECT ref, tx_id, until FROM pending ORDER BY until',
-      ),
-      count: {
-        subjects: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM subjects'),
-        records: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records'),
-        erased: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM erased'),
-        shredded: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM shredded'),
-      },
-    };
+    this.db = openVaultDb(path, (db) => this.checkMeta(db, path));
+    this.q = prepareQueries(this.db);
     const recovered: string[] = [];
     for (const { key_ref, erased_at } of this.q.allShredded.all()) recovered.push(...this.cleanup(key_ref, erased_at));
     this.recovered = recovered;
   }
 
   /** A new file records its org and KMS; an existing one must be opened with the same ones. */
-  private checkMeta(path: string): void {
+  private checkMeta(db: Database.Database, path: string): void {
     const get = (key: string): string | undefined =>
-      (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
     const format = get('format');
     if (format === undefined) {
-      const set = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      this.db.transaction(() => {
+      const set = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.transaction(() => {
         set.run('format', FORMAT);
         set.run('org', this.org);
         set.run('kms', this.kms.id);

@@ -20,14 +20,14 @@ import {
   verifyQuorumCertificate,
   verifyTxSignature,
 } from '@custos/protocol';
-import { installNativeCrypto, nativeVerifier } from './crypto/native.js';
-import { Executor } from './exec/executor.js';
-import type { ExecContext } from './exec/module.js';
-import { type Genesis, memberSetOf } from './genesis.js';
-import { memberSetFromState } from './governance/member-set.js';
-import { SYSTEM_MODULES } from './modules/index.js';
-import { writeMember } from './modules/member.js';
-import { SqliteStore } from './store/sqlite.js';
+import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
+import { Executor } from '../exec/executor.js';
+import type { ExecContext } from '../exec/module.js';
+import { type Genesis, memberSetOf } from '../genesis.js';
+import { memberSetFromState } from '../governance/member-set.js';
+import { SYSTEM_MODULES } from '../modules/index.js';
+import { writeMember } from '../modules/member.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 export interface AuditReport {
   ok: boolean;

@@ -1,0 +1,232 @@
+/**
+ * Admission: the checks a transaction passes before ordering (shape, chain, time window, replay,
+ * mempool room, then its signature in the worker pool, in small batches so that verification of
+ * the next block overlaps execution of this one), the clients waiting for their commit, and the
+ * cache of signatures this peer already verified so that the orderer's parse does not verify them
+ * twice.
+ */
+import {
+  checkChain,
+  checkTxWindow,
+  fromBase64url,
+  type ParsedTx,
+  ProtocolError,
+  parseTx,
+  publicKeyFromDid,
+  verifyTxSignature,
+} from '@custos/protocol';
+import { nativeVerifier } from '../crypto/native.js';
+import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
+import { NodeError } from '../errors.js';
+import type { PendingTx } from '../ordering/orderer.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import type { CommitResult } from './commit.js';
+
+const MAX_VERIFY_BATCH = 1024;
+const MAX_VERIFIED_CACHE = 200_000;
+
+export interface Submission {
+  txId: string;
+  /** Resolves when the transaction's block has committed. */
+  committed: Promise<CommitResult>;
+}
+
+interface Waiter {
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface AdmissionOptions {
+  chainId: string;
+  /** Where committed transactions are looked up (replay). */
+  store: SqliteStore;
+  pool: VerifyPool;
+  /** Wall clock for the time window. */
+  now: () => number;
+  /** Most transactions waiting for a block. */
+  maxPending: number;
+  /** Whether the node is stopping: verified transactions are then failed instead of ordered. */
+  stopping: () => boolean;
+  /** Hands verified transactions to the orderer. */
+  order: (txs: PendingTx[]) => void;
+}
+
+/**
+ * A stored signed transaction as an orderer's `parse` needs it: shape (parseTx), chain (when
+ * `chainId` is given) and signature (node:crypto), for transactions this peer did not admit itself.
+ *
+ * @example
+ * new EtcdOrderer({ endpoints, prefix, peerId, parse: (raw) => parsePendingTx(raw, 'main') });
+ */
+export function parsePendingTx(raw: unknown, chainId?: string): PendingTx {
+  const parsed = parseTx(raw);
+  if (chainId !== undefined) checkChain(parsed.tx.body, chainId);
+  return { parsed, sigOk: verifyTxSignature(parsed, nativeVerifier) };
+}
+
+export class Admission {
+  private readonly opts: AdmissionOptions;
+  /** `txId sig` of signatures this node verified (admission or the proposer's parse): not verified twice. */
+  private verified = new Set<string>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly pendingIds = new Set<string>();
+  private verifyQueue: { parsed: ParsedTx; waiter: Waiter }[] = [];
+  private verifyScheduled = false;
+  private verifying = 0;
+
+  constructor(opts: AdmissionOptions) {
+    this.opts = opts;
+  }
+
+  /**
+   * Admits a transaction: checks shape, chain, time window, replay and room, then queues its
+   * signature for verification. Throws (synchronously) for anything rejected before ordering.
+   */
+  submit(raw: unknown): Submission {
+    const parsed = parseTx(raw);
+    checkChain(parsed.tx.body, this.opts.chainId);
+    checkTxWindow(parsed.tx.body, this.opts.now());
+    if (this.pendingIds.has(parsed.txId))
+      throw new NodeError('DUPLICATE_TX', `transaction ${parsed.txId} is already pending`);
+    if (this.opts.store.hasCommittedTx(parsed.txId)) {
+      throw new ProtocolError('TX_REPLAYED', `transaction ${parsed.txId} is already committed`);
+    }
+    if (this.pendingIds.size >= this.opts.maxPending) {
+      throw new NodeError('MEMPOOL_FULL', `more than ${this.opts.maxPending} transactions are pending; retry later`);
+    }
+    this.pendingIds.add(parsed.txId);
+    let waiter!: Waiter;
+    const committed = new Promise<CommitResult>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    // Callers that do not wait for the commit must not crash the process when it fails.
+    committed.catch(() => {});
+    this.verifyQueue.push({ parsed, waiter });
+    if (!this.verifyScheduled) {
+      this.verifyScheduled = true;
+      setImmediate(() => this.flushVerify());
+    }
+    return { txId: parsed.txId, committed };
+  }
+
+  /** The orderer's parse: admission's checks, the signature skipped when this node already verified it. */
+  parsePending(raw: unknown): PendingTx {
+    const parsed = parseTx(raw);
+    checkChain(parsed.tx.body, this.opts.chainId);
+    const key = `${parsed.txId} ${parsed.tx.sig}`;
+    if (this.verified.has(key)) return { parsed, sigOk: true };
+    const sigOk = verifyTxSignature(parsed, nativeVerifier);
+    if (sigOk) this.remember(key);
+    return { parsed, sigOk };
+  }
+
+  /** Resolves the clients waiting on the transactions of a committed block. */
+  committed(results: CommitResult[]): void {
+    for (const r of results) {
+      this.pendingIds.delete(r.txId);
+      const list = this.waiters.get(r.txId);
+      if (list) {
+        this.waiters.delete(r.txId);
+        for (const w of list) w.resolve(r);
+      }
+    }
+  }
+
+  /** Fails the clients waiting on `txId` (it is no longer pending). */
+  fail(txId: string, err: unknown): void {
+    this.pendingIds.delete(txId);
+    const list = this.waiters.get(txId);
+    this.waiters.delete(txId);
+    for (const w of list ?? []) w.reject(err);
+  }
+
+  /** Fails every client still waiting for a commit. */
+  failAll(err: () => unknown): void {
+    for (const txId of [...this.waiters.keys()]) this.fail(txId, err());
+  }
+
+  /** Resolves once no signature batch is being verified. */
+  async drained(): Promise<void> {
+    while (this.verifying > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Transactions admitted and not yet committed. */
+  pendingCount(): number {
+    return this.pendingIds.size;
+  }
+
+  private remember(key: string): void {
+    if (this.verified.size >= MAX_VERIFIED_CACHE) this.verified = new Set();
+    this.verified.add(key);
+  }
+
+  private flushVerify(): void {
+    this.verifyScheduled = false;
+    // Small batches stream through the pool, so execution of one block overlaps verification of the next.
+    const batch =
+      this.verifyQueue.length <= MAX_VERIFY_BATCH ? this.verifyQueue : this.verifyQueue.slice(0, MAX_VERIFY_BATCH);
+    this.verifyQueue = this.verifyQueue.length <= MAX_VERIFY_BATCH ? [] : this.verifyQueue.slice(MAX_VERIFY_BATCH);
+    if (this.verifyQueue.length > 0) {
+      this.verifyScheduled = true;
+      setImmediate(() => this.flushVerify());
+    }
+    if (batch.length === 0) return;
+    this.verifying++;
+    Promise.resolve()
+      .then(() => this.opts.pool.verifyBatch(batch.map(({ parsed }) => verifyItemOf(parsed))))
+      .then((ok) => {
+        const accepted: PendingTx[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const { parsed, waiter } = batch[i]!;
+          if (ok[i]) {
+            accepted.push({ parsed, sigOk: true });
+            this.remember(`${parsed.txId} ${parsed.tx.sig}`);
+            const list = this.waiters.get(parsed.txId);
+            if (list) list.push(waiter);
+            else this.waiters.set(parsed.txId, [waiter]);
+          } else {
+            this.pendingIds.delete(parsed.txId);
+            waiter.reject(
+              new ProtocolError('BAD_SIGNATURE', 'transaction signature does not verify against body.signer'),
+            );
+          }
+        }
+        if (accepted.length > 0) {
+          if (this.opts.stopping()) {
+            for (const t of accepted) this.fail(t.parsed.txId, new NodeError('NODE_STOPPED', 'node is stopping'));
+          } else {
+            this.opts.order(accepted);
+          }
+        }
+      })
+      .catch((e) => {
+        for (const { parsed, waiter } of batch) {
+          this.pendingIds.delete(parsed.txId);
+          waiter.reject(e);
+        }
+      })
+      .finally(() => {
+        this.verifying--;
+      });
+  }
+}
+
+/** What the worker pool verifies for a transaction: its signer's key, its body bytes, its signature. */
+export function verifyItemOf(p: ParsedTx): VerifyItem {
+  return {
+    publicKey: publicKeyFromDidCached(p.tx.body.signer),
+    message: p.bodyBytes,
+    signature: fromBase64url(p.tx.sig, 64),
+  };
+}
+
+const didCache = new Map<string, Uint8Array>();
+function publicKeyFromDidCached(did: string): Uint8Array {
+  let pk = didCache.get(did);
+  if (pk === undefined) {
+    pk = publicKeyFromDid(did);
+    if (didCache.size > 10_000) didCache.clear();
+    didCache.set(did, pk);
+  }
+  return pk;
+}

@@ -1,0 +1,229 @@
+/**
+ * Finality tracking: a committed block is final once a quorum of members signed the checkpoint this
+ * peer computed for it. The tracker opens each height with this peer's own signatures, publishes
+ * them on the checkpoint exchange (in a consortium), counts what the other peers publish, records
+ * evidence of conflicting signatures, and stops the peer when its checkpoint loses to another.
+ */
+import {
+  type CheckpointSignature,
+  canonicalize as canonicalJson,
+  checkpointOf,
+  type MemberSet,
+  type QuorumCertificate,
+} from '@custos/protocol';
+import { nativeVerifier } from '../crypto/native.js';
+import { NodeError } from '../errors.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import type { BlockCommitter } from './commit.js';
+import type { CheckpointExchange } from './exchange.js';
+import { type Evidence, type QuorumEvent, QuorumTracker } from './quorum.js';
+
+/** Where the node is in finality: the latest committed and the latest final height. */
+export interface FinalityStatus {
+  head: number;
+  final: number;
+}
+
+/** What the tracker needs of its node. */
+export interface FinalityHost {
+  store: SqliteStore;
+  chain: BlockCommitter;
+  chainId: string;
+  exchange: CheckpointExchange | undefined;
+  /** Emits `final`, `conflict` on the node. */
+  emit: (event: string, value: unknown) => void;
+  /** Stops the node for good with `err`. */
+  halt: (err: unknown) => void;
+  /** The error that stopped the node, if one did. */
+  fatal: () => unknown;
+  /** Whether the node is stopping or stopped. */
+  stopped: () => boolean;
+}
+
+interface FinalWaiter {
+  resolve: (qc: QuorumCertificate) => void;
+  reject: (e: unknown) => void;
+}
+
+/** How far back a restarted peer looks for heights it can still collect signatures for. */
+const RESUME_WINDOW = 1024;
+
+export class FinalityTracker {
+  private readonly host: FinalityHost;
+  private readonly quorum: QuorumTracker;
+  private finalHeight = -1;
+  private readonly waiters = new Map<number, FinalWaiter[]>();
+
+  constructor(host: FinalityHost) {
+    this.host = host;
+    this.quorum = new QuorumTracker(nativeVerifier, host.chainId);
+  }
+
+  /** Starts receiving the other peers' signatures, and publishes this peer's for the heights not yet final. */
+  async start(): Promise<void> {
+    const exchange = this.host.exchange;
+    if (!exchange) return;
+    await exchange.start(
+      (raw) => this.onSignatures(raw),
+      () => this.quorum.unfinal(),
+    );
+    for (const h of this.quorum.unfinal()) this.publishOwn(h);
+  }
+
+  /** On open: the latest height whose stored certificate is a quorum; later heights wait for signatures again. */
+  resume(): void {
+    const { store, chain } = this.host;
+    const head = chain.head;
+    const members = chain.headMembers;
+    const memberOf = new Map<string, string>();
+    for (const m of members.members) for (const k of m.keys) memberOf.set(k, m.id);
+    const isQuorum = (qc: QuorumCertificate | null | undefined) =>
+      qc != null &&
+      new Set(qc.signatures.map((s) => memberOf.get(s.signer)).filter((m) => m !== undefined)).size >=
+        members.threshold;
+    // Heights are looked at within the window a restarted peer can still collect signatures for.
+    const lowest = Math.max(0, head.height - RESUME_WINDOW);
+    let h = head.height;
+    while (h >= lowest && !isQuorum(store.getHeader(h)?.qc)) h--;
+    this.finalHeight = h >= lowest ? h : -1;
+    for (let x = Math.max(this.finalHeight + 1, lowest); x <= head.height; x++) {
+      const row = store.getHeader(x);
+      if (row !== null) this.handle(this.quorum.open(checkpointOf(row.header), members, row.qc?.signatures ?? []));
+    }
+  }
+
+  /** After a commit: final at once if this peer's own keys make a quorum; else it waits for the other peers. */
+  afterCommit(): void {
+    const { store, chain } = this.host;
+    const height = chain.head.height;
+    const own = store.getHeader(height)?.qc?.signatures ?? [];
+    this.handle(this.quorum.open(checkpointOf(chain.head), chain.headMembers, own));
+    if (this.host.exchange) this.publishOwn(height);
+  }
+
+  /** A block applied with a quorum certificate another peer served: final at once. */
+  certified(height: number, qc: QuorumCertificate, members: MemberSet): void {
+    this.quorum.open(qc.checkpoint, members, qc.signatures);
+    this.markFinal(height, qc);
+  }
+
+  /** Records the evidence of a divergence and stops the node with DIVERGED. */
+  diverged(evidence: Evidence): void {
+    this.recordEvidence('divergence', evidence);
+    this.host.halt(
+      new NodeError(
+        'DIVERGED',
+        `members ${evidence.members.join(', ')} signed another checkpoint at height ${evidence.height} than this peer computed; stopped`,
+        { details: { evidence } },
+      ),
+    );
+  }
+
+  /** The latest height known final on this peer (a quorum of members signed its checkpoint); -1 if none. */
+  latestFinal(): number {
+    return this.finalHeight;
+  }
+
+  /**
+   * Resolves with the quorum certificate of the latest final height once it is at or above `height`;
+   * rejects with TIMEOUT after `timeoutMs`, or NODE_STOPPED when the node stops.
+   */
+  waitFinal(height: number, timeoutMs: number): Promise<QuorumCertificate> {
+    if (this.finalHeight >= height) {
+      const qc = this.host.store.getHeader(this.finalHeight)?.qc;
+      if (qc) return Promise.resolve(qc);
+    }
+    if (this.host.fatal() !== undefined || this.host.stopped()) {
+      return Promise.reject(new NodeError('NODE_STOPPED', 'node is stopped'));
+    }
+    return new Promise((resolve, reject) => {
+      const w: FinalWaiter = {
+        resolve: (qc) => {
+          clearTimeout(timer);
+          resolve(qc);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(height) ?? [];
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.waiters.delete(height);
+        reject(new NodeError('TIMEOUT', `block ${height} was not final within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const list = this.waiters.get(height);
+      if (list) list.push(w);
+      else this.waiters.set(height, [w]);
+    });
+  }
+
+  /** Rejects every `waitFinal` still waiting. */
+  rejectWaiters(err: () => unknown): void {
+    for (const [h, list] of this.waiters) {
+      this.waiters.delete(h);
+      for (const w of list) w.reject(err());
+    }
+  }
+
+  /** Publishes this peer's signatures over its checkpoint at `height`, one entry per member it holds keys of. */
+  private publishOwn(height: number): void {
+    const { store, chain, exchange } = this.host;
+    const row = store.getHeader(height);
+    if (!exchange || !row?.qc) return;
+    const members = chain.headMembers;
+    const byMember = new Map<string, CheckpointSignature[]>();
+    for (const s of row.qc.signatures) {
+      const m = members.members.find((x) => x.keys.includes(s.signer));
+      if (m !== undefined) byMember.set(m.id, [...(byMember.get(m.id) ?? []), s]);
+    }
+    for (const [memberId, signatures] of byMember) {
+      exchange.publish(memberId, { checkpoint: row.qc.checkpoint, signatures });
+    }
+  }
+
+  /** Signatures from the exchange (untrusted; the tracker checks them). */
+  private onSignatures(raw: unknown): void {
+    if (this.host.fatal() !== undefined || this.host.stopped()) return;
+    this.handle(this.quorum.receive(raw, this.host.chain.head.height));
+  }
+
+  private handle(events: QuorumEvent[]): void {
+    for (const e of events) {
+      if (this.host.fatal() !== undefined) return;
+      if (e.kind === 'final') {
+        const stored = this.host.store.getHeader(e.height)?.qc;
+        // Keep the commit-time certificate when this peer's own keys already made it a quorum.
+        if (!stored || stored.signatures.length < e.qc.signatures.length) this.host.store.setQc(e.height, e.qc);
+        this.markFinal(e.height, e.qc);
+      } else if (e.kind === 'conflict') {
+        const at = String(e.evidence.height).padStart(16, '0');
+        this.recordEvidence(`evidence/${at}/${e.evidence.members.join(',')}`, e.evidence);
+        this.host.emit('conflict', e.evidence);
+      } else {
+        this.diverged(e.evidence);
+      }
+    }
+  }
+
+  private recordEvidence(key: string, evidence: Evidence): void {
+    try {
+      if (this.host.store.db.open) this.host.store.setMeta(key, canonicalJson(evidence as never));
+    } catch {
+      // The store may be failing too; the fatal error still carries the evidence.
+    }
+  }
+
+  private markFinal(height: number, qc: QuorumCertificate): void {
+    if (height <= this.finalHeight) return;
+    this.finalHeight = height;
+    this.host.emit('final', { height, qc });
+    for (const [h, list] of this.waiters) {
+      if (h > height) continue;
+      this.waiters.delete(h);
+      for (const w of list) w.resolve(qc);
+    }
+  }
+}
