@@ -201,6 +201,7 @@ export {
   signCheckpoint,
   verifyQuorumCertificate,
 } from './ledger/checkpoint.js';
+export type { CommitResult } from './ledger/commit-result.js';
 export {
   type ConsentGrant,
   type DataRecord,
@@ -218,6 +219,15 @@ export {
   type RequestKind,
   type Share,
 } from './ledger/customer-state.js';
+export { type Genesis, type GenesisMember, memberSetOf, type ReadPolicy } from './ledger/genesis.js';
+export {
+  ACTION_KINDS,
+  type ActionKind,
+  type GovAction,
+  type GovParams,
+  type GovPolicy,
+  type VoteRule,
+} from './ledger/gov-action.js';
 export {
   MEMBER_KEY_ACTIONS,
   MEMBER_KEY_PROOF_DOMAIN,
@@ -280,6 +290,7 @@ export {
   type ParsedTx,
   parseTx,
   type SignedTx,
+  signedTxJson,
   signTx,
   type TxBody,
   txIdOf,

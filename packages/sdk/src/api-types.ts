@@ -5,27 +5,17 @@
  */
 import type {
   BlockHeader,
+  CommitResult,
   ConsentReceiptCredential,
+  Genesis,
   JsonValue,
   QuorumCertificate,
   ResultCode,
   SignedTx,
 } from '@custos/protocol';
 
-/** A member org as the genesis names it. */
-export interface GenesisMember {
-  id: string;
-  name: string;
-  keys: string[];
-}
-
-export interface Genesis {
-  chainId: string;
-  time: number;
-  members: GenesisMember[];
-  threshold: number;
-  params: { blockMaxTxs: number; blockMaxMs: number };
-}
+// Genesis and CommitResult are wire types of the protocol package, re-exported here with the API shapes.
+export type { CommitResult, Genesis, GenesisMember } from '@custos/protocol';
 
 /** `GET /v1/chain`. */
 export interface ChainInfo {
@@ -62,17 +52,6 @@ export interface BlockView {
   commitments: { index: number; txId: string; code: ResultCode }[];
   /** Transactions of the block this reader may not see (`header.txCount` counts them all). */
   withheld: number;
-}
-
-/** Where a transaction landed: `POST /v1/txs?wait=true`. */
-export interface CommitResult {
-  txId: string;
-  height: number;
-  index: number;
-  logIndex: number;
-  code: ResultCode;
-  /** Why it failed: the argument at fault and what was expected (absent when OK or not known). */
-  detail?: string;
 }
 
 /** `GET /v1/txs/:txId`. */

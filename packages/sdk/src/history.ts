@@ -6,10 +6,13 @@
  */
 import {
   type EventFact,
+  type Genesis,
+  type GenesisMember,
   type JsonValue,
   type LogEntry,
   type MemberSet,
   type MemberSetChain,
+  memberSetOf,
   nobleVerifier,
   ProtocolError,
   type QuorumCertificate,
@@ -19,7 +22,6 @@ import {
   type Verifier,
   verifySubjectReport,
 } from '@custos/protocol';
-import type { Genesis, GenesisMember } from './api-types.js';
 import type { CallOptions, CustosClient } from './client.js';
 
 /** What a verifier trusts: the chain and its members with their keys, as the genesis names them. */
@@ -41,11 +43,6 @@ export function trustFromGenesis(g: Genesis): TrustAnchor {
     threshold: g.threshold,
     members: g.members.map((m) => ({ id: m.id, name: m.name, keys: [...m.keys] })),
   };
-}
-
-/** The genesis member set of a trust anchor. */
-export function memberSetOf(t: TrustAnchor): MemberSet {
-  return { members: t.members.map((m) => ({ id: m.id, keys: m.keys })), threshold: t.threshold };
 }
 
 /** What `verifyProofBundle` and `verifySubjectReport` take: the verified epochs if any, else the genesis set. */

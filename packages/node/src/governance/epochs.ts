@@ -11,6 +11,7 @@ import {
   type BlockHeader,
   canonicalize,
   followMemberSetUpdates,
+  type Genesis,
   genesisMemberChain,
   type JsonValue,
   MEMBER_SET_KEY,
@@ -18,12 +19,12 @@ import {
   type MemberSetChain,
   type MemberSetEntry,
   type MemberSetUpdate,
+  memberSetOf,
   type QuorumCertificate,
   type StateProofJson,
   type Verifier,
 } from '@custos/protocol';
 import { NodeError } from '../errors.js';
-import { type Genesis, memberSetOf } from '../genesis.js';
 
 export const EPOCH_META_PREFIX = 'epoch/';
 /** Most updates in one answer of `GET /v1/members/epochs`. */

@@ -8,6 +8,7 @@
  */
 import {
   canonicalize,
+  type Genesis,
   type JsonValue,
   MEMBER_SET_KEY,
   type MemberSet,
@@ -15,8 +16,7 @@ import {
   memberSetEntry,
 } from '@custos/protocol';
 import { NodeError } from '../errors.js';
-import type { Genesis } from '../genesis.js';
-import { type MemberRecord, memberKey } from '../modules/member.js';
+import { type MemberRecord, memberKey } from '../modules/member-state.js';
 import { type GetJson, GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from './state.js';
 
 /** What a peer's store (or an auditor's replay) offers; `getMeta('genesis')` is used when no genesis is given. */

@@ -31,7 +31,7 @@ import type { ExecHost } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import type { Genesis } from '../genesis.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from '../governance/state.js';
-import { type MemberRecord, memberKey, memberOfKey } from './member.js';
+import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
