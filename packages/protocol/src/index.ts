@@ -35,11 +35,13 @@ export {
   type VerifyProofOptions,
   verifyProof,
 } from './consent/eddsa-jcs-2022.js';
+export type {
+  ControllerProfile,
+  ExportContext,
+  PostalAddress,
+} from './consent/export-context.js';
+export { DPV_27560_RECORD_SCHEMA, type Iso27560Record, toIso27560 } from './consent/iso27560.js';
 export {
-  type ControllerProfile,
-  DPV_27560_RECORD_SCHEMA,
-  type ExportContext,
-  type Iso27560Record,
   KANTARA_CR_VERSION,
   KANTARA_PII_CATEGORY,
   KANTARA_PURPOSE_CATEGORY,
@@ -47,10 +49,8 @@ export {
   type KantaraPurpose,
   type KantaraReceipt,
   type KantaraService,
-  type PostalAddress,
-  toIso27560,
   toKantaraReceipt,
-} from './consent/exports.js';
+} from './consent/kantara.js';
 export {
   CONSENT_EVENT_KINDS,
   CONSENT_JURISDICTIONS,
