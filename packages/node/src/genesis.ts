@@ -3,23 +3,16 @@
  * canonical text, whose hash names the chain's history. The `Genesis` type and `memberSetOf` live
  * in the protocol package, shared with clients; they are re-exported here for the node's modules.
  */
-import {
-  canonicalize,
-  type Genesis,
-  type GenesisMember,
-  type GovPolicy,
-  isDidKey,
-  type JsonValue,
-  majority,
-  type ReadPolicy,
-} from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { type Genesis, type GenesisMember, type GovPolicy, majority, type ReadPolicy } from '@custos/protocol/ledger';
 import { NodeError } from './errors.js';
 import { DEFAULT_POLICY, MAX_MEMBERS, parsePolicy } from './governance/policy.js';
 import { MAX_BLOCK_MS, MAX_BLOCK_TXS } from './governance/state.js';
 import { MEMBER_ID } from './modules/member-state.js';
 
-export type { Genesis, GenesisMember } from '@custos/protocol';
-export { memberSetOf } from '@custos/protocol';
+export type { Genesis, GenesisMember } from '@custos/protocol/ledger';
+export { memberSetOf } from '@custos/protocol/ledger';
 
 const GENESIS_FIELDS = ['chainId', 'time', 'members', 'threshold', 'params', 'policy', 'readPolicy'];
 const OTHER_ORGS_READS = ['none', 'commitments'];

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import { cliCommand } from './cli/invocation.js';
 import { type ConsortiumConfig, parseConsortiumConfig } from './consortium/config.js';
 import { NodeError } from './errors.js';

@@ -6,35 +6,31 @@
  * whose checkpoint loses to another records the evidence and stops (DESIGN.md section 3).
  */
 import { EventEmitter } from 'node:events';
+import { didFromPublicKey, publicKeyFromDid, type Signer } from '@custos/protocol/crypto';
+import { fromBase64url, toHex } from '@custos/protocol/encoding';
+import { ProtocolError } from '@custos/protocol/errors';
+import { canonicalize, canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
   type Checkpoint,
   type CheckpointSignature,
-  canonicalize,
-  canonicalize as canonicalJson,
   checkChain,
   checkpointOf,
   checkTxWindow,
-  didFromPublicKey,
-  fromBase64url,
   headerHash,
   type LogEntry,
   logEntryBytes,
   MEMBER_SET_KEY,
   type MemberSet,
   type ParsedTx,
-  ProtocolError,
   parseTx,
-  publicKeyFromDid,
   type QuorumCertificate,
   type ResultCode,
-  type Signer,
   signCheckpoint,
-  toHex,
   verifyQuorumCertificate,
   verifyTxSignature,
   ZERO_HASH,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import type { CheckpointExchange } from './consortium/exchange.js';
 import { type Evidence, type QuorumEvent, QuorumTracker } from './consortium/quorum.js';
 import { installNativeCrypto, nativeVerifier } from './crypto/native.js';

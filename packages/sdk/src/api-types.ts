@@ -3,19 +3,19 @@
  * customer-data modules' state). They describe the wire format; nothing here is trusted until a
  * proof says so (see `history.ts`).
  */
+import type { ConsentReceiptCredential } from '@custos/protocol/consent';
+import type { JsonValue } from '@custos/protocol/jcs';
 import type {
   BlockHeader,
   CommitResult,
-  ConsentReceiptCredential,
   Genesis,
-  JsonValue,
   QuorumCertificate,
   ResultCode,
   SignedTx,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 
 // Genesis and CommitResult are wire types of the protocol package, re-exported here with the API shapes.
-export type { CommitResult, Genesis, GenesisMember } from '@custos/protocol';
+export type { CommitResult, Genesis, GenesisMember } from '@custos/protocol/ledger';
 
 /** `GET /v1/chain`. */
 export interface ChainInfo {
@@ -88,7 +88,7 @@ export interface StateEntry {
 // ---------------------------------------------------------------------------------------------
 // Customer data (values of the state keys the consent, data and request modules write)
 
-import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol';
+import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol/ledger';
 
 export type {
   ConsentGrant,
@@ -99,7 +99,7 @@ export type {
   OptOut,
   Preferences,
   RequestKind,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 
 // ---------------------------------------------------------------------------------------------
 // Org routes

@@ -4,24 +4,23 @@
  * shown unless a quorum of members certified it, and nothing was left out (the report proves its
  * own completeness: every listed record and request, every event).
  */
+import { nobleVerifier, type Verifier } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   type EventFact,
   type Genesis,
   type GenesisMember,
-  type JsonValue,
   type LogEntry,
   type MemberSet,
   type MemberSetChain,
   memberSetOf,
-  nobleVerifier,
-  ProtocolError,
   type QuorumCertificate,
   type SignedTx,
   type StateFact,
   type SubjectReport,
-  type Verifier,
   verifySubjectReport,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import type { CallOptions, CustosClient } from './client.js';
 
 /** What a verifier trusts: the chain and its members with their keys, as the genesis names them. */

@@ -8,16 +8,18 @@ export {
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,
+  memberSetOf,
+} from '@custos/protocol/ledger';
+export {
   type ExportOptions,
   exportWallet,
   importWallet,
-  memberSetOf,
   type PairwiseIdentity,
   type Relationship,
   Wallet,
   type WalletExport,
   type WalletOptions,
-} from '@custos/protocol';
+} from '@custos/protocol/wallet';
 export type {
   AccessResult,
   BatchItem,

@@ -22,7 +22,7 @@ import {
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol';
+import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol/crypto';
 import { NodeError } from '../errors.js';
 import { makeGenesis } from '../genesis.js';
 import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE, writeConsortiumConfig } from '../home.js';

@@ -8,7 +8,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type JsonValue, type PairwiseIdentity, type ResultCode, signTx, Wallet } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type ResultCode, signTx } from '@custos/protocol/ledger';
+import { type PairwiseIdentity, Wallet } from '@custos/protocol/wallet';
 import { cliCommand } from '../cli/invocation.js';
 import { readWalletFile, writeWalletFile } from '../cli/wallet-file.js';
 import { nativeSigner } from '../crypto/native.js';

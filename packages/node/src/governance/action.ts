@@ -15,7 +15,9 @@
  * otherwise each certify a fork): a params change below it is refused, and an admission that would
  * leave it below a majority of the larger set raises it to that majority in the same transaction.
  */
-import { type GovAction, isDidKey, type JsonValue, majority } from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type GovAction, majority } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import { checkNewMemberKey } from '../modules/member.js';
 import {
@@ -32,7 +34,7 @@ import {
 import { ACTION_KINDS, MAX_MEMBERS } from './policy.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, MAX_BLOCK_MS, MAX_BLOCK_TXS } from './state.js';
 
-export type { GovAction } from '@custos/protocol';
+export type { GovAction } from '@custos/protocol/ledger';
 
 /** Governance state an action is checked against: current member ids and parameters in force. */
 export interface GovView {

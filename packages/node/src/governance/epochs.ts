@@ -7,13 +7,13 @@
  * check (`verifyMemberSetUpdate` in the protocol package). A peer started from a snapshot keeps the
  * updates the snapshot carried, whole.
  */
+import type { Verifier } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
-  canonicalize,
   followMemberSetUpdates,
   type Genesis,
   genesisMemberChain,
-  type JsonValue,
   MEMBER_SET_KEY,
   MEMBER_SET_UPDATE,
   type MemberSetChain,
@@ -21,9 +21,8 @@ import {
   type MemberSetUpdate,
   memberSetOf,
   type QuorumCertificate,
-  type StateProofJson,
-  type Verifier,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
+import type { StateProofJson } from '@custos/protocol/state';
 import { NodeError } from '../errors.js';
 
 export const EPOCH_META_PREFIX = 'epoch/';

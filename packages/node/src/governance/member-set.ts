@@ -6,15 +6,14 @@
  * Built from point reads only (`gov/members`, `member/<id>`, `gov/params`), so a light client gets
  * the same answer from state proofs of those keys as a peer gets from its store.
  */
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import {
-  canonicalize,
   type Genesis,
-  type JsonValue,
   MEMBER_SET_KEY,
   type MemberSet,
   type MemberSetEntry,
   memberSetEntry,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import { type MemberRecord, memberKey } from '../modules/member-state.js';
 import { type GetJson, GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from './state.js';

@@ -3,12 +3,12 @@
  * and how long a proposal stays open. Set in the genesis; a genesis without one gets the default,
  * a majority of the current members for every kind.
  */
-import { ACTION_KINDS, type ActionKind, type GovPolicy, majority, type VoteRule } from '@custos/protocol';
+import { ACTION_KINDS, type ActionKind, type GovPolicy, majority, type VoteRule } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 
 // The wire types (ACTION_KINDS, GovPolicy, VoteRule) live in the protocol package; re-exported for
 // the node's modules and routes.
-export { ACTION_KINDS, type ActionKind, type GovPolicy, type VoteRule } from '@custos/protocol';
+export { ACTION_KINDS, type ActionKind, type GovPolicy, type VoteRule } from '@custos/protocol/ledger';
 
 /** Most members a consortium has (the genesis limit, kept by admission). */
 export const MAX_MEMBERS = 64;

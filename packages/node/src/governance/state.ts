@@ -13,9 +13,10 @@
  * The first governance transaction writes the first three from the genesis, so that a chain's
  * genesis state (and so its state roots) stays what it was before governance existed.
  */
-import type { GovAction, JsonValue } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { GovAction } from '@custos/protocol/ledger';
 
-export type { GovParams } from '@custos/protocol';
+export type { GovParams } from '@custos/protocol/ledger';
 
 export const GOV_MEMBERS = 'gov/members';
 export const GOV_POLICY = 'gov/policy';

@@ -12,25 +12,22 @@
  * light client holds (`GET /v1/members/epochs`) go to `interop.updateMembers`, so counterparties
  * follow admissions, removals and key rotations without anyone asking.
  */
+import type { Signer } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
 import {
   type CrossChainTx,
   type DecisionProof,
-  type JsonValue,
   type LightClientState,
-  type MemberSetUpdate,
-  ProtocolError,
   parseCrossChainTx,
-  type SignedTx,
-  type Signer,
-  type StateBundle,
-  signTx,
   type VoteProof,
   type XtxDecisionRecord,
   type XtxVoteRecord,
   xtxDecisionKey,
   xtxIdOf,
   xtxVoteKey,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type MemberSetUpdate, type SignedTx, type StateBundle, signTx } from '@custos/protocol/ledger';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 import { memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';

@@ -14,7 +14,7 @@
  * revoked...) ends with that action's code and changes nothing: the proposal stays open until it
  * is rejected or expires. State layout: governance/state.ts.
  */
-import type { Genesis } from '@custos/protocol';
+import type { Genesis } from '@custos/protocol/ledger';
 import type { ExecHost } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { policyOf } from '../genesis.js';

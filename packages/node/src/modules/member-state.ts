@@ -4,7 +4,7 @@
  * member module's actions so that governance, genesis and the executor's member-set reads depend on
  * the layout alone, not on execution.
  */
-import type { JsonValue } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExecContext } from '../exec/module.js';
 
 export interface MemberRecord {

@@ -5,7 +5,9 @@
  *
  * State layout: member-state.ts.
  */
-import { isDidKey, type JsonValue, type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { historyKey } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';

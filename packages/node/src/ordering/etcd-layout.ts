@@ -59,7 +59,7 @@ export function txIdOfPendingKey(key: string): string | undefined {
 }
 
 // The canonical text of a signed transaction, the same bytes the peer stores (protocol package).
-export { signedTxJson } from '@custos/protocol';
+export { signedTxJson } from '@custos/protocol/ledger';
 
 /**
  * A pending transaction's value: `{"seq":n,"tx":<signed tx>}`. `seq` orders the transactions one

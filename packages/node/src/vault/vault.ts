@@ -8,7 +8,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { canonicalize, isHex, type JsonValue } from '@custos/protocol';
+import { isHex } from '@custos/protocol/encoding';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { open, seal } from './aead.js';
