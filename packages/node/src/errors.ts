@@ -2,7 +2,7 @@
  * The node's error type and the one registry that maps every error code (the protocol's and the
  * node's) to an HTTP status and a CLI exit code. `docs/errors.md` is kept in sync with it by a test.
  */
-import { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from '@custos/protocol';
+import { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from '@custos/protocol/errors';
 
 export const NODE_ERROR_CODES = [
   'NOT_FOUND',

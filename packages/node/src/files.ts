@@ -3,7 +3,7 @@
  * and every failure says which: the file is missing, is too large, or cannot be read (and why).
  */
 import { readFileSync, readSync, statSync } from 'node:fs';
-import { ProtocolError, type ProtocolErrorCode } from '@custos/protocol';
+import { ProtocolError, type ProtocolErrorCode } from '@custos/protocol/errors';
 import { NodeError, type NodeErrorCode } from './errors.js';
 
 export interface ReadBoundedOptions {

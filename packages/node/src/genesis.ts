@@ -1,50 +1,28 @@
 /**
- * Genesis: the chain id, the founding members with their keys, the quorum threshold, the block
- * parameters and (optionally) the governance policy. Its hash names the chain's history; every
- * peer starts from the same file.
+ * Genesis files on a peer: checking an untrusted one (`parseGenesis`), making one, and its
+ * canonical text, whose hash names the chain's history. The `Genesis` type and `memberSetOf` live
+ * in the protocol package, shared with clients; they are re-exported here for the node's modules.
  */
-import { canonicalize, isDidKey, type JsonValue, type MemberSet, majority } from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { type Genesis, type GenesisMember, type GovPolicy, majority, type ReadPolicy } from '@custos/protocol/ledger';
 import { NodeError } from './errors.js';
-import { DEFAULT_POLICY, type GovPolicy, MAX_MEMBERS, parsePolicy } from './governance/policy.js';
+import { DEFAULT_POLICY, MAX_MEMBERS, parsePolicy } from './governance/policy.js';
 import { MAX_BLOCK_MS, MAX_BLOCK_TXS } from './governance/state.js';
-import { MEMBER_ID } from './modules/member.js';
+import { MEMBER_ID } from './modules/member-state.js';
 
-export interface GenesisMember {
-  id: string;
-  name: string;
-  keys: string[];
-}
-
-export interface Genesis {
-  chainId: string;
-  /** Genesis block time, ms since the epoch. */
-  time: number;
-  members: GenesisMember[];
-  /** Members whose signatures make a quorum. */
-  threshold: number;
-  params: { blockMaxTxs: number; blockMaxMs: number };
-  /**
-   * Votes each kind of governance proposal needs. Absent in genesis files older than governance
-   * (they keep their exact text, hence their chain): `policyOf` gives the default then.
-   */
-  policy?: GovPolicy;
-  /**
-   * What a member may read of other orgs' events (docs/api.md, "Read access"): `none` (the default
-   * when absent, so older genesis files keep their text and chain) or `commitments` (id, position
-   * and result code, never the body).
-   */
-  readPolicy?: { otherOrgs: 'none' | 'commitments' };
-}
+export type { Genesis, GenesisMember } from '@custos/protocol/ledger';
+export { memberSetOf } from '@custos/protocol/ledger';
 
 const GENESIS_FIELDS = ['chainId', 'time', 'members', 'threshold', 'params', 'policy', 'readPolicy'];
 const OTHER_ORGS_READS = ['none', 'commitments'];
 
-function parseReadPolicy(raw: unknown): { otherOrgs: 'none' | 'commitments' } {
+function parseReadPolicy(raw: unknown): ReadPolicy {
   const r = raw as { otherOrgs?: unknown } | null;
   const bad = new NodeError('BAD_GENESIS', `expected readPolicy {"otherOrgs": "none" | "commitments"}`);
   if (typeof r !== 'object' || r === null || Object.keys(r).some((k) => k !== 'otherOrgs')) throw bad;
   if (typeof r.otherOrgs !== 'string' || !OTHER_ORGS_READS.includes(r.otherOrgs)) throw bad;
-  return { otherOrgs: r.otherOrgs as 'none' | 'commitments' };
+  return { otherOrgs: r.otherOrgs as ReadPolicy['otherOrgs'] };
 }
 
 /** Checks an untrusted genesis document; throws `BAD_GENESIS` saying what is wrong. */
@@ -119,7 +97,7 @@ export function makeGenesis(opts: {
   /** Written out in full (defaults filled in) when given; omitted otherwise. */
   policy?: Partial<GovPolicy>;
   /** Written out when given; omitted otherwise (members read only their own orgs' events). */
-  readPolicy?: { otherOrgs: 'none' | 'commitments' };
+  readPolicy?: ReadPolicy;
 }): Genesis {
   return parseGenesis({
     chainId: opts.chainId,
@@ -135,10 +113,6 @@ export function makeGenesis(opts: {
 /** The genesis governance policy, or the default (a majority for every kind) for a genesis without one. */
 export function policyOf(g: Pick<Genesis, 'policy'>): GovPolicy {
   return g.policy ?? { ...DEFAULT_POLICY };
-}
-
-export function memberSetOf(g: Genesis): MemberSet {
-  return { members: g.members.map((m) => ({ id: m.id, keys: m.keys })), threshold: g.threshold };
 }
 
 export function genesisText(g: Genesis): string {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, publicKeyOf, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import { NodeError } from './errors.js';
 import { readBoundedFile } from './files.js';
 import { type Genesis, makeGenesis, parseGenesis } from './genesis.js';

@@ -9,14 +9,9 @@
  * certified blocks, and the block clock.
  */
 import { EventEmitter } from 'node:events';
-import {
-  type BlockHeader,
-  didFromPublicKey,
-  type MemberSet,
-  ProtocolError,
-  type QuorumCertificate,
-  type Signer,
-} from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { BlockHeader, CommitResult, MemberSet, QuorumCertificate } from '@custos/protocol/ledger';
 import { installNativeCrypto } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
@@ -26,12 +21,13 @@ import { SoloOrderer } from './ordering/solo.js';
 import { Admission, type Submission } from './peer/admission.js';
 import { applyCertifiedBlock, type CertifiedBlock } from './peer/certified.js';
 import { BlockClock, type ClockAlarm, type ClockStatus, DEFAULT_MAX_CLOCK_SKEW_MS } from './peer/clock.js';
-import { BlockCommitter, type CommitResult, commitGenesis } from './peer/commit.js';
+import { BlockCommitter, commitGenesis } from './peer/commit.js';
 import type { CheckpointExchange } from './peer/exchange.js';
 import { type FinalityStatus, FinalityTracker } from './peer/finality.js';
 import type { LedgerLog, LedgerTree } from './store/authenticated.js';
 import { SqliteStore } from './store/sqlite.js';
 
+export type { CommitResult } from '@custos/protocol/ledger';
 export { parsePendingTx, type Submission } from './peer/admission.js';
 export type { CertifiedBlock } from './peer/certified.js';
 export {
@@ -40,7 +36,6 @@ export {
   MAX_CLOCK_SKEW_MS,
   MIN_CLOCK_SKEW_MS,
 } from './peer/clock.js';
-export type { CommitResult } from './peer/commit.js';
 export type { FinalityStatus } from './peer/finality.js';
 
 export interface NodeOptions {

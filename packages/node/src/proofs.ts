@@ -5,17 +5,17 @@
  * Bundles are built against FINAL heights only (`node.latestFinal()`): a checkpoint that only some
  * members signed yet proves nothing to a verifier.
  */
+import { toHex } from '@custos/protocol/encoding';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   CONSISTENCY_BUNDLE,
   type ConsistencyBundle,
   INCLUSION_BUNDLE,
   type InclusionBundle,
-  type JsonValue,
   type QuorumCertificate,
   STATE_BUNDLE,
   type StateBundle,
-  toHex,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { NodeError } from './errors.js';
 import { memberSetUpdates } from './governance/epochs.js';
 import type { CustosNode } from './node.js';

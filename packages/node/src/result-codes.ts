@@ -3,7 +3,7 @@
  * block, `RESULT_CODES` of @custos/protocol), rendered into docs/errors.md. A refused transaction
  * is not an error of the API: it is committed, with its code, and changed nothing.
  */
-import type { ResultCode } from '@custos/protocol';
+import type { ResultCode } from '@custos/protocol/ledger';
 
 export const RESULT_CODE_MEANING: Record<ResultCode, string> = {
   OK: 'The transaction ran and its changes are in the state.',

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { headerHash, type SignedTx, type Signer, verifyProofBundle, verifyQuorumCertificate } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { headerHash, type SignedTx, verifyProofBundle, verifyQuorumCertificate } from '@custos/protocol/ledger';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

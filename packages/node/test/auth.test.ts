@@ -9,17 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import {
-  didFromPublicKey,
-  proveMemberKey,
-  type Signer,
-  signatureBase,
-  signatureParamsValue,
-  signRequest,
-  txIdOf,
-  utf8,
-  verifySubjectReport,
-} from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { utf8 } from '@custos/protocol/encoding';
+import { signatureBase, signatureParamsValue, signRequest } from '@custos/protocol/http';
+import { proveMemberKey, txIdOf, verifySubjectReport } from '@custos/protocol/ledger';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCacheOf } from '../src/api/auth/authenticate.js';

@@ -8,7 +8,7 @@
  * consortium-time.test.ts.
  */
 import { join } from 'node:path';
-import { didFromPublicKey } from '@custos/protocol';
+import { didFromPublicKey } from '@custos/protocol/crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
 import { NodeError } from '../src/errors.js';

@@ -8,7 +8,8 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { checkCheckpointShape, type QuorumCertificate, signCheckpoint, signRequest } from '@custos/protocol';
+import { signRequest } from '@custos/protocol/http';
+import { checkCheckpointShape, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';

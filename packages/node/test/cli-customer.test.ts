@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifySubjectReport } from '@custos/protocol';
+import { verifySubjectReport } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReportPages } from '../src/cli/commands-customer.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';

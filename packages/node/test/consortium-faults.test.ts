@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SignedTx } from '@custos/protocol';
+import type { SignedTx } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkState } from '../src/consortium/network-file.js';
 import { startPeerProcess } from '../src/consortium/peer-process.js';

@@ -12,15 +12,9 @@
  *   the certificate carries the new member's signature.
  */
 import { join } from 'node:path';
-import {
-  checkpointOf,
-  didFromPublicKey,
-  type JsonValue,
-  proveMemberKey,
-  type Signer,
-  signCheckpoint,
-  verifyQuorumCertificate,
-} from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { checkpointOf, proveMemberKey, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol/ledger';
 import { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';

@@ -7,7 +7,7 @@
  * submitted afterwards commits and becomes final on every peer.
  */
 import { join } from 'node:path';
-import { didFromPublicKey } from '@custos/protocol';
+import { didFromPublicKey } from '@custos/protocol/crypto';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';

@@ -5,7 +5,8 @@
  * recorded as evidence, and a quorum over another checkpoint stops the peer (DIVERGED).
  */
 import { join } from 'node:path';
-import { type Checkpoint, canonicalize, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol';
+import { canonicalize } from '@custos/protocol/jcs';
+import { type Checkpoint, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol/ledger';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigKey } from '../src/consortium/etcd-board.js';

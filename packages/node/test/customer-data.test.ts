@@ -4,7 +4,9 @@
  * recipients (GDPR Art. 19), and legal deadlines for requests computed from block time.
  */
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, type Signer, signTx } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addMonths } from '../src/modules/common.js';
 import { type DataRecord, recordKey } from '../src/modules/data.js';
@@ -269,7 +271,7 @@ describe('requests and their legal deadlines', () => {
 describe('the right to know', () => {
   it('reports everything about a subject with proofs the wallet verifies, and detects omissions', async () => {
     const { subjectReport } = await import('../src/subject/report.js');
-    const { verifySubjectReport } = await import('@custos/protocol');
+    const { verifySubjectReport } = await import('@custos/protocol/ledger');
     const { nativeVerifier } = await import('../src/crypto/native.js');
     const record = await register();
     await grant({ share: true });

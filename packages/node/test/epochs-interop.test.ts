@@ -8,18 +8,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import type { LightClientState } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
-  didFromPublicKey,
-  type JsonValue,
-  type LightClientState,
   type MemberSetUpdate,
   proveMemberKey,
   type QuorumCertificate,
-  randomSecretKey,
-  type Signer,
   signCheckpoint,
   signTx,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { memberSetUpdates } from '../src/governance/epochs.js';

@@ -6,22 +6,21 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   checkpointOf,
-  didFromPublicKey,
   followMemberSetUpdates,
   genesisMemberChain,
   type InclusionBundle,
-  type JsonValue,
   MEMBER_SET_KEY,
   type MemberSetUpdate,
   proveMemberKey,
   type QuorumCertificate,
-  type Signer,
   signCheckpoint,
   verifyMemberSetUpdate,
   verifyProofBundle,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PROTOCOL_ERROR_CODES, RESULT_CODES } from '@custos/protocol';
+import { PROTOCOL_ERROR_CODES } from '@custos/protocol/errors';
+import { RESULT_CODES } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { renderErrorsDoc } from '../src/api/errors-doc.js';
 import { ERROR_REGISTRY, NODE_ERROR_CODES } from '../src/errors.js';

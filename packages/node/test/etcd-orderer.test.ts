@@ -3,7 +3,8 @@
  * then three orderer instances ("peers") on a three-member cluster that must deliver one and the same
  * sequence of batches, deduplicate, drop what cannot go in a block, and resume or refuse on restart.
  */
-import { randomSecretKey, signTx } from '@custos/protocol';
+import { randomSecretKey } from '@custos/protocol/crypto';
+import { signTx } from '@custos/protocol/ledger';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';

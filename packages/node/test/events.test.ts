@@ -6,7 +6,9 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { didFromPublicKey, type Signer, signRequest, txIdOf } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
+import { txIdOf } from '@custos/protocol/ledger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStreams, registerEventRoutes } from '../src/api/routes-events.js';

@@ -4,7 +4,10 @@
  * through its own lock by deleting it in the same transaction; an operation bound to a plan never
  * runs alone; and nested runs return their writes without committing them.
  */
-import { type JsonValue, parseTx, randomSecretKey, type Signer, signTx, XTX_BINDING_ARG } from '@custos/protocol';
+import { randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import { XTX_BINDING_ARG } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { parseTx, signTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type ExecHost, Executor, type NestedRun, type StateReader } from '../src/exec/executor.js';

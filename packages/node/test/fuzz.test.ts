@@ -6,7 +6,8 @@
  * with a registry code, and the chain (head, state root, transaction count) unchanged by them all.
  */
 import { join } from 'node:path';
-import { headerHash, type SignedTx, type Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { headerHash, type SignedTx } from '@custos/protocol/ledger';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

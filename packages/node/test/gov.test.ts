@@ -5,16 +5,9 @@
  * member changes through state proofs.
  */
 import { join } from 'node:path';
-import {
-  canonicalize,
-  didFromPublicKey,
-  type JsonValue,
-  type MemberSet,
-  proveMemberKey,
-  type Signer,
-  STATE_BUNDLE_V1,
-  verifyProofBundle,
-} from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { type MemberSet, proveMemberKey, STATE_BUNDLE_V1, verifyProofBundle } from '@custos/protocol/ledger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { type Genesis, genesisText, makeGenesis, parseGenesis, policyOf } from '../src/genesis.js';

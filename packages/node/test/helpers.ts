@@ -2,14 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  didFromPublicKey,
-  type JsonValue,
-  randomSecretKey,
-  type SignedTx,
-  type Signer,
-  signTx,
-} from '@custos/protocol';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type Genesis, makeGenesis } from '../src/genesis.js';
 

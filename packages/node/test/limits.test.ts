@@ -6,7 +6,8 @@
  */
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { headerHash, type Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { headerHash } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, resolveLimits } from '../src/api/limits.js';

@@ -2,7 +2,7 @@
  * Native node:crypto Ed25519 and SHA-256: the shared Signer/Verifier conformance suite, with
  * @noble/curves as the cross-check reference, and SHA-256 against @noble/hashes.
  */
-import { nobleSigner, nobleVerifier, setSha256, sha256 } from '@custos/protocol';
+import { nobleSigner, nobleVerifier, setSha256, sha256 } from '@custos/protocol/crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,7 +75,7 @@ describe('nativeSha256', () => {
 describe('native verifier agrees with RFC 8032 decoding on weak keys', () => {
   it('rejects a trivial signature by the small-order identity key, which node:crypto alone accepts', async () => {
     const { nativeVerifier } = await import('../src/crypto/native.js');
-    const { nobleVerifier } = await import('@custos/protocol');
+    const { nobleVerifier } = await import('@custos/protocol/crypto');
     // Identity point (0, 1) encoded, and the signature R = identity, S = 0.
     const identity = new Uint8Array(32);
     identity[0] = 1;

@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SignedTx } from '@custos/protocol';
+import type { SignedTx } from '@custos/protocol/ledger';
 import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConsortiumConfig, loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';

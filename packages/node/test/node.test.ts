@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { headerHash, INCLUSION_BUNDLE, ProtocolError, toBase64url, verifyProofBundle } from '@custos/protocol';
+import { toBase64url } from '@custos/protocol/encoding';
+import { ProtocolError } from '@custos/protocol/errors';
+import { headerHash, INCLUSION_BUNDLE, verifyProofBundle } from '@custos/protocol/ledger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { CustosNode } from '../src/node.js';
@@ -80,7 +82,8 @@ describe('a single node', () => {
   it('lets a member manage its keys', async () => {
     const bank = fx.orgs.bank!;
     const newKey = userSigner();
-    const { didFromPublicKey, proveMemberKey } = await import('@custos/protocol');
+    const { didFromPublicKey } = await import('@custos/protocol/crypto');
+    const { proveMemberKey } = await import('@custos/protocol/ledger');
     const did = didFromPublicKey(newKey.publicKey);
     const proven = proveMemberKey(newKey, { chainId: 'test', member: 'bank', action: 'addKey' });
     expect((await node.submitAndWait(tx(bank, 'member.addKey', proven))).code).toBe('OK');

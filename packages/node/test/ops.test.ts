@@ -1,4 +1,4 @@
-import type { Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics, type NodeMetrics } from '../src/api/metrics.js';

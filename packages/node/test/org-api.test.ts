@@ -6,7 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signRequest, signTx } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vault } from '../src/vault/vault.js';
 import { type ApiNode, startApiNode } from './fixtures/api-node.js';
@@ -162,7 +165,7 @@ describe('customer data through the API', () => {
     const q = await get('/v1/orgs/bank/requests', fx.orgs.bank!);
     expect(q.json().requests[0]).toMatchObject({ kind: 'erase', status: 'open', overdue: false });
     const rep = await get(`/v1/subjects/${aliceDid}/report`, alice);
-    const { verifySubjectReport } = await import('@custos/protocol');
+    const { verifySubjectReport } = await import('@custos/protocol/ledger');
     expect(verifySubjectReport(rep.json(), node.members).complete).toBe(true);
   });
 
@@ -226,7 +229,8 @@ describe('retention', () => {
 
 describe('consent receipts', () => {
   it('issues a verifiable VC per consent event, and its 27560 and Kantara exports', async () => {
-    const { verifyConsentReceipt, nobleVerifier } = await import('@custos/protocol');
+    const { verifyConsentReceipt } = await import('@custos/protocol/consent');
+    const { nobleVerifier } = await import('@custos/protocol/crypto');
     const grant = await post(
       '/v1/txs?wait=true',
       aliceTx('consent.grant', {

@@ -7,7 +7,9 @@
  */
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { didFromPublicKey, type SignedTx, type Signer, signRequest, verifyProofBundle } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
+import { type SignedTx, verifyProofBundle } from '@custos/protocol/ledger';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyOf, txVisibility } from '../src/api/read-access.js';

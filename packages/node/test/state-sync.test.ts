@@ -7,7 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { signCheckpoint, signRequest } from '@custos/protocol';
+import { signRequest } from '@custos/protocol/http';
+import { signCheckpoint } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';

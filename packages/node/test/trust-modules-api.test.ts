@@ -6,7 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, type Signer, signTx, txIdOf } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx, txIdOf } from '@custos/protocol/ledger';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';

@@ -4,7 +4,9 @@
  * org-owned `kv` namespaces (#10).
  */
 import { join } from 'node:path';
-import { didFromPublicKey, type JsonValue, proveMemberKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { proveMemberKey } from '@custos/protocol/ledger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';

@@ -9,16 +9,11 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type JsonValue,
-  randomSecretKey,
-  type SignedTx,
-  type Signer,
-  signRegistration,
-  signTx,
-  txIdOf,
-  Wallet,
-} from '@custos/protocol';
+import { randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import { signRegistration } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx, txIdOf } from '@custos/protocol/ledger';
+import { Wallet } from '@custos/protocol/wallet';
 import { buildXtx, customerXtxOp, xtxPrepareTx } from '@custos/sdk';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -4,23 +4,20 @@
  * test can drop, duplicate, reorder or forge any message.
  */
 import { join } from 'node:path';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import {
   type CrossChainTx,
   type DecisionProof,
-  didFromPublicKey,
-  type JsonValue,
   type RemoteChain,
-  randomSecretKey,
-  type SignedTx,
-  type Signer,
   signRegistration,
-  signTx,
   type VoteProof,
   type XtxDecisionRecord,
   type XtxVoteRecord,
   xtxDecisionKey,
   xtxVoteKey,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
 import { buildXtx, xtxPrepareTx } from '@custos/sdk';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type Genesis, makeGenesis, memberSetOf } from '../src/genesis.js';

@@ -3,26 +3,12 @@
  * and decisions; registrations without a quorum of this chain's members; member updates not signed
  * by the old set; and a forked chain, whose conflicting certificates freeze its client for good.
  */
-import {
-  type Checkpoint,
-  canonicalize,
-  didFromPublicKey,
-  encodeStateProof,
-  type JsonValue,
-  MemoryStateNodeStore,
-  type QuorumCertificate,
-  randomSecretKey,
-  type Signer,
-  StateTree,
-  signCheckpoint,
-  signMemberUpdate,
-  signRegistration,
-  toHex,
-  utf8,
-  type VoteProof,
-  xtxIdOf,
-  xtxVoteKey,
-} from '@custos/protocol';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import { toHex, utf8 } from '@custos/protocol/encoding';
+import { signMemberUpdate, signRegistration, type VoteProof, xtxIdOf, xtxVoteKey } from '@custos/protocol/interop';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { type Checkpoint, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
+import { encodeStateProof, MemoryStateNodeStore, StateTree } from '@custos/protocol/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';

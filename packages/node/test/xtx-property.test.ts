@@ -6,7 +6,8 @@
  * committed everywhere or aborted everywhere, no lock is left, and every key holds the value of a
  * committed transaction or nothing.
  */
-import { randomSecretKey, type SignedTx } from '@custos/protocol';
+import { randomSecretKey } from '@custos/protocol/crypto';
+import type { SignedTx } from '@custos/protocol/ledger';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';

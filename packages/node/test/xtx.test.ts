@@ -4,7 +4,10 @@
  * same keys, relayers that die, participants and the decision chain that stop, and messages
  * dropped, duplicated and reordered.
  */
-import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
+import { randomSecretKey } from '@custos/protocol/crypto';
+import { XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';

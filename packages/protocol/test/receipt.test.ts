@@ -19,15 +19,14 @@ import {
   labelOf,
 } from '../src/consent/dpv.js';
 import { createProof, didKeyVerificationMethod, verifyProof } from '../src/consent/eddsa-jcs-2022.js';
+import type { ExportContext } from '../src/consent/export-context.js';
+import { DPV_27560_RECORD_SCHEMA, toIso27560 } from '../src/consent/iso27560.js';
 import {
-  DPV_27560_RECORD_SCHEMA,
-  type ExportContext,
   KANTARA_CR_VERSION,
   KANTARA_PII_CATEGORY,
   KANTARA_PURPOSE_CATEGORY,
-  toIso27560,
   toKantaraReceipt,
-} from '../src/consent/exports.js';
+} from '../src/consent/kantara.js';
 import {
   CONSENT_JURISDICTIONS,
   type ConsentEvent,

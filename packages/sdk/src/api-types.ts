@@ -3,29 +3,19 @@
  * customer-data modules' state). They describe the wire format; nothing here is trusted until a
  * proof says so (see `history.ts`).
  */
+import type { ConsentReceiptCredential } from '@custos/protocol/consent';
+import type { JsonValue } from '@custos/protocol/jcs';
 import type {
   BlockHeader,
-  ConsentReceiptCredential,
-  JsonValue,
+  CommitResult,
+  Genesis,
   QuorumCertificate,
   ResultCode,
   SignedTx,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 
-/** A member org as the genesis names it. */
-export interface GenesisMember {
-  id: string;
-  name: string;
-  keys: string[];
-}
-
-export interface Genesis {
-  chainId: string;
-  time: number;
-  members: GenesisMember[];
-  threshold: number;
-  params: { blockMaxTxs: number; blockMaxMs: number };
-}
+// Genesis and CommitResult are wire types of the protocol package, re-exported here with the API shapes.
+export type { CommitResult, Genesis, GenesisMember } from '@custos/protocol/ledger';
 
 /** `GET /v1/chain`. */
 export interface ChainInfo {
@@ -64,17 +54,6 @@ export interface BlockView {
   withheld: number;
 }
 
-/** Where a transaction landed: `POST /v1/txs?wait=true`. */
-export interface CommitResult {
-  txId: string;
-  height: number;
-  index: number;
-  logIndex: number;
-  code: ResultCode;
-  /** Why it failed: the argument at fault and what was expected (absent when OK or not known). */
-  detail?: string;
-}
-
 /** `GET /v1/txs/:txId`. */
 export interface CommittedTx extends CommitResult {
   tx: SignedTx;
@@ -109,7 +88,7 @@ export interface StateEntry {
 // ---------------------------------------------------------------------------------------------
 // Customer data (values of the state keys the consent, data and request modules write)
 
-import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol';
+import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol/ledger';
 
 export type {
   ConsentGrant,
@@ -120,7 +99,7 @@ export type {
   OptOut,
   Preferences,
   RequestKind,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 
 // ---------------------------------------------------------------------------------------------
 // Org routes

@@ -8,30 +8,28 @@
  * const { chainId } = await client.chain();
  * const r = await client.submitAndWait(tx); // r.code: 'OK', 'NO_LAWFUL_BASIS', ...
  */
+import { nobleVerifier, type Signer, type Verifier } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
   type ErasureExceptionEntry,
   followMemberSetUpdates,
   genesisMemberChain,
   isMemberSetChain,
-  type JsonValue,
   type MemberSet,
   type MemberSetChain,
-  nobleVerifier,
   type ProofBundle,
   type QuorumCertificate,
   type SignedTx,
-  type Signer,
   type SubjectReport,
-  signRequest,
   type TrustedMembers,
   txIdOf,
   type VerifiedFact,
   type VerifiedSubjectReport,
-  type Verifier,
   verifyProofBundle,
   verifySubjectReport,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import type {
   AccessResult,
   BatchItem,

@@ -1,5 +1,7 @@
 /** Builds a customer's transaction towards one org, signed with the wallet's pairwise key for it. */
-import { type JsonValue, type SignedTx, signTx, type Wallet } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
+import type { Wallet } from '@custos/protocol/wallet';
 
 /**
  * Signs `type` with `args` as the customer's pseudonym towards `org` on `chainId`.

@@ -4,22 +4,23 @@
  * shown unless a quorum of members certified it, and nothing was left out (the report proves its
  * own completeness: every listed record and request, every event).
  */
+import { nobleVerifier, type Verifier } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   type EventFact,
-  type JsonValue,
+  type Genesis,
+  type GenesisMember,
   type LogEntry,
   type MemberSet,
   type MemberSetChain,
-  nobleVerifier,
-  ProtocolError,
+  memberSetOf,
   type QuorumCertificate,
   type SignedTx,
   type StateFact,
   type SubjectReport,
-  type Verifier,
   verifySubjectReport,
-} from '@custos/protocol';
-import type { Genesis, GenesisMember } from './api-types.js';
+} from '@custos/protocol/ledger';
 import type { CallOptions, CustosClient } from './client.js';
 
 /** What a verifier trusts: the chain and its members with their keys, as the genesis names them. */
@@ -41,11 +42,6 @@ export function trustFromGenesis(g: Genesis): TrustAnchor {
     threshold: g.threshold,
     members: g.members.map((m) => ({ id: m.id, name: m.name, keys: [...m.keys] })),
   };
-}
-
-/** The genesis member set of a trust anchor. */
-export function memberSetOf(t: TrustAnchor): MemberSet {
-  return { members: t.members.map((m) => ({ id: m.id, keys: m.keys })), threshold: t.threshold };
 }
 
 /** What `verifyProofBundle` and `verifySubjectReport` take: the verified epochs if any, else the genesis set. */

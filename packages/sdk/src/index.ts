@@ -8,6 +8,9 @@ export {
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,
+  memberSetOf,
+} from '@custos/protocol/ledger';
+export {
   type ExportOptions,
   exportWallet,
   importWallet,
@@ -16,7 +19,7 @@ export {
   Wallet,
   type WalletExport,
   type WalletOptions,
-} from '@custos/protocol';
+} from '@custos/protocol/wallet';
 export type {
   AccessResult,
   BatchItem,
@@ -80,7 +83,6 @@ export {
   eventProof,
   factProof,
   fetchHistory,
-  memberSetOf,
   type TrustAnchor,
   trustedMembersOf,
   trustFromGenesis,

@@ -7,10 +7,11 @@
  * The party that holds the new key signs (`proveMemberKey`, or the builders below when one program
  * holds both); it hands `{key, proof}` to the member that submits the action.
  */
-import { type MemberKeyAction, proveMemberKey, type Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { type MemberKeyAction, proveMemberKey } from '@custos/protocol/ledger';
 import type { GovAction } from './client.js';
 
-export { MEMBER_KEY_PROOF_DOMAIN, type MemberKeyAction, proveMemberKey } from '@custos/protocol';
+export { MEMBER_KEY_PROOF_DOMAIN, type MemberKeyAction, proveMemberKey } from '@custos/protocol/ledger';
 
 /** A new key with its proof of possession, as `proveMemberKey` returns it. */
 export interface ProvenKey {

@@ -3,7 +3,7 @@
  * not describe (finality, certificates, readiness, GPC, event payloads). Wire formats only: nothing
  * here is trusted until a proof says so.
  */
-import type { MemberSet, MemberSetUpdate, QuorumCertificate, ResultCode } from '@custos/protocol';
+import type { MemberSet, MemberSetUpdate, QuorumCertificate, ResultCode } from '@custos/protocol/ledger';
 import type { CommittedTx, TxView } from './api-types.js';
 
 /** `GET /v1/finality`: the latest committed height and the latest height a quorum signed (-1: none). */

@@ -7,21 +7,19 @@
  * (operations without signatures), whose hash every signer puts in `args.xtxPlan`; then each
  * party signs its own operation, on its own device if need be.
  */
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { toHex } from '@custos/protocol/encoding';
 import {
   type CrossChainTx,
-  didFromPublicKey,
-  type JsonValue,
   parseCrossChainTx,
-  type SignedTx,
-  type Signer,
-  signTx,
-  toHex,
-  type Wallet,
   XTX_BINDING_ARG,
   type XtxPlan,
   xtxIdOf,
   xtxPlanHash,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
+import type { Wallet } from '@custos/protocol/wallet';
 
 /** One operation of a plan: a normal transaction type for one chain, and who will sign it. */
 export interface XtxOpSpec {

@@ -7,14 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  didFromPublicKey,
-  nobleVerifier,
-  randomSecretKey,
-  type Signer,
-  verifyConsentReceipt,
-  verifyProofBundle,
-} from '@custos/protocol';
+import { verifyConsentReceipt } from '@custos/protocol/consent';
+import { didFromPublicKey, nobleVerifier, randomSecretKey, type Signer } from '@custos/protocol/crypto';
+import { verifyProofBundle } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../../node/src/api/server.js';

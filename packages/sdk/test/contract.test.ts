@@ -4,7 +4,9 @@
  * checked, with one error per auth-protected family; and `SDK_ROUTES` is checked both ways
  * against the node's own /openapi.json.
  */
-import { didFromPublicKey, type JsonValue, type MemberSet, type SignedTx, type Signer, signTx } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type MemberSet, type SignedTx, signTx } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiNode, startApiNode } from '../../node/test/fixtures/api-node.js';
 import { userSigner } from '../../node/test/helpers.js';

@@ -1,4 +1,5 @@
-import { nobleVerifier, parseTx, verifyTxSignature } from '@custos/protocol';
+import { nobleVerifier } from '@custos/protocol/crypto';
+import { parseTx, verifyTxSignature } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { customerTx, Wallet } from '../src/index.js';
 

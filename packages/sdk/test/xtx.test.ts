@@ -2,7 +2,10 @@
  * Building a cross-chain transaction: the plan first, then each party signs its own operation
  * bound to it (here a customer's wallet and an org, apart), then the body is assembled and checked.
  */
-import { didFromPublicKey, nobleSigner, ProtocolError, parseTx, XTX_BINDING_ARG, xtxIdOf } from '@custos/protocol';
+import { didFromPublicKey, nobleSigner } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
+import { XTX_BINDING_ARG, xtxIdOf } from '@custos/protocol/interop';
+import { parseTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { assembleXtx, buildXtx, customerXtxOp, planXtx, signXtxOp, Wallet, xtxPrepareTx } from '../src/index.js';
 

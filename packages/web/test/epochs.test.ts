@@ -6,14 +6,9 @@
  * keys is not, even with the updates left out of it.
  */
 import { join } from 'node:path';
-import {
-  didFromPublicKey,
-  type JsonValue,
-  proveMemberKey,
-  type QuorumCertificate,
-  type Signer,
-  signCheckpoint,
-} from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { proveMemberKey, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

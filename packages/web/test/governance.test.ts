@@ -8,7 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { didFromPublicKey, proveMemberKey, randomSecretKey } from '@custos/protocol';
+import { didFromPublicKey, randomSecretKey } from '@custos/protocol/crypto';
+import { proveMemberKey } from '@custos/protocol/ledger';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

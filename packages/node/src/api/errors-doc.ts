@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { RESULT_CODES } from '@custos/protocol';
+import { RESULT_CODES } from '@custos/protocol/ledger';
 import { ERROR_REGISTRY, isProtocolCode } from '../errors.js';
 import { RESULT_CODE_MEANING } from '../result-codes.js';
 

@@ -4,7 +4,7 @@
  * synchronously, so each answer is consistent with the height it reports. Lists are cursor pages:
  * each answer's `next` is the cursor of the following page, null on the last.
  */
-import { headerHash, txIdOf } from '@custos/protocol';
+import { headerHash, txIdOf } from '@custos/protocol/ledger';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorCode } from '../errors.js';
 import type { CustosNode } from '../node.js';

@@ -9,7 +9,7 @@
  * and on server close, leaving no listener or timer behind.
  */
 import type { ServerResponse } from 'node:http';
-import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '@custos/protocol';
+import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '@custos/protocol/ledger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { guard, subjectOnly } from './auth/guard.js';

@@ -7,7 +7,7 @@
  * (`read` for GET, `write` otherwise); tokens themselves are managed with member keys only. These
  * routes carry personal data in and out: never log or echo a value.
  */
-import { ERASURE_EXCEPTIONS } from '@custos/protocol';
+import { ERASURE_EXCEPTIONS } from '@custos/protocol/ledger';
 import type { FastifyInstance } from 'fastify';
 import { NodeError } from '../errors.js';
 import { policyOf } from '../genesis.js';

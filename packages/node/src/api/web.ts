@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportWallet, importWallet, MAX_WALLET_EXPORT_BYTES } from '@custos/protocol';
+import { exportWallet, importWallet, MAX_WALLET_EXPORT_BYTES } from '@custos/protocol/wallet';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { nativeSigner } from '../crypto/native.js';
 import { findPassphrase } from '../home.js';

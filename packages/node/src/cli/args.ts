@@ -1,5 +1,6 @@
 /** Parsers of command-line values: each says what it expected and what it got (`BAD_REQUEST`). */
-import { isTxId, type JsonValue } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { isTxId } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 
 const RECORD_ID = /^[0-9a-f]{64}$/;

@@ -3,7 +3,9 @@
  * ProtocolError / NodeError the node threw, so the CLI prints the node's code and exits with its
  * exit code. Every call goes through the SDK's `CustosClient`; `cliError` maps its errors.
  */
-import { type BlockHeader, ProtocolError, type SignedTx, type Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { BlockHeader, CommitResult, SignedTx } from '@custos/protocol/ledger';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 import { cliCommand } from './invocation.js';
@@ -12,14 +14,7 @@ export const DEFAULT_NODE_URL = 'http://127.0.0.1:7070';
 /** Longer than the node's own 30 s commit wait, so the node's TIMEOUT answer arrives first. */
 const REQUEST_TIMEOUT_MS = 40_000;
 
-export interface CommitResult {
-  txId: string;
-  height: number;
-  index: number;
-  logIndex: number;
-  code: string;
-  detail?: string;
-}
+export type { CommitResult } from '@custos/protocol/ledger';
 
 export interface ChainInfo {
   chainId: string;

@@ -8,18 +8,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  isDpvCategory,
-  isDpvPurpose,
-  type JsonValue,
-  labelOf,
-  type MemberSetChain,
-  type PairwiseIdentity,
-  type SignedTx,
-  type Signer,
-  signTx,
-  Wallet,
-} from '@custos/protocol';
+import { isDpvCategory, isDpvPurpose, labelOf } from '@custos/protocol/consent';
+import type { Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type MemberSetChain, type SignedTx, signTx } from '@custos/protocol/ledger';
+import { type PairwiseIdentity, Wallet } from '@custos/protocol/wallet';
 import { fetchHistory, signedBy, trustFromGenesis, type VerifiedHistory, verifyHistory } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { nativeSigner, nativeVerifier } from '../crypto/native.js';

@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MEMBER_KEY_ACTIONS, type MemberKeyAction, proveMemberKey, randomSecretKey } from '@custos/protocol';
+import { randomSecretKey } from '@custos/protocol/crypto';
+import { MEMBER_KEY_ACTIONS, type MemberKeyAction, proveMemberKey } from '@custos/protocol/ledger';
 import type { Command } from 'commander';
 import { NodeError } from '../errors.js';
 import { GENESIS_FILE, requirePassphrase, resolveHome } from '../home.js';

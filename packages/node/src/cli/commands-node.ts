@@ -3,7 +3,8 @@
  * a three-org chain, initialized and filled on first run with a little public data and three demo customers).
  */
 import { join } from 'node:path';
-import { type JsonValue, signTx } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
 import { recoverDivergedStore } from '../consortium/recover.js';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';

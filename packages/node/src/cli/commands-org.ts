@@ -4,7 +4,8 @@
  * in process lists), using it under a lawful basis, sharing, rectifying, erasing, the requests queue
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
-import { ERASURE_EXCEPTIONS, type ErasureException, type JsonValue } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { ERASURE_EXCEPTIONS, type ErasureException } from '@custos/protocol/ledger';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { followMemberSetUpdates, genesisMemberChain, ProtocolError, verifyProofBundle } from '@custos/protocol';
+import { ProtocolError } from '@custos/protocol/errors';
+import { followMemberSetUpdates, genesisMemberChain, verifyProofBundle } from '@custos/protocol/ledger';
 import type { Command } from 'commander';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';

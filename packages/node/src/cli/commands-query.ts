@@ -1,6 +1,7 @@
 /** `custos tx` (sign and submit), `custos tx show`, `custos block` and `custos state`: a node over HTTP. */
 import { join } from 'node:path';
-import { type Signer, signTx } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { signTx } from '@custos/protocol/ledger';
 import type { Command } from 'commander';
 import { NodeError } from '../errors.js';
 import { Executor } from '../exec/executor.js';

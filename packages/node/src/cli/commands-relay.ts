@@ -3,7 +3,7 @@
  * carries cross-chain transactions and their proofs between chains until stopped; `custos xtx
  * status ID` shows where one stands on each chain. Both speak to the chains' HTTP APIs only.
  */
-import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import type { Command } from 'commander';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';

@@ -12,20 +12,17 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { didFromPublicKey, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import {
   type Cosignature,
-  didFromPublicKey,
-  type JsonValue,
   parseRemoteChain,
   type RemoteChain,
-  randomSecretKey,
-  type SignedTx,
-  type Signer,
   signRegistration,
-  signTx,
   type XtxPlan,
   xtxPlanHash,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type SignedTx, signTx } from '@custos/protocol/ledger';
 import { assembleXtx, planXtx, signXtxOp, xtxPrepareTx } from '@custos/sdk';
 import type { Command } from 'commander';
 import { nativeSigner } from '../crypto/native.js';

@@ -5,7 +5,7 @@
  * other peers; on a fatal error (divergence, ordering failure) it closes and the process exits 70.
  */
 import { existsSync } from 'node:fs';
-import type { Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';

@@ -5,7 +5,8 @@
  * quorum certificate over the checkpoint it computes itself (`CustosNode.applyCertifiedBlock`).
  * Blocks without a full certificate yet are left to the orderer.
  */
-import { type Signer, signRequest } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol';
+import { didFromPublicKey, publicKeyOf, randomSecretKey } from '@custos/protocol/crypto';
 import { NodeError } from '../errors.js';
 import { makeGenesis } from '../genesis.js';
 import { GENESIS_FILE, KEYS_DIR, PASSPHRASE_FILE } from '../home.js';

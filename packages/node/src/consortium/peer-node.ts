@@ -3,7 +3,7 @@
  * catch-up from the other peers before ordering starts (and whenever the orderer's window has
  * moved past this peer). The peer holds only its own member keys.
  */
-import type { Signer } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
 import type { Genesis } from '../genesis.js';
 import { CustosNode } from '../node.js';
 import { EtcdOrderer } from '../ordering/etcd.js';

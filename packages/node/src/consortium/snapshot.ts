@@ -17,30 +17,26 @@
  *   {"end":{"rows":n,"txs":m}}         so that a truncated stream is refused
  */
 import { Readable } from 'node:stream';
+import { fromHex, toHex } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
-  canonicalize,
   checkCheckpointShape,
   checkpointOf,
-  emptyRoot,
   followMemberSetUpdates,
-  fromHex,
   genesisMemberChain,
   headerHash,
-  leafHash,
   logEntryBytes,
   MEMBER_SET_KEY,
   type MemberSetChain,
   type MemberSetUpdate,
   memberSetForHeight,
-  nodeHash,
   parseTx,
   type QuorumCertificate,
   type ResultCode,
-  toHex,
-  verifyInclusion,
   verifyQuorumCertificate,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
+import { emptyRoot, leafHash, nodeHash, verifyInclusion } from '@custos/protocol/merkle';
 import { nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { type Genesis, genesisText, memberSetOf } from '../genesis.js';

@@ -4,7 +4,7 @@
  * a verification.
  */
 import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
-import { ed25519KeyWeakness, type Signer, setSha256, type Verifier } from '@custos/protocol';
+import { ed25519KeyWeakness, type Signer, setSha256, type Verifier } from '@custos/protocol/crypto';
 
 // DER prefixes of SubjectPublicKeyInfo / PKCS#8 for Ed25519 (RFC 8410), followed by the raw 32 bytes.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

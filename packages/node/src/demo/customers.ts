@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Wallet } from '@custos/protocol';
+import { Wallet } from '@custos/protocol/wallet';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { openVaults, PASSPHRASE_FILE } from '../home.js';

@@ -3,7 +3,8 @@
  * orgs they deal with and the script of what happens to their data.
  */
 import { createHash } from 'node:crypto';
-import type { JsonValue, PairwiseIdentity } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { PairwiseIdentity } from '@custos/protocol/wallet';
 import type { DemoRun } from './run.js';
 
 const DAY = 86_400_000;

@@ -1,5 +1,7 @@
 /** One load of the demo customers: each step done as an org or a customer, its result code checked. */
-import { type JsonValue, type PairwiseIdentity, type ResultCode, signTx } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type ResultCode, signTx } from '@custos/protocol/ledger';
+import type { PairwiseIdentity } from '@custos/protocol/wallet';
 import { NodeError } from '../errors.js';
 import type { LawfulBasis } from '../modules/data.js';
 import type { CommitResult, CustosNode } from '../node.js';

@@ -3,16 +3,10 @@
  * and collects the state writes of those that succeed. Invalid transactions stay in the block with
  * their code and no effect. Reads only the transaction, the block header's time and the state.
  */
-import {
-  canonicalize,
-  checkTxWindow,
-  type JsonValue,
-  MEMBER_SET_KEY,
-  type ParsedTx,
-  ProtocolError,
-  type ResultCode,
-  XTX_BINDING_ARG,
-} from '@custos/protocol';
+import { ProtocolError } from '@custos/protocol/errors';
+import { XTX_BINDING_ARG } from '@custos/protocol/interop';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { checkTxWindow, MEMBER_SET_KEY, type ParsedTx, type ResultCode } from '@custos/protocol/ledger';
 import { nextMemberSetEntry } from '../governance/member-set.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, Module } from './module.js';

@@ -3,7 +3,8 @@
  * the block (height, time) and the state. An action returns a result code; it never reads the
  * wall clock, randomness or the environment.
  */
-import type { JsonValue, ResultCode } from '@custos/protocol';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { ResultCode } from '@custos/protocol/ledger';
 
 export interface ExecContext {
   readonly chainId: string;

@@ -15,10 +15,12 @@
  * otherwise each certify a fork): a params change below it is refused, and an admission that would
  * leave it below a majority of the larger set raises it to that majority in the same transaction.
  */
-import { isDidKey, type JsonValue, majority } from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type GovAction, majority } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import { checkNewMemberKey } from '../modules/member.js';
 import {
-  checkNewMemberKey,
   deleteMember,
   isEndpoint,
   MAX_ENDPOINT,
@@ -28,15 +30,11 @@ import {
   memberKey,
   replaceMemberKey,
   writeMember,
-} from '../modules/member.js';
+} from '../modules/member-state.js';
 import { ACTION_KINDS, MAX_MEMBERS } from './policy.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, MAX_BLOCK_MS, MAX_BLOCK_TXS } from './state.js';
 
-export type GovAction =
-  | { kind: 'admit'; id: string; name: string; keys: string[]; endpoint: string; proofs: string[] }
-  | { kind: 'remove'; id: string }
-  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
-  | ({ kind: 'params' } & GovParams);
+export type { GovAction } from '@custos/protocol/ledger';
 
 /** Governance state an action is checked against: current member ids and parameters in force. */
 export interface GovView {

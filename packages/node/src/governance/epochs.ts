@@ -7,23 +7,23 @@
  * check (`verifyMemberSetUpdate` in the protocol package). A peer started from a snapshot keeps the
  * updates the snapshot carried, whole.
  */
+import type { Verifier } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
-  canonicalize,
   followMemberSetUpdates,
+  type Genesis,
   genesisMemberChain,
-  type JsonValue,
   MEMBER_SET_KEY,
   MEMBER_SET_UPDATE,
   type MemberSetChain,
   type MemberSetEntry,
   type MemberSetUpdate,
+  memberSetOf,
   type QuorumCertificate,
-  type StateProofJson,
-  type Verifier,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
+import type { StateProofJson } from '@custos/protocol/state';
 import { NodeError } from '../errors.js';
-import { type Genesis, memberSetOf } from '../genesis.js';
 
 export const EPOCH_META_PREFIX = 'epoch/';
 /** Most updates in one answer of `GET /v1/members/epochs`. */

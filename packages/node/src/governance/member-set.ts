@@ -6,17 +6,16 @@
  * Built from point reads only (`gov/members`, `member/<id>`, `gov/params`), so a light client gets
  * the same answer from state proofs of those keys as a peer gets from its store.
  */
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import {
-  canonicalize,
-  type JsonValue,
+  type Genesis,
   MEMBER_SET_KEY,
   type MemberSet,
   type MemberSetEntry,
   memberSetEntry,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
-import type { Genesis } from '../genesis.js';
-import { type MemberRecord, memberKey } from '../modules/member.js';
+import { type MemberRecord, memberKey } from '../modules/member-state.js';
 import { type GetJson, GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from './state.js';
 
 /** What a peer's store (or an auditor's replay) offers; `getMeta('genesis')` is used when no genesis is given. */

@@ -3,27 +3,12 @@
  * proposal needs and how long a proposal stays open. Set in the genesis; a genesis without one gets
  * the default, a majority of the current members for every kind.
  */
-import { majority } from '@custos/protocol';
+import { ACTION_KINDS, type ActionKind, type GovPolicy, majority, type VoteRule } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 
-/** Kinds of change a proposal can make. */
-export const ACTION_KINDS = ['admit', 'remove', 'rotateKey', 'params'] as const;
-export type ActionKind = (typeof ACTION_KINDS)[number];
-
-/**
- * Yes votes a proposal needs: `'majority'` of the current members, or a fixed number of members
- * (all current members when fewer remain, so a smaller consortium is never deadlocked).
- */
-export type VoteRule = 'majority' | number;
-
-export interface GovPolicy {
-  admit: VoteRule;
-  remove: VoteRule;
-  rotateKey: VoteRule;
-  params: VoteRule;
-  /** Blocks after its own height during which a proposal takes votes. */
-  proposalTtlBlocks: number;
-}
+// The wire types (ACTION_KINDS, GovPolicy, VoteRule) live in the protocol package; re-exported for
+// the node's modules and routes.
+export { ACTION_KINDS, type ActionKind, type GovPolicy, type VoteRule } from '@custos/protocol/ledger';
 
 /** Most members a consortium has (the genesis limit, kept by admission). */
 export const MAX_MEMBERS = 64;

@@ -13,8 +13,10 @@
  * The first governance transaction writes the first three from the genesis, so that a chain's
  * genesis state (and so its state roots) stays what it was before governance existed.
  */
-import type { JsonValue } from '@custos/protocol';
-import type { GovAction } from './action.js';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { GovAction } from '@custos/protocol/ledger';
+
+export type { GovParams } from '@custos/protocol/ledger';
 
 export const GOV_MEMBERS = 'gov/members';
 export const GOV_POLICY = 'gov/policy';
@@ -27,13 +29,6 @@ export const MAX_BLOCK_MS = 60_000;
 
 export function proposalKey(id: string): string {
   return `${PROPOSAL_PREFIX}${id}`;
-}
-
-export interface GovParams {
-  /** Members whose signatures make a quorum certificate. */
-  threshold: number;
-  blockMaxTxs: number;
-  blockMaxMs: number;
 }
 
 export interface MemberRegistry {

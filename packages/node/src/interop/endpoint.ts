@@ -2,7 +2,9 @@
  * How the relayer reaches a chain: the `ChainEndpoint` interface, over a peer in the same process
  * (`nodeEndpoint`) or over a node's HTTP API (`httpEndpoint`).
  */
-import { type JsonValue, type MemberSetUpdate, ProtocolError, type SignedTx, type StateBundle } from '@custos/protocol';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { MemberSetUpdate, SignedTx, StateBundle } from '@custos/protocol/ledger';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 import { memberSetUpdates } from '../governance/epochs.js';
 import type { CustosNode } from '../node.js';

@@ -12,22 +12,22 @@
  * light client holds (`GET /v1/members/epochs`) go to `interop.updateMembers`, so counterparties
  * follow admissions, removals and key rotations without anyone asking.
  */
+import type { Signer } from '@custos/protocol/crypto';
+import { ProtocolError } from '@custos/protocol/errors';
 import {
   type CrossChainTx,
   type DecisionProof,
-  type JsonValue,
   type LightClientState,
-  ProtocolError,
   parseCrossChainTx,
-  type Signer,
-  signTx,
   type VoteProof,
   type XtxDecisionRecord,
   type XtxVoteRecord,
   xtxDecisionKey,
   xtxIdOf,
   xtxVoteKey,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { ChainEndpoint } from './endpoint.js';
 

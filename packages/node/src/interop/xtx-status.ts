@@ -7,7 +7,7 @@ import {
   xtxDecisionKey,
   xtxIdOf,
   xtxVoteKey,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
 import type { ChainEndpoint } from './endpoint.js';
 
 /** What `xtxStatus` reads. */

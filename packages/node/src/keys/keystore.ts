@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { didFromPublicKey, type Signer } from '@custos/protocol';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';

@@ -1,11 +1,13 @@
 /** Helpers the customer-data modules share: who signed, argument shapes, calendar arithmetic. */
-import { isDidKey, isDpvCategory, isDpvPurpose, type JsonValue } from '@custos/protocol';
+import { isDpvCategory, isDpvPurpose } from '@custos/protocol/consent';
+import { isDidKey } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import { MEMBER_ID, memberKey, memberOfKey } from './member.js';
 
 /** W3C DPV code: a prefix and a term, e.g. `pd:EmailAddress`, `dpv:Marketing`. */
 export const DPV_CODE = /^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$/;
-export { JURISDICTIONS, type Jurisdiction } from '@custos/protocol';
+export { JURISDICTIONS, type Jurisdiction } from '@custos/protocol/ledger';
 export const MAX_LIST = 16;
 
 /** The member org whose key signed, or UNAUTHORIZED. */

@@ -5,7 +5,7 @@
  * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs.
  * A grant is live at a height when it is not withdrawn and its expiry is after the block time.
  */
-import type { ConsentGrant, OptOut, Preferences } from '@custos/protocol';
+import type { ConsentGrant, OptOut, Preferences } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
 

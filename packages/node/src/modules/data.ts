@@ -6,7 +6,7 @@
  *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
-import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol';
+import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, preferences } from './consent.js';

@@ -15,9 +15,10 @@
  * revoked...) ends with that action's code and changes nothing: the proposal stays open until it
  * is rejected or expires. State layout: governance/state.ts.
  */
+import type { Genesis } from '@custos/protocol/ledger';
 import type { ExecHost } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { type Genesis, policyOf } from '../genesis.js';
+import { policyOf } from '../genesis.js';
 import { applyAction, checkAction, type GovView, parseAction } from '../governance/action.js';
 import { type GovPolicy, parsePolicy, requiredVotes } from '../governance/policy.js';
 import {
@@ -30,7 +31,7 @@ import {
   proposalKey,
   type Vote,
 } from '../governance/state.js';
-import { type MemberRecord, memberKey, memberOfKey } from './member.js';
+import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 
 export const MAX_REASON = 1024;
 const TX_ID = /^[0-9a-f]{64}$/;

@@ -8,31 +8,28 @@
  * that chain accepted for that height (the memory that makes a fork detectable);
  * `lcev/<chainId>` -> the evidence that froze the client.
  */
+import { ProtocolError } from '@custos/protocol/errors';
 import {
   applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
-  type Checkpoint,
   checkEquivocation,
   freezeLightClient,
-  type JsonValue,
   type LightClientState,
-  type MemberSet,
-  majority,
   newLightClient,
-  ProtocolError,
   parseRemoteChain,
-  type QuorumCertificate,
   registrationSigningBytes,
   sameCheckpoint,
   stripCertificate,
   verifyCosignatures,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type Checkpoint, type MemberSet, majority, type QuorumCertificate } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import type { ExecHost } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import type { Genesis } from '../genesis.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from '../governance/state.js';
-import { type MemberRecord, memberKey, memberOfKey } from './member.js';
+import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 

@@ -10,7 +10,7 @@
  *
  * State: `kv/<ns>/<key>` -> {value, owner, updatedAt}; org-owned keys also carry `org`.
  */
-import { canonicalize, type JsonValue } from '@custos/protocol';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { MEMBER_ID, memberOfKey } from './member.js';
 

@@ -3,57 +3,39 @@
  * genesis or are admitted and removed by vote (`gov` module, which also rotates a member's key);
  * a member manages its own name, peer endpoint and keys.
  *
- * State: `member/<id>` -> {id, name, keys, since, endpoint?, admittedBy?}; `memberkey/<did>` -> id.
+ * State layout: member-state.ts.
  */
-import { isDidKey, type JsonValue, type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol';
+import { isDidKey } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { historyKey } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import {
+  isEndpoint,
+  keyOwnerKey,
+  MAX_ENDPOINT,
+  MAX_KEYS,
+  type MemberRecord,
+  memberKey,
+  memberOfKey,
+  writeMember,
+} from './member-state.js';
 
-export interface MemberRecord {
-  id: string;
-  name: string;
-  keys: string[];
-  /** Height of admission (0 for a genesis member). */
-  since: number;
-  /** Base URL of the member's peer (admitted members; a member may change its own). */
-  endpoint?: string;
-  /** Id of the proposal that admitted the member; absent for a genesis member. */
-  admittedBy?: string;
-  [k: string]: JsonValue;
-}
-
-export const MEMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
-export const MAX_KEYS = 8;
-export const MAX_ENDPOINT = 256;
-
-// Host is a DNS name, an IPv4 address or a bracketed IPv6 address; no query, fragment or credentials.
-const ENDPOINT =
-  /^https?:\/\/(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$/;
-
-/**
- * True for an http(s) base URL of a peer, e.g. `https://peer.bank.example:8443`. A regular
- * expression rather than `new URL`, so every peer (whatever its Node.js version) decides alike.
- */
-export function isEndpoint(s: unknown): s is string {
-  if (typeof s !== 'string' || s.length > MAX_ENDPOINT) return false;
-  const m = ENDPOINT.exec(s);
-  return m !== null && (m[1] === undefined || Number(m[1]) <= 65_535);
-}
-
-export function memberKey(id: string): string {
-  return `member/${id}`;
-}
-
-/** State key naming the member that holds a key. */
-export function keyOwnerKey(did: string): string {
-  return `memberkey/${did}`;
-}
-
-export function memberOfKey(ctx: Pick<ExecContext, 'get'>, did: string): string | undefined {
-  const v = ctx.get(keyOwnerKey(did));
-  return typeof v === 'string' ? v : undefined;
-}
+// The state layout, re-exported for the modules and routes that read members through this file.
+export {
+  deleteMember,
+  isEndpoint,
+  keyOwnerKey,
+  MAX_ENDPOINT,
+  MAX_KEYS,
+  MEMBER_ID,
+  type MemberRecord,
+  memberKey,
+  memberOfKey,
+  replaceMemberKey,
+  writeMember,
+} from './member-state.js';
 
 function signerMember(ctx: ExecContext): MemberRecord {
   const id = memberOfKey(ctx, ctx.signer);
@@ -87,30 +69,6 @@ export function checkNewMemberKey(
       `expected a proof of possession signed by key ${key.slice(0, 24)}... for ${action} of member '${member}'`,
     );
   }
-}
-
-/** Writes a member and its key index; used by genesis and by the actions below. */
-export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
-  ctx.put(memberKey(m.id), m);
-  for (const k of m.keys) ctx.put(keyOwnerKey(k), m.id);
-}
-
-/** Deletes a member and its key index (governance removal). */
-export function deleteMember(ctx: Pick<ExecContext, 'del'>, m: MemberRecord): void {
-  for (const k of m.keys) ctx.del(keyOwnerKey(k));
-  ctx.del(memberKey(m.id));
-}
-
-/** Replaces `oldKey` with `newKey` in its place among the member's keys, in one write set. */
-export function replaceMemberKey(
-  ctx: Pick<ExecContext, 'put' | 'del'>,
-  m: MemberRecord,
-  oldKey: string,
-  newKey: string,
-): void {
-  ctx.put(memberKey(m.id), { ...m, keys: m.keys.map((k) => (k === oldKey ? newKey : k)) });
-  ctx.del(keyOwnerKey(oldKey));
-  ctx.put(keyOwnerKey(newKey), m.id);
 }
 
 export const memberModule: Module = {

@@ -11,7 +11,7 @@ import {
   type ErasureExceptionEntry,
   REQUEST_KINDS,
   type RequestKind,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import {
   addDays,

@@ -30,16 +30,11 @@
 import {
   type CrossChainTx,
   type DecisionProof,
-  type JsonValue,
   opsHashOf,
-  type ParsedTx,
   parseCrossChainTx,
-  parseTx,
   planOf,
-  type ResultCode,
   type VoteProof,
   verifyDecisionProof,
-  verifyTxSignature,
   verifyVoteProof,
   withoutBinding,
   XTX_FINALIZE_MARGIN_MS,
@@ -53,7 +48,9 @@ import {
   xtxIdOf,
   xtxPlanHash,
   xtxVoteKey,
-} from '@custos/protocol';
+} from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type ParsedTx, parseTx, type ResultCode, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { type ExecHost, LOCK_PREFIX } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';

@@ -3,7 +3,6 @@
  * under one prefix; values read back are parsed defensively, since any consortium peer with write
  * access to the prefix can put anything there.
  */
-import type { ParsedTx } from '@custos/protocol';
 import { NodeError } from '../errors.js';
 
 /** Heights are zero-padded so that key order is height order (safe integers have at most 16 digits). */
@@ -59,12 +58,8 @@ export function txIdOfPendingKey(key: string): string | undefined {
   return TX_ID.test(id) ? id : undefined;
 }
 
-const utf8 = new TextDecoder();
-
-/** Canonical JSON of `{body, sig}` from the already canonical body bytes ("body" sorts before "sig"). */
-export function signedTxJson(p: ParsedTx): string {
-  return `{"body":${utf8.decode(p.bodyBytes)},"sig":${JSON.stringify(p.tx.sig)}}`;
-}
+// The canonical text of a signed transaction, the same bytes the peer stores (protocol package).
+export { signedTxJson } from '@custos/protocol/ledger';
 
 /**
  * A pending transaction's value: `{"seq":n,"tx":<signed tx>}`. `seq` orders the transactions one

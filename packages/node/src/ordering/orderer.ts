@@ -3,7 +3,7 @@
  * batches come out, one at a time, each with the block time the orderer assigned. Implementations:
  * `solo` (in-process) here, `etcd` for a consortium.
  */
-import type { ParsedTx } from '@custos/protocol';
+import type { ParsedTx } from '@custos/protocol/ledger';
 
 /** A transaction that passed admission (shape, chain, window, signature). */
 export interface PendingTx {

@@ -3,7 +3,9 @@
  * on the ledger, signed with its key. The vault decrypts only for an access the ledger accepted; an
  * erasure shreds the keys first and then commits `data.erased`. Retention runs by itself.
  */
-import { type JsonValue, type ResultCode, type Signer, signTx, txIdOf } from '@custos/protocol';
+import type { Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';

@@ -9,11 +9,11 @@ import {
   type ConsentReceiptCredential,
   type ExportContext,
   issueConsentReceipt,
-  type JsonValue,
-  type Signer,
   toIso27560,
   toKantaraReceipt,
-} from '@custos/protocol';
+} from '@custos/protocol/consent';
+import type { Signer } from '@custos/protocol/crypto';
+import type { JsonValue } from '@custos/protocol/jcs';
 import { NodeError } from '../errors.js';
 import type { Grant } from '../modules/consent.js';
 import { consentKey } from '../modules/consent.js';

@@ -5,22 +5,16 @@
  * cache of signatures this peer already verified so that the orderer's parse does not verify them
  * twice.
  */
-import {
-  checkChain,
-  checkTxWindow,
-  fromBase64url,
-  type ParsedTx,
-  ProtocolError,
-  parseTx,
-  publicKeyFromDid,
-  verifyTxSignature,
-} from '@custos/protocol';
+import { publicKeyFromDid } from '@custos/protocol/crypto';
+import { fromBase64url } from '@custos/protocol/encoding';
+import { ProtocolError } from '@custos/protocol/errors';
+import type { CommitResult } from '@custos/protocol/ledger';
+import { checkChain, checkTxWindow, type ParsedTx, parseTx, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';
 import type { PendingTx } from '../ordering/orderer.js';
 import type { SqliteStore } from '../store/sqlite.js';
-import type { CommitResult } from './commit.js';
 
 const MAX_VERIFY_BATCH = 1024;
 const MAX_VERIFIED_CACHE = 200_000;

@@ -3,23 +3,20 @@
  * logSize, logRoot, stateRoot), every result code and the final state with what the peer stored.
  * What an auditor runs to trust a copy of the chain without trusting the peer that wrote it.
  */
+import { toHex, utf8 } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
-  canonicalize,
   checkHeaderLink,
   headerHash,
   logEntryBytes,
-  MemoryLogStore,
-  MemoryStateNodeStore,
-  MerkleLog,
   type ParsedTx,
   parseTx,
-  StateTree,
-  toHex,
-  utf8,
   verifyQuorumCertificate,
   verifyTxSignature,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
+import { MemoryLogStore, MerkleLog } from '@custos/protocol/merkle';
+import { MemoryStateNodeStore, StateTree } from '@custos/protocol/state';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { Executor } from '../exec/executor.js';
 import type { ExecContext } from '../exec/module.js';

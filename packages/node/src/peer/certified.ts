@@ -3,17 +3,17 @@
  * extends this peer's head and carries a valid quorum certificate over the checkpoint this peer
  * computes for it by executing it. A valid certificate over another checkpoint is a divergence.
  */
+import type { Signer } from '@custos/protocol/crypto';
+import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
-  canonicalize as canonicalJson,
   checkpointOf,
   headerHash,
   type ParsedTx,
   parseTx,
-  type Signer,
   signCheckpoint,
   verifyQuorumCertificate,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import type { VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';

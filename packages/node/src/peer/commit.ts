@@ -3,12 +3,14 @@
  * the header, the checkpoint signed by the member keys this peer holds, and one atomic write of it
  * all. Also the genesis block, and the latest committed header with the member set certifying it.
  */
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { toHex } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
   type Checkpoint,
-  canonicalize,
+  type CommitResult,
   checkpointOf,
-  didFromPublicKey,
   headerHash,
   type LogEntry,
   logEntryBytes,
@@ -17,11 +19,10 @@ import {
   type ParsedTx,
   type QuorumCertificate,
   type ResultCode,
-  type Signer,
   signCheckpoint,
-  toHex,
+  signedTxJson,
   ZERO_HASH,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { Executor } from '../exec/executor.js';
 import type { ExecContext } from '../exec/module.js';
 import { type Genesis, genesisText } from '../genesis.js';
@@ -32,16 +33,6 @@ import { writeMember } from '../modules/member.js';
 import type { PendingTx } from '../ordering/orderer.js';
 import { LedgerLog, LedgerTree } from '../store/authenticated.js';
 import type { SqliteStore } from '../store/sqlite.js';
-
-export interface CommitResult {
-  txId: string;
-  height: number;
-  index: number;
-  logIndex: number;
-  code: ResultCode;
-  /** Why it failed, naming the field and what was expected (when the executor said more than the code). */
-  detail?: string;
-}
 
 /** How many failure details a node keeps (in memory, newest first out last): diagnostics, not ledger data. */
 const MAX_FAILURE_DETAILS = 10_000;
@@ -251,11 +242,4 @@ export function commitGenesis(store: SqliteStore, genesis: Genesis, signers: Sig
     });
   })();
   tree.commit();
-}
-
-const utf8Decoder = new TextDecoder();
-
-/** Canonical JSON of `{body, sig}` from the already canonical body bytes ("body" sorts before "sig"). */
-export function signedTxJson(p: ParsedTx): string {
-  return `{"body":${utf8Decoder.decode(p.bodyBytes)},"sig":"${p.tx.sig}"}`;
 }

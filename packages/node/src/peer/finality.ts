@@ -4,13 +4,13 @@
  * them on the checkpoint exchange (in a consortium), counts what the other peers publish, records
  * evidence of conflicting signatures, and stops the peer when its checkpoint loses to another.
  */
+import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type CheckpointSignature,
-  canonicalize as canonicalJson,
   checkpointOf,
   type MemberSet,
   type QuorumCertificate,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import type { SqliteStore } from '../store/sqlite.js';

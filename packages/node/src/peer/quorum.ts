@@ -5,18 +5,17 @@
  * peer): once this peer's checkpoint can no longer reach a quorum, or another checkpoint has one,
  * this peer has diverged and must stop.
  */
+import { publicKeyFromDid, type Verifier } from '@custos/protocol/crypto';
+import { fromBase64url } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
 import {
   type Checkpoint,
   type CheckpointSignature,
-  canonicalize,
   checkCheckpointShape,
   checkpointSigningBytes,
-  fromBase64url,
   type MemberSet,
-  publicKeyFromDid,
   type QuorumCertificate,
-  type Verifier,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 
 /** What one member signed for a height, kept as evidence when it is not this peer's checkpoint. */
 export interface SignedCheckpoint {

@@ -3,19 +3,18 @@
  * tree. Changes of a block are staged in memory, handed to `SqliteStore.commitBlock` with the rest
  * of the block, and made visible (`commit`) or dropped (`rollback`) afterwards.
  */
+import { utf8 } from '@custos/protocol/encoding';
+import { type LogStore, MerkleLog } from '@custos/protocol/merkle';
 import {
   decodeStateNode,
   encodeStateProof,
-  type LogStore,
-  MerkleLog,
   type NodePath,
   type StateNode,
   type StateNodeStore,
   type StateNodeWrite,
   type StateProofJson,
   StateTree,
-  utf8,
-} from '@custos/protocol';
+} from '@custos/protocol/state';
 import type { SqliteStore } from './sqlite.js';
 
 /** Bytes of every state-map hash (SHA-256). */

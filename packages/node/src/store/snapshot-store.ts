@@ -5,19 +5,18 @@
  * better-sqlite3 directly, since a snapshot's base block does not follow a block at height - 1.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { utf8 } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
+import type { BlockHeader, QuorumCertificate } from '@custos/protocol/ledger';
 import {
-  type BlockHeader,
-  canonicalize,
   decodeStateNode,
   encodeStateNode,
   type NodePath,
-  type QuorumCertificate,
   type StateNode,
   type StateNodeStore,
   type StateNodeWrite,
   StateTree,
-  utf8,
-} from '@custos/protocol';
+} from '@custos/protocol/state';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { SqliteStore } from './sqlite.js';

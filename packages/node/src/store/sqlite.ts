@@ -4,14 +4,8 @@
  * all of its effects commit in one SQLite transaction, so a crash never leaves half a block.
  */
 
-import {
-  type Block,
-  type BlockHeader,
-  canonicalize,
-  type QuorumCertificate,
-  type ResultCode,
-  type SignedTx,
-} from '@custos/protocol';
+import { canonicalize } from '@custos/protocol/jcs';
+import type { Block, BlockHeader, QuorumCertificate, ResultCode, SignedTx } from '@custos/protocol/ledger';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 

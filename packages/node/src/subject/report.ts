@@ -3,16 +3,16 @@
  * and request state for the subject with state proofs, and the subject's history with inclusion
  * proofs, all against the latest quorum certificate (see `verifySubjectReport` in the protocol).
  */
+import { isDidKey } from '@custos/protocol/crypto';
+import { toHex } from '@custos/protocol/encoding';
+import type { JsonValue } from '@custos/protocol/jcs';
 import {
   type EventFact,
-  isDidKey,
-  type JsonValue,
   MAX_REPORT_EVENTS,
   type StateFact,
   SUBJECT_REPORT,
   type SubjectReport,
-  toHex,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 

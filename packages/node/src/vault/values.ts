@@ -1,5 +1,6 @@
 /** Checks of what a vault is given: org ids, subject DIDs, record refs, and values (canonical JSON, bounded). */
-import { canonicalize, isHex } from '@custos/protocol';
+import { isHex } from '@custos/protocol/encoding';
+import { canonicalize } from '@custos/protocol/jcs';
 import { NodeError } from '../errors.js';
 
 /** Largest value a record holds: its canonical JSON text, in UTF-8 bytes. */

@@ -7,7 +7,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { isHex, type JsonValue } from '@custos/protocol';
+import { isHex } from '@custos/protocol/encoding';
+import type { JsonValue } from '@custos/protocol/jcs';
 import type Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { open, seal } from './aead.js';

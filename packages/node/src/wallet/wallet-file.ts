@@ -14,7 +14,7 @@ import {
   MAX_WALLET_EXPORT_BYTES,
   MIN_SCRYPT_N,
   type Wallet,
-} from '@custos/protocol';
+} from '@custos/protocol/wallet';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';

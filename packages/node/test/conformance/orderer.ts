@@ -3,7 +3,8 @@
  * transaction delivered exactly once, in submission order, one batch at a time, with block times
  * that never go back.
  */
-import { parseTx, randomSecretKey, signTx } from '@custos/protocol';
+import { randomSecretKey } from '@custos/protocol/crypto';
+import { parseTx, signTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../../src/crypto/native.js';
 import type { OrderedBatch, Orderer, PendingTx } from '../../src/ordering/orderer.js';

@@ -8,7 +8,7 @@ import { accessSync, constants, createWriteStream, mkdtempSync, rmSync } from 'n
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { parseTx, verifyTxSignature } from '@custos/protocol';
+import { parseTx, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../../src/crypto/native.js';
 import type { PendingTx } from '../../src/ordering/orderer.js';
 

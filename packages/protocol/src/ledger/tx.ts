@@ -110,6 +110,18 @@ export function parseTx(raw: unknown): ParsedTx {
   return { tx: raw as unknown as SignedTx, bodyBytes, txId: toHex(sha256(bodyBytes)) };
 }
 
+const utf8Decoder = new TextDecoder();
+
+/**
+ * The canonical JSON text of a parsed transaction, `{"body":<canonical body>,"sig":"<sig>"}`: what
+ * a peer stores and what the orderer passes between peers. Equal to `canonicalize(p.tx)`, built from
+ * the body bytes `parseTx` already made ("body" sorts before "sig"); the signature needs no escaping
+ * since `parseTx` accepted only base64url characters in it.
+ */
+export function signedTxJson(p: ParsedTx): string {
+  return `{"body":${utf8Decoder.decode(p.bodyBytes)},"sig":"${p.tx.sig}"}`;
+}
+
 /** Verifies the signature of a parsed transaction against its signer's did:key. */
 export function verifyTxSignature(parsed: ParsedTx, verifier: Verifier): boolean {
   let pk: Uint8Array;

@@ -3,7 +3,7 @@
  * retention), the consent and opt-out state of its customers, its requests queue, and, from the
  * recent blocks, how many of its uses and shares the ledger refused.
  */
-import type { ResultCode } from '@custos/protocol';
+import type { ResultCode } from '@custos/protocol/ledger';
 import type { ConsentGrant, CustosClient, DataRecord, DataRequest, Preferences } from '@custos/sdk';
 import { type ChainContext, loadChain } from '../lib/trust.js';
 

@@ -1,5 +1,5 @@
 /** The data inventory: what the org holds by category, purpose and lawful basis, retention, and consent coverage. */
-import { labelOf } from '@custos/protocol';
+import { labelOf } from '@custos/protocol/consent';
 import { count, day, percent, plural } from '../lib/format.js';
 import { basisShort } from '../lib/words.js';
 import { Empty } from '../ui/ui.js';

@@ -1,5 +1,5 @@
 /** Records kept past their retention: non-compliant until erased; erase them here. */
-import { labelOf } from '@custos/protocol';
+import { labelOf } from '@custos/protocol/consent';
 import { useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, plural, short } from '../lib/format.js';

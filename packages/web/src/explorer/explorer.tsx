@@ -3,14 +3,9 @@
  * quorum certificate (verified here), blocks, transactions with their result codes in words, and a
  * proof checker that verifies any proof in this browser.
  */
-import {
-  nobleVerifier,
-  parseCrossChainTx,
-  type QuorumCertificate,
-  type SignedTx,
-  verifyQuorumCertificate,
-  xtxIdOf,
-} from '@custos/protocol';
+import { nobleVerifier } from '@custos/protocol/crypto';
+import { parseCrossChainTx, xtxIdOf } from '@custos/protocol/interop';
+import { type QuorumCertificate, type SignedTx, verifyQuorumCertificate } from '@custos/protocol/ledger';
 import type { BlockView, TxView } from '@custos/sdk';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';

@@ -2,7 +2,8 @@
  * The proof checker: any proof bundle (inclusion, consistency, state), pasted, opened from a file,
  * or fetched for a transaction, verified in this browser against the members this browser trusts.
  */
-import { nobleVerifier, type ProofBundle, type VerifiedFact, verifyProofBundle } from '@custos/protocol';
+import { nobleVerifier } from '@custos/protocol/crypto';
+import { type ProofBundle, type VerifiedFact, verifyProofBundle } from '@custos/protocol/ledger';
 import { type ChangeEvent, type FormEvent, useEffect, useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { count, list, short } from '../lib/format.js';

@@ -3,7 +3,12 @@
  * (`xtx/<id>`), the decision when this chain is the one that records it (`xtxd/<id>`), and the
  * participants, read from the transaction that prepared it here. All said in words.
  */
-import { type CrossChainTx, parseCrossChainTx, type XtxDecisionRecord, type XtxVoteRecord } from '@custos/protocol';
+import {
+  type CrossChainTx,
+  parseCrossChainTx,
+  type XtxDecisionRecord,
+  type XtxVoteRecord,
+} from '@custos/protocol/interop';
 import type { CustosClient } from '@custos/sdk';
 import { client } from '../lib/api.js';
 import { count, list, short } from '../lib/format.js';

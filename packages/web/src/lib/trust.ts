@@ -12,7 +12,7 @@ import {
   type MemberSetChain,
   memberSetForHeight,
   parseMemberSetChain,
-} from '@custos/protocol';
+} from '@custos/protocol/ledger';
 import { type ChainInfo, memberSetOf, type TrustAnchor, trustedMembersOf, trustFromGenesis } from '@custos/sdk';
 import { client } from './api.js';
 

@@ -3,7 +3,8 @@
  * is: result codes, kinds of transaction, lawful bases, requests. DPV codes get their labels from the
  * protocol's vocabulary (`labelOf`), so no screen shows `pd:EmailAddress`.
  */
-import { labelOf, type SignedTx } from '@custos/protocol';
+import { labelOf } from '@custos/protocol/consent';
+import type { SignedTx } from '@custos/protocol/ledger';
 import type { LawfulBasis, RequestKind } from '@custos/sdk';
 import { day, list } from './format.js';
 

@@ -3,7 +3,9 @@
  * for the company concerned, then sent to the node and waited for. A refused transaction (its result
  * code is not OK) is an error with the reason in words.
  */
-import { type JsonValue, sha256, toHex, utf8 } from '@custos/protocol';
+import { sha256 } from '@custos/protocol/crypto';
+import { toHex, utf8 } from '@custos/protocol/encoding';
+import type { JsonValue } from '@custos/protocol/jcs';
 import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
 import { client } from '../lib/api.js';
 import { day } from '../lib/format.js';

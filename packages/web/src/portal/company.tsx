@@ -2,7 +2,8 @@
  * One company, for the customer: what it holds, what the customer allows (consent per purpose,
  * opt-outs), requests with their legal deadlines, every use and share, and downloads.
  */
-import { nobleVerifier, verifyConsentReceipt } from '@custos/protocol';
+import { verifyConsentReceipt } from '@custos/protocol/consent';
+import { nobleVerifier } from '@custos/protocol/crypto';
 import { type Jurisdiction, type RequestKind, signedBy, type Wallet } from '@custos/sdk';
 import { useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';

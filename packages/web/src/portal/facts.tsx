@@ -1,5 +1,6 @@
 /** How one verified fact reads, and its "verified" mark with the proof behind it. */
-import { labelOf, type QuorumCertificate } from '@custos/protocol';
+import { labelOf } from '@custos/protocol/consent';
+import type { QuorumCertificate } from '@custos/protocol/ledger';
 import { eventProof, factProof } from '@custos/sdk';
 import { day, list } from '../lib/format.js';
 import { orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';

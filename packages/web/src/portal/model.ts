@@ -4,7 +4,8 @@
  * relationship (pairwise pseudonym) per member org; a report that fails verification shows nothing
  * but the failure.
  */
-import { dpvTerm, labelOf, type SignedTx, type SubjectReport } from '@custos/protocol';
+import { dpvTerm, labelOf } from '@custos/protocol/consent';
+import type { SignedTx, SubjectReport } from '@custos/protocol/ledger';
 import {
   type ConsentGrant,
   type DataRecord,

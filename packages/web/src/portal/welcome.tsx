@@ -1,5 +1,5 @@
 /** Getting a wallet: create one, restore a backup file, or try a demo customer; and unlocking it. */
-import { MIN_PASSPHRASE_LENGTH } from '@custos/protocol';
+import { MIN_PASSPHRASE_LENGTH } from '@custos/protocol/wallet';
 import { type DemoWallet, isApiError } from '@custos/sdk';
 import { type FormEvent, useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';

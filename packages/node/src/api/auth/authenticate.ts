@@ -4,7 +4,7 @@
  * Failures are NodeErrors with the codes of the registry: UNAUTHENTICATED, SIGNATURE_EXPIRED,
  * REPLAYED_REQUEST (and RATE_LIMITED when the replay cache is full).
  */
-import { HTTP_SIGNATURE_COMPONENTS, type HttpSignatureFailure, verifyRequest } from '@custos/protocol';
+import { HTTP_SIGNATURE_COMPONENTS, type HttpSignatureFailure, verifyRequest } from '@custos/protocol/http';
 import type { FastifyRequest } from 'fastify';
 import { nativeVerifier } from '../../crypto/native.js';
 import { NodeError } from '../../errors.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { checkContentDigest } from '@custos/protocol';
+import { checkContentDigest } from '@custos/protocol/http';
 import type {
   FastifyReply,
   FastifyRequest,

@@ -1,0 +1,57 @@
+/**
+ * Governance on the wire: the changes a proposal can make (`gov.propose` args and the `action` of a
+ * stored proposal), the block parameters it can set, and the votes each kind needs. Peers parse and
+ * apply actions (the node's governance folder); clients build them and show them.
+ */
+
+/** Kinds of change a proposal can make. */
+export const ACTION_KINDS = ['admit', 'remove', 'rotateKey', 'params'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+/** Quorum threshold and block parameters in force (state `gov/params`; the genesis ones until governance writes it). */
+export interface GovParams {
+  /** Members whose signatures make a quorum certificate. */
+  threshold: number;
+  blockMaxTxs: number;
+  blockMaxMs: number;
+}
+
+/**
+ * A change a governance proposal makes.
+ *
+ * - `admit`: a new member org with 1-8 unused keys, each with its proof of possession
+ *   (`proveMemberKey`), and its peer's URL.
+ * - `remove`: a member and its keys.
+ * - `rotateKey`: replaces one key of a member (a lost or stolen one).
+ * - `params`: quorum threshold and block parameters.
+ */
+export type GovAction =
+  | {
+      kind: 'admit';
+      id: string;
+      name: string;
+      keys: string[];
+      endpoint: string;
+      /** Proof of possession of each key, in order (`proveMemberKey`). */
+      proofs: string[];
+    }
+  | { kind: 'remove'; id: string }
+  /** `proof`: the new key's proof of possession (`proveMemberKey`). */
+  | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
+  | ({ kind: 'params' } & GovParams);
+
+/**
+ * Yes votes a proposal needs: `'majority'` of the current members, or a fixed number of members
+ * (all current members when fewer remain, so a smaller consortium is never deadlocked).
+ */
+export type VoteRule = 'majority' | number;
+
+/** Votes each kind of proposal needs and how long a proposal stays open (genesis `policy`, state `gov/policy`). */
+export interface GovPolicy {
+  admit: VoteRule;
+  remove: VoteRule;
+  rotateKey: VoteRule;
+  params: VoteRule;
+  /** Blocks after its own height during which a proposal takes votes. */
+  proposalTtlBlocks: number;
+}
