@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { registerWebRoutes, WEB_PACKAGE, webDistDir } from '../src/api/web.js';
+import { WEB_PACKAGE, webDistDir, webRoutes } from '../src/api/web.js';
 import type { CustosNode } from '../src/node.js';
 import { tempDir } from './helpers.js';
 
@@ -25,7 +25,8 @@ describe('web app resolution', () => {
     const tmp = tempDir();
     try {
       const app = Fastify();
-      registerWebRoutes(app, stubNode, { dir: tmp.dir });
+      app.decorate('custos', stubNode);
+      app.register(webRoutes, { dir: tmp.dir });
       const page = await app.inject({ method: 'GET', url: '/portal' });
       expect(page.statusCode).toBe(503);
       expect(page.body).toContain('not built yet');

@@ -11,7 +11,7 @@ import { didFromPublicKey, type SignedTx, type Signer, signRequest, verifyProofB
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyOf, txVisibility } from '../src/api/read-access.js';
-import { registerConsortiumRoutes } from '../src/api/routes-consortium.js';
+import { consortiumRoutes } from '../src/api/routes-consortium.js';
 import { createServer, listen } from '../src/api/server.js';
 import { parseGenesis } from '../src/genesis.js';
 import { CustosNode } from '../src/node.js';
@@ -327,7 +327,8 @@ describe('trust #6: the snapshot and overdue routes', () => {
     const subs = txs.map((t) => api.node.submit(t));
     await Promise.all(subs.map((s) => s.committed));
     const slow = Fastify();
-    registerConsortiumRoutes(slow, api.node, { maxSnapshotExports: 1 });
+    slow.decorate('custos', api.node);
+    slow.register(consortiumRoutes, { maxSnapshotExports: 1 });
     const slowBase = await listen(slow, { port: 0 });
     try {
       const path = '/v1/snapshot';

@@ -11,6 +11,8 @@ import { ERROR_REGISTRY, type ErrorCode } from '../errors.js';
 import { authMarkOf } from './auth/guard.js';
 import { PROBLEM_SCHEMA } from './problem.js';
 import { renderReferencePage } from './reference-page.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { noQuery } from './schema-atoms.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -170,7 +172,7 @@ export function openApiPath(url: string): string {
 }
 
 /** GET /openapi.json and GET /docs. The document is built once, at the first request after `ready`. */
-export function registerDocRoutes(app: FastifyInstance): void {
+export const docRoutes: RoutePlugin = async (app) => {
   let doc: string | undefined;
   let page: string | undefined;
   const document = () => {
@@ -184,7 +186,7 @@ export function registerDocRoutes(app: FastifyInstance): void {
         tags: ['reference'],
         summary: 'OpenAPI document',
         description: 'This API as an OpenAPI 3.1 document, generated from the JSON schemas the server validates with.',
-        querystring: { type: 'object', additionalProperties: false, properties: {} },
+        querystring: noQuery(),
         response: { 200: { description: 'OpenAPI 3.1 document.', type: 'object', additionalProperties: true } },
       },
     },
@@ -198,7 +200,7 @@ export function registerDocRoutes(app: FastifyInstance): void {
         summary: 'API reference page',
         description:
           'A self-contained HTML page generated from the OpenAPI document: routes by tag, their parameters, bodies, responses and error codes. No script, no external asset.',
-        querystring: { type: 'object', additionalProperties: false, properties: {} },
+        querystring: noQuery(),
         response: { 200: { description: 'HTML page.', content: { 'text/html': { schema: { type: 'string' } } } } },
       },
     },
@@ -210,4 +212,4 @@ export function registerDocRoutes(app: FastifyInstance): void {
         .send(page);
     },
   );
-}
+};

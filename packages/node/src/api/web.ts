@@ -13,6 +13,8 @@ import { nativeSigner } from '../crypto/native.js';
 import { findPassphrase } from '../home.js';
 import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { noQuery } from './schema-atoms.js';
 
 /** The web app's package: found by name, so a node installed from the registry finds it as well as a checkout. */
 export const WEB_PACKAGE = '@custos/web';
@@ -83,12 +85,12 @@ export function webDistDir(): string | undefined {
 }
 
 /**
- * Registers the app's routes on `app`. Without a built app, `/` explains how to build it.
+ * The app's routes. Without a built app, `/` explains how to build it.
  *
  * @example
- * registerWebRoutes(app, node); // in createServer
+ * app.register(webRoutes, {}); // in createServer
  */
-export function registerWebRoutes(app: FastifyInstance, node: CustosNode, opts: WebOptions = {}): void {
+export const webRoutes: RoutePlugin<WebOptions> = async (app, opts) => {
   const dir = opts.dir ?? process.env.CUSTOS_WEB_DIR ?? webDistDir();
   const files = dir === undefined ? new Map<string, WebFile>() : readBuild(dir);
   const index = files.get('/index.html');
@@ -124,8 +126,8 @@ export function registerWebRoutes(app: FastifyInstance, node: CustosNode, opts: 
     return sendProblem(reply, problem('NOT_FOUND', `no route GET ${path.slice(0, 200)}`));
   });
 
-  registerDemoWallets(app, node);
-}
+  registerDemoWallets(app, app.custos);
+};
 
 /** Every file of the build, by URL path. Hashed assets (under /assets/) never change. */
 function readBuild(dir: string): Map<string, WebFile> {
@@ -199,7 +201,7 @@ function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
         summary: 'Demo customers',
         description:
           "Demo only (a node started with `custos demo`): the demo customers' wallets, each a passphrase-protected export under the public demo passphrase returned alongside, so the web app can offer 'try a demo customer'. A 404 on any other node.",
-        querystring: { type: 'object', additionalProperties: false, properties: {} },
+        querystring: noQuery(),
       },
       config: { problems: ['NOT_FOUND'] },
     },
