@@ -176,9 +176,10 @@ describe('trust #5: read access', () => {
     // The document says who may call each operation: public, optional credentials, or required.
     const security = (path: string) => (doc.paths[path]?.get as { security?: unknown } | undefined)?.security;
     expect(security('/v1/chain')).toEqual([]);
-    expect(security('/v1/txs/{txId}')).toEqual([{}, { httpSignature: [] }, { orgToken: [] }]);
-    expect(security('/v1/snapshot')).toEqual([{ httpSignature: [] }, { orgToken: [] }]);
-    expect(security('/v1/orgs/{org}/tokens')).toEqual([{ httpSignature: [] }]);
+    const signature = { httpSignature: [], signatureInput: [] };
+    expect(security('/v1/txs/{txId}')).toEqual([{}, signature, { orgToken: [] }]);
+    expect(security('/v1/snapshot')).toEqual([signature, { orgToken: [] }]);
+    expect(security('/v1/orgs/{org}/tokens')).toEqual([signature]);
     // The explicit probes an attacker would try first.
     for (const p of [
       '/v1/state',
