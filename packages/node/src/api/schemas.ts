@@ -17,7 +17,8 @@ export const SIGNED_TX = closed({
     chainId: Type.String({ minLength: 1, maxLength: 64 }),
     type: Type.String({ minLength: 3, maxLength: 100 }),
     signer: Type.String({ minLength: 1, maxLength: 128 }),
-    args: Type.Object({}),
+    // Any object: each transaction type checks its own arguments.
+    args: Type.Unsafe<Record<string, unknown>>({ type: 'object' }),
     createdAt: Type.Integer({ minimum: 0 }),
     expiresAt: Type.Integer({ minimum: 0 }),
     nonce: Type.String({ minLength: 32, maxLength: 32 }),

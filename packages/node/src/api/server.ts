@@ -20,6 +20,7 @@ import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } 
 import { NodeMetrics } from './metrics.js';
 import { docRoutes, registerOpenApi } from './openapi.js';
 import { problem, problemOf, rawProblemResponse, sendProblem } from './problem.js';
+// Declares `FastifyInstance.custos`, the node every route plugin reads (`app.decorate` below).
 import './route-plugin.js';
 import { chainRoutes } from './routes-chain.js';
 import { consortiumRoutes } from './routes-consortium.js';
@@ -186,7 +187,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     if (limits.rateLimit !== false) app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound);
     else app.setNotFoundHandler(notFound);
   });
-  // Each group of routes is a plugin; those below serve every node, org keys or not.
+  // Each group of routes is a plugin. Every node serves them all but the org routes, which need org keys.
   app.register(subjectRoutes);
   app.register(txRoutes, { waitTimeoutMs, batchBodyLimit: limits.batchBodyLimit, metrics });
   app.register(chainRoutes);
