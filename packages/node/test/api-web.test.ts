@@ -36,4 +36,14 @@ describe('web app resolution', () => {
       tmp.cleanup();
     }
   });
+
+  it('answers the demo wallets route with 404 on a node that does not run the demo', async () => {
+    const app = Fastify();
+    app.decorate('custos', stubNode);
+    app.register(webRoutes, {});
+    const res = await app.inject({ method: 'GET', url: '/v1/demo/wallets' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
+    await app.close();
+  });
 });

@@ -8,10 +8,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { exportWallet, importWallet, MAX_WALLET_EXPORT_BYTES } from '@custos/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { nativeSigner } from '../crypto/native.js';
 import { findPassphrase } from '../home.js';
-import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { noQuery } from './schema-atoms.js';
@@ -126,7 +125,7 @@ export const webRoutes: RoutePlugin<WebOptions> = async (app, opts) => {
     return sendProblem(reply, problem('NOT_FOUND', `no route GET ${path.slice(0, 200)}`));
   });
 
-  registerDemoWallets(app, app.custos);
+  await app.register(demoWalletRoutes);
 };
 
 /** Every file of the build, by URL path. Hashed assets (under /assets/) never change. */
@@ -188,7 +187,8 @@ interface DemoEntry {
  * and never leaves the node). Served only by a demo home: one with demo wallets and a passphrase
  * the node can read; anywhere else it is a 404.
  */
-function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
+const demoWalletRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
   const home = dirname(node.store.db.name);
   const walletsDir = join(home, DEMO_WALLETS_DIR);
   const cache = new Map<string, DemoEntry>();
@@ -234,7 +234,7 @@ function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
       return reply.header('cache-control', 'no-store').send({ passphrase: DEMO_WALLET_PASSPHRASE, customers });
     },
   );
-}
+};
 
 async function reEncrypt(path: string, id: string, passphrase: string, chainId: string) {
   const wallet = await importWallet(readFileSync(path, 'utf8'), passphrase, { signerFactory: nativeSigner });
