@@ -15,9 +15,6 @@ import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
 
-export { MAX_PAGE } from './org-pages.js';
-export { ORG_AUTH_PROBLEMS } from './org-scope.js';
-
 /** The routes of one org, under `/v1/orgs/:org`: refused with 404 for an org whose keys this node does not hold. */
 const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   app.addHook('preHandler', localOrgCheck(orgs));
