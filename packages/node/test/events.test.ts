@@ -11,7 +11,7 @@ import { signRequest } from '@custos/protocol/http';
 import { txIdOf } from '@custos/protocol/ledger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEventStreams, registerEventRoutes } from '../src/api/routes-events.js';
+import { eventRoutes, openEventStreams } from '../src/api/routes-events.js';
 import { createServer, listen } from '../src/api/server.js';
 import { CustosNode } from '../src/node.js';
 import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
@@ -275,7 +275,8 @@ describe('stream lifecycle', () => {
 
   beforeAll(async () => {
     small = Fastify();
-    registerEventRoutes(small, node, { heartbeatMs: 40, maxStreamsPerClient: 2, maxStreams: 3 });
+    small.decorate('custos', node);
+    small.register(eventRoutes, { heartbeatMs: 40, maxStreamsPerClient: 2, maxStreams: 3 });
     smallBase = await listen(small, { port: 0 });
   });
 
@@ -333,7 +334,8 @@ describe('stream lifecycle', () => {
 describe('trust #14: the stream cap counts clients as the rate limits do', () => {
   it('trust #14: addresses of one IPv6 /64 share one per-client stream budget', async () => {
     const proxied = Fastify({ trustProxy: true });
-    registerEventRoutes(proxied, node, { maxStreamsPerClient: 2, maxStreams: 100 });
+    proxied.decorate('custos', node);
+    proxied.register(eventRoutes, { maxStreamsPerClient: 2, maxStreams: 100 });
     const proxiedBase = await listen(proxied, { port: 0 });
     try {
       const from = (ip: string) => openStream(`${proxiedBase}/v1/events/blocks`, { 'x-forwarded-for': ip });

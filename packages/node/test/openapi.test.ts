@@ -7,6 +7,8 @@ import type { CustosNode } from '../src/node.js';
 import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 
 interface Operation {
+  operationId?: string;
+  security?: Record<string, string[]>[];
   tags?: string[];
   summary?: string;
   description?: string;
@@ -17,7 +19,11 @@ type Doc = {
   openapi: string;
   info: { title: string; version: string };
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Record<string, unknown>> };
+  servers?: { url: string }[];
+  components: {
+    schemas: Record<string, Record<string, unknown>>;
+    securitySchemes?: Record<string, { type: string; in?: string; name?: string; scheme?: string }>;
+  };
   tags: { name: string }[];
 };
 
@@ -116,6 +122,25 @@ describe('OpenAPI document', () => {
         expect(p, `${where}: parameter ${name}`).toBeDefined();
       }
     }
+  });
+
+  it('gives every operation a unique operationId, servers, and the security schemes its operations name', () => {
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(doc.paths['/v1/orgs/{org}/records']?.get?.operationId).toBe('getOrgsByOrgRecords');
+    expect(doc.servers?.length).toBeGreaterThan(0);
+    const schemes = doc.components.securitySchemes ?? {};
+    expect(schemes.orgToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.httpSignature).toMatchObject({ type: 'apiKey', in: 'header', name: 'Signature' });
+    expect(schemes.signatureInput).toMatchObject({ type: 'apiKey', in: 'header', name: 'Signature-Input' });
+    for (const { method, path, op } of operations()) {
+      for (const requirement of op.security ?? []) {
+        for (const name of Object.keys(requirement)) expect(schemes[name], `${method} ${path}: ${name}`).toBeDefined();
+      }
+    }
+    expect(doc.paths['/v1/orgs/{org}/tokens']?.post?.security).toEqual([{ httpSignature: [], signatureInput: [] }]);
+    expect(doc.paths['/v1/gov/proposals']?.get?.security).toEqual([]);
   });
 
   it('documents each error response as problem+json with registry codes of that status', () => {

@@ -2,7 +2,7 @@ import type { Signer } from '@custos/protocol/crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics, type NodeMetrics } from '../src/api/metrics.js';
-import { registerOpsRoutes } from '../src/api/routes-ops.js';
+import { opsRoutes } from '../src/api/routes-ops.js';
 import { createServer } from '../src/api/server.js';
 import type { CustosNode, CustosNode as CustosNodeType } from '../src/node.js';
 import { type ApiNode, startApiNode } from './fixtures/api-node.js';
@@ -64,7 +64,8 @@ describe('health and readiness', () => {
       },
     } as unknown as CustosNodeType;
     const ops = Fastify();
-    registerOpsRoutes(ops, stub, { metrics: { text: async () => '' } as unknown as NodeMetrics, stallMs: 1000 });
+    ops.decorate('custos', stub);
+    ops.register(opsRoutes, { metrics: { text: async () => '' } as unknown as NodeMetrics, stallMs: 1000 });
     const ready = async () => {
       const res = await ops.inject({ method: 'GET', url: '/readyz' });
       return { status: res.statusCode, body: res.json() as { code?: string; detail?: string } };

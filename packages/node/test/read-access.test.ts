@@ -13,7 +13,7 @@ import { type SignedTx, verifyProofBundle } from '@custos/protocol/ledger';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyOf, txVisibility } from '../src/api/read-access.js';
-import { registerConsortiumRoutes } from '../src/api/routes-consortium.js';
+import { consortiumRoutes } from '../src/api/routes-consortium.js';
 import { createServer, listen } from '../src/api/server.js';
 import { parseGenesis } from '../src/genesis.js';
 import { CustosNode } from '../src/node.js';
@@ -178,9 +178,10 @@ describe('trust #5: read access', () => {
     // The document says who may call each operation: public, optional credentials, or required.
     const security = (path: string) => (doc.paths[path]?.get as { security?: unknown } | undefined)?.security;
     expect(security('/v1/chain')).toEqual([]);
-    expect(security('/v1/txs/{txId}')).toEqual([{}, { httpSignature: [] }, { orgToken: [] }]);
-    expect(security('/v1/snapshot')).toEqual([{ httpSignature: [] }, { orgToken: [] }]);
-    expect(security('/v1/orgs/{org}/tokens')).toEqual([{ httpSignature: [] }]);
+    const signature = { httpSignature: [], signatureInput: [] };
+    expect(security('/v1/txs/{txId}')).toEqual([{}, signature, { orgToken: [] }]);
+    expect(security('/v1/snapshot')).toEqual([signature, { orgToken: [] }]);
+    expect(security('/v1/orgs/{org}/tokens')).toEqual([signature]);
     // The explicit probes an attacker would try first.
     for (const p of [
       '/v1/state',
@@ -329,7 +330,8 @@ describe('trust #6: the snapshot and overdue routes', () => {
     const subs = txs.map((t) => api.node.submit(t));
     await Promise.all(subs.map((s) => s.committed));
     const slow = Fastify();
-    registerConsortiumRoutes(slow, api.node, { maxSnapshotExports: 1 });
+    slow.decorate('custos', api.node);
+    slow.register(consortiumRoutes, { maxSnapshotExports: 1 });
     const slowBase = await listen(slow, { port: 0 });
     try {
       const path = '/v1/snapshot';

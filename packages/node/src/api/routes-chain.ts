@@ -5,9 +5,8 @@
  * each answer's `next` is the cursor of the following page, null on the last.
  */
 import { headerHash, txIdOf } from '@custos/protocol/ledger';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { errorCode } from '../errors.js';
-import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
 import {
   checkStateRead,
@@ -19,6 +18,7 @@ import {
   txView,
   txVisibility,
 } from './read-access.js';
+import type { RoutePlugin } from './route-plugin.js';
 import {
   BLOCK,
   BLOCK_LIST_QUERY,
@@ -51,7 +51,8 @@ function pageSize(raw: string | undefined, fallback: number, max: number): numbe
 /** Read routes take credentials if sent (docs/api.md, "Read access"); each answer shows what its reader may see. */
 const READ_PROBLEMS = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] as const;
 
-export function registerChainRoutes(app: FastifyInstance, node: CustosNode): void {
+export const chainRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
   const policy = readPolicyOf(node.genesis);
   const onRequest = readHook(node);
   const sendBlock = (reply: FastifyReply, reader: Reader, height: number) => {
@@ -70,7 +71,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
       const txId = txIdOf(tx.body);
       const code = b.results[index] ?? 'OK';
       const committed = { txId, height, index, logIndex: first + index, code, tx };
-      const v = txVisibility(node, reader, committed as never, policy);
+      const v = txVisibility(node, reader, committed, policy);
       if (v === 'full') {
         view.txIds.push(txId);
         view.results.push(code);
@@ -85,7 +86,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     return reply.send({ height: b.header.height, hash: b.hash, header: b.header, qc: b.qc, ...view });
   };
 
-  app.get<{ Querystring: { before?: string; limit?: string } }>(
+  app.get(
     '/v1/blocks',
     {
       schema: {
@@ -129,7 +130,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     async (request, reply) => sendBlock(reply, readerOf(request), node.latest().height),
   );
 
-  app.get<{ Params: { height: string } }>(
+  app.get(
     '/v1/blocks/:height',
     {
       schema: {
@@ -147,7 +148,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     async (request, reply) => sendBlock(reply, readerOf(request), Number(request.params.height)),
   );
 
-  app.get<{ Params: { height: string }; Querystring: { after?: string; limit?: string } }>(
+  app.get(
     '/v1/blocks/:height/txs',
     {
       schema: {
@@ -231,7 +232,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     },
   );
 
-  app.get<{ Querystring: { prefix?: string; after?: string; limit?: string } }>(
+  app.get(
     '/v1/state',
     {
       schema: {
@@ -271,7 +272,7 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
     },
   );
 
-  app.get<{ Querystring: { key: string } }>(
+  app.get(
     '/v1/state/entry',
     {
       schema: {
@@ -298,4 +299,4 @@ export function registerChainRoutes(app: FastifyInstance, node: CustosNode): voi
       return { height: node.latest().height, key, value };
     },
   );
-}
+};

@@ -4,13 +4,14 @@
  * finality rather than for a local commit; and the state snapshot a joining peer starts from
  * (`consortium/snapshot.ts`), streamed as newline-delimited JSON.
  */
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { exportSnapshot } from '../consortium/snapshot.js';
 import { memberSetOf } from '../genesis.js';
 import { currentEpoch, MAX_EPOCHS_PAGE, memberSetUpdates } from '../governance/epochs.js';
-import type { CustosNode } from '../node.js';
 import { anyMember, guard } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { closed, integerString } from './schema-atoms.js';
 import { HEIGHT_PARAMS, INCLUSION_QUERY, NO_QUERY, WAIT_QUERY } from './schemas.js';
 
 const WAIT_MS = 30_000;
@@ -63,14 +64,11 @@ const EPOCHS = {
 /** Snapshot exports at once per server: each pins a read of the store and streams all of the state. */
 export const MAX_SNAPSHOT_EXPORTS = 2;
 
-export function registerConsortiumRoutes(
-  app: FastifyInstance,
-  node: CustosNode,
-  opts: { maxSnapshotExports?: number } = {},
-): void {
+export const consortiumRoutes: RoutePlugin<{ maxSnapshotExports?: number }> = async (app, opts) => {
+  const node = app.custos;
   const maxExports = opts.maxSnapshotExports ?? MAX_SNAPSHOT_EXPORTS;
   let exporting = 0;
-  app.get<{ Querystring: { from?: string } }>(
+  app.get(
     '/v1/members/epochs',
     {
       schema: {
@@ -78,7 +76,7 @@ export function registerConsortiumRoutes(
         summary: 'Read the chain of member-set updates',
         description:
           "Public. How the member set changed since genesis, each change certified by the set before it: a verifier walks the updates from the genesis set (or from an epoch it already trusts) with the protocol's `followMemberSetUpdates`, and then checks each certificate against the set in force at its height. At most 256 updates per page, from epoch `from` (default 1).",
-        querystring: closedFrom(),
+        querystring: closed({ from: Type.Optional(integerString()) }),
         response: { 200: EPOCHS },
       },
       config: { problems: ['BAD_REQUEST'] },
@@ -108,7 +106,7 @@ export function registerConsortiumRoutes(
     async () => node.finality(),
   );
 
-  app.get<{ Params: { height: string }; Querystring: { wait?: 'true' | 'false' } }>(
+  app.get(
     '/v1/blocks/:height/certificate',
     {
       schema: {
@@ -138,7 +136,7 @@ export function registerConsortiumRoutes(
   );
 
   // Whole blocks, every transaction in full: what a peer re-executes when it catches up (catch-up.ts).
-  app.get<{ Params: { height: string } }>(
+  app.get(
     '/v1/replica/blocks/:height',
     {
       ...guard(node, { tokens: true, authorize: anyMember('replica'), signer: 'a current member key' }),
@@ -160,7 +158,7 @@ export function registerConsortiumRoutes(
     },
   );
 
-  app.get<{ Querystring: { height?: string } }>(
+  app.get(
     '/v1/snapshot',
     {
       // The whole state, every org's: for the members' peers only (trust #5, #6).
@@ -227,9 +225,4 @@ export function registerConsortiumRoutes(
       }
     },
   );
-}
-
-function closedFrom() {
-  const from = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' };
-  return { type: 'object', properties: { from }, additionalProperties: false, required: [] };
-}
+};

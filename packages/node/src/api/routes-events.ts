@@ -10,12 +10,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '@custos/protocol/ledger';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CustosNode } from '../node.js';
 import { guard, subjectOnly } from './auth/guard.js';
 import { clientKey } from './limits.js';
 import { problem, sendProblem } from './problem.js';
-import { DID_PARAMS, SUBJECT_AUTH_PROBLEMS } from './routes-subject.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { SUBJECT_AUTH_PROBLEMS } from './routes-subject.js';
+import { closed, did, hex64, integerString } from './schema-atoms.js';
 
 export interface EventStreamOptions {
   /** Interval of `: heartbeat` comments. Default 15 s. */
@@ -40,18 +43,11 @@ const DEFAULTS = {
 /** Rows read from the store per step of a replay. */
 const REPLAY_STEP = 200;
 const CURSOR = /^(0|[1-9][0-9]{0,14})$/;
-const TX_ID = { type: 'string', pattern: '^[0-9a-f]{64}$' };
-const AFTER_QUERY = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    after: {
-      type: 'string',
-      pattern: CURSOR.source,
-      description: 'Start after this event id when there is no Last-Event-ID header.',
-    },
-  },
-};
+const AFTER_QUERY = closed({
+  after: Type.Optional(
+    integerString({ description: 'Start after this event id when there is no Last-Event-ID header.' }),
+  ),
+});
 
 /** One open `text/event-stream` response. */
 class SseStream {
@@ -166,17 +162,18 @@ class StreamHub {
   }
 }
 
-const hubs = new WeakMap<FastifyInstance, StreamHub>();
+/** By HTTP server: the one a route plugin and its parent instance share, whatever the encapsulation. */
+const hubs = new WeakMap<object, StreamHub>();
 
 /** How many event streams a server has open (for tests and metrics). */
 export function openEventStreams(app: FastifyInstance): number {
-  return hubs.get(app)?.size ?? 0;
+  return hubs.get(app.server)?.size ?? 0;
 }
 
 /** The cursor to resume after: `Last-Event-ID`, else `?after=`, else undefined; `false` if malformed. */
 function resumeCursor(request: FastifyRequest): number | undefined | false {
   const header = request.headers['last-event-id'];
-  const raw = typeof header === 'string' ? header.trim() : (request.query as { after?: string }).after;
+  const raw = typeof header === 'string' ? header.trim() : (request.query as { after?: string } | undefined)?.after;
   if (raw === undefined) return undefined;
   return CURSOR.test(raw) ? Number(raw) : false;
 }
@@ -232,10 +229,11 @@ function pump(stream: SseStream, step: () => Promise<boolean>, onError: (e: unkn
   };
 }
 
-export function registerEventRoutes(app: FastifyInstance, node: CustosNode, options: EventStreamOptions = {}): void {
+export const eventRoutes: RoutePlugin<EventStreamOptions> = async (app, options) => {
+  const node = app.custos;
   const opts = { ...DEFAULTS, ...options };
   const hub = new StreamHub(node, opts);
-  hubs.set(app, hub);
+  hubs.set(app.server, hub);
   app.addHook('preClose', async () => hub.closeAll());
 
   /** Refuses a stream over the limits or with a bad cursor; else opens it and registers its pump. */
@@ -304,7 +302,7 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
       }),
   );
 
-  app.get<{ Params: { txId: string } }>(
+  app.get(
     '/v1/events/txs/:txId',
     {
       schema: {
@@ -312,7 +310,7 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
           "Stream of one transaction's commit",
           'One `committed` event (`id` = the txId, `data` = `{txId, height, index, logIndex, code}`) when the transaction commits, at once if it already has, then the stream ends. A reconnection with `Last-Event-ID` = the txId gets 204 (stop reconnecting). After the longest transaction lifetime with no commit, a `timeout` event ends it. Public.',
         ),
-        params: { type: 'object', additionalProperties: false, required: ['txId'], properties: { txId: TX_ID } },
+        params: closed({ txId: hex64() }),
       },
       config: { problems: ['RATE_LIMITED'] },
     },
@@ -350,7 +348,7 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
     },
   );
 
-  app.get<{ Params: { did: string } }>(
+  app.get(
     '/v1/subjects/:did/events',
     {
       ...guard(node, { tokens: false, authorize: subjectOnly('did'), signer: "the subject's key" }),
@@ -359,7 +357,7 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
           "Stream of a subject's history",
           "One `history` event per new event of the subject's history, `id` = its log index, `data` = `{logIndex, txId, height, index, code, tx}` (check it with an inclusion proof). Resumes after `Last-Event-ID` (or `?after=`) by replaying from the store; without either, starts at the next block. Signed (RFC 9421) by the subject's key, as its report: the signature authenticates the subscription.",
         ),
-        params: DID_PARAMS,
+        params: closed({ did: did() }),
         querystring: AFTER_QUERY,
       },
       config: { problems: [...SUBJECT_AUTH_PROBLEMS, 'RATE_LIMITED'] },
@@ -387,4 +385,4 @@ export function registerEventRoutes(app: FastifyInstance, node: CustosNode, opti
         );
       }),
   );
-}
+};

@@ -2,10 +2,9 @@
  * Operations routes: liveness (`/healthz`: the process answers), readiness (`/readyz`: the node can
  * serve: not stopped on a fatal error, store answering, blocks not stalled) and Prometheus metrics.
  */
-import type { FastifyInstance } from 'fastify';
-import type { CustosNode } from '../node.js';
 import { METRICS_CONTENT_TYPE, type NodeMetrics } from './metrics.js';
 import { problem, sendProblem } from './problem.js';
+import type { RoutePlugin } from './route-plugin.js';
 import { HEALTH, NO_QUERY, READINESS } from './schemas.js';
 
 export interface OpsRouteOptions {
@@ -17,7 +16,8 @@ export interface OpsRouteOptions {
   stallMs: number;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: OpsRouteOptions): void {
+export const opsRoutes: RoutePlugin<OpsRouteOptions> = async (app, opts) => {
+  const node = app.custos;
   app.get(
     '/healthz',
     {
@@ -101,4 +101,4 @@ export function registerOpsRoutes(app: FastifyInstance, node: CustosNode, opts: 
     },
     async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(await opts.metrics.text()),
   );
-}
+};

@@ -3,17 +3,17 @@
  * two heights, and the state of a key. Each answer is a self-contained bundle with the quorum
  * certificate it is checked against, verifiable offline with the protocol's `verifyProofBundle`.
  */
-import type { FastifyInstance } from 'fastify';
 import { errorCode } from '../errors.js';
-import type { CustosNode } from '../node.js';
 import { consistencyProof, inclusionProof, stateProof } from '../proofs.js';
 import { problem, sendProblem } from './problem.js';
 import { checkStateRead, type Reader, readerOf, readHook, readPolicyOf, txVisibility } from './read-access.js';
+import type { RoutePlugin } from './route-plugin.js';
 import { CONSISTENCY_QUERY, INCLUSION_QUERY, PROOF_BUNDLE, STATE_KEY_QUERY, TX_ID_PARAMS } from './schemas.js';
 
 const READ_PROBLEMS = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] as const;
 
-export function registerProofRoutes(app: FastifyInstance, node: CustosNode): void {
+export const proofRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
   const policy = readPolicyOf(node.genesis);
   const onRequest = readHook(node);
   /** An inclusion bundle carries the transaction's body only for a reader allowed to see it. */
@@ -23,7 +23,7 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
     const { tx: _tx, ...rest } = bundle;
     return rest as B;
   };
-  app.get<{ Params: { txId: string }; Querystring: { height?: string } }>(
+  app.get(
     '/v1/proofs/inclusion/:txId',
     {
       schema: {
@@ -56,7 +56,7 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
     },
   );
 
-  app.get<{ Querystring: { from: string; to: string } }>(
+  app.get(
     '/v1/proofs/consistency',
     {
       schema: {
@@ -83,7 +83,7 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
     },
   );
 
-  app.get<{ Querystring: { key: string } }>(
+  app.get(
     '/v1/proofs/state',
     {
       schema: {
@@ -108,4 +108,4 @@ export function registerProofRoutes(app: FastifyInstance, node: CustosNode): voi
       return stateProof(node, key);
     },
   );
-}
+};

@@ -5,29 +5,18 @@
  * it links everything done under that pseudonym: only a request signed (RFC 9421) by the
  * pseudonym's own key may read it (docs/architecture.md#the-api).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CustosNode } from '../node.js';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { subjectReport } from '../subject/report.js';
 import { guard, subjectOnly } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { closed, did, integerString, pageSize } from './schema-atoms.js';
 
 /** Problems every subject-signed route can answer, for the OpenAPI document. */
 export const SUBJECT_AUTH_PROBLEMS = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] as const;
 
-export const DID_PARAMS = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['did'],
-  properties: { did: { type: 'string', pattern: '^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$' } },
-};
-const REPORT_QUERY = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    after: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' },
-    limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
-  },
-};
+const REPORT_QUERY = closed({ after: Type.Optional(integerString()), limit: Type.Optional(pageSize()) });
 
 /** The GPC signal as the spec defines it: the header present with exactly the value "1". */
 export function hasGpcSignal(request: FastifyRequest): boolean {
@@ -40,30 +29,35 @@ function isGpcOptOut(tx: unknown): boolean {
   return body?.type === 'optout.set' && body.args?.source === 'gpc';
 }
 
-export function registerSubjectRoutes(app: FastifyInstance, node: CustosNode): void {
+/**
+ * A GPC opt-out is only as true as the signal: refuses one submitted without `Sec-GPC: 1`, and
+ * answers `GPC-Honored: 1` to a request carrying the signal. A `preHandler` of the transaction
+ * routes (`routes-txs.ts`), which carry opt-outs. The route as matched, not the raw URL:
+ * `/v1/%74xs` reaches the same route (trust #14).
+ */
+export async function gpcOptOutCheck(request: FastifyRequest, reply: FastifyReply) {
+  const route = request.routeOptions.url;
+  if (request.method !== 'POST' || (route !== '/v1/txs' && route !== '/v1/txs/batch')) return undefined;
+  const body = request.body;
+  const txs = Array.isArray(body) ? body : [body];
+  if (txs.some(isGpcOptOut) && !hasGpcSignal(request)) {
+    return sendProblem(
+      reply,
+      problem('BAD_REQUEST', "an opt-out with source 'gpc' must be sent with the header Sec-GPC: 1"),
+    );
+  }
+  if (hasGpcSignal(request)) reply.header('GPC-Honored', '1');
+  return undefined;
+}
+
+export const subjectRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
   // https://privacycg.github.io/gpc-spec/#gpc-support-resource
   app.get('/.well-known/gpc.json', async (_request, reply) =>
     reply.type('application/json').send({ gpc: true, lastUpdate: '2026-11-29' }),
   );
 
-  // A GPC opt-out is only as true as the signal: refuse one submitted without `Sec-GPC: 1`. The
-  // route as matched, not the raw URL: `/v1/%74xs` reaches the same route (trust #14).
-  app.addHook('preHandler', async (request, reply) => {
-    const route = request.routeOptions.url;
-    if (request.method !== 'POST' || (route !== '/v1/txs' && route !== '/v1/txs/batch')) return;
-    const body = request.body;
-    const txs = Array.isArray(body) ? body : [body];
-    if (txs.some(isGpcOptOut) && !hasGpcSignal(request)) {
-      return sendProblem(
-        reply,
-        problem('BAD_REQUEST', "an opt-out with source 'gpc' must be sent with the header Sec-GPC: 1"),
-      );
-    }
-    if (hasGpcSignal(request)) reply.header('GPC-Honored', '1');
-    return undefined;
-  });
-
-  app.get<{ Params: { did: string }; Querystring: { after?: string; limit?: string } }>(
+  app.get(
     '/v1/subjects/:did/report',
     {
       ...guard(node, { tokens: false, authorize: subjectOnly('did'), signer: "the subject's key" }),
@@ -72,7 +66,7 @@ export function registerSubjectRoutes(app: FastifyInstance, node: CustosNode): v
         summary: "A subject's verifiable report",
         description:
           "The subject's consents, opt-outs, records and requests with state proofs, and a page of its history with inclusion proofs, against the latest quorum certificate. Signed by the subject's key (RFC 9421, keyid = the did in the path). Pass `next` as `after` for the following page.",
-        params: DID_PARAMS,
+        params: closed({ did: did() }),
         querystring: REPORT_QUERY,
       },
       config: { problems: [...SUBJECT_AUTH_PROBLEMS, 'NOT_FOUND'] },
@@ -86,4 +80,4 @@ export function registerSubjectRoutes(app: FastifyInstance, node: CustosNode): v
       });
     },
   );
-}
+};

@@ -3,12 +3,13 @@
  * at once (problem+json for one transaction, per item for a batch); `?wait=true` holds the request
  * until the block commits.
  */
-import type { FastifyInstance } from 'fastify';
 import { type ErrorCode, NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
 import type { NodeMetrics } from './metrics.js';
 import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
 import { readerOf, readHook, readPolicyOf, txView, txVisibility } from './read-access.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { gpcOptOutCheck } from './routes-subject.js';
 import {
   ACCEPTED,
   BATCH_RESULT,
@@ -48,7 +49,9 @@ const ADMISSION_PROBLEMS: readonly ErrorCode[] = [
 
 type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { code: string; detail: string } };
 
-export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: TxRouteOptions): void {
+export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
+  const node = app.custos;
+  app.addHook('preHandler', gpcOptOutCheck);
   const submit = (raw: unknown): Submission => {
     const admittedAt = performance.now();
     const sub = node.submit(raw);
@@ -57,7 +60,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
     return sub;
   };
 
-  app.post<{ Body: unknown; Querystring: { wait?: 'true' | 'false' } }>(
+  app.post(
     '/v1/txs',
     {
       schema: {
@@ -88,7 +91,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
     },
   );
 
-  app.post<{ Body: unknown[]; Querystring: { wait?: 'true' | 'false' } }>(
+  app.post(
     '/v1/txs/batch',
     {
       bodyLimit: opts.batchBodyLimit,
@@ -148,7 +151,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
     },
   );
 
-  app.get<{ Params: { txId: string } }>(
+  app.get(
     '/v1/txs/:txId',
     {
       schema: {
@@ -176,7 +179,7 @@ export function registerTxRoutes(app: FastifyInstance, node: CustosNode, opts: T
       };
     },
   );
-}
+};
 
 /** A promise that rejects with TIMEOUT after `ms`, unless cancelled first. */
 function deadline(ms: number, node: CustosNode, txId?: string): { promise: Promise<never>; cancel: () => void } {

@@ -7,96 +7,80 @@
  * objects, so a field the protocol adds is never silently dropped from an answer.
  */
 
-/** A closed object: unknown fields are rejected, never silently dropped. */
-function closed(properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> {
-  return { type: 'object', additionalProperties: false, properties, required };
-}
+import { Type } from '@sinclair/typebox';
+import { closed, hex64, integerString, noQuery, pageSize, stringEnum, txId } from './schema-atoms.js';
 
-/** Query strings stay strings (type coercion is off for the whole server): integers by pattern. */
-const INTEGER_STRING = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' };
-const TX_ID = {
-  type: 'string',
-  pattern: '^[0-9a-f]{64}$',
-  description: 'Transaction id: hex SHA-256 of the canonical body.',
-};
-/** Cursor pages: `limit` as a string of digits (range checked by the handler). */
-const LIMIT = { type: 'string', pattern: '^[0-9]{1,4}$', description: 'Page size.' };
+export const NO_QUERY = noQuery();
 
-export const NO_QUERY = closed({});
-
-export const SIGNED_TX = closed(
-  {
-    body: closed(
-      {
-        chainId: { type: 'string', minLength: 1, maxLength: 64 },
-        type: { type: 'string', minLength: 3, maxLength: 100 },
-        signer: { type: 'string', minLength: 1, maxLength: 128 },
-        args: { type: 'object' },
-        createdAt: { type: 'integer', minimum: 0 },
-        expiresAt: { type: 'integer', minimum: 0 },
-        nonce: { type: 'string', minLength: 32, maxLength: 32 },
-      },
-      ['chainId', 'type', 'signer', 'args', 'createdAt', 'expiresAt', 'nonce'],
-    ),
-    // 64 bytes of unpadded base64url: 85 characters and a last one whose 4 low bits are zero.
-    sig: { type: 'string', pattern: '^[A-Za-z0-9_-]{85}[AQgw]$' },
-  },
-  ['body', 'sig'],
-);
+export const SIGNED_TX = closed({
+  body: closed({
+    chainId: Type.String({ minLength: 1, maxLength: 64 }),
+    type: Type.String({ minLength: 3, maxLength: 100 }),
+    signer: Type.String({ minLength: 1, maxLength: 128 }),
+    // Any object: each transaction type checks its own arguments.
+    args: Type.Unsafe<Record<string, unknown>>({ type: 'object' }),
+    createdAt: Type.Integer({ minimum: 0 }),
+    expiresAt: Type.Integer({ minimum: 0 }),
+    nonce: Type.String({ minLength: 32, maxLength: 32 }),
+  }),
+  // 64 bytes of unpadded base64url: 85 characters and a last one whose 4 low bits are zero.
+  sig: Type.String({ pattern: '^[A-Za-z0-9_-]{85}[AQgw]$' }),
+});
 
 export const MAX_BATCH = 2000;
 
 /** Items are checked one by one against `SIGNED_TX` in the handler, so one bad item fails only itself. */
-export const TX_BATCH = {
-  type: 'array',
+export const TX_BATCH = Type.Array(Type.Unknown(), {
   maxItems: MAX_BATCH,
   description: `Up to ${MAX_BATCH} signed transactions \`{body, sig}\`, each checked on its own.`,
-  items: {},
-};
+});
 
-export const WAIT_QUERY = closed({ wait: { type: 'string', enum: ['true', 'false'] } });
+export const WAIT_QUERY = closed({ wait: Type.Optional(stringEnum(['true', 'false'])) });
 
-export const TX_ID_PARAMS = closed({ txId: TX_ID }, ['txId']);
+export const TX_ID_PARAMS = closed({ txId: txId() });
 
-export const HEIGHT_PARAMS = closed({ height: INTEGER_STRING }, ['height']);
+export const HEIGHT_PARAMS = closed({ height: integerString() });
 
-export const INCLUSION_QUERY = closed({ height: INTEGER_STRING });
+export const INCLUSION_QUERY = closed({ height: Type.Optional(integerString()) });
 
-export const CONSISTENCY_QUERY = closed({ from: INTEGER_STRING, to: INTEGER_STRING }, ['from', 'to']);
+export const CONSISTENCY_QUERY = closed({ from: integerString(), to: integerString() });
 
 export const MAX_STATE_KEY = 512;
 
-export const STATE_KEY_QUERY = closed({ key: { type: 'string', minLength: 1, maxLength: MAX_STATE_KEY } }, ['key']);
+export const STATE_KEY_QUERY = closed({ key: Type.String({ minLength: 1, maxLength: MAX_STATE_KEY }) });
 
 export const MAX_STATE_PAGE = 500;
 
 export const STATE_LIST_QUERY = closed({
-  prefix: { type: 'string', maxLength: MAX_STATE_KEY, description: 'Only keys starting with this.' },
-  after: { type: 'string', maxLength: MAX_STATE_KEY, description: 'Cursor: the `next` of the previous page.' },
-  limit: { ...LIMIT, description: `Page size, 1-${MAX_STATE_PAGE}, default 100.` },
+  prefix: Type.Optional(Type.String({ maxLength: MAX_STATE_KEY, description: 'Only keys starting with this.' })),
+  after: Type.Optional(
+    Type.String({ maxLength: MAX_STATE_KEY, description: 'Cursor: the `next` of the previous page.' }),
+  ),
+  limit: Type.Optional(pageSize({ description: `Page size, 1-${MAX_STATE_PAGE}, default 100.` })),
 });
 
 export const MAX_BLOCK_PAGE = 100;
 export const BLOCK_LIST_QUERY = closed({
-  before: {
-    ...INTEGER_STRING,
-    description: 'Cursor: list blocks below this height (the `next` of the previous page).',
-  },
-  limit: { ...LIMIT, description: `Page size, 1-${MAX_BLOCK_PAGE}, default 20.` },
+  before: Type.Optional(
+    integerString({ description: 'Cursor: list blocks below this height (the `next` of the previous page).' }),
+  ),
+  limit: Type.Optional(pageSize({ description: `Page size, 1-${MAX_BLOCK_PAGE}, default 20.` })),
 });
 
 export const MAX_BLOCK_TX_PAGE = 500;
 export const BLOCK_TXS_QUERY = closed({
-  after: {
-    ...INTEGER_STRING,
-    description: 'Cursor: list transactions after this index in the block (the `next` of the previous page).',
-  },
-  limit: { ...LIMIT, description: `Page size, 1-${MAX_BLOCK_TX_PAGE}, default 100.` },
+  after: Type.Optional(
+    integerString({
+      description: 'Cursor: list transactions after this index in the block (the `next` of the previous page).',
+    }),
+  ),
+  limit: Type.Optional(pageSize({ description: `Page size, 1-${MAX_BLOCK_TX_PAGE}, default 100.` })),
 });
 
 // --- Responses -------------------------------------------------------------------------------
 
-const HEX_HASH = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const HEX_HASH = hex64();
+const TX_ID = txId();
 /** Any JSON value: serialized as is. */
 const ANY = {};
 /** An object whose fields belong to the protocol: documented, never filtered. */

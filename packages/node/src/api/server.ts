@@ -18,17 +18,21 @@ import type { OrgService } from '../orgs/org-service.js';
 import { installAuthorities } from './auth/authority.js';
 import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
 import { NodeMetrics } from './metrics.js';
-import { registerDocRoutes, registerOpenApi } from './openapi.js';
+import { docRoutes, registerOpenApi } from './openapi.js';
 import { problem, problemOf, rawProblemResponse, sendProblem } from './problem.js';
-import { registerChainRoutes } from './routes-chain.js';
-import { registerConsortiumRoutes } from './routes-consortium.js';
-import { registerEventRoutes } from './routes-events.js';
-import { registerOpsRoutes } from './routes-ops.js';
-import { registerOrgRoutes } from './routes-orgs.js';
-import { registerProofRoutes } from './routes-proofs.js';
-import { registerSubjectRoutes } from './routes-subject.js';
-import { registerTxRoutes } from './routes-txs.js';
-import { registerWebRoutes } from './web.js';
+// Declares `FastifyInstance.custos`, the node every route plugin reads (`app.decorate` below).
+import './route-plugin.js';
+import { chainRoutes } from './routes-chain.js';
+import { consortiumRoutes } from './routes-consortium.js';
+import { eventRoutes } from './routes-events.js';
+import { governanceRoutes } from './routes-governance.js';
+import { opsRoutes } from './routes-ops.js';
+import { overdueRequestRoutes } from './routes-org-requests.js';
+import { orgRoutes } from './routes-orgs.js';
+import { proofRoutes } from './routes-proofs.js';
+import { subjectRoutes } from './routes-subject.js';
+import { txRoutes } from './routes-txs.js';
+import { webRoutes } from './web.js';
 
 export interface ServerOptions {
   /** pino JSON logs on stdout: `true` for level `info`, or a level. Default: off. */
@@ -146,6 +150,8 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     clientErrorHandler,
   });
   limitsOf.set(app, limits);
+  // Every route plugin reads the node from here (`route-plugin.ts`), rather than taking it as an argument.
+  app.decorate('custos', node);
   installAuthorities(app, opts.authorities);
   const routes: RegisteredRoute[] = [];
   routesOf.set(app, routes);
@@ -180,18 +186,20 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     // Unknown paths spend the client's budget too, so probing them is no free load.
     if (limits.rateLimit !== false) app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound);
     else app.setNotFoundHandler(notFound);
-
-    registerSubjectRoutes(app, node);
-    registerTxRoutes(app, node, { waitTimeoutMs, batchBodyLimit: limits.batchBodyLimit, metrics });
-    registerChainRoutes(app, node);
-    registerConsortiumRoutes(app, node);
-    registerProofRoutes(app, node);
-    registerEventRoutes(app, node);
-    registerOpsRoutes(app, node, { metrics, stallMs: opts.stallMs ?? 60_000 });
-    registerDocRoutes(app);
-    if (opts.orgs) registerOrgRoutes(app, node, opts.orgs);
-    registerWebRoutes(app, node);
   });
+  // Each group of routes is a plugin. Every node serves them all but the org routes, which need org keys.
+  app.register(subjectRoutes);
+  app.register(txRoutes, { waitTimeoutMs, batchBodyLimit: limits.batchBodyLimit, metrics });
+  app.register(chainRoutes);
+  app.register(consortiumRoutes);
+  app.register(proofRoutes);
+  app.register(eventRoutes);
+  app.register(opsRoutes, { metrics, stallMs: opts.stallMs ?? 60_000 });
+  app.register(docRoutes);
+  app.register(governanceRoutes);
+  app.register(overdueRequestRoutes);
+  if (opts.orgs) app.register(orgRoutes, { orgs: opts.orgs });
+  app.register(webRoutes);
   return app;
 }
 

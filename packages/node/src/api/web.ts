@@ -1,21 +1,22 @@
 /**
- * Serves the web app (packages/web, built by Vite into `packages/web/dist`) from the node: static
+ * Serves the web app (the `@custos/web` package, built by Vite into its `dist` folder) from the node: static
  * files at `/`, and the app's page for its own routes (`/portal`, `/console`, `/explorer`...), so a
  * link into the app works. The file list is read once at start: only those files are ever served,
  * so no request path reaches the file system. Also the demo-only route `GET /v1/demo/wallets`.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { exportWallet, importWallet, MAX_WALLET_EXPORT_BYTES } from '@custos/protocol/wallet';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { nativeSigner } from '../crypto/native.js';
 import { findPassphrase } from '../home.js';
-import type { CustosNode } from '../node.js';
 import { problem, sendProblem } from './problem.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { noQuery } from './schema-atoms.js';
 
-/** Where `npm run build` puts the app, relative to this module (src/api or dist/api alike). */
-const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+/** The web app's package: found by name, so a node installed from the registry finds it as well as a checkout. */
+export const WEB_PACKAGE = '@custos/web';
 /** First path segments that belong to the app; any other unknown path stays an API 404. */
 export const APP_ROUTES = ['portal', 'console', 'explorer'] as const;
 /** The passphrase the demo wallets are re-encrypted under: shown in the app, since they hold fake people. */
@@ -66,20 +67,33 @@ interface WebFile {
 }
 
 export interface WebOptions {
-  /** The built app. Default `$CUSTOS_WEB_DIR`, else `packages/web/dist` beside this package. */
+  /** The built app. Default `$CUSTOS_WEB_DIR`, else the `dist` folder of the installed `@custos/web`. */
   dir?: string;
 }
 
 /**
- * Registers the app's routes on `app`. Without a built app, `/` explains how to build it.
+ * The `dist` folder of the installed web package, or undefined when the package is not installed
+ * (a node without its web app still serves the whole API; `/` then says how to get the app).
+ */
+export function webDistDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve(`${WEB_PACKAGE}/package.json`)), 'dist');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The app's routes. Without a built app, `/` explains how to build it.
  *
  * @example
- * registerWebRoutes(app, node); // in createServer
+ * app.register(webRoutes, {}); // in createServer
  */
-export function registerWebRoutes(app: FastifyInstance, node: CustosNode, opts: WebOptions = {}): void {
-  const dir = opts.dir ?? process.env.CUSTOS_WEB_DIR ?? DEFAULT_WEB_DIR;
-  const files = readBuild(dir);
+export const webRoutes: RoutePlugin<WebOptions> = async (app, opts) => {
+  const dir = opts.dir ?? process.env.CUSTOS_WEB_DIR ?? webDistDir();
+  const files = dir === undefined ? new Map<string, WebFile>() : readBuild(dir);
   const index = files.get('/index.html');
+  const missing = dir === undefined ? NOT_INSTALLED : NOT_BUILT;
 
   const send = (reply: FastifyReply, f: WebFile) =>
     reply
@@ -96,7 +110,7 @@ export function registerWebRoutes(app: FastifyInstance, node: CustosNode, opts: 
       .code(503)
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
-      .send(NOT_BUILT);
+      .send(missing);
   };
 
   // The app's pages and files are not API operations: kept out of the OpenAPI document.
@@ -111,8 +125,8 @@ export function registerWebRoutes(app: FastifyInstance, node: CustosNode, opts: 
     return sendProblem(reply, problem('NOT_FOUND', `no route GET ${path.slice(0, 200)}`));
   });
 
-  registerDemoWallets(app, node);
-}
+  await app.register(demoWalletRoutes);
+};
 
 /** Every file of the build, by URL path. Hashed assets (under /assets/) never change. */
 function readBuild(dir: string): Map<string, WebFile> {
@@ -145,8 +159,19 @@ function safeDecode(path: string): string {
   }
 }
 
-const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Custos</title>
-<body><main><h1>The web app is not built yet</h1><p>Run <code>npm run build</code> (or <code>npm start</code>) and reload this page. The API is served under <code>/v1/</code>.</p></main></body></html>`;
+const notServed = (
+  title: string,
+  what: string,
+) => `<!doctype html><html lang="en"><meta charset="utf-8"><title>Custos</title>
+<body><main><h1>${title}</h1><p>${what} The API is served under <code>/v1/</code>.</p></main></body></html>`;
+const NOT_BUILT = notServed(
+  'The web app is not built yet',
+  'Run <code>npm run build</code> (or <code>npm start</code>) and reload this page.',
+);
+const NOT_INSTALLED = notServed(
+  'The web app is not installed',
+  `Install <code>${WEB_PACKAGE}</code> beside this node, or point <code>CUSTOS_WEB_DIR</code> at a built copy, and restart the node.`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Demo wallets
@@ -162,7 +187,8 @@ interface DemoEntry {
  * and never leaves the node). Served only by a demo home: one with demo wallets and a passphrase
  * the node can read; anywhere else it is a 404.
  */
-function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
+const demoWalletRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
   const home = dirname(node.store.db.name);
   const walletsDir = join(home, DEMO_WALLETS_DIR);
   const cache = new Map<string, DemoEntry>();
@@ -175,7 +201,7 @@ function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
         summary: 'Demo customers',
         description:
           "Demo only (a node started with `custos demo`): the demo customers' wallets, each a passphrase-protected export under the public demo passphrase returned alongside, so the web app can offer 'try a demo customer'. A 404 on any other node.",
-        querystring: { type: 'object', additionalProperties: false, properties: {} },
+        querystring: noQuery(),
       },
       config: { problems: ['NOT_FOUND'] },
     },
@@ -208,7 +234,7 @@ function registerDemoWallets(app: FastifyInstance, node: CustosNode): void {
       return reply.header('cache-control', 'no-store').send({ passphrase: DEMO_WALLET_PASSPHRASE, customers });
     },
   );
-}
+};
 
 async function reEncrypt(path: string, id: string, passphrase: string, chainId: string) {
   const wallet = await importWallet(readFileSync(path, 'utf8'), passphrase, { signerFactory: nativeSigner });

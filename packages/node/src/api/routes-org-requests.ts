@@ -1,0 +1,155 @@
+/**
+ * Data-subject requests: the queue of requests made to an org, with their legal deadlines, and the
+ * org's answers (extend, fulfil, reject), registered under `/v1/orgs/:org`; and the overdue
+ * requests across the consortium, a members' route that any node serves, org keys or not.
+ */
+import { ERASURE_EXCEPTIONS } from '@custos/protocol/ledger';
+import { Type } from '@sinclair/typebox';
+import { type DataRequest, MAX_EXCEPTIONS } from '../modules/request.js';
+import { overdueRequests } from '../store/read-queries.js';
+import { anyMember, guard, memberOrgOf } from './auth/guard.js';
+import { limitOf, pad, page, pageQuery } from './org-pages.js';
+import { ORG_CONFIG, ORG_ID_PARAMS, ORG_PARAMS, type OrgRouteOptions, orgDoc, orgGuards } from './org-scope.js';
+import { readPolicyOf } from './read-access.js';
+import type { RoutePlugin } from './route-plugin.js';
+import { closed, hex64, stringEnum } from './schema-atoms.js';
+
+const REQUESTS_CURSOR = '^[01]\\.[0-9]{15}\\.[0-9a-f]{64}$';
+const OVERDUE_CURSOR = '^[0-9]{15}\\.[a-z0-9][a-z0-9-]{0,31}/[0-9a-f]{64}$';
+
+const requestCursor = (r: DataRequest) => `${r.status === 'open' ? 0 : 1}.${pad(r.deadline)}.${r.id}`;
+
+/** Records kept under a legal exception when fulfilling an erasure (trust #9): codes, never free text. */
+const EXCEPTIONS = Type.Array(
+  closed({
+    record: hex64(),
+    code: stringEnum([...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA]),
+  }),
+  { minItems: 1, maxItems: MAX_EXCEPTIONS },
+);
+const FULFIL_BODY = closed({ exceptions: Type.Optional(EXCEPTIONS) });
+const REASON_BODY = closed({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
+
+export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
+  const node = app.custos;
+  const { member } = orgGuards(node);
+
+  app.get(
+    '/requests',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Requests made to the org',
+          'A page of the data-subject requests made to the org: open ones first, soonest deadline first; `overdue` marks those past their deadline.',
+        ),
+        params: ORG_PARAMS,
+        querystring: pageQuery(REQUESTS_CURSOR),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const limit = limitOf(request.query.limit);
+      const now = node.latest().time;
+      const all = orgs.requests(request.params.org, now);
+      all.sort((a, b) => (requestCursor(a) < requestCursor(b) ? -1 : 1));
+      const p = page(all, requestCursor, request.query.after, limit);
+      return { now, requests: p.items, next: p.next };
+    },
+  );
+
+  /** Extending and rejecting take a reason; fulfilling takes the legal exceptions of an erasure. */
+  const reasoned = (action: 'extend' | 'reject') =>
+    app.post(
+      `/requests/:id/${action}`,
+      {
+        ...member,
+        schema: {
+          ...orgDoc(
+            `${action[0]!.toUpperCase()}${action.slice(1)} a request`,
+            `Commits request.${action} signed by the org.`,
+          ),
+          params: ORG_ID_PARAMS,
+          body: REASON_BODY,
+        },
+        config: ORG_CONFIG,
+      },
+      async (request) => {
+        const { org, id } = request.params;
+        return orgs.submit(org, `request.${action}`, { request: id, reason: request.body.reason });
+      },
+    );
+
+  reasoned('extend');
+  app.post(
+    '/requests/:id/fulfil',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Fulfil a request',
+          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`.',
+        ),
+        params: ORG_ID_PARAMS,
+        body: FULFIL_BODY,
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      const { exceptions } = request.body;
+      return orgs.submit(org, 'request.fulfil', { request: id, ...(exceptions === undefined ? {} : { exceptions }) });
+    },
+  );
+
+  reasoned('reject');
+};
+
+/**
+ * `GET /v1/requests/overdue`. Overdue requests name customers' pseudonyms: members only (trust #5,
+ * #6). A member sees its own org's in full, and other orgs' as the read policy says
+ * (`commitments`: without the subject). Read through the index of open requests by deadline, a page
+ * at a time: never a scan of all requests. Needs no org key on this node: served by every node.
+ */
+export const overdueRequestRoutes: RoutePlugin = async (app) => {
+  const node = app.custos;
+  const readPolicy = readPolicyOf(node.genesis);
+  app.get(
+    '/v1/requests/overdue',
+    {
+      ...guard(node, { tokens: true, authorize: anyMember(), signer: 'a current member key' }),
+      schema: {
+        tags: ['organizations'],
+        summary: 'Overdue requests',
+        description:
+          "A page of the requests still open past their legal deadline, as of the latest block, soonest deadline first: the caller's own org's in full; other orgs' (without the subject, the records and the reasons) only when the consortium's read policy is `commitments`. Signed (RFC 9421) by a current member key, or an API token with `read`.",
+        querystring: pageQuery(OVERDUE_CURSOR),
+      },
+      config: { problems: ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'] },
+    },
+    async (request) => {
+      const limit = limitOf(request.query.limit);
+      const now = node.latest().time;
+      const org = memberOrgOf(request, node);
+      const cursor = request.query.after;
+      const after: [number, string] | undefined =
+        cursor === undefined ? undefined : [Number(cursor.slice(0, 15)), `request/${cursor.slice(16)}`];
+      const rows = overdueRequests(node.store.db, {
+        now,
+        ...(readPolicy.otherOrgs === 'commitments' ? {} : { org: org ?? '' }),
+        ...(after === undefined ? {} : { after }),
+        limit: limit + 1,
+      });
+      const overdue = rows.slice(0, limit).map((row) => {
+        const r = JSON.parse(row.value) as DataRequest;
+        if (r.org === org) return r;
+        const { id, kind, jurisdiction, openedAt, deadline, originalDeadline, status } = r;
+        return { id, org: r.org, kind, jurisdiction, openedAt, deadline, originalDeadline, status };
+      });
+      const last = rows[limit - 1];
+      const next =
+        rows.length > limit && last !== undefined ? `${pad(last.deadline)}.${last.key.slice('request/'.length)}` : null;
+      return { now, overdue, next };
+    },
+  );
+};
