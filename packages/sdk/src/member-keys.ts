@@ -8,7 +8,7 @@
  * holds both); it hands `{key, proof}` to the member that submits the action.
  */
 import { type MemberKeyAction, proveMemberKey, type Signer } from '@custos/protocol';
-import type { GovAction } from './client.js';
+import type { GovAction } from './actions/gov.js';
 
 export { MEMBER_KEY_PROOF_DOMAIN, type MemberKeyAction, proveMemberKey } from '@custos/protocol';
 
