@@ -5,7 +5,7 @@
  * and the reading of RFC 9457 problem documents. Actions (`../actions/`) only name routes.
  */
 import { CustosApiError, parseProblem } from '../errors.js';
-import { readEventStream, type ServerEvent } from '../events.js';
+import { readEventStream, type ServerEvent } from './event-stream.js';
 import type { RequestSigner } from './signing.js';
 
 export interface TransportOptions {
