@@ -78,7 +78,6 @@ export {
   type NodeProblemCode,
   type Problem,
 } from './errors.js';
-export { readEventStream, type ServerEvent } from './events.js';
 export {
   eventProof,
   factProof,
@@ -111,6 +110,7 @@ export type {
   TxEvent,
 } from './node-types.js';
 export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
+export { readEventStream, type ServerEvent } from './transport/event-stream.js';
 export {
   assembleXtx,
   buildXtx,

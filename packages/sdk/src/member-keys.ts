@@ -9,7 +9,7 @@
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { type MemberKeyAction, proveMemberKey } from '@custos/protocol/ledger';
-import type { GovAction } from './client.js';
+import type { GovAction } from './actions/gov.js';
 
 export { MEMBER_KEY_PROOF_DOMAIN, type MemberKeyAction, proveMemberKey } from '@custos/protocol/ledger';
 

@@ -1,0 +1,51 @@
+/**
+ * What a customer's wallet reads about its own relationships: the subject report (right to know),
+ * its new events as they commit, consent receipts, the node's GPC support, and the demo's wallets.
+ */
+import type { SubjectReport } from '@custos/protocol/ledger';
+import type { CommittedTx, DemoWallets, ReceiptFormat, Receipts } from '../api-types.js';
+import type { GpcSupport } from '../node-types.js';
+import type { CallOptions, Transport } from '../transport/http.js';
+import { checkTxId, query, seg } from '../transport/url.js';
+
+/** `GET /v1/subjects/{did}/report`: one page (sign with the subject's pairwise key). */
+export async function subjectReport(
+  t: Transport,
+  did: string,
+  q: { after?: number; limit?: number } = {},
+  opts?: CallOptions,
+): Promise<SubjectReport> {
+  return t.json('GET', `/v1/subjects/${seg(did)}/report${query({ after: q.after, limit: q.limit })}`, undefined, opts);
+}
+
+/** `GET /v1/subjects/{did}/events`: `history` events, each a committed transaction. */
+export async function* subjectEvents(
+  t: Transport,
+  did: string,
+  q: { after?: number } = {},
+  opts?: CallOptions,
+): AsyncGenerator<CommittedTx> {
+  for await (const e of t.events(`/v1/subjects/${seg(did)}/events${query({ after: q.after })}`, opts)) {
+    if (e.event === 'history') yield JSON.parse(e.data) as CommittedTx;
+  }
+}
+
+/** `GET /v1/receipts/{txId}` in one format (default the node's: `vc`). */
+export async function receipts<F extends ReceiptFormat = 'vc'>(
+  t: Transport,
+  txId: string,
+  format?: F,
+  opts?: CallOptions,
+): Promise<Receipts<F>> {
+  return t.json('GET', `/v1/receipts/${checkTxId(txId)}${query({ format })}`, undefined, opts);
+}
+
+/** `GET /.well-known/gpc.json`. */
+export async function gpc(t: Transport, opts?: CallOptions): Promise<GpcSupport> {
+  return t.json('GET', '/.well-known/gpc.json', undefined, opts);
+}
+
+/** `GET /v1/demo/wallets` (only on a node running the demo). */
+export async function demoWallets(t: Transport, opts?: CallOptions): Promise<DemoWallets> {
+  return t.json('GET', '/v1/demo/wallets', undefined, opts);
+}

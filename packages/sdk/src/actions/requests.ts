@@ -1,0 +1,71 @@
+/**
+ * Data-subject requests as an org handles them (its queue, fulfilling, extending, rejecting), its
+ * records past retention, and the chain-wide list of overdue requests (public).
+ */
+import type { ErasureExceptionEntry } from '@custos/protocol/ledger';
+import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
+import type { CallOptions, Transport } from '../transport/http.js';
+import { checkTxId, pageQuery, seg } from '../transport/url.js';
+
+/** `GET /v1/orgs/{org}/requests`. */
+export async function orgRequests(
+  t: Transport,
+  org: string,
+  q: PageQuery = {},
+  opts?: CallOptions,
+): Promise<OrgRequests> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/requests${pageQuery(q)}`, undefined, opts);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/fulfil`, with the erasure exceptions if any. */
+export async function fulfilRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  answer: { exceptions?: ErasureExceptionEntry[] } = {},
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  const body = answer.exceptions === undefined ? {} : { exceptions: answer.exceptions };
+  return t.json('POST', `${requestPath(org, request)}/fulfil`, body, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/extend`. */
+export async function extendRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  reason: string,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${requestPath(org, request)}/extend`, { reason }, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/reject`. */
+export async function rejectRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  reason: string,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${requestPath(org, request)}/reject`, { reason }, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/retention`. */
+export async function orgRetention(
+  t: Transport,
+  org: string,
+  q: PageQuery = {},
+  opts?: CallOptions,
+): Promise<OrgRetention> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/retention${pageQuery(q)}`, undefined, opts);
+}
+
+/** `GET /v1/requests/overdue`. */
+export async function overdueRequests(t: Transport, q: PageQuery = {}, opts?: CallOptions): Promise<OverdueRequests> {
+  return t.json('GET', `/v1/requests/overdue${pageQuery(q)}`, undefined, opts);
+}
+
+function requestPath(org: string, request: string): string {
+  return `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}`;
+}
