@@ -13,29 +13,18 @@ import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
 import { MEMBER_ID } from '../modules/member.js';
-import type { DataRequest } from '../modules/request.js';
 import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
-import { nodeOption } from './commands-query.js';
+import { day, deadlineText, nodeOption, parseRecordId, TX_FAILED_EXIT } from './common.js';
 import { type Output, output, table } from './output.js';
 
-/** Exit status of a committed transaction whose result code is not OK (as `custos tx`). */
-export const TX_FAILED_EXIT = 1;
-const RECORD_ID = /^[0-9a-f]{64}$/;
-const DAY = 86_400_000;
 const ERASE_REASONS = ['request', 'retention', 'consent-withdrawn', 'other'] as const;
 const SOURCES = ['subject', 'public', 'third-party', 'derived'] as const;
 
 function bad(message: string): NodeError {
   return new NodeError('BAD_REQUEST', message);
-}
-
-export function parseRecordId(value: string): string {
-  if (!RECORD_ID.test(value))
-    throw bad(`expected a record id of 64 lower-case hex characters, got '${value.slice(0, 80)}'`);
-  return value;
 }
 
 export function parseDpvCode(value: string, what: string): string {
@@ -74,19 +63,6 @@ export function readValueFile(file: string): JsonValue {
   } catch {
     throw bad(`expected JSON in ${file === '-' ? 'stdin' : file}, e.g. {"email": "ada@example.org"}`);
   }
-}
-
-export function day(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
-}
-
-/** `in 12 days` / `OVERDUE by 3 days` for an open request; its closing otherwise. */
-export function deadlineText(r: Pick<DataRequest, 'status' | 'deadline' | 'closedAt'>, now: number): string {
-  if (r.status !== 'open') return `${r.status} ${r.closedAt === null ? '' : day(r.closedAt)}`.trim();
-  const days = Math.ceil(Math.abs(r.deadline - now) / DAY);
-  return now > r.deadline
-    ? `OVERDUE by ${days} day${days === 1 ? '' : 's'}`
-    : `open, ${days} day${days === 1 ? '' : 's'} left`;
 }
 
 interface OrgFlags {

@@ -13,7 +13,8 @@ import { memberSetOf } from '../genesis.js';
 import { GENESIS_FILE, isInitialized, readGenesisFile, resolveHome } from '../home.js';
 import { parseHeight, parseTxId } from './args.js';
 import { NodeClient } from './client.js';
-import { nodeOption, type ReadAuthFlags, readAuthOf, readAuthOptions } from './commands-query.js';
+import { type ReadAuthFlags, readAuthOf, readAuthOptions } from './commands-query.js';
+import { nodeOption } from './common.js';
 import { type Output, output } from './output.js';
 
 const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;

@@ -8,12 +8,9 @@ import { GENESIS_FILE, loadOrgSigner, readGenesisFile, requirePassphrase, resolv
 import { loadSigner } from '../keys/keystore.js';
 import { SYSTEM_MODULES } from '../modules/index.js';
 import { parseArgsObject, parseHeight, parsePositiveInt, parseTxId } from './args.js';
-import { type ClientAuth, DEFAULT_NODE_URL, NodeClient } from './client.js';
+import { type ClientAuth, NodeClient } from './client.js';
+import { nodeOption } from './common.js';
 import { output, table } from './output.js';
-
-export function nodeOption(): Option {
-  return new Option('--node <url>', 'node URL').env('CUSTOS_NODE').default(DEFAULT_NODE_URL);
-}
 
 /** Credentials for reading what is not public (docs/api.md, "Read access"). */
 export interface ReadAuthFlags {

@@ -36,7 +36,7 @@ import { GENESIS_FILE, loadHome, loadOrgSigner, readGenesisFile, requirePassphra
 import { loadSigner } from '../keys/keystore.js';
 import { parseArgsObject, parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
-import { nodeOption } from './commands-query.js';
+import { nodeOption } from './common.js';
 import { cliCommand } from './invocation.js';
 import { output } from './output.js';
 
