@@ -126,11 +126,6 @@ export function companyViews(trust: TrustAnchor, rels: readonly RelationshipHist
   return views.sort((a, b) => (order.get(a.org) ?? 1e9) - (order.get(b.org) ?? 1e9));
 }
 
-/** Turns verified facts and events into one plain view per org (the JSON document of `history`). */
-export function summarize(trust: TrustAnchor, rels: readonly RelationshipHistory[], now: number): OrgView[] {
-  return companyViews(trust, rels, now).map(orgDoc);
-}
-
 function recordDoc(r: CompanyRecord): RecordView {
   return {
     id: r.id,
@@ -157,6 +152,7 @@ function consentDoc(c: CompanyConsent, did: string): ConsentView {
   return { ...grant, did };
 }
 
+/** One company as the JSON document of `history` has it (fields kept from before the shared views). */
 export function orgDoc(v: CompanyView): OrgView {
   return {
     org: v.org,
