@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifySubjectReport } from '@custos/protocol/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyReportPages } from '../src/cli/commands-customer.js';
+import { verifyReportPages } from '../src/cli/customer/history.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';
 import { memberSetOf } from '../src/genesis.js';
 import { initHome, loadHome, openVaults, readGenesisFile } from '../src/home.js';
@@ -274,18 +274,19 @@ describe('customer and org CLI', () => {
     for (const s of [
       'verified at height',
       `Bank (bank): knows you as ${bankDid}`,
-      'Email address (pd:EmailAddress), from you, ERASED',
-      'for Marketing (dpv:Marketing): your consent',
-      'for Providing the service (dpv:ServiceProvision): contract',
+      'Email address (pd:EmailAddress): Bank erased your email address for good on',
+      'you gave it to them',
+      'for Marketing (dpv:Marketing): because you agreed',
+      'for Providing the service (dpv:ServiceProvision): because your contract needs it',
       'withdrawn',
       'sale: opted out',
       'by Global Privacy Control',
-      'erasure (erase, GDPR)',
+      'erasure of your data (erase, GDPR)',
       'fulfilled',
-      'used your Email address for Marketing (your consent): allowed',
-      'used your Email address for Marketing (your consent): refused: no lawful basis',
-      'shared your Email address to Insurer for Marketing: refused: you opted out',
-      'erased your Email address (reason: your request)',
+      'Bank used your email address for marketing, because you agreed: Allowed',
+      'Bank tried to use your email address for marketing, because you agreed: Refused: no consent or other lawful reason',
+      'Bank tried to share your email address to Insurer, for marketing: Refused: you opted out',
+      'Bank erased your email address for good (as you asked)',
     ]) {
       expect(h.stdout).toContain(s);
     }

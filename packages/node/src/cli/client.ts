@@ -8,7 +8,7 @@ import { ProtocolError } from '@custos/protocol/errors';
 import type { BlockHeader, CommitResult, SignedTx } from '@custos/protocol/ledger';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
-import { cliCommand } from './invocation.js';
+import { cliCommand } from '../invocation.js';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:7070';
 /** Longer than the node's own 30 s commit wait, so the node's TIMEOUT answer arrives first. */

@@ -4,11 +4,12 @@
  * coverage, the requests queue by deadline, records past retention, and the consortium's members.
  */
 import { type CustosClient, isApiError } from '@custos/sdk';
+import { orgName } from '@custos/sdk/views';
 import { type FormEvent, useEffect, useId, useMemo, useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { useLiveHeight } from '../lib/live.js';
 import { Link, match, useLocation } from '../lib/router.js';
-import { loadChain, orgName } from '../lib/trust.js';
+import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
 import { loadOrgData } from './data.js';

@@ -1,7 +1,7 @@
 /** The data inventory: what the org holds by category, purpose and lawful basis, retention, and consent coverage. */
 import { labelOf } from '@custos/protocol/consent';
+import { basisShort } from '@custos/sdk/views';
 import { count, day, percent, plural } from '../lib/format.js';
-import { basisShort } from '../lib/words.js';
 import { Empty } from '../ui/ui.js';
 import { covered, type OrgData } from './data.js';
 

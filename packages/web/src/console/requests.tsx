@@ -1,8 +1,10 @@
 /** The requests queue: soonest deadline first, overdue ones flagged; answer, extend or refuse each. */
+
+import { resultText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, short } from '../lib/format.js';
-import { requestConsoleText, resultText } from '../lib/words.js';
+import { requestConsoleText } from '../lib/words.js';
 import { Badge, ConfirmDialog, Empty, Notice } from '../ui/ui.js';
 import type { ConsoleRequest, OrgData } from './data.js';
 

@@ -3,19 +3,20 @@
  * quorum certificate (verified here), blocks, transactions with their result codes in words, and a
  * proof checker that verifies any proof in this browser.
  */
-import { nobleVerifier } from '@custos/protocol/crypto';
-import { parseCrossChainTx, xtxIdOf } from '@custos/protocol/interop';
-import { type QuorumCertificate, type SignedTx, verifyQuorumCertificate } from '@custos/protocol/ledger';
-import type { BlockView, TxView } from '@custos/sdk';
+import type { QuorumCertificate } from '@custos/protocol/ledger';
+import type { BlockView } from '@custos/sdk';
+import { typeText } from '@custos/sdk/views';
 import { type FormEvent, useId } from 'react';
 import { client } from '../lib/api.js';
 import { count, dateTime, list, short } from '../lib/format.js';
 import { useLiveHeight } from '../lib/live.js';
 import { Link, match, navigate, useLocation } from '../lib/router.js';
-import { type ChainContext, loadChain, membersAt, orgName, orgOfKey, type PinnedTrust } from '../lib/trust.js';
+import { type ChainContext, loadChain, type PinnedTrust } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
-import { eventSentence, resultText, typeText } from '../lib/words.js';
 import { AsyncView, Badge, ErrorBox, Notice, PageHead, Proof } from '../ui/ui.js';
+import { BlockPage } from './block.js';
+import { checkCertificate, summarize } from './common.js';
+import { TxPage } from './tx.js';
 import { ProofChecker } from './verify.js';
 import { XtxListPage, XtxPage } from './xtx.js';
 
@@ -47,29 +48,6 @@ export function Explorer() {
       }
     </AsyncView>
   );
-}
-
-function crumbs(here: string) {
-  return (
-    <>
-      <Link href="/explorer">Explorer</Link> › {here}
-    </>
-  );
-}
-
-/** "Bank and Insurer (2 of 3 needed)", after checking every signature against the pinned members. */
-function checkCertificate(
-  trust: PinnedTrust,
-  qc: QuorumCertificate,
-): { ok: true; text: string } | { ok: false; error: unknown } {
-  try {
-    const set = membersAt(trust, qc.checkpoint.height);
-    verifyQuorumCertificate(qc, set, nobleVerifier, trust.chainId);
-    const names = qc.signatures.map((s) => orgName(trust, orgOfKey(trust, s.signer) ?? '?'));
-    return { ok: true, text: `Signed by ${list(names)}: ${set.threshold} of ${set.members.length} needed` };
-  } catch (error) {
-    return { ok: false, error };
-  }
 }
 
 function ExplorerHome({ ctx, before }: { ctx: ChainContext; before: string | null }) {
@@ -223,25 +201,6 @@ function Checkpoint({ qc, trust }: { qc: QuorumCertificate; trust: PinnedTrust }
   );
 }
 
-function summarize(b: BlockView): string {
-  const total = b.header.txCount;
-  if (total === 0) return 'Empty';
-  // Transactions about customers are private to their parties: a visitor sees how many, not what.
-  const hidden = total - b.txs.length;
-  const refused = b.results.filter((c) => c !== 'OK').length;
-  const seen =
-    b.txs.length === 0
-      ? ''
-      : refused === 0
-        ? `${b.txs.length} done`
-        : refused === b.txs.length
-          ? `${refused} refused`
-          : `${b.txs.length - refused} done, ${refused} refused`;
-  if (hidden === 0) return seen;
-  const priv = `${count(hidden)} private`;
-  return seen === '' ? priv : `${seen}, ${priv}`;
-}
-
 function BlockTable({ blocks, trust }: { blocks: BlockView[]; trust: PinnedTrust }) {
   return (
     <div className="table-wrap">
@@ -279,248 +238,4 @@ function BlockTable({ blocks, trust }: { blocks: BlockView[]; trust: PinnedTrust
       </table>
     </div>
   );
-}
-
-function txSentence(tx: SignedTx, trust: PinnedTrust, code: string): string {
-  const actor = orgOfKey(trust, tx.body.signer);
-  return eventSentence(tx, {
-    name: (id) => orgName(trust, id),
-    actor,
-    category: () => undefined,
-    requestKind: () => undefined,
-    subject: 'a customer',
-    code,
-  });
-}
-
-function signerText(tx: SignedTx, trust: PinnedTrust): string {
-  const org = orgOfKey(trust, tx.body.signer);
-  return org === undefined ? 'A customer (private ID)' : orgName(trust, org);
-}
-
-function BlockPage({ ctx, height }: { ctx: ChainContext; height: number }) {
-  const block = useAsync((signal) => client.block(height, { signal }), [height]);
-  const t = ctx.trust;
-  return (
-    <>
-      <PageHead title={`Block ${count(height)}`} crumbs={crumbs(`Block ${count(height)}`)} />
-      <AsyncView state={block} loading="Loading the block…">
-        {(b) => {
-          const check = b.qc === null ? undefined : checkCertificate(t, b.qc);
-          return (
-            <div className="stack-lg">
-              <section className="card" aria-labelledby="hdr-title">
-                <h2 id="hdr-title">Header</h2>
-                <dl className="facts">
-                  <dt>Time</dt>
-                  <dd>{dateTime(b.header.time)}</dd>
-                  <dt>Transactions</dt>
-                  <dd>{summarize(b)}</dd>
-                  <dt>Made by</dt>
-                  <dd>
-                    {orgOfKey(t, b.header.proposer) === undefined ? (
-                      <code>{short(b.header.proposer, 20)}</code>
-                    ) : (
-                      orgName(t, orgOfKey(t, b.header.proposer)!)
-                    )}
-                  </dd>
-                  <dt>History entries after it</dt>
-                  <dd>{count(b.header.logSize)}</dd>
-                  <dt>Fingerprint</dt>
-                  <dd>
-                    <code>{b.hash}</code>
-                  </dd>
-                  <dt>Previous block</dt>
-                  <dd>
-                    {b.height === 0 ? (
-                      'None: this is the first block'
-                    ) : (
-                      <Link href={`/explorer/block/${b.height - 1}`}>Block {count(b.height - 1)}</Link>
-                    )}
-                  </dd>
-                  <dt>Certificate</dt>
-                  <dd>
-                    {check === undefined ? (
-                      <span className="muted">Not signed by a quorum yet</span>
-                    ) : check.ok ? (
-                      <Proof explain={<>{check.text}. Checked in this browser.</>} proof={b.qc} />
-                    ) : (
-                      <Badge tone="danger">Does not verify</Badge>
-                    )}
-                  </dd>
-                </dl>
-                <p className="row mt-4">
-                  {b.height < ctx.chain.height && (
-                    <Link className="btn btn-small" href={`/explorer/block/${b.height + 1}`}>
-                      Next block
-                    </Link>
-                  )}
-                </p>
-              </section>
-              <section aria-labelledby="txs-title">
-                <h2 id="txs-title">Transactions</h2>
-                {b.header.txCount > b.txs.length && (
-                  <p className="muted">
-                    {count(b.header.txCount - b.txs.length)} of its {count(b.header.txCount)} transactions are private:
-                    only the company they concern and the customer who signed them may read them. The header above
-                    commits to all of them, and anyone who knows a transaction’s id can check its proof.
-                  </p>
-                )}
-                {b.txs.length === 0 ? (
-                  b.header.txCount === 0 && <p className="muted">This block holds no transaction.</p>
-                ) : (
-                  <div className="table-wrap">
-                    <table className="responsive">
-                      <thead>
-                        <tr>
-                          <th scope="col">#</th>
-                          <th scope="col">What</th>
-                          <th scope="col">By</th>
-                          <th scope="col">Result</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {b.txs.map((tx, i) => {
-                          const r = resultText(b.results[i] ?? 'OK');
-                          return (
-                            <tr key={b.txIds[i]}>
-                              <td data-label="#">{(b.indexes?.[i] ?? i) + 1}</td>
-                              <td data-label="What">
-                                <Link href={`/explorer/tx/${b.txIds[i]}`}>{typeText(tx.body.type)}</Link>
-                                <div className="muted small">{txSentence(tx, t, b.results[i] ?? 'OK')}</div>
-                              </td>
-                              <td data-label="By">{signerText(tx, t)}</td>
-                              <td data-label="Result">
-                                <Badge tone={r.tone}>{r.text}</Badge>
-                              </td>
-                            </tr>
-                          );
-                        })}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
-              </section>
-            </div>
-          );
-        }}
-      </AsyncView>
-    </>
-  );
-}
-
-function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
-  const tx = useAsync((signal) => client.tx(txId, { signal }), [txId]);
-  const t = ctx.trust;
-  return (
-    <>
-      <PageHead title="Transaction" crumbs={crumbs('Transaction')} />
-      <AsyncView state={tx} loading="Loading the transaction…">
-        {(c) => {
-          const r = resultText(c.code);
-          if (c.tx === undefined) return <PrivateTx c={c} />;
-          const tx = c.tx;
-          return (
-            <div className="stack-lg">
-              <section className="card" aria-labelledby="what-title">
-                <h2 id="what-title">{typeText(tx.body.type)}</h2>
-                <p>{txSentence(tx, t, c.code)}.</p>
-                <p>
-                  <Badge tone={r.tone}>{r.text}</Badge>
-                </p>
-                {xtxIdFrom(tx) !== undefined && (
-                  <p>
-                    <Link href={`/explorer/xtx/${xtxIdFrom(tx)}`}>See the cross-chain transaction</Link>
-                  </p>
-                )}
-                <dl className="facts">
-                  <dt>Signed by</dt>
-                  <dd>
-                    {signerText(tx, t)} <code className="muted">{short(tx.body.signer, 16)}</code>
-                  </dd>
-                  <dt>Signed at</dt>
-                  <dd>{dateTime(tx.body.createdAt)}</dd>
-                  <dt>In block</dt>
-                  <dd>
-                    <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
-                  </dd>
-                  <dt>History entry</dt>
-                  <dd>{count(c.logIndex + 1)}</dd>
-                  <dt>Id</dt>
-                  <dd>
-                    <code>{txId}</code>
-                  </dd>
-                </dl>
-                <details className="disclosure mt-4">
-                  <summary>Show the signed transaction</summary>
-                  <pre className="raw-json">{JSON.stringify(tx, null, 2)}</pre>
-                </details>
-              </section>
-              <section className="card" aria-labelledby="incl-title">
-                <h2 id="incl-title">Is it really on the ledger?</h2>
-                <p className="muted">
-                  Ask the node for a proof that this transaction is in the ledger’s history, and check it in this
-                  browser against the members you trust.
-                </p>
-                <Link className="btn btn-primary" href={`/explorer/verify?tx=${txId}`}>
-                  Check the proof
-                </Link>
-              </section>
-            </div>
-          );
-        }}
-      </AsyncView>
-    </>
-  );
-}
-
-/** A transaction whose content this visitor may not read: where it is, its result, and its proof. */
-function PrivateTx({ c }: { c: TxView }) {
-  const r = resultText(c.code);
-  return (
-    <div className="stack-lg">
-      <section className="card" aria-labelledby="what-title">
-        <h2 id="what-title">A private transaction</h2>
-        <p>
-          Its content is private: only the company it concerns and the customer who signed it may read it (a customer
-          sees all of their own in the portal after signing in). Where it is in the ledger and its result are public.
-        </p>
-        <p>
-          <Badge tone={r.tone}>{r.text}</Badge>
-        </p>
-        <dl className="facts">
-          <dt>In block</dt>
-          <dd>
-            <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
-          </dd>
-          <dt>History entry</dt>
-          <dd>{count(c.logIndex + 1)}</dd>
-          <dt>Id</dt>
-          <dd>
-            <code>{c.txId}</code>
-          </dd>
-        </dl>
-      </section>
-      <section className="card" aria-labelledby="incl-title">
-        <h2 id="incl-title">Is it really on the ledger?</h2>
-        <p className="muted">
-          Ask the node for a proof that this transaction is in the ledger’s history, and check it in this browser
-          against the members you trust.
-        </p>
-        <Link className="btn btn-primary" href={`/explorer/verify?tx=${c.txId}`}>
-          Check the proof
-        </Link>
-      </section>
-    </div>
-  );
-}
-
-/** The id of the cross-chain transaction an `xtx.*` transaction carries, if it parses. */
-function xtxIdFrom(tx: SignedTx): string | undefined {
-  if (!tx.body.type.startsWith('xtx.')) return undefined;
-  try {
-    return xtxIdOf(parseCrossChainTx(tx.body.args.xtx));
-  } catch {
-    return undefined;
-  }
 }

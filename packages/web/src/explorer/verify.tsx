@@ -4,12 +4,12 @@
  */
 import { nobleVerifier } from '@custos/protocol/crypto';
 import { type ProofBundle, type VerifiedFact, verifyProofBundle } from '@custos/protocol/ledger';
+import { orgName, orgOfKey, resultText } from '@custos/sdk/views';
 import { type ChangeEvent, type FormEvent, useEffect, useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { count, list, short } from '../lib/format.js';
 import { Link } from '../lib/router.js';
-import { type ChainContext, membersAt, orgName, orgOfKey, type PinnedTrust, trustedMembers } from '../lib/trust.js';
-import { resultText } from '../lib/words.js';
+import { type ChainContext, membersAt, type PinnedTrust, trustedMembers } from '../lib/trust.js';
 import { Loading, Notice, PageHead } from '../ui/ui.js';
 
 type Outcome =

@@ -10,12 +10,13 @@ import {
   type XtxVoteRecord,
 } from '@custos/protocol/interop';
 import type { CustosClient } from '@custos/sdk';
+import { typeText } from '@custos/sdk/views';
 import { client } from '../lib/api.js';
 import { count, list, short } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import type { ChainContext } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
-import { typeText, XTX_STATUS, xtxReasonText } from '../lib/words.js';
+import { XTX_STATUS, xtxReasonText } from '../lib/words.js';
 import { AsyncView, Badge, Empty, PageHead } from '../ui/ui.js';
 
 const MAX = 200;

@@ -1,4 +1,5 @@
 /** Dates, durations and amounts in the reader's locale (the browser's), never a fixed format. */
+import type { ViewFormat } from '@custos/sdk/views';
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long' });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -10,6 +11,9 @@ const DAY = 86_400_000;
 export function day(t: number): string {
   return dateFmt.format(new Date(t));
 }
+
+/** The shared sentences (`@custos/sdk/views`) with this browser's dates. */
+export const BROWSER_FORMAT: ViewFormat = { day };
 
 /** `3 Mar 2026, 14:05`. */
 export function dateTime(t: number): string {

@@ -7,10 +7,10 @@ import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
+import { type ConsentView, lowerLabels, resultText } from '@custos/sdk/views';
 import { client } from '../lib/api.js';
 import { day } from '../lib/format.js';
-import { lowerLabels, resultText } from '../lib/words.js';
-import type { ConsentView, OrgView, PurposeToggle } from './model.js';
+import type { OrgView, PurposeToggle } from './model.js';
 
 const DAY = 86_400_000;
 /** A consent given from the portal lasts a year; the customer can withdraw it at any time. */

@@ -5,26 +5,27 @@
 import { verifyConsentReceipt } from '@custos/protocol/consent';
 import { nobleVerifier } from '@custos/protocol/crypto';
 import { type Jurisdiction, type RequestKind, signedBy, type Wallet } from '@custos/sdk';
-import { useId, useState } from 'react';
-import { client, errorText } from '../lib/api.js';
-import { dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
-import { Link } from '../lib/router.js';
-import { orgName } from '../lib/trust.js';
 import {
   deadlineRule,
   erasureExceptionText,
   lower,
   lowerLabels,
+  orgName,
   REQUEST_TEXT,
+  recordDates,
+  recordSentence,
   requestNoun,
-  resultText,
-} from '../lib/words.js';
+} from '@custos/sdk/views';
+import { useId, useState } from 'react';
+import { client, errorText } from '../lib/api.js';
+import { BROWSER_FORMAT, dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
+import { Link } from '../lib/router.js';
 import { Avatar, Badge, ConfirmDialog, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
 import { CONSENT_DAYS, consentNotice, giveConsent, openRequest, setOptOut, withdrawConsent } from './actions.js';
-import { EventProof, FactProof, recordDates, recordSentence } from './facts.js';
-import { GpcBanner } from './home.js';
+import type { GpcState, PortalData } from './data.js';
+import { EventProof, FactProof } from './facts.js';
+import { GpcBanner } from './gpc.js';
 import { type OrgResult, type OrgView, purposeToggles } from './model.js';
-import type { GpcState, PortalData } from './portal.js';
 
 const DAY = 86_400_000;
 
@@ -152,13 +153,13 @@ function Holdings({ v, data }: { v: OrgView; data: PortalData }) {
       ) : (
         <ul className="plain-list item-list">
           {v.records.map((r) => {
-            const d = recordDates(r);
+            const d = recordDates(r, BROWSER_FORMAT);
             const from = r.sourceRecord === null ? undefined : orgName(data.ctx.trust, r.sourceRecord.org);
             return (
               <li key={r.id}>
                 <p className="fact-line">
                   <strong>{r.label}</strong> {r.state === 'erased' && <Badge tone="ok">Erased</Badge>} —{' '}
-                  {recordSentence(r, v.name)}
+                  {recordSentence(r, v.name, BROWSER_FORMAT)}
                 </p>
                 <p className="fact-line muted small">{r.description}</p>
                 <p className="fact-line muted small row">
@@ -377,16 +378,13 @@ function Timeline({ v, data }: { v: OrgView; data: PortalData }) {
         <ol className="timeline">
           {v.events.map((e) => {
             const refused = e.code !== 'OK';
-            const r = resultText(e.code);
             return (
               <li key={e.txId} className={refused ? 'refused' : undefined}>
                 <div className="timeline-date">{dateTime(e.at)}</div>
                 <p className="fact-line">{e.sentence}.</p>
                 <p className="fact-line row">
-                  {refused ? (
-                    <Badge tone="danger">{r.text}</Badge>
-                  ) : e.type === 'data.access' || e.type === 'data.share' ? (
-                    <Badge tone="ok">Allowed</Badge>
+                  {refused || e.type === 'data.access' || e.type === 'data.share' ? (
+                    <Badge tone={e.outcome.tone}>{e.outcome.text}</Badge>
                   ) : null}
                   <EventProof view={v} txId={e.txId} trust={data.ctx.trust} />
                 </p>

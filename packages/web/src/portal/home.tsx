@@ -1,11 +1,13 @@
 /** The portal's home: at a glance, which companies hold what about you, why, since and until when. */
-import { count, day, daysUntil, list, plural } from '../lib/format.js';
+import { recordDates, recordSentence } from '@custos/sdk/views';
+import { BROWSER_FORMAT, count, day, daysUntil, list, plural } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Avatar, Badge, ErrorBox, Notice, PageHead } from '../ui/ui.js';
-import { FactProof, recordDates, recordSentence } from './facts.js';
-import type { OrgResult, OrgView } from './model.js';
-import type { GpcState, PortalData } from './portal.js';
-import { TrustNote } from './settings.js';
+import type { GpcState, PortalData } from './data.js';
+import { FactProof } from './facts.js';
+import { GpcBanner } from './gpc.js';
+import type { OrgResult } from './model.js';
+import { TrustNote } from './trust-note.js';
 
 export function Home({
   data,
@@ -103,25 +105,6 @@ function Stat({ value, label }: { value: string; label: string }) {
   );
 }
 
-export function GpcBanner({ gpc, views }: { gpc: GpcState; views: OrgView[] }) {
-  if (!gpc.enabled) return null;
-  const honored = views.filter((v) => v.active && v.prefs.sale !== null && v.prefs.share !== null);
-  const pending = views.filter((v) => v.active && (v.prefs.sale === null || v.prefs.share === null));
-  return (
-    <Notice tone={gpc.error !== undefined ? 'danger' : 'ok'} title="Global Privacy Control is on: opt-out honored">
-      <p>
-        Your browser asks every company not to sell or share your data. We recorded that on the ledger
-        {honored.length > 0 ? ` for ${list(honored.map((v) => v.name))}` : ''}
-        {pending.length > 0 && gpc.error === undefined
-          ? `, and are recording it for ${list(pending.map((v) => v.name))}`
-          : ''}
-        .
-      </p>
-      {gpc.error !== undefined && <p>We could not record it: {gpc.error}</p>}
-    </Notice>
-  );
-}
-
 function CompanyCard({ o, data }: { o: OrgResult; data: PortalData }) {
   const href = `/portal/company/${o.org}`;
   if (o.view === undefined) {
@@ -166,11 +149,11 @@ function CompanyCard({ o, data }: { o: OrgResult; data: PortalData }) {
       {held.length > 0 && (
         <ul className="plain-list item-list mt-4">
           {held.map((r) => {
-            const d = recordDates(r);
+            const d = recordDates(r, BROWSER_FORMAT);
             return (
               <li key={r.id}>
                 <p className="fact-line">
-                  <strong>{r.label}</strong> — {recordSentence(r, v.name)}
+                  <strong>{r.label}</strong> — {recordSentence(r, v.name, BROWSER_FORMAT)}
                 </p>
                 <p className="fact-line muted small row">
                   <span>{d.text}</span>

@@ -1,29 +1,24 @@
 /**
  * The customer portal: get or unlock a wallet, then load and verify every relationship's report
  * once, and show the home page, a company, or the wallet's settings. Global Privacy Control is
- * honoured as soon as the reports are in.
+ * honoured as soon as the reports are in. Only composes: the pages share `data.ts`, `gpc.tsx` and
+ * `trust-note.tsx`, never each other.
  */
 import type { Wallet } from '@custos/sdk';
-import { useEffect, useRef, useState } from 'react';
-import { errorText } from '../lib/api.js';
+import { useEffect } from 'react';
 import { useLiveHeight } from '../lib/live.js';
 import { match, useLocation } from '../lib/router.js';
-import { type ChainContext, loadChain, orgName } from '../lib/trust.js';
+import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Notice, PageHead } from '../ui/ui.js';
-import { applyGpc, gpcEnabled } from './actions.js';
 import { CompanyPage } from './company.js';
+import type { PortalData } from './data.js';
+import { useGpc } from './gpc.js';
 import { Home } from './home.js';
-import { loadPortal, type OrgResult } from './model.js';
+import { loadPortal } from './model.js';
 import { SettingsPage } from './settings.js';
 import { useWallet } from './wallet.js';
 import { Unlock, Welcome } from './welcome.js';
-
-export interface PortalData {
-  ctx: ChainContext;
-  orgs: OrgResult[];
-  loadedAt: number;
-}
 
 export function Portal() {
   const { stored, wallet } = useWallet();
@@ -76,41 +71,6 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
   );
 }
 
-export interface GpcState {
-  enabled: boolean;
-  /** Companies an opt-out was just recorded for. */
-  applied: string[];
-  error: string | undefined;
-}
-
-/** Records a GPC opt-out at every company that lacks one, once per load. */
-function useGpc(wallet: Wallet, data: PortalData | undefined, reload: () => void): GpcState {
-  const enabled = gpcEnabled();
-  const [applied, setApplied] = useState<string[]>([]);
-  const [error, setError] = useState<string>();
-  const tried = useRef(new Set<string>());
-  useEffect(() => {
-    if (!enabled || data === undefined || data.ctx.mismatch) return;
-    const views = data.orgs.flatMap((o) =>
-      o.view?.active === true &&
-      !tried.current.has(o.org) &&
-      (o.view.prefs.sale === null || o.view.prefs.share === null)
-        ? [o.view!]
-        : [],
-    );
-    if (views.length === 0) return;
-    for (const v of views) tried.current.add(v.org);
-    applyGpc(wallet, data.ctx.trust.chainId, views).then(
-      (done) => {
-        setApplied((a) => [...a, ...done]);
-        if (done.length > 0) reload();
-      },
-      (e: unknown) => setError(errorText(e)),
-    );
-  }, [enabled, data, wallet, reload]);
-  return { enabled, applied, error };
-}
-
 function Mismatch({ data }: { data: PortalData }) {
   return (
     <>
@@ -139,8 +99,4 @@ function NotAMember({ org }: { org: string }) {
       </p>
     </>
   );
-}
-
-export function companyName(data: PortalData, org: string): string {
-  return orgName(data.ctx.trust, org);
 }

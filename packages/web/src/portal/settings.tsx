@@ -1,22 +1,10 @@
 /** The wallet's page: backup, lock, remove; the private IDs; the ledger this browser trusts. */
 import { useState } from 'react';
-import { day, downloadJson, list, short } from '../lib/format.js';
+import { day, downloadJson, short } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { ConfirmDialog, Notice, PageHead } from '../ui/ui.js';
-import type { PortalData } from './portal.js';
+import type { PortalData } from './data.js';
 import { useWallet } from './wallet.js';
-
-/** One line on what every "verified" mark is checked against. */
-export function TrustNote({ data }: { data: PortalData }) {
-  const t = data.ctx.trust;
-  return (
-    <p className="muted small">
-      Every proof is checked against the ledger <code>{t.chainId}</code> run by {list(t.members.map((m) => m.name))}:
-      each checkpoint needs the signatures of {t.threshold} of them. This browser trusts them since {day(t.pinnedAt)}.{' '}
-      <Link href="/portal/settings">Your wallet and trust</Link>
-    </p>
-  );
-}
 
 export function SettingsPage({ data }: { data: PortalData }) {
   const { stored, lock, forget } = useWallet();

@@ -1,8 +1,9 @@
 /** The design system's components: states, badges, switches, the verified mark, dialogs. */
+
+import type { Tone } from '@custos/sdk/views';
 import { Component, type ReactNode, useEffect, useId, useRef } from 'react';
 import { errorText } from '../lib/api.js';
 import type { Async } from '../lib/use-async.js';
-import type { Tone } from '../lib/words.js';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (

@@ -1,0 +1,189 @@
+/**
+ * `custos consent grant|withdraw` and `custos optout [clear]`: what the customer allows an org,
+ * signed with the customer's pairwise key for that org. An opt-out can go as a Global Privacy
+ * Control signal (`--gpc`: header `Sec-GPC: 1`, source 'gpc').
+ */
+import { createHash } from 'node:crypto';
+import { isDpvCategory, isDpvPurpose } from '@custos/protocol/consent';
+import { lowerLabels } from '@custos/sdk/views';
+import { type Command, Option } from 'commander';
+import { NodeError } from '../../errors.js';
+import { readBoundedFile } from '../../files.js';
+import { JURISDICTIONS } from '../../modules/common.js';
+import { parsePositiveInt, parseRecordId } from '../args.js';
+import { day, output } from '../output.js';
+import { actAs, finish, submitAs } from './chain.js';
+import { type ChainFlags, chainOptions } from './session.js';
+
+const DAY = 86_400_000;
+/** The ledger refuses consents longer than 10 years (of 366 days). */
+const MAX_CONSENT_DAYS = 3660;
+const MAX_NOTICE_BYTES = 1024 * 1024;
+
+interface GrantFlags extends ChainFlags {
+  org: string;
+  purposes: string;
+  categories: string;
+  days: string;
+  share?: boolean;
+  sale?: boolean;
+  jurisdiction: string;
+  noticeFile: string;
+}
+
+interface OptOutFlags extends ChainFlags {
+  org?: string;
+  sale?: boolean;
+  share?: boolean;
+}
+
+function parseCodes(text: string, what: string, known: (c: string) => boolean, example: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (list.length === 0 || list.length > 16)
+    throw new NodeError('BAD_REQUEST', `expected ${what} as 1-16 codes, e.g. ${example}`);
+  for (const c of list) {
+    if (!known(c)) {
+      throw new NodeError(
+        'BAD_REQUEST',
+        `expected each of ${what} from the DPV vocabulary (e.g. ${example}), got '${c.slice(0, 80)}'`,
+      );
+    }
+  }
+  if (new Set(list).size !== list.length) throw new NodeError('BAD_REQUEST', `expected ${what} without repeats`);
+  return list;
+}
+
+function noticeHash(file: string): string {
+  const bytes = readBoundedFile(file, { what: 'a privacy notice', maxBytes: MAX_NOTICE_BYTES });
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function optoutKinds(flags: { sale?: boolean; share?: boolean }): ('sale' | 'share')[] {
+  const kinds = [
+    ...(flags.sale === true ? (['sale'] as const) : []),
+    ...(flags.share === true ? (['share'] as const) : []),
+  ];
+  if (kinds.length === 0) throw new NodeError('BAD_REQUEST', 'expected --sale and/or --share');
+  return kinds;
+}
+
+export function registerConsentCommands(program: Command): void {
+  const consent = program.command('consent').description('give or withdraw consent, signed with your key for that org');
+  chainOptions(
+    consent
+      .command('grant')
+      .description('consent to an org using some categories of your data for some purposes, for a time')
+      .requiredOption('--org <id>', 'the org')
+      .requiredOption('--purposes <list>', 'DPV purposes, e.g. dpv:Marketing,dpv:Personalisation')
+      .requiredOption('--categories <list>', 'DPV personal-data categories, e.g. pd:EmailAddress,pd:Name')
+      .requiredOption('--days <n>', `how long the consent lasts, in days (at most ${MAX_CONSENT_DAYS})`)
+      .option('--share', 'allow the org to share this data with other members for these purposes')
+      .option('--sale', 'allow the org to sell this data (with --share)')
+      .addOption(
+        new Option('--jurisdiction <law>', 'the law the consent is given under')
+          .choices([...JURISDICTIONS])
+          .default('GDPR'),
+      )
+      .requiredOption('--notice-file <file>', 'the privacy notice you were shown (its SHA-256 is recorded)'),
+  ).action(async (flags: GrantFlags) => {
+    const out = output(flags.json === true);
+    const purposes = parseCodes(flags.purposes, '--purposes', isDpvPurpose, 'dpv:Marketing');
+    const categories = parseCodes(flags.categories, '--categories', isDpvCategory, 'pd:EmailAddress');
+    const days = parsePositiveInt(flags.days, '--days');
+    if (days > MAX_CONSENT_DAYS) throw new NodeError('BAD_REQUEST', `expected --days of at most ${MAX_CONSENT_DAYS}`);
+    if (flags.sale === true && flags.share !== true) {
+      throw new NodeError('BAD_REQUEST', 'expected --share with --sale: a sale is a kind of sharing');
+    }
+    const notice = noticeHash(flags.noticeFile);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const args = {
+      org,
+      purposes,
+      categories,
+      expiresAt: Date.now() + days * DAY,
+      share: flags.share === true,
+      sale: flags.sale === true,
+      jurisdiction: flags.jurisdiction,
+      notice,
+    };
+    const r = await submitAs(ctx, me, 'consent.grant', args);
+    finish(
+      out,
+      r,
+      { ...r, consent: { id: r.txId, did: me.did, ...args } },
+      [
+        `You consented: ${org} may use your ${lowerLabels(categories)} for ${lowerLabels(purposes)} until ${day(args.expiresAt)}${args.share ? `, and share it${args.sale ? ' or sell it' : ''}` : ''}.`,
+        `  consent id ${r.txId} (block ${r.height}), signed as ${me.did}`,
+      ],
+      'Consent',
+    );
+  });
+
+  chainOptions(
+    consent
+      .command('withdraw')
+      .description('withdraw one consent, or every consent you gave an org')
+      .requiredOption('--org <id>', 'the org')
+      .option('--consent <id>', 'the consent to withdraw (default: all of them)'),
+  ).action(async (flags: ChainFlags & { org: string; consent?: string }) => {
+    const out = output(flags.json === true);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const args = { org, ...(flags.consent === undefined ? {} : { consent: parseRecordId(flags.consent) }) };
+    const r = await submitAs(ctx, me, 'consent.withdraw', args);
+    finish(
+      out,
+      r,
+      r,
+      `Withdrawn: ${flags.consent === undefined ? `every consent you gave ${org}` : `consent ${flags.consent}`} (block ${r.height}). Uses that relied on it are refused from now on.`,
+      'Withdrawal',
+    );
+  });
+
+  const optout = chainOptions(
+    program
+      .command('optout')
+      .description('opt out of the sale and/or sharing of your data by an org (or `optout clear`)')
+      .enablePositionalOptions()
+      .option('--org <id>', 'the org')
+      .option('--sale', 'opt out of sale')
+      .option('--share', 'opt out of sharing')
+      .option('--gpc', "send it as a Global Privacy Control signal (header Sec-GPC: 1, source 'gpc')"),
+  ).action(async (flags: OptOutFlags & { gpc?: boolean }) => {
+    const out = output(flags.json === true);
+    const kinds = optoutKinds(flags);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const gpc = flags.gpc === true;
+    const r = await submitAs(ctx, me, 'optout.set', { org, kinds, ...(gpc ? { source: 'gpc' } : {}) }, gpc);
+    finish(
+      out,
+      r,
+      r,
+      `You opted out of ${kinds.map((k) => (k === 'share' ? 'sharing' : k)).join(' and ')} at ${org}${gpc ? ' (Global Privacy Control)' : ''} (block ${r.height}).`,
+      'Opt-out',
+    );
+  });
+
+  chainOptions(
+    optout
+      .command('clear')
+      .description('withdraw an opt-out: allow sale and/or sharing again (consent is still needed)')
+      .option('--org <id>', 'the org')
+      .option('--sale', 'allow sale again')
+      .option('--share', 'allow sharing again'),
+  ).action(async (flags: OptOutFlags) => {
+    const out = output(flags.json === true);
+    const kinds = optoutKinds(flags);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const r = await submitAs(ctx, me, 'optout.clear', { org, kinds });
+    finish(
+      out,
+      r,
+      r,
+      `Cleared your opt-out of ${kinds.join(' and ')} at ${org} (block ${r.height}).`,
+      'Clearing the opt-out',
+    );
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * `custos history` as the customer reads it: the view of each company and its sentences come from
+ * `@custos/sdk/views`, the same module the web portal renders, so both say the same thing; here
+ * they are laid out as the CLI's JSON document and its plain-text page, with ISO dates.
+ */
+import { labelOf } from '@custos/protocol/consent';
+import type { OptOut } from '@custos/protocol/ledger';
+import type { TrustAnchor, VerifiedHistory } from '@custos/sdk';
+import {
+  basisText,
+  type ConsentView as CompanyConsent,
+  type RecordView as CompanyRecord,
+  type CompanyView,
+  companyView,
+  ISO_FORMAT,
+  lowerLabels,
+  orgName,
+  placeCopies,
+  recordDates,
+  recordSentence,
+  requestNoun,
+} from '@custos/sdk/views';
+import type { Grant } from '../../modules/consent.js';
+import type { LawfulBasis } from '../../modules/data.js';
+import type { DataRequest } from '../../modules/request.js';
+import { day, deadlineText } from '../output.js';
+
+/** One relationship of the wallet: the org, the pseudonym, and its verified history. */
+export interface RelationshipHistory {
+  org: string;
+  did: string;
+  label?: string;
+  /** The raw pages as the node sent them, proofs included. */
+  pages: unknown[];
+  verified: MergedReport;
+}
+
+/** The verified pages of one relationship, merged (`verifyHistory`). */
+export interface MergedReport {
+  height: number;
+  complete: boolean;
+  historyCount: number;
+  facts: VerifiedHistory['facts'];
+  events: VerifiedHistory['events'];
+}
+
+export interface RecordView {
+  id: string;
+  did: string;
+  category: string;
+  categoryLabel: string;
+  purposes: { code: string; label: string; basis: LawfulBasis }[];
+  source: string;
+  sourceText: string;
+  registeredAt: number;
+  updatedAt: number;
+  retentionUntil: number;
+  erased: boolean;
+  erasedAt: number | null;
+  erasureRequestedAt: number | null;
+  restricted: boolean;
+  sourceRecord: { org: string; id: string } | null;
+  copies: { org: string; id: string }[];
+}
+
+export interface ConsentView extends Grant {
+  did: string;
+  state: 'live' | 'withdrawn' | 'expired';
+}
+
+export interface RequestView extends DataRequest {
+  overdue: boolean;
+}
+
+export interface TimelineEntry {
+  txId: string;
+  height: number;
+  index: number;
+  /** When the block holding it was made (proven by the log entry). */
+  date: string;
+  by: string;
+  type: string;
+  text: string;
+  code: string;
+  result: string;
+  verified: true;
+}
+
+export interface OrgView {
+  org: string;
+  name: string;
+  /** Your pseudonyms towards this org (in your wallet). */
+  dids: string[];
+  records: RecordView[];
+  consents: ConsentView[];
+  optouts: { sale: OptOut | null; share: OptOut | null };
+  requests: RequestView[];
+  timeline: TimelineEntry[];
+}
+
+/** The shared view of each company the wallet has a relationship with (or that holds a copy). */
+export function companyViews(trust: TrustAnchor, rels: readonly RelationshipHistory[], now: number): CompanyView[] {
+  const views = rels.map((rel) =>
+    companyView({ org: rel.org, did: rel.did, history: rel.verified, trust, now, format: ISO_FORMAT }),
+  );
+  // A copy held by an org the wallet has no relationship with still belongs in the customer's report.
+  for (const v of [...views]) {
+    for (const r of v.foreign) {
+      if (views.some((x) => x.org === r.org)) continue;
+      views.push({
+        org: r.org,
+        name: orgName(trust, r.org),
+        did: '',
+        records: [],
+        consents: [],
+        prefs: { sale: null, share: null },
+        prefKey: '',
+        requests: [],
+        events: [],
+        active: false,
+        foreign: [],
+      });
+    }
+  }
+  placeCopies(views);
+  const order = new Map(trust.members.map((m, i) => [m.id, i]));
+  return views.sort((a, b) => (order.get(a.org) ?? 1e9) - (order.get(b.org) ?? 1e9));
+}
+
+function recordDoc(r: CompanyRecord): RecordView {
+  return {
+    id: r.id,
+    did: r.subject,
+    category: r.category,
+    categoryLabel: r.label,
+    purposes: Object.entries(r.purposes).map(([code, basis]) => ({ code, label: labelOf(code), basis })),
+    source: r.source,
+    sourceText: r.sourceText,
+    registeredAt: r.registeredAt,
+    updatedAt: r.updatedAt,
+    retentionUntil: r.retentionUntil,
+    erased: r.erasedAt !== null,
+    erasedAt: r.erasedAt,
+    erasureRequestedAt: r.erasureRequestedAt,
+    restricted: r.restricted,
+    sourceRecord: r.sourceRecord,
+    copies: r.copies,
+  };
+}
+
+function consentDoc(c: CompanyConsent, did: string): ConsentView {
+  const { key: _key, ...grant } = c;
+  return { ...grant, did };
+}
+
+/** One company as the JSON document of `history` has it (fields kept from before the shared views). */
+export function orgDoc(v: CompanyView): OrgView {
+  return {
+    org: v.org,
+    name: v.name,
+    dids: v.did === '' ? [] : [v.did],
+    records: v.records.map(recordDoc),
+    consents: v.consents.map((c) => consentDoc(c, v.did)),
+    optouts: { sale: v.prefs.sale, share: v.prefs.share },
+    requests: v.requests.map(({ key: _key, ...r }) => r),
+    // Oldest first, as a page is read.
+    timeline: [...v.events].reverse().map((e) => ({
+      txId: e.txId,
+      height: e.height,
+      index: e.index,
+      date: new Date(e.at).toISOString(),
+      by: e.actor ?? 'you',
+      type: e.type,
+      text: e.sentence,
+      code: e.code,
+      result: e.outcome.text,
+      verified: true,
+    })),
+  };
+}
+
+function time(t: number): string {
+  return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function optoutText(kind: string, o: OptOut | null): string {
+  if (o === null) return `${kind}: not opted out`;
+  return `${kind}: opted out ${day(o.at)}${o.source === 'gpc' ? ' by Global Privacy Control' : ''}`;
+}
+
+/** The plain-language page of one org. Every line with ✓ was checked against the quorum certificate. */
+export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): string[] {
+  const lines = [`${v.name} (${v.org})${v.did !== '' ? `: knows you as ${v.did}` : ''}`];
+  lines.push('  What they hold:');
+  if (v.records.length === 0) lines.push('    nothing');
+  for (const r of v.records) {
+    const dates = recordDates(r, ISO_FORMAT);
+    lines.push(`    ✓ ${r.label} (${r.category}): ${recordSentence(r, v.name, ISO_FORMAT)}`);
+    lines.push(`        ${dates.text}; ${r.sourceText}${dates.warning === undefined ? '' : `. ${dates.warning}`}`);
+    for (const [code, basis] of Object.entries(r.purposes)) {
+      lines.push(`        for ${labelOf(code)} (${code}): ${basisText(basis)}`);
+    }
+    if (r.copies.length > 0) lines.push(`        copied to ${r.copies.map((c) => orgName(trust, c.org)).join(', ')}`);
+  }
+  lines.push('  Consent:');
+  if (v.consents.length === 0) lines.push('    none given');
+  for (const c of v.consents) {
+    const state =
+      c.state === 'live'
+        ? `live until ${day(c.expiresAt)}`
+        : c.state === 'withdrawn'
+          ? `withdrawn ${day(c.withdrawnAt!)}`
+          : `expired ${day(c.expiresAt)}`;
+    const extra = [c.share ? 'may share it' : 'no sharing', c.sale ? 'may sell it' : 'no sale'].join(', ');
+    lines.push(
+      `    ✓ ${v.name} may use your ${lowerLabels(c.categories)} for ${lowerLabels(c.purposes)} (${c.jurisdiction}; ${extra}): ${state}`,
+    );
+  }
+  lines.push(`  Opt-outs: ✓ ${optoutText('sale', v.prefs.sale)}; ${optoutText('sharing', v.prefs.share)}`);
+  lines.push('  Requests:');
+  if (v.requests.length === 0) lines.push('    none');
+  for (const r of v.requests) {
+    const extended =
+      r.originalDeadline === null ? '' : ` (extended from ${day(r.originalDeadline)}: ${r.extensionReason})`;
+    const closed = r.reason === null ? '' : `: ${r.reason}`;
+    lines.push(
+      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}`,
+    );
+  }
+  lines.push('  Timeline:');
+  if (v.events.length === 0) lines.push('    nothing yet');
+  for (const e of [...v.events].reverse()) lines.push(`    ✓ ${time(e.at)}  ${e.sentence}: ${e.outcome.text}`);
+  return lines;
+}

@@ -1,0 +1,59 @@
+/** `custos request open`: the customer asks an org to act on their rights; the ledger sets the deadline. */
+import { signedBy } from '@custos/sdk';
+import { requestNoun } from '@custos/sdk/views';
+import { type Command, Option } from 'commander';
+import { cliCommand } from '../../invocation.js';
+import { JURISDICTIONS } from '../../modules/common.js';
+import { type DataRequest, REQUEST_KINDS } from '../../modules/request.js';
+import { parseRecordId } from '../args.js';
+import { day, output } from '../output.js';
+import { actAs, finish, submitAs } from './chain.js';
+import { type ChainFlags, chainOptions } from './session.js';
+
+export function registerRequestCommands(program: Command): void {
+  const request = program
+    .command('request')
+    .description('exercise your rights: access, export, correction, erasure...');
+  chainOptions(
+    request
+      .command('open')
+      .description('ask an org to act on your rights; the ledger sets the legal deadline')
+      .requiredOption('--org <id>', 'the org')
+      .addOption(new Option('--kind <kind>', 'what you ask for').choices([...REQUEST_KINDS]).makeOptionMandatory())
+      .addOption(
+        new Option('--jurisdiction <law>', 'the law you ask under').choices([...JURISDICTIONS]).default('GDPR'),
+      )
+      .option('--records <ids>', 'the records concerned, comma-separated (default: everything the org holds on you)'),
+  ).action(async (flags: ChainFlags & { org: string; kind: string; jurisdiction: string; records?: string }) => {
+    const out = output(flags.json === true);
+    const records =
+      flags.records === undefined
+        ? []
+        : flags.records
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+            .map(parseRecordId);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const r = await submitAs(ctx, me, 'request.open', {
+      org,
+      kind: flags.kind,
+      jurisdiction: flags.jurisdiction,
+      ...(records.length === 0 ? {} : { records }),
+    });
+    if (r.code !== 'OK') {
+      finish(out, r, r, '', 'Request');
+      return;
+    }
+    // The deadline is the ledger's; `history` shows it verified.
+    // Read as the subject: the request names her pseudonym, so it is not public (trust #5).
+    const { value } = await ctx.client.run((sdk) =>
+      sdk.stateEntry(`request/${org}/${r.txId}`, { sign: signedBy(me.signer) }),
+    );
+    const req = value as unknown as DataRequest;
+    out.result({ ...r, request: req }, [
+      `Request ${r.txId} for ${requestNoun(flags.kind)} (${flags.kind}, ${flags.jurisdiction}) sent to ${org} (block ${r.height}).`,
+      `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`${cliCommand(`history --org ${org}`)}\` shows its progress.`,
+    ]);
+  });
+}

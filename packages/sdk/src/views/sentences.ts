@@ -1,0 +1,162 @@
+/**
+ * One event of the ledger in one sentence: "Bank used your email address for marketing, because
+ * you agreed". The customer's history (`you`) and the public explorer (`a customer`) say it the
+ * same way; what is not known to the reader (a record's category, a request's kind) reads as "data".
+ */
+import { labelOf } from '@custos/protocol/consent';
+import type { SignedTx } from '@custos/protocol/ledger';
+import {
+  basisText,
+  ISO_FORMAT,
+  list,
+  lower,
+  lowerLabels,
+  requestNoun,
+  type Subject,
+  typeText,
+  type ViewFormat,
+} from './words.js';
+
+export interface SentenceContext {
+  /** Display name of an org id. */
+  name: (org: string) => string;
+  /** The org whose key signed, if an org signed. */
+  actor: string | undefined;
+  /** The category label of a record id, if known. */
+  category: (record: string) => string | undefined;
+  /** The kind of a request id, if known. */
+  requestKind: (request: string) => string | undefined;
+  /** `you` for the customer's own view, `a customer` for the explorer. */
+  subject: Subject;
+  /** The result code: a refused use reads "tried to use". */
+  code?: string;
+  /** How dates read (default `2026-03-03`). */
+  format?: ViewFormat;
+}
+
+/** One event in one sentence: "Bank used your email address for marketing, because you agreed". */
+export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
+  const a = tx.body.args as Record<string, unknown>;
+  const str = (k: string) => (typeof a[k] === 'string' ? (a[k] as string) : '');
+  const strs = (k: string) =>
+    Array.isArray(a[k]) ? (a[k] as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  const day = (ctx.format ?? ISO_FORMAT).day;
+  const you = ctx.subject;
+  const your = you === 'you' ? 'your' : 'their';
+  const who = ctx.actor === undefined ? (you === 'you' ? 'You' : 'A customer') : ctx.name(ctx.actor);
+  const org = str('org') === '' ? '' : ctx.name(str('org'));
+  const cat = (id: string) => lower(ctx.category(id) ?? 'data');
+  const kinds = strs('kinds')
+    .map((k) => (k === 'share' ? 'sharing' : k))
+    .join(' and ');
+  const reason = str('reason').replace(/[.\s]+$/, '');
+  const refused = ctx.code !== undefined && ctx.code !== 'OK';
+  switch (tx.body.type) {
+    case 'consent.grant': {
+      const until = typeof a.expiresAt === 'number' ? ` until ${day(a.expiresAt)}` : '';
+      const extra = [a.share === true ? 'may share it' : '', a.sale === true ? 'may sell it' : ''].filter(Boolean);
+      return `${who} agreed that ${org} may use ${your} ${lowerLabels(strs('categories'))} for ${lowerLabels(strs('purposes'))}${until}${extra.length > 0 ? ` (and ${list(extra)})` : ''}`;
+    }
+    case 'consent.withdraw':
+      return `${who} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
+    case 'optout.set':
+      return `${who} told ${org} not to allow ${kinds} of ${your} data${str('source') === 'gpc' ? ' (Global Privacy Control)' : ''}`;
+    case 'optout.clear':
+      return `${who} allowed ${kinds} by ${org} again`;
+    case 'request.open':
+      return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
+    case 'request.extend':
+      return `${who} extended the deadline of ${your} request: “${reason}”`;
+    case 'request.fulfil':
+      return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+    case 'request.reject':
+      return `${who} refused ${your} request: “${reason}”`;
+    case 'data.register': {
+      const src = a.sourceRecord as { org?: unknown } | undefined;
+      if (src !== undefined && typeof src.org === 'string') {
+        return `${who} recorded a copy of ${your} ${lower(labelOf(str('category') || 'data'))} received from ${ctx.name(src.org)}`;
+      }
+      const purposes = typeof a.purposes === 'object' && a.purposes !== null ? Object.keys(a.purposes) : [];
+      return `${who} recorded that it holds ${your} ${lower(labelOf(str('category')))}, for ${lowerLabels(purposes)}`;
+    }
+    case 'data.access': {
+      // The explorer's reader is not the one who agreed.
+      const basis =
+        str('basis') === 'consent' && you !== 'you' ? 'with the customer’s consent' : basisText(str('basis'));
+      return `${who} ${refused ? 'tried to use' : 'used'} ${your} ${cat(str('record'))} for ${lower(labelOf(str('purpose')))}, ${basis}`;
+    }
+    case 'data.share': {
+      const verb = a.sale === true ? (refused ? 'tried to sell' : 'sold') : refused ? 'tried to share' : 'shared';
+      return `${who} ${verb} ${your} ${cat(str('record'))} to ${ctx.name(str('recipient'))}, for ${lower(labelOf(str('purpose')))}`;
+    }
+    case 'data.update':
+      return `${who} corrected ${your} ${cat(str('record'))}`;
+    case 'data.erased': {
+      const cats = [
+        ...new Set(
+          strs('records')
+            .map((id) => ctx.category(id))
+            .filter((c): c is string => c !== undefined),
+        ),
+      ];
+      const what = cats.length > 0 ? list(cats.map(lower)) : 'data';
+      const why =
+        str('reason') === 'request'
+          ? you === 'you'
+            ? 'as you asked'
+            : 'as asked'
+          : str('reason') === 'retention'
+            ? 'its keeping period ended'
+            : str('reason');
+      return `${who} erased ${your} ${what} for good (${why})`;
+    }
+    case 'member.update':
+      return `${who} updated its public details`;
+    case 'gov.propose': {
+      const action = a.action as GovActionLike | undefined;
+      return `${who} proposed: ${action === undefined ? 'a change' : lowerFirst(govActionText(action, ctx.name))}${reason === '' ? '' : ` (“${reason}”)`}`;
+    }
+    case 'gov.vote':
+      return `${who} voted ${str('vote') === 'no' ? 'against' : 'for'} a governance proposal`;
+    case 'kv.put':
+      return `${who} published a public note`;
+    default:
+      return `${who}: ${typeText(tx.body.type)}`;
+  }
+}
+
+/** A governance action as the ledger holds it (`gov.propose` args, `gov/proposal/<id>`). */
+export interface GovActionLike {
+  kind: string;
+  id?: string;
+  name?: string;
+  member?: string;
+  oldKey?: string;
+  newKey?: string;
+  threshold?: number;
+  blockMaxTxs?: number;
+  blockMaxMs?: number;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/**
+ * A proposal's change in words: "Admit Example Credit Union", "Remove Example Shop", "Rotate Example
+ * Bank's key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
+ */
+export function govActionText(a: GovActionLike, name: (id: string) => string, members?: number): string {
+  switch (a.kind) {
+    case 'admit':
+      return `Admit ${a.name ?? a.id ?? 'a new member'}`;
+    case 'remove':
+      return `Remove ${name(a.id ?? '?')}`;
+    case 'rotateKey':
+      return `Rotate ${name(a.member ?? '?')}’s key`;
+    case 'params':
+      return `Change the quorum to ${a.threshold ?? '?'}${members === undefined ? '' : ` of ${members}`}`;
+    default:
+      return `Change: ${a.kind}`;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The words a customer reads, without knowing what a blockchain is: result codes, kinds of
+ * transaction, lawful bases, requests, where data came from. DPV codes get their labels from the
+ * protocol's vocabulary (`labelOf`), so no screen shows `pd:EmailAddress`. The CLI and the web
+ * portal both say things this way; only dates are formatted per surface (`ViewFormat`).
+ */
+import { labelOf } from '@custos/protocol/consent';
+import type { LawfulBasis, RequestKind } from '../api-types.js';
+
+export type Tone = 'ok' | 'warn' | 'danger' | 'neutral';
+
+/** How a surface writes a date: the browser in the reader's locale, the CLI as `2026-03-03`. */
+export interface ViewFormat {
+  day(t: number): string;
+}
+
+/** `2026-03-03` (UTC): the CLI's dates, and the default where no locale applies. */
+export const ISO_FORMAT: ViewFormat = { day: (t) => new Date(t).toISOString().slice(0, 10) };
+
+// The sentences are English, so their lists are too, whatever the reader's locale.
+const listFmt = new Intl.ListFormat('en', { style: 'long', type: 'conjunction' });
+
+/** `A, B, and C`. */
+export function list(items: readonly string[]): string {
+  return listFmt.format(items);
+}
+
+const RESULTS: Record<string, { text: string; tone: Tone }> = {
+  OK: { text: 'Done', tone: 'ok' },
+  BAD_SIGNATURE: { text: 'Refused: the signature does not match', tone: 'danger' },
+  WRONG_CHAIN: { text: 'Refused: meant for another ledger', tone: 'danger' },
+  EXPIRED: { text: 'Refused: it expired before it was recorded', tone: 'danger' },
+  NOT_YET_VALID: { text: 'Refused: dated in the future', tone: 'danger' },
+  REPLAYED: { text: 'Refused: a repeat of an earlier one', tone: 'danger' },
+  UNKNOWN_TYPE: { text: 'Refused: unknown kind of action', tone: 'danger' },
+  INVALID_ARGS: { text: 'Refused: its details were not valid', tone: 'danger' },
+  UNAUTHORIZED: { text: 'Refused: the signer may not do this', tone: 'danger' },
+  NOT_FOUND: { text: 'Refused: it refers to something that does not exist', tone: 'danger' },
+  CONFLICT: { text: 'Refused: it conflicts with what is already recorded', tone: 'danger' },
+  LIMIT_EXCEEDED: { text: 'Refused: over a limit', tone: 'danger' },
+  NO_LAWFUL_BASIS: { text: 'Refused: no consent or other lawful reason', tone: 'danger' },
+  OPTED_OUT: { text: 'Refused: the customer opted out', tone: 'danger' },
+  ERASED: { text: 'Refused: the data was erased', tone: 'danger' },
+  RESTRICTED: { text: 'Refused: use of this data is restricted', tone: 'danger' },
+  PROPOSAL_CLOSED: { text: 'Refused: the vote on this proposal is closed', tone: 'danger' },
+  KEY_NOT_PROVEN: { text: 'Refused: the new key did not prove it is held by the member', tone: 'danger' },
+  KEY_HAS_HISTORY: { text: "Refused: that key is a customer's key, not a company's", tone: 'danger' },
+  RESERVED_NAMESPACE: { text: 'Refused: only that company may publish there', tone: 'danger' },
+};
+
+/** What a result code means, e.g. `NO_LAWFUL_BASIS` -> "Refused: no consent or other lawful reason". */
+export function resultText(code: string): { text: string; tone: Tone } {
+  return RESULTS[code] ?? { text: `Refused (${code})`, tone: 'danger' };
+}
+
+/**
+ * How an event ended, told to whom it concerns: "Allowed" for a use or share that went through,
+ * "Done" for anything else, the refusal otherwise ("you opted out" for the customer's own view).
+ */
+export function outcomeText(type: string, code: string, subject: Subject = 'you'): { text: string; tone: Tone } {
+  if (code === 'OK') return { text: type === 'data.access' || type === 'data.share' ? 'Allowed' : 'Done', tone: 'ok' };
+  if (code === 'OPTED_OUT' && subject === 'you') return { text: 'Refused: you opted out', tone: 'danger' };
+  return resultText(code);
+}
+
+/** Whose history is told: `you` in the customer's own view, `a customer` for anyone else. */
+export type Subject = 'you' | 'a customer';
+
+const TYPES: Record<string, string> = {
+  'consent.grant': 'Consent given',
+  'consent.withdraw': 'Consent withdrawn',
+  'optout.set': 'Opt-out',
+  'optout.clear': 'Opt-out lifted',
+  'data.register': 'Data recorded',
+  'data.access': 'Data used',
+  'data.share': 'Data shared',
+  'data.update': 'Data corrected',
+  'data.erased': 'Data erased',
+  'request.open': 'Request made',
+  'request.extend': 'Deadline extended',
+  'request.fulfil': 'Request answered',
+  'request.reject': 'Request refused',
+  'member.update': 'Member details updated',
+  'member.addKey': 'Member key added',
+  'member.removeKey': 'Member key removed',
+  'gov.propose': 'Governance proposal',
+  'gov.vote': 'Governance vote',
+  'xtx.prepare': 'Cross-chain transaction prepared',
+  'xtx.decide': 'Cross-chain transaction decided',
+  'xtx.finalize': 'Cross-chain transaction completed',
+  'interop.register': 'Other ledger registered',
+  'kv.put': 'Public note recorded',
+  'kv.delete': 'Public note removed',
+};
+
+/** `data.access` -> "Data used". */
+export function typeText(type: string): string {
+  return TYPES[type] ?? type.replace('.', ': ');
+}
+
+export const BASIS_TEXT: Record<LawfulBasis, string> = {
+  consent: 'because you agreed',
+  contract: 'because your contract needs it',
+  'legal-obligation': 'because the law requires it',
+  'vital-interests': 'to protect someone’s life',
+  'public-task': 'for a task in the public interest',
+  'legitimate-interest': 'for their legitimate interest',
+};
+
+export const BASIS_SHORT: Record<LawfulBasis, string> = {
+  consent: 'Consent',
+  contract: 'Contract',
+  'legal-obligation': 'Legal duty',
+  'vital-interests': 'Vital interests',
+  'public-task': 'Public task',
+  'legitimate-interest': 'Legitimate interest',
+};
+
+/** Why an org may use data, as the reason closing a sentence: "because you agreed". */
+export function basisText(b: string): string {
+  return BASIS_TEXT[b as LawfulBasis] ?? b;
+}
+
+/** A lawful basis as a column heading or badge: "Consent". */
+export function basisShort(b: string): string {
+  return BASIS_SHORT[b as LawfulBasis] ?? b;
+}
+
+export const REQUEST_TEXT: Record<RequestKind, { ask: string; noun: string }> = {
+  access: { ask: 'Get a copy of my data', noun: 'a copy of your data' },
+  export: { ask: 'Get my data in a file', noun: 'your data in a file you can take elsewhere' },
+  rectify: { ask: 'Correct my data', noun: 'a correction of your data' },
+  erase: { ask: 'Erase my data', noun: 'erasure of your data' },
+  restrict: { ask: 'Pause the use of my data', noun: 'a pause in the use of your data' },
+  object: { ask: 'Object to the use of my data', noun: 'an objection to the use of your data' },
+  optout: { ask: 'Opt out', noun: 'an opt-out' },
+};
+
+/** What a request asks for: `erase` -> "erasure of your data". */
+export function requestNoun(kind: string): string {
+  return REQUEST_TEXT[kind as RequestKind]?.noun ?? kind;
+}
+
+/** The deadline rule of a jurisdiction, in words. */
+export function deadlineRule(jurisdiction: string): string {
+  return jurisdiction === 'CCPA'
+    ? 'California law (CCPA): 45 days, extendable once by 45'
+    : 'EU law (GDPR): one month, extendable by two';
+}
+
+const ERASURE_EXCEPTION_TEXT: Record<string, string> = {
+  'gdpr-17-3-a': 'freedom of expression and information (GDPR Art. 17(3)(a))',
+  'gdpr-17-3-b': 'a legal obligation or a task in the public interest (GDPR Art. 17(3)(b))',
+  'gdpr-17-3-c': 'public health (GDPR Art. 17(3)(c))',
+  'gdpr-17-3-d': 'archiving, research or statistics (GDPR Art. 17(3)(d))',
+  'gdpr-17-3-e': 'legal claims (GDPR Art. 17(3)(e))',
+  'ccpa-105-d-1': 'to complete a transaction or contract (CCPA 1798.105(d)(1))',
+  'ccpa-105-d-2': 'security and integrity (CCPA 1798.105(d)(2))',
+  'ccpa-105-d-3': 'to fix errors (CCPA 1798.105(d)(3))',
+  'ccpa-105-d-4': 'free speech (CCPA 1798.105(d)(4))',
+  'ccpa-105-d-5': 'the California Electronic Communications Privacy Act (CCPA 1798.105(d)(5))',
+  'ccpa-105-d-6': 'research in the public interest (CCPA 1798.105(d)(6))',
+  'ccpa-105-d-7': 'internal uses you would expect, or a legal obligation (CCPA 1798.105(d)(7))',
+};
+
+/** The legal exception an org relied on to keep a record after an erasure request, in words. */
+export function erasureExceptionText(code: string): string {
+  return ERASURE_EXCEPTION_TEXT[code] ?? `a legal exception (${code})`;
+}
+
+const SOURCE_TEXT: Record<string, string> = {
+  subject: 'you gave it to them',
+  public: 'from public sources',
+  'third-party': 'from another company',
+  derived: 'worked out from your other data',
+};
+
+/** Where a record came from: "you gave it to them", or "received from Bank" for a shared copy. */
+export function sourceText(r: { source: string; sourceRecord: { org: string } | null }, name: (org: string) => string) {
+  if (r.sourceRecord !== null) return `received from ${name(r.sourceRecord.org)}`;
+  return SOURCE_TEXT[r.source] ?? r.source;
+}
+
+/** `Email address and Name`. */
+export function labels(codes: readonly string[]): string {
+  return list(codes.map((c) => labelOf(c)));
+}
+
+/** `email address and income`: labels in the middle of a sentence. */
+export function lowerLabels(codes: readonly string[]): string {
+  return list(codes.map((c) => lower(labelOf(c))));
+}
+
+/** Lower-cases a label in the middle of a sentence, leaving acronyms (`IP address`) alone. */
+export function lower(label: string): string {
+  return /^[A-Z][a-z]/.test(label) ? label.charAt(0).toLowerCase() + label.slice(1) : label;
+}

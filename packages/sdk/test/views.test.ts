@@ -1,0 +1,96 @@
+/**
+ * The shared customer views (`@custos/sdk/views`) on a small made-up history: who did what in one
+ * sentence, how it ended, and what the company holds. The same module renders `custos history` and
+ * the web portal; the demo customers are compared through both in web/test/views-cross-render.
+ */
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { LogEntry, SignedTx } from '@custos/protocol/ledger';
+import { describe, expect, it } from 'vitest';
+import type { TrustAnchor } from '../src/history.js';
+import { companyView, eventSentence, outcomeText, recordSentence } from '../src/views/index.js';
+
+const DID = 'did:key:z6MkCustomer';
+const BANK_KEY = 'did:key:z6MkBank';
+const RECORD = 'a'.repeat(64);
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 2, 3);
+const trust: TrustAnchor = {
+  chainId: 'demo',
+  threshold: 1,
+  members: [
+    { id: 'bank', name: 'Bank', keys: [BANK_KEY] },
+    { id: 'insurer', name: 'Insurer', keys: ['did:key:z6MkInsurer'] },
+  ],
+};
+
+function event(n: number, signer: string, type: string, args: Record<string, JsonValue>, code = 'OK') {
+  const tx = { body: { chainId: 'demo', type, args, signer, createdAt: T0 + n }, sig: '' } as unknown as SignedTx;
+  const entry = { txId: n.toString(16).padStart(64, '0'), height: n, index: 0, time: T0 + n, code } as LogEntry;
+  return { tx, entry };
+}
+
+const record = {
+  id: RECORD,
+  org: 'bank',
+  subject: DID,
+  category: 'pd:EmailAddress',
+  purposes: { 'dpv:Marketing': 'consent' },
+  source: 'subject',
+  commitment: '',
+  vaultRef: '',
+  registeredAt: T0,
+  updatedAt: T0,
+  retentionUntil: T0 + 365 * DAY,
+  erasedAt: null,
+  erasureRequestedAt: null,
+  sourceRecord: null,
+  copies: [],
+  restricted: false,
+};
+
+const history = {
+  facts: [{ key: `record/bank/${RECORD}`, value: record as unknown as JsonValue }],
+  events: [
+    event(1, DID, 'consent.grant', {
+      org: 'bank',
+      purposes: ['dpv:Marketing'],
+      categories: ['pd:EmailAddress'],
+      expiresAt: T0 + 30 * DAY,
+      share: true,
+      sale: false,
+    }),
+    event(2, BANK_KEY, 'data.access', { record: RECORD, purpose: 'dpv:Marketing', basis: 'consent' }),
+    event(3, BANK_KEY, 'data.share', { record: RECORD, recipient: 'insurer', purpose: 'dpv:Marketing' }, 'OPTED_OUT'),
+  ],
+};
+
+describe('the customer views', () => {
+  it('tell each event in one sentence, with how it ended', () => {
+    const v = companyView({ org: 'bank', did: DID, history, trust, now: T0 + DAY });
+    expect(v.events.map((e) => [e.sentence, e.outcome.text])).toEqual([
+      ['Bank tried to share your email address to Insurer, for marketing', 'Refused: you opted out'],
+      ['Bank used your email address for marketing, because you agreed', 'Allowed'],
+      ['You agreed that Bank may use your email address for marketing until 2026-04-02 (and may share it)', 'Done'],
+    ]);
+    expect(v.records.map((r) => [r.label, r.state, r.sourceText])).toEqual([
+      ['Email address', 'kept', 'you gave it to them'],
+    ]);
+    expect(recordSentence(v.records[0]!, v.name)).toBe(
+      'Bank uses your email address for marketing, because you agreed.',
+    );
+    expect(v.active).toBe(true);
+  });
+
+  it('say the same event to anyone else without "you"', () => {
+    const [, access] = history.events;
+    const s = eventSentence(access!.tx, {
+      name: (id) => (id === 'bank' ? 'Bank' : id),
+      actor: 'bank',
+      category: () => undefined,
+      requestKind: () => undefined,
+      subject: 'a customer',
+    });
+    expect(s).toBe('Bank used their data for marketing, with the customer’s consent');
+    expect(outcomeText('data.share', 'OPTED_OUT', 'a customer').text).toBe('Refused: the customer opted out');
+  });
+});

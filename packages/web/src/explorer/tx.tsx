@@ -1,0 +1,128 @@
+/** One transaction of the explorer: what it did in words, who signed, its result, and its proof. */
+import { parseCrossChainTx, xtxIdOf } from '@custos/protocol/interop';
+import type { SignedTx } from '@custos/protocol/ledger';
+import type { TxView } from '@custos/sdk';
+import { resultText, typeText } from '@custos/sdk/views';
+import { client } from '../lib/api.js';
+import { count, dateTime, short } from '../lib/format.js';
+import { Link } from '../lib/router.js';
+import type { ChainContext } from '../lib/trust.js';
+import { useAsync } from '../lib/use-async.js';
+import { AsyncView, Badge, PageHead } from '../ui/ui.js';
+import { crumbs, signerText, txSentence } from './common.js';
+
+export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
+  const tx = useAsync((signal) => client.tx(txId, { signal }), [txId]);
+  const t = ctx.trust;
+  return (
+    <>
+      <PageHead title="Transaction" crumbs={crumbs('Transaction')} />
+      <AsyncView state={tx} loading="Loading the transaction…">
+        {(c) => {
+          const r = resultText(c.code);
+          if (c.tx === undefined) return <PrivateTx c={c} />;
+          const tx = c.tx;
+          return (
+            <div className="stack-lg">
+              <section className="card" aria-labelledby="what-title">
+                <h2 id="what-title">{typeText(tx.body.type)}</h2>
+                <p>{txSentence(tx, t, c.code)}.</p>
+                <p>
+                  <Badge tone={r.tone}>{r.text}</Badge>
+                </p>
+                {xtxIdFrom(tx) !== undefined && (
+                  <p>
+                    <Link href={`/explorer/xtx/${xtxIdFrom(tx)}`}>See the cross-chain transaction</Link>
+                  </p>
+                )}
+                <dl className="facts">
+                  <dt>Signed by</dt>
+                  <dd>
+                    {signerText(tx, t)} <code className="muted">{short(tx.body.signer, 16)}</code>
+                  </dd>
+                  <dt>Signed at</dt>
+                  <dd>{dateTime(tx.body.createdAt)}</dd>
+                  <dt>In block</dt>
+                  <dd>
+                    <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
+                  </dd>
+                  <dt>History entry</dt>
+                  <dd>{count(c.logIndex + 1)}</dd>
+                  <dt>Id</dt>
+                  <dd>
+                    <code>{txId}</code>
+                  </dd>
+                </dl>
+                <details className="disclosure mt-4">
+                  <summary>Show the signed transaction</summary>
+                  <pre className="raw-json">{JSON.stringify(tx, null, 2)}</pre>
+                </details>
+              </section>
+              <section className="card" aria-labelledby="incl-title">
+                <h2 id="incl-title">Is it really on the ledger?</h2>
+                <p className="muted">
+                  Ask the node for a proof that this transaction is in the ledger’s history, and check it in this
+                  browser against the members you trust.
+                </p>
+                <Link className="btn btn-primary" href={`/explorer/verify?tx=${txId}`}>
+                  Check the proof
+                </Link>
+              </section>
+            </div>
+          );
+        }}
+      </AsyncView>
+    </>
+  );
+}
+
+/** A transaction whose content this visitor may not read: where it is, its result, and its proof. */
+function PrivateTx({ c }: { c: TxView }) {
+  const r = resultText(c.code);
+  return (
+    <div className="stack-lg">
+      <section className="card" aria-labelledby="what-title">
+        <h2 id="what-title">A private transaction</h2>
+        <p>
+          Its content is private: only the company it concerns and the customer who signed it may read it (a customer
+          sees all of their own in the portal after signing in). Where it is in the ledger and its result are public.
+        </p>
+        <p>
+          <Badge tone={r.tone}>{r.text}</Badge>
+        </p>
+        <dl className="facts">
+          <dt>In block</dt>
+          <dd>
+            <Link href={`/explorer/block/${c.height}`}>Block {count(c.height)}</Link>, position {c.index + 1}
+          </dd>
+          <dt>History entry</dt>
+          <dd>{count(c.logIndex + 1)}</dd>
+          <dt>Id</dt>
+          <dd>
+            <code>{c.txId}</code>
+          </dd>
+        </dl>
+      </section>
+      <section className="card" aria-labelledby="incl-title">
+        <h2 id="incl-title">Is it really on the ledger?</h2>
+        <p className="muted">
+          Ask the node for a proof that this transaction is in the ledger’s history, and check it in this browser
+          against the members you trust.
+        </p>
+        <Link className="btn btn-primary" href={`/explorer/verify?tx=${c.txId}`}>
+          Check the proof
+        </Link>
+      </section>
+    </div>
+  );
+}
+
+/** The id of the cross-chain transaction an `xtx.*` transaction carries, if it parses. */
+function xtxIdFrom(tx: SignedTx): string | undefined {
+  if (!tx.body.type.startsWith('xtx.')) return undefined;
+  try {
+    return xtxIdOf(parseCrossChainTx(tx.body.args.xtx));
+  } catch {
+    return undefined;
+  }
+}
