@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { headerHash, type SignedTx, type Signer, verifyProofBundle, verifyQuorumCertificate } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,6 @@ import { createServer, listen } from '../src/api/server.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { ERROR_REGISTRY } from '../src/errors.js';
 import { CustosNode } from '../src/node.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;

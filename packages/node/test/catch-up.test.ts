@@ -8,16 +8,16 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { checkCheckpointShape, type QuorumCertificate, signCheckpoint, signRequest } from '@custos/protocol';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
 import { catchUpFromPeers } from '../src/consortium/catch-up.js';
 import { CONSORTIUM_PROPOSER, openConsortiumNode } from '../src/consortium/peer-node.js';
 import { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 const WINDOW = 4;
 

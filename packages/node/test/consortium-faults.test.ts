@@ -11,14 +11,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol';
+import { needsEtcd } from '@custos/test-utils/etcd';
+import { tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NetworkState, startPeerProcess } from '../src/consortium/launcher.js';
 import { LedgerTree } from '../src/store/authenticated.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { etcdAvailable } from './helpers/etcd-cluster.js';
-import { tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -21,6 +21,8 @@ import {
   signCheckpoint,
   verifyQuorumCertificate,
 } from '@custos/protocol';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
@@ -35,10 +37,8 @@ import { memberSetAt } from '../src/governance/member-set.js';
 import { type Proposal, proposalKey } from '../src/governance/state.js';
 import { DB_FILE } from '../src/home.js';
 import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 
 interface Peer {

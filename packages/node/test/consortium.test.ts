@@ -6,6 +6,8 @@
  */
 import { join } from 'node:path';
 import { type Checkpoint, canonicalize, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigKey } from '../src/consortium/etcd-board.js';
@@ -14,10 +16,8 @@ import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import type { CustosNode } from '../src/node.js';
 import { inclusionProof } from '../src/proofs.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 
 describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {

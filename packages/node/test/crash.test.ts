@@ -8,12 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didFromPublicKey, randomSecretKey, toHex } from '@custos/protocol';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { makeGenesis } from '../src/genesis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { tempDir } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
 const KILLS = 24;

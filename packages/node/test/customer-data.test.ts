@@ -5,13 +5,13 @@
  */
 import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, type Signer, signTx } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addMonths } from '../src/modules/common.js';
 import { type DataRecord, recordKey } from '../src/modules/data.js';
 import { type DataRequest, requestKey } from '../src/modules/request.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
-import { type Fixture, fixture, tempDir, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 let tmp: ReturnType<typeof tempDir>;

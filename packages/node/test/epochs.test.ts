@@ -22,6 +22,7 @@ import {
   verifyMemberSetUpdate,
   verifyProofBundle,
 } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
@@ -33,7 +34,6 @@ import { memberSetAt } from '../src/governance/member-set.js';
 import { CustosNode } from '../src/node.js';
 import { inclusionProof } from '../src/proofs.js';
 import { CliHarness } from './fixtures/cli.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 const did = (s: Signer) => didFromPublicKey(s.publicKey);
 

@@ -4,6 +4,7 @@
  * sequence of batches, deduplicate, drop what cannot go in a block, and resume or refuse on restart.
  */
 import { randomSecretKey, signTx } from '@custos/protocol';
+import { EtcdCluster, needsEtcd, parsePending } from '@custos/test-utils/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
@@ -22,9 +23,8 @@ import {
 } from '../src/ordering/etcd-layout.js';
 import type { OrderedBatch } from '../src/ordering/orderer.js';
 import { pendingTxs, runOrdererSuite } from './conformance/orderer.js';
-import { EtcdCluster, etcdAvailable, parsePending } from './helpers/etcd-cluster.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 let prefixes = 0;
 const newPrefix = (tag: string) => `/custos-test/${tag}-${process.pid}-${prefixes++}`;
 

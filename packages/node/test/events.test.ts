@@ -7,12 +7,12 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { didFromPublicKey, type Signer, signRequest, txIdOf } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStreams, registerEventRoutes } from '../src/api/routes-events.js';
 import { createServer, listen } from '../src/api/server.js';
 import { CustosNode } from '../src/node.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 interface SseEvent {
   id?: string;

@@ -15,6 +15,7 @@ import {
   STATE_BUNDLE_V1,
   verifyProofBundle,
 } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
 import { nativeVerifier } from '../src/crypto/native.js';
@@ -24,7 +25,6 @@ import { DEFAULT_POLICY } from '../src/governance/policy.js';
 import { type Proposal, proposalKey, proposalStatusAt } from '../src/governance/state.js';
 import { CustosNode } from '../src/node.js';
 import { stateProof } from '../src/proofs.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;

@@ -7,13 +7,13 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { headerHash, type Signer } from '@custos/protocol';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, resolveLimits } from '../src/api/limits.js';
 import { problemOf } from '../src/api/problem.js';
 import { createServer, listen, serverLimits } from '../src/api/server.js';
 import { CustosNode } from '../src/node.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let node: CustosNode;

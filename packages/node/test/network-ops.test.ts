@@ -19,6 +19,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, w
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
@@ -32,10 +34,8 @@ import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { LocalCa } from '../src/consortium/pki.js';
 import { loadConsortiumConfig } from '../src/home.js';
 import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { headerHash, INCLUSION_BUNDLE, ProtocolError, toBase64url, verifyProofBundle } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { CustosNode } from '../src/node.js';
 import { consistencyProof, inclusionProof, stateProof } from '../src/proofs.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;

@@ -1,12 +1,11 @@
 import type { Signer } from '@custos/protocol';
+import { type ApiNode, startApiNode, tx, userSigner } from '@custos/test-utils/node';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics, type NodeMetrics } from '../src/api/metrics.js';
 import { registerOpsRoutes } from '../src/api/routes-ops.js';
 import { createServer } from '../src/api/server.js';
 import type { CustosNode, CustosNode as CustosNodeType } from '../src/node.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { tx, userSigner } from './helpers.js';
 
 let api: ApiNode | undefined;
 let node: CustosNode;

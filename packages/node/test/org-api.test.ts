@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, type SignedTx, type Signer, signRequest, signTx } from '@custos/protocol';
+import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vault } from '../src/vault/vault.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { userSigner } from './helpers.js';
 
 const CANARY_NAME = `Zyxwv Canary-${randomBytes(6).toString('hex')}`;
 const CANARY_EMAIL = `canary.${randomBytes(6).toString('hex')}@example.org`;

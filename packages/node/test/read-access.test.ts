@@ -8,6 +8,7 @@
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { didFromPublicKey, type SignedTx, type Signer, signRequest, verifyProofBundle } from '@custos/protocol';
+import { type ApiNode, startApiNode, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyOf, txVisibility } from '../src/api/read-access.js';
@@ -18,8 +19,6 @@ import { CustosNode } from '../src/node.js';
 import { tokenStoreOf } from '../src/orgs/tokens.js';
 import { OVERDUE_SQL, overdueRequests } from '../src/store/read-queries.js';
 import { RECENT_TXS_SQL } from '../src/store/snapshot-store.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { tempDir, tx, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 

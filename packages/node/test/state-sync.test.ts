@@ -8,16 +8,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { signCheckpoint, signRequest } from '@custos/protocol';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { importSnapshot, logPeaks, rootOfPeaks } from '../src/consortium/snapshot.js';
 import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 
 async function* chunks(text: string, size = 997): AsyncGenerator<Uint8Array> {

@@ -8,15 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, type Signer, signTx, txIdOf } from '@custos/protocol';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
+import { type ApiNode, fixture, startApiNode, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import type { Orderer } from '../src/ordering/orderer.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 import { CliHarness } from './fixtures/cli.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let api: ApiNode;
 let bank: CustosClient;

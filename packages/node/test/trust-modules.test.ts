@@ -5,13 +5,13 @@
  */
 import { join } from 'node:path';
 import { didFromPublicKey, type JsonValue, proveMemberKey, type Signer } from '@custos/protocol';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { consentEvents, exportContext } from '../src/orgs/receipts.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;

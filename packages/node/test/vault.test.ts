@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalize, type JsonValue } from '@custos/protocol';
+import { tempDir } from '@custos/test-utils/node';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,6 @@ import { open } from '../src/vault/aead.js';
 import { type Kms, LocalKms } from '../src/vault/kms.js';
 import { MAX_VALUE_BYTES, Vault } from '../src/vault/vault.js';
 import { expectNodeError, runKmsSuite } from './conformance/kms.js';
-import { tempDir } from './helpers.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const ORG = 'bank';

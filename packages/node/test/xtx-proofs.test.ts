@@ -23,11 +23,11 @@ import {
   xtxIdOf,
   xtxVoteKey,
 } from '@custos/protocol';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import { stateProof } from '../src/proofs.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,

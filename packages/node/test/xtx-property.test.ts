@@ -7,10 +7,10 @@
  * committed transaction or nothing.
  */
 import { randomSecretKey, type SignedTx } from '@custos/protocol';
+import { tempDir } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,

@@ -4,13 +4,13 @@
  * participants and the decision chain that stop, and messages dropped, duplicated and reordered.
  */
 import { type JsonValue, randomSecretKey, signTx, XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type ChainEndpoint, nodeEndpoint, Relayer, xtxStatus } from '../src/interop/relayer.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,

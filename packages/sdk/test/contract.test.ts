@@ -5,9 +5,8 @@
  * against the node's own /openapi.json.
  */
 import { didFromPublicKey, type JsonValue, type MemberSet, type SignedTx, type Signer, signTx } from '@custos/protocol';
+import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiNode, startApiNode } from '../../node/test/fixtures/api-node.js';
-import { userSigner } from '../../node/test/helpers.js';
 import { CustosApiError, CustosClient, memberSetOf, SDK_ROUTES, signedBy, trustFromGenesis } from '../src/index.js';
 
 const DAY = 86_400_000;
