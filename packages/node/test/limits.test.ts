@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { headerHash, type Signer } from '@custos/protocol';
+import { expectProblem } from '@custos/test-utils';
 import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,15 +41,6 @@ afterAll(async () => {
 });
 
 const put = (key: string, value: unknown = 1) => tx(alice, 'kv.put', { ns: 'limits', key, value: value as never });
-
-function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, code: string) {
-  expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
-  const body = res.json() as { code: string; status: number; detail: string };
-  expect(body.code).toBe(code);
-  expect(body.status).toBe(res.statusCode);
-  expect(body.detail.length).toBeGreaterThan(0);
-  return body;
-}
 
 /** Sends raw bytes to `url` and resolves to everything the server wrote back before closing. */
 function rawExchange(url: string, chunks: string[], gapMs = 0): Promise<string> {

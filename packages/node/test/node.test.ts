@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { headerHash, INCLUSION_BUNDLE, ProtocolError, toBase64url, verifyProofBundle } from '@custos/protocol';
+import { expectCode } from '@custos/test-utils';
 import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditChain } from '../src/audit.js';
@@ -93,14 +94,6 @@ describe('a single node', () => {
     const alice = userSigner();
     const good = tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 });
     const before = node.latest();
-    const expectCode = (f: () => unknown, code: string) => {
-      try {
-        f();
-        expect.unreachable();
-      } catch (e) {
-        expect((e as { code: string }).code).toBe(code);
-      }
-    };
     expectCode(() => node.submit({ body: good.body }), 'BAD_TX');
     expectCode(() => node.submit('not a tx'), 'BAD_TX');
     expectCode(

@@ -4,13 +4,14 @@
  * parseTx throws nothing but ProtocolError on arbitrary and mutated input.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { codeChecker } from '@custos/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64url } from '../src/b64.js';
 import { fromHex, toHex, utf8 } from '../src/bytes.js';
 import { didFromPublicKey } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier } from '../src/crypto/ed25519.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { ProtocolError } from '../src/errors.js';
 import { sha256 } from '../src/hash.js';
 import { canonicalBytes, canonicalize } from '../src/jcs.js';
 import {
@@ -55,19 +56,7 @@ function mutated(edit: (tx: { body: Record<string, unknown>; sig: unknown } & Re
   return tx;
 }
 
-function expectCode(f: () => unknown, code: ProtocolErrorCode, message?: RegExp): ProtocolError {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError);
-  const err = thrown as ProtocolError;
-  expect(err.code).toBe(code);
-  if (message !== undefined) expect(err.message).toMatch(message);
-  return err;
-}
+const expectCode = codeChecker(ProtocolError);
 
 const badTx = (raw: unknown, message?: RegExp) => expectCode(() => parseTx(raw), 'BAD_TX', message);
 
