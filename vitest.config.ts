@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * - unit: in-process only (no etcd, no child processes, no browser); `npm run test:unit` must stay
  *   under 30 s on a 2-core machine. A new test file lands here unless it is listed below.
  * - integration: real etcd clusters, `custos` processes (CLI, network up, crash), the first-hour
- *   walk-through and the docs tests that run the documented commands.
+ *   walk-through, the docs tests that run the documented commands, and the long randomized runs.
  * - browser: the web app in headless Chromium (packages/web/test).
  * `npm test` runs all three.
  */
@@ -31,6 +31,10 @@ const INTEGRATION = [
   'packages/node/test/recover.test.ts',
   'packages/node/test/trust-modules-api.test.ts',
   'packages/node/test/xtx-e2e.test.ts',
+  // long randomized runs over the whole stack (10,000 HTTP requests; two chains relaying): 22 s of
+  // the unit tier's budget on a 2-core machine
+  'packages/node/test/fuzz.test.ts',
+  'packages/node/test/xtx-property.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 
