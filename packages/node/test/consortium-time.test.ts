@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { didFromPublicKey } from '@custos/protocol';
+import { waitUntil } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
 import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
@@ -22,14 +23,6 @@ import { Vault } from '../src/vault/vault.js';
 const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 const YEAR_2100 = Date.UTC(2100, 0, 1);
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!HAVE_ETCD)('trust #1: block time on a consortium', () => {
   let cluster: EtcdCluster;

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { type Checkpoint, canonicalize, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol';
+import { waitUntil } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
 import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
@@ -118,11 +119,3 @@ describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
     client.close();
   }, 60_000);
 });
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

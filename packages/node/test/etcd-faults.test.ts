@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { waitFor } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd, parsePending } from '@custos/test-utils/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,15 +70,6 @@ class Load {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
 }
 
 /** Waits until every peer delivered at least 3 more batches than it had when called. */

@@ -4,6 +4,7 @@
  * sequence of batches, deduplicate, drop what cannot go in a block, and resume or refuse on restart.
  */
 import { randomSecretKey, signTx } from '@custos/protocol';
+import { waitFor } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd, parsePending } from '@custos/test-utils/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,15 +48,6 @@ async function startPeer(
     batches.push(b);
   }, lastTime);
   return { orderer, batches, ids: () => batches.flatMap((b) => b.txs.map((t) => t.parsed.txId)) };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
 }
 
 const batchIds = (p: Peer) => p.batches.map((b) => b.txs.map((t) => t.parsed.txId).join(','));
