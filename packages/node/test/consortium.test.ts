@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { type Checkpoint, canonicalize, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol';
 import { waitUntil } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
-import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
+import { fixture, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigKey } from '../src/consortium/etcd-board.js';
-import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import type { CustosNode } from '../src/node.js';
@@ -24,6 +23,7 @@ const ORGS = ['bank', 'insurer', 'retailer'];
 describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
   let cluster: EtcdCluster;
   const dirs: { cleanup: () => void }[] = [];
+  const peers = new TestPeers();
   const nodes: CustosNode[] = [];
   const f = fixture(ORGS, { blockMaxTxs: 200, blockMaxMs: 10 });
   const prefix = `/custos/t${Date.now()}`;
@@ -32,12 +32,12 @@ describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
     const d = tempDir();
     dirs.push(d);
     const org = ORGS[i]!;
-    const node = await openConsortiumNode({
+    const { node } = await peers.open({
+      peerId: org,
       dbPath: join(d.dir, 'node.db'),
       genesis: f.genesis,
       signers: [f.orgs[org]!],
-      verifyThreads: 1,
-      config: { peerId: org, etcd: { endpoints: cluster.endpoints, prefix: prefix + extraPrefix }, peers: [] },
+      etcd: { endpoints: cluster.endpoints, prefix: prefix + extraPrefix },
     });
     nodes.push(node);
     return node;
