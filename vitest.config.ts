@@ -43,7 +43,9 @@ export default defineConfig({
     // Tests see @custos/node as its TypeScript source, the same module instances the node's own
     // tests import from ../src (one CustosNode class, one NodeError), so @custos/test-utils can
     // build fixtures that node tests pass to node internals. tsconfig.test.json maps the same path.
-    alias: [{ find: /^@custos\/node$/, replacement: fileURLToPath(new URL('packages/node/src/index.ts', import.meta.url)) }],
+    alias: [
+      { find: /^@custos\/node$/, replacement: fileURLToPath(new URL('packages/node/src/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     testTimeout: 30_000,
