@@ -1,10 +1,63 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers, chosen by what a test file starts:
+ * - unit: in-process only (no etcd, no child processes, no browser); `npm run test:unit` must stay
+ *   under 30 s on a 2-core machine. A new test file lands here unless it is listed below.
+ * - integration: real etcd clusters, `custos` processes (CLI, network up, crash), the first-hour
+ *   walk-through, the docs tests that run the documented commands, and the long randomized runs.
+ * - browser: the web app in headless Chromium (packages/web/test).
+ * `npm test` runs all three.
+ */
+const INTEGRATION = [
+  // etcd clusters
+  'packages/node/test/catch-up.test.ts',
+  'packages/node/test/consortium.test.ts',
+  'packages/node/test/consortium-faults.test.ts',
+  'packages/node/test/consortium-ops.test.ts',
+  'packages/node/test/consortium-time.test.ts',
+  'packages/node/test/etcd-faults.test.ts',
+  'packages/node/test/etcd-orderer.test.ts',
+  'packages/node/test/network-ops.test.ts',
+  'packages/node/test/state-sync.test.ts',
+  // child processes (the custos CLI, crashes, end-to-end runs)
+  'packages/node/test/cli.test.ts',
+  'packages/node/test/cli-customer.test.ts',
+  'packages/node/test/crash.test.ts',
+  'packages/node/test/docs.test.ts',
+  'packages/node/test/epochs.test.ts',
+  'packages/node/test/first-hour.test.ts',
+  'packages/node/test/recover.test.ts',
+  'packages/node/test/trust-modules-api.test.ts',
+  'packages/node/test/xtx-e2e.test.ts',
+  // long randomized runs over the whole stack (10,000 HTTP requests; two chains relaying): 22 s of
+  // the unit tier's budget on a 2-core machine
+  'packages/node/test/fuzz.test.ts',
+  'packages/node/test/xtx-property.test.ts',
+];
+const BROWSER = ['packages/web/test/**/*.test.ts'];
+
 export default defineConfig({
+  resolve: {
+    // Tests see @custos/node as its TypeScript source, the same module instances the node's own
+    // tests import from ../src (one CustosNode class, one NodeError), so @custos/test-utils can
+    // build fixtures that node tests pass to node internals. tsconfig.test.json maps the same path.
+    alias: [
+      { find: /^@custos\/node$/, replacement: fileURLToPath(new URL('packages/node/src/index.ts', import.meta.url)) },
+    ],
+  },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/test/**/*.test.ts'], exclude: [...INTEGRATION, ...BROWSER] },
+      },
+      { extends: true, test: { name: 'integration', include: INTEGRATION } },
+      { extends: true, test: { name: 'browser', include: BROWSER } },
+    ],
   },
 });

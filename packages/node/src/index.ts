@@ -1,4 +1,5 @@
-export { createServer, listen } from './api/server.js';
+export { createServer, listen, type ServerOptions } from './api/server.js';
+export { type ConsortiumNodeOptions, openConsortiumNode } from './consortium/peer-node.js';
 export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
@@ -8,6 +9,7 @@ export { decryptKey, encryptKey, loadSigner, writeKeystore } from './keys/keysto
 export { type CommitResult, CustosNode, type NodeOptions, type Submission } from './node.js';
 export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
 export { SoloOrderer } from './ordering/solo.js';
+export { type LocalOrg, type OrgLog, OrgService } from './orgs/org-service.js';
 export { type AuditReport, auditChain } from './peer/audit.js';
 export { consistencyProof, inclusionProof, stateProof } from './proofs.js';
 export { type Kms, LocalKms, type LocalKmsFile } from './vault/kms.js';

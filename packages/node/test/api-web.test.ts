@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '@custos/test-utils/node';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { WEB_PACKAGE, webDistDir, webRoutes } from '../src/api/web.js';
 import type { CustosNode } from '../src/node.js';
-import { tempDir } from './helpers.js';
 
 const stubNode = { store: { db: { name: '/nonexistent/custos.db' } }, chainId: 'test' } as unknown as CustosNode;
 

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Signer } from '@custos/protocol/crypto';
 import { headerHash, type SignedTx, verifyProofBundle, verifyQuorumCertificate } from '@custos/protocol/ledger';
+import { expectProblem } from '@custos/test-utils';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,6 @@ import { createServer, listen } from '../src/api/server.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { ERROR_REGISTRY } from '../src/errors.js';
 import { CustosNode } from '../src/node.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;
@@ -48,14 +49,6 @@ async function call(
 
 const get = (path: string) => call('GET', path);
 const post = (path: string, body: unknown, contentType?: string) => call('POST', path, body, contentType);
-
-function expectProblem(a: Answer, status: number, code: string): void {
-  expect(a.type).toMatch(/^application\/problem\+json/);
-  expect(a.body).toMatchObject({ status, code, type: `/errors/${code}` });
-  expect(a.status).toBe(status);
-  expect(typeof a.body.title).toBe('string');
-  expect(typeof a.body.detail).toBe('string');
-}
 
 const put = (signer: Signer, key: string, value: unknown = 1, extra = {}) =>
   tx(signer, 'kv.put', { ns: 'api', key, value: value as never }, extra);
@@ -164,11 +157,11 @@ describe('HTTP API: submit and read', () => {
     const absent = await get('/v1/proofs/state?key=kv/api/never');
     expect(verifyProofBundle(absent.body, node.members, nativeVerifier)).toMatchObject({ value: null });
 
-    expectProblem(await get(`/v1/proofs/inclusion/${'0'.repeat(64)}`), 404, 'NOT_FOUND');
-    expectProblem(await get(`/v1/proofs/consistency?from=${head}&to=1`), 400, 'BAD_REQUEST');
-    expectProblem(await get(`/v1/proofs/consistency?from=0&to=${head + 5}`), 400, 'BAD_REQUEST');
-    expectProblem(await get(`/v1/proofs/inclusion/${txId}?height=0`), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/proofs/state'), 400, 'BAD_REQUEST');
+    expectProblem(await get(`/v1/proofs/inclusion/${'0'.repeat(64)}`), 'NOT_FOUND', 404);
+    expectProblem(await get(`/v1/proofs/consistency?from=${head}&to=1`), 'BAD_REQUEST', 400);
+    expectProblem(await get(`/v1/proofs/consistency?from=0&to=${head + 5}`), 'BAD_REQUEST', 400);
+    expectProblem(await get(`/v1/proofs/inclusion/${txId}?height=0`), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/proofs/state'), 'BAD_REQUEST', 400);
   });
 
   it('pages through state with a cursor and reads single entries', async () => {
@@ -192,10 +185,10 @@ describe('HTTP API: submit and read', () => {
 
     const one = await get('/v1/state/entry?key=kv/page/k3');
     expect(one.body).toMatchObject({ key: 'kv/page/k3', value: { value: 3 } });
-    expectProblem(await get('/v1/state/entry?key=kv/page/none'), 404, 'NOT_FOUND');
-    expectProblem(await get('/v1/state?limit=501'), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/state?limit=0'), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/state?limit=ten'), 400, 'BAD_REQUEST');
+    expectProblem(await get('/v1/state/entry?key=kv/page/none'), 'NOT_FOUND', 404);
+    expectProblem(await get('/v1/state?limit=501'), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/state?limit=0'), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/state?limit=ten'), 'BAD_REQUEST', 400);
   });
 
   it('answers a batch item by item: admission errors never fail the batch', async () => {
@@ -226,10 +219,10 @@ describe('HTTP API: submit and read', () => {
         '/v1/txs/batch',
         Array.from({ length: 2001 }, () => ({})),
       ),
-      400,
       'BAD_REQUEST',
+      400,
     );
-    expectProblem(await post('/v1/txs/batch', { not: 'an array' }), 400, 'BAD_REQUEST');
+    expectProblem(await post('/v1/txs/batch', { not: 'an array' }), 'BAD_REQUEST', 400);
   });
 
   it('answers 504 TIMEOUT when a commit takes longer than the wait', async () => {
@@ -254,44 +247,44 @@ describe('HTTP API: bad input', () => {
     expect((await post('/v1/txs?wait=true', committed)).status).toBe(200);
     const afterCommit = snapshot();
 
-    expectProblem(await post('/v1/txs', '{"body": {'), 400, 'BAD_REQUEST');
-    expectProblem(await post('/v1/txs', ''), 400, 'BAD_REQUEST');
-    expectProblem(await post('/v1/txs', JSON.stringify(valid), 'text/plain'), 400, 'BAD_REQUEST');
+    expectProblem(await post('/v1/txs', '{"body": {'), 'BAD_REQUEST', 400);
+    expectProblem(await post('/v1/txs', ''), 'BAD_REQUEST', 400);
+    expectProblem(await post('/v1/txs', JSON.stringify(valid), 'text/plain'), 'BAD_REQUEST', 400);
 
     const extraTop = await post('/v1/txs', { ...valid, extra: 1 });
-    expectProblem(extraTop, 400, 'BAD_REQUEST');
+    expectProblem(extraTop, 'BAD_REQUEST', 400);
     expect(extraTop.body.detail).toContain("'extra'");
     const extraBody = await post('/v1/txs', { ...valid, body: { ...valid.body, admin: true } });
-    expectProblem(extraBody, 400, 'BAD_REQUEST');
+    expectProblem(extraBody, 'BAD_REQUEST', 400);
     expect(extraBody.body.detail).toContain("'body.admin'");
     const wrongType = await post('/v1/txs', {
       ...valid,
       body: { ...valid.body, createdAt: String(valid.body.createdAt) },
     });
-    expectProblem(wrongType, 400, 'BAD_REQUEST');
+    expectProblem(wrongType, 'BAD_REQUEST', 400);
     expect(wrongType.body.detail).toContain("'body.createdAt'");
     const missing = await post('/v1/txs', { body: valid.body });
-    expectProblem(missing, 400, 'BAD_REQUEST');
+    expectProblem(missing, 'BAD_REQUEST', 400);
     expect(missing.body.detail).toContain("'sig'");
-    expectProblem(await post('/v1/txs', { ...valid, body: { ...valid.body, signer: 'did:key:nope' } }), 400, 'BAD_TX');
+    expectProblem(await post('/v1/txs', { ...valid, body: { ...valid.body, signer: 'did:key:nope' } }), 'BAD_TX', 400);
     // 86 characters, but not the base64url of 64 bytes (non-zero trailing bits).
     const oddSig = await post('/v1/txs', { ...valid, sig: 'a'.repeat(86) });
-    expectProblem(oddSig, 400, 'BAD_REQUEST');
+    expectProblem(oddSig, 'BAD_REQUEST', 400);
     expect(oddSig.body.detail).toContain("'sig'");
-    expectProblem(await post('/v1/txs?wait=maybe', valid), 400, 'BAD_REQUEST');
-    expectProblem(await post('/v1/txs?other=1', valid), 400, 'BAD_REQUEST');
+    expectProblem(await post('/v1/txs?wait=maybe', valid), 'BAD_REQUEST', 400);
+    expectProblem(await post('/v1/txs?other=1', valid), 'BAD_REQUEST', 400);
 
     const huge = put(alice, 'huge', 'x'.repeat(70 * 1024));
-    expectProblem(await post('/v1/txs', huge), 413, 'TX_TOO_LARGE');
-    expectProblem(await post('/v1/txs', put(alice, 'big', 'x'.repeat(40_000))), 413, 'TX_TOO_LARGE');
+    expectProblem(await post('/v1/txs', huge), 'TX_TOO_LARGE', 413);
+    expectProblem(await post('/v1/txs', put(alice, 'big', 'x'.repeat(40_000))), 'TX_TOO_LARGE', 413);
 
-    expectProblem(await post('/v1/txs', put(alice, 'w', 1, { chainId: 'other' })), 400, 'WRONG_CHAIN');
-    expectProblem(await post('/v1/txs', put(alice, 'e', 1, { now: Date.now() - 7_200_000 })), 400, 'TX_EXPIRED');
-    expectProblem(await post('/v1/txs', put(alice, 'f', 1, { now: Date.now() + 600_000 })), 400, 'TX_NOT_YET_VALID');
-    expectProblem(await post('/v1/txs', committed), 409, 'TX_REPLAYED');
+    expectProblem(await post('/v1/txs', put(alice, 'w', 1, { chainId: 'other' })), 'WRONG_CHAIN', 400);
+    expectProblem(await post('/v1/txs', put(alice, 'e', 1, { now: Date.now() - 7_200_000 })), 'TX_EXPIRED', 400);
+    expectProblem(await post('/v1/txs', put(alice, 'f', 1, { now: Date.now() + 600_000 })), 'TX_NOT_YET_VALID', 400);
+    expectProblem(await post('/v1/txs', committed), 'TX_REPLAYED', 409);
 
     const forged: SignedTx = { ...valid, sig: put(alice, 'x').sig };
-    expectProblem(await post('/v1/txs?wait=true', forged), 400, 'BAD_SIGNATURE');
+    expectProblem(await post('/v1/txs?wait=true', forged), 'BAD_SIGNATURE', 400);
     const tampered: SignedTx = {
       ...valid,
       body: { ...valid.body, args: { ns: 'api', key: 'never-committed', value: 2 } },
@@ -299,14 +292,14 @@ describe('HTTP API: bad input', () => {
     const quiet = await post('/v1/txs', tampered);
     expect(quiet.status).toBe(202);
 
-    expectProblem(await get('/v1/nothing'), 404, 'NOT_FOUND');
-    expectProblem(await call('POST', '/v1/blocks/latest', {}), 404, 'NOT_FOUND');
-    expectProblem(await get('/v1/blocks/abc'), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/blocks/-1'), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/blocks/99999999'), 404, 'NOT_FOUND');
-    expectProblem(await get('/v1/blocks/latest?verbose=1'), 400, 'BAD_REQUEST');
-    expectProblem(await get('/v1/txs/XYZ'), 400, 'BAD_REQUEST');
-    expectProblem(await get(`/v1/txs/${'a'.repeat(64)}`), 404, 'NOT_FOUND');
+    expectProblem(await get('/v1/nothing'), 'NOT_FOUND', 404);
+    expectProblem(await call('POST', '/v1/blocks/latest', {}), 'NOT_FOUND', 404);
+    expectProblem(await get('/v1/blocks/abc'), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/blocks/-1'), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/blocks/99999999'), 'NOT_FOUND', 404);
+    expectProblem(await get('/v1/blocks/latest?verbose=1'), 'BAD_REQUEST', 400);
+    expectProblem(await get('/v1/txs/XYZ'), 'BAD_REQUEST', 400);
+    expectProblem(await get(`/v1/txs/${'a'.repeat(64)}`), 'NOT_FOUND', 404);
 
     // The forged/tampered transactions were dropped after signature checks: nothing moved.
     await new Promise((r) => setTimeout(r, 100));

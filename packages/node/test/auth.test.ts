@@ -13,14 +13,13 @@ import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { utf8 } from '@custos/protocol/encoding';
 import { signatureBase, signatureParamsValue, signRequest } from '@custos/protocol/http';
 import { proveMemberKey, txIdOf, verifySubjectReport } from '@custos/protocol/ledger';
+import { type ApiNode, startApiNode, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCacheOf } from '../src/api/auth/authenticate.js';
 import { ReplayCache } from '../src/api/auth/replay-cache.js';
 import { createServer, registeredRoutes } from '../src/api/server.js';
 import { TOKEN_PATTERN, tokenStoreOf } from '../src/orgs/tokens.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { tx, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 /** Routes anyone may call. Adding one here is a security decision: say why in the comment. */

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { didFromPublicKey } from '@custos/protocol/crypto';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
 import { NodeError } from '../src/errors.js';
@@ -17,7 +18,6 @@ import { SoloOrderer } from '../src/ordering/solo.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 const YEAR_2100 = Date.UTC(2100, 0, 1);
 const DAY = 86_400_000;

@@ -10,70 +10,56 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { signRequest } from '@custos/protocol/http';
 import { checkCheckpointShape, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
-import type { FastifyInstance } from 'fastify';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, type TestPeer, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, listen } from '../src/api/server.js';
 import { catchUpFromPeers } from '../src/consortium/catch-up.js';
-import { CONSORTIUM_PROPOSER, openConsortiumNode } from '../src/consortium/peer-node.js';
+import { CONSORTIUM_PROPOSER } from '../src/consortium/peer-node.js';
 import { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 const WINDOW = 4;
 
-interface Peer {
-  node: CustosNode;
-  app: FastifyInstance;
-  url: string;
-}
+/** A peer opened with its HTTP API. */
+type Peer = Required<TestPeer>;
 
 describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
   let cluster: EtcdCluster;
   const tmp = tempDir();
   const f = fixture(ORGS, { blockMaxTxs: 1, blockMaxMs: 5 });
   const prefix = `/custos/cu${Date.now()}`;
-  const peers: Peer[] = [];
+  const testPeers = new TestPeers();
+  const peers = testPeers.live as Peer[];
   const others: CustosNode[] = [];
   const servers: Server[] = [];
   const user = userSigner();
   let n = 0;
   const next = () => tx(user, 'kv.put', { ns: 'cu', key: `k${n}`, value: n++ });
 
+  /** Peer `i` with its HTTP API (other peers fetch blocks from it), behind the orderer's small window. */
   async function open(i: number, peerUrls: string[]): Promise<Peer> {
     const org = ORGS[i]!;
-    const node = await openConsortiumNode({
+    return (await testPeers.open({
+      peerId: org,
       dbPath: join(tmp.dir, `${org}.db`),
       genesis: f.genesis,
       signers: [f.orgs[org]!],
-      verifyThreads: 1,
-      config: {
-        peerId: org,
-        etcd: { endpoints: cluster.endpoints, prefix },
-        peers: peerUrls,
-        orderer: { window: WINDOW },
-      },
-    });
-    const app = createServer(node, { rateLimit: false });
-    const url = await listen(app, { port: 0 });
-    const peer = { node, app, url };
-    peers.push(peer);
-    return peer;
+      etcd: { endpoints: cluster.endpoints, prefix },
+      peers: peerUrls,
+      orderer: { window: WINDOW },
+      http: true,
+    })) as Peer;
   }
 
-  async function stop(p: Peer): Promise<void> {
-    await p.app.close();
-    await p.node.close();
-    peers.splice(peers.indexOf(p), 1);
-  }
+  const stop = (p: Peer) => testPeers.stop(p);
 
   beforeAll(async () => {
     cluster = await EtcdCluster.start(1);
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of [...peers]) await stop(p).catch(() => {});
+    await testPeers.closeAll();
     for (const o of others) await o.close().catch(() => {});
     for (const s of servers) s.close();
     await cluster?.close();

@@ -11,17 +11,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol/ledger';
+import { waitUntil as pollUntil, sleep } from '@custos/test-utils';
+import { needsEtcd } from '@custos/test-utils/etcd';
+import { tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkState } from '../src/consortium/network-file.js';
 import { startPeerProcess } from '../src/consortium/peer-process.js';
 import { LedgerTree } from '../src/store/authenticated.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { etcdAvailable } from './helpers/etcd-cluster.js';
-import { tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cli(args: string[]): string {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 90_000 });
@@ -46,13 +46,8 @@ async function post(url: string, t: SignedTx): Promise<{ status: number; body: a
   return { status: r.status, body: await r.json() };
 }
 
-async function waitUntil(cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
+/** Polls every 100 ms: each check is an HTTP request to a peer process. */
+const waitUntil = (cond: () => Promise<boolean>, ms: number) => pollUntil(cond, ms, 'condition', 100);
 
 function alive(pid: number): boolean {
   try {

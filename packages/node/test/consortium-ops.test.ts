@@ -15,69 +15,44 @@ import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { checkpointOf, proveMemberKey, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol/ledger';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, type TestPeer, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServer, listen } from '../src/api/server.js';
 import { registerBackupCommands } from '../src/cli/commands-backup.js';
 import { sigKey } from '../src/consortium/etcd-board.js';
-import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import { memberSetAt } from '../src/governance/member-set.js';
 import { type Proposal, proposalKey } from '../src/governance/state.js';
 import { DB_FILE } from '../src/home.js';
-import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
-
-interface Peer {
-  node: CustosNode;
-  app?: FastifyInstance;
-  url?: string;
-}
 
 describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
   let cluster: EtcdCluster;
   const tmp = tempDir();
-  const live: Peer[] = [];
   const user = userSigner();
   let n = 0;
   const next = (ns: string) => tx(user, 'kv.put', { ns, key: `k${n}`, value: n++ });
 
-  async function open(
+  const peers = new TestPeers();
+  const open = (
     f: ReturnType<typeof fixture>,
     opts: { peerId: string; signer: Signer; dbPath: string; prefix: string; peers?: string[]; http?: boolean },
-  ): Promise<Peer> {
-    const node = await openConsortiumNode({
+  ): Promise<TestPeer> =>
+    peers.open({
+      peerId: opts.peerId,
       dbPath: opts.dbPath,
       genesis: f.genesis,
       signers: [opts.signer],
-      verifyThreads: 1,
-      config: {
-        peerId: opts.peerId,
-        etcd: { endpoints: cluster.endpoints, prefix: opts.prefix },
-        peers: opts.peers ?? [],
-      },
+      etcd: { endpoints: cluster.endpoints, prefix: opts.prefix },
+      ...(opts.peers === undefined ? {} : { peers: opts.peers }),
+      ...(opts.http === undefined ? {} : { http: opts.http }),
     });
-    const peer: Peer = { node };
-    if (opts.http === true) {
-      peer.app = createServer(node, { rateLimit: false });
-      peer.url = await listen(peer.app, { port: 0 });
-    }
-    live.push(peer);
-    return peer;
-  }
-
-  async function stop(p: Peer): Promise<void> {
-    live.splice(live.indexOf(p), 1);
-    await p.app?.close();
-    await p.node.close();
-  }
+  const stop = (p: TestPeer) => peers.stop(p);
 
   /** Runs a `custos` backup/restore command in process; returns its --json document. */
   async function cli(args: string[]): Promise<Record<string, unknown>> {
@@ -101,7 +76,7 @@ describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of [...live]) await stop(p).catch(() => {});
+    await peers.closeAll();
     await cluster?.close();
     tmp.cleanup();
   });
@@ -214,7 +189,7 @@ describe.skipIf(!HAVE_ETCD)('consortium operations', () => {
 
     // The 4th peer starts from the chain (genesis, then the blocks from etcd), holding only the new key.
     const d = await open(f, { peerId: 'clinic', signer: clinic, dbPath: join(tmp.dir, 'gv-clinic.db'), prefix });
-    const waitHeight = async (x: Peer, h: number) => {
+    const waitHeight = async (x: TestPeer, h: number) => {
       const deadline = Date.now() + 20_000;
       while (x.node.latest().height < h) {
         if (Date.now() > deadline) throw new Error(`peer did not reach height ${h}`);

@@ -8,6 +8,9 @@
  */
 import { join } from 'node:path';
 import { didFromPublicKey } from '@custos/protocol/crypto';
+import { waitUntil } from '@custos/test-utils';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';
@@ -16,20 +19,10 @@ import { blockKey, encodeBlock, HEAD_KEY } from '../src/ordering/etcd-layout.js'
 import { OrgService } from '../src/orgs/org-service.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 const YEAR_2100 = Date.UTC(2100, 0, 1);
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!HAVE_ETCD)('trust #1: block time on a consortium', () => {
   let cluster: EtcdCluster;

@@ -7,23 +7,24 @@
 import { join } from 'node:path';
 import { canonicalize } from '@custos/protocol/jcs';
 import { type Checkpoint, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol/ledger';
+import { waitUntil } from '@custos/test-utils';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigKey } from '../src/consortium/etcd-board.js';
-import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import type { CustosNode } from '../src/node.js';
 import { inclusionProof } from '../src/proofs.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 
 describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
   let cluster: EtcdCluster;
   const dirs: { cleanup: () => void }[] = [];
+  const peers = new TestPeers();
   const nodes: CustosNode[] = [];
   const f = fixture(ORGS, { blockMaxTxs: 200, blockMaxMs: 10 });
   const prefix = `/custos/t${Date.now()}`;
@@ -32,12 +33,12 @@ describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
     const d = tempDir();
     dirs.push(d);
     const org = ORGS[i]!;
-    const node = await openConsortiumNode({
+    const { node } = await peers.open({
+      peerId: org,
       dbPath: join(d.dir, 'node.db'),
       genesis: f.genesis,
       signers: [f.orgs[org]!],
-      verifyThreads: 1,
-      config: { peerId: org, etcd: { endpoints: cluster.endpoints, prefix: prefix + extraPrefix }, peers: [] },
+      etcd: { endpoints: cluster.endpoints, prefix: prefix + extraPrefix },
     });
     nodes.push(node);
     return node;
@@ -119,11 +120,3 @@ describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
     client.close();
   }, 60_000);
 });
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didFromPublicKey, randomSecretKey } from '@custos/protocol/crypto';
 import { toHex } from '@custos/protocol/encoding';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { makeGenesis } from '../src/genesis.js';
 import { auditChain } from '../src/peer/audit.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { tempDir } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
 const KILLS = 24;

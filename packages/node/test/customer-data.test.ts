@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
+import { type Fixture, fixture, tempDir, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addMonths } from '../src/modules/common.js';
 import { type DataRecord, recordKey } from '../src/modules/data.js';
 import { type DataRequest, requestKey } from '../src/modules/request.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
-import { type Fixture, fixture, tempDir, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 let tmp: ReturnType<typeof tempDir>;

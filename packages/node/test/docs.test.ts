@@ -16,9 +16,9 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './fixtures/cli.js';
-import { tempDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHELL_INFO = /^(sh|bash|shell|console)(\s|$)/;

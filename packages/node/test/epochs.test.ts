@@ -21,6 +21,7 @@ import {
   verifyMemberSetUpdate,
   verifyProofBundle,
 } from '@custos/protocol/ledger';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
@@ -32,7 +33,6 @@ import { CustosNode } from '../src/node.js';
 import { auditChain } from '../src/peer/audit.js';
 import { inclusionProof } from '../src/proofs.js';
 import { CliHarness } from './fixtures/cli.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 const did = (s: Signer) => didFromPublicKey(s.publicKey);
 

@@ -6,14 +6,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { waitFor } from '@custos/test-utils';
+import { EtcdCluster, needsEtcd, parsePending } from '@custos/test-utils/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdOrderer } from '../src/ordering/etcd.js';
 import { pendingTxs } from './conformance/orderer.js';
-import { EtcdCluster, etcdAvailable, parsePending } from './helpers/etcd-cluster.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const FAST = { maxTxs: 50, maxWaitMs: 10, electionTtlSec: 2, callTimeoutMs: 2000 };
 
 interface Peer {
@@ -68,15 +70,6 @@ class Load {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
 }
 
 /** Waits until every peer delivered at least 3 more batches than it had when called. */
@@ -150,7 +143,8 @@ function spawnOrderer(
     env: {
       ...process.env,
       ORDERER_URL: url('../dist/ordering/etcd.js'),
-      PROTOCOL_URL: url('../../protocol/dist/index.js'),
+      // The protocol package as installed (its package name), not its folder.
+      PROTOCOL_URL: pathToFileURL(createRequire(import.meta.url).resolve('@custos/protocol')).href,
       NATIVE_URL: url('../dist/crypto/native.js'),
       ORDERER_OPTIONS: JSON.stringify({ endpoints, prefix, peerId, ...FAST }),
     },

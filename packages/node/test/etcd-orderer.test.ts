@@ -5,6 +5,8 @@
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
 import { signTx } from '@custos/protocol/ledger';
+import { waitFor } from '@custos/test-utils';
+import { EtcdCluster, needsEtcd, parsePending } from '@custos/test-utils/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
@@ -23,9 +25,8 @@ import {
 } from '../src/ordering/etcd-layout.js';
 import type { OrderedBatch } from '../src/ordering/orderer.js';
 import { pendingTxs, runOrdererSuite } from './conformance/orderer.js';
-import { EtcdCluster, etcdAvailable, parsePending } from './helpers/etcd-cluster.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 let prefixes = 0;
 const newPrefix = (tag: string) => `/custos-test/${tag}-${process.pid}-${prefixes++}`;
 
@@ -48,15 +49,6 @@ async function startPeer(
     batches.push(b);
   }, lastTime);
   return { orderer, batches, ids: () => batches.flatMap((b) => b.txs.map((t) => t.parsed.txId)) };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
 }
 
 const batchIds = (p: Peer) => p.batches.map((b) => b.txs.map((t) => t.parsed.txId).join(','));

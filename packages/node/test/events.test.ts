@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
 import { txIdOf } from '@custos/protocol/ledger';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventRoutes, openEventStreams } from '../src/api/routes-events.js';
 import { createServer, listen } from '../src/api/server.js';
 import { CustosNode } from '../src/node.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 interface SseEvent {
   id?: string;
@@ -286,8 +286,19 @@ describe('stream lifecycle', () => {
 
   it('sends heartbeat comments', async () => {
     const s = await openStream(`${smallBase}/v1/events/blocks`);
-    await s.next((e) => e.comment === 'heartbeat');
-    await s.next((e) => e.comment === 'heartbeat' && s.events.filter((x) => x.comment === 'heartbeat').length >= 2);
+    expect(s.status).toBe(200);
+    const opened = Date.now();
+    // `next` rejects when nothing matches in time; the assertions say what must have arrived.
+    const first = await s.next((e) => e.comment === 'heartbeat', 2000);
+    expect(first).toEqual({ comment: 'heartbeat' });
+    await s.next(
+      (e) => e.comment === 'heartbeat' && s.events.filter((x) => x.comment === 'heartbeat').length >= 2,
+      2000,
+    );
+    const heartbeats = s.events.filter((x) => x.comment === 'heartbeat');
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    // Two heartbeats at a 40 ms interval cannot both come sooner than one interval after opening.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(40);
     s.close();
     await until(() => openEventStreams(small) === 0);
   });

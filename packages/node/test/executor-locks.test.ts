@@ -10,8 +10,8 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { parseTx, signTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
-import { type ExecHost, Executor, type NestedRun, type StateReader } from '../src/exec/executor.js';
-import type { Args, ExecContext, Module } from '../src/exec/module.js';
+import { Executor, type StateReader } from '../src/exec/executor.js';
+import type { Args, ExecContext, ExecHost, Module, NestedRun } from '../src/exec/module.js';
 import { kvModule } from '../src/modules/kv.js';
 
 const alice = nativeSigner(randomSecretKey());

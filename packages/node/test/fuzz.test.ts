@@ -8,13 +8,13 @@
 import { join } from 'node:path';
 import type { Signer } from '@custos/protocol/crypto';
 import { headerHash, type SignedTx } from '@custos/protocol/ledger';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type RegisteredRoute, registeredRoutes } from '../src/api/server.js';
 import { ERROR_REGISTRY } from '../src/errors.js';
 import { CustosNode } from '../src/node.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 

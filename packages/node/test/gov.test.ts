@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { type MemberSet, proveMemberKey, STATE_BUNDLE_V1, verifyProofBundle } from '@custos/protocol/ledger';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { type Genesis, genesisText, makeGenesis, parseGenesis, policyOf } from '../src/genesis.js';
@@ -17,7 +18,6 @@ import { type Proposal, proposalKey, proposalStatusAt } from '../src/governance/
 import { CustosNode } from '../src/node.js';
 import { auditChain } from '../src/peer/audit.js';
 import { stateProof } from '../src/proofs.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;

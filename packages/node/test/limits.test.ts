@@ -8,13 +8,14 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Signer } from '@custos/protocol/crypto';
 import { headerHash } from '@custos/protocol/ledger';
+import { expectProblem } from '@custos/test-utils';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, resolveLimits } from '../src/api/limits.js';
 import { problemOf } from '../src/api/problem.js';
 import { createServer, listen, serverLimits } from '../src/api/server.js';
 import { CustosNode } from '../src/node.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let node: CustosNode;
@@ -41,15 +42,6 @@ afterAll(async () => {
 });
 
 const put = (key: string, value: unknown = 1) => tx(alice, 'kv.put', { ns: 'limits', key, value: value as never });
-
-function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, code: string) {
-  expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
-  const body = res.json() as { code: string; status: number; detail: string };
-  expect(body.code).toBe(code);
-  expect(body.status).toBe(res.statusCode);
-  expect(body.detail.length).toBeGreaterThan(0);
-  return body;
-}
 
 /** Sends raw bytes to `url` and resolves to everything the server wrote back before closing. */
 function rawExchange(url: string, chunks: string[], gapMs = 0): Promise<string> {

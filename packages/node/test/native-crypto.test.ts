@@ -3,10 +3,10 @@
  * @noble/curves as the cross-check reference, and SHA-256 against @noble/hashes.
  */
 import { nobleSigner, nobleVerifier, setSha256, sha256 } from '@custos/protocol/crypto';
+import { runSignerVerifierSuite } from '@custos/test-utils/signer-verifier';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSignerVerifierSuite } from '../../protocol/test/conformance/signer-verifier.js';
 import { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from '../src/crypto/native.js';
 
 function hex(b: Uint8Array): string {

@@ -19,6 +19,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, w
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol/ledger';
+import { waitUntil as pollUntil } from '@custos/test-utils';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { Etcd3, type IOptions, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConsortiumConfig, loadEtcdSecurity, parseConsortiumConfig } from '../src/consortium/config.js';
@@ -27,12 +30,9 @@ import type { NetworkState } from '../src/consortium/network-file.js';
 import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { LocalCa } from '../src/consortium/pki.js';
 import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
   status: number;
@@ -77,13 +77,8 @@ async function post(
   return { status: r.status, body: (await r.json()) as { txId: string; height: number; code: string } };
 }
 
-async function waitUntil(cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
+/** Polls every 100 ms: each check is an HTTP request to a peer process. */
+const waitUntil = (cond: () => Promise<boolean>, ms: number) => pollUntil(cond, ms, 'condition', 100);
 
 function alive(pid: number): boolean {
   try {

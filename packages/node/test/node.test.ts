@@ -2,12 +2,13 @@ import { join } from 'node:path';
 import { toBase64url } from '@custos/protocol/encoding';
 import { ProtocolError } from '@custos/protocol/errors';
 import { headerHash, INCLUSION_BUNDLE, verifyProofBundle } from '@custos/protocol/ledger';
+import { expectCode } from '@custos/test-utils';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { CustosNode } from '../src/node.js';
 import { auditChain } from '../src/peer/audit.js';
 import { consistencyProof, inclusionProof, stateProof } from '../src/proofs.js';
-import { type Fixture, fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;
@@ -96,14 +97,6 @@ describe('a single node', () => {
     const alice = userSigner();
     const good = tx(alice, 'kv.put', { ns: 'n', key: 'k', value: 1 });
     const before = node.latest();
-    const expectCode = (f: () => unknown, code: string) => {
-      try {
-        f();
-        expect.unreachable();
-      } catch (e) {
-        expect((e as { code: string }).code).toBe(code);
-      }
-    };
     expectCode(() => node.submit({ body: good.body }), 'BAD_TX');
     expectCode(() => node.submit('not a tx'), 'BAD_TX');
     expectCode(

@@ -1,10 +1,10 @@
+import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath } from '../src/api/openapi.js';
 import { registeredRoutes } from '../src/api/server.js';
 import { ERROR_REGISTRY, type ErrorCode } from '../src/errors.js';
 import type { CustosNode } from '../src/node.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 
 interface Operation {
   operationId?: string;

@@ -10,10 +10,9 @@ import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type SignedTx, signTx } from '@custos/protocol/ledger';
+import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vault } from '../src/vault/vault.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { userSigner } from './helpers.js';
 
 const CANARY_NAME = `Zyxwv Canary-${randomBytes(6).toString('hex')}`;
 const CANARY_EMAIL = `canary.${randomBytes(6).toString('hex')}@example.org`;

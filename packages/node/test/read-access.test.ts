@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
 import { type SignedTx, verifyProofBundle } from '@custos/protocol/ledger';
+import { type ApiNode, startApiNode, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPolicyOf, txVisibility } from '../src/api/read-access.js';
@@ -20,8 +21,6 @@ import { CustosNode } from '../src/node.js';
 import { tokenStoreOf } from '../src/orgs/tokens.js';
 import { OVERDUE_SQL, overdueRequests } from '../src/store/read-queries.js';
 import { RECENT_TXS_SQL } from '../src/store/snapshot-store.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
-import { tempDir, tx, userSigner } from './helpers.js';
 
 const DAY = 86_400_000;
 

@@ -8,6 +8,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fixture, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverDivergedStore } from '../src/consortium/recover.js';
 import { NodeError } from '../src/errors.js';
@@ -17,7 +18,6 @@ import type { DeliverFn, Orderer, PendingTx } from '../src/ordering/orderer.js';
 import { LedgerTree } from '../src/store/authenticated.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { CliHarness } from './fixtures/cli.js';
-import { fixture, tx, userSigner } from './helpers.js';
 
 /** The follower orders nothing itself: it only applies certified blocks (as catch-up does). */
 class Idle implements Orderer {

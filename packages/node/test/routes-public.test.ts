@@ -4,10 +4,10 @@
  * on a node that does not hold that org's keys, whatever the route.
  */
 import { signRequest } from '@custos/protocol/http';
+import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/api/server.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 
 let api: ApiNode;
 /** A server over the same node, started without orgs. */

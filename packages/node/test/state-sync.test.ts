@@ -9,16 +9,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { signRequest } from '@custos/protocol/http';
 import { signCheckpoint } from '@custos/protocol/ledger';
+import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
+import { fixture, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
-import { openConsortiumNode } from '../src/consortium/peer-node.js';
 import { importSnapshot, logPeaks, rootOfPeaks } from '../src/consortium/snapshot.js';
 import type { CustosNode } from '../src/node.js';
-import { EtcdCluster, etcdAvailable } from './helpers/etcd-cluster.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
-const HAVE_ETCD = etcdAvailable();
+const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 
 async function* chunks(text: string, size = 997): AsyncGenerator<Uint8Array> {
@@ -52,6 +51,7 @@ describe.skipIf(!HAVE_ETCD)('state sync from a snapshot', () => {
   const tmp = tempDir();
   const f = fixture(ORGS, { blockMaxTxs: 5, blockMaxMs: 5 });
   const prefix = `/custos/ss${Date.now()}`;
+  const testPeers = new TestPeers();
   const nodes: CustosNode[] = [];
   let app: FastifyInstance | undefined;
   let url = '';
@@ -61,12 +61,13 @@ describe.skipIf(!HAVE_ETCD)('state sync from a snapshot', () => {
   const next = () => tx(user, 'kv.put', { ns: 'ss', key: `k${n}`, value: { n: n++, text: 'é€😀' } });
 
   async function open(name: string, signers: string[], peers: string[] = []): Promise<CustosNode> {
-    const node = await openConsortiumNode({
+    const { node } = await testPeers.open({
+      peerId: name,
       dbPath: join(tmp.dir, `${name}.db`),
       genesis: f.genesis,
       signers: signers.map((s) => f.orgs[s]!),
-      verifyThreads: 1,
-      config: { peerId: name, etcd: { endpoints: cluster.endpoints, prefix }, peers },
+      etcd: { endpoints: cluster.endpoints, prefix },
+      peers,
     });
     nodes.push(node);
     return node;

@@ -10,15 +10,14 @@ import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx, txIdOf } from '@custos/protocol/ledger';
 import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
+import { type ApiNode, fixture, startApiNode, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import type { Orderer } from '../src/ordering/orderer.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
-import { type ApiNode, startApiNode } from './fixtures/api-node.js';
 import { CliHarness } from './fixtures/cli.js';
-import { fixture, tempDir, tx, userSigner } from './helpers.js';
 
 let api: ApiNode;
 let bank: CustosClient;

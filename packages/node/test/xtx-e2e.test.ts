@@ -15,6 +15,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { type SignedTx, signTx, txIdOf } from '@custos/protocol/ledger';
 import { Wallet } from '@custos/protocol/wallet';
 import { buildXtx, customerXtxOp, xtxPrepareTx } from '@custos/sdk';
+import { tempDir } from '@custos/test-utils/node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
@@ -24,7 +25,6 @@ import { writeKeystore } from '../src/keys/keystore.js';
 import type { ConsentState } from '../src/modules/consent.js';
 import type { DataRecord } from '../src/modules/data.js';
 import { tokenStoreOf } from '../src/orgs/tokens.js';
-import { tempDir } from './helpers.js';
 import { type Chain, locksOf, openChain, voteOf } from './xtx-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));

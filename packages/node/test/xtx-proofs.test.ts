@@ -9,11 +9,11 @@ import { signMemberUpdate, signRegistration, type VoteProof, xtxIdOf, xtxVoteKey
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { type Checkpoint, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
 import { encodeStateProof, MemoryStateNodeStore, StateTree } from '@custos/protocol/state';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import { stateProof } from '../src/proofs.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,

@@ -8,10 +8,10 @@
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
 import type { SignedTx } from '@custos/protocol/ledger';
+import { tempDir } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,

@@ -8,6 +8,7 @@ import { randomSecretKey } from '@custos/protocol/crypto';
 import { XTX_LOCK_TTL_MS, XTX_MAX_DEADLINE_BLOCKS } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
+import { tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';
@@ -16,7 +17,6 @@ import { xtxStatus } from '../src/interop/xtx-status.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
 import { auditChain } from '../src/peer/audit.js';
-import { tempDir } from './helpers.js';
 import {
   type Chain,
   connect,
@@ -125,7 +125,7 @@ describe('the happy path', () => {
     expectFinal(all(), xtxId, 'committed');
     for (const c of all()) for (const k of keys[c.chainId as 'alpha']) expect(kvValue(c, k)).toBe(k);
     // An auditor re-executing each chain from genesis (registrations, locks, decisions) gets the same roots.
-    const { auditChain } = await import('../src/peer/audit.js');
+
     for (const c of all()) expect(auditChain(c.dbPath).problems).toEqual([]);
   });
 

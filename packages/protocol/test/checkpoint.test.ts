@@ -3,13 +3,15 @@
  * and is rejected (BAD_CERTIFICATE, or BAD_CHECKPOINT for a malformed checkpoint) for every way
  * it can be short, forged, replayed or malformed.
  */
+
+import { codeChecker } from '@custos/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64url } from '../src/b64.js';
 import { toHex } from '../src/bytes.js';
 import { didFromPublicKey } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier, type Signer } from '../src/crypto/ed25519.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { ProtocolError } from '../src/errors.js';
 import { canonicalBytes, canonicalize } from '../src/jcs.js';
 import { type BlockHeader, ZERO_HASH } from '../src/ledger/block.js';
 import {
@@ -60,17 +62,7 @@ function cert(signers: Signer[], cp: Checkpoint = checkpoint): QuorumCertificate
   return { checkpoint: cp, signatures: signers.map((s) => signCheckpoint(cp, s)) };
 }
 
-function expectCode(f: () => unknown, code: ProtocolErrorCode, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError);
-  expect((thrown as ProtocolError).code).toBe(code);
-  if (message !== undefined) expect((thrown as ProtocolError).message).toMatch(message);
-}
+const expectCode = codeChecker(ProtocolError);
 
 const verify = (qc: unknown, chainId?: string) => verifyQuorumCertificate(qc, members, nobleVerifier, chainId);
 const rejected = (qc: unknown, message?: RegExp, chainId?: string) =>

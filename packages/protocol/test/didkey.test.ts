@@ -2,6 +2,8 @@
  * did:key for Ed25519 (W3C did:key method): the spec's published key/DID pairs, the W3C
  * eddsa-jcs-2022 key pair, round trips, and rejection of everything that is not an Ed25519 did:key.
  */
+
+import { codeChecker } from '@custos/test-utils';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { base58, base64urlnopad } from '@scure/base';
 import fc from 'fast-check';
@@ -9,19 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../src/bytes.js';
 import { didFromPublicKey, isDidKey, publicKeyFromDid } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier } from '../src/crypto/ed25519.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { ProtocolError } from '../src/errors.js';
 import { readVectorText, vectorsDir } from './vectors.js';
 
-function expectCode(f: () => unknown, code: ProtocolErrorCode): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError);
-  expect((thrown as ProtocolError).code).toBe(code);
-}
+const expectCode = codeChecker(ProtocolError);
 
 function expectBadDid(did: unknown): void {
   expectCode(() => publicKeyFromDid(did as string), 'BAD_DID');

@@ -4,6 +4,8 @@
  * signed credential and its failure after any change, and the Verify Proof rules (context prefix,
  * proof shape, key resolution) on forged input, which must never throw.
  */
+
+import { codeChecker } from '@custos/test-utils';
 import { base58 } from '@scure/base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -23,23 +25,13 @@ import {
 import { isXsdDateTimeStamp, parseXsdDateTime, toXsdDateTime } from '../src/consent/xsd-datetime.js';
 import { didFromPublicKey } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier, type Verifier } from '../src/crypto/ed25519.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { ProtocolError } from '../src/errors.js';
 import { canonicalize } from '../src/jcs.js';
 import { readVectorText, vectorsDir } from './vectors.js';
 
 const dir = vectorsDir('eddsa-jcs-2022');
 
-function expectCode(f: () => unknown, code: ProtocolErrorCode, message?: RegExp): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError);
-  expect((thrown as ProtocolError).code).toBe(code);
-  if (message !== undefined) expect((thrown as ProtocolError).message).toMatch(message);
-}
+const expectCode = codeChecker(ProtocolError);
 
 /** Every path to a value in `v` (objects and arrays included), root excluded. */
 function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {

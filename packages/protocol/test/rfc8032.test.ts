@@ -2,6 +2,8 @@
  * RFC 8032 Ed25519 for the pure-JS (@noble/curves) implementation the browser uses: the shared
  * Signer/Verifier conformance suite (section 7.1 vectors and rejections) plus its own key checks.
  */
+
+import { RFC8032_VECTORS, rfcHex, runSignerVerifierSuite } from '@custos/test-utils/signer-verifier';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/bytes.js';
 import {
@@ -14,7 +16,6 @@ import {
   SIGNATURE_LENGTH,
 } from '../src/crypto/ed25519.js';
 import { ProtocolError } from '../src/errors.js';
-import { RFC8032_VECTORS, rfcHex, runSignerVerifierSuite } from './conformance/signer-verifier.js';
 
 runSignerVerifierSuite('noble', { signer: nobleSigner, verifier: nobleVerifier });
 

@@ -3,14 +3,14 @@
  * signed transaction (a format change shows up as a diff of test/golden/tx.json), and properties:
  * parseTx throws nothing but ProtocolError on arbitrary and mutated input.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { codeChecker, expectGolden, goldenJson, readGolden, updatingGoldens } from '@custos/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64url } from '../src/b64.js';
 import { fromHex, toHex, utf8 } from '../src/bytes.js';
 import { didFromPublicKey } from '../src/crypto/didkey.js';
 import { nobleSigner, nobleVerifier } from '../src/crypto/ed25519.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { ProtocolError } from '../src/errors.js';
 import { sha256 } from '../src/hash.js';
 import { canonicalBytes, canonicalize } from '../src/jcs.js';
 import {
@@ -55,19 +55,7 @@ function mutated(edit: (tx: { body: Record<string, unknown>; sig: unknown } & Re
   return tx;
 }
 
-function expectCode(f: () => unknown, code: ProtocolErrorCode, message?: RegExp): ProtocolError {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError);
-  const err = thrown as ProtocolError;
-  expect(err.code).toBe(code);
-  if (message !== undefined) expect(err.message).toMatch(message);
-  return err;
-}
+const expectCode = codeChecker(ProtocolError);
 
 const badTx = (raw: unknown, message?: RegExp) => expectCode(() => parseTx(raw), 'BAD_TX', message);
 
@@ -503,14 +491,12 @@ describe('golden transaction (test/golden/tx.json)', () => {
     };
   };
 
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenUrl)) {
-    if (process.env.CI === 'true') throw new Error('test/golden/tx.json is missing');
-    writeFileSync(goldenUrl, `${JSON.stringify(golden(), null, 2)}\n`);
-  }
-  const stored = JSON.parse(readFileSync(goldenUrl, 'utf8'));
+  if (updatingGoldens()) expectGolden(goldenUrl, goldenJson(golden()));
+  // Fails the file when the golden is missing: UPDATE_GOLDEN=1 writes it, never a plain run.
+  const stored = JSON.parse(readGolden(goldenUrl));
 
   it('signs to the stored transaction, canonical body text and txId', () => {
-    expect(golden()).toEqual(stored);
+    expectGolden(goldenUrl, goldenJson(golden()));
   });
 
   it('the stored transaction parses and verifies, and its id is SHA-256 of the stored canonical body', () => {

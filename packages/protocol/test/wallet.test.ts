@@ -15,6 +15,7 @@ import {
   scryptSync,
 } from 'node:crypto';
 import { inspect } from 'node:util';
+import { codeChecker } from '@custos/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64url, toBase64url } from '../src/b64.js';
@@ -83,20 +84,7 @@ function nodeHkdf(masterSecret: Uint8Array, chainId: string, orgId: string): Uin
   return new Uint8Array(hkdfSync('sha256', masterSecret, PAIRWISE_SALT, `${chainId}\n${orgId}`, 32));
 }
 
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
-function expectCode(f: () => unknown, code: ProtocolErrorCode): void {
-  const e = caught(f);
-  expect(e).toBeInstanceOf(ProtocolError);
-  expect((e as ProtocolError).code).toBe(code);
-}
+const expectCode = codeChecker(ProtocolError);
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(

@@ -4,21 +4,13 @@
  * RFC 9421 signed requests (a customer's report and receipts, an org's routes), GPC, and the
  * customer's history verified against the genesis members.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
+import { nativeSigner } from '@custos/node';
 import { verifyConsentReceipt } from '@custos/protocol/consent';
 import { didFromPublicKey, nobleVerifier, randomSecretKey, type Signer } from '@custos/protocol/crypto';
 import { verifyProofBundle } from '@custos/protocol/ledger';
-import type { FastifyInstance } from 'fastify';
+import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, listen } from '../../node/src/api/server.js';
-import { nativeSigner } from '../../node/src/crypto/native.js';
-import { makeGenesis } from '../../node/src/genesis.js';
-import { CustosNode } from '../../node/src/node.js';
-import { OrgService } from '../../node/src/orgs/org-service.js';
-import { LocalKms } from '../../node/src/vault/kms.js';
-import { Vault } from '../../node/src/vault/vault.js';
 import {
   CustosApiError,
   CustosClient,
@@ -35,58 +27,28 @@ import {
 } from '../src/index.js';
 
 const DAY = 86_400_000;
-let tmp: string;
-let node: CustosNode;
-let app: FastifyInstance;
+let api: ApiNode;
 let base: string;
 let client: CustosClient;
 let bank: CustosClient;
-const signers: Record<string, Signer> = {};
+let signers: Record<string, Signer>;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'custos-sdk-'));
-  for (const id of ['bank', 'insurer', 'retailer']) signers[id] = nativeSigner(randomSecretKey());
-  const genesis = makeGenesis({
+  api = await startApiNode({
     chainId: 'sdk-test',
-    time: Date.now() - 1000,
-    members: Object.entries(signers).map(([id, s]) => ({
-      id,
-      name: `The ${id}`,
-      keys: [didFromPublicKey(s.publicKey)],
-    })),
-    params: { blockMaxTxs: 500, blockMaxMs: 5 },
+    names: { bank: 'The bank', insurer: 'The insurer', retailer: 'The retailer' },
+    server: { rateLimit: false },
+    listen: true,
   });
-  node = await CustosNode.open({
-    dbPath: join(tmp, 'node.db'),
-    genesis,
-    signers: Object.values(signers),
-    verifyThreads: 1,
-  });
-  const orgs = new OrgService(
-    node,
-    Object.entries(signers).map(([id, signer]) => ({
-      id,
-      signer,
-      vault: new Vault({
-        path: join(tmp, `vault-${id}.db`),
-        kms: LocalKms.create(join(tmp, `kms-${id}.json`), 'test passphrase'),
-        org: id,
-      }),
-    })),
-  );
-  app = createServer(node, { orgs, rateLimit: false });
-  base = await listen(app, { port: 0 });
+  signers = api.fx.orgs;
+  base = api.url!;
   client = new CustosClient({ baseUrl: base });
   bank = new CustosClient({ baseUrl: base, sign: signedBy(signers.bank!) });
 });
 
 afterAll(async () => {
-  // An event stream ended by the server's close leaves its keep-alive connection open (until the
-  // keep-alive timeout): drop the connections so the test ends at once.
-  app?.server.closeAllConnections();
-  await app?.close();
-  await node?.close();
-  rmSync(tmp, { recursive: true, force: true });
+  // The fixture drops keep-alive connections (an ended event stream's) so the test ends at once.
+  await api?.close();
 });
 
 describe('CustosClient', () => {

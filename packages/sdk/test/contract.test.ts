@@ -7,9 +7,8 @@
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type MemberSet, type SignedTx, signTx } from '@custos/protocol/ledger';
+import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiNode, startApiNode } from '../../node/test/fixtures/api-node.js';
-import { userSigner } from '../../node/test/helpers.js';
 import { CustosApiError, CustosClient, memberSetOf, SDK_ROUTES, signedBy, trustFromGenesis } from '../src/index.js';
 
 const DAY = 86_400_000;

@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gate } from '@custos/test-utils';
+import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { type Browser, chromium } from 'playwright-core';
-import { type ApiNode, startApiNode } from '../../node/test/fixtures/api-node.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
@@ -27,7 +28,14 @@ export const ORGS = [
   { id: 'insurer', name: 'Example Insurance' },
   { id: 'retailer', name: 'Example Shop' },
 ];
-export const haveChromium = existsSync(CHROMIUM);
+
+/**
+ * True if this file's browser tests can run; otherwise prints `SKIPPED: <file>: needs the chromium
+ * package` (or, with CI=true, fails). Pass the test file's `import.meta.url`.
+ */
+export function needsChromium(fileUrl: string): boolean {
+  return gate(existsSync(CHROMIUM), fileUrl, 'chromium');
+}
 
 /** A fresh headless Chromium (playwright-core gives each launch its own temporary profile). */
 export function launchChromium(): Promise<Browser> {

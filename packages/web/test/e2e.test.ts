@@ -13,15 +13,12 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, haveChromium, launchChromium, ROOT, SHOTS, startWebNode } from './browser.js';
+import { launchChromium, needsChromium, ROOT, SHOTS, startWebNode } from './browser.js';
 
 const CLI = join(ROOT, 'packages/node/dist/bin/custos.js');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const PASSPHRASE = 'correct horse battery staple';
-if (!haveChromium && process.env.CI !== 'true') {
-  console.log('SKIPPED web tests: package chromium not installed');
-}
 
 let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
 let tmp: string;
@@ -77,9 +74,8 @@ async function refresh(p: Page): Promise<void> {
   await p.getByRole('button', { name: 'Refresh' }).waitFor();
 }
 
-describe.skipIf(!haveChromium && process.env.CI !== 'true')('web app in a browser', { timeout: 90_000 }, () => {
+describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeout: 90_000 }, () => {
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`expected Chromium at ${CHROMIUM} (apt-get install chromium)`);
     mkdirSync(SHOTS, { recursive: true });
     web = await startWebNode();
     tmp = web.tmp.dir;

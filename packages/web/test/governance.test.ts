@@ -8,13 +8,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
+import { nativeSigner } from '@custos/node';
 import { didFromPublicKey, randomSecretKey } from '@custos/protocol/crypto';
 import { proveMemberKey } from '@custos/protocol/ledger';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeSigner } from '../../node/src/crypto/native.js';
-import { CHROMIUM, haveChromium, launchChromium, SHOTS, startWebNode } from './browser.js';
+import { launchChromium, needsChromium, SHOTS, startWebNode } from './browser.js';
 
 let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
 let base: string;
@@ -43,9 +43,8 @@ async function shots(p: Page, ph: Page, url: string, name: string, ready: (q: Pa
   expect(overflow, `${name} is wider than a phone screen`).toBeLessThanOrEqual(0);
 }
 
-describe.skipIf(!haveChromium && process.env.CI !== 'true')('governance in the console', { timeout: 90_000 }, () => {
+describe.skipIf(!needsChromium(import.meta.url))('governance in the console', { timeout: 90_000 }, () => {
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`expected Chromium at ${CHROMIUM} (apt-get install chromium)`);
     mkdirSync(SHOTS, { recursive: true });
     web = await startWebNode();
     base = web.url;

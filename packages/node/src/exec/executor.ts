@@ -9,8 +9,8 @@ import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { checkTxWindow, MEMBER_SET_KEY, type ParsedTx, type ResultCode } from '@custos/protocol/ledger';
 import { nextMemberSetEntry } from '../governance/member-set.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
-import type { Args, ExecContext, Module } from './module.js';
-import { ExecFailure } from './module.js';
+import type { Args, ExecContext, ExecHost, Module, NestedRun } from './module.js';
+import { ExecFailure, LOCK_PREFIX } from './module.js';
 
 /** Committed state as the executor sees it: canonical JSON text by key. */
 export interface StateReader {
@@ -26,43 +26,6 @@ export interface StateReader {
   listState?(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[];
   /** Chain metadata; `genesis` holds the chain's genesis document. */
   getMeta?(key: string): string | undefined;
-}
-
-/**
- * A cross-chain transaction holds `lock/<key>` -> xtxId on every key its prepared operations
- * write, from xtx.prepare to xtx.finalize; any other write to such a key ends with CONFLICT.
- */
-export const LOCK_PREFIX = 'lock/';
-
-/** Outcome of running operations in a nested overlay (see `ExecHost.runNested`). */
-export interface NestedRun {
-  code: ResultCode;
-  /** Index of the operation that failed, -1 if all succeeded. */
-  failed: number;
-  /** Final value (canonical JSON text) or null (deleted) of every key the operations wrote. */
-  writes: Map<string, string | null>;
-  /** Data subjects the operations filed themselves under. */
-  subjects: string[];
-}
-
-/**
- * What the executor offers the system modules that act on other transactions (xtx): passed as the
- * third argument of every action; ordinary actions ignore it.
- */
-export interface ExecHost {
-  /**
-   * Runs signed transactions (signatures already checked by the caller) one after another as if
-   * they executed at this point of the block, reading through `outer`'s view (so the caller's own
-   * writes count), into a private overlay that is returned, never committed. The same checks as a
-   * top-level transaction apply (chain, replay, window, type), plus: a write to a key locked by a
-   * cross-chain transaction fails the run with CONFLICT.
-   */
-  runNested(outer: ExecContext, ops: readonly ParsedTx[], argsOf: (op: ParsedTx) => Args): NestedRun;
-  /**
-   * The chain's genesis document as stored (canonical JSON), or undefined if the reader cannot
-   * tell: what the members and quorum were before any governance changed them.
-   */
-  genesis(): string | undefined;
 }
 
 type HostAction = (ctx: ExecContext, args: Args, host: ExecHost) => ResultCode;

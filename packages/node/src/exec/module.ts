@@ -4,7 +4,7 @@
  * wall clock, randomness or the environment.
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ResultCode } from '@custos/protocol/ledger';
+import type { ParsedTx, ResultCode } from '@custos/protocol/ledger';
 
 export interface ExecContext {
   readonly chainId: string;
@@ -94,3 +94,40 @@ export const arg = {
     }
   },
 };
+
+/**
+ * A cross-chain transaction holds `lock/<key>` -> xtxId on every key its prepared operations
+ * write, from xtx.prepare to xtx.finalize; any other write to such a key ends with CONFLICT.
+ */
+export const LOCK_PREFIX = 'lock/';
+
+/** Outcome of running operations in a nested overlay (see `ExecHost.runNested`). */
+export interface NestedRun {
+  code: ResultCode;
+  /** Index of the operation that failed, -1 if all succeeded. */
+  failed: number;
+  /** Final value (canonical JSON text) or null (deleted) of every key the operations wrote. */
+  writes: Map<string, string | null>;
+  /** Data subjects the operations filed themselves under. */
+  subjects: string[];
+}
+
+/**
+ * What the executor offers the system modules that act on other transactions (xtx): passed as the
+ * third argument of every action; ordinary actions ignore it.
+ */
+export interface ExecHost {
+  /**
+   * Runs signed transactions (signatures already checked by the caller) one after another as if
+   * they executed at this point of the block, reading through `outer`'s view (so the caller's own
+   * writes count), into a private overlay that is returned, never committed. The same checks as a
+   * top-level transaction apply (chain, replay, window, type), plus: a write to a key locked by a
+   * cross-chain transaction fails the run with CONFLICT.
+   */
+  runNested(outer: ExecContext, ops: readonly ParsedTx[], argsOf: (op: ParsedTx) => Args): NestedRun;
+  /**
+   * The chain's genesis document as stored (canonical JSON), or undefined if the reader cannot
+   * tell: what the members and quorum were before any governance changed them.
+   */
+  genesis(): string | undefined;
+}

@@ -16,7 +16,7 @@
  * is rejected or expires. State layout: governance/state.ts.
  */
 import type { Genesis } from '@custos/protocol/ledger';
-import type { ExecHost } from '../exec/executor.js';
+import type { ExecHost } from '../exec/module.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { policyOf } from '../genesis.js';
 import { applyAction, checkAction, type GovView, parseAction } from '../governance/action.js';

@@ -25,7 +25,7 @@ import {
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Checkpoint, type MemberSet, majority, type QuorumCertificate } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
-import type { ExecHost } from '../exec/executor.js';
+import type { ExecHost } from '../exec/module.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import type { Genesis } from '../genesis.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, type MemberRegistry } from '../governance/state.js';

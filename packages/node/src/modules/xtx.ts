@@ -52,8 +52,15 @@ import {
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type ParsedTx, parseTx, type ResultCode, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
-import { type ExecHost, LOCK_PREFIX } from '../exec/executor.js';
-import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import {
+  type Args,
+  arg,
+  type ExecContext,
+  ExecFailure,
+  type ExecHost,
+  LOCK_PREFIX,
+  type Module,
+} from '../exec/module.js';
 import { checked, lightClientKey, liveLightClient, rememberCertificate } from './interop.js';
 
 export function heldWritesKey(xtxId: string): string {

@@ -6,10 +6,10 @@
  * @example
  * runSignerVerifierSuite('noble', { signer: nobleSigner, verifier: nobleVerifier });
  */
+
+import { fromHex, type Signer, toHex, type Verifier } from '@custos/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../src/bytes.js';
-import type { Signer, Verifier } from '../../src/crypto/ed25519.js';
 
 export interface SignerVerifierImpl {
   /** Makes a signer from a 32-byte RFC 8032 secret key (seed); throws on any other length. */

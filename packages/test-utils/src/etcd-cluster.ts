@@ -1,16 +1,17 @@
 /**
  * Real etcd clusters for tests: 1 or 3 members on 127.0.0.1 with free ports and their data in a temp
  * dir; members can be killed, stopped and restarted. Without the etcd binary (Debian package
- * `etcd-server`) the etcd tests are skipped with one line, except under CI=true, where they fail.
+ * `etcd-server`) a test file gated by `needsEtcd` is skipped with one line, except under CI=true,
+ * where it fails.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { parseTx, verifyTxSignature } from '@custos/protocol/ledger';
-import { nativeVerifier } from '../../src/crypto/native.js';
-import type { PendingTx } from '../../src/ordering/orderer.js';
+import { nativeVerifier, type PendingTx } from '@custos/node';
+import { parseTx, verifyTxSignature } from '@custos/protocol';
+import { gate } from './gate.js';
 
 const START_ATTEMPTS = 3;
 const HEALTH_TIMEOUT_MS = 20_000;
@@ -29,19 +30,12 @@ export function findEtcd(): string | undefined {
   return undefined;
 }
 
-let skipNoticePrinted = false;
-
-/** True if etcd tests can run; otherwise prints one line (or, with CI=true, throws). */
-export function etcdAvailable(): boolean {
-  if (findEtcd() !== undefined) return true;
-  if (process.env.CI === 'true') {
-    throw new Error('etcd tests cannot run: no etcd binary (install the Debian package etcd-server)');
-  }
-  if (!skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.log('SKIPPED etcd tests: package etcd-server not installed');
-  }
-  return false;
+/**
+ * True if this file's etcd tests can run; otherwise prints `SKIPPED: <file>: needs the etcd-server
+ * package` (or, with CI=true, throws). Pass the test file's `import.meta.url`.
+ */
+export function needsEtcd(fileUrl: string): boolean {
+  return gate(findEtcd() !== undefined, fileUrl, 'etcd-server');
 }
 
 /** How the tests (and the node) turn a stored transaction into a PendingTx: shape, then signature. */
