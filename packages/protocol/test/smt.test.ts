@@ -481,7 +481,8 @@ describe('deep shared prefixes', () => {
           expect(tree.getByHash(kh) ?? null).toEqual(v);
         }
       }),
-      { numRuns: 200 },
+      // Each run walks ~256-level paths; 100 random histories per run keep the unit tier fast.
+      { numRuns: 100 },
     );
   });
 });
