@@ -1,4 +1,5 @@
 // Shared helpers for benchmark scenarios: latency percentiles and machine facts.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** Caliper-style latency summary of a list of milliseconds. */
@@ -20,4 +21,28 @@ export function latencySummary(samples) {
 
 export function machine() {
   return { cpus: os.availableParallelism(), node: process.version };
+}
+
+/**
+ * This process's I/O counters from /proc/self/io (Linux): `wchar` counts every byte handed to
+ * write(2) (SQLite's WAL and database writes, before the page cache), `write_bytes` what reached
+ * the storage layer. Null where the file does not exist.
+ */
+export function ioCounters() {
+  try {
+    const text = readFileSync('/proc/self/io', 'utf8');
+    const field = (name) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { wchar: field('wchar'), write_bytes: field('write_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes written per transaction between two `ioCounters()` readings, or null if unknown. */
+export function bytesPerTx(before, after, txs) {
+  if (before === null || after === null || txs === 0) return null;
+  return {
+    written: Math.round((after.wchar - before.wchar) / txs),
+    to_storage: Math.round((after.write_bytes - before.write_bytes) / txs),
+  };
 }

@@ -9,7 +9,7 @@ import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/ind
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { drive } from './_drive.mjs';
-import { latencySummary, machine } from './_stats.mjs';
+import { bytesPerTx, ioCounters, latencySummary, machine } from './_stats.mjs';
 
 function makeTxs(count, signers) {
   const now = Date.now();
@@ -50,7 +50,9 @@ export async function run({ quick = false } = {}) {
     let node = await openNode(dir);
     // Warm-up: JIT, worker start, SQLite cache.
     await drive(node, makeTxs(3000, signers));
+    const io0 = ioCounters();
     const full = await drive(node, txs);
+    const io1 = ioCounters();
     const throughput = (full.sent - full.failed) / full.seconds;
     console.error(`saturated: ${Math.round(throughput)} tx/s over ${full.seconds.toFixed(2)} s`);
     await node.close();
@@ -79,6 +81,10 @@ export async function run({ quick = false } = {}) {
       ratio: Math.round((throughput / ceiling) * 1000) / 1000,
       machine: machine(),
       durability: 'sqlite WAL synchronous=FULL, one fsync per block',
+      // What the node wrote per committed transaction (saturated run), against the size of the
+      // signed transaction itself: the storage cost to bring near the transaction's own size.
+      bytes_per_tx: bytesPerTx(io0, io1, full.sent - full.failed),
+      tx_bytes: Math.round(txs.reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t)), 0) / txs.length),
       half_load: {
         send_rate: halfRate,
         succeeded: half.sent - half.failed,
