@@ -74,6 +74,12 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     try {
       cli(['network', 'down', '--dir', dir]);
     } catch {}
+    // Peers the tests restarted themselves are not in network.json: stop them too.
+    for (const p of net?.peers ?? []) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {}
+    }
     tmp.cleanup();
   }, 60_000);
 
