@@ -10,7 +10,7 @@ import { nobleVerifier, type Verifier } from '../crypto/ed25519.js';
 import { ProtocolError } from '../errors.js';
 import { canonicalize, type JsonValue } from '../jcs.js';
 import { emptyRoot, leafHash, verifyConsistency, verifyInclusion } from '../merkle/rfc9162.js';
-import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/smt.js';
+import { parseStateProof, type StateProofJson, verifyStateProof } from '../state/proof.js';
 import { type LogEntry, logEntryBytes, RESULT_CODES } from './block.js';
 import { checkCheckpointShape, type MemberSet, type QuorumCertificate, verifyQuorumCertificate } from './checkpoint.js';
 import {

@@ -31,18 +31,6 @@ import {
 } from './node.js';
 import type { StateProof } from './proof.js';
 
-// Proof checking lives in proof.ts (a browser needs only that); importers of the tree find it here too.
-export {
-  encodeStateProof,
-  isValidStateProof,
-  parseStateProof,
-  type StateProof,
-  type StateProofJson,
-  type StateProofLeaf,
-  verifyStateProof,
-  verifyStateProofHashed,
-} from './proof.js';
-
 /** New root after a batch, and the node writes that take the store there. */
 export interface StateUpdate {
   readonly root: Uint8Array;
