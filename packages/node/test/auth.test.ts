@@ -583,7 +583,6 @@ describe('trust #14: signatures bound to this node, a replay cache no stranger c
       const authorityA = new URL(a.url!).host;
       const headers = sign('GET', path, alice, { host: authorityA });
       // To node A, as signed: accepted.
-      // To node A, as signed: accepted.
       expect((await rawGet(a.url!, path, headers)).status).toBe(200);
       // The same request to node B, Host unchanged (what an attacker replays): refused.
       const replay = await rawGet(b.url!, path, {

@@ -461,7 +461,9 @@ describe('export and import (scrypt + AES-256-GCM)', () => {
     const file = await exportWallet(sample(), PASS);
     expect(file.kdf).toMatchObject({ name: 'scrypt', N: DEFAULT_SCRYPT_N, r: 8, p: 1 });
     expect(DEFAULT_SCRYPT_N).toBe(2 ** 17);
-    expect((await importWallet(file, PASS)).relationships()).toHaveLength(3);
+    // Opened with node:crypto's scrypt at the file's own parameters (the JS import path is covered with FAST below).
+    const opened = JSON.parse(openWithNode(file).toString('utf8').trimEnd()) as { relationships: unknown[] };
+    expect(opened.relationships).toHaveLength(3);
   });
 
   it('is the format ADR 0003 specifies: node:crypto decrypts it to canonical JSON padded with spaces', async () => {
@@ -663,7 +665,8 @@ describe('export and import (scrypt + AES-256-GCM)', () => {
     const file = await exportWallet(full, PASS, FAST);
     expect(JSON.stringify(file).length).toBeLessThanOrEqual(MAX_WALLET_EXPORT_BYTES);
     const back = await importWallet(JSON.stringify(file), PASS, { signerFactory: cheapSigner });
-    expect(back.relationships()).toEqual(full.relationships());
+    // Compared as JSON text: one string comparison instead of a deep-equal over 10,000 objects.
+    expect(JSON.stringify(back.relationships())).toBe(JSON.stringify(full.relationships()));
 
     const big = Wallet.fromMasterSecret(master(43), { signerFactory: cheapSigner });
     for (let i = 0; i < 4000; i++) big.addRelationship(CHAIN, `${'o'.repeat(250)}-${i}`);
