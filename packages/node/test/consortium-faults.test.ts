@@ -152,10 +152,7 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     const upd = tree.apply(new Map([[k, '"tampered"']]));
     store.db.transaction(() => {
       store.db.prepare('INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)').run(k, '"tampered"');
-      for (const [path, node] of upd.writes) {
-        if (node === null) store.db.prepare('DELETE FROM tree_nodes WHERE path = ?').run(path);
-        else store.db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)').run(path, node);
-      }
+      store.writeTreeNodes(upd.writes);
     })();
     store.close();
     c.pid = startPeerProcess(CLI, c.home, Number(new URL(c.url).port));

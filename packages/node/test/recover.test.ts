@@ -76,10 +76,7 @@ describe('trust #12: recovering a diverged peer', () => {
       store.db
         .prepare('INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)')
         .run('kv/r/k0', '{"owner":"x","value":"tampered"}');
-      for (const [path, node] of upd.writes) {
-        if (node === null) store.db.prepare('DELETE FROM tree_nodes WHERE path = ?').run(path);
-        else store.db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)').run(path, node);
-      }
+      store.writeTreeNodes(upd.writes);
     })();
     store.close();
 

@@ -7,6 +7,7 @@ import { utf8 } from '@custos/protocol/encoding';
 import { type LogStore, MerkleLog } from '@custos/protocol/merkle';
 import {
   decodeStateNode,
+  encodeStateNode,
   encodeStateProof,
   type NodePath,
   type StateNode,
@@ -110,13 +111,26 @@ class CachedStateNodeStore implements StateNodeStore {
 
   /** Called only after the block holding these writes committed to SQLite. */
   write(writes: readonly StateNodeWrite[]): void {
-    for (const w of writes) this.remember(pathId(w.path), w.node);
+    for (const w of writes) this.remember(pathId(w.path), withoutValue(w.node));
   }
 
   private remember(id: string, node: StateNode | null): void {
     if (this.cache.size >= CachedStateNodeStore.MAX_CACHED) this.cache.clear();
     this.cache.set(id, node);
   }
+}
+
+const NO_VALUE = new Uint8Array(0);
+
+/** A leaf as the store holds it: hashes only, the value is in the state table. */
+function withoutValue(node: StateNode | null): StateNode | null {
+  if (node === null || node.kind === 'internal' || node.value.length === 0) return node;
+  return { kind: 'leaf', keyHash: node.keyHash, valueHash: node.valueHash, value: NO_VALUE };
+}
+
+/** Bytes of a node as the store keeps it (a leaf without its value): what `encodeWrites` packs. */
+export function encodeStoredNode(node: StateNode): Uint8Array {
+  return encodeStateNode(withoutValue(node) as StateNode);
 }
 
 /** The path as a one-char-per-byte string (a Map key); paths are short, so a JS loop beats a Buffer round trip. */
@@ -150,22 +164,26 @@ function encodeWrites(writes: readonly StateNodeWrite[]): [Uint8Array, Uint8Arra
       buf.set(node.right, at + 1 + STATE_HASH_SIZE);
       at += 1 + 2 * STATE_HASH_SIZE;
     } else {
+      // The leaf's value is not stored again: the state table holds it (see LedgerTree).
       buf[at] = 0x00;
       buf.set(node.keyHash, at + 1);
       buf.set(node.valueHash, at + 1 + STATE_HASH_SIZE);
-      buf.set(node.value, at + 1 + 2 * STATE_HASH_SIZE);
-      at += 1 + 2 * STATE_HASH_SIZE + node.value.length;
+      at += 1 + 2 * STATE_HASH_SIZE;
     }
     out[i] = [w.path, buf.subarray(start, at)];
   }
   return out;
 }
 
-function encodedSize(node: StateNode): number {
-  return 1 + 2 * STATE_HASH_SIZE + (node.kind === 'leaf' ? node.value.length : 0);
+function encodedSize(_node: StateNode): number {
+  return 1 + 2 * STATE_HASH_SIZE;
 }
 
-/** The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle tree. */
+/**
+ * The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle
+ * tree. Its stored leaves carry the key and value hashes only (their `value` is empty): the value
+ * itself is in the state table, so it is written once per change, not twice.
+ */
 export class LedgerTree {
   private staged: readonly StateNodeWrite[] = [];
 

@@ -10,7 +10,6 @@ import { canonicalize } from '@custos/protocol/jcs';
 import type { BlockHeader, QuorumCertificate } from '@custos/protocol/ledger';
 import {
   decodeStateNode,
-  encodeStateNode,
   type NodePath,
   type StateNode,
   type StateNodeStore,
@@ -19,6 +18,7 @@ import {
 } from '@custos/protocol/state';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
+import { encodeStoredNode } from './authenticated.js';
 import { SqliteStore } from './sqlite.js';
 
 /** A read transaction on a second connection: every read sees the store as of its start. */
@@ -101,28 +101,17 @@ export interface StoredTxRow {
   tx: string;
 }
 
-/** State-tree nodes read from and written to the store being built. */
+/** State-tree nodes read from and written to the store being built, in the store's own layout. */
 class StoreNodes implements StateNodeStore {
-  private readonly getQ;
-  private readonly setQ;
-  private readonly delQ;
-
-  constructor(db: Database.Database) {
-    this.getQ = db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?');
-    this.setQ = db.prepare('INSERT OR REPLACE INTO tree_nodes (path, node) VALUES (?, ?)');
-    this.delQ = db.prepare('DELETE FROM tree_nodes WHERE path = ?');
-  }
+  constructor(private readonly store: SqliteStore) {}
 
   get(path: NodePath): StateNode | undefined {
-    const r = this.getQ.get(path);
-    return r === undefined ? undefined : decodeStateNode(new Uint8Array(r.node));
+    const bytes = this.store.getTreeNode(path);
+    return bytes === undefined ? undefined : decodeStateNode(bytes);
   }
 
   write(writes: readonly StateNodeWrite[]): void {
-    for (const w of writes) {
-      if (w.node === null) this.delQ.run(w.path);
-      else this.setQ.run(w.path, encodeStateNode(w.node));
-    }
+    this.store.writeTreeNodes(writes.map((w) => [w.path, w.node === null ? null : encodeStoredNode(w.node)]));
   }
 }
 
@@ -148,7 +137,7 @@ export class SnapshotStoreWriter {
     this.store = new SqliteStore(this.partial, { synchronous: 'NORMAL' });
     this.store.db.pragma('synchronous = OFF');
     this.store.db.exec('BEGIN');
-    this.tree = new StateTree(new StoreNodes(this.store.db));
+    this.tree = new StateTree(new StoreNodes(this.store));
     this.stateQ = this.store.db.prepare('INSERT INTO state (key, value) VALUES (?, ?)');
   }
 

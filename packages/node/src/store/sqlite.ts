@@ -47,7 +47,9 @@ CREATE INDEX IF NOT EXISTS txs_by_id ON txs (tx_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subject_index (subject TEXT NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (subject, log_index)) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID;
+-- State-tree nodes by storage key (treeKey): a node's key-hash prefix first, then its depth, so the
+-- nodes on one path down the tree sit next to each other and a transaction touches few pages.
+CREATE TABLE IF NOT EXISTS state_nodes (k BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID;
 -- Read indexes (trust #6): the snapshot's replay window, and open requests by deadline (read-queries.ts).
 CREATE INDEX IF NOT EXISTS txs_by_expiry ON txs (expires_at);
 CREATE INDEX IF NOT EXISTS state_open_requests ON state (json_extract(value, '$.deadline'), key)
@@ -70,6 +72,7 @@ export class SqliteStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
       this.db.exec(SCHEMA);
+      migrateTreeNodes(this.db);
     }
     this.db.pragma('cache_size = -65536');
     const db = this.db;
@@ -126,13 +129,12 @@ export class SqliteStore {
       subjectList: db.prepare<[string, number, number], { log_index: number }>(
         'SELECT log_index FROM subject_index WHERE subject = ? AND log_index > ? ORDER BY log_index LIMIT ?',
       ),
-      treeGet: db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM tree_nodes WHERE path = ?'),
+      treeGet: db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM state_nodes WHERE k = ?'),
       // An upsert rewrites the row in place; OR REPLACE would delete it and insert it again.
       treeSet: db.prepare(
-        'INSERT INTO tree_nodes (path, node) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET node = excluded.node',
+        'INSERT INTO state_nodes (k, node) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET node = excluded.node',
       ),
-      treeDel: db.prepare('DELETE FROM tree_nodes WHERE path = ?'),
-      treeAll: db.prepare<[], { path: Buffer; node: Buffer }>('SELECT path, node FROM tree_nodes'),
+      treeDel: db.prepare('DELETE FROM state_nodes WHERE k = ?'),
     };
   }
 
@@ -217,13 +219,19 @@ export class SqliteStore {
     return r ? new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.length) : undefined;
   }
 
+  /** The encoded state-tree node at `path` (a protocol NodePath). */
   getTreeNode(path: Uint8Array): Uint8Array | undefined {
-    const r = this.q.treeGet.get(path);
+    const r = this.q.treeGet.get(treeKey(path));
     return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.length) : undefined;
   }
 
-  *allTreeNodes(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const r of this.q.treeAll.iterate()) yield [new Uint8Array(r.path), new Uint8Array(r.node)];
+  /** Writes (or, for null, deletes) encoded state-tree nodes by path; `commitBlock` calls it inside the block's transaction. */
+  writeTreeNodes(writes: Iterable<[path: Uint8Array, node: Uint8Array | null]>): void {
+    const q = this.q;
+    for (const [path, node] of writes) {
+      if (node === null) q.treeDel.run(treeKey(path));
+      else q.treeSet.run(treeKey(path), node);
+    }
   }
 
   /** Writes a block and all of its effects in one SQLite transaction. */
@@ -247,10 +255,7 @@ export class SqliteStore {
       }
       for (const [level, index, hash] of c.logNodes) q.logSet.run(level, index, hash);
       for (const [subject, logIndex] of c.subjectIndex ?? []) q.subjectAdd.run(subject, logIndex);
-      for (const [path, node] of c.treeWrites) {
-        if (node === null) q.treeDel.run(path);
-        else q.treeSet.run(path, node);
-      }
+      this.writeTreeNodes(c.treeWrites);
       for (const [key, value] of c.meta ?? []) this.setMeta(key, value);
     })();
   }
@@ -285,4 +290,37 @@ function rowToTx(r: {
     logIndex: r.log_index,
     code: r.code as ResultCode,
   };
+}
+
+/**
+ * Storage key of a tree node: the protocol's NodePath is depth (2 bytes) then key-hash prefix; the
+ * store keys by prefix then depth, so a node sorts next to the nodes below it. Nodes on one path
+ * from the root share pages, and a block's writes touch few pages (WAL bytes per transaction).
+ */
+function treeKey(path: Uint8Array): Uint8Array {
+  const key = new Uint8Array(path.length);
+  key.set(path.subarray(2), 0);
+  key[path.length - 2] = path[0] as number;
+  key[path.length - 1] = path[1] as number;
+  return key;
+}
+
+/** Bytes of a stored tree node's tag and two hashes; leaf values are not kept in the tree (the state table holds them). */
+const TREE_NODE_BYTES = 65;
+
+/**
+ * Stores made before the state_nodes layout kept nodes in tree_nodes by NodePath, leaves with
+ * their values: moved once, in one transaction, to state_nodes (key by treeKey, leaf value dropped).
+ */
+function migrateTreeNodes(db: Database.Database): void {
+  const old = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'tree_nodes'").get();
+  if (old === undefined) return;
+  // In one statement, so SQLite streams the rows (no iteration over a statement while writing).
+  db.function('custos_tree_key', { deterministic: true }, (path: unknown) => treeKey(path as Uint8Array));
+  db.transaction(() => {
+    db.prepare(
+      `INSERT OR REPLACE INTO state_nodes (k, node) SELECT custos_tree_key(path), substr(node, 1, ${TREE_NODE_BYTES}) FROM tree_nodes`,
+    ).run();
+    db.exec('DROP TABLE tree_nodes');
+  })();
 }
