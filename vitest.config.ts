@@ -34,6 +34,8 @@ const INTEGRATION = [
   // long randomized runs over the whole stack (10,000 HTTP requests; two chains relaying): 22 s of
   // the unit tier's budget on a 2-core machine
   'packages/node/test/fuzz.test.ts',
+  // the durability pipeline's checkpoint thread, on 8 MB of write-ahead log
+  'packages/node/test/durability.test.ts',
   'packages/node/test/xtx-property.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];

@@ -25,7 +25,7 @@ import { BlockCommitter, commitGenesis } from './peer/commit.js';
 import type { CheckpointExchange } from './peer/exchange.js';
 import { type FinalityStatus, FinalityTracker } from './peer/finality.js';
 import type { LedgerLog, LedgerTree } from './store/authenticated.js';
-import { SqliteStore } from './store/sqlite.js';
+import { SqliteStore, type StoreOptions } from './store/sqlite.js';
 
 export type { CommitResult } from '@custos/protocol/ledger';
 export { parsePendingTx, type Submission } from './peer/admission.js';
@@ -67,6 +67,8 @@ export interface NodeOptions {
   /** Most transactions waiting for a block. Default 100,000. */
   maxPending?: number;
   synchronous?: 'FULL' | 'NORMAL';
+  /** How the store syncs its write-ahead log (default `fs.fsync`); tests pass one they control. */
+  syncWal?: StoreOptions['syncWal'];
   /** Wall clock for admission checks and the block-time check (never used by execution). */
   now?: () => number;
   /**
@@ -156,7 +158,10 @@ export class CustosNode extends EventEmitter {
   static async open(opts: NodeOptions): Promise<CustosNode> {
     installNativeCrypto();
     let node: CustosNode | undefined;
-    const store = new SqliteStore(opts.dbPath, opts.synchronous === undefined ? {} : { synchronous: opts.synchronous });
+    const store = new SqliteStore(opts.dbPath, {
+      ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
+      ...(opts.syncWal === undefined ? {} : { syncWal: opts.syncWal }),
+    });
     try {
       const storedText = store.getMeta('genesis');
       let genesis: Genesis;
@@ -340,20 +345,28 @@ export class CustosNode extends EventEmitter {
       if (this.exchange === undefined) for (const t of batch.txs) this.admission.fail(t.parsed.txId, err);
       throw err;
     }
-    try {
-      this.admission.committed(this.chain.commit(batch.txs, batch.time, batch.proposer ?? this.proposer));
-      this.clock.clear('block');
-      this.emit('block', this.chain.head);
-      this.tracker.afterCommit();
-    } catch (e) {
+    const failed = (e: unknown, what = 'block commit failed') => {
       for (const t of batch.txs) {
-        this.admission.fail(
-          t.parsed.txId,
-          new NodeError('INTERNAL', 'block commit failed; node stopped', { cause: e }),
-        );
+        this.admission.fail(t.parsed.txId, new NodeError('INTERNAL', `${what}; node stopped`, { cause: e }));
       }
       this.halt(e);
+    };
+    let results: CommitResult[];
+    try {
+      results = this.chain.commit(batch.txs, batch.time, batch.proposer ?? this.proposer);
+      this.clock.clear('block');
+    } catch (e) {
+      failed(e);
+      return;
     }
+    // Acknowledged, announced and signed only once on disk; the next block executes meanwhile.
+    const header = this.chain.head;
+    const members = this.chain.headMembers;
+    this.store.durable().then(() => {
+      this.admission.committed(results);
+      this.emit('block', header);
+      if (!this.stopped) this.tracker.afterCommit(header, members);
+    }, (e) => failed(e, `block ${header.height} could not be made durable (fsync of the write-ahead log failed)`));
   }
 
   /** Whether this peer collects the other members' signatures (a consortium peer): its blocks are final only once they arrive. */
@@ -402,19 +415,23 @@ export class CustosNode extends EventEmitter {
       },
       block,
     );
-    this.emit('block', this.chain.head);
+    const header = this.chain.head;
+    await this.store.durable();
+    this.emit('block', header);
   }
 
   /** Stops ordering and the verify pool; waits for the block in progress to commit, then closes the store. */
   async close(): Promise<void> {
     this.stopped = true;
     await this.orderer?.stop();
+    // Blocks already committed are acknowledged once on disk, before anything is torn down.
+    await this.store.durable().catch(() => {});
     await this.exchange?.stop().catch(() => {});
     this.tracker.rejectWaiters(() => new NodeError('NODE_STOPPED', 'node stopped'));
     await this.admission.drained();
     this.admission.failAll(() => new NodeError('NODE_STOPPED', 'node stopped'));
     await this.pool.close();
-    this.store.close();
+    await this.store.closeDurably();
   }
 
   /** Transactions admitted and not yet committed. */

@@ -8,6 +8,7 @@ import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type CheckpointSignature,
   checkpointOf,
+  type BlockHeader,
   type MemberSet,
   type QuorumCertificate,
 } from '@custos/protocol/ledger';
@@ -92,12 +93,14 @@ export class FinalityTracker {
     }
   }
 
-  /** After a commit: final at once if this peer's own keys make a quorum; else it waits for the other peers. */
-  afterCommit(): void {
-    const { store, chain } = this.host;
-    const height = chain.head.height;
-    const own = store.getHeader(height)?.qc?.signatures ?? [];
-    this.handle(this.quorum.open(checkpointOf(chain.head), chain.headMembers, own));
+  /**
+   * After the commit of `header` (certified by `members`) is on disk: final at once if this peer's
+   * own keys make a quorum; else it waits for the other peers.
+   */
+  afterCommit(header: BlockHeader, members: MemberSet): void {
+    const height = header.height;
+    const own = this.host.store.getHeader(height)?.qc?.signatures ?? [];
+    this.handle(this.quorum.open(checkpointOf(header), members, own));
     if (this.host.exchange) this.publishOwn(height);
   }
 

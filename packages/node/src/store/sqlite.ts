@@ -8,6 +8,7 @@ import { canonicalize } from '@custos/protocol/jcs';
 import type { Block, BlockHeader, QuorumCertificate, ResultCode, SignedTx } from '@custos/protocol/ledger';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
+import { WalPipeline } from './wal-pipeline.js';
 
 export interface CommittedTx {
   tx: SignedTx;
@@ -60,11 +61,15 @@ export interface StoreOptions {
   /** `FULL` (default) syncs the WAL at every block: durable across power loss. `NORMAL`: across process crashes. */
   synchronous?: 'FULL' | 'NORMAL';
   readonly?: boolean;
+  /** How the write-ahead log is synced to disk (default `fs.fsync`); tests pass one they control. */
+  syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly q;
+  /** With `synchronous: 'FULL'`: blocks commit without an fsync, `durable()` syncs them (wal-pipeline.ts). */
+  private readonly wal: WalPipeline | undefined;
 
   constructor(path: string, opts: StoreOptions = {}) {
     this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
@@ -74,6 +79,7 @@ export class SqliteStore {
       this.db.exec(SCHEMA);
       migrateTreeNodes(this.db);
     }
+    this.wal = !opts.readonly && (opts.synchronous ?? 'FULL') === 'FULL' ? WalPipeline.open(this.db, path, opts.syncWal) : undefined;
     this.db.pragma('cache_size = -65536');
     const db = this.db;
     this.q = {
@@ -234,10 +240,13 @@ export class SqliteStore {
     }
   }
 
-  /** Writes a block and all of its effects in one SQLite transaction. */
+  /**
+   * Writes a block and all of its effects in one SQLite transaction. With `synchronous: 'FULL'` it
+   * is on disk only once `durable()` resolves: acknowledge nothing of it before.
+   */
   commitBlock(c: BlockCommit): void {
     const q = this.q;
-    this.db.transaction(() => {
+    const write = () => {
       const prev = this.latestHeader();
       const expected = prev === null ? 0 : prev.height + 1;
       if (c.header.height !== expected) {
@@ -257,7 +266,14 @@ export class SqliteStore {
       for (const [subject, logIndex] of c.subjectIndex ?? []) q.subjectAdd.run(subject, logIndex);
       this.writeTreeNodes(c.treeWrites);
       for (const [key, value] of c.meta ?? []) this.setMeta(key, value);
-    })();
+    };
+    if (this.wal) this.wal.commit(write);
+    else this.db.transaction(write)();
+  }
+
+  /** Resolves once every block committed so far is on disk (at once where the store does not sync, `synchronous: 'NORMAL'`). */
+  durable(): Promise<void> {
+    return this.wal ? this.wal.durable() : Promise.resolve();
   }
 
   setQc(height: number, qc: QuorumCertificate): void {
@@ -269,7 +285,15 @@ export class SqliteStore {
     await this.db.backup(destination);
   }
 
+  /** Closes at once; a running checkpoint is abandoned (SQLite finishes it at the next open). */
   close(): void {
+    this.wal?.closeNow();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Waits for the pending fsync and the checkpointer, then closes: the WAL is folded into the database file. */
+  async closeDurably(): Promise<void> {
+    await this.wal?.close();
     if (this.db.open) this.db.close();
   }
 }
