@@ -92,21 +92,32 @@ export class LedgerLog {
   }
 }
 
-/** Read-through cache of state-tree nodes over SQLite; writes go to SQLite with the block. */
+/**
+ * Read-through cache of state-tree nodes over SQLite; writes go to SQLite with the block. Bounded
+ * whatever the size of the state: two generations of at most `GENERATION` nodes each; a node read
+ * from the older one moves to the younger, and when the younger is full the older is dropped. The
+ * nodes every block touches (the top of the tree) so stay cached, and memory does not grow with
+ * the number of keys.
+ */
 class CachedStateNodeStore implements StateNodeStore {
-  private readonly cache = new Map<string, StateNode | null>();
-  static readonly MAX_CACHED = 4_000_000;
+  static readonly GENERATION = 250_000;
+  private young = new Map<string, StateNode | null>();
+  private old = new Map<string, StateNode | null>();
 
   constructor(private readonly store: SqliteStore) {}
 
   get(path: NodePath): StateNode | undefined {
     const id = pathId(path);
-    const hit = this.cache.get(id);
-    if (hit !== undefined) return hit ?? undefined;
-    const bytes = this.store.getTreeNode(path);
-    const node = bytes === undefined ? null : decodeStateNode(bytes);
-    this.remember(id, node);
-    return node ?? undefined;
+    let hit = this.young.get(id);
+    if (hit === undefined) {
+      hit = this.old.get(id);
+      if (hit === undefined) {
+        const bytes = this.store.getTreeNode(path);
+        hit = bytes === undefined ? null : decodeStateNode(bytes);
+      }
+      this.remember(id, hit);
+    }
+    return hit ?? undefined;
   }
 
   /** Called only after the block holding these writes committed to SQLite. */
@@ -115,8 +126,11 @@ class CachedStateNodeStore implements StateNodeStore {
   }
 
   private remember(id: string, node: StateNode | null): void {
-    if (this.cache.size >= CachedStateNodeStore.MAX_CACHED) this.cache.clear();
-    this.cache.set(id, node);
+    if (this.young.size >= CachedStateNodeStore.GENERATION) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(id, node);
   }
 }
 
