@@ -82,7 +82,7 @@ export class Admission {
     checkTxWindow(parsed.tx.body, this.opts.now());
     if (this.pendingIds.has(parsed.txId))
       throw new NodeError('DUPLICATE_TX', `transaction ${parsed.txId} is already pending`);
-    if (this.opts.store.hasCommittedTx(parsed.txId)) {
+    if (this.opts.store.isCommitted(parsed.txId, parsed.tx.body.expiresAt)) {
       throw new ProtocolError('TX_REPLAYED', `transaction ${parsed.txId} is already committed`);
     }
     if (this.pendingIds.size >= this.opts.maxPending) {

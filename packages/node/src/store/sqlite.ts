@@ -8,6 +8,7 @@ import { canonicalize } from '@custos/protocol/jcs';
 import type { Block, BlockHeader, QuorumCertificate, ResultCode, SignedTx } from '@custos/protocol/ledger';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
+import { ReplayFilter } from './replay-filter.js';
 import { WalPipeline } from './wal-pipeline.js';
 
 export interface CommittedTx {
@@ -70,6 +71,8 @@ export class SqliteStore {
   private readonly q;
   /** With `synchronous: 'FULL'`: blocks commit without an fsync, `durable()` syncs them (wal-pipeline.ts). */
   private readonly wal: WalPipeline | undefined;
+  /** Ids of the transactions committed since open, so that most replay probes need no read. */
+  private readonly replay: ReplayFilter;
 
   constructor(path: string, opts: StoreOptions = {}) {
     this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
@@ -79,7 +82,12 @@ export class SqliteStore {
       this.db.exec(SCHEMA);
       migrateTreeNodes(this.db);
     }
-    this.wal = !opts.readonly && (opts.synchronous ?? 'FULL') === 'FULL' ? WalPipeline.open(this.db, path, opts.syncWal) : undefined;
+    const newest = this.db.prepare<[], { e: number | null }>('SELECT max(expires_at) AS e FROM txs').get();
+    this.replay = new ReplayFilter(newest?.e ?? 0);
+    this.wal =
+      !opts.readonly && (opts.synchronous ?? 'FULL') === 'FULL'
+        ? WalPipeline.open(this.db, path, opts.syncWal)
+        : undefined;
     this.db.pragma('cache_size = -65536');
     const db = this.db;
     this.q = {
@@ -195,6 +203,11 @@ export class SqliteStore {
     return this.q.committed.get(txId) !== undefined;
   }
 
+  /** `hasCommittedTx` for a transaction expiring at `expiresAt`, mostly answered from memory (replay-filter.ts). */
+  isCommitted(txId: string, expiresAt: number): boolean {
+    return this.replay.mayContain(txId, expiresAt) && this.hasCommittedTx(txId);
+  }
+
   /** Of `txIds`, those `hasCommittedTx` is true for, in one query. */
   committedAmong(txIds: readonly string[]): Set<string> {
     const out = new Set<string>();
@@ -257,6 +270,8 @@ export class SqliteStore {
       for (let i = 0; i < c.txs.length; i++) {
         const t = c.txs[i]!;
         q.insertTx.run(base + i, t.txId, c.header.height, i, c.results[i]!, t.expiresAt, t.json);
+        // A filter entry for a block that then fails to commit only costs a read later.
+        this.replay.add(t.txId, t.expiresAt);
       }
       for (const [k, v] of c.stateWrites) {
         if (v === null) q.stateDel.run(k);
