@@ -213,7 +213,8 @@ export async function run({ quick = false } = {}) {
       ledger_tx_per_xtx: two.ledger_tx_per_xtx,
       in_flight: window,
       one_at_a_time: alone[0],
-      durability: 'sqlite WAL, acknowledged after the WAL fsync (shared by the blocks committed meanwhile), on every chain',
+      durability:
+        'sqlite WAL, acknowledged after the WAL fsync (shared by the blocks committed meanwhile), on every chain',
       three_chains: {
         chains: 3,
         succeeded: three.succeeded,

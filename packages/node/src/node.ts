@@ -362,11 +362,14 @@ export class CustosNode extends EventEmitter {
     // Acknowledged, announced and signed only once on disk; the next block executes meanwhile.
     const header = this.chain.head;
     const members = this.chain.headMembers;
-    this.store.durable().then(() => {
-      this.admission.committed(results);
-      this.emit('block', header);
-      if (!this.stopped) this.tracker.afterCommit(header, members);
-    }, (e) => failed(e, `block ${header.height} could not be made durable (fsync of the write-ahead log failed)`));
+    this.store.durable().then(
+      () => {
+        this.admission.committed(results);
+        this.emit('block', header);
+        if (!this.stopped) this.tracker.afterCommit(header, members);
+      },
+      (e) => failed(e, `block ${header.height} could not be made durable (fsync of the write-ahead log failed)`),
+    );
   }
 
   /** Whether this peer collects the other members' signatures (a consortium peer): its blocks are final only once they arrive. */

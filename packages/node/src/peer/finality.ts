@@ -6,9 +6,9 @@
  */
 import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
+  type BlockHeader,
   type CheckpointSignature,
   checkpointOf,
-  type BlockHeader,
   type MemberSet,
   type QuorumCertificate,
 } from '@custos/protocol/ledger';
