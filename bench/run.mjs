@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs one benchmark scenario (`npm run bench -- <scenario>`) or all of them (`all`). Each scenario
 // is bench/<scenario>.mjs exporting `run(options)`; its result is printed as one JSON object on the
-// last line of output and saved under bench/results/.
+// last line of output and saved under bench/results/. Options: `--quick` (a shorter run) and
+// `--max N` (the largest size, for the scenarios that grow something: growth).
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,11 +14,20 @@ const scenarios = readdirSync(here)
   .sort();
 
 const [name, ...rest] = process.argv.slice(2);
-if (!name || !(name === 'all' || scenarios.includes(name))) {
-  console.error(`usage: npm run bench -- <scenario|all> [--quick]\nscenarios: ${scenarios.join(', ')}`);
+const usage = () => {
+  console.error(`usage: npm run bench -- <scenario|all> [--quick] [--max N]\nscenarios: ${scenarios.join(', ')}`);
   process.exit(64);
-}
+};
+if (!name || !(name === 'all' || scenarios.includes(name))) usage();
 const options = { quick: rest.includes('--quick') };
+// `--max N` (or `--max=N`, N as 1000000 or 1e6): the largest size a scenario grows to (growth).
+const maxAt = rest.findIndex((a) => a === '--max' || a.startsWith('--max='));
+if (maxAt >= 0) {
+  const text = rest[maxAt] === '--max' ? rest[maxAt + 1] : rest[maxAt].slice('--max='.length);
+  const max = Number(text);
+  if (!Number.isSafeInteger(max) || max <= 0) usage();
+  options.max = max;
+}
 const results = [];
 for (const s of name === 'all' ? scenarios : [name]) {
   console.error(`# ${s}`);
