@@ -147,6 +147,7 @@ export class CustosNode extends EventEmitter {
       chain: this.chain,
       chainId: this.chainId,
       exchange: this.exchange,
+      pool: this.pool,
       emit: (event, value) => this.emit(event, value),
       halt: (err) => this.halt(err),
       fatal: () => this.fatal,
