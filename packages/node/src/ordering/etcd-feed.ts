@@ -149,7 +149,7 @@ export class BlockFeed {
       }
       if (this.stopped) return;
       // A newer revision of this block (re-dated) arrived meanwhile: take that one.
-      if (this.buffer.get(next) !== held) continue;
+      if (this.buffer.get(next)?.rev !== held.rev) continue;
       const refusal = this.opts.checkBlockTime(batch.time, this.lastTime);
       if (refusal !== undefined) {
         await this.refuse(next, held, batch.time, refusal);
@@ -364,7 +364,7 @@ export class BlockFeed {
   /** The parse of the block held at `height` (started once per revision held). */
   private decodeHeld(height: number, held: Held): Promise<OrderedBatch> {
     const d = this.decoded.get(height);
-    if (d !== undefined && d.held === held) return d.batch;
+    if (d !== undefined && d.held.rev === held.rev) return d.batch;
     for (const h of this.decoded.keys()) if (h <= this.delivered) this.decoded.delete(h);
     const batch = this.decode(held.value, height);
     // A block parsed ahead may never be delivered here (stop, re-dated): its failure is seen when its turn comes.
