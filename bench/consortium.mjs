@@ -16,6 +16,8 @@
 // single-node embedded throughput, for reference.
 //
 // CUSTOS_BENCH_CPU_PROF=<dir> runs each peer with `node --cpu-prof --cpu-prof-dir=<dir>`.
+// CUSTOS_BENCH_RATE=<tx/s> runs the open loop at that rate instead of half the closed loop's
+// throughput (to compare latencies of two builds at the same load).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -305,7 +307,8 @@ export async function run({ quick = false } = {}) {
     const full = await phase(fullTxs, { batch: BATCH, window: WINDOW });
     const cpu = cpuPerTx(cpuBefore, cpuOf(pids), full.succeeded);
     console.error(`closed loop: ${full.throughput} tx/s to finality over ${full.seconds} s; half load...`);
-    const halfRate = Math.max(50, Math.round(full.throughput / 2));
+    const fixedRate = Number(process.env.CUSTOS_BENCH_RATE);
+    const halfRate = fixedRate > 0 ? fixedRate : Math.max(50, Math.round(full.throughput / 2));
     const half = await phase(halfTxs, {
       batch: Math.max(10, Math.round(halfRate / 20)),
       window: Infinity,
