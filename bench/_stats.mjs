@@ -46,3 +46,17 @@ export function bytesPerTx(before, after, txs) {
     to_storage: Math.round((after.write_bytes - before.write_bytes) / txs),
   };
 }
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat
+ * (Linux, at the usual 100 clock ticks per second); null where it cannot be read.
+ */
+export function cpuSeconds(pid = process.pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}

@@ -1,22 +1,41 @@
-// Scenario `consortium`: three members on this machine (three peers in this process, one etcd
-// member), signed transactions submitted round-robin to the peers, throughput and latency measured
-// to FINALITY (a quorum certificate on the submitting peer). Measured in the same run: the raw
-// Ed25519 verify rate on all cores, and the single-node embedded throughput. Ceiling = raw verify
-// rate / peers on the machine (every peer verifies every signature).
-import { spawn } from 'node:child_process';
+// Scenario `consortium`: three members on this machine as a real deployment runs them: each peer in
+// its own OS process (bench/_consortium-peer.mjs opens the node as `custos node start` does), one
+// etcd member, and this process as the members' clients. Clients do what a real one does: POST
+// signed transactions to their own member's peer in batches (/v1/txs/batch?wait=true, answered at
+// commit), round-robin over the three peers, then wait for the block's quorum certificate on that
+// peer (GET /v1/blocks/:height/certificate?wait=true). A watch on etcd's `blocks/` sees when each
+// transaction is in an ordered block.
+//
+// Latencies, from the moment its batch is sent: ordering (the transaction is in a block in etcd),
+// commit (the submitting peer committed it), finality (the submitting peer holds a quorum
+// certificate for its block). Two phases: a closed loop (a window of transactions in flight) for the
+// throughput to finality, then an open loop at half that rate for latencies without queueing.
+//
+// Measured in the same run, before anything else starts: the raw Ed25519 verify rate on all cores.
+// Ceiling = raw verify rate / peers on the machine (every peer verifies every signature). Also the
+// single-node embedded throughput, for reference.
+//
+// CUSTOS_BENCH_CPU_PROF=<dir> runs each peer with `node --cpu-prof --cpu-prof-dir=<dir>`.
+// CUSTOS_BENCH_RATE=<tx/s> runs the open loop at that rate instead of half the closed loop's
+// throughput (to compare latencies of two builds at the same load).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { findEtcdBinary } from '../packages/node/dist/consortium/launcher.js';
-import { openConsortiumNode } from '../packages/node/dist/consortium/peer-node.js';
-import { freePorts } from '../packages/node/dist/consortium/processes.js';
+import { join, resolve } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
+import { Cluster } from './_consortium-cluster.mjs';
 import { drive } from './_drive.mjs';
-import { latencySummary, machine } from './_stats.mjs';
+import { cpuSeconds, latencySummary, machine } from './_stats.mjs';
 
 const PEERS = 3;
+const ORGS = ['bank', 'insurer', 'retailer'];
+const PREFIX = '/bench/c';
+/** Transactions per HTTP batch in the closed loop. */
+const BATCH = 250;
+/** Transactions in flight (sent, not yet final) in the closed loop. */
+const WINDOW = 4000;
 
 function makeTxs(chainId, count, signers, tag) {
   const now = Date.now();
@@ -32,53 +51,6 @@ function makeTxs(chainId, count, signers, tag) {
       signers[i % signers.length],
     ),
   );
-}
-
-async function startEtcd(dir) {
-  const [client, peer] = await freePorts(2);
-  const proc = spawn(
-    findEtcdBinary(),
-    [
-      '--name=b0',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${client}`,
-      `--advertise-client-urls=http://127.0.0.1:${client}`,
-      `--listen-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-cluster=b0=http://127.0.0.1:${peer}`,
-      '--max-txn-ops=4096',
-      '--max-request-bytes=10485760',
-      '--log-level=error',
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `http://127.0.0.1:${client}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, stop: () => proc.kill('SIGTERM') };
-}
-
-/** Round-robin over the peers; a submission counts once its peer holds a final certificate for its block. */
-function roundRobin(nodes) {
-  let i = 0;
-  return {
-    submit(t) {
-      const node = nodes[i++ % nodes.length];
-      const sub = node.submit(t);
-      return {
-        txId: sub.txId,
-        committed: sub.committed.then(async (r) => {
-          await node.waitFinal(r.height, 60_000);
-          return r;
-        }),
-      };
-    },
-  };
 }
 
 async function singleNode(dir, count, signers) {
@@ -100,71 +72,293 @@ async function singleNode(dir, count, signers) {
   return Math.round((r.sent - r.failed) / r.seconds);
 }
 
+/** Per-transaction times (performance.now()) of one phase, filled by the etcd watch and the clients. */
+class Phase {
+  constructor(txs) {
+    this.txs = txs;
+    this.bySig = new Map(txs.map((t, i) => [t.sig, i]));
+    this.sentAt = new Float64Array(txs.length);
+    this.orderedAt = new Float64Array(txs.length);
+    this.committedAt = new Float64Array(txs.length);
+    this.finalAt = new Float64Array(txs.length);
+    this.failed = 0;
+    this.errors = new Map();
+  }
+
+  fail(why, count = 1) {
+    this.failed += count;
+    this.errors.set(why, (this.errors.get(why) ?? 0) + count);
+  }
+
+  summary(start, end) {
+    const lat = (at) => {
+      const out = [];
+      for (let i = 0; i < this.txs.length; i++) if (at[i] > 0 && this.sentAt[i] > 0) out.push(at[i] - this.sentAt[i]);
+      return latencySummary(out);
+    };
+    const succeeded = this.txs.length - this.failed;
+    return {
+      succeeded,
+      failed: this.failed,
+      ...(this.errors.size === 0 ? {} : { errors: Object.fromEntries(this.errors) }),
+      seconds: Math.round((end - start) / 10) / 100,
+      throughput: Math.round(succeeded / ((end - start) / 1000)),
+      ordering_latency_ms: lat(this.orderedAt),
+      commit_latency_ms: lat(this.committedAt),
+      finality_latency_ms: lat(this.finalAt),
+    };
+  }
+}
+
+/** Records when each transaction of the current phase first appears in a block in etcd. */
+async function watchBlocks(etcdUrl, current) {
+  const client = new Etcd3({ hosts: [etcdUrl] });
+  const watcher = await client.namespace(`${PREFIX}/`).watch().prefix('blocks/').create();
+  watcher.on('put', (kv) => {
+    const at = performance.now();
+    const phase = current();
+    if (phase === undefined) return;
+    for (const t of JSON.parse(kv.value.toString('utf8')).txs) {
+      const i = phase.bySig.get(t.sig);
+      if (i !== undefined && phase.orderedAt[i] === 0) phase.orderedAt[i] = at;
+    }
+  });
+  let stopping;
+  return () => {
+    stopping ??= watcher
+      .cancel()
+      .catch(() => {})
+      .then(() => client.close());
+    return stopping;
+  };
+}
+
+async function postJson(url, body, signal) {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+  const json = await r.json();
+  if (!r.ok) throw new Error(`${r.status} ${json.code ?? ''} ${json.detail ?? ''}`.trim());
+  return json;
+}
+
+/**
+ * Sends `phase`'s transactions in batches, batch k to peer k mod n, each with `?wait=true`, then
+ * waits for the certificate of every height its transactions landed in on that peer. Closed loop
+ * (`window` transactions sent and not final) or open loop (`rate` tx/s). Resolves when every
+ * transaction is final or failed, with the start and end times.
+ */
+function runPhase(peers, phase, { batch, window, rate, signal }) {
+  const n = phase.txs.length;
+  const bodies = [];
+  for (let s = 0; s < n; s += batch) bodies.push({ start: s, end: Math.min(n, s + batch) });
+  for (const b of bodies) b.body = JSON.stringify(phase.txs.slice(b.start, b.end));
+  const finalWaits = new Map();
+  const waitFinal = (peer, height) => {
+    const key = `${peer.id} ${height}`;
+    let w = finalWaits.get(key);
+    if (w === undefined) {
+      w = fetch(`${peer.url}/v1/blocks/${height}/certificate?wait=true`, { signal })
+        .then((r) => r.json())
+        .then((c) => {
+          if (c.final !== true) throw new Error(`block ${height} not final on ${peer.id}`);
+          return performance.now();
+        });
+      finalWaits.set(key, w);
+    }
+    return w;
+  };
+  return new Promise((resolveAll, rejectAll) => {
+    let next = 0;
+    let done = 0;
+    let inFlight = 0;
+    const start = performance.now();
+    const finish = (count) => {
+      done += count;
+      inFlight -= count;
+      if (done === n) resolveAll({ start, end: performance.now() });
+      else if (rate === undefined) pump();
+    };
+    const send = (k) => {
+      const b = bodies[k];
+      const peer = peers[k % peers.length];
+      const size = b.end - b.start;
+      inFlight += size;
+      const t0 = performance.now();
+      for (let i = b.start; i < b.end; i++) phase.sentAt[i] = t0;
+      postJson(`${peer.url}/v1/txs/batch?wait=true`, b.body, signal).then(
+        ({ results }) => {
+          const t = performance.now();
+          const byHeight = new Map();
+          results.forEach((r, j) => {
+            const i = b.start + j;
+            if (r.error !== undefined || r.code !== 'OK') {
+              phase.fail(r.error?.code ?? r.code);
+              finish(1);
+              return;
+            }
+            phase.committedAt[i] = t;
+            const list = byHeight.get(r.height) ?? [];
+            list.push(i);
+            byHeight.set(r.height, list);
+          });
+          for (const [height, list] of byHeight) {
+            waitFinal(peer, height).then(
+              (ft) => {
+                for (const i of list) phase.finalAt[i] = ft;
+                finish(list.length);
+              },
+              (e) => {
+                if (signal.aborted) return rejectAll(e);
+                phase.fail('NOT_FINAL', list.length);
+                finish(list.length);
+              },
+            );
+          }
+        },
+        (e) => {
+          if (signal.aborted) return rejectAll(e);
+          phase.fail(String(e.message).slice(0, 60), size);
+          finish(size);
+        },
+      );
+    };
+    const pump = () => {
+      while (next < bodies.length && inFlight + (bodies[next].end - bodies[next].start) <= window) send(next++);
+    };
+    if (rate === undefined) {
+      pump();
+      return;
+    }
+    const tick = () => {
+      const due = Math.min(n, ((performance.now() - start) / 1000) * rate);
+      while (next < bodies.length && bodies[next].start < due) send(next++);
+      if (next < bodies.length) setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+function cpuOf(pids) {
+  return { peers: pids.peers.map((p) => cpuSeconds(p)), etcd: cpuSeconds(pids.etcd), client: cpuSeconds(pids.client) };
+}
+
+/** CPU milliseconds per finalized transaction, by process, between two `cpuOf` readings. */
+function cpuPerTx(before, after, txs) {
+  const per = (a, b) => (a === null || b === null ? null : Math.round(((b - a) * 1e6) / txs) / 1000);
+  return {
+    peers: before.peers.map((b, i) => per(b, after.peers[i])),
+    etcd: per(before.etcd, after.etcd),
+    client: per(before.client, after.client),
+  };
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return r.json();
+}
+
 export async function run({ quick = false } = {}) {
   const count = quick ? 6000 : 20_000;
   console.error('measuring the raw Ed25519 verify ceiling on all cores...');
-  const raw = await rawVerifyRate();
-  const ceiling = Math.round(raw / PEERS);
+  const rawBefore = await rawVerifyRate();
   const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-consortium-'));
-  const etcd = await startEtcd(dir);
-  const nodes = [];
+  const profDir = process.env.CUSTOS_BENCH_CPU_PROF;
+  const cluster = new Cluster(dir, profDir ? { cpuProfDir: resolve(profDir) } : {});
+  const abort = new AbortController();
+  const onSignal = (s) => abort.abort(new Error(`interrupted by ${s}`));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let stopWatch;
   try {
-    console.error(`raw ${raw} verify/s, ceiling per peer ${ceiling}; single-node run...`);
+    console.error(`raw ${rawBefore} verify/s; single-node run...`);
     const single = await singleNode(dir, count, signers);
-    console.error(`single node ${single} tx/s; starting ${PEERS} peers on etcd...`);
-    const orgs = ['bank', 'insurer', 'retailer'].map((id) => ({ id, signer: nativeSigner(randomSecretKey()) }));
+    console.error(`single node ${single} tx/s; starting etcd and ${PEERS} peer processes...`);
+    const orgs = ORGS.slice(0, PEERS).map((id) => ({ id, sk: randomSecretKey() }));
     const genesis = makeGenesis({
       chainId: 'benchc',
-      members: orgs.map((o) => ({ id: o.id, name: o.id, keys: [didFromPublicKey(o.signer.publicKey)] })),
+      members: orgs.map((o) => ({ id: o.id, name: o.id, keys: [didFromPublicKey(nativeSigner(o.sk).publicKey)] })),
       params: { blockMaxTxs: 2000, blockMaxMs: 20 },
     });
-    for (const o of orgs) {
-      nodes.push(
-        await openConsortiumNode({
-          dbPath: join(dir, `${o.id}.db`),
-          genesis,
-          signers: [o.signer],
-          maxPending: 1_000_000,
-          verifyThreads: 2,
-          config: {
-            peerId: o.id,
-            etcd: { endpoints: [etcd.url], prefix: '/bench/c' },
-            peers: [],
-            orderer: { maxTxnOps: 4096 },
-          },
-        }),
-      );
-    }
-    const target = roundRobin(nodes);
-    await drive(target, makeTxs('benchc', 1500, signers, 'w'), { window: 3000 });
-    const full = await drive(target, makeTxs('benchc', count, signers, 'f'), { window: 6000 });
-    const throughput = (full.sent - full.failed) / full.seconds;
-    console.error(`consortium: ${Math.round(throughput)} tx/s to finality over ${full.seconds.toFixed(2)} s`);
-    const roots = nodes.map((n) => n.store.getHeader(n.latestFinal())?.header.stateRoot);
+    await cluster.startEtcd();
+    const peers = await cluster.startPeers(
+      genesis,
+      orgs.map((o) => ({ id: o.id, secretKey: Buffer.from(o.sk).toString('hex') })),
+      { prefix: PREFIX },
+    );
+    let current;
+    stopWatch = await watchBlocks(cluster.etcdUrl, () => current);
+    const guard = setInterval(() => {
+      const gone = cluster.exited();
+      if (gone.length > 0) abort.abort(new Error(gone.join('; ')));
+    }, 500);
+    guard.unref();
+    const phase = async (txs, opts) => {
+      current = new Phase(txs);
+      const { start, end } = await runPhase(peers, current, { signal: abort.signal, ...opts });
+      return current.summary(start, end);
+    };
+    console.error('signing...');
+    const warmTxs = makeTxs('benchc', 1500, signers, 'w');
+    const fullTxs = makeTxs('benchc', count, signers, 'f');
+    const halfTxs = makeTxs('benchc', Math.round(count / 2), signers, 'h');
+    await phase(warmTxs, { batch: BATCH, window: WINDOW });
+    const pids = { peers: peers.map((p) => p.pid), etcd: cluster.etcd.pid, client: process.pid };
+    const cpuBefore = cpuOf(pids);
+    const full = await phase(fullTxs, { batch: BATCH, window: WINDOW });
+    const cpu = cpuPerTx(cpuBefore, cpuOf(pids), full.succeeded);
+    console.error(`closed loop: ${full.throughput} tx/s to finality over ${full.seconds} s; half load...`);
+    const fixedRate = Number(process.env.CUSTOS_BENCH_RATE);
+    const halfRate = fixedRate > 0 ? fixedRate : Math.max(50, Math.round(full.throughput / 2));
+    const half = await phase(halfTxs, {
+      batch: Math.max(10, Math.round(halfRate / 20)),
+      window: Infinity,
+      rate: halfRate,
+    });
+    clearInterval(guard);
+    const finality = await Promise.all(peers.map((p) => getJson(`${p.url}/v1/finality`)));
+    const common = Math.min(...finality.map((f) => f.final));
+    const roots = await Promise.all(peers.map((p) => getJson(`${p.url}/v1/blocks/${common}`)));
+    await stopWatch();
+    await cluster.stop();
+    // The machine is shared: the ceiling is measured again once the peers are gone, and the
+    // higher of the two counts (the lower ratio).
+    const rawAfter = await rawVerifyRate();
+    const raw = Math.max(rawBefore, rawAfter);
+    const ceiling = Math.round(raw / PEERS);
     return {
       scenario: 'consortium',
-      succeeded: full.sent - full.failed,
+      succeeded: full.succeeded,
       failed: full.failed,
-      send_rate: Math.round(full.sent / full.seconds),
-      throughput: Math.round(throughput),
+      throughput: full.throughput,
       unit: 'tx/s',
-      latency_ms: latencySummary(full.latencies),
+      latency_to: 'finality: a quorum certificate on the submitting peer',
+      latency_ms: full.finality_latency_ms,
+      ordering_latency_ms: full.ordering_latency_ms,
+      commit_latency_ms: full.commit_latency_ms,
+      finality_latency_ms: full.finality_latency_ms,
       ceiling: { name: 'ed25519_verify_per_s_all_cores_per_peer', value: ceiling },
-      ratio: Math.round((throughput / ceiling) * 1000) / 1000,
+      ratio: Math.round((full.throughput / ceiling) * 1000) / 1000,
       machine: machine(),
       peers: PEERS,
+      peer_processes: true,
       etcd_members: 1,
-      latency_to: 'quorum certificate on the submitting peer',
+      client: `POST /v1/txs/batch?wait=true (${BATCH} per batch, ${WINDOW} in flight, round-robin), then GET /v1/blocks/:height/certificate?wait=true`,
+      closed_loop: full,
+      cpu_ms_per_tx: cpu,
+      half_load: { rate: halfRate, ...half },
       raw_verify_per_s: raw,
+      raw_verify_samples: [rawBefore, rawAfter],
       single_node_throughput: single,
-      ratio_to_single_node: Math.round((throughput / single) * 1000) / 1000,
-      final_heights: nodes.map((n) => n.latestFinal()),
-      same_state_root: new Set(roots).size === 1,
+      ratio_to_single_node: Math.round((full.throughput / single) * 1000) / 1000,
+      final_heights: finality.map((f) => f.final),
+      same_state_root: new Set(roots.map((b) => b.header?.stateRoot ?? JSON.stringify(b))).size === 1,
+      cpu_profiled: profDir !== undefined,
     };
   } finally {
-    for (const n of nodes) await n.close().catch(() => {});
-    etcd.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopWatch?.().catch(() => {});
+    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,7 @@ import { installNativeCrypto } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
 import { type Genesis, genesisText, memberSetOf } from './genesis.js';
-import type { OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
+import type { OrderedBatch, Orderer, ParseOutcome, PendingTx } from './ordering/orderer.js';
 import { SoloOrderer } from './ordering/solo.js';
 import { Admission, type Submission } from './peer/admission.js';
 import { applyCertifiedBlock, type CertifiedBlock } from './peer/certified.js';
@@ -83,6 +83,8 @@ export interface NodeOptions {
 export interface OrdererHooks {
   /** Shape, chain and signature of a stored transaction (cached for what this node admitted). */
   parse: (raw: unknown) => PendingTx;
+  /** `parse` for many at once, the signatures verified in one batch on the node's worker pool. */
+  parseBatch: (raws: readonly unknown[]) => Promise<ParseOutcome[]>;
   lastHeight: () => number;
   /** Fails the waiting clients of transactions that expired unordered with TX_EXPIRED. */
   onExpired: (txIds: string[]) => void;
@@ -147,6 +149,7 @@ export class CustosNode extends EventEmitter {
       chain: this.chain,
       chainId: this.chainId,
       exchange: this.exchange,
+      pool: this.pool,
       emit: (event, value) => this.emit(event, value),
       halt: (err) => this.halt(err),
       fatal: () => this.fatal,
@@ -200,6 +203,7 @@ export class CustosNode extends EventEmitter {
   private async startOrdering(opts: NodeOptions): Promise<void> {
     const hooks: OrdererHooks = {
       parse: (raw) => this.parsePending(raw),
+      parseBatch: (raws) => this.admission.parsePendingBatch(raws),
       lastHeight: () => this.chain.head.height,
       onExpired: (ids) => this.expire(ids),
       onError: (err) => this.halt(err),

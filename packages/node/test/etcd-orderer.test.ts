@@ -23,7 +23,7 @@ import {
   signedTxJson,
   txIdOfPendingKey,
 } from '../src/ordering/etcd-layout.js';
-import type { OrderedBatch } from '../src/ordering/orderer.js';
+import { type OrderedBatch, type ParseBatchFn, parseEach } from '../src/ordering/orderer.js';
 import { pendingTxs, runOrdererSuite } from './conformance/orderer.js';
 
 const HAVE_ETCD = needsEtcd(import.meta.url);
@@ -140,6 +140,54 @@ if (HAVE_ETCD) {
         await new Promise((r) => setTimeout(r, 100));
         expect(peer.ids()).toEqual(good.map((t) => t.parsed.txId));
         expect(await ns.getAll().prefix('pending/').keys()).toEqual([]);
+        await peer.orderer.stop();
+      } finally {
+        raw.close();
+      }
+    });
+
+    it('with a batch parse that answers late and out of order: keeps the order, drops forged and malformed pending keys, stops on a malformed transaction in a block', async () => {
+      const endpoints = single!.endpoints;
+      const prefix = newPrefix('batch');
+      const raw = new Etcd3({ hosts: endpoints });
+      let calls = 0;
+      // Every other batch answers after the next one: the pool and the feed must still apply them in order.
+      const parseBatch: ParseBatchFn = async (raws) => {
+        await new Promise((r) => setTimeout(r, calls++ % 2 === 0 ? 30 : 1));
+        return parseEach(parsePending)(raws);
+      };
+      const good = pendingTxs(300, 'batch');
+      const [victim] = pendingTxs(1, 'forged');
+      const forgedJson = signedTxJson(victim!.parsed).replace(
+        /"sig":"(.)/,
+        (_, c) => `"sig":"${c === 'A' ? 'B' : 'A'}`,
+      );
+      const errors: unknown[] = [];
+      try {
+        const ns = raw.namespace(`${prefix}/`);
+        await ns.put(pendingKey(victim!.parsed.txId)).value(encodePending(0, forgedJson));
+        await ns.put(pendingKey('0'.repeat(64))).value('{"seq":0,"tx":{"body":{},"sig":"x"}}');
+        const peer = await startPeer(endpoints, prefix, 'batcher', { parseBatch, onError: (e) => errors.push(e) });
+        for (let i = 0; i < good.length; i += 10) peer.orderer.submit(good.slice(i, i + 10));
+        expect(await waitFor(() => peer.ids().length >= good.length, 15_000)).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(peer.ids()).toEqual(good.map((t) => t.parsed.txId));
+        expect(peer.batches.every((b) => b.txs.every((t) => t.sigOk))).toBe(true);
+        expect(await ns.getAll().prefix('pending/').keys()).toEqual([]);
+        // A block holding a malformed transaction: delivery stops with STORE_CORRUPT, nothing delivered.
+        const h = peer.orderer.deliveredHeight() + 1;
+        const put = await ns
+          .if('head', 'Value', '==', String(h - 1))
+          .then(
+            ns.put(blockKey(h)).value(encodeBlock(h, Date.now(), 'intruder', ['{"body":{},"sig":"x"}'])),
+            ns.put('head').value(String(h)),
+          )
+          .commit();
+        expect(put.succeeded).toBe(true);
+        expect(await waitFor(() => errors.length > 0, 10_000)).toBe(true);
+        expect(errors[0]).toBeInstanceOf(NodeError);
+        expect((errors[0] as NodeError).message).toMatch(/malformed transaction at index 0/);
+        expect(peer.orderer.deliveredHeight()).toBe(h - 1);
         await peer.orderer.stop();
       } finally {
         raw.close();

@@ -2,7 +2,8 @@
  * Checkpoint signatures through etcd (docs/adr/0006-etcd-ordering.md, "Finality"): each peer puts
  * `<prefix>/sigs/<height, 16 digits>/<memberId>` = `{checkpoint, signatures}` and watches `sigs/`;
  * a periodic read of the heights still waiting covers a missed watch event or a restart. Keys below
- * the orderer's window are deleted, as the blocks are.
+ * the orderer's window are deleted, as the blocks are. What was published meanwhile goes out in
+ * one etcd transaction; what one watch event or one re-read brings is handed to the node at once.
  */
 import { Etcd3, type Namespace, Range, type Watcher } from 'etcd3';
 import { type EtcdSecurity, etcdClientAuth } from '../ordering/etcd.js';
@@ -25,6 +26,8 @@ export interface EtcdBoardOptions {
 
 const MAX_SWEEP_HEIGHTS = 64;
 const MAX_VALUE_BYTES = 16 * 1024;
+/** Signatures per etcd transaction (below etcd's default --max-txn-ops of 128). */
+const MAX_PUTS_PER_TXN = 64;
 
 export function sigKey(height: number, memberId: string): string {
   return `${String(height).padStart(16, '0')}/${memberId}`;
@@ -56,17 +59,26 @@ export class EtcdCheckpointBoard implements CheckpointExchange {
     this.log = opts.log ?? (() => {});
   }
 
-  async start(receive: (raw: unknown) => void, unfinal: () => number[]): Promise<void> {
-    const deliver = (value: Buffer) => {
-      if (value.length > MAX_VALUE_BYTES) return;
+  async start(receive: (raws: unknown[]) => void, unfinal: () => number[]): Promise<void> {
+    const deliver = (values: Buffer[]) => {
+      const raws: unknown[] = [];
+      for (const value of values) {
+        if (value.length > MAX_VALUE_BYTES) continue;
+        try {
+          raws.push(JSON.parse(value.toString('utf8')));
+        } catch {
+          // Not JSON: nothing a member signed; ignore it.
+        }
+      }
+      if (raws.length === 0) return;
       try {
-        receive(JSON.parse(value.toString('utf8')));
+        receive(raws);
       } catch {
-        // Not JSON: nothing a member signed; ignore it.
+        // The node checks what it is given; a failure there must not stop the watch.
       }
     };
     this.watcher = await this.ns.watch().prefix('').create();
-    this.watcher.on('put', (kv) => deliver(kv.value));
+    this.watcher.on('data', (res) => deliver(res.events.filter((e) => e.type === 'Put').map((e) => e.kv.value)));
     this.watcher.on('error', (e) => this.log(`signature watch: ${String(e)}`));
     const sweep = async () => {
       for (const h of unfinal().slice(0, MAX_SWEEP_HEIGHTS)) {
@@ -76,7 +88,7 @@ export class EtcdCheckpointBoard implements CheckpointExchange {
           .prefix(`${String(h).padStart(16, '0')}/`)
           .buffers()
           .catch(() => ({}) as Record<string, Buffer>);
-        for (const v of Object.values(kvs)) deliver(v);
+        deliver(Object.values(kvs));
       }
     };
     let sweeping = false;
@@ -111,9 +123,13 @@ export class EtcdCheckpointBoard implements CheckpointExchange {
   private async flush(): Promise<void> {
     let delay = 50;
     while (this.queue.size > 0 && !this.stopped) {
-      const batch = [...this.queue].slice(0, 64);
+      const batch = [...this.queue].slice(0, MAX_PUTS_PER_TXN);
       try {
-        await Promise.all(batch.map(([k, v]) => this.ns.put(k).value(v)));
+        // One etcd transaction for all of them (always applied: its only compare holds for any key).
+        await this.ns
+          .if(batch[0]![0], 'Version', '>', -1)
+          .then(...batch.map(([k, v]) => this.ns.put(k).value(v)))
+          .commit();
         for (const [k, v] of batch) if (this.queue.get(k) === v) this.queue.delete(k);
         delay = 50;
       } catch (e) {

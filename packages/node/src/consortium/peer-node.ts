@@ -49,6 +49,7 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
         prefix: config.etcd.prefix,
         peerId: config.peerId,
         parse: hooks.parse,
+        parseBatch: hooks.parseBatch,
         lastHeight: hooks.lastHeight,
         onExpired: hooks.onExpired,
         onError: hooks.onError,

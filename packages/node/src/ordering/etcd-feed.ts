@@ -24,7 +24,7 @@ import {
   refusalsPrefix,
 } from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
-import type { DeliverFn, OrderedBatch, PendingTx } from './orderer.js';
+import type { DeliverFn, OrderedBatch, ParseBatchFn } from './orderer.js';
 
 /** Blocks read per range read. */
 const PAGE = 16;
@@ -32,12 +32,15 @@ const PAGE = 16;
 const BUFFER_MAX = 64;
 /** With nothing new for this long, check etcd directly (a watch can go quiet without an error). */
 const IDLE_POLL_MS = 2000;
+/** Blocks after the one being delivered whose transactions are parsed and verified meanwhile. */
+const PREFETCH = 2;
 
 /** The error a peer gets when the blocks it needs next were pruned from etcd. */
 export const BEHIND_ORDERER_WINDOW = 'BEHIND_ORDERER_WINDOW';
 
 export interface BlockFeedOptions {
-  parse: (raw: unknown) => PendingTx;
+  /** Parses and verifies a block's transactions (off the event loop where it can). */
+  parseBatch: ParseBatchFn;
   /** Blocks the proposer keeps in etcd (for error messages). */
   window: number;
   log: (message: string) => void;
@@ -65,6 +68,8 @@ export class BlockFeed {
   private lastTime = 0;
   private deliver: DeliverFn = () => {};
   private readonly buffer = new Map<number, Held>();
+  /** Blocks being parsed and verified (the next one and up to PREFETCH after it), by height. */
+  private readonly decoded = new Map<number, { held: Held; batch: Promise<OrderedBatch> }>();
   /** The block revision this peer last refused (`<height>:<rev>`), and the heights it holds refusals at. */
   private refused: string | undefined;
   private readonly refusedHeights = new Set<number>();
@@ -130,14 +135,21 @@ export class BlockFeed {
         await this.refill(next);
         continue;
       }
+      // The next blocks' signatures are verified while this one is checked and delivered.
+      for (let h = next + 1; h <= next + PREFETCH; h++) {
+        const ahead = this.buffer.get(h);
+        if (ahead !== undefined) this.decodeHeld(h, ahead);
+      }
       let batch: OrderedBatch;
       try {
-        batch = this.decode(held.value, next);
+        batch = await this.decodeHeld(next, held);
       } catch (e) {
         this.opts.onFatal(e);
         return;
       }
       if (this.stopped) return;
+      // A newer revision of this block (re-dated) arrived meanwhile: take that one.
+      if (this.buffer.get(next)?.rev !== held.rev) continue;
       const refusal = this.opts.checkBlockTime(batch.time, this.lastTime);
       if (refusal !== undefined) {
         await this.refuse(next, held, batch.time, refusal);
@@ -162,6 +174,7 @@ export class BlockFeed {
         this.delivering = undefined;
       }
       this.delivered = next;
+      this.decoded.delete(next);
       this.lastTime = batch.time;
       this.opts.onDelivered(batch.txs.map((t) => t.parsed.txId));
     }
@@ -348,18 +361,30 @@ export class BlockFeed {
     if (w) await Promise.race([w.cancel().catch(() => {}), sleep(1000)]);
   }
 
+  /** The parse of the block held at `height` (started once per revision held). */
+  private decodeHeld(height: number, held: Held): Promise<OrderedBatch> {
+    const d = this.decoded.get(height);
+    if (d !== undefined && d.held.rev === held.rev) return d.batch;
+    for (const h of this.decoded.keys()) if (h <= this.delivered) this.decoded.delete(h);
+    const batch = this.decode(held.value, height);
+    // A block parsed ahead may never be delivered here (stop, re-dated): its failure is seen when its turn comes.
+    batch.catch(() => {});
+    this.decoded.set(height, { held, batch });
+    return batch;
+  }
+
   /** Parses a stored block; every transaction goes through the node's parse (shape and signature). */
-  private decode(raw: Buffer, height: number): OrderedBatch {
+  private async decode(raw: Buffer, height: number): Promise<OrderedBatch> {
     const block = decodeBlock(raw, height);
-    const txs = block.txs.map((t, i) => {
-      try {
-        return this.opts.parse(t);
-      } catch (e) {
+    const outcomes = await this.opts.parseBatch(block.txs);
+    const txs = outcomes.map((o, i) => {
+      if ('error' in o) {
         throw new NodeError('STORE_CORRUPT', `etcd block ${height} holds a malformed transaction at index ${i}`, {
-          cause: e,
+          cause: o.error,
           details: { height, index: i },
         });
       }
+      return o;
     });
     // The time as written: a block dated before its parent is refused, not silently re-dated.
     return { txs, time: block.time };

@@ -12,34 +12,33 @@
  * every refusal counted (a peer withdraws its refusal, conditioned on the revision, before it
  * executes the block after all).
  */
-import type { Etcd3, IRequestOp, Namespace, Watcher } from 'etcd3';
-import { Range } from 'etcd3';
+import type { Etcd3, IRequestOp, Namespace } from 'etcd3';
 import { NodeError } from '../errors.js';
 import {
   blockKey,
   blocksPrefix,
   decodeBlock,
-  decodePending,
   encodeBlock,
   HEAD_KEY,
   includedKey,
   pendingKey,
   pendingPrefix,
   refusalsPrefix,
-  signedTxJson,
-  txIdOfPendingKey,
 } from './etcd-layout.js';
+import { PendingPool, type PoolEntry } from './etcd-pending.js';
 import { BLOCK_OVERHEAD_BYTES, type RedateOptions, Redater } from './etcd-redate.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
+import type { ParseBatchFn } from './orderer.js';
 
 /** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
 const MARKER_MARGIN_SEC = 120;
 const IDLE_MS = 1000;
 /** How often a busy proposer looks for members' refusals. */
 const REVIEW_MS = 500;
-const PAGE = 500;
 
 export interface ProposerOptions extends RedateOptions {
+  /** Parses and verifies pending transactions in batches (off the event loop where it can). */
+  parseBatch: ParseBatchFn;
   maxTxs: number;
   maxWaitMs: number;
   maxTxnOps: number;
@@ -50,16 +49,6 @@ export interface ProposerOptions extends RedateOptions {
   /** This machine's clock (tests). Default Date.now. */
   now?: () => number;
   onFatal: (err: unknown) => void;
-}
-
-interface PoolEntry {
-  txId: string;
-  seq: number;
-  createRev: number;
-  json: string;
-  bytes: number;
-  expiresAt: number;
-  firstSeen: number;
 }
 
 interface Head {
@@ -74,10 +63,8 @@ interface Head {
 }
 
 export class Proposer {
-  /** Pending transactions, oldest first (create revision, then the submitter's seq). */
-  private pool = new Map<string, PoolEntry>();
-  private poolStale = true;
-  private watcher: Watcher | undefined;
+  /** Pending transactions, oldest first. */
+  private readonly pool: PendingPool;
   private head: Head | undefined;
   private readonly wake = new Wakeup();
   private readonly markerLeases = new Map<number, Promise<string>>();
@@ -97,7 +84,14 @@ export class Proposer {
   ) {
     this.capacity = Math.max(1, Math.min(opts.maxTxs, Math.floor((opts.maxTxnOps - 3) / 2)));
     this.now = opts.now ?? Date.now;
-    this.redater = new Redater(ns, opts, this.capacity, this.now, (keys) => this.deleteKeys(keys));
+    this.pool = new PendingPool(ns, {
+      parseBatch: opts.parseBatch,
+      capacity: this.capacity,
+      maxTxnOps: opts.maxTxnOps,
+      log: opts.log,
+      wake: () => this.wake.notify(),
+    });
+    this.redater = new Redater(ns, opts, this.capacity, this.now, (keys) => this.pool.deleteKeys(keys));
   }
 
   /** Proposes blocks while `leading()` holds. */
@@ -119,9 +113,7 @@ export class Proposer {
         }
       }
     } finally {
-      await this.closeWatch();
-      this.pool.clear();
-      this.poolStale = true;
+      await this.pool.clear();
       this.head = undefined;
     }
   }
@@ -132,7 +124,7 @@ export class Proposer {
   }
 
   private async step(): Promise<void> {
-    if (this.poolStale) await this.loadPool();
+    if (this.pool.stale) await this.pool.load();
     if (this.head === undefined) this.head = await this.readHead();
     if (this.head.height > 0) {
       const why = this.opts.checkBlockTime(this.head.time, this.head.parentTime);
@@ -149,13 +141,13 @@ export class Proposer {
         return;
       }
     }
-    const first = this.pool.values().next().value;
+    const first = this.pool.entries.values().next().value;
     if (first === undefined) {
       const woken = await this.wake.wait(IDLE_MS);
       // A watch on a member that hangs sees nothing and reports nothing: after a quiet second, check.
-      if (!woken && this.pool.size === 0 && !this.poolStale && (await this.pendingCount()) > 0) {
+      if (!woken && this.pool.size === 0 && !this.pool.busy() && !this.pool.stale && (await this.pendingCount()) > 0) {
         this.opts.log('proposer: pending keys the watch did not report; reloading the pool');
-        this.poolStale = true;
+        this.pool.stale = true;
       }
       // Read the head again after a quiet second: a block written by someone else (an implausible
       // one to re-date, say) is noticed without waiting for the next transaction; and look at the
@@ -185,7 +177,7 @@ export class Proposer {
     const dropped: string[] = [];
     let bytes = BLOCK_OVERHEAD_BYTES;
     const perTx = 2 * (this.ns.prefix.length + 96);
-    for (const e of this.pool.values()) {
+    for (const e of this.pool.entries.values()) {
       // Execution would only mark these EXPIRED: drop them instead.
       if (e.expiresAt <= time) {
         dropped.push(e.txId);
@@ -199,7 +191,7 @@ export class Proposer {
       chosen.push(e);
       bytes += e.bytes + perTx;
     }
-    if (dropped.length > 0) this.drop(dropped);
+    if (dropped.length > 0) this.pool.drop(dropped);
     if (chosen.length === 0) return;
     // Members refused some block: re-date it, or step down if this proposer's clock is the odd one
     // (looked at every REVIEW_MS at most, so a busy proposer pays no extra etcd call per block).
@@ -217,7 +209,7 @@ export class Proposer {
     const height = this.head.height + 1;
     const res = await this.commit(height, time, chosen);
     if (res.succeeded) {
-      for (const e of chosen) this.pool.delete(e.txId);
+      this.pool.forget(chosen.map((e) => e.txId));
       this.head = { height, time, parentTime: this.head.time };
       this.backoff.reset();
       if (height % this.opts.compactEvery === 0) this.compact();
@@ -225,7 +217,7 @@ export class Proposer {
     }
     // Another proposer got there first, or some transactions are in a block already.
     const included = chosen.filter((_, i) => res.responses[2 + i]?.response_range.count !== '0');
-    if (included.length > 0) this.drop(included.map((e) => e.txId));
+    if (included.length > 0) this.pool.drop(included.map((e) => e.txId));
     const headNow = res.responses[0]?.response_range.kvs[0]?.value.toString();
     const blockExists = res.responses[1]?.response_range.count !== '0';
     if (included.length === 0 && blockExists && (headNow ?? '0') === String(height - 1)) {
@@ -325,101 +317,6 @@ export class Proposer {
     return { height, time: block.time, parentTime, rev: bkv.mod_revision, txs: block.txs };
   }
 
-  /** Reads every pending key at one revision, then watches for changes after it. */
-  private async loadPool(): Promise<void> {
-    await this.closeWatch();
-    this.pool.clear();
-    const range = Range.prefix(pendingPrefix);
-    const kvs: { key: string; createRev: number; value: Buffer }[] = [];
-    let start: Buffer = range.start;
-    let revision: string | undefined;
-    for (;;) {
-      let q = this.ns.getAll().inRange({ start, end: range.end }).limit(PAGE);
-      if (revision !== undefined) q = q.revision(revision);
-      const res = await q.exec();
-      revision ??= res.header.revision;
-      for (const kv of res.kvs) {
-        kvs.push({ key: kv.key.toString(), createRev: Number(kv.create_revision), value: kv.value });
-      }
-      const last = res.kvs[res.kvs.length - 1];
-      if (!res.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
-    }
-    const now = Date.now();
-    const decoded = kvs.map((kv) => ({ ...kv, seq: safeSeq(kv.value) }));
-    decoded.sort((a, b) => a.createRev - b.createRev || a.seq - b.seq);
-    for (const kv of decoded) this.admit(kv.key, kv.createRev, kv.value, now);
-
-    const watcher = this.ns
-      .watch()
-      .prefix(pendingPrefix)
-      .startRevision(String(Number(revision) + 1))
-      .watcher();
-    watcher.on('data', (res) => {
-      const t = Date.now();
-      for (const ev of res.events) {
-        const key = ev.kv.key.toString();
-        if (ev.type === 'Put') this.admit(key, Number(ev.kv.create_revision), ev.kv.value, t);
-        else {
-          const id = txIdOfPendingKey(key);
-          if (id !== undefined) this.pool.delete(id);
-        }
-      }
-    });
-    watcher.on('error', (err) => {
-      this.opts.log(`proposer: pending watch failed (${describeError(err)}); reloading the pool`);
-      this.poolStale = true;
-      this.wake.notify();
-    });
-    this.watcher = watcher;
-    this.poolStale = false;
-  }
-
-  /** Adds a pending key to the pool if it holds a well-formed, correctly signed transaction. */
-  private admit(key: string, createRev: number, value: Buffer, now: number): void {
-    const txId = txIdOfPendingKey(key);
-    if (txId !== undefined && this.pool.has(txId)) return;
-    try {
-      if (txId === undefined) throw new Error('not a transaction id');
-      const { seq, tx } = decodePending(value);
-      const pending = this.opts.parse(tx);
-      if (pending.parsed.txId !== txId) throw new Error('key does not match the transaction id');
-      if (!pending.sigOk) throw new Error('signature does not verify');
-      const json = signedTxJson(pending.parsed);
-      this.pool.set(txId, {
-        txId,
-        seq,
-        createRev,
-        json,
-        bytes: Buffer.byteLength(json),
-        expiresAt: pending.parsed.tx.body.expiresAt,
-        firstSeen: now,
-      });
-      if (this.pool.size === 1 || this.pool.size === this.capacity) this.wake.notify();
-    } catch (e) {
-      this.opts.log(`proposer: dropping pending key ${key.slice(0, 100)}: ${describeError(e)}`);
-      this.deleteKeys([key]);
-    }
-  }
-
-  /** Removes transactions from the pool and their pending keys from etcd. */
-  private drop(txIds: string[]): void {
-    for (const id of txIds) this.pool.delete(id);
-    this.deleteKeys(txIds.map(pendingKey));
-  }
-
-  /** Best-effort deletion in batches; a key left behind is dropped again later or expires with its lease. */
-  private deleteKeys(keys: string[]): void {
-    for (let i = 0; i < keys.length; i += this.opts.maxTxnOps) {
-      const ops = keys.slice(i, i + this.opts.maxTxnOps).map((k) => this.ns.delete().key(k));
-      this.ns
-        .if(HEAD_KEY, 'Version', '>', -1)
-        .then(...ops)
-        .commit()
-        .catch((e: unknown) => this.opts.log(`proposer: deleting dropped keys failed: ${describeError(e)}`));
-    }
-  }
-
   /** Compacts etcd's history up to the oldest block kept, in the background. */
   private compact(): void {
     (async () => {
@@ -430,19 +327,5 @@ export class Proposer {
     })().catch((e: unknown) => {
       if (!describeError(e).includes('compacted')) this.opts.log(`proposer: compaction failed: ${describeError(e)}`);
     });
-  }
-
-  private async closeWatch(): Promise<void> {
-    const w = this.watcher;
-    this.watcher = undefined;
-    if (w) await Promise.race([w.cancel().catch(() => {}), sleep(1000)]);
-  }
-}
-
-function safeSeq(value: Buffer): number {
-  try {
-    return decodePending(value).seq;
-  } catch {
-    return 0;
   }
 }

@@ -20,7 +20,7 @@ import { ELECTION_NAME } from './etcd-layout.js';
 import { Proposer } from './etcd-proposer.js';
 import { Backoff, describeError, sleep } from './etcd-retry.js';
 import { PendingWriter } from './etcd-submitter.js';
-import type { DeliverFn, Orderer, PendingTx } from './orderer.js';
+import { type DeliverFn, type Orderer, type ParseBatchFn, type PendingTx, parseEach } from './orderer.js';
 
 export { BEHIND_ORDERER_WINDOW } from './etcd-feed.js';
 
@@ -52,6 +52,11 @@ export interface EtcdOrdererOptions {
    * it: from a pending key, it is dropped; inside a block, the block is corrupt and delivery stops.
    */
   parse: (raw: unknown) => PendingTx;
+  /**
+   * `parse` for a whole block or watch event at once (the node's: signatures verified in one batch
+   * off the event loop). Default: `parse` on each transaction, on this thread.
+   */
+  parseBatch?: ParseBatchFn;
   /** Height of this peer's last committed block; delivery resumes after it. Default 0. */
   lastHeight?: () => number;
   /** Most transactions in one block. Default 2,000 (also bounded by `maxTxnOps` and `maxRequestBytes`). */
@@ -151,8 +156,9 @@ export class EtcdOrderer implements Orderer {
     const maxRequestBytes = opts.maxRequestBytes ?? 1.5 * 1024 * 1024;
     const onFatal = (e: unknown) => this.fail(e);
     const checkBlockTime = opts.checkBlockTime ?? defaultCheckBlockTime;
+    const parseBatch = opts.parseBatch ?? parseEach(opts.parse);
     this.feed = new BlockFeed(this.ns, {
-      parse: opts.parse,
+      parseBatch,
       window,
       log: this.log,
       onFatal,
@@ -178,6 +184,7 @@ export class EtcdOrderer implements Orderer {
       window,
       compactEvery: Math.max(1, Math.floor(window / 4)),
       parse: opts.parse,
+      parseBatch,
       lastTime: () => this.lastTime,
       checkBlockTime,
       quorum: opts.quorum ?? (() => ({ members: 1, threshold: 1 })),

@@ -12,6 +12,28 @@ export interface PendingTx {
   sigOk: boolean;
 }
 
+/** What parsing one stored transaction gave: the transaction, or the error its parse threw. */
+export type ParseOutcome = PendingTx | { error: unknown };
+
+/**
+ * Parses many stored transactions at once, one outcome per item in order: an orderer's `parse`
+ * for a whole block or watch event, so that the signatures can be verified in one batch off the
+ * event loop (the node's verify pool).
+ */
+export type ParseBatchFn = (raws: readonly unknown[]) => Promise<ParseOutcome[]>;
+
+/** A `ParseBatchFn` that runs a synchronous parse on each item, on this thread. */
+export function parseEach(parse: (raw: unknown) => PendingTx): ParseBatchFn {
+  return async (raws) =>
+    raws.map((raw) => {
+      try {
+        return parse(raw);
+      } catch (error) {
+        return { error };
+      }
+    });
+}
+
 export interface OrderedBatch {
   txs: PendingTx[];
   /** Block time in ms, never before the previous batch's time. */

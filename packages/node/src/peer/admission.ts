@@ -13,7 +13,7 @@ import { checkChain, checkTxWindow, type ParsedTx, parseTx, verifyTxSignature } 
 import { nativeVerifier } from '../crypto/native.js';
 import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';
-import type { PendingTx } from '../ordering/orderer.js';
+import type { ParseOutcome, PendingTx } from '../ordering/orderer.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 const MAX_VERIFY_BATCH = 1024;
@@ -114,6 +114,45 @@ export class Admission {
     return { parsed, sigOk };
   }
 
+  /**
+   * `parsePending` for many transactions at once (a block, a watch event): shape and chain here,
+   * the signatures this node has not verified yet in ONE batch on the worker pool, so that the
+   * event loop keeps executing and serving meanwhile. One outcome per item, in order.
+   */
+  async parsePendingBatch(raws: readonly unknown[]): Promise<ParseOutcome[]> {
+    const out: ParseOutcome[] = new Array(raws.length);
+    const todo: number[] = [];
+    const items: VerifyItem[] = [];
+    for (let i = 0; i < raws.length; i++) {
+      let parsed: ParsedTx;
+      try {
+        parsed = parseTx(raws[i]);
+        checkChain(parsed.tx.body, this.opts.chainId);
+      } catch (error) {
+        out[i] = { error };
+        continue;
+      }
+      out[i] = { parsed, sigOk: true };
+      if (this.verified.has(`${parsed.txId} ${parsed.tx.sig}`)) continue;
+      const item = safeVerifyItemOf(parsed);
+      if (item === undefined) {
+        out[i] = { parsed, sigOk: false };
+        continue;
+      }
+      todo.push(i);
+      items.push(item);
+    }
+    if (items.length === 0) return out;
+    const ok = await this.opts.pool.verifyBatch(items);
+    for (let j = 0; j < todo.length; j++) {
+      const i = todo[j]!;
+      const p = (out[i] as PendingTx).parsed;
+      if (ok[j]) this.remember(`${p.txId} ${p.tx.sig}`);
+      else out[i] = { parsed: p, sigOk: false };
+    }
+    return out;
+  }
+
   /** Resolves the clients waiting on the transactions of a committed block. */
   committed(results: CommitResult[]): void {
     for (const r of results) {
@@ -212,6 +251,15 @@ export function verifyItemOf(p: ParsedTx): VerifyItem {
     message: p.bodyBytes,
     signature: fromBase64url(p.tx.sig, 64),
   };
+}
+
+/** `verifyItemOf`, or undefined when the signer or signature cannot be decoded (then it does not verify). */
+function safeVerifyItemOf(p: ParsedTx): VerifyItem | undefined {
+  try {
+    return verifyItemOf(p);
+  } catch {
+    return undefined;
+  }
 }
 
 const didCache = new Map<string, Uint8Array>();

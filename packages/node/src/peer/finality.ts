@@ -3,21 +3,35 @@
  * peer computed for it. The tracker opens each height with this peer's own signatures, publishes
  * them on the checkpoint exchange (in a consortium), counts what the other peers publish, records
  * evidence of conflicting signatures, and stops the peer when its checkpoint loses to another.
+ * What the exchange delivers together is verified in one batch on the worker pool, then counted
+ * in the order it arrived.
  */
+import { publicKeyFromDid } from '@custos/protocol/crypto';
+import { fromBase64url } from '@custos/protocol/encoding';
 import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
   type CheckpointSignature,
   checkpointOf,
+  checkpointSigningBytes,
   type MemberSet,
   type QuorumCertificate,
 } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
+import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { BlockCommitter } from './commit.js';
 import type { CheckpointExchange } from './exchange.js';
-import { type Evidence, type QuorumEvent, QuorumTracker } from './quorum.js';
+import {
+  type Evidence,
+  parseSigned,
+  type QuorumEvent,
+  QuorumTracker,
+  type SignedCheckpoint,
+  type VerifiedSignatures,
+  verifiedKey,
+} from './quorum.js';
 
 /** Where the node is in finality: the latest committed and the latest final height. */
 export interface FinalityStatus {
@@ -31,6 +45,8 @@ export interface FinalityHost {
   chain: BlockCommitter;
   chainId: string;
   exchange: CheckpointExchange | undefined;
+  /** Where the other peers' signatures are verified. */
+  pool: VerifyPool;
   /** Emits `final`, `conflict` on the node. */
   emit: (event: string, value: unknown) => void;
   /** Stops the node for good with `err`. */
@@ -54,6 +70,8 @@ export class FinalityTracker {
   private readonly quorum: QuorumTracker;
   private finalHeight = -1;
   private readonly waiters = new Map<number, FinalWaiter[]>();
+  /** The tail of the chain that counts received signatures in arrival order. */
+  private receiving: Promise<void> = Promise.resolve();
 
   constructor(host: FinalityHost) {
     this.host = host;
@@ -65,7 +83,7 @@ export class FinalityTracker {
     const exchange = this.host.exchange;
     if (!exchange) return;
     await exchange.start(
-      (raw) => this.onSignatures(raw),
+      (raws) => this.onSignatures(raws),
       () => this.quorum.unfinal(),
     );
     for (const h of this.quorum.unfinal()) this.publishOwn(h);
@@ -187,10 +205,60 @@ export class FinalityTracker {
     }
   }
 
-  /** Signatures from the exchange (untrusted; the tracker checks them). */
-  private onSignatures(raw: unknown): void {
+  /**
+   * Signatures from the exchange (untrusted; the tracker checks them): the ones the tracker would
+   * verify are verified now, in one batch on the worker pool; then all are counted, in the order
+   * they arrived.
+   */
+  private onSignatures(raws: readonly unknown[]): void {
     if (this.host.fatal() !== undefined || this.host.stopped()) return;
-    this.handle(this.quorum.receive(raw, this.host.chain.head.height));
+    const signed = raws.map((r) => parseSigned(r, this.host.chainId)).filter((s) => s !== undefined);
+    if (signed.length === 0) return;
+    const verifying = this.verifyAll(signed);
+    this.receiving = this.receiving
+      .then(() => verifying)
+      .then((known) => {
+        for (const sc of signed) {
+          if (this.host.fatal() !== undefined || this.host.stopped()) return;
+          this.handle(this.quorum.receive(sc, this.host.chain.head.height, known));
+        }
+      })
+      .catch(() => {
+        // As when they were counted one by one: a failure here (the pool closed under a stopping
+        // node, say) loses nothing the exchange does not deliver again while the height waits.
+      });
+  }
+
+  /** Verifies, in one batch, what the tracker would verify of `signed` one by one. */
+  private async verifyAll(signed: readonly SignedCheckpoint[]): Promise<VerifiedSignatures> {
+    const known = new Map<string, boolean>();
+    const keys: string[] = [];
+    const items: VerifyItem[] = [];
+    const head = this.host.chain.head.height;
+    for (const sc of signed) {
+      const ckey = canonicalJson(sc.checkpoint as never);
+      let message: Uint8Array | undefined;
+      for (const s of this.quorum.unchecked(sc, head)) {
+        const key = verifiedKey(ckey, s);
+        if (known.has(key)) continue;
+        let item: VerifyItem;
+        try {
+          message ??= checkpointSigningBytes(sc.checkpoint);
+          item = { publicKey: publicKeyFromDid(s.signer), message, signature: fromBase64url(s.sig, 64) };
+        } catch {
+          known.set(key, false);
+          continue;
+        }
+        known.set(key, false);
+        keys.push(key);
+        items.push(item);
+      }
+    }
+    if (items.length > 0) {
+      const ok = await this.host.pool.verifyBatch(items);
+      for (let i = 0; i < keys.length; i++) known.set(keys[i]!, ok[i] === true);
+    }
+    return known;
   }
 
   private handle(events: QuorumEvent[]): void {

@@ -32,6 +32,18 @@ export interface Evidence {
   theirs: SignedCheckpoint;
 }
 
+/**
+ * Signatures already checked, by `verifiedKey(checkpointKey, signature)`: true if valid. What a
+ * batch verification off the event loop found; anything not in it is verified here.
+ */
+export type VerifiedSignatures = ReadonlyMap<string, boolean>;
+
+/** The key of one signature over one checkpoint (`canonicalize(checkpoint)`) in `VerifiedSignatures`. */
+export function verifiedKey(checkpointKey: string, s: CheckpointSignature): string {
+  // Canonical JSON holds no raw newline, and the pair is JSON: no two signatures share a key.
+  return `${checkpointKey}\n${JSON.stringify([s.signer, s.sig])}`;
+}
+
 export type QuorumEvent =
   | { kind: 'final'; height: number; qc: QuorumCertificate }
   | { kind: 'conflict'; evidence: Evidence }
@@ -57,7 +69,7 @@ const MAX_SIGNATURES = 16;
 
 export class QuorumTracker {
   private readonly rounds = new Map<number, Round>();
-  private early = new Map<number, SignedCheckpoint[]>();
+  private early = new Map<number, { sc: SignedCheckpoint; known: VerifiedSignatures | undefined }[]>();
   private earlyCount = 0;
 
   constructor(
@@ -91,29 +103,45 @@ export class QuorumTracker {
     if (early !== undefined) {
       this.early.delete(checkpoint.height);
       this.earlyCount -= early.length;
-      for (const e of early) events.push(...this.process(round, e));
+      for (const e of early) events.push(...this.process(round, e.sc, e.known));
     }
     this.prune(checkpoint.height);
     return events;
   }
 
   /**
-   * Takes signatures published by a peer (attacker-controlled: checked here). Signatures for a
-   * height above `head` wait until this peer commits it.
+   * Takes signatures published by a peer (attacker-controlled: checked here, unless `known` holds
+   * the result of checking them). Signatures for a height above `head` wait until this peer commits it.
    */
-  receive(raw: unknown, head: number): QuorumEvent[] {
+  receive(raw: unknown, head: number, known?: VerifiedSignatures): QuorumEvent[] {
     const sc = parseSigned(raw, this.chainId);
     if (sc === undefined) return [];
     const h = sc.checkpoint.height;
     const round = this.rounds.get(h);
-    if (round !== undefined) return this.process(round, sc);
+    if (round !== undefined) return this.process(round, sc, known);
     if (h > head && h <= head + 100_000 && this.earlyCount < MAX_EARLY) {
       const list = this.early.get(h) ?? [];
-      list.push(sc);
+      list.push({ sc, known });
       this.early.set(h, list);
       this.earlyCount++;
     }
     return [];
+  }
+
+  /**
+   * The signatures of `sc` that `receive` would verify: those of members at a height still tracked
+   * (or, above `head`, not committed yet) that are not recorded already. What a batch verification
+   * need not look at is left out (what the exchange delivers again, say).
+   */
+  unchecked(sc: SignedCheckpoint, head: number): CheckpointSignature[] {
+    const round = this.rounds.get(sc.checkpoint.height);
+    if (round === undefined) return sc.checkpoint.height > head ? sc.signatures : [];
+    const key = canonicalize(sc.checkpoint as never);
+    const bucket = key === round.key ? round.ours : round.others.get(key)?.by;
+    return sc.signatures.filter((s) => {
+      const member = round.memberOf.get(s.signer);
+      return member !== undefined && !bucket?.get(member)?.some((x) => x.signer === s.signer && x.sig === s.sig);
+    });
   }
 
   /** Heights committed here and not yet final, oldest first. */
@@ -124,7 +152,7 @@ export class QuorumTracker {
       .sort((a, b) => a - b);
   }
 
-  private process(round: Round, sc: SignedCheckpoint): QuorumEvent[] {
+  private process(round: Round, sc: SignedCheckpoint, known?: VerifiedSignatures): QuorumEvent[] {
     const key = canonicalize(sc.checkpoint as never);
     const mine = key === round.key;
     const message = checkpointSigningBytes(sc.checkpoint);
@@ -134,7 +162,8 @@ export class QuorumTracker {
       if (member === undefined) continue;
       const bucket = mine ? round.ours : round.others.get(key)?.by;
       if (bucket?.get(member)?.some((x) => x.signer === s.signer && x.sig === s.sig)) continue;
-      if (!verifies(this.verifier, s, message)) continue;
+      const checked = known?.get(verifiedKey(key, s));
+      if (!(checked ?? verifies(this.verifier, s, message))) continue;
       if (mine) addSig(round.ours, member, s);
       else {
         let other = round.others.get(key);
