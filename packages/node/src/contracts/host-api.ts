@@ -127,7 +127,7 @@ function fromSandbox(
     s.fail('CONTRACT_ERROR', `host.${op}: expected a JSON value`);
     return undefined;
   }
-  s.inHost = op;
+  s.inHost = `host.${op}`;
   let r: VmCallResult<QuickJSHandle>;
   try {
     r = ctx.callFunction(internals.stringify, ctx.undefined, h);
@@ -201,6 +201,8 @@ export function failWith(ctx: QuickJSContext, s: CallSession, err: QuickJSHandle
   if (s.failure !== undefined) return;
   if (/^(InternalError|RangeError)$/.test(name) && /^out of memory$/.test(message)) {
     s.fail('LIMIT_EXCEEDED', `the contract ran out of memory (limit ${CONTRACT_LIMITS.memoryBytes} bytes)`);
+  } else if (name === 'InternalError' && message === 'string too long') {
+    s.fail('LIMIT_EXCEEDED', 'the contract built a string longer than the engine allows (2^30 - 1 characters)');
   } else if (/stack overflow/.test(message) && /^(InternalError|RangeError|SyntaxError)$/.test(name)) {
     s.fail('LIMIT_EXCEEDED', `the contract exceeded the stack limit (${CONTRACT_LIMITS.stackBytes} bytes)`);
   } else if (t === 'object' && (name !== '' || message !== '')) {

@@ -5,8 +5,14 @@
  * the runtime keeps (the original JSON.parse and the bounded JSON.stringify), captured before any
  * contract code could replace them.
  *
- * Removed capabilities are replaced, not deleted: touching one reports CONTRACT_FORBIDDEN to the
- * host, which ends the call with that code even if the contract catches the error.
+ * Removed capabilities are replaced, not deleted: calling, constructing or reading a property of one
+ * reports CONTRACT_FORBIDDEN to the host, which ends the call with that code even if the contract
+ * catches the error. (`typeof` and identity comparisons do not count as uses.)
+ *
+ * QuickJS lets a script redefine even non-configurable properties of the global object, so nothing
+ * here relies on a global binding staying put: the host functions and helpers the runtime uses are
+ * captured in this closure before the contract runs, and a contract that rebinds `host` or `JSON`
+ * only changes what its own code sees.
  */
 import { CONTRACT_LIMITS } from './limits.js';
 
@@ -64,17 +70,30 @@ export const PRELUDE = `(function (native) {
   function lock(obj, key, value) {
     defineProperty(obj, key, { value: value, writable: false, enumerable: false, configurable: false });
   }
+  const ProxyC = Proxy;
+  const StringOf = String;
+  // A stub that reports any use: a call, construction or property access (Date.now, WebAssembly.Module).
+  // For Function, \`Function.prototype\` and \`x instanceof Function\` keep working (the real
+  // prototype, whose constructor is poisoned too).
+  const FunctionProto = getPrototypeOf(function () {});
+  const hasInstance = Symbol.hasInstance;
   function poisoned(name) {
     const f = function () { return native('forbid', name); };
     defineProperty(f, 'name', { value: name });
-    return f;
+    const touch = function (t, k) { return native('forbid', k === undefined ? name : name + '.' + StringOf(k)); };
+    const get = function (t, k) {
+      if (name === 'Function' && k === 'prototype') return FunctionProto;
+      if (name === 'Function' && k === hasInstance) return undefined;
+      return touch(t, k);
+    };
+    return new ProxyC(f, {
+      get: get, set: touch, has: touch, deleteProperty: touch, defineProperty: touch,
+      getOwnPropertyDescriptor: touch, ownKeys: touch, getPrototypeOf: touch, setPrototypeOf: touch,
+    });
   }
 
   const forbidden = ${JSON.stringify(FORBIDDEN_GLOBALS)};
   for (let i = 0; i < forbidden.length; i++) lock(G, forbidden[i], poisoned(forbidden[i]));
-  lock(G.Date, 'now', poisoned('Date.now'));
-  lock(G.Date, 'parse', poisoned('Date.parse'));
-  lock(G.Date, 'UTC', poisoned('Date.UTC'));
   lock(Math, 'random', poisoned('Math.random'));
   const fnProtos = [
     getPrototypeOf(function () {}),

@@ -4,7 +4,7 @@
  * code with nothing kept. Synchronous, so a system module can call it inside block execution.
  */
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, VmCallResult } from 'quickjs-emscripten-core';
 import { codeProblem } from './code-check.js';
 import { ContractEngineFault, QuickJSEngine } from './engine.js';
 import { failWith, type Internals, nativeHost } from './host-api.js';
@@ -214,7 +214,14 @@ function toJsonText(
   value: QuickJSHandle,
   what: string,
 ): string | null | undefined {
-  const r = ctx.callFunction(internals.stringify, ctx.undefined, value);
+  // Getters and toJSON run now, after the method returned: they may not use the host API.
+  s.inHost = `the conversion of the ${what}`;
+  let r: VmCallResult<QuickJSHandle>;
+  try {
+    r = ctx.callFunction(internals.stringify, ctx.undefined, value);
+  } finally {
+    s.inHost = undefined;
+  }
   if (r.error !== undefined) {
     r.error.dispose();
     s.fail(
