@@ -3,6 +3,8 @@
  * and writes, what a call costs, and that the same calls on the same state give the same results
  * and gas on independent runtimes with different histories (a property test with random calls).
  */
+
+import { readFileSync } from 'node:fs';
 import type { JsonValue } from '@custos/protocol/jcs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +203,13 @@ describe('contract runtime', () => {
     expect(
       codeProblem('const s = "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("; // (((((((('),
     ).toBeNull();
+  });
+
+  it('publishes the gas schedule and the limits in docs/contracts.md as they are in code', () => {
+    const doc = readFileSync(new URL('../../../docs/contracts.md', import.meta.url), 'utf8');
+    const rows = [...Object.entries(GAS), ...Object.entries(CONTRACT_LIMITS).filter(([k]) => k !== 'errorChars')];
+    for (const [k, v] of rows) expect(doc, k).toContain(`| \`${k}\` | ${v.toLocaleString('en-US')}`);
+    expect(doc).toContain(`cut to ${CONTRACT_LIMITS.errorChars} characters`);
   });
 
   it('parses manifests strictly and checks grants exactly', () => {
