@@ -174,9 +174,24 @@ function run(
   return value;
 }
 
-/** The runtime's memory in use (QuickJS's estimate from its object graph: the same on every peer). */
+/** The private parts of quickjs-emscripten-core 0.32 that `memoryUsed` reaches (pinned version). */
+interface Internal {
+  rt: { value: number };
+  ffi: { QTS_RuntimeComputeMemoryUsage(rt: number, ctx: number): number };
+}
+interface InternalContext {
+  getMemory(rt: number): { ctx: { value: number }; heapValueHandle(ptr: number): QuickJSHandle };
+}
+
+/**
+ * The runtime's memory in use: QuickJS's estimate from its object graph (`memory_used_size`), the
+ * same on every peer. Computed in the call's own context: the public `computeMemoryUsage` would
+ * create a second "system" context in the runtime, which costs more than the rest of a small call.
+ */
 function memoryUsed(rt: QuickJSRuntime, ctx: QuickJSContext): number {
-  const usage = rt.computeMemoryUsage();
+  const r = rt as unknown as Internal;
+  const memory = (ctx as unknown as InternalContext).getMemory(r.rt.value);
+  const usage = memory.heapValueHandle(r.ffi.QTS_RuntimeComputeMemoryUsage(r.rt.value, memory.ctx.value));
   try {
     const used = ctx.getProp(usage, 'memory_used_size');
     const n = ctx.getNumber(used);
