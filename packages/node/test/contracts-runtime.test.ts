@@ -212,6 +212,28 @@ describe('contract runtime', () => {
     expect(doc).toContain(`cut to ${CONTRACT_LIMITS.errorChars} characters`);
   });
 
+  it('gives the same codes when called from deep in the host stack (native recursion stays bounded)', () => {
+    const nested = (body: string) =>
+      `exports.run = function () { let a = []; for (let i = 0; i < 100000; i++) a = [a]; globalThis.keep = a; ${body} };`;
+    const cases = [
+      nested('return JSON.stringify(a).length;'),
+      nested('return String(a).length;'),
+      nested('return a.flat(Infinity).length;'),
+      nested("return JSON.parse('['.repeat(100000)).length;"),
+      nested('return a.join().length;'),
+      nested('throw new Error("kept 100000 levels");'),
+      `exports.run = function () { function r() { return r() } return r(); };`,
+      `exports.run = function () { return new RegExp('(?:'.repeat(20000) + ')'.repeat(20000)).source.length; };`,
+    ];
+    const deep = <T>(n: number, f: () => T): T => (n === 0 ? f() : deep(n - 1, f));
+    for (const code of cases) {
+      const shallow = run(a, code, seeded());
+      const fromDeep = deep(8000, () => run(a, code, seeded()));
+      expect(shallow.ok).toBe(false);
+      expect(JSON.stringify({ ...fromDeep, writes: [] })).toBe(JSON.stringify({ ...shallow, writes: [] }));
+    }
+  });
+
   it('parses manifests strictly and checks grants exactly', () => {
     const m = parseManifest({
       name: 'loyalty',
