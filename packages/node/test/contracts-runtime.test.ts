@@ -40,7 +40,7 @@ exports.work = function (args) {
   for (let i = 0; i < args.n * 1000; i++) x = (x * 31 + i) % 1000003;
   const keep = [];
   for (let i = 0; i < args.n * 100; i++) keep.push({ i, s: 'v' + i });
-  host.put('aux/work', { x, kept: keep.length });
+  host.put('aux/result', { x, kept: keep.length });
   return keep.length;
 };
 exports.fail = function (args) { host.put('main/c/' + args.name, { n: -1 }); throw new Error('refused ' + args.n); };
