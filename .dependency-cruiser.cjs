@@ -18,7 +18,7 @@ const NODE = '^packages/node/src/';
 /** The node layers, lowest first: folders end with '/', files are named with their extension. */
 const LAYERS = [
   ['errors.ts', 'result-codes.ts', 'files.ts', 'home-lock.ts', 'invocation.ts', 'crypto/'],
-  ['exec/', 'modules/', 'governance/', 'genesis.ts'],
+  ['exec/', 'modules/', 'governance/', 'contracts/', 'genesis.ts'],
   ['store/', 'vault/', 'keys/', 'ordering/', 'wallet/', 'home.ts'],
   ['peer/', 'node.ts', 'proofs.ts', 'audit.ts', 'audit/'],
   ['consortium/', 'orgs/', 'interop/', 'subject/'],

@@ -1,0 +1,8 @@
+/** The contract runtime (issue 14, part 1): sandbox, gas, host API. */
+export { codeProblem } from './code-check.js';
+export { ContractEngineFault } from './engine.js';
+export { CONTRACT_LIMITS, GAS, MEMORY_PAGE_BYTES } from './limits.js';
+export { type ContractManifest, isGranted, ManifestError, parseManifest } from './manifest.js';
+export { FORBIDDEN_GLOBALS } from './prelude.js';
+export { ContractRuntime } from './runtime.js';
+export * from './types.js';
