@@ -37,6 +37,8 @@ const INTEGRATION = [
   // the durability pipeline's checkpoint thread, on 8 MB of write-ahead log
   'packages/node/test/durability.test.ts',
   'packages/node/test/xtx-property.test.ts',
+  // contract determinism: random call sequences on two QuickJS runtimes with different histories
+  'packages/node/test/contracts-determinism.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 

@@ -82,3 +82,29 @@ export function run(
 ): ContractResult {
   return rt.call(callOf(code, state, 'run', args, over));
 }
+
+/** A small ledger of counters, with the kinds of work a random call sequence exercises. */
+export const COUNTERS = `
+exports.add = function (args, call) {
+  const key = 'main/c/' + args.name;
+  const cur = host.get(key) || { n: 0, by: [] };
+  cur.n += args.n;
+  cur.by.push(call.caller);
+  if (cur.by.length > 5) cur.by.shift();
+  host.put(key, cur);
+  host.emit({ type: 'added', name: args.name, n: args.n });
+  return cur.n;
+};
+exports.remove = function (args) { host.del('main/c/' + args.name); return null; };
+exports.list = function () { return host.range('main/c/', null, 20).map((e) => [e.key, e.value.n]); };
+exports.work = function (args) {
+  let x = 0;
+  for (let i = 0; i < args.n * 1000; i++) x = (x * 31 + i) % 1000003;
+  const keep = [];
+  for (let i = 0; i < args.n * 100; i++) keep.push({ i, s: 'v' + i });
+  host.put('aux/result', { x, kept: keep.length });
+  return keep.length;
+};
+exports.fail = function (args) { host.put('main/c/' + args.name, { n: -1 }); throw new Error('refused ' + args.n); };
+exports.spin = function () { for (;;) {} };
+`;

@@ -123,6 +123,29 @@ export interface ApiNodeOptions {
  * OrgService with a real vault per org, and the HTTP server over them (ready, or listening on
  * 127.0.0.1 on a free port).
  */
+/** Each org's KMS, one per org for the whole test process (see `orgKms`). */
+const kmsByOrg = new Map<string, LocalKms>();
+
+/**
+ * The org's KMS for API nodes: created once per test process and shared by every node it starts,
+ * as an org's nodes share its KMS. Creating one costs a scrypt at the production cost (about
+ * 150 ms on a 2-core machine); vault.test.ts covers the KMS and its file. The instance holds its
+ * key in memory, so its file is removed at once.
+ */
+function orgKms(org: string): LocalKms {
+  let kms = kmsByOrg.get(org);
+  if (kms === undefined) {
+    const dir = tempDir('custos-kms-');
+    try {
+      kms = LocalKms.create(join(dir.dir, 'kms.json'), 'test passphrase');
+    } finally {
+      dir.cleanup();
+    }
+    kmsByOrg.set(org, kms);
+  }
+  return kms;
+}
+
 export async function startApiNode(opts: ApiNodeOptions = {}): Promise<ApiNode> {
   const tmp = tempDir();
   const fx = fixture(opts.members, undefined, {
@@ -140,11 +163,7 @@ export async function startApiNode(opts: ApiNodeOptions = {}): Promise<ApiNode> 
     (opts.orgIds ?? Object.keys(fx.orgs)).map((id) => ({
       id,
       signer: fx.orgs[id]!,
-      vault: new Vault({
-        path: join(tmp.dir, `vault-${id}.db`),
-        kms: LocalKms.create(join(tmp.dir, `kms-${id}.json`), 'test passphrase'),
-        org: id,
-      }),
+      vault: new Vault({ path: join(tmp.dir, `vault-${id}.db`), kms: orgKms(id), org: id }),
     })),
     opts.orgLog,
   );
