@@ -1,0 +1,212 @@
+/**
+ * The syntax tree the risk check analyses: acorn's ESTree, walked iteratively (a contract's tree
+ * can be deep without brackets, `!!!!x` or `a ? b : c ? d : ...`, and a recursive walk would meet
+ * the host's stack at a depth that depends on the machine). Helpers resolve what a rule needs to
+ * know statically: the literal prefix of a key, the value a `const` was given, the enclosing
+ * function of a node.
+ */
+import { Parser } from 'acorn';
+
+/** An ESTree node as acorn builds it (fields read by name, checked by the helpers below). */
+export interface AstNode {
+  type: string;
+  start: number;
+  end: number;
+  loc: { start: { line: number; column: number } };
+  [field: string]: unknown;
+}
+
+/** Nesting of the syntax tree the analysis accepts (deeper code is refused as input). */
+export const MAX_AST_DEPTH = 200;
+
+export class AstTooDeep extends Error {}
+
+export interface Ast {
+  root: AstNode;
+  /** Every node, in source order of a depth-first walk (parents before children). */
+  nodes: AstNode[];
+  parent: Map<AstNode, AstNode>;
+  /** `const` and `let` bindings declared exactly once in the program, by name: their initial value. */
+  consts: Map<string, AstNode>;
+}
+
+function isNode(v: unknown): v is AstNode {
+  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
+}
+
+/** The child nodes of `n` in field order (acorn builds fields in a fixed order). */
+export function children(n: AstNode): AstNode[] {
+  const out: AstNode[] = [];
+  for (const key of Object.keys(n)) {
+    if (key === 'loc' || key === 'type') continue;
+    const v = n[key];
+    if (Array.isArray(v)) {
+      for (const x of v) if (isNode(x)) out.push(x);
+    } else if (isNode(v)) {
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses `code` as a script and indexes its nodes. Throws acorn's SyntaxError, or AstTooDeep when
+ * the tree is nested deeper than MAX_AST_DEPTH (also when acorn's own recursion overflows, which
+ * only happens far deeper than that).
+ */
+export function parseAst(code: string): Ast {
+  let root: AstNode;
+  try {
+    root = Parser.parse(code, {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      locations: true,
+      allowHashBang: false,
+    }) as unknown as AstNode;
+  } catch (e) {
+    if (e instanceof RangeError) throw new AstTooDeep(`expected code nested at most ${MAX_AST_DEPTH} levels deep`);
+    throw e;
+  }
+  const nodes: AstNode[] = [];
+  const parent = new Map<AstNode, AstNode>();
+  const stack: [AstNode, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [n, depth] = stack.pop() as [AstNode, number];
+    if (depth > MAX_AST_DEPTH) throw new AstTooDeep(`expected code nested at most ${MAX_AST_DEPTH} levels deep`);
+    nodes.push(n);
+    const cs = children(n);
+    for (let i = cs.length - 1; i >= 0; i--) {
+      const c = cs[i] as AstNode;
+      // Shorthand properties ({ a }) share one node as key and value: index it once.
+      if (parent.has(c)) continue;
+      parent.set(c, n);
+      stack.push([c, depth + 1]);
+    }
+  }
+  return { root, nodes, parent, consts: constBindings(nodes) };
+}
+
+function constBindings(nodes: AstNode[]): Map<string, AstNode> {
+  const seen = new Map<string, AstNode | null>();
+  const declare = (name: string, init: AstNode | null) => seen.set(name, seen.has(name) ? null : init);
+  for (const n of nodes) {
+    if (n.type === 'VariableDeclarator') {
+      const id = n.id as AstNode;
+      const decl = n.init as AstNode | null;
+      if (id.type === 'Identifier') declare(id.name as string, decl);
+    } else if (n.type === 'FunctionDeclaration' && isNode(n.id)) {
+      declare(n.id.name as string, n);
+    } else if (n.type === 'AssignmentExpression' && (n.left as AstNode).type === 'Identifier') {
+      // A reassigned binding has no single value.
+      declare((n.left as AstNode).name as string, null);
+    }
+  }
+  const out = new Map<string, AstNode>();
+  for (const [k, v] of seen) if (v !== null) out.set(k, v);
+  return out;
+}
+
+export function isFunction(n: AstNode): boolean {
+  return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
+}
+
+/** `Identifier` name, or the string of a string literal; undefined otherwise. */
+export function nameOf(n: unknown): string | undefined {
+  if (!isNode(n)) return undefined;
+  if (n.type === 'Identifier') return n.name as string;
+  if (n.type === 'Literal' && typeof n.value === 'string') return n.value;
+  return undefined;
+}
+
+/** The property name of a member expression when it is static (`a.b`, `a['b']`). */
+export function memberName(n: AstNode): string | undefined {
+  if (n.type !== 'MemberExpression') return undefined;
+  const p = n.property as AstNode;
+  if (!n.computed) return p.type === 'Identifier' ? (p.name as string) : undefined;
+  return p.type === 'Literal' && typeof p.value === 'string' ? p.value : undefined;
+}
+
+/** True if `n` is `obj.prop` with the object an identifier named `obj` (static property). */
+export function isMember(n: AstNode, obj: string, prop?: string): boolean {
+  if (n.type !== 'MemberExpression') return false;
+  const o = n.object as AstNode;
+  if (o.type !== 'Identifier' || o.name !== obj) return false;
+  return prop === undefined || memberName(n) === prop;
+}
+
+/** Follows an identifier to the value of its single `const`/`let` declaration (a few steps at most). */
+export function resolve(ast: Ast, n: AstNode): AstNode {
+  let cur = n;
+  for (let i = 0; i < 8 && cur.type === 'Identifier'; i++) {
+    const v = ast.consts.get(cur.name as string);
+    if (v === undefined || v.type === 'FunctionDeclaration') break;
+    cur = v;
+  }
+  return cur;
+}
+
+/**
+ * What is statically known of a string expression: its literal text from the start, and whether
+ * that is all of it. `'main/' + x` gives { prefix: 'main/', complete: false }.
+ */
+export function literalPrefix(ast: Ast, n: AstNode, budget = 16): { prefix: string; complete: boolean } {
+  const e = resolve(ast, n);
+  if (budget <= 0) return { prefix: '', complete: false };
+  if (e.type === 'Literal' && typeof e.value === 'string') return { prefix: e.value, complete: true };
+  if (e.type === 'TemplateLiteral') {
+    const quasis = e.quasis as AstNode[];
+    const first = (quasis[0]?.value as { cooked?: string | null } | undefined)?.cooked ?? '';
+    return { prefix: first, complete: (e.expressions as AstNode[]).length === 0 };
+  }
+  if (e.type === 'BinaryExpression' && e.operator === '+') {
+    const left = literalPrefix(ast, e.left as AstNode, budget - 1);
+    if (!left.complete) return left;
+    const right = literalPrefix(ast, e.right as AstNode, budget - 1);
+    return { prefix: left.prefix + right.prefix, complete: right.complete };
+  }
+  return { prefix: '', complete: false };
+}
+
+/** Every literal string fragment of an expression built from literals, templates and `+`. */
+export function literalFragments(ast: Ast, n: AstNode, budget = 16): string[] {
+  const e = resolve(ast, n);
+  if (budget <= 0) return [];
+  if (e.type === 'Literal' && typeof e.value === 'string') return [e.value];
+  if (e.type === 'TemplateLiteral') {
+    return (e.quasis as AstNode[]).map((q) => (q.value as { cooked?: string | null }).cooked ?? '');
+  }
+  if (e.type === 'BinaryExpression' && e.operator === '+') {
+    return [
+      ...literalFragments(ast, e.left as AstNode, budget - 1),
+      ...literalFragments(ast, e.right as AstNode, budget - 1),
+    ];
+  }
+  return [];
+}
+
+/** The nearest enclosing function of `n` (undefined at the top level). */
+export function enclosingFunction(ast: Ast, n: AstNode): AstNode | undefined {
+  for (let p = ast.parent.get(n); p !== undefined; p = ast.parent.get(p)) if (isFunction(p)) return p;
+  return undefined;
+}
+
+/** Nodes of the subtree of `n` (itself included), not entering nested functions unless asked. */
+export function subtree(n: AstNode, intoFunctions = false): AstNode[] {
+  const out: AstNode[] = [];
+  const stack = [n];
+  const seen = new Set<AstNode>();
+  while (stack.length > 0) {
+    const c = stack.pop() as AstNode;
+    if (seen.has(c)) continue;
+    seen.add(c);
+    out.push(c);
+    if (c !== n && !intoFunctions && isFunction(c)) continue;
+    const cs = children(c);
+    for (let i = cs.length - 1; i >= 0; i--) stack.push(cs[i] as AstNode);
+  }
+  return out;
+}
+
+export function position(n: AstNode): { line: number; column: number } {
+  return { line: n.loc.start.line, column: n.loc.start.column };
+}
