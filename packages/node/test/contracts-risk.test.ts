@@ -375,6 +375,15 @@ describe('contract risk check', () => {
     fails({ ...ok, code: 'let x = 1; let x = 2;' }, 'parses as a script');
     fails({ ...ok, code: `exports.run = () => ${'!'.repeat(5000)}1;` }, 'nested at most 200 levels deep');
     fails({ ...ok, code: `exports.run = () => ${'1 + '.repeat(10_000)}1;` }, 'nested at most 200 levels deep');
+    // Past what acorn's recursion survives: the same answer whether it overflowed or not.
+    fails({ ...ok, code: `exports.run = ${'x => '.repeat(5_000)}1;` }, 'nested at most 200 levels deep');
+    // A syntax error after a long chain gets the same message (acorn could overflow before it)...
+    fails({ ...ok, code: `exports.run = () => ${'!'.repeat(500)}1;\nlet x = 1; let x = 2;` }, 'nested at most 200');
+    // ... and acorn's own words otherwise.
+    fails(
+      { ...ok, code: 'exports.run = () => 1;\nlet x = 1; let x = 2;' },
+      "Identifier 'x' has already been declared (2:15)",
+    );
     fails({ ...ok, manifest: { ...MANIFEST, maxGas: 0 } }, 'expected manifest.maxGas');
     const call = { method: 'run', args: {}, caller: 'bank' };
     fails({ ...ok, tests: Array(RISK_CHECK_LIMITS.tests + 1).fill(call) }, `at most ${RISK_CHECK_LIMITS.tests} calls`);
@@ -383,6 +392,16 @@ describe('contract risk check', () => {
     fails({ ...ok, tests: [{ ...call, method: '1x' }] }, 'tests[0].method');
     fails({ ...ok, tests: [{ ...call, extra: 1 }] }, 'unexpected tests[0].extra');
     fails(null, 'expected { code, manifest, tests? }');
+  });
+
+  it('analyses code written without semicolons (long chains of tokens that nest nothing)', () => {
+    const code = Array.from(
+      { length: 120 },
+      (_, i) => `function f${i}(args) {\n  return host.get('main/' + args.k)\n}\nexports.m${i} = f${i}`,
+    ).join('\n');
+    const r = riskCheck({ code, manifest: MANIFEST }, a);
+    expect(r.findings.filter((f) => f.rule !== 'missing-tests')).toEqual([]);
+    expect(r.findings).toHaveLength(120);
   });
 
   it('stays fast on the largest code it accepts', () => {
@@ -394,6 +413,20 @@ describe('contract risk check', () => {
     const r = riskCheck({ code, manifest: MANIFEST }, a);
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(r.findings.every((f) => f.rule === 'missing-tests')).toBe(true);
+  });
+
+  it('stays fast on code built to make the analysis expand: constants of constants, many uses', () => {
+    const consts = ['const c0 = args0 + 1;'];
+    for (let i = 1; i < 40; i++) consts.push(`const c${i} = c${i - 1} + c${i - 1} + 'main/' + c${i - 1};`);
+    const uses = [];
+    for (let i = 0; uses.join('\n').length < CONTRACT_LIMITS.codeBytes - 4000; i++) {
+      uses.push(`exports.m${i} = (args) => { for (let i = 0; i < c39; i++) host.put(c39, { v: c39 }); };`);
+    }
+    const code = [...consts, ...uses].join('\n');
+    const started = performance.now();
+    const r = riskCheck({ code, manifest: MANIFEST }, a);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(r.findings.some((f) => f.rule === 'unresolved-key')).toBe(true);
   });
 
   it('lists each rule with its severity and the score assumptions in docs/contracts.md', () => {

@@ -5,7 +5,7 @@
  * know statically: the literal prefix of a key, the value a `const` was given, the enclosing
  * function of a node.
  */
-import { Parser } from 'acorn';
+import { Parser, tokTypes } from 'acorn';
 
 /** An ESTree node as acorn builds it (fields read by name, checked by the helpers below). */
 export interface AstNode {
@@ -18,8 +18,57 @@ export interface AstNode {
 
 /** Nesting of the syntax tree the analysis accepts (deeper code is refused as input). */
 export const MAX_AST_DEPTH = 200;
+/**
+ * Tokens in one unbroken chain: since the last `,` or `;` (an `else` continues the chain) of each
+ * bracket level open, summed. acorn recurses once or more per operator of a chain (`!!!!x`,
+ * `a ? b : c ? ...`, `x => y => ...`, `1 + 1 + ...`, `else if` ...), on a V8 stack whose room
+ * depends on the caller and on JIT tiering: measured, it overflows past 500 chained arrows (two
+ * tokens each) and 2,000 to 8,000 chained operators. Code with no longer chain than this cannot
+ * make it overflow, so its syntax errors are reported as acorn gives them; for other code (the
+ * count over-estimates code without semicolons) any failure to parse gets the one message
+ * TOO_DEEP, whether acorn overflowed on this peer or not: every peer gives the same answer.
+ */
+export const MAX_TOKEN_CHAIN = 400;
+export const TOO_DEEP = `expected contract source that parses as a script, nested at most ${MAX_AST_DEPTH} levels deep`;
 
-export class AstTooDeep extends Error {}
+export class AstTooDeep extends Error {
+  constructor() {
+    super(TOO_DEEP);
+  }
+}
+
+const OPEN = new Set([tokTypes.parenL, tokTypes.bracketL, tokTypes.braceL, tokTypes.dollarBraceL]);
+const CLOSE = new Set([tokTypes.parenR, tokTypes.bracketR, tokTypes.braceR]);
+
+/** The longest chain of tokens (see MAX_TOKEN_CHAIN) in code that tokenizes (code-check.ts ran). */
+export function longestTokenChain(code: string): number {
+  // Per open bracket level: tokens since its last separator, and the count before it (for else).
+  const levels: { n: number; before: number }[] = [{ n: 0, before: 0 }];
+  let sum = 0;
+  let max = 0;
+  for (const tok of Parser.tokenizer(code, { ecmaVersion: 'latest', sourceType: 'script' })) {
+    const top = levels[levels.length - 1] as { n: number; before: number };
+    if (tok.type === tokTypes.comma || tok.type === tokTypes.semi) {
+      sum -= top.n;
+      top.before = top.n;
+      top.n = 0;
+      continue;
+    }
+    if (tok.type === tokTypes._else) {
+      sum += top.before;
+      top.n += top.before;
+      top.before = 0;
+    }
+    top.n++;
+    sum++;
+    if (sum > max) max = sum;
+    if (OPEN.has(tok.type)) levels.push({ n: 0, before: 0 });
+    else if (CLOSE.has(tok.type) && levels.length > 1) {
+      sum -= (levels.pop() as { n: number }).n;
+    }
+  }
+  return max;
+}
 
 export interface Ast {
   root: AstNode;
@@ -50,11 +99,12 @@ export function children(n: AstNode): AstNode[] {
 }
 
 /**
- * Parses `code` as a script and indexes its nodes. Throws acorn's SyntaxError, or AstTooDeep when
- * the tree is nested deeper than MAX_AST_DEPTH (also when acorn's own recursion overflows, which
- * only happens far deeper than that).
+ * Parses `code` as a script and indexes its nodes. Throws acorn's SyntaxError (for code whose
+ * chains are short, see MAX_TOKEN_CHAIN), or AstTooDeep when the tree is nested deeper than
+ * MAX_AST_DEPTH, acorn's recursion overflowed, or code with a long chain does not parse.
  */
 export function parseAst(code: string): Ast {
+  const shallow = longestTokenChain(code) <= MAX_TOKEN_CHAIN;
   let root: AstNode;
   try {
     root = Parser.parse(code, {
@@ -64,7 +114,7 @@ export function parseAst(code: string): Ast {
       allowHashBang: false,
     }) as unknown as AstNode;
   } catch (e) {
-    if (e instanceof RangeError) throw new AstTooDeep(`expected code nested at most ${MAX_AST_DEPTH} levels deep`);
+    if (e instanceof RangeError || !shallow) throw new AstTooDeep();
     throw e;
   }
   const nodes: AstNode[] = [];
@@ -72,7 +122,7 @@ export function parseAst(code: string): Ast {
   const stack: [AstNode, number][] = [[root, 0]];
   while (stack.length > 0) {
     const [n, depth] = stack.pop() as [AstNode, number];
-    if (depth > MAX_AST_DEPTH) throw new AstTooDeep(`expected code nested at most ${MAX_AST_DEPTH} levels deep`);
+    if (depth > MAX_AST_DEPTH) throw new AstTooDeep();
     nodes.push(n);
     const cs = children(n);
     for (let i = cs.length - 1; i >= 0; i--) {
@@ -145,13 +195,21 @@ export function resolve(ast: Ast, n: AstNode): AstNode {
   return cur;
 }
 
+/** Nodes one literal-prefix or fragment query may visit: a key or action is a short expression. */
+const LITERAL_VISITS = 64;
+
 /**
  * What is statically known of a string expression: its literal text from the start, and whether
- * that is all of it. `'main/' + x` gives { prefix: 'main/', complete: false }.
+ * that is all of it. `'main/' + x` gives { prefix: 'main/', complete: false }. Visits at most
+ * LITERAL_VISITS nodes (constants may refer to constants: the work stays bounded).
  */
-export function literalPrefix(ast: Ast, n: AstNode, budget = 16): { prefix: string; complete: boolean } {
+export function literalPrefix(
+  ast: Ast,
+  n: AstNode,
+  budget = { left: LITERAL_VISITS },
+): { prefix: string; complete: boolean } {
+  if (budget.left-- <= 0) return { prefix: '', complete: false };
   const e = resolve(ast, n);
-  if (budget <= 0) return { prefix: '', complete: false };
   if (e.type === 'Literal' && typeof e.value === 'string') return { prefix: e.value, complete: true };
   if (e.type === 'TemplateLiteral') {
     const quasis = e.quasis as AstNode[];
@@ -159,27 +217,24 @@ export function literalPrefix(ast: Ast, n: AstNode, budget = 16): { prefix: stri
     return { prefix: first, complete: (e.expressions as AstNode[]).length === 0 };
   }
   if (e.type === 'BinaryExpression' && e.operator === '+') {
-    const left = literalPrefix(ast, e.left as AstNode, budget - 1);
+    const left = literalPrefix(ast, e.left as AstNode, budget);
     if (!left.complete) return left;
-    const right = literalPrefix(ast, e.right as AstNode, budget - 1);
+    const right = literalPrefix(ast, e.right as AstNode, budget);
     return { prefix: left.prefix + right.prefix, complete: right.complete };
   }
   return { prefix: '', complete: false };
 }
 
-/** Every literal string fragment of an expression built from literals, templates and `+`. */
-export function literalFragments(ast: Ast, n: AstNode, budget = 16): string[] {
+/** Every literal string fragment of an expression built from literals, templates and `+` (bounded as above). */
+export function literalFragments(ast: Ast, n: AstNode, budget = { left: LITERAL_VISITS }): string[] {
+  if (budget.left-- <= 0) return [];
   const e = resolve(ast, n);
-  if (budget <= 0) return [];
   if (e.type === 'Literal' && typeof e.value === 'string') return [e.value];
   if (e.type === 'TemplateLiteral') {
     return (e.quasis as AstNode[]).map((q) => (q.value as { cooked?: string | null }).cooked ?? '');
   }
   if (e.type === 'BinaryExpression' && e.operator === '+') {
-    return [
-      ...literalFragments(ast, e.left as AstNode, budget - 1),
-      ...literalFragments(ast, e.right as AstNode, budget - 1),
-    ];
+    return [...literalFragments(ast, e.left as AstNode, budget), ...literalFragments(ast, e.right as AstNode, budget)];
   }
   return [];
 }

@@ -365,23 +365,45 @@ function loops(ast: Ast, n: AstNode, fns: Set<AstNode>, add: Add): void {
   for (let f = enclosingFunction(ast, n); f !== undefined; f = enclosingFunction(ast, f)) if (fns.has(f)) method = f;
   const argsParam = method === undefined ? undefined : nameOf((method.params as AstNode[])[0]);
   if (argsParam === undefined) return;
-  if (dependsOnArgs(ast, test, argsParam, 0)) {
+  if (dependsOnArgs(ast, test, argsParam)) {
     add('args-bound-loop', n, `this loop's bound comes from the call arguments (${argsParam}) with no Math.min cap`);
   }
 }
 
-function capped(e: AstNode): boolean {
-  return subtree(e).some((c) => c.type === 'CallExpression' && isMember(c.callee as AstNode, 'Math', 'min'));
-}
+/** Nodes one loop's argument-dependence query may visit (its condition and the constants it names). */
+const ARGS_VISITS = 512;
 
-/** Does `e` read the arguments parameter (directly or through consts) without a Math.min cap? */
-function dependsOnArgs(ast: Ast, e: AstNode, param: string, depth: number): boolean {
-  if (depth > 4 || capped(e)) return false;
-  for (const c of subtree(e)) {
-    if (c.type !== 'Identifier' || !isReference(ast, c)) continue;
-    if (c.name === param) return true;
-    const v = ast.consts.get(c.name as string);
-    if (v !== undefined && !isFunction(v) && dependsOnArgs(ast, v, param, depth + 1)) return true;
+/**
+ * Does a loop's condition read the arguments parameter (directly or through constants) with no
+ * Math.min cap? A constant whose value calls Math.min is capped. Iterative and bounded: past
+ * ARGS_VISITS nodes the answer is no (the rule then misses a loop; it never fails the check).
+ */
+function dependsOnArgs(ast: Ast, test: AstNode, param: string): boolean {
+  const queue: AstNode[] = [test];
+  const seen = new Set<AstNode>();
+  let visits = 0;
+  for (let i = 0; i < queue.length; i++) {
+    const e = queue[i] as AstNode;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    const refs: AstNode[] = [];
+    const stack = [e];
+    let isCapped = false;
+    while (stack.length > 0 && !isCapped) {
+      const c = stack.pop() as AstNode;
+      if (++visits > ARGS_VISITS) return false;
+      if (c !== e && isFunction(c)) continue;
+      if (c.type === 'CallExpression' && isMember(c.callee as AstNode, 'Math', 'min')) isCapped = true;
+      else if (c.type === 'Identifier' && isReference(ast, c)) refs.push(c);
+      const cs = children(c);
+      for (let j = cs.length - 1; j >= 0; j--) stack.push(cs[j] as AstNode);
+    }
+    if (isCapped) continue;
+    for (const r of refs) {
+      if (r.name === param) return true;
+      const v = ast.consts.get(r.name as string);
+      if (v !== undefined && !isFunction(v)) queue.push(v);
+    }
   }
   return false;
 }
