@@ -21,6 +21,7 @@ import {
   riskCheck,
   riskReportJson,
 } from '../src/contracts/index.js';
+import { riskCheckWithin } from '../src/contracts/risk-check.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/contracts/${name}`, import.meta.url), 'utf8');
 const demo = (name: string): RiskCheckInput => ({
@@ -347,6 +348,22 @@ describe('contract risk check', () => {
     expect(bad.passed).toBe(false);
   });
 
+  it('bounds the dry run by a total gas budget across the test calls', () => {
+    const code = 'exports.spin = function () {\n  let i = 0;\n  while (i >= 0) i++;\n};';
+    const manifest = { ...MANIFEST, maxGas: 400_000 };
+    const spin = { method: 'spin', args: null, caller: 'bank' };
+    // RISK_CHECK_LIMITS.dryRunGas (40,000,000) is a second of spinning: the same code with 1,000,000.
+    const r = riskCheckWithin({ code, manifest, tests: [spin, spin, spin, spin] }, a, 1_000_000);
+    expect(r.dryRun.map((d) => [d.code, d.gasUsed])).toEqual([
+      ['OUT_OF_GAS', 400_000],
+      ['OUT_OF_GAS', 400_000],
+      ['OUT_OF_GAS', 200_000],
+      ['OUT_OF_GAS', 0],
+    ]);
+    expect(r.passed).toBe(false);
+    expect(RISK_CHECK_LIMITS.dryRunGas).toBe(2 * CONTRACT_LIMITS.maxGasPerCall);
+  });
+
   it('sums likelihood x impact once per rule present, whatever the number of findings', () => {
     const code = "exports.run = (args) => { host.put('main/a', { email: args.e, phone: args.p }); };";
     const r = riskCheck({ code, manifest: MANIFEST, tests: [{ method: 'run', args: {}, caller: 'bank' }] }, a);
@@ -442,5 +459,7 @@ describe('contract risk check', () => {
     expect(rows).toEqual(code);
     expect(section).toContain(`${RISK_LEVELS.medium.toLocaleString('en-US')} EUR`);
     expect(section).toContain(`${RISK_LEVELS.high.toLocaleString('en-US')} EUR`);
+    expect(section).toContain(`${RISK_CHECK_LIMITS.dryRunGas.toLocaleString('en-US')} gas`);
+    expect(section).toContain(`at most ${RISK_CHECK_LIMITS.tests} test calls`);
   });
 });

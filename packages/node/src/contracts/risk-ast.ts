@@ -265,3 +265,8 @@ export function subtree(n: AstNode, intoFunctions = false): AstNode[] {
 export function position(n: AstNode): { line: number; column: number } {
   return { line: n.loc.start.line, column: n.loc.start.column };
 }
+
+/** A name from the code as a message shows it: at most 64 characters. */
+export function shown(name: string): string {
+  return name.length <= 64 ? name : `${name.slice(0, 61)}...`;
+}

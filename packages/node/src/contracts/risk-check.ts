@@ -69,6 +69,11 @@ export const RISK_CHECK_LIMITS = {
   callerChars: 200,
   /** Findings reported (the rest are counted in the score but not listed). */
   findings: 500,
+  /**
+   * Gas of the whole dry run: each test call gets the manifest's maxGas or what is left of this,
+   * whichever is less (one that gets none ends OUT_OF_GAS). About a second of work.
+   */
+  dryRunGas: 40_000_000,
 } as const;
 
 /** Block height and time the dry run's calls see. */
@@ -162,6 +167,11 @@ function compare(a: RiskFinding, b: RiskFinding): number {
  * message says what was expected); never throws for what the contract does.
  */
 export function riskCheck(input: RiskCheckInput, runtime: ContractRuntime): RiskReport {
+  return riskCheckWithin(input, runtime, RISK_CHECK_LIMITS.dryRunGas);
+}
+
+/** riskCheck with another dry-run gas budget (tests use a small one). */
+export function riskCheckWithin(input: RiskCheckInput, runtime: ContractRuntime, dryRunGas: number): RiskReport {
   if (typeof input !== 'object' || input === null) throw new RiskCheckError('expected { code, manifest, tests? }');
   const problem = codeProblem(input.code);
   if (problem !== null) throw new RiskCheckError(problem);
@@ -198,6 +208,7 @@ export function riskCheck(input: RiskCheckInput, runtime: ContractRuntime): Risk
   }
 
   const state = new DryRunState();
+  let gasLeft = dryRunGas;
   const dryRun: RiskDryRun[] = tests.map((t) => {
     const r = runtime.call({
       contract: manifest.name,
@@ -208,10 +219,11 @@ export function riskCheck(input: RiskCheckInput, runtime: ContractRuntime): Risk
       caller: t.caller,
       height: DRY_RUN_CALL.height,
       time: DRY_RUN_CALL.time,
-      gasLimit: manifest.maxGas,
+      gasLimit: Math.min(manifest.maxGas, gasLeft),
       state,
       system: DRY_RUN_SYSTEM,
     });
+    gasLeft = Math.max(0, gasLeft - r.gasUsed);
     if (r.ok) state.apply(r.writes);
     return { method: t.method, code: r.code, gasUsed: r.gasUsed, writes: r.writes.size, events: r.events.length };
   });

@@ -3,7 +3,16 @@
  * (strongly connected components, found iteratively so that a long call chain cannot overflow the
  * host's stack).
  */
-import { type Ast, type AstNode, enclosingFunction, isFunction, isMember, memberName, nameOf } from './risk-ast.js';
+import {
+  type Ast,
+  type AstNode,
+  enclosingFunction,
+  isFunction,
+  isMember,
+  memberName,
+  nameOf,
+  shown,
+} from './risk-ast.js';
 import type { RiskRuleId } from './risk-score.js';
 
 /** Reports a finding of `rule` at `node`. */
@@ -57,11 +66,14 @@ export function recursion(ast: Ast, add: Add): void {
     if (scc.length < 2 && !self) continue;
     const names = [...scc].sort();
     for (const name of names) {
-      const how = self ? 'calls itself' : `is part of a call cycle (${names.join(' -> ')})`;
+      const others = names.filter((n) => n !== name);
+      const listed = others.slice(0, 3).map(shown).join(', ');
+      const more = others.length > 3 ? ` and ${others.length - 3} more` : '';
+      const how = self ? 'calls itself' : `is in a call cycle with ${listed}${more}`;
       add(
         'recursion',
         byName.get(name) as AstNode,
-        `function ${name} ${how}: recursion depth is bounded only by the stack limit`,
+        `function ${shown(name)} ${how}: recursion depth is bounded only by the stack limit`,
       );
     }
   }

@@ -20,6 +20,7 @@ import {
   memberName,
   nameOf,
   resolve,
+  shown,
   subtree,
 } from './risk-ast.js';
 import { type Add, recursion } from './risk-recursion.js';
@@ -130,7 +131,7 @@ export function runRules(ast: Ast, manifest: ContractManifest, tested: ReadonlyS
   }
   recursion(ast, add);
   for (const [name, node] of exported) {
-    if (!tested.has(name)) add('missing-tests', node, `exported method ${name} has no declared test call`);
+    if (!tested.has(name)) add('missing-tests', node, `exported method ${shown(name)} has no declared test call`);
   }
   return out;
 }
@@ -241,11 +242,11 @@ function hostUse(ast: Ast, n: AstNode, method: string, manifest: ContractManifes
   if (slash > 0 || (complete && prefix.length > 0)) {
     const ns = slash > 0 ? prefix.slice(0, slash) : prefix;
     if (!manifest.namespaces.includes(ns)) {
-      const shown = NAMESPACE.test(ns) ? `namespace ${ns}` : 'a namespace that is not valid';
+      const where = NAMESPACE.test(ns) ? `namespace ${ns}` : 'a namespace that is not valid';
       add(
         'key-outside-namespace',
         first,
-        `host.${method} on a key in ${shown}, not one of the manifest's (${manifest.namespaces.join(', ')})`,
+        `host.${method} on a key in ${where}, not one of the manifest's (${manifest.namespaces.join(', ')})`,
       );
     }
   } else if (prefix.length > 0 && manifest.namespaces.every((ns) => !`${ns}/`.startsWith(prefix))) {
@@ -366,7 +367,11 @@ function loops(ast: Ast, n: AstNode, fns: Set<AstNode>, add: Add): void {
   const argsParam = method === undefined ? undefined : nameOf((method.params as AstNode[])[0]);
   if (argsParam === undefined) return;
   if (dependsOnArgs(ast, test, argsParam)) {
-    add('args-bound-loop', n, `this loop's bound comes from the call arguments (${argsParam}) with no Math.min cap`);
+    add(
+      'args-bound-loop',
+      n,
+      `this loop's bound comes from the call arguments (${shown(argsParam)}) with no Math.min cap`,
+    );
   }
 }
 
