@@ -22,6 +22,7 @@ import {
   riskReportJson,
 } from '../src/contracts/index.js';
 import { riskCheckWithin } from '../src/contracts/risk-check.js';
+import { piiKind } from '../src/contracts/risk-rules.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/contracts/${name}`, import.meta.url), 'utf8');
 const demo = (name: string): RiskCheckInput => ({
@@ -409,6 +410,16 @@ describe('contract risk check', () => {
     fails({ ...ok, tests: [{ ...call, method: '1x' }] }, 'tests[0].method');
     fails({ ...ok, tests: [{ ...call, extra: 1 }] }, 'unexpected tests[0].extra');
     fails(null, 'expected { code, manifest, tests? }');
+  });
+
+  it('tells personal data from look-alikes in strings', () => {
+    const kinds = (strings: string[]) => strings.map((x) => piiKind(x) ?? null);
+    expect(
+      kinds(['jane.doe@example.org', '+41 44 668 18 00', '(044) 668-1800', 'DE89 3704 0044 0532 0130 00', 'Jane Doe']),
+    ).toEqual(['an email address', 'a phone number', 'a phone number', 'an IBAN', "a person's name"]);
+    expect(
+      kinds(['2024-01-01', '2024-01-01T10:00:00Z', '123456789', 'Gold Member', 'Data Sharing', 'v1.2.3', 'cus-7f3a']),
+    ).toEqual([null, null, null, null, null, null, null]);
   });
 
   it('analyses code written without semicolons (long chains of tokens that nest nothing)', () => {

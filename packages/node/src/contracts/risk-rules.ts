@@ -89,17 +89,38 @@ export function isPiiField(field: string): boolean {
 }
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
-const PHONE = /(^|[^\w])\+?\d[\d ().-]{7,}\d/;
+const PHONE = /\+?\(?\d[\d ().-]{6,22}\d/g;
 const IBAN = /\b[A-Z]{2}\d{2}[ ]?[A-Z0-9]{4}([ ]?[A-Z0-9]{2,4}){2,7}\b/;
 const PERSON = /^[A-Z][a-z]+( [A-Z]\.?)?( [A-Z][a-z]+){1,2}$/;
+/** Capitalised words of labels that are not names ('Gold Member', 'Data Sharing Agreement'). */
+const NOT_NAMES = new Set(
+  (
+    'account agreement alliance bank basic card claim customer data fee gold group income insurance insurer ' +
+    'loyalty member partner platinum points policy premium programme program record retail retailer ' +
+    'service sharing silver standard tier'
+  ).split(' '),
+);
 
-/** What kind of personal data a string looks like, or undefined. */
+/** 8 to 15 digits with a leading + or at least two separators, and not a date or a time. */
+function looksLikePhone(s: string): boolean {
+  for (const m of s.matchAll(PHONE)) {
+    const t = m[0];
+    if (m.index > 0 && /\w/.test(s[m.index - 1] as string)) continue;
+    const digits = t.replace(/\D/g, '').length;
+    if (digits < 8 || digits > 15 || /^\d{4}-\d{2}-\d{2}/.test(t) || /\d:\d/.test(s)) continue;
+    if (t.startsWith('+') || (t.match(/[ ().-]/g) ?? []).length >= 2) return true;
+  }
+  return false;
+}
+
+/** What kind of personal data a string looks like, or undefined (strings past 1,024 characters are not read). */
 export function piiKind(s: string): string | undefined {
-  if (s.length > 512) return undefined;
+  if (s.length > 1024) return undefined;
   if (EMAIL.test(s)) return 'an email address';
   if (IBAN.test(s)) return 'an IBAN';
-  if (PHONE.test(s)) return 'a phone number';
-  if (PERSON.test(s.trim())) return "a person's name";
+  if (looksLikePhone(s)) return 'a phone number';
+  const t = s.trim();
+  if (PERSON.test(t) && t.split(' ').every((w) => !NOT_NAMES.has(w.toLowerCase()))) return "a person's name";
   return undefined;
 }
 
