@@ -209,6 +209,18 @@ const SEEDED: Seeded[] = [
     code: ['const h = host;', "exports.run = function () { return h.get('x/y'); };"],
   },
   {
+    name: 'replaces a host function',
+    rule: 'dynamic-code',
+    line: 2,
+    code: ['exports.run = function () {', '  host.put = () => 0;', "  host.put('main/a', 1);", '};'],
+  },
+  {
+    name: 'redefines a global',
+    rule: 'dynamic-code',
+    line: 2,
+    code: ['exports.run = function () {', "  Object.defineProperty(globalThis, 'host', { value: {} });", '};'],
+  },
+  {
     name: 'keys state by an argument alone',
     rule: 'unresolved-key',
     line: 2,

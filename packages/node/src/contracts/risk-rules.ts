@@ -216,7 +216,27 @@ function globals(ast: Ast, n: AstNode, add: Add): void {
     add('dynamic-code', n, 'with changes what names refer to at run time');
   } else if (n.type === 'ImportExpression') {
     add('dynamic-code', n, 'import() loads code at run time (contracts are one script)');
+  } else if (n.type === 'CallExpression' && redefines(n)) {
+    add('dynamic-code', n, 'globalThis or host is redefined: what names refer to is not known before it runs');
   }
+}
+
+const REDEFINE = [
+  ['Object', 'defineProperty'],
+  ['Object', 'defineProperties'],
+  ['Object', 'assign'],
+  ['Object', 'setPrototypeOf'],
+  ['Reflect', 'defineProperty'],
+  ['Reflect', 'set'],
+  ['Reflect', 'setPrototypeOf'],
+] as const;
+
+/** `Object.defineProperty(globalThis, ...)` and the like, on globalThis or host. */
+function redefines(call: AstNode): boolean {
+  const callee = call.callee as AstNode;
+  if (!REDEFINE.some(([o, p]) => isMember(callee, o, p))) return false;
+  const target = nameOf((call.arguments as AstNode[])[0]);
+  return target === 'globalThis' || target === 'host';
 }
 
 /** host used other than as `host.<method>`: aliased, passed on, or indexed with a computed name. */
@@ -225,6 +245,11 @@ function hostAliasing(ast: Ast, n: AstNode, add: Add): void {
   const p = ast.parent.get(n);
   if (p?.type === 'MemberExpression' && p.object === n) {
     const m = memberName(p);
+    const gp = ast.parent.get(p);
+    if (gp?.type === 'AssignmentExpression' && gp.left === p) {
+      add('dynamic-code', p, 'a host function is replaced: what its calls do is not known before it runs');
+      return;
+    }
     if (m !== undefined && HOST_METHODS.has(m)) return;
     add(
       'dynamic-code',

@@ -91,7 +91,7 @@ export const RISK_RULES = {
     likelihoodPct: 10,
     impactEur: 100_000,
     flags:
-      'computed host access (host[x], host aliased or passed on), host.system with a computed action, with, import(), computed globalThis access',
+      'computed host access (host[x], host aliased or passed on, a host function replaced), host.system with a computed action, with, import(), computed globalThis access, globalThis or host redefined (Object.defineProperty and the like)',
     basis:
       'what the code does is not known before it runs: a capability or privacy breach the other rules cannot see (an incident review and a pause)',
   },
