@@ -150,11 +150,12 @@ export class NodeMetrics {
 
   /** Times every request of `app` by route pattern and status; detaches from the node on close. */
   install(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       this.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
     app.addHook('onClose', async () => {
       this.node.off('block', this.onBlock);

@@ -162,8 +162,10 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
   });
   const metrics = new NodeMetrics(node);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks on every request, not async ones: no promise per request per hook.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
   // Bodies are JSON only: a text/plain body is refused as such rather than failing its schema.
   app.removeContentTypeParser('text/plain');
