@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { ProtocolError } from '@custos/protocol/errors';
 import type { BlockHeader, CommitResult, MemberSet, QuorumCertificate } from '@custos/protocol/ledger';
+import { type ContractRuntime, loadContractRuntime } from './contracts/runtime.js';
 import { installNativeCrypto } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
@@ -121,14 +122,14 @@ export class CustosNode extends EventEmitter {
   private stopped = false;
   private fatal: unknown;
 
-  private constructor(opts: NodeOptions, store: SqliteStore, genesis: Genesis) {
+  private constructor(opts: NodeOptions, store: SqliteStore, genesis: Genesis, contracts: ContractRuntime) {
     super();
     this.store = store;
     this.genesis = genesis;
     this.chainId = genesis.chainId;
     this.members = memberSetOf(genesis);
     this.signers = opts.signers ?? [];
-    this.chain = new BlockCommitter(store, genesis, this.members, this.signers);
+    this.chain = new BlockCommitter(store, genesis, this.members, this.signers, contracts);
     this.clock = new BlockClock(opts.now ?? Date.now, opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, (alarm) =>
       this.emit('clock-alarm', alarm),
     );
@@ -186,7 +187,8 @@ export class CustosNode extends EventEmitter {
           { details: { evidence: JSON.parse(evidence) as unknown } },
         );
       }
-      const created = new CustosNode(opts, store, genesis);
+      // Contract calls run inside block execution, synchronously: the runtime is loaded before.
+      const created = new CustosNode(opts, store, genesis, await loadContractRuntime());
       node = created;
       created.tracker.resume();
       await created.startOrdering(opts);

@@ -17,6 +17,7 @@ import {
 } from '@custos/protocol/ledger';
 import { MemoryLogStore, MerkleLog } from '@custos/protocol/merkle';
 import { MemoryStateNodeStore, StateTree } from '@custos/protocol/state';
+import { loadedContractRuntime } from '../contracts/runtime.js';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { Executor } from '../exec/executor.js';
 import type { ExecContext } from '../exec/module.js';
@@ -53,7 +54,9 @@ export function auditStore(store: SqliteStore): AuditReport {
   if (genesisText === undefined)
     return { ok: false, height: -1, logSize: 0, stateRoot: '', certified: 0, problems: ['no genesis'] };
   const genesis = JSON.parse(genesisText) as Genesis;
-  const executor = new Executor(SYSTEM_MODULES);
+  // Contract calls replay with the process's runtime (loaded by any node opened in this process).
+  const contracts = loadedContractRuntime();
+  const executor = new Executor(SYSTEM_MODULES, contracts === undefined ? {} : { contracts });
   const state = new Map<string, string>();
   const tree = new StateTree(new MemoryStateNodeStore());
   const log = new MerkleLog(new MemoryLogStore());
