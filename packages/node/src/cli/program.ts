@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { installNativeCrypto } from '../crypto/native.js';
 import { ERROR_REGISTRY } from '../errors.js';
 import { registerBackupCommands } from './commands-backup.js';
+import { registerContractCheckCommand } from './commands-contract-check.js';
 import { registerCustomerCommands } from './commands-customer.js';
 import { registerHomeCommands } from './commands-home.js';
 import { registerNetworkCommands } from './commands-network.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerNetworkCommands(program);
   registerBackupCommands(program);
   registerSnapshotCommands(program);
+  registerContractCheckCommand(program);
   return program;
 }
 
