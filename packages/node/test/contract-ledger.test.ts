@@ -8,6 +8,7 @@ import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Fixture, fixture, tempDir, tx } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RiskReport } from '../src/contracts/risk-check.js';
 import { proposalKey } from '../src/governance/state.js';
 import { codeDigest } from '../src/modules/contract.js';
 import { type CallReceipt, type ContractRecord, codeKey, infoKey, receiptKey } from '../src/modules/contract-state.js';
@@ -74,11 +75,19 @@ describe('contract lifecycle on a running peer', () => {
   let proposal = '';
 
   it('stores proposed code by digest and opens a gov proposal; calls are refused until activation', async () => {
-    const r = await send(bank, 'contract.propose', { code: COUNTER, manifest: manifest(), reason: 'loyalty counter' });
+    const tests = [{ method: 'add', args: { n: 1 }, caller: 'bank' }];
+    const r = await send(bank, 'contract.propose', { code: COUNTER, manifest: manifest(), tests, reason: 'counter' });
     expect([r.code, r.detail]).toEqual(['OK', undefined]);
     proposal = r.txId;
     const digest = codeDigest(COUNTER);
-    expect(state<{ code: string }>(codeKey(digest))?.code).toBe(COUNTER);
+    const stored = state<{ code: string; risk: RiskReport }>(codeKey(digest))!;
+    expect(stored.code).toBe(COUNTER);
+    // The risk check ran before any vote and its report is on the ledger: the dry run of the
+    // declared test passed, the endless loop of `spin` is flagged.
+    expect(stored.risk.codeDigest).toBe(digest);
+    expect(stored.risk.dryRun).toEqual([expect.objectContaining({ method: 'add', code: 'OK', writes: 1, events: 1 })]);
+    expect(stored.risk.findings.map((f) => f.rule)).toContain('unbounded-loop');
+    expect(stored.risk.passed).toBe(false);
     expect(record()).toMatchObject({ status: 'proposed', digest: null, pending: { digest, proposal } });
     expect(state<{ status: string; action: JsonValue }>(proposalKey(proposal))).toMatchObject({
       status: 'open',

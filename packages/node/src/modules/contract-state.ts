@@ -38,8 +38,8 @@ export interface StoredCode {
   code: string;
   manifest: ContractManifest;
   tests: TestCall[];
-  /** The pre-vote risk report every peer computed at `contract.propose`, when the node has the risk check. */
-  risk?: JsonValue;
+  /** The pre-vote risk report (contracts/risk-check.ts) every peer computed at `contract.propose`. */
+  risk: JsonValue;
 }
 
 export interface ContractRecord {

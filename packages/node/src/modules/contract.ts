@@ -1,8 +1,9 @@
 /**
  * Contracts on the ledger (docs/contracts.md#lifecycle):
  *
- * - `contract.propose {code, manifest, tests?, activateAt?, reason}` by a member key: stores the
- *   code by its digest and opens the gov proposal `{kind: 'contract.activate', contract, digest, at}`
+ * - `contract.propose {code, manifest, tests?, activateAt?, reason}` by a member key: runs the risk
+ *   check (contracts/risk-check.ts: static rules, a dry run of the declared tests, a score), stores
+ *   the code with its report by the code's digest, and opens the gov proposal `{kind: 'contract.activate', contract, digest, at}`
  *   (named by this transaction's id, with the proposer's yes vote); members approve with `gov.vote`.
  *   On an active contract this proposes an upgrade: the state under `contract/<id>/` is kept.
  * - `contract.call {contract, method, args?, gas?}` by anyone: runs the method of the code in force
@@ -18,7 +19,7 @@ import { MAX_TX_BYTES, type ResultCode } from '@custos/protocol/ledger';
 import { codeProblem } from '../contracts/code-check.js';
 import { CONTRACT_LIMITS } from '../contracts/limits.js';
 import { CONTRACT_NAME, type ContractManifest, ManifestError, parseManifest } from '../contracts/manifest.js';
-import type { ContractRuntime } from '../contracts/runtime.js';
+import { RiskCheckError, type RiskReport, riskCheck } from '../contracts/risk-check.js';
 import { type Args, arg, type ExecContext, ExecFailure, type ExecHost, type Module } from '../exec/module.js';
 import type { Proposal } from '../governance/state.js';
 import { proposalKey } from '../governance/state.js';
@@ -40,18 +41,6 @@ export const MAX_CODE_CHARS = Math.min(CONTRACT_LIMITS.codeBytes, MAX_TX_BYTES -
 export const MAX_TESTS = 16;
 const METHOD = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 const MAX_HEIGHT = 2 ** 48;
-
-/** Computes a pre-vote report on proposed code (the risk check); undefined: none recorded. */
-export type RiskHook = (
-  input: { code: string; manifest: ContractManifest; tests: TestCall[] },
-  runtime: ContractRuntime | undefined,
-) => JsonValue | undefined;
-
-let riskHook: RiskHook | undefined;
-/** Installs the risk check every peer runs at `contract.propose` (the same on every peer). */
-export function setRiskHook(h: RiskHook | undefined): void {
-  riskHook = h;
-}
 
 export function codeDigest(code: string): string {
   return toHex(sha256(utf8(code)));
@@ -96,9 +85,18 @@ function propose(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   if (prev?.status === 'removed') throw new ExecFailure('CONFLICT', `contract '${id}' was removed; use another name`);
   if (prev?.digest === digest) throw new ExecFailure('CONFLICT', `this code is already in force for '${id}'`);
   if (ctx.get(codeKey(digest)) === undefined) {
-    const stored: StoredCode = { digest, code, manifest, tests };
-    const risk = riskHook?.({ code, manifest, tests }, host?.contracts);
-    if (risk !== undefined) stored.risk = risk;
+    // Before any vote, every peer runs the risk check the same way and records its report.
+    if (host?.contracts === undefined) {
+      throw new ExecFailure('INVALID_ARGS', 'contracts are proposed only in top-level transactions');
+    }
+    let risk: RiskReport;
+    try {
+      risk = riskCheck({ code, manifest, tests }, host.contracts);
+    } catch (e) {
+      if (e instanceof RiskCheckError) throw new ExecFailure('INVALID_ARGS', `args.code: ${e.message}`);
+      throw e;
+    }
+    const stored: StoredCode = { digest, code, manifest, tests, risk: risk as unknown as JsonValue };
     ctx.put(codeKey(digest), stored);
   }
   const version = manifest.version;
