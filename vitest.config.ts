@@ -14,6 +14,7 @@ const INTEGRATION = [
   // etcd clusters
   'packages/node/test/catch-up.test.ts',
   'packages/node/test/consortium.test.ts',
+  'packages/node/test/contracts-consortium.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

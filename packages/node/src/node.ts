@@ -40,6 +40,8 @@ export {
 export type { FinalityStatus } from './peer/finality.js';
 
 export interface NodeOptions {
+  /** The contract runtime this peer runs calls with; default: the process's (`loadContractRuntime`). */
+  contracts?: ContractRuntime;
   /** SQLite file of this peer. */
   dbPath: string;
   /** Required the first time (creates the chain); must match the stored genesis afterwards. */
@@ -188,7 +190,7 @@ export class CustosNode extends EventEmitter {
         );
       }
       // Contract calls run inside block execution, synchronously: the runtime is loaded before.
-      const created = new CustosNode(opts, store, genesis, await loadContractRuntime());
+      const created = new CustosNode(opts, store, genesis, opts.contracts ?? (await loadContractRuntime()));
       node = created;
       created.tracker.resume();
       await created.startOrdering(opts);
