@@ -24,6 +24,7 @@ const INTEGRATION = [
   'packages/node/test/state-sync.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
+  'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/crash.test.ts',
