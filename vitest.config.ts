@@ -15,6 +15,7 @@ const INTEGRATION = [
   'packages/node/test/catch-up.test.ts',
   'packages/node/test/consortium.test.ts',
   'packages/node/test/contracts-consortium.test.ts',
+  'packages/node/test/contract-data.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

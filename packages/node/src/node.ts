@@ -163,6 +163,11 @@ export class CustosNode extends EventEmitter {
   /** Opens (or, given a genesis, creates) a peer's store and starts ordering. */
   static async open(opts: NodeOptions): Promise<CustosNode> {
     installNativeCrypto();
+    // Contract calls run inside block execution, synchronously: the runtime is loaded before the
+    // first block, while the store opens (compiling the WebAssembly takes about 0.1 s, once per process).
+    const contracts = opts.contracts === undefined ? loadContractRuntime() : Promise.resolve(opts.contracts);
+    // A failure surfaces where it is awaited below; not as an unhandled rejection if opening fails first.
+    contracts.catch(() => {});
     let node: CustosNode | undefined;
     const store = new SqliteStore(opts.dbPath, {
       ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
@@ -189,8 +194,7 @@ export class CustosNode extends EventEmitter {
           { details: { evidence: JSON.parse(evidence) as unknown } },
         );
       }
-      // Contract calls run inside block execution, synchronously: the runtime is loaded before.
-      const created = new CustosNode(opts, store, genesis, opts.contracts ?? (await loadContractRuntime()));
+      const created = new CustosNode(opts, store, genesis, await contracts);
       node = created;
       created.tracker.resume();
       await created.startOrdering(opts);
