@@ -7,6 +7,7 @@ import { ProtocolError } from '@custos/protocol/errors';
 import { XTX_BINDING_ARG } from '@custos/protocol/interop';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { checkTxWindow, MEMBER_SET_KEY, type ParsedTx, type ResultCode } from '@custos/protocol/ledger';
+import { ContractEngineFault } from '../contracts/engine.js';
 import type { ContractRuntime } from '../contracts/runtime.js';
 import { nextMemberSetEntry } from '../governance/member-set.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
@@ -250,6 +251,9 @@ export class Executor {
     try {
       code = action(ctx, body.args, run.host);
     } catch (e) {
+      // A failed contract engine is a fault of this peer, not of the transaction: the block stops
+      // here (the node halts rather than commit a result the other peers would not compute).
+      if (e instanceof ContractEngineFault) throw e;
       // Every thrown value maps to a code deterministically: the same input throws the same way on every peer.
       code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
       if (e instanceof ExecFailure || e instanceof ProtocolError) run.detail = e.message.slice(0, 500);
