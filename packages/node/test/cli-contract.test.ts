@@ -84,6 +84,7 @@ describe('custos contract', () => {
     const st = await custosJson(['contract', 'state', 'counter', '--as', 'bank']);
     expect(st.entries).toEqual([{ key: 'contract/counter/main/total', value: { n: 4 } }]);
     expect(st.contract).toMatchObject({ status: 'active', calls: 1 });
+    expect(st.risk).toMatchObject({ passed: true, dryRun: [expect.objectContaining({ method: 'add', code: 'OK' })] });
 
     expect((await custosJson(['contract', 'pause', 'counter', '--org', 'insurer'])).code).toBe('OK');
     const refused = await custos([

@@ -184,8 +184,10 @@ export function registerContractCommands(program: Command): void {
       const client = new NodeClient(flags.node, readAuthOf(flags));
       const info = (await client.stateEntry(`contract-info/${id}`)).value as ContractInfo;
       const page = await client.run((sdk) => sdk.state({ prefix: `contract/${id}/`, limit: 100 }));
-      out.result({ contract: info, entries: page.entries, next: page.next }, [
-        line(info),
+      const digest = info.pending?.digest ?? info.digest;
+      const risk = digest === null ? null : (await client.run((sdk) => sdk.contractCode(digest))).risk;
+      out.result({ contract: info, risk, entries: page.entries, next: page.next }, [
+        line({ ...info, risk }),
         ...table(page.entries.map((e) => [e.key, JSON.stringify(e.value)] as [string, string])),
         ...(page.next === null ? [] : [`  (more after ${page.next})`]),
       ]);
