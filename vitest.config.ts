@@ -14,6 +14,8 @@ const INTEGRATION = [
   // etcd clusters
   'packages/node/test/catch-up.test.ts',
   'packages/node/test/consortium.test.ts',
+  'packages/node/test/contracts-consortium.test.ts',
+  'packages/node/test/contract-data.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',
@@ -23,6 +25,7 @@ const INTEGRATION = [
   'packages/node/test/state-sync.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
+  'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/crash.test.ts',

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { ProtocolError } from '@custos/protocol/errors';
 import type { BlockHeader, CommitResult, MemberSet, QuorumCertificate } from '@custos/protocol/ledger';
+import { type ContractRuntime, loadContractRuntime } from './contracts/runtime.js';
 import { installNativeCrypto } from './crypto/native.js';
 import { VerifyPool } from './crypto/verify-pool.js';
 import { NodeError } from './errors.js';
@@ -39,6 +40,8 @@ export {
 export type { FinalityStatus } from './peer/finality.js';
 
 export interface NodeOptions {
+  /** The contract runtime this peer runs calls with; default: the process's (`loadContractRuntime`). */
+  contracts?: ContractRuntime;
   /** SQLite file of this peer. */
   dbPath: string;
   /** Required the first time (creates the chain); must match the stored genesis afterwards. */
@@ -121,14 +124,14 @@ export class CustosNode extends EventEmitter {
   private stopped = false;
   private fatal: unknown;
 
-  private constructor(opts: NodeOptions, store: SqliteStore, genesis: Genesis) {
+  private constructor(opts: NodeOptions, store: SqliteStore, genesis: Genesis, contracts: ContractRuntime) {
     super();
     this.store = store;
     this.genesis = genesis;
     this.chainId = genesis.chainId;
     this.members = memberSetOf(genesis);
     this.signers = opts.signers ?? [];
-    this.chain = new BlockCommitter(store, genesis, this.members, this.signers);
+    this.chain = new BlockCommitter(store, genesis, this.members, this.signers, contracts);
     this.clock = new BlockClock(opts.now ?? Date.now, opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, (alarm) =>
       this.emit('clock-alarm', alarm),
     );
@@ -160,6 +163,11 @@ export class CustosNode extends EventEmitter {
   /** Opens (or, given a genesis, creates) a peer's store and starts ordering. */
   static async open(opts: NodeOptions): Promise<CustosNode> {
     installNativeCrypto();
+    // Contract calls run inside block execution, synchronously: the runtime is loaded before the
+    // first block, while the store opens (compiling the WebAssembly takes about 0.1 s, once per process).
+    const contracts = opts.contracts === undefined ? loadContractRuntime() : Promise.resolve(opts.contracts);
+    // A failure surfaces where it is awaited below; not as an unhandled rejection if opening fails first.
+    contracts.catch(() => {});
     let node: CustosNode | undefined;
     const store = new SqliteStore(opts.dbPath, {
       ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
@@ -186,7 +194,7 @@ export class CustosNode extends EventEmitter {
           { details: { evidence: JSON.parse(evidence) as unknown } },
         );
       }
-      const created = new CustosNode(opts, store, genesis);
+      const created = new CustosNode(opts, store, genesis, await contracts);
       node = created;
       created.tracker.resume();
       await created.startOrdering(opts);

@@ -31,4 +31,14 @@ export const RESULT_CODE_MEANING: Record<ResultCode, string> = {
     'The key has history on the ledger as a data subject (a customer pseudonym): it can never become a member key.',
   RESERVED_NAMESPACE:
     "The kv key is in an org-owned namespace (`privacy/<org>.*`): only that org's member keys may write it.",
+  OUT_OF_GAS:
+    "The contract call reached its gas limit (the smallest of the caller's, the manifest's and 20,000,000): its writes were rolled back, its gas is recorded (docs/contracts.md#gas).",
+  CONTRACT_ERROR:
+    'The contract threw, did not parse, has no such method, returned no JSON or misused the host API; the detail says which. Nothing it wrote was kept.',
+  CONTRACT_FORBIDDEN:
+    'The contract used a capability it does not have: a removed global, a key outside its namespaces, a system action its manifest does not grant.',
+  CONTRACT_PAUSED:
+    'The contract is paused by its members (emergency pause); calls are refused until a resume proposal is executed.',
+  CONTRACT_NOT_ACTIVE:
+    'No contract with this id is active at this height: it is only proposed, removed, activates at a later height, or does not exist (`custos contract list`).',
 };

@@ -9,6 +9,7 @@ import { XTX_BINDING_ARG } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { parseTx, signTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
+import { ContractEngineFault } from '../src/contracts/engine.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { Executor, type StateReader } from '../src/exec/executor.js';
 import type { Args, ExecContext, ExecHost, Module, NestedRun } from '../src/exec/module.js';
@@ -129,5 +130,26 @@ describe('nested runs', () => {
       alice,
     ) as unknown as JsonValue;
     expect(run(memoryState({}), [{ type: 'test.nested', args: { ops: [inner] } }]).results).toEqual(['UNKNOWN_TYPE']);
+  });
+});
+
+describe('contract engine faults', () => {
+  it('stop the block instead of becoming a result code (another peer would compute the call)', () => {
+    const faulty = {
+      name: 'faulty',
+      actions: {
+        run: () => {
+          throw new ContractEngineFault('contract engine failed');
+        },
+      },
+    };
+    const executor = new Executor([faulty]);
+    const parsed = [parseTx(signTx({ chainId: 'c', type: 'faulty.run', args: {} }, alice))];
+    expect(() =>
+      executor.execute(
+        { chainId: 'c', height: 1, time: Date.now(), txs: parsed, sigOk: [true] },
+        memoryState({}, true),
+      ),
+    ).toThrow(ContractEngineFault);
   });
 });

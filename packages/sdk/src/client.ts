@@ -28,6 +28,7 @@ import {
   replicaBlock,
   snapshot,
 } from './actions/chain.js';
+import { contractCode, contractReceipt, contracts } from './actions/contracts.js';
 import { demoWallets, gpc, receipts, subjectEvents, subjectReport } from './actions/customers.js';
 import { blockEvents, txEvents } from './actions/events.js';
 import { type GovAction, govProposals, govPropose, govVote } from './actions/gov.js';
@@ -175,6 +176,23 @@ export class CustosClient {
   /** One state entry (`NOT_FOUND` if absent). */
   stateEntry(key: string, opts?: CallOptions) {
     return stateEntry(this.#t, key, opts);
+  }
+
+  // Contracts (transaction bodies: `contractTx`)
+
+  /** Every contract with its status (proposed, active, paused, removed), in id order. */
+  contracts(opts?: CallOptions) {
+    return contracts(this.#t, opts);
+  }
+
+  /** Proposed or active code by digest, with its manifest and the risk report recorded at proposal. */
+  contractCode(digest: string, opts?: CallOptions) {
+    return contractCode(this.#t, digest, opts);
+  }
+
+  /** The receipt of a contract call (code, gas used, events, return value); members only. */
+  contractReceipt(txId: string, opts?: CallOptions) {
+    return contractReceipt(this.#t, txId, opts);
   }
 
   // Transactions, and waiting for their commit and finality

@@ -20,6 +20,13 @@ export {
   type WalletExport,
   type WalletOptions,
 } from '@custos/protocol/wallet';
+export {
+  type ContractCodeEntry,
+  type ContractInfo,
+  type ContractReceipt,
+  type ContractStatus,
+  contractTx,
+} from './actions/contracts.js';
 export type {
   AccessResult,
   BatchItem,

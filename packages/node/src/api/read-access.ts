@@ -51,11 +51,24 @@ export function readPolicyOf(genesis: { readPolicy?: Partial<ReadPolicy> | undef
 /** Transaction kinds that are public by nature: governance, membership, light clients, the public kv. */
 const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.'];
 /** Transaction kinds every member may read in full: cross-chain steps, which relayers carry. */
-const MEMBER_TX_PREFIXES = ['xtx.'];
+const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 /** State namespaces anyone may read: membership, governance, the public kv, light clients, cross-chain votes. */
-export const PUBLIC_STATE_PREFIXES = ['member/', 'memberkey/', 'gov/', 'kv/', 'lc/', 'lccp/', 'lcev/', 'xtx/', 'xtxd/'];
-/** State namespaces every member may read: the cross-chain working state relayers need. */
-export const MEMBER_STATE_PREFIXES = ['xtxopen/', 'xtxplan/', 'xtxw/', 'lock/'];
+export const PUBLIC_STATE_PREFIXES = [
+  'member/',
+  'memberkey/',
+  'gov/',
+  'kv/',
+  'lc/',
+  'lccp/',
+  'lcev/',
+  'xtx/',
+  'xtxd/',
+  // Contracts under vote or in force, their code and risk reports: what members decide on, in the open.
+  'contract-info/',
+  'contract-code/',
+];
+/** State namespaces every member may read: the cross-chain working state relayers need, contracts' state and call receipts. */
+export const MEMBER_STATE_PREFIXES = ['xtxopen/', 'xtxplan/', 'xtxw/', 'lock/', 'contract/', 'contract-receipt/'];
 /** State namespaces owned by one org: `<ns>/<org>/...`. */
 const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share'];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */

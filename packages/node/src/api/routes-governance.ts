@@ -3,9 +3,11 @@
  * data, served by every node, org keys or not), and proposing and voting as an org, registered
  * under `/v1/orgs/:org` on a node holding that org's key.
  */
+
+import { CONTRACT_ACTION_KINDS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { policyOf } from '../genesis.js';
-import { ACTION_KINDS, type GovPolicy, requiredVotes } from '../governance/policy.js';
+import { ACTION_KINDS, type ActionKind, type GovPolicy, requiredVotes } from '../governance/policy.js';
 import {
   GOV_MEMBERS,
   GOV_PARAMS,
@@ -30,7 +32,10 @@ const PROOF = Type.String({ pattern: '^[A-Za-z0-9_-]{86}$' });
 
 const GOV_ACTION = closed(
   {
-    kind: stringEnum(ACTION_KINDS),
+    kind: stringEnum([...ACTION_KINDS, ...CONTRACT_ACTION_KINDS]),
+    contract: Type.Optional(Type.String({ minLength: 2, maxLength: 63 })),
+    digest: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    at: Type.Optional(Type.Integer({ minimum: 0 })),
     id: Type.Optional(orgId()),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     keys: Type.Optional(Type.Array(did(), { minItems: 1, maxItems: 8 })),
@@ -88,7 +93,13 @@ export const governanceRoutes: RoutePlugin = async (app) => {
       const proposals = all<Proposal>(PROPOSAL_PREFIX).map((p) => ({
         ...p,
         state: proposalStatusAt(p, head.height),
-        needs: p.tally?.required ?? requiredVotes(policy[p.action.kind], current.length),
+        // Contract kinds are not in the genesis policy: they need a majority.
+        needs:
+          p.tally?.required ??
+          requiredVotes(
+            p.action.kind.startsWith('contract.') ? 'majority' : policy[p.action.kind as ActionKind],
+            current.length,
+          ),
       }));
       proposals.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
       return {

@@ -49,7 +49,7 @@ export function contractGroup(program: Command): Command {
   );
 }
 
-function readText(path: string, what: string, maxBytes: number): string {
+export function readText(path: string, what: string, maxBytes: number): string {
   const bytes = readBoundedFile(path, { what, maxBytes });
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -58,7 +58,7 @@ function readText(path: string, what: string, maxBytes: number): string {
   }
 }
 
-function readJson(path: string, what: string, maxBytes: number): unknown {
+export function readJson(path: string, what: string, maxBytes: number): unknown {
   const text = readText(path, what, maxBytes);
   try {
     return JSON.parse(text) as unknown;

@@ -17,7 +17,7 @@ import { output, table } from './output.js';
 export const WITHHELD =
   'withheld: only its parties may read it (pass --token with an org API token, or --as ORG to sign with that org key; a customer reads their own with `custos history`)';
 
-interface TxFlags {
+export interface TxFlags {
   type?: string;
   args?: string;
   key?: string;
@@ -31,9 +31,12 @@ interface TxFlags {
 }
 
 /** Exit status of a committed transaction whose result code is not OK (it ran, and failed). */
-const TX_FAILED_EXIT = 1;
+export const TX_FAILED_EXIT = 1;
 
-function signerOf(flags: TxFlags): { signer: Signer; chainId?: string } {
+export function signerOf(flags: Pick<TxFlags, 'key' | 'org' | 'home' | 'passphraseFile'>): {
+  signer: Signer;
+  chainId?: string;
+} {
   const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
   if ((flags.key === undefined) === (flags.org === undefined)) {
     throw new NodeError('BAD_REQUEST', 'expected exactly one of --key FILE or --org ID');

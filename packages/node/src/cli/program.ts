@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { installNativeCrypto } from '../crypto/native.js';
 import { ERROR_REGISTRY } from '../errors.js';
 import { registerBackupCommands } from './commands-backup.js';
+import { registerContractCommands } from './commands-contract.js';
 import { registerContractCheckCommand } from './commands-contract-check.js';
 import { registerCustomerCommands } from './commands-customer.js';
 import { registerHomeCommands } from './commands-home.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerSnapshotCommands(program);
   registerContractCheckCommand(program);
+  registerContractCommands(program);
   return program;
 }
 

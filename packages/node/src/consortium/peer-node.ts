@@ -3,7 +3,9 @@
  * catch-up from the other peers before ordering starts (and whenever the orderer's window has
  * moved past this peer). The peer holds only its own member keys.
  */
+
 import type { Signer } from '@custos/protocol/crypto';
+import type { ContractRuntime } from '../contracts/runtime.js';
 import type { Genesis } from '../genesis.js';
 import { CustosNode } from '../node.js';
 import { EtcdOrderer } from '../ordering/etcd.js';
@@ -27,6 +29,8 @@ export interface ConsortiumNodeOptions {
   log?: (message: string) => void;
   /** This peer's clock (block times it proposes and checks); tests only. Default Date.now. */
   now?: () => number;
+  /** The contract runtime (default: the process's). */
+  contracts?: ContractRuntime;
 }
 
 export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosNode> {
@@ -43,6 +47,7 @@ export function openConsortiumNode(opts: ConsortiumNodeOptions): Promise<CustosN
     ...(opts.maxPending === undefined ? {} : { maxPending: opts.maxPending }),
     ...(config.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: config.maxClockSkewMs }),
     ...(opts.now === undefined ? {} : { now: opts.now }),
+    ...(opts.contracts === undefined ? {} : { contracts: opts.contracts }),
     orderer: (hooks) =>
       new EtcdOrderer({
         endpoints: config.etcd.endpoints,

@@ -13,10 +13,36 @@ import { PRELUDE } from './prelude.js';
 import { CallSession, jsonDepth, jsonTextDepth } from './session.js';
 import type { ContractCall, ContractResult } from './types.js';
 
+let shared: Promise<ContractRuntime> | undefined;
+let loaded: ContractRuntime | undefined;
+
+/**
+ * The process's contract runtime, loaded once (every peer of a process shares it: each call starts
+ * from the same module state). A runtime whose engine failed is replaced by a fresh one.
+ */
+export function loadContractRuntime(): Promise<ContractRuntime> {
+  if (loaded !== undefined && !loaded.usable) shared = undefined;
+  shared ??= ContractRuntime.create().then((r) => {
+    loaded = r;
+    return r;
+  });
+  return shared;
+}
+
+/** The runtime `loadContractRuntime` loaded, if it did (for synchronous readers such as the audit). */
+export function loadedContractRuntime(): ContractRuntime | undefined {
+  return loaded;
+}
+
 const METHOD = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 
 export class ContractRuntime {
   private constructor(private readonly engine: QuickJSEngine) {}
+
+  /** False once the engine failed (then every call throws ContractEngineFault). */
+  get usable(): boolean {
+    return this.engine.usable;
+  }
 
   /** Loads the WebAssembly module (once per process or per runtime; the only asynchronous step). */
   static async create(): Promise<ContractRuntime> {

@@ -7,6 +7,8 @@ import { ProtocolError } from '@custos/protocol/errors';
 import { XTX_BINDING_ARG } from '@custos/protocol/interop';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { checkTxWindow, MEMBER_SET_KEY, type ParsedTx, type ResultCode } from '@custos/protocol/ledger';
+import { ContractEngineFault } from '../contracts/engine.js';
+import type { ContractRuntime } from '../contracts/runtime.js';
 import { nextMemberSetEntry } from '../governance/member-set.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, ExecHost, Module, NestedRun } from './module.js';
@@ -59,8 +61,10 @@ export function historyKey(subject: string): string {
 
 export class Executor {
   private readonly actions = new Map<string, HostAction>();
+  private readonly contracts: ContractRuntime | undefined;
 
-  constructor(modules: readonly Module[]) {
+  constructor(modules: readonly Module[], opts: { contracts?: ContractRuntime } = {}) {
+    this.contracts = opts.contracts;
     for (const m of modules) {
       for (const [name, action] of Object.entries(m.actions)) this.actions.set(`${m.name}.${name}`, action);
     }
@@ -115,6 +119,7 @@ export class Executor {
     return {
       runNested: (outer, ops, argsOf) => this.runNested(outer, ops, argsOf, state),
       genesis: () => state.getMeta?.('genesis'),
+      ...(this.contracts === undefined ? {} : { contracts: this.contracts }),
     };
   }
 
@@ -210,6 +215,7 @@ export class Executor {
       return 'UNKNOWN_TYPE';
     }
     const txWrites = new Map<string, string | null>();
+    const kept = new Map<string, string>();
     const subjectsOfTx: string[] = [];
     const ctx: ExecContext = {
       chainId: input.chainId,
@@ -234,11 +240,20 @@ export class Executor {
       index(subject) {
         if (!subjectsOfTx.includes(subject)) subjectsOfTx.push(subject);
       },
+      keep(key, value) {
+        kept.set(key, canonicalize(value));
+      },
+      range(prefix, after, limit) {
+        return mergedRange(state, [blockWrites, txWrites], prefix, after, limit);
+      },
     };
     let code: ResultCode;
     try {
       code = action(ctx, body.args, run.host);
     } catch (e) {
+      // A failed contract engine is a fault of this peer, not of the transaction: the block stops
+      // here (the node halts rather than commit a result the other peers would not compute).
+      if (e instanceof ContractEngineFault) throw e;
       // Every thrown value maps to a code deterministically: the same input throws the same way on every peer.
       code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
       if (e instanceof ExecFailure || e instanceof ProtocolError) run.detail = e.message.slice(0, 500);
@@ -261,6 +276,7 @@ export class Executor {
         if (v !== null && !locks.mayExist && k.startsWith(LOCK_PREFIX)) locks.mayExist = true;
       }
     }
+    for (const [k, v] of kept) blockWrites.set(k, v);
     // Failed attempts stay in the subject's history too: a rejected access is something the customer should see.
     // The count in state makes the history's completeness provable: a peer cannot leave an event out.
     for (const s of subjectsOfTx) {
@@ -284,6 +300,38 @@ interface BlockRun {
   committed: Set<string> | undefined;
   /** Why the transaction being executed failed, set by `executeTx`. */
   detail: string | undefined;
+}
+
+/** Committed entries under `prefix` overlaid with `layers` (later layers win), in key order. */
+function mergedRange(
+  state: StateReader,
+  layers: readonly Map<string, string | null>[],
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+): { key: string; value: string }[] {
+  const merged = new Map<string, string | null>();
+  let overlaid = 0;
+  for (const layer of layers) {
+    for (const [k, v] of layer) {
+      if (k.startsWith(prefix) && (after === undefined || k > after)) {
+        merged.set(k, v);
+        overlaid++;
+      }
+    }
+  }
+  // Enough committed entries that deletions in the overlays cannot leave fewer than `limit`.
+  for (const e of state.listState?.(prefix, after, limit + overlaid) ?? []) {
+    if (!merged.has(e.key)) merged.set(e.key, e.value);
+  }
+  const out: { key: string; value: string }[] = [];
+  for (const key of [...merged.keys()].sort()) {
+    const value = merged.get(key);
+    if (value === null || value === undefined) continue;
+    out.push({ key, value });
+    if (out.length === limit) break;
+  }
+  return out;
 }
 
 const NO_HOST: ExecHost = {

@@ -5,6 +5,7 @@
  */
 import type { JsonValue } from '@custos/protocol/jcs';
 import type { ParsedTx, ResultCode } from '@custos/protocol/ledger';
+import type { ContractRuntime } from '../contracts/runtime.js';
 
 export interface ExecContext {
   readonly chainId: string;
@@ -20,6 +21,13 @@ export interface ExecContext {
   del(key: string): void;
   /** Files this transaction under a data subject's pseudonym, for that subject's history. */
   index(subject: string): void;
+  /**
+   * Writes a value that is kept whatever the transaction's result (a contract call's record of a
+   * failure and its gas). Absent in nested runs.
+   */
+  keep?(key: string, value: unknown): void;
+  /** Entries under `prefix` after `after`, in key order, this block's and transaction's writes included. */
+  range?(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[];
 }
 
 export type Args = { [key: string]: JsonValue };
@@ -130,4 +138,6 @@ export interface ExecHost {
    * tell: what the members and quorum were before any governance changed them.
    */
   genesis(): string | undefined;
+  /** The contract runtime, created when the node opened; undefined in nested runs. */
+  contracts?: ContractRuntime;
 }

@@ -17,8 +17,14 @@
  */
 import { isDidKey } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { type GovAction, majority } from '@custos/protocol/ledger';
+import { CONTRACT_ACTION_KINDS, type GovAction, majority } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import {
+  applyContractAction,
+  CONTRACT_ACTION_FIELDS,
+  checkContractAction,
+  parseContractAction,
+} from '../modules/contract-lifecycle.js';
 import { checkNewMemberKey } from '../modules/member.js';
 import {
   deleteMember,
@@ -42,7 +48,10 @@ export interface GovView {
   params: GovParams;
 }
 
+const KINDS = [...ACTION_KINDS, ...CONTRACT_ACTION_KINDS] as const;
+
 const FIELDS: Record<GovAction['kind'], string[]> = {
+  ...CONTRACT_ACTION_FIELDS,
   admit: ['kind', 'id', 'name', 'keys', 'endpoint', 'proofs'],
   remove: ['kind', 'id'],
   rotateKey: ['kind', 'member', 'oldKey', 'newKey', 'proof'],
@@ -52,10 +61,10 @@ const FIELDS: Record<GovAction['kind'], string[]> = {
 /** Reads `args.action`; INVALID_ARGS says which field is wrong. */
 export function parseAction(raw: JsonValue | undefined): GovAction {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ExecFailure('INVALID_ARGS', `expected args.action as {kind: ${ACTION_KINDS.join(' | ')}, ...}`);
+    throw new ExecFailure('INVALID_ARGS', `expected args.action as {kind: ${KINDS.join(' | ')}, ...}`);
   }
   const a = raw as Args;
-  const kind = arg.oneOf(a, 'kind', ACTION_KINDS);
+  const kind = arg.oneOf(a, 'kind', KINDS);
   const only = FIELDS[kind];
   for (const k of Object.keys(a)) {
     if (!only.includes(k)) {
@@ -66,6 +75,10 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
     }
   }
   switch (kind) {
+    case 'contract.activate':
+    case 'contract.resume':
+    case 'contract.remove':
+      return parseContractAction(kind, a);
     case 'admit': {
       const id = arg.str(a, 'id', 32, MEMBER_ID);
       const name = arg.str(a, 'name', 128);
@@ -117,6 +130,11 @@ function member(ctx: Pick<ExecContext, 'get'>, id: string): MemberRecord {
 export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: GovAction, gov: GovView): void {
   const n = gov.ids.length;
   switch (action.kind) {
+    case 'contract.activate':
+    case 'contract.resume':
+    case 'contract.remove':
+      checkContractAction(ctx, action);
+      return;
     case 'admit':
       if (ctx.get(memberKey(action.id)) !== undefined) {
         throw new ExecFailure('CONFLICT', `member '${action.id}' already exists`);
@@ -160,6 +178,11 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
 /** Applies a checked action; `gov` is updated to the new view. */
 export function applyAction(ctx: ExecContext, action: GovAction, gov: GovView, proposalId: string): void {
   switch (action.kind) {
+    case 'contract.activate':
+    case 'contract.resume':
+    case 'contract.remove':
+      applyContractAction(ctx, action);
+      return;
     case 'admit': {
       const { id, name, keys, endpoint } = action;
       writeMember(ctx, { id, name, keys, since: ctx.height, endpoint, admittedBy: proposalId });

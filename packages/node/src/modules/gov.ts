@@ -20,7 +20,7 @@ import type { ExecHost } from '../exec/module.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { policyOf } from '../genesis.js';
 import { applyAction, checkAction, type GovView, parseAction } from '../governance/action.js';
-import { type GovPolicy, parsePolicy, requiredVotes } from '../governance/policy.js';
+import { type ActionKind, type GovPolicy, parsePolicy, requiredVotes } from '../governance/policy.js';
 import {
   GOV_MEMBERS,
   GOV_PARAMS,
@@ -36,11 +36,11 @@ import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 export const MAX_REASON = 1024;
 const TX_ID = /^[0-9a-f]{64}$/;
 
-interface GovState extends GovView {
+export interface GovState extends GovView {
   policy: GovPolicy;
 }
 
-function signerMember(ctx: ExecContext): MemberRecord {
+export function signerMember(ctx: ExecContext): MemberRecord {
   const id = memberOfKey(ctx, ctx.signer);
   const m = id === undefined ? undefined : (ctx.get(memberKey(id)) as MemberRecord | undefined);
   if (m === undefined)
@@ -49,7 +49,7 @@ function signerMember(ctx: ExecContext): MemberRecord {
 }
 
 /** A member's membership term: a vote cast in an earlier term does not count after a removal and readmission. */
-function termOf(m: MemberRecord): string {
+export function termOf(m: MemberRecord): string {
   return m.admittedBy ?? 'genesis';
 }
 
@@ -58,7 +58,7 @@ function termOf(m: MemberRecord): string {
  * document the executor's host gives. A nested run (inside a cross-chain transaction) gives none:
  * governance does not run there.
  */
-function loadGov(ctx: ExecContext, host: ExecHost | undefined): GovState {
+export function loadGov(ctx: ExecContext, host: ExecHost | undefined): GovState {
   const text = host?.genesis();
   if (text === undefined) {
     throw new ExecFailure(
@@ -111,11 +111,13 @@ function tally(ctx: ExecContext, p: Proposal, gov: GovState): NonNullable<Propos
     else no++;
   }
   const members = gov.ids.length;
-  return { yes, no, members, required: requiredVotes(gov.policy[p.action.kind], members) };
+  // Contract kinds are not in the genesis policy: they need a majority.
+  const rule = p.action.kind.startsWith('contract.') ? 'majority' : gov.policy[p.action.kind as ActionKind];
+  return { yes, no, members, required: requiredVotes(rule, members) };
 }
 
 /** Executes or rejects `p` if the votes now decide it; leaves it open otherwise. */
-function decide(ctx: ExecContext, p: Proposal, gov: GovState): void {
+export function decide(ctx: ExecContext, p: Proposal, gov: GovState): void {
   const t = tally(ctx, p, gov);
   if (t.yes >= t.required) {
     checkAction(ctx, p.action, gov);

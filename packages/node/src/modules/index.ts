@@ -1,6 +1,7 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
 import { consentModule, optoutModule } from './consent.js';
+import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { govModule } from './gov.js';
 import { interopModule } from './interop.js';
@@ -19,4 +20,5 @@ export const SYSTEM_MODULES: readonly Module[] = [
   requestModule,
   interopModule,
   xtxModule,
+  contractModule,
 ];

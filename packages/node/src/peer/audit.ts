@@ -17,6 +17,7 @@ import {
 } from '@custos/protocol/ledger';
 import { MemoryLogStore, MerkleLog } from '@custos/protocol/merkle';
 import { MemoryStateNodeStore, StateTree } from '@custos/protocol/state';
+import { type ContractRuntime, loadedContractRuntime } from '../contracts/runtime.js';
 import { installNativeCrypto, nativeVerifier } from '../crypto/native.js';
 import { Executor } from '../exec/executor.js';
 import type { ExecContext } from '../exec/module.js';
@@ -37,23 +38,29 @@ export interface AuditReport {
 }
 
 /** Replays the chain stored at `dbPath` (opened read-only). Stops at the first 20 problems. */
-export function auditChain(dbPath: string): AuditReport {
+export function auditChain(dbPath: string, opts: { contracts?: ContractRuntime } = {}): AuditReport {
   installNativeCrypto();
   const store = new SqliteStore(dbPath, { readonly: true });
   try {
-    return auditStore(store);
+    return auditStore(store, opts);
   } finally {
     store.close();
   }
 }
 
-export function auditStore(store: SqliteStore): AuditReport {
+/**
+ * `opts.contracts`: the runtime contract calls replay with; default the process's, if a node or
+ * `loadContractRuntime` loaded it (without one, a chain with contract calls fails its audit).
+ */
+export function auditStore(store: SqliteStore, opts: { contracts?: ContractRuntime } = {}): AuditReport {
   const problems: string[] = [];
   const genesisText = store.getMeta('genesis');
   if (genesisText === undefined)
     return { ok: false, height: -1, logSize: 0, stateRoot: '', certified: 0, problems: ['no genesis'] };
   const genesis = JSON.parse(genesisText) as Genesis;
-  const executor = new Executor(SYSTEM_MODULES);
+  // Contract calls replay with the process's runtime (loaded by any node opened in this process).
+  const contracts = opts.contracts ?? loadedContractRuntime();
+  const executor = new Executor(SYSTEM_MODULES, contracts === undefined ? {} : { contracts });
   const state = new Map<string, string>();
   const tree = new StateTree(new MemoryStateNodeStore());
   const log = new MerkleLog(new MemoryLogStore());

@@ -21,6 +21,7 @@ import {
   signedTxJson,
   ZERO_HASH,
 } from '@custos/protocol/ledger';
+import type { ContractRuntime } from '../contracts/runtime.js';
 import { Executor } from '../exec/executor.js';
 import type { ExecContext } from '../exec/module.js';
 import { type Genesis, genesisText } from '../genesis.js';
@@ -48,13 +49,20 @@ export class BlockCommitter {
   private readonly genesis: Genesis;
   private readonly genesisMembers: MemberSet;
   private readonly signers: Signer[];
-  private readonly executor = new Executor(SYSTEM_MODULES);
+  private readonly executor: Executor;
   /** Why recent transactions failed (txId -> detail), oldest dropped first. */
   private readonly failureDetails = new Map<string, string>();
   private latest: BlockHeader;
   private latestMembers: MemberSet;
 
-  constructor(store: SqliteStore, genesis: Genesis, genesisMembers: MemberSet, signers: Signer[]) {
+  constructor(
+    store: SqliteStore,
+    genesis: Genesis,
+    genesisMembers: MemberSet,
+    signers: Signer[],
+    contracts?: ContractRuntime,
+  ) {
+    this.executor = new Executor(SYSTEM_MODULES, contracts === undefined ? {} : { contracts });
     this.store = store;
     this.genesis = genesis;
     this.genesisMembers = genesisMembers;

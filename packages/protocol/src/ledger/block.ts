@@ -56,6 +56,16 @@ export const RESULT_CODES = [
   'KEY_HAS_HISTORY',
   /** A write to an org-owned namespace (`kv` `privacy/<org>.*`) by a key that is not a member key of that org. */
   'RESERVED_NAMESPACE',
+  /** A contract call used up its gas limit; its writes were rolled back, the gas was used. */
+  'OUT_OF_GAS',
+  /** The contract threw, did not parse, has no such method, returned no JSON or misused the host API. */
+  'CONTRACT_ERROR',
+  /** The contract used a capability it does not have (a removed global, a key outside its namespaces, a system action not granted). */
+  'CONTRACT_FORBIDDEN',
+  /** The contract is paused (emergency pause): calls are refused until members vote to resume it. */
+  'CONTRACT_PAUSED',
+  /** No contract with this id is active at this height: only proposed, removed, activating later, or unknown. */
+  'CONTRACT_NOT_ACTIVE',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

@@ -8,6 +8,13 @@
 export const ACTION_KINDS = ['admit', 'remove', 'rotateKey', 'params'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
+/**
+ * Kinds of change a proposal makes to a contract (docs/contracts.md#lifecycle). They need a majority
+ * of the current members; they are not in the genesis policy (whose shape stays as it was).
+ */
+export const CONTRACT_ACTION_KINDS = ['contract.activate', 'contract.resume', 'contract.remove'] as const;
+export type ContractActionKind = (typeof CONTRACT_ACTION_KINDS)[number];
+
 /** Quorum threshold and block parameters in force (state `gov/params`; the genesis ones until governance writes it). */
 export interface GovParams {
   /** Members whose signatures make a quorum certificate. */
@@ -38,7 +45,17 @@ export type GovAction =
   | { kind: 'remove'; id: string }
   /** `proof`: the new key's proof of possession (`proveMemberKey`). */
   | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
-  | ({ kind: 'params' } & GovParams);
+  | ({ kind: 'params' } & GovParams)
+  /**
+   * Activates the proposed code `digest` (hex SHA-256 of the code) of contract `contract` from
+   * height `at` (or the next height, whichever is later); on an active contract this is an upgrade.
+   * `contract.propose` opens this proposal itself.
+   */
+  | { kind: 'contract.activate'; contract: string; digest: string; at: number }
+  /** Ends an emergency pause. */
+  | { kind: 'contract.resume'; contract: string }
+  /** Removes a contract for good: no calls, its state stays readable. */
+  | { kind: 'contract.remove'; contract: string };
 
 /**
  * Yes votes a proposal needs: `'majority'` of the current members, or a fixed number of members

@@ -46,6 +46,8 @@ export { type Genesis, type GenesisMember, memberSetOf, type ReadPolicy } from '
 export {
   ACTION_KINDS,
   type ActionKind,
+  CONTRACT_ACTION_KINDS,
+  type ContractActionKind,
   type GovAction,
   type GovParams,
   type GovPolicy,
