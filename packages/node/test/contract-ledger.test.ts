@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { type Fixture, fixture, tempDir, tx } from '@custos/test-utils/node';
+import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RiskReport } from '../src/contracts/risk-check.js';
 import { ContractRuntime } from '../src/contracts/runtime.js';
@@ -130,6 +130,11 @@ describe('contract lifecycle on a running peer', () => {
     expect(boom.detail).toMatch(/refused by the contract/);
     expect(receipt(boom.txId).code).toBe('CONTRACT_ERROR');
     expect(state(`contract/counter/main/total`)).toEqual({ n: 5 });
+    expect(record().calls).toBe(3);
+    // A key that is no member's is refused before anything runs: no receipt, no call counted.
+    const stranger = await send(userSigner(), 'contract.call', { contract: 'counter', method: 'spin' });
+    expect(stranger.code).toBe('UNAUTHORIZED');
+    expect(state(receiptKey(stranger.txId))).toBeUndefined();
     expect(record().calls).toBe(3);
     // Same call, same state: same gas.
     const a = await call('add', { n: 1 });

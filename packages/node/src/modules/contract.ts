@@ -6,7 +6,7 @@
  *   the code with its report by the code's digest, and opens the gov proposal `{kind: 'contract.activate', contract, digest, at}`
  *   (named by this transaction's id, with the proposer's yes vote); members approve with `gov.vote`.
  *   On an active contract this proposes an upgrade: the state under `contract/<id>/` is kept.
- * - `contract.call {contract, method, args?, gas?}` by anyone: runs the method of the code in force
+ * - `contract.call {contract, method, args?, gas?}` by a member key: runs the method of the code in force
  *   with the contract runtime. Only a call ending OK keeps its writes; every call, failed ones
  *   included, leaves its receipt (code, gas used, events) under `contract-receipt/<txId>`.
  * - `contract.pause {contract}` by a member key: one pause vote; the vote that reaches a third of
@@ -23,6 +23,7 @@ import { RiskCheckError, type RiskReport, riskCheck } from '../contracts/risk-ch
 import { type Args, arg, type ExecContext, ExecFailure, type ExecHost, type Module } from '../exec/module.js';
 import type { Proposal } from '../governance/state.js';
 import { proposalKey } from '../governance/state.js';
+import { signerOrg } from './common.js';
 import { contractRecord, pauseQuorum } from './contract-lifecycle.js';
 import {
   type CallReceipt,
@@ -145,6 +146,10 @@ function activeCode(ctx: ExecContext, id: string): { rec: ContractRecord; code: 
 }
 
 function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
+  // Members only: a call costs every peer up to the manifest's maxGas of interpreter time, and no
+  // fee or budget bounds what one signer may send, so any key could otherwise make every peer work.
+  // Customers act through their orgs (a contract sees the calling org's key as its caller).
+  signerOrg(ctx);
   arg.only(args, ['contract', 'method', 'args', 'gas']);
   const id = arg.str(args, 'contract', 63, CONTRACT_NAME);
   const method = arg.str(args, 'method', 64, METHOD);
