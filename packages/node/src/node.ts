@@ -20,7 +20,7 @@ import { type Genesis, genesisText, memberSetOf } from './genesis.js';
 import type { OrderedBatch, Orderer, ParseOutcome, PendingTx } from './ordering/orderer.js';
 import { SoloOrderer } from './ordering/solo.js';
 import { Admission, type Submission } from './peer/admission.js';
-import { applyCertifiedBlock, type CertifiedBlock } from './peer/certified.js';
+import { applyCertifiedBlock, type CertifiedAnchor, type CertifiedBlock, certifiesHeader } from './peer/certified.js';
 import { BlockClock, type ClockAlarm, type ClockStatus, DEFAULT_MAX_CLOCK_SKEW_MS } from './peer/clock.js';
 import { BlockCommitter, commitGenesis } from './peer/commit.js';
 import type { CheckpointExchange } from './peer/exchange.js';
@@ -30,7 +30,7 @@ import { SqliteStore, type StoreOptions } from './store/sqlite.js';
 
 export type { CommitResult } from '@custos/protocol/ledger';
 export { parsePendingTx, type Submission } from './peer/admission.js';
-export type { CertifiedBlock } from './peer/certified.js';
+export type { CertifiedAnchor, CertifiedBlock } from './peer/certified.js';
 export {
   type ClockAlarm,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -415,9 +415,10 @@ export class CustosNode extends EventEmitter {
    * Applies the next block as another peer served it, if it carries a valid quorum certificate over
    * the checkpoint this peer computes for it (catch-up). Throws CATCH_UP_FAILED for a block that is
    * not the next one or not certified (try another peer); stops the node with DIVERGED when a valid
-   * certificate names another checkpoint than this peer computes.
+   * certificate names another checkpoint than this peer computes. A block whose own certificate is
+   * not a quorum is applied if `anchor` (later headers and a quorum over the last) certifies it.
    */
-  async applyCertifiedBlock(block: CertifiedBlock): Promise<void> {
+  async applyCertifiedBlock(block: CertifiedBlock, anchor?: CertifiedAnchor): Promise<void> {
     await applyCertifiedBlock(
       {
         chainId: this.chainId,
@@ -429,10 +430,16 @@ export class CustosNode extends EventEmitter {
         stopped: () => this.stopped,
       },
       block,
+      anchor,
     );
     const header = this.chain.head;
     await this.store.durable();
     this.emit('block', header);
+  }
+
+  /** Whether `qc` is a quorum of the current member set over `header`'s checkpoint (untrusted input). */
+  certifies(header: unknown, qc: unknown): boolean {
+    return certifiesHeader(this.chainId, this.chain.membersNow(), header, qc);
   }
 
   /** Stops ordering and the verify pool; waits for the block in progress to commit, then closes the store. */

@@ -9,6 +9,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { signRequest } from '@custos/protocol/http';
+import type { BlockHeader } from '@custos/protocol/ledger';
 import { checkCheckpointShape, type QuorumCertificate, signCheckpoint } from '@custos/protocol/ledger';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
 import { fixture, type TestPeer, TestPeers, tempDir, tx, userSigner } from '@custos/test-utils/node';
@@ -20,6 +21,9 @@ import { CustosNode } from '../src/node.js';
 const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
 const WINDOW = 4;
+
+/** A block as a peer serves it. */
+type ServedBlock = { header: BlockHeader; qc: QuorumCertificate } & Record<string, unknown>;
 
 /** A peer opened with its HTTP API. */
 type Peer = Required<TestPeer>;
@@ -125,6 +129,39 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
     });
   }, 60_000);
 
+  it('applies blocks that are final through a later certificate, and only when the headers chain to it', async () => {
+    const [a] = peers as [Peer];
+    const target = a.node.latestFinal();
+    // A peer that kept one signature of every block's certificate but the last (its others were
+    // lost, as when the exchange's keys fell below the orderer's window): those blocks are final
+    // there only through the last one's certificate.
+    const thin = await relayPeer(a.url, target, (_kind, height, block) =>
+      height === target ? block : { ...block, qc: { ...block.qc, signatures: block.qc.signatures.slice(0, 1) } },
+    );
+    servers.push(thin.server);
+    const d = await freshNode('anchored');
+    expect(await catchUpFromPeers(d, { peers: [thin.url], signer: f.orgs.bank! })).toBe(target);
+    expect(d.store.getHeader(target)!.hash).toBe(a.node.store.getHeader(target)!.hash);
+    expect(d.store.getHeader(target)!.header.stateRoot).toBe(a.node.store.getHeader(target)!.header.stateRoot);
+    expect(d.latestFinal()).toBe(target);
+
+    // The same, with one header on the way altered: the later certificate no longer reaches back.
+    const splice = await relayPeer(a.url, target, (kind, height, block) => {
+      const thinned =
+        height === target ? block : { ...block, qc: { ...block.qc, signatures: block.qc.signatures.slice(0, 1) } };
+      return kind === 'block' && height === 3
+        ? { ...thinned, header: { ...thinned.header, time: thinned.header.time + 1 } }
+        : thinned;
+    });
+    servers.push(splice.server);
+    const e = await freshNode('spliced');
+    await expect(catchUpFromPeers(e, { peers: [splice.url], signer: f.orgs.bank! })).rejects.toMatchObject({
+      code: 'CATCH_UP_FAILED',
+      message: expect.stringMatching(/does not chain back/),
+    });
+    expect(e.latest().height).toBeLessThan(3);
+  }, 60_000);
+
   async function freshNode(name: string): Promise<CustosNode> {
     const node = await CustosNode.open({
       dbPath: join(tmp.dir, `${name}.db`),
@@ -137,11 +174,27 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
   }
 
   /** A peer that relays the honest peer's blocks with every certificate signature forged. */
-  async function forgingPeer(
+  function forgingPeer(honest: string, final: number) {
+    const impostor = userSigner();
+    return relayPeer(honest, final, (_kind, _height, block) => {
+      const cp = block.qc.checkpoint;
+      checkCheckpointShape(cp);
+      // The members' dids, each with a signature no member key made.
+      const sig = signCheckpoint(cp, impostor).sig;
+      block.qc = { checkpoint: cp, signatures: block.qc.signatures.map((s) => ({ signer: s.signer, sig })) };
+      return block;
+    });
+  }
+
+  /**
+   * A peer that relays the honest peer's whole blocks (GET /v1/replica/blocks/:h) and blocks
+   * (GET /v1/blocks/:h), each passed through `change` first.
+   */
+  async function relayPeer(
     honest: string,
     final: number,
+    change: (kind: 'replica' | 'block', height: number, block: ServedBlock) => ServedBlock,
   ): Promise<{ server: Server; url: string; served: () => number }> {
-    const impostor = userSigner();
     let served = 0;
     const server = createHttpServer((req, res) => {
       const send = (status: number, body: unknown) => {
@@ -149,19 +202,14 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
         res.end(JSON.stringify(body));
       };
       if (req.url === '/v1/finality') return send(200, { head: final, final });
-      const m = /^\/v1\/replica\/blocks\/(\d+)$/.exec(req.url ?? '');
+      const m = /^\/v1\/(replica\/)?blocks\/(\d+)$/.exec(req.url ?? '');
       if (!m) return send(404, {});
-      const url = `${honest}/v1/replica/blocks/${m[1]}`;
+      const url = `${honest}${req.url}`;
       fetch(url, { headers: { ...signRequest({ method: 'GET', url }, f.orgs.insurer!) } })
-        .then((r) => r.json() as Promise<{ qc: QuorumCertificate }>)
+        .then((r) => r.json() as Promise<ServedBlock>)
         .then((block) => {
-          const cp = block.qc.checkpoint;
-          checkCheckpointShape(cp);
-          // The members' dids, each with a signature no member key made.
-          const sig = signCheckpoint(cp, impostor).sig;
-          block.qc = { checkpoint: cp, signatures: block.qc.signatures.map((s) => ({ signer: s.signer, sig })) };
           served++;
-          send(200, block);
+          send(200, change(m[1] === undefined ? 'block' : 'replica', Number(m[2]), block));
         })
         .catch(() => send(500, {}));
     });

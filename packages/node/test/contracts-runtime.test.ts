@@ -5,12 +5,9 @@
  */
 
 import { readFileSync } from 'node:fs';
-import type { JsonValue } from '@custos/protocol/jcs';
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CONTRACT_LIMITS,
-  type ContractResult,
   ContractRuntime,
   type ContractSystemHost,
   codeProblem,
@@ -19,14 +16,13 @@ import {
   ManifestError,
   parseManifest,
 } from '../src/contracts/index.js';
-import { COUNTERS, callOf, MANIFEST, MemoryState, run, seeded } from './contracts-helpers.js';
+import { COUNTERS, callOf, MANIFEST, run, seeded } from './contracts-helpers.js';
 
 let a: ContractRuntime;
-let b: ContractRuntime;
 
 describe('contract runtime', () => {
   beforeAll(async () => {
-    [a, b] = await Promise.all([ContractRuntime.create(), ContractRuntime.create()]);
+    a = await ContractRuntime.create();
   });
 
   it('reads, writes, deletes, ranges over its own state through the call overlay, and emits events', () => {

@@ -3,12 +3,16 @@
  * fetches the missing blocks from the others' HTTP APIs (GET /v1/replica/blocks/:height, signed
  * with a member key), and applies each one only if it extends its own chain and carries a valid
  * quorum certificate over the checkpoint it computes itself (`CustosNode.applyCertifiedBlock`).
+ * A block the peer holds final without a quorum in its own certificate (final through a later one:
+ * docs/architecture.md#finality) is applied with an anchor: the headers after it, from
+ * GET /v1/blocks/:height, up to the first whose own certificate is a quorum.
  * Blocks without a full certificate yet are left to the orderer.
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
 import { NodeError } from '../errors.js';
-import type { CustosNode } from '../node.js';
+import type { CertifiedAnchor, CustosNode } from '../node.js';
+import { MAX_ANCHOR_HEADERS } from '../peer/certified.js';
 
 export interface CatchUpOptions {
   /** Base URLs of other peers' HTTP APIs. */
@@ -25,6 +29,15 @@ export interface CatchUpOptions {
 
 const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 const MAX_STATUS_BYTES = 64 * 1024;
+/** A block's header and certificate (GET /v1/blocks/:height shows a page of transaction ids at most). */
+const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+
+/** Later headers and a quorum over the last one, found at a peer: `headers[0]` is at height `from`. */
+interface FoundAnchor {
+  from: number;
+  headers: unknown[];
+  qc: unknown;
+}
 
 interface PeerHead {
   url: string;
@@ -52,6 +65,7 @@ export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): 
   const target = ahead[0]!.final;
   log(`catching up from ${node.latest().height} to ${target} (${ahead.length} peers ahead)`);
   let applied = 0;
+  let anchor: FoundAnchor | undefined;
   while (node.latest().height < target) {
     const h = node.latest().height + 1;
     const failures: { peer: string; reason: string }[] = [];
@@ -59,16 +73,28 @@ export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): 
     for (const peer of ahead) {
       if (peer.final < h || peer.distrusted) continue;
       let block: Record<string, unknown>;
-      try {
-        const url = `${peer.url}/v1/replica/blocks/${h}`;
+      const get = (path: string, maxBytes: number) => {
+        const url = `${peer.url}${path}`;
         const headers = opts.signer === undefined ? {} : { ...signRequest({ method: 'GET', url }, opts.signer) };
-        block = (await getJson(url, timeoutMs, MAX_BLOCK_BYTES, headers)) as Record<string, unknown>;
+        return getJson(url, timeoutMs, maxBytes, headers) as Promise<Record<string, unknown>>;
+      };
+      try {
+        block = await get(`/v1/replica/blocks/${h}`, MAX_BLOCK_BYTES);
       } catch (e) {
         failures.push({ peer: peer.url, reason: (e as Error).message });
         continue;
       }
+      const served = { header: block?.header, txs: block?.txs, qc: block?.qc };
       try {
-        await node.applyCertifiedBlock({ header: block?.header, txs: block?.txs, qc: block?.qc });
+        const known = anchorAt(anchor, h);
+        try {
+          await node.applyCertifiedBlock(served, known);
+        } catch (e) {
+          // Final at the peer through a later certificate: find it there, then apply with it.
+          if (known !== undefined || !uncertified(e)) throw e;
+          anchor = await findAnchor(node, h, peer.final, (j) => get(`/v1/blocks/${j}`, MAX_HEADER_BYTES));
+          await node.applyCertifiedBlock(served, anchorAt(anchor, h));
+        }
         done = true;
         break;
       } catch (e) {
@@ -96,6 +122,41 @@ export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): 
     applied++;
   }
   return applied;
+}
+
+/** Whether `e` says only that the block's own certificate is not a quorum. */
+function uncertified(e: unknown): boolean {
+  return (e as NodeError).code === 'CATCH_UP_FAILED' && (e as NodeError).details?.uncertified === true;
+}
+
+/** The part of `anchor` that certifies block `h`, if it reaches past `h`. */
+function anchorAt(anchor: FoundAnchor | undefined, h: number): CertifiedAnchor | undefined {
+  if (anchor === undefined || anchor.from > h + 1 || anchor.from + anchor.headers.length - 1 <= h) return undefined;
+  return { headers: anchor.headers.slice(h + 1 - anchor.from), qc: anchor.qc };
+}
+
+/**
+ * The first block after `h`, up to the peer's final height `final`, whose own certificate is a
+ * quorum, with the headers on the way; CATCH_UP_FAILED when there is none within reach.
+ */
+async function findAnchor(
+  node: CustosNode,
+  h: number,
+  final: number,
+  blockAt: (height: number) => Promise<Record<string, unknown>>,
+): Promise<FoundAnchor> {
+  const last = Math.min(final, h + MAX_ANCHOR_HEADERS);
+  const headers: unknown[] = [];
+  for (let j = h + 1; j <= last; j++) {
+    const b = await blockAt(j);
+    headers.push(b?.header);
+    if (node.certifies(b?.header, b?.qc)) return { from: h + 1, headers, qc: b.qc };
+  }
+  throw new NodeError(
+    'CATCH_UP_FAILED',
+    `block ${h} has no quorum certificate, and no later block up to ${last} has one to certify it`,
+    { details: { uncertified: true } },
+  );
 }
 
 /** The peer's latest final height (GET /v1/finality), -1 when it does not answer. */

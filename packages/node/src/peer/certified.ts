@@ -2,6 +2,13 @@
  * Applying a certified block another peer served (catch-up): the next block is applied only if it
  * extends this peer's head and carries a valid quorum certificate over the checkpoint this peer
  * computes for it by executing it. A valid certificate over another checkpoint is a divergence.
+ *
+ * A block's own certificate may never reach a quorum on a peer that serves it: finality follows the
+ * header hash chain, so a quorum over a later block certifies every block before it, and a peer
+ * whose signature for one height was lost (the exchange drops keys below the orderer's window)
+ * holds that block final with only some signatures. Such a block is applied with an anchor: the
+ * headers after it up to a block whose own certificate is a quorum, each linked to the one before
+ * by `prevHash`.
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
@@ -9,8 +16,10 @@ import {
   type BlockHeader,
   checkpointOf,
   headerHash,
+  type MemberSet,
   type ParsedTx,
   parseTx,
+  type QuorumCertificate,
   signCheckpoint,
   verifyQuorumCertificate,
 } from '@custos/protocol/ledger';
@@ -43,18 +52,40 @@ export interface CertifiedHost {
   stopped: () => boolean;
 }
 
+/**
+ * A later block's quorum certificate that certifies the block being applied through the hash chain:
+ * `headers` are the headers right after it, in height order; `qc` is a quorum over the last one's
+ * checkpoint. Untrusted until applied.
+ */
+export interface CertifiedAnchor {
+  headers: readonly unknown[];
+  qc: unknown;
+}
+
 /** Most transactions a served block may hold. */
 const MAX_SERVED_TXS = 100_000;
+/** Most headers between a block and the certificate that anchors it. */
+export const MAX_ANCHOR_HEADERS = 4096;
 
 /**
  * Applies the next block as another peer served it, if it carries a valid quorum certificate over
  * the checkpoint this peer computes for it. Throws CATCH_UP_FAILED for a block that is not the next
  * one or not certified (try another peer); stops the node with DIVERGED when a valid certificate
- * names another checkpoint than this peer computes.
+ * names another checkpoint than this peer computes. Without a quorum in its own certificate, the
+ * block is applied if `anchor` certifies it; it is then final once the anchor's block is.
  */
-export async function applyCertifiedBlock(host: CertifiedHost, block: CertifiedBlock): Promise<void> {
+export async function applyCertifiedBlock(
+  host: CertifiedHost,
+  block: CertifiedBlock,
+  anchor?: CertifiedAnchor,
+): Promise<void> {
   if (host.fatal() !== undefined || host.stopped()) throw new NodeError('NODE_STOPPED', 'node is stopped');
-  const bad = (m: string, cause?: unknown) => new NodeError('CATCH_UP_FAILED', m, cause === undefined ? {} : { cause });
+  const bad = (m: string, cause?: unknown, uncertified = false) =>
+    new NodeError('CATCH_UP_FAILED', m, {
+      ...(cause === undefined ? {} : { cause }),
+      // Only its certificate is missing: a later certificate may anchor it (catch-up looks for one).
+      ...(uncertified ? { details: { uncertified } } : {}),
+    });
   const { chain } = host;
   const prev = chain.head;
   const header = block.header as BlockHeader;
@@ -68,15 +99,19 @@ export async function applyCertifiedBlock(host: CertifiedHost, block: CertifiedB
     throw bad(`block ${header.height} has a malformed header`);
   }
   const members = chain.membersNow();
+  let qc: QuorumCertificate | undefined;
   try {
     verifyQuorumCertificate(block.qc, members, nativeVerifier, host.chainId);
+    qc = block.qc;
   } catch (e) {
-    throw bad(`block ${header.height} has no valid quorum certificate`, e);
+    if (anchor === undefined) throw bad(`block ${header.height} has no valid quorum certificate`, e, true);
+    checkAnchor(host, header, anchor, members, bad);
   }
-  const qc = block.qc;
-  if (canonicalJson(qc.checkpoint as never) !== canonicalJson(checkpointOf(header) as never)) {
+  if (qc !== undefined && canonicalJson(qc.checkpoint as never) !== canonicalJson(checkpointOf(header) as never)) {
     throw bad(`block ${header.height}: the certificate is over another checkpoint than the header's`);
   }
+  // What certifies the block: its own certificate, or else the anchor's (over a later checkpoint).
+  const certificate = (qc ?? anchor?.qc) as QuorumCertificate;
   if (!Array.isArray(block.txs) || block.txs.length !== header.txCount || block.txs.length > MAX_SERVED_TXS) {
     throw bad(`block ${header.height}: expected ${header.txCount} transactions`);
   }
@@ -92,14 +127,19 @@ export async function applyCertifiedBlock(host: CertifiedHost, block: CertifiedB
   let divergence: Evidence | undefined;
   try {
     chain.commit(txs, header.time, header.proposer, (computed) => {
-      if (canonicalJson(computed as never) === canonicalJson(header as never)) return qc;
+      if (canonicalJson(computed as never) === canonicalJson(header as never)) {
+        // Anchored: this peer's own signatures, which the exchange may yet complete to a quorum.
+        return qc ?? chain.certify(checkpointOf(header), members);
+      }
       const cp = checkpointOf(computed);
-      if (canonicalJson(cp as never) !== canonicalJson(qc.checkpoint as never)) {
+      if (qc !== undefined && canonicalJson(cp as never) !== canonicalJson(qc.checkpoint as never)) {
         divergence = {
           height: header.height,
-          members: members.members.filter((m) => qc.signatures.some((s) => m.keys.includes(s.signer))).map((m) => m.id),
+          members: members.members
+            .filter((m) => certificate.signatures.some((s) => m.keys.includes(s.signer)))
+            .map((m) => m.id),
           ours: { checkpoint: cp, signatures: host.signers.map((s) => signCheckpoint(cp, s)) },
-          theirs: { checkpoint: qc.checkpoint, signatures: qc.signatures },
+          theirs: { checkpoint: certificate.checkpoint, signatures: certificate.signatures },
         };
       }
       throw bad(`block ${header.height}: this peer computes another header than the one served`);
@@ -111,5 +151,56 @@ export async function applyCertifiedBlock(host: CertifiedHost, block: CertifiedB
     }
     throw e;
   }
-  host.finality.certified(header.height, qc, members);
+  // An anchored block is final with the anchor's block, which catch-up applies next.
+  if (qc !== undefined) host.finality.certified(header.height, qc, members);
+}
+
+/** Whether `qc` is a quorum of `members` over `header`'s checkpoint on chain `chainId`; never throws. */
+export function certifiesHeader(chainId: string, members: MemberSet, header: unknown, qc: unknown): boolean {
+  try {
+    verifyQuorumCertificate(qc, members, nativeVerifier, chainId);
+    return canonicalJson(qc.checkpoint as never) === canonicalJson(checkpointOf(header as BlockHeader) as never);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that `anchor` certifies `header`: its headers follow `header` one by one, each naming the
+ * previous one's hash, on this chain, and its certificate is a quorum of `members` over the last
+ * one's checkpoint. The member set must not change on the way (a block that changes it has a
+ * quorum certificate of its own on every honest peer that finalised past it).
+ */
+function checkAnchor(
+  host: CertifiedHost,
+  header: BlockHeader,
+  anchor: CertifiedAnchor,
+  members: MemberSet,
+  bad: (m: string, cause?: unknown, uncertified?: boolean) => NodeError,
+): void {
+  const what = `block ${header.height} has no valid quorum certificate, and the later certificate offered for it`;
+  if (!Array.isArray(anchor.headers) || anchor.headers.length === 0 || anchor.headers.length > MAX_ANCHOR_HEADERS) {
+    throw bad(`${what} comes with no headers (expected 1 to ${MAX_ANCHOR_HEADERS})`, undefined, true);
+  }
+  let prev = header;
+  for (const h of anchor.headers as BlockHeader[]) {
+    if (
+      typeof h !== 'object' ||
+      h === null ||
+      h.chainId !== host.chainId ||
+      h.height !== prev.height + 1 ||
+      h.prevHash !== headerHash(prev)
+    ) {
+      throw bad(`${what} does not chain back to it by prevHash`, undefined, true);
+    }
+    prev = h;
+  }
+  try {
+    verifyQuorumCertificate(anchor.qc, members, nativeVerifier, host.chainId);
+  } catch (e) {
+    throw bad(`${what} is not valid`, e, true);
+  }
+  if (canonicalJson(anchor.qc.checkpoint as never) !== canonicalJson(checkpointOf(prev) as never)) {
+    throw bad(`${what} is over another checkpoint than block ${prev.height}'s header`, undefined, true);
+  }
 }

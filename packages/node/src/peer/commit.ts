@@ -40,7 +40,7 @@ const MAX_FAILURE_DETAILS = 10_000;
  * Given the computed header before anything is written, returns the certificate to store with the
  * block, or throws to abandon it (catch-up compares against the header another peer served).
  */
-export type ExpectHeader = (header: BlockHeader) => QuorumCertificate;
+export type ExpectHeader = (header: BlockHeader) => QuorumCertificate | null;
 
 export class BlockCommitter {
   readonly log: LedgerLog;
@@ -194,7 +194,8 @@ export class BlockCommitter {
   }
 
   /** Signs `cp` with the keys this peer holds that are member keys in `members` (a removed or rotated-out key no longer signs). */
-  private certify(cp: Checkpoint, members: MemberSet): QuorumCertificate | null {
+  /** This peer's own signatures over `cp`, under its keys that are in `members`. */
+  certify(cp: Checkpoint, members: MemberSet): QuorumCertificate | null {
     const keys = new Set(members.members.flatMap((m) => m.keys));
     const current = this.signers.filter((s) => keys.has(didFromPublicKey(s.publicKey)));
     // A peer left with no current member key still records what it computed, under its old keys:
