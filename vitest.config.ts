@@ -16,6 +16,8 @@ const INTEGRATION = [
   'packages/node/test/consortium.test.ts',
   'packages/node/test/contracts-consortium.test.ts',
   'packages/node/test/contract-data.test.ts',
+  // the demo load with its contracts (three scrypt wallet exports, ~60 blocks)
+  'packages/node/test/demo-contracts-load.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

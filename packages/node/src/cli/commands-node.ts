@@ -118,7 +118,10 @@ export function registerNodeCommands(program: Command): void {
       if (peer.node.latest().height === 0) {
         demoTxs = await submitDemoData(peer);
         if (holdsDemoOrgs(peer.node, peer.orgs)) {
-          customers = await loadDemoCustomers({ node: peer.node, orgs: peer.orgs, home, passphrase });
+          customers = await loadDemoCustomers(
+            { node: peer.node, orgs: peer.orgs, home, passphrase },
+            { contracts: true },
+          );
         }
       }
       const sample = demoTxs[0] ?? lastTxId(peer.node);

@@ -16,6 +16,7 @@ import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import type { Vault } from '../vault/vault.js';
 import { readWalletFile, writeWalletFile } from '../wallet/wallet-file.js';
+import { type DemoContractsSummary, demoContractLines, loadDemoContracts } from './contracts.js';
 import { PEOPLE } from './people.js';
 import { DemoRun, type DemoTarget } from './run.js';
 
@@ -46,6 +47,8 @@ export interface DemoSummary {
   shares: number;
   requests: number;
   erased: number;
+  /** The demo contracts, when loaded with them (`custos demo`); their steps are not in the counts above. */
+  contracts?: DemoContractsSummary;
 }
 
 /** True if the chain already holds customer data (records, consents or requests). */
@@ -62,8 +65,9 @@ export function holdsDemoOrgs(node: CustosNode, orgs: OrgService): boolean {
 /**
  * Loads the demo customers. Runs only on a chain without customer data (`ALREADY_INITIALIZED`
  * otherwise); a wallet file left from an earlier run of the same home is reused, not replaced.
+ * With `contracts`, then deploys and runs the demo contracts (demo/contracts.ts) with them.
  */
-export async function loadDemoCustomers(t: DemoTarget): Promise<DemoSummary> {
+export async function loadDemoCustomers(t: DemoTarget, opts: { contracts?: boolean } = {}): Promise<DemoSummary> {
   if (hasCustomerData(t.node)) {
     throw new NodeError(
       'ALREADY_INITIALIZED',
@@ -86,6 +90,7 @@ export async function loadDemoCustomers(t: DemoTarget): Promise<DemoSummary> {
     });
   const run = new DemoRun(t, vaultOf);
   const dir = join(t.home, DEMO_WALLETS_DIR);
+  const wallets = new Map<string, Wallet>();
   try {
     const customers = await Promise.all(
       PEOPLE.map(async (p): Promise<DemoCustomer> => {
@@ -94,6 +99,7 @@ export async function loadDemoCustomers(t: DemoTarget): Promise<DemoSummary> {
           ? (await readWalletFile(path, t.passphrase)).wallet
           : Wallet.create({ signerFactory: nativeSigner });
         for (const r of p.relationships) wallet.addRelationship(t.node.chainId, r.org, r.label);
+        wallets.set(p.id, wallet);
         // The export (scrypt) runs while the ledger works through the script.
         const saved = existsSync(path)
           ? Promise.resolve()
@@ -111,7 +117,15 @@ export async function loadDemoCustomers(t: DemoTarget): Promise<DemoSummary> {
         };
       }),
     );
-    return { customers, ...run.counts };
+    if (opts.contracts !== true) return { customers, ...run.counts };
+    // Ada's bank income record and consent make the agreement's use; she and Grace join the loyalty
+    // programme (Grace holds accounts at both partners), and Ada's withdrawal drops her.
+    const ada = wallets.get('ada')!;
+    const contracts = await loadDemoContracts(new DemoRun(t, vaultOf), t.node, {
+      incomeHolder: (org) => ada.relationship(t.node.chainId, org),
+      cards: { leaver: 'DEMO-CARD-0001', stayer: 'DEMO-CARD-0002' },
+    });
+    return { customers, ...run.counts, contracts };
   } finally {
     for (const v of opened.values()) v.close();
   }
@@ -136,5 +150,11 @@ export function demoCustomerLines(s: DemoSummary, opts: { home: string; nodeFlag
     ...(first === undefined
       ? []
       : [`See what ${first.name} sees: ${cliCommand(`history --wallet ${first.wallet} ${pass}${opts.nodeFlag}`)}`]),
+    ...(s.contracts === undefined
+      ? []
+      : [
+          ...demoContractLines(s.contracts),
+          `See the agreement: ${cliCommand(`contract state income-check --as bank${opts.nodeFlag}`)}`,
+        ]),
   ];
 }
