@@ -30,6 +30,7 @@ const INTEGRATION = [
   'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
+  'packages/node/test/cli-contract-init.test.ts',
   'packages/node/test/crash.test.ts',
   'packages/node/test/docs.test.ts',
   'packages/node/test/epochs.test.ts',

@@ -8,6 +8,7 @@ import { ERROR_REGISTRY } from '../errors.js';
 import { registerBackupCommands } from './commands-backup.js';
 import { registerContractCommands } from './commands-contract.js';
 import { registerContractCheckCommand } from './commands-contract-check.js';
+import { registerContractInitCommand } from './commands-contract-init.js';
 import { registerCustomerCommands } from './commands-customer.js';
 import { registerHomeCommands } from './commands-home.js';
 import { registerNetworkCommands } from './commands-network.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerSnapshotCommands(program);
   registerContractCheckCommand(program);
+  registerContractInitCommand(program);
   registerContractCommands(program);
   return program;
 }
