@@ -9,12 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyReportPages } from '../src/cli/customer/history.js';
 import { DEMO_CONTRACT_IDS, loyaltyMember } from '../src/demo/contracts.js';
 import { type DemoSummary, loadDemoCustomers } from '../src/demo/customers.js';
 import { initHome, loadHome, openVaults } from '../src/home.js';
 import type { CallReceipt, ContractRecord, StoredCode } from '../src/modules/contract-state.js';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
+import { subjectReport } from '../src/subject/report.js';
 import type { Vault } from '../src/vault/vault.js';
 
 const orgIds = ['bank', 'insurer', 'retailer'];
@@ -23,6 +25,7 @@ let dir: string;
 let node: CustosNode;
 let vaults: Map<string, Vault>;
 let summary: DemoSummary;
+let genesis: ReturnType<typeof loadHome>['genesis'];
 
 const state = <T>(key: string): T | undefined => {
   const v = node.store.getState(key);
@@ -35,6 +38,7 @@ beforeAll(async () => {
   const home = join(dir, 'home');
   initHome({ home, chainId: 'demo', orgs: orgIds.map((id) => ({ id, name: id })), passphrase });
   const loaded = loadHome(home, passphrase);
+  genesis = loaded.genesis;
   node = await CustosNode.open({
     dbPath: loaded.dbPath,
     genesis: loaded.genesis,
@@ -92,6 +96,14 @@ describe('demo contracts on the demo chain', () => {
       code: 'NO_LAWFUL_BASIS',
     });
     expect(summary.contracts!.agreement).toMatchObject({ uses: 1, feeCents: 250 });
+  });
+
+  it("the contract's uses are in the customer's history, which still verifies", () => {
+    const ada = summary.customers.find((c) => c.id === 'ada')!;
+    const did = ada.relationships.find((r) => r.org === 'bank')!.did;
+    const v = verifyReportPages([subjectReport(node, did, { limit: 1000 })], genesis, did);
+    const calls = v.events.filter((e) => e.tx.body.type === 'contract.call').map((e) => e.entry.code);
+    expect(calls).toEqual(['OK', 'NO_LAWFUL_BASIS']);
   });
 
   it('the member who withdrew consent is dropped from the loyalty state; the other keeps earning', () => {

@@ -126,8 +126,15 @@ export function verifySubjectReport(
     if (m !== null && (f.value as { subject?: unknown } | null)?.subject === subject) ids.add(m[2] as string);
   }
   for (const { tx, entry } of events) {
-    const { signer, args } = tx.body;
-    const refs = [args.record, args.request, ...(Array.isArray(args.records) ? args.records : [])];
+    const { signer, type, args } = tx.body;
+    const refs: unknown[] = [args.record, args.request, ...(Array.isArray(args.records) ? args.records : [])];
+    // A contract's data.access or data.share is filed under the record's subject: the call names the
+    // record in the arguments it passes to the contract.
+    const inner = args.args;
+    if (type === 'contract.call' && typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
+      const a = inner as Record<string, unknown>;
+      refs.push(a.record, ...(Array.isArray(a.records) ? a.records : []));
+    }
     const concerns =
       signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
     if (!concerns) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
