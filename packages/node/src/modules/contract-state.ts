@@ -70,4 +70,6 @@ export interface CallReceipt {
   events: JsonValue[];
   returnValue: JsonValue;
   error?: string;
+  /** Ran as an operation of a cross-chain transaction: its writes apply only if that commits. */
+  held?: true;
 }

@@ -44,6 +44,8 @@ export interface ContractReceipt {
   events: JsonValue[];
   returnValue: JsonValue;
   error?: string;
+  /** Ran as an operation of a cross-chain transaction's prepare: its writes apply only if that commits. */
+  held?: true;
 }
 
 type Body = { type: string; args: { [k: string]: JsonValue } };
