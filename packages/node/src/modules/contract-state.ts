@@ -58,6 +58,12 @@ export interface ContractRecord {
   removedAt: number | null;
   calls: number;
   gasUsed: number;
+  /**
+   * The last migration an activation ran (`manifest.migrate`): the deciding transaction (its
+   * receipt is `contract-receipt/<decidedBy>`), the code it would activate, and how it ended; a
+   * code other than OK means that code was not activated.
+   */
+  migration?: { decidedBy: string; digest: string; height: number; code: string; gasUsed: number };
 }
 
 export interface CallReceipt {

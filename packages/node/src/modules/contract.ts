@@ -129,7 +129,7 @@ function propose(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     votes: { [proposer.id]: { vote: 'yes', height: ctx.height, term: termOf(proposer) } },
     status: 'open',
   };
-  decide(ctx, p, gov);
+  decide(ctx, p, gov, host);
   ctx.put(proposalKey(p.id), p);
   return 'OK';
 }

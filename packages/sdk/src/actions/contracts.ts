@@ -22,6 +22,8 @@ export interface ContractInfo {
   removedAt: number | null;
   calls: number;
   gasUsed: number;
+  /** The last migration an activation ran (`manifest.migrate`); a code other than OK: not activated. */
+  migration?: { decidedBy: string; digest: string; height: number; code: string; gasUsed: number };
 }
 
 /** `contract-code/<digest>`: code, manifest, declared tests and the risk report recorded at proposal. */
