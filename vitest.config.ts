@@ -38,6 +38,10 @@ const INTEGRATION = [
   'packages/node/test/recover.test.ts',
   'packages/node/test/trust-modules-api.test.ts',
   'packages/node/test/xtx-e2e.test.ts',
+  // two chains in one process deploying a contract by vote, then three rounds of relaying: 3 s
+  'packages/node/test/xtx-contract.test.ts',
+  // four upgrade votes, each running the risk check and a migration: one test over 1 s
+  'packages/node/test/contract-migrate.test.ts',
   // long randomized runs over the whole stack (10,000 HTTP requests; two chains relaying): 22 s of
   // the unit tier's budget on a 2-core machine
   'packages/node/test/fuzz.test.ts',

@@ -18,11 +18,17 @@ export interface ContractManifest {
   readonly purposes: readonly string[];
   /** Gas limit of one call, at most CONTRACT_LIMITS.maxGasPerCall. */
   readonly maxGas: number;
+  /**
+   * The exported method the activating vote runs once, under `maxGas`, against the state the
+   * contract has then (an upgrade's migration; docs/contracts.md#upgrades-and-migrations).
+   */
+  readonly migrate?: string;
 }
 
 export const CONTRACT_NAME = /^[a-z][a-z0-9-]{1,62}$/;
 export const NAMESPACE = /^[a-z][a-z0-9_-]{0,31}$/;
 export const SYSTEM_ACTION = /^[a-z]{1,32}\.[A-Za-z]{1,64}$/;
+const METHOD_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 const VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 const TERM = /^[A-Za-z0-9:._-]{1,128}$/;
 
@@ -47,7 +53,7 @@ export function parseManifest(value: unknown): ContractManifest {
     throw new ManifestError('expected the manifest as a JSON object');
   }
   const m = value as Record<string, unknown>;
-  const allowed = ['name', 'version', 'namespaces', 'grants', 'categories', 'purposes', 'maxGas'];
+  const allowed = ['name', 'version', 'namespaces', 'grants', 'categories', 'purposes', 'maxGas', 'migrate'];
   for (const k of Object.keys(m)) {
     if (!allowed.includes(k))
       throw new ManifestError(`unexpected manifest.${k.slice(0, 40)}; expected ${allowed.join(', ')}`);
@@ -67,7 +73,11 @@ export function parseManifest(value: unknown): ContractManifest {
   ) {
     throw new ManifestError(`expected manifest.maxGas as an integer from 1 to ${CONTRACT_LIMITS.maxGasPerCall}`);
   }
+  if (m.migrate !== undefined && (typeof m.migrate !== 'string' || !METHOD_NAME.test(m.migrate))) {
+    throw new ManifestError(`expected manifest.migrate as the name of an exported method (${METHOD_NAME.source})`);
+  }
   return {
+    ...(m.migrate === undefined ? {} : { migrate: m.migrate }),
     name: m.name,
     version: m.version,
     namespaces: list(m.namespaces, 'namespaces', 8, NAMESPACE, 1),

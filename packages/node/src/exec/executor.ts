@@ -131,8 +131,19 @@ export class Executor {
   ): NestedRun {
     const writes = new Map<string, string | null>();
     const subjects: string[] = [];
+    const kept = new Map<string, string>();
     const seen = new Set<string>();
-    const fail = (code: ResultCode, failed: number): NestedRun => ({ code, failed, writes: new Map(), subjects: [] });
+    const fail = (code: ResultCode, failed: number): NestedRun => ({
+      code,
+      failed,
+      writes: new Map(),
+      subjects: [],
+      kept,
+    });
+    const outerRange = outer.range;
+    // A nested operation may call a contract (a step of a cross-chain transaction), never nest further.
+    const host: ExecHost =
+      this.contracts === undefined ? NO_HOST : { ...NO_HOST, contracts: this.contracts, nested: true };
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as ParsedTx;
       const body = op.tx.body;
@@ -169,12 +180,22 @@ export class Executor {
         index(subject) {
           if (!subjects.includes(subject)) subjects.push(subject);
         },
+        keep(key, value) {
+          kept.set(key, canonicalize(value));
+        },
+        ...(outerRange === undefined
+          ? {}
+          : {
+              range: (prefix: string, after: string | undefined, limit: number) =>
+                mergedRange((p, a, l) => outerRange(p, a, l), [writes, opWrites], prefix, after, limit),
+            }),
       };
       let code: ResultCode;
       try {
-        // No host: a nested operation cannot run further operations.
-        code = action(ctx, argsOf(op), NO_HOST);
+        // The host runs no further operations: a nested operation cannot nest.
+        code = action(ctx, argsOf(op), host);
       } catch (e) {
+        if (e instanceof ContractEngineFault) throw e;
         code = e instanceof ExecFailure ? e.result : 'INVALID_ARGS';
       }
       if (code !== 'OK') return fail(code, i);
@@ -184,7 +205,7 @@ export class Executor {
       }
       for (const [k, v] of opWrites) writes.set(k, v);
     }
-    return { code: 'OK', failed: -1, writes, subjects };
+    return { code: 'OK', failed: -1, writes, subjects, kept };
   }
 
   private executeTx(input: BlockInput, ptx: ParsedTx, sigOk: boolean, run: BlockRun, indexed: string[]): ResultCode {
@@ -244,7 +265,13 @@ export class Executor {
         kept.set(key, canonicalize(value));
       },
       range(prefix, after, limit) {
-        return mergedRange(state, [blockWrites, txWrites], prefix, after, limit);
+        return mergedRange(
+          (p, a, l) => state.listState?.(p, a, l) ?? [],
+          [blockWrites, txWrites],
+          prefix,
+          after,
+          limit,
+        );
       },
     };
     let code: ResultCode;
@@ -302,9 +329,11 @@ interface BlockRun {
   detail: string | undefined;
 }
 
-/** Committed entries under `prefix` overlaid with `layers` (later layers win), in key order. */
+type Lister = (prefix: string, after: string | undefined, limit: number) => { key: string; value: string }[];
+
+/** Entries under `prefix` listed by `base`, overlaid with `layers` (later layers win), in key order. */
 function mergedRange(
-  state: StateReader,
+  base: Lister,
   layers: readonly Map<string, string | null>[],
   prefix: string,
   after: string | undefined,
@@ -321,7 +350,7 @@ function mergedRange(
     }
   }
   // Enough committed entries that deletions in the overlays cannot leave fewer than `limit`.
-  for (const e of state.listState?.(prefix, after, limit + overlaid) ?? []) {
+  for (const e of base(prefix, after, limit + overlaid)) {
     if (!merged.has(e.key)) merged.set(e.key, e.value);
   }
   const out: { key: string; value: string }[] = [];

@@ -23,7 +23,7 @@ export interface ExecContext {
   index(subject: string): void;
   /**
    * Writes a value that is kept whatever the transaction's result (a contract call's record of a
-   * failure and its gas). Absent in nested runs.
+   * failure and its gas). In a nested run, collected into `NestedRun.kept`.
    */
   keep?(key: string, value: unknown): void;
   /** Entries under `prefix` after `after`, in key order, this block's and transaction's writes included. */
@@ -118,6 +118,11 @@ export interface NestedRun {
   writes: Map<string, string | null>;
   /** Data subjects the operations filed themselves under. */
   subjects: string[];
+  /**
+   * What the operations wrote with `keep` (a contract call's receipt and totals), failed runs
+   * included: the caller records it whatever the vote, as the attempt.
+   */
+  kept: Map<string, string>;
 }
 
 /**
@@ -138,6 +143,8 @@ export interface ExecHost {
    * tell: what the members and quorum were before any governance changed them.
    */
   genesis(): string | undefined;
-  /** The contract runtime, created when the node opened; undefined in nested runs. */
+  /** The contract runtime, created when the node opened (in nested runs too: a contract call may be an xtx operation). */
   contracts?: ContractRuntime;
+  /** True in a nested run (an operation of a cross-chain transaction's prepare). */
+  nested?: boolean;
 }

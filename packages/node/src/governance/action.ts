@@ -18,7 +18,7 @@
 import { isDidKey } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { CONTRACT_ACTION_KINDS, type GovAction, majority } from '@custos/protocol/ledger';
-import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import { type Args, arg, type ExecContext, ExecFailure, type ExecHost } from '../exec/module.js';
 import {
   applyContractAction,
   CONTRACT_ACTION_FIELDS,
@@ -176,12 +176,18 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
 }
 
 /** Applies a checked action; `gov` is updated to the new view. */
-export function applyAction(ctx: ExecContext, action: GovAction, gov: GovView, proposalId: string): void {
+export function applyAction(
+  ctx: ExecContext,
+  action: GovAction,
+  gov: GovView,
+  proposalId: string,
+  host?: ExecHost,
+): void {
   switch (action.kind) {
     case 'contract.activate':
     case 'contract.resume':
     case 'contract.remove':
-      applyContractAction(ctx, action);
+      applyContractAction(ctx, action, host);
       return;
     case 'admit': {
       const { id, name, keys, endpoint } = action;

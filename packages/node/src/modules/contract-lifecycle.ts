@@ -5,7 +5,8 @@
  */
 import type { GovAction } from '@custos/protocol/ledger';
 import { CONTRACT_NAME } from '../contracts/manifest.js';
-import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
+import { type Args, arg, type ExecContext, ExecFailure, type ExecHost } from '../exec/module.js';
+import { runMigration } from './contract-migrate.js';
 import { type ContractRecord, codeKey, infoKey, type StoredCode } from './contract-state.js';
 
 export type ContractAction = Extract<GovAction, { kind: `contract.${string}` }>;
@@ -65,11 +66,22 @@ export function checkContractAction(ctx: Pick<ExecContext, 'get'>, action: Contr
 }
 
 /** Applies a checked contract action in the deciding transaction. */
-export function applyContractAction(ctx: ExecContext, action: ContractAction): void {
+export function applyContractAction(ctx: ExecContext, action: ContractAction, host?: ExecHost): void {
   const r = existing(ctx, action.contract);
   switch (action.kind) {
     case 'contract.activate': {
       const code = ctx.get(codeKey(action.digest)) as unknown as StoredCode;
+      if (code.manifest.migrate !== undefined) {
+        const m = runMigration(ctx, r, code, host);
+        const { code: result, gasUsed } = m.receipt;
+        r.migration = { decidedBy: ctx.txId, digest: action.digest, height: ctx.height, code: result, gasUsed };
+        r.gasUsed += gasUsed;
+        if (!m.ok) {
+          // The upgrade does not activate: the code in force and its state stay as they were.
+          r.pending = null;
+          break;
+        }
+      }
       Object.assign(r, {
         digest: action.digest,
         version: code.manifest.version,

@@ -58,6 +58,12 @@ export interface ContractRecord {
   removedAt: number | null;
   calls: number;
   gasUsed: number;
+  /**
+   * The last migration an activation ran (`manifest.migrate`): the deciding transaction (its
+   * receipt is `contract-receipt/<decidedBy>`), the code it would activate, and how it ended; a
+   * code other than OK means that code was not activated.
+   */
+  migration?: { decidedBy: string; digest: string; height: number; code: string; gasUsed: number };
 }
 
 export interface CallReceipt {
@@ -70,4 +76,6 @@ export interface CallReceipt {
   events: JsonValue[];
   returnValue: JsonValue;
   error?: string;
+  /** Ran as an operation of a cross-chain transaction: its writes apply only if that commits. */
+  held?: true;
 }

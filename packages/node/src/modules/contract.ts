@@ -9,6 +9,9 @@
  * - `contract.call {contract, method, args?, gas?}` by a member key: runs the method of the code in force
  *   with the contract runtime. Only a call ending OK keeps its writes; every call, failed ones
  *   included, leaves its receipt (code, gas used, events) under `contract-receipt/<txId>`.
+ *   As an operation of a cross-chain transaction (xtx.prepare), the call runs the same way; its
+ *   writes are held and locked with the other operations' until the decision (docs/contracts.md#contracts-in-cross-chain-transactions),
+ *   its receipt (marked `held`) is recorded at prepare whatever the vote, and a failed call votes NO.
  * - `contract.pause {contract}` by a member key: one pause vote; the vote that reaches a third of
  *   the members (rounded up) pauses the contract at once. Resume and removal are gov proposals.
  */
@@ -87,7 +90,7 @@ function propose(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   if (prev?.digest === digest) throw new ExecFailure('CONFLICT', `this code is already in force for '${id}'`);
   if (ctx.get(codeKey(digest)) === undefined) {
     // Before any vote, every peer runs the risk check the same way and records its report.
-    if (host?.contracts === undefined) {
+    if (host?.contracts === undefined || host.nested === true) {
       throw new ExecFailure('INVALID_ARGS', 'contracts are proposed only in top-level transactions');
     }
     let risk: RiskReport;
@@ -126,7 +129,7 @@ function propose(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     votes: { [proposer.id]: { vote: 'yes', height: ctx.height, term: termOf(proposer) } },
     status: 'open',
   };
-  decide(ctx, p, gov);
+  decide(ctx, p, gov, host);
   ctx.put(proposalKey(p.id), p);
   return 'OK';
 }
@@ -157,10 +160,7 @@ function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     args.gas === undefined ? CONTRACT_LIMITS.maxGasPerCall : arg.int(args, 'gas', 1, CONTRACT_LIMITS.maxGasPerCall);
   const runtime = host?.contracts;
   if (runtime === undefined || ctx.range === undefined || ctx.keep === undefined) {
-    throw new ExecFailure(
-      'INVALID_ARGS',
-      'contract calls run only as top-level transactions (not inside a cross-chain one)',
-    );
+    throw new ExecFailure('INVALID_ARGS', 'this peer has no contract runtime: contract calls cannot run here');
   }
   const range = ctx.range;
   const { rec, code } = activeCode(ctx, id);
@@ -193,6 +193,8 @@ function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     events: result.events,
     returnValue: result.returnValue,
     ...(result.error === undefined ? {} : { error: result.error }),
+    // In an xtx.prepare the writes are held (locked) until the decision: applied on COMMIT only.
+    ...(host?.nested === true ? { held: true } : {}),
   };
   // Kept whatever the result: a failed call is recorded with the gas it used.
   ctx.keep(receiptKey(ctx.txId), receipt);

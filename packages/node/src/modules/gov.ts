@@ -117,11 +117,11 @@ function tally(ctx: ExecContext, p: Proposal, gov: GovState): NonNullable<Propos
 }
 
 /** Executes or rejects `p` if the votes now decide it; leaves it open otherwise. */
-export function decide(ctx: ExecContext, p: Proposal, gov: GovState): void {
+export function decide(ctx: ExecContext, p: Proposal, gov: GovState, host?: ExecHost): void {
   const t = tally(ctx, p, gov);
   if (t.yes >= t.required) {
     checkAction(ctx, p.action, gov);
-    applyAction(ctx, p.action, gov, p.id);
+    applyAction(ctx, p.action, gov, p.id, host);
     Object.assign(p, { status: 'executed', decidedAt: ctx.height, effectiveFrom: ctx.height + 1, tally: t });
   } else if (t.members - t.no < t.required) {
     Object.assign(p, { status: 'rejected', decidedAt: ctx.height, tally: t });
@@ -149,7 +149,7 @@ export const govModule: Module = {
         votes: { [proposer.id]: { vote: 'yes', height: ctx.height, term: termOf(proposer) } },
         status: 'open',
       };
-      decide(ctx, p, gov);
+      decide(ctx, p, gov, host);
       ctx.put(proposalKey(p.id), p);
       return 'OK';
     },
@@ -169,7 +169,7 @@ export const govModule: Module = {
         throw new ExecFailure('PROPOSAL_CLOSED', `proposal ${id} took votes until height ${p.expiresAt}`);
       }
       p.votes[voter.id] = { vote, height: ctx.height, term: termOf(voter) };
-      decide(ctx, p, gov);
+      decide(ctx, p, gov, host);
       ctx.put(proposalKey(p.id), p);
       return 'OK';
     },

@@ -5,6 +5,8 @@
  *
  * - `xtx.prepare {xtx}` on each participant: checks its operations (signatures, then a dry run in a
  *   nested overlay), locks every key they write, and records YES (with the writes held back) or NO.
+ *   An operation may be a `contract.call`: run under gas at prepare, its writes held like any
+ *   other's, a failed call (OUT_OF_GAS, CONTRACT_FORBIDDEN, a throw) a NO.
  * - `xtx.decide {xtx, votes}` or `{xtx, timeout: true}` on the decision chain D: COMMIT with proofs
  *   of YES from every participant while D's height <= deadlineHeight; ABORT on a proven NO, or once
  *   D's height > deadlineHeight. One decision per xtx.
@@ -168,6 +170,8 @@ function prepare(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     parsed.push(p);
   }
   const run = host.runNested(ctx, parsed, (p) => withoutBinding(p.tx.body.args));
+  // The attempt is recorded whatever the vote: a contract call's receipt and the contract's totals.
+  for (const [k, text] of run.kept) ctx.put(k, JSON.parse(text));
   if (run.code !== 'OK') {
     return refuse(
       run.code === 'CONFLICT'

@@ -22,6 +22,8 @@ export interface ContractInfo {
   removedAt: number | null;
   calls: number;
   gasUsed: number;
+  /** The last migration an activation ran (`manifest.migrate`); a code other than OK: not activated. */
+  migration?: { decidedBy: string; digest: string; height: number; code: string; gasUsed: number };
 }
 
 /** `contract-code/<digest>`: code, manifest, declared tests and the risk report recorded at proposal. */
@@ -44,6 +46,8 @@ export interface ContractReceipt {
   events: JsonValue[];
   returnValue: JsonValue;
   error?: string;
+  /** Ran as an operation of a cross-chain transaction's prepare: its writes apply only if that commits. */
+  held?: true;
 }
 
 type Body = { type: string; args: { [k: string]: JsonValue } };

@@ -1,0 +1,78 @@
+/**
+ * The migration an activation runs (docs/contracts.md#upgrades-and-migrations): when the code a
+ * `contract.activate` vote puts in force declares `manifest.migrate`, the deciding transaction runs
+ * that method of the new code once, under the manifest's `maxGas`, against the state the contract
+ * has then (the old version's). Only a migration ending OK activates the code, with its writes; a
+ * failed one leaves the code in force (and its state) as they were. Either way its receipt goes to
+ * `contract-receipt/<deciding txId>` and the outcome to the contract's record (`migration`).
+ */
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import type { ExecContext, ExecHost } from '../exec/module.js';
+import type { CallReceipt, ContractRecord, StoredCode } from './contract-state.js';
+import { receiptKey } from './contract-state.js';
+import { contractSystemHost } from './contract-system.js';
+
+export interface MigrationOutcome {
+  ok: boolean;
+  receipt: CallReceipt;
+}
+
+/** Runs `code.manifest.migrate` of the code being activated; writes its state changes only if it ends OK. */
+export function runMigration(
+  ctx: ExecContext,
+  rec: ContractRecord,
+  code: StoredCode,
+  host: ExecHost | undefined,
+): MigrationOutcome {
+  const method = code.manifest.migrate as string;
+  const base = { contract: rec.id, method, caller: ctx.signer, gasLimit: code.manifest.maxGas, events: [] };
+  const runtime = host?.nested === true ? undefined : host?.contracts;
+  const range = ctx.range;
+  if (runtime === undefined || range === undefined) {
+    const receipt: CallReceipt = {
+      ...base,
+      code: 'INVALID_ARGS',
+      gasUsed: 0,
+      returnValue: null,
+      error: 'a migration runs only in a top-level transaction on a peer with the contract runtime',
+    };
+    ctx.put(receiptKey(ctx.txId), receipt);
+    return { ok: false, receipt };
+  }
+  const result = runtime.call({
+    contract: rec.id,
+    code: code.code,
+    manifest: code.manifest,
+    method,
+    // What the migration migrates from: null on a first activation.
+    args: { fromVersion: rec.version, fromDigest: rec.digest },
+    caller: ctx.signer,
+    height: ctx.height,
+    time: ctx.time,
+    gasLimit: code.manifest.maxGas,
+    state: {
+      get: (key) => {
+        const v = ctx.get(key);
+        return v === undefined ? undefined : canonicalize(v);
+      },
+      range,
+    },
+    system: contractSystemHost(ctx),
+  });
+  const receipt: CallReceipt = {
+    ...base,
+    code: result.code,
+    gasUsed: result.gasUsed,
+    gasLimit: result.gasLimit,
+    events: result.events,
+    returnValue: result.returnValue,
+    ...(result.error === undefined ? {} : { error: result.error }),
+  };
+  ctx.put(receiptKey(ctx.txId), receipt);
+  if (!result.ok) return { ok: false, receipt };
+  for (const [k, v] of result.writes) {
+    if (v === null) ctx.del(k);
+    else ctx.put(k, JSON.parse(v) as JsonValue);
+  }
+  return { ok: true, receipt };
+}
