@@ -28,10 +28,10 @@ import {
   replicaBlock,
   snapshot,
 } from './actions/chain.js';
-import { contractCode, contractReceipt, contracts } from './actions/contracts.js';
+import { contract, contractCode, contractList, contractReceipt, contracts } from './actions/contracts.js';
 import { demoWallets, gpc, receipts, subjectEvents, subjectReport } from './actions/customers.js';
 import { blockEvents, txEvents } from './actions/events.js';
-import { type GovAction, govProposals, govPropose, govVote } from './actions/gov.js';
+import { contractPause, type GovAction, govProposals, govPropose, govVote } from './actions/gov.js';
 import { docsPage, health, metrics, openapi, ready } from './actions/operations.js';
 import { consistencyProof, inclusionProof, stateProof } from './actions/proofs.js';
 import {
@@ -179,6 +179,16 @@ export class CustosClient {
   }
 
   // Contracts (transaction bodies: `contractTx`)
+
+  /** `GET /v1/contracts`: every contract with its pending proposal, votes, risk summaries, gas and pause state. */
+  contractList(opts?: CallOptions) {
+    return contractList(this.#t, opts);
+  }
+
+  /** `GET /v1/contracts/:name`: one contract with its risk reports in full and (members) its recent calls. */
+  contract(name: string, opts?: CallOptions) {
+    return contract(this.#t, name, opts);
+  }
 
   /** Every contract with its status (proposed, active, paused, removed), in id order. */
   contracts(opts?: CallOptions) {
@@ -445,6 +455,11 @@ export class CustosClient {
   /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
   govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions) {
     return govVote(this.#t, org, proposal, vote, opts);
+  }
+
+  /** The org's emergency pause vote on a contract (a third of the members pause it at once). */
+  contractPause(org: string, name: string, opts?: CallOptions) {
+    return contractPause(this.#t, org, name, opts);
   }
 
   // Event streams (server-sent events; end them with `opts.signal`)
