@@ -190,20 +190,14 @@ export class CustosClient {
     return contract(this.#t, name, opts);
   }
 
-  /** Every contract with its status (proposed, active, paused, removed), in id order. */
-  contracts(opts?: CallOptions) {
-    return contracts(this.#t, opts);
+  /** The org's emergency pause vote on a contract (a third of the members pause it at once). */
+  contractPause(org: string, name: string, opts?: CallOptions) {
+    return contractPause(this.#t, org, name, opts);
   }
-
-  /** Proposed or active code by digest, with its manifest and the risk report recorded at proposal. */
-  contractCode(digest: string, opts?: CallOptions) {
-    return contractCode(this.#t, digest, opts);
-  }
-
-  /** The receipt of a contract call (code, gas used, events, return value); members only. */
-  contractReceipt(txId: string, opts?: CallOptions) {
-    return contractReceipt(this.#t, txId, opts);
-  }
+  // From the state: every `contract-info/` record by id; code, manifest and risk report by digest; a call's receipt (members).
+  readonly contracts = (opts?: CallOptions) => contracts(this.#t, opts);
+  readonly contractCode = (digest: string, opts?: CallOptions) => contractCode(this.#t, digest, opts);
+  readonly contractReceipt = (txId: string, opts?: CallOptions) => contractReceipt(this.#t, txId, opts);
 
   // Transactions, and waiting for their commit and finality
 
@@ -455,11 +449,6 @@ export class CustosClient {
   /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
   govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions) {
     return govVote(this.#t, org, proposal, vote, opts);
-  }
-
-  /** The org's emergency pause vote on a contract (a third of the members pause it at once). */
-  contractPause(org: string, name: string, opts?: CallOptions) {
-    return contractPause(this.#t, org, name, opts);
   }
 
   // Event streams (server-sent events; end them with `opts.signal`)
