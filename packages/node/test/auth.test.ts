@@ -63,6 +63,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/orgs',
   // Governance: members, rules and proposals are public ledger data.
   'GET /v1/gov/proposals',
+  // Contracts: records, risk reports and votes are public governance; call receipts only for members.
+  'GET /v1/contracts',
+  'GET /v1/contracts/:name',
   // Demo nodes only (404 elsewhere): demo wallets under a public demo passphrase.
   'GET /v1/demo/wallets',
 ]);
@@ -164,6 +167,7 @@ describe('every private route', () => {
       .replace(':did', aliceDid)
       .replace(':org', 'bank')
       .replace(':txId', grantTxId)
+      .replace(':name', 'tally')
       .replace(/tokens\/:id$/, 'tokens/0123456789abcdef')
       .replace(':id', 'ab'.repeat(32));
     const owner = path.includes(':did') || path.startsWith('/v1/receipts') ? alice : fx.orgs.bank!;
@@ -192,6 +196,7 @@ describe('every private route', () => {
       'DELETE /v1/orgs/:org/tokens/:id',
       'POST /v1/orgs/:org/gov/propose',
       'POST /v1/orgs/:org/gov/vote',
+      'POST /v1/orgs/:org/contracts/:name/pause',
       // Members only (trust #5, #6): every org's state, whole blocks, overdue requests.
       'GET /v1/snapshot',
       'GET /v1/replica/blocks/:height',

@@ -28,10 +28,10 @@ import {
   replicaBlock,
   snapshot,
 } from './actions/chain.js';
-import { contractCode, contractReceipt, contracts } from './actions/contracts.js';
+import { contract, contractCode, contractList, contractReceipt, contracts } from './actions/contracts.js';
 import { demoWallets, gpc, receipts, subjectEvents, subjectReport } from './actions/customers.js';
 import { blockEvents, txEvents } from './actions/events.js';
-import { type GovAction, govProposals, govPropose, govVote } from './actions/gov.js';
+import { contractPause, type GovAction, govProposals, govPropose, govVote } from './actions/gov.js';
 import { docsPage, health, metrics, openapi, ready } from './actions/operations.js';
 import { consistencyProof, inclusionProof, stateProof } from './actions/proofs.js';
 import {
@@ -180,20 +180,24 @@ export class CustosClient {
 
   // Contracts (transaction bodies: `contractTx`)
 
-  /** Every contract with its status (proposed, active, paused, removed), in id order. */
-  contracts(opts?: CallOptions) {
-    return contracts(this.#t, opts);
+  /** `GET /v1/contracts`: every contract with its pending proposal, votes, risk summaries, gas and pause state. */
+  contractList(opts?: CallOptions) {
+    return contractList(this.#t, opts);
   }
 
-  /** Proposed or active code by digest, with its manifest and the risk report recorded at proposal. */
-  contractCode(digest: string, opts?: CallOptions) {
-    return contractCode(this.#t, digest, opts);
+  /** `GET /v1/contracts/:name`: one contract with its risk reports in full and (members) its recent calls. */
+  contract(name: string, opts?: CallOptions) {
+    return contract(this.#t, name, opts);
   }
 
-  /** The receipt of a contract call (code, gas used, events, return value); members only. */
-  contractReceipt(txId: string, opts?: CallOptions) {
-    return contractReceipt(this.#t, txId, opts);
+  /** The org's emergency pause vote on a contract (a third of the members pause it at once). */
+  contractPause(org: string, name: string, opts?: CallOptions) {
+    return contractPause(this.#t, org, name, opts);
   }
+  // From the state: every `contract-info/` record by id; code, manifest and risk report by digest; a call's receipt (members).
+  readonly contracts = (opts?: CallOptions) => contracts(this.#t, opts);
+  readonly contractCode = (digest: string, opts?: CallOptions) => contractCode(this.#t, digest, opts);
+  readonly contractReceipt = (txId: string, opts?: CallOptions) => contractReceipt(this.#t, txId, opts);
 
   // Transactions, and waiting for their commit and finality
 

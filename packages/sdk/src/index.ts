@@ -21,10 +21,18 @@ export {
   type WalletOptions,
 } from '@custos/protocol/wallet';
 export {
+  type ContractCall,
   type ContractCodeEntry,
+  type ContractCodeView,
+  type ContractDetail,
   type ContractInfo,
+  type ContractList,
+  type ContractProposal,
   type ContractReceipt,
+  type ContractRiskReport,
+  type ContractRiskSummary,
   type ContractStatus,
+  type ContractSummary,
   contractTx,
 } from './actions/contracts.js';
 export type {

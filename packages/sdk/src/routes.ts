@@ -25,6 +25,8 @@ export const SDK_ROUTES = {
   'GET /v1/snapshot': 'snapshot',
   'GET /v1/replica/blocks/{height}': 'replicaBlock',
   'GET /v1/gov/proposals': 'govProposals',
+  'GET /v1/contracts': 'contractList',
+  'GET /v1/contracts/{name}': 'contract',
   // transactions
   'POST /v1/txs': 'submit',
   'POST /v1/txs/batch': 'submitBatch',
@@ -61,6 +63,7 @@ export const SDK_ROUTES = {
   'GET /v1/requests/overdue': 'overdueRequests',
   'POST /v1/orgs/{org}/gov/propose': 'govPropose',
   'POST /v1/orgs/{org}/gov/vote': 'govVote',
+  'POST /v1/orgs/{org}/contracts/{name}/pause': 'contractPause',
   'POST /v1/orgs/{org}/tokens': 'createToken',
   'GET /v1/orgs/{org}/tokens': 'orgTokens',
   'DELETE /v1/orgs/{org}/tokens/{id}': 'revokeToken',

@@ -6,6 +6,7 @@
 
 import { CONTRACT_ACTION_KINDS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
+import { CONTRACT_NAME } from '../contracts/manifest.js';
 import { policyOf } from '../genesis.js';
 import { ACTION_KINDS, type ActionKind, type GovPolicy, requiredVotes } from '../governance/policy.js';
 import {
@@ -158,5 +159,22 @@ export const orgGovernanceRoutes: RoutePlugin<OrgRouteOptions> = async (app, { o
       config: ORG_CONFIG,
     },
     async (request) => orgs.governance(request.params.org, { vote: request.body }),
+  );
+
+  app.post(
+    '/contracts/:name/pause',
+    {
+      ...governor,
+      schema: {
+        ...orgDoc(
+          'Ask for the emergency pause of a contract',
+          'Commits `contract.pause {contract}` signed with the org key (an API token needs the `governance` scope): one pause vote; the vote that reaches a third of the members (rounded up) pauses the contract at once (docs/contracts.md). Answers 200 with the result code (`CONFLICT` when the contract is not active).',
+        ),
+        params: closed({ org: orgId(), name: Type.String({ pattern: CONTRACT_NAME.source, maxLength: 63 }) }),
+        body: closed({}),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => orgs.submit(request.params.org, 'contract.pause', { contract: request.params.name }),
   );
 };

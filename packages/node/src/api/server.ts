@@ -24,6 +24,7 @@ import { problem, problemOf, rawProblemResponse, sendProblem } from './problem.j
 import './route-plugin.js';
 import { chainRoutes } from './routes-chain.js';
 import { consortiumRoutes } from './routes-consortium.js';
+import { contractRoutes } from './routes-contracts.js';
 import { eventRoutes } from './routes-events.js';
 import { governanceRoutes } from './routes-governance.js';
 import { opsRoutes } from './routes-ops.js';
@@ -199,6 +200,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
   app.register(opsRoutes, { metrics, stallMs: opts.stallMs ?? 60_000 });
   app.register(docRoutes);
   app.register(governanceRoutes);
+  app.register(contractRoutes);
   app.register(overdueRequestRoutes);
   if (opts.orgs) app.register(orgRoutes, { orgs: opts.orgs });
   app.register(webRoutes);

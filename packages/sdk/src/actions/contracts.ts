@@ -50,6 +50,103 @@ export interface ContractReceipt {
   held?: true;
 }
 
+/** A risk report in short (`GET /v1/contracts`). */
+export interface ContractRiskSummary {
+  passed: boolean;
+  level: string;
+  expectedLossEur: number;
+  findings: number;
+  rules: { rule: string; findings: number; expectedLossEur: number }[];
+  tests: number;
+  testsOk: number;
+}
+
+/** The gov proposal that activates pending code, with its votes so far. */
+export interface ContractProposal {
+  id: string;
+  reason: string;
+  proposer: string;
+  createdAt: number;
+  expiresAt: number;
+  state: 'open' | 'executed' | 'rejected' | 'expired';
+  votes: { member: string; vote: 'yes' | 'no'; height: number }[];
+  needs: number;
+}
+
+/** One contract as `GET /v1/contracts` lists it. */
+export interface ContractSummary {
+  name: string;
+  version: string | null;
+  status: ContractStatus;
+  digest: string | null;
+  activeFrom: number | null;
+  calls: number;
+  gasUsed: number;
+  maxGas: number | null;
+  risk: ContractRiskSummary | null;
+  pause: { votes: string[]; needed: number; pausedAt: number | null };
+  removedAt: number | null;
+  pending: {
+    digest: string;
+    version: string;
+    proposedAt: number;
+    proposal: ContractProposal | null;
+    risk: ContractRiskSummary | null;
+  } | null;
+}
+
+export interface ContractList {
+  height: number;
+  members: number;
+  contracts: ContractSummary[];
+  truncated: boolean;
+}
+
+/** A full risk report (docs/contracts.md, "Risk check"). */
+export interface ContractRiskReport {
+  version: number;
+  codeDigest: string;
+  findings: { rule: string; severity: string; message: string; line: number; column: number }[];
+  dryRun: { method: string; code: string; gasUsed: number; writes: number; events: number }[];
+  score: {
+    expectedLossEur: number;
+    level: string;
+    basis: { rule: string; findings: number; likelihoodPct: number; impactEur: number; expectedLossEur: number }[];
+  };
+  passed: boolean;
+}
+
+export interface ContractCodeView {
+  digest: string;
+  manifest: { [k: string]: JsonValue };
+  tests: { method: string; args: JsonValue; caller: string }[];
+  risk: ContractRiskReport;
+}
+
+/** One call of a contract with its receipt. */
+export interface ContractCall {
+  txId: string;
+  height: number;
+  method: string;
+  caller: string;
+  callerOrg: string | null;
+  code: string;
+  gasUsed: number;
+  gasLimit: number;
+  events: JsonValue[];
+  error: string | null;
+}
+
+/** `GET /v1/contracts/:name`. `recentCalls` is null unless the reader is a member. */
+export interface ContractDetail {
+  height: number;
+  members: number;
+  contract: ContractSummary;
+  inForce: ContractCodeView | null;
+  proposed: ContractCodeView | null;
+  recentCalls: ContractCall[] | null;
+}
+
 type Body = { type: string; args: { [k: string]: JsonValue } };
 
 /** Bodies of the contract transactions, for `signTx({chainId, ...body}, signer)`. */
@@ -100,4 +197,14 @@ export async function contractCode(t: Transport, digest: string, opts?: CallOpti
 /** A call's receipt (members only). */
 export async function contractReceipt(t: Transport, txId: string, opts?: CallOptions): Promise<ContractReceipt> {
   return (await stateEntry(t, `contract-receipt/${txId}`, opts)).value as unknown as ContractReceipt;
+}
+
+/** `GET /v1/contracts`: every contract with its pending proposal, votes, risk summaries and totals. */
+export function contractList(t: Transport, opts?: CallOptions): Promise<ContractList> {
+  return t.json('GET', '/v1/contracts', undefined, opts);
+}
+
+/** `GET /v1/contracts/:name`: one contract, its risk reports in full, and (members) its recent calls. */
+export function contract(t: Transport, name: string, opts?: CallOptions): Promise<ContractDetail> {
+  return t.json('GET', `/v1/contracts/${encodeURIComponent(name)}`, undefined, opts);
 }

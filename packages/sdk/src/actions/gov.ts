@@ -61,3 +61,13 @@ export async function govVote(
 ): Promise<CommitResult> {
   return t.json('POST', `/v1/orgs/${seg(org)}/gov/vote`, { proposal: checkTxId(proposal), vote }, opts, true);
 }
+
+/** `POST /v1/orgs/{org}/contracts/{name}/pause`: the org's emergency pause vote on a contract. */
+export async function contractPause(
+  t: Transport,
+  org: string,
+  name: string,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `/v1/orgs/${seg(org)}/contracts/${seg(name)}/pause`, {}, opts, true);
+}

@@ -6,12 +6,13 @@
 import { type CustosClient, isApiError } from '@custos/sdk';
 import { orgName } from '@custos/sdk/views';
 import { type FormEvent, useEffect, useId, useMemo, useState } from 'react';
-import { client, errorText } from '../lib/api.js';
+import { CONSOLE_TOKEN_KEY, client, errorText } from '../lib/api.js';
 import { useLiveHeight } from '../lib/live.js';
 import { Link, match, useLocation } from '../lib/router.js';
 import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
+import { ContractsPage } from './contracts.js';
 import { loadOrgData } from './data.js';
 import { InventoryPage } from './inventory.js';
 import { MembersPage } from './members.js';
@@ -19,7 +20,7 @@ import { OverviewPage } from './overview.js';
 import { RequestsPage } from './requests.js';
 import { RetentionPage } from './retention.js';
 
-const TOKEN_KEY = 'custos.console.token';
+const TOKEN_KEY = CONSOLE_TOKEN_KEY;
 const AUTH_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'];
 
 export const TABS = [
@@ -28,6 +29,7 @@ export const TABS = [
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
   { id: 'members', label: 'Members' },
+  { id: 'contracts', label: 'Contracts' },
 ] as const;
 
 /** The org API token: from the link `custos demo` prints (`#token=...`), kept for this tab only. */
@@ -193,6 +195,8 @@ function OrgConsole({
             <RetentionPage d={d} reload={data.reload} />
           ) : current.id === 'members' ? (
             <MembersPage d={d} />
+          ) : current.id === 'contracts' ? (
+            <ContractsPage d={d} />
           ) : (
             <OverviewPage d={d} />
           )

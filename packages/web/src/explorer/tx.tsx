@@ -1,18 +1,24 @@
 /** One transaction of the explorer: what it did in words, who signed, its result, and its proof. */
+
 import { parseCrossChainTx, xtxIdOf } from '@custos/protocol/interop';
 import type { SignedTx } from '@custos/protocol/ledger';
 import type { TxView } from '@custos/sdk';
 import { resultText, typeText } from '@custos/sdk/views';
-import { client } from '../lib/api.js';
+import { useMemo, useState } from 'react';
+import { consoleToken, readerClient } from '../lib/api.js';
 import { count, dateTime, short } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import type { ChainContext } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Badge, PageHead } from '../ui/ui.js';
 import { crumbs, signerText, txSentence } from './common.js';
+import { ContractTx, isContractTx } from './contract-tx.js';
 
 export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
-  const tx = useAsync((signal) => client.tx(txId, { signal }), [txId]);
+  // Public by default; a visitor signed in to the console in this tab may read as that org.
+  const [asMember, setAsMember] = useState(false);
+  const api = useMemo(() => readerClient(asMember), [asMember]);
+  const tx = useAsync((signal) => api.tx(txId, { signal }), [txId, api]);
   const t = ctx.trust;
   return (
     <>
@@ -20,7 +26,8 @@ export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
       <AsyncView state={tx} loading="Loading the transaction…">
         {(c) => {
           const r = resultText(c.code);
-          if (c.tx === undefined) return <PrivateTx c={c} />;
+          if (c.tx === undefined)
+            return <PrivateTx c={c} onReadAsMember={asMember ? undefined : () => setAsMember(true)} />;
           const tx = c.tx;
           return (
             <div className="stack-lg">
@@ -58,6 +65,7 @@ export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
                   <pre className="raw-json">{JSON.stringify(tx, null, 2)}</pre>
                 </details>
               </section>
+              {isContractTx(tx) && <ContractTx api={api} tx={tx} txId={txId} trust={t} />}
               <section className="card" aria-labelledby="incl-title">
                 <h2 id="incl-title">Is it really on the ledger?</h2>
                 <p className="muted">
@@ -77,8 +85,9 @@ export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
 }
 
 /** A transaction whose content this visitor may not read: where it is, its result, and its proof. */
-function PrivateTx({ c }: { c: TxView }) {
+function PrivateTx({ c, onReadAsMember }: { c: TxView; onReadAsMember: (() => void) | undefined }) {
   const r = resultText(c.code);
+  const signedIn = onReadAsMember !== undefined && consoleToken() !== undefined;
   return (
     <div className="stack-lg">
       <section className="card" aria-labelledby="what-title">
@@ -90,6 +99,14 @@ function PrivateTx({ c }: { c: TxView }) {
         <p>
           <Badge tone={r.tone}>{r.text}</Badge>
         </p>
+        {signedIn && (
+          <p>
+            <button type="button" className="btn btn-small" onClick={onReadAsMember}>
+              Read it as your organisation
+            </button>{' '}
+            <span className="muted small">You are signed in to the company console in this tab.</span>
+          </p>
+        )}
         <dl className="facts">
           <dt>In block</dt>
           <dd>

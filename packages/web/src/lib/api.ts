@@ -4,6 +4,24 @@ import { CustosApiError, CustosClient } from '@custos/sdk';
 /** Same origin: the node serves the app and the API. */
 export const client = new CustosClient();
 
+/** Where the console keeps the org API token it signed in with, for this tab only. */
+export const CONSOLE_TOKEN_KEY = 'custos.console.token';
+
+/** The org API token the console signed in with in this tab, if any. */
+export function consoleToken(): string | undefined {
+  const token = typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(CONSOLE_TOKEN_KEY);
+  return token === null || token.length === 0 ? undefined : token;
+}
+
+/**
+ * The client reading as the org signed in to the console in this tab (members read contract calls
+ * and their receipts), when the visitor asks for it; the public view otherwise.
+ */
+export function readerClient(asMember: boolean): CustosClient {
+  const token = asMember ? consoleToken() : undefined;
+  return token === undefined ? client : client.withToken(token);
+}
+
 /** A sentence for an error, for a person (the code and detail stay available for the curious). */
 export function errorText(e: unknown): string {
   if (e instanceof CustosApiError) {
