@@ -149,4 +149,20 @@ describe('contract runtime', () => {
     expect(() => parseManifest({ ...m, namespaces: [] })).toThrow('manifest.namespaces');
     expect(() => parseManifest({ ...m, extra: 1 })).toThrow('unexpected manifest.extra');
   });
+
+  it("ends a call whose gas runs out in the runtime's own first steps OUT_OF_GAS, and stays usable", () => {
+    // A member picks the gas of a call: no limit may turn into an engine fault (which halts a block
+    // on every peer). Limits around the up-front charge and the prelude's first interpreter tick.
+    const code = 'exports.run = function () { return 1; };';
+    const codes = new Set<string>();
+    for (let gas = 1; gas <= 3 * GAS.tick; gas += Math.floor(GAS.tick / 7)) {
+      const r = run(a, code, seeded(), {}, { gasLimit: gas });
+      expect(['OK', 'OUT_OF_GAS']).toContain(r.code);
+      if (r.code === 'OUT_OF_GAS') expect(r.gasUsed).toBe(gas);
+      codes.add(r.code);
+      expect(a.usable).toBe(true);
+    }
+    expect(codes.has('OUT_OF_GAS')).toBe(true);
+    expect(run(a, code, seeded()).code).toBe('OK');
+  });
 });

@@ -73,8 +73,13 @@ export class ContractRuntime {
       returnValue = run(rt, ctx, s, argsText, handles);
     } catch (e) {
       if (e instanceof ContractEngineFault) throw e;
-      this.engine.markBroken(e instanceof Error ? e.message : String(e));
-      throw new ContractEngineFault(`contract engine failed: ${e instanceof Error ? e.message : String(e)}`);
+      // Gas ran out (or another limit the session recorded) in the runtime's own steps, the prelude
+      // or a conversion: QuickJS was interrupted, as the session asked; the call fails with that code.
+      if (s.failure === undefined || s.fault !== undefined) {
+        this.engine.markBroken(e instanceof Error ? e.message : String(e));
+        throw new ContractEngineFault(`contract engine failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      returnValue = null;
     } finally {
       try {
         for (const h of handles) if (h.alive) h.dispose();
