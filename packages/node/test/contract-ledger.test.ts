@@ -4,7 +4,7 @@
  * members, resumed, upgraded and removed by vote; every call leaves its receipt, failed ones too.
  */
 import { join } from 'node:path';
-import type { Signer } from '@custos/protocol/crypto';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Fixture, fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ exports.add = function (args, call) {
   host.emit({ type: 'added', n: args.n });
   return cur.n;
 };
+exports.who = function (args, call) { return call.caller; };
 exports.spin = function () { for (;;) {} };
 exports.boom = function () { host.put('main/total', { n: -1 }); throw new Error('refused by the contract'); };
 `;
@@ -119,6 +120,13 @@ describe('contract lifecycle on a running peer', () => {
     expect(rc).toMatchObject({ contract: 'counter', method: 'add', code: 'OK', returnValue: 5 });
     expect(rc.events).toEqual([{ type: 'added', n: 5 }]);
     expect(rc.gasUsed).toBeGreaterThan(10_000);
+    // The contract sees the calling member's id; the receipt keeps the key that signed.
+    const who = await call('who');
+    expect(receipt(who.txId)).toMatchObject({
+      code: 'OK',
+      returnValue: 'retailer',
+      caller: didFromPublicKey(retailer.publicKey),
+    });
   });
 
   it('records a call that runs out of gas or throws, with its gas, and keeps none of its writes', async () => {
@@ -130,12 +138,12 @@ describe('contract lifecycle on a running peer', () => {
     expect(boom.detail).toMatch(/refused by the contract/);
     expect(receipt(boom.txId).code).toBe('CONTRACT_ERROR');
     expect(state(`contract/counter/main/total`)).toEqual({ n: 5 });
-    expect(record().calls).toBe(3);
+    expect(record().calls).toBe(4);
     // A key that is no member's is refused before anything runs: no receipt, no call counted.
     const stranger = await send(userSigner(), 'contract.call', { contract: 'counter', method: 'spin' });
     expect(stranger.code).toBe('UNAUTHORIZED');
     expect(state(receiptKey(stranger.txId))).toBeUndefined();
-    expect(record().calls).toBe(3);
+    expect(record().calls).toBe(4);
     // Same call, same state: same gas.
     const a = await call('add', { n: 1 });
     const b = await call('add', { n: 1 });

@@ -6,11 +6,13 @@
  * failed one leaves the code in force (and its state) as they were. Either way its receipt goes to
  * `contract-receipt/<deciding txId>` and the outcome to the contract's record (`migration`).
  */
+
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import type { ExecContext, ExecHost } from '../exec/module.js';
 import type { CallReceipt, ContractRecord, StoredCode } from './contract-state.js';
 import { receiptKey } from './contract-state.js';
 import { contractSystemHost } from './contract-system.js';
+import { memberOfKey } from './member-state.js';
 
 export interface MigrationOutcome {
   ok: boolean;
@@ -46,7 +48,8 @@ export function runMigration(
     method,
     // What the migration migrates from: null on a first activation.
     args: { fromVersion: rec.version, fromDigest: rec.digest },
-    caller: ctx.signer,
+    // The deciding voter's member id (a vote is signed by a member key), as for a call.
+    caller: memberOfKey(ctx, ctx.signer) ?? ctx.signer,
     height: ctx.height,
     time: ctx.time,
     gasLimit: code.manifest.maxGas,

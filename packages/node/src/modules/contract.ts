@@ -151,8 +151,9 @@ function activeCode(ctx: ExecContext, id: string): { rec: ContractRecord; code: 
 function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   // Members only: a call costs every peer up to the manifest's maxGas of interpreter time, and no
   // fee or budget bounds what one signer may send, so any key could otherwise make every peer work.
-  // Customers act through their orgs (a contract sees the calling org's key as its caller).
-  signerOrg(ctx);
+  // Customers act through their orgs: a contract sees the calling member's id (`bank`) as its caller,
+  // stable across key rotations; the receipt keeps the key that signed.
+  const caller = signerOrg(ctx);
   arg.only(args, ['contract', 'method', 'args', 'gas']);
   const id = arg.str(args, 'contract', 63, CONTRACT_NAME);
   const method = arg.str(args, 'method', 64, METHOD);
@@ -170,7 +171,7 @@ function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
     manifest: code.manifest,
     method,
     args: args.args === undefined ? null : args.args,
-    caller: ctx.signer,
+    caller,
     height: ctx.height,
     time: ctx.time,
     gasLimit: gas,
