@@ -119,10 +119,10 @@ export function stateSubtreeHash(
   const half = size >>> 1;
   const l = stateSubtreeHash(node, lo, half);
   const r = stateSubtreeHash(node, lo + half, half);
-  if (l === null)
-    return r !== null && r.single
-      ? r
-      : { hash: stateInternalHash(EMPTY_HASH, (r as { hash: Uint8Array }).hash), single: false };
+  if (l === null) {
+    const only = r as { hash: Uint8Array; single: boolean };
+    return only.single ? only : { hash: stateInternalHash(EMPTY_HASH, only.hash), single: false };
+  }
   if (r === null) return l.single ? l : { hash: stateInternalHash(l.hash, EMPTY_HASH), single: false };
   return { hash: stateInternalHash(l.hash, r.hash), single: false };
 }
