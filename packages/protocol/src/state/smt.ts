@@ -157,12 +157,11 @@ export class StateTree {
       const nibble = nibbleAt(keyHash, n);
       let lo = 0;
       for (let size = 16; ; size >>>= 1) {
-        const sub = stateSubtreeHash(node, lo, size);
-        if (sub === null) return undefined;
-        if (sub.single) {
-          // The lone entry of children [lo, lo + size): the one set bit of the mask there.
-          let slot = lo;
-          while (((node.mask >>> slot) & 1) === 0) slot++;
+        // What children [lo, lo + size) hold, from the masks alone: nothing, one leaf, or more.
+        const inRange = node.mask & (((1 << size) - 1) << lo);
+        if (inRange === 0) return undefined;
+        if ((inRange & (inRange - 1)) === 0 && (node.leaves & inRange) !== 0) {
+          const slot = 31 - Math.clz32(inRange);
           const at = childPathNibble(keyHash, n, slot);
           const leaf = read(this.#store, at);
           if (leaf.kind !== 'leaf') throw corrupt(at, 'an internal node marked as a leaf');
