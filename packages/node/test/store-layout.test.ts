@@ -33,84 +33,165 @@ async function chainWithState(dbPath: string, keys: number): Promise<{ stateRoot
   return { stateRoot: head.stateRoot, height: head.height };
 }
 
-/** Rewrites a store into the earlier layout: tree_nodes keyed by NodePath, each leaf followed by its value. */
-function toEarlierLayout(dbPath: string): number {
+const bitOf = (h: Uint8Array, i: number) => ((h[i >> 3] as number) >> (7 - (i % 8))) & 1;
+
+/** NodePath of the binary layouts: 2-byte depth, then the first `depth` bits of `kh`, zero-padded. */
+function binaryPath(kh: Uint8Array, depth: number): Buffer {
+  const bytes = (depth + 7) >> 3;
+  const path = Buffer.alloc(2 + bytes);
+  path.writeUInt16BE(depth, 0);
+  for (let i = 0; i < bytes; i++) path[2 + i] = kh[i] as number;
+  if (depth % 8 !== 0) path[1 + bytes] = (path[1 + bytes] as number) & ((0xff << (8 - (depth % 8))) & 0xff);
+  return path;
+}
+
+/**
+ * The binary tree of the layouts before the 16-way one, written from scratch: one node per bit
+ * level, internal = 0x01 || left || right, leaf = 0x00 || keyHash || valueHash. Returns the root.
+ */
+function binaryNodes(
+  entries: readonly [Uint8Array, Buffer][],
+  depth: number,
+  out: [path: Buffer, node: Buffer, value: Buffer | null][],
+): Uint8Array {
+  if (entries.length === 0) return new Uint8Array(32);
+  const first = entries[0]!;
+  if (entries.length === 1) {
+    const vh = sha256(first[1]);
+    out.push([binaryPath(first[0], depth), Buffer.concat([Buffer.from([0]), first[0], vh]), first[1]]);
+    return sha256(Buffer.concat([Buffer.from([0]), first[0], vh]));
+  }
+  const l = binaryNodes(
+    entries.filter(([kh]) => bitOf(kh, depth) === 0),
+    depth + 1,
+    out,
+  );
+  const r = binaryNodes(
+    entries.filter(([kh]) => bitOf(kh, depth) === 1),
+    depth + 1,
+    out,
+  );
+  out.push([binaryPath(first[0], depth), Buffer.concat([Buffer.from([1]), l, r]), null]);
+  return sha256(Buffer.concat([Buffer.from([1]), l, r]));
+}
+
+/**
+ * Rewrites a store's tree into one of the binary layouts before the 16-way tree: `tree_nodes`
+ * keyed by NodePath with each leaf followed by its value (the first), or `state_nodes` keyed by
+ * prefix then depth with leaves of hashes only (the second). Returns the number of leaves.
+ */
+function toBinaryLayout(dbPath: string, layout: 'tree_nodes' | 'state_nodes'): number {
   const db = new Database(dbPath);
-  const valueByKeyHash = new Map<string, Buffer>();
+  const entries: [Uint8Array, Buffer][] = [];
   for (const r of db.prepare<[], { key: string; value: string }>('SELECT key, value FROM state').iterate()) {
-    valueByKeyHash.set(toHex(sha256(utf8(r.key))), Buffer.from(r.value));
+    entries.push([sha256(utf8(r.key)), Buffer.from(r.value)]);
   }
-  db.exec('CREATE TABLE tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID');
-  const insert = db.prepare('INSERT INTO tree_nodes (path, node) VALUES (?, ?)');
-  let leaves = 0;
-  for (const r of db.prepare<[], { k: Buffer; node: Buffer }>('SELECT k, node FROM state_nodes').all()) {
-    const path = Buffer.concat([r.k.subarray(r.k.length - 2), r.k.subarray(0, r.k.length - 2)]);
-    let node = r.node;
-    if (node[0] === 0x00) {
-      const value = valueByKeyHash.get(toHex(node.subarray(1, 33)));
-      expect(value, 'every leaf has its state row').toBeDefined();
-      node = Buffer.concat([node, value!]);
-      leaves++;
-    }
-    insert.run(path, node);
+  const out: [Buffer, Buffer, Buffer | null][] = [];
+  const root = binaryNodes(entries, 0, out);
+  const head = db.prepare<[], { header: string }>('SELECT header FROM blocks ORDER BY height DESC LIMIT 1').get()!;
+  expect(toHex(root), "the binary tree has the chain's state root").toBe(JSON.parse(head.header).stateRoot);
+  db.exec('DELETE FROM state_nodes');
+  db.prepare("DELETE FROM meta WHERE key = 'stateTreeLayout'").run();
+  if (layout === 'tree_nodes') {
+    db.exec('CREATE TABLE tree_nodes (path BLOB PRIMARY KEY, node BLOB NOT NULL) STRICT, WITHOUT ROWID');
+    db.exec('DROP TABLE state_nodes');
+    const insert = db.prepare('INSERT INTO tree_nodes (path, node) VALUES (?, ?)');
+    for (const [path, node, value] of out) insert.run(path, value === null ? node : Buffer.concat([node, value]));
+  } else {
+    const insert = db.prepare('INSERT INTO state_nodes (k, node) VALUES (?, ?)');
+    for (const [path, node] of out) insert.run(Buffer.concat([path.subarray(2), path.subarray(0, 2)]), node);
   }
-  db.exec('DROP TABLE state_nodes');
   db.close();
-  return leaves;
+  return out.filter(([, , v]) => v !== null).length;
 }
 
 describe('state tree storage', () => {
-  it('stores leaves with their hashes only, 65 bytes per node, keyed so that a node sorts before the nodes below it', async () => {
+  it('stores 16-way nodes and leaves with their hashes only, keyed so that a node sorts before the nodes below it', async () => {
     const dbPath = join(tmp.dir, 'layout.db');
     await chainWithState(dbPath, 20);
     const db = new Database(dbPath, { readonly: true });
-    const sizes = db
-      .prepare<[], { n: number; len: number }>(
-        'SELECT count(*) AS n, length(node) AS len FROM state_nodes GROUP BY length(node)',
-      )
-      .all();
-    expect(sizes).toHaveLength(1);
-    expect(sizes[0]!.len).toBe(65);
+    const rows = db.prepare<[], { k: Buffer; node: Buffer }>('SELECT k, node FROM state_nodes').all();
+    const stateRows = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM state').get()!.n;
+    const leaves = rows.filter((r) => r.node[0] === 0x00);
+    const internals = rows.filter((r) => r.node[0] === 0x02);
+    expect(leaves.length + internals.length).toBe(rows.length);
+    // One leaf per state row, 65 bytes (tag, key hash, value hash: no value).
+    expect(leaves.length).toBe(stateRows);
+    expect(leaves.every((r) => r.node.length === 65)).toBe(true);
+    // 16-way nodes: tag, child mask, leaf mask, one hash per child; only at nibble depths.
+    for (const r of internals) {
+      const mask = r.node.readUInt16BE(1);
+      let children = 0;
+      for (let m = mask; m !== 0; m &= m - 1) children++;
+      expect(r.node.length).toBe(5 + 32 * children);
+      expect(r.k.readUInt16BE(r.k.length - 2) % 4).toBe(0);
+    }
+    // Far fewer nodes than the binary tree's one per bit level: about one per 15 leaves above them.
+    expect(internals.length).toBeLessThan(stateRows / 4 + 2);
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'stateTreeLayout'").get()).toEqual({ value: '16-way' });
     // The key is the prefix then the depth: the root (depth 0, no prefix) is the 2-byte key 0x0000.
     const root = db.prepare<[], { k: Buffer }>('SELECT k FROM state_nodes WHERE length(k) = 2').all();
     expect(root.map((r) => r.k.toString('hex'))).toEqual(['0000']);
     db.close();
   });
 
-  it('moves a store from the earlier layout on open: same roots, proofs verify, the audit passes, and the chain goes on', async () => {
-    const dbPath = join(tmp.dir, 'earlier.db');
-    const before = await chainWithState(dbPath, 30);
-    const rows = new Database(dbPath, { readonly: true });
-    const stateRows = rows.prepare<[], { n: number }>('SELECT count(*) AS n FROM state').get()!.n;
-    rows.close();
-    // One leaf per state row (29 kv keys left, plus the chain's own entries).
-    expect(stateRows).toBeGreaterThan(29);
-    expect(toEarlierLayout(dbPath)).toBe(stateRows);
+  it.each(['tree_nodes', 'state_nodes'] as const)(
+    'converts a store of a binary layout (%s) on open: same roots, proofs verify, the audit passes, and the chain goes on',
+    async (layout) => {
+      const dbPath = join(tmp.dir, `earlier-${layout}.db`);
+      const before = await chainWithState(dbPath, 30);
+      const rows = new Database(dbPath, { readonly: true });
+      const stateRows = rows.prepare<[], { n: number }>('SELECT count(*) AS n FROM state').get()!.n;
+      rows.close();
+      // One leaf per state row (29 kv keys left, plus the chain's own entries).
+      expect(stateRows).toBeGreaterThan(29);
+      expect(toBinaryLayout(dbPath, layout)).toBe(stateRows);
 
-    const node = await CustosNode.open({ dbPath, verifyThreads: 1 });
-    let after = '';
-    try {
-      expect(node.latest().stateRoot).toBe(before.stateRoot);
-      expect(toHex(node.treeView.root())).toBe(before.stateRoot);
-      const root = fromHex(before.stateRoot);
-      for (const key of ['kv/layout/k7', 'kv/layout/k1', 'kv/layout/k2']) {
-        const text = node.store.getState(key);
-        const proof = parseStateProof(node.treeView.prove(key));
-        verifyStateProof(root, utf8(key), text === undefined ? null : utf8(text), proof);
+      const node = await CustosNode.open({ dbPath, verifyThreads: 1 });
+      let after = '';
+      try {
+        expect(node.latest().stateRoot).toBe(before.stateRoot);
+        expect(toHex(node.treeView.root())).toBe(before.stateRoot);
+        const root = fromHex(before.stateRoot);
+        for (const key of ['kv/layout/k7', 'kv/layout/k1', 'kv/layout/k2']) {
+          const text = node.store.getState(key);
+          const proof = parseStateProof(node.treeView.prove(key));
+          verifyStateProof(root, utf8(key), text === undefined ? null : utf8(text), proof);
+        }
+        // The chain goes on over the moved tree.
+        const r = await node.submitAndWait(tx(userSigner(), 'kv.put', { ns: 'layout', key: 'after', value: 1 }));
+        expect(r.code).toBe('OK');
+        after = node.latest().stateRoot;
+      } finally {
+        await node.close();
       }
-      // The chain goes on over the moved tree.
-      const r = await node.submitAndWait(tx(userSigner(), 'kv.put', { ns: 'layout', key: 'after', value: 1 }));
-      expect(r.code).toBe('OK');
-      after = node.latest().stateRoot;
-    } finally {
-      await node.close();
-    }
-    const db = new Database(dbPath, { readonly: true });
-    const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'").all();
-    expect(tables.map((t) => t.name)).not.toContain('tree_nodes');
+      const db = new Database(dbPath, { readonly: true });
+      const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'").all();
+      expect(tables.map((t) => t.name)).not.toContain('tree_nodes');
+      const kinds = db
+        .prepare<[], { tag: string }>('SELECT DISTINCT hex(substr(node, 1, 1)) AS tag FROM state_nodes')
+        .all();
+      expect(kinds.map((k) => k.tag).sort()).toEqual(['00', '02']);
+      db.close();
+      const report = auditChain(dbPath);
+      expect(report.problems).toEqual([]);
+      expect(report.stateRoot).toBe(after);
+    },
+  );
+
+  it("refuses to convert a binary store whose state table does not give the chain's root, and leaves it unchanged", async () => {
+    const dbPath = join(tmp.dir, 'mismatch.db');
+    await chainWithState(dbPath, 10);
+    toBinaryLayout(dbPath, 'state_nodes');
+    const db = new Database(dbPath);
+    db.prepare("UPDATE state SET value = '\"tampered\"' WHERE key = 'kv/layout/k3'").run();
+    const before = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM state_nodes').get()!.n;
     db.close();
-    const report = auditChain(dbPath);
-    expect(report.problems).toEqual([]);
-    expect(report.stateRoot).toBe(after);
+    await expect(CustosNode.open({ dbPath, verifyThreads: 1 })).rejects.toThrow(
+      /16-way layout .* state table and the tree disagree/,
+    );
+    const after = new Database(dbPath, { readonly: true });
+    expect(after.prepare<[], { n: number }>('SELECT count(*) AS n FROM state_nodes').get()!.n).toBe(before);
+    after.close();
   });
 });

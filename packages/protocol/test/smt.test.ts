@@ -56,7 +56,7 @@ const refLeaf = (kh: Uint8Array, vh: Uint8Array) => sha256(concatBytes(new Uint8
 const refNode = (l: Uint8Array, r: Uint8Array) => sha256(concatBytes(new Uint8Array([1]), l, r));
 const bit = (h: Uint8Array, i: number) => ((h[i >> 3] as number) >> (7 - (i % 8))) & 1;
 
-/** Root and node count of the canonical tree over `entries` (distinct key hashes). */
+/** Root of the canonical binary tree over `entries` (distinct key hashes), and the count of its stored 16-way nodes. */
 function reference(
   entries: readonly (readonly [Uint8Array, Uint8Array])[],
   depth = 0,
@@ -74,7 +74,8 @@ function reference(
     entries.filter(([kh]) => bit(kh, depth) === 1),
     depth + 1,
   );
-  return { root: refNode(l.root, r.root), nodes: l.nodes + r.nodes + 1 };
+  // Stored 16-way: a node per subtree of two or more entries at a nibble boundary, and the leaves.
+  return { root: refNode(l.root, r.root), nodes: l.nodes + r.nodes + (depth % 4 === 0 ? 1 : 0) };
 }
 
 type Model = Map<string, Uint8Array>; // key as hex -> value
@@ -186,14 +187,24 @@ describe('state map basics', () => {
       valueHash: sha256(utf8('v')),
       value: utf8('v'),
     };
-    const internal: StateNode = { kind: 'internal', left: sha256(utf8('l')), right: ZERO };
+    const internal: StateNode = {
+      kind: 'internal',
+      mask: 0b1000_0000_0000_0101,
+      leaves: 0b0000_0000_0000_0100,
+      hashes: concatBytes(sha256(utf8('a')), sha256(utf8('b')), sha256(utf8('c'))),
+    };
     expect(decodeStateNode(encodeStateNode(leaf))).toEqual(leaf);
     expect(decodeStateNode(encodeStateNode(internal))).toEqual(internal);
-    expect(encodeStateNode(internal).length).toBe(65);
+    expect(encodeStateNode(internal).length).toBe(5 + 3 * 32);
     for (const bad of [
       new Uint8Array(64),
-      concatBytes(new Uint8Array([2]), new Uint8Array(64)),
-      new Uint8Array(66).fill(1, 0, 1),
+      // A 16-way node whose hashes do not match its mask, one with a leaf outside its mask, an empty one.
+      concatBytes(new Uint8Array([2, 0, 3, 0, 0]), new Uint8Array(32)),
+      concatBytes(new Uint8Array([2, 0, 1, 0, 2]), new Uint8Array(32)),
+      new Uint8Array([2, 0, 0, 0, 0]),
+      // A binary node of the layout before (0x01 || left || right): refused, not misread.
+      new Uint8Array(65).fill(1, 0, 1),
+      new Uint8Array(66).fill(3, 0, 1),
     ]) {
       expect(() => decodeStateNode(bad)).toThrow(ProtocolError);
     }
@@ -427,7 +438,7 @@ describe('deep shared prefixes', () => {
       [a, utf8('A')],
       [b, utf8('B')],
     ]);
-    expect(store.size).toBe(256 + 2);
+    expect(store.size).toBe(64 + 2); // a 16-way node every 4 bits down to depth 252, and the two leaves
     const ref = reference([
       [a, utf8('A')],
       [b, utf8('B')],
@@ -520,10 +531,13 @@ describe('batches', () => {
     const changes = Array.from({ length: 200 }, (_, i) => [keyOf(i * 7), utf8(`w${i}`)] as const);
     const update = tree.apply(changes);
     expect([...preimages.values()].every((n) => n === 1)).toBe(true);
-    // 2 hashes per change (key, value), then at most one per written node (+1 for the root).
-    const puts = update.writes.filter((w) => w.node !== null).length;
-    expect(hashes).toBeLessThanOrEqual(2 * changes.length + puts + 1);
-    expect(puts).toBeLessThan(200 * (Math.log2(2000) + 4));
+    // 2 hashes per change (key, value), then one per written leaf and at most 15 per written
+    // 16-way node (the binary subtree over its children).
+    const puts = update.writes.filter((w) => w.node !== null);
+    const internals = puts.filter((w) => w.node?.kind === 'internal').length;
+    expect(hashes).toBeLessThanOrEqual(2 * changes.length + (puts.length - internals) + 15 * internals);
+    // A path at 2000 keys is about log16(2000) + 1 = 4 nodes.
+    expect(puts.length).toBeLessThan(200 * (Math.log2(2000) / 4 + 2));
     // Same keys, so the same shape: the node count does not depend on values.
     const shape = reference(Array.from({ length: 2000 }, (_, i) => [sha256(keyOf(i)), ZERO] as const));
     expect(store.size).toBe(shape.nodes);

@@ -10,6 +10,7 @@ import {
   encodeStateNode,
   encodeStateProof,
   type NodePath,
+  STATE_INTERNAL_TAG,
   type StateNode,
   type StateNodeStore,
   type StateNodeWrite,
@@ -93,44 +94,93 @@ export class LedgerLog {
 }
 
 /**
+ * One generation of the node cache, packed: every node's encoded bytes (a leaf without its
+ * value) in one growing buffer, found through a Map from path id to offset * 1024 + length
+ * (-1: known absent). The collector sees one Map entry per node and one buffer, not an object
+ * and two or three typed arrays per node; a node is decoded when read.
+ */
+class PackedGeneration {
+  readonly index = new Map<string, number>();
+  private bytes = new Uint8Array(1 << 20);
+  private used = 0;
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** The node, null when known absent, undefined when not in this generation. */
+  get(id: string): StateNode | null | undefined {
+    const at = this.index.get(id);
+    if (at === undefined) return undefined;
+    if (at < 0) return null;
+    const from = Math.floor(at / 1024);
+    return decodeStateNode(this.bytes.subarray(from, from + (at % 1024)));
+  }
+
+  /** Raw entry (for moving a node to the younger generation without decoding it). */
+  raw(id: string): Uint8Array | null | undefined {
+    const at = this.index.get(id);
+    if (at === undefined) return undefined;
+    if (at < 0) return null;
+    const from = Math.floor(at / 1024);
+    return this.bytes.subarray(from, from + (at % 1024));
+  }
+
+  set(id: string, encoded: Uint8Array | null): void {
+    if (encoded === null) {
+      this.index.set(id, -1);
+      return;
+    }
+    if (this.used + encoded.length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + encoded.length));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(encoded, this.used);
+    this.index.set(id, this.used * 1024 + encoded.length);
+    this.used += encoded.length;
+  }
+}
+
+/**
  * Read-through cache of state-tree nodes over SQLite; writes go to SQLite with the block. Bounded
- * whatever the size of the state: two generations of at most `GENERATION` nodes each; a node read
- * from the older one moves to the younger, and when the younger is full the older is dropped. The
- * nodes every block touches (the top of the tree) so stay cached, and memory does not grow with
- * the number of keys.
+ * whatever the size of the state: two packed generations of at most `GENERATION` nodes each; a
+ * node read from the older one moves to the younger, and when the younger is full the older is
+ * dropped. The nodes every block touches (the top of the tree) so stay cached, and memory does
+ * not grow with the number of keys.
  */
 class CachedStateNodeStore implements StateNodeStore {
   static readonly GENERATION = 250_000;
-  private young = new Map<string, StateNode | null>();
-  private old = new Map<string, StateNode | null>();
+  private young = new PackedGeneration();
+  private old = new PackedGeneration();
 
   constructor(private readonly store: SqliteStore) {}
 
   get(path: NodePath): StateNode | undefined {
     const id = pathId(path);
-    let hit = this.young.get(id);
-    if (hit === undefined) {
-      hit = this.old.get(id);
-      if (hit === undefined) {
-        const bytes = this.store.getTreeNode(path);
-        hit = bytes === undefined ? null : decodeStateNode(bytes);
-      }
-      this.remember(id, hit);
+    const hit = this.young.get(id);
+    if (hit !== undefined) return hit ?? undefined;
+    const older = this.old.raw(id);
+    if (older !== undefined) {
+      this.remember(id, older);
+      return older === null ? undefined : decodeStateNode(older);
     }
-    return hit ?? undefined;
+    const bytes = this.store.getTreeNode(path);
+    this.remember(id, bytes ?? null);
+    return bytes === undefined ? undefined : decodeStateNode(bytes);
   }
 
   /** Called only after the block holding these writes committed to SQLite. */
   write(writes: readonly StateNodeWrite[]): void {
-    for (const w of writes) this.remember(pathId(w.path), withoutValue(w.node));
+    for (const w of writes) this.remember(pathId(w.path), w.node === null ? null : encodeStoredNode(w.node));
   }
 
-  private remember(id: string, node: StateNode | null): void {
+  private remember(id: string, encoded: Uint8Array | null): void {
     if (this.young.size >= CachedStateNodeStore.GENERATION) {
       this.old = this.young;
-      this.young = new Map();
+      this.young = new PackedGeneration();
     }
-    this.young.set(id, node);
+    this.young.set(id, encoded);
   }
 }
 
@@ -155,8 +205,9 @@ function pathId(path: NodePath): string {
 }
 
 /**
- * Encodes node writes into ONE buffer, each write's bytes a view of it: a separate 65+ byte typed
- * array per node would be an off-heap allocation each (slow to make, and work for the GC).
+ * Encodes node writes into ONE buffer, each write's bytes a view of it: a separate typed array
+ * per node would be an off-heap allocation each (slow to make, and work for the GC). Same bytes
+ * as `encodeStoredNode`.
  */
 function encodeWrites(writes: readonly StateNodeWrite[]): [Uint8Array, Uint8Array | null][] {
   let size = 0;
@@ -173,10 +224,13 @@ function encodeWrites(writes: readonly StateNodeWrite[]): [Uint8Array, Uint8Arra
     }
     const start = at;
     if (node.kind === 'internal') {
-      buf[at] = 0x01;
-      buf.set(node.left, at + 1);
-      buf.set(node.right, at + 1 + STATE_HASH_SIZE);
-      at += 1 + 2 * STATE_HASH_SIZE;
+      buf[at] = STATE_INTERNAL_TAG;
+      buf[at + 1] = node.mask >>> 8;
+      buf[at + 2] = node.mask & 0xff;
+      buf[at + 3] = node.leaves >>> 8;
+      buf[at + 4] = node.leaves & 0xff;
+      buf.set(node.hashes, at + 5);
+      at += 5 + node.hashes.length;
     } else {
       // The leaf's value is not stored again: the state table holds it (see LedgerTree).
       buf[at] = 0x00;
@@ -189,8 +243,8 @@ function encodeWrites(writes: readonly StateNodeWrite[]): [Uint8Array, Uint8Arra
   return out;
 }
 
-function encodedSize(_node: StateNode): number {
-  return 1 + 2 * STATE_HASH_SIZE;
+function encodedSize(node: StateNode): number {
+  return node.kind === 'internal' ? 5 + node.hashes.length : 1 + 2 * STATE_HASH_SIZE;
 }
 
 /**

@@ -4,8 +4,17 @@
  * all of its effects commit in one SQLite transaction, so a crash never leaves half a block.
  */
 
+import { toHex, utf8 } from '@custos/protocol/encoding';
 import { canonicalize } from '@custos/protocol/jcs';
 import type { Block, BlockHeader, QuorumCertificate, ResultCode, SignedTx } from '@custos/protocol/ledger';
+import {
+  decodeStateNode,
+  encodeStateNode,
+  type StateNode,
+  type StateNodeStore,
+  type StateNodeWrite,
+  StateTree,
+} from '@custos/protocol/state';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { ReplayFilter } from './replay-filter.js';
@@ -81,6 +90,7 @@ export class SqliteStore {
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
       this.db.exec(SCHEMA);
       migrateTreeNodes(this.db);
+      convertTreeToSixteenWay(this.db);
     }
     const newest = this.db.prepare<[], { e: number | null }>('SELECT max(expires_at) AS e FROM txs').get();
     this.replay = new ReplayFilter(newest?.e ?? 0);
@@ -362,4 +372,75 @@ function migrateTreeNodes(db: Database.Database): void {
     ).run();
     db.exec('DROP TABLE tree_nodes');
   })();
+}
+
+/** Meta row naming the state tree's node layout; stores without it hold the binary layout, if any nodes. */
+const TREE_LAYOUT_KEY = 'stateTreeLayout';
+const TREE_LAYOUT = '16-way';
+/** State rows read per step of a conversion (reads and writes on one connection cannot interleave). */
+const CONVERT_BATCH = 10_000;
+
+/**
+ * Stores made before the 16-way tree (docs/adr/0013-hexary-state-tree.md) hold one binary node
+ * per bit level (tag 0x01). Converted once on open, in one transaction: the nodes are rebuilt
+ * from the state table, and the rebuilt root must equal the latest block's state root (the
+ * 16-way tree has the binary tree's root), else the open fails and nothing changes.
+ */
+function convertTreeToSixteenWay(db: Database.Database): void {
+  const layout = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(TREE_LAYOUT_KEY);
+  if (layout?.value === TREE_LAYOUT) return;
+  const getNode = db.prepare<[Uint8Array], { node: Buffer }>('SELECT node FROM state_nodes WHERE k = ?');
+  const root = getNode.get(treeKey(new Uint8Array(2)));
+  db.transaction(() => {
+    if (root !== undefined && root.node[0] === 0x01) {
+      db.exec('DELETE FROM state_nodes');
+      const setNode = db.prepare(
+        'INSERT INTO state_nodes (k, node) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET node = excluded.node',
+      );
+      const delNode = db.prepare('DELETE FROM state_nodes WHERE k = ?');
+      const nodes: StateNodeStore = {
+        get: (path) => {
+          const r = getNode.get(treeKey(path));
+          return r === undefined ? undefined : decodeStateNode(r.node);
+        },
+        write: (writes: readonly StateNodeWrite[]) => {
+          for (const w of writes) {
+            if (w.node === null) delNode.run(treeKey(w.path));
+            else setNode.run(treeKey(w.path), encodeStateNode(storedForm(w.node)));
+          }
+        },
+      };
+      const tree = new StateTree(nodes);
+      const page = db.prepare<[string, number], { key: string; value: string }>(
+        'SELECT key, value FROM state WHERE key > ? ORDER BY key LIMIT ?',
+      );
+      let after = '';
+      for (;;) {
+        const rows = page.all(after, CONVERT_BATCH);
+        if (rows.length === 0) break;
+        tree.apply(rows.map((r) => [utf8(r.key), utf8(r.value)] as const));
+        after = (rows[rows.length - 1] as { key: string }).key;
+      }
+      const head = db.prepare<[], { header: string }>('SELECT header FROM blocks ORDER BY height DESC LIMIT 1').get();
+      const expected = head === undefined ? undefined : (JSON.parse(head.header) as BlockHeader).stateRoot;
+      const got = toHex(tree.root());
+      if (expected !== undefined && got !== expected) {
+        throw new NodeError(
+          'STORE_CORRUPT',
+          `converting the state tree to the 16-way layout gave root ${got}, but the latest block has ${expected}: the state table and the tree disagree`,
+        );
+      }
+    }
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      TREE_LAYOUT_KEY,
+      TREE_LAYOUT,
+    );
+  })();
+}
+
+/** A leaf as the store keeps it, without its value (the state table holds it). */
+function storedForm(node: StateNode): StateNode {
+  return node.kind === 'leaf'
+    ? { kind: 'leaf', keyHash: node.keyHash, valueHash: node.valueHash, value: new Uint8Array(0) }
+    : node;
 }

@@ -7,6 +7,7 @@ export {
   type NodePath,
   nodePath,
   pathDepth,
+  STATE_INTERNAL_TAG,
   STATE_MAX_DEPTH,
   type StateInternalNode,
   type StateLeafNode,
@@ -14,6 +15,7 @@ export {
   type StateNodeStore,
   type StateNodeWrite,
   stateInternalHash,
+  stateInternalNodeHash,
   stateLeafHash,
 } from './node.js';
 export {

@@ -1,15 +1,19 @@
 /**
- * In-memory `StateNodeStore` (tests, browsers, benchmarks). Nodes live in one packed buffer, 64
- * bytes per node (left || right, or keyHash || valueHash), leaf values in one append-only arena,
- * found through a Map from each path (as a one-byte-per-char string) to its slot. A JavaScript
- * object per node, with its hashes and value as separate typed arrays, costs about 500 bytes of
- * heap and makes every garbage collection of a million-key map slow; this costs about 150.
+ * In-memory `StateNodeStore` (tests, browsers, benchmarks). Every node is kept encoded
+ * (`encodeStateNode`) in one append-only arena, found through a Map from its path (as a
+ * one-byte-per-char string) to a slot holding its offset and length. A JavaScript object per
+ * node, with its hashes and value as separate typed arrays, costs several hundred bytes of heap
+ * and makes every garbage collection of a million-key map slow; here the collector sees one Map
+ * entry per node and a handful of large buffers.
  */
-import { type NodePath, STATE_HASH_SIZE, type StateNode, type StateNodeStore, type StateNodeWrite } from './node.js';
-
-const SLOT = 2 * STATE_HASH_SIZE;
-const INTERNAL = 0;
-const LEAF = 1;
+import {
+  decodeStateNode,
+  encodeStateNode,
+  type NodePath,
+  type StateNode,
+  type StateNodeStore,
+  type StateNodeWrite,
+} from './node.js';
 
 function keyOf(path: NodePath): string {
   return String.fromCharCode.apply(null, path as unknown as number[]);
@@ -17,14 +21,12 @@ function keyOf(path: NodePath): string {
 
 export class MemoryStateNodeStore implements StateNodeStore {
   readonly #slots = new Map<string, number>();
-  #bytes = new Uint8Array(SLOT * 1024);
-  #kinds = new Uint8Array(1024);
-  /** Where each leaf's value is in the arena, by slot. */
-  #valueAt = new Float64Array(1024);
-  #valueLength = new Uint32Array(1024);
+  /** Where each node's bytes are in the arena, by slot. */
+  #at = new Float64Array(1024);
+  #length = new Uint32Array(1024);
   #arena = new Uint8Array(64 * 1024);
   #arenaUsed = 0;
-  /** Arena bytes no longer referenced (overwritten or deleted values), reclaimed by compaction. */
+  /** Arena bytes no longer referenced (overwritten or deleted nodes), reclaimed by compaction. */
   #arenaWasted = 0;
   readonly #free: number[] = [];
   #used = 0;
@@ -37,17 +39,8 @@ export class MemoryStateNodeStore implements StateNodeStore {
   get(path: NodePath): StateNode | undefined {
     const slot = this.#slots.get(keyOf(path));
     if (slot === undefined) return undefined;
-    const at = slot * SLOT;
-    const a = this.#bytes.slice(at, at + STATE_HASH_SIZE);
-    const b = this.#bytes.slice(at + STATE_HASH_SIZE, at + SLOT);
-    if (this.#kinds[slot] === INTERNAL) return { kind: 'internal', left: a, right: b };
-    const from = this.#valueAt[slot] as number;
-    return {
-      kind: 'leaf',
-      keyHash: a,
-      valueHash: b,
-      value: this.#arena.slice(from, from + (this.#valueLength[slot] as number)),
-    };
+    const from = this.#at[slot] as number;
+    return decodeStateNode(this.#arena.subarray(from, from + (this.#length[slot] as number)));
   }
 
   write(writes: readonly StateNodeWrite[]): void {
@@ -57,7 +50,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
       if (w.node === null) {
         if (slot === undefined) continue;
         this.#slots.delete(key);
-        this.#dropValue(slot);
+        this.#arenaWasted += this.#length[slot] as number;
         this.#free.push(slot);
         continue;
       }
@@ -65,69 +58,47 @@ export class MemoryStateNodeStore implements StateNodeStore {
         slot = this.#free.pop() ?? this.#grow();
         this.#slots.set(key, slot);
       } else {
-        this.#dropValue(slot);
+        this.#arenaWasted += this.#length[slot] as number;
       }
-      const at = slot * SLOT;
-      if (w.node.kind === 'internal') {
-        this.#kinds[slot] = INTERNAL;
-        this.#bytes.set(w.node.left, at);
-        this.#bytes.set(w.node.right, at + STATE_HASH_SIZE);
-      } else {
-        this.#kinds[slot] = LEAF;
-        this.#bytes.set(w.node.keyHash, at);
-        this.#bytes.set(w.node.valueHash, at + STATE_HASH_SIZE);
-        this.#storeValue(slot, w.node.value);
-      }
+      this.#store(slot, encodeStateNode(w.node));
     }
     if (this.#arenaWasted > 1024 * 1024 && this.#arenaWasted * 2 > this.#arenaUsed) this.#compact();
   }
 
-  #dropValue(slot: number): void {
-    if (this.#kinds[slot] === LEAF) this.#arenaWasted += this.#valueLength[slot] as number;
-    this.#kinds[slot] = INTERNAL;
-  }
-
-  #storeValue(slot: number, value: Uint8Array): void {
-    if (this.#arenaUsed + value.length > this.#arena.length) {
-      const arena = new Uint8Array(Math.max(this.#arena.length * 2, this.#arenaUsed + value.length));
+  #store(slot: number, bytes: Uint8Array): void {
+    if (this.#arenaUsed + bytes.length > this.#arena.length) {
+      const arena = new Uint8Array(Math.max(this.#arena.length * 2, this.#arenaUsed + bytes.length));
       arena.set(this.#arena.subarray(0, this.#arenaUsed));
       this.#arena = arena;
     }
-    this.#arena.set(value, this.#arenaUsed);
-    this.#valueAt[slot] = this.#arenaUsed;
-    this.#valueLength[slot] = value.length;
-    this.#arenaUsed += value.length;
+    this.#arena.set(bytes, this.#arenaUsed);
+    this.#at[slot] = this.#arenaUsed;
+    this.#length[slot] = bytes.length;
+    this.#arenaUsed += bytes.length;
   }
 
-  /** Copies the live values into a fresh arena. */
+  /** Copies the live nodes into a fresh arena. */
   #compact(): void {
     const old = this.#arena;
     this.#arena = new Uint8Array(Math.max(64 * 1024, this.#arenaUsed - this.#arenaWasted));
     this.#arenaUsed = 0;
     this.#arenaWasted = 0;
     for (const slot of this.#slots.values()) {
-      if (this.#kinds[slot] !== LEAF) continue;
-      const from = this.#valueAt[slot] as number;
-      this.#storeValue(slot, old.subarray(from, from + (this.#valueLength[slot] as number)));
+      const from = this.#at[slot] as number;
+      this.#store(slot, old.subarray(from, from + (this.#length[slot] as number)));
     }
   }
 
-  /** A new slot at the end, doubling the buffers when full. */
+  /** A new slot at the end, doubling the slot arrays when full. */
   #grow(): number {
     const slot = this.#used++;
-    if (slot >= this.#kinds.length) {
-      const bytes = new Uint8Array(this.#bytes.length * 2);
-      bytes.set(this.#bytes);
-      this.#bytes = bytes;
-      const kinds = new Uint8Array(this.#kinds.length * 2);
-      kinds.set(this.#kinds);
-      this.#kinds = kinds;
-      const valueAt = new Float64Array(this.#valueAt.length * 2);
-      valueAt.set(this.#valueAt);
-      this.#valueAt = valueAt;
-      const valueLength = new Uint32Array(this.#valueLength.length * 2);
-      valueLength.set(this.#valueLength);
-      this.#valueLength = valueLength;
+    if (slot >= this.#length.length) {
+      const at = new Float64Array(this.#at.length * 2);
+      at.set(this.#at);
+      this.#at = at;
+      const length = new Uint32Array(this.#length.length * 2);
+      length.set(this.#length);
+      this.#length = length;
     }
     return slot;
   }

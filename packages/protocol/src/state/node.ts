@@ -22,12 +22,22 @@ export interface StateLeafNode {
   readonly value: Uint8Array;
 }
 
-/** A node over a subtree with two or more entries: its children's hashes (zeros for an empty child). */
+/**
+ * A 16-way node over a subtree with two or more entries, at a depth that is a multiple of 4 bits
+ * (a nibble): `mask` has bit i set when child i (the subtree whose next nibble is i) is non-empty,
+ * `leaves` has bit i set when that child is a single entry (a leaf), and `hashes` packs the hashes
+ * of the non-empty children in nibble order, 32 bytes each. Its hash is the hash of the binary
+ * subtree the 16 children span (see `stateInternalNodeHash`): the root is the binary map's.
+ */
 export interface StateInternalNode {
   readonly kind: 'internal';
-  readonly left: Uint8Array;
-  readonly right: Uint8Array;
+  readonly mask: number;
+  readonly leaves: number;
+  readonly hashes: Uint8Array;
 }
+
+/** Bits per level of the 16-way tree. */
+export const STATE_NIBBLE_BITS = 4;
 
 export type StateNode = StateLeafNode | StateInternalNode;
 
@@ -74,7 +84,62 @@ export function stateInternalHash(left: Uint8Array, right: Uint8Array): Uint8Arr
 
 /** Hash of a stored node. */
 export function stateNodeHash(node: StateNode): Uint8Array {
-  return node.kind === 'leaf' ? stateLeafHash(node.keyHash, node.valueHash) : stateInternalHash(node.left, node.right);
+  return node.kind === 'leaf' ? stateLeafHash(node.keyHash, node.valueHash) : stateInternalNodeHash(node);
+}
+
+/** Number of set bits of a 16-bit mask. */
+export function popcount16(mask: number): number {
+  let m = mask - ((mask >>> 1) & 0x5555);
+  m = (m & 0x3333) + ((m >>> 2) & 0x3333);
+  m = (m + (m >>> 4)) & 0x0f0f;
+  return (m + (m >>> 8)) & 0x1f;
+}
+
+/** Hash of child `i` of a 16-way node (a view into `hashes`); undefined when the child is empty. */
+export function childHash(node: StateInternalNode, i: number): Uint8Array | undefined {
+  if (((node.mask >>> i) & 1) === 0) return undefined;
+  const at = popcount16(node.mask & ((1 << i) - 1)) * STATE_HASH_SIZE;
+  return node.hashes.subarray(at, at + STATE_HASH_SIZE);
+}
+
+/**
+ * Hash of the binary subtree over children [lo, lo + size) of a 16-way node, as the compressed
+ * binary map defines it: empty (null) when they all are, the hash of a lone leaf when it is the
+ * only entry (it sits at the top of the subtree), else H(0x01 || left || right).
+ * `single` tells the caller whether the result is a lone leaf.
+ */
+export function stateSubtreeHash(
+  node: StateInternalNode,
+  lo: number,
+  size: number,
+): { hash: Uint8Array; single: boolean } | null {
+  const bits = ((1 << size) - 1) << lo;
+  if ((node.mask & bits) === 0) return null;
+  if (size === 1) return { hash: childHash(node, lo) as Uint8Array, single: ((node.leaves >>> lo) & 1) === 1 };
+  const half = size >>> 1;
+  const l = stateSubtreeHash(node, lo, half);
+  const r = stateSubtreeHash(node, lo + half, half);
+  if (l === null) {
+    const only = r as { hash: Uint8Array; single: boolean };
+    return only.single ? only : { hash: stateInternalHash(EMPTY_HASH, only.hash), single: false };
+  }
+  if (r === null) return l.single ? l : { hash: stateInternalHash(l.hash, EMPTY_HASH), single: false };
+  return { hash: stateInternalHash(l.hash, r.hash), single: false };
+}
+
+const EMPTY_HASH = new Uint8Array(STATE_HASH_SIZE);
+
+/** Hash of a 16-way node: the binary subtree over its 16 children (15 hashes at most). */
+export function stateInternalNodeHash(node: StateInternalNode): Uint8Array {
+  const h = stateSubtreeHash(node, 0, 16);
+  if (h === null) throw new Error('state store is inconsistent: an internal node without children');
+  return h.hash;
+}
+
+/** Nibble `n` of a key hash (high nibble of byte 0 first). */
+export function nibbleAt(hash: Uint8Array, n: number): number {
+  const b = hash[n >>> 1] as number;
+  return (n & 1) === 0 ? b >>> 4 : b & 0x0f;
 }
 
 /** Root of the empty map: 32 zero bytes (a fresh copy). */
@@ -139,16 +204,23 @@ export function pathDepth(path: NodePath): number {
   return ((path[0] as number) << 8) | (path[1] as number);
 }
 
+/** Tag of a 16-way internal node's encoding (0x01 was the binary node of the layout before). */
+export const STATE_INTERNAL_TAG = 0x02;
+
 /**
- * Bytes of a node for a database: internal = 0x01 || left || right (65 bytes), leaf = 0x00 ||
- * keyHash || valueHash || value.
+ * Bytes of a node for a database: internal = 0x02 || mask (2 bytes, big-endian) || leaves (2
+ * bytes) || the children's hashes (32 bytes each, nibble order); leaf = 0x00 || keyHash ||
+ * valueHash || value.
  */
 export function encodeStateNode(node: StateNode): Uint8Array {
   if (node.kind === 'internal') {
-    const out = new Uint8Array(1 + 2 * STATE_HASH_SIZE);
-    out[0] = 0x01;
-    out.set(node.left, 1);
-    out.set(node.right, 1 + STATE_HASH_SIZE);
+    const out = new Uint8Array(5 + node.hashes.length);
+    out[0] = STATE_INTERNAL_TAG;
+    out[1] = node.mask >>> 8;
+    out[2] = node.mask & 0xff;
+    out[3] = node.leaves >>> 8;
+    out[4] = node.leaves & 0xff;
+    out.set(node.hashes, 5);
     return out;
   }
   const out = new Uint8Array(1 + 2 * STATE_HASH_SIZE + node.value.length);
@@ -160,19 +232,36 @@ export function encodeStateNode(node: StateNode): Uint8Array {
 
 /** Inverse of `encodeStateNode`; throws `BAD_ENCODING` on anything else. */
 export function decodeStateNode(bytes: Uint8Array): StateNode {
-  const min = 1 + 2 * STATE_HASH_SIZE;
-  if (!(bytes instanceof Uint8Array) || bytes.length < min) {
-    throw new ProtocolError('BAD_ENCODING', `expected a state node of at least ${min} bytes`);
+  if (!(bytes instanceof Uint8Array) || bytes.length < 1) {
+    throw new ProtocolError('BAD_ENCODING', 'expected a state node of at least 1 byte');
   }
-  // Copies into plain Uint8Arrays: a database driver may hand out a Buffer, whose slice is a view.
-  const a = new Uint8Array(bytes.subarray(1, 1 + STATE_HASH_SIZE));
-  const b = new Uint8Array(bytes.subarray(1 + STATE_HASH_SIZE, min));
-  if (bytes[0] === 0x01) {
-    if (bytes.length !== min) {
-      throw new ProtocolError('BAD_ENCODING', `expected an internal state node of ${min} bytes, got ${bytes.length}`);
+  if (bytes[0] === STATE_INTERNAL_TAG) {
+    const mask = bytes.length >= 5 ? ((bytes[1] as number) << 8) | (bytes[2] as number) : 0;
+    const leaves = bytes.length >= 5 ? ((bytes[3] as number) << 8) | (bytes[4] as number) : 0;
+    const expected = 5 + popcount16(mask) * STATE_HASH_SIZE;
+    if (bytes.length !== expected || mask === 0 || (leaves & ~mask) !== 0) {
+      throw new ProtocolError(
+        'BAD_ENCODING',
+        `expected a 16-way state node of ${expected} bytes with leaves within its mask`,
+      );
     }
-    return { kind: 'internal', left: a, right: b };
+    // Copies into a plain Uint8Array: a database driver may hand out a Buffer, whose slice is a view.
+    return { kind: 'internal', mask, leaves, hashes: new Uint8Array(bytes.subarray(5)) };
   }
-  if (bytes[0] === 0x00) return { kind: 'leaf', keyHash: a, valueHash: b, value: new Uint8Array(bytes.subarray(min)) };
-  throw new ProtocolError('BAD_ENCODING', `expected a state node tag 0 or 1, got ${bytes[0]}`);
+  const min = 1 + 2 * STATE_HASH_SIZE;
+  if (bytes[0] === 0x00 && bytes.length >= min) {
+    const a = new Uint8Array(bytes.subarray(1, 1 + STATE_HASH_SIZE));
+    const b = new Uint8Array(bytes.subarray(1 + STATE_HASH_SIZE, min));
+    return { kind: 'leaf', keyHash: a, valueHash: b, value: new Uint8Array(bytes.subarray(min)) };
+  }
+  if (bytes[0] === 0x01) {
+    throw new ProtocolError(
+      'BAD_ENCODING',
+      'a binary state node of the layout before the 16-way tree: convert the store (opening it with this version does)',
+    );
+  }
+  throw new ProtocolError(
+    'BAD_ENCODING',
+    `expected a state node tag 0 (leaf, at least ${min} bytes) or 2, got ${bytes[0]}`,
+  );
 }

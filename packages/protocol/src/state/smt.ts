@@ -6,28 +6,34 @@
  * Shape: an empty subtree is nothing (hash 32 zero bytes); a subtree holding one entry is that
  * leaf, at the top of the subtree; a subtree holding two or more is an internal node. So the shape,
  * and the root, depend only on the map's contents, never on the order of updates.
+ *
+ * Storage (docs/adr/0013-hexary-state-tree.md): the binary tree is stored 16-way, as Diem's JMT
+ * does: one node per nibble level holds up to 16 child hashes, and its hash is the binary
+ * subtree those children span, recomputed on the fly. Roots and proofs are the binary tree's;
+ * a path at a million keys is 5-6 stored nodes instead of ~21.
  */
 import { describe, equalBytes, toHex } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import { sha256 } from '../hash.js';
 import {
-  bitAt,
-  childPath,
+  childHash,
   compareBytes,
   emptyStateRoot,
-  isEmptyHash,
   type NodePath,
+  nibbleAt,
   nodePath,
   STATE_HASH_SIZE,
   STATE_MAX_DEPTH,
+  STATE_NIBBLE_BITS,
   type StateInternalNode,
   type StateLeafNode,
   type StateNode,
   type StateNodeStore,
   type StateNodeWrite,
-  stateInternalHash,
+  stateInternalNodeHash,
   stateLeafHash,
   stateNodeHash,
+  stateSubtreeHash,
 } from './node.js';
 import type { StateProof } from './proof.js';
 
@@ -139,18 +145,38 @@ export class StateTree {
   }
 
   /**
-   * Follows `keyHash` from the root to where the lookup stops; returns the leaf there, if any,
-   * and collects the sibling hashes on the way (root first) when asked.
+   * Follows `keyHash` from the root down the binary map the 16-way nodes encode, to where the
+   * lookup stops; returns the leaf there, if any, and collects the binary sibling hashes on the
+   * way (root first) when asked: the same proof as the binary tree's.
    */
   #walk(keyHash: Uint8Array, siblings: Uint8Array[] | undefined): StateLeafNode | undefined {
     let node = this.#store.get(ROOT_PATH);
-    for (let depth = 0; node !== undefined; depth++) {
+    for (let n = 0; node !== undefined; n++) {
       if (node.kind === 'leaf') return node;
-      if (depth >= STATE_MAX_DEPTH) throw corrupt(nodePath(keyHash, depth), 'an internal node below depth 256');
-      const bit = bitAt(keyHash, depth);
-      siblings?.push(bit === 1 ? node.left : node.right);
-      if (isEmptyHash(bit === 1 ? node.right : node.left)) return undefined;
-      node = read(this.#store, nodePath(keyHash, depth + 1));
+      if (n >= STATE_MAX_NIBBLES) throw corrupt(nodePath(keyHash, n * 4), 'an internal node below depth 256');
+      const nibble = nibbleAt(keyHash, n);
+      let lo = 0;
+      for (let size = 16; ; size >>>= 1) {
+        // What children [lo, lo + size) hold, from the masks alone: nothing, one leaf, or more.
+        const inRange = node.mask & (((1 << size) - 1) << lo);
+        if (inRange === 0) return undefined;
+        if ((inRange & (inRange - 1)) === 0 && (node.leaves & inRange) !== 0) {
+          const slot = 31 - Math.clz32(inRange);
+          const at = childPathNibble(keyHash, n, slot);
+          const leaf = read(this.#store, at);
+          if (leaf.kind !== 'leaf') throw corrupt(at, 'an internal node marked as a leaf');
+          return leaf;
+        }
+        if (size === 1) break;
+        const half = size >>> 1;
+        const right = nibble >= lo + half;
+        if (siblings !== undefined) {
+          const other = stateSubtreeHash(node, right ? lo : lo + half, half);
+          siblings.push(other === null ? EMPTY : other.hash);
+        }
+        if (right) lo += half;
+      }
+      node = read(this.#store, nodePath(keyHash, (n + 1) * 4));
     }
     return undefined;
   }
@@ -221,11 +247,6 @@ interface Floating {
   hash: Uint8Array | undefined;
 }
 
-/** An untouched child of an existing internal node: its stored hash, read further only if needed. */
-interface Stored {
-  readonly stored: Uint8Array;
-}
-
 /** A rebuilt subtree: empty, a single entry, or the hash of an internal node already written. */
 type Sub = null | Floating | Uint8Array;
 
@@ -235,10 +256,17 @@ function pathKey(path: NodePath): string {
   return s;
 }
 
+/** The empty-subtree hash; only ever read. */
+const EMPTY = new Uint8Array(STATE_HASH_SIZE);
+
+/** Levels of the 16-way tree over 256-bit key hashes. */
+const STATE_MAX_NIBBLES = STATE_MAX_DEPTH / STATE_NIBBLE_BITS;
+
 /**
- * One batch: walks the changed paths once, recursively over the sorted changes, and collects the
- * writes. A node that existed on a changed path is "stale" until it is written again; stale
- * paths not rewritten are deleted at the end.
+ * One batch (a block's changes): walks the changed paths once, recursively over the sorted
+ * changes, and collects the writes; every node touched is built and hashed once. A node that
+ * existed on a changed path is "stale" until it is written again; stale paths not rewritten are
+ * deleted at the end.
  */
 class Batch {
   readonly #store: StateNodeStore;
@@ -249,8 +277,8 @@ class Batch {
     this.#store = store;
   }
 
-  /** Rebuilds the subtree at `depth` on the path of changes[lo] (all of [lo, hi) share that prefix). */
-  update(depth: number, existing: StateNode | undefined, changes: readonly Change[], lo: number, hi: number): Sub {
+  /** Rebuilds the subtree at nibble depth `n` on the path of changes[lo] (all of [lo, hi) share that prefix). */
+  update(n: number, existing: StateNode | undefined, changes: readonly Change[], lo: number, hi: number): Sub {
     const carrier = (changes[lo] as Change).keyHash;
     if (existing === undefined) {
       const entries: Floating[] = [];
@@ -258,33 +286,33 @@ class Batch {
         const leaf = (changes[i] as Change).leaf;
         if (leaf !== null) entries.push({ leaf, from: null, hash: undefined });
       }
-      return this.#build(depth, entries, 0, entries.length);
+      return this.#build(n, entries, 0, entries.length);
     }
-    const path = nodePath(carrier, depth);
+    const path = nodePath(carrier, n * 4);
     const key = pathKey(path);
     this.#stale.set(key, path);
     if (existing.kind === 'leaf') {
       const entries = mergeLeaf(existing, key, changes, lo, hi);
-      return this.#build(depth, entries, 0, entries.length);
+      return this.#build(n, entries, 0, entries.length);
     }
-    if (depth >= STATE_MAX_DEPTH) throw corrupt(path, 'an internal node below depth 256');
-    let split = lo;
-    while (split < hi && bitAt((changes[split] as Change).keyHash, depth) === 0) split++;
-    const left =
-      split > lo
-        ? this.update(depth + 1, this.#child(existing.left, carrier, depth), changes, lo, split)
-        : { stored: existing.left };
-    const right =
-      split < hi
-        ? this.update(
-            depth + 1,
-            this.#child(existing.right, (changes[split] as Change).keyHash, depth),
-            changes,
-            split,
-            hi,
-          )
-        : { stored: existing.right };
-    return this.#combine(depth, path, key, carrier, left, right, existing);
+    if (n >= STATE_MAX_NIBBLES) throw corrupt(path, 'an internal node below depth 256');
+    const children: (Sub | StoredChild)[] = new Array(16);
+    for (let i = 0; i < 16; i++) {
+      const h = childHash(existing, i);
+      children[i] = h === undefined ? null : { stored: h, leaf: ((existing.leaves >>> i) & 1) === 1 };
+    }
+    let at = lo;
+    while (at < hi) {
+      const first = (changes[at] as Change).keyHash;
+      const nibble = nibbleAt(first, n);
+      let end = at + 1;
+      while (end < hi && nibbleAt((changes[end] as Change).keyHash, n) === nibble) end++;
+      const before = children[nibble] as Sub | StoredChild;
+      const child = before === null ? undefined : read(this.#store, nodePath(first, (n + 1) * 4));
+      children[nibble] = this.update(n + 1, child, changes, at, end);
+      at = end;
+    }
+    return this.#combine(n, path, key, carrier, children, existing);
   }
 
   /** Places a single-entry subtree at `path` (writing it unless it is already there); its hash. */
@@ -304,78 +332,107 @@ class Batch {
     return out;
   }
 
-  /** The stored child (hash `h`) at depth + 1 on the path of `keyHash`; undefined if empty. */
-  #child(h: Uint8Array, keyHash: Uint8Array, depth: number): StateNode | undefined {
-    return isEmptyHash(h) ? undefined : read(this.#store, nodePath(keyHash, depth + 1));
-  }
-
-  /** Builds the subtree at `depth` from entries sorted by key hash; no nodes exist below it. */
-  #build(depth: number, entries: readonly Floating[], lo: number, hi: number): Sub {
+  /** Builds the subtree at nibble depth `n` from entries sorted by key hash; no nodes exist below it. */
+  #build(n: number, entries: readonly Floating[], lo: number, hi: number): Sub {
     if (hi === lo) return null;
     const first = entries[lo] as Floating;
     if (hi - lo === 1) return first;
+    if (n >= STATE_MAX_NIBBLES) throw new Error('two distinct entries share a 256-bit key hash');
+    const children: Sub[] = new Array(16).fill(null);
+    let at = lo;
+    while (at < hi) {
+      const nibble = nibbleAt((entries[at] as Floating).leaf.keyHash, n);
+      let end = at + 1;
+      while (end < hi && nibbleAt((entries[end] as Floating).leaf.keyHash, n) === nibble) end++;
+      children[nibble] = this.#build(n + 1, entries, at, end);
+      at = end;
+    }
     const carrier = first.leaf.keyHash;
-    if (depth >= STATE_MAX_DEPTH) throw new Error('two distinct entries share a 256-bit key hash');
-    let split = lo;
-    while (split < hi && bitAt((entries[split] as Floating).leaf.keyHash, depth) === 0) split++;
-    const left = this.#build(depth + 1, entries, lo, split);
-    const right = this.#build(depth + 1, entries, split, hi);
-    const path = nodePath(carrier, depth);
-    return this.#combine(depth, path, pathKey(path), carrier, left, right, undefined);
+    const path = nodePath(carrier, n * 4);
+    return this.#combine(n, path, pathKey(path), carrier, children, undefined);
   }
 
   /**
-   * The subtree at `path` from its two children: empty if both are, the lone entry if one side
-   * is empty and the other holds a single entry (it moves up), else an internal node written here.
+   * The subtree at `path` from its 16 children: empty if all are, the lone entry if only one
+   * child is non-empty and it is a single entry (it moves up), else a 16-way node written here.
    */
   #combine(
-    depth: number,
+    n: number,
     path: NodePath,
     key: string,
     carrier: Uint8Array,
-    left: Sub | Stored,
-    right: Sub | Stored,
+    children: readonly (Sub | StoredChild)[],
     previous: StateInternalNode | undefined,
   ): Sub {
-    const leftEmpty = isEmptySide(left);
-    const rightEmpty = isEmptySide(right);
-    if (leftEmpty && rightEmpty) return null;
-    if (leftEmpty || rightEmpty) {
-      const only = leftEmpty ? right : left;
-      if (only !== null && !(only instanceof Uint8Array) && 'leaf' in only) return only;
-      if (only !== null && !(only instanceof Uint8Array) && 'stored' in only) {
-        const at = childPath(carrier, depth, leftEmpty ? 1 : 0);
-        const node = read(this.#store, at);
-        if (node.kind === 'leaf') {
-          const from = pathKey(at);
-          this.#stale.set(from, at);
-          return { leaf: node, from, hash: only.stored };
-        }
+    let count = 0;
+    let only = -1;
+    for (let i = 0; i < 16; i++) {
+      if (children[i] !== null) {
+        count++;
+        only = i;
       }
     }
-    const l = this.#settle(left, depth);
-    const r = this.#settle(right, depth);
-    if (previous !== undefined && equalBytes(previous.left, l) && equalBytes(previous.right, r)) {
+    if (count === 0) return null;
+    if (count === 1) {
+      const c = children[only] as Floating | Uint8Array | StoredChild;
+      if (!(c instanceof Uint8Array) && !('stored' in c)) return c;
+      if (!(c instanceof Uint8Array) && c.leaf) {
+        const at = childPathNibble(carrier, n, only);
+        const node = read(this.#store, at);
+        if (node.kind !== 'leaf') throw corrupt(at, 'an internal node marked as a leaf');
+        const from = pathKey(at);
+        this.#stale.set(from, at);
+        return { leaf: node, from, hash: c.stored };
+      }
+    }
+    let mask = 0;
+    let leaves = 0;
+    const hashes = new Uint8Array(count * STATE_HASH_SIZE);
+    let at = 0;
+    for (let i = 0; i < 16; i++) {
+      const c = children[i] as Sub | StoredChild;
+      if (c === null) continue;
+      mask |= 1 << i;
+      let h: Uint8Array;
+      if (c instanceof Uint8Array) h = c;
+      else if ('stored' in c) {
+        h = c.stored;
+        if (c.leaf) leaves |= 1 << i;
+      } else {
+        h = this.place(c, childPathNibble(c.leaf.keyHash, n, i));
+        leaves |= 1 << i;
+      }
+      hashes.set(h, at);
+      at += STATE_HASH_SIZE;
+    }
+    const node: StateInternalNode = { kind: 'internal', mask, leaves, hashes };
+    if (
+      previous !== undefined &&
+      previous.mask === mask &&
+      previous.leaves === leaves &&
+      equalBytes(previous.hashes, hashes)
+    ) {
       this.#stale.delete(key);
     } else {
-      this.#puts.set(key, { path, node: { kind: 'internal', left: l, right: r } });
+      this.#puts.set(key, { path, node });
     }
-    return stateInternalHash(l, r);
-  }
-
-  /** Hash of a child of the node at `depth`, writing a lone entry at the child's position. */
-  #settle(side: Sub | Stored, depth: number): Uint8Array {
-    if (side === null) return emptyStateRoot();
-    if (side instanceof Uint8Array) return side;
-    if ('stored' in side) return side.stored;
-    return this.place(side, nodePath(side.leaf.keyHash, depth + 1));
+    return stateInternalNodeHash(node);
   }
 }
 
-function isEmptySide(side: Sub | Stored): boolean {
-  if (side === null) return true;
-  if (side instanceof Uint8Array) return false;
-  return 'stored' in side && isEmptyHash(side.stored);
+/** An untouched child of an existing internal node: its stored hash and whether it is a leaf. */
+interface StoredChild {
+  readonly stored: Uint8Array;
+  readonly leaf: boolean;
+}
+
+/** Path of child `nibble` of the node at nibble depth `n` on the way to `keyHash`. */
+function childPathNibble(keyHash: Uint8Array, n: number, nibble: number): NodePath {
+  const path = nodePath(keyHash, (n + 1) * 4);
+  const byte = 2 + (n >>> 1);
+  if ((n & 1) === 0) path[byte] = (nibble << 4) | ((path[byte] as number) & 0x0f);
+  else path[byte] = ((path[byte] as number) & 0xf0) | nibble;
+  return path;
 }
 
 /** The existing leaf (at path key `from`) merged into the sorted changes: the entries left below. */
