@@ -7,11 +7,11 @@
  * `contract-receipt/<deciding txId>` and the outcome to the contract's record (`migration`).
  */
 
-import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExecContext, ExecHost } from '../exec/module.js';
 import type { CallReceipt, ContractRecord, StoredCode } from './contract-state.js';
 import { receiptKey } from './contract-state.js';
-import { contractSystemHost } from './contract-system.js';
+import { runOnLedger } from './contract-system.js';
 import { memberOfKey } from './member-state.js';
 
 export interface MigrationOutcome {
@@ -41,36 +41,16 @@ export function runMigration(
     ctx.put(receiptKey(ctx.txId), receipt);
     return { ok: false, receipt };
   }
-  const result = runtime.call({
+  const { result, receipt } = runOnLedger(ctx, runtime, range, {
     contract: rec.id,
-    code: code.code,
-    manifest: code.manifest,
+    code,
     method,
     // What the migration migrates from: null on a first activation.
     args: { fromVersion: rec.version, fromDigest: rec.digest },
     // The deciding voter's member id (a vote is signed by a member key), as for a call.
     caller: memberOfKey(ctx, ctx.signer) ?? ctx.signer,
-    height: ctx.height,
-    time: ctx.time,
     gasLimit: code.manifest.maxGas,
-    state: {
-      get: (key) => {
-        const v = ctx.get(key);
-        return v === undefined ? undefined : canonicalize(v);
-      },
-      range,
-    },
-    system: contractSystemHost(ctx),
   });
-  const receipt: CallReceipt = {
-    ...base,
-    code: result.code,
-    gasUsed: result.gasUsed,
-    gasLimit: result.gasLimit,
-    events: result.events,
-    returnValue: result.returnValue,
-    ...(result.error === undefined ? {} : { error: result.error }),
-  };
   ctx.put(receiptKey(ctx.txId), receipt);
   if (!result.ok) return { ok: false, receipt };
   for (const [k, v] of result.writes) {

@@ -6,10 +6,13 @@
  * the manifest. The transaction is filed in the data subject's history, so the customer sees a use
  * made by a contract on behalf of the org; the contract gets `{ok: true}` and never the record.
  */
-import type { JsonValue } from '@custos/protocol/jcs';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import type { ContractResult } from '../contracts/index.js';
+import type { ContractRuntime } from '../contracts/runtime.js';
 import { type ContractSystemHost, SystemActionRefused } from '../contracts/types.js';
 import { type Args, type ExecContext, ExecFailure } from '../exec/module.js';
 import { signerOrg } from './common.js';
+import type { CallReceipt, StoredCode } from './contract-state.js';
 import { type DataRecord, dataModule, recordKey } from './data.js';
 
 const ACTIONS: Record<string, (ctx: ExecContext, args: Args) => unknown> = {
@@ -60,4 +63,59 @@ export function contractSystemHost(outer: ExecContext): ContractSystemHost {
       return { ok: true };
     },
   };
+}
+
+/** One run of a contract method inside a transaction: what `contract.call` and a migration share. */
+export interface LedgerRun {
+  contract: string;
+  code: StoredCode;
+  method: string;
+  args: JsonValue;
+  /** What the contract sees as `call.caller`: the calling member's id. */
+  caller: string;
+  gasLimit: number;
+}
+
+/**
+ * Runs `run` against the transaction's view of the ledger (its state reads, range reads and the
+ * system actions the manifest grants), at the block's height and time; returns the result and its
+ * receipt (the receipt names the key that signed as its caller).
+ */
+export function runOnLedger(
+  ctx: ExecContext,
+  runtime: ContractRuntime,
+  range: NonNullable<ExecContext['range']>,
+  run: LedgerRun,
+): { result: ContractResult; receipt: CallReceipt } {
+  const result = runtime.call({
+    contract: run.contract,
+    code: run.code.code,
+    manifest: run.code.manifest,
+    method: run.method,
+    args: run.args,
+    caller: run.caller,
+    height: ctx.height,
+    time: ctx.time,
+    gasLimit: run.gasLimit,
+    state: {
+      get: (key) => {
+        const v = ctx.get(key);
+        return v === undefined ? undefined : canonicalize(v);
+      },
+      range,
+    },
+    system: contractSystemHost(ctx),
+  });
+  const receipt: CallReceipt = {
+    contract: run.contract,
+    method: run.method,
+    caller: ctx.signer,
+    code: result.code,
+    gasUsed: result.gasUsed,
+    gasLimit: result.gasLimit,
+    events: result.events,
+    returnValue: result.returnValue,
+    ...(result.error === undefined ? {} : { error: result.error }),
+  };
+  return { result, receipt };
 }

@@ -17,7 +17,7 @@
  */
 import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
-import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import type { JsonValue } from '@custos/protocol/jcs';
 import { MAX_TX_BYTES, type ResultCode } from '@custos/protocol/ledger';
 import { codeProblem } from '../contracts/code-check.js';
 import { CONTRACT_LIMITS } from '../contracts/limits.js';
@@ -37,7 +37,7 @@ import {
   type StoredCode,
   type TestCall,
 } from './contract-state.js';
-import { contractSystemHost } from './contract-system.js';
+import { runOnLedger } from './contract-system.js';
 import { decide, loadGov, signerMember, termOf } from './gov.js';
 
 /** Source bound: the runtime's, and what fits in one transaction with its manifest. */
@@ -165,35 +165,17 @@ function call(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   }
   const range = ctx.range;
   const { rec, code } = activeCode(ctx, id);
-  const result = runtime.call({
+  const run = runOnLedger(ctx, runtime, range, {
     contract: id,
-    code: code.code,
-    manifest: code.manifest,
+    code,
     method,
     args: args.args === undefined ? null : args.args,
     caller,
-    height: ctx.height,
-    time: ctx.time,
     gasLimit: gas,
-    state: {
-      get: (key) => {
-        const v = ctx.get(key);
-        return v === undefined ? undefined : canonicalize(v);
-      },
-      range,
-    },
-    system: contractSystemHost(ctx),
   });
+  const { result } = run;
   const receipt: CallReceipt = {
-    contract: id,
-    method,
-    caller: ctx.signer,
-    code: result.code,
-    gasUsed: result.gasUsed,
-    gasLimit: result.gasLimit,
-    events: result.events,
-    returnValue: result.returnValue,
-    ...(result.error === undefined ? {} : { error: result.error }),
+    ...run.receipt,
     // In an xtx.prepare the writes are held (locked) until the decision: applied on COMMIT only.
     ...(host?.nested === true ? { held: true } : {}),
   };
