@@ -160,6 +160,17 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
       message: expect.stringMatching(/does not chain back/),
     });
     expect(e.latest().height).toBeLessThan(3);
+
+    // Headers padded to fill memory while the anchor is looked for: refused at the first one.
+    const bloat = await relayPeer(a.url, target, (kind, height, block) => {
+      const thinned =
+        height === target ? block : { ...block, qc: { ...block.qc, signatures: block.qc.signatures.slice(0, 1) } };
+      return kind === 'block' ? { ...thinned, header: { ...thinned.header, pad: 'x'.repeat(100_000) } } : thinned;
+    });
+    servers.push(bloat.server);
+    await expect(
+      catchUpFromPeers(await freshNode('bloated'), { peers: [bloat.url], signer: f.orgs.bank! }),
+    ).rejects.toMatchObject({ code: 'CATCH_UP_FAILED', message: expect.stringMatching(/at most 4096 characters/) });
   }, 60_000);
 
   async function freshNode(name: string): Promise<CustosNode> {

@@ -32,6 +32,9 @@ const MAX_STATUS_BYTES = 64 * 1024;
 /** A block's header and certificate (GET /v1/blocks/:height shows a page of transaction ids at most). */
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
+/** Largest header kept while looking for an anchor (a real one is under 1 KiB). */
+const MAX_KEPT_HEADER_CHARS = 4096;
+
 /** Later headers and a quorum over the last one, found at a peer: `headers[0]` is at height `from`. */
 interface FoundAnchor {
   from: number;
@@ -149,6 +152,13 @@ async function findAnchor(
   const headers: unknown[] = [];
   for (let j = h + 1; j <= last; j++) {
     const b = await blockAt(j);
+    // Only the header is kept, and a header is a few hundred bytes: a peer cannot fill memory here.
+    if (JSON.stringify(b?.header ?? null).length > MAX_KEPT_HEADER_CHARS) {
+      throw new NodeError(
+        'CATCH_UP_FAILED',
+        `block ${j}: expected a header of at most ${MAX_KEPT_HEADER_CHARS} characters`,
+      );
+    }
     headers.push(b?.header);
     if (node.certifies(b?.header, b?.qc)) return { from: h + 1, headers, qc: b.qc };
   }
