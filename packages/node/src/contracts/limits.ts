@@ -31,7 +31,7 @@ export const CONTRACT_LIMITS = {
   maxGasPerCall: 20_000_000,
   /** QuickJS runtime limits: allocation limit, and the interpreter's stack. */
   memoryBytes: 32 * 1024 * 1024,
-  stackBytes: 64 * 1024,
+  stackBytes: 32 * 1024,
   /** Characters of an error message in a result (longer ones are cut). */
   errorChars: 300,
   /** Nesting of arrays and objects that JSON.parse, JSON.stringify and Array.prototype.flat accept inside the sandbox. */
