@@ -132,7 +132,9 @@ export async function applyCertifiedBlock(
         return qc ?? chain.certify(checkpointOf(header), members);
       }
       const cp = checkpointOf(computed);
-      if (qc !== undefined && canonicalJson(cp as never) !== canonicalJson(qc.checkpoint as never)) {
+      // Another checkpoint than a quorum certified (directly, or through the anchor's hash chain,
+      // then `theirs` is the later certificate that reaches this header) is a divergence.
+      if (canonicalJson(cp as never) !== canonicalJson(checkpointOf(header) as never)) {
         divergence = {
           height: header.height,
           members: members.members
