@@ -202,6 +202,19 @@ describe('sharing and sale', () => {
     expect(
       (await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code,
     ).toBe('ERASED');
+    // The flagged copy can no longer be used or passed on until the insurer erases it too.
+    const use = { record: copy, purpose: 'dpv:ServiceProvision', basis: 'contract' };
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('ERASED');
+    expect(
+      (
+        await send(fx.orgs.insurer!, 'data.share', {
+          record: copy,
+          recipient: 'retailer',
+          purpose: 'dpv:Marketing',
+          sale: false,
+        })
+      ).code,
+    ).toBe('ERASED');
     expect((await send(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' })).code).toBe('OK');
     expect(rec('insurer', copy)).toMatchObject({ erasureRequestedAt: null });
     expect(rec('insurer', copy).erasedAt).not.toBeNull();
@@ -253,6 +266,61 @@ describe('requests and their legal deadlines', () => {
     expect((await send(fx.orgs.bank!, 'request.fulfil', { request: r.txId })).code).toBe('OK');
     const a = await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
     expect(a.code).toBe('RESTRICTED');
+  });
+
+  it('restricts every record of the subject at the org when the request names none; the customer lifts it', async () => {
+    const [first, second] = [await register(), await register()];
+    const other = await register('insurer');
+    const use = (record: string) =>
+      send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
+    const restrict = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR' });
+    // Until the bank answers, nothing is restricted; the answer restricts both of Alice's records there.
+    expect((await use(first)).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: restrict.txId })).code).toBe('OK');
+    expect((await use(first)).code).toBe('RESTRICTED');
+    expect((await use(second)).code).toBe('RESTRICTED');
+    expect(
+      (
+        await send(fx.orgs.bank!, 'data.share', {
+          record: second,
+          recipient: 'insurer',
+          purpose: 'dpv:Marketing',
+          sale: false,
+        })
+      ).code,
+    ).toBe('RESTRICTED');
+    const fulfilled = JSON.parse(node.store.getState(requestKey('bank', restrict.txId))!) as DataRequest;
+    expect([...fulfilled.restricted!].sort()).toEqual([first, second].sort());
+    // Another org's record is not touched.
+    expect(rec('insurer', other).restricted).toBe(false);
+
+    // An objection to the first record alone, also in force.
+    const object = await send(alice, 'request.open', {
+      org: 'bank',
+      kind: 'object',
+      jurisdiction: 'GDPR',
+      records: [first],
+    });
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: object.txId })).code).toBe('OK');
+
+    // Only the customer who asked can lift it: not the bank, not another customer.
+    const lift = { org: 'bank', request: restrict.txId };
+    expect((await send(fx.orgs.bank!, 'request.lift', lift)).code).toBe('UNAUTHORIZED');
+    expect((await send(userSigner(), 'request.lift', lift)).code).toBe('NOT_FOUND');
+    expect((await send(alice, 'request.lift', lift)).code).toBe('OK');
+    expect((await send(alice, 'request.lift', lift)).code).toBe('CONFLICT');
+    expect(JSON.parse(node.store.getState(requestKey('bank', restrict.txId))!).liftedAt).toBe(node.latest().time);
+    // The second record is free again; the first stays restricted by the objection until it is withdrawn.
+    expect((await use(second)).code).toBe('OK');
+    expect((await use(first)).code).toBe('RESTRICTED');
+    expect((await send(alice, 'request.lift', { org: 'bank', request: object.txId })).code).toBe('OK');
+    expect((await use(first)).code).toBe('OK');
+
+    // Only restrictions and objections in force can be lifted.
+    const access = await send(alice, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'GDPR' });
+    expect((await send(alice, 'request.lift', { org: 'bank', request: access.txId })).code).toBe('INVALID_ARGS');
+    const pending = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR' });
+    expect((await send(alice, 'request.lift', { org: 'bank', request: pending.txId })).code).toBe('CONFLICT');
   });
 
   it('files every event under the subject, failed attempts included', async () => {

@@ -36,6 +36,16 @@ function ownRecord(ctx: ExecContext, args: Args, name = 'record'): DataRecord {
   return rec;
 }
 
+/**
+ * A copy whose source was erased is flagged until its holder erases it too (GDPR Art. 19): it may
+ * no longer be used or passed on meanwhile.
+ */
+function refuseFlaggedCopy(rec: DataRecord): void {
+  if (rec.erasureRequestedAt !== null) {
+    throw new ExecFailure('ERASED', 'the source of this copy was erased: the copy must be erased too, not used');
+  }
+}
+
 /** Throws NO_LAWFUL_BASIS unless `basis` holds at this height for `purpose` on `rec`. */
 export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, basis: LawfulBasis): void {
   const declared = rec.purposes[purpose];
@@ -145,6 +155,7 @@ export const dataModule: Module = {
       const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
       const basis = arg.oneOf(args, 'basis', LAWFUL_BASES);
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       checkBasis(ctx, rec, purpose, basis);
       return 'OK';
@@ -159,6 +170,7 @@ export const dataModule: Module = {
       const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
       const sale = arg.bool(args, 'sale');
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {

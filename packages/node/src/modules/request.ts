@@ -47,6 +47,21 @@ export function liveRecordsOf(ctx: Pick<ExecContext, 'get'>, org: string, subjec
   return out;
 }
 
+/** The subject's fulfilled, unlifted restrictions and objections at `org`, from the subject's item list. */
+function restrictionsInForce(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): DataRequest[] {
+  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
+  const prefix = `request/${org}/`;
+  const out: DataRequest[] = [];
+  for (let i = 0; i < (items?.count ?? 0); i++) {
+    const key = ctx.get(`subjitem/${subject}/${i}`);
+    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
+    const r = ctx.get(key) as unknown as DataRequest | undefined;
+    if (r === undefined || (r.kind !== 'restrict' && r.kind !== 'object')) continue;
+    if (r.status === 'fulfilled' && r.liftedAt === undefined) out.push(r);
+  }
+  return out;
+}
+
 /** `args.exceptions` of an erasure's fulfilment: [{record, code}], codes of the request's jurisdiction. */
 function readExceptions(args: Args, r: DataRequest): ErasureExceptionEntry[] {
   const raw = args.exceptions;
@@ -159,10 +174,16 @@ export const requestModule: Module = {
       arg.only(args, ['request', 'exceptions']);
       const r = openRequest(ctx, args);
       const exceptions = readExceptions(args, r);
+      let restricted: string[] | undefined;
       if (r.kind === 'restrict' || r.kind === 'object') {
-        for (const id of r.records) {
+        // No record list: everything the org holds on the subject (what the CLI and portal send).
+        const ids = r.records.length > 0 ? r.records : liveRecordsOf(ctx, r.org, r.subject).map((rec) => rec.id);
+        restricted = [];
+        for (const id of ids) {
           const rec = ctx.get(recordKey(r.org, id)) as unknown as DataRecord | undefined;
-          if (rec !== undefined) ctx.put(recordKey(r.org, id), { ...rec, restricted: true });
+          if (rec === undefined || rec.erasedAt !== null) continue;
+          ctx.put(recordKey(r.org, id), { ...rec, restricted: true });
+          restricted.push(id);
         }
       }
       if (r.kind === 'erase') {
@@ -188,7 +209,41 @@ export const requestModule: Module = {
         status: 'fulfilled',
         closedAt: ctx.time,
         ...(exceptions.length === 0 ? {} : { exceptions }),
+        ...(restricted === undefined ? {} : { restricted }),
       });
+      return 'OK';
+    },
+    /**
+     * The customer lifts a restriction or withdraws an objection they made: its records may be
+     * processed again, except those another restriction or objection of theirs still holds.
+     */
+    lift(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'request']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const id = arg.str(args, 'request', 64, /^[0-9a-f]{64}$/);
+      const r = ctx.get(requestKey(org, id)) as unknown as DataRequest | undefined;
+      if (r === undefined || r.subject !== subject)
+        throw new ExecFailure('NOT_FOUND', `no request ${id} of yours to ${org}`);
+      ctx.index(subject);
+      if (r.kind !== 'restrict' && r.kind !== 'object') {
+        throw new ExecFailure('INVALID_ARGS', `expected a restriction or objection request, not ${r.kind}`);
+      }
+      if (r.status !== 'fulfilled') {
+        throw new ExecFailure('CONFLICT', `the request is ${r.status}: only a restriction in force can be lifted`);
+      }
+      if (r.liftedAt !== undefined) throw new ExecFailure('CONFLICT', 'the restriction was already lifted');
+      const held = new Set(
+        restrictionsInForce(ctx, org, subject)
+          .filter((other) => other.id !== r.id)
+          .flatMap((other) => other.restricted ?? other.records),
+      );
+      for (const recordId of r.restricted ?? r.records) {
+        if (held.has(recordId)) continue;
+        const rec = ctx.get(recordKey(org, recordId)) as unknown as DataRecord | undefined;
+        if (rec?.restricted) ctx.put(recordKey(org, recordId), { ...rec, restricted: false });
+      }
+      ctx.put(requestKey(org, id), { ...r, liftedAt: ctx.time });
       return 'OK';
     },
     /** The org refuses the request, with the reason the customer will see. */

@@ -127,4 +127,11 @@ export interface DataRequest {
   records: string[];
   /** Erasure: the records the org kept, each under a legal exception (absent when none). */
   exceptions?: ErasureExceptionEntry[];
+  /**
+   * Restriction or objection, once fulfilled: the records it restricted (every live record of the
+   * subject at the org when `records` is empty). Absent on other kinds.
+   */
+  restricted?: string[];
+  /** Restriction or objection: when the customer lifted it (`request.lift`); absent while it holds. */
+  liftedAt?: number;
 }

@@ -71,6 +71,10 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.reject':
       return `${who} refused ${your} request: “${reason}”`;
+    case 'request.lift':
+      return ctx.requestKind(str('request')) === 'object'
+        ? `${who} withdrew ${your} objection to the use of ${your} data by ${org}`
+        : `${who} lifted the pause in the use of ${your} data by ${org}`;
     case 'data.register': {
       const src = a.sourceRecord as { org?: unknown } | undefined;
       if (src !== undefined && typeof src.org === 'string') {

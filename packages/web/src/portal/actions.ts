@@ -138,3 +138,8 @@ export async function openRequest(
 ): Promise<void> {
   await send(wallet, chainId, v.org, 'request.open', { org: v.org, kind, jurisdiction });
 }
+
+/** Lifts a restriction (or withdraws an objection) the company fulfilled: the customer's own choice. */
+export async function liftRestriction(wallet: Wallet, chainId: string, v: OrgView, request: string): Promise<void> {
+  await send(wallet, chainId, v.org, 'request.lift', { org: v.org, request });
+}

@@ -21,7 +21,15 @@ import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Avatar, Badge, ConfirmDialog, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
-import { CONSENT_DAYS, consentNotice, giveConsent, openRequest, setOptOut, withdrawConsent } from './actions.js';
+import {
+  CONSENT_DAYS,
+  consentNotice,
+  giveConsent,
+  liftRestriction,
+  openRequest,
+  setOptOut,
+  withdrawConsent,
+} from './actions.js';
 import type { GpcState, PortalData } from './data.js';
 import { EventProof, FactProof } from './facts.js';
 import { GpcBanner } from './gpc.js';
@@ -273,7 +281,10 @@ function Allowances({
   );
 }
 
-const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'erase'];
+const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'restrict', 'erase'];
+
+/** Kinds whose fulfilment stays in force until the customer lifts it. */
+const pauses = (kind: RequestKind) => kind === 'restrict' || kind === 'object';
 
 function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; data: PortalData; action: Action }) {
   const id = useId();
@@ -299,7 +310,13 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
                   <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
                 )}
                 {r.overdue && <Badge tone="danger">Overdue by {-daysUntil(r.deadline, now)} days</Badge>}
-                {r.status === 'fulfilled' && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'fulfilled' && !pauses(r.kind) && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                  <Badge tone="ok">In force since {day(r.closedAt!)}</Badge>
+                )}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt !== undefined && (
+                  <Badge tone="neutral">Lifted on {day(r.liftedAt)}</Badge>
+                )}
                 {r.status === 'rejected' && <Badge tone="danger">Refused on {day(r.closedAt!)}</Badge>}
               </p>
               <p className="fact-line muted small">
@@ -319,6 +336,32 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
               )}
               {r.status === 'rejected' && r.reason !== null && (
                 <p className="fact-line small">Their reason: “{r.reason}”</p>
+              )}
+              {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                <div className="row">
+                  <p className="fact-line small">
+                    {v.name} may not use {r.restricted?.length === 1 ? 'this record' : 'these records'} of yours until
+                    you lift it.
+                  </p>
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={action.busy !== undefined}
+                    onClick={() =>
+                      action.run(
+                        `lift:${r.id}`,
+                        `Lifted: ${v.name} may use your data again where a lawful reason allows.`,
+                        () => liftRestriction(wallet, data.ctx.trust.chainId, v, r.id),
+                      )
+                    }
+                  >
+                    {action.busy === `lift:${r.id}`
+                      ? 'Lifting…'
+                      : r.kind === 'object'
+                        ? 'Withdraw the objection'
+                        : 'Lift the pause'}
+                  </button>
+                </div>
               )}
               <p className="fact-line">
                 <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />
