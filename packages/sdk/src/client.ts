@@ -14,7 +14,14 @@
  */
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ErasureExceptionEntry, MemberSet, SignedTx, TrustedMembers } from '@custos/protocol/ledger';
+import type {
+  ErasureExceptionEntry,
+  ExtendReason,
+  MemberSet,
+  RejectReason,
+  SignedTx,
+  TrustedMembers,
+} from '@custos/protocol/ledger';
 import {
   block,
   blocks,
@@ -400,12 +407,12 @@ export class CustosClient {
   }
 
   /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
-  extendRequest(org: string, request: string, reason: string, opts?: CallOptions) {
+  extendRequest(org: string, request: string, reason: ExtendReason, opts?: CallOptions) {
     return extendRequest(this.#t, org, request, reason, opts);
   }
 
-  /** Rejects a request with the reason the customer sees. */
-  rejectRequest(org: string, request: string, reason: string, opts?: CallOptions) {
+  /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
+  rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.#t, org, request, reason, opts);
   }
 

@@ -5,7 +5,14 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import { ERASURE_EXCEPTIONS, type ErasureException } from '@custos/protocol/ledger';
+import {
+  ERASURE_EXCEPTIONS,
+  type ErasureException,
+  EXTEND_REASONS,
+  type ExtendReason,
+  REJECT_REASONS,
+  type RejectReason,
+} from '@custos/protocol/ledger';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
@@ -329,16 +336,19 @@ export function registerOrgCommands(program: Command): void {
 
   const request = org.command('request').description('answer a customer request');
   for (const [action, description] of [
-    ['extend', 'extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason'],
+    [
+      'extend',
+      `extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason, one of ${EXTEND_REASONS.join(', ')}`,
+    ],
     [
       'fulfil',
       'mark the request done (an erasure needs every record of the subject erased first, or --exception RECORD=CODE)',
     ],
-    ['reject', 'refuse the request; needs --reason, which the customer sees'],
+    ['reject', `refuse the request; needs --reason, which the customer sees, one of ${REJECT_REASONS.join(', ')}`],
   ] as const) {
     orgCommand(request, action, description)
       .argument('<id>', 'request id')
-      .option('--reason <text>', 'reason the customer will see')
+      .option('--reason <code>', 'why, as a code the customer sees in words (docs/customer-data.md, "Reasons")')
       .option(
         '--exception <record=code>',
         `fulfil an erasure keeping RECORD under a legal exception (repeatable): ${[...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA].join(', ')}`,
@@ -351,6 +361,10 @@ export function registerOrgCommands(program: Command): void {
           throw bad(`expected --reason for ${action}`);
         }
         if (action === 'fulfil' && flags.reason !== undefined) throw bad('expected no --reason for fulfil');
+        const allowed: readonly string[] = action === 'extend' ? EXTEND_REASONS : REJECT_REASONS;
+        if (action !== 'fulfil' && !allowed.includes(flags.reason!)) {
+          throw bad(`expected --reason for ${action} as one of ${allowed.join(', ')}`);
+        }
         if (action !== 'fulfil' && flags.exception.length > 0) throw bad(`expected no --exception for ${action}`);
         const codes: readonly string[] = [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA];
         const exceptions = flags.exception.map((e) => {
@@ -367,8 +381,8 @@ export function registerOrgCommands(program: Command): void {
           action === 'fulfil'
             ? sdk.fulfilRequest(by, requestId, exceptions.length === 0 ? {} : { exceptions })
             : action === 'extend'
-              ? sdk.extendRequest(by, requestId, reason)
-              : sdk.rejectRequest(by, requestId, reason),
+              ? sdk.extendRequest(by, requestId, reason as ExtendReason)
+              : sdk.rejectRequest(by, requestId, reason as RejectReason),
         );
         commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
       });

@@ -9,6 +9,8 @@ import {
   type DataRequest,
   ERASURE_EXCEPTIONS,
   type ErasureExceptionEntry,
+  EXTEND_REASONS,
+  REJECT_REASONS,
   REQUEST_KINDS,
   type RequestKind,
 } from '@custos/protocol/ledger';
@@ -150,11 +152,11 @@ export const requestModule: Module = {
       addSubjectItem(ctx, subject, requestKey(org, ctx.txId));
       return 'OK';
     },
-    /** The org extends the deadline once, within the legal maximum, giving the reason. */
+    /** The org extends the deadline once, within the legal maximum, giving the reason (a code). */
     extend(ctx: ExecContext, args: Args) {
       arg.only(args, ['request', 'reason']);
       const r = openRequest(ctx, args);
-      const reason = arg.str(args, 'reason', 500);
+      const reason = arg.oneOf(args, 'reason', EXTEND_REASONS);
       if (r.originalDeadline !== null) throw new ExecFailure('CONFLICT', 'the deadline was already extended once');
       if (ctx.time > r.deadline)
         throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
@@ -246,11 +248,11 @@ export const requestModule: Module = {
       ctx.put(requestKey(org, id), { ...r, liftedAt: ctx.time });
       return 'OK';
     },
-    /** The org refuses the request, with the reason the customer will see. */
+    /** The org refuses the request, with the reason the customer will see (a code). */
     reject(ctx: ExecContext, args: Args) {
       arg.only(args, ['request', 'reason']);
       const r = openRequest(ctx, args);
-      const reason = arg.str(args, 'reason', 500);
+      const reason = arg.oneOf(args, 'reason', REJECT_REASONS);
       ctx.put(requestKey(r.org, r.id), { ...r, status: 'rejected', closedAt: ctx.time, reason });
       return 'OK';
     },

@@ -78,6 +78,32 @@ export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict'
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
+ * Why an org refuses a request, as codes (never free text, which could carry personal data onto the
+ * ledger for good): the identity could not be verified (GDPR Art. 12(6), CCPA regulations 7060);
+ * manifestly unfounded (Art. 12(5)); excessive, in particular repetitive (Art. 12(5), CCPA
+ * 1798.130(b): access more than twice in 12 months); no data held on the requester; a legal
+ * exemption (a restriction under Art. 23, CCPA 1798.145); the rights and freedoms of others
+ * (Art. 15(4)); the right does not apply to this processing (e.g. portability, Art. 20(1)).
+ */
+export const REJECT_REASONS = [
+  'identity-not-verified',
+  'manifestly-unfounded',
+  'excessive',
+  'no-data-held',
+  'legal-exemption',
+  'rights-of-others',
+  'right-not-applicable',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/**
+ * Why an org extends a request's deadline once, as codes: the complexity or the number of requests
+ * (GDPR Art. 12(3); CCPA 1798.130(a)(2), "when reasonably necessary").
+ */
+export const EXTEND_REASONS = ['complexity', 'number-of-requests'] as const;
+export type ExtendReason = (typeof EXTEND_REASONS)[number];
+
+/**
  * Legal exceptions to the right to erasure, as codes (never free text) so every reader can say what
  * they mean: GDPR Art. 17(3) (a) freedom of expression, (b) a legal obligation or a task in the
  * public interest, (c) public health, (d) archiving, research or statistics, (e) legal claims; CCPA

@@ -7,10 +7,12 @@ import { labelOf } from '@custos/protocol/consent';
 import type { SignedTx } from '@custos/protocol/ledger';
 import {
   basisText,
+  extendReasonText,
   ISO_FORMAT,
   list,
   lower,
   lowerLabels,
+  rejectReasonText,
   requestNoun,
   type Subject,
   typeText,
@@ -66,11 +68,11 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     case 'request.open':
       return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
     case 'request.extend':
-      return `${who} extended the deadline of ${your} request: “${reason}”`;
+      return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
     case 'request.fulfil':
       return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.reject':
-      return `${who} refused ${your} request: “${reason}”`;
+      return `${who} refused ${your} request: ${rejectReasonText(reason)}`;
     case 'request.lift':
       return ctx.requestKind(str('request')) === 'object'
         ? `${who} withdrew ${your} objection to the use of ${your} data by ${org}`

@@ -164,6 +164,31 @@ const ERASURE_EXCEPTION_TEXT: Record<string, string> = {
   'ccpa-105-d-7': 'internal uses you would expect, or a legal obligation (CCPA 1798.105(d)(7))',
 };
 
+const REJECT_REASON_TEXT: Record<string, string> = {
+  'identity-not-verified': 'they could not verify that the request came from you (GDPR Art. 12(6))',
+  'manifestly-unfounded': 'they found the request manifestly unfounded (GDPR Art. 12(5))',
+  excessive: 'they found the request excessive, in particular repetitive (GDPR Art. 12(5); CCPA 1798.130(b))',
+  'no-data-held': 'they hold no data about you to act on',
+  'legal-exemption': 'a legal exemption applies (GDPR Art. 23; CCPA 1798.145)',
+  'rights-of-others': 'answering would affect the rights and freedoms of others (GDPR Art. 15(4))',
+  'right-not-applicable': 'this right does not apply to how they use your data (e.g. GDPR Art. 20(1))',
+};
+
+/** Why an org refused a request, in words (an unknown code, or text of an older chain, as is). */
+export function rejectReasonText(code: string): string {
+  return REJECT_REASON_TEXT[code] ?? code;
+}
+
+const EXTEND_REASON_TEXT: Record<string, string> = {
+  complexity: 'the request is complex (GDPR Art. 12(3); CCPA 1798.130(a)(2))',
+  'number-of-requests': 'they received many requests (GDPR Art. 12(3))',
+};
+
+/** Why an org extended a request's deadline, in words. */
+export function extendReasonText(code: string): string {
+  return EXTEND_REASON_TEXT[code] ?? code;
+}
+
 /** The legal exception an org relied on to keep a record after an erasure request, in words. */
 export function erasureExceptionText(code: string): string {
   return ERASURE_EXCEPTION_TEXT[code] ?? `a legal exception (${code})`;

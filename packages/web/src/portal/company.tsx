@@ -8,12 +8,14 @@ import { type Jurisdiction, type RequestKind, signedBy, type Wallet } from '@cus
 import {
   deadlineRule,
   erasureExceptionText,
+  extendReasonText,
   lower,
   lowerLabels,
   orgName,
   REQUEST_TEXT,
   recordDates,
   recordSentence,
+  rejectReasonText,
   requestNoun,
 } from '@custos/sdk/views';
 import { useId, useState } from 'react';
@@ -325,7 +327,8 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
               </p>
               {r.originalDeadline !== null && (
                 <p className="fact-line small">
-                  {v.name} extended the deadline from {day(r.originalDeadline)}: “{r.extensionReason}”
+                  {v.name} extended the deadline from {day(r.originalDeadline)}:{' '}
+                  {extendReasonText(r.extensionReason ?? '')}.
                 </p>
               )}
               {r.status === 'fulfilled' && r.exceptions !== undefined && r.exceptions.length > 0 && (
@@ -335,7 +338,7 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
                 </p>
               )}
               {r.status === 'rejected' && r.reason !== null && (
-                <p className="fact-line small">Their reason: “{r.reason}”</p>
+                <p className="fact-line small">Their reason: {rejectReasonText(r.reason)}.</p>
               )}
               {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
                 <div className="row">

@@ -13,12 +13,14 @@ import {
   type RecordView as CompanyRecord,
   type CompanyView,
   companyView,
+  extendReasonText,
   ISO_FORMAT,
   lowerLabels,
   orgName,
   placeCopies,
   recordDates,
   recordSentence,
+  rejectReasonText,
   requestNoun,
 } from '@custos/sdk/views';
 import { cliCommand } from '../../invocation.js';
@@ -223,8 +225,10 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
   if (v.requests.length === 0) lines.push('    none');
   for (const r of v.requests) {
     const extended =
-      r.originalDeadline === null ? '' : ` (extended from ${day(r.originalDeadline)}: ${r.extensionReason})`;
-    const closed = r.reason === null ? '' : `: ${r.reason}`;
+      r.originalDeadline === null
+        ? ''
+        : ` (extended from ${day(r.originalDeadline)}: ${extendReasonText(r.extensionReason ?? '')})`;
+    const closed = r.reason === null ? '' : `: ${rejectReasonText(r.reason)}`;
     // A fulfilled restriction or objection holds until the customer lifts it.
     const pause =
       r.status !== 'fulfilled' || (r.kind !== 'restrict' && r.kind !== 'object')
