@@ -225,6 +225,19 @@ describe('customer and org CLI', () => {
     expect(share.code).toBe('OPTED_OUT');
   });
 
+  it('an objection to direct marketing refuses its use at once, until withdrawn', async () => {
+    const use = ['org', 'access', record, '--org', 'bank', '--purpose', 'dpv:Marketing', '--basis', 'consent'];
+    const bad = await custos(['object', '--org', 'bank', '--purposes', 'dpv:ServiceProvision']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('expected --purposes among dpv:Marketing');
+    expect((await json(['object', '--org', 'bank', '--purposes', 'dpv:Marketing'])).code).toBe('OK');
+    expect((await json(use, 1)).code).toBe('OPTED_OUT');
+    expect((await json(['object', '--org', 'bank', '--purposes', 'dpv:Marketing', '--withdraw'])).code).toBe('OK');
+    // Back to the lawful basis, whichever way it answers now.
+    const after = await custos([...use, '--json']);
+    expect(JSON.parse(after.stdout).code).not.toBe('OPTED_OUT');
+  });
+
   it('a pause covers every record the org holds on the customer until the customer lifts it', async () => {
     const opened = await json(['request', 'open', '--org', 'bank', '--kind', 'restrict']);
     expect(opened).toMatchObject({ code: 'OK', request: { kind: 'restrict', status: 'open', records: [] } });

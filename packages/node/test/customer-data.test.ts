@@ -174,6 +174,36 @@ describe('sharing and sale', () => {
     expect(r.code).toBe('OPTED_OUT');
   });
 
+  it('an objection to direct marketing is absolute and at once, for the purposes named, whatever the basis (GDPR Art. 21(3))', async () => {
+    const record = await register();
+    await grant({ share: true });
+    const marketing = { record, purpose: 'dpv:Marketing', basis: 'consent' };
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OK');
+    // Only the customer objects, only to direct-marketing purposes (others go through request.open).
+    const object = { org: 'bank', purposes: ['dpv:Marketing'] };
+    expect((await send(fx.orgs.bank!, 'objection.set', object)).code).toBe('UNAUTHORIZED');
+    expect((await send(alice, 'objection.set', { org: 'bank', purposes: ['dpv:ServiceProvision'] })).code).toBe(
+      'INVALID_ARGS',
+    );
+    expect((await send(alice, 'objection.set', object)).code).toBe('OK');
+    // The live consent does not override it; the contract purpose is untouched.
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OPTED_OUT');
+    const share = { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false };
+    expect((await send(fx.orgs.bank!, 'data.share', share)).code).toBe('OPTED_OUT');
+    const service = { record, purpose: 'dpv:ServiceProvision', basis: 'contract' };
+    expect((await send(fx.orgs.bank!, 'data.access', service)).code).toBe('OK');
+    // An opt-out of sale later keeps the objection.
+    expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['sale'] })).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OPTED_OUT');
+    const prefs = JSON.parse(node.store.getState(`pref/bank/${aliceDid}`)!);
+    expect(prefs.objections['dpv:Marketing']).toMatchObject({ at: expect.any(Number) });
+    expect(prefs.sale).not.toBeNull();
+    // Withdrawn: the consent counts again.
+    expect((await send(alice, 'objection.clear', object)).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OK');
+    expect(JSON.parse(node.store.getState(`pref/bank/${aliceDid}`)!).objections).toBeUndefined();
+  });
+
   it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
     const record = await register();
     await grant({ share: true });

@@ -211,6 +211,27 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
     await checkA11y(page, 'company with a lifted pause');
   });
 
+  it('objects to direct marketing: refused at once whatever the basis, until withdrawn', async () => {
+    const objection = page.getByRole('switch', { name: 'No direct marketing' });
+    expect(await objection.getAttribute('aria-checked')).toBe('false');
+    await objection.click();
+    await page
+      .getByText('Saved: Example Bank may no longer use your data for direct marketing.')
+      .waitFor({ timeout: 15_000 });
+    await expect.poll(() => objection.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('true');
+    // Refused for the objection before any lawful basis is looked at.
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('OPTED_OUT');
+    const timeline = page.getByRole('region', { name: /Uses and sharing/ });
+    await timeline.getByText('Refused: you objected').waitFor({ timeout: 15_000 });
+    await checkA11y(page, 'company with an objection');
+    await objection.click();
+    await page
+      .getByText('Saved: your objection to direct marketing by Example Bank is withdrawn.')
+      .waitFor({ timeout: 15_000 });
+    await expect.poll(() => objection.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('false');
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('NO_LAWFUL_BASIS');
+  });
+
   it('asks for erasure, with its legal deadline', async () => {
     await page.getByRole('button', { name: 'Erase my data' }).click();
     const dialog = page.getByRole('dialog', { name: 'Ask Example Bank to erase your data?' });

@@ -9,7 +9,7 @@
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
-import { liveGrants, preferences } from './consent.js';
+import { liveGrants, objectionTo, preferences } from './consent.js';
 import { MEMBER_ID } from './member.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
@@ -43,6 +43,16 @@ function ownRecord(ctx: ExecContext, args: Args, name = 'record'): DataRecord {
 function refuseFlaggedCopy(rec: DataRecord): void {
   if (rec.erasureRequestedAt !== null) {
     throw new ExecFailure('ERASED', 'the source of this copy was erased: the copy must be erased too, not used');
+  }
+}
+
+/** An objection to direct marketing (GDPR Art. 21(3)) is absolute: no basis overrides it. */
+function refuseObjected(ctx: ExecContext, rec: DataRecord, purpose: string): void {
+  if (objectionTo(ctx, rec.org, rec.subject, purpose) !== undefined) {
+    throw new ExecFailure(
+      'OPTED_OUT',
+      `the customer objected to ${purpose} (GDPR Art. 21(3)): no lawful basis overrides it`,
+    );
   }
 }
 
@@ -157,6 +167,7 @@ export const dataModule: Module = {
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      refuseObjected(ctx, rec, purpose);
       checkBasis(ctx, rec, purpose, basis);
       return 'OK';
     },
@@ -172,6 +183,7 @@ export const dataModule: Module = {
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      refuseObjected(ctx, rec, purpose);
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {
         throw new ExecFailure(

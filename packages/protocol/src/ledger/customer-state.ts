@@ -43,7 +43,25 @@ export interface OptOut {
 export interface Preferences {
   sale: OptOut | null;
   share: OptOut | null;
+  /**
+   * Purposes the customer objected to (GDPR Art. 21(2)-(3)): direct marketing and the profiling
+   * for it, absolute, whatever the lawful basis (`objection.set`). Absent when none.
+   */
+  objections?: Record<string, { at: number; txId: string }>;
 }
+
+/**
+ * Purposes of direct marketing and of the profiling for it: an objection to them is absolute (GDPR
+ * Art. 21(3): "the personal data shall no longer be processed for such purposes"), takes effect at
+ * once, and the org cannot refuse it.
+ */
+export const DIRECT_MARKETING_PURPOSES = [
+  'dpv:Marketing',
+  'dpv:DirectMarketing',
+  'dpv:Advertising',
+  'dpv:PersonalisedAdvertising',
+  'dpv:ProvidePersonalisedRecommendations',
+] as const;
 export interface DataRecord {
   id: string;
   org: string;

@@ -29,6 +29,7 @@ export {
   type ConsentGrant,
   type DataRecord,
   type DataRequest,
+  DIRECT_MARKETING_PURPOSES,
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,

@@ -63,6 +63,10 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
     case 'optout.set':
       return `${who} told ${org} not to allow ${kinds} of ${your} data${str('source') === 'gpc' ? ' (Global Privacy Control)' : ''}`;
+    case 'objection.set':
+      return `${who} objected to the use of ${your} data by ${org} for ${lowerLabels(strs('purposes'))}`;
+    case 'objection.clear':
+      return `${who} withdrew ${your} objection to the use of ${your} data by ${org} for ${lowerLabels(strs('purposes'))}`;
     case 'optout.clear':
       return `${who} allowed ${kinds} by ${org} again`;
     case 'request.open':

@@ -59,6 +59,10 @@ export function resultText(code: string): { text: string; tone: Tone } {
  */
 export function outcomeText(type: string, code: string, subject: Subject = 'you'): { text: string; tone: Tone } {
   if (code === 'OK') return { text: type === 'data.access' || type === 'data.share' ? 'Allowed' : 'Done', tone: 'ok' };
+  // A use (not a share) is refused as OPTED_OUT only by an objection to direct marketing.
+  if (code === 'OPTED_OUT' && type === 'data.access') {
+    return { text: subject === 'you' ? 'Refused: you objected' : 'Refused: the customer objected', tone: 'danger' };
+  }
   if (code === 'OPTED_OUT' && subject === 'you') return { text: 'Refused: you opted out', tone: 'danger' };
   return resultText(code);
 }
@@ -71,6 +75,8 @@ const TYPES: Record<string, string> = {
   'consent.withdraw': 'Consent withdrawn',
   'optout.set': 'Opt-out',
   'optout.clear': 'Opt-out lifted',
+  'objection.set': 'Objection to direct marketing',
+  'objection.clear': 'Objection withdrawn',
   'data.register': 'Data recorded',
   'data.access': 'Data used',
   'data.share': 'Data shared',

@@ -6,6 +6,7 @@
 import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
+import { DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
 import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
 import { type ConsentView, lowerLabels, resultText } from '@custos/sdk/views';
 import { client } from '../lib/api.js';
@@ -100,6 +101,17 @@ export async function setOptOut(
 ): Promise<void> {
   if (optOut) await send(wallet, chainId, org, 'optout.set', { org, kinds: [kind], source: 'user' });
   else await send(wallet, chainId, org, 'optout.clear', { org, kinds: [kind] });
+}
+
+/**
+ * Objects to direct marketing and the profiling for it by the company (GDPR Art. 21(3)), or
+ * withdraws the objection: every purpose of `DIRECT_MARKETING_PURPOSES` at once.
+ */
+export async function setMarketingObjection(wallet: Wallet, chainId: string, org: string, on: boolean): Promise<void> {
+  await send(wallet, chainId, org, on ? 'objection.set' : 'objection.clear', {
+    org,
+    purposes: [...DIRECT_MARKETING_PURPOSES],
+  });
 }
 
 /** True when this browser sends the Global Privacy Control signal. */

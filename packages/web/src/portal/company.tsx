@@ -29,6 +29,7 @@ import {
   giveConsent,
   liftRestriction,
   openRequest,
+  setMarketingObjection,
   setOptOut,
   withdrawConsent,
 } from './actions.js';
@@ -279,6 +280,33 @@ function Allowances({
         );
       })}
       {gpc.enabled && <p className="muted small">Your browser’s Global Privacy Control keeps these on.</p>}
+      <h3 className="mt-5">Direct marketing</h3>
+      {(() => {
+        const objected = Object.values(v.prefs.objections ?? {});
+        const since = objected.length === 0 ? undefined : Math.min(...objected.map((o) => o.at));
+        return (
+          <Switch
+            label="No direct marketing"
+            description={
+              since === undefined
+                ? `You can object at any time: ${v.name} must then stop using your data for marketing, adverts and recommendations, whatever it relies on, and cannot refuse.`
+                : `On since ${day(since)}: ${v.name} may not use your data for marketing, adverts or recommendations.`
+            }
+            checked={since !== undefined}
+            busy={action.busy === 'objection'}
+            disabled={action.busy !== undefined}
+            onChange={(on) =>
+              action.run(
+                'objection',
+                on
+                  ? `Saved: ${v.name} may no longer use your data for direct marketing.`
+                  : `Saved: your objection to direct marketing by ${v.name} is withdrawn.`,
+                () => setMarketingObjection(wallet, chainId, v.org, on),
+              )
+            }
+          />
+        );
+      })()}
     </section>
   );
 }
