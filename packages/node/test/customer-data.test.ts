@@ -204,6 +204,59 @@ describe('sharing and sale', () => {
     expect(JSON.parse(node.store.getState(`pref/bank/${aliceDid}`)!).objections).toBeUndefined();
   });
 
+  it('special categories (GDPR Art. 9): explicit consent for consent purposes, a declared Art. 9(2) condition for any other basis', async () => {
+    const health = (purposes: { [k: string]: JsonValue }, extra: { [k: string]: JsonValue } = {}) =>
+      send(fx.orgs.bank!, 'data.register', {
+        subject: aliceDid,
+        category: 'pd:HealthRecord',
+        purposes,
+        source: 'subject',
+        commitment: COMMIT,
+        vaultRef: '0f'.repeat(16),
+        retentionDays: 30,
+        ...extra,
+      });
+    // A contract is not enough for health data: it needs a condition of Art. 9(2) too.
+    expect((await health({ 'dpv:ServiceProvision': 'contract' })).code).toBe('INVALID_ARGS');
+    expect((await health({ 'dpv:ServiceProvision': 'contract' }, { condition: 'gdpr-9-2-z' })).code).toBe(
+      'INVALID_ARGS',
+    );
+    const care = await health({ 'dpv:ServiceProvision': 'contract' }, { condition: 'gdpr-9-2-h' });
+    expect(care.code).toBe('OK');
+    expect(rec('bank', care.txId)).toMatchObject({ condition: 'gdpr-9-2-h' });
+    // A condition on an ordinary category is refused: it would claim what is not so.
+    const ordinary = await send(fx.orgs.bank!, 'data.register', {
+      subject: aliceDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      commitment: COMMIT,
+      vaultRef: '0f'.repeat(16),
+      retentionDays: 30,
+      condition: 'gdpr-9-2-h',
+    });
+    expect(ordinary.code).toBe('INVALID_ARGS');
+    // Consent purposes need no condition, but the consent must be explicit.
+    const research = await health({ 'dpv:ResearchAndDevelopment': 'consent' });
+    expect(research.code).toBe('OK');
+    const consent = {
+      org: 'bank',
+      purposes: ['dpv:ResearchAndDevelopment'],
+      categories: ['pd:HealthRecord'],
+      expiresAt: clock + 365 * DAY,
+      jurisdiction: 'GDPR',
+      notice: NOTICE,
+    };
+    expect((await send(alice, 'consent.grant', consent)).code).toBe('INVALID_ARGS');
+    const use = { record: research.txId, purpose: 'dpv:ResearchAndDevelopment', basis: 'consent' };
+    expect((await send(fx.orgs.bank!, 'data.access', use)).code).toBe('NO_LAWFUL_BASIS');
+    const explicit = await send(alice, 'consent.grant', { ...consent, explicit: true });
+    expect(explicit.code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', use)).code).toBe('OK');
+    const grants = JSON.parse(node.store.getState(`consent/bank/${aliceDid}`)!).grants;
+    expect(grants.at(-1)).toMatchObject({ id: explicit.txId, explicit: true });
+  });
+
   it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
     const record = await register();
     await grant({ share: true });

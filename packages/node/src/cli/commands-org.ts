@@ -6,6 +6,8 @@
  */
 import type { JsonValue } from '@custos/protocol/jcs';
 import {
+  ART9_CONDITIONS,
+  type Art9Condition,
   ERASURE_EXCEPTIONS,
   type ErasureException,
   EXTEND_REASONS,
@@ -203,6 +205,12 @@ export function registerOrgCommands(program: Command): void {
     .requiredOption('--purposes <list>', 'PURPOSE=BASIS,..., e.g. dpv:Marketing=consent,dpv:ServiceProvision=contract')
     .addOption(new Option('--source <source>', 'where the data came from').choices([...SOURCES]).default('subject'))
     .requiredOption('--retention-days <n>', 'days the org may keep it')
+    .addOption(
+      new Option(
+        '--condition <code>',
+        'for a special category on a basis other than consent: its GDPR Art. 9(2) condition',
+      ).choices([...ART9_CONDITIONS]),
+    )
     .requiredOption(
       '--value-file <file>',
       "the value as JSON, from a file or '-' for stdin (never on the command line)",
@@ -216,6 +224,7 @@ export function registerOrgCommands(program: Command): void {
           source: string;
           retentionDays: string;
           valueFile: string;
+          condition?: Art9Condition;
         },
       ) => {
         const out = output(flags.json === true);
@@ -226,6 +235,7 @@ export function registerOrgCommands(program: Command): void {
           source: flags.source as (typeof SOURCES)[number],
           retentionDays: parsePositiveInt(flags.retentionDays, '--retention-days'),
           value: readValueFile(flags.valueFile),
+          ...(flags.condition === undefined ? {} : { condition: flags.condition }),
         };
         const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
         commitResult(out, r, `Registered record ${r.recordId} (${body.category}) for ${flags.subject}`);

@@ -6,6 +6,8 @@
  * objections to direct marketing.
  * A grant is live at a height when it is not withdrawn and its expiry is after the block time.
  */
+
+import { isSensitiveCategory } from '@custos/protocol/consent';
 import { type ConsentGrant, DIRECT_MARKETING_PURPOSES, type OptOut, type Preferences } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
@@ -43,17 +45,37 @@ export const consentModule: Module = {
   actions: {
     /** The customer consents to an org using some categories of their data for some purposes. */
     grant(ctx: ExecContext, args: Args) {
-      arg.only(args, ['org', 'purposes', 'categories', 'expiresAt', 'share', 'sale', 'jurisdiction', 'notice']);
+      arg.only(args, [
+        'org',
+        'purposes',
+        'categories',
+        'expiresAt',
+        'share',
+        'sale',
+        'jurisdiction',
+        'notice',
+        'explicit',
+      ]);
       const subject = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
       const expiresAt = arg.int(args, 'expiresAt', 0, Number.MAX_SAFE_INTEGER);
       if (expiresAt <= ctx.time) throw new ExecFailure('INVALID_ARGS', 'expected args.expiresAt after the block time');
       if (expiresAt > ctx.time + MAX_CONSENT_MS)
         throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
+      const categories = codes(args, 'categories', 'category');
+      // GDPR Art. 9(2)(a): consent to a special category must be explicit, and say so.
+      const explicit = arg.optBool(args, 'explicit') ?? false;
+      const special = categories.filter(isSensitiveCategory);
+      if (special.length > 0 && !explicit) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected args.explicit: true for special categories (${special.join(', ')}): GDPR Art. 9(2)(a) needs explicit consent`,
+        );
+      }
       const grant: Grant = {
         id: ctx.txId,
         purposes: codes(args, 'purposes', 'purpose'),
-        categories: codes(args, 'categories', 'category'),
+        categories,
         expiresAt,
         share: arg.optBool(args, 'share') ?? false,
         sale: arg.optBool(args, 'sale') ?? false,
@@ -61,6 +83,7 @@ export const consentModule: Module = {
         notice: hash32(args, 'notice'),
         grantedAt: ctx.time,
         withdrawnAt: null,
+        ...(special.length > 0 ? { explicit: true as const } : {}),
       };
       ctx.index(subject);
       const st = (ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined) ?? { grants: [] };

@@ -6,7 +6,15 @@
  *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
-import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol/ledger';
+import { isSensitiveCategory } from '@custos/protocol/consent';
+import {
+  ART9_CONDITIONS,
+  type Art9Condition,
+  type DataRecord,
+  LAWFUL_BASES,
+  type LawfulBasis,
+  type Share,
+} from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, objectionTo, preferences } from './consent.js';
@@ -64,8 +72,12 @@ export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, b
   }
   if (declared !== basis) throw new ExecFailure('NO_LAWFUL_BASIS', `the declared basis for ${purpose} is ${declared}`);
   if (basis === 'consent') {
+    // A special category on consent needs the explicit kind (GDPR Art. 9(2)(a)); a declared
+    // condition covers only the purposes on another basis.
+    const needsExplicit = isSensitiveCategory(rec.category);
     const covered = liveGrants(ctx, rec.org, rec.subject).some(
-      (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category),
+      (g) =>
+        g.purposes.includes(purpose) && g.categories.includes(rec.category) && (!needsExplicit || g.explicit === true),
     );
     if (!covered) throw new ExecFailure('NO_LAWFUL_BASIS', 'no live consent covers this org, purpose and category');
   }
@@ -85,6 +97,7 @@ export const dataModule: Module = {
         'vaultRef',
         'retentionDays',
         'sourceRecord',
+        'condition',
       ]);
       const org = signerOrg(ctx);
       const subject = subjectArg(args, 'subject');
@@ -107,6 +120,20 @@ export const dataModule: Module = {
           throw new ExecFailure('INVALID_ARGS', `expected each lawful basis as one of ${LAWFUL_BASES.join(', ')}`);
         }
         purposes[p] = b as LawfulBasis;
+      }
+      // A special category (GDPR Art. 9(1)): purposes on consent need explicit consent at each use;
+      // any other basis needs a declared Art. 9(2) condition.
+      let condition: Art9Condition | undefined;
+      if (args.condition !== undefined) {
+        if (!isSensitiveCategory(category)) {
+          throw new ExecFailure('INVALID_ARGS', 'expected args.condition only for a special category (GDPR Art. 9(1))');
+        }
+        condition = arg.oneOf(args, 'condition', ART9_CONDITIONS);
+      } else if (isSensitiveCategory(category) && Object.values(purposes).some((b) => b !== 'consent')) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected ${category}, a special category, on consent for every purpose or with args.condition, one of ${ART9_CONDITIONS.join(', ')} (GDPR Art. 9(2))`,
+        );
       }
       const commitment = hash32(args, 'commitment');
       const vaultRef = arg.str(args, 'vaultRef', 64, /^[0-9a-f]{32}$/);
@@ -153,6 +180,7 @@ export const dataModule: Module = {
         sourceRecord,
         copies: [],
         restricted: false,
+        ...(condition === undefined ? {} : { condition }),
       };
       ctx.put(recordKey(org, ctx.txId), rec);
       addSubjectItem(ctx, subject, recordKey(org, ctx.txId));

@@ -33,7 +33,32 @@ export interface ConsentGrant {
   withdrawnAt: number | null;
   /** Id of the `consent.withdraw` transaction that withdrew it (absent on grants withdrawn before it was recorded). */
   withdrawnBy?: string;
+  /**
+   * Explicit consent (GDPR Art. 9(2)(a)): the customer affirmed a statement naming the special
+   * categories. Required when `categories` holds one; absent otherwise.
+   */
+  explicit?: true;
 }
+
+/**
+ * The conditions of GDPR Art. 9(2) other than explicit consent under which a special category may
+ * be processed: (b) employment and social security law, (c) vital interests, (d) a not-for-profit
+ * body's members, (e) made manifestly public by the subject, (f) legal claims, (g) substantial
+ * public interest, (h) health or social care, (i) public health, (j) archiving, research or
+ * statistics.
+ */
+export const ART9_CONDITIONS = [
+  'gdpr-9-2-b',
+  'gdpr-9-2-c',
+  'gdpr-9-2-d',
+  'gdpr-9-2-e',
+  'gdpr-9-2-f',
+  'gdpr-9-2-g',
+  'gdpr-9-2-h',
+  'gdpr-9-2-i',
+  'gdpr-9-2-j',
+] as const;
+export type Art9Condition = (typeof ART9_CONDITIONS)[number];
 export interface OptOut {
   at: number;
   /** `user` for an explicit choice, `gpc` for a Global Privacy Control signal. */
@@ -83,6 +108,11 @@ export interface DataRecord {
   sourceRecord: { org: string; id: string } | null;
   copies: { org: string; id: string }[];
   restricted: boolean;
+  /**
+   * A special category (GDPR Art. 9(1)) processed under a condition of Art. 9(2) other than explicit
+   * consent; absent otherwise (its consent purposes then need explicit consent).
+   */
+  condition?: Art9Condition;
 }
 export interface Share {
   recipient: string;

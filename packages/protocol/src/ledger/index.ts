@@ -26,6 +26,8 @@ export {
 } from './checkpoint.js';
 export type { CommitResult } from './commit-result.js';
 export {
+  ART9_CONDITIONS,
+  type Art9Condition,
   type ConsentGrant,
   type DataRecord,
   type DataRequest,

@@ -3,6 +3,7 @@
  * for the company concerned, then sent to the node and waited for. A refused transaction (its result
  * code is not OK) is an error with the reason in words.
  */
+import { isSensitiveCategory } from '@custos/protocol/consent';
 import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
@@ -40,7 +41,11 @@ async function send(
 
 /** The sentence the customer agrees to; its SHA-256 is the consent's `notice` on the ledger. */
 export function consentNotice(orgName: string, categories: string[], purpose: string, until: number): string {
-  return `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
+  const special = categories.filter(isSensitiveCategory);
+  // GDPR Art. 9(2)(a): consent to a special category is explicit, and names it.
+  return special.length > 0
+    ? `I explicitly agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}, knowing that my ${lowerLabels(special)} ${special.length === 1 ? 'is a special category' : 'are special categories'} of personal data. I can withdraw this at any time.`
+    : `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
 }
 
 function jurisdictionOf(v: OrgView): Jurisdiction {
@@ -63,6 +68,7 @@ export async function giveConsent(wallet: Wallet, chainId: string, v: OrgView, t
     sale: false,
     jurisdiction: jurisdictionOf(v),
     notice: toHex(sha256(utf8(notice))),
+    ...(categories.some(isSensitiveCategory) ? { explicit: true } : {}),
   });
 }
 
@@ -88,6 +94,7 @@ async function regrant(wallet: Wallet, chainId: string, org: string, g: ConsentV
     sale: g.sale,
     jurisdiction: g.jurisdiction,
     notice: g.notice,
+    ...(g.categories.some(isSensitiveCategory) ? { explicit: true } : {}),
   });
 }
 

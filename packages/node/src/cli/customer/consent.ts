@@ -29,6 +29,7 @@ interface GrantFlags extends ChainFlags {
   share?: boolean;
   sale?: boolean;
   jurisdiction: string;
+  explicit?: boolean;
   noticeFile: string;
 }
 
@@ -83,6 +84,10 @@ export function registerConsentCommands(program: Command): void {
       .requiredOption('--days <n>', `how long the consent lasts, in days (at most ${MAX_CONSENT_DAYS})`)
       .option('--share', 'allow the org to share this data with other members for these purposes')
       .option('--sale', 'allow the org to sell this data (with --share)')
+      .option(
+        '--explicit',
+        'explicit consent, needed for special categories such as health data (GDPR Art. 9(2)(a)): you affirm the notice names them',
+      )
       .addOption(
         new Option('--jurisdiction <law>', 'the law the consent is given under')
           .choices([...JURISDICTIONS])
@@ -109,6 +114,7 @@ export function registerConsentCommands(program: Command): void {
       sale: flags.sale === true,
       jurisdiction: flags.jurisdiction,
       notice,
+      ...(flags.explicit === true ? { explicit: true } : {}),
     };
     const r = await submitAs(ctx, me, 'consent.grant', args);
     finish(
