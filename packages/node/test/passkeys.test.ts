@@ -11,6 +11,7 @@ import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPasskeyOrigins, createServer } from '../src/api/server.js';
 import { CEREMONY_TTL_MS, PasskeyService } from '../src/passkeys/passkeys.js';
 import { PasskeyStore } from '../src/passkeys/store.js';
 
@@ -441,5 +442,43 @@ describe('challenges expire', () => {
     now += CEREMONY_TTL_MS - 1;
     const r = await svc.verifyRegistration(o2.ceremony, a.register(o2.options) as never, 'x');
     expect(r.credential).toBe(b64u(a.id));
+  });
+});
+
+describe('limits and configuration', () => {
+  it('rate-limits the ceremonies per client, recovery the tightest', async () => {
+    const app = createServer(api.node, { passkeys: { rpId: RP_ID, origins: [ORIGIN] }, passkeyCeremoniesPerMinute: 4 });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        codes.push((await app.inject({ method: 'POST', url: '/v1/passkeys/login/options', payload: {} })).statusCode);
+      }
+      expect(codes).toEqual([200, 200, 200, 200, 429]);
+      const recover = { lookup: b64u(randomBytes(16)), auth: b64u(randomBytes(32)) };
+      const first = await app.inject({ method: 'POST', url: '/v1/passkeys/recover', payload: recover });
+      expect(first.statusCode).toBe(401);
+      const second = await app.inject({ method: 'POST', url: '/v1/passkeys/recover', payload: recover });
+      expect(second.statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('accepts only https origins on the relying party id (http only for localhost)', () => {
+    expect(checkPasskeyOrigins('example.org', ['https://portal.example.org', 'https://example.org'])).toEqual([
+      'https://portal.example.org',
+      'https://example.org',
+    ]);
+    expect(checkPasskeyOrigins('localhost', ['http://localhost:7070'])).toEqual(['http://localhost:7070']);
+    for (const bad of [
+      'http://portal.example.org',
+      'https://example.org.evil.test',
+      'https://evilexample.org',
+      'nope',
+      'https://example.org/path',
+    ]) {
+      expect(() => checkPasskeyOrigins('example.org', [bad]), bad).toThrow(/passkeys: expected/);
+    }
+    expect(() => checkPasskeyOrigins('Example.org', ['https://example.org'])).toThrow(/relying party id/);
   });
 });

@@ -13,6 +13,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
 import { type PasskeyConfig, passkeyServiceOf } from '../passkeys/passkeys.js';
@@ -245,7 +246,7 @@ function passkeyConfig(
 ): () => PasskeyConfig | undefined {
   const rpName = given?.rpName ?? 'Custos';
   if (given?.rpId !== undefined && given.origins !== undefined) {
-    const fixed = { rpId: given.rpId, rpName, origins: [...given.origins] };
+    const fixed = { rpId: given.rpId, rpName, origins: checkPasskeyOrigins(given.rpId, given.origins) };
     return () => fixed;
   }
   let derived: PasskeyConfig | undefined;
@@ -257,6 +258,33 @@ function passkeyConfig(
     derived = { rpId: 'localhost', rpName, origins: [`http://localhost:${address.port}`] };
   });
   return () => derived;
+}
+
+/**
+ * Each origin must be `https://` (or `http://localhost`) on the relying party id or a subdomain of
+ * it, as browsers require; anything else is a configuration error, refused at start.
+ */
+export function checkPasskeyOrigins(rpId: string, origins: readonly string[]): string[] {
+  const fail = (why: string) => new NodeError('BAD_REQUEST', `passkeys: ${why}`);
+  if (!/^[a-z0-9.-]{1,253}$/.test(rpId))
+    throw fail(`expected a relying party id like portal.example.org, got '${rpId.slice(0, 80)}'`);
+  if (origins.length === 0 || origins.length > 16) throw fail('expected 1 to 16 origins');
+  return origins.map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw fail(`expected an origin like https://${rpId}, got '${o.slice(0, 80)}'`);
+    }
+    const host = url.hostname;
+    const secure = url.protocol === 'https:' || (url.protocol === 'http:' && host === 'localhost');
+    if (!secure || url.origin !== o.replace(/\/$/, '') || (host !== rpId && !host.endsWith(`.${rpId}`))) {
+      throw fail(
+        `expected an https origin on ${rpId} or a subdomain (http only for localhost), got '${o.slice(0, 80)}'`,
+      );
+    }
+    return url.origin;
+  });
 }
 
 function isTxRoute(request: FastifyRequest): boolean {
