@@ -77,6 +77,18 @@ export function PasskeyWelcome() {
   const { busy, error, run } = useAction();
   const [recovering, setRecovering] = useState(false);
   if (!passkeysSupported()) return null;
+  // WebAuthn refuses an IP address as the relying party: point to the same node by name.
+  if (/^(\d{1,3}\.){3}\d{1,3}$|^\[/.test(location.hostname)) {
+    const named = `${location.protocol}//localhost${location.port === '' ? '' : `:${location.port}`}/portal`;
+    return (
+      <section className="card mb-5" aria-labelledby={`${id}-title`}>
+        <h2 id={`${id}-title`}>Use a passkey</h2>
+        <p>
+          Passkeys need the portal at a name, not a number: open <a href={named}>{named}</a> to create or use one.
+        </p>
+      </section>
+    );
+  }
   const labelOf = (form: HTMLFormElement) => String(new FormData(form).get('label') ?? 'This device');
   const create = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
