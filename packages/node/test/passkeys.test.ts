@@ -318,6 +318,22 @@ describe('sessions', () => {
   it('needs a live session; a passkey sets only its own wrapped key; the wallet is set once', async () => {
     const a = new SoftAuthenticator();
     const { session } = await signUp(a);
+    const cred = b64u(a.id);
+    for (const [method, url, body] of [
+      ['GET', '/v1/passkeys/me', undefined],
+      ['PUT', '/v1/passkeys/me/wallet', { wallet: {} }],
+      ['PUT', `/v1/passkeys/me/passkeys/${cred}/key`, { wrapped: WRAPPED }],
+      ['DELETE', `/v1/passkeys/me/passkeys/${cred}`, undefined],
+      [
+        'PUT',
+        '/v1/passkeys/me/recovery',
+        { lookup: b64u(randomBytes(16)), auth: b64u(randomBytes(32)), wrapped: WRAPPED },
+      ],
+      ['POST', '/v1/passkeys/me/device-links', { wrapped: WRAPPED }],
+    ] as const) {
+      const r = await call(method, url, body);
+      expect([url, r.status, r.body?.code]).toEqual([url, 401, 'UNAUTHENTICATED']);
+    }
     expect((await call('GET', '/v1/passkeys/me')).status).toBe(401);
     expect((await call('GET', '/v1/passkeys/me', undefined, b64u(randomBytes(32)))).status).toBe(401);
     const other = await call(

@@ -119,6 +119,17 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
     rateLimit: { max: perMinute, timeWindow: 60_000 },
   };
   const sessionConfig = { problems: [...SESSION_PROBLEMS], passkeySession: 'required' as const };
+  // The session is checked before the body is parsed or validated: no schema detail for strangers.
+  const sessionFirst = {
+    onRequest: (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      try {
+        pk.session(bearerOf(request, true));
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+  };
   const view = (s: { token: string; expiresAt: number; identity: string }) => ({
     token: s.token,
     expiresAt: s.expiresAt,
@@ -252,6 +263,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         ),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) => reply.header('cache-control', 'no-store').send(pk.me(bearerOf(request, true))),
   );
@@ -267,6 +279,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         body: closed({ wallet: WALLET }),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) => {
       pk.setWallet(bearerOf(request, true), JSON.stringify(request.body.wallet));
@@ -286,6 +299,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         body: closed({ wrapped: WRAPPED }),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) => {
       pk.setWrappedKey(bearerOf(request, true), request.params.id, request.body.wrapped);
@@ -304,6 +318,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         params: closed({ id: CREDENTIAL_ID }),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) => {
       pk.removeCredential(bearerOf(request, true), request.params.id);
@@ -322,6 +337,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         body: closed({ lookup: b64(22, 22), auth: b64(43, 43), wrapped: WRAPPED }),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) => {
       const { lookup, auth, wrapped } = request.body;
@@ -341,6 +357,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         body: closed({ wrapped: WRAPPED }),
       },
       config: sessionConfig,
+      ...sessionFirst,
     },
     async (request, reply) =>
       reply
