@@ -64,6 +64,7 @@ import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
+import { PasskeyCalls } from './passkey-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -77,22 +78,20 @@ import {
   verifiedSubjectReport,
 } from './verified/proofs.js';
 
-export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
-export type { SubmitOptions, SubmitResult } from './actions/txs.js';
-export type { CallOptions } from './transport/http.js';
-export { type OutgoingRequest, type RequestSigner, signedBy } from './transport/signing.js';
-
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient {
+export class CustosClient extends PasskeyCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 
   constructor(opts: CustosClientOptions = {}) {
+    super();
     this.#t = new Transport(opts);
     this.baseUrl = this.#t.baseUrl;
   }
+
+  protected readonly transport = (): Transport => this.#t;
 
   /** The same client with another org API token (undefined: none). */
   withToken(token: string | undefined): CustosClient {
