@@ -257,6 +257,45 @@ describe('sharing and sale', () => {
     expect(grants.at(-1)).toMatchObject({ id: explicit.txId, explicit: true });
   });
 
+  it('a copy serves only the purpose it was shared for, on the consent at the source, and follows the source', async () => {
+    const record = await register();
+    await grant({ share: true });
+    const shared = { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false };
+    expect((await send(fx.orgs.bank!, 'data.share', shared)).code).toBe('OK');
+    const claim = (purposes: { [k: string]: JsonValue }) =>
+      send(fx.orgs.insurer!, 'data.register', {
+        subject: aliceDid,
+        category: 'pd:EmailAddress',
+        purposes,
+        commitment: COMMIT,
+        vaultRef: '1f'.repeat(16),
+        retentionDays: 30,
+        sourceRecord: { org: 'bank', id: record },
+      });
+    // A purpose besides the share's, or instead of it: refused.
+    expect((await claim({ 'dpv:Marketing': 'consent', 'dpv:Advertising': 'consent' })).code).toBe('INVALID_ARGS');
+    expect((await claim({ 'dpv:Advertising': 'consent' })).code).toBe('INVALID_ARGS');
+    const copy = await claim({ 'dpv:Marketing': 'consent' });
+    expect(copy.code).toBe('OK');
+    // The insurer holds no consent of Alice's: the bank's, which allowed the share, covers the copy.
+    const use = { record: copy.txId, purpose: 'dpv:Marketing', basis: 'consent' };
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('OK');
+    // A restriction of the source, an objection at the source, a withdrawal there: each reaches the copy.
+    const restrict = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR' });
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: restrict.txId })).code).toBe('OK');
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('RESTRICTED');
+    expect((await send(alice, 'request.lift', { org: 'bank', request: restrict.txId })).code).toBe('OK');
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('OK');
+    expect((await send(alice, 'objection.set', { org: 'bank', purposes: ['dpv:Marketing'] })).code).toBe('OK');
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('OPTED_OUT');
+    expect((await send(alice, 'objection.clear', { org: 'bank', purposes: ['dpv:Marketing'] })).code).toBe('OK');
+    expect((await send(alice, 'consent.withdraw', { org: 'bank' })).code).toBe('OK');
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('NO_LAWFUL_BASIS');
+    // A consent without share permission does not bring it back.
+    expect((await grant()).code).toBe('OK');
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('NO_LAWFUL_BASIS');
+  });
+
   it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
     const record = await register();
     await grant({ share: true });
@@ -275,7 +314,11 @@ describe('sharing and sale', () => {
       sourceRecord: { org: 'bank', id: record },
     });
     expect(stolen.code).toBe('UNAUTHORIZED');
-    const copy = await register('insurer', { source: undefined as never, sourceRecord: { org: 'bank', id: record } });
+    const copy = await register('insurer', {
+      source: undefined as never,
+      sourceRecord: { org: 'bank', id: record },
+      purposes: { 'dpv:Marketing': 'consent' },
+    });
     expect(rec('insurer', copy)).toMatchObject({ source: 'shared:bank', sourceRecord: { org: 'bank', id: record } });
     expect(rec('bank', record).copies).toEqual([{ org: 'insurer', id: copy }]);
 
@@ -286,7 +329,7 @@ describe('sharing and sale', () => {
       (await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code,
     ).toBe('ERASED');
     // The flagged copy can no longer be used or passed on until the insurer erases it too.
-    const use = { record: copy, purpose: 'dpv:ServiceProvision', basis: 'contract' };
+    const use = { record: copy, purpose: 'dpv:Marketing', basis: 'consent' };
     expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('ERASED');
     expect(
       (

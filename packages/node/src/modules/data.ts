@@ -75,12 +75,43 @@ export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, b
     // A special category on consent needs the explicit kind (GDPR Art. 9(2)(a)); a declared
     // condition covers only the purposes on another basis.
     const needsExplicit = isSensitiveCategory(rec.category);
-    const covered = liveGrants(ctx, rec.org, rec.subject).some(
+    // A copy lives on the consent that allowed its share, at the source: withdrawn there, or no
+    // longer allowing the share (or the sale), it no longer covers the copy.
+    let grantor = rec.org;
+    let share: Share | undefined;
+    if (rec.sourceRecord !== null) {
+      share = ctx.get(shareKey(rec.sourceRecord.org, rec.sourceRecord.id, rec.org)) as unknown as Share | undefined;
+      if (share === undefined)
+        throw new ExecFailure('NO_LAWFUL_BASIS', 'the share this copy came from is not recorded');
+      grantor = rec.sourceRecord.org;
+    }
+    const covered = liveGrants(ctx, grantor, rec.subject).some(
       (g) =>
-        g.purposes.includes(purpose) && g.categories.includes(rec.category) && (!needsExplicit || g.explicit === true),
+        g.purposes.includes(purpose) &&
+        g.categories.includes(rec.category) &&
+        (!needsExplicit || g.explicit === true) &&
+        (share === undefined || (g.share && (!share.sale || g.sale))),
     );
-    if (!covered) throw new ExecFailure('NO_LAWFUL_BASIS', 'no live consent covers this org, purpose and category');
+    if (!covered) {
+      throw new ExecFailure(
+        'NO_LAWFUL_BASIS',
+        share === undefined
+          ? 'no live consent covers this org, purpose and category'
+          : 'no live consent at the source allows this copy: the share, purpose and category',
+      );
+    }
   }
+}
+
+/**
+ * A copy follows its source: a restriction of the source record, or an objection at the source org,
+ * reaches it (the customer asked the org they deal with, not the recipients they may not know).
+ */
+function refuseBySource(ctx: ExecContext, rec: DataRecord, purpose: string): void {
+  if (rec.sourceRecord === null) return;
+  const src = ctx.get(recordKey(rec.sourceRecord.org, rec.sourceRecord.id)) as unknown as DataRecord | undefined;
+  if (src?.restricted) throw new ExecFailure('RESTRICTED', 'processing of the source of this copy is restricted');
+  if (src !== undefined) refuseObjected(ctx, src, purpose);
 }
 
 export const dataModule: Module = {
@@ -155,6 +186,18 @@ export const dataModule: Module = {
         if (src.erasedAt !== null) throw new ExecFailure('ERASED', 'the source record was erased');
         if (src.subject !== subject) throw new ExecFailure('INVALID_ARGS', 'expected the same subject as the source');
         if (src.copies.length >= MAX_COPIES) throw new ExecFailure('LIMIT_EXCEEDED', `at most ${MAX_COPIES} copies`);
+        // The copy serves the purpose it was shared for and no other: on the consent that allowed
+        // the share (basis consent), or on a basis of the recipient's own (a contract with the customer).
+        const declared = Object.keys(purposes);
+        if (declared.length !== 1 || declared[0] !== share.purpose) {
+          throw new ExecFailure(
+            'INVALID_ARGS',
+            `expected a copy's purposes to be the one it was shared for, ${share.purpose}, alone`,
+          );
+        }
+        if (category !== src.category) {
+          throw new ExecFailure('INVALID_ARGS', `expected the copy's category to be the source's, ${src.category}`);
+        }
         ctx.put(shareKey(srcOrg, srcId, org), { ...share, copy: ctx.txId });
         ctx.put(recordKey(srcOrg, srcId), { ...src, copies: [...src.copies, { org, id: ctx.txId }] });
         source = `shared:${srcOrg}`;
@@ -196,6 +239,7 @@ export const dataModule: Module = {
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       refuseObjected(ctx, rec, purpose);
+      refuseBySource(ctx, rec, purpose);
       checkBasis(ctx, rec, purpose, basis);
       return 'OK';
     },
@@ -212,6 +256,7 @@ export const dataModule: Module = {
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       refuseObjected(ctx, rec, purpose);
+      refuseBySource(ctx, rec, purpose);
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {
         throw new ExecFailure(
