@@ -18,6 +18,7 @@ import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
+import { registerDatamapCommands } from './commands-datamap.js';
 import { nodeOption } from './options.js';
 import { day, deadlineText, type Output, output, TX_FAILED_EXIT, table } from './output.js';
 
@@ -161,6 +162,7 @@ function recordLines(r: RecordRow): string[] {
 
 export function registerOrgCommands(program: Command): void {
   const org = program.command('org').description("act as a member org through its node's /v1/orgs routes");
+  registerDatamapCommands(org);
 
   orgCommand(org, 'records', 'list the records the org holds')
     .option('--past-retention', 'only records past their retention period and not erased')

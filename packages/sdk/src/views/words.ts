@@ -89,6 +89,7 @@ const TYPES: Record<string, string> = {
   'xtx.decide': 'Cross-chain transaction decided',
   'xtx.finalize': 'Cross-chain transaction completed',
   'interop.register': 'Other ledger registered',
+  'datamap.publish': 'Data map published',
   'kv.put': 'Public note recorded',
   'kv.delete': 'Public note removed',
 };
