@@ -1,0 +1,286 @@
+/**
+ * The PostgreSQL connector against a real server (Debian's postgresql, started for this file on
+ * 127.0.0.1): the conformance suite, names that need quoting, values that look like SQL, one
+ * transaction per erasure when the server stops half way, and errors that never quote a row.
+ */
+import { randomBytes } from 'node:crypto';
+import { didFromPublicKey } from '@custos/protocol/crypto';
+import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { userSigner } from '@custos/test-utils/node';
+import { needsPostgres, PostgresServer } from '@custos/test-utils/postgres';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SubjectRef, TableRows } from '../src/connectors/connector.js';
+import { type DataMapTable, parseDataMap } from '../src/connectors/datamap.js';
+import { PostgresConnector } from '../src/connectors/postgres.js';
+import { type ConformanceHarness, connectorConformance } from './connector-conformance.js';
+
+const enabled = needsPostgres(import.meta.url);
+const DAY = 86_400_000;
+
+const SCHEMA_SQL = `
+  CREATE SCHEMA crm;
+  CREATE TABLE crm."customer accounts" (
+    id serial PRIMARY KEY,
+    custos_subject text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    email text,
+    "full name" text,
+    plan text NOT NULL DEFAULT 'basic'
+  );
+  CREATE INDEX ON crm."customer accounts" (custos_subject);
+  CREATE TABLE newsletter (id serial PRIMARY KEY, email text, phone text, created_at timestamptz NOT NULL);
+  CREATE INDEX ON newsletter (email);
+`;
+
+function tables(): DataMapTable[] {
+  const map = parseDataMap(
+    JSON.stringify({
+      custosDataMap: 1,
+      org: 'bank',
+      version: 1,
+      systems: [
+        {
+          id: 'crm',
+          kind: 'postgres',
+          tables: [
+            {
+              schema: 'crm',
+              name: 'customer accounts',
+              identity: { field: 'custos_subject', kind: 'pseudonym' },
+              erasure: 'delete',
+              timestampField: 'created_at',
+              fields: [
+                { name: 'email', category: 'pd:EmailAddress', purposes: ['dpv:ServiceProvision'], retentionDays: 3650 },
+                { name: 'full name', category: 'pd:Name', purposes: ['dpv:ServiceProvision'], retentionDays: 3650 },
+              ],
+            },
+            {
+              name: 'newsletter',
+              identity: { field: 'email', kind: 'vault', category: 'pd:EmailAddress', key: 'email' },
+              erasure: 'mask',
+              timestampField: 'created_at',
+              fields: [
+                { name: 'phone', category: 'pd:TelephoneNumber', purposes: ['dpv:Marketing'], retentionDays: 365 },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  return map.systems[0]!.tables!;
+}
+
+interface Subject extends SubjectRef {
+  email: string;
+}
+
+let server: PostgresServer;
+let admin: pg.Client;
+
+async function createDb(name: string): Promise<string> {
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  const c = await client(server.url(name));
+  await c.query(SCHEMA_SQL);
+  await c.end();
+  return server.url(name);
+}
+
+function iso(v: unknown): JsonValue {
+  return v instanceof Date ? v.toISOString() : (v as JsonValue);
+}
+
+/** A harness over one database, reading the truth with its own SQL. */
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  // A connection the server drops (the restart test) reports here instead of crashing the run.
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+async function harness(
+  db: string,
+): Promise<ConformanceHarness & { readonly sql: pg.Client; url: string; reconnect(): Promise<void> }> {
+  const url = await createDb(db);
+  let sql = await client(url);
+  const connector = new PostgresConnector({ system: 'crm', url, tables: tables() });
+  const sorted = (rows: { [k: string]: JsonValue }[]) =>
+    rows.sort((a, b) => (canonicalize(a) < canonicalize(b) ? -1 : 1));
+  return {
+    connector,
+    get sql() {
+      return sql;
+    },
+    url,
+    async reconnect() {
+      sql = await client(url);
+    },
+    async addSubject(opts = {}) {
+      const did = didFromPublicKey(userSigner().publicKey);
+      const email = `${randomBytes(6).toString('hex')}@example.org`;
+      const at = new Date(Date.now() - (opts.expired ? 4000 * DAY : 0));
+      await sql.query(
+        `INSERT INTO crm."customer accounts" (custos_subject, created_at, email, "full name") VALUES ($1, $2, $3, $4), ($1, $2, $5, $4)`,
+        [did, at, email, `Name ${email}`, `second.${email}`],
+      );
+      await sql.query('INSERT INTO newsletter (email, phone, created_at) VALUES ($1, $2, $3)', [
+        email,
+        '+44 20 7946 0000',
+        at,
+      ]);
+      return { did, email, vaultIdentities: { 'pd:EmailAddress#email': [email] } } as Subject;
+    },
+    async truth(s) {
+      const email = (s as Subject).email;
+      const a = await sql.query(
+        `SELECT custos_subject, created_at, email, "full name" FROM crm."customer accounts" WHERE custos_subject = $1`,
+        [s.did],
+      );
+      const b = await sql.query(
+        'SELECT email, created_at, phone FROM newsletter WHERE email = $1 AND phone IS NOT NULL',
+        [email],
+      );
+      const out: TableRows[] = [
+        {
+          table: 'crm.customer accounts',
+          rows: sorted(
+            a.rows.map((r) => ({
+              custos_subject: r.custos_subject,
+              created_at: iso(r.created_at),
+              email: r.email,
+              'full name': r['full name'],
+            })),
+          ),
+        },
+        {
+          table: 'public.newsletter',
+          rows: sorted(b.rows.map((r) => ({ email: r.email, created_at: iso(r.created_at), phone: r.phone }))),
+        },
+      ];
+      return out;
+    },
+    rectification(s) {
+      const value = 'Ada L. Corrected';
+      return {
+        change: { table: 'crm.customer accounts', field: 'full name', value },
+        readBack: async () => {
+          const r = await sql.query(
+            `SELECT DISTINCT "full name" FROM crm."customer accounts" WHERE custos_subject = $1`,
+            [s.did],
+          );
+          return r.rows.length === 1 ? r.rows[0]['full name'] : r.rows.map((x) => x['full name']);
+        },
+      };
+    },
+    expireAt: () => Date.now(),
+    async close() {
+      await connector.close();
+      await sql.end();
+    },
+  };
+}
+
+beforeAll(async () => {
+  if (!enabled) return;
+  server = await PostgresServer.start();
+  admin = await client(server.url());
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+});
+
+connectorConformance('postgres', () => harness('conformance'), enabled);
+
+describe.skipIf(!enabled)('the PostgreSQL connector', () => {
+  it('treats values as data: a subject id that looks like SQL matches nothing and drops nothing', async () => {
+    const h = await harness('injection');
+    try {
+      const s = await h.addSubject();
+      const evil: SubjectRef = {
+        did: `x' OR '1'='1`,
+        vaultIdentities: { 'pd:EmailAddress#email': [`'); DROP TABLE newsletter; --`] },
+      };
+      expect((await h.connector.erase(evil)).rows).toBe(0);
+      expect((await h.connector.find(s)).rows).toBe(3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('erases in one transaction: a failure in the second table leaves the first untouched', async () => {
+    const h = await harness('atomic');
+    try {
+      const s = await h.addSubject();
+      // A mask the database refuses (NOT NULL), after the first table's delete succeeded.
+      await h.sql.query('ALTER TABLE newsletter ALTER COLUMN phone SET NOT NULL');
+      const before = await h.truth(s);
+      const err = (await h.connector.erase(s).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error & { code?: string };
+      expect(err).toMatchObject({ code: 'CONNECTOR_FAILED' });
+      expect(err.message).toContain('23502 (not_null_violation) on public.newsletter, column phone');
+      // No value from the row in the message (PostgreSQL's detail quotes the failing row).
+      expect(err.message).not.toContain((s as Subject).email);
+      expect(err.message).not.toContain('+44');
+      expect(await h.truth(s)).toEqual(before);
+      await h.sql.query('ALTER TABLE newsletter ALTER COLUMN phone DROP NOT NULL');
+      expect((await h.connector.erase(s)).rows).toBe(3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a vault-linked table whose identity was not resolved, and reports an unreachable server', async () => {
+    const h = await harness('unresolved');
+    try {
+      const s = await h.addSubject();
+      await expect(h.connector.export({ did: s.did })).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: expect.stringContaining('pd:EmailAddress#email; it was not resolved'),
+      });
+    } finally {
+      await h.close();
+    }
+    const gone = new PostgresConnector({
+      system: 'crm',
+      url: 'postgres://custos:wrong@127.0.0.1:1/none',
+      tables: tables(),
+      connectTimeoutMs: 2000,
+    });
+    await expect(gone.find({ did: 'did:key:z6Mk' })).rejects.toMatchObject({ code: 'CONNECTOR_FAILED' });
+    await gone.close();
+  });
+
+  it('survives the server stopping mid-way: the erasure fails whole, then completes once it is back', async () => {
+    const h = await harness('restart');
+    try {
+      const s = await h.addSubject();
+      const rows = await h.truth(s);
+      // Hold a lock on the newsletter rows, so the erasure waits inside its transaction...
+      const blocker = await client(h.url);
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT * FROM newsletter FOR UPDATE');
+      const erasing = h.connector.erase(s).catch((e: unknown) => e as { code: string });
+      await new Promise((r) => setTimeout(r, 300));
+      // ...and stop the server under it (the lock is still held: the erasure is mid-way).
+      await server.halt('SIGINT');
+      await blocker.end().catch(() => {});
+      await h.sql.end().catch(() => {});
+      expect(await erasing).toMatchObject({ code: 'CONNECTOR_FAILED' });
+      await server.resume();
+      await h.reconnect();
+      // Nothing was erased by the failed attempt; the re-run erases everything, once.
+      expect(await h.truth(s)).toEqual(rows);
+      expect((await h.connector.erase(s)).rows).toBe(3);
+      expect((await h.connector.erase(s)).rows).toBe(0);
+    } finally {
+      await h.close();
+    }
+    admin = await client(server.url());
+  });
+});
