@@ -3,16 +3,20 @@
  * 127.0.0.1): the conformance suite, names that need quoting, values that look like SQL, one
  * transaction per erasure when the server stops half way, and errors that never quote a row.
  */
-import { randomBytes } from 'node:crypto';
-import { didFromPublicKey } from '@custos/protocol/crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
-import { userSigner } from '@custos/test-utils/node';
+import { signTx } from '@custos/protocol/ledger';
+import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { needsPostgres, PostgresServer } from '@custos/test-utils/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubjectRef, TableRows } from '../src/connectors/connector.js';
-import { type DataMapTable, parseDataMap } from '../src/connectors/datamap.js';
+import { type DataMapTable, parseDataMap, publishArgs } from '../src/connectors/datamap.js';
+import { executeRequest } from '../src/connectors/execute.js';
 import { PostgresConnector } from '../src/connectors/postgres.js';
+import { VaultConnector } from '../src/connectors/vault-connector.js';
+import type { RequestStep } from '../src/modules/request-steps.js';
 import { type ConformanceHarness, connectorConformance } from './connector-conformance.js';
 
 const enabled = needsPostgres(import.meta.url);
@@ -282,5 +286,143 @@ describe.skipIf(!enabled)('the PostgreSQL connector', () => {
       await h.close();
     }
     admin = await client(server.url());
+  });
+});
+
+describe.skipIf(!enabled)('executing requests across PostgreSQL and the vault, with proof on the ledger', () => {
+  let api: ApiNode;
+  let h: Awaited<ReturnType<typeof harness>>;
+  let crm: PostgresConnector;
+
+  /** The map: the crm tables linked by pseudonym (the vault-linked table needs identity resolution, not yet run). */
+  function publishedMap() {
+    return parseDataMap(
+      JSON.stringify({
+        custosDataMap: 1,
+        org: 'bank',
+        version: 1,
+        systems: [
+          { id: 'crm', kind: 'postgres', tables: [tables()[0]] },
+          { id: 'vault', kind: 'vault' },
+        ],
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    api = await startApiNode({ members: ['bank'] });
+    h = await harness('execute');
+    crm = new PostgresConnector({
+      system: 'crm',
+      url: h.url,
+      tables: publishedMap().systems[0]!.tables!,
+      connectTimeoutMs: 2000,
+    });
+    const p = await api.orgs.submit('bank', 'datamap.publish', publishArgs(publishedMap()));
+    expect(p.code).toBe('OK');
+  });
+  afterAll(async () => {
+    await crm?.close();
+    await h?.close();
+    await api?.close();
+  });
+
+  async function customer(): Promise<{ signer: Signer; s: Subject }> {
+    const signer = userSigner();
+    const s = (await h.addSubject()) as Subject;
+    const did = didFromPublicKey(signer.publicKey);
+    // The harness made rows for a fresh pseudonym: move them to this customer's.
+    await h.sql.query(`UPDATE crm."customer accounts" SET custos_subject = $1 WHERE custos_subject = $2`, [did, s.did]);
+    const r = await api.orgs.register('bank', {
+      subject: did,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      retentionDays: 365,
+      value: { email: s.email },
+    });
+    expect(r.code).toBe('OK');
+    return { signer, s: { ...s, did } };
+  }
+
+  async function openRequest(signer: Signer, kind: string): Promise<string> {
+    const r = await api.node.submitAndWait(
+      signTx(
+        { chainId: api.node.chainId, type: 'request.open', args: { org: 'bank', kind, jurisdiction: 'GDPR' } },
+        signer,
+      ),
+    );
+    expect(r.code).toBe('OK');
+    return r.txId;
+  }
+
+  function ledgerStep(request: string, system: string): RequestStep | undefined {
+    return api.orgs.requestStep('bank', request, system);
+  }
+
+  it('pauses an erasure while the database is down, then resumes and completes it, erasing nothing twice', async () => {
+    const ada = await customer();
+    const bob = await customer();
+    const bobBefore = await h.truth(bob.s);
+    const req = await openRequest(ada.signer, 'erase');
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+
+    await server.halt();
+    const paused = await executeRequest(api.orgs, 'bank', req, [crm, new VaultConnector('vault', api.orgs, 'bank')], {
+      attempts: 3,
+      backoffMs: 100,
+      sleep,
+    });
+    // Retried with exponential backoff, then recorded as failed; the vault was not reached.
+    expect(waits).toEqual([100, 200]);
+    expect(paused.status).toBe('paused');
+    expect(paused.steps).toEqual([expect.objectContaining({ system: 'crm', outcome: 'failed', attempts: 3 })]);
+    expect(ledgerStep(req, 'crm')).toMatchObject({ outcome: 'failed', failures: 1 });
+    expect(ledgerStep(req, 'crm')!.error).toMatch(/^CONNECTOR_FAILED: crm: cannot reach PostgreSQL/);
+    expect(ledgerStep(req, 'vault')).toBeUndefined();
+    expect(api.orgs.recordsOf('bank', ada.s.did).filter((r) => r.erasedAt === null)).toHaveLength(1);
+    expect(api.orgs.request('bank', req)!.status).toBe('open');
+
+    await server.resume();
+    await h.reconnect();
+    const adaRows = await h.truth(ada.s);
+    const done = await executeRequest(api.orgs, 'bank', req, [crm, new VaultConnector('vault', api.orgs, 'bank')], {
+      sleep,
+    });
+    expect(done.status).toBe('fulfilled');
+    expect(done.steps.map((s) => [s.system, s.outcome, s.rows])).toEqual([
+      ['crm', 'done', 2],
+      ['vault', 'done', 1],
+    ]);
+    expect(ledgerStep(req, 'crm')).toMatchObject({ outcome: 'done', rows: 2, failures: 1 });
+    expect(api.orgs.request('bank', req)!.status).toBe('fulfilled');
+    // Exactly Ada's rows went; Bob's canary rows are untouched; her vault record is shredded.
+    expect((await h.truth(ada.s))[0]!.rows).toEqual([]);
+    expect(adaRows[0]!.rows).toHaveLength(2);
+    expect(await h.truth(bob.s)).toEqual(bobBefore);
+    expect(api.orgs.recordsOf('bank', ada.s.did).every((r) => r.erasedAt !== null)).toBe(true);
+    // Closed: a re-run is refused instead of running again.
+    await expect(executeRequest(api.orgs, 'bank', req, [crm])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    admin = await client(server.url());
+  });
+
+  it('answers an access request with an export whose digests match the ledger, recomputed from the rows', async () => {
+    const ada = await customer();
+    const req = await openRequest(ada.signer, 'access');
+    const r = await executeRequest(api.orgs, 'bank', req, [crm, new VaultConnector('vault', api.orgs, 'bank')]);
+    expect(r.status).toBe('fulfilled');
+    const crmExport = r.exports.find((e) => e.system === 'crm')!;
+    // The rows are the database's, read directly.
+    expect(crmExport.tables[0]).toEqual((await h.truth(ada.s))[0]);
+    // Anyone holding the rows and the salt recomputes the digest the ledger holds.
+    const body = canonicalize({ system: 'crm', tables: crmExport.tables } as unknown as JsonValue);
+    const recomputed = createHash('sha256').update(Buffer.from(crmExport.salt, 'hex')).update(body).digest('hex');
+    expect(ledgerStep(req, 'crm')).toMatchObject({ outcome: 'done', rows: 2, digest: recomputed });
+    expect(ledgerStep(req, 'vault')!.digest).toBe(r.exports.find((e) => e.system === 'vault')!.digest);
+    // Access changes nothing.
+    expect((await h.truth(ada.s))[0]!.rows).toHaveLength(2);
   });
 });

@@ -24,6 +24,7 @@ import {
   signerSubject,
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
+import { checkStepsComplete, recordStep } from './request-steps.js';
 
 export { type DataRequest, REQUEST_KINDS, type RequestKind };
 
@@ -183,12 +184,24 @@ export const requestModule: Module = {
           );
         }
       }
+      // Every system of the org's data map ran its step, or carries a legal exception (issue 16).
+      checkStepsComplete(ctx, r);
       ctx.put(requestKey(r.org, r.id), {
         ...r,
         status: 'fulfilled',
         closedAt: ctx.time,
         ...(exceptions.length === 0 ? {} : { exceptions }),
       });
+      return 'OK';
+    },
+    /**
+     * One system's step of the request's execution, with its evidence (request-steps.ts): done with
+     * the row count and the salted digest of what was exported or erased, failed with the error, or
+     * kept under a legal exception.
+     */
+    step(ctx: ExecContext, args: Args) {
+      const r = openRequest(ctx, args);
+      recordStep(ctx, args, r);
       return 'OK';
     },
     /** The org refuses the request, with the reason the customer will see. */

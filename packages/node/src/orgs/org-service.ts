@@ -9,7 +9,9 @@ import { type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
-import { type DataRequest, isOverdue } from '../modules/request.js';
+import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
+import { type DataRequest, isOverdue, requestKey } from '../modules/request.js';
+import { type RequestStep, requestStepKey } from '../modules/request-steps.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { Vault } from '../vault/vault.js';
 
@@ -117,6 +119,26 @@ export class OrgService {
       return this.submit(orgId, 'gov.propose', { action: step.propose.action, reason: step.propose.reason });
     }
     return this.submit(orgId, 'gov.vote', { proposal: step.vote.proposal, vote: step.vote.vote });
+  }
+
+  private stateOf<T>(key: string): T | undefined {
+    const text = this.node.store.getState(key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  /** A request to the org, as the ledger holds it. */
+  request(orgId: string, requestId: string): DataRequest | undefined {
+    return this.stateOf<DataRequest>(requestKey(orgId, requestId));
+  }
+
+  /** The data map the org has in force on the ledger (its digest and system ids). */
+  dataMap(orgId: string): DataMapEntry | undefined {
+    return this.stateOf<DataMapEntry>(dataMapKey(orgId));
+  }
+
+  /** One system's recorded step of a request. */
+  requestStep(orgId: string, requestId: string, system: string): RequestStep | undefined {
+    return this.stateOf<RequestStep>(requestStepKey(orgId, requestId, system));
   }
 
   record(orgId: string, recordId: string): DataRecord | undefined {

@@ -80,6 +80,7 @@ const TYPES: Record<string, string> = {
   'request.extend': 'Deadline extended',
   'request.fulfil': 'Request answered',
   'request.reject': 'Request refused',
+  'request.step': 'Request step recorded',
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',
