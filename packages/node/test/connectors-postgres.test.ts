@@ -4,15 +4,19 @@
  * transaction per erasure when the server stops half way, and errors that never quote a row.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
+import { signRequest } from '@custos/protocol/http';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { needsPostgres, PostgresServer } from '@custos/test-utils/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTORS_FILE, loadConnectors } from '../src/connectors/config.js';
 import type { SubjectRef, TableRows } from '../src/connectors/connector.js';
-import { type DataMapTable, parseDataMap, publishArgs } from '../src/connectors/datamap.js';
+import { type DataMapTable, dataMapDigest, parseDataMap, publishArgs } from '../src/connectors/datamap.js';
 import { executeRequest } from '../src/connectors/execute.js';
 import { PostgresConnector } from '../src/connectors/postgres.js';
 import { VaultConnector } from '../src/connectors/vault-connector.js';
@@ -424,5 +428,92 @@ describe.skipIf(!enabled)('executing requests across PostgreSQL and the vault, w
     expect(ledgerStep(req, 'vault')!.digest).toBe(r.exports.find((e) => e.system === 'vault')!.digest);
     // Access changes nothing.
     expect((await h.truth(ada.s))[0]!.rows).toHaveLength(2);
+  });
+});
+
+describe.skipIf(!enabled)('the API: a request run from the connectors configured in the home', () => {
+  let api: ApiNode;
+  let h: Awaited<ReturnType<typeof harness>>;
+
+  function signed(method: 'GET' | 'POST', url: string, body?: string): Record<string, string> {
+    const headers = signRequest(
+      { method, url: `http://localhost${url}`, ...(body === undefined ? {} : { body }) },
+      api.fx.orgs.bank!,
+    );
+    return { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  }
+
+  beforeAll(async () => {
+    api = await startApiNode({ members: ['bank'] });
+    h = await harness('api');
+  });
+  afterAll(async () => {
+    await api?.orgs.closeConnectors();
+    await h?.close();
+    await api?.close();
+  });
+
+  it('loads connectors.json, runs an erasure through POST .../execute and shows each step', async () => {
+    const map = {
+      custosDataMap: 1,
+      org: 'bank',
+      version: 1,
+      systems: [
+        { id: 'crm', kind: 'postgres', tables: [tables()[0]] },
+        { id: 'vault', kind: 'vault' },
+      ],
+    };
+    writeFileSync(join(api.tmp.dir, 'datamap.json'), JSON.stringify(map));
+    writeFileSync(
+      join(api.tmp.dir, CONNECTORS_FILE),
+      JSON.stringify({ orgs: { bank: { datamap: 'datamap.json', systems: { crm: { urlEnv: 'TEST_CRM_URL' } } } } }),
+    );
+    // The URL comes from the environment; a missing variable is named, never guessed.
+    expect(() => loadConnectors(api.tmp.dir, api.orgs, {})).toThrow(/the variable TEST_CRM_URL .* is not set/);
+    const loaded = loadConnectors(api.tmp.dir, api.orgs, { TEST_CRM_URL: h.url });
+    expect(loaded.get('bank')).toEqual({
+      digest: dataMapDigest(parseDataMap(JSON.stringify(map))),
+      systems: ['crm', 'vault'],
+    });
+    expect(
+      (await api.orgs.submit('bank', 'datamap.publish', publishArgs(parseDataMap(JSON.stringify(map))))).code,
+    ).toBe('OK');
+
+    const ada = userSigner();
+    const s = (await h.addSubject()) as Subject;
+    const did = didFromPublicKey(ada.publicKey);
+    await h.sql.query(`UPDATE crm."customer accounts" SET custos_subject = $1 WHERE custos_subject = $2`, [did, s.did]);
+    const open = await api.node.submitAndWait(
+      signTx(
+        { chainId: api.node.chainId, type: 'request.open', args: { org: 'bank', kind: 'erase', jurisdiction: 'GDPR' } },
+        ada,
+      ),
+    );
+    const stepsUrl = `/v1/orgs/bank/requests/${open.txId}/steps`;
+    const before = await api.app.inject({ method: 'GET', url: stepsUrl, headers: signed('GET', stepsUrl) });
+    expect(before.json()).toMatchObject({ complete: 0, systems: 2, status: 'open', map: { version: 1 } });
+    expect(before.json().steps.map((x: { outcome: string }) => x.outcome)).toEqual(['pending', 'pending']);
+    // Without a signature: refused.
+    expect((await api.app.inject({ method: 'GET', url: stepsUrl })).statusCode).toBe(401);
+
+    const url = `/v1/orgs/bank/requests/${open.txId}/execute`;
+    const body = JSON.stringify({ attempts: 2 });
+    const run = await api.app.inject({ method: 'POST', url, payload: body, headers: signed('POST', url, body) });
+    expect(run.statusCode).toBe(200);
+    expect(run.json()).toMatchObject({
+      status: 'fulfilled',
+      steps: [
+        { system: 'crm', rows: 2 },
+        { system: 'vault', rows: 0 },
+      ],
+    });
+    const after = await api.app.inject({ method: 'GET', url: stepsUrl, headers: signed('GET', stepsUrl) });
+    expect(after.json()).toMatchObject({ complete: 2, systems: 2, status: 'fulfilled' });
+    expect(after.json().steps[0]).toMatchObject({ system: 'crm', outcome: 'done', rows: 2, step: 'erase' });
+    expect((await h.truth({ ...s, did }))[0]!.rows).toEqual([]);
+    // Bad input is refused with what was expected.
+    const badBody = JSON.stringify({ attempts: 99 });
+    const bad = await api.app.inject({ method: 'POST', url, payload: badBody, headers: signed('POST', url, badBody) });
+    expect(bad.statusCode).toBe(400);
   });
 });

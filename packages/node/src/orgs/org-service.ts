@@ -6,6 +6,7 @@
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
+import type { Connector } from '../connectors/connector.js';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
@@ -63,6 +64,18 @@ export class OrgService {
     for (const o of orgs) this.orgs.set(o.id, o);
     // Registrations a crash left undecided: erase the values whose transactions can no longer commit.
     for (const o of orgs) this.settlePending(o.id);
+  }
+
+  /** The connectors to each org's systems (its data map's), when this node is configured with them. */
+  private readonly connectors = new Map<string, readonly Connector[]>();
+
+  setConnectors(orgId: string, list: readonly Connector[]): void {
+    this.org(orgId);
+    this.connectors.set(orgId, list);
+  }
+
+  connectorsOf(orgId: string): readonly Connector[] | undefined {
+    return this.connectors.get(orgId);
   }
 
   /** Orgs whose keys and vaults this node holds. */
@@ -405,6 +418,13 @@ export class OrgService {
       );
     }, intervalMs);
     this.retentionTimer.unref();
+  }
+
+  /** Closes the connectors (their database pools). */
+  async closeConnectors(): Promise<void> {
+    const all = [...this.connectors.values()].flat();
+    this.connectors.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => {})));
   }
 
   stop(): void {
