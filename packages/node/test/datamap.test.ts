@@ -105,7 +105,10 @@ describe('checking a data map', () => {
     expect(problems(extra)[0]?.path).toBe('owner');
     const kind = sampleMap() as unknown as { systems: Record<string, JsonValue>[] };
     kind.systems[0]!.kind = 'mongodb';
-    expect(problems(kind)).toContainEqual({ path: 'systems[0].kind', message: 'expected one of postgres, vault' });
+    expect(problems(kind)).toContainEqual({
+      path: 'systems[0].kind',
+      message: 'expected one of postgres, http, vault',
+    });
     const retention = sampleMap();
     retention.systems[0]!.tables![0]!.fields[0]!.retentionDays = 0;
     expect(problems(retention)[0]?.path).toBe('systems[0].tables[0].fields[0].retentionDays');

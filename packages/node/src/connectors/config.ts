@@ -1,8 +1,8 @@
 /**
  * Which connectors a peer runs for its orgs: `<home>/connectors.json` names, per org, its data-map
  * file and, per PostgreSQL system of the map, the environment variable holding the connection URL
- * (a URL holds a password: never in a file of the home, a command line or a log). The `vault` system
- * needs nothing. Absent file: no connectors, and the execute route says so.
+ * (a URL holds a password: never in a file of the home, a command line or a log), and per HTTP system
+ * its `endpoint` (requests are signed with the org's member key). The `vault` system needs nothing. Absent file: no connectors, and the execute route says so.
  *
  * ```json
  * { "orgs": { "bank": { "datamap": "datamap.json", "systems": { "crm": { "urlEnv": "CUSTOS_BANK_CRM_URL" } } } } }
@@ -17,6 +17,7 @@ import { readBoundedFile } from '../files.js';
 import type { OrgService } from '../orgs/org-service.js';
 import type { Connector } from './connector.js';
 import { DataMapError, dataMapDigest, MAX_DATAMAP_BYTES, parseDataMap } from './datamap.js';
+import { HttpConnector } from './http.js';
 import { PostgresConnector } from './postgres.js';
 import { VaultConnector } from './vault-connector.js';
 
@@ -34,7 +35,10 @@ const ConnectorsConfig = Type.Object(
             Type.Record(
               Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
               Type.Object(
-                { urlEnv: Type.String({ pattern: '^[A-Z_][A-Z0-9_]{0,63}$' }) },
+                {
+                  urlEnv: Type.Optional(Type.String({ pattern: '^[A-Z_][A-Z0-9_]{0,63}$' })),
+                  endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+                },
                 { additionalProperties: false },
               ),
             ),
@@ -91,6 +95,18 @@ export function loadConnectors(
     if (map.org !== org) throw bad(`the data map ${c.datamap} is org '${map.org}''s, not '${org}''s`);
     const connectors: Connector[] = map.systems.map((s) => {
       if (s.kind === 'vault') return new VaultConnector(s.id, orgs, org);
+      if (s.kind === 'http') {
+        const endpoint = c.systems?.[s.id]?.endpoint;
+        if (endpoint === undefined)
+          throw bad(`expected orgs.${org}.systems.${s.id}.endpoint for the HTTP system '${s.id}'`);
+        return new HttpConnector({
+          system: s.id,
+          endpoint,
+          tables: s.tables ?? [],
+          signer: orgs.signerOf(org)!,
+          timeoutMs: 5_000,
+        });
+      }
       const urlEnv = c.systems?.[s.id]?.urlEnv;
       if (urlEnv === undefined)
         throw bad(`expected orgs.${org}.systems.${s.id}.urlEnv for the PostgreSQL system '${s.id}'`);

@@ -48,19 +48,24 @@ export const MAX_RECTIFICATIONS = 64;
 /** Most identity values of one subject a connector matches at once. */
 export const MAX_IDENTITY_VALUES = 64;
 
+/** Per call: the idempotency key a system that takes one (the HTTP connector) applies the call once under. */
+export interface CallOptions {
+  idempotencyKey?: string;
+}
+
 export interface Connector {
   readonly system: string;
   readonly kind: SystemKind;
   /** How many rows hold data on the subject, by table. Reads only. */
-  find(subject: SubjectRef): Promise<ConnectorResult>;
+  find(subject: SubjectRef, opts?: CallOptions): Promise<ConnectorResult>;
   /** The subject's rows, mapped columns only. Reads only. */
-  export(subject: SubjectRef): Promise<ConnectorResult>;
+  export(subject: SubjectRef, opts?: CallOptions): Promise<ConnectorResult>;
   /** Erases (deletes or masks, as the map says) every row of the subject, in one transaction; returns what was erased. */
-  erase(subject: SubjectRef): Promise<ConnectorResult>;
+  erase(subject: SubjectRef, opts?: CallOptions): Promise<ConnectorResult>;
   /** Erases or masks what is past its retention at `now` (ms), for every subject, in one transaction. */
-  expire(now: number): Promise<ConnectorResult>;
+  expire(now: number, opts?: CallOptions): Promise<ConnectorResult>;
   /** Sets mapped fields of the subject's rows, in one transaction; returns the rows as they were. */
-  rectify(subject: SubjectRef, changes: readonly Rectification[]): Promise<ConnectorResult>;
+  rectify(subject: SubjectRef, changes: readonly Rectification[], opts?: CallOptions): Promise<ConnectorResult>;
   close(): Promise<void>;
 }
 

@@ -23,7 +23,7 @@ export const MAX_TOTAL_FIELDS = 10_000;
 export const MAX_RETENTION_DAYS = 36_500;
 
 export const SYSTEM_ID = /^[a-z][a-z0-9-]{0,31}$/;
-export const SYSTEM_KINDS = ['postgres', 'vault'] as const;
+export const SYSTEM_KINDS = ['postgres', 'http', 'vault'] as const;
 export type SystemKind = (typeof SYSTEM_KINDS)[number];
 
 /** A table or column name: 1-63 characters (PostgreSQL's limit), no control characters. Quoted when used. */

@@ -9,6 +9,7 @@
  * Once every system is done or excepted, `request.fulfil` commits: the ledger itself refuses it
  * otherwise.
  */
+import { createHash } from 'node:crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { errorCode, NodeError } from '../errors.js';
 import { MAX_STEP_ERROR, type RequestStep, type StepKind, stepOf } from '../modules/request-steps.js';
@@ -67,10 +68,25 @@ export interface ExecutionReport {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function stepRun(c: Connector, step: StepKind, subject: SubjectRef, changes: readonly Rectification[] | undefined) {
-  if (step === 'export') return c.export(subject);
-  if (step === 'erase') return c.erase(subject);
-  return c.rectify(subject, changes ?? []);
+function stepRun(
+  c: Connector,
+  step: StepKind,
+  subject: SubjectRef,
+  changes: readonly Rectification[] | undefined,
+  idempotencyKey: string,
+) {
+  const opts = { idempotencyKey };
+  if (step === 'export') return c.export(subject, opts);
+  if (step === 'erase') return c.erase(subject, opts);
+  return c.rectify(subject, changes ?? [], opts);
+}
+
+/**
+ * The same key for every attempt of one step (retries, and runs after a crash): a system that takes
+ * idempotency keys applies the step once.
+ */
+export function stepIdempotencyKey(org: string, request: string, system: string, step: StepKind): string {
+  return createHash('sha256').update(`custos-step/${org}/${request}/${system}/${step}`).digest('base64url');
 }
 
 /** An error's text for the ledger: the connectors' messages name systems and codes, never values. */
@@ -142,7 +158,13 @@ export async function executeRequest(
     for (; tried < attempts && result === undefined; tried++) {
       if (tried > 0) await sleep(backoff * 2 ** (tried - 1));
       try {
-        result = await stepRun(connector, step, subject, opts.rectifications?.[system]);
+        result = await stepRun(
+          connector,
+          step,
+          subject,
+          opts.rectifications?.[system],
+          stepIdempotencyKey(org, requestId, system, step),
+        );
       } catch (e) {
         lastError = e;
       }
