@@ -6,9 +6,11 @@
 
 import { didFromPublicKey } from '@custos/protocol/crypto';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
 import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TableRows } from '../src/connectors/connector.js';
+import { executeRequest } from '../src/connectors/execute.js';
 import { VAULT_TABLE, VaultConnector } from '../src/connectors/vault-connector.js';
 import type { DataRecord } from '../src/modules/data.js';
 import { type ConformanceHarness, connectorConformance } from './connector-conformance.js';
@@ -71,3 +73,51 @@ async function harness(): Promise<ConformanceHarness> {
 }
 
 connectorConformance('vault', harness);
+
+describe('a request run on the vault alone', () => {
+  it('erases, records the step, fulfils; a second concurrent run of the same request is refused', async () => {
+    const api = await startApiNode({ members: ['bank'] });
+    try {
+      const p = await api.orgs.submit('bank', 'datamap.publish', {
+        version: 1,
+        digest: 'cd'.repeat(32),
+        systems: ['vault'],
+        tables: 0,
+        fields: 0,
+      });
+      expect(p.code).toBe('OK');
+      const ada = userSigner();
+      const did = didFromPublicKey(ada.publicKey);
+      const reg = await api.orgs.register('bank', {
+        subject: did,
+        category: 'pd:EmailAddress',
+        purposes: { 'dpv:ServiceProvision': 'contract' },
+        source: 'subject',
+        retentionDays: 365,
+        value: { email: 'ada@example.org' },
+      });
+      expect(reg.code).toBe('OK');
+      const open = await api.node.submitAndWait(
+        signTx(
+          {
+            chainId: api.node.chainId,
+            type: 'request.open',
+            args: { org: 'bank', kind: 'erase', jurisdiction: 'GDPR' },
+          },
+          ada,
+        ),
+      );
+      const vault = [new VaultConnector('vault', api.orgs, 'bank')];
+      const first = executeRequest(api.orgs, 'bank', open.txId, vault);
+      await expect(executeRequest(api.orgs, 'bank', open.txId, vault)).rejects.toThrow(/already running/);
+      const report = await first;
+      expect(report).toMatchObject({ status: 'fulfilled', steps: [{ system: 'vault', outcome: 'done', rows: 1 }] });
+      expect(api.orgs.requestStep('bank', open.txId, 'vault')).toMatchObject({ outcome: 'done', rows: 1 });
+      expect(api.orgs.record('bank', reg.recordId)!.erasedAt).not.toBeNull();
+      // Closed: a re-run is refused.
+      await expect(executeRequest(api.orgs, 'bank', open.txId, [])).rejects.toThrow(/already fulfilled/);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -95,12 +95,41 @@ function errorText(e: unknown): string {
   return text.length > MAX_STEP_ERROR ? `${text.slice(0, MAX_STEP_ERROR - 1)}…` : text;
 }
 
+/** Requests being run in this process, by org service: a second run of the same request is refused. */
+const running = new WeakMap<OrgService, Set<string>>();
+
+/**
+ * Runs the request's steps (see the file's comment). One run per request at a time in this process:
+ * a second concurrent run is refused with BAD_REQUEST instead of acting on the systems twice.
+ */
 export async function executeRequest(
   orgs: OrgService,
   org: string,
   requestId: string,
   connectors: readonly Connector[],
   opts: ExecuteOptions = {},
+): Promise<ExecutionReport> {
+  let mine = running.get(orgs);
+  if (mine === undefined) {
+    mine = new Set();
+    running.set(orgs, mine);
+  }
+  const key = `${org}/${requestId}`;
+  if (mine.has(key)) throw new NodeError('BAD_REQUEST', `request ${requestId} is already running; wait for it to end`);
+  mine.add(key);
+  try {
+    return await runSteps(orgs, org, requestId, connectors, opts);
+  } finally {
+    mine.delete(key);
+  }
+}
+
+async function runSteps(
+  orgs: OrgService,
+  org: string,
+  requestId: string,
+  connectors: readonly Connector[],
+  opts: ExecuteOptions,
 ): Promise<ExecutionReport> {
   const r = orgs.request(org, requestId);
   if (r === undefined) throw new NodeError('NOT_FOUND', `no request ${requestId} to ${org}`);
