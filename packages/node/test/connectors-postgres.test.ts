@@ -219,7 +219,7 @@ describe.skipIf(!enabled)('the PostgreSQL connector', () => {
     }
   });
 
-  it('erases in one transaction: a failure in the second table leaves the first untouched', async () => {
+  it('trust #15: an erasure is one transaction, and its failure names no value', async () => {
     const h = await harness('atomic');
     try {
       const s = await h.addSubject();

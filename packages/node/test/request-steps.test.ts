@@ -65,7 +65,7 @@ afterEach(async () => {
 });
 
 describe('request.step and fulfilment', () => {
-  it('fulfils an erasure only once every system of the map has its step done or excepted', async () => {
+  it('trust #15: an erasure is fulfilled only once every system of the data map has its step done or excepted', async () => {
     const req = await open('erase');
     const fulfil = () => bank('request.fulfil', { request: req });
     const refused = await fulfil();
