@@ -19,6 +19,7 @@ import type { SubjectRef, TableRows } from '../src/connectors/connector.js';
 import { type DataMapTable, dataMapDigest, parseDataMap, publishArgs } from '../src/connectors/datamap.js';
 import { executeRequest } from '../src/connectors/execute.js';
 import { PostgresConnector } from '../src/connectors/postgres.js';
+import { scanPostgres } from '../src/connectors/scan.js';
 import { VaultConnector } from '../src/connectors/vault-connector.js';
 import type { RequestStep } from '../src/modules/request-steps.js';
 import { type ConformanceHarness, connectorConformance } from './connector-conformance.js';
@@ -515,5 +516,48 @@ describe.skipIf(!enabled)('the API: a request run from the connectors configured
     const badBody = JSON.stringify({ attempts: 99 });
     const bad = await api.app.inject({ method: 'POST', url, payload: badBody, headers: signed('POST', url, badBody) });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe.skipIf(!enabled)('custos org datamap scan: columns that look like personal data', () => {
+  it('finds them by name and by sampled values, skips what the map covers, and never shows a value', async () => {
+    const url = await createDb('scan');
+    const c = await client(url);
+    try {
+      await c.query(`
+        CREATE TABLE leads (id serial PRIMARY KEY, contact text, notes text, mobile_no text, amount int, ref text);
+        INSERT INTO leads (contact, notes, mobile_no, amount, ref)
+          SELECT 'lead' || g || '@example.org', 'called on monday', '+41 79 555 ' || lpad(g::text, 4, '0'), g, 'DE89370400440532013000'
+          FROM generate_series(1, 40) AS g;
+      `);
+      const found = await scanPostgres(url, {
+        map: parseDataMap(
+          JSON.stringify({
+            custosDataMap: 1,
+            org: 'bank',
+            version: 1,
+            systems: [{ id: 'crm', kind: 'postgres', tables: [tables()[0]] }],
+          }),
+        ),
+      });
+      const byColumn = Object.fromEntries(found.findings.map((f) => [`${f.table}.${f.column}`, f]));
+      expect(byColumn['public.leads.contact']).toMatchObject({
+        category: 'pd:EmailAddress',
+        by: 'values',
+        matched: 40,
+        sampled: 40,
+      });
+      expect(byColumn['public.leads.mobile_no']).toMatchObject({ category: 'pd:TelephoneNumber', by: 'name' });
+      expect(byColumn['public.leads.ref']).toMatchObject({ category: 'pd:BankAccount', by: 'values' });
+      expect(byColumn['public.leads.notes']).toBeUndefined();
+      expect(byColumn['public.leads.amount']).toBeUndefined();
+      // The mapped table's columns are covered; its unmapped ones (plan) do not look personal.
+      expect(Object.keys(byColumn).filter((k) => k.startsWith('crm.'))).toEqual([]);
+      // The newsletter table is not in this map: its email and phone columns are listed.
+      expect(byColumn['public.newsletter.email']).toMatchObject({ category: 'pd:EmailAddress', by: 'name' });
+      expect(JSON.stringify(found)).not.toMatch(/example\.org|\+41|DE89/);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -14,8 +14,10 @@ import {
   parseDataMap,
   publishArgs,
 } from '../connectors/datamap.js';
+import { scanPostgres } from '../connectors/scan.js';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
+import { parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
 import { signerOf, TX_FAILED_EXIT } from './commands-query.js';
 import { nodeOption } from './options.js';
@@ -90,6 +92,49 @@ export function registerDatamapCommands(org: Command): void {
     .action((file: string, flags: { json?: boolean }) => {
       const map = readDataMap(file);
       output(flags.json === true).result(dataMapCoverage(map), coverageLines(map));
+    });
+
+  group
+    .command('scan')
+    .description('list the columns of a PostgreSQL database that look like personal data and the map does not cover')
+    .requiredOption(
+      '--postgres <url>',
+      'postgres://user@host:port/db (the password from $PGPASSWORD, never on the command line)',
+    )
+    .option('--map <file>', 'the data map: columns it covers are not listed')
+    .option('--sample <n>', 'values sampled per text column (1-1000, default 50)')
+    .option('--json', 'print one JSON document')
+    .action(async (flags: { postgres: string; map?: string; sample?: string; json?: boolean }) => {
+      let url: URL;
+      try {
+        url = new URL(flags.postgres);
+      } catch {
+        throw new NodeError('BAD_REQUEST', 'expected --postgres as postgres://user@host:port/db');
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        throw new NodeError('BAD_REQUEST', 'expected --postgres as postgres://user@host:port/db');
+      }
+      if (url.password !== '') {
+        throw new NodeError(
+          'BAD_REQUEST',
+          'expected no password in --postgres (command lines are visible to other users): set PGPASSWORD',
+        );
+      }
+      const sample = flags.sample === undefined ? undefined : parsePositiveInt(flags.sample, '--sample');
+      const map = flags.map === undefined ? undefined : readDataMap(flags.map);
+      const r = await scanPostgres(flags.postgres, {
+        ...(map === undefined ? {} : { map }),
+        ...(sample === undefined ? {} : { sample }),
+      });
+      output(flags.json === true).result(r, [
+        `${r.findings.length} column(s) of ${r.columns} look like personal data${map === undefined ? '' : ' and are not in the map'}:`,
+        ...table(
+          r.findings.map((f) => [
+            `${f.table}.${f.column}`,
+            `${f.category} (${f.by === 'name' ? 'by its name' : `${f.matched} of ${f.sampled} sampled values`})`,
+          ]),
+        ),
+      ]);
     });
 
   group
