@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * Three tiers, chosen by what a test file starts:
  * - unit: in-process only (no etcd, no child processes, no browser); `npm run test:unit` must stay
  *   under 30 s on a 2-core machine. A new test file lands here unless it is listed below.
- * - integration: real etcd clusters, `custos` processes (CLI, network up, crash), the first-hour
+ * - integration: real etcd clusters, a real PostgreSQL server, `custos` processes (CLI, network up, crash), the first-hour
  *   walk-through, the docs tests that run the documented commands, and the long randomized runs.
  * - browser: the web app in headless Chromium (packages/web/test).
  * `npm test` runs all three.
@@ -25,6 +25,12 @@ const INTEGRATION = [
   'packages/node/test/etcd-orderer.test.ts',
   'packages/node/test/network-ops.test.ts',
   'packages/node/test/state-sync.test.ts',
+  // a real PostgreSQL server (Debian's postgresql): the PostgreSQL connector, its conformance and faults
+  'packages/node/test/connectors-postgres.test.ts',
+  // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
+  'packages/node/test/connectors-http.test.ts',
+  // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
+  'packages/node/test/connectors-vault.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',

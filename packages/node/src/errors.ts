@@ -42,6 +42,8 @@ export const NODE_ERROR_CODES = [
   'HOME_IN_USE',
   // Block time checked against the peer's clock (issue 11, trust #1).
   'BLOCK_TIME_IMPLAUSIBLE',
+  // Connectors to the orgs' own systems (issue 16).
+  'CONNECTOR_FAILED',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -300,6 +302,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     title: 'Home in use',
     meaning:
       'Another node process holds this home (one home, one node); stop that node, or start this one with another --home.',
+  },
+  CONNECTOR_FAILED: {
+    status: 502,
+    exitCode: 69,
+    title: 'Connector failed',
+    meaning:
+      "A system of the org's data map (a PostgreSQL database) failed or could not be reached; the detail names the system, the table and the SQLSTATE, never a value. Nothing of that step was changed: fix the system and run the step again.",
   },
   NODE_UNREACHABLE: {
     status: 503,

@@ -146,6 +146,52 @@ export interface OrgRequests {
   next: string | null;
 }
 
+/** One system's step of a request (`request.step` on the ledger), or `pending`. */
+export interface RequestStepState {
+  request: string;
+  system: string;
+  outcome: 'done' | 'failed' | 'exception' | 'pending';
+  step?: 'export' | 'erase' | 'rectify';
+  rows?: number;
+  /** SHA-256(salt || canonical rows) of what was exported or erased. */
+  digest?: string | null;
+  exception?: string | null;
+  error?: string | null;
+  failures?: number;
+  time?: number;
+  txId?: string;
+}
+
+/** `GET /v1/orgs/:org/requests/:id/steps`: "erased in `complete` of `systems` systems". */
+export interface RequestSteps {
+  request: string;
+  kind: string;
+  status: string;
+  map: { version: number; digest: string } | null;
+  complete: number;
+  systems: number;
+  steps: RequestStepState[];
+}
+
+/** `POST /v1/orgs/:org/requests/:id/execute`. */
+export interface RequestExecution {
+  request: string;
+  status: 'fulfilled' | 'paused';
+  steps: {
+    system: string;
+    step: string;
+    outcome: string;
+    rows: number;
+    digest: string | null;
+    txId: string | null;
+    attempts: number;
+    error?: string;
+  }[];
+  fulfilTxId?: string;
+  /** Access and export: each system's rows, with the salt that recomputes its recorded digest. */
+  exports: { system: string; salt: string; digest: string; tables: { table: string; rows: JsonValue[] }[] }[];
+}
+
 /** `GET /v1/orgs/:org/retention`. */
 export interface OrgRetention {
   now: number;

@@ -52,12 +52,14 @@ import {
   shareRecord,
 } from './actions/records.js';
 import {
+  executeRequest,
   extendRequest,
   fulfilRequest,
   orgRequests,
   orgRetention,
   overdueRequests,
   rejectRequest,
+  requestSteps,
 } from './actions/requests.js';
 import { state, stateEntry } from './actions/state.js';
 import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/tokens.js';
@@ -390,12 +392,7 @@ export class CustosClient extends PasskeyCalls {
   orgRequests(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgRequests(this.#t, org, q, opts);
   }
-
-  /**
-   * Fulfils a request. An erasure is fulfilled only once every record the org holds on the subject
-   * is erased, or listed in `exceptions` with a legal exception code (`ERASURE_EXCEPTIONS`);
-   * otherwise the result code is `CONFLICT`.
-   */
+  /** Fulfils a request: an erasure needs every record erased or excepted (`ERASURE_EXCEPTIONS`); with a data map, every system's step done; else `CONFLICT`. */
   fulfilRequest(
     org: string,
     request: string,
@@ -404,7 +401,6 @@ export class CustosClient extends PasskeyCalls {
   ) {
     return fulfilRequest(this.#t, org, request, answer, opts);
   }
-
   /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
   extendRequest(org: string, request: string, reason: ExtendReason, opts?: CallOptions) {
     return extendRequest(this.#t, org, request, reason, opts);
@@ -414,12 +410,18 @@ export class CustosClient extends PasskeyCalls {
   rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.#t, org, request, reason, opts);
   }
-
+  /** Each step of a request in the org's systems (`request.step`), or `pending`: "erased in 2 of 3 systems". */
+  requestSteps(org: string, request: string, opts?: CallOptions) {
+    return requestSteps(this.#t, org, request, opts);
+  }
+  /** Runs a request across the org's systems with the node's connectors; pauses on a failed step, resumes from it. */
+  executeRequest(org: string, request: string, body: { attempts?: number } = {}, opts?: CallOptions) {
+    return executeRequest(this.#t, org, request, body, opts);
+  }
   /** One page of the org's records past retention and not yet erased. */
   orgRetention(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgRetention(this.#t, org, q, opts);
   }
-
   /** One page of the overdue requests on the chain, as of the latest block. */
   overdueRequests(q: PageQuery = {}, opts?: CallOptions) {
     return overdueRequests(this.#t, q, opts);
@@ -429,12 +431,10 @@ export class CustosClient extends PasskeyCalls {
   createToken(org: string, t: { scopes: TokenScope[]; ttlDays?: number; label?: string }, opts?: CallOptions) {
     return createToken(this.#t, org, t, opts);
   }
-
   /** One page of the org's API tokens, never their secrets (signed with a member key). */
   orgTokens(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgTokens(this.#t, org, q, opts);
   }
-
   /** Revokes an org API token at once (signed with a member key). */
   revokeToken(org: string, id: string, opts?: CallOptions) {
     return revokeToken(this.#t, org, id, opts);

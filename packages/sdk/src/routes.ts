@@ -59,6 +59,8 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/requests/{id}/extend': 'extendRequest',
   'POST /v1/orgs/{org}/requests/{id}/fulfil': 'fulfilRequest',
   'POST /v1/orgs/{org}/requests/{id}/reject': 'rejectRequest',
+  'GET /v1/orgs/{org}/requests/{id}/steps': 'requestSteps',
+  'POST /v1/orgs/{org}/requests/{id}/execute': 'executeRequest',
   'GET /v1/orgs/{org}/retention': 'orgRetention',
   'GET /v1/requests/overdue': 'overdueRequests',
   'POST /v1/orgs/{org}/gov/propose': 'govPropose',

@@ -6,7 +6,7 @@
  * - **anonymous**: block headers, checkpoints, certificates, the member set and governance, the
  *   public namespaces of the state (`member/`, `memberkey/`, `gov/`, `kv/`, light clients, the
  *   cross-chain votes and decisions), the transactions of public kinds (`gov.*`, `member.*`,
- *   `interop.*`, `kv.*`), and, for a transaction id they already know, where it is and its result
+ *   `interop.*`, `kv.*`, `datamap.*`), and, for a transaction id they already know, where it is and its result
  *   code (what its inclusion proof shows), never its body.
  * - **a member** (a request signed by a current member key, or an org API token with `read`): all
  *   of the above, its own org's events and state in full (signed by its keys, or naming it as
@@ -49,7 +49,7 @@ export function readPolicyOf(genesis: { readPolicy?: Partial<ReadPolicy> | undef
 }
 
 /** Transaction kinds that are public by nature: governance, membership, light clients, the public kv. */
-const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.'];
+const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.', 'datamap.'];
 /** Transaction kinds every member may read in full: cross-chain steps, which relayers carry. */
 const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 /** State namespaces anyone may read: membership, governance, the public kv, light clients, cross-chain votes. */
@@ -66,11 +66,13 @@ export const PUBLIC_STATE_PREFIXES = [
   // Contracts under vote or in force, their code and risk reports: what members decide on, in the open.
   'contract-info/',
   'contract-code/',
+  // Which data map each org had in force when: digests and system ids, never the map itself.
+  'datamap/',
 ];
 /** State namespaces every member may read: the cross-chain working state relayers need, contracts' state and call receipts. */
 export const MEMBER_STATE_PREFIXES = ['xtxopen/', 'xtxplan/', 'xtxw/', 'lock/', 'contract/', 'contract-receipt/'];
 /** State namespaces owned by one org: `<ns>/<org>/...`. */
-const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share'];
+const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share', 'reqstep'];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */
 const SUBJECT_STATE_NAMESPACES = ['subjitem', 'subjitems', 'history'];
 

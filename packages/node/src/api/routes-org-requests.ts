@@ -5,6 +5,8 @@
  */
 import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
+import { executeRequest } from '../connectors/execute.js';
+import { NodeError } from '../errors.js';
 import { type DataRequest, MAX_EXCEPTIONS } from '../modules/request.js';
 import { overdueRequests } from '../store/read-queries.js';
 import { anyMember, guard, memberOrgOf } from './auth/guard.js';
@@ -33,6 +35,7 @@ const REASON_BODIES = {
   extend: closed({ reason: stringEnum(EXTEND_REASONS) }),
   reject: closed({ reason: stringEnum(REJECT_REASONS) }),
 };
+const EXECUTE_BODY = closed({ attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) });
 
 export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   const node = app.custos;
@@ -107,6 +110,74 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
   );
 
   reasoned('reject');
+
+  app.get(
+    '/requests/:id/steps',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          "A request's steps in the org's systems",
+          'For each system of the data map in force, the recorded step of the request (`request.step`: outcome, rows, salted digest, exception or error, failures, time, txId), or `pending`; and how many are complete.',
+        ),
+        params: ORG_ID_PARAMS,
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      const r = orgs.request(org, id);
+      if (r === undefined) throw new NodeError('NOT_FOUND', `no request ${id} to ${org}`);
+      const map = orgs.dataMap(org);
+      const steps = (map?.systems ?? []).map(
+        (system) => orgs.requestStep(org, id, system) ?? { request: id, system, outcome: 'pending' },
+      );
+      const complete = steps.filter((s) => s.outcome === 'done' || s.outcome === 'exception').length;
+      return {
+        request: id,
+        kind: r.kind,
+        status: r.status,
+        map: map === undefined ? null : { version: map.version, digest: map.digest },
+        complete,
+        systems: steps.length,
+        steps,
+      };
+    },
+  );
+
+  app.post(
+    '/requests/:id/execute',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Run a request across the org systems',
+          "Runs an open access, export, erasure or rectification request in every system of the org's data map in force, through the connectors this node is configured with: each step retried with backoff (`attempts`, default 3), then recorded on the ledger (`request.step`), and the request fulfilled once every system is done. A failing step is recorded and pauses the request (`status: paused`); running it again resumes from that step. An access run answers each system's exported rows with the salt of its recorded digest. A rectification, which carries the new values, is not run by this route yet.",
+        ),
+        params: ORG_ID_PARAMS,
+        body: EXECUTE_BODY,
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      const connectors = orgs.connectorsOf(org);
+      if (connectors === undefined) {
+        throw new NodeError(
+          'BAD_REQUEST',
+          `this node has no connectors configured for org '${org}' (see docs/operations.md)`,
+        );
+      }
+      if (orgs.request(org, id)?.kind === 'rectify') {
+        throw new NodeError(
+          'BAD_REQUEST',
+          'a rectification carries the new values: run it with executeRequest and its rectifications',
+        );
+      }
+      const attempts = request.body.attempts;
+      return executeRequest(orgs, org, id, connectors, attempts === undefined ? {} : { attempts });
+    },
+  );
 };
 
 /**

@@ -15,7 +15,7 @@ import {
   REJECT_REASONS,
   type RejectReason,
 } from '@custos/protocol/ledger';
-import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
+import type { OrgRecordsPage, PageQuery, RequestStepState } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
@@ -27,6 +27,7 @@ import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
+import { registerDatamapCommands } from './commands-datamap.js';
 import { nodeOption } from './options.js';
 import { day, deadlineText, type Output, output, TX_FAILED_EXIT, table } from './output.js';
 
@@ -148,6 +149,14 @@ function commitResult(out: Output, r: CommitResult, what: string, doc: unknown =
   if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
 }
 
+/** One system's step as the CLI tells it. */
+function stepText(x: RequestStepState): string {
+  if (x.outcome === 'pending') return 'pending';
+  if (x.outcome === 'exception') return `kept under the legal exception ${x.exception ?? ''}`;
+  if (x.outcome === 'failed') return `FAILED (${x.failures ?? 1} time(s)): ${x.error ?? ''}`;
+  return `${x.step} done ${day(x.time ?? 0)}: ${x.rows ?? 0} row(s), digest ${x.digest ?? ''}, tx ${x.txId ?? ''}`;
+}
+
 type RecordRow = DataRecord & { pastRetention: boolean };
 
 function recordStatus(r: DataRecord & { pastRetention?: boolean }): string {
@@ -170,6 +179,7 @@ function recordLines(r: RecordRow): string[] {
 
 export function registerOrgCommands(program: Command): void {
   const org = program.command('org').description("act as a member org through its node's /v1/orgs routes");
+  registerDatamapCommands(org);
 
   orgCommand(org, 'records', 'list the records the org holds')
     .option('--past-retention', 'only records past their retention period and not erased')
@@ -397,6 +407,43 @@ export function registerOrgCommands(program: Command): void {
         commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
       });
   }
+
+  orgCommand(request, 'steps', "each step of the request in the systems of the org's data map, or pending")
+    .argument('<id>', 'request id')
+    .action(async (id: string, flags: OrgFlags) => {
+      const s = await orgClient(flags).run((sdk) => sdk.requestSteps(orgId(flags.org), parseRecordId(id)));
+      const map = s.map === null ? 'no data map in force' : `data map version ${s.map.version}`;
+      output(flags.json === true).result(s, [
+        `Request ${id} (${s.kind}, ${s.status}): complete in ${s.complete} of ${s.systems} system(s) (${map}).`,
+        ...table(s.steps.map((x) => [x.system, stepText(x)])),
+      ]);
+    });
+
+  orgCommand(
+    request,
+    'execute',
+    "run the request in every system of the org's data map, each step recorded on the ledger",
+  )
+    .argument('<id>', 'request id')
+    .option('--attempts <n>', 'attempts per step before it is recorded as failed (1-10, default 3)')
+    .action(async (id: string, flags: OrgFlags & { attempts?: string }) => {
+      const attempts = flags.attempts === undefined ? undefined : parsePositiveInt(flags.attempts, '--attempts');
+      if (attempts !== undefined && attempts > 10) throw bad('expected --attempts from 1 to 10');
+      const r = await orgClient(flags).run((sdk) =>
+        sdk.executeRequest(orgId(flags.org), parseRecordId(id), attempts === undefined ? {} : { attempts }),
+      );
+      const lines = r.steps.map((x) =>
+        x.outcome === 'failed'
+          ? `  ${x.system}: FAILED after ${x.attempts} attempt(s): ${x.error ?? ''}`
+          : `  ${x.system}: ${x.outcome === 'skipped' ? 'done before' : 'done'}, ${x.rows} row(s), digest ${x.digest ?? '-'}`,
+      );
+      const head =
+        r.status === 'fulfilled'
+          ? `Request ${id} fulfilled in ${r.steps.length} system(s) (tx ${r.fulfilTxId ?? ''}).`
+          : `Request ${id} PAUSED: fix the failed system, then run this again to resume from it.`;
+      output(flags.json === true).result(r, [head, ...lines]);
+      if (r.status !== 'fulfilled') process.exitCode = TX_FAILED_EXIT;
+    });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
   orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
+import { loadConnectors } from '../connectors/config.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
@@ -80,6 +81,17 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
       ? () => {}
       : (event) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
   );
+  try {
+    // The connectors to the orgs' own systems (<home>/connectors.json), if any: system ids and digests only.
+    for (const [org, c] of loadConnectors(opts.home, orgs)) {
+      log(`connectors of ${org}: ${c.systems.join(', ')} (data map digest ${c.digest})`);
+    }
+  } catch (e) {
+    await orgs.closeConnectors();
+    await node.close();
+    for (const v of vaults.values()) v.close();
+    throw e;
+  }
   orgs.startRetention();
   const authorities =
     opts.authorities ??
@@ -102,6 +114,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     url = await listen(app, { host: opts.host, port: opts.port });
   } catch (cause) {
     orgs.stop();
+    await orgs.closeConnectors();
     await app.close().catch(() => {});
     await node.close();
     for (const v of vaults.values()) v.close();
@@ -113,7 +126,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
     // close does not wait for them; committed blocks are already durable.
     orgs.stop();
-    closing ??= Promise.all([app.close(), node.close()]).then(() => {
+    closing ??= Promise.all([app.close(), node.close(), orgs.closeConnectors()]).then(() => {
       for (const v of vaults.values()) v.close();
       lock.release();
     });

@@ -3,6 +3,7 @@ import type { Module } from '../exec/module.js';
 import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
+import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
@@ -19,6 +20,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   objectionModule,
   dataModule,
   requestModule,
+  datamapModule,
   interopModule,
   xtxModule,
   contractModule,

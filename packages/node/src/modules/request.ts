@@ -26,6 +26,7 @@ import {
   signerSubject,
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
+import { checkStepsComplete, recordStep } from './request-steps.js';
 
 export { type DataRequest, REQUEST_KINDS, type RequestKind };
 
@@ -206,6 +207,8 @@ export const requestModule: Module = {
           );
         }
       }
+      // Every system of the org's data map ran its step, or carries a legal exception (issue 16).
+      checkStepsComplete(ctx, r);
       ctx.put(requestKey(r.org, r.id), {
         ...r,
         status: 'fulfilled',
@@ -246,6 +249,16 @@ export const requestModule: Module = {
         if (rec?.restricted) ctx.put(recordKey(org, recordId), { ...rec, restricted: false });
       }
       ctx.put(requestKey(org, id), { ...r, liftedAt: ctx.time });
+      return 'OK';
+    },
+    /**
+     * One system's step of the request's execution, with its evidence (request-steps.ts): done with
+     * the row count and the salted digest of what was exported or erased, failed with the error, or
+     * kept under a legal exception.
+     */
+    step(ctx: ExecContext, args: Args) {
+      const r = openRequest(ctx, args);
+      recordStep(ctx, args, r);
       return 'OK';
     },
     /** The org refuses the request, with the reason the customer will see (a code). */

@@ -6,10 +6,13 @@
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Art9Condition, type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
+import type { Connector } from '../connectors/connector.js';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
-import { type DataRequest, isOverdue } from '../modules/request.js';
+import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
+import { type DataRequest, isOverdue, requestKey } from '../modules/request.js';
+import { type RequestStep, requestStepKey } from '../modules/request-steps.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { Vault } from '../vault/vault.js';
 
@@ -63,6 +66,18 @@ export class OrgService {
     for (const o of orgs) this.orgs.set(o.id, o);
     // Registrations a crash left undecided: erase the values whose transactions can no longer commit.
     for (const o of orgs) this.settlePending(o.id);
+  }
+
+  /** The connectors to each org's systems (its data map's), when this node is configured with them. */
+  private readonly connectors = new Map<string, readonly Connector[]>();
+
+  setConnectors(orgId: string, list: readonly Connector[]): void {
+    this.org(orgId);
+    this.connectors.set(orgId, list);
+  }
+
+  connectorsOf(orgId: string): readonly Connector[] | undefined {
+    return this.connectors.get(orgId);
   }
 
   /** Orgs whose keys and vaults this node holds. */
@@ -119,6 +134,26 @@ export class OrgService {
       return this.submit(orgId, 'gov.propose', { action: step.propose.action, reason: step.propose.reason });
     }
     return this.submit(orgId, 'gov.vote', { proposal: step.vote.proposal, vote: step.vote.vote });
+  }
+
+  private stateOf<T>(key: string): T | undefined {
+    const text = this.node.store.getState(key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  /** A request to the org, as the ledger holds it. */
+  request(orgId: string, requestId: string): DataRequest | undefined {
+    return this.stateOf<DataRequest>(requestKey(orgId, requestId));
+  }
+
+  /** The data map the org has in force on the ledger (its digest and system ids). */
+  dataMap(orgId: string): DataMapEntry | undefined {
+    return this.stateOf<DataMapEntry>(dataMapKey(orgId));
+  }
+
+  /** One system's recorded step of a request. */
+  requestStep(orgId: string, requestId: string, system: string): RequestStep | undefined {
+    return this.stateOf<RequestStep>(requestStepKey(orgId, requestId, system));
   }
 
   record(orgId: string, recordId: string): DataRecord | undefined {
@@ -386,6 +421,13 @@ export class OrgService {
       );
     }, intervalMs);
     this.retentionTimer.unref();
+  }
+
+  /** Closes the connectors (their database pools). */
+  async closeConnectors(): Promise<void> {
+    const all = [...this.connectors.values()].flat();
+    this.connectors.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => {})));
   }
 
   stop(): void {

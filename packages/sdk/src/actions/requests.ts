@@ -3,7 +3,15 @@
  * records past retention, and the chain-wide list of overdue requests (public).
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason } from '@custos/protocol/ledger';
-import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
+import type {
+  CommitResult,
+  OrgRequests,
+  OrgRetention,
+  OverdueRequests,
+  PageQuery,
+  RequestExecution,
+  RequestSteps,
+} from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
 
@@ -49,6 +57,27 @@ export async function rejectRequest(
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${requestPath(org, request)}/reject`, { reason }, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/requests/{id}/steps`. */
+export async function requestSteps(
+  t: Transport,
+  org: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<RequestSteps> {
+  return t.json('GET', `${requestPath(org, request)}/steps`, undefined, opts);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/execute`. */
+export async function executeRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  body: { attempts?: number } = {},
+  opts?: CallOptions,
+): Promise<RequestExecution> {
+  return t.json('POST', `${requestPath(org, request)}/execute`, body, opts, true);
 }
 
 /** `GET /v1/orgs/{org}/retention`. */

@@ -75,6 +75,18 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
     case 'request.fulfil':
       return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+    case 'request.step': {
+      const system = str('system');
+      const rows = typeof a.rows === 'number' ? a.rows : 0;
+      const done = str('step') === 'erase' ? 'erased' : str('step') === 'rectify' ? 'corrected' : 'exported';
+      if (str('outcome') === 'done') {
+        return `${who} ${done} ${rows} row${rows === 1 ? '' : 's'} of ${your} data in its system ${system}, for ${your} request`;
+      }
+      if (str('outcome') === 'exception') {
+        return `${who} kept ${your} data in its system ${system} under a legal exception (${str('exception')})`;
+      }
+      return `${who} could not yet complete ${your} request in its system ${system}: ${str('error')}`;
+    }
     case 'request.reject':
       return `${who} refused ${your} request: ${rejectReasonText(reason)}`;
     case 'request.lift':

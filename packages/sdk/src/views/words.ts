@@ -87,6 +87,7 @@ const TYPES: Record<string, string> = {
   'request.fulfil': 'Request answered',
   'request.reject': 'Request refused',
   'request.lift': 'Restriction lifted',
+  'request.step': 'Request step recorded',
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',
@@ -96,6 +97,7 @@ const TYPES: Record<string, string> = {
   'xtx.decide': 'Cross-chain transaction decided',
   'xtx.finalize': 'Cross-chain transaction completed',
   'interop.register': 'Other ledger registered',
+  'datamap.publish': 'Data map published',
   'kv.put': 'Public note recorded',
   'kv.delete': 'Public note removed',
 };
