@@ -310,3 +310,48 @@ describe('history log storage', () => {
     }
   });
 });
+
+describe('transaction id lookup', () => {
+  it('finds transactions through an index on the id prefix, tells ids sharing the prefix apart, and drops the old index', () => {
+    const dbPath = join(tmp.dir, 'tx-ids.db');
+    const old = new Database(dbPath);
+    old.exec(
+      'CREATE TABLE txs (log_index INTEGER PRIMARY KEY, tx_id TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL, tx TEXT NOT NULL) STRICT; CREATE INDEX txs_by_id ON txs (tx_id)',
+    );
+    old.close();
+    const store = new SqliteStore(dbPath, { synchronous: 'NORMAL' });
+    try {
+      const prefix = 'ab'.repeat(8);
+      const a = `${prefix}${'0'.repeat(48)}`;
+      const b = `${prefix}${'1'.repeat(48)}`;
+      const insert = store.db.prepare(
+        'INSERT INTO txs (log_index, tx_id, height, idx, code, expires_at, tx) VALUES (?, ?, 1, ?, ?, 0, ?)',
+      );
+      // b twice: first with a bad signature, then valid; the lookup prefers the valid entry.
+      insert.run(0, a, 0, 'OK', '{"n":0}');
+      insert.run(1, b, 1, 'BAD_SIGNATURE', '{"n":1}');
+      insert.run(2, b, 2, 'OK', '{"n":2}');
+      expect(store.getTx(a)).toMatchObject({ logIndex: 0, tx: { n: 0 } });
+      expect(store.getTx(b)).toMatchObject({ logIndex: 2, code: 'OK', tx: { n: 2 } });
+      expect(store.getTx(`${prefix}${'2'.repeat(48)}`)).toBeNull();
+      expect(store.hasCommittedTx(a)).toBe(true);
+      expect(store.hasCommittedTx(`${prefix}${'3'.repeat(48)}`)).toBe(false);
+      expect([...store.committedAmong([a, b, `${prefix}${'4'.repeat(48)}`])].sort()).toEqual([a, b]);
+      const indexes = store.db
+        .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'txs'")
+        .all()
+        .map((r) => r.name);
+      expect(indexes).toContain('txs_by_id_prefix');
+      expect(indexes).not.toContain('txs_by_id');
+      // Each lookup is an index search, never a scan of the history.
+      const plan = store.db
+        .prepare<[string, string], { detail: string }>(
+          "EXPLAIN QUERY PLAN SELECT * FROM txs WHERE substr(tx_id, 1, 16) = substr(?, 1, 16) AND tx_id = ? ORDER BY (code = 'BAD_SIGNATURE' OR code = 'WRONG_CHAIN'), log_index LIMIT 1",
+        )
+        .all(a, a);
+      expect(plan.map((r) => r.detail).join(' ')).toMatch(/SEARCH txs USING INDEX txs_by_id_prefix/);
+    } finally {
+      store.close();
+    }
+  });
+});
