@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { sha256 } from '@custos/protocol/crypto';
 import { fromHex, toHex, utf8 } from '@custos/protocol/encoding';
+import type { BlockHeader } from '@custos/protocol/ledger';
 import { isValidConsistency } from '@custos/protocol/merkle';
 import { parseStateProof, verifyStateProof } from '@custos/protocol/state';
 import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
@@ -350,6 +351,53 @@ describe('transaction id lookup', () => {
         )
         .all(a, a);
       expect(plan.map((r) => r.detail).join(' ')).toMatch(/SEARCH txs USING INDEX txs_by_id_prefix/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('replay probe of a block', () => {
+  it('answers from memory for transactions committed since open, and from SQLite for the rest', () => {
+    const dbPath = join(tmp.dir, 'replay-probe.db');
+    const id = (d: string) => d.repeat(64);
+    let store = new SqliteStore(dbPath, { synchronous: 'NORMAL' });
+    try {
+      const header = { height: 0, logSize: 2, txCount: 2 } as unknown as BlockHeader;
+      store.commitBlock({
+        header,
+        hash: 'h0',
+        txs: [
+          { txId: id('a'), json: '{"n":0}', expiresAt: 5_000 },
+          { txId: id('b'), json: '{"n":1}', expiresAt: 5_000 },
+        ],
+        results: ['OK', 'BAD_SIGNATURE'],
+        stateWrites: new Map(),
+        logNodes: [],
+        treeWrites: [],
+        qc: null,
+      });
+      // A row the filter never saw (written behind the store's back).
+      store.db
+        .prepare(
+          "INSERT INTO txs (log_index, tx_id, height, idx, code, expires_at, tx) VALUES (2, ?, 0, 2, 'OK', 5000, '{}')",
+        )
+        .run(id('c'));
+      const ids = [id('a'), id('b'), id('c'), id('d')];
+      const expires = [5_000, 5_000, 5_000, 5_000];
+      expect([...store.committedAmong(ids, expires)]).toEqual([id('a')]);
+      expect([...store.committedAmong(ids)].sort()).toEqual([id('a'), id('c')]);
+      expect(store.committedAmong([], [])).toEqual(new Set());
+    } finally {
+      store.close();
+    }
+    // Reopened, every expiresAt up to the newest stored is "maybe": SQLite answers.
+    store = new SqliteStore(dbPath, { synchronous: 'NORMAL' });
+    try {
+      expect([...store.committedAmong([id('a'), id('c'), id('d')], [5_000, 5_000, 5_000])].sort()).toEqual([
+        id('a'),
+        id('c'),
+      ]);
     } finally {
       store.close();
     }

@@ -225,11 +225,16 @@ export class SqliteStore {
     return this.replay.mayContain(txId, expiresAt) && this.hasCommittedTx(txId);
   }
 
-  /** Of `txIds`, those `hasCommittedTx` is true for, in one query. */
-  committedAmong(txIds: readonly string[]): Set<string> {
+  /**
+   * Of `txIds`, those `hasCommittedTx` is true for, in one query. With `expiresAt` (of each id's
+   * body), only the ids the replay filter cannot rule out are looked up: none, in the common case.
+   */
+  committedAmong(txIds: readonly string[], expiresAt?: readonly number[]): Set<string> {
     const out = new Set<string>();
-    if (txIds.length === 0) return out;
-    for (const r of this.q.committedAmong.all(JSON.stringify(txIds))) out.add(r.tx_id);
+    const probe =
+      expiresAt === undefined ? txIds : txIds.filter((id, i) => this.replay.mayContain(id, expiresAt[i] ?? 0));
+    if (probe.length === 0) return out;
+    for (const r of this.q.committedAmong.all(JSON.stringify(probe))) out.add(r.tx_id);
     return out;
   }
 
