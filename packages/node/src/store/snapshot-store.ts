@@ -19,7 +19,8 @@ import {
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { encodeStoredNode } from './authenticated.js';
-import { type LogChunkStatements, logChunkStatements, readLogNode, SqliteStore } from './sqlite.js';
+import { type LogChunkStatements, logChunkStatements, readLogNode } from './log-chunks.js';
+import { SqliteStore } from './sqlite.js';
 
 /** A read transaction on a second connection: every read sees the store as of its start. */
 const TX_COLUMNS = 'log_index AS logIndex, tx_id AS txId, height, idx AS "index", code, expires_at AS expiresAt, tx';
