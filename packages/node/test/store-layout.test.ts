@@ -403,3 +403,15 @@ describe('replay probe of a block', () => {
     }
   });
 });
+
+describe('read-only opens', () => {
+  it('refuses a store of the layout before log_chunks with a clear error instead of a missing-table failure', () => {
+    const dbPath = join(tmp.dir, 'old-readonly.db');
+    const db = new Database(dbPath);
+    db.exec(
+      'CREATE TABLE log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID',
+    );
+    db.close();
+    expect(() => new SqliteStore(dbPath, { readonly: true })).toThrow(/converted when a node opens it for writing/);
+  });
+});

@@ -102,6 +102,12 @@ export class SqliteStore {
       migrateTreeNodes(this.db);
       convertLogNodes(this.db);
       convertTreeToSixteenWay(this.db);
+    } else if (this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'log_chunks'").get() === undefined) {
+      this.db.close();
+      throw new NodeError(
+        'STORE_CORRUPT',
+        `${path} has no log_chunks table: a store of an earlier version is converted when a node opens it for writing, and cannot be read before`,
+      );
     }
     const newest = this.db.prepare<[], { e: number | null }>('SELECT max(expires_at) AS e FROM txs').get();
     this.replay = new ReplayFilter(newest?.e ?? 0);
