@@ -38,6 +38,20 @@ async function openNode(dir) {
   return CustosNode.open({ dbPath: join(dir, 'node.db'), genesis, signers: [org], maxPending: 1_000_000 });
 }
 
+/** Bytes of SQLite pages per stored transaction, by table and index (the dbstat virtual table). */
+function storedBytesPerTx(node) {
+  const db = node.store.db;
+  const txs = db.prepare('SELECT count(*) AS n FROM txs').get().n;
+  const out = {};
+  let total = 0;
+  for (const r of db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all()) {
+    total += r.bytes;
+    if (r.bytes / txs >= 1) out[r.name] = Math.round(r.bytes / txs);
+  }
+  out.total = Math.round(total / txs);
+  return out;
+}
+
 export async function run({ quick = false } = {}) {
   const count = quick ? 20_000 : 60_000;
   console.error('measuring the raw Ed25519 verify ceiling on all cores...');
@@ -58,6 +72,7 @@ export async function run({ quick = false } = {}) {
     const io1 = ioCounters();
     const throughput = (full.sent - full.failed) / full.seconds;
     console.error(`saturated: ${Math.round(throughput)} tx/s over ${full.seconds.toFixed(2)} s`);
+    const stored = storedBytesPerTx(node);
     await node.close();
     rmSync(dir, { recursive: true, force: true });
 
@@ -90,6 +105,10 @@ export async function run({ quick = false } = {}) {
       // Main-thread CPU per committed transaction (saturated run): admission, execution, state
       // tree, storage. Verification runs in the worker pool and is not in this figure.
       main_thread_us_per_tx: mainThreadUsPerTx(cpu0, cpu1, full.sent - full.failed),
+      // Pages each table and index of the store holds at the end of the saturated run, per
+      // transaction stored (warm-up included): the layout's size, which the WAL checkpoints that
+      // land in a run or not do not disturb.
+      stored_bytes_per_tx: stored,
       tx_bytes: Math.round(txs.reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t)), 0) / txs.length),
       half_load: {
         send_rate: halfRate,

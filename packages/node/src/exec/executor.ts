@@ -22,8 +22,10 @@ export interface StateReader {
   /**
    * Of `txIds`, those `hasCommittedTx` is true for, in one read (a block asks once instead of once
    * per transaction). Optional: without it the executor asks `hasCommittedTx` per transaction.
+   * `expiresAt[i]` is the `expiresAt` of `txIds[i]`'s body: a store may answer from memory for
+   * the transactions it knows it never committed (store/replay-filter.ts).
    */
-  committedAmong?(txIds: readonly string[]): Set<string>;
+  committedAmong?(txIds: readonly string[], expiresAt?: readonly number[]): Set<string>;
   /** Committed entries under a prefix, in key order (lets a block skip lock checks when none exist). */
   listState?(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[];
   /** Chain metadata; `genesis` holds the chain's genesis document. */
@@ -89,7 +91,12 @@ export class Executor {
     // Replay check: committed state does not change while the block executes, so one read for the
     // whole block answers exactly as one read per transaction would.
     const committed =
-      state.committedAmong === undefined ? undefined : state.committedAmong(input.txs.map((t) => t.txId));
+      state.committedAmong === undefined
+        ? undefined
+        : state.committedAmong(
+            input.txs.map((t) => t.txId),
+            input.txs.map((t) => t.tx.body.expiresAt),
+          );
     const details: (string | undefined)[] = [];
     const run: BlockRun = {
       state,

@@ -19,6 +19,7 @@ import {
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { encodeStoredNode } from './authenticated.js';
+import { type LogChunkStatements, logChunkStatements, readLogNode } from './log-chunks.js';
 import { SqliteStore } from './sqlite.js';
 
 /** A read transaction on a second connection: every read sees the store as of its start. */
@@ -61,12 +62,13 @@ export class PinnedRead {
     for (const r of it) yield r;
   }
 
+  private logChunks: LogChunkStatements | undefined;
+
   /** The hash of the log node (level, index), if stored. */
   logNode(level: number, index: number): Uint8Array | undefined {
-    const r = this.db.prepare('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?').get(level, index) as
-      | { hash: Buffer }
-      | undefined;
-    return r === undefined ? undefined : new Uint8Array(r.hash);
+    this.logChunks ??= logChunkStatements(this.db);
+    const hash = readLogNode(this.logChunks, level, index);
+    return hash === undefined ? undefined : new Uint8Array(hash);
   }
 
   /** Transactions whose log index is at least `fromLogIndex` or that have not expired at `time`, by log index. */
@@ -160,9 +162,7 @@ export class SnapshotStoreWriter {
   }
 
   addLogNode(level: number, index: number, hash: Uint8Array): void {
-    this.store.db
-      .prepare('INSERT OR REPLACE INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)')
-      .run(level, index, hash);
+    this.store.writeLogNodes([[level, index, hash]]);
   }
 
   addTx(t: StoredTxRow): void {

@@ -17,6 +17,7 @@ import {
 } from '@custos/protocol/state';
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
+import { convertLogNodes, logChunkStatements, readLogNode, writeLogChunks } from './log-chunks.js';
 import { ReplayFilter } from './replay-filter.js';
 import { WalPipeline } from './wal-pipeline.js';
 
@@ -54,9 +55,18 @@ CREATE TABLE IF NOT EXISTS txs (
   log_index INTEGER PRIMARY KEY, tx_id TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
   code TEXT NOT NULL, expires_at INTEGER NOT NULL, tx TEXT NOT NULL
 ) STRICT;
-CREATE INDEX IF NOT EXISTS txs_by_id ON txs (tx_id);
+-- Lookup by id on the id's first 16 hex digits (64 bits): a third of the entry size of the whole id,
+-- so a block's inserts at random places dirty fewer pages; queries compare the whole id after it.
+-- Stores made before it had the index on the whole id (txs_by_id), dropped on open.
+DROP INDEX IF EXISTS txs_by_id;
+CREATE INDEX IF NOT EXISTS txs_by_id_prefix ON txs (substr(tx_id, 1, 16));
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+-- The history log's nodes, 16 consecutive nodes of one level per row (logNodeIn): far fewer rows
+-- to write per transaction than one per node. lo is the first node's offset in its chunk (0 but
+-- for the frontier rows a snapshot import starts with).
+CREATE TABLE IF NOT EXISTS log_chunks (
+  level INTEGER NOT NULL, chunk INTEGER NOT NULL, lo INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (level, chunk)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subject_index (subject TEXT NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (subject, log_index)) STRICT, WITHOUT ROWID;
 -- State-tree nodes by storage key (treeKey): a node's key-hash prefix first, then its depth, so the
 -- nodes on one path down the tree sit next to each other and a transaction touches few pages.
@@ -90,7 +100,14 @@ export class SqliteStore {
       this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
       this.db.exec(SCHEMA);
       migrateTreeNodes(this.db);
+      convertLogNodes(this.db);
       convertTreeToSixteenWay(this.db);
+    } else if (this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'log_chunks'").get() === undefined) {
+      this.db.close();
+      throw new NodeError(
+        'STORE_CORRUPT',
+        `${path} has no log_chunks table: a store of an earlier version is converted when a node opens it for writing, and cannot be read before`,
+      );
     }
     const newest = this.db.prepare<[], { e: number | null }>('SELECT max(expires_at) AS e FROM txs').get();
     this.replay = new ReplayFilter(newest?.e ?? 0);
@@ -119,20 +136,20 @@ export class SqliteStore {
         'INSERT INTO txs (log_index, tx_id, height, idx, code, expires_at, tx) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       txById: db.prepare<
-        [string],
+        [string, string],
         { tx: string; tx_id: string; height: number; idx: number; log_index: number; code: string }
       >(
-        "SELECT * FROM txs WHERE tx_id = ? ORDER BY (code = 'BAD_SIGNATURE' OR code = 'WRONG_CHAIN'), log_index LIMIT 1",
+        "SELECT * FROM txs WHERE substr(tx_id, 1, 16) = substr(?, 1, 16) AND tx_id = ? ORDER BY (code = 'BAD_SIGNATURE' OR code = 'WRONG_CHAIN'), log_index LIMIT 1",
       ),
       txByLogIndex: db.prepare<
         [number],
         { tx: string; tx_id: string; height: number; idx: number; log_index: number; code: string }
       >('SELECT * FROM txs WHERE log_index = ?'),
-      committed: db.prepare<[string], { one: number }>(
-        "SELECT 1 AS one FROM txs WHERE tx_id = ? AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN') LIMIT 1",
+      committed: db.prepare<[string, string], { one: number }>(
+        "SELECT 1 AS one FROM txs WHERE substr(tx_id, 1, 16) = substr(?, 1, 16) AND tx_id = ? AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN') LIMIT 1",
       ),
       committedAmong: db.prepare<[string], { tx_id: string }>(
-        "SELECT DISTINCT tx_id FROM txs WHERE tx_id IN (SELECT value FROM json_each(?)) AND code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN')",
+        "SELECT DISTINCT t.tx_id FROM json_each(?) AS j JOIN txs AS t ON substr(t.tx_id, 1, 16) = substr(j.value, 1, 16) AND t.tx_id = j.value WHERE t.code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN')",
       ),
       stateGet: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
       stateSet: db.prepare(
@@ -145,10 +162,7 @@ export class SqliteStore {
       stateAfter: db.prepare<[string, string, number], { key: string; value: string }>(
         "SELECT key, value FROM state WHERE key > ? AND key < CAST(? AS BLOB) || x'ff' ORDER BY key LIMIT ?",
       ),
-      logGet: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
-      logSet: db.prepare(
-        'INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?) ON CONFLICT(level, idx) DO UPDATE SET hash = excluded.hash',
-      ),
+      log: logChunkStatements(db),
       subjectAdd: db.prepare('INSERT OR IGNORE INTO subject_index (subject, log_index) VALUES (?, ?)'),
       subjectList: db.prepare<[string, number, number], { log_index: number }>(
         'SELECT log_index FROM subject_index WHERE subject = ? AND log_index > ? ORDER BY log_index LIMIT ?',
@@ -200,7 +214,7 @@ export class SqliteStore {
 
   /** The committed transaction with this id (the first with a valid signature, if there are several entries). */
   getTx(txId: string): CommittedTx | null {
-    const r = this.q.txById.get(txId);
+    const r = this.q.txById.get(txId, txId);
     return r ? rowToTx(r) : null;
   }
 
@@ -210,7 +224,7 @@ export class SqliteStore {
   }
 
   hasCommittedTx(txId: string): boolean {
-    return this.q.committed.get(txId) !== undefined;
+    return this.q.committed.get(txId, txId) !== undefined;
   }
 
   /** `hasCommittedTx` for a transaction expiring at `expiresAt`, mostly answered from memory (replay-filter.ts). */
@@ -218,11 +232,16 @@ export class SqliteStore {
     return this.replay.mayContain(txId, expiresAt) && this.hasCommittedTx(txId);
   }
 
-  /** Of `txIds`, those `hasCommittedTx` is true for, in one query. */
-  committedAmong(txIds: readonly string[]): Set<string> {
+  /**
+   * Of `txIds`, those `hasCommittedTx` is true for, in one query. With `expiresAt` (of each id's
+   * body), only the ids the replay filter cannot rule out are looked up: none, in the common case.
+   */
+  committedAmong(txIds: readonly string[], expiresAt?: readonly number[]): Set<string> {
     const out = new Set<string>();
-    if (txIds.length === 0) return out;
-    for (const r of this.q.committedAmong.all(JSON.stringify(txIds))) out.add(r.tx_id);
+    const probe =
+      expiresAt === undefined ? txIds : txIds.filter((id, i) => this.replay.mayContain(id, expiresAt[i] ?? 0));
+    if (probe.length === 0) return out;
+    for (const r of this.q.committedAmong.all(JSON.stringify(probe))) out.add(r.tx_id);
     return out;
   }
 
@@ -244,8 +263,12 @@ export class SqliteStore {
   }
 
   getLogNode(level: number, index: number): Uint8Array | undefined {
-    const r = this.q.logGet.get(level, index);
-    return r ? new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.length) : undefined;
+    return readLogNode(this.q.log, level, index);
+  }
+
+  /** Writes history-log nodes (level, index, hash) into their chunk rows; `commitBlock` calls it inside the block's transaction. */
+  writeLogNodes(nodes: Iterable<[level: number, index: number, hash: Uint8Array]>): void {
+    writeLogChunks(this.q.log, nodes);
   }
 
   /** The encoded state-tree node at `path` (a protocol NodePath). */
@@ -287,7 +310,7 @@ export class SqliteStore {
         if (v === null) q.stateDel.run(k);
         else q.stateSet.run(k, v);
       }
-      for (const [level, index, hash] of c.logNodes) q.logSet.run(level, index, hash);
+      writeLogChunks(q.log, c.logNodes);
       for (const [subject, logIndex] of c.subjectIndex ?? []) q.subjectAdd.run(subject, logIndex);
       this.writeTreeNodes(c.treeWrites);
       for (const [key, value] of c.meta ?? []) this.setMeta(key, value);
