@@ -5,6 +5,7 @@ export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/ve
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
 export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
 export { initHome, loadHome } from './home.js';
+export { findHardhat, HardhatChain, type HardhatChainOptions } from './interop/evm/hardhat.js';
 export { decryptKey, encryptKey, loadSigner, writeKeystore } from './keys/keystore.js';
 export { type CommitResult, CustosNode, type NodeOptions, type Submission } from './node.js';
 export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';

@@ -1,4 +1,21 @@
 /** @custos/protocol/interop: Cross-chain: light clients of other chains and cross-chain transactions. */
+
+export {
+  EVM_DECISION_DOMAIN,
+  EVM_MAX_MEMBERS,
+  EVM_MEMBERS_DOMAIN,
+  type EvmAddress,
+  type EvmDecisionCertificate,
+  type EvmDomain,
+  evmAddress,
+  evmDecisionDigest,
+  evmMembersDigest,
+  evmRecover,
+  evmSecretKey,
+  evmSign,
+  sortEvmSignatures,
+  verifyEvmCertificate,
+} from './evm.js';
 export {
   applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
