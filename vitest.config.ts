@@ -53,6 +53,7 @@ const INTEGRATION = [
   // a Hardhat chain (`hardhat node`, a child process) and solc compiling the EVM contracts
   'packages/node/test/evm-participant.test.ts',
   'packages/node/test/evm-contracts-build.test.ts',
+  'packages/node/test/evm-custos-certificate.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 

@@ -10,10 +10,13 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { concatBytes, describe, fromHex, toHex, utf8 } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
+import { canonicalize } from '../jcs.js';
 
 /** Domain tags, the same strings as the contract's `DECISION_TAG` and `MEMBERS_TAG`. */
 export const EVM_DECISION_DOMAIN = 'custos/evm/decision/v1';
 export const EVM_MEMBERS_DOMAIN = 'custos/evm/members/v1';
+/** Domain of a member's proof that it holds the secp256k1 key it registers (`member.setEvmKey`). */
+export const EVM_KEY_DOMAIN = 'custos/evm/key/v1';
 /** The contract's `MAX_MEMBERS`. */
 export const EVM_MAX_MEMBERS = 64;
 
@@ -68,6 +71,43 @@ export function evmMembersDigest(domain: EvmDomain, epoch: number, members: stri
       ...members.map((m, i) => addressWord(m, `members[${i}]`)),
     ),
   );
+}
+
+/** What an EVM key signs to prove possession: it is `address`, of `member`, on Custos chain `chainId`. */
+export interface EvmKeyStatement {
+  chainId: string;
+  member: string;
+  address: string;
+}
+
+/** `keccak256(EVM_KEY_DOMAIN || 0x00 || canonical JSON of the statement)`. */
+export function evmKeyProofDigest(s: EvmKeyStatement): Uint8Array {
+  const body = canonicalize({ address: s.address, chainId: s.chainId, member: s.member });
+  return keccak_256(concatBytes(utf8(EVM_KEY_DOMAIN), Uint8Array.of(0), utf8(body)));
+}
+
+/** The address of `secretKey` and its proof of possession for `member` on Custos chain `chainId`. */
+export function proveEvmKey(
+  secretKey: Uint8Array,
+  s: Omit<EvmKeyStatement, 'address'>,
+): { address: EvmAddress; proof: `0x${string}` } {
+  const address = evmAddress(secretKey);
+  return { address, proof: evmSign(evmKeyProofDigest({ ...s, address }), secretKey) };
+}
+
+/** True if `proof` is the signature of `s.address` over the statement. */
+export function verifyEvmKeyProof(s: EvmKeyStatement, proof: unknown): boolean {
+  if (typeof proof !== 'string') return false;
+  try {
+    return evmRecover(evmKeyProofDigest(s), proof) === s.address;
+  } catch {
+    return false;
+  }
+}
+
+/** True for a lower-case `0x` EVM address (how Custos stores them). */
+export function isEvmAddress(s: unknown): s is EvmAddress {
+  return typeof s === 'string' && /^0x[0-9a-f]{40}$/.test(s);
 }
 
 /** The EVM address of a secp256k1 public key (33 or 65 bytes) or secret key (32 bytes). */
