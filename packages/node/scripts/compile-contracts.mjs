@@ -3,7 +3,8 @@
  * with solc from npm (its JavaScript build: no compiler download) and writes their ABI and bytecode
  * to src/interop/evm/contracts/artifacts.generated.ts. The file is checked in because
  * packages/node/test/evm-contracts-build.test.ts compiles the sources again and requires the same
- * bytes: anyone can check that the bytecode comes from the sources.
+ * bytes: anyone can check that the bytecode comes from the sources. The tests' own contracts
+ * (test/contracts/*.sol, e.g. a hostile token) go the same way to test/contracts/artifacts.generated.ts.
  *
  * Usage: node packages/node/scripts/compile-contracts.mjs [--check]
  */
@@ -12,8 +13,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DIR = fileURLToPath(new URL('../src/interop/evm/contracts/', import.meta.url));
-export const ARTIFACTS_FILE = join(DIR, 'artifacts.generated.ts');
+/** Each folder of .sol files, compiled on its own into an artifacts.generated.ts beside them. */
+const DIRS = ['../src/interop/evm/contracts/', '../test/contracts/'].map((d) =>
+  fileURLToPath(new URL(d, import.meta.url)),
+);
 
 /** Compiler settings: fixed, so the output is a function of the sources and the solc version. */
 const SETTINGS = {
@@ -24,14 +27,14 @@ const SETTINGS = {
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
 };
 
-/** Compiles every .sol file of the contracts folder; throws with solc's messages on any error. */
-export function compileContracts() {
+/** Compiles every .sol file of folder `dir`; throws with solc's messages on any error. */
+export function compileContracts(dir) {
   const solc = createRequire(import.meta.url)('solc');
   const sources = {};
-  for (const f of readdirSync(DIR)
+  for (const f of readdirSync(dir)
     .filter((n) => n.endsWith('.sol'))
     .sort()) {
-    sources[f] = { content: readFileSync(join(DIR, f), 'utf8') };
+    sources[f] = { content: readFileSync(join(dir, f), 'utf8') };
   }
   const out = JSON.parse(solc.compile(JSON.stringify({ language: 'Solidity', sources, settings: SETTINGS })));
   const errors = (out.errors ?? []).filter((e) => e.severity === 'error');
@@ -62,13 +65,16 @@ export function renderArtifacts({ version, contracts }) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = renderArtifacts(compileContracts());
-  if (process.argv.includes('--check')) {
-    if (readFileSync(ARTIFACTS_FILE, 'utf8') !== text) {
-      console.error('artifacts.generated.ts differs from a fresh compilation: run the script without --check');
-      process.exit(1);
+  for (const dir of DIRS) {
+    const file = join(dir, 'artifacts.generated.ts');
+    const text = renderArtifacts(compileContracts(dir));
+    if (process.argv.includes('--check')) {
+      if (readFileSync(file, 'utf8') !== text) {
+        console.error(`${file} differs from a fresh compilation: run the script without --check`);
+        process.exit(1);
+      }
+    } else {
+      writeFileSync(file, text);
     }
-  } else {
-    writeFileSync(ARTIFACTS_FILE, text);
   }
 }

@@ -14,9 +14,10 @@ import {
   sortEvmSignatures,
 } from '@custos/protocol/interop';
 import { type EvmFixture, reverts, startEvm } from '@custos/test-utils/evm';
-import { type Address, type Hex, parseEventLogs } from 'viem';
+import { type Address, encodeFunctionData, type Hex, parseEventLogs, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
+import { ReentrantToken } from './contracts/artifacts.generated.js';
 
 interface Member {
   key: Uint8Array;
@@ -230,6 +231,45 @@ describe('CustosParticipant on a Hardhat chain', () => {
     expect(await reverts(call('decide', [id, true, 1n, [sig.slice(0, 130), good[1]]]))).toBe('BadSignature');
     expect(await status(id)).toBe(1);
     await call('decide', [id, true, 1n, good]);
+    expect(await status(id)).toBe(3);
+  });
+
+  it('refuses re-entry from a hostile token during prepare and decide; each effect happens once', async () => {
+    const { address: hostile } = await evm.deploy(ReentrantToken, [], issuer);
+    const tokenCall = (functionName: string, args: readonly unknown[]) =>
+      evm.write({ address: hostile, abi: ReentrantToken.abi, functionName, args }, customer);
+    const tokenRead = <T>(functionName: string, args: readonly unknown[] = []) =>
+      evm.publicClient.readContract({
+        address: hostile,
+        abi: ReentrantToken.abi,
+        functionName: functionName as 'reentered',
+        args: args as [],
+      }) as Promise<T>;
+    const reentrant = toFunctionSelector('Reentrant()');
+    await tokenCall('mint', [customer, 100n]);
+    await tokenCall('approve', [participant, 100n]);
+    const id = xtx(10);
+    const deadline = (await evm.publicClient.getBlockNumber()) + 20n;
+    // During prepare's transferFrom, the token tries to release the same transaction.
+    const release = encodeFunctionData({ abi: CustosParticipant.abi, functionName: 'release', args: [id] });
+    await tokenCall('arm', [participant, release]);
+    await call('prepare', [id, { token: hostile, from: customer, to: bank, amount: 30n }, deadline], customer);
+    expect(await tokenRead<boolean>('reentered')).toBe(false);
+    expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
+    expect(await status(id)).toBe(1);
+    // During the COMMIT's transfer, it replays the decision to be paid twice.
+    const sigs = sign(members.slice(0, 2), id, true, 1);
+    const decide = encodeFunctionData({
+      abi: CustosParticipant.abi,
+      functionName: 'decide',
+      args: [id, true, 1n, sigs],
+    });
+    await tokenCall('arm', [participant, decide]);
+    await call('decide', [id, true, 1n, sigs], bank);
+    expect(await tokenRead<boolean>('reentered')).toBe(false);
+    expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
+    expect(await tokenRead<bigint>('balanceOf', [bank])).toBe(30n);
+    expect(await tokenRead<bigint>('balanceOf', [participant])).toBe(0n);
     expect(await status(id)).toBe(3);
   });
 
