@@ -54,6 +54,7 @@ const INTEGRATION = [
   'packages/node/test/evm-participant.test.ts',
   'packages/node/test/evm-contracts-build.test.ts',
   'packages/node/test/evm-custos-certificate.test.ts',
+  'packages/node/test/evm-chain.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 
