@@ -55,6 +55,7 @@ const INTEGRATION = [
   'packages/node/test/evm-contracts-build.test.ts',
   'packages/node/test/evm-custos-certificate.test.ts',
   'packages/node/test/evm-chain.test.ts',
+  'packages/node/test/evm-receipt-proof.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 
