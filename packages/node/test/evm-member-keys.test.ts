@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('member.setEvmKey', () => {
-  it('refuses a malformed address, a missing or wrong proof and a non-member signer', async () => {
+  it('trust #15: setEvmKey refuses a malformed address, a missing or wrong proof and a non-member signer', async () => {
     const key = evmSecretKey();
     const { address, proof } = proveEvmKey(key, { chainId: 'test', member: 'bank' });
     const bank = fx.orgs.bank!;

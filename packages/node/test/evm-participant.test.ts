@@ -195,7 +195,7 @@ describe('CustosParticipant on a Hardhat chain', () => {
     expect(await reverts(prepare(id, 1n))).toBe('AlreadyKnown');
   });
 
-  it('refuses forged, insufficient, duplicate, unsorted, malleated and misdirected certificates', async () => {
+  it('trust #15: refuses forged, insufficient, duplicate, unsorted, malleated and misdirected certificates', async () => {
     const id = xtx(7);
     await prepare(id, 3n);
     const outsider = newMembers(1)[0]!;
@@ -234,7 +234,7 @@ describe('CustosParticipant on a Hardhat chain', () => {
     expect(await status(id)).toBe(3);
   });
 
-  it('refuses re-entry from a hostile token during prepare and decide; each effect happens once', async () => {
+  it('trust #15: refuses re-entry from a hostile token during prepare and decide; each effect happens once', async () => {
     const { address: hostile } = await evm.deploy(ReentrantToken, [], issuer);
     const tokenCall = (functionName: string, args: readonly unknown[]) =>
       evm.write({ address: hostile, abi: ReentrantToken.abi, functionName, args }, customer);
