@@ -56,6 +56,12 @@ const INTEGRATION = [
   'packages/node/test/xtx-property.test.ts',
   // contract determinism: random call sequences on two QuickJS runtimes with different histories
   'packages/node/test/contracts-determinism.test.ts',
+  // a Hardhat chain (`hardhat node`, a child process) and solc compiling the EVM contracts
+  'packages/node/test/evm-participant.test.ts',
+  'packages/node/test/evm-contracts-build.test.ts',
+  'packages/node/test/evm-custos-certificate.test.ts',
+  'packages/node/test/evm-chain.test.ts',
+  'packages/node/test/evm-receipt-proof.test.ts',
 ];
 const BROWSER = ['packages/web/test/**/*.test.ts'];
 

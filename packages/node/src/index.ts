@@ -4,8 +4,30 @@ export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from 
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
 export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
+export {
+  EVM_MEMBER_SET_KEY,
+  type EvmMemberSetEntry,
+  evmMemberSetAt,
+} from './governance/evm-member-set.js';
 export { initHome, loadHome } from './home.js';
-export { decryptKey, encryptKey, loadSigner, writeKeystore } from './keys/keystore.js';
+export {
+  assembleEvmDecision,
+  assembleEvmMemberUpdate,
+  signEvmDecision,
+  signEvmMemberUpdate,
+} from './interop/evm/certificates.js';
+export { findHardhat, HardhatChain, type HardhatChainOptions } from './interop/evm/hardhat.js';
+export {
+  decryptEvmKey,
+  decryptKey,
+  type EvmKeystoreFile,
+  encryptEvmKey,
+  encryptKey,
+  loadEvmKey,
+  loadSigner,
+  writeEvmKeystore,
+  writeKeystore,
+} from './keys/keystore.js';
 export { type CommitResult, CustosNode, type NodeOptions, type Submission } from './node.js';
 export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
 export { SoloOrderer } from './ordering/solo.js';

@@ -56,6 +56,7 @@ const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 export const PUBLIC_STATE_PREFIXES = [
   'member/',
   'memberkey/',
+  'memberevm/',
   'gov/',
   'kv/',
   'lc/',

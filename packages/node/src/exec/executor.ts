@@ -9,6 +9,7 @@ import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { checkTxWindow, MEMBER_SET_KEY, type ParsedTx, type ResultCode } from '@custos/protocol/ledger';
 import { ContractEngineFault } from '../contracts/engine.js';
 import type { ContractRuntime } from '../contracts/runtime.js';
+import { EVM_MEMBER_SET_KEY, nextEvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { nextMemberSetEntry } from '../governance/member-set.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, ExecHost, Module, NestedRun } from './module.js';
@@ -119,6 +120,9 @@ export class Executor {
     // A block that changes the member set starts a new epoch (certified by the set before it).
     const epoch = nextMemberSetEntry(input.height, state, blockWrites);
     if (epoch !== undefined) blockWrites.set(MEMBER_SET_KEY, canonicalize(epoch as unknown as JsonValue));
+    // The same for the EVM side's set (members' EVM keys, threshold), with its own epochs.
+    const evmEpoch = nextEvmMemberSetEntry(input.height, state, blockWrites);
+    if (evmEpoch !== undefined) blockWrites.set(EVM_MEMBER_SET_KEY, canonicalize(evmEpoch));
     return { results, writes: blockWrites, subjects, details };
   }
 

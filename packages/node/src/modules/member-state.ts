@@ -17,6 +17,8 @@ export interface MemberRecord {
   endpoint?: string;
   /** Id of the proposal that admitted the member; absent for a genesis member. */
   admittedBy?: string;
+  /** The member's secp256k1 key for EVM chains, as its lower-case EVM address (`member.setEvmKey`). */
+  evmKey?: string;
   [k: string]: JsonValue;
 }
 
@@ -52,6 +54,11 @@ export function memberOfKey(ctx: Pick<ExecContext, 'get'>, did: string): string 
   return typeof v === 'string' ? v : undefined;
 }
 
+/** State key naming the member whose EVM key is `address`: one address, one member. */
+export function evmKeyOwnerKey(address: string): string {
+  return `memberevm/${address}`;
+}
+
 /** Writes a member and its key index; used by genesis and by the actions below. */
 export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
   ctx.put(memberKey(m.id), m);
@@ -61,6 +68,7 @@ export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): voi
 /** Deletes a member and its key index (governance removal). */
 export function deleteMember(ctx: Pick<ExecContext, 'del'>, m: MemberRecord): void {
   for (const k of m.keys) ctx.del(keyOwnerKey(k));
+  if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
   ctx.del(memberKey(m.id));
 }
 

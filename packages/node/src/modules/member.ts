@@ -6,12 +6,14 @@
  * State layout: member-state.ts.
  */
 import { isDidKey } from '@custos/protocol/crypto';
+import { isEvmAddress, verifyEvmKeyProof } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type MemberKeyAction, verifyMemberKeyProof } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { historyKey } from '../exec/executor.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import {
+  evmKeyOwnerKey,
   isEndpoint,
   keyOwnerKey,
   MAX_ENDPOINT,
@@ -25,6 +27,7 @@ import {
 // The state layout, re-exported for the modules and routes that read members through this file.
 export {
   deleteMember,
+  evmKeyOwnerKey,
   isEndpoint,
   keyOwnerKey,
   MAX_ENDPOINT,
@@ -108,6 +111,35 @@ export const memberModule: Module = {
       checkNewMemberKey(ctx, m.id, 'addKey', key, args.proof);
       if (m.keys.length >= MAX_KEYS) throw new ExecFailure('LIMIT_EXCEEDED', `a member has at most ${MAX_KEYS} keys`);
       writeMember(ctx, { ...m, keys: [...m.keys, key] });
+      return 'OK';
+    },
+    /**
+     * Sets or replaces the signer's member key for EVM chains (docs/interop.md): `address`, the
+     * lower-case EVM address of a secp256k1 key, and `proof`, that key's signature of the statement
+     * binding this chain, the member and the address (`proveEvmKey`). The member-set epoch moves on,
+     * so EVM participant contracts follow with a certified update.
+     */
+    setEvmKey(ctx: ExecContext, args: Args) {
+      arg.only(args, ['address', 'proof']);
+      const address = args.address;
+      if (!isEvmAddress(address)) {
+        throw new ExecFailure('INVALID_ARGS', 'expected args.address as 0x and 40 lower-case hex digits');
+      }
+      const proof = arg.str(args, 'proof', 132);
+      const m = signerMember(ctx);
+      if (m.evmKey === address) throw new ExecFailure('CONFLICT', `${address} is already this member's EVM key`);
+      const owner = ctx.get(evmKeyOwnerKey(address));
+      if (owner !== undefined)
+        throw new ExecFailure('CONFLICT', `${address} is the EVM key of member '${String(owner)}'`);
+      if (!verifyEvmKeyProof({ chainId: ctx.chainId, member: m.id, address }, proof)) {
+        throw new ExecFailure(
+          'KEY_NOT_PROVEN',
+          `expected args.proof signed by the key of ${address} for member '${m.id}' on this chain`,
+        );
+      }
+      if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
+      ctx.put(evmKeyOwnerKey(address), m.id);
+      ctx.put(memberKey(m.id), { ...m, evmKey: address });
       return 'OK';
     },
     /** Revokes one of the signer's member keys; the last key cannot be revoked. */

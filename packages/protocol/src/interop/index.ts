@@ -1,4 +1,27 @@
 /** @custos/protocol/interop: Cross-chain: light clients of other chains and cross-chain transactions. */
+
+export {
+  EVM_DECISION_DOMAIN,
+  EVM_KEY_DOMAIN,
+  EVM_MAX_MEMBERS,
+  EVM_MEMBERS_DOMAIN,
+  type EvmAddress,
+  type EvmDecisionCertificate,
+  type EvmDomain,
+  type EvmKeyStatement,
+  evmAddress,
+  evmDecisionDigest,
+  evmKeyProofDigest,
+  evmMembersDigest,
+  evmRecover,
+  evmSecretKey,
+  evmSign,
+  isEvmAddress,
+  proveEvmKey,
+  sortEvmSignatures,
+  verifyEvmCertificate,
+  verifyEvmKeyProof,
+} from './evm.js';
 export {
   applyCertifiedMemberSetUpdate,
   applyMemberUpdate,

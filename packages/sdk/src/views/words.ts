@@ -91,6 +91,7 @@ const TYPES: Record<string, string> = {
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',
+  'member.setEvmKey': 'Member EVM key set',
   'gov.propose': 'Governance proposal',
   'gov.vote': 'Governance vote',
   'xtx.prepare': 'Cross-chain transaction prepared',

@@ -1,0 +1,21 @@
+/**
+ * The config of the local EVM chain that `HardhatChain` (src/interop/evm/hardhat.ts) starts with
+ * `hardhat node`. Its settings come from the environment the module sets; nothing is compiled here
+ * (the contracts are compiled by scripts/compile-contracts.mjs), and caches go to the chain's temp dir.
+ */
+const { join } = require('node:path');
+
+const dir = process.env.CUSTOS_EVM_DIR;
+if (dir === undefined) throw new Error('CUSTOS_EVM_DIR is not set: start the chain with HardhatChain');
+const blockMs = Number(process.env.CUSTOS_EVM_BLOCK_MS ?? '0');
+
+module.exports = {
+  paths: { cache: join(dir, 'cache'), artifacts: join(dir, 'artifacts'), sources: join(dir, 'sources') },
+  networks: {
+    hardhat: {
+      chainId: Number(process.env.CUSTOS_EVM_CHAIN_ID ?? '31337'),
+      hardfork: 'cancun',
+      mining: blockMs > 0 ? { auto: false, interval: blockMs } : { auto: true },
+    },
+  },
+};
