@@ -1,0 +1,38 @@
+/** @custos/protocol/risk: privacy risk in money, one model for the node, the CLI and the browser (docs/risk.md). */
+export {
+  ASSUMPTION_IDS,
+  type Assumption,
+  type AssumptionId,
+  type AssumptionOverrides,
+  type Assumptions,
+  DEFAULT_ASSUMPTIONS,
+  RiskInputError,
+  valuesOf,
+  withOverrides,
+} from './assumptions.js';
+export {
+  afterAnswering,
+  afterErasure,
+  afterPausing,
+  baselineInputs,
+  CAUSE_LABELS,
+  CAUSES,
+  type CategoryCount,
+  type CauseId,
+  type CauseResult,
+  type ContractRisk,
+  DEFAULT_SEED,
+  DEFAULT_TRIALS,
+  type Figures,
+  gdprCap,
+  type InputSource,
+  MAX_TRIALS,
+  type RiskInputs,
+  type RiskResult,
+  type SimulateOptions,
+  simulate,
+  type WhatIf,
+  whatIfsOf,
+  worstCase,
+} from './model.js';
+export { type Rng, rngOf } from './prng.js';
