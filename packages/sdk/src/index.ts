@@ -35,6 +35,7 @@ export {
   type ContractSummary,
   contractTx,
 } from './actions/contracts.js';
+export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type {
   AccessResult,
   BatchItem,

@@ -60,6 +60,7 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/requests/{id}/fulfil': 'fulfilRequest',
   'POST /v1/orgs/{org}/requests/{id}/reject': 'rejectRequest',
   'GET /v1/orgs/{org}/retention': 'orgRetention',
+  'GET /v1/orgs/{org}/risk': 'orgRisk',
   'GET /v1/requests/overdue': 'overdueRequests',
   'POST /v1/orgs/{org}/gov/propose': 'govPropose',
   'POST /v1/orgs/{org}/gov/vote': 'govVote',

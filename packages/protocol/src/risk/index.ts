@@ -11,6 +11,15 @@ export {
   withOverrides,
 } from './assumptions.js';
 export {
+  type Bar,
+  type Box,
+  CHART_BOX,
+  type CurveGeometry,
+  causeBars,
+  compactEur,
+  exceedanceGeometry,
+} from './chart.js';
+export {
   afterAnswering,
   afterErasure,
   afterPausing,
