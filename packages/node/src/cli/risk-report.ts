@@ -56,7 +56,7 @@ export function riskHtml({ inputs: x, result: r }: RiskReport): string {
   const curve = `<svg role="img" aria-labelledby="lec-t lec-d" viewBox="0 0 ${b.width} ${b.height}" width="${b.width}" height="${b.height}">
 <title id="lec-t">Loss exceedance curve</title><desc id="lec-d">Probability that the annual loss exceeds each amount; the table below gives the points.</desc>
 ${g.yTicks.map((t) => `<line x1="${b.left}" x2="${b.width - b.margin}" y1="${t.y}" y2="${t.y}" stroke="#ddd"/><text x="${b.left - 6}" y="${t.y + 4}" text-anchor="end" font-size="11">${t.label}</text>`).join('\n')}
-${g.xTicks.map((t) => `<text x="${t.x}" y="${b.height - b.bottom + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`).join('\n')}
+${g.xTicks.map((t, i) => `<text x="${t.x}" y="${b.height - b.bottom + 16}" text-anchor="${i === 0 ? 'start' : i === g.xTicks.length - 1 ? 'end' : 'middle'}" font-size="11">${esc(t.label)}</text>`).join('\n')}
 <path d="${g.path}" fill="none" stroke="#1d4ed8" stroke-width="2.5"/></svg>`;
   const causes = `<svg role="img" aria-labelledby="c-t c-d" viewBox="0 0 560 ${bars.length * 22 + 8}" width="560" height="${bars.length * 22 + 8}">
 <title id="c-t">Expected annual loss by cause</title><desc id="c-d">One bar per cause, longest first; the table gives the amounts.</desc>
@@ -176,11 +176,12 @@ export function riskPdf({ inputs: x, result: r }: RiskReport): Promise<Buffer> {
       .fontSize(11)
       .text(t.label, 0, t.y - 5, { width: b.left - 6, align: 'right', lineBreak: false });
   }
-  for (const t of g.xTicks) {
-    doc
-      .fontSize(10)
-      .text(latin(t.label), t.x - 30, b.height - b.bottom + 8, { width: 60, align: 'center', lineBreak: false });
-  }
+  g.xTicks.forEach((t, i) => {
+    const last = i === g.xTicks.length - 1;
+    const align = i === 0 ? 'left' : last ? 'right' : 'center';
+    const x = i === 0 ? t.x : last ? t.x - 60 : t.x - 30;
+    doc.fontSize(10).text(latin(t.label), x, b.height - b.bottom + 8, { width: 60, align, lineBreak: false });
+  });
   if (g.path !== '') doc.path(g.path).lineWidth(2.5).strokeColor('#1d4ed8').stroke();
   doc.restore();
   doc.x = 50;
