@@ -83,9 +83,11 @@ describe('custos org risk', () => {
       percentiles: Record<string, number>;
       worstCase: number;
       whatIfs: unknown[];
+      trend: { height: number }[];
       height: number;
     };
     expect(doc.height).toBe(doc.inputs.height);
+    expect(doc.trend.at(-1)?.height).toBe(doc.height);
     const res = await fetch(`${url}/v1/orgs/retailer/risk?breachRate=0.2&seed=7`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -5,7 +5,15 @@
  */
 import { didFromPublicKey } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
-import { DEFAULT_ASSUMPTIONS, type RiskInputs, type RiskResult, simulate, withOverrides } from '@custos/protocol/risk';
+import {
+  DEFAULT_ASSUMPTIONS,
+  expectedAnnualLoss,
+  type RiskInputs,
+  type RiskResult,
+  simulate,
+  type TrendPoint,
+  withOverrides,
+} from '@custos/protocol/risk';
 import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -60,6 +68,19 @@ describe('GET /v1/orgs/:org/risk', () => {
     expect(result.assumptions.breachRate.value).toBe(0.2);
     // Two records, no issue: no GDPR cap in the worst case, only a breach of both records.
     expect(result.worstCase).toBeCloseTo((2 * 165) / 1.1, 6);
+  });
+
+  it('gives the trend over the ledger: the inputs as they stood at earlier heights, oldest first', async () => {
+    const r = await get('/v1/orgs/bank/risk?breachRate=0.2');
+    const { inputs, trend } = r.json() as { inputs: RiskInputs; trend: TrendPoint[] };
+    expect(trend.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < trend.length; i++) expect(trend[i]!.height).toBeGreaterThan(trend[i - 1]!.height);
+    const last = trend[trend.length - 1]!;
+    expect(last.height).toBe(inputs.height);
+    const as = withOverrides(DEFAULT_ASSUMPTIONS, { breachRate: 0.2 });
+    expect(last.expectedAnnualLoss).toBe(expectedAnnualLoss(inputs, as, { trials: 10_000 }));
+    // The first record came a block before the second: less was held, less was at risk.
+    expect(trend[0]!.expectedAnnualLoss).toBeLessThan(last.expectedAnnualLoss);
   });
 
   it('refuses assumptions out of bounds, unknown ones and bad trials, saying what was expected', async () => {

@@ -38,7 +38,7 @@ function bank(over: Partial<RiskInputs> = {}): RiskInputs {
   };
 }
 
-const quick = { trials: 5_000 };
+const quick = { trials: 2_000 };
 
 describe('risk model', () => {
   it('keeps today’s worst case: the GDPR cap for any issue plus a breach of every record (EUR 20,000,750)', () => {
@@ -56,7 +56,7 @@ describe('risk model', () => {
     expect(b).toEqual(a);
     const c = simulate(bank(), DEFAULT_ASSUMPTIONS, { ...quick, seed: 7 });
     expect(c.expectedAnnualLoss).not.toBe(a.expectedAnnualLoss);
-    expect(Math.abs(c.expectedAnnualLoss - a.expectedAnnualLoss) / a.expectedAnnualLoss).toBeLessThan(0.2);
+    expect(Math.abs(c.expectedAnnualLoss - a.expectedAnnualLoss) / a.expectedAnnualLoss).toBeLessThan(0.3);
     const r1 = rngOf(1);
     const r2 = rngOf(1);
     for (let i = 0; i < 100; i++) expect(r1()).toBe(r2());

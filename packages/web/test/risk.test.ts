@@ -81,6 +81,7 @@ describe.skipIf(!needsChromium(import.meta.url))('privacy risk in the console', 
     expect(await p.getByTestId('lec-path').getAttribute('d')).toMatch(/^M[0-9.]+ [0-9.]+ H/);
     await section.getByRole('img', { name: 'Expected annual loss by cause' }).waitFor();
     await section.getByRole('row', { name: /1 year in 100 worse than/ }).waitFor();
+    await section.getByRole('img', { name: "Expected annual loss over the ledger's history" }).waitFor();
     const worst = (await section.getByRole('row', { name: /Worst case/ }).textContent()) ?? '';
     expect(euros(worst)).toBe(Math.round(doc.result.worstCase));
     await section.getByText(/Without Custos \(no enforced consent/).waitFor();

@@ -15,7 +15,7 @@ import {
 } from '@custos/protocol/risk';
 import { Type } from '@sinclair/typebox';
 import { NodeError } from '../errors.js';
-import { riskInputsOf } from '../orgs/risk-inputs.js';
+import { riskInputsOf, riskTrend, TREND_POINTS, TREND_TRIALS } from '../orgs/risk-inputs.js';
 import { ORG_CONFIG, ORG_PARAMS, type OrgRouteOptions, orgDoc, orgGuards } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { closed } from './schema-atoms.js';
@@ -84,7 +84,7 @@ export const orgRiskRoutes: RoutePlugin<OrgRouteOptions> = async (app) => {
       schema: {
         ...orgDoc(
           'Privacy risk in money',
-          'Expected annual loss, median, 90th and 99th percentiles, the loss exceedance curve, the loss by cause, what-ifs ranked by loss avoided, the baseline without Custos and the worst case, from a seeded Monte Carlo (docs/risk.md) over inputs read from the ledger at the latest height (`inputs`, each with its source). The query overrides assumptions by id.',
+          `Expected annual loss, median, 90th and 99th percentiles, the loss exceedance curve, the loss by cause, what-ifs ranked by loss avoided, the baseline without Custos and the worst case, and \`trend\` (the expected annual loss at ${TREND_POINTS} heights of the ledger's history, ${TREND_TRIALS} trials each), from a seeded Monte Carlo (docs/risk.md) over inputs read from the ledger at the latest height (\`inputs\`, each with its source). The query overrides assumptions by id.`,
         ),
         params: ORG_PARAMS,
         querystring: RISK_QUERY,
@@ -93,8 +93,9 @@ export const orgRiskRoutes: RoutePlugin<OrgRouteOptions> = async (app) => {
     },
     async (request) => {
       const { assumptions, seed, trials } = riskQueryOf(request.query as Record<string, string | undefined>);
-      const inputs = riskInputsOf(node, request.params.org);
-      return { inputs, result: simulate(inputs, assumptions, { seed, trials }) };
+      const { inputs, facts } = riskInputsOf(node, request.params.org);
+      const result = simulate(inputs, assumptions, { seed, trials });
+      return { inputs, result, trend: riskTrend(node, facts, assumptions, seed) };
     },
   );
 };

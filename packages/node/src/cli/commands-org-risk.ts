@@ -80,6 +80,7 @@ export function registerOrgRisk(org: Command): void {
           baseline: r.baseline,
           causes: r.causes,
           whatIfs: r.whatIfs,
+          trend: report.trend,
           inputs,
         },
         [

@@ -12,12 +12,23 @@ import {
   exceedanceGeometry,
   type RiskInputs,
   type RiskResult,
+  type TrendPoint,
 } from '@custos/protocol/risk';
 import PDFDocument from 'pdfkit';
 
 export interface RiskReport {
   inputs: RiskInputs;
   result: RiskResult;
+  /** The expected annual loss at earlier heights, oldest first. */
+  trend: TrendPoint[];
+}
+
+function trendRows(trend: TrendPoint[]): string[][] {
+  return trend.map((p) => [
+    String(p.height),
+    new Date(p.time).toISOString().slice(0, 16).replace('T', ' '),
+    eur(p.expectedAnnualLoss),
+  ]);
 }
 
 const eur = (x: number) => `EUR ${(Math.round(x) + 0).toLocaleString('en-US')}`;
@@ -47,7 +58,7 @@ const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The report as one self-contained HTML page (inline SVG, no script, no external resource). */
-export function riskHtml({ inputs: x, result: r }: RiskReport): string {
+export function riskHtml({ inputs: x, result: r, trend }: RiskReport): string {
   const g = exceedanceGeometry(r);
   const b = CHART_BOX;
   const bars = causeBars(r.causes);
@@ -75,6 +86,8 @@ ${curve}
 <h2>Loss by cause</h2>
 ${causes}
 <table><thead><tr><th>Cause</th><th>Expected annual loss</th><th>Events per year</th><th>Loss per event</th><th>Formula</th></tr></thead><tbody>${rows(r.causes.map((c) => [c.label, eur(c.expectedAnnualLoss), c.frequency.toPrecision(3), eur(c.magnitudeEur), c.formula]))}</tbody></table>
+<h2>Trend over the ledger's history</h2>
+<table><thead><tr><th>Height</th><th>Block time (UTC)</th><th>Expected annual loss</th></tr></thead><tbody>${rows(trendRows(trend))}</tbody></table>
 <h2>Actions, ranked by loss avoided</h2>
 ${r.whatIfs.length === 0 ? '<p>No action to take: nothing past retention, nothing overdue, no contract in force.</p>' : `<table><thead><tr><th>Action</th><th>Loss avoided per year</th><th>Expected annual loss after</th></tr></thead><tbody>${rows(r.whatIfs.map((w) => [w.label, eur(-w.delta), eur(w.expectedAnnualLoss)]))}</tbody></table>`}
 <h2>Assumptions</h2>
@@ -116,7 +129,7 @@ const latin = (s: string) =>
     .replace(/[^\x20-\x7e\xa0-\xff]/g, '?');
 
 /** The report as a PDF (A4): the same sections as the HTML, the pictures drawn as vectors. */
-export function riskPdf({ inputs: x, result: r }: RiskReport): Promise<Buffer> {
+export function riskPdf({ inputs: x, result: r, trend }: RiskReport): Promise<Buffer> {
   const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Privacy risk of ${x.org}` } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
@@ -208,6 +221,8 @@ export function riskPdf({ inputs: x, result: r }: RiskReport): Promise<Buffer> {
 
   doc.addPage();
   doc.fontSize(10);
+  h2("Trend over the ledger's history");
+  table([['Height', 'Block time (UTC)', 'Expected annual loss'], ...trendRows(trend)], [100, 195, 200]);
   h2('Actions, ranked by loss avoided');
   if (r.whatIfs.length === 0)
     doc.text('No action to take: nothing past retention, nothing overdue, no contract in force.');

@@ -1,168 +1,55 @@
 /**
- * The privacy-risk model's inputs for one org, read from this node's ledger state and recent blocks
- * at the latest height (docs/risk.md, "Inputs"): counts only, never a subject, a value or a salt.
- * The model itself is @custos/protocol/risk, the same code the console runs in the browser.
+ * The privacy-risk model's inputs for one org at the node's latest height, and the trend of its
+ * expected loss over the ledger's history (docs/risk.md, "Inputs" and "Trend"). The facts are read
+ * once (risk-facts.ts); the model itself is @custos/protocol/risk, the same code the console runs.
  */
-import { DPV_CATEGORIES } from '@custos/protocol/consent';
-import type { ConsentGrant, DataRecord, DataRequest } from '@custos/protocol/ledger';
-import type { ContractRisk, InputSource, RiskInputs } from '@custos/protocol/risk';
-import { CODE_PREFIX, type ContractRecord, INFO_PREFIX } from '../modules/contract-state.js';
-import { isOverdue } from '../modules/request.js';
+import {
+  type Assumptions,
+  DEFAULT_SEED,
+  expectedAnnualLoss,
+  type RiskInputs,
+  type TrendPoint,
+} from '@custos/protocol/risk';
 import type { CustosNode } from '../node.js';
+import { inputsAt, RISK_SCAN_BLOCKS, type RiskFacts, riskFacts } from './risk-facts.js';
 
-/** Blocks scanned for refused uses and shares: the most recent ones, as the console does. */
-export const RISK_SCAN_BLOCKS = 2_000;
-const PAGE = 500;
+export { RISK_SCAN_BLOCKS };
 
-const SENSITIVE = new Set(DPV_CATEGORIES.filter((c) => c.sensitive).map((c) => c.code));
+/** Points of the trend, and trials per point (the mean only, so fewer trials than the figures). */
+export const TREND_POINTS = 8;
+export const TREND_TRIALS = 10_000;
 
-/** Every state row under a prefix, a page at a time. */
-function* rows(node: CustosNode, prefix: string): Generator<{ key: string; value: string }> {
-  let after: string | undefined;
-  for (;;) {
-    const page = node.store.listState(prefix, after, PAGE);
-    yield* page;
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]!.key;
-  }
-}
-
-interface ScoreLine {
-  rule: string;
-  likelihoodPct: number;
-  impactEur: number;
-}
-
-/** The contracts in force and the score lines of their risk report (recorded at `contract.propose`). */
-function contractsInForce(node: CustosNode): ContractRisk[] {
-  const out: ContractRisk[] = [];
-  for (const row of rows(node, INFO_PREFIX)) {
-    const c = JSON.parse(row.value) as ContractRecord;
-    if (c.status !== 'active' || c.digest === null) continue;
-    const code = node.store.getState(`${CODE_PREFIX}${c.digest}`);
-    const risk =
-      code === undefined ? undefined : (JSON.parse(code) as { risk?: { score?: { basis?: ScoreLine[] } } }).risk;
-    const lines = (risk?.score?.basis ?? []).map((l) => ({
-      rule: l.rule,
-      likelihoodPct: l.likelihoodPct,
-      impactEur: l.impactEur,
-    }));
-    out.push({ id: c.id, lines });
-  }
-  return out;
-}
-
-/** The model's inputs for `org` at the node's latest height. */
-export function riskInputsOf(node: CustosNode, org: string, scanBlocks = RISK_SCAN_BLOCKS): RiskInputs {
-  const head = node.latest();
-  const { height, time } = head;
+function checkpointAt(node: CustosNode, height: number): RiskInputs['checkpoint'] {
   const stored = node.store.getHeader(height);
-  const checkpoint = stored === null ? null : { height, hash: stored.hash, final: height <= node.latestFinal() };
+  return stored === null ? null : { height, hash: stored.hash, final: height <= node.latestFinal() };
+}
 
-  const cats = new Map<string, { records: number; pastRetention: number }>();
-  const subjects = new Set<string>();
-  let erasedRecords = 0;
-  let onwardCopies = 0;
-  for (const row of rows(node, `record/${org}/`)) {
-    const r = JSON.parse(row.value) as DataRecord;
-    if (r.erasedAt !== null) {
-      erasedRecords++;
-      continue;
-    }
-    subjects.add(r.subject);
-    onwardCopies += r.copies.length;
-    const c = cats.get(r.category) ?? { records: 0, pastRetention: 0 };
-    c.records++;
-    if (r.retentionUntil <= time) c.pastRetention++;
-    cats.set(r.category, c);
-  }
+/** The inputs at the latest height, and the facts they came from (for the trend). */
+export function riskInputsOf(node: CustosNode, org: string): { inputs: RiskInputs; facts: RiskFacts } {
+  const facts = riskFacts(node, org, RISK_SCAN_BLOCKS);
+  const head = node.latest();
+  return { inputs: inputsAt(facts, head.height, head.time, checkpointAt(node, head.height)), facts };
+}
 
-  const ccpa = new Set<string>();
-  for (const row of rows(node, `consent/${org}/`)) {
-    const v = JSON.parse(row.value) as { grants: ConsentGrant[] };
-    if (v.grants.some((g) => g.jurisdiction === 'CCPA')) ccpa.add(row.key.slice(`consent/${org}/`.length));
-  }
-  let overdueGdpr = 0;
-  let overdueCcpa = 0;
-  let overdueOptOuts = 0;
-  let lateAnswers = 0;
-  for (const row of rows(node, `request/${org}/`)) {
-    const r = JSON.parse(row.value) as DataRequest;
-    if (r.jurisdiction === 'CCPA') ccpa.add(r.subject);
-    if (isOverdue(r, time)) {
-      if (r.jurisdiction === 'GDPR') overdueGdpr++;
-      else overdueCcpa++;
-      if (r.kind === 'optout') overdueOptOuts++;
-    } else if (r.closedAt !== null && r.closedAt > r.deadline) lateAnswers++;
-  }
-  const everyone = new Set([...subjects, ...ccpa]);
-
-  // Uses and shares the ledger refused, in the most recent blocks, among transactions the org signed.
-  const fromHeight = Math.max(1, height - scanBlocks + 1);
-  const signerIsOrg = new Map<string, boolean>();
-  const isOrg = (did: string) => {
-    let v = signerIsOrg.get(did);
-    if (v === undefined) {
-      v = node.store.getState(`memberkey/${did}`) === JSON.stringify(org);
-      signerIsOrg.set(did, v);
-    }
-    return v;
-  };
-  let refusedAccesses = 0;
-  let refusedShares = 0;
-  let optOutsRefused = 0;
-  for (let h = fromHeight; h <= height; h++) {
-    const b = node.store.getBlock(h);
-    if (b === null) continue;
-    b.txs.forEach((tx, i) => {
-      const code = b.results[i] ?? 'OK';
-      if (code === 'OK' || !isOrg(tx.body.signer)) return;
-      if (tx.body.type === 'data.access') refusedAccesses++;
-      else if (tx.body.type === 'data.share') {
-        if (code === 'OPTED_OUT') optOutsRefused++;
-        else if (code === 'NO_LAWFUL_BASIS') refusedShares++;
-      }
+/**
+ * The expected annual loss at TREND_POINTS heights spread evenly from the first block to the latest,
+ * each from the inputs as they stood then, with the same assumptions and seed.
+ */
+export function riskTrend(node: CustosNode, facts: RiskFacts, as: Assumptions, seed = DEFAULT_SEED): TrendPoint[] {
+  const top = facts.height;
+  const heights = [
+    ...new Set(Array.from({ length: TREND_POINTS }, (_, i) => Math.max(1, Math.round(((i + 1) * top) / TREND_POINTS)))),
+  ];
+  const out: TrendPoint[] = [];
+  for (const h of heights) {
+    const header = node.store.getHeader(h);
+    if (header === null) continue;
+    const x = inputsAt(facts, h, header.header.time, null);
+    out.push({
+      height: h,
+      time: header.header.time,
+      expectedAnnualLoss: expectedAnnualLoss(x, as, { trials: TREND_TRIALS, seed }),
     });
   }
-
-  const state = (prefix: string) => `state rows ${prefix}* at height ${height}`;
-  const blocks = `blocks ${fromHeight}-${height}: result codes of the org's data.access and data.share`;
-  const sources: InputSource[] = [
-    { input: 'categories', query: state(`record/${org}/`), height },
-    { input: 'subjects', query: state(`record/${org}/`), height },
-    { input: 'erasedRecords', query: state(`record/${org}/`), height },
-    { input: 'onwardCopies', query: `${state(`record/${org}/`)}: copies of live records`, height },
-    { input: 'ccpaShare', query: `${state(`consent/${org}/`)} and ${state(`request/${org}/`)}`, height },
-    { input: 'overdueGdpr', query: state(`request/${org}/`), height },
-    { input: 'overdueCcpa', query: state(`request/${org}/`), height },
-    { input: 'overdueOptOuts', query: state(`request/${org}/`), height },
-    { input: 'lateAnswers', query: state(`request/${org}/`), height },
-    { input: 'refusedAccesses', query: blocks, height },
-    { input: 'refusedShares', query: blocks, height },
-    { input: 'optOutsRefused', query: blocks, height },
-    { input: 'contracts', query: `${state(INFO_PREFIX)} (active) and their ${CODE_PREFIX} risk reports`, height },
-  ];
-  return {
-    org,
-    height,
-    time,
-    checkpoint,
-    categories: [...cats]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([category, c]) => ({ category, ...c, sensitive: SENSITIVE.has(category) })),
-    subjects: subjects.size,
-    ccpaShare: everyone.size === 0 ? 0 : ccpa.size / everyone.size,
-    erasedRecords,
-    onwardCopies,
-    overdueGdpr,
-    overdueCcpa,
-    overdueOptOuts,
-    lateAnswers,
-    refusedAccesses,
-    refusedShares,
-    optOutsRefused,
-    scan: { fromHeight, toHeight: height, complete: fromHeight <= 1 },
-    contracts: contractsInForce(node),
-    sources,
-  };
+  return out;
 }

@@ -356,6 +356,23 @@ function expected(x: RiskInputs, as: Assumptions, trials: number, seed: number):
   return sum / trials;
 }
 
+/**
+ * The expected annual loss alone (no what-ifs, no baseline): for a trend over the ledger's history,
+ * where only the mean of each point is shown.
+ */
+export function expectedAnnualLoss(
+  x: RiskInputs,
+  as: Assumptions = DEFAULT_ASSUMPTIONS,
+  opts: SimulateOptions = {},
+): number {
+  const trials = opts.trials ?? DEFAULT_TRIALS;
+  const seed = opts.seed ?? DEFAULT_SEED;
+  if (!Number.isSafeInteger(trials) || trials < 1 || trials > MAX_TRIALS) {
+    throw new RangeError(`expected trials as a whole number from 1 to ${MAX_TRIALS}`);
+  }
+  return expected(x, as, trials, seed);
+}
+
 /** The what-ifs that apply to these inputs, each with its inputs. */
 export function whatIfsOf(x: RiskInputs): { id: string; label: string; inputs: RiskInputs }[] {
   const out: { id: string; label: string; inputs: RiskInputs }[] = [];

@@ -126,6 +126,13 @@ export interface RiskResult extends Figures {
   assumptions: Assumptions;
 }
 
+/** One point of the trend: the expected annual loss at an earlier height of the ledger. */
+export interface TrendPoint {
+  height: number;
+  time: number;
+  expectedAnnualLoss: number;
+}
+
 export interface SimulateOptions {
   trials?: number;
   seed?: number;

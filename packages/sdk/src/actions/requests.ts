@@ -3,7 +3,7 @@
  * records past retention, its privacy risk in money, and the chain-wide list of overdue requests (public).
  */
 import type { ErasureExceptionEntry } from '@custos/protocol/ledger';
-import type { AssumptionOverrides, RiskInputs, RiskResult } from '@custos/protocol/risk';
+import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
 import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
@@ -75,6 +75,8 @@ function requestPath(org: string, request: string): string {
 export interface OrgRisk {
   inputs: RiskInputs;
   result: RiskResult;
+  /** The expected annual loss at earlier heights, oldest first. */
+  trend: TrendPoint[];
 }
 
 /** Assumption overrides by id (docs/risk.md), and the simulation's seed and trials. */

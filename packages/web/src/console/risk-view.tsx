@@ -14,6 +14,7 @@ import {
   type RiskInputs,
   type RiskResult,
   simulate,
+  type TrendPoint,
   withOverrides,
 } from '@custos/protocol/risk';
 import { useEffect, useId, useState } from 'react';
@@ -68,7 +69,7 @@ export function RiskSection({ d }: { d: OrgData }) {
       {result === null || x === undefined ? (
         <p className="muted">Reading the ledger and running 100,000 simulated years…</p>
       ) : (
-        <RiskBody x={x} r={result} overrides={overrides} set={set} />
+        <RiskBody x={x} r={result} trend={inputs.data?.trend ?? []} overrides={overrides} set={set} />
       )}
     </section>
   );
@@ -77,11 +78,13 @@ export function RiskSection({ d }: { d: OrgData }) {
 function RiskBody({
   x,
   r,
+  trend,
   overrides,
   set,
 }: {
   x: RiskInputs;
   r: RiskResult;
+  trend: TrendPoint[];
   overrides: AssumptionOverrides;
   set: (o: AssumptionOverrides) => void;
 }) {
@@ -118,6 +121,8 @@ function RiskBody({
       <Curve r={r} />
       <h3>By cause</h3>
       <Causes r={r} />
+      <h3>Trend</h3>
+      <Trend trend={trend} />
       <h3>What you can do</h3>
       {r.whatIfs.length === 0 ? (
         <p className="muted">Nothing past retention, nothing overdue, no contract in force.</p>
@@ -334,5 +339,78 @@ function AssumptionsForm({
         Back to the defaults
       </button>
     </details>
+  );
+}
+
+/** The expected annual loss at earlier heights (from the node, with the default assumptions). */
+function Trend({ trend }: { trend: TrendPoint[] }) {
+  const id = useId();
+  if (trend.length === 0) return <p className="muted">No history yet.</p>;
+  const w = 560;
+  const h = 140;
+  const max = Math.max(1, ...trend.map((p) => p.expectedAnnualLoss));
+  const xOf = (i: number) => 60 + (trend.length === 1 ? 0 : (i / (trend.length - 1)) * (w - 80));
+  const yOf = (v: number) => 10 + (1 - v / max) * (h - 40);
+  const path = trend
+    .map((p, i) => `${i === 0 ? 'M' : 'L'}${xOf(i).toFixed(1)} ${yOf(p.expectedAnnualLoss).toFixed(1)}`)
+    .join(' ');
+  return (
+    <>
+      <svg
+        role="img"
+        aria-labelledby={`${id}-t ${id}-d`}
+        viewBox={`0 0 ${w} ${h}`}
+        style={{ width: '100%', maxWidth: w, height: 'auto' }}
+      >
+        <title id={`${id}-t`}>Expected annual loss over the ledger's history</title>
+        <desc id={`${id}-d`}>
+          From {eur(trend[0]!.expectedAnnualLoss)} at height {trend[0]!.height} to{' '}
+          {eur(trend[trend.length - 1]!.expectedAnnualLoss)} at height {trend[trend.length - 1]!.height}, with the
+          default assumptions; the table below gives each point.
+        </desc>
+        <text x={54} y={14} textAnchor="end" fontSize={11} fill="currentColor">
+          {eur(max)}
+        </text>
+        <text x={54} y={h - 26} textAnchor="end" fontSize={11} fill="currentColor">
+          {eur(0)}
+        </text>
+        <line x1={60} x2={w - 20} y1={h - 30} y2={h - 30} stroke="currentColor" strokeOpacity={0.3} />
+        <path d={path} fill="none" stroke="#1d4ed8" strokeWidth={2} />
+        {trend.map((p, i) => (
+          <circle key={p.height} cx={xOf(i)} cy={yOf(p.expectedAnnualLoss)} r={3} fill="#1d4ed8" />
+        ))}
+        <text x={60} y={h - 10} fontSize={11} fill="currentColor">
+          height {trend[0]!.height}
+        </text>
+        <text x={w - 20} y={h - 10} textAnchor="end" fontSize={11} fill="currentColor">
+          height {trend[trend.length - 1]!.height}
+        </text>
+      </svg>
+      <details className="disclosure">
+        <summary>The trend as a table</summary>
+        <div className="table-wrap">
+          <table className="responsive">
+            <thead>
+              <tr>
+                <th scope="col">Height</th>
+                <th scope="col">Block time</th>
+                <th scope="col" className="num">
+                  Expected annual loss
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {trend.map((p) => (
+                <tr key={p.height}>
+                  <td>{p.height}</td>
+                  <td>{new Date(p.time).toLocaleString()}</td>
+                  <td className="num">{eur(p.expectedAnnualLoss)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </>
   );
 }
