@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ASSUMPTIONS,
+  MAX_CONTRACT_WHATIFS,
   RiskInputError,
   type RiskInputs,
   rngOf,
   simulate,
+  whatIfsOf,
   withOverrides,
   worstCase,
 } from '../src/risk/index.js';
@@ -89,6 +91,18 @@ describe('risk model', () => {
     }
     for (let i = 1; i < r.whatIfs.length; i++)
       expect(r.whatIfs[i]!.delta).toBeGreaterThanOrEqual(r.whatIfs[i - 1]!.delta);
+    // One run per contract what-if: the riskiest ten only.
+    const many = bank({
+      contracts: Array.from({ length: 30 }, (_, i) => ({
+        id: `c${i}`,
+        lines: [{ rule: 'r', likelihoodPct: 1 + i, impactEur: 1_000 }],
+      })),
+    });
+    const ids = whatIfsOf(many)
+      .filter((w) => w.id.startsWith('pause-contract:'))
+      .map((w) => w.id);
+    expect(ids).toHaveLength(MAX_CONTRACT_WHATIFS);
+    expect(ids[0]).toBe('pause-contract:c29');
     // Nothing to act on: no what-if.
     const clean = bank({ categories: [], overdueGdpr: 0, contracts: [] });
     expect(simulate(clean, DEFAULT_ASSUMPTIONS, quick).whatIfs).toEqual([]);

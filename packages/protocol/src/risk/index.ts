@@ -36,6 +36,7 @@ export {
   type Figures,
   gdprCap,
   type InputSource,
+  MAX_CONTRACT_WHATIFS,
   MAX_TRIALS,
   type RiskInputs,
   type RiskResult,

@@ -16,6 +16,7 @@ import {
   CAUSES,
   type CauseId,
   type CauseResult,
+  type ContractRisk as ContractRiskT,
   DEFAULT_SEED,
   DEFAULT_TRIALS,
   type Figures,
@@ -373,6 +374,9 @@ export function expectedAnnualLoss(
   return expected(x, as, trials, seed);
 }
 
+/** At most this many "pause contract X" what-ifs: each costs a run of the simulation. */
+export const MAX_CONTRACT_WHATIFS = 10;
+
 /** The what-ifs that apply to these inputs, each with its inputs. */
 export function whatIfsOf(x: RiskInputs): { id: string; label: string; inputs: RiskInputs }[] {
   const out: { id: string; label: string; inputs: RiskInputs }[] = [];
@@ -386,7 +390,10 @@ export function whatIfsOf(x: RiskInputs): { id: string; label: string; inputs: R
   const overdue = x.overdueGdpr + x.overdueCcpa;
   if (overdue > 0)
     out.push({ id: 'answer-overdue', label: `Answer the ${overdue} overdue requests`, inputs: afterAnswering(x) });
-  for (const c of x.contracts) {
+  // One what-if per contract costs one more run: the MAX_CONTRACT_WHATIFS riskiest contracts only.
+  const weight = (c: ContractRiskT) => c.lines.reduce((a, l) => a + l.likelihoodPct * l.impactEur, 0);
+  const riskiest = [...x.contracts].sort((a, b) => weight(b) - weight(a) || (a.id < b.id ? -1 : 1));
+  for (const c of riskiest.slice(0, MAX_CONTRACT_WHATIFS)) {
     out.push({ id: `pause-contract:${c.id}`, label: `Pause contract ${c.id}`, inputs: afterPausing(x, c.id) });
   }
   return out;
