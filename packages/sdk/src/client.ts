@@ -57,7 +57,9 @@ import {
   fulfilRequest,
   orgRequests,
   orgRetention,
+  orgRisk,
   overdueRequests,
+  type RiskQuery,
   rejectRequest,
   requestSteps,
 } from './actions/requests.js';
@@ -215,9 +217,7 @@ export class CustosClient extends PasskeyCalls {
   }
 
   /** Submits and waits for the block: resolves with the result code (`OK`, `NO_LAWFUL_BASIS`...). */
-  submitAndWait(signed: SignedTx, opts?: SubmitOptions) {
-    return submitAndWait(this.#t, signed, opts);
-  }
+  readonly submitAndWait = (signed: SignedTx, opts?: SubmitOptions) => submitAndWait(this.#t, signed, opts);
 
   /** Submits up to 2,000 transactions; each item fails or succeeds alone. */
   submitBatch(txs: SignedTx[], opts: SubmitOptions & { wait?: boolean } = {}) {
@@ -230,22 +230,16 @@ export class CustosClient extends PasskeyCalls {
    * @example
    * const r = await client.submitAndFinalize(tx); // r.code, r.height, r.certificate.final === true
    */
-  submitAndFinalize(signed: SignedTx, opts?: SubmitOptions) {
-    return submitAndFinalize(this.#t, signed, opts);
-  }
+  readonly submitAndFinalize = (signed: SignedTx, opts?: SubmitOptions) => submitAndFinalize(this.#t, signed, opts);
 
   /** Resolves once the block at `height` is final on this node (`TIMEOUT` after the node's 30 s). */
-  waitForFinality(height: number, opts?: CallOptions) {
-    return waitForFinality(this.#t, height, opts);
-  }
+  readonly waitForFinality = (height: number, opts?: CallOptions) => waitForFinality(this.#t, height, opts);
 
   /**
    * Waits for a transaction submitted earlier to commit, over its event stream. `TIMEOUT` when the
    * node gave up (past the longest transaction lifetime).
    */
-  waitForCommit(txId: string, opts?: CallOptions) {
-    return waitForCommit(this.#t, txId, opts);
-  }
+  readonly waitForCommit = (txId: string, opts?: CallOptions) => waitForCommit(this.#t, txId, opts);
 
   // Proofs (verify with the protocol's `verifyProofBundle` and a member set you trust, or use `verified*`)
 
@@ -422,6 +416,12 @@ export class CustosClient extends PasskeyCalls {
   orgRetention(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgRetention(this.#t, org, q, opts);
   }
+
+  /** The org's privacy risk in money (docs/risk.md), with assumption overrides by id. */
+  orgRisk(org: string, q: RiskQuery = {}, opts?: CallOptions) {
+    return orgRisk(this.#t, org, q, opts);
+  }
+
   /** One page of the overdue requests on the chain, as of the latest block. */
   overdueRequests(q: PageQuery = {}, opts?: CallOptions) {
     return overdueRequests(this.#t, q, opts);

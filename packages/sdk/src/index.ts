@@ -46,6 +46,7 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
+export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {
   AccessResult,

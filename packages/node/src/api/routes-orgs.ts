@@ -1,6 +1,6 @@
 /**
  * Company routes for the orgs whose keys and vaults this node holds: which orgs those are, consent
- * receipts, and everything under `/v1/orgs/:org` (records, requests, retention, tokens, governance),
+ * receipts, and everything under `/v1/orgs/:org` (records, requests, retention, risk, tokens, governance),
  * registered here as one plugin with that prefix and one check that the org in the path is local.
  * Every /v1/orgs/:org route needs a request signed (RFC 9421) by a current member key of that org,
  * or an API token of that org (`read` for GET, `write` otherwise); tokens themselves are managed
@@ -12,6 +12,7 @@ import { orgGovernanceRoutes } from './routes-governance.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
+import { orgRiskRoutes } from './routes-org-risk.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
 
@@ -22,6 +23,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgRecordRoutes, { orgs });
   await app.register(orgRequestRoutes, { orgs });
   await app.register(orgRetentionRoutes, { orgs });
+  await app.register(orgRiskRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
 };

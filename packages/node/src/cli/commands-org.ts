@@ -76,7 +76,7 @@ export function readValueFile(file: string): JsonValue {
   }
 }
 
-interface OrgFlags {
+export interface OrgFlags {
   org: string;
   node: string;
   json?: boolean;
@@ -100,11 +100,11 @@ function orgAuth(flags: OrgFlags): ClientAuth {
 }
 
 /** A client of the org's node; requests carry the org's token or its key's signature. */
-function orgClient(flags: OrgFlags): NodeClient {
+export function orgClient(flags: OrgFlags): NodeClient {
   return new NodeClient(flags.node, orgAuth(flags));
 }
 
-function orgCommand(parent: Command, name: string, description: string): Command {
+export function orgCommand(parent: Command, name: string, description: string): Command {
   return parent
     .command(name)
     .description(description)
@@ -131,7 +131,7 @@ function orgId(org: string): string {
  * The org, once the node confirms it holds it: the read routes answer an empty list for any org
  * id, which would read as "holds nothing".
  */
-async function localOrg(client: NodeClient, org: string): Promise<string> {
+export async function localOrg(client: NodeClient, org: string): Promise<string> {
   orgId(org);
   const { local } = await client.run((sdk) => sdk.localOrgs());
   if (!local.includes(org)) throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);

@@ -1,8 +1,9 @@
 /**
  * Data-subject requests as an org handles them (its queue, fulfilling, extending, rejecting), its
- * records past retention, and the chain-wide list of overdue requests (public).
+ * records past retention, its privacy risk in money, and the chain-wide list of overdue requests (public).
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason } from '@custos/protocol/ledger';
+import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
 import type {
   CommitResult,
   OrgRequests,
@@ -97,4 +98,23 @@ export async function overdueRequests(t: Transport, q: PageQuery = {}, opts?: Ca
 
 function requestPath(org: string, request: string): string {
   return `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}`;
+}
+
+/** `GET /v1/orgs/{org}/risk`: the model's inputs read from the ledger, and its result. */
+export interface OrgRisk {
+  inputs: RiskInputs;
+  result: RiskResult;
+  /** The expected annual loss at earlier heights, oldest first. */
+  trend: TrendPoint[];
+}
+
+/** Assumption overrides by id (docs/risk.md), and the simulation's seed and trials. */
+export type RiskQuery = AssumptionOverrides & { seed?: number; trials?: number };
+
+/** `GET /v1/orgs/{org}/risk`: the org's privacy risk in money, with the inputs it was computed from. */
+export async function orgRisk(t: Transport, org: string, q: RiskQuery = {}, opts?: CallOptions): Promise<OrgRisk> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.size === 0 ? '' : `?${params}`;
+  return t.json('GET', `/v1/orgs/${seg(org)}/risk${qs}`, undefined, opts);
 }

@@ -1,62 +1,11 @@
-/** The console's overview: privacy risk in money, with its assumptions and formulas, and key figures. */
-import { useId, useMemo, useState } from 'react';
-import { count, money, percent, plural } from '../lib/format.js';
+/** The console's overview: privacy risk in money (risk-view.tsx, docs/risk.md) and key figures. */
+import { count, percent } from '../lib/format.js';
 import { Link } from '../lib/router.js';
-import { Badge } from '../ui/ui.js';
 import { covered, type OrgData } from './data.js';
-import { type Assumptions, computeRisk, countsOf, DEFAULT_ASSUMPTIONS } from './risk.js';
-
-const FIELDS: { key: keyof Assumptions; label: string; hint: string; step: number; scale?: number }[] = [
-  {
-    key: 'turnoverEur',
-    label: 'Worldwide annual turnover (EUR)',
-    hint: 'Of the whole group, last financial year.',
-    step: 1_000_000,
-  },
-  { key: 'gdprRate', label: 'GDPR cap, % of turnover', hint: 'Art. 83(5): 4%.', step: 0.5, scale: 100 },
-  {
-    key: 'gdprFloorEur',
-    label: 'GDPR fixed cap (EUR)',
-    hint: 'Art. 83(5): EUR 20 million, if higher.',
-    step: 1_000_000,
-  },
-  { key: 'ccpaPerViolationUsd', label: 'CCPA per violation (USD)', hint: 'USD 2,663 since 2025.', step: 1 },
-  {
-    key: 'ccpaPerIntentionalUsd',
-    label: 'CCPA per intentional violation (USD)',
-    hint: 'USD 7,988 since 2025.',
-    step: 1,
-  },
-  {
-    key: 'breachPerRecordUsd',
-    label: 'Breach cost per record (USD)',
-    hint: 'From your insurer or a published study.',
-    step: 1,
-  },
-  { key: 'usdPerEur', label: 'US dollars per euro', hint: 'To add it all up in euros.', step: 0.01 },
-];
-
-function storedAssumptions(org: string): Assumptions {
-  try {
-    const raw = localStorage.getItem(`custos.risk.${org}`);
-    return raw === null
-      ? DEFAULT_ASSUMPTIONS
-      : { ...DEFAULT_ASSUMPTIONS, ...(JSON.parse(raw) as Partial<Assumptions>) };
-  } catch {
-    return DEFAULT_ASSUMPTIONS;
-  }
-}
+import { RiskSection } from './risk-view.js';
 
 export function OverviewPage({ d }: { d: OrgData }) {
-  const id = useId();
-  const [a, setA] = useState<Assumptions>(() => storedAssumptions(d.org));
-  const counts = useMemo(() => countsOf(d), [d]);
-  const risk = computeRisk(counts, a);
-  const set = (key: keyof Assumptions, value: number) => {
-    const next = { ...a, [key]: value };
-    setA(next);
-    localStorage.setItem(`custos.risk.${d.org}`, JSON.stringify(next));
-  };
+  const pastRetention = d.records.filter((r) => r.erasedAt === null && r.pastRetention).length;
   const live = d.records.filter((r) => r.erasedAt === null);
   const consentUses = live.flatMap((r) =>
     Object.entries(r.purposes)
@@ -68,83 +17,7 @@ export function OverviewPage({ d }: { d: OrgData }) {
   const overdue = open.filter((r) => r.overdue);
   return (
     <div className="stack-lg">
-      <section className="card" aria-labelledby="risk-title">
-        <div className="section-title">
-          <h2 id="risk-title">Privacy risk in money</h2>
-          <Badge tone={risk.issues === 0 ? 'ok' : 'danger'}>
-            {risk.issues === 0 ? 'No issue found' : `${plural(risk.issues, 'issue', 'issues')} found`}
-          </Badge>
-        </div>
-        <p className="stat-value money">{money(risk.totalEur, 'EUR')}</p>
-        <p className="muted">
-          Worst-case exposure from your own ledger data, not a prediction. Change the assumptions below to match your
-          company.
-        </p>
-        <div className="table-wrap">
-          <table className="responsive">
-            <thead>
-              <tr>
-                <th scope="col">Exposure</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col">How it is worked out</th>
-              </tr>
-            </thead>
-            <tbody>
-              {risk.lines.map((l) => (
-                <tr key={l.name}>
-                  <td data-label="Exposure">
-                    <strong>{l.name}</strong>
-                    <div className="muted small">{l.why}</div>
-                  </td>
-                  <td data-label="Amount" className="num money">
-                    {money(l.amount, l.currency)}
-                  </td>
-                  <td data-label="Formula" className="formula">
-                    {l.formula}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <details className="disclosure mt-4">
-          <summary>Assumptions (edit them)</summary>
-          <div className="grid mt-4">
-            {FIELDS.map((f) => (
-              <div className="field" key={f.key}>
-                <label htmlFor={`${id}-${f.key}`}>{f.label}</label>
-                <input
-                  id={`${id}-${f.key}`}
-                  type="number"
-                  min={0}
-                  step={f.step}
-                  value={Number(((a[f.key] as number) * (f.scale ?? 1)).toFixed(4))}
-                  onChange={(e) => {
-                    const v = Number(e.target.value);
-                    if (Number.isFinite(v) && v >= 0) set(f.key, v / (f.scale ?? 1));
-                  }}
-                  aria-describedby={`${id}-${f.key}-h`}
-                />
-                <span id={`${id}-${f.key}-h`} className="hint">
-                  {f.hint}
-                </span>
-              </div>
-            ))}
-          </div>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => {
-              setA(DEFAULT_ASSUMPTIONS);
-              localStorage.removeItem(`custos.risk.${d.org}`);
-            }}
-          >
-            Back to the defaults
-          </button>
-        </details>
-      </section>
+      <RiskSection d={d} />
 
       <section className="card" aria-labelledby="figures-title">
         <h2 id="figures-title">From your ledger</h2>
@@ -164,10 +37,10 @@ export function OverviewPage({ d }: { d: OrgData }) {
             tone={overdue.length > 0 ? 'danger' : undefined}
           />
           <Figure
-            value={count(counts.pastRetention)}
+            value={count(pastRetention)}
             label="records past retention"
             href={`/console/${d.org}/retention`}
-            tone={counts.pastRetention > 0 ? 'danger' : undefined}
+            tone={pastRetention > 0 ? 'danger' : undefined}
           />
           <Figure
             value={count(d.scan.refusedAccesses)}

@@ -1,0 +1,226 @@
+/**
+ * What the privacy-risk model reads of one org, collected once from the ledger state and recent
+ * blocks, and the model's inputs at any time of the chain's history from it (docs/risk.md,
+ * "Inputs" and "Trend"): each record's registration, retention and erasure times, each request's
+ * opening, deadline and closing, the refused uses and shares per block. Counts leave this module,
+ * never a subject or a value.
+ */
+import { DPV_CATEGORIES } from '@custos/protocol/consent';
+import type { ConsentGrant, DataRecord, DataRequest } from '@custos/protocol/ledger';
+import type { ContractRisk, InputSource, RiskInputs } from '@custos/protocol/risk';
+import { CODE_PREFIX, type ContractRecord, INFO_PREFIX } from '../modules/contract-state.js';
+import type { CustosNode } from '../node.js';
+
+/** Blocks scanned for refused uses and shares: the most recent ones, as the console did. */
+export const RISK_SCAN_BLOCKS = 2_000;
+const PAGE = 500;
+
+const SENSITIVE = new Set(DPV_CATEGORIES.filter((c) => c.sensitive).map((c) => c.code));
+
+/** Every state row under a prefix, a page at a time. */
+function* rows(node: CustosNode, prefix: string): Generator<{ key: string; value: string }> {
+  let after: string | undefined;
+  for (;;) {
+    const page = node.store.listState(prefix, after, PAGE);
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page[page.length - 1]!.key;
+  }
+}
+
+interface ScoreLine {
+  rule: string;
+  likelihoodPct: number;
+  impactEur: number;
+}
+
+/** The contracts in force and the score lines of their risk report (recorded at `contract.propose`). */
+function contractsInForce(node: CustosNode): ContractRisk[] {
+  const out: ContractRisk[] = [];
+  for (const row of rows(node, INFO_PREFIX)) {
+    const c = JSON.parse(row.value) as ContractRecord;
+    if (c.status !== 'active' || c.digest === null) continue;
+    const code = node.store.getState(`${CODE_PREFIX}${c.digest}`);
+    const risk =
+      code === undefined ? undefined : (JSON.parse(code) as { risk?: { score?: { basis?: ScoreLine[] } } }).risk;
+    const lines = (risk?.score?.basis ?? []).map((l) => ({
+      rule: l.rule,
+      likelihoodPct: l.likelihoodPct,
+      impactEur: l.impactEur,
+    }));
+    out.push({ id: c.id, lines });
+  }
+  return out;
+}
+
+type RecordFact = Pick<DataRecord, 'subject' | 'category' | 'registeredAt' | 'retentionUntil' | 'erasedAt'> & {
+  copies: number;
+};
+type RequestFact = Pick<DataRequest, 'kind' | 'jurisdiction' | 'openedAt' | 'deadline' | 'status' | 'closedAt'>;
+
+/** A refused use or share, by the height of its block. */
+interface Refusal {
+  height: number;
+  kind: 'access' | 'share' | 'optout';
+}
+
+export interface RiskFacts {
+  org: string;
+  height: number;
+  records: RecordFact[];
+  requests: RequestFact[];
+  ccpaSubjects: Set<string>;
+  refusals: Refusal[];
+  fromHeight: number;
+  contracts: ContractRisk[];
+}
+
+/** Reads the facts of `org` at the node's latest height. */
+export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_BLOCKS): RiskFacts {
+  const height = node.latest().height;
+  const records: RecordFact[] = [];
+  for (const row of rows(node, `record/${org}/`)) {
+    const r = JSON.parse(row.value) as DataRecord;
+    records.push({
+      subject: r.subject,
+      category: r.category,
+      registeredAt: r.registeredAt,
+      retentionUntil: r.retentionUntil,
+      erasedAt: r.erasedAt,
+      copies: r.copies.length,
+    });
+  }
+  const ccpaSubjects = new Set<string>();
+  for (const row of rows(node, `consent/${org}/`)) {
+    const v = JSON.parse(row.value) as { grants: ConsentGrant[] };
+    if (v.grants.some((g) => g.jurisdiction === 'CCPA')) ccpaSubjects.add(row.key.slice(`consent/${org}/`.length));
+  }
+  const requests: RequestFact[] = [];
+  for (const row of rows(node, `request/${org}/`)) {
+    const r = JSON.parse(row.value) as DataRequest;
+    if (r.jurisdiction === 'CCPA') ccpaSubjects.add(r.subject);
+    requests.push({
+      kind: r.kind,
+      jurisdiction: r.jurisdiction,
+      openedAt: r.openedAt,
+      deadline: r.deadline,
+      status: r.status,
+      closedAt: r.closedAt,
+    });
+  }
+  // Uses and shares the ledger refused, in the most recent blocks, among transactions the org signed.
+  const fromHeight = Math.max(1, height - scanBlocks + 1);
+  const signerIsOrg = new Map<string, boolean>();
+  const isOrg = (did: string) => {
+    let v = signerIsOrg.get(did);
+    if (v === undefined) {
+      v = node.store.getState(`memberkey/${did}`) === JSON.stringify(org);
+      signerIsOrg.set(did, v);
+    }
+    return v;
+  };
+  const refusals: Refusal[] = [];
+  for (let h = fromHeight; h <= height; h++) {
+    const b = node.store.getBlock(h);
+    if (b === null) continue;
+    b.txs.forEach((tx, i) => {
+      const code = b.results[i] ?? 'OK';
+      if (code === 'OK' || !isOrg(tx.body.signer)) return;
+      if (tx.body.type === 'data.access') refusals.push({ height: h, kind: 'access' });
+      else if (tx.body.type === 'data.share') {
+        if (code === 'OPTED_OUT') refusals.push({ height: h, kind: 'optout' });
+        else if (code === 'NO_LAWFUL_BASIS') refusals.push({ height: h, kind: 'share' });
+      }
+    });
+  }
+  return { org, height, records, requests, ccpaSubjects, refusals, fromHeight, contracts: contractsInForce(node) };
+}
+
+/**
+ * The model's inputs as they stood at `height` (block time `time`): records registered by then and
+ * not erased by then, requests opened by then, refusals up to that block. Copies and contracts are
+ * today's (the state keeps no history of them): docs/risk.md, "Limits".
+ */
+export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint: RiskInputs['checkpoint']): RiskInputs {
+  const cats = new Map<string, { records: number; pastRetention: number }>();
+  const subjects = new Set<string>();
+  let erasedRecords = 0;
+  let onwardCopies = 0;
+  for (const r of f.records) {
+    if (r.registeredAt > time) continue;
+    if (r.erasedAt !== null && r.erasedAt <= time) {
+      erasedRecords++;
+      continue;
+    }
+    subjects.add(r.subject);
+    onwardCopies += r.copies;
+    const c = cats.get(r.category) ?? { records: 0, pastRetention: 0 };
+    c.records++;
+    if (r.retentionUntil <= time) c.pastRetention++;
+    cats.set(r.category, c);
+  }
+  let overdueGdpr = 0;
+  let overdueCcpa = 0;
+  let overdueOptOuts = 0;
+  let lateAnswers = 0;
+  for (const r of f.requests) {
+    if (r.openedAt > time) continue;
+    const open = r.closedAt === null || r.closedAt > time;
+    if (open && time > r.deadline) {
+      if (r.jurisdiction === 'GDPR') overdueGdpr++;
+      else overdueCcpa++;
+      if (r.kind === 'optout') overdueOptOuts++;
+    } else if (!open && r.closedAt! > r.deadline) lateAnswers++;
+  }
+  let refusedAccesses = 0;
+  let refusedShares = 0;
+  let optOutsRefused = 0;
+  for (const x of f.refusals) {
+    if (x.height > height) continue;
+    if (x.kind === 'access') refusedAccesses++;
+    else if (x.kind === 'share') refusedShares++;
+    else optOutsRefused++;
+  }
+  const everyone = new Set([...subjects, ...f.ccpaSubjects]);
+  const org = f.org;
+  const state = (prefix: string) => `state rows ${prefix}* at height ${f.height}`;
+  const blocks = `blocks ${f.fromHeight}-${height}: result codes of the org's data.access and data.share`;
+  const sources: InputSource[] = [
+    { input: 'categories', query: state(`record/${org}/`), height },
+    { input: 'subjects', query: state(`record/${org}/`), height },
+    { input: 'erasedRecords', query: state(`record/${org}/`), height },
+    { input: 'onwardCopies', query: `${state(`record/${org}/`)}: copies of live records`, height },
+    { input: 'ccpaShare', query: `${state(`consent/${org}/`)} and ${state(`request/${org}/`)}`, height },
+    { input: 'overdueGdpr', query: state(`request/${org}/`), height },
+    { input: 'overdueCcpa', query: state(`request/${org}/`), height },
+    { input: 'overdueOptOuts', query: state(`request/${org}/`), height },
+    { input: 'lateAnswers', query: state(`request/${org}/`), height },
+    { input: 'refusedAccesses', query: blocks, height },
+    { input: 'refusedShares', query: blocks, height },
+    { input: 'optOutsRefused', query: blocks, height },
+    { input: 'contracts', query: `${state(INFO_PREFIX)} (active) and their ${CODE_PREFIX} risk reports`, height },
+  ];
+  return {
+    org,
+    height,
+    time,
+    checkpoint,
+    categories: [...cats]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([category, c]) => ({ category, ...c, sensitive: SENSITIVE.has(category) })),
+    subjects: subjects.size,
+    ccpaShare: everyone.size === 0 ? 0 : [...everyone].filter((s) => f.ccpaSubjects.has(s)).length / everyone.size,
+    erasedRecords,
+    onwardCopies,
+    overdueGdpr,
+    overdueCcpa,
+    overdueOptOuts,
+    lateAnswers,
+    refusedAccesses,
+    refusedShares,
+    optOutsRefused,
+    scan: { fromHeight: f.fromHeight, toHeight: height, complete: f.fromHeight <= 1 },
+    contracts: f.contracts,
+    sources,
+  };
+}
