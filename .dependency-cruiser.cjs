@@ -21,7 +21,7 @@ const LAYERS = [
   ['exec/', 'modules/', 'governance/', 'contracts/', 'genesis.ts'],
   ['store/', 'vault/', 'keys/', 'ordering/', 'wallet/', 'home.ts'],
   ['peer/', 'node.ts', 'proofs.ts', 'audit.ts', 'audit/'],
-  ['consortium/', 'orgs/', 'interop/', 'subject/', 'connectors/'],
+  ['consortium/', 'orgs/', 'interop/', 'subject/', 'passkeys/', 'connectors/'],
   ['api/', 'demo/'],
   ['cli/', 'bin/', 'index.ts'],
 ];

@@ -61,6 +61,20 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/events/txs/:txId',
   // Which orgs this node serves.
   'GET /v1/orgs',
+  // The portal's passkeys (ADR 0016): not RFC 9421. A ceremony is authenticated by its WebAuthn
+  // answer to a single-use challenge, recovery by the code's authenticator, and the `me` routes by
+  // a passkey session (Bearer); passkeys.test.ts refuses each without them.
+  'POST /v1/passkeys/register/options',
+  'POST /v1/passkeys/register',
+  'POST /v1/passkeys/login/options',
+  'POST /v1/passkeys/login',
+  'POST /v1/passkeys/recover',
+  'GET /v1/passkeys/me',
+  'PUT /v1/passkeys/me/wallet',
+  'PUT /v1/passkeys/me/passkeys/:id/key',
+  'DELETE /v1/passkeys/me/passkeys/:id',
+  'PUT /v1/passkeys/me/recovery',
+  'POST /v1/passkeys/me/device-links',
   // Governance: members, rules and proposals are public ledger data.
   'GET /v1/gov/proposals',
   // Contracts: records, risk reports and votes are public governance; call receipts only for members.

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catchUpFromPeers } from '../src/consortium/catch-up.js';
 import { CONSORTIUM_PROPOSER } from '../src/consortium/peer-node.js';
 import { CustosNode } from '../src/node.js';
+import { LedgerTree } from '../src/store/authenticated.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
@@ -171,6 +173,82 @@ describe.skipIf(!HAVE_ETCD)('catch-up from peers', () => {
     await expect(
       catchUpFromPeers(await freshNode('bloated'), { peers: [bloat.url], signer: f.orgs.bank! }),
     ).rejects.toMatchObject({ code: 'CATCH_UP_FAILED', message: expect.stringMatching(/at most 4096 characters/) });
+  }, 60_000);
+
+  it('blames a peer that serves other transactions under a valid certificate, and stops on its own divergence, anchored too', async () => {
+    const [a] = peers as [Peer];
+    const target = a.node.latestFinal();
+    const signer = f.orgs.bank!;
+    const replaced = (change: (block: ServedBlock) => ServedBlock) =>
+      relayPeer(a.url, target, (kind, height, block) => (kind === 'replica' && height === 2 ? change(block) : block));
+    // Other validly signed transactions in block 2, or other result codes, under its valid
+    // certificate: not what the certificate covers, so the serving peer is at fault, found before
+    // executing anything; the node is not stopped, and another peer serves the real block.
+    const swap = await replaced((block) => ({
+      ...block,
+      txs: (block.txs as unknown[]).map((_, i) => tx(user, 'kv.put', { ns: 'cu', key: `swapped${i}`, value: i })),
+    }));
+    const recoded = await replaced((block) => ({
+      ...block,
+      results: (block.results as string[]).map((r) => (r === 'OK' ? 'BAD_SIGNATURE' : 'OK')),
+    }));
+    const unresulted = await replaced(({ results: _results, ...block }) => block as ServedBlock);
+    servers.push(swap.server, recoded.server, unresulted.server);
+    const d = await freshNode('swapped');
+    for (const [liar, why] of [
+      [swap, /not the ones its certified log root covers/],
+      [recoded, /not the ones its certified log root covers/],
+      [unresulted, /expected \d+ result codes/],
+    ] as const) {
+      await expect(catchUpFromPeers(d, { peers: [liar.url], signer })).rejects.toMatchObject({
+        code: 'CATCH_UP_FAILED',
+        message: expect.stringMatching(why),
+      });
+      expect(d.latest().height).toBe(1);
+      expect(d.fatalError()).toBeUndefined();
+    }
+    expect(await catchUpFromPeers(d, { peers: [swap.url, a.url], signer })).toBe(target - 1);
+    expect(d.store.getHeader(target)!.hash).toBe(a.node.store.getHeader(target)!.hash);
+
+    // This peer's own divergence (its state altered on disk before it catches up), with blocks
+    // that are final at the serving peer only through the last one's certificate: it stops with
+    // DIVERGED and keeps the evidence, the later certificate as what the quorum signed.
+    const path = join(tmp.dir, 'diverging.db');
+    await (
+      await CustosNode.open({ dbPath: path, genesis: f.genesis, proposer: CONSORTIUM_PROPOSER, verifyThreads: 1 })
+    ).close();
+    const store = new SqliteStore(path);
+    const planted = LedgerTree.load(store).apply(new Map([['kv/cu/planted', '"planted"']]));
+    store.db.transaction(() => {
+      store.db.prepare('INSERT INTO state (key, value) VALUES (?, ?)').run('kv/cu/planted', '"planted"');
+      store.writeTreeNodes(planted.writes);
+    })();
+    store.close();
+    const thin = await relayPeer(a.url, target, (_kind, height, block) =>
+      height === target ? block : { ...block, qc: { ...block.qc, signatures: block.qc.signatures.slice(0, 1) } },
+    );
+    servers.push(thin.server);
+    const e = await CustosNode.open({
+      dbPath: path,
+      genesis: f.genesis,
+      proposer: CONSORTIUM_PROPOSER,
+      verifyThreads: 1,
+    });
+    others.push(e);
+    await expect(catchUpFromPeers(e, { peers: [thin.url], signer })).rejects.toMatchObject({ code: 'DIVERGED' });
+    expect(e.latest().height).toBe(0);
+    const evidence = JSON.parse(e.store.getMeta('divergence')!) as {
+      height: number;
+      ours: { checkpoint: { height: number; stateRoot: string } };
+      theirs: { checkpoint: { height: number; stateRoot: string } };
+    };
+    expect(evidence.height).toBe(1);
+    expect(evidence.ours.checkpoint.height).toBe(1);
+    expect(evidence.ours.checkpoint.stateRoot).not.toBe(a.node.store.getHeader(1)!.header.stateRoot);
+    expect(evidence.theirs.checkpoint).toMatchObject({
+      height: target,
+      stateRoot: a.node.store.getHeader(target)!.header.stateRoot,
+    });
   }, 60_000);
 
   async function freshNode(name: string): Promise<CustosNode> {

@@ -225,6 +225,37 @@ describe('customer and org CLI', () => {
     expect(share.code).toBe('OPTED_OUT');
   });
 
+  it('an objection to direct marketing refuses its use at once, until withdrawn', async () => {
+    const use = ['org', 'access', record, '--org', 'bank', '--purpose', 'dpv:Marketing', '--basis', 'consent'];
+    const bad = await custos(['object', '--org', 'bank', '--purposes', 'dpv:ServiceProvision']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('expected --purposes among dpv:Marketing');
+    expect((await json(['object', '--org', 'bank', '--purposes', 'dpv:Marketing'])).code).toBe('OK');
+    expect((await json(use, 1)).code).toBe('OPTED_OUT');
+    expect((await json(['object', '--org', 'bank', '--purposes', 'dpv:Marketing', '--withdraw'])).code).toBe('OK');
+    // Back to the lawful basis, whichever way it answers now.
+    const after = await custos([...use, '--json']);
+    expect(JSON.parse(after.stdout).code).not.toBe('OPTED_OUT');
+  });
+
+  it('a pause covers every record the org holds on the customer until the customer lifts it', async () => {
+    const opened = await json(['request', 'open', '--org', 'bank', '--kind', 'restrict']);
+    expect(opened).toMatchObject({ code: 'OK', request: { kind: 'restrict', status: 'open', records: [] } });
+    const id = opened.txId as string;
+    expect((await json(['org', 'request', 'fulfil', id, '--org', 'bank'])).code).toBe('OK');
+    const use = ['org', 'access', record, '--org', 'bank', '--purpose', 'dpv:ServiceProvision', '--basis', 'contract'];
+    expect((await json(use, 1)).code).toBe('RESTRICTED');
+    const h = await custos(['history', '--org', 'bank']);
+    expect(h.stdout).toContain(`in force (to lift it: custos request lift --org bank --request ${id})`);
+    const bad = await custos(['request', 'lift', '--org', 'bank', '--request', 'nope']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('expected a request id (--request) of 64 lower-case hex characters');
+    expect((await json(['request', 'lift', '--org', 'bank', '--request', id])).code).toBe('OK');
+    expect((await json(use)).code).toBe('OK');
+    expect((await custos(['history', '--org', 'bank'])).stdout).toMatch(/; lifted \d{4}-\d{2}-\d{2}/);
+    expect((await json(['request', 'lift', '--org', 'bank', '--request', id], 1)).code).toBe('CONFLICT');
+  });
+
   it('a request reaches the org queue with its deadline; erase, then fulfil', async () => {
     const opened = await json([
       'request',

@@ -174,6 +174,89 @@ describe('sharing and sale', () => {
     expect(r.code).toBe('OPTED_OUT');
   });
 
+  it('an objection to direct marketing is absolute and at once, for the purposes named, whatever the basis (GDPR Art. 21(3))', async () => {
+    const record = await register();
+    await grant({ share: true });
+    const marketing = { record, purpose: 'dpv:Marketing', basis: 'consent' };
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OK');
+    // Only the customer objects, only to direct-marketing purposes (others go through request.open).
+    const object = { org: 'bank', purposes: ['dpv:Marketing'] };
+    expect((await send(fx.orgs.bank!, 'objection.set', object)).code).toBe('UNAUTHORIZED');
+    expect((await send(alice, 'objection.set', { org: 'bank', purposes: ['dpv:ServiceProvision'] })).code).toBe(
+      'INVALID_ARGS',
+    );
+    expect((await send(alice, 'objection.set', object)).code).toBe('OK');
+    // The live consent does not override it; the contract purpose is untouched.
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OPTED_OUT');
+    const share = { record, recipient: 'insurer', purpose: 'dpv:Marketing', sale: false };
+    expect((await send(fx.orgs.bank!, 'data.share', share)).code).toBe('OPTED_OUT');
+    const service = { record, purpose: 'dpv:ServiceProvision', basis: 'contract' };
+    expect((await send(fx.orgs.bank!, 'data.access', service)).code).toBe('OK');
+    // An opt-out of sale later keeps the objection.
+    expect((await send(alice, 'optout.set', { org: 'bank', kinds: ['sale'] })).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OPTED_OUT');
+    const prefs = JSON.parse(node.store.getState(`pref/bank/${aliceDid}`)!);
+    expect(prefs.objections['dpv:Marketing']).toMatchObject({ at: expect.any(Number) });
+    expect(prefs.sale).not.toBeNull();
+    // Withdrawn: the consent counts again.
+    expect((await send(alice, 'objection.clear', object)).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', marketing)).code).toBe('OK');
+    expect(JSON.parse(node.store.getState(`pref/bank/${aliceDid}`)!).objections).toBeUndefined();
+  });
+
+  it('special categories (GDPR Art. 9): explicit consent for consent purposes, a declared Art. 9(2) condition for any other basis', async () => {
+    const health = (purposes: { [k: string]: JsonValue }, extra: { [k: string]: JsonValue } = {}) =>
+      send(fx.orgs.bank!, 'data.register', {
+        subject: aliceDid,
+        category: 'pd:HealthRecord',
+        purposes,
+        source: 'subject',
+        commitment: COMMIT,
+        vaultRef: '0f'.repeat(16),
+        retentionDays: 30,
+        ...extra,
+      });
+    // A contract is not enough for health data: it needs a condition of Art. 9(2) too.
+    expect((await health({ 'dpv:ServiceProvision': 'contract' })).code).toBe('INVALID_ARGS');
+    expect((await health({ 'dpv:ServiceProvision': 'contract' }, { condition: 'gdpr-9-2-z' })).code).toBe(
+      'INVALID_ARGS',
+    );
+    const care = await health({ 'dpv:ServiceProvision': 'contract' }, { condition: 'gdpr-9-2-h' });
+    expect(care.code).toBe('OK');
+    expect(rec('bank', care.txId)).toMatchObject({ condition: 'gdpr-9-2-h' });
+    // A condition on an ordinary category is refused: it would claim what is not so.
+    const ordinary = await send(fx.orgs.bank!, 'data.register', {
+      subject: aliceDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      commitment: COMMIT,
+      vaultRef: '0f'.repeat(16),
+      retentionDays: 30,
+      condition: 'gdpr-9-2-h',
+    });
+    expect(ordinary.code).toBe('INVALID_ARGS');
+    // Consent purposes need no condition, but the consent must be explicit.
+    const research = await health({ 'dpv:ResearchAndDevelopment': 'consent' });
+    expect(research.code).toBe('OK');
+    const consent = {
+      org: 'bank',
+      purposes: ['dpv:ResearchAndDevelopment'],
+      categories: ['pd:HealthRecord'],
+      expiresAt: clock + 365 * DAY,
+      jurisdiction: 'GDPR',
+      notice: NOTICE,
+    };
+    expect((await send(alice, 'consent.grant', consent)).code).toBe('INVALID_ARGS');
+    const use = { record: research.txId, purpose: 'dpv:ResearchAndDevelopment', basis: 'consent' };
+    expect((await send(fx.orgs.bank!, 'data.access', use)).code).toBe('NO_LAWFUL_BASIS');
+    const explicit = await send(alice, 'consent.grant', { ...consent, explicit: true });
+    expect(explicit.code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'data.access', use)).code).toBe('OK');
+    const grants = JSON.parse(node.store.getState(`consent/bank/${aliceDid}`)!).grants;
+    expect(grants.at(-1)).toMatchObject({ id: explicit.txId, explicit: true });
+  });
+
   it('links the recipient copy to its source and propagates erasure to it (GDPR Art. 19)', async () => {
     const record = await register();
     await grant({ share: true });
@@ -202,6 +285,19 @@ describe('sharing and sale', () => {
     expect(
       (await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' })).code,
     ).toBe('ERASED');
+    // The flagged copy can no longer be used or passed on until the insurer erases it too.
+    const use = { record: copy, purpose: 'dpv:ServiceProvision', basis: 'contract' };
+    expect((await send(fx.orgs.insurer!, 'data.access', use)).code).toBe('ERASED');
+    expect(
+      (
+        await send(fx.orgs.insurer!, 'data.share', {
+          record: copy,
+          recipient: 'retailer',
+          purpose: 'dpv:Marketing',
+          sale: false,
+        })
+      ).code,
+    ).toBe('ERASED');
     expect((await send(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' })).code).toBe('OK');
     expect(rec('insurer', copy)).toMatchObject({ erasureRequestedAt: null });
     expect(rec('insurer', copy).erasedAt).not.toBeNull();
@@ -220,11 +316,15 @@ describe('requests and their legal deadlines', () => {
     const openedAt = r.openedAt;
     expect(r.deadline).toBe(addMonths(openedAt, 1));
     const bank = fx.orgs.bank!;
-    expect((await send(bank, 'request.extend', { request: r.id, reason: 'complex request' })).code).toBe('OK');
+    // Reasons are codes: free text (which could name the customer) never reaches the ledger.
+    const prose = { request: r.id, reason: 'Ada Lovelace asked twice this month' };
+    expect((await send(bank, 'request.extend', prose)).code).toBe('INVALID_ARGS');
+    expect((await send(bank, 'request.reject', prose)).code).toBe('INVALID_ARGS');
+    expect((await send(bank, 'request.extend', { request: r.id, reason: 'complexity' })).code).toBe('OK');
     const extended = JSON.parse(node.store.getState(requestKey('bank', r.id))!) as DataRequest;
     expect(extended.deadline).toBe(addMonths(openedAt, 3));
     expect(extended.originalDeadline).toBe(addMonths(openedAt, 1));
-    expect((await send(bank, 'request.extend', { request: r.id, reason: 'again' })).code).toBe('CONFLICT');
+    expect((await send(bank, 'request.extend', { request: r.id, reason: 'complexity' })).code).toBe('CONFLICT');
   });
 
   it('gives CCPA requests 45 days, extendable once by 45, and reports them overdue after', async () => {
@@ -232,11 +332,13 @@ describe('requests and their legal deadlines', () => {
     expect(r.deadline - r.openedAt).toBe(45 * DAY);
     clock += 46 * DAY;
     // Past the deadline it can no longer be extended.
-    expect((await send(fx.orgs.bank!, 'request.extend', { request: r.id, reason: 'late' })).code).toBe('CONFLICT');
+    expect((await send(fx.orgs.bank!, 'request.extend', { request: r.id, reason: 'number-of-requests' })).code).toBe(
+      'CONFLICT',
+    );
     const { isOverdue } = await import('../src/modules/request.js');
     const now = node.latest().time;
     expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), now)).toBe(true);
-    expect((await send(fx.orgs.bank!, 'request.reject', { request: r.id, reason: 'identity not verified' })).code).toBe(
+    expect((await send(fx.orgs.bank!, 'request.reject', { request: r.id, reason: 'identity-not-verified' })).code).toBe(
       'OK',
     );
     expect(isOverdue(JSON.parse(node.store.getState(requestKey('bank', r.id))!), node.latest().time)).toBe(false);
@@ -253,6 +355,61 @@ describe('requests and their legal deadlines', () => {
     expect((await send(fx.orgs.bank!, 'request.fulfil', { request: r.txId })).code).toBe('OK');
     const a = await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
     expect(a.code).toBe('RESTRICTED');
+  });
+
+  it('restricts every record of the subject at the org when the request names none; the customer lifts it', async () => {
+    const [first, second] = [await register(), await register()];
+    const other = await register('insurer');
+    const use = (record: string) =>
+      send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:ServiceProvision', basis: 'contract' });
+    const restrict = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR' });
+    // Until the bank answers, nothing is restricted; the answer restricts both of Alice's records there.
+    expect((await use(first)).code).toBe('OK');
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: restrict.txId })).code).toBe('OK');
+    expect((await use(first)).code).toBe('RESTRICTED');
+    expect((await use(second)).code).toBe('RESTRICTED');
+    expect(
+      (
+        await send(fx.orgs.bank!, 'data.share', {
+          record: second,
+          recipient: 'insurer',
+          purpose: 'dpv:Marketing',
+          sale: false,
+        })
+      ).code,
+    ).toBe('RESTRICTED');
+    const fulfilled = JSON.parse(node.store.getState(requestKey('bank', restrict.txId))!) as DataRequest;
+    expect([...fulfilled.restricted!].sort()).toEqual([first, second].sort());
+    // Another org's record is not touched.
+    expect(rec('insurer', other).restricted).toBe(false);
+
+    // An objection to the first record alone, also in force.
+    const object = await send(alice, 'request.open', {
+      org: 'bank',
+      kind: 'object',
+      jurisdiction: 'GDPR',
+      records: [first],
+    });
+    expect((await send(fx.orgs.bank!, 'request.fulfil', { request: object.txId })).code).toBe('OK');
+
+    // Only the customer who asked can lift it: not the bank, not another customer.
+    const lift = { org: 'bank', request: restrict.txId };
+    expect((await send(fx.orgs.bank!, 'request.lift', lift)).code).toBe('UNAUTHORIZED');
+    expect((await send(userSigner(), 'request.lift', lift)).code).toBe('NOT_FOUND');
+    expect((await send(alice, 'request.lift', lift)).code).toBe('OK');
+    expect((await send(alice, 'request.lift', lift)).code).toBe('CONFLICT');
+    expect(JSON.parse(node.store.getState(requestKey('bank', restrict.txId))!).liftedAt).toBe(node.latest().time);
+    // The second record is free again; the first stays restricted by the objection until it is withdrawn.
+    expect((await use(second)).code).toBe('OK');
+    expect((await use(first)).code).toBe('RESTRICTED');
+    expect((await send(alice, 'request.lift', { org: 'bank', request: object.txId })).code).toBe('OK');
+    expect((await use(first)).code).toBe('OK');
+
+    // Only restrictions and objections in force can be lifted.
+    const access = await send(alice, 'request.open', { org: 'bank', kind: 'access', jurisdiction: 'GDPR' });
+    expect((await send(alice, 'request.lift', { org: 'bank', request: access.txId })).code).toBe('INVALID_ARGS');
+    const pending = await send(alice, 'request.open', { org: 'bank', kind: 'restrict', jurisdiction: 'GDPR' });
+    expect((await send(alice, 'request.lift', { org: 'bank', request: pending.txId })).code).toBe('CONFLICT');
   });
 
   it('files every event under the subject, failed attempts included', async () => {

@@ -42,7 +42,7 @@ describe('trust #12: recovering a diverged peer', () => {
   async function follow(node: CustosNode, to: number): Promise<void> {
     for (let h = node.latest().height + 1; h <= to; h++) {
       const b = source.store.getBlock(h)!;
-      await node.applyCertifiedBlock({ header: b.header, txs: b.txs, qc: b.qc });
+      await node.applyCertifiedBlock({ header: b.header, txs: b.txs, qc: b.qc, results: b.results });
     }
   }
 

@@ -181,7 +181,7 @@ const arbEvent: fc.Arbitrary<ConsentEvent> = fc
     ),
     categories: fc.shuffledSubarray(
       DPV_CATEGORIES.map((c) => c.code),
-      { minLength: 1 },
+      { minLength: 1, maxLength: 32 },
     ),
     at: fc.integer({ min: 0, max: MAX_XSD_TIME_MS - 1 }),
     ttl: fc.integer({ min: 1, max: 10 * 366 * 86_400_000 }),

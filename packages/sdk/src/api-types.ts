@@ -88,7 +88,7 @@ export interface StateEntry {
 // ---------------------------------------------------------------------------------------------
 // Customer data (values of the state keys the consent, data and request modules write)
 
-import type { DataRecord, DataRequest, LawfulBasis } from '@custos/protocol/ledger';
+import type { Art9Condition, DataRecord, DataRequest, LawfulBasis } from '@custos/protocol/ledger';
 
 export type {
   ConsentGrant,
@@ -213,6 +213,8 @@ export interface RegisterRecordInput {
   source: 'subject' | 'public' | 'third-party' | 'derived';
   retentionDays: number;
   value: JsonValue;
+  /** A special category on a basis other than consent: its GDPR Art. 9(2) condition (`ART9_CONDITIONS`). */
+  condition?: Art9Condition;
 }
 
 /** An access: its result code, and the value when the ledger accepted it. */

@@ -14,7 +14,14 @@
  */
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ErasureExceptionEntry, MemberSet, SignedTx, TrustedMembers } from '@custos/protocol/ledger';
+import type {
+  ErasureExceptionEntry,
+  ExtendReason,
+  MemberSet,
+  RejectReason,
+  SignedTx,
+  TrustedMembers,
+} from '@custos/protocol/ledger';
 import {
   block,
   blocks,
@@ -59,6 +66,7 @@ import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
+import { PasskeyCalls } from './passkey-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -72,22 +80,20 @@ import {
   verifiedSubjectReport,
 } from './verified/proofs.js';
 
-export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
-export type { SubmitOptions, SubmitResult } from './actions/txs.js';
-export type { CallOptions } from './transport/http.js';
-export { type OutgoingRequest, type RequestSigner, signedBy } from './transport/signing.js';
-
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient {
+export class CustosClient extends PasskeyCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 
   constructor(opts: CustosClientOptions = {}) {
+    super();
     this.#t = new Transport(opts);
     this.baseUrl = this.#t.baseUrl;
   }
+
+  protected readonly transport = (): Transport => this.#t;
 
   /** The same client with another org API token (undefined: none). */
   withToken(token: string | undefined): CustosClient {
@@ -367,12 +373,10 @@ export class CustosClient {
   ) {
     return shareRecord(this.#t, org, record, share, opts);
   }
-
   /** Rectification: the vault gets the new value, the ledger its new commitment. */
   rectifyRecord(org: string, record: string, value: JsonValue, opts?: CallOptions) {
     return rectifyRecord(this.#t, org, record, value, opts);
   }
-
   /** Crypto-shreds records (or everything on a subject), then records the erasure. */
   erase(
     org: string,
@@ -381,7 +385,6 @@ export class CustosClient {
   ) {
     return erase(this.#t, org, what, opts);
   }
-
   /** One page of the org's requests queue, open ones first by deadline, overdue ones flagged. */
   orgRequests(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgRequests(this.#t, org, q, opts);
@@ -396,11 +399,11 @@ export class CustosClient {
     return fulfilRequest(this.#t, org, request, answer, opts);
   }
   /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
-  extendRequest(org: string, request: string, reason: string, opts?: CallOptions) {
+  extendRequest(org: string, request: string, reason: ExtendReason, opts?: CallOptions) {
     return extendRequest(this.#t, org, request, reason, opts);
   }
-  /** Rejects a request with the reason the customer sees. */
-  rejectRequest(org: string, request: string, reason: string, opts?: CallOptions) {
+  /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
+  rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.#t, org, request, reason, opts);
   }
   /** Each step of a request in the org's systems (`request.step`), or `pending`: "erased in 2 of 3 systems". */
@@ -439,12 +442,10 @@ export class CustosClient {
   govProposals(opts?: CallOptions) {
     return govProposals(this.#t, opts);
   }
-
   /** Proposes a governance change signed with the org's key (the proposer votes yes); the proposal id is `txId`. */
   govPropose(org: string, p: { action: GovAction; reason: string }, opts?: CallOptions) {
     return govPropose(this.#t, org, p, opts);
   }
-
   /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
   govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions) {
     return govVote(this.#t, org, proposal, vote, opts);

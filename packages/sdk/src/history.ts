@@ -21,7 +21,8 @@ import {
   type SubjectReport,
   verifySubjectReport,
 } from '@custos/protocol/ledger';
-import type { CallOptions, CustosClient } from './client.js';
+import type { CustosClient } from './client.js';
+import type { CallOptions } from './transport/http.js';
 
 /** What a verifier trusts: the chain and its members with their keys, as the genesis names them. */
 export interface TrustAnchor {

@@ -35,6 +35,18 @@ export {
   type ContractSummary,
   contractTx,
 } from './actions/contracts.js';
+export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
+export type {
+  CredentialJson,
+  PasskeyCeremony,
+  PasskeyIdentity,
+  PasskeyInfo,
+  PasskeyRecovered,
+  PasskeyRegistered,
+  PasskeySession,
+  PasskeySignedIn,
+} from './actions/passkeys.js';
+export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {
   AccessResult,
   BatchItem,
@@ -73,19 +85,7 @@ export type {
   StatePage,
   TxView,
 } from './api-types.js';
-export {
-  type CallOptions,
-  CustosClient,
-  type CustosClientOptions,
-  type GovAction,
-  type GovOverview,
-  type GovProposal,
-  type OutgoingRequest,
-  type RequestSigner,
-  type SubmitOptions,
-  type SubmitResult,
-  signedBy,
-} from './client.js';
+export { CustosClient, type CustosClientOptions } from './client.js';
 export { customerTx } from './customer-tx.js';
 export {
   type ApiErrorCode,
@@ -127,8 +127,23 @@ export type {
   SnapshotStream,
   TxEvent,
 } from './node-types.js';
+export {
+  newLinkSecret,
+  newRecoveryCode,
+  newWalletKey,
+  openWallet,
+  PRF_INPUT,
+  parseRecoveryCode,
+  RECOVERY_CODE_BYTES,
+  recoveryKeys,
+  sealWallet,
+  unwrapWalletKey,
+  wrapWalletKey,
+} from './passkey-keys.js';
 export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
 export { readEventStream, type ServerEvent } from './transport/event-stream.js';
+export type { CallOptions } from './transport/http.js';
+export { type OutgoingRequest, type RequestSigner, signedBy } from './transport/signing.js';
 export {
   assembleXtx,
   buildXtx,

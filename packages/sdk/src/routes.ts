@@ -69,6 +69,18 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/tokens': 'createToken',
   'GET /v1/orgs/{org}/tokens': 'orgTokens',
   'DELETE /v1/orgs/{org}/tokens/{id}': 'revokeToken',
+  // passkeys (the customer portal's sign-in, ADR 0016)
+  'POST /v1/passkeys/register/options': 'passkeyRegisterOptions',
+  'POST /v1/passkeys/register': 'passkeyRegister',
+  'POST /v1/passkeys/login/options': 'passkeyLoginOptions',
+  'POST /v1/passkeys/login': 'passkeyLogin',
+  'POST /v1/passkeys/recover': 'passkeyRecover',
+  'GET /v1/passkeys/me': 'passkeyMe',
+  'PUT /v1/passkeys/me/wallet': 'passkeySetWallet',
+  'PUT /v1/passkeys/me/passkeys/{id}/key': 'passkeySetKey',
+  'DELETE /v1/passkeys/me/passkeys/{id}': 'passkeyRemove',
+  'PUT /v1/passkeys/me/recovery': 'passkeySetRecovery',
+  'POST /v1/passkeys/me/device-links': 'passkeyDeviceLink',
   // operations and reference
   'GET /healthz': 'health',
   'GET /readyz': 'ready',

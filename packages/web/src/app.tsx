@@ -57,8 +57,8 @@ export function App() {
         </main>
         <footer className="site-footer">
           <p>
-            Custos keeps no personal data on the ledger: only pseudonyms, commitments and events. Each company keeps its
-            customers’ data encrypted, and can erase it for good.
+            Custos keeps no identifying data on the ledger: only pseudonyms, commitments and events, readable only by
+            those allowed. Each company keeps its customers’ data encrypted, and can erase it for good.
           </p>
         </footer>
       </WalletProvider>

@@ -193,6 +193,45 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
     await timeline.getByText('Refused: no consent or other lawful reason').waitFor();
   });
 
+  it('pauses the use of its data at the bank (every record, no list), and lifts the pause', async () => {
+    await page.getByRole('button', { name: 'Pause the use of my data' }).click();
+    await page.getByText('You asked for a pause in the use of your data').waitFor({ timeout: 15_000 });
+    const asked = (await bank.orgRequests('bank')).requests.find((r) => r.kind === 'restrict' && r.status === 'open');
+    expect(asked).toBeDefined();
+    expect((await bank.fulfilRequest('bank', asked!.id)).code).toBe('OK');
+    // Refused whatever the basis: the pause comes before the lawful-basis check.
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('RESTRICTED');
+    await page.getByText(/In force since/).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Lift the pause' }).click();
+    await page.getByText(/Lifted: Example Bank may use your data again/).waitFor({ timeout: 15_000 });
+    await page.getByText(/Lifted on/).waitFor({ timeout: 15_000 });
+    await page.getByText('You lifted the pause in the use of your data by Example Bank.').waitFor({ timeout: 15_000 });
+    // Back to the lawful-basis check: the consent was withdrawn above.
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('NO_LAWFUL_BASIS');
+    await checkA11y(page, 'company with a lifted pause');
+  });
+
+  it('objects to direct marketing: refused at once whatever the basis, until withdrawn', async () => {
+    const objection = page.getByRole('switch', { name: 'No direct marketing' });
+    expect(await objection.getAttribute('aria-checked')).toBe('false');
+    await objection.click();
+    await page
+      .getByText('Saved: Example Bank may no longer use your data for direct marketing.')
+      .waitFor({ timeout: 15_000 });
+    await expect.poll(() => objection.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('true');
+    // Refused for the objection before any lawful basis is looked at.
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('OPTED_OUT');
+    const timeline = page.getByRole('region', { name: /Uses and sharing/ });
+    await timeline.getByText('Refused: you objected').waitFor({ timeout: 15_000 });
+    await checkA11y(page, 'company with an objection');
+    await objection.click();
+    await page
+      .getByText('Saved: your objection to direct marketing by Example Bank is withdrawn.')
+      .waitFor({ timeout: 15_000 });
+    await expect.poll(() => objection.getAttribute('aria-checked'), { timeout: 15_000 }).toBe('false');
+    expect((await bank.accessRecord('bank', emailRecord, 'dpv:Marketing', 'consent')).code).toBe('NO_LAWFUL_BASIS');
+  });
+
   it('asks for erasure, with its legal deadline', async () => {
     await page.getByRole('button', { name: 'Erase my data' }).click();
     const dialog = page.getByRole('dialog', { name: 'Ask Example Bank to erase your data?' });
@@ -241,6 +280,7 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
     await page
       .getByRole('region', { name: 'Answered' })
       .getByText(/Fulfilled on/)
+      .first()
       .waitFor();
     await page.getByRole('link', { name: 'Members' }).click();
     await page.getByText('No proposal yet.').waitFor();

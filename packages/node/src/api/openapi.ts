@@ -54,6 +54,12 @@ export const TAGS: readonly { name: string; description: string; prefixes: reado
     description: "Company routes for the orgs whose keys and vaults this node holds (the node's operator only).",
     prefixes: ['/v1/orgs', '/v1/receipts', '/v1/requests'],
   },
+  {
+    name: 'passkeys',
+    description:
+      "The customer portal's passkeys: sign-up, sign-in, second devices, recovery. Node-local, never on the ledger.",
+    prefixes: ['/v1/passkeys'],
+  },
   { name: 'events', description: 'Server-sent event streams.', prefixes: ['/v1/events'] },
   {
     name: 'operations',
@@ -160,6 +166,12 @@ export function registerOpenApi(app: FastifyInstance): void {
             description:
               'The RFC 9421 `Signature-Input` of the `Signature` header: covered components (`@method`, `@authority`, `@path`, `@query`, `content-digest` for a body), `created`, `expires`, `nonce`, `keyid` (the did:key) and `alg` (`ed25519`).',
           },
+          passkeySession: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A passkey session of the customer portal: the token a passkey sign-in, registration or recovery answers, valid ten minutes (docs/api.md#passkeys).',
+          },
           orgToken: {
             type: 'http',
             scheme: 'bearer',
@@ -176,7 +188,11 @@ export function registerOpenApi(app: FastifyInstance): void {
       s.summary ??= `${method} ${url}`;
       (s as Record<string, unknown>).operationId ??= operationIdOf(method, url);
       // Who may call it: none (public), optional (anonymous callers see the public part), or required.
-      (s as Record<string, unknown>).security = securityOf(authMarkOf(route.onRequest));
+      const passkeySession = route.config?.passkeySession;
+      (s as Record<string, unknown>).security =
+        passkeySession === undefined
+          ? securityOf(authMarkOf(route.onRequest))
+          : [...(passkeySession === 'optional' ? [{}] : []), { passkeySession: [] }];
       s.description ??= 'Not documented yet beyond its schemas.';
       const response: Record<string, unknown> = { ...((s.response as Record<string, unknown> | undefined) ?? {}) };
       if (!Object.keys(response).some((k) => k.startsWith('2'))) {

@@ -5,6 +5,7 @@
  * routes carry personal data in and out: never log or echo a value.
  */
 import type { JsonValue } from '@custos/protocol/jcs';
+import { ART9_CONDITIONS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
 import { limitOf, pageQuery } from './org-pages.js';
@@ -30,6 +31,8 @@ const REGISTER_BODY = closed({
   source: stringEnum(['subject', 'public', 'third-party', 'derived']),
   retentionDays: Type.Integer({ minimum: 1, maximum: 36500 }),
   value: VALUE,
+  /** A special category on a basis other than consent: its GDPR Art. 9(2) condition. */
+  condition: Type.Optional(stringEnum(ART9_CONDITIONS)),
 });
 
 const ERASE_BODY = closed({

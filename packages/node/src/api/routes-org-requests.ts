@@ -3,7 +3,7 @@
  * org's answers (extend, fulfil, reject), registered under `/v1/orgs/:org`; and the overdue
  * requests across the consortium, a members' route that any node serves, org keys or not.
  */
-import { ERASURE_EXCEPTIONS } from '@custos/protocol/ledger';
+import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { executeRequest } from '../connectors/execute.js';
 import { NodeError } from '../errors.js';
@@ -30,7 +30,11 @@ const EXCEPTIONS = Type.Array(
   { minItems: 1, maxItems: MAX_EXCEPTIONS },
 );
 const FULFIL_BODY = closed({ exceptions: Type.Optional(EXCEPTIONS) });
-const REASON_BODY = closed({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
+/** Reasons are codes (issue: no free text on the ledger), each with its legal basis (docs/customer-data.md). */
+const REASON_BODIES = {
+  extend: closed({ reason: stringEnum(EXTEND_REASONS) }),
+  reject: closed({ reason: stringEnum(REJECT_REASONS) }),
+};
 const EXECUTE_BODY = closed({ attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) });
 
 export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
@@ -70,10 +74,10 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
         schema: {
           ...orgDoc(
             `${action[0]!.toUpperCase()}${action.slice(1)} a request`,
-            `Commits request.${action} signed by the org.`,
+            `Commits request.${action} signed by the org. \`reason\` is a code, never free text: ${(action === 'extend' ? EXTEND_REASONS : REJECT_REASONS).map((r) => `\`${r}\``).join(', ')} (docs/customer-data.md, "Reasons").`,
           ),
           params: ORG_ID_PARAMS,
-          body: REASON_BODY,
+          body: REASON_BODIES[action],
         },
         config: ORG_CONFIG,
       },

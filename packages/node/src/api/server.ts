@@ -13,8 +13,10 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
+import { type PasskeyConfig, passkeyServiceOf } from '../passkeys/passkeys.js';
 import { installAuthorities } from './auth/authority.js';
 import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
 import { NodeMetrics } from './metrics.js';
@@ -30,6 +32,7 @@ import { governanceRoutes } from './routes-governance.js';
 import { opsRoutes } from './routes-ops.js';
 import { overdueRequestRoutes } from './routes-org-requests.js';
 import { orgRoutes } from './routes-orgs.js';
+import { passkeyRoutes } from './routes-passkeys.js';
 import { proofRoutes } from './routes-proofs.js';
 import { subjectRoutes } from './routes-subject.js';
 import { txRoutes } from './routes-txs.js';
@@ -72,6 +75,15 @@ export interface ServerOptions {
    * behind a reverse proxy to the public name(s).
    */
   authorities?: readonly string[];
+  /**
+   * The customer portal's passkeys (ADR 0016): the WebAuthn relying party id and the origins the
+   * portal is served from. Default: `localhost` and `http://localhost:<port>` when the node listens
+   * on a loopback address; a node listening elsewhere serves passkeys only when this is set.
+   * `false` turns the passkey routes off.
+   */
+  passkeys?: Partial<PasskeyConfig> | false;
+  /** Passkey ceremonies per client per minute (default 20; recovery a quarter of it). */
+  passkeyCeremoniesPerMinute?: number;
 }
 
 export interface ListenOptions {
@@ -202,6 +214,14 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
   app.register(governanceRoutes);
   app.register(contractRoutes);
   app.register(overdueRequestRoutes);
+  if (opts.passkeys !== false) {
+    app.register(passkeyRoutes, {
+      passkeys: passkeyServiceOf(node, passkeyConfig(app, opts.passkeys)),
+      ...(opts.passkeyCeremoniesPerMinute === undefined
+        ? {}
+        : { ceremoniesPerMinute: opts.passkeyCeremoniesPerMinute }),
+    });
+  }
   if (opts.orgs) app.register(orgRoutes, { orgs: opts.orgs });
   app.register(webRoutes);
   return app;
@@ -214,6 +234,57 @@ export async function listen(app: FastifyInstance, opts: ListenOptions = {}): Pr
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? DEFAULT_PORT);
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The passkey relying party of `app`: as configured, else `localhost` with the loopback origin of
+ * the port it listens on (a browser refuses an IP address as a relying party id).
+ */
+function passkeyConfig(
+  app: FastifyInstance,
+  given: Partial<PasskeyConfig> | undefined,
+): () => PasskeyConfig | undefined {
+  const rpName = given?.rpName ?? 'Custos';
+  if (given?.rpId !== undefined && given.origins !== undefined) {
+    const fixed = { rpId: given.rpId, rpName, origins: checkPasskeyOrigins(given.rpId, given.origins) };
+    return () => fixed;
+  }
+  let derived: PasskeyConfig | undefined;
+  app.addHook('onListen', async () => {
+    const address = app.server.address();
+    if (address === null || typeof address !== 'object') return;
+    const loopback = address.address === '::1' || address.address.startsWith('127.');
+    if (!loopback) return;
+    derived = { rpId: 'localhost', rpName, origins: [`http://localhost:${address.port}`] };
+  });
+  return () => derived;
+}
+
+/**
+ * Each origin must be `https://` (or `http://localhost`) on the relying party id or a subdomain of
+ * it, as browsers require; anything else is a configuration error, refused at start.
+ */
+export function checkPasskeyOrigins(rpId: string, origins: readonly string[]): string[] {
+  const fail = (why: string) => new NodeError('BAD_REQUEST', `passkeys: ${why}`);
+  if (!/^[a-z0-9.-]{1,253}$/.test(rpId))
+    throw fail(`expected a relying party id like portal.example.org, got '${rpId.slice(0, 80)}'`);
+  if (origins.length === 0 || origins.length > 16) throw fail('expected 1 to 16 origins');
+  return origins.map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw fail(`expected an origin like https://${rpId}, got '${o.slice(0, 80)}'`);
+    }
+    const host = url.hostname;
+    const secure = url.protocol === 'https:' || (url.protocol === 'http:' && host === 'localhost');
+    if (!secure || url.origin !== o.replace(/\/$/, '') || (host !== rpId && !host.endsWith(`.${rpId}`))) {
+      throw fail(
+        `expected an https origin on ${rpId} or a subdomain (http only for localhost), got '${o.slice(0, 80)}'`,
+      );
+    }
+    return url.origin;
+  });
 }
 
 function isTxRoute(request: FastifyRequest): boolean {

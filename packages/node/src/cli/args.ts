@@ -185,7 +185,15 @@ export function parsePositiveInt(value: string, what: string): number {
 }
 
 export function parseRecordId(value: string): string {
+  return parseHexId(value, 'a record id');
+}
+
+export function parseRequestId(value: string): string {
+  return parseHexId(value, 'a request id (--request)');
+}
+
+function parseHexId(value: string, what: string): string {
   if (!RECORD_ID.test(value))
-    throw bad(`expected a record id of 64 lower-case hex characters, got '${value.slice(0, 80)}'`);
+    throw bad(`expected ${what} of 64 lower-case hex characters, got '${value.slice(0, 80)}'`);
   return value;
 }

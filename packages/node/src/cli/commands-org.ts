@@ -5,8 +5,17 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import { ERASURE_EXCEPTIONS, type ErasureException } from '@custos/protocol/ledger';
-import type { OrgRecordsPage, PageQuery, RequestStepState } from '@custos/sdk';
+import {
+  ART9_CONDITIONS,
+  type Art9Condition,
+  ERASURE_EXCEPTIONS,
+  type ErasureException,
+  EXTEND_REASONS,
+  type ExtendReason,
+  REJECT_REASONS,
+  type RejectReason,
+} from '@custos/protocol/ledger';
+import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
@@ -19,6 +28,7 @@ import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerRequestStepCommands } from './commands-org-steps.js';
 import { nodeOption } from './options.js';
 import { day, deadlineText, type Output, output, TX_FAILED_EXIT, table } from './output.js';
 
@@ -140,14 +150,6 @@ function commitResult(out: Output, r: CommitResult, what: string, doc: unknown =
   if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
 }
 
-/** One system's step as the CLI tells it. */
-function stepText(x: RequestStepState): string {
-  if (x.outcome === 'pending') return 'pending';
-  if (x.outcome === 'exception') return `kept under the legal exception ${x.exception ?? ''}`;
-  if (x.outcome === 'failed') return `FAILED (${x.failures ?? 1} time(s)): ${x.error ?? ''}`;
-  return `${x.step} done ${day(x.time ?? 0)}: ${x.rows ?? 0} row(s), digest ${x.digest ?? ''}, tx ${x.txId ?? ''}`;
-}
-
 type RecordRow = DataRecord & { pastRetention: boolean };
 
 function recordStatus(r: DataRecord & { pastRetention?: boolean }): string {
@@ -206,6 +208,12 @@ export function registerOrgCommands(program: Command): void {
     .requiredOption('--purposes <list>', 'PURPOSE=BASIS,..., e.g. dpv:Marketing=consent,dpv:ServiceProvision=contract')
     .addOption(new Option('--source <source>', 'where the data came from').choices([...SOURCES]).default('subject'))
     .requiredOption('--retention-days <n>', 'days the org may keep it')
+    .addOption(
+      new Option(
+        '--condition <code>',
+        'for a special category on a basis other than consent: its GDPR Art. 9(2) condition',
+      ).choices([...ART9_CONDITIONS]),
+    )
     .requiredOption(
       '--value-file <file>',
       "the value as JSON, from a file or '-' for stdin (never on the command line)",
@@ -219,6 +227,7 @@ export function registerOrgCommands(program: Command): void {
           source: string;
           retentionDays: string;
           valueFile: string;
+          condition?: Art9Condition;
         },
       ) => {
         const out = output(flags.json === true);
@@ -229,6 +238,7 @@ export function registerOrgCommands(program: Command): void {
           source: flags.source as (typeof SOURCES)[number],
           retentionDays: parsePositiveInt(flags.retentionDays, '--retention-days'),
           value: readValueFile(flags.valueFile),
+          ...(flags.condition === undefined ? {} : { condition: flags.condition }),
         };
         const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
         commitResult(out, r, `Registered record ${r.recordId} (${body.category}) for ${flags.subject}`);
@@ -339,16 +349,19 @@ export function registerOrgCommands(program: Command): void {
 
   const request = org.command('request').description('answer a customer request');
   for (const [action, description] of [
-    ['extend', 'extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason'],
+    [
+      'extend',
+      `extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason, one of ${EXTEND_REASONS.join(', ')}`,
+    ],
     [
       'fulfil',
       'mark the request done (an erasure needs every record of the subject erased first, or --exception RECORD=CODE)',
     ],
-    ['reject', 'refuse the request; needs --reason, which the customer sees'],
+    ['reject', `refuse the request; needs --reason, which the customer sees, one of ${REJECT_REASONS.join(', ')}`],
   ] as const) {
     orgCommand(request, action, description)
       .argument('<id>', 'request id')
-      .option('--reason <text>', 'reason the customer will see')
+      .option('--reason <code>', 'why, as a code the customer sees in words (docs/customer-data.md, "Reasons")')
       .option(
         '--exception <record=code>',
         `fulfil an erasure keeping RECORD under a legal exception (repeatable): ${[...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA].join(', ')}`,
@@ -361,6 +374,10 @@ export function registerOrgCommands(program: Command): void {
           throw bad(`expected --reason for ${action}`);
         }
         if (action === 'fulfil' && flags.reason !== undefined) throw bad('expected no --reason for fulfil');
+        const allowed: readonly string[] = action === 'extend' ? EXTEND_REASONS : REJECT_REASONS;
+        if (action !== 'fulfil' && !allowed.includes(flags.reason!)) {
+          throw bad(`expected --reason for ${action} as one of ${allowed.join(', ')}`);
+        }
         if (action !== 'fulfil' && flags.exception.length > 0) throw bad(`expected no --exception for ${action}`);
         const codes: readonly string[] = [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA];
         const exceptions = flags.exception.map((e) => {
@@ -377,49 +394,14 @@ export function registerOrgCommands(program: Command): void {
           action === 'fulfil'
             ? sdk.fulfilRequest(by, requestId, exceptions.length === 0 ? {} : { exceptions })
             : action === 'extend'
-              ? sdk.extendRequest(by, requestId, reason)
-              : sdk.rejectRequest(by, requestId, reason),
+              ? sdk.extendRequest(by, requestId, reason as ExtendReason)
+              : sdk.rejectRequest(by, requestId, reason as RejectReason),
         );
         commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
       });
   }
 
-  orgCommand(request, 'steps', "each step of the request in the systems of the org's data map, or pending")
-    .argument('<id>', 'request id')
-    .action(async (id: string, flags: OrgFlags) => {
-      const s = await orgClient(flags).run((sdk) => sdk.requestSteps(orgId(flags.org), parseRecordId(id)));
-      const map = s.map === null ? 'no data map in force' : `data map version ${s.map.version}`;
-      output(flags.json === true).result(s, [
-        `Request ${id} (${s.kind}, ${s.status}): complete in ${s.complete} of ${s.systems} system(s) (${map}).`,
-        ...table(s.steps.map((x) => [x.system, stepText(x)])),
-      ]);
-    });
-
-  orgCommand(
-    request,
-    'execute',
-    "run the request in every system of the org's data map, each step recorded on the ledger",
-  )
-    .argument('<id>', 'request id')
-    .option('--attempts <n>', 'attempts per step before it is recorded as failed (1-10, default 3)')
-    .action(async (id: string, flags: OrgFlags & { attempts?: string }) => {
-      const attempts = flags.attempts === undefined ? undefined : parsePositiveInt(flags.attempts, '--attempts');
-      if (attempts !== undefined && attempts > 10) throw bad('expected --attempts from 1 to 10');
-      const r = await orgClient(flags).run((sdk) =>
-        sdk.executeRequest(orgId(flags.org), parseRecordId(id), attempts === undefined ? {} : { attempts }),
-      );
-      const lines = r.steps.map((x) =>
-        x.outcome === 'failed'
-          ? `  ${x.system}: FAILED after ${x.attempts} attempt(s): ${x.error ?? ''}`
-          : `  ${x.system}: ${x.outcome === 'skipped' ? 'done before' : 'done'}, ${x.rows} row(s), digest ${x.digest ?? '-'}`,
-      );
-      const head =
-        r.status === 'fulfilled'
-          ? `Request ${id} fulfilled in ${r.steps.length} system(s) (tx ${r.fulfilTxId ?? ''}).`
-          : `Request ${id} PAUSED: fix the failed system, then run this again to resume from it.`;
-      output(flags.json === true).result(r, [head, ...lines]);
-      if (r.status !== 'fulfilled') process.exitCode = TX_FAILED_EXIT;
-    });
+  registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
   orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')

@@ -98,10 +98,16 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     process.env.CUSTOS_AUTHORITIES?.split(',')
       .map((a) => a.trim())
       .filter((a) => a.length > 0);
+  // The portal's passkeys (ADR 0016): its relying party id and origins, when served under a public name.
+  const rpId = process.env.CUSTOS_PASSKEY_RP_ID?.trim();
+  const origins = process.env.CUSTOS_PASSKEY_ORIGINS?.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
   const app = createServer(node, {
     logger: opts.logger,
     orgs,
     ...(authorities === undefined || authorities.length === 0 ? {} : { authorities }),
+    ...(rpId === undefined || rpId === '' || origins === undefined ? {} : { passkeys: { rpId, origins } }),
   });
   let url: string;
   try {

@@ -87,7 +87,7 @@ export async function catchUpFromPeers(node: CustosNode, opts: CatchUpOptions): 
         failures.push({ peer: peer.url, reason: (e as Error).message });
         continue;
       }
-      const served = { header: block?.header, txs: block?.txs, qc: block?.qc };
+      const served = { header: block?.header, txs: block?.txs, qc: block?.qc, results: block?.results };
       try {
         const known = anchorAt(anchor, h);
         try {

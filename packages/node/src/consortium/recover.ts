@@ -95,7 +95,7 @@ export async function recoverDivergedStore(dbPath: string, opts: RecoverOptions 
       const block = old.getBlock(h);
       if (block === null || block.qc === null) break;
       try {
-        await node.applyCertifiedBlock({ header: block.header, txs: block.txs, qc: block.qc });
+        await node.applyCertifiedBlock({ header: block.header, txs: block.txs, qc: block.qc, results: block.results });
       } catch (e) {
         log(`block ${h}: ${(e as Error).message}; the rebuild ends at block ${h - 1}`);
         break;

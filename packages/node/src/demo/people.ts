@@ -187,7 +187,7 @@ export const PEOPLE: Person[] = [
       const req = await run.openRequest(bank, 'bank', 'export');
       await run.asOrg('bank', 'request.extend', {
         request: req,
-        reason: 'Your records span two archived systems; we need more time to gather them.',
+        reason: 'complexity',
       });
     },
   },

@@ -2,10 +2,13 @@
  * Consent and opt-outs, signed by the customer's pairwise key for one org
  * (docs/architecture.md#customer-data).
  *
- * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs.
+ * State: `consent/<org>/<subject>` -> {grants: Grant[]}; `pref/<org>/<subject>` -> opt-outs and
+ * objections to direct marketing.
  * A grant is live at a height when it is not withdrawn and its expiry is after the block time.
  */
-import type { ConsentGrant, OptOut, Preferences } from '@custos/protocol/ledger';
+
+import { isSensitiveCategory } from '@custos/protocol/consent';
+import { type ConsentGrant, DIRECT_MARKETING_PURPOSES, type OptOut, type Preferences } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
 
@@ -42,17 +45,37 @@ export const consentModule: Module = {
   actions: {
     /** The customer consents to an org using some categories of their data for some purposes. */
     grant(ctx: ExecContext, args: Args) {
-      arg.only(args, ['org', 'purposes', 'categories', 'expiresAt', 'share', 'sale', 'jurisdiction', 'notice']);
+      arg.only(args, [
+        'org',
+        'purposes',
+        'categories',
+        'expiresAt',
+        'share',
+        'sale',
+        'jurisdiction',
+        'notice',
+        'explicit',
+      ]);
       const subject = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
       const expiresAt = arg.int(args, 'expiresAt', 0, Number.MAX_SAFE_INTEGER);
       if (expiresAt <= ctx.time) throw new ExecFailure('INVALID_ARGS', 'expected args.expiresAt after the block time');
       if (expiresAt > ctx.time + MAX_CONSENT_MS)
         throw new ExecFailure('INVALID_ARGS', 'expected a consent of at most 10 years');
+      const categories = codes(args, 'categories', 'category');
+      // GDPR Art. 9(2)(a): consent to a special category must be explicit, and say so.
+      const explicit = arg.optBool(args, 'explicit') ?? false;
+      const special = categories.filter(isSensitiveCategory);
+      if (special.length > 0 && !explicit) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected args.explicit: true for special categories (${special.join(', ')}): GDPR Art. 9(2)(a) needs explicit consent`,
+        );
+      }
       const grant: Grant = {
         id: ctx.txId,
         purposes: codes(args, 'purposes', 'purpose'),
-        categories: codes(args, 'categories', 'category'),
+        categories,
         expiresAt,
         share: arg.optBool(args, 'share') ?? false,
         sale: arg.optBool(args, 'sale') ?? false,
@@ -60,6 +83,7 @@ export const consentModule: Module = {
         notice: hash32(args, 'notice'),
         grantedAt: ctx.time,
         withdrawnAt: null,
+        ...(special.length > 0 ? { explicit: true as const } : {}),
       };
       ctx.index(subject);
       const st = (ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined) ?? { grants: [] };
@@ -119,6 +143,7 @@ export const optoutModule: Module = {
       const prefs = preferences(ctx, org, subject);
       const entry: OptOut = { at: ctx.time, source, txId: ctx.txId };
       ctx.put(prefKey(org, subject), {
+        ...prefs,
         sale: kinds.includes('sale') ? entry : prefs.sale,
         share: kinds.includes('share') ? entry : prefs.share,
       });
@@ -136,9 +161,72 @@ export const optoutModule: Module = {
       ctx.index(subject);
       const prefs = preferences(ctx, org, subject);
       ctx.put(prefKey(org, subject), {
+        ...prefs,
         sale: kinds.includes('sale') ? null : prefs.sale,
         share: kinds.includes('share') ? null : prefs.share,
       });
+      return 'OK';
+    },
+  },
+};
+
+/** The objection to `purpose` by `subject` at `org` in force, if any (an absolute one: Art. 21(3)). */
+export function objectionTo(
+  ctx: Pick<ExecContext, 'get'>,
+  org: string,
+  subject: string,
+  purpose: string,
+): { at: number; txId: string } | undefined {
+  return preferences(ctx, org, subject).objections?.[purpose];
+}
+
+function objectionPurposes(args: Args): string[] {
+  const shape = `expected args.purposes as 1-${DIRECT_MARKETING_PURPOSES.length} of ${DIRECT_MARKETING_PURPOSES.join(', ')} (objections to other purposes are requests: request.open with kind object)`;
+  const purposes = arg.strList(args, 'purposes', DIRECT_MARKETING_PURPOSES.length, 80);
+  const known: readonly string[] = DIRECT_MARKETING_PURPOSES;
+  if (
+    purposes.length === 0 ||
+    !purposes.every((p) => known.includes(p)) ||
+    new Set(purposes).size !== purposes.length
+  ) {
+    throw new ExecFailure('INVALID_ARGS', shape);
+  }
+  return purposes;
+}
+
+export const objectionModule: Module = {
+  name: 'objection',
+  actions: {
+    /**
+     * The customer objects to direct marketing, or the profiling for it, by an org (GDPR Art.
+     * 21(2)-(3)): absolute and at once, whatever the lawful basis the org declared; from this block
+     * on, `data.access` and `data.share` for those purposes end with OPTED_OUT. No request, no
+     * deadline, no refusal.
+     */
+    set(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'purposes']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const purposes = objectionPurposes(args);
+      ctx.index(subject);
+      const prefs = preferences(ctx, org, subject);
+      const objections = { ...(prefs.objections ?? {}) };
+      for (const p of purposes) objections[p] ??= { at: ctx.time, txId: ctx.txId };
+      ctx.put(prefKey(org, subject), { ...prefs, objections });
+      return 'OK';
+    },
+    /** The customer withdraws objections: those purposes need their lawful basis again, nothing more. */
+    clear(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'purposes']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const purposes = objectionPurposes(args);
+      ctx.index(subject);
+      const prefs = preferences(ctx, org, subject);
+      const objections = { ...(prefs.objections ?? {}) };
+      for (const p of purposes) delete objections[p];
+      const { objections: _old, ...rest } = prefs;
+      ctx.put(prefKey(org, subject), Object.keys(objections).length === 0 ? rest : { ...rest, objections });
       return 'OK';
     },
   },

@@ -6,10 +6,18 @@
  *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
-import { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share } from '@custos/protocol/ledger';
+import { isSensitiveCategory } from '@custos/protocol/consent';
+import {
+  ART9_CONDITIONS,
+  type Art9Condition,
+  type DataRecord,
+  LAWFUL_BASES,
+  type LawfulBasis,
+  type Share,
+} from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
-import { liveGrants, preferences } from './consent.js';
+import { liveGrants, objectionTo, preferences } from './consent.js';
 import { MEMBER_ID } from './member.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
@@ -36,6 +44,26 @@ function ownRecord(ctx: ExecContext, args: Args, name = 'record'): DataRecord {
   return rec;
 }
 
+/**
+ * A copy whose source was erased is flagged until its holder erases it too (GDPR Art. 19): it may
+ * no longer be used or passed on meanwhile.
+ */
+function refuseFlaggedCopy(rec: DataRecord): void {
+  if (rec.erasureRequestedAt !== null) {
+    throw new ExecFailure('ERASED', 'the source of this copy was erased: the copy must be erased too, not used');
+  }
+}
+
+/** An objection to direct marketing (GDPR Art. 21(3)) is absolute: no basis overrides it. */
+function refuseObjected(ctx: ExecContext, rec: DataRecord, purpose: string): void {
+  if (objectionTo(ctx, rec.org, rec.subject, purpose) !== undefined) {
+    throw new ExecFailure(
+      'OPTED_OUT',
+      `the customer objected to ${purpose} (GDPR Art. 21(3)): no lawful basis overrides it`,
+    );
+  }
+}
+
 /** Throws NO_LAWFUL_BASIS unless `basis` holds at this height for `purpose` on `rec`. */
 export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, basis: LawfulBasis): void {
   const declared = rec.purposes[purpose];
@@ -44,8 +72,12 @@ export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, b
   }
   if (declared !== basis) throw new ExecFailure('NO_LAWFUL_BASIS', `the declared basis for ${purpose} is ${declared}`);
   if (basis === 'consent') {
+    // A special category on consent needs the explicit kind (GDPR Art. 9(2)(a)); a declared
+    // condition covers only the purposes on another basis.
+    const needsExplicit = isSensitiveCategory(rec.category);
     const covered = liveGrants(ctx, rec.org, rec.subject).some(
-      (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category),
+      (g) =>
+        g.purposes.includes(purpose) && g.categories.includes(rec.category) && (!needsExplicit || g.explicit === true),
     );
     if (!covered) throw new ExecFailure('NO_LAWFUL_BASIS', 'no live consent covers this org, purpose and category');
   }
@@ -65,6 +97,7 @@ export const dataModule: Module = {
         'vaultRef',
         'retentionDays',
         'sourceRecord',
+        'condition',
       ]);
       const org = signerOrg(ctx);
       const subject = subjectArg(args, 'subject');
@@ -87,6 +120,20 @@ export const dataModule: Module = {
           throw new ExecFailure('INVALID_ARGS', `expected each lawful basis as one of ${LAWFUL_BASES.join(', ')}`);
         }
         purposes[p] = b as LawfulBasis;
+      }
+      // A special category (GDPR Art. 9(1)): purposes on consent need explicit consent at each use;
+      // any other basis needs a declared Art. 9(2) condition.
+      let condition: Art9Condition | undefined;
+      if (args.condition !== undefined) {
+        if (!isSensitiveCategory(category)) {
+          throw new ExecFailure('INVALID_ARGS', 'expected args.condition only for a special category (GDPR Art. 9(1))');
+        }
+        condition = arg.oneOf(args, 'condition', ART9_CONDITIONS);
+      } else if (isSensitiveCategory(category) && Object.values(purposes).some((b) => b !== 'consent')) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          `expected ${category}, a special category, on consent for every purpose or with args.condition, one of ${ART9_CONDITIONS.join(', ')} (GDPR Art. 9(2))`,
+        );
       }
       const commitment = hash32(args, 'commitment');
       const vaultRef = arg.str(args, 'vaultRef', 64, /^[0-9a-f]{32}$/);
@@ -133,6 +180,7 @@ export const dataModule: Module = {
         sourceRecord,
         copies: [],
         restricted: false,
+        ...(condition === undefined ? {} : { condition }),
       };
       ctx.put(recordKey(org, ctx.txId), rec);
       addSubjectItem(ctx, subject, recordKey(org, ctx.txId));
@@ -145,7 +193,9 @@ export const dataModule: Module = {
       const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
       const basis = arg.oneOf(args, 'basis', LAWFUL_BASES);
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      refuseObjected(ctx, rec, purpose);
       checkBasis(ctx, rec, purpose, basis);
       return 'OK';
     },
@@ -159,7 +209,9 @@ export const dataModule: Module = {
       const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
       const sale = arg.bool(args, 'sale');
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
+      refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
+      refuseObjected(ctx, rec, purpose);
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {
         throw new ExecFailure(

@@ -1,6 +1,6 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
-import { consentModule, optoutModule } from './consent.js';
+import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
@@ -17,6 +17,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   kvModule,
   consentModule,
   optoutModule,
+  objectionModule,
   dataModule,
   requestModule,
   datamapModule,

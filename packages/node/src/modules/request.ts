@@ -9,6 +9,8 @@ import {
   type DataRequest,
   ERASURE_EXCEPTIONS,
   type ErasureExceptionEntry,
+  EXTEND_REASONS,
+  REJECT_REASONS,
   REQUEST_KINDS,
   type RequestKind,
 } from '@custos/protocol/ledger';
@@ -44,6 +46,21 @@ export function liveRecordsOf(ctx: Pick<ExecContext, 'get'>, org: string, subjec
     if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
     const rec = ctx.get(key) as unknown as DataRecord | undefined;
     if (rec !== undefined && rec.erasedAt === null) out.push(rec);
+  }
+  return out;
+}
+
+/** The subject's fulfilled, unlifted restrictions and objections at `org`, from the subject's item list. */
+function restrictionsInForce(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): DataRequest[] {
+  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
+  const prefix = `request/${org}/`;
+  const out: DataRequest[] = [];
+  for (let i = 0; i < (items?.count ?? 0); i++) {
+    const key = ctx.get(`subjitem/${subject}/${i}`);
+    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
+    const r = ctx.get(key) as unknown as DataRequest | undefined;
+    if (r === undefined || (r.kind !== 'restrict' && r.kind !== 'object')) continue;
+    if (r.status === 'fulfilled' && r.liftedAt === undefined) out.push(r);
   }
   return out;
 }
@@ -136,11 +153,11 @@ export const requestModule: Module = {
       addSubjectItem(ctx, subject, requestKey(org, ctx.txId));
       return 'OK';
     },
-    /** The org extends the deadline once, within the legal maximum, giving the reason. */
+    /** The org extends the deadline once, within the legal maximum, giving the reason (a code). */
     extend(ctx: ExecContext, args: Args) {
       arg.only(args, ['request', 'reason']);
       const r = openRequest(ctx, args);
-      const reason = arg.str(args, 'reason', 500);
+      const reason = arg.oneOf(args, 'reason', EXTEND_REASONS);
       if (r.originalDeadline !== null) throw new ExecFailure('CONFLICT', 'the deadline was already extended once');
       if (ctx.time > r.deadline)
         throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
@@ -160,10 +177,16 @@ export const requestModule: Module = {
       arg.only(args, ['request', 'exceptions']);
       const r = openRequest(ctx, args);
       const exceptions = readExceptions(args, r);
+      let restricted: string[] | undefined;
       if (r.kind === 'restrict' || r.kind === 'object') {
-        for (const id of r.records) {
+        // No record list: everything the org holds on the subject (what the CLI and portal send).
+        const ids = r.records.length > 0 ? r.records : liveRecordsOf(ctx, r.org, r.subject).map((rec) => rec.id);
+        restricted = [];
+        for (const id of ids) {
           const rec = ctx.get(recordKey(r.org, id)) as unknown as DataRecord | undefined;
-          if (rec !== undefined) ctx.put(recordKey(r.org, id), { ...rec, restricted: true });
+          if (rec === undefined || rec.erasedAt !== null) continue;
+          ctx.put(recordKey(r.org, id), { ...rec, restricted: true });
+          restricted.push(id);
         }
       }
       if (r.kind === 'erase') {
@@ -191,7 +214,41 @@ export const requestModule: Module = {
         status: 'fulfilled',
         closedAt: ctx.time,
         ...(exceptions.length === 0 ? {} : { exceptions }),
+        ...(restricted === undefined ? {} : { restricted }),
       });
+      return 'OK';
+    },
+    /**
+     * The customer lifts a restriction or withdraws an objection they made: its records may be
+     * processed again, except those another restriction or objection of theirs still holds.
+     */
+    lift(ctx: ExecContext, args: Args) {
+      arg.only(args, ['org', 'request']);
+      const subject = signerSubject(ctx);
+      const org = orgArg(ctx, args, 'org');
+      const id = arg.str(args, 'request', 64, /^[0-9a-f]{64}$/);
+      const r = ctx.get(requestKey(org, id)) as unknown as DataRequest | undefined;
+      if (r === undefined || r.subject !== subject)
+        throw new ExecFailure('NOT_FOUND', `no request ${id} of yours to ${org}`);
+      ctx.index(subject);
+      if (r.kind !== 'restrict' && r.kind !== 'object') {
+        throw new ExecFailure('INVALID_ARGS', `expected a restriction or objection request, not ${r.kind}`);
+      }
+      if (r.status !== 'fulfilled') {
+        throw new ExecFailure('CONFLICT', `the request is ${r.status}: only a restriction in force can be lifted`);
+      }
+      if (r.liftedAt !== undefined) throw new ExecFailure('CONFLICT', 'the restriction was already lifted');
+      const held = new Set(
+        restrictionsInForce(ctx, org, subject)
+          .filter((other) => other.id !== r.id)
+          .flatMap((other) => other.restricted ?? other.records),
+      );
+      for (const recordId of r.restricted ?? r.records) {
+        if (held.has(recordId)) continue;
+        const rec = ctx.get(recordKey(org, recordId)) as unknown as DataRecord | undefined;
+        if (rec?.restricted) ctx.put(recordKey(org, recordId), { ...rec, restricted: false });
+      }
+      ctx.put(requestKey(org, id), { ...r, liftedAt: ctx.time });
       return 'OK';
     },
     /**
@@ -204,11 +261,11 @@ export const requestModule: Module = {
       recordStep(ctx, args, r);
       return 'OK';
     },
-    /** The org refuses the request, with the reason the customer will see. */
+    /** The org refuses the request, with the reason the customer will see (a code). */
     reject(ctx: ExecContext, args: Args) {
       arg.only(args, ['request', 'reason']);
       const r = openRequest(ctx, args);
-      const reason = arg.str(args, 'reason', 500);
+      const reason = arg.oneOf(args, 'reason', REJECT_REASONS);
       ctx.put(requestKey(r.org, r.id), { ...r, status: 'rejected', closedAt: ctx.time, reason });
       return 'OK';
     },

@@ -5,7 +5,7 @@
  */
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
+import { type Art9Condition, type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
 import type { Connector } from '../connectors/connector.js';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
@@ -29,6 +29,8 @@ export interface RegisterInput {
   source: 'subject' | 'public' | 'third-party' | 'derived';
   retentionDays: number;
   value: JsonValue;
+  /** A special category on a basis other than consent: its GDPR Art. 9(2) condition. */
+  condition?: Art9Condition;
 }
 
 /** One line per event an operator may need, never with a value, a subject or a salt. */
@@ -181,6 +183,7 @@ export class OrgService {
           commitment,
           vaultRef,
           retentionDays: input.retentionDays,
+          ...(input.condition === undefined ? {} : { condition: input.condition }),
         },
         now,
         ttlMs: REGISTER_TTL_MS,

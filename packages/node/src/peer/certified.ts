@@ -11,15 +11,19 @@
  * by `prevHash`.
  */
 import type { Signer } from '@custos/protocol/crypto';
+import { toHex } from '@custos/protocol/encoding';
 import { canonicalize as canonicalJson } from '@custos/protocol/jcs';
 import {
   type BlockHeader,
   checkpointOf,
   headerHash,
+  logEntryBytes,
   type MemberSet,
   type ParsedTx,
   parseTx,
   type QuorumCertificate,
+  RESULT_CODES,
+  type ResultCode,
   signCheckpoint,
   verifyQuorumCertificate,
 } from '@custos/protocol/ledger';
@@ -32,11 +36,18 @@ import type { BlockCommitter } from './commit.js';
 import type { FinalityTracker } from './finality.js';
 import type { Evidence } from './quorum.js';
 
-/** A block as another peer serves it (GET /v1/blocks/:height): untrusted until applied. */
+/** A block as another peer serves it (GET /v1/replica/blocks/:height): untrusted until applied. */
 export interface CertifiedBlock {
   header: unknown;
   txs: unknown;
   qc: unknown;
+  /**
+   * The result code of each transaction as the serving peer recorded it. The served transactions
+   * are checked against the certified log root with them before they are executed, so that a peer
+   * serving other transactions under a valid certificate is told apart from this peer's own
+   * divergence (without them, a mismatch after execution could not be blamed on either).
+   */
+  results: unknown;
 }
 
 /** What applying a certified block needs of its node. */
@@ -123,6 +134,13 @@ export async function applyCertifiedBlock(
   }
   const ok = await host.pool.verifyBatch(parsed.map(verifyItemOf));
   if (chain.head !== prev || host.stopped()) throw bad('the peer moved on meanwhile');
+  // The served transactions and results must be the ones the certified log root covers: otherwise
+  // the serving peer is at fault (another transaction under a valid certificate), not this one.
+  const served = servedResults(block.results, header.txCount);
+  if (served === undefined) throw bad(`block ${header.height}: expected ${header.txCount} result codes`);
+  if (!coversLog(chain, header, parsed, served)) {
+    throw bad(`block ${header.height}: the served transactions are not the ones its certified log root covers`);
+  }
   const txs: PendingTx[] = parsed.map((p, i) => ({ parsed: p, sigOk: Boolean(ok[i]) }));
   let divergence: Evidence | undefined;
   try {
@@ -155,6 +173,27 @@ export async function applyCertifiedBlock(
   }
   // An anchored block is final with the anchor's block, which catch-up applies next.
   if (qc !== undefined) host.finality.certified(header.height, qc, members);
+}
+
+/** The served result codes, if they are `count` known codes; undefined otherwise. */
+function servedResults(results: unknown, count: number): ResultCode[] | undefined {
+  if (!Array.isArray(results) || results.length !== count) return undefined;
+  return results.every((r) => typeof r === 'string' && RESULT_CODE_SET.has(r)) ? (results as ResultCode[]) : undefined;
+}
+
+const RESULT_CODE_SET: ReadonlySet<string> = new Set(RESULT_CODES);
+
+/** Whether the log, extended by `txs` with `results` as block `header`, has the header's log root. */
+function coversLog(chain: BlockCommitter, header: BlockHeader, txs: ParsedTx[], results: ResultCode[]): boolean {
+  if (header.logSize !== chain.head.logSize + txs.length) return false;
+  const leaves = txs.map((p, index) =>
+    logEntryBytes({ txId: p.txId, height: header.height, index, time: header.time, code: results[index]! }),
+  );
+  try {
+    return toHex(chain.log.append(leaves).root) === header.logRoot;
+  } finally {
+    chain.log.rollback();
+  }
 }
 
 /** Whether `qc` is a quorum of `members` over `header`'s checkpoint on chain `chainId`; never throws. */

@@ -85,6 +85,19 @@ export const DPV_CATEGORIES: readonly DpvCategory[] = Object.freeze([
   category('pd:Prescription', 'Prescriptions', 'Medicines a doctor has prescribed for you.', true),
   category('pd:Biometric', 'Biometric data', 'Fingerprints, face scans or voice prints that can identify you.', true),
   category('pd:Genetic', 'Genetic data', 'Information that comes from your DNA.', true),
+  // The rest of GDPR Art. 9(1), each marked dpv:SpecialCategoryPersonalData in DPV's pd extension.
+  category('pd:Health', 'Health', 'Anything about your physical or mental health.', true),
+  category('pd:MentalHealth', 'Mental health', 'Your mental health, such as conditions and treatments.', true),
+  category('pd:Disability', 'Disability', 'Any disability you have.', true),
+  category('pd:Race', 'Racial origin', 'Your racial origin.', true),
+  category('pd:EthnicOrigin', 'Ethnic origin', 'Your ethnic origin.', true),
+  category('pd:PoliticalOpinion', 'Political opinions', 'Your opinions about politics.', true),
+  category('pd:PoliticalAffiliation', 'Political affiliation', 'Parties or political groups you belong to.', true),
+  category('pd:ReligiousBelief', 'Religious beliefs', 'Your religion and religious beliefs.', true),
+  category('pd:PhilosophicalBelief', 'Philosophical beliefs', 'Your philosophical beliefs.', true),
+  category('pd:TradeUnionMembership', 'Trade union membership', 'Whether you belong to a trade union.', true),
+  category('pd:SexualPreference', 'Sexual orientation', 'Your sexual orientation.', true),
+  category('pd:SexualHistory', 'Sex life', 'Your sex life.', true),
 ]);
 
 /** Purposes Custos accepts, the service itself first. */
@@ -134,6 +147,14 @@ const PURPOSE_BY_CODE: ReadonlyMap<string, DpvPurpose> = new Map(DPV_PURPOSES.ma
 /** True if `code` is a personal-data category Custos accepts (e.g. `pd:EmailAddress`). */
 export function isDpvCategory(code: unknown): code is string {
   return typeof code === 'string' && CATEGORY_BY_CODE.has(code);
+}
+
+/**
+ * True if `code` is a special category of personal data (GDPR Art. 9(1)): processing it needs
+ * explicit consent or another Art. 9(2) condition.
+ */
+export function isSensitiveCategory(code: string): boolean {
+  return CATEGORY_BY_CODE.get(code)?.sensitive === true;
 }
 
 /** True if `code` is a purpose Custos accepts (e.g. `dpv:Marketing`). */

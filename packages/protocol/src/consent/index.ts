@@ -10,6 +10,7 @@ export {
   dpvTerm,
   isDpvCategory,
   isDpvPurpose,
+  isSensitiveCategory,
   labelOf,
 } from './dpv.js';
 export {

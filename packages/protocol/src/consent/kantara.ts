@@ -131,6 +131,18 @@ export const KANTARA_PII_CATEGORY: Readonly<Record<string, string>> = Object.fre
   'pd:PurchasesAndSpendingHabit': '15 - Behavioral',
   'pd:Preference': '16 - Profiling',
   'pd:IndividualProfile': '16 - Profiling',
+  'pd:Health': '6 - Health',
+  'pd:Disability': '6 - Health',
+  'pd:MentalHealth': '13 - Mental Health',
+  'pd:Race': '1 - Biographical',
+  'pd:EthnicOrigin': '1 - Biographical',
+  'pd:SexualPreference': '1 - Biographical',
+  'pd:SexualHistory': '1 - Biographical',
+  'pd:PoliticalOpinion': '14 - Membership',
+  'pd:PoliticalAffiliation': '14 - Membership',
+  'pd:ReligiousBelief': '14 - Membership',
+  'pd:PhilosophicalBelief': '14 - Membership',
+  'pd:TradeUnionMembership': '14 - Membership',
 });
 
 /**

@@ -33,7 +33,32 @@ export interface ConsentGrant {
   withdrawnAt: number | null;
   /** Id of the `consent.withdraw` transaction that withdrew it (absent on grants withdrawn before it was recorded). */
   withdrawnBy?: string;
+  /**
+   * Explicit consent (GDPR Art. 9(2)(a)): the customer affirmed a statement naming the special
+   * categories. Required when `categories` holds one; absent otherwise.
+   */
+  explicit?: true;
 }
+
+/**
+ * The conditions of GDPR Art. 9(2) other than explicit consent under which a special category may
+ * be processed: (b) employment and social security law, (c) vital interests, (d) a not-for-profit
+ * body's members, (e) made manifestly public by the subject, (f) legal claims, (g) substantial
+ * public interest, (h) health or social care, (i) public health, (j) archiving, research or
+ * statistics.
+ */
+export const ART9_CONDITIONS = [
+  'gdpr-9-2-b',
+  'gdpr-9-2-c',
+  'gdpr-9-2-d',
+  'gdpr-9-2-e',
+  'gdpr-9-2-f',
+  'gdpr-9-2-g',
+  'gdpr-9-2-h',
+  'gdpr-9-2-i',
+  'gdpr-9-2-j',
+] as const;
+export type Art9Condition = (typeof ART9_CONDITIONS)[number];
 export interface OptOut {
   at: number;
   /** `user` for an explicit choice, `gpc` for a Global Privacy Control signal. */
@@ -43,7 +68,25 @@ export interface OptOut {
 export interface Preferences {
   sale: OptOut | null;
   share: OptOut | null;
+  /**
+   * Purposes the customer objected to (GDPR Art. 21(2)-(3)): direct marketing and the profiling
+   * for it, absolute, whatever the lawful basis (`objection.set`). Absent when none.
+   */
+  objections?: Record<string, { at: number; txId: string }>;
 }
+
+/**
+ * Purposes of direct marketing and of the profiling for it: an objection to them is absolute (GDPR
+ * Art. 21(3): "the personal data shall no longer be processed for such purposes"), takes effect at
+ * once, and the org cannot refuse it.
+ */
+export const DIRECT_MARKETING_PURPOSES = [
+  'dpv:Marketing',
+  'dpv:DirectMarketing',
+  'dpv:Advertising',
+  'dpv:PersonalisedAdvertising',
+  'dpv:ProvidePersonalisedRecommendations',
+] as const;
 export interface DataRecord {
   id: string;
   org: string;
@@ -65,6 +108,11 @@ export interface DataRecord {
   sourceRecord: { org: string; id: string } | null;
   copies: { org: string; id: string }[];
   restricted: boolean;
+  /**
+   * A special category (GDPR Art. 9(1)) processed under a condition of Art. 9(2) other than explicit
+   * consent; absent otherwise (its consent purposes then need explicit consent).
+   */
+  condition?: Art9Condition;
 }
 export interface Share {
   recipient: string;
@@ -76,6 +124,32 @@ export interface Share {
 }
 export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/**
+ * Why an org refuses a request, as codes (never free text, which could carry personal data onto the
+ * ledger for good): the identity could not be verified (GDPR Art. 12(6), CCPA regulations 7060);
+ * manifestly unfounded (Art. 12(5)); excessive, in particular repetitive (Art. 12(5), CCPA
+ * 1798.130(b): access more than twice in 12 months); no data held on the requester; a legal
+ * exemption (a restriction under Art. 23, CCPA 1798.145); the rights and freedoms of others
+ * (Art. 15(4)); the right does not apply to this processing (e.g. portability, Art. 20(1)).
+ */
+export const REJECT_REASONS = [
+  'identity-not-verified',
+  'manifestly-unfounded',
+  'excessive',
+  'no-data-held',
+  'legal-exemption',
+  'rights-of-others',
+  'right-not-applicable',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/**
+ * Why an org extends a request's deadline once, as codes: the complexity or the number of requests
+ * (GDPR Art. 12(3); CCPA 1798.130(a)(2), "when reasonably necessary").
+ */
+export const EXTEND_REASONS = ['complexity', 'number-of-requests'] as const;
+export type ExtendReason = (typeof EXTEND_REASONS)[number];
 
 /**
  * Legal exceptions to the right to erasure, as codes (never free text) so every reader can say what
@@ -127,4 +201,11 @@ export interface DataRequest {
   records: string[];
   /** Erasure: the records the org kept, each under a legal exception (absent when none). */
   exceptions?: ErasureExceptionEntry[];
+  /**
+   * Restriction or objection, once fulfilled: the records it restricted (every live record of the
+   * subject at the org when `records` is empty). Absent on other kinds.
+   */
+  restricted?: string[];
+  /** Restriction or objection: when the customer lifted it (`request.lift`); absent while it holds. */
+  liftedAt?: number;
 }

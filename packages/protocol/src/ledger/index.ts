@@ -26,19 +26,26 @@ export {
 } from './checkpoint.js';
 export type { CommitResult } from './commit-result.js';
 export {
+  ART9_CONDITIONS,
+  type Art9Condition,
   type ConsentGrant,
   type DataRecord,
   type DataRequest,
+  DIRECT_MARKETING_PURPOSES,
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,
+  EXTEND_REASONS,
+  type ExtendReason,
   JURISDICTIONS,
   type Jurisdiction,
   LAWFUL_BASES,
   type LawfulBasis,
   type OptOut,
   type Preferences,
+  REJECT_REASONS,
   REQUEST_KINDS,
+  type RejectReason,
   type RequestKind,
   type Share,
 } from './customer-state.js';

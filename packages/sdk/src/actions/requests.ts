@@ -2,7 +2,7 @@
  * Data-subject requests as an org handles them (its queue, fulfilling, extending, rejecting), its
  * records past retention, and the chain-wide list of overdue requests (public).
  */
-import type { ErasureExceptionEntry } from '@custos/protocol/ledger';
+import type { ErasureExceptionEntry, ExtendReason, RejectReason } from '@custos/protocol/ledger';
 import type {
   CommitResult,
   OrgRequests,
@@ -42,7 +42,7 @@ export async function extendRequest(
   t: Transport,
   org: string,
   request: string,
-  reason: string,
+  reason: ExtendReason,
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${requestPath(org, request)}/extend`, { reason }, opts, true);
@@ -53,7 +53,7 @@ export async function rejectRequest(
   t: Transport,
   org: string,
   request: string,
-  reason: string,
+  reason: RejectReason,
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${requestPath(org, request)}/reject`, { reason }, opts, true);

@@ -7,10 +7,12 @@ import { labelOf } from '@custos/protocol/consent';
 import type { SignedTx } from '@custos/protocol/ledger';
 import {
   basisText,
+  extendReasonText,
   ISO_FORMAT,
   list,
   lower,
   lowerLabels,
+  rejectReasonText,
   requestNoun,
   type Subject,
   typeText,
@@ -61,12 +63,16 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
     case 'optout.set':
       return `${who} told ${org} not to allow ${kinds} of ${your} data${str('source') === 'gpc' ? ' (Global Privacy Control)' : ''}`;
+    case 'objection.set':
+      return `${who} objected to the use of ${your} data by ${org} for ${lowerLabels(strs('purposes'))}`;
+    case 'objection.clear':
+      return `${who} withdrew ${your} objection to the use of ${your} data by ${org} for ${lowerLabels(strs('purposes'))}`;
     case 'optout.clear':
       return `${who} allowed ${kinds} by ${org} again`;
     case 'request.open':
       return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
     case 'request.extend':
-      return `${who} extended the deadline of ${your} request: “${reason}”`;
+      return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
     case 'request.fulfil':
       return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.step': {
@@ -79,10 +85,14 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       if (str('outcome') === 'exception') {
         return `${who} kept ${your} data in its system ${system} under a legal exception (${str('exception')})`;
       }
-      return `${who} could not yet complete ${your} request in its system ${system}: ${str('error')}`;
+      return `${who} could not yet complete ${your} request in its system ${system} (${str('error')}); it will try again`;
     }
     case 'request.reject':
-      return `${who} refused ${your} request: “${reason}”`;
+      return `${who} refused ${your} request: ${rejectReasonText(reason)}`;
+    case 'request.lift':
+      return ctx.requestKind(str('request')) === 'object'
+        ? `${who} withdrew ${your} objection to the use of ${your} data by ${org}`
+        : `${who} lifted the pause in the use of ${your} data by ${org}`;
     case 'data.register': {
       const src = a.sourceRecord as { org?: unknown } | undefined;
       if (src !== undefined && typeof src.org === 'string') {

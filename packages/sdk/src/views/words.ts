@@ -59,6 +59,10 @@ export function resultText(code: string): { text: string; tone: Tone } {
  */
 export function outcomeText(type: string, code: string, subject: Subject = 'you'): { text: string; tone: Tone } {
   if (code === 'OK') return { text: type === 'data.access' || type === 'data.share' ? 'Allowed' : 'Done', tone: 'ok' };
+  // A use (not a share) is refused as OPTED_OUT only by an objection to direct marketing.
+  if (code === 'OPTED_OUT' && type === 'data.access') {
+    return { text: subject === 'you' ? 'Refused: you objected' : 'Refused: the customer objected', tone: 'danger' };
+  }
   if (code === 'OPTED_OUT' && subject === 'you') return { text: 'Refused: you opted out', tone: 'danger' };
   return resultText(code);
 }
@@ -71,6 +75,8 @@ const TYPES: Record<string, string> = {
   'consent.withdraw': 'Consent withdrawn',
   'optout.set': 'Opt-out',
   'optout.clear': 'Opt-out lifted',
+  'objection.set': 'Objection to direct marketing',
+  'objection.clear': 'Objection withdrawn',
   'data.register': 'Data recorded',
   'data.access': 'Data used',
   'data.share': 'Data shared',
@@ -80,6 +86,7 @@ const TYPES: Record<string, string> = {
   'request.extend': 'Deadline extended',
   'request.fulfil': 'Request answered',
   'request.reject': 'Request refused',
+  'request.lift': 'Restriction lifted',
   'request.step': 'Request step recorded',
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
@@ -164,6 +171,31 @@ const ERASURE_EXCEPTION_TEXT: Record<string, string> = {
   'ccpa-105-d-6': 'research in the public interest (CCPA 1798.105(d)(6))',
   'ccpa-105-d-7': 'internal uses you would expect, or a legal obligation (CCPA 1798.105(d)(7))',
 };
+
+const REJECT_REASON_TEXT: Record<string, string> = {
+  'identity-not-verified': 'they could not verify that the request came from you (GDPR Art. 12(6))',
+  'manifestly-unfounded': 'they found the request manifestly unfounded (GDPR Art. 12(5))',
+  excessive: 'they found the request excessive, in particular repetitive (GDPR Art. 12(5); CCPA 1798.130(b))',
+  'no-data-held': 'they hold no data about you to act on',
+  'legal-exemption': 'a legal exemption applies (GDPR Art. 23; CCPA 1798.145)',
+  'rights-of-others': 'answering would affect the rights and freedoms of others (GDPR Art. 15(4))',
+  'right-not-applicable': 'this right does not apply to how they use your data (e.g. GDPR Art. 20(1))',
+};
+
+/** Why an org refused a request, in words (an unknown code, or text of an older chain, as is). */
+export function rejectReasonText(code: string): string {
+  return REJECT_REASON_TEXT[code] ?? code;
+}
+
+const EXTEND_REASON_TEXT: Record<string, string> = {
+  complexity: 'the request is complex (GDPR Art. 12(3); CCPA 1798.130(a)(2))',
+  'number-of-requests': 'they received many requests (GDPR Art. 12(3))',
+};
+
+/** Why an org extended a request's deadline, in words. */
+export function extendReasonText(code: string): string {
+  return EXTEND_REASON_TEXT[code] ?? code;
+}
 
 /** The legal exception an org relied on to keep a record after an erasure request, in words. */
 export function erasureExceptionText(code: string): string {

@@ -1,6 +1,7 @@
 /** The requests queue: soonest deadline first, overdue ones flagged; answer, extend or refuse each. */
 
-import { resultText } from '@custos/sdk/views';
+import { EXTEND_REASONS, type ExtendReason, REJECT_REASONS, type RejectReason } from '@custos/protocol/ledger';
+import { extendReasonText, rejectReasonText, resultText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, short } from '../lib/format.js';
@@ -15,7 +16,7 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
   const [busy, setBusy] = useState<string>();
   const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>();
   const [dialog, setDialog] = useState<Dialog>();
-  const [reason, setReason] = useState('');
+  const [reason, setReason] = useState<string>('');
   const open = d.requests.filter((r) => r.status === 'open').sort((a, b) => a.deadline - b.deadline);
   const closed = d.requests.filter((r) => r.status !== 'open').sort((a, b) => (b.closedAt ?? 0) - (a.closedAt ?? 0));
 
@@ -116,7 +117,7 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                               className="btn btn-small"
                               disabled={busy !== undefined}
                               onClick={() => {
-                                setReason('');
+                                setReason(EXTEND_REASONS[0]);
                                 setDialog({ kind: 'extend', request: r });
                               }}
                             >
@@ -128,7 +129,7 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                             className="btn btn-small btn-danger"
                             disabled={busy !== undefined}
                             onClick={() => {
-                              setReason('');
+                              setReason(REJECT_REASONS[0]);
                               setDialog({ kind: 'reject', request: r });
                             }}
                           >
@@ -155,7 +156,7 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
               <li key={r.id} className="row-between">
                 <span>
                   {requestConsoleText(r.kind)} for <code>{short(r.subject)}</code>
-                  {r.reason !== null && <span className="muted"> — “{r.reason}”</span>}
+                  {r.reason !== null && <span className="muted"> — {rejectReasonText(r.reason)}</span>}
                 </span>
                 <Badge tone={r.status === 'fulfilled' ? 'ok' : 'danger'}>
                   {r.status === 'fulfilled' ? 'Fulfilled' : 'Refused'} on {day(r.closedAt!)}
@@ -175,17 +176,19 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
         onCancel={() => setDialog(undefined)}
         onConfirm={() => {
           const dl = dialog;
-          if (dl === undefined || reason.trim().length === 0) return;
+          if (dl === undefined) return;
           setDialog(undefined);
           const r = dl.request;
           if (dl.kind === 'extend') {
-            act(r, 'Deadline extended; the customer sees your reason.', () =>
-              d.api.extendRequest(d.org, r.id, reason.trim()),
-            );
+            const code = (EXTEND_REASONS as readonly string[]).includes(reason)
+              ? (reason as ExtendReason)
+              : 'complexity';
+            act(r, 'Deadline extended; the customer sees your reason.', () => d.api.extendRequest(d.org, r.id, code));
           } else {
-            act(r, 'Request refused; the customer sees your reason.', () =>
-              d.api.rejectRequest(d.org, r.id, reason.trim()),
-            );
+            const code = (REJECT_REASONS as readonly string[]).includes(reason)
+              ? (reason as RejectReason)
+              : 'identity-not-verified';
+            act(r, 'Request refused; the customer sees your reason.', () => d.api.rejectRequest(d.org, r.id, code));
           }
         }}
       >
@@ -196,14 +199,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
         </p>
         <div className="field">
           <label htmlFor={`${id}-reason`}>Reason</label>
-          <textarea
-            id={`${id}-reason`}
-            className="reason"
-            value={reason}
-            maxLength={500}
-            onChange={(e) => setReason(e.target.value)}
-            required
-          />
+          {/* Codes, not free text: the ledger keeps what is written on it for good. */}
+          <select id={`${id}-reason`} value={reason} onChange={(e) => setReason(e.target.value)}>
+            {(dialog?.kind === 'extend' ? EXTEND_REASONS : REJECT_REASONS).map((code) => (
+              <option key={code} value={code}>
+                {dialog?.kind === 'extend' ? extendReasonText(code) : rejectReasonText(code)}
+              </option>
+            ))}
+          </select>
         </div>
       </ConfirmDialog>
     </div>

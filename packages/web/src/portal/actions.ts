@@ -3,9 +3,11 @@
  * for the company concerned, then sent to the node and waited for. A refused transaction (its result
  * code is not OK) is an error with the reason in words.
  */
+import { isSensitiveCategory } from '@custos/protocol/consent';
 import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
+import { DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
 import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
 import { type ConsentView, lowerLabels, resultText } from '@custos/sdk/views';
 import { client } from '../lib/api.js';
@@ -39,7 +41,11 @@ async function send(
 
 /** The sentence the customer agrees to; its SHA-256 is the consent's `notice` on the ledger. */
 export function consentNotice(orgName: string, categories: string[], purpose: string, until: number): string {
-  return `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
+  const special = categories.filter(isSensitiveCategory);
+  // GDPR Art. 9(2)(a): consent to a special category is explicit, and names it.
+  return special.length > 0
+    ? `I explicitly agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}, knowing that my ${lowerLabels(special)} ${special.length === 1 ? 'is a special category' : 'are special categories'} of personal data. I can withdraw this at any time.`
+    : `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
 }
 
 function jurisdictionOf(v: OrgView): Jurisdiction {
@@ -62,6 +68,7 @@ export async function giveConsent(wallet: Wallet, chainId: string, v: OrgView, t
     sale: false,
     jurisdiction: jurisdictionOf(v),
     notice: toHex(sha256(utf8(notice))),
+    ...(categories.some(isSensitiveCategory) ? { explicit: true } : {}),
   });
 }
 
@@ -87,6 +94,7 @@ async function regrant(wallet: Wallet, chainId: string, org: string, g: ConsentV
     sale: g.sale,
     jurisdiction: g.jurisdiction,
     notice: g.notice,
+    ...(g.categories.some(isSensitiveCategory) ? { explicit: true } : {}),
   });
 }
 
@@ -100,6 +108,17 @@ export async function setOptOut(
 ): Promise<void> {
   if (optOut) await send(wallet, chainId, org, 'optout.set', { org, kinds: [kind], source: 'user' });
   else await send(wallet, chainId, org, 'optout.clear', { org, kinds: [kind] });
+}
+
+/**
+ * Objects to direct marketing and the profiling for it by the company (GDPR Art. 21(3)), or
+ * withdraws the objection: every purpose of `DIRECT_MARKETING_PURPOSES` at once.
+ */
+export async function setMarketingObjection(wallet: Wallet, chainId: string, org: string, on: boolean): Promise<void> {
+  await send(wallet, chainId, org, on ? 'objection.set' : 'objection.clear', {
+    org,
+    purposes: [...DIRECT_MARKETING_PURPOSES],
+  });
 }
 
 /** True when this browser sends the Global Privacy Control signal. */
@@ -137,4 +156,9 @@ export async function openRequest(
   jurisdiction: Jurisdiction,
 ): Promise<void> {
   await send(wallet, chainId, v.org, 'request.open', { org: v.org, kind, jurisdiction });
+}
+
+/** Lifts a restriction (or withdraws an objection) the company fulfilled: the customer's own choice. */
+export async function liftRestriction(wallet: Wallet, chainId: string, v: OrgView, request: string): Promise<void> {
+  await send(wallet, chainId, v.org, 'request.lift', { org: v.org, request });
 }

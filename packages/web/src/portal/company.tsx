@@ -8,12 +8,14 @@ import { type Jurisdiction, type RequestKind, signedBy, type Wallet } from '@cus
 import {
   deadlineRule,
   erasureExceptionText,
+  extendReasonText,
   lower,
   lowerLabels,
   orgName,
   REQUEST_TEXT,
   recordDates,
   recordSentence,
+  rejectReasonText,
   requestNoun,
 } from '@custos/sdk/views';
 import { useId, useState } from 'react';
@@ -21,7 +23,16 @@ import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, daysUntil, downloadJson, relative } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Avatar, Badge, ConfirmDialog, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
-import { CONSENT_DAYS, consentNotice, giveConsent, openRequest, setOptOut, withdrawConsent } from './actions.js';
+import {
+  CONSENT_DAYS,
+  consentNotice,
+  giveConsent,
+  liftRestriction,
+  openRequest,
+  setMarketingObjection,
+  setOptOut,
+  withdrawConsent,
+} from './actions.js';
 import type { GpcState, PortalData } from './data.js';
 import { EventProof, FactProof } from './facts.js';
 import { GpcBanner } from './gpc.js';
@@ -269,11 +280,41 @@ function Allowances({
         );
       })}
       {gpc.enabled && <p className="muted small">Your browser’s Global Privacy Control keeps these on.</p>}
+      <h3 className="mt-5">Direct marketing</h3>
+      {(() => {
+        const objected = Object.values(v.prefs.objections ?? {});
+        const since = objected.length === 0 ? undefined : Math.min(...objected.map((o) => o.at));
+        return (
+          <Switch
+            label="No direct marketing"
+            description={
+              since === undefined
+                ? `You can object at any time: ${v.name} must then stop using your data for marketing, adverts and recommendations, whatever it relies on, and cannot refuse.`
+                : `On since ${day(since)}: ${v.name} may not use your data for marketing, adverts or recommendations.`
+            }
+            checked={since !== undefined}
+            busy={action.busy === 'objection'}
+            disabled={action.busy !== undefined}
+            onChange={(on) =>
+              action.run(
+                'objection',
+                on
+                  ? `Saved: ${v.name} may no longer use your data for direct marketing.`
+                  : `Saved: your objection to direct marketing by ${v.name} is withdrawn.`,
+                () => setMarketingObjection(wallet, chainId, v.org, on),
+              )
+            }
+          />
+        );
+      })()}
     </section>
   );
 }
 
-const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'erase'];
+const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'restrict', 'erase'];
+
+/** Kinds whose fulfilment stays in force until the customer lifts it. */
+const pauses = (kind: RequestKind) => kind === 'restrict' || kind === 'object';
 
 function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; data: PortalData; action: Action }) {
   const id = useId();
@@ -299,7 +340,13 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
                   <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
                 )}
                 {r.overdue && <Badge tone="danger">Overdue by {-daysUntil(r.deadline, now)} days</Badge>}
-                {r.status === 'fulfilled' && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'fulfilled' && !pauses(r.kind) && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                  <Badge tone="ok">In force since {day(r.closedAt!)}</Badge>
+                )}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt !== undefined && (
+                  <Badge tone="neutral">Lifted on {day(r.liftedAt)}</Badge>
+                )}
                 {r.status === 'rejected' && <Badge tone="danger">Refused on {day(r.closedAt!)}</Badge>}
               </p>
               <p className="fact-line muted small">
@@ -308,7 +355,8 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
               </p>
               {r.originalDeadline !== null && (
                 <p className="fact-line small">
-                  {v.name} extended the deadline from {day(r.originalDeadline)}: “{r.extensionReason}”
+                  {v.name} extended the deadline from {day(r.originalDeadline)}:{' '}
+                  {extendReasonText(r.extensionReason ?? '')}.
                 </p>
               )}
               {r.status === 'fulfilled' && r.exceptions !== undefined && r.exceptions.length > 0 && (
@@ -318,7 +366,33 @@ function Requests({ v, wallet, data, action }: { v: OrgView; wallet: Wallet; dat
                 </p>
               )}
               {r.status === 'rejected' && r.reason !== null && (
-                <p className="fact-line small">Their reason: “{r.reason}”</p>
+                <p className="fact-line small">Their reason: {rejectReasonText(r.reason)}.</p>
+              )}
+              {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                <div className="row">
+                  <p className="fact-line small">
+                    {v.name} may not use {r.restricted?.length === 1 ? 'this record' : 'these records'} of yours until
+                    you lift it.
+                  </p>
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={action.busy !== undefined}
+                    onClick={() =>
+                      action.run(
+                        `lift:${r.id}`,
+                        `Lifted: ${v.name} may use your data again where a lawful reason allows.`,
+                        () => liftRestriction(wallet, data.ctx.trust.chainId, v, r.id),
+                      )
+                    }
+                  >
+                    {action.busy === `lift:${r.id}`
+                      ? 'Lifting…'
+                      : r.kind === 'object'
+                        ? 'Withdraw the objection'
+                        : 'Lift the pause'}
+                  </button>
+                </div>
               )}
               <p className="fact-line">
                 <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />

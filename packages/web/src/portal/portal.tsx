@@ -16,13 +16,19 @@ import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
 import { Home } from './home.js';
 import { loadPortal } from './model.js';
+import { JoinDevicePage, RecoveryCodePage } from './passkey-pages.js';
 import { SettingsPage } from './settings.js';
 import { useWallet } from './wallet.js';
 import { Unlock, Welcome } from './welcome.js';
 
 export function Portal() {
-  const { stored, wallet } = useWallet();
-  if (wallet !== undefined) return <UnlockedPortal wallet={wallet} />;
+  const { stored, wallet, passkey } = useWallet();
+  const { path } = useLocation();
+  if (wallet !== undefined) {
+    if (passkey?.recoveryCode !== undefined) return <RecoveryCodePage code={passkey.recoveryCode} />;
+    return <UnlockedPortal wallet={wallet} />;
+  }
+  if (path === '/portal/link') return <JoinDevicePage />;
   if (stored !== undefined) return <Unlock />;
   return <Welcome />;
 }

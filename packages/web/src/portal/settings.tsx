@@ -4,10 +4,11 @@ import { day, downloadJson, short } from '../lib/format.js';
 import { Link, navigate } from '../lib/router.js';
 import { ConfirmDialog, Notice, PageHead } from '../ui/ui.js';
 import type { PortalData } from './data.js';
+import { PasskeysSection } from './passkey-pages.js';
 import { useWallet } from './wallet.js';
 
 export function SettingsPage({ data }: { data: PortalData }) {
-  const { stored, lock, forget } = useWallet();
+  const { stored, lock, forget, passkey } = useWallet();
   const [confirm, setConfirm] = useState(false);
   const t = data.ctx.trust;
   return (
@@ -21,43 +22,47 @@ export function SettingsPage({ data }: { data: PortalData }) {
         }
       />
       <div className="stack-lg">
-        <section className="card" aria-labelledby="backup-title">
-          <h2 id="backup-title">Back it up</h2>
-          <p>
-            Your wallet lives in this browser only. Save a backup file somewhere safe: with it and your passphrase you
-            can open your wallet on another device. The file is locked with your passphrase; without it, it is useless.
-          </p>
-          {stored?.demo !== undefined && (
-            <Notice title="This is a demo customer">
-              <p>
-                {stored.demo.name} is made up; the passphrase is <code>{stored.demo.passphrase}</code>.
-              </p>
-            </Notice>
-          )}
-          <div className="row mt-4">
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={stored === undefined}
-              onClick={() => stored !== undefined && downloadJson('custos-wallet-backup.json', stored.export)}
-            >
-              Download backup file
-            </button>
-            <button
-              type="button"
-              className="btn"
-              onClick={() => {
-                lock();
-                navigate('/portal');
-              }}
-            >
-              Lock now
-            </button>
-            <button type="button" className="btn btn-danger" onClick={() => setConfirm(true)}>
-              Remove from this browser
-            </button>
-          </div>
-        </section>
+        {passkey !== undefined && <PasskeysSection login={passkey} />}
+        {passkey === undefined && (
+          <section className="card" aria-labelledby="backup-title">
+            <h2 id="backup-title">Back it up</h2>
+            <p>
+              Your wallet lives in this browser only. Save a backup file somewhere safe: with it and your passphrase you
+              can open your wallet on another device. The file is locked with your passphrase; without it, it is
+              useless.
+            </p>
+            {stored?.demo !== undefined && (
+              <Notice title="This is a demo customer">
+                <p>
+                  {stored.demo.name} is made up; the passphrase is <code>{stored.demo.passphrase}</code>.
+                </p>
+              </Notice>
+            )}
+            <div className="row mt-4">
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={stored === undefined}
+                onClick={() => stored !== undefined && downloadJson('custos-wallet-backup.json', stored.export)}
+              >
+                Download backup file
+              </button>
+              <button
+                type="button"
+                className="btn"
+                onClick={() => {
+                  lock();
+                  navigate('/portal');
+                }}
+              >
+                Lock now
+              </button>
+              <button type="button" className="btn btn-danger" onClick={() => setConfirm(true)}>
+                Remove from this browser
+              </button>
+            </div>
+          </section>
+        )}
 
         <section className="card" aria-labelledby="ids-title">
           <h2 id="ids-title">Your private IDs</h2>

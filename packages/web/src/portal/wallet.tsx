@@ -2,9 +2,12 @@
  * The customer's wallet in this browser: kept only as its passphrase-protected export (scrypt +
  * AES-256-GCM, ADR 0003) in local storage; unlocked into memory with the passphrase for the session
  * and never written anywhere in clear. No seed phrase: a backup is the same encrypted file.
+ * Or opened with a passkey (ADR 0016): then nothing is kept in this browser, the wallet stays sealed
+ * on the node, and the session lives in memory only.
  */
 import { exportWallet, importWallet, Wallet, type WalletExport } from '@custos/sdk';
 import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import type { PasskeyLogin } from './passkey.js';
 
 const KEY = 'custos.wallet.v1';
 
@@ -40,6 +43,11 @@ interface WalletSession {
   unlock(passphrase: string): Promise<void>;
   lock(): void;
   forget(): void;
+  /** Set when the wallet was opened with a passkey. */
+  passkey: PasskeyLogin | undefined;
+  openWithPasskey(login: PasskeyLogin): void;
+  /** Replaces the passkey login's fields (a renewed session, a recovery code shown and dismissed). */
+  updatePasskey(change: Partial<PasskeyLogin>): void;
 }
 
 const Ctx = createContext<WalletSession | undefined>(undefined);
@@ -47,6 +55,7 @@ const Ctx = createContext<WalletSession | undefined>(undefined);
 export function WalletProvider({ children }: { children: ReactNode }) {
   const [stored, setStored] = useState<StoredWallet | undefined>(readStored);
   const [wallet, setWallet] = useState<Wallet | undefined>(undefined);
+  const [passkey, setPasskey] = useState<PasskeyLogin | undefined>(undefined);
 
   const keep = useCallback((s: StoredWallet, w: Wallet) => {
     writeStored(s);
@@ -95,16 +104,39 @@ export function WalletProvider({ children }: { children: ReactNode }) {
     [stored],
   );
 
-  const lock = useCallback(() => setWallet(undefined), []);
+  const lock = useCallback(() => {
+    setWallet(undefined);
+    setPasskey(undefined);
+  }, []);
   const forget = useCallback(() => {
     localStorage.removeItem(KEY);
     setStored(undefined);
     setWallet(undefined);
+    setPasskey(undefined);
+  }, []);
+  const openWithPasskey = useCallback((login: PasskeyLogin) => {
+    setPasskey(login);
+    setWallet(login.wallet);
+  }, []);
+  const updatePasskey = useCallback((change: Partial<PasskeyLogin>) => {
+    setPasskey((p) => (p === undefined ? p : { ...p, ...change }));
   }, []);
 
   const value = useMemo(
-    () => ({ stored, wallet, create, restore, openDemo, unlock, lock, forget }),
-    [stored, wallet, create, restore, openDemo, unlock, lock, forget],
+    () => ({
+      stored,
+      wallet,
+      create,
+      restore,
+      openDemo,
+      unlock,
+      lock,
+      forget,
+      passkey,
+      openWithPasskey,
+      updatePasskey,
+    }),
+    [stored, wallet, create, restore, openDemo, unlock, lock, forget, passkey, openWithPasskey, updatePasskey],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -5,6 +5,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { useAsync } from '../lib/use-async.js';
 import { Loading, Notice, PageHead } from '../ui/ui.js';
+import { PasskeyWelcome } from './passkey-pages.js';
 import { useWallet } from './wallet.js';
 
 export function Welcome() {
@@ -13,9 +14,11 @@ export function Welcome() {
       <PageHead title="Your data, in your hands">
         <p>
           See which companies hold data about you, why, and for how long. Decide what they may do with it, and ask them
-          to hand it over or erase it. Your keys stay in this browser, locked with a passphrase only you know.
+          to hand it over or erase it. Your keys stay with you: unlocked by your passkey, or locked with a passphrase
+          only you know.
         </p>
       </PageHead>
+      <PasskeyWelcome />
       <div className="grid-2">
         <CreateWallet />
         <RestoreWallet />

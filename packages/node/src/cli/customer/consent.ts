@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isDpvCategory, isDpvPurpose } from '@custos/protocol/consent';
+import { DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
 import { lowerLabels } from '@custos/sdk/views';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../../errors.js';
@@ -28,6 +29,7 @@ interface GrantFlags extends ChainFlags {
   share?: boolean;
   sale?: boolean;
   jurisdiction: string;
+  explicit?: boolean;
   noticeFile: string;
 }
 
@@ -82,6 +84,10 @@ export function registerConsentCommands(program: Command): void {
       .requiredOption('--days <n>', `how long the consent lasts, in days (at most ${MAX_CONSENT_DAYS})`)
       .option('--share', 'allow the org to share this data with other members for these purposes')
       .option('--sale', 'allow the org to sell this data (with --share)')
+      .option(
+        '--explicit',
+        'explicit consent, needed for special categories such as health data (GDPR Art. 9(2)(a)): you affirm the notice names them',
+      )
       .addOption(
         new Option('--jurisdiction <law>', 'the law the consent is given under')
           .choices([...JURISDICTIONS])
@@ -108,6 +114,7 @@ export function registerConsentCommands(program: Command): void {
       sale: flags.sale === true,
       jurisdiction: flags.jurisdiction,
       notice,
+      ...(flags.explicit === true ? { explicit: true } : {}),
     };
     const r = await submitAs(ctx, me, 'consent.grant', args);
     finish(
@@ -184,6 +191,49 @@ export function registerConsentCommands(program: Command): void {
       r,
       `Cleared your opt-out of ${kinds.join(' and ')} at ${org} (block ${r.height}).`,
       'Clearing the opt-out',
+    );
+  });
+
+  // GDPR Art. 21(2)-(3): absolute, at once; objections to other purposes are requests (`request open --kind object`).
+  chainOptions(
+    program
+      .command('object')
+      .description(
+        'object to direct marketing (and the profiling for it) by an org: refused at once whatever its lawful basis',
+      )
+      .requiredOption('--org <id>', 'the org')
+      .option(
+        '--purposes <list>',
+        `comma-separated, among ${DIRECT_MARKETING_PURPOSES.join(', ')} (default: all of them)`,
+      )
+      .option('--withdraw', 'withdraw the objection instead'),
+  ).action(async (flags: ChainFlags & { org: string; purposes?: string; withdraw?: boolean }) => {
+    const out = output(flags.json === true);
+    const known: readonly string[] = DIRECT_MARKETING_PURPOSES;
+    const purposes =
+      flags.purposes === undefined
+        ? [...DIRECT_MARKETING_PURPOSES]
+        : flags.purposes
+            .split(',')
+            .map((p) => p.trim())
+            .filter((p) => p.length > 0);
+    if (purposes.length === 0 || !purposes.every((p) => known.includes(p))) {
+      throw new NodeError(
+        'BAD_REQUEST',
+        `expected --purposes among ${DIRECT_MARKETING_PURPOSES.join(', ')} (other objections: request open --kind object)`,
+      );
+    }
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const withdraw = flags.withdraw === true;
+    const r = await submitAs(ctx, me, withdraw ? 'objection.clear' : 'objection.set', { org, purposes });
+    finish(
+      out,
+      r,
+      r,
+      withdraw
+        ? `Objection withdrawn at ${org} (block ${r.height}): ${purposes.join(', ')} need their lawful basis again.`
+        : `You objected at ${org} (block ${r.height}): it may no longer use your data for ${purposes.join(', ')}, whatever its lawful basis.`,
+      withdraw ? 'Withdrawing the objection' : 'Objection',
     );
   });
 }

@@ -3,6 +3,7 @@
  * `@custos/sdk/views`, the same module the web portal renders, so both say the same thing; here
  * they are laid out as the CLI's JSON document and its plain-text page, with ISO dates.
  */
+
 import { labelOf } from '@custos/protocol/consent';
 import type { OptOut } from '@custos/protocol/ledger';
 import type { TrustAnchor, VerifiedHistory } from '@custos/sdk';
@@ -12,14 +13,17 @@ import {
   type RecordView as CompanyRecord,
   type CompanyView,
   companyView,
+  extendReasonText,
   ISO_FORMAT,
   lowerLabels,
   orgName,
   placeCopies,
   recordDates,
   recordSentence,
+  rejectReasonText,
   requestNoun,
 } from '@custos/sdk/views';
+import { cliCommand } from '../../invocation.js';
 import type { Grant } from '../../modules/consent.js';
 import type { LawfulBasis } from '../../modules/data.js';
 import type { DataRequest } from '../../modules/request.js';
@@ -221,10 +225,19 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
   if (v.requests.length === 0) lines.push('    none');
   for (const r of v.requests) {
     const extended =
-      r.originalDeadline === null ? '' : ` (extended from ${day(r.originalDeadline)}: ${r.extensionReason})`;
-    const closed = r.reason === null ? '' : `: ${r.reason}`;
+      r.originalDeadline === null
+        ? ''
+        : ` (extended from ${day(r.originalDeadline)}: ${extendReasonText(r.extensionReason ?? '')})`;
+    const closed = r.reason === null ? '' : `: ${rejectReasonText(r.reason)}`;
+    // A fulfilled restriction or objection holds until the customer lifts it.
+    const pause =
+      r.status !== 'fulfilled' || (r.kind !== 'restrict' && r.kind !== 'object')
+        ? ''
+        : r.liftedAt !== undefined
+          ? `; lifted ${day(r.liftedAt)}`
+          : `; in force (to lift it: ${cliCommand(`request lift --org ${v.org} --request ${r.id}`)})`;
     lines.push(
-      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}`,
+      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${pause}`,
     );
   }
   lines.push('  Timeline:');

@@ -1,11 +1,14 @@
-/** `custos request open`: the customer asks an org to act on their rights; the ledger sets the deadline. */
+/**
+ * `custos request open`: the customer asks an org to act on their rights; the ledger sets the deadline.
+ * `custos request lift`: the customer lifts a restriction or withdraws an objection of theirs.
+ */
 import { signedBy } from '@custos/sdk';
 import { requestNoun } from '@custos/sdk/views';
 import { type Command, Option } from 'commander';
 import { cliCommand } from '../../invocation.js';
 import { JURISDICTIONS } from '../../modules/common.js';
 import { type DataRequest, REQUEST_KINDS } from '../../modules/request.js';
-import { parseRecordId } from '../args.js';
+import { parseRecordId, parseRequestId } from '../args.js';
 import { day, output } from '../output.js';
 import { actAs, finish, submitAs } from './chain.js';
 import { type ChainFlags, chainOptions } from './session.js';
@@ -55,5 +58,26 @@ export function registerRequestCommands(program: Command): void {
       `Request ${r.txId} for ${requestNoun(flags.kind)} (${flags.kind}, ${flags.jurisdiction}) sent to ${org} (block ${r.height}).`,
       `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`${cliCommand(`history --org ${org}`)}\` shows its progress.`,
     ]);
+  });
+  chainOptions(
+    request
+      .command('lift')
+      .description(
+        'lift a restriction, or withdraw an objection, that the org fulfilled: its records may be used again',
+      )
+      .requiredOption('--org <id>', 'the org')
+      .requiredOption('--request <id>', 'the restriction or objection request (its id, from `history`)'),
+  ).action(async (flags: ChainFlags & { org: string; request: string }) => {
+    const out = output(flags.json === true);
+    const id = parseRequestId(flags.request);
+    const { ctx, org, me } = await actAs(flags, flags.org);
+    const r = await submitAs(ctx, me, 'request.lift', { org, request: id });
+    finish(
+      out,
+      r,
+      r,
+      `Lifted at ${org} (block ${r.height}): the records it restricted may be used again under their lawful basis, unless another restriction of yours holds them.`,
+      'Lift',
+    );
   });
 }
