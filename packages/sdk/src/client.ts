@@ -367,12 +367,10 @@ export class CustosClient extends PasskeyCalls {
   ) {
     return shareRecord(this.#t, org, record, share, opts);
   }
-
   /** Rectification: the vault gets the new value, the ledger its new commitment. */
   rectifyRecord(org: string, record: string, value: JsonValue, opts?: CallOptions) {
     return rectifyRecord(this.#t, org, record, value, opts);
   }
-
   /** Crypto-shreds records (or everything on a subject), then records the erasure. */
   erase(
     org: string,
@@ -381,7 +379,6 @@ export class CustosClient extends PasskeyCalls {
   ) {
     return erase(this.#t, org, what, opts);
   }
-
   /** One page of the org's requests queue, open ones first by deadline, overdue ones flagged. */
   orgRequests(org: string, q: PageQuery = {}, opts?: CallOptions) {
     return orgRequests(this.#t, org, q, opts);
@@ -399,7 +396,6 @@ export class CustosClient extends PasskeyCalls {
   extendRequest(org: string, request: string, reason: ExtendReason, opts?: CallOptions) {
     return extendRequest(this.#t, org, request, reason, opts);
   }
-
   /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
   rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.#t, org, request, reason, opts);
@@ -446,12 +442,10 @@ export class CustosClient extends PasskeyCalls {
   govProposals(opts?: CallOptions) {
     return govProposals(this.#t, opts);
   }
-
   /** Proposes a governance change signed with the org's key (the proposer votes yes); the proposal id is `txId`. */
   govPropose(org: string, p: { action: GovAction; reason: string }, opts?: CallOptions) {
     return govPropose(this.#t, org, p, opts);
   }
-
   /** Votes on a governance proposal with the org's key; the deciding vote executes the change. */
   govVote(org: string, proposal: string, vote: 'yes' | 'no', opts?: CallOptions) {
     return govVote(this.#t, org, proposal, vote, opts);

@@ -5,14 +5,15 @@
  * `request.step` on the ledger with the outcome, the row count and the salted digest of what was
  * exported or erased (never the data). A step already done or excepted is skipped, so a run that
  * stopped (a failure, a crash) resumes where it stopped. A failing step is retried with exponential
- * backoff; if it still fails, its error (never a value) is recorded and the request pauses there.
+ * backoff; if it still fails, its error code is recorded (the message, which never holds a value,
+ * is in the answer) and the request pauses there.
  * Once every system is done or excepted, `request.fulfil` commits: the ledger itself refuses it
  * otherwise.
  */
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { errorCode, NodeError } from '../errors.js';
-import { MAX_STEP_ERROR, type RequestStep, type StepKind, stepOf } from '../modules/request-steps.js';
+import { type RequestStep, type StepKind, stepOf } from '../modules/request-steps.js';
 import type { OrgService } from '../orgs/org-service.js';
 import {
   type Connector,
@@ -89,10 +90,10 @@ export function stepIdempotencyKey(org: string, request: string, system: string,
   return createHash('sha256').update(`custos-step/${org}/${request}/${system}/${step}`).digest('base64url');
 }
 
-/** An error's text for the ledger: the connectors' messages name systems and codes, never values. */
+/** An error's message for the run's answer (never on the ledger): the connectors' messages name systems and codes, never values. */
 function errorText(e: unknown): string {
   const text = `${errorCode(e)}: ${e instanceof Error ? e.message : String(e)}`;
-  return text.length > MAX_STEP_ERROR ? `${text.slice(0, MAX_STEP_ERROR - 1)}…` : text;
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }
 
 /** Requests being run in this process, by org service: a second run of the same request is refused. */
@@ -200,7 +201,14 @@ async function runSteps(
     }
     if (result === undefined) {
       const error = errorText(lastError);
-      const c = await orgs.submit(org, 'request.step', { request: requestId, system, step, outcome: 'failed', error });
+      // The ledger gets the error's code only (no free text on the ledger); the answer has the message.
+      const c = await orgs.submit(org, 'request.step', {
+        request: requestId,
+        system,
+        step,
+        outcome: 'failed',
+        error: errorCode(lastError),
+      });
       report.steps.push({
         system,
         step,

@@ -2,7 +2,8 @@
  * Execution with proof (issue 16, point 3): while an org fulfils a request across the systems of its
  * data map, it records each system's step on the ledger: `request.step {request, system, step,
  * outcome, rows, digest | exception | error}`. A step done (or kept under a legal exception) is final:
- * nothing is done twice. A failed step is recorded too, with its error (never a value), and counts
+ * nothing is done twice. A failed step is recorded too, with its error code (no free text on the
+ * ledger: the operator reads the message in the run's answer and the node's log), and counts
  * its attempts. `request.fulfil` of an access, export, erasure or rectification is accepted only when
  * every system of the map in force has its step done or excepted.
  *
@@ -18,7 +19,8 @@ export const STEP_KINDS = ['export', 'erase', 'rectify'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 export const STEP_OUTCOMES = ['done', 'failed', 'exception'] as const;
 export type StepOutcome = (typeof STEP_OUTCOMES)[number];
-export const MAX_STEP_ERROR = 300;
+/** A failed step's error: a code of the node's error registry (docs/errors.md), e.g. CONNECTOR_FAILED. */
+export const STEP_ERROR_CODE = /^[A-Z][A-Z0-9_]{1,39}$/;
 const MAX_ROWS = 1_000_000_000;
 
 export interface RequestStep {
@@ -81,7 +83,7 @@ export function recordStep(ctx: ExecContext, args: Args, r: DataRequest): void {
     digest = hash32(args, 'digest');
   } else if (outcome === 'failed') {
     arg.only(args, ['request', 'system', 'step', 'outcome', 'error']);
-    error = arg.str(args, 'error', MAX_STEP_ERROR);
+    error = arg.str(args, 'error', 40, STEP_ERROR_CODE);
   } else {
     arg.only(args, ['request', 'system', 'step', 'outcome', 'exception']);
     const codes: readonly string[] = ERASURE_EXCEPTIONS[r.jurisdiction];

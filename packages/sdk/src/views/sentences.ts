@@ -85,7 +85,7 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       if (str('outcome') === 'exception') {
         return `${who} kept ${your} data in its system ${system} under a legal exception (${str('exception')})`;
       }
-      return `${who} could not yet complete ${your} request in its system ${system}: ${str('error')}`;
+      return `${who} could not yet complete ${your} request in its system ${system} (${str('error')}); it will try again`;
     }
     case 'request.reject':
       return `${who} refused ${your} request: ${rejectReasonText(reason)}`;

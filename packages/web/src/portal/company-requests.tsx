@@ -1,0 +1,164 @@
+/** The customer's requests to one company: their legal deadlines, answers, and asking for more. */
+import type { Jurisdiction, RequestKind, Wallet } from '@custos/sdk';
+import {
+  deadlineRule,
+  erasureExceptionText,
+  extendReasonText,
+  REQUEST_TEXT,
+  rejectReasonText,
+  requestNoun,
+} from '@custos/sdk/views';
+import { useId, useState } from 'react';
+import { day, daysUntil, relative } from '../lib/format.js';
+import { Badge, ConfirmDialog } from '../ui/ui.js';
+import { liftRestriction, openRequest } from './actions.js';
+import type { PortalData } from './data.js';
+import { FactProof } from './facts.js';
+import type { OrgView } from './model.js';
+
+const ASKS: RequestKind[] = ['access', 'export', 'rectify', 'restrict', 'erase'];
+
+/** Kinds whose fulfilment stays in force until the customer lifts it. */
+const pauses = (kind: RequestKind) => kind === 'restrict' || kind === 'object';
+
+/** What the company page's one-at-a-time action runner offers (company.tsx `useAction`). */
+interface Action {
+  busy: string | undefined;
+  run: (key: string, done: string, fn: () => Promise<void>) => Promise<void>;
+}
+
+export function Requests({
+  v,
+  wallet,
+  data,
+  action,
+}: {
+  v: OrgView;
+  wallet: Wallet;
+  data: PortalData;
+  action: Action;
+}) {
+  const id = useId();
+  const [jurisdiction, setJurisdiction] = useState<Jurisdiction>('GDPR');
+  const [confirmErase, setConfirmErase] = useState(false);
+  const ask = (kind: RequestKind) =>
+    action.run(`request:${kind}`, `Sent: ${v.name} must answer your request for ${requestNoun(kind)}.`, () =>
+      openRequest(wallet, data.ctx.trust.chainId, v, kind, jurisdiction),
+    );
+  const now = Date.now();
+  return (
+    <section className="card" aria-labelledby="req-title">
+      <h2 id="req-title">Your requests</h2>
+      {v.requests.length === 0 ? (
+        <p className="muted">You have not asked {v.name} for anything yet.</p>
+      ) : (
+        <ul className="plain-list item-list">
+          {v.requests.map((r) => (
+            <li key={r.id}>
+              <p className="fact-line row">
+                <strong>You asked for {requestNoun(r.kind)}</strong>
+                {r.status === 'open' && !r.overdue && (
+                  <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
+                )}
+                {r.overdue && <Badge tone="danger">Overdue by {-daysUntil(r.deadline, now)} days</Badge>}
+                {r.status === 'fulfilled' && !pauses(r.kind) && <Badge tone="ok">Done on {day(r.closedAt!)}</Badge>}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                  <Badge tone="ok">In force since {day(r.closedAt!)}</Badge>
+                )}
+                {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt !== undefined && (
+                  <Badge tone="neutral">Lifted on {day(r.liftedAt)}</Badge>
+                )}
+                {r.status === 'rejected' && <Badge tone="danger">Refused on {day(r.closedAt!)}</Badge>}
+              </p>
+              <p className="fact-line muted small">
+                Asked on {day(r.openedAt)}. {v.name} must answer by <strong>{day(r.deadline)}</strong> (
+                {deadlineRule(r.jurisdiction)}).
+              </p>
+              {r.originalDeadline !== null && (
+                <p className="fact-line small">
+                  {v.name} extended the deadline from {day(r.originalDeadline)}:{' '}
+                  {extendReasonText(r.extensionReason ?? '')}.
+                </p>
+              )}
+              {r.status === 'fulfilled' && r.exceptions !== undefined && r.exceptions.length > 0 && (
+                <p className="fact-line small">
+                  {v.name} kept {r.exceptions.length === 1 ? 'one record' : `${r.exceptions.length} records`} under a
+                  legal exception: {[...new Set(r.exceptions.map((e) => erasureExceptionText(e.code)))].join('; ')}.
+                </p>
+              )}
+              {r.status === 'rejected' && r.reason !== null && (
+                <p className="fact-line small">Their reason: {rejectReasonText(r.reason)}.</p>
+              )}
+              {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
+                <div className="row">
+                  <p className="fact-line small">
+                    {v.name} may not use {r.restricted?.length === 1 ? 'this record' : 'these records'} of yours until
+                    you lift it.
+                  </p>
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={action.busy !== undefined}
+                    onClick={() =>
+                      action.run(
+                        `lift:${r.id}`,
+                        `Lifted: ${v.name} may use your data again where a lawful reason allows.`,
+                        () => liftRestriction(wallet, data.ctx.trust.chainId, v, r.id),
+                      )
+                    }
+                  >
+                    {action.busy === `lift:${r.id}`
+                      ? 'Lifting…'
+                      : r.kind === 'object'
+                        ? 'Withdraw the objection'
+                        : 'Lift the pause'}
+                  </button>
+                </div>
+              )}
+              <p className="fact-line">
+                <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3 className="mt-5">Ask {v.name}</h3>
+      <div className="field w-narrow">
+        <label htmlFor={`${id}-law`}>Under which law?</label>
+        <select id={`${id}-law`} value={jurisdiction} onChange={(e) => setJurisdiction(e.target.value as Jurisdiction)}>
+          <option value="GDPR">EU and UK (GDPR): one month</option>
+          <option value="CCPA">California (CCPA): 45 days</option>
+        </select>
+      </div>
+      <div className="row">
+        {ASKS.map((kind) => (
+          <button
+            key={kind}
+            type="button"
+            className={kind === 'erase' ? 'btn btn-danger' : 'btn'}
+            disabled={action.busy !== undefined}
+            onClick={() => (kind === 'erase' ? setConfirmErase(true) : ask(kind))}
+          >
+            {action.busy === `request:${kind}` ? 'Sending…' : REQUEST_TEXT[kind].ask}
+          </button>
+        ))}
+      </div>
+      <ConfirmDialog
+        open={confirmErase}
+        title={`Ask ${v.name} to erase your data?`}
+        confirm="Ask for erasure"
+        danger
+        onCancel={() => setConfirmErase(false)}
+        onConfirm={() => {
+          setConfirmErase(false);
+          ask('erase');
+        }}
+      >
+        <p>
+          {v.name} will have to destroy the keys that unlock your data, so it can never be read again, and record it on
+          the ledger. Companies it shared your data with are told to erase their copies too.
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}
