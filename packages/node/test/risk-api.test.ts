@@ -37,6 +37,8 @@ beforeAll(async () => {
       source: 'subject',
       retentionDays: 365,
       value: { v: category },
+      // A special category on a contract: health care, GDPR Art. 9(2)(h).
+      ...(category === 'pd:HealthRecord' ? { condition: 'gdpr-9-2-h' as const } : {}),
     });
     expect(r.code).toBe('OK');
   }
