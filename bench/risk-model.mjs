@@ -27,6 +27,7 @@ const inputs = {
   overdueCcpa: 4,
   overdueOptOuts: 1,
   lateAnswers: 30,
+  failedSteps: 5,
   refusedAccesses: 80,
   refusedShares: 9,
   optOutsRefused: 3,

@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RequestStep, requestStepKey } from '../src/modules/request-steps.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
+import { riskInputsOf } from '../src/orgs/risk-inputs.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: Fixture;
@@ -83,6 +84,8 @@ describe('request.step and fulfilment', () => {
     expect(failed.code).toBe('OK');
     expect(stepState(req, 'crm')).toMatchObject({ outcome: 'failed', failures: 1, rows: 0, digest: null });
     expect((await fulfil()).detail).toMatch(/\(crm, vault\)/);
+    // The risk model counts the request as paused on a failed system step (docs/risk.md).
+    expect(riskInputsOf(node, 'bank').inputs.failedSteps).toBe(1);
 
     const done = await bank('request.step', {
       request: req,
@@ -93,6 +96,7 @@ describe('request.step and fulfilment', () => {
       digest: DIGEST,
     });
     expect(done.code).toBe('OK');
+    expect(riskInputsOf(node, 'bank').inputs.failedSteps).toBe(0);
     expect(stepState(req, 'crm')).toMatchObject({
       outcome: 'done',
       rows: 3,

@@ -30,6 +30,7 @@ function bank(over: Partial<RiskInputs> = {}): RiskInputs {
     overdueCcpa: 0,
     overdueOptOuts: 0,
     lateAnswers: 0,
+    failedSteps: 0,
     refusedAccesses: 0,
     refusedShares: 0,
     optOutsRefused: 0,
@@ -125,6 +126,16 @@ describe('risk model', () => {
       base,
     );
     expect(simulate(bank({ lateAnswers: 10 }), DEFAULT_ASSUMPTIONS, quick).expectedAnnualLoss).toBeGreaterThan(base);
+    // Requests paused on a failed step in the org's own systems (connectors): more of them, or a
+    // higher share ending late, cost more; re-running them is a what-if that avoids it.
+    const paused = bank({ failedSteps: 4 });
+    const withPaused = simulate(paused, DEFAULT_ASSUMPTIONS, quick);
+    expect(withPaused.expectedAnnualLoss).toBeGreaterThan(base);
+    const likelier = withOverrides(DEFAULT_ASSUMPTIONS, { failedStepLateShare: 0.9 });
+    expect(simulate(paused, likelier, quick).expectedAnnualLoss).toBeGreaterThan(withPaused.expectedAnnualLoss);
+    const rerun = withPaused.whatIfs.find((w) => w.id === 'rerun-failed-steps');
+    expect(rerun?.label).toBe('Re-run the 4 requests paused on a failed system step');
+    expect(rerun!.delta).toBeLessThan(0);
   });
 
   it('keeps a year’s GDPR fines within the Art. 83(5) cap', () => {

@@ -56,7 +56,7 @@ function contractsInForce(node: CustosNode): ContractRisk[] {
 type RecordFact = Pick<DataRecord, 'subject' | 'category' | 'registeredAt' | 'retentionUntil' | 'erasedAt'> & {
   copies: number;
 };
-type RequestFact = Pick<DataRequest, 'kind' | 'jurisdiction' | 'openedAt' | 'deadline' | 'status' | 'closedAt'>;
+type RequestFact = Pick<DataRequest, 'id' | 'kind' | 'jurisdiction' | 'openedAt' | 'deadline' | 'status' | 'closedAt'>;
 
 /** A refused use or share, by the height of its block. */
 interface Refusal {
@@ -69,6 +69,8 @@ export interface RiskFacts {
   height: number;
   records: RecordFact[];
   requests: RequestFact[];
+  /** Per request id, the time of its earliest system step (connectors) that is failed now. */
+  failedSteps: Map<string, number>;
   ccpaSubjects: Set<string>;
   refusals: Refusal[];
   fromHeight: number;
@@ -100,6 +102,7 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
     const r = JSON.parse(row.value) as DataRequest;
     if (r.jurisdiction === 'CCPA') ccpaSubjects.add(r.subject);
     requests.push({
+      id: r.id,
       kind: r.kind,
       jurisdiction: r.jurisdiction,
       openedAt: r.openedAt,
@@ -107,6 +110,13 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
       status: r.status,
       closedAt: r.closedAt,
     });
+  }
+  // Steps in the org's own systems that failed and were not re-run since (a done step replaces it).
+  const failedSteps = new Map<string, number>();
+  for (const row of rows(node, `reqstep/${org}/`)) {
+    const step = JSON.parse(row.value) as { request: string; outcome: string; time: number };
+    if (step.outcome !== 'failed') continue;
+    failedSteps.set(step.request, Math.min(step.time, failedSteps.get(step.request) ?? step.time));
   }
   // Uses and shares the ledger refused, in the most recent blocks, among transactions the org signed.
   const fromHeight = Math.max(1, height - scanBlocks + 1);
@@ -133,7 +143,17 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
       }
     });
   }
-  return { org, height, records, requests, ccpaSubjects, refusals, fromHeight, contracts: contractsInForce(node) };
+  return {
+    org,
+    height,
+    records,
+    requests,
+    failedSteps,
+    ccpaSubjects,
+    refusals,
+    fromHeight,
+    contracts: contractsInForce(node),
+  };
 }
 
 /**
@@ -163,9 +183,12 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
   let overdueCcpa = 0;
   let overdueOptOuts = 0;
   let lateAnswers = 0;
+  let failedSteps = 0;
   for (const r of f.requests) {
     if (r.openedAt > time) continue;
     const open = r.closedAt === null || r.closedAt > time;
+    const failedAt = f.failedSteps.get(r.id);
+    if (open && failedAt !== undefined && failedAt <= time) failedSteps++;
     if (open && time > r.deadline) {
       if (r.jurisdiction === 'GDPR') overdueGdpr++;
       else overdueCcpa++;
@@ -195,6 +218,7 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
     { input: 'overdueCcpa', query: state(`request/${org}/`), height },
     { input: 'overdueOptOuts', query: state(`request/${org}/`), height },
     { input: 'lateAnswers', query: state(`request/${org}/`), height },
+    { input: 'failedSteps', query: `${state(`reqstep/${org}/`)}: failed steps of open requests`, height },
     { input: 'refusedAccesses', query: blocks, height },
     { input: 'refusedShares', query: blocks, height },
     { input: 'optOutsRefused', query: blocks, height },
@@ -216,6 +240,7 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
     overdueCcpa,
     overdueOptOuts,
     lateAnswers,
+    failedSteps,
     refusedAccesses,
     refusedShares,
     optOutsRefused,

@@ -175,6 +175,16 @@ export const DEFAULT_ASSUMPTIONS = Object.freeze({
     100,
     `Without deadlines computed on the ledger, more requests are answered late. ${OWN}`,
   ),
+  failedStepLateShare: a(
+    'Requests paused on a failed system step that end late',
+    'ratio',
+    0.5,
+    0.2,
+    0.8,
+    0,
+    1,
+    `An open request whose erasure or export failed in one of the company's own systems (a connector step on the ledger) misses its deadline as often as not until someone re-runs it. ${OWN}`,
+  ),
 });
 
 export type AssumptionId = keyof typeof DEFAULT_ASSUMPTIONS;

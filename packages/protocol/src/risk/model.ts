@@ -124,9 +124,11 @@ function fillTerms(
   const fine = v.fineShare * gdprCap(v);
   const breachMag =
     (Math.min(weighted * v.breachPerRecordUsd, v.breachCeilingUsd) + x.subjects * x.ccpaShare * v.ccpaDamagesUsd) * usd;
-  const late = x.overdueGdpr + x.overdueCcpa + x.lateAnswers;
-  const gdprLate = late === 0 ? 0 : (x.overdueGdpr + x.lateAnswers) / late;
-  const ccpaLate = late === 0 ? 0 : x.overdueCcpa / late;
+  // Requests paused on a failed system step count as late as often as the assumption says.
+  const atRisk = x.failedSteps * v.failedStepLateShare;
+  const late = x.overdueGdpr + x.overdueCcpa + x.lateAnswers + atRisk;
+  const gdprLate = late === 0 ? 0 : (x.overdueGdpr + x.lateAnswers + atRisk * gdprShare) / late;
+  const ccpaLate = late === 0 ? 0 : (x.overdueCcpa + atRisk * x.ccpaShare) / late;
   const perShare = (weighted / Math.max(k.live, 1)) * v.breachPerRecordUsd * usd;
   const plain = x.ccpaShare * v.ccpaPerViolationUsd * usd;
   const intentional = x.ccpaShare * v.ccpaPerIntentionalUsd * usd;
@@ -251,6 +253,8 @@ function formulas(x: RiskInputs, as: Assumptions): Record<CauseId, { f: number; 
   };
   const { past } = totals(x);
   const late = x.overdueGdpr + x.overdueCcpa + x.lateAnswers;
+  const paused =
+    x.failedSteps === 0 ? '' : ` + ${x.failedSteps} paused on a failed system step × ${v.failedStepLateShare}`;
   const contracts = x.contracts.flatMap((c) => c.lines);
   const cf = contracts.reduce((s, l) => s + l.likelihoodPct / 100, 0);
   const cm = contracts.reduce((s, l) => s + (l.likelihoodPct / 100) * l.impactEur, 0);
@@ -269,7 +273,7 @@ function formulas(x: RiskInputs, as: Assumptions): Record<CauseId, { f: number; 
     },
     requests: {
       ...term('requests'),
-      formula: `${late} late or overdue requests × ${v.requestComplaintRate}/year × fine (CCPA: USD ${fmt(v.ccpaPerIntentionalUsd)})`,
+      formula: `(${late} late or overdue requests${paused}) × ${v.requestComplaintRate}/year × fine (CCPA: USD ${fmt(v.ccpaPerIntentionalUsd)})`,
     },
     'opt-outs': {
       ...term('opt-outs'),
@@ -300,6 +304,11 @@ export function afterErasure(x: RiskInputs): RiskInputs {
 /** The inputs after an action: the overdue requests answered (they become late answers). */
 export function afterAnswering(x: RiskInputs): RiskInputs {
   return { ...x, overdueGdpr: 0, overdueCcpa: 0, overdueOptOuts: 0 };
+}
+
+/** The inputs after an action: the requests paused on a failed system step re-run to the end. */
+export function afterRerunning(x: RiskInputs): RiskInputs {
+  return { ...x, failedSteps: 0 };
 }
 
 /**
@@ -339,6 +348,7 @@ export function baselineInputs(x: RiskInputs, as: Assumptions): RiskInputs {
     overdueGdpr: Math.round(x.overdueGdpr * factor),
     overdueCcpa: Math.round(x.overdueCcpa * factor),
     lateAnswers: Math.round(x.lateAnswers * factor),
+    failedSteps: Math.round(x.failedSteps * factor),
     overdueOptOuts: Math.round(x.overdueOptOuts * factor),
   };
 }
@@ -390,6 +400,13 @@ export function whatIfsOf(x: RiskInputs): { id: string; label: string; inputs: R
   const overdue = x.overdueGdpr + x.overdueCcpa;
   if (overdue > 0)
     out.push({ id: 'answer-overdue', label: `Answer the ${overdue} overdue requests`, inputs: afterAnswering(x) });
+  if (x.failedSteps > 0) {
+    out.push({
+      id: 'rerun-failed-steps',
+      label: `Re-run the ${x.failedSteps} requests paused on a failed system step`,
+      inputs: afterRerunning(x),
+    });
+  }
   // One what-if per contract costs one more run: the MAX_CONTRACT_WHATIFS riskiest contracts only.
   const weight = (c: ContractRiskT) => c.lines.reduce((a, l) => a + l.likelihoodPct * l.impactEur, 0);
   const riskiest = [...x.contracts].sort((a, b) => weight(b) - weight(a) || (a.id < b.id ? -1 : 1));

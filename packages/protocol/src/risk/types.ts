@@ -47,6 +47,11 @@ export interface RiskInputs {
   overdueOptOuts: number;
   /** Requests answered after their deadline. */
   lateAnswers: number;
+  /**
+   * Open requests paused on a failed step in one of the org's own systems (its connectors'
+   * `request.step` records with outcome `failed` and no later `done`): each may yet end late.
+   */
+  failedSteps: number;
   /** Uses the ledger refused (no lawful basis, erased, restricted...) in the scanned blocks. */
   refusedAccesses: number;
   /** Shares and sales the ledger refused for want of consent. */
