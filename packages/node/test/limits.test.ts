@@ -196,6 +196,14 @@ describe('hostile input', () => {
       expect(String(res.headers['content-type']), what).toMatch(/^application\/problem\+json/);
       expect(body.detail, what).toMatch(detail);
     }
+    // A path segment past the router's limit, or a malformed one, before any route runs: a problem too.
+    const segment = 'a'.repeat(DEFAULT_LIMITS.maxParamLength + 1);
+    // (the fuzz test's find: a long id in the middle of a passkey route)
+    const long = await app.inject({ method: 'PUT', url: `/v1/passkeys/me/passkeys/${segment.repeat(5)}/key?` });
+    expect(expectProblem(long, 'BAD_REQUEST', 400).detail).toMatch(/path segment to be at most/);
+    expect(long.headers['x-request-id']).toBeDefined();
+    const badUrl = await app.inject({ method: 'PUT', url: '/v1/passkeys/me/passkeys/%E0%A4%A/key' });
+    expect(String(badUrl.headers['content-type'])).toMatch(/^application\/problem\+json/);
     // A batch of hostile items: each refused on its own, the request itself 200.
     const batch = await app.inject({
       method: 'POST',

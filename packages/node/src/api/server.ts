@@ -159,6 +159,22 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: Math.max(limits.connectionTimeoutMs, waitTimeoutMs + 5_000),
     routerOptions: { maxParamLength: limits.maxParamLength },
+    // A path segment over the router's limit, or a malformed one, is refused before any route or
+    // hook runs: answer it as every other refusal is (a problem with the request id), not Fastify's
+    // own JSON.
+    frameworkErrors: (err, request, reply) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendProblem(
+        reply,
+        problem(
+          'BAD_REQUEST',
+          long
+            ? `expected each path segment to be at most ${limits.maxParamLength} characters`
+            : 'expected a well-formed URL path (percent-encoding)',
+        ),
+      );
+    },
     trustProxy: opts.trustProxy ?? false,
     clientErrorHandler,
   });
