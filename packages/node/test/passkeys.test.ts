@@ -22,6 +22,12 @@ const UV = 0x04;
 const AT = 0x40;
 
 const b64u = (b: Uint8Array | Buffer) => Buffer.from(b).toString('base64url');
+/** A device link's proof as the portal derives it from the secret in the link's fragment. */
+const LINK_AUTH = randomBytes(32);
+const LINK = {
+  auth: b64u(LINK_AUTH),
+  verifier: b64u(createHash('sha256').update(LINK_AUTH).digest()),
+};
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
 
 interface Options {
@@ -329,7 +335,7 @@ describe('sessions', () => {
         '/v1/passkeys/me/recovery',
         { lookup: b64u(randomBytes(16)), auth: b64u(randomBytes(32)), wrapped: WRAPPED },
       ],
-      ['POST', '/v1/passkeys/me/device-links', { wrapped: WRAPPED }],
+      ['POST', '/v1/passkeys/me/device-links', { wrapped: WRAPPED, verifier: LINK.verifier }],
     ] as const) {
       const r = await call(method, url, body);
       expect([url, r.status, r.body?.code]).toEqual([url, 401, 'UNAUTHENTICATED']);
@@ -387,9 +393,23 @@ describe('sessions', () => {
   it('a device link adds a second device once, and carries the link-wrapped key', async () => {
     const first = new SoftAuthenticator();
     const s = await signUp(first);
-    const link = await call('POST', '/v1/passkeys/me/device-links', { wrapped: WRAPPED }, s.session.token);
+    const link = await call(
+      'POST',
+      '/v1/passkeys/me/device-links',
+      { wrapped: WRAPPED, verifier: LINK.verifier },
+      s.session.token,
+    );
     expect(link.status).toBe(201);
-    const o = await call('POST', '/v1/passkeys/register/options', { deviceLink: link.body.link });
+    // The link's id travels in the URL's path (logs, proxies, history): alone, or with a wrong
+    // proof, it joins nothing; the proof derived from the fragment's secret does.
+    const options = (linkAuth?: string) =>
+      call('POST', '/v1/passkeys/register/options', {
+        deviceLink: link.body.link,
+        ...(linkAuth === undefined ? {} : { linkAuth }),
+      });
+    expect((await options()).status).toBe(401);
+    expect((await options(b64u(randomBytes(32)))).status).toBe(401);
+    const o = await options(LINK.auth);
     expect(o.status).toBe(200);
     const dev = new SoftAuthenticator();
     const r = await call('POST', '/v1/passkeys/register', {
@@ -400,7 +420,7 @@ describe('sessions', () => {
     expect(r.status).toBe(201);
     expect(r.body.identity).toBe(s.identity);
     expect(r.body.deviceLinkWrapped).toBe(WRAPPED);
-    const reuse = await call('POST', '/v1/passkeys/register/options', { deviceLink: link.body.link });
+    const reuse = await options(LINK.auth);
     expect(reuse.status).toBe(401);
   });
 

@@ -129,6 +129,7 @@ export type {
   TxEvent,
 } from './node-types.js';
 export {
+  deviceLinkProof,
   newLinkSecret,
   newRecoveryCode,
   newWalletKey,

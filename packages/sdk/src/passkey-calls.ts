@@ -23,7 +23,7 @@ export abstract class PasskeyCalls {
   protected abstract readonly transport: () => Transport;
 
   /** Starts a registration: a sign-up, a passkey added with `session`, or a device joining with `deviceLink`. */
-  passkeyRegisterOptions(q: { session?: string; deviceLink?: string } = {}, opts?: CallOptions) {
+  passkeyRegisterOptions(q: { session?: string; deviceLink?: string; linkAuth?: string } = {}, opts?: CallOptions) {
     return passkeyRegisterOptions(this.transport(), q, opts);
   }
 
@@ -73,7 +73,7 @@ export abstract class PasskeyCalls {
   }
 
   /** A single-use link for a second device, carrying the wallet key wrapped under the link's secret. */
-  passkeyDeviceLink(session: string, wrapped: string, opts?: CallOptions) {
-    return passkeyDeviceLink(this.transport(), session, wrapped, opts);
+  passkeyDeviceLink(session: string, wrapped: string, verifier: string, opts?: CallOptions) {
+    return passkeyDeviceLink(this.transport(), session, wrapped, verifier, opts);
   }
 }

@@ -21,6 +21,7 @@ import { exportWallet, importWallet, type Wallet, type WalletExport } from '@cus
 export const PRF_INPUT = utf8('custos/passkey-prf/v1');
 const WRAP_SALT = utf8('custos/passkey-wrap/v1');
 const RECOVERY_SALT = utf8('custos/recovery/v1');
+const LINK_SALT = utf8('custos/device-link/v1');
 /** Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or retyped survives. */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const RECOVERY_CODE_BYTES = 20;
@@ -173,4 +174,15 @@ export async function recoveryKeys(code: string): Promise<{ lookup: string; auth
 /** A fresh device-link secret (32 bytes), for the link's fragment. */
 export function newLinkSecret(): Uint8Array {
   return random(32);
+}
+
+/**
+ * What proves holding a device link's secret without giving it away: `auth` (derived from the
+ * secret, sent by the joining device) and `verifier` (its SHA-256, sent when the link is made). The
+ * link's id alone, which travels in the URL's path, lets no one join.
+ */
+export async function deviceLinkProof(secret: Uint8Array): Promise<{ auth: string; verifier: string }> {
+  const auth = await hkdf(secret, LINK_SALT, 'auth', 32);
+  const verifier = new Uint8Array(await subtle().digest('SHA-256', buf(auth)));
+  return { auth: toBase64url(auth), verifier: toBase64url(verifier) };
 }

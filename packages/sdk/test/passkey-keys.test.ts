@@ -7,6 +7,7 @@ import { fromBase64url } from '@custos/protocol/encoding';
 import { ProtocolError } from '@custos/protocol/errors';
 import { describe, expect, it } from 'vitest';
 import {
+  deviceLinkProof,
   newLinkSecret,
   newRecoveryCode,
   newWalletKey,
@@ -61,6 +62,19 @@ describe('recovery codes', () => {
     const b = await recoveryKeys(newRecoveryCode());
     expect(b.lookup).not.toBe(a.lookup);
     expect(b.auth).not.toBe(a.auth);
+  });
+});
+
+describe('device links', () => {
+  it('prove the secret with an auth whose SHA-256 is the verifier, neither of them the secret', async () => {
+    const secret = newLinkSecret();
+    const p = await deviceLinkProof(secret);
+    expect(await deviceLinkProof(secret)).toEqual(p);
+    const auth = fromBase64url(p.auth, 32);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', auth as Uint8Array<ArrayBuffer>));
+    expect(fromBase64url(p.verifier, 32)).toEqual(digest);
+    expect(auth).not.toEqual(secret);
+    expect((await deviceLinkProof(newLinkSecret())).auth).not.toBe(p.auth);
   });
 });
 

@@ -142,18 +142,19 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
       schema: {
         ...doc(
           'Start a passkey registration',
-          'Options for `navigator.credentials.create` and the ceremony id to answer with. Without credentials it starts a sign-up (a new identity); with a passkey session (`Authorization: Bearer`) it adds a passkey to that identity; with `deviceLink` it adds a second device to the identity that made the link. The challenge is single use and expires in two minutes.',
+          'Options for `navigator.credentials.create` and the ceremony id to answer with. Without credentials it starts a sign-up (a new identity); with a passkey session (`Authorization: Bearer`) it adds a passkey to that identity; with `deviceLink` and `linkAuth` (derived from the secret in the link’s fragment; its SHA-256 is the link’s `verifier`) it adds a second device to the identity that made the link. The challenge is single use and expires in two minutes.',
         ),
-        body: closed({ deviceLink: Type.Optional(b64(22, 22)) }),
+        body: closed({ deviceLink: Type.Optional(b64(22, 22)), linkAuth: Type.Optional(b64(43, 43)) }),
       },
       config: { ...ceremonyConfig, passkeySession: 'optional' },
     },
     async (request) => {
       const session = bearerOf(request, false);
-      const { deviceLink } = request.body;
+      const { deviceLink, linkAuth } = request.body;
       return pk.registrationOptions({
         ...(session === undefined ? {} : { session }),
         ...(deviceLink === undefined ? {} : { deviceLink }),
+        ...(linkAuth === undefined ? {} : { linkAuth }),
       });
     },
   );
@@ -352,9 +353,9 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
       schema: {
         ...doc(
           'Link a second device',
-          'A single-use link (ten minutes) for another device to add its own passkey to your identity. It carries the wallet key wrapped under a secret that stays in the link’s fragment, which the node never receives.',
+          'A single-use link (ten minutes) for another device to add its own passkey to your identity. It carries the wallet key wrapped under a secret that stays in the link’s fragment, which the node never receives, and the `verifier` (SHA-256 of an auth derived from that secret) that a joining device must answer: the link’s id alone joins nothing.',
         ),
-        body: closed({ wrapped: WRAPPED }),
+        body: closed({ wrapped: WRAPPED, verifier: b64(43, 43) }),
       },
       config: sessionConfig,
       ...sessionFirst,
@@ -363,6 +364,6 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
       reply
         .code(201)
         .header('cache-control', 'no-store')
-        .send(pk.createDeviceLink(bearerOf(request, true), request.body.wrapped)),
+        .send(pk.createDeviceLink(bearerOf(request, true), request.body.wrapped, request.body.verifier)),
   );
 };

@@ -12,7 +12,7 @@
  * A session (after a verified assertion, or a recovery code) is a random bearer token valid ten
  * minutes; the node keeps only its SHA-256.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransportFuture,
@@ -76,6 +76,8 @@ interface Ceremony {
 interface DeviceLink {
   identity: string;
   wrapped: string;
+  /** SHA-256 of the auth derived from the link's secret (`deviceLinkProof`): the id alone joins nothing. */
+  verifier: string;
   expiresAt: number;
 }
 
@@ -147,7 +149,7 @@ export class PasskeyService {
    * added by a signed-in customer (`session`), or a second device joining with a device link.
    */
   async registrationOptions(
-    opts: { session?: string; deviceLink?: string } = {},
+    opts: { session?: string; deviceLink?: string; linkAuth?: string } = {},
   ): Promise<{ ceremony: string; options: PublicKeyCredentialCreationOptionsJSON }> {
     const cfg = this.cfg();
     const now = this.now();
@@ -157,8 +159,10 @@ export class PasskeyService {
       identity = this.session(opts.session).identity;
     } else if (opts.deviceLink !== undefined) {
       const link = this.links.peek(opts.deviceLink, now);
-      if (link === undefined)
-        throw unauthenticated('expected a live device link: this one is unknown, used or expired');
+      if (link === undefined || !proves(opts.linkAuth, link.verifier))
+        throw unauthenticated(
+          'expected a live device link and the proof of its secret: this one is unknown, used, expired or unproven',
+        );
       identity = link.identity;
     } else {
       identity = b64url(randomBytes(16));
@@ -391,12 +395,12 @@ export class PasskeyService {
   }
 
   /** A single-use link for a second device, carrying the wallet key wrapped under a secret only the link holds. */
-  createDeviceLink(token: string, wrapped: string): { link: string; expiresAt: number } {
+  createDeviceLink(token: string, wrapped: string, verifier: string): { link: string; expiresAt: number } {
     const s = this.session(token);
     const now = this.now();
     const link = b64url(randomBytes(16));
     const expiresAt = now + DEVICE_LINK_TTL_MS;
-    this.links.put(link, { identity: s.identity, wrapped, expiresAt }, now);
+    this.links.put(link, { identity: s.identity, wrapped, verifier, expiresAt }, now);
     this.store.log(s.identity, now, 'device-link-created', null);
     return { link, expiresAt };
   }
@@ -411,6 +415,14 @@ export class PasskeyService {
 
 function summary(c: CredentialRow): PasskeySummary {
   return { id: c.id, label: c.label, createdAt: c.createdAt, lastUsedAt: c.lastUsedAt };
+}
+
+/** Whether `auth` (base64url) hashes to `verifier` (base64url of its SHA-256), in constant time. */
+function proves(auth: string | undefined, verifier: string): boolean {
+  if (auth === undefined) return false;
+  const got = createHash('sha256').update(Buffer.from(auth, 'base64url')).digest();
+  const want = Buffer.from(verifier, 'base64url');
+  return got.length === want.length && timingSafeEqual(got, want);
 }
 
 function messageOf(e: unknown): string {

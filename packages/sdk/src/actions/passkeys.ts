@@ -72,10 +72,10 @@ const bearer = (session: string, opts: CallOptions = {}): CallOptions => ({
 /** `POST /v1/passkeys/register/options`: a sign-up, a passkey added with `session`, or a device joining with `deviceLink`. */
 export function passkeyRegisterOptions(
   t: Transport,
-  q: { session?: string; deviceLink?: string } = {},
+  q: { session?: string; deviceLink?: string; linkAuth?: string } = {},
   opts?: CallOptions,
 ): Promise<PasskeyCeremony> {
-  const body = q.deviceLink === undefined ? {} : { deviceLink: q.deviceLink };
+  const body = q.deviceLink === undefined ? {} : { deviceLink: q.deviceLink, linkAuth: q.linkAuth ?? '' };
   return t.json(
     'POST',
     '/v1/passkeys/register/options',
@@ -165,7 +165,8 @@ export function passkeyDeviceLink(
   t: Transport,
   session: string,
   wrapped: string,
+  verifier: string,
   opts?: CallOptions,
 ): Promise<{ link: string; expiresAt: number }> {
-  return t.json('POST', '/v1/passkeys/me/device-links', { wrapped }, bearer(session, opts));
+  return t.json('POST', '/v1/passkeys/me/device-links', { wrapped, verifier }, bearer(session, opts));
 }

@@ -8,6 +8,7 @@
 import { fromBase64url, toBase64url } from '@custos/protocol/encoding';
 import {
   type CredentialJson,
+  deviceLinkProof,
   newLinkSecret,
   newRecoveryCode,
   newWalletKey,
@@ -77,7 +78,7 @@ function split(credential: { clientExtensionResults: unknown }): {
   };
 }
 
-async function register(q: { session?: string; deviceLink?: string }, label: string) {
+async function register(q: { session?: string; deviceLink?: string; linkAuth?: string }, label: string) {
   const { ceremony, options } = await client.passkeyRegisterOptions(q);
   const credential = await startRegistration({ optionsJSON: withPrf(options) as never });
   const { prf, enabled, json } = split(credential);
@@ -158,7 +159,8 @@ export async function renewSession(credential: string): Promise<PasskeySession> 
 export async function makeDeviceLink(login: PasskeyLogin): Promise<{ url: string; expiresAt: number }> {
   const secret = newLinkSecret();
   const wrapped = await wrapWalletKey(secret, 'device-link', login.walletKey);
-  const { link, expiresAt } = await client.passkeyDeviceLink(login.session.token, wrapped);
+  const { verifier } = await deviceLinkProof(secret);
+  const { link, expiresAt } = await client.passkeyDeviceLink(login.session.token, wrapped, verifier);
   return { url: `${location.origin}/portal/link#${link}.${toBase64url(secret)}`, expiresAt };
 }
 
@@ -178,7 +180,8 @@ export async function joinWithDeviceLink(
   link: { link: string; secret: Uint8Array },
   label: string,
 ): Promise<PasskeyLogin> {
-  const reg = await register({ deviceLink: link.link }, label);
+  const { auth } = await deviceLinkProof(link.secret);
+  const reg = await register({ deviceLink: link.link, linkAuth: auth }, label);
   if (reg.deviceLinkWrapped === null || reg.wallet === null) throw new PasskeyError('The link carried no wallet.');
   const walletKey = await unwrapWalletKey(link.secret, 'device-link', reg.deviceLinkWrapped);
   const wallet = await openWallet(reg.wallet, walletKey);
