@@ -94,6 +94,19 @@ export function addDays(t: number, days: number): number {
  * Lists a state key (a record, a request) under its subject: `subjitem/<subject>/<n>` -> key, with
  * the count in `subjitems/<subject>`. Deterministic keys make the list provably complete.
  */
+/** The values listed under `subject` (`addSubjectItem`) whose state key starts with `prefix`, in order. */
+export function subjectItems<T>(ctx: Pick<ExecContext, 'get'>, subject: string, prefix: string): T[] {
+  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
+  const out: T[] = [];
+  for (let i = 0; i < (items?.count ?? 0); i++) {
+    const key = ctx.get(`subjitem/${subject}/${i}`);
+    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
+    const v = ctx.get(key);
+    if (v !== undefined) out.push(v as unknown as T);
+  }
+  return out;
+}
+
 export function addSubjectItem(ctx: ExecContext, subject: string, key: string): void {
   const cur = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
   const n = cur?.count ?? 0;

@@ -24,6 +24,7 @@ import {
   orgArg,
   signerOrg,
   signerSubject,
+  subjectItems,
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
 import { checkStepsComplete, recordStep } from './request-steps.js';
@@ -38,31 +39,14 @@ export const MAX_EXCEPTIONS = 256;
  * (`subjitem/<subject>/<n>`, complete by construction: every record registration appends to it).
  */
 export function liveRecordsOf(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): DataRecord[] {
-  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
-  const prefix = `record/${org}/`;
-  const out: DataRecord[] = [];
-  for (let i = 0; i < (items?.count ?? 0); i++) {
-    const key = ctx.get(`subjitem/${subject}/${i}`);
-    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
-    const rec = ctx.get(key) as unknown as DataRecord | undefined;
-    if (rec !== undefined && rec.erasedAt === null) out.push(rec);
-  }
-  return out;
+  return subjectItems<DataRecord>(ctx, subject, `record/${org}/`).filter((rec) => rec.erasedAt === null);
 }
 
 /** The subject's fulfilled, unlifted restrictions and objections at `org`, from the subject's item list. */
 function restrictionsInForce(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): DataRequest[] {
-  const items = ctx.get(`subjitems/${subject}`) as { count: number } | undefined;
-  const prefix = `request/${org}/`;
-  const out: DataRequest[] = [];
-  for (let i = 0; i < (items?.count ?? 0); i++) {
-    const key = ctx.get(`subjitem/${subject}/${i}`);
-    if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
-    const r = ctx.get(key) as unknown as DataRequest | undefined;
-    if (r === undefined || (r.kind !== 'restrict' && r.kind !== 'object')) continue;
-    if (r.status === 'fulfilled' && r.liftedAt === undefined) out.push(r);
-  }
-  return out;
+  return subjectItems<DataRequest>(ctx, subject, `request/${org}/`).filter(
+    (r) => (r.kind === 'restrict' || r.kind === 'object') && r.status === 'fulfilled' && r.liftedAt === undefined,
+  );
 }
 
 /** `args.exceptions` of an erasure's fulfilment: [{record, code}], codes of the request's jurisdiction. */
