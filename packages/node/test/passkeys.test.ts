@@ -500,6 +500,17 @@ describe('limits and configuration', () => {
     }
   });
 
+  it('answers NOT_READY, naming the setting, on a node that has neither listened nor been given its origins', async () => {
+    const app = createServer(api.node, {});
+    try {
+      const r = await app.inject({ method: 'POST', url: '/v1/passkeys/login/options', payload: {} });
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toMatchObject({ code: 'NOT_READY', detail: expect.stringMatching(/passkeys option/) });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('accepts only https origins on the relying party id (http only for localhost)', () => {
     expect(checkPasskeyOrigins('example.org', ['https://portal.example.org', 'https://example.org'])).toEqual([
       'https://portal.example.org',
