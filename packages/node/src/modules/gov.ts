@@ -111,8 +111,14 @@ function tally(ctx: ExecContext, p: Proposal, gov: GovState): NonNullable<Propos
     else no++;
   }
   const members = gov.ids.length;
-  // Contract kinds are not in the genesis policy: they need a majority.
-  const rule = p.action.kind.startsWith('contract.') ? 'majority' : gov.policy[p.action.kind as ActionKind];
+  // Contract kinds are not in the genesis policy: they need a majority. An EVM key set by vote is a
+  // key replaced by vote: the rotateKey rule.
+  const kind = p.action.kind;
+  const rule = kind.startsWith('contract.')
+    ? 'majority'
+    : kind === 'setEvmKey'
+      ? gov.policy.rotateKey
+      : gov.policy[kind as ActionKind];
   return { yes, no, members, required: requiredVotes(rule, members) };
 }
 
