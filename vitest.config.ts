@@ -34,6 +34,8 @@ const INTEGRATION = [
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
+  // `custos keys evm` against a `custos node start` process
+  'packages/node/test/cli-evm-keys.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
