@@ -62,6 +62,7 @@ const INTEGRATION = [
   'packages/node/test/contracts-determinism.test.ts',
   // a Hardhat chain (`hardhat node`, a child process) and solc compiling the EVM contracts
   'packages/node/test/evm-participant.test.ts',
+  'packages/node/test/evm-participant-security.test.ts',
   'packages/node/test/evm-contracts-build.test.ts',
   'packages/node/test/evm-custos-certificate.test.ts',
   'packages/node/test/evm-chain.test.ts',
