@@ -10,6 +10,8 @@ import { signRequest } from '@custos/protocol/http';
 import { evmAddress, evmSecretKey, proveEvmKey } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { MEMBER_SET_KEY, proveMemberKey } from '@custos/protocol/ledger';
+import { admitAction as sdkAdmitAction, setEvmKeyAction as sdkSetEvmKeyAction } from '@custos/sdk';
+import { govActionText } from '@custos/sdk/views';
 import { type ApiNode, startApiNode, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVM_MEMBER_SET_KEY, evmMemberSetAt } from '../src/governance/evm-member-set.js';
@@ -35,9 +37,10 @@ const vote = (by: string, proposal: string, v: 'yes' | 'no' = 'yes') =>
   send(org(by), 'gov.vote', { proposal, vote: v });
 const proposal = (id: string) => json(proposalKey(id)) as Proposal;
 
+/** The SDK's builder (`setEvmKeyAction`), with the proof made for `proofFor` to forge one. */
 function setEvmKeyAction(member: string, key: Uint8Array, proofFor = member): { [k: string]: JsonValue } {
   const { address } = prove(key, member);
-  return { kind: 'setEvmKey', member, address, proof: prove(key, proofFor).proof };
+  return sdkSetEvmKeyAction(chainId(), member, { address, proof: prove(key, proofFor).proof });
 }
 
 /** A request signed by the org key, as the org routes require. */
@@ -246,23 +249,19 @@ describe('through the API', () => {
     const overview = await api.app.inject({ method: 'GET', url: '/v1/gov/proposals' });
     const listed = overview.json().proposals.find((x: { id: string }) => x.id === txId);
     expect(listed).toMatchObject({ state: 'executed', action: { kind: 'setEvmKey', member: 'lab' } });
+    expect(govActionText(listed.action, (id: string) => id)).toBe('Set lab’s EVM key');
   });
 
   it('an admission with an EVM key through the API', async () => {
     const key = evmSecretKey();
-    const s = userSigner();
-    const { key: did, proof } = proveMemberKey(s, { chainId: chainId(), member: 'shop', action: 'admit' });
-    const evm = prove(key, 'shop');
-    const action = {
-      kind: 'admit',
-      id: 'shop',
-      name: 'Shop',
-      keys: [did],
-      proofs: [proof],
-      endpoint: 'https://peer.shop.example',
-      evmKey: evm.address,
-      evmKeyProof: evm.proof,
-    };
+    // The SDK's builder, the EVM key signing its own proof for the new member.
+    const action = sdkAdmitAction(
+      chainId(),
+      { id: 'shop', name: 'Shop', endpoint: 'https://peer.shop.example' },
+      [userSigner()],
+      key,
+    );
+    const evm = { address: evmAddress(key) };
     const r = await post('/v1/orgs/bank/gov/propose', { action, reason: 'new partner' }, 'bank');
     expect(r.statusCode).toBe(200);
     expect(r.json().code).toBe('OK');
