@@ -236,6 +236,10 @@ describe('through the API', () => {
     expect(r.statusCode).toBe(200);
     const { txId, code } = r.json();
     expect(code).toBe('OK');
+    // While open, the overview says how many yes votes it needs: the rotateKey rule, a majority of 5.
+    const open = (await api.app.inject({ method: 'GET', url: '/v1/gov/proposals' })).json();
+    expect(open.proposals.find((x: { id: string }) => x.id === txId)).toMatchObject({ state: 'open', needs: 3 });
+    expect(open.members.find((m: { id: string }) => m.id === 'lab')).toMatchObject({ evmKey: null });
     for (const v of ['insurer', 'retailer']) {
       const res = await post(`/v1/orgs/${v}/gov/vote`, { proposal: txId, vote: 'yes' }, v);
       expect(res.statusCode).toBe(200);
@@ -250,6 +254,8 @@ describe('through the API', () => {
     const listed = overview.json().proposals.find((x: { id: string }) => x.id === txId);
     expect(listed).toMatchObject({ state: 'executed', action: { kind: 'setEvmKey', member: 'lab' } });
     expect(govActionText(listed.action, (id: string) => id)).toBe('Set lab’s EVM key');
+    const lab = overview.json().members.find((m: { id: string }) => m.id === 'lab');
+    expect(lab).toMatchObject({ evmKey: evmAddress(key) });
   });
 
   it('an admission with an EVM key through the API', async () => {

@@ -8,7 +8,7 @@ import { CONTRACT_ACTION_KINDS, EVM_ACTION_KINDS } from '@custos/protocol/ledger
 import { Type } from '@sinclair/typebox';
 import { CONTRACT_NAME } from '../contracts/manifest.js';
 import { policyOf } from '../genesis.js';
-import { ACTION_KINDS, type ActionKind, type GovPolicy, requiredVotes } from '../governance/policy.js';
+import { ACTION_KINDS, type GovPolicy, requiredVotes, ruleForKind } from '../governance/policy.js';
 import {
   GOV_MEMBERS,
   GOV_PARAMS,
@@ -73,7 +73,7 @@ export const governanceRoutes: RoutePlugin = async (app) => {
         tags: ['chain'],
         summary: 'Members and governance proposals',
         description:
-          'The current members (id, name, keys, endpoint), the quorum threshold and voting policy in force, and the governance proposals, newest first (at most 500), each with `state` as of the latest block (`open`, `executed`, `rejected` or `expired`) and the yes votes it `needs`. Public.',
+          'The current members (id, name, keys, endpoint, EVM key address or null), the quorum threshold and voting policy in force, and the governance proposals, newest first (at most 500), each with `state` as of the latest block (`open`, `executed`, `rejected` or `expired`) and the yes votes it `needs`. Public.',
       },
     },
     async () => {
@@ -103,13 +103,8 @@ export const governanceRoutes: RoutePlugin = async (app) => {
       const proposals = all<Proposal>(PROPOSAL_PREFIX).map((p) => ({
         ...p,
         state: proposalStatusAt(p, head.height),
-        // Contract kinds are not in the genesis policy: they need a majority.
-        needs:
-          p.tally?.required ??
-          requiredVotes(
-            p.action.kind.startsWith('contract.') ? 'majority' : policy[p.action.kind as ActionKind],
-            current.length,
-          ),
+        // Kinds the genesis policy does not name (contracts, setEvmKey) have their own rule.
+        needs: p.tally?.required ?? requiredVotes(ruleForKind(p.action.kind, policy), current.length),
       }));
       proposals.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
       return {
@@ -120,6 +115,7 @@ export const governanceRoutes: RoutePlugin = async (app) => {
           keys: m.keys,
           since: m.since,
           endpoint: m.endpoint ?? null,
+          evmKey: m.evmKey ?? null,
         })),
         params,
         policy,
