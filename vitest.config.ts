@@ -34,6 +34,8 @@ const INTEGRATION = [
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
+  // `custos keys evm` against a `custos node start` process
+  'packages/node/test/cli-evm-keys.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
@@ -60,6 +62,7 @@ const INTEGRATION = [
   'packages/node/test/contracts-determinism.test.ts',
   // a Hardhat chain (`hardhat node`, a child process) and solc compiling the EVM contracts
   'packages/node/test/evm-participant.test.ts',
+  'packages/node/test/evm-participant-security.test.ts',
   'packages/node/test/evm-contracts-build.test.ts',
   'packages/node/test/evm-custos-certificate.test.ts',
   'packages/node/test/evm-chain.test.ts',

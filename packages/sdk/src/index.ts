@@ -112,9 +112,11 @@ export {
   admitAction,
   MEMBER_KEY_PROOF_DOMAIN,
   type MemberKeyAction,
+  type ProvenEvmKey,
   type ProvenKey,
   proveMemberKey,
   rotateKeyAction,
+  setEvmKeyAction,
 } from './member-keys.js';
 export type {
   BlockCertificate,

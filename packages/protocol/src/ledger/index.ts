@@ -58,6 +58,8 @@ export {
   type ActionKind,
   CONTRACT_ACTION_KINDS,
   type ContractActionKind,
+  EVM_ACTION_KINDS,
+  type EvmActionKind,
   type GovAction,
   type GovParams,
   type GovPolicy,

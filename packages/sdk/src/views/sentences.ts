@@ -172,7 +172,7 @@ function lowerFirst(s: string): string {
 
 /**
  * A proposal's change in words: "Admit Example Credit Union", "Remove Example Shop", "Rotate Example
- * Bank's key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
+ * Bank's key", "Set Example Bank's EVM key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
  */
 export function govActionText(a: GovActionLike, name: (id: string) => string, members?: number): string {
   switch (a.kind) {
@@ -182,6 +182,8 @@ export function govActionText(a: GovActionLike, name: (id: string) => string, me
       return `Remove ${name(a.id ?? '?')}`;
     case 'rotateKey':
       return `Rotate ${name(a.member ?? '?')}’s key`;
+    case 'setEvmKey':
+      return `Set ${name(a.member ?? '?')}’s EVM key`;
     case 'params':
       return `Change the quorum to ${a.threshold ?? '?'}${members === undefined ? '' : ` of ${members}`}`;
     default:
