@@ -31,6 +31,8 @@ const INTEGRATION = [
   'packages/node/test/connectors-http.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
+  // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL
+  'packages/node/test/connectors-ops.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',

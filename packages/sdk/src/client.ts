@@ -52,7 +52,6 @@ import {
   shareRecord,
 } from './actions/records.js';
 import {
-  executeRequest,
   extendRequest,
   fulfilRequest,
   orgRequests,
@@ -61,14 +60,13 @@ import {
   overdueRequests,
   type RiskQuery,
   rejectRequest,
-  requestSteps,
 } from './actions/requests.js';
 import { state, stateEntry } from './actions/state.js';
 import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/tokens.js';
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
-import { PasskeyCalls } from './passkey-calls.js';
+import { RequestStepCalls } from './request-step-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -85,7 +83,7 @@ import {
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient extends PasskeyCalls {
+export class CustosClient extends RequestStepCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 
@@ -399,14 +397,6 @@ export class CustosClient extends PasskeyCalls {
   /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
   rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.#t, org, request, reason, opts);
-  }
-  /** Each step of a request in the org's systems (`request.step`), or `pending`: "erased in 2 of 3 systems". */
-  requestSteps(org: string, request: string, opts?: CallOptions) {
-    return requestSteps(this.#t, org, request, opts);
-  }
-  /** Runs a request across the org's systems with the node's connectors; pauses on a failed step, resumes from it. */
-  executeRequest(org: string, request: string, body: { attempts?: number } = {}, opts?: CallOptions) {
-    return executeRequest(this.#t, org, request, body, opts);
   }
   /** One page of the org's records past retention and not yet erased. */
   orgRetention(org: string, q: PageQuery = {}, opts?: CallOptions) {
