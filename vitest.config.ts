@@ -37,6 +37,8 @@ const INTEGRATION = [
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
+  // an operator's request steps through the CLI against a node with a PostgreSQL system
+  'packages/node/test/cli-request-steps.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm
