@@ -22,6 +22,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDataMap, publishArgs } from '../src/connectors/datamap.js';
 import { PostgresConnector } from '../src/connectors/postgres.js';
+import { requestStepsView } from '../src/connectors/steps-view.js';
 import { VaultConnector } from '../src/connectors/vault-connector.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { makeGenesis } from '../src/genesis.js';
@@ -373,6 +374,12 @@ describe.skipIf(!enabled)('the crash window between the SQL commit and request.s
     expect(await rowsOf(db.sql, adaDid)).toEqual([]);
     await kill(first.proc);
     expect(journalRows()).toEqual([{ system: 'crm', rows: 2, settle: expect.stringMatching(/^[0-9]+$/) }]);
+    // The operator's view says the step waits for its record.
+    await withNode(async (node, orgs) => {
+      const view = requestStepsView(orgs, 'bank', request, node.latest().time);
+      expect(view.steps[0]).toMatchObject({ system: 'crm', outcome: 'pending', journalled: true });
+      expect(view.steps[1]).not.toHaveProperty('journalled');
+    });
 
     const second = child(request, 'run', 'REPORT');
     const report = JSON.parse((await second.line).slice('REPORT '.length));

@@ -163,6 +163,8 @@ export interface RequestStepState {
   attempts?: number;
   time?: number;
   txId?: string;
+  /** A run that stopped left this step's outcome in the node's step journal: the next run records it. */
+  journalled?: boolean;
 }
 
 /**

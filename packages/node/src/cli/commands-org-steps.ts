@@ -52,13 +52,15 @@ function readChanges(file: string, bad: (m: string) => Error): Record<string, Re
 
 /** One system's step as the CLI tells it. */
 function stepText(x: RequestStepState): string {
-  if (x.outcome === 'pending') return 'pending';
+  const journalled =
+    x.journalled === true ? ' (a stopped run left its outcome in the step journal: run execute to record it)' : '';
+  if (x.outcome === 'pending') return `pending${journalled}`;
   if (x.outcome === 'exception') {
     return `kept under the legal exception ${x.exception ?? ''}: ${erasureExceptionText(x.exception ?? '')}`;
   }
   if (x.outcome === 'failed') {
     const attempts = x.attempts === undefined ? '' : `, ${x.attempts} attempt(s)`;
-    return `FAILED (${x.failures ?? 1} run(s)${attempts}): ${x.error ?? ''}; fix the system and run execute again, or record a legal exception (except)`;
+    return `FAILED (${x.failures ?? 1} run(s)${attempts}): ${x.error ?? ''}; fix the system and run execute again, or record a legal exception (except)${journalled}`;
   }
   return `${x.step} done ${day(x.time ?? 0)}: ${x.rows ?? 0} row(s), digest ${x.digest ?? ''}, tx ${x.txId ?? ''}`;
 }

@@ -64,7 +64,6 @@ export class StepJournal {
         'SELECT * FROM request_step_journal WHERE org = ? AND request = ? AND system = ?',
       ),
       drop: db.prepare('DELETE FROM request_step_journal WHERE org = ? AND request = ? AND system = ?'),
-      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM request_step_journal'),
     };
   }
 
@@ -90,11 +89,6 @@ export class StepJournal {
 
   drop(org: string, request: string, system: string): void {
     this.q.drop.run(org, request, system);
-  }
-
-  /** Entries waiting for their `request.step` (an operator's health figure). */
-  size(): number {
-    return this.q.count.get()?.n ?? 0;
   }
 }
 

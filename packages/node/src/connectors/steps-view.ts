@@ -3,19 +3,24 @@
  * map in force (done, failed, exception or pending), how many are complete, and the request's legal
  * deadline (computed on the ledger: GDPR one month plus two on extension, CCPA 45 plus 45 days) with
  * the flags the requests queue shows: `overdue` (open past its deadline), `paused` (a failed step
- * keeps it open) and `atRisk` (paused with the deadline within `AT_RISK_DAYS`, or already past).
+ * keeps it open) and `atRisk` (paused with the deadline within `AT_RISK_DAYS`, or already past); a
+ * step whose outcome a stopped run left in the node's step journal is marked `journalled`.
  * Read from the ledger's state only; the API's steps answer and the CLI print it.
  */
 import { NodeError } from '../errors.js';
 import type { DataRequest } from '../modules/request.js';
 import type { RequestStep } from '../modules/request-steps.js';
 import type { OrgService } from '../orgs/org-service.js';
+import { stepJournalOf } from './step-journal.js';
 
 /** A paused request whose deadline is this close (or past) is at risk of being answered late. */
 export const AT_RISK_DAYS = 7;
 const DAY = 86_400_000;
 
-export type StepState = RequestStep | { request: string; system: string; outcome: 'pending' };
+export type StepState = (RequestStep | { request: string; system: string; outcome: 'pending' }) & {
+  /** The node's step journal holds this step's outcome from a run that stopped before recording it. */
+  journalled?: boolean;
+};
 
 export interface RequestStepsView {
   request: string;
@@ -53,9 +58,13 @@ export function requestStepsView(orgs: OrgService, org: string, id: string, now:
   const r = orgs.request(org, id);
   if (r === undefined) throw new NodeError('NOT_FOUND', `no request ${id} to ${org}`);
   const map = orgs.dataMap(org);
-  const steps: StepState[] = (map?.systems ?? []).map(
-    (system) => orgs.requestStep(org, id, system) ?? { request: id, system, outcome: 'pending' },
-  );
+  const journal = stepJournalOf(orgs.localDb());
+  const steps: StepState[] = (map?.systems ?? []).map((system) => {
+    const step: StepState = orgs.requestStep(org, id, system) ?? { request: id, system, outcome: 'pending' };
+    // A step a stopped run left in the journal: the next run records it (or runs it, if it rolled back).
+    const waiting = step.outcome !== 'done' && step.outcome !== 'exception' && journal.get(org, id, system);
+    return waiting ? { ...step, journalled: true } : step;
+  });
   const complete = steps.filter((s) => s.outcome === 'done' || s.outcome === 'exception').length;
   return {
     request: id,
