@@ -123,7 +123,15 @@ describe('a request paused on a failed step, re-run, and a legal exception', () 
     const paused = await call('GET', `${base}/steps`);
     expect(paused.body).toMatchObject({ paused: true, atRisk: false, complete: 0 });
     expect(paused.body.steps).toEqual([
-      expect.objectContaining({ system: 'crm', outcome: 'failed', error: 'CONNECTOR_FAILED', failures: 1 }),
+      expect.objectContaining({
+        system: 'crm',
+        outcome: 'failed',
+        error: 'CONNECTOR_FAILED',
+        failures: 1,
+        attempts: 1,
+        // The message stays on this node (the ledger holds the code): what the operator reads later.
+        message: 'CONNECTOR_FAILED: crm: cannot reach PostgreSQL (ECONNREFUSED)',
+      }),
       { request: req, system: 'vault', outcome: 'pending' },
     ]);
 
@@ -153,7 +161,8 @@ describe('a request paused on a failed step, re-run, and a legal exception', () 
     expect(crmCalls).toBe(callsBefore + 1);
     const after = await call('GET', `${base}/steps`);
     expect(after.body).toMatchObject({ status: 'fulfilled', paused: false, atRisk: false, complete: 2 });
-    expect(after.body.steps[0]).toMatchObject({ outcome: 'done', rows: 2, failures: 1 });
+    expect(after.body.steps[0]).toMatchObject({ outcome: 'done', rows: 2, failures: 1, attempts: 1 });
+    expect(after.body.steps[0]).not.toHaveProperty('message');
   });
 
   it('keeps one system under a legal exception, and fulfils once the others are done', async () => {

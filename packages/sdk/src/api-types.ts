@@ -165,6 +165,8 @@ export interface RequestStepState {
   txId?: string;
   /** A run that stopped left this step's outcome in the node's step journal: the next run records it. */
   journalled?: boolean;
+  /** A failed step's last error message, kept by the node that ran it (the ledger holds the code). */
+  message?: string;
 }
 
 /**

@@ -160,6 +160,8 @@ describe.skipIf(!enabled)('the requests queue with the org systems', { timeout: 
     const pp = await phone.newPage();
     const phoneQueue = await openQueue(pp);
     await phoneQueue.getByText('Failed: CONNECTOR_FAILED (1 run, 3 attempts)').waitFor();
+    // A fresh page still reads the failure's message, kept by the node (the ledger holds its code).
+    await phoneQueue.getByText(/^CONNECTOR_FAILED: crm: cannot reach PostgreSQL/).waitFor();
     await pp.screenshot({ path: join(SHOTS, 'console-steps-paused-phone.png'), fullPage: true });
     const overflow = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);

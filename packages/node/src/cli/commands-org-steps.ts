@@ -60,7 +60,8 @@ function stepText(x: RequestStepState): string {
   }
   if (x.outcome === 'failed') {
     const attempts = x.attempts === undefined ? '' : `, ${x.attempts} attempt(s)`;
-    return `FAILED (${x.failures ?? 1} run(s)${attempts}): ${x.error ?? ''}; fix the system and run execute again, or record a legal exception (except)${journalled}`;
+    const why = x.message === undefined ? (x.error ?? '') : x.message;
+    return `FAILED (${x.failures ?? 1} run(s)${attempts}): ${why}; fix the system and run execute again, or record a legal exception (except)${journalled}`;
   }
   return `${x.step} done ${day(x.time ?? 0)}: ${x.rows ?? 0} row(s), digest ${x.digest ?? ''}, tx ${x.txId ?? ''}`;
 }

@@ -23,6 +23,7 @@ import {
   type TableRows,
 } from './connector.js';
 import { attemptStep, type StepOutcome } from './step-attempt.js';
+import { stepErrorsOf } from './step-errors.js';
 import { stepJournalOf } from './step-journal.js';
 
 export interface ExecuteOptions {
@@ -170,6 +171,7 @@ async function runSteps(
   const report: ExecutionReport = { request: requestId, status: 'paused', steps: [], exports: [] };
 
   const journal = stepJournalOf(orgs.localDb());
+  const errors = stepErrorsOf(orgs.localDb());
   for (const system of map.systems) {
     const prior = orgs.requestStep(org, requestId, system);
     if (prior !== undefined && prior.outcome !== 'failed') {
@@ -222,6 +224,7 @@ async function runSteps(
         error: errorCode(lastError),
         attempts: tried,
       });
+      errors.put(org, requestId, system, error);
       report.steps.push({
         system,
         step,
@@ -249,6 +252,7 @@ async function runSteps(
       );
     }
     journal.drop(org, requestId, system);
+    errors.drop(org, requestId, system);
     report.steps.push({
       system,
       step,

@@ -11,6 +11,7 @@ import { NodeError } from '../errors.js';
 import type { DataRequest } from '../modules/request.js';
 import type { RequestStep } from '../modules/request-steps.js';
 import type { OrgService } from '../orgs/org-service.js';
+import { stepErrorsOf } from './step-errors.js';
 import { stepJournalOf } from './step-journal.js';
 
 /** A paused request whose deadline is this close (or past) is at risk of being answered late. */
@@ -20,6 +21,8 @@ const DAY = 86_400_000;
 export type StepState = (RequestStep | { request: string; system: string; outcome: 'pending' }) & {
   /** The node's step journal holds this step's outcome from a run that stopped before recording it. */
   journalled?: boolean;
+  /** A failed step's last error message, when this node ran it (never a value: systems, tables, SQLSTATEs). */
+  message?: string;
 };
 
 export interface RequestStepsView {
@@ -59,11 +62,18 @@ export function requestStepsView(orgs: OrgService, org: string, id: string, now:
   if (r === undefined) throw new NodeError('NOT_FOUND', `no request ${id} to ${org}`);
   const map = orgs.dataMap(org);
   const journal = stepJournalOf(orgs.localDb());
+  const errors = stepErrorsOf(orgs.localDb());
   const steps: StepState[] = (map?.systems ?? []).map((system) => {
     const step: StepState = orgs.requestStep(org, id, system) ?? { request: id, system, outcome: 'pending' };
     // A step a stopped run left in the journal: the next run records it (or runs it, if it rolled back).
     const waiting = step.outcome !== 'done' && step.outcome !== 'exception' && journal.get(org, id, system);
-    return waiting ? { ...step, journalled: true } : step;
+    // The failed step's message, kept by this node (the ledger holds only its code).
+    const message = step.outcome === 'failed' ? errors.get(org, id, system)?.message : undefined;
+    return {
+      ...step,
+      ...(waiting ? { journalled: true } : {}),
+      ...(message === undefined ? {} : { message }),
+    };
   });
   const complete = steps.filter((s) => s.outcome === 'done' || s.outcome === 'exception').length;
   return {

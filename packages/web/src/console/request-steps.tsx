@@ -106,6 +106,7 @@ export function StepsCell({
         {s.steps.map((x) => (
           <li key={x.system}>
             <code>{x.system}</code> {stepBadge(x)}
+            {x.message !== undefined && <div className="muted small">{x.message}</div>}
           </li>
         ))}
       </ul>
