@@ -142,7 +142,8 @@ export interface OrgRecordsPage {
 /** `GET /v1/orgs/:org/requests`. */
 export interface OrgRequests {
   now: number;
-  requests: (DataRequest & { overdue: boolean })[];
+  /** `ackOverdue`: the confirmation of receipt the CCPA asks within 10 business days is late. */
+  requests: (DataRequest & { overdue: boolean; ackOverdue: boolean })[];
   next: string | null;
 }
 
@@ -236,6 +237,8 @@ export interface RegisterRecordInput {
   value: JsonValue;
   /** A special category on a basis other than consent: its GDPR Art. 9(2) condition (`ART9_CONDITIONS`). */
   condition?: Art9Condition;
+  /** Purposes served by decisions taken solely by machine with legal or similar effects (GDPR Art. 22). */
+  automated?: string[];
 }
 
 /** An access: its result code, and the value when the ledger accepted it. */

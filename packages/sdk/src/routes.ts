@@ -57,6 +57,7 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/erase': 'erase',
   'GET /v1/orgs/{org}/requests': 'orgRequests',
   'POST /v1/orgs/{org}/requests/{id}/extend': 'extendRequest',
+  'POST /v1/orgs/{org}/requests/{id}/acknowledge': 'acknowledgeRequest',
   'POST /v1/orgs/{org}/requests/{id}/fulfil': 'fulfilRequest',
   'POST /v1/orgs/{org}/requests/{id}/reject': 'rejectRequest',
   'GET /v1/orgs/{org}/requests/{id}/steps': 'requestSteps',

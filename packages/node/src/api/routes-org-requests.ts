@@ -3,7 +3,7 @@
  * org's answers (extend, fulfil, reject), registered under `/v1/orgs/:org`; and the overdue
  * requests across the consortium, a members' route that any node serves, org keys or not.
  */
-import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS } from '@custos/protocol/ledger';
+import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS, REVIEW_OUTCOMES } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { MAX_RECTIFICATIONS, MAX_RECTIFY_VALUE_CHARS } from '../connectors/connector.js';
 import { executeRequest } from '../connectors/execute.js';
@@ -32,7 +32,10 @@ const EXCEPTIONS = Type.Array(
   }),
   { minItems: 1, maxItems: MAX_EXCEPTIONS },
 );
-const FULFIL_BODY = closed({ exceptions: Type.Optional(EXCEPTIONS) });
+const FULFIL_BODY = closed({
+  exceptions: Type.Optional(EXCEPTIONS),
+  outcome: Type.Optional(stringEnum(REVIEW_OUTCOMES)),
+});
 /** Reasons are codes (issue: no free text on the ledger), each with its legal basis (docs/customer-data.md). */
 const REASON_BODIES = {
   extend: closed({ reason: stringEnum(EXTEND_REASONS) }),
@@ -111,13 +114,32 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
 
   reasoned('extend');
   app.post(
+    '/requests/:id/acknowledge',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Confirm receipt of a request',
+          'Commits request.acknowledge signed by the org: it received the request and will process it. CCPA requests to know, delete and correct carry `ackDeadline`, 10 business days after they were made (CCPA regulations 7021(a)); the queue marks a late confirmation `ackOverdue`. Once per request (`CONFLICT` after).',
+        ),
+        params: ORG_ID_PARAMS,
+        body: Type.Optional(closed({})),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      return orgs.submit(org, 'request.acknowledge', { request: id });
+    },
+  );
+  app.post(
     '/requests/:id/fulfil',
     {
       ...member,
       schema: {
         ...orgDoc(
           'Fulfil a request',
-          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`.',
+          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`. A review of an automated decision (GDPR Art. 22(3)) needs `outcome`: `upheld` (a person kept the decision) or `changed`; other kinds take none (`INVALID_ARGS`).',
         ),
         params: ORG_ID_PARAMS,
         body: FULFIL_BODY,
@@ -126,8 +148,12 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     },
     async (request) => {
       const { org, id } = request.params;
-      const { exceptions } = request.body;
-      return orgs.submit(org, 'request.fulfil', { request: id, ...(exceptions === undefined ? {} : { exceptions }) });
+      const { exceptions, outcome } = request.body;
+      return orgs.submit(org, 'request.fulfil', {
+        request: id,
+        ...(exceptions === undefined ? {} : { exceptions }),
+        ...(outcome === undefined ? {} : { outcome }),
+      });
     },
   );
 

@@ -13,7 +13,7 @@ import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
 import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
-import { type DataRequest, isOverdue, requestKey } from '../modules/request.js';
+import { type DataRequest, isAckOverdue, isOverdue, requestKey } from '../modules/request.js';
 import { type RequestStep, requestStepKey } from '../modules/request-steps.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { Vault } from '../vault/vault.js';
@@ -33,6 +33,8 @@ export interface RegisterInput {
   value: JsonValue;
   /** A special category on a basis other than consent: its GDPR Art. 9(2) condition. */
   condition?: Art9Condition;
+  /** Purposes served by solely automated decisions with legal or similar effects (GDPR Art. 22). */
+  automated?: string[];
 }
 
 /** One line per event an operator may need, never with a value, a subject or a salt. */
@@ -191,6 +193,7 @@ export class OrgService {
           vaultRef,
           retentionDays: input.retentionDays,
           ...(input.condition === undefined ? {} : { condition: input.condition }),
+          ...(input.automated === undefined ? {} : { automated: input.automated }),
         },
         now,
         ttlMs: REGISTER_TTL_MS,
@@ -441,15 +444,18 @@ export class OrgService {
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
   }
 
-  /** Requests made to an org, soonest deadline first; `overdue` marks the ones past their deadline. */
-  requests(orgId: string, now = this.node.latest().time): (DataRequest & { overdue: boolean })[] {
-    const out: (DataRequest & { overdue: boolean })[] = [];
+  /**
+   * Requests made to an org, soonest deadline first; `overdue` marks the ones past their deadline,
+   * `ackOverdue` those whose confirmation of receipt is late (CCPA regulations 7021(a)).
+   */
+  requests(orgId: string, now = this.node.latest().time): (DataRequest & { overdue: boolean; ackOverdue: boolean })[] {
+    const out: (DataRequest & { overdue: boolean; ackOverdue: boolean })[] = [];
     let after: string | undefined;
     for (;;) {
       const page = this.node.store.listState(`request/${orgId}/`, after, 500);
       for (const row of page) {
         const r = JSON.parse(row.value) as DataRequest;
-        out.push({ ...r, overdue: isOverdue(r, now) });
+        out.push({ ...r, overdue: isOverdue(r, now), ackOverdue: isAckOverdue(r, now) });
       }
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;

@@ -2,7 +2,7 @@
  * Data-subject requests as an org handles them (its queue, fulfilling, extending, rejecting), its
  * records past retention, its privacy risk in money, and the chain-wide list of overdue requests (public).
  */
-import type { ErasureExceptionEntry, ExtendReason, RejectReason } from '@custos/protocol/ledger';
+import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
 import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
 import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
@@ -18,16 +18,32 @@ export async function orgRequests(
   return t.json('GET', `/v1/orgs/${seg(org)}/requests${pageQuery(q)}`, undefined, opts);
 }
 
-/** `POST /v1/orgs/{org}/requests/{id}/fulfil`, with the erasure exceptions if any. */
+/**
+ * `POST /v1/orgs/{org}/requests/{id}/fulfil`, with the erasure exceptions if any, or a review's
+ * outcome (GDPR Art. 22(3)).
+ */
 export async function fulfilRequest(
   t: Transport,
   org: string,
   request: string,
-  answer: { exceptions?: ErasureExceptionEntry[] } = {},
+  answer: { exceptions?: ErasureExceptionEntry[]; outcome?: ReviewOutcome } = {},
   opts?: CallOptions,
 ): Promise<CommitResult> {
-  const body = answer.exceptions === undefined ? {} : { exceptions: answer.exceptions };
+  const body = {
+    ...(answer.exceptions === undefined ? {} : { exceptions: answer.exceptions }),
+    ...(answer.outcome === undefined ? {} : { outcome: answer.outcome }),
+  };
   return t.json('POST', `${requestPath(org, request)}/fulfil`, body, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/acknowledge`: the org confirms it received the request. */
+export async function acknowledgeRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${requestPath(org, request)}/acknowledge`, {}, opts, true);
 }
 
 /** `POST /v1/orgs/{org}/requests/{id}/extend`. */

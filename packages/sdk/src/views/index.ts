@@ -16,7 +16,7 @@ export {
   type RequestView,
   recordState,
 } from './company.js';
-export { recordDates, recordSentence } from './records.js';
+export { automatedText, recordDates, recordSentence } from './records.js';
 export { eventSentence, type GovActionLike, govActionText, type SentenceContext } from './sentences.js';
 export { orgName, orgOfKey } from './trust.js';
 export {
@@ -24,6 +24,7 @@ export {
   BASIS_TEXT,
   basisShort,
   basisText,
+  complaintText,
   deadlineRule,
   erasureExceptionText,
   extendReasonText,
@@ -37,6 +38,7 @@ export {
   rejectReasonText,
   requestNoun,
   resultText,
+  reviewOutcomeText,
   type Subject,
   sourceText,
   type Tone,

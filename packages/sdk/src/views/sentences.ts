@@ -15,6 +15,7 @@ import {
   lowerLabels,
   rejectReasonText,
   requestNoun,
+  reviewOutcomeText,
   type Subject,
   typeText,
   type ViewFormat,
@@ -74,8 +75,13 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
     case 'request.extend':
       return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
-    case 'request.fulfil':
-      return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+    case 'request.fulfil': {
+      const outcome = str('outcome');
+      const answer = `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+      return outcome === '' ? answer : `${answer}: ${reviewOutcomeText(outcome)}`;
+    }
+    case 'request.acknowledge':
+      return `${who} confirmed it received ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.step': {
       const system = str('system');
       const rows = typeof a.rows === 'number' ? a.rows : 0;

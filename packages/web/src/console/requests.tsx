@@ -1,8 +1,15 @@
 /** The requests queue: soonest deadline first, overdue ones flagged; answer, extend or refuse each. */
 
-import { EXTEND_REASONS, type ExtendReason, REJECT_REASONS, type RejectReason } from '@custos/protocol/ledger';
+import {
+  EXTEND_REASONS,
+  type ExtendReason,
+  REJECT_REASONS,
+  REVIEW_OUTCOMES,
+  type RejectReason,
+  type ReviewOutcome,
+} from '@custos/protocol/ledger';
 import type { RequestSteps } from '@custos/sdk';
-import { extendReasonText, rejectReasonText, resultText } from '@custos/sdk/views';
+import { extendReasonText, rejectReasonText, resultText, reviewOutcomeText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, short } from '../lib/format.js';
@@ -12,7 +19,17 @@ import { Badge, ConfirmDialog, Empty, Notice } from '../ui/ui.js';
 import type { ConsoleRequest, OrgData } from './data.js';
 import { ExceptDialog, loadOpenSteps, runText, STEP_KINDS, StepsCell } from './request-steps.js';
 
-type Dialog = { kind: 'extend' | 'reject'; request: ConsoleRequest } | undefined;
+type Dialog = { kind: 'extend' | 'reject' | 'review'; request: ConsoleRequest } | undefined;
+
+/** The reason codes, or the outcomes of a review, a dialog offers, in words. */
+function dialogCodes(kind: 'extend' | 'reject' | 'review'): { codes: readonly string[]; text: (c: string) => string } {
+  if (kind === 'extend') return { codes: EXTEND_REASONS, text: extendReasonText };
+  if (kind === 'review') {
+    const text = (c: string) => reviewOutcomeText(c).replace(/^./, (x) => x.toUpperCase());
+    return { codes: REVIEW_OUTCOMES, text };
+  }
+  return { codes: REJECT_REASONS, text: rejectReasonText };
+}
 
 export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) {
   const id = useId();
@@ -123,6 +140,17 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                         {r.originalDeadline !== null && (
                           <div className="muted small">Extended from {day(r.originalDeadline)}</div>
                         )}
+                        {r.ackDeadline !== undefined && r.acknowledgedAt === undefined && (
+                          <div>
+                            <Badge tone={d.now > r.ackDeadline ? 'danger' : 'warn'}>
+                              {d.now > r.ackDeadline ? 'Receipt not confirmed, due' : 'Confirm receipt by'}{' '}
+                              {day(r.ackDeadline)}
+                            </Badge>
+                          </div>
+                        )}
+                        {r.acknowledgedAt !== undefined && (
+                          <div className="muted small">Receipt confirmed {day(r.acknowledgedAt)}</div>
+                        )}
                       </td>
                       <td data-label="Request">
                         {requestConsoleText(r.kind)}
@@ -151,12 +179,33 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                       </td>
                       <td data-label="Actions">
                         <div className="row">
+                          {r.ackDeadline !== undefined && r.acknowledgedAt === undefined && (
+                            <button
+                              type="button"
+                              className="btn btn-small"
+                              disabled={busy !== undefined}
+                              onClick={() =>
+                                act(r, 'Receipt confirmed; the customer sees it.', () =>
+                                  d.api.acknowledgeRequest(d.org, r.id),
+                                )
+                              }
+                            >
+                              Confirm receipt
+                            </button>
+                          )}
                           {s === undefined && (
                             <button
                               type="button"
                               className="btn btn-small btn-primary"
                               disabled={busy !== undefined}
-                              onClick={() => fulfil(r)}
+                              onClick={() => {
+                                if (r.kind !== 'review') {
+                                  void fulfil(r);
+                                  return;
+                                }
+                                setReason(REVIEW_OUTCOMES[0]);
+                                setDialog({ kind: 'review', request: r });
+                              }}
                             >
                               {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
                             </button>
@@ -207,6 +256,9 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                 <span>
                   {requestConsoleText(r.kind)} for <code>{short(r.subject)}</code>
                   {r.reason !== null && <span className="muted"> — {rejectReasonText(r.reason)}</span>}
+                  {r.reviewOutcome !== undefined && (
+                    <span className="muted"> — {reviewOutcomeText(r.reviewOutcome)}</span>
+                  )}
                 </span>
                 <Badge tone={r.status === 'fulfilled' ? 'ok' : 'danger'}>
                   {r.status === 'fulfilled' ? 'Fulfilled' : 'Refused'} on {day(r.closedAt!)}
@@ -236,8 +288,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
 
       <ConfirmDialog
         open={dialog !== undefined}
-        title={dialog?.kind === 'extend' ? 'Extend the deadline once' : 'Refuse this request'}
-        confirm={dialog?.kind === 'extend' ? 'Extend' : 'Refuse'}
+        title={
+          dialog?.kind === 'extend'
+            ? 'Extend the deadline once'
+            : dialog?.kind === 'review'
+              ? 'Record the human review'
+              : 'Refuse this request'
+        }
+        confirm={dialog?.kind === 'extend' ? 'Extend' : dialog?.kind === 'review' ? 'Record the outcome' : 'Refuse'}
         danger={dialog?.kind === 'reject'}
         onCancel={() => setDialog(undefined)}
         onConfirm={() => {
@@ -245,7 +303,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
           if (dl === undefined) return;
           setDialog(undefined);
           const r = dl.request;
-          if (dl.kind === 'extend') {
+          if (dl.kind === 'review') {
+            const outcome = (REVIEW_OUTCOMES as readonly string[]).includes(reason)
+              ? (reason as ReviewOutcome)
+              : 'upheld';
+            act(r, 'Review recorded; the customer sees the outcome.', () =>
+              d.api.fulfilRequest(d.org, r.id, { outcome }),
+            );
+          } else if (dl.kind === 'extend') {
             const code = (EXTEND_REASONS as readonly string[]).includes(reason)
               ? (reason as ExtendReason)
               : 'complexity';
@@ -261,15 +326,17 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
         <p>
           {dialog?.kind === 'extend'
             ? 'The law allows one extension (GDPR: two more months; CCPA: 45 more days). The customer sees the reason.'
-            : 'The customer sees the reason, and can take it to a regulator.'}
+            : dialog?.kind === 'review'
+              ? 'A person, not a machine, looked at the decision and heard the customer (GDPR Art. 22(3)). The customer sees the outcome.'
+              : 'The customer sees the reason, and can take it to a regulator.'}
         </p>
         <div className="field">
-          <label htmlFor={`${id}-reason`}>Reason</label>
+          <label htmlFor={`${id}-reason`}>{dialog?.kind === 'review' ? 'Outcome' : 'Reason'}</label>
           {/* Codes, not free text: the ledger keeps what is written on it for good. */}
           <select id={`${id}-reason`} value={reason} onChange={(e) => setReason(e.target.value)}>
-            {(dialog?.kind === 'extend' ? EXTEND_REASONS : REJECT_REASONS).map((code) => (
+            {dialogCodes(dialog?.kind ?? 'reject').codes.map((code) => (
               <option key={code} value={code}>
-                {dialog?.kind === 'extend' ? extendReasonText(code) : rejectReasonText(code)}
+                {dialogCodes(dialog?.kind ?? 'reject').text(code)}
               </option>
             ))}
           </select>

@@ -8,11 +8,13 @@ import { labelOf } from '@custos/protocol/consent';
 import type { OptOut } from '@custos/protocol/ledger';
 import type { TrustAnchor, VerifiedHistory } from '@custos/sdk';
 import {
+  automatedText,
   basisText,
   type ConsentView as CompanyConsent,
   type RecordView as CompanyRecord,
   type CompanyView,
   companyView,
+  complaintText,
   extendReasonText,
   ISO_FORMAT,
   lowerLabels,
@@ -22,6 +24,7 @@ import {
   recordSentence,
   rejectReasonText,
   requestNoun,
+  reviewOutcomeText,
 } from '@custos/sdk/views';
 import { cliCommand } from '../../invocation.js';
 import type { Grant } from '../../modules/consent.js';
@@ -205,6 +208,10 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
       lines.push(`        for ${labelOf(code)} (${code}): ${basisText(basis)}`);
     }
     if (r.copies.length > 0) lines.push(`        copied to ${r.copies.map((c) => orgName(trust, c.org)).join(', ')}`);
+    const automated = automatedText(r);
+    if (automated !== undefined) {
+      lines.push(`        ${automated} (${cliCommand(`request open --org ${v.org} --kind review --records ${r.id}`)})`);
+    }
   }
   lines.push('  Consent:');
   if (v.consents.length === 0) lines.push('    none given');
@@ -236,9 +243,18 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
         : r.liftedAt !== undefined
           ? `; lifted ${day(r.liftedAt)}`
           : `; in force (to lift it: ${cliCommand(`request lift --org ${v.org} --request ${r.id}`)})`;
+    const ack =
+      r.acknowledgedAt !== undefined
+        ? `; receipt confirmed ${day(r.acknowledgedAt)}`
+        : r.ackDeadline !== undefined && r.status === 'open'
+          ? `; receipt to be confirmed by ${day(r.ackDeadline)}`
+          : '';
+    const review = r.reviewOutcome === undefined ? '' : `: ${reviewOutcomeText(r.reviewOutcome)}`;
     lines.push(
-      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${pause}`,
+      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${review}${ack}${pause}`,
     );
+    if (r.status === 'rejected' || (r.status === 'open' && now > r.deadline))
+      lines.push(`      ${complaintText(r.jurisdiction)}`);
   }
   lines.push('  Timeline:');
   if (v.events.length === 0) lines.push('    nothing yet');
