@@ -31,12 +31,16 @@ const INTEGRATION = [
   'packages/node/test/connectors-http.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
+  // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL
+  'packages/node/test/connectors-ops.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
   // `custos keys evm` against a `custos node start` process
   'packages/node/test/cli-evm-keys.test.ts',
   'packages/node/test/cli-customer.test.ts',
+  // an operator's request steps through the CLI against a node with a PostgreSQL system
+  'packages/node/test/cli-request-steps.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm

@@ -1,4 +1,8 @@
 export { createServer, listen, type ServerOptions } from './api/server.js';
+export { parseDataMap, publishArgs } from './connectors/datamap.js';
+export { type ExecutionReport, executeRequest } from './connectors/execute.js';
+export { PostgresConnector, type PostgresConnectorOptions } from './connectors/postgres.js';
+export { VaultConnector } from './connectors/vault-connector.js';
 export { type ConsortiumNodeOptions, openConsortiumNode } from './consortium/peer-node.js';
 export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';

@@ -158,16 +158,35 @@ export interface RequestStepState {
   digest?: string | null;
   exception?: string | null;
   error?: string | null;
+  /** Failed runs recorded. */
   failures?: number;
+  /** Attempts of the connector's step over those failed runs (each run retries with backoff). */
+  attempts?: number;
   time?: number;
   txId?: string;
+  /** A run that stopped left this step's outcome in the node's step journal: the next run records it. */
+  journalled?: boolean;
+  /** A failed step's last error message, kept by the node that ran it (the ledger holds the code). */
+  message?: string;
 }
 
-/** `GET /v1/orgs/:org/requests/:id/steps`: "erased in `complete` of `systems` systems". */
+/**
+ * `GET /v1/orgs/:org/requests/:id/steps`: "erased in `complete` of `systems` systems", with the legal
+ * deadline: `overdue` (open past it), `paused` (a failed step keeps it open), `atRisk` (paused and the
+ * deadline a week away or less, or past), all as of `now` (the latest block time).
+ */
 export interface RequestSteps {
   request: string;
   kind: string;
+  jurisdiction: string;
   status: string;
+  now: number;
+  openedAt: number;
+  deadline: number;
+  originalDeadline: number | null;
+  overdue: boolean;
+  paused: boolean;
+  atRisk: boolean;
   map: { version: number; digest: string } | null;
   complete: number;
   systems: number;
@@ -187,6 +206,8 @@ export interface RequestExecution {
     txId: string | null;
     attempts: number;
     error?: string;
+    /** The outcome came from the node's step journal: the system had committed before the node stopped. */
+    recovered?: boolean;
   }[];
   fulfilTxId?: string;
   /** Access and export: each system's rows, with the salt that recomputes its recorded digest. */

@@ -46,6 +46,7 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
+export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {

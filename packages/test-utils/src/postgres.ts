@@ -204,3 +204,6 @@ export class PostgresServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The node's connectors and data-map helpers, for test suites outside the node package (the web app's). */
+export { PostgresConnector, parseDataMap, publishArgs, VaultConnector } from '@custos/node';

@@ -3,9 +3,11 @@
  * on the ledger, signed with its key. The vault decrypts only for an access the ledger accepted; an
  * erasure shreds the keys first and then commits `data.erased`. Retention runs by itself.
  */
+
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Art9Condition, type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
+import type Database from 'better-sqlite3';
 import type { Connector } from '../connectors/connector.js';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
@@ -80,6 +82,11 @@ export class OrgService {
 
   connectorsOf(orgId: string): readonly Connector[] | undefined {
     return this.connectors.get(orgId);
+  }
+
+  /** This node's own SQLite database (never replicated): node-local tables such as the step journal. */
+  localDb(): Database.Database {
+    return this.node.store.db;
   }
 
   /** Orgs whose keys and vaults this node holds. */

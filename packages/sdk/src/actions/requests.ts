@@ -4,15 +4,7 @@
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
 import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
-import type {
-  CommitResult,
-  OrgRequests,
-  OrgRetention,
-  OverdueRequests,
-  PageQuery,
-  RequestExecution,
-  RequestSteps,
-} from '../api-types.js';
+import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
 
@@ -76,27 +68,6 @@ export async function rejectRequest(
   return t.json('POST', `${requestPath(org, request)}/reject`, { reason }, opts, true);
 }
 
-/** `GET /v1/orgs/{org}/requests/{id}/steps`. */
-export async function requestSteps(
-  t: Transport,
-  org: string,
-  request: string,
-  opts?: CallOptions,
-): Promise<RequestSteps> {
-  return t.json('GET', `${requestPath(org, request)}/steps`, undefined, opts);
-}
-
-/** `POST /v1/orgs/{org}/requests/{id}/execute`. */
-export async function executeRequest(
-  t: Transport,
-  org: string,
-  request: string,
-  body: { attempts?: number } = {},
-  opts?: CallOptions,
-): Promise<RequestExecution> {
-  return t.json('POST', `${requestPath(org, request)}/execute`, body, opts, true);
-}
-
 /** `GET /v1/orgs/{org}/retention`. */
 export async function orgRetention(
   t: Transport,
@@ -112,7 +83,7 @@ export async function overdueRequests(t: Transport, q: PageQuery = {}, opts?: Ca
   return t.json('GET', `/v1/requests/overdue${pageQuery(q)}`, undefined, opts);
 }
 
-function requestPath(org: string, request: string): string {
+export function requestPath(org: string, request: string): string {
   return `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}`;
 }
 

@@ -7,6 +7,7 @@ import { labelOf } from '@custos/protocol/consent';
 import type { SignedTx } from '@custos/protocol/ledger';
 import {
   basisText,
+  erasureExceptionText,
   extendReasonText,
   ISO_FORMAT,
   list,
@@ -89,7 +90,7 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
         return `${who} ${done} ${rows} row${rows === 1 ? '' : 's'} of ${your} data in its system ${system}, for ${your} request`;
       }
       if (str('outcome') === 'exception') {
-        return `${who} kept ${your} data in its system ${system} under a legal exception (${str('exception')})`;
+        return `${who} kept ${your} data in its system ${system} under a legal exception: ${erasureExceptionText(str('exception'))}`;
       }
       return `${who} could not yet complete ${your} request in its system ${system} (${str('error')}); it will try again`;
     }

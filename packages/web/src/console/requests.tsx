@@ -8,13 +8,16 @@ import {
   type RejectReason,
   type ReviewOutcome,
 } from '@custos/protocol/ledger';
+import type { RequestSteps } from '@custos/sdk';
 import { extendReasonText, rejectReasonText, resultText, reviewOutcomeText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, short } from '../lib/format.js';
+import { useAsync } from '../lib/use-async.js';
 import { requestConsoleText } from '../lib/words.js';
 import { Badge, ConfirmDialog, Empty, Notice } from '../ui/ui.js';
 import type { ConsoleRequest, OrgData } from './data.js';
+import { ExceptDialog, loadOpenSteps, runText, STEP_KINDS, StepsCell } from './request-steps.js';
 
 type Dialog = { kind: 'extend' | 'reject' | 'review'; request: ConsoleRequest } | undefined;
 
@@ -36,6 +39,25 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
   const [reason, setReason] = useState<string>('');
   const open = d.requests.filter((r) => r.status === 'open').sort((a, b) => a.deadline - b.deadline);
   const closed = d.requests.filter((r) => r.status !== 'open').sort((a, b) => (b.closedAt ?? 0) - (a.closedAt ?? 0));
+  const stepIds = open.filter((r) => STEP_KINDS.has(r.kind)).map((r) => r.id);
+  // Each open request's steps in the org's systems (issue 16), reloaded with the queue.
+  const steps = useAsync((signal) => loadOpenSteps(d.api, d.org, stepIds, signal), [d, stepIds.join(',')]);
+  const [excepting, setExcepting] = useState<RequestSteps>();
+
+  /** Runs the request in every system of the data map, from the first one not complete (the node resumes there). */
+  const run = async (r: ConsoleRequest) => {
+    setBusy(r.id);
+    setMessage(undefined);
+    try {
+      setMessage(runText(await d.api.executeRequest(d.org, r.id)));
+    } catch (e) {
+      setMessage({ tone: 'danger', text: errorText(e) });
+    } finally {
+      setBusy(undefined);
+      steps.reload();
+      reload();
+    }
+  };
 
   const act = async (r: ConsoleRequest, what: string, fn: () => Promise<{ code: string }>) => {
     setBusy(r.id);
@@ -86,12 +108,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                   <th scope="col">Request</th>
                   <th scope="col">Customer</th>
                   <th scope="col">Asked on</th>
+                  <th scope="col">In your systems</th>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
                 {open.map((r) => {
                   const left = daysUntil(r.deadline, d.now);
+                  const s = steps.data?.get(r.id);
                   return (
                     <tr key={r.id} className={r.overdue ? 'row-danger' : undefined}>
                       <td data-label="Deadline">
@@ -103,6 +127,16 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                             <Badge tone={left <= 7 ? 'warn' : 'neutral'}>{left} days left</Badge>
                           )}
                         </div>
+                        {s?.atRisk === true && (
+                          <div>
+                            <Badge tone="danger">At risk: a failed step keeps it open</Badge>
+                          </div>
+                        )}
+                        {s?.paused === true && !s.atRisk && (
+                          <div>
+                            <Badge tone="warn">Paused on a failed step</Badge>
+                          </div>
+                        )}
                         {r.originalDeadline !== null && (
                           <div className="muted small">Extended from {day(r.originalDeadline)}</div>
                         )}
@@ -129,6 +163,20 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                         <code title={r.subject}>{short(r.subject)}</code>
                       </td>
                       <td data-label="Asked on">{day(r.openedAt)}</td>
+                      <td data-label="In your systems">
+                        {s === undefined ? (
+                          <span className="muted">
+                            {STEP_KINDS.has(r.kind) && steps.data === undefined ? '…' : '—'}
+                          </span>
+                        ) : (
+                          <StepsCell
+                            s={s}
+                            busy={busy !== undefined}
+                            onRun={() => run(r)}
+                            onExcept={() => setExcepting(s)}
+                          />
+                        )}
+                      </td>
                       <td data-label="Actions">
                         <div className="row">
                           {r.ackDeadline !== undefined && r.acknowledgedAt === undefined && (
@@ -145,21 +193,23 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                               Confirm receipt
                             </button>
                           )}
-                          <button
-                            type="button"
-                            className="btn btn-small btn-primary"
-                            disabled={busy !== undefined}
-                            onClick={() => {
-                              if (r.kind !== 'review') {
-                                void fulfil(r);
-                                return;
-                              }
-                              setReason(REVIEW_OUTCOMES[0]);
-                              setDialog({ kind: 'review', request: r });
-                            }}
-                          >
-                            {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
-                          </button>
+                          {s === undefined && (
+                            <button
+                              type="button"
+                              className="btn btn-small btn-primary"
+                              disabled={busy !== undefined}
+                              onClick={() => {
+                                if (r.kind !== 'review') {
+                                  void fulfil(r);
+                                  return;
+                                }
+                                setReason(REVIEW_OUTCOMES[0]);
+                                setDialog({ kind: 'review', request: r });
+                              }}
+                            >
+                              {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
+                            </button>
+                          )}
                           {r.originalDeadline === null && !r.overdue && (
                             <button
                               type="button"
@@ -219,6 +269,22 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
           </ul>
         )}
       </section>
+
+      <ExceptDialog
+        s={excepting}
+        onCancel={() => setExcepting(undefined)}
+        onConfirm={(system, code) => {
+          const s = excepting;
+          setExcepting(undefined);
+          const r = open.find((x) => x.id === s?.request);
+          if (r === undefined) return;
+          act(r, `Recorded: system ${system} keeps the data under a legal exception.`, async () => {
+            const res = await d.api.exceptRequestStep(d.org, r.id, system, code);
+            steps.reload();
+            return res;
+          });
+        }}
+      />
 
       <ConfirmDialog
         open={dialog !== undefined}
