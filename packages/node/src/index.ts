@@ -1,4 +1,11 @@
 export { createServer, listen, type ServerOptions } from './api/server.js';
+export {
+  findPostgresBinaries,
+  POSTGRES_HINT,
+  PostgresServer,
+  type PostgresServerOptions,
+  requirePostgresBinaries,
+} from './connectors/postgres-server.js';
 export { type ConsortiumNodeOptions, openConsortiumNode } from './consortium/peer-node.js';
 export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
