@@ -75,12 +75,16 @@ describe.skipIf(!needsPostgres(import.meta.url))('a PostgreSQL server', () => {
     const dir = join(tempDir(), 'pg');
     const first = await PostgresServer.start({ dir });
     const password = first.password;
-    let url = await first.createDatabase('kept');
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query('CREATE TABLE t AS SELECT 1 AS x UNION ALL SELECT 2');
-    await c.end();
-    await first.stop();
+    let url: string;
+    try {
+      url = await first.createDatabase('kept');
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query('CREATE TABLE t AS SELECT 1 AS x UNION ALL SELECT 2');
+      await c.end();
+    } finally {
+      await first.stop();
+    }
     const second = await PostgresServer.start({ dir, password });
     try {
       url = second.url('kept');

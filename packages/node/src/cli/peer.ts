@@ -9,6 +9,7 @@ import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { loadConnectors } from '../connectors/config.js';
+import { stopRetentionSchedules } from '../connectors/retention.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
@@ -126,10 +127,13 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
     // close does not wait for them; committed blocks are already durable.
     orgs.stop();
-    closing ??= Promise.all([app.close(), node.close(), orgs.closeConnectors()]).then(() => {
-      for (const v of vaults.values()) v.close();
-      lock.release();
-    });
+    // Retention schedules first: a run in progress finishes before its connectors close.
+    closing ??= stopRetentionSchedules(orgs)
+      .then(() => Promise.all([app.close(), node.close(), orgs.closeConnectors()]))
+      .then(() => {
+        for (const v of vaults.values()) v.close();
+        lock.release();
+      });
     return closing;
   };
   // The clock alarm: heights and times only.
