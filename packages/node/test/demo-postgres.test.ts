@@ -174,6 +174,40 @@ describe.skipIf(!enabled)('the demo with PostgreSQL', () => {
     expect(records.length).toBe(3);
     expect(records.every((r) => r.erasedAt !== null)).toBe(true);
 
+    // `custos history` tells Ada the same, each step verified against the quorum certificate.
+    const history = await h.run([
+      'history',
+      '--wallet',
+      ada.wallet,
+      '--wallet-passphrase-file',
+      join(h.home, 'passphrase'),
+      '--node',
+      doc.url,
+    ]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toContain('Erased in 3 of 3 systems:');
+    for (const s of run.steps) {
+      expect(history.stdout).toContain(`✓ ${s.system}: erased ${s.rows} row${s.rows === 1 ? '' : 's'}, `);
+      expect(history.stdout).toContain(`tx ${s.txId}, digest ${s.digest}`);
+    }
+    const json = await h.run([
+      'history',
+      '--wallet',
+      ada.wallet,
+      '--wallet-passphrase-file',
+      join(h.home, 'passphrase'),
+      '--node',
+      doc.url,
+      '--json',
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    const bankDoc = (
+      JSON.parse(json.stdout) as {
+        orgs: { org: string; requests: { kind: string; evidence?: { summary: string } }[] }[];
+      }
+    ).orgs.find((o) => o.org === 'bank')!;
+    expect(bankDoc.requests.find((r) => r.kind === 'erase')?.evidence?.summary).toBe('Erased in 3 of 3 systems');
+
     // The server stops with the demo.
     await stopDemo(demo);
     demo = undefined;
