@@ -126,6 +126,13 @@ describe.skipIf(!enabled)('the demo with PostgreSQL', () => {
       if (recorded === undefined) await new Promise((r) => setTimeout(r, 200));
     }
     expect(recorded).toMatchObject({ outcome: 'done', rows: 3 });
+    // The API's view of the schedule says the same.
+    const view = await bank.orgRetentionSystems('bank');
+    expect(view.intervalMs).toBe(doc.postgres!.retentionIntervalMs);
+    expect(view.recorded.map((r) => [r.system, r.run?.rows ?? null])).toEqual([
+      ['crm', null],
+      ['marketing', 3],
+    ]);
     const before = await snapshot(urlOf);
     expect(before.customers!.map((r) => r.full_name)).toEqual([
       'Ada Example',

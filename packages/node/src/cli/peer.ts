@@ -9,7 +9,7 @@ import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { loadConnectors } from '../connectors/config.js';
-import { stopRetentionSchedules } from '../connectors/retention.js';
+import { startRetentionSchedule, stopRetentionSchedules } from '../connectors/retention.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
@@ -86,8 +86,15 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // The connectors to the orgs' own systems (<home>/connectors.json), if any: system ids and digests only.
     for (const [org, c] of loadConnectors(opts.home, orgs)) {
       log(`connectors of ${org}: ${c.systems.join(', ')} (data map digest ${c.digest})`);
+      if (c.retentionIntervalMinutes !== undefined) {
+        startRetentionSchedule(orgs, org, c.retentionIntervalMinutes * 60_000, (e) =>
+          process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+        );
+        log(`retention schedule of ${org}'s systems: every ${c.retentionIntervalMinutes} minute(s)`);
+      }
     }
   } catch (e) {
+    await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await node.close();
     for (const v of vaults.values()) v.close();
@@ -115,6 +122,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     url = await listen(app, { host: opts.host, port: opts.port });
   } catch (cause) {
     orgs.stop();
+    await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await app.close().catch(() => {});
     await node.close();

@@ -8,6 +8,7 @@ import type {
   CommitResult,
   OrgRequests,
   OrgRetention,
+  OrgRetentionSystems,
   OverdueRequests,
   PageQuery,
   RequestExecution,
@@ -89,6 +90,11 @@ export async function orgRetention(
   opts?: CallOptions,
 ): Promise<OrgRetention> {
   return t.json('GET', `/v1/orgs/${seg(org)}/retention${pageQuery(q)}`, undefined, opts);
+}
+
+/** `GET /v1/orgs/{org}/retention/systems`. */
+export async function orgRetentionSystems(t: Transport, org: string, opts?: CallOptions): Promise<OrgRetentionSystems> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/retention/systems`, undefined, opts);
 }
 
 /** `GET /v1/requests/overdue`. */
