@@ -94,13 +94,13 @@ describe.skipIf(!enabled)("retention in the org's own systems", () => {
     // Past 365 days: the whole row goes. Past 30 but within 365: the phone is cleared. Within 30: untouched.
     await sql.query(
       `INSERT INTO customers (custos_subject, created_at, email, phone) VALUES
-        ('s1', $1, 'old@example.org', '+44 20 7946 0001'),
-        ('s2', $2, 'mid@example.org', '+44 20 7946 0002'),
-        ('s3', $3, 'new@example.org', '+44 20 7946 0003')`,
+        ('subject-number-1', $1, 'old@example.org', '+44 20 7946 0001'),
+        ('subject-number-2', $2, 'mid@example.org', '+44 20 7946 0002'),
+        ('subject-number-3', $3, 'new@example.org', '+44 20 7946 0003')`,
       [at(400), at(100), at(5)],
     );
     await sql.query(
-      `INSERT INTO clicks (custos_subject, clicked_at, ip) VALUES ('s1', $1, '192.0.2.1'), ('s2', $2, '192.0.2.2')`,
+      `INSERT INTO clicks (custos_subject, clicked_at, ip) VALUES ('subject-number-1', $1, '192.0.2.1'), ('subject-number-2', $2, '192.0.2.2')`,
       [at(120), at(10)],
     );
     crm = new PostgresConnector({ system: 'crm', url, tables: MAP.systems[0]!.tables!, connectTimeoutMs: 2000 });
@@ -129,13 +129,13 @@ describe.skipIf(!enabled)("retention in the org's own systems", () => {
 
     const customers = (await sql.query('SELECT custos_subject, email, phone FROM customers ORDER BY id')).rows;
     expect(customers).toEqual([
-      { custos_subject: 's2', email: 'mid@example.org', phone: null },
-      { custos_subject: 's3', email: 'new@example.org', phone: '+44 20 7946 0003' },
+      { custos_subject: 'subject-number-2', email: 'mid@example.org', phone: null },
+      { custos_subject: 'subject-number-3', email: 'new@example.org', phone: '+44 20 7946 0003' },
     ]);
     const clicks = (await sql.query('SELECT custos_subject, ip FROM clicks ORDER BY id')).rows;
     expect(clicks).toEqual([
-      { custos_subject: 's1', ip: null },
-      { custos_subject: 's2', ip: '192.0.2.2' },
+      { custos_subject: 'subject-number-1', ip: null },
+      { custos_subject: 'subject-number-2', ip: '192.0.2.2' },
     ]);
 
     const rec = api.orgs.retentionRun('bank', 'crm') as RetentionRun;
@@ -145,7 +145,8 @@ describe.skipIf(!enabled)("retention in the org's own systems", () => {
     // The ledger holds the count and the digest, never a value.
     const body = api.node.store.getTx(rec.txId)!;
     const text = JSON.stringify(body);
-    for (const v of ['old@example.org', '+44 20 7946 0002', '192.0.2.1', 's1']) expect(text).not.toContain(v);
+    for (const v of ['old@example.org', '+44 20 7946 0002', '192.0.2.1', 'subject-number-1'])
+      expect(text).not.toContain(v);
     expect(seen!.tables.map((t) => t.table)).toEqual([
       'public.customers',
       'public.customers#phone',
