@@ -5,6 +5,8 @@
  * access or export, the digest of what was exported, and a check of the export file the company
  * handed over: the digest recomputed here must equal the one on the ledger.
  */
+
+import { nobleVerifier } from '@custos/protocol/crypto';
 import {
   exportDigest,
   MAX_EXPORT_FILE_BYTES,
@@ -14,14 +16,34 @@ import {
   stepText,
 } from '@custos/sdk/views';
 import { useId, useState } from 'react';
+import { client } from '../lib/api.js';
 import { dateTime, short } from '../lib/format.js';
+import { trustedMembers } from '../lib/trust.js';
+import { useAsync } from '../lib/use-async.js';
 import { Badge, Notice } from '../ui/ui.js';
 import type { PortalData } from './data.js';
 import { EventProof } from './facts.js';
 import type { OrgView } from './model.js';
 
 export function Evidence({ v, data, request }: { v: OrgView; data: PortalData; request: OrgView['requests'][number] }) {
-  const e = requestEvidence(request, v.events);
+  // An open request counts against the systems of the data map in force: read with a state proof
+  // verified here (the map's digest and system ids are public), never taken on the node's word.
+  const open = request.status === 'open' && requestEvidence(request, v.events) !== undefined;
+  const map = useAsync(
+    async (signal) => {
+      if (!open) return undefined;
+      const fact = await client.verifiedState(
+        `datamap/${v.org}`,
+        trustedMembers(data.ctx.trust),
+        { verifier: nobleVerifier, chainId: data.ctx.trust.chainId },
+        { signal },
+      );
+      const systems = fact.kind === 'state' ? (fact.value as { systems?: unknown } | null)?.systems : undefined;
+      return Array.isArray(systems) ? systems.filter((x): x is string => typeof x === 'string') : undefined;
+    },
+    [open, v.org, v.history.height],
+  );
+  const e = requestEvidence(request, v.events, map.data);
   if (e === undefined) return null;
   const headingId = `evidence-${request.id.slice(0, 12)}`;
   return (
