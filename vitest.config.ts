@@ -27,6 +27,12 @@ const INTEGRATION = [
   'packages/node/test/state-sync.test.ts',
   // a real PostgreSQL server (Debian's postgresql): the PostgreSQL connector, its conformance and faults
   'packages/node/test/connectors-postgres.test.ts',
+  // the one PostgreSQL launcher: temporary and kept clusters, a stale server stopped
+  'packages/node/test/postgres-server.test.ts',
+  // `custos demo` with the bank's systems in PostgreSQL, an erasure across them, a restart
+  'packages/node/test/demo-postgres.test.ts',
+  // the retention schedule of the org's systems against PostgreSQL rows past and within retention
+  'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
   'packages/node/test/connectors-http.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)

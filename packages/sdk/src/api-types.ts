@@ -221,6 +221,43 @@ export interface OrgRetention {
   next: string | null;
 }
 
+/** The last `retention.run` of one of an org's systems, as the ledger holds it (`retention/<org>/<system>`). */
+export interface RetentionRunState {
+  org: string;
+  system: string;
+  outcome: 'done' | 'failed';
+  asOf: number;
+  rows: number;
+  digest: string | null;
+  error: string | null;
+  runs: number;
+  totalRows: number;
+  time: number;
+  txId: string;
+}
+
+/** `GET /v1/orgs/{org}/retention/systems`: the retention schedule of the org's own systems. */
+export interface OrgRetentionSystems {
+  org: string;
+  /** Milliseconds between runs, or null when no schedule runs on this node. */
+  intervalMs: number | null;
+  lastRun: {
+    ranAt: number;
+    asOf: number;
+    systems: {
+      system: string;
+      ranAt: number;
+      asOf: number;
+      outcome: 'done' | 'failed' | 'nothing-due';
+      rows: number;
+      digest: string | null;
+      txId: string | null;
+      error?: string;
+    }[];
+  } | null;
+  recorded: { system: string; run: RetentionRunState | null }[];
+}
+
 /** `GET /v1/requests/overdue`. */
 export interface OverdueRequests {
   now: number;

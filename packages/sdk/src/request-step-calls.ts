@@ -4,10 +4,10 @@
  * legal exception for one system. Each method names its route; see `actions/request-steps.ts`.
  */
 import { type ExecuteBody, exceptRequestStep, executeRequest, requestSteps } from './actions/request-steps.js';
-import { PasskeyCalls } from './passkey-calls.js';
+import { ConnectorCalls } from './connector-calls.js';
 import type { CallOptions } from './transport/http.js';
 
-export abstract class RequestStepCalls extends PasskeyCalls {
+export abstract class RequestStepCalls extends ConnectorCalls {
   /**
    * Each step of a request in the org's systems (`request.step`), or `pending`: "erased in 2 of 3
    * systems", with the legal deadline and the `overdue`, `paused` and `atRisk` flags.

@@ -64,6 +64,7 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/requests/{id}/execute': 'executeRequest',
   'POST /v1/orgs/{org}/requests/{id}/except': 'exceptRequestStep',
   'GET /v1/orgs/{org}/retention': 'orgRetention',
+  'GET /v1/orgs/{org}/retention/systems': 'orgRetentionSystems',
   'GET /v1/orgs/{org}/risk': 'orgRisk',
   'GET /v1/requests/overdue': 'overdueRequests',
   'POST /v1/orgs/{org}/gov/propose': 'govPropose',

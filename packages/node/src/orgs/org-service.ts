@@ -15,6 +15,7 @@ import { recordKey } from '../modules/data.js';
 import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
 import { type DataRequest, isAckOverdue, isOverdue, requestKey } from '../modules/request.js';
 import { type RequestStep, requestStepKey } from '../modules/request-steps.js';
+import { type RetentionRun, retentionKey } from '../modules/retention.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { Vault } from '../vault/vault.js';
 
@@ -158,6 +159,11 @@ export class OrgService {
   /** The data map the org has in force on the ledger (its digest and system ids). */
   dataMap(orgId: string): DataMapEntry | undefined {
     return this.stateOf<DataMapEntry>(dataMapKey(orgId));
+  }
+
+  /** The last retention run recorded on the ledger for one of the org's systems (modules/retention.ts). */
+  retentionRun(orgId: string, system: string): RetentionRun | undefined {
+    return this.stateOf<RetentionRun>(retentionKey(orgId, system));
   }
 
   /** One system's recorded step of a request. */

@@ -4,7 +4,14 @@
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
 import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
-import type { CommitResult, OrgRequests, OrgRetention, OverdueRequests, PageQuery } from '../api-types.js';
+import type {
+  CommitResult,
+  OrgRequests,
+  OrgRetention,
+  OrgRetentionSystems,
+  OverdueRequests,
+  PageQuery,
+} from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
 
@@ -76,6 +83,11 @@ export async function orgRetention(
   opts?: CallOptions,
 ): Promise<OrgRetention> {
   return t.json('GET', `/v1/orgs/${seg(org)}/retention${pageQuery(q)}`, undefined, opts);
+}
+
+/** `GET /v1/orgs/{org}/retention/systems`. */
+export async function orgRetentionSystems(t: Transport, org: string, opts?: CallOptions): Promise<OrgRetentionSystems> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/retention/systems`, undefined, opts);
 }
 
 /** `GET /v1/requests/overdue`. */

@@ -16,6 +16,19 @@ export {
   type RequestView,
   recordState,
 } from './company.js';
+export {
+  type ExportedSystemFile,
+  exportDigest,
+  MAX_EXPORT_FILE_BYTES,
+  MAX_EXPORT_SYSTEMS,
+  parseExportPackage,
+  type RequestEvidence,
+  requestEvidence,
+  requestStepKind,
+  type StepEvidence,
+  type StepKind,
+  stepText,
+} from './evidence.js';
 export { automatedText, recordDates, recordSentence } from './records.js';
 export { eventSentence, type GovActionLike, govActionText, type SentenceContext } from './sentences.js';
 export { orgName, orgOfKey } from './trust.js';

@@ -94,6 +94,12 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       }
       return `${who} could not yet complete ${your} request in its system ${system} (${str('error')}); it will try again`;
     }
+    case 'retention.run': {
+      const rows = typeof a.rows === 'number' ? a.rows : 0;
+      return str('outcome') === 'done'
+        ? `${who} erased ${rows} row${rows === 1 ? '' : 's'} past their retention in its system ${str('system')}`
+        : `${who} could not apply retention in its system ${str('system')} (${str('error')})`;
+    }
     case 'request.reject':
       return `${who} refused ${your} request: ${rejectReasonText(reason)}`;
     case 'request.lift':

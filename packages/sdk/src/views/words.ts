@@ -89,6 +89,7 @@ const TYPES: Record<string, string> = {
   'request.reject': 'Request refused',
   'request.lift': 'Restriction lifted',
   'request.step': 'Request step recorded',
+  'retention.run': 'Retention run recorded',
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',

@@ -20,11 +20,14 @@ import {
   lowerLabels,
   orgName,
   placeCopies,
+  type RequestEvidence,
   recordDates,
   recordSentence,
   rejectReasonText,
+  requestEvidence,
   requestNoun,
   reviewOutcomeText,
+  stepText,
 } from '@custos/sdk/views';
 import { cliCommand } from '../../invocation.js';
 import type { Grant } from '../../modules/consent.js';
@@ -77,6 +80,8 @@ export interface ConsentView extends Grant {
 
 export interface RequestView extends DataRequest {
   overdue: boolean;
+  /** Each system's step the org recorded on the ledger for it (verified events), if it runs steps. */
+  evidence?: RequestEvidence;
 }
 
 export interface TimelineEntry {
@@ -169,7 +174,10 @@ export function orgDoc(v: CompanyView): OrgView {
     records: v.records.map(recordDoc),
     consents: v.consents.map((c) => consentDoc(c, v.did)),
     optouts: { sale: v.prefs.sale, share: v.prefs.share },
-    requests: v.requests.map(({ key: _key, ...r }) => r),
+    requests: v.requests.map(({ key: _key, ...r }) => {
+      const evidence = requestEvidence(r, v.events);
+      return evidence === undefined ? r : { ...r, evidence };
+    }),
     // Oldest first, as a page is read.
     timeline: [...v.events].reverse().map((e) => ({
       txId: e.txId,
@@ -184,6 +192,23 @@ export function orgDoc(v: CompanyView): OrgView {
       verified: true,
     })),
   };
+}
+
+/**
+ * A request's execution in the org's systems, as proven by the customer's verified history: the
+ * summary, then each system's step with its time, transaction and digest (an access request's
+ * digest is what the customer recomputes from the export the org handed over).
+ */
+function evidenceLines(r: DataRequest, v: CompanyView): string[] {
+  const e = requestEvidence(r, v.events);
+  if (e === undefined) return [];
+  return [
+    `        ${e.summary}:`,
+    ...e.steps.map(
+      (s) =>
+        `        ✓ ${s.system}: ${stepText(s)}, ${time(s.at)} UTC, tx ${s.txId}${s.digest === null ? '' : `, digest ${s.digest}`}`,
+    ),
+  ];
 }
 
 function time(t: number): string {
@@ -253,6 +278,7 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
     lines.push(
       `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${review}${ack}${pause}`,
     );
+    lines.push(...evidenceLines(r, v));
     if (r.status === 'rejected' || (r.status === 'open' && now > r.deadline))
       lines.push(`      ${complaintText(r.jurisdiction)}`);
   }
