@@ -33,6 +33,8 @@ const INTEGRATION = [
   'packages/node/test/connectors-vault.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
+  // the incident register through a listening server and the SDK
+  'packages/node/test/incidents-api.test.ts',
   'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
