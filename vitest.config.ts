@@ -41,6 +41,8 @@ const INTEGRATION = [
   'packages/node/test/connectors-ops.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
+  // the incident register through a listening server and the SDK
+  'packages/node/test/incidents-api.test.ts',
   'packages/node/test/cli-contract.test.ts',
   // `custos keys evm` against a `custos node start` process
   'packages/node/test/cli-evm-keys.test.ts',

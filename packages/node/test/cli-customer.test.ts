@@ -345,6 +345,42 @@ describe('customer and org CLI', () => {
     expect(h.stdout).toMatch(/receipt confirmed \d{4}-\d{2}-\d{2}/);
   });
 
+  it('a data breach: registered, the affected customer notified in their history, the authority told, closed', async () => {
+    const detected = new Date(Date.now() - 3_600_000).toISOString();
+    const opened = await json([
+      'org',
+      'incident',
+      'open',
+      '--org',
+      'insurer',
+      '--detected',
+      detected,
+      '--nature',
+      'confidentiality',
+      '--categories',
+      'pd:Income',
+      '--risk',
+      'high',
+    ]);
+    expect(opened.code).toBe('OK');
+    const id = opened.txId as string;
+    const affected = await json(['org', 'incident', 'affected', id, '--org', 'insurer']);
+    expect(affected.subjects).toEqual([{ subject: insurerDid, records: 1, notified: false }]);
+    expect((await json(['org', 'incident', 'notify', id, '--org', 'insurer'])).results[0].code).toBe('OK');
+    const h = await custos(['history', '--org', 'insurer']);
+    expect(h.stdout).toMatch(/Data breach: .* told you on \d{4}-\d{2}-\d{2} of a breach it detected/);
+    expect(h.stdout).toContain('of a personal data breach that may concern your data (GDPR Art. 34)');
+    expect((await json(['org', 'incident', 'close', id, '--org', 'insurer'], 1)).code).toBe('CONFLICT');
+    writeFileSync(join(tmp.dir, 'breach-report.txt'), 'Notification to the authority, reference 2026-0042.\n');
+    const report = ['--report-file', join(tmp.dir, 'breach-report.txt')];
+    expect((await json(['org', 'incident', 'authority', id, '--org', 'insurer', ...report])).code).toBe('OK');
+    expect((await json(['org', 'incident', 'close', id, '--org', 'insurer'])).code).toBe('OK');
+    const listed = await custos(['org', 'incidents', '--org', 'insurer']);
+    expect(listed.stdout).toMatch(
+      new RegExp(`${id}  confidentiality of pd:Income, risk high, .*: closed .*; 1 customer\\(s\\) notified`),
+    );
+  });
+
   it('history verifies and tells everything; its export re-verifies offline', async () => {
     const h = await custos(['history']);
     expect(h.code, h.stderr).toBe(0);

@@ -36,6 +36,7 @@ export {
   contractTx,
 } from './actions/contracts.js';
 export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
+export type { AffectedSubjects, IncidentInput, IncidentNotifications, OrgIncidents } from './actions/incidents.js';
 export type {
   CredentialJson,
   PasskeyCeremony,

@@ -138,6 +138,56 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
     await page.getByText(/Example Insurance confirmed it received your request on/).waitFor();
   });
 
+  it('the console registers a breach and notifies the customer, who sees it with its proof', async () => {
+    await page.goto(`${base}/console/insurer/incidents`);
+    await page.getByRole('heading', { name: 'Register a breach' }).waitFor({ timeout: 20_000 });
+    await page.getByText('No breach registered.').waitFor();
+    await page.getByLabel('Detected how many hours ago').fill('3');
+    await page.getByLabel('Risk to people').selectOption('high');
+    await page.getByRole('button', { name: 'Register the breach' }).click();
+    await page
+      .getByText('Incident registered: the 72-hour clock runs from its detection.')
+      .waitFor({ timeout: 15_000 });
+    await page.getByText(/hours left to tell the authority/).waitFor();
+    await checkA11y(page, 'console breaches');
+    await shot(page, 'console-breaches-desktop');
+    await page.getByRole('button', { name: 'Notify the customers affected' }).click();
+    await page.getByText('Notified 1 customer in their portal.').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Close' }).click();
+    // Not before the authority was told: the ledger refuses, and the console says so.
+    await page.getByText('Refused: it conflicts with what is already recorded').waitFor({ timeout: 15_000 });
+    expect((await insurer.orgIncidents('insurer')).incidents[0]!.closedAt).toBeNull();
+    await page.getByLabel(/What you sent the authority/).fill('Our notification to the authority, reference 42.');
+    await page.getByRole('button', { name: 'Record the notification to the authority' }).click();
+    await page.getByText('Notification to the authority recorded (its SHA-256 only).').waitFor({ timeout: 15_000 });
+    const [incident] = (await insurer.orgIncidents('insurer')).incidents;
+    expect(incident).toMatchObject({ notified: 1, risk: 'high', categories: ['pd:Income'] });
+    expect(incident!.authorityDigest).toMatch(/^[0-9a-f]{64}$/);
+
+    await page.goto(`${base}/portal`);
+    await page.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();
+    await page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('link', { name: /^(Manage )?Example Insurance$/ })
+      .first()
+      .click();
+    const breaches = page.getByRole('region', { name: 'Data breaches Example Insurance told you of' });
+    await breaches
+      .getByText(/A breach detected on .*: your income someone who should not have could see or take/)
+      .waitFor({
+        timeout: 15_000,
+      });
+    await breaches.getByText('High risk').waitFor();
+    await page
+      .getByText(/told you of a personal data breach that may concern your data/)
+      .first()
+      .waitFor();
+    await checkA11y(page, 'portal with a breach notice');
+    await shot(page, 'portal-breach-desktop');
+  });
+
   it('a refusal says where to complain, on a phone too', async () => {
     const open = (await insurer.orgRequests('insurer')).requests.find((r) => r.status === 'open');
     expect(open).toMatchObject({ kind: 'access', jurisdiction: 'CCPA' });

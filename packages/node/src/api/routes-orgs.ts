@@ -9,6 +9,7 @@
 import { localOrgCheck, type OrgRouteOptions } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
+import { orgIncidentRoutes } from './routes-org-incidents.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
@@ -22,6 +23,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   // Options carry only `orgs`: the prefix is this plugin's, and a child given it would add it again.
   await app.register(orgRecordRoutes, { orgs });
   await app.register(orgRequestRoutes, { orgs });
+  await app.register(orgIncidentRoutes, { orgs });
   await app.register(orgRetentionRoutes, { orgs });
   await app.register(orgRiskRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });

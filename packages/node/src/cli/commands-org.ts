@@ -19,6 +19,7 @@ import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerIncidentCommands } from './commands-org-incidents.js';
 import { registerRequestCommands } from './commands-org-requests.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
 import { nodeOption } from './options.js';
@@ -329,7 +330,9 @@ export function registerOrgCommands(program: Command): void {
       ]);
     });
 
-  const request = registerRequestCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad, localOrg, commitResult });
+  const kit = { orgCommand, orgClient, orgId, bad, localOrg, commitResult };
+  const request = registerRequestCommands<OrgFlags>(org, kit);
+  registerIncidentCommands<OrgFlags>(org, kit);
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");

@@ -5,6 +5,7 @@ import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
+import { incidentModule } from './incident.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
@@ -23,6 +24,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   requestModule,
   datamapModule,
   retentionModule,
+  incidentModule,
   interopModule,
   xtxModule,
   contractModule,

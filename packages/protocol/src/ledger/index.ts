@@ -66,6 +66,17 @@ export {
   type VoteRule,
 } from './gov-action.js';
 export {
+  INCIDENT_AUTHORITY_HOURS,
+  INCIDENT_DELAY_REASONS,
+  INCIDENT_NATURES,
+  INCIDENT_RISKS,
+  type Incident,
+  type IncidentDelayReason,
+  type IncidentNature,
+  type IncidentNotice,
+  type IncidentRisk,
+} from './incident.js';
+export {
   MEMBER_KEY_ACTIONS,
   MEMBER_KEY_PROOF_DOMAIN,
   type MemberKeyAction,

@@ -5,7 +5,14 @@
  * build the same view from the same report.
  */
 import { dpvTerm, labelOf } from '@custos/protocol/consent';
-import type { ConsentGrant, DataRecord, DataRequest, Preferences, SignedTx } from '@custos/protocol/ledger';
+import type {
+  ConsentGrant,
+  DataRecord,
+  DataRequest,
+  IncidentNotice,
+  Preferences,
+  SignedTx,
+} from '@custos/protocol/ledger';
 import type { TrustAnchor, VerifiedHistory } from '../history.js';
 import { eventSentence } from './sentences.js';
 import { orgName, orgOfKey } from './trust.js';
@@ -58,6 +65,8 @@ export interface CompanyView {
   prefs: Preferences;
   prefKey: string;
   requests: RequestView[];
+  /** Personal data breaches the company told the customer of (GDPR Art. 34), newest first. */
+  incidents: (IncidentNotice & { key: string })[];
   /** Newest first. */
   events: EventView[];
   /** Anything on the ledger about this relationship at all. */
@@ -91,6 +100,7 @@ export function companyView({ org, did, history, trust, now, format = ISO_FORMAT
   const foreign: RecordView[] = [];
   const consents: ConsentView[] = [];
   const requests: RequestView[] = [];
+  const incidents: (IncidentNotice & { key: string })[] = [];
   let prefs: Preferences = { sale: null, share: null };
   const prefKey = `pref/${org}/${did}`;
   for (const { key, value } of history.facts) {
@@ -120,6 +130,9 @@ export function companyView({ org, did, history, trust, now, format = ISO_FORMAT
       const r = value as unknown as DataRequest;
       if (r.org !== org || r.subject !== did) continue;
       requests.push({ ...r, key, overdue: r.status === 'open' && now > r.deadline });
+    } else if (kind === 'incident') {
+      const n = value as unknown as IncidentNotice;
+      if (n.org === org && n.subject === did) incidents.push({ ...n, key });
     }
   }
   // Every record of the pseudonym names its category, a copy held elsewhere too.
@@ -164,6 +177,7 @@ export function companyView({ org, did, history, trust, now, format = ISO_FORMAT
     prefs,
     prefKey,
     requests,
+    incidents: incidents.sort((a, b) => b.at - a.at),
     events,
     foreign,
     active:

@@ -80,6 +80,8 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       const answer = `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
       return outcome === '' ? answer : `${answer}: ${reviewOutcomeText(outcome)}`;
     }
+    case 'incident.notify':
+      return `${who} told ${you === 'you' ? 'you' : 'a customer'} of a personal data breach that may concern ${your} data (GDPR Art. 34)`;
     case 'request.acknowledge':
       return `${who} confirmed it received ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.step': {

@@ -14,6 +14,7 @@ import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
 import { ContractsPage } from './contracts.js';
 import { loadOrgData } from './data.js';
+import { IncidentsPage } from './incidents.js';
 import { InventoryPage } from './inventory.js';
 import { MembersPage } from './members.js';
 import { OverviewPage } from './overview.js';
@@ -28,6 +29,7 @@ export const TABS = [
   { id: 'inventory', label: 'Data inventory' },
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
+  { id: 'incidents', label: 'Breaches' },
   { id: 'members', label: 'Members' },
   { id: 'contracts', label: 'Contracts' },
 ] as const;
@@ -191,6 +193,8 @@ function OrgConsole({
             <InventoryPage d={d} />
           ) : current.id === 'requests' ? (
             <RequestsPage d={d} reload={data.reload} />
+          ) : current.id === 'incidents' ? (
+            <IncidentsPage d={d} />
           ) : current.id === 'retention' ? (
             <RetentionPage d={d} reload={data.reload} />
           ) : current.id === 'members' ? (

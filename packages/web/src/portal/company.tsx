@@ -23,6 +23,7 @@ import { Requests } from './company-requests.js';
 import type { GpcState, PortalData } from './data.js';
 import { EventProof, FactProof } from './facts.js';
 import { GpcBanner } from './gpc.js';
+import { Incidents } from './incidents.js';
 import { type OrgResult, type OrgView, purposeToggles } from './model.js';
 
 const DAY = 86_400_000;
@@ -98,6 +99,7 @@ export function CompanyPage({
         </div>
         <GpcBanner gpc={gpc} views={[v]} />
         <Identity v={v} />
+        <Incidents v={v} data={data} />
         <Holdings v={v} data={data} />
         <Allowances v={v} wallet={wallet} data={data} action={action} gpc={gpc} />
         <Requests v={v} wallet={wallet} data={data} action={action} />

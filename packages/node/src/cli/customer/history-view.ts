@@ -128,6 +128,7 @@ export function companyViews(trust: TrustAnchor, rels: readonly RelationshipHist
         prefs: { sale: null, share: null },
         prefKey: '',
         requests: [],
+        incidents: [],
         events: [],
         active: false,
         foreign: [],
@@ -281,6 +282,11 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
     lines.push(...evidenceLines(r, v));
     if (r.status === 'rejected' || (r.status === 'open' && now > r.deadline))
       lines.push(`      ${complaintText(r.jurisdiction)}`);
+  }
+  for (const n of v.incidents) {
+    lines.push(
+      `  ✓ Data breach: ${v.name} told you on ${day(n.at)} of a breach it detected ${day(n.detectedAt)} (${n.nature.join(', ')}) of your ${lowerLabels(n.categories)}; risk ${n.risk}`,
+    );
   }
   lines.push('  Timeline:');
   if (v.events.length === 0) lines.push('    nothing yet');
