@@ -5,9 +5,11 @@ import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
+import { hpkeModule } from './hpke.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
+import { rectifyModule } from './rectify.js';
 import { requestModule } from './request.js';
 import { xtxModule } from './xtx.js';
 
@@ -24,4 +26,6 @@ export const SYSTEM_MODULES: readonly Module[] = [
   interopModule,
   xtxModule,
   contractModule,
+  hpkeModule,
+  rectifyModule,
 ];
