@@ -13,7 +13,17 @@ import { signRequest } from '@custos/protocol/http';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Rectification, signTx } from '@custos/protocol/ledger';
 import { Wallet } from '@custos/protocol/wallet';
-import { CustosClient, correctionTargets, flagRecord, sealCorrection, sendCorrections } from '@custos/sdk';
+import {
+  CustosClient,
+  correctionTargets,
+  fetchHistory,
+  flagRecord,
+  sealCorrection,
+  sendCorrections,
+  signedBy,
+  trustFromGenesis,
+  verifyHistory,
+} from '@custos/sdk';
 import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, addMonths } from '../src/modules/common.js';
@@ -183,6 +193,16 @@ describe('one update, every org that holds it', () => {
     const sendTx = api.node.store.getTx(outcome[0]!.item!)!;
     expect(JSON.stringify(sendTx)).not.toContain(NEW.street);
     expect(JSON.stringify(bankItem)).not.toContain(NEW.street);
+    // The customer's verified history holds the correction and the org's acknowledgement.
+    const me = wallet.relationship('test', 'bank');
+    const pages = await fetchHistory(client, me.did, { sign: signedBy(me.signer) });
+    const history = verifyHistory(pages, trustFromGenesis(api.fx.genesis), me.did);
+    expect(history.facts.find((f) => f.key === `rectify/bank/${outcome[0]!.item}`)?.value).toMatchObject({
+      status: 'applied',
+    });
+    expect(history.events.map((e) => e.tx.body.type)).toEqual(
+      expect.arrayContaining(['rectify.send', 'rectify.apply']),
+    );
     const list = await call('GET', '/v1/orgs/bank/rectifications', 'bank');
     expect(list.body.items).toEqual([
       expect.objectContaining({ id: outcome[0]!.item, status: 'applied', overdue: false }),
