@@ -138,9 +138,32 @@ describe.skipIf(!needsChromium(import.meta.url))('corrections in the portal', { 
     await list.getByText(/Not applied yet: due by/).waitFor({ timeout: 30_000 });
     const [item] = (await orgClients.retailer!.rectifications('retailer')).items;
     expect(item).toMatchObject({ kind: 'flag', reason: 'outdated', status: 'pending', overdue: false });
-    expect((await orgClients.retailer!.explainRectification('retailer', item!.id, 'accurate-verified')).code).toBe(
-      'OK',
-    );
+    // The shop answers from its console: it keeps the record, with a reason code.
+    const { token } = await orgClients.retailer!.createToken('retailer', {
+      scopes: ['read', 'write'],
+      label: 'console',
+    });
+    const desk = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+    await desk.goto(`${web!.url}/console/retailer/corrections#token=${token}`);
+    const queue = desk.getByTestId('console-corrections');
+    await queue.getByText('Flagged as outdated').waitFor({ timeout: 30_000 });
+    await queue.getByText(/Due by .* days left/).waitFor();
+    await desk.getByText(/Key [0-9a-f]{16} in force since/).waitFor();
+    await desk.screenshot({ path: join(SHOTS, 'console-corrections-desktop.png'), fullPage: true });
+    await checkA11y(desk, 'console corrections');
+    await queue.getByLabel('Or keep it because').selectOption('accurate-verified');
+    await queue.getByRole('button', { name: 'Explain' }).click();
+    await desk.getByText('Explained: the customer sees your reason.').waitFor({ timeout: 30_000 });
+    await queue.getByText('Explained: accurate-verified').waitFor({ timeout: 30_000 });
+    expect((await orgClients.retailer!.rectifications('retailer')).items[0]).toMatchObject({
+      id: item!.id,
+      status: 'explained',
+      answer: 'accurate-verified',
+    });
+    await desk.setViewportSize(PHONE);
+    await desk.screenshot({ path: join(SHOTS, 'console-corrections-phone.png'), fullPage: true });
+    await checkA11y(desk, 'console corrections (phone)');
+    await desk.close();
     await go(page, '/portal');
     await go(page, '/portal/corrections');
     await page.getByText('Kept as it was: they checked it and say it is accurate').waitFor({ timeout: 30_000 });

@@ -13,6 +13,7 @@ import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
 import { ContractsPage } from './contracts.js';
+import { CorrectionsConsolePage } from './corrections.js';
 import { loadOrgData } from './data.js';
 import { InventoryPage } from './inventory.js';
 import { MembersPage } from './members.js';
@@ -28,6 +29,7 @@ export const TABS = [
   { id: 'inventory', label: 'Data inventory' },
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
+  { id: 'corrections', label: 'Corrections' },
   { id: 'members', label: 'Members' },
   { id: 'contracts', label: 'Contracts' },
 ] as const;
@@ -193,6 +195,8 @@ function OrgConsole({
             <RequestsPage d={d} reload={data.reload} />
           ) : current.id === 'retention' ? (
             <RetentionPage d={d} reload={data.reload} />
+          ) : current.id === 'corrections' ? (
+            <CorrectionsConsolePage d={d} />
           ) : current.id === 'members' ? (
             <MembersPage d={d} />
           ) : current.id === 'contracts' ? (
