@@ -37,6 +37,7 @@ const INTEGRATION = [
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
+  'packages/node/test/cli-corrections.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm

@@ -81,7 +81,16 @@ export async function sendCorrections(
 ): Promise<CorrectionOutcome[]> {
   const out: CorrectionOutcome[] = [];
   for (const target of opts.targets) {
-    const key = await orgHpkeKeyEntry(client, target.org);
+    let key: HpkeKeyEntry;
+    try {
+      key = await orgHpkeKeyEntry(client, target.org);
+    } catch (e) {
+      if (!(e instanceof CustosApiError) || e.code !== 'NOT_FOUND') throw e;
+      // That org cannot receive corrections yet; the others still get theirs.
+      const message = `${target.org} has published no HPKE key: it cannot receive corrections yet`;
+      out.push({ ...target, sent: 'NOT_FOUND', applied: { error: 'NOT_FOUND', message } });
+      continue;
+    }
     const env = await sealCorrection(wallet, opts.chainId, key, target, opts.value);
     const tx = customerTx(wallet, opts.chainId, target.org, 'rectify.send', {
       org: target.org,

@@ -11,6 +11,7 @@ import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers }
 import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import { cliCommand } from '../invocation.js';
 import type { CustosNode } from '../node.js';
+import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
@@ -123,6 +124,9 @@ export function registerNodeCommands(program: Command): void {
             { contracts: true },
           );
         }
+        // Each demo org publishes an HPKE key, so customers can send it corrections (ADR 0018).
+        const rectify = rectifyServiceOf(peer.node, peer.orgs);
+        for (const org of peer.orgs.localOrgs()) await rectify.rotateKey(org);
       }
       const sample = demoTxs[0] ?? lastTxId(peer.node);
       // Hints that work as printed from another terminal, whatever PORT and CUSTOS_HOME this one had.
