@@ -180,12 +180,25 @@ export class RectifyService {
     return result;
   }
 
+  /** Items being applied now: a second delivery of the same envelope waits for no second vault write. */
+  private readonly inFlight = new Set<string>();
+
   private async applyValue(org: string, r: Rectification, value: JsonValue): Promise<CommitResult> {
-    const rec = this.liveRecord(org, r.record);
-    const { commitment } = this.orgs.vaultOf(org).update(rec.vaultRef, value);
-    const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
-    this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
-    return result;
+    const key = `${org}/${r.id}`;
+    // Two deliveries at once would both write the vault (each with a fresh salt) and only one
+    // commitment would reach the ledger: the vault and the ledger must agree, so one at a time.
+    if (this.inFlight.has(key)) throw new NodeError('CONFLICT', `correction ${r.id} is being applied now`);
+    this.inFlight.add(key);
+    try {
+      this.pending(org, r.id);
+      const rec = this.liveRecord(org, r.record);
+      const { commitment } = this.orgs.vaultOf(org).update(rec.vaultRef, value);
+      const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
+      this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
+      return result;
+    } finally {
+      this.inFlight.delete(key);
+    }
   }
 
   /** The org corrects a flagged record itself: the new value into the vault, `rectify.apply` on the ledger. */
