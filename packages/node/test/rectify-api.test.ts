@@ -209,6 +209,32 @@ describe('one update, every org that holds it', () => {
     ]);
   });
 
+  it('checks each org key with a state proof against the trusted members: a node serving its own key is caught', async () => {
+    const trust = trustFromGenesis(api.fx.genesis);
+    // A node that swaps the insurer's key in the proof it serves, to read the value itself.
+    const lying: typeof fetch = async (input, init) => {
+      const res = await injectFetch(input, init);
+      if (!String(input).includes('/v1/proofs/state')) return res;
+      const bundle = (await res.json()) as { value: { key: string } };
+      bundle.value.key = 'C'.repeat(43);
+      return new Response(JSON.stringify(bundle), { status: res.status, headers: res.headers });
+    };
+    const liar = new CustosClient({ baseUrl: 'http://localhost', fetch: lying });
+    const target = { org: 'insurer', record: records.insurer! };
+    await expect(
+      sendCorrections(liar, wallet, { chainId: 'test', targets: [target], value: NEW, jurisdiction: 'GDPR', trust }),
+    ).rejects.toMatchObject({ code: 'BAD_PROOF' });
+    // The honest node's proof passes, and the correction goes through.
+    const [ok] = await sendCorrections(client, wallet, {
+      chainId: 'test',
+      targets: [target],
+      value: NEW,
+      jurisdiction: 'GDPR',
+      trust,
+    });
+    expect((ok!.applied as { code: string }).code).toBe('OK');
+  });
+
   it('computes the CCPA deadline, 45 days', async () => {
     const [o] = await sendCorrections(client, wallet, {
       chainId: 'test',

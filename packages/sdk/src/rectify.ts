@@ -14,6 +14,7 @@ import type { CommitResult } from './api-types.js';
 import type { CustosClient } from './client.js';
 import { customerTx } from './customer-tx.js';
 import { CustosApiError } from './errors.js';
+import { type TrustAnchor, trustedMembersOf } from './history.js';
 
 /** One record to correct: the org that holds it and its id. */
 export interface CorrectionTarget {
@@ -48,10 +49,22 @@ export function correctionTargets(records: readonly DataRecord[], category: stri
     .map((r) => ({ org: r.org, record: r.id }));
 }
 
-/** The org's HPKE key in force, read from the public state. */
-export async function orgHpkeKeyEntry(client: CustosClient, org: string): Promise<HpkeKeyEntry> {
-  const e = await client.stateEntry(`hpkekey/${org}`);
-  return e.value as unknown as HpkeKeyEntry;
+/**
+ * The org's HPKE key in force, from the public state. With `trust` (the members the customer
+ * pinned), the key comes with a state proof checked against them: a node that served another key
+ * (its own, to read the value) is refused with `BAD_PROOF` instead of being sealed to. Without it,
+ * the node is trusted to serve the key the ledger holds.
+ */
+export async function orgHpkeKeyEntry(client: CustosClient, org: string, trust?: TrustAnchor): Promise<HpkeKeyEntry> {
+  const key = `hpkekey/${org}`;
+  if (trust === undefined) return (await client.stateEntry(key)).value as unknown as HpkeKeyEntry;
+  const fact = await client.verifiedState(key, trustedMembersOf(trust), { chainId: trust.chainId });
+  if (fact.kind !== 'state' || fact.key !== key)
+    throw new CustosApiError('BAD_PROOF', `expected a state proof of ${key}`);
+  if (fact.value === null) throw new CustosApiError('NOT_FOUND', `${org} has published no HPKE key`, { status: 404 });
+  const entry = fact.value as unknown as HpkeKeyEntry;
+  if (entry.org !== org) throw new CustosApiError('BAD_PROOF', `the proven key is not ${org}'s`);
+  return entry;
 }
 
 /** Seals `value` for one org under the wallet's pseudonym towards it. */
@@ -77,13 +90,20 @@ export async function sealCorrection(
 export async function sendCorrections(
   client: CustosClient,
   wallet: Wallet,
-  opts: { chainId: string; targets: readonly CorrectionTarget[]; value: JsonValue; jurisdiction: Jurisdiction },
+  opts: {
+    chainId: string;
+    targets: readonly CorrectionTarget[];
+    value: JsonValue;
+    jurisdiction: Jurisdiction;
+    /** The members the customer trusts: each org's key is then checked with a state proof. */
+    trust?: TrustAnchor;
+  },
 ): Promise<CorrectionOutcome[]> {
   const out: CorrectionOutcome[] = [];
   for (const target of opts.targets) {
     let key: HpkeKeyEntry;
     try {
-      key = await orgHpkeKeyEntry(client, target.org);
+      key = await orgHpkeKeyEntry(client, target.org, opts.trust);
     } catch (e) {
       if (!(e instanceof CustosApiError) || e.code !== 'NOT_FOUND') throw e;
       // That org cannot receive corrections yet; the others still get theirs.

@@ -116,7 +116,14 @@ export function CorrectionsPage({ wallet, data, reload }: { wallet: Wallet; data
       const text = value.trim();
       if (text.length === 0) throw new Error('Type the new value first.');
       const sealed: JsonValue = { value: text };
-      const out = await sendCorrections(client, wallet, { chainId, targets: chosen, value: sealed, jurisdiction });
+      // Each company's key is checked against the members this browser trusts before sealing to it.
+      const out = await sendCorrections(client, wallet, {
+        chainId,
+        targets: chosen,
+        value: sealed,
+        jurisdiction,
+        trust: data.ctx.trust,
+      });
       const applied = out.filter((o) => (o.applied as { code?: string } | undefined)?.code === 'OK');
       const failed = out.filter((o) => o.sent !== 'OK');
       if (failed.length > 0) {

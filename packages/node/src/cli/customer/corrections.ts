@@ -5,7 +5,7 @@
  * `custos flag`: the customer says a record is wrong, with a reason code (`rectify.flag`).
  */
 import { FLAG_REASONS, type Rectification } from '@custos/protocol/ledger';
-import { sendCorrections, signedBy } from '@custos/sdk';
+import { sendCorrections, signedBy, trustFromGenesis } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../../errors.js';
 import { JURISDICTIONS, type Jurisdiction } from '../../modules/common.js';
@@ -53,7 +53,14 @@ export function registerCorrectionCommands(program: Command): void {
     for (const t of targets) session.wallet.relationship(ctx.chainId, t.org);
     await session.save();
     const outcomes = await ctx.client.run((sdk) =>
-      sendCorrections(sdk, session.wallet, { chainId: ctx.chainId, targets, value, jurisdiction: flags.jurisdiction }),
+      sendCorrections(sdk, session.wallet, {
+        chainId: ctx.chainId,
+        targets,
+        value,
+        jurisdiction: flags.jurisdiction,
+        // Each org's key is checked with a state proof against the genesis members, when there is one.
+        ...(ctx.genesis === undefined ? {} : { trust: trustFromGenesis(ctx.genesis) }),
+      }),
     );
     const lines = outcomes.map((o) => {
       const applied = o.applied as { code?: string; error?: string } | undefined;
