@@ -209,7 +209,7 @@ describe('one update, every org that holds it', () => {
     ]);
   });
 
-  it('checks each org key with a state proof against the trusted members: a node serving its own key is caught', async () => {
+  it('trust #17: checks each org key with a state proof against the trusted members: a node serving its own key is caught', async () => {
     const trust = trustFromGenesis(api.fx.genesis);
     // A node that swaps the insurer's key in the proof it serves, to read the value itself.
     const lying: typeof fetch = async (input, init) => {
@@ -247,7 +247,7 @@ describe('one update, every org that holds it', () => {
     expect(item.status).toBe('applied');
   });
 
-  it('refuses a tampered, misdirected, replayed or oversized envelope, and nothing changes', async () => {
+  it('trust #17: refuses a tampered, misdirected, replayed or oversized envelope, and nothing changes', async () => {
     const key = (await client.stateEntry('hpkekey/bank')).value as never;
     const target = { org: 'bank', record: records.bank! };
     const env = await sealCorrection(wallet, 'test', key, target, { street: 'x', city: 'y' });
@@ -385,7 +385,7 @@ describe('incorrect data', () => {
 });
 
 describe('no cross-org linkage', () => {
-  it('an org that got no update cannot tell, from anything it can read, that another org did', async () => {
+  it('trust #17: an org that got no update cannot tell, from anything it can read, that another org did', async () => {
     // Everything retailer can read, before and after the customer updates their address at bank.
     const reads = async () => {
       const head = api.node.latest().height;

@@ -52,7 +52,7 @@ describe('HPKE envelopes', () => {
     expect(JSON.stringify(a)).not.toContain('Leeds');
   });
 
-  it('does not open under another key, org, customer, record or chain', async () => {
+  it('trust #17: does not open under another key, org, customer, record or chain', async () => {
     const kp = await generateHpkeKeyPair();
     const other = await generateHpkeKeyPair();
     const env = await sealRectification(kp.publicKey, CTX, VALUE);
