@@ -35,6 +35,8 @@ const INTEGRATION = [
   'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
   'packages/node/test/connectors-http.test.ts',
+  // the customer's corrections through the API: dozens of ledger commits and HPKE seals (4 s)
+  'packages/node/test/rectify-api.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
   // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL
@@ -49,6 +51,7 @@ const INTEGRATION = [
   'packages/node/test/cli-customer.test.ts',
   // an operator's request steps through the CLI against a node with a PostgreSQL system
   'packages/node/test/cli-request-steps.test.ts',
+  'packages/node/test/cli-corrections.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm

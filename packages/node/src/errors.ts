@@ -44,6 +44,8 @@ export const NODE_ERROR_CODES = [
   'BLOCK_TIME_IMPLAUSIBLE',
   // Connectors to the orgs' own systems (issue 16).
   'CONNECTOR_FAILED',
+  // The customer's corrections (issue 17): an item already answered.
+  'CONFLICT',
 ] as const;
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 export type ErrorCode = ProtocolErrorCode | NodeErrorCode;
@@ -229,6 +231,20 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 65,
     title: 'Malformed wallet export',
     meaning: 'A wallet export that is malformed or of an unknown version.',
+  },
+  CONFLICT: {
+    status: 409,
+    exitCode: 65,
+    title: 'Already answered',
+    meaning:
+      'The correction or flag named is no longer pending (applied or explained), or carries no value for this route; read its state.',
+  },
+  BAD_CIPHERTEXT: {
+    status: 400,
+    exitCode: 65,
+    title: 'Ciphertext does not open',
+    meaning:
+      "An HPKE envelope that is malformed, is not the one the ledger holds the digest of, or does not open under the org's key and its context (org, customer, record, chain); seal it again.",
   },
   ALREADY_INITIALIZED: {
     status: 409,

@@ -61,6 +61,9 @@ const PUBLIC_ROUTES = new Set([
   'GET /v1/events/txs/:txId',
   // Which orgs this node serves.
   'GET /v1/orgs',
+  // An org's inbox for the customer's sealed corrections (ADR 0018): it takes only the envelope whose
+  // SHA-256 a pending rectify.send of that org holds, once; rectify-api.test.ts refuses the others.
+  'POST /v1/orgs/:org/inbox/:id',
   // The portal's passkeys (ADR 0016): not RFC 9421. A ceremony is authenticated by its WebAuthn
   // answer to a single-use challenge, recovery by the code's authenticator, and the `me` routes by
   // a passkey session (Bearer); passkeys.test.ts refuses each without them.

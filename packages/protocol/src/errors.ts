@@ -22,6 +22,7 @@ export const PROTOCOL_ERROR_CODES = [
   'BAD_CERTIFICATE',
   'WRONG_PASSPHRASE',
   'BAD_WALLET',
+  'BAD_CIPHERTEXT',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

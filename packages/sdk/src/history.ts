@@ -130,7 +130,7 @@ export function verifyHistory(
   }
   const mine = new Set([did]);
   for (const f of last.facts) {
-    const m = /^(record|request)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
+    const m = /^(record|request|rectify)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
     if (m && f.value !== null && (f.value as { subject?: unknown }).subject === did) mine.add(m[2]!);
   }
   for (const e of events) {

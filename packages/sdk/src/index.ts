@@ -4,11 +4,29 @@
  * passphrase-protected export), signing of the customer's transactions, and verification of a
  * customer's history against a pinned trust anchor.
  */
+
+export {
+  envelopeDigest,
+  generateHpkeKeyPair,
+  HPKE_SUITE,
+  hpkeKeyId,
+  openRectification,
+  type RectifyContext,
+  type RectifyEnvelope,
+  sealRectification,
+} from '@custos/protocol/hpke';
 export {
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,
+  EXPLAIN_REASONS,
+  type ExplainReason,
+  FLAG_REASONS,
+  type FlagReason,
+  type HpkeKeyEntry,
+  isRectificationOverdue,
   memberSetOf,
+  type Rectification,
 } from '@custos/protocol/ledger';
 export {
   type ExportOptions,
@@ -47,6 +65,7 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
+export type { OrgHpkeKeys, RectificationsPage } from './actions/rectify.js';
 export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
@@ -148,6 +167,15 @@ export {
   unwrapWalletKey,
   wrapWalletKey,
 } from './passkey-keys.js';
+export {
+  type CorrectionOutcome,
+  type CorrectionTarget,
+  correctionTargets,
+  flagRecord,
+  orgHpkeKeyEntry,
+  sealCorrection,
+  sendCorrections,
+} from './rectify.js';
 export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
 export { readEventStream, type ServerEvent } from './transport/event-stream.js';
 export type { CallOptions } from './transport/http.js';

@@ -79,6 +79,13 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/tokens': 'createToken',
   'GET /v1/orgs/{org}/tokens': 'orgTokens',
   'DELETE /v1/orgs/{org}/tokens/{id}': 'revokeToken',
+  // the customer's corrections (ADR 0018)
+  'GET /v1/orgs/{org}/hpke': 'orgHpkeKey',
+  'POST /v1/orgs/{org}/hpke/rotate': 'rotateHpkeKey',
+  'POST /v1/orgs/{org}/inbox/{id}': 'deliverCorrection',
+  'GET /v1/orgs/{org}/rectifications': 'rectifications',
+  'POST /v1/orgs/{org}/rectifications/{id}/explain': 'explainRectification',
+  'POST /v1/orgs/{org}/rectifications/{id}/correct': 'correctFlagged',
   // passkeys (the customer portal's sign-in, ADR 0016)
   'POST /v1/passkeys/register/options': 'passkeyRegisterOptions',
   'POST /v1/passkeys/register': 'passkeyRegister',

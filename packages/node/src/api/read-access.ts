@@ -49,7 +49,7 @@ export function readPolicyOf(genesis: { readPolicy?: Partial<ReadPolicy> | undef
 }
 
 /** Transaction kinds that are public by nature: governance, membership, light clients, the public kv. */
-const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.', 'datamap.'];
+const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.', 'datamap.', 'hpke.'];
 /** Transaction kinds every member may read in full: cross-chain steps, which relayers carry. */
 const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 /** State namespaces anyone may read: membership, governance, the public kv, light clients, cross-chain votes. */
@@ -69,11 +69,23 @@ export const PUBLIC_STATE_PREFIXES = [
   'contract-code/',
   // Which data map each org had in force when: digests and system ids, never the map itself.
   'datamap/',
+  // Each org's HPKE public key, to which customers seal their corrections (ADR 0018).
+  'hpkekey/',
 ];
 /** State namespaces every member may read: the cross-chain working state relayers need, contracts' state and call receipts. */
 export const MEMBER_STATE_PREFIXES = ['xtxopen/', 'xtxplan/', 'xtxw/', 'lock/', 'contract/', 'contract-receipt/'];
 /** State namespaces owned by one org: `<ns>/<org>/...`. */
-const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share', 'reqstep', 'retention', 'incident'];
+const ORG_STATE_NAMESPACES = [
+  'consent',
+  'pref',
+  'record',
+  'request',
+  'share',
+  'reqstep',
+  'retention',
+  'incident',
+  'rectify',
+];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */
 const SUBJECT_STATE_NAMESPACES = ['subjitem', 'subjitems', 'history'];
 

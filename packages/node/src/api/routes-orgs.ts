@@ -11,6 +11,7 @@ import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
 import { orgIncidentRoutes } from './routes-org-incidents.js';
 import { orgRecordRoutes } from './routes-org-records.js';
+import { orgRectifyRoutes } from './routes-org-rectify.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgRiskRoutes } from './routes-org-risk.js';
@@ -28,6 +29,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgRiskRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
+  await app.register(orgRectifyRoutes, { orgs });
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */

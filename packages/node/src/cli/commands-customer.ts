@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { registerConsentCommands } from './customer/consent.js';
+import { registerCorrectionCommands } from './customer/corrections.js';
 import { registerHistoryCommands } from './customer/history.js';
 import { registerRequestCommands } from './customer/requests.js';
 import { registerWalletCommands } from './customer/wallet.js';
@@ -15,5 +16,6 @@ export function registerCustomerCommands(program: Command): void {
   registerWalletCommands(program);
   registerConsentCommands(program);
   registerRequestCommands(program);
+  registerCorrectionCommands(program);
   registerHistoryCommands(program);
 }

@@ -12,6 +12,7 @@ import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers }
 import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import { cliCommand } from '../invocation.js';
 import type { CustosNode } from '../node.js';
+import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
@@ -124,6 +125,9 @@ export function registerNodeCommands(program: Command): void {
             { contracts: true },
           );
         }
+        // Each demo org publishes an HPKE key, so customers can send it corrections (ADR 0018).
+        const rectify = rectifyServiceOf(peer.node, peer.orgs);
+        for (const org of peer.orgs.localOrgs()) await rectify.rotateKey(org);
       }
       // The bank's own systems in PostgreSQL, where it is installed (demo/bank-systems.ts).
       const bank = await demoBankSystems(out, peer, home, passphrase, customers, flags.verbose === true);

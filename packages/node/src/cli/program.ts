@@ -14,6 +14,7 @@ import { registerHomeCommands } from './commands-home.js';
 import { registerNetworkCommands } from './commands-network.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerOrgCommands } from './commands-org.js';
+import { registerOrgRectifyCommands } from './commands-org-rectify.js';
 import { registerOrgRisk } from './commands-org-risk.js';
 import { registerProofCommands } from './commands-proof.js';
 import { registerQueryCommands } from './commands-query.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerCustomerCommands(program);
   registerOrgCommands(program);
   registerOrgRisk(program.commands.find((c) => c.name() === 'org')!);
+  registerOrgRectifyCommands(program.commands.find((c) => c.name() === 'org')!);
   registerRelayCommands(program);
   registerXtxCommands(program);
   registerNetworkCommands(program);

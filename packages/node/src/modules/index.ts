@@ -5,10 +5,12 @@ import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
+import { hpkeModule } from './hpke.js';
 import { incidentModule } from './incident.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
+import { rectifyModule } from './rectify.js';
 import { requestModule } from './request.js';
 import { retentionModule } from './retention.js';
 import { xtxModule } from './xtx.js';
@@ -28,4 +30,6 @@ export const SYSTEM_MODULES: readonly Module[] = [
   interopModule,
   xtxModule,
   contractModule,
+  hpkeModule,
+  rectifyModule,
 ];

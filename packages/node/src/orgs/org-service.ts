@@ -100,6 +100,11 @@ export class OrgService {
     return this.orgs.get(id)?.signer;
   }
 
+  /** The vault of a local org (NOT_FOUND if this node does not hold the org's keys). */
+  vaultOf(id: string): Vault {
+    return this.org(id).vault;
+  }
+
   private org(id: string): LocalOrg {
     const o = this.orgs.get(id);
     if (!o) throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${id}'`);

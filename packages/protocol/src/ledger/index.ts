@@ -118,6 +118,15 @@ export {
   verifyProofBundle,
 } from './proof-bundle.js';
 export {
+  EXPLAIN_REASONS,
+  type ExplainReason,
+  FLAG_REASONS,
+  type FlagReason,
+  type HpkeKeyEntry,
+  isRectificationOverdue,
+  type Rectification,
+} from './rectification.js';
+export {
   type EventFact,
   MAX_REPORT_EVENTS,
   type StateFact,

@@ -119,15 +119,21 @@ export function verifySubjectReport(
   }
   const byKey = new Map(facts.map((f) => [f.key, f.value]));
   const subject = r.subject;
-  // Every event must concern this subject: signed by it, naming it, or about one of its records or requests.
+  // Every event must concern this subject: signed by it, naming it, or about one of its records,
+  // requests or corrections (an org's `rectify.apply` / `rectify.explain` names the correction as `item`).
   const ids = new Set<string>();
   for (const f of facts) {
-    const m = /^(record|request)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
+    const m = /^(record|request|rectify)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
     if (m !== null && (f.value as { subject?: unknown } | null)?.subject === subject) ids.add(m[2] as string);
   }
   for (const { tx, entry } of events) {
     const { signer, type, args } = tx.body;
-    const refs: unknown[] = [args.record, args.request, ...(Array.isArray(args.records) ? args.records : [])];
+    const refs: unknown[] = [
+      args.record,
+      args.request,
+      args.item,
+      ...(Array.isArray(args.records) ? args.records : []),
+    ];
     // A contract's data.access or data.share is filed under the record's subject: the call names the
     // record in the arguments it passes to the contract.
     const inner = args.args;

@@ -128,6 +128,14 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     }
     case 'data.update':
       return `${who} corrected ${your} ${cat(str('record'))}`;
+    case 'rectify.send':
+      return `${who} sent ${org} a new value for ${your} ${cat(str('record'))}, sealed for it alone`;
+    case 'rectify.flag':
+      return `${who} told ${org} that ${your} ${cat(str('record'))} is wrong (${str('reason')})`;
+    case 'rectify.apply':
+      return `${who} applied the correction of ${your} data`;
+    case 'rectify.explain':
+      return `${who} kept ${your} data as it was (${str('reason')})`;
     case 'data.erased': {
       const cats = [
         ...new Set(

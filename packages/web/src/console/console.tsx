@@ -13,6 +13,7 @@ import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
 import { ContractsPage } from './contracts.js';
+import { CorrectionsConsolePage } from './corrections.js';
 import { loadOrgData } from './data.js';
 import { IncidentsPage } from './incidents.js';
 import { InventoryPage } from './inventory.js';
@@ -30,6 +31,7 @@ export const TABS = [
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
   { id: 'incidents', label: 'Breaches' },
+  { id: 'corrections', label: 'Corrections' },
   { id: 'members', label: 'Members' },
   { id: 'contracts', label: 'Contracts' },
 ] as const;
@@ -197,6 +199,8 @@ function OrgConsole({
             <IncidentsPage d={d} />
           ) : current.id === 'retention' ? (
             <RetentionPage d={d} reload={data.reload} />
+          ) : current.id === 'corrections' ? (
+            <CorrectionsConsolePage d={d} />
           ) : current.id === 'members' ? (
             <MembersPage d={d} />
           ) : current.id === 'contracts' ? (

@@ -12,6 +12,7 @@ import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Notice, PageHead } from '../ui/ui.js';
 import { CompanyPage } from './company.js';
+import { CorrectionsPage } from './corrections.js';
 import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
 import { Home } from './home.js';
@@ -71,6 +72,9 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
           );
         }
         if (path === '/portal/settings') return <SettingsPage data={data} />;
+        if (path === '/portal/corrections') {
+          return <CorrectionsPage wallet={wallet} data={data} reload={state.reload} />;
+        }
         return <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />;
       }}
     </AsyncView>

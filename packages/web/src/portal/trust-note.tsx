@@ -10,7 +10,8 @@ export function TrustNote({ data }: { data: PortalData }) {
     <p className="muted small">
       Every proof is checked against the ledger <code>{t.chainId}</code> run by {list(t.members.map((m) => m.name))}:
       each checkpoint needs the signatures of {t.threshold} of them. This browser trusts them since {day(t.pinnedAt)}.{' '}
-      <Link href="/portal/settings">Your wallet and trust</Link>
+      <Link href="/portal/settings">Your wallet and trust</Link> ·{' '}
+      <Link href="/portal/corrections">Update your data</Link>
     </p>
   );
 }

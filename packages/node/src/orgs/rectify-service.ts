@@ -1,0 +1,257 @@
+/**
+ * The org's side of the customer's corrections (issue 17, ADR 0018): its HPKE keys and its inbox.
+ *
+ * - Keys: `rotateKey` makes an X25519 key pair, keeps the private key wrapped by the org's KMS (the
+ *   vault's key-encryption key, itself encrypted under the home's passphrase) in the node's SQLite
+ *   file, and publishes the public key with `hpke.setKey`. Old keys are kept, so envelopes sealed to
+ *   the key just rotated out still open.
+ * - Inbox: `receive` takes an envelope for a pending `rectify.send` of the org, checks it is the one
+ *   the ledger committed to (its digest), keeps it until applied, opens it, writes the value into the
+ *   vault (the record's value is replaced, the subject re-keyed) and commits `rectify.apply` with
+ *   the record's new commitment.
+ *
+ * Never logs or returns a value, a subject or an envelope: ids and codes only.
+ */
+
+import { fromBase64url, toBase64url } from '@custos/protocol/encoding';
+import { ProtocolError } from '@custos/protocol/errors';
+import {
+  envelopeDigest,
+  generateHpkeKeyPair,
+  hpkeKeyId,
+  openRectification,
+  parseRectifyEnvelope,
+} from '@custos/protocol/hpke';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type Database from 'better-sqlite3';
+import { NodeError } from '../errors.js';
+import type { DataRecord } from '../modules/data.js';
+import { recordKey } from '../modules/data.js';
+import { hpkeKeyKey } from '../modules/hpke.js';
+import { rectificationKey } from '../modules/rectify.js';
+import type { CommitResult, CustosNode } from '../node.js';
+import type { OrgLog, OrgService } from './org-service.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS hpke_keys (
+  org TEXT NOT NULL,
+  kid TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org, kid)
+) STRICT;
+CREATE TABLE IF NOT EXISTS rectify_inbox (
+  org TEXT NOT NULL,
+  item TEXT NOT NULL,
+  envelope TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (org, item)
+) STRICT;
+`;
+
+/** The KMS key id an org's HPKE private key is wrapped under: binds the org and the key id. */
+const wrapId = (org: string, kid: string) => `hpke/${org}/${kid}`;
+
+export class RectifyService {
+  private readonly db: Database.Database;
+
+  constructor(
+    private readonly node: CustosNode,
+    private readonly orgs: OrgService,
+    private readonly log: OrgLog = () => {},
+  ) {
+    this.db = node.store.db;
+    this.db.exec(SCHEMA);
+  }
+
+  /** The HPKE key the org has in force on the ledger, if any. */
+  publishedKey(org: string): HpkeKeyEntry | undefined {
+    const text = this.node.store.getState(hpkeKeyKey(org));
+    return text === undefined ? undefined : (JSON.parse(text) as HpkeKeyEntry);
+  }
+
+  /** The ids of the HPKE keys this node holds for `org`, newest first. */
+  heldKeys(org: string): { kid: string; createdAt: number }[] {
+    return (
+      this.db.prepare('SELECT kid, created_at FROM hpke_keys WHERE org = ? ORDER BY created_at DESC, kid').all(org) as {
+        kid: string;
+        created_at: number;
+      }[]
+    ).map((r) => ({ kid: r.kid, createdAt: r.created_at }));
+  }
+
+  /** A new HPKE key for `org`: the private key wrapped and stored first, then the public key published. */
+  async rotateKey(org: string): Promise<{ kid: string; key: string; result: CommitResult }> {
+    const vault = this.orgs.vaultOf(org);
+    const kp = await generateHpkeKeyPair();
+    const kid = hpkeKeyId(kp.publicKey);
+    const wrapped = vault.kms.wrap(wrapId(org, kid), kp.privateKey);
+    kp.privateKey.fill(0);
+    this.db
+      .prepare('INSERT INTO hpke_keys (org, kid, public_key, wrapped, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(org, kid, Buffer.from(kp.publicKey), Buffer.from(wrapped), Date.now());
+    const key = toBase64url(kp.publicKey);
+    const result = await this.orgs.submit(org, 'hpke.setKey', { key });
+    this.log({ event: 'hpke-key', org, kid, code: result.code });
+    return { kid, key, result };
+  }
+
+  private privateKey(org: string, kid: string): Uint8Array {
+    const row = this.db.prepare('SELECT wrapped FROM hpke_keys WHERE org = ? AND kid = ?').get(org, kid) as
+      | { wrapped: Buffer }
+      | undefined;
+    if (row === undefined) {
+      throw new NodeError('NOT_FOUND', `this node does not hold ${org}'s HPKE key ${kid}`);
+    }
+    return this.orgs.vaultOf(org).kms.unwrap(wrapId(org, kid), Uint8Array.from(row.wrapped));
+  }
+
+  /** One item sent to `org` (ledger state), or undefined. */
+  item(org: string, id: string): Rectification | undefined {
+    const text = this.node.store.getState(rectificationKey(org, id));
+    return text === undefined ? undefined : (JSON.parse(text) as Rectification);
+  }
+
+  /** The org's items (ledger state), in id order, at most `limit` after `after`. */
+  list(org: string, after: string | undefined, limit: number): Rectification[] {
+    return this.node.store
+      .listState(`rectify/${org}/`, after === undefined ? undefined : rectificationKey(org, after), limit)
+      .map((r) => JSON.parse(r.value) as Rectification);
+  }
+
+  private pending(org: string, id: string): Rectification {
+    const r = this.item(org, id);
+    // The same answer whether the item does not exist or is not of this org: nothing to probe.
+    if (r === undefined) throw new NodeError('NOT_FOUND', `no correction ${id} sent to ${org}`);
+    if (r.status !== 'pending') throw new NodeError('CONFLICT', `correction ${id} is already ${r.status}`);
+    return r;
+  }
+
+  private liveRecord(org: string, id: string): DataRecord {
+    const text = this.node.store.getState(recordKey(org, id));
+    const rec = text === undefined ? undefined : (JSON.parse(text) as DataRecord);
+    if (rec === undefined || rec.erasedAt !== null) {
+      throw new NodeError('ERASED', `record ${id} was erased: explain the correction instead`);
+    }
+    return rec;
+  }
+
+  /**
+   * The envelope of a pending `rectify.send`, from the org's inbox: checked against the digest on
+   * the ledger, kept until applied, opened, written into the vault, acknowledged with `rectify.apply`.
+   */
+  async receive(org: string, id: string, raw: unknown): Promise<CommitResult> {
+    const env = parseRectifyEnvelope(raw);
+    const r = this.pending(org, id);
+    if (r.kind !== 'update') throw new NodeError('CONFLICT', `item ${id} is a flag: it carries no value`);
+    if (envelopeDigest(env) !== r.digest || env.kid !== r.kid) {
+      throw new ProtocolError(
+        'BAD_CIPHERTEXT',
+        `expected the envelope whose SHA-256 the ledger holds for correction ${id}`,
+      );
+    }
+    this.db
+      .prepare('INSERT OR IGNORE INTO rectify_inbox (org, item, envelope, received_at) VALUES (?, ?, ?, ?)')
+      .run(org, id, JSON.stringify(env), Date.now());
+    return this.applyEnvelope(org, r, env);
+  }
+
+  private async applyEnvelope(
+    org: string,
+    r: Rectification,
+    env: ReturnType<typeof parseRectifyEnvelope>,
+  ): Promise<CommitResult> {
+    const sk = this.privateKey(org, env.kid);
+    let value: JsonValue;
+    try {
+      value = await openRectification(sk, env, {
+        chainId: this.node.chainId,
+        org,
+        subject: r.subject,
+        record: r.record,
+      });
+    } finally {
+      sk.fill(0);
+    }
+    const result = await this.applyValue(org, r, value);
+    this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, r.id);
+    return result;
+  }
+
+  /** Items being applied now: a second delivery of the same envelope waits for no second vault write. */
+  private readonly inFlight = new Set<string>();
+
+  private async applyValue(org: string, r: Rectification, value: JsonValue): Promise<CommitResult> {
+    const key = `${org}/${r.id}`;
+    // Two deliveries at once would both write the vault (each with a fresh salt) and only one
+    // commitment would reach the ledger: the vault and the ledger must agree, so one at a time.
+    if (this.inFlight.has(key)) throw new NodeError('CONFLICT', `correction ${r.id} is being applied now`);
+    this.inFlight.add(key);
+    try {
+      this.pending(org, r.id);
+      const rec = this.liveRecord(org, r.record);
+      const { commitment } = this.orgs.vaultOf(org).update(rec.vaultRef, value);
+      const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
+      this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
+      return result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  /** The org corrects a flagged record itself: the new value into the vault, `rectify.apply` on the ledger. */
+  async correct(org: string, id: string, value: JsonValue): Promise<CommitResult> {
+    const r = this.pending(org, id);
+    if (r.kind !== 'flag') {
+      throw new NodeError('CONFLICT', `item ${id} carries the customer's own value: it is applied from the inbox`);
+    }
+    return this.applyValue(org, r, value);
+  }
+
+  /** The org keeps the record as it is, for a reason code (`rectify.explain`). */
+  async explain(org: string, id: string, reason: ExplainReason): Promise<CommitResult> {
+    this.pending(org, id);
+    const result = await this.orgs.submit(org, 'rectify.explain', { item: id, reason });
+    if (result.code === 'OK') this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, id);
+    this.log({ event: 'rectify-explain', org, item: id, code: result.code });
+    return result;
+  }
+
+  /** Applies envelopes received but not yet acknowledged (a crash between receipt and commit). */
+  async resume(org: string): Promise<number> {
+    const rows = this.db.prepare('SELECT item, envelope FROM rectify_inbox WHERE org = ?').all(org) as {
+      item: string;
+      envelope: string;
+    }[];
+    let n = 0;
+    for (const row of rows) {
+      const r = this.item(org, row.item);
+      if (r === undefined || r.status !== 'pending') {
+        this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, row.item);
+        continue;
+      }
+      const res = await this.applyEnvelope(org, r, parseRectifyEnvelope(JSON.parse(row.envelope)));
+      if (res.code === 'OK') n++;
+    }
+    return n;
+  }
+}
+
+/** The public key of a published entry, as bytes. */
+export function publishedKeyBytes(entry: HpkeKeyEntry): Uint8Array {
+  return fromBase64url(entry.key, 32);
+}
+
+const services = new WeakMap<OrgService, RectifyService>();
+
+/** The one RectifyService of an OrgService (its tables live in the node's SQLite file). */
+export function rectifyServiceOf(node: CustosNode, orgs: OrgService, log?: OrgLog): RectifyService {
+  let s = services.get(orgs);
+  if (s === undefined) {
+    s = new RectifyService(node, orgs, log);
+    services.set(orgs, s);
+  }
+  return s;
+}

@@ -1,0 +1,81 @@
+/**
+ * The customer as the source of their data (ADR 0018): an org's HPKE key and inbox, and the
+ * corrections and flags sent to it. The inbox needs no credentials (it takes only an envelope whose
+ * digest the ledger holds); the rest is for the org (a member key or an org token).
+ */
+import type { RectifyEnvelope } from '@custos/protocol/hpke';
+import type { JsonValue } from '@custos/protocol/jcs';
+import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type { CommitResult, PageQuery } from '../api-types.js';
+import type { CallOptions, Transport } from '../transport/http.js';
+import { checkTxId, pageQuery, seg } from '../transport/url.js';
+
+export interface OrgHpkeKeys {
+  published: HpkeKeyEntry | null;
+  held: { kid: string; createdAt: number }[];
+}
+
+export interface RectificationsPage {
+  height: number;
+  items: (Rectification & { overdue: boolean })[];
+  next: string | null;
+}
+
+const base = (org: string) => `/v1/orgs/${seg(org)}`;
+
+/** `GET /v1/orgs/{org}/hpke`. */
+export function orgHpkeKey(t: Transport, org: string, opts?: CallOptions): Promise<OrgHpkeKeys> {
+  return t.json('GET', `${base(org)}/hpke`, undefined, opts);
+}
+
+/** `POST /v1/orgs/{org}/hpke/rotate`. */
+export function rotateHpkeKey(
+  t: Transport,
+  org: string,
+  opts?: CallOptions,
+): Promise<CommitResult & { kid: string; key: string }> {
+  return t.json('POST', `${base(org)}/hpke/rotate`, {}, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/inbox/{id}`: the envelope of the pending `rectify.send` `id`. */
+export function deliverCorrection(
+  t: Transport,
+  org: string,
+  id: string,
+  envelope: RectifyEnvelope,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${base(org)}/inbox/${checkTxId(id)}`, envelope, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/rectifications`. */
+export function rectifications(
+  t: Transport,
+  org: string,
+  q: PageQuery = {},
+  opts?: CallOptions,
+): Promise<RectificationsPage> {
+  return t.json('GET', `${base(org)}/rectifications${pageQuery(q)}`, undefined, opts);
+}
+
+/** `POST /v1/orgs/{org}/rectifications/{id}/explain`. */
+export function explainRectification(
+  t: Transport,
+  org: string,
+  id: string,
+  reason: ExplainReason,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/explain`, { reason }, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/rectifications/{id}/correct`. */
+export function correctFlagged(
+  t: Transport,
+  org: string,
+  id: string,
+  value: JsonValue,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/correct`, { value }, opts, true);
+}
