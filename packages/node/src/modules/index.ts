@@ -5,6 +5,7 @@ import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
+import { gppModule } from './gpp.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
@@ -18,6 +19,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   consentModule,
   optoutModule,
   objectionModule,
+  gppModule,
   dataModule,
   requestModule,
   datamapModule,
