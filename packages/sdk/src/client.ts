@@ -68,7 +68,7 @@ import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
-import { PasskeyCalls } from './passkey-calls.js';
+import { SignalCalls } from './signal-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -85,7 +85,7 @@ import {
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient extends PasskeyCalls {
+export class CustosClient extends SignalCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 

@@ -47,6 +47,7 @@ export type {
   PasskeySignedIn,
 } from './actions/passkeys.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
+export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {
   AccessResult,
@@ -97,6 +98,7 @@ export {
   type NodeProblemCode,
   type Problem,
 } from './errors.js';
+export { DEFAULT_GPP_CATEGORIES, emitGpp, gppChoices, gppRecordTx, TCF_PURPOSE_MAP, US_FIELD_MAP } from './gpp.js';
 export {
   eventProof,
   factProof,

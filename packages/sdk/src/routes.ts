@@ -70,6 +70,10 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/tokens': 'createToken',
   'GET /v1/orgs/{org}/tokens': 'orgTokens',
   'DELETE /v1/orgs/{org}/tokens/{id}': 'revokeToken',
+  'POST /v1/orgs/{org}/gpp': 'recordGpp',
+  'GET /v1/orgs/{org}/gpp/{subject}': 'emittedGpp',
+  'GET /v1/orgs/{org}/gpc-evidence': 'gpcEvidence',
+  'GET /v1/subjects/{did}/gpc-evidence': 'subjectGpcEvidence',
   // passkeys (the customer portal's sign-in, ADR 0016)
   'POST /v1/passkeys/register/options': 'passkeyRegisterOptions',
   'POST /v1/passkeys/register': 'passkeyRegister',

@@ -9,6 +9,7 @@
 import { localOrgCheck, type OrgRouteOptions } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
+import { orgGppRoutes } from './routes-org-gpp.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
@@ -26,6 +27,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgRiskRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
+  await app.register(orgGppRoutes, { orgs });
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */
