@@ -28,6 +28,7 @@ import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerGppCommands } from './commands-org-gpp.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
 import { nodeOption } from './options.js';
 import { day, deadlineText, type Output, output, TX_FAILED_EXIT, table } from './output.js';
@@ -402,6 +403,7 @@ export function registerOrgCommands(program: Command): void {
   }
 
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
+  registerGppCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
   orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')

@@ -19,6 +19,7 @@ import { MembersPage } from './members.js';
 import { OverviewPage } from './overview.js';
 import { RequestsPage } from './requests.js';
 import { RetentionPage } from './retention.js';
+import { SignalsPage } from './signals.js';
 
 const TOKEN_KEY = CONSOLE_TOKEN_KEY;
 const AUTH_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'];
@@ -28,6 +29,7 @@ export const TABS = [
   { id: 'inventory', label: 'Data inventory' },
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
+  { id: 'signals', label: 'Consent signals' },
   { id: 'members', label: 'Members' },
   { id: 'contracts', label: 'Contracts' },
 ] as const;
@@ -193,6 +195,8 @@ function OrgConsole({
             <RequestsPage d={d} reload={data.reload} />
           ) : current.id === 'retention' ? (
             <RetentionPage d={d} reload={data.reload} />
+          ) : current.id === 'signals' ? (
+            <SignalsPage d={d} />
           ) : current.id === 'members' ? (
             <MembersPage d={d} />
           ) : current.id === 'contracts' ? (

@@ -14,6 +14,7 @@ import { AsyncView, Notice, PageHead } from '../ui/ui.js';
 import { CompanyPage } from './company.js';
 import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
+import { GpcEvidence } from './gpc-evidence.js';
 import { Home } from './home.js';
 import { loadPortal } from './model.js';
 import { JoinDevicePage, RecoveryCodePage } from './passkey-pages.js';
@@ -71,7 +72,12 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
           );
         }
         if (path === '/portal/settings') return <SettingsPage data={data} />;
-        return <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />;
+        return (
+          <>
+            <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />
+            <GpcEvidence wallet={wallet} data={data} />
+          </>
+        );
       }}
     </AsyncView>
   );
