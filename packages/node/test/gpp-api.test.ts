@@ -106,7 +106,7 @@ describe('GPP through the API', () => {
 });
 
 describe('GPC as evidence', () => {
-  it('logs each GPC opt-out with its request id and route, for the org and for the customer', async () => {
+  it('trust #17: GPC evidence holds the request id and route, never the address or the user agent', async () => {
     const wallet = Wallet.create({ signerFactory: nativeSigner });
     const signer = wallet.relationship('test', 'retailer').signer;
     const did = didFromPublicKey(signer.publicKey);

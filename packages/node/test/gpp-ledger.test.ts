@@ -125,7 +125,7 @@ describe('gpp.record by the customer', () => {
 });
 
 describe('gpp.record by the org', () => {
-  it('applies the opt-outs of the string, never an opt-in or a consent', async () => {
+  it('trust #17: an org records the opt-outs of a GPP string, never an opt-in or a consent', async () => {
     const bank = fx.orgs.bank!;
     const r = await send(bank, 'gpp.record', { org: 'bank', subject: aliceDid, gpp: USNAT_OPTED_OUT });
     expect(r.code).toBe('OK');

@@ -3,7 +3,7 @@
  * read and written, and the round trip on the IAB's reference strings (from the test suite of the
  * IAB's iabgpp-es library, modules/cmpapi/test/GppModel.test.ts and encoder/section/*.test.ts).
  */
-import { GppModel } from '@iabgpp/cmpapi';
+import { FibonacciIntegerEncoder, FixedIntegerEncoder, GppModel } from '@iabgpp/cmpapi';
 import { describe, expect, it } from 'vitest';
 import type { ProtocolError } from '../src/errors.js';
 import {
@@ -85,6 +85,40 @@ describe('decoding GPP strings', () => {
     expect(bad('hello').message).toMatch(/can decode/);
     // A header that decodes with a section that does not: the library decodes lazily; we do not.
     expect(bad('DBABLA~zzz').code).toBe('BAD_ENCODING');
+  });
+});
+
+/** GPP strings as bits: base64url of 6-bit groups, zero-padded (as the GPP specification encodes). */
+function fromBits(bits: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const padded = bits.padEnd(Math.ceil(bits.length / 6) * 6, '0');
+  let out = '';
+  for (let i = 0; i < padded.length; i += 6) out += alphabet[Number.parseInt(padded.slice(i, i + 6), 2)];
+  return out;
+}
+
+describe('hostile strings', () => {
+  it('trust #17: a GPP header whose id range spans 10^9 ids is refused at once', () => {
+    for (const n of [10_000_000, 1_000_000_000]) {
+      // Type 3, version 1, one range of section ids from 1 to n: eleven or twelve characters.
+      const header = `${FixedIntegerEncoder.encode(3, 6)}${FixedIntegerEncoder.encode(1, 6)}${FixedIntegerEncoder.encode(1, 12)}1${FibonacciIntegerEncoder.encode(1)}${FibonacciIntegerEncoder.encode(n)}`;
+      const t = performance.now();
+      expect(bad(fromBits(header)).code).toBe('BAD_ENCODING');
+      // Not a speed measurement (bench/ does those): without the guard this call does not return.
+      expect(performance.now() - t).toBeLessThan(5_000);
+    }
+  });
+
+  it('a TCF vendor list of every 16-bit id still decodes', () => {
+    const m = new GppModel(IAB.tcf);
+    m.setFieldValue(
+      'tcfeuv2',
+      'VendorConsents',
+      Array.from({ length: 65_535 }, (_, i) => i + 1),
+    );
+    const s = m.encode();
+    expect((new GppModel(s).getFieldValue('tcfeuv2', 'VendorConsents') as number[]).length).toBe(65_535);
+    expect(decodeGpp(s).sections).toEqual(['tcfeuv2']);
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { ProtocolError } from '../errors.js';
+import { guardRanges } from './range-guard.js';
 
 /** Longest GPP string accepted: a TCF section with a large vendor list fits several times over. */
 export const MAX_GPP_LENGTH = 8192;
@@ -40,6 +41,7 @@ export function decodeGpp(gpp: unknown): GppDecoded {
       'expected a GPP string of base64url characters, with ~ between sections and . between segments',
     );
   }
+  guardRanges();
   let model: GppModel;
   try {
     model = new GppModel(gpp);
