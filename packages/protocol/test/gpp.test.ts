@@ -3,7 +3,7 @@
  * read and written, and the round trip on the IAB's reference strings (from the test suite of the
  * IAB's iabgpp-es library, modules/cmpapi/test/GppModel.test.ts and encoder/section/*.test.ts).
  */
-import { FibonacciIntegerEncoder, FixedIntegerEncoder, GppModel } from '@iabgpp/cmpapi';
+import { FibonacciIntegerEncoder, FixedIntegerEncoder, FixedIntegerRangeEncoder, GppModel } from '@iabgpp/cmpapi';
 import { describe, expect, it } from 'vitest';
 import type { ProtocolError } from '../src/errors.js';
 import {
@@ -15,6 +15,7 @@ import {
   TCF_PURPOSE_MAP,
   US_FIELD_MAP,
 } from '../src/gpp/index.js';
+import { withRangeBudget } from '../src/gpp/range-guard.js';
 
 /** IAB reference strings (iabgpp-es test suite). */
 const IAB = {
@@ -107,6 +108,22 @@ describe('hostile strings', () => {
       // Not a speed measurement (bench/ does those): without the guard this call does not return.
       expect(performance.now() - t).toBeLessThan(5_000);
     }
+  });
+
+  it('all the range fields of one string share one budget of ids', () => {
+    // One range of 1-1000 as the library encodes it: count 1, a group, start and end on 16 bits.
+    const range = `${FixedIntegerEncoder.encode(1, 12)}1${FixedIntegerEncoder.encode(1, 16)}${FixedIntegerEncoder.encode(1000, 16)}`;
+    expect(withRangeBudget(() => FixedIntegerRangeEncoder.decode(range).length, 2000)).toBe(1000);
+    expect(() =>
+      withRangeBudget(() => {
+        FixedIntegerRangeEncoder.decode(range);
+        FixedIntegerRangeEncoder.decode(range);
+        return FixedIntegerRangeEncoder.decode(range);
+      }, 2000),
+    ).toThrow(/more than/);
+    // A field over 65,536 ids is refused whatever the budget.
+    const huge = `${FixedIntegerEncoder.encode(2, 12)}1${FixedIntegerEncoder.encode(0, 16)}${FixedIntegerEncoder.encode(65_535, 16)}1${FixedIntegerEncoder.encode(0, 16)}${FixedIntegerEncoder.encode(10, 16)}`;
+    expect(() => withRangeBudget(() => FixedIntegerRangeEncoder.decode(huge))).toThrow(/more than 65536/);
   });
 
   it('a TCF vendor list of every 16-bit id still decodes', () => {

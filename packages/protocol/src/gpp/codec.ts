@@ -7,7 +7,7 @@
  */
 import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { ProtocolError } from '../errors.js';
-import { guardRanges } from './range-guard.js';
+import { withRangeBudget } from './range-guard.js';
 
 /** Longest GPP string accepted: a TCF section with a large vendor list fits several times over. */
 export const MAX_GPP_LENGTH = 8192;
@@ -41,12 +41,15 @@ export function decodeGpp(gpp: unknown): GppDecoded {
       'expected a GPP string of base64url characters, with ~ between sections and . between segments',
     );
   }
-  guardRanges();
   let model: GppModel;
   try {
-    model = new GppModel(gpp);
-    // The library decodes each section on first use: decode them all now, so a bad one fails here.
-    model.toObject();
+    // The library decodes each section on first use: decode them all now, so a bad one fails here,
+    // within one budget of range ids for the whole string.
+    model = withRangeBudget(() => {
+      const m = new GppModel(gpp);
+      m.toObject();
+      return m;
+    });
   } catch (cause) {
     throw new ProtocolError(
       'BAD_ENCODING',

@@ -6,6 +6,8 @@
  * 16-bit in the specification, so each range field may expand to at most `MAX_RANGE_IDS` integers:
  * before the library expands a range field, the guard sums the sizes of its ranges (reading the same
  * bits the library reads) and refuses a field over the bound with the library's own DecodingError.
+ * All the range fields of one string share a budget too (`withRangeBudget`), since a string may
+ * hold hundreds of them (TCF publisher restrictions are a list of ranges).
  */
 import {
   DecodingError,
@@ -17,6 +19,28 @@ import {
 
 /** The most integers one range field may hold: every 16-bit id once. */
 export const MAX_RANGE_IDS = 65_536;
+/** The most integers all the range fields of one string may hold together (four full lists). */
+export const MAX_TOTAL_RANGE_IDS = 4 * MAX_RANGE_IDS;
+
+/** Ids still allowed in the decode under way (`withRangeBudget`); unbounded outside one. */
+let budget = Number.POSITIVE_INFINITY;
+
+/** Runs `decode` with at most `total` ids across every range field it expands. */
+export function withRangeBudget<T>(decode: () => T, total = MAX_TOTAL_RANGE_IDS): T {
+  guardRanges();
+  const outer = budget;
+  budget = total;
+  try {
+    return decode();
+  } finally {
+    budget = outer;
+  }
+}
+
+function spend(ids: number): void {
+  budget -= ids;
+  if (budget < 0) throw new DecodingError(`a GPP string whose range fields hold more than ${MAX_TOTAL_RANGE_IDS} ids`);
+}
 
 function tooMany(): never {
   throw new DecodingError(`a GPP range field holding more than ${MAX_RANGE_IDS} ids`);
@@ -82,12 +106,12 @@ export function guardRanges(): void {
   installed = true;
   const fixed = FixedIntegerRangeEncoder.decode.bind(FixedIntegerRangeEncoder);
   FixedIntegerRangeEncoder.decode = (bits: string): number[] => {
-    if (/^[01]{12,}$/.test(bits)) fixedSize(bits);
+    if (/^[01]{12,}$/.test(bits)) spend(fixedSize(bits));
     return fixed(bits);
   };
   const fibonacci = FibonacciIntegerRangeEncoder.decode.bind(FibonacciIntegerRangeEncoder);
   FibonacciIntegerRangeEncoder.decode = (bits: string): number[] => {
-    if (/^[01]{12,}$/.test(bits)) fibonacciSize(bits);
+    if (/^[01]{12,}$/.test(bits)) spend(fibonacciSize(bits));
     return fibonacci(bits);
   };
 }
