@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { CustosClient, signedBy } from '@custos/sdk';
+import { GppModel } from '@iabgpp/cmpapi';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, needsChromium, SHOTS, startWebNode } from './browser.js';
@@ -18,6 +19,8 @@ const PHONE = { width: 390, height: 844 };
 const PASSPHRASE = 'correct horse battery staple';
 /** IAB reference string (the iabgpp-es library's test suite): US National, every opt-out taken. */
 const USNAT_OPTED_OUT = 'DBABLA~CVVVkkkkkpFY.YA';
+/** IAB reference string with a TCF EU v2 section (GppModel.test.ts). */
+const TCF = 'DBABMA~CPSG_8APSG_8AAAAAAENAAFgAAAAAAAAAAAAAOwAQAOgAAAA.IAOgBgAAgAAA.YAAAAAAAAAAA';
 
 let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
 let base: string;
@@ -131,5 +134,30 @@ describe.skipIf(!needsChromium(import.meta.url))('consent signals in a browser',
       .first()
       .waitFor();
     await ctx.close();
+  });
+
+  it('a consent the bank’s banner recorded waits for the customer, who signs it in the portal', async () => {
+    const m = new GppModel(TCF);
+    m.setFieldValue(
+      'tcfeuv2',
+      'PurposeConsents',
+      (m.getFieldValue('tcfeuv2', 'PurposeConsents') as boolean[]).map((_, i) => i === 1),
+    );
+    const consented = m.encode();
+    const byOrg = await bank.recordGpp('bank', bankDid, consented);
+    expect(byOrg).toMatchObject({ code: 'OK', needsCustomer: true });
+    await page.goto(`${base}/portal`);
+    await page.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();
+    await page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock', exact: true }).click();
+    const notice = page.getByText('Example Bank’s consent banner: confirm your choices');
+    await notice.waitFor({ timeout: 20_000 });
+    await page.getByText(/you chose to allow using your browsing data for advertising/).waitFor();
+    await shots(page, 'signals-portal-confirm');
+    await page.getByRole('button', { name: 'Confirm with my wallet' }).click();
+    await notice.waitFor({ state: 'detached', timeout: 20_000 });
+    const out = await bank.emittedGpp('bank', bankDid);
+    expect(out.choices.consented).toEqual(['dpv:Advertising']);
+    expect(out.gpp).toBe(consented);
   });
 });

@@ -15,6 +15,7 @@ import { CompanyPage } from './company.js';
 import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
 import { GpcEvidence } from './gpc-evidence.js';
+import { GppConfirm } from './gpp-confirm.js';
 import { Home } from './home.js';
 import { loadPortal } from './model.js';
 import { JoinDevicePage, RecoveryCodePage } from './passkey-pages.js';
@@ -75,6 +76,7 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
         return (
           <>
             <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />
+            <GppConfirm wallet={wallet} data={data} reload={state.reload} />
             <GpcEvidence wallet={wallet} data={data} />
           </>
         );
