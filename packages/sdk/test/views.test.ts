@@ -100,7 +100,7 @@ describe('a GPP record in words', () => {
     ({ body: { type: 'gpp.record', args }, sig: '' }) as unknown as SignedTx;
   const ctx = (actor?: string) => ({
     name: (id: string) => (id === 'bank' ? 'Bank' : id),
-    ...(actor === undefined ? {} : { actor }),
+    actor,
     category: () => undefined,
     requestKind: () => undefined,
     subject: 'you' as const,
