@@ -35,6 +35,8 @@ const INTEGRATION = [
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
   'packages/node/test/cli-customer.test.ts',
+  // the demo chain and `custos org gpp`, `custos org gpc-evidence`
+  'packages/node/test/cli-gpp.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm
