@@ -52,6 +52,8 @@ const INTEGRATION = [
   // an operator's request steps through the CLI against a node with a PostgreSQL system
   'packages/node/test/cli-request-steps.test.ts',
   'packages/node/test/cli-corrections.test.ts',
+  // the demo chain and `custos org gpp`, `custos org gpc-evidence`
+  'packages/node/test/cli-gpp.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm

@@ -68,6 +68,7 @@ export type {
 export type { OrgHpkeKeys, RectificationsPage } from './actions/rectify.js';
 export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
+export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {
   AccessResult,
@@ -120,6 +121,7 @@ export {
   type NodeProblemCode,
   type Problem,
 } from './errors.js';
+export { DEFAULT_GPP_CATEGORIES, emitGpp, gppChoices, gppRecordTx, TCF_PURPOSE_MAP, US_FIELD_MAP } from './gpp.js';
 export {
   eventProof,
   factProof,

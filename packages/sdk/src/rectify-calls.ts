@@ -14,10 +14,10 @@ import {
   rotateHpkeKey,
 } from './actions/rectify.js';
 import type { PageQuery } from './api-types.js';
-import { PasskeyCalls } from './passkey-calls.js';
+import { SignalCalls } from './signal-calls.js';
 import type { CallOptions } from './transport/http.js';
 
-export abstract class RectifyCalls extends PasskeyCalls {
+export abstract class RectifyCalls extends SignalCalls {
   /** The org's HPKE key in force on the ledger and the key ids its node holds (org credentials). */
   orgHpkeKey(org: string, opts?: CallOptions) {
     return orgHpkeKey(this.transport(), org, opts);

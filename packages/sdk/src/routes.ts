@@ -86,6 +86,10 @@ export const SDK_ROUTES = {
   'GET /v1/orgs/{org}/rectifications': 'rectifications',
   'POST /v1/orgs/{org}/rectifications/{id}/explain': 'explainRectification',
   'POST /v1/orgs/{org}/rectifications/{id}/correct': 'correctFlagged',
+  'POST /v1/orgs/{org}/gpp': 'recordGpp',
+  'GET /v1/orgs/{org}/gpp/{subject}': 'emittedGpp',
+  'GET /v1/orgs/{org}/gpc-evidence': 'gpcEvidence',
+  'GET /v1/subjects/{did}/gpc-evidence': 'subjectGpcEvidence',
   // passkeys (the customer portal's sign-in, ADR 0016)
   'POST /v1/passkeys/register/options': 'passkeyRegisterOptions',
   'POST /v1/passkeys/register': 'passkeyRegister',

@@ -94,3 +94,29 @@ describe('the customer views', () => {
     expect(outcomeText('data.share', 'OPTED_OUT', 'a customer').text).toBe('Refused: the customer opted out');
   });
 });
+
+describe('a GPP record in words', () => {
+  const tx = (args: { [k: string]: JsonValue }) =>
+    ({ body: { type: 'gpp.record', args }, sig: '' }) as unknown as SignedTx;
+  const ctx = (actor?: string) => ({
+    name: (id: string) => (id === 'bank' ? 'Bank' : id),
+    actor,
+    category: () => undefined,
+    requestKind: () => undefined,
+    subject: 'you' as const,
+  });
+
+  it('says what the banner string held, and who recorded it', () => {
+    const gpp = 'DBABLA~CVVVkkkkkpFY.YA';
+    expect(eventSentence(tx({ org: 'bank', gpp }), ctx())).toBe(
+      'You recorded your choices from Bank’s consent banner (IAB GPP): no sale, no sharing, no targeted advertising, sensitive data limited',
+    );
+    expect(eventSentence(tx({ org: 'bank', gpp }), ctx('bank'))).toMatch(
+      /^Bank recorded your choices from its consent banner/,
+    );
+    // A string that does not decode still reads as a sentence, without a list.
+    expect(eventSentence(tx({ org: 'bank', gpp: 'DBABLA~zzz' }), ctx())).toBe(
+      'You recorded your choices from Bank’s consent banner (IAB GPP)',
+    );
+  });
+});

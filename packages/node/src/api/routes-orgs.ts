@@ -9,6 +9,7 @@
 import { localOrgCheck, type OrgRouteOptions } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
+import { orgGppRoutes } from './routes-org-gpp.js';
 import { orgIncidentRoutes } from './routes-org-incidents.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRectifyRoutes } from './routes-org-rectify.js';
@@ -30,6 +31,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
   await app.register(orgRectifyRoutes, { orgs });
+  await app.register(orgGppRoutes, { orgs });
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */

@@ -5,8 +5,12 @@
  * it links everything done under that pseudonym: only a request signed (RFC 9421) by the
  * pseudonym's own key may read it (docs/architecture.md#the-api).
  */
+
+import { type TxBody, txIdOf } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { CustosNode } from '../node.js';
+import { gpcEvidenceOf } from '../orgs/gpc-evidence.js';
 import { subjectReport } from '../subject/report.js';
 import { guard, subjectOnly } from './auth/guard.js';
 import { problem, sendProblem } from './problem.js';
@@ -53,11 +57,59 @@ export function gpcOptOutCheck(request: FastifyRequest, reply: FastifyReply, don
   done();
 }
 
+/**
+ * Evidence of each application of a GPC signal (an `onResponse` hook of the transaction routes):
+ * every GPC opt-out the API accepted goes to the evidence log with the request id and route, never
+ * the address or the user agent (`orgs/gpc-evidence.ts`).
+ */
+export function gpcEvidenceHook(node: CustosNode) {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const route = request.routeOptions.url;
+    if (request.method !== 'POST' || reply.statusCode >= 300 || !hasGpcSignal(request) || route === undefined) {
+      done();
+      return;
+    }
+    const body = request.body;
+    const txs = (Array.isArray(body) ? body : [body]).filter(isGpcOptOut) as { body: TxBody }[];
+    const log = txs.length > 0 ? gpcEvidenceOf(node) : undefined;
+    for (const tx of txs) {
+      const args = tx.body.args as { org?: unknown; kinds?: unknown };
+      if (typeof args.org !== 'string' || !Array.isArray(args.kinds)) continue;
+      log?.add({
+        org: args.org,
+        subject: tx.body.signer,
+        kinds: args.kinds.filter((k): k is string => typeof k === 'string'),
+        at: Date.now(),
+        requestId: request.id,
+        route,
+        txId: txIdOf(tx.body),
+      });
+    }
+    done();
+  };
+}
+
 export const subjectRoutes: RoutePlugin = async (app) => {
   const node = app.custos;
   // https://privacycg.github.io/gpc-spec/#gpc-support-resource
   app.get('/.well-known/gpc.json', async (_request, reply) =>
     reply.type('application/json').send({ gpc: true, lastUpdate: '2026-11-29' }),
+  );
+
+  app.get(
+    '/v1/subjects/:did/gpc-evidence',
+    {
+      ...guard(node, { tokens: false, authorize: subjectOnly('did'), signer: "the subject's key" }),
+      schema: {
+        tags: ['customers'],
+        summary: "Evidence of a subject's GPC signals",
+        description:
+          "Every Global Privacy Control opt-out this node accepted under the pseudonym, newest first (at most 100): the org, what was opted out, when, the request id and route, and the transaction on the ledger. Signed by the subject's key (RFC 9421, keyid = the did in the path).",
+        params: closed({ did: did() }),
+      },
+      config: { problems: [...SUBJECT_AUTH_PROBLEMS] },
+    },
+    async (request) => ({ evidence: gpcEvidenceOf(node).forSubject(request.params.did, Number.MAX_SAFE_INTEGER, 100) }),
   );
 
   app.get(

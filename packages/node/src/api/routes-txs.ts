@@ -9,7 +9,7 @@ import type { NodeMetrics } from './metrics.js';
 import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
 import { readerOf, readHook, readPolicyOf, txView, txVisibility } from './read-access.js';
 import type { RoutePlugin } from './route-plugin.js';
-import { gpcOptOutCheck } from './routes-subject.js';
+import { gpcEvidenceHook, gpcOptOutCheck } from './routes-subject.js';
 import {
   ACCEPTED,
   BATCH_RESULT,
@@ -52,6 +52,7 @@ type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { cod
 export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
   const node = app.custos;
   app.addHook('preHandler', gpcOptOutCheck);
+  app.addHook('onResponse', gpcEvidenceHook(node));
   const submit = (raw: unknown): Submission => {
     const admittedAt = performance.now();
     const sub = node.submit(raw);

@@ -19,6 +19,7 @@ import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerGppCommands } from './commands-org-gpp.js';
 import { registerIncidentCommands } from './commands-org-incidents.js';
 import { registerRequestCommands } from './commands-org-requests.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
@@ -334,6 +335,7 @@ export function registerOrgCommands(program: Command): void {
   const request = registerRequestCommands<OrgFlags>(org, kit);
   registerIncidentCommands<OrgFlags>(org, kit);
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
+  registerGppCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
   orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')

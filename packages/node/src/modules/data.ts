@@ -19,6 +19,7 @@ import {
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { liveGrants, objectionTo, preferences } from './consent.js';
+import { refuseLimitedSensitive } from './gpp.js';
 import { MEMBER_ID } from './member.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
@@ -281,6 +282,7 @@ export const dataModule: Module = {
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       refuseObjected(ctx, rec, purpose);
+      refuseLimitedSensitive(ctx, rec, basis);
       refuseBySource(ctx, rec, purpose);
       checkBasis(ctx, rec, purpose, basis);
       return 'OK';
@@ -298,6 +300,7 @@ export const dataModule: Module = {
       refuseFlaggedCopy(rec);
       if (rec.restricted) throw new ExecFailure('RESTRICTED', 'processing of this record is restricted');
       refuseObjected(ctx, rec, purpose);
+      refuseLimitedSensitive(ctx, rec, null);
       refuseBySource(ctx, rec, purpose);
       const prefs = preferences(ctx, rec.org, rec.subject);
       if (prefs.share !== null || (sale && prefs.sale !== null)) {

@@ -5,6 +5,7 @@ import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
 import { govModule } from './gov.js';
+import { gppModule } from './gpp.js';
 import { hpkeModule } from './hpke.js';
 import { incidentModule } from './incident.js';
 import { interopModule } from './interop.js';
@@ -22,6 +23,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   consentModule,
   optoutModule,
   objectionModule,
+  gppModule,
   dataModule,
   requestModule,
   datamapModule,

@@ -61,9 +61,26 @@ export const ART9_CONDITIONS = [
 export type Art9Condition = (typeof ART9_CONDITIONS)[number];
 export interface OptOut {
   at: number;
-  /** `user` for an explicit choice, `gpc` for a Global Privacy Control signal. */
-  source: 'user' | 'gpc';
+  /**
+   * `user` for an explicit choice, `gpc` for a Global Privacy Control signal, `gpp` for a choice
+   * recorded from an IAB GPP string (`gpp.record`).
+   */
+  source: 'user' | 'gpc' | 'gpp';
   txId: string;
+}
+
+/** The GPP string last recorded for a customer at an org (`gpp.record`): the base Custos emits from. */
+export interface GppRecorded {
+  /** The string as the banner sent it (IAB GPP: choices and CMP metadata, no personal data). */
+  gpp: string;
+  /** Its sections, e.g. `['usnat']`, `['tcfeuv2']`. */
+  sections: string[];
+  /** Who signed the `gpp.record`: the customer, or the org (then only its restrictive choices apply). */
+  by: 'customer' | 'org';
+  at: number;
+  txId: string;
+  /** The consent the customer's record granted for the TCF purposes it consents to (its id), if any. */
+  grant?: string;
 }
 export interface Preferences {
   sale: OptOut | null;
@@ -73,6 +90,14 @@ export interface Preferences {
    * for it, absolute, whatever the lawful basis (`objection.set`). Absent when none.
    */
   objections?: Record<string, { at: number; txId: string }>;
+  /**
+   * The limit on the use of sensitive data (CCPA 1798.121, the GPP `SensitiveDataProcessing`
+   * choices): from then on, a special-category record may be used only under contract, legal
+   * obligation or vital interests. Absent when never set.
+   */
+  sensitive?: OptOut | null;
+  /** The GPP string last recorded (`gpp.record`), if any. */
+  gpp?: GppRecorded;
 }
 
 /**

@@ -38,6 +38,7 @@ export {
   type ErasureExceptionEntry,
   EXTEND_REASONS,
   type ExtendReason,
+  type GppRecorded,
   JURISDICTIONS,
   type Jurisdiction,
   LAWFUL_BASES,

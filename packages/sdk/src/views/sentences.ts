@@ -3,7 +3,9 @@
  * you agreed". The customer's history (`you`) and the public explorer (`a customer`) say it the
  * same way; what is not known to the reader (a record's category, a request's kind) reads as "data".
  */
+
 import { labelOf } from '@custos/protocol/consent';
+import { gppChoices } from '@custos/protocol/gpp';
 import type { SignedTx } from '@custos/protocol/ledger';
 import {
   basisText,
@@ -65,6 +67,8 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
     case 'optout.set':
       return `${who} told ${org} not to allow ${kinds} of ${your} data${str('source') === 'gpc' ? ' (Global Privacy Control)' : ''}`;
+    case 'gpp.record':
+      return `${who} recorded ${your} choices from ${ctx.actor === undefined ? `${org}’s` : 'its'} consent banner (IAB GPP)${gppSummary(str('gpp'))}`;
     case 'objection.set':
       return `${who} objected to the use of ${your} data by ${org} for ${lowerLabels(strs('purposes'))}`;
     case 'objection.clear':
@@ -206,4 +210,24 @@ export function govActionText(a: GovActionLike, name: (id: string) => string, me
     default:
       return `Change: ${a.kind}`;
   }
+}
+
+/** What a GPP string says, in words: ": no sale, no sharing, no targeted advertising". */
+function gppSummary(gpp: string): string {
+  let c: ReturnType<typeof gppChoices>;
+  try {
+    c = gppChoices(gpp);
+  } catch {
+    return '';
+  }
+  const said = [
+    c.sale === 'out' ? 'no sale' : c.sale === 'in' ? 'sale allowed' : '',
+    c.share === 'out' ? 'no sharing' : c.share === 'in' ? 'sharing allowed' : '',
+    c.targeted === 'out' ? 'no targeted advertising' : '',
+    c.sensitive === 'out' ? 'sensitive data limited' : '',
+    Object.values(c.purposes ?? {}).some((v) => v)
+      ? `consent to ${lowerLabels(Object.entries(c.purposes ?? {}).flatMap(([p, v]) => (v ? [p] : [])))}`
+      : '',
+  ].filter(Boolean);
+  return said.length === 0 ? '' : `: ${said.join(', ')}`;
 }

@@ -76,6 +76,7 @@ const TYPES: Record<string, string> = {
   'optout.set': 'Opt-out',
   'optout.clear': 'Opt-out lifted',
   'objection.set': 'Objection to direct marketing',
+  'gpp.record': 'Consent banner choices (GPP)',
   'objection.clear': 'Objection withdrawn',
   'data.register': 'Data recorded',
   'data.access': 'Data used',

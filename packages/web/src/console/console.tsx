@@ -21,6 +21,7 @@ import { MembersPage } from './members.js';
 import { OverviewPage } from './overview.js';
 import { RequestsPage } from './requests.js';
 import { RetentionPage } from './retention.js';
+import { SignalsPage } from './signals.js';
 
 const TOKEN_KEY = CONSOLE_TOKEN_KEY;
 const AUTH_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'SIGNATURE_EXPIRED', 'REPLAYED_REQUEST'];
@@ -32,6 +33,7 @@ export const TABS = [
   { id: 'retention', label: 'Retention' },
   { id: 'incidents', label: 'Breaches' },
   { id: 'corrections', label: 'Corrections' },
+  { id: 'signals', label: 'Consent signals' },
   { id: 'members', label: 'Members' },
   { id: 'contracts', label: 'Contracts' },
 ] as const;
@@ -201,6 +203,8 @@ function OrgConsole({
             <RetentionPage d={d} reload={data.reload} />
           ) : current.id === 'corrections' ? (
             <CorrectionsConsolePage d={d} />
+          ) : current.id === 'signals' ? (
+            <SignalsPage d={d} />
           ) : current.id === 'members' ? (
             <MembersPage d={d} />
           ) : current.id === 'contracts' ? (

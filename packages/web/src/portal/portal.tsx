@@ -15,6 +15,8 @@ import { CompanyPage } from './company.js';
 import { CorrectionsPage } from './corrections.js';
 import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
+import { GpcEvidence } from './gpc-evidence.js';
+import { GppConfirm } from './gpp-confirm.js';
 import { Home } from './home.js';
 import { loadPortal } from './model.js';
 import { JoinDevicePage, RecoveryCodePage } from './passkey-pages.js';
@@ -75,7 +77,13 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
         if (path === '/portal/corrections') {
           return <CorrectionsPage wallet={wallet} data={data} reload={state.reload} />;
         }
-        return <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />;
+        return (
+          <>
+            <Home data={data} reload={state.reload} refreshing={state.status === 'loading'} gpc={gpc} />
+            <GppConfirm wallet={wallet} data={data} reload={state.reload} />
+            <GpcEvidence wallet={wallet} data={data} />
+          </>
+        );
       }}
     </AsyncView>
   );
