@@ -4,6 +4,7 @@ import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
+import { evmModule } from './evm.js';
 import { govModule } from './gov.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
@@ -22,6 +23,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   requestModule,
   datamapModule,
   interopModule,
+  evmModule,
   xtxModule,
   contractModule,
 ];
