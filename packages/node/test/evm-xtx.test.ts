@@ -6,11 +6,15 @@
  * outcome back. Commit, a NO vote, an expired Custos deadline, an EVM deadline inside the margin,
  * and a relayer that stops half-way replaced by another.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { xtxIdOf } from '@custos/protocol/interop';
 import { tempDir } from '@custos/test-utils/node';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVM_CONFIG_FILE, loadEvmDuties, parseEvmDutiesConfig } from '../src/interop/evm/evm-duties.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
+import { writeEvmKeystore } from '../src/keys/keystore.js';
 import {
   balance,
   duties,
@@ -18,6 +22,7 @@ import {
   evmRelayer,
   evmXtx,
   lockStatus,
+  ORGS,
   openEvmWorld,
   outcomeOf,
   prepareOnD,
@@ -136,5 +141,42 @@ describe('an xtx with an EVM participant', () => {
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
     expect(kvValue(w.d, key)).toBe(key);
     expect(await balance(w, w.receiver)).toBe(before + 10n);
+  }, 120_000);
+
+  it('a peer configured by evm.json does its members’ duties: attests and signs, and the xtx commits', async () => {
+    const home = join(tmp.dir, 'home');
+    mkdirSync(join(home, 'keys'), { recursive: true });
+    const passphrase = 'an EVM keystore passphrase';
+    for (const org of ORGS) writeEvmKeystore(join(home, 'keys', `${org}-evm.json`), w.evmKeys[org]!, passphrase);
+    const config = {
+      chains: [{ rpcUrl: w.evm.chain.rpcUrl, confirmations: 0, headEvery: 1 }],
+      orgs: Object.fromEntries(ORGS.map((o) => [o, { evmKeystore: `keys/${o}-evm.json` }])),
+    };
+    writeFileSync(join(home, EVM_CONFIG_FILE), JSON.stringify(config));
+    const logs: string[] = [];
+    const orgSigners = new Map(ORGS.map((o) => [o, w.d.orgs[o]!]));
+    const peerDuties = loadEvmDuties(home, w.d.node, orgSigners, passphrase, (m) => logs.push(m))!;
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg);
+    const relayer = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 20 && outcomeOf(w, xtxId).evm === undefined; i++) {
+      await peerDuties.step();
+      await relayer.step();
+    }
+    expect(logs).toEqual([]);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(kvValue(w.d, key)).toBe(key);
+
+    // A peer that does not hold an org's keys, or a malformed file, is refused when it starts.
+    expect(() => loadEvmDuties(home, w.d.node, new Map(), passphrase, () => {})).toThrow(/does not hold the keys/);
+    const refused = (doc: unknown) => () => parseEvmDutiesConfig(doc);
+    expect(refused({ ...config, chains: [] })).toThrow(/chains/);
+    expect(refused({ ...config, chains: [{ rpcUrl: 'file:///etc/passwd', confirmations: 0 }] })).toThrow(/rpcUrl/);
+    expect(refused({ ...config, chains: [{ rpcUrl: w.evm.chain.rpcUrl, confirmations: -1 }] })).toThrow(
+      /confirmations/,
+    );
+    expect(refused({ ...config, extra: 1 })).toThrow(/unexpected field/);
+    expect(refused({ ...config, orgs: { org1: { evmKeystore: 'k', more: 1 } } })).toThrow(/orgs.org1/);
   }, 120_000);
 });
