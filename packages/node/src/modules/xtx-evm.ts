@@ -24,6 +24,7 @@
 import {
   type CrossChainTx,
   EVM_MARGIN_BLOCKS,
+  EVM_MAX_VIEW_AGE_MS,
   type EvmReceipt,
   evmDecidedEvents,
   evmDecisionDigest,
@@ -91,23 +92,30 @@ export function missingEvmClient(ctx: Pick<ExecContext, 'get'>, xtx: CrossChainT
  * lock's deadline at least `EVM_MARGIN_BLOCKS` after the highest attested block of its chain.
  */
 export function evmVotes(
-  ctx: Pick<ExecContext, 'get'>,
+  ctx: Pick<ExecContext, 'get' | 'time'>,
   xtx: CrossChainTx,
   xtxId: string,
-): { votes: Map<string, XtxVote | null>; marginOk: boolean; certifiable: boolean } {
+): { votes: Map<string, XtxVote | null>; marginOk: boolean; certifiable: boolean; stale: string | undefined } {
   const votes = new Map<string, XtxVote | null>();
   let marginOk = true;
+  let stale: string | undefined;
   for (const p of evmParticipants(xtx)) {
     const rec = ctx.get(evmVoteKey(xtxId, p)) as unknown as EvmVoteRecord | undefined;
     votes.set(p, rec?.vote ?? null);
     if (rec?.vote === 'YES') {
-      const highest = evmClient(ctx, parseEvmParticipant(p).evmChainId)?.highest ?? rec.number;
+      const evmChainId = parseEvmParticipant(p).evmChainId;
+      const highest = evmClient(ctx, evmChainId)?.highest ?? rec.number;
       if (rec.deadline < highest + EVM_MARGIN_BLOCKS) marginOk = false;
+      const head = ctx.get(evmHeaderKey(evmChainId, highest)) as unknown as EvmHeaderRecord | undefined;
+      const age = ctx.time - (head?.timestamp ?? 0) * 1000;
+      if (age > EVM_MAX_VIEW_AGE_MS) {
+        stale = `the newest attested block of EVM chain ${evmChainId} (${highest}) is ${Math.round(age / 1000)} s old: waiting for its members' attesters`;
+      }
     }
   }
-  if (votes.size === 0) return { votes, marginOk, certifiable: true };
+  if (votes.size === 0) return { votes, marginOk, certifiable: true, stale };
   const set = ctx.get(EVM_MEMBER_SET_KEY) as unknown as EvmMemberSetEntry | undefined;
-  return { votes, marginOk, certifiable: set?.ready === true };
+  return { votes, marginOk, certifiable: set?.ready === true, stale };
 }
 
 /** After D recorded its decision: what the members certify for each EVM participant. */

@@ -257,6 +257,8 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
     if (!late && ctx.time + XTX_FINALIZE_MARGIN_MS > lockedUntil) return record('ABORT', 'lock-deadline');
     // Likewise an EVM lock whose deadline block is too near: anyone may release it after.
     if (!late && !evm.marginOk) return record('ABORT', 'evm-lock-deadline');
+    // The margin is counted from what the members attested: not from a view left behind.
+    if (!late && evm.stale !== undefined) throw new ExecFailure('CONFLICT', evm.stale);
     // A COMMIT that no quorum of EVM keys can certify would end aborted on the EVM side.
     if (!late && !evm.certifiable) return record('ABORT', 'evm-members-not-ready');
     return record(late ? 'ABORT' : 'COMMIT', late ? 'timeout' : 'all-yes');

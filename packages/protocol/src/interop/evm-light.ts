@@ -24,6 +24,13 @@ export const MAX_EVM_PROOF_BYTES = 64 * 1024;
  * before anyone may release the lock (the EVM counterpart of `XTX_FINALIZE_MARGIN_MS`).
  */
 export const EVM_MARGIN_BLOCKS = 20;
+/**
+ * The decision chain records COMMIT of an EVM leg only while the newest attested header of its
+ * chain is at most this much older (its timestamp) than the decision chain's block time: the margin
+ * is counted from the highest attested block, so a view left behind by stopped attesters would let
+ * it commit a lock that already expired. Until attesters catch up, `xtx.decide` waits (CONFLICT).
+ */
+export const EVM_MAX_VIEW_AGE_MS = 10 * 60 * 1000;
 /** Header field counts accepted: pre-London 15, London 16, Shanghai 17, Cancun 20, Prague 21. */
 const HEADER_FIELDS = new Set([15, 16, 17, 20, 21]);
 /** Fixed sizes of header fields (by index); the others are integers (at most 32 bytes) or extraData. */

@@ -27,6 +27,7 @@ export {
   decodeEvmReceipt,
   EVM_HEADER_DOMAIN,
   EVM_MARGIN_BLOCKS,
+  EVM_MAX_VIEW_AGE_MS,
   type EvmHeader,
   type EvmLeg,
   type EvmLog,
