@@ -123,7 +123,7 @@ describe('an xtx with an EVM participant', () => {
     expect(await balance(w, w.customer)).toBe(before);
   }, 120_000);
 
-  it('a relayer that stops half-way is replaced by another that finishes from the ledgers', async () => {
+  it('a relayer that stops half-way (after the decision; after its decide) is replaced by another that finishes', async () => {
     const before = await balance(w, w.receiver);
     const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
     expect(await prepareOnD(w, xtx)).toBe('OK');
@@ -141,6 +141,22 @@ describe('an xtx with an EVM participant', () => {
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
     expect(kvValue(w.d, key)).toBe(key);
     expect(await balance(w, w.receiver)).toBe(before + 10n);
+
+    // Another one stops right after its decide reached the contract, before proving it back.
+    const t2 = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, t2.xtx)).toBe('OK');
+    await prepareOnEvm(w, t2.xtxId, t2.leg);
+    const third = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 15 && (await lockStatus(w, t2.xtxId)) !== LOCKED.committed; i++) {
+      await duties(w);
+      await third.step();
+    }
+    expect(await lockStatus(w, t2.xtxId)).toBe(LOCKED.committed);
+    expect(outcomeOf(w, t2.xtxId).evm).toBeUndefined();
+    expect(stateOf(w, `xtxevmopen/${t2.xtxId}/${w.pid}`)).not.toBeNull();
+    await runUntilDone(w, evmRelayer(w, w.evm.accounts[7] as Address), t2.xtxId);
+    expect(outcomeOf(w, t2.xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(await balance(w, w.receiver)).toBe(before + 20n);
   }, 120_000);
 
   it('a peer configured by evm.json does its members’ duties: attests and signs, and the xtx commits', async () => {
