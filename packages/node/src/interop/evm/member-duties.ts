@@ -55,6 +55,7 @@ export class EvmAttester {
   private readonly client: ReturnType<typeof createPublicClient>;
   private readonly me: string;
   private evmChainId: number | undefined;
+  private readonly handled = new Set<number>();
 
   constructor(private readonly opts: EvmAttesterOptions) {
     if (!Number.isSafeInteger(opts.confirmations) || opts.confirmations < 0 || opts.confirmations > 10_000) {
@@ -97,7 +98,9 @@ export class EvmAttester {
     // Blocks with events first (votes wait for them), then the newest heads.
     const order = [...[...wanted].sort((a, b) => a - b), ...heads.filter((n) => !wanted.has(n))];
     const done: number[] = [];
-    for (const n of order.slice(0, max)) {
+    // Blocks this attester already saw through (memory only: after a restart, the ledger says).
+    for (const n of this.handled) if (n < final - LOOKBACK - (this.opts.headEvery ?? 16)) this.handled.delete(n);
+    for (const n of order.filter((k) => !this.handled.has(k)).slice(0, max)) {
       const block = (await this.client.request({
         method: 'eth_getBlockByNumber',
         params: [`0x${n.toString(16)}`, false],
@@ -106,7 +109,10 @@ export class EvmAttester {
       const { rlp, header } = encodeEvmHeader(block);
       const att = (await ep.entry(`evmatt/${evmChainId}/${n}/${header.hash}`)) as { members?: string[] } | null;
       const hdr = (await ep.entry(`evmhdr/${evmChainId}/${n}`)) as { hash?: string } | null;
-      if (hdr?.hash === header.hash || (att?.members ?? []).some((m) => this.isMe(m))) continue;
+      if (hdr?.hash === header.hash || (att?.members ?? []).some((m) => this.isMe(m))) {
+        this.handled.add(n);
+        continue;
+      }
       const tx = signTx(
         {
           chainId: (await ep.info()).chainId,
@@ -117,7 +123,10 @@ export class EvmAttester {
         this.opts.signer,
       );
       const r = await ep.submit(tx);
-      if (r.code === 'OK') done.push(n);
+      if (r.code === 'OK') {
+        done.push(n);
+        this.handled.add(n);
+      }
     }
     return done;
   }
