@@ -105,7 +105,7 @@ describe('attested EVM headers', () => {
     expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
   });
 
-  it('freezes the client on two quorum-attested hashes for one block and names who attested both', async () => {
+  it('trust #16: freezes the client on two quorum-attested hashes for one block and names who attested both', async () => {
     // Another EVM chain id, so the chain the other tests use stays live.
     const fake = 424242;
     const n = Number(await w.evm.publicClient.getBlockNumber());
@@ -140,7 +140,7 @@ describe('attested EVM headers', () => {
 });
 
 describe('EVM votes on the decision chain', () => {
-  it('refuses a bad trie proof, another contract, an unattested header, another leg, another receipt', async () => {
+  it('trust #16: refuses a bad trie proof, another contract, an unattested header, another leg, another receipt', async () => {
     const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500 });
     expect(await prepareOnD(w, xtx)).toBe('OK');
 
@@ -189,7 +189,7 @@ describe('EVM votes on the decision chain', () => {
     expect(await evmVote(xtx, good)).toBe('CONFLICT');
   }, 120_000);
 
-  it('a member’s EVM signature counts only over the decision the chain recorded, by its own key', async () => {
+  it('trust #16: a member’s EVM signature counts only over the decision the chain recorded, by its own key', async () => {
     const { xtx, xtxId } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 2 });
     expect(await prepareOnD(w, xtx)).toBe('OK');
     await tick(w.d, 3);
