@@ -159,6 +159,31 @@ describe('an xtx with an EVM participant', () => {
     expect(await balance(w, w.receiver)).toBe(before + 20n);
   }, 120_000);
 
+  it('a COMMIT that misses the lock’s deadline: flagged at risk, then released, recorded as lapsed', async () => {
+    const before = { customer: await balance(w, w.customer), receiver: await balance(w, w.receiver) };
+    const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg, { deadlineBlocks: 40 });
+    // Decided on Custos, but no member signs in time (their signers are down).
+    const relayer = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 10 && outcomeOf(w, xtxId).decision === undefined; i++) {
+      for (const a of w.attesters) await a.step();
+      await relayer.step();
+    }
+    expect(outcomeOf(w, xtxId).decision).toBe('COMMIT');
+    const deadline = (stateOf(w, `xtxevm/${xtxId}/${w.pid}`) as { deadline: number }).deadline;
+    await w.evm.mine(deadline - Number(await w.evm.publicClient.getBlockNumber()) - 5);
+    const status = await xtxStatus([w.ep], xtxId, { evm: [{ rpcUrl: w.evm.chain.rpcUrl }] });
+    expect(status.evm[0]).toMatchObject({ lock: 'prepared', atRisk: true, decision: { commit: true } });
+    await w.evm.mine(10);
+    await runUntilDone(w, relayer, xtxId);
+    // The timing assumption broken, and visible: committed on Custos, the lock returned on the EVM chain.
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'lapsed' });
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.aborted);
+    expect(await balance(w, w.customer)).toBe(before.customer);
+    expect(await balance(w, w.receiver)).toBe(before.receiver);
+  }, 120_000);
+
   it('a peer configured by evm.json does its members’ duties: attests and signs, and the xtx commits', async () => {
     const home = join(tmp.dir, 'home');
     mkdirSync(join(home, 'keys'), { recursive: true });

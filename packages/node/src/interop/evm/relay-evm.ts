@@ -177,8 +177,30 @@ export class EvmRelay {
           if (done !== undefined) await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           continue;
         }
-        if (rec.signatures.length < rec.threshold) continue;
         const c = (await this.chainOf(rec.participant)) as { r: Reached; contract: Address };
+        if (status === 'prepared' && rec.commit) {
+          // A COMMIT that did not arrive in time: the lock can only be released now (an abort on the
+          // EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing assumption).
+          const lock = (await c.r.pub.readContract({
+            address: c.contract,
+            abi: CustosParticipant.abi,
+            functionName: 'lockOf',
+            args: [`0x${rec.xtxId}`],
+          })) as { deadline: bigint };
+          if ((await c.r.pub.getBlockNumber()) >= lock.deadline) {
+            const hash = await c.r.wallet.writeContract({
+              address: c.contract,
+              abi: CustosParticipant.abi,
+              functionName: 'release',
+              args: [`0x${rec.xtxId}`],
+              account: c.r.from,
+              chain: null,
+            });
+            await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+            continue;
+          }
+        }
+        if (rec.signatures.length < rec.threshold) continue;
         const hash = await c.r.wallet.writeContract({
           address: c.contract,
           abi: CustosParticipant.abi,
