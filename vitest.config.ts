@@ -27,14 +27,26 @@ const INTEGRATION = [
   'packages/node/test/state-sync.test.ts',
   // a real PostgreSQL server (Debian's postgresql): the PostgreSQL connector, its conformance and faults
   'packages/node/test/connectors-postgres.test.ts',
+  // the one PostgreSQL launcher: temporary and kept clusters, a stale server stopped
+  'packages/node/test/postgres-server.test.ts',
+  // `custos demo` with the bank's systems in PostgreSQL, an erasure across them, a restart
+  'packages/node/test/demo-postgres.test.ts',
+  // the retention schedule of the org's systems against PostgreSQL rows past and within retention
+  'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
   'packages/node/test/connectors-http.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
+  // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL
+  'packages/node/test/connectors-ops.test.ts',
   // child processes (the custos CLI, crashes, end-to-end runs)
   'packages/node/test/cli.test.ts',
   'packages/node/test/cli-contract.test.ts',
+  // `custos keys evm` against a `custos node start` process
+  'packages/node/test/cli-evm-keys.test.ts',
   'packages/node/test/cli-customer.test.ts',
+  // an operator's request steps through the CLI against a node with a PostgreSQL system
+  'packages/node/test/cli-request-steps.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm
@@ -60,6 +72,7 @@ const INTEGRATION = [
   'packages/node/test/contracts-determinism.test.ts',
   // a Hardhat chain (`hardhat node`, a child process) and solc compiling the EVM contracts
   'packages/node/test/evm-participant.test.ts',
+  'packages/node/test/evm-participant-security.test.ts',
   'packages/node/test/evm-contracts-build.test.ts',
   'packages/node/test/evm-custos-certificate.test.ts',
   'packages/node/test/evm-chain.test.ts',

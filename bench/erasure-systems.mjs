@@ -25,9 +25,9 @@ import pg from 'pg';
 import { parseDataMap, publishArgs } from '../packages/node/dist/connectors/datamap.js';
 import { executeRequest } from '../packages/node/dist/connectors/execute.js';
 import { PostgresConnector } from '../packages/node/dist/connectors/postgres.js';
+import { PostgresServer } from '../packages/node/dist/connectors/postgres-server.js';
 import { VaultConnector } from '../packages/node/dist/connectors/vault-connector.js';
 import { CustosNode, LocalKms, makeGenesis, nativeSigner, OrgService, Vault } from '../packages/node/dist/index.js';
-import { startPostgres } from './_postgres.mjs';
 import { latencySummary, machine } from './_stats.mjs';
 
 const DEFAULTS = {
@@ -66,9 +66,10 @@ const MAP = {
 export async function run(options = {}) {
   const o = { ...DEFAULTS, ...(options.quick ? QUICK : {}), ...options };
   const started = performance.now();
-  const server = await startPostgres();
+  // Durable settings (PostgreSQL's defaults), so a DELETE's commit costs what it costs in production.
+  const server = await PostgresServer.start({ durable: true });
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-erasure-systems-'));
-  const sql = new pg.Client({ connectionString: server.url });
+  const sql = new pg.Client({ connectionString: server.url() });
   await sql.connect();
   let node;
   let orgs;
@@ -98,7 +99,7 @@ export async function run(options = {}) {
     const map = parseDataMap(JSON.stringify(MAP));
     const published = await orgs.submit('bank', 'datamap.publish', publishArgs(map));
     if (published.code !== 'OK') throw new Error(`datamap.publish: ${published.code}`);
-    crm = new PostgresConnector({ system: 'crm', url: server.url, tables: map.systems[0].tables });
+    crm = new PostgresConnector({ system: 'crm', url: server.url(), tables: map.systems[0].tables });
     const connectors = [crm, new VaultConnector('vault', orgs, 'bank')];
 
     // Customers to erase (rows in PostgreSQL, a record in the vault, an open erasure request), and

@@ -1,7 +1,19 @@
 export { createServer, listen, type ServerOptions } from './api/server.js';
+export { parseDataMap, publishArgs } from './connectors/datamap.js';
+export { type ExecutionReport, executeRequest } from './connectors/execute.js';
+export { PostgresConnector, type PostgresConnectorOptions } from './connectors/postgres.js';
+export {
+  findPostgresBinaries,
+  POSTGRES_HINT,
+  PostgresServer,
+  type PostgresServerOptions,
+  requirePostgresBinaries,
+} from './connectors/postgres-server.js';
+export { VaultConnector } from './connectors/vault-connector.js';
 export { type ConsortiumNodeOptions, openConsortiumNode } from './consortium/peer-node.js';
 export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
+export { demoPostgresPassword } from './demo/bank-systems.js';
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
 export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
 export {

@@ -299,6 +299,52 @@ describe('customer and org CLI', () => {
     expect((await custos(['org', 'request', 'reject', id, '--org', 'bank'])).code).toBe(64); // --reason needed
   });
 
+  it('a decision taken by machine is reviewed by a person; a CCPA request is confirmed received', async () => {
+    const registered = await json([
+      'org',
+      'register',
+      '--org',
+      'insurer',
+      '--subject',
+      insurerDid,
+      '--category',
+      'pd:Income',
+      '--purposes',
+      'dpv:CreditChecking=contract',
+      '--automated',
+      'dpv:CreditChecking',
+      '--retention-days',
+      '365',
+      '--value-file',
+      join(tmp.dir, 'value.json'),
+    ]);
+    expect(registered.code).toBe('OK');
+    const told = await custos(['history', '--org', 'insurer']);
+    expect(told.stdout).toContain(
+      'Decisions for credit checks are taken by machine: you can ask a person to review them',
+    );
+    const review = await json(['request', 'open', '--org', 'insurer', '--kind', 'review']);
+    expect(review.request).toMatchObject({ kind: 'review', status: 'open' });
+    const unanswered = await json(['org', 'request', 'fulfil', review.txId, '--org', 'insurer'], 1);
+    expect(unanswered.code).toBe('INVALID_ARGS');
+    const wrong = await custos(['org', 'request', 'fulfil', review.txId, '--org', 'insurer', '--outcome', 'ignored']);
+    expect(wrong.code).toBe(64);
+    expect(wrong.stderr).toContain('expected --outcome only on fulfil, as one of upheld, changed');
+    const changed = ['org', 'request', 'fulfil', review.txId, '--org', 'insurer', '--outcome', 'changed'];
+    expect((await json(changed)).code).toBe('OK');
+
+    const access = await json(['request', 'open', '--org', 'insurer', '--kind', 'access', '--jurisdiction', 'CCPA']);
+    expect(access.request.ackDeadline).toBeGreaterThan(access.request.openedAt + 9 * 86_400_000);
+    const queue = await custos(['org', 'requests', '--org', 'insurer']);
+    expect(queue.stdout).toMatch(/; confirm receipt by \d{4}-\d{2}-\d{2}/);
+    const ack = ['org', 'request', 'acknowledge', access.txId, '--org', 'insurer'];
+    expect((await json(ack)).code).toBe('OK');
+    expect((await json(ack, 1)).code).toBe('CONFLICT');
+    const h = await custos(['history', '--org', 'insurer']);
+    expect(h.stdout).toContain('a person reviewed the decision and changed it');
+    expect(h.stdout).toMatch(/receipt confirmed \d{4}-\d{2}-\d{2}/);
+  });
+
   it('history verifies and tells everything; its export re-verifies offline', async () => {
     const h = await custos(['history']);
     expect(h.code, h.stderr).toBe(0);

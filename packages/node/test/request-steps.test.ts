@@ -195,7 +195,7 @@ describe('request.step and fulfilment', () => {
       'Example Bank erased 3 rows of your data in its system crm, for your request',
     );
     expect(eventSentence(tx({ outcome: 'exception', exception: 'gdpr-17-3-b' }), ctx)).toBe(
-      'Example Bank kept your data in its system crm under a legal exception (gdpr-17-3-b)',
+      'Example Bank kept your data in its system crm under a legal exception: a legal obligation or a task in the public interest (GDPR Art. 17(3)(b))',
     );
     expect(eventSentence(tx({ outcome: 'failed', error: 'CONNECTOR_FAILED' }), ctx)).toMatch(
       /could not yet complete your request in its system crm/,

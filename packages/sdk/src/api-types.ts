@@ -142,7 +142,8 @@ export interface OrgRecordsPage {
 /** `GET /v1/orgs/:org/requests`. */
 export interface OrgRequests {
   now: number;
-  requests: (DataRequest & { overdue: boolean })[];
+  /** `ackOverdue`: the confirmation of receipt the CCPA asks within 10 business days is late. */
+  requests: (DataRequest & { overdue: boolean; ackOverdue: boolean })[];
   next: string | null;
 }
 
@@ -157,16 +158,35 @@ export interface RequestStepState {
   digest?: string | null;
   exception?: string | null;
   error?: string | null;
+  /** Failed runs recorded. */
   failures?: number;
+  /** Attempts of the connector's step over those failed runs (each run retries with backoff). */
+  attempts?: number;
   time?: number;
   txId?: string;
+  /** A run that stopped left this step's outcome in the node's step journal: the next run records it. */
+  journalled?: boolean;
+  /** A failed step's last error message, kept by the node that ran it (the ledger holds the code). */
+  message?: string;
 }
 
-/** `GET /v1/orgs/:org/requests/:id/steps`: "erased in `complete` of `systems` systems". */
+/**
+ * `GET /v1/orgs/:org/requests/:id/steps`: "erased in `complete` of `systems` systems", with the legal
+ * deadline: `overdue` (open past it), `paused` (a failed step keeps it open), `atRisk` (paused and the
+ * deadline a week away or less, or past), all as of `now` (the latest block time).
+ */
 export interface RequestSteps {
   request: string;
   kind: string;
+  jurisdiction: string;
   status: string;
+  now: number;
+  openedAt: number;
+  deadline: number;
+  originalDeadline: number | null;
+  overdue: boolean;
+  paused: boolean;
+  atRisk: boolean;
   map: { version: number; digest: string } | null;
   complete: number;
   systems: number;
@@ -186,6 +206,8 @@ export interface RequestExecution {
     txId: string | null;
     attempts: number;
     error?: string;
+    /** The outcome came from the node's step journal: the system had committed before the node stopped. */
+    recovered?: boolean;
   }[];
   fulfilTxId?: string;
   /** Access and export: each system's rows, with the salt that recomputes its recorded digest. */
@@ -197,6 +219,43 @@ export interface OrgRetention {
   now: number;
   pastRetention: DataRecord[];
   next: string | null;
+}
+
+/** The last `retention.run` of one of an org's systems, as the ledger holds it (`retention/<org>/<system>`). */
+export interface RetentionRunState {
+  org: string;
+  system: string;
+  outcome: 'done' | 'failed';
+  asOf: number;
+  rows: number;
+  digest: string | null;
+  error: string | null;
+  runs: number;
+  totalRows: number;
+  time: number;
+  txId: string;
+}
+
+/** `GET /v1/orgs/{org}/retention/systems`: the retention schedule of the org's own systems. */
+export interface OrgRetentionSystems {
+  org: string;
+  /** Milliseconds between runs, or null when no schedule runs on this node. */
+  intervalMs: number | null;
+  lastRun: {
+    ranAt: number;
+    asOf: number;
+    systems: {
+      system: string;
+      ranAt: number;
+      asOf: number;
+      outcome: 'done' | 'failed' | 'nothing-due';
+      rows: number;
+      digest: string | null;
+      txId: string | null;
+      error?: string;
+    }[];
+  } | null;
+  recorded: { system: string; run: RetentionRunState | null }[];
 }
 
 /** `GET /v1/requests/overdue`. */
@@ -215,6 +274,8 @@ export interface RegisterRecordInput {
   value: JsonValue;
   /** A special category on a basis other than consent: its GDPR Art. 9(2) condition (`ART9_CONDITIONS`). */
   condition?: Art9Condition;
+  /** Purposes served by decisions taken solely by machine with legal or similar effects (GDPR Art. 22). */
+  automated?: string[];
 }
 
 /** An access: its result code, and the value when the ledger accepted it. */

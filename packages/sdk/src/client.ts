@@ -14,14 +14,7 @@
  */
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type {
-  ErasureExceptionEntry,
-  ExtendReason,
-  MemberSet,
-  RejectReason,
-  SignedTx,
-  TrustedMembers,
-} from '@custos/protocol/ledger';
+import type { MemberSet, SignedTx, TrustedMembers } from '@custos/protocol/ledger';
 import {
   block,
   blocks,
@@ -51,24 +44,13 @@ import {
   registerRecord,
   shareRecord,
 } from './actions/records.js';
-import {
-  executeRequest,
-  extendRequest,
-  fulfilRequest,
-  orgRequests,
-  orgRetention,
-  orgRisk,
-  overdueRequests,
-  type RiskQuery,
-  rejectRequest,
-  requestSteps,
-} from './actions/requests.js';
+import { orgRetention, orgRisk, overdueRequests, type RiskQuery } from './actions/requests.js';
 import { state, stateEntry } from './actions/state.js';
 import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/tokens.js';
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
-import { PasskeyCalls } from './passkey-calls.js';
+import { RequestCalls } from './request-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -85,7 +67,7 @@ import {
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient extends PasskeyCalls {
+export class CustosClient extends RequestCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 
@@ -378,35 +360,6 @@ export class CustosClient extends PasskeyCalls {
     opts?: CallOptions,
   ) {
     return erase(this.#t, org, what, opts);
-  }
-  /** One page of the org's requests queue, open ones first by deadline, overdue ones flagged. */
-  orgRequests(org: string, q: PageQuery = {}, opts?: CallOptions) {
-    return orgRequests(this.#t, org, q, opts);
-  }
-  /** Fulfils a request: an erasure needs every record erased or excepted (`ERASURE_EXCEPTIONS`); with a data map, every system's step done; else `CONFLICT`. */
-  fulfilRequest(
-    org: string,
-    request: string,
-    answer: { exceptions?: ErasureExceptionEntry[] } = {},
-    opts?: CallOptions,
-  ) {
-    return fulfilRequest(this.#t, org, request, answer, opts);
-  }
-  /** Extends a request's deadline once, within the legal maximum, with the reason the customer sees. */
-  extendRequest(org: string, request: string, reason: ExtendReason, opts?: CallOptions) {
-    return extendRequest(this.#t, org, request, reason, opts);
-  }
-  /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
-  rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
-    return rejectRequest(this.#t, org, request, reason, opts);
-  }
-  /** Each step of a request in the org's systems (`request.step`), or `pending`: "erased in 2 of 3 systems". */
-  requestSteps(org: string, request: string, opts?: CallOptions) {
-    return requestSteps(this.#t, org, request, opts);
-  }
-  /** Runs a request across the org's systems with the node's connectors; pauses on a failed step, resumes from it. */
-  executeRequest(org: string, request: string, body: { attempts?: number } = {}, opts?: CallOptions) {
-    return executeRequest(this.#t, org, request, body, opts);
   }
   /** One page of the org's records past retention and not yet erased. */
   orgRetention(org: string, q: PageQuery = {}, opts?: CallOptions) {

@@ -46,6 +46,7 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
+export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
 export type {
@@ -70,6 +71,7 @@ export type {
   OrgRecordsPage,
   OrgRequests,
   OrgRetention,
+  OrgRetentionSystems,
   OrgToken,
   OrgTokenInfo,
   OverdueRequests,
@@ -82,6 +84,7 @@ export type {
   RequestKind,
   RequestStepState,
   RequestSteps,
+  RetentionRunState,
   StateEntry,
   StatePage,
   TxView,
@@ -112,9 +115,11 @@ export {
   admitAction,
   MEMBER_KEY_PROOF_DOMAIN,
   type MemberKeyAction,
+  type ProvenEvmKey,
   type ProvenKey,
   proveMemberKey,
   rotateKeyAction,
+  setEvmKeyAction,
 } from './member-keys.js';
 export type {
   BlockCertificate,

@@ -83,7 +83,7 @@ export const PUBLIC_STATE_PREFIXES = [
 /** State namespaces every member may read: the cross-chain working state relayers need, contracts' state and call receipts. */
 export const MEMBER_STATE_PREFIXES = ['xtxopen/', 'xtxplan/', 'xtxw/', 'lock/', 'contract/', 'contract-receipt/'];
 /** State namespaces owned by one org: `<ns>/<org>/...`. */
-const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share', 'reqstep'];
+const ORG_STATE_NAMESPACES = ['consent', 'pref', 'record', 'request', 'share', 'reqstep', 'retention'];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */
 const SUBJECT_STATE_NAMESPACES = ['subjitem', 'subjitems', 'history'];
 

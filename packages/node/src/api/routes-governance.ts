@@ -4,11 +4,11 @@
  * under `/v1/orgs/:org` on a node holding that org's key.
  */
 
-import { CONTRACT_ACTION_KINDS } from '@custos/protocol/ledger';
+import { CONTRACT_ACTION_KINDS, EVM_ACTION_KINDS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { CONTRACT_NAME } from '../contracts/manifest.js';
 import { policyOf } from '../genesis.js';
-import { ACTION_KINDS, type ActionKind, type GovPolicy, requiredVotes } from '../governance/policy.js';
+import { ACTION_KINDS, type GovPolicy, requiredVotes, ruleForKind } from '../governance/policy.js';
 import {
   GOV_MEMBERS,
   GOV_PARAMS,
@@ -30,10 +30,14 @@ const MAX_PROPOSALS = 500;
 
 /** A new key's proof of possession (`proveMemberKey`): a base64url Ed25519 signature. */
 const PROOF = Type.String({ pattern: '^[A-Za-z0-9_-]{86}$' });
+/** An EVM key's proof of possession (`proveEvmKey`): a 65-byte secp256k1 signature r || s || v in hex. */
+const EVM_PROOF = Type.String({ pattern: '^0x[0-9a-f]{130}$' });
+/** An EVM address as Custos stores it: lower-case hex. */
+const EVM_ADDRESS = Type.String({ pattern: '^0x[0-9a-f]{40}$' });
 
 const GOV_ACTION = closed(
   {
-    kind: stringEnum([...ACTION_KINDS, ...CONTRACT_ACTION_KINDS]),
+    kind: stringEnum([...ACTION_KINDS, ...CONTRACT_ACTION_KINDS, ...EVM_ACTION_KINDS]),
     contract: Type.Optional(Type.String({ minLength: 2, maxLength: 63 })),
     digest: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
     at: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -46,12 +50,17 @@ const GOV_ACTION = closed(
     newKey: Type.Optional(did()),
     // Proofs of possession by the new keys (trust #4): base64url Ed25519 signatures.
     proofs: Type.Optional(Type.Array(PROOF, { minItems: 1, maxItems: 8 })),
-    proof: Type.Optional(PROOF),
+    // rotateKey: the new Ed25519 key's proof; setEvmKey: the EVM key's.
+    proof: Type.Optional(Type.Union([PROOF, EVM_PROOF])),
+    // setEvmKey: the member's new EVM key; admit: the new member's EVM key and its proof.
+    address: Type.Optional(EVM_ADDRESS),
+    evmKey: Type.Optional(EVM_ADDRESS),
+    evmKeyProof: Type.Optional(EVM_PROOF),
     threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     blockMaxTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     blockMaxMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
   },
-  { maxProperties: 6 },
+  { maxProperties: 8 },
 );
 
 /** `GET /v1/gov/proposals`: needs no org key on this node. */
@@ -64,7 +73,7 @@ export const governanceRoutes: RoutePlugin = async (app) => {
         tags: ['chain'],
         summary: 'Members and governance proposals',
         description:
-          'The current members (id, name, keys, endpoint), the quorum threshold and voting policy in force, and the governance proposals, newest first (at most 500), each with `state` as of the latest block (`open`, `executed`, `rejected` or `expired`) and the yes votes it `needs`. Public.',
+          'The current members (id, name, keys, endpoint, EVM key address or null), the quorum threshold and voting policy in force, and the governance proposals, newest first (at most 500), each with `state` as of the latest block (`open`, `executed`, `rejected` or `expired`) and the yes votes it `needs`. Public.',
       },
     },
     async () => {
@@ -94,13 +103,8 @@ export const governanceRoutes: RoutePlugin = async (app) => {
       const proposals = all<Proposal>(PROPOSAL_PREFIX).map((p) => ({
         ...p,
         state: proposalStatusAt(p, head.height),
-        // Contract kinds are not in the genesis policy: they need a majority.
-        needs:
-          p.tally?.required ??
-          requiredVotes(
-            p.action.kind.startsWith('contract.') ? 'majority' : policy[p.action.kind as ActionKind],
-            current.length,
-          ),
+        // Kinds the genesis policy does not name (contracts, setEvmKey) have their own rule.
+        needs: p.tally?.required ?? requiredVotes(ruleForKind(p.action.kind, policy), current.length),
       }));
       proposals.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1));
       return {
@@ -111,6 +115,7 @@ export const governanceRoutes: RoutePlugin = async (app) => {
           keys: m.keys,
           since: m.since,
           endpoint: m.endpoint ?? null,
+          evmKey: m.evmKey ?? null,
         })),
         params,
         policy,
@@ -131,7 +136,7 @@ export const orgGovernanceRoutes: RoutePlugin<OrgRouteOptions> = async (app, { o
       schema: {
         ...orgDoc(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`, `proofs`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`) or params (`threshold`, `blockMaxTxs`, `blockMaxMs`); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`, `proofs`, optionally `evmKey` and `evmKeyProof`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`), params (`threshold`, `blockMaxTxs`, `blockMaxMs`) or setEvmKey (`member`, `address`, `proof`: the EVM key of a member, set by vote); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: Type.String({ minLength: 1, maxLength: 1024 }) }),

@@ -33,6 +33,8 @@ const REGISTER_BODY = closed({
   value: VALUE,
   /** A special category on a basis other than consent: its GDPR Art. 9(2) condition. */
   condition: Type.Optional(stringEnum(ART9_CONDITIONS)),
+  /** Purposes served by solely automated decisions with legal or similar effects (GDPR Art. 22). */
+  automated: Type.Optional(Type.Array(dpvTerm(), { minItems: 1, maxItems: 16, uniqueItems: true })),
 });
 
 const ERASE_BODY = closed({

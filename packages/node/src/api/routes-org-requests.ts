@@ -3,10 +3,13 @@
  * org's answers (extend, fulfil, reject), registered under `/v1/orgs/:org`; and the overdue
  * requests across the consortium, a members' route that any node serves, org keys or not.
  */
-import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS } from '@custos/protocol/ledger';
+import { ERASURE_EXCEPTIONS, EXTEND_REASONS, REJECT_REASONS, REVIEW_OUTCOMES } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
+import { MAX_RECTIFICATIONS, MAX_RECTIFY_VALUE_CHARS } from '../connectors/connector.js';
 import { executeRequest } from '../connectors/execute.js';
+import { AT_RISK_DAYS, requestStepsView } from '../connectors/steps-view.js';
 import { NodeError } from '../errors.js';
+import { DATAMAP_SYSTEM_ID } from '../modules/datamap.js';
 import { type DataRequest, MAX_EXCEPTIONS } from '../modules/request.js';
 import { overdueRequests } from '../store/read-queries.js';
 import { anyMember, guard, memberOrgOf } from './auth/guard.js';
@@ -29,13 +32,35 @@ const EXCEPTIONS = Type.Array(
   }),
   { minItems: 1, maxItems: MAX_EXCEPTIONS },
 );
-const FULFIL_BODY = closed({ exceptions: Type.Optional(EXCEPTIONS) });
+const FULFIL_BODY = closed({
+  exceptions: Type.Optional(EXCEPTIONS),
+  outcome: Type.Optional(stringEnum(REVIEW_OUTCOMES)),
+});
 /** Reasons are codes (issue: no free text on the ledger), each with its legal basis (docs/customer-data.md). */
 const REASON_BODIES = {
   extend: closed({ reason: stringEnum(EXTEND_REASONS) }),
   reject: closed({ reason: stringEnum(REJECT_REASONS) }),
 };
-const EXECUTE_BODY = closed({ attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) });
+const EXCEPT_BODY = closed({
+  system: Type.String({ pattern: DATAMAP_SYSTEM_ID.source, description: 'A system id of the data map in force.' }),
+  code: stringEnum([...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA]),
+});
+/** One corrected value: a mapped field of a table of the system (the vault: table `records`, field a record id). */
+const RECTIFICATION = closed({
+  table: Type.String({ minLength: 1, maxLength: 160 }),
+  field: Type.String({ minLength: 1, maxLength: 64 }),
+  value: Type.Union([Type.String({ maxLength: MAX_RECTIFY_VALUE_CHARS }), Type.Number(), Type.Boolean(), Type.Null()]),
+});
+const EXECUTE_BODY = closed({
+  attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  rectifications: Type.Optional(
+    Type.Record(
+      Type.String({ pattern: DATAMAP_SYSTEM_ID.source }),
+      Type.Array(RECTIFICATION, { minItems: 1, maxItems: MAX_RECTIFICATIONS }),
+      { maxProperties: 64, description: "A rectification's corrected values, by system id of the data map." },
+    ),
+  ),
+});
 
 export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   const node = app.custos;
@@ -89,13 +114,32 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
 
   reasoned('extend');
   app.post(
+    '/requests/:id/acknowledge',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Confirm receipt of a request',
+          'Commits request.acknowledge signed by the org: it received the request and will process it. CCPA requests to know, delete and correct carry `ackDeadline`, 10 business days after they were made (CCPA regulations 7021(a)); the queue marks a late confirmation `ackOverdue`. Once per request (`CONFLICT` after).',
+        ),
+        params: ORG_ID_PARAMS,
+        body: Type.Optional(closed({})),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      return orgs.submit(org, 'request.acknowledge', { request: id });
+    },
+  );
+  app.post(
     '/requests/:id/fulfil',
     {
       ...member,
       schema: {
         ...orgDoc(
           'Fulfil a request',
-          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`.',
+          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`. A review of an automated decision (GDPR Art. 22(3)) needs `outcome`: `upheld` (a person kept the decision) or `changed`; other kinds take none (`INVALID_ARGS`).',
         ),
         params: ORG_ID_PARAMS,
         body: FULFIL_BODY,
@@ -104,8 +148,12 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     },
     async (request) => {
       const { org, id } = request.params;
-      const { exceptions } = request.body;
-      return orgs.submit(org, 'request.fulfil', { request: id, ...(exceptions === undefined ? {} : { exceptions }) });
+      const { exceptions, outcome } = request.body;
+      return orgs.submit(org, 'request.fulfil', {
+        request: id,
+        ...(exceptions === undefined ? {} : { exceptions }),
+        ...(outcome === undefined ? {} : { outcome }),
+      });
     },
   );
 
@@ -118,7 +166,7 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
       schema: {
         ...orgDoc(
           "A request's steps in the org's systems",
-          'For each system of the data map in force, the recorded step of the request (`request.step`: outcome, rows, salted digest, exception or error, failures, time, txId), or `pending`; and how many are complete.',
+          `For each system of the data map in force, the recorded step of the request (\`request.step\`: outcome, rows, salted digest, exception or error, failures, time, txId), or \`pending\`; how many are complete; and the legal deadline with its flags: \`overdue\` (open past the deadline), \`paused\` (a failed step keeps it open) and \`atRisk\` (paused with the deadline ${AT_RISK_DAYS} days away or less, or past). \`now\` is the latest block time, the clock of the flags.`,
         ),
         params: ORG_ID_PARAMS,
       },
@@ -126,22 +174,34 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     },
     async (request) => {
       const { org, id } = request.params;
-      const r = orgs.request(org, id);
-      if (r === undefined) throw new NodeError('NOT_FOUND', `no request ${id} to ${org}`);
-      const map = orgs.dataMap(org);
-      const steps = (map?.systems ?? []).map(
-        (system) => orgs.requestStep(org, id, system) ?? { request: id, system, outcome: 'pending' },
-      );
-      const complete = steps.filter((s) => s.outcome === 'done' || s.outcome === 'exception').length;
-      return {
+      return requestStepsView(orgs, org, id, node.latest().time);
+    },
+  );
+
+  app.post(
+    '/requests/:id/except',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          "Keep one system's data under a legal exception",
+          "Commits `request.step` with outcome `exception` for one system of the data map in force: the org keeps the subject's data there under a legal exception of the request's jurisdiction (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`), and the step counts as complete. Erasure requests only; a code of the other jurisdiction is `INVALID_ARGS`, a system not in the map `NOT_FOUND`, a system already done or excepted `CONFLICT`. The customer sees the exception in words in their history.",
+        ),
+        params: ORG_ID_PARAMS,
+        body: EXCEPT_BODY,
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      const { system, code } = request.body;
+      return orgs.submit(org, 'request.step', {
         request: id,
-        kind: r.kind,
-        status: r.status,
-        map: map === undefined ? null : { version: map.version, digest: map.digest },
-        complete,
-        systems: steps.length,
-        steps,
-      };
+        system,
+        step: 'erase',
+        outcome: 'exception',
+        exception: code,
+      });
     },
   );
 
@@ -152,7 +212,7 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
       schema: {
         ...orgDoc(
           'Run a request across the org systems',
-          "Runs an open access, export, erasure or rectification request in every system of the org's data map in force, through the connectors this node is configured with: each step retried with backoff (`attempts`, default 3), then recorded on the ledger (`request.step`), and the request fulfilled once every system is done. A failing step is recorded and pauses the request (`status: paused`); running it again resumes from that step. An access run answers each system's exported rows with the salt of its recorded digest. A rectification, which carries the new values, is not run by this route yet.",
+          "Runs an open access, export, erasure or rectification request in every system of the org's data map in force, through the connectors this node is configured with: each step retried with backoff (`attempts`, default 3), then recorded on the ledger (`request.step`), and the request fulfilled once every system is done. A failing step is recorded and pauses the request (`status: paused`); running it again resumes from that step. An access run answers each system's exported rows with the salt of its recorded digest. A rectification carries its corrected values in `rectifications`, by system id: each a mapped field of a table (`table` as `schema.name`; the vault's table is `records`, its field a record id of the subject) with its new value, a JSON scalar; the values go to the connectors only, the ledger gets each system's row count and salted digest. A step whose system committed before the node stopped (a crash) is recorded from the node's step journal, not run again (`recovered`).",
         ),
         params: ORG_ID_PARAMS,
         body: EXECUTE_BODY,
@@ -168,14 +228,16 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
           `this node has no connectors configured for org '${org}' (see docs/operations.md)`,
         );
       }
-      if (orgs.request(org, id)?.kind === 'rectify') {
-        throw new NodeError(
-          'BAD_REQUEST',
-          'a rectification carries the new values: run it with executeRequest and its rectifications',
-        );
+      const { attempts, rectifications } = request.body;
+      const kind = orgs.request(org, id)?.kind;
+      if (rectifications !== undefined && kind !== undefined && kind !== 'rectify') {
+        throw new NodeError('BAD_REQUEST', `expected rectifications only for a rectification request, not ${kind}`);
       }
-      const attempts = request.body.attempts;
-      return executeRequest(orgs, org, id, connectors, attempts === undefined ? {} : { attempts });
+      // The corrected values go to the connectors only: never to the ledger (it gets the digest) or a log.
+      return executeRequest(orgs, org, id, connectors, {
+        ...(attempts === undefined ? {} : { attempts }),
+        ...(rectifications === undefined ? {} : { rectifications }),
+      });
     },
   );
 };

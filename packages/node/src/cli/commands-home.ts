@@ -1,6 +1,6 @@
 /**
- * `custos init` (a new chain in a home directory), `custos keys new` (a user key) and `custos keys
- * prove` (a new member key's proof of possession).
+ * `custos init` (a new chain in a home directory), `custos keys new` (a user key), `custos keys
+ * prove` (a new member key's proof of possession) and `custos keys evm ...` (commands-evm-keys.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { GENESIS_FILE, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner, writeKeystore } from '../keys/keystore.js';
 import { MEMBER_ID } from '../modules/member.js';
 import { parseOrgs, parsePositiveInt } from './args.js';
+import { registerEvmKeyCommands } from './commands-evm-keys.js';
 import { initWithPassphrase } from './init.js';
 import { output } from './output.js';
 
@@ -123,4 +124,5 @@ export function registerHomeCommands(program: Command): void {
         ]);
       },
     );
+  registerEvmKeyCommands(keys);
 }

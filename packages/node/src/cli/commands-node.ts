@@ -7,6 +7,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
 import { recoverDivergedStore } from '../consortium/recover.js';
+import { type DemoBankSystemsResult, demoBankSystemLines, startDemoBankSystems } from '../demo/bank-systems.js';
 import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
 import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import { cliCommand } from '../invocation.js';
@@ -124,6 +125,8 @@ export function registerNodeCommands(program: Command): void {
           );
         }
       }
+      // The bank's own systems in PostgreSQL, where it is installed (demo/bank-systems.ts).
+      const bank = await demoBankSystems(out, peer, home, passphrase, customers, flags.verbose === true);
       const sample = demoTxs[0] ?? lastTxId(peer.node);
       // Hints that work as printed from another terminal, whatever PORT and CUSTOS_HOME this one had.
       const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
@@ -154,6 +157,17 @@ export function registerNodeCommands(program: Command): void {
           height: peer.node.latest().height,
           demoTxs,
           customers,
+          postgres:
+            bank.systems === undefined
+              ? null
+              : {
+                  port: bank.systems.server.port,
+                  databases: bank.systems.databases,
+                  systems: bank.systems.systems,
+                  dataMapDigest: bank.systems.dataMapDigest,
+                  retentionIntervalMs: bank.systems.retention.intervalMs,
+                },
+          postgresNote: bank.note ?? null,
           examples,
         },
         [
@@ -163,6 +177,7 @@ export function registerNodeCommands(program: Command): void {
             ? [`Recorded ${demoTxs.length} demo transactions (height ${peer.node.latest().height}).`]
             : []),
           ...(customers === null ? [] : demoCustomerLines(customers, { home, nodeFlag: `${homeFlag}${nodeFlag}` })),
+          ...(bank.systems === undefined ? [bank.note] : demoBankSystemLines(bank.systems, `${homeFlag}${nodeFlag}`)),
           `Open ${peer.url}/ in a browser: your data (try a demo customer), the company console and the explorer.`,
           'Company consoles (each link carries a one-day API token of that org):',
           ...consoles.map((c) => `  ${c.org.padEnd(9)} ${c.url}`),
@@ -233,6 +248,42 @@ async function submitDemoData(peer: Peer): Promise<string[]> {
   }
   await Promise.all(subs.map((s) => s.committed));
   return subs.map((s) => s.txId);
+}
+
+/**
+ * Starts the bank's PostgreSQL systems for the demo, stopped after the peer when the demo stops.
+ * A server that cannot start leaves the vault-only demo running, with the reason on the banner.
+ */
+async function demoBankSystems(
+  out: Output,
+  peer: Peer,
+  home: string,
+  passphrase: string,
+  loaded: DemoSummary | null,
+  verbose: boolean,
+): Promise<DemoBankSystemsResult> {
+  if (!holdsDemoOrgs(peer.node, peer.orgs)) return { note: 'This chain has no demo bank: no PostgreSQL systems.' };
+  let r: DemoBankSystemsResult;
+  try {
+    r = await startDemoBankSystems({
+      home,
+      passphrase,
+      orgs: peer.orgs,
+      loaded,
+      ...(verbose
+        ? { log: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`) }
+        : {}),
+    });
+  } catch (e) {
+    out.note(`PostgreSQL did not start (${(e as Error).message.slice(0, 300)}); the demo runs with the vault only.`);
+    return { note: "The bank's PostgreSQL systems are not running: the demo runs with the vault only." };
+  }
+  const systems = r.systems;
+  if (systems !== undefined) {
+    const close = peer.close;
+    peer.close = () => close().finally(() => systems.stop());
+  }
+  return r;
 }
 
 function lastTxId(node: CustosNode): string | undefined {

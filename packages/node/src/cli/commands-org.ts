@@ -5,16 +5,7 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import {
-  ART9_CONDITIONS,
-  type Art9Condition,
-  ERASURE_EXCEPTIONS,
-  type ErasureException,
-  EXTEND_REASONS,
-  type ExtendReason,
-  REJECT_REASONS,
-  type RejectReason,
-} from '@custos/protocol/ledger';
+import { ART9_CONDITIONS, type Art9Condition } from '@custos/protocol/ledger';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
@@ -28,9 +19,10 @@ import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerRequestCommands } from './commands-org-requests.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
 import { nodeOption } from './options.js';
-import { day, deadlineText, type Output, output, TX_FAILED_EXIT, table } from './output.js';
+import { day, type Output, output, TX_FAILED_EXIT, table } from './output.js';
 
 const ERASE_REASONS = ['request', 'retention', 'consent-withdrawn', 'other'] as const;
 const SOURCES = ['subject', 'public', 'third-party', 'derived'] as const;
@@ -214,6 +206,10 @@ export function registerOrgCommands(program: Command): void {
         'for a special category on a basis other than consent: its GDPR Art. 9(2) condition',
       ).choices([...ART9_CONDITIONS]),
     )
+    .option(
+      '--automated <purposes>',
+      'comma-separated purposes served by decisions taken solely by machine, with legal or similar effects (GDPR Art. 22)',
+    )
     .requiredOption(
       '--value-file <file>',
       "the value as JSON, from a file or '-' for stdin (never on the command line)",
@@ -228,6 +224,7 @@ export function registerOrgCommands(program: Command): void {
           retentionDays: string;
           valueFile: string;
           condition?: Art9Condition;
+          automated?: string;
         },
       ) => {
         const out = output(flags.json === true);
@@ -239,6 +236,9 @@ export function registerOrgCommands(program: Command): void {
           retentionDays: parsePositiveInt(flags.retentionDays, '--retention-days'),
           value: readValueFile(flags.valueFile),
           ...(flags.condition === undefined ? {} : { condition: flags.condition }),
+          ...(flags.automated === undefined
+            ? {}
+            : { automated: flags.automated.split(',').map((p) => parseDpvCode(p.trim(), '--automated')) }),
         };
         const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
         commitResult(out, r, `Registered record ${r.recordId} (${body.category}) for ${flags.subject}`);
@@ -329,78 +329,7 @@ export function registerOrgCommands(program: Command): void {
       ]);
     });
 
-  orgCommand(org, 'requests', "the org's queue of customer requests, soonest deadline first")
-    .option('--open', 'only open requests')
-    .action(async (flags: OrgFlags & { open?: boolean }) => {
-      const out = output(flags.json === true);
-      const client = orgClient(flags);
-      const id = await localOrg(client, flags.org);
-      const doc = await client.run((sdk) => sdk.orgRequests(id));
-      const requests = flags.open === true ? doc.requests.filter((r) => r.status === 'open') : doc.requests;
-      const overdue = requests.filter((r) => r.overdue).length;
-      out.result({ ...doc, requests }, [
-        `${requests.length} request(s) to ${flags.org}${overdue > 0 ? `, ${overdue} OVERDUE` : ''} (ledger time ${new Date(doc.now).toISOString()}).`,
-        ...requests.flatMap((r) => [
-          `  ${r.id}  ${r.kind} (${r.jurisdiction})  due ${day(r.deadline)}  ${deadlineText(r, doc.now)}`,
-          `      subject ${r.subject}; opened ${day(r.openedAt)}${r.originalDeadline === null ? '' : `; extended from ${day(r.originalDeadline)}: ${r.extensionReason}`}${r.reason === null ? '' : `; reason: ${r.reason}`}${r.records.length > 0 ? `; records ${r.records.join(', ')}` : ''}`,
-        ]),
-      ]);
-    });
-
-  const request = org.command('request').description('answer a customer request');
-  for (const [action, description] of [
-    [
-      'extend',
-      `extend the deadline once, as the law allows (GDPR +2 months, CCPA +45 days); needs --reason, one of ${EXTEND_REASONS.join(', ')}`,
-    ],
-    [
-      'fulfil',
-      'mark the request done (an erasure needs every record of the subject erased first, or --exception RECORD=CODE)',
-    ],
-    ['reject', `refuse the request; needs --reason, which the customer sees, one of ${REJECT_REASONS.join(', ')}`],
-  ] as const) {
-    orgCommand(request, action, description)
-      .argument('<id>', 'request id')
-      .option('--reason <code>', 'why, as a code the customer sees in words (docs/customer-data.md, "Reasons")')
-      .option(
-        '--exception <record=code>',
-        `fulfil an erasure keeping RECORD under a legal exception (repeatable): ${[...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA].join(', ')}`,
-        (v: string, acc: string[]) => [...acc, v],
-        [] as string[],
-      )
-      .action(async (id: string, flags: OrgFlags & { reason?: string; exception: string[] }) => {
-        const out = output(flags.json === true);
-        if (action !== 'fulfil' && (flags.reason === undefined || flags.reason.length === 0)) {
-          throw bad(`expected --reason for ${action}`);
-        }
-        if (action === 'fulfil' && flags.reason !== undefined) throw bad('expected no --reason for fulfil');
-        const allowed: readonly string[] = action === 'extend' ? EXTEND_REASONS : REJECT_REASONS;
-        if (action !== 'fulfil' && !allowed.includes(flags.reason!)) {
-          throw bad(`expected --reason for ${action} as one of ${allowed.join(', ')}`);
-        }
-        if (action !== 'fulfil' && flags.exception.length > 0) throw bad(`expected no --exception for ${action}`);
-        const codes: readonly string[] = [...ERASURE_EXCEPTIONS.GDPR, ...ERASURE_EXCEPTIONS.CCPA];
-        const exceptions = flags.exception.map((e) => {
-          const [record, code] = e.split('=');
-          if (record === undefined || code === undefined || !codes.includes(code)) {
-            throw bad(`expected --exception RECORD=CODE with CODE one of ${codes.join(', ')}`);
-          }
-          return { record: parseRecordId(record), code: code as ErasureException };
-        });
-        const reason = flags.reason ?? '';
-        const by = orgId(flags.org);
-        const requestId = parseRecordId(id);
-        const r = await orgClient(flags).run((sdk) =>
-          action === 'fulfil'
-            ? sdk.fulfilRequest(by, requestId, exceptions.length === 0 ? {} : { exceptions })
-            : action === 'extend'
-              ? sdk.extendRequest(by, requestId, reason as ExtendReason)
-              : sdk.rejectRequest(by, requestId, reason as RejectReason),
-        );
-        commitResult(out, r, `${action.charAt(0).toUpperCase()}${action.slice(1)} request ${id}`);
-      });
-  }
-
+  const request = registerRequestCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad, localOrg, commitResult });
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");

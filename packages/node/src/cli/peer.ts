@@ -9,6 +9,7 @@ import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { loadConnectors } from '../connectors/config.js';
+import { startRetentionSchedule, stopRetentionSchedules } from '../connectors/retention.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
@@ -86,8 +87,15 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // The connectors to the orgs' own systems (<home>/connectors.json), if any: system ids and digests only.
     for (const [org, c] of loadConnectors(opts.home, orgs)) {
       log(`connectors of ${org}: ${c.systems.join(', ')} (data map digest ${c.digest})`);
+      if (c.retentionIntervalMinutes !== undefined) {
+        startRetentionSchedule(orgs, org, c.retentionIntervalMinutes * 60_000, (e) =>
+          process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+        );
+        log(`retention schedule of ${org}'s systems: every ${c.retentionIntervalMinutes} minute(s)`);
+      }
     }
   } catch (e) {
+    await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await node.close();
     for (const v of vaults.values()) v.close();
@@ -98,6 +106,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
   try {
     evmDuties = loadEvmDuties(opts.home, node, home.orgSigners, opts.passphrase, log);
   } catch (e) {
+    await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await node.close();
     for (const v of vaults.values()) v.close();
@@ -127,6 +136,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
   } catch (cause) {
     orgs.stop();
     await evmDuties?.stop();
+    await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await app.close().catch(() => {});
     await node.close();
@@ -139,14 +149,20 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
     // close does not wait for them; committed blocks are already durable.
     orgs.stop();
-    closing ??= Promise.all([
-      app.close(),
-      (evmDuties?.stop() ?? Promise.resolve()).then(() => node.close()),
-      orgs.closeConnectors(),
-    ]).then(() => {
-      for (const v of vaults.values()) v.close();
-      lock.release();
-    });
+    // Retention schedules first: a run in progress finishes before its connectors close. The EVM
+    // duties finish their pass before the node closes.
+    closing ??= stopRetentionSchedules(orgs)
+      .then(() =>
+        Promise.all([
+          app.close(),
+          (evmDuties?.stop() ?? Promise.resolve()).then(() => node.close()),
+          orgs.closeConnectors(),
+        ]),
+      )
+      .then(() => {
+        for (const v of vaults.values()) v.close();
+        lock.release();
+      });
     return closing;
   };
   // The clock alarm: heights and times only.

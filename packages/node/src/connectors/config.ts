@@ -7,6 +7,9 @@
  * ```json
  * { "orgs": { "bank": { "datamap": "datamap.json", "systems": { "crm": { "urlEnv": "CUSTOS_BANK_CRM_URL" } } } } }
  * ```
+ *
+ * `retentionIntervalMinutes` (per org, 1-10,080) runs the retention schedule of its systems
+ * (connectors/retention.ts); absent, none runs.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -31,6 +34,8 @@ const ConnectorsConfig = Type.Object(
       Type.Object(
         {
           datamap: Type.String({ minLength: 1, maxLength: 1024 }),
+          // The retention schedule of the org's systems (connectors/retention.ts): off when absent.
+          retentionIntervalMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
           systems: Type.Optional(
             Type.Record(
               Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
@@ -64,8 +69,8 @@ export function loadConnectors(
   home: string,
   orgs: OrgService,
   env: NodeJS.ProcessEnv = process.env,
-): Map<string, { digest: string; systems: string[] }> {
-  const out = new Map<string, { digest: string; systems: string[] }>();
+): Map<string, { digest: string; systems: string[]; retentionIntervalMinutes?: number }> {
+  const out = new Map<string, { digest: string; systems: string[]; retentionIntervalMinutes?: number }>();
   const path = join(home, CONNECTORS_FILE);
   if (!existsSync(path)) return out;
   let doc: unknown;
@@ -123,7 +128,11 @@ export function loadConnectors(
       });
     });
     orgs.setConnectors(org, connectors);
-    out.set(org, { digest: dataMapDigest(map), systems: map.systems.map((s) => s.id) });
+    out.set(org, {
+      digest: dataMapDigest(map),
+      systems: map.systems.map((s) => s.id),
+      ...(c.retentionIntervalMinutes === undefined ? {} : { retentionIntervalMinutes: c.retentionIntervalMinutes }),
+    });
   }
   return out;
 }

@@ -51,7 +51,17 @@ export const MAX_IDENTITY_VALUES = 64;
 /** Per call: the idempotency key a system that takes one (the HTTP connector) applies the call once under. */
 export interface CallOptions {
   idempotencyKey?: string;
+  /**
+   * Called by a connector whose system has transactions, inside the step's transaction, after the
+   * work and before COMMIT, with the result and a token `settled` later answers for (the step journal:
+   * step-journal.ts). A throw rolls the transaction back. Connectors without it are journalled by the
+   * caller once the call returns.
+   */
+  beforeCommit?: (result: ConnectorResult, settle: string) => void;
 }
+
+/** Whether the transaction behind a `beforeCommit` token committed: `unknown` when the system cannot tell. */
+export type Settlement = 'committed' | 'aborted' | 'in-progress' | 'unknown';
 
 export interface Connector {
   readonly system: string;
@@ -66,6 +76,8 @@ export interface Connector {
   expire(now: number, opts?: CallOptions): Promise<ConnectorResult>;
   /** Sets mapped fields of the subject's rows, in one transaction; returns the rows as they were. */
   rectify(subject: SubjectRef, changes: readonly Rectification[], opts?: CallOptions): Promise<ConnectorResult>;
+  /** Whether the transaction of a `beforeCommit` token committed (connectors that call `beforeCommit`). */
+  settled?(token: string): Promise<Settlement>;
   close(): Promise<void>;
 }
 

@@ -17,13 +17,14 @@ import { type RequestStep, type StepKind, stepOf } from '../modules/request-step
 import type { OrgService } from '../orgs/org-service.js';
 import {
   type Connector,
-  type ConnectorResult,
-  evidenceDigest,
-  newEvidenceSalt,
+  checkRectifications,
   type Rectification,
   type SubjectRef,
   type TableRows,
 } from './connector.js';
+import { attemptStep, type StepOutcome } from './step-attempt.js';
+import { stepErrorsOf } from './step-errors.js';
+import { stepJournalOf } from './step-journal.js';
 
 export interface ExecuteOptions {
   /** Rectifications by system id, for a rectification request. */
@@ -55,6 +56,8 @@ export interface StepReport {
   txId: string | null;
   attempts: number;
   error?: string;
+  /** The step's outcome came from the journal of a run that stopped after its system committed (a crash). */
+  recovered?: boolean;
 }
 
 export interface ExecutionReport {
@@ -68,19 +71,6 @@ export interface ExecutionReport {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function stepRun(
-  c: Connector,
-  step: StepKind,
-  subject: SubjectRef,
-  changes: readonly Rectification[] | undefined,
-  idempotencyKey: string,
-) {
-  const opts = { idempotencyKey };
-  if (step === 'export') return c.export(subject, opts);
-  if (step === 'erase') return c.erase(subject, opts);
-  return c.rectify(subject, changes ?? [], opts);
-}
 
 /**
  * The same key for every attempt of one step (retries, and runs after a crash): a system that takes
@@ -151,7 +141,20 @@ async function runSteps(
       `no connector for system(s) ${missing.join(', ')} of data map version ${map.version}`,
     );
   }
+  if (opts.rectifications !== undefined && step !== 'rectify') {
+    throw new NodeError('BAD_REQUEST', `expected rectifications only for a rectification request, not ${r.kind}`);
+  }
   if (step === 'rectify') {
+    // Bad input is refused before any system is touched (not recorded as a failed step).
+    for (const [s, changes] of Object.entries(opts.rectifications ?? {})) {
+      if (!map.systems.includes(s)) {
+        throw new NodeError(
+          'BAD_REQUEST',
+          `expected rectifications for systems of data map version ${map.version}, not ${s}`,
+        );
+      }
+      checkRectifications(changes);
+    }
     for (const s of map.systems) {
       if ((opts.rectifications?.[s]?.length ?? 0) === 0 && orgs.requestStep(org, requestId, s)?.outcome !== 'done') {
         throw new NodeError('BAD_REQUEST', `expected the rectifications of system ${s}`);
@@ -167,9 +170,13 @@ async function runSteps(
   };
   const report: ExecutionReport = { request: requestId, status: 'paused', steps: [], exports: [] };
 
+  const journal = stepJournalOf(orgs.localDb());
+  const errors = stepErrorsOf(orgs.localDb());
   for (const system of map.systems) {
     const prior = orgs.requestStep(org, requestId, system);
     if (prior !== undefined && prior.outcome !== 'failed') {
+      // Recorded already: a journal entry left by a crash after the record is stale.
+      journal.drop(org, requestId, system);
       report.steps.push({
         system,
         step,
@@ -181,25 +188,32 @@ async function runSteps(
       });
       continue;
     }
-    const connector = bySystem.get(system)!;
-    let result: ConnectorResult | undefined;
+    const target = {
+      org,
+      request: requestId,
+      system,
+      step,
+      subject,
+      changes: opts.rectifications?.[system],
+      idempotencyKey: stepIdempotencyKey(org, requestId, system, step),
+    };
+    let outcome: StepOutcome | undefined;
     let lastError: unknown;
     let tried = 0;
-    for (; tried < attempts && result === undefined; tried++) {
+    for (; tried < attempts && outcome === undefined; tried++) {
       if (tried > 0) await sleep(backoff * 2 ** (tried - 1));
       try {
-        result = await stepRun(
-          connector,
-          step,
-          subject,
-          opts.rectifications?.[system],
-          stepIdempotencyKey(org, requestId, system, step),
-        );
+        outcome = await attemptStep(bySystem.get(system)!, journal, target);
       } catch (e) {
         lastError = e;
+        // Input the system refuses (a field not in the map) does not get better by waiting.
+        if (errorCode(e) === 'BAD_REQUEST') {
+          tried++;
+          break;
+        }
       }
     }
-    if (result === undefined) {
+    if (outcome === undefined) {
       const error = errorText(lastError);
       // The ledger gets the error's code only (no free text on the ledger); the answer has the message.
       const c = await orgs.submit(org, 'request.step', {
@@ -208,7 +222,9 @@ async function runSteps(
         step,
         outcome: 'failed',
         error: errorCode(lastError),
+        attempts: tried,
       });
+      errors.put(org, requestId, system, error);
       report.steps.push({
         system,
         step,
@@ -221,15 +237,13 @@ async function runSteps(
       });
       return report;
     }
-    const salt = newEvidenceSalt();
-    const digest = evidenceDigest(salt, result);
     const c = await orgs.submit(org, 'request.step', {
       request: requestId,
       system,
       step,
       outcome: 'done',
-      rows: result.rows,
-      digest,
+      rows: outcome.rows,
+      digest: outcome.digest,
     });
     if (c.code !== 'OK') {
       throw new NodeError(
@@ -237,9 +251,21 @@ async function runSteps(
         `request.step for ${system} ended ${c.code}${c.detail ? `: ${c.detail}` : ''}`,
       );
     }
-    report.steps.push({ system, step, outcome: 'done', rows: result.rows, digest, txId: c.txId, attempts: tried });
-    if (step === 'export') {
-      report.exports.push({ system, salt: salt.toString('hex'), digest, tables: result.tables });
+    journal.drop(org, requestId, system);
+    errors.drop(org, requestId, system);
+    report.steps.push({
+      system,
+      step,
+      outcome: 'done',
+      rows: outcome.rows,
+      digest: outcome.digest,
+      txId: c.txId,
+      attempts: tried,
+      ...(outcome.recovered ? { recovered: true } : {}),
+    });
+    if (outcome.exported !== undefined) {
+      const { salt, result } = outcome.exported;
+      report.exports.push({ system, salt, digest: outcome.digest, tables: result.tables });
     }
   }
   const f = await orgs.submit(org, 'request.fulfil', { request: requestId });

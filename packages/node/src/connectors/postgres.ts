@@ -10,11 +10,13 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import pg from 'pg';
 import { NodeError } from '../errors.js';
 import {
+  type CallOptions,
   type Connector,
   type ConnectorResult,
   checkRectifications,
   MAX_IDENTITY_VALUES,
   type Rectification,
+  type Settlement,
   type SubjectRef,
   sortRows,
   type TableRows,
@@ -224,8 +226,15 @@ export class PostgresConnector implements Connector {
     client.release(destroy);
   }
 
-  /** Runs `work` in one read-write transaction; any failure rolls everything back. */
-  private async transaction(work: (client: pg.PoolClient, at: (label: string) => void) => Promise<TableRows[]>) {
+  /**
+   * Runs `work` in one read-write transaction; any failure rolls everything back. With
+   * `beforeCommit`, the transaction's id (`txid_current()`) is handed over with the result before
+   * COMMIT, so whoever journals it can ask `settled` after a crash whether it committed.
+   */
+  private async transaction(
+    work: (client: pg.PoolClient, at: (label: string) => void) => Promise<TableRows[]>,
+    opts: CallOptions = {},
+  ) {
     let current: string | undefined;
     const client = await this.connect();
     try {
@@ -233,9 +242,15 @@ export class PostgresConnector implements Connector {
       const tables = await work(client, (label) => {
         current = label;
       });
+      const result = this.result(tables);
+      if (opts.beforeCommit !== undefined) {
+        current = undefined;
+        const x = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+        opts.beforeCommit(result, x.rows[0]!.xid);
+      }
       await client.query('COMMIT');
       this.release(client, false);
-      return this.result(tables);
+      return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       this.release(client, true);
@@ -255,7 +270,7 @@ export class PostgresConnector implements Connector {
    * `delete` tables lose the subject's rows; `mask` tables keep them with every mapped field and the
    * identity set to NULL (so they no longer link to anyone, and a re-run finds nothing).
    */
-  erase(subject: SubjectRef): Promise<ConnectorResult> {
+  erase(subject: SubjectRef, opts: CallOptions = {}): Promise<ConnectorResult> {
     return this.transaction(async (client, at) => {
       const out: TableRows[] = [];
       for (const plan of this.plans) {
@@ -277,7 +292,7 @@ export class PostgresConnector implements Connector {
         out.push(this.rowsOf(plan, r.rows));
       }
       return out;
-    });
+    }, opts);
   }
 
   /**
@@ -326,7 +341,11 @@ export class PostgresConnector implements Connector {
     });
   }
 
-  async rectify(subject: SubjectRef, changes: readonly Rectification[]): Promise<ConnectorResult> {
+  async rectify(
+    subject: SubjectRef,
+    changes: readonly Rectification[],
+    opts: CallOptions = {},
+  ): Promise<ConnectorResult> {
     checkRectifications(changes);
     const targets = changes.map((c, i) => {
       const plan = this.plans.find(
@@ -362,7 +381,32 @@ export class PostgresConnector implements Connector {
         out.push(this.rowsOf(plan, r.rows));
       }
       return out;
-    });
+    }, opts);
+  }
+
+  /**
+   * Whether the transaction `xid` (from `beforeCommit`) committed: PostgreSQL's `txid_status`, which
+   * exists to answer this after a lost connection. A transaction too old for the server to remember
+   * is `unknown`.
+   */
+  async settled(xid: string): Promise<Settlement> {
+    if (!/^[0-9]{1,20}$/.test(xid)) throw new NodeError('BAD_REQUEST', `${this.system}: expected a transaction id`);
+    const client = await this.connect();
+    try {
+      const r = await client.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [xid]);
+      this.release(client, false);
+      const s = r.rows[0]?.s;
+      return s === 'committed'
+        ? 'committed'
+        : s === 'aborted'
+          ? 'aborted'
+          : s === 'in progress'
+            ? 'in-progress'
+            : 'unknown';
+    } catch (e) {
+      this.release(client, true);
+      throw failure(this.system, undefined, e);
+    }
   }
 
   async close(): Promise<void> {

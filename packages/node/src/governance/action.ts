@@ -3,13 +3,16 @@
  * against the state (when proposed and again when executed, since the state may have moved on)
  * and applied in the transaction that reaches the threshold.
  *
- * - `{kind: 'admit', id, name, keys, endpoint, proofs}`: a new member org with 1-8 unused keys, each
- *   with its proof of possession (`proveMemberKey`, trust #4), and its peer's URL.
+ * - `{kind: 'admit', id, name, keys, endpoint, proofs, evmKey?, evmKeyProof?}`: a new member org with
+ *   1-8 unused keys, each with its proof of possession (`proveMemberKey`, trust #4), its peer's URL
+ *   and optionally its EVM key with that key's proof (evm-key-action.ts).
  * - `{kind: 'remove', id}`: a member and its keys; refused if fewer members than the quorum would remain.
  * - `{kind: 'rotateKey', member, oldKey, newKey, proof}`: replaces one key of a member (a lost or
  *   stolen one); `proof`: the new key's proof of possession.
  * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (a majority to the
  *   member count) and block parameters.
+ * - `{kind: 'setEvmKey', member, address, proof}`: sets or replaces a member's EVM key
+ *   (evm-key-action.ts).
  *
  * The quorum threshold never falls below a majority of the members (two disjoint groups could
  * otherwise each certify a fork): a params change below it is refused, and an admission that would
@@ -17,7 +20,7 @@
  */
 import { isDidKey } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { CONTRACT_ACTION_KINDS, type GovAction, majority } from '@custos/protocol/ledger';
+import { CONTRACT_ACTION_KINDS, EVM_ACTION_KINDS, type GovAction, majority } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type ExecHost } from '../exec/module.js';
 import {
   applyContractAction,
@@ -35,8 +38,18 @@ import {
   type MemberRecord,
   memberKey,
   replaceMemberKey,
+  setMemberEvmKey,
   writeMember,
 } from '../modules/member-state.js';
+import {
+  ADMIT_EVM_FIELDS,
+  applySetEvmKey,
+  checkAdmitEvmKey,
+  checkSetEvmKey,
+  parseAdmitEvmKey,
+  parseSetEvmKey,
+  SET_EVM_KEY_FIELDS,
+} from './evm-key-action.js';
 import { ACTION_KINDS, MAX_MEMBERS } from './policy.js';
 import { GOV_MEMBERS, GOV_PARAMS, type GovParams, MAX_BLOCK_MS, MAX_BLOCK_TXS } from './state.js';
 
@@ -48,14 +61,15 @@ export interface GovView {
   params: GovParams;
 }
 
-const KINDS = [...ACTION_KINDS, ...CONTRACT_ACTION_KINDS] as const;
+const KINDS = [...ACTION_KINDS, ...CONTRACT_ACTION_KINDS, ...EVM_ACTION_KINDS] as const;
 
 const FIELDS: Record<GovAction['kind'], string[]> = {
   ...CONTRACT_ACTION_FIELDS,
-  admit: ['kind', 'id', 'name', 'keys', 'endpoint', 'proofs'],
+  admit: ['kind', 'id', 'name', 'keys', 'endpoint', 'proofs', ...ADMIT_EVM_FIELDS],
   remove: ['kind', 'id'],
   rotateKey: ['kind', 'member', 'oldKey', 'newKey', 'proof'],
   params: ['kind', 'threshold', 'blockMaxTxs', 'blockMaxMs'],
+  setEvmKey: SET_EVM_KEY_FIELDS,
 };
 
 /** Reads `args.action`; INVALID_ARGS says which field is wrong. */
@@ -97,7 +111,7 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
       if (proofs.length !== keys.length) {
         throw new ExecFailure('INVALID_ARGS', 'expected action.proofs: one proof of possession per key, in order');
       }
-      return { kind, id, name, keys, endpoint: a.endpoint, proofs };
+      return { kind, id, name, keys, endpoint: a.endpoint, proofs, ...parseAdmitEvmKey(a) };
     }
     case 'remove':
       return { kind, id: arg.str(a, 'id', 32, MEMBER_ID) };
@@ -117,6 +131,8 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
         blockMaxTxs: arg.int(a, 'blockMaxTxs', 1, MAX_BLOCK_TXS),
         blockMaxMs: arg.int(a, 'blockMaxMs', 1, MAX_BLOCK_MS),
       };
+    case 'setEvmKey':
+      return parseSetEvmKey(a);
   }
 }
 
@@ -141,6 +157,7 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
       }
       if (n >= MAX_MEMBERS) throw new ExecFailure('LIMIT_EXCEEDED', `a consortium has at most ${MAX_MEMBERS} members`);
       for (const [i, k] of action.keys.entries()) checkNewMemberKey(ctx, action.id, 'admit', k, action.proofs[i]);
+      checkAdmitEvmKey(ctx, action);
       return;
     case 'remove':
       member(ctx, action.id);
@@ -172,6 +189,9 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
         );
       }
       return;
+    case 'setEvmKey':
+      checkSetEvmKey(ctx, action);
+      return;
   }
 }
 
@@ -190,8 +210,10 @@ export function applyAction(
       applyContractAction(ctx, action, host);
       return;
     case 'admit': {
-      const { id, name, keys, endpoint } = action;
-      writeMember(ctx, { id, name, keys, since: ctx.height, endpoint, admittedBy: proposalId });
+      const { id, name, keys, endpoint, evmKey } = action;
+      const record: MemberRecord = { id, name, keys, since: ctx.height, endpoint, admittedBy: proposalId };
+      writeMember(ctx, record);
+      if (evmKey !== undefined) setMemberEvmKey(ctx, record, evmKey);
       gov.ids = [...gov.ids, id].sort();
       ctx.put(GOV_MEMBERS, { ids: gov.ids });
       // A larger set needs a larger quorum: keep the threshold at least a majority of it.
@@ -215,5 +237,8 @@ export function applyAction(
       ctx.put(GOV_PARAMS, gov.params);
       return;
     }
+    case 'setEvmKey':
+      applySetEvmKey(ctx, action);
+      return;
   }
 }

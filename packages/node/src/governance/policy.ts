@@ -55,6 +55,16 @@ export function parsePolicy(raw: unknown): GovPolicy {
   };
 }
 
+/**
+ * The vote rule of a proposal's action kind: the policy's own for the four kinds it names; a
+ * majority for contract kinds; the `rotateKey` rule for `setEvmKey` (a key replaced by vote).
+ */
+export function ruleForKind(kind: string, policy: GovPolicy): VoteRule {
+  if (kind.startsWith('contract.')) return 'majority';
+  if (kind === 'setEvmKey') return policy.rotateKey;
+  return policy[kind as ActionKind];
+}
+
 /** Yes votes needed under `rule` with `members` current members. */
 export function requiredVotes(rule: VoteRule, members: number): number {
   return rule === 'majority' ? majority(members) : Math.min(rule, members);

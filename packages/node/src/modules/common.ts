@@ -91,6 +91,21 @@ export function addDays(t: number, days: number): number {
 }
 
 /**
+ * `t` plus `days` business days (Monday to Friday, UTC), at the same time of day: the CCPA
+ * regulations count some deadlines so (7021(a), 7026(f)). Public holidays are not skipped, so the
+ * deadline is never later than the law's.
+ */
+export function addBusinessDays(t: number, days: number): number {
+  let at = t;
+  for (let left = days; left > 0; ) {
+    at += DAY;
+    const wd = new Date(at).getUTCDay();
+    if (wd !== 0 && wd !== 6) left--;
+  }
+  return at;
+}
+
+/**
  * Lists a state key (a record, a request) under its subject: `subjitem/<subject>/<n>` -> key, with
  * the count in `subjitems/<subject>`. Deterministic keys make the list provably complete.
  */

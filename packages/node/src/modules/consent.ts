@@ -83,7 +83,8 @@ export const consentModule: Module = {
         notice: hash32(args, 'notice'),
         grantedAt: ctx.time,
         withdrawnAt: null,
-        ...(special.length > 0 ? { explicit: true as const } : {}),
+        // Explicit consent (GDPR Art. 9(2)(a), 22(2)(c)) is kept whatever the categories.
+        ...(explicit ? { explicit: true as const } : {}),
       };
       ctx.index(subject);
       const st = (ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined) ?? { grants: [] };

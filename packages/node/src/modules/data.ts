@@ -10,6 +10,7 @@ import { isSensitiveCategory } from '@custos/protocol/consent';
 import {
   ART9_CONDITIONS,
   type Art9Condition,
+  AUTOMATED_DECISION_BASES,
   type DataRecord,
   LAWFUL_BASES,
   type LawfulBasis,
@@ -74,7 +75,8 @@ export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, b
   if (basis === 'consent') {
     // A special category on consent needs the explicit kind (GDPR Art. 9(2)(a)); a declared
     // condition covers only the purposes on another basis.
-    const needsExplicit = isSensitiveCategory(rec.category);
+    // So does an automated decision with legal or similar effects on consent (Art. 22(2)(c)).
+    const needsExplicit = isSensitiveCategory(rec.category) || rec.automated?.includes(purpose) === true;
     // A copy lives on the consent that allowed its share, at the source: withdrawn there, or no
     // longer allowing the share (or the sale), it no longer covers the copy.
     let grantor = rec.org;
@@ -114,6 +116,43 @@ function refuseBySource(ctx: ExecContext, rec: DataRecord, purpose: string): voi
   if (src !== undefined) refuseObjected(ctx, src, purpose);
 }
 
+/**
+ * `args.automated`: the declared purposes served by decisions based solely on automated processing
+ * with legal or similarly significant effects (GDPR Art. 22(1)). Each must rest on a contract, the
+ * law or consent (Art. 22(2); consent then must be explicit at each use), and a special category only
+ * on explicit consent or substantial public interest (Art. 22(4)).
+ */
+function automatedPurposes(
+  args: Args,
+  category: string,
+  purposes: Record<string, LawfulBasis>,
+  condition: Art9Condition | undefined,
+): string[] | undefined {
+  if (args.automated === undefined) return undefined;
+  const list = arg.strList(args, 'automated', MAX_LIST, 80);
+  if (new Set(list).size !== list.length)
+    throw new ExecFailure('INVALID_ARGS', 'expected each purpose once in args.automated');
+  const bases: readonly string[] = AUTOMATED_DECISION_BASES;
+  for (const p of list) {
+    const basis = purposes[p];
+    if (basis === undefined)
+      throw new ExecFailure('INVALID_ARGS', `expected args.automated among the declared purposes, not ${p}`);
+    if (!bases.includes(basis)) {
+      throw new ExecFailure(
+        'INVALID_ARGS',
+        `expected an automated decision for ${p} on ${AUTOMATED_DECISION_BASES.join(', ')} (GDPR Art. 22(2)), not ${basis}`,
+      );
+    }
+  }
+  if (isSensitiveCategory(category) && condition !== undefined && condition !== 'gdpr-9-2-g') {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      'expected an automated decision on a special category only on explicit consent or gdpr-9-2-g (GDPR Art. 22(4))',
+    );
+  }
+  return list;
+}
+
 export const dataModule: Module = {
   name: 'data',
   actions: {
@@ -129,6 +168,7 @@ export const dataModule: Module = {
         'retentionDays',
         'sourceRecord',
         'condition',
+        'automated',
       ]);
       const org = signerOrg(ctx);
       const subject = subjectArg(args, 'subject');
@@ -166,6 +206,7 @@ export const dataModule: Module = {
           `expected ${category}, a special category, on consent for every purpose or with args.condition, one of ${ART9_CONDITIONS.join(', ')} (GDPR Art. 9(2))`,
         );
       }
+      const automated = automatedPurposes(args, category, purposes, condition);
       const commitment = hash32(args, 'commitment');
       const vaultRef = arg.str(args, 'vaultRef', 64, /^[0-9a-f]{32}$/);
       const retentionDays = arg.int(args, 'retentionDays', 1, MAX_RETENTION_DAYS);
@@ -224,6 +265,7 @@ export const dataModule: Module = {
         copies: [],
         restricted: false,
         ...(condition === undefined ? {} : { condition }),
+        ...(automated === undefined ? {} : { automated }),
       };
       ctx.put(recordKey(org, ctx.txId), rec);
       addSubjectItem(ctx, subject, recordKey(org, ctx.txId));

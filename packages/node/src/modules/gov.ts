@@ -20,7 +20,7 @@ import type { ExecHost } from '../exec/module.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { policyOf } from '../genesis.js';
 import { applyAction, checkAction, type GovView, parseAction } from '../governance/action.js';
-import { type ActionKind, type GovPolicy, parsePolicy, requiredVotes } from '../governance/policy.js';
+import { type GovPolicy, parsePolicy, requiredVotes, ruleForKind } from '../governance/policy.js';
 import {
   GOV_MEMBERS,
   GOV_PARAMS,
@@ -111,9 +111,8 @@ function tally(ctx: ExecContext, p: Proposal, gov: GovState): NonNullable<Propos
     else no++;
   }
   const members = gov.ids.length;
-  // Contract kinds are not in the genesis policy: they need a majority.
-  const rule = p.action.kind.startsWith('contract.') ? 'majority' : gov.policy[p.action.kind as ActionKind];
-  return { yes, no, members, required: requiredVotes(rule, members) };
+  // Kinds the genesis policy does not name: a majority for contracts, the rotateKey rule for setEvmKey.
+  return { yes, no, members, required: requiredVotes(ruleForKind(p.action.kind, gov.policy), members) };
 }
 
 /** Executes or rejects `p` if the votes now decide it; leaves it open otherwise. */

@@ -10,6 +10,7 @@ import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
 import { requestModule } from './request.js';
+import { retentionModule } from './retention.js';
 import { xtxModule } from './xtx.js';
 
 export const SYSTEM_MODULES: readonly Module[] = [
@@ -22,6 +23,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   dataModule,
   requestModule,
   datamapModule,
+  retentionModule,
   interopModule,
   evmModule,
   xtxModule,

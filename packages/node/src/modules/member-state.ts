@@ -59,6 +59,16 @@ export function evmKeyOwnerKey(address: string): string {
   return `memberevm/${address}`;
 }
 
+/**
+ * Sets or replaces member `m`'s EVM key (`address`, checked by the caller) and its index, in one
+ * write set; a replaced address is freed.
+ */
+export function setMemberEvmKey(ctx: Pick<ExecContext, 'put' | 'del'>, m: MemberRecord, address: string): void {
+  if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
+  ctx.put(evmKeyOwnerKey(address), m.id);
+  ctx.put(memberKey(m.id), { ...m, evmKey: address });
+}
+
 /** Writes a member and its key index; used by genesis and by the actions below. */
 export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
   ctx.put(memberKey(m.id), m);

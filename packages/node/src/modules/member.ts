@@ -21,6 +21,7 @@ import {
   type MemberRecord,
   memberKey,
   memberOfKey,
+  setMemberEvmKey,
   writeMember,
 } from './member-state.js';
 
@@ -37,6 +38,7 @@ export {
   memberKey,
   memberOfKey,
   replaceMemberKey,
+  setMemberEvmKey,
   writeMember,
 } from './member-state.js';
 
@@ -70,6 +72,33 @@ export function checkNewMemberKey(
     throw new ExecFailure(
       'KEY_NOT_PROVEN',
       `expected a proof of possession signed by key ${key.slice(0, 24)}... for ${action} of member '${member}'`,
+    );
+  }
+}
+
+/** Length of an EVM key's proof of possession: `0x` and a 65-byte signature in hex. */
+export const EVM_PROOF_LENGTH = 132;
+
+/**
+ * Checks `address` about to become the EVM key of member `m` (an existing record, or the one an
+ * admission would write): not already its key or another member's (CONFLICT), and `proof` is that
+ * key's signature of the statement binding this chain, the member and the address (KEY_NOT_PROVEN;
+ * `field` names where the proof came from). Used by `member.setEvmKey` and by governance.
+ */
+export function checkNewEvmKey(
+  ctx: Pick<ExecContext, 'get' | 'chainId'>,
+  m: Pick<MemberRecord, 'id' | 'evmKey'>,
+  address: string,
+  proof: string,
+  field: string,
+): void {
+  if (m.evmKey === address) throw new ExecFailure('CONFLICT', `${address} is already the EVM key of member '${m.id}'`);
+  const owner = ctx.get(evmKeyOwnerKey(address));
+  if (owner !== undefined) throw new ExecFailure('CONFLICT', `${address} is the EVM key of member '${String(owner)}'`);
+  if (!verifyEvmKeyProof({ chainId: ctx.chainId, member: m.id, address }, proof)) {
+    throw new ExecFailure(
+      'KEY_NOT_PROVEN',
+      `expected ${field} signed by the key of ${address} for member '${m.id}' on this chain`,
     );
   }
 }
@@ -125,21 +154,10 @@ export const memberModule: Module = {
       if (!isEvmAddress(address)) {
         throw new ExecFailure('INVALID_ARGS', 'expected args.address as 0x and 40 lower-case hex digits');
       }
-      const proof = arg.str(args, 'proof', 132);
+      const proof = arg.str(args, 'proof', EVM_PROOF_LENGTH);
       const m = signerMember(ctx);
-      if (m.evmKey === address) throw new ExecFailure('CONFLICT', `${address} is already this member's EVM key`);
-      const owner = ctx.get(evmKeyOwnerKey(address));
-      if (owner !== undefined)
-        throw new ExecFailure('CONFLICT', `${address} is the EVM key of member '${String(owner)}'`);
-      if (!verifyEvmKeyProof({ chainId: ctx.chainId, member: m.id, address }, proof)) {
-        throw new ExecFailure(
-          'KEY_NOT_PROVEN',
-          `expected args.proof signed by the key of ${address} for member '${m.id}' on this chain`,
-        );
-      }
-      if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
-      ctx.put(evmKeyOwnerKey(address), m.id);
-      ctx.put(memberKey(m.id), { ...m, evmKey: address });
+      checkNewEvmKey(ctx, m, address, proof, 'args.proof');
+      setMemberEvmKey(ctx, m, address);
       return 'OK';
     },
     /** Revokes one of the signer's member keys; the last key cannot be revoked. */

@@ -22,6 +22,8 @@ export type StepOutcome = (typeof STEP_OUTCOMES)[number];
 /** A failed step's error: a code of the node's error registry (docs/errors.md), e.g. CONNECTOR_FAILED. */
 export const STEP_ERROR_CODE = /^[A-Z][A-Z0-9_]{1,39}$/;
 const MAX_ROWS = 1_000_000_000;
+/** Most attempts one failed run may report. */
+const MAX_ATTEMPTS = 100;
 
 export interface RequestStep {
   request: string;
@@ -32,8 +34,13 @@ export interface RequestStep {
   digest: string | null;
   exception: string | null;
   error: string | null;
-  /** How many failed attempts were recorded before this entry (this one included when it failed). */
+  /** How many failed runs were recorded before this entry (this one included when it failed). */
   failures: number;
+  /**
+   * Attempts of the connector's step in the failed runs recorded (each run retries with backoff), when
+   * the org said; absent on entries recorded before this field existed.
+   */
+  attempts?: number;
   time: number;
   txId: string;
 }
@@ -77,13 +84,15 @@ export function recordStep(ctx: ExecContext, args: Args, r: DataRequest): void {
   let digest: string | null = null;
   let exception: string | null = null;
   let error: string | null = null;
+  let attempts = 0;
   if (outcome === 'done') {
     arg.only(args, ['request', 'system', 'step', 'outcome', 'rows', 'digest']);
     rows = arg.int(args, 'rows', 0, MAX_ROWS);
     digest = hash32(args, 'digest');
   } else if (outcome === 'failed') {
-    arg.only(args, ['request', 'system', 'step', 'outcome', 'error']);
+    arg.only(args, ['request', 'system', 'step', 'outcome', 'error', 'attempts']);
     error = arg.str(args, 'error', 40, STEP_ERROR_CODE);
+    if (args.attempts !== undefined) attempts = arg.int(args, 'attempts', 1, MAX_ATTEMPTS);
   } else {
     arg.only(args, ['request', 'system', 'step', 'outcome', 'exception']);
     const codes: readonly string[] = ERASURE_EXCEPTIONS[r.jurisdiction];
@@ -94,6 +103,7 @@ export function recordStep(ctx: ExecContext, args: Args, r: DataRequest): void {
     }
   }
   const failures = (cur?.failures ?? 0) + (outcome === 'failed' ? 1 : 0);
+  const allAttempts = (cur?.attempts ?? 0) + attempts;
   const entry: RequestStep = {
     request: r.id,
     system,
@@ -104,6 +114,7 @@ export function recordStep(ctx: ExecContext, args: Args, r: DataRequest): void {
     exception,
     error,
     failures,
+    ...(allAttempts === 0 ? {} : { attempts: allAttempts }),
     time: ctx.time,
     txId: ctx.txId,
   };

@@ -12,10 +12,12 @@ import {
   EXTEND_REASONS,
   REJECT_REASONS,
   REQUEST_KINDS,
+  REVIEW_OUTCOMES,
   type RequestKind,
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import {
+  addBusinessDays,
   addDays,
   addMonths,
   addSubjectItem,
@@ -77,14 +79,54 @@ export function requestKey(org: string, id: string): string {
   return `request/${org}/${id}`;
 }
 
-/** The legal deadline of a request opened at `t`. */
-export function deadlineOf(jurisdiction: Jurisdiction, t: number): number {
-  return jurisdiction === 'GDPR' ? addMonths(t, 1) : addDays(t, 45);
+/**
+ * The legal deadline of a request opened at `t`: GDPR Art. 12(3) one month; CCPA 45 days
+ * (1798.130(a)(2)), but an opt-out of sale or sharing within 15 business days (regulations 7026(f)).
+ */
+export function deadlineOf(jurisdiction: Jurisdiction, t: number, kind?: RequestKind): number {
+  if (jurisdiction === 'GDPR') return addMonths(t, 1);
+  return kind === 'optout' ? addBusinessDays(t, 15) : addDays(t, 45);
 }
 
-/** The deadline after the one extension the law allows. */
+/** The deadline after the one extension the law allows (none for a CCPA opt-out). */
 export function extendedDeadlineOf(jurisdiction: Jurisdiction, openedAt: number): number {
   return jurisdiction === 'GDPR' ? addMonths(openedAt, 3) : addDays(openedAt, 90);
+}
+
+/**
+ * CCPA requests to know, delete and correct must be confirmed within 10 business days of receipt,
+ * saying how the business will process them (regulations 7021(a)). GDPR sets no such step: undefined.
+ */
+export function ackDeadlineOf(jurisdiction: Jurisdiction, kind: RequestKind, t: number): number | undefined {
+  const confirmed: readonly RequestKind[] = ['access', 'export', 'erase', 'rectify'];
+  return jurisdiction === 'CCPA' && confirmed.includes(kind) ? addBusinessDays(t, 10) : undefined;
+}
+
+/** Whether the org's confirmation of receipt is due and missing at `now`. */
+export function isAckOverdue(r: DataRequest, now: number): boolean {
+  return r.ackDeadline !== undefined && r.acknowledgedAt === undefined && r.status === 'open' && now > r.ackDeadline;
+}
+
+/**
+ * A review request (GDPR Art. 22(3)) concerns records with automated decisions: those it names, or,
+ * naming none, every live one of the subject at the org; at least one must exist.
+ */
+function checkReviewable(ctx: ExecContext, org: string, subject: string, records: string[]): void {
+  const automated = (rec: DataRecord | undefined) => rec !== undefined && (rec.automated?.length ?? 0) > 0;
+  if (records.length === 0) {
+    if (!liveRecordsOf(ctx, org, subject).some(automated)) {
+      throw new ExecFailure(
+        'INVALID_ARGS',
+        `expected a record of yours at ${org} with an automated decision to review`,
+      );
+    }
+    return;
+  }
+  for (const id of records) {
+    if (!automated(ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined)) {
+      throw new ExecFailure('INVALID_ARGS', `expected record ${id} to carry an automated decision (GDPR Art. 22)`);
+    }
+  }
 }
 
 export function isOverdue(r: DataRequest, now: number): boolean {
@@ -117,7 +159,9 @@ export const requestModule: Module = {
         if (rec === undefined || rec.subject !== subject)
           throw new ExecFailure('NOT_FOUND', `no record ${id} of yours at ${org}`);
       }
+      if (kind === 'review') checkReviewable(ctx, org, subject, records);
       ctx.index(subject);
+      const ackDeadline = ackDeadlineOf(jurisdiction, kind, ctx.time);
       const r: DataRequest = {
         id: ctx.txId,
         org,
@@ -125,13 +169,14 @@ export const requestModule: Module = {
         kind,
         jurisdiction,
         openedAt: ctx.time,
-        deadline: deadlineOf(jurisdiction, ctx.time),
+        deadline: deadlineOf(jurisdiction, ctx.time, kind),
         originalDeadline: null,
         extensionReason: null,
         status: 'open',
         closedAt: null,
         reason: null,
         records,
+        ...(ackDeadline === undefined ? {} : { ackDeadline }),
       };
       ctx.put(requestKey(org, ctx.txId), r);
       addSubjectItem(ctx, subject, requestKey(org, ctx.txId));
@@ -143,6 +188,9 @@ export const requestModule: Module = {
       const r = openRequest(ctx, args);
       const reason = arg.oneOf(args, 'reason', EXTEND_REASONS);
       if (r.originalDeadline !== null) throw new ExecFailure('CONFLICT', 'the deadline was already extended once');
+      if (r.jurisdiction === 'CCPA' && r.kind === 'optout') {
+        throw new ExecFailure('CONFLICT', 'a CCPA opt-out has 15 business days and no extension (regulations 7026(f))');
+      }
       if (ctx.time > r.deadline)
         throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
       ctx.put(requestKey(r.org, r.id), {
@@ -153,14 +201,32 @@ export const requestModule: Module = {
       });
       return 'OK';
     },
+    /** The org confirms it received the request (CCPA regulations 7021(a)), once. */
+    acknowledge(ctx: ExecContext, args: Args) {
+      arg.only(args, ['request']);
+      const r = openRequest(ctx, args);
+      if (r.acknowledgedAt !== undefined) throw new ExecFailure('CONFLICT', 'the request was already acknowledged');
+      ctx.put(requestKey(r.org, r.id), { ...r, acknowledgedAt: ctx.time });
+      return 'OK';
+    },
     /**
      * The org answers the request. For `restrict` and `object`, the records concerned become restricted:
-     * no further access or share is valid.
+     * no further access or share is valid. A `review` names its outcome: a person upheld or changed
+     * the automated decision.
      */
     fulfil(ctx: ExecContext, args: Args) {
-      arg.only(args, ['request', 'exceptions']);
+      arg.only(args, ['request', 'exceptions', 'outcome']);
       const r = openRequest(ctx, args);
       const exceptions = readExceptions(args, r);
+      if ((r.kind === 'review') !== (args.outcome !== undefined)) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          r.kind === 'review'
+            ? `expected args.outcome, one of ${REVIEW_OUTCOMES.join(', ')}, for a review`
+            : 'expected args.outcome only on a review',
+        );
+      }
+      const reviewOutcome = r.kind === 'review' ? arg.oneOf(args, 'outcome', REVIEW_OUTCOMES) : undefined;
       let restricted: string[] | undefined;
       if (r.kind === 'restrict' || r.kind === 'object') {
         // No record list: everything the org holds on the subject (what the CLI and portal send).
@@ -199,6 +265,7 @@ export const requestModule: Module = {
         closedAt: ctx.time,
         ...(exceptions.length === 0 ? {} : { exceptions }),
         ...(restricted === undefined ? {} : { restricted }),
+        ...(reviewOutcome === undefined ? {} : { reviewOutcome }),
       });
       return 'OK';
     },

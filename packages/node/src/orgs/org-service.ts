@@ -3,16 +3,19 @@
  * on the ledger, signed with its key. The vault decrypts only for an access the ledger accepted; an
  * erasure shreds the keys first and then commits `data.erased`. Retention runs by itself.
  */
+
 import type { Signer } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Art9Condition, type ResultCode, signTx, txIdOf } from '@custos/protocol/ledger';
+import type Database from 'better-sqlite3';
 import type { Connector } from '../connectors/connector.js';
 import { NodeError } from '../errors.js';
 import type { DataRecord, LawfulBasis } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
 import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
-import { type DataRequest, isOverdue, requestKey } from '../modules/request.js';
+import { type DataRequest, isAckOverdue, isOverdue, requestKey } from '../modules/request.js';
 import { type RequestStep, requestStepKey } from '../modules/request-steps.js';
+import { type RetentionRun, retentionKey } from '../modules/retention.js';
 import type { CommitResult, CustosNode } from '../node.js';
 import type { Vault } from '../vault/vault.js';
 
@@ -31,6 +34,8 @@ export interface RegisterInput {
   value: JsonValue;
   /** A special category on a basis other than consent: its GDPR Art. 9(2) condition. */
   condition?: Art9Condition;
+  /** Purposes served by solely automated decisions with legal or similar effects (GDPR Art. 22). */
+  automated?: string[];
 }
 
 /** One line per event an operator may need, never with a value, a subject or a salt. */
@@ -78,6 +83,11 @@ export class OrgService {
 
   connectorsOf(orgId: string): readonly Connector[] | undefined {
     return this.connectors.get(orgId);
+  }
+
+  /** This node's own SQLite database (never replicated): node-local tables such as the step journal. */
+  localDb(): Database.Database {
+    return this.node.store.db;
   }
 
   /** Orgs whose keys and vaults this node holds. */
@@ -151,6 +161,11 @@ export class OrgService {
     return this.stateOf<DataMapEntry>(dataMapKey(orgId));
   }
 
+  /** The last retention run recorded on the ledger for one of the org's systems (modules/retention.ts). */
+  retentionRun(orgId: string, system: string): RetentionRun | undefined {
+    return this.stateOf<RetentionRun>(retentionKey(orgId, system));
+  }
+
   /** One system's recorded step of a request. */
   requestStep(orgId: string, requestId: string, system: string): RequestStep | undefined {
     return this.stateOf<RequestStep>(requestStepKey(orgId, requestId, system));
@@ -184,6 +199,7 @@ export class OrgService {
           vaultRef,
           retentionDays: input.retentionDays,
           ...(input.condition === undefined ? {} : { condition: input.condition }),
+          ...(input.automated === undefined ? {} : { automated: input.automated }),
         },
         now,
         ttlMs: REGISTER_TTL_MS,
@@ -434,15 +450,18 @@ export class OrgService {
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
   }
 
-  /** Requests made to an org, soonest deadline first; `overdue` marks the ones past their deadline. */
-  requests(orgId: string, now = this.node.latest().time): (DataRequest & { overdue: boolean })[] {
-    const out: (DataRequest & { overdue: boolean })[] = [];
+  /**
+   * Requests made to an org, soonest deadline first; `overdue` marks the ones past their deadline,
+   * `ackOverdue` those whose confirmation of receipt is late (CCPA regulations 7021(a)).
+   */
+  requests(orgId: string, now = this.node.latest().time): (DataRequest & { overdue: boolean; ackOverdue: boolean })[] {
+    const out: (DataRequest & { overdue: boolean; ackOverdue: boolean })[] = [];
     let after: string | undefined;
     for (;;) {
       const page = this.node.store.listState(`request/${orgId}/`, after, 500);
       for (const row of page) {
         const r = JSON.parse(row.value) as DataRequest;
-        out.push({ ...r, overdue: isOverdue(r, now) });
+        out.push({ ...r, overdue: isOverdue(r, now), ackOverdue: isAckOverdue(r, now) });
       }
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;

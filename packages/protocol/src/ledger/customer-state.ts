@@ -113,6 +113,13 @@ export interface DataRecord {
    * consent; absent otherwise (its consent purposes then need explicit consent).
    */
   condition?: Art9Condition;
+  /**
+   * Purposes (among those declared) for which the org takes decisions based solely on automated
+   * processing, profiling included, with legal or similarly significant effects on the customer
+   * (GDPR Art. 22(1)): the customer may ask a person to review them (request kind `review`).
+   * Absent when none.
+   */
+  automated?: string[];
 }
 export interface Share {
   recipient: string;
@@ -122,7 +129,16 @@ export interface Share {
   txId: string;
   copy: string | null;
 }
-export const REQUEST_KINDS = ['access', 'export', 'rectify', 'erase', 'restrict', 'object', 'optout'] as const;
+export const REQUEST_KINDS = [
+  'access',
+  'export',
+  'rectify',
+  'erase',
+  'restrict',
+  'object',
+  'optout',
+  'review',
+] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -208,4 +224,27 @@ export interface DataRequest {
   restricted?: string[];
   /** Restriction or objection: when the customer lifted it (`request.lift`); absent while it holds. */
   liftedAt?: number;
+  /**
+   * When the org must confirm it received the request: CCPA regulations 7021(a), 10 business days
+   * for requests to know, delete and correct. Absent where the law sets no such deadline.
+   */
+  ackDeadline?: number;
+  /** When the org confirmed receipt (`request.acknowledge`); absent until then. */
+  acknowledgedAt?: number;
+  /** A human review of an automated decision (GDPR Art. 22(3)), once fulfilled: what the person decided. */
+  reviewOutcome?: ReviewOutcome;
 }
+
+/**
+ * The outcome of a human review of an automated decision (GDPR Art. 22(3)): a person looked at it,
+ * heard the customer, and kept the decision or changed it.
+ */
+export const REVIEW_OUTCOMES = ['upheld', 'changed'] as const;
+export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
+
+/**
+ * Lawful bases under which a decision based solely on automated processing, with legal or similarly
+ * significant effects, may be taken (GDPR Art. 22(2)): necessary for a contract with the customer,
+ * authorised by law, or the customer's explicit consent.
+ */
+export const AUTOMATED_DECISION_BASES = ['contract', 'legal-obligation', 'consent'] as const;

@@ -15,6 +15,14 @@ export type ActionKind = (typeof ACTION_KINDS)[number];
 export const CONTRACT_ACTION_KINDS = ['contract.activate', 'contract.resume', 'contract.remove'] as const;
 export type ContractActionKind = (typeof CONTRACT_ACTION_KINDS)[number];
 
+/**
+ * Kinds of change a proposal makes to a member's key for EVM chains (docs/interop.md). They need
+ * the votes of the genesis policy's `rotateKey` rule, being a key replaced by vote (the policy's
+ * shape stays as it was).
+ */
+export const EVM_ACTION_KINDS = ['setEvmKey'] as const;
+export type EvmActionKind = (typeof EVM_ACTION_KINDS)[number];
+
 /** Quorum threshold and block parameters in force (state `gov/params`; the genesis ones until governance writes it). */
 export interface GovParams {
   /** Members whose signatures make a quorum certificate. */
@@ -27,7 +35,7 @@ export interface GovParams {
  * A change a governance proposal makes.
  *
  * - `admit`: a new member org with 1-8 unused keys, each with its proof of possession
- *   (`proveMemberKey`), and its peer's URL.
+ *   (`proveMemberKey`), and its peer's URL; optionally its EVM key with that key's proof.
  * - `remove`: a member and its keys.
  * - `rotateKey`: replaces one key of a member (a lost or stolen one).
  * - `params`: quorum threshold and block parameters.
@@ -41,11 +49,20 @@ export type GovAction =
       endpoint: string;
       /** Proof of possession of each key, in order (`proveMemberKey`). */
       proofs: string[];
+      /** The new member's secp256k1 key for EVM chains, as its lower-case EVM address (with `evmKeyProof`). */
+      evmKey?: string;
+      /** `evmKey`'s proof of possession for the new member on this chain (`proveEvmKey`). */
+      evmKeyProof?: string;
     }
   | { kind: 'remove'; id: string }
   /** `proof`: the new key's proof of possession (`proveMemberKey`). */
   | { kind: 'rotateKey'; member: string; oldKey: string; newKey: string; proof: string }
   | ({ kind: 'params' } & GovParams)
+  /**
+   * Sets or replaces a member's EVM key by vote (a member that lost its Ed25519 keys cannot sign
+   * `member.setEvmKey`); `proof`: the key's proof of possession for that member (`proveEvmKey`).
+   */
+  | { kind: 'setEvmKey'; member: string; address: string; proof: string }
   /**
    * Activates the proposed code `digest` (hex SHA-256 of the code) of contract `contract` from
    * height `at` (or the next height, whichever is later); on an active contract this is an upgrade.

@@ -28,6 +28,7 @@ export type { CommitResult } from './commit-result.js';
 export {
   ART9_CONDITIONS,
   type Art9Condition,
+  AUTOMATED_DECISION_BASES,
   type ConsentGrant,
   type DataRecord,
   type DataRequest,
@@ -45,8 +46,10 @@ export {
   type Preferences,
   REJECT_REASONS,
   REQUEST_KINDS,
+  REVIEW_OUTCOMES,
   type RejectReason,
   type RequestKind,
+  type ReviewOutcome,
   type Share,
 } from './customer-state.js';
 export { type Genesis, type GenesisMember, memberSetOf, type ReadPolicy } from './genesis.js';
@@ -55,6 +58,8 @@ export {
   type ActionKind,
   CONTRACT_ACTION_KINDS,
   type ContractActionKind,
+  EVM_ACTION_KINDS,
+  type EvmActionKind,
   type GovAction,
   type GovParams,
   type GovPolicy,

@@ -30,7 +30,15 @@ export interface GovProposal {
 /** `GET /v1/gov/proposals`: members, rules in force and proposals. */
 export interface GovOverview {
   height: number;
-  members: { id: string; name: string; keys: string[]; since: number; endpoint: string | null }[];
+  /** `evmKey`: the member's EVM key address (docs/interop.md), null without one. */
+  members: {
+    id: string;
+    name: string;
+    keys: string[];
+    since: number;
+    endpoint: string | null;
+    evmKey: string | null;
+  }[];
   params: { threshold: number; blockMaxTxs: number; blockMaxMs: number };
   policy: Record<'admit' | 'remove' | 'rotateKey' | 'params', 'majority' | number> & { proposalTtlBlocks: number };
   proposals: GovProposal[];

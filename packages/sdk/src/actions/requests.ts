@@ -2,16 +2,15 @@
  * Data-subject requests as an org handles them (its queue, fulfilling, extending, rejecting), its
  * records past retention, its privacy risk in money, and the chain-wide list of overdue requests (public).
  */
-import type { ErasureExceptionEntry, ExtendReason, RejectReason } from '@custos/protocol/ledger';
+import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
 import type { AssumptionOverrides, RiskInputs, RiskResult, TrendPoint } from '@custos/protocol/risk';
 import type {
   CommitResult,
   OrgRequests,
   OrgRetention,
+  OrgRetentionSystems,
   OverdueRequests,
   PageQuery,
-  RequestExecution,
-  RequestSteps,
 } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
@@ -26,16 +25,32 @@ export async function orgRequests(
   return t.json('GET', `/v1/orgs/${seg(org)}/requests${pageQuery(q)}`, undefined, opts);
 }
 
-/** `POST /v1/orgs/{org}/requests/{id}/fulfil`, with the erasure exceptions if any. */
+/**
+ * `POST /v1/orgs/{org}/requests/{id}/fulfil`, with the erasure exceptions if any, or a review's
+ * outcome (GDPR Art. 22(3)).
+ */
 export async function fulfilRequest(
   t: Transport,
   org: string,
   request: string,
-  answer: { exceptions?: ErasureExceptionEntry[] } = {},
+  answer: { exceptions?: ErasureExceptionEntry[]; outcome?: ReviewOutcome } = {},
   opts?: CallOptions,
 ): Promise<CommitResult> {
-  const body = answer.exceptions === undefined ? {} : { exceptions: answer.exceptions };
+  const body = {
+    ...(answer.exceptions === undefined ? {} : { exceptions: answer.exceptions }),
+    ...(answer.outcome === undefined ? {} : { outcome: answer.outcome }),
+  };
   return t.json('POST', `${requestPath(org, request)}/fulfil`, body, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/requests/{id}/acknowledge`: the org confirms it received the request. */
+export async function acknowledgeRequest(
+  t: Transport,
+  org: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${requestPath(org, request)}/acknowledge`, {}, opts, true);
 }
 
 /** `POST /v1/orgs/{org}/requests/{id}/extend`. */
@@ -60,27 +75,6 @@ export async function rejectRequest(
   return t.json('POST', `${requestPath(org, request)}/reject`, { reason }, opts, true);
 }
 
-/** `GET /v1/orgs/{org}/requests/{id}/steps`. */
-export async function requestSteps(
-  t: Transport,
-  org: string,
-  request: string,
-  opts?: CallOptions,
-): Promise<RequestSteps> {
-  return t.json('GET', `${requestPath(org, request)}/steps`, undefined, opts);
-}
-
-/** `POST /v1/orgs/{org}/requests/{id}/execute`. */
-export async function executeRequest(
-  t: Transport,
-  org: string,
-  request: string,
-  body: { attempts?: number } = {},
-  opts?: CallOptions,
-): Promise<RequestExecution> {
-  return t.json('POST', `${requestPath(org, request)}/execute`, body, opts, true);
-}
-
 /** `GET /v1/orgs/{org}/retention`. */
 export async function orgRetention(
   t: Transport,
@@ -91,12 +85,17 @@ export async function orgRetention(
   return t.json('GET', `/v1/orgs/${seg(org)}/retention${pageQuery(q)}`, undefined, opts);
 }
 
+/** `GET /v1/orgs/{org}/retention/systems`. */
+export async function orgRetentionSystems(t: Transport, org: string, opts?: CallOptions): Promise<OrgRetentionSystems> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/retention/systems`, undefined, opts);
+}
+
 /** `GET /v1/requests/overdue`. */
 export async function overdueRequests(t: Transport, q: PageQuery = {}, opts?: CallOptions): Promise<OverdueRequests> {
   return t.json('GET', `/v1/requests/overdue${pageQuery(q)}`, undefined, opts);
 }
 
-function requestPath(org: string, request: string): string {
+export function requestPath(org: string, request: string): string {
   return `/v1/orgs/${seg(org)}/requests/${checkTxId(request)}`;
 }
 

@@ -16,7 +16,20 @@ export {
   type RequestView,
   recordState,
 } from './company.js';
-export { recordDates, recordSentence } from './records.js';
+export {
+  type ExportedSystemFile,
+  exportDigest,
+  MAX_EXPORT_FILE_BYTES,
+  MAX_EXPORT_SYSTEMS,
+  parseExportPackage,
+  type RequestEvidence,
+  requestEvidence,
+  requestStepKind,
+  type StepEvidence,
+  type StepKind,
+  stepText,
+} from './evidence.js';
+export { automatedText, recordDates, recordSentence } from './records.js';
 export { eventSentence, type GovActionLike, govActionText, type SentenceContext } from './sentences.js';
 export { orgName, orgOfKey } from './trust.js';
 export {
@@ -24,6 +37,7 @@ export {
   BASIS_TEXT,
   basisShort,
   basisText,
+  complaintText,
   deadlineRule,
   erasureExceptionText,
   extendReasonText,
@@ -37,6 +51,7 @@ export {
   rejectReasonText,
   requestNoun,
   resultText,
+  reviewOutcomeText,
   type Subject,
   sourceText,
   type Tone,

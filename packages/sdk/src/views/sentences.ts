@@ -7,6 +7,7 @@ import { labelOf } from '@custos/protocol/consent';
 import type { SignedTx } from '@custos/protocol/ledger';
 import {
   basisText,
+  erasureExceptionText,
   extendReasonText,
   ISO_FORMAT,
   list,
@@ -14,6 +15,7 @@ import {
   lowerLabels,
   rejectReasonText,
   requestNoun,
+  reviewOutcomeText,
   type Subject,
   typeText,
   type ViewFormat,
@@ -73,8 +75,13 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
     case 'request.extend':
       return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
-    case 'request.fulfil':
-      return `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+    case 'request.fulfil': {
+      const outcome = str('outcome');
+      const answer = `${who} answered ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
+      return outcome === '' ? answer : `${answer}: ${reviewOutcomeText(outcome)}`;
+    }
+    case 'request.acknowledge':
+      return `${who} confirmed it received ${your} request for ${requestNoun(ctx.requestKind(str('request')) ?? 'data')}`;
     case 'request.step': {
       const system = str('system');
       const rows = typeof a.rows === 'number' ? a.rows : 0;
@@ -83,9 +90,15 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
         return `${who} ${done} ${rows} row${rows === 1 ? '' : 's'} of ${your} data in its system ${system}, for ${your} request`;
       }
       if (str('outcome') === 'exception') {
-        return `${who} kept ${your} data in its system ${system} under a legal exception (${str('exception')})`;
+        return `${who} kept ${your} data in its system ${system} under a legal exception: ${erasureExceptionText(str('exception'))}`;
       }
       return `${who} could not yet complete ${your} request in its system ${system} (${str('error')}); it will try again`;
+    }
+    case 'retention.run': {
+      const rows = typeof a.rows === 'number' ? a.rows : 0;
+      return str('outcome') === 'done'
+        ? `${who} erased ${rows} row${rows === 1 ? '' : 's'} past their retention in its system ${str('system')}`
+        : `${who} could not apply retention in its system ${str('system')} (${str('error')})`;
     }
     case 'request.reject':
       return `${who} refused ${your} request: ${rejectReasonText(reason)}`;
@@ -166,7 +179,7 @@ function lowerFirst(s: string): string {
 
 /**
  * A proposal's change in words: "Admit Example Credit Union", "Remove Example Shop", "Rotate Example
- * Bank's key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
+ * Bank's key", "Set Example Bank's EVM key", "Change the quorum to 3 of 4". `members` is the member count, for the quorum.
  */
 export function govActionText(a: GovActionLike, name: (id: string) => string, members?: number): string {
   switch (a.kind) {
@@ -176,6 +189,8 @@ export function govActionText(a: GovActionLike, name: (id: string) => string, me
       return `Remove ${name(a.id ?? '?')}`;
     case 'rotateKey':
       return `Rotate ${name(a.member ?? '?')}’s key`;
+    case 'setEvmKey':
+      return `Set ${name(a.member ?? '?')}’s EVM key`;
     case 'params':
       return `Change the quorum to ${a.threshold ?? '?'}${members === undefined ? '' : ` of ${members}`}`;
     default:

@@ -85,9 +85,11 @@ const TYPES: Record<string, string> = {
   'request.open': 'Request made',
   'request.extend': 'Deadline extended',
   'request.fulfil': 'Request answered',
+  'request.acknowledge': 'Request received',
   'request.reject': 'Request refused',
   'request.lift': 'Restriction lifted',
   'request.step': 'Request step recorded',
+  'retention.run': 'Retention run recorded',
   'member.update': 'Member details updated',
   'member.addKey': 'Member key added',
   'member.removeKey': 'Member key removed',
@@ -144,6 +146,7 @@ export const REQUEST_TEXT: Record<RequestKind, { ask: string; noun: string }> = 
   restrict: { ask: 'Pause the use of my data', noun: 'a pause in the use of your data' },
   object: { ask: 'Object to the use of my data', noun: 'an objection to the use of your data' },
   optout: { ask: 'Opt out', noun: 'an opt-out' },
+  review: { ask: 'Ask a person to review a decision', noun: 'a person to review a decision taken by machine' },
 };
 
 /** What a request asks for: `erase` -> "erasure of your data". */
@@ -151,11 +154,29 @@ export function requestNoun(kind: string): string {
   return REQUEST_TEXT[kind as RequestKind]?.noun ?? kind;
 }
 
-/** The deadline rule of a jurisdiction, in words. */
-export function deadlineRule(jurisdiction: string): string {
+/** The deadline rule of a jurisdiction, in words (a CCPA opt-out has its own). */
+export function deadlineRule(jurisdiction: string, kind?: string): string {
+  if (jurisdiction === 'CCPA' && kind === 'optout') return 'California law (CCPA): 15 business days';
   return jurisdiction === 'CCPA'
     ? 'California law (CCPA): 45 days, extendable once by 45'
     : 'EU law (GDPR): one month, extendable by two';
+}
+
+/** Where a customer can complain about an answer, per law (GDPR Art. 77; CCPA 1798.199.10, 1798.155). */
+export function complaintText(jurisdiction: string): string {
+  return jurisdiction === 'CCPA'
+    ? 'If you disagree, you can complain to the California Privacy Protection Agency (cppa.ca.gov) or the California Attorney General.'
+    : 'If you disagree, you can complain to the data protection authority of the country where you live or work, or where this happened (GDPR Art. 77), or go to court (Art. 79).';
+}
+
+const REVIEW_OUTCOME_TEXT: Record<string, string> = {
+  upheld: 'a person reviewed the decision and kept it',
+  changed: 'a person reviewed the decision and changed it',
+};
+
+/** What came of a human review of an automated decision (GDPR Art. 22(3)), in words. */
+export function reviewOutcomeText(code: string): string {
+  return REVIEW_OUTCOME_TEXT[code] ?? code;
 }
 
 const ERASURE_EXCEPTION_TEXT: Record<string, string> = {

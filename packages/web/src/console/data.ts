@@ -13,7 +13,7 @@ const MAX_PAGES = 50;
 const SCAN_CONCURRENCY = 6;
 
 export type ConsoleRecord = DataRecord & { pastRetention: boolean };
-export type ConsoleRequest = DataRequest & { overdue: boolean };
+export type ConsoleRequest = DataRequest & { overdue: boolean; ackOverdue?: boolean };
 
 export interface LedgerScan {
   fromHeight: number;

@@ -1,15 +1,35 @@
 /** The requests queue: soonest deadline first, overdue ones flagged; answer, extend or refuse each. */
 
-import { EXTEND_REASONS, type ExtendReason, REJECT_REASONS, type RejectReason } from '@custos/protocol/ledger';
-import { extendReasonText, rejectReasonText, resultText } from '@custos/sdk/views';
+import {
+  EXTEND_REASONS,
+  type ExtendReason,
+  REJECT_REASONS,
+  REVIEW_OUTCOMES,
+  type RejectReason,
+  type ReviewOutcome,
+} from '@custos/protocol/ledger';
+import type { RequestSteps } from '@custos/sdk';
+import { extendReasonText, rejectReasonText, resultText, reviewOutcomeText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, short } from '../lib/format.js';
+import { useAsync } from '../lib/use-async.js';
 import { requestConsoleText } from '../lib/words.js';
 import { Badge, ConfirmDialog, Empty, Notice } from '../ui/ui.js';
 import type { ConsoleRequest, OrgData } from './data.js';
+import { ExceptDialog, loadOpenSteps, runText, STEP_KINDS, StepsCell } from './request-steps.js';
 
-type Dialog = { kind: 'extend' | 'reject'; request: ConsoleRequest } | undefined;
+type Dialog = { kind: 'extend' | 'reject' | 'review'; request: ConsoleRequest } | undefined;
+
+/** The reason codes, or the outcomes of a review, a dialog offers, in words. */
+function dialogCodes(kind: 'extend' | 'reject' | 'review'): { codes: readonly string[]; text: (c: string) => string } {
+  if (kind === 'extend') return { codes: EXTEND_REASONS, text: extendReasonText };
+  if (kind === 'review') {
+    const text = (c: string) => reviewOutcomeText(c).replace(/^./, (x) => x.toUpperCase());
+    return { codes: REVIEW_OUTCOMES, text };
+  }
+  return { codes: REJECT_REASONS, text: rejectReasonText };
+}
 
 export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) {
   const id = useId();
@@ -19,6 +39,25 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
   const [reason, setReason] = useState<string>('');
   const open = d.requests.filter((r) => r.status === 'open').sort((a, b) => a.deadline - b.deadline);
   const closed = d.requests.filter((r) => r.status !== 'open').sort((a, b) => (b.closedAt ?? 0) - (a.closedAt ?? 0));
+  const stepIds = open.filter((r) => STEP_KINDS.has(r.kind)).map((r) => r.id);
+  // Each open request's steps in the org's systems (issue 16), reloaded with the queue.
+  const steps = useAsync((signal) => loadOpenSteps(d.api, d.org, stepIds, signal), [d, stepIds.join(',')]);
+  const [excepting, setExcepting] = useState<RequestSteps>();
+
+  /** Runs the request in every system of the data map, from the first one not complete (the node resumes there). */
+  const run = async (r: ConsoleRequest) => {
+    setBusy(r.id);
+    setMessage(undefined);
+    try {
+      setMessage(runText(await d.api.executeRequest(d.org, r.id)));
+    } catch (e) {
+      setMessage({ tone: 'danger', text: errorText(e) });
+    } finally {
+      setBusy(undefined);
+      steps.reload();
+      reload();
+    }
+  };
 
   const act = async (r: ConsoleRequest, what: string, fn: () => Promise<{ code: string }>) => {
     setBusy(r.id);
@@ -69,12 +108,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                   <th scope="col">Request</th>
                   <th scope="col">Customer</th>
                   <th scope="col">Asked on</th>
+                  <th scope="col">In your systems</th>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
                 {open.map((r) => {
                   const left = daysUntil(r.deadline, d.now);
+                  const s = steps.data?.get(r.id);
                   return (
                     <tr key={r.id} className={r.overdue ? 'row-danger' : undefined}>
                       <td data-label="Deadline">
@@ -86,8 +127,29 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                             <Badge tone={left <= 7 ? 'warn' : 'neutral'}>{left} days left</Badge>
                           )}
                         </div>
+                        {s?.atRisk === true && (
+                          <div>
+                            <Badge tone="danger">At risk: a failed step keeps it open</Badge>
+                          </div>
+                        )}
+                        {s?.paused === true && !s.atRisk && (
+                          <div>
+                            <Badge tone="warn">Paused on a failed step</Badge>
+                          </div>
+                        )}
                         {r.originalDeadline !== null && (
                           <div className="muted small">Extended from {day(r.originalDeadline)}</div>
+                        )}
+                        {r.ackDeadline !== undefined && r.acknowledgedAt === undefined && (
+                          <div>
+                            <Badge tone={d.now > r.ackDeadline ? 'danger' : 'warn'}>
+                              {d.now > r.ackDeadline ? 'Receipt not confirmed, due' : 'Confirm receipt by'}{' '}
+                              {day(r.ackDeadline)}
+                            </Badge>
+                          </div>
+                        )}
+                        {r.acknowledgedAt !== undefined && (
+                          <div className="muted small">Receipt confirmed {day(r.acknowledgedAt)}</div>
                         )}
                       </td>
                       <td data-label="Request">
@@ -101,16 +163,53 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                         <code title={r.subject}>{short(r.subject)}</code>
                       </td>
                       <td data-label="Asked on">{day(r.openedAt)}</td>
+                      <td data-label="In your systems">
+                        {s === undefined ? (
+                          <span className="muted">
+                            {STEP_KINDS.has(r.kind) && steps.data === undefined ? '…' : '—'}
+                          </span>
+                        ) : (
+                          <StepsCell
+                            s={s}
+                            busy={busy !== undefined}
+                            onRun={() => run(r)}
+                            onExcept={() => setExcepting(s)}
+                          />
+                        )}
+                      </td>
                       <td data-label="Actions">
                         <div className="row">
-                          <button
-                            type="button"
-                            className="btn btn-small btn-primary"
-                            disabled={busy !== undefined}
-                            onClick={() => fulfil(r)}
-                          >
-                            {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
-                          </button>
+                          {r.ackDeadline !== undefined && r.acknowledgedAt === undefined && (
+                            <button
+                              type="button"
+                              className="btn btn-small"
+                              disabled={busy !== undefined}
+                              onClick={() =>
+                                act(r, 'Receipt confirmed; the customer sees it.', () =>
+                                  d.api.acknowledgeRequest(d.org, r.id),
+                                )
+                              }
+                            >
+                              Confirm receipt
+                            </button>
+                          )}
+                          {s === undefined && (
+                            <button
+                              type="button"
+                              className="btn btn-small btn-primary"
+                              disabled={busy !== undefined}
+                              onClick={() => {
+                                if (r.kind !== 'review') {
+                                  void fulfil(r);
+                                  return;
+                                }
+                                setReason(REVIEW_OUTCOMES[0]);
+                                setDialog({ kind: 'review', request: r });
+                              }}
+                            >
+                              {busy === r.id ? 'Working…' : r.kind === 'erase' ? 'Erase and answer' : 'Mark answered'}
+                            </button>
+                          )}
                           {r.originalDeadline === null && !r.overdue && (
                             <button
                               type="button"
@@ -157,6 +256,9 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                 <span>
                   {requestConsoleText(r.kind)} for <code>{short(r.subject)}</code>
                   {r.reason !== null && <span className="muted"> — {rejectReasonText(r.reason)}</span>}
+                  {r.reviewOutcome !== undefined && (
+                    <span className="muted"> — {reviewOutcomeText(r.reviewOutcome)}</span>
+                  )}
                 </span>
                 <Badge tone={r.status === 'fulfilled' ? 'ok' : 'danger'}>
                   {r.status === 'fulfilled' ? 'Fulfilled' : 'Refused'} on {day(r.closedAt!)}
@@ -168,10 +270,32 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
         )}
       </section>
 
+      <ExceptDialog
+        s={excepting}
+        onCancel={() => setExcepting(undefined)}
+        onConfirm={(system, code) => {
+          const s = excepting;
+          setExcepting(undefined);
+          const r = open.find((x) => x.id === s?.request);
+          if (r === undefined) return;
+          act(r, `Recorded: system ${system} keeps the data under a legal exception.`, async () => {
+            const res = await d.api.exceptRequestStep(d.org, r.id, system, code);
+            steps.reload();
+            return res;
+          });
+        }}
+      />
+
       <ConfirmDialog
         open={dialog !== undefined}
-        title={dialog?.kind === 'extend' ? 'Extend the deadline once' : 'Refuse this request'}
-        confirm={dialog?.kind === 'extend' ? 'Extend' : 'Refuse'}
+        title={
+          dialog?.kind === 'extend'
+            ? 'Extend the deadline once'
+            : dialog?.kind === 'review'
+              ? 'Record the human review'
+              : 'Refuse this request'
+        }
+        confirm={dialog?.kind === 'extend' ? 'Extend' : dialog?.kind === 'review' ? 'Record the outcome' : 'Refuse'}
         danger={dialog?.kind === 'reject'}
         onCancel={() => setDialog(undefined)}
         onConfirm={() => {
@@ -179,7 +303,14 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
           if (dl === undefined) return;
           setDialog(undefined);
           const r = dl.request;
-          if (dl.kind === 'extend') {
+          if (dl.kind === 'review') {
+            const outcome = (REVIEW_OUTCOMES as readonly string[]).includes(reason)
+              ? (reason as ReviewOutcome)
+              : 'upheld';
+            act(r, 'Review recorded; the customer sees the outcome.', () =>
+              d.api.fulfilRequest(d.org, r.id, { outcome }),
+            );
+          } else if (dl.kind === 'extend') {
             const code = (EXTEND_REASONS as readonly string[]).includes(reason)
               ? (reason as ExtendReason)
               : 'complexity';
@@ -195,15 +326,17 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
         <p>
           {dialog?.kind === 'extend'
             ? 'The law allows one extension (GDPR: two more months; CCPA: 45 more days). The customer sees the reason.'
-            : 'The customer sees the reason, and can take it to a regulator.'}
+            : dialog?.kind === 'review'
+              ? 'A person, not a machine, looked at the decision and heard the customer (GDPR Art. 22(3)). The customer sees the outcome.'
+              : 'The customer sees the reason, and can take it to a regulator.'}
         </p>
         <div className="field">
-          <label htmlFor={`${id}-reason`}>Reason</label>
+          <label htmlFor={`${id}-reason`}>{dialog?.kind === 'review' ? 'Outcome' : 'Reason'}</label>
           {/* Codes, not free text: the ledger keeps what is written on it for good. */}
           <select id={`${id}-reason`} value={reason} onChange={(e) => setReason(e.target.value)}>
-            {(dialog?.kind === 'extend' ? EXTEND_REASONS : REJECT_REASONS).map((code) => (
+            {dialogCodes(dialog?.kind ?? 'reject').codes.map((code) => (
               <option key={code} value={code}>
-                {dialog?.kind === 'extend' ? extendReasonText(code) : rejectReasonText(code)}
+                {dialogCodes(dialog?.kind ?? 'reject').text(code)}
               </option>
             ))}
           </select>

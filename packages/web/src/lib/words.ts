@@ -15,6 +15,7 @@ export const REQUEST_CONSOLE_TEXT: Record<RequestKind, string> = {
   restrict: 'Restriction of use',
   object: 'Objection to use',
   optout: 'Opt-out',
+  review: 'Human review of an automated decision',
 };
 
 export function requestConsoleText(kind: string): string {

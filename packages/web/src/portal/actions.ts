@@ -39,12 +39,31 @@ async function send(
   return r;
 }
 
-/** The sentence the customer agrees to; its SHA-256 is the consent's `notice` on the ledger. */
-export function consentNotice(orgName: string, categories: string[], purpose: string, until: number): string {
+/**
+ * The sentence the customer agrees to; its SHA-256 is the consent's `notice` on the ledger. Consent
+ * to a special category (GDPR Art. 9(2)(a)), or to a decision taken by machine (Art. 22(2)(c)), is
+ * explicit and says why.
+ */
+export function consentNotice(
+  orgName: string,
+  categories: string[],
+  purpose: string,
+  until: number,
+  automated = false,
+): string {
   const special = categories.filter(isSensitiveCategory);
-  // GDPR Art. 9(2)(a): consent to a special category is explicit, and names it.
-  return special.length > 0
-    ? `I explicitly agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}, knowing that my ${lowerLabels(special)} ${special.length === 1 ? 'is a special category' : 'are special categories'} of personal data. I can withdraw this at any time.`
+  const why = [
+    ...(special.length > 0
+      ? [
+          `my ${lowerLabels(special)} ${special.length === 1 ? 'is a special category' : 'are special categories'} of personal data`,
+        ]
+      : []),
+    ...(automated
+      ? [`${orgName} decides for ${lowerLabels([purpose])} by machine, and I can ask a person to review it`]
+      : []),
+  ];
+  return why.length > 0
+    ? `I explicitly agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}, knowing that ${why.join(', and that ')}. I can withdraw this at any time.`
     : `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
 }
 
@@ -58,7 +77,7 @@ function jurisdictionOf(v: OrgView): Jurisdiction {
 export async function giveConsent(wallet: Wallet, chainId: string, v: OrgView, t: PurposeToggle): Promise<void> {
   const expiresAt = Date.now() + CONSENT_DAYS * DAY;
   const categories = t.categories.length > 0 ? t.categories : ['pd:EmailAddress'];
-  const notice = consentNotice(v.name, categories, t.purpose, expiresAt);
+  const notice = consentNotice(v.name, categories, t.purpose, expiresAt, t.automated);
   await send(wallet, chainId, v.org, 'consent.grant', {
     org: v.org,
     purposes: [t.purpose],
@@ -68,7 +87,7 @@ export async function giveConsent(wallet: Wallet, chainId: string, v: OrgView, t
     sale: false,
     jurisdiction: jurisdictionOf(v),
     notice: toHex(sha256(utf8(notice))),
-    ...(categories.some(isSensitiveCategory) ? { explicit: true } : {}),
+    ...(categories.some(isSensitiveCategory) || t.automated ? { explicit: true } : {}),
   });
 }
 
@@ -94,7 +113,7 @@ async function regrant(wallet: Wallet, chainId: string, org: string, g: ConsentV
     sale: g.sale,
     jurisdiction: g.jurisdiction,
     notice: g.notice,
-    ...(g.categories.some(isSensitiveCategory) ? { explicit: true } : {}),
+    ...(g.categories.some(isSensitiveCategory) || g.explicit === true ? { explicit: true } : {}),
   });
 }
 

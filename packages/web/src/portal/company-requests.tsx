@@ -1,18 +1,22 @@
 /** The customer's requests to one company: their legal deadlines, answers, and asking for more. */
 import type { Jurisdiction, RequestKind, Wallet } from '@custos/sdk';
 import {
+  automatedText,
+  complaintText,
   deadlineRule,
   erasureExceptionText,
   extendReasonText,
   REQUEST_TEXT,
   rejectReasonText,
   requestNoun,
+  reviewOutcomeText,
 } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { day, daysUntil, relative } from '../lib/format.js';
 import { Badge, ConfirmDialog } from '../ui/ui.js';
 import { liftRestriction, openRequest } from './actions.js';
 import type { PortalData } from './data.js';
+import { Evidence } from './evidence.js';
 import { FactProof } from './facts.js';
 import type { OrgView } from './model.js';
 
@@ -46,6 +50,8 @@ export function Requests({
       openRequest(wallet, data.ctx.trust.chainId, v, kind, jurisdiction),
     );
   const now = Date.now();
+  // A review of a decision taken by machine (GDPR Art. 22(3)) is offered where there is one.
+  const asks: RequestKind[] = v.records.some((r) => automatedText(r) !== undefined) ? [...ASKS, 'review'] : ASKS;
   return (
     <section className="card" aria-labelledby="req-title">
       <h2 id="req-title">Your requests</h2>
@@ -72,8 +78,17 @@ export function Requests({
               </p>
               <p className="fact-line muted small">
                 Asked on {day(r.openedAt)}. {v.name} must answer by <strong>{day(r.deadline)}</strong> (
-                {deadlineRule(r.jurisdiction)}).
+                {deadlineRule(r.jurisdiction, r.kind)}).
               </p>
+              {r.ackDeadline !== undefined && (
+                <p className="fact-line small">
+                  {r.acknowledgedAt !== undefined
+                    ? `${v.name} confirmed it received your request on ${day(r.acknowledgedAt)}.`
+                    : r.status === 'open'
+                      ? `${v.name} must confirm it received your request by ${day(r.ackDeadline)}${now > r.ackDeadline ? ', and has not' : ''}.`
+                      : ''}
+                </p>
+              )}
               {r.originalDeadline !== null && (
                 <p className="fact-line small">
                   {v.name} extended the deadline from {day(r.originalDeadline)}:{' '}
@@ -88,6 +103,12 @@ export function Requests({
               )}
               {r.status === 'rejected' && r.reason !== null && (
                 <p className="fact-line small">Their reason: {rejectReasonText(r.reason)}.</p>
+              )}
+              {r.status === 'fulfilled' && r.reviewOutcome !== undefined && (
+                <p className="fact-line small">The answer: {reviewOutcomeText(r.reviewOutcome)}.</p>
+              )}
+              {(r.status === 'rejected' || r.overdue) && (
+                <p className="fact-line small muted">{complaintText(r.jurisdiction)}</p>
               )}
               {r.status === 'fulfilled' && pauses(r.kind) && r.liftedAt === undefined && (
                 <div className="row">
@@ -115,6 +136,7 @@ export function Requests({
                   </button>
                 </div>
               )}
+              <Evidence v={v} data={data} request={r} />
               <p className="fact-line">
                 <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />
               </p>
@@ -131,7 +153,7 @@ export function Requests({
         </select>
       </div>
       <div className="row">
-        {ASKS.map((kind) => (
+        {asks.map((kind) => (
           <button
             key={kind}
             type="button"

@@ -5,7 +5,7 @@
 import { verifyConsentReceipt } from '@custos/protocol/consent';
 import { nobleVerifier } from '@custos/protocol/crypto';
 import { signedBy, type Wallet } from '@custos/sdk';
-import { lower, lowerLabels, orgName, recordDates, recordSentence } from '@custos/sdk/views';
+import { automatedText, lower, lowerLabels, orgName, recordDates, recordSentence } from '@custos/sdk/views';
 import { useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, downloadJson } from '../lib/format.js';
@@ -160,6 +160,7 @@ function Holdings({ v, data }: { v: OrgView; data: PortalData }) {
                   {recordSentence(r, v.name, BROWSER_FORMAT)}
                 </p>
                 <p className="fact-line muted small">{r.description}</p>
+                {automatedText(r) !== undefined && <p className="fact-line small">{automatedText(r)}</p>}
                 <p className="fact-line muted small row">
                   <span>{d.text}</span>
                   {from !== undefined && <span>Received from {from}</span>}
@@ -212,7 +213,7 @@ function Allowances({
             const desc =
               t.on && live !== undefined
                 ? `You agreed on ${day(live.grantedAt)}; until ${day(live.expiresAt)}. ${t.description}`
-                : `Turn on to agree: “${consentNotice(v.name, t.categories, t.purpose, until)}”`;
+                : `Turn on to agree: “${consentNotice(v.name, t.categories, t.purpose, until, t.automated)}”`;
             return (
               <Switch
                 key={t.purpose}

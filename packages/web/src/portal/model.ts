@@ -72,11 +72,14 @@ export interface PurposeToggle {
   categories: string[];
   on: boolean;
   live: views.ConsentView[];
+  /** The company decides by machine for this purpose (GDPR Art. 22): consent to it must be explicit. */
+  automated: boolean;
 }
 
 /** One toggle per purpose the company asks consent for (declared on a record) or holds a consent for. */
 export function purposeToggles(v: OrgView): PurposeToggle[] {
   const needs = new Map<string, Set<string>>();
+  const automated = new Set<string>();
   const need = (p: string) => {
     const known = needs.get(p);
     if (known !== undefined) return known;
@@ -87,6 +90,7 @@ export function purposeToggles(v: OrgView): PurposeToggle[] {
   for (const r of v.records) {
     if (r.state === 'erased') continue;
     for (const [p, basis] of Object.entries(r.purposes)) if (basis === 'consent') need(p).add(r.category);
+    for (const p of r.automated ?? []) automated.add(p);
   }
   for (const c of v.consents) {
     if (c.state !== 'live') continue;
@@ -99,6 +103,7 @@ export function purposeToggles(v: OrgView): PurposeToggle[] {
     const categories = [...cats];
     const live = v.consents.filter((c) => c.state === 'live' && c.purposes.includes(purpose));
     const on = live.length > 0 && categories.every((cat) => live.some((c) => c.categories.includes(cat)));
-    return { purpose, label: labelOf(purpose), description: dpvTerm(purpose)?.description ?? '', categories, on, live };
+    const description = dpvTerm(purpose)?.description ?? '';
+    return { purpose, label: labelOf(purpose), description, categories, on, live, automated: automated.has(purpose) };
   });
 }

@@ -8,20 +8,26 @@ import { labelOf } from '@custos/protocol/consent';
 import type { OptOut } from '@custos/protocol/ledger';
 import type { TrustAnchor, VerifiedHistory } from '@custos/sdk';
 import {
+  automatedText,
   basisText,
   type ConsentView as CompanyConsent,
   type RecordView as CompanyRecord,
   type CompanyView,
   companyView,
+  complaintText,
   extendReasonText,
   ISO_FORMAT,
   lowerLabels,
   orgName,
   placeCopies,
+  type RequestEvidence,
   recordDates,
   recordSentence,
   rejectReasonText,
+  requestEvidence,
   requestNoun,
+  reviewOutcomeText,
+  stepText,
 } from '@custos/sdk/views';
 import { cliCommand } from '../../invocation.js';
 import type { Grant } from '../../modules/consent.js';
@@ -74,6 +80,8 @@ export interface ConsentView extends Grant {
 
 export interface RequestView extends DataRequest {
   overdue: boolean;
+  /** Each system's step the org recorded on the ledger for it (verified events), if it runs steps. */
+  evidence?: RequestEvidence;
 }
 
 export interface TimelineEntry {
@@ -166,7 +174,10 @@ export function orgDoc(v: CompanyView): OrgView {
     records: v.records.map(recordDoc),
     consents: v.consents.map((c) => consentDoc(c, v.did)),
     optouts: { sale: v.prefs.sale, share: v.prefs.share },
-    requests: v.requests.map(({ key: _key, ...r }) => r),
+    requests: v.requests.map(({ key: _key, ...r }) => {
+      const evidence = requestEvidence(r, v.events);
+      return evidence === undefined ? r : { ...r, evidence };
+    }),
     // Oldest first, as a page is read.
     timeline: [...v.events].reverse().map((e) => ({
       txId: e.txId,
@@ -181,6 +192,23 @@ export function orgDoc(v: CompanyView): OrgView {
       verified: true,
     })),
   };
+}
+
+/**
+ * A request's execution in the org's systems, as proven by the customer's verified history: the
+ * summary, then each system's step with its time, transaction and digest (an access request's
+ * digest is what the customer recomputes from the export the org handed over).
+ */
+function evidenceLines(r: DataRequest, v: CompanyView): string[] {
+  const e = requestEvidence(r, v.events);
+  if (e === undefined) return [];
+  return [
+    `        ${e.summary}:`,
+    ...e.steps.map(
+      (s) =>
+        `        ✓ ${s.system}: ${stepText(s)}, ${time(s.at)} UTC, tx ${s.txId}${s.digest === null ? '' : `, digest ${s.digest}`}`,
+    ),
+  ];
 }
 
 function time(t: number): string {
@@ -205,6 +233,10 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
       lines.push(`        for ${labelOf(code)} (${code}): ${basisText(basis)}`);
     }
     if (r.copies.length > 0) lines.push(`        copied to ${r.copies.map((c) => orgName(trust, c.org)).join(', ')}`);
+    const automated = automatedText(r);
+    if (automated !== undefined) {
+      lines.push(`        ${automated} (${cliCommand(`request open --org ${v.org} --kind review --records ${r.id}`)})`);
+    }
   }
   lines.push('  Consent:');
   if (v.consents.length === 0) lines.push('    none given');
@@ -236,9 +268,19 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
         : r.liftedAt !== undefined
           ? `; lifted ${day(r.liftedAt)}`
           : `; in force (to lift it: ${cliCommand(`request lift --org ${v.org} --request ${r.id}`)})`;
+    const ack =
+      r.acknowledgedAt !== undefined
+        ? `; receipt confirmed ${day(r.acknowledgedAt)}`
+        : r.ackDeadline !== undefined && r.status === 'open'
+          ? `; receipt to be confirmed by ${day(r.ackDeadline)}`
+          : '';
+    const review = r.reviewOutcome === undefined ? '' : `: ${reviewOutcomeText(r.reviewOutcome)}`;
     lines.push(
-      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${pause}`,
+      `    ✓ ${requestNoun(r.kind)} (${r.kind}, ${r.jurisdiction}), asked ${day(r.openedAt)}, due ${day(r.deadline)}${extended}: ${deadlineText(r, now)}${closed}${review}${ack}${pause}`,
     );
+    lines.push(...evidenceLines(r, v));
+    if (r.status === 'rejected' || (r.status === 'open' && now > r.deadline))
+      lines.push(`      ${complaintText(r.jurisdiction)}`);
   }
   lines.push('  Timeline:');
   if (v.events.length === 0) lines.push('    nothing yet');

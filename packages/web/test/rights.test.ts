@@ -1,0 +1,159 @@
+/**
+ * Automated decisions and procedure in a real browser: the customer sees which decisions a company
+ * takes by machine and asks a person to review one (GDPR Art. 22(3)); the company's console confirms
+ * receipt of a CCPA request (regulations 7021) and records the review's outcome; the portal shows
+ * both, and where to complain under a refusal. Screens checked with axe-core at desktop and phone
+ * size, saved under test-results/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { CustosClient, signedBy } from '@custos/sdk';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, needsChromium, SHOTS, startWebNode } from './browser.js';
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const PASSPHRASE = 'correct horse battery staple';
+
+let web: Awaited<ReturnType<typeof startWebNode>> | undefined;
+let base: string;
+let insurer: CustosClient;
+let consoleToken: string;
+let browser: Browser;
+let desk: BrowserContext;
+let page: Page;
+let did: string;
+
+async function checkA11y(p: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad).toEqual([]);
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+describe.skipIf(!needsChromium(import.meta.url))('automated decisions and procedure', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    web = await startWebNode();
+    base = web.url;
+    insurer = new CustosClient({ baseUrl: base, sign: signedBy(web.fx.orgs.insurer!) });
+    consoleToken = (await insurer.createToken('insurer', { scopes: ['read', 'write'], label: 'console' })).token;
+    browser = await launchChromium();
+    desk = await browser.newContext({ viewport: DESKTOP });
+    page = await desk.newPage();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+  });
+
+  it('shows a decision taken by machine, and the customer asks a person to review it', async () => {
+    await page.goto(`${base}/portal`);
+    const create = page.getByRole('region', { name: 'New here? Create your wallet' });
+    await create.getByLabel('Passphrase').fill(PASSPHRASE);
+    await create.getByLabel('Type it again').fill(PASSPHRASE);
+    await create.getByRole('button', { name: 'Create my wallet' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('link', { name: /^(Manage )?Example Insurance$/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { level: 1, name: 'Example Insurance' }).waitFor();
+    did = (await page.locator('[data-did]').getAttribute('data-did')) ?? '';
+    expect(did).toMatch(/^did:key:z/);
+    // Before anything is decided by machine, there is nothing to review.
+    await expect(page.getByRole('button', { name: 'Ask a person to review a decision' }).count()).resolves.toBe(0);
+    const scored = await insurer.registerRecord('insurer', {
+      subject: did,
+      category: 'pd:Income',
+      purposes: { 'dpv:CreditChecking': 'contract' },
+      source: 'subject',
+      retentionDays: 365,
+      value: { income: 42_000 },
+      automated: ['dpv:CreditChecking'],
+    });
+    expect(scored.code).toBe('OK');
+    await page
+      .getByText('Decisions for credit checks are taken by machine: you can ask a person to review them.')
+      .waitFor({
+        timeout: 20_000,
+      });
+    await page.getByRole('button', { name: 'Ask a person to review a decision' }).click();
+    await page.getByText('You asked for a person to review a decision taken by machine').waitFor({ timeout: 15_000 });
+    await shot(page, 'portal-review-desktop');
+    await checkA11y(page, 'portal with a review request');
+  });
+
+  it('asks under California law for a copy, and sees when the company must confirm receipt', async () => {
+    await page.getByLabel('Under which law?').selectOption('CCPA');
+    await page.getByRole('button', { name: 'Get a copy of my data' }).click();
+    await page.getByText('You asked for a copy of your data').waitFor({ timeout: 15_000 });
+    await page.getByText(/Example Insurance must confirm it received your request by/).waitFor();
+  });
+
+  it('the console confirms receipt and records the review; the customer sees both', async () => {
+    await page.goto(`${base}/console#token=${consoleToken}`);
+    await page.getByRole('link', { name: /Example Insurance/ }).click();
+    await page.getByRole('link', { name: 'Requests', exact: true }).first().click();
+    const queue = page.getByRole('region', { name: 'Open requests, soonest deadline first' });
+    await queue.getByText('Human review of an automated decision').waitFor();
+    await queue.getByText(/Confirm receipt by/).waitFor();
+    await shot(page, 'console-requests-ack-desktop');
+    await checkA11y(page, 'console requests with a confirmation due');
+    await queue.getByRole('button', { name: 'Confirm receipt' }).click();
+    await page.getByText('Receipt confirmed; the customer sees it.').waitFor({ timeout: 15_000 });
+    await queue.getByText(/^Receipt confirmed \w/).waitFor({ timeout: 15_000 });
+
+    const review = queue.getByRole('row', { name: /Human review of an automated decision/ });
+    await review.getByRole('button', { name: 'Mark answered' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Record the human review' });
+    await dialog.getByLabel('Outcome').selectOption('changed');
+    await checkA11y(page, 'console review dialog');
+    await dialog.getByRole('button', { name: 'Record the outcome' }).click();
+    await page.getByText('Review recorded; the customer sees the outcome.').waitFor({ timeout: 15_000 });
+    const answered = page.getByRole('region', { name: 'Answered' });
+    await answered.getByText(/a person reviewed the decision and changed it/).waitFor();
+    const queued = (await insurer.orgRequests('insurer')).requests;
+    expect(queued.find((r) => r.kind === 'review')).toMatchObject({ status: 'fulfilled', reviewOutcome: 'changed' });
+    expect(queued.find((r) => r.kind === 'access')?.acknowledgedAt).toBeGreaterThan(0);
+
+    await page.goto(`${base}/portal`);
+    await page.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();
+    await page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('link', { name: /^(Manage )?Example Insurance$/ })
+      .first()
+      .click();
+    await page.getByText('The answer: a person reviewed the decision and changed it.').waitFor({ timeout: 15_000 });
+    await page.getByText(/Example Insurance confirmed it received your request on/).waitFor();
+  });
+
+  it('a refusal says where to complain, on a phone too', async () => {
+    const open = (await insurer.orgRequests('insurer')).requests.find((r) => r.status === 'open');
+    expect(open).toMatchObject({ kind: 'access', jurisdiction: 'CCPA' });
+    expect((await insurer.rejectRequest('insurer', open!.id, 'identity-not-verified')).code).toBe('OK');
+    await page
+      .getByText(/complain to the California Privacy Protection Agency \(cppa\.ca\.gov\)/)
+      .waitFor({ timeout: 20_000 });
+    await checkA11y(page, 'portal with a refusal');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'portal-refusal-phone');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.goto(`${base}/console/insurer/requests`);
+    await page.getByRole('region', { name: 'Answered' }).waitFor();
+    await shot(page, 'console-requests-phone');
+    await checkA11y(page, 'console requests on a phone');
+    await page.setViewportSize(DESKTOP);
+  });
+});
