@@ -11,6 +11,7 @@ import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { toHex } from '@custos/protocol/encoding';
 import {
   type CrossChainTx,
+  type EvmLeg,
   parseCrossChainTx,
   XTX_BINDING_ARG,
   type XtxPlan,
@@ -39,6 +40,11 @@ export interface PlanOptions {
   ops: XtxOpSpec[];
   /** 16 bytes; default random. */
   nonce?: Uint8Array;
+  /**
+   * EVM participants (`evm:<chainId>:<contract>`) and their one leg each (docs/interop.md): the
+   * contract's `Voted` event must carry the leg's `legHash`.
+   */
+  legs?: { [participant: string]: EvmLeg };
 }
 
 /** A plan and its hash, ready to be signed operation by operation. */
@@ -49,9 +55,10 @@ export interface PreparedPlan {
 
 /** Builds the plan that every signer agrees to. */
 export function planXtx(opts: PlanOptions): PreparedPlan {
-  const participants = [...new Set(opts.ops.map((o) => o.chainId))].sort();
+  const chains = [...new Set(opts.ops.map((o) => o.chainId))].sort();
+  const participants = [...chains, ...Object.keys(opts.legs ?? {})].sort();
   const ops: XtxPlan['ops'] = {};
-  for (const c of participants) {
+  for (const c of chains) {
     ops[c] = opts.ops
       .filter((o) => o.chainId === c)
       .map((o) => {
@@ -66,6 +73,7 @@ export function planXtx(opts: PlanOptions): PreparedPlan {
     deadlineHeight: opts.deadlineHeight,
     nonce: toHex(opts.nonce ?? crypto.getRandomValues(new Uint8Array(16))),
   };
+  if (opts.legs !== undefined && Object.keys(opts.legs).length > 0) plan.legs = opts.legs;
   return { plan, planHash: xtxPlanHash(plan) };
 }
 
@@ -99,6 +107,7 @@ export function assembleXtx(
     decisionChain: p.plan.decisionChain,
     deadlineHeight: p.plan.deadlineHeight,
     nonce: p.plan.nonce,
+    ...(p.plan.legs === undefined ? {} : { legs: p.plan.legs }),
   });
   return { xtx, xtxId: xtxIdOf(xtx) };
 }

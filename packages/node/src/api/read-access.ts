@@ -49,7 +49,7 @@ export function readPolicyOf(genesis: { readPolicy?: Partial<ReadPolicy> | undef
 }
 
 /** Transaction kinds that are public by nature: governance, membership, light clients, the public kv. */
-const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'kv.', 'datamap.', 'hpke.'];
+const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'evm.', 'kv.', 'datamap.', 'hpke.'];
 /** Transaction kinds every member may read in full: cross-chain steps, which relayers carry. */
 const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 /** State namespaces anyone may read: membership, governance, the public kv, light clients, cross-chain votes. */
@@ -64,6 +64,16 @@ export const PUBLIC_STATE_PREFIXES = [
   'lcev/',
   'xtx/',
   'xtxd/',
+  // The EVM light client: attested headers and their attestations, registered EVM participants,
+  // the EVM votes and the members' EVM signatures of decisions (docs/interop.md).
+  'evmlc/',
+  'evmhdr/',
+  'evmatt/',
+  'evmev/',
+  'evmp/',
+  'xtxevm/',
+  'xtxevmd/',
+  'xtxevmopen/',
   // Contracts under vote or in force, their code and risk reports: what members decide on, in the open.
   'contract-info/',
   'contract-code/',

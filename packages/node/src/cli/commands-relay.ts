@@ -14,10 +14,14 @@ import { xtxStatus } from '../interop/xtx-status.js';
 import { loadSigner } from '../keys/keystore.js';
 import { parsePositiveInt, parseTxId } from './args.js';
 import { output, table } from './output.js';
+import { evmLegRows, evmRelayChains } from './relay-evm-flags.js';
 
 interface RelayFlags {
   chain: string[];
   token: string[];
+  evmRpc: string[];
+  evmAccount?: string;
+  evmKeyFile?: string;
   key?: string;
   passphraseFile?: string;
   interval: string;
@@ -28,6 +32,7 @@ interface RelayFlags {
 interface StatusFlags {
   chain: string[];
   token: string[];
+  evmRpc: string[];
   wait?: boolean;
   json?: boolean;
 }
@@ -74,6 +79,9 @@ export function registerRelayCommands(program: Command): void {
       collect,
       [],
     )
+    .option('--evm-rpc <url>', 'JSON-RPC endpoint of an EVM chain of EVM participants (repeat for each)', collect, [])
+    .option('--evm-account <address>', 'EVM account the endpoint signs for (a development chain), pays for decide')
+    .option('--evm-key-file <file>', 'file holding the 0x secret key of the EVM account that pays for decide')
     .option('--key <file>', 'sign relay transactions with this keystore (default: a one-time key)')
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
     .option('--interval <ms>', 'pause between scans', '500')
@@ -81,7 +89,10 @@ export function registerRelayCommands(program: Command): void {
     .option('--json', 'JSON: one document with --once, else one JSON line per step submitted')
     .action(async (flags: RelayFlags) => {
       const out = output(flags.json === true);
-      if (flags.chain.length < 2) throw new NodeError('BAD_REQUEST', 'expected at least two --chain URLs');
+      const evm = evmRelayChains(flags);
+      if (flags.chain.length < (evm.length > 0 ? 1 : 2)) {
+        throw new NodeError('BAD_REQUEST', 'expected at least two --chain URLs, or one with --evm-rpc');
+      }
       const interval = parsePositiveInt(flags.interval, '--interval');
       const chains = endpoints(flags.chain, flags.token);
       const { signer, ephemeral } = relaySigner(flags);
@@ -97,6 +108,7 @@ export function registerRelayCommands(program: Command): void {
       const relayer = new Relayer({
         chains,
         signer,
+        evm,
         onAction: (a) => {
           if (flags.once === true) return;
           if (out.json) process.stdout.write(`${JSON.stringify(a)}\n`);
@@ -160,6 +172,7 @@ export function registerRelayCommands(program: Command): void {
       collect,
       [],
     )
+    .option('--evm-rpc <url>', 'JSON-RPC endpoint of an EVM chain, to show its legs (repeat for each)', collect, [])
     .option(
       '--wait',
       `wait until it is committed or aborted on every chain (at most ${STATUS_WAIT_MS / 60_000} minutes)`,
@@ -170,7 +183,8 @@ export function registerRelayCommands(program: Command): void {
       const xtxId = parseTxId(id);
       if (flags.chain.length === 0) throw new NodeError('BAD_REQUEST', 'expected at least one --chain URL');
       const eps = endpoints(flags.chain, flags.token);
-      let s = await xtxStatus(eps, xtxId);
+      const evmOpts = { evm: flags.evmRpc.map((rpcUrl) => ({ rpcUrl })) };
+      let s = await xtxStatus(eps, xtxId, evmOpts);
       const until = Date.now() + STATUS_WAIT_MS;
       while (flags.wait === true && s.stage !== 'committed' && s.stage !== 'aborted') {
         if (Date.now() > until)
@@ -179,7 +193,7 @@ export function registerRelayCommands(program: Command): void {
             `cross-chain transaction ${xtxId} is still ${s.stage} after ${STATUS_WAIT_MS / 60_000} minutes (is \`custos relay\` running?)`,
           );
         await new Promise((r) => setTimeout(r, 500));
-        s = await xtxStatus(eps, xtxId);
+        s = await xtxStatus(eps, xtxId, evmOpts);
       }
       if (s.stage === 'unknown')
         throw new NodeError('NOT_FOUND', `no chain given knows cross-chain transaction ${xtxId}`);
@@ -191,6 +205,7 @@ export function registerRelayCommands(program: Command): void {
             ? 'not prepared'
             : `${c.record.status}${c.record.vote === null ? '' : ` (voted ${c.record.vote})`}${c.record.reason === null ? '' : `: ${c.record.reason}`}`,
       ]);
+      rows.push(...evmLegRows(s.evm));
       const decided =
         s.decision === null
           ? `not decided yet (decision chain ${s.decisionChain ?? '?'}, deadline height ${s.deadlineHeight ?? '?'})`

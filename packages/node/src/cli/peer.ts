@@ -15,6 +15,7 @@ import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
 import { loadHome, openVaults } from '../home.js';
 import { type HomeLock, lockHome } from '../home-lock.js';
+import { loadEvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 
@@ -100,7 +101,19 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     for (const v of vaults.values()) v.close();
     throw e;
   }
+  // The member's EVM duties (<home>/evm.json): attest EVM headers, sign decisions for EVM participants.
+  let evmDuties: ReturnType<typeof loadEvmDuties>;
+  try {
+    evmDuties = loadEvmDuties(opts.home, node, home.orgSigners, opts.passphrase, log);
+  } catch (e) {
+    await stopRetentionSchedules(orgs);
+    await orgs.closeConnectors();
+    await node.close();
+    for (const v of vaults.values()) v.close();
+    throw e;
+  }
   orgs.startRetention();
+  evmDuties?.start();
   const authorities =
     opts.authorities ??
     process.env.CUSTOS_AUTHORITIES?.split(',')
@@ -122,6 +135,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     url = await listen(app, { host: opts.host, port: opts.port });
   } catch (cause) {
     orgs.stop();
+    await evmDuties?.stop();
     await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();
     await app.close().catch(() => {});
@@ -135,9 +149,16 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
     // close does not wait for them; committed blocks are already durable.
     orgs.stop();
-    // Retention schedules first: a run in progress finishes before its connectors close.
+    // Retention schedules first: a run in progress finishes before its connectors close. The EVM
+    // duties finish their pass before the node closes.
     closing ??= stopRetentionSchedules(orgs)
-      .then(() => Promise.all([app.close(), node.close(), orgs.closeConnectors()]))
+      .then(() =>
+        Promise.all([
+          app.close(),
+          (evmDuties?.stop() ?? Promise.resolve()).then(() => node.close()),
+          orgs.closeConnectors(),
+        ]),
+      )
       .then(() => {
         for (const v of vaults.values()) v.close();
         lock.release();

@@ -11,12 +11,18 @@
  * light client of another one, the other chain's certified member-set updates after the epoch that
  * light client holds (`GET /v1/members/epochs`) go to `interop.updateMembers`, so counterparties
  * follow admissions, removals and key rotations without anyone asking.
+ *
+ * With `evm` chains (docs/interop.md), it also carries EVM participants' votes to the decision
+ * chain, the members' certified decisions to the participant contracts and the proof of what the
+ * contracts did back (evm/relay-evm.ts).
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { ProtocolError } from '@custos/protocol/errors';
 import {
   type CrossChainTx,
+  custosParticipants,
   type DecisionProof,
+  evmParticipants,
   type LightClientState,
   parseCrossChainTx,
   type VoteProof,
@@ -30,8 +36,9 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { ChainEndpoint } from './endpoint.js';
+import { EvmRelay, type EvmRelayChain } from './evm/relay-evm.js';
 
-export type RelayStep = 'prepare' | 'decide' | 'timeout' | 'finalize' | 'members';
+export type RelayStep = 'prepare' | 'decide' | 'timeout' | 'finalize' | 'members' | 'evmVote' | 'evmDecide' | 'evmDone';
 
 /** One transaction a relayer submitted, and how it ended (a result code, or an admission error code). */
 export interface RelayAction {
@@ -53,6 +60,8 @@ export interface RelayerOptions {
   /** Called with every submitted step, and with chains that could not be reached. */
   onAction?: (a: RelayAction) => void;
   onError?: (label: string, e: unknown) => void;
+  /** EVM chains of EVM participants, with the account that pays for `decide`. */
+  evm?: EvmRelayChain[];
 }
 
 const PAGE = 500;
@@ -80,6 +89,7 @@ export class Relayer {
   private readonly onError: (label: string, e: unknown) => void;
   /** Bodies already fetched and checked: a cache, rebuilt by scanning when lost. */
   private readonly bodies = new Map<string, CrossChainTx>();
+  private readonly evm: EvmRelay | undefined;
 
   constructor(opts: RelayerOptions) {
     this.endpoints = opts.chains;
@@ -88,6 +98,7 @@ export class Relayer {
     this.concurrency = opts.concurrency ?? 64;
     this.onAction = opts.onAction ?? (() => {});
     this.onError = opts.onError ?? (() => {});
+    this.evm = opts.evm === undefined || opts.evm.length === 0 ? undefined : new EvmRelay(opts.evm, this.onError);
   }
 
   /** One pass: scans every chain and submits every step that is due. Returns what it submitted. */
@@ -131,7 +142,39 @@ export class Relayer {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
+    if (this.evm !== undefined) await this.deliverEvm(chains, actions);
     return actions;
+  }
+
+  /** Decisions for EVM participants to the contracts, and their outcome back to each chain. */
+  private async deliverEvm(chains: Map<string, Chain>, actions: RelayAction[]): Promise<void> {
+    for (const chain of chains.values()) {
+      try {
+        const submit = async (args: { [k: string]: JsonValue }) => {
+          const tx = signTx({ chainId: chain.chainId, type: 'xtx.evmDone', args, now: this.now() }, this.signer);
+          let code: string;
+          try {
+            code = (await chain.ep.submit(tx)).code;
+          } catch (e) {
+            code = errorCodeOf(e);
+          }
+          this.record(actions, { xtxId: String(args.xtxId), chainId: chain.chainId, step: 'evmDone', code });
+          return code;
+        };
+        const sent = await (this.evm as EvmRelay).deliver(chain.ep, submit);
+        for (const rest of sent) {
+          const [xtxId = '', participant = ''] = rest.split('/');
+          this.record(actions, { xtxId, chainId: participant, step: 'evmDecide', code: 'SENT' });
+        }
+      } catch (e) {
+        this.onError(chain.ep.label, e);
+      }
+    }
+  }
+
+  private record(actions: RelayAction[], a: RelayAction): void {
+    actions.push(a);
+    this.onAction(a);
   }
 
   /**
@@ -254,6 +297,19 @@ export class Relayer {
       return code;
     };
     const body = xtx as unknown as JsonValue;
+    const evm = evmParticipants(xtx);
+    if (evm.length > 0 && d !== undefined && (decision === null || decision === undefined) && this.evm !== undefined) {
+      await this.evm.carryVotes(d.ep, xtx, id, (step, args) => submit(d, step, args));
+    }
+    if (evm.length > 0 && d !== undefined) {
+      // The EVM votes as D recorded them (xtx.evmVote), in the shape of a chain's vote record.
+      await Promise.all(
+        evm.map(async (p) => {
+          const v = (await d.ep.entry(`xtxevm/${id}/${p}`)) as { vote?: string } | null;
+          if (v !== null) records.set(p, { vote: v.vote } as XtxVoteRecord);
+        }),
+      );
+    }
 
     if (decision === null || decision === undefined) {
       await Promise.all(
@@ -273,7 +329,9 @@ export class Relayer {
       if (no !== undefined || allYes) {
         const from = no === undefined ? xtx.participants : [no];
         const votes = await Promise.all(
-          from.filter((c) => c !== xtx.decisionChain).map((c) => this.voteProof(chains.get(c) as Chain, id)),
+          from
+            .filter((c) => c !== xtx.decisionChain && custosParticipants(xtx).includes(c))
+            .map((c) => this.voteProof(chains.get(c) as Chain, id)),
         );
         code = await submit(d, 'decide', { xtx: body, votes: votes as unknown as JsonValue });
       } else if (d.height >= xtx.deadlineHeight) {

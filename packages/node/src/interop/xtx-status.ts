@@ -1,6 +1,8 @@
 /** Where a cross-chain transaction stands, read from the chains it touches (`custos xtx status`). */
 import {
   type CrossChainTx,
+  custosParticipants,
+  evmParticipants,
   parseCrossChainTx,
   type XtxDecisionRecord,
   type XtxVoteRecord,
@@ -9,6 +11,7 @@ import {
   xtxVoteKey,
 } from '@custos/protocol/interop';
 import type { ChainEndpoint } from './endpoint.js';
+import { type EvmLegStatus, evmLegStatus } from './evm/evm-status.js';
 
 /** What `xtxStatus` reads. */
 export interface XtxStatus {
@@ -20,10 +23,19 @@ export interface XtxStatus {
   deadlineHeight: number | null;
   decision: XtxDecisionRecord | null;
   chains: { chainId: string; label: string; reachable: boolean; height: number | null; record: XtxVoteRecord | null }[];
+  /** Each EVM participant's leg: as the decision chain recorded it, and as its EVM chain shows it. */
+  evm: EvmLegStatus[];
 }
 
-/** Reads the status of `xtxId` from the given chains. */
-export async function xtxStatus(endpoints: ChainEndpoint[], xtxId: string): Promise<XtxStatus> {
+/**
+ * Reads the status of `xtxId` from the given chains, and of its EVM legs from the EVM endpoints
+ * given (`opts.evm`; without one, only what the decision chain recorded).
+ */
+export async function xtxStatus(
+  endpoints: ChainEndpoint[],
+  xtxId: string,
+  opts: { evm?: { rpcUrl: string }[] } = {},
+): Promise<XtxStatus> {
   const chains: XtxStatus['chains'] = [];
   let xtx: CrossChainTx | undefined;
   let decision: XtxDecisionRecord | null = null;
@@ -46,18 +58,28 @@ export async function xtxStatus(endpoints: ChainEndpoint[], xtxId: string): Prom
     }
   }
   let stage: XtxStatus['stage'] = 'unknown';
+  const evm: EvmLegStatus[] = [];
+  if (xtx !== undefined) {
+    const dEp = endpoints[chains.findIndex((c) => c.chainId === xtx?.decisionChain && c.reachable)];
+    for (const p of evmParticipants(xtx)) evm.push(await evmLegStatus(dEp, xtxId, p, opts.evm ?? []));
+  }
   if (xtx !== undefined) {
     const seen = (c: string) => chains.find((x) => x.chainId === c && x.reachable);
+    const custos = custosParticipants(xtx);
     if (decision === null) {
-      stage = xtx.participants.every((c) => seen(c)?.record?.vote != null) ? 'deciding' : 'preparing';
+      const voted = custos.every((c) => seen(c)?.record?.vote != null) && evm.every((l) => l.vote !== null);
+      stage = voted ? 'deciding' : 'preparing';
     } else {
       const final = decision.decision === 'COMMIT' ? 'committed' : 'aborted';
+      const evmDone = evm.every((l) => l.outcome !== null);
       // After an ABORT, a chain that never prepared has nothing to release.
-      const done = xtx.participants.every((c) => {
-        const chain = seen(c);
-        if (chain === undefined) return false;
-        return chain.record === null ? final === 'aborted' : chain.record.status === final;
-      });
+      const done =
+        evmDone &&
+        custos.every((c) => {
+          const chain = seen(c);
+          if (chain === undefined) return false;
+          return chain.record === null ? final === 'aborted' : chain.record.status === final;
+        });
       stage = done ? final : 'finalizing';
     }
   } else if (chains.some((c) => c.record !== null)) {
@@ -71,5 +93,6 @@ export async function xtxStatus(endpoints: ChainEndpoint[], xtxId: string): Prom
     deadlineHeight: xtx?.deadlineHeight ?? null,
     decision,
     chains,
+    evm,
   };
 }

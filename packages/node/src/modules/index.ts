@@ -4,6 +4,7 @@ import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
 import { datamapModule } from './datamap.js';
+import { evmModule } from './evm.js';
 import { govModule } from './gov.js';
 import { gppModule } from './gpp.js';
 import { hpkeModule } from './hpke.js';
@@ -30,6 +31,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   retentionModule,
   incidentModule,
   interopModule,
+  evmModule,
   xtxModule,
   contractModule,
   hpkeModule,

@@ -31,7 +31,9 @@
  */
 import {
   type CrossChainTx,
+  custosParticipants,
   type DecisionProof,
+  isEvmParticipant,
   opsHashOf,
   parseCrossChainTx,
   planOf,
@@ -64,6 +66,7 @@ import {
   type Module,
 } from '../exec/module.js';
 import { checked, lightClientKey, liveLightClient, rememberCertificate } from './interop.js';
+import { evmDone, evmSign, evmVote, evmVotes, missingEvmClient, recordEvmDecisions } from './xtx-evm.js';
 
 export function heldWritesKey(xtxId: string): string {
   return `xtxw/${xtxId}`;
@@ -111,8 +114,12 @@ function putVote(ctx: ExecContext, rec: XtxVoteRecord): void {
 
 /** The light clients this chain needs to take part: D's on a participant, every other participant's on D. */
 function missingLightClient(ctx: ExecContext, xtx: CrossChainTx): string | undefined {
-  const needed =
-    ctx.chainId === xtx.decisionChain ? xtx.participants.filter((c) => c !== ctx.chainId) : [xtx.decisionChain];
+  const onD = ctx.chainId === xtx.decisionChain;
+  if (onD) {
+    const evm = missingEvmClient(ctx, xtx);
+    if (evm !== undefined) return evm;
+  }
+  const needed = onD ? custosParticipants(xtx).filter((c) => c !== ctx.chainId) : [xtx.decisionChain];
   for (const c of needed) {
     const lc = ctx.get(lightClientKey(c)) as { frozen: unknown } | undefined;
     if (lc === undefined) return `no light client of chain '${c}'`;
@@ -203,6 +210,7 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
   const record = (decision: XtxDecision, reason: string) => {
     const rec: XtxDecisionRecord = { xtxId: id, decision, height: ctx.height, reason };
     ctx.put(xtxDecisionKey(id), rec);
+    recordEvmDecisions(ctx, xtx, id, decision === 'COMMIT');
     return 'OK' as const;
   };
   const late = ctx.height > xtx.deadlineHeight;
@@ -231,6 +239,9 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
     if (typeof chainId !== 'string' || !xtx.participants.includes(chainId) || chainId === ctx.chainId) {
       throw new ExecFailure('INVALID_ARGS', 'expected each vote from another participant');
     }
+    if (isEvmParticipant(chainId)) {
+      throw new ExecFailure('INVALID_ARGS', `the vote of '${chainId}' is recorded with xtx.evmVote, not passed here`);
+    }
     if (proven.has(chainId)) throw new ExecFailure('INVALID_ARGS', `two votes of chain '${chainId}'`);
     const lc = liveLightClient(ctx, chainId);
     const proof = checked('UNAUTHORIZED', () => verifyVoteProof(lc, xtx, id, v, nativeVerifier));
@@ -238,10 +249,18 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
     proven.set(chainId, proof.vote);
     if (proof.lockedUntil !== null) lockedUntil = Math.min(lockedUntil, proof.lockedUntil);
   }
+  const evm = evmVotes(ctx, xtx, id);
+  for (const [p, v] of evm.votes) proven.set(p, v);
   for (const c of xtx.participants) if (proven.get(c) === 'NO') return record('ABORT', `no:${c}`);
   if (xtx.participants.every((c) => proven.get(c) === 'YES')) {
     // A participant whose locks lapse before the decision can reach it would abort by itself.
     if (!late && ctx.time + XTX_FINALIZE_MARGIN_MS > lockedUntil) return record('ABORT', 'lock-deadline');
+    // Likewise an EVM lock whose deadline block is too near: anyone may release it after.
+    if (!late && !evm.marginOk) return record('ABORT', 'evm-lock-deadline');
+    // The margin is counted from what the members attested: not from a view left behind.
+    if (!late && evm.stale !== undefined) throw new ExecFailure('CONFLICT', evm.stale);
+    // A COMMIT that no quorum of EVM keys can certify would end aborted on the EVM side.
+    if (!late && !evm.certifiable) return record('ABORT', 'evm-members-not-ready');
     return record(late ? 'ABORT' : 'COMMIT', late ? 'timeout' : 'all-yes');
   }
   if (late) return record('ABORT', 'timeout');
@@ -338,5 +357,12 @@ export function releaseLapsedLock(ctx: ExecContext, xtxId: unknown): boolean {
 
 export const xtxModule: Module = {
   name: 'xtx',
-  actions: { prepare, decide, finalize },
+  actions: {
+    prepare,
+    decide,
+    finalize,
+    evmVote: (ctx: ExecContext, args: Args) => evmVote(ctx, args, (a) => xtxArg(ctx, a)),
+    evmSign,
+    evmDone,
+  },
 };

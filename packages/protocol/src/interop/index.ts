@@ -23,6 +23,26 @@ export {
   verifyEvmKeyProof,
 } from './evm.js';
 export {
+  decodeEvmHeader,
+  decodeEvmReceipt,
+  EVM_HEADER_DOMAIN,
+  EVM_MARGIN_BLOCKS,
+  EVM_MAX_VIEW_AGE_MS,
+  type EvmHeader,
+  type EvmLeg,
+  type EvmLog,
+  type EvmReceipt,
+  type EvmVoteEvent,
+  evmDecidedEvents,
+  evmLapsedEvents,
+  evmLegHash,
+  evmVotedEvents,
+  MAX_EVM_HEADER_BYTES,
+  MAX_EVM_PROOF_BYTES,
+  MAX_EVM_PROOF_NODES,
+  verifyEvmReceiptProof,
+} from './evm-light.js';
+export {
   applyCertifiedMemberSetUpdate,
   applyMemberUpdate,
   type Cosignature,
@@ -50,11 +70,16 @@ export {
 } from './light-client.js';
 export {
   type CrossChainTx,
+  custosParticipants,
   type DecisionProof,
+  evmParticipants,
+  isEvmParticipant,
+  legHashOf,
   MAX_XTX_OPS,
   MAX_XTX_PARTICIPANTS,
   opsHashOf,
   parseCrossChainTx,
+  parseEvmParticipant,
   planOf,
   type VoteProof,
   verifyDecisionProof,

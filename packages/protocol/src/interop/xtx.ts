@@ -13,6 +13,7 @@ import { canonicalBytes, type JsonValue } from '../jcs.js';
 import type { Checkpoint, QuorumCertificate } from '../ledger/checkpoint.js';
 import { parseTx, type SignedTx } from '../ledger/tx.js';
 import type { StateProofJson } from '../state/proof.js';
+import { type EvmLeg, evmLegHash } from './evm-light.js';
 import { type LightClientState, verifyRemoteState } from './light-client.js';
 
 /** Argument every operation of a cross-chain transaction carries: the hash of its plan. */
@@ -37,8 +38,35 @@ export const XTX_LOCK_TTL_MS = 60 * 60 * 1000;
  */
 export const XTX_FINALIZE_MARGIN_MS = 15 * 60 * 1000;
 const CHAIN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
-/** Modules whose transactions never run inside another one: cross-chain and light-client steps, governance. */
-const SYSTEM_ONLY = /^(xtx|interop|gov)\./;
+/** An EVM participant: `evm:<EIP-155 chain id>:<participant contract, lower-case>`. */
+const EVM_PARTICIPANT = /^evm:([1-9][0-9]{0,15}):(0x[0-9a-f]{40})$/;
+/** Modules whose transactions never run inside another one: cross-chain, light-client and EVM client steps, governance. */
+const SYSTEM_ONLY = /^(xtx|interop|gov|evm)\./;
+
+/** True for an EVM participant id `evm:<chainId>:<contract>`. */
+export function isEvmParticipant(id: string): boolean {
+  return EVM_PARTICIPANT.test(id);
+}
+
+/** The EVM chain id and contract of an EVM participant id; throws `BAD_TX` for anything else. */
+export function parseEvmParticipant(id: unknown): { evmChainId: number; contract: string } {
+  const m = typeof id === 'string' ? EVM_PARTICIPANT.exec(id) : null;
+  const n = m === null ? Number.NaN : Number(m[1]);
+  if (m === null || !Number.isSafeInteger(n)) {
+    throw bad(`expected an EVM participant as evm:<chainId>:<0x contract, lower case>, got ${describe(id)}`);
+  }
+  return { evmChainId: n, contract: m[2] as string };
+}
+
+/** The Custos chains among a body's participants (those with operations). */
+export function custosParticipants(xtx: { participants: string[] }): string[] {
+  return xtx.participants.filter((c) => !EVM_PARTICIPANT.test(c));
+}
+
+/** The EVM participants of a body (those with a leg). */
+export function evmParticipants(xtx: { participants: string[] }): string[] {
+  return xtx.participants.filter((c) => EVM_PARTICIPANT.test(c));
+}
 
 /** One operation over several ledgers. `xtxId = SHA-256(canonical body)`. */
 export interface CrossChainTx {
@@ -52,6 +80,11 @@ export interface CrossChainTx {
   deadlineHeight: number;
   /** 16 random bytes as hex. */
   nonce: string;
+  /**
+   * For each EVM participant (`evm:<chainId>:<contract>`) its one leg; absent when every
+   * participant is a Custos chain (so the ids of Custos-only bodies are unchanged).
+   */
+  legs?: { [participant: string]: EvmLeg };
 }
 
 /** What every signer agrees to before anyone signs: the whole operation, without the signatures. */
@@ -61,6 +94,7 @@ export interface XtxPlan {
   decisionChain: string;
   deadlineHeight: number;
   nonce: string;
+  legs?: { [participant: string]: EvmLeg };
 }
 
 export type XtxVote = 'YES' | 'NO';
@@ -135,20 +169,29 @@ export function xtxPlanHash(plan: XtxPlan): string {
 /** The plan of a cross-chain transaction: its operations without signatures and without the binding. */
 export function planOf(xtx: CrossChainTx): XtxPlan {
   const ops: XtxPlan['ops'] = {};
-  for (const c of xtx.participants) {
+  for (const c of custosParticipants(xtx)) {
     ops[c] = (xtx.ops[c] ?? []).map((t) => ({
       type: t.body.type,
       signer: t.body.signer,
       args: withoutBinding(t.body.args),
     }));
   }
-  return {
+  const plan: XtxPlan = {
     participants: xtx.participants,
     ops,
     decisionChain: xtx.decisionChain,
     deadlineHeight: xtx.deadlineHeight,
     nonce: xtx.nonce,
   };
+  if (xtx.legs !== undefined) plan.legs = xtx.legs;
+  return plan;
+}
+
+/** The `legHash` the participant contract must vote with for the EVM participant `participant`. */
+export function legHashOf(xtx: CrossChainTx, participant: string): string {
+  const leg = xtx.legs?.[participant];
+  if (leg === undefined) throw bad(`'${participant}' is not an EVM participant of this cross-chain transaction`);
+  return evmLegHash(leg);
 }
 
 /** An operation's arguments as its module sees them: without `xtxPlan`. */
@@ -170,12 +213,14 @@ export function opsHashOf(xtx: CrossChainTx, chainId: string): string {
  * are not checked here: each chain checks its own. Throws `BAD_TX`.
  */
 export function parseCrossChainTx(raw: unknown): CrossChainTx {
+  const withLegs = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'legs');
   const o = object(raw, 'a cross-chain transaction', [
     'participants',
     'ops',
     'decisionChain',
     'deadlineHeight',
     'nonce',
+    ...(withLegs ? ['legs'] : []),
   ]);
   const { participants, ops, decisionChain, deadlineHeight, nonce } = o;
   if (!Array.isArray(participants) || participants.length < 2 || participants.length > MAX_XTX_PARTICIPANTS) {
@@ -183,12 +228,37 @@ export function parseCrossChainTx(raw: unknown): CrossChainTx {
   }
   for (let i = 0; i < participants.length; i++) {
     const c = participants[i];
-    if (typeof c !== 'string' || !CHAIN_ID.test(c)) throw bad('expected participants as chain ids [a-z0-9-]');
+    if (typeof c !== 'string' || !(CHAIN_ID.test(c) || EVM_PARTICIPANT.test(c))) {
+      throw bad('expected participants as chain ids [a-z0-9-] or EVM participants evm:<chainId>:<contract>');
+    }
     if (i > 0 && !((participants[i - 1] as string) < c)) throw bad('expected participants sorted, without repeats');
   }
-  const chains = participants as string[];
+  const all = participants as string[];
+  const chains = custosParticipants({ participants: all });
+  const evm = evmParticipants({ participants: all });
   if (typeof decisionChain !== 'string' || !chains.includes(decisionChain)) {
-    throw bad('expected decisionChain to be one of the participants');
+    throw bad('expected decisionChain to be one of the Custos participants');
+  }
+  for (const p of evm) parseEvmParticipant(p);
+  let legs: CrossChainTx['legs'];
+  if (evm.length > 0 || withLegs) {
+    if (evm.length === 0) throw bad('expected legs only with EVM participants');
+    const legsObj = object(o.legs, 'legs', evm);
+    legs = {};
+    for (const p of evm) {
+      const leg = object(legsObj[p], `the leg of '${p}'`, ['token', 'from', 'to', 'amount']);
+      const addr = /^0x[0-9a-f]{40}$/;
+      for (const k of ['token', 'from', 'to'] as const) {
+        if (typeof leg[k] !== 'string' || !addr.test(leg[k] as string) || /^0x0{40}$/.test(leg[k] as string)) {
+          throw bad(`expected the leg of '${p}' to have ${k} as a non-zero lower-case 0x address`);
+        }
+      }
+      const amount = leg.amount;
+      if (typeof amount !== 'string' || !/^[1-9][0-9]{0,77}$/.test(amount) || BigInt(amount) >= 1n << 256n) {
+        throw bad(`expected the leg of '${p}' to have amount as a positive decimal uint256 string`);
+      }
+      legs[p] = { token: leg.token as string, from: leg.from as string, to: leg.to as string, amount };
+    }
   }
   if (typeof deadlineHeight !== 'number' || !Number.isSafeInteger(deadlineHeight) || deadlineHeight < 1) {
     throw bad(`expected deadlineHeight as a positive integer, got ${describe(deadlineHeight)}`);
@@ -218,12 +288,13 @@ export function parseCrossChainTx(raw: unknown): CrossChainTx {
     });
   }
   const xtx: CrossChainTx = {
-    participants: [...chains],
+    participants: [...all],
     ops: parsedOps,
     decisionChain,
     deadlineHeight,
     nonce: nonce as string,
   };
+  if (legs !== undefined) xtx.legs = legs;
   const plan = xtxPlanHash(planOf(xtx));
   for (const c of chains) {
     for (const [i, t] of (parsedOps[c] as SignedTx[]).entries()) {

@@ -1,0 +1,239 @@
+// Scenario `cross-platform`: atomic transactions over a Custos ledger and an EVM chain (issue 15,
+// docs/interop.md) on loopback, one at a time: a kv.put on the decision chain D (three members with
+// EVM keys) and an ERC-20 leg on a Hardhat chain (automine, its own process). Per transaction, from
+// the body's prepare on D to the contract's outcome proven back on D: the holder approves and
+// prepares on the contract, the members' attesters and decision signers and one relayer run passes
+// back to back in this process. Also the EVM gas of each transaction (approve, prepare, decide,
+// from their receipts). The ceiling is the Custos-only figure of the same run: transactions over two
+// Custos chains, one at a time, with the same kind of relayer loop.
+// Not measured yet: throughput with transactions in flight (the issue's second target).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicClient, createWalletClient, http, keccak256 } from 'viem';
+import { CustosNode, HardhatChain, makeGenesis, memberSetOf, nativeSigner } from '../packages/node/dist/index.js';
+import { nodeEndpoint } from '../packages/node/dist/interop/endpoint.js';
+import { CustosParticipant, LoyaltyToken } from '../packages/node/dist/interop/evm/contracts/artifacts.generated.js';
+import { EvmAttester, EvmDecisionSigner } from '../packages/node/dist/interop/evm/member-duties.js';
+import { Relayer } from '../packages/node/dist/interop/relayer.js';
+import { evmRegistrationBytes } from '../packages/node/dist/modules/evm.js';
+import {
+  didFromPublicKey,
+  evmSecretKey,
+  proveEvmKey,
+  randomSecretKey,
+  signRegistration,
+  signTx,
+  toBase64url,
+} from '../packages/protocol/dist/index.js';
+import { buildXtx, xtxPrepareTx } from '../packages/sdk/dist/index.js';
+import { latencySummary, machine } from './_stats.mjs';
+
+const PARAMS = { blockMaxTxs: 2000, blockMaxMs: 5 };
+const ORGS = ['org1', 'org2', 'org3'];
+
+async function openChain(dir, chainId, orgIds) {
+  const orgs = Object.fromEntries(orgIds.map((o) => [o, nativeSigner(randomSecretKey())]));
+  const genesis = makeGenesis({
+    chainId,
+    members: orgIds.map((id) => ({ id, name: `${id} of ${chainId}`, keys: [didFromPublicKey(orgs[id].publicKey)] })),
+    params: PARAMS,
+  });
+  const node = await CustosNode.open({ dbPath: join(dir, `${chainId}.db`), genesis, signers: Object.values(orgs) });
+  return { chainId, node, genesis, orgs };
+}
+
+async function ok(node, tx, what) {
+  const r = await node.submitAndWait(tx);
+  if (r.code !== 'OK') throw new Error(`${what}: ${r.code}`);
+}
+
+const state = (node, key) => JSON.parse(node.store.getState(key) ?? 'null');
+
+/** Custos-only: two chains, `count` transactions one at a time, each a kv.put on both. */
+async function custosOnly(dir, count) {
+  const a = await openChain(dir, 'ceil-a', ['org']);
+  const b = await openChain(dir, 'ceil-b', ['org']);
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ]) {
+    const remote = { chainId: y.chainId, members: memberSetOf(y.genesis) };
+    const args = { chain: remote, cosignatures: [signRegistration(x.chainId, remote, x.orgs.org)] };
+    await ok(x.node, signTx({ chainId: x.chainId, type: 'interop.register', args }, x.orgs.org), 'register');
+  }
+  const relayer = new Relayer({
+    chains: [nodeEndpoint(a.node), nodeEndpoint(b.node)],
+    signer: nativeSigner(randomSecretKey()),
+  });
+  const client = nativeSigner(randomSecretKey());
+  const latencies = [];
+  for (let i = 0; i < count; i++) {
+    const { xtx, xtxId } = buildXtx({
+      decisionChain: a.chainId,
+      deadlineHeight: a.node.latest().height + 1000,
+      ops: [a, b].map((c) => ({
+        chainId: c.chainId,
+        type: 'kv.put',
+        args: { ns: 'x', key: `k${i}`, value: i },
+        signer: a.orgs.org,
+      })),
+    });
+    const t0 = performance.now();
+    await ok(a.node, xtxPrepareTx(xtx, a.chainId, client), 'prepare');
+    while (
+      state(b.node, `xtx/${xtxId}`)?.status !== 'committed' ||
+      state(a.node, `xtx/${xtxId}`)?.status !== 'committed'
+    ) {
+      await relayer.step();
+    }
+    latencies.push(performance.now() - t0);
+  }
+  await a.node.close();
+  await b.node.close();
+  return latencies;
+}
+
+async function crossPlatform(dir, count) {
+  const d = await openChain(dir, 'dchain', ORGS);
+  const evmKeys = {};
+  for (const org of ORGS) {
+    evmKeys[org] = evmSecretKey();
+    const { address, proof } = proveEvmKey(evmKeys[org], { chainId: d.chainId, member: org });
+    await ok(
+      d.node,
+      signTx({ chainId: d.chainId, type: 'member.setEvmKey', args: { address, proof } }, d.orgs[org]),
+      'setEvmKey',
+    );
+  }
+  const chain = await HardhatChain.start({});
+  try {
+    const transport = http(chain.rpcUrl, { retryCount: 0 });
+    const pub = createPublicClient({ transport, cacheTime: 0, pollingInterval: 20 });
+    const wallet = createWalletClient({ transport });
+    const [deployer, holder, receiver, relayerAccount] = await wallet.getAddresses();
+    const receipt = (hash) => pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    const deploy = async (artifact, args) =>
+      (await receipt(await wallet.deployContract({ ...artifact, args, account: deployer, chain: null })))
+        .contractAddress;
+    const write = async (address, abi, functionName, args, account) =>
+      receipt(await wallet.writeContract({ address, abi, functionName, args, account, chain: null }));
+    const token = await deploy(LoyaltyToken, ['Points', 'PTS']);
+    const set = state(d.node, 'gov/evm-memberset');
+    const participant = await deploy(CustosParticipant, [BigInt(set.epoch), set.addresses, BigInt(set.threshold)]);
+    await write(token, LoyaltyToken.abi, 'mint', [holder, 1_000_000n], deployer);
+    const pid = `evm:${chain.chainId}:${participant.toLowerCase()}`;
+    const codeHash = keccak256(await pub.getCode({ address: participant }));
+    const cosignatures = ORGS.map((o) => ({
+      signer: didFromPublicKey(d.orgs[o].publicKey),
+      sig: toBase64url(d.orgs[o].sign(evmRegistrationBytes(d.chainId, pid, codeHash))),
+    }));
+    await ok(
+      d.node,
+      signTx(
+        { chainId: d.chainId, type: 'evm.register', args: { participant: pid, codeHash, cosignatures } },
+        d.orgs.org1,
+      ),
+      'evm.register',
+    );
+    const ep = nodeEndpoint(d.node);
+    const attesters = [];
+    for (const o of ORGS) {
+      attesters.push(
+        await new EvmAttester({
+          chain: ep,
+          signer: d.orgs[o],
+          rpcUrl: chain.rpcUrl,
+          confirmations: 0,
+          headEvery: 1,
+        }).init(),
+      );
+    }
+    const signers = ORGS.map((o) => new EvmDecisionSigner({ chain: ep, signer: d.orgs[o], evmKey: evmKeys[o] }));
+    const relayer = new Relayer({
+      chains: [ep],
+      signer: nativeSigner(randomSecretKey()),
+      evm: [{ rpcUrl: chain.rpcUrl, account: { address: relayerAccount } }],
+    });
+    const client = nativeSigner(randomSecretKey());
+    const latencies = [];
+    const gas = { approve: [], prepare: [], decide: [] };
+    for (let i = 0; i < count; i++) {
+      const leg = { token: token.toLowerCase(), from: holder.toLowerCase(), to: receiver.toLowerCase(), amount: '10' };
+      const { xtx, xtxId } = buildXtx({
+        decisionChain: d.chainId,
+        deadlineHeight: d.node.latest().height + 1000,
+        ops: [{ chainId: d.chainId, type: 'kv.put', args: { ns: 'x', key: `k${i}`, value: i }, signer: d.orgs.org1 }],
+        legs: { [pid]: leg },
+      });
+      const t0 = performance.now();
+      await ok(d.node, xtxPrepareTx(xtx, d.chainId, client), 'prepare');
+      const approve = await write(token, LoyaltyToken.abi, 'approve', [participant, 10n], holder);
+      const deadline = (await pub.getBlockNumber()) + 500n;
+      const prepare = await write(
+        participant,
+        CustosParticipant.abi,
+        'prepare',
+        [`0x${xtxId}`, { ...leg, amount: 10n }, deadline],
+        holder,
+      );
+      for (;;) {
+        for (const a of attesters) await a.step();
+        for (const s of signers) await s.step();
+        await relayer.step();
+        const out = state(d.node, `xtxevmd/${xtxId}/${pid}`)?.outcome?.status;
+        if (out !== undefined) {
+          if (out !== 'committed') throw new Error(`transaction ${i}: ${out}`);
+          break;
+        }
+      }
+      latencies.push(performance.now() - t0);
+      const [decided] = await pub.getContractEvents({
+        address: participant,
+        abi: CustosParticipant.abi,
+        eventName: 'Decided',
+        args: { xtxId: `0x${xtxId}` },
+        fromBlock: 0n,
+      });
+      gas.approve.push(Number(approve.gasUsed));
+      gas.prepare.push(Number(prepare.gasUsed));
+      gas.decide.push(Number((await pub.getTransactionReceipt({ hash: decided.transactionHash })).gasUsed));
+    }
+    const mean = (xs) => Math.round(xs.reduce((s, x) => s + x, 0) / xs.length);
+    return {
+      latencies,
+      gas: {
+        approve: mean(gas.approve),
+        prepare: mean(gas.prepare),
+        decide: mean(gas.decide),
+        total: mean(gas.approve) + mean(gas.prepare) + mean(gas.decide),
+      },
+    };
+  } finally {
+    await chain.stop();
+    await d.node.close();
+  }
+}
+
+export async function run({ quick = false } = {}) {
+  const count = quick ? 5 : 30;
+  const dir = mkdtempSync(join(tmpdir(), 'custos-bench-xplat-'));
+  try {
+    const ceiling = await custosOnly(dir, count);
+    const evm = await crossPlatform(dir, count);
+    return {
+      scenario: 'cross-platform',
+      transactions: count,
+      one_at_a_time: { latency_ms: latencySummary(evm.latencies) },
+      evm_gas_per_tx: evm.gas,
+      ceiling: { what: 'Custos-only cross-chain, two chains, one at a time', latency_ms: latencySummary(ceiling) },
+      machine: machine(),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick') })));
+}

@@ -1,0 +1,74 @@
+/**
+ * The EVM parts of `custos relay` and `custos xtx status` (docs/interop.md): the EVM endpoints and
+ * the account paying for `decide`, and the lines that show an EVM leg.
+ */
+import { isAddress } from 'viem';
+import { NodeError } from '../errors.js';
+import { readBoundedFile } from '../files.js';
+import type { EvmLegStatus } from '../interop/evm/evm-status.js';
+import type { EvmRelayChain } from '../interop/evm/relay-evm.js';
+
+/** The EVM chains a relayer reaches, from `--evm-rpc`, with `--evm-account` or `--evm-key-file`. */
+export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; evmKeyFile?: string }): EvmRelayChain[] {
+  if (flags.evmRpc.length === 0) {
+    if (flags.evmAccount !== undefined || flags.evmKeyFile !== undefined) {
+      throw new NodeError('BAD_REQUEST', '--evm-account and --evm-key-file need --evm-rpc');
+    }
+    return [];
+  }
+  for (const u of flags.evmRpc) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch (cause) {
+      throw new NodeError('BAD_REQUEST', `expected --evm-rpc as an http(s) URL, got '${u.slice(0, 100)}'`, { cause });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new NodeError('BAD_REQUEST', `expected --evm-rpc as an http(s) URL, got '${u.slice(0, 100)}'`);
+    }
+  }
+  let account: EvmRelayChain['account'];
+  if (flags.evmKeyFile !== undefined) {
+    if (flags.evmAccount !== undefined)
+      throw new NodeError('BAD_REQUEST', 'expected --evm-account or --evm-key-file, not both');
+    const text = readBoundedFile(flags.evmKeyFile, { what: 'an EVM secret key (0x and 64 hex digits)', maxBytes: 200 })
+      .toString('utf8')
+      .trim();
+    if (!/^0x[0-9a-fA-F]{64}$/.test(text)) {
+      throw new NodeError(
+        'BAD_REQUEST',
+        `expected ${flags.evmKeyFile} to hold an EVM secret key (0x and 64 hex digits)`,
+      );
+    }
+    account = { secretKey: text as `0x${string}` };
+  } else if (flags.evmAccount !== undefined) {
+    if (!isAddress(flags.evmAccount, { strict: false })) {
+      throw new NodeError(
+        'BAD_REQUEST',
+        `expected --evm-account as a 0x address, got '${flags.evmAccount.slice(0, 60)}'`,
+      );
+    }
+    account = { address: flags.evmAccount as `0x${string}` };
+  } else {
+    throw new NodeError('BAD_REQUEST', 'expected --evm-account or --evm-key-file: the account that pays for decide');
+  }
+  return flags.evmRpc.map((rpcUrl) => ({ rpcUrl, account }));
+}
+
+/** Table rows for the EVM legs of `custos xtx status`. */
+export function evmLegRows(legs: EvmLegStatus[]): [string, string][] {
+  return legs.map((l) => {
+    const parts = [l.lock ?? (l.outcome === null ? 'lock unknown (no --evm-rpc)' : l.outcome)];
+    if (l.vote !== null) parts.push(`vote ${l.vote} proven`);
+    if (l.prepareTx !== null)
+      parts.push(`prepare ${l.prepareTx} in block ${l.block}, ${l.confirmations} confirmations`);
+    if (l.decision !== null) {
+      parts.push(
+        `${l.decision.commit ? 'COMMIT' : 'ABORT'} signed by ${l.decision.signatures} of ${l.decision.threshold} needed`,
+      );
+    }
+    if (l.outcome !== null) parts.push(`${l.outcome} proven on the decision chain`);
+    if (l.atRisk) parts.push(`AT RISK: the lock's deadline block ${l.deadline} is near and the COMMIT is not applied`);
+    return [l.participant, parts.join('; ')];
+  });
+}

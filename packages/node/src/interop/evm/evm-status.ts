@@ -1,0 +1,105 @@
+/**
+ * Where an EVM leg of a cross-chain transaction stands (`custos xtx status`): what the decision
+ * chain recorded (the proven vote, the decision to carry, the members' signatures, the proven
+ * outcome) and, from an EVM endpoint, the prepare transaction, its block, its confirmations and
+ * the contract's lock. A COMMIT not yet applied on the EVM chain is flagged when its lock's
+ * deadline is near: after it, anyone may release the lock (docs/interop.md, "Deadline margin").
+ */
+import { EVM_MARGIN_BLOCKS, parseEvmParticipant } from '@custos/protocol/interop';
+import { createPublicClient, http } from 'viem';
+import type { EvmVoteRecord } from '../../modules/xtx-evm.js';
+import type { ChainEndpoint } from '../endpoint.js';
+import { CustosParticipant } from './contracts/artifacts.generated.js';
+
+const LOCK = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
+
+export interface EvmLegStatus {
+  participant: string;
+  evmChainId: number;
+  contract: string;
+  /** The vote the decision chain accepted, or null. */
+  vote: 'YES' | 'NO' | null;
+  /** The decision the members certify for the contract, with how many signed of how many needed. */
+  decision: { commit: boolean; signatures: number; threshold: number } | null;
+  /** What the contract did, once proven to the decision chain. */
+  outcome: 'committed' | 'aborted' | 'lapsed' | null;
+  /** From an EVM endpoint (null without one): the prepare transaction, its block and confirmations, the lock. */
+  prepareTx: string | null;
+  block: number | null;
+  confirmations: number | null;
+  lock: (typeof LOCK)[number] | null;
+  deadline: number | null;
+  /** A COMMIT not applied yet whose lock's deadline is within the margin of the EVM head. */
+  atRisk: boolean;
+}
+
+/** Reads one EVM leg's status from the decision chain `d` and the EVM endpoints given. */
+export async function evmLegStatus(
+  d: ChainEndpoint | undefined,
+  xtxId: string,
+  participant: string,
+  rpcs: { rpcUrl: string }[],
+): Promise<EvmLegStatus> {
+  const { evmChainId, contract } = parseEvmParticipant(participant);
+  const vote = ((await d?.entry(`xtxevm/${xtxId}/${participant}`)) ?? null) as EvmVoteRecord | null;
+  const carried = ((await d?.entry(`xtxevmd/${xtxId}/${participant}`)) ?? null) as {
+    commit: boolean;
+    signatures: unknown[];
+    threshold: number;
+    outcome?: { status: EvmLegStatus['outcome'] };
+  } | null;
+  const out: EvmLegStatus = {
+    participant,
+    evmChainId,
+    contract,
+    vote: vote?.vote ?? null,
+    decision:
+      carried === null
+        ? null
+        : { commit: carried.commit, signatures: carried.signatures.length, threshold: carried.threshold },
+    outcome: carried?.outcome?.status ?? null,
+    prepareTx: null,
+    block: null,
+    confirmations: null,
+    lock: null,
+    deadline: vote?.deadline ?? null,
+    atRisk: false,
+  };
+  for (const { rpcUrl } of rpcs) {
+    try {
+      const pub = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }), cacheTime: 0 });
+      if ((await pub.getChainId()) !== evmChainId) continue;
+      const head = Number(await pub.getBlockNumber());
+      const lock = (await pub.readContract({
+        address: contract as `0x${string}`,
+        abi: CustosParticipant.abi,
+        functionName: 'lockOf',
+        args: [`0x${xtxId}`],
+      })) as { status: number; deadline: bigint };
+      out.lock = LOCK[lock.status] ?? null;
+      if (lock.status !== 0) out.deadline = Number(lock.deadline);
+      const logs = await pub.getContractEvents({
+        address: contract as `0x${string}`,
+        abi: CustosParticipant.abi,
+        eventName: 'Voted',
+        args: { xtxId: `0x${xtxId}` },
+        fromBlock: 0n,
+      });
+      const l = logs[0];
+      if (l?.blockNumber != null) {
+        out.prepareTx = l.transactionHash;
+        out.block = Number(l.blockNumber);
+        out.confirmations = head - out.block;
+      }
+      out.atRisk =
+        carried?.commit === true &&
+        out.lock === 'prepared' &&
+        out.deadline !== null &&
+        head + EVM_MARGIN_BLOCKS / 2 >= out.deadline;
+      break;
+    } catch {
+      // An unreachable endpoint leaves the EVM fields null; the next one may answer.
+    }
+  }
+  return out;
+}

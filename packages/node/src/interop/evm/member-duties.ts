@@ -1,0 +1,197 @@
+/**
+ * What each member's peer does for EVM participants (docs/interop.md), from its own EVM endpoint
+ * and its own keys, never from a relayer's word:
+ *
+ * - `EvmAttester`: reads its EVM RPC endpoint and attests (`evm.attestHeader`, signed with the
+ *   member's Ed25519 key) the blocks the decision chain needs, once they have `confirmations`
+ *   blocks on top: the blocks holding the registered participant contracts' events, and the final
+ *   head (so the decision chain knows how far the EVM chain is, for the deadline margin).
+ * - `EvmDecisionSigner`: for every decision the decision chain recorded for an EVM participant
+ *   (`xtxevmopen/`), signs the decision digest with the member's secp256k1 key and records the
+ *   signature (`xtx.evmSign`). It signs what the ledger recorded, which the ledger checks again.
+ *
+ * Both are stateless between passes: what is done is read from the ledger, so a restarted peer
+ * carries on where it stopped.
+ */
+import type { Signer } from '@custos/protocol/crypto';
+import { didFromPublicKey } from '@custos/protocol/crypto';
+import { evmAddress, evmDecisionDigest, evmSign, parseEvmParticipant } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
+import { createPublicClient, type Hex, http } from 'viem';
+import { NodeError } from '../../errors.js';
+import type { EvmClientRecord, EvmParticipantRecord } from '../../modules/evm.js';
+import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import type { ChainEndpoint } from '../endpoint.js';
+import { encodeEvmHeader, type RpcBlock } from './header.js';
+
+/** How far back (blocks) a fresh attester looks for participant events below the attested head. */
+const LOOKBACK = 256;
+/** Blocks read for events in one `eth_getLogs`. */
+const LOG_RANGE = 1000;
+
+export interface EvmAttesterOptions {
+  /** The Custos chain the member attests on (the decision chain). */
+  chain: ChainEndpoint;
+  /** One of the member's Ed25519 keys. */
+  signer: Signer;
+  /** The member's own EVM JSON-RPC endpoint. */
+  rpcUrl: string;
+  /** Blocks on top of a block before it is attested (0: at once, for automine chains in tests). */
+  confirmations: number;
+  /**
+   * Besides blocks with participant events, the final blocks whose number is a multiple of this
+   * are attested (default 16), so that members attest the same heads and the decision chain's
+   * highest attested block stays within this many blocks (plus `confirmations`) of the head.
+   */
+  headEvery?: number;
+  /** Blocks attested in one pass at most. Default 32. */
+  maxPerStep?: number;
+  now?: () => number;
+}
+
+/** One member's attester of one EVM chain. */
+export class EvmAttester {
+  private readonly client: ReturnType<typeof createPublicClient>;
+  private readonly me: string;
+  private evmChainId: number | undefined;
+  private readonly handled = new Set<number>();
+
+  constructor(private readonly opts: EvmAttesterOptions) {
+    if (!Number.isSafeInteger(opts.confirmations) || opts.confirmations < 0 || opts.confirmations > 10_000) {
+      throw new NodeError('BAD_REQUEST', 'confirmations: expected an integer from 0 to 10000');
+    }
+    this.client = createPublicClient({ transport: http(opts.rpcUrl, { retryCount: 1 }), cacheTime: 0 });
+    this.me = didFromPublicKey(opts.signer.publicKey);
+  }
+
+  /** One pass; resolves with the block numbers attested in it. */
+  async step(): Promise<number[]> {
+    const ep = this.opts.chain;
+    this.evmChainId ??= await this.client.getChainId();
+    const evmChainId = this.evmChainId;
+    const head = Number(await this.client.getBlockNumber());
+    const final = head - this.opts.confirmations;
+    if (final < 0) return [];
+    const lc = (await ep.entry(`evmlc/${evmChainId}`)) as unknown as EvmClientRecord | null;
+    if (lc?.frozen != null) return [];
+    const contracts = (await listAll(ep, 'evmp/'))
+      .map((e) => e.value as unknown as EvmParticipantRecord)
+      .filter((p) => p.evmChainId === evmChainId)
+      .map((p) => p.contract as Hex);
+    const wanted = new Set<number>();
+    if (contracts.length > 0) {
+      // Stateless: every pass looks again from LOOKBACK blocks below the attested head.
+      let from = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
+      while (from <= final) {
+        const to = Math.min(final, from + LOG_RANGE - 1);
+        const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        for (const l of logs) if (l.blockNumber !== null) wanted.add(Number(l.blockNumber));
+        from = to + 1;
+      }
+    }
+    const every = this.opts.headEvery ?? 16;
+    const max = this.opts.maxPerStep ?? 32;
+    // The latest multiples of `every` above the attested head, newest first, at most `max`.
+    const heads: number[] = [];
+    for (let n = final - (final % every); n > (lc?.highest ?? -1) && heads.length < max; n -= every) heads.push(n);
+    // Blocks with events first (votes wait for them), then the newest heads.
+    const order = [...[...wanted].sort((a, b) => a - b), ...heads.filter((n) => !wanted.has(n))];
+    const done: number[] = [];
+    // Blocks this attester already saw through (memory only: after a restart, the ledger says).
+    for (const n of this.handled) if (n < final - LOOKBACK - (this.opts.headEvery ?? 16)) this.handled.delete(n);
+    for (const n of order.filter((k) => !this.handled.has(k)).slice(0, max)) {
+      const block = (await this.client.request({
+        method: 'eth_getBlockByNumber',
+        params: [`0x${n.toString(16)}`, false],
+      })) as RpcBlock | null;
+      if (block === null) continue;
+      const { rlp, header } = encodeEvmHeader(block);
+      const att = (await ep.entry(`evmatt/${evmChainId}/${n}/${header.hash}`)) as { members?: string[] } | null;
+      const hdr = (await ep.entry(`evmhdr/${evmChainId}/${n}`)) as { hash?: string } | null;
+      if (hdr?.hash === header.hash || (att?.members ?? []).some((m) => this.isMe(m))) {
+        this.handled.add(n);
+        continue;
+      }
+      const tx = signTx(
+        {
+          chainId: (await ep.info()).chainId,
+          type: 'evm.attestHeader',
+          args: { evmChainId, number: n, hash: header.hash, header: rlp },
+          now: (this.opts.now ?? Date.now)(),
+        },
+        this.opts.signer,
+      );
+      const r = await ep.submit(tx);
+      if (r.code === 'OK') {
+        done.push(n);
+        this.handled.add(n);
+      }
+    }
+    return done;
+  }
+
+  private memberId: string | undefined;
+  private isMe(member: string): boolean {
+    return this.memberId === member;
+  }
+
+  /** Resolves the member id of this attester's key (for skipping what it already attested). */
+  async init(): Promise<this> {
+    const id = await this.opts.chain.entry(`memberkey/${this.me}`);
+    if (typeof id !== 'string') throw new NodeError('BAD_REQUEST', 'the attester key is not a member key of the chain');
+    this.memberId = id;
+    return this;
+  }
+}
+
+export interface EvmDecisionSignerOptions {
+  chain: ChainEndpoint;
+  /** One of the member's Ed25519 keys (signs the `xtx.evmSign` transaction). */
+  signer: Signer;
+  /** The member's secp256k1 secret key (the one registered with `member.setEvmKey`). */
+  evmKey: Uint8Array;
+  now?: () => number;
+}
+
+/** Signs, for one member, every decision the decision chain recorded for an EVM participant. */
+export class EvmDecisionSigner {
+  private readonly address: string;
+
+  constructor(private readonly opts: EvmDecisionSignerOptions) {
+    this.address = evmAddress(opts.evmKey);
+  }
+
+  /** One pass; resolves with `<xtxId>/<participant>` of each decision signed in it. */
+  async step(): Promise<string[]> {
+    const ep = this.opts.chain;
+    const signed: string[] = [];
+    const { chainId } = await ep.info();
+    for (const { key } of await listAll(ep, 'xtxevmopen/')) {
+      const rest = key.slice('xtxevmopen/'.length);
+      const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
+      if (rec === null || rec.signatures.some((s) => s.address === this.address)) continue;
+      const { evmChainId, contract } = parseEvmParticipant(rec.participant);
+      const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.commit, rec.epoch);
+      const args: { [k: string]: JsonValue } = {
+        xtxId: rec.xtxId,
+        participant: rec.participant,
+        signature: evmSign(digest, this.opts.evmKey),
+      };
+      const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
+      if ((await ep.submit(tx)).code === 'OK') signed.push(rest);
+    }
+    return signed;
+  }
+}
+
+export async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string; value: JsonValue }[]> {
+  const out: { key: string; value: JsonValue }[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await ep.list(prefix, after, 500);
+    out.push(...page);
+    if (page.length < 500) return out;
+    after = page[page.length - 1]?.key;
+  }
+}

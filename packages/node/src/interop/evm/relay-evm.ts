@@ -1,0 +1,220 @@
+/**
+ * The relayer's EVM half (docs/interop.md): it carries an EVM participant's prepare vote to the
+ * decision chain D (the receipt, its receipts-trie proof, the number of its attested block), the
+ * decision certified by the members' EVM keys to the participant contract (`decide`), and the
+ * proof of what the contract did back to D (`xtx.evmDone`), which closes the work. Like the Custos
+ * relayer it keeps nothing it cannot rebuild: each pass reads D (`xtxevm/`, `xtxevmd/`,
+ * `xtxevmopen/`) and the EVM chain (`Voted`, `Decided`, `Lapsed` events, `lockOf`), and every step
+ * is idempotent on both sides, so relayers can run side by side and replace one another.
+ */
+import { type CrossChainTx, evmParticipants, parseEvmParticipant } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  type PublicClient,
+  type WalletClient,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import type { ChainEndpoint } from '../endpoint.js';
+import { CustosParticipant } from './contracts/artifacts.generated.js';
+import { listAll } from './member-duties.js';
+import { buildReceiptProof } from './receipt-proof.js';
+
+/** An EVM chain a relayer reaches, and the account that pays for `decide`. */
+export interface EvmRelayChain {
+  rpcUrl: string;
+  /** An account the endpoint signs for (an unlocked development account), or a secret key (`0x` hex). */
+  account: { address: Address } | { secretKey: Hex };
+  /** First block searched for a contract's events (default 0). */
+  fromBlock?: bigint;
+}
+
+interface Reached {
+  evmChainId: number;
+  rpcUrl: string;
+  pub: PublicClient;
+  wallet: WalletClient;
+  from: Address | ReturnType<typeof privateKeyToAccount>;
+  fromBlock: bigint;
+}
+
+/** What one EVM step submitted: a Custos transaction's code, or `sent` for a contract call. */
+export type EvmSubmit = (step: 'evmVote' | 'evmDone', args: { [k: string]: JsonValue }) => Promise<string>;
+
+const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
+export type EvmLockStatus = (typeof STATUS)[number];
+
+export class EvmRelay {
+  private reached: Promise<Map<number, Reached>> | undefined;
+
+  constructor(
+    private readonly chains: EvmRelayChain[],
+    private readonly onError: (label: string, e: unknown) => void = () => {},
+  ) {}
+
+  private connect(): Promise<Map<number, Reached>> {
+    this.reached ??= (async () => {
+      const out = new Map<number, Reached>();
+      for (const c of this.chains) {
+        const transport = http(c.rpcUrl, { retryCount: 1 });
+        const pub = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
+        try {
+          const evmChainId = await pub.getChainId();
+          const from = 'secretKey' in c.account ? privateKeyToAccount(c.account.secretKey) : c.account.address;
+          out.set(evmChainId, {
+            evmChainId,
+            rpcUrl: c.rpcUrl,
+            pub,
+            wallet: createWalletClient({ transport }),
+            from,
+            fromBlock: c.fromBlock ?? 0n,
+          });
+        } catch (e) {
+          this.onError(c.rpcUrl, e);
+        }
+      }
+      if (out.size < this.chains.length) this.reached = undefined;
+      return out;
+    })();
+    return this.reached;
+  }
+
+  private async chainOf(participant: string): Promise<{ r: Reached; contract: Address } | undefined> {
+    const { evmChainId, contract } = parseEvmParticipant(participant);
+    const r = (await this.connect()).get(evmChainId);
+    return r === undefined ? undefined : { r, contract: contract as Address };
+  }
+
+  /** The contract's lock status for `xtxId`. */
+  async lockStatus(participant: string, xtxId: string): Promise<EvmLockStatus | undefined> {
+    const c = await this.chainOf(participant);
+    if (c === undefined) return undefined;
+    const lock = (await c.r.pub.readContract({
+      address: c.contract,
+      abi: CustosParticipant.abi,
+      functionName: 'lockOf',
+      args: [`0x${xtxId}`],
+    })) as { status: number };
+    return STATUS[lock.status];
+  }
+
+  /** The transaction that emitted `event` for `xtxId`, if the contract emitted it. */
+  async eventTx(
+    participant: string,
+    xtxId: string,
+    event: 'Voted' | 'Decided' | 'Lapsed',
+  ): Promise<{ txHash: Hex; blockNumber: number } | undefined> {
+    const c = await this.chainOf(participant);
+    if (c === undefined) return undefined;
+    const logs = await c.r.pub.getContractEvents({
+      address: c.contract,
+      abi: CustosParticipant.abi,
+      eventName: event,
+      args: { xtxId: `0x${xtxId}` },
+      fromBlock: c.r.fromBlock,
+    });
+    const l = logs[0];
+    if (l?.transactionHash == null || l.blockNumber == null) return undefined;
+    return { txHash: l.transactionHash, blockNumber: Number(l.blockNumber) };
+  }
+
+  /**
+   * The arguments proving the receipt of the transaction that emitted `event`, once its block is
+   * attested on D with the same hash; undefined while there is nothing to prove yet.
+   */
+  private async proven(
+    d: ChainEndpoint,
+    participant: string,
+    xtxId: string,
+    event: 'Voted' | 'Decided' | 'Lapsed',
+  ): Promise<{ number: number; index: number; proof: string[] } | undefined> {
+    const c = await this.chainOf(participant);
+    const found = await this.eventTx(participant, xtxId, event);
+    if (c === undefined || found === undefined) return undefined;
+    const p = await buildReceiptProof(c.r.rpcUrl, found.txHash);
+    const hdr = (await d.entry(`evmhdr/${c.r.evmChainId}/${p.blockNumber}`)) as { hash?: string } | null;
+    if (hdr?.hash !== p.blockHash) return undefined;
+    return { number: p.blockNumber, index: p.index, proof: p.proof };
+  }
+
+  /** Carries the EVM votes of `xtx` that D has not recorded yet. */
+  async carryVotes(d: ChainEndpoint, xtx: CrossChainTx, xtxId: string, submit: EvmSubmit): Promise<void> {
+    for (const p of evmParticipants(xtx)) {
+      try {
+        if ((await d.entry(`xtxevm/${xtxId}/${p}`)) !== null) continue;
+        const proof = await this.proven(d, p, xtxId, 'Voted');
+        if (proof === undefined) continue;
+        await submit('evmVote', { xtx: xtx as unknown as JsonValue, participant: p, ...proof });
+      } catch (e) {
+        this.onError(p, e);
+      }
+    }
+  }
+
+  /**
+   * Every decision D recorded for an EVM participant and not yet proven applied: `decide` on the
+   * contract once a quorum of members signed, then the proof of its `Decided` (or `Lapsed`) back
+   * to D. Resolves with the decisions sent to contracts.
+   */
+  async deliver(d: ChainEndpoint, submit: (args: { [k: string]: JsonValue }) => Promise<string>): Promise<string[]> {
+    const sent: string[] = [];
+    for (const { key } of await listAll(d, 'xtxevmopen/')) {
+      const rest = key.slice('xtxevmopen/'.length);
+      try {
+        const rec = (await d.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
+        if (rec === null) continue;
+        const status = await this.lockStatus(rec.participant, rec.xtxId);
+        if (status === undefined) continue;
+        if (status === 'committed' || status === 'aborted') {
+          const done =
+            (await this.proven(d, rec.participant, rec.xtxId, 'Decided')) ??
+            (await this.proven(d, rec.participant, rec.xtxId, 'Lapsed'));
+          if (done !== undefined) await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
+          continue;
+        }
+        const c = (await this.chainOf(rec.participant)) as { r: Reached; contract: Address };
+        if (status === 'prepared' && rec.commit) {
+          // A COMMIT that did not arrive in time: the lock can only be released now (an abort on the
+          // EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing assumption).
+          const lock = (await c.r.pub.readContract({
+            address: c.contract,
+            abi: CustosParticipant.abi,
+            functionName: 'lockOf',
+            args: [`0x${rec.xtxId}`],
+          })) as { deadline: bigint };
+          if ((await c.r.pub.getBlockNumber()) >= lock.deadline) {
+            const hash = await c.r.wallet.writeContract({
+              address: c.contract,
+              abi: CustosParticipant.abi,
+              functionName: 'release',
+              args: [`0x${rec.xtxId}`],
+              account: c.r.from,
+              chain: null,
+            });
+            await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+            continue;
+          }
+        }
+        if (rec.signatures.length < rec.threshold) continue;
+        const hash = await c.r.wallet.writeContract({
+          address: c.contract,
+          abi: CustosParticipant.abi,
+          functionName: 'decide',
+          args: [`0x${rec.xtxId}`, rec.commit, BigInt(rec.epoch), rec.signatures.map((s) => s.signature as Hex)],
+          account: c.r.from,
+          chain: null,
+        });
+        await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+        sent.push(rest);
+      } catch (e) {
+        this.onError(rest, e);
+      }
+    }
+    return sent;
+  }
+}

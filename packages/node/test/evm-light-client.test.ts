@@ -1,0 +1,218 @@
+/**
+ * The EVM light client on the decision chain against a real Hardhat chain (docs/interop.md):
+ * headers recorded only once a quorum of members attested the same hash, with their RLP checked
+ * against it; conflicting quorum-attested hashes freeze the client and name who attested both; a
+ * vote is accepted only with a valid receipts-trie proof under an attested header, from the
+ * registered contract, for the plan's leg; members sign only the decision the chain recorded.
+ */
+import { decodeEvmHeader, evmDecisionDigest, evmSign } from '@custos/protocol/interop';
+import type { JsonValue } from '@custos/protocol/jcs';
+import { signTx } from '@custos/protocol/ledger';
+import { tempDir } from '@custos/test-utils/node';
+import { RLP } from '@ethereumjs/rlp';
+import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.generated.js';
+import { encodeEvmHeader, type RpcBlock } from '../src/interop/evm/header.js';
+import { buildReceiptProof } from '../src/interop/evm/receipt-proof.js';
+import {
+  duties,
+  type EvmWorld,
+  evmXtx,
+  openEvmWorld,
+  prepareOnD,
+  prepareOnEvm,
+  sendAs,
+  stateOf,
+} from './evm-xtx-helpers.js';
+import { relaySigner, tick } from './xtx-helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let w: EvmWorld;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  w = await openEvmWorld(tmp.dir, 'beta');
+}, 180_000);
+
+afterAll(async () => {
+  await w?.evm.close();
+  await w?.d.node.close();
+  tmp?.cleanup();
+});
+
+async function rpcBlock(n: bigint | number): Promise<RpcBlock> {
+  return (await w.evm.publicClient.request({
+    method: 'eth_getBlockByNumber',
+    params: [`0x${BigInt(n).toString(16)}`, false],
+  })) as unknown as RpcBlock;
+}
+
+async function voteTxHash(xtxId: string, contract: Address = w.participant): Promise<Hex> {
+  const logs = await w.evm.publicClient.getContractEvents({
+    address: contract,
+    abi: CustosParticipant.abi,
+    eventName: 'Voted',
+    args: { xtxId: `0x${xtxId}` },
+    fromBlock: 0n,
+  });
+  return logs[0]!.transactionHash;
+}
+
+/** Submits a vote proof; anyone may (the relay key is no member). */
+const evmVote = async (xtx: unknown, args: { number: number; index: number; proof: string[] }) =>
+  (await w.d.node.submitAndWait(signVote(xtx, args))).code;
+
+function signVote(xtx: unknown, args: { number: number; index: number; proof: string[] }) {
+  return signTx(
+    {
+      chainId: w.d.chainId,
+      type: 'xtx.evmVote',
+      args: { xtx: xtx as JsonValue, participant: w.pid, ...args },
+    },
+    relaySigner,
+  );
+}
+
+describe('attested EVM headers', () => {
+  it('records a header once a quorum attested it, with its receiptsRoot from the checked RLP', async () => {
+    await w.evm.mine(1);
+    const n = await w.evm.publicClient.getBlockNumber();
+    const { rlp, header } = encodeEvmHeader(await rpcBlock(n));
+    const chainId = w.evm.chain.chainId;
+    const args = { evmChainId: chainId, number: Number(n), hash: header.hash, header: rlp };
+    expect(await sendAs(w, 'org1', 'evm.attestHeader', args)).toBe('OK');
+    expect(stateOf(w, `evmhdr/${chainId}/${n}`)).toBeNull();
+    expect(await sendAs(w, 'org1', 'evm.attestHeader', args)).toBe('CONFLICT');
+    expect(await sendAs(w, 'org2', 'evm.attestHeader', args)).toBe('OK');
+    const hdr = stateOf(w, `evmhdr/${chainId}/${n}`) as { hash: string; receiptsRoot: string; attestedBy: string[] };
+    expect(hdr).toMatchObject({ hash: header.hash, receiptsRoot: header.receiptsRoot, attestedBy: ['org1', 'org2'] });
+    expect((stateOf(w, `evmlc/${chainId}`) as { highest: number }).highest).toBeGreaterThanOrEqual(Number(n));
+  });
+
+  it('refuses a header that does not hash to the attested hash, another block, a non-member, oversized RLP', async () => {
+    const n = await w.evm.publicClient.getBlockNumber();
+    const { rlp, header } = encodeEvmHeader(await rpcBlock(n));
+    const chainId = w.evm.chain.chainId;
+    const other = encodeEvmHeader(await rpcBlock(n - 1n));
+    const base = { evmChainId: chainId, number: Number(n), hash: header.hash, header: rlp };
+    expect(await sendAs(w, 'org3', 'evm.attestHeader', { ...base, header: other.rlp })).toBe('INVALID_ARGS');
+    expect(await sendAs(w, 'org3', 'evm.attestHeader', { ...base, number: Number(n) + 1 })).toBe('INVALID_ARGS');
+    expect(await sendAs(w, 'org3', 'evm.attestHeader', { ...base, header: `0x${'ab'.repeat(3000)}` })).toBe(
+      'INVALID_ARGS',
+    );
+    const stranger = signTx({ chainId: w.d.chainId, type: 'evm.attestHeader', args: base }, relaySigner);
+    expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
+  });
+
+  it('trust #16: freezes the client on two quorum-attested hashes for one block and names who attested both', async () => {
+    // Another EVM chain id, so the chain the other tests use stays live.
+    const fake = 424242;
+    const n = Number(await w.evm.publicClient.getBlockNumber());
+    const real = encodeEvmHeader(await rpcBlock(n));
+    // The same block with other extra data: another hash for the same number (a fork, or lies).
+    const fields = RLP.decode(hexToBytes(real.rlp as Hex)) as Uint8Array[];
+    fields[12] = Uint8Array.of(1);
+    const forgedRlp = bytesToHex(RLP.encode(fields));
+    const forged = decodeEvmHeader(forgedRlp);
+    expect(forged.hash).not.toBe(real.header.hash);
+    const att = (h: { hash: string }, rlp: string) => ({ evmChainId: fake, number: n, hash: h.hash, header: rlp });
+    expect(await sendAs(w, 'org1', 'evm.attestHeader', att(real.header, real.rlp))).toBe('OK');
+    expect(await sendAs(w, 'org2', 'evm.attestHeader', att(real.header, real.rlp))).toBe('OK');
+    expect(stateOf(w, `evmhdr/${fake}/${n}`)).toMatchObject({ hash: real.header.hash });
+    // org2 attests the other hash too, with org3: a second quorum.
+    expect(await sendAs(w, 'org2', 'evm.attestHeader', att(forged, forgedRlp))).toBe('OK');
+    expect((stateOf(w, `evmlc/${fake}`) as { frozen: unknown }).frozen).toBeNull();
+    expect(await sendAs(w, 'org3', 'evm.attestHeader', att(forged, forgedRlp))).toBe('OK');
+    expect((stateOf(w, `evmlc/${fake}`) as { frozen: unknown }).frozen).toMatchObject({ number: n });
+    expect(stateOf(w, `evmev/${fake}`)).toMatchObject({ number: n, signers: ['org2'] });
+    // A frozen client takes no more headers.
+    const next = encodeEvmHeader(await rpcBlock(n - 1));
+    expect(
+      await sendAs(w, 'org1', 'evm.attestHeader', {
+        evmChainId: fake,
+        number: n - 1,
+        hash: next.header.hash,
+        header: next.rlp,
+      }),
+    ).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('EVM votes on the decision chain', () => {
+  it('trust #16: refuses a bad trie proof, another contract, an unattested header, another leg, another receipt', async () => {
+    const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+
+    // The same vote from an unregistered copy of the contract.
+    const artifact = CustosParticipant;
+    const set = (await w.evm.publicClient.readContract({
+      address: w.participant,
+      abi: artifact.abi,
+      functionName: 'memberSet',
+    })) as [bigint, Address[], bigint];
+    const { address: copy } = await w.evm.deploy(artifact, [set[0], set[1], set[2]]);
+    const other = { ...w, participant: copy };
+    await prepareOnEvm(other, xtxId, leg);
+    // Unattested yet: no member ran its attester since.
+    const copyProof = await buildReceiptProof(w.evm.chain.rpcUrl, await voteTxHash(xtxId, copy));
+    const copyArgs = { number: copyProof.blockNumber, index: copyProof.index, proof: copyProof.proof };
+    expect(await evmVote(xtx, copyArgs)).toBe('NOT_FOUND');
+    await duties(w);
+    expect(stateOf(w, `evmhdr/${w.evm.chain.chainId}/${copyProof.blockNumber}`)).not.toBeNull();
+    expect(await evmVote(xtx, copyArgs)).toBe('UNAUTHORIZED');
+
+    // The registered contract, but for another leg (11 tokens instead of 10).
+    const { xtx: xtx2, xtxId: id2, leg: leg2 } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500 });
+    expect(await prepareOnD(w, xtx2)).toBe('OK');
+    await prepareOnEvm(w, id2, { ...leg2, amount: '11' });
+    await duties(w);
+    const p2 = await buildReceiptProof(w.evm.chain.rpcUrl, await voteTxHash(id2));
+    expect(await evmVote(xtx2, { number: p2.blockNumber, index: p2.index, proof: p2.proof })).toBe('UNAUTHORIZED');
+
+    // The registered contract, the right leg.
+    await prepareOnEvm(w, xtxId, leg);
+    await duties(w);
+    const p = await buildReceiptProof(w.evm.chain.rpcUrl, await voteTxHash(xtxId));
+    const good = { number: p.blockNumber, index: p.index, proof: p.proof };
+    // A changed byte in the leaf: it no longer hashes to its reference.
+    const last = p.proof[p.proof.length - 1]!;
+    const flipped = `${last.slice(0, -2)}${last.slice(-2) === '00' ? '01' : '00'}`;
+    expect(await evmVote(xtx, { ...good, proof: [...p.proof.slice(0, -1), flipped] })).toBe('UNAUTHORIZED');
+    // Another block's header for the same proof.
+    expect(await evmVote(xtx, { ...good, number: copyProof.blockNumber })).toBe('UNAUTHORIZED');
+    // Too many nodes, and junk.
+    expect(await evmVote(xtx, { ...good, proof: Array(17).fill(last) })).toBe('UNAUTHORIZED');
+    expect(await evmVote(xtx, { ...good, proof: ['not hex'] })).toBe('UNAUTHORIZED');
+    expect(await evmVote(xtx, good)).toBe('OK');
+    expect(stateOf(w, `xtxevm/${xtxId}/${w.pid}`)).toMatchObject({ vote: 'YES', number: p.blockNumber });
+    expect(await evmVote(xtx, good)).toBe('CONFLICT');
+  }, 120_000);
+
+  it('trust #16: a member’s EVM signature counts only over the decision the chain recorded, by its own key', async () => {
+    const { xtx, xtxId } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 2 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await tick(w.d, 3);
+    const timeout = signTx(
+      { chainId: w.d.chainId, type: 'xtx.decide', args: { xtx: xtx as unknown as JsonValue, timeout: true } },
+      relaySigner,
+    );
+    expect((await w.d.node.submitAndWait(timeout)).code).toBe('OK');
+    const rec = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { commit: boolean; epoch: number };
+    expect(rec.commit).toBe(false);
+    const domain = { chainId: w.evm.chain.chainId, contract: w.participant };
+    const commitSig = evmSign(evmDecisionDigest(domain, xtxId, true, rec.epoch), w.evmKeys.org1!);
+    const sign = (org: string, signature: string) =>
+      sendAs(w, org, 'xtx.evmSign', { xtxId, participant: w.pid, signature });
+    expect(await sign('org1', commitSig)).toBe('UNAUTHORIZED');
+    const abortByOrg2 = evmSign(evmDecisionDigest(domain, xtxId, false, rec.epoch), w.evmKeys.org2!);
+    expect(await sign('org1', abortByOrg2)).toBe('UNAUTHORIZED');
+    expect(await sign('org2', abortByOrg2)).toBe('OK');
+    expect(await sign('org2', abortByOrg2)).toBe('CONFLICT');
+    const stranger = signTx(
+      { chainId: w.d.chainId, type: 'xtx.evmSign', args: { xtxId, participant: w.pid, signature: abortByOrg2 } },
+      relaySigner,
+    );
+    expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * One cross-chain transaction over a Custos ledger and a real Hardhat chain (docs/interop.md), end
+ * to end: members attest the EVM headers from their own endpoint, a relayer carries the contract's
+ * vote to the decision chain with a receipts-trie proof, the decision chain decides, the members
+ * sign the decision with their EVM keys, a relayer delivers it to the contract and proves the
+ * outcome back. Commit, a NO vote, an expired Custos deadline, an EVM deadline inside the margin,
+ * and a relayer that stops half-way replaced by another.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { xtxIdOf } from '@custos/protocol/interop';
+import { tempDir } from '@custos/test-utils/node';
+import type { Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVM_CONFIG_FILE, loadEvmDuties, parseEvmDutiesConfig } from '../src/interop/evm/evm-duties.js';
+import { xtxStatus } from '../src/interop/xtx-status.js';
+import { writeEvmKeystore } from '../src/keys/keystore.js';
+import {
+  balance,
+  duties,
+  type EvmWorld,
+  evmRelayer,
+  evmXtx,
+  lockStatus,
+  ORGS,
+  openEvmWorld,
+  outcomeOf,
+  prepareOnD,
+  prepareOnEvm,
+  runUntilDone,
+  stateOf,
+} from './evm-xtx-helpers.js';
+import { kvValue, tick } from './xtx-helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let w: EvmWorld;
+let relayerAccount: Address;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  w = await openEvmWorld(tmp.dir);
+  relayerAccount = w.evm.accounts[5] as Address;
+}, 180_000);
+
+afterAll(async () => {
+  await w?.evm.close();
+  await w?.d.node.close();
+  tmp?.cleanup();
+});
+
+const LOCKED = { none: 0, prepared: 1, refused: 2, committed: 3, aborted: 4 };
+
+describe('an xtx with an EVM participant', () => {
+  it('commits on both sides: the kv write on Custos, the tokens paid on the EVM chain', async () => {
+    const before = { customer: await balance(w, w.customer), receiver: await balance(w, w.receiver) };
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(xtxIdOf(xtx)).toBe(xtxId);
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg);
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.prepared);
+    expect(await balance(w, w.customer)).toBe(before.customer - 10n);
+
+    await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
+    expect(outcomeOf(w, xtxId)).toEqual({
+      decision: 'COMMIT',
+      reason: 'all-yes',
+      custos: 'committed',
+      evm: 'committed',
+    });
+    expect(kvValue(w.d, key)).toBe(key);
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.committed);
+    expect(await balance(w, w.receiver)).toBe(before.receiver + 10n);
+    const vote = stateOf(w, `xtxevm/${xtxId}/${w.pid}`) as { vote: string; legHash: string };
+    expect(vote.vote).toBe('YES');
+    const carried = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { signatures: unknown[]; threshold: number };
+    expect(carried.signatures.length).toBeGreaterThanOrEqual(carried.threshold);
+    expect(stateOf(w, `xtxevmopen/${xtxId}/${w.pid}`)).toBeNull();
+
+    const status = await xtxStatus([w.ep], xtxId, { evm: [{ rpcUrl: w.evm.chain.rpcUrl }] });
+    expect(status.stage).toBe('committed');
+    expect(status.evm[0]).toMatchObject({ participant: w.pid, lock: 'committed', vote: 'YES', outcome: 'committed' });
+    expect(status.evm[0]?.prepareTx).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(status.evm[0]?.confirmations).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+
+  it('aborts on both sides on the contract’s NO vote (the token refused the transfer): nothing moves', async () => {
+    const before = await balance(w, w.customer);
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg, { approve: false });
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.refused);
+    await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
+    expect(outcomeOf(w, xtxId)).toEqual({
+      decision: 'ABORT',
+      reason: `no:${w.pid}`,
+      custos: 'aborted',
+      evm: 'aborted',
+    });
+    expect(kvValue(w.d, key)).toBeUndefined();
+    expect(await balance(w, w.customer)).toBe(before);
+  }, 120_000);
+
+  it('aborts on both sides when the Custos deadline passes: the lock goes back to the holder', async () => {
+    const before = await balance(w, w.customer);
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 3 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg);
+    await tick(w.d, 5);
+    await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'ABORT', custos: 'aborted', evm: 'aborted' });
+    expect(kvValue(w.d, key)).toBeUndefined();
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.aborted);
+    expect(await balance(w, w.customer)).toBe(before);
+  }, 120_000);
+
+  it('aborts when the EVM lock’s deadline is inside the margin of the highest attested block', async () => {
+    const before = await balance(w, w.customer);
+    const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg, { deadlineBlocks: 5 });
+    await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'ABORT', reason: 'evm-lock-deadline', evm: 'aborted' });
+    expect(await balance(w, w.customer)).toBe(before);
+  }, 120_000);
+
+  it('a relayer that stops half-way (after the decision; after its decide) is replaced by another that finishes', async () => {
+    const before = await balance(w, w.receiver);
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg);
+    // The first relayer carries the vote and gets the decision recorded, then dies.
+    const first = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 10 && outcomeOf(w, xtxId).decision === undefined; i++) {
+      await duties(w);
+      await first.step();
+    }
+    expect(outcomeOf(w, xtxId).decision).toBe('COMMIT');
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.prepared);
+    // A second one, with another EVM account and no memory of the first, finishes.
+    await runUntilDone(w, evmRelayer(w, w.evm.accounts[6] as Address), xtxId);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(kvValue(w.d, key)).toBe(key);
+    expect(await balance(w, w.receiver)).toBe(before + 10n);
+
+    // Another one stops right after its decide reached the contract, before proving it back.
+    const t2 = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, t2.xtx)).toBe('OK');
+    await prepareOnEvm(w, t2.xtxId, t2.leg);
+    const third = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 15 && (await lockStatus(w, t2.xtxId)) !== LOCKED.committed; i++) {
+      await duties(w);
+      await third.step();
+    }
+    expect(await lockStatus(w, t2.xtxId)).toBe(LOCKED.committed);
+    expect(outcomeOf(w, t2.xtxId).evm).toBeUndefined();
+    expect(stateOf(w, `xtxevmopen/${t2.xtxId}/${w.pid}`)).not.toBeNull();
+    await runUntilDone(w, evmRelayer(w, w.evm.accounts[7] as Address), t2.xtxId);
+    expect(outcomeOf(w, t2.xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(await balance(w, w.receiver)).toBe(before + 20n);
+  }, 120_000);
+
+  it('a COMMIT that misses the lock’s deadline: flagged at risk, then released, recorded as lapsed', async () => {
+    const before = { customer: await balance(w, w.customer), receiver: await balance(w, w.receiver) };
+    const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg, { deadlineBlocks: 40 });
+    // Decided on Custos, but no member signs in time (their signers are down).
+    const relayer = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 10 && outcomeOf(w, xtxId).decision === undefined; i++) {
+      for (const a of w.attesters) await a.step();
+      await relayer.step();
+    }
+    expect(outcomeOf(w, xtxId).decision).toBe('COMMIT');
+    const deadline = (stateOf(w, `xtxevm/${xtxId}/${w.pid}`) as { deadline: number }).deadline;
+    await w.evm.mine(deadline - Number(await w.evm.publicClient.getBlockNumber()) - 5);
+    const status = await xtxStatus([w.ep], xtxId, { evm: [{ rpcUrl: w.evm.chain.rpcUrl }] });
+    expect(status.evm[0]).toMatchObject({ lock: 'prepared', atRisk: true, decision: { commit: true } });
+    await w.evm.mine(10);
+    await runUntilDone(w, relayer, xtxId);
+    // The timing assumption broken, and visible: committed on Custos, the lock returned on the EVM chain.
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'lapsed' });
+    expect(await lockStatus(w, xtxId)).toBe(LOCKED.aborted);
+    expect(await balance(w, w.customer)).toBe(before.customer);
+    expect(await balance(w, w.receiver)).toBe(before.receiver);
+  }, 120_000);
+
+  it('a peer configured by evm.json does its members’ duties: attests and signs, and the xtx commits', async () => {
+    const home = join(tmp.dir, 'home');
+    mkdirSync(join(home, 'keys'), { recursive: true });
+    const passphrase = 'an EVM keystore passphrase';
+    for (const org of ORGS) writeEvmKeystore(join(home, 'keys', `${org}-evm.json`), w.evmKeys[org]!, passphrase);
+    const config = {
+      chains: [{ rpcUrl: w.evm.chain.rpcUrl, confirmations: 0, headEvery: 1 }],
+      orgs: Object.fromEntries(ORGS.map((o) => [o, { evmKeystore: `keys/${o}-evm.json` }])),
+    };
+    writeFileSync(join(home, EVM_CONFIG_FILE), JSON.stringify(config));
+    const logs: string[] = [];
+    const orgSigners = new Map(ORGS.map((o) => [o, w.d.orgs[o]!]));
+    const peerDuties = loadEvmDuties(home, w.d.node, orgSigners, passphrase, (m) => logs.push(m))!;
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    await prepareOnEvm(w, xtxId, leg);
+    const relayer = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 20 && outcomeOf(w, xtxId).evm === undefined; i++) {
+      await peerDuties.step();
+      await relayer.step();
+    }
+    expect(logs).toEqual([]);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(kvValue(w.d, key)).toBe(key);
+
+    // A peer that does not hold an org's keys, or a malformed file, is refused when it starts.
+    expect(() => loadEvmDuties(home, w.d.node, new Map(), passphrase, () => {})).toThrow(/does not hold the keys/);
+    const refused = (doc: unknown) => () => parseEvmDutiesConfig(doc);
+    expect(refused({ ...config, chains: [] })).toThrow(/chains/);
+    expect(refused({ ...config, chains: [{ rpcUrl: 'file:///etc/passwd', confirmations: 0 }] })).toThrow(/rpcUrl/);
+    expect(refused({ ...config, chains: [{ rpcUrl: w.evm.chain.rpcUrl, confirmations: -1 }] })).toThrow(
+      /confirmations/,
+    );
+    expect(refused({ ...config, extra: 1 })).toThrow(/unexpected field/);
+    expect(refused({ ...config, orgs: { org1: { evmKeystore: 'k', more: 1 } } })).toThrow(/orgs.org1/);
+  }, 120_000);
+});

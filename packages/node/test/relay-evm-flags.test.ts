@@ -1,0 +1,77 @@
+/**
+ * The EVM flags of `custos relay` and the EVM lines of `custos xtx status` (docs/operations.md,
+ * "EVM chains"): endpoints and the paying account checked before anything runs, a secret key only
+ * from a bounded file, and a leg's status in words, with the AT RISK flag.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '@custos/test-utils/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { evmLegRows, evmRelayChains } from '../src/cli/relay-evm-flags.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const RPC = 'http://127.0.0.1:8545';
+const ACCOUNT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+
+describe('custos relay --evm-*', () => {
+  it('takes endpoints with an unlocked account or a key file', () => {
+    expect(evmRelayChains({ evmRpc: [] })).toEqual([]);
+    expect(evmRelayChains({ evmRpc: [RPC], evmAccount: ACCOUNT })).toEqual([
+      { rpcUrl: RPC, account: { address: ACCOUNT } },
+    ]);
+    const file = join(tmp.dir, 'key');
+    writeFileSync(file, `0x${'ab'.repeat(32)}\n`);
+    expect(evmRelayChains({ evmRpc: [RPC, RPC], evmKeyFile: file })[1]).toEqual({
+      rpcUrl: RPC,
+      account: { secretKey: `0x${'ab'.repeat(32)}` },
+    });
+  });
+
+  it('refuses what it cannot use, saying what was expected, never echoing a key', () => {
+    expect(() => evmRelayChains({ evmRpc: [], evmAccount: ACCOUNT })).toThrow(/need --evm-rpc/);
+    expect(() => evmRelayChains({ evmRpc: ['ftp://x'], evmAccount: ACCOUNT })).toThrow(/http\(s\) URL/);
+    expect(() => evmRelayChains({ evmRpc: ['not a url'], evmAccount: ACCOUNT })).toThrow(/http\(s\) URL/);
+    expect(() => evmRelayChains({ evmRpc: [RPC] })).toThrow(/--evm-account or --evm-key-file/);
+    expect(() => evmRelayChains({ evmRpc: [RPC], evmAccount: 'bob' })).toThrow(/0x address/);
+    const bad = join(tmp.dir, 'bad');
+    writeFileSync(bad, 'secret-but-not-hex');
+    let message = '';
+    try {
+      evmRelayChains({ evmRpc: [RPC], evmKeyFile: bad });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/0x and 64 hex digits/);
+    expect(message).not.toContain('secret-but-not-hex');
+    const big = join(tmp.dir, 'big');
+    writeFileSync(big, 'x'.repeat(1000));
+    expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: big })).toThrow(/at most 200 bytes/);
+    expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: bad, evmAccount: ACCOUNT })).toThrow(/not both/);
+  });
+
+  it('shows a leg in words, flagging a COMMIT at risk', () => {
+    const leg = {
+      participant: 'evm:31337:0x5fbdb2315678afecb367f032d93f642f64180aa3',
+      evmChainId: 31337,
+      contract: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+      vote: 'YES' as const,
+      decision: { commit: true, signatures: 1, threshold: 2 },
+      outcome: null,
+      prepareTx: `0x${'12'.repeat(32)}`,
+      block: 7,
+      confirmations: 3,
+      lock: 'prepared' as const,
+      deadline: 12,
+      atRisk: true,
+    };
+    const [[who, what]] = evmLegRows([leg]) as [[string, string]];
+    expect(who).toBe(leg.participant);
+    expect(what).toContain('prepared; vote YES proven; prepare 0x1212');
+    expect(what).toContain('in block 7, 3 confirmations; COMMIT signed by 1 of 2 needed');
+    expect(what).toContain('AT RISK');
+    expect(evmLegRows([{ ...leg, lock: null, atRisk: false, outcome: 'committed' }])[0]?.[1]).toMatch(
+      /^committed;.*committed proven on the decision chain$/,
+    );
+  });
+});
