@@ -134,7 +134,9 @@ describe('request.step and fulfilment', () => {
     });
     expect(exc.code).toBe('OK');
     expect((await fulfil()).code).toBe('OK');
-    // Closed: no more steps.
+    // Closed, and the subject held nothing else: forgotten (docs/adr/0019-forget-on-the-ledger.md),
+    // the request with it. No more steps.
+    expect(node.store.getState(`request/bank/${req}`)).toBeUndefined();
     expect(
       (
         await bank('request.step', {
@@ -145,7 +147,7 @@ describe('request.step and fulfilment', () => {
           error: 'TIMEOUT',
         })
       ).code,
-    ).toBe('CONFLICT');
+    ).toBe('NOT_FOUND');
   });
 
   it('checks the step kind, the system, the signer and the arguments', async () => {

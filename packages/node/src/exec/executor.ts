@@ -55,6 +55,8 @@ export interface BlockOutput {
    * (undefined for OK, or when the code says it all). Not part of the ledger: the code is.
    */
   details: (string | undefined)[];
+  /** Subjects forgotten by the block (modules/forget.ts), each with the index of the transaction that forgot it. */
+  forgotten: { subject: string; index: number }[];
 }
 
 /** State key counting the transactions in a subject's history. */
@@ -87,6 +89,7 @@ export class Executor {
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
     const subjects: string[][] = [];
+    const forgotten: { subject: string; index: number }[] = [];
     // Lock checks cost a read per written key: skipped while no lock exists (the common case).
     const locks = { mayExist: state.listState === undefined || state.listState(LOCK_PREFIX, undefined, 1).length > 0 };
     // Replay check: committed state does not change while the block executes, so one read for the
@@ -112,7 +115,9 @@ export class Executor {
       const ptx = input.txs[i] as ParsedTx;
       const indexed: string[] = [];
       run.detail = undefined;
-      const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed);
+      const forgot: string[] = [];
+      const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed, forgot);
+      for (const subject of forgot) forgotten.push({ subject, index: i });
       results.push(code);
       subjects.push(indexed);
       details.push(code === 'OK' ? undefined : run.detail);
@@ -123,7 +128,7 @@ export class Executor {
     // The same for the EVM side's set (members' EVM keys, threshold), with its own epochs.
     const evmEpoch = nextEvmMemberSetEntry(input.height, state, blockWrites);
     if (evmEpoch !== undefined) blockWrites.set(EVM_MEMBER_SET_KEY, canonicalize(evmEpoch));
-    return { results, writes: blockWrites, subjects, details };
+    return { results, writes: blockWrites, subjects, details, forgotten };
   }
 
   private host(state: StateReader): ExecHost {
@@ -219,7 +224,14 @@ export class Executor {
     return { code: 'OK', failed: -1, writes, subjects, kept };
   }
 
-  private executeTx(input: BlockInput, ptx: ParsedTx, sigOk: boolean, run: BlockRun, indexed: string[]): ResultCode {
+  private executeTx(
+    input: BlockInput,
+    ptx: ParsedTx,
+    sigOk: boolean,
+    run: BlockRun,
+    indexed: string[],
+    forgot: string[],
+  ): ResultCode {
     const { state, blockWrites, seenInBlock, locks } = run;
     const body = ptx.tx.body;
     if (!sigOk) return 'BAD_SIGNATURE';
@@ -249,6 +261,7 @@ export class Executor {
     const txWrites = new Map<string, string | null>();
     const kept = new Map<string, string>();
     const subjectsOfTx: string[] = [];
+    const forgottenByTx: string[] = [];
     const ctx: ExecContext = {
       chainId: input.chainId,
       height: input.height,
@@ -271,6 +284,9 @@ export class Executor {
       },
       index(subject) {
         if (!subjectsOfTx.includes(subject)) subjectsOfTx.push(subject);
+      },
+      forget(subject) {
+        if (!forgottenByTx.includes(subject)) forgottenByTx.push(subject);
       },
       keep(key, value) {
         kept.set(key, canonicalize(value));
@@ -323,6 +339,14 @@ export class Executor {
       const cur = blockWrites.has(key) ? blockWrites.get(key) : state.getState(key);
       const count = cur === null || cur === undefined ? 0 : (JSON.parse(cur) as { count: number }).count;
       blockWrites.set(key, `{"count":${count + 1}}`);
+    }
+    // A subject forgotten by this transaction loses its history count with the rest of its entries
+    // (after this transaction's own entry, which is pruned with the others).
+    if (code === 'OK') {
+      for (const s of forgottenByTx) {
+        blockWrites.set(historyKey(s), null);
+        forgot.push(s);
+      }
     }
     return code;
   }

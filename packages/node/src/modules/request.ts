@@ -27,6 +27,7 @@ import {
   subjectItems,
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
+import { maybeForget } from './forget.js';
 import { checkStepsComplete, recordStep } from './request-steps.js';
 
 export { type DataRequest, REQUEST_KINDS, type RequestKind };
@@ -200,6 +201,8 @@ export const requestModule: Module = {
         ...(exceptions.length === 0 ? {} : { exceptions }),
         ...(restricted === undefined ? {} : { restricted }),
       });
+      // The erasure, or the last open request of an erased subject, may complete it: forget the subject.
+      maybeForget(ctx, r.subject);
       return 'OK';
     },
     /**
@@ -251,6 +254,7 @@ export const requestModule: Module = {
       const r = openRequest(ctx, args);
       const reason = arg.oneOf(args, 'reason', REJECT_REASONS);
       ctx.put(requestKey(r.org, r.id), { ...r, status: 'rejected', closedAt: ctx.time, reason });
+      maybeForget(ctx, r.subject);
       return 'OK';
     },
   },

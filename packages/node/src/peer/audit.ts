@@ -122,6 +122,13 @@ export function auditStore(store: SqliteStore, opts: { contracts?: ContractRunti
     if (block.hash !== headerHash(h)) problems.push(`${where}: stored hash is not the header's hash`);
     if (block.txs.length !== h.txCount)
       problems.push(`${where}: ${block.txs.length} transactions stored, header says ${h.txCount}`);
+    if (block.txs.some((t) => t === null)) {
+      // Bodies pruned after an erasure cannot be re-executed: the replay ends here.
+      problems.push(
+        `${where}: holds transactions pruned after an erasure (docs/adr/0019-forget-on-the-ledger.md); a replay cannot pass it: audit a snapshot taken after it`,
+      );
+      break;
+    }
     if (height > 0) {
       const parsed: ParsedTx[] = [];
       const sigOk: boolean[] = [];
