@@ -4,7 +4,6 @@
  * and its transactions' bodies are pruned; a tombstone keyed by the pseudonym's hash stays, proofs
  * issued before still verify with the same roots, and no file of the node holds the pseudonym.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { didFromPublicKey, type Signer, sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
@@ -18,6 +17,7 @@ import { SoloOrderer } from '../src/ordering/solo.js';
 import { consistencyProof, inclusionProof } from '../src/proofs.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
+import { pseudonymForms, scanFiles } from './forget-helpers.js';
 
 const DAY = 86_400_000;
 let tmp: ReturnType<typeof tempDir>;
@@ -34,34 +34,6 @@ async function ok(signer: Signer, type: string, args: { [k: string]: JsonValue }
   const r = await send(signer, type, args);
   expect(r.code, `${type}`).toBe('OK');
   return r;
-}
-
-/** Every encoding of the pseudonym a file could hold it in: the did, its key's bytes raw, hex, base64url. */
-export function pseudonymForms(did: string, publicKey: Uint8Array): { name: string; bytes: Buffer }[] {
-  const key = Buffer.from(publicKey);
-  return [
-    { name: 'did', bytes: Buffer.from(did) },
-    { name: 'multibase', bytes: Buffer.from(did.slice('did:key:'.length)) },
-    { name: 'raw key', bytes: key },
-    { name: 'hex key', bytes: Buffer.from(key.toString('hex')) },
-    { name: 'base64url key', bytes: Buffer.from(key.toString('base64url')) },
-    { name: 'JSON', bytes: Buffer.from(JSON.stringify(did)) },
-  ];
-}
-
-/** Files under `dir` (recursively) holding one of `forms`, with which. */
-export function scanFiles(dir: string, forms: { name: string; bytes: Buffer }[]): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) {
-      found.push(...scanFiles(path, forms));
-      continue;
-    }
-    const data = readFileSync(path);
-    for (const f of forms) if (data.includes(f.bytes)) found.push(`${entry}: ${f.name}`);
-  }
-  return found;
 }
 
 beforeEach(async () => {
