@@ -142,6 +142,7 @@ export {
   unwrapWalletKey,
   wrapWalletKey,
 } from './passkey-keys.js';
+export { pseudonymsHeldBy } from './copies.js';
 export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
 export { readEventStream, type ServerEvent } from './transport/event-stream.js';
 export type { CallOptions } from './transport/http.js';
