@@ -87,6 +87,7 @@ export type {
   TxView,
 } from './api-types.js';
 export { CustosClient, type CustosClientOptions } from './client.js';
+export { pseudonymsHeldBy } from './copies.js';
 export { customerTx } from './customer-tx.js';
 export {
   type ApiErrorCode,
@@ -142,7 +143,6 @@ export {
   unwrapWalletKey,
   wrapWalletKey,
 } from './passkey-keys.js';
-export { pseudonymsHeldBy } from './copies.js';
 export { type ClientMethod, SDK_ROUTES, type SdkRoute } from './routes.js';
 export { readEventStream, type ServerEvent } from './transport/event-stream.js';
 export type { CallOptions } from './transport/http.js';
