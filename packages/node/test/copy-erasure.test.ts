@@ -4,7 +4,7 @@
  * request signed with the pseudonym towards the recipient reaches nothing there; the wallet finds
  * the pseudonym holding the copy (`pseudonymsHeldBy`, what `custos request open` runs) and signs the
  * request with it; the recipient erases and fulfils through the API, and once the source is erased
- * too, the subject is forgotten on the ledger.
+ * too, the subject's erasure is complete and queued to be forgotten on the ledger.
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { signTx } from '@custos/protocol/ledger';
@@ -31,7 +31,7 @@ describe('an erasure request to an org that holds only a copy', () => {
     await api?.close();
   });
 
-  it('is signed with the pseudonym holding the copy, reaches it, and the subject is then forgotten', async () => {
+  it('is signed with the pseudonym holding the copy, reaches it, and completes the erasure', async () => {
     const wallet = Wallet.create({ signerFactory: nativeSigner });
     const atBank = wallet.relationship('test', 'bank');
     const atInsurer = wallet.relationship('test', 'insurer');
@@ -122,12 +122,8 @@ describe('an erasure request to an org that holds only a copy', () => {
     const bankErased = await client.erase('bank', { subject: atBank.did, reason: 'request' }, asOrg('bank'));
     expect(bankErased.results.every((r) => r.code === 'OK')).toBe(true);
     expect((await client.fulfilRequest('bank', atBankErase.txId, {}, asOrg('bank'))).code).toBe('OK');
-    expect(api.node.store.getState(`subjitems/${atBank.did}`)).toBeUndefined();
-    expect(api.node.store.getTx(copy.txId)?.tx).toBeNull();
-    // The explorer's view of the pruned transaction: id, position, code, "pruned".
-    const seen = await client.tx(copy.txId, asOrg('retailer'));
-    expect(seen).toMatchObject({ txId: copy.txId, code: 'OK', pruned: true });
-    expect(seen).not.toHaveProperty('tx');
+    // Complete: queued to be forgotten after the grace period (forget.test.ts runs it to the end).
+    expect(api.node.store.listState('forgetdue/', undefined, 10)).toHaveLength(1);
   });
 });
 

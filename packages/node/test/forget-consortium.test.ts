@@ -17,6 +17,7 @@ import { fixture, type TestPeer, TestPeers, tempDir, userSigner } from '@custos/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importSnapshot } from '../src/consortium/snapshot.js';
 import { nativeVerifier } from '../src/crypto/native.js';
+import { FORGET_AFTER_MS } from '../src/modules/forget.js';
 import type { CustosNode } from '../src/node.js';
 import { consistencyProof, inclusionProof } from '../src/proofs.js';
 import { LocalKms } from '../src/vault/kms.js';
@@ -36,6 +37,9 @@ describe.skipIf(!HAVE_ETCD)('forgetting a subject on a consortium', () => {
   const alice: Signer = userSigner();
   const aliceDid = didFromPublicKey(alice.publicKey);
   const dirOf = (name: string) => join(tmp.dir, name);
+  // One clock for every peer (each checks block times against its own), moved past the grace period.
+  let offset = 0;
+  const now = () => Date.now() + offset;
 
   async function open(name: string, signers: string[], peers: string[] = []): Promise<TestPeer> {
     mkdirSync(dirOf(name), { recursive: true });
@@ -47,6 +51,7 @@ describe.skipIf(!HAVE_ETCD)('forgetting a subject on a consortium', () => {
       etcd: { endpoints: cluster.endpoints, prefix },
       peers,
       http: true,
+      now,
     });
   }
 
@@ -66,7 +71,7 @@ describe.skipIf(!HAVE_ETCD)('forgetting a subject on a consortium', () => {
     let c = await open('retailer', ['retailer']);
     const na = a.node;
     const send = (node: CustosNode, signer: Signer, type: string, args: { [k: string]: JsonValue }) =>
-      node.submitAndWait(signTx({ chainId: f.genesis.chainId, type, args }, signer));
+      node.submitAndWait(signTx({ chainId: f.genesis.chainId, type, args, now: now() }, signer));
     const ok = async (node: CustosNode, signer: Signer, type: string, args: { [k: string]: JsonValue }) => {
       const r = await send(node, signer, type, args);
       expect(r.code, type).toBe('OK');
@@ -136,8 +141,12 @@ describe.skipIf(!HAVE_ETCD)('forgetting a subject on a consortium', () => {
     expect(vault.eraseSubject(aliceDid).vaultRefs).toHaveLength(2);
     await ok(na, f.orgs.bank!, 'data.erased', { records, reason: 'request' });
     await ok(na, f.orgs.bank!, 'request.fulfil', { request: request.txId });
-    const last = await ok(b.node, f.orgs.insurer!, 'data.erased', { records: [copy.txId], reason: 'request' });
+    await ok(b.node, f.orgs.insurer!, 'data.erased', { records: [copy.txId], reason: 'request' });
     vault.close();
+    // After the grace period, the first block forgets the subject at its end.
+    expect(na.store.getTx(request.txId)?.tx).not.toBeNull();
+    offset += FORGET_AFTER_MS + 60_000;
+    const last = await ok(na, f.orgs.bank!, 'kv.put', { ns: 'tick', key: 'k', value: 1 });
     await Promise.all([a, b].map((p) => p.node.waitFinal(last.height, 20_000)));
 
     // Every table of the running peers: nothing names the pseudonym.

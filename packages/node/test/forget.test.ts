@@ -12,6 +12,7 @@ import { signTx, verifyProofBundle } from '@custos/protocol/ledger';
 import { type Fixture, fixture, tempDir, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeVerifier } from '../src/crypto/native.js';
+import { FORGET_AFTER_MS } from '../src/modules/forget.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
 import { consistencyProof, inclusionProof } from '../src/proofs.js';
@@ -25,9 +26,28 @@ let fx: Fixture;
 let node: CustosNode;
 let alice: Signer;
 let aliceDid: string;
+let clock: number;
+const now = () => clock;
 
 function send(signer: Signer, type: string, args: { [k: string]: JsonValue }) {
-  return node.submitAndWait(signTx({ chainId: 'test', type, args }, signer));
+  return node.submitAndWait(signTx({ chainId: 'test', type, args, now: clock }, signer));
+}
+
+/** Moves the clock past the grace period and cuts a block: the queued subject is forgotten at its end. */
+async function afterGrace() {
+  clock += FORGET_AFTER_MS + 60_000;
+  return ok(fx.orgs.retailer!, 'kv.put', { ns: 'tick', key: 'k', value: clock });
+}
+
+function openNode() {
+  return CustosNode.open({
+    dbPath: join(tmp.dir, 'node.db'),
+    genesis: fx.genesis,
+    signers: Object.values(fx.orgs),
+    verifyThreads: 1,
+    now,
+    orderer: new SoloOrderer({ maxTxs: 100, maxWaitMs: 2, now }),
+  });
 }
 
 async function ok(signer: Signer, type: string, args: { [k: string]: JsonValue }) {
@@ -39,13 +59,8 @@ async function ok(signer: Signer, type: string, args: { [k: string]: JsonValue }
 beforeEach(async () => {
   tmp = tempDir();
   fx = fixture();
-  node = await CustosNode.open({
-    dbPath: join(tmp.dir, 'node.db'),
-    genesis: fx.genesis,
-    signers: Object.values(fx.orgs),
-    verifyThreads: 1,
-    orderer: new SoloOrderer({ maxTxs: 100, maxWaitMs: 2 }),
-  });
+  clock = Date.now();
+  node = await openNode();
   alice = userSigner();
   aliceDid = didFromPublicKey(alice.publicKey);
 });
@@ -65,7 +80,7 @@ async function history(vault: Vault) {
     org: 'bank',
     purposes: ['dpv:Marketing'],
     categories: ['pd:EmailAddress'],
-    expiresAt: Date.now() + 365 * DAY,
+    expiresAt: clock + 365 * DAY,
     jurisdiction: 'GDPR',
     notice: NOTICE,
     share: true,
@@ -136,14 +151,22 @@ describe('forgetting a subject after erasure', () => {
     expect(node.store.getState(`subjitems/${aliceDid}`)).toBeDefined();
 
     const last = await ok(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' });
-    // Forgotten in that transaction: no state key or value names the pseudonym; the tombstone is its hash.
+    // Complete: queued, and still there during the grace period (the customer sees the erasure done).
+    expect(node.store.getState(`subjitems/${aliceDid}`)).toBeDefined();
+    expect(node.store.getTx(last.txId)?.tx).not.toBeNull();
+    clock += FORGET_AFTER_MS - 60_000;
+    await ok(fx.orgs.retailer!, 'kv.put', { ns: 'tick', key: 'k', value: 0 });
+    expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();
+    clock -= FORGET_AFTER_MS - 60_000;
+    const tick = await afterGrace();
+    // Forgotten at the end of that block: no state key or value names the pseudonym; the tombstone is its hash.
     const state = node.store.listState('', undefined, 100_000);
     expect(state.filter((r) => r.key.includes(aliceDid) || r.value.includes(aliceDid))).toEqual([]);
     const tomb = `forgotten/${toHex(sha256(utf8(aliceDid)))}`;
-    expect(JSON.parse(node.store.getState(tomb)!)).toMatchObject({ height: last.height });
+    expect(JSON.parse(node.store.getState(tomb)!)).toMatchObject({ height: tick.height });
     // Bodies pruned; id, position and code kept.
     const pruned = node.store.getTx(request.txId)!;
-    expect(pruned).toMatchObject({ tx: null, prunedAt: last.height, code: 'OK', txId: request.txId });
+    expect(pruned).toMatchObject({ tx: null, prunedAt: tick.height, code: 'OK', txId: request.txId });
     expect(node.store.getTx(last.txId)?.tx).toBeNull();
     expect(node.store.subjectHistory(aliceDid, -1, 100)).toEqual([]);
 
@@ -167,13 +190,7 @@ describe('forgetting a subject after erasure', () => {
     vault.close();
     await node.close();
     expect(scanFiles(tmp.dir, forms)).toEqual([]);
-    node = await CustosNode.open({
-      dbPath: join(tmp.dir, 'node.db'),
-      genesis: fx.genesis,
-      signers: Object.values(fx.orgs),
-      verifyThreads: 1,
-      orderer: new SoloOrderer({ maxTxs: 100, maxWaitMs: 2 }),
-    });
+    node = await openNode();
 
     // An org cannot start the subject's history again on its own; the customer's new consent can.
     const register = () =>
@@ -191,7 +208,7 @@ describe('forgetting a subject after erasure', () => {
       org: 'bank',
       purposes: ['dpv:Marketing'],
       categories: ['pd:EmailAddress'],
-      expiresAt: Date.now() + DAY,
+      expiresAt: clock + DAY,
       jurisdiction: 'GDPR',
       notice: NOTICE,
     });
@@ -201,7 +218,7 @@ describe('forgetting a subject after erasure', () => {
   it('leaves the subject in place while an erasure is incomplete or absent', async () => {
     const kms = LocalKms.create(join(tmp.dir, 'kms.json'), 'a long test passphrase');
     const vault = new Vault({ path: join(tmp.dir, 'vault.db'), kms, org: 'bank' });
-    const { first, second } = await history(vault);
+    const { first, second, copy } = await history(vault);
     const bank = fx.orgs.bank!;
     // Erased records without an erasure request: nothing is forgotten.
     await ok(bank, 'data.erased', { records: [first, second], reason: 'retention' });
@@ -214,7 +231,30 @@ describe('forgetting a subject after erasure', () => {
     await ok(bank, 'request.fulfil', { request: erase.txId });
     expect(node.store.getTx(erase.txId)?.tx).not.toBeNull();
     expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();
+    await ok(fx.orgs.insurer!, 'data.erased', { records: [copy], reason: 'request' });
+    expect(node.store.listState('forgetdue/', undefined, 10)).toEqual([]);
     await ok(fx.orgs.insurer!, 'request.reject', { request: access.txId, reason: 'no-data-held' });
+    expect(node.store.listState('forgetdue/', undefined, 10)).toHaveLength(1);
+    // Complete now, but a new consent and record during the grace period keep the subject.
+    await ok(alice, 'consent.grant', {
+      org: 'bank',
+      purposes: ['dpv:Marketing'],
+      categories: ['pd:EmailAddress'],
+      expiresAt: clock + 365 * DAY,
+      jurisdiction: 'GDPR',
+      notice: NOTICE,
+    });
+    await ok(bank, 'data.register', {
+      subject: aliceDid,
+      category: 'pd:EmailAddress',
+      purposes: { 'dpv:Marketing': 'consent' },
+      source: 'subject',
+      commitment: 'cd'.repeat(32),
+      vaultRef: '2f'.repeat(16),
+      retentionDays: 30,
+    });
+    await afterGrace();
     expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();
+    expect(node.store.listState('forgetdue/', undefined, 10)).toEqual([]);
   });
 });

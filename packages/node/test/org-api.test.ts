@@ -177,9 +177,7 @@ describe('customer data through the API', () => {
       purpose: 'dpv:ServiceProvision',
       basis: 'contract',
     });
-    // Erased, and the subject held nothing else: forgotten, the record gone from the state
-    // (docs/adr/0019-forget-on-the-ledger.md).
-    expect(after.body.code).toBe('NOT_FOUND');
+    expect(after.body.code).toBe('ERASED');
     // Bad input does not echo values either.
     await post('/v1/orgs/bank/records', {
       subject: aliceDid,
@@ -209,9 +207,8 @@ describe('customer data through the API', () => {
 
 describe('retention', () => {
   it('reports records past retention and erases them by itself, logging each erasure', async () => {
-    // Alice was forgotten above: another customer.
     const r = await post('/v1/orgs/insurer/records', {
-      subject: didFromPublicKey(userSigner().publicKey),
+      subject: aliceDid,
       category: 'pd:PhysicalAddress',
       purposes: { 'dpv:ServiceProvision': 'contract' },
       source: 'subject',

@@ -11,6 +11,7 @@ import { ContractEngineFault } from '../contracts/engine.js';
 import type { ContractRuntime } from '../contracts/runtime.js';
 import { EVM_MEMBER_SET_KEY, nextEvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { nextMemberSetEntry } from '../governance/member-set.js';
+import { forgetDue } from '../modules/forget.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, ExecHost, Module, NestedRun } from './module.js';
 import { ExecFailure, LOCK_PREFIX } from './module.js';
@@ -55,7 +56,7 @@ export interface BlockOutput {
    * (undefined for OK, or when the code says it all). Not part of the ledger: the code is.
    */
   details: (string | undefined)[];
-  /** Subjects forgotten by the block (modules/forget.ts), each with the index of the transaction that forgot it. */
+  /** Subjects forgotten at the end of the block (modules/forget.ts), each with the block's last transaction index. */
   forgotten: { subject: string; index: number }[];
 }
 
@@ -115,12 +116,15 @@ export class Executor {
       const ptx = input.txs[i] as ParsedTx;
       const indexed: string[] = [];
       run.detail = undefined;
-      const forgot: string[] = [];
-      const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed, forgot);
-      for (const subject of forgot) forgotten.push({ subject, index: i });
+      const code = this.executeTx(input, ptx, input.sigOk[i] === true, run, indexed);
       results.push(code);
       subjects.push(indexed);
       details.push(code === 'OK' ? undefined : run.detail);
+    }
+    // Subjects whose erasure was completed long enough ago are forgotten at the end of the block
+    // (modules/forget.ts): their transactions so far are pruned with them.
+    for (const subject of forgetDue(blockContext(input, state, blockWrites))) {
+      forgotten.push({ subject, index: input.txs.length - 1 });
     }
     // A block that changes the member set starts a new epoch (certified by the set before it).
     const epoch = nextMemberSetEntry(input.height, state, blockWrites);
@@ -224,14 +228,7 @@ export class Executor {
     return { code: 'OK', failed: -1, writes, subjects, kept };
   }
 
-  private executeTx(
-    input: BlockInput,
-    ptx: ParsedTx,
-    sigOk: boolean,
-    run: BlockRun,
-    indexed: string[],
-    forgot: string[],
-  ): ResultCode {
+  private executeTx(input: BlockInput, ptx: ParsedTx, sigOk: boolean, run: BlockRun, indexed: string[]): ResultCode {
     const { state, blockWrites, seenInBlock, locks } = run;
     const body = ptx.tx.body;
     if (!sigOk) return 'BAD_SIGNATURE';
@@ -261,7 +258,6 @@ export class Executor {
     const txWrites = new Map<string, string | null>();
     const kept = new Map<string, string>();
     const subjectsOfTx: string[] = [];
-    const forgottenByTx: string[] = [];
     const ctx: ExecContext = {
       chainId: input.chainId,
       height: input.height,
@@ -284,9 +280,6 @@ export class Executor {
       },
       index(subject) {
         if (!subjectsOfTx.includes(subject)) subjectsOfTx.push(subject);
-      },
-      forget(subject) {
-        if (!forgottenByTx.includes(subject)) forgottenByTx.push(subject);
       },
       keep(key, value) {
         kept.set(key, canonicalize(value));
@@ -340,14 +333,6 @@ export class Executor {
       const count = cur === null || cur === undefined ? 0 : (JSON.parse(cur) as { count: number }).count;
       blockWrites.set(key, `{"count":${count + 1}}`);
     }
-    // A subject forgotten by this transaction loses its history count with the rest of its entries
-    // (after this transaction's own entry, which is pruned with the others).
-    if (code === 'OK') {
-      for (const s of forgottenByTx) {
-        blockWrites.set(historyKey(s), null);
-        forgot.push(s);
-      }
-    }
     return code;
   }
 }
@@ -396,6 +381,31 @@ function mergedRange(
     if (out.length === limit) break;
   }
   return out;
+}
+
+/** A context over the block's state after its last transaction, for the work done at its end. */
+function blockContext(input: BlockInput, state: StateReader, blockWrites: Map<string, string | null>): ExecContext {
+  const get = (key: string) => {
+    const text = blockWrites.has(key) ? blockWrites.get(key) : state.getState(key);
+    return text === null || text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+  };
+  return {
+    chainId: input.chainId,
+    height: input.height,
+    time: input.time,
+    txId: '',
+    signer: '',
+    get,
+    put: (key, value) => blockWrites.set(key, canonicalize(value as JsonValue)),
+    del: (key) => blockWrites.set(key, null),
+    index: () => {},
+    ...(state.listState === undefined
+      ? {}
+      : {
+          range: (prefix: string, after: string | undefined, limit: number) =>
+            mergedRange((p, a, l) => state.listState?.(p, a, l) ?? [], [blockWrites], prefix, after, limit),
+        }),
+  };
 }
 
 const NO_HOST: ExecHost = {

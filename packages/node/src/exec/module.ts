@@ -22,12 +22,6 @@ export interface ExecContext {
   /** Files this transaction under a data subject's pseudonym, for that subject's history. */
   index(subject: string): void;
   /**
-   * Marks a data subject forgotten by this transaction (modules/forget.ts): if it commits OK, the
-   * executor deletes the subject's history count and every peer's store prunes the bodies of the
-   * transactions filed under it up to this one. Absent in nested runs.
-   */
-  forget?(subject: string): void;
-  /**
    * Writes a value that is kept whatever the transaction's result (a contract call's record of a
    * failure and its gas). In a nested run, collected into `NestedRun.kept`.
    */

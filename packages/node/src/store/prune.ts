@@ -69,7 +69,7 @@ export function pruneStatements(db: Database.Database): PruneStatements {
 
 /**
  * Inside a block's SQLite transaction: records the did:keys failed transactions name, then prunes
- * each forgotten subject's transactions up to the one that forgot it (`upTo`, a log index).
+ * each forgotten subject's transactions up to `upTo` (a log index: the block's last).
  */
 export function writeMentionsAndPrune(
   q: PruneStatements,

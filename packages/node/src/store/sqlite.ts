@@ -39,7 +39,7 @@ export interface BlockCommit {
   subjectIndex?: Iterable<[subject: string, logIndex: number]>;
   /** Meta rows written with the block (e.g. the proof of a member-set change). */
   meta?: Iterable<[key: string, value: string]> | undefined;
-  /** Subjects the block forgot, each with the log index of the transaction that forgot it (store/prune.ts). */
+  /** Subjects the block forgot, each with the last log index to prune (the block's last; store/prune.ts). */
   forgotten?: readonly { subject: string; upTo: number }[];
 }
 
