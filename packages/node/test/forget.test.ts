@@ -15,6 +15,7 @@ import { nativeVerifier } from '../src/crypto/native.js';
 import { FORGET_AFTER_MS } from '../src/modules/forget.js';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
+import { auditStore } from '../src/peer/audit.js';
 import { consistencyProof, inclusionProof } from '../src/proofs.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
@@ -169,6 +170,8 @@ describe('forgetting a subject after erasure', () => {
     expect(pruned).toMatchObject({ tx: null, prunedAt: tick.height, code: 'OK', txId: request.txId });
     expect(node.store.getTx(last.txId)?.tx).toBeNull();
     expect(node.store.subjectHistory(aliceDid, -1, 100)).toEqual([]);
+    // A replay from genesis cannot pass the pruned bodies, and says so.
+    expect(auditStore(node.store).problems.join('\n')).toMatch(/pruned after an erasure/);
 
     // Proofs issued before still verify, and new ones give the same roots.
     await node.waitFinal(node.latest().height);
@@ -256,5 +259,7 @@ describe('forgetting a subject after erasure', () => {
     await afterGrace();
     expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();
     expect(node.store.listState('forgetdue/', undefined, 10)).toEqual([]);
+    // An auditor's replay from genesis runs the queue as the peer did: same roots, same state.
+    expect(auditStore(node.store)).toMatchObject({ ok: true, problems: [] });
   });
 });
