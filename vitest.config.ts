@@ -25,6 +25,10 @@ const INTEGRATION = [
   'packages/node/test/etcd-orderer.test.ts',
   'packages/node/test/network-ops.test.ts',
   'packages/node/test/state-sync.test.ts',
+  // three peers on etcd, an erasure, catch-up and a snapshot join after it
+  'packages/node/test/forget-consortium.test.ts',
+  // an API node listening on 127.0.0.1: a copy-only erasure through the SDK and the API
+  'packages/node/test/copy-erasure.test.ts',
   // a real PostgreSQL server (Debian's postgresql): the PostgreSQL connector, its conformance and faults
   'packages/node/test/connectors-postgres.test.ts',
   // the one PostgreSQL launcher: temporary and kept clusters, a stale server stopped

@@ -55,7 +55,8 @@ export function inclusionProof(node: CustosNode, txId: string, height?: number):
       time: node.store.getHeader(tx.height)!.header.time,
       code: tx.code,
     },
-    tx: tx.tx,
+    // A body pruned after its subject was forgotten is gone; the leaf (id, position, code) still proves.
+    ...(tx.tx === null ? {} : { tx: tx.tx }),
     leafIndex: tx.logIndex,
     treeSize,
     path: node.logView.inclusionProof(tx.logIndex, treeSize).map(toHex),

@@ -460,7 +460,7 @@ describe('requests and their legal deadlines', () => {
     await send(fx.orgs.bank!, 'data.access', { record, purpose: 'dpv:Marketing', basis: 'consent' });
     await grant();
     const history = node.store.subjectHistory(aliceDid, -1, 100).map((i) => node.store.getTxByLogIndex(i)!);
-    expect(history.map((t) => [t.tx.body.type, t.code])).toEqual([
+    expect(history.map((t) => [t.tx?.body.type, t.code])).toEqual([
       ['data.register', 'OK'],
       ['data.access', 'NO_LAWFUL_BASIS'],
       ['consent.grant', 'OK'],

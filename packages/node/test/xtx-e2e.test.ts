@@ -274,7 +274,7 @@ describe('moving a relationship between consortia in one step', () => {
     expect(locksOf(b)).toEqual([]);
     // The customer sees the move in each pseudonym's history: the prepare and the finalize.
     const types = (c: Chain, did: string) =>
-      c.node.store.subjectHistory(did, -1, 100).map((i) => c.node.store.getTxByLogIndex(i)!.tx.body.type);
+      c.node.store.subjectHistory(did, -1, 100).map((i) => c.node.store.getTxByLogIndex(i)!.tx?.body.type);
     expect(types(a, subjectA)).toEqual(['consent.grant', 'data.register', 'xtx.prepare', 'xtx.finalize']);
     expect(types(b, subjectB)).toEqual(['xtx.prepare', 'xtx.finalize']);
   }, 85_000);

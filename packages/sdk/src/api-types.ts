@@ -66,6 +66,8 @@ export interface CommittedTx extends CommitResult {
  */
 export interface TxView extends CommitResult {
   tx?: SignedTx;
+  /** The body was pruned after the erasure of the subject it concerned: nobody can read it any more. */
+  pruned?: true;
 }
 
 /** `POST /v1/txs/batch`: one item per transaction sent, in order. */

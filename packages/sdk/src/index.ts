@@ -111,6 +111,7 @@ export type {
   TxView,
 } from './api-types.js';
 export { CustosClient, type CustosClientOptions } from './client.js';
+export { pseudonymsHeldBy } from './copies.js';
 export { customerTx } from './customer-tx.js';
 export {
   type ApiErrorCode,

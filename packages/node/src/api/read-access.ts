@@ -17,6 +17,7 @@
  *   events (those it signed or that the executor indexed under it) and state entries.
  */
 
+import type { SignedTx } from '@custos/protocol/ledger';
 import type Database from 'better-sqlite3';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errorCode, NodeError } from '../errors.js';
@@ -162,7 +163,7 @@ function isSubjectEvent(node: CustosNode, subject: string, logIndex: number): bo
 }
 
 /** The orgs a transaction concerns: its signer's org, and the org and recipient it names. */
-function orgsOf(node: CustosNode, t: Pick<CommittedTx, 'tx'>): string[] {
+function orgsOf(node: CustosNode, t: { tx: SignedTx }): string[] {
   const out: string[] = [];
   const signerOrg = memberOfKey(node, t.tx.body.signer);
   if (signerOrg !== undefined) out.push(signerOrg);
@@ -172,7 +173,11 @@ function orgsOf(node: CustosNode, t: Pick<CommittedTx, 'tx'>): string[] {
 }
 
 /** How much of a committed transaction `reader` may see when it names it by id. */
-export function txVisibility(node: CustosNode, reader: Reader, t: CommittedTx, policy: ReadPolicy): TxVisibility {
+export function txVisibility(node: CustosNode, reader: Reader, c: CommittedTx, policy: ReadPolicy): TxVisibility {
+  // Pruned after its subject was forgotten: only the id, position and code are left, for the
+  // members and subjects who read commitments (docs/adr/0019-forget-on-the-ledger.md).
+  if (c.tx === null) return reader.kind === 'anonymous' ? 'hidden' : 'commitment';
+  const t = { ...c, tx: c.tx };
   const type = t.tx.body.type;
   if (PUBLIC_TX_PREFIXES.some((p) => type.startsWith(p))) return 'full';
   if (reader.kind === 'member') {
@@ -189,6 +194,7 @@ export function txVisibility(node: CustosNode, reader: Reader, t: CommittedTx, p
 /** A committed transaction as `visibility` allows: in full, or its id, position and result code. */
 export function txView(t: CommittedTx, visibility: TxVisibility) {
   const { txId, height, index, logIndex, code } = t;
+  if (t.tx === null) return { txId, height, index, logIndex, code, pruned: true };
   return visibility === 'full'
     ? { txId, height, index, logIndex, code, tx: t.tx }
     : { txId, height, index, logIndex, code };

@@ -64,11 +64,12 @@ export const chainRoutes: RoutePlugin = async (app) => {
       results: [] as string[],
       txs: [] as unknown[],
       indexes: [] as number[],
-      commitments: [] as { index: number; txId: string; code: string }[],
+      commitments: [] as { index: number; txId: string; code: string; pruned?: true }[],
       withheld: 0,
     };
     b.txs.forEach((tx, index) => {
-      const txId = txIdOf(tx.body);
+      // A pruned body: its id from the store row (the log leaf keeps it).
+      const txId = tx === null ? (node.store.getTxByLogIndex(first + index)?.txId ?? '') : txIdOf(tx.body);
       const code = b.results[index] ?? 'OK';
       const committed = { txId, height, index, logIndex: first + index, code, tx };
       const v = txVisibility(node, reader, committed, policy);
@@ -78,7 +79,7 @@ export const chainRoutes: RoutePlugin = async (app) => {
         view.txs.push(tx);
         view.indexes.push(index);
       } else if (v === 'commitment') {
-        view.commitments.push({ index, txId, code });
+        view.commitments.push({ index, txId, code, ...(tx === null ? { pruned: true } : {}) });
       } else {
         view.withheld++;
       }

@@ -19,8 +19,8 @@ import { closed, hex64, stringEnum } from './schema-atoms.js';
 const receiptReader: Authorize = (principal, request, node) => {
   const { txId } = request.params as { txId?: string };
   const t = typeof txId === 'string' ? node.store.getTx(txId) : null;
-  const type = t?.tx.body.type;
-  if (t === null || (type !== 'consent.grant' && type !== 'consent.withdraw')) {
+  const type = t?.tx?.body.type;
+  if (t === null || t.tx === null || (type !== 'consent.grant' && type !== 'consent.withdraw')) {
     throw new NodeError('NOT_FOUND', `no consent event ${String(txId).slice(0, 64)}`);
   }
   const org = String(t.tx.body.args.org);

@@ -141,11 +141,18 @@ export const BATCH_RESULT = {
 
 export const SIGNED_TX_ANY = open('A signed transaction `{body, sig}`, exactly as submitted.');
 
+/** A transaction whose body was pruned after its subject's erasure (docs/adr/0019-forget-on-the-ledger.md). */
+export const PRUNED = {
+  type: 'boolean',
+  description:
+    'True when the body was pruned after the erasure of the subject it concerned: its id, position and result code stay (the history log commits to them, so its inclusion proof still verifies); nobody can read the body any more.',
+};
+
 export const COMMITTED_TX = {
   type: 'object',
   description:
     'The committed transaction, where it is in the ledger and its result code. `tx` (the signed body) only for a reader allowed to see it (docs/api.md, "Read access"): otherwise the id, position and code are all there is, as in its inclusion proof.',
-  properties: { ...COMMIT_RESULT.properties, tx: SIGNED_TX_ANY },
+  properties: { ...COMMIT_RESULT.properties, tx: SIGNED_TX_ANY, pruned: PRUNED },
   required: ['txId', 'height', 'index', 'logIndex', 'code'],
 };
 
@@ -189,7 +196,7 @@ export const BLOCK = {
         "Other orgs' transactions as the consortium's read policy shows them to a member (`commitments`): id, position and result code, no body.",
       items: {
         type: 'object',
-        properties: { index: { type: 'integer' }, txId: TX_ID, code: RESULT_CODE },
+        properties: { index: { type: 'integer' }, txId: TX_ID, code: RESULT_CODE, pruned: PRUNED },
         required: ['index', 'txId', 'code'],
       },
     },

@@ -11,6 +11,7 @@ import { ContractEngineFault } from '../contracts/engine.js';
 import type { ContractRuntime } from '../contracts/runtime.js';
 import { EVM_MEMBER_SET_KEY, nextEvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { nextMemberSetEntry } from '../governance/member-set.js';
+import { forgetDue } from '../modules/forget.js';
 import { releaseLapsedLock } from '../modules/xtx.js';
 import type { Args, ExecContext, ExecHost, Module, NestedRun } from './module.js';
 import { ExecFailure, LOCK_PREFIX } from './module.js';
@@ -55,6 +56,8 @@ export interface BlockOutput {
    * (undefined for OK, or when the code says it all). Not part of the ledger: the code is.
    */
   details: (string | undefined)[];
+  /** Subjects forgotten at the end of the block (modules/forget.ts), each with the block's last transaction index. */
+  forgotten: { subject: string; index: number }[];
 }
 
 /** State key counting the transactions in a subject's history. */
@@ -87,6 +90,7 @@ export class Executor {
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
     const subjects: string[][] = [];
+    const forgotten: { subject: string; index: number }[] = [];
     // Lock checks cost a read per written key: skipped while no lock exists (the common case).
     const locks = { mayExist: state.listState === undefined || state.listState(LOCK_PREFIX, undefined, 1).length > 0 };
     // Replay check: committed state does not change while the block executes, so one read for the
@@ -117,13 +121,18 @@ export class Executor {
       subjects.push(indexed);
       details.push(code === 'OK' ? undefined : run.detail);
     }
+    // Subjects whose erasure was completed long enough ago are forgotten at the end of the block
+    // (modules/forget.ts): their transactions so far are pruned with them.
+    for (const subject of forgetDue(blockContext(input, state, blockWrites))) {
+      forgotten.push({ subject, index: input.txs.length - 1 });
+    }
     // A block that changes the member set starts a new epoch (certified by the set before it).
     const epoch = nextMemberSetEntry(input.height, state, blockWrites);
     if (epoch !== undefined) blockWrites.set(MEMBER_SET_KEY, canonicalize(epoch as unknown as JsonValue));
     // The same for the EVM side's set (members' EVM keys, threshold), with its own epochs.
     const evmEpoch = nextEvmMemberSetEntry(input.height, state, blockWrites);
     if (evmEpoch !== undefined) blockWrites.set(EVM_MEMBER_SET_KEY, canonicalize(evmEpoch));
-    return { results, writes: blockWrites, subjects, details };
+    return { results, writes: blockWrites, subjects, details, forgotten };
   }
 
   private host(state: StateReader): ExecHost {
@@ -372,6 +381,31 @@ function mergedRange(
     if (out.length === limit) break;
   }
   return out;
+}
+
+/** A context over the block's state after its last transaction, for the work done at its end. */
+function blockContext(input: BlockInput, state: StateReader, blockWrites: Map<string, string | null>): ExecContext {
+  const get = (key: string) => {
+    const text = blockWrites.has(key) ? blockWrites.get(key) : state.getState(key);
+    return text === null || text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+  };
+  return {
+    chainId: input.chainId,
+    height: input.height,
+    time: input.time,
+    txId: '',
+    signer: '',
+    get,
+    put: (key, value) => blockWrites.set(key, canonicalize(value as JsonValue)),
+    del: (key) => blockWrites.set(key, null),
+    index: () => {},
+    ...(state.listState === undefined
+      ? {}
+      : {
+          range: (prefix: string, after: string | undefined, limit: number) =>
+            mergedRange((p, a, l) => state.listState?.(p, a, l) ?? [], [blockWrites], prefix, after, limit),
+        }),
+  };
 }
 
 const NO_HOST: ExecHost = {

@@ -18,7 +18,8 @@ import {
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
-import { liveGrants, objectionTo, preferences } from './consent.js';
+import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
+import { maybeForget, tombstoneOf } from './forget.js';
 import { refuseLimitedSensitive } from './gpp.js';
 import { MEMBER_ID } from './member.js';
 
@@ -248,6 +249,14 @@ export const dataModule: Module = {
         source = arg.str(args, 'source', 16, SOURCES);
       }
       ctx.index(subject);
+      // A forgotten subject's history cannot be started again by an org alone: only after the
+      // customer's own new consent to this org (a new relationship, signed by them).
+      if (tombstoneOf(ctx, subject) !== undefined && ctx.get(consentKey(org, subject)) === undefined) {
+        throw new ExecFailure(
+          'ERASED',
+          'this subject was erased and forgotten: a new record needs the customer to consent to this org again first',
+        );
+      }
       const rec: DataRecord = {
         id: ctx.txId,
         org,
@@ -341,11 +350,13 @@ export const dataModule: Module = {
       const ids = arg.strList(args, 'records', 256, 64, RECORD_ID);
       arg.oneOf(args, 'reason', ['request', 'retention', 'consent-withdrawn', 'other'] as const);
       const org = signerOrg(ctx);
+      const subjects = new Set<string>();
       for (const id of ids) {
         const rec = ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined;
         if (rec === undefined) throw new ExecFailure('NOT_FOUND', `no record ${id} held by ${org}`);
         ctx.index(rec.subject);
         if (rec.erasedAt !== null) throw new ExecFailure('ERASED', `record ${id} was already erased`);
+        subjects.add(rec.subject);
         ctx.put(recordKey(org, id), { ...rec, erasedAt: ctx.time, erasureRequestedAt: null });
         for (const c of rec.copies) {
           const copy = ctx.get(recordKey(c.org, c.id)) as unknown as DataRecord | undefined;
@@ -354,6 +365,9 @@ export const dataModule: Module = {
           }
         }
       }
+      // The last live record of a subject whose erasure was fulfilled (a copy, or one kept under an
+      // exception): the subject is forgotten now (modules/forget.ts).
+      for (const s of subjects) maybeForget(ctx, s);
       return 'OK';
     },
   },

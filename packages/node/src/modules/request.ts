@@ -29,6 +29,7 @@ import {
   subjectItems,
 } from './common.js';
 import { type DataRecord, recordKey } from './data.js';
+import { maybeForget } from './forget.js';
 import { checkStepsComplete, recordStep } from './request-steps.js';
 
 export { type DataRequest, REQUEST_KINDS, type RequestKind };
@@ -267,6 +268,8 @@ export const requestModule: Module = {
         ...(restricted === undefined ? {} : { restricted }),
         ...(reviewOutcome === undefined ? {} : { reviewOutcome }),
       });
+      // The erasure, or the last open request of an erased subject, may complete it: forget the subject.
+      maybeForget(ctx, r.subject);
       return 'OK';
     },
     /**
@@ -318,6 +321,7 @@ export const requestModule: Module = {
       const r = openRequest(ctx, args);
       const reason = arg.oneOf(args, 'reason', REJECT_REASONS);
       ctx.put(requestKey(r.org, r.id), { ...r, status: 'rejected', closedAt: ctx.time, reason });
+      maybeForget(ctx, r.subject);
       return 'OK';
     },
   },

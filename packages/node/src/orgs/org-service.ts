@@ -280,7 +280,7 @@ export class OrgService {
   /** True if `txId` committed as a valid data.access, by this org, of the record stored under `vaultRef`. */
   isValidAccess(orgId: string, vaultRef: string, txId: string): boolean {
     const t = this.node.store.getTx(txId);
-    if (t?.code !== 'OK' || t.tx.body.type !== 'data.access') return false;
+    if (t?.code !== 'OK' || t.tx === null || t.tx.body.type !== 'data.access') return false;
     const recordId = t.tx.body.args.record;
     if (typeof recordId !== 'string') return false;
     const rec = this.record(orgId, recordId);

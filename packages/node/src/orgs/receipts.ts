@@ -31,6 +31,7 @@ export function profileKey(org: string): string {
 export function consentEvents(node: CustosNode, txId: string): ConsentEvent[] {
   const t = node.store.getTx(txId);
   if (!t) throw new NodeError('NOT_FOUND', `no committed transaction ${txId}`);
+  if (t.tx === null) throw new NodeError('NOT_FOUND', `transaction ${txId} was pruned after an erasure`);
   const { type, args, signer } = t.tx.body;
   if ((type !== 'consent.grant' && type !== 'consent.withdraw') || t.code !== 'OK') {
     throw new NodeError('NOT_FOUND', `transaction ${txId} is not a consent event that took effect`);

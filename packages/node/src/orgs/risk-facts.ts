@@ -135,7 +135,7 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
     if (b === null) continue;
     b.txs.forEach((tx, i) => {
       const code = b.results[i] ?? 'OK';
-      if (code === 'OK' || !isOrg(tx.body.signer)) return;
+      if (code === 'OK' || tx === null || !isOrg(tx.body.signer)) return;
       if (tx.body.type === 'data.access') refusals.push({ height: h, kind: 'access' });
       else if (tx.body.type === 'data.share') {
         if (code === 'OPTED_OUT') refusals.push({ height: h, kind: 'optout' });

@@ -65,14 +65,20 @@ export function auditStore(store: SqliteStore, opts: { contracts?: ContractRunti
   const tree = new StateTree(new MemoryStateNodeStore());
   const log = new MerkleLog(new MemoryLogStore());
   const committed = new Set<string>();
-  const lockKeys = new Set<string>();
+  // Keys of the namespaces the executor scans at every block (locks, the forget queue), kept apart
+  // so that those scans do not walk the whole replayed state.
+  const scanned = new Map<string, Set<string>>([
+    ['lock/', new Set<string>()],
+    ['forgetdue/', new Set<string>()],
+  ]);
+  const scannedSet = (k: string) => [...scanned].find(([p]) => k.startsWith(p))?.[1];
   const reader = {
     getState: (k: string) => state.get(k),
     hasCommittedTx: (id: string) => committed.has(id),
     getMeta: (k: string) => (k === 'genesis' ? genesisText : store.getMeta(k)),
-    // A sorted prefix scan over the replayed state (the executor asks for `lock/` once per block).
+    // A sorted prefix scan over the replayed state (the executor asks for `lock/` and `forgetdue/` once per block).
     listState: (prefix: string, after: string | undefined, limit: number) =>
-      [...(prefix.startsWith('lock/') ? lockKeys : state.keys())]
+      [...(scannedSet(prefix) ?? state.keys())]
         .filter((k) => k.startsWith(prefix) && (after === undefined || k > after))
         .sort()
         .slice(0, limit)
@@ -82,9 +88,10 @@ export function auditStore(store: SqliteStore, opts: { contracts?: ContractRunti
     for (const [k, v] of writes) {
       if (v === null) state.delete(k);
       else state.set(k, v);
-      if (k.startsWith('lock/')) {
-        if (v === null) lockKeys.delete(k);
-        else lockKeys.add(k);
+      const set = scannedSet(k);
+      if (set !== undefined) {
+        if (v === null) set.delete(k);
+        else set.add(k);
       }
     }
     return tree.apply([...writes].map(([k, v]) => [utf8(k), v === null ? null : utf8(v)] as const)).root;
@@ -122,6 +129,13 @@ export function auditStore(store: SqliteStore, opts: { contracts?: ContractRunti
     if (block.hash !== headerHash(h)) problems.push(`${where}: stored hash is not the header's hash`);
     if (block.txs.length !== h.txCount)
       problems.push(`${where}: ${block.txs.length} transactions stored, header says ${h.txCount}`);
+    if (block.txs.some((t) => t === null)) {
+      // Bodies pruned after an erasure cannot be re-executed: the replay ends here.
+      problems.push(
+        `${where}: holds transactions pruned after an erasure (docs/adr/0019-forget-on-the-ledger.md); a replay cannot pass it: audit a snapshot taken after it`,
+      );
+      break;
+    }
     if (height > 0) {
       const parsed: ParsedTx[] = [];
       const sigOk: boolean[] = [];

@@ -126,6 +126,12 @@ export async function applyCertifiedBlock(
   if (!Array.isArray(block.txs) || block.txs.length !== header.txCount || block.txs.length > MAX_SERVED_TXS) {
     throw bad(`block ${header.height}: expected ${header.txCount} transactions`);
   }
+  if (block.txs.some((t) => t === null)) {
+    // Bodies pruned after an erasure (docs/adr/0019-forget-on-the-ledger.md) cannot be re-executed.
+    throw bad(
+      `block ${header.height} holds transactions pruned after an erasure: a peer cannot replay it; start from a snapshot taken after it (custos snapshot import)`,
+    );
+  }
   let parsed: ParsedTx[];
   try {
     parsed = block.txs.map((t) => parseTx(t));

@@ -148,6 +148,8 @@ export class BlockCommitter {
         qc,
         subjectIndex: out.subjects.flatMap((list, i) => list.map((subject) => [subject, base + i] as [string, number])),
         meta: epochRecord(out.writes, height, () => this.tree.proveStaged(MEMBER_SET_KEY)),
+        // Subjects this block forgot: their transactions' bodies are pruned in the same SQLite transaction.
+        forgotten: out.forgotten.map((f) => ({ subject: f.subject, upTo: base + f.index })),
       });
     } catch (e) {
       this.log.rollback();

@@ -18,17 +18,12 @@ import {
 import Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import { convertLogNodes, logChunkStatements, readLogNode, writeLogChunks } from './log-chunks.js';
+import { isPrunedBody, type PruneStatements, pruneStatements, truncateWal, writeMentionsAndPrune } from './prune.js';
 import { ReplayFilter } from './replay-filter.js';
+import { type CommittedTx, txOfRow as rowToTx } from './tx-rows.js';
 import { WalPipeline } from './wal-pipeline.js';
 
-export interface CommittedTx {
-  tx: SignedTx;
-  txId: string;
-  height: number;
-  index: number;
-  logIndex: number;
-  code: ResultCode;
-}
+export type { CommittedTx } from './tx-rows.js';
 
 /** Everything one block changes, written atomically by `commitBlock`. */
 export interface BlockCommit {
@@ -44,7 +39,12 @@ export interface BlockCommit {
   subjectIndex?: Iterable<[subject: string, logIndex: number]>;
   /** Meta rows written with the block (e.g. the proof of a member-set change). */
   meta?: Iterable<[key: string, value: string]> | undefined;
+  /** Subjects the block forgot, each with the last log index to prune (the block's last; store/prune.ts). */
+  forgotten?: readonly { subject: string; upTo: number }[];
 }
+
+/** A stored block: a transaction pruned after an erasure is null (its id and code stay in the log). */
+export type StoredBlock = Omit<Block, 'txs'> & { txs: (SignedTx | null)[]; hash: string; qc: QuorumCertificate | null };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -92,6 +92,9 @@ export class SqliteStore {
   private readonly wal: WalPipeline | undefined;
   /** Ids of the transactions committed since open, so that most replay probes need no read. */
   private readonly replay: ReplayFilter;
+  private readonly prune: PruneStatements | undefined;
+  /** A block forgot a subject and the WAL still holds page images from before: truncate it. */
+  private scrubPending = false;
 
   constructor(path: string, opts: StoreOptions = {}) {
     this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
@@ -116,6 +119,10 @@ export class SqliteStore {
         ? WalPipeline.open(this.db, path, opts.syncWal)
         : undefined;
     this.db.pragma('cache_size = -65536');
+    // FAST: freed cells and reused pages are zeroed at no extra I/O, so an updated or deleted row
+    // leaves no stale bytes in its page (a forgotten subject's pseudonym; store/prune.ts).
+    if (!opts.readonly) this.db.pragma('secure_delete = FAST');
+    this.prune = opts.readonly ? undefined : pruneStatements(this.db);
     const db = this.db;
     this.q = {
       metaGet: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
@@ -199,7 +206,7 @@ export class SqliteStore {
     };
   }
 
-  getBlock(height: number): (Block & { hash: string; qc: QuorumCertificate | null }) | null {
+  getBlock(height: number): StoredBlock | null {
     const h = this.getHeader(height);
     if (!h) return null;
     const rows = this.q.blockTxs.all(h.header.logSize - h.header.txCount, h.header.logSize);
@@ -207,7 +214,7 @@ export class SqliteStore {
       header: h.header,
       hash: h.hash,
       qc: h.qc,
-      txs: rows.map((r) => JSON.parse(r.tx) as SignedTx),
+      txs: rows.map((r) => (isPrunedBody(r.tx) ? null : (JSON.parse(r.tx) as SignedTx))),
       results: rows.map((r) => r.code as ResultCode),
     };
   }
@@ -312,11 +319,24 @@ export class SqliteStore {
       }
       writeLogChunks(q.log, c.logNodes);
       for (const [subject, logIndex] of c.subjectIndex ?? []) q.subjectAdd.run(subject, logIndex);
+      if (this.prune) {
+        const failed = c.txs.flatMap((t, i) => (c.results[i] === 'OK' ? [] : [[base + i, t.json] as [number, string]]));
+        writeMentionsAndPrune(this.prune, c.header.height, failed, c.forgotten ?? []);
+      }
       this.writeTreeNodes(c.treeWrites);
       for (const [key, value] of c.meta ?? []) this.setMeta(key, value);
     };
-    if (this.wal) this.wal.commit(write);
-    else this.db.transaction(write)();
+    // A block that forgets a subject zeroes what it frees (secure_delete), then empties the WAL.
+    const forgets = (c.forgotten?.length ?? 0) > 0;
+    if (forgets) this.db.pragma('secure_delete = ON');
+    try {
+      if (this.wal) this.wal.commit(write);
+      else this.db.transaction(write)();
+    } finally {
+      if (forgets) this.db.pragma('secure_delete = FAST');
+    }
+    if (forgets) this.scrubPending = true;
+    if (this.scrubPending && !this.db.inTransaction) this.scrubPending = !truncateWal(this.db);
   }
 
   /** Resolves once every block committed so far is on disk (at once where the store does not sync, `synchronous: 'NORMAL'`). */
@@ -342,26 +362,9 @@ export class SqliteStore {
   /** Waits for the pending fsync and the checkpointer, then closes: the WAL is folded into the database file. */
   async closeDurably(): Promise<void> {
     await this.wal?.close();
+    if (this.scrubPending && this.db.open) truncateWal(this.db);
     if (this.db.open) this.db.close();
   }
-}
-
-function rowToTx(r: {
-  tx: string;
-  tx_id: string;
-  height: number;
-  idx: number;
-  log_index: number;
-  code: string;
-}): CommittedTx {
-  return {
-    tx: JSON.parse(r.tx) as SignedTx,
-    txId: r.tx_id,
-    height: r.height,
-    index: r.idx,
-    logIndex: r.log_index,
-    code: r.code as ResultCode,
-  };
 }
 
 /**

@@ -58,6 +58,11 @@ export function subjectReport(
   };
   const events: EventFact[] = page.map((logIndex) => {
     const t = node.store.getTxByLogIndex(logIndex)!;
+    if (t.tx === null) {
+      // Filed under this subject and under another one that was forgotten since (a cross-chain
+      // operation for two customers): its body is gone, so this history cannot be shown in full.
+      throw new NodeError('NOT_FOUND', `event ${t.txId} of this history was pruned after another subject's erasure`);
+    }
     return {
       tx: t.tx,
       entry: { txId: t.txId, height: t.height, index: t.index, time: timeAt(t.height), code: t.code },

@@ -87,15 +87,23 @@ export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
 /** A transaction whose content this visitor may not read: where it is, its result, and its proof. */
 function PrivateTx({ c, onReadAsMember }: { c: TxView; onReadAsMember: (() => void) | undefined }) {
   const r = resultText(c.code);
-  const signedIn = onReadAsMember !== undefined && consoleToken() !== undefined;
+  const pruned = c.pruned === true;
+  const signedIn = !pruned && onReadAsMember !== undefined && consoleToken() !== undefined;
   return (
     <div className="stack-lg">
       <section className="card" aria-labelledby="what-title">
-        <h2 id="what-title">A private transaction</h2>
-        <p>
-          Its content is private: only the company it concerns and the customer who signed it may read it (a customer
-          sees all of their own in the portal after signing in). Where it is in the ledger and its result are public.
-        </p>
+        <h2 id="what-title">{pruned ? 'Pruned after erasure' : 'A private transaction'}</h2>
+        {pruned ? (
+          <p>
+            The customer it concerned was erased, and every peer deleted its content: nobody can read it any more. Its
+            id, its place in the ledger and its result stay, so the proofs that cover it still hold.
+          </p>
+        ) : (
+          <p>
+            Its content is private: only the company it concerns and the customer who signed it may read it (a customer
+            sees all of their own in the portal after signing in). Where it is in the ledger and its result are public.
+          </p>
+        )}
         <p>
           <Badge tone={r.tone}>{r.text}</Badge>
         </p>

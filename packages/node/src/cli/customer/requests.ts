@@ -2,7 +2,7 @@
  * `custos request open`: the customer asks an org to act on their rights; the ledger sets the deadline.
  * `custos request lift`: the customer lifts a restriction or withdraws an objection of theirs.
  */
-import { signedBy } from '@custos/sdk';
+import { pseudonymsHeldBy, signedBy } from '@custos/sdk';
 import { requestNoun } from '@custos/sdk/views';
 import { type Command, Option } from 'commander';
 import { cliCommand } from '../../invocation.js';
@@ -11,7 +11,32 @@ import { type DataRequest, REQUEST_KINDS } from '../../modules/request.js';
 import { parseRecordId, parseRequestId } from '../args.js';
 import { day, output } from '../output.js';
 import { actAs, finish, submitAs } from './chain.js';
-import { type ChainFlags, chainOptions } from './session.js';
+import { type ChainFlags, chainOptions, openWallet } from './session.js';
+
+/**
+ * Opens the same request under each of the wallet's other pseudonyms under which `org` holds copies
+ * (none when the customer named records: those are records under the pseudonym towards `org`).
+ */
+async function copyRequests(
+  flags: ChainFlags & { kind: string; jurisdiction: string },
+  ctx: Awaited<ReturnType<typeof actAs>>['ctx'],
+  org: string,
+  named: boolean,
+): Promise<{ from: string; txId: string; code: string; records: number }[]> {
+  if (named) return [];
+  const { wallet } = await openWallet(flags);
+  const held = await ctx.client.run((sdk) => pseudonymsHeldBy(sdk, wallet, ctx.chainId, org));
+  const out: { from: string; txId: string; code: string; records: number }[] = [];
+  for (const h of held) {
+    const r = await submitAs(ctx, h.identity, 'request.open', {
+      org,
+      kind: flags.kind,
+      jurisdiction: flags.jurisdiction,
+    });
+    out.push({ from: h.identity.orgId, txId: r.txId, code: r.code, records: h.records.length });
+  }
+  return out;
+}
 
 export function registerRequestCommands(program: Command): void {
   const request = program
@@ -54,9 +79,16 @@ export function registerRequestCommands(program: Command): void {
       sdk.stateEntry(`request/${org}/${r.txId}`, { sign: signedBy(me.signer) }),
     );
     const req = value as unknown as DataRequest;
-    out.result({ ...r, request: req }, [
+    // Copies the org received sit under the pseudonym towards the org that shared them: the same
+    // request goes under each such pseudonym too, signed by it (ADR 0019, "Copy-only erasure").
+    const copies = flags.kind === 'optout' ? [] : await copyRequests(flags, ctx, org, records.length > 0);
+    out.result({ ...r, request: req, ...(copies.length === 0 ? {} : { copies }) }, [
       `Request ${r.txId} for ${requestNoun(flags.kind)} (${flags.kind}, ${flags.jurisdiction}) sent to ${org} (block ${r.height}).`,
       `  The ledger set its deadline to ${day(req.deadline)} (${flags.jurisdiction}); \`${cliCommand(`history --org ${org}`)}\` shows its progress.`,
+      ...copies.map(
+        (c) =>
+          `  ${org} also holds ${c.records} record(s) it received from ${c.from}: request ${c.txId} (${c.code}) covers them, under your pseudonym towards ${c.from}.`,
+      ),
     ]);
   });
   chainOptions(
