@@ -59,7 +59,7 @@ export async function run(options = {}) {
         vaultRef: '0f'.repeat(16),
         retentionDays: 30,
       });
-      const uses = Array.from({ length: events - 1 }, (_, i) =>
+      const uses = Array.from({ length: events - 1 }, () =>
         node.submitAndWait(
           signTx(
             {
