@@ -73,7 +73,7 @@ describe('data export', () => {
     expect(csv[2]).toContain('"{""city"":""Leeds"",""street"":""1 New Road, \\""Flat 2\\""""}"');
   });
 
-  it('opens for no other org, pseudonym, request, chain or wallet', async () => {
+  it('trust #19: opens for no other org, pseudonym, request, chain or wallet', async () => {
     const { env } = await sealed();
     for (const change of [
       { org: 'shop' },
@@ -92,7 +92,7 @@ describe('data export', () => {
     expect(() => parseExportEnvelope({ ...env, extra: 1 })).toThrow(/exactly v: 1, kid, enc and ct/);
   });
 
-  it('names a tampered value, a missing record and a digest the ledger does not hold: not complete', async () => {
+  it('trust #19: names a tampered value, a missing record and a digest the ledger does not hold: not complete', async () => {
     const tampered = { ...B.exported, value: { street: '2 Old Road', city: 'Leeds' } };
     const t = await sealed(data([A.exported, tampered]));
     const c1 = checkDataExport(

@@ -78,6 +78,13 @@ export interface ExportEnvelope {
   ct: string;
 }
 
+/** Where a customer can complain about an answer, per law (GDPR Art. 77; CCPA 1798.199.10, 1798.155). */
+export function complaintText(jurisdiction: string): string {
+  return jurisdiction === 'CCPA'
+    ? 'If you disagree, you can complain to the California Privacy Protection Agency (cppa.ca.gov) or the California Attorney General.'
+    : 'If you disagree, you can complain to the data protection authority of the country where you live or work, or where this happened (GDPR Art. 77), or go to court (Art. 79).';
+}
+
 /** The customer's X25519 public key towards one org, from their pseudonym (an Ed25519 did:key). */
 export function exportPublicKeyOf(subject: string): Uint8Array {
   return ed25519.utils.toMontgomery(publicKeyFromDid(subject));
