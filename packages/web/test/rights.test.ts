@@ -227,7 +227,7 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
     const section = page.getByRole('region', { name: /Example Insurance sent you your data: one record/ });
     await section.getByRole('button', { name: 'Download your data' }).click({ timeout: 20_000 });
     await section.getByText('complete: 1 of 1 records').waitFor({ timeout: 15_000 });
-    await section.getByText(/Automated decisions: your income, for credit checking/i).waitFor();
+    await section.getByText(/Automated decisions: your income, for credit/i).waitFor();
     await section.getByText('Transfers outside the EEA: none recorded.').waitFor();
     await expect(section.getByRole('link', { name: 'CSV file' }).getAttribute('download')).resolves.toMatch(/\.csv$/);
     const saved = page.waitForEvent('download');
