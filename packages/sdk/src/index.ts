@@ -6,6 +6,13 @@
  */
 
 export {
+  checkDataExport,
+  type DataExport,
+  dataExportToCsv,
+  type ExportCheck,
+  exportProblemText,
+} from '@custos/protocol/data-export';
+export {
   envelopeDigest,
   generateHpkeKeyPair,
   HPKE_SUITE,
@@ -53,6 +60,7 @@ export {
   type ContractSummary,
   contractTx,
 } from './actions/contracts.js';
+export type { WaitingExport } from './actions/customers.js';
 export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
 export type { AffectedSubjects, IncidentInput, IncidentNotifications, OrgIncidents } from './actions/incidents.js';
 export type {
@@ -113,6 +121,7 @@ export type {
 export { CustosClient, type CustosClientOptions } from './client.js';
 export { pseudonymsHeldBy } from './copies.js';
 export { customerTx } from './customer-tx.js';
+export { downloadDataExport, exportedRequest, type OpenedExport } from './data-export.js';
 export {
   type ApiErrorCode,
   CLIENT_ERROR_CODES,

@@ -258,6 +258,11 @@ export interface DataRequest {
   acknowledgedAt?: number;
   /** A human review of an automated decision (GDPR Art. 22(3)), once fulfilled: what the person decided. */
   reviewOutcome?: ReviewOutcome;
+  /**
+   * Access or export, once fulfilled with the data itself (ADR 0021): the SHA-256 of the envelope
+   * sealed to the customer's wallet and how many records it holds. Never a value.
+   */
+  export?: { digest: string; records: number };
 }
 
 /**
