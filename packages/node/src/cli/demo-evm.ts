@@ -43,7 +43,8 @@ export async function startDemoEvmSide(
   const close = peer.close;
   peer.close = () => {
     stopped = true;
-    return close().finally(() => evm?.stop());
+    // The loops first, so none of them reads from a chain that is gone.
+    return (evm?.stop() ?? Promise.resolve()).catch(() => {}).finally(close);
   };
   try {
     evm = await startDemoEvm({
