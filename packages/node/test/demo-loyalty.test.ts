@@ -13,7 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Peer, startPeer } from '../src/cli/peer.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';
 import { DEMO_EVM_MINT, type DemoEvm, startDemoEvm } from '../src/demo/evm-chain.js';
-import { joinDemoLoyalty, type LoyaltySwapInput, type LoyaltySwapResult, loyaltySwap } from '../src/demo/loyalty-swap.js';
+import {
+  joinDemoLoyalty,
+  type LoyaltySwapInput,
+  type LoyaltySwapResult,
+  loyaltySwap,
+} from '../src/demo/loyalty-swap.js';
 import { initHome } from '../src/home.js';
 import { httpEndpoint } from '../src/interop/endpoint.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
@@ -34,13 +39,20 @@ const state = <T>(key: string): T | undefined => {
 };
 /** Her grants to the retailer that cover her purchase history. */
 const purchaseGrants = () =>
-  (state<{ grants: { categories: string[]; share: boolean }[] }>(consentKey('retailer', input.customer.did))?.grants ?? [])
-    .filter((g) => g.categories.includes('pd:Purchase'));
+  (
+    state<{ grants: { categories: string[]; share: boolean }[] }>(consentKey('retailer', input.customer.did))?.grants ??
+    []
+  ).filter((g) => g.categories.includes('pd:Purchase'));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'custos-demo-loyalty-'));
   const home = join(dir, 'home');
-  initHome({ home, chainId: 'demo', orgs: ['bank', 'insurer', 'retailer'].map((id) => ({ id, name: id })), passphrase });
+  initHome({
+    home,
+    chainId: 'demo',
+    orgs: ['bank', 'insurer', 'retailer'].map((id) => ({ id, name: id })),
+    passphrase,
+  });
   peer = await startPeer({ home, passphrase, host: '127.0.0.1', port: 0, logger: false, operatorLog: false });
   await loadDemoCustomers({ node: peer.node, orgs: peer.orgs, home, passphrase });
   evm = await startDemoEvm({ node: peer.node, home, passphrase, orgSigners: peer.orgSigners });
@@ -88,7 +100,12 @@ describe("the demo's loyalty swap: consent and share on Custos, points on the EV
     });
     expect(s.stage).toBe('committed');
     expect(s.chains[0]).toMatchObject({ chainId: 'demo', reachable: true, record: { status: 'committed' } });
-    expect(s.evm[0]).toMatchObject({ participant: evm.participant, vote: 'YES', lock: 'committed', outcome: 'committed' });
+    expect(s.evm[0]).toMatchObject({
+      participant: evm.participant,
+      vote: 'YES',
+      lock: 'committed',
+      outcome: 'committed',
+    });
     expect(s.evm[0]?.prepareTx).toBe(committed.prepareTx);
     expect(s.evm[0]?.block).toBeGreaterThan(0);
     expect(s.evm[0]?.confirmations).toBeGreaterThanOrEqual(1);

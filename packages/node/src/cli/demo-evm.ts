@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { type DemoEvm, startDemoEvm } from '../demo/evm-chain.js';
 import { type DemoLoyaltySummary, runDemoLoyalty } from '../demo/loyalty-swap.js';
 import { cliCommand } from '../invocation.js';
+import { tokenStoreOf } from '../orgs/tokens.js';
 import type { Output } from './output.js';
 import type { Peer } from './peer.js';
-import { tokenStoreOf } from '../orgs/tokens.js';
 
 /** A one-day read token of the retailer's, for the banner's `xtx status` hint. */
 function statusToken(peer: Peer): string {

@@ -31,16 +31,16 @@ import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { evmMemberSetAt } from '../governance/evm-member-set.js';
 import { KEYS_DIR } from '../home.js';
+import { nodeEndpoint } from '../interop/endpoint.js';
+import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
+import { EvmDuties } from '../interop/evm/evm-duties.js';
+import { HardhatChain } from '../interop/evm/hardhat.js';
+import { EvmAttester, EvmDecisionSigner } from '../interop/evm/member-duties.js';
+import { Relayer } from '../interop/relayer.js';
 import { loadEvmKey, writeEvmKeystore } from '../keys/keystore.js';
 import { evmRegistrationBytes } from '../modules/evm.js';
 import { memberKey } from '../modules/member-state.js';
 import type { CustosNode } from '../node.js';
-import { nodeEndpoint } from '../interop/endpoint.js';
-import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
-import { HardhatChain } from '../interop/evm/hardhat.js';
-import { EvmDuties } from '../interop/evm/evm-duties.js';
-import { EvmAttester, EvmDecisionSigner } from '../interop/evm/member-duties.js';
-import { Relayer } from '../interop/relayer.js';
 
 /** The first EVM chain id of a demo home (Hardhat's own). */
 export const DEMO_EVM_FIRST_CHAIN_ID = 31337;
@@ -148,7 +148,13 @@ export async function startDemoEvm(o: DemoEvmOptions): Promise<DemoEvm> {
     const ep = nodeEndpoint(node);
     const attesters = orgs.map(
       (org) =>
-        new EvmAttester({ chain: ep, signer: o.orgSigners.get(org)!, rpcUrl: chain.rpcUrl, confirmations: 0, headEvery: 1 }),
+        new EvmAttester({
+          chain: ep,
+          signer: o.orgSigners.get(org)!,
+          rpcUrl: chain.rpcUrl,
+          confirmations: 0,
+          headEvery: 1,
+        }),
     );
     const signers = orgs.map(
       (org) => new EvmDecisionSigner({ chain: ep, signer: o.orgSigners.get(org)!, evmKey: evmKeys.get(org)! }),
@@ -215,7 +221,8 @@ async function memberEvmKey(o: DemoEvmOptions, org: string): Promise<Uint8Array>
   const { address, proof } = proveEvmKey(key, { chainId: o.node.chainId, member: org });
   const text = o.node.store.getState(memberKey(org));
   const member = text === undefined ? undefined : (JSON.parse(text) as { evmKey?: string });
-  if (member?.evmKey !== address) await submitOk(o.node, o.orgSigners.get(org)!, 'member.setEvmKey', { address, proof });
+  if (member?.evmKey !== address)
+    await submitOk(o.node, o.orgSigners.get(org)!, 'member.setEvmKey', { address, proof });
   return key;
 }
 
