@@ -108,11 +108,16 @@ describe.skipIf(!needsChromium(import.meta.url))('loyalty points for consent, bo
       .getByRole('link', { name: /Retailer/ })
       .first()
       .click();
-    // The Custos side: her consent and the share with the bank, each entry with its proof.
+    // The Custos side: her consent to share her purchases, and the cross-chain transaction that
+    // carried it and the share, in her timeline with its proof.
     await p
-      .getByText(/shared .*with Demo Bank|with Demo Bank/)
+      .getByText(/Cross-chain transaction completed/i)
       .first()
       .waitFor({ timeout: 30_000 });
+    await p
+      .getByText(/purchases/i)
+      .first()
+      .waitFor();
     await seesEvmLeg(p, 'The other side, on an EVM chain');
     await bothSizes(p, 'evm-legs-portal');
     await ctx.close();
