@@ -45,9 +45,8 @@ async function bothSizes(p: Page, name: string): Promise<void> {
 
 /** The EVM leg as a user reads it: points paid, the vote and outcome proven, the certificate checked here. */
 async function seesEvmLeg(p: Page, title: string): Promise<void> {
-  const leg = p.getByRole('region', { name: title });
+  const leg = p.getByRole('region', { name: title }).filter({ hasText: 'Paid on the EVM chain' });
   await leg.waitFor({ timeout: 30_000 });
-  await leg.getByText('Paid on the EVM chain').first().waitFor();
   await leg.getByText('Checked in this browser').waitFor();
   expect(await leg.textContent()).toMatch(/Yes: the tokens are locked, in EVM block \d+/);
 }
@@ -62,7 +61,7 @@ beforeAll(async () => {
   // The node's URL from the banner, the loyalty swap's id from the EVM part's lines after it.
   [url, xtxId] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`the demo's EVM part did not finish: ${out}`)), 150_000);
+    const timer = setTimeout(() => reject(new Error(`the demo's EVM part did not finish: ${out}`)), 240_000);
     const seen = () => {
       const u = /listening on (http:\/\/[^\s]+)/.exec(out);
       const x = /xtx status ([0-9a-f]{64})/.exec(out);
@@ -82,7 +81,7 @@ beforeAll(async () => {
     demo.on('exit', (code) => reject(new Error(`custos demo exited with ${code}: ${out}`)));
   });
   browser = await launchChromium();
-}, 180_000);
+}, 270_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -119,6 +118,11 @@ describe.skipIf(!needsChromium(import.meta.url))('loyalty points for consent, bo
       .first()
       .waitFor();
     await seesEvmLeg(p, 'The other side, on an EVM chain');
+    // The first try, which the token refused: nothing moved on either side.
+    const refused = p
+      .getByRole('region', { name: 'The other side, on an EVM chain' })
+      .filter({ hasText: 'Returned on the EVM chain' });
+    expect(await refused.textContent()).toMatch(/No: the token refused the transfer/);
     await bothSizes(p, 'evm-legs-portal');
     await ctx.close();
   }, 120_000);

@@ -89,15 +89,15 @@ export async function startDemoEvm(o: DemoEvmOptions): Promise<DemoEvm> {
   const { node } = o;
   const orgs = [...o.orgSigners.keys()].filter((id) => node.genesis.members.some((m) => m.id === id));
   if (orgs.length === 0) throw new NodeError('BAD_REQUEST', 'this node holds no member keys: no EVM side');
-  const evmKeys = new Map<string, Uint8Array>();
-  for (const org of orgs) evmKeys.set(org, await memberEvmKey(o, org));
-
   const registered = node.store.listState('evmp/', undefined, 1000).length;
   const chain = await HardhatChain.start({
     chainId: DEMO_EVM_FIRST_CHAIN_ID + registered,
     ...(o.logFile === undefined ? {} : { logFile: o.logFile }),
   });
   try {
+    // The members' keys once the chain is up: a demo without Hardhat leaves the ledger as it was.
+    const evmKeys = new Map<string, Uint8Array>();
+    for (const org of orgs) evmKeys.set(org, await memberEvmKey(o, org));
     const viemChain = defineChain({
       id: chain.chainId,
       name: 'custos-demo',
