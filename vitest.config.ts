@@ -18,6 +18,8 @@ const INTEGRATION = [
   'packages/node/test/contract-data.test.ts',
   // the demo load with its contracts (three scrypt wallet exports, ~60 blocks)
   'packages/node/test/demo-contracts-load.test.ts',
+  // the demo's loyalty swap: a listening server and a Hardhat chain
+  'packages/node/test/demo-loyalty.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

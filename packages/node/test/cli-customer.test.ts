@@ -467,7 +467,10 @@ describe('customer and org CLI', () => {
 describe('demo customers', () => {
   it('`custos demo` loads them on a fresh chain; their wallets open and their histories verify', async () => {
     const demoHome = join(tmp.dir, 'demo');
-    const { child, match } = await serve(['demo', '--home', demoHome, '--port', '0', '--json'], /^(\{.*\})$/m);
+    const { child, match } = await serve(
+      ['demo', '--no-evm', '--home', demoHome, '--port', '0', '--json'],
+      /^(\{.*\})$/m,
+    );
     const doc = JSON.parse(match[1]!);
     expect(doc.customers.customers.map((c: { id: string }) => c.id)).toEqual(['ada', 'grace', 'alan']);
     expect(doc.customers).toMatchObject({ requests: 3, shares: 1 });

@@ -135,6 +135,7 @@ export {
   type SubjectReport,
   type VerifiedSubjectReport,
   verifySubjectReport,
+  xtxOpBodies,
 } from './subject-report.js';
 export {
   type BuildTxOptions,

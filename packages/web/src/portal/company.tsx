@@ -4,9 +4,11 @@
  */
 import { verifyConsentReceipt } from '@custos/protocol/consent';
 import { nobleVerifier } from '@custos/protocol/crypto';
+import type { SignedTx } from '@custos/protocol/ledger';
 import { signedBy, type Wallet } from '@custos/sdk';
 import { automatedText, lower, lowerLabels, orgName, recordDates, recordSentence } from '@custos/sdk/views';
 import { useState } from 'react';
+import { EvmLegs, xtxIdFrom } from '../explorer/xtx-evm.js';
 import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, downloadJson } from '../lib/format.js';
 import { Link } from '../lib/router.js';
@@ -321,12 +323,21 @@ function Timeline({ v, data }: { v: OrgView; data: PortalData }) {
                   ) : null}
                   <EventProof view={v} txId={e.txId} trust={data.ctx.trust} />
                 </p>
+                {e.type === 'xtx.finalize' && <CrossChainLegs tx={e.tx} height={v.history.height} />}
               </li>
             );
           })}
         </ol>
       )}
     </section>
+  );
+}
+
+/** The EVM side of a cross-chain transaction she took part in (the loyalty points of the demo). */
+function CrossChainLegs({ tx, height }: { tx: SignedTx; height: number }) {
+  const id = xtxIdFrom(tx);
+  return id === undefined ? null : (
+    <EvmLegs xtxId={id} refresh={height} title="The other side, on an EVM chain" level={3} />
   );
 }
 
