@@ -26,6 +26,8 @@ interface EvmVote {
 
 interface EvmDecision {
   participant: string;
+  /** The planned leg's hash: the lock the members' signatures decide (decision digest v2). */
+  legHash: string;
   commit: boolean;
   epoch: number;
   threshold: number;
@@ -95,7 +97,13 @@ export async function loadEvmLegs(xtxId: string, signal: AbortSignal): Promise<E
     try {
       verifyEvmCertificate(
         { chainId: evmChainId, contract },
-        { xtxId, commit: d.commit, epoch: d.epoch, signatures: d.signatures.map((s) => s.signature as `0x${string}`) },
+        {
+          xtxId,
+          legHash: d.legHash,
+          commit: d.commit,
+          epoch: d.epoch,
+          signatures: d.signatures.map((s) => s.signature as `0x${string}`),
+        },
         members,
       );
       return { ok: true };
