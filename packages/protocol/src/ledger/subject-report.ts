@@ -141,8 +141,13 @@ export function verifySubjectReport(
       const a = inner as Record<string, unknown>;
       refs.push(a.record, ...(Array.isArray(a.records) ? a.records : []));
     }
+    // An authorised agent's request.open is signed by the agent: the request it opened (its id is the
+    // transaction's) is the subject's, as its proven state says.
     const concerns =
-      signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
+      signer === subject ||
+      args.subject === subject ||
+      refs.some((x) => typeof x === 'string' && ids.has(x)) ||
+      (type === 'request.open' && ids.has(entry.txId));
     if (!concerns) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
   }
   let complete = set.members.every(
