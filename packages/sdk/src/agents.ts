@@ -5,12 +5,7 @@
  * with its own key; and the wallet answers an org's link challenge with its pairwise key.
  */
 
-import {
-  type DelegationCredential,
-  delegationId,
-  issueDelegation,
-  linkMessage,
-} from '@custos/protocol/consent';
+import { type DelegationCredential, delegationId, issueDelegation, linkMessage } from '@custos/protocol/consent';
 import { didFromPublicKey, type Signer } from '@custos/protocol/crypto';
 import { toBase64url } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
