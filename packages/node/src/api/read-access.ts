@@ -217,7 +217,10 @@ function scopeOf(key: string): KeyScope {
   if (ns !== undefined && owner !== undefined && parts.length >= 3 && owner !== '') {
     if (ORG_STATE_NAMESPACES.includes(ns)) {
       // consent/<org>/<did>, pref/<org>/<did> and agentrev/<org>/<did>/<id> name the subject in the key.
-      const subject = (ns === 'consent' || ns === 'pref' || ns === 'agentrev') && rest !== undefined && rest !== '' ? rest : undefined;
+      const subject =
+        (ns === 'consent' || ns === 'pref' || ns === 'agentrev') && rest !== undefined && rest !== ''
+          ? rest
+          : undefined;
       return { kind: 'org', org: owner, ...(subject === undefined ? {} : { subject }) };
     }
   }

@@ -166,16 +166,19 @@ export function Agents({ v, data, wallet, action }: { v: OrgView; data: PortalDa
       const r = await client.submitAndWait(revokeAgentTx(wallet, chainId, v.org, delegation));
       if (r.code !== 'OK') throw new RefusedError(r);
     });
-  const ids = new Set<string>();
-  const rows = [
-    ...grants.map((g) => ({
-      id: delegationId(g),
+  const rows = new Map<string, { id: string; agent: string; until?: string; kinds?: string[] }>();
+  for (const g of grants) {
+    const gid = delegationId(g);
+    rows.set(gid, {
+      id: gid,
       agent: g.credentialSubject.id,
       until: g.validUntil,
       kinds: g.credentialSubject.requestKinds,
-    })),
-    ...byAgent.map((r) => ({ id: r.agent!.delegation, agent: r.agent!.key, until: undefined, kinds: undefined })),
-  ].filter((r) => (ids.has(r.id) ? false : (ids.add(r.id), true)));
+    });
+  }
+  for (const r of byAgent) {
+    if (!rows.has(r.agent!.delegation)) rows.set(r.agent!.delegation, { id: r.agent!.delegation, agent: r.agent!.key });
+  }
   return (
     <section className="card" aria-labelledby="agents-title">
       <h2 id="agents-title">Authorised agents</h2>
@@ -196,9 +199,9 @@ export function Agents({ v, data, wallet, action }: { v: OrgView; data: PortalDa
           ))}
         </ul>
       )}
-      {rows.length > 0 && (
+      {rows.size > 0 && (
         <ul className="plain-list item-list" aria-label="Your permissions">
-          {rows.map((g) => (
+          {[...rows.values()].map((g) => (
             <li key={g.id} className="row">
               <span className="small">
                 Agent <code>{g.agent.slice(0, 24)}…</code>

@@ -10,7 +10,7 @@ import { useState } from 'react';
 import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, downloadJson } from '../lib/format.js';
 import { Link } from '../lib/router.js';
-import { Avatar, Badge, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
+import { Badge, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
 import {
   CONSENT_DAYS,
   consentNotice,
