@@ -111,7 +111,7 @@ describe('authorised agents', () => {
     expect(report.events.some((e) => e.entry.txId === r.txId)).toBe(true);
   });
 
-  it('refuses a forged credential, another org, another agent and a kind it does not allow', async () => {
+  it('trust #19: refuses a forged credential, another org, another agent and a kind it does not allow', async () => {
     const vc = grantAgent(wallet, 'test', 'bank', agentDid, ['access']);
     const forged = { ...vc, credentialSubject: { ...vc.credentialSubject, requestKinds: ['access', 'erase'] } };
     const cases = [
@@ -146,7 +146,7 @@ describe('authorised agents', () => {
     expect(r.detail).toMatch(/another org, not insurer/);
   });
 
-  it('refuses an expired credential and one the customer revoked on the ledger', async () => {
+  it('trust #19: refuses an expired credential and one the customer revoked on the ledger', async () => {
     const old = grantAgent(wallet, 'test', 'bank', agentDid, ['access'], { now: Date.now() - 3 * DAY, days: 1 });
     const expired = await anon.submitAndWait(
       agentRequestTx(agent, 'test', old, { kind: 'access', jurisdiction: 'GDPR' }),
@@ -213,7 +213,7 @@ describe('linking an account with a signed challenge', () => {
     expect(JSON.stringify(api.node.store.getTx(r.txId))).not.toContain('acct-1042');
   });
 
-  it('refuses a forged signature, a replayed challenge, an expired one and another org’s', async () => {
+  it('trust #19: refuses a forged signature, a replayed challenge, an expired one and another org’s', async () => {
     const forged = await bank.linkChallenge('bank', 'acct-7');
     const other = Wallet.create({ signerFactory: nativeSigner });
     const wrong = { ...answerLinkChallenge(other, 'test', 'bank', forged.challenge), subject: pseudonym };
