@@ -78,6 +78,21 @@ export type { ExecuteBody, RectificationInput } from './actions/request-steps.js
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
+export {
+  AGENT_REQUEST_KINDS,
+  type AgentRequestKind,
+  agentRequestTx,
+  answerLinkChallenge,
+  type Delegation,
+  type DelegationCredential,
+  DelegationError,
+  delegationId,
+  grantAgent,
+  type LinkChallenge,
+  linkMessage,
+  revokeAgentTx,
+  verifyDelegation,
+} from './agents.js';
 export type {
   AccessResult,
   BatchItem,

@@ -11,6 +11,7 @@ import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
 import { orgGppRoutes } from './routes-org-gpp.js';
 import { orgIncidentRoutes } from './routes-org-incidents.js';
+import { orgLinkRoutes } from './routes-org-links.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRectifyRoutes } from './routes-org-rectify.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
@@ -33,6 +34,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgTokenRoutes, { orgs });
   await app.register(orgRectifyRoutes, { orgs });
   await app.register(orgGppRoutes, { orgs });
+  await app.register(orgLinkRoutes, { orgs });
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */

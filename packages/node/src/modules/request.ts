@@ -18,6 +18,7 @@ import {
   type RequestKind,
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { agentSubject } from './agent.js';
 import {
   addBusinessDays,
   addDays,
@@ -168,12 +169,16 @@ function openRequest(ctx: ExecContext, args: Args): DataRequest {
 export const requestModule: Module = {
   name: 'request',
   actions: {
-    /** The customer asks an org to act on their rights. */
+    /**
+     * The customer asks an org to act on their rights; or an authorised agent does, signing with its
+     * own key and carrying the customer's delegation credential (`delegation`, checked in agent.ts).
+     */
     open(ctx: ExecContext, args: Args) {
-      arg.only(args, ['org', 'kind', 'jurisdiction', 'records']);
-      const subject = signerSubject(ctx);
+      arg.only(args, ['org', 'kind', 'jurisdiction', 'records', 'delegation']);
       const org = orgArg(ctx, args, 'org');
       const kind = arg.oneOf(args, 'kind', REQUEST_KINDS);
+      const byAgent = args.delegation === undefined ? undefined : agentSubject(ctx, args.delegation, org, kind);
+      const subject = byAgent?.subject ?? signerSubject(ctx);
       const jurisdiction = arg.oneOf(args, 'jurisdiction', JURISDICTIONS);
       const records = args.records === undefined ? [] : arg.strList(args, 'records', 64, 64, /^[0-9a-f]{64}$/);
       for (const id of records) {
@@ -199,6 +204,7 @@ export const requestModule: Module = {
         reason: null,
         records,
         ...(ackDeadline === undefined ? {} : { ackDeadline }),
+        ...(byAgent === undefined ? {} : { agent: byAgent.agent }),
       };
       ctx.put(requestKey(org, ctx.txId), r);
       addSubjectItem(ctx, subject, requestKey(org, ctx.txId));

@@ -263,6 +263,12 @@ export interface DataRequest {
    * sealed to the customer's wallet and how many records it holds. Never a value.
    */
   export?: { digest: string; records: number };
+  /**
+   * Opened by an authorised agent (CCPA regulations 7063) with the customer's delegation credential:
+   * the agent's did:key and the credential's id (what `agent.revoke` names). Absent when the
+   * customer opened it.
+   */
+  agent?: { key: string; delegation: string };
 }
 
 /**

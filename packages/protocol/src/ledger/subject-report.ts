@@ -127,7 +127,7 @@ export function verifySubjectReport(
     if (m !== null && (f.value as { subject?: unknown } | null)?.subject === subject) ids.add(m[2] as string);
   }
   /** Signed by the subject, naming it, or about one of its records, requests or corrections. */
-  const concerns = (body: { signer: string; type: string; args: Record<string, unknown> }): boolean => {
+  const concerns = (body: { signer: string; type: string; args: Record<string, unknown> }, txId: string): boolean => {
     const { signer, type, args } = body;
     const refs: unknown[] = [
       args.record,
@@ -142,12 +142,21 @@ export function verifySubjectReport(
       const a = inner as Record<string, unknown>;
       refs.push(a.record, ...(Array.isArray(a.records) ? a.records : []));
     }
-    return signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
+    // An authorised agent's request.open is signed by the agent: the request it opened (its id is the
+    // transaction's) is the subject's, as its proven state says.
+    return (
+      signer === subject ||
+      args.subject === subject ||
+      refs.some((x) => typeof x === 'string' && ids.has(x)) ||
+      (type === 'request.open' && ids.has(txId))
+    );
   };
   for (const { tx, entry } of events) {
     // A cross-chain transaction's prepare and finalize are filed under the subjects of the operations
     // it carries (a customer's consent, a share of her record): one of them must concern her.
-    const ok = concerns(tx.body) || (tx.body.type.startsWith('xtx.') && xtxOpBodies(tx.body.args.xtx).some(concerns));
+    const ok =
+      concerns(tx.body, entry.txId) ||
+      (tx.body.type.startsWith('xtx.') && xtxOpBodies(tx.body.args.xtx).some((b) => concerns(b, entry.txId)));
     if (!ok) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
   }
   let complete = set.members.every(

@@ -93,6 +93,7 @@ const TYPES: Record<string, string> = {
   'incident.close': 'Data breach closed',
   'request.reject': 'Request refused',
   'request.lift': 'Restriction lifted',
+  'agent.revoke': 'Authorised agent revoked',
   'request.step': 'Request step recorded',
   'retention.run': 'Retention run recorded',
   'member.update': 'Member details updated',

@@ -63,7 +63,10 @@ export function Requests({
           {v.requests.map((r) => (
             <li key={r.id}>
               <p className="fact-line row">
-                <strong>You asked for {requestNoun(r.kind)}</strong>
+                <strong>
+                  {r.agent === undefined ? 'You' : 'Your authorised agent'} asked for {requestNoun(r.kind)}
+                </strong>
+                {r.agent !== undefined && <Badge tone="accent">By authorised agent</Badge>}
                 {r.status === 'open' && !r.overdue && (
                   <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
                 )}
