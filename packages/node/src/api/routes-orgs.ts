@@ -18,6 +18,7 @@ import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgRiskRoutes } from './routes-org-risk.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
+import { rectifyInboxRoutes } from './routes-rectify-inbox.js';
 
 /** The routes of one org, under `/v1/orgs/:org`: refused with 404 for an org whose keys this node does not hold. */
 const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
@@ -48,5 +49,7 @@ export const orgRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => 
     async () => ({ local: orgs.localOrgs() }),
   );
   await app.register(receiptRoutes, { orgs });
+  // The inbox of corrections: on every peer, for any org (another member's peer relays).
+  await app.register(rectifyInboxRoutes, { orgs, prefix: '/v1/orgs/:org' });
   await app.register(orgScope, { orgs, prefix: '/v1/orgs/:org' });
 };

@@ -37,14 +37,24 @@ export function rotateHpkeKey(
   return t.json('POST', `${base(org)}/hpke/rotate`, {}, opts, true);
 }
 
-/** `POST /v1/orgs/{org}/inbox/{id}`: the envelope of the pending `rectify.send` `id`. */
+/** A peer that does not hold the org's keys kept the envelope for the org's own node to fetch (202). */
+export interface RelayedCorrection {
+  code: 'RELAYED';
+  txId: string;
+}
+
+/**
+ * `POST /v1/orgs/{org}/inbox/{id}`: the envelope of the pending `rectify.send` `id`. The org's own
+ * node answers `rectify.apply`'s commit; another member's peer answers `RELAYED` (the org's node
+ * fetches it from there and applies it: watch the item's status).
+ */
 export function deliverCorrection(
   t: Transport,
   org: string,
   id: string,
   envelope: RectifyEnvelope,
   opts?: CallOptions,
-): Promise<CommitResult> {
+): Promise<CommitResult | RelayedCorrection> {
   return t.json('POST', `${base(org)}/inbox/${checkTxId(id)}`, envelope, opts, true);
 }
 
