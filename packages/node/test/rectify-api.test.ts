@@ -354,6 +354,17 @@ describe('incorrect data', () => {
     const item = state<Rectification>(`rectify/bank/${flag.txId}`);
     expect(item).toMatchObject({ kind: 'flag', reason: 'inaccurate', status: 'pending' });
     expect(item.deadline).toBe(addDays(item.openedAt, 45));
+    // The deadline is extended once, for a code (CCPA 1798.130: to 90 days), and the customer reads why.
+    const extend = (reason: string) =>
+      call('POST', `/v1/orgs/bank/rectifications/${flag.txId}/extend`, 'bank', { reason });
+    expect((await extend('busy')).status).toBe(400);
+    expect((await extend('complexity')).body.code).toBe('OK');
+    expect(state<Rectification>(`rectify/bank/${flag.txId}`)).toMatchObject({
+      deadline: addDays(item.openedAt, 90),
+      originalDeadline: item.deadline,
+      extensionReason: 'complexity',
+    });
+    expect((await extend('number-of-requests')).body.code).toBe('CONFLICT');
     // A flag carries no value: the inbox refuses anything for it.
     const explained = await call('POST', `/v1/orgs/bank/rectifications/${flag.txId}/explain`, 'bank', {
       reason: 'accurate-verified',

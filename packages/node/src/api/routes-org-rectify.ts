@@ -6,7 +6,7 @@
  * data in: never log or echo a value or an envelope.
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import { EXPLAIN_REASONS, isRectificationOverdue } from '@custos/protocol/ledger';
+import { EXPLAIN_REASONS, EXTEND_REASONS, isRectificationOverdue } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { limitOf, pageQuery } from './org-pages.js';
@@ -100,6 +100,26 @@ export const orgRectifyRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     async (request) => {
       const { org, id } = request.params;
       return service.explain(org, id, request.body.reason);
+    },
+  );
+
+  app.post(
+    '/rectifications/:id/extend',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Extend the deadline',
+          "Extends the item's deadline once, before it passes, for a reason code (`rectify.extend`; GDPR Art. 12(3): to three months from receipt; CCPA 1798.130: to 90 days). The customer sees the reason.",
+        ),
+        params: ORG_ID_PARAMS,
+        body: closed({ reason: stringEnum(EXTEND_REASONS) }),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      return service.extend(org, id, request.body.reason);
     },
   );
 

@@ -31,7 +31,7 @@ import {
   type RectifyEnvelope,
 } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import type { DataRecord } from '../modules/data.js';
@@ -301,6 +301,14 @@ export class RectifyService {
       throw new NodeError('CONFLICT', `item ${id} carries the customer's own value: it is applied from the inbox`);
     }
     return this.applyValue(org, r, value);
+  }
+
+  /** The org extends the item's deadline once, for a reason code (`rectify.extend`, Art. 12(3)). */
+  async extend(org: string, id: string, reason: ExtendReason): Promise<CommitResult> {
+    this.pending(org, id);
+    const result = await this.orgs.submit(org, 'rectify.extend', { item: id, reason });
+    this.log({ event: 'rectify-extend', org, item: id, code: result.code });
+    return result;
   }
 
   /** The org keeps the record as it is, for a reason code (`rectify.explain`). */

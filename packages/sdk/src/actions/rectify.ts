@@ -5,7 +5,7 @@
  */
 import type { RectifyEnvelope } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type { CommitResult, PageQuery } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
@@ -77,6 +77,27 @@ export function explainRectification(
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/explain`, { reason }, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/rectifications/{id}/extend`: the deadline extended once (Art. 12(3)). */
+export function extendRectification(
+  t: Transport,
+  org: string,
+  id: string,
+  reason: ExtendReason,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/extend`, { reason }, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/inbox/{id}`: a correction relayed by this peer, for the org's own node (member key). */
+export function relayedCorrection(
+  t: Transport,
+  org: string,
+  id: string,
+  opts?: CallOptions,
+): Promise<{ envelope: RectifyEnvelope }> {
+  return t.json('GET', `${base(org)}/inbox/${checkTxId(id)}`, undefined, opts);
 }
 
 /** `POST /v1/orgs/{org}/rectifications/{id}/correct`. */
