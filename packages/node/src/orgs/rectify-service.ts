@@ -181,8 +181,18 @@ export class RectifyService {
       this.log({ event: 'rectify-relay', org, item: id });
       return { code: 'RELAYED', txId: id };
     }
-    return this.applyEnvelope(org, r, env);
+    // Being received: `resume` leaves it to this delivery, which answers the customer.
+    const key = `${org}/${id}`;
+    this.receiving.add(key);
+    try {
+      return await this.applyEnvelope(org, r, env);
+    } finally {
+      this.receiving.delete(key);
+    }
   }
+
+  /** Deliveries being applied now (resume skips them). */
+  private readonly receiving = new Set<string>();
 
   /** The envelope this peer keeps for a pending correction of `org` (for the org's node), or undefined. */
   relayed(org: string, id: string): RectifyEnvelope | undefined {
@@ -331,6 +341,7 @@ export class RectifyService {
       .all(org, org) as { item: string }[];
     let n = 0;
     for (const { item } of rows) {
+      if (this.receiving.has(`${org}/${item}`) || this.inFlight.has(`${org}/${item}`)) continue;
       const r = this.item(org, item);
       if (r === undefined || r.status !== 'pending') {
         this.settle(org, item);
