@@ -41,6 +41,8 @@ const INTEGRATION = [
   'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
   'packages/node/test/connectors-http.test.ts',
+  // a customer's correction across two peers on etcd: relayed by one, fetched and applied by the org's
+  'packages/node/test/rectify-consortium.test.ts',
   // the customer's corrections through the API: dozens of ledger commits and HPKE seals (4 s)
   'packages/node/test/rectify-api.test.ts',
   // the customer's data export through the API: a vault, HPKE seals and a verified history (10 s)

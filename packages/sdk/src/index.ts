@@ -73,7 +73,7 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
-export type { OrgHpkeKeys, RectificationsPage } from './actions/rectify.js';
+export type { OrgHpkeKeys, RectificationsPage, RelayedCorrection } from './actions/rectify.js';
 export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';

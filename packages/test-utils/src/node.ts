@@ -12,6 +12,7 @@ import {
   createServer,
   type Genesis,
   LocalKms,
+  type LocalOrg,
   listen,
   makeGenesis,
   nativeSigner,
@@ -195,6 +196,8 @@ export interface TestPeer {
   node: CustosNode;
   app?: FastifyInstance;
   url?: string;
+  /** The org service, when the peer was opened with `orgs`. */
+  orgs?: OrgService;
 }
 
 export interface PeerOptions {
@@ -211,6 +214,8 @@ export interface PeerOptions {
   log?: (message: string) => void;
   /** Serve the HTTP API on a free loopback port (rate limits off). */
   http?: boolean;
+  /** The orgs whose keys and vaults this peer holds: serves their /v1/orgs routes. */
+  orgs?: LocalOrg[];
 }
 
 /**
@@ -236,8 +241,9 @@ export class TestPeers {
       ...(opts.log === undefined ? {} : { log: opts.log }),
     });
     const peer: TestPeer = { node };
+    if (opts.orgs !== undefined) peer.orgs = new OrgService(node, opts.orgs);
     if (opts.http === true) {
-      peer.app = createServer(node, { rateLimit: false });
+      peer.app = createServer(node, { rateLimit: false, ...(peer.orgs === undefined ? {} : { orgs: peer.orgs }) });
       peer.url = await listen(peer.app, { port: 0 });
     }
     this.live.push(peer);
@@ -249,6 +255,7 @@ export class TestPeers {
     const i = this.live.indexOf(peer);
     if (i >= 0) this.live.splice(i, 1);
     await peer.app?.close();
+    peer.orgs?.stop();
     await peer.node.close();
   }
 

@@ -19,6 +19,7 @@ import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgRiskRoutes } from './routes-org-risk.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
+import { rectifyInboxRoutes } from './routes-rectify-inbox.js';
 import { subjectExportRoutes } from './routes-subject-exports.js';
 
 /** The routes of one org, under `/v1/orgs/:org`: refused with 404 for an org whose keys this node does not hold. */
@@ -52,5 +53,7 @@ export const orgRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => 
   );
   await app.register(receiptRoutes, { orgs });
   await app.register(subjectExportRoutes, { orgs });
+  // The inbox of corrections: on every peer, for any org (another member's peer relays).
+  await app.register(rectifyInboxRoutes, { orgs, prefix: '/v1/orgs/:org' });
   await app.register(orgScope, { orgs, prefix: '/v1/orgs/:org' });
 };

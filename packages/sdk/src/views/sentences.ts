@@ -144,6 +144,8 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} applied the correction of ${your} data`;
     case 'rectify.explain':
       return `${who} kept ${your} data as it was (${str('reason')})`;
+    case 'rectify.extend':
+      return `${who} extended the deadline of ${your} correction: ${extendReasonText(str('reason'))}`;
     case 'data.erased': {
       const cats = [
         ...new Set(
