@@ -64,6 +64,9 @@ const PUBLIC_ROUTES = new Set([
   // An org's inbox for the customer's sealed corrections (ADR 0018): it takes only the envelope whose
   // SHA-256 a pending rectify.send of that org holds, once; rectify-api.test.ts refuses the others.
   'POST /v1/orgs/:org/inbox/:id',
+  // Linking a customer's account: the answer to a one-time challenge of the org's node, signed by the
+  // pseudonym's key, is the proof; agents-api.test.ts refuses forged, replayed, expired and other orgs' answers.
+  'POST /v1/orgs/:org/links',
   // The portal's passkeys (ADR 0016): not RFC 9421. A ceremony is authenticated by its WebAuthn
   // answer to a single-use challenge, recovery by the code's authenticator, and the `me` routes by
   // a passkey session (Bearer); passkeys.test.ts refuses each without them.

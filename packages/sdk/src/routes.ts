@@ -105,6 +105,9 @@ export const SDK_ROUTES = {
   'DELETE /v1/passkeys/me/passkeys/{id}': 'passkeyRemove',
   'PUT /v1/passkeys/me/recovery': 'passkeySetRecovery',
   'POST /v1/passkeys/me/device-links': 'passkeyDeviceLink',
+  'POST /v1/orgs/{org}/links/challenge': 'linkChallenge',
+  'POST /v1/orgs/{org}/links': 'answerLink',
+  'GET /v1/orgs/{org}/links/{account}': 'linkedAccount',
   // operations and reference
   'GET /healthz': 'health',
   'GET /readyz': 'ready',
