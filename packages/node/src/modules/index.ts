@@ -1,5 +1,6 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
+import { ageModule } from './age.js';
 import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
@@ -25,6 +26,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   optoutModule,
   objectionModule,
   gppModule,
+  ageModule,
   dataModule,
   requestModule,
   datamapModule,
