@@ -41,4 +41,6 @@ export const RESULT_CODE_MEANING: Record<ResultCode, string> = {
     'The contract is paused by its members (emergency pause); calls are refused until a resume proposal is executed.',
   CONTRACT_NOT_ACTIVE:
     'No contract with this id is active at this height: it is only proposed, removed, activates at a later height, or does not exist (`custos contract list`).',
+  PARENTAL_CONSENT_REQUIRED:
+    "The customer is a child: a use on consent below the member state's GDPR Art. 8 age, or a sale or share under 13 (CCPA 1798.120(c)), needs a consent given by a parent or guardian (`parental` on `consent.grant`: the registered guardian key's signature, or the org's verification code and evidence).",
 };

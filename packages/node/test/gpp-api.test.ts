@@ -105,6 +105,34 @@ describe('GPP through the API', () => {
   });
 });
 
+describe('sensitive data and age bands through the API', () => {
+  it("the customer's limit and the age band the org verified change what the ad stack is told", async () => {
+    const wallet = Wallet.create({ signerFactory: nativeSigner });
+    const signer = wallet.relationship('test', 'bank').signer;
+    const did = didFromPublicKey(signer.publicKey);
+    const limit = signTx({ chainId: 'test', type: 'optout.set', args: { org: 'bank', kinds: ['sensitive'] } }, signer);
+    expect((await anon.submitAndWait(limit)).code).toBe('OK');
+    expect((await bank.emittedGpp('bank', did)).choices).toMatchObject({ sale: false, sensitive: true });
+    const evidence = { method: 'id-document' as const, digest: 'ee'.repeat(32) };
+    const r = await bank.recordAge('bank', { subject: did, band: '13-15', memberState: 'FR', evidence });
+    expect(r.code).toBe('OK');
+    const out = await bank.emittedGpp('bank', did);
+    expect(out.age).toEqual({ band: '13-15', by: 'org', memberState: 'FR' });
+    // Under 16 and no opt-in as a minor: the ad stack reads sale and sharing as opted out.
+    expect(out.choices).toMatchObject({ sale: true, share: true, sensitive: true });
+    // Bad input is refused before the ledger, saying what was expected; the band stays.
+    const bad = await bank
+      .recordAge('bank', { subject: did, band: 'child' as '13-15', evidence })
+      .catch((e: unknown) => e);
+    expect((bad as CustosApiError).code).toBe('BAD_REQUEST');
+    expect((bad as Error).message).toMatch(/band/);
+    // The customer cannot undo the band the org verified.
+    const adult = signTx({ chainId: 'test', type: 'age.set', args: { org: 'bank', band: 'adult' } }, signer);
+    expect((await anon.submitAndWait(adult)).code).toBe('CONFLICT');
+    expect((await bank.emittedGpp('bank', did)).age?.band).toBe('13-15');
+  });
+});
+
 describe('GPC as evidence', () => {
   it('trust #18: GPC evidence holds the request id and route, never the address or the user agent', async () => {
     const wallet = Wallet.create({ signerFactory: nativeSigner });

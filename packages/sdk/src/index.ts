@@ -23,6 +23,11 @@ export {
   sealRectification,
 } from '@custos/protocol/hpke';
 export {
+  AGE_BANDS,
+  AGE_EVIDENCE,
+  type AgeBand,
+  type AgeEvidence,
+  ART8_AGES,
   ERASURE_EXCEPTIONS,
   type ErasureException,
   type ErasureExceptionEntry,
@@ -33,7 +38,9 @@ export {
   type HpkeKeyEntry,
   isRectificationOverdue,
   memberSetOf,
+  type ParentalConsent,
   type Rectification,
+  signParentalConsent,
 } from '@custos/protocol/ledger';
 export {
   type ExportOptions,

@@ -89,6 +89,7 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/rectifications/{id}/extend': 'extendRectification',
   'POST /v1/orgs/{org}/rectifications/{id}/correct': 'correctFlagged',
   'POST /v1/orgs/{org}/gpp': 'recordGpp',
+  'POST /v1/orgs/{org}/age': 'recordAge',
   'GET /v1/orgs/{org}/gpp/{subject}': 'emittedGpp',
   'GET /v1/orgs/{org}/gpc-evidence': 'gpcEvidence',
   'GET /v1/subjects/{did}/gpc-evidence': 'subjectGpcEvidence',

@@ -4,7 +4,7 @@
  * apart so the client stays one screenful per route group. See `actions/signals.ts`.
  */
 
-import { emittedGpp, gpcEvidence, recordGpp, subjectGpcEvidence } from './actions/signals.js';
+import { emittedGpp, gpcEvidence, recordAge, recordGpp, subjectGpcEvidence } from './actions/signals.js';
 import { answerLink, linkChallenge, linkedAccount } from './agents.js';
 import { PasskeyCalls } from './passkey-calls.js';
 import type { CallOptions } from './transport/http.js';
@@ -13,6 +13,11 @@ export abstract class SignalCalls extends PasskeyCalls {
   /** Records a GPP string the org's banner collected for `subject` (org key or token): its opt-outs apply at once. */
   recordGpp(org: string, subject: string, gpp: string, opts?: CallOptions) {
     return recordGpp(this.transport(), org, subject, gpp, opts);
+  }
+
+  /** Records the age band the org verified for `subject`, with its evidence (`age.set` signed by the org). */
+  recordAge(org: string, body: Parameters<typeof recordAge>[2], opts?: CallOptions) {
+    return recordAge(this.transport(), org, body, opts);
   }
 
   /** The GPP string for the org's ad stack from the customer's current choices. */

@@ -2,8 +2,9 @@
  * Consent signals in a real browser (issue 17, part 3): a customer whose browser sends Global
  * Privacy Control sees the evidence of each opt-out it caused in the portal (request id, route,
  * ledger transaction); the company sees the same rows in its console's "Consent signals", and the
- * GPP string for its ad stack equal to the IAB reference string its banner recorded. Screenshots at
- * desktop and phone size; axe finds no serious or critical violation.
+ * GPP string for its ad stack equal to the IAB reference string its banner recorded; the customer's
+ * switch limiting the use of their sensitive data and their age band (issue 19), shown in the
+ * console. Screenshots at desktop and phone size; axe finds no serious or critical violation.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -159,5 +160,49 @@ describe.skipIf(!needsChromium(import.meta.url))('consent signals in a browser',
     const out = await bank.emittedGpp('bank', bankDid);
     expect(out.choices.consented).toEqual(['dpv:Advertising']);
     expect(out.gpp).toBe(consented);
+  });
+
+  it('the customer limits the use of their sensitive data and records their age band; the console shows the band', async () => {
+    // The previous case left the portal unlocked, on the list of companies.
+    await page
+      .getByRole('link', { name: /^(Manage )?Example Bank$/ })
+      .first()
+      .click();
+    const allow = page.getByRole('region', { name: 'What you allow' });
+    const limit = allow.getByRole('switch', { name: 'Limit the use of my sensitive data' });
+    await limit.waitFor({ timeout: 20_000 });
+    // The bank's banner limited it (its GPP string): the customer lifts the limit, then sets it again.
+    expect(await limit.getAttribute('aria-checked')).toBe('true');
+    await allow.getByText(/from a consent banner/).waitFor();
+    await limit.click();
+    await page
+      .getByText('Saved: Example Bank may use your sensitive data where you allow it.')
+      .waitFor({ timeout: 20_000 });
+    await expect.poll(() => limit.getAttribute('aria-checked'), { timeout: 10_000 }).toBe('false');
+    expect((await bank.emittedGpp('bank', bankDid)).choices.sensitive).toBe(false);
+    await limit.click();
+    await page
+      .getByText('Saved: Example Bank may use your sensitive data only to serve you.')
+      .waitFor({ timeout: 20_000 });
+    await expect.poll(() => limit.getAttribute('aria-checked'), { timeout: 10_000 }).toBe('true');
+    await allow.getByLabel('Your age band at Example Bank').selectOption('13-15');
+    await allow.getByRole('button', { name: 'Save my age band' }).click();
+    await page.getByText('Saved: your age band at Example Bank is 13 to 15.').waitFor({ timeout: 20_000 });
+    await allow.getByText(/13 to 15, as you said on/).waitFor({ timeout: 10_000 });
+    const out = await bank.emittedGpp('bank', bankDid);
+    expect(out.choices.sensitive).toBe(true);
+    expect(out.age).toEqual({ band: '13-15', by: 'customer', memberState: null });
+    await shots(page, 'minors-portal');
+    // The company's console shows the band in the customer's view.
+    const ctx = await browser.newContext({ viewport: DESKTOP });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/console/bank/signals#token=${consoleToken}`);
+    const form = p.getByRole('region', { name: 'GPP string for your ad stack' });
+    await form.getByLabel('Customer pseudonym').fill(bankDid);
+    await form.getByRole('button', { name: 'Show the GPP string' }).click();
+    await expect
+      .poll(() => form.getByTestId('age-band').textContent(), { timeout: 10_000 })
+      .toContain('13-15, recorded by the customer');
+    await ctx.close();
   });
 });

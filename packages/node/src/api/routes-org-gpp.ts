@@ -6,6 +6,7 @@
  * and its evidence log of Global Privacy Control (docs/customer-data.md, "GPP and GPC").
  */
 import { choicesOfModel, decodeGpp, MAX_GPP_LENGTH } from '@custos/protocol/gpp';
+import { AGE_BANDS, AGE_EVIDENCE, ART8_AGES } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { NodeError } from '../errors.js';
 import { gpcEvidenceOf } from '../orgs/gpc-evidence.js';
@@ -13,7 +14,7 @@ import { custosChoices, emitGppFor } from '../orgs/gpp-emit.js';
 import { limitOf, pageQuery } from './org-pages.js';
 import { ORG_CONFIG, ORG_PARAMS, type OrgRouteOptions, orgDoc, orgGuards } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
-import { closed, did, orgId } from './schema-atoms.js';
+import { closed, did, hex64, orgId, stringEnum } from './schema-atoms.js';
 
 const GPP_STRING = Type.String({
   minLength: 1,
@@ -22,6 +23,19 @@ const GPP_STRING = Type.String({
   description: 'An IAB Global Privacy Platform string, e.g. DBABLA~CVVVkkkkkpFY.YA.',
 });
 const RECORD_BODY = closed({ subject: did(), gpp: GPP_STRING });
+const AGE_BODY = closed({
+  subject: did(),
+  band: stringEnum(AGE_BANDS, { description: 'The age band: under13, 13-15, 16-17 or adult. Never a birth date.' }),
+  memberState: Type.Optional(
+    stringEnum(Object.keys(ART8_AGES), {
+      description: 'The EU member state whose GDPR Art. 8 age applies (default 16).',
+    }),
+  ),
+  evidence: closed({
+    method: stringEnum(AGE_EVIDENCE, { description: 'How the org verified the age.' }),
+    digest: hex64({ description: 'SHA-256 of the evidence the org keeps (never the evidence itself).' }),
+  }),
+});
 const SUBJECT_PARAMS = closed({ org: orgId(), subject: did() });
 const SEQ_PATTERN = '^[1-9][0-9]{0,15}$';
 
@@ -70,6 +84,27 @@ export const orgGppRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) 
     },
   );
 
+  app.post(
+    '/age',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          "Record a customer's age band",
+          "Records the age band the org verified for a customer (`age.set` signed by the org), with how it verified it and the SHA-256 of its evidence: a band, never a birth date. Under 16, sale and sharing need the customer's opt-in as a minor, under 13 a parent's (CCPA 1798.120(c)); below the member state's Art. 8 age a use on consent needs a parent's consent (GDPR Art. 8). The customer can record a band too (their own `age.set`), but not change one the org verified.",
+        ),
+        params: ORG_PARAMS,
+        body: AGE_BODY,
+      },
+      config: { problems: [...ORG_CONFIG.problems, 'BAD_REQUEST', 'TIMEOUT'] },
+    },
+    async (request, reply) => {
+      const { org } = request.params;
+      const r = await orgs.submit(org, 'age.set', { org, ...request.body });
+      return reply.code(r.code === 'OK' ? 201 : 409).send(r);
+    },
+  );
+
   app.get(
     '/gpp/:subject',
     {
@@ -77,7 +112,7 @@ export const orgGppRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) 
       schema: {
         ...orgDoc(
           'GPP string for the ad stack',
-          "The customer's current choices at the org as an IAB GPP string: written over the string last recorded for them (fields Custos does not map kept as they came; the same choices give back the same string), or a US National section when none was.",
+          "The customer's current choices at the org as an IAB GPP string: written over the string last recorded for them (fields Custos does not map kept as they came; the same choices give back the same string), or a US National section when none was. Under 16, sale and sharing read as opted out until the customer opted in as a minor; `age` is the relationship's age band (who recorded it, the member state), or null.",
         ),
         params: SUBJECT_PARAMS,
       },

@@ -6,6 +6,7 @@
  * customer by another did.
  */
 import type { Command } from 'commander';
+import { registerAgeCommands } from './customer/age.js';
 import { registerAgentCommands } from './customer/agents.js';
 import { registerConsentCommands } from './customer/consent.js';
 import { registerCorrectionCommands } from './customer/corrections.js';
@@ -16,6 +17,7 @@ import { registerWalletCommands } from './customer/wallet.js';
 export function registerCustomerCommands(program: Command): void {
   registerWalletCommands(program);
   registerConsentCommands(program);
+  registerAgeCommands(program);
   registerRequestCommands(program);
   registerCorrectionCommands(program);
   registerHistoryCommands(program);

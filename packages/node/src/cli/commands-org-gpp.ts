@@ -1,12 +1,15 @@
 /**
- * `custos org gpp record | emit` and `custos org gpc-evidence` (issue 17): a GPP string the org's
+ * `custos org gpp record | emit`, `custos org age set` and `custos org gpc-evidence` (issue 17): a GPP string the org's
  * consent banner collected, recorded on the ledger (its opt-outs apply at once); the GPP string
  * for the org's ad stack from the customer's current choices; the org's evidence log of Global
  * Privacy Control.
  */
+
+import { createHash } from 'node:crypto';
 import { isDidKey } from '@custos/protocol/crypto';
 import { MAX_GPP_LENGTH } from '@custos/protocol/gpp';
-import type { Command } from 'commander';
+import { AGE_BANDS, AGE_EVIDENCE, type AgeBand, type AgeEvidence, ART8_AGES } from '@custos/protocol/ledger';
+import { type Command, Option } from 'commander';
 import { readBoundedFile } from '../files.js';
 import type { OrgCommandKit } from './commands-org-steps.js';
 import { output, TX_FAILED_EXIT, table } from './output.js';
@@ -73,8 +76,59 @@ export function registerGppCommands<F extends { org: string; json?: boolean }>(
     .requiredOption('--subject <did>', "the customer's pairwise did:key towards this org")
     .action(async (flags: OrgFlags & { subject: string }) => {
       const r = await orgClient(flags).run((sdk) => sdk.emittedGpp(orgId(flags.org), subjectOf(flags.subject)));
-      output(flags.json === true).result(r, [r.gpp]);
+      output(flags.json === true).result(r, [
+        r.gpp,
+        ...(r.age === null
+          ? []
+          : [
+              `age band ${r.age.band} (recorded by the ${r.age.by}${r.age.memberState === null ? '' : `, ${r.age.memberState}`})`,
+            ]),
+      ]);
     });
+
+  const age = org.command('age').description("a customer's age band, as the org verified it (no birth date)");
+  orgCommand(age, 'set', 'record the age band the org verified for a customer, with its evidence')
+    .requiredOption('--subject <did>', "the customer's pairwise did:key towards this org")
+    .addOption(new Option('--band <band>', 'the age band').choices([...AGE_BANDS]).makeOptionMandatory())
+    .addOption(
+      new Option('--evidence-method <code>', 'how the org verified the age')
+        .choices([...AGE_EVIDENCE])
+        .makeOptionMandatory(),
+    )
+    .requiredOption('--evidence-file <file>', 'what the org keeps of the verification (only its SHA-256 is recorded)')
+    .addOption(
+      new Option('--member-state <code>', 'the EU member state whose GDPR Art. 8 age applies').choices(
+        Object.keys(ART8_AGES),
+      ),
+    )
+    .action(
+      async (
+        flags: OrgFlags & {
+          subject: string;
+          band: AgeBand;
+          evidenceMethod: AgeEvidence;
+          evidenceFile: string;
+          memberState?: string;
+        },
+      ) => {
+        const digest = createHash('sha256')
+          .update(readBoundedFile(flags.evidenceFile, { maxBytes: 10 * 1024 * 1024, what: 'evidence file' }))
+          .digest('hex');
+        const body = {
+          subject: subjectOf(flags.subject),
+          band: flags.band,
+          evidence: { method: flags.evidenceMethod, digest },
+          ...(flags.memberState === undefined ? {} : { memberState: flags.memberState }),
+        };
+        const r = await orgClient(flags).run((sdk) => sdk.recordAge(orgId(flags.org), body));
+        output(flags.json === true).result(r, [
+          r.code === 'OK'
+            ? `Recorded the age band ${flags.band} at block ${r.height} (tx ${r.txId}).`
+            : `The ledger refused the age band: ${r.code}${r.detail === undefined ? '' : ` (${r.detail})`}.`,
+        ]);
+        if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
+      },
+    );
 
   orgCommand(org, 'gpc-evidence', 'every Global Privacy Control opt-out the node accepted for the org, newest first')
     .option('--after <seq>', "the previous page's next")

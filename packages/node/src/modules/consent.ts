@@ -10,7 +10,11 @@
 import { isSensitiveCategory } from '@custos/protocol/consent';
 import { type ConsentGrant, DIRECT_MARKETING_PURPOSES, type OptOut, type Preferences } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { parentalArg } from './age.js';
 import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
+import { preferences, prefKey } from './prefs.js';
+
+export { preferences, prefKey };
 
 /** A consent as stored in `consent/<org>/<subject>`. */
 export type Grant = ConsentGrant;
@@ -27,17 +31,9 @@ export function consentKey(org: string, subject: string): string {
   return `consent/${org}/${subject}`;
 }
 
-export function prefKey(org: string, subject: string): string {
-  return `pref/${org}/${subject}`;
-}
-
 export function liveGrants(ctx: Pick<ExecContext, 'get' | 'time'>, org: string, subject: string): Grant[] {
   const st = ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined;
   return (st?.grants ?? []).filter((g) => g.withdrawnAt === null && g.expiresAt > ctx.time);
-}
-
-export function preferences(ctx: Pick<ExecContext, 'get'>, org: string, subject: string): Preferences {
-  return (ctx.get(prefKey(org, subject)) as unknown as Preferences | undefined) ?? { sale: null, share: null };
 }
 
 export const consentModule: Module = {
@@ -55,6 +51,7 @@ export const consentModule: Module = {
         'jurisdiction',
         'notice',
         'explicit',
+        'parental',
       ]);
       const subject = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
@@ -72,19 +69,27 @@ export const consentModule: Module = {
           `expected args.explicit: true for special categories (${special.join(', ')}): GDPR Art. 9(2)(a) needs explicit consent`,
         );
       }
+      const purposes = codes(args, 'purposes', 'purpose');
+      const share = arg.optBool(args, 'share') ?? false;
+      const sale = arg.optBool(args, 'sale') ?? false;
+      // A parent's or guardian's consent (GDPR Art. 8, CCPA 1798.120(c)), and the band it was given at.
+      const parental = parentalArg(ctx, args, { org, subject, purposes, categories, expiresAt, share, sale });
+      const ageBand = preferences(ctx, org, subject).age?.band;
       const grant: Grant = {
         id: ctx.txId,
-        purposes: codes(args, 'purposes', 'purpose'),
+        purposes,
         categories,
         expiresAt,
-        share: arg.optBool(args, 'share') ?? false,
-        sale: arg.optBool(args, 'sale') ?? false,
+        share,
+        sale,
         jurisdiction: arg.oneOf(args, 'jurisdiction', JURISDICTIONS),
         notice: hash32(args, 'notice'),
         grantedAt: ctx.time,
         withdrawnAt: null,
         // Explicit consent (GDPR Art. 9(2)(a), 22(2)(c)) is kept whatever the categories.
         ...(explicit ? { explicit: true as const } : {}),
+        ...(ageBand === undefined ? {} : { ageBand }),
+        ...(parental === undefined ? {} : { parental }),
       };
       ctx.index(subject);
       const st = (ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined) ?? { grants: [] };
@@ -128,50 +133,71 @@ export const optoutModule: Module = {
   actions: {
     /**
      * Opts out of the sale and/or sharing of the customer's data by an org (CCPA "Do Not Sell or
-     * Share"). `source: 'gpc'` records a Global Privacy Control signal; the API accepts it only on a
+     * Share"), and/or limits the use of their sensitive data (`sensitive`, CCPA 1798.121: then a
+     * special category is used only under contract, legal obligation or vital interests, and never
+     * shared). `source: 'gpc'` records a Global Privacy Control signal; the API accepts it only on a
      * request that carried `Sec-GPC: 1`.
      */
     set(ctx: ExecContext, args: Args) {
       arg.only(args, ['org', 'kinds', 'source']);
       const subject = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
-      const kinds = arg.strList(args, 'kinds', 2, 8);
-      if (!kinds.every((k) => k === 'sale' || k === 'share') || new Set(kinds).size !== kinds.length) {
-        throw new ExecFailure('INVALID_ARGS', "expected args.kinds as ['sale'], ['share'] or ['sale', 'share']");
-      }
+      const kinds = optoutKinds(args);
       const source = args.source === undefined ? 'user' : arg.oneOf(args, 'source', ['user', 'gpc'] as const);
+      // GPC is a signal to opt out of sale and sharing (CCPA regulations 7025), not a limit.
+      if (source === 'gpc' && kinds.includes('sensitive')) {
+        throw new ExecFailure(
+          'INVALID_ARGS',
+          "expected args.kinds without 'sensitive' for a GPC signal: GPC opts out of sale and sharing",
+        );
+      }
       ctx.index(subject);
       const prefs = preferences(ctx, org, subject);
       const entry: OptOut = { at: ctx.time, source, txId: ctx.txId };
-      ctx.put(prefKey(org, subject), {
+      const next: Preferences = {
         ...prefs,
         sale: kinds.includes('sale') ? entry : prefs.sale,
         share: kinds.includes('share') ? entry : prefs.share,
-      });
+      };
+      if (kinds.includes('sensitive')) next.sensitive = entry;
+      ctx.put(prefKey(org, subject), next);
       return 'OK';
     },
-    /** Withdraws an opt-out: the customer allows sale or sharing again (consent still needed). */
+    /** Withdraws an opt-out, or the limit: the customer allows sale, sharing or the use of sensitive data again (consent still needed). */
     clear(ctx: ExecContext, args: Args) {
       arg.only(args, ['org', 'kinds']);
       const subject = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
-      const kinds = arg.strList(args, 'kinds', 2, 8);
-      if (!kinds.every((k) => k === 'sale' || k === 'share')) {
-        throw new ExecFailure('INVALID_ARGS', "expected args.kinds of 'sale' and/or 'share'");
-      }
+      const kinds = optoutKinds(args);
       ctx.index(subject);
       const prefs = preferences(ctx, org, subject);
-      ctx.put(prefKey(org, subject), {
+      const next: Preferences = {
         ...prefs,
         sale: kinds.includes('sale') ? null : prefs.sale,
         share: kinds.includes('share') ? null : prefs.share,
-      });
+      };
+      if (kinds.includes('sensitive')) next.sensitive = null;
+      ctx.put(prefKey(org, subject), next);
       return 'OK';
     },
   },
 };
 
-/** The objection to `purpose` by `subject` at `org` in force, if any (an absolute one: Art. 21(3)). */
+const OPTOUT_KINDS = ['sale', 'share', 'sensitive'] as const;
+
+/** `args.kinds`: some of sale, share and sensitive (the limit on sensitive data, CCPA 1798.121), each once. */
+function optoutKinds(args: Args): (typeof OPTOUT_KINDS)[number][] {
+  const kinds = arg.strList(args, 'kinds', OPTOUT_KINDS.length, 16);
+  const known: readonly string[] = OPTOUT_KINDS;
+  if (kinds.length === 0 || !kinds.every((k) => known.includes(k)) || new Set(kinds).size !== kinds.length) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      "expected args.kinds as 1-3 of 'sale', 'share' and 'sensitive' (the limit on sensitive data), each once",
+    );
+  }
+  return kinds as (typeof OPTOUT_KINDS)[number][];
+}
+
 export function objectionTo(
   ctx: Pick<ExecContext, 'get'>,
   org: string,

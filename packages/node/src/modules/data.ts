@@ -17,6 +17,7 @@ import {
   type Share,
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { refuseChild } from './age.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
 import { maybeForget, tombstoneOf } from './forget.js';
@@ -89,14 +90,16 @@ export function checkBasis(ctx: ExecContext, rec: DataRecord, purpose: string, b
         throw new ExecFailure('NO_LAWFUL_BASIS', 'the share this copy came from is not recorded');
       grantor = rec.sourceRecord.org;
     }
-    const covered = liveGrants(ctx, grantor, rec.subject).some(
+    const covering = liveGrants(ctx, grantor, rec.subject).filter(
       (g) =>
         g.purposes.includes(purpose) &&
         g.categories.includes(rec.category) &&
         (!needsExplicit || g.explicit === true) &&
         (share === undefined || (g.share && (!share.sale || g.sale))),
     );
-    if (!covered) {
+    // A child's consent below the member state's Art. 8 age needs a parent's (GDPR Art. 8(1)).
+    refuseChild(ctx, grantor, rec.subject, covering, false);
+    if (covering.length === 0) {
       throw new ExecFailure(
         'NO_LAWFUL_BASIS',
         share === undefined
@@ -318,10 +321,12 @@ export const dataModule: Module = {
           sale ? 'the customer opted out of sale or sharing' : 'the customer opted out of sharing',
         );
       }
-      const ok = liveGrants(ctx, rec.org, rec.subject).some(
+      const covering = liveGrants(ctx, rec.org, rec.subject).filter(
         (g) => g.purposes.includes(purpose) && g.categories.includes(rec.category) && g.share && (!sale || g.sale),
       );
-      if (!ok)
+      // Under 16: a minor's opt-in, under 13 a parent's (CCPA 1798.120(c)); GDPR Art. 8 as for a use.
+      refuseChild(ctx, rec.org, rec.subject, covering, true);
+      if (covering.length === 0)
         throw new ExecFailure(
           'NO_LAWFUL_BASIS',
           `no live consent allows ${sale ? 'sale' : 'sharing'} for this purpose`,

@@ -1,5 +1,6 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
+import { ageModule } from './age.js';
 import { agentModule } from './agent.js';
 import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
@@ -26,6 +27,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   optoutModule,
   objectionModule,
   gppModule,
+  ageModule,
   dataModule,
   requestModule,
   agentModule,

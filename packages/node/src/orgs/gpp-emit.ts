@@ -5,7 +5,7 @@
  * (docs/customer-data.md, "GPP and GPC").
  */
 import { type CustosChoices, decodeGpp, emitGpp, TARGETED_ADVERTISING_PURPOSE } from '@custos/protocol/gpp';
-import type { ConsentGrant, Preferences } from '@custos/protocol/ledger';
+import { type AgeBand, type ConsentGrant, type Preferences, underSixteen } from '@custos/protocol/ledger';
 
 /** Reads one state entry as JSON, or undefined. */
 export type StateReader = (key: string) => string | undefined;
@@ -16,6 +16,8 @@ export interface EmittedGpp {
   /** The `gpp.record` whose string was the base, or null (built from the choices alone). */
   basedOn: string | null;
   choices: { sale: boolean; share: boolean; targeted: boolean; sensitive: boolean; consented: string[]; gpc: boolean };
+  /** The relationship's age band (`age.set`): who recorded it, and the member state named, or null. */
+  age: { band: AgeBand; by: 'customer' | 'org'; memberState: string | null } | null;
 }
 
 /** The customer's choices at `org` in force at block time `now`, from the ledger state. */
@@ -37,9 +39,19 @@ export function custosChoices(
   const consented = new Set(
     grants.filter((g) => g.withdrawnAt === null && g.expiresAt > now).flatMap((g) => g.purposes),
   );
+  // Under 16, sale and sharing stay off until the customer opted in as a minor (CCPA 1798.120(c)).
+  const minorOptIn = (kind: 'sale' | 'share') =>
+    !underSixteen(prefs.age?.band) ||
+    grants.some(
+      (g) =>
+        g.withdrawnAt === null &&
+        g.expiresAt > now &&
+        g[kind] &&
+        (g.parental !== undefined || (prefs.age?.band !== 'under13' && underSixteen(g.ageBand))),
+    );
   const choices: CustosChoices = {
-    sale: prefs.sale !== null,
-    share: prefs.share !== null,
+    sale: prefs.sale !== null || !minorOptIn('sale'),
+    share: prefs.share !== null || !minorOptIn('share'),
     targeted: prefs.objections?.[TARGETED_ADVERTISING_PURPOSE] !== undefined,
     sensitive: prefs.sensitive !== undefined && prefs.sensitive !== null,
     consented,
@@ -58,5 +70,9 @@ export function emitGppFor(read: StateReader, org: string, subject: string, now:
     sections: [...decodeGpp(gpp).sections],
     basedOn: prefs.gpp?.txId ?? null,
     choices: { ...choices, consented: [...choices.consented].sort() },
+    age:
+      prefs.age === undefined
+        ? null
+        : { band: prefs.age.band, by: prefs.age.by, memberState: prefs.age.memberState ?? null },
   };
 }

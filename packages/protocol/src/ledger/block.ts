@@ -66,6 +66,11 @@ export const RESULT_CODES = [
   'CONTRACT_PAUSED',
   /** No contract with this id is active at this height: only proposed, removed, activating later, or unknown. */
   'CONTRACT_NOT_ACTIVE',
+  /**
+   * The customer is a child: the use or share needs a consent given by a parent or guardian (GDPR
+   * Art. 8 below the member state's age; CCPA 1798.120(c) under 13).
+   */
+  'PARENTAL_CONSENT_REQUIRED',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

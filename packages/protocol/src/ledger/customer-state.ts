@@ -4,6 +4,8 @@
  * app. See docs/customer-data.md.
  */
 
+import type { AgeBand, AgeRecord, ParentalConsent } from './age.js';
+
 export const JURISDICTIONS = ['GDPR', 'CCPA'] as const;
 export type Jurisdiction = (typeof JURISDICTIONS)[number];
 
@@ -38,6 +40,10 @@ export interface ConsentGrant {
    * categories. Required when `categories` holds one; absent otherwise.
    */
   explicit?: true;
+  /** The relationship's age band when the customer gave it, if one was recorded (a minor's opt-in). */
+  ageBand?: AgeBand;
+  /** A parent's or guardian's consent to it (GDPR Art. 8, CCPA 1798.120(c) under 13), if given. */
+  parental?: ParentalConsent;
 }
 
 /**
@@ -96,6 +102,8 @@ export interface Preferences {
    * obligation or vital interests. Absent when never set.
    */
   sensitive?: OptOut | null;
+  /** The relationship's age band (`age.set`), if recorded. */
+  age?: AgeRecord;
   /** The GPP string last recorded (`gpp.record`), if any. */
   gpp?: GppRecorded;
 }

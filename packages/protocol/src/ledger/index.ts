@@ -1,4 +1,23 @@
 /** @custos/protocol/ledger: The ledger: transactions, blocks, checkpoints and quorum certificates, member-set epochs, genesis, governance actions, customer state and proof bundles. */
+
+export {
+  AGE_BANDS,
+  AGE_EVIDENCE,
+  type AgeBand,
+  type AgeEvidence,
+  type AgeRecord,
+  ART8_AGES,
+  art8Age,
+  belowArt8Age,
+  DEFAULT_ART8_AGE,
+  PARENTAL_CONSENT_DOMAIN,
+  type ParentalConsent,
+  type ParentalStatement,
+  parentalConsentBytes,
+  signParentalConsent,
+  underSixteen,
+  verifyParentalConsent,
+} from './age.js';
 export {
   type Block,
   type BlockHeader,

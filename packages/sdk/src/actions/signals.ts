@@ -1,5 +1,5 @@
 /** The consent signals of the ecosystem: IAB GPP strings in and out, and the evidence of GPC. */
-import type { CommitResult } from '@custos/protocol/ledger';
+import type { AgeBand, AgeEvidence, CommitResult } from '@custos/protocol/ledger';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { seg } from '../transport/url.js';
 
@@ -37,6 +37,24 @@ export interface EmittedGpp {
   sections: string[];
   basedOn: string | null;
   choices: { sale: boolean; share: boolean; targeted: boolean; sensitive: boolean; consented: string[]; gpc: boolean };
+  /** The relationship's age band (`age.set`): who recorded it, and the member state named, or null. */
+  age: { band: AgeBand; by: 'customer' | 'org'; memberState: string | null } | null;
+}
+
+/** What the org's evidence of an age band is: how it verified it, and the SHA-256 of what it keeps. */
+export interface AgeEvidenceArg {
+  method: AgeEvidence;
+  digest: string;
+}
+
+/** `POST /v1/orgs/{org}/age`: the org records the age band it verified for `subject`. */
+export async function recordAge(
+  t: Transport,
+  org: string,
+  body: { subject: string; band: AgeBand; memberState?: string; evidence: AgeEvidenceArg },
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `/v1/orgs/${seg(org)}/age`, body, opts);
 }
 
 /** `POST /v1/orgs/{org}/gpp`. */

@@ -46,6 +46,7 @@ const RESULTS: Record<string, { text: string; tone: Tone }> = {
   KEY_NOT_PROVEN: { text: 'Refused: the new key did not prove it is held by the member', tone: 'danger' },
   KEY_HAS_HISTORY: { text: "Refused: that key is a customer's key, not a company's", tone: 'danger' },
   RESERVED_NAMESPACE: { text: 'Refused: only that company may publish there', tone: 'danger' },
+  PARENTAL_CONSENT_REQUIRED: { text: "Refused: a parent's consent is needed", tone: 'danger' },
 };
 
 /** What a result code means, e.g. `NO_LAWFUL_BASIS` -> "Refused: no consent or other lawful reason". */
@@ -75,6 +76,7 @@ const TYPES: Record<string, string> = {
   'consent.withdraw': 'Consent withdrawn',
   'optout.set': 'Opt-out',
   'optout.clear': 'Opt-out lifted',
+  'age.set': 'Age band recorded',
   'objection.set': 'Objection to direct marketing',
   'gpp.record': 'Consent banner choices (GPP)',
   'objection.clear': 'Objection withdrawn',

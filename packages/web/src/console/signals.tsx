@@ -128,6 +128,13 @@ function GppForm({ d }: { d: OrgData }) {
               {result.choices.consented.length > 0 ? `; consents: ${result.choices.consented.join(', ')}` : ''}.{' '}
               {result.basedOn === null ? 'No GPP string was recorded for this customer.' : ''}
             </p>
+            <p data-testid="age-band">
+              Age band:{' '}
+              {result.age === null
+                ? 'not recorded (treated as an adult)'
+                : `${result.age.band}, recorded by the ${result.age.by === 'org' ? 'org with its evidence' : 'customer'}${result.age.memberState === null ? '' : ` (member state ${result.age.memberState})`}${result.age.band === 'under13' || result.age.band === '13-15' ? ': no sale or sharing without the opt-in the ledger requires' : ''}`}
+              .
+            </p>
           </div>
         )}
       </div>

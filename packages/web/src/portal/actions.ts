@@ -7,7 +7,7 @@ import { isSensitiveCategory } from '@custos/protocol/consent';
 import { sha256 } from '@custos/protocol/crypto';
 import { toHex, utf8 } from '@custos/protocol/encoding';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
+import { type AgeBand, DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
 import { type CommitResult, customerTx, type Jurisdiction, type RequestKind, type Wallet } from '@custos/sdk';
 import { type ConsentView, lowerLabels, resultText } from '@custos/sdk/views';
 import { client } from '../lib/api.js';
@@ -117,16 +117,24 @@ async function regrant(wallet: Wallet, chainId: string, org: string, g: ConsentV
   });
 }
 
-/** Opts out of (or back in to) the sale or sharing of the customer's data by the company. */
+/**
+ * Opts out of (or back in to) the sale or sharing of the customer's data by the company, or limits
+ * (or stops limiting) the use of their sensitive data (`sensitive`, CCPA 1798.121).
+ */
 export async function setOptOut(
   wallet: Wallet,
   chainId: string,
   org: string,
-  kind: 'sale' | 'share',
+  kind: 'sale' | 'share' | 'sensitive',
   optOut: boolean,
 ): Promise<void> {
   if (optOut) await send(wallet, chainId, org, 'optout.set', { org, kinds: [kind], source: 'user' });
   else await send(wallet, chainId, org, 'optout.clear', { org, kinds: [kind] });
+}
+
+/** Records the customer's age band at the company (a band, never a birth date). */
+export async function setAgeBand(wallet: Wallet, chainId: string, org: string, band: AgeBand): Promise<void> {
+  await send(wallet, chainId, org, 'age.set', { org, band });
 }
 
 /**

@@ -27,6 +27,7 @@ import type { GpcState, PortalData } from './data.js';
 import { EventProof, FactProof } from './facts.js';
 import { GpcBanner } from './gpc.js';
 import { Incidents } from './incidents.js';
+import { AgeSection, SensitiveSwitch } from './minors.js';
 import { type OrgResult, type OrgView, purposeToggles } from './model.js';
 
 const DAY = 86_400_000;
@@ -242,6 +243,7 @@ function Allowances({
         );
       })}
       {gpc.enabled && <p className="muted small">Your browser’s Global Privacy Control keeps these on.</p>}
+      <SensitiveSwitch v={v} wallet={wallet} chainId={chainId} action={action} />
       <h3 className="mt-5">Direct marketing</h3>
       {(() => {
         const objected = Object.values(v.prefs.objections ?? {});
@@ -269,6 +271,7 @@ function Allowances({
           />
         );
       })()}
+      <AgeSection v={v} wallet={wallet} chainId={chainId} action={action} />
     </section>
   );
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isDpvCategory, isDpvPurpose } from '@custos/protocol/consent';
-import { DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
+import { AGE_EVIDENCE, DIRECT_MARKETING_PURPOSES } from '@custos/protocol/ledger';
 import { lowerLabels } from '@custos/sdk/views';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../../errors.js';
@@ -31,12 +31,15 @@ interface GrantFlags extends ChainFlags {
   jurisdiction: string;
   explicit?: boolean;
   noticeFile: string;
+  parentalMethod?: string;
+  parentalEvidenceFile?: string;
 }
 
 interface OptOutFlags extends ChainFlags {
   org?: string;
   sale?: boolean;
   share?: boolean;
+  sensitive?: boolean;
 }
 
 function parseCodes(text: string, what: string, known: (c: string) => boolean, example: string): string[] {
@@ -58,19 +61,22 @@ function parseCodes(text: string, what: string, known: (c: string) => boolean, e
   return list;
 }
 
-function noticeHash(file: string): string {
-  const bytes = readBoundedFile(file, { what: 'a privacy notice', maxBytes: MAX_NOTICE_BYTES });
+function noticeHash(file: string, what = 'a privacy notice'): string {
+  const bytes = readBoundedFile(file, { what, maxBytes: MAX_NOTICE_BYTES });
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function optoutKinds(flags: { sale?: boolean; share?: boolean }): ('sale' | 'share')[] {
+function optoutKinds(flags: Omit<OptOutFlags, keyof ChainFlags>): ('sale' | 'share' | 'sensitive')[] {
   const kinds = [
     ...(flags.sale === true ? (['sale'] as const) : []),
     ...(flags.share === true ? (['share'] as const) : []),
+    ...(flags.sensitive === true ? (['sensitive'] as const) : []),
   ];
-  if (kinds.length === 0) throw new NodeError('BAD_REQUEST', 'expected --sale and/or --share');
+  if (kinds.length === 0) throw new NodeError('BAD_REQUEST', 'expected --sale, --share and/or --sensitive');
   return kinds;
 }
+
+const KIND_WORDS = { sale: 'sale', share: 'sharing', sensitive: 'the use of your sensitive data' } as const;
 
 export function registerConsentCommands(program: Command): void {
   const consent = program.command('consent').description('give or withdraw consent, signed with your key for that org');
@@ -93,7 +99,14 @@ export function registerConsentCommands(program: Command): void {
           .choices([...JURISDICTIONS])
           .default('GDPR'),
       )
-      .requiredOption('--notice-file <file>', 'the privacy notice you were shown (its SHA-256 is recorded)'),
+      .requiredOption('--notice-file <file>', 'the privacy notice you were shown (its SHA-256 is recorded)')
+      .addOption(
+        new Option(
+          '--parental-method <code>',
+          "a parent's or guardian's consent the org verified, and how (GDPR Art. 8, CCPA under 13)",
+        ).choices([...AGE_EVIDENCE]),
+      )
+      .option('--parental-evidence-file <file>', "the org's record of that verification (its SHA-256 is recorded)"),
   ).action(async (flags: GrantFlags) => {
     const out = output(flags.json === true);
     const purposes = parseCodes(flags.purposes, '--purposes', isDpvPurpose, 'dpv:Marketing');
@@ -104,6 +117,16 @@ export function registerConsentCommands(program: Command): void {
       throw new NodeError('BAD_REQUEST', 'expected --share with --sale: a sale is a kind of sharing');
     }
     const notice = noticeHash(flags.noticeFile);
+    if ((flags.parentalMethod === undefined) !== (flags.parentalEvidenceFile === undefined)) {
+      throw new NodeError('BAD_REQUEST', 'expected --parental-method and --parental-evidence-file together');
+    }
+    const parental =
+      flags.parentalMethod === undefined || flags.parentalEvidenceFile === undefined
+        ? undefined
+        : {
+            method: flags.parentalMethod,
+            digest: noticeHash(flags.parentalEvidenceFile, 'the evidence of parental consent'),
+          };
     const { ctx, org, me } = await actAs(flags, flags.org);
     const args = {
       org,
@@ -115,6 +138,7 @@ export function registerConsentCommands(program: Command): void {
       jurisdiction: flags.jurisdiction,
       notice,
       ...(flags.explicit === true ? { explicit: true } : {}),
+      ...(parental === undefined ? {} : { parental }),
     };
     const r = await submitAs(ctx, me, 'consent.grant', args);
     finish(
@@ -152,23 +176,29 @@ export function registerConsentCommands(program: Command): void {
   const optout = chainOptions(
     program
       .command('optout')
-      .description('opt out of the sale and/or sharing of your data by an org (or `optout clear`)')
+      .description(
+        'opt out of the sale and/or sharing of your data by an org, or limit the use of your sensitive data (or `optout clear`)',
+      )
       .enablePositionalOptions()
       .option('--org <id>', 'the org')
       .option('--sale', 'opt out of sale')
       .option('--share', 'opt out of sharing')
+      .option('--sensitive', 'limit the use of your sensitive data to what serving you needs (CCPA 1798.121)')
       .option('--gpc', "send it as a Global Privacy Control signal (header Sec-GPC: 1, source 'gpc')"),
   ).action(async (flags: OptOutFlags & { gpc?: boolean }) => {
     const out = output(flags.json === true);
     const kinds = optoutKinds(flags);
     const { ctx, org, me } = await actAs(flags, flags.org);
     const gpc = flags.gpc === true;
+    if (gpc && flags.sensitive === true) {
+      throw new NodeError('BAD_REQUEST', 'expected --gpc without --sensitive: GPC opts out of sale and sharing');
+    }
     const r = await submitAs(ctx, me, 'optout.set', { org, kinds, ...(gpc ? { source: 'gpc' } : {}) }, gpc);
     finish(
       out,
       r,
       r,
-      `You opted out of ${kinds.map((k) => (k === 'share' ? 'sharing' : k)).join(' and ')} at ${org}${gpc ? ' (Global Privacy Control)' : ''} (block ${r.height}).`,
+      `You opted out of ${kinds.map((k) => KIND_WORDS[k]).join(' and ')} at ${org}${gpc ? ' (Global Privacy Control)' : ''} (block ${r.height}).`,
       'Opt-out',
     );
   });
@@ -176,10 +206,13 @@ export function registerConsentCommands(program: Command): void {
   chainOptions(
     optout
       .command('clear')
-      .description('withdraw an opt-out: allow sale and/or sharing again (consent is still needed)')
+      .description(
+        'withdraw an opt-out: allow sale, sharing or the use of sensitive data again (consent is still needed)',
+      )
       .option('--org <id>', 'the org')
       .option('--sale', 'allow sale again')
-      .option('--share', 'allow sharing again'),
+      .option('--share', 'allow sharing again')
+      .option('--sensitive', 'lift the limit on the use of your sensitive data'),
   ).action(async (flags: OptOutFlags) => {
     const out = output(flags.json === true);
     const kinds = optoutKinds(flags);
@@ -189,7 +222,7 @@ export function registerConsentCommands(program: Command): void {
       out,
       r,
       r,
-      `Cleared your opt-out of ${kinds.join(' and ')} at ${org} (block ${r.height}).`,
+      `Cleared your opt-out of ${kinds.map((k) => KIND_WORDS[k]).join(' and ')} at ${org} (block ${r.height}).`,
       'Clearing the opt-out',
     );
   });
