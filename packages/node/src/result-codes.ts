@@ -41,4 +41,6 @@ export const RESULT_CODE_MEANING: Record<ResultCode, string> = {
     'The contract is paused by its members (emergency pause); calls are refused until a resume proposal is executed.',
   CONTRACT_NOT_ACTIVE:
     'No contract with this id is active at this height: it is only proposed, removed, activates at a later height, or does not exist (`custos contract list`).',
+  NO_PROFILE:
+    'The org has no member profile (legal name, registration, DPO or EU representative, regions, the Art. 26 arrangement digest): it records no customer data before it sets one (`custos org profile set`).',
 };

@@ -66,6 +66,8 @@ export const RESULT_CODES = [
   'CONTRACT_PAUSED',
   /** No contract with this id is active at this height: only proposed, removed, activating later, or unknown. */
   'CONTRACT_NOT_ACTIVE',
+  /** The org has no member profile yet (GDPR Arts. 26, 27, 30, 37): it records no customer data before it sets one. */
+  'NO_PROFILE',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

@@ -103,6 +103,18 @@ export {
   verifyMemberSetUpdate,
 } from './member-epochs.js';
 export {
+  checkMemberProfile,
+  EEA_COUNTRIES,
+  isCountryCode,
+  isEea,
+  MAX_PROFILE_CONTACT,
+  MAX_PROFILE_NAME,
+  MAX_PROFILE_REGIONS,
+  MAX_PROFILE_REGISTRATION,
+  type MemberProfile,
+  type MemberProfileInput,
+} from './member-profile.js';
+export {
   CONSISTENCY_BUNDLE,
   CONSISTENCY_BUNDLE_V1,
   type ConsistencyBundle,
