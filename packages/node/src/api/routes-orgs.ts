@@ -16,6 +16,7 @@ import { orgRectifyRoutes } from './routes-org-rectify.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgRiskRoutes } from './routes-org-risk.js';
+import { orgRopaRoutes } from './routes-org-ropa.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
 
@@ -28,6 +29,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgIncidentRoutes, { orgs });
   await app.register(orgRetentionRoutes, { orgs });
   await app.register(orgRiskRoutes, { orgs });
+  await app.register(orgRopaRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
   await app.register(orgRectifyRoutes, { orgs });

@@ -140,6 +140,15 @@ export {
   type Rectification,
 } from './rectification.js';
 export {
+  type Dpia,
+  type DpiaRisk,
+  type Ropa,
+  type RopaActivity,
+  type RopaRecipient,
+  type RopaTransfer,
+  SECURITY_MEASURES,
+} from './ropa.js';
+export {
   type EventFact,
   MAX_REPORT_EVENTS,
   type StateFact,
