@@ -18,6 +18,8 @@ const INTEGRATION = [
   'packages/node/test/contract-data.test.ts',
   // the demo load with its contracts (three scrypt wallet exports, ~60 blocks)
   'packages/node/test/demo-contracts-load.test.ts',
+  // the demo's loyalty swap: a listening server and a Hardhat chain
+  'packages/node/test/demo-loyalty.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',
@@ -39,8 +41,12 @@ const INTEGRATION = [
   'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)
   'packages/node/test/connectors-http.test.ts',
+  // a customer's correction across two peers on etcd: relayed by one, fetched and applied by the org's
+  'packages/node/test/rectify-consortium.test.ts',
   // the customer's corrections through the API: dozens of ledger commits and HPKE seals (4 s)
   'packages/node/test/rectify-api.test.ts',
+  // the customer's data export through the API: a vault, HPKE seals and a verified history (10 s)
+  'packages/node/test/data-export-api.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
   // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL

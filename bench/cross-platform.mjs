@@ -6,7 +6,10 @@
 // back to back in this process. Also the EVM gas of each transaction (approve, prepare, decide,
 // from their receipts). The ceiling is the Custos-only figure of the same run: transactions over two
 // Custos chains, one at a time, with the same kind of relayer loop.
-// Not measured yet: throughput with transactions in flight (the issue's second target).
+// Throughput with IN_FLIGHT transactions in flight (the issue's second target): a batch prepared on
+// D (and, for the EVM leg, locked by the holder: one approve for the batch, then a prepare each)
+// and carried by the same loop until every outcome is in, against the Custos-only throughput of a
+// batch of the same size over the two Custos chains.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +33,8 @@ import { buildXtx, xtxPrepareTx } from '../packages/sdk/dist/index.js';
 import { latencySummary, machine } from './_stats.mjs';
 
 const PARAMS = { blockMaxTxs: 2000, blockMaxMs: 5 };
+/** Transactions in flight for the throughput figures. */
+const IN_FLIGHT = 20;
 const ORGS = ['org1', 'org2', 'org3'];
 
 async function openChain(dir, chainId, orgIds) {
@@ -51,7 +56,7 @@ async function ok(node, tx, what) {
 const state = (node, key) => JSON.parse(node.store.getState(key) ?? 'null');
 
 /** Custos-only: two chains, `count` transactions one at a time, each a kv.put on both. */
-async function custosOnly(dir, count) {
+async function custosOnly(dir, count, inFlight) {
   const a = await openChain(dir, 'ceil-a', ['org']);
   const b = await openChain(dir, 'ceil-b', ['org']);
   for (const [x, y] of [
@@ -89,12 +94,34 @@ async function custosOnly(dir, count) {
     }
     latencies.push(performance.now() - t0);
   }
+  // In flight: a batch prepared at once, relayed until every one is committed on both chains.
+  const batch = [];
+  for (let i = 0; i < inFlight; i++) {
+    batch.push(
+      buildXtx({
+        decisionChain: a.chainId,
+        deadlineHeight: a.node.latest().height + 1000,
+        ops: [a, b].map((c) => ({
+          chainId: c.chainId,
+          type: 'kv.put',
+          args: { ns: 'y', key: `k${i}`, value: i },
+          signer: a.orgs.org,
+        })),
+      }),
+    );
+  }
+  const t0 = performance.now();
+  await Promise.all(batch.map(({ xtx }) => ok(a.node, xtxPrepareTx(xtx, a.chainId, client), 'prepare')));
+  const done = ({ xtxId }) =>
+    state(b.node, `xtx/${xtxId}`)?.status === 'committed' && state(a.node, `xtx/${xtxId}`)?.status === 'committed';
+  while (!batch.every(done)) await relayer.step();
+  const seconds = (performance.now() - t0) / 1000;
   await a.node.close();
   await b.node.close();
-  return latencies;
+  return { latencies, throughput: inFlight / seconds };
 }
 
-async function crossPlatform(dir, count) {
+async function crossPlatform(dir, count, inFlight) {
   const d = await openChain(dir, 'dchain', ORGS);
   const evmKeys = {};
   for (const org of ORGS) {
@@ -199,8 +226,44 @@ async function crossPlatform(dir, count) {
       gas.prepare.push(Number(prepare.gasUsed));
       gas.decide.push(Number((await pub.getTransactionReceipt({ hash: decided.transactionHash })).gasUsed));
     }
+    // In flight: the batch prepared on D, the holder's one approve and a prepare each, then the loop.
+    const legOf = { token: token.toLowerCase(), from: holder.toLowerCase(), to: receiver.toLowerCase(), amount: '10' };
+    const batch = [];
+    for (let i = 0; i < inFlight; i++) {
+      batch.push(
+        buildXtx({
+          decisionChain: d.chainId,
+          deadlineHeight: d.node.latest().height + 1000,
+          ops: [{ chainId: d.chainId, type: 'kv.put', args: { ns: 'y', key: `k${i}`, value: i }, signer: d.orgs.org1 }],
+          legs: { [pid]: legOf },
+        }),
+      );
+    }
+    const t0 = performance.now();
+    await Promise.all(batch.map(({ xtx }) => ok(d.node, xtxPrepareTx(xtx, d.chainId, client), 'prepare')));
+    await write(token, LoyaltyToken.abi, 'approve', [participant, 10n * BigInt(inFlight)], holder);
+    const deadline = (await pub.getBlockNumber()) + 500n;
+    for (const { xtxId } of batch) {
+      await write(
+        participant,
+        CustosParticipant.abi,
+        'prepare',
+        [`0x${xtxId}`, { ...legOf, amount: 10n }, deadline],
+        holder,
+      );
+    }
+    const outcome = ({ xtxId }) => state(d.node, `xtxevmd/${xtxId}/${pid}`)?.outcome?.status;
+    while (!batch.every((x) => outcome(x) !== undefined)) {
+      for (const a of attesters) await a.step();
+      for (const s of signers) await s.step();
+      await relayer.step();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const failed = batch.filter((x) => outcome(x) !== 'committed').length;
+    if (failed > 0) throw new Error(`${failed} of the batch did not commit`);
     const mean = (xs) => Math.round(xs.reduce((s, x) => s + x, 0) / xs.length);
     return {
+      throughput: inFlight / seconds,
       latencies,
       gas: {
         approve: mean(gas.approve),
@@ -217,16 +280,27 @@ async function crossPlatform(dir, count) {
 
 export async function run({ quick = false } = {}) {
   const count = quick ? 5 : 30;
+  const inFlight = quick ? 5 : IN_FLIGHT;
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-xplat-'));
   try {
-    const ceiling = await custosOnly(dir, count);
-    const evm = await crossPlatform(dir, count);
+    const ceiling = await custosOnly(dir, count, inFlight);
+    const evm = await crossPlatform(dir, count, inFlight);
+    const round = (x) => Math.round(x * 10) / 10;
     return {
       scenario: 'cross-platform',
       transactions: count,
       one_at_a_time: { latency_ms: latencySummary(evm.latencies) },
+      in_flight: {
+        transactions: inFlight,
+        tx_per_s: round(evm.throughput),
+        of_ceiling: Math.round((evm.throughput / ceiling.throughput) * 100) / 100,
+      },
       evm_gas_per_tx: evm.gas,
-      ceiling: { what: 'Custos-only cross-chain, two chains, one at a time', latency_ms: latencySummary(ceiling) },
+      ceiling: {
+        what: 'Custos-only cross-chain, two chains',
+        latency_ms: latencySummary(ceiling.latencies),
+        in_flight_tx_per_s: round(ceiling.throughput),
+      },
       machine: machine(),
     };
   } finally {

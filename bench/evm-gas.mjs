@@ -14,6 +14,7 @@ import { CustosParticipant, LoyaltyToken } from '../packages/node/dist/interop/e
 import {
   evmAddress,
   evmDecisionDigest,
+  evmLegHash,
   evmMembersDigest,
   evmSign,
   sortEvmSignatures,
@@ -75,8 +76,16 @@ async function measureSize(c, n) {
   await tok('approve', [participant, 2n ** 255n], customer);
   // The contract's balance slot of the token is written from zero by the first lock only: that
   // first prepare is reported apart, the steady state is the median of the next ones.
+  // Every lock here is the same leg (under different ids): its hash, as the decision digest binds it.
+  const leg = { token, from: customer, to: bank, amount: 10n };
+  const legHash = evmLegHash({
+    token: token.toLowerCase(),
+    from: customer.toLowerCase(),
+    to: bank.toLowerCase(),
+    amount: '10',
+  });
   const sign = (signers, id, commit) => {
-    const digest = evmDecisionDigest(domain, id, commit, 1);
+    const digest = evmDecisionDigest(domain, id, legHash, commit, 1);
     return sortEvmSignatures(
       digest,
       signers.map((m) => evmSign(digest, m.key)),
@@ -88,7 +97,7 @@ async function measureSize(c, n) {
     const deadline = (await c.pub.getBlockNumber()) + 1000n;
     return {
       id,
-      gas: await part('prepare', [id, { token, from: customer, to: bank, amount: 10n }, deadline], customer),
+      gas: await part('prepare', [id, leg, deadline], customer),
     };
   };
   const first = await prepare();
@@ -102,7 +111,7 @@ async function measureSize(c, n) {
     ]) {
       const p = await prepare();
       g.prepare.push(p.gas);
-      g[kind].push(await part('decide', [p.id, commit, 1n, sign(signers, p.id, commit)], bank));
+      g[kind].push(await part('decide', [p.id, legHash, commit, 1n, sign(signers, p.id, commit)], bank));
     }
   }
   // A member-set update to another set of the same size, signed by a quorum of the current one.

@@ -45,6 +45,7 @@ export { type CommitResult, CustosNode, type NodeOptions, type Submission } from
 export type { DeliverFn, OrderedBatch, Orderer, PendingTx } from './ordering/orderer.js';
 export { SoloOrderer } from './ordering/solo.js';
 export { type LocalOrg, type OrgLog, OrgService } from './orgs/org-service.js';
+export { RectifyRelay, type RectifyRelayOptions } from './orgs/rectify-relay.js';
 export { type AuditReport, auditChain } from './peer/audit.js';
 export { consistencyProof, inclusionProof, stateProof } from './proofs.js';
 export { type Kms, LocalKms, type LocalKmsFile } from './vault/kms.js';

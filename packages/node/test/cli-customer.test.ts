@@ -346,6 +346,22 @@ describe('customer and org CLI', () => {
     expect(h.stdout).toMatch(/receipt confirmed \d{4}-\d{2}-\d{2}/);
   });
 
+  it('an access request answered with the data itself: downloaded, checked against the ledger, written as CSV', async () => {
+    const access = await json(['request', 'open', '--org', 'insurer', '--kind', 'access']);
+    expect((await json(['org', 'request', 'fulfil', access.txId, '--org', 'insurer'])).code).toBe('OK');
+    const file = join(tmp.dir, 'insurer.csv');
+    const dl = await custos(['request', 'download', access.txId, '--format', 'csv', '--out', file]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect(dl.stdout).toMatch(/^complete: (\d+) of \1 records$/m);
+    expect(dl.stdout).toContain('Automated decisions: ');
+    expect(dl.stdout).toContain('Transfers outside the EEA: none recorded.');
+    expect(readFileSync(file, 'utf8').split('\r\n')[0]).toBe('record,category,source,purposes,value,salt');
+    // Served once: the node deleted it.
+    const again = await custos(['request', 'download', access.txId, '--out', join(tmp.dir, 'again.json')]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('downloaded already, expired, or not answered with one');
+  });
+
   it('a data breach: registered, the affected customer notified in their history, the authority told, closed', async () => {
     const detected = new Date(Date.now() - 3_600_000).toISOString();
     const opened = await json([
@@ -452,7 +468,10 @@ describe('customer and org CLI', () => {
 describe('demo customers', () => {
   it('`custos demo` loads them on a fresh chain; their wallets open and their histories verify', async () => {
     const demoHome = join(tmp.dir, 'demo');
-    const { child, match } = await serve(['demo', '--home', demoHome, '--port', '0', '--json'], /^(\{.*\})$/m);
+    const { child, match } = await serve(
+      ['demo', '--no-evm', '--home', demoHome, '--port', '0', '--json'],
+      /^(\{.*\})$/m,
+    );
     const doc = JSON.parse(match[1]!);
     expect(doc.customers.customers.map((c: { id: string }) => c.id)).toEqual(['ada', 'grace', 'alan']);
     expect(doc.customers).toMatchObject({ requests: 3, shares: 1 });

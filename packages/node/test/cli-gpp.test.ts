@@ -21,7 +21,7 @@ let token = '';
 beforeAll(async () => {
   cli = new CliHarness('custos-gpp-');
   const { child, match } = await cli.serve(
-    ['demo', '--port', '0'],
+    ['demo', '--no-evm', '--port', '0'],
     /listening on (http:\/\/\S+)[\s\S]*retailer\s+\S+#token=(\S+)/,
   );
   demo = child;

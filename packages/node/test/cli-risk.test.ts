@@ -28,7 +28,7 @@ let token = '';
 
 beforeAll(async () => {
   cli = new CliHarness('custos-risk-');
-  demo = spawn(process.execPath, [CLI, 'demo', '--port', '0'], {
+  demo = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0'], {
     env: { ...cli.env, CUSTOS_HOME: cli.home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

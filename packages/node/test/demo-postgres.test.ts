@@ -31,7 +31,7 @@ interface DemoJson {
 /** Starts `custos demo --json` on the harness's home; resolves with its JSON once listening. */
 function startDemo(h: CliHarness, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; doc: DemoJson }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--json'], {
+    const child = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0', '--json'], {
       env: { ...h.env, ...env },
       cwd: h.tmp.dir,
     });

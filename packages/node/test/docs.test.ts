@@ -156,7 +156,7 @@ async function workspace(): Promise<{ cwd: string; env: NodeJS.ProcessEnv; dir: 
     symlinkSync(join(ROOT, f), join(cwd, f));
   const port = await freePort();
   const env = { ...cleanEnv(), PORT: String(port), CUSTOS_HOME: join(tmp.dir, 'custos-data') };
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'demo'], {
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'demo', '--no-evm'], {
     cwd,
     env: { ...env, npm_lifecycle_event: 'start' },
   });

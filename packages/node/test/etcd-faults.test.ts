@@ -208,11 +208,13 @@ if (HAVE_ETCD) {
       await cluster.stop(follower);
       const load = new Load(peers);
       load.start();
+      // At least 2 s of load and at least 11 batches on every peer (a loaded machine orders fewer per second).
       await sleep(2000);
+      const flowing = await waitFor(() => peers.every((p) => p.batches.length > 10), 20_000);
       load.stop();
+      expect(flowing, 'fewer than 11 batches ordered with one follower down').toBe(true);
       await expectConverged(peers, load.accepted, 15_000);
       const baseline = peers.map((p) => p.batches.length);
-      expect(Math.min(...baseline)).toBeGreaterThan(10);
 
       // Majority: the leader down too; nothing is ordered, and nobody delivers anything different.
       await cluster.stop(leader);
@@ -234,7 +236,7 @@ if (HAVE_ETCD) {
       const all = new Set([...load.accepted, ...stalled.accepted, ...after.accepted]);
       await expectConverged(peers, all, 40_000);
       expect(cluster.isRunning(other)).toBe(true);
-    }, 80_000);
+    }, 100_000);
 
     it('stalls for seconds, not for good, when the etcd leader hangs (SIGSTOP) under load', async () => {
       cluster = await EtcdCluster.start(3);

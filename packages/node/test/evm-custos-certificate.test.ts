@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Signer } from '@custos/protocol/crypto';
-import { evmDecisionDigest, evmSecretKey, proveEvmKey, sortEvmSignatures } from '@custos/protocol/interop';
+import { evmDecisionDigest, evmLegHash, evmSecretKey, proveEvmKey, sortEvmSignatures } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type EvmFixture, reverts, startEvm } from '@custos/test-utils/evm';
 import { type Fixture, fixture, tempDir, tx } from '@custos/test-utils/node';
@@ -51,9 +51,17 @@ async function newEvmKey(org: string): Promise<void> {
 const call = (functionName: string, args: readonly unknown[], from?: Address) =>
   evm.write({ address: participant, abi: CustosParticipant.abi, functionName, args }, from);
 
-async function prepare(id: Hex): Promise<void> {
+/** Prepares the customer's leg of 10 points to the receiver under `id`; resolves with its legHash. */
+async function prepare(id: Hex): Promise<Hex> {
   const deadline = (await evm.publicClient.getBlockNumber()) + 50n;
-  await call('prepare', [id, { token, from: customer, to: receiver, amount: 10n }, deadline], customer);
+  const leg = { token, from: customer, to: receiver, amount: 10n };
+  await call('prepare', [id, leg, deadline], customer);
+  return evmLegHash({
+    token: token.toLowerCase(),
+    from: customer.toLowerCase(),
+    to: receiver.toLowerCase(),
+    amount: '10',
+  });
 }
 
 beforeAll(async () => {
@@ -96,13 +104,13 @@ describe('Custos members certify for the participant contract', () => {
     const domain = { chainId: evm.chain.chainId, contract: participant };
     const set = evmMemberSetAt(node.store)!;
     const id: Hex = `0x${'01'.repeat(32)}`;
-    await prepare(id);
-    const decision = { xtxId: id, commit: true, epoch: set.epoch };
+    const legHash = await prepare(id);
+    const decision = { xtxId: id, legHash, commit: true, epoch: set.epoch };
     const sigs = ['retailer', 'bank'].map((o) =>
       signEvmDecision(loadEvmKey(keystore(o), PASSPHRASE), domain, decision),
     );
     const cert = assembleEvmDecision(domain, set, decision, sigs);
-    await call('decide', [id, cert.commit, BigInt(cert.epoch), cert.signatures], receiver);
+    await call('decide', [id, cert.legHash, cert.commit, BigInt(cert.epoch), cert.signatures], receiver);
     const balance = await evm.publicClient.readContract({
       address: token,
       abi: LoyaltyToken.abi,
@@ -128,22 +136,22 @@ describe('Custos members certify for the participant contract', () => {
     await call('updateMembers', [BigInt(update.epoch), update.addresses, BigInt(update.threshold), update.signatures]);
 
     const id: Hex = `0x${'02'.repeat(32)}`;
-    await prepare(id);
-    const decision = { xtxId: id, commit: false, epoch: after.epoch };
+    const legHash = await prepare(id);
+    const decision = { xtxId: id, legHash, commit: false, epoch: after.epoch };
     // The replaced key's signature no longer counts, on the ledger's side and on the contract's.
     const stale = signEvmDecision(oldBankKey, domain, decision);
     const insurer = signEvmDecision(loadEvmKey(keystore('insurer'), PASSPHRASE), domain, decision);
     expect(() => assembleEvmDecision(domain, after, decision, [stale, insurer])).toThrow(/not in EVM member set/);
-    const forged = sortEvmSignatures(evmDecisionDigest(domain, id, false, after.epoch), [stale, insurer]);
-    expect(await reverts(call('decide', [id, false, BigInt(after.epoch), forged]))).toBe('NotMember');
+    const forged = sortEvmSignatures(evmDecisionDigest(domain, id, legHash, false, after.epoch), [stale, insurer]);
+    expect(await reverts(call('decide', [id, legHash, false, BigInt(after.epoch), forged]))).toBe('NotMember');
     const bank = signEvmDecision(loadEvmKey(keystore('bank'), PASSPHRASE), domain, decision);
     const cert = assembleEvmDecision(domain, after, decision, [bank, insurer]);
-    await call('decide', [id, false, BigInt(cert.epoch), cert.signatures]);
+    await call('decide', [id, legHash, false, BigInt(cert.epoch), cert.signatures]);
     const lock = (await evm.publicClient.readContract({
       address: participant,
       abi: CustosParticipant.abi,
       functionName: 'lockOf',
-      args: [id],
+      args: [id, legHash],
     })) as { status: number };
     expect(lock.status).toBe(4);
   });

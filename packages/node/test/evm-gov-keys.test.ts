@@ -122,7 +122,7 @@ describe('gov setEvmKey: a member’s EVM key set by vote', () => {
     keys.insurer = fresh;
     const set = evmSet()!;
     const domain = { chainId: 31337, contract: `0x${'22'.repeat(20)}` };
-    const decision = { xtxId: 'cd'.repeat(32), commit: true };
+    const decision = { xtxId: 'cd'.repeat(32), legHash: `0x${'ef'.repeat(32)}`, commit: true };
     const sig = (k: Uint8Array) => signEvmDecision(k, domain, { ...decision, epoch: set.epoch });
     expect(() => assembleEvmDecision(domain, set, decision, [sig(old), sig(keys.bank!)])).toThrow(
       /is not in EVM member set/,

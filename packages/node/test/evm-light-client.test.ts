@@ -5,7 +5,7 @@
  * vote is accepted only with a valid receipts-trie proof under an attested header, from the
  * registered contract, for the plan's leg; members sign only the decision the chain recorded.
  */
-import { decodeEvmHeader, evmDecisionDigest, evmSign } from '@custos/protocol/interop';
+import { decodeEvmHeader, evmDecisionDigest, evmSign, legHashOf } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { tempDir } from '@custos/test-utils/node';
@@ -198,14 +198,21 @@ describe('EVM votes on the decision chain', () => {
       relaySigner,
     );
     expect((await w.d.node.submitAndWait(timeout)).code).toBe('OK');
-    const rec = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { commit: boolean; epoch: number };
+    const rec = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { commit: boolean; epoch: number; legHash: string };
     expect(rec.commit).toBe(false);
+    expect(rec.legHash).toBe(legHashOf(xtx, w.pid));
     const domain = { chainId: w.evm.chain.chainId, contract: w.participant };
-    const commitSig = evmSign(evmDecisionDigest(domain, xtxId, true, rec.epoch), w.evmKeys.org1!);
+    const commitSig = evmSign(evmDecisionDigest(domain, xtxId, rec.legHash, true, rec.epoch), w.evmKeys.org1!);
     const sign = (org: string, signature: string) =>
       sendAs(w, org, 'xtx.evmSign', { xtxId, participant: w.pid, signature });
     expect(await sign('org1', commitSig)).toBe('UNAUTHORIZED');
-    const abortByOrg2 = evmSign(evmDecisionDigest(domain, xtxId, false, rec.epoch), w.evmKeys.org2!);
+    // The recorded decision, but for another leg under the same transaction id.
+    const otherLeg = evmSign(
+      evmDecisionDigest(domain, xtxId, `0x${'ab'.repeat(32)}`, false, rec.epoch),
+      w.evmKeys.org2!,
+    );
+    expect(await sign('org2', otherLeg)).toBe('UNAUTHORIZED');
+    const abortByOrg2 = evmSign(evmDecisionDigest(domain, xtxId, rec.legHash, false, rec.epoch), w.evmKeys.org2!);
     expect(await sign('org1', abortByOrg2)).toBe('UNAUTHORIZED');
     expect(await sign('org2', abortByOrg2)).toBe('OK');
     expect(await sign('org2', abortByOrg2)).toBe('CONFLICT');

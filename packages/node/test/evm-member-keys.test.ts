@@ -119,13 +119,14 @@ describe('member.setEvmKey', () => {
 describe('EVM certificates from the members’ keys', () => {
   const domain = { chainId: 31337, contract: `0x${'11'.repeat(20)}` };
   const xtxId = 'ab'.repeat(32);
+  const legHash = `0x${'cd'.repeat(32)}`;
 
   it('assembles a quorum of the recorded set, in signer order, that the contract’s check accepts', () => {
     const set = evmSet()!;
     const sigs = ['insurer', 'bank', 'insurer'].map((o) =>
-      signEvmDecision(evmKeys[o]!, domain, { xtxId, commit: true, epoch: set.epoch }),
+      signEvmDecision(evmKeys[o]!, domain, { xtxId, legHash, commit: true, epoch: set.epoch }),
     );
-    const cert = assembleEvmDecision(domain, set, { xtxId, commit: true }, sigs);
+    const cert = assembleEvmDecision(domain, set, { xtxId, legHash, commit: true }, sigs);
     expect(cert.signatures).toHaveLength(2);
     expect(cert.epoch).toBe(set.epoch);
     verifyEvmCertificate(domain, cert, { epoch: set.epoch, addresses: set.addresses, threshold: set.threshold });
@@ -133,19 +134,24 @@ describe('EVM certificates from the members’ keys', () => {
 
   it('refuses too few signatures, a removed member’s, one for another epoch and a set that is not ready', () => {
     const set = evmSet()!;
-    const sign = (o: string, epoch = set.epoch) => signEvmDecision(evmKeys[o]!, domain, { xtxId, commit: true, epoch });
-    expectCode(() => assembleEvmDecision(domain, set, { xtxId, commit: true }, [sign('bank')]), 'BAD_REQUEST');
+    const sign = (o: string, epoch = set.epoch) =>
+      signEvmDecision(evmKeys[o]!, domain, { xtxId, legHash, commit: true, epoch });
+    expectCode(() => assembleEvmDecision(domain, set, { xtxId, legHash, commit: true }, [sign('bank')]), 'BAD_REQUEST');
     expectCode(
-      () => assembleEvmDecision(domain, set, { xtxId, commit: true }, [sign('bank'), sign('retailer')]),
+      () => assembleEvmDecision(domain, set, { xtxId, legHash, commit: true }, [sign('bank'), sign('retailer')]),
       'BAD_REQUEST',
     );
     expectCode(
-      () => assembleEvmDecision(domain, set, { xtxId, commit: true }, [sign('bank'), sign('insurer', set.epoch - 1)]),
+      () =>
+        assembleEvmDecision(domain, set, { xtxId, legHash, commit: true }, [
+          sign('bank'),
+          sign('insurer', set.epoch - 1),
+        ]),
       'BAD_REQUEST',
     );
     const notReady: EvmMemberSetEntry = { ...set, ready: false };
     expectCode(
-      () => assembleEvmDecision(domain, notReady, { xtxId, commit: true }, [sign('bank'), sign('insurer')]),
+      () => assembleEvmDecision(domain, notReady, { xtxId, legHash, commit: true }, [sign('bank'), sign('insurer')]),
       'BAD_REQUEST',
     );
   });

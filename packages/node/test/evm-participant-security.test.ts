@@ -6,6 +6,8 @@
  * - replay of a decision that a contract accepted: on a second chain with another chain id where the
  *   same deployer put the same contract at the same address, on a second contract of the same chain
  *   holding the same member set, and for another transaction of the same contract;
+ * - a leg prepared by someone else under the planned transaction's id first: the planned leg still
+ *   prepares and commits, and the other lock can only be released after its deadline;
  * - re-entry from a hostile ERC-20 (test/contracts/ReentrantToken.sol) during every token call the
  *   contract makes: prepare's transferFrom, a COMMIT's payment, an ABORT's refund and a release,
  *   re-entering decide, release, prepare and updateMembers: each effect happens once.
@@ -16,6 +18,7 @@ import {
   type EvmDomain,
   evmAddress,
   evmDecisionDigest,
+  evmLegHash,
   evmMembersDigest,
   evmSecretKey,
   evmSign,
@@ -59,8 +62,25 @@ let issuer: Address;
 let customer: Address;
 let bank: Address;
 
+/** The contract's legHash of a leg of `amount` of `token` (addresses lower-case, as Custos writes them). */
+const hashOf = (token: Address, amount: bigint, from = customer, to = bank): Hex =>
+  evmLegHash({
+    token: token.toLowerCase(),
+    from: from.toLowerCase(),
+    to: to.toLowerCase(),
+    amount: String(amount),
+  });
+/** The leg prepared (or about to be) under each `<contract>/<xtxId>`. */
+const legs = new Map<string, Hex>();
+const legAt = (contract: string, id: Hex): Hex => {
+  const h = legs.get(`${contract}/${id}`);
+  if (h === undefined) throw new Error(`no leg known for ${id}`);
+  return h;
+};
+const lh = (d: Deployment, id: Hex, at = d.participant): Hex => legAt(at, id);
+
 function sign(d: EvmDomain, signers: Member[], xtxId: Hex, commit: boolean, epoch: number): Hex[] {
-  const digest = evmDecisionDigest(d, xtxId, commit, epoch);
+  const digest = evmDecisionDigest(d, xtxId, legAt(d.contract, xtxId), commit, epoch);
   return sortEvmSignatures(
     digest,
     signers.map((m) => evmSign(digest, m.key)),
@@ -76,7 +96,7 @@ const statusOf = async (d: Deployment, id: Hex, at = d.participant) =>
       address: at,
       abi: CustosParticipant.abi,
       functionName: 'lockOf',
-      args: [id],
+      args: [id, legAt(at, id)],
     })) as { status: number }
   ).status;
 
@@ -90,6 +110,7 @@ const balance = (d: Deployment, token: Address, who: Address) =>
 
 async function prepare(d: Deployment, id: Hex, amount: bigint, at = d.participant, token = d.token) {
   const deadline = (await d.evm.publicClient.getBlockNumber()) + 50n;
+  legs.set(`${at}/${id}`, hashOf(token, amount));
   return call(d, 'prepare', [id, { token, from: customer, to: bank, amount }, deadline], customer, at);
 }
 
@@ -131,18 +152,20 @@ describe('forged quorums', () => {
     const outsiders = newMembers(2);
     const [m0, m1, m2] = members as [Member, Member, Member];
     const two = sign(a.domain, [m0, m1], id, true, 1);
-    expect(await reverts(call(a, 'decide', [id, true, 1n, two]))).toBe('NoQuorum');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, two]))).toBe('NoQuorum');
     // The same member three times, or twice among three, never makes three signers.
     const one = sign(a.domain, [m0], id, true, 1)[0]!;
-    expect(await reverts(call(a, 'decide', [id, true, 1n, [one, one, one]]))).toBe('UnsortedSigners');
-    expect(await reverts(call(a, 'decide', [id, true, 1n, [...two, two[1]!]]))).toBe('UnsortedSigners');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, [one, one, one]]))).toBe('UnsortedSigners');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, [...two, two[1]!]]))).toBe('UnsortedSigners');
     // Two members and one outsider, and five outsiders' signatures.
-    expect(await reverts(call(a, 'decide', [id, true, 1n, sign(a.domain, [m0, m1, outsiders[0]!], id, true, 1)]))).toBe(
+    expect(
+      await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, sign(a.domain, [m0, m1, outsiders[0]!], id, true, 1)])),
+    ).toBe('NotMember');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, sign(a.domain, outsiders, id, true, 1)]))).toBe(
       'NotMember',
     );
-    expect(await reverts(call(a, 'decide', [id, true, 1n, sign(a.domain, outsiders, id, true, 1)]))).toBe('NotMember');
     expect(await statusOf(a, id)).toBe(1);
-    await call(a, 'decide', [id, true, 1n, sign(a.domain, [m0, m1, m2], id, true, 1)]);
+    await call(a, 'decide', [id, lh(a, id), true, 1n, sign(a.domain, [m0, m1, m2], id, true, 1)]);
     expect(await statusOf(a, id)).toBe(3);
   });
 
@@ -163,14 +186,18 @@ describe('forged quorums', () => {
     await prepare(d, id, 5n, twin);
     // The two removed members with one kept member: a majority of the old set, not of the new.
     expect(
-      await reverts(call(d, 'decide', [id, true, 2n, sign(d.domain, [removed1, removed2, kept[0]!], id, true, 2)])),
+      await reverts(
+        call(d, 'decide', [id, lh(d, id), true, 2n, sign(d.domain, [removed1, removed2, kept[0]!], id, true, 2)]),
+      ),
     ).toBe('NotMember');
     // Their signatures under the old epoch: the contract is past it.
     expect(
-      await reverts(call(d, 'decide', [id, true, 1n, sign(d.domain, [removed1, removed2, kept[0]!], id, true, 1)])),
+      await reverts(
+        call(d, 'decide', [id, lh(d, id), true, 1n, sign(d.domain, [removed1, removed2, kept[0]!], id, true, 1)]),
+      ),
     ).toBe('WrongEpoch');
     expect(await statusOf(d, id)).toBe(1);
-    await call(d, 'decide', [id, true, 2n, sign(d.domain, [kept[0]!, kept[1]!, added], id, true, 2)]);
+    await call(d, 'decide', [id, lh(d, id), true, 2n, sign(d.domain, [kept[0]!, kept[1]!, added], id, true, 2)]);
     expect(await statusOf(d, id)).toBe(3);
   });
 });
@@ -184,16 +211,16 @@ describe('replayed decisions', () => {
     await prepare(a, id, 7n);
     await prepare(b, id, 7n);
     const cert = sign(a.domain, members.slice(0, 3), id, true, 1);
-    await call(a, 'decide', [id, true, 1n, cert]);
+    await call(a, 'decide', [id, lh(a, id), true, 1n, cert]);
     expect(await statusOf(a, id)).toBe(3);
-    expect(await reverts(call(b, 'decide', [id, true, 1n, cert]))).toBe('NotMember');
+    expect(await reverts(call(b, 'decide', [id, lh(b, id), true, 1n, cert]))).toBe('NotMember');
     expect(await statusOf(b, id)).toBe(1);
     // An ABORT accepted on B cannot abort A's next transaction either.
     const id2 = xtx(4);
     await prepare(a, id2, 1n);
     const abort = sign(b.domain, members.slice(2), id2, false, 1);
-    await call(b, 'decide', [id2, false, 1n, abort]);
-    expect(await reverts(call(a, 'decide', [id2, false, 1n, abort]))).toBe('NotMember');
+    await call(b, 'decide', [id2, lh(b, id2), false, 1n, abort]);
+    expect(await reverts(call(a, 'decide', [id2, lh(a, id2), false, 1n, abort]))).toBe('NotMember');
     expect(await statusOf(a, id2)).toBe(1);
   });
 
@@ -202,47 +229,70 @@ describe('replayed decisions', () => {
     await prepare(a, id, 3n);
     await prepare(a, id, 3n, twin);
     const cert = sign(a.domain, members.slice(1, 4), id, true, 1);
-    await call(a, 'decide', [id, true, 1n, cert]);
+    await call(a, 'decide', [id, lh(a, id), true, 1n, cert]);
     // The twin is at epoch 2 after the test above; even at the certificate's epoch its digest differs.
-    expect(await reverts(call(a, 'decide', [id, true, 2n, cert], undefined, twin))).toBe('NotMember');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 2n, cert], undefined, twin))).toBe('NotMember');
     expect(await statusOf(a, id, twin)).toBe(1);
     const other = xtx(6);
     await prepare(a, other, 3n);
-    expect(await reverts(call(a, 'decide', [other, true, 1n, cert]))).toBe('NotMember');
+    expect(await reverts(call(a, 'decide', [other, lh(a, other), true, 1n, cert]))).toBe('NotMember');
     expect(await statusOf(a, other)).toBe(1);
   });
 });
 
 describe('a prepare by someone else under the same transaction id', () => {
-  it('cannot lock another holder’s tokens; its vote carries another legHash, which the plan does not match', async () => {
+  it('trust #16: a leg prepared first under the planned id blocks nothing; it can only lapse', async () => {
     const id = xtx(20);
     const planned = { token: a.token, from: customer, to: bank, amount: 50n };
     const deadline = (await a.evm.publicClient.getBlockNumber()) + 50n;
     // The bank cannot lock the customer's tokens (it is not leg.from)...
     expect(await reverts(call(a, 'prepare', [id, planned, deadline], bank))).toBe('BadLeg');
-    // ...but it can lock its own under the same id first (the limit in docs/interop.md): its vote
-    // names a leg other than the planned one, so the decision chain cannot count it as the plan's YES.
+    // ...but, having read the id in a mempool, it locks a leg of its own under it first.
     await a.evm.write({ address: a.token, abi: LoyaltyToken.abi, functionName: 'mint', args: [bank, 5n] }, issuer);
     await a.evm.write(
       { address: a.token, abi: LoyaltyToken.abi, functionName: 'approve', args: [a.participant, 5n] },
       bank,
     );
     const own = { token: a.token, from: bank, to: bank, amount: 5n };
-    const r = await call(a, 'prepare', [id, own, deadline], bank);
+    const ownHash = hashOf(a.token, 5n, bank, bank);
+    const ownDeadline = (await a.evm.publicClient.getBlockNumber()) + 20n;
+    const r = await call(a, 'prepare', [id, own, ownDeadline], bank);
     const [vote] = parseEventLogs({ abi: CustosParticipant.abi, logs: r.logs, eventName: 'Voted' });
-    const legHash = (leg: typeof planned) =>
+    expect(vote!.args.legHash).toBe(ownHash);
+    expect(ownHash).not.toBe(hashOf(a.token, 50n));
+    // The planned prepare still locks the customer's tokens, in a lock of its own.
+    const customerBefore = await balance(a, a.token, customer);
+    await prepare(a, id, 50n);
+    expect(await statusOf(a, id)).toBe(1);
+    expect(await balance(a, a.token, customer)).toBe(customerBefore - 50n);
+    const lockOf = (h: Hex) =>
       a.evm.publicClient.readContract({
         address: a.participant,
         abi: CustosParticipant.abi,
-        functionName: 'legHash',
-        args: [leg],
-      });
-    expect(vote!.args.legHash).toBe(await legHash(own));
-    expect(vote!.args.legHash).not.toBe(await legHash(planned));
-    for (const changed of [{ amount: 49n }, { to: customer }, { token: twin }]) {
-      expect(await legHash({ ...planned, ...changed })).not.toBe(await legHash(planned));
-    }
-    expect(await reverts(call(a, 'prepare', [id, planned, deadline], customer))).toBe('AlreadyKnown');
+        functionName: 'lockOf',
+        args: [id, h],
+      }) as Promise<{ status: number; from: Address }>;
+    expect((await lockOf(ownHash)).status).toBe(1);
+    // The members' COMMIT names the planned leg: it cannot move the other lock...
+    const commit = sign(a.domain, members.slice(0, 3), id, true, 1);
+    expect(await reverts(call(a, 'decide', [id, ownHash, true, 1n, commit]))).toBe('NotMember');
+    // ...and it commits the planned one: the bank is paid the customer's 50 points.
+    const bankBefore = await balance(a, a.token, bank);
+    const d = await call(a, 'decide', [id, lh(a, id), true, 1n, commit]);
+    const [decided] = parseEventLogs({ abi: CustosParticipant.abi, logs: d.logs, eventName: 'Decided' });
+    expect(decided!.args).toMatchObject({ xtxId: id, legHash: lh(a, id), commit: true });
+    expect(await statusOf(a, id)).toBe(3);
+    expect(await balance(a, a.token, bank)).toBe(bankBefore + 50n);
+    // The other lock only lapses: nobody can release it before its deadline, anyone after.
+    expect(await reverts(call(a, 'release', [id, ownHash]))).toBe('NotExpired');
+    await a.evm.mine(20);
+    const rel = await call(a, 'release', [id, ownHash], customer);
+    expect(parseEventLogs({ abi: CustosParticipant.abi, logs: rel.logs, eventName: 'Lapsed' })[0]!.args).toEqual({
+      xtxId: id,
+      legHash: ownHash,
+    });
+    expect((await lockOf(ownHash)).status).toBe(4);
+    expect(await balance(a, a.token, bank)).toBe(bankBefore + 55n);
   });
 });
 
@@ -259,7 +309,11 @@ describe('re-entry from a hostile token', () => {
       args: args as [],
     }) as Promise<T>;
   const encode = (functionName: string, args: readonly unknown[]) =>
-    encodeFunctionData({ abi: CustosParticipant.abi, functionName: functionName as 'release', args: args as [Hex] });
+    encodeFunctionData({
+      abi: CustosParticipant.abi,
+      functionName: functionName as 'release',
+      args: args as [Hex, Hex],
+    });
   /** Arms the token to call the participant with `data` during its next transfer. */
   const arm = (data: Hex) => tokenCall('arm', [a.participant, data]);
   const expectRefused = async () => {
@@ -276,8 +330,9 @@ describe('re-entry from a hostile token', () => {
 
   it('during prepare: a COMMIT of the lock being written and a second prepare are refused', async () => {
     const id = xtx(10);
+    legs.set(`${a.participant}/${id}`, hashOf(hostile, 20n));
     const commit = sign(a.domain, members.slice(0, 3), id, true, 1);
-    await arm(encode('decide', [id, true, 1n, commit]));
+    await arm(encode('decide', [id, lh(a, id), true, 1n, commit]));
     await prepare(a, id, 20n, a.participant, hostile);
     await expectRefused();
     expect(await statusOf(a, id)).toBe(1);
@@ -286,6 +341,7 @@ describe('re-entry from a hostile token', () => {
     await arm(encode('prepare', [other, { token: hostile, from: customer, to: bank, amount: 20n }, deadline]));
     await prepare(a, xtx(12), 20n, a.participant, hostile);
     await expectRefused();
+    legs.set(`${a.participant}/${other}`, hashOf(hostile, 20n));
     expect(await statusOf(a, other)).toBe(0);
     expect(await hostileBalance(a.participant)).toBe(40n);
   });
@@ -294,27 +350,28 @@ describe('re-entry from a hostile token', () => {
     const id = xtx(10);
     const before = await hostileBalance(customer);
     const abort = sign(a.domain, members.slice(2), id, false, 1);
-    await arm(encode('decide', [id, false, 1n, abort]));
-    await call(a, 'decide', [id, false, 1n, abort], bank);
+    await arm(encode('decide', [id, lh(a, id), false, 1n, abort]));
+    await call(a, 'decide', [id, lh(a, id), false, 1n, abort], bank);
     await expectRefused();
     expect(await hostileBalance(customer)).toBe(before + 20n);
     expect(await statusOf(a, id)).toBe(4);
     // Replayed afterwards, outside the transfer: the lock is already aborted.
-    expect(await reverts(call(a, 'decide', [id, false, 1n, abort]))).toBe('AlreadyKnown');
+    expect(await reverts(call(a, 'decide', [id, lh(a, id), false, 1n, abort]))).toBe('AlreadyKnown');
     expect(await hostileBalance(a.participant)).toBe(20n);
   });
 
   it('during a release: a second release and a COMMIT cannot unlock twice', async () => {
     const id = xtx(13);
     const deadline = (await a.evm.publicClient.getBlockNumber()) + 3n;
+    legs.set(`${a.participant}/${id}`, hashOf(hostile, 30n));
     await call(a, 'prepare', [id, { token: hostile, from: customer, to: bank, amount: 30n }, deadline], customer);
     await a.evm.mine(4);
     const before = await hostileBalance(customer);
-    await arm(encode('release', [id]));
-    await call(a, 'release', [id], bank);
+    await arm(encode('release', [id, lh(a, id)]));
+    await call(a, 'release', [id, lh(a, id)], bank);
     await expectRefused();
     expect(await hostileBalance(customer)).toBe(before + 30n);
-    expect(await reverts(call(a, 'release', [id]))).toBe('NotPrepared');
+    expect(await reverts(call(a, 'release', [id, lh(a, id)]))).toBe('NotPrepared');
     expect(await hostileBalance(a.participant)).toBe(20n);
   });
 
@@ -331,7 +388,7 @@ describe('re-entry from a hostile token', () => {
     );
     const legitLocked = await balance(a, a.token, a.participant);
     await arm(encode('updateMembers', [9n, addrs, 2n, update]));
-    await call(a, 'decide', [id, true, 1n, sign(a.domain, [m0, m1, m2], id, true, 1)], bank);
+    await call(a, 'decide', [id, lh(a, id), true, 1n, sign(a.domain, [m0, m1, m2], id, true, 1)], bank);
     await expectRefused();
     expect(await hostileBalance(bank)).toBe(bankBefore + 20n);
     expect(await hostileBalance(a.participant)).toBe(0n);
@@ -342,8 +399,8 @@ describe('re-entry from a hostile token', () => {
       functionName: 'memberSet',
     })) as [bigint, Address[], bigint];
     expect(epoch).toBe(1n);
-    // The legitimate token's locks in the same contract (xtx 4, 6 and 20, still prepared) were not touched.
-    expect(legitLocked).toBe(9n);
+    // The legitimate token's locks in the same contract (xtx 4 and 6, still prepared) were not touched.
+    expect(legitLocked).toBe(4n);
     expect(await balance(a, a.token, a.participant)).toBe(legitLocked);
   });
 });

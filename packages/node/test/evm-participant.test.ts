@@ -8,6 +8,7 @@ import {
   type EvmDomain,
   evmAddress,
   evmDecisionDigest,
+  evmLegHash,
   evmMembersDigest,
   evmSecretKey,
   evmSign,
@@ -43,8 +44,20 @@ let bank: Address;
 const members = newMembers(3);
 const gas: Record<string, bigint> = {};
 
-function sign(signers: Member[], xtxId: Hex, commit: boolean, epoch: number): Hex[] {
-  const digest = evmDecisionDigest(domain, xtxId, commit, epoch);
+/** The contract's legHash of a leg (addresses as Custos writes them, lower-case). */
+const hashOf = (leg: { token: Address; from: Address; to: Address; amount: bigint }): Hex =>
+  evmLegHash({
+    token: leg.token.toLowerCase(),
+    from: leg.from.toLowerCase(),
+    to: leg.to.toLowerCase(),
+    amount: String(leg.amount),
+  });
+/** The leg prepared under each transaction id here; an id never prepared: the customer's leg of 1 point. */
+const legs = new Map<Hex, Hex>();
+const lh = (id: Hex): Hex => legs.get(id) ?? hashOf({ token, from: customer, to: bank, amount: 1n });
+
+function sign(signers: Member[], xtxId: Hex, commit: boolean, epoch: number, legHash = lh(xtxId)): Hex[] {
+  const digest = evmDecisionDigest(domain, xtxId, legHash, commit, epoch);
   return sortEvmSignatures(
     digest,
     signers.map((m) => evmSign(digest, m.key)),
@@ -69,12 +82,13 @@ async function prepare(id: Hex, amount: bigint, deadlineIn = 20n, from = custome
   const deadline = (await evm.publicClient.getBlockNumber()) + deadlineIn;
   const leg = { token, from, to: bank, amount };
   const receipt = await call('prepare', [id, leg, deadline], from);
+  legs.set(id, hashOf(leg));
   const [vote] = parseEventLogs({ abi: CustosParticipant.abi, logs: receipt.logs, eventName: 'Voted' });
   return { receipt, vote: vote!.args, deadline };
 }
 
 async function status(id: Hex): Promise<number> {
-  return (await read<{ status: number }>('lockOf', [id])).status;
+  return (await read<{ status: number }>('lockOf', [id, lh(id)])).status;
 }
 
 beforeAll(async () => {
@@ -100,9 +114,11 @@ afterAll(async () => {
 describe('CustosParticipant on a Hardhat chain', () => {
   it('computes the same digests as the protocol package', async () => {
     const id = xtx(0xabc);
+    const leg = { token, from: customer, to: bank, amount: 12n };
+    expect(await read<Hex>('legHash', [leg])).toBe(hashOf(leg));
     for (const commit of [true, false]) {
-      const onChain = await read<Hex>('decisionDigest', [id, commit, 7n]);
-      expect(onChain).toBe(`0x${Buffer.from(evmDecisionDigest(domain, id, commit, 7)).toString('hex')}`);
+      const onChain = await read<Hex>('decisionDigest', [id, hashOf(leg), commit, 7n]);
+      expect(onChain).toBe(`0x${Buffer.from(evmDecisionDigest(domain, id, hashOf(leg), commit, 7)).toString('hex')}`);
     }
     const addrs = members.map((m) => m.address);
     const onChain = await read<Hex>('membersDigest', [9n, addrs, 2n]);
@@ -119,16 +135,18 @@ describe('CustosParticipant on a Hardhat chain', () => {
     expect(await balance(participant)).toBe(100n);
     expect(await status(id)).toBe(1); // Prepared
     // Anyone may relay the certificate: the bank's account submits it.
-    const r = await call('decide', [id, true, 1n, sign(members.slice(0, 2), id, true, 1)], bank);
+    const r = await call('decide', [id, lh(id), true, 1n, sign(members.slice(0, 2), id, true, 1)], bank);
     gas.decideCommit2of3 = r.gasUsed;
     const [decided] = parseEventLogs({ abi: CustosParticipant.abi, logs: r.logs, eventName: 'Decided' });
-    expect(decided!.args).toMatchObject({ xtxId: id, commit: true, epoch: 1n });
+    expect(decided!.args).toMatchObject({ xtxId: id, legHash: lh(id), commit: true, epoch: 1n });
     expect(await balance(bank)).toBe(b0 + 100n);
     expect(await balance(participant)).toBe(0n);
     expect(await status(id)).toBe(3); // Committed
     // Replayed: the same certificate again, and an ABORT after the COMMIT.
-    expect(await reverts(call('decide', [id, true, 1n, sign(members.slice(0, 2), id, true, 1)]))).toBe('NotPrepared');
-    expect(await reverts(call('decide', [id, false, 1n, sign(members, id, false, 1)]))).toBe('AlreadyKnown');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members.slice(0, 2), id, true, 1)]))).toBe(
+      'NotPrepared',
+    );
+    expect(await reverts(call('decide', [id, lh(id), false, 1n, sign(members, id, false, 1)]))).toBe('AlreadyKnown');
     // A second prepare of the same transaction id is refused.
     expect(await reverts(prepare(id, 100n))).toBe('AlreadyKnown');
   });
@@ -137,31 +155,33 @@ describe('CustosParticipant on a Hardhat chain', () => {
     const id = xtx(2);
     const c0 = await balance(customer);
     await prepare(id, 40n);
-    const r = await call('decide', [id, false, 1n, sign(members, id, false, 1)]);
+    const r = await call('decide', [id, lh(id), false, 1n, sign(members, id, false, 1)]);
     gas.decideAbort3of3 = r.gasUsed;
     expect(await balance(customer)).toBe(c0);
     expect(await status(id)).toBe(4); // Aborted
-    expect(await reverts(call('decide', [id, true, 1n, sign(members, id, true, 1)]))).toBe('NotPrepared');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members, id, true, 1)]))).toBe('NotPrepared');
   });
 
   it('an expired lock cannot commit; it aborts by certificate or by anyone after the deadline', async () => {
     const id = xtx(3);
     const c0 = await balance(customer);
     await prepare(id, 5n, 2n);
-    expect(await reverts(call('release', [id]))).toBe('NotExpired');
+    expect(await reverts(call('release', [id, lh(id)]))).toBe('NotExpired');
     await evm.mine(3);
-    expect(await reverts(call('decide', [id, true, 1n, sign(members.slice(1), id, true, 1)]))).toBe('LockExpired');
-    const r = await call('release', [id], bank);
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members.slice(1), id, true, 1)]))).toBe(
+      'LockExpired',
+    );
+    const r = await call('release', [id, lh(id)], bank);
     gas.release = r.gasUsed;
     expect(parseEventLogs({ abi: CustosParticipant.abi, logs: r.logs, eventName: 'Lapsed' })).toHaveLength(1);
     expect(await balance(customer)).toBe(c0);
     expect(await status(id)).toBe(4);
-    expect(await reverts(call('release', [id]))).toBe('NotPrepared');
+    expect(await reverts(call('release', [id, lh(id)]))).toBe('NotPrepared');
 
     const id2 = xtx(31);
     await prepare(id2, 5n, 2n);
     await evm.mine(2);
-    await call('decide', [id2, false, 1n, sign(members.slice(1), id2, false, 1)]);
+    await call('decide', [id2, lh(id2), false, 1n, sign(members.slice(1), id2, false, 1)]);
     expect(await balance(customer)).toBe(c0);
   });
 
@@ -184,14 +204,14 @@ describe('CustosParticipant on a Hardhat chain', () => {
     const { vote } = await prepare(id, 1_000_000n);
     expect(vote.yes).toBe(false);
     expect(await status(id)).toBe(2); // Refused
-    expect(await reverts(call('decide', [id, true, 1n, sign(members, id, true, 1)]))).toBe('NotPrepared');
-    await call('decide', [id, false, 1n, sign(members, id, false, 1)]);
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members, id, true, 1)]))).toBe('NotPrepared');
+    await call('decide', [id, lh(id), false, 1n, sign(members, id, false, 1)]);
     expect(await status(id)).toBe(4);
   });
 
   it('an ABORT before the prepare leaves a tombstone: the late prepare is refused', async () => {
     const id = xtx(6);
-    await call('decide', [id, false, 1n, sign(members.slice(0, 2), id, false, 1)]);
+    await call('decide', [id, lh(id), false, 1n, sign(members.slice(0, 2), id, false, 1)]);
     expect(await reverts(prepare(id, 1n))).toBe('AlreadyKnown');
   });
 
@@ -200,26 +220,32 @@ describe('CustosParticipant on a Hardhat chain', () => {
     await prepare(id, 3n);
     const outsider = newMembers(1)[0]!;
     const good = sign(members.slice(0, 2), id, true, 1);
-    expect(await reverts(call('decide', [id, true, 1n, good.slice(0, 1)]))).toBe('NoQuorum');
-    expect(await reverts(call('decide', [id, true, 1n, []]))).toBe('NoQuorum');
-    expect(await reverts(call('decide', [id, true, 1n, [good[0], good[0]]]))).toBe('UnsortedSigners');
-    expect(await reverts(call('decide', [id, true, 1n, [good[1], good[0]]]))).toBe('UnsortedSigners');
-    expect(await reverts(call('decide', [id, true, 1n, sign([members[0]!, outsider], id, true, 1)]))).toBe('NotMember');
-    // Signed for an ABORT, another transaction, another chain id or another contract: the
-    // recovered signers are not members.
-    expect(await reverts(call('decide', [id, true, 1n, sign(members, id, false, 1)]))).toBe('NotMember');
-    expect(await reverts(call('decide', [id, true, 1n, sign(members, xtx(8), true, 1)]))).toBe('NotMember');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, good.slice(0, 1)]))).toBe('NoQuorum');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, []]))).toBe('NoQuorum');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, [good[0], good[0]]]))).toBe('UnsortedSigners');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, [good[1], good[0]]]))).toBe('UnsortedSigners');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign([members[0]!, outsider], id, true, 1)]))).toBe(
+      'NotMember',
+    );
+    // Signed for an ABORT, another transaction, another leg of this one, another chain id or another
+    // contract: the recovered signers are not members.
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members, id, false, 1)]))).toBe('NotMember');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members, xtx(8), true, 1)]))).toBe('NotMember');
+    const otherLeg = hashOf({ token, from: customer, to: issuer, amount: 3n });
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign(members, id, true, 1, otherLeg)]))).toBe(
+      'NotMember',
+    );
     const otherDomains: EvmDomain[] = [
       { chainId: 1, contract: participant },
       { chainId: evm.chain.chainId, contract: token },
     ];
     for (const d of otherDomains) {
-      const digest = evmDecisionDigest(d, id, true, 1);
+      const digest = evmDecisionDigest(d, id, lh(id), true, 1);
       const sigs = sortEvmSignatures(
         digest,
         members.map((m) => evmSign(digest, m.key)),
       );
-      expect(await reverts(call('decide', [id, true, 1n, sigs]))).toBe('NotMember');
+      expect(await reverts(call('decide', [id, lh(id), true, 1n, sigs]))).toBe('NotMember');
     }
     // The malleated twin (s -> n - s, v flipped) of a valid signature, and a truncated one.
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -227,10 +253,10 @@ describe('CustosParticipant on a Hardhat chain', () => {
     const s = BigInt(`0x${sig.slice(66, 130)}`);
     const v = Number.parseInt(sig.slice(130), 16);
     const twin = `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}`;
-    expect(await reverts(call('decide', [id, true, 1n, [twin, good[1]]]))).toBe('BadSignature');
-    expect(await reverts(call('decide', [id, true, 1n, [sig.slice(0, 130), good[1]]]))).toBe('BadSignature');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, [twin, good[1]]]))).toBe('BadSignature');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, [sig.slice(0, 130), good[1]]]))).toBe('BadSignature');
     expect(await status(id)).toBe(1);
-    await call('decide', [id, true, 1n, good]);
+    await call('decide', [id, lh(id), true, 1n, good]);
     expect(await status(id)).toBe(3);
   });
 
@@ -251,9 +277,11 @@ describe('CustosParticipant on a Hardhat chain', () => {
     const id = xtx(10);
     const deadline = (await evm.publicClient.getBlockNumber()) + 20n;
     // During prepare's transferFrom, the token tries to release the same transaction.
-    const release = encodeFunctionData({ abi: CustosParticipant.abi, functionName: 'release', args: [id] });
+    const leg = { token: hostile, from: customer, to: bank, amount: 30n };
+    legs.set(id, hashOf(leg));
+    const release = encodeFunctionData({ abi: CustosParticipant.abi, functionName: 'release', args: [id, lh(id)] });
     await tokenCall('arm', [participant, release]);
-    await call('prepare', [id, { token: hostile, from: customer, to: bank, amount: 30n }, deadline], customer);
+    await call('prepare', [id, leg, deadline], customer);
     expect(await tokenRead<boolean>('reentered')).toBe(false);
     expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
     expect(await status(id)).toBe(1);
@@ -262,10 +290,10 @@ describe('CustosParticipant on a Hardhat chain', () => {
     const decide = encodeFunctionData({
       abi: CustosParticipant.abi,
       functionName: 'decide',
-      args: [id, true, 1n, sigs],
+      args: [id, lh(id), true, 1n, sigs],
     });
     await tokenCall('arm', [participant, decide]);
-    await call('decide', [id, true, 1n, sigs], bank);
+    await call('decide', [id, lh(id), true, 1n, sigs], bank);
     expect(await tokenRead<boolean>('reentered')).toBe(false);
     expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
     expect(await tokenRead<bigint>('balanceOf', [bank])).toBe(30n);
@@ -314,11 +342,11 @@ describe('CustosParticipant on a Hardhat chain', () => {
 
     const id = xtx(9);
     await prepare(id, 2n);
-    expect(await reverts(call('decide', [id, true, 1n, sign([a, b], id, true, 1)]))).toBe('WrongEpoch');
-    expect(await reverts(call('decide', [id, true, 3n, sign([b, d], id, true, 3)]))).toBe('WrongEpoch');
+    expect(await reverts(call('decide', [id, lh(id), true, 1n, sign([a, b], id, true, 1)]))).toBe('WrongEpoch');
+    expect(await reverts(call('decide', [id, lh(id), true, 3n, sign([b, d], id, true, 3)]))).toBe('WrongEpoch');
     // The removed member's signature under the new epoch does not count.
-    expect(await reverts(call('decide', [id, true, 2n, sign([a, b], id, true, 2)]))).toBe('NotMember');
-    await call('decide', [id, true, 2n, sign([b, d], id, true, 2)]);
+    expect(await reverts(call('decide', [id, lh(id), true, 2n, sign([a, b], id, true, 2)]))).toBe('NotMember');
+    await call('decide', [id, lh(id), true, 2n, sign([b, d], id, true, 2)]);
     expect(await status(id)).toBe(3);
   });
 });

@@ -9,6 +9,7 @@ import { toBase64url } from '@custos/protocol/encoding';
 import {
   type CrossChainTx,
   type EvmLeg,
+  evmLegHash,
   evmSecretKey,
   proveEvmKey,
   xtxDecisionKey,
@@ -177,12 +178,13 @@ export async function balance(w: EvmWorld, who: Address): Promise<bigint> {
   })) as bigint;
 }
 
-export async function lockStatus(w: EvmWorld, xtxId: string): Promise<number> {
+/** The status of the contract's lock of `leg` under `xtxId`. */
+export async function lockStatus(w: EvmWorld, xtxId: string, leg: EvmLeg): Promise<number> {
   const lock = (await w.evm.publicClient.readContract({
     address: w.participant,
     abi: CustosParticipant.abi,
     functionName: 'lockOf',
-    args: [`0x${xtxId}`],
+    args: [`0x${xtxId}`, evmLegHash(leg)],
   })) as { status: number };
   return lock.status;
 }

@@ -4,15 +4,18 @@
  * vote to the decision chain with a receipts-trie proof, the decision chain decides, the members
  * sign the decision with their EVM keys, a relayer delivers it to the contract and proves the
  * outcome back. Commit, a NO vote, an expired Custos deadline, an EVM deadline inside the margin,
- * and a relayer that stops half-way replaced by another.
+ * a leg of someone else's prepared first under the same id, and a relayer that stops half-way
+ * replaced by another.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { xtxIdOf } from '@custos/protocol/interop';
+import { evmLegHash, xtxIdOf } from '@custos/protocol/interop';
 import { tempDir } from '@custos/test-utils/node';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { EVM_CONFIG_FILE, loadEvmDuties, parseEvmDutiesConfig } from '../src/interop/evm/evm-duties.js';
+import { buildReceiptProof } from '../src/interop/evm/receipt-proof.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
 import { writeEvmKeystore } from '../src/keys/keystore.js';
 import {
@@ -28,6 +31,7 @@ import {
   prepareOnD,
   prepareOnEvm,
   runUntilDone,
+  sendAs,
   stateOf,
 } from './evm-xtx-helpers.js';
 import { kvValue, tick } from './xtx-helpers.js';
@@ -57,7 +61,7 @@ describe('an xtx with an EVM participant', () => {
     expect(xtxIdOf(xtx)).toBe(xtxId);
     expect(await prepareOnD(w, xtx)).toBe('OK');
     await prepareOnEvm(w, xtxId, leg);
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.prepared);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.prepared);
     expect(await balance(w, w.customer)).toBe(before.customer - 10n);
 
     await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
@@ -68,7 +72,7 @@ describe('an xtx with an EVM participant', () => {
       evm: 'committed',
     });
     expect(kvValue(w.d, key)).toBe(key);
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.committed);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.committed);
     expect(await balance(w, w.receiver)).toBe(before.receiver + 10n);
     const vote = stateOf(w, `xtxevm/${xtxId}/${w.pid}`) as { vote: string; legHash: string };
     expect(vote.vote).toBe('YES');
@@ -88,7 +92,7 @@ describe('an xtx with an EVM participant', () => {
     const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
     expect(await prepareOnD(w, xtx)).toBe('OK');
     await prepareOnEvm(w, xtxId, leg, { approve: false });
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.refused);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.refused);
     await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
     expect(outcomeOf(w, xtxId)).toEqual({
       decision: 'ABORT',
@@ -109,7 +113,7 @@ describe('an xtx with an EVM participant', () => {
     await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'ABORT', custos: 'aborted', evm: 'aborted' });
     expect(kvValue(w.d, key)).toBeUndefined();
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.aborted);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.aborted);
     expect(await balance(w, w.customer)).toBe(before);
   }, 120_000);
 
@@ -121,6 +125,48 @@ describe('an xtx with an EVM participant', () => {
     await runUntilDone(w, evmRelayer(w, relayerAccount), xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'ABORT', reason: 'evm-lock-deadline', evm: 'aborted' });
     expect(await balance(w, w.customer)).toBe(before);
+  }, 120_000);
+
+  it('trust #16: a leg prepared first under the same xtxId by someone else: the planned leg still commits', async () => {
+    const before = await balance(w, w.receiver);
+    const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 });
+    expect(await prepareOnD(w, xtx)).toBe('OK');
+    // The attacker read the id (a mempool, the prepare on D) and locks a leg of its own under it first.
+    const attacker = w.evm.accounts[8] as Address;
+    await w.evm.write({ address: w.token, abi: LoyaltyToken.abi, functionName: 'mint', args: [attacker, 5n] });
+    const own = { ...leg, from: attacker.toLowerCase(), to: attacker.toLowerCase(), amount: '5' };
+    await prepareOnEvm(w, xtxId, own, { deadlineBlocks: 4 });
+    expect(await lockStatus(w, xtxId, own)).toBe(LOCKED.prepared);
+    // The holder's prepare is not blocked by it.
+    await prepareOnEvm(w, xtxId, leg);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.prepared);
+    // The attacker's lock lapses and is released: its Lapsed event is not the planned leg's outcome.
+    await w.evm.mine(4);
+    const released = await w.evm.write(
+      {
+        address: w.participant,
+        abi: CustosParticipant.abi,
+        functionName: 'release',
+        args: [`0x${xtxId}`, evmLegHash(own)],
+      },
+      attacker,
+    );
+    const relayer = evmRelayer(w, relayerAccount);
+    for (let i = 0; i < 10 && outcomeOf(w, xtxId).decision === undefined; i++) {
+      await duties(w);
+      await relayer.step();
+    }
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', reason: 'all-yes' });
+    const lapsed = await buildReceiptProof(w.evm.chain.rpcUrl, released.transactionHash);
+    const done = { xtxId, participant: w.pid, number: lapsed.blockNumber, index: lapsed.index, proof: lapsed.proof };
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', done)).toBe('UNAUTHORIZED');
+    await runUntilDone(w, relayer, xtxId);
+    expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(kvValue(w.d, key)).toBe(key);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.committed);
+    expect(await lockStatus(w, xtxId, own)).toBe(LOCKED.aborted);
+    expect(await balance(w, w.receiver)).toBe(before + 10n);
+    expect(await balance(w, attacker)).toBe(5n);
   }, 120_000);
 
   it('a relayer that stops half-way (after the decision; after its decide) is replaced by another that finishes', async () => {
@@ -135,7 +181,7 @@ describe('an xtx with an EVM participant', () => {
       await first.step();
     }
     expect(outcomeOf(w, xtxId).decision).toBe('COMMIT');
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.prepared);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.prepared);
     // A second one, with another EVM account and no memory of the first, finishes.
     await runUntilDone(w, evmRelayer(w, w.evm.accounts[6] as Address), xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
@@ -147,11 +193,11 @@ describe('an xtx with an EVM participant', () => {
     expect(await prepareOnD(w, t2.xtx)).toBe('OK');
     await prepareOnEvm(w, t2.xtxId, t2.leg);
     const third = evmRelayer(w, relayerAccount);
-    for (let i = 0; i < 15 && (await lockStatus(w, t2.xtxId)) !== LOCKED.committed; i++) {
+    for (let i = 0; i < 15 && (await lockStatus(w, t2.xtxId, t2.leg)) !== LOCKED.committed; i++) {
       await duties(w);
       await third.step();
     }
-    expect(await lockStatus(w, t2.xtxId)).toBe(LOCKED.committed);
+    expect(await lockStatus(w, t2.xtxId, t2.leg)).toBe(LOCKED.committed);
     expect(outcomeOf(w, t2.xtxId).evm).toBeUndefined();
     expect(stateOf(w, `xtxevmopen/${t2.xtxId}/${w.pid}`)).not.toBeNull();
     await runUntilDone(w, evmRelayer(w, w.evm.accounts[7] as Address), t2.xtxId);
@@ -179,7 +225,7 @@ describe('an xtx with an EVM participant', () => {
     await runUntilDone(w, relayer, xtxId);
     // The timing assumption broken, and visible: committed on Custos, the lock returned on the EVM chain.
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'lapsed' });
-    expect(await lockStatus(w, xtxId)).toBe(LOCKED.aborted);
+    expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.aborted);
     expect(await balance(w, w.customer)).toBe(before.customer);
     expect(await balance(w, w.receiver)).toBe(before.receiver);
   }, 120_000);

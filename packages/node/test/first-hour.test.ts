@@ -343,7 +343,7 @@ describe('first hour #7: tidy', () => {
   ): Promise<string> {
     const demo = new CliHarness('custos-first-hour-demo-');
     try {
-      const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', ...extra], {
+      const child = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0', ...extra], {
         env: demo.env,
         cwd: demo.tmp.dir,
       });

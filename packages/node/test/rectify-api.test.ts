@@ -24,10 +24,13 @@ import {
   trustFromGenesis,
   verifyHistory,
 } from '@custos/sdk';
+import { waitUntil } from '@custos/test-utils';
 import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, addMonths } from '../src/modules/common.js';
 import type { DataRecord } from '../src/modules/data.js';
+import { OrgService } from '../src/orgs/org-service.js';
+import { rectifyServiceOf } from '../src/orgs/rectify-service.js';
 
 const OLD = { street: '1 Old Lane', city: 'York' };
 const NEW = { street: `2 New Road ${Math.random().toString(36).slice(2)}`, city: 'Leeds' };
@@ -351,6 +354,17 @@ describe('incorrect data', () => {
     const item = state<Rectification>(`rectify/bank/${flag.txId}`);
     expect(item).toMatchObject({ kind: 'flag', reason: 'inaccurate', status: 'pending' });
     expect(item.deadline).toBe(addDays(item.openedAt, 45));
+    // The deadline is extended once, for a code (CCPA 1798.130: to 90 days), and the customer reads why.
+    const extend = (reason: string) =>
+      call('POST', `/v1/orgs/bank/rectifications/${flag.txId}/extend`, 'bank', { reason });
+    expect((await extend('busy')).status).toBe(400);
+    expect((await extend('complexity')).body.code).toBe('OK');
+    expect(state<Rectification>(`rectify/bank/${flag.txId}`)).toMatchObject({
+      deadline: addDays(item.openedAt, 90),
+      originalDeadline: item.deadline,
+      extensionReason: 'complexity',
+    });
+    expect((await extend('number-of-requests')).body.code).toBe('CONFLICT');
     // A flag carries no value: the inbox refuses anything for it.
     const explained = await call('POST', `/v1/orgs/bank/rectifications/${flag.txId}/explain`, 'bank', {
       reason: 'accurate-verified',
@@ -436,5 +450,41 @@ describe('no cross-org linkage', () => {
     const mine = await call('GET', `/v1/state/entry?key=${encodeURIComponent(`rectify/bank/${o!.item}`)}`, 'bank');
     expect(mine.status).toBe(200);
     expect(didFromPublicKey(wallet.relationship('test', 'bank').signer.publicKey)).toBe(pseudonym('bank'));
+  });
+});
+
+describe('the crash window: the vault written, rectify.apply not yet committed', () => {
+  it('resumes a commit that timed out with the same commitment, never writing the vault twice', async () => {
+    // The retailer's node with commits that time out at once (the transaction still commits later).
+    const slow = new OrgService(
+      api.node,
+      [{ id: 'retailer', signer: api.fx.orgs.retailer!, vault: api.orgs.vaultOf('retailer') }],
+      undefined,
+      { commitWaitMs: 1 },
+    );
+    const service = rectifyServiceOf(api.node, slow);
+    const value = { street: '9 Slow Street', city: 'Bath' };
+    const key = (await client.stateEntry('hpkekey/retailer')).value as never;
+    const env = await sealCorrection(wallet, 'test', key, { org: 'retailer', record: records.retailer! }, value);
+    const args = { org: 'retailer', record: records.retailer!, digest: envelopeDigest(env), kid: env.kid };
+    const sent = await client.submitAndWait(
+      signTx(
+        { chainId: 'test', type: 'rectify.send', args: { ...args, jurisdiction: 'GDPR' } },
+        wallet.relationship('test', 'retailer').signer,
+      ),
+    );
+    expect(sent.code).toBe('OK');
+    await expect(service.receive('retailer', sent.txId, env)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    // Resumed at once (a restart, a second delivery) while that commit is still on its way.
+    await service.resume('retailer');
+    await waitUntil(() => state<Rectification>(`rectify/retailer/${sent.txId}`).status === 'applied', 10_000, 'apply');
+    const rec = state<DataRecord>(`record/retailer/${records.retailer}`);
+    expect(rec.commitment).toBe(state<Rectification>(`rectify/retailer/${sent.txId}`).commitment);
+    expect(api.orgs.vaultOf('retailer').verifyCommitment(rec.vaultRef, rec.commitment)).toBe(true);
+    expect(await storedValue('retailer', records.retailer!)).toEqual(value);
+    // Once the ledger holds it, the next pass forgets the journal and the envelope.
+    await rectifyServiceOf(api.node, api.orgs).resume('retailer');
+    const left = api.node.store.db.prepare('SELECT count(*) AS n FROM rectify_applying').get() as { n: number };
+    expect(left.n).toBe(0);
   });
 });

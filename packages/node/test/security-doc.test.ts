@@ -52,10 +52,10 @@ describe('docs/security.md', () => {
     expect(files.filter((f) => !doc.includes(f))).toEqual([]);
   });
 
-  it('has a section for each of the 18 findings, each with a threat, a protection and a test', () => {
+  it('has a section for each of the 20 findings, each with a threat, a protection and a test', () => {
     const sections = doc.split(/^### /m).slice(1);
     const numbers = sections.map((s) => Number(s.split('.')[0]));
-    expect(numbers).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(numbers).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     for (const [i, s] of sections.entries()) {
       expect(s, `finding ${i + 1}`).toMatch(/\*\*Threats?\.\*\*/);
       expect(s, `finding ${i + 1}`).toMatch(/\*\*Protections?\.\*\*/);

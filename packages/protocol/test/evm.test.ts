@@ -24,6 +24,7 @@ import {
 const expectCode = codeChecker(ProtocolError);
 const domain: EvmDomain = { chainId: 31337, contract: `0x${'ab'.repeat(20)}` };
 const XTX = 'cd'.repeat(32);
+const LEG = `0x${'ab'.repeat(32)}`;
 
 function members(n: number) {
   return Array.from({ length: n }, () => {
@@ -54,7 +55,7 @@ describe('EVM keys and signatures', () => {
   });
 
   it('refuses malformed and malleated signatures', () => {
-    const digest = evmDecisionDigest(domain, XTX, true, 1);
+    const digest = evmDecisionDigest(domain, XTX, LEG, true, 1);
     const sig = evmSign(digest, evmSecretKey());
     expectCode(() => evmRecover(digest, sig.slice(0, 130)), 'BAD_ENCODING');
     expectCode(() => evmRecover(digest, `${sig.slice(0, 130)}1d`), 'BAD_SIGNATURE', /v 27 or 28/);
@@ -64,22 +65,24 @@ describe('EVM keys and signatures', () => {
     expectCode(() => evmRecover(digest, twin), 'BAD_SIGNATURE', /low s/);
   });
 
-  it('binds digests to chain, contract, transaction, decision and epoch', () => {
-    const base = toHex(evmDecisionDigest(domain, XTX, true, 1));
+  it('binds digests to chain, contract, transaction, leg, decision and epoch', () => {
+    const base = toHex(evmDecisionDigest(domain, XTX, LEG, true, 1));
     const variants = [
-      evmDecisionDigest({ ...domain, chainId: 1 }, XTX, true, 1),
-      evmDecisionDigest({ ...domain, contract: `0x${'ac'.repeat(20)}` }, XTX, true, 1),
-      evmDecisionDigest(domain, 'ce'.repeat(32), true, 1),
-      evmDecisionDigest(domain, XTX, false, 1),
-      evmDecisionDigest(domain, XTX, true, 2),
+      evmDecisionDigest({ ...domain, chainId: 1 }, XTX, LEG, true, 1),
+      evmDecisionDigest({ ...domain, contract: `0x${'ac'.repeat(20)}` }, XTX, LEG, true, 1),
+      evmDecisionDigest(domain, 'ce'.repeat(32), LEG, true, 1),
+      evmDecisionDigest(domain, XTX, `0x${'ef'.repeat(32)}`, true, 1),
+      evmDecisionDigest(domain, XTX, LEG, false, 1),
+      evmDecisionDigest(domain, XTX, LEG, true, 2),
       evmMembersDigest(domain, 1, [], 1),
     ].map(toHex);
-    expect(new Set([base, ...variants]).size).toBe(7);
+    expect(new Set([base, ...variants]).size).toBe(8);
     // 0x-prefixed and bare ids are the same id.
-    expect(toHex(evmDecisionDigest(domain, `0x${XTX}`, true, 1))).toBe(base);
-    expectCode(() => evmDecisionDigest(domain, 'cd', true, 1), 'BAD_ENCODING', /xtxId/);
-    expectCode(() => evmDecisionDigest({ ...domain, contract: '0x12' }, XTX, true, 1), 'BAD_ENCODING', /contract/);
-    expectCode(() => evmDecisionDigest(domain, XTX, true, -1), 'BAD_ENCODING', /epoch/);
+    expect(toHex(evmDecisionDigest(domain, `0x${XTX}`, LEG, true, 1))).toBe(base);
+    expectCode(() => evmDecisionDigest(domain, 'cd', LEG, true, 1), 'BAD_ENCODING', /xtxId/);
+    expectCode(() => evmDecisionDigest({ ...domain, contract: '0x12' }, XTX, LEG, true, 1), 'BAD_ENCODING', /contract/);
+    expectCode(() => evmDecisionDigest(domain, XTX, LEG, true, -1), 'BAD_ENCODING', /epoch/);
+    expectCode(() => evmDecisionDigest(domain, XTX, XTX, true, 1), 'BAD_ENCODING', /legHash/);
     expectCode(() => evmMembersDigest(domain, 1, Array(65).fill(domain.contract), 33), 'BAD_ENCODING', /at most 64/);
   });
 });
@@ -87,7 +90,7 @@ describe('EVM keys and signatures', () => {
 describe('EVM decision certificates', () => {
   const set = members(3);
   const addresses = set.map((m) => m.address);
-  const digest = evmDecisionDigest(domain, XTX, true, 4);
+  const digest = evmDecisionDigest(domain, XTX, LEG, true, 4);
   const signed = (signers: typeof set) =>
     sortEvmSignatures(
       digest,
@@ -96,7 +99,7 @@ describe('EVM decision certificates', () => {
   const check = (signatures: `0x${string}`[], epoch = 4) =>
     verifyEvmCertificate(
       domain,
-      { xtxId: XTX, commit: true, epoch, signatures },
+      { xtxId: XTX, legHash: LEG, commit: true, epoch, signatures },
       { epoch: 4, addresses, threshold: 2 },
     );
 

@@ -267,8 +267,14 @@ export interface OverdueRequests {
   next: string | null;
 }
 
-export interface RegisterRecordInput {
-  subject: string;
+export type RegisterRecordInput = RegisterRecordFields &
+  (
+    | { subject: string; account?: never }
+    /** The org's account id, linked to the customer's pseudonym by a signed challenge (`linkChallenge`). */
+    | { account: string; subject?: never }
+  );
+
+export interface RegisterRecordFields {
   category: string;
   purposes: Record<string, LawfulBasis>;
   source: 'subject' | 'public' | 'third-party' | 'derived';

@@ -20,6 +20,7 @@ import {
   type StateFact,
   type SubjectReport,
   verifySubjectReport,
+  xtxOpBodies,
 } from '@custos/protocol/ledger';
 import type { CustosClient } from './client.js';
 import type { CallOptions } from './transport/http.js';
@@ -135,7 +136,13 @@ export function verifyHistory(
   }
   for (const e of events) {
     const b = e.tx.body;
-    if (b.signer !== did && !argStrings(b.args).some((s) => mine.has(s))) {
+    // A cross-chain transaction's prepare and finalize concern her through the operations they carry.
+    const bodies = [b, ...(b.type.startsWith('xtx.') ? xtxOpBodies(b.args.xtx) : [])];
+    if (
+      !bodies.some(
+        (x) => x.signer === did || argStrings(x.args as { [key: string]: JsonValue }).some((s) => mine.has(s)),
+      )
+    ) {
       throw bad(`event ${e.entry.txId} (${b.type.slice(0, 40)}) does not concern ${did}`);
     }
   }

@@ -6,6 +6,13 @@
  */
 
 export {
+  checkDataExport,
+  type DataExport,
+  dataExportToCsv,
+  type ExportCheck,
+  exportProblemText,
+} from '@custos/protocol/data-export';
+export {
   envelopeDigest,
   generateHpkeKeyPair,
   HPKE_SUITE,
@@ -53,6 +60,7 @@ export {
   type ContractSummary,
   contractTx,
 } from './actions/contracts.js';
+export type { WaitingExport } from './actions/customers.js';
 export type { GovAction, GovOverview, GovProposal } from './actions/gov.js';
 export type { AffectedSubjects, IncidentInput, IncidentNotifications, OrgIncidents } from './actions/incidents.js';
 export type {
@@ -65,11 +73,26 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
-export type { OrgHpkeKeys, RectificationsPage } from './actions/rectify.js';
+export type { OrgHpkeKeys, RectificationsPage, RelayedCorrection } from './actions/rectify.js';
 export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';
 export type { SubmitOptions, SubmitResult } from './actions/txs.js';
+export {
+  AGENT_REQUEST_KINDS,
+  type AgentRequestKind,
+  agentRequestTx,
+  answerLinkChallenge,
+  type Delegation,
+  type DelegationCredential,
+  DelegationError,
+  delegationId,
+  grantAgent,
+  type LinkChallenge,
+  linkMessage,
+  revokeAgentTx,
+  verifyDelegation,
+} from './agents.js';
 export type {
   AccessResult,
   BatchItem,
@@ -113,6 +136,7 @@ export type {
 export { CustosClient, type CustosClientOptions } from './client.js';
 export { pseudonymsHeldBy } from './copies.js';
 export { customerTx } from './customer-tx.js';
+export { downloadDataExport, exportedRequest, type OpenedExport } from './data-export.js';
 export {
   type ApiErrorCode,
   CLIENT_ERROR_CODES,

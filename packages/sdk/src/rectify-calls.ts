@@ -4,13 +4,15 @@
  */
 import type { RectifyEnvelope } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ExplainReason } from '@custos/protocol/ledger';
+import type { ExplainReason, ExtendReason } from '@custos/protocol/ledger';
 import {
   correctFlagged,
   deliverCorrection,
   explainRectification,
+  extendRectification,
   orgHpkeKey,
   rectifications,
+  relayedCorrection,
   rotateHpkeKey,
 } from './actions/rectify.js';
 import type { PageQuery } from './api-types.js';
@@ -41,6 +43,16 @@ export abstract class RectifyCalls extends SignalCalls {
   /** The org keeps the record as it is, for a reason code (`rectify.explain`). */
   explainRectification(org: string, id: string, reason: ExplainReason, opts?: CallOptions) {
     return explainRectification(this.transport(), org, id, reason, opts);
+  }
+
+  /** The org extends the item's deadline once, for a reason code (`rectify.extend`, Art. 12(3)). */
+  extendRectification(org: string, id: string, reason: ExtendReason, opts?: CallOptions) {
+    return extendRectification(this.transport(), org, id, reason, opts);
+  }
+
+  /** A correction this peer relays for `org`, fetched by the org's own node (a member key of the org). */
+  relayedCorrection(org: string, id: string, opts?: CallOptions) {
+    return relayedCorrection(this.transport(), org, id, opts);
   }
 
   /** The org corrects a flagged record: the value to its vault, `rectify.apply` to the ledger. */

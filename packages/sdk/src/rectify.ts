@@ -10,6 +10,7 @@ import { envelopeDigest, type RectifyEnvelope, sealRectification } from '@custos
 import type { JsonValue } from '@custos/protocol/jcs';
 import type { DataRecord, FlagReason, HpkeKeyEntry, Jurisdiction } from '@custos/protocol/ledger';
 import type { Wallet } from '@custos/protocol/wallet';
+import type { RelayedCorrection } from './actions/rectify.js';
 import type { CommitResult } from './api-types.js';
 import type { CustosClient } from './client.js';
 import { customerTx } from './customer-tx.js';
@@ -28,8 +29,11 @@ export interface CorrectionOutcome extends CorrectionTarget {
   item?: string;
   /** Result code of `rectify.send` ('OK' when the ledger holds the digest). */
   sent: string;
-  /** The org node's answer to the delivery: `rectify.apply`'s commit, or the error code. */
-  applied?: CommitResult | { error: string; message: string };
+  /**
+   * The answer to the delivery: `rectify.apply`'s commit (the org's own node), `RELAYED` (another
+   * member's peer kept it for the org's node, which applies it shortly), or the error code.
+   */
+  applied?: CommitResult | RelayedCorrection | { error: string; message: string };
 }
 
 /**

@@ -5,6 +5,7 @@
  * Kept apart so the client stays one screenful per route group; see `actions/requests.ts`.
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
+import { subjectExport } from './actions/customers.js';
 import { acknowledgeRequest, extendRequest, fulfilRequest, orgRequests, rejectRequest } from './actions/requests.js';
 import type { PageQuery } from './api-types.js';
 import { RequestStepCalls } from './request-step-calls.js';
@@ -39,5 +40,9 @@ export abstract class RequestCalls extends RequestStepCalls {
   /** Rejects a request with the reason the customer sees (a code: `REJECT_REASONS`). */
   rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.transport(), org, request, reason, opts);
+  }
+  /** The data export of the subject's fulfilled access or export request, served once (sign with the subject's key). */
+  subjectExport(did: string, request: string, opts?: CallOptions) {
+    return subjectExport(this.transport(), did, request, opts);
   }
 }

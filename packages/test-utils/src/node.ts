@@ -13,6 +13,7 @@ import {
   exampleProfile,
   type Genesis,
   LocalKms,
+  type LocalOrg,
   listen,
   makeGenesis,
   nativeSigner,
@@ -198,6 +199,8 @@ export interface TestPeer {
   node: CustosNode;
   app?: FastifyInstance;
   url?: string;
+  /** The org service, when the peer was opened with `orgs`. */
+  orgs?: OrgService;
 }
 
 export interface PeerOptions {
@@ -214,6 +217,8 @@ export interface PeerOptions {
   log?: (message: string) => void;
   /** Serve the HTTP API on a free loopback port (rate limits off). */
   http?: boolean;
+  /** The orgs whose keys and vaults this peer holds: serves their /v1/orgs routes. */
+  orgs?: LocalOrg[];
 }
 
 /**
@@ -239,8 +244,9 @@ export class TestPeers {
       ...(opts.log === undefined ? {} : { log: opts.log }),
     });
     const peer: TestPeer = { node };
+    if (opts.orgs !== undefined) peer.orgs = new OrgService(node, opts.orgs);
     if (opts.http === true) {
-      peer.app = createServer(node, { rateLimit: false });
+      peer.app = createServer(node, { rateLimit: false, ...(peer.orgs === undefined ? {} : { orgs: peer.orgs }) });
       peer.url = await listen(peer.app, { port: 0 });
     }
     this.live.push(peer);
@@ -252,6 +258,7 @@ export class TestPeers {
     const i = this.live.indexOf(peer);
     if (i >= 0) this.live.splice(i, 1);
     await peer.app?.close();
+    peer.orgs?.stop();
     await peer.node.close();
   }
 

@@ -401,7 +401,7 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
   it('offers the demo customers of `custos demo`, and opens one', async () => {
     expect(existsSync(CLI), 'expected the built CLI: run `npm run build` first').toBe(true);
     const home = join(tmp, 'demo-home');
-    const demo: ChildProcess = spawn(process.execPath, [CLI, 'demo', '--port', '0'], {
+    const demo: ChildProcess = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0'], {
       env: { ...process.env, CUSTOS_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -68,7 +68,7 @@ describe.skipIf(!enabled)("the customer's evidence of a request run across the b
     tmp = tempDir('custos-web-evidence-');
     mkdirSync(SHOTS, { recursive: true });
     const { CUSTOS_PASSPHRASE: _p, PORT: _port, ...env } = process.env;
-    demo = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--json'], {
+    demo = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0', '--json'], {
       env: { ...env, CUSTOS_HOME: join(tmp.dir, 'home') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,7 +5,7 @@
  * both, and where to complain under a refusal. Screens checked with axe-core at desktop and phone
  * size, saved under test-results/screenshots/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { CustosClient, signedBy } from '@custos/sdk';
@@ -228,6 +228,42 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
     await page.setViewportSize(PHONE);
     await shot(page, 'console-records-phone');
     await checkA11y(page, 'console records of processing on a phone');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it('an export request answered with the data itself: downloaded, checked complete, saved as JSON and CSV', async () => {
+    await page.goto(`${base}/portal`);
+    await page.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();
+    await page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your data' }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('link', { name: /^(Manage )?Example Insurance$/ })
+      .first()
+      .click();
+    await page.getByLabel('Under which law?').selectOption('GDPR');
+    await page.getByRole('button', { name: 'Get my data in a file' }).click();
+    await page.getByText('You asked for your data in a file you can take elsewhere').waitFor({ timeout: 15_000 });
+    const open = (await insurer.orgRequests('insurer')).requests.find(
+      (r) => r.status === 'open' && r.kind === 'export',
+    );
+    expect((await insurer.fulfilRequest('insurer', open!.id)).code).toBe('OK');
+    const section = page.getByRole('region', { name: /Example Insurance sent you your data: one record/ });
+    await section.getByRole('button', { name: 'Download your data' }).click({ timeout: 20_000 });
+    await section.getByText('complete: 1 of 1 records').waitFor({ timeout: 15_000 });
+    await section.getByText(/Automated decisions: your income, for credit/i).waitFor();
+    await section.getByText('Transfers outside the EEA: none recorded.').waitFor();
+    await expect(section.getByRole('link', { name: 'CSV file' }).getAttribute('download')).resolves.toMatch(/\.csv$/);
+    const saved = page.waitForEvent('download');
+    await section.getByRole('link', { name: 'JSON file' }).click();
+    const file = await (await saved).path();
+    expect(JSON.parse(readFileSync(file, 'utf8')).records[0].value).toEqual({ income: 42_000 });
+    await checkA11y(page, 'portal with a checked data export');
+    await shot(page, 'portal-data-export-desktop');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'portal-data-export-phone');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.setViewportSize(DESKTOP);

@@ -38,7 +38,7 @@ describe.skipIf(!needsChromium(import.meta.url))('privacy risk in the console', 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     tmp = mkdtempSync(join(tmpdir(), 'custos-risk-web-'));
-    demo = spawn(process.execPath, [CLI, 'demo', '--port', '0'], {
+    demo = spawn(process.execPath, [CLI, 'demo', '--no-evm', '--port', '0'], {
       env: { ...process.env, CUSTOS_HOME: join(tmp, 'home') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

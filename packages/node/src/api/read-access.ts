@@ -98,6 +98,7 @@ const ORG_STATE_NAMESPACES = [
   'retention',
   'incident',
   'rectify',
+  'agentrev',
 ];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */
 const SUBJECT_STATE_NAMESPACES = ['subjitem', 'subjitems', 'history'];
@@ -217,8 +218,11 @@ function scopeOf(key: string): KeyScope {
   const [ns, owner, rest] = parts;
   if (ns !== undefined && owner !== undefined && parts.length >= 3 && owner !== '') {
     if (ORG_STATE_NAMESPACES.includes(ns)) {
-      // consent/<org>/<did> and pref/<org>/<did> name the subject in the key.
-      const subject = (ns === 'consent' || ns === 'pref') && rest !== undefined && rest !== '' ? rest : undefined;
+      // consent/<org>/<did>, pref/<org>/<did> and agentrev/<org>/<did>/<id> name the subject in the key.
+      const subject =
+        (ns === 'consent' || ns === 'pref' || ns === 'agentrev') && rest !== undefined && rest !== ''
+          ? rest
+          : undefined;
       return { kind: 'org', org: owner, ...(subject === undefined ? {} : { subject }) };
     }
   }

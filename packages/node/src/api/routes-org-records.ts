@@ -8,10 +8,12 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { ART9_CONDITIONS } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
+import { accountLinksOf } from '../orgs/account-links.js';
 import { limitOf, pageQuery } from './org-pages.js';
 import { ORG_CONFIG, ORG_ID_PARAMS, ORG_PARAMS, type OrgRouteOptions, orgDoc, orgGuards } from './org-scope.js';
 import { problem, sendProblem } from './problem.js';
 import type { RoutePlugin } from './route-plugin.js';
+import { ACCOUNT } from './routes-org-links.js';
 import { closed, did, dpvTerm, HEX64_PATTERN, hex64, orgId, stringEnum } from './schema-atoms.js';
 
 /** Any JSON value: the vault stores it as is. */
@@ -19,7 +21,9 @@ const VALUE = Type.Unsafe<JsonValue>({});
 const LAWFUL_BASIS = stringEnum(LAWFUL_BASES);
 
 const REGISTER_BODY = closed({
-  subject: did(),
+  /** The customer's pseudonym towards the org; or `account`, linked to one by a signed challenge. */
+  subject: Type.Optional(did()),
+  account: Type.Optional(ACCOUNT),
   category: dpvTerm(),
   purposes: Type.Unsafe<Record<string, LawfulBasis>>({
     type: 'object',
@@ -86,7 +90,7 @@ export const orgRecordRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs 
       schema: {
         ...orgDoc(
           'Register a value',
-          'Stores the value in the org vault and registers its salted commitment on the ledger.',
+          "Stores the value in the org vault and registers its salted commitment on the ledger. The customer is `subject` (their pseudonym towards the org) or `account` (the org's account id, which a signed challenge linked to the pseudonym: `/links`); exactly one.",
         ),
         params: ORG_PARAMS,
         body: REGISTER_BODY,
@@ -94,7 +98,19 @@ export const orgRecordRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs 
       config: ORG_CONFIG,
     },
     async (request, reply) => {
-      const r = await orgs.register(request.params.org, request.body);
+      const { org } = request.params;
+      const { account, subject, ...rest } = request.body;
+      if ((account === undefined) === (subject === undefined)) {
+        return sendProblem(reply, problem('BAD_REQUEST', 'expected exactly one of subject or account'));
+      }
+      const linked = account === undefined ? subject : accountLinksOf(node).byAccount(org, account)?.subject;
+      if (linked === undefined) {
+        return sendProblem(
+          reply,
+          problem('NOT_FOUND', 'no pseudonym is linked to this account: link it with a challenge first'),
+        );
+      }
+      const r = await orgs.register(org, { ...rest, subject: linked });
       return reply.code(r.code === 'OK' ? 201 : 409).send({ ...r });
     },
   );

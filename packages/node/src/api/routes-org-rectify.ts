@@ -1,13 +1,12 @@
 /**
  * The customer as the source of their data (issue 17, ADR 0018), the org's side, under
- * `/v1/orgs/:org`: its HPKE key (published on the ledger, rotated by a member key), its inbox (a
- * customer's sealed correction, accepted only if the ledger holds its digest), and the corrections
- * and flags sent to it, with their deadlines, to correct or explain. These routes carry personal
+ * `/v1/orgs/:org`: its HPKE key (published on the ledger, rotated by a member key), and the corrections
+ * and flags sent to it, with their deadlines, to correct or explain. The inbox is in
+ * `routes-rectify-inbox.ts` (served by every peer, not only the org's). These routes carry personal
  * data in: never log or echo a value or an envelope.
  */
-import { MAX_ENVELOPE_BYTES } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import { EXPLAIN_REASONS, isRectificationOverdue } from '@custos/protocol/ledger';
+import { EXPLAIN_REASONS, EXTEND_REASONS, isRectificationOverdue } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
 import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { limitOf, pageQuery } from './org-pages.js';
@@ -22,21 +21,6 @@ import {
 } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { closed, HEX64_PATTERN, stringEnum } from './schema-atoms.js';
-
-const ENVELOPE = closed(
-  {
-    v: Type.Literal(1),
-    kid: Type.String({ pattern: '^[0-9a-f]{16}$', description: "Id of the org's HPKE key it was sealed to." }),
-    enc: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'The encapsulated key, base64url.' }),
-    ct: Type.String({
-      pattern: '^[A-Za-z0-9_-]+$',
-      minLength: 22,
-      maxLength: Math.floor((MAX_ENVELOPE_BYTES * 4) / 3),
-      description: 'The ciphertext, base64url.',
-    }),
-  },
-  { description: 'An HPKE envelope (RFC 9180), as `sealRectification` makes it.' },
-);
 
 export const orgRectifyRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   const node = app.custos;
@@ -78,25 +62,6 @@ export const orgRectifyRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     },
   );
 
-  app.post(
-    '/inbox/:id',
-    {
-      bodyLimit: MAX_ENVELOPE_BYTES + 1024,
-      schema: {
-        tags: ['organizations'],
-        summary: "Deliver a sealed correction to the org's inbox",
-        description: `The envelope of a pending \`rectify.send\` (its txId in the path) of at most ${MAX_ENVELOPE_BYTES} bytes. Accepted only if its SHA-256 is the digest the ledger holds; the org's node opens it, writes the value into its vault and commits \`rectify.apply\`. Needs no credentials: only the envelope the customer committed to is accepted, once.`,
-        params: ORG_ID_PARAMS,
-        body: ENVELOPE,
-      },
-      config: { problems: ['BAD_CIPHERTEXT', 'NOT_FOUND', 'CONFLICT', 'ERASED'] },
-    },
-    async (request) => {
-      const { org, id } = request.params;
-      return service.receive(org, id, request.body);
-    },
-  );
-
   app.get(
     '/rectifications',
     {
@@ -135,6 +100,26 @@ export const orgRectifyRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     async (request) => {
       const { org, id } = request.params;
       return service.explain(org, id, request.body.reason);
+    },
+  );
+
+  app.post(
+    '/rectifications/:id/extend',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Extend the deadline',
+          "Extends the item's deadline once, before it passes, for a reason code (`rectify.extend`; GDPR Art. 12(3): to three months from receipt; CCPA 1798.130: to 90 days). The customer sees the reason.",
+        ),
+        params: ORG_ID_PARAMS,
+        body: closed({ reason: stringEnum(EXTEND_REASONS) }),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      return service.extend(org, id, request.body.reason);
     },
   );
 

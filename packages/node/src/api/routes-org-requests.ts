@@ -11,6 +11,7 @@ import { AT_RISK_DAYS, requestStepsView } from '../connectors/steps-view.js';
 import { NodeError } from '../errors.js';
 import { DATAMAP_SYSTEM_ID } from '../modules/datamap.js';
 import { type DataRequest, MAX_EXCEPTIONS } from '../modules/request.js';
+import { exportServiceOf } from '../orgs/export-service.js';
 import { overdueRequests } from '../store/read-queries.js';
 import { anyMember, guard, memberOrgOf } from './auth/guard.js';
 import { limitOf, pad, page, pageQuery } from './org-pages.js';
@@ -139,7 +140,7 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
       schema: {
         ...orgDoc(
           'Fulfil a request',
-          'Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`. A review of an automated decision (GDPR Art. 22(3)) needs `outcome`: `upheld` (a person kept the decision) or `changed`; other kinds take none (`INVALID_ARGS`).',
+          "Commits request.fulfil signed by the org. An erasure is fulfilled only when every record the org holds on the subject is erased, or listed in `exceptions` with a legal exception code (GDPR Art. 17(3) `gdpr-17-3-a`..`e`, CCPA 1798.105(d) `ccpa-105-d-1`..`7`); otherwise the result is `CONFLICT`. A review of an automated decision (GDPR Art. 22(3)) needs `outcome`: `upheld` (a person kept the decision) or `changed`; other kinds take none (`INVALID_ARGS`). An access or export request is answered with the data itself: the node seals the subject's values from the org's vault to the customer's pairwise key, keeps the envelope for the customer's download (`GET /v1/subjects/{did}/exports/{request}`) and commits `export: {digest, records}` with the fulfilment.",
         ),
         params: ORG_ID_PARAMS,
         body: FULFIL_BODY,
@@ -149,8 +150,8 @@ export const orgRequestRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     async (request) => {
       const { org, id } = request.params;
       const { exceptions, outcome } = request.body;
-      return orgs.submit(org, 'request.fulfil', {
-        request: id,
+      // An access or export request goes with the data itself, sealed to the customer (ADR 0021).
+      return exportServiceOf(orgs).fulfil(org, id, {
         ...(exceptions === undefined ? {} : { exceptions }),
         ...(outcome === undefined ? {} : { outcome }),
       });

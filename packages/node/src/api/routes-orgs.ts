@@ -11,6 +11,7 @@ import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
 import { orgGppRoutes } from './routes-org-gpp.js';
 import { orgIncidentRoutes } from './routes-org-incidents.js';
+import { orgLinkRoutes } from './routes-org-links.js';
 import { orgRecordRoutes } from './routes-org-records.js';
 import { orgRectifyRoutes } from './routes-org-rectify.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
@@ -19,6 +20,8 @@ import { orgRiskRoutes } from './routes-org-risk.js';
 import { orgRopaRoutes } from './routes-org-ropa.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
+import { rectifyInboxRoutes } from './routes-rectify-inbox.js';
+import { subjectExportRoutes } from './routes-subject-exports.js';
 
 /** The routes of one org, under `/v1/orgs/:org`: refused with 404 for an org whose keys this node does not hold. */
 const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
@@ -34,6 +37,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgTokenRoutes, { orgs });
   await app.register(orgRectifyRoutes, { orgs });
   await app.register(orgGppRoutes, { orgs });
+  await app.register(orgLinkRoutes, { orgs });
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */
@@ -50,5 +54,8 @@ export const orgRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => 
     async () => ({ local: orgs.localOrgs() }),
   );
   await app.register(receiptRoutes, { orgs });
+  await app.register(subjectExportRoutes, { orgs });
+  // The inbox of corrections: on every peer, for any org (another member's peer relays).
+  await app.register(rectifyInboxRoutes, { orgs, prefix: '/v1/orgs/:org' });
   await app.register(orgScope, { orgs, prefix: '/v1/orgs/:org' });
 };

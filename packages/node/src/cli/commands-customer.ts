@@ -6,6 +6,7 @@
  * customer by another did.
  */
 import type { Command } from 'commander';
+import { registerAgentCommands } from './customer/agents.js';
 import { registerConsentCommands } from './customer/consent.js';
 import { registerCorrectionCommands } from './customer/corrections.js';
 import { registerHistoryCommands } from './customer/history.js';
@@ -18,4 +19,5 @@ export function registerCustomerCommands(program: Command): void {
   registerRequestCommands(program);
   registerCorrectionCommands(program);
   registerHistoryCommands(program);
+  registerAgentCommands(program);
 }

@@ -16,6 +16,7 @@ import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
+import { startDemoEvmSide } from './demo-evm.js';
 import { initWithPassphrase } from './init.js';
 import { type Output, output } from './output.js';
 import { closeOnSignals, type Peer, startPeer } from './peer.js';
@@ -104,7 +105,12 @@ export function registerNodeCommands(program: Command): void {
 
   serveOptions(program.command('demo').description('run a demo chain (bank, insurer, retailer) with sample data'))
     .option('--verbose', "also print the org service's operator log (JSON lines on stderr)")
-    .action(async (flags: ServeFlags) => {
+    .addOption(
+      new Option('--no-evm', 'without the EVM part (a Hardhat chain, loyalty points for consent)').env(
+        'CUSTOS_DEMO_NO_EVM',
+      ),
+    )
+    .action(async (flags: ServeFlags & { evm?: boolean }) => {
       const out = output(flags.json === true);
       const home = resolveHome(flags.home);
       const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
@@ -131,6 +137,7 @@ export function registerNodeCommands(program: Command): void {
       }
       // The bank's own systems in PostgreSQL, where it is installed (demo/bank-systems.ts).
       const bank = await demoBankSystems(out, peer, home, passphrase, customers, flags.verbose === true);
+      const evmOn = flags.evm !== false && holdsDemoOrgs(peer.node, peer.orgs);
       const sample = demoTxs[0] ?? lastTxId(peer.node);
       // Hints that work as printed from another terminal, whatever PORT and CUSTOS_HOME this one had.
       const nodeFlag = peer.url === DEFAULT_NODE_URL ? '' : ` --node ${peer.url}`;
@@ -187,9 +194,14 @@ export function registerNodeCommands(program: Command): void {
           ...consoles.map((c) => `  ${c.org.padEnd(9)} ${c.url}`),
           'Try:',
           ...examples.map((e) => `  ${e}`),
+          ...(evmOn ? ['The EVM part (Hardhat, loyalty points for consent) is starting: see the lines below.'] : []),
           'Stop with Ctrl-C.',
         ],
       );
+      // The EVM part starts once the node is up (Hardhat takes seconds): its lines follow the banner.
+      if (evmOn) {
+        await startDemoEvmSide(out, peer, { home, passphrase, fresh: customers !== null });
+      }
     });
 }
 

@@ -1,9 +1,9 @@
 /**
  * `custos org hpke show | rotate` and `custos org corrections`, `custos org correction explain |
- * correct` (issue 17, ADR 0018): the org's HPKE key on the ledger, and the customers' corrections
+ * extend | correct` (issue 17, ADR 0018): the org's HPKE key on the ledger, and the customers' corrections
  * and flags sent to it, with their deadlines, to correct or explain with a reason code.
  */
-import { EXPLAIN_REASONS, type ExplainReason } from '@custos/protocol/ledger';
+import { EXPLAIN_REASONS, EXTEND_REASONS, type ExplainReason, type ExtendReason } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { MEMBER_ID } from '../modules/member.js';
@@ -58,7 +58,7 @@ export function registerOrgRectifyCommands(org: Command): void {
               r.kind === 'flag' ? `flag (${r.reason ?? ''})` : 'update',
               `record ${r.record}`,
               r.status === 'pending'
-                ? `${r.overdue ? 'OVERDUE' : 'pending'}, due ${day(r.deadline)}`
+                ? `${r.overdue ? 'OVERDUE' : 'pending'}, due ${day(r.deadline)}${r.extensionReason === undefined ? '' : ` (extended: ${r.extensionReason})`}`
                 : `${r.status} ${day(r.closedAt ?? 0)}${r.answer === undefined ? '' : ` (${r.answer})`}`,
             ].join('  '),
           ]),
@@ -75,6 +75,15 @@ export function registerOrgRectifyCommands(org: Command): void {
         sdk.explainRectification(orgOf(flags), parseRecordId(id), flags.reason),
       );
       done(flags, r, `Explained ${id} (${flags.reason})`);
+    });
+  orgCommand(correction, 'extend', 'extend the deadline once, for a reason code (GDPR Art. 12(3))')
+    .argument('<id>', 'the correction or flag')
+    .addOption(new Option('--reason <code>', 'why').choices([...EXTEND_REASONS]).makeOptionMandatory())
+    .action(async (id: string, flags: OrgFlags & { reason: ExtendReason }) => {
+      const r = await orgClient(flags).run((sdk) =>
+        sdk.extendRectification(orgOf(flags), parseRecordId(id), flags.reason),
+      );
+      done(flags, r, `Extended the deadline of ${id} (${flags.reason})`);
     });
   orgCommand(correction, 'correct', 'correct a flagged record: the value to the vault, the commitment to the ledger')
     .argument('<id>', 'the flag')

@@ -21,6 +21,7 @@ import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
 import { registerGppCommands } from './commands-org-gpp.js';
 import { registerIncidentCommands } from './commands-org-incidents.js';
+import { registerLinkCommands } from './commands-org-links.js';
 import { registerObligationCommands } from './commands-org-obligations.js';
 import { registerRequestCommands } from './commands-org-requests.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
@@ -198,7 +199,11 @@ export function registerOrgCommands(program: Command): void {
     });
 
   orgCommand(org, 'register', 'register a value the org holds: the vault keeps it, the ledger a commitment')
-    .requiredOption('--subject <did>', "the customer's pairwise did:key towards this org")
+    .option('--subject <did>', "the customer's pairwise did:key towards this org")
+    .option(
+      '--account <id>',
+      "or the customer's account id here, linked by `org link challenge` and the customer's wallet",
+    )
     .requiredOption('--category <code>', 'DPV personal-data category, e.g. pd:EmailAddress')
     .requiredOption('--purposes <list>', 'PURPOSE=BASIS,..., e.g. dpv:Marketing=consent,dpv:ServiceProvision=contract')
     .addOption(new Option('--source <source>', 'where the data came from').choices([...SOURCES]).default('subject'))
@@ -220,7 +225,8 @@ export function registerOrgCommands(program: Command): void {
     .action(
       async (
         flags: OrgFlags & {
-          subject: string;
+          subject?: string;
+          account?: string;
           category: string;
           purposes: string;
           source: string;
@@ -231,8 +237,12 @@ export function registerOrgCommands(program: Command): void {
         },
       ) => {
         const out = output(flags.json === true);
+        if ((flags.subject === undefined) === (flags.account === undefined)) {
+          throw bad('expected exactly one of --subject DID or --account ID');
+        }
+        const who = flags.subject === undefined ? { account: flags.account! } : { subject: flags.subject };
         const body = {
-          subject: flags.subject,
+          ...who,
           category: parseDpvCode(flags.category, '--category'),
           purposes: parsePurposeBases(flags.purposes),
           source: flags.source as (typeof SOURCES)[number],
@@ -244,7 +254,11 @@ export function registerOrgCommands(program: Command): void {
             : { automated: flags.automated.split(',').map((p) => parseDpvCode(p.trim(), '--automated')) }),
         };
         const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
-        commitResult(out, r, `Registered record ${r.recordId} (${body.category}) for ${flags.subject}`);
+        commitResult(
+          out,
+          r,
+          `Registered record ${r.recordId} (${body.category}) for ${flags.subject ?? `account ${flags.account}`}`,
+        );
       },
     );
 
@@ -338,6 +352,7 @@ export function registerOrgCommands(program: Command): void {
   registerObligationCommands<OrgFlags>(org, kit);
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
   registerGppCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });
+  registerLinkCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });
 
   const tokens = org.command('token').description("the org's API tokens, for consoles, scripts and relayers");
   orgCommand(tokens, 'create', 'issue an API token (signed with the org key; the token is shown once)')

@@ -18,6 +18,7 @@ import { type HomeLock, lockHome } from '../home-lock.js';
 import { loadEvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
+import { RectifyRelay } from '../orgs/rectify-relay.js';
 
 export interface PeerOptions {
   home: string;
@@ -144,6 +145,13 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     const reason = (cause as { code?: string }).code ?? (cause as Error).message;
     throw new NodeError('BAD_REQUEST', `cannot listen on ${opts.host}:${opts.port}: ${reason}`, { cause });
   }
+  // The customers' corrections: items a crash or a slow commit left pending are resumed now, and
+  // envelopes delivered to other members' peers are fetched from them (ADR 0018).
+  const relay = new RectifyRelay(node, orgs, {
+    peers: consortium?.peers ?? [],
+    log: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+  });
+  void relay.start();
   let closing: Promise<void> | undefined;
   const close = () => {
     // Both at once: the node fails requests still waiting for a commit (503), so the server's
@@ -151,7 +159,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     orgs.stop();
     // Retention schedules first: a run in progress finishes before its connectors close. The EVM
     // duties finish their pass before the node closes.
-    closing ??= stopRetentionSchedules(orgs)
+    closing ??= Promise.all([relay.stop(), stopRetentionSchedules(orgs)])
       .then(() =>
         Promise.all([
           app.close(),

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { errorCode, NodeError } from '../errors.js';
 import { type RequestStep, type StepKind, stepOf } from '../modules/request-steps.js';
+import { exportServiceOf } from '../orgs/export-service.js';
 import type { OrgService } from '../orgs/org-service.js';
 import {
   type Connector,
@@ -268,7 +269,8 @@ async function runSteps(
       report.exports.push({ system, salt, digest: outcome.digest, tables: result.tables });
     }
   }
-  const f = await orgs.submit(org, 'request.fulfil', { request: requestId });
+  // An access or export request goes with the data itself from the vault, sealed to the customer (ADR 0021).
+  const f = await exportServiceOf(orgs).fulfil(org, requestId);
   if (f.code !== 'OK') {
     throw new NodeError('CONNECTOR_FAILED', `request.fulfil ended ${f.code}${f.detail ? `: ${f.detail}` : ''}`);
   }

@@ -3,6 +3,7 @@ import {
   type CrossChainTx,
   custosParticipants,
   evmParticipants,
+  legHashOf,
   parseCrossChainTx,
   type XtxDecisionRecord,
   type XtxVoteRecord,
@@ -61,7 +62,8 @@ export async function xtxStatus(
   const evm: EvmLegStatus[] = [];
   if (xtx !== undefined) {
     const dEp = endpoints[chains.findIndex((c) => c.chainId === xtx?.decisionChain && c.reachable)];
-    for (const p of evmParticipants(xtx)) evm.push(await evmLegStatus(dEp, xtxId, p, opts.evm ?? []));
+    for (const p of evmParticipants(xtx))
+      evm.push(await evmLegStatus(dEp, xtxId, p, legHashOf(xtx, p), opts.evm ?? []));
   }
   if (xtx !== undefined) {
     const seen = (c: string) => chains.find((x) => x.chainId === c && x.reachable);

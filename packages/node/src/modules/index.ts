@@ -1,5 +1,6 @@
 /** The system modules every Custos chain runs, by name. */
 import type { Module } from '../exec/module.js';
+import { agentModule } from './agent.js';
 import { consentModule, objectionModule, optoutModule } from './consent.js';
 import { contractModule } from './contract.js';
 import { dataModule } from './data.js';
@@ -29,6 +30,7 @@ export const SYSTEM_MODULES: readonly Module[] = [
   gppModule,
   dataModule,
   requestModule,
+  agentModule,
   datamapModule,
   retentionModule,
   incidentModule,

@@ -12,16 +12,23 @@
  * - `rectify.apply {item, commitment}`: the vault holds the corrected value; the record takes the
  *   new commitment (as `data.update` does) and the item is closed as applied.
  * - `rectify.explain {item, reason}`: the record stays as it is, for a reason code.
+ * - `rectify.extend {item, reason}`: the deadline is extended once, as a request's (Art. 12(3)).
  *
  * State: `rectify/<org>/<id>` -> Rectification (org-owned: another org never reads it), listed
  * under the subject (`subjitem/...`) so the customer's report is provably complete.
  */
-import { type DataRecord, EXPLAIN_REASONS, FLAG_REASONS, type Rectification } from '@custos/protocol/ledger';
+import {
+  type DataRecord,
+  EXPLAIN_REASONS,
+  EXTEND_REASONS,
+  FLAG_REASONS,
+  type Rectification,
+} from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, hash32, JURISDICTIONS, orgArg, signerOrg, signerSubject } from './common.js';
 import { recordKey } from './data.js';
 import { hpkeKeyOf } from './hpke.js';
-import { deadlineOf } from './request.js';
+import { deadlineOf, extendedDeadlineOf } from './request.js';
 
 export type { Rectification };
 
@@ -125,6 +132,22 @@ export const rectifyModule: Module = {
         closedAt: ctx.time,
         commitment,
         closedBy: ctx.txId,
+      });
+      return 'OK';
+    },
+    /** The org extends the deadline once, before it passes, for a reason code (GDPR Art. 12(3)). */
+    extend(ctx: ExecContext, args: Args) {
+      arg.only(args, ['item', 'reason']);
+      const r = pendingItem(ctx, args);
+      const reason = arg.oneOf(args, 'reason', EXTEND_REASONS);
+      if (r.originalDeadline !== undefined) throw new ExecFailure('CONFLICT', 'the deadline was already extended once');
+      if (ctx.time > r.deadline)
+        throw new ExecFailure('CONFLICT', 'the deadline has passed; it can no longer be extended');
+      ctx.put(rectificationKey(r.org, r.id), {
+        ...r,
+        originalDeadline: r.deadline,
+        deadline: extendedDeadlineOf(r.jurisdiction, r.openedAt),
+        extensionReason: reason,
       });
       return 'OK';
     },

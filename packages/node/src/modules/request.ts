@@ -5,6 +5,8 @@
  *
  * State: `request/<org>/<id>` -> DataRequest.
  */
+
+import { MAX_EXPORT_RECORDS } from '@custos/protocol/data-export';
 import {
   type DataRequest,
   ERASURE_EXCEPTIONS,
@@ -16,6 +18,7 @@ import {
   type RequestKind,
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
+import { agentSubject } from './agent.js';
 import {
   addBusinessDays,
   addDays,
@@ -74,6 +77,25 @@ function readExceptions(args: Args, r: DataRequest): ErasureExceptionEntry[] {
     seen.add(record);
     return { record, code: code as ErasureExceptionEntry['code'] };
   });
+}
+
+/**
+ * `args.export` of an access or export request's fulfilment (ADR 0021): the SHA-256 of the envelope
+ * sealed to the customer and its number of records, so the customer can prove what they were given.
+ */
+function readExport(args: Args, r: DataRequest): DataRequest['export'] {
+  const raw = args.export;
+  if (raw === undefined) return undefined;
+  if (r.kind !== 'access' && r.kind !== 'export') {
+    throw new ExecFailure('INVALID_ARGS', 'expected args.export only on an access or export request');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ExecFailure('INVALID_ARGS', 'expected args.export as {digest, records}');
+  }
+  const x = raw as Args;
+  arg.only(x, ['digest', 'records']);
+  const digest = arg.str(x, 'digest', 64, /^[0-9a-f]{64}$/);
+  return { digest, records: arg.int(x, 'records', 0, MAX_EXPORT_RECORDS) };
 }
 
 export function requestKey(org: string, id: string): string {
@@ -147,12 +169,16 @@ function openRequest(ctx: ExecContext, args: Args): DataRequest {
 export const requestModule: Module = {
   name: 'request',
   actions: {
-    /** The customer asks an org to act on their rights. */
+    /**
+     * The customer asks an org to act on their rights; or an authorised agent does, signing with its
+     * own key and carrying the customer's delegation credential (`delegation`, checked in agent.ts).
+     */
     open(ctx: ExecContext, args: Args) {
-      arg.only(args, ['org', 'kind', 'jurisdiction', 'records']);
-      const subject = signerSubject(ctx);
+      arg.only(args, ['org', 'kind', 'jurisdiction', 'records', 'delegation']);
       const org = orgArg(ctx, args, 'org');
       const kind = arg.oneOf(args, 'kind', REQUEST_KINDS);
+      const byAgent = args.delegation === undefined ? undefined : agentSubject(ctx, args.delegation, org, kind);
+      const subject = byAgent?.subject ?? signerSubject(ctx);
       const jurisdiction = arg.oneOf(args, 'jurisdiction', JURISDICTIONS);
       const records = args.records === undefined ? [] : arg.strList(args, 'records', 64, 64, /^[0-9a-f]{64}$/);
       for (const id of records) {
@@ -178,6 +204,7 @@ export const requestModule: Module = {
         reason: null,
         records,
         ...(ackDeadline === undefined ? {} : { ackDeadline }),
+        ...(byAgent === undefined ? {} : { agent: byAgent.agent }),
       };
       ctx.put(requestKey(org, ctx.txId), r);
       addSubjectItem(ctx, subject, requestKey(org, ctx.txId));
@@ -216,9 +243,10 @@ export const requestModule: Module = {
      * the automated decision.
      */
     fulfil(ctx: ExecContext, args: Args) {
-      arg.only(args, ['request', 'exceptions', 'outcome']);
+      arg.only(args, ['request', 'exceptions', 'outcome', 'export']);
       const r = openRequest(ctx, args);
       const exceptions = readExceptions(args, r);
+      const delivered = readExport(args, r);
       if ((r.kind === 'review') !== (args.outcome !== undefined)) {
         throw new ExecFailure(
           'INVALID_ARGS',
@@ -267,6 +295,7 @@ export const requestModule: Module = {
         ...(exceptions.length === 0 ? {} : { exceptions }),
         ...(restricted === undefined ? {} : { restricted }),
         ...(reviewOutcome === undefined ? {} : { reviewOutcome }),
+        ...(delivered === undefined ? {} : { export: delivered }),
       });
       // The erasure, or the last open request of an erased subject, may complete it: forget the subject.
       maybeForget(ctx, r.subject);

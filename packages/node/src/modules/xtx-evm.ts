@@ -17,8 +17,9 @@
  *   signature (its registered EVM key) over the decision digest of what D recorded, added to
  *   `xtxevmd/`. Relayers assemble the threshold of them and call `decide` on the contract.
  * - `xtx.evmDone {xtxId, participant, number, index, proof}`, by anyone: a receipt proven under an
- *   attested header with the contract's `Decided` event for this transaction (or `Lapsed`, a lock
- *   released after its deadline) ends the work: `xtxevmd/` records the EVM outcome and the open
+ *   attested header with the contract's `Decided` event for this transaction's planned leg (or
+ *   `Lapsed`, that lock released after its deadline; another leg's events under the same id do not
+ *   count) ends the work: `xtxevmd/` records the EVM outcome and the open
  *   entry goes. A `Lapsed` after a COMMIT is recorded as such: the case the margin exists to avoid.
  */
 import {
@@ -62,6 +63,8 @@ export interface EvmVoteRecord {
 export interface EvmDecisionToCarry {
   xtxId: string;
   participant: string;
+  /** The planned leg's hash: the lock the members' signatures decide. */
+  legHash: string;
   commit: boolean;
   epoch: number;
   threshold: number;
@@ -125,6 +128,7 @@ export function recordEvmDecisions(ctx: ExecContext, xtx: CrossChainTx, xtxId: s
     const rec: EvmDecisionToCarry = {
       xtxId,
       participant: p,
+      legHash: legHashOf(xtx, p),
       commit,
       epoch: set?.epoch ?? 0,
       threshold: set?.threshold ?? Number.MAX_SAFE_INTEGER,
@@ -197,7 +201,7 @@ export function evmSign(ctx: ExecContext, args: Args) {
   if (typeof m?.evmKey !== 'string') throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
   if (rec.signatures.some((s) => s.member === who)) throw new ExecFailure('CONFLICT', `member '${who}' already signed`);
   const { evmChainId, contract } = parseEvmParticipant(participant);
-  const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.commit, rec.epoch);
+  const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
   let signer: string;
   try {
     signer = evmRecover(digest, signature);
@@ -227,10 +231,15 @@ export function evmDone(ctx: ExecContext, args: Args) {
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision for this EVM participant');
   if (rec.outcome !== undefined) throw new ExecFailure('CONFLICT', `the EVM side is already ${rec.outcome.status}`);
   const { receipt, reg } = provenReceipt(ctx, participant, number, index, args.proof);
-  const decided = evmDecidedEvents(receipt, reg.contract).find((e) => e.xtxId === xtxId);
-  const lapsed = evmLapsedEvents(receipt, reg.contract).some((e) => e.xtxId === xtxId);
+  // Only the planned leg's lock counts: another leg prepared under the same id is not this one.
+  const ours = (e: { xtxId: string; legHash: string }) => e.xtxId === xtxId && e.legHash === rec.legHash;
+  const decided = evmDecidedEvents(receipt, reg.contract).find(ours);
+  const lapsed = evmLapsedEvents(receipt, reg.contract).some(ours);
   if (decided === undefined && !lapsed) {
-    throw new ExecFailure('UNAUTHORIZED', 'the proven receipt holds no Decided or Lapsed event of the contract for it');
+    throw new ExecFailure(
+      'UNAUTHORIZED',
+      'the proven receipt holds no Decided or Lapsed event of the contract for the planned leg of this transaction',
+    );
   }
   if (decided !== undefined && decided.commit !== rec.commit) {
     // Only a quorum signing against D's record makes this: evidence, kept as the outcome.

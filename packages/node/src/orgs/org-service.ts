@@ -62,7 +62,8 @@ export class OrgService {
   private readonly commitWaitMs: number;
 
   constructor(
-    private readonly node: CustosNode,
+    /** The node the orgs submit to (read by the services beside this one, e.g. the data export's). */
+    readonly node: CustosNode,
     orgs: LocalOrg[],
     private readonly log: OrgLog = () => {},
     opts: { commitWaitMs?: number } = {},

@@ -10,6 +10,13 @@
  *   vault (the record's value is replaced, the subject re-keyed) and commits `rectify.apply` with
  *   the record's new commitment.
  *
+ * - Relay: a peer that does not hold the org's keys (a consortium, where the customer talks to
+ *   another member's peer) checks the envelope the same way and keeps it; the org's node fetches it
+ *   with a request signed by its member key (`RectifyRelay`, `rectify-relay.ts`).
+ * - Crash window: the commitment written into the vault is journalled (`rectify_applying`) before
+ *   `rectify.apply` is submitted, so a commit that timed out or a crash is resumed by submitting
+ *   the same commitment again, never by writing the vault a second time.
+ *
  * Never logs or returns a value, a subject or an envelope: ids and codes only.
  */
 
@@ -21,9 +28,10 @@ import {
   hpkeKeyId,
   openRectification,
   parseRectifyEnvelope,
+  type RectifyEnvelope,
 } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type Database from 'better-sqlite3';
 import { NodeError } from '../errors.js';
 import type { DataRecord } from '../modules/data.js';
@@ -49,7 +57,20 @@ CREATE TABLE IF NOT EXISTS rectify_inbox (
   received_at INTEGER NOT NULL,
   PRIMARY KEY (org, item)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS rectify_applying (
+  org TEXT NOT NULL,
+  item TEXT NOT NULL,
+  commitment TEXT NOT NULL,
+  written_at INTEGER NOT NULL,
+  PRIMARY KEY (org, item)
+) STRICT;
 `;
+
+/** The answer of a peer that does not hold the org's keys: the envelope is kept for the org's node to fetch. */
+export interface Relayed {
+  code: 'RELAYED';
+  txId: string;
+}
 
 /** The KMS key id an org's HPKE private key is wrapped under: binds the org and the key id. */
 const wrapId = (org: string, kid: string) => `hpke/${org}/${kid}`;
@@ -142,7 +163,7 @@ export class RectifyService {
    * The envelope of a pending `rectify.send`, from the org's inbox: checked against the digest on
    * the ledger, kept until applied, opened, written into the vault, acknowledged with `rectify.apply`.
    */
-  async receive(org: string, id: string, raw: unknown): Promise<CommitResult> {
+  async receive(org: string, id: string, raw: unknown): Promise<CommitResult | Relayed> {
     const env = parseRectifyEnvelope(raw);
     const r = this.pending(org, id);
     if (r.kind !== 'update') throw new NodeError('CONFLICT', `item ${id} is a flag: it carries no value`);
@@ -155,7 +176,66 @@ export class RectifyService {
     this.db
       .prepare('INSERT OR IGNORE INTO rectify_inbox (org, item, envelope, received_at) VALUES (?, ?, ?, ?)')
       .run(org, id, JSON.stringify(env), Date.now());
-    return this.applyEnvelope(org, r, env);
+    // Another member's peer: kept (it is the envelope the ledger committed to) for the org's node to fetch.
+    if (!this.orgs.localOrgs().includes(org)) {
+      this.log({ event: 'rectify-relay', org, item: id });
+      return { code: 'RELAYED', txId: id };
+    }
+    // Being received: `resume` leaves it to this delivery, which answers the customer.
+    const key = `${org}/${id}`;
+    this.receiving.add(key);
+    try {
+      return await this.applyEnvelope(org, r, env);
+    } finally {
+      this.receiving.delete(key);
+    }
+  }
+
+  /** Deliveries being applied now (resume skips them). */
+  private readonly receiving = new Set<string>();
+
+  /** The envelope this peer keeps for a pending correction of `org` (for the org's node), or undefined. */
+  relayed(org: string, id: string): RectifyEnvelope | undefined {
+    const r = this.item(org, id);
+    if (r === undefined || r.status !== 'pending') return undefined;
+    const row = this.db.prepare('SELECT envelope FROM rectify_inbox WHERE org = ? AND item = ?').get(org, id) as
+      | { envelope: string }
+      | undefined;
+    return row === undefined ? undefined : parseRectifyEnvelope(JSON.parse(row.envelope));
+  }
+
+  /** Whether this node already holds the envelope of item `id` (delivered here or fetched). */
+  hasEnvelope(org: string, id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM rectify_inbox WHERE org = ? AND item = ?').get(org, id) !== undefined;
+  }
+
+  /** The org's pending corrections (kind update) that this node has no envelope for: at most `limit`. */
+  awaitingEnvelopes(org: string, limit: number): string[] {
+    const out: string[] = [];
+    let after: string | undefined;
+    // Pages of the org's items; closed ones are skipped. Bounded by `limit` results and 64 pages a pass.
+    for (let page = 0; page < 64 && out.length < limit; page++) {
+      const rows = this.list(org, after, 256);
+      for (const r of rows) {
+        if (r.status === 'pending' && r.kind === 'update' && !this.hasEnvelope(org, r.id)) out.push(r.id);
+      }
+      if (rows.length < 256) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return out.slice(0, limit);
+  }
+
+  /** Drops the envelopes kept for other orgs once their items are closed: returns how many. */
+  pruneRelayed(): number {
+    const local = new Set(this.orgs.localOrgs());
+    const rows = this.db.prepare('SELECT org, item FROM rectify_inbox').all() as { org: string; item: string }[];
+    let n = 0;
+    for (const row of rows) {
+      if (local.has(row.org) || this.item(row.org, row.item)?.status === 'pending') continue;
+      this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(row.org, row.item);
+      n++;
+    }
+    return n;
   }
 
   private async applyEnvelope(
@@ -175,15 +255,13 @@ export class RectifyService {
     } finally {
       sk.fill(0);
     }
-    const result = await this.applyValue(org, r, value);
-    this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, r.id);
-    return result;
+    return this.applyValue(org, r, value);
   }
 
   /** Items being applied now: a second delivery of the same envelope waits for no second vault write. */
   private readonly inFlight = new Set<string>();
 
-  private async applyValue(org: string, r: Rectification, value: JsonValue): Promise<CommitResult> {
+  private async applyValue(org: string, r: Rectification, value: JsonValue | undefined): Promise<CommitResult> {
     const key = `${org}/${r.id}`;
     // Two deliveries at once would both write the vault (each with a fresh salt) and only one
     // commitment would reach the ledger: the vault and the ledger must agree, so one at a time.
@@ -192,13 +270,38 @@ export class RectifyService {
     try {
       this.pending(org, r.id);
       const rec = this.liveRecord(org, r.record);
-      const { commitment } = this.orgs.vaultOf(org).update(rec.vaultRef, value);
+      const vault = this.orgs.vaultOf(org);
+      // A value already written for this item (a commit that timed out, a crash after the write):
+      // its `rectify.apply` may still commit, so the same commitment is submitted again and the
+      // vault is not written twice (a second write would leave the vault and the ledger apart).
+      const journal = this.db
+        .prepare('SELECT commitment FROM rectify_applying WHERE org = ? AND item = ?')
+        .get(org, r.id) as { commitment: string } | undefined;
+      let commitment: string;
+      if (journal !== undefined && vault.verifyCommitment(rec.vaultRef, journal.commitment)) {
+        commitment = journal.commitment;
+      } else if (value === undefined) {
+        throw new NodeError('NOT_FOUND', `no value kept for correction ${r.id}: correct it again`);
+      } else {
+        commitment = vault.update(rec.vaultRef, value).commitment;
+        this.db
+          .prepare('INSERT OR REPLACE INTO rectify_applying (org, item, commitment, written_at) VALUES (?, ?, ?, ?)')
+          .run(org, r.id, commitment, Date.now());
+      }
       const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
+      this.settle(org, r.id);
       this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
       return result;
     } finally {
       this.inFlight.delete(key);
     }
+  }
+
+  /** Forgets the journal and the envelope of an item the ledger closed. */
+  private settle(org: string, id: string): void {
+    if (this.item(org, id)?.status === 'pending') return;
+    this.db.prepare('DELETE FROM rectify_applying WHERE org = ? AND item = ?').run(org, id);
+    this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, id);
   }
 
   /** The org corrects a flagged record itself: the new value into the vault, `rectify.apply` on the ledger. */
@@ -210,30 +313,53 @@ export class RectifyService {
     return this.applyValue(org, r, value);
   }
 
+  /** The org extends the item's deadline once, for a reason code (`rectify.extend`, Art. 12(3)). */
+  async extend(org: string, id: string, reason: ExtendReason): Promise<CommitResult> {
+    this.pending(org, id);
+    const result = await this.orgs.submit(org, 'rectify.extend', { item: id, reason });
+    this.log({ event: 'rectify-extend', org, item: id, code: result.code });
+    return result;
+  }
+
   /** The org keeps the record as it is, for a reason code (`rectify.explain`). */
   async explain(org: string, id: string, reason: ExplainReason): Promise<CommitResult> {
     this.pending(org, id);
     const result = await this.orgs.submit(org, 'rectify.explain', { item: id, reason });
-    if (result.code === 'OK') this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, id);
+    if (result.code === 'OK') this.settle(org, id);
     this.log({ event: 'rectify-explain', org, item: id, code: result.code });
     return result;
   }
 
-  /** Applies envelopes received but not yet acknowledged (a crash between receipt and commit). */
+  /**
+   * Resumes every item received or written but not yet acknowledged on the ledger (a crash, a
+   * commit that timed out): the journalled commitment is submitted again, an envelope not yet
+   * written is opened and applied. Returns how many items the ledger now holds as applied.
+   */
   async resume(org: string): Promise<number> {
-    const rows = this.db.prepare('SELECT item, envelope FROM rectify_inbox WHERE org = ?').all(org) as {
-      item: string;
-      envelope: string;
-    }[];
+    const rows = this.db
+      .prepare('SELECT item FROM rectify_inbox WHERE org = ? UNION SELECT item FROM rectify_applying WHERE org = ?')
+      .all(org, org) as { item: string }[];
     let n = 0;
-    for (const row of rows) {
-      const r = this.item(org, row.item);
+    for (const { item } of rows) {
+      if (this.receiving.has(`${org}/${item}`) || this.inFlight.has(`${org}/${item}`)) continue;
+      const r = this.item(org, item);
       if (r === undefined || r.status !== 'pending') {
-        this.db.prepare('DELETE FROM rectify_inbox WHERE org = ? AND item = ?').run(org, row.item);
+        this.settle(org, item);
         continue;
       }
-      const res = await this.applyEnvelope(org, r, parseRectifyEnvelope(JSON.parse(row.envelope)));
-      if (res.code === 'OK') n++;
+      const row = this.db.prepare('SELECT envelope FROM rectify_inbox WHERE org = ? AND item = ?').get(org, item) as
+        | { envelope: string }
+        | undefined;
+      try {
+        const res =
+          row === undefined
+            ? await this.applyValue(org, r, undefined)
+            : await this.applyEnvelope(org, r, parseRectifyEnvelope(JSON.parse(row.envelope)));
+        if (res.code === 'OK') n++;
+      } catch (e) {
+        // One item that cannot be applied now (erased record, a commit still slow) does not stop the others.
+        this.log({ event: 'rectify-resume', org, item, code: (e as { code?: string }).code ?? 'INTERNAL' });
+      }
     }
     return n;
   }

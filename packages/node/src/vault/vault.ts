@@ -281,10 +281,7 @@ export class Vault {
     return plain;
   }
 
-  /**
-   * Decrypts a record for a committed access. `check` is the node's word that `accessTxId`
-   * committed as a valid `data.access` of this record; anything but `true` is ACCESS_DENIED.
-   */
+  /** Decrypts a record for a committed access: `check(vaultRef, accessTxId)` must be `true`, else ACCESS_DENIED. */
   read(vaultRef: string, accessProof: AccessProof, check: AccessCheck): JsonValue {
     checkRef(vaultRef);
     const txId = accessProof?.accessTxId;
@@ -296,6 +293,17 @@ export class Vault {
     const plain = this.openRecord(vaultRef);
     try {
       return JSON.parse(plain.toString('utf8', SALT_BYTES)) as JsonValue;
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  /** The value and its commitment's salt (hex), for the subject's own access or export request (ADR 0021). */
+  readForSubject(vaultRef: string): { salt: string; value: JsonValue } {
+    checkRef(vaultRef);
+    const plain = this.openRecord(vaultRef);
+    try {
+      return { salt: plain.toString('hex', 0, SALT_BYTES), value: JSON.parse(plain.toString('utf8', SALT_BYTES)) };
     } finally {
       plain.fill(0);
     }

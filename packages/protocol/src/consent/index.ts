@@ -1,4 +1,21 @@
 /** @custos/protocol/consent: Consent: the DPV vocabulary, consent receipts as W3C verifiable credentials (eddsa-jcs-2022), and their ISO/IEC TS 27560 and Kantara exports. */
+
+export {
+  AGENT_DELEGATION_TYPE,
+  AGENT_REQUEST_KINDS,
+  type AgentRequestKind,
+  type Delegation,
+  type DelegationCheck,
+  type DelegationCredential,
+  DelegationError,
+  delegationId,
+  type IssueDelegationOptions,
+  issueDelegation,
+  linkMessage,
+  MAX_DELEGATION_BYTES,
+  MAX_DELEGATION_MS,
+  verifyDelegation,
+} from './delegation.js';
 export {
   DPV_CATEGORIES,
   DPV_NAMESPACES,

@@ -23,7 +23,8 @@ export const MAX_RECTIFY_VALUE_BYTES = 8 * 1024;
 export const MAX_ENVELOPE_BYTES = 16 * 1024;
 
 let suiteInstance: CipherSuite | undefined;
-function suite(): CipherSuite {
+/** The one cipher suite (shared with the data export, `data-export.ts`). */
+export function suite(): CipherSuite {
   suiteInstance ??= new CipherSuite({
     kem: new DhkemX25519HkdfSha256(),
     kdf: new HkdfSha256(),
@@ -33,7 +34,7 @@ function suite(): CipherSuite {
 }
 
 /** A fresh ArrayBuffer of exactly these bytes (a Node Buffer may be a view into a larger pool). */
-const copy = (b: Uint8Array): ArrayBuffer => Uint8Array.from(b).buffer;
+export const copy = (b: Uint8Array): ArrayBuffer => Uint8Array.from(b).buffer;
 
 export interface HpkeKeyPair {
   /** X25519 public key, 32 bytes (what goes on the ledger). */

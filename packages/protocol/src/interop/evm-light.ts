@@ -182,8 +182,8 @@ export function decodeEvmReceipt(value: Uint8Array): EvmReceipt {
 }
 
 const VOTED_TOPIC = `0x${toHex(keccak_256(utf8('Voted(bytes32,bool,bytes32,uint64)')))}`;
-const DECIDED_TOPIC = `0x${toHex(keccak_256(utf8('Decided(bytes32,bool,uint64)')))}`;
-const LAPSED_TOPIC = `0x${toHex(keccak_256(utf8('Lapsed(bytes32)')))}`;
+const DECIDED_TOPIC = `0x${toHex(keccak_256(utf8('Decided(bytes32,bytes32,bool,uint64)')))}`;
+const LAPSED_TOPIC = `0x${toHex(keccak_256(utf8('Lapsed(bytes32,bytes32)')))}`;
 
 /** A `Voted(xtxId, yes, legHash, deadline)` event of the participant contract. */
 export interface EvmVoteEvent {
@@ -214,25 +214,36 @@ export function evmVotedEvents(receipt: EvmReceipt, contract: string): EvmVoteEv
   return out;
 }
 
-/** The `Decided(xtxId, commit, epoch)` events emitted by `contract` in a successful receipt. */
-export function evmDecidedEvents(receipt: EvmReceipt, contract: string): { xtxId: string; commit: boolean }[] {
+/** The `Decided(xtxId, legHash, commit, epoch)` events emitted by `contract` in a successful receipt. */
+export function evmDecidedEvents(
+  receipt: EvmReceipt,
+  contract: string,
+): { xtxId: string; legHash: Hex32; commit: boolean }[] {
   if (receipt.status !== 1) return [];
-  const out: { xtxId: string; commit: boolean }[] = [];
+  const out: { xtxId: string; legHash: Hex32; commit: boolean }[] = [];
   for (const log of receipt.logs) {
     if (log.address !== contract.toLowerCase() || log.topics[0] !== DECIDED_TOPIC || log.topics.length !== 2) continue;
     const data = fromHex(log.data.slice(2), (log.data.length - 2) / 2);
-    if (data.length !== 64 || uintOf(data.subarray(0, 32)) > 1n) continue;
-    out.push({ xtxId: (log.topics[1] as string).slice(2), commit: uintOf(data.subarray(0, 32)) === 1n });
+    if (data.length !== 96 || uintOf(data.subarray(32, 64)) > 1n) continue;
+    out.push({
+      xtxId: (log.topics[1] as string).slice(2),
+      legHash: `0x${toHex(data.subarray(0, 32))}`,
+      commit: uintOf(data.subarray(32, 64)) === 1n,
+    });
   }
   return out;
 }
 
-/** The `Lapsed(xtxId)` events (a lock released after its deadline) emitted by `contract` in a successful receipt. */
-export function evmLapsedEvents(receipt: EvmReceipt, contract: string): { xtxId: string }[] {
+/** The `Lapsed(xtxId, legHash)` events (a lock released after its deadline) emitted by `contract` in a successful receipt. */
+export function evmLapsedEvents(receipt: EvmReceipt, contract: string): { xtxId: string; legHash: Hex32 }[] {
   if (receipt.status !== 1) return [];
-  return receipt.logs
-    .filter((l) => l.address === contract.toLowerCase() && l.topics[0] === LAPSED_TOPIC && l.topics.length === 2)
-    .map((l) => ({ xtxId: (l.topics[1] as string).slice(2) }));
+  const out: { xtxId: string; legHash: Hex32 }[] = [];
+  for (const l of receipt.logs) {
+    if (l.address !== contract.toLowerCase() || l.topics[0] !== LAPSED_TOPIC || l.topics.length !== 2) continue;
+    if (l.data.length !== 2 + 64) continue;
+    out.push({ xtxId: (l.topics[1] as string).slice(2), legHash: l.data as Hex32 });
+  }
+  return out;
 }
 
 /**

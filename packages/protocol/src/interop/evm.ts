@@ -13,7 +13,7 @@ import { ProtocolError } from '../errors.js';
 import { canonicalize } from '../jcs.js';
 
 /** Domain tags, the same strings as the contract's `DECISION_TAG` and `MEMBERS_TAG`. */
-export const EVM_DECISION_DOMAIN = 'custos/evm/decision/v1';
+export const EVM_DECISION_DOMAIN = 'custos/evm/decision/v2';
 export const EVM_MEMBERS_DOMAIN = 'custos/evm/members/v1';
 /** Domain of a member's proof that it holds the secp256k1 key it registers (`member.setEvmKey`). */
 export const EVM_KEY_DOMAIN = 'custos/evm/key/v1';
@@ -33,20 +33,32 @@ export interface EvmDomain {
 /** A Custos decision for an EVM leg, signed by a quorum of the member set of `epoch`. */
 export interface EvmDecisionCertificate {
   xtxId: string;
+  /** The planned leg's `legHash` (`0x` and 64 hex digits): the lock the decision applies to. */
+  legHash: string;
   commit: boolean;
   epoch: number;
   /** 65-byte signatures as `0x` hex, sorted by signer address (the contract requires it). */
   signatures: `0x${string}`[];
 }
 
-/** `keccak256(abi.encode(DECISION_TAG, chainId, contract, xtxId, commit, epoch))`. */
-export function evmDecisionDigest(domain: EvmDomain, xtxId: string, commit: boolean, epoch: number): Uint8Array {
+/**
+ * `keccak256(abi.encode(DECISION_TAG, chainId, contract, xtxId, legHash, commit, epoch))`: the
+ * leg's hash binds the decision to the planned lock, not to another leg prepared under the same id.
+ */
+export function evmDecisionDigest(
+  domain: EvmDomain,
+  xtxId: string,
+  legHash: string,
+  commit: boolean,
+  epoch: number,
+): Uint8Array {
   return keccak_256(
     concatBytes(
       keccak_256(utf8(EVM_DECISION_DOMAIN)),
       uint256(domain.chainId, 'chainId'),
       addressWord(domain.contract, 'contract'),
       bytes32(xtxId, 'xtxId'),
+      hex(legHash, 32, 'legHash'),
       uint256(commit ? 1 : 0, 'commit'),
       uint256(epoch, 'epoch'),
     ),
@@ -166,7 +178,7 @@ export function verifyEvmCertificate(
   if (!Array.isArray(cert.signatures) || cert.signatures.length > EVM_MAX_MEMBERS) {
     throw new ProtocolError('BAD_CERTIFICATE', `signatures: expected at most ${EVM_MAX_MEMBERS}`);
   }
-  const digest = evmDecisionDigest(domain, cert.xtxId, cert.commit, cert.epoch);
+  const digest = evmDecisionDigest(domain, cert.xtxId, cert.legHash, cert.commit, cert.epoch);
   const set = new Set(members.addresses.map((a) => a.toLowerCase()));
   let last = '';
   for (const [i, s] of cert.signatures.entries()) {

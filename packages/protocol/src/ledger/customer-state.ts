@@ -258,6 +258,17 @@ export interface DataRequest {
   acknowledgedAt?: number;
   /** A human review of an automated decision (GDPR Art. 22(3)), once fulfilled: what the person decided. */
   reviewOutcome?: ReviewOutcome;
+  /**
+   * Access or export, once fulfilled with the data itself (ADR 0021): the SHA-256 of the envelope
+   * sealed to the customer's wallet and how many records it holds. Never a value.
+   */
+  export?: { digest: string; records: number };
+  /**
+   * Opened by an authorised agent (CCPA regulations 7063) with the customer's delegation credential:
+   * the agent's did:key and the credential's id (what `agent.revoke` names). Absent when the
+   * customer opened it.
+   */
+  agent?: { key: string; delegation: string };
 }
 
 /**

@@ -156,6 +156,7 @@ export {
   type SubjectReport,
   type VerifiedSubjectReport,
   verifySubjectReport,
+  xtxOpBodies,
 } from './subject-report.js';
 export {
   type BuildTxOptions,

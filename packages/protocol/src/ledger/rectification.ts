@@ -4,7 +4,7 @@
  * record the customer flagged as wrong (`rectify.flag`), and how the org answered it. Shared by the
  * node's module, the SDK and the portal.
  */
-import type { Jurisdiction } from './customer-state.js';
+import type { ExtendReason, Jurisdiction } from './customer-state.js';
 
 /** Why a customer says a record is wrong: codes, never free text on the ledger. */
 export const FLAG_REASONS = ['inaccurate', 'incomplete', 'outdated', 'not-mine'] as const;
@@ -36,8 +36,12 @@ export interface Rectification {
   reason?: FlagReason;
   jurisdiction: Jurisdiction;
   openedAt: number;
-  /** GDPR Art. 12(3) one month; CCPA 1798.130 45 days. */
+  /** GDPR Art. 12(3) one month; CCPA 1798.130 45 days (or the extended deadline). */
   deadline: number;
+  /** The deadline before the one extension (`rectify.extend`), if extended. */
+  originalDeadline?: number;
+  /** Why the org extended the deadline (a request's extension code: Art. 12(3)). */
+  extensionReason?: ExtendReason;
   status: 'pending' | 'applied' | 'explained';
   closedAt?: number;
   /** applied: the record's new commitment. */

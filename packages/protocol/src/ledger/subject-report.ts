@@ -126,8 +126,9 @@ export function verifySubjectReport(
     const m = /^(record|request|rectify)\/[^/]+\/([0-9a-f]{64})$/.exec(f.key);
     if (m !== null && (f.value as { subject?: unknown } | null)?.subject === subject) ids.add(m[2] as string);
   }
-  for (const { tx, entry } of events) {
-    const { signer, type, args } = tx.body;
+  /** Signed by the subject, naming it, or about one of its records, requests or corrections. */
+  const concerns = (body: { signer: string; type: string; args: Record<string, unknown> }, txId: string): boolean => {
+    const { signer, type, args } = body;
     const refs: unknown[] = [
       args.record,
       args.request,
@@ -141,9 +142,22 @@ export function verifySubjectReport(
       const a = inner as Record<string, unknown>;
       refs.push(a.record, ...(Array.isArray(a.records) ? a.records : []));
     }
-    const concerns =
-      signer === subject || args.subject === subject || refs.some((x) => typeof x === 'string' && ids.has(x));
-    if (!concerns) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
+    // An authorised agent's request.open is signed by the agent: the request it opened (its id is the
+    // transaction's) is the subject's, as its proven state says.
+    return (
+      signer === subject ||
+      args.subject === subject ||
+      refs.some((x) => typeof x === 'string' && ids.has(x)) ||
+      (type === 'request.open' && ids.has(txId))
+    );
+  };
+  for (const { tx, entry } of events) {
+    // A cross-chain transaction's prepare and finalize are filed under the subjects of the operations
+    // it carries (a customer's consent, a share of her record): one of them must concern her.
+    const ok =
+      concerns(tx.body, entry.txId) ||
+      (tx.body.type.startsWith('xtx.') && xtxOpBodies(tx.body.args.xtx).some((b) => concerns(b, entry.txId)));
+    if (!ok) throw bad(`event ${entry.txId} does not concern subject ${subject}`);
   }
   let complete = set.members.every(
     (m) => byKey.has(`consent/${m.id}/${subject}`) && byKey.has(`pref/${m.id}/${subject}`),
@@ -164,4 +178,23 @@ export function verifySubjectReport(
 
 function bad(message: string): ProtocolError {
   return new ProtocolError('BAD_PROOF', message);
+}
+
+/** The bodies of the signed operations a cross-chain transaction argument carries (at most 64). */
+export function xtxOpBodies(xtx: unknown): { signer: string; type: string; args: Record<string, unknown> }[] {
+  const ops = (xtx as { ops?: unknown } | null)?.ops;
+  if (typeof ops !== 'object' || ops === null || Array.isArray(ops)) return [];
+  const bodies: { signer: string; type: string; args: Record<string, unknown> }[] = [];
+  for (const list of Object.values(ops)) {
+    if (!Array.isArray(list)) continue;
+    for (const op of list.slice(0, 64)) {
+      const body = (op as { body?: unknown } | null)?.body as Record<string, unknown> | undefined;
+      const args = body?.args;
+      if (typeof body?.signer !== 'string' || typeof body.type !== 'string') continue;
+      if (typeof args !== 'object' || args === null || Array.isArray(args)) continue;
+      bodies.push({ signer: body.signer, type: body.type, args: args as Record<string, unknown> });
+    }
+    if (bodies.length >= 64) break;
+  }
+  return bodies;
 }

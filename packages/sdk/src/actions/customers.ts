@@ -2,6 +2,7 @@
  * What a customer's wallet reads about its own relationships: the subject report (right to know),
  * its new events as they commit, consent receipts, the node's GPC support, and the demo's wallets.
  */
+import type { ExportEnvelope } from '@custos/protocol/data-export';
 import type { SubjectReport } from '@custos/protocol/ledger';
 import type { CommittedTx, DemoWallets, ReceiptFormat, Receipts } from '../api-types.js';
 import type { GpcSupport } from '../node-types.js';
@@ -48,4 +49,26 @@ export async function gpc(t: Transport, opts?: CallOptions): Promise<GpcSupport>
 /** `GET /v1/demo/wallets` (only on a node running the demo). */
 export async function demoWallets(t: Transport, opts?: CallOptions): Promise<DemoWallets> {
   return t.json('GET', '/v1/demo/wallets', undefined, opts);
+}
+
+/** What `GET /v1/subjects/{did}/exports/{request}` answers: the sealed export, served once. */
+export interface WaitingExport {
+  org: string;
+  request: string;
+  /** SHA-256 of the envelope: what `request.fulfil` committed to. */
+  digest: string;
+  records: number;
+  createdAt: number;
+  expiresAt: number;
+  envelope: ExportEnvelope;
+}
+
+/** `GET /v1/subjects/{did}/exports/{request}`: the data export of a fulfilled request (sign with the subject's key). */
+export async function subjectExport(
+  t: Transport,
+  did: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<WaitingExport> {
+  return t.json('GET', `/v1/subjects/${seg(did)}/exports/${checkTxId(request)}`, undefined, opts);
 }

@@ -5,7 +5,7 @@
  */
 import type { RectifyEnvelope } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { ExplainReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
+import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type { CommitResult, PageQuery } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
@@ -37,14 +37,24 @@ export function rotateHpkeKey(
   return t.json('POST', `${base(org)}/hpke/rotate`, {}, opts, true);
 }
 
-/** `POST /v1/orgs/{org}/inbox/{id}`: the envelope of the pending `rectify.send` `id`. */
+/** A peer that does not hold the org's keys kept the envelope for the org's own node to fetch (202). */
+export interface RelayedCorrection {
+  code: 'RELAYED';
+  txId: string;
+}
+
+/**
+ * `POST /v1/orgs/{org}/inbox/{id}`: the envelope of the pending `rectify.send` `id`. The org's own
+ * node answers `rectify.apply`'s commit; another member's peer answers `RELAYED` (the org's node
+ * fetches it from there and applies it: watch the item's status).
+ */
 export function deliverCorrection(
   t: Transport,
   org: string,
   id: string,
   envelope: RectifyEnvelope,
   opts?: CallOptions,
-): Promise<CommitResult> {
+): Promise<CommitResult | RelayedCorrection> {
   return t.json('POST', `${base(org)}/inbox/${checkTxId(id)}`, envelope, opts, true);
 }
 
@@ -67,6 +77,27 @@ export function explainRectification(
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/explain`, { reason }, opts, true);
+}
+
+/** `POST /v1/orgs/{org}/rectifications/{id}/extend`: the deadline extended once (Art. 12(3)). */
+export function extendRectification(
+  t: Transport,
+  org: string,
+  id: string,
+  reason: ExtendReason,
+  opts?: CallOptions,
+): Promise<CommitResult> {
+  return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/extend`, { reason }, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/inbox/{id}`: a correction relayed by this peer, for the org's own node (member key). */
+export function relayedCorrection(
+  t: Transport,
+  org: string,
+  id: string,
+  opts?: CallOptions,
+): Promise<{ envelope: RectifyEnvelope }> {
+  return t.json('GET', `${base(org)}/inbox/${checkTxId(id)}`, undefined, opts);
 }
 
 /** `POST /v1/orgs/{org}/rectifications/{id}/correct`. */

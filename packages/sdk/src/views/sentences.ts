@@ -76,7 +76,11 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     case 'optout.clear':
       return `${who} allowed ${kinds} by ${org} again`;
     case 'request.open':
-      return `${who} asked ${org} for ${requestNoun(str('kind'))}`;
+      return a.delegation === undefined
+        ? `${who} asked ${org} for ${requestNoun(str('kind'))}`
+        : `An authorised agent asked ${org} for ${requestNoun(str('kind'))} on ${your === 'your' ? 'your' : 'a customer’s'} behalf`;
+    case 'agent.revoke':
+      return `${who} revoked an authorised agent’s permission to make requests to ${org}`;
     case 'request.extend':
       return `${who} extended the deadline of ${your} request: ${extendReasonText(reason)}`;
     case 'request.fulfil': {
@@ -140,6 +144,8 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} applied the correction of ${your} data`;
     case 'rectify.explain':
       return `${who} kept ${your} data as it was (${str('reason')})`;
+    case 'rectify.extend':
+      return `${who} extended the deadline of ${your} correction: ${extendReasonText(str('reason'))}`;
     case 'data.erased': {
       const cats = [
         ...new Set(

@@ -93,6 +93,7 @@ const TYPES: Record<string, string> = {
   'incident.close': 'Data breach closed',
   'request.reject': 'Request refused',
   'request.lift': 'Restriction lifted',
+  'agent.revoke': 'Authorised agent revoked',
   'request.step': 'Request step recorded',
   'retention.run': 'Retention run recorded',
   'member.update': 'Member details updated',
@@ -167,12 +168,8 @@ export function deadlineRule(jurisdiction: string, kind?: string): string {
     : 'EU law (GDPR): one month, extendable by two';
 }
 
-/** Where a customer can complain about an answer, per law (GDPR Art. 77; CCPA 1798.199.10, 1798.155). */
-export function complaintText(jurisdiction: string): string {
-  return jurisdiction === 'CCPA'
-    ? 'If you disagree, you can complain to the California Privacy Protection Agency (cppa.ca.gov) or the California Attorney General.'
-    : 'If you disagree, you can complain to the data protection authority of the country where you live or work, or where this happened (GDPR Art. 77), or go to court (Art. 79).';
-}
+/** Where a customer can complain about an answer, per law: one text with the data export's (ADR 0021). */
+export { complaintText } from '@custos/protocol/data-export';
 
 const REVIEW_OUTCOME_TEXT: Record<string, string> = {
   upheld: 'a person reviewed the decision and kept it',

@@ -161,6 +161,15 @@ export function RequestsPage({ d, reload }: { d: OrgData; reload: () => void }) 
                       </td>
                       <td data-label="Customer">
                         <code title={r.subject}>{short(r.subject)}</code>
+                        {r.agent !== undefined && (
+                          <div>
+                            <Badge tone="accent">By authorised agent</Badge>
+                            <div className="muted small">
+                              agent <code title={r.agent.key}>{short(r.agent.key)}</code>, with the customer’s signed
+                              permission
+                            </div>
+                          </div>
+                        )}
                       </td>
                       <td data-label="Asked on">{day(r.openedAt)}</td>
                       <td data-label="In your systems">

@@ -1,7 +1,5 @@
 /** One transaction of the explorer: what it did in words, who signed, its result, and its proof. */
 
-import { parseCrossChainTx, xtxIdOf } from '@custos/protocol/interop';
-import type { SignedTx } from '@custos/protocol/ledger';
 import type { TxView } from '@custos/sdk';
 import { resultText, typeText } from '@custos/sdk/views';
 import { useMemo, useState } from 'react';
@@ -13,6 +11,7 @@ import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Badge, PageHead } from '../ui/ui.js';
 import { crumbs, signerText, txSentence } from './common.js';
 import { ContractTx, isContractTx } from './contract-tx.js';
+import { xtxIdFrom } from './xtx-evm.js';
 
 export function TxPage({ ctx, txId }: { ctx: ChainContext; txId: string }) {
   // Public by default; a visitor signed in to the console in this tab may read as that org.
@@ -140,14 +139,4 @@ function PrivateTx({ c, onReadAsMember }: { c: TxView; onReadAsMember: (() => vo
       </section>
     </div>
   );
-}
-
-/** The id of the cross-chain transaction an `xtx.*` transaction carries, if it parses. */
-function xtxIdFrom(tx: SignedTx): string | undefined {
-  if (!tx.body.type.startsWith('xtx.')) return undefined;
-  try {
-    return xtxIdOf(parseCrossChainTx(tx.body.args.xtx));
-  } catch {
-    return undefined;
-  }
 }

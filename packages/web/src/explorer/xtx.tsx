@@ -18,6 +18,7 @@ import type { ChainContext } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { XTX_STATUS, xtxReasonText } from '../lib/words.js';
 import { AsyncView, Badge, Empty, PageHead } from '../ui/ui.js';
+import { EvmLegs } from './xtx-evm.js';
 
 const MAX = 200;
 
@@ -265,6 +266,7 @@ export function XtxPage({ ctx, id }: { ctx: ChainContext; id: string }) {
                   </dd>
                 </dl>
               </section>
+              <EvmLegs xtxId={x.id} refresh={ctx.chain.height} title="On the EVM chain" />
               {x.body !== undefined && (
                 <section className="card" aria-labelledby="ops-title">
                   <h2 id="ops-title">What it does</h2>

@@ -16,6 +16,7 @@ import { day, daysUntil, relative } from '../lib/format.js';
 import { Badge, ConfirmDialog } from '../ui/ui.js';
 import { liftRestriction, openRequest } from './actions.js';
 import type { PortalData } from './data.js';
+import { DataDownload } from './data-export.js';
 import { Evidence } from './evidence.js';
 import { FactProof } from './facts.js';
 import type { OrgView } from './model.js';
@@ -62,7 +63,10 @@ export function Requests({
           {v.requests.map((r) => (
             <li key={r.id}>
               <p className="fact-line row">
-                <strong>You asked for {requestNoun(r.kind)}</strong>
+                <strong>
+                  {r.agent === undefined ? 'You' : 'Your authorised agent'} asked for {requestNoun(r.kind)}
+                </strong>
+                {r.agent !== undefined && <Badge tone="accent">By authorised agent</Badge>}
                 {r.status === 'open' && !r.overdue && (
                   <Badge tone="warn">Waiting: due {relative(r.deadline, now)}</Badge>
                 )}
@@ -136,6 +140,7 @@ export function Requests({
                   </button>
                 </div>
               )}
+              <DataDownload v={v} wallet={wallet} request={r} />
               <Evidence v={v} data={data} request={r} />
               <p className="fact-line">
                 <FactProof view={v} factKey={r.key} trust={data.ctx.trust} />

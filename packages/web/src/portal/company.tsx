@@ -4,13 +4,15 @@
  */
 import { verifyConsentReceipt } from '@custos/protocol/consent';
 import { nobleVerifier } from '@custos/protocol/crypto';
+import type { SignedTx } from '@custos/protocol/ledger';
 import { signedBy, type Wallet } from '@custos/sdk';
 import { automatedText, lower, lowerLabels, orgName, recordDates, recordSentence } from '@custos/sdk/views';
 import { useState } from 'react';
+import { EvmLegs, xtxIdFrom } from '../explorer/xtx-evm.js';
 import { client, errorText } from '../lib/api.js';
 import { BROWSER_FORMAT, dateTime, day, downloadJson } from '../lib/format.js';
 import { Link } from '../lib/router.js';
-import { Avatar, Badge, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
+import { Badge, Empty, ErrorBox, Notice, PageHead, Switch } from '../ui/ui.js';
 import {
   CONSENT_DAYS,
   consentNotice,
@@ -19,6 +21,7 @@ import {
   setOptOut,
   withdrawConsent,
 } from './actions.js';
+import { Agents, LinkAccount } from './agents.js';
 import { Requests } from './company-requests.js';
 import type { GpcState, PortalData } from './data.js';
 import { EventProof, FactProof } from './facts.js';
@@ -98,47 +101,16 @@ export function CompanyPage({
           {action.message !== undefined && <Notice tone={action.message.tone}>{action.message.text}</Notice>}
         </div>
         <GpcBanner gpc={gpc} views={[v]} />
-        <Identity v={v} />
+        <LinkAccount v={v} data={data} wallet={wallet} action={action} />
         <Incidents v={v} data={data} />
         <Holdings v={v} data={data} />
         <Allowances v={v} wallet={wallet} data={data} action={action} gpc={gpc} />
         <Requests v={v} wallet={wallet} data={data} action={action} />
+        <Agents v={v} wallet={wallet} data={data} action={action} />
         <Timeline v={v} data={data} />
         <Downloads v={v} data={data} wallet={wallet} />
       </div>
     </>
-  );
-}
-
-function Identity({ v }: { v: OrgView }) {
-  const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(v.did);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
-  };
-  return (
-    <section className="card" aria-labelledby="id-title">
-      <div className="company-head">
-        <Avatar name={v.name} />
-        <h2 id="id-title" className="m-0">
-          Your private ID with {v.name}
-        </h2>
-      </div>
-      <p className="muted mt-3">
-        Give it to {v.name} when they ask for your Custos ID. Every company sees a different one, so they cannot put
-        your records together; only your wallet can.
-      </p>
-      <div className="row">
-        <code data-did={v.did}>{v.did}</code>
-        <button type="button" className="btn btn-small" onClick={copy}>
-          {copied ? 'Copied' : 'Copy'}
-        </button>
-      </div>
-    </section>
   );
 }
 
@@ -321,12 +293,21 @@ function Timeline({ v, data }: { v: OrgView; data: PortalData }) {
                   ) : null}
                   <EventProof view={v} txId={e.txId} trust={data.ctx.trust} />
                 </p>
+                {e.type === 'xtx.finalize' && <CrossChainLegs tx={e.tx} height={v.history.height} />}
               </li>
             );
           })}
         </ol>
       )}
     </section>
+  );
+}
+
+/** The EVM side of a cross-chain transaction she took part in (the loyalty points of the demo). */
+function CrossChainLegs({ tx, height }: { tx: SignedTx; height: number }) {
+  const id = xtxIdFrom(tx);
+  return id === undefined ? null : (
+    <EvmLegs xtxId={id} refresh={height} title="The other side, on an EVM chain" level={3} />
   );
 }
 

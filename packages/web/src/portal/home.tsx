@@ -63,7 +63,7 @@ export function Home({
           <Notice title="No company holds anything about you yet">
             <p>
               When a company of the alliance records data about you, it appears here. To connect with a company, open it
-              below and give it your private ID for that company.
+              below and link your account with the one-time code the company gives you.
             </p>
           </Notice>
         )}

@@ -66,6 +66,9 @@ export function registerCorrectionCommands(program: Command): void {
       const applied = o.applied as { code?: string; error?: string } | undefined;
       if (o.sent !== 'OK') return `${o.org}: refused by the ledger, ${o.sent}.`;
       if (applied?.code === 'OK') return `${o.org}: applied (correction ${o.item}).`;
+      if (applied?.code === 'RELAYED') {
+        return `${o.org}: sent (correction ${o.item}) through this peer; ${o.org}'s own node fetches and applies it.`;
+      }
       return `${o.org}: sent (correction ${o.item}), not applied yet: ${applied?.code ?? applied?.error}.`;
     });
     out.result({ outcomes }, lines);

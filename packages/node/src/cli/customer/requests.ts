@@ -1,6 +1,7 @@
 /**
  * `custos request open`: the customer asks an org to act on their rights; the ledger sets the deadline.
  * `custos request lift`: the customer lifts a restriction or withdraws an objection of theirs.
+ * `custos request download ID`: the data an org sealed to the customer for an access or export request.
  */
 import { pseudonymsHeldBy, signedBy } from '@custos/sdk';
 import { requestNoun } from '@custos/sdk/views';
@@ -11,6 +12,7 @@ import { type DataRequest, REQUEST_KINDS } from '../../modules/request.js';
 import { parseRecordId, parseRequestId } from '../args.js';
 import { day, output } from '../output.js';
 import { actAs, finish, submitAs } from './chain.js';
+import { registerDownloadCommand } from './download.js';
 import { type ChainFlags, chainOptions, openWallet } from './session.js';
 
 /**
@@ -91,6 +93,7 @@ export function registerRequestCommands(program: Command): void {
       ),
     ]);
   });
+  registerDownloadCommand(request);
   chainOptions(
     request
       .command('lift')

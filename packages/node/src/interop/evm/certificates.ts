@@ -17,13 +17,16 @@ import {
 import { NodeError } from '../../errors.js';
 import type { EvmMemberSetEntry } from '../../governance/evm-member-set.js';
 
-/** One member's signature of a decision for `xtxId` under the EVM member-set `epoch`. */
+/** One member's signature of a decision for the leg `legHash` of `xtxId` under the EVM member-set `epoch`. */
 export function signEvmDecision(
   secretKey: Uint8Array,
   domain: EvmDomain,
-  decision: { xtxId: string; commit: boolean; epoch: number },
+  decision: { xtxId: string; legHash: string; commit: boolean; epoch: number },
 ): `0x${string}` {
-  return evmSign(evmDecisionDigest(domain, decision.xtxId, decision.commit, decision.epoch), secretKey);
+  return evmSign(
+    evmDecisionDigest(domain, decision.xtxId, decision.legHash, decision.commit, decision.epoch),
+    secretKey,
+  );
 }
 
 /**
@@ -34,14 +37,16 @@ export function signEvmDecision(
 export function assembleEvmDecision(
   domain: EvmDomain,
   set: EvmMemberSetEntry,
-  decision: { xtxId: string; commit: boolean },
+  decision: { xtxId: string; legHash: string; commit: boolean },
   signatures: string[],
 ): EvmDecisionCertificate {
+  const digest = evmDecisionDigest(domain, decision.xtxId, decision.legHash, decision.commit, set.epoch);
   const cert: EvmDecisionCertificate = {
     xtxId: decision.xtxId,
+    legHash: decision.legHash,
     commit: decision.commit,
     epoch: set.epoch,
-    signatures: bySigner(evmDecisionDigest(domain, decision.xtxId, decision.commit, set.epoch), set, signatures),
+    signatures: bySigner(digest, set, signatures),
   };
   ready(set);
   try {

@@ -38,6 +38,7 @@ export async function evmLegStatus(
   d: ChainEndpoint | undefined,
   xtxId: string,
   participant: string,
+  legHash: string,
   rpcs: { rpcUrl: string }[],
 ): Promise<EvmLegStatus> {
   const { evmChainId, contract } = parseEvmParticipant(participant);
@@ -74,7 +75,7 @@ export async function evmLegStatus(
         address: contract as `0x${string}`,
         abi: CustosParticipant.abi,
         functionName: 'lockOf',
-        args: [`0x${xtxId}`],
+        args: [`0x${xtxId}`, legHash as `0x${string}`],
       })) as { status: number; deadline: bigint };
       out.lock = LOCK[lock.status] ?? null;
       if (lock.status !== 0) out.deadline = Number(lock.deadline);
@@ -85,7 +86,8 @@ export async function evmLegStatus(
         args: { xtxId: `0x${xtxId}` },
         fromBlock: 0n,
       });
-      const l = logs[0];
+      // The planned leg's vote; another leg prepared under the same id is not this one.
+      const l = logs.find((e) => e.args.legHash === legHash);
       if (l?.blockNumber != null) {
         out.prepareTx = l.transactionHash;
         out.block = Number(l.blockNumber);

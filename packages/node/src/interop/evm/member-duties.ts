@@ -172,7 +172,13 @@ export class EvmDecisionSigner {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
       if (rec === null || rec.signatures.some((s) => s.address === this.address)) continue;
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
-      const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.commit, rec.epoch);
+      const digest = evmDecisionDigest(
+        { chainId: evmChainId, contract },
+        rec.xtxId,
+        rec.legHash,
+        rec.commit,
+        rec.epoch,
+      );
       const args: { [k: string]: JsonValue } = {
         xtxId: rec.xtxId,
         participant: rec.participant,

@@ -7,7 +7,7 @@
  * `xtxevmopen/`) and the EVM chain (`Voted`, `Decided`, `Lapsed` events, `lockOf`), and every step
  * is idempotent on both sides, so relayers can run side by side and replace one another.
  */
-import { type CrossChainTx, evmParticipants, parseEvmParticipant } from '@custos/protocol/interop';
+import { type CrossChainTx, evmParticipants, legHashOf, parseEvmParticipant } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import {
   type Address,
@@ -90,23 +90,31 @@ export class EvmRelay {
     return r === undefined ? undefined : { r, contract: contract as Address };
   }
 
-  /** The contract's lock status for `xtxId`. */
-  async lockStatus(participant: string, xtxId: string): Promise<EvmLockStatus | undefined> {
+  /** The contract's lock of the leg `legHash` of `xtxId`: its status and deadline block. */
+  async lock(
+    participant: string,
+    xtxId: string,
+    legHash: string,
+  ): Promise<{ status: EvmLockStatus; deadline: bigint } | undefined> {
     const c = await this.chainOf(participant);
     if (c === undefined) return undefined;
     const lock = (await c.r.pub.readContract({
       address: c.contract,
       abi: CustosParticipant.abi,
       functionName: 'lockOf',
-      args: [`0x${xtxId}`],
-    })) as { status: number };
-    return STATUS[lock.status];
+      args: [`0x${xtxId}`, legHash as Hex],
+    })) as { status: number; deadline: bigint };
+    return { status: STATUS[lock.status] as EvmLockStatus, deadline: lock.deadline };
   }
 
-  /** The transaction that emitted `event` for `xtxId`, if the contract emitted it. */
+  /**
+   * The transaction that emitted `event` for the leg `legHash` of `xtxId`, if the contract emitted
+   * it: events of another leg prepared under the same id (anyone can) are not this leg's.
+   */
   async eventTx(
     participant: string,
     xtxId: string,
+    legHash: string,
     event: 'Voted' | 'Decided' | 'Lapsed',
   ): Promise<{ txHash: Hex; blockNumber: number } | undefined> {
     const c = await this.chainOf(participant);
@@ -118,7 +126,7 @@ export class EvmRelay {
       args: { xtxId: `0x${xtxId}` },
       fromBlock: c.r.fromBlock,
     });
-    const l = logs[0];
+    const l = logs.find((e) => (e.args as { legHash?: string }).legHash === legHash);
     if (l?.transactionHash == null || l.blockNumber == null) return undefined;
     return { txHash: l.transactionHash, blockNumber: Number(l.blockNumber) };
   }
@@ -131,10 +139,11 @@ export class EvmRelay {
     d: ChainEndpoint,
     participant: string,
     xtxId: string,
+    legHash: string,
     event: 'Voted' | 'Decided' | 'Lapsed',
   ): Promise<{ number: number; index: number; proof: string[] } | undefined> {
     const c = await this.chainOf(participant);
-    const found = await this.eventTx(participant, xtxId, event);
+    const found = await this.eventTx(participant, xtxId, legHash, event);
     if (c === undefined || found === undefined) return undefined;
     const p = await buildReceiptProof(c.r.rpcUrl, found.txHash);
     const hdr = (await d.entry(`evmhdr/${c.r.evmChainId}/${p.blockNumber}`)) as { hash?: string } | null;
@@ -147,7 +156,7 @@ export class EvmRelay {
     for (const p of evmParticipants(xtx)) {
       try {
         if ((await d.entry(`xtxevm/${xtxId}/${p}`)) !== null) continue;
-        const proof = await this.proven(d, p, xtxId, 'Voted');
+        const proof = await this.proven(d, p, xtxId, legHashOf(xtx, p), 'Voted');
         if (proof === undefined) continue;
         await submit('evmVote', { xtx: xtx as unknown as JsonValue, participant: p, ...proof });
       } catch (e) {
@@ -168,12 +177,13 @@ export class EvmRelay {
       try {
         const rec = (await d.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
         if (rec === null) continue;
-        const status = await this.lockStatus(rec.participant, rec.xtxId);
-        if (status === undefined) continue;
+        const lock = await this.lock(rec.participant, rec.xtxId, rec.legHash);
+        if (lock === undefined) continue;
+        const status = lock.status;
         if (status === 'committed' || status === 'aborted') {
           const done =
-            (await this.proven(d, rec.participant, rec.xtxId, 'Decided')) ??
-            (await this.proven(d, rec.participant, rec.xtxId, 'Lapsed'));
+            (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
+            (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Lapsed'));
           if (done !== undefined) await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           continue;
         }
@@ -181,18 +191,12 @@ export class EvmRelay {
         if (status === 'prepared' && rec.commit) {
           // A COMMIT that did not arrive in time: the lock can only be released now (an abort on the
           // EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing assumption).
-          const lock = (await c.r.pub.readContract({
-            address: c.contract,
-            abi: CustosParticipant.abi,
-            functionName: 'lockOf',
-            args: [`0x${rec.xtxId}`],
-          })) as { deadline: bigint };
           if ((await c.r.pub.getBlockNumber()) >= lock.deadline) {
             const hash = await c.r.wallet.writeContract({
               address: c.contract,
               abi: CustosParticipant.abi,
               functionName: 'release',
-              args: [`0x${rec.xtxId}`],
+              args: [`0x${rec.xtxId}`, rec.legHash as Hex],
               account: c.r.from,
               chain: null,
             });
@@ -205,7 +209,13 @@ export class EvmRelay {
           address: c.contract,
           abi: CustosParticipant.abi,
           functionName: 'decide',
-          args: [`0x${rec.xtxId}`, rec.commit, BigInt(rec.epoch), rec.signatures.map((s) => s.signature as Hex)],
+          args: [
+            `0x${rec.xtxId}`,
+            rec.legHash as Hex,
+            rec.commit,
+            BigInt(rec.epoch),
+            rec.signatures.map((s) => s.signature as Hex),
+          ],
           account: c.r.from,
           chain: null,
         });

@@ -14,9 +14,12 @@ interface IERC20Transfer {
 /// chain, and only with a certificate signed by a quorum of the Custos member set this contract
 /// holds (their secp256k1 keys, checked with ecrecover). The member set changes only by an update
 /// signed by a quorum of the current set. A lock past its deadline block can only abort.
+/// Locks are keyed by the transaction id and the leg's hash: a leg prepared by someone else under
+/// the same transaction id is another lock, which neither blocks the planned one nor is decided
+/// with it (a certificate names the leg).
 contract CustosParticipant {
     /// Domain tags: a signature for one purpose is never valid for another.
-    bytes32 public constant DECISION_TAG = keccak256("custos/evm/decision/v1");
+    bytes32 public constant DECISION_TAG = keccak256("custos/evm/decision/v2");
     bytes32 public constant MEMBERS_TAG = keccak256("custos/evm/members/v1");
     /// Bounds on inputs: the member set and the lock duration.
     uint256 public constant MAX_MEMBERS = 64;
@@ -44,22 +47,22 @@ contract CustosParticipant {
         address from;
         address to;
         uint256 amount;
-        bytes32 legHash;
     }
 
     uint64 public epoch;
     uint256 public threshold;
     address[] private members;
     mapping(address => bool) public isMember;
-    mapping(bytes32 => Lock) private locks;
+    /// xtxId => legHash => lock.
+    mapping(bytes32 => mapping(bytes32 => Lock)) private locks;
     uint256 private entered;
 
     /// The vote: `yes` with the tokens locked until `deadline`, or `no` (the tokens could not be taken).
     event Voted(bytes32 indexed xtxId, bool yes, bytes32 legHash, uint64 deadline);
     /// A certified decision applied.
-    event Decided(bytes32 indexed xtxId, bool commit, uint64 epoch);
+    event Decided(bytes32 indexed xtxId, bytes32 legHash, bool commit, uint64 epoch);
     /// A prepared lock past its deadline released without a certificate: an abort.
-    event Lapsed(bytes32 indexed xtxId);
+    event Lapsed(bytes32 indexed xtxId, bytes32 legHash);
     event MembersUpdated(uint64 epoch, address[] members, uint256 threshold);
 
     error Reentrant();
@@ -72,10 +75,10 @@ contract CustosParticipant {
     error NoQuorum(uint256 signers, uint256 threshold);
     error BadLeg();
     error BadDeadline(uint64 deadline, uint256 blockNumber);
-    error AlreadyKnown(bytes32 xtxId, Status status);
-    error NotPrepared(bytes32 xtxId, Status status);
-    error LockExpired(bytes32 xtxId, uint64 deadline);
-    error NotExpired(bytes32 xtxId, uint64 deadline);
+    error AlreadyKnown(bytes32 xtxId, bytes32 legHash, Status status);
+    error NotPrepared(bytes32 xtxId, bytes32 legHash, Status status);
+    error LockExpired(bytes32 xtxId, bytes32 legHash, uint64 deadline);
+    error NotExpired(bytes32 xtxId, bytes32 legHash, uint64 deadline);
     error TokenCallFailed();
 
     modifier nonReentrant() {
@@ -94,18 +97,22 @@ contract CustosParticipant {
         return (epoch, members, threshold);
     }
 
-    function lockOf(bytes32 xtxId) external view returns (Lock memory) {
-        return locks[xtxId];
+    function lockOf(bytes32 xtxId, bytes32 legHash_) external view returns (Lock memory) {
+        return locks[xtxId][legHash_];
     }
 
     function legHash(Leg calldata leg) public pure returns (bytes32) {
         return keccak256(abi.encode(leg.token, leg.from, leg.to, leg.amount));
     }
 
-    /// What the members sign for a decision: this chain, this contract, the transaction, the
-    /// decision and the member-set epoch.
-    function decisionDigest(bytes32 xtxId, bool commit, uint64 certEpoch) public view returns (bytes32) {
-        return keccak256(abi.encode(DECISION_TAG, block.chainid, address(this), xtxId, commit, certEpoch));
+    /// What the members sign for a decision: this chain, this contract, the transaction, its leg
+    /// here, the decision and the member-set epoch.
+    function decisionDigest(bytes32 xtxId, bytes32 legHash_, bool commit, uint64 certEpoch)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(DECISION_TAG, block.chainid, address(this), xtxId, legHash_, commit, certEpoch));
     }
 
     /// What the current members sign to install the next member set.
@@ -118,7 +125,8 @@ contract CustosParticipant {
     }
 
     /// Locks the leg's tokens (the sender is the holder, who approved this contract) until
-    /// `deadline` and votes YES; votes NO if the token refuses the transfer. Once per transaction id.
+    /// `deadline` and votes YES; votes NO if the token refuses the transfer. Once per transaction id
+    /// and leg.
     function prepare(bytes32 xtxId, Leg calldata leg, uint64 deadline) external nonReentrant {
         if (leg.from != msg.sender || leg.to == address(0) || leg.amount == 0 || leg.token.code.length == 0) {
             revert BadLeg();
@@ -126,15 +134,14 @@ contract CustosParticipant {
         if (deadline <= block.number || deadline > block.number + MAX_LOCK_BLOCKS) {
             revert BadDeadline(deadline, block.number);
         }
-        Lock storage lock = locks[xtxId];
-        if (lock.status != Status.None) revert AlreadyKnown(xtxId, lock.status);
         bytes32 h = legHash(leg);
+        Lock storage lock = locks[xtxId][h];
+        if (lock.status != Status.None) revert AlreadyKnown(xtxId, h, lock.status);
         lock.deadline = deadline;
         lock.token = leg.token;
         lock.from = leg.from;
         lock.to = leg.to;
         lock.amount = leg.amount;
-        lock.legHash = h;
         IERC20Transfer token = IERC20Transfer(leg.token);
         uint256 before = token.balanceOf(address(this));
         bool taken = _call(leg.token, abi.encodeCall(IERC20Transfer.transferFrom, (leg.from, address(this), leg.amount)));
@@ -143,36 +150,39 @@ contract CustosParticipant {
         emit Voted(xtxId, taken, h, deadline);
     }
 
-    /// Applies the Custos decision for `xtxId`, certified by a quorum of the current member set
-    /// (signatures sorted by signer address). COMMIT needs a lock prepared here and not expired;
-    /// ABORT releases a lock, or leaves a tombstone so that a late prepare is refused.
-    function decide(bytes32 xtxId, bool commit, uint64 certEpoch, bytes[] calldata signatures) external nonReentrant {
+    /// Applies the Custos decision for the leg `legHash_` of `xtxId`, certified by a quorum of the
+    /// current member set (signatures sorted by signer address). COMMIT needs that lock prepared
+    /// here and not expired; ABORT releases it, or leaves a tombstone so that a late prepare is refused.
+    function decide(bytes32 xtxId, bytes32 legHash_, bool commit, uint64 certEpoch, bytes[] calldata signatures)
+        external
+        nonReentrant
+    {
         if (certEpoch != epoch) revert WrongEpoch(epoch, certEpoch);
-        _checkQuorum(decisionDigest(xtxId, commit, certEpoch), signatures);
-        Lock storage lock = locks[xtxId];
+        _checkQuorum(decisionDigest(xtxId, legHash_, commit, certEpoch), signatures);
+        Lock storage lock = locks[xtxId][legHash_];
         Status s = lock.status;
         if (commit) {
-            if (s != Status.Prepared) revert NotPrepared(xtxId, s);
-            if (block.number > lock.deadline) revert LockExpired(xtxId, lock.deadline);
+            if (s != Status.Prepared) revert NotPrepared(xtxId, legHash_, s);
+            if (block.number > lock.deadline) revert LockExpired(xtxId, legHash_, lock.deadline);
             lock.status = Status.Committed;
-            emit Decided(xtxId, true, certEpoch);
+            emit Decided(xtxId, legHash_, true, certEpoch);
             _transfer(lock.token, lock.to, lock.amount);
         } else {
-            if (s != Status.None && s != Status.Prepared && s != Status.Refused) revert AlreadyKnown(xtxId, s);
+            if (s != Status.None && s != Status.Prepared && s != Status.Refused) revert AlreadyKnown(xtxId, legHash_, s);
             lock.status = Status.Aborted;
-            emit Decided(xtxId, false, certEpoch);
+            emit Decided(xtxId, legHash_, false, certEpoch);
             if (s == Status.Prepared) _transfer(lock.token, lock.from, lock.amount);
         }
     }
 
     /// Anyone may release a prepared lock once its deadline block has passed: an abort. The
     /// Custos decision chain commits only while every lock holds with a margin (docs/interop.md).
-    function release(bytes32 xtxId) external nonReentrant {
-        Lock storage lock = locks[xtxId];
-        if (lock.status != Status.Prepared) revert NotPrepared(xtxId, lock.status);
-        if (block.number <= lock.deadline) revert NotExpired(xtxId, lock.deadline);
+    function release(bytes32 xtxId, bytes32 legHash_) external nonReentrant {
+        Lock storage lock = locks[xtxId][legHash_];
+        if (lock.status != Status.Prepared) revert NotPrepared(xtxId, legHash_, lock.status);
+        if (block.number <= lock.deadline) revert NotExpired(xtxId, legHash_, lock.deadline);
         lock.status = Status.Aborted;
-        emit Lapsed(xtxId);
+        emit Lapsed(xtxId, legHash_);
         _transfer(lock.token, lock.from, lock.amount);
     }
 
