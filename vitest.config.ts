@@ -55,6 +55,8 @@ const INTEGRATION = [
   'packages/node/test/cli.test.ts',
   // the incident register through a listening server and the SDK
   'packages/node/test/incidents-api.test.ts',
+  // the member profile, records of processing and DPIA through a listening server and the SDK
+  'packages/node/test/obligations-api.test.ts',
   'packages/node/test/cli-contract.test.ts',
   // `custos keys evm` against a `custos node start` process
   'packages/node/test/cli-evm-keys.test.ts',

@@ -5,7 +5,15 @@
  */
 import { isDidKey } from '@custos/protocol/crypto';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
-import { type Genesis, type GenesisMember, type GovPolicy, majority, type ReadPolicy } from '@custos/protocol/ledger';
+import {
+  checkMemberProfile,
+  type Genesis,
+  type GenesisMember,
+  type GovPolicy,
+  type MemberProfileInput,
+  majority,
+  type ReadPolicy,
+} from '@custos/protocol/ledger';
 import { NodeError } from './errors.js';
 import { DEFAULT_POLICY, MAX_MEMBERS, parsePolicy } from './governance/policy.js';
 import { MAX_BLOCK_MS, MAX_BLOCK_TXS } from './governance/state.js';
@@ -58,6 +66,10 @@ export function parseGenesis(raw: unknown): Genesis {
       if (keys.has(k)) throw bad('a key belongs to two members');
       keys.add(k);
     }
+    if (m.profile !== undefined) {
+      const p = checkMemberProfile(m.profile);
+      if (typeof p === 'string') throw bad(`member '${m.id}' profile: ${p}`);
+    }
   }
   // Below a majority, two disjoint groups of members could each certify their own fork.
   if (
@@ -79,7 +91,13 @@ export function parseGenesis(raw: unknown): Genesis {
   return {
     chainId: g.chainId,
     time: g.time,
-    members: g.members.map((m) => ({ id: m.id, name: m.name, keys: [...m.keys] })),
+    members: g.members.map((m) => ({
+      id: m.id,
+      name: m.name,
+      keys: [...m.keys],
+      // Only when given: a genesis without profiles keeps its canonical text (and so its chain).
+      ...(m.profile === undefined ? {} : { profile: checkMemberProfile(m.profile) as MemberProfileInput }),
+    })),
     threshold: g.threshold,
     params: { blockMaxTxs: p.blockMaxTxs, blockMaxMs: p.blockMaxMs },
     // Only when given: a genesis without a policy keeps its canonical text (and so its chain).

@@ -14,6 +14,7 @@ export { type ConsortiumNodeOptions, openConsortiumNode } from './consortium/pee
 export { installNativeCrypto, nativeSha256, nativeSigner, nativeVerifier } from './crypto/native.js';
 export { type VerifyItem, VerifyPool, type VerifyPoolOptions } from './crypto/verify-pool.js';
 export { demoPostgresPassword } from './demo/bank-systems.js';
+export { DEMO_ARRANGEMENT, DEMO_ARRANGEMENT_DIGEST, exampleProfile, setExampleProfiles } from './demo/profiles.js';
 export { ERROR_REGISTRY, type ErrorCode, errorCode, NODE_ERROR_CODES, NodeError } from './errors.js';
 export { type Genesis, makeGenesis, memberSetOf, parseGenesis } from './genesis.js';
 export {

@@ -43,4 +43,6 @@ export const RESULT_CODE_MEANING: Record<ResultCode, string> = {
     'No contract with this id is active at this height: it is only proposed, removed, activates at a later height, or does not exist (`custos contract list`).',
   PARENTAL_CONSENT_REQUIRED:
     "The customer is a child: a use on consent below the member state's GDPR Art. 8 age, or a sale or share under 13 (CCPA 1798.120(c)), needs a consent given by a parent or guardian (`parental` on `consent.grant`: the registered guardian key's signature, or the org's verification code and evidence).",
+  NO_PROFILE:
+    'The org has no member profile (legal name, registration, DPO or EU representative, regions, the Art. 26 arrangement digest): it records no customer data before it sets one (`custos org profile set`).',
 };

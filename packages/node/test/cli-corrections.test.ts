@@ -24,6 +24,7 @@ beforeAll(async () => {
   expect((await custos(['init', '--chain-id', 'cli-corr'])).code).toBe(0);
   const { match } = await cli.serve(['node', 'start', '--port', '0'], /^Custos node cli-corr listening on (\S+)$/m);
   cli.env.CUSTOS_NODE = match[1]!;
+  await cli.setProfiles(['bank', 'insurer', 'retailer']);
   writeFileSync(join(cli.tmp.dir, 'old.json'), JSON.stringify({ street: '1 Old Lane' }));
   writeFileSync(join(cli.tmp.dir, 'new.json'), JSON.stringify({ street: '2 New Road' }));
 });

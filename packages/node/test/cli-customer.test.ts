@@ -45,6 +45,7 @@ beforeAll(async () => {
   expect((await custos(['init', '--chain-id', 'cli-cust'])).code).toBe(0);
   const { match } = await serve(['node', 'start', '--port', '0'], /^Custos node cli-cust listening on (\S+)$/m);
   env.CUSTOS_NODE = match[1]!;
+  await cli.setProfiles(['bank', 'insurer', 'retailer']);
   writeFileSync(join(tmp.dir, 'notice.txt'), 'Bank privacy notice v1: we use your email for marketing if you agree.\n');
   writeFileSync(join(tmp.dir, 'value.json'), JSON.stringify({ email: EMAIL }));
 });

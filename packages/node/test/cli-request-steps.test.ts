@@ -79,6 +79,7 @@ describe.skipIf(!enabled)('custos org request steps | execute | except', { timeo
     cli.env.TEST_CRM_URL = server.url('crm');
     const { match } = await cli.serve(['node', 'start', '--port', '0'], /^Custos node cli-steps listening on (\S+)$/m);
     cli.env.CUSTOS_NODE = match[1]!;
+    await cli.setProfiles(['bank', 'insurer', 'retailer']);
     expect((await json(['org', 'datamap', 'publish', join(cli.home, 'datamap.json'), '--org', 'bank'])).code).toBe(
       'OK',
     );

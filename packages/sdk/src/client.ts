@@ -50,7 +50,7 @@ import { createToken, orgTokens, revokeToken, type TokenScope } from './actions/
 import { type SubmitOptions, submit, submitAndWait, submitBatch, tx } from './actions/txs.js';
 import { submitAndFinalize, waitForCommit, waitForFinality } from './actions/waits.js';
 import type { LawfulBasis, PageQuery, ReceiptFormat, RegisterRecordInput } from './api-types.js';
-import { IncidentCalls } from './incident-calls.js';
+import { ObligationCalls } from './obligation-calls.js';
 import { type CallOptions, Transport, type TransportOptions } from './transport/http.js';
 import { verifiedMemberSets } from './verified/member-sets.js';
 import {
@@ -67,7 +67,7 @@ import {
 /** Where the node is, how to reach it and how to authenticate (see `TransportOptions`). */
 export type CustosClientOptions = TransportOptions;
 
-export class CustosClient extends IncidentCalls {
+export class CustosClient extends ObligationCalls {
   readonly baseUrl: string;
   readonly #t: Transport;
 

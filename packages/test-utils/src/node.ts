@@ -10,6 +10,7 @@ import {
   type ConsortiumNodeOptions,
   CustosNode,
   createServer,
+  exampleProfile,
   type Genesis,
   LocalKms,
   type LocalOrg,
@@ -62,6 +63,8 @@ export function fixture(
       id,
       name: opts.names?.[id] ?? `${id} org`,
       keys: [didFromPublicKey(orgs[id]!.publicKey)],
+      // Every fixture org is a controller with a profile (no org records customer data without one).
+      profile: exampleProfile(id),
     })),
     params,
   });

@@ -207,6 +207,32 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
     await page.setViewportSize(DESKTOP);
   });
 
+  it("the console shows the org's records of processing and DPIA draft, on a phone too", async () => {
+    const ropa = await insurer.orgRopa('insurer');
+    expect(ropa.activities.length).toBeGreaterThan(0);
+    await page.goto(`${base}/console/insurer/records`);
+    const table = page.getByRole('table', { name: /^Records of processing at height \d+$/ });
+    await table.waitFor({ timeout: 20_000 });
+    await page.getByText(`${ropa.controller!.legalName} (${ropa.controller!.registration})`).waitFor();
+    const rows = table.locator('tbody tr');
+    await expect(rows.count()).resolves.toBe(ropa.activities.length);
+    for (const [i, a] of ropa.activities.entries()) {
+      await expect(rows.nth(i).locator('td[data-label="Records"]').textContent()).resolves.toBe(String(a.records));
+      await expect(rows.nth(i).locator('td[data-label="Lawful bases"]').textContent()).resolves.toContain(
+        a.lawfulBases[0],
+      );
+    }
+    await page.getByText('Draft for the DPO').waitFor();
+    await checkA11y(page, 'console records of processing');
+    await shot(page, 'console-records-desktop');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'console-records-phone');
+    await checkA11y(page, 'console records of processing on a phone');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.setViewportSize(DESKTOP);
+  });
+
   it('an export request answered with the data itself: downloaded, checked complete, saved as JSON and CSV', async () => {
     await page.goto(`${base}/portal`);
     await page.getByRole('heading', { name: 'Unlock your wallet' }).waitFor();

@@ -6,7 +6,7 @@
  * - **anonymous**: block headers, checkpoints, certificates, the member set and governance, the
  *   public namespaces of the state (`member/`, `memberkey/`, `gov/`, `kv/`, light clients, the
  *   cross-chain votes and decisions), the transactions of public kinds (`gov.*`, `member.*`,
- *   `interop.*`, `kv.*`, `datamap.*`), and, for a transaction id they already know, where it is and its result
+ *   `interop.*`, `kv.*`, `datamap.*`, `profile.*`), and, for a transaction id they already know, where it is and its result
  *   code (what its inclusion proof shows), never its body.
  * - **a member** (a request signed by a current member key, or an org API token with `read`): all
  *   of the above, its own org's events and state in full (signed by its keys, or naming it as
@@ -50,7 +50,7 @@ export function readPolicyOf(genesis: { readPolicy?: Partial<ReadPolicy> | undef
 }
 
 /** Transaction kinds that are public by nature: governance, membership, light clients, the public kv. */
-const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'evm.', 'kv.', 'datamap.', 'hpke.'];
+const PUBLIC_TX_PREFIXES = ['gov.', 'member.', 'interop.', 'evm.', 'kv.', 'datamap.', 'profile.', 'hpke.'];
 /** Transaction kinds every member may read in full: cross-chain steps, which relayers carry. */
 const MEMBER_TX_PREFIXES = ['xtx.', 'contract.'];
 /** State namespaces anyone may read: membership, governance, the public kv, light clients, cross-chain votes. */
@@ -80,6 +80,8 @@ export const PUBLIC_STATE_PREFIXES = [
   'contract-code/',
   // Which data map each org had in force when: digests and system ids, never the map itself.
   'datamap/',
+  // Each member's profile as a controller: company facts (Arts. 26, 27, 30, 37), no customer's.
+  'profile/',
   // Each org's HPKE public key, to which customers seal their corrections (ADR 0018).
   'hpkekey/',
 ];

@@ -17,6 +17,7 @@ import { orgRectifyRoutes } from './routes-org-rectify.js';
 import { orgRequestRoutes } from './routes-org-requests.js';
 import { orgRetentionRoutes } from './routes-org-retention.js';
 import { orgRiskRoutes } from './routes-org-risk.js';
+import { orgRopaRoutes } from './routes-org-ropa.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
 import { rectifyInboxRoutes } from './routes-rectify-inbox.js';
@@ -31,6 +32,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgIncidentRoutes, { orgs });
   await app.register(orgRetentionRoutes, { orgs });
   await app.register(orgRiskRoutes, { orgs });
+  await app.register(orgRopaRoutes, { orgs });
   await app.register(orgGovernanceRoutes, { orgs });
   await app.register(orgTokenRoutes, { orgs });
   await app.register(orgRectifyRoutes, { orgs });

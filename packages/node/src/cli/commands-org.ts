@@ -22,6 +22,7 @@ import { registerDatamapCommands } from './commands-datamap.js';
 import { registerGppCommands } from './commands-org-gpp.js';
 import { registerIncidentCommands } from './commands-org-incidents.js';
 import { registerLinkCommands } from './commands-org-links.js';
+import { registerObligationCommands } from './commands-org-obligations.js';
 import { registerRequestCommands } from './commands-org-requests.js';
 import { registerRequestStepCommands } from './commands-org-steps.js';
 import { nodeOption } from './options.js';
@@ -348,6 +349,7 @@ export function registerOrgCommands(program: Command): void {
   const kit = { orgCommand, orgClient, orgId, bad, localOrg, commitResult };
   const request = registerRequestCommands<OrgFlags>(org, kit);
   registerIncidentCommands<OrgFlags>(org, kit);
+  registerObligationCommands<OrgFlags>(org, kit);
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
   registerGppCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });
   registerLinkCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });

@@ -54,7 +54,7 @@ function provenance(x: RiskInputs, r: RiskResult): string {
   return `Computed at ledger height ${x.height}, ${cp}, block time ${new Date(x.time).toISOString()}; ${r.trials.toLocaleString('en-US')} trials, seed ${r.seed}.`;
 }
 
-const esc = (s: string) =>
+export const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The report as one self-contained HTML page (inline SVG, no script, no external resource). */

@@ -18,6 +18,7 @@ import type { Vault } from '../vault/vault.js';
 import { readWalletFile, writeWalletFile } from '../wallet/wallet-file.js';
 import { type DemoContractsSummary, demoContractLines, loadDemoContracts } from './contracts.js';
 import { PEOPLE } from './people.js';
+import { setExampleProfiles } from './profiles.js';
 import { DemoRun, type DemoTarget } from './run.js';
 
 export type { DemoTarget };
@@ -77,6 +78,8 @@ export async function loadDemoCustomers(t: DemoTarget, opts: { contracts?: boole
   if (!holdsDemoOrgs(t.node, t.orgs)) {
     throw new NodeError('BAD_REQUEST', `expected a node holding the keys of the demo orgs ${DEMO_ORG_IDS.join(', ')}`);
   }
+  // The orgs' profiles as controllers come first: no org records customer data without one.
+  await setExampleProfiles(t.node, t.orgs, DEMO_ORG_IDS);
   const opened = new Map<string, Vault>();
   const vaultOf =
     t.vaultOf ??

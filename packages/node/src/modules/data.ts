@@ -23,6 +23,7 @@ import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
 import { maybeForget, tombstoneOf } from './forget.js';
 import { refuseLimitedSensitive } from './gpp.js';
 import { MEMBER_ID } from './member.js';
+import { requireProfile } from './profile.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
 
@@ -176,6 +177,7 @@ export const dataModule: Module = {
         'automated',
       ]);
       const org = signerOrg(ctx);
+      requireProfile(ctx, org);
       const subject = subjectArg(args, 'subject');
       const category = arg.str(args, 'category', 80, DPV_CODE);
       checkCode(category, 'category', 'category');
@@ -306,6 +308,8 @@ export const dataModule: Module = {
       const recipient = arg.str(args, 'recipient', 32, MEMBER_ID);
       orgArg(ctx, args, 'recipient');
       if (recipient === rec.org) throw new ExecFailure('INVALID_ARGS', 'expected a recipient other than the holder');
+      // The recipient will hold the customer's data: it needs a profile as a controller too.
+      requireProfile(ctx, recipient);
       const purpose = arg.str(args, 'purpose', 80, DPV_CODE);
       const sale = arg.bool(args, 'sale');
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');

@@ -14,6 +14,7 @@ import { incidentModule } from './incident.js';
 import { interopModule } from './interop.js';
 import { kvModule } from './kv.js';
 import { memberModule } from './member.js';
+import { profileModule } from './profile.js';
 import { rectifyModule } from './rectify.js';
 import { requestModule } from './request.js';
 import { retentionModule } from './retention.js';
@@ -21,6 +22,7 @@ import { xtxModule } from './xtx.js';
 
 export const SYSTEM_MODULES: readonly Module[] = [
   memberModule,
+  profileModule,
   govModule,
   kvModule,
   consentModule,

@@ -24,7 +24,7 @@ import type { ExecContext } from '../exec/module.js';
 import { type Genesis, memberSetOf } from '../genesis.js';
 import { memberSetFromState } from '../governance/member-set.js';
 import { SYSTEM_MODULES } from '../modules/index.js';
-import { writeMember } from '../modules/member.js';
+import { writeGenesisMembers } from '../modules/profile.js';
 import { SqliteStore } from '../store/sqlite.js';
 
 export interface AuditReport {
@@ -102,7 +102,7 @@ export function auditStore(store: SqliteStore, opts: { contracts?: ContractRunti
     ExecContext,
     'put'
   >;
-  for (const m of genesis.members) writeMember(ctx, { id: m.id, name: m.name, keys: m.keys, since: 0 });
+  writeGenesisMembers(ctx, genesis);
   let root = applyWrites(genesisWrites);
 
   let prev: BlockHeader | null = null;

@@ -28,7 +28,7 @@ import { type Genesis, genesisText } from '../genesis.js';
 import { epochRecord } from '../governance/epochs.js';
 import { memberSetAt } from '../governance/member-set.js';
 import { SYSTEM_MODULES } from '../modules/index.js';
-import { writeMember } from '../modules/member.js';
+import { writeGenesisMembers } from '../modules/profile.js';
 import type { PendingTx } from '../ordering/orderer.js';
 import { LedgerLog, LedgerTree } from '../store/authenticated.js';
 import type { SqliteStore } from '../store/sqlite.js';
@@ -216,7 +216,7 @@ export function commitGenesis(store: SqliteStore, genesis: Genesis, signers: Sig
       writes.set(key, canonicalize(value));
     },
   } as unknown as Pick<ExecContext, 'put'>;
-  for (const m of genesis.members) writeMember(ctx, { id: m.id, name: m.name, keys: m.keys, since: 0 });
+  writeGenesisMembers(ctx, genesis);
   const log = new LedgerLog(store);
   const tree = LedgerTree.load(store);
   const treeUpdate = tree.apply(writes);

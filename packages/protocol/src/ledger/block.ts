@@ -71,6 +71,8 @@ export const RESULT_CODES = [
    * Art. 8 below the member state's age; CCPA 1798.120(c) under 13).
    */
   'PARENTAL_CONSENT_REQUIRED',
+  /** The org has no member profile yet (GDPR Arts. 26, 27, 30, 37): it records no customer data before it sets one. */
+  'NO_PROFILE',
 ] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 

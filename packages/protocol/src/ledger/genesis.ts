@@ -5,12 +5,15 @@
  */
 import type { MemberSet } from './checkpoint.js';
 import type { GovPolicy } from './gov-action.js';
+import type { MemberProfileInput } from './member-profile.js';
 
 /** A member org as the genesis names it. */
 export interface GenesisMember {
   id: string;
   name: string;
   keys: string[];
+  /** The member's profile as a controller from the start (`profile.set` sets or changes it later). */
+  profile?: MemberProfileInput;
 }
 
 /** What a member may read of other orgs' events: nothing, or their id, position and result code. */

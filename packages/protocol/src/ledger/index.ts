@@ -122,6 +122,18 @@ export {
   verifyMemberSetUpdate,
 } from './member-epochs.js';
 export {
+  checkMemberProfile,
+  EEA_COUNTRIES,
+  isCountryCode,
+  isEea,
+  MAX_PROFILE_CONTACT,
+  MAX_PROFILE_NAME,
+  MAX_PROFILE_REGIONS,
+  MAX_PROFILE_REGISTRATION,
+  type MemberProfile,
+  type MemberProfileInput,
+} from './member-profile.js';
+export {
   CONSISTENCY_BUNDLE,
   CONSISTENCY_BUNDLE_V1,
   type ConsistencyBundle,
@@ -146,6 +158,15 @@ export {
   isRectificationOverdue,
   type Rectification,
 } from './rectification.js';
+export {
+  type Dpia,
+  type DpiaRisk,
+  type Ropa,
+  type RopaActivity,
+  type RopaRecipient,
+  type RopaTransfer,
+  SECURITY_MEASURES,
+} from './ropa.js';
 export {
   type EventFact,
   MAX_REPORT_EVENTS,

@@ -18,6 +18,7 @@ import { loadOrgData } from './data.js';
 import { IncidentsPage } from './incidents.js';
 import { InventoryPage } from './inventory.js';
 import { MembersPage } from './members.js';
+import { ObligationsPage } from './obligations.js';
 import { OverviewPage } from './overview.js';
 import { RequestsPage } from './requests.js';
 import { RetentionPage } from './retention.js';
@@ -32,6 +33,7 @@ export const TABS = [
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
   { id: 'incidents', label: 'Breaches' },
+  { id: 'records', label: 'Records of processing' },
   { id: 'corrections', label: 'Corrections' },
   { id: 'signals', label: 'Consent signals' },
   { id: 'members', label: 'Members' },
@@ -197,6 +199,8 @@ function OrgConsole({
             <InventoryPage d={d} />
           ) : current.id === 'requests' ? (
             <RequestsPage d={d} reload={data.reload} />
+          ) : current.id === 'records' ? (
+            <ObligationsPage d={d} />
           ) : current.id === 'incidents' ? (
             <IncidentsPage d={d} />
           ) : current.id === 'retention' ? (
