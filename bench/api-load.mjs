@@ -14,7 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { CustosNode, createServer, listen, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import {
+  CustosNode,
+  createServer,
+  exampleProfile,
+  listen,
+  makeGenesis,
+  nativeSigner,
+} from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { drive } from './_drive.mjs';
 import { latencySummary, machine } from './_stats.mjs';
@@ -42,7 +49,9 @@ function genesisFor(org) {
   return makeGenesis({
     chainId: 'bench',
     time: Date.now() - 1000,
-    members: [{ id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('org') },
+    ],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { drive } from './_drive.mjs';
@@ -22,7 +22,9 @@ export async function run({ quick = false } = {}) {
   const org = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
     chainId: 'bench',
-    members: [{ id: 'bank', name: 'Bench bank', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'bank', name: 'Bench bank', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('bank') },
+    ],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));

@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { Cluster } from './_consortium-cluster.mjs';
@@ -57,7 +57,9 @@ async function singleNode(dir, count, signers) {
   const org = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
     chainId: 'bench',
-    members: [{ id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('org') },
+    ],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   const node = await CustosNode.open({
@@ -276,7 +278,12 @@ export async function run({ quick = false } = {}) {
     const orgs = ORGS.slice(0, PEERS).map((id) => ({ id, sk: randomSecretKey() }));
     const genesis = makeGenesis({
       chainId: 'benchc',
-      members: orgs.map((o) => ({ id: o.id, name: o.id, keys: [didFromPublicKey(nativeSigner(o.sk).publicKey)] })),
+      members: orgs.map((o) => ({
+        id: o.id,
+        name: o.id,
+        keys: [didFromPublicKey(nativeSigner(o.sk).publicKey)],
+        profile: exampleProfile(o.id),
+      })),
       params: { blockMaxTxs: 2000, blockMaxMs: 20 },
     });
     await cluster.startEtcd();

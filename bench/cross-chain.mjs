@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustosNode, makeGenesis, memberSetOf, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, memberSetOf, nativeSigner } from '../packages/node/dist/index.js';
 import { nodeEndpoint } from '../packages/node/dist/interop/endpoint.js';
 import { Relayer } from '../packages/node/dist/interop/relayer.js';
 import { didFromPublicKey, randomSecretKey, signRegistration, signTx } from '../packages/protocol/dist/index.js';
@@ -23,7 +23,9 @@ async function openChain(dir, chainId) {
   const org = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
     chainId,
-    members: [{ id: 'org', name: `${chainId} org`, keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'org', name: `${chainId} org`, keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('org') },
+    ],
     params: PARAMS,
   });
   const node = await CustosNode.open({

@@ -14,7 +14,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, keccak256 } from 'viem';
-import { CustosNode, HardhatChain, makeGenesis, memberSetOf, nativeSigner } from '../packages/node/dist/index.js';
+import {
+  CustosNode,
+  exampleProfile,
+  HardhatChain,
+  makeGenesis,
+  memberSetOf,
+  nativeSigner,
+} from '../packages/node/dist/index.js';
 import { nodeEndpoint } from '../packages/node/dist/interop/endpoint.js';
 import { CustosParticipant, LoyaltyToken } from '../packages/node/dist/interop/evm/contracts/artifacts.generated.js';
 import { EvmAttester, EvmDecisionSigner } from '../packages/node/dist/interop/evm/member-duties.js';
@@ -41,7 +48,12 @@ async function openChain(dir, chainId, orgIds) {
   const orgs = Object.fromEntries(orgIds.map((o) => [o, nativeSigner(randomSecretKey())]));
   const genesis = makeGenesis({
     chainId,
-    members: orgIds.map((id) => ({ id, name: `${id} of ${chainId}`, keys: [didFromPublicKey(orgs[id].publicKey)] })),
+    members: orgIds.map((id) => ({
+      id,
+      name: `${id} of ${chainId}`,
+      keys: [didFromPublicKey(orgs[id].publicKey)],
+      profile: exampleProfile(id),
+    })),
     params: PARAMS,
   });
   const node = await CustosNode.open({ dbPath: join(dir, `${chainId}.db`), genesis, signers: Object.values(orgs) });

@@ -27,7 +27,15 @@ import { executeRequest } from '../packages/node/dist/connectors/execute.js';
 import { PostgresConnector } from '../packages/node/dist/connectors/postgres.js';
 import { PostgresServer } from '../packages/node/dist/connectors/postgres-server.js';
 import { VaultConnector } from '../packages/node/dist/connectors/vault-connector.js';
-import { CustosNode, LocalKms, makeGenesis, nativeSigner, OrgService, Vault } from '../packages/node/dist/index.js';
+import {
+  CustosNode,
+  exampleProfile,
+  LocalKms,
+  makeGenesis,
+  nativeSigner,
+  OrgService,
+  Vault,
+} from '../packages/node/dist/index.js';
 import { latencySummary, machine } from './_stats.mjs';
 
 const DEFAULTS = {
@@ -90,7 +98,9 @@ export async function run(options = {}) {
     const bank = nativeSigner(randomSecretKey());
     const genesis = makeGenesis({
       chainId: 'bench',
-      members: [{ id: 'bank', name: 'Bench Bank', keys: [didFromPublicKey(bank.publicKey)] }],
+      members: [
+        { id: 'bank', name: 'Bench Bank', keys: [didFromPublicKey(bank.publicKey)], profile: exampleProfile('bank') },
+      ],
     });
     node = await CustosNode.open({ dbPath: join(dir, 'node.db'), genesis, signers: [bank], verifyThreads: 1 });
     const kms = LocalKms.create(join(dir, 'kms.json'), 'benchmark passphrase');

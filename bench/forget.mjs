@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CustosNode, makeGenesis, nativeSigner, SoloOrderer } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner, SoloOrderer } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 
 const FORGET_AFTER_MS = 30 * 86_400_000;
@@ -24,7 +24,7 @@ export async function run(options = {}) {
   const genesis = makeGenesis({
     chainId: 'bench',
     time: Date.now() - 1000,
-    members: [{ id: 'bank', name: 'Bank', keys: [didFromPublicKey(bank.publicKey)] }],
+    members: [{ id: 'bank', name: 'Bank', keys: [didFromPublicKey(bank.publicKey)], profile: exampleProfile('bank') }],
     params: { blockMaxTxs: 500, blockMaxMs: 2 },
   });
   let clock = Date.now();

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { decodeGpp, emitGpp } from '../packages/protocol/dist/gpp/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
@@ -30,7 +30,9 @@ export async function run({ quick = false } = {}) {
   const org = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
     chainId: 'bench',
-    members: [{ id: 'bank', name: 'Bench bank', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'bank', name: 'Bench bank', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('bank') },
+    ],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));

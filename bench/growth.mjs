@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CustosNode,
+  exampleProfile,
   makeGenesis,
   memberSetOf,
   nativeSigner,
@@ -176,7 +177,7 @@ export async function run({ quick = false, max } = {}) {
   const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
   const genesis = makeGenesis({
     chainId: CHAIN,
-    members: [{ id: ORG, name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [{ id: ORG, name: 'Bench org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile(ORG) }],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   const open = (dir) =>

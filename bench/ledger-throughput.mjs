@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
@@ -32,7 +32,9 @@ async function openNode(dir) {
   const org = nativeSigner(randomSecretKey());
   const genesis = makeGenesis({
     chainId: 'bench',
-    members: [{ id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [
+      { id: 'org', name: 'Bench org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('org') },
+    ],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   return CustosNode.open({ dbPath: join(dir, 'node.db'), genesis, signers: [org], maxPending: 1_000_000 });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { exportSnapshot, importSnapshot } from '../packages/node/dist/consortium/snapshot.js';
-import { CustosNode, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
+import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import {
   didFromPublicKey,
   MemoryStateNodeStore,
@@ -86,7 +86,7 @@ export async function run({ quick = false, max } = {}) {
   const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
   const genesis = makeGenesis({
     chainId: CHAIN,
-    members: [{ id: ORG, name: 'Bench org', keys: [didFromPublicKey(org.publicKey)] }],
+    members: [{ id: ORG, name: 'Bench org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile(ORG) }],
     params: { blockMaxTxs: 2000, blockMaxMs: 10 },
   });
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
