@@ -25,6 +25,7 @@ import { PostgresConnector } from '../src/connectors/postgres.js';
 import { requestStepsView } from '../src/connectors/steps-view.js';
 import { VaultConnector } from '../src/connectors/vault-connector.js';
 import { nativeSigner } from '../src/crypto/native.js';
+import { exampleProfile } from '../src/demo/profiles.js';
 import { makeGenesis } from '../src/genesis.js';
 import type { RequestStep } from '../src/modules/request-steps.js';
 import { CustosNode } from '../src/node.js';
@@ -343,7 +344,9 @@ describe.skipIf(!enabled)('the crash window between the SQL commit and request.s
     db = await createDb('crash');
     genesis = makeGenesis({
       chainId: 'crash',
-      members: [{ id: 'bank', name: 'Bank', keys: [didFromPublicKey(bank.publicKey)] }],
+      members: [
+        { id: 'bank', name: 'Bank', keys: [didFromPublicKey(bank.publicKey)], profile: exampleProfile('bank') },
+      ],
       params: { blockMaxTxs: 100, blockMaxMs: 5 },
     });
     writeFileSync(join(tmp.dir, 'genesis.json'), JSON.stringify(genesis));

@@ -12,6 +12,7 @@ import { toHex } from '@custos/protocol/encoding';
 import { tempDir } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
+import { exampleProfile } from '../src/demo/profiles.js';
 import { makeGenesis } from '../src/genesis.js';
 import { auditChain } from '../src/peer/audit.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -75,7 +76,7 @@ describe('crash safety', () => {
     const org = nativeSigner(orgSecret);
     const genesis = makeGenesis({
       chainId: 'crash',
-      members: [{ id: 'org', name: 'Org', keys: [didFromPublicKey(org.publicKey)] }],
+      members: [{ id: 'org', name: 'Org', keys: [didFromPublicKey(org.publicKey)], profile: exampleProfile('org') }],
       params: { blockMaxTxs: 200, blockMaxMs: 5 },
     });
     const dbPath = join(tmp.dir, 'node.db');

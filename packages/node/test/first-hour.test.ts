@@ -49,7 +49,7 @@ beforeAll(async () => {
   );
   nodeUrl = served.match[1]!;
   cli.env.CUSTOS_NODE = nodeUrl;
-  await cli.setProfiles(['bank', 'insurer']);
+  await cli.setProfiles(['bank', 'insurer'], { CUSTOS_PASSPHRASE: PASS });
   const w = await custos(['wallet', 'create', '--wallet', join(cli.tmp.dir, 'w.json')], {
     CUSTOS_WALLET_PASSPHRASE: WALLET_PASS,
   });

@@ -20,6 +20,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { type SignedTx, signTx } from '@custos/protocol/ledger';
 import { buildXtx, xtxPrepareTx } from '@custos/sdk';
 import { nativeSigner } from '../src/crypto/native.js';
+import { exampleProfile } from '../src/demo/profiles.js';
 import { type Genesis, makeGenesis, memberSetOf } from '../src/genesis.js';
 import { nodeEndpoint } from '../src/interop/endpoint.js';
 import { type RelayAction, Relayer } from '../src/interop/relayer.js';
@@ -41,7 +42,12 @@ export async function openChain(dir: string, chainId: string, orgIds = ['org1', 
   const genesis = makeGenesis({
     chainId,
     time: Date.now() - 1000,
-    members: orgIds.map((id) => ({ id, name: `${id} of ${chainId}`, keys: [didFromPublicKey(orgs[id]!.publicKey)] })),
+    members: orgIds.map((id) => ({
+      id,
+      name: `${id} of ${chainId}`,
+      keys: [didFromPublicKey(orgs[id]!.publicKey)],
+      profile: exampleProfile(id),
+    })),
     params: { blockMaxTxs: 500, blockMaxMs: 2 },
   });
   const dbPath = join(dir, `${chainId}.db`);
