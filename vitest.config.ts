@@ -133,7 +133,12 @@ export default defineConfig({
           isolate: false,
         },
       },
-      { extends: true, test: { name: 'integration', include: INTEGRATION } },
+      {
+        extends: true,
+        // Two files at a time on a 2-core machine: most of an integration test's time is spent waiting
+        // on the processes it starts (the CLI, etcd, PostgreSQL, Hardhat), so two overlap well.
+        test: { name: 'integration', include: INTEGRATION, maxWorkers: 2 },
+      },
       { extends: true, test: { name: 'browser', include: BROWSER } },
     ],
   },
