@@ -136,8 +136,9 @@ export default defineConfig({
       {
         extends: true,
         // Two files at a time on a 2-core machine: most of an integration test's time is spent waiting
-        // on the processes it starts (the CLI, etcd, PostgreSQL, Hardhat), so two overlap well.
-        test: { name: 'integration', include: INTEGRATION, maxWorkers: 2 },
+        // on the processes it starts (the CLI, etcd, PostgreSQL, Hardhat), so two overlap well. They run
+        // after the other tiers (a group of their own: vitest runs one worker count per group).
+        test: { name: 'integration', include: INTEGRATION, maxWorkers: 2, sequence: { groupOrder: 1 } },
       },
       { extends: true, test: { name: 'browser', include: BROWSER } },
     ],
