@@ -138,7 +138,15 @@ export default defineConfig({
         // Two files at a time on a 2-core machine: most of an integration test's time is spent waiting
         // on the processes it starts (the CLI, etcd, PostgreSQL, Hardhat), so two overlap well. They run
         // after the other tiers (a group of their own: vitest runs one worker count per group).
-        test: { name: 'integration', include: INTEGRATION, maxWorkers: 2, sequence: { groupOrder: 1 } },
+        // A test that drives the CLI spends most of its time starting node processes: with two files at a
+        // time each takes longer, so the tier's default timeout is 90 s.
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+          testTimeout: 90_000,
+        },
       },
       { extends: true, test: { name: 'browser', include: BROWSER } },
     ],
