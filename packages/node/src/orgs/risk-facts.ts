@@ -15,10 +15,10 @@ import type { CustosNode } from '../node.js';
 export const RISK_SCAN_BLOCKS = 2_000;
 const PAGE = 500;
 
-const SENSITIVE = new Set(DPV_CATEGORIES.filter((c) => c.sensitive).map((c) => c.code));
+export const SENSITIVE = new Set(DPV_CATEGORIES.filter((c) => c.sensitive).map((c) => c.code));
 
 /** Every state row under a prefix, a page at a time. */
-function* rows(node: CustosNode, prefix: string): Generator<{ key: string; value: string }> {
+export function* rows(node: CustosNode, prefix: string): Generator<{ key: string; value: string }> {
   let after: string | undefined;
   for (;;) {
     const page = node.store.listState(prefix, after, PAGE);

@@ -5,7 +5,6 @@
  * recipients', the data map in force, and the risk model's inputs (docs/risk.md). Counts and codes
  * leave this module, never a subject.
  */
-import { DPV_CATEGORIES } from '@custos/protocol/consent';
 import {
   type DataRecord,
   type Dpia,
@@ -21,21 +20,10 @@ import {
 import { type DataMapEntry, dataMapKey } from '../modules/datamap.js';
 import { profileKey } from '../modules/profile.js';
 import type { CustosNode } from '../node.js';
+import { rows, SENSITIVE } from './risk-facts.js';
 import { riskInputsOf } from './risk-inputs.js';
 
-const PAGE = 500;
 const DAY = 86_400_000;
-const SENSITIVE = new Set(DPV_CATEGORIES.filter((c) => c.sensitive).map((c) => c.code));
-
-function* rows(node: CustosNode, prefix: string): Generator<{ key: string; value: string }> {
-  let after: string | undefined;
-  for (;;) {
-    const page = node.store.listState(prefix, after, PAGE);
-    yield* page;
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]!.key;
-  }
-}
 
 function stateOf<T>(node: CustosNode, key: string): T | undefined {
   const v = node.store.getState(key);
