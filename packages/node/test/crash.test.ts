@@ -90,7 +90,13 @@ describe('crash safety', () => {
       const startHeight = await run.ready;
       // The restarted node is at least where the previous one's acknowledgements were.
       expect(startHeight).toBeGreaterThanOrEqual(lastHeight);
-      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 350)));
+      // Kill at a random moment once the node is under load: after its first acknowledgement (a
+      // loaded machine can take longer than the random delay to start the verifier and commit a
+      // block, and a kill before then tests nothing), then 0-350 ms into the stream of blocks.
+      const loaded = Date.now() + 30_000;
+      while (run.acked.size === 0 && Date.now() < loaded) await new Promise((r) => setTimeout(r, 10));
+      expect(run.acked.size, 'the node acknowledged nothing within 30 s').toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 350)));
       await kill(run);
       for (const [id, h] of run.acked) allAcked.set(id, h);
 
@@ -127,5 +133,5 @@ describe('crash safety', () => {
       store.close();
     }
     expect(auditChain(dbPath).ok).toBe(true);
-  }, 180_000);
+  }, 300_000);
 });
