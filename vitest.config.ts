@@ -66,6 +66,7 @@ const INTEGRATION = [
   'packages/node/test/cli-corrections.test.ts',
   // the demo chain and `custos org gpp`, `custos org gpc-evidence`
   'packages/node/test/cli-gpp.test.ts',
+  'packages/node/test/cli-guardian.test.ts',
   'packages/node/test/cli-contract-check.test.ts',
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm

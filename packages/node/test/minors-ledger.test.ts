@@ -161,6 +161,35 @@ describe('the age band of a relationship', () => {
     expect(await share(rec, 'insurer')).toBe('OK');
   });
 
+  it('the guardian withdraws the consent they signed, and no one else can', async () => {
+    const rec = await register('pd:EmailAddress', { 'dpv:Marketing': 'consent' });
+    const guardian = userSigner();
+    expect(
+      (await send(kid, 'age.set', { org: 'bank', band: 'under13', guardian: didFromPublicKey(guardian.publicKey) }))
+        .code,
+    ).toBe('OK');
+    const expiresAt = clock + DAY;
+    const parental = signParentalConsent(guardian, { ...terms, chainId: 'test', subject: kidDid, expiresAt });
+    const given = await grant('CCPA', { expiresAt, parental });
+    expect(given.code).toBe('OK');
+    expect(await share(rec, 'insurer')).toBe('OK');
+    // A stranger's key, or the guardian naming another child, is refused.
+    const byStranger = await send(userSigner(), 'consent.withdraw', { org: 'bank', subject: kidDid });
+    expect(byStranger.code).toBe('UNAUTHORIZED');
+    const other = didFromPublicKey(userSigner().publicKey);
+    expect((await send(guardian, 'consent.withdraw', { org: 'bank', subject: other })).code).toBe('UNAUTHORIZED');
+    const withdrawn = await send(guardian, 'consent.withdraw', { org: 'bank', subject: kidDid, consent: given.txId });
+    expect(withdrawn.code).toBe('OK');
+    const st = JSON.parse(node.store.getState(`consent/bank/${kidDid}`) ?? 'null') as {
+      grants: { id: string; withdrawnBy?: string }[];
+    };
+    expect(st.grants.find((g) => g.id === given.txId)?.withdrawnBy).toBe(withdrawn.txId);
+    expect(await share(rec, 'insurer')).toBe('NO_LAWFUL_BASIS');
+    // The child's own consent, without the guardian's signature, is not the guardian's to end.
+    expect((await grant('CCPA')).code).toBe('OK');
+    expect((await send(guardian, 'consent.withdraw', { org: 'bank', subject: kidDid })).code).toBe('NOT_FOUND');
+  });
+
   it("GDPR Art. 8: consent below the member state's age needs a parent's, from 13 in Denmark", async () => {
     const rec = await register('pd:EmailAddress', { 'dpv:Marketing': 'consent' });
     const access = async () =>

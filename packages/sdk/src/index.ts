@@ -188,6 +188,19 @@ export type {
   TxEvent,
 } from './node-types.js';
 export {
+  approveParental,
+  checkParentalApproval,
+  checkParentalRequest,
+  decodeParental,
+  encodeParental,
+  GUARDIAN_RELATIONSHIP,
+  guardianWithdrawTx,
+  MAX_PARENTAL_BYTES,
+  type ParentalApproval,
+  type ParentalRequest,
+  parentalGrantTx,
+} from './parental.js';
+export {
   deviceLinkProof,
   newLinkSecret,
   newRecoveryCode,

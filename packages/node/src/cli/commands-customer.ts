@@ -10,6 +10,7 @@ import { registerAgeCommands } from './customer/age.js';
 import { registerAgentCommands } from './customer/agents.js';
 import { registerConsentCommands } from './customer/consent.js';
 import { registerCorrectionCommands } from './customer/corrections.js';
+import { registerGuardianCommands } from './customer/guardian.js';
 import { registerHistoryCommands } from './customer/history.js';
 import { registerRequestCommands } from './customer/requests.js';
 import { registerWalletCommands } from './customer/wallet.js';
@@ -22,4 +23,5 @@ export function registerCustomerCommands(program: Command): void {
   registerCorrectionCommands(program);
   registerHistoryCommands(program);
   registerAgentCommands(program);
+  registerGuardianCommands(program);
 }

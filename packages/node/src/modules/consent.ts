@@ -10,8 +10,8 @@
 import { isSensitiveCategory } from '@custos/protocol/consent';
 import { type ConsentGrant, DIRECT_MARKETING_PURPOSES, type OptOut, type Preferences } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { parentalArg } from './age.js';
-import { codes, hash32, JURISDICTIONS, orgArg, signerSubject } from './common.js';
+import { ageOf, parentalArg } from './age.js';
+import { codes, hash32, JURISDICTIONS, orgArg, signerSubject, subjectArg } from './common.js';
 import { preferences, prefKey } from './prefs.js';
 
 export { preferences, prefKey };
@@ -104,17 +104,32 @@ export const consentModule: Module = {
       ctx.put(consentKey(org, subject), { grants });
       return 'OK';
     },
-    /** The customer withdraws one consent (`consent`: its id) or all consents for an org. */
+    /**
+     * The customer withdraws one consent (`consent`: its id) or all consents for an org. A child's
+     * registered guardian (`age.set` with guardian) withdraws the consents they signed, naming the
+     * child's pseudonym in `subject` (GDPR Arts. 7(3), 8).
+     */
     withdraw(ctx: ExecContext, args: Args) {
-      arg.only(args, ['org', 'consent']);
-      const subject = signerSubject(ctx);
+      arg.only(args, ['org', 'consent', 'subject']);
+      const signer = signerSubject(ctx);
       const org = orgArg(ctx, args, 'org');
+      const byGuardian = args.subject !== undefined;
+      const subject = byGuardian ? subjectArg(args, 'subject') : signer;
+      if (byGuardian && ageOf(ctx, org, subject)?.guardian !== signer) {
+        throw new ExecFailure(
+          'UNAUTHORIZED',
+          "expected a transaction signed by the guardian key registered for this child's relationship (age.set with guardian)",
+        );
+      }
       const id = arg.optStr(args, 'consent', 64);
       ctx.index(subject);
       const st = ctx.get(consentKey(org, subject)) as unknown as ConsentState | undefined;
       let changed = 0;
+      // A guardian ends only the consents given with their own signature.
+      const mine = (g: Grant) =>
+        !byGuardian || (g.parental !== undefined && 'guardian' in g.parental && g.parental.guardian === signer);
       const grants = (st?.grants ?? []).map((g) => {
-        if (g.withdrawnAt === null && (id === undefined || g.id === id)) {
+        if (g.withdrawnAt === null && (id === undefined || g.id === id) && mine(g)) {
           changed++;
           // The withdrawing transaction, so its receipts name exactly the consents it ended.
           return { ...g, withdrawnAt: ctx.time, withdrawnBy: ctx.txId };

@@ -23,6 +23,13 @@ import {
   type ViewFormat,
 } from './words.js';
 
+const AGE_BAND_WORDS: Record<string, string> = {
+  under13: 'under 13',
+  '13-15': '13 to 15',
+  '16-17': '16 or 17',
+  adult: '18 or older',
+};
+
 export interface SentenceContext {
   /** Display name of an org id. */
   name: (org: string) => string;
@@ -61,10 +68,18 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     case 'consent.grant': {
       const until = typeof a.expiresAt === 'number' ? ` until ${day(a.expiresAt)}` : '';
       const extra = [a.share === true ? 'may share it' : '', a.sale === true ? 'may sell it' : ''].filter(Boolean);
-      return `${who} agreed that ${org} may use ${your} ${lowerLabels(strs('categories'))} for ${lowerLabels(strs('purposes'))}${until}${extra.length > 0 ? ` (and ${list(extra)})` : ''}`;
+      const parent = a.parental === undefined ? '' : `, with ${your} parent’s or guardian’s consent`;
+      return `${who} agreed that ${org} may use ${your} ${lowerLabels(strs('categories'))} for ${lowerLabels(strs('purposes'))}${until}${extra.length > 0 ? ` (and ${list(extra)})` : ''}${parent}`;
     }
-    case 'consent.withdraw':
-      return `${who} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
+    case 'consent.withdraw': {
+      // A guardian names the child's pseudonym; the customer never does.
+      const by = str('subject') === '' ? who : you === 'you' ? 'Your parent or guardian' : 'A guardian';
+      return `${by} withdrew ${str('consent') === '' ? 'every consent given to' : 'a consent given to'} ${org}`;
+    }
+    case 'age.set': {
+      const band = AGE_BAND_WORDS[str('band')] ?? 'an age band';
+      return `${who} recorded ${your} age band at ${org}: ${band}${str('guardian') === '' ? '' : `, with a guardian’s key`}`;
+    }
     case 'optout.set':
       return `${who} told ${org} not to allow ${kinds} of ${your} data${str('source') === 'gpc' ? ' (Global Privacy Control)' : ''}`;
     case 'gpp.record':

@@ -18,7 +18,7 @@ import { type ChainFlags, chainOptions } from './session.js';
 
 const DAY = 86_400_000;
 /** The ledger refuses consents longer than 10 years (of 366 days). */
-const MAX_CONSENT_DAYS = 3660;
+export const MAX_CONSENT_DAYS = 3660;
 const MAX_NOTICE_BYTES = 1024 * 1024;
 
 interface GrantFlags extends ChainFlags {
@@ -42,7 +42,7 @@ interface OptOutFlags extends ChainFlags {
   sensitive?: boolean;
 }
 
-function parseCodes(text: string, what: string, known: (c: string) => boolean, example: string): string[] {
+export function parseCodes(text: string, what: string, known: (c: string) => boolean, example: string): string[] {
   const list = text
     .split(',')
     .map((s) => s.trim())
@@ -61,7 +61,7 @@ function parseCodes(text: string, what: string, known: (c: string) => boolean, e
   return list;
 }
 
-function noticeHash(file: string, what = 'a privacy notice'): string {
+export function noticeHash(file: string, what = 'a privacy notice'): string {
   const bytes = readBoundedFile(file, { what, maxBytes: MAX_NOTICE_BYTES });
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -5,7 +5,7 @@
  */
 
 import { labelOf } from '@custos/protocol/consent';
-import type { OptOut } from '@custos/protocol/ledger';
+import { type AgeRecord, belowArt8Age, type OptOut, type ParentalConsent } from '@custos/protocol/ledger';
 import type { TrustAnchor, VerifiedHistory } from '@custos/sdk';
 import {
   automatedText,
@@ -106,6 +106,8 @@ export interface OrgView {
   records: RecordView[];
   consents: ConsentView[];
   optouts: { sale: OptOut | null; share: OptOut | null };
+  /** The age band of the relationship (`age.set`), or null. */
+  age: AgeRecord | null;
   requests: RequestView[];
   timeline: TimelineEntry[];
 }
@@ -175,6 +177,7 @@ export function orgDoc(v: CompanyView): OrgView {
     records: v.records.map(recordDoc),
     consents: v.consents.map((c) => consentDoc(c, v.did)),
     optouts: { sale: v.prefs.sale, share: v.prefs.share },
+    age: v.prefs.age ?? null,
     requests: v.requests.map(({ key: _key, ...r }) => {
       const evidence = requestEvidence(r, v.events);
       return evidence === undefined ? r : { ...r, evidence };
@@ -221,6 +224,26 @@ function optoutText(kind: string, o: OptOut | null): string {
   return `${kind}: opted out ${day(o.at)}${o.source === 'gpc' ? ' by Global Privacy Control' : ''}`;
 }
 
+function parentalText(p: ParentalConsent): string {
+  return 'guardian' in p
+    ? `with the consent of your parent or guardian ${p.guardian}`
+    : `with a parent's consent ${p.method} verified by the org`;
+}
+
+/** The band, who recorded it, and what it blocks (GDPR Art. 8, CCPA 1798.120(c)). */
+function ageText(a: AgeRecord, name: string): string {
+  const who = a.by === 'org' ? `verified by ${name} (${a.evidence?.method ?? 'evidence'})` : 'as you said';
+  const state = a.memberState === undefined ? '' : `, member state ${a.memberState}`;
+  const guardian = a.guardian === undefined ? '' : `; your parent's or guardian's key ${a.guardian}`;
+  const rules =
+    a.band === 'under13'
+      ? "; consent, sale and sharing need a parent's or guardian's consent"
+      : a.band === '13-15'
+        ? `;${belowArt8Age(a.band, a.memberState) ? " a consent (GDPR) needs a parent's or guardian's;" : ''} no sale or sharing unless you opt in yourself`
+        : '';
+  return `band ${a.band}, ${who} ${day(a.at)}${state}${guardian}${rules}`;
+}
+
 /** The plain-language page of one org. Every line with ✓ was checked against the quorum certificate. */
 export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): string[] {
   const lines = [`${v.name} (${v.org})${v.did !== '' ? `: knows you as ${v.did}` : ''}`];
@@ -248,12 +271,17 @@ export function renderOrg(v: CompanyView, now: number, trust: TrustAnchor): stri
         : c.state === 'withdrawn'
           ? `withdrawn ${day(c.withdrawnAt!)}`
           : `expired ${day(c.expiresAt)}`;
-    const extra = [c.share ? 'may share it' : 'no sharing', c.sale ? 'may sell it' : 'no sale'].join(', ');
+    const extra = [
+      c.share ? 'may share it' : 'no sharing',
+      c.sale ? 'may sell it' : 'no sale',
+      ...(c.parental === undefined ? [] : [parentalText(c.parental)]),
+    ].join(', ');
     lines.push(
       `    ✓ ${v.name} may use your ${lowerLabels(c.categories)} for ${lowerLabels(c.purposes)} (${c.jurisdiction}; ${extra}): ${state}`,
     );
   }
   lines.push(`  Opt-outs: ✓ ${optoutText('sale', v.prefs.sale)}; ${optoutText('sharing', v.prefs.share)}`);
+  if (v.prefs.age !== undefined) lines.push(`  Age: ✓ ${ageText(v.prefs.age, v.name)}`);
   lines.push('  Requests:');
   if (v.requests.length === 0) lines.push('    none');
   for (const r of v.requests) {
