@@ -10,6 +10,7 @@ import { dateTime, short } from '../lib/format.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Empty, Notice } from '../ui/ui.js';
 import type { OrgData } from './data.js';
+import { AgeBandForm } from './minors.js';
 
 const DID_KEY = /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/;
 
@@ -66,6 +67,7 @@ export function SignalsPage({ d }: { d: OrgData }) {
         </AsyncView>
       </section>
       <GppForm d={d} />
+      <AgeBandForm d={d} />
     </div>
   );
 }

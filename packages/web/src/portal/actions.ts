@@ -67,7 +67,7 @@ export function consentNotice(
     : `I agree that ${orgName} uses my ${lowerLabels(categories)} for ${lowerLabels([purpose])}, until ${day(until)}. I can withdraw this at any time.`;
 }
 
-function jurisdictionOf(v: OrgView): Jurisdiction {
+export function jurisdictionOf(v: OrgView): Jurisdiction {
   return v.consents.some((c) => c.jurisdiction === 'CCPA') && !v.consents.some((c) => c.jurisdiction === 'GDPR')
     ? 'CCPA'
     : 'GDPR';
@@ -130,6 +130,17 @@ export async function setOptOut(
 ): Promise<void> {
   if (optOut) await send(wallet, chainId, org, 'optout.set', { org, kinds: [kind], source: 'user' });
   else await send(wallet, chainId, org, 'optout.clear', { org, kinds: [kind] });
+}
+
+/** Names a parent's or guardian's key (did:key) for the relationship, keeping the band. */
+export async function setGuardian(
+  wallet: Wallet,
+  chainId: string,
+  org: string,
+  band: AgeBand,
+  guardian: string,
+): Promise<void> {
+  await send(wallet, chainId, org, 'age.set', { org, band, guardian });
 }
 
 /** Records the customer's age band at the company (a band, never a birth date). */

@@ -10,6 +10,7 @@ import { day } from '../lib/format.js';
 import { Switch } from '../ui/ui.js';
 import { setAgeBand, setOptOut } from './actions.js';
 import type { OrgView } from './model.js';
+import { ParentalSection } from './parental.js';
 
 /** The company page's one-action-at-a-time runner. */
 export interface PortalAction {
@@ -114,6 +115,7 @@ export function AgeSection({ v, wallet, chainId, action }: Props) {
           {v.name} verified it: ask {v.name} to correct it if it is wrong.
         </p>
       )}
+      <ParentalSection v={v} wallet={wallet} chainId={chainId} action={action} />
     </>
   );
 }

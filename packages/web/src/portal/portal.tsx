@@ -17,6 +17,7 @@ import type { PortalData } from './data.js';
 import { useGpc } from './gpc.js';
 import { GpcEvidence } from './gpc-evidence.js';
 import { GppConfirm } from './gpp-confirm.js';
+import { GuardianPage } from './guardian.js';
 import { Home } from './home.js';
 import { loadPortal } from './model.js';
 import { JoinDevicePage, RecoveryCodePage } from './passkey-pages.js';
@@ -74,6 +75,7 @@ function UnlockedPortal({ wallet }: { wallet: Wallet }) {
           );
         }
         if (path === '/portal/settings') return <SettingsPage data={data} />;
+        if (path === '/portal/guardian') return <GuardianPage wallet={wallet} data={data} />;
         if (path === '/portal/corrections') {
           return <CorrectionsPage wallet={wallet} data={data} reload={state.reload} />;
         }

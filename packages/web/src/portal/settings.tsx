@@ -89,6 +89,13 @@ export function SettingsPage({ data }: { data: PortalData }) {
           </div>
         </section>
 
+        <section className="card" aria-labelledby="guardian-title">
+          <h2 id="guardian-title">Consent for a child</h2>
+          <p>
+            As a parent or guardian, give your child your key and approve the consents they ask you for:{' '}
+            <Link href="/portal/guardian">Consent as a parent or guardian</Link>.
+          </p>
+        </section>
         <section className="card" aria-labelledby="trust-title">
           <h2 id="trust-title">The ledger you trust</h2>
           <p>
