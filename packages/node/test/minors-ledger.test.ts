@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustosNode } from '../src/node.js';
 import { SoloOrderer } from '../src/ordering/solo.js';
 import { emitGppFor } from '../src/orgs/gpp-emit.js';
+import { consentEvents } from '../src/orgs/receipts.js';
 
 const DAY = 86_400_000;
 const EVIDENCE = { method: 'id-document', digest: 'ee'.repeat(32) };
@@ -184,6 +185,10 @@ describe('the age band of a relationship', () => {
       grants: { id: string; withdrawnBy?: string }[];
     };
     expect(st.grants.find((g) => g.id === given.txId)?.withdrawnBy).toBe(withdrawn.txId);
+    // The withdrawal's receipt is the child's: it names the consent the guardian ended.
+    expect(consentEvents(node, withdrawn.txId)).toMatchObject([
+      { event: 'withdrawn', id: given.txId, subject: kidDid, org: 'bank' },
+    ]);
     expect(await share(rec, 'insurer')).toBe('NO_LAWFUL_BASIS');
     // The child's own consent, without the guardian's signature, is not the guardian's to end.
     expect((await grant('CCPA')).code).toBe('OK');

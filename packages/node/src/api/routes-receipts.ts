@@ -25,7 +25,10 @@ const receiptReader: Authorize = (principal, request, node) => {
   }
   const org = String(t.tx.body.args.org);
   if (principal.kind === 'signature') {
-    if (principal.did === t.tx.body.signer || memberOfKey(node, principal.did) === org) return;
+    // A guardian's withdrawal is the child's too (`subject`).
+    const subject = t.tx.body.args.subject;
+    if (principal.did === t.tx.body.signer || principal.did === subject || memberOfKey(node, principal.did) === org)
+      return;
   } else if (principal.org === org && principal.scopes.includes('read')) {
     return;
   }

@@ -60,8 +60,9 @@ export function consentEvents(node: CustosNode, txId: string): ConsentEvent[] {
   }
   // A withdrawal: the grants it ended are those it marked (`withdrawnBy`, its txId). Two withdrawals
   // in one block share a block time, so time alone cannot tell them apart; grants withdrawn before
-  // `withdrawnBy` existed fall back to it.
-  const state = node.store.getState(consentKey(org, signer));
+  // `withdrawnBy` existed fall back to it. A child's guardian names the child in `subject`.
+  const subject = typeof args.subject === 'string' ? args.subject : signer;
+  const state = node.store.getState(consentKey(org, subject));
   const grants = state === undefined ? [] : (JSON.parse(state) as { grants: Grant[] }).grants;
   return grants
     .filter((g) =>
@@ -72,7 +73,7 @@ export function consentEvents(node: CustosNode, txId: string): ConsentEvent[] {
     .map((g) => ({
       event: 'withdrawn' as const,
       id: g.id,
-      subject: signer,
+      subject,
       org,
       purposes: g.purposes,
       categories: g.categories,
