@@ -13,6 +13,7 @@ import { CustosClient, signedBy } from '@custos/sdk';
 import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
+import { riskInputsOf } from '../src/orgs/risk-inputs.js';
 import type { Vault } from '../src/vault/vault.js';
 
 const DAY = 86_400_000;
@@ -213,6 +214,9 @@ describe('copies follow the original, with a deadline for each recipient', () =>
     const overdue = await client.orgCopies('retailer', { overdue: true }, asOrg('retailer'));
     expect(overdue.held.map((h) => [h.record, h.kind, h.overdue])).toEqual([[copies.retailer, 'erase', true]]);
     expect((await client.orgCopies('insurer', { overdue: true }, asOrg('insurer'))).held).toEqual([]);
+    // The retailer's privacy risk counts the copy it keeps past its due date; the insurer's does not.
+    expect(riskInputsOf(api.node, 'retailer').inputs.overdueCopies).toBe(1);
+    expect(riskInputsOf(api.node, 'insurer').inputs.overdueCopies).toBe(0);
 
     // The telco erases late (signed on the moved clock); the retailer still has not.
     const late = await client.submitAndWait(

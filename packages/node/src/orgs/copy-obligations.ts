@@ -68,8 +68,3 @@ export function copyObligationsOf(node: CustosNode, org: string, opts: { overdue
   recipients.sort((a, b) => b.overdue - a.overdue || (a.recipient < b.recipient ? -1 : 1));
   return { org, now, held, recipients, truncated };
 }
-
-/** How many copies `org` holds with an obligation pending past its due date at `time` (the risk model's input). */
-export function overdueCopiesAt(records: readonly Pick<DataRecord, 'obligations'>[], time: number): number {
-  return records.filter((r) => r.obligations?.some((o) => o.doneAt === null && time > o.due) === true).length;
-}
