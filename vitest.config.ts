@@ -31,6 +31,8 @@ const INTEGRATION = [
   'packages/node/test/forget-consortium.test.ts',
   // an API node listening on 127.0.0.1: a copy-only erasure through the SDK and the API
   'packages/node/test/copy-erasure.test.ts',
+  // an API node listening on 127.0.0.1 with its clock moved a month on: copies' due dates through the SDK
+  'packages/node/test/copy-obligations.test.ts',
   // a real PostgreSQL server (Debian's postgresql): the PostgreSQL connector, its conformance and faults
   'packages/node/test/connectors-postgres.test.ts',
   // the one PostgreSQL launcher: temporary and kept clusters, a stale server stopped
@@ -71,6 +73,8 @@ const INTEGRATION = [
   'packages/node/test/cli-contract-init.test.ts',
   // the demo chain and `custos org risk`, its PDF rendered with pdftoppm
   'packages/node/test/cli-risk.test.ts',
+  // `custos org copies` and `custos org copy restricted` against a `custos node start` process
+  'packages/node/test/cli-copies.test.ts',
   'packages/node/test/crash.test.ts',
   'packages/node/test/docs.test.ts',
   'packages/node/test/epochs.test.ts',

@@ -106,3 +106,58 @@ describe('GET /v1/orgs/:org/risk', () => {
     expect(other.statusCode).toBe(403);
   });
 });
+
+describe('the risk inputs read the incident register (GDPR Arts. 33-34)', () => {
+  it('counts an open breach, a late notification to the authority and the customers told, each with its source', async () => {
+    const read = async () => {
+      const r = await get('/v1/orgs/bank/risk?trials=2000');
+      return r.json() as { inputs: RiskInputs; result: RiskResult };
+    };
+    const before = await read();
+    expect([before.inputs.openIncidents, before.inputs.lateAuthority, before.inputs.breachSubjects]).toEqual([0, 0, 0]);
+    // Detected 80 hours ago, the authority not told: open and late.
+    const opened = await api.orgs.submit('bank', 'incident.open', {
+      detectedAt: Date.now() - 80 * 3_600_000,
+      nature: ['confidentiality'],
+      categories: ['pd:EmailAddress'],
+      risk: 'high',
+    });
+    expect(opened.code).toBe('OK');
+    const told = await api.orgs.submit('bank', 'incident.notify', { incident: opened.txId, subject });
+    expect(told.code).toBe('OK');
+    const open = await read();
+    expect([open.inputs.openIncidents, open.inputs.lateAuthority, open.inputs.breachSubjects]).toEqual([1, 1, 1]);
+    const h = open.inputs.height;
+    expect(
+      open.inputs.sources.filter((s) => ['openIncidents', 'lateAuthority', 'breachSubjects'].includes(s.input)),
+    ).toEqual([
+      { input: 'openIncidents', query: `state rows incident/bank/* at height ${h}: breaches not closed`, height: h },
+      {
+        input: 'lateAuthority',
+        query: `state rows incident/bank/* at height ${h}: authority told after the 72 hours, or not told and past them`,
+        height: h,
+      },
+      {
+        input: 'breachSubjects',
+        query: `state rows incident/bank/* at height ${h}: customers notified of the open breaches`,
+        height: h,
+      },
+    ]);
+    expect(open.result.expectedAnnualLoss).toBeGreaterThan(before.result.expectedAnnualLoss);
+    expect(open.result.causes.find((c) => c.id === 'incidents')!.expectedAnnualLoss).toBeGreaterThan(0);
+    expect(JSON.stringify(open)).not.toContain(subject);
+
+    // Told late (with its reason) and closed: no longer open, still late; the loss comes down.
+    const authority = await api.orgs.submit('bank', 'incident.authority', {
+      incident: opened.txId,
+      digest: 'cd'.repeat(32),
+      delayReason: 'scope-being-established',
+    });
+    expect(authority.code).toBe('OK');
+    expect((await api.orgs.submit('bank', 'incident.close', { incident: opened.txId })).code).toBe('OK');
+    const closed = await read();
+    expect([closed.inputs.openIncidents, closed.inputs.lateAuthority, closed.inputs.breachSubjects]).toEqual([0, 1, 0]);
+    expect(closed.result.expectedAnnualLoss).toBeLessThan(open.result.expectedAnnualLoss);
+    expect(closed.result.expectedAnnualLoss).toBeGreaterThan(before.result.expectedAnnualLoss);
+  });
+});

@@ -26,6 +26,10 @@ function bank(over: Partial<RiskInputs> = {}): RiskInputs {
     ccpaShare: 0,
     erasedRecords: 2,
     onwardCopies: 1,
+    overdueCopies: 0,
+    openIncidents: 0,
+    lateAuthority: 0,
+    breachSubjects: 0,
     overdueGdpr: 1,
     overdueCcpa: 0,
     overdueOptOuts: 0,
@@ -136,6 +140,40 @@ describe('risk model', () => {
     const rerun = withPaused.whatIfs.find((w) => w.id === 'rerun-failed-steps');
     expect(rerun?.label).toBe('Re-run the 4 requests paused on a failed system step');
     expect(rerun!.delta).toBeLessThan(0);
+  });
+
+  it('reads the incident register and overdue copies: each moves the expected loss up, with its cause and formula', () => {
+    const loss = (over: Partial<RiskInputs>) => simulate(bank(over), DEFAULT_ASSUMPTIONS, quick);
+    const base = loss({}).expectedAnnualLoss;
+    // An open breach costs what a breach of the customers told of it costs; more customers, more.
+    const open = loss({ openIncidents: 1, breachSubjects: 10 });
+    expect(open.expectedAnnualLoss).toBeGreaterThan(base);
+    expect(loss({ openIncidents: 1, breachSubjects: 100 }).expectedAnnualLoss).toBeGreaterThan(open.expectedAnnualLoss);
+    expect(loss({ openIncidents: 2, breachSubjects: 20 }).expectedAnnualLoss).toBeGreaterThan(open.expectedAnnualLoss);
+    const incidents = open.causes.find((c) => c.id === 'incidents')!;
+    expect(incidents.label).toBe('Open breaches in the register');
+    expect(incidents.expectedAnnualLoss).toBeGreaterThan(0);
+    expect(incidents.formula).toBe('1 open breaches × cost of a breach of the 10 customers told of them');
+    // A late notification to the authority (Art. 33(1)) is an infringement: a fine may follow.
+    const late = loss({ lateAuthority: 3 });
+    expect(late.expectedAnnualLoss).toBeGreaterThan(base);
+    const notification = late.causes.find((c) => c.id === 'breach-notification')!;
+    expect(notification.label).toBe('Breaches notified late to the authority');
+    expect(notification.formula).toContain('3 late notifications to the authority');
+    expect(notification.expectedAnnualLoss).toBeGreaterThan(0);
+    expect(worstCase(bank({ categories: [], overdueGdpr: 0, onwardCopies: 0, lateAuthority: 1 }))).toBeGreaterThan(0);
+    // Copies kept past the due date their source's erasure set count as records kept too long;
+    // acting on them is a what-if that avoids it.
+    const copies = loss({ overdueCopies: 4 });
+    expect(copies.expectedAnnualLoss).toBeGreaterThan(base);
+    expect(copies.causes.find((c) => c.id === 'retention')!.formula).toContain('4 copies past their due date');
+    const act = copies.whatIfs.find((w) => w.id === 'act-on-overdue-copies');
+    expect(act?.label).toBe('Act on the 4 copies past their due date');
+    expect(act!.delta).toBeLessThan(0);
+    // None of them: both causes are zero.
+    for (const id of ['incidents', 'breach-notification']) {
+      expect(loss({}).causes.find((c) => c.id === id)!.expectedAnnualLoss).toBe(0);
+    }
   });
 
   it('keeps a year’s GDPR fines within the Art. 83(5) cap', () => {

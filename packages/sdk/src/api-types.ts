@@ -284,6 +284,11 @@ export interface RegisterRecordFields {
   condition?: Art9Condition;
   /** Purposes served by decisions taken solely by machine with legal or similar effects (GDPR Art. 22). */
   automated?: string[];
+  /**
+   * A copy received through a share (`data.share` to this org): the shared record. The copy serves
+   * the share's purpose alone, and follows its source (GDPR Art. 19).
+   */
+  sourceRecord?: { org: string; id: string };
 }
 
 /** An access: its result code, and the value when the ledger accepted it. */

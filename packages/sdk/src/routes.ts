@@ -69,6 +69,8 @@ export const SDK_ROUTES = {
   'GET /v1/orgs/{org}/incidents/{id}/affected': 'affectedSubjects',
   'POST /v1/orgs/{org}/incidents/{id}/notify': 'notifySubjects',
   'POST /v1/orgs/{org}/incidents/{id}/close': 'closeIncident',
+  'GET /v1/orgs/{org}/copies': 'orgCopies',
+  'POST /v1/orgs/{org}/copies/restricted': 'restrictCopies',
   'GET /v1/orgs/{org}/retention': 'orgRetention',
   'GET /v1/orgs/{org}/retention/systems': 'orgRetentionSystems',
   'GET /v1/orgs/{org}/risk': 'orgRisk',

@@ -4,10 +4,10 @@
  * the web portal; the demo customers are compared through both in web/test/views-cross-render.
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import type { LogEntry, SignedTx } from '@custos/protocol/ledger';
+import type { DataRecord, LogEntry, SignedTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import type { TrustAnchor } from '../src/history.js';
-import { companyView, eventSentence, outcomeText, recordSentence } from '../src/views/index.js';
+import { companyView, copiesView, eventSentence, outcomeText, recordSentence } from '../src/views/index.js';
 
 const DID = 'did:key:z6MkCustomer';
 const BANK_KEY = 'did:key:z6MkBank';
@@ -118,5 +118,78 @@ describe('a GPP record in words', () => {
     expect(eventSentence(tx({ org: 'bank', gpp: 'DBABLA~zzz' }), ctx())).toBe(
       'You recorded your choices from Bank’s consent banner (IAB GPP)',
     );
+  });
+});
+
+describe('copies of an erasure in words (GDPR Art. 19)', () => {
+  const record = (org: string, id: string, over: Partial<DataRecord> = {}): DataRecord => ({
+    id,
+    org,
+    subject: DID,
+    category: 'pd:EmailAddress',
+    purposes: { 'dpv:Marketing': 'consent' },
+    source: 'subject',
+    commitment: '0'.repeat(64),
+    vaultRef: '0'.repeat(32),
+    registeredAt: T0,
+    updatedAt: T0,
+    retentionUntil: T0 + 365 * DAY,
+    erasedAt: null,
+    erasureRequestedAt: null,
+    sourceRecord: null,
+    copies: [],
+    restricted: false,
+    ...over,
+  });
+  const asked = (at: number) => ({
+    obligations: [{ kind: 'erase' as const, at, txId: 'f'.repeat(64), due: at + 31 * DAY, doneAt: null }],
+    erasureRequestedAt: at,
+  });
+  const source = record('bank', RECORD, {
+    erasedAt: T0 + DAY,
+    copies: [
+      { org: 'insurer', id: 'b'.repeat(64) },
+      { org: 'shop', id: 'c'.repeat(64) },
+      { org: 'telco', id: 'd'.repeat(64) },
+      { org: 'broker', id: 'e'.repeat(64) },
+    ],
+  });
+  const foreign = [
+    record('insurer', 'b'.repeat(64), { erasedAt: T0 + 2 * DAY, ...asked(T0 + DAY) }),
+    record('shop', 'c'.repeat(64), asked(T0 + DAY)),
+    record('telco', 'd'.repeat(64), asked(T0 + 40 * DAY)),
+  ];
+
+  it('counts the copies erased, and marks each pending or overdue by its due date', () => {
+    const v = copiesView({ org: 'bank', records: [source], foreign }, T0 + 35 * DAY);
+    expect([v.erased, v.total, v.overdue]).toEqual([1, 3, 1]);
+    expect(v.copies.map((c) => [c.org, c.state])).toEqual([
+      ['insurer', 'erased'],
+      ['shop', 'overdue'],
+      ['telco', 'pending'],
+    ]);
+    // The broker's copy is not in the customer's verified history: it is not shown.
+    expect(v.copies.some((c) => c.org === 'broker')).toBe(false);
+    // Before the source's erasure asked anything, a copy is kept.
+    const before = copiesView(
+      { org: 'bank', records: [{ ...source, erasedAt: null }], foreign: [record('shop', 'c'.repeat(64))] },
+      T0,
+    );
+    expect(before.copies.map((c) => c.state)).toEqual(['kept']);
+  });
+
+  it('tells a recipient recording its copy restricted in one sentence', () => {
+    const tx = {
+      body: { type: 'data.restricted', args: { records: ['c'.repeat(64)] } },
+      sig: '',
+    } as unknown as SignedTx;
+    const s = eventSentence(tx, {
+      name: (id: string) => (id === 'shop' ? 'Shop' : id),
+      actor: 'shop',
+      category: () => 'Email address',
+      requestKind: () => undefined,
+      subject: 'you',
+    });
+    expect(s).toBe('Shop restricted its copy of your email address, as the company it came from did');
   });
 });

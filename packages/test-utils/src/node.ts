@@ -21,6 +21,7 @@ import {
   OrgService,
   openConsortiumNode,
   type ServerOptions,
+  SoloOrderer,
   Vault,
 } from '@custos/node';
 import {
@@ -120,6 +121,11 @@ export interface ApiNodeOptions {
   /** Chain id (default `test`) and member display names by org id. */
   chainId?: string;
   names?: Record<string, string>;
+  /**
+   * The node's and its orderer's clock (default the machine's): a test moves it forward to see a
+   * deadline pass, and signs its transactions with the same clock.
+   */
+  now?: () => number;
 }
 
 /**
@@ -161,6 +167,16 @@ export async function startApiNode(opts: ApiNodeOptions = {}): Promise<ApiNode> 
     genesis: fx.genesis,
     signers: [...Object.values(fx.orgs), ...(opts.extraSigners ?? [])],
     verifyThreads: 1,
+    ...(opts.now === undefined
+      ? {}
+      : {
+          now: opts.now,
+          orderer: new SoloOrderer({
+            maxTxs: fx.genesis.params.blockMaxTxs,
+            maxWaitMs: fx.genesis.params.blockMaxMs,
+            now: opts.now,
+          }),
+        }),
   });
   const orgs = new OrgService(
     node,

@@ -42,8 +42,11 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
 
-/** A node on chain `example` with the three example orgs, serving the built app; rate limits off. */
-export async function startWebNode(): Promise<ApiNode & { url: string }> {
+/**
+ * A node on chain `example` with the three example orgs, serving the built app; rate limits off.
+ * `now`: the node's clock, for a test that moves it on to see a deadline pass.
+ */
+export async function startWebNode(opts: { now?: () => number } = {}): Promise<ApiNode & { url: string }> {
   if (!existsSync(WEB_DIST)) throw new Error('expected the built web app: run `npm run build` first');
   const api = await startApiNode({
     chainId: 'example',
@@ -51,6 +54,7 @@ export async function startWebNode(): Promise<ApiNode & { url: string }> {
     orgIds: ORGS.map((o) => o.id),
     server: { rateLimit: false },
     listen: true,
+    ...(opts.now === undefined ? {} : { now: opts.now }),
   });
   return api as ApiNode & { url: string };
 }

@@ -39,6 +39,8 @@ const REGISTER_BODY = closed({
   condition: Type.Optional(stringEnum(ART9_CONDITIONS)),
   /** Purposes served by solely automated decisions with legal or similar effects (GDPR Art. 22). */
   automated: Type.Optional(Type.Array(dpvTerm(), { minItems: 1, maxItems: 16, uniqueItems: true })),
+  /** A copy received through a share to this org: the shared record (its source then reads `shared:<org>`). */
+  sourceRecord: Type.Optional(closed({ org: orgId(), id: hex64() })),
 });
 
 const ERASE_BODY = closed({

@@ -9,6 +9,7 @@
 import { localOrgCheck, type OrgRouteOptions } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { orgGovernanceRoutes } from './routes-governance.js';
+import { orgCopyRoutes } from './routes-org-copies.js';
 import { orgGppRoutes } from './routes-org-gpp.js';
 import { orgIncidentRoutes } from './routes-org-incidents.js';
 import { orgLinkRoutes } from './routes-org-links.js';
@@ -30,6 +31,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
   await app.register(orgRecordRoutes, { orgs });
   await app.register(orgRequestRoutes, { orgs });
   await app.register(orgIncidentRoutes, { orgs });
+  await app.register(orgCopyRoutes, { orgs });
   await app.register(orgRetentionRoutes, { orgs });
   await app.register(orgRiskRoutes, { orgs });
   await app.register(orgRopaRoutes, { orgs });

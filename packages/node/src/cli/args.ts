@@ -188,6 +188,17 @@ export function parseRecordId(value: string): string {
   return parseHexId(value, 'a record id');
 }
 
+/** `--source-record ORG:ID`: the record another member shared with this org. */
+export function parseSourceRecord(value: string): { org: string; id: string } {
+  const m = /^([a-z0-9][a-z0-9-]{0,31}):([0-9a-f]{64})$/.exec(value);
+  if (m === null) {
+    throw bad(
+      `expected --source-record as ORG:ID (an org id, a colon, a 64-hex record id), got '${value.slice(0, 100)}'`,
+    );
+  }
+  return { org: m[1]!, id: m[2]! };
+}
+
 export function parseRequestId(value: string): string {
   return parseHexId(value, 'a request id (--request)');
 }

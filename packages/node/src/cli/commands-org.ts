@@ -16,9 +16,10 @@ import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data
 import { MEMBER_ID } from '../modules/member.js';
 import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
-import { parsePositiveInt, parseRecordId } from './args.js';
+import { parsePositiveInt, parseRecordId, parseSourceRecord } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';
+import { registerCopyCommands } from './commands-org-copies.js';
 import { registerGppCommands } from './commands-org-gpp.js';
 import { registerIncidentCommands } from './commands-org-incidents.js';
 import { registerLinkCommands } from './commands-org-links.js';
@@ -214,6 +215,7 @@ export function registerOrgCommands(program: Command): void {
         'for a special category on a basis other than consent: its GDPR Art. 9(2) condition',
       ).choices([...ART9_CONDITIONS]),
     )
+    .option('--source-record <org:id>', 'a copy received through a share: the shared record, e.g. bank:<record id>')
     .option(
       '--automated <purposes>',
       'comma-separated purposes served by decisions taken solely by machine, with legal or similar effects (GDPR Art. 22)',
@@ -234,6 +236,7 @@ export function registerOrgCommands(program: Command): void {
           valueFile: string;
           condition?: Art9Condition;
           automated?: string;
+          sourceRecord?: string;
         },
       ) => {
         const out = output(flags.json === true);
@@ -252,6 +255,7 @@ export function registerOrgCommands(program: Command): void {
           ...(flags.automated === undefined
             ? {}
             : { automated: flags.automated.split(',').map((p) => parseDpvCode(p.trim(), '--automated')) }),
+          ...(flags.sourceRecord === undefined ? {} : { sourceRecord: parseSourceRecord(flags.sourceRecord) }),
         };
         const r = await orgClient(flags).run((sdk) => sdk.registerRecord(orgId(flags.org), body));
         commitResult(
@@ -349,6 +353,7 @@ export function registerOrgCommands(program: Command): void {
   const kit = { orgCommand, orgClient, orgId, bad, localOrg, commitResult };
   const request = registerRequestCommands<OrgFlags>(org, kit);
   registerIncidentCommands<OrgFlags>(org, kit);
+  registerCopyCommands<OrgFlags>(org, kit);
   registerObligationCommands<OrgFlags>(org, kit);
   registerRequestStepCommands<OrgFlags>(request, { orgCommand, orgClient, orgId, bad });
   registerGppCommands<OrgFlags>(org, { orgCommand, orgClient, orgId, bad });

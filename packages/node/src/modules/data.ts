@@ -4,6 +4,9 @@
  * under a lawful basis that holds at that height, shares only with share/sale permission and no
  * opt-out, erasure with notification of every recipient of a copy (GDPR Art. 19), rectification.
  *
+ * Each copy's obligations towards its source (erase, rectify, restrict, with due dates) are in
+ * modules/copies.ts.
+ *
  * State: `record/<org>/<id>` -> DataRecord; `share/<org>/<id>/<recipient>` -> Share.
  */
 import { isSensitiveCategory } from '@custos/protocol/consent';
@@ -20,6 +23,7 @@ import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../e
 import { refuseChild } from './age.js';
 import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOrg, subjectArg } from './common.js';
 import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
+import { fulfilObligations, notifyCopies } from './copies.js';
 import { maybeForget, tombstoneOf } from './forget.js';
 import { refuseLimitedSensitive } from './gpp.js';
 import { MEMBER_ID } from './member.js';
@@ -347,7 +351,29 @@ export const dataModule: Module = {
       arg.only(args, ['record', 'commitment']);
       const rec = ownRecord(ctx, args);
       if (rec.erasedAt !== null) throw new ExecFailure('ERASED', 'the record was erased');
-      ctx.put(recordKey(rec.org, rec.id), { ...rec, commitment: hash32(args, 'commitment'), updatedAt: ctx.time });
+      const updated = { ...rec, commitment: hash32(args, 'commitment'), updatedAt: ctx.time };
+      // A copy's rectification fulfils what its source asked; a source's reaches its copies (Art. 19).
+      ctx.put(recordKey(rec.org, rec.id), fulfilObligations(updated, ['rectify'], ctx.time));
+      notifyCopies(ctx, rec, 'rectify');
+      return 'OK';
+    },
+    /**
+     * The recipient of a copy restricted it in its systems as its source's restriction asks (GDPR
+     * Art. 19): the obligation is fulfilled. The copy's use follows the source meanwhile (RESTRICTED).
+     */
+    restricted(ctx: ExecContext, args: Args) {
+      arg.only(args, ['records']);
+      const ids = arg.strList(args, 'records', 256, 64, RECORD_ID);
+      const org = signerOrg(ctx);
+      for (const id of ids) {
+        const rec = ctx.get(recordKey(org, id)) as unknown as DataRecord | undefined;
+        if (rec === undefined) throw new ExecFailure('NOT_FOUND', `no record ${id} held by ${org}`);
+        ctx.index(rec.subject);
+        if (!rec.obligations?.some((o) => o.kind === 'restrict' && o.doneAt === null)) {
+          throw new ExecFailure('CONFLICT', `no restriction of its source is pending on record ${id}`);
+        }
+        ctx.put(recordKey(org, id), fulfilObligations(rec, ['restrict'], ctx.time));
+      }
       return 'OK';
     },
     /**
@@ -366,13 +392,11 @@ export const dataModule: Module = {
         ctx.index(rec.subject);
         if (rec.erasedAt !== null) throw new ExecFailure('ERASED', `record ${id} was already erased`);
         subjects.add(rec.subject);
-        ctx.put(recordKey(org, id), { ...rec, erasedAt: ctx.time, erasureRequestedAt: null });
-        for (const c of rec.copies) {
-          const copy = ctx.get(recordKey(c.org, c.id)) as unknown as DataRecord | undefined;
-          if (copy !== undefined && copy.erasedAt === null) {
-            ctx.put(recordKey(c.org, c.id), { ...copy, erasureRequestedAt: ctx.time });
-          }
-        }
+        // Erasing a copy fulfils every obligation its source put on it; erasing a source puts one on
+        // each live copy, with a due date, and flags it.
+        const erased = { ...rec, erasedAt: ctx.time, erasureRequestedAt: null };
+        ctx.put(recordKey(org, id), fulfilObligations(erased, ['erase', 'rectify', 'restrict'], ctx.time));
+        notifyCopies(ctx, rec, 'erase');
       }
       // The last live record of a subject whose erasure was fulfilled (a copy, or one kept under an
       // exception): the subject is forgotten now (modules/forget.ts).

@@ -26,6 +26,7 @@ import {
 } from '@custos/protocol/ledger';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { addSubjectItem, hash32, JURISDICTIONS, orgArg, signerOrg, signerSubject } from './common.js';
+import { fulfilObligations, notifyCopies } from './copies.js';
 import { recordKey } from './data.js';
 import { hpkeKeyOf } from './hpke.js';
 import { deadlineOf, extendedDeadlineOf } from './request.js';
@@ -125,7 +126,11 @@ export const rectifyModule: Module = {
       if (rec === undefined || rec.erasedAt !== null) {
         throw new ExecFailure('ERASED', 'the record was erased: explain instead (or nothing is left to correct)');
       }
-      ctx.put(recordKey(r.org, r.record), { ...rec, commitment, updatedAt: ctx.time });
+      ctx.put(
+        recordKey(r.org, r.record),
+        fulfilObligations({ ...rec, commitment, updatedAt: ctx.time }, ['rectify'], ctx.time),
+      );
+      notifyCopies(ctx, rec, 'rectify');
       ctx.put(rectificationKey(r.org, r.id), {
         ...r,
         status: 'applied',

@@ -31,6 +31,7 @@ import {
   signerSubject,
   subjectItems,
 } from './common.js';
+import { notifyCopies, withdrawRestrictions } from './copies.js';
 import { type DataRecord, recordKey } from './data.js';
 import { maybeForget } from './forget.js';
 import { checkStepsComplete, recordStep } from './request-steps.js';
@@ -265,6 +266,7 @@ export const requestModule: Module = {
           const rec = ctx.get(recordKey(r.org, id)) as unknown as DataRecord | undefined;
           if (rec === undefined || rec.erasedAt !== null) continue;
           ctx.put(recordKey(r.org, id), { ...rec, restricted: true });
+          notifyCopies(ctx, rec, 'restrict');
           restricted.push(id);
         }
       }
@@ -329,7 +331,10 @@ export const requestModule: Module = {
       for (const recordId of r.restricted ?? r.records) {
         if (held.has(recordId)) continue;
         const rec = ctx.get(recordKey(org, recordId)) as unknown as DataRecord | undefined;
-        if (rec?.restricted) ctx.put(recordKey(org, recordId), { ...rec, restricted: false });
+        if (rec?.restricted) {
+          ctx.put(recordKey(org, recordId), { ...rec, restricted: false });
+          withdrawRestrictions(ctx, rec);
+        }
       }
       ctx.put(requestKey(org, id), { ...r, liftedAt: ctx.time });
       return 'OK';

@@ -36,6 +36,8 @@ export interface RegisterInput {
   condition?: Art9Condition;
   /** Purposes served by solely automated decisions with legal or similar effects (GDPR Art. 22). */
   automated?: string[];
+  /** A copy received through a share: the record shared with this org (GDPR Art. 19: it follows its source). */
+  sourceRecord?: { org: string; id: string };
 }
 
 /** One line per event an operator may need, never with a value, a subject or a salt. */
@@ -206,6 +208,7 @@ export class OrgService {
           retentionDays: input.retentionDays,
           ...(input.condition === undefined ? {} : { condition: input.condition }),
           ...(input.automated === undefined ? {} : { automated: input.automated }),
+          ...(input.sourceRecord === undefined ? {} : { sourceRecord: { ...input.sourceRecord } }),
         },
         now,
         ttlMs: REGISTER_TTL_MS,

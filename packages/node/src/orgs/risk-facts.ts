@@ -6,7 +6,7 @@
  * never a subject or a value.
  */
 import { DPV_CATEGORIES } from '@custos/protocol/consent';
-import type { ConsentGrant, DataRecord, DataRequest } from '@custos/protocol/ledger';
+import type { ConsentGrant, DataRecord, DataRequest, Incident } from '@custos/protocol/ledger';
 import type { ContractRisk, InputSource, RiskInputs } from '@custos/protocol/risk';
 import { CODE_PREFIX, type ContractRecord, INFO_PREFIX } from '../modules/contract-state.js';
 import type { CustosNode } from '../node.js';
@@ -55,7 +55,13 @@ function contractsInForce(node: CustosNode): ContractRisk[] {
 
 type RecordFact = Pick<DataRecord, 'subject' | 'category' | 'registeredAt' | 'retentionUntil' | 'erasedAt'> & {
   copies: number;
+  /** On a copy the org holds: when each obligation its source put on it arose, was due and was met. */
+  obligations: { at: number; due: number; doneAt: number | null }[];
 };
+type IncidentFact = Pick<
+  Incident,
+  'openedAt' | 'closedAt' | 'risk' | 'authorityDeadline' | 'authorityNotifiedAt' | 'notified'
+>;
 type RequestFact = Pick<DataRequest, 'id' | 'kind' | 'jurisdiction' | 'openedAt' | 'deadline' | 'status' | 'closedAt'>;
 
 /** A refused use or share, by the height of its block. */
@@ -69,6 +75,7 @@ export interface RiskFacts {
   height: number;
   records: RecordFact[];
   requests: RequestFact[];
+  incidents: IncidentFact[];
   /** Per request id, the time of its earliest system step (connectors) that is failed now. */
   failedSteps: Map<string, number>;
   ccpaSubjects: Set<string>;
@@ -90,6 +97,7 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
       retentionUntil: r.retentionUntil,
       erasedAt: r.erasedAt,
       copies: r.copies.length,
+      obligations: (r.obligations ?? []).map((o) => ({ at: o.at, due: o.due, doneAt: o.doneAt })),
     });
   }
   const ccpaSubjects = new Set<string>();
@@ -109,6 +117,20 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
       deadline: r.deadline,
       status: r.status,
       closedAt: r.closedAt,
+    });
+  }
+  // The register of breaches: the incidents themselves, not the notices under them (`.../n/<did>`).
+  const incidents: IncidentFact[] = [];
+  for (const row of rows(node, `incident/${org}/`)) {
+    if (row.key.split('/').length !== 3) continue;
+    const i = JSON.parse(row.value) as Incident;
+    incidents.push({
+      openedAt: i.openedAt,
+      closedAt: i.closedAt,
+      risk: i.risk,
+      authorityDeadline: i.authorityDeadline,
+      authorityNotifiedAt: i.authorityNotifiedAt,
+      notified: i.notified,
     });
   }
   // Steps in the org's own systems that failed and were not re-run since (a done step replaces it).
@@ -148,6 +170,7 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
     height,
     records,
     requests,
+    incidents,
     failedSteps,
     ccpaSubjects,
     refusals,
@@ -166,8 +189,12 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
   const subjects = new Set<string>();
   let erasedRecords = 0;
   let onwardCopies = 0;
+  let overdueCopies = 0;
   for (const r of f.records) {
     if (r.registeredAt > time) continue;
+    // A copy still held past the due date its source's change set, not met by then.
+    const pending = (o: RecordFact['obligations'][number]) => o.at <= time && (o.doneAt === null || o.doneAt > time);
+    if (r.obligations.some((o) => pending(o) && time > o.due)) overdueCopies++;
     if (r.erasedAt !== null && r.erasedAt <= time) {
       erasedRecords++;
       continue;
@@ -195,6 +222,21 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
       if (r.kind === 'optout') overdueOptOuts++;
     } else if (!open && r.closedAt! > r.deadline) lateAnswers++;
   }
+  let openIncidents = 0;
+  let lateAuthority = 0;
+  let breachSubjects = 0;
+  for (const i of f.incidents) {
+    if (i.openedAt > time) continue;
+    const open = i.closedAt === null || i.closedAt > time;
+    if (open) {
+      openIncidents++;
+      breachSubjects += i.notified;
+    }
+    const told = i.authorityNotifiedAt !== null && i.authorityNotifiedAt <= time ? i.authorityNotifiedAt : null;
+    if (i.risk !== 'unlikely' && (told === null ? open && time > i.authorityDeadline : told > i.authorityDeadline)) {
+      lateAuthority++;
+    }
+  }
   let refusedAccesses = 0;
   let refusedShares = 0;
   let optOutsRefused = 0;
@@ -213,6 +255,18 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
     { input: 'subjects', query: state(`record/${org}/`), height },
     { input: 'erasedRecords', query: state(`record/${org}/`), height },
     { input: 'onwardCopies', query: `${state(`record/${org}/`)}: copies of live records`, height },
+    {
+      input: 'overdueCopies',
+      query: `${state(`record/${org}/`)}: copies held with an obligation from their source pending past its due date`,
+      height,
+    },
+    { input: 'openIncidents', query: `${state(`incident/${org}/`)}: breaches not closed`, height },
+    {
+      input: 'lateAuthority',
+      query: `${state(`incident/${org}/`)}: authority told after the 72 hours, or not told and past them`,
+      height,
+    },
+    { input: 'breachSubjects', query: `${state(`incident/${org}/`)}: customers notified of the open breaches`, height },
     { input: 'ccpaShare', query: `${state(`consent/${org}/`)} and ${state(`request/${org}/`)}`, height },
     { input: 'overdueGdpr', query: state(`request/${org}/`), height },
     { input: 'overdueCcpa', query: state(`request/${org}/`), height },
@@ -236,6 +290,10 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
     ccpaShare: everyone.size === 0 ? 0 : [...everyone].filter((s) => f.ccpaSubjects.has(s)).length / everyone.size,
     erasedRecords,
     onwardCopies,
+    overdueCopies,
+    openIncidents,
+    lateAuthority,
+    breachSubjects,
     overdueGdpr,
     overdueCcpa,
     overdueOptOuts,

@@ -153,7 +153,32 @@ export interface DataRecord {
    * Absent when none.
    */
   automated?: string[];
+  /**
+   * On a recipient's copy: what the source's erasure, rectification or restriction asks of it
+   * (GDPR Art. 19), each with its due date; at most one per kind, the latest. Absent when none.
+   */
+  obligations?: CopyObligation[];
 }
+
+export const COPY_OBLIGATION_KINDS = ['erase', 'rectify', 'restrict'] as const;
+export type CopyObligationKind = (typeof COPY_OBLIGATION_KINDS)[number];
+
+/**
+ * What the source of a copy did that its recipient must do to the copy too: fulfilled when the
+ * recipient records its own erasure (`data.erased`), rectification (`data.update`, `rectify.apply`)
+ * or restriction (`data.restricted`) of the copy; erasure fulfils every kind.
+ */
+export interface CopyObligation {
+  kind: CopyObligationKind;
+  /** When the source acted (block time), and the transaction that did. */
+  at: number;
+  txId: string;
+  /** When the recipient must have acted: one month after `at` (GDPR Art. 12(3) as for a request). */
+  due: number;
+  /** When the recipient recorded it, or null while pending. */
+  doneAt: number | null;
+}
+
 export interface Share {
   recipient: string;
   purpose: string;

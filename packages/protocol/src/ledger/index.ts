@@ -44,11 +44,15 @@ export {
   verifyQuorumCertificate,
 } from './checkpoint.js';
 export type { CommitResult } from './commit-result.js';
+export type { CopyObligations, HeldCopyObligation, RecipientCompliance } from './copy-obligations.js';
 export {
   ART9_CONDITIONS,
   type Art9Condition,
   AUTOMATED_DECISION_BASES,
+  COPY_OBLIGATION_KINDS,
   type ConsentGrant,
+  type CopyObligation,
+  type CopyObligationKind,
   type DataRecord,
   type DataRequest,
   DIRECT_MARKETING_PURPOSES,

@@ -20,6 +20,7 @@ export {
   exceedanceGeometry,
 } from './chart.js';
 export {
+  afterActingOnCopies,
   afterAnswering,
   afterErasure,
   afterPausing,

@@ -16,7 +16,6 @@ import {
   CAUSES,
   type CauseId,
   type CauseResult,
-  type ContractRisk as ContractRiskT,
   DEFAULT_SEED,
   DEFAULT_TRIALS,
   type Figures,
@@ -25,8 +24,10 @@ import {
   type RiskResult,
   type SimulateOptions,
 } from './types.js';
+import { whatIfsOf } from './whatifs.js';
 
 export * from './types.js';
+export * from './whatifs.js';
 
 /** Total live records, and past retention. */
 function totals(x: RiskInputs) {
@@ -58,9 +59,19 @@ export function gdprCap(v: Record<AssumptionId, number>): number {
 export function worstCase(x: RiskInputs, as: Assumptions = DEFAULT_ASSUMPTIONS): number {
   const v = valuesOfAssumptions(as);
   const { live, past } = totals(x);
-  const issues = past + x.overdueGdpr + x.overdueCcpa + x.refusedAccesses + x.refusedShares + x.optOutsRefused;
+  const issues =
+    past +
+    x.overdueGdpr +
+    x.overdueCcpa +
+    x.refusedAccesses +
+    x.refusedShares +
+    x.optOutsRefused +
+    x.overdueCopies +
+    x.lateAuthority;
   const gdpr = issues - x.overdueCcpa > 0 ? gdprCap(v) : 0;
-  const plain = Math.round((past + x.refusedAccesses + x.refusedShares + x.optOutsRefused) * x.ccpaShare);
+  const plain = Math.round(
+    (past + x.refusedAccesses + x.refusedShares + x.optOutsRefused + x.overdueCopies) * x.ccpaShare,
+  );
   const ccpa = plain * v.ccpaPerViolationUsd + x.overdueCcpa * v.ccpaPerIntentionalUsd;
   return gdpr + (ccpa + live * v.breachPerRecordUsd) / v.usdPerEur;
 }
@@ -136,8 +147,8 @@ function fillTerms(
   out[0] = v.breachRate;
   out[1] = 0;
   out[2] = breachMag;
-  // retention
-  out[3] = k.past * v.complaintRate;
+  // retention: records past retention, and copies kept past the due date their source's erasure set
+  out[3] = (k.past + x.overdueCopies) * v.complaintRate;
   out[4] = gdprShare * fine;
   out[5] = plain;
   // unlawful-use
@@ -157,6 +168,17 @@ function fillTerms(
   out[15] = x.onwardCopies * v.shareIncidentRate;
   out[16] = 0;
   out[17] = perShare;
+  // incidents: each open breach in the register costs this year what a breach of the customers
+  // told of it costs (Art. 34), not a drawn one.
+  const told = x.breachSubjects / Math.max(x.openIncidents, 1);
+  out[18] = x.openIncidents;
+  out[19] = 0;
+  out[20] = (Math.min(told * v.breachPerRecordUsd, v.breachCeilingUsd) + told * x.ccpaShare * v.ccpaDamagesUsd) * usd;
+  // breach-notification: the authority told after the 72 hours (Art. 33(1)) is an infringement
+  // found as a complaint finds one.
+  out[21] = x.lateAuthority * v.complaintRate;
+  out[22] = gdprShare * fine;
+  out[23] = 0;
   return weighted;
 }
 
@@ -265,7 +287,7 @@ function formulas(x: RiskInputs, as: Assumptions): Record<CauseId, { f: number; 
     },
     retention: {
       ...term('retention'),
-      formula: `${past} records past retention × ${v.complaintRate}/year × (fine ${v.fineShare} × cap EUR ${fmt(gdprCap(v))})`,
+      formula: `(${past} records past retention + ${x.overdueCopies} copies past their due date) × ${v.complaintRate}/year × (fine ${v.fineShare} × cap EUR ${fmt(gdprCap(v))})`,
     },
     'unlawful-use': {
       ...term('unlawful-use'),
@@ -283,44 +305,19 @@ function formulas(x: RiskInputs, as: Assumptions): Record<CauseId, { f: number; 
       ...term('onward-shares'),
       formula: `${x.onwardCopies} copies held by other members × ${v.shareIncidentRate}/year × cost per record`,
     },
+    incidents: {
+      ...term('incidents'),
+      formula: `${x.openIncidents} open breaches × cost of a breach of the ${x.breachSubjects} customers told of them`,
+    },
+    'breach-notification': {
+      ...term('breach-notification'),
+      formula: `${x.lateAuthority} late notifications to the authority × ${v.complaintRate}/year × fine`,
+    },
     contracts: {
       f: cf,
       m: cf === 0 ? 0 : cm / cf,
       formula: `${x.contracts.length} contracts in force: Σ likelihood × impact of their risk report lines`,
     },
-  };
-}
-
-/** The inputs after an action: records past retention erased. */
-export function afterErasure(x: RiskInputs): RiskInputs {
-  const erased = x.categories.reduce((s, c) => s + c.pastRetention, 0);
-  return {
-    ...x,
-    categories: x.categories.map((c) => ({ ...c, records: c.records - c.pastRetention, pastRetention: 0 })),
-    erasedRecords: x.erasedRecords + erased,
-  };
-}
-
-/** The inputs after an action: the overdue requests answered (they become late answers). */
-export function afterAnswering(x: RiskInputs): RiskInputs {
-  return { ...x, overdueGdpr: 0, overdueCcpa: 0, overdueOptOuts: 0 };
-}
-
-/** The inputs after an action: the requests paused on a failed system step re-run to the end. */
-export function afterRerunning(x: RiskInputs): RiskInputs {
-  return { ...x, failedSteps: 0 };
-}
-
-/**
- * The inputs after an action: contract `id` paused (kept with no chance of loss, so the trials
- * draw the same numbers for the other contracts).
- */
-export function afterPausing(x: RiskInputs, id: string): RiskInputs {
-  return {
-    ...x,
-    contracts: x.contracts.map((c) =>
-      c.id === id ? { id, lines: c.lines.map((l) => ({ ...l, likelihoodPct: 0 })) } : c,
-    ),
   };
 }
 
@@ -382,38 +379,6 @@ export function expectedAnnualLoss(
     throw new RangeError(`expected trials as a whole number from 1 to ${MAX_TRIALS}`);
   }
   return expected(x, as, trials, seed);
-}
-
-/** At most this many "pause contract X" what-ifs: each costs a run of the simulation. */
-export const MAX_CONTRACT_WHATIFS = 10;
-
-/** The what-ifs that apply to these inputs, each with its inputs. */
-export function whatIfsOf(x: RiskInputs): { id: string; label: string; inputs: RiskInputs }[] {
-  const out: { id: string; label: string; inputs: RiskInputs }[] = [];
-  const past = totals(x).past;
-  if (past > 0)
-    out.push({
-      id: 'erase-past-retention',
-      label: `Erase the ${past} records past retention`,
-      inputs: afterErasure(x),
-    });
-  const overdue = x.overdueGdpr + x.overdueCcpa;
-  if (overdue > 0)
-    out.push({ id: 'answer-overdue', label: `Answer the ${overdue} overdue requests`, inputs: afterAnswering(x) });
-  if (x.failedSteps > 0) {
-    out.push({
-      id: 'rerun-failed-steps',
-      label: `Re-run the ${x.failedSteps} requests paused on a failed system step`,
-      inputs: afterRerunning(x),
-    });
-  }
-  // One what-if per contract costs one more run: the MAX_CONTRACT_WHATIFS riskiest contracts only.
-  const weight = (c: ContractRiskT) => c.lines.reduce((a, l) => a + l.likelihoodPct * l.impactEur, 0);
-  const riskiest = [...x.contracts].sort((a, b) => weight(b) - weight(a) || (a.id < b.id ? -1 : 1));
-  for (const c of riskiest.slice(0, MAX_CONTRACT_WHATIFS)) {
-    out.push({ id: `pause-contract:${c.id}`, label: `Pause contract ${c.id}`, inputs: afterPausing(x, c.id) });
-  }
-  return out;
 }
 
 /**

@@ -41,6 +41,17 @@ export interface RiskInputs {
   erasedRecords: number;
   /** Copies of live records held by other members (onward shares). */
   onwardCopies: number;
+  /**
+   * Copies the org holds whose source was erased, rectified or restricted, with the obligation
+   * still pending past its due date (GDPR Art. 19; docs/customer-data.md "Copies follow the original").
+   */
+  overdueCopies: number;
+  /** Personal data breaches in the org's register not closed (GDPR Arts. 33-34). */
+  openIncidents: number;
+  /** Breaches whose 72-hour deadline passed before the authority was told, or still untold (Art. 33(1)). */
+  lateAuthority: number;
+  /** Customers told of a breach in the register that is still open (Art. 34). */
+  breachSubjects: number;
   overdueGdpr: number;
   overdueCcpa: number;
   /** Of the overdue ones, opt-out requests (CCPA sale and share). */
@@ -70,6 +81,8 @@ export const CAUSES = [
   'requests',
   'opt-outs',
   'onward-shares',
+  'incidents',
+  'breach-notification',
   'contracts',
 ] as const;
 export type CauseId = (typeof CAUSES)[number];
@@ -81,6 +94,8 @@ export const CAUSE_LABELS: Record<CauseId, string> = {
   requests: 'Late answers to requests',
   'opt-outs': 'Opt-outs not honoured in time',
   'onward-shares': 'Data shared onward',
+  incidents: 'Open breaches in the register',
+  'breach-notification': 'Breaches notified late to the authority',
   contracts: 'Contracts in force',
 };
 

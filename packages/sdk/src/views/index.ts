@@ -16,6 +16,7 @@ export {
   type RequestView,
   recordState,
 } from './company.js';
+export { type CopiesView, type CopyState, type CopyView, copiesView } from './copies.js';
 export {
   type ExportedSystemFile,
   exportDigest,

@@ -151,6 +151,16 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
     }
     case 'data.update':
       return `${who} corrected ${your} ${cat(str('record'))}`;
+    case 'data.restricted': {
+      const cats = [
+        ...new Set(
+          strs('records')
+            .map((id) => ctx.category(id))
+            .filter((c): c is string => c !== undefined),
+        ),
+      ];
+      return `${who} restricted its copy of ${your} ${cats.length > 0 ? list(cats.map(lower)) : 'data'}, as the company it came from did`;
+    }
     case 'rectify.send':
       return `${who} sent ${org} a new value for ${your} ${cat(str('record'))}, sealed for it alone`;
     case 'rectify.flag':

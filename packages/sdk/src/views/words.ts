@@ -85,6 +85,7 @@ const TYPES: Record<string, string> = {
   'data.share': 'Data shared',
   'data.update': 'Data corrected',
   'data.erased': 'Data erased',
+  'data.restricted': 'Copy restricted',
   'request.open': 'Request made',
   'request.extend': 'Deadline extended',
   'request.fulfil': 'Request answered',

@@ -13,6 +13,7 @@ import { loadChain } from '../lib/trust.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, ErrorBox, Loading, Notice, PageHead } from '../ui/ui.js';
 import { ContractsPage } from './contracts.js';
+import { CopiesPage } from './copies.js';
 import { CorrectionsConsolePage } from './corrections.js';
 import { loadOrgData } from './data.js';
 import { IncidentsPage } from './incidents.js';
@@ -33,6 +34,7 @@ export const TABS = [
   { id: 'requests', label: 'Requests' },
   { id: 'retention', label: 'Retention' },
   { id: 'incidents', label: 'Breaches' },
+  { id: 'copies', label: 'Copies' },
   { id: 'records', label: 'Records of processing' },
   { id: 'corrections', label: 'Corrections' },
   { id: 'signals', label: 'Consent signals' },
@@ -203,6 +205,8 @@ function OrgConsole({
             <ObligationsPage d={d} />
           ) : current.id === 'incidents' ? (
             <IncidentsPage d={d} />
+          ) : current.id === 'copies' ? (
+            <CopiesPage d={d} />
           ) : current.id === 'retention' ? (
             <RetentionPage d={d} reload={data.reload} />
           ) : current.id === 'corrections' ? (

@@ -194,6 +194,29 @@ export async function openRequest(
   jurisdiction: Jurisdiction,
 ): Promise<void> {
   await send(wallet, chainId, v.org, 'request.open', { org: v.org, kind, jurisdiction });
+  if (!COPY_KINDS.includes(kind)) return;
+  for (const rel of copyHolders(wallet, chainId, v)) {
+    await send(wallet, chainId, rel.orgId, 'request.open', { org: v.org, kind, jurisdiction });
+  }
+}
+
+/** Requests that reach copies: those covering everything the company holds on the customer. */
+const COPY_KINDS: readonly RequestKind[] = ['access', 'export', 'erase', 'restrict', 'object'];
+
+/**
+ * The wallet's other relationships under whose pseudonym the company holds a live copy it received
+ * (GDPR Art. 19): the portal looks for copies as `custos request open` does, in the verified views
+ * it already shows (`placeCopies`), so a request reaches them signed with the pseudonym they sit
+ * under. Nothing new is linked: the company already knows that pseudonym from its copy.
+ */
+export function copyHolders(wallet: Wallet, chainId: string, v: OrgView): { orgId: string }[] {
+  const dids = new Set(
+    v.records.filter((r) => r.org === v.org && r.subject !== v.did && r.erasedAt === null).map((r) => r.subject),
+  );
+  return [...dids].flatMap((did) => {
+    const rel = wallet.findByDid(did);
+    return rel === undefined || rel.chainId !== chainId ? [] : [{ orgId: rel.orgId }];
+  });
 }
 
 /** Lifts a restriction (or withdraws an objection) the company fulfilled: the customer's own choice. */

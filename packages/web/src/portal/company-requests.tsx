@@ -6,6 +6,7 @@ import {
   deadlineRule,
   erasureExceptionText,
   extendReasonText,
+  orgName,
   REQUEST_TEXT,
   rejectReasonText,
   requestNoun,
@@ -14,7 +15,8 @@ import {
 import { useId, useState } from 'react';
 import { day, daysUntil, relative } from '../lib/format.js';
 import { Badge, ConfirmDialog } from '../ui/ui.js';
-import { liftRestriction, openRequest } from './actions.js';
+import { copyHolders, liftRestriction, openRequest } from './actions.js';
+import { CopiesOfErasure } from './copies.js';
 import type { PortalData } from './data.js';
 import { DataDownload } from './data-export.js';
 import { Evidence } from './evidence.js';
@@ -46,10 +48,20 @@ export function Requests({
   const id = useId();
   const [jurisdiction, setJurisdiction] = useState<Jurisdiction>('GDPR');
   const [confirmErase, setConfirmErase] = useState(false);
+  // Copies the company received from another one sit under the pseudonym towards that one: the
+  // request is sent under it too, so it reaches them.
+  const holders = copyHolders(wallet, data.ctx.trust.chainId, v);
+  const also = (kind: RequestKind) =>
+    holders.length === 0 || kind === 'rectify' || kind === 'review'
+      ? ''
+      : ` It reaches the ${holders.length === 1 ? 'copy' : 'copies'} ${v.name} received from ${holders.map((h) => orgName(data.ctx.trust, h.orgId)).join(', ')} too.`;
   const ask = (kind: RequestKind) =>
-    action.run(`request:${kind}`, `Sent: ${v.name} must answer your request for ${requestNoun(kind)}.`, () =>
-      openRequest(wallet, data.ctx.trust.chainId, v, kind, jurisdiction),
+    action.run(
+      `request:${kind}`,
+      `Sent: ${v.name} must answer your request for ${requestNoun(kind)}.${also(kind)}`,
+      () => openRequest(wallet, data.ctx.trust.chainId, v, kind, jurisdiction),
     );
+  const firstErase = v.requests.find((r) => r.kind === 'erase')?.id;
   const now = Date.now();
   // A review of a decision taken by machine (GDPR Art. 22(3)) is offered where there is one.
   const asks: RequestKind[] = v.records.some((r) => automatedText(r) !== undefined) ? [...ASKS, 'review'] : ASKS;
@@ -140,6 +152,7 @@ export function Requests({
                   </button>
                 </div>
               )}
+              {r.id === firstErase && <CopiesOfErasure v={v} data={data} now={now} />}
               <DataDownload v={v} wallet={wallet} request={r} />
               <Evidence v={v} data={data} request={r} />
               <p className="fact-line">
@@ -183,7 +196,8 @@ export function Requests({
       >
         <p>
           {v.name} will have to destroy the keys that unlock your data, so it can never be read again, and record it on
-          the ledger. Companies it shared your data with are told to erase their copies too.
+          the ledger. Companies it shared your data with are told to erase their copies too, within a month: you will
+          see here which have.
         </p>
       </ConfirmDialog>
     </section>
