@@ -13,6 +13,9 @@
  * - Relay: a peer that does not hold the org's keys (a consortium, where the customer talks to
  *   another member's peer) checks the envelope the same way and keeps it; the org's node fetches it
  *   with a request signed by its member key (`RectifyRelay`, `rectify-relay.ts`).
+ * - Systems: once applied, the correction is carried into every system of the org's data map that
+ *   holds the record's category (`correctionSystems`, recorded by `rectify.apply`), in the
+ *   background: `runCorrection` (connectors/correction-run.ts) records a `rectify.step` per system.
  * - Crash window: the commitment written into the vault is journalled (`rectify_applying`) before
  *   `rectify.apply` is submitted, so a commit that timed out or a crash is resumed by submitting
  *   the same commitment again, never by writing the vault a second time.
@@ -33,7 +36,8 @@ import {
 import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type Database from 'better-sqlite3';
-import { NodeError } from '../errors.js';
+import { correctionSystems, runCorrection } from '../connectors/correction-run.js';
+import { errorCode, NodeError } from '../errors.js';
 import type { DataRecord } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
 import { hpkeKeyKey } from '../modules/hpke.js';
@@ -288,13 +292,40 @@ export class RectifyService {
           .prepare('INSERT OR REPLACE INTO rectify_applying (org, item, commitment, written_at) VALUES (?, ?, ?, ?)')
           .run(org, r.id, commitment, Date.now());
       }
-      const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
+      const systems = correctionSystems(this.orgs, org, rec.category);
+      const result = await this.orgs.submit(org, 'rectify.apply', {
+        item: r.id,
+        commitment,
+        ...(systems === undefined ? {} : { systems }),
+      });
       this.settle(org, r.id);
       this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
+      if (result.code === 'OK' && systems !== undefined) this.startRun(org, r.id);
       return result;
     } finally {
       this.inFlight.delete(key);
     }
+  }
+
+  /**
+   * Carries an applied correction into the org's systems without holding up the answer to its
+   * delivery: the steps land on the ledger as they finish; a failed one waits for a re-run.
+   */
+  private startRun(org: string, id: string): void {
+    const run = runCorrection(this.orgs, org, id).then(
+      (report) => this.log({ event: 'rectify-run', org, item: id, code: `${report.complete}/${report.total}` }),
+      (e) => this.log({ event: 'rectify-run', org, item: id, code: errorCode(e) }),
+    );
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run));
+  }
+
+  /** Runs started by `startRun` and not yet ended (a test or a shutdown waits for them with `settled`). */
+  private readonly runs = new Set<Promise<void>>();
+
+  /** Resolves once every run in the org's systems started so far has ended. */
+  async runsSettled(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs]);
   }
 
   /** Forgets the journal and the envelope of an item the ledger closed. */

@@ -16,6 +16,7 @@ export {
   type RequestView,
   recordState,
 } from './company.js';
+export { type CorrectionEvidence, correctionEvidence } from './correction-evidence.js';
 export {
   type ExportedSystemFile,
   exportDigest,
