@@ -142,6 +142,24 @@ function scalarOf(system: string, value: JsonValue): Rectification['value'] {
   );
 }
 
+/**
+ * BAD_REQUEST if a table holding `category` links its rows through a vault value of that same
+ * category: the vault already holds the new value, so the rows (keyed by the old one) would not be
+ * found and the step would report 0 rows as done.
+ */
+function selfLinked(system: string, tables: readonly DataMapTable[], category: string): void {
+  const t = tables.find(
+    (x) =>
+      x.identity.kind === 'vault' && x.identity.category === category && x.fields.some((f) => f.category === category),
+  );
+  if (t !== undefined) {
+    throw new NodeError(
+      'BAD_REQUEST',
+      `${system}: table ${t.schema ?? 'public'}.${t.name} links its rows through the ${category} being corrected; map it by pseudonym, or correct it with custos org request execute`,
+    );
+  }
+}
+
 /** The vault's step: the value is already there (`rectify.apply`); its evidence is the record as it is now. */
 function vaultOutcome(system: string, rec: DataRecord): StepOutcome {
   const row = {
@@ -230,9 +248,10 @@ async function runSteps(
           outcome = vaultOutcome(system, rec);
           break;
         }
+        const tables = c.tables ?? [];
+        selfLinked(system, tables, rec.category);
         value ??= orgs.vaultOf(org).readForSubject(rec.vaultRef).value;
         const scalar = scalarOf(system, value);
-        const tables = c.tables ?? [];
         const subject: SubjectRef = { did: r.subject, vaultIdentities: vaultIdentities(orgs, org, r.subject, tables) };
         outcome = await attemptStep(c, journal, {
           org,
