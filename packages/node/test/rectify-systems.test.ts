@@ -292,6 +292,39 @@ describe.runIf(enabled)('a correction carried into the org systems that hold the
     expect(billing.code).toBe('NOT_FOUND');
   });
 
+  it('refuses, as a failed step with its reason, a system keyed by the very category being corrected', async () => {
+    // Version 2 of the map adds a mailing system whose rows are found through the customer's email.
+    const mailTables = [
+      {
+        name: 'mailing',
+        identity: { field: 'email', kind: 'vault' as const, category: 'pd:EmailAddress' },
+        erasure: 'delete' as const,
+        fields: [field('reply_to', 'pd:EmailAddress')],
+      },
+    ];
+    const v2 = parseDataMap(
+      JSON.stringify({
+        ...MAP,
+        version: 2,
+        systems: [...MAP.systems, { id: 'mail', kind: 'postgres', tables: mailTables }],
+      }),
+    );
+    const mail = new PostgresConnector({ system: 'mail', url: server.url('crm'), tables: mailTables });
+    connectors.push(mail);
+    api.orgs.setConnectors('bank', [...connectors, new VaultConnector('vault', api.orgs, 'bank')]);
+    expect((await api.orgs.submit('bank', 'datamap.publish', publishArgs(v2))).code).toBe('OK');
+    const kim = await newCustomer('Kim Noether', 'kim@old.example');
+    const item = await correct(kim.wallet, kim.email, 'kim@new.example');
+    const steps = await call('GET', `/v1/orgs/bank/rectifications/${item}/steps`);
+    expect(steps.body).toMatchObject({ complete: 2, systems: 3, paused: true });
+    const failed = (steps.body.steps as Record<string, unknown>[]).find((x) => x.system === 'mail');
+    // Not retried (waiting would not help), and not reported as 0 rows done.
+    expect(failed).toMatchObject({ outcome: 'failed', error: 'BAD_REQUEST', attempts: 1 });
+    expect(failed!.message).toContain('links its rows through the pd:EmailAddress being corrected');
+    // The customer's rows in crm were corrected all the same.
+    expect(await emails('Kim Noether')).toEqual(['kim@new.example', 'kim@new.example']);
+  });
+
   it('refuses a re-run of a correction that is not applied, saying what was expected', async () => {
     const zed = await newCustomer('Zed Turing', 'zed@example.org');
     const flag = await api.node.submitAndWait(
