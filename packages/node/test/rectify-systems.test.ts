@@ -6,11 +6,23 @@
  * `rectify.step` per system; the customer's verified history reads "Corrected in 2 of 2 systems".
  * With the database down the step is recorded as failed, and a re-run through the API completes it.
  */
+
+import { envelopeDigest } from '@custos/protocol/hpke';
 import { signRequest } from '@custos/protocol/http';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Rectification, signTx } from '@custos/protocol/ledger';
 import { Wallet } from '@custos/protocol/wallet';
-import { CustosClient, fetchHistory, sendCorrections, signedBy, trustFromGenesis, verifyHistory } from '@custos/sdk';
+import {
+  CustosClient,
+  customerTx,
+  fetchHistory,
+  orgHpkeKeyEntry,
+  sealCorrection,
+  sendCorrections,
+  signedBy,
+  trustFromGenesis,
+  verifyHistory,
+} from '@custos/sdk';
 import { companyView, correctionEvidence } from '@custos/sdk/views';
 import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import { needsPostgres, PostgresServer } from '@custos/test-utils/postgres';
@@ -290,6 +302,57 @@ describe.runIf(enabled)('a correction carried into the org systems that hold the
       digest: '00'.repeat(32),
     });
     expect(billing.code).toBe('NOT_FOUND');
+  });
+
+  it('starts the steps a node stopped between its acknowledgement and its run never started, on resume', async () => {
+    const lin = await newCustomer('Lin Hamilton', 'lin@old.example');
+    const target = { org: 'bank', record: lin.email };
+    const env = await sealCorrection(
+      lin.wallet,
+      'test',
+      await orgHpkeKeyEntry(client, 'bank'),
+      target,
+      'lin@new.example',
+    );
+    const sent = await client.submitAndWait(
+      customerTx(lin.wallet, 'test', 'bank', 'rectify.send', {
+        ...target,
+        digest: envelopeDigest(env),
+        kid: env.kid,
+        jurisdiction: 'GDPR',
+      }),
+    );
+    expect(sent.code).toBe('OK');
+    // What the node did before it was killed: the value into the vault, the run noted, the acknowledgement.
+    const rec = api.orgs.record('bank', lin.email)!;
+    const { commitment } = api.orgs.vaultOf('bank').update(rec.vaultRef, 'lin@new.example');
+    api.node.store.db
+      .prepare('INSERT INTO rectify_running (org, item, started_at) VALUES (?, ?, ?)')
+      .run('bank', sent.txId, Date.now());
+    const applied = await api.orgs.submit('bank', 'rectify.apply', {
+      item: sent.txId,
+      commitment,
+      systems: ['crm', 'vault'],
+    });
+    expect(applied.code).toBe('OK');
+    const before = await call('GET', `/v1/orgs/bank/rectifications/${sent.txId}/steps`);
+    expect(before.body).toMatchObject({ complete: 0, systems: 2 });
+    expect((before.body.steps as { outcome: string }[]).map((x) => x.outcome)).toEqual(['pending', 'pending']);
+
+    // The restarted node's resume pass (on start and every block) starts the run.
+    const service = rectifyServiceOf(api.node, api.orgs);
+    await service.resume('bank');
+    await service.runsSettled();
+    const after = await call('GET', `/v1/orgs/bank/rectifications/${sent.txId}/steps`);
+    expect(after.body).toMatchObject({ complete: 2, systems: 2, paused: false });
+    expect(await emails('Lin Hamilton')).toEqual(['lin@new.example', 'lin@new.example']);
+    // Once run, a later pass starts nothing again.
+    await service.resume('bank');
+    await service.runsSettled();
+    const steps = (await call('GET', `/v1/orgs/bank/rectifications/${sent.txId}/steps`)).body.steps as {
+      txId: string;
+    }[];
+    expect(steps.map((x) => x.txId)).toEqual((after.body.steps as { txId: string }[]).map((x) => x.txId));
   });
 
   it('refuses, as a failed step with its reason, a system keyed by the very category being corrected', async () => {

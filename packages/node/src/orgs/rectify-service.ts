@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS rectify_inbox (
   received_at INTEGER NOT NULL,
   PRIMARY KEY (org, item)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS rectify_running (
+  org TEXT NOT NULL,
+  item TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  PRIMARY KEY (org, item)
+) STRICT;
 CREATE TABLE IF NOT EXISTS rectify_applying (
   org TEXT NOT NULL,
   item TEXT NOT NULL,
@@ -293,6 +299,12 @@ export class RectifyService {
           .run(org, r.id, commitment, Date.now());
       }
       const systems = correctionSystems(this.orgs, org, rec.category);
+      // Noted before the acknowledgement: a node stopped before its steps ran starts them on `resume`.
+      if (systems !== undefined) {
+        this.db
+          .prepare('INSERT OR IGNORE INTO rectify_running (org, item, started_at) VALUES (?, ?, ?)')
+          .run(org, r.id, Date.now());
+      }
       const result = await this.orgs.submit(org, 'rectify.apply', {
         item: r.id,
         commitment,
@@ -312,12 +324,37 @@ export class RectifyService {
    * delivery: the steps land on the ledger as they finish; a failed one waits for a re-run.
    */
   private startRun(org: string, id: string): void {
-    const run = runCorrection(this.orgs, org, id).then(
-      (report) => this.log({ event: 'rectify-run', org, item: id, code: `${report.complete}/${report.total}` }),
-      (e) => this.log({ event: 'rectify-run', org, item: id, code: errorCode(e) }),
-    );
+    const key = `${org}/${id}`;
+    if (this.runningItems.has(key)) return;
+    this.runningItems.add(key);
+    const run = runCorrection(this.orgs, org, id)
+      .then(
+        (report) => this.log({ event: 'rectify-run', org, item: id, code: `${report.complete}/${report.total}` }),
+        (e) => this.log({ event: 'rectify-run', org, item: id, code: errorCode(e) }),
+      )
+      .finally(() => {
+        // Ended, whatever its outcome: a failed step waits on the ledger for the operator's re-run.
+        this.db.prepare('DELETE FROM rectify_running WHERE org = ? AND item = ?').run(org, id);
+        this.runningItems.delete(key);
+      });
     this.runs.add(run);
     void run.finally(() => this.runs.delete(run));
+  }
+
+  /** Items whose run in the org's systems is under way in this process. */
+  private readonly runningItems = new Set<string>();
+
+  /** Starts the runs a stopped node left unstarted (applied, noted in `rectify_running`); drops closed ones. */
+  private resumeRuns(org: string): void {
+    const rows = this.db.prepare('SELECT item FROM rectify_running WHERE org = ?').all(org) as { item: string }[];
+    for (const { item } of rows) {
+      if (this.runningItems.has(`${org}/${item}`)) continue;
+      const r = this.item(org, item);
+      // Pending: its acknowledgement is being (or will be) resumed above, which starts the run.
+      if (r?.status === 'pending') continue;
+      if (r?.status === 'applied' && r.systems !== undefined) this.startRun(org, item);
+      else this.db.prepare('DELETE FROM rectify_running WHERE org = ? AND item = ?').run(org, item);
+    }
   }
 
   /** Runs started by `startRun` and not yet ended (a test or a shutdown waits for them with `settled`). */
@@ -364,7 +401,8 @@ export class RectifyService {
   /**
    * Resumes every item received or written but not yet acknowledged on the ledger (a crash, a
    * commit that timed out): the journalled commitment is submitted again, an envelope not yet
-   * written is opened and applied. Returns how many items the ledger now holds as applied.
+   * written is opened and applied; an applied correction whose run in the org's systems a stopped
+   * node never started is started. Returns how many items the ledger now holds as applied.
    */
   async resume(org: string): Promise<number> {
     const rows = this.db
@@ -392,6 +430,7 @@ export class RectifyService {
         this.log({ event: 'rectify-resume', org, item, code: (e as { code?: string }).code ?? 'INTERNAL' });
       }
     }
+    this.resumeRuns(org);
     return n;
   }
 }
