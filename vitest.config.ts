@@ -39,6 +39,8 @@ const INTEGRATION = [
   'packages/node/test/postgres-server.test.ts',
   // `custos demo` with the bank's systems in PostgreSQL, an erasure across them, a restart
   'packages/node/test/demo-postgres.test.ts',
+  // a customer's correction carried into the org's PostgreSQL systems and vault, a failed step re-run
+  'packages/node/test/rectify-systems.test.ts',
   // the retention schedule of the org's systems against PostgreSQL rows past and within retention
   'packages/node/test/retention-systems.test.ts',
   // the HTTP connector against a receiver on 127.0.0.1, with a timed-out call retried (1.5 s)

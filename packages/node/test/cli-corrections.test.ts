@@ -3,10 +3,12 @@
  * start --port 0`, the orgs publish their HPKE keys (`custos org hpke rotate`), a customer's wallet
  * with a record at two orgs; `custos correct` sends one new value to both, each applies it into its
  * vault (`org access --show-value`); `custos flag` opens a flag with its deadline; the org lists it
- * (`custos org corrections`) and explains it with a reason code. Needs `npm run build`.
+ * (`custos org corrections`) and explains it with a reason code. The bank's data map names its vault
+ * as a system: its node records the correction there (`custos org correction steps`). Needs `npm run build`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitUntil } from '@custos/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliHarness, type Run } from './fixtures/cli.js';
 
@@ -22,9 +24,15 @@ async function json(args: string[], code = 0) {
 beforeAll(async () => {
   cli = new CliHarness('custos-cli-corrections-', { CUSTOS_WALLET_PASSPHRASE: 'correct horse wallet' });
   expect((await custos(['init', '--chain-id', 'cli-corr'])).code).toBe(0);
+  writeFileSync(
+    join(cli.home, 'datamap.json'),
+    JSON.stringify({ custosDataMap: 1, org: 'bank', version: 1, systems: [{ id: 'vault', kind: 'vault' }] }),
+  );
+  writeFileSync(join(cli.home, 'connectors.json'), JSON.stringify({ orgs: { bank: { datamap: 'datamap.json' } } }));
   const { match } = await cli.serve(['node', 'start', '--port', '0'], /^Custos node cli-corr listening on (\S+)$/m);
   cli.env.CUSTOS_NODE = match[1]!;
   await cli.setProfiles(['bank', 'insurer', 'retailer']);
+  expect((await json(['org', 'datamap', 'publish', join(cli.home, 'datamap.json'), '--org', 'bank'])).code).toBe('OK');
   writeFileSync(join(cli.tmp.dir, 'old.json'), JSON.stringify({ street: '1 Old Lane' }));
   writeFileSync(join(cli.tmp.dir, 'new.json'), JSON.stringify({ street: '2 New Road' }));
 });
@@ -103,6 +111,23 @@ describe('corrections from the CLI', { timeout: 180_000 }, () => {
     }
     const human = await custos(['org', 'corrections', '--org', 'bank']);
     expect(human.stdout).toMatch(/update {2}record [0-9a-f]{64} {2}applied/);
+    // The bank's node carried it into the systems of its data map holding addresses: its vault.
+    const item = r.outcomes[0].item as string;
+    await waitUntil(
+      async () => (await json(['org', 'correction', 'steps', item, '--org', 'bank'])).complete === 1,
+      30_000,
+      'the vault step recorded',
+    );
+    const steps = await custos(['org', 'correction', 'steps', item, '--org', 'bank']);
+    expect(steps.stdout).toContain(`Correction ${item} (applied): corrected in 1 of 1 system(s).`);
+    expect(steps.stdout).toMatch(/vault +corrected \d{4}-\d{2}-\d{2}: 1 row\(s\), digest [0-9a-f]{64}/);
+    const again = await custos(['org', 'correction', 'run', item, '--org', 'bank']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('vault: done before, 1 row(s)');
+    // The insurer has no data map: nothing to run, and it says so.
+    const none = await custos(['org', 'correction', 'run', r.outcomes[1].item, '--org', 'insurer']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('applied without systems to run in');
   });
 
   it('flags a record; the org sees the deadline and explains with a code', async () => {

@@ -80,7 +80,13 @@ export type {
   PasskeySession,
   PasskeySignedIn,
 } from './actions/passkeys.js';
-export type { OrgHpkeKeys, RectificationsPage, RelayedCorrection } from './actions/rectify.js';
+export type {
+  CorrectionRun,
+  CorrectionSteps,
+  OrgHpkeKeys,
+  RectificationsPage,
+  RelayedCorrection,
+} from './actions/rectify.js';
 export type { ExecuteBody, RectificationInput } from './actions/request-steps.js';
 export type { OrgRisk, RiskQuery } from './actions/requests.js';
 export type { EmittedGpp, GpcEvidence, GppRecordResult } from './actions/signals.js';

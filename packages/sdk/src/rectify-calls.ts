@@ -7,6 +7,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExplainReason, ExtendReason } from '@custos/protocol/ledger';
 import {
   correctFlagged,
+  correctionSteps,
   deliverCorrection,
   explainRectification,
   extendRectification,
@@ -14,6 +15,7 @@ import {
   rectifications,
   relayedCorrection,
   rotateHpkeKey,
+  runCorrection,
 } from './actions/rectify.js';
 import type { PageQuery } from './api-types.js';
 import { SignalCalls } from './signal-calls.js';
@@ -48,6 +50,16 @@ export abstract class RectifyCalls extends SignalCalls {
   /** The org extends the item's deadline once, for a reason code (`rectify.extend`, Art. 12(3)). */
   extendRectification(org: string, id: string, reason: ExtendReason, opts?: CallOptions) {
     return extendRectification(this.transport(), org, id, reason, opts);
+  }
+
+  /** An applied correction in each of the org's systems: "corrected in N of M systems", with the deadline. */
+  correctionSteps(org: string, id: string, opts?: CallOptions) {
+    return correctionSteps(this.transport(), org, id, opts);
+  }
+
+  /** Runs the steps of an applied correction not yet done in the org's systems (failed, or cut by a crash). */
+  runCorrection(org: string, id: string, body: { attempts?: number } = {}, opts?: CallOptions) {
+    return runCorrection(this.transport(), org, id, body, opts);
   }
 
   /** A correction this peer relays for `org`, fetched by the org's own node (a member key of the org). */

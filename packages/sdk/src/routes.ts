@@ -94,6 +94,8 @@ export const SDK_ROUTES = {
   'POST /v1/orgs/{org}/rectifications/{id}/explain': 'explainRectification',
   'POST /v1/orgs/{org}/rectifications/{id}/extend': 'extendRectification',
   'POST /v1/orgs/{org}/rectifications/{id}/correct': 'correctFlagged',
+  'GET /v1/orgs/{org}/rectifications/{id}/steps': 'correctionSteps',
+  'POST /v1/orgs/{org}/rectifications/{id}/run': 'runCorrection',
   'POST /v1/orgs/{org}/gpp': 'recordGpp',
   'POST /v1/orgs/{org}/age': 'recordAge',
   'GET /v1/orgs/{org}/gpp/{subject}': 'emittedGpp',

@@ -7,7 +7,14 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import type { DataRecord, LogEntry, SignedTx } from '@custos/protocol/ledger';
 import { describe, expect, it } from 'vitest';
 import type { TrustAnchor } from '../src/history.js';
-import { companyView, copiesView, eventSentence, outcomeText, recordSentence } from '../src/views/index.js';
+import {
+  companyView,
+  copiesView,
+  correctionEvidence,
+  eventSentence,
+  outcomeText,
+  recordSentence,
+} from '../src/views/index.js';
 
 const DID = 'did:key:z6MkCustomer';
 const BANK_KEY = 'did:key:z6MkBank';
@@ -191,5 +198,52 @@ describe('copies of an erasure in words (GDPR Art. 19)', () => {
       subject: 'you',
     });
     expect(s).toBe('Shop restricted its copy of your email address, as the company it came from did');
+  });
+});
+
+describe('a correction carried into the company systems', () => {
+  const ITEM = 'c'.repeat(64);
+  const step = (n: number, args: { [k: string]: JsonValue }) => {
+    const { tx, entry } = event(n, BANK_KEY, 'rectify.step', { item: ITEM, ...args });
+    return { type: 'rectify.step', code: 'OK', tx, at: entry.time, txId: entry.txId, height: n, index: 0 };
+  };
+  const item = { id: ITEM, status: 'applied' as const, systems: ['crm', 'vault'] };
+  const failed = step(1, { system: 'crm', outcome: 'failed', error: 'CONNECTOR_FAILED', attempts: 3 });
+  const vault = step(2, { system: 'vault', outcome: 'done', rows: 1, digest: 'd'.repeat(64) });
+  const crm = step(3, { system: 'crm', outcome: 'done', rows: 2, digest: 'e'.repeat(64) });
+
+  it('counts the systems done of those the company named, the latest step of each winning', () => {
+    expect(correctionEvidence(item, [vault, failed])?.summary).toBe(
+      'Corrected in 1 of 2 systems so far; it failed in crm and will be run again',
+    );
+    const done = correctionEvidence(item, [crm, vault, failed]);
+    expect(done?.summary).toBe('Corrected in 2 of 2 systems');
+    // In the order the company named its systems, whatever the order of the events.
+    expect(done?.steps.map((s) => [s.system, s.outcome, s.rows])).toEqual([
+      ['crm', 'done', 2],
+      ['vault', 'done', 1],
+    ]);
+    // A step for a system the correction did not name, or of another item, counts for nothing.
+    const other = step(4, { system: 'billing', outcome: 'done', rows: 5, digest: 'f'.repeat(64) });
+    expect(correctionEvidence(item, [vault, other])?.summary).toBe('Corrected in 1 of 2 systems so far');
+    // Pending, or applied without systems: nothing to count.
+    expect(correctionEvidence({ ...item, status: 'pending' }, [vault])).toBeUndefined();
+    expect(correctionEvidence({ id: ITEM, status: 'applied' }, [vault])).toBeUndefined();
+  });
+
+  it('tells each step in a sentence', () => {
+    const ctx = {
+      name: (id: string) => (id === 'bank' ? 'Bank' : id),
+      actor: 'bank',
+      category: () => undefined,
+      requestKind: () => undefined,
+      subject: 'you' as const,
+    };
+    expect(eventSentence(crm.tx, ctx)).toBe(
+      'Bank corrected 2 rows of your data in its system crm, as your correction asked',
+    );
+    expect(eventSentence(failed.tx, ctx)).toBe(
+      'Bank could not yet correct your data in its system crm (CONNECTOR_FAILED); it will try again',
+    );
   });
 });

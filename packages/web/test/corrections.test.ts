@@ -2,7 +2,8 @@
  * The customer as the source of their data (issue 17, ADR 0018) in a real browser against a real
  * node with three orgs: the customer changes their address once in the portal and sends it to the
  * two companies they choose (sealed with HPKE in the browser, each under its own pseudonym); each
- * company's node applies it into its vault and the portal shows who applied it; the third company
+ * company's node applies it into its vault and the portal shows who applied it, and in how many of
+ * its systems (the bank's data map names its vault: "Corrected in 1 of 1 system"); the third company
  * keeps the old value. The customer flags a record as wrong and sees the deadline; the company
  * explains with a reason code and the portal says so. Screens checked with axe-core and saved at
  * desktop and phone size.
@@ -11,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { CustosClient, signedBy } from '@custos/sdk';
+import { parseDataMap, publishArgs, VaultConnector } from '@custos/test-utils/postgres';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, needsChromium, SHOTS, startWebNode } from './browser.js';
@@ -61,6 +63,12 @@ describe.skipIf(!needsChromium(import.meta.url))('corrections in the portal', { 
       orgClients[org] = new CustosClient({ baseUrl: web.url, sign: signedBy(web.fx.orgs[org]!) });
       expect((await orgClients[org]!.rotateHpkeKey(org)).code).toBe('OK');
     }
+    // The bank's data map: its vault is the one system holding addresses.
+    const map = parseDataMap(
+      JSON.stringify({ custosDataMap: 1, org: 'bank', version: 1, systems: [{ id: 'vault', kind: 'vault' }] }),
+    );
+    web.orgs.setConnectors('bank', [new VaultConnector('vault', web.orgs, 'bank')]);
+    expect((await web.orgs.submit('bank', 'datamap.publish', publishArgs(map))).code).toBe('OK');
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   }, 60_000);
@@ -123,6 +131,14 @@ describe.skipIf(!needsChromium(import.meta.url))('corrections in the portal', { 
     expect(await storedValue('bank', records.bank!)).toEqual({ value: NEW_ADDRESS });
     expect(await storedValue('insurer', records.insurer!)).toEqual({ value: NEW_ADDRESS });
     expect(await storedValue('retailer', records.retailer!)).toEqual({ value: '1 Old Lane, York' });
+    // The bank carried it into the one system of its data map holding addresses; the portal proves it.
+    await go(page, '/portal');
+    await go(page, '/portal/corrections');
+    const systems = page.getByTestId('correction-systems');
+    await systems.getByText('Corrected in 1 of 1 system').waitFor({ timeout: 30_000 });
+    await systems.getByText(/^vault: corrected 1 row, /).waitFor();
+    // The insurer names no systems: its line says only that it applied the change.
+    expect(await systems.count()).toBe(1);
     // The retailer's queue holds nothing of it.
     expect((await orgClients.retailer!.rectifications('retailer')).items).toEqual([]);
     await shot(page, 'portal-corrections-desktop');

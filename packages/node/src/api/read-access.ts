@@ -98,6 +98,7 @@ const ORG_STATE_NAMESPACES = [
   'retention',
   'incident',
   'rectify',
+  'rectstep',
   'agentrev',
 ];
 /** State namespaces owned by one subject: `<ns>/<did>...` (its items, and the count of its history). */

@@ -8,6 +8,8 @@
 import type { JsonValue } from '@custos/protocol/jcs';
 import { EXPLAIN_REASONS, EXTEND_REASONS, isRectificationOverdue } from '@custos/protocol/ledger';
 import { Type } from '@sinclair/typebox';
+import { runCorrection } from '../connectors/correction-run.js';
+import { correctionStepsView } from '../connectors/correction-steps-view.js';
 import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { limitOf, pageQuery } from './org-pages.js';
 import {
@@ -140,6 +142,46 @@ export const orgRectifyRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs
     async (request) => {
       const { org, id } = request.params;
       return service.correct(org, id, request.body.value);
+    },
+  );
+
+  app.get(
+    '/rectifications/:id/steps',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          "A correction's steps in the org's systems",
+          "For each system `rectify.apply` named (the systems of the data map in force that hold the record's category), the recorded step (`rectify.step`: outcome `done` or `failed`, rows, salted digest of the rows as they were, error code, failures, time, txId) or `pending`, with a failed step's message as this node kept it (systems, tables, SQLSTATEs: never a value); how many are complete (`complete` of `systems`); and the item's legal deadline with `overdue` (pending past it), `late` (applied, not yet done everywhere, past it) and `paused` (a failed step waits for a re-run). `now` is the latest block time.",
+        ),
+        params: ORG_ID_PARAMS,
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      return correctionStepsView(orgs, org, id, node.latest().time);
+    },
+  );
+
+  app.post(
+    '/rectifications/:id/run',
+    {
+      ...member,
+      schema: {
+        ...orgDoc(
+          'Run a correction in the org systems again',
+          "Runs the steps of an applied correction not yet done (failed, or never recorded after a crash) in the org's systems, through this node's connectors: the value from the vault into each mapped field of the record's category, each step retried with backoff (`attempts`, default 3) and recorded with `rectify.step`. A step already done is skipped. An item not applied, or applied without systems, is `BAD_REQUEST`.",
+        ),
+        params: ORG_ID_PARAMS,
+        body: closed({ attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })) }),
+      },
+      config: ORG_CONFIG,
+    },
+    async (request) => {
+      const { org, id } = request.params;
+      const { attempts } = request.body;
+      return runCorrection(orgs, org, id, attempts === undefined ? {} : { attempts });
     },
   );
 };

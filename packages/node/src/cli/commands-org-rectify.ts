@@ -1,13 +1,15 @@
 /**
  * `custos org hpke show | rotate` and `custos org corrections`, `custos org correction explain |
- * extend | correct` (issue 17, ADR 0018): the org's HPKE key on the ledger, and the customers' corrections
- * and flags sent to it, with their deadlines, to correct or explain with a reason code.
+ * extend | correct | steps | run` (issue 17, ADR 0018): the org's HPKE key on the ledger, and the
+ * customers' corrections and flags sent to it, with their deadlines, to correct or explain with a
+ * reason code; an applied correction in each of the org's systems, and its failed steps run again.
  */
 import { EXPLAIN_REASONS, EXTEND_REASONS, type ExplainReason, type ExtendReason } from '@custos/protocol/ledger';
+import type { RequestStepState } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { MEMBER_ID } from '../modules/member.js';
-import { parseRecordId } from './args.js';
+import { parsePositiveInt, parseRecordId } from './args.js';
 import { type OrgFlags, orgClient, orgCommand, readValueFile } from './commands-org.js';
 import { day, output, TX_FAILED_EXIT, table } from './output.js';
 
@@ -24,6 +26,15 @@ function done(flags: OrgFlags, r: { code: string; height: number; txId: string }
     r.code === 'OK' ? `${what}: OK (block ${r.height}, tx ${r.txId}).` : `${what}: refused, ${r.code} (tx ${r.txId}).`,
   );
   if (r.code !== 'OK') process.exitCode = TX_FAILED_EXIT;
+}
+
+/** One system's step of a correction in a few words. */
+function stepLine(x: RequestStepState): string {
+  if (x.outcome === 'pending') return 'pending: run it with `custos org correction run`';
+  if (x.outcome === 'failed') {
+    return `FAILED (${x.failures ?? 1} run(s), ${x.attempts ?? 0} attempt(s)): ${x.message ?? x.error ?? ''}; fix the system and run it again`;
+  }
+  return `corrected ${day(x.time ?? 0)}: ${x.rows ?? 0} row(s), digest ${x.digest ?? ''}, tx ${x.txId ?? ''}`;
 }
 
 export function registerOrgRectifyCommands(org: Command): void {
@@ -92,5 +103,38 @@ export function registerOrgRectifyCommands(org: Command): void {
       const value = readValueFile(flags.valueFile);
       const r = await orgClient(flags).run((sdk) => sdk.correctFlagged(orgOf(flags), parseRecordId(id), value));
       done(flags, r, `Corrected the record of ${id}`);
+    });
+  orgCommand(correction, 'steps', "an applied correction in each of the org's systems that hold its category")
+    .argument('<id>', 'the correction')
+    .action(async (id: string, flags: OrgFlags) => {
+      const s = await orgClient(flags).run((sdk) => sdk.correctionSteps(orgOf(flags), parseRecordId(id)));
+      const extended = s.originalDeadline === null ? '' : ` (extended from ${day(s.originalDeadline)})`;
+      output(flags.json === true).result(s, [
+        s.systems === 0
+          ? `Correction ${id} (${s.status}): not run in any system of the org.`
+          : `Correction ${id} (${s.status}): corrected in ${s.complete} of ${s.systems} system(s)${s.paused ? '; PAUSED on a failed step' : ''}.`,
+        `Legal deadline ${day(s.deadline)}${extended} (${s.jurisdiction})${s.overdue || s.late ? ': PAST' : ''}.`,
+        ...table(s.steps.map((x): [string, string] => [x.system, stepLine(x)])),
+      ]);
+    });
+  orgCommand(correction, 'run', "run an applied correction's failed or missing steps in the org's systems again")
+    .argument('<id>', 'the correction')
+    .option('--attempts <n>', 'attempts per step before it is recorded as failed (1-10, default 3)')
+    .action(async (id: string, flags: OrgFlags & { attempts?: string }) => {
+      const attempts = flags.attempts === undefined ? undefined : parsePositiveInt(flags.attempts, '--attempts');
+      if (attempts !== undefined && attempts > 10)
+        throw new NodeError('BAD_REQUEST', 'expected --attempts from 1 to 10');
+      const r = await orgClient(flags).run((sdk) =>
+        sdk.runCorrection(orgOf(flags), parseRecordId(id), attempts === undefined ? {} : { attempts }),
+      );
+      output(flags.json === true).result(r, [
+        `Correction ${id}: corrected in ${r.complete} of ${r.total} system(s).`,
+        ...r.steps.map((x) =>
+          x.outcome === 'failed'
+            ? `  ${x.system}: FAILED after ${x.attempts} attempt(s): ${x.error ?? ''}`
+            : `  ${x.system}: ${x.outcome === 'skipped' ? 'done before' : 'done'}, ${x.rows} row(s), digest ${x.digest ?? '-'}`,
+        ),
+      ]);
+      if (r.complete < r.total) process.exitCode = TX_FAILED_EXIT;
     });
 }

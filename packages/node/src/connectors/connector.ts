@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { NodeError } from '../errors.js';
-import type { SystemKind } from './datamap.js';
+import type { DataMapTable, SystemKind } from './datamap.js';
 
 /** Who the rows are about: the pairwise pseudonym, and identity values the vault holds for the subject. */
 export interface SubjectRef {
@@ -66,6 +66,8 @@ export type Settlement = 'committed' | 'aborted' | 'in-progress' | 'unknown';
 export interface Connector {
   readonly system: string;
   readonly kind: SystemKind;
+  /** The data map's tables of this system (absent for the vault, which holds the registered records). */
+  readonly tables?: readonly DataMapTable[];
   /** How many rows hold data on the subject, by table. Reads only. */
   find(subject: SubjectRef, opts?: CallOptions): Promise<ConnectorResult>;
   /** The subject's rows, mapped columns only. Reads only. */

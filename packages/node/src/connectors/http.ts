@@ -47,12 +47,14 @@ function fail(system: string, message: string, cause?: unknown): NodeError {
 export class HttpConnector implements Connector {
   readonly kind = 'http' as const;
   readonly system: string;
+  readonly tables: readonly DataMapTable[];
   private readonly base: URL;
   private readonly columns = new Map<string, Set<string>>();
   private readonly fields = new Map<string, Set<string>>();
 
   constructor(private readonly opts: HttpConnectorOptions) {
     this.system = opts.system;
+    this.tables = opts.tables;
     try {
       this.base = new URL(opts.endpoint.endsWith('/') ? opts.endpoint : `${opts.endpoint}/`);
     } catch {

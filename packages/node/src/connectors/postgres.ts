@@ -108,12 +108,14 @@ interface Plan {
 export class PostgresConnector implements Connector {
   readonly kind = 'postgres' as const;
   readonly system: string;
+  readonly tables: readonly DataMapTable[];
   private readonly pool: pg.Pool;
   private readonly plans: Plan[];
   private readonly maxRows: number;
 
   constructor(opts: PostgresConnectorOptions) {
     this.system = opts.system;
+    this.tables = opts.tables;
     this.maxRows = opts.maxSubjectRows ?? MAX_SUBJECT_ROWS;
     this.pool = new pg.Pool({
       connectionString: opts.url,

@@ -166,6 +166,11 @@ function forgetNow(
   for (const r of requests) {
     for (const k of keysUnder(ctx, `reqstep/${r.org}/${r.id}/`)) ctx.del(k);
   }
+  // A correction's steps in the org's systems (`rectstep/<org>/<item>/...`, rectify-steps.ts).
+  for (const key of keys) {
+    if (key.startsWith('rectify/'))
+      for (const k of keysUnder(ctx, `rectstep/${key.slice('rectify/'.length)}/`)) ctx.del(k);
+  }
   for (const key of keys) if (ctx.get(key) !== undefined) ctx.del(key);
   for (let i = 0; i < keys.length; i++) ctx.del(`subjitem/${subject}/${i}`);
   ctx.del(`subjitems/${subject}`);

@@ -13,6 +13,8 @@
  *   new commitment (as `data.update` does) and the item is closed as applied.
  * - `rectify.explain {item, reason}`: the record stays as it is, for a reason code.
  * - `rectify.extend {item, reason}`: the deadline is extended once, as a request's (Art. 12(3)).
+ * - `rectify.step {item, system, ...}`: an applied correction carried into one of the `systems`
+ *   `rectify.apply` named (rectify-steps.ts).
  *
  * State: `rectify/<org>/<id>` -> Rectification (org-owned: another org never reads it), listed
  * under the subject (`subjitem/...`) so the customer's report is provably complete.
@@ -29,6 +31,7 @@ import { addSubjectItem, hash32, JURISDICTIONS, orgArg, signerOrg, signerSubject
 import { fulfilObligations, notifyCopies } from './copies.js';
 import { recordKey } from './data.js';
 import { hpkeKeyOf } from './hpke.js';
+import { correctionSystems, recordRectifyStep } from './rectify-steps.js';
 import { deadlineOf, extendedDeadlineOf } from './request.js';
 
 export type { Rectification };
@@ -58,13 +61,19 @@ function open(ctx: ExecContext, r: Rectification): void {
   addSubjectItem(ctx, r.subject, rectificationKey(r.org, r.id));
 }
 
-/** The signing org's pending item named by args.item. */
-function pendingItem(ctx: ExecContext, args: Args): Rectification {
+/** The signing org's item named by args.item. */
+function orgItem(ctx: ExecContext, args: Args): Rectification {
   const org = signerOrg(ctx);
   const id = arg.str(args, 'item', 64, ID);
   const r = ctx.get(rectificationKey(org, id)) as unknown as Rectification | undefined;
   if (r === undefined) throw new ExecFailure('NOT_FOUND', `no correction or flag ${id} sent to ${org}`);
   ctx.index(r.subject);
+  return r;
+}
+
+/** The signing org's pending item named by args.item. */
+function pendingItem(ctx: ExecContext, args: Args): Rectification {
+  const r = orgItem(ctx, args);
   if (r.status !== 'pending') throw new ExecFailure('CONFLICT', `that item is already ${r.status}`);
   return r;
 }
@@ -119,9 +128,10 @@ export const rectifyModule: Module = {
       return 'OK';
     },
     apply(ctx: ExecContext, args: Args) {
-      arg.only(args, ['item', 'commitment']);
+      arg.only(args, ['item', 'commitment', 'systems']);
       const r = pendingItem(ctx, args);
       const commitment = hash32(args, 'commitment');
+      const systems = correctionSystems(ctx, args, r.org);
       const rec = ctx.get(recordKey(r.org, r.record)) as unknown as DataRecord | undefined;
       if (rec === undefined || rec.erasedAt !== null) {
         throw new ExecFailure('ERASED', 'the record was erased: explain instead (or nothing is left to correct)');
@@ -137,7 +147,13 @@ export const rectifyModule: Module = {
         closedAt: ctx.time,
         commitment,
         closedBy: ctx.txId,
+        ...(systems === undefined ? {} : { systems }),
       });
+      return 'OK';
+    },
+    /** One system's update of an applied correction (rectify-steps.ts). */
+    step(ctx: ExecContext, args: Args) {
+      recordRectifyStep(ctx, args, orgItem(ctx, args));
       return 'OK';
     },
     /** The org extends the deadline once, before it passes, for a reason code (GDPR Art. 12(3)). */

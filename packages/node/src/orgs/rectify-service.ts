@@ -13,6 +13,9 @@
  * - Relay: a peer that does not hold the org's keys (a consortium, where the customer talks to
  *   another member's peer) checks the envelope the same way and keeps it; the org's node fetches it
  *   with a request signed by its member key (`RectifyRelay`, `rectify-relay.ts`).
+ * - Systems: once applied, the correction is carried into every system of the org's data map that
+ *   holds the record's category (`correctionSystems`, recorded by `rectify.apply`), in the
+ *   background: `runCorrection` (connectors/correction-run.ts) records a `rectify.step` per system.
  * - Crash window: the commitment written into the vault is journalled (`rectify_applying`) before
  *   `rectify.apply` is submitted, so a commit that timed out or a crash is resumed by submitting
  *   the same commitment again, never by writing the vault a second time.
@@ -33,7 +36,8 @@ import {
 import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
 import type Database from 'better-sqlite3';
-import { NodeError } from '../errors.js';
+import { correctionSystems, runCorrection } from '../connectors/correction-run.js';
+import { errorCode, NodeError } from '../errors.js';
 import type { DataRecord } from '../modules/data.js';
 import { recordKey } from '../modules/data.js';
 import { hpkeKeyKey } from '../modules/hpke.js';
@@ -55,6 +59,12 @@ CREATE TABLE IF NOT EXISTS rectify_inbox (
   item TEXT NOT NULL,
   envelope TEXT NOT NULL,
   received_at INTEGER NOT NULL,
+  PRIMARY KEY (org, item)
+) STRICT;
+CREATE TABLE IF NOT EXISTS rectify_running (
+  org TEXT NOT NULL,
+  item TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
   PRIMARY KEY (org, item)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS rectify_applying (
@@ -288,13 +298,71 @@ export class RectifyService {
           .prepare('INSERT OR REPLACE INTO rectify_applying (org, item, commitment, written_at) VALUES (?, ?, ?, ?)')
           .run(org, r.id, commitment, Date.now());
       }
-      const result = await this.orgs.submit(org, 'rectify.apply', { item: r.id, commitment });
+      const systems = correctionSystems(this.orgs, org, rec.category);
+      // Noted before the acknowledgement: a node stopped before its steps ran starts them on `resume`.
+      if (systems !== undefined) {
+        this.db
+          .prepare('INSERT OR IGNORE INTO rectify_running (org, item, started_at) VALUES (?, ?, ?)')
+          .run(org, r.id, Date.now());
+      }
+      const result = await this.orgs.submit(org, 'rectify.apply', {
+        item: r.id,
+        commitment,
+        ...(systems === undefined ? {} : { systems }),
+      });
       this.settle(org, r.id);
       this.log({ event: 'rectify-apply', org, item: r.id, code: result.code });
+      if (result.code === 'OK' && systems !== undefined) this.startRun(org, r.id);
       return result;
     } finally {
       this.inFlight.delete(key);
     }
+  }
+
+  /**
+   * Carries an applied correction into the org's systems without holding up the answer to its
+   * delivery: the steps land on the ledger as they finish; a failed one waits for a re-run.
+   */
+  private startRun(org: string, id: string): void {
+    const key = `${org}/${id}`;
+    if (this.runningItems.has(key)) return;
+    this.runningItems.add(key);
+    const run = runCorrection(this.orgs, org, id)
+      .then(
+        (report) => this.log({ event: 'rectify-run', org, item: id, code: `${report.complete}/${report.total}` }),
+        (e) => this.log({ event: 'rectify-run', org, item: id, code: errorCode(e) }),
+      )
+      .finally(() => {
+        // Ended, whatever its outcome: a failed step waits on the ledger for the operator's re-run.
+        this.db.prepare('DELETE FROM rectify_running WHERE org = ? AND item = ?').run(org, id);
+        this.runningItems.delete(key);
+      });
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run));
+  }
+
+  /** Items whose run in the org's systems is under way in this process. */
+  private readonly runningItems = new Set<string>();
+
+  /** Starts the runs a stopped node left unstarted (applied, noted in `rectify_running`); drops closed ones. */
+  private resumeRuns(org: string): void {
+    const rows = this.db.prepare('SELECT item FROM rectify_running WHERE org = ?').all(org) as { item: string }[];
+    for (const { item } of rows) {
+      if (this.runningItems.has(`${org}/${item}`)) continue;
+      const r = this.item(org, item);
+      // Pending: its acknowledgement is being (or will be) resumed above, which starts the run.
+      if (r?.status === 'pending') continue;
+      if (r?.status === 'applied' && r.systems !== undefined) this.startRun(org, item);
+      else this.db.prepare('DELETE FROM rectify_running WHERE org = ? AND item = ?').run(org, item);
+    }
+  }
+
+  /** Runs started by `startRun` and not yet ended (a test or a shutdown waits for them with `settled`). */
+  private readonly runs = new Set<Promise<void>>();
+
+  /** Resolves once every run in the org's systems started so far has ended. */
+  async runsSettled(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs]);
   }
 
   /** Forgets the journal and the envelope of an item the ledger closed. */
@@ -333,7 +401,8 @@ export class RectifyService {
   /**
    * Resumes every item received or written but not yet acknowledged on the ledger (a crash, a
    * commit that timed out): the journalled commitment is submitted again, an envelope not yet
-   * written is opened and applied. Returns how many items the ledger now holds as applied.
+   * written is opened and applied; an applied correction whose run in the org's systems a stopped
+   * node never started is started. Returns how many items the ledger now holds as applied.
    */
   async resume(org: string): Promise<number> {
     const rows = this.db
@@ -361,6 +430,7 @@ export class RectifyService {
         this.log({ event: 'rectify-resume', org, item, code: (e as { code?: string }).code ?? 'INTERNAL' });
       }
     }
+    this.resumeRuns(org);
     return n;
   }
 }

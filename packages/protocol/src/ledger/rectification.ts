@@ -46,6 +46,11 @@ export interface Rectification {
   closedAt?: number;
   /** applied: the record's new commitment. */
   commitment?: string;
+  /**
+   * applied: the org's systems (of its data map in force) that hold the record's category, where the
+   * node runs the correction (`rectify.step`, one per system); absent when the org runs none.
+   */
+  systems?: string[];
   /** explained: the org's reason code. */
   answer?: ExplainReason;
   closedBy?: string;

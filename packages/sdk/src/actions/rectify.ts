@@ -6,7 +6,7 @@
 import type { RectifyEnvelope } from '@custos/protocol/hpke';
 import type { JsonValue } from '@custos/protocol/jcs';
 import type { ExplainReason, ExtendReason, HpkeKeyEntry, Rectification } from '@custos/protocol/ledger';
-import type { CommitResult, PageQuery } from '../api-types.js';
+import type { CommitResult, PageQuery, RequestStepState } from '../api-types.js';
 import type { CallOptions, Transport } from '../transport/http.js';
 import { checkTxId, pageQuery, seg } from '../transport/url.js';
 
@@ -19,6 +19,46 @@ export interface RectificationsPage {
   height: number;
   items: (Rectification & { overdue: boolean })[];
   next: string | null;
+}
+
+/**
+ * `GET /v1/orgs/:org/rectifications/:id/steps`: the correction "corrected in `complete` of `systems`
+ * systems" of the org, each system's `rectify.step` or `pending`, with the item's legal deadline:
+ * `overdue` (pending past it), `late` (applied, not yet done everywhere, past it), `paused` (a failed
+ * step waits for a re-run), as of `now` (the latest block time).
+ */
+export interface CorrectionSteps {
+  item: string;
+  record: string;
+  kind: Rectification['kind'];
+  status: Rectification['status'];
+  jurisdiction: string;
+  now: number;
+  openedAt: number;
+  deadline: number;
+  originalDeadline: number | null;
+  overdue: boolean;
+  late: boolean;
+  paused: boolean;
+  complete: number;
+  systems: number;
+  steps: RequestStepState[];
+}
+
+/** `POST /v1/orgs/:org/rectifications/:id/run`: each system's step of this run (`skipped`: done before). */
+export interface CorrectionRun {
+  item: string;
+  complete: number;
+  total: number;
+  steps: {
+    system: string;
+    outcome: 'done' | 'failed' | 'skipped';
+    rows: number;
+    digest: string | null;
+    txId: string | null;
+    attempts: number;
+    error?: string;
+  }[];
 }
 
 const base = (org: string) => `/v1/orgs/${seg(org)}`;
@@ -88,6 +128,22 @@ export function extendRectification(
   opts?: CallOptions,
 ): Promise<CommitResult> {
   return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/extend`, { reason }, opts, true);
+}
+
+/** `GET /v1/orgs/{org}/rectifications/{id}/steps`: the correction in each of the org's systems. */
+export function correctionSteps(t: Transport, org: string, id: string, opts?: CallOptions): Promise<CorrectionSteps> {
+  return t.json('GET', `${base(org)}/rectifications/${checkTxId(id)}/steps`, undefined, opts);
+}
+
+/** `POST /v1/orgs/{org}/rectifications/{id}/run`: the steps not yet done, run again. */
+export function runCorrection(
+  t: Transport,
+  org: string,
+  id: string,
+  body: { attempts?: number } = {},
+  opts?: CallOptions,
+): Promise<CorrectionRun> {
+  return t.json('POST', `${base(org)}/rectifications/${checkTxId(id)}/run`, body, opts);
 }
 
 /** `GET /v1/orgs/{org}/inbox/{id}`: a correction relayed by this peer, for the org's own node (member key). */

@@ -17,6 +17,7 @@ export {
   recordState,
 } from './company.js';
 export { type CopiesView, type CopyState, type CopyView, copiesView } from './copies.js';
+export { type CorrectionEvidence, correctionEvidence } from './correction-evidence.js';
 export {
   type ExportedSystemFile,
   exportDigest,

@@ -169,6 +169,12 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} applied the correction of ${your} data`;
     case 'rectify.explain':
       return `${who} kept ${your} data as it was (${str('reason')})`;
+    case 'rectify.step': {
+      const rows = typeof a.rows === 'number' ? a.rows : 0;
+      return str('outcome') === 'done'
+        ? `${who} corrected ${rows} row${rows === 1 ? '' : 's'} of ${your} data in its system ${str('system')}, as ${your} correction asked`
+        : `${who} could not yet correct ${your} data in its system ${str('system')} (${str('error')}); it will try again`;
+    }
     case 'rectify.extend':
       return `${who} extended the deadline of ${your} correction: ${extendReasonText(str('reason'))}`;
     case 'data.erased': {

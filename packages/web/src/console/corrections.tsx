@@ -2,14 +2,19 @@
  * The customers' corrections and flags sent to the org (issue 17, ADR 0018): each with its legal
  * deadline, overdue flagged; a flagged record corrected here (the value into the vault, `rectify.apply`)
  * or kept with a reason code (`rectify.explain`). A correction the customer sealed is applied by
- * the node as it arrives. Also whether the org has published its HPKE key.
+ * the node as it arrives, then carried into every system of the org's data map that holds it, each
+ * step shown (`correction-steps.tsx`). The deadline of a pending item can be extended once, for a
+ * reason code (`rectify.extend`, GDPR Art. 12(3)). Also whether the org has published its HPKE key.
  */
+import { EXTEND_REASONS, type ExtendReason } from '@custos/protocol/ledger';
 import { EXPLAIN_REASONS, type ExplainReason } from '@custos/sdk';
+import { extendReasonText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { errorText } from '../lib/api.js';
 import { day, daysUntil, plural, short } from '../lib/format.js';
 import { useAsync } from '../lib/use-async.js';
 import { AsyncView, Badge, Empty, Notice } from '../ui/ui.js';
+import { CorrectionStepsCell } from './correction-steps.js';
 import type { OrgData } from './data.js';
 
 const EXPLAIN_TEXT: Record<ExplainReason, string> = {
@@ -36,6 +41,8 @@ export function CorrectionsConsolePage({ d }: { d: OrgData }) {
   const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>();
   const [reasons, setReasons] = useState<Record<string, ExplainReason>>({});
   const [values, setValues] = useState<Record<string, string>>({});
+  const [extendReasons, setExtendReasons] = useState<Record<string, ExtendReason>>({});
+  const [version, setVersion] = useState(0);
   const act = async (key: string, fn: () => Promise<{ code: string }>, done: string) => {
     setBusy(key);
     setMessage(undefined);
@@ -47,8 +54,18 @@ export function CorrectionsConsolePage({ d }: { d: OrgData }) {
       setMessage({ tone: 'danger', text: errorText(e) });
     } finally {
       setBusy(undefined);
+      setVersion((v) => v + 1);
     }
   };
+  const run = (item: string) =>
+    act(
+      `r:${item}`,
+      async () => {
+        const r = await d.api.runCorrection(d.org, item);
+        return { code: r.complete === r.total ? 'OK' : 'A_STEP_FAILED' };
+      },
+      'Run again: corrected in every system.',
+    );
   return (
     <div className="stack-lg">
       <div aria-live="polite" role="status">
@@ -92,6 +109,9 @@ export function CorrectionsConsolePage({ d }: { d: OrgData }) {
                           {day(r.openedAt)}
                         </span>
                         {r.status === 'applied' && <Badge tone="ok">Applied {day(r.closedAt ?? 0)}</Badge>}
+                        {r.status === 'pending' && r.extensionReason !== undefined && (
+                          <Badge tone="neutral">Extended: {extendReasonText(r.extensionReason)}</Badge>
+                        )}
                         {r.status === 'explained' && <Badge tone="warn">Explained: {r.answer}</Badge>}
                         {r.status === 'pending' &&
                           (r.overdue ? (
@@ -158,6 +178,47 @@ export function CorrectionsConsolePage({ d }: { d: OrgData }) {
                             Explain
                           </button>
                         </div>
+                      )}
+                      {r.status === 'pending' && r.originalDeadline === undefined && !r.overdue && (
+                        <div className="row">
+                          <label htmlFor={`${id}-x-${r.id}`}>Need more time? Extend the deadline because</label>
+                          <select
+                            id={`${id}-x-${r.id}`}
+                            value={extendReasons[r.id] ?? 'complexity'}
+                            onChange={(e) =>
+                              setExtendReasons({ ...extendReasons, [r.id]: e.currentTarget.value as ExtendReason })
+                            }
+                          >
+                            {EXTEND_REASONS.map((x) => (
+                              <option key={x} value={x}>
+                                {extendReasonText(x).replace(/^./, (c) => c.toUpperCase())}
+                              </option>
+                            ))}
+                          </select>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            disabled={busy !== undefined}
+                            onClick={() =>
+                              act(
+                                `x:${r.id}`,
+                                () => d.api.extendRectification(d.org, r.id, extendReasons[r.id] ?? 'complexity'),
+                                'Deadline extended once: the customer sees the new date and your reason.',
+                              )
+                            }
+                          >
+                            Extend deadline
+                          </button>
+                        </div>
+                      )}
+                      {r.status === 'applied' && r.systems !== undefined && (
+                        <CorrectionStepsCell
+                          d={d}
+                          item={r.id}
+                          busy={busy !== undefined}
+                          version={version}
+                          onRun={run}
+                        />
                       )}
                     </li>
                   ))}

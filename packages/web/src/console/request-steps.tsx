@@ -41,7 +41,8 @@ const n = (count: number, one: string, many: string) => `${count} ${count === 1 
 
 const DONE_VERB: Record<string, string> = { erase: 'Erased', export: 'Exported', rectify: 'Corrected' };
 
-function stepBadge(x: RequestStepState) {
+/** One system's step as a badge: done with its rows and day, failed with its code and runs, kept, or pending. */
+export function stepBadge(x: RequestStepState) {
   if (x.outcome === 'done') {
     return (
       <Badge tone="ok">

@@ -2,8 +2,9 @@
  * The customer as the source of their data (issue 17, ADR 0018): change a fact once and send it,
  * sealed with HPKE in this browser, to each company that holds it and that the customer chooses, each
  * under the private ID for that company; see who has applied it and who has not, with the legal
- * deadline; and flag a record as wrong with a reason. Everything shown comes from the verified
- * reports (`rectify/<org>/...` facts).
+ * deadline, and in how many of the company's systems holding it the change was made ("Corrected in 2
+ * of 3 systems", each system's `rectify.step`); and flag a record as wrong with a reason. Everything
+ * shown comes from the verified reports (`rectify/<org>/...` facts and the proven events).
  */
 import { labelOf } from '@custos/protocol/consent';
 import type { JsonValue } from '@custos/protocol/jcs';
@@ -18,9 +19,10 @@ import {
   sendCorrections,
   type Wallet,
 } from '@custos/sdk';
+import { type CorrectionEvidence, correctionEvidence, stepText } from '@custos/sdk/views';
 import { useId, useState } from 'react';
 import { client } from '../lib/api.js';
-import { day, daysUntil, list, plural } from '../lib/format.js';
+import { dateTime, day, daysUntil, list, plural } from '../lib/format.js';
 import { Link } from '../lib/router.js';
 import { Badge, Notice, PageHead } from '../ui/ui.js';
 import type { PortalData } from './data.js';
@@ -46,6 +48,8 @@ const MAX_VALUE_CHARS = 2000;
 interface Item extends Rectification {
   name: string;
   category: string;
+  /** Applied and carried into the company's systems: their proven steps. */
+  evidence: CorrectionEvidence | undefined;
 }
 
 /** Every correction and flag of the customer, from the verified facts of each relationship. */
@@ -58,7 +62,7 @@ function itemsOf(data: PortalData): Item[] {
       if (!f.key.startsWith(`rectify/${o.org}/`) || f.value === null) continue;
       const r = f.value as unknown as Rectification;
       const rec = v.records.find((x) => x.id === r.record);
-      out.push({ ...r, name: o.name, category: rec?.category ?? '' });
+      out.push({ ...r, name: o.name, category: rec?.category ?? '', evidence: correctionEvidence(r, v.events) });
     }
   }
   return out.sort((a, b) => b.openedAt - a.openedAt);
@@ -76,6 +80,27 @@ function Status({ r, now }: { r: Item; now: number }) {
     <Badge tone="neutral">
       Not applied yet: due by {day(r.deadline)} ({plural(left, 'day', 'days')} left)
     </Badge>
+  );
+}
+
+/** "Corrected in 2 of 3 systems", then each system's proven step. */
+function Systems({ e }: { e: CorrectionEvidence }) {
+  return (
+    <div className="evidence" data-testid="correction-systems">
+      <p className="fact-line row">
+        <strong>{e.summary}</strong>
+        {e.complete === e.total && <Badge tone="ok">Proven on the ledger</Badge>}
+      </p>
+      <ul className="plain-list evidence-steps">
+        {e.steps.map((s) => (
+          <li key={s.system} data-system={s.system}>
+            <p className="fact-line">
+              <strong>{s.system}</strong>: {stepText(s)}, {dateTime(s.at)}
+            </p>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -252,6 +277,7 @@ export function CorrectionsPage({ wallet, data, reload }: { wallet: Wallet; data
                     </span>
                     <Status r={r} now={now} />
                   </p>
+                  {r.evidence !== undefined && <Systems e={r.evidence} />}
                 </li>
               ))}
             </ul>
