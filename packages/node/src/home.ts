@@ -13,7 +13,7 @@ import { readBoundedFile } from './files.js';
 import { type Genesis, makeGenesis, parseGenesis } from './genesis.js';
 import { cliCommand } from './invocation.js';
 import { loadSigner, writeKeystore } from './keys/keystore.js';
-import { MEMBER_ID } from './modules/member.js';
+import { MEMBER_ID } from './modules/member-state.js';
 import { LocalKms } from './vault/kms.js';
 import { Vault } from './vault/vault.js';
 

@@ -19,9 +19,9 @@ import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
 import { parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
-import { signerOf, TX_FAILED_EXIT } from './commands-query.js';
 import { nodeOption } from './options.js';
-import { output, table } from './output.js';
+import { output, TX_FAILED_EXIT, table } from './output.js';
+import { signerOf } from './tx-signer.js';
 
 /** The checked map in `file` ('-' for stdin); every problem with its path, as BAD_REQUEST. */
 export function readDataMap(file: string): DataMap {

@@ -6,7 +6,7 @@
 import { EXPLAIN_REASONS, EXTEND_REASONS, type ExplainReason, type ExtendReason } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
-import { MEMBER_ID } from '../modules/member.js';
+import { MEMBER_ID } from '../modules/member-state.js';
 import { parseRecordId } from './args.js';
 import { type OrgFlags, orgClient, orgCommand, readValueFile } from './commands-org.js';
 import { day, output, TX_FAILED_EXIT, table } from './output.js';

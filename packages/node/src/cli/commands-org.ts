@@ -13,7 +13,7 @@ import { readBoundedFile } from '../files.js';
 import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
 import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
-import { MEMBER_ID } from '../modules/member.js';
+import { MEMBER_ID } from '../modules/member-state.js';
 import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
 import { MAX_VALUE_BYTES } from '../vault/vault.js';
 import { parsePositiveInt, parseRecordId } from './args.js';

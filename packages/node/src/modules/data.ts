@@ -22,7 +22,7 @@ import { addSubjectItem, checkCode, DPV_CODE, hash32, MAX_LIST, orgArg, signerOr
 import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
 import { maybeForget, tombstoneOf } from './forget.js';
 import { refuseLimitedSensitive } from './gpp.js';
-import { MEMBER_ID } from './member.js';
+import { MEMBER_ID } from './member-state.js';
 import { requireProfile } from './profile.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };
