@@ -13,12 +13,13 @@ import { startRetentionSchedule, stopRetentionSchedules } from '../connectors/re
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
 import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
-import { loadHome, openVaults } from '../home.js';
+import { loadHome } from '../home.js';
 import { type HomeLock, lockHome } from '../home-lock.js';
 import { loadEvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 import { RectifyRelay } from '../orgs/rectify-relay.js';
+import { openVaults } from '../vault/home-vaults.js';
 
 export interface PeerOptions {
   home: string;
