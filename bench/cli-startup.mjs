@@ -9,6 +9,9 @@
  * object last.
  *
  *   node bench/cli-startup.mjs [--quick]
+ *
+ * CUSTOS_CLI=<path of another build's bin/custos.js> measures that build instead, to compare two
+ * commits on the same machine in the same conditions.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { latencySummary, machine } from './_stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'packages', 'node', 'dist', 'bin', 'custos.js');
+const CLI = process.env.CUSTOS_CLI ?? join(here, '..', 'packages', 'node', 'dist', 'bin', 'custos.js');
 /** Nothing listens here: the client commands fail with NODE_UNREACHABLE once they try to connect. */
 const NOWHERE = 'http://127.0.0.1:9';
 const TXID = 'ab'.repeat(32);
