@@ -13,9 +13,7 @@ import { readBoundedFile } from './files.js';
 import { type Genesis, makeGenesis, parseGenesis } from './genesis.js';
 import { cliCommand } from './invocation.js';
 import { loadSigner, writeKeystore } from './keys/keystore.js';
-import { MEMBER_ID } from './modules/member.js';
-import { LocalKms } from './vault/kms.js';
-import { Vault } from './vault/vault.js';
+import { MEMBER_ID } from './modules/member-state.js';
 
 export const GENESIS_FILE = 'genesis.json';
 export const KEYS_DIR = 'keys';
@@ -203,22 +201,4 @@ function loadOrgKey(path: string, orgId: string, keys: string[], passphrase: str
     throw new NodeError('BAD_KEYSTORE', `${path} holds a key that genesis does not list for org '${orgId}'`);
   }
   return signer;
-}
-
-export const VAULTS_DIR = 'vaults';
-
-/**
- * The vault of every org whose key this home holds: `vaults/<org>.db` with its key-encryption key in
- * `vaults/<org>.kms.json` (created on first use, encrypted with the home's passphrase).
- */
-export function openVaults(home: string, orgIds: Iterable<string>, passphrase: string): Map<string, Vault> {
-  const dir = join(home, VAULTS_DIR);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const vaults = new Map<string, Vault>();
-  for (const org of orgIds) {
-    const kmsPath = join(dir, `${org}.kms.json`);
-    const kms = existsSync(kmsPath) ? LocalKms.open(kmsPath, passphrase) : LocalKms.create(kmsPath, passphrase);
-    vaults.set(org, new Vault({ path: join(dir, `${org}.db`), kms, org }));
-  }
-  return vaults;
 }

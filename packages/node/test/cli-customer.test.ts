@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReportPages } from '../src/cli/customer/history.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';
 import { memberSetOf } from '../src/genesis.js';
-import { initHome, loadHome, openVaults, readGenesisFile } from '../src/home.js';
+import { initHome, loadHome, readGenesisFile } from '../src/home.js';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { subjectReport } from '../src/subject/report.js';
+import { openVaults } from '../src/vault/home-vaults.js';
 import { readWalletFile } from '../src/wallet/wallet-file.js';
 import { CliHarness, type Run } from './fixtures/cli.js';
 

@@ -258,7 +258,7 @@ describe('datamap.publish on the ledger', () => {
 describe('custos org datamap check (reading the file)', () => {
   it('reads a valid file and refuses a bad one with every problem on its own line', async () => {
     const { writeFileSync } = await import('node:fs');
-    const { readDataMap } = await import('../src/cli/commands-datamap.js');
+    const { readDataMap } = await import('../src/cli/datamap-actions.js');
     const tmp = tempDir();
     try {
       const good = join(tmp.dir, 'map.json');

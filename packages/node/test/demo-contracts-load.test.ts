@@ -12,11 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReportPages } from '../src/cli/customer/history.js';
 import { DEMO_CONTRACT_IDS, loyaltyMember } from '../src/demo/contracts.js';
 import { type DemoSummary, loadDemoCustomers } from '../src/demo/customers.js';
-import { initHome, loadHome, openVaults } from '../src/home.js';
+import { initHome, loadHome } from '../src/home.js';
 import type { CallReceipt, ContractRecord, StoredCode } from '../src/modules/contract-state.js';
 import { CustosNode } from '../src/node.js';
 import { OrgService } from '../src/orgs/org-service.js';
 import { subjectReport } from '../src/subject/report.js';
+import { openVaults } from '../src/vault/home-vaults.js';
 import type { Vault } from '../src/vault/vault.js';
 
 const orgIds = ['bank', 'insurer', 'retailer'];

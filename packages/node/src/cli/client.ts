@@ -6,7 +6,7 @@
 import type { Signer } from '@custos/protocol/crypto';
 import { ProtocolError } from '@custos/protocol/errors';
 import type { BlockHeader, CommitResult, SignedTx } from '@custos/protocol/ledger';
-import { CustosApiError, CustosClient, signedBy } from '@custos/sdk';
+import { CustosApiError, CustosClient, signedBy } from '@custos/sdk/client';
 import { isProtocolCode, NODE_ERROR_CODES, NodeError, type NodeErrorCode } from '../errors.js';
 import { cliCommand } from '../invocation.js';
 

@@ -14,9 +14,9 @@ import { MAX_CODE_CHARS } from '../modules/contract.js';
 import { parseArgsObject, parsePositiveInt, parseTxId } from './args.js';
 import { NodeClient } from './client.js';
 import { contractGroup, readJson, readText } from './commands-contract-check.js';
-import { signerOf, TX_FAILED_EXIT, type TxFlags } from './commands-query.js';
 import { nodeOption, type ReadAuthFlags, readAuthOf, readAuthOptions } from './options.js';
-import { output, table } from './output.js';
+import { output, TX_FAILED_EXIT, table } from './output.js';
+import { signerOf, type TxFlags } from './tx-signer.js';
 
 type SignFlags = Pick<TxFlags, 'key' | 'org' | 'home' | 'passphraseFile' | 'node' | 'json'>;
 const CONTRACT_ID = /^[a-z][a-z0-9-]{1,62}$/;
@@ -181,7 +181,7 @@ export function registerContractCommands(program: Command): void {
     .action(async (contract: string, flags: ReadAuthFlags & { node: string; json?: boolean }) => {
       const out = output(flags.json === true);
       const id = contractId(contract);
-      const client = new NodeClient(flags.node, readAuthOf(flags));
+      const client = new NodeClient(flags.node, await readAuthOf(flags));
       const info = (await client.stateEntry(`contract-info/${id}`)).value as ContractInfo;
       const page = await client.run((sdk) => sdk.state({ prefix: `contract/${id}/`, limit: 100 }));
       const digest = info.pending?.digest ?? info.digest;

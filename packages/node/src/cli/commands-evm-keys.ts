@@ -15,9 +15,8 @@ import { loadEvmKey, writeEvmKeystore } from '../keys/keystore.js';
 import { MEMBER_ID } from '../modules/member-state.js';
 import { parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
-import { TX_FAILED_EXIT } from './commands-query.js';
 import { nodeOption } from './options.js';
-import { output } from './output.js';
+import { output, TX_FAILED_EXIT } from './output.js';
 
 /** Where a home keeps an org's EVM key. */
 export function evmKeyFile(home: string, org: string): string {

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { NodeError } from '../errors.js';
 import { GENESIS_FILE, requirePassphrase, resolveHome } from '../home.js';
 import { loadSigner, writeKeystore } from '../keys/keystore.js';
-import { MEMBER_ID } from '../modules/member.js';
+import { MEMBER_ID } from '../modules/member-state.js';
 import { parseOrgs, parsePositiveInt } from './args.js';
 import { registerEvmKeyCommands } from './commands-evm-keys.js';
 import { initWithPassphrase } from './init.js';

@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
-import { recoverDivergedStore } from '../consortium/recover.js';
-import { type DemoBankSystemsResult, demoBankSystemLines, startDemoBankSystems } from '../demo/bank-systems.js';
-import { type DemoSummary, demoCustomerLines, holdsDemoOrgs, loadDemoCustomers } from '../demo/customers.js';
+import type { DemoBankSystemsResult } from '../demo/bank-systems.js';
+import type { DemoSummary } from '../demo/customers.js';
 import { DB_FILE, GENESIS_FILE, isInitialized, requirePassphrase, resolveHome } from '../home.js';
 import { cliCommand } from '../invocation.js';
 import type { CustosNode } from '../node.js';
@@ -16,7 +15,6 @@ import { rectifyServiceOf } from '../orgs/rectify-service.js';
 import { tokenStoreOf } from '../orgs/tokens.js';
 import { parsePort } from './args.js';
 import { DEFAULT_NODE_URL } from './client.js';
-import { startDemoEvmSide } from './demo-evm.js';
 import { initWithPassphrase } from './init.js';
 import { type Output, output } from './output.js';
 import { closeOnSignals, type Peer, startPeer } from './peer.js';
@@ -92,6 +90,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (flags: { home?: string; force?: boolean; json?: boolean }) => {
       const out = output(flags.json === true);
       const home = resolveHome(flags.home);
+      const { recoverDivergedStore } = await import('../consortium/recover.js');
       const r = await recoverDivergedStore(join(home, DB_FILE), {
         force: flags.force === true,
         log: (m) => out.note(m),
@@ -112,6 +111,11 @@ export function registerNodeCommands(program: Command): void {
     )
     .action(async (flags: ServeFlags & { evm?: boolean }) => {
       const out = output(flags.json === true);
+      // The demo's own parts (its customers, the bank's PostgreSQL systems) load only for `custos demo`.
+      const [{ demoCustomerLines, holdsDemoOrgs, loadDemoCustomers }, { demoBankSystemLines }] = await Promise.all([
+        import('../demo/customers.js'),
+        import('../demo/bank-systems.js'),
+      ]);
       const home = resolveHome(flags.home);
       const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
       let initialized = false;
@@ -200,6 +204,7 @@ export function registerNodeCommands(program: Command): void {
       );
       // The EVM part starts once the node is up (Hardhat takes seconds): its lines follow the banner.
       if (evmOn) {
+        const { startDemoEvmSide } = await import('./demo-evm.js');
         await startDemoEvmSide(out, peer, { home, passphrase, fresh: customers !== null });
       }
     });
@@ -278,6 +283,10 @@ async function demoBankSystems(
   loaded: DemoSummary | null,
   verbose: boolean,
 ): Promise<DemoBankSystemsResult> {
+  const [{ holdsDemoOrgs }, { startDemoBankSystems }] = await Promise.all([
+    import('../demo/customers.js'),
+    import('../demo/bank-systems.js'),
+  ]);
   if (!holdsDemoOrgs(peer.node, peer.orgs)) return { note: 'This chain has no demo bank: no PostgreSQL systems.' };
   let r: DemoBankSystemsResult;
   try {

@@ -7,7 +7,6 @@
 
 import { createHash } from 'node:crypto';
 import { isDidKey } from '@custos/protocol/crypto';
-import { MAX_GPP_LENGTH } from '@custos/protocol/gpp';
 import { AGE_BANDS, AGE_EVIDENCE, type AgeBand, type AgeEvidence, ART8_AGES } from '@custos/protocol/ledger';
 import { type Command, Option } from 'commander';
 import { readBoundedFile } from '../files.js';
@@ -26,7 +25,9 @@ export function registerGppCommands<F extends { org: string; json?: boolean }>(
     if (!isDidKey(s)) throw bad("expected --subject as the customer's pairwise did:key towards this org");
     return s;
   };
-  const gppOf = (flags: { gpp?: string; gppFile?: string }): string => {
+  const gppOf = async (flags: { gpp?: string; gppFile?: string }): Promise<string> => {
+    // The GPP codec loads only for this command, not with every `custos org` command.
+    const { MAX_GPP_LENGTH } = await import('@custos/protocol/gpp');
     const text =
       flags.gppFile !== undefined
         ? readBoundedFile(flags.gppFile, { maxBytes: MAX_GPP_LENGTH + 2, what: 'GPP string file' })
@@ -45,8 +46,8 @@ export function registerGppCommands<F extends { org: string; json?: boolean }>(
     .option('--gpp <string>', 'the GPP string')
     .option('--gpp-file <file>', 'a file holding the GPP string (- for standard input)')
     .action(async (flags: OrgFlags & { subject: string; gpp?: string; gppFile?: string }) => {
-      const r = await orgClient(flags).run((sdk) =>
-        sdk.recordGpp(orgId(flags.org), subjectOf(flags.subject), gppOf(flags)),
+      const r = await orgClient(flags).run(async (sdk) =>
+        sdk.recordGpp(orgId(flags.org), subjectOf(flags.subject), await gppOf(flags)),
       );
       const c = r.choices;
       const purposes = Object.entries(c.purposes ?? {}).map(

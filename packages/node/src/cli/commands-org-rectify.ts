@@ -8,7 +8,7 @@ import { EXPLAIN_REASONS, EXTEND_REASONS, type ExplainReason, type ExtendReason 
 import type { RequestStepState } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
-import { MEMBER_ID } from '../modules/member.js';
+import { MEMBER_ID } from '../modules/member-state.js';
 import { parsePositiveInt, parseRecordId } from './args.js';
 import { type OrgFlags, orgClient, orgCommand, readValueFile } from './commands-org.js';
 import { day, output, TX_FAILED_EXIT, table } from './output.js';

@@ -5,7 +5,6 @@
  */
 import { ERASURE_EXCEPTIONS } from '@custos/protocol/ledger';
 import type { ExecuteBody, RectificationInput, RequestStepState, RequestSteps } from '@custos/sdk';
-import { erasureExceptionText } from '@custos/sdk/views';
 import type { Command } from 'commander';
 import { readBoundedFile } from '../files.js';
 import { DATAMAP_SYSTEM_ID } from '../modules/datamap.js';
@@ -50,8 +49,11 @@ function readChanges(file: string, bad: (m: string) => Error): Record<string, Re
   return doc as Record<string, RectificationInput[]>;
 }
 
+/** The SDK's sentences (with the GPP and HPKE code they use), loaded by the commands that print them. */
+const views = () => import('@custos/sdk/views');
+
 /** One system's step as the CLI tells it. */
-function stepText(x: RequestStepState): string {
+function stepText(x: RequestStepState, erasureExceptionText: (code: string) => string): string {
   const journalled =
     x.journalled === true ? ' (a stopped run left its outcome in the step journal: run execute to record it)' : '';
   if (x.outcome === 'pending') return `pending${journalled}`;
@@ -83,11 +85,12 @@ export function registerRequestStepCommands<F extends { org: string; json?: bool
     .argument('<id>', 'request id')
     .action(async (id: string, flags: OrgFlags) => {
       const s = await orgClient(flags).run((sdk) => sdk.requestSteps(orgId(flags.org), parseRecordId(id)));
+      const { erasureExceptionText } = await views();
       const map = s.map === null ? 'no data map in force' : `data map version ${s.map.version}`;
       output(flags.json === true).result(s, [
         `Request ${id} (${s.kind}, ${s.status}): complete in ${s.complete} of ${s.systems} system(s) (${map}).`,
         deadlineLine(s),
-        ...table(s.steps.map((x) => [x.system, stepText(x)])),
+        ...table(s.steps.map((x) => [x.system, stepText(x, erasureExceptionText)])),
       ]);
     });
 
@@ -142,6 +145,7 @@ export function registerRequestStepCommands<F extends { org: string; json?: bool
         sdk.exceptRequestStep(orgId(flags.org), parseRecordId(id), flags.system, flags.code),
       );
       const where = `block ${r.height}, tx ${r.txId}`;
+      const { erasureExceptionText } = await views();
       output(flags.json === true).result(
         r,
         r.code === 'OK'

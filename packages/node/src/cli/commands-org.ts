@@ -5,17 +5,22 @@
  * with legal deadlines, and retention. Values are printed only when asked (`--show-value`).
  */
 import type { JsonValue } from '@custos/protocol/jcs';
-import { ART9_CONDITIONS, type Art9Condition } from '@custos/protocol/ledger';
+import {
+  ART9_CONDITIONS,
+  type Art9Condition,
+  type DataRecord,
+  LAWFUL_BASES,
+  type LawfulBasis,
+} from '@custos/protocol/ledger';
 import type { OrgRecordsPage, PageQuery } from '@custos/sdk';
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
 import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { DPV_CODE } from '../modules/common.js';
-import { type DataRecord, LAWFUL_BASES, type LawfulBasis } from '../modules/data.js';
-import { MEMBER_ID } from '../modules/member.js';
+import { MEMBER_ID } from '../modules/member-state.js';
 import { TOKEN_SCOPES as TOKEN_SCOPE_NAMES } from '../orgs/tokens.js';
-import { MAX_VALUE_BYTES } from '../vault/vault.js';
+import { MAX_VALUE_BYTES } from '../vault/values.js';
 import { parsePositiveInt, parseRecordId, parseSourceRecord } from './args.js';
 import { type ClientAuth, type CommitResult, NodeClient } from './client.js';
 import { registerDatamapCommands } from './commands-datamap.js';

@@ -54,7 +54,7 @@ export function registerProofCommands(program: Command): void {
       .argument('<txId>', 'transaction id')
       .option('--height <h>', 'prove against the checkpoint at this height (default latest)'),
   ).action(async (txId: string, flags: ProofFlags & { height?: string }) => {
-    const client = new NodeClient(flags.node, readAuthOf(flags));
+    const client = new NodeClient(flags.node, await readAuthOf(flags));
     const height = flags.height === undefined ? undefined : parseHeight(flags.height);
     const bundle = await client.inclusionProof(parseTxId(txId), height);
     emitBundle(output(flags.json === true), flags, `inclusion proof of ${txId}`, bundle);
@@ -67,7 +67,7 @@ export function registerProofCommands(program: Command): void {
       .argument('<from>', 'earlier height')
       .argument('<to>', 'later height'),
   ).action(async (from: string, to: string, flags: ProofFlags) => {
-    const bundle = await new NodeClient(flags.node, readAuthOf(flags)).consistencyProof(
+    const bundle = await new NodeClient(flags.node, await readAuthOf(flags)).consistencyProof(
       parseHeight(from, 'FROM'),
       parseHeight(to, 'TO'),
     );
@@ -80,7 +80,7 @@ export function registerProofCommands(program: Command): void {
       .description('proof of the current value (or absence) of a state key')
       .argument('<key>', 'state key'),
   ).action(async (key: string, flags: ProofFlags) => {
-    const bundle = await new NodeClient(flags.node, readAuthOf(flags)).stateProof(key);
+    const bundle = await new NodeClient(flags.node, await readAuthOf(flags)).stateProof(key);
     emitBundle(output(flags.json === true), flags, `state proof of ${key}`, bundle);
   });
 

@@ -4,7 +4,6 @@
  */
 import { type Command, Option } from 'commander';
 import { NodeError } from '../errors.js';
-import { loadOrgSigner, requirePassphrase, resolveHome } from '../home.js';
 import { type ClientAuth, DEFAULT_NODE_URL } from './client.js';
 
 export function nodeOption(): Option {
@@ -36,13 +35,14 @@ export function readAuthOptions(cmd: Command, withHome = true): Command {
   return cmd;
 }
 
-/** The credentials `readAuthOptions` asked for, if any. */
-export function readAuthOf(flags: ReadAuthFlags): ClientAuth {
+/** The credentials `readAuthOptions` asked for, if any (the home's keystore is loaded only for `--as`). */
+export async function readAuthOf(flags: ReadAuthFlags): Promise<ClientAuth> {
   if (flags.token !== undefined && flags.as !== undefined) {
     throw new NodeError('BAD_REQUEST', 'expected at most one of --token or --as ORG');
   }
   if (flags.token !== undefined) return { token: flags.token };
   if (flags.as === undefined) return {};
+  const { loadOrgSigner, requirePassphrase, resolveHome } = await import('../home.js');
   const home = resolveHome(flags.home);
   const passFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
   return { signer: loadOrgSigner(home, flags.as, requirePassphrase({ home, ...passFile })) };

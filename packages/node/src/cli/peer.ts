@@ -5,20 +5,22 @@
  * other peers; on a fatal error (divergence, ordering failure) it closes and the process exits 70.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Signer } from '@custos/protocol/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer, listen } from '../api/server.js';
 import { loadConnectors } from '../connectors/config.js';
 import { startRetentionSchedule, stopRetentionSchedules } from '../connectors/retention.js';
 import { loadConsortiumConfig, loadEtcdSecurity } from '../consortium/config.js';
-import { openConsortiumNode } from '../consortium/peer-node.js';
 import { NodeError } from '../errors.js';
-import { loadHome, openVaults } from '../home.js';
+import { loadHome } from '../home.js';
 import { type HomeLock, lockHome } from '../home-lock.js';
-import { loadEvmDuties } from '../interop/evm/evm-duties.js';
+import { EVM_CONFIG_FILE } from '../interop/evm/evm-config-file.js';
+import type { EvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 import { RectifyRelay } from '../orgs/rectify-relay.js';
+import { openVaults } from '../vault/home-vaults.js';
 
 export interface PeerOptions {
   home: string;
@@ -65,8 +67,9 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
   const consortium = loadConsortiumConfig(opts.home);
   const log = (message: string) =>
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message })}\n`);
+  // etcd's client loads only for a consortium peer.
   const node = consortium
-    ? await openConsortiumNode({
+    ? await (await import('../consortium/peer-node.js')).openConsortiumNode({
         dbPath: home.dbPath,
         genesis: home.genesis,
         signers: home.signers,
@@ -103,9 +106,18 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     throw e;
   }
   // The member's EVM duties (<home>/evm.json): attest EVM headers, sign decisions for EVM participants.
-  let evmDuties: ReturnType<typeof loadEvmDuties>;
+  let evmDuties: EvmDuties | undefined;
   try {
-    evmDuties = loadEvmDuties(opts.home, node, home.orgSigners, opts.passphrase, log);
+    // viem loads only for a member that has EVM duties.
+    evmDuties = existsSync(join(opts.home, EVM_CONFIG_FILE))
+      ? (await import('../interop/evm/evm-duties.js')).loadEvmDuties(
+          opts.home,
+          node,
+          home.orgSigners,
+          opts.passphrase,
+          log,
+        )
+      : undefined;
   } catch (e) {
     await stopRetentionSchedules(orgs);
     await orgs.closeConnectors();

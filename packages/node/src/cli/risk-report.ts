@@ -14,7 +14,6 @@ import {
   type RiskResult,
   type TrendPoint,
 } from '@custos/protocol/risk';
-import PDFDocument from 'pdfkit';
 
 export interface RiskReport {
   inputs: RiskInputs;
@@ -129,7 +128,9 @@ const latin = (s: string) =>
     .replace(/[^\x20-\x7e\xa0-\xff]/g, '?');
 
 /** The report as a PDF (A4): the same sections as the HTML, the pictures drawn as vectors. */
-export function riskPdf({ inputs: x, result: r, trend }: RiskReport): Promise<Buffer> {
+export async function riskPdf({ inputs: x, result: r, trend }: RiskReport): Promise<Buffer> {
+  // pdfkit (fonts, compression) loads only when a PDF is asked for, not with every `custos org` command.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Privacy risk of ${x.org}` } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));

@@ -28,7 +28,7 @@ import {
 import { nativeVerifier } from '../crypto/native.js';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { hash32, orgArg, subjectArg } from './common.js';
-import { memberOfKey } from './member.js';
+import { memberOfKey } from './member-state.js';
 import { preferences, prefKey } from './prefs.js';
 
 const MEMBER_STATES = Object.keys(ART8_AGES);

@@ -3,7 +3,7 @@ import { isDpvCategory, isDpvPurpose } from '@custos/protocol/consent';
 import { isDidKey } from '@custos/protocol/crypto';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
-import { MEMBER_ID, memberKey, memberOfKey } from './member.js';
+import { MEMBER_ID, memberKey, memberOfKey } from './member-state.js';
 
 /** W3C DPV code: a prefix and a term, e.g. `pd:EmailAddress`, `dpv:Marketing`. */
 export const DPV_CODE = /^[a-z][a-z0-9-]{0,15}:[A-Za-z][A-Za-z0-9-]{0,63}$/;

@@ -26,7 +26,7 @@ import { consentKey, liveGrants, objectionTo, preferences } from './consent.js';
 import { fulfilObligations, notifyCopies } from './copies.js';
 import { maybeForget, tombstoneOf } from './forget.js';
 import { refuseLimitedSensitive } from './gpp.js';
-import { MEMBER_ID } from './member.js';
+import { MEMBER_ID } from './member-state.js';
 import { requireProfile } from './profile.js';
 
 export { type DataRecord, LAWFUL_BASES, type LawfulBasis, type Share };

@@ -28,7 +28,7 @@ import type { DataRecord, GppRecorded, OptOut, Preferences } from '@custos/proto
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
 import { codes, orgArg, subjectArg } from './common.js';
 import { type ConsentState, consentKey, type Grant, MAX_GRANTS, preferences, prefKey } from './consent.js';
-import { memberOfKey } from './member.js';
+import { memberOfKey } from './member-state.js';
 
 const GPP_CHARS = /^[A-Za-z0-9_.~-]+$/;
 const MAX_GPP_CONSENT_MS = 2 * 366 * 86_400_000;

@@ -12,7 +12,7 @@
  */
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import { type Args, arg, type ExecContext, ExecFailure, type Module } from '../exec/module.js';
-import { MEMBER_ID, memberOfKey } from './member.js';
+import { MEMBER_ID, memberOfKey } from './member-state.js';
 
 const NAME = /^[A-Za-z0-9._:@-]{1,128}$/;
 export const MAX_KV_VALUE_BYTES = 4096;

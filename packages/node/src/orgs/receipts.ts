@@ -17,7 +17,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { NodeError } from '../errors.js';
 import type { Grant } from '../modules/consent.js';
 import { consentKey } from '../modules/consent.js';
-import { keyOwnerKey } from '../modules/member.js';
+import { keyOwnerKey } from '../modules/member-state.js';
 import type { CustosNode } from '../node.js';
 
 export type ReceiptFormat = 'vc' | 'iso27560' | 'kantara';

@@ -3,12 +3,13 @@
  * `custos request lift`: the customer lifts a restriction or withdraws an objection of theirs.
  * `custos request download ID`: the data an org sealed to the customer for an access or export request.
  */
+
+import { type DataRequest, REQUEST_KINDS } from '@custos/protocol/ledger';
 import { pseudonymsHeldBy, signedBy } from '@custos/sdk';
 import { requestNoun } from '@custos/sdk/views';
 import { type Command, Option } from 'commander';
 import { cliCommand } from '../../invocation.js';
 import { JURISDICTIONS } from '../../modules/common.js';
-import { type DataRequest, REQUEST_KINDS } from '../../modules/request.js';
 import { parseRecordId, parseRequestId } from '../args.js';
 import { day, output } from '../output.js';
 import { actAs, finish, submitAs } from './chain.js';

@@ -18,9 +18,11 @@ import { readBoundedFile } from '../../files.js';
 import { loadEvmKey } from '../../keys/keystore.js';
 import type { CustosNode } from '../../node.js';
 import { nodeEndpoint } from '../endpoint.js';
+import { EVM_CONFIG_FILE } from './evm-config-file.js';
 import { EvmAttester, EvmDecisionSigner } from './member-duties.js';
 
-export const EVM_CONFIG_FILE = 'evm.json';
+export { EVM_CONFIG_FILE };
+
 const MAX_CONFIG_BYTES = 16 * 1024;
 
 export interface EvmDutiesConfig {
