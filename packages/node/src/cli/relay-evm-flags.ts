@@ -68,6 +68,14 @@ export function evmLegRows(legs: EvmLegStatus[]): [string, string][] {
       );
     }
     if (l.outcome !== null) parts.push(`${l.outcome} proven on the decision chain`);
+    const m = l.memberSet;
+    if (m.chain !== null) {
+      const behind =
+        m.contract !== null && m.contract < m.chain ? ' (updateMembers pending: is `custos relay` running?)' : '';
+      parts.push(
+        `member set epoch ${m.chain} on the decision chain, ${m.contract === null ? '? (no --evm-rpc)' : m.contract} on the contract${behind}`,
+      );
+    }
     if (l.atRisk) parts.push(`AT RISK: the lock's deadline block ${l.deadline} is near and the COMMIT is not applied`);
     return [l.participant, parts.join('; ')];
   });

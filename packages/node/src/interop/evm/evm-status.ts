@@ -2,11 +2,12 @@
  * Where an EVM leg of a cross-chain transaction stands (`custos xtx status`): what the decision
  * chain recorded (the proven vote, the decision to carry, the members' signatures, the proven
  * outcome) and, from an EVM endpoint, the prepare transaction, its block, its confirmations and
- * the contract's lock. A COMMIT not yet applied on the EVM chain is flagged when its lock's
+ * the contract's lock, and the EVM member-set epoch on each side. A COMMIT not yet applied on the EVM chain is flagged when its lock's
  * deadline is near: after it, anyone may release the lock (docs/interop.md, "Deadline margin").
  */
 import { EVM_MARGIN_BLOCKS, parseEvmParticipant } from '@custos/protocol/interop';
 import { createPublicClient, http } from 'viem';
+import { EVM_MEMBER_SET_KEY } from '../../governance/evm-member-set.js';
 import type { EvmVoteRecord } from '../../modules/xtx-evm.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
@@ -31,6 +32,12 @@ export interface EvmLegStatus {
   deadline: number | null;
   /** A COMMIT not applied yet whose lock's deadline is within the margin of the EVM head. */
   atRisk: boolean;
+  /**
+   * EVM member-set epochs: in force on the decision chain, held by the contract (null without an
+   * EVM endpoint), and the one the decision is signed under. A contract behind the chain waits for
+   * a relayer's `updateMembers`.
+   */
+  memberSet: { chain: number | null; contract: number | null; decision: number | null };
 }
 
 /** Reads one EVM leg's status from the decision chain `d` and the EVM endpoints given. */
@@ -43,8 +50,10 @@ export async function evmLegStatus(
 ): Promise<EvmLegStatus> {
   const { evmChainId, contract } = parseEvmParticipant(participant);
   const vote = ((await d?.entry(`xtxevm/${xtxId}/${participant}`)) ?? null) as EvmVoteRecord | null;
+  const set = ((await d?.entry(EVM_MEMBER_SET_KEY)) ?? null) as { epoch?: number } | null;
   const carried = ((await d?.entry(`xtxevmd/${xtxId}/${participant}`)) ?? null) as {
     commit: boolean;
+    epoch: number;
     signatures: unknown[];
     threshold: number;
     outcome?: { status: EvmLegStatus['outcome'] };
@@ -65,6 +74,7 @@ export async function evmLegStatus(
     lock: null,
     deadline: vote?.deadline ?? null,
     atRisk: false,
+    memberSet: { chain: set?.epoch ?? null, contract: null, decision: carried?.epoch ?? null },
   };
   for (const { rpcUrl } of rpcs) {
     try {
@@ -78,6 +88,12 @@ export async function evmLegStatus(
         args: [`0x${xtxId}`, legHash as `0x${string}`],
       })) as { status: number; deadline: bigint };
       out.lock = LOCK[lock.status] ?? null;
+      const [epoch] = (await pub.readContract({
+        address: contract as `0x${string}`,
+        abi: CustosParticipant.abi,
+        functionName: 'memberSet',
+      })) as [bigint, unknown, bigint];
+      out.memberSet.contract = Number(epoch);
       if (lock.status !== 0) out.deadline = Number(lock.deadline);
       const logs = await pub.getContractEvents({
         address: contract as `0x${string}`,
