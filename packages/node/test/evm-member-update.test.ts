@@ -8,6 +8,8 @@
  * under the old set is signed again under the new one and applied.
  */
 
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { randomSecretKey } from '@custos/protocol/crypto';
 import {
   evmAddress,
@@ -25,6 +27,7 @@ import { reverts } from '@custos/test-utils/evm';
 import { tempDir } from '@custos/test-utils/node';
 import type { Address, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, listen } from '../src/api/server.js';
 import { evmLegRows } from '../src/cli/relay-evm-flags.js';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type EvmMemberSetEntry, evmMemberSetAt } from '../src/governance/evm-member-set.js';
@@ -32,6 +35,7 @@ import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.genera
 import { EvmDecisionSigner } from '../src/interop/evm/member-duties.js';
 import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
+import { tokenStoreOf } from '../src/orgs/tokens.js';
 import {
   type EvmWorld,
   evmRelayer,
@@ -48,8 +52,22 @@ import {
 } from './evm-xtx-helpers.js';
 import { kvValue } from './xtx-helpers.js';
 
+const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
+
 let tmp: ReturnType<typeof tempDir>;
 let w: EvmWorld;
+
+function custos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, CUSTOS_PASSPHRASE: '' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
 
 beforeAll(async () => {
   tmp = tempDir();
@@ -320,5 +338,67 @@ describe('the EVM member set follows Custos governance', () => {
     await runUntilDone(w, next.relayer, xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
     expect((stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { epoch: number }).epoch).toBe(e4.epoch);
+  }, 120_000);
+
+  it('the CLI: `custos xtx evm-members` shows the contract behind the chain, `custos relay` moves it and prints it', async () => {
+    const app = createServer(w.d.node, { rateLimit: false });
+    const url = await listen(app, { port: 0 });
+    try {
+      const token = tokenStoreOf(w.d.node).create('org1', { scopes: ['read'], createdBy: 'evm-member-update' }).token;
+      // org2 rotates its own key: a new epoch, signed by the members.
+      const key = evmSecretKey();
+      const { address, proof } = proveEvmKey(key, { chainId: w.d.chainId, member: 'org2' });
+      const held = (await contractSet()).epoch;
+      expectOk(await sendAs(w, 'org2', 'member.setEvmKey', { address, proof }));
+      useKey('org2', key);
+      await signersStep();
+      const next = evmSet().epoch;
+      expect(next).toBe(held + 1);
+
+      const rpc = w.evm.chain.rpcUrl;
+      const before = await custos(['xtx', 'evm-members', '--chain', url, '--evm-rpc', rpc]);
+      expect(before.code, before.stderr).toBe(0);
+      expect(before.stdout).toContain(w.pid);
+      expect(before.stdout).toContain(`epoch ${next} on the decision chain (3 EVM keys, threshold 2)`);
+      expect(before.stdout).toContain(`${held} on the contract; 3 members signed epoch ${next}; updateMembers pending`);
+
+      const relayed = await custos([
+        'relay',
+        '--chain',
+        url,
+        '--token',
+        token,
+        '--evm-rpc',
+        rpc,
+        '--evm-account',
+        w.evm.accounts[8] as string,
+        '--once',
+        '--json',
+      ]);
+      expect(relayed.code, relayed.stderr).toBe(0);
+      const { actions } = JSON.parse(relayed.stdout) as { actions: RelayAction[] };
+      expect(actions.filter((a) => a.step === 'evmMembers')).toEqual([
+        { xtxId: `epoch ${held} -> ${next}`, chainId: w.pid, step: 'evmMembers', code: 'SENT' },
+      ]);
+
+      const after = await custos(['xtx', 'evm-members', '--chain', url, '--evm-rpc', rpc, '--json']);
+      expect(after.code, after.stderr).toBe(0);
+      expect(JSON.parse(after.stdout).contracts).toEqual([
+        {
+          participant: w.pid,
+          chain: { epoch: next, ready: true, keys: 3, threshold: 2 },
+          signed: 3,
+          contract: next,
+          pending: false,
+        },
+      ]);
+      expect(await contractSet()).toMatchObject({ epoch: next, members: evmSet().addresses });
+      // A bad endpoint is refused with what was expected.
+      const bad = await custos(['xtx', 'evm-members', '--chain', url, '--evm-rpc', 'ftp://x']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('expected --evm-rpc as an http(s) URL');
+    } finally {
+      await app.close();
+    }
   }, 120_000);
 });
