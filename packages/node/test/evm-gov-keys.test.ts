@@ -10,7 +10,7 @@ import { signRequest } from '@custos/protocol/http';
 import { evmAddress, evmSecretKey, proveEvmKey } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { MEMBER_SET_KEY, proveMemberKey } from '@custos/protocol/ledger';
-import { admitAction as sdkAdmitAction, setEvmKeyAction as sdkSetEvmKeyAction } from '@custos/sdk';
+import { removeEvmKeyAction, admitAction as sdkAdmitAction, setEvmKeyAction as sdkSetEvmKeyAction } from '@custos/sdk';
 import { govActionText } from '@custos/sdk/views';
 import { type ApiNode, startApiNode, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,7 +93,9 @@ describe('gov setEvmKey: a member’s EVM key set by vote', () => {
   it('sets the key of a member that cannot sign: a vote executes it and the EVM set moves to a new epoch', async () => {
     const custosEpoch = state(MEMBER_SET_KEY);
     const before = evmSet()!;
-    expect(before.ready).toBe(false);
+    // Two of three members have keys: as many as the quorum threshold, so the set can certify.
+    expect(before).toMatchObject({ ready: true, threshold: 2 });
+    expect(before.addresses).toHaveLength(2);
     keys.insurer = evmSecretKey();
     const p = await propose('bank', setEvmKeyAction('insurer', keys.insurer));
     expect(p.code).toBe('OK');
@@ -206,11 +208,12 @@ describe('gov admit with an EVM key', () => {
     expect(JSON.parse(state(EVM_MEMBER_SET_KEY)!).effectiveFrom).toBe(api.node.latest().height + 1);
   });
 
-  it('an admission without an EVM key leaves the EVM set not ready', async () => {
+  it('an admission without an EVM key: the new member is left out of the EVM set, which keeps the Custos threshold', async () => {
     const p = await propose('bank', admitAction('lab', userSigner(), {}));
     for (const v of ['insurer', 'retailer']) await vote(v, p.txId);
     expect(proposal(p.txId).status).toBe('executed');
-    expect(evmSet()).toMatchObject({ ready: false });
+    // Five members, a threshold of 3, four keys: a certificate still needs three members.
+    expect(evmSet()).toMatchObject({ ready: true, threshold: 3 });
     expect(evmSet()!.addresses).toHaveLength(4);
   });
 });
@@ -272,5 +275,49 @@ describe('through the API', () => {
     expect(r.statusCode).toBe(200);
     expect(r.json().code).toBe('OK');
     expect(proposal(r.json().txId).action).toMatchObject({ evmKey: evm.address });
+  });
+
+  it('removeEvmKey through the API: a compromised key taken out by vote, until fewer keys than the threshold would remain', async () => {
+    const before = evmSet()!;
+    const address = json('member/lab').evmKey as string;
+    const r = await post(
+      '/v1/orgs/bank/gov/propose',
+      { action: removeEvmKeyAction('lab'), reason: 'key leaked' },
+      'bank',
+    );
+    expect(r.statusCode).toBe(200);
+    expect(r.json().code).toBe('OK');
+    const txId = r.json().txId as string;
+    expect(proposal(txId)).toMatchObject({ status: 'open' });
+    expect(govActionText(proposal(txId).action as unknown as { kind: string }, (id: string) => id)).toBe(
+      'Remove lab’s EVM key',
+    );
+    for (const v of ['insurer', 'retailer']) await vote(v, txId);
+    expect(proposal(txId).status).toBe('executed');
+    expect(json('member/lab').evmKey).toBeUndefined();
+    expect(json(`memberevm/${address}`)).toBeUndefined();
+    const after = evmSet()!;
+    expect(after).toMatchObject({ epoch: before.epoch + 1, ready: true, threshold: before.threshold });
+    expect(after.addresses).not.toContain(address);
+    // No key to remove; malformed.
+    expect((await propose('bank', { kind: 'removeEvmKey', member: 'lab' })).code).toBe('NOT_FOUND');
+    expect((await propose('bank', { kind: 'removeEvmKey', member: 'lab', address })).code).toBe('INVALID_ARGS');
+    // Down to the threshold of keys, then no further: the threshold is never lowered for the EVM side.
+    const keyed = after.addresses.length - after.threshold;
+    const holders = ['bank', 'insurer', 'retailer', 'shop'].filter(
+      (o) => typeof json(`member/${o}`)?.evmKey === 'string',
+    );
+    for (const o of holders.slice(0, keyed)) {
+      const p = await propose('bank', removeEvmKeyAction(o));
+      expect(p.code).toBe('OK');
+      for (const v of ['insurer', 'retailer', 'lab']) if (proposal(p.txId).status === 'open') await vote(v, p.txId);
+      expect(proposal(p.txId).status).toBe('executed');
+    }
+    expect(evmSet()).toMatchObject({ ready: true });
+    expect(evmSet()!.addresses).toHaveLength(after.threshold);
+    const last = holders[keyed]!;
+    const refused = await propose('bank', removeEvmKeyAction(last));
+    expect(refused.code).toBe('CONFLICT');
+    expect(refused.detail).toMatch(/fewer than the quorum threshold .*replace it with setEvmKey instead/);
   });
 });

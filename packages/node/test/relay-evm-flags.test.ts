@@ -50,7 +50,7 @@ describe('custos relay --evm-*', () => {
     expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: bad, evmAccount: ACCOUNT })).toThrow(/not both/);
   });
 
-  it('shows a leg in words, flagging a COMMIT at risk', () => {
+  it('shows a leg in words, flagging a COMMIT at risk and a contract behind the chain’s member set', () => {
     const leg = {
       participant: 'evm:31337:0x5fbdb2315678afecb367f032d93f642f64180aa3',
       evmChainId: 31337,
@@ -64,14 +64,20 @@ describe('custos relay --evm-*', () => {
       lock: 'prepared' as const,
       deadline: 12,
       atRisk: true,
+      memberSet: { chain: 4, contract: 3, decision: 4 },
     };
     const [[who, what]] = evmLegRows([leg]) as [[string, string]];
     expect(who).toBe(leg.participant);
     expect(what).toContain('prepared; vote YES proven; prepare 0x1212');
     expect(what).toContain('in block 7, 3 confirmations; COMMIT signed by 1 of 2 needed');
     expect(what).toContain('AT RISK');
-    expect(evmLegRows([{ ...leg, lock: null, atRisk: false, outcome: 'committed' }])[0]?.[1]).toMatch(
-      /^committed;.*committed proven on the decision chain$/,
+    expect(what).toContain('member set epoch 4 on the decision chain, 3 on the contract (updateMembers pending');
+    const done = { ...leg, lock: null, atRisk: false, outcome: 'committed' as const };
+    expect(evmLegRows([{ ...done, memberSet: { chain: 4, contract: 4, decision: 4 } }])[0]?.[1]).toMatch(
+      /^committed;.*committed proven on the decision chain; member set epoch 4 on the decision chain, 4 on the contract$/,
+    );
+    expect(evmLegRows([{ ...done, memberSet: { chain: 4, contract: null, decision: 4 } }])[0]?.[1]).toContain(
+      '4 on the decision chain, ? (no --evm-rpc) on the contract',
     );
   });
 });

@@ -178,6 +178,7 @@ export {
   type ProvenEvmKey,
   type ProvenKey,
   proveMemberKey,
+  removeEvmKeyAction,
   rotateKeyAction,
   setEvmKeyAction,
 } from './member-keys.js';

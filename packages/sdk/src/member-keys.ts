@@ -72,6 +72,14 @@ export function setEvmKeyAction(
   return { kind: 'setEvmKey', member, address: p.address, proof: p.proof };
 }
 
+/**
+ * A governance `removeEvmKey` action: `member`'s EVM key taken out of the EVM member set by vote (a
+ * compromised key with no replacement yet); refused while fewer keys than the threshold would remain.
+ */
+export function removeEvmKeyAction(member: string): Extract<GovAction, { kind: 'removeEvmKey' }> {
+  return { kind: 'removeEvmKey', member };
+}
+
 /** A governance `rotateKey` action replacing `oldKey` of `member` with a new key and its proof. */
 export function rotateKeyAction(
   chainId: string,

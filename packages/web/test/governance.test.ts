@@ -2,7 +2,9 @@
  * Governance from the company console in a real browser: the bank proposes to admit a new member
  * (the form checks its fields first), the insurer votes yes from its own console, and the proposal
  * is adopted: the new member is listed. The org routes refuse a read-only token and sign with the
- * org's key. The explorer's cross-chain view says, in words, that there is none yet. Screens are
+ * org's key. A compromised EVM key is taken out by vote from the console (removeEvmKey), and the
+ * form refuses a removal that would leave fewer EVM keys than the quorum. The explorer's
+ * cross-chain view says, in words, that there is none yet. Screens are
  * checked with axe-core and saved at desktop and phone size under test-results/screenshots/.
  */
 import { mkdirSync } from 'node:fs';
@@ -10,7 +12,8 @@ import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { nativeSigner } from '@custos/node';
 import { didFromPublicKey, randomSecretKey } from '@custos/protocol/crypto';
-import { proveMemberKey } from '@custos/protocol/ledger';
+import { evmSecretKey, proveEvmKey } from '@custos/protocol/interop';
+import { proveMemberKey, signTx } from '@custos/protocol/ledger';
 import { CustosClient, signedBy } from '@custos/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,5 +154,58 @@ describe.skipIf(!needsChromium(import.meta.url))('governance in the console', { 
     await page.getByRole('heading', { name: 'Governance proposal' }).waitFor();
     await page.getByText(/Example Bank proposed: admit Example Credit Union/).waitFor();
     await checkA11y(page, 'explorer governance tx');
+  });
+
+  it('takes a compromised EVM key out by vote, and refuses to go below the quorum of EVM keys', async () => {
+    const chainId = (await new CustosClient({ baseUrl: base }).chain()).chainId;
+    const signers = web!.fx.orgs;
+    // Every member registers an EVM key (the admitted credit union with its own signing key).
+    const members = (await new CustosClient({ baseUrl: base }).govProposals()).members.map((m) => m.id);
+    for (const o of members) {
+      const { address, proof } = proveEvmKey(evmSecretKey(), { chainId, member: o });
+      const signer = signers[o] ?? newSigner;
+      const signed = signTx({ chainId, type: 'member.setEvmKey', args: { address, proof } }, signer);
+      expect((await web!.node.submitAndWait(signed)).code).toBe('OK');
+    }
+    await page.goto(`${base}/console/bank/members#token=${tokens.bank}`);
+    await page.getByRole('heading', { name: 'Members of example' }).waitFor();
+    await page.getByLabel('Remove an EVM key').check();
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByText('Choose the member whose EVM key to remove.').waitFor();
+    await page.getByLabel('EVM key to remove').selectOption('insurer');
+    await page.getByLabel('Why').fill('The insurer’s EVM key leaked; a new one follows.');
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page.getByRole('heading', { level: 3, name: 'Remove Example Insurance’s EVM key' }).waitFor();
+    await checkA11y(page, 'console members, EVM key removal proposed');
+    const open = (await new CustosClient({ baseUrl: base }).govProposals()).proposals.find(
+      (p) => p.action.kind === 'removeEvmKey',
+    )!;
+    for (const o of ['insurer', 'retailer']) {
+      const c = new CustosClient({ baseUrl: base, sign: signedBy(signers[o]!) });
+      const t = tokens[o] ?? (await c.createToken(o, { scopes: ['read', 'write', 'governance'] })).token;
+      const now = await new CustosClient({ baseUrl: base }).govProposals();
+      if (now.proposals.find((p) => p.id === open.id)?.state !== 'open') break;
+      await c.withToken(t).govVote(o, open.id, 'yes');
+    }
+    const pub = await new CustosClient({ baseUrl: base }).govProposals();
+    expect(pub.proposals.find((p) => p.id === open.id)).toMatchObject({ state: 'executed' });
+    expect(pub.members.find((m) => m.id === 'insurer')).toMatchObject({ evmKey: null });
+    // One key fewer than members is left; one more would go below the quorum: refused by the form, in words.
+    expect(pub.params.threshold).toBe(members.length - 1);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Members of example' }).waitFor();
+    await page.getByLabel('Remove an EVM key').check();
+    await page.getByLabel('EVM key to remove').selectOption('retailer');
+    await page.getByLabel('Why').fill('Just to see.');
+    await page.getByRole('button', { name: 'Propose' }).click();
+    await page
+      .getByText(
+        `Removing it would leave ${members.length - 2} EVM keys, fewer than the quorum (${members.length - 1})`,
+      )
+      .waitFor();
+    await checkA11y(page, 'EVM key removal refused');
+    await shots(page, phone, `${base}/console/bank/members#token=${tokens.bank}`, 'console-members-evm-key', (q) =>
+      q.getByRole('heading', { level: 3, name: 'Remove Example Insurance’s EVM key' }).waitFor(),
+    );
   });
 });

@@ -75,6 +75,8 @@ export const PUBLIC_STATE_PREFIXES = [
   'xtxevm/',
   'xtxevmd/',
   'xtxevmopen/',
+  // Members' signatures of EVM member-set updates, for the contracts' updateMembers.
+  'evmmu/',
   // Contracts under vote or in force, their code and risk reports: what members decide on, in the open.
   'contract-info/',
   'contract-code/',

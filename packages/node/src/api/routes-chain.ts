@@ -240,7 +240,7 @@ export const chainRoutes: RoutePlugin = async (app) => {
         tags: ['state'],
         summary: 'List state entries',
         description:
-          "State entries in key order under a key `prefix` the reader may read: the public namespaces for anyone (member/, memberkey/, memberevm/, gov/, kv/, lc/, lccp/, lcev/, xtx/, xtxd/, the EVM light client evmlc/, evmhdr/, evmatt/, evmev/, evmp/, xtxevm/, xtxevmd/, xtxevmopen/, contract-info/, contract-code/), an org's own (consent/<org>/, pref/<org>/, record/<org>/, request/<org>/, share/<org>/) and the cross-chain working state and contracts' state and receipts for its members, a subject's own entries for the subject (docs/api.md, \"Read access\"). Pass the answer's `next` as `after` for the next page. Values are the JSON the modules stored.",
+          "State entries in key order under a key `prefix` the reader may read: the public namespaces for anyone (member/, memberkey/, memberevm/, gov/, kv/, lc/, lccp/, lcev/, xtx/, xtxd/, the EVM light client evmlc/, evmhdr/, evmatt/, evmev/, evmp/, xtxevm/, xtxevmd/, xtxevmopen/, evmmu/, contract-info/, contract-code/), an org's own (consent/<org>/, pref/<org>/, record/<org>/, request/<org>/, share/<org>/) and the cross-chain working state and contracts' state and receipts for its members, a subject's own entries for the subject (docs/api.md, \"Read access\"). Pass the answer's `next` as `after` for the next page. Values are the JSON the modules stored.",
         querystring: STATE_LIST_QUERY,
         response: { 200: STATE_PAGE },
       },

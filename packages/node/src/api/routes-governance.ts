@@ -53,6 +53,7 @@ const GOV_ACTION = closed(
     // rotateKey: the new Ed25519 key's proof; setEvmKey: the EVM key's.
     proof: Type.Optional(Type.Union([PROOF, EVM_PROOF])),
     // setEvmKey: the member's new EVM key; admit: the new member's EVM key and its proof.
+    // (removeEvmKey has `member` only.)
     address: Type.Optional(EVM_ADDRESS),
     evmKey: Type.Optional(EVM_ADDRESS),
     evmKeyProof: Type.Optional(EVM_PROOF),
@@ -136,7 +137,7 @@ export const orgGovernanceRoutes: RoutePlugin<OrgRouteOptions> = async (app, { o
       schema: {
         ...orgDoc(
           'Propose a governance change',
-          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`, `proofs`, optionally `evmKey` and `evmKeyProof`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`), params (`threshold`, `blockMaxTxs`, `blockMaxMs`) or setEvmKey (`member`, `address`, `proof`: the EVM key of a member, set by vote); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
+          'Commits `gov.propose {action, reason}` signed with the org key (an API token needs the `governance` scope): admit (`id`, `name`, `keys`, `endpoint`, `proofs`, optionally `evmKey` and `evmKeyProof`), remove (`id`), rotateKey (`member`, `oldKey`, `newKey`, `proof`), params (`threshold`, `blockMaxTxs`, `blockMaxMs`) setEvmKey (`member`, `address`, `proof`: the EVM key of a member, set by vote) or removeEvmKey (`member`: its EVM key taken out, while the threshold of keys remains); the proposer votes yes. Answers 200 with the result code; the proposal id is the `txId`.',
         ),
         params: ORG_PARAMS,
         body: closed({ action: GOV_ACTION, reason: Type.String({ minLength: 1, maxLength: 1024 }) }),

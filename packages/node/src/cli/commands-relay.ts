@@ -9,12 +9,13 @@ import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { requirePassphrase } from '../home.js';
 import { type ChainEndpoint, httpEndpoint } from '../interop/endpoint.js';
+import { evmMemberSets } from '../interop/evm/evm-status.js';
 import { type RelayAction, Relayer } from '../interop/relayer.js';
 import { xtxStatus } from '../interop/xtx-status.js';
 import { loadSigner } from '../keys/keystore.js';
 import { parsePositiveInt, parseTxId } from './args.js';
 import { output, table } from './output.js';
-import { evmLegRows, evmRelayChains } from './relay-evm-flags.js';
+import { checkEvmRpcUrls, evmLegRows, evmMemberSetRows, evmRelayChains } from './relay-evm-flags.js';
 
 interface RelayFlags {
   chain: string[];
@@ -211,5 +212,31 @@ export function registerRelayCommands(program: Command): void {
           ? `not decided yet (decision chain ${s.decisionChain ?? '?'}, deadline height ${s.deadlineHeight ?? '?'})`
           : `${s.decision.decision} at height ${s.decision.height} of ${s.decisionChain} (${s.decision.reason})`;
       out.result(s, [`Cross-chain transaction ${xtxId}: ${s.stage}`, `  decision: ${decided}`, ...table(rows)]);
+    });
+
+  xtx
+    .command('evm-members')
+    .description(
+      "each EVM participant contract's member-set epoch: in force on the decision chain, held by the contract",
+    )
+    .option('--chain <url>', 'HTTP API of the decision chain')
+    .option('--token <token>', "a member's API token with 'read' (optional: the member sets are public)")
+    .option('--evm-rpc <url>', 'JSON-RPC endpoint of an EVM chain of the contracts (repeat for each)', collect, [])
+    .option('--json', 'print one JSON document')
+    .action(async (flags: { chain?: string; token?: string; evmRpc: string[]; json?: boolean }) => {
+      const out = output(flags.json === true);
+      if (flags.chain === undefined) throw new NodeError('BAD_REQUEST', 'expected --chain: the decision chain');
+      const [d] = endpoints([flags.chain], flags.token === undefined ? [] : [flags.token]);
+      checkEvmRpcUrls(flags.evmRpc);
+      const contracts = await evmMemberSets(
+        d as ChainEndpoint,
+        flags.evmRpc.map((rpcUrl) => ({ rpcUrl })),
+      );
+      out.result(
+        { contracts },
+        contracts.length === 0
+          ? 'No EVM participant contract is registered on this chain.'
+          : [`EVM member sets of ${contracts.length} contracts:`, ...table(evmMemberSetRows(contracts))],
+      );
     });
 }

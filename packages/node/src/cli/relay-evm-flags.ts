@@ -5,18 +5,12 @@
 import { isAddress } from 'viem';
 import { NodeError } from '../errors.js';
 import { readBoundedFile } from '../files.js';
-import type { EvmLegStatus } from '../interop/evm/evm-status.js';
+import type { EvmLegStatus, EvmMemberSetStatus } from '../interop/evm/evm-status.js';
 import type { EvmRelayChain } from '../interop/evm/relay-evm.js';
 
-/** The EVM chains a relayer reaches, from `--evm-rpc`, with `--evm-account` or `--evm-key-file`. */
-export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; evmKeyFile?: string }): EvmRelayChain[] {
-  if (flags.evmRpc.length === 0) {
-    if (flags.evmAccount !== undefined || flags.evmKeyFile !== undefined) {
-      throw new NodeError('BAD_REQUEST', '--evm-account and --evm-key-file need --evm-rpc');
-    }
-    return [];
-  }
-  for (const u of flags.evmRpc) {
+/** `BAD_REQUEST` unless every `--evm-rpc` is an http(s) URL. */
+export function checkEvmRpcUrls(urls: string[]): void {
+  for (const u of urls) {
     let url: URL;
     try {
       url = new URL(u);
@@ -27,6 +21,17 @@ export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; e
       throw new NodeError('BAD_REQUEST', `expected --evm-rpc as an http(s) URL, got '${u.slice(0, 100)}'`);
     }
   }
+}
+
+/** The EVM chains a relayer reaches, from `--evm-rpc`, with `--evm-account` or `--evm-key-file`. */
+export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; evmKeyFile?: string }): EvmRelayChain[] {
+  if (flags.evmRpc.length === 0) {
+    if (flags.evmAccount !== undefined || flags.evmKeyFile !== undefined) {
+      throw new NodeError('BAD_REQUEST', '--evm-account and --evm-key-file need --evm-rpc');
+    }
+    return [];
+  }
+  checkEvmRpcUrls(flags.evmRpc);
   let account: EvmRelayChain['account'];
   if (flags.evmKeyFile !== undefined) {
     if (flags.evmAccount !== undefined)
@@ -68,7 +73,30 @@ export function evmLegRows(legs: EvmLegStatus[]): [string, string][] {
       );
     }
     if (l.outcome !== null) parts.push(`${l.outcome} proven on the decision chain`);
+    const m = l.memberSet;
+    if (m.chain !== null) {
+      const behind =
+        m.contract !== null && m.contract < m.chain ? ' (updateMembers pending: is `custos relay` running?)' : '';
+      parts.push(
+        `member set epoch ${m.chain} on the decision chain, ${m.contract === null ? '? (no --evm-rpc)' : m.contract} on the contract${behind}`,
+      );
+    }
     if (l.atRisk) parts.push(`AT RISK: the lock's deadline block ${l.deadline} is near and the COMMIT is not applied`);
     return [l.participant, parts.join('; ')];
+  });
+}
+
+/** Table rows for `custos xtx evm-members`: each registered contract's member-set epoch on both sides. */
+export function evmMemberSetRows(list: EvmMemberSetStatus[]): [string, string][] {
+  return list.map((m) => {
+    if (m.chain === null) return [m.participant, 'no EVM member set on the decision chain'];
+    const c = m.chain;
+    const parts = [
+      `epoch ${c.epoch} on the decision chain (${c.keys} EVM keys, threshold ${c.threshold}${c.ready ? '' : ', not ready'})`,
+      `${m.contract === null ? '? (no --evm-rpc for its chain)' : m.contract} on the contract`,
+      `${m.signed} members signed epoch ${c.epoch}`,
+    ];
+    if (m.pending) parts.push('updateMembers pending: is `custos relay` running?');
+    return [m.participant, parts.join('; ')];
   });
 }

@@ -11,8 +11,8 @@
  *   stolen one); `proof`: the new key's proof of possession.
  * - `{kind: 'params', threshold, blockMaxTxs, blockMaxMs}`: quorum threshold (a majority to the
  *   member count) and block parameters.
- * - `{kind: 'setEvmKey', member, address, proof}`: sets or replaces a member's EVM key
- *   (evm-key-action.ts).
+ * - `{kind: 'setEvmKey', member, address, proof}`: sets or replaces a member's EVM key;
+ *   `{kind: 'removeEvmKey', member}` takes one out (evm-key-action.ts).
  *
  * The quorum threshold never falls below a majority of the members (two disjoint groups could
  * otherwise each certify a fork): a params change below it is refused, and an admission that would
@@ -43,8 +43,10 @@ import {
 } from '../modules/member-state.js';
 import {
   ADMIT_EVM_FIELDS,
+  applyRemoveEvmKey,
   applySetEvmKey,
   checkAdmitEvmKey,
+  checkRemoveEvmKey,
   checkSetEvmKey,
   parseAdmitEvmKey,
   parseSetEvmKey,
@@ -70,6 +72,7 @@ const FIELDS: Record<GovAction['kind'], string[]> = {
   rotateKey: ['kind', 'member', 'oldKey', 'newKey', 'proof'],
   params: ['kind', 'threshold', 'blockMaxTxs', 'blockMaxMs'],
   setEvmKey: SET_EVM_KEY_FIELDS,
+  removeEvmKey: ['kind', 'member'],
 };
 
 /** Reads `args.action`; INVALID_ARGS says which field is wrong. */
@@ -133,6 +136,8 @@ export function parseAction(raw: JsonValue | undefined): GovAction {
       };
     case 'setEvmKey':
       return parseSetEvmKey(a);
+    case 'removeEvmKey':
+      return { kind, member: arg.str(a, 'member', 32, MEMBER_ID) };
   }
 }
 
@@ -192,6 +197,9 @@ export function checkAction(ctx: Pick<ExecContext, 'get' | 'chainId'>, action: G
     case 'setEvmKey':
       checkSetEvmKey(ctx, action);
       return;
+    case 'removeEvmKey':
+      checkRemoveEvmKey(ctx, action, gov);
+      return;
   }
 }
 
@@ -239,6 +247,9 @@ export function applyAction(
     }
     case 'setEvmKey':
       applySetEvmKey(ctx, action);
+      return;
+    case 'removeEvmKey':
+      applyRemoveEvmKey(ctx, action);
       return;
   }
 }

@@ -7,9 +7,12 @@
  * removed, a threshold change), like `gov/memberset` for the Ed25519 set; not before the first EVM key
 is registered, so chains that do not use EVM chains keep their state as before. Its epoch counts EVM set
  * changes only, so an EVM key change does not make other Custos chains' light clients of this chain
- * wait for a member-set update. `ready` is false while a member has no EVM key: no certificate for
- * an EVM chain can be made with such a set (a contract needs a key for every member counted in the
- * threshold). `addresses` are sorted, as the contract requires.
+ * wait for a member-set update. The threshold is the Custos quorum threshold, never lowered for
+ * the EVM side: a member without an EVM key (not registered yet, or taken out by `removeEvmKey`)
+ * is left out of `addresses` and simply cannot sign, so a certificate still needs as many members
+ * as a Custos quorum. `ready` is false while fewer members have keys than the threshold: no
+ * certificate can be made with such a set (nor would a contract accept it). `addresses` are
+ * sorted, as the contract requires.
  */
 import { canonicalize, type JsonValue } from '@custos/protocol/jcs';
 import type { MemberRecord } from '../modules/member-state.js';
@@ -23,7 +26,7 @@ export interface EvmMemberSetEntry {
   epoch: number;
   /** First height at which this set is the one members sign with. */
   effectiveFrom: number;
-  /** True when every member has an EVM key. */
+  /** True when at least `threshold` members have an EVM key. */
   ready: boolean;
   /** The members' EVM addresses, sorted; members without a key are left out. */
   addresses: string[];
@@ -81,5 +84,5 @@ function evmSet(
     const evmKey = (get(memberKey(id)) as MemberRecord | undefined)?.evmKey;
     if (typeof evmKey === 'string') addresses.push(evmKey);
   }
-  return { ready: addresses.length === set.members.length, addresses: addresses.sort(), threshold: set.threshold };
+  return { ready: addresses.length >= set.threshold, addresses: addresses.sort(), threshold: set.threshold };
 }

@@ -57,11 +57,12 @@ export function parsePolicy(raw: unknown): GovPolicy {
 
 /**
  * The vote rule of a proposal's action kind: the policy's own for the four kinds it names; a
- * majority for contract kinds; the `rotateKey` rule for `setEvmKey` (a key replaced by vote).
+ * majority for contract kinds; the `rotateKey` rule for `setEvmKey` and `removeEvmKey` (a key
+ * replaced or taken out by vote).
  */
 export function ruleForKind(kind: string, policy: GovPolicy): VoteRule {
   if (kind.startsWith('contract.')) return 'majority';
-  if (kind === 'setEvmKey') return policy.rotateKey;
+  if (kind === 'setEvmKey' || kind === 'removeEvmKey') return policy.rotateKey;
   return policy[kind as ActionKind];
 }
 

@@ -38,11 +38,23 @@ import { NodeError } from '../errors.js';
 import type { ChainEndpoint } from './endpoint.js';
 import { EvmRelay, type EvmRelayChain } from './evm/relay-evm.js';
 
-export type RelayStep = 'prepare' | 'decide' | 'timeout' | 'finalize' | 'members' | 'evmVote' | 'evmDecide' | 'evmDone';
+export type RelayStep =
+  | 'prepare'
+  | 'decide'
+  | 'timeout'
+  | 'finalize'
+  | 'members'
+  | 'evmMembers'
+  | 'evmVote'
+  | 'evmDecide'
+  | 'evmDone';
 
 /** One transaction a relayer submitted, and how it ended (a result code, or an admission error code). */
 export interface RelayAction {
-  /** The cross-chain transaction; for a `members` step, `epoch <n> of <chainId>`. */
+  /**
+   * The cross-chain transaction; for a `members` step, `epoch <n> of <chainId>`; for an
+   * `evmMembers` step (an EVM contract's `updateMembers`), `epoch <from> -> <n>`.
+   */
   xtxId: string;
   chainId: string;
   step: RelayStep;
@@ -146,10 +158,21 @@ export class Relayer {
     return actions;
   }
 
-  /** Decisions for EVM participants to the contracts, and their outcome back to each chain. */
+  /**
+   * EVM member sets to the contracts first (a decision is signed under the set in force), then
+   * decisions for EVM participants to the contracts, and their outcome back to each chain.
+   */
   private async deliverEvm(chains: Map<string, Chain>, actions: RelayAction[]): Promise<void> {
     for (const chain of chains.values()) {
       try {
+        await (this.evm as EvmRelay).updateMembers(chain.ep, (u) =>
+          this.record(actions, {
+            xtxId: `epoch ${u.from} -> ${u.epoch}`,
+            chainId: u.participant,
+            step: 'evmMembers',
+            code: 'SENT',
+          }),
+        );
         const submit = async (args: { [k: string]: JsonValue }) => {
           const tx = signTx({ chainId: chain.chainId, type: 'xtx.evmDone', args, now: this.now() }, this.signer);
           let code: string;

@@ -14,6 +14,8 @@
  *   quorum of the current members over `{domain, chainId, participant, codeHash}`: the participant
  *   contract `evm:<chainId>:<contract>` (and the code each co-signer read there) that cross-chain
  *   transactions may name. Registered once.
+ * - `evm.signMembers`: a member's signature of the EVM member set in force for a registered
+ *   contract's `updateMembers` (evm-members.ts).
  *
  * State: `evmatt/<chainId>/<number>/<hash>` -> {receiptsRoot, members} (every attestation, the
  * evidence); `evmhdr/<chainId>/<number>` -> the attested header; `evmlc/<chainId>` -> {highest,
@@ -24,6 +26,7 @@ import { canonicalBytes } from '@custos/protocol/jcs';
 import type { ResultCode } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import { type Args, arg, type ExecContext, ExecFailure, type ExecHost, type Module } from '../exec/module.js';
+import { signMembers } from './evm-members.js';
 import { checked, localMemberSet } from './interop.js';
 import { memberOfKey } from './member-state.js';
 
@@ -199,5 +202,10 @@ function register(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
 
 export const evmModule: Module = {
   name: 'evm',
-  actions: { attestHeader, register },
+  actions: {
+    attestHeader,
+    register,
+    signMembers: (ctx: ExecContext, args: Args) =>
+      signMembers(ctx, args, (p) => ctx.get(evmParticipantKey(p)) as unknown as EvmParticipantRecord | undefined),
+  },
 };

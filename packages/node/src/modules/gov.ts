@@ -111,7 +111,7 @@ function tally(ctx: ExecContext, p: Proposal, gov: GovState): NonNullable<Propos
     else no++;
   }
   const members = gov.ids.length;
-  // Kinds the genesis policy does not name: a majority for contracts, the rotateKey rule for setEvmKey.
+  // Kinds the genesis policy does not name: a majority for contracts, the rotateKey rule for EVM keys.
   return { yes, no, members, required: requiredVotes(ruleForKind(p.action.kind, gov.policy), members) };
 }
 

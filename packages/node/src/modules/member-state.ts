@@ -69,6 +69,13 @@ export function setMemberEvmKey(ctx: Pick<ExecContext, 'put' | 'del'>, m: Member
   ctx.put(memberKey(m.id), { ...m, evmKey: address });
 }
 
+/** Takes member `m`'s EVM key out (governance `removeEvmKey`), freeing its address. */
+export function clearMemberEvmKey(ctx: Pick<ExecContext, 'put' | 'del'>, m: MemberRecord): void {
+  if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
+  const { evmKey: _, ...rest } = m;
+  ctx.put(memberKey(m.id), rest);
+}
+
 /** Writes a member and its key index; used by genesis and by the actions below. */
 export function writeMember(ctx: Pick<ExecContext, 'put'>, m: MemberRecord): void {
   ctx.put(memberKey(m.id), m);

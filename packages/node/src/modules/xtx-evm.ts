@@ -15,7 +15,9 @@
  *   members' peers and relayers scan until the EVM side is done.
  * - `xtx.evmSign {xtxId, participant, signature}`, by a member key: the member's secp256k1
  *   signature (its registered EVM key) over the decision digest of what D recorded, added to
- *   `xtxevmd/`. Relayers assemble the threshold of them and call `decide` on the contract.
+ *   `xtxevmd/`. Relayers assemble the threshold of them and call `decide` on the contract. If the
+ *   EVM member set moved to a later epoch since the decision, the record moves with it first
+ *   (`rebased`): contracts follow the set and take certificates of its epoch only.
  * - `xtx.evmDone {xtxId, participant, number, index, proof}`, by anyone: a receipt proven under an
  *   attested header with the contract's `Decided` event for this transaction's planned leg (or
  *   `Lapsed`, that lock released after its deadline; another leg's events under the same id do not
@@ -195,10 +197,12 @@ export function evmSign(ctx: ExecContext, args: Args) {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const signature = arg.str(args, 'signature', 132, SIGNATURE);
-  const rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
+  let rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision to certify for this EVM participant');
+  if (rec.outcome !== undefined) throw new ExecFailure('CONFLICT', `the EVM side is already ${rec.outcome.status}`);
   const m = ctx.get(memberKey(who)) as unknown as MemberRecord | undefined;
   if (typeof m?.evmKey !== 'string') throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
+  rec = rebased(ctx, rec);
   if (rec.signatures.some((s) => s.member === who)) throw new ExecFailure('CONFLICT', `member '${who}' already signed`);
   const { evmChainId, contract } = parseEvmParticipant(participant);
   const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
@@ -219,6 +223,17 @@ export function evmSign(ctx: ExecContext, args: Args) {
   );
   ctx.put(evmDecisionKey(xtxId, participant), { ...rec, signatures });
   return 'OK' as const;
+}
+
+/**
+ * The decision to carry under the EVM member set in force: once governance moved the set to a
+ * later (ready) epoch, contracts follow it (`updateMembers`) and refuse certificates of the old
+ * one, so the decision is signed again for the new epoch (the signatures gathered so far go).
+ */
+export function rebased(ctx: Pick<ExecContext, 'get'>, rec: EvmDecisionToCarry): EvmDecisionToCarry {
+  const set = ctx.get(EVM_MEMBER_SET_KEY) as unknown as EvmMemberSetEntry | undefined;
+  if (set === undefined || !set.ready || set.epoch <= rec.epoch) return rec;
+  return { ...rec, epoch: set.epoch, threshold: set.threshold, signatures: [] };
 }
 
 export function evmDone(ctx: ExecContext, args: Args) {

@@ -16,11 +16,11 @@ export const CONTRACT_ACTION_KINDS = ['contract.activate', 'contract.resume', 'c
 export type ContractActionKind = (typeof CONTRACT_ACTION_KINDS)[number];
 
 /**
- * Kinds of change a proposal makes to a member's key for EVM chains (docs/interop.md). They need
- * the votes of the genesis policy's `rotateKey` rule, being a key replaced by vote (the policy's
- * shape stays as it was).
+ * Kinds of change a proposal makes to a member's key for EVM chains (docs/interop.md): set or
+ * replace it, or take a compromised one out without a replacement. They need the votes of the
+ * genesis policy's `rotateKey` rule, being a key replaced by vote (the policy's shape stays as it was).
  */
-export const EVM_ACTION_KINDS = ['setEvmKey'] as const;
+export const EVM_ACTION_KINDS = ['setEvmKey', 'removeEvmKey'] as const;
 export type EvmActionKind = (typeof EVM_ACTION_KINDS)[number];
 
 /** Quorum threshold and block parameters in force (state `gov/params`; the genesis ones until governance writes it). */
@@ -63,6 +63,11 @@ export type GovAction =
    * `member.setEvmKey`); `proof`: the key's proof of possession for that member (`proveEvmKey`).
    */
   | { kind: 'setEvmKey'; member: string; address: string; proof: string }
+  /**
+   * Takes a member's EVM key out of the EVM member set (a compromised key, no replacement yet);
+   * refused while it would leave fewer keys than the quorum threshold.
+   */
+  | { kind: 'removeEvmKey'; member: string }
   /**
    * Activates the proposed code `digest` (hex SHA-256 of the code) of contract `contract` from
    * height `at` (or the next height, whichever is later); on an active contract this is an upgrade.

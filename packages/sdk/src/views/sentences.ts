@@ -242,6 +242,8 @@ export function govActionText(a: GovActionLike, name: (id: string) => string, me
       return `Rotate ${name(a.member ?? '?')}’s key`;
     case 'setEvmKey':
       return `Set ${name(a.member ?? '?')}’s EVM key`;
+    case 'removeEvmKey':
+      return `Remove ${name(a.member ?? '?')}’s EVM key`;
     case 'params':
       return `Change the quorum to ${a.threshold ?? '?'}${members === undefined ? '' : ` of ${members}`}`;
     default:

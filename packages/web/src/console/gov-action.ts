@@ -22,6 +22,7 @@ export const KINDS: { kind: Kind; label: string }[] = [
   { kind: 'remove', label: 'Remove a member' },
   { kind: 'rotateKey', label: 'Rotate a key' },
   { kind: 'params', label: 'Change the quorum' },
+  { kind: 'removeEvmKey', label: 'Remove an EVM key' },
 ];
 
 /** Validates the form; returns the action or the errors by field. */
@@ -84,6 +85,15 @@ export function readAction(
         errors.newKey = 'This key already belongs to a member.';
       if (!KEY_PROOF.test(s('proof'))) errors.proof = 'Paste the new key’s proof of possession (86 characters).';
       action = { kind, member: member ?? '', oldKey: oldKey ?? '', newKey: s('newKey'), proof: s('proof') };
+      break;
+    }
+    case 'removeEvmKey': {
+      // A compromised EVM key taken out without a replacement; the EVM set keeps the quorum (docs/interop.md).
+      const keyed = g.members.filter((m) => m.evmKey !== null).length;
+      if (s('member') === '') errors.member = 'Choose the member whose EVM key to remove.';
+      else if (keyed - 1 < g.params.threshold)
+        errors.member = `Removing it would leave ${keyed - 1} EVM keys, fewer than the quorum (${g.params.threshold}): propose a replacement key instead.`;
+      action = { kind, member: s('member') };
       break;
     }
     case 'params':

@@ -186,6 +186,26 @@ export function ProposeForm({
           )}
         </>
       )}
+      {kind === 'removeEvmKey' &&
+        field(
+          'member',
+          'EVM key to remove',
+          (p) => (
+            <select {...p} defaultValue="">
+              <option value="" disabled>
+                Choose a member
+              </option>
+              {others
+                .filter((m) => m.evmKey !== null)
+                .map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.name}: {short(m.evmKey ?? '', 14)}
+                  </option>
+                ))}
+            </select>
+          ),
+          'For a compromised key with no replacement yet: the EVM contracts stop accepting its signatures once the update is relayed.',
+        )}
       {kind === 'params' && (
         <>
           {field(

@@ -89,7 +89,10 @@ export function assembleEvmMemberUpdate(
 
 function ready(set: EvmMemberSetEntry): void {
   if (!set.ready) {
-    throw new NodeError('BAD_REQUEST', `EVM member set ${set.epoch} is not ready: a member has no EVM key yet`);
+    throw new NodeError(
+      'BAD_REQUEST',
+      `EVM member set ${set.epoch} is not ready: ${set.addresses.length} members have EVM keys, the threshold is ${set.threshold}`,
+    );
   }
 }
 

@@ -8,19 +8,31 @@
  *   head (so the decision chain knows how far the EVM chain is, for the deadline margin).
  * - `EvmDecisionSigner`: for every decision the decision chain recorded for an EVM participant
  *   (`xtxevmopen/`), signs the decision digest with the member's secp256k1 key and records the
- *   signature (`xtx.evmSign`). It signs what the ledger recorded, which the ledger checks again.
+ *   signature (`xtx.evmSign`), under the EVM member set in force (a decision made under an older
+ *   set is signed again for the new one, which contracts will hold). And for every registered
+ *   participant, it signs the EVM member set in force for `updateMembers` (`evm.signMembers`),
+ *   which relayers submit to the contract. It signs what the ledger recorded, which the ledger
+ *   checks again.
  *
  * Both are stateless between passes: what is done is read from the ledger, so a restarted peer
  * carries on where it stopped.
  */
 import type { Signer } from '@custos/protocol/crypto';
 import { didFromPublicKey } from '@custos/protocol/crypto';
-import { evmAddress, evmDecisionDigest, evmSign, parseEvmParticipant } from '@custos/protocol/interop';
+import {
+  evmAddress,
+  evmDecisionDigest,
+  evmMembersDigest,
+  evmSign,
+  parseEvmParticipant,
+} from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { createPublicClient, type Hex, http } from 'viem';
 import { NodeError } from '../../errors.js';
+import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../../governance/evm-member-set.js';
 import type { EvmClientRecord, EvmParticipantRecord } from '../../modules/evm.js';
+import { type EvmMemberUpdateRecord, evmMemberUpdateKey } from '../../modules/evm-members.js';
 import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
@@ -162,23 +174,26 @@ export class EvmDecisionSigner {
     this.address = evmAddress(opts.evmKey);
   }
 
-  /** One pass; resolves with `<xtxId>/<participant>` of each decision signed in it. */
+  /**
+   * One pass; resolves with `<xtxId>/<participant>` of each decision signed in it, then
+   * `evmmu/<participant>/<epoch>` of each member set signed.
+   */
   async step(): Promise<string[]> {
     const ep = this.opts.chain;
     const signed: string[] = [];
     const { chainId } = await ep.info();
+    const set = (await ep.entry(EVM_MEMBER_SET_KEY)) as unknown as EvmMemberSetEntry | null;
+    // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
+    if (set !== null && !set.addresses.includes(this.address)) return signed;
     for (const { key } of await listAll(ep, 'xtxevmopen/')) {
       const rest = key.slice('xtxevmopen/'.length);
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
-      if (rec === null || rec.signatures.some((s) => s.address === this.address)) continue;
+      if (rec === null) continue;
+      // The ledger moves the decision to a later ready set before it records this signature.
+      const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
+      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) continue;
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
-      const digest = evmDecisionDigest(
-        { chainId: evmChainId, contract },
-        rec.xtxId,
-        rec.legHash,
-        rec.commit,
-        rec.epoch,
-      );
+      const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
       const args: { [k: string]: JsonValue } = {
         xtxId: rec.xtxId,
         participant: rec.participant,
@@ -186,6 +201,38 @@ export class EvmDecisionSigner {
       };
       const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
       if ((await ep.submit(tx)).code === 'OK') signed.push(rest);
+    }
+    if (set?.ready === true) {
+      signed.push(...(await this.signMemberSet(set, chainId)));
+    }
+    return signed;
+  }
+
+  /** Signs the EVM member set in force for each registered participant contract, once. */
+  private async signMemberSet(set: EvmMemberSetEntry, chainId: string): Promise<string[]> {
+    const ep = this.opts.chain;
+    const signed: string[] = [];
+    for (const { value } of await listAll(ep, 'evmp/')) {
+      const p = value as unknown as EvmParticipantRecord;
+      const key = evmMemberUpdateKey(p.participant, set.epoch);
+      const rec = (await ep.entry(key)) as unknown as EvmMemberUpdateRecord | null;
+      if (rec?.signatures.some((s) => s.address === this.address) === true) continue;
+      const digest = evmMembersDigest(
+        { chainId: p.evmChainId, contract: p.contract },
+        set.epoch,
+        set.addresses,
+        set.threshold,
+      );
+      const args: { [k: string]: JsonValue } = {
+        participant: p.participant,
+        epoch: set.epoch,
+        signature: evmSign(digest, this.opts.evmKey),
+      };
+      const tx = signTx(
+        { chainId, type: 'evm.signMembers', args, now: (this.opts.now ?? Date.now)() },
+        this.opts.signer,
+      );
+      if ((await ep.submit(tx)).code === 'OK') signed.push(key);
     }
     return signed;
   }

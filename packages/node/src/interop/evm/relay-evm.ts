@@ -5,7 +5,9 @@
  * proof of what the contract did back to D (`xtx.evmDone`), which closes the work. Like the Custos
  * relayer it keeps nothing it cannot rebuild: each pass reads D (`xtxevm/`, `xtxevmd/`,
  * `xtxevmopen/`) and the EVM chain (`Voted`, `Decided`, `Lapsed` events, `lockOf`), and every step
- * is idempotent on both sides, so relayers can run side by side and replace one another.
+ * is idempotent on both sides, so relayers can run side by side and replace one another. Before the
+ * decisions, it moves each registered contract to the EVM member set in force on D
+ * (`updateMembers`, with the members' signatures recorded in `evmmu/`; evm-members-relay.ts).
  */
 import { type CrossChainTx, evmParticipants, legHashOf, parseEvmParticipant } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
@@ -22,6 +24,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
+import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
 import { listAll } from './member-duties.js';
 import { buildReceiptProof } from './receipt-proof.js';
 
@@ -82,6 +85,34 @@ export class EvmRelay {
       return out;
     })();
     return this.reached;
+  }
+
+  /** The member set a participant contract holds: epoch, members, threshold. */
+  async contractSet(participant: string): Promise<ContractSet | undefined> {
+    const c = await this.chainOf(participant);
+    if (c === undefined) return undefined;
+    const [epoch, members, threshold] = (await c.r.pub.readContract({
+      address: c.contract,
+      abi: CustosParticipant.abi,
+      functionName: 'memberSet',
+    })) as [bigint, readonly Address[], bigint];
+    return { epoch: Number(epoch), members: members.map((m) => m.toLowerCase()), threshold: Number(threshold) };
+  }
+
+  /**
+   * Moves every registered contract this relayer reaches to the latest EVM member set on D that a
+   * quorum of the set it holds signed; resolves with what it submitted.
+   */
+  async updateMembers(
+    d: ChainEndpoint,
+    onRelayed: (u: MemberSetRelayed) => void = () => {},
+  ): Promise<MemberSetRelayed[]> {
+    return relayMemberSets(d, {
+      contractSet: (p) => this.contractSet(p),
+      chainOf: (p) => this.chainOf(p),
+      onError: this.onError,
+      onRelayed,
+    });
   }
 
   private async chainOf(participant: string): Promise<{ r: Reached; contract: Address } | undefined> {
@@ -205,6 +236,9 @@ export class EvmRelay {
           }
         }
         if (rec.signatures.length < rec.threshold) continue;
+        // Signed for another set than the contract holds: wait for the members' update (or, for
+        // an older set, for the members to sign again under the new one), no revert to pay for.
+        if ((await this.contractSet(rec.participant))?.epoch !== rec.epoch) continue;
         const hash = await c.r.wallet.writeContract({
           address: c.contract,
           abi: CustosParticipant.abi,

@@ -1,0 +1,173 @@
+/**
+ * Atomicity of a cross-chain transaction with an EVM leg under random interleavings (issue 15's
+ * property test), on a Custos decision chain and a real Hardhat chain: members' duties, several
+ * relayers stepping one after the other or at once, relayers that crash mid-pass and are replaced
+ * by new ones with no memory, the holder locking its tokens at a random moment (or never, or without
+ * approving them), Custos blocks passing towards the deadline and EVM blocks mined. Whatever the
+ * order, once a relayer has drained the work: both sides committed or both aborted, the kv write
+ * and the token transfer happened together or not at all, and the lock is not left prepared.
+ *
+ * Within the timing assumption of docs/interop.md ("What each side trusts"): fewer EVM blocks are
+ * mined by the schedule than the margin `EVM_MARGIN_BLOCKS`, so a COMMIT reaches the contract
+ * before the lock's deadline. What happens outside it (a COMMIT released after its deadline) is
+ * `evm-xtx.test.ts`'s "lapsed" case. Hardhat keeps no state across a restart, so EVM node restarts
+ * are not part of the schedule (docs/interop.md, What is left).
+ */
+import { randomSecretKey } from '@custos/protocol/crypto';
+import { EVM_MARGIN_BLOCKS } from '@custos/protocol/interop';
+import { tempDir } from '@custos/test-utils/node';
+import fc from 'fast-check';
+import type { Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeSigner } from '../src/crypto/native.js';
+import { Relayer } from '../src/interop/relayer.js';
+import {
+  balance,
+  duties,
+  type EvmWorld,
+  evmXtx,
+  lockStatus,
+  openEvmWorld,
+  outcomeOf,
+  prepareOnD,
+  prepareOnEvm,
+} from './evm-xtx-helpers.js';
+import { kvValue, tick } from './xtx-helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let w: EvmWorld;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  w = await openEvmWorld(tmp.dir);
+}, 180_000);
+
+afterAll(async () => {
+  await w?.evm.close();
+  await w?.d.node.close();
+  tmp?.cleanup();
+});
+
+type Step =
+  | { kind: 'duties' }
+  | { kind: 'relay'; who: number }
+  | { kind: 'race' }
+  | { kind: 'crash'; who: number }
+  | { kind: 'tick'; blocks: number }
+  | { kind: 'mine'; blocks: number };
+
+const RELAYERS = 3;
+const who = fc.integer({ min: 0, max: RELAYERS - 1 });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { arbitrary: fc.constant({ kind: 'duties' as const }), weight: 4 },
+  { arbitrary: who.map((n) => ({ kind: 'relay' as const, who: n })), weight: 4 },
+  { arbitrary: fc.constant({ kind: 'race' as const }), weight: 1 },
+  { arbitrary: who.map((n) => ({ kind: 'crash' as const, who: n })), weight: 2 },
+  { arbitrary: fc.integer({ min: 1, max: 3 }).map((b) => ({ kind: 'tick' as const, blocks: b })), weight: 1 },
+  { arbitrary: fc.integer({ min: 1, max: 3 }).map((b) => ({ kind: 'mine' as const, blocks: b })), weight: 1 },
+);
+const scenarioArb = fc.record({
+  /** Custos blocks until the deadline (a few: the deadline often passes first). */
+  custosDeadline: fc.integer({ min: 4, max: 60 }),
+  /** EVM blocks from the holder's prepare to its lock's deadline (some inside the margin). */
+  evmDeadline: fc.integer({ min: EVM_MARGIN_BLOCKS, max: EVM_MARGIN_BLOCKS + 40 }),
+  /** Whether the holder approved the transfer (else the token refuses: a NO vote). */
+  approve: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+  /** Where in the schedule the holder locks its tokens (past the end: just before the drain), or never. */
+  holderAt: fc.oneof(
+    { arbitrary: fc.integer({ min: 0, max: 25 }), weight: 9 },
+    { arbitrary: fc.constant(null), weight: 1 },
+  ),
+  steps: fc.array(stepArb, { minLength: 5, maxLength: 25 }),
+});
+
+/**
+ * Relayer slot `i`: its own EVM account; a crash replaces it with a new process (a new instance,
+ * nothing carried over), and a crashed pass stops at its first submitted step.
+ */
+function relayer(i: number, crashAfterFirst = false): Relayer {
+  return new Relayer({
+    chains: [w.ep],
+    signer: nativeSigner(randomSecretKey()),
+    evm: [{ rpcUrl: w.evm.chain.rpcUrl, account: { address: w.evm.accounts[5 + i] as Address } }],
+    onError: () => {},
+    onAction: () => {
+      if (crashAfterFirst) throw new Error('killed mid-pass');
+    },
+  });
+}
+
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+async function play(s: Scenario): Promise<void> {
+  const before = { customer: await balance(w, w.customer), receiver: await balance(w, w.receiver) };
+  const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + s.custosDeadline });
+  expect(await prepareOnD(w, xtx)).toBe('OK');
+  const relayers = Array.from({ length: RELAYERS }, (_, i) => relayer(i));
+  let held = false; // the holder acts once
+  let mined = 0;
+  const holder = async () => {
+    if (held) return;
+    held = true;
+    try {
+      await prepareOnEvm(w, xtxId, leg, { deadlineBlocks: s.evmDeadline, approve: s.approve });
+    } catch {
+      // Too late: D aborted and an ABORT left its tombstone (AlreadyKnown); nothing is locked.
+    }
+  };
+  for (const [i, step] of s.steps.entries()) {
+    if (i === s.holderAt) await holder();
+    switch (step.kind) {
+      case 'duties':
+        await duties(w);
+        break;
+      case 'relay':
+        await relayers[step.who]!.step();
+        break;
+      case 'race':
+        await Promise.all(relayers.map((r) => r.step()));
+        break;
+      case 'crash':
+        await relayer(step.who, true).step();
+        relayers[step.who] = relayer(step.who);
+        break;
+      case 'tick':
+        await tick(w.d, step.blocks);
+        break;
+      case 'mine':
+        // Keep within the timing assumption: fewer mined blocks than the margin, in all.
+        if (mined + step.blocks < EVM_MARGIN_BLOCKS / 2) {
+          mined += step.blocks;
+          await w.evm.mine(step.blocks);
+        }
+        break;
+    }
+  }
+  if (s.holderAt !== null) await holder();
+  // Drain: the holder has acted or never will; a fresh relayer and the members finish the work,
+  // Custos blocks passing so that an undecided transaction reaches its deadline.
+  const last = relayer(0);
+  for (let i = 0; i < 60; i++) {
+    const o = outcomeOf(w, xtxId);
+    if (o.evm !== undefined && (o.custos === 'committed' || o.custos === 'aborted')) break;
+    await duties(w);
+    await last.step();
+    if (o.decision === undefined) await tick(w.d);
+  }
+  const o = outcomeOf(w, xtxId);
+  const committed = o.custos === 'committed';
+  expect(o.custos === 'committed' || o.custos === 'aborted', JSON.stringify(o)).toBe(true);
+  expect(o.evm, JSON.stringify({ o, s })).toBe(committed ? 'committed' : 'aborted');
+  expect(kvValue(w.d, key)).toBe(committed ? key : undefined);
+  const amount = committed ? BigInt(leg.amount) : 0n;
+  expect(await balance(w, w.receiver)).toBe(before.receiver + amount);
+  expect(await balance(w, w.customer)).toBe(before.customer - amount);
+  // No lock left prepared: committed, aborted, refused (a NO vote) or never made.
+  expect([0, 2, 3, 4]).toContain(await lockStatus(w, xtxId, leg));
+}
+
+describe('an xtx with an EVM leg under random relayer crashes, duplicates and timeouts', () => {
+  it('ends with the same outcome on both sides, every time', async () => {
+    await fc.assert(fc.asyncProperty(scenarioArb, play), { numRuns: 30, endOnFailure: true });
+  }, 300_000);
+});
