@@ -19,6 +19,7 @@ import { waitUntil } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
 import { fixture, type TestPeer, TestPeers, tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliError } from '../src/cli/client.js';
 import { exportServiceOf } from '../src/orgs/export-service.js';
 import { LocalKms } from '../src/vault/kms.js';
 import { Vault } from '../src/vault/vault.js';
@@ -175,6 +176,14 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
     expect(problem.code).toBe('NODE_UNREACHABLE');
     expect(problem.detail).toContain("org 'bank'");
     expect(problem.detail).not.toContain(me.did);
+    // Through the SDK and the CLI's wording: the org's node, not the peer the customer talks to.
+    const viaSdk = await client
+      .subjectExport(me.did, later, { sign: signedBy(me.signer), org: 'bank' })
+      .catch((e: unknown) => e);
+    expect(viaSdk).toMatchObject({ code: 'NODE_UNREACHABLE', status: 503 });
+    const cli = cliError(viaSdk, insurer.url!);
+    expect(cli.message).toContain("the node of org 'bank'");
+    expect(cli.message).not.toContain('no node answers');
 
     // Nothing was consumed: back up, the bank's node still holds the later export for the customer.
     bank = await open('bank', [insurer.url!]);
