@@ -4,7 +4,8 @@
  * own node; the customer talks to the insurer's peer only, which fetches the sealed export from the
  * bank's node (signed by its member key, forwarding the customer's signature) and passes it on: the
  * wallet opens it and finds "complete: 2 of 2 records". The insurer's peer keeps nothing of it;
- * another subject, a forged or reused forwarded signature and a request without one are refused;
+ * another subject, a forged or reused forwarded signature and a request without one are refused, and
+ * so is an envelope other than the one the bank committed to;
  * with the bank's node down, the answer is a retryable NODE_UNREACHABLE naming the org, and the
  * export still waits at the bank.
  */
@@ -115,9 +116,12 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
     };
     const id = await openRequest();
     const later = await openRequest();
-    // The bank's node answers both with the data, sealed to the customer; the envelopes stay at the bank.
-    await waitUntil(() => bank.orgs!.request('bank', later)?.status === 'open', 10_000, 'the requests at the bank');
-    for (const r of [id, later]) expect((await exportServiceOf(bank.orgs!).fulfil('bank', r)).code).toBe('OK');
+    const swapped = await openRequest();
+    // The bank's node answers them with the data, sealed to the customer; the envelopes stay at the bank.
+    await waitUntil(() => bank.orgs!.request('bank', swapped)?.status === 'open', 10_000, 'the requests at the bank');
+    for (const r of [id, later, swapped]) {
+      expect((await exportServiceOf(bank.orgs!).fulfil('bank', r)).code).toBe('OK');
+    }
     const height = bank.node.latest().height;
     await waitUntil(() => insurer.node.finality().final >= height, 15_000, 'the fulfilments final at the insurer');
 
@@ -155,6 +159,15 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
       expect(insurerDb.prepare('SELECT count(*) AS n FROM data_exports').get()).toEqual({ n: 0 });
     const files = readdirSync(dirOf('insurer')).map((n) => readFileSync(join(dirOf('insurer'), n)).toString('latin1'));
     expect(files.some((t) => t.includes(EMAIL.email))).toBe(false);
+
+    // An org node serving another envelope than the one it committed to: the relaying peer refuses it.
+    const bankDb = bank.orgs!.localDb();
+    const envelopeOf = (r: string) =>
+      (bankDb.prepare('SELECT envelope FROM data_exports WHERE request = ?').get(r) as { envelope: string }).envelope;
+    bankDb.prepare('UPDATE data_exports SET envelope = ? WHERE request = ?').run(envelopeOf(later), swapped);
+    await expect(
+      client.subjectExport(me.did, swapped, { sign: signedBy(me.signer), org: 'bank' }),
+    ).rejects.toMatchObject({ code: 'BAD_CIPHERTEXT', detail: expect.stringContaining('not the digest') });
 
     // Served once, and a forwarded signature is good once.
     const again = forwarded(mine(id), me.signer);

@@ -10,7 +10,7 @@
  * that one answer, never writes or logs it, and cannot open it (sealed to the customer's pairwise
  * key). It learns the request id, the org, the envelope's size and when it was fetched.
  */
-import { exportDigest, MAX_EXPORT_BYTES, parseExportEnvelope } from '@custos/protocol/data-export';
+import { type ExportEnvelope, exportDigest, MAX_EXPORT_BYTES, parseExportEnvelope } from '@custos/protocol/data-export';
 import { ProtocolError } from '@custos/protocol/errors';
 import { signRequest } from '@custos/protocol/http';
 import type { DataRequest } from '@custos/protocol/ledger';
@@ -55,6 +55,9 @@ export type ForwardedSignature = Record<
   (typeof FORWARDED_SIGNATURE_HEADERS)[keyof typeof FORWARDED_SIGNATURE_HEADERS],
   string
 >;
+
+/** Said of a failure after the org's node served the export: it is gone there. */
+const SERVED = ' (it was served once there: open a new request to get your data)';
 
 const unreachable = (org: string, why: string, cause?: unknown) =>
   new NodeError(
@@ -110,13 +113,22 @@ export class ExportRelay {
     try {
       body = JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_RELAYED_EXPORT_BYTES, url)));
     } catch (cause) {
-      throw unreachable(org, 'answered with no readable export', cause);
+      throw new ProtocolError('BAD_CIPHERTEXT', `the node of org '${org}' answered with no readable export${SERVED}`, {
+        cause,
+      });
     }
-    const envelope = parseExportEnvelope(body?.envelope);
+    let envelope: ExportEnvelope;
+    try {
+      envelope = parseExportEnvelope(body?.envelope);
+    } catch (cause) {
+      throw new ProtocolError('BAD_CIPHERTEXT', `the node of org '${org}' served no export envelope${SERVED}`, {
+        cause,
+      });
+    }
     if (exportDigest(envelope) !== r.export.digest) {
       throw new ProtocolError(
         'BAD_CIPHERTEXT',
-        `the node of org '${org}' served an envelope whose SHA-256 is not the digest request.fulfil committed to`,
+        `the node of org '${org}' served an envelope whose SHA-256 is not the digest request.fulfil committed to${SERVED}`,
       );
     }
     const time = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : 0);
