@@ -51,6 +51,8 @@ const INTEGRATION = [
   'packages/node/test/rectify-api.test.ts',
   // the customer's data export through the API: a vault, HPKE seals and a verified history (10 s)
   'packages/node/test/data-export-api.test.ts',
+  // a customer's data export across two peers on etcd: answered at the org's node, downloaded through another's
+  'packages/node/test/data-export-consortium.test.ts',
   // the vault connector's conformance and a request run: dozens of ledger commits (2-3 s)
   'packages/node/test/connectors-vault.test.ts',
   // rectification through the API and the crash window (node child processes SIGKILLed) against PostgreSQL

@@ -330,7 +330,8 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     status: 503,
     exitCode: 69,
     title: 'Node unreachable',
-    meaning: "The CLI or SDK could not reach the node's API at the configured address.",
+    meaning:
+      "The CLI or SDK could not reach the node's API at the configured address; or the peer a customer asked could not reach the node of the org that holds their data export (the detail names the org; nothing was consumed, retry later).",
   },
   UNAUTHENTICATED: {
     status: 401,

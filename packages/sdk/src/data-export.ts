@@ -64,7 +64,8 @@ export async function downloadDataExport(
     throw new ProtocolError('BAD_PROOF', `the history is not of your pseudonym towards ${org}`);
   }
   const r = exportedRequest(history, org, request);
-  const waiting = await client.subjectExport(me.did, request, { sign: signedBy(me.signer) });
+  // Naming the org lets any member's peer serve it: one without the org's vault fetches it from the org's node.
+  const waiting = await client.subjectExport(me.did, request, { sign: signedBy(me.signer), org });
   const envelope = parseExportEnvelope(waiting.envelope);
   const ctx = { chainId: history.chainId, org, subject: me.did, request };
   const data = await openDataExport(wallet, envelope, ctx);

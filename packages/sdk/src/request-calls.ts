@@ -5,7 +5,7 @@
  * Kept apart so the client stays one screenful per route group; see `actions/requests.ts`.
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
-import { subjectExport } from './actions/customers.js';
+import { relayedExport, subjectExport } from './actions/customers.js';
 import { acknowledgeRequest, extendRequest, fulfilRequest, orgRequests, rejectRequest } from './actions/requests.js';
 import type { PageQuery } from './api-types.js';
 import { RequestStepCalls } from './request-step-calls.js';
@@ -41,8 +41,15 @@ export abstract class RequestCalls extends RequestStepCalls {
   rejectRequest(org: string, request: string, reason: RejectReason, opts?: CallOptions) {
     return rejectRequest(this.transport(), org, request, reason, opts);
   }
-  /** The data export of the subject's fulfilled access or export request, served once (sign with the subject's key). */
-  subjectExport(did: string, request: string, opts?: CallOptions) {
+  /**
+   * The data export of the subject's fulfilled access or export request, served once (sign with the
+   * subject's key); with `org`, through any member's peer.
+   */
+  subjectExport(did: string, request: string, opts?: CallOptions & { org?: string }) {
     return subjectExport(this.transport(), did, request, opts);
+  }
+  /** A customer's export, fetched for them by another member's peer (member key, the customer's signature forwarded). */
+  relayedExport(org: string, request: string, opts?: CallOptions) {
+    return relayedExport(this.transport(), org, request, opts);
   }
 }

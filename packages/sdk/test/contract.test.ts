@@ -223,6 +223,9 @@ describe('every route through the SDK', () => {
     expect(receipts.format).toBe('vc');
     expect(receipts.receipts.length).toBeGreaterThan(0);
     await rejects(pub.receipts(grant), 'UNAUTHENTICATED');
+    // A customer's export fetched for them by another member's peer needs their forwarded signature too.
+    const forward = await rejects(bank.relayedExport('bank', requests[0]!), 'UNAUTHENTICATED');
+    expect(forward.message).toContain('custos-subject-signature-input');
   });
 
   it('proposes and votes on governance with member keys', async () => {

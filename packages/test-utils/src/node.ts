@@ -226,7 +226,7 @@ export interface PeerOptions {
   /** The member keys this peer holds (usually only its own). */
   signers: Signer[];
   etcd: { endpoints: string[]; prefix: string };
-  /** Other peers' URLs (catch-up, state sync). */
+  /** Other peers' URLs (catch-up, state sync, customers' exports fetched from the org's node). */
   peers?: string[];
   orderer?: ConsortiumNodeOptions['config']['orderer'];
   now?: () => number;
@@ -262,7 +262,11 @@ export class TestPeers {
     const peer: TestPeer = { node };
     if (opts.orgs !== undefined) peer.orgs = new OrgService(node, opts.orgs);
     if (opts.http === true) {
-      peer.app = createServer(node, { rateLimit: false, ...(peer.orgs === undefined ? {} : { orgs: peer.orgs }) });
+      peer.app = createServer(node, {
+        rateLimit: false,
+        peers: opts.peers ?? [],
+        ...(peer.orgs === undefined ? {} : { orgs: peer.orgs }),
+      });
       peer.url = await listen(peer.app, { port: 0 });
     }
     this.live.push(peer);

@@ -22,7 +22,7 @@ import { orgRopaRoutes } from './routes-org-ropa.js';
 import { orgTokenRoutes } from './routes-org-tokens.js';
 import { receiptRoutes } from './routes-receipts.js';
 import { rectifyInboxRoutes } from './routes-rectify-inbox.js';
-import { subjectExportRoutes } from './routes-subject-exports.js';
+import { type SubjectExportOptions, subjectExportRoutes } from './routes-subject-exports.js';
 
 /** The routes of one org, under `/v1/orgs/:org`: refused with 404 for an org whose keys this node does not hold. */
 const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
@@ -43,7 +43,7 @@ const orgScope: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
 };
 
 /** Registered only on a node started with org keys (`ServerOptions.orgs`). */
-export const orgRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
+export const orgRoutes: RoutePlugin<SubjectExportOptions> = async (app, { orgs, peers = [] }) => {
   app.get(
     '/v1/orgs',
     {
@@ -56,7 +56,8 @@ export const orgRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => 
     async () => ({ local: orgs.localOrgs() }),
   );
   await app.register(receiptRoutes, { orgs });
-  await app.register(subjectExportRoutes, { orgs });
+  // A customer's export: from this node's vault, or fetched from the org's node among the peers.
+  await app.register(subjectExportRoutes, { orgs, peers });
   // The inbox of corrections: on every peer, for any org (another member's peer relays).
   await app.register(rectifyInboxRoutes, { orgs, prefix: '/v1/orgs/:org' });
   await app.register(orgScope, { orgs, prefix: '/v1/orgs/:org' });

@@ -1,18 +1,30 @@
 /**
  * The customer's download of their data export (ADR 0021): `GET /v1/subjects/:did/exports/:request`,
- * signed (RFC 9421) by the pseudonym's own key, served by the node holding the org's vault. The
- * envelope is sealed to that pseudonym, so the node hands over a ciphertext only; it is deleted as
- * it is read, or after 30 days.
+ * signed (RFC 9421) by the pseudonym's own key, served by any member's peer. The node holding the
+ * org's vault hands it over itself; another member's peer fetches it from that node
+ * (`GET /v1/orgs/:org/exports/:request`, `orgs/export-relay.ts`) and passes it on without keeping
+ * it. The envelope is sealed to that pseudonym, so a node only ever handles a ciphertext; it is
+ * deleted as it is read, or after 30 days. Never log an envelope.
  */
+import { Type } from '@sinclair/typebox';
+import { NodeError } from '../errors.js';
+import { ExportRelay } from '../orgs/export-relay.js';
 import { exportServiceOf } from '../orgs/export-service.js';
-import { guard, subjectOnly } from './auth/guard.js';
+import { checkForwardedSignature, forwardedSignatureOf } from './auth/forwarded-signature.js';
+import { anyMember, guard, subjectOnly } from './auth/guard.js';
 import type { OrgRouteOptions } from './org-scope.js';
 import type { RoutePlugin } from './route-plugin.js';
 import { SUBJECT_AUTH_PROBLEMS } from './routes-subject.js';
-import { closed, did, hex64 } from './schema-atoms.js';
+import { closed, did, hex64, orgId } from './schema-atoms.js';
 
-export const subjectExportRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs }) => {
+export interface SubjectExportOptions extends OrgRouteOptions {
+  /** The other peers' HTTP APIs, where the node of an org this node does not hold is found. */
+  peers?: readonly string[];
+}
+
+export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app, { orgs, peers = [] }) => {
   const node = app.custos;
+  const relay = new ExportRelay(node, orgs, { peers });
   app.get(
     '/v1/subjects/:did/exports/:request',
     {
@@ -21,14 +33,59 @@ export const subjectExportRoutes: RoutePlugin<OrgRouteOptions> = async (app, { o
         tags: ['customers'],
         summary: 'Download the data export of a request',
         description:
-          "The export an org's node sealed when it fulfilled the subject's access or export request: the values of its vault, HPKE-sealed to the customer's pairwise key (`envelope`), the SHA-256 `request.fulfil` committed to (`digest`) and the number of records. Signed by the subject's key (RFC 9421, keyid = the did in the path). Served once: the export is deleted as it is read, or 30 days after it was sealed (`NOT_FOUND` then). The wallet opens it and checks each value against its commitment on the ledger.",
+          "The export an org's node sealed when it fulfilled the subject's access or export request: the values of its vault, HPKE-sealed to the customer's pairwise key (`envelope`), the SHA-256 `request.fulfil` committed to (`digest`) and the number of records. Signed by the subject's key (RFC 9421, keyid = the did in the path). Any member's peer serves it: with `org` naming an org whose node is another peer, this peer fetches it from that node over the peers' channel (signed by its member key, forwarding the subject's signature), checks it against the committed digest and passes it on without keeping it; `NODE_UNREACHABLE` (503, retryable, nothing consumed) when that node cannot be reached. Served once: the export is deleted as it is read, or 30 days after it was sealed (`NOT_FOUND` then). The wallet opens it and checks each value against its commitment on the ledger.",
         params: closed({ did: did(), request: hex64() }),
+        querystring: closed({
+          org: Type.Optional(
+            orgId({ description: "The org that answered the request; needed on another member's peer." }),
+          ),
+        }),
       },
-      config: { problems: [...SUBJECT_AUTH_PROBLEMS, 'NOT_FOUND'] },
+      config: { problems: [...SUBJECT_AUTH_PROBLEMS, 'NOT_FOUND', 'NODE_UNREACHABLE', 'BAD_CIPHERTEXT'] },
     },
     async (request, reply) => {
       reply.header('Cache-Control', 'no-store');
-      return exportServiceOf(orgs).download(request.params.did, request.params.request);
+      const { did: subject, request: id } = request.params;
+      const org = request.query.org;
+      if (org === undefined || orgs.localOrgs().includes(org)) return exportServiceOf(orgs).download(subject, id);
+      try {
+        return await relay.fetch(org, subject, id, forwardedSignatureOf(request));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'NODE_UNREACHABLE') reply.header('Retry-After', '30');
+        throw e;
+      }
+    },
+  );
+
+  app.get(
+    '/v1/orgs/:org/exports/:request',
+    {
+      ...guard(node, { tokens: false, authorize: anyMember(), signer: 'a current member key of the consortium' }),
+      schema: {
+        tags: ['organizations'],
+        summary: "Fetch a customer's data export for them",
+        description: `For another member's peer the customer asked: the export of the org's request, as \`GET /v1/subjects/{did}/exports/{request}\` serves it (and, like it, once). Signed (RFC 9421) by a current member key of any org of the consortium (API tokens are not accepted), and carrying the customer's own signature of their download, forwarded as it came: \`custos-subject-signature-input\`, \`custos-subject-signature\` and \`custos-subject-target\` (the URL they signed). That signature must verify within its window, be by the subject of the request, be for their download of this request, and not have been used here before. Served only by the node holding the org's keys (404 elsewhere).`,
+        params: closed({ org: orgId(), request: hex64() }),
+      },
+      config: {
+        problems: [
+          'UNAUTHENTICATED',
+          'FORBIDDEN',
+          'SIGNATURE_EXPIRED',
+          'REPLAYED_REQUEST',
+          'NOT_FOUND',
+          'RATE_LIMITED',
+        ],
+      },
+    },
+    async (request, reply) => {
+      const { org, request: id } = request.params;
+      if (!orgs.localOrgs().includes(org)) {
+        throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
+      }
+      const subject = checkForwardedSignature(node, request, org, id);
+      reply.header('Cache-Control', 'no-store');
+      return exportServiceOf(orgs).download(subject, id);
     },
   );
 };

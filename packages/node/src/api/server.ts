@@ -69,6 +69,11 @@ export interface ServerOptions {
   /** The orgs whose keys and vaults this node holds: enables the /v1/orgs/... routes. */
   orgs?: OrgService;
   /**
+   * The other peers' HTTP APIs (consortium.json `peers`): a customer's data export held by another
+   * member's node is fetched from there for them (`orgs/export-relay.ts`). Default none.
+   */
+  peers?: readonly string[];
+  /**
    * The names (`host[:port]`) clients reach this node by: a signed request must be signed for one
    * of them (RFC 9421 `@authority`), so it cannot be replayed to another peer. Default: the names
    * of the address it listens on (loopback names, or every local interface for 0.0.0.0). Set it
@@ -238,7 +243,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
         : { ceremoniesPerMinute: opts.passkeyCeremoniesPerMinute }),
     });
   }
-  if (opts.orgs) app.register(orgRoutes, { orgs: opts.orgs });
+  if (opts.orgs) app.register(orgRoutes, { orgs: opts.orgs, peers: opts.peers ?? [] });
   app.register(webRoutes);
   return app;
 }

@@ -174,6 +174,8 @@ export function cliError(e: unknown, baseUrl: string): Error {
   if (!(e instanceof CustosApiError)) return e instanceof Error ? e : new NodeError('INTERNAL', String(e));
   switch (e.code) {
     case 'NODE_UNREACHABLE':
+      // A node's own answer (its peer could not reach an org's node) says which: passed on as it is.
+      if (e.problem !== undefined) break;
       return new NodeError(
         'NODE_UNREACHABLE',
         `no node answers at ${baseUrl}: start one (\`${cliCommand('node start')}\`), or point --node or CUSTOS_NODE at yours`,

@@ -140,6 +140,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
   const app = createServer(node, {
     logger: opts.logger,
     orgs,
+    peers: consortium?.peers ?? [],
     ...(authorities === undefined || authorities.length === 0 ? {} : { authorities }),
     ...(rpId === undefined || rpId === '' || origins === undefined ? {} : { passkeys: { rpId, origins } }),
   });

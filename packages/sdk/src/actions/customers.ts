@@ -63,12 +63,35 @@ export interface WaitingExport {
   envelope: ExportEnvelope;
 }
 
-/** `GET /v1/subjects/{did}/exports/{request}`: the data export of a fulfilled request (sign with the subject's key). */
+/**
+ * `GET /v1/orgs/{org}/exports/{request}`: a customer's export, fetched for them by another member's
+ * peer (sign with a member key; the customer's signature of their download goes in `opts.headers`:
+ * `custos-subject-signature-input`, `custos-subject-signature`, `custos-subject-target`). Served once.
+ */
+export async function relayedExport(
+  t: Transport,
+  org: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<WaitingExport> {
+  return t.json('GET', `/v1/orgs/${seg(org)}/exports/${checkTxId(request)}`, undefined, opts);
+}
+
+/**
+ * `GET /v1/subjects/{did}/exports/{request}`: the data export of a fulfilled request (sign with the
+ * subject's key). With `org`, any member's peer serves it: one that does not hold the org's vault
+ * fetches it from the org's node for you.
+ */
 export async function subjectExport(
   t: Transport,
   did: string,
   request: string,
-  opts?: CallOptions,
+  opts?: CallOptions & { org?: string },
 ): Promise<WaitingExport> {
-  return t.json('GET', `/v1/subjects/${seg(did)}/exports/${checkTxId(request)}`, undefined, opts);
+  return t.json(
+    'GET',
+    `/v1/subjects/${seg(did)}/exports/${checkTxId(request)}${query({ org: opts?.org })}`,
+    undefined,
+    opts,
+  );
 }

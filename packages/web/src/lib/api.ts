@@ -27,6 +27,8 @@ export function errorText(e: unknown): string {
   if (e instanceof CustosApiError) {
     switch (e.code) {
       case 'NODE_UNREACHABLE':
+        // The node answered: it could not reach the company's own node (the detail names it).
+        if (e.problem !== undefined) return `The company's node cannot be reached just now: ${e.detail}`;
         return 'We cannot reach the Custos node. Check that it is running, then try again.';
       case 'TIMEOUT':
         return 'The node took too long to answer. Try again in a moment.';
