@@ -59,6 +59,14 @@ describe('nativeSha256', () => {
     );
   });
 
+  it('keeps every digest intact while later digests fill more slabs', () => {
+    const inputs = Array.from({ length: 1000 }, (_, i) => new TextEncoder().encode(`preimage ${i}`));
+    const kept = inputs.map((d) => nativeSha256(d));
+    for (let i = 0; i < 1000; i++) nativeSha256(new Uint8Array([i & 0xff, i >> 8]));
+    expect(kept.map(hex)).toEqual(inputs.map((d) => hex(nobleSha256(d))));
+    expect(new Set(kept.map(hex)).size).toBe(1000);
+  });
+
   describe('installNativeCrypto', () => {
     afterAll(() => setSha256((d) => nobleSha256(d)));
 

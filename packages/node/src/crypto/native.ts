@@ -48,10 +48,28 @@ export function nativeSigner(secretKey: Uint8Array): Signer {
   return { publicKey, sign: (message) => new Uint8Array(sign(null, message, key)) };
 }
 
-/** Native SHA-256 as a Uint8Array view (no copy). */
+/**
+ * Digests are cut from shared slabs, as Node's Buffer pool does for small buffers: asking
+ * node:crypto for a Buffer gives every 32-byte digest its own ArrayBuffer, an off-heap
+ * allocation the collector tracks, and costs about three times the hash itself on the state
+ * tree's 65-byte preimages. A digest as a 'binary' (latin1) string, one char per byte, is a plain heap
+ * string, copied into the slab. Slabs are small, so a digest kept long holds little memory.
+ */
+const SLAB_BYTES = 8192;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+/** Native SHA-256, 32 bytes in a shared slab (its own bytes; never detach or transfer its buffer). */
 export function nativeSha256(data: Uint8Array): Uint8Array {
-  const out = hash('sha256', data, 'buffer') as unknown as Buffer;
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  const digest = hash('sha256', data, 'binary');
+  if (slabUsed + 32 > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  slab.write(digest, slabUsed, 32, 'latin1');
+  const out = new Uint8Array(slab.buffer, slab.byteOffset + slabUsed, 32);
+  slabUsed += 32;
+  return out;
 }
 
 /** Makes the whole protocol package hash with node:crypto. Call once at start-up. */

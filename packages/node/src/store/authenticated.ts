@@ -175,6 +175,14 @@ class CachedStateNodeStore implements StateNodeStore {
     for (const w of writes) this.remember(pathId(w.path), w.node === null ? null : encodeStoredNode(w.node));
   }
 
+  /**
+   * `write` for nodes already encoded as the store keeps them (`encodeWrites`, the bytes the block
+   * wrote to SQLite): the cache copies them instead of encoding every node a second time.
+   */
+  writeEncoded(writes: readonly (readonly [path: NodePath, encoded: Uint8Array | null])[]): void {
+    for (const [path, encoded] of writes) this.remember(pathId(path), encoded);
+  }
+
   private remember(id: string, encoded: Uint8Array | null): void {
     if (this.young.size >= CachedStateNodeStore.GENERATION) {
       this.old = this.young;
@@ -254,6 +262,8 @@ function encodedSize(node: StateNode): number {
  */
 export class LedgerTree {
   private staged: readonly StateNodeWrite[] = [];
+  /** The staged writes encoded (the rows the block writes), for the cache at `commit`. */
+  private stagedEncoded: [Uint8Array, Uint8Array | null][] = [];
 
   private constructor(
     private readonly nodes: CachedStateNodeStore,
@@ -271,19 +281,19 @@ export class LedgerTree {
     for (const [k, v] of writes) changes.push([utf8(k), v === null ? null : utf8(v)]);
     const update = this.tree.computeUpdate(changes);
     this.staged = update.writes;
-    return {
-      root: update.root,
-      writes: encodeWrites(update.writes),
-    };
+    this.stagedEncoded = encodeWrites(update.writes);
+    return { root: update.root, writes: this.stagedEncoded };
   }
 
   commit(): void {
-    this.nodes.write(this.staged);
+    this.nodes.writeEncoded(this.stagedEncoded);
     this.staged = [];
+    this.stagedEncoded = [];
   }
 
   rollback(): void {
     this.staged = [];
+    this.stagedEncoded = [];
   }
 
   root(): Uint8Array {
