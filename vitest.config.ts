@@ -20,6 +20,7 @@ const INTEGRATION = [
   'packages/node/test/demo-contracts-load.test.ts',
   // the demo's loyalty swap: a listening server and a Hardhat chain
   'packages/node/test/demo-loyalty.test.ts',
+  'packages/node/test/demo-evm-tour.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',
