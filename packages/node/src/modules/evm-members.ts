@@ -7,15 +7,15 @@
  * - `evm.signMembers {participant, epoch, signature}`, signed by a member key: the member's
  *   secp256k1 signature (by its registered EVM key) over the members digest of the EVM member set
  *   in force, `epoch` (older sets are superseded: a contract may skip to the latest). Recorded in
- *   `evmmu/<participant>/<epoch>` with the set itself, once per member.
+ *   `evmmu/<participant>/<epoch>` with the set itself, once per member and key.
  *
  * A record is never rewritten with another set: an epoch names one set. A signature is by the
  * member's current EVM key or by its outgoing key (`evmOutgoingKey`, the one its last replacement
  * or removal took out, while no member holds it), so that a contract still holding the outgoing
  * key can move even when the other keys alone are fewer than its threshold. The outgoing key can
  * do nothing else: D takes it for no decision, and the set it signs here is the one in force,
- * which governance chose and which leaves it out. Records of epochs a contract is known to hold
- * (or has passed) are pruned (`pruneMemberUpdates`).
+ * which governance chose and which leaves it out. Records of epochs before one a contract is
+ * proven to hold are pruned (`pruneMemberUpdates`).
  */
 import { evmMembersDigest, evmRecover } from '@custos/protocol/interop';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
