@@ -20,6 +20,7 @@ const INTEGRATION = [
   'packages/node/test/demo-contracts-load.test.ts',
   // the demo's loyalty swap: a listening server and a Hardhat chain
   'packages/node/test/demo-loyalty.test.ts',
+  'packages/node/test/demo-evm-tour.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',
@@ -108,6 +109,7 @@ const INTEGRATION = [
   'packages/node/test/evm-light-client.test.ts',
   'packages/node/test/evm-xtx.test.ts',
   'packages/node/test/evm-member-update.test.ts',
+  'packages/node/test/evm-member-rotation.test.ts',
   'packages/node/test/evm-xtx-property.test.ts',
   // worker threads of the verify pool under load, scrypt wallet derivations, and hostile contracts
   // running to their gas and memory limits: 9 s of the unit tier's budget on a 2-core machine

@@ -15,6 +15,7 @@ import {
   evmAddress,
   evmDecisionDigest,
   evmLegHash,
+  evmMembersDigest,
   evmSecretKey,
   evmSign,
   proveEvmKey,
@@ -175,8 +176,14 @@ describe('the EVM member set follows Custos governance', () => {
     };
     expect(record.addresses).toEqual(e1.addresses);
     expect(record.signatures.map((s) => s.member).sort()).toEqual(['org1', 'org2', 'org3']);
-    // The same set again is refused: once per member.
-    const again = evmSign(new Uint8Array(32), fresh);
+    // The same set again by the same key is refused: once per member and key.
+    const digest = evmMembersDigest(
+      { chainId: w.evm.chain.chainId, contract: w.participant },
+      e1.epoch,
+      e1.addresses,
+      e1.threshold,
+    );
+    const again = evmSign(digest, fresh);
     expect(await sendAs(w, 'org3', 'evm.signMembers', { participant: w.pid, epoch: e1.epoch, signature: again })).toBe(
       'CONFLICT',
     );

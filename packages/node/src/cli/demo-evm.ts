@@ -3,7 +3,10 @@
  * the node listens, so the demo is up at once; a Hardhat chain, the retailer's loyalty token and the
  * participant contract, the members' duties and a relayer, and on a fresh chain the loyalty swap.
  * If Hardhat cannot start (not installed, no free port), the demo says so and runs without it.
+ * What a newcomer's commands need (the EVM chain's URL, the contract, the transaction's id) goes
+ * to `<home>/demo-evm.json` too, public values only, so that the README's steps read it.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DemoEvm, startDemoEvm } from '../demo/evm-chain.js';
 import { type DemoLoyaltySummary, runDemoLoyalty } from '../demo/loyalty-swap.js';
@@ -20,6 +23,18 @@ function statusToken(peer: Peer): string {
     label: 'demo xtx status',
     createdBy: 'custos demo',
   }).token;
+}
+
+/** `<home>/demo-evm.json`: the demo's EVM chain and, on a fresh chain, its loyalty swap's xtx id. */
+export const DEMO_EVM_FILE = 'demo-evm.json';
+
+export interface DemoEvmFile {
+  rpcUrl: string;
+  evmChainId: number;
+  token: string;
+  participant: string;
+  /** The committed loyalty swap (the first start of a demo chain only). */
+  xtxId?: string;
 }
 
 export interface DemoEvmStarted {
@@ -74,6 +89,14 @@ export async function startDemoEvmSide(
         `See both legs: ${cliCommand(`xtx status ${loyalty.committed.xtxId} --chain ${peer.url} --token ${statusToken(peer)} --evm-rpc ${evm.chain.rpcUrl}`)}`,
       );
     }
+    const file: DemoEvmFile = {
+      rpcUrl: evm.chain.rpcUrl,
+      evmChainId: evm.evmChainId,
+      token: evm.token,
+      participant: evm.participant,
+      ...(loyalty === undefined ? {} : { xtxId: loyalty.committed.xtxId }),
+    };
+    writeFileSync(join(opts.home, DEMO_EVM_FILE), `${JSON.stringify(file, null, 2)}\n`);
     for (const l of lines) out.note(l);
     return { evm, ...(loyalty === undefined ? {} : { loyalty }) };
   } catch (e) {

@@ -7,16 +7,20 @@
  * - `evm.signMembers {participant, epoch, signature}`, signed by a member key: the member's
  *   secp256k1 signature (by its registered EVM key) over the members digest of the EVM member set
  *   in force, `epoch` (older sets are superseded: a contract may skip to the latest). Recorded in
- *   `evmmu/<participant>/<epoch>` with the set itself, once per member.
+ *   `evmmu/<participant>/<epoch>` with the set itself, once per member and key.
  *
- * A record is never rewritten with another set: an epoch names one set. The signatures are by the
- * members' keys at the time they sign, so a contract still holding an older set can move only if
- * enough of its members signed (docs/interop.md: one rotation relayed before the next).
+ * A record is never rewritten with another set: an epoch names one set. A signature is by the
+ * member's current EVM key or by its outgoing key (`evmOutgoingKey`, the one its last replacement
+ * or removal took out, while no member holds it), so that a contract still holding the outgoing
+ * key can move even when the other keys alone are fewer than its threshold. The outgoing key can
+ * do nothing else: D takes it for no decision, and the set it signs here is the one in force,
+ * which governance chose and which leaves it out. Records of epochs before one a contract is
+ * proven to hold are pruned (`pruneMemberUpdates`).
  */
 import { evmMembersDigest, evmRecover } from '@custos/protocol/interop';
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../governance/evm-member-set.js';
-import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
+import { evmKeyOwnerKey, type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 
 /** State `evmmu/<participant>/<epoch>`: an EVM member set and the members' signatures over it for one contract. */
 export interface EvmMemberUpdateRecord {
@@ -60,7 +64,8 @@ export function signMembers(ctx: ExecContext, args: Args, registered: (participa
     );
   }
   const m = ctx.get(memberKey(who)) as unknown as MemberRecord | undefined;
-  if (typeof m?.evmKey !== 'string') throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
+  const keys = signingKeys(ctx, m, set.addresses);
+  if (keys.length === 0) throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
   const key = evmMemberUpdateKey(participant, epoch);
   const rec = (ctx.get(key) as unknown as EvmMemberUpdateRecord | undefined) ?? {
     participant,
@@ -70,7 +75,8 @@ export function signMembers(ctx: ExecContext, args: Args, registered: (participa
     signatures: [],
     height: ctx.height,
   };
-  if (rec.signatures.some((s) => s.member === who)) throw new ExecFailure('CONFLICT', `member '${who}' already signed`);
+  const mine = (k: string) => rec.signatures.some((s) => s.member === who && s.address === k);
+  if (keys.every(mine)) throw new ExecFailure('CONFLICT', `member '${who}' already signed`);
   const digest = evmMembersDigest(
     { chainId: reg.evmChainId, contract: reg.contract },
     epoch,
@@ -83,15 +89,51 @@ export function signMembers(ctx: ExecContext, args: Args, registered: (participa
   } catch (e) {
     throw new ExecFailure('INVALID_ARGS', `args.signature: ${(e as Error).message}`);
   }
-  if (signer !== m.evmKey) {
+  if (!keys.includes(signer)) {
     throw new ExecFailure(
       'UNAUTHORIZED',
-      `the signature is not by the EVM key of member '${who}' over EVM member set ${epoch} for this contract`,
+      `the signature is not by the EVM key (or outgoing EVM key) of member '${who}' over EVM member set ${epoch} for this contract`,
     );
+  }
+  // Once per member and key: a member's current and outgoing keys each sign once.
+  if (rec.signatures.some((s) => s.member === who && s.address === signer)) {
+    throw new ExecFailure('CONFLICT', `member '${who}' already signed with ${signer}`);
   }
   const signatures = [...rec.signatures, { member: who, address: signer, signature }].sort((a, b) =>
     a.address < b.address ? -1 : 1,
   );
   ctx.put(key, { ...rec, signatures });
   return 'OK' as const;
+}
+
+/**
+ * The EVM keys member `m` may sign member-set updates with: its current key, and its outgoing key
+ * while that is no member's key (another member may have registered it since) and not in the set.
+ */
+function signingKeys(ctx: ExecContext, m: MemberRecord | undefined, addresses: string[]): string[] {
+  const keys: string[] = [];
+  if (typeof m?.evmKey === 'string') keys.push(m.evmKey);
+  const out = m?.evmOutgoingKey;
+  if (typeof out === 'string' && ctx.get(evmKeyOwnerKey(out)) === undefined && !addresses.includes(out)) keys.push(out);
+  return keys;
+}
+
+/**
+ * Deletes the `evmmu/` records of `participant` for epochs before `held`, an epoch the contract is
+ * proven to hold (a `Decided` event under it): a contract never goes back, and relayers only use
+ * records later than the contract's epoch. The record of `held` itself stays, so that members'
+ * peers, which sign the set in force once, do not sign it again. What remains is that record and
+ * those of later epochs, which governance makes.
+ */
+export function pruneMemberUpdates(ctx: ExecContext, participant: string, held: number): void {
+  const prefix = `${EVM_MEMBER_UPDATE_PREFIX}${participant}/`;
+  const old: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = ctx.range?.(prefix, after, 100) ?? [];
+    for (const { key } of page) if (Number(key.slice(prefix.length)) < held) old.push(key);
+    if (page.length < 100) break;
+    after = page[page.length - 1]?.key;
+  }
+  for (const key of old) ctx.del(key);
 }

@@ -19,6 +19,11 @@ export interface MemberRecord {
   admittedBy?: string;
   /** The member's secp256k1 key for EVM chains, as its lower-case EVM address (`member.setEvmKey`). */
   evmKey?: string;
+  /**
+   * The EVM key this member's last replacement or removal took out, while no member holds it: it
+   * may still co-sign the member-set update that removes it (`evm.signMembers`), nothing else.
+   */
+  evmOutgoingKey?: string;
   [k: string]: JsonValue;
 }
 
@@ -60,20 +65,31 @@ export function evmKeyOwnerKey(address: string): string {
 }
 
 /**
+ * The outgoing key after `m`'s key is replaced or taken out: the key it holds now, else the one
+ * taken out before (a key set after a removal replaces nothing the contract may still hold).
+ */
+function outgoing(m: MemberRecord): { evmOutgoingKey?: string } {
+  const key = m.evmKey ?? m.evmOutgoingKey;
+  return typeof key === 'string' ? { evmOutgoingKey: key } : {};
+}
+
+/**
  * Sets or replaces member `m`'s EVM key (`address`, checked by the caller) and its index, in one
- * write set; a replaced address is freed.
+ * write set; a replaced address is freed and kept as the member's outgoing key.
  */
 export function setMemberEvmKey(ctx: Pick<ExecContext, 'put' | 'del'>, m: MemberRecord, address: string): void {
   if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
   ctx.put(evmKeyOwnerKey(address), m.id);
-  ctx.put(memberKey(m.id), { ...m, evmKey: address });
+  const { evmOutgoingKey: _, ...rest } = m;
+  const out = outgoing(m);
+  ctx.put(memberKey(m.id), { ...rest, ...(out.evmOutgoingKey === address ? {} : out), evmKey: address });
 }
 
-/** Takes member `m`'s EVM key out (governance `removeEvmKey`), freeing its address. */
+/** Takes member `m`'s EVM key out (governance `removeEvmKey`), freeing its address, kept as outgoing. */
 export function clearMemberEvmKey(ctx: Pick<ExecContext, 'put' | 'del'>, m: MemberRecord): void {
   if (typeof m.evmKey === 'string') ctx.del(evmKeyOwnerKey(m.evmKey));
-  const { evmKey: _, ...rest } = m;
-  ctx.put(memberKey(m.id), rest);
+  const { evmKey: _, evmOutgoingKey: __, ...rest } = m;
+  ctx.put(memberKey(m.id), { ...rest, ...outgoing(m) });
 }
 
 /** Writes a member and its key index; used by genesis and by the actions below. */

@@ -44,6 +44,7 @@ import {
 import { type Args, arg, type ExecContext, ExecFailure } from '../exec/module.js';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { type EvmHeaderRecord, type EvmParticipantRecord, evmClient, evmHeaderKey, evmParticipantKey } from './evm.js';
+import { pruneMemberUpdates } from './evm-members.js';
 import { checked } from './interop.js';
 import { type MemberRecord, memberKey, memberOfKey } from './member-state.js';
 
@@ -260,6 +261,8 @@ export function evmDone(ctx: ExecContext, args: Args) {
     // Only a quorum signing against D's record makes this: evidence, kept as the outcome.
     throw new ExecFailure('CONFLICT', 'the contract applied the other decision: a Byzantine quorum signed it');
   }
+  // The contract held the certificate's epoch: older member-set updates are of no more use to it.
+  if (decided !== undefined) pruneMemberUpdates(ctx, participant, decided.epoch);
   const status = decided === undefined ? 'lapsed' : decided.commit ? 'committed' : 'aborted';
   ctx.put(evmDecisionKey(xtxId, participant), { ...rec, outcome: { status, number, index, height: ctx.height } });
   ctx.del(evmOpenKey(xtxId, participant));

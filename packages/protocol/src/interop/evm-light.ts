@@ -218,17 +218,20 @@ export function evmVotedEvents(receipt: EvmReceipt, contract: string): EvmVoteEv
 export function evmDecidedEvents(
   receipt: EvmReceipt,
   contract: string,
-): { xtxId: string; legHash: Hex32; commit: boolean }[] {
+): { xtxId: string; legHash: Hex32; commit: boolean; epoch: number }[] {
   if (receipt.status !== 1) return [];
-  const out: { xtxId: string; legHash: Hex32; commit: boolean }[] = [];
+  const out: { xtxId: string; legHash: Hex32; commit: boolean; epoch: number }[] = [];
   for (const log of receipt.logs) {
     if (log.address !== contract.toLowerCase() || log.topics[0] !== DECIDED_TOPIC || log.topics.length !== 2) continue;
     const data = fromHex(log.data.slice(2), (log.data.length - 2) / 2);
     if (data.length !== 96 || uintOf(data.subarray(32, 64)) > 1n) continue;
+    const epoch = uintOf(data.subarray(64, 96));
+    if (epoch > BigInt(Number.MAX_SAFE_INTEGER)) continue;
     out.push({
       xtxId: (log.topics[1] as string).slice(2),
       legHash: `0x${toHex(data.subarray(0, 32))}`,
       commit: uintOf(data.subarray(32, 64)) === 1n,
+      epoch: Number(epoch),
     });
   }
   return out;

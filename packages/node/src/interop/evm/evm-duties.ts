@@ -3,7 +3,8 @@
  * each EVM chain, the member's own JSON-RPC endpoint and how many confirmations make a block final
  * to it; for each org of this home that takes part, its EVM keystore. The peer then attests the
  * EVM headers the decision chain needs (`EvmAttester`) and signs the decisions it records for EVM
- * participants (`EvmDecisionSigner`), every `intervalMs`.
+ * participants (`EvmDecisionSigner`), every `intervalMs`. After a rotation, `outgoingEvmKeystore`
+ * (optional) names the org's previous key, which then co-signs the member-set update removing it.
  *
  * ```json
  * { "chains": [{ "rpcUrl": "http://127.0.0.1:8545", "confirmations": 12 }],
@@ -27,7 +28,7 @@ const MAX_CONFIG_BYTES = 16 * 1024;
 
 export interface EvmDutiesConfig {
   chains: { rpcUrl: string; confirmations: number; headEvery?: number }[];
-  orgs: { [org: string]: { evmKeystore: string } };
+  orgs: { [org: string]: { evmKeystore: string; outgoingEvmKeystore?: string } };
   intervalMs?: number;
 }
 
@@ -57,14 +58,16 @@ export function parseEvmDutiesConfig(doc: unknown): EvmDutiesConfig {
     throw bad('expected orgs: {"<org>": {"evmKeystore": "<file>"}}');
   }
   for (const [org, o] of Object.entries(orgs)) {
-    const { evmKeystore, ...more } = (o ?? {}) as Record<string, unknown>;
+    const { evmKeystore, outgoingEvmKeystore, ...more } = (o ?? {}) as Record<string, unknown>;
+    const file = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 512;
     if (
-      typeof evmKeystore !== 'string' ||
-      evmKeystore.length === 0 ||
-      evmKeystore.length > 512 ||
+      !file(evmKeystore) ||
+      (outgoingEvmKeystore !== undefined && !file(outgoingEvmKeystore)) ||
       Object.keys(more).length > 0
     ) {
-      throw bad(`orgs.${org.slice(0, 40)}: expected exactly {"evmKeystore": "<file>"}`);
+      throw bad(
+        `orgs.${org.slice(0, 40)}: expected {"evmKeystore": "<file>"} and optionally "outgoingEvmKeystore": "<file>"`,
+      );
     }
   }
   if (intervalMs !== undefined && !int(intervalMs, 100, 600_000)) throw bad('intervalMs: expected 100 to 600000');
@@ -98,8 +101,10 @@ export function loadEvmDuties(
     const signer = orgSigners.get(org);
     if (signer === undefined)
       throw new NodeError('BAD_REQUEST', `${EVM_CONFIG_FILE}: this peer does not hold the keys of org '${org}'`);
-    const evmKey = loadEvmKey(isAbsolute(o.evmKeystore) ? o.evmKeystore : join(home, o.evmKeystore), passphrase);
-    signers.push(new EvmDecisionSigner({ chain: ep, signer, evmKey }));
+    const load = (file: string) => loadEvmKey(isAbsolute(file) ? file : join(home, file), passphrase);
+    const evmKey = load(o.evmKeystore);
+    const outgoing = o.outgoingEvmKeystore === undefined ? {} : { outgoingKey: load(o.outgoingEvmKeystore) };
+    signers.push(new EvmDecisionSigner({ chain: ep, signer, evmKey, ...outgoing }));
     for (const c of config.chains) {
       attesters.push(
         new EvmAttester({

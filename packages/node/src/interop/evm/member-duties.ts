@@ -163,6 +163,12 @@ export interface EvmDecisionSignerOptions {
   signer: Signer;
   /** The member's secp256k1 secret key (the one registered with `member.setEvmKey`). */
   evmKey: Uint8Array;
+  /**
+   * The member's previous secp256k1 key, kept by its operator after a rotation: while the ledger
+   * names it as the member's outgoing key, it co-signs the member-set update that removes it (and
+   * nothing else), for contracts that still hold it.
+   */
+  outgoingKey?: Uint8Array;
   now?: () => number;
 }
 
@@ -183,6 +189,9 @@ export class EvmDecisionSigner {
     const signed: string[] = [];
     const { chainId } = await ep.info();
     const set = (await ep.entry(EVM_MEMBER_SET_KEY)) as unknown as EvmMemberSetEntry | null;
+    if (set?.ready === true && this.opts.outgoingKey !== undefined && (await this.outgoingInForce(set))) {
+      signed.push(...(await this.signMemberSet(set, chainId, this.opts.outgoingKey)));
+    }
     // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
     if (set !== null && !set.addresses.includes(this.address)) return signed;
     for (const { key } of await listAll(ep, 'xtxevmopen/')) {
@@ -203,20 +212,32 @@ export class EvmDecisionSigner {
       if ((await ep.submit(tx)).code === 'OK') signed.push(rest);
     }
     if (set?.ready === true) {
-      signed.push(...(await this.signMemberSet(set, chainId)));
+      signed.push(...(await this.signMemberSet(set, chainId, this.opts.evmKey)));
     }
     return signed;
   }
 
-  /** Signs the EVM member set in force for each registered participant contract, once. */
-  private async signMemberSet(set: EvmMemberSetEntry, chainId: string): Promise<string[]> {
+  /** True while the ledger takes `outgoingKey` from this member (as `evm.signMembers` checks it). */
+  private async outgoingInForce(set: EvmMemberSetEntry): Promise<boolean> {
     const ep = this.opts.chain;
+    const address = evmAddress(this.opts.outgoingKey as Uint8Array);
+    if (set.addresses.includes(address) || (await ep.entry(`memberevm/${address}`)) !== null) return false;
+    const id = await ep.entry(`memberkey/${didFromPublicKey(this.opts.signer.publicKey)}`);
+    if (typeof id !== 'string') return false;
+    const m = (await ep.entry(`member/${id}`)) as { evmOutgoingKey?: string } | null;
+    return m?.evmOutgoingKey === address;
+  }
+
+  /** Signs the EVM member set in force with `evmKey` for each registered participant contract, once. */
+  private async signMemberSet(set: EvmMemberSetEntry, chainId: string, evmKey: Uint8Array): Promise<string[]> {
+    const ep = this.opts.chain;
+    const address = evmAddress(evmKey);
     const signed: string[] = [];
     for (const { value } of await listAll(ep, 'evmp/')) {
       const p = value as unknown as EvmParticipantRecord;
       const key = evmMemberUpdateKey(p.participant, set.epoch);
       const rec = (await ep.entry(key)) as unknown as EvmMemberUpdateRecord | null;
-      if (rec?.signatures.some((s) => s.address === this.address) === true) continue;
+      if (rec?.signatures.some((s) => s.address === address) === true) continue;
       const digest = evmMembersDigest(
         { chainId: p.evmChainId, contract: p.contract },
         set.epoch,
@@ -226,7 +247,7 @@ export class EvmDecisionSigner {
       const args: { [k: string]: JsonValue } = {
         participant: p.participant,
         epoch: set.epoch,
-        signature: evmSign(digest, this.opts.evmKey),
+        signature: evmSign(digest, evmKey),
       };
       const tx = signTx(
         { chainId, type: 'evm.signMembers', args, now: (this.opts.now ?? Date.now)() },
