@@ -23,6 +23,7 @@ export const NODE_ERROR_CODES = [
   'ERASED',
   // HTTP edge and operations (appended; codes are never renumbered or reused).
   'RATE_LIMITED',
+  'SIGNUPS_FULL',
   'BODY_TOO_LARGE',
   'HEADERS_TOO_LARGE',
   'REQUEST_TIMEOUT',
@@ -287,6 +288,13 @@ export const ERROR_REGISTRY: Record<ErrorCode, ErrorInfo> = {
     exitCode: 75,
     title: 'Too many requests',
     meaning: 'Too many requests from this client in the current window; retry after the Retry-After seconds.',
+  },
+  SIGNUPS_FULL: {
+    status: 429,
+    exitCode: 75,
+    title: 'Too many unfinished sign-ups',
+    meaning:
+      'The node holds as many unfinished passkey sign-ups as it allows (all clients together); retry after the Retry-After seconds, when the oldest expires.',
   },
   BODY_TOO_LARGE: {
     status: 413,

@@ -111,6 +111,12 @@ describe('custos guardian', { timeout: 90_000 }, () => {
     const after = await custos(['history', '--org', 'bank']);
     expect(after.stdout).toMatch(/with the consent of your parent or guardian did:key:\S+: withdrawn/);
     expect(after.stdout).toContain('Your parent or guardian withdrew every consent given to');
+    // The JSON names who acted: the guardian, by their key, not the child.
+    const timeline = (await json(['history', '--org', 'bank'])).orgs[0].timeline as { type: string; by: string }[];
+    expect(timeline.filter((e) => e.type === 'consent.withdraw')).toEqual([
+      expect.objectContaining({ by: 'guardian', guardian }),
+    ]);
+    expect(timeline.filter((e) => e.type === 'consent.grant')).toEqual([expect.objectContaining({ by: 'you' })]);
     // Nothing left of theirs to withdraw; a bad pseudonym is refused in words.
     expect((await json(['guardian', 'withdraw', '--org', 'bank', '--child', child, ...guardianWallet], 1)).code).toBe(
       'NOT_FOUND',

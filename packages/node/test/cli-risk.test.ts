@@ -2,7 +2,8 @@
  * `custos org risk` on the demo chain, end to end: the figures of `--json`, of GET
  * /v1/orgs/:org/risk and of the protocol's model called here on the same inputs are the same; the
  * PDF report renders (pdftoppm, poppler-utils) to pages with the curve (blue) and the cause bars
- * (red) present; the HTML report holds the same figures with accessible SVG.
+ * (red) present; the HTML report holds the same figures with accessible SVG. `custos org dpia`
+ * lists the risks from the same inputs, each with its source.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -124,6 +125,27 @@ describe('custos org risk', () => {
     expect(html).toMatch(/Computed at ledger height \d+, header hash [0-9a-f]{64}/);
     expect(html).toContain('IBM Cost of a Data Breach Report 2025');
     expect(html).not.toMatch(/did:key:/);
+  });
+
+  it('custos org dpia lists the risks the model reads, open breaches and overdue copies among them, each with its source', async () => {
+    const r = await cli.run(['org', 'dpia', '--org', 'retailer']);
+    expect(r.code, r.stderr).toBe(0);
+    const height = /DPIA DRAFT of retailer at height (\d+)/.exec(r.stdout)![1]!;
+    expect(r.stdout).toMatch(
+      /Personal data breaches still open in the incident register \(Arts\. 33-34\), \d+ customers they may affect: \d+/,
+    );
+    expect(r.stdout).toContain(`from state rows incident/retailer/* at height ${height}: breaches not closed`);
+    expect(r.stdout).toMatch(
+      /kept past the due date of their source's erasure, correction or restriction \(Arts\. 17\(2\), 19\): \d+/,
+    );
+    expect(r.stdout).toContain(
+      `from state rows record/retailer/* at height ${height}: copies held with an obligation from their source pending past its due date`,
+    );
+    const doc = JSON.parse((await cli.run(['org', 'dpia', '--org', 'retailer', '--json'])).stdout) as {
+      risks: { id: string; source: string }[];
+    };
+    expect(doc.risks.map((x) => x.id)).toEqual(expect.arrayContaining(['open-breaches', 'overdue-copies']));
+    expect(r.stdout).not.toMatch(/did:key:/);
   });
 
   describe.skipIf(!gate(hasPdftoppm, import.meta.url, 'poppler-utils'))('PDF', () => {

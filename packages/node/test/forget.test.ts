@@ -11,6 +11,7 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx, verifyProofBundle } from '@custos/protocol/ledger';
 import { type Fixture, fixture, tempDir, userSigner } from '@custos/test-utils/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseDataMap, publishArgs } from '../src/connectors/datamap.js';
 import { nativeVerifier } from '../src/crypto/native.js';
 import { FORGET_AFTER_MS } from '../src/modules/forget.js';
 import { CustosNode } from '../src/node.js';
@@ -73,6 +74,29 @@ afterEach(async () => {
 
 const NOTICE = 'ab'.repeat(32);
 
+/** The bank's data map: one system holding emails by pseudonym, where corrections are run. */
+const MAP = parseDataMap(
+  JSON.stringify({
+    custosDataMap: 1,
+    org: 'bank',
+    version: 1,
+    systems: [
+      {
+        id: 'crm',
+        kind: 'postgres',
+        tables: [
+          {
+            name: 'customers',
+            identity: { field: 'custos_subject', kind: 'pseudonym' },
+            erasure: 'delete',
+            fields: [{ name: 'email', category: 'pd:EmailAddress', purposes: ['dpv:Marketing'], retentionDays: 30 }],
+          },
+        ],
+      },
+    ],
+  }),
+);
+
 /** Alice at the bank: a consent, a preference, two records (one shared with the insurer, copied there), uses. */
 async function history(vault: Vault) {
   const bank = fx.orgs.bank!;
@@ -102,6 +126,17 @@ async function history(vault: Vault) {
     ids.push(r.txId);
   }
   const [first, second] = ids as [string, string];
+  // Alice flags the first as wrong; the bank corrects it and runs the correction in its CRM.
+  await ok(bank, 'datamap.publish', publishArgs(MAP));
+  const flag = await ok(alice, 'rectify.flag', {
+    org: 'bank',
+    record: first,
+    reason: 'inaccurate',
+    jurisdiction: 'GDPR',
+  });
+  await ok(bank, 'rectify.apply', { item: flag.txId, commitment: 'fe'.repeat(32), systems: ['crm'] });
+  await ok(bank, 'rectify.step', { item: flag.txId, system: 'crm', outcome: 'done', rows: 1, digest: 'fd'.repeat(32) });
+  expect(node.store.listState('rectstep/bank/', undefined, 10)).toHaveLength(1);
   await ok(bank, 'data.access', { record: first, purpose: 'dpv:Marketing', basis: 'consent' });
   // A refused use stays in the history too (its body names the record, the result code says why).
   expect((await send(bank, 'data.access', { record: first, purpose: 'dpv:Sales', basis: 'consent' })).code).toBe(
@@ -120,6 +155,18 @@ async function history(vault: Vault) {
     sourceRecord: { org: 'bank', id: second },
   });
   return { first, second, copy: copy.txId };
+}
+
+/** The bank's erasure step in its CRM, which its data map says holds emails. */
+function eraseInCrm(request: string) {
+  return ok(fx.orgs.bank!, 'request.step', {
+    request,
+    system: 'crm',
+    step: 'erase',
+    outcome: 'done',
+    rows: 1,
+    digest: 'fc'.repeat(32),
+  });
 }
 
 describe('forgetting a subject after erasure', () => {
@@ -146,6 +193,7 @@ describe('forgetting a subject after erasure', () => {
       .filter((r) => r.subject === aliceDid)
       .map((r) => r.id);
     await ok(bank, 'data.erased', { records, reason: 'request' });
+    await eraseInCrm(request.txId);
     await ok(bank, 'request.fulfil', { request: request.txId });
     // Not forgotten yet: the insurer's copy is still live (flagged).
     expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();
@@ -163,6 +211,9 @@ describe('forgetting a subject after erasure', () => {
     // Forgotten at the end of that block: no state key or value names the pseudonym; the tombstone is its hash.
     const state = node.store.listState('', undefined, 100_000);
     expect(state.filter((r) => r.key.includes(aliceDid) || r.value.includes(aliceDid))).toEqual([]);
+    // Her correction and its steps in the bank's systems go too (they name the item, not her).
+    expect(node.store.listState('rectify/', undefined, 10)).toEqual([]);
+    expect(node.store.listState('rectstep/', undefined, 10)).toEqual([]);
     const tomb = `forgotten/${toHex(sha256(utf8(aliceDid)))}`;
     expect(JSON.parse(node.store.getState(tomb)!)).toMatchObject({ height: tick.height });
     // Bodies pruned; id, position and code kept.
@@ -231,6 +282,7 @@ describe('forgetting a subject after erasure', () => {
     const erase = await ok(alice, 'request.open', { org: 'bank', kind: 'erase', jurisdiction: 'GDPR' });
     vault.close();
     // The copy is live: the erasure at the bank is fulfilled, the subject stays.
+    await eraseInCrm(erase.txId);
     await ok(bank, 'request.fulfil', { request: erase.txId });
     expect(node.store.getTx(erase.txId)?.tx).not.toBeNull();
     expect(node.store.getState(`history/${aliceDid}`)).toBeDefined();

@@ -110,11 +110,43 @@ describe("the org's own obligations through the API", () => {
       'uses-without-basis': 0,
       'automated-decisions': 0,
       transfers: 1,
+      'open-breaches': 0,
+      'overdue-copies': 0,
     });
     const html = dpiaHtml(d);
     expect(html).toContain('DRAFT for the DPO to complete');
     expect(html).toContain(`at height ${d.height}`);
     expect(html).toContain(MAP_DIGEST);
+  });
+
+  it('lists the open breaches of the incident register and the overdue copies, each with its source', async () => {
+    const opened = await bank.openIncident('bank', {
+      detectedAt: Date.now() - 3_600_000,
+      nature: ['availability'],
+      categories: ['pd:EmailAddress'],
+      risk: 'risk',
+    });
+    expect(opened.code).toBe('OK');
+    const d = await bank.orgDpia('bank');
+    const h = d.height;
+    const breaches = d.risks.find((x) => x.id === 'open-breaches')!;
+    expect(breaches).toEqual({
+      id: 'open-breaches',
+      count: 1,
+      present: true,
+      text: 'Personal data breaches still open in the incident register (Arts. 33-34), 2 customers they may affect',
+      source: `state rows incident/bank/* at height ${h}: breaches not closed`,
+    });
+    expect(d.risks.find((x) => x.id === 'overdue-copies')).toMatchObject({
+      count: 0,
+      present: false,
+      source: `state rows record/bank/* at height ${h}: copies held with an obligation from their source pending past its due date`,
+    });
+    // Every risk says where its count comes from, in the API, the HTML draft and nothing personal.
+    for (const x of d.risks) expect(x.source).toMatch(new RegExp(`(at height |blocks \\d+-)${h}\\b`));
+    const html = dpiaHtml(d);
+    expect(html).toContain('<th scope="col">source</th>');
+    expect(html).toContain(`state rows incident/bank/* at height ${h}: breaches not closed`);
   });
 
   it('keeps another org out', async () => {

@@ -6,122 +6,14 @@
  * another relying party; then the sessions: wallet once, wrapped keys per passkey, removal, device
  * links and recovery codes, and the expiry of challenges.
  */
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type ApiNode, startApiNode } from '@custos/test-utils/node';
-import { isoCBOR } from '@simplewebauthn/server/helpers';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPasskeyOrigins, createServer } from '../src/api/server.js';
 import { CEREMONY_TTL_MS, PasskeyService } from '../src/passkeys/passkeys.js';
 import { PasskeyStore } from '../src/passkeys/store.js';
-
-const ORIGIN = 'http://localhost:7070';
-const RP_ID = 'localhost';
-const UP = 0x01;
-const UV = 0x04;
-const AT = 0x40;
-
-const b64u = (b: Uint8Array | Buffer) => Buffer.from(b).toString('base64url');
-/** A device link's proof as the portal derives it from the secret in the link's fragment. */
-const LINK_AUTH = randomBytes(32);
-const LINK = {
-  auth: b64u(LINK_AUTH),
-  verifier: b64u(createHash('sha256').update(LINK_AUTH).digest()),
-};
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
-
-interface Options {
-  challenge: string;
-  user?: { id: string };
-}
-
-/** A passkey provider in software: one P-256 key, its counter, and what it was registered for. */
-class SoftAuthenticator {
-  readonly id = randomBytes(16);
-  readonly key: { publicKey: KeyObject; privateKey: KeyObject } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  counter = 0;
-  userHandle = '';
-
-  private cose(): Uint8Array {
-    const jwk = this.key.publicKey.export({ format: 'jwk' });
-    return isoCBOR.encode(
-      new Map<number, number | Uint8Array>([
-        [1, 2],
-        [3, -7],
-        [-1, 1],
-        [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
-        [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],
-      ]),
-    );
-  }
-
-  register(
-    options: Options,
-    o: { origin?: string; flags?: number; rpId?: string; type?: string } = {},
-  ): Record<string, unknown> {
-    this.userHandle = options.user!.id;
-    const clientData = Buffer.from(
-      JSON.stringify({ type: o.type ?? 'webauthn.create', challenge: options.challenge, origin: o.origin ?? ORIGIN }),
-    );
-    const counter = Buffer.alloc(4);
-    counter.writeUInt32BE(this.counter);
-    const idLen = Buffer.alloc(2);
-    idLen.writeUInt16BE(this.id.length);
-    const authData = Buffer.concat([
-      sha256(o.rpId ?? RP_ID),
-      Buffer.from([(o.flags ?? UP | UV) | AT]),
-      counter,
-      Buffer.alloc(16),
-      idLen,
-      this.id,
-      Buffer.from(this.cose()),
-    ]);
-    const attestation = isoCBOR.encode(
-      new Map<string, string | Uint8Array | Map<string, string>>([
-        ['fmt', 'none'],
-        ['attStmt', new Map<string, string>()],
-        ['authData', new Uint8Array(authData)],
-      ]),
-    );
-    return {
-      id: b64u(this.id),
-      rawId: b64u(this.id),
-      type: 'public-key',
-      response: { clientDataJSON: b64u(clientData), attestationObject: b64u(attestation), transports: ['internal'] },
-      clientExtensionResults: {},
-    };
-  }
-
-  assert(
-    options: Options,
-    o: { origin?: string; flags?: number; rpId?: string; counter?: number; type?: string; challenge?: string } = {},
-  ): Record<string, unknown> {
-    this.counter = o.counter ?? this.counter + 1;
-    const clientData = Buffer.from(
-      JSON.stringify({
-        type: o.type ?? 'webauthn.get',
-        challenge: o.challenge ?? options.challenge,
-        origin: o.origin ?? ORIGIN,
-      }),
-    );
-    const counter = Buffer.alloc(4);
-    counter.writeUInt32BE(this.counter);
-    const authData = Buffer.concat([sha256(o.rpId ?? RP_ID), Buffer.from([o.flags ?? UP | UV]), counter]);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), this.key.privateKey);
-    return {
-      id: b64u(this.id),
-      rawId: b64u(this.id),
-      type: 'public-key',
-      response: {
-        clientDataJSON: b64u(clientData),
-        authenticatorData: b64u(authData),
-        signature: b64u(signature),
-        userHandle: this.userHandle,
-      },
-      clientExtensionResults: {},
-    };
-  }
-}
+import { b64u, LINK, ORIGIN, RP_ID, SoftAuthenticator, UP, UV } from './passkey-authenticator.js';
 
 let api: ApiNode;
 

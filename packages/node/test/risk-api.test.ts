@@ -16,6 +16,7 @@ import {
 } from '@custos/protocol/risk';
 import { type ApiNode, startApiNode, userSigner } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inputsAt, riskFacts } from '../src/orgs/risk-facts.js';
 
 let api: ApiNode;
 const subject = didFromPublicKey(userSigner().publicKey);
@@ -139,7 +140,7 @@ describe('the risk inputs read the incident register (GDPR Arts. 33-34)', () => 
       },
       {
         input: 'breachSubjects',
-        query: `state rows incident/bank/* at height ${h}: customers notified of the open breaches`,
+        query: `state rows incident/bank/* at height ${h} and state rows record/bank/* at height ${h}: customers the open breaches may affect, notified or not, and others notified of them by then`,
         height: h,
       },
     ]);
@@ -159,5 +160,55 @@ describe('the risk inputs read the incident register (GDPR Arts. 33-34)', () => 
     expect([closed.inputs.openIncidents, closed.inputs.lateAuthority, closed.inputs.breachSubjects]).toEqual([0, 1, 0]);
     expect(closed.result.expectedAnnualLoss).toBeLessThan(open.result.expectedAnnualLoss);
     expect(closed.result.expectedAnnualLoss).toBeGreaterThan(before.result.expectedAnnualLoss);
+  });
+});
+
+describe('the customers a breach may affect', () => {
+  it('count before they are notified, once each; a past height counts the notices made by then', async () => {
+    const read = async () => {
+      const r = await get('/v1/orgs/bank/risk?trials=2000');
+      return r.json() as { inputs: RiskInputs; result: RiskResult };
+    };
+    // Another customer, with a record in a category the breach does not concern.
+    const other = didFromPublicKey(userSigner().publicKey);
+    const reg = await api.orgs.register('bank', {
+      subject: other,
+      category: 'pd:Name',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      retentionDays: 365,
+      value: { v: 'name' },
+    });
+    expect(reg.code).toBe('OK');
+    const opened = await api.orgs.submit('bank', 'incident.open', {
+      detectedAt: Date.now() - 3_600_000,
+      nature: ['confidentiality'],
+      categories: ['pd:HealthRecord'],
+      risk: 'high',
+    });
+    expect(opened.code).toBe('OK');
+    // Nobody told yet: the customer whose health record it may touch counts, and costs.
+    const untold = await read();
+    expect([untold.inputs.openIncidents, untold.inputs.breachSubjects]).toEqual([1, 1]);
+    expect(untold.result.causes.find((c) => c.id === 'incidents')!.expectedAnnualLoss).toBeGreaterThan(0);
+    // Telling them does not count them twice.
+    expect((await api.orgs.submit('bank', 'incident.notify', { incident: opened.txId, subject })).code).toBe('OK');
+    const told = await read();
+    expect(told.inputs.breachSubjects).toBe(1);
+    expect(told.result.expectedAnnualLoss).toBe(untold.result.expectedAnnualLoss);
+    // The org also tells the other customer: one more, from that notice's height on.
+    const before = api.node.latest();
+    const notice = await api.orgs.submit('bank', 'incident.notify', { incident: opened.txId, subject: other });
+    expect(notice.code).toBe('OK');
+    const after = await read();
+    expect(after.inputs.breachSubjects).toBe(2);
+    expect(after.result.causes.find((c) => c.id === 'incidents')!.expectedAnnualLoss).toBeGreaterThan(
+      told.result.causes.find((c) => c.id === 'incidents')!.expectedAnnualLoss,
+    );
+    const facts = riskFacts(api.node, 'bank');
+    expect(inputsAt(facts, before.height, before.time, null).breachSubjects).toBe(1);
+    const head = api.node.latest();
+    expect(inputsAt(facts, head.height, head.time, null).breachSubjects).toBe(2);
+    expect(JSON.stringify(after)).not.toContain(other);
   });
 });

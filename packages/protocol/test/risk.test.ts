@@ -153,7 +153,7 @@ describe('risk model', () => {
     const incidents = open.causes.find((c) => c.id === 'incidents')!;
     expect(incidents.label).toBe('Open breaches in the register');
     expect(incidents.expectedAnnualLoss).toBeGreaterThan(0);
-    expect(incidents.formula).toBe('1 open breaches × cost of a breach of the 10 customers told of them');
+    expect(incidents.formula).toBe('1 open breaches × cost of a breach of the 10 customers they may affect');
     // A late notification to the authority (Art. 33(1)) is an infringement: a fine may follow.
     const late = loss({ lateAuthority: 3 });
     expect(late.expectedAnnualLoss).toBeGreaterThan(base);

@@ -210,6 +210,13 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
   it("the console shows the org's records of processing and DPIA draft, on a phone too", async () => {
     const ropa = await insurer.orgRopa('insurer');
     expect(ropa.activities.length).toBeGreaterThan(0);
+    const opened = await insurer.openIncident('insurer', {
+      detectedAt: Date.now() - 3_600_000,
+      nature: ['confidentiality'],
+      categories: ['pd:Income'],
+      risk: 'risk',
+    });
+    expect(opened.code).toBe('OK');
     await page.goto(`${base}/console/insurer/records`);
     const table = page.getByRole('table', { name: /^Records of processing at height \d+$/ });
     await table.waitFor({ timeout: 20_000 });
@@ -223,6 +230,17 @@ describe.skipIf(!needsChromium(import.meta.url))('automated decisions and proced
       );
     }
     await page.getByText('Draft for the DPO').waitFor();
+    // The DPIA lists the breach still open in the incident register, with where the count comes from.
+    const breach = page.locator('li[data-risk="open-breaches"]');
+    const open = (await insurer.orgIncidents('insurer')).incidents.filter((i) => i.closedAt === null).length;
+    expect(open).toBeGreaterThan(0);
+    await expect(breach.locator('strong').textContent()).resolves.toBe(String(open));
+    await expect(breach.textContent()).resolves.toMatch(
+      /From state rows incident\/insurer\/\* at height \d+: breaches not closed/,
+    );
+    await expect(page.locator('li[data-risk="overdue-copies"]').textContent()).resolves.toMatch(
+      /past the due date.*: 0.*From state rows record\/insurer\/\*/,
+    );
     await checkA11y(page, 'console records of processing');
     await shot(page, 'console-records-desktop');
     await page.setViewportSize(PHONE);

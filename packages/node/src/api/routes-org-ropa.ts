@@ -108,7 +108,7 @@ export const orgRopaRoutes: RoutePlugin<OrgRouteOptions> = async (app, { orgs })
       schema: {
         ...orgDoc(
           'Draft data protection impact assessment (GDPR Art. 35)',
-          "A draft for the DPO to complete (`status: draft`, `forTheDpo`): the systematic description (the records of processing), necessity and proportionality facts (purposes, bases, retention), risks to the people concerned from the risk model's inputs (special categories, records past retention, uses without a basis, automated decisions, transfers) and the measures, at the latest height.",
+          "A draft for the DPO to complete (`status: draft`, `forTheDpo`): the systematic description (the records of processing), necessity and proportionality facts (purposes, bases, retention), risks to the people concerned from the risk model's inputs (special categories, records past retention, uses without a basis, automated decisions, transfers, open breaches of the incident register, copies received kept past their due date), each with its `source`, and the measures, at the latest height.",
         ),
         params: ORG_PARAMS,
       },

@@ -142,11 +142,11 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
       schema: {
         ...doc(
           'Start a passkey registration',
-          'Options for `navigator.credentials.create` and the ceremony id to answer with. Without credentials it starts a sign-up (a new identity); with a passkey session (`Authorization: Bearer`) it adds a passkey to that identity; with `deviceLink` and `linkAuth` (derived from the secret in the link’s fragment; its SHA-256 is the link’s `verifier`) it adds a second device to the identity that made the link. The challenge is single use and expires in two minutes.',
+          'Options for `navigator.credentials.create` and the ceremony id to answer with. Without credentials it starts a sign-up (a new identity); with a passkey session (`Authorization: Bearer`) it adds a passkey to that identity; with `deviceLink` and `linkAuth` (derived from the secret in the link’s fragment; its SHA-256 is the link’s `verifier`) it adds a second device to the identity that made the link. The challenge is single use and expires in two minutes. A sign-up is refused with 429 SIGNUPS_FULL and `Retry-After` while the node holds its quota of unfinished sign-ups (a passkey without a wallet yet; they expire after an hour by default).',
         ),
         body: closed({ deviceLink: Type.Optional(b64(22, 22)), linkAuth: Type.Optional(b64(43, 43)) }),
       },
-      config: { ...ceremonyConfig, passkeySession: 'optional' },
+      config: { ...ceremonyConfig, problems: [...CEREMONY_PROBLEMS, 'SIGNUPS_FULL'], passkeySession: 'optional' },
     },
     async (request) => {
       const session = bearerOf(request, false);
@@ -169,7 +169,7 @@ export const passkeyRoutes: RoutePlugin<PasskeyRouteOptions> = async (app, opts)
         ),
         body: closed({ ceremony: CEREMONY, response: REGISTRATION_RESPONSE, label: LABEL }),
       },
-      config: ceremonyConfig,
+      config: { ...ceremonyConfig, problems: [...CEREMONY_PROBLEMS, 'SIGNUPS_FULL'] },
     },
     async (request, reply) => {
       const { ceremony, response, label } = request.body;

@@ -16,7 +16,7 @@ import Fastify, {
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
-import { type PasskeyConfig, passkeyServiceOf } from '../passkeys/passkeys.js';
+import { type PasskeyConfig, type PasskeyLimits, passkeyServiceOf } from '../passkeys/passkeys.js';
 import { installAuthorities } from './auth/authority.js';
 import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
 import { NodeMetrics } from './metrics.js';
@@ -89,6 +89,8 @@ export interface ServerOptions {
   passkeys?: Partial<PasskeyConfig> | false;
   /** Passkey ceremonies per client per minute (default 20; recovery a quarter of it). */
   passkeyCeremoniesPerMinute?: number;
+  /** The global quota of unfinished passkey sign-ups and how long one is kept (defaults 1,000 and one hour). */
+  passkeyLimits?: Partial<PasskeyLimits>;
 }
 
 export interface ListenOptions {
@@ -207,6 +209,9 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
   app.setErrorHandler((err, request, reply) => {
     const p = problemOf(err, isTxRoute(request) ? 'TX_TOO_LARGE' : 'BODY_TOO_LARGE');
     if (p.status >= 500) request.log.error({ err }, 'request failed');
+    // A quota that says when it frees up (SIGNUPS_FULL) says it in Retry-After too.
+    const retryAfter = err instanceof NodeError ? err.details?.retryAfter : undefined;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, p);
   });
 
@@ -237,7 +242,7 @@ export function createServer(node: CustosNode, opts: ServerOptions = {}): Fastif
   app.register(overdueRequestRoutes);
   if (opts.passkeys !== false) {
     app.register(passkeyRoutes, {
-      passkeys: passkeyServiceOf(node, passkeyConfig(app, opts.passkeys)),
+      passkeys: passkeyServiceOf(node, passkeyConfig(app, opts.passkeys), opts.passkeyLimits),
       ...(opts.passkeyCeremoniesPerMinute === undefined
         ? {}
         : { ceremoniesPerMinute: opts.passkeyCeremoniesPerMinute }),

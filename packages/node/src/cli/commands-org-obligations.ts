@@ -105,7 +105,7 @@ export function registerObligationCommands<F extends { org: string; json?: boole
         `DPIA DRAFT of ${d.org} at height ${d.height}, for the DPO to complete.`,
         `${d.description.activities.length} processing activit${d.description.activities.length === 1 ? 'y' : 'ies'}.`,
         'Risks from the ledger:',
-        ...d.risks.map((x) => `  ${x.present ? '!' : ' '} ${x.text}: ${x.count}`),
+        ...d.risks.flatMap((x) => [`  ${x.present ? '!' : ' '} ${x.text}: ${x.count}`, `      from ${x.source}`]),
       ]);
     });
 }

@@ -94,8 +94,8 @@ ${table(
 )}
 <h2>3. Risks to the rights and freedoms of the people concerned (Art. 35(7)(c))</h2>
 ${table(
-  ['risk', 'what the ledger shows', 'count'],
-  d.risks.map((x) => [x.id, x.text, String(x.count)]),
+  ['risk', 'what the ledger shows', 'count', 'source'],
+  d.risks.map((x) => [x.id, x.text, String(x.count), x.source]),
 )}
 <h2>4. Measures envisaged (Art. 35(7)(d))</h2>
 <ul>${d.measures.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>

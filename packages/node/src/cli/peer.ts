@@ -20,6 +20,7 @@ import type { EvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 import { RectifyRelay } from '../orgs/rectify-relay.js';
+import type { PasskeyLimits } from '../passkeys/passkeys.js';
 import { openVaults } from '../vault/home-vaults.js';
 
 export interface PeerOptions {
@@ -62,7 +63,26 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   }
 }
 
+/** The global quota of unfinished passkey sign-ups from the environment (docs/operations.md, "Passkeys"). */
+export function passkeyLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<PasskeyLimits> {
+  const count = (name: string) => {
+    const v = env[name]?.trim();
+    if (v === undefined || v === '') return undefined;
+    if (!/^[1-9][0-9]{0,8}$/.test(v)) {
+      throw new NodeError('BAD_REQUEST', `expected ${name} as a positive whole number, got '${v.slice(0, 20)}'`);
+    }
+    return Number(v);
+  };
+  const maxUnfinished = count('CUSTOS_PASSKEY_MAX_UNFINISHED');
+  const minutes = count('CUSTOS_PASSKEY_UNFINISHED_MINUTES');
+  return {
+    ...(maxUnfinished === undefined ? {} : { maxUnfinished }),
+    ...(minutes === undefined ? {} : { unfinishedTtlMs: minutes * 60_000 }),
+  };
+}
+
 async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
+  const passkeyLimits = passkeyLimitsFromEnv();
   const home = loadHome(opts.home, opts.passphrase);
   const consortium = loadConsortiumConfig(opts.home);
   const log = (message: string) =>
@@ -139,6 +159,7 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     .filter((o) => o.length > 0);
   const app = createServer(node, {
     logger: opts.logger,
+    passkeyLimits,
     orgs,
     peers: consortium?.peers ?? [],
     ...(authorities === undefined || authorities.length === 0 ? {} : { authorities }),

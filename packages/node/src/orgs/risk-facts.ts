@@ -6,7 +6,7 @@
  * never a subject or a value.
  */
 import { DPV_CATEGORIES } from '@custos/protocol/consent';
-import type { ConsentGrant, DataRecord, DataRequest, Incident } from '@custos/protocol/ledger';
+import type { ConsentGrant, DataRecord, DataRequest, Incident, IncidentNotice } from '@custos/protocol/ledger';
 import type { ContractRisk, InputSource, RiskInputs } from '@custos/protocol/risk';
 import { CODE_PREFIX, type ContractRecord, INFO_PREFIX } from '../modules/contract-state.js';
 import type { CustosNode } from '../node.js';
@@ -58,10 +58,12 @@ type RecordFact = Pick<DataRecord, 'subject' | 'category' | 'registeredAt' | 're
   /** On a copy the org holds: when each obligation its source put on it arose, was due and was met. */
   obligations: { at: number; due: number; doneAt: number | null }[];
 };
-type IncidentFact = Pick<
-  Incident,
-  'openedAt' | 'closedAt' | 'risk' | 'authorityDeadline' | 'authorityNotifiedAt' | 'notified'
->;
+type IncidentFact = Pick<Incident, 'openedAt' | 'closedAt' | 'risk' | 'authorityDeadline' | 'authorityNotifiedAt'> & {
+  /** The customers it may affect (the register's `affected` rule), whether notified or not. */
+  affected: Set<string>;
+  /** Each notice (Art. 34): to whom, and when, so a past height counts the notices made by then. */
+  notices: { subject: string; at: number }[];
+};
 type RequestFact = Pick<DataRequest, 'id' | 'kind' | 'jurisdiction' | 'openedAt' | 'deadline' | 'status' | 'closedAt'>;
 
 /** A refused use or share, by the height of its block. */
@@ -120,19 +122,37 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
     });
   }
   // The register of breaches: the incidents themselves, not the notices under them (`.../n/<did>`).
-  const incidents: IncidentFact[] = [];
+  const incidents = new Map<string, IncidentFact>();
+  const notices: IncidentNotice[] = [];
   for (const row of rows(node, `incident/${org}/`)) {
-    if (row.key.split('/').length !== 3) continue;
+    if (row.key.split('/').length !== 3) {
+      notices.push(JSON.parse(row.value) as IncidentNotice);
+      continue;
+    }
     const i = JSON.parse(row.value) as Incident;
-    incidents.push({
+    // As GET .../incidents/:id/affected: a record in one of its categories, registered before it
+    // was opened and not erased before it was detected.
+    const affected = new Set(
+      records
+        .filter(
+          (r) =>
+            i.categories.includes(r.category) &&
+            r.registeredAt <= i.openedAt &&
+            (r.erasedAt === null || r.erasedAt >= i.detectedAt),
+        )
+        .map((r) => r.subject),
+    );
+    incidents.set(i.id, {
       openedAt: i.openedAt,
       closedAt: i.closedAt,
       risk: i.risk,
       authorityDeadline: i.authorityDeadline,
       authorityNotifiedAt: i.authorityNotifiedAt,
-      notified: i.notified,
+      affected,
+      notices: [],
     });
   }
+  for (const n of notices) incidents.get(n.incident)?.notices.push({ subject: n.subject, at: n.at });
   // Steps in the org's own systems that failed and were not re-run since (a done step replaces it).
   const failedSteps = new Map<string, number>();
   for (const row of rows(node, `reqstep/${org}/`)) {
@@ -170,7 +190,7 @@ export function riskFacts(node: CustosNode, org: string, scanBlocks = RISK_SCAN_
     height,
     records,
     requests,
-    incidents,
+    incidents: [...incidents.values()],
     failedSteps,
     ccpaSubjects,
     refusals,
@@ -230,7 +250,10 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
     const open = i.closedAt === null || i.closedAt > time;
     if (open) {
       openIncidents++;
-      breachSubjects += i.notified;
+      // Those it may affect, told or not yet, and anyone else told of it by then (a notice names any
+      // customer of the org).
+      const told = i.notices.filter((n) => n.at <= time && !i.affected.has(n.subject)).length;
+      breachSubjects += i.affected.size + told;
     }
     const told = i.authorityNotifiedAt !== null && i.authorityNotifiedAt <= time ? i.authorityNotifiedAt : null;
     if (i.risk !== 'unlikely' && (told === null ? open && time > i.authorityDeadline : told > i.authorityDeadline)) {
@@ -266,7 +289,11 @@ export function inputsAt(f: RiskFacts, height: number, time: number, checkpoint:
       query: `${state(`incident/${org}/`)}: authority told after the 72 hours, or not told and past them`,
       height,
     },
-    { input: 'breachSubjects', query: `${state(`incident/${org}/`)}: customers notified of the open breaches`, height },
+    {
+      input: 'breachSubjects',
+      query: `${state(`incident/${org}/`)} and ${state(`record/${org}/`)}: customers the open breaches may affect, notified or not, and others notified of them by then`,
+      height,
+    },
     { input: 'ccpaShare', query: `${state(`consent/${org}/`)} and ${state(`request/${org}/`)}`, height },
     { input: 'overdueGdpr', query: state(`request/${org}/`), height },
     { input: 'overdueCcpa', query: state(`request/${org}/`), height },

@@ -141,7 +141,17 @@ export function dpiaOf(node: CustosNode, org: string): Dpia {
   const past = inputs.categories.reduce((n, c) => n + c.pastRetention, 0);
   const automated = sum(ropa.activities, (a) => a.automated);
   const transfers = new Set(ropa.activities.flatMap((a) => a.transfers.flatMap((t) => t.countries))).size;
-  const risk = (id: DpiaRisk['id'], count: number, text: string): DpiaRisk => ({ id, count, present: count > 0, text });
+  const risk = (id: DpiaRisk['id'], count: number, text: string, source: string): DpiaRisk => ({
+    id,
+    count,
+    present: count > 0,
+    text,
+    source,
+  });
+  // The risk model's inputs say which query gave each count.
+  const from = (input: string) => inputs.sources.find((x) => x.input === input)?.query ?? '';
+  const fromRopa = (what: string) =>
+    `the records of processing (GET /v1/orgs/${org}/ropa) at height ${ropa.height}: ${what}`;
   return {
     org,
     height: ropa.height,
@@ -161,15 +171,43 @@ export function dpiaOf(node: CustosNode, org: string): Dpia {
       records: a.records,
     })),
     risks: [
-      risk('special-categories', special, 'Live records in special categories (Art. 9)'),
-      risk('past-retention', past, 'Live records kept past their retention period (Art. 5(1)(e))'),
+      risk('special-categories', special, 'Live records in special categories (Art. 9)', from('categories')),
+      risk(
+        'past-retention',
+        past,
+        'Live records kept past their retention period (Art. 5(1)(e))',
+        `${from('categories')}: retention until at or before the block time`,
+      ),
       risk(
         'uses-without-basis',
         inputs.refusedAccesses + inputs.refusedShares,
         `Uses and shares the ledger refused for want of a lawful basis (blocks ${inputs.scan.fromHeight}-${inputs.scan.toHeight})`,
+        from('refusedAccesses'),
       ),
-      risk('automated-decisions', automated, 'Records used for decisions solely by automated means (Art. 22)'),
-      risk('transfers', transfers, 'Countries outside the EEA the data goes to (Chapter V)'),
+      risk(
+        'automated-decisions',
+        automated,
+        'Records used for decisions solely by automated means (Art. 22)',
+        fromRopa('records of activities whose purpose is an automated decision'),
+      ),
+      risk(
+        'transfers',
+        transfers,
+        'Countries outside the EEA the data goes to (Chapter V)',
+        fromRopa("the countries of the org's and its recipients' regions outside the EEA"),
+      ),
+      risk(
+        'open-breaches',
+        inputs.openIncidents,
+        `Personal data breaches still open in the incident register (Arts. 33-34), ${inputs.breachSubjects} customers they may affect`,
+        from('openIncidents'),
+      ),
+      risk(
+        'overdue-copies',
+        inputs.overdueCopies,
+        "Copies received from other members kept past the due date of their source's erasure, correction or restriction (Arts. 17(2), 19)",
+        from('overdueCopies'),
+      ),
     ],
     measures: [...SECURITY_MEASURES],
   };

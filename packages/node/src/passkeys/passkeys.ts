@@ -32,6 +32,17 @@ export const SESSION_TTL_MS = 10 * 60_000;
 export const DEVICE_LINK_TTL_MS = 10 * 60_000;
 /** Open ceremonies, sessions and device links each: the oldest goes first when full. */
 export const MAX_PENDING = 10_000;
+/** Sign-ups not finished (a passkey, no wallet yet) the node holds at most, all customers together. */
+export const DEFAULT_MAX_UNFINISHED = 1_000;
+/** How long an unfinished sign-up is kept before it expires (the portal sets the wallet right after the passkey). */
+export const DEFAULT_UNFINISHED_TTL_MS = 60 * 60_000;
+
+/** The global quota of unfinished sign-ups (docs/operations.md, "Passkeys"). */
+export interface PasskeyLimits {
+  maxUnfinished: number;
+  unfinishedTtlMs: number;
+}
+
 /** COSE algorithm -7: ECDSA with P-256 and SHA-256, the one every passkey provider supports. */
 export const ES256 = -7;
 
@@ -120,12 +131,40 @@ export class PasskeyService {
   private readonly sessions = new Pending<Session>(MAX_PENDING);
   private readonly links = new Pending<DeviceLink>(MAX_PENDING);
 
+  private limits: PasskeyLimits = { maxUnfinished: DEFAULT_MAX_UNFINISHED, unfinishedTtlMs: DEFAULT_UNFINISHED_TTL_MS };
+
   constructor(
     store: PasskeyStore,
     private config: () => PasskeyConfig | undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.store = store;
+  }
+
+  /** Sets the quota of unfinished sign-ups; what is not given keeps its default. */
+  setLimits(limits: Partial<PasskeyLimits>): void {
+    this.limits = {
+      maxUnfinished: limits.maxUnfinished ?? DEFAULT_MAX_UNFINISHED,
+      unfinishedTtlMs: limits.unfinishedTtlMs ?? DEFAULT_UNFINISHED_TTL_MS,
+    };
+  }
+
+  /**
+   * Expires the unfinished sign-ups past their time, then refuses a new one while the node holds its
+   * quota of them, saying when the oldest expires (a global bound: the per-client rate alone lets many
+   * clients fill the tables).
+   */
+  private checkSignUpQuota(now: number): void {
+    const { maxUnfinished, unfinishedTtlMs } = this.limits;
+    this.store.expireUnfinished(now - unfinishedTtlMs);
+    const { count, oldest } = this.store.unfinished();
+    if (count < maxUnfinished) return;
+    const retryAfter = Math.max(1, Math.ceil(((oldest ?? now) + unfinishedTtlMs - now) / 1000));
+    throw new NodeError(
+      'SIGNUPS_FULL',
+      `expected fewer than ${maxUnfinished} unfinished sign-ups on this node (a passkey without a wallet yet), got ${count}; retry in ${retryAfter} s, when the oldest expires`,
+      { details: { retryAfter } },
+    );
   }
 
   /** Replaces where the relying party's id and origins come from (a server built again for the same node). */
@@ -165,6 +204,7 @@ export class PasskeyService {
         );
       identity = link.identity;
     } else {
+      this.checkSignUpQuota(now);
       identity = b64url(randomBytes(16));
       newIdentity = true;
     }
@@ -245,8 +285,11 @@ export class PasskeyService {
     if (this.store.credential(cred.id) !== undefined) {
       throw unauthenticated('the passkey registration was refused: this credential is already registered');
     }
-    if (c.newIdentity === true) this.store.createIdentity(c.identity, now);
-    else if (this.store.identity(c.identity) === undefined) throw unauthenticated('the identity no longer exists');
+    if (c.newIdentity === true) {
+      // Checked again: ceremonies started while there was room may finish after it filled.
+      this.checkSignUpQuota(now);
+      this.store.createIdentity(c.identity, now);
+    } else if (this.store.identity(c.identity) === undefined) throw unauthenticated('the identity no longer exists');
     this.store.addCredential({
       id: cred.id,
       identity: c.identity,
@@ -437,6 +480,7 @@ const services = new WeakMap<object, PasskeyService>();
 export function passkeyServiceOf(
   node: { store: { db: ConstructorParameters<typeof PasskeyStore>[0] } },
   config: () => PasskeyConfig | undefined,
+  limits: Partial<PasskeyLimits> = {},
 ): PasskeyService {
   let s = services.get(node);
   if (s === undefined) {
@@ -445,5 +489,6 @@ export function passkeyServiceOf(
   } else {
     s.configure(config);
   }
+  s.setLimits(limits);
   return s;
 }

@@ -134,6 +134,30 @@ export class PasskeyStore {
       : { id: r.id, createdAt: r.created_at, wallet: r.wallet, hasRecovery: r.has_recovery === 1 };
   }
 
+  /** Sign-ups not finished (a passkey recorded, no wallet yet): how many, and when the oldest began. */
+  unfinished(): { count: number; oldest: number | null } {
+    const r = this.db
+      .prepare('SELECT count(*) AS n, min(created_at) AS oldest FROM passkey_identities WHERE wallet IS NULL')
+      .get() as { n: number; oldest: number | null };
+    return { count: r.n, oldest: r.oldest };
+  }
+
+  /** Deletes the unfinished sign-ups begun before `before`, with their passkeys and log. */
+  expireUnfinished(before: number): number {
+    return this.db.transaction(() => {
+      const ids = this.db
+        .prepare('SELECT id FROM passkey_identities WHERE wallet IS NULL AND created_at < ?')
+        .pluck()
+        .all(before) as string[];
+      for (const id of ids) {
+        this.db.prepare('DELETE FROM passkey_credentials WHERE identity = ?').run(id);
+        this.db.prepare('DELETE FROM passkey_events WHERE identity = ?').run(id);
+        this.db.prepare('DELETE FROM passkey_identities WHERE id = ?').run(id);
+      }
+      return ids.length;
+    })();
+  }
+
   setWallet(id: string, wallet: string): void {
     this.db.prepare('UPDATE passkey_identities SET wallet = ? WHERE id = ?').run(wallet, id);
   }

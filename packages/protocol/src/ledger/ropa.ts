@@ -64,11 +64,20 @@ export interface Ropa {
 }
 
 export interface DpiaRisk {
-  id: 'special-categories' | 'past-retention' | 'uses-without-basis' | 'automated-decisions' | 'transfers';
+  id:
+    | 'special-categories'
+    | 'past-retention'
+    | 'uses-without-basis'
+    | 'automated-decisions'
+    | 'transfers'
+    | 'open-breaches'
+    | 'overdue-copies';
   /** What the ledger shows (a count), and whether it calls for a measure. */
   count: number;
   present: boolean;
   text: string;
+  /** Where the count comes from: the state rows or blocks read, at the draft's height. */
+  source: string;
 }
 
 export interface Dpia {

@@ -168,8 +168,8 @@ function fillTerms(
   out[15] = x.onwardCopies * v.shareIncidentRate;
   out[16] = 0;
   out[17] = perShare;
-  // incidents: each open breach in the register costs this year what a breach of the customers
-  // told of it costs (Art. 34), not a drawn one.
+  // incidents: each open breach in the register costs this year what a breach of the customers it
+  // may affect costs (told of it under Art. 34 or not yet), not a drawn one.
   const told = x.breachSubjects / Math.max(x.openIncidents, 1);
   out[18] = x.openIncidents;
   out[19] = 0;
@@ -307,7 +307,7 @@ function formulas(x: RiskInputs, as: Assumptions): Record<CauseId, { f: number; 
     },
     incidents: {
       ...term('incidents'),
-      formula: `${x.openIncidents} open breaches × cost of a breach of the ${x.breachSubjects} customers told of them`,
+      formula: `${x.openIncidents} open breaches × cost of a breach of the ${x.breachSubjects} customers they may affect`,
     },
     'breach-notification': {
       ...term('breach-notification'),

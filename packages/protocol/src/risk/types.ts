@@ -50,7 +50,7 @@ export interface RiskInputs {
   openIncidents: number;
   /** Breaches whose 72-hour deadline passed before the authority was told, or still untold (Art. 33(1)). */
   lateAuthority: number;
-  /** Customers told of a breach in the register that is still open (Art. 34). */
+  /** Customers an open breach of the register may affect, notified (Art. 34) or not yet, summed over the breaches. */
   breachSubjects: number;
   overdueGdpr: number;
   overdueCcpa: number;

@@ -51,8 +51,10 @@ export interface EventView {
   code: string;
   /** "Allowed", "Done", or the refusal. */
   outcome: { text: string; tone: Tone };
-  /** The org that signed, or undefined for the customer. */
+  /** The org that signed, or undefined for the customer (or their guardian). */
   actor: string | undefined;
+  /** The key of the customer's guardian when the guardian signed (a consent withdrawn for a child). */
+  guardian?: string;
   tx: SignedTx;
 }
 
@@ -140,7 +142,16 @@ export function companyView({ org, did, history, trust, now, format = ISO_FORMAT
   const byRequest = new Map(requests.map((r) => [r.id, r]));
   const events: EventView[] = history.events.map((e) => {
     const b = e.tx.body;
-    const actor = actorOf(b.signer, b.args, did, trust, byRecord, byRequest, e.entry.txId);
+    // A guardian names the child's pseudonym in a consent withdrawal (GDPR Art. 8); their key is no member's.
+    const guardian =
+      b.type === 'consent.withdraw' &&
+      b.args.subject === did &&
+      b.signer !== did &&
+      orgOfKey(trust, b.signer) === undefined
+        ? b.signer
+        : undefined;
+    const actor =
+      guardian === undefined ? actorOf(b.signer, b.args, did, trust, byRecord, byRequest, e.entry.txId) : undefined;
     return {
       txId: e.entry.txId,
       height: e.entry.height,
@@ -150,6 +161,7 @@ export function companyView({ org, did, history, trust, now, format = ISO_FORMAT
       code: e.entry.code,
       outcome: outcomeText(b.type, e.entry.code, 'you'),
       actor,
+      ...(guardian === undefined ? {} : { guardian }),
       tx: e.tx,
       sentence: eventSentence(e.tx, {
         name,

@@ -113,8 +113,10 @@ function DpiaDraft({ p }: { p: Dpia }) {
       </p>
       <ul>
         {p.risks.map((x) => (
-          <li key={x.id}>
+          <li key={x.id} data-risk={x.id}>
             {x.text}: <strong>{x.count}</strong> {x.present && <Badge tone="danger">needs a measure</Badge>}
+            <br />
+            <span className="small muted">From {x.source}</span>
           </li>
         ))}
       </ul>

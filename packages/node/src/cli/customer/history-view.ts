@@ -90,7 +90,9 @@ export interface TimelineEntry {
   index: number;
   /** When the block holding it was made (proven by the log entry). */
   date: string;
+  /** `you`, the org that acted, or `guardian` (their key in `guardian`). */
   by: string;
+  guardian?: string;
   type: string;
   text: string;
   code: string;
@@ -188,7 +190,8 @@ export function orgDoc(v: CompanyView): OrgView {
       height: e.height,
       index: e.index,
       date: new Date(e.at).toISOString(),
-      by: e.actor ?? 'you',
+      by: e.guardian === undefined ? (e.actor ?? 'you') : 'guardian',
+      ...(e.guardian === undefined ? {} : { guardian: e.guardian }),
       type: e.type,
       text: e.sentence,
       code: e.code,
