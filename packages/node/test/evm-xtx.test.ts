@@ -9,13 +9,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomSecretKey } from '@custos/protocol/crypto';
 import { evmLegHash, xtxIdOf } from '@custos/protocol/interop';
 import { tempDir } from '@custos/test-utils/node';
 import type { Address } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeSigner } from '../src/crypto/native.js';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { EVM_CONFIG_FILE, loadEvmDuties, parseEvmDutiesConfig } from '../src/interop/evm/evm-duties.js';
 import { buildReceiptProof } from '../src/interop/evm/receipt-proof.js';
+import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
 import { writeEvmKeystore } from '../src/keys/keystore.js';
 import {
@@ -85,6 +89,41 @@ describe('an xtx with an EVM participant', () => {
     expect(status.evm[0]).toMatchObject({ participant: w.pid, lock: 'committed', vote: 'YES', outcome: 'committed' });
     expect(status.evm[0]?.prepareTx).toMatch(/^0x[0-9a-f]{64}$/);
     expect(status.evm[0]?.confirmations).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+
+  it('several in flight: a relayer paying from its own key sends all their decides in one pass, one nonce each, and all commit', async () => {
+    const key = generatePrivateKey();
+    const payer = privateKeyToAccount(key).address;
+    const funding = await w.evm.walletClient.sendTransaction({
+      account: w.evm.accounts[0] as Address,
+      to: payer,
+      value: 10n ** 18n,
+      chain: null,
+    });
+    await w.evm.publicClient.waitForTransactionReceipt({ hash: funding });
+    const batch = Array.from({ length: 4 }, () => evmXtx(w, { deadlineHeight: w.d.node.latest().height + 200 }));
+    for (const t of batch) {
+      expect(await prepareOnD(w, t.xtx)).toBe('OK');
+      await prepareOnEvm(w, t.xtxId, t.leg);
+    }
+    const relayer = new Relayer({
+      chains: [w.ep],
+      signer: nativeSigner(randomSecretKey()),
+      evm: [{ rpcUrl: w.evm.chain.rpcUrl, account: { secretKey: key } }],
+    });
+    const passes: RelayAction[][] = [];
+    for (let i = 0; i < 25 && !batch.every((t) => outcomeOf(w, t.xtxId).evm !== undefined); i++) {
+      await duties(w);
+      passes.push(await relayer.step());
+    }
+    for (const t of batch) {
+      expect(outcomeOf(w, t.xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+      expect(await lockStatus(w, t.xtxId, t.leg)).toBe(LOCKED.committed);
+    }
+    // The four decides went out in the same pass, each under its own nonce of the payer's key.
+    const decides = passes.map((p) => p.filter((a) => a.step === 'evmDecide').length).filter((n) => n > 0);
+    expect(decides).toEqual([4]);
+    expect(await w.evm.publicClient.getTransactionCount({ address: payer })).toBe(4);
   }, 120_000);
 
   it('aborts on both sides on the contract’s NO vote (the token refused the transfer): nothing moves', async () => {

@@ -110,7 +110,10 @@ export class Relayer {
     this.concurrency = opts.concurrency ?? 64;
     this.onAction = opts.onAction ?? (() => {});
     this.onError = opts.onError ?? (() => {});
-    this.evm = opts.evm === undefined || opts.evm.length === 0 ? undefined : new EvmRelay(opts.evm, this.onError);
+    this.evm =
+      opts.evm === undefined || opts.evm.length === 0
+        ? undefined
+        : new EvmRelay(opts.evm, this.onError, this.concurrency);
   }
 
   /** One pass: scans every chain and submits every step that is due. Returns what it submitted. */
@@ -125,6 +128,7 @@ export class Relayer {
       }
     }
     const actions: RelayAction[] = [];
+    this.evm?.newPass();
     await this.relayMemberSets(chains, actions);
     const open = new Map<string, { chain: Chain; prepareTx: string }[]>();
     for (const chain of chains.values()) {

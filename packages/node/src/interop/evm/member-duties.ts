@@ -34,6 +34,7 @@ import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../../governance/evm
 import type { EvmClientRecord, EvmParticipantRecord } from '../../modules/evm.js';
 import { type EvmMemberUpdateRecord, evmMemberUpdateKey } from '../../modules/evm-members.js';
 import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
 
@@ -41,6 +42,8 @@ import { encodeEvmHeader, type RpcBlock } from './header.js';
 const LOOKBACK = 256;
 /** Blocks read for events in one `eth_getLogs`. */
 const LOG_RANGE = 1000;
+/** Transactions a duty submits at once by default. */
+const DUTY_CONCURRENCY = 32;
 
 export interface EvmAttesterOptions {
   /** The Custos chain the member attests on (the decision chain). */
@@ -59,6 +62,8 @@ export interface EvmAttesterOptions {
   headEvery?: number;
   /** Blocks attested in one pass at most. Default 32. */
   maxPerStep?: number;
+  /** Attestations submitted at once. Default 32. */
+  concurrency?: number;
   now?: () => number;
 }
 
@@ -109,25 +114,28 @@ export class EvmAttester {
     for (let n = final - (final % every); n > (lc?.highest ?? -1) && heads.length < max; n -= every) heads.push(n);
     // Blocks with events first (votes wait for them), then the newest heads.
     const order = [...[...wanted].sort((a, b) => a - b), ...heads.filter((n) => !wanted.has(n))];
-    const done: number[] = [];
     // Blocks this attester already saw through (memory only: after a restart, the ledger says).
     for (const n of this.handled) if (n < final - LOOKBACK - (this.opts.headEvery ?? 16)) this.handled.delete(n);
-    for (const n of order.filter((k) => !this.handled.has(k)).slice(0, max)) {
+    const todo = order.filter((k) => !this.handled.has(k)).slice(0, max);
+    const { chainId } = await ep.info();
+    // Every block of the pass at once: the attestations land in one block of the decision chain.
+    const attested = new Set<number>();
+    await allOrFirstError(todo, this.opts.concurrency ?? DUTY_CONCURRENCY, async (n) => {
       const block = (await this.client.request({
         method: 'eth_getBlockByNumber',
         params: [`0x${n.toString(16)}`, false],
       })) as RpcBlock | null;
-      if (block === null) continue;
+      if (block === null) return;
       const { rlp, header } = encodeEvmHeader(block);
       const att = (await ep.entry(`evmatt/${evmChainId}/${n}/${header.hash}`)) as { members?: string[] } | null;
       const hdr = (await ep.entry(`evmhdr/${evmChainId}/${n}`)) as { hash?: string } | null;
       if (hdr?.hash === header.hash || (att?.members ?? []).some((m) => this.isMe(m))) {
         this.handled.add(n);
-        continue;
+        return;
       }
       const tx = signTx(
         {
-          chainId: (await ep.info()).chainId,
+          chainId,
           type: 'evm.attestHeader',
           args: { evmChainId, number: n, hash: header.hash, header: rlp },
           now: (this.opts.now ?? Date.now)(),
@@ -136,10 +144,11 @@ export class EvmAttester {
       );
       const r = await ep.submit(tx);
       if (r.code === 'OK') {
-        done.push(n);
+        attested.add(n);
         this.handled.add(n);
       }
-    }
+    });
+    const done = todo.filter((n) => attested.has(n));
     return done;
   }
 
@@ -169,6 +178,8 @@ export interface EvmDecisionSignerOptions {
    * nothing else), for contracts that still hold it.
    */
   outgoingKey?: Uint8Array;
+  /** Signatures submitted at once. Default 32. */
+  concurrency?: number;
   now?: () => number;
 }
 
@@ -194,13 +205,15 @@ export class EvmDecisionSigner {
     }
     // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
     if (set !== null && !set.addresses.includes(this.address)) return signed;
-    for (const { key } of await listAll(ep, 'xtxevmopen/')) {
-      const rest = key.slice('xtxevmopen/'.length);
+    const open = (await listAll(ep, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
+    // Every pending decision in one pass, submitted at once: one block of D for all of them.
+    const done = new Set<string>();
+    await allOrFirstError(open, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
-      if (rec === null) continue;
+      if (rec === null) return;
       // The ledger moves the decision to a later ready set before it records this signature.
       const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
-      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) continue;
+      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) return;
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
       const args: { [k: string]: JsonValue } = {
@@ -209,8 +222,9 @@ export class EvmDecisionSigner {
         signature: evmSign(digest, this.opts.evmKey),
       };
       const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
-      if ((await ep.submit(tx)).code === 'OK') signed.push(rest);
-    }
+      if ((await ep.submit(tx)).code === 'OK') done.add(rest);
+    });
+    signed.push(...open.filter((rest) => done.has(rest)));
     if (set?.ready === true) {
       signed.push(...(await this.signMemberSet(set, chainId, this.opts.evmKey)));
     }
@@ -257,6 +271,13 @@ export class EvmDecisionSigner {
     }
     return signed;
   }
+}
+
+/** `eachConcurrently`, then the first error any item threw, as a pass that stops at it would. */
+async function allOrFirstError<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const errors: unknown[] = [];
+  await eachConcurrently(items, limit, fn, (_, e) => errors.push(e));
+  if (errors.length > 0) throw errors[0];
 }
 
 export async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string; value: JsonValue }[]> {

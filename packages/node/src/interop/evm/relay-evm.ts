@@ -20,8 +20,9 @@ import {
   type PublicClient,
   type WalletClient,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { nonceManager, privateKeyToAccount } from 'viem/accounts';
 import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
 import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
@@ -49,6 +50,11 @@ interface Reached {
 /** What one EVM step submitted: a Custos transaction's code, or `sent` for a contract call. */
 export type EvmSubmit = (step: 'evmVote' | 'evmDone', args: { [k: string]: JsonValue }) => Promise<string>;
 
+interface EventAt {
+  txHash: Hex;
+  blockNumber: number;
+}
+
 const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 export type EvmLockStatus = (typeof STATUS)[number];
 
@@ -58,6 +64,8 @@ export class EvmRelay {
   constructor(
     private readonly chains: EvmRelayChain[],
     private readonly onError: (label: string, e: unknown) => void = () => {},
+    /** Open decisions handled at once. */
+    private readonly concurrency = 64,
   ) {}
 
   private connect(): Promise<Map<number, Reached>> {
@@ -68,7 +76,10 @@ export class EvmRelay {
         const pub = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
         try {
           const evmChainId = await pub.getChainId();
-          const from = 'secretKey' in c.account ? privateKeyToAccount(c.account.secretKey) : c.account.address;
+          // A local key takes its nonces from a manager, so that concurrent decides do not reuse
+          // one; an endpoint's own account gets them from the endpoint.
+          const from =
+            'secretKey' in c.account ? privateKeyToAccount(c.account.secretKey, { nonceManager }) : c.account.address;
           out.set(evmChainId, {
             evmChainId,
             rpcUrl: c.rpcUrl,
@@ -148,18 +159,47 @@ export class EvmRelay {
     legHash: string,
     event: 'Voted' | 'Decided' | 'Lapsed',
   ): Promise<{ txHash: Hex; blockNumber: number } | undefined> {
-    const c = await this.chainOf(participant);
-    if (c === undefined) return undefined;
-    const logs = await c.r.pub.getContractEvents({
-      address: c.contract,
-      abi: CustosParticipant.abi,
-      eventName: event,
-      args: { xtxId: `0x${xtxId}` },
-      fromBlock: c.r.fromBlock,
-    });
-    const l = logs.find((e) => (e.args as { legHash?: string }).legHash === legHash);
-    if (l?.transactionHash == null || l.blockNumber == null) return undefined;
-    return { txHash: l.transactionHash, blockNumber: Number(l.blockNumber) };
+    const index = await this.events(participant);
+    return index?.get(`${event}/${xtxId}/${legHash}`);
+  }
+
+  /**
+   * Starts a relay pass: the contracts' events are read once per pass (one `eth_getLogs` per
+   * contract for every transaction in flight, not one per transaction and event).
+   */
+  newPass(): void {
+    this.eventIndex.clear();
+  }
+
+  private readonly eventIndex = new Map<string, Promise<Map<string, EventAt> | undefined>>();
+
+  /** The contract's `Voted`, `Decided` and `Lapsed` events by `<event>/<xtxId>/<legHash>`, first one kept. */
+  private events(participant: string): Promise<Map<string, EventAt> | undefined> {
+    let index = this.eventIndex.get(participant);
+    if (index === undefined) {
+      index = (async () => {
+        const c = await this.chainOf(participant);
+        if (c === undefined) return undefined;
+        const logs = await c.r.pub.getContractEvents({
+          address: c.contract,
+          abi: CustosParticipant.abi,
+          fromBlock: c.r.fromBlock,
+        });
+        const out = new Map<string, EventAt>();
+        for (const l of logs) {
+          const { xtxId, legHash } = l.args as { xtxId?: string; legHash?: string };
+          if (xtxId === undefined || legHash === undefined || l.transactionHash == null || l.blockNumber == null)
+            continue;
+          const key = `${l.eventName}/${xtxId.slice(2)}/${legHash}`;
+          if (!out.has(key)) out.set(key, { txHash: l.transactionHash, blockNumber: Number(l.blockNumber) });
+        }
+        return out;
+      })();
+      // A failed read is not kept: the next caller in the pass tries again.
+      index.catch(() => this.eventIndex.delete(participant));
+      this.eventIndex.set(participant, index);
+    }
+    return index;
   }
 
   /**
@@ -176,6 +216,8 @@ export class EvmRelay {
     const c = await this.chainOf(participant);
     const found = await this.eventTx(participant, xtxId, legHash, event);
     if (c === undefined || found === undefined) return undefined;
+    // No proof to build before the members attested the block (its hash is checked below).
+    if ((await d.entry(`evmhdr/${c.r.evmChainId}/${found.blockNumber}`)) === null) return undefined;
     const p = await buildReceiptProof(c.r.rpcUrl, found.txHash);
     const hdr = (await d.entry(`evmhdr/${c.r.evmChainId}/${p.blockNumber}`)) as { hash?: string } | null;
     if (hdr?.hash !== p.blockHash) return undefined;
@@ -202,21 +244,23 @@ export class EvmRelay {
    * to D. Resolves with the decisions sent to contracts.
    */
   async deliver(d: ChainEndpoint, submit: (args: { [k: string]: JsonValue }) => Promise<string>): Promise<string[]> {
-    const sent: string[] = [];
-    for (const { key } of await listAll(d, 'xtxevmopen/')) {
-      const rest = key.slice('xtxevmopen/'.length);
+    const sent = new Set<string>();
+    const open = (await listAll(d, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
+    // Every open decision at once (the account's nonces managed by the client or the endpoint):
+    // the decides and proofs of a pass go out together rather than one EVM block after another.
+    await eachConcurrently(open, this.concurrency, async (rest) => {
       try {
         const rec = (await d.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
-        if (rec === null) continue;
+        if (rec === null) return;
         const lock = await this.lock(rec.participant, rec.xtxId, rec.legHash);
-        if (lock === undefined) continue;
+        if (lock === undefined) return;
         const status = lock.status;
         if (status === 'committed' || status === 'aborted') {
           const done =
             (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
             (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Lapsed'));
           if (done !== undefined) await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
-          continue;
+          return;
         }
         const c = (await this.chainOf(rec.participant)) as { r: Reached; contract: Address };
         if (status === 'prepared' && rec.commit) {
@@ -232,13 +276,13 @@ export class EvmRelay {
               chain: null,
             });
             await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-            continue;
+            return;
           }
         }
-        if (rec.signatures.length < rec.threshold) continue;
+        if (rec.signatures.length < rec.threshold) return;
         // Signed for another set than the contract holds: wait for the members' update (or, for
         // an older set, for the members to sign again under the new one), no revert to pay for.
-        if ((await this.contractSet(rec.participant))?.epoch !== rec.epoch) continue;
+        if ((await this.contractSet(rec.participant))?.epoch !== rec.epoch) return;
         const hash = await c.r.wallet.writeContract({
           address: c.contract,
           abi: CustosParticipant.abi,
@@ -254,11 +298,11 @@ export class EvmRelay {
           chain: null,
         });
         await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-        sent.push(rest);
+        sent.add(rest);
       } catch (e) {
         this.onError(rest, e);
       }
-    }
-    return sent;
+    });
+    return open.filter((rest) => sent.has(rest));
   }
 }
