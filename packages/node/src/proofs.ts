@@ -80,6 +80,26 @@ export function consistencyProof(node: CustosNode, fromHeight: number, toHeight:
 }
 
 /**
+ * `stateProof` once this peer's head is final. The state tree holds only the latest state, so a key is
+ * provable only while the head block is certified; on a busy chain a request can arrive between a
+ * block's commit and its certificate. This waits for the head's certificate (and for the next head's,
+ * if blocks keep coming) up to `waitMs`, then answers NOT_FINAL as before. A stopped node answers at once.
+ */
+export async function stateProofWhenFinal(node: CustosNode, key: string, waitMs = 5_000): Promise<StateBundle> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return stateProof(node, key);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'NOT_FINAL' || Date.now() >= deadline) throw e;
+    }
+    await node.waitFinal(node.latest().height, Math.max(1, deadline - Date.now())).catch((e: { code?: string }) => {
+      if (e.code === 'NODE_STOPPED') throw e;
+    });
+  }
+}
+
+/**
  * Proof of a state key's current value, or of its absence, against the latest checkpoint. The state
  * tree holds only the latest state, so that checkpoint must be final: NOT_FINAL until it is.
  */

@@ -8,14 +8,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomSecretKey } from '@custos/protocol/crypto';
 import { signRequest } from '@custos/protocol/http';
 import type { Rectification } from '@custos/protocol/ledger';
+import { signTx } from '@custos/protocol/ledger';
 import { Wallet } from '@custos/protocol/wallet';
-import { CustosClient, sendCorrections, trustFromGenesis } from '@custos/sdk';
+import { CustosClient, sendCorrections, trustedMembersOf, trustFromGenesis } from '@custos/sdk';
 import { waitUntil } from '@custos/test-utils';
 import { EtcdCluster, needsEtcd } from '@custos/test-utils/etcd';
 import { fixture, type TestPeer, TestPeers, tempDir } from '@custos/test-utils/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeSigner } from '../src/crypto/native.js';
 import type { DataRecord } from '../src/modules/data.js';
 import { RectifyRelay } from '../src/orgs/rectify-relay.js';
 import { rectifyServiceOf } from '../src/orgs/rectify-service.js';
@@ -159,5 +162,27 @@ describe.skipIf(!HAVE_ETCD)('corrections across a consortium', () => {
     const after = JSON.parse(bank.node.store.getState(`rectify/bank/${second!.item}`)!) as Rectification;
     expect(after.status).toBe('applied');
     expect((await bank.orgs!.access('bank', reg.recordId, 'dpv:ServiceProvision', 'contract')).value).toEqual(newer);
-  }, 60_000);
+
+    // While blocks keep committing, a proof of the bank's key is still answered: the peer waits for
+    // its head's certificate instead of answering NOT_FINAL between a block's commit and its quorum.
+    const writer = nativeSigner(randomSecretKey());
+    let busy = true;
+    const load = (async () => {
+      for (let n = 0; busy; n++) {
+        const args = { ns: 'load', key: `k${n % 20}`, value: n };
+        await insurer.node.submit(signTx({ chainId: f.genesis.chainId, type: 'kv.put', args }, writer)).committed;
+      }
+    })();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const fact = await client.verifiedState('hpkekey/bank', trustedMembersOf(trustFromGenesis(f.genesis)), {
+          chainId: f.genesis.chainId,
+        });
+        expect(fact.kind === 'state' && fact.key).toBe('hpkekey/bank');
+      }
+    } finally {
+      busy = false;
+      await load;
+    }
+  }, 90_000);
 });

@@ -4,7 +4,7 @@
  * certificate it is checked against, verifiable offline with the protocol's `verifyProofBundle`.
  */
 import { errorCode } from '../errors.js';
-import { consistencyProof, inclusionProof, stateProof } from '../proofs.js';
+import { consistencyProof, inclusionProof, stateProofWhenFinal } from '../proofs.js';
 import { problem, sendProblem } from './problem.js';
 import { checkStateRead, type Reader, readerOf, readHook, readPolicyOf, txVisibility } from './read-access.js';
 import type { RoutePlugin } from './route-plugin.js';
@@ -90,12 +90,12 @@ export const proofRoutes: RoutePlugin = async (app) => {
         tags: ['proofs'],
         summary: 'Prove the value of a state key',
         description:
-          "A proof of the value under `key` (or of its absence) in the authenticated state map at the latest height, with that height's quorum certificate; for a key the reader may read (as /v1/state).",
+          "A proof of the value under `key` (or of its absence) in the authenticated state map at the latest height, with that height's quorum certificate; for a key the reader may read (as /v1/state). In a consortium the answer waits up to 5 s for the latest block's certificate (NOT_FINAL after that).",
         querystring: STATE_KEY_QUERY,
         response: { 200: PROOF_BUNDLE },
       },
       onRequest,
-      config: { problems: [...READ_PROBLEMS, 'NOT_FOUND'] },
+      config: { problems: [...READ_PROBLEMS, 'NOT_FOUND', 'NOT_FINAL'] },
     },
     async (request, reply) => {
       const { key } = request.query;
@@ -105,7 +105,7 @@ export const proofRoutes: RoutePlugin = async (app) => {
       } catch (e) {
         return sendProblem(reply, problem(errorCode(e), (e as Error).message));
       }
-      return stateProof(node, key);
+      return stateProofWhenFinal(node, key);
     },
   );
 };
