@@ -10,6 +10,9 @@ import { defineConfig } from 'vitest/config';
  * - browser: the web app in headless Chromium (packages/web/test).
  * `npm test` runs all three.
  */
+/** Integration files that run one at a time, after the others (see the `integration-alone` project). */
+const ALONE = ['packages/node/test/consortium-faults.test.ts'];
+
 const INTEGRATION = [
   // etcd clusters
   'packages/node/test/catch-up.test.ts',
@@ -156,8 +159,23 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: INTEGRATION,
+          exclude: ALONE,
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+          testTimeout: 90_000,
+        },
+      },
+      {
+        extends: true,
+        // Files that run alone, after every other tier: `consortium-faults` restarts a tampered peer
+        // process and waits for it to find the divergence; twice on a loaded CI machine the peer
+        // had not stopped within 90 s while it passes in seconds alone (cause not found yet: the
+        // test prints the peer's log tail when it fails).
+        test: {
+          name: 'integration-alone',
+          include: ALONE,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
           testTimeout: 90_000,
         },
       },

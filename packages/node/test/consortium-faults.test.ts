@@ -170,7 +170,11 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
         await post(a.url, next());
       }
       return false;
-    }, 90_000);
+    }, 90_000).catch((e: Error) => {
+      // What the tampered peer was doing instead of stopping: its log's tail and where it stands.
+      const tail = readFileSync(join(c.home, 'peer.log'), 'utf8').split('\n').slice(-40).join('\n');
+      throw new Error(`${e.message}: the tampered peer did not stop; its log ends with:\n${tail}`);
+    });
     const log = readFileSync(join(c.home, 'peer.log'), 'utf8');
     expect(log).toMatch(/DIVERGED|signed another checkpoint/);
     const st = new SqliteStore(join(c.home, 'node.db'), { readonly: true });
