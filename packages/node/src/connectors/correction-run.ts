@@ -28,7 +28,7 @@ import {
 } from './connector.js';
 import type { DataMapTable } from './datamap.js';
 import { stepIdempotencyKey } from './execute.js';
-import { attemptStep, type StepOutcome } from './step-attempt.js';
+import { attemptStep, defaultSleep, retryStep, type StepOutcome, stepErrorText } from './step-attempt.js';
 import { stepErrorsOf } from './step-errors.js';
 import { stepJournalOf } from './step-journal.js';
 import { VAULT_TABLE } from './vault-connector.js';
@@ -172,7 +172,6 @@ function vaultOutcome(system: string, rec: DataRecord): StepOutcome {
   return { rows: 1, digest, recovered: false };
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const running = new WeakMap<OrgService, Set<string>>();
 
 /** Runs (or runs again) the correction's steps not yet done; one run per item at a time in this process. */
@@ -195,11 +194,6 @@ export async function runCorrection(
   } finally {
     mine.delete(key);
   }
-}
-
-function errorText(e: unknown): string {
-  const text = `${errorCode(e)}: ${e instanceof Error ? e.message : String(e)}`;
-  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }
 
 async function runSteps(
@@ -237,23 +231,16 @@ async function runSteps(
       continue;
     }
     const c = connectors.find((x) => x.system === system);
-    let outcome: StepOutcome | undefined;
-    let lastError: unknown;
-    let tried = 0;
-    for (; tried < attempts && outcome === undefined; tried++) {
-      if (tried > 0) await sleep(backoff * 2 ** (tried - 1));
-      try {
+    const { outcome, lastError, tried } = await retryStep(
+      async () => {
         if (c === undefined) throw new NodeError('CONNECTOR_FAILED', `${system}: this node runs no connector for it`);
-        if (c.kind === 'vault') {
-          outcome = vaultOutcome(system, rec);
-          break;
-        }
+        if (c.kind === 'vault') return vaultOutcome(system, rec);
         const tables = c.tables ?? [];
         selfLinked(system, tables, rec.category);
         value ??= orgs.vaultOf(org).readForSubject(rec.vaultRef).value;
         const scalar = scalarOf(system, value);
         const subject: SubjectRef = { did: r.subject, vaultIdentities: vaultIdentities(orgs, org, r.subject, tables) };
-        outcome = await attemptStep(c, journal, {
+        return attemptStep(c, journal, {
           org,
           request: item,
           system,
@@ -262,17 +249,11 @@ async function runSteps(
           changes: fieldsOf(tables, rec.category).map((f) => ({ ...f, value: scalar })),
           idempotencyKey: stepIdempotencyKey(org, item, system, 'rectify'),
         });
-      } catch (e) {
-        lastError = e;
-        // Input the system refuses does not get better by waiting.
-        if (errorCode(e) === 'BAD_REQUEST') {
-          tried++;
-          break;
-        }
-      }
-    }
+      },
+      { attempts, backoffMs: backoff, sleep },
+    );
     if (outcome === undefined) {
-      const error = errorText(lastError);
+      const error = stepErrorText(lastError);
       const f = await orgs.submit(org, 'rectify.step', {
         item,
         system,
@@ -306,7 +287,7 @@ async function runSteps(
       rows: outcome.rows,
       digest: outcome.digest,
       txId: d.txId,
-      attempts: Math.max(1, tried),
+      attempts: tried,
     });
   }
   return report;

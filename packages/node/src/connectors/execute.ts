@@ -23,7 +23,7 @@ import {
   type SubjectRef,
   type TableRows,
 } from './connector.js';
-import { attemptStep, type StepOutcome } from './step-attempt.js';
+import { attemptStep, defaultSleep, retryStep, stepErrorText } from './step-attempt.js';
 import { stepErrorsOf } from './step-errors.js';
 import { stepJournalOf } from './step-journal.js';
 
@@ -71,8 +71,6 @@ export interface ExecutionReport {
   exports: ExportedSystem[];
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * The same key for every attempt of one step (retries, and runs after a crash): a system that takes
  * idempotency keys applies the step once.
@@ -82,11 +80,6 @@ export function stepIdempotencyKey(org: string, request: string, system: string,
 }
 
 /** An error's message for the run's answer (never on the ledger): the connectors' messages name systems and codes, never values. */
-function errorText(e: unknown): string {
-  const text = `${errorCode(e)}: ${e instanceof Error ? e.message : String(e)}`;
-  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
-}
-
 /** Requests being run in this process, by org service: a second run of the same request is refused. */
 const running = new WeakMap<OrgService, Set<string>>();
 
@@ -198,24 +191,13 @@ async function runSteps(
       changes: opts.rectifications?.[system],
       idempotencyKey: stepIdempotencyKey(org, requestId, system, step),
     };
-    let outcome: StepOutcome | undefined;
-    let lastError: unknown;
-    let tried = 0;
-    for (; tried < attempts && outcome === undefined; tried++) {
-      if (tried > 0) await sleep(backoff * 2 ** (tried - 1));
-      try {
-        outcome = await attemptStep(bySystem.get(system)!, journal, target);
-      } catch (e) {
-        lastError = e;
-        // Input the system refuses (a field not in the map) does not get better by waiting.
-        if (errorCode(e) === 'BAD_REQUEST') {
-          tried++;
-          break;
-        }
-      }
-    }
+    const { outcome, lastError, tried } = await retryStep(() => attemptStep(bySystem.get(system)!, journal, target), {
+      attempts,
+      backoffMs: backoff,
+      sleep,
+    });
     if (outcome === undefined) {
-      const error = errorText(lastError);
+      const error = stepErrorText(lastError);
       // The ledger gets the error's code only (no free text on the ledger); the answer has the message.
       const c = await orgs.submit(org, 'request.step', {
         request: requestId,

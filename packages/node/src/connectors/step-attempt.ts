@@ -7,7 +7,7 @@
  * the count is the one of the run that erased); a rolled-back one is dropped and the step runs.
  * Exports only read: they are never journalled, a re-run reads again.
  */
-import { NodeError } from '../errors.js';
+import { errorCode, NodeError } from '../errors.js';
 import type { StepKind } from '../modules/request-steps.js';
 import {
   type CallOptions,
@@ -92,4 +92,35 @@ export async function attemptStep(c: Connector, journal: StepJournal, t: StepTar
   });
   if (journalled === undefined) record(result, null);
   return { rows: result.rows, digest: journalled!, recovered: false };
+}
+
+/** The operator's text of a failed step: its code and message, at most 500 characters (never a value). */
+export function stepErrorText(e: unknown): string {
+  const text = `${errorCode(e)}: ${e instanceof Error ? e.message : String(e)}`;
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
+}
+
+export const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs `attempt` up to `attempts` times, waiting `backoffMs` and then twice as long after each failure;
+ * input the system refuses (BAD_REQUEST) does not get better by waiting, so it is not tried again.
+ * Resolves to the outcome, or to the last error, with the number of attempts made.
+ */
+export async function retryStep(
+  attempt: () => Promise<StepOutcome>,
+  opts: { attempts: number; backoffMs: number; sleep: (ms: number) => Promise<void> },
+): Promise<{ outcome?: StepOutcome; lastError?: unknown; tried: number }> {
+  let lastError: unknown;
+  for (let tried = 0; tried < opts.attempts; ) {
+    if (tried > 0) await opts.sleep(opts.backoffMs * 2 ** (tried - 1));
+    tried++;
+    try {
+      return { outcome: await attempt(), tried };
+    } catch (e) {
+      lastError = e;
+      if (errorCode(e) === 'BAD_REQUEST') return { lastError, tried };
+    }
+  }
+  return { lastError, tried: opts.attempts };
 }
