@@ -199,6 +199,9 @@ export class CustosNode extends EventEmitter {
       created.tracker.resume();
       await created.startOrdering(opts);
       await created.tracker.start();
+      // A divergence (or an orderer failure) found while opening fails the open, as one found by
+      // catch-up does: the caller never holds a stopped node it was not told about.
+      if (created.fatal !== undefined) throw created.fatal;
       return created;
     } catch (e) {
       if (node) await node.close().catch(() => {});
@@ -464,6 +467,15 @@ export class CustosNode extends EventEmitter {
   /** The error that stopped the node, if one did. */
   fatalError(): unknown {
     return this.fatal;
+  }
+
+  /**
+   * Calls `listener` once with the error that stops the node: at once if it has already stopped.
+   * Unlike `on('fatal')`, a stop that happened before the caller listened is not missed.
+   */
+  onFatal(listener: (err: unknown) => void): void {
+    if (this.fatal !== undefined) listener(this.fatal);
+    else this.once('fatal', listener);
   }
 
   get logView(): LedgerLog {

@@ -7,7 +7,7 @@
  * starts again, catches up and agrees with them.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SignedTx } from '@custos/protocol/ledger';
@@ -48,6 +48,22 @@ async function post(url: string, t: SignedTx): Promise<{ status: number; body: a
 
 /** Polls every 100 ms: each check is an HTTP request to a peer process. */
 const waitUntil = (cond: () => Promise<boolean>, ms: number) => pollUntil(cond, ms, 'condition', 100);
+
+/** Edits a stopped peer's database as an attacker would: a state value and its tree nodes, consistently. */
+function tamper(home: string): void {
+  const store = new SqliteStore(join(home, 'node.db'));
+  const tree = LedgerTree.load(store);
+  const existing = store.db.prepare("SELECT key FROM state WHERE key LIKE '%k0%' LIMIT 1").get() as
+    | { key: string }
+    | undefined;
+  const k = existing?.key ?? 'kv/f/k0';
+  const upd = tree.apply(new Map([[k, '"tampered"']]));
+  store.db.transaction(() => {
+    store.db.prepare('INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)').run(k, '"tampered"');
+    store.writeTreeNodes(upd.writes);
+  })();
+  store.close();
+}
 
 function alive(pid: number): boolean {
   try {
@@ -141,20 +157,7 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     const [a, b, c] = net.peers as [NetworkState['peers'][0], NetworkState['peers'][0], NetworkState['peers'][0]];
     process.kill(c.pid, 'SIGTERM');
     await waitUntil(async () => !alive(c.pid), 20_000);
-    // Edit the database as an attacker would: a state value and its tree nodes, consistently.
-    const store = new SqliteStore(join(c.home, 'node.db'));
-    const tree = LedgerTree.load(store);
-    const key = 'kv/f/k0';
-    const existing = store.db.prepare("SELECT key FROM state WHERE key LIKE '%k0%' LIMIT 1").get() as
-      | { key: string }
-      | undefined;
-    const k = existing?.key ?? key;
-    const upd = tree.apply(new Map([[k, '"tampered"']]));
-    store.db.transaction(() => {
-      store.db.prepare('INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)').run(k, '"tampered"');
-      store.writeTreeNodes(upd.writes);
-    })();
-    store.close();
+    tamper(c.home);
     c.pid = startPeerProcess(CLI, c.home, Number(new URL(c.url).port));
     await sleep(1500);
     for (let i = 0; i < 3; i++) await post(a.url, next());
@@ -199,4 +202,40 @@ describe.skipIf(!HAVE_ETCD)('consortium faults (processes)', () => {
     );
     expect(roots[1]).toBe(roots[0]);
   }, 220_000);
+
+  it('trust #12: a tampered peer that meets the divergence while it is still starting stops too', async () => {
+    const [a, b, c] = net.peers as [NetworkState['peers'][0], NetworkState['peers'][0], NetworkState['peers'][0]];
+    process.kill(c.pid, 'SIGTERM');
+    await waitUntil(async () => !alive(c.pid), 20_000);
+    tamper(c.home);
+    // A block the other two signed while it was down, then they stop: no peer serves it to catch up
+    // from, so the tampered peer executes it from the orderer and finds their signatures over
+    // another checkpoint in its first read of the exchange, before it even listens.
+    const r = await post(a.url, next());
+    expect(r.status).toBe(200);
+    for (const p of [a, b]) {
+      await waitUntil(async () => (await getJson(`${p.url}/v1/finality`)).final >= r.body.height, 20_000);
+      process.kill(p.pid, 'SIGTERM');
+    }
+    await waitUntil(async () => !alive(a.pid) && !alive(b.pid), 20_000);
+    const logPath = join(c.home, 'peer.log');
+    const from = statSync(logPath).size;
+    c.pid = startPeerProcess(CLI, c.home, Number(new URL(c.url).port));
+    await waitUntil(async () => !alive(c.pid), 60_000).catch((e: Error) => {
+      const tail = readFileSync(logPath, 'utf8').slice(from).split('\n').slice(-40).join('\n');
+      throw new Error(`${e.message}: the tampered peer did not stop; its log ends with:\n${tail}`);
+    });
+    expect(readFileSync(logPath, 'utf8').slice(from)).toMatch(/signed another checkpoint at height \d+/);
+    const st = new SqliteStore(join(c.home, 'node.db'), { readonly: true });
+    const evidence = JSON.parse(st.getMeta('divergence')!) as { height: number };
+    st.close();
+    expect(evidence.height).toBe(r.body.height);
+    // The honest peers start again and carry on without it.
+    a.pid = startPeerProcess(CLI, a.home, Number(new URL(a.url).port));
+    b.pid = startPeerProcess(CLI, b.home, Number(new URL(b.url).port));
+    await waitUntil(async () => (await getJson(`${a.url}/readyz`)).status === 'ready', 60_000);
+    const after = await post(a.url, next());
+    expect(after.status).toBe(200);
+    await waitUntil(async () => (await getJson(`${b.url}/v1/finality`)).final >= after.body.height, 30_000);
+  }, 180_000);
 });

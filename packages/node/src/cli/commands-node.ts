@@ -54,7 +54,7 @@ async function serve(
     logger: flags.log === true,
     operatorLog: opts.operatorLog,
   });
-  peer.node.on('fatal', (e: unknown) => {
+  peer.node.onFatal((e: unknown) => {
     out.note(`error INTERNAL: a block failed to commit; the node stopped ordering (${(e as Error).message})`);
   });
   closeOnSignals(peer);

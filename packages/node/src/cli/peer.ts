@@ -217,7 +217,9 @@ async function openPeer(opts: PeerOptions, lock: HomeLock): Promise<Peer> {
     node.on('conflict', (e: { height: number; members: string[] }) =>
       log(`evidence: members ${e.members.join(', ')} signed another checkpoint at height ${e.height}`),
     );
-    node.on('fatal', (e: unknown) => {
+    // `onFatal`, not `on('fatal')`: the node may have stopped while the peer was setting up (its
+    // exchange found a divergence before the server listened); such a peer must exit all the same.
+    node.onFatal((e: unknown) => {
       log(`fatal: ${(e as Error).message}; closing the peer`);
       close().finally(() => process.exit(70));
     });

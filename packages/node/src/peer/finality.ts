@@ -87,6 +87,9 @@ export class FinalityTracker {
       () => this.quorum.unfinal(),
     );
     for (const h of this.quorum.unfinal()) this.publishOwn(h);
+    // What the exchange's first read brought is counted before the node is handed out: a
+    // divergence it shows stops the node while it opens.
+    await this.receiving;
   }
 
   /** On open: the latest height whose stored certificate is a quorum; later heights wait for signatures again. */

@@ -1,0 +1,108 @@
+/**
+ * A divergence found while a consortium peer is still starting (docs/security.md, finding 12): the
+ * others' signatures over another checkpoint may already be on the exchange when the peer opens,
+ * so its first read of the exchange finds the divergence before anything listens for the node's
+ * `fatal` event. The open fails with DIVERGED and keeps the evidence; a stop after the open but
+ * before a listener came reaches `onFatal` all the same.
+ */
+import { join } from 'node:path';
+import { type Checkpoint, checkpointOf, signCheckpoint } from '@custos/protocol/ledger';
+import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NodeError } from '../src/errors.js';
+import { CustosNode } from '../src/node.js';
+import type { CheckpointExchange } from '../src/peer/exchange.js';
+import type { SignedCheckpoint } from '../src/peer/quorum.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+
+/** An exchange in memory: `onStart` runs as the node starts it, with the node's receiving end. */
+class MemoryExchange implements CheckpointExchange {
+  receive: ((raws: unknown[]) => void) | undefined;
+  readonly published: SignedCheckpoint[] = [];
+  constructor(private readonly onStart: (receive: (raws: unknown[]) => void) => void = () => {}) {}
+  async start(receive: (raws: unknown[]) => void): Promise<void> {
+    this.receive = receive;
+    this.onStart(receive);
+  }
+  publish(_memberId: string, signed: SignedCheckpoint): void {
+    this.published.push(signed);
+  }
+  async stop(): Promise<void> {}
+}
+
+describe('a divergence found while a peer starts', () => {
+  const tmp = tempDir('custos-diverge-open-');
+  const f = fixture(['bank', 'insurer', 'retailer']);
+  const user = userSigner();
+  afterAll(() => tmp.cleanup());
+
+  /** The retailer's peer with one block committed that only its own key signed (not final yet). */
+  async function peerWithUnfinalBlock(name: string): Promise<{ dbPath: string; forged: Checkpoint }> {
+    const dbPath = join(tmp.dir, `${name}.db`);
+    const node = await CustosNode.open({
+      dbPath,
+      genesis: f.genesis,
+      signers: [f.orgs.retailer!],
+      verifyThreads: 1,
+      exchange: new MemoryExchange(),
+    });
+    try {
+      const r = await node.submitAndWait(tx(user, 'kv.put', { ns: 'd', key: 'k', value: 1 }));
+      expect(node.latestFinal()).toBeLessThan(r.height);
+      const ours = checkpointOf(node.store.getHeader(r.height)!.header);
+      return { dbPath, forged: { ...ours, stateRoot: 'ab'.repeat(32) } };
+    } finally {
+      await node.close();
+    }
+  }
+
+  /** The other two members' signatures over `cp`, as their peers publish them. */
+  const othersOver = (cp: Checkpoint) =>
+    ['bank', 'insurer'].map((m) => ({ checkpoint: cp, signatures: [signCheckpoint(cp, f.orgs[m]!)] }));
+
+  it('trust #12: a peer whose first read of the exchange shows a quorum over another checkpoint fails to open with DIVERGED and keeps the evidence', async () => {
+    const { dbPath, forged } = await peerWithUnfinalBlock('first-read');
+    const opening = CustosNode.open({
+      dbPath,
+      signers: [f.orgs.retailer!],
+      verifyThreads: 1,
+      exchange: new MemoryExchange((receive) => receive(othersOver(forged))),
+    });
+    const err = await opening.then(
+      async (node) => {
+        await node.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NodeError);
+    expect((err as NodeError).code).toBe('DIVERGED');
+    expect((err as NodeError).message).toMatch(/members bank, insurer signed another checkpoint at height 1/);
+    const store = new SqliteStore(dbPath, { readonly: true });
+    const evidence = JSON.parse(store.getMeta('divergence')!) as { height: number; theirs: { checkpoint: Checkpoint } };
+    store.close();
+    expect(evidence.height).toBe(1);
+    expect(evidence.theirs.checkpoint.stateRoot).toBe(forged.stateRoot);
+  });
+
+  it('trust #12: onFatal reaches a listener added after the node stopped on a divergence, which fatal listeners miss', async () => {
+    const { dbPath, forged } = await peerWithUnfinalBlock('late-listener');
+    const exchange = new MemoryExchange();
+    const node = await CustosNode.open({ dbPath, signers: [f.orgs.retailer!], verifyThreads: 1, exchange });
+    try {
+      // The exchange delivers the others' signatures before the caller (the peer process setting
+      // up its server, say) listens.
+      exchange.receive!(othersOver(forged));
+      await expect(node.waitFinal(1, 5000)).rejects.toMatchObject({ code: 'NODE_STOPPED' });
+      const viaEvent: unknown[] = [];
+      node.on('fatal', (e) => viaEvent.push(e));
+      const viaOnFatal: unknown[] = [];
+      node.onFatal((e) => viaOnFatal.push(e));
+      expect(viaEvent).toEqual([]);
+      expect(viaOnFatal).toHaveLength(1);
+      expect((viaOnFatal[0] as NodeError).code).toBe('DIVERGED');
+    } finally {
+      await node.close();
+    }
+  });
+});
