@@ -69,6 +69,12 @@ export class FinalityTracker {
   private readonly host: FinalityHost;
   private readonly quorum: QuorumTracker;
   private finalHeight = -1;
+  /**
+   * The latest height whose round is open here. A block is committed before it is on disk, and its
+   * round opens only then: signatures for it that arrive meanwhile must wait for the round like
+   * those for a height not committed yet, not be dropped as if it were long done.
+   */
+  private opened = -1;
   private readonly waiters = new Map<number, FinalWaiter[]>();
   /** The tail of the chain that counts received signatures in arrival order. */
   private receiving: Promise<void> = Promise.resolve();
@@ -108,6 +114,7 @@ export class FinalityTracker {
     let h = head.height;
     while (h >= lowest && !isQuorum(store.getHeader(h)?.qc)) h--;
     this.finalHeight = h >= lowest ? h : -1;
+    this.opened = head.height;
     for (let x = Math.max(this.finalHeight + 1, lowest); x <= head.height; x++) {
       const row = store.getHeader(x);
       if (row !== null) this.handle(this.quorum.open(checkpointOf(row.header), members, row.qc?.signatures ?? []));
@@ -121,12 +128,14 @@ export class FinalityTracker {
   afterCommit(header: BlockHeader, members: MemberSet): void {
     const height = header.height;
     const own = this.host.store.getHeader(height)?.qc?.signatures ?? [];
+    this.opened = Math.max(this.opened, height);
     this.handle(this.quorum.open(checkpointOf(header), members, own));
     if (this.host.exchange) this.publishOwn(height);
   }
 
   /** A block applied with a quorum certificate another peer served: final at once. */
   certified(height: number, qc: QuorumCertificate, members: MemberSet): void {
+    this.opened = Math.max(this.opened, height);
     this.quorum.open(qc.checkpoint, members, qc.signatures);
     this.markFinal(height, qc);
   }
@@ -223,7 +232,7 @@ export class FinalityTracker {
       .then((known) => {
         for (const sc of signed) {
           if (this.host.fatal() !== undefined || this.host.stopped()) return;
-          this.handle(this.quorum.receive(sc, this.host.chain.head.height, known));
+          this.handle(this.quorum.receive(sc, this.opened, known));
         }
       })
       .catch(() => {
@@ -237,7 +246,7 @@ export class FinalityTracker {
     const known = new Map<string, boolean>();
     const keys: string[] = [];
     const items: VerifyItem[] = [];
-    const head = this.host.chain.head.height;
+    const head = this.opened;
     for (const sc of signed) {
       const ckey = canonicalJson(sc.checkpoint as never);
       let message: Uint8Array | undefined;

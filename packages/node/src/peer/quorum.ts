@@ -111,7 +111,8 @@ export class QuorumTracker {
 
   /**
    * Takes signatures published by a peer (attacker-controlled: checked here, unless `known` holds
-   * the result of checking them). Signatures for a height above `head` wait until this peer commits it.
+   * the result of checking them). Signatures for a height above `head` (the latest height opened
+   * here) wait until this peer opens it.
    */
   receive(raw: unknown, head: number, known?: VerifiedSignatures): QuorumEvent[] {
     const sc = parseSigned(raw, this.chainId);

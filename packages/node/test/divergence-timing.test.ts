@@ -1,12 +1,14 @@
 /**
- * A divergence found while a consortium peer is still starting (docs/security.md, finding 12): the
- * others' signatures over another checkpoint may already be on the exchange when the peer opens,
- * so its first read of the exchange finds the divergence before anything listens for the node's
- * `fatal` event. The open fails with DIVERGED and keeps the evidence; a stop after the open but
- * before a listener came reaches `onFatal` all the same.
+ * A divergence is caught whenever the others' signatures arrive (docs/security.md, finding 12).
+ * They may already be on the exchange when a peer opens, so its first read of the exchange finds
+ * the divergence before anything listens for the node's `fatal` event: the open fails with
+ * DIVERGED and keeps the evidence, and a stop after the open but before a listener came reaches
+ * `onFatal` all the same. They may arrive between the commit of this peer's block and its sync to
+ * disk, before the block's round opens: they wait for it instead of being dropped.
  */
 import { join } from 'node:path';
 import { type Checkpoint, checkpointOf, signCheckpoint } from '@custos/protocol/ledger';
+import { waitUntil } from '@custos/test-utils';
 import { fixture, tempDir, tx, userSigner } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NodeError } from '../src/errors.js';
@@ -30,7 +32,7 @@ class MemoryExchange implements CheckpointExchange {
   async stop(): Promise<void> {}
 }
 
-describe('a divergence found while a peer starts', () => {
+describe('when a divergence is found', () => {
   const tmp = tempDir('custos-diverge-open-');
   const f = fixture(['bank', 'insurer', 'retailer']);
   const user = userSigner();
@@ -102,6 +104,42 @@ describe('a divergence found while a peer starts', () => {
       expect(viaOnFatal).toHaveLength(1);
       expect((viaOnFatal[0] as NodeError).code).toBe('DIVERGED');
     } finally {
+      await node.close();
+    }
+  });
+
+  it("trust #12: the others' signatures that arrive after this peer committed its block but before it reached the disk are counted once it has", async () => {
+    // The write-ahead log's sync, held by the test: the block is committed, not yet durable.
+    const held: ((err: Error | null) => void)[] = [];
+    let hold = false;
+    const exchange = new MemoryExchange();
+    const node = await CustosNode.open({
+      dbPath: join(tmp.dir, 'held-sync.db'),
+      genesis: f.genesis,
+      signers: [f.orgs.retailer!],
+      verifyThreads: 1,
+      exchange,
+      syncWal: (_fd, done) => (hold ? held.push(done) : done(null)),
+    });
+    try {
+      hold = true;
+      const start = node.latest().height;
+      const committed = node.submit(tx(user, 'kv.put', { ns: 'd', key: 'k', value: 1 })).committed;
+      await waitUntil(() => node.latest().height === start + 1, 5000, 'the block committed');
+      const forged = { ...checkpointOf(node.latest()), stateRoot: 'ab'.repeat(32) };
+      exchange.receive!(othersOver(forged));
+      // Let the node take them in (verified and counted on later turns of the event loop).
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      expect(node.fatalError()).toBeUndefined();
+      hold = false;
+      for (const done of held.splice(0)) done(null);
+      await committed;
+      await waitUntil(() => node.fatalError() !== undefined, 5000, 'the node stopped');
+      expect((node.fatalError() as NodeError).code).toBe('DIVERGED');
+      expect(JSON.parse(node.store.getMeta('divergence')!)).toMatchObject({ height: start + 1 });
+    } finally {
+      hold = false;
+      for (const done of held.splice(0)) done(null);
       await node.close();
     }
   });
