@@ -20,10 +20,13 @@ import { SqliteStore } from '../src/store/sqlite.js';
 /** An exchange in memory: `onStart` runs as the node starts it, with the node's receiving end. */
 class MemoryExchange implements CheckpointExchange {
   receive: ((raws: unknown[]) => void) | undefined;
+  /** The heights the node says it still waits on (what an exchange reads again). */
+  waiting: (() => number[]) | undefined;
   readonly published: SignedCheckpoint[] = [];
   constructor(private readonly onStart: (receive: (raws: unknown[]) => void) => void = () => {}) {}
-  async start(receive: (raws: unknown[]) => void): Promise<void> {
+  async start(receive: (raws: unknown[]) => void, unfinal: () => number[]): Promise<void> {
     this.receive = receive;
+    this.waiting = unfinal;
     this.onStart(receive);
   }
   publish(_memberId: string, signed: SignedCheckpoint): void {
@@ -140,6 +143,31 @@ describe('when a divergence is found', () => {
     } finally {
       hold = false;
       for (const done of held.splice(0)) done(null);
+      await node.close();
+    }
+  });
+
+  it('trust #12: heights final through a later certificate leave the re-read of the exchange to the heights still waiting', async () => {
+    const exchange = new MemoryExchange();
+    const node = await CustosNode.open({
+      dbPath: join(tmp.dir, 'reread.db'),
+      genesis: f.genesis,
+      signers: [f.orgs.retailer!],
+      verifyThreads: 1,
+      exchange,
+    });
+    try {
+      // More blocks than the etcd exchange re-reads at a time (64) whose other signatures were
+      // lost, then a quorum over the last of them: final, and every block before it through it.
+      let last = 0;
+      for (let i = 0; i < 65; i++) {
+        last = (await node.submitAndWait(tx(user, 'kv.put', { ns: 'r', key: `k${i}`, value: i }))).height;
+      }
+      exchange.receive!(othersOver(checkpointOf(node.latest())));
+      await node.waitFinal(last, 5000);
+      const next = (await node.submitAndWait(tx(user, 'kv.put', { ns: 'r', key: 'next', value: 1 }))).height;
+      expect(exchange.waiting!()).toEqual([next]);
+    } finally {
       await node.close();
     }
   });

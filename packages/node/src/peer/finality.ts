@@ -90,12 +90,21 @@ export class FinalityTracker {
     if (!exchange) return;
     await exchange.start(
       (raws) => this.onSignatures(raws),
-      () => this.quorum.unfinal(),
+      () => this.waiting(),
     );
     for (const h of this.quorum.unfinal()) this.publishOwn(h);
     // What the exchange's first read brought is counted before the node is handed out: a
     // divergence it shows stops the node while it opens.
     await this.receiving;
+  }
+
+  /**
+   * Heights committed here that still wait for signatures, oldest first: the exchange reads them
+   * again in case it missed some. A height final through a later certificate (its own signatures
+   * lost) waits no more: left in, such heights would crowd the newest ones out of a bounded re-read.
+   */
+  private waiting(): number[] {
+    return this.quorum.unfinal().filter((h) => h > this.finalHeight);
   }
 
   /** On open: the latest height whose stored certificate is a quorum; later heights wait for signatures again. */
