@@ -74,7 +74,10 @@ describe('health and readiness', () => {
     try {
       expect((await ready()).status).toBe(200);
       state.fatal = new Error('disk full');
-      expect(await ready()).toMatchObject({ status: 503, body: { code: 'NOT_READY', detail: /fatal|failed/ } });
+      expect(await ready()).toMatchObject({ status: 503, body: { code: 'NOT_READY', detail: /failed to commit/ } });
+      // A divergence says so, not that a block failed.
+      state.fatal = Object.assign(new Error('a quorum signed another checkpoint'), { code: 'DIVERGED' });
+      expect(await ready()).toMatchObject({ status: 503, body: { code: 'NOT_READY', detail: /diverged/ } });
       state.fatal = undefined;
       state.storeFails = true;
       expect(await ready()).toMatchObject({ status: 503, body: { code: 'NOT_READY', detail: /store/ } });

@@ -47,8 +47,11 @@ export const opsRoutes: RoutePlugin<OpsRouteOptions> = async (app, opts) => {
       config: { problems: ['NOT_READY'] },
     },
     async (_request, reply) => {
-      if (node.fatalError() !== undefined) {
-        return sendProblem(reply, problem('NOT_READY', 'a block failed to commit; the node stopped'));
+      const fatal = node.fatalError();
+      if (fatal !== undefined) {
+        const diverged = (fatal as { code?: unknown }).code === 'DIVERGED';
+        const why = diverged ? 'its state diverged from a quorum certificate' : 'a block failed to commit';
+        return sendProblem(reply, problem('NOT_READY', `${why}; the node stopped`));
       }
       let stored: number;
       try {

@@ -55,7 +55,9 @@ async function serve(
     operatorLog: opts.operatorLog,
   });
   peer.node.onFatal((e: unknown) => {
-    out.note(`error INTERNAL: a block failed to commit; the node stopped ordering (${(e as Error).message})`);
+    const code = (e as { code?: unknown }).code === 'DIVERGED' ? 'DIVERGED' : 'INTERNAL';
+    const why = code === 'DIVERGED' ? 'its state diverged from a quorum certificate' : 'a block failed to commit';
+    out.note(`error ${code}: ${why}; the node stopped ordering (${(e as Error).message})`);
   });
   closeOnSignals(peer);
   return peer;
