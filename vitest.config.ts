@@ -24,6 +24,10 @@ const INTEGRATION = [
   // the demo's loyalty swap: a listening server and a Hardhat chain
   'packages/node/test/demo-loyalty.test.ts',
   'packages/node/test/demo-evm-tour.test.ts',
+  // the README's EVM step without the demo: Hardhat, a node and a relayer as `custos` processes
+  'packages/node/test/evm-cli-tour.test.ts',
+  // `custos evm` and `xtx --evm-leg` / `xtx lock` refusals: some 25 CLI processes
+  'packages/node/test/cli-evm.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

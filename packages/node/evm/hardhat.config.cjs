@@ -8,6 +8,8 @@ const { join } = require('node:path');
 const dir = process.env.CUSTOS_EVM_DIR;
 if (dir === undefined) throw new Error('CUSTOS_EVM_DIR is not set: start the chain with HardhatChain');
 const blockMs = Number(process.env.CUSTOS_EVM_BLOCK_MS ?? '0');
+// The genesis block's time (seconds): fixed so that a restarted chain rebuilds the same blocks.
+const genesisTime = process.env.CUSTOS_EVM_GENESIS_TIME;
 
 module.exports = {
   paths: { cache: join(dir, 'cache'), artifacts: join(dir, 'artifacts'), sources: join(dir, 'sources') },
@@ -16,6 +18,7 @@ module.exports = {
       chainId: Number(process.env.CUSTOS_EVM_CHAIN_ID ?? '31337'),
       hardfork: 'cancun',
       mining: blockMs > 0 ? { auto: false, interval: blockMs } : { auto: true },
+      ...(genesisTime === undefined ? {} : { initialDate: new Date(Number(genesisTime) * 1000).toISOString() }),
     },
   },
 };

@@ -1,7 +1,9 @@
 /**
  * The local EVM chain's process (HardhatChain, src/interop/evm/hardhat.ts): it answers JSON-RPC on
  * 127.0.0.1 with the chain id asked for, mines a block per transaction, survives a kill by a
- * restart on the same port (as a new chain: Hardhat keeps nothing on disk), and refuses bad options.
+ * restart on the same port (as a new chain: Hardhat keeps nothing on disk), or restarts keeping its
+ * blocks (replayed: the same hashes, balances and nonces, and new blocks on top), and refuses bad
+ * options.
  */
 import { existsSync } from 'node:fs';
 import { codeChecker } from '@custos/test-utils';
@@ -47,6 +49,32 @@ describe('HardhatChain', () => {
     const dir = (chain as unknown as { dir: string }).dir;
     await chain.stop();
     expect(existsSync(dir)).toBe(false);
+    chain = undefined;
+  });
+
+  it('restarts keeping its blocks: the same hashes and balances, and it goes on mining', async () => {
+    chain = await HardhatChain.start({ chainId: 1338 });
+    const url = chain.rpcUrl;
+    const [from, to] = (await rpc(url, 'eth_accounts')) as [string, string];
+    await rpc(url, 'eth_sendTransaction', [{ from, to, value: '0x1234' }]);
+    await rpc(url, 'hardhat_mine', ['0x3']);
+    await rpc(url, 'eth_sendTransaction', [{ from: to, to: from, value: '0x10' }]);
+    const head = (await rpc(url, 'eth_getBlockByNumber', ['latest', false])) as { number: string; hash: string };
+    expect(head.number).toBe('0x5');
+    const balance = await rpc(url, 'eth_getBalance', [to, 'latest']);
+    const pid = chain.pid;
+    await chain.restart({ keepBlocks: true });
+    expect(chain.pid).not.toBe(pid);
+    expect(await rpc(url, 'eth_getBlockByNumber', ['0x5', false])).toMatchObject({ hash: head.hash });
+    expect(await rpc(url, 'eth_getBalance', [to, 'latest'])).toBe(balance);
+    expect(await rpc(url, 'eth_getTransactionCount', [to, 'latest'])).toBe('0x1');
+    await rpc(url, 'eth_sendTransaction', [{ from, to, value: '0x1' }]);
+    const next = (await rpc(url, 'eth_getBlockByNumber', ['latest', false])) as {
+      number: string;
+      parentHash: string;
+    };
+    expect(next).toMatchObject({ number: '0x6', parentHash: head.hash });
+    await chain.stop();
     chain = undefined;
   });
 });

@@ -2,37 +2,42 @@
  * Atomicity of a cross-chain transaction with an EVM leg under random interleavings (issue 15's
  * property test), on a Custos decision chain and a real Hardhat chain: members' duties, several
  * relayers stepping one after the other or at once, relayers that crash mid-pass and are replaced
- * by new ones with no memory, the holder locking its tokens at a random moment (or never, or without
- * approving them), Custos blocks passing towards the deadline and EVM blocks mined. Whatever the
- * order, once a relayer has drained the work: both sides committed or both aborted, the kv write
- * and the token transfer happened together or not at all, and the lock is not left prepared.
+ * by new ones with no memory, the EVM node killed (`kill -9`) and restarted from its blocks after a
+ * few steps during which duties and relayers find it down, the holder locking its tokens at a
+ * random moment (or never, or without approving them), Custos blocks passing towards the deadline
+ * and EVM blocks mined. Whatever the order, once a relayer has drained the work: both sides
+ * committed or both aborted, the kv write and the token transfer happened together or not at all,
+ * and the lock is not left prepared. No lock outlives its deadline: after every step, a lock still
+ * prepared past its deadline block can be released by anyone, a COMMIT is applied at or before
+ * the deadline block, and once drained no Custos lock of the transaction is left.
  *
  * Within the timing assumption of docs/interop.md ("What each side trusts"): fewer EVM blocks are
  * mined by the schedule than the margin `EVM_MARGIN_BLOCKS`, so a COMMIT reaches the contract
  * before the lock's deadline. What happens outside it (a COMMIT released after its deadline) is
- * `evm-xtx.test.ts`'s "lapsed" case. Hardhat keeps no state across a restart, so EVM node restarts
- * are not part of the schedule (docs/interop.md, What is left).
+ * `evm-xtx.test.ts`'s "lapsed" case. Hardhat keeps no state on disk: a restart replays the blocks
+ * read before the kill (`HardhatChain.killKeepingBlocks`, hardhat-replay.ts), as a real node
+ * restarts from the blocks on its disk; the rebuilt chain has the same block hashes.
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
-import { EVM_MARGIN_BLOCKS } from '@custos/protocol/interop';
+import { EVM_MARGIN_BLOCKS, type EvmLeg, evmLegHash } from '@custos/protocol/interop';
 import { tempDir } from '@custos/test-utils/node';
 import fc from 'fast-check';
-import type { Address } from 'viem';
+import { type Address, parseEventLogs } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
+import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { Relayer } from '../src/interop/relayer.js';
 import {
   balance,
   duties,
   type EvmWorld,
   evmXtx,
-  lockStatus,
   openEvmWorld,
   outcomeOf,
   prepareOnD,
   prepareOnEvm,
 } from './evm-xtx-helpers.js';
-import { kvValue, tick } from './xtx-helpers.js';
+import { kvValue, locksOf, tick } from './xtx-helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let w: EvmWorld;
@@ -54,7 +59,9 @@ type Step =
   | { kind: 'race' }
   | { kind: 'crash'; who: number }
   | { kind: 'tick'; blocks: number }
-  | { kind: 'mine'; blocks: number };
+  | { kind: 'mine'; blocks: number }
+  /** The EVM node killed (-9) and restarted from its blocks after `down` more steps. */
+  | { kind: 'restart'; down: number };
 
 const RELAYERS = 3;
 const who = fc.integer({ min: 0, max: RELAYERS - 1 });
@@ -65,6 +72,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: who.map((n) => ({ kind: 'crash' as const, who: n })), weight: 2 },
   { arbitrary: fc.integer({ min: 1, max: 3 }).map((b) => ({ kind: 'tick' as const, blocks: b })), weight: 1 },
   { arbitrary: fc.integer({ min: 1, max: 3 }).map((b) => ({ kind: 'mine' as const, blocks: b })), weight: 1 },
+  { arbitrary: fc.integer({ min: 0, max: 3 }).map((d) => ({ kind: 'restart' as const, down: d })), weight: 1 },
 );
 const scenarioArb = fc.record({
   /** Custos blocks until the deadline (a few: the deadline often passes first). */
@@ -99,6 +107,42 @@ function relayer(i: number, crashAfterFirst = false): Relayer {
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
+/** The contract's lock of the leg: status (0 none, 1 prepared, 2 committed, 3 aborted, 4 refused) and deadline. */
+async function lockOf(xtxId: string, leg: EvmLeg): Promise<{ status: number; deadline: bigint }> {
+  return (await w.evm.publicClient.readContract({
+    address: w.participant,
+    abi: CustosParticipant.abi,
+    functionName: 'lockOf',
+    args: [`0x${xtxId}`, evmLegHash(leg)],
+  })) as { status: number; deadline: bigint };
+}
+
+/**
+ * No lock outlives its deadline, checked while the EVM node is up: a lock still prepared past its
+ * deadline block is one anyone may release now (an abort), never one that waits for a certificate.
+ */
+async function checkDeadline(xtxId: string, leg: EvmLeg): Promise<void> {
+  const lock = await lockOf(xtxId, leg);
+  const head = await w.evm.publicClient.getBlockNumber();
+  if (lock.status !== 1 || head <= lock.deadline) return;
+  await w.evm.publicClient.simulateContract({
+    address: w.participant,
+    abi: CustosParticipant.abi,
+    functionName: 'release',
+    args: [`0x${xtxId}`, evmLegHash(leg)],
+    account: w.evm.accounts[8] as Address,
+  });
+}
+
+/** The block of the contract's `Decided` event for the transaction (a COMMIT or an ABORT), if any. */
+async function decidedAt(xtxId: string): Promise<bigint | undefined> {
+  const logs = await w.evm.publicClient.getLogs({ address: w.participant, fromBlock: 0n, toBlock: 'latest' });
+  const decided = parseEventLogs({ abi: CustosParticipant.abi, logs, eventName: 'Decided' }).find(
+    (l) => (l.args as { xtxId: string }).xtxId === `0x${xtxId}`,
+  );
+  return decided?.blockNumber ?? undefined;
+}
+
 async function play(s: Scenario): Promise<void> {
   const before = { customer: await balance(w, w.customer), receiver: await balance(w, w.receiver) };
   const { xtx, xtxId, key, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + s.custosDeadline });
@@ -106,8 +150,15 @@ async function play(s: Scenario): Promise<void> {
   const relayers = Array.from({ length: RELAYERS }, (_, i) => relayer(i));
   let held = false; // the holder acts once
   let mined = 0;
+  /** Steps left before the EVM node, killed, comes back; undefined while it runs. */
+  let downFor: number | undefined;
+  const up = async () => {
+    if (downFor === undefined) return;
+    downFor = undefined;
+    await w.evm.chain.restart({ keepBlocks: true });
+  };
   const holder = async () => {
-    if (held) return;
+    if (held || downFor !== undefined) return; // the holder waits for its node to come back
     held = true;
     try {
       await prepareOnEvm(w, xtxId, leg, { deadlineBlocks: s.evmDeadline, approve: s.approve });
@@ -115,11 +166,19 @@ async function play(s: Scenario): Promise<void> {
       // Too late: D aborted and an ABORT left its tombstone (AlreadyKnown); nothing is locked.
     }
   };
+  /** The members' duties; while the EVM node is down their reads fail, as a peer's loop logs and retries. */
+  const memberDuties = async () => {
+    try {
+      await duties(w);
+    } catch (e) {
+      if (downFor === undefined) throw e;
+    }
+  };
   for (const [i, step] of s.steps.entries()) {
     if (i === s.holderAt) await holder();
     switch (step.kind) {
       case 'duties':
-        await duties(w);
+        await memberDuties();
         break;
       case 'relay':
         await relayers[step.who]!.step();
@@ -136,13 +195,23 @@ async function play(s: Scenario): Promise<void> {
         break;
       case 'mine':
         // Keep within the timing assumption: fewer mined blocks than the margin, in all.
-        if (mined + step.blocks < EVM_MARGIN_BLOCKS / 2) {
+        if (downFor === undefined && mined + step.blocks < EVM_MARGIN_BLOCKS / 2) {
           mined += step.blocks;
           await w.evm.mine(step.blocks);
         }
         break;
+      case 'restart':
+        if (downFor === undefined) {
+          await w.evm.chain.killKeepingBlocks();
+          downFor = step.down;
+        }
+        break;
     }
+    if (downFor !== undefined && step.kind !== 'restart') downFor--;
+    if (downFor !== undefined && downFor < 0) await up();
+    if (downFor === undefined) await checkDeadline(xtxId, leg);
   }
+  await up();
   if (s.holderAt !== null) await holder();
   // Drain: the holder has acted or never will; a fresh relayer and the members finish the work,
   // Custos blocks passing so that an undecided transaction reaches its deadline.
@@ -162,11 +231,15 @@ async function play(s: Scenario): Promise<void> {
   const amount = committed ? BigInt(leg.amount) : 0n;
   expect(await balance(w, w.receiver)).toBe(before.receiver + amount);
   expect(await balance(w, w.customer)).toBe(before.customer - amount);
-  // No lock left prepared: committed, aborted, refused (a NO vote) or never made.
-  expect([0, 2, 3, 4]).toContain(await lockStatus(w, xtxId, leg));
+  // No lock left: on the EVM side committed, aborted, refused (a NO vote) or never made; a COMMIT
+  // applied by the lock's deadline block; on D, no key still locked by the transaction.
+  const lock = await lockOf(xtxId, leg);
+  expect([0, 2, 3, 4]).toContain(lock.status);
+  if (lock.status === 2) expect((await decidedAt(xtxId)) ?? Number.NaN).toBeLessThanOrEqual(lock.deadline);
+  expect(locksOf(w.d, xtxId)).toEqual([]);
 }
 
-describe('an xtx with an EVM leg under random relayer crashes, duplicates and timeouts', () => {
+describe('an xtx with an EVM leg under random relayer crashes, duplicates, EVM node restarts and timeouts', () => {
   it('ends with the same outcome on both sides, every time', async () => {
     await fc.assert(fc.asyncProperty(scenarioArb, play), { numRuns: 30, endOnFailure: true });
   }, 300_000);

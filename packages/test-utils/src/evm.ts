@@ -37,7 +37,7 @@ export interface EvmFixture {
     call: { address: Address; abi: Abi | readonly unknown[]; functionName: string; args?: readonly unknown[] },
     from?: Address,
   ): Promise<TransactionReceipt>;
-  /** Mines `blocks` empty blocks. */
+  /** Mines `blocks` empty blocks, a second apart. */
   mine(blocks: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,7 +89,9 @@ export async function startEvm(opts: HardhatChainOptions = {}): Promise<EvmFixtu
       return receipt;
     },
     async mine(blocks) {
-      await testClient.mine({ blocks });
+      // hardhat_mine's default interval 0 lets a later block's timestamp go back: such a chain
+      // cannot be replayed after a restart (HardhatChain.restart({ keepBlocks: true })).
+      await testClient.mine({ blocks, interval: 1 });
     },
     close: () => chain.stop(),
   };

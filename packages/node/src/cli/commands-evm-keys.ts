@@ -23,6 +23,17 @@ export function evmKeyFile(home: string, org: string): string {
   return join(home, KEYS_DIR, `${org}-evm.json`);
 }
 
+/** The member orgs of an initialized home whose keys it holds, in genesis order. */
+export function homeMembers(home: string): { chainId: string; orgs: string[] } {
+  const path = join(home, GENESIS_FILE);
+  if (!existsSync(path))
+    throw new NodeError('BAD_REQUEST', `expected an initialized home (custos init) in ${home}: no ${GENESIS_FILE}`);
+  const g = readGenesisFile(path);
+  const orgs = g.members.map((m) => m.id).filter((id) => existsSync(join(home, KEYS_DIR, `${id}.json`)));
+  if (orgs.length === 0) throw new NodeError('BAD_REQUEST', `${home} holds no member key`);
+  return { chainId: g.chainId, orgs };
+}
+
 interface KeyFlags {
   org?: string;
   key?: string;

@@ -36,6 +36,7 @@ import { parseArgsObject, parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
 import { nodeOption } from './options.js';
 import { output } from './output.js';
+import { parseEvmLegs } from './xtx-evm-legs.js';
 
 const MAX_PLAN_BYTES = 4 * 1024 * 1024;
 const MAX_COSIGNATURE_BYTES = 16 * 1024;
@@ -81,7 +82,7 @@ function isCosignature(v: unknown): v is Cosignature {
 }
 
 /** The plan file `xtx new` writes and `xtx sign` fills in. */
-interface PlanFile {
+export interface PlanFile {
   format: 'custos-xtx-plan/1';
   plan: XtxPlan;
   planHash: string;
@@ -89,7 +90,7 @@ interface PlanFile {
   signed: { [chainId: string]: (SignedTx | null)[] };
 }
 
-function readPlan(file: string): PlanFile {
+export function readPlan(file: string): PlanFile {
   const raw = readJsonFile(file, 'a cross-chain plan (from `custos xtx new`)', MAX_PLAN_BYTES) as Partial<PlanFile>;
   if (raw?.format !== 'custos-xtx-plan/1' || typeof raw.plan !== 'object' || raw.plan === null) {
     throw bad(`expected a custos-xtx-plan/1 file from \`custos xtx new\` in ${file}`);
@@ -103,6 +104,24 @@ function readPlan(file: string): PlanFile {
     signed[c] = ops.map((_, i) => (Array.isArray(list) ? (list[i] ?? null) : null));
   }
   return { format: 'custos-xtx-plan/1', plan: raw.plan, planHash, signed };
+}
+
+/** The cross-chain body of a fully signed plan, and its id; `BAD_REQUEST` while an operation is unsigned. */
+export function assemblePlan(p: PlanFile): ReturnType<typeof assembleXtx> {
+  const signed: { [chainId: string]: SignedTx[] } = {};
+  for (const c of p.plan.participants) {
+    // An EVM participant has no operations to sign: its leg is in `legs`.
+    if (!Object.hasOwn(p.plan.ops, c)) continue;
+    const list = p.signed[c] ?? [];
+    const missing = list.indexOf(null);
+    if (missing >= 0) throw bad(`operation ${missing + 1} on '${c}' is not signed yet (custos xtx sign)`);
+    signed[c] = list as SignedTx[];
+  }
+  try {
+    return assembleXtx(p, signed);
+  } catch (e) {
+    throw bad(`the plan does not assemble: ${(e as Error).message}`);
+  }
 }
 
 function writePlan(file: string, p: PlanFile): void {
@@ -212,6 +231,12 @@ export function registerXtxCommands(program: Command): void {
       collect,
       [],
     )
+    .option(
+      '--evm-leg <json>',
+      'a token leg on an EVM participant: {"participant": "evm:<chainId>:<contract>", "token", "from", "to", "amount"}; one per participant',
+      collect,
+      [],
+    )
     .requiredOption('--out <file>', 'the plan file to write')
     .option('--json', 'print one JSON document')
     .action(
@@ -220,11 +245,13 @@ export function registerXtxCommands(program: Command): void {
         decisionChain: string;
         deadlineBlocks: string;
         op: string[];
+        evmLeg: string[];
         out: string;
         json?: boolean;
       }) => {
         const out = output(flags.json === true);
         if (flags.op.length === 0 || flags.op.length > MAX_OPS) throw bad(`expected 1-${MAX_OPS} --op`);
+        const legs = parseEvmLegs(flags.evmLeg);
         const chains = new Map<string, { height: number; members: { id: string; keys: string[] }[] }>();
         for (const url of flags.chain) {
           const c = await new NodeClient(url).chain();
@@ -253,7 +280,12 @@ export function registerXtxCommands(program: Command): void {
         const deadline = decision.height + parsePositiveInt(flags.deadlineBlocks, '--deadline-blocks');
         let p: ReturnType<typeof planXtx>;
         try {
-          p = planXtx({ decisionChain: flags.decisionChain, deadlineHeight: deadline, ops });
+          p = planXtx({
+            decisionChain: flags.decisionChain,
+            deadlineHeight: deadline,
+            ops,
+            ...(Object.keys(legs).length === 0 ? {} : { legs }),
+          });
         } catch (e) {
           throw bad((e as Error).message);
         }
@@ -319,19 +351,7 @@ export function registerXtxCommands(program: Command): void {
     .action(async (file: string, flags: { node: string; json?: boolean }) => {
       const out = output(flags.json === true);
       const p = readPlan(file);
-      const signed: { [chainId: string]: SignedTx[] } = {};
-      for (const c of p.plan.participants) {
-        const list = p.signed[c] ?? [];
-        const missing = list.indexOf(null);
-        if (missing >= 0) throw bad(`operation ${missing + 1} on '${c}' is not signed yet (custos xtx sign)`);
-        signed[c] = list as SignedTx[];
-      }
-      let assembled: ReturnType<typeof assembleXtx>;
-      try {
-        assembled = assembleXtx(p, signed);
-      } catch (e) {
-        throw bad(`the plan does not assemble: ${(e as Error).message}`);
-      }
+      const assembled = assemblePlan(p);
       const client = new NodeClient(flags.node);
       const { chainId } = await client.chain();
       if (!p.plan.participants.includes(chainId))

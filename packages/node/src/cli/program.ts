@@ -66,6 +66,8 @@ export const COMMAND_GROUPS: readonly { commands: readonly string[]; load: () =>
   },
   { commands: ['relay', 'xtx'], load: async () => (await import('./commands-relay.js')).registerRelayCommands },
   { commands: ['interop', 'xtx'], load: async () => (await import('./commands-xtx.js')).registerXtxCommands },
+  { commands: ['xtx'], load: async () => (await import('./commands-xtx-evm.js')).registerXtxEvmCommands },
+  { commands: ['evm'], load: async () => (await import('./commands-evm.js')).registerEvmCommands },
   { commands: ['network'], load: async () => (await import('./commands-network.js')).registerNetworkCommands },
   {
     commands: ['backup', 'restore'],

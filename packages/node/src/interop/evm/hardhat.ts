@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../../consortium/processes.js';
 import { NodeError } from '../../errors.js';
+import { type RpcBlock, readBlocks, replayBlocks, rpcCaller } from './hardhat-replay.js';
 
 /** The config `hardhat node` reads; its settings come from the environment this module sets. */
 const CONFIG = fileURLToPath(new URL('../../../evm/hardhat.config.cjs', import.meta.url));
@@ -47,10 +48,17 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-/** One `hardhat node` process. Its state lives in memory: a restart starts a new chain from block 0. */
+/**
+ * One `hardhat node` process. Its state lives in memory: a restart starts a new chain from block 0,
+ * unless it keeps the blocks (`restart({ keepBlocks: true })`, see hardhat-replay.ts).
+ */
 export class HardhatChain {
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** The genesis block's time (seconds), the same in every process of this chain. */
+  private readonly genesisTime = Math.floor(Date.now() / 1000);
+  /** The blocks `killKeepingBlocks` read, for the next `restart({ keepBlocks: true })`. */
+  private kept: RpcBlock[] | undefined;
 
   private constructor(
     readonly port: number,
@@ -66,6 +74,11 @@ export class HardhatChain {
 
   get running(): boolean {
     return this.proc !== undefined;
+  }
+
+  /** The `hardhat node` process's id while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   /** Starts `hardhat node` and resolves once it answers `eth_chainId` with the expected id. */
@@ -107,10 +120,45 @@ export class HardhatChain {
     clearTimeout(timer);
   }
 
-  /** Starts the process again on the same port (a new chain: Hardhat keeps no state on disk). */
-  async restart(): Promise<void> {
+  /**
+   * Reads the blocks, then kills the process (SIGKILL): a node that crashed with its blocks on
+   * disk. `restart({ keepBlocks: true })` brings it back with them.
+   */
+  async killKeepingBlocks(): Promise<void> {
+    this.checkAutomine();
+    this.kept = await readBlocks(rpcCaller(this.rpcUrl));
+    await this.kill();
+  }
+
+  /**
+   * Kills the process (SIGKILL) if it runs and starts it again on the same port. Hardhat keeps no
+   * state on disk, so this is a new chain, unless `keepBlocks`: then the blocks (read first, or by
+   * `killKeepingBlocks`) are replayed into the new process, the same chain with the same block
+   * hashes (a node restarted from its disk). Only for an automining chain.
+   */
+  async restart(opts: { keepBlocks?: boolean } = {}): Promise<void> {
+    if (opts.keepBlocks !== true) {
+      this.kept = undefined;
+      await this.kill();
+      await this.launch();
+      return;
+    }
+    this.checkAutomine();
+    const rpc = rpcCaller(this.rpcUrl);
+    const blocks = this.kept ?? (this.running ? await readBlocks(rpc) : undefined);
+    if (blocks === undefined) {
+      throw new NodeError('CONFLICT', 'keepBlocks: the chain is down and its blocks were not kept (killKeepingBlocks)');
+    }
+    this.kept = undefined;
     await this.kill();
     await this.launch();
+    await replayBlocks(rpc, this.chainId, blocks);
+  }
+
+  private checkAutomine(): void {
+    if ((this.opts.blockIntervalMs ?? 0) > 0) {
+      throw new NodeError('BAD_REQUEST', 'keepBlocks: expected an automining chain (no blockIntervalMs)');
+    }
   }
 
   private async launch(): Promise<void> {
@@ -127,6 +175,7 @@ export class HardhatChain {
         HARDHAT_CONFIG: CONFIG,
         CUSTOS_EVM_CHAIN_ID: String(this.chainId),
         CUSTOS_EVM_BLOCK_MS: String(this.opts.blockIntervalMs ?? 0),
+        CUSTOS_EVM_GENESIS_TIME: String(this.genesisTime),
         CUSTOS_EVM_DIR: this.dir,
         HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
         DO_NOT_TRACK: '1',
