@@ -27,6 +27,9 @@ export interface PendingWriterOptions {
 
 interface LocalTx {
   value: string;
+  /** Its parse, as admitted here. */
+  tx: PendingTx;
+  seq: number;
   bytes: number;
   expiresAt: number;
   /** When it was last written (or queued to be). */
@@ -77,12 +80,23 @@ export class PendingWriter {
         expired.push(id);
         continue;
       }
-      const value = encodePending(this.seq++, signedTxJson(t.parsed));
-      this.local.set(id, { value, bytes: Buffer.byteLength(value), expiresAt, since: now, queued: true });
+      const seq = this.seq++;
+      const value = encodePending(seq, signedTxJson(t.parsed));
+      this.local.set(id, { value, tx: t, seq, bytes: Buffer.byteLength(value), expiresAt, since: now, queued: true });
       this.queue.push(id);
     }
     if (expired.length > 0) this.opts.onExpired(expired);
     this.kick();
+  }
+
+  /**
+   * The seq and parse of the pending value `value` of `txId` when this peer wrote exactly that value
+   * (so the proposer on this peer need not parse its own submissions again); undefined otherwise.
+   */
+  written(txId: string, value: Buffer): { seq: number; tx: PendingTx } | undefined {
+    const l = this.local.get(txId);
+    if (l === undefined || l.bytes !== value.length || value.toString('utf8') !== l.value) return undefined;
+    return { seq: l.seq, tx: l.tx };
   }
 
   /** Forgets transactions once delivered here. */
