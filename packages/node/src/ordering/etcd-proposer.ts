@@ -232,11 +232,13 @@ export class Proposer {
       if (height % this.opts.compactEvery === 0) this.compact();
       return;
     }
-    // Another proposer got there first, or some transactions are in a block already.
-    const included = chosen.filter((_, i) => res.responses[2 + i]?.response_range.count !== '0');
+    // Another proposer got there first, or some transactions are in a block already. Asked
+    // afterwards rather than in the block write's failure branch, which every block would carry.
+    const found = await this.whyNot(height, chosen);
+    const included = chosen.filter((_, i) => found.responses[2 + i]?.response_range.count !== '0');
     if (included.length > 0) this.pool.drop(included.map((e) => e.txId));
-    const headNow = res.responses[0]?.response_range.kvs[0]?.value.toString();
-    const blockExists = res.responses[1]?.response_range.count !== '0';
+    const headNow = found.responses[0]?.response_range.kvs[0]?.value.toString();
+    const blockExists = found.responses[1]?.response_range.count !== '0';
     if (included.length === 0 && blockExists && (headNow ?? '0') === String(height - 1)) {
       throw new NodeError('STORE_CORRUPT', `etcd holds block ${height} but its head says ${height - 1}`);
     }
@@ -262,9 +264,15 @@ export class Proposer {
       height > this.opts.window
         ? [this.ns.delete().inRange({ start: blockKey(0), end: blockKey(height - this.opts.window + 1) })]
         : [];
-    return cmp
-      .then(...ops, ...deletes, ...prune)
-      .else(
+    return cmp.then(...ops, ...deletes, ...prune).commit();
+  }
+
+  /** What made a block write fail, in one read: the head, whether the block exists, each chosen transaction's marker. */
+  private whyNot(height: number, chosen: PoolEntry[]) {
+    // One etcd transaction of reads only (its compare holds for any key).
+    return this.ns
+      .if(HEAD_KEY, 'Version', '>', -1)
+      .then(
         this.ns.get(HEAD_KEY),
         this.countOp(blockKey(height)),
         ...chosen.map((e) => this.countOp(includedKey(e.txId))),

@@ -54,7 +54,7 @@ export class PendingWriter {
     private readonly ns: Namespace,
     private readonly opts: PendingWriterOptions,
   ) {
-    // Two compares (pending and included absent) per transaction, and two reads in the failure branch.
+    // Two compares (pending and included absent) per transaction; two reads each when the write fails.
     this.maxBatch = Math.max(1, Math.floor(opts.maxTxnOps / 2));
   }
 
@@ -178,10 +178,12 @@ export class PendingWriter {
         this.backoff.reset();
         if (res.succeeded) return;
         // Some are stored already (pending from another peer, or included): write only the others.
+        // Asked afterwards rather than in the write's failure branch, which every write would carry.
+        const found = await this.present(todo);
         const absent = todo.filter(
           (_, i) =>
-            res.responses[2 * i]?.response_range.count === '0' &&
-            res.responses[2 * i + 1]?.response_range.count === '0',
+            found.responses[2 * i]?.response_range.count === '0' &&
+            found.responses[2 * i + 1]?.response_range.count === '0',
         );
         if (absent.length === todo.length) throw new Error('conditional write failed but every key is absent');
         todo = absent;
@@ -201,7 +203,15 @@ export class PendingWriter {
     for (const id of rest) cmp = cmp.and(pendingKey(id), 'Create', '==', 0).and(includedKey(id), 'Create', '==', 0);
     return cmp
       .then(...ids.map((id) => this.ns.put(pendingKey(id)).value(this.local.get(id)!.value).lease(leaseId)))
-      .else(...ids.flatMap((id) => [this.countOp(pendingKey(id)), this.countOp(includedKey(id))]))
+      .commit();
+  }
+
+  /** Counts of each transaction's pending key and included marker, in one read: [pending, included] per id. */
+  private present(ids: string[]) {
+    // One etcd transaction of reads only (its compare holds for any key).
+    return this.ns
+      .if(pendingKey(ids[0]!), 'Version', '>', -1)
+      .then(...ids.flatMap((id) => [this.countOp(pendingKey(id)), this.countOp(includedKey(id))]))
       .commit();
   }
 
