@@ -5,6 +5,7 @@
  * recorded as evidence, and a quorum over another checkpoint stops the peer (DIVERGED).
  */
 import { join } from 'node:path';
+import { didFromPublicKey } from '@custos/protocol/crypto';
 import { canonicalize } from '@custos/protocol/jcs';
 import { type Checkpoint, checkpointOf, signCheckpoint, verifyQuorumCertificate } from '@custos/protocol/ledger';
 import { waitUntil } from '@custos/test-utils';
@@ -17,6 +18,7 @@ import { nativeVerifier } from '../src/crypto/native.js';
 import { memberSetOf } from '../src/genesis.js';
 import type { CustosNode } from '../src/node.js';
 import { inclusionProof } from '../src/proofs.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const HAVE_ETCD = needsEtcd(import.meta.url);
 const ORGS = ['bank', 'insurer', 'retailer'];
@@ -86,6 +88,38 @@ describe.skipIf(!HAVE_ETCD)('consortium on etcd', () => {
     const count = (n: CustosNode) =>
       n.store.db.prepare('SELECT COUNT(*) AS n FROM txs WHERE tx_id = ?').get(ra.txId) as { n: number };
     for (const n of nodes) expect(count(n).n).toBe(1);
+  }, 60_000);
+
+  it('collects again, when it restarts, the certificates a peer lost with its last writes', async () => {
+    // Certificates are stored without an fsync of their own (finality.ts): a crash may lose the
+    // latest ones, leaving the commit-time certificate of the peer's own signature only.
+    const c = nodes[2]!;
+    const top = c.latestFinal();
+    const dbPath = c.store.db.name;
+    await c.close();
+    const ownKey = didFromPublicKey(f.orgs.retailer!.publicKey);
+    const store = new SqliteStore(dbPath);
+    const lost = [top - 2, top - 1, top].filter((h) => h > 0);
+    for (const h of lost) {
+      const qc = store.getHeader(h)!.qc!;
+      expect(qc.signatures.length).toBeGreaterThanOrEqual(2);
+      store.setQc(h, { checkpoint: qc.checkpoint, signatures: qc.signatures.filter((s) => s.signer === ownKey) });
+    }
+    store.close();
+    const { node } = await peers.open({
+      peerId: 'retailer',
+      dbPath,
+      genesis: f.genesis,
+      signers: [f.orgs.retailer!],
+      etcd: { endpoints: cluster.endpoints, prefix },
+    });
+    nodes.push(node);
+    await node.waitFinal(top, 20_000);
+    for (const h of lost) {
+      const qc = node.store.getHeader(h)!.qc!;
+      expect(qc.signatures.length).toBeGreaterThanOrEqual(2);
+      verifyQuorumCertificate(qc, memberSetOf(f.genesis), nativeVerifier, 'test');
+    }
   }, 60_000);
 
   it('records a member signature over another checkpoint as evidence, and stops on a quorum over one', async () => {

@@ -194,6 +194,48 @@ if (HAVE_ETCD) {
       }
     });
 
+    it("parses a transaction once on the proposer: not its own submissions nor its own blocks again, but another's", async () => {
+      const endpoints = single!.endpoints;
+      const prefix = newPrefix('once');
+      const raw = new Etcd3({ hosts: endpoints });
+      const parsedIds: string[] = [];
+      const parseBatch: ParseBatchFn = async (raws) => {
+        const out = await parseEach(parsePending)(raws);
+        for (const o of out) if (!('error' in o)) parsedIds.push(o.parsed.txId);
+        return out;
+      };
+      const own = pendingTxs(50, 'own');
+      const [other, intruded] = pendingTxs(2, 'other');
+      try {
+        const ns = raw.namespace(`${prefix}/`);
+        const peer = await startPeer(endpoints, prefix, 'proposer', { parseBatch });
+        peer.orderer.submit(own);
+        expect(await waitFor(() => peer.ids().length >= own.length, 10_000)).toBe(true);
+        // Admitted here (the caller parsed and verified them) and proposed here: never parsed again.
+        expect(parsedIds).toEqual([]);
+        // Another peer's submission: parsed once, by the pending pool; its block is the proposer's own.
+        await ns.put(pendingKey(other!.parsed.txId)).value(encodePending(0, signedTxJson(other!.parsed)));
+        expect(await waitFor(() => peer.ids().includes(other!.parsed.txId), 10_000)).toBe(true);
+        expect(parsedIds).toEqual([other!.parsed.txId]);
+        // A block someone else wrote: parsed by the feed.
+        const h = peer.orderer.deliveredHeight() + 1;
+        const put = await ns
+          .if('head', 'Value', '==', String(h - 1))
+          .then(
+            ns.put(blockKey(h)).value(encodeBlock(h, Date.now(), 'elsewhere', [signedTxJson(intruded!.parsed)])),
+            ns.put('head').value(String(h)),
+          )
+          .commit();
+        expect(put.succeeded).toBe(true);
+        expect(await waitFor(() => peer.ids().includes(intruded!.parsed.txId), 10_000)).toBe(true);
+        expect(parsedIds).toEqual([other!.parsed.txId, intruded!.parsed.txId]);
+        expect(peer.ids()).toEqual([...own.map((t) => t.parsed.txId), other!.parsed.txId, intruded!.parsed.txId]);
+        await peer.orderer.stop();
+      } finally {
+        raw.close();
+      }
+    });
+
     it('catches up from etcd after a restart, and refuses to start when the blocks it needs were pruned', async () => {
       const endpoints = single!.endpoints;
       const prefix = newPrefix('window');

@@ -30,7 +30,12 @@ const MAX_VALUE_BYTES = 16 * 1024;
 const MAX_PUTS_PER_TXN = 64;
 
 export function sigKey(height: number, memberId: string): string {
-  return `${String(height).padStart(16, '0')}/${memberId}`;
+  return `${heightPrefix(height)}${memberId}`;
+}
+
+/** The prefix of one height's signature keys: its 16 digits and a slash. */
+function heightPrefix(height: number): string {
+  return `${String(height).padStart(16, '0')}/`;
 }
 
 export class EtcdCheckpointBoard implements CheckpointExchange {
@@ -80,16 +85,20 @@ export class EtcdCheckpointBoard implements CheckpointExchange {
     this.watcher = await this.ns.watch().prefix('').create();
     this.watcher.on('data', (res) => deliver(res.events.filter((e) => e.type === 'Put').map((e) => e.kv.value)));
     this.watcher.on('error', (e) => this.log(`signature watch: ${String(e)}`));
+    // One range read over the oldest waiting heights (up to MAX_SWEEP_HEIGHTS of them), rather
+    // than one read per height: under load many heights wait a moment for the others' signatures.
     const sweep = async () => {
-      for (const h of unfinal().slice(0, MAX_SWEEP_HEIGHTS)) {
-        if (this.stopped) return;
-        const kvs = await this.ns
-          .getAll()
-          .prefix(`${String(h).padStart(16, '0')}/`)
-          .buffers()
-          .catch(() => ({}) as Record<string, Buffer>);
-        deliver(Object.values(kvs));
-      }
+      const waiting = unfinal().slice(0, MAX_SWEEP_HEIGHTS);
+      const first = waiting[0];
+      const last = waiting[waiting.length - 1];
+      if (first === undefined || last === undefined || this.stopped) return;
+      const kvs = await this.ns
+        .getAll()
+        .inRange({ start: heightPrefix(first), end: heightPrefix(last + 1) })
+        .buffers()
+        .catch(() => ({}) as Record<string, Buffer>);
+      const wanted = new Set(waiting.map(heightPrefix));
+      deliver(Object.entries(kvs).flatMap(([k, v]) => (wanted.has(k.slice(0, 17)) ? [v] : [])));
     };
     let sweeping = false;
     this.sweepTimer = setInterval(() => {

@@ -85,7 +85,8 @@ export class Executor {
     return this.actions.has(type);
   }
 
-  execute(input: BlockInput, state: StateReader): BlockOutput {
+  execute(input: BlockInput, committedState: StateReader): BlockOutput {
+    const state = readOnce(committedState);
     const blockWrites = new Map<string, string | null>();
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
@@ -347,6 +348,35 @@ interface BlockRun {
   committed: Set<string> | undefined;
   /** Why the transaction being executed failed, set by `executeTx`. */
   detail: string | undefined;
+}
+
+/** Most committed values one block remembers (`readOnce`); reads past it go to the store each time. */
+const MAX_REMEMBERED_READS = 100_000;
+
+/**
+ * `state` with each key's committed value read once per block: committed state does not change
+ * while a block executes (its writes are staged in `blockWrites` and stored after), so the store
+ * answers the same each time. The keys most transactions read (the signer's member profile, the
+ * member set, a customer's consents and preferences) then cost one store read per block.
+ */
+function readOnce(state: StateReader): StateReader {
+  const read = new Map<string, string | undefined>();
+  return {
+    getState(key) {
+      if (read.has(key)) return read.get(key);
+      const value = state.getState(key);
+      if (read.size < MAX_REMEMBERED_READS) read.set(key, value);
+      return value;
+    },
+    hasCommittedTx: (txId) => state.hasCommittedTx(txId),
+    ...(state.committedAmong === undefined
+      ? {}
+      : { committedAmong: (txIds, expiresAt) => state.committedAmong!(txIds, expiresAt) }),
+    ...(state.listState === undefined
+      ? {}
+      : { listState: (prefix, after, limit) => state.listState!(prefix, after, limit) }),
+    ...(state.getMeta === undefined ? {} : { getMeta: (key) => state.getMeta!(key) }),
+  };
 }
 
 type Lister = (prefix: string, after: string | undefined, limit: number) => { key: string; value: string }[];

@@ -70,6 +70,8 @@ export class BlockFeed {
   private readonly buffer = new Map<number, Held>();
   /** Blocks being parsed and verified (the next one and up to PREFETCH after it), by height. */
   private readonly decoded = new Map<number, { held: Held; batch: Promise<OrderedBatch> }>();
+  /** Blocks this peer's proposer stored, with their parse: a block read back with these bytes is not parsed again. */
+  private readonly proposedHere = new Map<number, { value: Buffer; batch: OrderedBatch }>();
   /** The block revision this peer last refused (`<height>:<rev>`), and the heights it holds refusals at. */
   private refused: string | undefined;
   private readonly refusedHeights = new Set<number>();
@@ -117,6 +119,19 @@ export class BlockFeed {
     }
     this.openWatch();
     this.run().catch((e) => this.opts.onFatal(e));
+  }
+
+  /**
+   * A block this peer's proposer stored at `height` (`value` as written) and the parse of its
+   * transactions, which went through the same `parseBatch` in the pending pool. Delivery still
+   * takes the block from etcd; only when the bytes there are these does it skip parsing them again.
+   */
+  proposed(height: number, value: Buffer, batch: OrderedBatch): void {
+    if (height <= this.delivered) return;
+    this.proposedHere.set(height, { value, batch });
+    for (const h of this.proposedHere.keys()) {
+      if (h <= this.delivered || this.proposedHere.size > BUFFER_MAX) this.proposedHere.delete(h);
+    }
   }
 
   /** Stops delivering; resolves once the batch being delivered (if any) has been delivered. */
@@ -366,7 +381,9 @@ export class BlockFeed {
     const d = this.decoded.get(height);
     if (d !== undefined && d.held.rev === held.rev) return d.batch;
     for (const h of this.decoded.keys()) if (h <= this.delivered) this.decoded.delete(h);
-    const batch = this.decode(held.value, height);
+    const own = this.proposedHere.get(height);
+    this.proposedHere.delete(height);
+    const batch = own?.value.equals(held.value) ? Promise.resolve(own.batch) : this.decode(held.value, height);
     // A block parsed ahead may never be delivered here (stop, re-dated): its failure is seen when its turn comes.
     batch.catch(() => {});
     this.decoded.set(height, { held, batch });

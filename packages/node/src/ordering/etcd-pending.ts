@@ -19,7 +19,7 @@ import {
   txIdOfPendingKey,
 } from './etcd-layout.js';
 import { describeError, sleep } from './etcd-retry.js';
-import type { ParseBatchFn, ParseOutcome } from './orderer.js';
+import type { ParseBatchFn, ParseOutcome, PendingTx } from './orderer.js';
 
 /** Pending keys read per range read. */
 const PAGE = 500;
@@ -29,6 +29,8 @@ export interface PoolEntry {
   seq: number;
   createRev: number;
   json: string;
+  /** Its parse (signature verified): what the feed delivers when this proposer's block comes back. */
+  tx: PendingTx;
   bytes: number;
   expiresAt: number;
   firstSeen: number;
@@ -43,6 +45,8 @@ export interface PendingPoolOptions {
   log: (message: string) => void;
   /** Called when the pool gets its first transaction or a full block's worth, or must be reloaded. */
   wake: () => void;
+  /** The seq and parse of a pending value this peer wrote itself, byte for byte (not parsed again). */
+  written?: (txId: string, value: Buffer) => { seq: number; tx: PendingTx } | undefined;
 }
 
 /** A pending key as read or watched. */
@@ -213,19 +217,22 @@ export class PendingPool {
 
   /** Parses pending keys in one batch: per key its seq and parse, or the error that makes it droppable. */
   private async parse(kvs: readonly PendingKv[]): Promise<Parsed[]> {
-    const values = kvs.map((kv): PendingValue | { error: unknown } => {
+    const values = kvs.map((kv): PendingValue | ParsedPending | { error: unknown } => {
       try {
-        if (txIdOfPendingKey(kv.key) === undefined) throw new Error('not a transaction id');
+        const txId = txIdOfPendingKey(kv.key);
+        if (txId === undefined) throw new Error('not a transaction id');
+        const own = this.opts.written?.(txId, kv.value);
+        if (own !== undefined) return { seq: own.seq, outcome: own.tx };
         return decodePending(kv.value);
       } catch (error) {
         return { error };
       }
     });
     const txs: unknown[] = [];
-    for (const v of values) if (!('error' in v)) txs.push(v.tx);
+    for (const v of values) if ('tx' in v) txs.push(v.tx);
     const outcomes = txs.length === 0 ? [] : await this.opts.parseBatch(txs);
     let j = 0;
-    return values.map((v) => ('error' in v ? v : { seq: v.seq, outcome: outcomes[j++]! }));
+    return values.map((v) => ('tx' in v ? { seq: v.seq, outcome: outcomes[j++]! } : v));
   }
 
   /** Wakes the proposer when the pool was empty and is not, or reached a full block. */
@@ -253,6 +260,7 @@ export class PendingPool {
         seq,
         createRev,
         json,
+        tx: outcome,
         bytes: Buffer.byteLength(json),
         expiresAt: outcome.parsed.tx.body.expiresAt,
         firstSeen: now,

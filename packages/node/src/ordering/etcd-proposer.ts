@@ -28,7 +28,7 @@ import {
 import { PendingPool, type PoolEntry } from './etcd-pending.js';
 import { BLOCK_OVERHEAD_BYTES, type RedateOptions, Redater } from './etcd-redate.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
-import type { ParseBatchFn } from './orderer.js';
+import type { OrderedBatch, ParseBatchFn, PendingTx } from './orderer.js';
 
 /** A transaction's inclusion marker outlives its expiry by this much (covers clocks that disagree). */
 const MARKER_MARGIN_SEC = 120;
@@ -49,6 +49,13 @@ export interface ProposerOptions extends RedateOptions {
   /** This machine's clock (tests). Default Date.now. */
   now?: () => number;
   onFatal: (err: unknown) => void;
+  /**
+   * Called with each block this proposer stored, its value as written and its transactions'
+   * parse, so that this peer's feed need not parse them again when the block comes back.
+   */
+  onProposed?: (height: number, value: Buffer, batch: OrderedBatch) => void;
+  /** The seq and parse of a pending value this peer wrote itself, byte for byte (`PendingWriter.written`). */
+  written?: (txId: string, value: Buffer) => { seq: number; tx: PendingTx } | undefined;
 }
 
 interface Head {
@@ -90,6 +97,7 @@ export class Proposer {
       maxTxnOps: opts.maxTxnOps,
       log: opts.log,
       wake: () => this.wake.notify(),
+      ...(opts.written === undefined ? {} : { written: opts.written }),
     });
     this.redater = new Redater(ns, opts, this.capacity, this.now, (keys) => this.pool.deleteKeys(keys));
   }
@@ -207,19 +215,30 @@ export class Proposer {
     }
 
     const height = this.head.height + 1;
-    const res = await this.commit(height, time, chosen);
+    const block = Buffer.from(
+      encodeBlock(
+        height,
+        time,
+        this.opts.peerId,
+        chosen.map((e) => e.json),
+      ),
+    );
+    const res = await this.commit(height, block, chosen);
     if (res.succeeded) {
+      this.opts.onProposed?.(height, block, { txs: chosen.map((e) => e.tx), time });
       this.pool.forget(chosen.map((e) => e.txId));
       this.head = { height, time, parentTime: this.head.time };
       this.backoff.reset();
       if (height % this.opts.compactEvery === 0) this.compact();
       return;
     }
-    // Another proposer got there first, or some transactions are in a block already.
-    const included = chosen.filter((_, i) => res.responses[2 + i]?.response_range.count !== '0');
+    // Another proposer got there first, or some transactions are in a block already. Asked
+    // afterwards rather than in the block write's failure branch, which every block would carry.
+    const found = await this.whyNot(height, chosen);
+    const included = chosen.filter((_, i) => found.responses[2 + i]?.response_range.count !== '0');
     if (included.length > 0) this.pool.drop(included.map((e) => e.txId));
-    const headNow = res.responses[0]?.response_range.kvs[0]?.value.toString();
-    const blockExists = res.responses[1]?.response_range.count !== '0';
+    const headNow = found.responses[0]?.response_range.kvs[0]?.value.toString();
+    const blockExists = found.responses[1]?.response_range.count !== '0';
     if (included.length === 0 && blockExists && (headNow ?? '0') === String(height - 1)) {
       throw new NodeError('STORE_CORRUPT', `etcd holds block ${height} but its head says ${height - 1}`);
     }
@@ -231,14 +250,8 @@ export class Proposer {
    * has an `included/` marker; in the same etcd transaction sets `head`, deletes the chosen pending
    * keys, writes their markers and deletes blocks that fell out of the window.
    */
-  private async commit(height: number, time: number, chosen: PoolEntry[]) {
+  private async commit(height: number, block: Buffer, chosen: PoolEntry[]) {
     const leases = await Promise.all(chosen.map((e) => this.markerLease(e.expiresAt)));
-    const block = encodeBlock(
-      height,
-      time,
-      this.opts.peerId,
-      chosen.map((e) => e.json),
-    );
     let cmp = this.ns.if(blockKey(height), 'Create', '==', 0);
     cmp = height === 1 ? cmp.and(HEAD_KEY, 'Create', '==', 0) : cmp.and(HEAD_KEY, 'Value', '==', String(height - 1));
     for (const e of chosen) cmp = cmp.and(includedKey(e.txId), 'Create', '==', 0);
@@ -251,9 +264,15 @@ export class Proposer {
       height > this.opts.window
         ? [this.ns.delete().inRange({ start: blockKey(0), end: blockKey(height - this.opts.window + 1) })]
         : [];
-    return cmp
-      .then(...ops, ...deletes, ...prune)
-      .else(
+    return cmp.then(...ops, ...deletes, ...prune).commit();
+  }
+
+  /** What made a block write fail, in one read: the head, whether the block exists, each chosen transaction's marker. */
+  private whyNot(height: number, chosen: PoolEntry[]) {
+    // One etcd transaction of reads only (its compare holds for any key).
+    return this.ns
+      .if(HEAD_KEY, 'Version', '>', -1)
+      .then(
         this.ns.get(HEAD_KEY),
         this.countOp(blockKey(height)),
         ...chosen.map((e) => this.countOp(includedKey(e.txId))),

@@ -27,6 +27,9 @@ export interface PendingWriterOptions {
 
 interface LocalTx {
   value: string;
+  /** Its parse, as admitted here. */
+  tx: PendingTx;
+  seq: number;
   bytes: number;
   expiresAt: number;
   /** When it was last written (or queued to be). */
@@ -51,7 +54,7 @@ export class PendingWriter {
     private readonly ns: Namespace,
     private readonly opts: PendingWriterOptions,
   ) {
-    // Two compares (pending and included absent) per transaction, and two reads in the failure branch.
+    // Two compares (pending and included absent) per transaction; two reads each when the write fails.
     this.maxBatch = Math.max(1, Math.floor(opts.maxTxnOps / 2));
   }
 
@@ -77,12 +80,23 @@ export class PendingWriter {
         expired.push(id);
         continue;
       }
-      const value = encodePending(this.seq++, signedTxJson(t.parsed));
-      this.local.set(id, { value, bytes: Buffer.byteLength(value), expiresAt, since: now, queued: true });
+      const seq = this.seq++;
+      const value = encodePending(seq, signedTxJson(t.parsed));
+      this.local.set(id, { value, tx: t, seq, bytes: Buffer.byteLength(value), expiresAt, since: now, queued: true });
       this.queue.push(id);
     }
     if (expired.length > 0) this.opts.onExpired(expired);
     this.kick();
+  }
+
+  /**
+   * The seq and parse of the pending value `value` of `txId` when this peer wrote exactly that value
+   * (so the proposer on this peer need not parse its own submissions again); undefined otherwise.
+   */
+  written(txId: string, value: Buffer): { seq: number; tx: PendingTx } | undefined {
+    const l = this.local.get(txId);
+    if (l === undefined || l.bytes !== value.length || value.toString('utf8') !== l.value) return undefined;
+    return { seq: l.seq, tx: l.tx };
   }
 
   /** Forgets transactions once delivered here. */
@@ -164,10 +178,12 @@ export class PendingWriter {
         this.backoff.reset();
         if (res.succeeded) return;
         // Some are stored already (pending from another peer, or included): write only the others.
+        // Asked afterwards rather than in the write's failure branch, which every write would carry.
+        const found = await this.present(todo);
         const absent = todo.filter(
           (_, i) =>
-            res.responses[2 * i]?.response_range.count === '0' &&
-            res.responses[2 * i + 1]?.response_range.count === '0',
+            found.responses[2 * i]?.response_range.count === '0' &&
+            found.responses[2 * i + 1]?.response_range.count === '0',
         );
         if (absent.length === todo.length) throw new Error('conditional write failed but every key is absent');
         todo = absent;
@@ -187,7 +203,15 @@ export class PendingWriter {
     for (const id of rest) cmp = cmp.and(pendingKey(id), 'Create', '==', 0).and(includedKey(id), 'Create', '==', 0);
     return cmp
       .then(...ids.map((id) => this.ns.put(pendingKey(id)).value(this.local.get(id)!.value).lease(leaseId)))
-      .else(...ids.flatMap((id) => [this.countOp(pendingKey(id)), this.countOp(includedKey(id))]))
+      .commit();
+  }
+
+  /** Counts of each transaction's pending key and included marker, in one read: [pending, included] per id. */
+  private present(ids: string[]) {
+    // One etcd transaction of reads only (its compare holds for any key).
+    return this.ns
+      .if(pendingKey(ids[0]!), 'Version', '>', -1)
+      .then(...ids.flatMap((id) => [this.countOp(pendingKey(id)), this.countOp(includedKey(id))]))
       .commit();
   }
 

@@ -189,6 +189,8 @@ export class EtcdOrderer implements Orderer {
       checkBlockTime,
       quorum: opts.quorum ?? (() => ({ members: 1, threshold: 1 })),
       onOutvoted: () => this.stepDown(),
+      onProposed: (height, value, batch) => this.feed.proposed(height, value, batch),
+      written: (txId, value) => this.writer.written(txId, value),
       ...(opts.now === undefined ? {} : { now: opts.now }),
       log: this.log,
       onFatal,

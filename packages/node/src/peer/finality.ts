@@ -239,10 +239,14 @@ export class FinalityTracker {
     this.receiving = this.receiving
       .then(() => verifying)
       .then((known) => {
+        // Counted one by one, handled together: the certificates of every height this batch made
+        // final are stored in one SQLite transaction.
+        const events: QuorumEvent[] = [];
         for (const sc of signed) {
-          if (this.host.fatal() !== undefined || this.host.stopped()) return;
-          this.handle(this.quorum.receive(sc, this.opened, known));
+          if (this.host.fatal() !== undefined || this.host.stopped()) break;
+          events.push(...this.quorum.receive(sc, this.opened, known));
         }
+        this.handle(events);
       })
       .catch(() => {
         // As when they were counted one by one: a failure here (the pool closed under a stopping
@@ -283,12 +287,13 @@ export class FinalityTracker {
   }
 
   private handle(events: QuorumEvent[]): void {
+    if (this.host.fatal() !== undefined) return;
+    // What comes after a divergence is never handled: the node stops there.
+    const diverged = events.findIndex((e) => e.kind === 'diverged');
+    this.storeCertificates(events.slice(0, diverged < 0 ? events.length : diverged));
     for (const e of events) {
       if (this.host.fatal() !== undefined) return;
       if (e.kind === 'final') {
-        const stored = this.host.store.getHeader(e.height)?.qc;
-        // Keep the commit-time certificate when this peer's own keys already made it a quorum.
-        if (!stored || stored.signatures.length < e.qc.signatures.length) this.host.store.setQc(e.height, e.qc);
         this.markFinal(e.height, e.qc);
       } else if (e.kind === 'conflict') {
         const at = String(e.evidence.height).padStart(16, '0');
@@ -298,6 +303,43 @@ export class FinalityTracker {
         this.diverged(e.evidence);
       }
     }
+  }
+
+  /**
+   * Stores the quorum certificates of the heights `events` made final, in one SQLite transaction
+   * committed without an fsync on this thread: the WAL is synced off the event loop right after
+   * (`store.durable()`), and by every later block's commit. A certificate lost to a crash before
+   * that sync is collected again from the exchange when the peer restarts (`resume`): each one is
+   * member signatures any peer can check, not something this peer vouches for.
+   */
+  private storeCertificates(events: readonly QuorumEvent[]): void {
+    const store = this.host.store;
+    const writes: { height: number; qc: QuorumCertificate }[] = [];
+    for (const e of events) {
+      if (e.kind !== 'final') continue;
+      const stored = store.getHeader(e.height)?.qc;
+      // Keep the commit-time certificate when this peer's own keys already made it a quorum.
+      if (!stored || stored.signatures.length < e.qc.signatures.length) writes.push(e);
+    }
+    if (writes.length === 0) return;
+    const db = store.db;
+    const write = db.transaction(() => {
+      for (const w of writes) store.setQc(w.height, w.qc);
+    });
+    if (db.inTransaction) {
+      write();
+      return;
+    }
+    const level = db.pragma('synchronous', { simple: true }) as number;
+    db.pragma('synchronous = NORMAL');
+    try {
+      write();
+    } finally {
+      db.pragma(`synchronous = ${level}`);
+    }
+    store.durable().catch(() => {
+      // A failed WAL sync makes the store unusable; the next block's commit reports it.
+    });
   }
 
   private recordEvidence(key: string, evidence: Evidence): void {
