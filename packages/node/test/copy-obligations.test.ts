@@ -217,6 +217,26 @@ describe('copies follow the original, with a deadline for each recipient', () =>
     // The retailer's privacy risk counts the copy it keeps past its due date; the insurer's does not.
     expect(riskInputsOf(api.node, 'retailer').inputs.overdueCopies).toBe(1);
     expect(riskInputsOf(api.node, 'insurer').inputs.overdueCopies).toBe(0);
+    // Its risk in money shows it: the retention cause counts the copy and acting on it is ranked as a what-if.
+    const risk = await client.orgRisk('retailer', { trials: 2000 }, asOrg('retailer'));
+    expect(risk.inputs.overdueCopies).toBe(1);
+    const retention = risk.result.causes.find((c) => c.id === 'retention')!;
+    expect(retention.formula).toContain('+ 1 copies past their due date)');
+    expect(retention.expectedAnnualLoss).toBeGreaterThan(0);
+    const act = risk.result.whatIfs.find((w) => w.id === 'act-on-overdue-copies');
+    expect(act?.label).toBe('Act on the 1 copies past their due date');
+    expect(act!.delta).toBeLessThan(0);
+    const insurerRisk = await client.orgRisk('insurer', { trials: 2000 }, asOrg('insurer'));
+    expect(insurerRisk.result.whatIfs.map((w) => w.id)).not.toContain('act-on-overdue-copies');
+    // So does its DPIA draft, with the query that counted it; the insurer's shows none.
+    const dpia = await client.orgDpia('retailer', asOrg('retailer'));
+    expect(dpia.risks.find((x) => x.id === 'overdue-copies')).toMatchObject({
+      count: 1,
+      present: true,
+      source: expect.stringContaining('copies held with an obligation from their source pending past its due date'),
+    });
+    const insurerDpia = await client.orgDpia('insurer', asOrg('insurer'));
+    expect(insurerDpia.risks.find((x) => x.id === 'overdue-copies')?.count).toBe(0);
 
     // The telco erases late (signed on the moved clock); the retailer still has not.
     const late = await client.submitAndWait(

@@ -3,7 +3,9 @@
  * holding only its own org's keys and vault. The bank answers the customer's export request at its
  * own node; the customer talks to the insurer's peer only, which fetches the sealed export from the
  * bank's node (signed by its member key, forwarding the customer's signature) and passes it on: the
- * wallet opens it and finds "complete: 2 of 2 records". The insurer's peer keeps nothing of it;
+ * wallet opens it and finds "complete: 2 of 2 records". The envelope is padded to a size bucket; a
+ * relay that fails the customer once leaves the export at the bank, which keeps it until the
+ * customer confirms their download. The insurer's peer keeps nothing of it;
  * another subject, a forged or reused forwarded signature and a request without one are refused, and
  * so is an envelope other than the one the bank committed to;
  * with the bank's node down, the answer is a retryable NODE_UNREACHABLE naming the org, and the
@@ -11,6 +13,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EXPORT_PAD_FLOOR } from '@custos/protocol/data-export';
 import { signRequest } from '@custos/protocol/http';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
@@ -60,8 +63,8 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
     fetch(url, { headers: { ...signRequest({ method: 'GET', url }, signer), ...extra } });
 
   /** The customer's signature of their download at `target`, in the headers a relaying peer forwards. */
-  function forwarded(target: string, signer: Parameters<typeof signRequest>[1], sentTarget = target) {
-    const h = signRequest({ method: 'GET', url: target }, signer);
+  function forwarded(target: string, signer: Parameters<typeof signRequest>[1], sentTarget = target, method = 'GET') {
+    const h = signRequest({ method, url: target }, signer);
     return {
       'custos-subject-signature-input': h['Signature-Input'],
       'custos-subject-signature': h.Signature,
@@ -145,12 +148,53 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
     expect(tampered.status).toBe(401);
     expect((await tampered.json()).detail).toContain('does not verify');
 
-    // The customer's wallet downloads through the insurer's peer and checks it against the ledger.
+    // The insurer's peer fails the customer once, after the bank handed the export over: the bank keeps it.
+    const bankDb = bank.orgs!.localDb();
+    const waitingAtBank = (r: string) =>
+      bankDb.prepare('SELECT count(*) AS n FROM data_exports WHERE request = ?').get(r);
+    const realFetch = globalThis.fetch;
+    let failed = 0;
+    globalThis.fetch = async (input, init) => {
+      const res = await realFetch(input, init);
+      if (failed === 0 && String(input) === bankUrl(id) && (init?.method ?? 'GET') === 'GET') {
+        failed++;
+        await res.arrayBuffer();
+        throw new TypeError('terminated: the relaying peer lost the connection');
+      }
+      return res;
+    };
     const pages = await fetchHistory(client, me.did, { sign: signedBy(me.signer) });
     const history = verifyHistory(pages, trustFromGenesis(f.genesis), me.did);
+    try {
+      await expect(downloadDataExport(client, wallet, history, 'bank', id)).rejects.toMatchObject({
+        code: 'NODE_UNREACHABLE',
+      });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(failed).toBe(1);
+    expect(waitingAtBank(id)).toEqual({ n: 1 });
+
+    // What the relaying peer sees of the envelope is its size bucket only: the padding floor, not 2 records' worth.
+    const seen = await client.subjectExport(me.did, later, { sign: signedBy(me.signer), org: 'bank' });
+    expect(Math.floor((seen.envelope.ct.length * 3) / 4)).toBe(EXPORT_PAD_FLOOR + 16);
+    // A signature of the download cannot stand for the customer's confirmation of it.
+    const notConfirm = await fetch(bankUrl(later), {
+      method: 'DELETE',
+      headers: {
+        ...signRequest({ method: 'DELETE', url: bankUrl(later) }, f.orgs.insurer!),
+        ...forwarded(mine(later), me.signer),
+      },
+    });
+    expect(notConfirm.status).toBe(401);
+    expect(waitingAtBank(later)).toEqual({ n: 1 });
+
+    // A second relay serves it: the wallet checks it against the ledger and confirms, and the bank deletes it.
     const got = await downloadDataExport(client, wallet, history, 'bank', id);
     expect(got.check.summary).toBe('complete: 2 of 2 records');
     expect(got.data.records.map((r) => r.value)).toEqual(expect.arrayContaining([EMAIL, SCORE]));
+    expect(got.confirmed).toBe(true);
+    expect(waitingAtBank(id)).toEqual({ n: 0 });
 
     // The insurer's peer kept nothing: no export row, and neither the ciphertext nor a value in its files.
     const insurerDb = insurer.node.store.db;
@@ -161,7 +205,6 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
     expect(files.some((t) => t.includes(EMAIL.email))).toBe(false);
 
     // An org node serving another envelope than the one it committed to: the relaying peer refuses it.
-    const bankDb = bank.orgs!.localDb();
     const envelopeOf = (r: string) =>
       (bankDb.prepare('SELECT envelope FROM data_exports WHERE request = ?').get(r) as { envelope: string }).envelope;
     bankDb.prepare('UPDATE data_exports SET envelope = ? WHERE request = ?').run(envelopeOf(later), swapped);
@@ -169,7 +212,7 @@ describe.skipIf(!HAVE_ETCD)('data exports across a consortium', () => {
       client.subjectExport(me.did, swapped, { sign: signedBy(me.signer), org: 'bank' }),
     ).rejects.toMatchObject({ code: 'BAD_CIPHERTEXT', detail: expect.stringContaining('not the digest') });
 
-    // Served once, and a forwarded signature is good once.
+    // Confirmed, it is gone; and a forwarded signature is good once.
     const again = forwarded(mine(id), me.signer);
     expect((await signedGet(bankUrl(id), f.orgs.insurer!, again)).status).toBe(404);
     const replayed = await signedGet(bankUrl(id), f.orgs.insurer!, again);

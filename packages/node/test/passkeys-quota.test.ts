@@ -9,7 +9,8 @@ import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passkeyLimitsFromEnv } from '../src/cli/peer.js';
-import { DEFAULT_MAX_UNFINISHED, PasskeyService } from '../src/passkeys/passkeys.js';
+import { DEFAULT_MAX_UNFINISHED } from '../src/passkeys/limits.js';
+import { PasskeyService } from '../src/passkeys/passkeys.js';
 import { PasskeyStore } from '../src/passkeys/store.js';
 import { b64u, ORIGIN, RP_ID, SoftAuthenticator } from './passkey-authenticator.js';
 

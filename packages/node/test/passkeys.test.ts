@@ -11,7 +11,8 @@ import { type ApiNode, startApiNode } from '@custos/test-utils/node';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPasskeyOrigins, createServer } from '../src/api/server.js';
-import { CEREMONY_TTL_MS, PasskeyService } from '../src/passkeys/passkeys.js';
+import { CEREMONY_TTL_MS } from '../src/passkeys/limits.js';
+import { PasskeyService } from '../src/passkeys/passkeys.js';
 import { PasskeyStore } from '../src/passkeys/store.js';
 import { b64u, LINK, ORIGIN, RP_ID, SoftAuthenticator, UP, UV } from './passkey-authenticator.js';
 

@@ -5,10 +5,11 @@
  * vault, then updates the subject's rows in each mapped system holding emails and records a
  * `rectify.step` per system; the customer's verified history reads "Corrected in 2 of 2 systems".
  * With the database down the step is recorded as failed, and a re-run through the API completes it.
+ * A corrected address (a JSON object) goes whole into a JSONB column and key by key into the columns
+ * the data map names; a plain column gets a failed step saying how to map it.
  */
 
 import { envelopeDigest } from '@custos/protocol/hpke';
-import { signRequest } from '@custos/protocol/http';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { type Rectification, signTx } from '@custos/protocol/ledger';
 import { Wallet } from '@custos/protocol/wallet';
@@ -32,6 +33,7 @@ import { parseDataMap, publishArgs } from '../src/connectors/datamap.js';
 import { PostgresConnector } from '../src/connectors/postgres.js';
 import { VaultConnector } from '../src/connectors/vault-connector.js';
 import { rectifyServiceOf } from '../src/orgs/rectify-service.js';
+import { bankCallOf, injectFetchOf } from './rectify-systems-helpers.js';
 
 const enabled = needsPostgres(import.meta.url);
 
@@ -96,39 +98,8 @@ let api: ApiNode;
 let client: CustosClient;
 const connectors: PostgresConnector[] = [];
 
-/** The SDK's fetch, answered by the server in this process. */
-const injectFetch: typeof fetch = async (input, init) => {
-  const url = new URL(String(input));
-  const headers: Record<string, string> = {};
-  new Headers(init?.headers).forEach((v, k) => {
-    headers[k] = v;
-  });
-  const res = await api.app.inject({
-    method: (init?.method ?? 'GET') as 'GET',
-    url: url.pathname + url.search,
-    headers,
-    ...(typeof init?.body === 'string' ? { payload: init.body } : {}),
-  });
-  const h = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, String(v));
-  return new Response(res.statusCode === 204 ? null : res.body, { status: res.statusCode, headers: h });
-};
-
-/** A request signed by the bank's member key. */
-async function call(method: 'GET' | 'POST', url: string, payload?: unknown) {
-  const body = payload === undefined ? undefined : JSON.stringify(payload);
-  const h = signRequest(
-    { method, url: `http://localhost${url}`, ...(body === undefined ? {} : { body }) },
-    api.fx.orgs.bank!,
-  );
-  const res = await api.app.inject({
-    method,
-    url,
-    ...(body === undefined ? {} : { payload: body }),
-    headers: { ...h, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-  });
-  return { status: res.statusCode, body: res.json() as Record<string, unknown> };
-}
+const injectFetch = injectFetchOf(() => api);
+const call = bankCallOf(() => api);
 
 async function newCustomer(name: string, email: string) {
   const wallet = Wallet.create();
@@ -169,7 +140,7 @@ async function customerSees(wallet: Wallet, item: string) {
   return correctionEvidence(r, v.events);
 }
 
-async function correct(wallet: Wallet, record: string, value: string) {
+async function correct(wallet: Wallet, record: string, value: JsonValue) {
   const out = await sendCorrections(client, wallet, {
     chainId: 'test',
     targets: [{ org: 'bank', record }],
@@ -386,6 +357,111 @@ describe.runIf(enabled)('a correction carried into the org systems that hold the
     expect(failed!.message).toContain('links its rows through the pd:EmailAddress being corrected');
     // The customer's rows in crm were corrected all the same.
     expect(await emails('Kim Noether')).toEqual(['kim@new.example', 'kim@new.example']);
+  });
+
+  it('writes a corrected address (a JSON object) whole into a JSONB column and key by key into mapped columns', async () => {
+    await sql.query(`
+      CREATE TABLE addresses (id serial PRIMARY KEY, custos_subject text NOT NULL, address jsonb, street text, city text);
+      CREATE TABLE labels (id serial PRIMARY KEY, custos_subject text NOT NULL, address_line text);
+    `);
+    const address = (name: string, extra: { json?: true; key?: string } = {}) => ({
+      ...field(name, 'pd:PhysicalAddress'),
+      ...extra,
+    });
+    const shopTables = [
+      {
+        name: 'addresses',
+        identity: { field: 'custos_subject', kind: 'pseudonym' as const },
+        erasure: 'delete' as const,
+        fields: [
+          address('address', { json: true }),
+          address('street', { key: 'street' }),
+          address('city', { key: 'city' }),
+        ],
+      },
+    ];
+    const postTables = [
+      {
+        name: 'labels',
+        identity: { field: 'custos_subject', kind: 'pseudonym' as const },
+        erasure: 'delete' as const,
+        fields: [address('address_line')],
+      },
+    ];
+    // A column cannot be both: the map says json or key.
+    expect(() =>
+      parseDataMap(
+        JSON.stringify({
+          ...MAP,
+          version: 3,
+          systems: [
+            {
+              id: 'shop',
+              kind: 'postgres',
+              tables: [{ ...shopTables[0], fields: [address('a', { json: true, key: 'street' })] }],
+            },
+          ],
+        }),
+      ),
+    ).toThrow(/fields\[0\]\.key: expected json or key, not both/);
+    const v3 = parseDataMap(
+      JSON.stringify({
+        ...MAP,
+        version: 3,
+        systems: [
+          ...MAP.systems,
+          { id: 'shop', kind: 'postgres', tables: shopTables },
+          { id: 'post', kind: 'postgres', tables: postTables },
+        ],
+      }),
+    );
+    const shop = new PostgresConnector({ system: 'shop', url: server.url('crm'), tables: shopTables });
+    const post = new PostgresConnector({ system: 'post', url: server.url('crm'), tables: postTables });
+    connectors.push(shop, post);
+    api.orgs.setConnectors('bank', [...connectors, new VaultConnector('vault', api.orgs, 'bank')]);
+    expect((await api.orgs.submit('bank', 'datamap.publish', publishArgs(v3))).code).toBe('OK');
+
+    const ada = await newCustomer('Ada Byron', 'ada@example.org');
+    const old = { street: '1 Old Road', city: 'Leeds' };
+    const reg = await api.orgs.register('bank', {
+      subject: ada.did,
+      category: 'pd:PhysicalAddress',
+      purposes: { 'dpv:ServiceProvision': 'contract' },
+      source: 'subject',
+      retentionDays: 365,
+      value: old,
+    });
+    expect(reg.code).toBe('OK');
+    await sql.query('INSERT INTO addresses (custos_subject, address, street, city) VALUES ($1, $2, $3, $4)', [
+      ada.did,
+      JSON.stringify(old),
+      old.street,
+      old.city,
+    ]);
+    await sql.query('INSERT INTO labels (custos_subject, address_line) VALUES ($1, $2)', [
+      ada.did,
+      '1 Old Road, Leeds',
+    ]);
+
+    const moved = { street: '2 New Street, "Flat 3"', city: 'York' };
+    const item = await correct(ada.wallet, reg.recordId!, moved);
+    const steps = await call('GET', `/v1/orgs/bank/rectifications/${item}/steps`);
+    const bySystem = Object.fromEntries((steps.body.steps as { system: string }[]).map((x) => [x.system, x]));
+    expect(bySystem.shop).toMatchObject({ outcome: 'done', rows: 1 });
+    expect(bySystem.vault).toMatchObject({ outcome: 'done' });
+    // The JSONB column holds the object itself (PostgreSQL reads it back as JSON), each mapped key its column.
+    const row = await sql.query('SELECT address, street, city FROM addresses WHERE custos_subject = $1', [ada.did]);
+    expect(row.rows).toEqual([{ address: moved, street: moved.street, city: moved.city }]);
+    // A plain column: a failed step naming the column and how to map it, without the value; the row is untouched.
+    expect(bySystem.post).toMatchObject({ outcome: 'failed', error: 'BAD_REQUEST', attempts: 1 });
+    const message = String((bySystem.post as { message?: unknown }).message);
+    expect(message).toContain(
+      'column public.labels.address_line of post: expected a string, number, true, false or null',
+    );
+    expect(message).toContain('got a JSON object: map the column with "json": true');
+    expect(message).not.toContain('York');
+    const label = await sql.query('SELECT address_line FROM labels WHERE custos_subject = $1', [ada.did]);
+    expect(label.rows).toEqual([{ address_line: '1 Old Road, Leeds' }]);
   });
 
   it('refuses a re-run of a correction that is not applied, saying what was expected', async () => {

@@ -9,7 +9,9 @@ import {
   checkDataExport,
   type DataExport,
   dataExportToCsv,
+  EXPORT_PAD_FLOOR,
   exportDigest,
+  exportPaddedSize,
   type LedgerRecordFacts,
   openDataExport,
   parseExportEnvelope,
@@ -71,6 +73,28 @@ describe('data export', () => {
     const csv = dataExportToCsv(opened).split('\r\n');
     expect(csv[0]).toBe('record,category,source,purposes,value,salt');
     expect(csv[2]).toContain('"{""city"":""Leeds"",""street"":""1 New Road, \\""Flat 2\\""""}"');
+  });
+
+  it('trust #19: whoever carries the envelope learns only its size bucket; it opens to exactly what was sealed', async () => {
+    const ctBytes = (env: { ct: string }) => Math.floor((env.ct.length * 3) / 4);
+    // One record or two, the same size: the floor plus the AEAD tag.
+    const one = await sealed(data([A.exported]));
+    const two = await sealed();
+    expect(ctBytes(one.env)).toBe(EXPORT_PAD_FLOOR + 16);
+    expect(ctBytes(two.env)).toBe(EXPORT_PAD_FLOOR + 16);
+    // Above the floor: the next power of two, never above the largest export.
+    const big = data([record('c3'.repeat(32), { note: 'x'.repeat(EXPORT_PAD_FLOOR + 100) }).exported]);
+    const bigEnv = await sealDataExport(CTX, big);
+    expect(ctBytes(bigEnv)).toBe(2 * EXPORT_PAD_FLOOR + 16);
+    expect(exportPaddedSize(3 * 1024 * 1024)).toBe(4 * 1024 * 1024);
+    expect(exportPaddedSize(4 * 1024 * 1024 - 1)).toBe(4 * 1024 * 1024);
+    // The wallet gets back exactly the bytes that were sealed, not one of padding.
+    for (const [env, d] of [
+      [one.env, data([A.exported])],
+      [bigEnv, big],
+    ] as const) {
+      expect(canonicalize((await openDataExport(wallet, env, CTX)) as never)).toBe(canonicalize(d as never));
+    }
   });
 
   it('trust #19: opens for no other org, pseudonym, request, chain or wallet', async () => {

@@ -25,6 +25,11 @@ export interface OpenedExport {
   check: ExportCheck;
   /** When the node would have deleted it unread. */
   expiresAt: number;
+  /**
+   * Whether the org's node confirmed it deleted the export after this download. False when it had
+   * already (served directly) or the confirmation did not get through: it is deleted at expiry then.
+   */
+  confirmed: boolean;
 }
 
 /** A fulfilled request with its export entry and closing time. */
@@ -47,10 +52,12 @@ export function exportedRequest(history: VerifiedHistory, org: string, request: 
 }
 
 /**
- * Downloads (once: the node deletes it as it serves it), opens and checks the export of `request`
+ * Downloads, opens and checks the export of `request`
  * at `org`. `history` is the customer's verified history under the pseudonym towards `org`
- * (`verifyHistory`): the ledger's word on the request and the records. Throws BAD_CIPHERTEXT when
- * the envelope does not open for this wallet, org, pseudonym and request.
+ * (`verifyHistory`): the ledger's word on the request and the records. Once it opened, confirms the
+ * download, so the org's node deletes it (a relayed export waits there until then; one served by
+ * the org's node directly is deleted as it is served). Throws BAD_CIPHERTEXT when the envelope does
+ * not open for this wallet, org, pseudonym and request.
  */
 export async function downloadDataExport(
   client: CustosClient,
@@ -76,5 +83,10 @@ export async function downloadDataExport(
     .map((f) => f.value as unknown as DataRecord)
     .filter((rec) => named.size === 0 || named.has(rec.id));
   const check = checkDataExport(data, records, { ...r.export, closedAt: r.closedAt }, exportDigest(envelope));
-  return { data, check, expiresAt: waiting.expiresAt };
+  // The customer has it now; a confirmation that fails leaves it to expire, the download stands.
+  const confirmed = await client
+    .confirmExport(me.did, request, { sign: signedBy(me.signer), org })
+    .then((c) => c.confirmed)
+    .catch(() => false);
+  return { data, check, expiresAt: waiting.expiresAt, confirmed };
 }

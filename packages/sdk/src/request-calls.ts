@@ -5,7 +5,7 @@
  * Kept apart so the client stays one screenful per route group; see `actions/requests.ts`.
  */
 import type { ErasureExceptionEntry, ExtendReason, RejectReason, ReviewOutcome } from '@custos/protocol/ledger';
-import { relayedExport, subjectExport } from './actions/customers.js';
+import { confirmExport, relayedExport, relayedExportConfirm, subjectExport } from './actions/customers.js';
 import { acknowledgeRequest, extendRequest, fulfilRequest, orgRequests, rejectRequest } from './actions/requests.js';
 import type { PageQuery } from './api-types.js';
 import { RequestStepCalls } from './request-step-calls.js';
@@ -42,8 +42,8 @@ export abstract class RequestCalls extends RequestStepCalls {
     return rejectRequest(this.transport(), org, request, reason, opts);
   }
   /**
-   * The data export of the subject's fulfilled access or export request, served once (sign with the
-   * subject's key); with `org`, through any member's peer.
+   * The data export of the subject's fulfilled access or export request (sign with the subject's
+   * key); with `org`, through any member's peer. Relayed, it waits at the org's node until `confirmExport`.
    */
   subjectExport(did: string, request: string, opts?: CallOptions & { org?: string }) {
     return subjectExport(this.transport(), did, request, opts);
@@ -51,5 +51,13 @@ export abstract class RequestCalls extends RequestStepCalls {
   /** A customer's export, fetched for them by another member's peer (member key, the customer's signature forwarded). */
   relayedExport(org: string, request: string, opts?: CallOptions) {
     return relayedExport(this.transport(), org, request, opts);
+  }
+  /** The subject confirms they have their export: the org's node deletes it (`confirmed: false`: none was waiting). */
+  confirmExport(did: string, request: string, opts?: CallOptions & { org?: string }) {
+    return confirmExport(this.transport(), did, request, opts);
+  }
+  /** A customer's confirmation of their download, passed on by another member's peer. */
+  relayedExportConfirm(org: string, request: string, opts?: CallOptions) {
+    return relayedExportConfirm(this.transport(), org, request, opts);
   }
 }

@@ -103,6 +103,8 @@ export const SDK_ROUTES = {
   'GET /v1/subjects/{did}/gpc-evidence': 'subjectGpcEvidence',
   'GET /v1/subjects/{did}/exports/{request}': 'subjectExport',
   'GET /v1/orgs/{org}/exports/{request}': 'relayedExport',
+  'DELETE /v1/subjects/{did}/exports/{request}': 'confirmExport',
+  'DELETE /v1/orgs/{org}/exports/{request}': 'relayedExportConfirm',
   // passkeys (the customer portal's sign-in, ADR 0016)
   'POST /v1/passkeys/register/options': 'passkeyRegisterOptions',
   'POST /v1/passkeys/register': 'passkeyRegister',

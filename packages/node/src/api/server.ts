@@ -16,7 +16,8 @@ import Fastify, {
 import { NodeError } from '../errors.js';
 import type { CustosNode } from '../node.js';
 import type { OrgService } from '../orgs/org-service.js';
-import { type PasskeyConfig, type PasskeyLimits, passkeyServiceOf } from '../passkeys/passkeys.js';
+import type { PasskeyConfig, PasskeyLimits } from '../passkeys/limits.js';
+import { passkeyServiceOf } from '../passkeys/passkeys.js';
 import { installAuthorities } from './auth/authority.js';
 import { type Limits, type RateLimitOptions, registerRateLimit, resolveLimits } from './limits.js';
 import { NodeMetrics } from './metrics.js';

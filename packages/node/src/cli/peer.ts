@@ -20,7 +20,7 @@ import type { EvmDuties } from '../interop/evm/evm-duties.js';
 import { type ClockAlarm, CustosNode } from '../node.js';
 import { OrgService } from '../orgs/org-service.js';
 import { RectifyRelay } from '../orgs/rectify-relay.js';
-import type { PasskeyLimits } from '../passkeys/passkeys.js';
+import type { PasskeyLimits } from '../passkeys/limits.js';
 import { openVaults } from '../vault/home-vaults.js';
 
 export interface PeerOptions {

@@ -18,14 +18,8 @@ import { rectificationKey } from '../modules/rectify.js';
 import { rectifyStepKey } from '../modules/rectify-steps.js';
 import type { RequestStep } from '../modules/request-steps.js';
 import type { OrgService } from '../orgs/org-service.js';
-import {
-  type Connector,
-  evidenceDigest,
-  MAX_IDENTITY_VALUES,
-  newEvidenceSalt,
-  type Rectification,
-  type SubjectRef,
-} from './connector.js';
+import { type Connector, evidenceDigest, MAX_IDENTITY_VALUES, newEvidenceSalt, type SubjectRef } from './connector.js';
+import { type MappedField, rectificationsOf } from './correction-values.js';
 import type { DataMapTable } from './datamap.js';
 import { stepIdempotencyKey } from './execute.js';
 import { attemptStep, defaultSleep, retryStep, type StepOutcome, stepErrorText } from './step-attempt.js';
@@ -61,11 +55,16 @@ export interface CorrectionRunReport {
 }
 
 /** The mapped fields of `category` in a system's tables, as the connector's rectifications name them. */
-function fieldsOf(tables: readonly DataMapTable[], category: string): { table: string; field: string }[] {
+function fieldsOf(tables: readonly DataMapTable[], category: string): MappedField[] {
   return tables.flatMap((t) =>
     t.fields
       .filter((f) => f.category === category)
-      .map((f) => ({ table: `${t.schema ?? 'public'}.${t.name}`, field: f.name })),
+      .map((f) => ({
+        table: `${t.schema ?? 'public'}.${t.name}`,
+        field: f.name,
+        ...(f.json === true ? { json: true } : {}),
+        ...(f.key === undefined ? {} : { key: f.key }),
+      })),
   );
 }
 
@@ -131,15 +130,6 @@ function vaultIdentities(orgs: OrgService, org: string, subject: string, tables:
     out[key] = values;
   }
   return out;
-}
-
-/** The value written into each mapped field: a JSON scalar, or BAD_REQUEST saying what was expected. */
-function scalarOf(system: string, value: JsonValue): Rectification['value'] {
-  if (value === null || typeof value !== 'object') return value;
-  throw new NodeError(
-    'BAD_REQUEST',
-    `${system}: expected a string, number, true, false or null to write into a column; the corrected value is a JSON ${Array.isArray(value) ? 'array' : 'object'}: correct the system with custos org request execute`,
-  );
 }
 
 /**
@@ -238,7 +228,7 @@ async function runSteps(
         const tables = c.tables ?? [];
         selfLinked(system, tables, rec.category);
         value ??= orgs.vaultOf(org).readForSubject(rec.vaultRef).value;
-        const scalar = scalarOf(system, value);
+        const changes = rectificationsOf(system, fieldsOf(tables, rec.category), value);
         const subject: SubjectRef = { did: r.subject, vaultIdentities: vaultIdentities(orgs, org, r.subject, tables) };
         return attemptStep(c, journal, {
           org,
@@ -246,7 +236,7 @@ async function runSteps(
           system,
           step: 'rectify',
           subject,
-          changes: fieldsOf(tables, rec.category).map((f) => ({ ...f, value: scalar })),
+          changes,
           idempotencyKey: stepIdempotencyKey(org, item, system, 'rectify'),
         });
       },

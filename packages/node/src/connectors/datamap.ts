@@ -51,6 +51,19 @@ const Field = Type.Object(
     purposes: Type.Array(Dpv, { minItems: 1, maxItems: 16 }),
     retentionDays: Type.Integer({ minimum: 1, maximum: MAX_RETENTION_DAYS }),
     description: Type.Optional(Text),
+    json: Type.Optional(
+      Type.Literal(true, {
+        description: "a JSON or JSONB column: a correction writes the whole value into it, as JSON (an object's too)",
+      }),
+    ),
+    key: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "the key of the category's JSON-object value this column holds (e.g. street of a pd:PostalAddress)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -211,6 +224,12 @@ function ruleProblems(map: DataMap): DataMapProblem[] {
             });
           }
         });
+        if (f.json === true && f.key !== undefined) {
+          out.push({
+            path: `${fat}.key`,
+            message: 'expected json or key, not both: a JSON column takes the whole value',
+          });
+        }
         if (new Set(f.purposes).size !== f.purposes.length) {
           out.push({ path: `${fat}.purposes`, message: 'expected each purpose once' });
         }

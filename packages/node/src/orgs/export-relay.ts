@@ -8,7 +8,9 @@
  * the subject asked, within the signature's window, once. The relaying peer checks the envelope
  * against the digest `request.fulfil` committed to and hands it over; it holds it in memory for
  * that one answer, never writes or logs it, and cannot open it (sealed to the customer's pairwise
- * key). It learns the request id, the org, the envelope's size and when it was fetched.
+ * key). It learns the request id, the org, the envelope's size bucket (it is padded) and when it
+ * was fetched. The org's node keeps the export until the customer confirms they have it
+ * (`DELETE`, relayed the same way) or it expires, so a relay that fails them can be retried.
  */
 import { type ExportEnvelope, exportDigest, MAX_EXPORT_BYTES, parseExportEnvelope } from '@custos/protocol/data-export';
 import { ProtocolError } from '@custos/protocol/errors';
@@ -56,8 +58,8 @@ export type ForwardedSignature = Record<
   string
 >;
 
-/** Said of a failure after the org's node served the export: it is gone there. */
-const SERVED = ' (it was served once there: open a new request to get your data)';
+/** Said of a failure after the org's node handed the export over: it still waits there. */
+const SERVED = ' (it still waits there until you confirm your download: try again, through this or any peer)';
 
 const unreachable = (org: string, why: string, cause?: unknown) =>
   new NodeError(
@@ -83,32 +85,7 @@ export class ExportRelay {
    * it answers with an envelope other than the one committed.
    */
   async fetch(org: string, subject: string, requestId: string, forwarded: ForwardedSignature): Promise<WaitingExport> {
-    const text = this.node.store.getState(`request/${org}/${requestId}`);
-    const r = text === undefined ? undefined : (JSON.parse(text) as DataRequest);
-    if (r === undefined || r.subject !== subject) {
-      throw new NodeError('NOT_FOUND', `no request ${requestId} of this subject at org '${org}' on the ledger`);
-    }
-    if (r.export === undefined) {
-      throw new NodeError('NOT_FOUND', `request ${requestId} was not answered with an export (yet)`);
-    }
-    const signer = this.orgs
-      .localOrgs()
-      .map((o) => this.orgs.signerOf(o))
-      .find((s) => s !== undefined);
-    if (signer === undefined) throw new NodeError('NOT_FOUND', 'this peer holds no member key to relay with');
-    const peer = await this.locate(org);
-    const url = `${peer}/v1/orgs/${org}/exports/${requestId}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        headers: { ...signRequest({ method: 'GET', url }, signer), ...forwarded },
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-      });
-    } catch (cause) {
-      this.located.delete(org);
-      throw unreachable(org, 'did not answer', cause);
-    }
-    if (!res.ok) throw await this.refusal(org, res);
+    const { res, r, url } = await this.forward('GET', org, subject, requestId, forwarded);
     let body: { envelope?: unknown; createdAt?: unknown; expiresAt?: unknown };
     try {
       body = JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_RELAYED_EXPORT_BYTES, url)));
@@ -141,6 +118,56 @@ export class ExportRelay {
       expiresAt: time(body.expiresAt),
       envelope,
     };
+  }
+
+  /** Passes the customer's confirmation of their download to the org's node, which deletes the export there. */
+  async confirm(org: string, subject: string, requestId: string, forwarded: ForwardedSignature): Promise<boolean> {
+    const { res, url } = await this.forward('DELETE', org, subject, requestId, forwarded);
+    let body: { confirmed?: unknown } = {};
+    try {
+      body = JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_SMALL_ANSWER, url)));
+    } catch {
+      // An unreadable answer to a 2xx: the org's node deleted it all the same.
+    }
+    return body.confirmed !== false;
+  }
+
+  /** Sends the customer's `method` on their export to the org's node, signed by a member key of this peer. */
+  private async forward(
+    method: 'GET' | 'DELETE',
+    org: string,
+    subject: string,
+    requestId: string,
+    forwarded: ForwardedSignature,
+  ): Promise<{ res: Response; r: DataRequest & { export: NonNullable<DataRequest['export']> }; url: string }> {
+    const text = this.node.store.getState(`request/${org}/${requestId}`);
+    const r = text === undefined ? undefined : (JSON.parse(text) as DataRequest);
+    if (r === undefined || r.subject !== subject) {
+      throw new NodeError('NOT_FOUND', `no request ${requestId} of this subject at org '${org}' on the ledger`);
+    }
+    if (r.export === undefined) {
+      throw new NodeError('NOT_FOUND', `request ${requestId} was not answered with an export (yet)`);
+    }
+    const signer = this.orgs
+      .localOrgs()
+      .map((o) => this.orgs.signerOf(o))
+      .find((s) => s !== undefined);
+    if (signer === undefined) throw new NodeError('NOT_FOUND', 'this peer holds no member key to relay with');
+    const peer = await this.locate(org);
+    const url = `${peer}/v1/orgs/${org}/exports/${requestId}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { ...signRequest({ method, url }, signer), ...forwarded },
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      });
+    } catch (cause) {
+      this.located.delete(org);
+      throw unreachable(org, 'did not answer', cause);
+    }
+    if (!res.ok) throw await this.refusal(org, res);
+    return { res, r: r as DataRequest & { export: NonNullable<DataRequest['export']> }, url };
   }
 
   /** The org node's refusal, passed on in its words when it concerns the customer's request. */

@@ -4,7 +4,8 @@
  * the customer's pairwise key (`@custos/protocol/data-export`), keeps the envelope off-chain in its
  * SQLite file and commits `request.fulfil` with the envelope's SHA-256 and the number of records.
  * The customer downloads it once, signed by their pseudonym; it is deleted then, or after
- * `EXPORT_TTL_MS`. Never logs or returns a value or a subject: ids and counts only.
+ * `EXPORT_TTL_MS`. Handed to another member's peer that relays it, it stays until the customer
+ * confirms their download, so a relaying peer that fails them does not cost them their export. Never logs or returns a value or a subject: ids and counts only.
  */
 import {
   complaintText,
@@ -64,6 +65,22 @@ interface Row {
   created_at: number;
   expires_at: number;
 }
+
+const notWaiting = (requestId: string) =>
+  new NodeError(
+    'NOT_FOUND',
+    `no export waiting for request ${requestId}: downloaded already, expired, or not answered with one`,
+  );
+
+const waitingOf = (row: Row): WaitingExport => ({
+  org: row.org,
+  request: row.request,
+  digest: row.digest,
+  records: row.records,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  envelope: JSON.parse(row.envelope) as ExportEnvelope,
+});
 
 const isCountry = (c: unknown): c is string => typeof c === 'string' && /^[A-Z]{2}$/.test(c);
 
@@ -190,22 +207,33 @@ export class ExportService {
     const row = this.db
       .prepare('DELETE FROM data_exports WHERE subject = ? AND request = ? RETURNING *')
       .get(subject, requestId) as Row | undefined;
-    if (row === undefined) {
-      throw new NodeError(
-        'NOT_FOUND',
-        `no export waiting for request ${requestId}: downloaded already, expired, or not answered with one`,
-      );
-    }
+    if (row === undefined) throw notWaiting(requestId);
     this.log({ event: 'export.downloaded', org: row.org, request: requestId, records: row.records });
-    return {
-      org: row.org,
-      request: row.request,
-      digest: row.digest,
-      records: row.records,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      envelope: JSON.parse(row.envelope) as ExportEnvelope,
-    };
+    return waitingOf(row);
+  }
+
+  /**
+   * Hands the export to a member's peer relaying it to the subject, and keeps it: the relay may fail
+   * the customer, who then downloads again through any peer until they confirm (`confirm`) or it expires.
+   */
+  handOver(subject: string, requestId: string): WaitingExport {
+    this.sweep();
+    const row = this.db
+      .prepare('SELECT * FROM data_exports WHERE subject = ? AND request = ?')
+      .get(subject, requestId) as Row | undefined;
+    if (row === undefined) throw notWaiting(requestId);
+    this.log({ event: 'export.relayed', org: row.org, request: requestId, records: row.records });
+    return waitingOf(row);
+  }
+
+  /** The subject confirms they have their export: it is deleted. False when none was waiting (served or expired). */
+  confirm(subject: string, requestId: string): boolean {
+    const row = this.db
+      .prepare('DELETE FROM data_exports WHERE subject = ? AND request = ? RETURNING org, records')
+      .get(subject, requestId) as { org: string; records: number } | undefined;
+    if (row !== undefined)
+      this.log({ event: 'export.confirmed', org: row.org, request: requestId, records: row.records });
+    return row !== undefined;
   }
 
   private drop(org: string, requestId: string): void {

@@ -25,54 +25,22 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { NodeError } from '../errors.js';
+import {
+  CEREMONY_TTL_MS,
+  DEFAULT_MAX_UNFINISHED,
+  DEFAULT_UNFINISHED_TTL_MS,
+  DEVICE_LINK_TTL_MS,
+  ES256,
+  MAX_PENDING,
+  type OpenedSession,
+  type PasskeyConfig,
+  type PasskeyLimits,
+  type PasskeySummary,
+  SESSION_TTL_MS,
+  type Session,
+} from './limits.js';
+import { Pending } from './pending.js';
 import { type CredentialRow, MAX_CREDENTIALS, type PasskeyEvent, PasskeyStore } from './store.js';
-
-export const CEREMONY_TTL_MS = 120_000;
-export const SESSION_TTL_MS = 10 * 60_000;
-export const DEVICE_LINK_TTL_MS = 10 * 60_000;
-/** Open ceremonies, sessions and device links each: the oldest goes first when full. */
-export const MAX_PENDING = 10_000;
-/** Sign-ups not finished (a passkey, no wallet yet) the node holds at most, all customers together. */
-export const DEFAULT_MAX_UNFINISHED = 1_000;
-/** How long an unfinished sign-up is kept before it expires (the portal sets the wallet right after the passkey). */
-export const DEFAULT_UNFINISHED_TTL_MS = 60 * 60_000;
-
-/** The global quota of unfinished sign-ups (docs/operations.md, "Passkeys"). */
-export interface PasskeyLimits {
-  maxUnfinished: number;
-  unfinishedTtlMs: number;
-}
-
-/** COSE algorithm -7: ECDSA with P-256 and SHA-256, the one every passkey provider supports. */
-export const ES256 = -7;
-
-export interface PasskeyConfig {
-  /** The WebAuthn relying party id: the portal's host name (`localhost` for a loopback node). */
-  rpId: string;
-  /** Shown by the authenticator next to the passkey. */
-  rpName: string;
-  /** Origins the portal is served from (`https://portal.example.org`); any other is refused. */
-  origins: string[];
-}
-
-export interface PasskeySummary {
-  id: string;
-  label: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
-
-export interface Session {
-  identity: string;
-  /** The credential the session was opened with, or null for a recovery session. */
-  credential: string | null;
-  expiresAt: number;
-}
-
-/** A session as handed to the client: the bearer token is shown once, the node keeps its hash. */
-export interface OpenedSession extends Session {
-  token: string;
-}
 
 interface Ceremony {
   kind: 'register' | 'login';
@@ -97,32 +65,6 @@ const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').
 
 function unauthenticated(message: string, cause?: unknown): NodeError {
   return new NodeError('UNAUTHENTICATED', message, cause === undefined ? {} : { cause });
-}
-
-/** A bounded map of entries with an expiry: expired ones are dropped on the way, the oldest when full. */
-class Pending<T extends { expiresAt: number }> {
-  private readonly map = new Map<string, T>();
-  constructor(private readonly max: number) {}
-  put(key: string, value: T, now: number): void {
-    for (const [k, v] of this.map) {
-      if (v.expiresAt > now && this.map.size < this.max) break;
-      this.map.delete(k);
-    }
-    this.map.set(key, value);
-  }
-  /** Removes and returns the entry if present and unexpired. */
-  take(key: string, now: number): T | undefined {
-    const v = this.map.get(key);
-    this.map.delete(key);
-    return v !== undefined && v.expiresAt > now ? v : undefined;
-  }
-  peek(key: string, now: number): T | undefined {
-    const v = this.map.get(key);
-    return v !== undefined && v.expiresAt > now ? v : undefined;
-  }
-  deleteWhere(pred: (v: T) => boolean): void {
-    for (const [k, v] of this.map) if (pred(v)) this.map.delete(k);
-  }
 }
 
 export class PasskeyService {

@@ -7,7 +7,9 @@
  * customer across orgs and nothing new goes on the ledger. The additional data binds the chain,
  * the org, the pseudonym and the request. `request.fulfil` carries the envelope's SHA-256 and the
  * number of records; the wallet opens the envelope and checks each value against its salted
- * commitment on the ledger: "complete: N of N records".
+ * commitment on the ledger: "complete: N of N records". The plaintext is padded (ISO/IEC 7816-4:
+ * 0x80, then zeros) to a power of two of at least `EXPORT_PAD_FLOOR` bytes, so whoever carries the
+ * envelope learns only that bucket, not how much the org holds.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromBase64url, toBase64url } from '../b64.js';
@@ -26,6 +28,37 @@ export const EXPORT_INFO = 'custos/export/v1';
 export const MAX_EXPORT_RECORDS = 1000;
 /** Bound on an export's canonical JSON before encryption, and so on the envelope the node stores. */
 export const MAX_EXPORT_BYTES = 4 * 1024 * 1024;
+/** Smallest padded plaintext: every envelope's ciphertext is at least this plus the 16-byte tag. */
+export const EXPORT_PAD_FLOOR = 16 * 1024;
+
+/**
+ * The padded size of an export whose canonical JSON is `n` bytes: the smallest power of two that is
+ * at least `EXPORT_PAD_FLOOR` and above `n` (room for the 0x80 marker), at most `MAX_EXPORT_BYTES`.
+ */
+export function exportPaddedSize(n: number): number {
+  let size = EXPORT_PAD_FLOOR;
+  while (size <= n && size < MAX_EXPORT_BYTES) size *= 2;
+  return size;
+}
+
+/** `plain`, then 0x80, then zeros up to its bucket (ISO/IEC 7816-4 padding). */
+function pad(plain: Uint8Array): Uint8Array {
+  const out = new Uint8Array(exportPaddedSize(plain.length));
+  out.set(plain);
+  out[plain.length] = 0x80;
+  return out;
+}
+
+/** The bytes before the padding; an export sealed before padding (it ends in `}`) as it is. */
+function unpad(padded: Uint8Array): Uint8Array {
+  if (padded.at(-1) === 0x7d) return padded;
+  let end = padded.length;
+  while (end > 0 && padded[end - 1] === 0) end--;
+  if (end === 0 || padded[end - 1] !== 0x80) {
+    throw new ProtocolError('BAD_CIPHERTEXT', 'expected the opened export to end in its padding: 0x80, then zeros');
+  }
+  return padded.subarray(0, end - 1);
+}
 
 /** What an export envelope is bound to: anything else fails to open it. */
 export interface DataExportContext {
@@ -115,17 +148,21 @@ export async function sealDataExport(ctx: DataExportContext, data: DataExport): 
     );
   }
   const plain = utf8(canonicalize(data as unknown as JsonValue));
-  if (plain.length > MAX_EXPORT_BYTES) {
+  if (plain.length >= MAX_EXPORT_BYTES) {
     throw new ProtocolError(
       'BAD_JSON',
-      `expected an export of at most ${MAX_EXPORT_BYTES} bytes as canonical JSON, got ${plain.length}`,
+      `expected an export of at most ${MAX_EXPORT_BYTES - 1} bytes as canonical JSON, got ${plain.length}`,
     );
   }
   const publicKey = exportPublicKeyOf(ctx.subject);
   const kid = hpkeKeyId(publicKey);
   const s = suite();
   const recipientPublicKey = await s.kem.deserializePublicKey(copy(publicKey));
-  const { ct, enc } = await s.seal({ recipientPublicKey, info: copy(utf8(EXPORT_INFO)) }, copy(plain), aadOf(ctx, kid));
+  const { ct, enc } = await s.seal(
+    { recipientPublicKey, info: copy(utf8(EXPORT_INFO)) },
+    copy(pad(plain)),
+    aadOf(ctx, kid),
+  );
   return { v: 1, kid, enc: toBase64url(new Uint8Array(enc)), ct: toBase64url(new Uint8Array(ct)) };
 }
 
@@ -174,9 +211,10 @@ export async function openDataExport(wallet: Wallet, env: ExportEnvelope, ctx: D
     secret.fill(0);
     seed.fill(0);
   }
+  const bytes = unpad(new Uint8Array(plain));
   let data: DataExport;
   try {
-    data = JSON.parse(fromUtf8(new Uint8Array(plain))) as DataExport;
+    data = JSON.parse(fromUtf8(bytes)) as DataExport;
   } catch (cause) {
     throw new ProtocolError('BAD_CIPHERTEXT', 'expected the opened export to hold JSON', { cause });
   }

@@ -51,7 +51,10 @@ export async function demoWallets(t: Transport, opts?: CallOptions): Promise<Dem
   return t.json('GET', '/v1/demo/wallets', undefined, opts);
 }
 
-/** What `GET /v1/subjects/{did}/exports/{request}` answers: the sealed export, served once. */
+/**
+ * What `GET /v1/subjects/{did}/exports/{request}` answers: the sealed export, deleted as the org's
+ * node serves it, or, relayed by another member's peer, once the customer confirms it (`confirmExport`).
+ */
 export interface WaitingExport {
   org: string;
   request: string;
@@ -66,7 +69,8 @@ export interface WaitingExport {
 /**
  * `GET /v1/orgs/{org}/exports/{request}`: a customer's export, fetched for them by another member's
  * peer (sign with a member key; the customer's signature of their download goes in `opts.headers`:
- * `custos-subject-signature-input`, `custos-subject-signature`, `custos-subject-target`). Served once.
+ * `custos-subject-signature-input`, `custos-subject-signature`, `custos-subject-target`). Kept at the
+ * org's node until the customer confirms their download.
  */
 export async function relayedExport(
   t: Transport,
@@ -94,4 +98,36 @@ export async function subjectExport(
     undefined,
     opts,
   );
+}
+
+/**
+ * `DELETE /v1/subjects/{did}/exports/{request}`: the customer has their export (sign with the
+ * subject's key); the org's node deletes it. With `org`, through any member's peer.
+ */
+export async function confirmExport(
+  t: Transport,
+  did: string,
+  request: string,
+  opts?: CallOptions & { org?: string },
+): Promise<{ confirmed: boolean }> {
+  return t.json(
+    'DELETE',
+    `/v1/subjects/${seg(did)}/exports/${checkTxId(request)}${query({ org: opts?.org })}`,
+    undefined,
+    opts,
+  );
+}
+
+/**
+ * `DELETE /v1/orgs/{org}/exports/{request}`: a customer's confirmation of their download, passed on
+ * by another member's peer (member key; the customer's signature of their `DELETE` forwarded as for
+ * `relayedExport`).
+ */
+export async function relayedExportConfirm(
+  t: Transport,
+  org: string,
+  request: string,
+  opts?: CallOptions,
+): Promise<{ confirmed: boolean }> {
+  return t.json('DELETE', `/v1/orgs/${seg(org)}/exports/${checkTxId(request)}`, undefined, opts);
 }

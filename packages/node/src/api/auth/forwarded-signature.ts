@@ -27,15 +27,17 @@ export function forwardedSignatureOf(request: FastifyRequest): ForwardedSignatur
 
 /**
  * On the org's node: checks the customer's forwarded signature of their download of `requestId`
- * at `org` and returns the subject. The signature must verify (RFC 9421, within its window), be
- * by the subject of the request on the ledger, be for `GET /v1/subjects/<subject>/exports/<request>`,
- * and its nonce must not have been seen here: one signature, one download.
+ * at `org` (`GET`), or of their confirmation that they have it (`DELETE`), and returns the subject.
+ * The signature must verify (RFC 9421, within its window), be by the subject of the request on the
+ * ledger, be for `<method> /v1/subjects/<subject>/exports/<request>`, and its nonce must not have
+ * been seen here: one signature, one download or confirmation.
  */
 export function checkForwardedSignature(
   node: CustosNode,
   request: FastifyRequest,
   org: string,
   requestId: string,
+  method: 'GET' | 'DELETE' = 'GET',
   now = Date.now(),
 ): string {
   const h = request.headers;
@@ -53,7 +55,7 @@ export function checkForwardedSignature(
   const target = get(FORWARDED_SIGNATURE_HEADERS.target);
   const v = verifyRequest(
     {
-      method: 'GET',
+      method,
       url: target,
       headers: {
         'signature-input': get(FORWARDED_SIGNATURE_HEADERS.input),
@@ -78,7 +80,7 @@ export function checkForwardedSignature(
   if (subject === undefined || v.value.keyid !== subject || path !== `/v1/subjects/${subject}/exports/${requestId}`) {
     throw new NodeError(
       'FORBIDDEN',
-      `expected the signature of the subject of request ${requestId} for GET /v1/subjects/<their did>/exports/${requestId}`,
+      `expected the signature of the subject of request ${requestId} for ${method} /v1/subjects/<their did>/exports/${requestId}`,
     );
   }
   const nonce = v.value.nonce ?? '';
