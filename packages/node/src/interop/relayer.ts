@@ -326,7 +326,11 @@ export class Relayer {
     const body = xtx as unknown as JsonValue;
     const evm = evmParticipants(xtx);
     if (evm.length > 0 && d !== undefined && (decision === null || decision === undefined) && this.evm !== undefined) {
-      await this.evm.carryVotes(d.ep, xtx, id, (step, args) => submit(d, step, args));
+      if (await this.evm.carryVotes(d.ep, xtx, id, (step, args) => submit(d, step, args))) {
+        // The vote may have decided and finalized D's part with it: nothing more to send there.
+        decision = (await d.ep.entry(xtxDecisionKey(id))) as unknown as XtxDecisionRecord | null;
+        records.set(d.chainId, (await d.ep.entry(xtxVoteKey(id))) as unknown as XtxVoteRecord | null);
+      }
     }
     if (evm.length > 0 && d !== undefined) {
       // The EVM votes as D recorded them (xtx.evmVote), in the shape of a chain's vote record.

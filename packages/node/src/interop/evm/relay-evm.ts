@@ -224,18 +224,25 @@ export class EvmRelay {
     return { number: p.blockNumber, index: p.index, proof: p.proof };
   }
 
-  /** Carries the EVM votes of `xtx` that D has not recorded yet. */
-  async carryVotes(d: ChainEndpoint, xtx: CrossChainTx, xtxId: string, submit: EvmSubmit): Promise<void> {
+  /**
+   * Carries the EVM votes of `xtx` that D has not recorded yet, each with `decide: true` (D decides
+   * and finalizes its own part in the same transaction once it has every vote). Resolves true if D
+   * recorded one.
+   */
+  async carryVotes(d: ChainEndpoint, xtx: CrossChainTx, xtxId: string, submit: EvmSubmit): Promise<boolean> {
+    let recorded = false;
     for (const p of evmParticipants(xtx)) {
       try {
         if ((await d.entry(`xtxevm/${xtxId}/${p}`)) !== null) continue;
         const proof = await this.proven(d, p, xtxId, legHashOf(xtx, p), 'Voted');
         if (proof === undefined) continue;
-        await submit('evmVote', { xtx: xtx as unknown as JsonValue, participant: p, ...proof });
+        const args = { xtx: xtx as unknown as JsonValue, participant: p, ...proof, decide: true };
+        if ((await submit('evmVote', args)) === 'OK') recorded = true;
       } catch (e) {
         this.onError(p, e);
       }
     }
+    return recorded;
   }
 
   /**
