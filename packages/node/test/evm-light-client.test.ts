@@ -273,7 +273,7 @@ describe('EVM votes on the decision chain', () => {
     expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
   });
 
-  it('trust #16: signatures in a list (xtx.evmSign {signatures}) count each as alone; one wrong refuses the list', async () => {
+  it('trust #16: signatures in a list (xtx.evmSign {signatures}) count each as alone, up to the threshold; one wrong refuses the list', async () => {
     const decided: { xtx: unknown; xtxId: string }[] = [];
     for (let i = 0; i < 2; i++) {
       const { xtx, xtxId } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 2 });
@@ -309,6 +309,9 @@ describe('EVM votes on the decision chain', () => {
     expect(signers(0)).toEqual(['org1']);
     expect(await signs('org1', [item(0, 'org1'), item(1, 'org1')])).toBe('CONFLICT');
     expect(await signs('org2', [item(0, 'org2')])).toBe('OK');
+    // Certified by the threshold (2 of 3): a list adds no more to it.
+    expect(await signs('org3', [item(0, 'org3')])).toBe('CONFLICT');
+    expect(signers(0)).toEqual(['org1', 'org2']);
     expect(await signs('org2', [item(0, 'org2'), item(1, 'org2')])).toBe('OK');
     expect(signers(1)).toHaveLength(2);
     expect(await signs('org3', [])).toBe('INVALID_ARGS');

@@ -199,7 +199,8 @@ export function evmVote(ctx: ExecContext, args: Args, parse: (args: Args) => { x
  * `xtx.evmSign {xtxId, participant, signature}`, or `{signatures: [{xtxId, participant, signature}, ...]}`
  * (up to `MAX_SIGNATURES_PER_TX`): a member's signatures of recorded decisions, each checked as
  * alone. In a list, a malformed or wrong signature refuses the whole transaction; a decision the
- * member already signed, or whose outcome is proven, is skipped; CONFLICT when all of them are.
+ * member already signed, that already holds the threshold of signatures, or whose outcome is
+ * proven, is skipped; CONFLICT when all of them are.
  */
 export function evmSign(ctx: ExecContext, args: Args) {
   const who = memberOfKey(ctx, ctx.signer);
@@ -228,7 +229,7 @@ export function evmSign(ctx: ExecContext, args: Args) {
     }
     try {
       arg.only(x as Args, ['xtxId', 'participant', 'signature']);
-      const why = signOne(ctx, who, x as Args);
+      const why = signOne(ctx, who, x as Args, true);
       if (why === undefined) recorded++;
       else skipped ??= why;
     } catch (e) {
@@ -241,7 +242,7 @@ export function evmSign(ctx: ExecContext, args: Args) {
 }
 
 /** Adds `who`'s signature to one recorded decision; returns why it added nothing (a CONFLICT), or undefined. */
-function signOne(ctx: ExecContext, who: string, args: Args): string | undefined {
+function signOne(ctx: ExecContext, who: string, args: Args, uptoThreshold = false): string | undefined {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const signature = arg.str(args, 'signature', 132, SIGNATURE);
@@ -252,6 +253,10 @@ function signOne(ctx: ExecContext, who: string, args: Args): string | undefined 
   if (typeof m?.evmKey !== 'string') throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
   rec = rebased(ctx, rec);
   if (rec.signatures.some((s) => s.member === who)) return `member '${who}' already signed`;
+  // In a list, a decision certified by the threshold takes no more: the contract needs no more,
+  // and each one more would cost a recovery here and a check in the contract's gas.
+  if (uptoThreshold && rec.signatures.length >= rec.threshold)
+    return 'the decision already holds the threshold of signatures';
   const { evmChainId, contract } = parseEvmParticipant(participant);
   const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
   let signer: string;

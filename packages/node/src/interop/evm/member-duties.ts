@@ -78,7 +78,9 @@ export class EvmAttester {
     if (!Number.isSafeInteger(opts.confirmations) || opts.confirmations < 0 || opts.confirmations > 10_000) {
       throw new NodeError('BAD_REQUEST', 'confirmations: expected an integer from 0 to 10000');
     }
-    this.client = createPublicClient({ transport: http(opts.rpcUrl, { retryCount: 1 }), cacheTime: 0 });
+    // The blocks of a pass are read as JSON-RPC batches: one HTTP round trip for many.
+    const transport = http(opts.rpcUrl, { retryCount: 1, batch: { batchSize: 100 } });
+    this.client = createPublicClient({ transport, cacheTime: 0 });
     this.me = didFromPublicKey(opts.signer.publicKey);
   }
 
@@ -222,6 +224,8 @@ export class EvmDecisionSigner {
       // The ledger moves the decision to a later ready set before it records this signature.
       const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
       if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) return;
+      // Certified already: the ledger takes no more signatures of it in a list.
+      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) return;
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
       items.set(rest, {
