@@ -177,7 +177,7 @@ export class Relayer {
             code: 'SENT',
           }),
         );
-        const submit = async (args: { [k: string]: JsonValue }) => {
+        const submit = async (args: { outcomes: { [k: string]: JsonValue }[] }) => {
           const tx = signTx({ chainId: chain.chainId, type: 'xtx.evmDone', args, now: this.now() }, this.signer);
           let code: string;
           try {
@@ -185,7 +185,9 @@ export class Relayer {
           } catch (e) {
             code = errorCodeOf(e);
           }
-          this.record(actions, { xtxId: String(args.xtxId), chainId: chain.chainId, step: 'evmDone', code });
+          for (const o of args.outcomes) {
+            this.record(actions, { xtxId: String(o.xtxId), chainId: chain.chainId, step: 'evmDone', code });
+          }
           return code;
         };
         const sent = await (this.evm as EvmRelay).deliver(chain.ep, submit);

@@ -19,7 +19,7 @@
  *   `xtxevmd/`. Relayers assemble the threshold of them and call `decide` on the contract. If the
  *   EVM member set moved to a later epoch since the decision, the record moves with it first
  *   (`rebased`): contracts follow the set and take certificates of its epoch only.
- * - `xtx.evmDone {xtxId, participant, number, index, proof}`, by anyone: a receipt proven under an
+ * - `xtx.evmDone {xtxId, participant, number, index, proof}` (or a list, `{outcomes}`), by anyone: a receipt proven under an
  *   attested header with the contract's `Decided` event for this transaction's planned leg (or
  *   `Lapsed`, that lock released after its deadline; another leg's events under the same id do not
  *   count) ends the work: `xtxevmd/` records the EVM outcome and the open
@@ -85,6 +85,8 @@ export const evmOpenKey = (xtxId: string, participant: string) => `xtxevmopen/${
 const SIGNATURE = /^0x[0-9a-f]{130}$/;
 /** Signatures in one `xtx.evmSign` (each about 330 bytes: 64 stay well under a body's 32 KiB). */
 export const MAX_SIGNATURES_PER_TX = 64;
+/** Outcomes in one `xtx.evmDone` (each carries a receipt proof: the relayer also keeps the body under 32 KiB). */
+export const MAX_OUTCOMES_PER_TX = 16;
 
 /** Why this chain cannot take part with an EVM participant (unregistered, or its client frozen), or undefined. */
 export function missingEvmClient(ctx: Pick<ExecContext, 'get'>, xtx: CrossChainTx): string | undefined {
@@ -289,15 +291,57 @@ export function rebased(ctx: Pick<ExecContext, 'get'>, rec: EvmDecisionToCarry):
   return { ...rec, epoch: set.epoch, threshold: set.threshold, signatures: [] };
 }
 
+/**
+ * `xtx.evmDone {xtxId, participant, number, index, proof}`, or `{outcomes: [...]}` (up to
+ * `MAX_OUTCOMES_PER_TX`): the contract's outcomes proven, each checked as alone. In a list, an
+ * outcome that fails its check refuses the whole transaction; one already recorded (another
+ * relayer's) is skipped; CONFLICT when all of them are.
+ */
 export function evmDone(ctx: ExecContext, args: Args) {
-  arg.only(args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+  if (args.outcomes === undefined) {
+    arg.only(args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+    const skipped = doneOne(ctx, args);
+    if (skipped !== undefined) throw new ExecFailure('CONFLICT', skipped);
+    return 'OK' as const;
+  }
+  arg.only(args, ['outcomes']);
+  const list = args.outcomes;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_OUTCOMES_PER_TX) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `expected args.outcomes as a list of 1-${MAX_OUTCOMES_PER_TX} {xtxId, participant, number, index, proof}`,
+    );
+  }
+  let recorded = 0;
+  let skipped: string | undefined;
+  for (const [i, x] of list.entries()) {
+    const where = `args.outcomes[${i}]`;
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) {
+      throw new ExecFailure('INVALID_ARGS', `expected ${where} as {xtxId, participant, number, index, proof}`);
+    }
+    try {
+      arg.only(x as Args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+      const why = doneOne(ctx, x as Args);
+      if (why === undefined) recorded++;
+      else skipped ??= why;
+    } catch (e) {
+      if (e instanceof ExecFailure) throw new ExecFailure(e.result, `${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (recorded === 0) throw new ExecFailure('CONFLICT', `nothing to record: ${skipped}`);
+  return 'OK' as const;
+}
+
+/** Records one proven outcome; returns why it recorded nothing (already recorded: a CONFLICT), or undefined. */
+function doneOne(ctx: ExecContext, args: Args): string | undefined {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const number = arg.int(args, 'number', 0, Number.MAX_SAFE_INTEGER);
   const index = arg.int(args, 'index', 0, 1_000_000);
   const rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision for this EVM participant');
-  if (rec.outcome !== undefined) throw new ExecFailure('CONFLICT', `the EVM side is already ${rec.outcome.status}`);
+  if (rec.outcome !== undefined) return `the EVM side is already ${rec.outcome.status}`;
   const { receipt, reg } = provenReceipt(ctx, participant, number, index, args.proof);
   // Only the planned leg's lock counts: another leg prepared under the same id is not this one.
   const ours = (e: { xtxId: string; legHash: string }) => e.xtxId === xtxId && e.legHash === rec.legHash;
@@ -318,7 +362,7 @@ export function evmDone(ctx: ExecContext, args: Args) {
   const status = decided === undefined ? 'lapsed' : decided.commit ? 'committed' : 'aborted';
   ctx.put(evmDecisionKey(xtxId, participant), { ...rec, outcome: { status, number, index, height: ctx.height } });
   ctx.del(evmOpenKey(xtxId, participant));
-  return 'OK' as const;
+  return undefined;
 }
 
 /** A receipt of `participant`'s chain proven under an attested header. */

@@ -21,7 +21,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { nonceManager, privateKeyToAccount } from 'viem/accounts';
-import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import { type EvmDecisionToCarry, MAX_OUTCOMES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
@@ -54,6 +54,9 @@ interface EventAt {
   txHash: Hex;
   blockNumber: number;
 }
+
+/** Bytes of outcome proofs in one list (a transaction body holds at most 32 KiB with its envelope). */
+const OUTCOME_LIST_BYTES = 24 * 1024;
 
 const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 export type EvmLockStatus = (typeof STATUS)[number];
@@ -283,11 +286,16 @@ export class EvmRelay {
 
   /**
    * Every decision D recorded for an EVM participant and not yet proven applied: `decide` on the
-   * contract once a quorum of members signed, then the proof of its `Decided` (or `Lapsed`) back
-   * to D. Resolves with the decisions sent to contracts.
+   * contract once a quorum of members signed, then the proofs of its `Decided` (or `Lapsed`) back
+   * to D, those of a pass together in `xtx.evmDone {outcomes}` lists (`submit`, once per list).
+   * Resolves with the decisions sent to contracts.
    */
-  async deliver(d: ChainEndpoint, submit: (args: { [k: string]: JsonValue }) => Promise<string>): Promise<string[]> {
+  async deliver(
+    d: ChainEndpoint,
+    submit: (args: { outcomes: { [k: string]: JsonValue }[] }) => Promise<string>,
+  ): Promise<string[]> {
     const sent = new Set<string>();
+    const outcomes: { [k: string]: JsonValue }[] = [];
     const open = (await listAll(d, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
     // Every open decision at once (the account's nonces managed by the client or the endpoint):
     // the decides and proofs of a pass go out together rather than one EVM block after another.
@@ -300,7 +308,7 @@ export class EvmRelay {
         // The contract's events of this pass first: a leg it decided needs no read of its lock.
         const done = await this.outcomeProof(d, rec);
         if (done !== undefined) {
-          await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
+          outcomes.push({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           return;
         }
         const signed = rec.signatures.length >= rec.threshold;
@@ -359,6 +367,35 @@ export class EvmRelay {
         this.onError(rest, e);
       }
     });
+    for (const list of outcomeLists(outcomes)) {
+      try {
+        // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
+        if ((await submit({ outcomes: list })) !== 'OK' && list.length > 1) {
+          for (const o of list) await submit({ outcomes: [o] });
+        }
+      } catch (e) {
+        this.onError('evmDone', e);
+      }
+    }
     return open.filter((rest) => sent.has(rest));
   }
+}
+
+/** Outcome proofs in lists D takes: at most `MAX_OUTCOMES_PER_TX`, and well under a body's 32 KiB. */
+function outcomeLists(outcomes: { [k: string]: JsonValue }[]): { [k: string]: JsonValue }[][] {
+  const lists: { [k: string]: JsonValue }[][] = [];
+  let list: { [k: string]: JsonValue }[] = [];
+  let bytes = 0;
+  for (const o of outcomes) {
+    const size = JSON.stringify(o).length;
+    if (list.length > 0 && (list.length >= MAX_OUTCOMES_PER_TX || bytes + size > OUTCOME_LIST_BYTES)) {
+      lists.push(list);
+      list = [];
+      bytes = 0;
+    }
+    list.push(o);
+    bytes += size;
+  }
+  if (list.length > 0) lists.push(list);
+  return lists;
 }
