@@ -202,6 +202,28 @@ describe('an xtx with an EVM participant', () => {
     const done = { xtxId, participant: w.pid, number: lapsed.blockNumber, index: lapsed.index, proof: lapsed.proof };
     expect(await sendAs(w, 'org1', 'xtx.evmDone', done)).toBe('UNAUTHORIZED');
     expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [done] })).toBe('UNAUTHORIZED');
+    // The planned leg decided on the contract with the members' certificate, its block attested:
+    // in a list after the other lock's Lapsed, the good proof is refused with it; alone it counts.
+    await duties(w);
+    const toCarry = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as {
+      epoch: number;
+      signatures: { signature: Hex }[];
+    };
+    const decideTx = await w.evm.write(
+      {
+        address: w.participant,
+        abi: CustosParticipant.abi,
+        functionName: 'decide',
+        args: [`0x${xtxId}`, evmLegHash(leg), true, BigInt(toCarry.epoch), toCarry.signatures.map((x) => x.signature)],
+      },
+      relayerAccount,
+    );
+    await duties(w);
+    const good = await buildReceiptProof(w.evm.chain.rpcUrl, decideTx.transactionHash);
+    const goodDone = { ...done, number: good.blockNumber, index: good.index, proof: good.proof };
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [done, goodDone] })).toBe('UNAUTHORIZED');
+    expect(outcomeOf(w, xtxId).evm).toBeUndefined();
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [goodDone] })).toBe('OK');
     await runUntilDone(w, relayer, xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
     // The recorded outcome again, in a list: skipped, so the list records nothing (CONFLICT).
