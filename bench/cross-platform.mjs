@@ -7,9 +7,10 @@
 // from their receipts). The ceiling is the Custos-only figure of the same run: transactions over two
 // Custos chains, one at a time, with the same kind of relayer loop.
 // Throughput with IN_FLIGHT transactions in flight (the issue's second target): a batch prepared on
-// D (and, for the EVM leg, locked by the holder: one approve for the batch, then a prepare each)
-// and carried by the same loop until every outcome is in, against the Custos-only throughput of a
-// batch of the same size over the two Custos chains.
+// D (and, for the EVM leg, locked by the holder: one approve for the batch, then a prepare each,
+// sent together) and carried by the same loop until every outcome is in, against the Custos-only
+// throughput of a batch of the same size over the two Custos chains. Also the transactions D
+// committed per cross-chain transaction, by type (`d_tx_per_tx`), one at a time and in flight.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,24 @@ async function ok(node, tx, what) {
 }
 
 const state = (node, key) => JSON.parse(node.store.getState(key) ?? 'null');
+
+/** The transactions `node` committed after height `from`, counted by type. */
+function txTypes(node, from) {
+  const out = {};
+  for (let h = from + 1; h <= node.latest().height; h++) {
+    for (const tx of node.store.getBlock(h)?.txs ?? []) {
+      if (tx !== null) out[tx.body.type] = (out[tx.body.type] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+/** `types` per transaction: the total and each type, to one decimal. */
+function perTx(types, count) {
+  const round = (x) => Math.round((x / count) * 10) / 10;
+  const total = Object.values(types).reduce((s, n) => s + n, 0);
+  return { total: round(total), ...Object.fromEntries(Object.entries(types).map(([k, n]) => [k, round(n)])) };
+}
 
 /** Custos-only: two chains, `count` transactions one at a time, each a kv.put on both. */
 async function custosOnly(dir, count, inFlight) {
@@ -194,9 +213,16 @@ async function crossPlatform(dir, count, inFlight) {
       signer: nativeSigner(randomSecretKey()),
       evm: [{ rpcUrl: chain.rpcUrl, account: { address: relayerAccount } }],
     });
+    // One pass: the members' attesters, their signers, then the relayer, one after another.
+    const pass = async () => {
+      for (const a of attesters) await a.step();
+      for (const s of signers) await s.step();
+      await relayer.step();
+    };
     const client = nativeSigner(randomSecretKey());
     const latencies = [];
     const gas = { approve: [], prepare: [], decide: [] };
+    const oneFrom = d.node.latest().height;
     for (let i = 0; i < count; i++) {
       const leg = { token: token.toLowerCase(), from: holder.toLowerCase(), to: receiver.toLowerCase(), amount: '10' };
       const { xtx, xtxId } = buildXtx({
@@ -217,9 +243,7 @@ async function crossPlatform(dir, count, inFlight) {
         holder,
       );
       for (;;) {
-        for (const a of attesters) await a.step();
-        for (const s of signers) await s.step();
-        await relayer.step();
+        await pass();
         const out = state(d.node, `xtxevmd/${xtxId}/${pid}`)?.outcome?.status;
         if (out !== undefined) {
           if (out !== 'committed') throw new Error(`transaction ${i}: ${out}`);
@@ -238,6 +262,7 @@ async function crossPlatform(dir, count, inFlight) {
       gas.prepare.push(Number(prepare.gasUsed));
       gas.decide.push(Number((await pub.getTransactionReceipt({ hash: decided.transactionHash })).gasUsed));
     }
+    const oneTypes = txTypes(d.node, oneFrom);
     // In flight: the batch prepared on D, the holder's one approve and a prepare each, then the loop.
     const legOf = { token: token.toLowerCase(), from: holder.toLowerCase(), to: receiver.toLowerCase(), amount: '10' };
     const batch = [];
@@ -251,32 +276,37 @@ async function crossPlatform(dir, count, inFlight) {
         }),
       );
     }
+    const flightFrom = d.node.latest().height;
     const t0 = performance.now();
     await Promise.all(batch.map(({ xtx }) => ok(d.node, xtxPrepareTx(xtx, d.chainId, client), 'prepare')));
     await write(token, LoyaltyToken.abi, 'approve', [participant, 10n * BigInt(inFlight)], holder);
     const deadline = (await pub.getBlockNumber()) + 500n;
-    for (const { xtxId } of batch) {
-      await write(
-        participant,
-        CustosParticipant.abi,
-        'prepare',
-        [`0x${xtxId}`, { ...legOf, amount: 10n }, deadline],
-        holder,
-      );
-    }
+    // The prepares sent together, as the holders of 20 transactions in flight would, not each
+    // after the receipt of the one before (the endpoint orders them under the account's nonces).
+    const prepares = await Promise.all(
+      batch.map(({ xtxId }) =>
+        wallet.writeContract({
+          address: participant,
+          abi: CustosParticipant.abi,
+          functionName: 'prepare',
+          args: [`0x${xtxId}`, { ...legOf, amount: 10n }, deadline],
+          account: holder,
+          chain: null,
+        }),
+      ),
+    );
+    await Promise.all(prepares.map(receipt));
     const outcome = ({ xtxId }) => state(d.node, `xtxevmd/${xtxId}/${pid}`)?.outcome?.status;
-    while (!batch.every((x) => outcome(x) !== undefined)) {
-      for (const a of attesters) await a.step();
-      for (const s of signers) await s.step();
-      await relayer.step();
-    }
+    while (!batch.every((x) => outcome(x) !== undefined)) await pass();
     const seconds = (performance.now() - t0) / 1000;
+    const flightTypes = txTypes(d.node, flightFrom);
     const failed = batch.filter((x) => outcome(x) !== 'committed').length;
     if (failed > 0) throw new Error(`${failed} of the batch did not commit`);
     const mean = (xs) => Math.round(xs.reduce((s, x) => s + x, 0) / xs.length);
     return {
       throughput: inFlight / seconds,
       latencies,
+      dTx: { one: perTx(oneTypes, count), inFlight: perTx(flightTypes, inFlight) },
       gas: {
         approve: mean(gas.approve),
         prepare: mean(gas.prepare),
@@ -301,9 +331,10 @@ export async function run({ quick = false } = {}) {
     return {
       scenario: 'cross-platform',
       transactions: count,
-      one_at_a_time: { latency_ms: latencySummary(evm.latencies) },
+      one_at_a_time: { latency_ms: latencySummary(evm.latencies), d_tx_per_tx: evm.dTx.one },
       in_flight: {
         transactions: inFlight,
+        d_tx_per_tx: evm.dTx.inFlight,
         tx_per_s: round(evm.throughput),
         of_ceiling: Math.round((evm.throughput / ceiling.throughput) * 100) / 100,
       },

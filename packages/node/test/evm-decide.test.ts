@@ -89,8 +89,11 @@ async function attest(receiptsRoot: Uint8Array, timestampMs: number): Promise<nu
   return number;
 }
 
-/** A body with the EVM leg, prepared on D; the contract's YES vote with `deadline` proven under an attested header. */
-async function votedXtx(deadline: number, headerTimeMs: number) {
+/**
+ * A body with the EVM leg, prepared on D; the contract's YES vote with `deadline` proven under an
+ * attested header (`xtx.evmVote`, with `extra` args), and the body's kv key on D.
+ */
+async function votedXtx(deadline: number, headerTimeMs: number, extra: { [k: string]: JsonValue } = {}) {
   const leg = {
     token: `0x${randomBytes(20).toString('hex')}`,
     from: `0x${randomBytes(20).toString('hex')}`,
@@ -126,12 +129,12 @@ async function votedXtx(deadline: number, headerTimeMs: number) {
     {
       chainId: 'gamma',
       type: 'xtx.evmVote',
-      args: { xtx: xtx as unknown as JsonValue, participant: PID, number, index: 0, proof },
+      args: { xtx: xtx as unknown as JsonValue, participant: PID, number, index: 0, proof, ...extra },
     },
     relaySigner,
   );
   expect((await d.node.submitAndWait(vote)).code).toBe('OK');
-  return { xtx, xtxId, number };
+  return { xtx, xtxId, number, key };
 }
 
 const decide = async (xtx: unknown) =>
@@ -171,5 +174,53 @@ describe('the decision chain deciding an EVM leg', () => {
     await attest(randomBytes(32), Date.now());
     expect(await decide(xtx)).toBe('OK');
     expect(decisionOf(xtxId)).toMatchObject({ decision: 'COMMIT' });
+  });
+});
+
+describe('an EVM vote that decides (xtx.evmVote with decide: true)', () => {
+  const status = (xtxId: string) =>
+    (JSON.parse(d.node.store.getState(`xtx/${xtxId}`) ?? 'null') as { status: string }).status;
+  const kv = (key: string) =>
+    (JSON.parse(d.node.store.getState(`kv/x/${key}`) ?? 'null') as { value: unknown } | null)?.value;
+
+  it('decides COMMIT and applies D’s own write in the vote’s transaction', async () => {
+    const before = d.node.latest().logSize;
+    const { xtxId, key } = await votedXtx(nextBlock + 10 * EVM_MARGIN_BLOCKS, Date.now(), { decide: true });
+    expect(decisionOf(xtxId)).toMatchObject({ decision: 'COMMIT', reason: 'all-yes' });
+    expect(status(xtxId)).toBe('committed');
+    expect(kv(key)).toBe(1);
+    expect(d.node.store.getState(`xtxevmopen/${xtxId}/${PID}`)).toBeDefined();
+    // The prepare, two attestations and the vote: no xtx.decide, no xtx.finalize.
+    expect(d.node.latest().logSize - before).toBe(4);
+  });
+
+  it('decides ABORT under the same rules: a deadline inside the margin leaves D’s key unwritten', async () => {
+    const { xtxId, key } = await votedXtx(nextBlock + EVM_MARGIN_BLOCKS - 2, Date.now(), { decide: true });
+    expect(decisionOf(xtxId)).toMatchObject({ decision: 'ABORT', reason: 'evm-lock-deadline' });
+    expect(status(xtxId)).toBe('aborted');
+    expect(kv(key)).toBeUndefined();
+  });
+
+  it('records the vote alone while the view is stale; xtx.decide and xtx.finalize take it from there', async () => {
+    const stale = Date.now() - EVM_MAX_VIEW_AGE_MS - 60_000;
+    const { xtx, xtxId, key } = await votedXtx(nextBlock + 10 * EVM_MARGIN_BLOCKS, stale, { decide: true });
+    expect(decisionOf(xtxId)).toBeNull();
+    expect(d.node.store.getState(`xtxevm/${xtxId}/${PID}`)).toBeDefined();
+    expect(status(xtxId)).toBe('prepared');
+    await attest(randomBytes(32), Date.now());
+    expect(await decide(xtx)).toBe('OK');
+    const fin = signTx(
+      { chainId: 'gamma', type: 'xtx.finalize', args: { xtx: xtx as unknown as JsonValue } },
+      relaySigner,
+    );
+    expect((await d.node.submitAndWait(fin)).code).toBe('OK');
+    expect(status(xtxId)).toBe('committed');
+    expect(kv(key)).toBe(1);
+  });
+
+  it('without decide (as chains recorded it before) records the vote and decides nothing', async () => {
+    const { xtxId } = await votedXtx(nextBlock + 10 * EVM_MARGIN_BLOCKS, Date.now());
+    expect(decisionOf(xtxId)).toBeNull();
+    expect(status(xtxId)).toBe('prepared');
   });
 });

@@ -139,6 +139,56 @@ describe('attested EVM headers', () => {
   });
 });
 
+describe('attested EVM headers, a list per transaction (evm.attestHeaders)', () => {
+  // Another EVM chain id (the headers are real ones), so the chain the other tests use is untouched.
+  const listed = 515151;
+  type Item = { number: number; hash: string; header: string };
+  async function items(count: number): Promise<Item[]> {
+    await w.evm.mine(count);
+    const top = Number(await w.evm.publicClient.getBlockNumber());
+    const out = [];
+    for (let n = top - count + 1; n <= top; n++) {
+      const { rlp, header } = encodeEvmHeader(await rpcBlock(n));
+      out.push({ number: n, hash: header.hash, header: rlp });
+    }
+    return out;
+  }
+  const attest = (org: string, headers: object[]) =>
+    sendAs(w, org, 'evm.attestHeaders', { evmChainId: listed, headers: headers as JsonValue[] });
+
+  it('one transaction per member covers a list of blocks; each block still needs a quorum of members', async () => {
+    const [a, b, c] = (await items(3)) as [Item, Item, Item];
+    expect(await attest('org1', [a, b, c])).toBe('OK');
+    for (const x of [a, b, c]) expect(stateOf(w, `evmhdr/${listed}/${x.number}`)).toBeNull();
+    expect(await attest('org1', [a, b, c])).toBe('CONFLICT');
+    expect(await attest('org2', [a, b])).toBe('OK');
+    expect(stateOf(w, `evmhdr/${listed}/${a.number}`)).toMatchObject({ attestedBy: ['org1', 'org2'] });
+    expect(stateOf(w, `evmhdr/${listed}/${b.number}`)).toMatchObject({ attestedBy: ['org1', 'org2'] });
+    expect(stateOf(w, `evmhdr/${listed}/${c.number}`)).toBeNull();
+    // What org2 attested already is skipped, the rest counts.
+    expect(await attest('org2', [b, c])).toBe('OK');
+    expect(stateOf(w, `evmhdr/${listed}/${c.number}`)).toMatchObject({ attestedBy: ['org1', 'org2'] });
+    expect((stateOf(w, `evmlc/${listed}`) as { highest: number }).highest).toBe(c.number);
+  });
+
+  it('refuses the whole list for one bad header, and a non-member, an empty or too long list', async () => {
+    const [a, b] = (await items(2)) as [Item, Item];
+    // b's number and hash with a's RLP: nothing of the list is recorded, a included.
+    expect(await attest('org3', [a, { ...b, header: a.header }])).toBe('INVALID_ARGS');
+    expect(stateOf(w, `evmatt/${listed}/${a.number}/${a.hash}`)).toBeNull();
+    expect(await attest('org3', [a, { ...b, extra: 1 }])).toBe('INVALID_ARGS');
+    expect(await attest('org3', [])).toBe('INVALID_ARGS');
+    expect(await attest('org3', Array(17).fill(a))).toBe('INVALID_ARGS');
+    const stranger = signTx(
+      { chainId: w.d.chainId, type: 'evm.attestHeaders', args: { evmChainId: listed, headers: [a] } },
+      relaySigner,
+    );
+    expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
+    expect(await attest('org3', [a, b])).toBe('OK');
+    expect(stateOf(w, `evmatt/${listed}/${a.number}/${a.hash}`)).toMatchObject({ members: ['org3'] });
+  });
+});
+
 describe('EVM votes on the decision chain', () => {
   it('trust #16: refuses a bad trie proof, another contract, an unattested header, another leg, another receipt', async () => {
     const { xtx, xtxId, leg } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500 });
@@ -218,6 +268,56 @@ describe('EVM votes on the decision chain', () => {
     expect(await sign('org2', abortByOrg2)).toBe('CONFLICT');
     const stranger = signTx(
       { chainId: w.d.chainId, type: 'xtx.evmSign', args: { xtxId, participant: w.pid, signature: abortByOrg2 } },
+      relaySigner,
+    );
+    expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');
+  });
+
+  it('trust #16: signatures in a list (xtx.evmSign {signatures}) count each as alone, up to the threshold; one wrong refuses the list', async () => {
+    const decided: { xtx: unknown; xtxId: string }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { xtx, xtxId } = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 2 });
+      expect(await prepareOnD(w, xtx)).toBe('OK');
+      decided.push({ xtx, xtxId });
+    }
+    await tick(w.d, 3);
+    const domain = { chainId: w.evm.chain.chainId, contract: w.participant };
+    const item = (i: number, org: string, commit = false) => {
+      const { xtxId } = decided[i]!;
+      const rec = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { epoch: number; legHash: string };
+      const digest = evmDecisionDigest(domain, xtxId, rec.legHash, commit, rec.epoch);
+      return { xtxId, participant: w.pid, signature: evmSign(digest, w.evmKeys[org]!) };
+    };
+    for (const { xtx } of decided) {
+      const timeout = signTx(
+        { chainId: w.d.chainId, type: 'xtx.decide', args: { xtx: xtx as unknown as JsonValue, timeout: true } },
+        relaySigner,
+      );
+      expect((await w.d.node.submitAndWait(timeout)).code).toBe('OK');
+    }
+    const signs = (org: string, signatures: object[]) =>
+      sendAs(w, org, 'xtx.evmSign', { signatures: signatures as JsonValue[] });
+    const signers = (i: number) =>
+      (stateOf(w, `xtxevmd/${decided[i]!.xtxId}/${w.pid}`) as { signatures: { member: string }[] }).signatures.map(
+        (s) => s.member,
+      );
+    expect(await signs('org1', [item(0, 'org1'), item(1, 'org1')])).toBe('OK');
+    expect([signers(0), signers(1)]).toEqual([['org1'], ['org1']]);
+    // The other decision, another member's key: the whole list goes, the good signature too.
+    expect(await signs('org2', [item(0, 'org2'), item(1, 'org2', true)])).toBe('UNAUTHORIZED');
+    expect(await signs('org2', [item(0, 'org2'), item(1, 'org3')])).toBe('UNAUTHORIZED');
+    expect(signers(0)).toEqual(['org1']);
+    expect(await signs('org1', [item(0, 'org1'), item(1, 'org1')])).toBe('CONFLICT');
+    expect(await signs('org2', [item(0, 'org2')])).toBe('OK');
+    // Certified by the threshold (2 of 3): a list adds no more to it.
+    expect(await signs('org3', [item(0, 'org3')])).toBe('CONFLICT');
+    expect(signers(0).sort()).toEqual(['org1', 'org2']);
+    expect(await signs('org2', [item(0, 'org2'), item(1, 'org2')])).toBe('OK');
+    expect(signers(1)).toHaveLength(2);
+    expect(await signs('org3', [])).toBe('INVALID_ARGS');
+    expect(await signs('org3', Array(65).fill(item(0, 'org3')))).toBe('INVALID_ARGS');
+    const stranger = signTx(
+      { chainId: w.d.chainId, type: 'xtx.evmSign', args: { signatures: [item(0, 'org3')] } },
       relaySigner,
     );
     expect((await w.d.node.submitAndWait(stranger)).code).toBe('UNAUTHORIZED');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomSecretKey } from '@custos/protocol/crypto';
 import { evmLegHash, xtxIdOf } from '@custos/protocol/interop';
 import { tempDir } from '@custos/test-utils/node';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
@@ -201,8 +201,42 @@ describe('an xtx with an EVM participant', () => {
     const lapsed = await buildReceiptProof(w.evm.chain.rpcUrl, released.transactionHash);
     const done = { xtxId, participant: w.pid, number: lapsed.blockNumber, index: lapsed.index, proof: lapsed.proof };
     expect(await sendAs(w, 'org1', 'xtx.evmDone', done)).toBe('UNAUTHORIZED');
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [done] })).toBe('UNAUTHORIZED');
+    // The planned leg decided on the contract with the members' certificate, its block attested:
+    // in a list after the other lock's Lapsed, the good proof is refused with it; alone it counts.
+    await duties(w);
+    const toCarry = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as {
+      epoch: number;
+      signatures: { signature: Hex }[];
+    };
+    const decideTx = await w.evm.write(
+      {
+        address: w.participant,
+        abi: CustosParticipant.abi,
+        functionName: 'decide',
+        args: [`0x${xtxId}`, evmLegHash(leg), true, BigInt(toCarry.epoch), toCarry.signatures.map((x) => x.signature)],
+      },
+      relayerAccount,
+    );
+    await duties(w);
+    const good = await buildReceiptProof(w.evm.chain.rpcUrl, decideTx.transactionHash);
+    const goodDone = { ...done, number: good.blockNumber, index: good.index, proof: good.proof };
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [done, goodDone] })).toBe('UNAUTHORIZED');
+    expect(outcomeOf(w, xtxId).evm).toBeUndefined();
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [goodDone] })).toBe('OK');
     await runUntilDone(w, relayer, xtxId);
     expect(outcomeOf(w, xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    // The recorded outcome again, in a list: skipped, so the list records nothing (CONFLICT).
+    const recorded = stateOf(w, `xtxevmd/${xtxId}/${w.pid}`) as { outcome: { number: number; index: number } };
+    const decidedTx = (await w.evm.publicClient.getBlock({ blockNumber: BigInt(recorded.outcome.number) }))
+      .transactions[recorded.outcome.index] as Hex;
+    const decided = await buildReceiptProof(w.evm.chain.rpcUrl, decidedTx);
+    const again = { ...done, number: decided.blockNumber, index: decided.index, proof: decided.proof };
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [again] })).toBe('CONFLICT');
+    // Once the outcome is recorded, any other proof for it is skipped as well.
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [again, done] })).toBe('CONFLICT');
+    expect(outcomeOf(w, xtxId)).toMatchObject({ evm: 'committed' });
+    expect(await sendAs(w, 'org1', 'xtx.evmDone', { outcomes: [] })).toBe('INVALID_ARGS');
     expect(kvValue(w.d, key)).toBe(key);
     expect(await lockStatus(w, xtxId, leg)).toBe(LOCKED.committed);
     expect(await lockStatus(w, xtxId, own)).toBe(LOCKED.aborted);

@@ -177,7 +177,7 @@ export class Relayer {
             code: 'SENT',
           }),
         );
-        const submit = async (args: { [k: string]: JsonValue }) => {
+        const submit = async (args: { outcomes: { [k: string]: JsonValue }[] }) => {
           const tx = signTx({ chainId: chain.chainId, type: 'xtx.evmDone', args, now: this.now() }, this.signer);
           let code: string;
           try {
@@ -185,7 +185,9 @@ export class Relayer {
           } catch (e) {
             code = errorCodeOf(e);
           }
-          this.record(actions, { xtxId: String(args.xtxId), chainId: chain.chainId, step: 'evmDone', code });
+          for (const o of args.outcomes) {
+            this.record(actions, { xtxId: String(o.xtxId), chainId: chain.chainId, step: 'evmDone', code });
+          }
           return code;
         };
         const sent = await (this.evm as EvmRelay).deliver(chain.ep, submit);
@@ -326,7 +328,11 @@ export class Relayer {
     const body = xtx as unknown as JsonValue;
     const evm = evmParticipants(xtx);
     if (evm.length > 0 && d !== undefined && (decision === null || decision === undefined) && this.evm !== undefined) {
-      await this.evm.carryVotes(d.ep, xtx, id, (step, args) => submit(d, step, args));
+      if (await this.evm.carryVotes(d.ep, xtx, id, (step, args) => submit(d, step, args))) {
+        // The vote may have decided and finalized D's part with it: nothing more to send there.
+        decision = (await d.ep.entry(xtxDecisionKey(id))) as unknown as XtxDecisionRecord | null;
+        records.set(d.chainId, (await d.ep.entry(xtxVoteKey(id))) as unknown as XtxVoteRecord | null);
+      }
     }
     if (evm.length > 0 && d !== undefined) {
       // The EVM votes as D recorded them (xtx.evmVote), in the shape of a chain's vote record.

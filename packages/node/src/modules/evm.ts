@@ -34,6 +34,8 @@ export const EVM_REGISTER_DOMAIN = 'custos/evm/register/v1';
 const HASH = /^0x[0-9a-f]{64}$/;
 /** At most this many distinct hashes attested for one block number (bounds what a Byzantine member writes). */
 const MAX_HASHES_PER_NUMBER = 4;
+/** Headers in one `evm.attestHeaders` (16 headers of about 1.3 KB in hex stay well under a body's 32 KiB). */
+export const MAX_HEADERS_PER_TX = 16;
 
 export interface EvmClientRecord {
   evmChainId: number;
@@ -93,36 +95,114 @@ function quorum(ctx: ExecContext, host: ExecHost | undefined): { ids: Set<string
   return { ids: new Set(set.members.map((m) => m.id)), threshold: set.threshold };
 }
 
+/** One header as a member attests it: `{number, hash, header}` with the RLP checked against both. */
+interface AttestedItem {
+  number: number;
+  hash: string;
+  header: ReturnType<typeof decodeEvmHeader>;
+}
+
+function attestedItem(args: Args, where: string): AttestedItem {
+  const number = arg.int(args, 'number', 0, Number.MAX_SAFE_INTEGER);
+  const hash = arg.str(args, 'hash', 66, HASH);
+  const header = checked('INVALID_ARGS', () => decodeEvmHeader(args.header));
+  if (header.hash !== hash) throw new ExecFailure('INVALID_ARGS', `${where}header does not hash to ${where}hash`);
+  if (header.number !== number) {
+    throw new ExecFailure('INVALID_ARGS', `${where}header is block ${header.number}, expected block ${number}`);
+  }
+  return { number, hash, header };
+}
+
 function attestHeader(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
   arg.only(args, ['evmChainId', 'number', 'hash', 'header']);
   const who = member(ctx, 'evm.attestHeader');
   const evmChainId = arg.int(args, 'evmChainId', 1, Number.MAX_SAFE_INTEGER);
-  const number = arg.int(args, 'number', 0, Number.MAX_SAFE_INTEGER);
-  const hash = arg.str(args, 'hash', 66, HASH);
-  const header = checked('INVALID_ARGS', () => decodeEvmHeader(args.header));
-  if (header.hash !== hash) throw new ExecFailure('INVALID_ARGS', 'args.header does not hash to args.hash');
-  if (header.number !== number) {
-    throw new ExecFailure('INVALID_ARGS', `args.header is block ${header.number}, expected block ${number}`);
+  const item = attestedItem(args, 'args.');
+  const skipped = attestOne(ctx, quorumOnce(ctx, host), who, evmChainId, item);
+  if (skipped !== undefined) throw new ExecFailure('CONFLICT', skipped);
+  return 'OK';
+}
+
+/**
+ * `evm.attestHeaders {evmChainId, headers: [{number, hash, header}, ...]}`: a member's attestations
+ * of up to `MAX_HEADERS_PER_TX` blocks in one transaction, each checked and counted as
+ * `evm.attestHeader` would. A malformed item refuses the whole transaction; an item this member
+ * already attested, or a block that already holds `MAX_HASHES_PER_NUMBER` hashes, is skipped (so
+ * that nobody can hold back a member's other blocks); CONFLICT when every item is skipped.
+ */
+function attestHeaders(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
+  arg.only(args, ['evmChainId', 'headers']);
+  const who = member(ctx, 'evm.attestHeaders');
+  const evmChainId = arg.int(args, 'evmChainId', 1, Number.MAX_SAFE_INTEGER);
+  const list = args.headers;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_HEADERS_PER_TX) {
+    throw new ExecFailure('INVALID_ARGS', `expected args.headers as a list of 1-${MAX_HEADERS_PER_TX} headers`);
   }
+  const items = list.map((x, i) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) {
+      throw new ExecFailure('INVALID_ARGS', `expected args.headers[${i}] as {number, hash, header}`);
+    }
+    try {
+      arg.only(x as Args, ['number', 'hash', 'header']);
+      return attestedItem(x as Args, 'args.');
+    } catch (e) {
+      if (e instanceof ExecFailure) throw new ExecFailure(e.result, `args.headers[${i}]: ${e.message}`);
+      throw e;
+    }
+  });
+  const q = quorumOnce(ctx, host);
+  let recorded = 0;
+  const skipped: string[] = [];
+  for (const item of items) {
+    // A header of this batch froze the client: the evidence stands, the rest would count no more.
+    if (recorded > 0 && evmClient(ctx, evmChainId)?.frozen != null) break;
+    const why = attestOne(ctx, q, who, evmChainId, item);
+    if (why === undefined) recorded++;
+    else skipped.push(why);
+  }
+  if (recorded === 0) throw new ExecFailure('CONFLICT', `nothing to attest: ${skipped[0]}`);
+  return 'OK';
+}
+
+/** The member quorum, read once per transaction. */
+function quorumOnce(ctx: ExecContext, host: ExecHost | undefined): () => { ids: Set<string>; threshold: number } {
+  let q: { ids: Set<string>; threshold: number } | undefined;
+  return () => {
+    q ??= quorum(ctx, host);
+    return q;
+  };
+}
+
+/**
+ * Records `who`'s attestation of one header; the attested header once the quorum is reached, the
+ * evidence once a second hash reaches it. Returns why it recorded nothing (a CONFLICT), or undefined.
+ */
+function attestOne(
+  ctx: ExecContext,
+  quorumOf: () => { ids: Set<string>; threshold: number },
+  who: string,
+  evmChainId: number,
+  { number, hash, header }: AttestedItem,
+): string | undefined {
   const client = evmClient(ctx, evmChainId);
   if (client?.frozen != null) {
     throw new ExecFailure('UNAUTHORIZED', `the client of EVM chain ${evmChainId} is frozen: ${client.frozen.reason}`);
   }
   const attKey = evmAttestationKey(evmChainId, number, hash);
   const att = (ctx.get(attKey) as { members: string[] } | undefined) ?? { members: [] };
-  if (att.members.includes(who)) throw new ExecFailure('CONFLICT', `member '${who}' already attested this header`);
+  if (att.members.includes(who)) return `member '${who}' already attested this header`;
   if (att.members.length === 0) {
     const others = ctx.range?.(`evmatt/${evmChainId}/${number}/`, undefined, MAX_HASHES_PER_NUMBER + 1) ?? [];
     if (others.length >= MAX_HASHES_PER_NUMBER) {
-      throw new ExecFailure('CONFLICT', `already ${MAX_HASHES_PER_NUMBER} hashes attested for block ${number}`);
+      return `already ${MAX_HASHES_PER_NUMBER} hashes attested for block ${number}`;
     }
   }
   const members = [...att.members, who].sort();
   ctx.put(attKey, { receiptsRoot: header.receiptsRoot, members });
 
-  const q = quorum(ctx, host);
+  const q = quorumOf();
   const current = members.filter((m) => q.ids.has(m));
-  if (current.length < q.threshold) return 'OK';
+  if (current.length < q.threshold) return undefined;
   const hdrKey = evmHeaderKey(evmChainId, number);
   const recorded = ctx.get(hdrKey) as unknown as EvmHeaderRecord | undefined;
   if (recorded === undefined) {
@@ -143,11 +223,11 @@ function attestHeader(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode
       frozen: null,
     };
     ctx.put(evmClientKey(evmChainId), next);
-    return 'OK';
+    return undefined;
   }
   if (recorded.hash === hash) {
     // A late attestation of a recorded header: kept as evidence, nothing else changes.
-    return 'OK';
+    return undefined;
   }
   // Two quorum-attested hashes for one block: freeze the client and name who attested both.
   const first = ctx.get(evmAttestationKey(evmChainId, number, recorded.hash)) as { members?: string[] } | undefined;
@@ -166,7 +246,7 @@ function attestHeader(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode
     signers: both,
     recordedAt: ctx.height,
   });
-  return 'OK';
+  return undefined;
 }
 
 function register(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
@@ -204,6 +284,7 @@ export const evmModule: Module = {
   name: 'evm',
   actions: {
     attestHeader,
+    attestHeaders,
     register,
     signMembers: (ctx: ExecContext, args: Args) =>
       signMembers(ctx, args, (p) => ctx.get(evmParticipantKey(p)) as unknown as EvmParticipantRecord | undefined),

@@ -2,23 +2,24 @@
  * EVM participants of a cross-chain transaction on its decision chain D (docs/interop.md, "Vote:
  * EVM to Custos" and "Decision: Custos to EVM").
  *
- * - `xtx.evmVote {xtx, participant, number, index, proof}` on D, by anyone (a relayer): the
+ * - `xtx.evmVote {xtx, participant, number, index, proof, decide?}` on D, by anyone (a relayer): the
  *   receipt at `index` of EVM block `number`, proven against the `receiptsRoot` of that block's
  *   header as a quorum of members attested it (`evmhdr/`), must have status 1 and a
  *   `Voted(xtxId, yes, legHash, deadline)` log emitted by the registered participant contract,
  *   with this transaction's id and the `legHash` of its leg in the plan. Records the vote in
- *   `xtxevm/<xtxId>/<participant>`, once.
+ *   `xtxevm/<xtxId>/<participant>`, once. With `decide: true`, D also decides and finalizes its
+ *   own part in the same transaction once that was the last vote it waited for (modules/xtx.ts).
  * - `xtx.decide` (modules/xtx.ts) reads those votes; it records COMMIT only while each EVM lock's
  *   deadline is at least `EVM_MARGIN_BLOCKS` after the highest attested block of its chain, and
  *   while the EVM member set can certify; then writes `xtxevmd/<xtxId>/<participant>` (the decision
  *   to carry, the EVM member-set epoch and threshold) and `xtxevmopen/<xtxId>/<participant>`, what
  *   members' peers and relayers scan until the EVM side is done.
- * - `xtx.evmSign {xtxId, participant, signature}`, by a member key: the member's secp256k1
+ * - `xtx.evmSign {xtxId, participant, signature}` (or a list of them, `{signatures}`), by a member key: the member's secp256k1
  *   signature (its registered EVM key) over the decision digest of what D recorded, added to
  *   `xtxevmd/`. Relayers assemble the threshold of them and call `decide` on the contract. If the
  *   EVM member set moved to a later epoch since the decision, the record moves with it first
  *   (`rebased`): contracts follow the set and take certificates of its epoch only.
- * - `xtx.evmDone {xtxId, participant, number, index, proof}`, by anyone: a receipt proven under an
+ * - `xtx.evmDone {xtxId, participant, number, index, proof}` (or a list, `{outcomes}`), by anyone: a receipt proven under an
  *   attested header with the contract's `Decided` event for this transaction's planned leg (or
  *   `Lapsed`, that lock released after its deadline; another leg's events under the same id do not
  *   count) ends the work: `xtxevmd/` records the EVM outcome and the open
@@ -82,6 +83,10 @@ export const evmVoteKey = (xtxId: string, participant: string) => `xtxevm/${xtxI
 export const evmDecisionKey = (xtxId: string, participant: string) => `xtxevmd/${xtxId}/${participant}`;
 export const evmOpenKey = (xtxId: string, participant: string) => `xtxevmopen/${xtxId}/${participant}`;
 const SIGNATURE = /^0x[0-9a-f]{130}$/;
+/** Signatures in one `xtx.evmSign` (each about 330 bytes: 64 stay well under a body's 32 KiB). */
+export const MAX_SIGNATURES_PER_TX = 64;
+/** Outcomes in one `xtx.evmDone` (each carries a receipt proof: the relayer also keeps the body under 32 KiB). */
+export const MAX_OUTCOMES_PER_TX = 16;
 
 /** Why this chain cannot take part with an EVM participant (unregistered, or its client frozen), or undefined. */
 export function missingEvmClient(ctx: Pick<ExecContext, 'get'>, xtx: CrossChainTx): string | undefined {
@@ -144,7 +149,8 @@ export function recordEvmDecisions(ctx: ExecContext, xtx: CrossChainTx, xtxId: s
 }
 
 export function evmVote(ctx: ExecContext, args: Args, parse: (args: Args) => { xtx: CrossChainTx; id: string }) {
-  arg.only(args, ['xtx', 'participant', 'number', 'index', 'proof']);
+  arg.only(args, ['xtx', 'participant', 'number', 'index', 'proof', 'decide']);
+  arg.optBool(args, 'decide');
   const { xtx, id } = parse(args);
   if (xtx.decisionChain !== ctx.chainId) {
     throw new ExecFailure(
@@ -191,20 +197,68 @@ export function evmVote(ctx: ExecContext, args: Args, parse: (args: Args) => { x
   return 'OK' as const;
 }
 
+/**
+ * `xtx.evmSign {xtxId, participant, signature}`, or `{signatures: [{xtxId, participant, signature}, ...]}`
+ * (up to `MAX_SIGNATURES_PER_TX`): a member's signatures of recorded decisions, each checked as
+ * alone. In a list, a malformed or wrong signature refuses the whole transaction; a decision the
+ * member already signed, that already holds the threshold of signatures, or whose outcome is
+ * proven, is skipped; CONFLICT when all of them are.
+ */
 export function evmSign(ctx: ExecContext, args: Args) {
-  arg.only(args, ['xtxId', 'participant', 'signature']);
   const who = memberOfKey(ctx, ctx.signer);
+  if (args.signatures === undefined) {
+    arg.only(args, ['xtxId', 'participant', 'signature']);
+    if (who === undefined) throw new ExecFailure('UNAUTHORIZED', 'expected xtx.evmSign signed by a member key');
+    const skipped = signOne(ctx, who, args);
+    if (skipped !== undefined) throw new ExecFailure('CONFLICT', skipped);
+    return 'OK' as const;
+  }
+  arg.only(args, ['signatures']);
   if (who === undefined) throw new ExecFailure('UNAUTHORIZED', 'expected xtx.evmSign signed by a member key');
+  const list = args.signatures;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SIGNATURES_PER_TX) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `expected args.signatures as a list of 1-${MAX_SIGNATURES_PER_TX} {xtxId, participant, signature}`,
+    );
+  }
+  let recorded = 0;
+  let skipped: string | undefined;
+  for (const [i, x] of list.entries()) {
+    const where = `args.signatures[${i}]`;
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) {
+      throw new ExecFailure('INVALID_ARGS', `expected ${where} as {xtxId, participant, signature}`);
+    }
+    try {
+      arg.only(x as Args, ['xtxId', 'participant', 'signature']);
+      const why = signOne(ctx, who, x as Args, true);
+      if (why === undefined) recorded++;
+      else skipped ??= why;
+    } catch (e) {
+      if (e instanceof ExecFailure) throw new ExecFailure(e.result, `${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (recorded === 0) throw new ExecFailure('CONFLICT', `nothing to sign: ${skipped}`);
+  return 'OK' as const;
+}
+
+/** Adds `who`'s signature to one recorded decision; returns why it added nothing (a CONFLICT), or undefined. */
+function signOne(ctx: ExecContext, who: string, args: Args, uptoThreshold = false): string | undefined {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const signature = arg.str(args, 'signature', 132, SIGNATURE);
   let rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision to certify for this EVM participant');
-  if (rec.outcome !== undefined) throw new ExecFailure('CONFLICT', `the EVM side is already ${rec.outcome.status}`);
+  if (rec.outcome !== undefined) return `the EVM side is already ${rec.outcome.status}`;
   const m = ctx.get(memberKey(who)) as unknown as MemberRecord | undefined;
   if (typeof m?.evmKey !== 'string') throw new ExecFailure('UNAUTHORIZED', `member '${who}' has no EVM key`);
   rec = rebased(ctx, rec);
-  if (rec.signatures.some((s) => s.member === who)) throw new ExecFailure('CONFLICT', `member '${who}' already signed`);
+  if (rec.signatures.some((s) => s.member === who)) return `member '${who}' already signed`;
+  // In a list, a decision certified by the threshold takes no more: the contract needs no more,
+  // and each one more would cost a recovery here and a check in the contract's gas.
+  if (uptoThreshold && rec.signatures.length >= rec.threshold)
+    return 'the decision already holds the threshold of signatures';
   const { evmChainId, contract } = parseEvmParticipant(participant);
   const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
   let signer: string;
@@ -223,7 +277,7 @@ export function evmSign(ctx: ExecContext, args: Args) {
     a.address < b.address ? -1 : 1,
   );
   ctx.put(evmDecisionKey(xtxId, participant), { ...rec, signatures });
-  return 'OK' as const;
+  return undefined;
 }
 
 /**
@@ -237,15 +291,57 @@ export function rebased(ctx: Pick<ExecContext, 'get'>, rec: EvmDecisionToCarry):
   return { ...rec, epoch: set.epoch, threshold: set.threshold, signatures: [] };
 }
 
+/**
+ * `xtx.evmDone {xtxId, participant, number, index, proof}`, or `{outcomes: [...]}` (up to
+ * `MAX_OUTCOMES_PER_TX`): the contract's outcomes proven, each checked as alone. In a list, an
+ * outcome that fails its check refuses the whole transaction; one already recorded (another
+ * relayer's) is skipped; CONFLICT when all of them are.
+ */
 export function evmDone(ctx: ExecContext, args: Args) {
-  arg.only(args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+  if (args.outcomes === undefined) {
+    arg.only(args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+    const skipped = doneOne(ctx, args);
+    if (skipped !== undefined) throw new ExecFailure('CONFLICT', skipped);
+    return 'OK' as const;
+  }
+  arg.only(args, ['outcomes']);
+  const list = args.outcomes;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_OUTCOMES_PER_TX) {
+    throw new ExecFailure(
+      'INVALID_ARGS',
+      `expected args.outcomes as a list of 1-${MAX_OUTCOMES_PER_TX} {xtxId, participant, number, index, proof}`,
+    );
+  }
+  let recorded = 0;
+  let skipped: string | undefined;
+  for (const [i, x] of list.entries()) {
+    const where = `args.outcomes[${i}]`;
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) {
+      throw new ExecFailure('INVALID_ARGS', `expected ${where} as {xtxId, participant, number, index, proof}`);
+    }
+    try {
+      arg.only(x as Args, ['xtxId', 'participant', 'number', 'index', 'proof']);
+      const why = doneOne(ctx, x as Args);
+      if (why === undefined) recorded++;
+      else skipped ??= why;
+    } catch (e) {
+      if (e instanceof ExecFailure) throw new ExecFailure(e.result, `${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (recorded === 0) throw new ExecFailure('CONFLICT', `nothing to record: ${skipped}`);
+  return 'OK' as const;
+}
+
+/** Records one proven outcome; returns why it recorded nothing (already recorded: a CONFLICT), or undefined. */
+function doneOne(ctx: ExecContext, args: Args): string | undefined {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const number = arg.int(args, 'number', 0, Number.MAX_SAFE_INTEGER);
   const index = arg.int(args, 'index', 0, 1_000_000);
   const rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision for this EVM participant');
-  if (rec.outcome !== undefined) throw new ExecFailure('CONFLICT', `the EVM side is already ${rec.outcome.status}`);
+  if (rec.outcome !== undefined) return `the EVM side is already ${rec.outcome.status}`;
   const { receipt, reg } = provenReceipt(ctx, participant, number, index, args.proof);
   // Only the planned leg's lock counts: another leg prepared under the same id is not this one.
   const ours = (e: { xtxId: string; legHash: string }) => e.xtxId === xtxId && e.legHash === rec.legHash;
@@ -266,7 +362,7 @@ export function evmDone(ctx: ExecContext, args: Args) {
   const status = decided === undefined ? 'lapsed' : decided.commit ? 'committed' : 'aborted';
   ctx.put(evmDecisionKey(xtxId, participant), { ...rec, outcome: { status, number, index, height: ctx.height } });
   ctx.del(evmOpenKey(xtxId, participant));
-  return 'OK' as const;
+  return undefined;
 }
 
 /** A receipt of `participant`'s chain proven under an attested header. */

@@ -199,7 +199,10 @@ function prepare(ctx: ExecContext, args: Args, host?: ExecHost): ResultCode {
 
 function decide(ctx: ExecContext, args: Args): ResultCode {
   arg.only(args, ['xtx', 'votes', 'timeout']);
-  const { xtx, id } = xtxArg(ctx, args);
+  return decideParsed(ctx, xtxArg(ctx, args), args);
+}
+
+function decideParsed(ctx: ExecContext, { xtx, id }: Parsed, args: Args): ResultCode {
   if (xtx.decisionChain !== ctx.chainId) {
     throw new ExecFailure(
       'INVALID_ARGS',
@@ -270,7 +273,10 @@ function decide(ctx: ExecContext, args: Args): ResultCode {
 
 function finalize(ctx: ExecContext, args: Args): ResultCode {
   arg.only(args, ['xtx', 'decision']);
-  const { xtx, id } = xtxArg(ctx, args);
+  return finalizeParsed(ctx, xtxArg(ctx, args), args);
+}
+
+function finalizeParsed(ctx: ExecContext, { xtx, id }: Parsed, args: Args): ResultCode {
   let decision: XtxDecision;
   if (ctx.chainId === xtx.decisionChain) {
     // The decision chain reads its own decision; a proof of it would add nothing.
@@ -332,6 +338,32 @@ function finalize(ctx: ExecContext, args: Args): ResultCode {
 }
 
 /**
+ * `xtx.evmVote` (xtx-evm.ts); with `decide: true`, once that vote is the last one D waits for (no
+ * other Custos participant, whose vote comes with its proof in `xtx.decide`), also `xtx.decide` and
+ * D's own `xtx.finalize` in the same transaction: the same rules on the same state as two
+ * transactions right after it. When D cannot decide yet (a vote missing, its view of the EVM chain
+ * stale), the vote alone is recorded and `xtx.decide` comes later, as without `decide`.
+ */
+function evmVoteAction(ctx: ExecContext, args: Args): ResultCode {
+  const seen: { parsed?: Parsed } = {};
+  const code = evmVote(ctx, args, (a) => {
+    seen.parsed = xtxArg(ctx, a);
+    return seen.parsed;
+  });
+  const parsed = seen.parsed;
+  if (args.decide !== true || parsed === undefined) return code;
+  if (custosParticipants(parsed.xtx).some((c) => c !== ctx.chainId)) return code;
+  try {
+    decideParsed(ctx, parsed, {});
+    finalizeParsed(ctx, parsed, {});
+  } catch (e) {
+    // Nothing written by a step that failed (each throws before it writes): the vote stands.
+    if (!(e instanceof ExecFailure)) throw e;
+  }
+  return code;
+}
+
+/**
  * Aborts, on this participant, the cross-chain transaction `xtxId` that holds a lock a write meets,
  * if its locks lapsed (`lockedUntil` before this block's time): drops its held writes, releases
  * all its locks and records the abort, through `ctx` (so in the same transaction as the write).
@@ -361,7 +393,7 @@ export const xtxModule: Module = {
     prepare,
     decide,
     finalize,
-    evmVote: (ctx: ExecContext, args: Args) => evmVote(ctx, args, (a) => xtxArg(ctx, a)),
+    evmVote: evmVoteAction,
     evmSign,
     evmDone,
   },

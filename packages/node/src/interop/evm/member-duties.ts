@@ -2,7 +2,7 @@
  * What each member's peer does for EVM participants (docs/interop.md), from its own EVM endpoint
  * and its own keys, never from a relayer's word:
  *
- * - `EvmAttester`: reads its EVM RPC endpoint and attests (`evm.attestHeader`, signed with the
+ * - `EvmAttester`: reads its EVM RPC endpoint and attests (`evm.attestHeaders`, signed with the
  *   member's Ed25519 key) the blocks the decision chain needs, once they have `confirmations`
  *   blocks on top: the blocks holding the registered participant contracts' events, and the final
  *   head (so the decision chain knows how far the EVM chain is, for the deadline margin).
@@ -31,9 +31,9 @@ import { signTx } from '@custos/protocol/ledger';
 import { createPublicClient, type Hex, http } from 'viem';
 import { NodeError } from '../../errors.js';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../../governance/evm-member-set.js';
-import type { EvmClientRecord, EvmParticipantRecord } from '../../modules/evm.js';
+import { type EvmClientRecord, type EvmParticipantRecord, MAX_HEADERS_PER_TX } from '../../modules/evm.js';
 import { type EvmMemberUpdateRecord, evmMemberUpdateKey } from '../../modules/evm-members.js';
-import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import { type EvmDecisionToCarry, MAX_SIGNATURES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
@@ -78,7 +78,9 @@ export class EvmAttester {
     if (!Number.isSafeInteger(opts.confirmations) || opts.confirmations < 0 || opts.confirmations > 10_000) {
       throw new NodeError('BAD_REQUEST', 'confirmations: expected an integer from 0 to 10000');
     }
-    this.client = createPublicClient({ transport: http(opts.rpcUrl, { retryCount: 1 }), cacheTime: 0 });
+    // The blocks of a pass are read as JSON-RPC batches: one HTTP round trip for many.
+    const transport = http(opts.rpcUrl, { retryCount: 1, batch: { batchSize: 100 } });
+    this.client = createPublicClient({ transport, cacheTime: 0 });
     this.me = didFromPublicKey(opts.signer.publicKey);
   }
 
@@ -118,8 +120,8 @@ export class EvmAttester {
     for (const n of this.handled) if (n < final - LOOKBACK - (this.opts.headEvery ?? 16)) this.handled.delete(n);
     const todo = order.filter((k) => !this.handled.has(k)).slice(0, max);
     const { chainId } = await ep.info();
-    // Every block of the pass at once: the attestations land in one block of the decision chain.
-    const attested = new Set<number>();
+    // Every block of the pass read at once, then attested in as few transactions as the ledger takes.
+    const items = new Map<number, { number: number; hash: string; header: string }>();
     await allOrFirstError(todo, this.opts.concurrency ?? DUTY_CONCURRENCY, async (n) => {
       const block = (await this.client.request({
         method: 'eth_getBlockByNumber',
@@ -133,23 +135,31 @@ export class EvmAttester {
         this.handled.add(n);
         return;
       }
+      items.set(n, { number: n, hash: header.hash, header: rlp });
+    });
+    const attested: number[] = [];
+    const batches = chunks(
+      todo.filter((n) => items.has(n)),
+      MAX_HEADERS_PER_TX,
+    );
+    await allOrFirstError(batches, this.opts.concurrency ?? DUTY_CONCURRENCY, async (batch) => {
+      const headers = batch.map((n) => items.get(n) as { number: number; hash: string; header: string });
       const tx = signTx(
         {
           chainId,
-          type: 'evm.attestHeader',
-          args: { evmChainId, number: n, hash: header.hash, header: rlp },
+          type: 'evm.attestHeaders',
+          args: { evmChainId, headers },
           now: (this.opts.now ?? Date.now)(),
         },
         this.opts.signer,
       );
       const r = await ep.submit(tx);
       if (r.code === 'OK') {
-        attested.add(n);
-        this.handled.add(n);
+        for (const n of batch) this.handled.add(n);
+        attested.push(...batch);
       }
     });
-    const done = todo.filter((n) => attested.has(n));
-    return done;
+    return todo.filter((n) => attested.includes(n));
   }
 
   private memberId: string | undefined;
@@ -206,23 +216,33 @@ export class EvmDecisionSigner {
     // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
     if (set !== null && !set.addresses.includes(this.address)) return signed;
     const open = (await listAll(ep, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
-    // Every pending decision in one pass, submitted at once: one block of D for all of them.
-    const done = new Set<string>();
+    // Every pending decision in one pass, read at once, signed in as few transactions as the ledger takes.
+    const items = new Map<string, { [k: string]: JsonValue }>();
     await allOrFirstError(open, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
-      if (rec === null) return;
+      if (rec === null || rec.outcome !== undefined) return;
       // The ledger moves the decision to a later ready set before it records this signature.
       const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
       if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) return;
+      // Certified already: the ledger takes no more signatures of it in a list.
+      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) return;
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
-      const args: { [k: string]: JsonValue } = {
+      items.set(rest, {
         xtxId: rec.xtxId,
         participant: rec.participant,
         signature: evmSign(digest, this.opts.evmKey),
-      };
+      });
+    });
+    const done = new Set<string>();
+    const batches = chunks(
+      open.filter((rest) => items.has(rest)),
+      MAX_SIGNATURES_PER_TX,
+    );
+    await allOrFirstError(batches, this.opts.concurrency ?? DUTY_CONCURRENCY, async (batch) => {
+      const args = { signatures: batch.map((rest) => items.get(rest) as { [k: string]: JsonValue }) };
       const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
-      if ((await ep.submit(tx)).code === 'OK') done.add(rest);
+      if ((await ep.submit(tx)).code === 'OK') for (const rest of batch) done.add(rest);
     });
     signed.push(...open.filter((rest) => done.has(rest)));
     if (set?.ready === true) {
@@ -271,6 +291,13 @@ export class EvmDecisionSigner {
     }
     return signed;
   }
+}
+
+/** `items` in slices of at most `size`, in order. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** `eachConcurrently`, then the first error any item threw, as a pass that stops at it would. */

@@ -14,6 +14,7 @@ import {
   type Hex,
   hexToBytes,
   http,
+  type PublicClient,
   type TransactionReceipt,
 } from 'viem';
 import { NodeError } from '../../errors.js';
@@ -61,14 +62,19 @@ export function encodeReceipt(r: TransactionReceipt): Uint8Array {
   return type === 0 ? body : new Uint8Array([type, ...body]);
 }
 
-/**
- * Builds the proof of `txHash`'s receipt from an RPC endpoint: reads every receipt of its block,
- * rebuilds the receipts trie and checks its root against the block's `receiptsRoot`.
- */
-export async function buildReceiptProof(rpcUrl: string, txHash: Hex): Promise<ReceiptProof> {
-  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 1 }) });
-  const receipt = await client.getTransactionReceipt({ hash: txHash });
-  const block = await client.getBlock({ blockHash: receipt.blockHash });
+/** A block's receipts trie, rebuilt from RPC reads and checked against the block's `receiptsRoot`. */
+export interface BlockReceipts {
+  blockHash: Hex;
+  blockNumber: number;
+  receiptsRoot: Hex;
+  /** The block's transaction hashes, in order. */
+  transactions: Hex[];
+  trie: Awaited<ReturnType<typeof createMPT>>;
+}
+
+/** Reads every receipt of block `blockNumber` and rebuilds its receipts trie; refuses one that does not hash to `receiptsRoot`. */
+export async function buildBlockReceipts(client: PublicClient, blockNumber: bigint): Promise<BlockReceipts> {
+  const block = await client.getBlock({ blockNumber });
   const receipts = await Promise.all(block.transactions.map((hash) => client.getTransactionReceipt({ hash })));
   const trie = await createMPT();
   for (const [i, r] of receipts.entries()) await trie.put(RLP.encode(i), encodeReceipt(r));
@@ -76,14 +82,37 @@ export async function buildReceiptProof(rpcUrl: string, txHash: Hex): Promise<Re
   if (root !== block.receiptsRoot) {
     throw new NodeError('BAD_REQUEST', `the receipts of block ${block.number} do not hash to its receiptsRoot`);
   }
-  const proof = await createMerkleProof(trie, RLP.encode(receipt.transactionIndex));
   return {
-    blockHash: receipt.blockHash,
-    blockNumber: Number(receipt.blockNumber),
+    blockHash: block.hash,
+    blockNumber: Number(block.number),
     receiptsRoot: block.receiptsRoot,
-    index: receipt.transactionIndex,
+    transactions: [...block.transactions],
+    trie,
+  };
+}
+
+/** The proof of transaction `txHash`'s receipt in a block whose receipts are rebuilt. */
+export async function receiptProofIn(b: BlockReceipts, txHash: Hex): Promise<ReceiptProof> {
+  const index = b.transactions.indexOf(txHash);
+  if (index < 0) throw new NodeError('NOT_FOUND', `transaction ${txHash} is not in block ${b.blockNumber}`);
+  const proof = await createMerkleProof(b.trie, RLP.encode(index));
+  return {
+    blockHash: b.blockHash,
+    blockNumber: b.blockNumber,
+    receiptsRoot: b.receiptsRoot,
+    index,
     proof: proof.map((n) => bytesToHex(n)),
   };
+}
+
+/**
+ * Builds the proof of `txHash`'s receipt from an RPC endpoint: reads every receipt of its block,
+ * rebuilds the receipts trie and checks its root against the block's `receiptsRoot`.
+ */
+export async function buildReceiptProof(rpcUrl: string, txHash: Hex): Promise<ReceiptProof> {
+  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 1 }) }) as PublicClient;
+  const receipt = await client.getTransactionReceipt({ hash: txHash });
+  return receiptProofIn(await buildBlockReceipts(client, receipt.blockNumber), txHash);
 }
 
 /** The receipt at `index` under `receiptsRoot`; throws BAD_REQUEST for a proof that does not prove one. */

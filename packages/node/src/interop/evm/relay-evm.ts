@@ -21,13 +21,13 @@ import {
   type WalletClient,
 } from 'viem';
 import { nonceManager, privateKeyToAccount } from 'viem/accounts';
-import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
+import { type EvmDecisionToCarry, MAX_OUTCOMES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
 import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
 import { listAll } from './member-duties.js';
-import { buildReceiptProof } from './receipt-proof.js';
+import { type BlockReceipts, buildBlockReceipts, receiptProofIn } from './receipt-proof.js';
 
 /** An EVM chain a relayer reaches, and the account that pays for `decide`. */
 export interface EvmRelayChain {
@@ -55,6 +55,9 @@ interface EventAt {
   blockNumber: number;
 }
 
+/** Bytes of outcome proofs in one list (a transaction body holds at most 32 KiB with its envelope). */
+const OUTCOME_LIST_BYTES = 24 * 1024;
+
 const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 export type EvmLockStatus = (typeof STATUS)[number];
 
@@ -72,7 +75,8 @@ export class EvmRelay {
     this.reached ??= (async () => {
       const out = new Map<number, Reached>();
       for (const c of this.chains) {
-        const transport = http(c.rpcUrl, { retryCount: 1 });
+        // Concurrent reads of a pass go out as JSON-RPC batches: one HTTP round trip for many.
+        const transport = http(c.rpcUrl, { retryCount: 1, batch: { batchSize: 100 } });
         const pub = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
         try {
           const evmChainId = await pub.getChainId();
@@ -169,9 +173,26 @@ export class EvmRelay {
    */
   newPass(): void {
     this.eventIndex.clear();
+    this.blocks.clear();
+    this.pass.clear();
   }
 
   private readonly eventIndex = new Map<string, Promise<Map<string, EventAt> | undefined>>();
+  /** Blocks whose receipts were rebuilt in this pass, by `<evmChainId>/<number>`: one read per block, not per proof. */
+  private readonly blocks = new Map<string, Promise<BlockReceipts>>();
+  /** Reads shared by a pass's decisions: the EVM head, each contract's epoch. */
+  private readonly pass = new Map<string, Promise<unknown>>();
+
+  /** `read()` once per pass under `key` (a failed read is not kept). */
+  private once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let p = this.pass.get(key) as Promise<T> | undefined;
+    if (p === undefined) {
+      p = read();
+      p.catch(() => this.pass.delete(key));
+      this.pass.set(key, p);
+    }
+    return p;
+  }
 
   /** The contract's `Voted`, `Decided` and `Lapsed` events by `<event>/<xtxId>/<legHash>`, first one kept. */
   private events(participant: string): Promise<Map<string, EventAt> | undefined> {
@@ -217,34 +238,64 @@ export class EvmRelay {
     const found = await this.eventTx(participant, xtxId, legHash, event);
     if (c === undefined || found === undefined) return undefined;
     // No proof to build before the members attested the block (its hash is checked below).
-    if ((await d.entry(`evmhdr/${c.r.evmChainId}/${found.blockNumber}`)) === null) return undefined;
-    const p = await buildReceiptProof(c.r.rpcUrl, found.txHash);
-    const hdr = (await d.entry(`evmhdr/${c.r.evmChainId}/${p.blockNumber}`)) as { hash?: string } | null;
-    if (hdr?.hash !== p.blockHash) return undefined;
+    const hdr = (await d.entry(`evmhdr/${c.r.evmChainId}/${found.blockNumber}`)) as { hash?: string } | null;
+    if (hdr === null) return undefined;
+    const key = `${c.r.evmChainId}/${found.blockNumber}`;
+    let block = this.blocks.get(key);
+    if (block === undefined) {
+      block = buildBlockReceipts(c.r.pub, BigInt(found.blockNumber));
+      block.catch(() => this.blocks.delete(key));
+      this.blocks.set(key, block);
+    }
+    const p = await receiptProofIn(await block, found.txHash);
+    if (hdr.hash !== p.blockHash) return undefined;
     return { number: p.blockNumber, index: p.index, proof: p.proof };
   }
 
-  /** Carries the EVM votes of `xtx` that D has not recorded yet. */
-  async carryVotes(d: ChainEndpoint, xtx: CrossChainTx, xtxId: string, submit: EvmSubmit): Promise<void> {
+  /** The proof of the contract's `Decided` (or `Lapsed`) for the leg `rec` decides, once there is one to prove. */
+  private async outcomeProof(
+    d: ChainEndpoint,
+    rec: EvmDecisionToCarry,
+  ): Promise<{ number: number; index: number; proof: string[] } | undefined> {
+    return (
+      (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
+      (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Lapsed'))
+    );
+  }
+
+  /**
+   * Carries the EVM votes of `xtx` that D has not recorded yet, each with `decide: true` (D decides
+   * and finalizes its own part in the same transaction once it has every vote). Resolves true if D
+   * recorded one.
+   */
+  async carryVotes(d: ChainEndpoint, xtx: CrossChainTx, xtxId: string, submit: EvmSubmit): Promise<boolean> {
+    let recorded = false;
     for (const p of evmParticipants(xtx)) {
       try {
         if ((await d.entry(`xtxevm/${xtxId}/${p}`)) !== null) continue;
         const proof = await this.proven(d, p, xtxId, legHashOf(xtx, p), 'Voted');
         if (proof === undefined) continue;
-        await submit('evmVote', { xtx: xtx as unknown as JsonValue, participant: p, ...proof });
+        const args = { xtx: xtx as unknown as JsonValue, participant: p, ...proof, decide: true };
+        if ((await submit('evmVote', args)) === 'OK') recorded = true;
       } catch (e) {
         this.onError(p, e);
       }
     }
+    return recorded;
   }
 
   /**
    * Every decision D recorded for an EVM participant and not yet proven applied: `decide` on the
-   * contract once a quorum of members signed, then the proof of its `Decided` (or `Lapsed`) back
-   * to D. Resolves with the decisions sent to contracts.
+   * contract once a quorum of members signed, then the proofs of its `Decided` (or `Lapsed`) back
+   * to D, those of a pass together in `xtx.evmDone {outcomes}` lists (`submit`, once per list).
+   * Resolves with the decisions sent to contracts.
    */
-  async deliver(d: ChainEndpoint, submit: (args: { [k: string]: JsonValue }) => Promise<string>): Promise<string[]> {
+  async deliver(
+    d: ChainEndpoint,
+    submit: (args: { outcomes: { [k: string]: JsonValue }[] }) => Promise<string>,
+  ): Promise<string[]> {
     const sent = new Set<string>();
+    const outcomes: { [k: string]: JsonValue }[] = [];
     const open = (await listAll(d, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
     // Every open decision at once (the account's nonces managed by the client or the endpoint):
     // the decides and proofs of a pass go out together rather than one EVM block after another.
@@ -252,21 +303,33 @@ export class EvmRelay {
       try {
         const rec = (await d.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
         if (rec === null) return;
+        const c = await this.chainOf(rec.participant);
+        if (c === undefined) return;
+        // The contract's events of this pass first: a leg it decided needs no read of its lock.
+        const done = await this.outcomeProof(d, rec);
+        if (done !== undefined) {
+          outcomes.push({ xtxId: rec.xtxId, participant: rec.participant, ...done });
+          return;
+        }
+        const signed = rec.signatures.length >= rec.threshold;
+        if (!signed && !rec.commit) return;
+        const head = await this.once(`head/${c.r.evmChainId}`, () => c.r.pub.getBlockNumber());
+        if (!signed) {
+          // An unsigned COMMIT is only a matter for the lock once its deadline (from D's vote) passed.
+          const vote = (await d.entry(`xtxevm/${rec.xtxId}/${rec.participant}`)) as { deadline?: number } | null;
+          if (typeof vote?.deadline === 'number' && head < BigInt(vote.deadline)) return;
+        }
         const lock = await this.lock(rec.participant, rec.xtxId, rec.legHash);
         if (lock === undefined) return;
         const status = lock.status;
         if (status === 'committed' || status === 'aborted') {
-          const done =
-            (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
-            (await this.proven(d, rec.participant, rec.xtxId, rec.legHash, 'Lapsed'));
-          if (done !== undefined) await submit({ xtxId: rec.xtxId, participant: rec.participant, ...done });
+          // Decided after this pass read the events: the next pass proves it.
           return;
         }
-        const c = (await this.chainOf(rec.participant)) as { r: Reached; contract: Address };
         if (status === 'prepared' && rec.commit) {
           // A COMMIT that did not arrive in time: the lock can only be released now (an abort on the
           // EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing assumption).
-          if ((await c.r.pub.getBlockNumber()) >= lock.deadline) {
+          if (head >= lock.deadline) {
             const hash = await c.r.wallet.writeContract({
               address: c.contract,
               abi: CustosParticipant.abi,
@@ -279,10 +342,11 @@ export class EvmRelay {
             return;
           }
         }
-        if (rec.signatures.length < rec.threshold) return;
+        if (!signed) return;
         // Signed for another set than the contract holds: wait for the members' update (or, for
         // an older set, for the members to sign again under the new one), no revert to pay for.
-        if ((await this.contractSet(rec.participant))?.epoch !== rec.epoch) return;
+        const held = await this.once(`epoch/${rec.participant}`, () => this.contractSet(rec.participant));
+        if (held?.epoch !== rec.epoch) return;
         const hash = await c.r.wallet.writeContract({
           address: c.contract,
           abi: CustosParticipant.abi,
@@ -303,6 +367,35 @@ export class EvmRelay {
         this.onError(rest, e);
       }
     });
+    for (const list of outcomeLists(outcomes)) {
+      try {
+        // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
+        if ((await submit({ outcomes: list })) !== 'OK' && list.length > 1) {
+          for (const o of list) await submit({ outcomes: [o] });
+        }
+      } catch (e) {
+        this.onError('evmDone', e);
+      }
+    }
     return open.filter((rest) => sent.has(rest));
   }
+}
+
+/** Outcome proofs in lists D takes: at most `MAX_OUTCOMES_PER_TX`, and well under a body's 32 KiB. */
+function outcomeLists(outcomes: { [k: string]: JsonValue }[]): { [k: string]: JsonValue }[][] {
+  const lists: { [k: string]: JsonValue }[][] = [];
+  let list: { [k: string]: JsonValue }[] = [];
+  let bytes = 0;
+  for (const o of outcomes) {
+    const size = JSON.stringify(o).length;
+    if (list.length > 0 && (list.length >= MAX_OUTCOMES_PER_TX || bytes + size > OUTCOME_LIST_BYTES)) {
+      lists.push(list);
+      list = [];
+      bytes = 0;
+    }
+    list.push(o);
+    bytes += size;
+  }
+  if (list.length > 0) lists.push(list);
+  return lists;
 }
