@@ -229,7 +229,11 @@ export class CustosNode extends EventEmitter {
         typeof o === 'function'
           ? o(hooks)
           : (o ??
-            new SoloOrderer({ maxTxs: this.genesis.params.blockMaxTxs, maxWaitMs: this.genesis.params.blockMaxMs }));
+            new SoloOrderer({
+              maxTxs: this.genesis.params.blockMaxTxs,
+              maxWaitMs: this.genesis.params.blockMaxMs,
+              incoming: () => this.admission.unordered(),
+            }));
       this.orderer = orderer;
       try {
         await orderer.start((b) => this.deliver(b), this.chain.head.time);
@@ -289,6 +293,16 @@ export class CustosNode extends EventEmitter {
   submit(raw: unknown): Submission {
     if (this.stopped || this.fatal !== undefined) throw new NodeError('NODE_STOPPED', 'node is stopping');
     return this.admission.submit(raw);
+  }
+
+  /**
+   * `submit` for a transaction received as JSON text (`raw` is `text` parsed, as the HTTP route
+   * has both): its parse, canonical bytes, txId and signature are worked out on the verify pool,
+   * batched with the others of the same event-loop turn. Rejects with what `submit` would throw.
+   */
+  async submitText(raw: unknown, text: string): Promise<Submission> {
+    if (this.stopped || this.fatal !== undefined) throw new NodeError('NODE_STOPPED', 'node is stopping');
+    return this.admission.submitText(raw, text);
   }
 
   /**
