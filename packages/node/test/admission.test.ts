@@ -131,6 +131,14 @@ describe('Admission.submitText', () => {
       if (i % 7 === 3) raws.push(forge(t));
       else if (i % 11 === 5) raws.push({ ...t, body: { ...t.body, signer: 'did:key:nope' } });
       else if (i % 13 === 6) raws.push(tx(base + i, 'other'));
+      // Text beyond ASCII: the workers get UTF-8 bytes, and must make the same canonical bytes.
+      else if (i % 5 === 2)
+        raws.push(
+          signTx(
+            { chainId: 'test', type: 'kv.put', args: { ns: 'a', key: `u${base + i}`, value: 'ünï ✓ 🙂' } },
+            signer,
+          ),
+        );
       else raws.push(t);
     }
     raws.push(raws[0], tx(base + 999, 'test'));
