@@ -12,17 +12,17 @@ import type { CommitResult } from '@custos/protocol/ledger';
 import { checkChain, checkTxWindow, type ParsedTx, parseTx, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
 import type { TextOutcome } from '../crypto/parse-packed.js';
-import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
+import { INLINE_BATCH_LIMIT, type VerifyItem, type VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';
 import type { ParseOutcome, PendingTx } from '../ordering/orderer.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 const MAX_VERIFY_BATCH = 1024;
 /**
- * Texts arriving in one event-loop turn below this many are admitted on the main thread: the
+ * The first this many texts of an event-loop turn are admitted on the main thread at once: the
  * worker's round trip delays each 202, which costs a closed-loop client more than the parse it
- * saves (docs/performance.md, "HTTP single route"); above it the main thread is behind, and
- * moving the parse off it is what helps.
+ * saves (docs/performance.md, "HTTP single route"); past it the main thread is behind, and moving
+ * the parse off it is what helps.
  */
 const PARSE_OFF_THREAD_MIN = 64;
 const MAX_VERIFIED_CACHE = 200_000;
@@ -87,6 +87,9 @@ export class Admission {
   private inFlight = 0;
   private textQueue: TextSubmission[] = [];
   private textScheduled = false;
+  /** Texts admitted on this thread in the current event-loop turn. */
+  private textsThisTurn = 0;
+  private turnScheduled = false;
 
   constructor(opts: AdmissionOptions) {
     this.opts = opts;
@@ -109,13 +112,28 @@ export class Admission {
   }
 
   /**
-   * `submit` for a transaction that arrived as JSON text (`raw` is `text` parsed): the texts that
-   * arrive in one event-loop turn are parsed, canonicalised, hashed and signature-checked together
-   * on the worker pool, so the main thread does not (fewer than `PARSE_OFF_THREAD_MIN` go through
-   * `submit` here, where the round trip would cost more than it saves). Resolves once admitted; rejects
-   * with what `submit` would throw. A bad signature, as with `submit`, fails only `committed`.
+   * `submit` for a transaction that arrived as JSON text (`raw` is `text` parsed). The first
+   * `PARSE_OFF_THREAD_MIN` of an event-loop turn are admitted here at once, as `submit` does; the
+   * rest of a busy turn are parsed, canonicalised, hashed and signature-checked together on the
+   * worker pool, so the main thread, which is then behind, does not. Resolves once admitted;
+   * rejects with what `submit` would throw. A bad signature, as with `submit`, fails only `committed`.
    */
   submitText(raw: unknown, text: string): Promise<Submission> {
+    if (this.textsThisTurn < PARSE_OFF_THREAD_MIN) {
+      this.textsThisTurn++;
+      if (!this.turnScheduled) {
+        this.turnScheduled = true;
+        setImmediate(() => {
+          this.turnScheduled = false;
+          this.textsThisTurn = 0;
+        });
+      }
+      try {
+        return Promise.resolve(this.submit(raw));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return new Promise((resolve, reject) => {
       this.textQueue.push({ raw, text, resolve, reject });
       if (!this.textScheduled) {
@@ -250,7 +268,7 @@ export class Admission {
       this.textScheduled = true;
       setImmediate(() => this.flushText());
     }
-    if (batch.length < PARSE_OFF_THREAD_MIN) {
+    if (batch.length < INLINE_BATCH_LIMIT) {
       for (const t of batch) {
         try {
           t.resolve(this.submit(t.raw));
