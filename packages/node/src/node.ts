@@ -229,11 +229,7 @@ export class CustosNode extends EventEmitter {
         typeof o === 'function'
           ? o(hooks)
           : (o ??
-            new SoloOrderer({
-              maxTxs: this.genesis.params.blockMaxTxs,
-              maxWaitMs: this.genesis.params.blockMaxMs,
-              incoming: () => this.admission.unordered(),
-            }));
+            new SoloOrderer({ maxTxs: this.genesis.params.blockMaxTxs, maxWaitMs: this.genesis.params.blockMaxMs }));
       this.orderer = orderer;
       try {
         await orderer.start((b) => this.deliver(b), this.chain.head.time);

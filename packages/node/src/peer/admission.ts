@@ -83,8 +83,6 @@ export class Admission {
   private verifyQueue: { parsed: ParsedTx; waiter: Waiter }[] = [];
   private verifyScheduled = false;
   private verifying = 0;
-  /** Transactions in the verify and parse batches on the worker pool. */
-  private inFlight = 0;
   private textQueue: TextSubmission[] = [];
   private textScheduled = false;
   /** Texts admitted on this thread in the current event-loop turn. */
@@ -223,11 +221,6 @@ export class Admission {
     while (this.verifying > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
-  /** Transactions submitted and not yet handed to the orderer nor refused (queued or on the worker pool). */
-  unordered(): number {
-    return this.verifyQueue.length + this.textQueue.length + this.inFlight;
-  }
-
   /** Transactions admitted and not yet committed. */
   pendingCount(): number {
     return this.pendingIds.size;
@@ -279,7 +272,6 @@ export class Admission {
       return;
     }
     this.verifying++;
-    this.inFlight += batch.length;
     this.opts.pool
       .parseBatch(batch.map((t) => t.text))
       .then(
@@ -301,7 +293,6 @@ export class Admission {
       )
       .finally(() => {
         this.verifying--;
-        this.inFlight -= batch.length;
       });
   }
 
@@ -381,7 +372,6 @@ export class Admission {
     }
     if (batch.length === 0) return;
     this.verifying++;
-    this.inFlight += batch.length;
     Promise.resolve()
       .then(() => this.opts.pool.verifyBatch(batch.map(({ parsed }) => verifyItemOf(parsed))))
       .then((ok) => this.ordered(batch.map(({ parsed, waiter }, i) => ({ parsed, waiter, ok: ok[i] === true }))))
@@ -393,7 +383,6 @@ export class Admission {
       })
       .finally(() => {
         this.verifying--;
-        this.inFlight -= batch.length;
       });
   }
 }
