@@ -7,7 +7,8 @@
 // GET /v1/txs/:txId: req/s). Every write carries distinct pre-signed transactions, serialised before
 // the load starts (setupRequest picks the next body). The machine is shared, so in-process, HTTP
 // batch and HTTP single rounds alternate and each side's best round is compared (`rounds` in the
-// result lists them all).
+// result lists them all). Each single round also reports the server main thread's CPU per request
+// (`main_thread_us_per_tx`, from /proc), the figure a busy machine disturbs least.
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import {
   nativeSigner,
 } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
+import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
 import { drive } from './_drive.mjs';
 import { latencySummary, machine } from './_stats.mjs';
 
@@ -75,7 +77,9 @@ async function serve() {
   process.on('message', async (m) => {
     if (m.cmd === 'facts') {
       const head = node.latest();
-      process.send({ facts: { height: head.height, logSize: head.logSize, pending: node.pendingCount() } });
+      process.send({
+        facts: { height: head.height, logSize: head.logSize, pending: node.pendingCount(), cpuMs: mainThreadCpuMs() },
+      });
     } else if (m.cmd === 'stop') {
       await app.close();
       await node.close();
@@ -145,9 +149,11 @@ async function inProcess(txs, warm) {
   try {
     const node = await openNode(dir, nativeSigner(randomSecretKey()));
     await drive(node, warm);
+    const cpu0 = mainThreadCpuMs();
     const r = await drive(node, txs);
+    const cpuUs = mainThreadUsPerTx(cpu0, mainThreadCpuMs(), r.sent);
     await node.close();
-    return { ...r, throughput: (r.sent - r.failed) / r.seconds };
+    return { ...r, throughput: (r.sent - r.failed) / r.seconds, main_thread_us_per_tx: cpuUs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -219,7 +225,16 @@ async function httpSingles(server, url, bodies) {
   const admittedSeconds = (r.lastAt - s0) / 1000;
   const done = await (committed ?? committedBy(server, before.logSize + bodies.length));
   const seconds = (done - s0) / 1000;
-  return { ...r, admitted_per_s: bodies.length / admittedSeconds, seconds, throughput: bodies.length / seconds };
+  const after = await server.facts();
+  return {
+    ...r,
+    admitted_per_s: bodies.length / admittedSeconds,
+    seconds,
+    throughput: bodies.length / seconds,
+    // The server's main thread from the first request to the last commit (the polls cost little).
+    main_thread_us_per_tx: mainThreadUsPerTx(before.cpuMs, after.cpuMs, bodies.length),
+    txs_per_block: (after.logSize - before.logSize) / Math.max(1, after.height - before.height),
+  };
 }
 
 export async function run({ quick = false } = {}) {
@@ -254,7 +269,7 @@ export async function run({ quick = false } = {}) {
       batches.push(await httpBatches(server, url, batchTxs[r]));
       singleRuns.push(await httpSingles(server, url, singleBodies[r]));
       console.error(
-        `round ${r + 1}: in process ${round(inproc[r].throughput)} tx/s, HTTP batches ${round(batches[r].throughput)} tx/s, HTTP singles ${round(singleRuns[r].throughput)} tx/s (${round(singleRuns[r].admitted_per_s)} req/s admitted)`,
+        `round ${r + 1}: in process ${round(inproc[r].throughput)} tx/s, HTTP batches ${round(batches[r].throughput)} tx/s, HTTP singles ${round(singleRuns[r].throughput)} tx/s (${round(singleRuns[r].admitted_per_s)} req/s admitted, ${singleRuns[r].main_thread_us_per_tx} µs of the server's main thread per request)`,
       );
     }
     const best = (list) => list.reduce((a, b) => (b.throughput > a.throughput ? b : a));
@@ -308,6 +323,9 @@ export async function run({ quick = false } = {}) {
         in_process_tx_per_s: round(r.throughput),
         http_batch_tx_per_s: round(batches[i]?.throughput ?? 0),
         http_single_tx_per_s: round(singleRuns[i]?.throughput ?? 0),
+        single_ratio: Math.round(((singleRuns[i]?.throughput ?? 0) / r.throughput) * 1000) / 1000,
+        in_process_main_thread_us_per_tx: r.main_thread_us_per_tx,
+        single_main_thread_us_per_tx: singleRuns[i]?.main_thread_us_per_tx ?? null,
       })),
       batch: {
         route: 'POST /v1/txs/batch?wait=true',
@@ -326,6 +344,8 @@ export async function run({ quick = false } = {}) {
         admitted_per_s: round(single.admitted_per_s),
         committed_tx_per_s: round(single.throughput),
         ratio_to_in_process: Math.round((single.throughput / ceiling) * 1000) / 1000,
+        main_thread_us_per_tx: single.main_thread_us_per_tx,
+        txs_per_block: round(single.txs_per_block),
         latency_ms: latencySummary(single.latencies),
       },
       reads: {
@@ -336,6 +356,7 @@ export async function run({ quick = false } = {}) {
         txs: ceilingRun.sent,
         failed: ceilingRun.failed,
         throughput: round(ceiling),
+        main_thread_us_per_tx: ceilingRun.main_thread_us_per_tx,
         latency_ms: latencySummary(ceilingRun.latencies),
       },
     };

@@ -295,6 +295,16 @@ export class CustosNode extends EventEmitter {
   }
 
   /**
+   * `submit` for a transaction received as JSON text (`raw` is `text` parsed, as the HTTP route
+   * has both): its parse, canonical bytes, txId and signature are worked out on the verify pool,
+   * batched with the others of the same event-loop turn. Rejects with what `submit` would throw.
+   */
+  async submitText(raw: unknown, text: string): Promise<Submission> {
+    if (this.stopped || this.fatal !== undefined) throw new NodeError('NODE_STOPPED', 'node is stopping');
+    return this.admission.submitText(raw, text);
+  }
+
+  /**
    * Why a committed transaction failed, in words (the field and what was expected), if this node
    * executed it recently; the result code on the ledger is the durable answer.
    */

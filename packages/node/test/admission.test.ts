@@ -2,15 +2,16 @@
  * The orderer's batch parse (`Admission.parsePendingBatch`): for every item the same outcome as the
  * one-at-a-time parse (`parsePendingTx`), whether it is well formed, for another chain, or forged;
  * signatures not yet verified here go to the worker pool in one batch, and ones it verified (or
- * this node admitted) are not verified again.
+ * this node admitted) are not verified again. Admission of JSON texts (`Admission.submitText`, the
+ * HTTP route's): the same answers as `submit`, parsed, canonicalised and verified on the pool.
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
 import { signTx } from '@custos/protocol/ledger';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { VerifyPool } from '../src/crypto/verify-pool.js';
-import type { ParseOutcome } from '../src/ordering/orderer.js';
-import { Admission, parsePendingTx } from '../src/peer/admission.js';
+import type { ParseOutcome, PendingTx } from '../src/ordering/orderer.js';
+import { Admission, parsePendingTx, type Submission } from '../src/peer/admission.js';
 import type { SqliteStore } from '../src/store/sqlite.js';
 
 const signer = nativeSigner(randomSecretKey());
@@ -18,15 +19,15 @@ const pool = new VerifyPool({ threads: 2 });
 
 afterAll(() => pool.close());
 
-function admission(): Admission {
+function admission(order: (txs: PendingTx[]) => void = () => {}, committed = new Set<string>()): Admission {
   return new Admission({
     chainId: 'test',
-    store: {} as SqliteStore,
+    store: { isCommitted: (txId: string) => committed.has(txId) } as unknown as SqliteStore,
     pool,
     now: Date.now,
     maxPending: 1000,
     stopping: () => false,
-    order: () => {},
+    order,
   });
 }
 
@@ -101,5 +102,93 @@ describe('Admission.parsePendingBatch', () => {
     ]);
     expect(spy).not.toHaveBeenCalled();
     spy.mockRestore();
+  });
+});
+
+/** What admitting `raw` gave: the error code at once, or the txId and how its commit wait ended. */
+async function outcome(submission: Promise<Submission>): Promise<Record<string, unknown>> {
+  try {
+    const s = await submission;
+    const settled = await Promise.race([
+      s.committed.then(
+        () => 'committed',
+        (e: { code?: string }) => e.code,
+      ),
+      new Promise((r) => setTimeout(() => r('waiting'), 200)),
+    ]);
+    return { txId: s.txId, settled };
+  } catch (e) {
+    return { error: (e as { code?: string }).code };
+  }
+}
+
+describe('Admission.submitText', () => {
+  const mixed = (base: number) => {
+    const raws: unknown[] = [];
+    // The first 64 of a turn are admitted on the main thread, the rest on the workers.
+    for (let i = 0; i < 160; i++) {
+      const t = tx(base + i);
+      if (i % 7 === 3) raws.push(forge(t));
+      else if (i % 11 === 5) raws.push({ ...t, body: { ...t.body, signer: 'did:key:nope' } });
+      else if (i % 13 === 6) raws.push(tx(base + i, 'other'));
+      // Text beyond ASCII: the workers get UTF-8 bytes, and must make the same canonical bytes.
+      else if (i % 5 === 2)
+        raws.push(
+          signTx(
+            { chainId: 'test', type: 'kv.put', args: { ns: 'a', key: `u${base + i}`, value: 'ünï ✓ 🙂' } },
+            signer,
+          ),
+        );
+      else raws.push(t);
+    }
+    raws.push(raws[0], tx(base + 999, 'test'));
+    return raws;
+  };
+
+  it('answers a batch of texts as submit answers each, parsing and verifying them on the pool', async () => {
+    const raws = mixed(1000);
+    const replayed = tx(1999, 'test');
+    const committed = new Set([parsePendingTx(replayed).parsed.txId]);
+    raws[raws.length - 1] = replayed;
+    // Reference: the synchronous submit, one at a time, on an admission of its own.
+    const reference = admission(() => {}, committed);
+    const want = await Promise.all(
+      raws.map((r) => {
+        try {
+          return outcome(Promise.resolve(reference.submit(r)));
+        } catch (e) {
+          return outcome(Promise.reject(e));
+        }
+      }),
+    );
+    const ordered: PendingTx[] = [];
+    const a = admission((txs) => ordered.push(...txs), committed);
+    const parse = vi.spyOn(pool, 'parseBatch');
+    const verify = vi.spyOn(pool, 'verifyBatch');
+    const got = await Promise.all(raws.map((r) => outcome(a.submitText(r, JSON.stringify(r)))));
+    // Ordered ones wait for a block no orderer here cuts: 'waiting'; forged ones fail at once.
+    expect(got).toEqual(want);
+    expect(got.filter((g) => g.settled === 'BAD_SIGNATURE').length).toBeGreaterThanOrEqual(18);
+    expect(got.map((g) => g.error ?? 'admitted')).toContain('DUPLICATE_TX');
+    expect(got.map((g) => g.error ?? 'admitted')).toContain('TX_REPLAYED');
+    expect(got.map((g) => g.error ?? 'admitted')).toContain('WRONG_CHAIN');
+    expect(got.map((g) => g.error ?? 'admitted')).toContain('BAD_TX');
+    expect(ordered.map((p) => p.parsed.txId)).toEqual(got.filter((g) => g.settled === 'waiting').map((g) => g.txId));
+    // The canonical bytes the workers made are the ones the main thread would have made.
+    for (const p of ordered) expect(p.parsed.bodyBytes).toEqual(parsePendingTx(p.parsed.tx).parsed.bodyBytes);
+    // One batch for the workers: what came after the first 64 of the turn.
+    expect(parse).toHaveBeenCalledTimes(1);
+    expect(parse.mock.calls[0]![0]).toHaveLength(raws.length - 64);
+    parse.mockRestore();
+    verify.mockRestore();
+  });
+
+  it('admits a few texts on the calling thread, with the same answers', async () => {
+    const raws = [tx(3000), forge(tx(3001)), { body: {}, sig: 'x' }];
+    const parse = vi.spyOn(pool, 'parseBatch');
+    const got = await Promise.all(raws.map((r) => outcome(admission().submitText(r, JSON.stringify(r)))));
+    expect(got.map((g) => g.error ?? g.settled)).toEqual(['waiting', 'BAD_SIGNATURE', 'BAD_TX']);
+    expect(parse).not.toHaveBeenCalled();
+    parse.mockRestore();
   });
 });

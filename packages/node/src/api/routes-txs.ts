@@ -3,6 +3,7 @@
  * at once (problem+json for one transaction, per item for a batch); `?wait=true` holds the request
  * until the block commits.
  */
+import type { FastifyRequest } from 'fastify';
 import { type ErrorCode, NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
 import type { NodeMetrics } from './metrics.js';
@@ -53,12 +54,30 @@ export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
   const node = app.custos;
   app.addHook('preHandler', gpcOptOutCheck);
   app.addHook('onResponse', gpcEvidenceHook(node));
-  const submit = (raw: unknown): Submission => {
-    const admittedAt = performance.now();
-    const sub = node.submit(raw);
+  // The single route keeps its body's text as well as its value, so that admission can parse,
+  // canonicalise and verify it on the worker pool (`CustosNode.submitText`). The value is the
+  // default parser's (prototype poisoning refused, the size limit the route's), so schema
+  // validation and every error stay as they were.
+  const texts = new WeakMap<FastifyRequest, string>();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (request.routeOptions.url === '/v1/txs') texts.set(request, body as string);
+    parseJson(request, body as string, done);
+  });
+  const observe = (sub: Submission, admittedAt: number): Submission => {
     const m = opts.metrics;
     if (m !== undefined) sub.committed.then(() => m.observeCommit(admittedAt), ignore);
     return sub;
+  };
+  const submit = (raw: unknown): Submission => observe(node.submit(raw), performance.now());
+  const submitOne = async (request: FastifyRequest): Promise<Submission> => {
+    const admittedAt = performance.now();
+    const text = texts.get(request);
+    return observe(
+      text === undefined ? node.submit(request.body) : await node.submitText(request.body, text),
+      admittedAt,
+    );
   };
 
   app.post(
@@ -76,12 +95,13 @@ export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
       config: { problems: ADMISSION_PROBLEMS },
     },
     async (request, reply) => {
-      const sub = submit(request.body);
+      const sub = await submitOne(request);
       if (request.query.wait !== 'true') {
-        // The signature is checked off the event loop after this answer; a forged one is never
-        // committed (GET /v1/txs/:txId stays 404). Callers who need the verdict use ?wait=true.
+        // A forged signature is never committed (GET /v1/txs/:txId stays 404), but this answer
+        // does not say so: callers who need the verdict use ?wait=true. The 202 is written as
+        // text: a txId is 64 hex characters, nothing to escape, no serializer to run.
         sub.committed.catch(ignore);
-        return reply.code(202).send({ txId: sub.txId });
+        return reply.code(202).type(JSON_TYPE).send(`{"txId":"${sub.txId}"}`);
       }
       const d = deadline(opts.waitTimeoutMs, node, sub.txId);
       try {
@@ -202,5 +222,7 @@ function deadline(ms: number, node: CustosNode, txId?: string): { promise: Promi
   promise.catch(ignore);
   return { promise, cancel: () => clearTimeout(timer) };
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 function ignore(): void {}

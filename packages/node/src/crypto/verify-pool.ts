@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { nativeVerifier } from './native.js';
+import { type PackedError, packTexts, type TextOutcome, unpackParsed } from './parse-packed.js';
 
 export interface VerifyItem {
   publicKey: Uint8Array;
@@ -77,10 +78,27 @@ export function verifyPacked(buffer: ArrayBuffer): Uint8Array<ArrayBuffer> {
   return results;
 }
 
+/** What a worker sends back: a verify chunk's `results`, or a parse chunk's `answers` and `errors`. */
+interface Reply {
+  id: number;
+  results?: Uint8Array;
+  answers?: ArrayBuffer;
+  errors?: PackedError[];
+}
+
 interface Job {
   count: number;
-  resolve: (results: Uint8Array) => void;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
+  /** A parse job's first reply (its answers); `resolve` then gets the verdicts. */
+  parsed?: (reply: Reply) => void;
+}
+
+/** The pool's parse of a batch of texts: the outcomes now, the signatures' verdicts later. */
+export interface ParsedBatch {
+  outcomes: TextOutcome[];
+  /** One per text, in order: true if it parsed and its signature verifies. */
+  verdicts: Promise<boolean[]>;
 }
 
 interface Slot {
@@ -125,13 +143,53 @@ export class VerifyPool {
     }
     const chunks = Math.min(this.threads, Math.ceil(items.length / INLINE_BATCH_LIMIT));
     const size = Math.ceil(items.length / chunks);
-    const parts: Promise<Uint8Array>[] = [];
+    const parts: Promise<Reply>[] = [];
     for (let start = 0; start < items.length; start += size) {
-      parts.push(this.run(items, start, Math.min(start + size, items.length)));
+      const end = Math.min(start + size, items.length);
+      parts.push(this.run(packBatch(items, start, end), end - start));
     }
     const out: boolean[] = [];
-    for (const results of await Promise.all(parts)) for (const r of results) out.push(r === 1);
+    for (const reply of await Promise.all(parts)) for (const r of reply.results ?? []) out.push(r === 1);
     return out;
+  }
+
+  /**
+   * Admission's parse of signed transactions received as JSON text, on the workers: for each text,
+   * in order, its canonical body bytes and txId, or the error `parseTx` gave it (`parse-packed.ts`);
+   * then the signatures' verdicts. Meant for batches of at least `INLINE_BATCH_LIMIT`; smaller ones
+   * are better parsed on the calling thread.
+   */
+  async parseBatch(texts: readonly string[]): Promise<ParsedBatch> {
+    if (this.closed) throw new Error('VerifyPool is closed');
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
+      throw new TypeError('expected an array of JSON texts');
+    }
+    const chunks = Math.max(1, Math.min(this.threads, Math.ceil(texts.length / INLINE_BATCH_LIMIT)));
+    const size = Math.max(1, Math.ceil(texts.length / chunks));
+    const parsed: Promise<Reply>[] = [];
+    const verdicts: Promise<Reply>[] = [];
+    for (let start = 0; start < texts.length; start += size) {
+      const end = Math.min(start + size, texts.length);
+      let first!: (reply: Reply) => void;
+      parsed.push(new Promise((resolve) => (first = resolve)));
+      verdicts.push(this.run(packTexts(texts, start, end), end - start, first));
+    }
+    // A worker that dies before its answers rejects its verdicts: the answers must not wait forever.
+    const answered = Promise.all(parsed);
+    const outcomes: TextOutcome[] = [];
+    for (const reply of await Promise.race([answered, Promise.all(verdicts).then(() => answered)])) {
+      for (const o of unpackParsed({ answers: reply.answers as ArrayBuffer, errors: reply.errors ?? [] })) {
+        outcomes.push(o);
+      }
+    }
+    return {
+      outcomes,
+      verdicts: Promise.all(verdicts).then((replies) => {
+        const out: boolean[] = [];
+        for (const reply of replies) for (const r of reply.results ?? []) out.push(r === 1);
+        return out;
+      }),
+    };
   }
 
   /** Rejects pending batches and ends every worker thread. */
@@ -149,15 +207,15 @@ export class VerifyPool {
     await Promise.all(exits);
   }
 
-  private run(items: readonly VerifyItem[], start: number, end: number): Promise<Uint8Array> {
+  /** Sends a packed chunk to the least loaded worker; `parsed` makes it a parse job (two replies). */
+  private run(buffer: ArrayBuffer, count: number, parsed?: (reply: Reply) => void): Promise<Reply> {
     const slot = this.leastLoaded();
-    const buffer = packBatch(items, start, end);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      slot.jobs.set(id, { count: end - start, resolve, reject });
-      slot.pending += end - start;
+      slot.jobs.set(id, parsed === undefined ? { count, resolve, reject } : { count, resolve, reject, parsed });
+      slot.pending += count;
       slot.worker.ref();
-      slot.worker.postMessage({ id, buffer }, [buffer]);
+      slot.worker.postMessage(parsed === undefined ? { id, buffer } : { id, buffer, kind: 'parse' }, [buffer]);
     });
   }
 
@@ -179,13 +237,17 @@ export class VerifyPool {
     const slot: Slot = { worker, jobs: new Map(), pending: 0 };
     // Idle workers must not keep the process alive; a worker with pending jobs is ref'ed in run().
     worker.unref();
-    worker.on('message', (msg: { id: number; results: Uint8Array }) => {
+    worker.on('message', (msg: Reply) => {
       const job = slot.jobs.get(msg.id);
       if (job === undefined) return;
+      if (msg.answers !== undefined) {
+        job.parsed?.(msg);
+        return;
+      }
       slot.jobs.delete(msg.id);
       slot.pending -= job.count;
       if (slot.jobs.size === 0) worker.unref();
-      job.resolve(msg.results);
+      job.resolve(msg);
     });
     worker.on('error', (error) => {
       slot.error = error;

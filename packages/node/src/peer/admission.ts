@@ -11,12 +11,20 @@ import { ProtocolError } from '@custos/protocol/errors';
 import type { CommitResult } from '@custos/protocol/ledger';
 import { checkChain, checkTxWindow, type ParsedTx, parseTx, verifyTxSignature } from '@custos/protocol/ledger';
 import { nativeVerifier } from '../crypto/native.js';
-import type { VerifyItem, VerifyPool } from '../crypto/verify-pool.js';
+import type { TextOutcome } from '../crypto/parse-packed.js';
+import { INLINE_BATCH_LIMIT, type VerifyItem, type VerifyPool } from '../crypto/verify-pool.js';
 import { NodeError } from '../errors.js';
 import type { ParseOutcome, PendingTx } from '../ordering/orderer.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 const MAX_VERIFY_BATCH = 1024;
+/**
+ * The first this many texts of an event-loop turn are admitted on the main thread at once: the
+ * worker's round trip delays each 202, which costs a closed-loop client more than the parse it
+ * saves (docs/performance.md, "HTTP single route"); past it the main thread is behind, and moving
+ * the parse off it is what helps.
+ */
+const PARSE_OFF_THREAD_MIN = 64;
 const MAX_VERIFIED_CACHE = 200_000;
 
 export interface Submission {
@@ -27,6 +35,14 @@ export interface Submission {
 
 interface Waiter {
   resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A submission received as JSON text, waiting for its parse on a worker. */
+interface TextSubmission {
+  raw: unknown;
+  text: string;
+  resolve: (s: Submission) => void;
   reject: (e: unknown) => void;
 }
 
@@ -67,6 +83,11 @@ export class Admission {
   private verifyQueue: { parsed: ParsedTx; waiter: Waiter }[] = [];
   private verifyScheduled = false;
   private verifying = 0;
+  private textQueue: TextSubmission[] = [];
+  private textScheduled = false;
+  /** Texts admitted on this thread in the current event-loop turn. */
+  private textsThisTurn = 0;
+  private turnScheduled = false;
 
   constructor(opts: AdmissionOptions) {
     this.opts = opts;
@@ -78,29 +99,46 @@ export class Admission {
    */
   submit(raw: unknown): Submission {
     const parsed = parseTx(raw);
-    checkChain(parsed.tx.body, this.opts.chainId);
-    checkTxWindow(parsed.tx.body, this.opts.now());
-    if (this.pendingIds.has(parsed.txId))
-      throw new NodeError('DUPLICATE_TX', `transaction ${parsed.txId} is already pending`);
-    if (this.opts.store.isCommitted(parsed.txId, parsed.tx.body.expiresAt)) {
-      throw new ProtocolError('TX_REPLAYED', `transaction ${parsed.txId} is already committed`);
-    }
-    if (this.pendingIds.size >= this.opts.maxPending) {
-      throw new NodeError('MEMPOOL_FULL', `more than ${this.opts.maxPending} transactions are pending; retry later`);
-    }
-    this.pendingIds.add(parsed.txId);
-    let waiter!: Waiter;
-    const committed = new Promise<CommitResult>((resolve, reject) => {
-      waiter = { resolve, reject };
-    });
-    // Callers that do not wait for the commit must not crash the process when it fails.
-    committed.catch(() => {});
+    this.check(parsed);
+    const { waiter, committed } = this.admit(parsed);
     this.verifyQueue.push({ parsed, waiter });
     if (!this.verifyScheduled) {
       this.verifyScheduled = true;
       setImmediate(() => this.flushVerify());
     }
     return { txId: parsed.txId, committed };
+  }
+
+  /**
+   * `submit` for a transaction that arrived as JSON text (`raw` is `text` parsed). The first
+   * `PARSE_OFF_THREAD_MIN` of an event-loop turn are admitted here at once, as `submit` does; the
+   * rest of a busy turn are parsed, canonicalised, hashed and signature-checked together on the
+   * worker pool, so the main thread, which is then behind, does not. Resolves once admitted;
+   * rejects with what `submit` would throw. A bad signature, as with `submit`, fails only `committed`.
+   */
+  submitText(raw: unknown, text: string): Promise<Submission> {
+    if (this.textsThisTurn < PARSE_OFF_THREAD_MIN) {
+      this.textsThisTurn++;
+      if (!this.turnScheduled) {
+        this.turnScheduled = true;
+        setImmediate(() => {
+          this.turnScheduled = false;
+          this.textsThisTurn = 0;
+        });
+      }
+      try {
+        return Promise.resolve(this.submit(raw));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.textQueue.push({ raw, text, resolve, reject });
+      if (!this.textScheduled) {
+        this.textScheduled = true;
+        setImmediate(() => this.flushText());
+      }
+    });
   }
 
   /** The orderer's parse: admission's checks, the signature skipped when this node already verified it. */
@@ -188,6 +226,135 @@ export class Admission {
     return this.pendingIds.size;
   }
 
+  /** Chain, time window, replay and room: what admission checks once a transaction is parsed. */
+  private check(parsed: ParsedTx): void {
+    checkChain(parsed.tx.body, this.opts.chainId);
+    checkTxWindow(parsed.tx.body, this.opts.now());
+    if (this.pendingIds.has(parsed.txId))
+      throw new NodeError('DUPLICATE_TX', `transaction ${parsed.txId} is already pending`);
+    if (this.opts.store.isCommitted(parsed.txId, parsed.tx.body.expiresAt)) {
+      throw new ProtocolError('TX_REPLAYED', `transaction ${parsed.txId} is already committed`);
+    }
+    if (this.pendingIds.size >= this.opts.maxPending) {
+      throw new NodeError('MEMPOOL_FULL', `more than ${this.opts.maxPending} transactions are pending; retry later`);
+    }
+  }
+
+  /** Marks a checked transaction pending and gives the promise its submitter waits on. */
+  private admit(parsed: ParsedTx): { waiter: Waiter; committed: Promise<CommitResult> } {
+    this.pendingIds.add(parsed.txId);
+    let waiter!: Waiter;
+    const committed = new Promise<CommitResult>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    // Callers that do not wait for the commit must not crash the process when it fails.
+    committed.catch(() => {});
+    return { waiter, committed };
+  }
+
+  private flushText(): void {
+    this.textScheduled = false;
+    const batch =
+      this.textQueue.length <= MAX_VERIFY_BATCH ? this.textQueue : this.textQueue.slice(0, MAX_VERIFY_BATCH);
+    this.textQueue = this.textQueue.length <= MAX_VERIFY_BATCH ? [] : this.textQueue.slice(MAX_VERIFY_BATCH);
+    if (this.textQueue.length > 0) {
+      this.textScheduled = true;
+      setImmediate(() => this.flushText());
+    }
+    if (batch.length < INLINE_BATCH_LIMIT) {
+      for (const t of batch) {
+        try {
+          t.resolve(this.submit(t.raw));
+        } catch (e) {
+          t.reject(e);
+        }
+      }
+      return;
+    }
+    this.verifying++;
+    this.opts.pool
+      .parseBatch(batch.map((t) => t.text))
+      .then(
+        ({ outcomes, verdicts }) => {
+          const admitted = this.admitParsed(batch, outcomes);
+          return verdicts.then(
+            (ok) => this.ordered(admitted.map(({ index, ...rest }) => ({ ...rest, ok: ok[index] === true }))),
+            (e) => {
+              for (const a of admitted) {
+                this.pendingIds.delete(a.parsed.txId);
+                a.waiter.reject(e);
+              }
+            },
+          );
+        },
+        (e) => {
+          for (const t of batch) t.reject(e);
+        },
+      )
+      .finally(() => {
+        this.verifying--;
+      });
+  }
+
+  /**
+   * Admits what the workers parsed: admission's checks here, each submitter answered at once; the
+   * admitted ones (with their place in the batch) wait for their signatures' verdicts.
+   */
+  private admitParsed(
+    batch: TextSubmission[],
+    outcomes: TextOutcome[],
+  ): { index: number; parsed: ParsedTx; waiter: Waiter }[] {
+    const admitted: { index: number; parsed: ParsedTx; waiter: Waiter }[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const t = batch[i] as TextSubmission;
+      const o = outcomes[i] as TextOutcome;
+      if ('error' in o) {
+        t.reject(o.error);
+        continue;
+      }
+      // The workers parsed the same text as `raw`: its canonical bytes and id are `raw`'s.
+      const parsed: ParsedTx = { tx: t.raw as ParsedTx['tx'], bodyBytes: o.bodyBytes, txId: o.txId };
+      try {
+        if (this.opts.stopping()) throw new NodeError('NODE_STOPPED', 'node is stopping');
+        this.check(parsed);
+      } catch (e) {
+        t.reject(e);
+        continue;
+      }
+      const { waiter, committed } = this.admit(parsed);
+      t.resolve({ txId: parsed.txId, committed });
+      admitted.push({ index: i, parsed, waiter });
+    }
+    return admitted;
+  }
+
+  /** Hands the verified transactions of a batch to the orderer and fails the forged ones. */
+  private ordered(batch: { parsed: ParsedTx; waiter: Waiter; ok: boolean }[]): void {
+    const accepted: PendingTx[] = [];
+    for (const { parsed, waiter, ok } of batch) {
+      if (ok) {
+        accepted.push({ parsed, sigOk: true });
+        this.remember(`${parsed.txId} ${parsed.tx.sig}`);
+        this.wait(parsed.txId, waiter);
+      } else {
+        this.pendingIds.delete(parsed.txId);
+        waiter.reject(new ProtocolError('BAD_SIGNATURE', 'transaction signature does not verify against body.signer'));
+      }
+    }
+    if (accepted.length === 0) return;
+    if (this.opts.stopping()) {
+      for (const t of accepted) this.fail(t.parsed.txId, new NodeError('NODE_STOPPED', 'node is stopping'));
+    } else {
+      this.opts.order(accepted);
+    }
+  }
+
+  private wait(txId: string, waiter: Waiter): void {
+    const list = this.waiters.get(txId);
+    if (list) list.push(waiter);
+    else this.waiters.set(txId, [waiter]);
+  }
+
   private remember(key: string): void {
     if (this.verified.size >= MAX_VERIFIED_CACHE) this.verified = new Set();
     this.verified.add(key);
@@ -207,31 +374,7 @@ export class Admission {
     this.verifying++;
     Promise.resolve()
       .then(() => this.opts.pool.verifyBatch(batch.map(({ parsed }) => verifyItemOf(parsed))))
-      .then((ok) => {
-        const accepted: PendingTx[] = [];
-        for (let i = 0; i < batch.length; i++) {
-          const { parsed, waiter } = batch[i]!;
-          if (ok[i]) {
-            accepted.push({ parsed, sigOk: true });
-            this.remember(`${parsed.txId} ${parsed.tx.sig}`);
-            const list = this.waiters.get(parsed.txId);
-            if (list) list.push(waiter);
-            else this.waiters.set(parsed.txId, [waiter]);
-          } else {
-            this.pendingIds.delete(parsed.txId);
-            waiter.reject(
-              new ProtocolError('BAD_SIGNATURE', 'transaction signature does not verify against body.signer'),
-            );
-          }
-        }
-        if (accepted.length > 0) {
-          if (this.opts.stopping()) {
-            for (const t of accepted) this.fail(t.parsed.txId, new NodeError('NODE_STOPPED', 'node is stopping'));
-          } else {
-            this.opts.order(accepted);
-          }
-        }
-      })
+      .then((ok) => this.ordered(batch.map(({ parsed, waiter }, i) => ({ parsed, waiter, ok: ok[i] === true }))))
       .catch((e) => {
         for (const { parsed, waiter } of batch) {
           this.pendingIds.delete(parsed.txId);
