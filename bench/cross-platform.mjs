@@ -2,8 +2,8 @@
 // docs/interop.md) on loopback, one at a time: a kv.put on the decision chain D (three members with
 // EVM keys) and an ERC-20 leg on a Hardhat chain (automine, its own process). Per transaction, from
 // the body's prepare on D to the contract's outcome proven back on D: the holder approves and
-// prepares on the contract, the members' attesters and decision signers and one relayer run passes
-// back to back in this process. Also the EVM gas of each transaction (approve, prepare, decide,
+// prepares on the contract, then passes run in this process until the outcome is proven on D: the
+// three members' attesters side by side, their decision signers side by side, then one relayer. Also the EVM gas of each transaction (approve, prepare, decide,
 // from their receipts). The ceiling is the Custos-only figure of the same run: transactions over two
 // Custos chains, one at a time, with the same kind of relayer loop.
 // Throughput with IN_FLIGHT transactions in flight (the issue's second target): a batch prepared on
@@ -213,10 +213,11 @@ async function crossPlatform(dir, count, inFlight) {
       signer: nativeSigner(randomSecretKey()),
       evm: [{ rpcUrl: chain.rpcUrl, account: { address: relayerAccount } }],
     });
-    // One pass: the members' attesters, their signers, then the relayer, one after another.
+    // One pass: the members' attesters side by side, then their signers side by side (each member's
+    // peer runs its own duties, so the three do not wait for each other), then the relayer.
     const pass = async () => {
-      for (const a of attesters) await a.step();
-      for (const s of signers) await s.step();
+      await Promise.all(attesters.map((a) => a.step()));
+      await Promise.all(signers.map((s) => s.step()));
       await relayer.step();
     };
     const client = nativeSigner(randomSecretKey());
