@@ -128,6 +128,21 @@ describe('a GPP record in words', () => {
   });
 });
 
+describe('an EVM vote that completes a cross-chain transaction, in words', () => {
+  const vote = { body: { type: 'xtx.evmVote', args: { decide: true } }, sig: '' } as unknown as SignedTx;
+  const base = { name: (id: string) => id, category: () => undefined, requestKind: () => undefined };
+
+  it('reads as the completion in the customer’s own history, and as a vote elsewhere', () => {
+    // In her history only the vote that applied the writes about her appears: it completed the transaction.
+    expect(eventSentence(vote, { ...base, actor: 'A relayer', subject: 'you' })).toBe(
+      'A relayer: Cross-chain transaction completed',
+    );
+    expect(eventSentence(vote, { ...base, actor: 'A relayer', subject: 'a customer' })).toBe(
+      'A relayer: EVM vote proven, deciding the cross-chain transaction if it was the last vote',
+    );
+  });
+});
+
 describe('copies of an erasure in words (GDPR Art. 19)', () => {
   const record = (org: string, id: string, over: Partial<DataRecord> = {}): DataRecord => ({
     id,

@@ -206,6 +206,12 @@ export function eventSentence(tx: SignedTx, ctx: SentenceContext): string {
       return `${who} voted ${str('vote') === 'no' ? 'against' : 'for'} a governance proposal`;
     case 'kv.put':
       return `${who} published a public note`;
+    case 'xtx.evmVote':
+      // In a customer's own history only the vote that also decided and completed the transaction
+      // appears (it applied the writes about them); anywhere else it may be the vote alone.
+      return you === 'you'
+        ? `${who}: ${typeText('xtx.finalize')}`
+        : `${who}: ${typeText(tx.body.type)}${a.decide === true ? ', deciding the cross-chain transaction if it was the last vote' : ''}`;
     default:
       return `${who}: ${typeText(tx.body.type)}`;
   }

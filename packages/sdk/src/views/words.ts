@@ -108,6 +108,7 @@ const TYPES: Record<string, string> = {
   'xtx.prepare': 'Cross-chain transaction prepared',
   'xtx.decide': 'Cross-chain transaction decided',
   'xtx.finalize': 'Cross-chain transaction completed',
+  'xtx.evmVote': 'EVM vote proven',
   'interop.register': 'Other ledger registered',
   'datamap.publish': 'Data map published',
   'kv.put': 'Public note recorded',

@@ -296,7 +296,9 @@ function Timeline({ v, data }: { v: OrgView; data: PortalData }) {
                   ) : null}
                   <EventProof view={v} txId={e.txId} trust={data.ctx.trust} />
                 </p>
-                {e.type === 'xtx.finalize' && <CrossChainLegs tx={e.tx} height={v.history.height} />}
+                {(e.type === 'xtx.finalize' || e.type === 'xtx.evmVote') && (
+                  <CrossChainLegs tx={e.tx} height={v.history.height} />
+                )}
               </li>
             );
           })}
