@@ -50,8 +50,9 @@ export interface ProposerOptions extends RedateOptions {
   now?: () => number;
   onFatal: (err: unknown) => void;
   /**
-   * Called with each block this proposer stored, its value as written and its transactions'
-   * parse, so that this peer's feed need not parse them again when the block comes back.
+   * Called with each block this proposer is about to store (before the write: the block can come
+   * back through the watch first), its value as written and its transactions' parse, so that this
+   * peer's feed need not parse them again when the block comes back with these bytes.
    */
   onProposed?: (height: number, value: Buffer, batch: OrderedBatch) => void;
   /** The seq and parse of a pending value this peer wrote itself, byte for byte (`PendingWriter.written`). */
@@ -223,9 +224,11 @@ export class Proposer {
         chosen.map((e) => e.json),
       ),
     );
+    // Told before the write: the block can come back through the feed's watch before the write's
+    // answer does. Should another block take the height, its bytes differ and the feed parses it.
+    this.opts.onProposed?.(height, block, { txs: chosen.map((e) => e.tx), time });
     const res = await this.commit(height, block, chosen);
     if (res.succeeded) {
-      this.opts.onProposed?.(height, block, { txs: chosen.map((e) => e.tx), time });
       this.pool.forget(chosen.map((e) => e.txId));
       this.head = { height, time, parentTime: this.head.time };
       this.backoff.reset();
