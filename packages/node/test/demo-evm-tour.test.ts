@@ -15,6 +15,7 @@ import { DEMO_EVM_FILE, type DemoEvmFile, startDemoEvmSide } from '../src/cli/de
 import { type Peer, startPeer } from '../src/cli/peer.js';
 import { loadDemoCustomers } from '../src/demo/customers.js';
 import { initHome } from '../src/home.js';
+import { readmeBlock, TOUR_PRELUDE } from './readme-tour.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 const passphrase = 'demo evm tour passphrase';
@@ -23,29 +24,11 @@ let home: string;
 let peer: Peer;
 const notes: string[] = [];
 
-/** The README's shell block that the marker before it says this test runs. */
-function readmeBlock(): string {
-  const text = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  const at = text.indexOf('demo-evm-tour.test.ts runs these commands');
-  const start = text.indexOf('```sh\n', at);
-  if (at < 0 || start < 0) throw new Error('README: no EVM block marked for demo-evm-tour.test.ts');
-  return text.slice(start + 6, text.indexOf('```', start + 6));
-}
-
-/** `npm run custos --` as the built CLI, as the docs test runs README blocks. */
-const PRELUDE = `set -eo pipefail
-npm() {
-  if [ "$1" = run ] && [ "$2" = custos ] && [ "$3" = -- ]; then shift 3; node "$TOUR_CLI" "$@";
-  elif [ "$1" = run ] && [ "$2" = -s ] && [ "$3" = custos ] && [ "$4" = -- ]; then shift 4; node "$TOUR_CLI" "$@";
-  else echo "tour test: npm $1 is not run" >&2; return 1; fi
-}
-`;
-
 function bash(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       'bash',
-      ['-c', PRELUDE + script],
+      ['-c', TOUR_PRELUDE + script],
       {
         env: {
           ...process.env,
@@ -90,7 +73,7 @@ describe("the README's EVM step, one command at a time", () => {
     expect(notes.join('\n')).toContain(file.rpcUrl);
     expect(notes.join('\n')).toContain(file.xtxId);
 
-    const run = await bash(readmeBlock());
+    const run = await bash(readmeBlock('demo-evm-tour.test.ts'));
     expect(run.code, run.stderr).toBe(0);
     // xtx status: both legs committed, the EVM leg's contract; evm-members: the contract up to date.
     expect(run.stdout).toContain(`Cross-chain transaction ${file.xtxId}: committed`);

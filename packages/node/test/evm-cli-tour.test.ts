@@ -15,28 +15,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../src/consortium/processes.js';
+import { readmeBlock, TOUR_PRELUDE } from './readme-tour.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 let dir: string | undefined;
 let child: ChildProcess | undefined;
-
-/** The README's shell block that the marker before it says this test runs. */
-function readmeBlock(): string {
-  const text = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  const at = text.indexOf('evm-cli-tour.test.ts runs these commands');
-  const start = text.indexOf('```sh\n', at);
-  if (at < 0 || start < 0) throw new Error('README: no block marked for evm-cli-tour.test.ts');
-  return text.slice(start + 6, text.indexOf('```', start + 6));
-}
-
-/** `npm run custos --` as the built CLI, as the docs test runs README blocks. */
-const PRELUDE = `set -eo pipefail
-npm() {
-  if [ "$1" = run ] && [ "$2" = custos ] && [ "$3" = -- ]; then shift 3; node "$TOUR_CLI" "$@";
-  elif [ "$1" = run ] && [ "$2" = -s ] && [ "$3" = custos ] && [ "$4" = -- ]; then shift 4; node "$TOUR_CLI" "$@";
-  else echo "tour test: npm $1 is not run" >&2; return 1; fi
-}
-`;
 
 /** Runs `script` in its own process group (its background jobs outlive it until afterAll). */
 function bash(script: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -45,7 +28,7 @@ function bash(script: string, cwd: string): Promise<{ code: number; stdout: stri
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
-    child = spawn('bash', ['-c', PRELUDE + script], { cwd, env, detached: true });
+    child = spawn('bash', ['-c', TOUR_PRELUDE + script], { cwd, env, detached: true });
     child.stdout?.on('data', (b: Buffer) => {
       stdout += b.toString();
     });
@@ -87,7 +70,9 @@ describe("the README's EVM step without the demo, one command a step", () => {
   it('starts an EVM chain and a node, deploys, runs one xtx with a relayer: both legs committed', async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-evm-tour-'));
     const [evmPort, nodePort] = (await freePorts(2)) as [number, number];
-    const script = readmeBlock().replaceAll('8545', String(evmPort)).replaceAll('7373', String(nodePort));
+    const script = readmeBlock('evm-cli-tour.test.ts')
+      .replaceAll('8545', String(evmPort))
+      .replaceAll('7373', String(nodePort));
     expect(script).not.toContain('8545');
 
     const run = await bash(script, dir);

@@ -8,6 +8,7 @@
  * download (`DELETE`, relayed the same way), or after 30 days. Never log an envelope.
  */
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NodeError } from '../errors.js';
 import { ExportRelay } from '../orgs/export-relay.js';
 import { exportServiceOf } from '../orgs/export-service.js';
@@ -26,6 +27,27 @@ export interface SubjectExportOptions extends OrgRouteOptions {
 export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app, { orgs, peers = [] }) => {
   const node = app.custos;
   const relay = new ExportRelay(node, orgs, { peers });
+  /** A call to the org's node through the relay: an unreachable node asks the customer to retry. */
+  const relayed = async <T>(reply: FastifyReply, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NODE_UNREACHABLE') reply.header('Retry-After', '30');
+      throw e;
+    }
+  };
+  /** On the org's node: the subject whose own signature of `method` on their export came forwarded. */
+  const forwardedSubject = (
+    request: FastifyRequest,
+    org: string,
+    id: string,
+    method: 'GET' | 'DELETE' = 'GET',
+  ): string => {
+    if (!orgs.localOrgs().includes(org)) {
+      throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
+    }
+    return checkForwardedSignature(node, request, org, id, method);
+  };
   app.get(
     '/v1/subjects/:did/exports/:request',
     {
@@ -49,12 +71,7 @@ export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app
       const { did: subject, request: id } = request.params;
       const org = request.query.org;
       if (org === undefined || orgs.localOrgs().includes(org)) return exportServiceOf(orgs).download(subject, id);
-      try {
-        return await relay.fetch(org, subject, id, forwardedSignatureOf(request));
-      } catch (e) {
-        if ((e as { code?: string }).code === 'NODE_UNREACHABLE') reply.header('Retry-After', '30');
-        throw e;
-      }
+      return relayed(reply, () => relay.fetch(org, subject, id, forwardedSignatureOf(request)));
     },
   );
 
@@ -81,10 +98,7 @@ export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app
     },
     async (request, reply) => {
       const { org, request: id } = request.params;
-      if (!orgs.localOrgs().includes(org)) {
-        throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
-      }
-      const subject = checkForwardedSignature(node, request, org, id);
+      const subject = forwardedSubject(request, org, id);
       reply.header('Cache-Control', 'no-store');
       return exportServiceOf(orgs).handOver(subject, id);
     },
@@ -116,12 +130,7 @@ export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app
       if (org === undefined || orgs.localOrgs().includes(org)) {
         return { confirmed: exportServiceOf(orgs).confirm(subject, id) };
       }
-      try {
-        return { confirmed: await relay.confirm(org, subject, id, forwardedSignatureOf(request)) };
-      } catch (e) {
-        if ((e as { code?: string }).code === 'NODE_UNREACHABLE') reply.header('Retry-After', '30');
-        throw e;
-      }
+      return { confirmed: await relayed(reply, () => relay.confirm(org, subject, id, forwardedSignatureOf(request))) };
     },
   );
 
@@ -150,10 +159,7 @@ export const subjectExportRoutes: RoutePlugin<SubjectExportOptions> = async (app
     },
     async (request) => {
       const { org, request: id } = request.params;
-      if (!orgs.localOrgs().includes(org)) {
-        throw new NodeError('NOT_FOUND', `this node does not hold the keys of org '${org}'`);
-      }
-      const subject = checkForwardedSignature(node, request, org, id, 'DELETE');
+      const subject = forwardedSubject(request, org, id, 'DELETE');
       return { confirmed: exportServiceOf(orgs).confirm(subject, id) };
     },
   );
