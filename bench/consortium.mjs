@@ -16,6 +16,8 @@
 // single-node embedded throughput, for reference.
 //
 // CUSTOS_BENCH_CPU_PROF=<dir> runs each peer with `node --cpu-prof --cpu-prof-dir=<dir>`.
+// `etcd_per_tx` is what etcd did per finalized transaction in the closed loop, from its own /metrics:
+// requests by method, watch messages sent, bytes received and sent, WAL fsyncs.
 // CUSTOS_BENCH_RATE=<tx/s> runs the open loop at that rate instead of half the closed loop's
 // throughput (to compare latencies of two builds at the same load).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -85,6 +87,8 @@ class Phase {
     this.finalAt = new Float64Array(txs.length);
     this.failed = 0;
     this.errors = new Map();
+    /** Heights of the blocks in etcd that hold this phase's transactions. */
+    this.blocks = new Set();
   }
 
   fail(why, count = 1) {
@@ -104,6 +108,8 @@ class Phase {
       failed: this.failed,
       ...(this.errors.size === 0 ? {} : { errors: Object.fromEntries(this.errors) }),
       seconds: Math.round((end - start) / 10) / 100,
+      blocks: this.blocks.size,
+      txs_per_block: this.blocks.size === 0 ? null : Math.round(succeeded / this.blocks.size),
       throughput: Math.round(succeeded / ((end - start) / 1000)),
       ordering_latency_ms: lat(this.orderedAt),
       commit_latency_ms: lat(this.committedAt),
@@ -122,7 +128,9 @@ async function watchBlocks(etcdUrl, current) {
     if (phase === undefined) return;
     for (const t of JSON.parse(kv.value.toString('utf8')).txs) {
       const i = phase.bySig.get(t.sig);
-      if (i !== undefined && phase.orderedAt[i] === 0) phase.orderedAt[i] = at;
+      if (i === undefined) continue;
+      phase.blocks.add(kv.key.toString());
+      if (phase.orderedAt[i] === 0) phase.orderedAt[i] = at;
     }
   });
   let stopping;
@@ -253,6 +261,41 @@ function cpuPerTx(before, after, txs) {
   };
 }
 
+/** etcd's own counters (its `/metrics` on the client URL): requests by method, watch messages, bytes, WAL fsyncs. */
+async function etcdCounters(url) {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const out = { requests: {}, watch_messages: 0, bytes_in: 0, bytes_out: 0, fsyncs: 0 };
+  for (const line of text.split('\n')) {
+    const [name, value] = line.split(' ');
+    const v = Number(value);
+    if (name === undefined || !Number.isFinite(v)) continue;
+    const handled = /^grpc_server_handled_total\{.*grpc_method="(\w+)".*grpc_type="unary"/.exec(name);
+    if (handled !== null && v > 0) out.requests[handled[1]] = (out.requests[handled[1]] ?? 0) + v;
+    else if (/^grpc_server_msg_sent_total\{.*grpc_method="Watch"/.test(name)) out.watch_messages += v;
+    else if (name === 'etcd_network_client_grpc_received_bytes_total') out.bytes_in = v;
+    else if (name === 'etcd_network_client_grpc_sent_bytes_total') out.bytes_out = v;
+    else if (name === 'etcd_disk_wal_fsync_duration_seconds_count') out.fsyncs = v;
+  }
+  return out;
+}
+
+/** What etcd did per finalized transaction between two `etcdCounters` readings. */
+function etcdPerTx(before, after, txs) {
+  const per = (a, b) => Math.round(((b - a) / txs) * 1000) / 1000;
+  const requests = {};
+  for (const [m, v] of Object.entries(after.requests)) {
+    const d = per(before.requests[m] ?? 0, v);
+    if (d > 0) requests[m] = d;
+  }
+  return {
+    requests,
+    watch_messages: per(before.watch_messages, after.watch_messages),
+    bytes_in: Math.round((after.bytes_in - before.bytes_in) / txs),
+    bytes_out: Math.round((after.bytes_out - before.bytes_out) / txs),
+    fsyncs: per(before.fsyncs, after.fsyncs),
+  };
+}
+
 async function getJson(url) {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return r.json();
@@ -310,9 +353,11 @@ export async function run({ quick = false } = {}) {
     const halfTxs = makeTxs('benchc', Math.round(count / 2), signers, 'h');
     await phase(warmTxs, { batch: BATCH, window: WINDOW });
     const pids = { peers: peers.map((p) => p.pid), etcd: cluster.etcd.pid, client: process.pid };
+    const etcdBefore = await etcdCounters(cluster.etcdUrl);
     const cpuBefore = cpuOf(pids);
     const full = await phase(fullTxs, { batch: BATCH, window: WINDOW });
     const cpu = cpuPerTx(cpuBefore, cpuOf(pids), full.succeeded);
+    const etcdWork = etcdPerTx(etcdBefore, await etcdCounters(cluster.etcdUrl), full.succeeded);
     console.error(`closed loop: ${full.throughput} tx/s to finality over ${full.seconds} s; half load...`);
     const fixedRate = Number(process.env.CUSTOS_BENCH_RATE);
     const halfRate = fixedRate > 0 ? fixedRate : Math.max(50, Math.round(full.throughput / 2));
@@ -352,6 +397,7 @@ export async function run({ quick = false } = {}) {
       client: `POST /v1/txs/batch?wait=true (${BATCH} per batch, ${WINDOW} in flight, round-robin), then GET /v1/blocks/:height/certificate?wait=true`,
       closed_loop: full,
       cpu_ms_per_tx: cpu,
+      etcd_per_tx: etcdWork,
       half_load: { rate: halfRate, ...half },
       raw_verify_per_s: raw,
       raw_verify_samples: [rawBefore, rawAfter],
