@@ -23,6 +23,7 @@ import {
   signedTxJson,
   txIdOfPendingKey,
 } from '../src/ordering/etcd-layout.js';
+import { PendingWriter } from '../src/ordering/etcd-submitter.js';
 import { type OrderedBatch, type ParseBatchFn, parseEach } from '../src/ordering/orderer.js';
 import { pendingTxs, runOrdererSuite } from './conformance/orderer.js';
 
@@ -85,6 +86,34 @@ describe('etcd key layout and values', () => {
     expect(bad('[]')).toThrow(NodeError);
     expect(() => decodePending(Buffer.from('{"seq":-1,"tx":{}}'))).toThrow(/seq/);
     expect(() => decodePending(Buffer.alloc(70_000, 32))).toThrow(/at most 65536 bytes/);
+  });
+
+  it("gives back a peer's own submission read from a block, but not a forged copy nor one delivered already", () => {
+    const client = new Etcd3({ hosts: 'http://127.0.0.1:1' });
+    const writer = new PendingWriter(client.namespace('unused/'), {
+      ttlSec: 60,
+      maxTxnOps: 128,
+      maxRequestBytes: 1 << 20,
+      log: () => {},
+      onFatal: () => {},
+      onExpired: () => {},
+    });
+    const [mine, other] = pendingTxs(2, 'submitted');
+    writer.add([mine!]);
+    const fromBlock = (json: string) => decodeBlock(Buffer.from(encodeBlock(1, 1, 'p', [json])), 1).txs[0];
+    expect(writer.submitted(fromBlock(signedTxJson(mine!.parsed)))).toBe(mine);
+    // The same signature over another body, an extra field, another transaction: parsed as anyone's.
+    const forged = {
+      ...mine!.parsed.tx,
+      body: { ...mine!.parsed.tx.body, args: { ns: 'submitted', key: 'k0', value: 99 } },
+    };
+    expect(writer.submitted(forged)).toBeUndefined();
+    expect(writer.submitted({ ...mine!.parsed.tx, extra: 1 })).toBeUndefined();
+    expect(writer.submitted(fromBlock(signedTxJson(other!.parsed)))).toBeUndefined();
+    expect(writer.submitted('not a transaction')).toBeUndefined();
+    writer.delivered([mine!.parsed.txId]);
+    expect(writer.submitted(fromBlock(signedTxJson(mine!.parsed)))).toBeUndefined();
+    client.close();
   });
 });
 
@@ -234,6 +263,34 @@ if (HAVE_ETCD) {
       } finally {
         raw.close();
       }
+    });
+
+    it("parses a block's transactions on another peer but for those that peer submitted itself", async () => {
+      const endpoints = single!.endpoints;
+      const prefix = newPrefix('own');
+      const parsedBy = { proposer: [] as string[], follower: [] as string[] };
+      const counting =
+        (list: string[]): ParseBatchFn =>
+        async (raws) => {
+          const out = await parseEach(parsePending)(raws);
+          for (const o of out) if (!('error' in o)) list.push(o.parsed.txId);
+          return out;
+        };
+      const proposer = await startPeer(endpoints, prefix, 'p', { parseBatch: counting(parsedBy.proposer) });
+      const follower = await startPeer(endpoints, prefix, 'f', { parseBatch: counting(parsedBy.follower) });
+      const mine = pendingTxs(20, 'follower');
+      const theirs = pendingTxs(20, 'proposer');
+      follower.orderer.submit(mine);
+      proposer.orderer.submit(theirs);
+      const all = [...mine, ...theirs].map((t) => t.parsed.txId).sort();
+      expect(await waitFor(() => follower.ids().length === 40 && proposer.ids().length === 40, 10_000)).toBe(true);
+      expect([...follower.ids()].sort()).toEqual(all);
+      expect(follower.ids()).toEqual(proposer.ids());
+      // The follower parsed the proposer's submissions (from its blocks), never its own again.
+      expect([...parsedBy.follower].sort()).toEqual(theirs.map((t) => t.parsed.txId).sort());
+      // The proposer parsed the follower's (from their pending keys), never its own or its blocks.
+      expect([...parsedBy.proposer].sort()).toEqual(mine.map((t) => t.parsed.txId).sort());
+      await Promise.all([follower.orderer.stop(), proposer.orderer.stop()]);
     });
 
     it('catches up from etcd after a restart, and refuses to start when the blocks it needs were pruned', async () => {

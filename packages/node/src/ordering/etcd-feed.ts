@@ -24,7 +24,7 @@ import {
   refusalsPrefix,
 } from './etcd-layout.js';
 import { Backoff, describeError, isPermanentEtcdError, sleep, Wakeup } from './etcd-retry.js';
-import type { DeliverFn, OrderedBatch, ParseBatchFn } from './orderer.js';
+import type { DeliverFn, OrderedBatch, ParseBatchFn, ParseOutcome, PendingTx } from './orderer.js';
 
 /** Blocks read per range read. */
 const PAGE = 16;
@@ -52,6 +52,8 @@ export interface BlockFeedOptions {
   checkBlockTime: (time: number, parentTime: number) => string | undefined;
   /** Called once per refused block (height and etcd revision). */
   onRefused: (height: number, blockTime: number, reason: string) => void;
+  /** The parse of a block's transaction when this peer submitted exactly it (not parsed again); else undefined. */
+  submitted?: (raw: unknown) => PendingTx | undefined;
 }
 
 interface Held {
@@ -390,10 +392,28 @@ export class BlockFeed {
     return batch;
   }
 
+  /** The node's parse of a block's transactions, but for those this peer submitted itself (parsed and verified at admission). */
+  private async parseOthers(raws: readonly unknown[]): Promise<ParseOutcome[]> {
+    const submitted = this.opts.submitted;
+    if (submitted === undefined) return this.opts.parseBatch(raws);
+    const out: ParseOutcome[] = new Array(raws.length);
+    const rest: number[] = [];
+    for (let i = 0; i < raws.length; i++) {
+      const own = submitted(raws[i]);
+      if (own === undefined) rest.push(i);
+      else out[i] = own;
+    }
+    if (rest.length > 0) {
+      const parsed = await this.opts.parseBatch(rest.map((i) => raws[i]));
+      for (let j = 0; j < rest.length; j++) out[rest[j]!] = parsed[j]!;
+    }
+    return out;
+  }
+
   /** Parses a stored block; every transaction goes through the node's parse (shape and signature). */
   private async decode(raw: Buffer, height: number): Promise<OrderedBatch> {
     const block = decodeBlock(raw, height);
-    const outcomes = await this.opts.parseBatch(block.txs);
+    const outcomes = await this.parseOthers(block.txs);
     const txs = outcomes.map((o, i) => {
       if ('error' in o) {
         throw new NodeError('STORE_CORRUPT', `etcd block ${height} holds a malformed transaction at index ${i}`, {

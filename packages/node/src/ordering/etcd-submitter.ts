@@ -27,6 +27,8 @@ export interface PendingWriterOptions {
 
 interface LocalTx {
   value: string;
+  /** The transaction's text in `value`, as a block carries it. */
+  json: string;
   /** Its parse, as admitted here. */
   tx: PendingTx;
   seq: number;
@@ -39,6 +41,8 @@ interface LocalTx {
 
 export class PendingWriter {
   private readonly local = new Map<string, LocalTx>();
+  /** txId of each transaction in `local`, by its signature. */
+  private readonly bySig = new Map<string, string>();
   private queue: string[] = [];
   private queueHead = 0;
   private seq = 0;
@@ -81,8 +85,19 @@ export class PendingWriter {
         continue;
       }
       const seq = this.seq++;
-      const value = encodePending(seq, signedTxJson(t.parsed));
-      this.local.set(id, { value, tx: t, seq, bytes: Buffer.byteLength(value), expiresAt, since: now, queued: true });
+      const json = signedTxJson(t.parsed);
+      const value = encodePending(seq, json);
+      this.local.set(id, {
+        value,
+        json,
+        tx: t,
+        seq,
+        bytes: Buffer.byteLength(value),
+        expiresAt,
+        since: now,
+        queued: true,
+      });
+      this.bySig.set(t.parsed.tx.sig, id);
       this.queue.push(id);
     }
     if (expired.length > 0) this.opts.onExpired(expired);
@@ -99,9 +114,24 @@ export class PendingWriter {
     return { seq: l.seq, tx: l.tx };
   }
 
+  /**
+   * The parse of a transaction as a block carries it (`raw`, parsed from the block's JSON) when it is
+   * one submitted here and not yet delivered, byte for byte as admitted: a peer's feed need not parse
+   * and verify its own submissions again. Undefined for anything else, a forged copy included.
+   */
+  submitted(raw: unknown): PendingTx | undefined {
+    const sig = typeof raw === 'object' && raw !== null ? (raw as { sig?: unknown }).sig : undefined;
+    if (typeof sig !== 'string') return undefined;
+    const id = this.bySig.get(sig);
+    const l = id === undefined ? undefined : this.local.get(id);
+    // JSON.stringify of an object parsed from canonical JSON gives that text back (keys in text order).
+    if (l === undefined || JSON.stringify(raw) !== l.json) return undefined;
+    return l.tx;
+  }
+
   /** Forgets transactions once delivered here. */
   delivered(txIds: readonly string[]): void {
-    for (const id of txIds) this.local.delete(id);
+    for (const id of txIds) this.forget(id);
   }
 
   /** Transactions submitted here and not yet delivered here. */
@@ -234,6 +264,13 @@ export class PendingWriter {
     return this.lease.grant();
   }
 
+  private forget(txId: string): void {
+    const l = this.local.get(txId);
+    if (l === undefined) return;
+    this.local.delete(txId);
+    if (this.bySig.get(l.tx.parsed.tx.sig) === txId) this.bySig.delete(l.tx.parsed.tx.sig);
+  }
+
   private requeueAll(): void {
     const now = Date.now();
     for (const [id, l] of this.local) {
@@ -251,7 +288,7 @@ export class PendingWriter {
     const expired: string[] = [];
     for (const [id, l] of this.local) {
       if (l.expiresAt + EXPIRY_GRACE_MS <= now) {
-        this.local.delete(id);
+        this.forget(id);
         expired.push(id);
       } else if (!l.queued && l.since <= now - ageMs) {
         l.queued = true;

@@ -166,6 +166,7 @@ export class EtcdOrderer implements Orderer {
       peerId: opts.peerId,
       checkBlockTime,
       onRefused: opts.onRefused ?? (() => {}),
+      submitted: (raw) => this.writer.submitted(raw),
     });
     this.writer = new PendingWriter(this.ns, {
       ttlSec: opts.pendingTtlSec ?? 60,
