@@ -410,7 +410,7 @@ export class BlockFeed {
     return out;
   }
 
-  /** Parses a stored block; every transaction goes through the node's parse (shape and signature). */
+  /** Parses a stored block; every transaction not submitted here goes through the node's parse (shape and signature). */
   private async decode(raw: Buffer, height: number): Promise<OrderedBatch> {
     const block = decodeBlock(raw, height);
     const outcomes = await this.parseOthers(block.txs);
