@@ -4,7 +4,7 @@
  * until the block commits.
  */
 import type { FastifyRequest } from 'fastify';
-import { type ErrorCode, NodeError } from '../errors.js';
+import { type ErrorCode, errorCode, NodeError } from '../errors.js';
 import type { CommitResult, CustosNode, Submission } from '../node.js';
 import type { NodeMetrics } from './metrics.js';
 import { problem, problemOf, sendProblem, validationDetail } from './problem.js';
@@ -53,8 +53,6 @@ type BatchItem = { txId: string } | CommitResult | { txId?: string; error: { cod
 export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
   const node = app.custos;
   const submit = (raw: unknown): Submission => observe(node.submit(raw), performance.now(), opts.metrics);
-  app.register(singleTxRoute, opts);
-
   app.post(
     '/v1/txs/batch',
     {
@@ -145,13 +143,16 @@ export const txRoutes: RoutePlugin<TxRouteOptions> = async (app, opts) => {
       };
     },
   );
+  // After the routes above, whose schemas set up this context's Ajv: the single route's own
+  // validator compiler hands it every part but the body (`singleTxRoute`).
+  app.register(singleTxRoute, opts);
 };
 
 /**
  * `POST /v1/txs`, in a plugin of its own so that its JSON parser keeps the body's text beside its
  * value for this route alone: admission can then parse, canonicalise and verify the text on the
  * worker pool (`CustosNode.submitText`). The value is the default parser's (prototype poisoning
- * refused, the size limit the route's), so schema validation and every error stay as they were.
+ * refused, the size limit the route's). The body skips Ajv (see `validatorCompiler` below).
  * The handler answers from the admission's promise without an `async` wrapper or a route lookup:
  * each promise and microtask turn per request shows on this route (docs/performance.md).
  */
@@ -185,6 +186,14 @@ const singleTxRoute: RoutePlugin<TxRouteOptions> = async (app, opts) => {
         querystring: WAIT_QUERY,
         response: { 200: COMMIT_RESULT, 202: ACCEPTED },
       },
+      // The body is documented by SIGNED_TX but not run through Ajv on the way in: parseTx (in
+      // admission or on the workers) checks everything SIGNED_TX does, and more. A body it refuses
+      // is checked against SIGNED_TX then, so the answer names the field at fault as before.
+      validatorCompiler: (req) => {
+        const ajv = app.validatorCompiler;
+        if (ajv === undefined) throw new Error('POST /v1/txs: no validator compiler to delegate to');
+        return req.httpPart === 'body' ? acceptBody : ajv(req);
+      },
       preHandler: gpcOptOutCheck,
       onResponse: gpcEvidenceHook(node, '/v1/txs'),
       config: { problems: ADMISSION_PROBLEMS },
@@ -192,7 +201,16 @@ const singleTxRoute: RoutePlugin<TxRouteOptions> = async (app, opts) => {
     (request, reply) => {
       const admittedAt = performance.now();
       const text = textOf(request);
-      const fail = (e: unknown) => reply.send(e);
+      const fail = (e: unknown) => {
+        if (errorCode(e) === 'BAD_TX') {
+          const schema = request.compileValidationSchema(SIGNED_TX);
+          if (schema(request.body) !== true) {
+            sendProblem(reply, problem('BAD_REQUEST', validationDetail(schema.errors?.[0], 'body')));
+            return;
+          }
+        }
+        reply.send(e);
+      };
       let admitted: Promise<Submission>;
       try {
         admitted = text === '' ? Promise.resolve(node.submit(request.body)) : node.submitText(request.body, text);
@@ -213,6 +231,9 @@ const singleTxRoute: RoutePlugin<TxRouteOptions> = async (app, opts) => {
     },
   );
 };
+
+/** The single route's body validator: admission's parse checks the body (see its `validatorCompiler`). */
+const acceptBody = () => true;
 
 /** Commit latency of every admitted transaction goes to `metrics`; a failed commit is the submitter's to see. */
 function observe(sub: Submission, admittedAt: number, metrics: NodeMetrics | undefined): Submission {
