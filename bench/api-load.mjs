@@ -92,8 +92,22 @@ async function serve() {
 
 // ---- load generator role ----------------------------------------------------------------------
 
+/**
+ * `--server-cpu-prof=<dir>` runs the server under `node --cpu-prof`: its main thread's profile
+ * (and one per worker) lands in `<dir>` when the run ends (docs/performance.md, "HTTP single route").
+ */
+function serverExecArgv() {
+  const flag = process.argv.find((a) => a.startsWith('--server-cpu-prof='));
+  if (flag === undefined) return process.execArgv;
+  return [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', flag.slice('--server-cpu-prof='.length)];
+}
+
 function startServer() {
-  const child = fork(SELF, [], { env: { ...process.env, CUSTOS_API_LOAD_ROLE: 'server' }, stdio: 'inherit' });
+  const child = fork(SELF, [], {
+    env: { ...process.env, CUSTOS_API_LOAD_ROLE: 'server' },
+    execArgv: serverExecArgv(),
+    stdio: 'inherit',
+  });
   const waiters = [];
   child.on('message', (m) => waiters.shift()?.(m));
   const ask = (msg) =>

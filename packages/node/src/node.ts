@@ -299,8 +299,11 @@ export class CustosNode extends EventEmitter {
    * has both): its parse, canonical bytes, txId and signature are worked out on the verify pool,
    * batched with the others of the same event-loop turn. Rejects with what `submit` would throw.
    */
-  async submitText(raw: unknown, text: string): Promise<Submission> {
-    if (this.stopped || this.fatal !== undefined) throw new NodeError('NODE_STOPPED', 'node is stopping');
+  submitText(raw: unknown, text: string): Promise<Submission> {
+    // Not `async`: the admission's own promise, without one more wrapped around it per request.
+    if (this.stopped || this.fatal !== undefined) {
+      return Promise.reject(new NodeError('NODE_STOPPED', 'node is stopping'));
+    }
     return this.admission.submitText(raw, text);
   }
 

@@ -113,7 +113,9 @@ describe('metrics', () => {
     const badCode = (bad.json() as { code: string }).code;
     expect(badCode).not.toBe('OK');
     await app.inject({ method: 'GET', url: '/v1/blocks/latest' });
+    await app.inject({ method: 'HEAD', url: '/v1/blocks/latest' });
     await app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    await app.inject({ method: 'POST', url: '/v1/nothing-here' });
     metrics.vaultOps.inc({ op: 'put', result: 'ok' });
 
     const m = await app.inject({ method: 'GET', url: '/metrics' });
@@ -132,6 +134,16 @@ describe('metrics', () => {
     ).toBe(1);
     expect(
       sample(text, 'custos_http_request_duration_seconds_count{method="GET",route="/v1/blocks/latest",status="200"}'),
+    ).toBe(1);
+    // Each request counted once, under its own route: the HEAD route Fastify adds beside a GET too.
+    expect(
+      sample(text, 'custos_http_request_duration_seconds_count{method="HEAD",route="/v1/blocks/latest",status="200"}'),
+    ).toBe(1);
+    expect(sample(text, 'custos_http_request_duration_seconds_count{method="POST",route="/v1/txs",status="200"}')).toBe(
+      2,
+    );
+    expect(
+      sample(text, 'custos_http_request_duration_seconds_count{method="POST",route="unmatched",status="404"}'),
     ).toBe(1);
     expect(text).toMatch(/custos_http_request_duration_seconds_count\{method="GET",route="[^"]*",status="404"\} 1/);
     expect(sample(text, 'custos_vault_operations_total{op="put",result="ok"}')).toBeGreaterThanOrEqual(1);

@@ -4,7 +4,7 @@
  * own figures; and a `NodeMetrics` per server, fed by the node's `block` events and the HTTP hooks.
  * Labels are route patterns, methods, status and result codes only: never an id, a key or an address.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CustosNode } from '../node.js';
 
@@ -148,19 +148,44 @@ export class NodeMetrics {
     this.commitLatency.observe((performance.now() - admittedAt) / 1000);
   }
 
-  /** Times every request of `app` by route pattern and status; detaches from the node on close. */
+  /**
+   * Times every request of `app` by route pattern and status; detaches from the node on close.
+   * Each route gets its own `onResponse` hook that knows its pattern, and the label set of each
+   * method and status is built once: `request.routeOptions` builds a fresh object per read, which
+   * every request paid for here (docs/performance.md, "HTTP single route").
+   */
   install(app: FastifyInstance): void {
+    app.addHook('onRoute', (route) => {
+      const existing = route.onResponse;
+      const own = this.timer(route.url);
+      // A new array, not a push: Fastify copies a GET route's options for its HEAD route first.
+      route.onResponse = existing === undefined ? [own] : [...(Array.isArray(existing) ? existing : [existing]), own];
+    });
+    // Requests no route matched (the not-found handler has no `onRoute`).
+    const unmatched = this.timer('unmatched');
     app.addHook('onResponse', (request, reply, done) => {
-      this.httpDuration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-      done();
+      if (request.is404) unmatched(request, reply, done);
+      else done();
     });
     app.addHook('onClose', async () => {
       this.node.off('block', this.onBlock);
       this.node.off('clock-alarm', this.onClockAlarm);
     });
+  }
+
+  /** An `onResponse` hook recording a request of `route` in the request-duration histogram. */
+  private timer(route: string): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
+    const labels = new Map<string, { method: string; route: string; status: string }>();
+    return (request, reply, done) => {
+      const key = `${request.method} ${reply.statusCode}`;
+      let set = labels.get(key);
+      if (set === undefined) {
+        set = { method: request.method, route, status: String(reply.statusCode) };
+        labels.set(key, set);
+      }
+      this.httpDuration.observe(set, reply.elapsedTime / 1000);
+      done();
+    };
   }
 
   /** The Prometheus text exposition of this node's and the process's metrics. */

@@ -35,18 +35,14 @@ function isGpcOptOut(tx: unknown): boolean {
 
 /**
  * A GPC opt-out is only as true as the signal: refuses one submitted without `Sec-GPC: 1`, and
- * answers `GPC-Honored: 1` to a request carrying the signal. A `preHandler` of the transaction
- * routes (`routes-txs.ts`), which carry opt-outs. The route as matched, not the raw URL:
- * `/v1/%74xs` reaches the same route (trust #14).
+ * answers `GPC-Honored: 1` to a request carrying the signal. A route-level `preHandler` of the two
+ * routes that carry opt-outs (`POST /v1/txs`, `POST /v1/txs/batch` in `routes-txs.ts`), so it
+ * runs on the route as matched, not the raw URL: `/v1/%74xs` reaches the same route (trust #14).
  */
 export function gpcOptOutCheck(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  // A callback hook, not an async one: it runs on every transaction request, and a promise per
-  // request per hook is measurable on the single-transaction route (docs/performance.md).
-  const route = request.routeOptions.url;
-  if (request.method !== 'POST' || (route !== '/v1/txs' && route !== '/v1/txs/batch')) {
-    done();
-    return;
-  }
+  // A callback hook, not an async one, and no route lookup: it runs on every transaction
+  // submitted, and each promise or `request.routeOptions` object per request is measurable on the
+  // single-transaction route (docs/performance.md).
   const body = request.body;
   const txs = Array.isArray(body) ? body : [body];
   if (txs.some(isGpcOptOut) && !hasGpcSignal(request)) {
@@ -58,14 +54,13 @@ export function gpcOptOutCheck(request: FastifyRequest, reply: FastifyReply, don
 }
 
 /**
- * Evidence of each application of a GPC signal (an `onResponse` hook of the transaction routes):
- * every GPC opt-out the API accepted goes to the evidence log with the request id and route, never
- * the address or the user agent (`orgs/gpc-evidence.ts`).
+ * Evidence of each application of a GPC signal (a route-level `onResponse` hook of `route`, one of
+ * the two routes that carry opt-outs): every GPC opt-out the API accepted goes to the evidence log
+ * with the request id and route, never the address or the user agent (`orgs/gpc-evidence.ts`).
  */
-export function gpcEvidenceHook(node: CustosNode) {
+export function gpcEvidenceHook(node: CustosNode, route: string) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const route = request.routeOptions.url;
-    if (request.method !== 'POST' || reply.statusCode >= 300 || !hasGpcSignal(request) || route === undefined) {
+    if (reply.statusCode >= 300 || !hasGpcSignal(request)) {
       done();
       return;
     }

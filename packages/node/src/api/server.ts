@@ -1,6 +1,7 @@
 /**
  * The node's HTTP API (docs/architecture.md#the-api): Fastify, JSON in and out, every request
- * checked against a JSON Schema at the edge, every error an RFC 9457 problem with a code from the
+ * checked against a JSON Schema at the edge (the single transaction route's body by `parseTx`,
+ * which is stricter: `routes-txs.ts`), every error an RFC 9457 problem with a code from the
  * registry, an OpenAPI 3.1 document generated from the same schemas, limits on rate, size and time
  * (`limits.ts`), Prometheus metrics, and a request id on every answer (`X-Request-Id`). The logger
  * is off unless asked for, and never records bodies, query strings or client addresses.
