@@ -26,10 +26,19 @@ export interface ChainEndpoint {
   submit(tx: SignedTx): Promise<{ txId: string; code: string }>;
   /** The chain's certified member-set updates from epoch `from` (one page). */
   memberEpochs?(from: number): Promise<MemberSetUpdate[]>;
+  /**
+   * Resolves once the chain's height is above `height` (at once if it already is), or when
+   * `signal` aborts: a loop waits for new state rather than for a timer. Absent: poll.
+   */
+  nextBlock?(height: number, signal: AbortSignal): Promise<void>;
 }
 
 /** An in-process endpoint over a running peer (tests, benchmarks, a relayer embedded in a node). */
 export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): ChainEndpoint {
+  const waiting = new Set<() => void>();
+  const onBlock = () => {
+    for (const done of [...waiting]) done();
+  };
   return {
     label,
     async info() {
@@ -54,6 +63,21 @@ export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): 
     },
     async memberEpochs(from) {
       return memberSetUpdates(node, { from, limit: 256 });
+    },
+    nextBlock(height, signal) {
+      return new Promise<void>((resolve) => {
+        if (node.latest().height > height || signal.aborted) return resolve();
+        const done = () => {
+          waiting.delete(done);
+          if (waiting.size === 0) node.off('block', onBlock);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        // One listener on the node for every loop waiting through this endpoint.
+        if (waiting.size === 0) node.on('block', onBlock);
+        waiting.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
     },
   };
 }
