@@ -13,6 +13,8 @@ export async function untilNewBlock(
   seen: [ChainEndpoint, number][],
   ms: number,
   signal: AbortSignal | undefined,
+  /** Other things to wait for (an EVM chain's new head), each given the signal that drops it. */
+  also: ((signal: AbortSignal) => Promise<void>)[] = [],
 ): Promise<void> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -21,6 +23,7 @@ export async function untilNewBlock(
     await Promise.race([
       sleep(ms, stop.signal),
       ...seen.flatMap(([ep, h]) => (ep.nextBlock === undefined ? [] : [ep.nextBlock(h, stop.signal)])),
+      ...also.map((wait) => wait(stop.signal)),
     ]);
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -27,6 +27,8 @@ import { EvmAttester, EvmDecisionSigner } from './member-duties.js';
 export { EVM_CONFIG_FILE };
 
 const MAX_CONFIG_BYTES = 16 * 1024;
+/** How often, at most, the attesters' loop asks its endpoint for the EVM head while it waits. */
+const HEAD_POLL_MS = 250;
 
 export interface EvmDutiesConfig {
   chains: { rpcUrl: string; confirmations: number; headEvery?: number }[];
@@ -178,7 +180,7 @@ export class EvmDuties {
 
   start(): void {
     const signal = this.abort.signal;
-    const loop = async (pass: () => Promise<void>) => {
+    const loop = async (pass: () => Promise<void>, also: ((signal: AbortSignal) => Promise<void>)[]) => {
       while (!signal.aborted) {
         const seen = await this.height();
         await pass();
@@ -187,10 +189,14 @@ export class EvmDuties {
           this.chain === undefined || seen === undefined ? [] : [[this.chain, seen]],
           this.intervalMs,
           signal,
+          also,
         );
       }
     };
-    this.running = [loop(() => this.attest()), loop(() => this.sign())];
+    // The attesters also wake on a new EVM head (a `decide` mined brings no block to the decision chain).
+    const pollMs = Math.min(this.intervalMs, HEAD_POLL_MS);
+    const heads = this.attesters.map((a) => (s: AbortSignal) => a.nextHead(pollMs, s));
+    this.running = [loop(() => this.attest(), heads), loop(() => this.sign(), [])];
   }
 
   /** The decision chain's height now, if this loop has one to wait on. */
