@@ -3,7 +3,8 @@
  * as a peer started with `evm.json` runs them) and a relayer (`Relayer.run`), left running. They
  * wake on the decision chain's next block and, for the attesters, on the EVM chain's next head,
  * so a transaction does not wait for their interval at each of its steps: here the interval is a
- * minute and transactions still commit on both sides within seconds.
+ * minute and transactions still commit on both sides within seconds. And a relayer does not pay
+ * twice for a `decide` that is sent but not yet mined (a chain with block times, not automine).
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
 import { tempDir } from '@custos/test-utils/node';
@@ -14,13 +15,17 @@ import { EvmDuties } from '../src/interop/evm/evm-duties.js';
 import { Relayer } from '../src/interop/relayer.js';
 import {
   balance,
+  duties as dutiesOnce,
   type EvmWorld,
+  evmRelayer,
   evmXtx,
   lockStatus,
   openEvmWorld,
   outcomeOf,
   prepareOnD,
   prepareOnEvm,
+  runUntilDone,
+  stateOf,
 } from './evm-xtx-helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -87,5 +92,37 @@ describe('the duties and the relayer as loops', () => {
       await relaying;
       await duties.stop();
     }
+  }, 120_000);
+
+  it('a decide sent and not yet mined is not sent again by the passes after it', async () => {
+    const payer = w.evm.accounts[6] as Address;
+    const relayer = evmRelayer(w, payer);
+    const t = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500 });
+    expect(await prepareOnD(w, t.xtx)).toBe('OK');
+    await prepareOnEvm(w, t.xtxId, t.leg);
+    const signed = () => {
+      const rec = stateOf(w, `xtxevmd/${t.xtxId}/${w.pid}`) as { signatures: unknown[]; threshold: number } | null;
+      return rec !== null && rec.signatures.length >= rec.threshold;
+    };
+    for (let i = 0; i < 10 && !signed(); i++) {
+      await dutiesOnce(w);
+      // Only up to the signatures: the decide goes out below, with the chain no longer mining.
+      if (!signed()) await relayer.step();
+    }
+    expect(signed()).toBe(true);
+    const sentBefore = await w.evm.publicClient.getTransactionCount({ address: payer, blockTag: 'pending' });
+    await w.evm.testClient.setAutomine(false);
+    try {
+      for (let i = 0; i < 3; i++) await relayer.step();
+      const pending = await w.evm.publicClient.getTransactionCount({ address: payer, blockTag: 'pending' });
+      expect(pending - sentBefore).toBe(1);
+    } finally {
+      await w.evm.testClient.setAutomine(true);
+    }
+    await w.evm.mine(1);
+    await runUntilDone(w, relayer, t.xtxId);
+    expect(outcomeOf(w, t.xtxId)).toMatchObject({ decision: 'COMMIT', custos: 'committed', evm: 'committed' });
+    expect(await lockStatus(w, t.xtxId, t.leg)).toBe(COMMITTED);
+    expect(await w.evm.publicClient.getTransactionCount({ address: payer })).toBe(sentBefore + 1);
   }, 120_000);
 });
