@@ -161,7 +161,43 @@ export function httpEndpoint(baseUrl: string, opts: { token?: string } = {}): Ch
     async memberEpochs(from) {
       return (await request<{ updates: MemberSetUpdate[] }>(`/v1/members/epochs?from=${from}`)).updates;
     },
+    async nextBlock(height, signal) {
+      // The node's block stream from `height` on: its first event is the next block. A node that
+      // cannot be reached leaves the wait to the caller's timer (a relayer's `--interval`).
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const res = await fetch(`${base}/v1/events/blocks?after=${height}`, {
+          headers: { accept: 'text/event-stream' },
+          signal: stop.signal,
+        });
+        if (!res.ok || res.body === null) return await untilAborted(signal);
+        const reader = res.body.getReader();
+        let seen = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return await untilAborted(signal);
+          // Only the start of the stream is kept: the first event line is all it waits for.
+          seen = (seen + new TextDecoder().decode(value)).slice(-4096);
+          if (/^event: block$/m.test(seen)) return;
+        }
+      } catch {
+        if (!signal.aborted) await untilAborted(signal);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        stop.abort();
+      }
+    },
   };
+}
+
+/** Resolves when `signal` aborts. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 function problemError(status: number, doc: unknown): Error {

@@ -120,6 +120,7 @@ export class Relayer {
   /** One pass: scans every chain and submits every step that is due. Returns what it submitted. */
   async step(): Promise<RelayAction[]> {
     const chains = new Map<string, Chain>();
+    this.heights.clear();
     for (const ep of this.endpoints) {
       try {
         const { chainId, height } = await ep.info();
@@ -263,11 +264,18 @@ export class Relayer {
   async run(opts: { intervalMs?: number; signal?: AbortSignal; once?: boolean } = {}): Promise<void> {
     const interval = opts.intervalMs ?? 500;
     while (opts.signal?.aborted !== true) {
-      this.heights.clear();
       await this.step();
       if (opts.once === true) return;
-      await untilNewBlock([...this.heights], interval, opts.signal);
+      await this.untilNewBlock(interval, opts.signal);
     }
+  }
+
+  /**
+   * Resolves when a chain the last pass read has a new block (over HTTP, the node's block stream),
+   * after `intervalMs`, or when `signal` aborts: the wait between two passes.
+   */
+  untilNewBlock(intervalMs: number, signal?: AbortSignal): Promise<void> {
+    return untilNewBlock([...this.heights], intervalMs, signal);
   }
 
   /** The height of each endpoint at the start of the last pass (for `run`'s wait). */
