@@ -118,6 +118,8 @@ const INTEGRATION = [
   'packages/node/test/evm-member-update.test.ts',
   'packages/node/test/evm-member-rotation.test.ts',
   'packages/node/test/evm-xtx-property.test.ts',
+  'packages/node/test/evm-loops.test.ts',
+  'packages/node/test/contract-events.test.ts',
   // worker threads of the verify pool under load, scrypt wallet derivations, and hostile contracts
   // running to their gas and memory limits: 9 s of the unit tier's budget on a 2-core machine
   'packages/node/test/verify-pool.test.ts',

@@ -62,7 +62,7 @@ function custos(args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-function relay(): { child: ChildProcess; lines: string[]; firstAction: Promise<void> } {
+function relay(interval = '100'): { child: ChildProcess; lines: string[]; firstAction: Promise<void> } {
   const child = spawn(process.execPath, [
     CLI,
     'relay',
@@ -76,7 +76,7 @@ function relay(): { child: ChildProcess; lines: string[]; firstAction: Promise<v
     '--token',
     tokenB,
     '--interval',
-    '100',
+    interval,
     '--json',
   ]);
   children.push(child);
@@ -278,6 +278,29 @@ describe('moving a relationship between consortia in one step', () => {
     expect(types(a, subjectA)).toEqual(['consent.grant', 'data.register', 'xtx.prepare', 'xtx.finalize']);
     expect(types(b, subjectB)).toEqual(['xtx.prepare', 'xtx.finalize']);
   }, 85_000);
+
+  it('a running relayer scans again on a chain’s next block, not after its interval (a minute here)', async () => {
+    for (const c of children) c.kill('SIGKILL');
+    const r = relay('60000');
+    // Its first scan, at start, finds nothing to relay; the transaction comes after it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const key = `k${Date.now()}`;
+    const { xtx, xtxId } = buildXtx({
+      decisionChain: a.chainId,
+      deadlineHeight: a.node.latest().height + 200,
+      ops: [
+        { chainId: a.chainId, type: 'kv.put', args: { ns: 'n', key, value: 1 }, signer: a.orgs.bank as Signer },
+        { chainId: b.chainId, type: 'kv.put', args: { ns: 'n', key, value: 1 }, signer: b.orgs.insurer as Signer },
+      ],
+    });
+    expect((await post(urlA, xtxPrepareTx(xtx, a.chainId, nativeSigner(randomSecretKey())))).code).toBe('OK');
+    await r.firstAction;
+    // The test's timeout (under the minute) is the bound; no speed is asserted.
+    while (state<{ status: string }>(b, `xtx/${xtxId}`)?.status !== 'committed') {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(state<{ status: string }>(a, `xtx/${xtxId}`)?.status).toBe('committed');
+  }, 45_000);
 
   it('says so when no chain knows the transaction', async () => {
     const r = await custos(['xtx', 'status', 'ab'.repeat(32), '--chain', urlA]);

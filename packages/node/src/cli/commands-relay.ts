@@ -85,7 +85,7 @@ export function registerRelayCommands(program: Command): void {
     .option('--evm-key-file <file>', 'file holding the 0x secret key of the EVM account that pays for decide')
     .option('--key <file>', 'sign relay transactions with this keystore (default: a one-time key)')
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
-    .option('--interval <ms>', 'pause between scans', '500')
+    .option('--interval <ms>', 'longest pause between scans (a new block on a chain starts the next one)', '500')
     .option('--once', 'one scan, then exit')
     .option('--json', 'JSON: one document with --once, else one JSON line per step submitted')
     .action(async (flags: RelayFlags) => {
@@ -154,7 +154,9 @@ export function registerRelayCommands(program: Command): void {
           await relayer.step();
           failedBefore = failedNow;
           failedNow = new Set();
-          await pause(limited ? Math.min(Math.max(interval * 10, 5_000), 60_000) : interval);
+          // The next pass on a chain's next block (its block stream), every `--interval` at the latest.
+          if (limited) await pause(Math.min(Math.max(interval * 10, 5_000), 60_000));
+          else await relayer.untilNewBlock(interval, stop.signal);
         }
       } finally {
         process.off('SIGINT', onSignal);

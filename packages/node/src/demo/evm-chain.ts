@@ -160,7 +160,7 @@ export async function startDemoEvm(o: DemoEvmOptions): Promise<DemoEvm> {
       (org) => new EvmDecisionSigner({ chain: ep, signer: o.orgSigners.get(org)!, evmKey: evmKeys.get(org)! }),
     );
     const log = o.log ?? (() => {});
-    const duties = new EvmDuties(attesters, signers, PASS_MS, log);
+    const duties = new EvmDuties(attesters, signers, PASS_MS, log, ep);
     const relayer = new Relayer({
       chains: [ep],
       signer: nativeSigner(randomSecretKey()),

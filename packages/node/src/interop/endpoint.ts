@@ -26,10 +26,19 @@ export interface ChainEndpoint {
   submit(tx: SignedTx): Promise<{ txId: string; code: string }>;
   /** The chain's certified member-set updates from epoch `from` (one page). */
   memberEpochs?(from: number): Promise<MemberSetUpdate[]>;
+  /**
+   * Resolves once the chain's height is above `height` (at once if it already is), or when
+   * `signal` aborts: a loop waits for new state rather than for a timer. Absent: poll.
+   */
+  nextBlock?(height: number, signal: AbortSignal): Promise<void>;
 }
 
 /** An in-process endpoint over a running peer (tests, benchmarks, a relayer embedded in a node). */
 export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): ChainEndpoint {
+  const waiting = new Set<() => void>();
+  const onBlock = () => {
+    for (const done of [...waiting]) done();
+  };
   return {
     label,
     async info() {
@@ -54,6 +63,21 @@ export function nodeEndpoint(node: CustosNode, label = `node:${node.chainId}`): 
     },
     async memberEpochs(from) {
       return memberSetUpdates(node, { from, limit: 256 });
+    },
+    nextBlock(height, signal) {
+      return new Promise<void>((resolve) => {
+        if (node.latest().height > height || signal.aborted) return resolve();
+        const done = () => {
+          waiting.delete(done);
+          if (waiting.size === 0) node.off('block', onBlock);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        // One listener on the node for every loop waiting through this endpoint.
+        if (waiting.size === 0) node.on('block', onBlock);
+        waiting.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
     },
   };
 }
@@ -137,7 +161,43 @@ export function httpEndpoint(baseUrl: string, opts: { token?: string } = {}): Ch
     async memberEpochs(from) {
       return (await request<{ updates: MemberSetUpdate[] }>(`/v1/members/epochs?from=${from}`)).updates;
     },
+    async nextBlock(height, signal) {
+      // The node's block stream from `height` on: its first event is the next block. A node that
+      // cannot be reached leaves the wait to the caller's timer (a relayer's `--interval`).
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const res = await fetch(`${base}/v1/events/blocks?after=${height}`, {
+          headers: { accept: 'text/event-stream' },
+          signal: stop.signal,
+        });
+        if (!res.ok || res.body === null) return await untilAborted(signal);
+        const reader = res.body.getReader();
+        let seen = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return await untilAborted(signal);
+          // Only the start of the stream is kept: the first event line is all it waits for.
+          seen = (seen + new TextDecoder().decode(value)).slice(-4096);
+          if (/^event: block$/m.test(seen)) return;
+        }
+      } catch {
+        if (!signal.aborted) await untilAborted(signal);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        stop.abort();
+      }
+    },
   };
+}
+
+/** Resolves when `signal` aborts. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 function problemError(status: number, doc: unknown): Error {

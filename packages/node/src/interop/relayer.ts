@@ -37,6 +37,7 @@ import { signTx } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
 import type { ChainEndpoint } from './endpoint.js';
 import { EvmRelay, type EvmRelayChain } from './evm/relay-evm.js';
+import { untilNewBlock } from './until-new-block.js';
 
 export type RelayStep =
   | 'prepare'
@@ -119,9 +120,11 @@ export class Relayer {
   /** One pass: scans every chain and submits every step that is due. Returns what it submitted. */
   async step(): Promise<RelayAction[]> {
     const chains = new Map<string, Chain>();
+    this.heights.clear();
     for (const ep of this.endpoints) {
       try {
         const { chainId, height } = await ep.info();
+        this.heights.set(ep, height);
         if (!chains.has(chainId)) chains.set(chainId, { ep, chainId, height });
       } catch (e) {
         this.onError(ep.label, e);
@@ -252,15 +255,31 @@ export class Relayer {
     }
   }
 
-  /** Steps until `signal` aborts (or once, with `once`), waiting `intervalMs` between passes. */
+  /**
+   * Steps until `signal` aborts (or once, with `once`). Between passes it waits for a new block on
+   * any chain whose endpoint can say so (`nextBlock`; one committed during the pass starts the next
+   * at once), else `intervalMs`: what is due arrives in blocks, and a timer alone adds up to a pause
+   * to every step of a cross-chain transaction.
+   */
   async run(opts: { intervalMs?: number; signal?: AbortSignal; once?: boolean } = {}): Promise<void> {
     const interval = opts.intervalMs ?? 500;
     while (opts.signal?.aborted !== true) {
       await this.step();
       if (opts.once === true) return;
-      await sleep(interval, opts.signal);
+      await this.untilNewBlock(interval, opts.signal);
     }
   }
+
+  /**
+   * Resolves when a chain the last pass read has a new block (over HTTP, the node's block stream),
+   * after `intervalMs`, or when `signal` aborts: the wait between two passes.
+   */
+  untilNewBlock(intervalMs: number, signal?: AbortSignal): Promise<void> {
+    return untilNewBlock([...this.heights], intervalMs, signal);
+  }
+
+  /** The height of each endpoint at the start of the last pass (for `run`'s wait). */
+  private readonly heights = new Map<ChainEndpoint, number>();
 
   /** The body of `id`, from the prepare transaction one of the chains committed, checked against its id. */
   private async body(id: string, sources: { chain: Chain; prepareTx: string }[]): Promise<CrossChainTx | undefined> {
@@ -423,19 +442,4 @@ async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string
 
 function errorCodeOf(e: unknown): string {
   return e instanceof NodeError || e instanceof ProtocolError ? e.code : 'INTERNAL';
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    // The listener goes when the timer fires: a long run adds one per pass otherwise.
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -3,7 +3,8 @@
  * each EVM chain, the member's own JSON-RPC endpoint and how many confirmations make a block final
  * to it; for each org of this home that takes part, its EVM keystore. The peer then attests the
  * EVM headers the decision chain needs (`EvmAttester`) and signs the decisions it records for EVM
- * participants (`EvmDecisionSigner`), every `intervalMs`. After a rotation, `outgoingEvmKeystore`
+ * participants (`EvmDecisionSigner`), each in a loop that runs on every new block of the decision
+ * chain, and every `intervalMs` at least. After a rotation, `outgoingEvmKeystore`
  * (optional) names the org's previous key, which then co-signs the member-set update removing it.
  *
  * ```json
@@ -18,13 +19,16 @@ import { NodeError } from '../../errors.js';
 import { readBoundedFile } from '../../files.js';
 import { loadEvmKey } from '../../keys/keystore.js';
 import type { CustosNode } from '../../node.js';
-import { nodeEndpoint } from '../endpoint.js';
+import { type ChainEndpoint, nodeEndpoint } from '../endpoint.js';
+import { untilNewBlock } from '../until-new-block.js';
 import { EVM_CONFIG_FILE } from './evm-config-file.js';
 import { EvmAttester, EvmDecisionSigner } from './member-duties.js';
 
 export { EVM_CONFIG_FILE };
 
 const MAX_CONFIG_BYTES = 16 * 1024;
+/** How often, at most, the attesters' loop asks its endpoint for the EVM head while it waits. */
+const HEAD_POLL_MS = 250;
 
 export interface EvmDutiesConfig {
   chains: { rpcUrl: string; confirmations: number; headEvery?: number }[];
@@ -117,55 +121,95 @@ export function loadEvmDuties(
       );
     }
   }
-  return new EvmDuties(attesters, signers, config.intervalMs ?? 2000, log);
+  return new EvmDuties(attesters, signers, config.intervalMs ?? 2000, log, ep);
 }
 
-/** The loop running a peer's attesters and decision signers. */
+/**
+ * The loops running a peer's attesters and its decision signers, each its own loop: after a pass,
+ * each waits for the decision chain's next block (its endpoint's `nextBlock`, a peer's own node),
+ * or `intervalMs` at most, so a signature follows the block recording a decision rather than a timer.
+ */
 export class EvmDuties {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly abort = new AbortController();
+  private running: Promise<void>[] = [];
   private initialized = false;
-  /** Last failure message, logged once until it changes (an endpoint down is not logged every pass). */
-  private lastError = '';
+  /** Last failure message of each loop, logged once until it changes (an endpoint down is not logged every pass). */
+  private readonly lastError = { attest: '', sign: '' };
 
   constructor(
     private readonly attesters: EvmAttester[],
     private readonly signers: EvmDecisionSigner[],
     private readonly intervalMs: number,
     private readonly log: (message: string) => void,
+    /** The decision chain, whose new blocks start the next passes; without one, every `intervalMs`. */
+    private readonly chain?: ChainEndpoint,
   ) {}
 
   /** One pass of every attester and signer. */
   async step(): Promise<void> {
-    try {
+    await this.attest();
+    await this.sign();
+  }
+
+  private async attest(): Promise<void> {
+    await this.guard('attest', async () => {
       if (!this.initialized) {
         for (const a of this.attesters) await a.init();
         this.initialized = true;
       }
       for (const a of this.attesters) await a.step();
+    });
+  }
+
+  private async sign(): Promise<void> {
+    await this.guard('sign', async () => {
       for (const s of this.signers) await s.step();
-      this.lastError = '';
+    });
+  }
+
+  private async guard(loop: 'attest' | 'sign', pass: () => Promise<void>): Promise<void> {
+    try {
+      await pass();
+      this.lastError[loop] = '';
     } catch (e) {
       const message = `EVM duties: ${(e as Error).message}`;
-      if (message !== this.lastError) this.log(message);
-      this.lastError = message;
+      if (message !== this.lastError[loop]) this.log(message);
+      this.lastError[loop] = message;
     }
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.step().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-      });
+    const signal = this.abort.signal;
+    const loop = async (pass: () => Promise<void>, also: ((signal: AbortSignal) => Promise<void>)[]) => {
+      while (!signal.aborted) {
+        const seen = await this.height();
+        await pass();
+        if (signal.aborted) return;
+        await untilNewBlock(
+          this.chain === undefined || seen === undefined ? [] : [[this.chain, seen]],
+          this.intervalMs,
+          signal,
+          also,
+        );
+      }
     };
-    tick();
+    // The attesters also wake on a new EVM head (a `decide` mined brings no block to the decision chain).
+    const pollMs = Math.min(this.intervalMs, HEAD_POLL_MS);
+    const heads = this.attesters.map((a) => (s: AbortSignal) => a.nextHead(pollMs, s));
+    this.running = [loop(() => this.attest(), heads), loop(() => this.sign(), [])];
+  }
+
+  /** The decision chain's height now, if this loop has one to wait on. */
+  private async height(): Promise<number | undefined> {
+    try {
+      return this.chain === undefined ? undefined : (await this.chain.info()).height;
+    } catch {
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+    this.abort.abort();
+    await Promise.all(this.running);
   }
 }

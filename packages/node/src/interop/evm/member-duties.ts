@@ -36,6 +36,7 @@ import { type EvmMemberUpdateRecord, evmMemberUpdateKey } from '../../modules/ev
 import { type EvmDecisionToCarry, MAX_SIGNATURES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
+import { sleep } from '../until-new-block.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
 
 /** How far back (blocks) a fresh attester looks for participant events below the attested head. */
@@ -84,12 +85,33 @@ export class EvmAttester {
     this.me = didFromPublicKey(opts.signer.publicKey);
   }
 
+  /** The EVM head the last pass read. */
+  private lastHead = -1;
+
+  /**
+   * Resolves once the EVM chain's head is above the one the last pass read (polled every
+   * `pollMs`), or when `signal` aborts: a block with a contract's event is attested without waiting
+   * for the duties' interval. An endpoint that does not answer is asked again at the next poll.
+   */
+  async nextHead(pollMs: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(pollMs, signal);
+      if (signal.aborted) return;
+      try {
+        if (Number(await this.client.getBlockNumber()) > this.lastHead) return;
+      } catch {
+        // Asked again at the next poll.
+      }
+    }
+  }
+
   /** One pass; resolves with the block numbers attested in it. */
   async step(): Promise<number[]> {
     const ep = this.opts.chain;
     this.evmChainId ??= await this.client.getChainId();
     const evmChainId = this.evmChainId;
     const head = Number(await this.client.getBlockNumber());
+    this.lastHead = head;
     const final = head - this.opts.confirmations;
     if (final < 0) return [];
     const lc = (await ep.entry(`evmlc/${evmChainId}`)) as unknown as EvmClientRecord | null;

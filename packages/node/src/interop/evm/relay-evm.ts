@@ -24,6 +24,7 @@ import { nonceManager, privateKeyToAccount } from 'viem/accounts';
 import { type EvmDecisionToCarry, MAX_OUTCOMES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
+import { ContractEvents, type EventAt } from './contract-events.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
 import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
 import { listAll } from './member-duties.js';
@@ -50,10 +51,8 @@ interface Reached {
 /** What one EVM step submitted: a Custos transaction's code, or `sent` for a contract call. */
 export type EvmSubmit = (step: 'evmVote' | 'evmDone', args: { [k: string]: JsonValue }) => Promise<string>;
 
-interface EventAt {
-  txHash: Hex;
-  blockNumber: number;
-}
+/** Pending decides remembered at most (a cache: a relayer that forgets one only sends it again). */
+const PENDING_LIMIT = 10_000;
 
 /** Bytes of outcome proofs in one list (a transaction body holds at most 32 KiB with its envelope). */
 const OUTCOME_LIST_BYTES = 24 * 1024;
@@ -169,7 +168,8 @@ export class EvmRelay {
 
   /**
    * Starts a relay pass: the contracts' events are read once per pass (one `eth_getLogs` per
-   * contract for every transaction in flight, not one per transaction and event).
+   * contract for every transaction in flight, not one per transaction and event), from where the
+   * pass before stopped (contract-events.ts).
    */
   newPass(): void {
     this.eventIndex.clear();
@@ -177,7 +177,20 @@ export class EvmRelay {
     this.pass.clear();
   }
 
+  /** `decide` calls sent and not yet seen decided, by `<xtxId>/<participant>`: their hashes. */
+  private readonly pending = new Map<string, Hex>();
+
+  /** Whether the transaction `hash` is mined without a revert, or waits in the endpoint's pool. */
+  private async inFlight(pub: PublicClient, hash: Hex): Promise<boolean> {
+    try {
+      return (await pub.getTransactionReceipt({ hash })).status === 'success';
+    } catch {
+      return (await pub.getTransaction({ hash }).catch(() => null)) !== null;
+    }
+  }
   private readonly eventIndex = new Map<string, Promise<Map<string, EventAt> | undefined>>();
+  /** Each contract's events, read on from the last pass's head. */
+  private readonly readers = new Map<string, ContractEvents>();
   /** Blocks whose receipts were rebuilt in this pass, by `<evmChainId>/<number>`: one read per block, not per proof. */
   private readonly blocks = new Map<string, Promise<BlockReceipts>>();
   /** Reads shared by a pass's decisions: the EVM head, each contract's epoch. */
@@ -201,20 +214,12 @@ export class EvmRelay {
       index = (async () => {
         const c = await this.chainOf(participant);
         if (c === undefined) return undefined;
-        const logs = await c.r.pub.getContractEvents({
-          address: c.contract,
-          abi: CustosParticipant.abi,
-          fromBlock: c.r.fromBlock,
-        });
-        const out = new Map<string, EventAt>();
-        for (const l of logs) {
-          const { xtxId, legHash } = l.args as { xtxId?: string; legHash?: string };
-          if (xtxId === undefined || legHash === undefined || l.transactionHash == null || l.blockNumber == null)
-            continue;
-          const key = `${l.eventName}/${xtxId.slice(2)}/${legHash}`;
-          if (!out.has(key)) out.set(key, { txHash: l.transactionHash, blockNumber: Number(l.blockNumber) });
+        let reader = this.readers.get(participant);
+        if (reader === undefined) {
+          reader = new ContractEvents(c.r.pub, c.contract, c.r.fromBlock);
+          this.readers.set(participant, reader);
         }
-        return out;
+        return reader.read();
       })();
       // A failed read is not kept: the next caller in the pass tries again.
       index.catch(() => this.eventIndex.delete(participant));
@@ -308,6 +313,7 @@ export class EvmRelay {
         // The contract's events of this pass first: a leg it decided needs no read of its lock.
         const done = await this.outcomeProof(d, rec);
         if (done !== undefined) {
+          this.pending.delete(rest);
           outcomes.push({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           return;
         }
@@ -347,6 +353,11 @@ export class EvmRelay {
         // an older set, for the members to sign again under the new one), no revert to pay for.
         const held = await this.once(`epoch/${rec.participant}`, () => this.contractSet(rec.participant));
         if (held?.epoch !== rec.epoch) return;
+        // Sent by an earlier pass: its `Decided` shows in a later pass, or it is still to be mined;
+        // sent again only if the chain lost it (a restarted node) or it reverted.
+        const earlier = this.pending.get(rest);
+        if (earlier !== undefined && (await this.inFlight(c.r.pub, earlier))) return;
+        this.pending.delete(rest);
         const hash = await c.r.wallet.writeContract({
           address: c.contract,
           abi: CustosParticipant.abi,
@@ -361,7 +372,10 @@ export class EvmRelay {
           account: c.r.from,
           chain: null,
         });
-        await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+        // Not waiting for the receipt: the pass goes on, and a later one proves the `Decided`
+        // (the decides of a pass go out together under the account's nonces).
+        if (this.pending.size >= PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value as string);
+        this.pending.set(rest, hash);
         sent.add(rest);
       } catch (e) {
         this.onError(rest, e);
