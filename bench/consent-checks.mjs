@@ -4,12 +4,12 @@
 // raw Ed25519 verify rate on all cores, measured in the same run. Consentio (consent on Fabric)
 // reports about 6,000 access requests per second.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
-import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
+import { cpuAccount, cpuSnapshot, mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
 import { drive } from './_drive.mjs';
 import { latencySummary, machine } from './_stats.mjs';
 
@@ -98,9 +98,11 @@ export async function run({ quick = false } = {}) {
         org,
       ),
     );
+    const snap0 = await cpuSnapshot(node.pool);
     const cpu0 = mainThreadCpuMs();
     const r = await drive(node, accesses);
     const cpu1 = mainThreadCpuMs();
+    const snap1 = await cpuSnapshot(node.pool);
     const throughput = (r.sent - r.failed) / r.seconds;
     console.error(`${Math.round(throughput)} access checks/s`);
     await node.close();
@@ -119,6 +121,10 @@ export async function run({ quick = false } = {}) {
       // Main-thread CPU per check (the node's serial path and the driver's submit; the checks were
       // signed before it starts): a busy machine disturbs it far less than throughput.
       main_thread_us_per_tx: mainThreadUsPerTx(cpu0, cpu1, r.sent - r.failed),
+      // The whole process's CPU per committed transaction, by thread: what the workers' verification
+      // costs, what everything else costs, and the cores left idle (docs/performance.md, "Where a
+      // transaction's CPU goes").
+      cpu_us_per_tx: cpuAccount(snap0, snap1, r.sent - r.failed, availableParallelism()),
       comparison: { consentio_fabric_access_per_s: 6000 },
     };
   } finally {

@@ -3,12 +3,12 @@
 // ceiling of this machine's raw Ed25519 verify rate on all cores, measured in the same run.
 // Then a second run at half the measured throughput for the commit latency at that load.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosNode, exampleProfile, makeGenesis, nativeSigner } from '../packages/node/dist/index.js';
 import { didFromPublicKey, randomSecretKey, signTx } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
-import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
+import { cpuAccount, cpuSnapshot, mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
 import { drive } from './_drive.mjs';
 import { bytesPerTx, ioCounters, latencySummary, machine } from './_stats.mjs';
 
@@ -68,9 +68,11 @@ export async function run({ quick = false } = {}) {
     // Warm-up: JIT, worker start, SQLite cache.
     await drive(node, makeTxs(3000, signers));
     const io0 = ioCounters();
+    const snap0 = await cpuSnapshot(node.pool);
     const cpu0 = mainThreadCpuMs();
     const full = await drive(node, txs);
     const cpu1 = mainThreadCpuMs();
+    const snap1 = await cpuSnapshot(node.pool);
     const io1 = ioCounters();
     const throughput = (full.sent - full.failed) / full.seconds;
     console.error(`saturated: ${Math.round(throughput)} tx/s over ${full.seconds.toFixed(2)} s`);
@@ -107,6 +109,10 @@ export async function run({ quick = false } = {}) {
       // Main-thread CPU per committed transaction (saturated run): admission, execution, state
       // tree, storage. Verification runs in the worker pool and is not in this figure.
       main_thread_us_per_tx: mainThreadUsPerTx(cpu0, cpu1, full.sent - full.failed),
+      // The whole process's CPU per committed transaction, by thread: what the workers' verification
+      // costs, what everything else costs, and the cores left idle (docs/performance.md, "Where a
+      // transaction's CPU goes").
+      cpu_us_per_tx: cpuAccount(snap0, snap1, full.sent - full.failed, availableParallelism()),
       // Pages each table and index of the store holds at the end of the saturated run, per
       // transaction stored (warm-up included): the layout's size, which the WAL checkpoints that
       // land in a run or not do not disturb.

@@ -2,6 +2,7 @@
  * VerifyPool against the built dist (workers need the compiled verify-worker.js): ordered results
  * for mixed batches, the inline path, large and concurrent batches, worker crashes and close().
  */
+import { existsSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,34 @@ describe('VerifyPool', () => {
     const { items } = batch(20);
     await expect(pool.verifyBatch([...items, { publicKey: 'x' } as unknown as VerifyItem])).rejects.toThrow(TypeError);
     await expect(pool.verifyBatch('items' as unknown as VerifyItem[])).rejects.toThrow(TypeError);
+  });
+
+  it('accounts each worker thread’s CPU: the items it verified, the time they took, and the inline ones', async () => {
+    const p = new VerifyPool({ threads: 2 });
+    try {
+      const before = await p.stats();
+      expect(before.workers).toHaveLength(2);
+      const { items, want } = batch(600);
+      expect(await p.verifyBatch(items)).toEqual(want);
+      expect(await p.verifyBatch(items.slice(0, 5))).toEqual(want.slice(0, 5));
+      const after = await p.stats();
+      expect(after.verifiedInline - before.verifiedInline).toBe(5);
+      expect(after.workers.reduce((n, w) => n + w.verified, 0)).toBe(600);
+      for (const w of after.workers) {
+        expect(w.verified).toBeGreaterThan(0);
+        expect(w.verifyMs).toBeGreaterThan(0);
+        expect(w.parsed).toBe(0);
+        if (process.platform === 'linux') {
+          // The thread is one of this process's, and verification is part of its CPU time.
+          expect(existsSync(`/proc/self/task/${w.threadId}`)).toBe(true);
+          expect(w.cpuMs).toBeGreaterThanOrEqual(w.verifyMs);
+        }
+      }
+      expect(new Set(after.workers.map((w) => w.threadId)).size).toBe(2);
+    } finally {
+      await p.close();
+    }
+    await expect(p.stats()).rejects.toThrow(/closed/);
   });
 
   it('rejects the pending batches of a crashed worker with an Error, then replaces the worker', async () => {

@@ -26,7 +26,7 @@ const MAX_DEPTH = 1000;
  */
 export function canonicalize(value: unknown): string {
   const parts: string[] = [];
-  write(value, parts, new Set(), 0);
+  write(value, parts, [], 0);
   return parts.join('');
 }
 
@@ -37,14 +37,44 @@ export function canonicalBytes(value: unknown): Uint8Array {
 
 /** With the `u` flag a well-formed surrogate pair is one code point, so this matches lone surrogates only. */
 const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Printable ASCII without `"` and `\`: JSON.stringify would only add the quotes, and there is no
+ * surrogate to check. Most strings of a ledger (ids, names, hex, base64url) are like this, and are
+ * then written as they are rather than copied into a new string.
+ */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 function writeString(s: string, out: string[], what: string): void {
+  if (PLAIN.test(s)) {
+    out.push('"', s, '"');
+    return;
+  }
   if (LONE_SURROGATE.test(s))
     throw new ProtocolError('BAD_JSON', `expected ${what} of Unicode text, got a lone surrogate`);
   out.push(JSON.stringify(s));
 }
 
-function write(v: unknown, out: string[], seen: Set<object>, depth: number): void {
+/**
+ * Sorts property names by UTF-16 code units (RFC 8785 section 3.2.3), in place. Objects of a ledger
+ * have a handful of properties, often already in order: insertion sort allocates nothing there,
+ * where Array.prototype.sort copies into a work array.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 32) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/** `ancestors` are the objects and arrays being written around `v`: meeting one again is a cycle. */
+function write(v: unknown, out: string[], ancestors: object[], depth: number): void {
   switch (typeof v) {
     case 'string':
       writeString(v, out, 'a string');
@@ -61,14 +91,14 @@ function write(v: unknown, out: string[], seen: Set<object>, depth: number): voi
         out.push('null');
         return;
       }
-      if (seen.has(v)) throw new ProtocolError('BAD_JSON', 'expected an acyclic value, got a cycle');
+      if (ancestors.includes(v)) throw new ProtocolError('BAD_JSON', 'expected an acyclic value, got a cycle');
       if (depth >= MAX_DEPTH) throw new ProtocolError('BAD_JSON', `expected at most ${MAX_DEPTH} levels of nesting`);
-      seen.add(v);
+      ancestors.push(v);
       if (Array.isArray(v)) {
         out.push('[');
         for (let i = 0; i < v.length; i++) {
           if (i > 0) out.push(',');
-          write(v[i], out, seen, depth + 1);
+          write(v[i], out, ancestors, depth + 1);
         }
         out.push(']');
       } else {
@@ -77,21 +107,23 @@ function write(v: unknown, out: string[], seen: Set<object>, depth: number): voi
           throw new ProtocolError('BAD_JSON', `expected a plain object, got ${proto?.constructor?.name ?? 'object'}`);
         }
         const obj = v as Record<string, unknown>;
-        // Default sort compares UTF-16 code units, which is what RFC 8785 section 3.2.3 asks for.
-        const keys = Object.keys(obj)
-          .filter((k) => obj[k] !== undefined)
-          .sort();
+        const keys = sortKeys(Object.keys(obj));
         out.push('{');
+        let first = true;
         for (let i = 0; i < keys.length; i++) {
           const k = keys[i] as string;
-          if (i > 0) out.push(',');
+          const value = obj[k];
+          // Properties whose value is undefined are left out, as JSON.stringify does.
+          if (value === undefined) continue;
+          if (!first) out.push(',');
+          first = false;
           writeString(k, out, 'a property name');
           out.push(':');
-          write(obj[k], out, seen, depth + 1);
+          write(value, out, ancestors, depth + 1);
         }
         out.push('}');
       }
-      seen.delete(v);
+      ancestors.pop();
       return;
     }
     default:

@@ -251,6 +251,33 @@ describe('canonicalize: properties', () => {
     );
   });
 
+  it('equals the plain definition: keys sorted by JavaScript string order, everything else as JSON.stringify', () => {
+    const plain = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(plain).join(',')}]`;
+      if (typeof v === 'object' && v !== null) {
+        const o = v as Record<string, unknown>;
+        const keys = Object.keys(o).sort();
+        return `{${keys.map((k) => `${JSON.stringify(k)}:${plain(o[k])}`).join(',')}}`;
+      }
+      return JSON.stringify(v);
+    };
+    // Plain ASCII and escaped characters side by side, and objects of up to 40 keys (past the
+    // insertion sort's limit of 32).
+    const text = fc.string({
+      unit: fc.constantFrom('a', 'B', '"', '\\', '\u0000', '\u001f', ' ', '~', '\u007f', 'é', '😀'),
+    });
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.integer(), text, tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 5 }),
+      object: fc.dictionary(text, tie('node'), { maxKeys: 40 }),
+    })).node;
+    fc.assert(
+      fc.property(value, (x) => {
+        expect(canonicalize(x)).toBe(plain(x));
+      }),
+    );
+  });
+
   it('does not depend on property insertion order', () => {
     fc.assert(
       fc.property(jsonValue, (x) => {

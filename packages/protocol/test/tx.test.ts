@@ -67,6 +67,37 @@ function nestedArgs(levels: number, leaf: unknown): TxBody['args'] {
 }
 
 describe('parseTx accepts', () => {
+  it('gives canonicalBytes(body) as body bytes, whatever the fields and their order', () => {
+    const chainId = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,63}$/);
+    const type = fc.stringMatching(/^[a-z][a-z0-9]{0,31}(\.[a-z][a-zA-Z0-9]{0,31}){1,2}$/);
+    fc.assert(
+      fc.property(
+        chainId,
+        type,
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - MAX_TTL_MS }),
+        fc.integer({ min: 1, max: MAX_TTL_MS }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        fc.boolean(),
+        (chainId, type, createdAt, ttl, nonce, args, reversed) => {
+          const body = {
+            chainId,
+            type,
+            signer: didFromPublicKey((reversed ? bob : alice).publicKey),
+            args: args as TxBody['args'],
+            createdAt,
+            expiresAt: createdAt + ttl,
+            nonce: toHex(nonce),
+          };
+          const ordered = reversed ? Object.fromEntries(Object.entries(body).reverse()) : body;
+          const parsed = parseTx({ body: ordered, sig: 'A'.repeat(86) });
+          expect(toHex(parsed.bodyBytes)).toBe(toHex(canonicalBytes(body)));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('a signed transaction, returning its canonical body bytes and id', () => {
     const tx = validTx();
     const parsed = parseTx(tx);

@@ -76,9 +76,14 @@ export function parsePendingTx(raw: unknown, chainId?: string): PendingTx {
 
 export class Admission {
   private readonly opts: AdmissionOptions;
-  /** `txId sig` of signatures this node verified (admission or the proposer's parse): not verified twice. */
-  private verified = new Set<string>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  /**
+   * txId to the signature this node verified for it (admission or the proposer's parse): not
+   * verified twice. Keyed by the strings the transaction already holds, so remembering one
+   * allocates no new string (a `txId sig` key was a 150-character string per transaction).
+   */
+  private verified = new Map<string, string>();
+  /** The clients waiting on a txId: one waiter, or a list in the rare case of several. */
+  private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private readonly pendingIds = new Set<string>();
   private verifyQueue: { parsed: ParsedTx; waiter: Waiter }[] = [];
   private verifyScheduled = false;
@@ -145,10 +150,9 @@ export class Admission {
   parsePending(raw: unknown): PendingTx {
     const parsed = parseTx(raw);
     checkChain(parsed.tx.body, this.opts.chainId);
-    const key = `${parsed.txId} ${parsed.tx.sig}`;
-    if (this.verified.has(key)) return { parsed, sigOk: true };
+    if (this.verified.get(parsed.txId) === parsed.tx.sig) return { parsed, sigOk: true };
     const sigOk = verifyTxSignature(parsed, nativeVerifier);
-    if (sigOk) this.remember(key);
+    if (sigOk) this.remember(parsed);
     return { parsed, sigOk };
   }
 
@@ -171,7 +175,7 @@ export class Admission {
         continue;
       }
       out[i] = { parsed, sigOk: true };
-      if (this.verified.has(`${parsed.txId} ${parsed.tx.sig}`)) continue;
+      if (this.verified.get(parsed.txId) === parsed.tx.sig) continue;
       const item = safeVerifyItemOf(parsed);
       if (item === undefined) {
         out[i] = { parsed, sigOk: false };
@@ -185,7 +189,7 @@ export class Admission {
     for (let j = 0; j < todo.length; j++) {
       const i = todo[j]!;
       const p = (out[i] as PendingTx).parsed;
-      if (ok[j]) this.remember(`${p.txId} ${p.tx.sig}`);
+      if (ok[j]) this.remember(p);
       else out[i] = { parsed: p, sigOk: false };
     }
     return out;
@@ -195,20 +199,21 @@ export class Admission {
   committed(results: CommitResult[]): void {
     for (const r of results) {
       this.pendingIds.delete(r.txId);
-      const list = this.waiters.get(r.txId);
-      if (list) {
-        this.waiters.delete(r.txId);
-        for (const w of list) w.resolve(r);
-      }
+      const w = this.waiters.get(r.txId);
+      if (w === undefined) continue;
+      this.waiters.delete(r.txId);
+      if (Array.isArray(w)) for (const one of w) one.resolve(r);
+      else w.resolve(r);
     }
   }
 
   /** Fails the clients waiting on `txId` (it is no longer pending). */
   fail(txId: string, err: unknown): void {
     this.pendingIds.delete(txId);
-    const list = this.waiters.get(txId);
+    const w = this.waiters.get(txId);
     this.waiters.delete(txId);
-    for (const w of list ?? []) w.reject(err);
+    if (Array.isArray(w)) for (const one of w) one.reject(err);
+    else w?.reject(err);
   }
 
   /** Fails every client still waiting for a commit. */
@@ -334,7 +339,7 @@ export class Admission {
     for (const { parsed, waiter, ok } of batch) {
       if (ok) {
         accepted.push({ parsed, sigOk: true });
-        this.remember(`${parsed.txId} ${parsed.tx.sig}`);
+        this.remember(parsed);
         this.wait(parsed.txId, waiter);
       } else {
         this.pendingIds.delete(parsed.txId);
@@ -350,14 +355,15 @@ export class Admission {
   }
 
   private wait(txId: string, waiter: Waiter): void {
-    const list = this.waiters.get(txId);
-    if (list) list.push(waiter);
-    else this.waiters.set(txId, [waiter]);
+    const w = this.waiters.get(txId);
+    if (w === undefined) this.waiters.set(txId, waiter);
+    else if (Array.isArray(w)) w.push(waiter);
+    else this.waiters.set(txId, [w, waiter]);
   }
 
-  private remember(key: string): void {
-    if (this.verified.size >= MAX_VERIFIED_CACHE) this.verified = new Set();
-    this.verified.add(key);
+  private remember(p: ParsedTx): void {
+    if (this.verified.size >= MAX_VERIFIED_CACHE) this.verified = new Map();
+    this.verified.set(p.txId, p.tx.sig);
   }
 
   private flushVerify(): void {
