@@ -85,6 +85,9 @@ export interface StoreOptions {
   syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
+/** Keys per `getStates` query: bounds the JSON text one statement binds. */
+const STATE_READ_BATCH = 4096;
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly q;
@@ -159,6 +162,12 @@ export class SqliteStore {
         "SELECT DISTINCT t.tx_id FROM json_each(?) AS j JOIN txs AS t ON substr(t.tx_id, 1, 16) = substr(j.value, 1, 16) AND t.tx_id = j.value WHERE t.code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN')",
       ),
       stateGet: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      // Many keys in one statement: a point read costs ~2 µs of statement overhead, a key here ~0.2.
+      stateGetMany: db
+        .prepare<[string], [string, string]>(
+          'SELECT s.key, s.value FROM json_each(?) AS j JOIN state AS s ON s.key = j.value',
+        )
+        .raw(),
       stateSet: db.prepare(
         'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
       ),
@@ -254,6 +263,16 @@ export class SqliteStore {
 
   getState(key: string): string | undefined {
     return this.q.stateGet.get(key)?.value;
+  }
+
+  /** The values of those of `keys` in the state, in one query per STATE_READ_BATCH keys. */
+  getStates(keys: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += STATE_READ_BATCH) {
+      const batch = JSON.stringify(keys.length <= STATE_READ_BATCH ? keys : keys.slice(i, i + STATE_READ_BATCH));
+      for (const [key, value] of this.q.stateGetMany.all(batch)) out.set(key, value);
+    }
+    return out;
   }
 
   /** Up to `limit` state entries with keys starting with `prefix`, after `after` (exclusive). */
