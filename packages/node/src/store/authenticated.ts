@@ -3,6 +3,7 @@
  * tree. Changes of a block are staged in memory, handed to `SqliteStore.commitBlock` with the rest
  * of the block, and made visible (`commit`) or dropped (`rollback`) afterwards.
  */
+import { hash } from 'node:crypto';
 import { utf8 } from '@custos/protocol/encoding';
 import { type LogStore, MerkleLog } from '@custos/protocol/merkle';
 import {
@@ -256,6 +257,27 @@ function encodedSize(node: StateNode): number {
 }
 
 /**
+ * SHA-256 of texts (of their UTF-8 bytes, as `sha256(utf8(text))`), each digest a 32-byte view of
+ * one buffer per batch: a Buffer per digest would be an off-heap allocation each (see
+ * crypto/native.ts). node:crypto encodes the text itself.
+ */
+class TextDigests {
+  private readonly buf: Buffer;
+  private used = 0;
+
+  constructor(count: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1, count) * STATE_HASH_SIZE);
+  }
+
+  next(text: string): Uint8Array {
+    const at = this.used;
+    this.buf.write(hash('sha256', text, 'binary'), at, STATE_HASH_SIZE, 'latin1');
+    this.used += STATE_HASH_SIZE;
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + at, STATE_HASH_SIZE);
+  }
+}
+
+/**
  * The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle
  * tree. Its stored leaves carry the key and value hashes only (their `value` is empty): the value
  * itself is in the state table, so it is written once per change, not twice.
@@ -277,9 +299,12 @@ export class LedgerTree {
 
   /** Stages a block's writes; returns the new root and the encoded node writes to persist with the block. */
   apply(writes: Map<string, string | null>): { root: Uint8Array; writes: [Uint8Array, Uint8Array | null][] } {
+    // The tree's leaves carry hashes only, so the keys and values are hashed as text, straight
+    // from the strings: no UTF-8 copy of each and no copy of each value kept in a leaf.
+    const digests = new TextDigests(2 * writes.size);
     const changes: [Uint8Array, Uint8Array | null][] = [];
-    for (const [k, v] of writes) changes.push([utf8(k), v === null ? null : utf8(v)]);
-    const update = this.tree.computeUpdate(changes);
+    for (const [k, v] of writes) changes.push([digests.next(k), v === null ? null : digests.next(v)]);
+    const update = this.tree.computeUpdateOfHashes(changes);
     this.staged = update.writes;
     this.stagedEncoded = encodeWrites(update.writes);
     return { root: update.root, writes: this.stagedEncoded };
