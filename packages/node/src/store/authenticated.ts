@@ -96,38 +96,39 @@ export class LedgerLog {
 
 /**
  * One generation of the node cache, packed: every node's encoded bytes (a leaf without its
- * value) in one growing buffer, found through a Map from path id to offset * 1024 + length
- * (-1: known absent). The collector sees one Map entry per node and one buffer, not an object
- * and two or three typed arrays per node; a node is decoded when read.
+ * value) in one growing buffer, found through a Map from path id to a slot number, whose offset
+ * and length sit in typed arrays (-1: known absent). The collector sees one Map entry per node
+ * with small-integer keys and values (no string or boxed number per node, see `pathId`) and a
+ * few buffers, not an object and two or three typed arrays per node; a node is decoded when read.
  */
 class PackedGeneration {
-  readonly index = new Map<string, number>();
+  readonly index = new Map<PathId, number>();
   private bytes = new Uint8Array(1 << 20);
   private used = 0;
+  private offsets = new Int32Array(1024);
+  private lengths = new Uint16Array(1024);
+  private slots = 0;
 
   get size(): number {
     return this.index.size;
   }
 
   /** The node, null when known absent, undefined when not in this generation. */
-  get(id: string): StateNode | null | undefined {
-    const at = this.index.get(id);
-    if (at === undefined) return undefined;
-    if (at < 0) return null;
-    const from = Math.floor(at / 1024);
-    return decodeStateNode(this.bytes.subarray(from, from + (at % 1024)));
+  get(id: PathId): StateNode | null | undefined {
+    const raw = this.raw(id);
+    return raw === undefined || raw === null ? raw : decodeStateNode(raw);
   }
 
   /** Raw entry (for moving a node to the younger generation without decoding it). */
-  raw(id: string): Uint8Array | null | undefined {
-    const at = this.index.get(id);
-    if (at === undefined) return undefined;
-    if (at < 0) return null;
-    const from = Math.floor(at / 1024);
-    return this.bytes.subarray(from, from + (at % 1024));
+  raw(id: PathId): Uint8Array | null | undefined {
+    const slot = this.index.get(id);
+    if (slot === undefined) return undefined;
+    if (slot < 0) return null;
+    const from = this.offsets[slot] as number;
+    return this.bytes.subarray(from, from + (this.lengths[slot] as number));
   }
 
-  set(id: string, encoded: Uint8Array | null): void {
+  set(id: PathId, encoded: Uint8Array | null): void {
     if (encoded === null) {
       this.index.set(id, -1);
       return;
@@ -137,8 +138,19 @@ class PackedGeneration {
       grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
+    if (this.slots === this.offsets.length) {
+      const offsets = new Int32Array(this.slots * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const lengths = new Uint16Array(this.slots * 2);
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
     this.bytes.set(encoded, this.used);
-    this.index.set(id, this.used * 1024 + encoded.length);
+    this.offsets[this.slots] = this.used;
+    this.lengths[this.slots] = encoded.length;
+    this.index.set(id, this.slots);
+    this.slots++;
     this.used += encoded.length;
   }
 }
@@ -184,7 +196,7 @@ class CachedStateNodeStore implements StateNodeStore {
     for (const [path, encoded] of writes) this.remember(pathId(path), encoded);
   }
 
-  private remember(id: string, encoded: Uint8Array | null): void {
+  private remember(id: PathId, encoded: Uint8Array | null): void {
     if (this.young.size >= CachedStateNodeStore.GENERATION) {
       this.old = this.young;
       this.young = new PackedGeneration();
@@ -206,8 +218,20 @@ export function encodeStoredNode(node: StateNode): Uint8Array {
   return encodeStateNode(withoutValue(node) as StateNode);
 }
 
-/** The path as a one-char-per-byte string (a Map key); paths are short, so a JS loop beats a Buffer round trip. */
-function pathId(path: NodePath): string {
+/** A node path as a Map key: a small integer for the paths of the top 6 nibble levels, else a string. */
+type PathId = number | string;
+
+/**
+ * Paths down to depth 24 bits (all but the deepest nodes below 16^6 keys) as depth * 2^24 plus
+ * their up to 3 prefix bytes: at most 25 * 2^24, a small integer V8 keeps unboxed, so such a
+ * cache entry costs the collector nothing of its own. Deeper paths as a one-char-per-byte string
+ * (paths are short, so a JS loop beats a Buffer round trip); the two forms never collide.
+ */
+function pathId(path: NodePath): PathId {
+  const depth = ((path[0] as number) << 8) | (path[1] as number);
+  if (depth <= 24) {
+    return depth * 0x1000000 + ((path[2] ?? 0) << 16) + ((path[3] ?? 0) << 8) + (path[4] ?? 0);
+  }
   let s = '';
   for (let i = 0; i < path.length; i++) s += String.fromCharCode(path[i] as number);
   return s;
@@ -331,7 +355,7 @@ export class LedgerTree {
 
   /** Proof of `key` against the staged (applied, not yet committed) root: for records kept with the block. */
   proveStaged(key: string): StateProofJson {
-    const staged = new Map<string, StateNode | null>();
+    const staged = new Map<PathId, StateNode | null>();
     for (const w of this.staged) staged.set(pathId(w.path), w.node);
     const nodes = this.nodes;
     const overlay: StateNodeStore = {
