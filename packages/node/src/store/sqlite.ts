@@ -85,6 +85,8 @@ export interface StoreOptions {
   syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
+/** A tree key per path length (2 to 34 bytes), reused: SQLite copies a bound blob (SQLITE_TRANSIENT). */
+const TREE_KEY_SCRATCH = Array.from({ length: 35 }, (_, n) => new Uint8Array(n));
 /** Keys per `getStates` query: bounds the JSON text one statement binds. */
 const STATE_READ_BATCH = 4096;
 
@@ -299,7 +301,7 @@ export class SqliteStore {
 
   /** The encoded state-tree node at `path` (a protocol NodePath). */
   getTreeNode(path: Uint8Array): Uint8Array | undefined {
-    const r = this.q.treeGet.get(treeKey(path));
+    const r = this.q.treeGet.get(treeKey(path, TREE_KEY_SCRATCH[path.length]));
     return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.length) : undefined;
   }
 
@@ -307,8 +309,9 @@ export class SqliteStore {
   writeTreeNodes(writes: Iterable<[path: Uint8Array, node: Uint8Array | null]>): void {
     const q = this.q;
     for (const [path, node] of writes) {
-      if (node === null) q.treeDel.run(treeKey(path));
-      else q.treeSet.run(treeKey(path), node);
+      const key = treeKey(path, TREE_KEY_SCRATCH[path.length]);
+      if (node === null) q.treeDel.run(key);
+      else q.treeSet.run(key, node);
     }
   }
 
@@ -391,9 +394,8 @@ export class SqliteStore {
  * store keys by prefix then depth, so a node sorts next to the nodes below it. Nodes on one path
  * from the root share pages, and a block's writes touch few pages (WAL bytes per transaction).
  */
-function treeKey(path: Uint8Array): Uint8Array {
-  const key = new Uint8Array(path.length);
-  key.set(path.subarray(2), 0);
+function treeKey(path: Uint8Array, key = new Uint8Array(path.length)): Uint8Array {
+  for (let i = 2; i < path.length; i++) key[i - 2] = path[i] as number;
   key[path.length - 2] = path[0] as number;
   key[path.length - 1] = path[1] as number;
   return key;
