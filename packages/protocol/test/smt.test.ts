@@ -269,6 +269,39 @@ describe('state map properties', () => {
     );
   });
 
+  it('changes given as key and value hashes build the same tree, with leaves that carry no value', () => {
+    fc.assert(
+      fc.property(fc.array(batchArb, { maxLength: 8 }), (batches) => {
+        const plain = newTree();
+        const hashes = newTree();
+        const model: Model = new Map();
+        for (const batch of batches) {
+          const { root } = plain.tree.apply(toChanges(batch));
+          const update = hashes.tree.computeUpdateOfHashes(
+            toChanges(batch).map(([k, v]) => [sha256(k), v === null ? null : sha256(v)] as const),
+          );
+          hashes.store.write(update.writes);
+          applyToModel(model, batch);
+          expect(toHex(update.root)).toBe(toHex(root));
+          for (const w of update.writes) if (w.node?.kind === 'leaf') expect(w.node.value.length).toBe(0);
+        }
+        expect(hashes.store.size).toBe(plain.store.size);
+        const root = hashes.tree.root();
+        for (let k = 0; k <= 45; k++) {
+          const proof = hashes.tree.prove(keyOf(k));
+          expect(encodeStateProof(proof)).toEqual(encodeStateProof(plain.tree.prove(keyOf(k))));
+          verifyStateProof(root, keyOf(k), model.get(toHex(keyOf(k))) ?? null, proof);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    const { tree } = newTree();
+    expect(() => tree.computeUpdateOfHashes([[sha256(keyOf(1)), new Uint8Array(31)]])).toThrow(
+      /expected a value hash of 32 bytes/,
+    );
+    expect(() => tree.computeUpdateOfHashes([[keyOf(1), null]])).toThrow(/expected a key hash of 32 bytes/);
+  });
+
   it('proves every present key and every absent key', () => {
     fc.assert(
       fc.property(fc.array(batchArb, { maxLength: 6 }), (batches) => {

@@ -30,6 +30,11 @@ export interface StateReader {
   committedAmong?(txIds: readonly string[], expiresAt?: readonly number[]): Set<string>;
   /** Committed entries under a prefix, in key order (lets a block skip lock checks when none exist). */
   listState?(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[];
+  /**
+   * Committed values of those of `keys` that exist, in one read (a block reads the keys its
+   * actions name up front: exec/module.ts `reads`). Optional: without it each is read on first use.
+   */
+  getStates?(keys: readonly string[]): Map<string, string>;
   /** Chain metadata; `genesis` holds the chain's genesis document. */
   getMeta?(key: string): string | undefined;
 }
@@ -67,12 +72,15 @@ export function historyKey(subject: string): string {
 
 export class Executor {
   private readonly actions = new Map<string, HostAction>();
+  /** Per type, the state key the action reads first (Module.reads), for the block's one read. */
+  private readonly reads = new Map<string, (args: Args) => string | undefined>();
   private readonly contracts: ContractRuntime | undefined;
 
   constructor(modules: readonly Module[], opts: { contracts?: ContractRuntime } = {}) {
     this.contracts = opts.contracts;
     for (const m of modules) {
       for (const [name, action] of Object.entries(m.actions)) this.actions.set(`${m.name}.${name}`, action);
+      for (const [name, keyOf] of Object.entries(m.reads ?? {})) this.reads.set(`${m.name}.${name}`, keyOf);
     }
   }
 
@@ -86,7 +94,7 @@ export class Executor {
   }
 
   execute(input: BlockInput, committedState: StateReader): BlockOutput {
-    const state = readOnce(committedState);
+    const state = readOnce(committedState, this.readsOf(input));
     const blockWrites = new Map<string, string | null>();
     const seenInBlock = new Set<string>();
     const results: ResultCode[] = [];
@@ -134,6 +142,18 @@ export class Executor {
     const evmEpoch = nextEvmMemberSetEntry(input.height, state, blockWrites);
     if (evmEpoch !== undefined) blockWrites.set(EVM_MEMBER_SET_KEY, canonicalize(evmEpoch));
     return { results, writes: blockWrites, subjects, details, forgotten };
+  }
+
+  /** The state keys the block's transactions name up front (Module.reads), at most MAX_REMEMBERED_READS. */
+  private readsOf(input: BlockInput): string[] {
+    const keys: string[] = [];
+    for (let i = 0; i < input.txs.length && keys.length < MAX_REMEMBERED_READS; i++) {
+      const body = (input.txs[i] as ParsedTx).tx.body;
+      const keyOf = input.sigOk[i] === true ? this.reads.get(body.type) : undefined;
+      const key = keyOf?.(body.args);
+      if (key !== undefined) keys.push(key);
+    }
+    return keys;
   }
 
   private host(state: StateReader): ExecHost {
@@ -359,8 +379,13 @@ const MAX_REMEMBERED_READS = 100_000;
  * answers the same each time. The keys most transactions read (the signer's member profile, the
  * member set, a customer's consents and preferences) then cost one store read per block.
  */
-function readOnce(state: StateReader): StateReader {
+function readOnce(state: StateReader, prefetch: readonly string[]): StateReader {
   const read = new Map<string, string | undefined>();
+  if (prefetch.length > 0 && state.getStates !== undefined) {
+    // Committed state does not change while the block executes: a key read now reads as it would later.
+    const found = state.getStates(prefetch);
+    for (const key of prefetch) read.set(key, found.get(key));
+  }
   return {
     getState(key) {
       if (read.has(key)) return read.get(key);

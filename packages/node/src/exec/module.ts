@@ -37,6 +37,12 @@ export interface Module {
   /** The `module` part of `module.action`. */
   readonly name: string;
   readonly actions: Readonly<Record<string, Action>>;
+  /**
+   * For some actions, the state key the action reads first, from its arguments alone (undefined when
+   * the arguments do not name one): the executor reads a block's such keys in one query instead of
+   * one per transaction. A hint only: the action still reads through `ctx.get` and checks its arguments.
+   */
+  readonly reads?: Readonly<Record<string, (args: Args) => string | undefined>>;
 }
 
 /** Thrown inside an action to end it with a result code; caught by the executor, never escapes a block. */

@@ -62,8 +62,17 @@ function writable(ctx: ExecContext, ns: string, key: string): { cur: KvEntry | u
   return { cur, org };
 }
 
+/** The entry `put` and `delete` read first (their owner check), when `args` name a valid one. */
+function kvKeyOfArgs(args: Args): string | undefined {
+  const { ns, key } = args;
+  return typeof ns === 'string' && typeof key === 'string' && NAME.test(ns) && ns.length <= 64 && NAME.test(key)
+    ? kvKey(ns, key)
+    : undefined;
+}
+
 export const kvModule: Module = {
   name: 'kv',
+  reads: { put: kvKeyOfArgs, delete: kvKeyOfArgs },
   actions: {
     put(ctx: ExecContext, args: Args) {
       arg.only(args, ['ns', 'key', 'value']);

@@ -3,6 +3,7 @@
  * tree. Changes of a block are staged in memory, handed to `SqliteStore.commitBlock` with the rest
  * of the block, and made visible (`commit`) or dropped (`rollback`) afterwards.
  */
+import { hash } from 'node:crypto';
 import { utf8 } from '@custos/protocol/encoding';
 import { type LogStore, MerkleLog } from '@custos/protocol/merkle';
 import {
@@ -95,38 +96,39 @@ export class LedgerLog {
 
 /**
  * One generation of the node cache, packed: every node's encoded bytes (a leaf without its
- * value) in one growing buffer, found through a Map from path id to offset * 1024 + length
- * (-1: known absent). The collector sees one Map entry per node and one buffer, not an object
- * and two or three typed arrays per node; a node is decoded when read.
+ * value) in one growing buffer, found through a Map from path id to a slot number, whose offset
+ * and length sit in typed arrays (-1: known absent). The collector sees one Map entry per node
+ * with small-integer keys and values (no string or boxed number per node, see `pathId`) and a
+ * few buffers, not an object and two or three typed arrays per node; a node is decoded when read.
  */
 class PackedGeneration {
-  readonly index = new Map<string, number>();
+  readonly index = new Map<PathId, number>();
   private bytes = new Uint8Array(1 << 20);
   private used = 0;
+  private offsets = new Int32Array(1024);
+  private lengths = new Uint16Array(1024);
+  private slots = 0;
 
   get size(): number {
     return this.index.size;
   }
 
   /** The node, null when known absent, undefined when not in this generation. */
-  get(id: string): StateNode | null | undefined {
-    const at = this.index.get(id);
-    if (at === undefined) return undefined;
-    if (at < 0) return null;
-    const from = Math.floor(at / 1024);
-    return decodeStateNode(this.bytes.subarray(from, from + (at % 1024)));
+  get(id: PathId): StateNode | null | undefined {
+    const raw = this.raw(id);
+    return raw === undefined || raw === null ? raw : decodeStateNode(raw);
   }
 
   /** Raw entry (for moving a node to the younger generation without decoding it). */
-  raw(id: string): Uint8Array | null | undefined {
-    const at = this.index.get(id);
-    if (at === undefined) return undefined;
-    if (at < 0) return null;
-    const from = Math.floor(at / 1024);
-    return this.bytes.subarray(from, from + (at % 1024));
+  raw(id: PathId): Uint8Array | null | undefined {
+    const slot = this.index.get(id);
+    if (slot === undefined) return undefined;
+    if (slot < 0) return null;
+    const from = this.offsets[slot] as number;
+    return this.bytes.subarray(from, from + (this.lengths[slot] as number));
   }
 
-  set(id: string, encoded: Uint8Array | null): void {
+  set(id: PathId, encoded: Uint8Array | null): void {
     if (encoded === null) {
       this.index.set(id, -1);
       return;
@@ -136,8 +138,19 @@ class PackedGeneration {
       grown.set(this.bytes.subarray(0, this.used));
       this.bytes = grown;
     }
+    if (this.slots === this.offsets.length) {
+      const offsets = new Int32Array(this.slots * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const lengths = new Uint16Array(this.slots * 2);
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
     this.bytes.set(encoded, this.used);
-    this.index.set(id, this.used * 1024 + encoded.length);
+    this.offsets[this.slots] = this.used;
+    this.lengths[this.slots] = encoded.length;
+    this.index.set(id, this.slots);
+    this.slots++;
     this.used += encoded.length;
   }
 }
@@ -183,7 +196,7 @@ class CachedStateNodeStore implements StateNodeStore {
     for (const [path, encoded] of writes) this.remember(pathId(path), encoded);
   }
 
-  private remember(id: string, encoded: Uint8Array | null): void {
+  private remember(id: PathId, encoded: Uint8Array | null): void {
     if (this.young.size >= CachedStateNodeStore.GENERATION) {
       this.old = this.young;
       this.young = new PackedGeneration();
@@ -205,8 +218,20 @@ export function encodeStoredNode(node: StateNode): Uint8Array {
   return encodeStateNode(withoutValue(node) as StateNode);
 }
 
-/** The path as a one-char-per-byte string (a Map key); paths are short, so a JS loop beats a Buffer round trip. */
-function pathId(path: NodePath): string {
+/** A node path as a Map key: a small integer for the paths of the top 6 nibble levels, else a string. */
+type PathId = number | string;
+
+/**
+ * Paths down to depth 24 bits (all but the deepest nodes below 16^6 keys) as depth * 2^24 plus
+ * their up to 3 prefix bytes: at most 25 * 2^24, a small integer V8 keeps unboxed, so such a
+ * cache entry costs the collector nothing of its own. Deeper paths as a one-char-per-byte string
+ * (paths are short, so a JS loop beats a Buffer round trip); the two forms never collide.
+ */
+function pathId(path: NodePath): PathId {
+  const depth = ((path[0] as number) << 8) | (path[1] as number);
+  if (depth <= 24) {
+    return depth * 0x1000000 + ((path[2] ?? 0) << 16) + ((path[3] ?? 0) << 8) + (path[4] ?? 0);
+  }
   let s = '';
   for (let i = 0; i < path.length; i++) s += String.fromCharCode(path[i] as number);
   return s;
@@ -256,6 +281,27 @@ function encodedSize(node: StateNode): number {
 }
 
 /**
+ * SHA-256 of texts (of their UTF-8 bytes, as `sha256(utf8(text))`), each digest a 32-byte view of
+ * one buffer per batch: a Buffer per digest would be an off-heap allocation each (see
+ * crypto/native.ts). node:crypto encodes the text itself.
+ */
+class TextDigests {
+  private readonly buf: Buffer;
+  private used = 0;
+
+  constructor(count: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1, count) * STATE_HASH_SIZE);
+  }
+
+  next(text: string): Uint8Array {
+    const at = this.used;
+    this.buf.write(hash('sha256', text, 'binary'), at, STATE_HASH_SIZE, 'latin1');
+    this.used += STATE_HASH_SIZE;
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + at, STATE_HASH_SIZE);
+  }
+}
+
+/**
  * The state map: every state key with the SHA-256 of its canonical JSON value, as a sparse Merkle
  * tree. Its stored leaves carry the key and value hashes only (their `value` is empty): the value
  * itself is in the state table, so it is written once per change, not twice.
@@ -277,9 +323,12 @@ export class LedgerTree {
 
   /** Stages a block's writes; returns the new root and the encoded node writes to persist with the block. */
   apply(writes: Map<string, string | null>): { root: Uint8Array; writes: [Uint8Array, Uint8Array | null][] } {
+    // The tree's leaves carry hashes only, so the keys and values are hashed as text, straight
+    // from the strings: no UTF-8 copy of each and no copy of each value kept in a leaf.
+    const digests = new TextDigests(2 * writes.size);
     const changes: [Uint8Array, Uint8Array | null][] = [];
-    for (const [k, v] of writes) changes.push([utf8(k), v === null ? null : utf8(v)]);
-    const update = this.tree.computeUpdate(changes);
+    for (const [k, v] of writes) changes.push([digests.next(k), v === null ? null : digests.next(v)]);
+    const update = this.tree.computeUpdateOfHashes(changes);
     this.staged = update.writes;
     this.stagedEncoded = encodeWrites(update.writes);
     return { root: update.root, writes: this.stagedEncoded };
@@ -306,7 +355,7 @@ export class LedgerTree {
 
   /** Proof of `key` against the staged (applied, not yet committed) root: for records kept with the block. */
   proveStaged(key: string): StateProofJson {
-    const staged = new Map<string, StateNode | null>();
+    const staged = new Map<PathId, StateNode | null>();
     for (const w of this.staged) staged.set(pathId(w.path), w.node);
     const nodes = this.nodes;
     const overlay: StateNodeStore = {

@@ -85,6 +85,11 @@ export interface StoreOptions {
   syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
+/** A tree key per path length (2 to 34 bytes), reused: SQLite copies a bound blob (SQLITE_TRANSIENT). */
+const TREE_KEY_SCRATCH = Array.from({ length: 35 }, (_, n) => new Uint8Array(n));
+/** Keys per `getStates` query: bounds the JSON text one statement binds. */
+const STATE_READ_BATCH = 4096;
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly q;
@@ -159,6 +164,12 @@ export class SqliteStore {
         "SELECT DISTINCT t.tx_id FROM json_each(?) AS j JOIN txs AS t ON substr(t.tx_id, 1, 16) = substr(j.value, 1, 16) AND t.tx_id = j.value WHERE t.code NOT IN ('BAD_SIGNATURE', 'WRONG_CHAIN')",
       ),
       stateGet: db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?'),
+      // Many keys in one statement: a point read costs ~2 µs of statement overhead, a key here ~0.2.
+      stateGetMany: db
+        .prepare<[string], [string, string]>(
+          'SELECT s.key, s.value FROM json_each(?) AS j JOIN state AS s ON s.key = j.value',
+        )
+        .raw(),
       stateSet: db.prepare(
         'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
       ),
@@ -256,6 +267,16 @@ export class SqliteStore {
     return this.q.stateGet.get(key)?.value;
   }
 
+  /** The values of those of `keys` in the state, in one query per STATE_READ_BATCH keys. */
+  getStates(keys: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += STATE_READ_BATCH) {
+      const batch = JSON.stringify(keys.length <= STATE_READ_BATCH ? keys : keys.slice(i, i + STATE_READ_BATCH));
+      for (const [key, value] of this.q.stateGetMany.all(batch)) out.set(key, value);
+    }
+    return out;
+  }
+
   /** Up to `limit` state entries with keys starting with `prefix`, after `after` (exclusive). */
   listState(prefix: string, after: string | undefined, limit: number): { key: string; value: string }[] {
     // SQLite compares keys as UTF-8 bytes (BINARY collation): every key starting with `prefix` sorts
@@ -280,7 +301,7 @@ export class SqliteStore {
 
   /** The encoded state-tree node at `path` (a protocol NodePath). */
   getTreeNode(path: Uint8Array): Uint8Array | undefined {
-    const r = this.q.treeGet.get(treeKey(path));
+    const r = this.q.treeGet.get(treeKey(path, TREE_KEY_SCRATCH[path.length]));
     return r ? new Uint8Array(r.node.buffer, r.node.byteOffset, r.node.length) : undefined;
   }
 
@@ -288,8 +309,9 @@ export class SqliteStore {
   writeTreeNodes(writes: Iterable<[path: Uint8Array, node: Uint8Array | null]>): void {
     const q = this.q;
     for (const [path, node] of writes) {
-      if (node === null) q.treeDel.run(treeKey(path));
-      else q.treeSet.run(treeKey(path), node);
+      const key = treeKey(path, TREE_KEY_SCRATCH[path.length]);
+      if (node === null) q.treeDel.run(key);
+      else q.treeSet.run(key, node);
     }
   }
 
@@ -372,9 +394,8 @@ export class SqliteStore {
  * store keys by prefix then depth, so a node sorts next to the nodes below it. Nodes on one path
  * from the root share pages, and a block's writes touch few pages (WAL bytes per transaction).
  */
-function treeKey(path: Uint8Array): Uint8Array {
-  const key = new Uint8Array(path.length);
-  key.set(path.subarray(2), 0);
+function treeKey(path: Uint8Array, key = new Uint8Array(path.length)): Uint8Array {
+  for (let i = 2; i < path.length; i++) key[i - 2] = path[i] as number;
   key[path.length - 2] = path[0] as number;
   key[path.length - 1] = path[1] as number;
   return key;

@@ -127,12 +127,21 @@ export class StateTree {
     return this.#update(changes, true);
   }
 
+  /**
+   * `computeUpdate` for changes given as [SHA-256(key), SHA-256(value) or null]: for a store
+   * that keeps the values elsewhere, so its leaves carry none (`value` is empty). Same root and
+   * nodes as `computeUpdate` but for the leaves' values. The arrays are kept, not copied.
+   */
+  computeUpdateOfHashes(changes: Iterable<StateChange>): StateUpdate {
+    return this.#update(changes, 'hashes');
+  }
+
   #commit(update: StateUpdate): StateUpdate {
     if (update.writes.length > 0) this.#store.write(update.writes);
     return update;
   }
 
-  #update(changes: Iterable<StateChange>, hashed: boolean): StateUpdate {
+  #update(changes: Iterable<StateChange>, hashed: boolean | 'hashes'): StateUpdate {
     const list = normalize(changes, hashed);
     if (list.length === 0) return { root: this.root(), writes: [] };
     const batch = new Batch(this.#store);
@@ -197,6 +206,13 @@ function checkKeyHash(v: unknown): Uint8Array {
   return v;
 }
 
+function checkValueHash(v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== STATE_HASH_SIZE) {
+    throw new ProtocolError('BAD_ENCODING', `expected a value hash of 32 bytes, got ${describe(v)}`);
+  }
+  return v;
+}
+
 function corrupt(path: NodePath, what: string): Error {
   return new Error(`state store is inconsistent: ${what} at path ${toHex(path)}`);
 }
@@ -213,14 +229,26 @@ interface Change {
   readonly leaf: StateLeafNode | null;
 }
 
-/** Hashes keys and values, sorts by key hash, keeps the last change of each key. */
-function normalize(changes: Iterable<StateChange>, hashed: boolean): Change[] {
+const NO_VALUE = new Uint8Array(0);
+
+/**
+ * Hashes keys and values, sorts by key hash, keeps the last change of each key. `hashed`: keys
+ * are given hashed; 'hashes': keys and values are (leaves without values).
+ */
+function normalize(changes: Iterable<StateChange>, hashed: boolean | 'hashes'): Change[] {
   const list: Change[] = [];
   for (const change of changes) {
     if (!Array.isArray(change) || change.length !== 2) {
       throw new ProtocolError('BAD_ENCODING', `expected a change as [key, value], got ${describe(change)}`);
     }
     const [key, value] = change;
+    if (hashed === 'hashes') {
+      const keyHash = checkKeyHash(key);
+      const leaf: StateLeafNode | null =
+        value === null ? null : { kind: 'leaf', keyHash, valueHash: checkValueHash(value), value: NO_VALUE };
+      list.push({ keyHash, leaf });
+      continue;
+    }
     const keyHash = hashed ? new Uint8Array(checkKeyHash(key)) : sha256(checkBytes('key', key));
     let leaf: StateLeafNode | null = null;
     if (value !== null) {
