@@ -14,13 +14,15 @@
 // state keys (the record, the subject's item list and its count, the subject's history count) and
 // indexes the subject, so data subjects grow with the keys, a quarter as many. Two fills:
 //   - `--fill bulk` (the default): the node closes, the registrations are executed and committed
-//     on its store by the node's own BlockCommitter in blocks of 25,000 (bench/_growth-fill.mjs),
-//     and the node opens again. Same transactions, same execution, same rows, tree and log, under
-//     real certified headers; what it skips is admission (signature check, replay probe, worker
-//     pool) and the chain's 2,000-transaction blocks. The fill may skip them because the scenario
-//     measures what a transaction costs AT N keys, in each step's own window through admission and
-//     commit, not how fast the state gets there; and it must, for 10^7 keys: about 2.5 million
-//     registrations through admission take well over an hour on two cores.
+//     on its store by the node's own BlockCommitter in blocks of 25,000, in a child process
+//     (bench/_growth-fill.mjs), and the node opens again; random paths of its tree are then walked
+//     (absence proofs) to warm its tree-node cache, which a restart empties. Same transactions,
+//     same execution, same rows, tree and log, under real certified headers; what it skips is
+//     admission (signature check, replay probe, worker pool) and the chain's 2,000-transaction
+//     blocks. The fill may skip them because the scenario measures what a transaction costs AT N
+//     keys, in each step's own window through admission and commit, not how fast the state gets
+//     there; and it must, for 10^7 keys: about 2.5 million registrations through admission take
+//     well over an hour on two cores.
 //   - `--fill txs`: through the node's admission, ordering, execution and commit, as a client
 //     submits them (the fill's own rate is then `fill_tx_s`).
 // The subjects do not sign: a path they sign (consent.grant) needs one Ed25519 key per subject,
@@ -37,7 +39,6 @@
 // largest / us_per_tx first). `ceiling_adjusted_cost_ratio` is the same with each step's us_per_tx
 // scaled by its ceiling (ratio first / ratio largest): what the cost ratio would be had the machine
 // been as fast at both steps. `main_thread_cost_ratio` is the same for main-thread CPU per tx.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,18 +52,11 @@ import {
   nativeVerifier,
   stateProof,
 } from '../packages/node/dist/index.js';
-import {
-  didFromPublicKey,
-  ed25519KeyWeakness,
-  randomSecretKey,
-  signTx,
-  txIdOf,
-  verifyProofBundle,
-} from '../packages/protocol/dist/index.js';
+import { didFromPublicKey, randomSecretKey, signTx, verifyProofBundle } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
 import { drive } from './_drive.mjs';
-import { BULK_BLOCK_TXS, bulkRegister } from './_growth-fill.mjs';
+import { BULK_BLOCK_TXS, bulkRegister, registerTxs } from './_growth-fill.mjs';
 import { bytesPerTx, ioCounters, latencySummary, machine } from './_stats.mjs';
 
 const CHAIN = 'bench';
@@ -76,9 +70,13 @@ const OPEN_SECONDS = 2;
 const FILL_CHUNK = 10_000;
 /** State keys one data.register of a new subject writes (checked against the store at the end). */
 const KEYS_PER_SUBJECT = 4;
-/** State proofs timed per step (the median is reported); subjects kept to prove (a uniform sample). */
+/** State proofs timed per step (the median is reported). */
 const PROOFS = 300;
-const SAMPLE = 1_000;
+/**
+ * Random paths walked after a bulk fill reopens the node (a fifth of the keys, at most this many),
+ * so that its tree-node cache holds the top of the tree as the fill's own blocks would have left it.
+ */
+const MAX_WARM_PATHS = 200_000;
 const TARGET_COST_RATIO = 1.5;
 /** How the state is filled between steps (see the header). */
 const FILLS = ['bulk', 'txs'];
@@ -95,53 +93,6 @@ export function stepsUpTo(max) {
   return steps;
 }
 
-/**
- * A new data subject's pairwise did:key. The subject never signs here, and the node checks only
- * that the key is well formed (not a weak encoding), so 32 random bytes do: making real key pairs
- * with node:crypto and exporting their public half, 10^5 times, deadlocked Node 20 (a garbage
- * collection during the export ran a key-generation job's destructor, which waits on the mutex the
- * export holds).
- */
-function newSubject() {
-  for (;;) {
-    const key = randomBytes(32);
-    if (ed25519KeyWeakness(key) === null) return didFromPublicKey(key);
-  }
-}
-
-/**
- * `n` data.register transactions by the org, each a record of a new subject. Keeps a uniform sample
- * of the subjects (reservoir), with their record's txId, to prove their keys later.
- */
-export function registerTxs(n, org, sample, seen) {
-  const now = Date.now();
-  return Array.from({ length: n }, (_, j) => {
-    const subject = newSubject();
-    const tx = signTx(
-      {
-        chainId: CHAIN,
-        type: 'data.register',
-        args: {
-          subject,
-          category: 'pd:EmailAddress',
-          purposes: { 'dpv:ServiceProvision': 'contract' },
-          source: 'subject',
-          commitment: randomBytes(32).toString('hex'),
-          vaultRef: randomBytes(16).toString('hex'),
-          retentionDays: 365,
-        },
-        now,
-        ttlMs: TTL_MS,
-      },
-      org,
-    );
-    const k = seen + j;
-    const slot = k < SAMPLE ? k : Math.floor(Math.random() * (k + 1));
-    if (slot < SAMPLE) sample[slot] = { subject, txId: txIdOf(tx.body) };
-    return tx;
-  });
-}
-
 /** The state keys a sampled subject's registration wrote. */
 const subjectKeys = ({ subject, txId }) => [
   `record/${ORG}/${txId}`,
@@ -149,6 +100,16 @@ const subjectKeys = ({ subject, txId }) => [
   `subjitems/${subject}`,
   `history/${subject}`,
 ];
+
+/**
+ * Walks random paths of the reopened node's state tree (absence proofs of keys no one writes): its
+ * node cache starts empty after a restart, and the 1,000-transaction warm-up would bring back only
+ * the top three levels of it.
+ */
+function warmTreeCache(node, keys) {
+  const paths = Math.min(MAX_WARM_PATHS, Math.ceil(keys / 5));
+  for (let i = 0; i < paths; i++) node.treeView.prove(`warm/${i}`);
+}
 
 const kvNs = (i, signers) => `n${i % signers.length}`;
 
@@ -188,7 +149,8 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
   const ceiling = await rawVerifyRate();
   log(`ceiling ${fmt(ceiling)} verify/s; steps ${steps.map(fmt).join(', ')} state keys`);
 
-  const org = nativeSigner(randomSecretKey());
+  const orgSecret = randomSecretKey();
+  const org = nativeSigner(orgSecret);
   const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
   const genesis = makeGenesis({
     chainId: CHAIN,
@@ -204,7 +166,7 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
   try {
     const warm = await open(warmDir);
     await drive(warm, putTxs(0, 3000, signers));
-    await drive(warm, registerTxs(2000, org, [], 0));
+    await drive(warm, registerTxs(CHAIN, 2000, org, [], 0));
     await warm.close();
   } finally {
     rmSync(warmDir, { recursive: true, force: true });
@@ -246,14 +208,9 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
         // node opens again on it: a step's window then runs on the node as a restart leaves it.
         await node.close();
         node = undefined;
-        let made = 0;
-        const makeTxs = (n) => {
-          const txs = registerTxs(n, org, sample, subjects + made);
-          made += n;
-          return txs;
-        };
-        const r = await bulkRegister({ dbPath, genesis, org, count: need, makeTxs, log });
+        const r = await bulkRegister({ dbPath, genesis, orgSecret, count: need, seen: subjects, sample });
         node = await open(dir);
+        warmTreeCache(node, keys() + need * KEYS_PER_SUBJECT);
         subjects += need;
         stepFill += need;
         failed += r.failed;
@@ -264,7 +221,7 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
       while (fill === 'txs' && keys() + KEYS_PER_SUBJECT <= fillTo) {
         const n = Math.min(FILL_CHUNK, Math.floor((fillTo - keys()) / KEYS_PER_SUBJECT));
         const t0 = performance.now();
-        const txs = registerTxs(n, org, sample, subjects);
+        const txs = registerTxs(CHAIN, n, org, sample, subjects);
         signSeconds += (performance.now() - t0) / 1000;
         const r = await drive(node, txs);
         driveSeconds += r.seconds;
@@ -347,6 +304,8 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
         half_load: { send_rate: halfRate, latency_ms: lastLatency },
       };
       results.push(step);
+      // Each step in full as it completes: a long run that is stopped still leaves its steps.
+      log(`step ${JSON.stringify(step)}`);
       log(
         `${fmt(step.keys)} keys: ${fmt(step.throughput)} tx/s (${step.us_per_tx} us/tx, main thread ` +
           `${step.main_thread_us_per_tx} us/tx), p99 ${step.p99_ms} ms at ` +
