@@ -205,7 +205,7 @@ export async function run({ quick = false, max, fill = 'bulk' } = {}) {
       const need = Math.floor(Math.max(0, fillTo - keys()) / KEYS_PER_SUBJECT);
       if (fill === 'bulk' && need > 0) {
         // The node closes (every block it committed is on disk), the fill commits on its store, the
-        // node opens again on it: a step's window then runs on the node as a restart leaves it.
+        // node opens again on it, and the paths walked warm the tree cache the restart emptied.
         await node.close();
         node = undefined;
         const r = await bulkRegister({ dbPath, genesis, orgSecret, count: need, seen: subjects, sample });
