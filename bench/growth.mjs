@@ -1,6 +1,7 @@
 // Scenario `growth`: how the cost of a transaction grows with the size of the node's state. One
-// durable node (SQLite WAL, acknowledged after the fsync, as in ledger-throughput) is grown from 10^4 to 10^6
-// state keys (`--max N` for another size, e.g. 10^7; `--quick` stops at 10^5), in steps 10^4,
+// durable node (SQLite WAL, acknowledged after the fsync, as in ledger-throughput) is grown from
+// 10^4 to 10^6 state keys (`--max N` for another size, e.g. 10^7; `--quick` stops at 10^5;
+// `--fill bulk|txs` below), in steps 10^4,
 // 3*10^4, 10^5, 3*10^5, 10^6, ... At each step it measures, on that node:
 //   - a closed-loop window of 5,000 signed kv.put to fresh keys (64 signers): throughput (tx/s),
 //     us_per_tx, main-thread CPU per transaction (the serial path, which a busy machine disturbs
@@ -8,16 +9,28 @@
 //   - a short open-loop window (2 s) of kv.put at half that throughput: p99 commit latency;
 //   - the state proof bundle of a random existing key as GET /v1/proofs/state serves it
 //     (`stateProof`): its JSON size and the median time to build it, over 300 keys.
-// The state is filled between steps with real signed transactions through the node's admission,
-// ordering, execution and commit: data.register by the member org, one record of a new data
-// subject (a fresh pairwise did:key) each. A registration writes 4 state keys (the record, the
-// subject's item list and its count, the subject's history count) and indexes the subject, so data
-// subjects grow with the keys, a quarter as many. The subjects do not sign: a path they sign
-// (consent.grant) needs one Ed25519 key per subject, which costs the bench about 0.5 ms to import
-// and the node a miss of its parsed-key cache per subject, and fills at under 1,000 tx/s on two
-// cores (10^6 would take well over ten minutes). The measured kv.put windows add their keys too (a
-// step's `keys` counts state keys before its window; each step adds about 10,000). Transactions
-// are signed in chunks of 10,000, never all at once. Progress goes to stderr.
+// The state is filled between steps with real signed transactions: data.register by the member
+// org, one record of a new data subject (a fresh pairwise did:key) each. A registration writes 4
+// state keys (the record, the subject's item list and its count, the subject's history count) and
+// indexes the subject, so data subjects grow with the keys, a quarter as many. Two fills:
+//   - `--fill bulk` (the default): the node closes, the registrations are executed and committed
+//     on its store by the node's own BlockCommitter in blocks of 25,000, in a child process
+//     (bench/_growth-fill.mjs), and the node opens again; random paths of its tree are then walked
+//     (absence proofs) to warm its tree-node cache, which a restart empties. Same transactions,
+//     same execution, same rows, tree and log, under real certified headers; what it skips is
+//     admission (signature check, replay probe, worker pool) and the chain's 2,000-transaction
+//     blocks. The fill may skip them because the scenario measures what a transaction costs AT N
+//     keys, in each step's own window through admission and commit, not how fast the state gets
+//     there; and it must, for 10^7 keys: about 2.5 million registrations through admission take
+//     well over an hour on two cores.
+//   - `--fill txs`: through the node's admission, ordering, execution and commit, as a client
+//     submits them (the fill's own rate is then `fill_tx_s`).
+// The subjects do not sign: a path they sign (consent.grant) needs one Ed25519 key per subject,
+// which costs the bench about 0.5 ms to import and the node a miss of its parsed-key cache per
+// subject, and fills at under 1,000 tx/s on two cores. The measured kv.put windows add their keys
+// too (a step's `keys` counts state keys before its window; each step adds about 10,000).
+// Transactions are signed in chunks of 10,000 (bulk: 25,000), never all at once. Progress goes to
+// stderr.
 //
 // Against: the ceiling of this machine's raw Ed25519 verify rate on all cores, measured in the same
 // run, at the start (3 s) and again for 1 s before each step's window (each step's `ceiling` and
@@ -26,7 +39,6 @@
 // largest / us_per_tx first). `ceiling_adjusted_cost_ratio` is the same with each step's us_per_tx
 // scaled by its ceiling (ratio first / ratio largest): what the cost ratio would be had the machine
 // been as fast at both steps. `main_thread_cost_ratio` is the same for main-thread CPU per tx.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,17 +52,11 @@ import {
   nativeVerifier,
   stateProof,
 } from '../packages/node/dist/index.js';
-import {
-  didFromPublicKey,
-  ed25519KeyWeakness,
-  randomSecretKey,
-  signTx,
-  txIdOf,
-  verifyProofBundle,
-} from '../packages/protocol/dist/index.js';
+import { didFromPublicKey, randomSecretKey, signTx, verifyProofBundle } from '../packages/protocol/dist/index.js';
 import { rawVerifyRate } from './_ceiling.mjs';
 import { mainThreadCpuMs, mainThreadUsPerTx } from './_cpu.mjs';
 import { drive } from './_drive.mjs';
+import { BULK_BLOCK_TXS, bulkRegister, registerTxs } from './_growth-fill.mjs';
 import { bytesPerTx, ioCounters, latencySummary, machine } from './_stats.mjs';
 
 const CHAIN = 'bench';
@@ -64,10 +70,16 @@ const OPEN_SECONDS = 2;
 const FILL_CHUNK = 10_000;
 /** State keys one data.register of a new subject writes (checked against the store at the end). */
 const KEYS_PER_SUBJECT = 4;
-/** State proofs timed per step (the median is reported); subjects kept to prove (a uniform sample). */
+/** State proofs timed per step (the median is reported). */
 const PROOFS = 300;
-const SAMPLE = 1_000;
+/**
+ * Random paths walked after a bulk fill reopens the node (a fifth of the keys, at most this many),
+ * so that its tree-node cache holds the top of the tree as the fill's own blocks would have left it.
+ */
+const MAX_WARM_PATHS = 200_000;
 const TARGET_COST_RATIO = 1.5;
+/** How the state is filled between steps (see the header). */
+const FILLS = ['bulk', 'txs'];
 
 const log = (msg) => process.stderr.write(`[growth] ${msg}\n`);
 const fmt = (n) => Math.round(n).toLocaleString('en');
@@ -81,53 +93,6 @@ export function stepsUpTo(max) {
   return steps;
 }
 
-/**
- * A new data subject's pairwise did:key. The subject never signs here, and the node checks only
- * that the key is well formed (not a weak encoding), so 32 random bytes do: making real key pairs
- * with node:crypto and exporting their public half, 10^5 times, deadlocked Node 20 (a garbage
- * collection during the export ran a key-generation job's destructor, which waits on the mutex the
- * export holds).
- */
-function newSubject() {
-  for (;;) {
-    const key = randomBytes(32);
-    if (ed25519KeyWeakness(key) === null) return didFromPublicKey(key);
-  }
-}
-
-/**
- * `n` data.register transactions by the org, each a record of a new subject. Keeps a uniform sample
- * of the subjects (reservoir), with their record's txId, to prove their keys later.
- */
-function registerTxs(n, org, sample, seen) {
-  const now = Date.now();
-  return Array.from({ length: n }, (_, j) => {
-    const subject = newSubject();
-    const tx = signTx(
-      {
-        chainId: CHAIN,
-        type: 'data.register',
-        args: {
-          subject,
-          category: 'pd:EmailAddress',
-          purposes: { 'dpv:ServiceProvision': 'contract' },
-          source: 'subject',
-          commitment: randomBytes(32).toString('hex'),
-          vaultRef: randomBytes(16).toString('hex'),
-          retentionDays: 365,
-        },
-        now,
-        ttlMs: TTL_MS,
-      },
-      org,
-    );
-    const k = seen + j;
-    const slot = k < SAMPLE ? k : Math.floor(Math.random() * (k + 1));
-    if (slot < SAMPLE) sample[slot] = { subject, txId: txIdOf(tx.body) };
-    return tx;
-  });
-}
-
 /** The state keys a sampled subject's registration wrote. */
 const subjectKeys = ({ subject, txId }) => [
   `record/${ORG}/${txId}`,
@@ -135,6 +100,16 @@ const subjectKeys = ({ subject, txId }) => [
   `subjitems/${subject}`,
   `history/${subject}`,
 ];
+
+/**
+ * Walks random paths of the reopened node's state tree (absence proofs of keys no one writes): its
+ * node cache starts empty after a restart, and the 1,000-transaction warm-up would bring back only
+ * the top three levels of it.
+ */
+function warmTreeCache(node, keys) {
+  const paths = Math.min(MAX_WARM_PATHS, Math.ceil(keys / 5));
+  for (let i = 0; i < paths; i++) node.treeView.prove(`warm/${i}`);
+}
 
 const kvNs = (i, signers) => `n${i % signers.length}`;
 
@@ -164,16 +139,18 @@ function countRows(node, sql) {
   }
 }
 
-export async function run({ quick = false, max } = {}) {
+export async function run({ quick = false, max, fill = 'bulk' } = {}) {
   const largest = max ?? (quick ? 100_000 : 1_000_000);
   if (!Number.isSafeInteger(largest) || largest < 10_000) throw new RangeError('expected max >= 10000');
+  if (!FILLS.includes(fill)) throw new RangeError(`expected fill ${FILLS.join(' or ')}, got ${fill}`);
   const steps = stepsUpTo(largest);
   const started = performance.now();
   log('measuring the raw Ed25519 verify ceiling on all cores...');
   const ceiling = await rawVerifyRate();
   log(`ceiling ${fmt(ceiling)} verify/s; steps ${steps.map(fmt).join(', ')} state keys`);
 
-  const org = nativeSigner(randomSecretKey());
+  const orgSecret = randomSecretKey();
+  const org = nativeSigner(orgSecret);
   const signers = Array.from({ length: 64 }, () => nativeSigner(randomSecretKey()));
   const genesis = makeGenesis({
     chainId: CHAIN,
@@ -189,7 +166,7 @@ export async function run({ quick = false, max } = {}) {
   try {
     const warm = await open(warmDir);
     await drive(warm, putTxs(0, 3000, signers));
-    await drive(warm, registerTxs(2000, org, [], 0));
+    await drive(warm, registerTxs(CHAIN, 2000, org, [], 0));
     await warm.close();
   } finally {
     rmSync(warmDir, { recursive: true, force: true });
@@ -198,6 +175,7 @@ export async function run({ quick = false, max } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
   let node;
   try {
+    const dbPath = join(dir, 'node.db');
     node = await open(dir);
     const genesisKeys = countRows(node, 'SELECT COUNT(*) AS n FROM state') ?? 0;
     const sample = [];
@@ -224,10 +202,26 @@ export async function run({ quick = false, max } = {}) {
       let stepFill = 0;
       let signSeconds = 0;
       let driveSeconds = 0;
-      while (keys() + KEYS_PER_SUBJECT <= fillTo) {
+      const need = Math.floor(Math.max(0, fillTo - keys()) / KEYS_PER_SUBJECT);
+      if (fill === 'bulk' && need > 0) {
+        // The node closes (every block it committed is on disk), the fill commits on its store, the
+        // node opens again on it, and the paths walked warm the tree cache the restart emptied.
+        await node.close();
+        node = undefined;
+        const r = await bulkRegister({ dbPath, genesis, orgSecret, count: need, seen: subjects, sample });
+        node = await open(dir);
+        warmTreeCache(node, keys() + need * KEYS_PER_SUBJECT);
+        subjects += need;
+        stepFill += need;
+        failed += r.failed;
+        signSeconds += r.signSeconds;
+        driveSeconds += r.commitSeconds;
+        if (r.failed > 0) log(`  ${r.failed} of ${need} registrations failed`);
+      }
+      while (fill === 'txs' && keys() + KEYS_PER_SUBJECT <= fillTo) {
         const n = Math.min(FILL_CHUNK, Math.floor((fillTo - keys()) / KEYS_PER_SUBJECT));
         const t0 = performance.now();
-        const txs = registerTxs(n, org, sample, subjects);
+        const txs = registerTxs(CHAIN, n, org, sample, subjects);
         signSeconds += (performance.now() - t0) / 1000;
         const r = await drive(node, txs);
         driveSeconds += r.seconds;
@@ -310,6 +304,8 @@ export async function run({ quick = false, max } = {}) {
         half_load: { send_rate: halfRate, latency_ms: lastLatency },
       };
       results.push(step);
+      // Each step in full as it completes: a long run that is stopped still leaves its steps.
+      log(`step ${JSON.stringify(step)}`);
       log(
         `${fmt(step.keys)} keys: ${fmt(step.throughput)} tx/s (${step.us_per_tx} us/tx, main thread ` +
           `${step.main_thread_us_per_tx} us/tx), p99 ${step.p99_ms} ms at ` +
@@ -349,7 +345,12 @@ export async function run({ quick = false, max } = {}) {
       ratio: last.ratio,
       machine: machine(),
       durability: 'sqlite WAL, acknowledged after the WAL fsync (shared by the blocks committed meanwhile)',
-      fill: { tx: 'data.register of a new subject by the member org', keys_per_tx: KEYS_PER_SUBJECT },
+      fill: {
+        mode: fill,
+        tx: 'data.register of a new subject by the member org',
+        keys_per_tx: KEYS_PER_SUBJECT,
+        block_txs: fill === 'bulk' ? BULK_BLOCK_TXS : 'as ordered (blockMaxTxs 2000)',
+      },
       window: { tx: 'kv.put to a fresh key', closed_loop_txs: WINDOW, open_loop_s: OPEN_SECONDS, proofs: PROOFS },
       cost_ratio: costRatio,
       ceiling_adjusted_cost_ratio: adjustedCostRatio,
@@ -375,5 +376,7 @@ export async function run({ quick = false, max } = {}) {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const at = process.argv.indexOf('--max');
   const max = at < 0 ? undefined : Number(process.argv[at + 1]);
-  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick'), max })));
+  const fillAt = process.argv.indexOf('--fill');
+  const fill = fillAt < 0 ? undefined : process.argv[fillAt + 1];
+  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick'), max, fill })));
 }

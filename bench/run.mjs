@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs one benchmark scenario (`npm run bench -- <scenario>`) or all of them (`all`). Each scenario
 // is bench/<scenario>.mjs exporting `run(options)`; its result is printed as one JSON object on the
-// last line of output and saved under bench/results/. Options: `--quick` (a shorter run) and
-// `--max N` (the largest size, for the scenarios that grow something: growth).
+// last line of output and saved under bench/results/. Options: `--quick` (a shorter run),
+// `--max N` (the largest size, for the scenarios that grow something: growth) and `--fill bulk|txs`
+// (how growth fills its state).
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,7 +16,9 @@ const scenarios = readdirSync(here)
 
 const [name, ...rest] = process.argv.slice(2);
 const usage = () => {
-  console.error(`usage: npm run bench -- <scenario|all> [--quick] [--max N]\nscenarios: ${scenarios.join(', ')}`);
+  console.error(
+    `usage: npm run bench -- <scenario|all> [--quick] [--max N] [--fill bulk|txs]\nscenarios: ${scenarios.join(', ')}`,
+  );
   process.exit(64);
 };
 if (!name || !(name === 'all' || scenarios.includes(name))) usage();
@@ -27,6 +30,11 @@ if (maxAt >= 0) {
   const max = Number(text);
   if (!Number.isSafeInteger(max) || max <= 0) usage();
   options.max = max;
+}
+const fillAt = rest.indexOf('--fill');
+if (fillAt >= 0) {
+  if (!['bulk', 'txs'].includes(rest[fillAt + 1])) usage();
+  options.fill = rest[fillAt + 1];
 }
 const results = [];
 for (const s of name === 'all' ? scenarios : [name]) {
