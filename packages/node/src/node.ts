@@ -301,9 +301,8 @@ export class CustosNode extends EventEmitter {
    */
   submitText(raw: unknown, text: string): Promise<Submission> {
     // Not `async`: the admission's own promise, without one more wrapped around it per request.
-    if (this.stopped || this.fatal !== undefined) {
+    if (this.stopped || this.fatal !== undefined)
       return Promise.reject(new NodeError('NODE_STOPPED', 'node is stopping'));
-    }
     return this.admission.submitText(raw, text);
   }
 
