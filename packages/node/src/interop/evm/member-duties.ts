@@ -222,6 +222,8 @@ export interface EvmDecisionSignerOptions {
 /** Signs, for one member, every decision the decision chain recorded for an EVM participant. */
 export class EvmDecisionSigner {
   private readonly address: string;
+  /** The outgoing key's address, derived once (a secp256k1 multiplication, every pass otherwise). */
+  private outgoingAddress: string | undefined;
 
   constructor(private readonly opts: EvmDecisionSignerOptions) {
     this.address = evmAddress(opts.evmKey);
@@ -277,10 +279,17 @@ export class EvmDecisionSigner {
     return signed;
   }
 
+  /** The address of the member's key or of its outgoing key. */
+  private addressOf(evmKey: Uint8Array): string {
+    if (evmKey === this.opts.evmKey) return this.address;
+    if (this.outgoingAddress === undefined) this.outgoingAddress = evmAddress(evmKey);
+    return this.outgoingAddress;
+  }
+
   /** True while the ledger takes `outgoingKey` from this member (as `evm.signMembers` checks it). */
   private async outgoingInForce(set: EvmMemberSetEntry): Promise<boolean> {
     const ep = this.opts.chain;
-    const address = evmAddress(this.opts.outgoingKey as Uint8Array);
+    const address = this.addressOf(this.opts.outgoingKey as Uint8Array);
     if (set.addresses.includes(address) || (await ep.entry(`memberevm/${address}`)) !== null) return false;
     const id = await ep.entry(`memberkey/${didFromPublicKey(this.opts.signer.publicKey)}`);
     if (typeof id !== 'string') return false;
@@ -291,7 +300,7 @@ export class EvmDecisionSigner {
   /** Signs the EVM member set in force with `evmKey` for each registered participant contract, once. */
   private async signMemberSet(set: EvmMemberSetEntry, chainId: string, evmKey: Uint8Array): Promise<string[]> {
     const ep = this.opts.chain;
-    const address = evmAddress(evmKey);
+    const address = this.addressOf(evmKey);
     const signed: string[] = [];
     for (const { value } of await listAll(ep, 'evmp/')) {
       const p = value as unknown as EvmParticipantRecord;
