@@ -13,7 +13,7 @@ const PARAMS = { blockMaxTxs: 2000, blockMaxMs: 5 };
 /** The pause of the relayer's and the duties' loops between passes (the least `evm.json` takes). */
 export const LOOP_MS = 100;
 /**
- * Blocks of D before a transaction's deadline: far enough that none lapses with 200 in flight
+ * Blocks of D before a transaction's deadline: far enough that none lapses with 400 in flight
  * (D commits a block every few milliseconds under load), within the ledger's bound of 10,000.
  */
 export const D_DEADLINE_BLOCKS = 5000;

@@ -35,7 +35,7 @@ function cpuSeconds(pid) {
 }
 /**
  * EVM blocks before a lock's deadline, from the head when a sweep point starts: with automine each
- * prepare and each decide is a block, so 200 in flight move the head by hundreds of blocks in one
+ * prepare and each decide is a block, so 400 in flight move the head by hundreds of blocks in one
  * transaction's life (the contract takes at most 100,000).
  */
 const LOCK_BLOCKS = 50_000n;

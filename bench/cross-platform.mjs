@@ -4,7 +4,7 @@
 // on D to the contract's outcome proven back on D. The ceiling is the Custos-only figure of the same
 // run: transactions over two Custos chains, measured the same way.
 // - Throughput (the issue's target) is each side's capacity: the most it sustains. For each N of a
-//   sweep (20, 50, 100, 200; the same N for both sides; `--quick`: 5 and 10), N transactions are
+//   sweep (20, 50, 100, 200, 400; the same N for both sides; `--quick`: 5 and 10), N transactions are
 //   kept in flight over max(150, 3N) (when one outcome is in, the next transaction starts: its
 //   prepare on D and the holder's lock on the contract, sent together), while each member's duties
 //   (`EvmDuties`, as the member's peer runs them) and the relayer (`Relayer.run`) run as their own
@@ -26,7 +26,7 @@ import { custosEvm } from './_cross-platform-evm.mjs';
 import { latencySummary, machine } from './_stats.mjs';
 
 /** The numbers kept in flight, both sides. */
-const SWEEP = [20, 50, 100, 200];
+const SWEEP = [20, 50, 100, 200, 400];
 const QUICK_SWEEP = [5, 10];
 
 export async function run({ quick = false } = {}) {
