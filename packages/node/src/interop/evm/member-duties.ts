@@ -121,9 +121,10 @@ export class EvmAttester {
       .filter((p) => p.evmChainId === evmChainId)
       .map((p) => p.contract as Hex);
     const wanted = new Set<number>();
+    // Stateless: every pass looks again from LOOKBACK blocks below the attested head.
+    const lookFrom = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
     if (contracts.length > 0) {
-      // Stateless: every pass looks again from LOOKBACK blocks below the attested head.
-      let from = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
+      let from = lookFrom;
       while (from <= final) {
         const to = Math.min(final, from + LOG_RANGE - 1);
         const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
@@ -138,8 +139,11 @@ export class EvmAttester {
     for (let n = final - (final % every); n > (lc?.highest ?? -1) && heads.length < max; n -= every) heads.push(n);
     // Blocks with events first (votes wait for them), then the newest heads.
     const order = [...[...wanted].sort((a, b) => a - b), ...heads.filter((n) => !wanted.has(n))];
-    // Blocks this attester already saw through (memory only: after a restart, the ledger says).
-    for (const n of this.handled) if (n < final - LOOKBACK - (this.opts.headEvery ?? 16)) this.handled.delete(n);
+    // Blocks this attester already saw through (memory only: after a restart, the ledger says),
+    // forgotten once below the window the pass looks in. Not below the head's window: with the head
+    // far above the attested head, the blocks between would be forgotten, read again as the oldest
+    // of every pass, and the pass would never reach the blocks above them.
+    for (const n of this.handled) if (n < lookFrom) this.handled.delete(n);
     const todo = order.filter((k) => !this.handled.has(k)).slice(0, max);
     const { chainId } = await ep.info();
     // Every block of the pass read at once, then attested in as few transactions as the ledger takes.
@@ -218,6 +222,8 @@ export interface EvmDecisionSignerOptions {
 /** Signs, for one member, every decision the decision chain recorded for an EVM participant. */
 export class EvmDecisionSigner {
   private readonly address: string;
+  /** The outgoing key's address, derived once (a secp256k1 multiplication, every pass otherwise). */
+  private outgoingAddress: string | undefined;
 
   constructor(private readonly opts: EvmDecisionSignerOptions) {
     this.address = evmAddress(opts.evmKey);
@@ -273,10 +279,17 @@ export class EvmDecisionSigner {
     return signed;
   }
 
+  /** The address of the member's key or of its outgoing key. */
+  private addressOf(evmKey: Uint8Array): string {
+    if (evmKey === this.opts.evmKey) return this.address;
+    if (this.outgoingAddress === undefined) this.outgoingAddress = evmAddress(evmKey);
+    return this.outgoingAddress;
+  }
+
   /** True while the ledger takes `outgoingKey` from this member (as `evm.signMembers` checks it). */
   private async outgoingInForce(set: EvmMemberSetEntry): Promise<boolean> {
     const ep = this.opts.chain;
-    const address = evmAddress(this.opts.outgoingKey as Uint8Array);
+    const address = this.addressOf(this.opts.outgoingKey as Uint8Array);
     if (set.addresses.includes(address) || (await ep.entry(`memberevm/${address}`)) !== null) return false;
     const id = await ep.entry(`memberkey/${didFromPublicKey(this.opts.signer.publicKey)}`);
     if (typeof id !== 'string') return false;
@@ -287,7 +300,7 @@ export class EvmDecisionSigner {
   /** Signs the EVM member set in force with `evmKey` for each registered participant contract, once. */
   private async signMemberSet(set: EvmMemberSetEntry, chainId: string, evmKey: Uint8Array): Promise<string[]> {
     const ep = this.opts.chain;
-    const address = evmAddress(evmKey);
+    const address = this.addressOf(evmKey);
     const signed: string[] = [];
     for (const { value } of await listAll(ep, 'evmp/')) {
       const p = value as unknown as EvmParticipantRecord;

@@ -317,6 +317,15 @@ export class EvmRelay {
           outcomes.push({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           return;
         }
+        // Decided (or lapsed) on the contract, its block not attested yet: nothing to send, and no
+        // read of the lock (one EVM call per leg per pass while the members attest the block).
+        const decided =
+          (await this.eventTx(rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
+          (await this.eventTx(rec.participant, rec.xtxId, rec.legHash, 'Lapsed'));
+        if (decided !== undefined) {
+          this.pending.delete(rest);
+          return;
+        }
         const signed = rec.signatures.length >= rec.threshold;
         if (!signed && !rec.commit) return;
         const head = await this.once(`head/${c.r.evmChainId}`, () => c.r.pub.getBlockNumber());
