@@ -110,11 +110,16 @@ export function useEvmWorld(chainId = 'alpha'): EvmWorld {
     await world?.d.node.close();
     tmp?.cleanup();
   });
+  const opened = (): EvmWorld => {
+    if (world === undefined) throw new Error('the EVM world opens in beforeAll: use it inside a test or hook');
+    return world;
+  };
+  // Property reads, `in` and spreads (`{ ...w, participant }`) all see the opened world.
   return new Proxy({} as EvmWorld, {
-    get(_, key) {
-      if (world === undefined) throw new Error('the EVM world opens in beforeAll: use it inside a test or hook');
-      return world[key as keyof EvmWorld];
-    },
+    get: (_, key) => Reflect.get(opened(), key),
+    has: (_, key) => Reflect.has(opened(), key),
+    ownKeys: () => Reflect.ownKeys(opened()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(opened(), key),
   });
 }
 
