@@ -4,24 +4,11 @@
  * `decide`, and the head can run hundreds of blocks ahead. The attester still attests the head,
  * rather than re-reading, pass after pass, the blocks with events it already attested.
  */
-import { tempDir } from '@custos/test-utils/node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EvmAttester } from '../src/interop/evm/member-duties.js';
-import { type EvmWorld, evmXtx, openEvmWorld, prepareOnEvm, stateOf } from './evm-xtx-helpers.js';
+import { evmXtx, prepareOnEvm, stateOf, useEvmWorld } from './evm-xtx-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir);
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
+const w = useEvmWorld();
 
 describe('an attester far behind the EVM head', () => {
   it('attests the head in a few passes, however many event blocks it attested before', async () => {

@@ -8,38 +8,16 @@
 import { decodeEvmHeader, evmDecisionDigest, evmSign, legHashOf } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
-import { tempDir } from '@custos/test-utils/node';
 import { RLP } from '@ethereumjs/rlp';
 import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { encodeEvmHeader, type RpcBlock } from '../src/interop/evm/header.js';
 import { buildReceiptProof } from '../src/interop/evm/receipt-proof.js';
-import {
-  duties,
-  type EvmWorld,
-  evmXtx,
-  openEvmWorld,
-  prepareOnD,
-  prepareOnEvm,
-  sendAs,
-  stateOf,
-} from './evm-xtx-helpers.js';
+import { duties, evmXtx, prepareOnD, prepareOnEvm, sendAs, stateOf, useEvmWorld } from './evm-xtx-helpers.js';
 import { relaySigner, tick } from './xtx-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir, 'beta');
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
+const w = useEvmWorld('beta');
 
 async function rpcBlock(n: bigint | number): Promise<RpcBlock> {
   return (await w.evm.publicClient.request({

@@ -7,40 +7,26 @@
  * twice for a `decide` that is sent but not yet mined (a chain with block times, not automine).
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
-import { tempDir } from '@custos/test-utils/node';
 import type { Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { EvmDuties } from '../src/interop/evm/evm-duties.js';
 import { Relayer } from '../src/interop/relayer.js';
 import {
   balance,
   duties as dutiesOnce,
-  type EvmWorld,
   evmRelayer,
   evmXtx,
   lockStatus,
-  openEvmWorld,
   outcomeOf,
   prepareOnD,
   prepareOnEvm,
   runUntilDone,
   stateOf,
+  useEvmWorld,
 } from './evm-xtx-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir);
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
+const w = useEvmWorld();
 
 const MINUTE = 60_000;
 const COMMITTED = 3;

@@ -21,9 +21,8 @@ import {
 import { signTx } from '@custos/protocol/ledger';
 import { removeEvmKeyAction } from '@custos/sdk';
 import { reverts } from '@custos/test-utils/evm';
-import { tempDir } from '@custos/test-utils/node';
 import type { Address, Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { type EvmMemberSetEntry, evmMemberSetAt } from '../src/governance/evm-member-set.js';
 import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.generated.js';
@@ -31,34 +30,21 @@ import { parseEvmDutiesConfig } from '../src/interop/evm/evm-duties.js';
 import { EvmDecisionSigner } from '../src/interop/evm/member-duties.js';
 import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import {
-  type EvmWorld,
   evmXtx,
   expectOk,
   ORGS,
-  openEvmWorld,
   outcomeOf,
   prepareOnD,
   prepareOnEvm,
   runUntilDone,
   sendAs,
   stateOf,
+  useEvmWorld,
 } from './evm-xtx-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
+const w = useEvmWorld();
 /** org1's key before its rotation in the first test. */
 let outgoingKey: Uint8Array;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir);
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
 
 const evmSet = (): EvmMemberSetEntry => evmMemberSetAt(w.d.node.store)!;
 

@@ -25,9 +25,8 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { removeEvmKeyAction, setEvmKeyAction } from '@custos/sdk';
 import { reverts } from '@custos/test-utils/evm';
-import { tempDir } from '@custos/test-utils/node';
 import type { Address, Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createServer, listen } from '../src/api/server.js';
 import { evmLegRows } from '../src/cli/relay-evm-flags.js';
 import { nativeSigner } from '../src/crypto/native.js';
@@ -38,25 +37,23 @@ import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import { xtxStatus } from '../src/interop/xtx-status.js';
 import { tokenStoreOf } from '../src/orgs/tokens.js';
 import {
-  type EvmWorld,
   evmRelayer,
   evmXtx,
   expectOk,
   ORGS,
-  openEvmWorld,
   outcomeOf,
   prepareOnD,
   prepareOnEvm,
   runUntilDone,
   sendAs,
   stateOf,
+  useEvmWorld,
 } from './evm-xtx-helpers.js';
 import { kvValue } from './xtx-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/custos.js', import.meta.url));
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
+const w = useEvmWorld();
 
 function custos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -69,17 +66,6 @@ function custos(args: string[]): Promise<{ code: number; stdout: string; stderr:
     );
   });
 }
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir);
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
 
 const evmSet = (): EvmMemberSetEntry => evmMemberSetAt(w.d.node.store)!;
 

@@ -19,7 +19,9 @@ import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { buildXtx, xtxPrepareTx } from '@custos/sdk';
 import { type EvmFixture, startEvm } from '@custos/test-utils/evm';
+import { tempDir } from '@custos/test-utils/node';
 import { type Address, type Hex, keccak256 } from 'viem';
+import { afterAll, beforeAll } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { evmMemberSetAt } from '../src/governance/evm-member-set.js';
 import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';
@@ -86,6 +88,39 @@ export async function openEvmWorld(dir: string, chainId = 'alpha'): Promise<EvmW
   );
   const signers = ORGS.map((o) => new EvmDecisionSigner({ chain: ep, signer: d.orgs[o]!, evmKey: evmKeys[o]! }));
   return { d, ep, evm, token, participant, pid, evmKeys, attesters, signers, customer, receiver };
+}
+
+/**
+ * The world of a test file: opened before its tests (Hardhat started, the contract registered),
+ * closed after them. The returned world reads through to the one opened, so tests use it as is.
+ *
+ * @example
+ * const w = useEvmWorld();
+ * it('...', async () => { await prepareOnEvm(w, xtxId, leg); });
+ */
+export function useEvmWorld(chainId = 'alpha'): EvmWorld {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let world: EvmWorld | undefined;
+  beforeAll(async () => {
+    tmp = tempDir();
+    world = await openEvmWorld(tmp.dir, chainId);
+  }, 180_000);
+  afterAll(async () => {
+    await world?.evm.close();
+    await world?.d.node.close();
+    tmp?.cleanup();
+  });
+  const opened = (): EvmWorld => {
+    if (world === undefined) throw new Error('the EVM world opens in beforeAll: use it inside a test or hook');
+    return world;
+  };
+  // Property reads, `in` and spreads (`{ ...w, participant }`) all see the opened world.
+  return new Proxy({} as EvmWorld, {
+    get: (_, key) => Reflect.get(opened(), key),
+    has: (_, key) => Reflect.has(opened(), key),
+    ownKeys: () => Reflect.ownKeys(opened()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(opened(), key),
+  });
 }
 
 function didOf(s: Signer): string {

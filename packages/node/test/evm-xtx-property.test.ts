@@ -20,38 +20,16 @@
  */
 import { randomSecretKey } from '@custos/protocol/crypto';
 import { EVM_MARGIN_BLOCKS, type EvmLeg, evmLegHash } from '@custos/protocol/interop';
-import { tempDir } from '@custos/test-utils/node';
 import fc from 'fast-check';
 import { type Address, parseEventLogs } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nativeSigner } from '../src/crypto/native.js';
 import { CustosParticipant } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { Relayer } from '../src/interop/relayer.js';
-import {
-  balance,
-  duties,
-  type EvmWorld,
-  evmXtx,
-  openEvmWorld,
-  outcomeOf,
-  prepareOnD,
-  prepareOnEvm,
-} from './evm-xtx-helpers.js';
+import { balance, duties, evmXtx, outcomeOf, prepareOnD, prepareOnEvm, useEvmWorld } from './evm-xtx-helpers.js';
 import { kvValue, locksOf, tick } from './xtx-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let w: EvmWorld;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  w = await openEvmWorld(tmp.dir);
-}, 180_000);
-
-afterAll(async () => {
-  await w?.evm.close();
-  await w?.d.node.close();
-  tmp?.cleanup();
-});
+const w = useEvmWorld();
 
 type Step =
   | { kind: 'duties' }
