@@ -60,6 +60,9 @@ export function readEvmKeyFile(file: string, o: EvmKeyFileOptions): Hex {
         { cause: e },
       );
     }
+    if (e instanceof NodeError && e.code === 'BAD_KEYSTORE') {
+      throw new NodeError('BAD_KEYSTORE', `expected ${file} to hold ${WHAT}: ${e.message}`, { cause: e });
+    }
     throw e;
   }
 }
