@@ -28,6 +28,8 @@ const INTEGRATION = [
   'packages/node/test/evm-cli-tour.test.ts',
   // `custos evm` and `xtx --evm-leg` / `xtx lock` refusals: some 25 CLI processes
   'packages/node/test/cli-evm.test.ts',
+  // `--evm-key-file` of `evm deploy` and `xtx lock`: Hardhat, a node and the CLI
+  'packages/node/test/cli-evm-key-file.test.ts',
   'packages/node/test/consortium-faults.test.ts',
   'packages/node/test/consortium-ops.test.ts',
   'packages/node/test/consortium-time.test.ts',

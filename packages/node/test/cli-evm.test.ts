@@ -70,6 +70,10 @@ describe('bad input to the other EVM commands is refused with what was expected'
     await refused(['evm', 'chain', 'start', '--port', '70000'], /port/);
     await refused(['evm', 'deploy'], /expected --evm-rpc/);
     await refused(['evm', 'deploy', '--evm-rpc', 'http://127.0.0.1:1', '--mint', '0'], /expected --mint/);
+    await refused(
+      ['evm', 'deploy', '--evm-rpc', 'http://127.0.0.1:1', '--from', `0x${'22'.repeat(20)}`, '--evm-key-file', 'k'],
+      /expected --from or --evm-key-file, not both/,
+    );
   });
 
   it('xtx new --evm-leg: the participant, addresses, amount, fields and one leg per participant', async () => {
@@ -105,6 +109,11 @@ describe('bad input to the other EVM commands is refused with what was expected'
       /at most 100000/,
     );
     await refused(['xtx', 'lock', file, '--evm-rpc', 'http://127.0.0.1:1'], /expected a custos-xtx-plan\/1 file/);
+    const notAKey = await custos(['xtx', 'lock', file, '--evm-rpc', 'http://127.0.0.1:1', '--evm-key-file', file]);
+    expect(notAKey.code).not.toBe(0);
+    expect(notAKey.stderr).toMatch(
+      /^error BAD_KEYSTORE: expected .*not-a-plan\.json to hold an EVM keystore \(custos keys evm new\) or an EVM secret key .*: expected a secp256k1 keystore file/,
+    );
     expect(existsSync(join(cli.tmp.dir, 'plan.json'))).toBe(false);
   });
 });

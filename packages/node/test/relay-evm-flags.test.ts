@@ -1,13 +1,16 @@
 /**
  * The EVM flags of `custos relay` and the EVM lines of `custos xtx status` (docs/operations.md,
  * "EVM chains"): endpoints and the paying account checked before anything runs, a secret key only
- * from a bounded file, and a leg's status in words, with the AT RISK flag.
+ * from a bounded file (an encrypted keystore, or a plain key with a warning), and a leg's status in
+ * words, with the AT RISK flag.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@custos/test-utils/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evmLegRows, evmRelayChains } from '../src/cli/relay-evm-flags.js';
+import type { NodeError } from '../src/errors.js';
+import { writeEvmKeystore } from '../src/keys/keystore.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -22,10 +25,42 @@ describe('custos relay --evm-*', () => {
     ]);
     const file = join(tmp.dir, 'key');
     writeFileSync(file, `0x${'ab'.repeat(32)}\n`);
-    expect(evmRelayChains({ evmRpc: [RPC, RPC], evmKeyFile: file })[1]).toEqual({
+    const warnings: string[] = [];
+    expect(evmRelayChains({ evmRpc: [RPC, RPC], evmKeyFile: file }, (l) => warnings.push(l))[1]).toEqual({
       rpcUrl: RPC,
       account: { secretKey: `0x${'ab'.repeat(32)}` },
     });
+    expect(warnings).toEqual([
+      `warning: ${file} holds an EVM secret key unencrypted; encrypt it with \`custos keys evm new --import ${file} --out KEYSTORE\`, pass --evm-key-file KEYSTORE and delete ${file}`,
+    ]);
+  });
+
+  it('takes an encrypted EVM keystore with the passphrase of --passphrase-file, and refuses a wrong one', () => {
+    const keystore = join(tmp.dir, 'relayer.json');
+    writeEvmKeystore(keystore, new Uint8Array(32).fill(0xcd), 'relayer passphrase');
+    const right = join(tmp.dir, 'right.txt');
+    writeFileSync(right, 'relayer passphrase\n');
+    const warnings: string[] = [];
+    expect(
+      evmRelayChains({ evmRpc: [RPC], evmKeyFile: keystore, passphraseFile: right }, (l) => warnings.push(l)),
+    ).toEqual([{ rpcUrl: RPC, account: { secretKey: `0x${'cd'.repeat(32)}` } }]);
+    expect(warnings).toEqual([]);
+    const wrong = join(tmp.dir, 'wrong.txt');
+    writeFileSync(wrong, 'another passphrase\n');
+    let error: NodeError | undefined;
+    try {
+      evmRelayChains({ evmRpc: [RPC], evmKeyFile: keystore, passphraseFile: wrong });
+    } catch (e) {
+      error = e as NodeError;
+    }
+    expect(error?.code).toBe('WRONG_PASSPHRASE');
+    expect(error?.message).toBe(
+      `cannot decrypt the EVM key in ${keystore}: wrong passphrase (from --passphrase-file or CUSTOS_PASSPHRASE) or damaged file`,
+    );
+    writeFileSync(join(tmp.dir, 'broken.json'), '{"version": 1,');
+    expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: join(tmp.dir, 'broken.json') })).toThrow(
+      /broken\.json to hold an EVM keystore .* it is not JSON/,
+    );
   });
 
   it('refuses what it cannot use, saying what was expected, never echoing a key', () => {
@@ -45,8 +80,8 @@ describe('custos relay --evm-*', () => {
     expect(message).toMatch(/0x and 64 hex digits/);
     expect(message).not.toContain('secret-but-not-hex');
     const big = join(tmp.dir, 'big');
-    writeFileSync(big, 'x'.repeat(1000));
-    expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: big })).toThrow(/at most 200 bytes/);
+    writeFileSync(big, 'x'.repeat(5000));
+    expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: big })).toThrow(/at most 4096 bytes/);
     expect(() => evmRelayChains({ evmRpc: [RPC], evmKeyFile: bad, evmAccount: ACCOUNT })).toThrow(/not both/);
   });
 

@@ -1,8 +1,9 @@
 /**
  * `custos keys evm new | prove | register`: a member's secp256k1 key for EVM chains
  * (docs/interop.md#members-evm-keys), kept encrypted in the home as `keys/<org>-evm.json` (or any
- * file given with `--key`/`--out`), its proof of possession, and its registration on the ledger
- * (`member.setEvmKey`, signed with the org's member key).
+ * file given with `--key`/`--out`; `new --import` encrypts a plain key file), its proof of
+ * possession, and its registration on the ledger (`member.setEvmKey`, signed with the org's member
+ * key).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +16,13 @@ import { loadEvmKey, writeEvmKeystore } from '../keys/keystore.js';
 import { MEMBER_ID } from '../modules/member-state.js';
 import { parsePositiveInt } from './args.js';
 import { NodeClient } from './client.js';
+import { readPlainEvmKey } from './evm-key-file.js';
 import { nodeOption } from './options.js';
 import { output, TX_FAILED_EXIT } from './output.js';
+
+function hexToBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'));
+}
 
 /** Where a home keeps an org's EVM key. */
 export function evmKeyFile(home: string, org: string): string {
@@ -84,14 +90,16 @@ export function registerEvmKeyCommands(keys: Command): void {
     evm
       .command('new')
       .description('create an EVM key in an encrypted keystore file and print its address')
-      .option('--out <file>', 'keystore file to create (instead of --org)'),
-  ).action((flags: KeyFlags & { out?: string }) => {
+      .option('--out <file>', 'keystore file to create (instead of --org)')
+      .option('--import <file>', 'encrypt the 0x secret key in this plain file instead of creating one'),
+  ).action((flags: KeyFlags & { out?: string; import?: string }) => {
     const out = output(flags.json === true);
     const path = keyPath(flags, '--out');
     if (existsSync(path)) throw new NodeError('BAD_REQUEST', `${path} exists; refusing to overwrite a key`);
     const passphrase = passphraseOf(flags);
     if (flags.org !== undefined) mkdirSync(join(resolveHome(flags.home), KEYS_DIR), { recursive: true, mode: 0o700 });
-    const address = writeEvmKeystore(path, evmSecretKey(), passphrase);
+    const key = flags.import === undefined ? evmSecretKey() : hexToBytes(readPlainEvmKey(flags.import));
+    const address = writeEvmKeystore(path, key, passphrase);
     out.result({ address, file: path }, [`Created ${path}`, `  EVM address ${address}`]);
   });
 

@@ -14,6 +14,7 @@ import { KEYS_DIR, requirePassphrase, resolveHome } from '../home.js';
 import { cliCommand } from '../invocation.js';
 import { parsePort, parsePositiveInt } from './args.js';
 import { evmKeyFile, homeMembers } from './commands-evm-keys.js';
+import { readEvmKeyFile } from './evm-key-file.js';
 import { nodeOption } from './options.js';
 import { output, table } from './output.js';
 import { checkEvmRpcUrls } from './relay-evm-flags.js';
@@ -22,6 +23,15 @@ interface HomeFlags {
   home?: string;
   passphraseFile?: string;
   json?: boolean;
+}
+
+interface DeployFlags extends HomeFlags {
+  evmRpc?: string;
+  evmKeyFile?: string;
+  from?: string;
+  mint: string;
+  out?: string;
+  node: string;
 }
 
 function bad(message: string): NodeError {
@@ -132,24 +142,39 @@ export function registerEvmCommands(program: Command): void {
     .description(
       "register the home's members' EVM keys, deploy a loyalty token (ERC-20) and the participant contract, and register the contract on the chain",
     )
-    .option('--evm-rpc <url>', 'JSON-RPC endpoint of the EVM chain (a development chain: it signs for --from)')
-    .option('--from <address>', 'EVM account that deploys and holds the minted points (default: the first account)')
+    .option('--evm-rpc <url>', 'JSON-RPC endpoint of the EVM chain')
+    .option(
+      '--evm-key-file <file>',
+      'EVM keystore (custos keys evm new) of the account that deploys and holds the minted points, signing locally (a real chain)',
+    )
+    .option(
+      '--from <address>',
+      'instead of --evm-key-file: an account the endpoint signs for (a development chain; default its first account)',
+    )
     .option('--mint <points>', 'points of the token minted to --from', '1000000')
     .option('--out <file>', 'also write the JSON document to this file')
     .option('--home <dir>', 'home holding the member keys (default $CUSTOS_HOME or ./.custos)')
     .option('--passphrase-file <file>', 'file holding the key passphrase (else $CUSTOS_PASSPHRASE)')
     .addOption(nodeOption())
     .option('--json', 'print one JSON document')
-    .action(async (flags: HomeFlags & { evmRpc?: string; from?: string; mint: string; out?: string; node: string }) => {
+    .action(async (flags: DeployFlags) => {
       const out = output(flags.json === true);
       const url = rpcUrl(flags.evmRpc);
       if (!/^[1-9][0-9]{0,30}$/.test(flags.mint))
         throw bad('expected --mint as a positive integer of at most 31 digits');
+      if (flags.from !== undefined && flags.evmKeyFile !== undefined)
+        throw bad('expected --from or --evm-key-file, not both');
       const home = resolveHome(flags.home);
+      const passphrase = passphraseOf(home, flags);
+      const secretKey =
+        flags.evmKeyFile === undefined
+          ? undefined
+          : readEvmKeyFile(flags.evmKeyFile, { passphrase: () => passphrase, warn: (l) => out.note(l) });
       const { deployEvmParticipant } = await import('./evm-deploy.js');
       const d = await deployEvmParticipant({
         home,
-        passphrase: passphraseOf(home, flags),
+        passphrase,
+        ...(secretKey === undefined ? {} : { secretKey }),
         node: flags.node,
         rpcUrl: url,
         mint: BigInt(flags.mint),

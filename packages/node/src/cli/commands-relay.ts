@@ -82,15 +82,21 @@ export function registerRelayCommands(program: Command): void {
     )
     .option('--evm-rpc <url>', 'JSON-RPC endpoint of an EVM chain of EVM participants (repeat for each)', collect, [])
     .option('--evm-account <address>', 'EVM account the endpoint signs for (a development chain), pays for decide')
-    .option('--evm-key-file <file>', 'file holding the 0x secret key of the EVM account that pays for decide')
+    .option(
+      '--evm-key-file <file>',
+      'EVM keystore (custos keys evm new) of the account that pays for decide, signing locally (a real chain)',
+    )
     .option('--key <file>', 'sign relay transactions with this keystore (default: a one-time key)')
-    .option('--passphrase-file <file>', 'file holding the keystore passphrase (else $CUSTOS_PASSPHRASE)')
+    .option(
+      '--passphrase-file <file>',
+      'file holding the passphrase of --key and --evm-key-file (else $CUSTOS_PASSPHRASE)',
+    )
     .option('--interval <ms>', 'longest pause between scans (a new block on a chain starts the next one)', '500')
     .option('--once', 'one scan, then exit')
     .option('--json', 'JSON: one document with --once, else one JSON line per step submitted')
     .action(async (flags: RelayFlags) => {
       const out = output(flags.json === true);
-      const evm = evmRelayChains(flags);
+      const evm = evmRelayChains(flags, (line) => out.note(line));
       if (flags.chain.length < (evm.length > 0 ? 1 : 2)) {
         throw new NodeError('BAD_REQUEST', 'expected at least two --chain URLs, or one with --evm-rpc');
       }

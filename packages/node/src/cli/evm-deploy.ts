@@ -2,8 +2,9 @@
  * What `custos evm deploy` does (docs/interop.md#from-the-command-line), over the node's HTTP API
  * and the EVM chain's JSON-RPC: each member of the home registers its EVM key (`member.setEvmKey`,
  * skipped when the ledger already names it), the EVM member set becomes ready, a loyalty token
- * (ERC-20) and the participant contract (with that member set) are deployed from an account the
- * development chain signs for, points are minted to it, and the contract is registered on the
+ * (ERC-20) and the participant contract (with that member set) are deployed from a local key
+ * (`--evm-key-file`, signed here) or an account a development chain signs for, points are minted
+ * to it, and the contract is registered on the
  * chain (`evm.register`, co-signed by the home's members over the code hash read from the chain).
  */
 import { existsSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
   http,
   keccak256,
 } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { NodeError } from '../errors.js';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { loadOrgSigner } from '../home.js';
@@ -47,7 +49,7 @@ export interface EvmDeployment {
   /** The account that deployed and holds the minted points. */
   holder: string;
   minted: string;
-  /** The development chain's accounts (it signs for them): for legs' recipients and the relayer's fees. */
+  /** The accounts the endpoint signs for (a development chain's; none on a real chain). */
   accounts: string[];
   memberSet: { epoch: number; addresses: string[]; threshold: number };
   /** Height of the `evm.register` transaction. */
@@ -62,6 +64,8 @@ export interface DeployOptions {
   rpcUrl: string;
   mint: bigint;
   from?: string;
+  /** The deploying account's secret key (`--evm-key-file`): transactions are signed here. */
+  secretKey?: Hex;
   note: (line: string) => void;
 }
 
@@ -123,7 +127,7 @@ export async function deployEvmParticipant(o: DeployOptions): Promise<EvmDeploym
     return s?.ready === true && addresses.every((a) => s.addresses.includes(a)) ? s : undefined;
   }, 'the EVM member set is not ready (do the other members have EVM keys?)');
 
-  // 2. The EVM side, from an account the development chain signs for.
+  // 2. The EVM side, from the local key or an account the development chain signs for.
   const probe = http(o.rpcUrl, { retryCount: 0, timeout: 5_000 });
   const evmChainId = await waitFor(async () => {
     try {
@@ -141,16 +145,22 @@ export async function deployEvmParticipant(o: DeployOptions): Promise<EvmDeploym
   const transport = http(o.rpcUrl, { retryCount: 0 });
   const pub = createPublicClient({ chain, transport, pollingInterval: 100, cacheTime: 0 });
   const wallet = createWalletClient({ chain, transport });
-  const accounts = (await wallet.getAddresses()).slice(0, 20);
+  const local = o.secretKey === undefined ? undefined : privateKeyToAccount(o.secretKey);
+  // A real chain's endpoint may not even answer eth_accounts; a local key needs none.
+  const accounts = (await wallet.getAddresses().catch((e) => (local === undefined ? Promise.reject(e) : []))).slice(
+    0,
+    20,
+  );
   const from = (o.from ?? accounts[0])?.toLowerCase();
-  const account = accounts.find((a) => a.toLowerCase() === from);
+  const account = local ?? accounts.find((a) => a.toLowerCase() === from);
   if (account === undefined) {
     throw bad(
       o.from === undefined
-        ? `the EVM chain at ${o.rpcUrl} signs for no account: expected a development chain (custos evm chain start)`
+        ? `the EVM chain at ${o.rpcUrl} signs for no account: pass --evm-key-file (or use a development chain: custos evm chain start)`
         : `expected --from to be an account the EVM chain signs for, got '${o.from.slice(0, 60)}'`,
     );
   }
+  const holder = typeof account === 'string' ? account : account.address;
   const mined = async (hash: Hex) => {
     const r = await pub.waitForTransactionReceipt({ hash, timeout: WAIT_MS });
     if (r.status !== 'success') throw new NodeError('CONFLICT', `EVM transaction ${hash} reverted`);
@@ -172,7 +182,7 @@ export async function deployEvmParticipant(o: DeployOptions): Promise<EvmDeploym
       address: token,
       abi: LoyaltyToken.abi as Abi,
       functionName: 'mint',
-      args: [account, o.mint],
+      args: [holder, o.mint],
       account,
       chain,
     }),
@@ -194,7 +204,7 @@ export async function deployEvmParticipant(o: DeployOptions): Promise<EvmDeploym
     participant,
     contract: contract.toLowerCase(),
     token: token.toLowerCase(),
-    holder: account.toLowerCase(),
+    holder: holder.toLowerCase(),
     minted: o.mint.toString(),
     accounts: accounts.map((a) => a.toLowerCase()),
     memberSet: { epoch: set.epoch, addresses: set.addresses, threshold: set.threshold },

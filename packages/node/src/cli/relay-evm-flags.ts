@@ -4,9 +4,10 @@
  */
 import { isAddress } from 'viem';
 import { NodeError } from '../errors.js';
-import { readBoundedFile } from '../files.js';
+import { requirePassphrase } from '../home.js';
 import type { EvmLegStatus, EvmMemberSetStatus } from '../interop/evm/evm-status.js';
 import type { EvmRelayChain } from '../interop/evm/relay-evm.js';
+import { readEvmKeyFile } from './evm-key-file.js';
 
 /** `BAD_REQUEST` unless every `--evm-rpc` is an http(s) URL. */
 export function checkEvmRpcUrls(urls: string[]): void {
@@ -24,7 +25,10 @@ export function checkEvmRpcUrls(urls: string[]): void {
 }
 
 /** The EVM chains a relayer reaches, from `--evm-rpc`, with `--evm-account` or `--evm-key-file`. */
-export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; evmKeyFile?: string }): EvmRelayChain[] {
+export function evmRelayChains(
+  flags: { evmRpc: string[]; evmAccount?: string; evmKeyFile?: string; passphraseFile?: string },
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): EvmRelayChain[] {
   if (flags.evmRpc.length === 0) {
     if (flags.evmAccount !== undefined || flags.evmKeyFile !== undefined) {
       throw new NodeError('BAD_REQUEST', '--evm-account and --evm-key-file need --evm-rpc');
@@ -36,16 +40,10 @@ export function evmRelayChains(flags: { evmRpc: string[]; evmAccount?: string; e
   if (flags.evmKeyFile !== undefined) {
     if (flags.evmAccount !== undefined)
       throw new NodeError('BAD_REQUEST', 'expected --evm-account or --evm-key-file, not both');
-    const text = readBoundedFile(flags.evmKeyFile, { what: 'an EVM secret key (0x and 64 hex digits)', maxBytes: 200 })
-      .toString('utf8')
-      .trim();
-    if (!/^0x[0-9a-fA-F]{64}$/.test(text)) {
-      throw new NodeError(
-        'BAD_REQUEST',
-        `expected ${flags.evmKeyFile} to hold an EVM secret key (0x and 64 hex digits)`,
-      );
-    }
-    account = { secretKey: text as `0x${string}` };
+    const passphraseFile = flags.passphraseFile === undefined ? {} : { passphraseFile: flags.passphraseFile };
+    account = {
+      secretKey: readEvmKeyFile(flags.evmKeyFile, { passphrase: () => requirePassphrase(passphraseFile), warn }),
+    };
   } else if (flags.evmAccount !== undefined) {
     if (!isAddress(flags.evmAccount, { strict: false })) {
       throw new NodeError(

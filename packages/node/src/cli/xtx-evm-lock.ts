@@ -1,10 +1,22 @@
 /**
  * The EVM calls of `custos xtx lock` (commands-xtx-evm.ts): for each leg on the chain at the RPC
  * URL, the holder approves the contract and calls `prepare(xtxId, leg, deadline)`. A leg the
- * contract already knows is reported as it stands, so running the command twice is harmless.
+ * contract already knows is reported as it stands, so running the command twice is harmless. The
+ * holder signs with its own key (`--evm-key-file`, signed here) or is an account the endpoint signs
+ * for (a development chain).
  */
 import { type EvmLeg, evmLegHash, parseEvmParticipant } from '@custos/protocol/interop';
-import { type Abi, type Address, createPublicClient, createWalletClient, defineChain, type Hex, http } from 'viem';
+import {
+  type Abi,
+  type Account,
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { NodeError } from '../errors.js';
 import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
 
@@ -30,6 +42,7 @@ export async function lockLegs(
   xtxId: string,
   legs: { [participant: string]: EvmLeg },
   lockBlocks: bigint,
+  secretKey?: `0x${string}`,
 ): Promise<LockedLeg[]> {
   const transport = http(rpcUrl, { retryCount: 0 });
   let evmChainId: number;
@@ -46,8 +59,9 @@ export async function lockLegs(
   });
   const pub = createPublicClient({ chain, transport, pollingInterval: 100, cacheTime: 0 });
   const wallet = createWalletClient({ chain, transport });
-  const accounts = new Set((await wallet.getAddresses()).map((a) => a.toLowerCase()));
-  const send = async (address: Address, abi: Abi, functionName: string, args: unknown[], from: Address) => {
+  const local = secretKey === undefined ? undefined : privateKeyToAccount(secretKey);
+  const accounts = new Set(local === undefined ? (await wallet.getAddresses()).map((a) => a.toLowerCase()) : []);
+  const send = async (address: Address, abi: Abi, functionName: string, args: unknown[], from: Account | Address) => {
     const hash = await wallet.writeContract({ address, abi, functionName, args, account: from, chain });
     const r = await pub.waitForTransactionReceipt({ hash, timeout: RECEIPT_MS });
     if (r.status !== 'success') throw new NodeError('CONFLICT', `EVM transaction ${functionName} ${hash} reverted`);
@@ -66,11 +80,18 @@ export async function lockLegs(
       })) as { status: number; deadline: bigint };
     let prepareTx: Hex | null = null;
     if ((await lockOf()).status === 0) {
-      const from = leg.from as Address;
-      if (!accounts.has(from.toLowerCase())) {
+      const holder = leg.from as Address;
+      if (local !== undefined && local.address.toLowerCase() !== holder.toLowerCase()) {
         throw new NodeError(
           'BAD_REQUEST',
-          `the EVM chain does not sign for the holder ${from} of the leg on ${participant}: the holder locks with its own wallet`,
+          `the key in --evm-key-file is for ${local.address}, not for the holder ${holder} of the leg on ${participant}`,
+        );
+      }
+      const from = local ?? holder;
+      if (local === undefined && !accounts.has(holder.toLowerCase())) {
+        throw new NodeError(
+          'BAD_REQUEST',
+          `the EVM chain does not sign for the holder ${holder} of the leg on ${participant}: pass the holder's key with --evm-key-file`,
         );
       }
       const amount = BigInt(leg.amount);
