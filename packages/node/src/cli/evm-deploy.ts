@@ -13,20 +13,12 @@ import { toBase64url } from '@custos/protocol/encoding';
 import { proveEvmKey } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
-import {
-  type Abi,
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-  keccak256,
-} from 'viem';
+import { type Abi, type Address, createPublicClient, type Hex, http, keccak256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { NodeError } from '../errors.js';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../governance/evm-member-set.js';
 import { loadOrgSigner } from '../home.js';
+import { evmClients } from '../interop/evm/clients.js';
 import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
 import { loadEvmKey } from '../keys/keystore.js';
 import { evmRegistrationBytes } from '../modules/evm.js';
@@ -136,15 +128,7 @@ export async function deployEvmParticipant(o: DeployOptions): Promise<EvmDeploym
       return undefined;
     }
   }, `the EVM chain at ${o.rpcUrl} does not answer`);
-  const chain = defineChain({
-    id: evmChainId,
-    name: `evm-${evmChainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [o.rpcUrl] } },
-  });
-  const transport = http(o.rpcUrl, { retryCount: 0 });
-  const pub = createPublicClient({ chain, transport, pollingInterval: 100, cacheTime: 0 });
-  const wallet = createWalletClient({ chain, transport });
+  const { chain, pub, wallet } = evmClients(o.rpcUrl, evmChainId);
   const local = o.secretKey === undefined ? undefined : privateKeyToAccount(o.secretKey);
   // A real chain's endpoint may not even answer eth_accounts; a local key needs none.
   const accounts = (await wallet.getAddresses().catch((e) => (local === undefined ? Promise.reject(e) : []))).slice(

@@ -6,18 +6,10 @@
  * for (a development chain).
  */
 import { type EvmLeg, evmLegHash, parseEvmParticipant } from '@custos/protocol/interop';
-import {
-  type Abi,
-  type Account,
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-} from 'viem';
+import { type Abi, type Account, type Address, createPublicClient, type Hex, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { NodeError } from '../errors.js';
+import { evmClients } from '../interop/evm/clients.js';
 import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
 
 const RECEIPT_MS = 60_000;
@@ -51,14 +43,7 @@ export async function lockLegs(
   } catch (cause) {
     throw new NodeError('NODE_UNREACHABLE', `the EVM chain at ${rpcUrl} does not answer`, { cause });
   }
-  const chain = defineChain({
-    id: evmChainId,
-    name: `evm-${evmChainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
-  const pub = createPublicClient({ chain, transport, pollingInterval: 100, cacheTime: 0 });
-  const wallet = createWalletClient({ chain, transport });
+  const { chain, pub, wallet } = evmClients(rpcUrl, evmChainId);
   const local = secretKey === undefined ? undefined : privateKeyToAccount(secretKey);
   const accounts = new Set(local === undefined ? (await wallet.getAddresses()).map((a) => a.toLowerCase()) : []);
   const send = async (address: Address, abi: Abi, functionName: string, args: unknown[], from: Account | Address) => {

@@ -16,22 +16,13 @@ import { toBase64url } from '@custos/protocol/encoding';
 import { evmSecretKey, proveEvmKey } from '@custos/protocol/interop';
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
-import {
-  type Abi,
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-  keccak256,
-  type PublicClient,
-} from 'viem';
+import { type Abi, type Address, type Hex, keccak256, type PublicClient } from 'viem';
 import { nativeSigner } from '../crypto/native.js';
 import { NodeError } from '../errors.js';
 import { evmMemberSetAt } from '../governance/evm-member-set.js';
 import { KEYS_DIR } from '../home.js';
 import { nodeEndpoint } from '../interop/endpoint.js';
+import { evmClients } from '../interop/evm/clients.js';
 import { CustosParticipant, LoyaltyToken } from '../interop/evm/contracts/artifacts.generated.js';
 import { EvmDuties } from '../interop/evm/evm-duties.js';
 import { HardhatChain } from '../interop/evm/hardhat.js';
@@ -98,15 +89,14 @@ export async function startDemoEvm(o: DemoEvmOptions): Promise<DemoEvm> {
     // The members' keys once the chain is up: a demo without Hardhat leaves the ledger as it was.
     const evmKeys = new Map<string, Uint8Array>();
     for (const org of orgs) evmKeys.set(org, await memberEvmKey(o, org));
-    const viemChain = defineChain({
-      id: chain.chainId,
+    const {
+      chain: viemChain,
+      pub,
+      wallet,
+    } = evmClients(chain.rpcUrl, chain.chainId, {
       name: 'custos-demo',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [chain.rpcUrl] } },
+      pollingMs: 50,
     });
-    const transport = http(chain.rpcUrl, { retryCount: 0 });
-    const pub = createPublicClient({ chain: viemChain, transport, pollingInterval: 50, cacheTime: 0 }) as PublicClient;
-    const wallet = createWalletClient({ chain: viemChain, transport });
     const accounts = await wallet.getAddresses();
     const retailer = accounts[0]!;
     const receipt = async (hash: Hex) => {
