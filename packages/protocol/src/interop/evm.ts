@@ -20,6 +20,10 @@ export const EVM_KEY_DOMAIN = 'custos/evm/key/v1';
 /** The contract's `MAX_MEMBERS`. */
 export const EVM_MAX_MEMBERS = 64;
 
+/** `keccak256` of each tag, as the contract's constants: hashed once, not for every digest. */
+const DECISION_TAG_HASH = keccak_256(utf8(EVM_DECISION_DOMAIN));
+const MEMBERS_TAG_HASH = keccak_256(utf8(EVM_MEMBERS_DOMAIN));
+
 /** A 20-byte EVM address, `0x` and 40 lower-case hex digits. */
 export type EvmAddress = `0x${string}`;
 
@@ -54,7 +58,7 @@ export function evmDecisionDigest(
 ): Uint8Array {
   return keccak_256(
     concatBytes(
-      keccak_256(utf8(EVM_DECISION_DOMAIN)),
+      DECISION_TAG_HASH,
       uint256(domain.chainId, 'chainId'),
       addressWord(domain.contract, 'contract'),
       bytes32(xtxId, 'xtxId'),
@@ -73,7 +77,7 @@ export function evmMembersDigest(domain: EvmDomain, epoch: number, members: stri
   // abi.encode: six head words, the array's one an offset (6 * 32) to its length and elements.
   return keccak_256(
     concatBytes(
-      keccak_256(utf8(EVM_MEMBERS_DOMAIN)),
+      MEMBERS_TAG_HASH,
       uint256(domain.chainId, 'chainId'),
       addressWord(domain.contract, 'contract'),
       uint256(epoch, 'epoch'),
