@@ -29,10 +29,12 @@ import { latencySummary, machine } from './_stats.mjs';
 const SWEEP = [20, 50, 100, 200, 400];
 const QUICK_SWEEP = [5, 10];
 
-export async function run({ quick = false } = {}) {
+// `onlyEvm` (`--only-evm`, for profiling): the Custos+EVM side alone; `n` (`--n N`): one N only.
+export async function run({ quick = false, onlyEvm = false, n } = {}) {
   const count = quick ? 5 : 30;
   const minTotal = quick ? 30 : 150;
-  const sweep = (quick ? QUICK_SWEEP : SWEEP).map((n) => ({ inFlight: n, total: Math.max(minTotal, 3 * n) }));
+  const ns = n === undefined ? (quick ? QUICK_SWEEP : SWEEP) : [n];
+  const sweep = ns.map((n) => ({ inFlight: n, total: Math.max(minTotal, 3 * n) }));
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-xplat-'));
   const loadBefore = os.loadavg()[0];
   const round = (x) => Math.round(x * 10) / 10;
@@ -42,6 +44,16 @@ export async function run({ quick = false } = {}) {
     return { p50: Math.round(s.p50), p95: Math.round(s.p95), p99: Math.round(s.p99) };
   };
   try {
+    if (onlyEvm) {
+      const evm = await custosEvm(dir, count, sweep);
+      return evm.points.map((p) => ({
+        in_flight: p.inFlight,
+        tx_per_s: round(p.throughput),
+        main_cpu_ms_per_tx: p.mainCpuMsPerTx,
+        cores: p.cores,
+        latency_ms: short(p.latencies),
+      }));
+    }
     const ceiling = await custosOnly(dir, count, sweep);
     const evm = await custosEvm(dir, count, sweep);
     const best = (points) => points.reduce((m, p) => (p.throughput > m.throughput ? p : m));
@@ -59,7 +71,13 @@ export async function run({ quick = false } = {}) {
       d_tx_per_tx: p.dTx,
       // Cores used over the point by this process (D, the duties, the relayer, the client) and Hardhat.
       cores: p.cores,
-      custos_only: { tx_per_s: round(c.throughput), latency_ms: short(c.latencies) },
+      // Main-thread CPU ms of this process per transaction over the steady state, both sides.
+      main_cpu_ms_per_tx: p.mainCpuMsPerTx,
+      custos_only: {
+        tx_per_s: round(c.throughput),
+        latency_ms: short(c.latencies),
+        main_cpu_ms_per_tx: c.mainCpuMsPerTx,
+      },
       of_custos_only: ratio(p.throughput, c.throughput),
     });
     const sweepOut = evm.points.map((p, k) => point(p, ceiling.points[k]));
@@ -96,5 +114,9 @@ export async function run({ quick = false } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick') })));
+  const at = process.argv.indexOf('--n');
+  const n = at < 0 ? undefined : Number(process.argv[at + 1]);
+  if (n !== undefined && !(Number.isSafeInteger(n) && n > 0)) throw new Error('--n: expected a positive integer');
+  const onlyEvm = process.argv.includes('--only-evm');
+  console.log(JSON.stringify(await run({ quick: process.argv.includes('--quick'), onlyEvm, n })));
 }

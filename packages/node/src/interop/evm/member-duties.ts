@@ -38,9 +38,12 @@ import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
 import { sleep } from '../until-new-block.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
+import { rpcFetch } from './rpc-fetch.js';
 
 /** How far back (blocks) a fresh attester looks for participant events below the attested head. */
 const LOOKBACK = 256;
+/** The last blocks whose events a pass reads again (a shallow reorganization may have changed them). */
+const RESCAN_BLOCKS = 16;
 /** Blocks read for events in one `eth_getLogs`. */
 const LOG_RANGE = 1000;
 /** Transactions a duty submits at once by default. */
@@ -79,8 +82,9 @@ export class EvmAttester {
     if (!Number.isSafeInteger(opts.confirmations) || opts.confirmations < 0 || opts.confirmations > 10_000) {
       throw new NodeError('BAD_REQUEST', 'confirmations: expected an integer from 0 to 10000');
     }
-    // The blocks of a pass are read as JSON-RPC batches: one HTTP round trip for many.
-    const transport = http(opts.rpcUrl, { retryCount: 1, batch: { batchSize: 100 } });
+    // The blocks of a pass are read as JSON-RPC batches: one HTTP round trip for many, over
+    // keep-alive node:http connections (about half the CPU of the global fetch per call).
+    const transport = http(opts.rpcUrl, { retryCount: 1, batch: { batchSize: 100 }, fetchFn: rpcFetch });
     this.client = createPublicClient({ transport, cacheTime: 0 });
     this.me = didFromPublicKey(opts.signer.publicKey);
   }
@@ -120,18 +124,10 @@ export class EvmAttester {
       .map((e) => e.value as unknown as EvmParticipantRecord)
       .filter((p) => p.evmChainId === evmChainId)
       .map((p) => p.contract as Hex);
-    const wanted = new Set<number>();
-    // Stateless: every pass looks again from LOOKBACK blocks below the attested head.
+    // Every pass looks from LOOKBACK blocks below the attested head; what it read before is kept
+    // (`scan`): only the blocks above it are read, with the last RESCAN_BLOCKS again.
     const lookFrom = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
-    if (contracts.length > 0) {
-      let from = lookFrom;
-      while (from <= final) {
-        const to = Math.min(final, from + LOG_RANGE - 1);
-        const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
-        for (const l of logs) if (l.blockNumber !== null) wanted.add(Number(l.blockNumber));
-        from = to + 1;
-      }
-    }
+    const wanted = await this.eventBlocks(contracts, lookFrom, final);
     const every = this.opts.headEvery ?? 16;
     const max = this.opts.maxPerStep ?? 32;
     // The latest multiples of `every` above the attested head, newest first, at most `max`.
@@ -188,6 +184,41 @@ export class EvmAttester {
     return todo.filter((n) => attested.includes(n));
   }
 
+  /**
+   * The blocks from `lookFrom` to `final` holding events of `contracts`. A cache of the blocks read
+   * before (memory only, within the look-back window): a pass reads the logs of the blocks above
+   * the last one it read, and the last `RESCAN_BLOCKS` again, so that a shallow reorganization
+   * shows; other contracts, or a head below the last read, read the whole window again.
+   */
+  private async eventBlocks(contracts: Hex[], lookFrom: number, final: number): Promise<Set<number>> {
+    const key = contracts.join(',');
+    let scan = this.scan;
+    if (scan === undefined || scan.contracts !== key || scan.to > final) {
+      scan = { contracts: key, to: lookFrom - 1, blocks: new Set() };
+    }
+    for (const n of scan.blocks) if (n < lookFrom) scan.blocks.delete(n);
+    let from = Math.max(lookFrom, scan.to + 1 - RESCAN_BLOCKS);
+    for (const n of scan.blocks) if (n >= from) scan.blocks.delete(n);
+    // Nothing is kept until the window is read to its end: a failed read leaves the cache as it was.
+    this.scan = undefined;
+    const found = new Set<number>();
+    if (contracts.length > 0) {
+      while (from <= final) {
+        const to = Math.min(final, from + LOG_RANGE - 1);
+        const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        for (const l of logs) if (l.blockNumber !== null) found.add(Number(l.blockNumber));
+        from = to + 1;
+      }
+    }
+    for (const n of found) scan.blocks.add(n);
+    scan.to = final;
+    this.scan = scan;
+    return new Set(scan.blocks);
+  }
+
+  /** The blocks with events read so far (`eventBlocks`). */
+  private scan: { contracts: string; to: number; blocks: Set<number> } | undefined;
+
   private memberId: string | undefined;
   private isMe(member: string): boolean {
     return this.memberId === member;
@@ -224,6 +255,11 @@ export class EvmDecisionSigner {
   private readonly address: string;
   /** The outgoing key's address, derived once (a secp256k1 multiplication, every pass otherwise). */
   private outgoingAddress: string | undefined;
+  /**
+   * Open decisions (`<xtxId>/<participant>`) this key signed, or found signed or certified, by the
+   * epoch they were at: memory only, at most the open decisions of the last pass.
+   */
+  private readonly settled = new Map<string, number>();
 
   constructor(private readonly opts: EvmDecisionSignerOptions) {
     this.address = evmAddress(opts.evmKey);
@@ -244,16 +280,30 @@ export class EvmDecisionSigner {
     // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
     if (set !== null && !set.addresses.includes(this.address)) return signed;
     const open = (await listAll(ep, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
+    // Decisions that need nothing more from this key at their epoch are not read again until the
+    // EVM member set moves past it (which makes them to be signed again); the closed ones go.
+    const openNow = new Set(open);
+    for (const rest of this.settled.keys()) if (!openNow.has(rest)) this.settled.delete(rest);
+    const inForce = set?.ready === true ? set.epoch : -1;
+    const pending = open.filter((rest) => (this.settled.get(rest) ?? -1) < Math.max(inForce, 0));
     // Every pending decision in one pass, read at once, signed in as few transactions as the ledger takes.
     const items = new Map<string, { [k: string]: JsonValue }>();
-    await allOrFirstError(open, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
+    const epochs = new Map<string, number>();
+    await allOrFirstError(pending, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
       if (rec === null || rec.outcome !== undefined) return;
       // The ledger moves the decision to a later ready set before it records this signature.
       const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
-      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) return;
+      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) {
+        this.settled.set(rest, epoch);
+        return;
+      }
       // Certified already: the ledger takes no more signatures of it in a list.
-      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) return;
+      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) {
+        this.settled.set(rest, epoch);
+        return;
+      }
+      epochs.set(rest, epoch);
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
       items.set(rest, {
@@ -270,7 +320,12 @@ export class EvmDecisionSigner {
     await allOrFirstError(batches, this.opts.concurrency ?? DUTY_CONCURRENCY, async (batch) => {
       const args = { signatures: batch.map((rest) => items.get(rest) as { [k: string]: JsonValue }) };
       const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
-      if ((await ep.submit(tx)).code === 'OK') for (const rest of batch) done.add(rest);
+      if ((await ep.submit(tx)).code === 'OK') {
+        for (const rest of batch) {
+          done.add(rest);
+          this.settled.set(rest, epochs.get(rest) as number);
+        }
+      }
     });
     signed.push(...open.filter((rest) => done.has(rest)));
     if (set?.ready === true) {
