@@ -210,7 +210,10 @@ describe('a forged certificate inside a batch', () => {
       ['NoQuorum', item(target, true, [m0, m1])],
       ['UnsortedSigners', item(target, true, [m0], { signatures: [one, one, one] })],
       ['NotMember', item(target, true, [m0, m1, outsider])],
-      ['NotMember', item(target, true, undefined, { dom: { chainId: Number(domain.chainId) + 1, contract: participant } })],
+      [
+        'NotMember',
+        item(target, true, undefined, { dom: { chainId: Number(domain.chainId) + 1, contract: participant } }),
+      ],
       ['NotMember', item(target, true, undefined, { dom: { chainId: domain.chainId, contract: token } })],
       // A certificate for the other transaction, presented for this one.
       ['NotMember', { ...item(other, true), xtxId: target.xtxId, legHash: target.legHash }],
