@@ -22,6 +22,8 @@ import {
 import { machine } from './_stats.mjs';
 
 const SIZES = [3, 5, 7];
+/** Decisions per `decideMany` measured (COMMITs, a quorum each), beside a single `decide`. */
+const BATCHES = [1, 5, 20];
 /** Transactions measured per size and kind; the median is reported. */
 const REPEAT = 5;
 
@@ -114,6 +116,26 @@ async function measureSize(c, n) {
       g[kind].push(await part('decide', [p.id, legHash, commit, 1n, sign(signers, p.id, commit)], bank));
     }
   }
+  // Several COMMITs in one decideMany: gas per leg against a single decide's.
+  const batches = {};
+  for (const size of BATCHES) {
+    const perLeg = [];
+    for (let i = 0; i < 3; i++) {
+      const items = [];
+      for (let j = 0; j < size; j++) {
+        const p = await prepare();
+        items.push({
+          xtxId: p.id,
+          legHash,
+          commit: true,
+          epoch: 1n,
+          signatures: sign(members.slice(0, threshold), p.id, true),
+        });
+      }
+      perLeg.push(Math.round((await part('decideMany', [items], bank)) / size));
+    }
+    batches[`decide_many_${size}_per_leg`] = median(perLeg);
+  }
   // A member-set update to another set of the same size, signed by a quorum of the current one.
   const nextSet = membersOf(n, `${n}-next`).map((m) => m.address);
   const digest = evmMembersDigest(domain, 2, nextSet, threshold);
@@ -133,6 +155,7 @@ async function measureSize(c, n) {
       decide_abort_quorum: median(g.abortQuorum),
       decide_commit_all: median(g.commitAll),
       update_members: updateMembers,
+      ...batches,
     },
     samples: REPEAT,
   };

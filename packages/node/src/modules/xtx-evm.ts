@@ -296,7 +296,9 @@ export function rebased(ctx: Pick<ExecContext, 'get'>, rec: EvmDecisionToCarry):
  * `xtx.evmDone {xtxId, participant, number, index, proof}`, or `{outcomes: [...]}` (up to
  * `MAX_OUTCOMES_PER_TX`): the contract's outcomes proven, each checked as alone. In a list, an
  * outcome that fails its check refuses the whole transaction; one already recorded (another
- * relayer's) is skipped; CONFLICT when all of them are.
+ * relayer's) is skipped; CONFLICT when all of them are. An outcome of the list may leave out
+ * `proof` when an earlier one proved the same receipt (same participant, block and index: the legs
+ * of one `decideMany`), which is then proven once; an outcome that gives one is checked against it.
  */
 export function evmDone(ctx: ExecContext, args: Args) {
   if (args.outcomes === undefined) {
@@ -315,6 +317,7 @@ export function evmDone(ctx: ExecContext, args: Args) {
   }
   let recorded = 0;
   let skipped: string | undefined;
+  const receipts = new Map<string, ProvenReceipt>();
   for (const [i, x] of list.entries()) {
     const where = `args.outcomes[${i}]`;
     if (x === null || typeof x !== 'object' || Array.isArray(x)) {
@@ -322,7 +325,7 @@ export function evmDone(ctx: ExecContext, args: Args) {
     }
     try {
       arg.only(x as Args, ['xtxId', 'participant', 'number', 'index', 'proof']);
-      const why = doneOne(ctx, x as Args);
+      const why = doneOne(ctx, x as Args, receipts);
       if (why === undefined) recorded++;
       else skipped ??= why;
     } catch (e) {
@@ -334,8 +337,14 @@ export function evmDone(ctx: ExecContext, args: Args) {
   return 'OK' as const;
 }
 
-/** Records one proven outcome; returns why it recorded nothing (already recorded: a CONFLICT), or undefined. */
-function doneOne(ctx: ExecContext, args: Args): string | undefined {
+type ProvenReceipt = ReturnType<typeof provenReceipt>;
+
+/**
+ * Records one proven outcome; returns why it recorded nothing (already recorded: a CONFLICT), or
+ * undefined. `receipts` (in a list) holds the receipts proven by earlier outcomes, by participant,
+ * block and index: an outcome without `proof` takes its receipt from there.
+ */
+function doneOne(ctx: ExecContext, args: Args, receipts?: Map<string, ProvenReceipt>): string | undefined {
   const xtxId = arg.str(args, 'xtxId', 64, /^[0-9a-f]{64}$/);
   const participant = arg.str(args, 'participant', 80);
   const number = arg.int(args, 'number', 0, Number.MAX_SAFE_INTEGER);
@@ -343,7 +352,19 @@ function doneOne(ctx: ExecContext, args: Args): string | undefined {
   const rec = ctx.get(evmDecisionKey(xtxId, participant)) as unknown as EvmDecisionToCarry | undefined;
   if (rec === undefined) throw new ExecFailure('NOT_FOUND', 'no decision for this EVM participant');
   if (rec.outcome !== undefined) return `the EVM side is already ${rec.outcome.status}`;
-  const { receipt, reg } = provenReceipt(ctx, participant, number, index, args.proof);
+  const at = `${participant}/${number}/${index}`;
+  let proven = args.proof === undefined ? receipts?.get(at) : undefined;
+  if (proven === undefined) {
+    if (args.proof === undefined && receipts !== undefined) {
+      throw new ExecFailure(
+        'INVALID_ARGS',
+        `expected args.proof: no earlier outcome proves receipt ${index} of block ${number}`,
+      );
+    }
+    proven = provenReceipt(ctx, participant, number, index, args.proof);
+    receipts?.set(at, proven);
+  }
+  const { receipt, reg } = proven;
   // Only the planned leg's lock counts: another leg prepared under the same id is not this one.
   const ours = (e: { xtxId: string; legHash: string }) => e.xtxId === xtxId && e.legHash === rec.legHash;
   const decided = evmDecidedEvents(receipt, reg.contract).find(ours);

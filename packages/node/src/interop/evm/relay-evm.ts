@@ -29,6 +29,7 @@ import { CustosParticipant } from './contracts/artifacts.generated.js';
 import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
 import { listAll } from './member-duties.js';
 import { type BlockReceipts, buildBlockReceipts, receiptProofIn } from './receipt-proof.js';
+import { type Outcome, outcomeLists } from './relay-evm-lists.js';
 
 /** An EVM chain a relayer reaches, and the account that pays for `decide`. */
 export interface EvmRelayChain {
@@ -54,8 +55,18 @@ export type EvmSubmit = (step: 'evmVote' | 'evmDone', args: { [k: string]: JsonV
 /** Pending decides remembered at most (a cache: a relayer that forgets one only sends it again). */
 const PENDING_LIMIT = 10_000;
 
-/** Bytes of outcome proofs in one list (a transaction body holds at most 32 KiB with its envelope). */
-const OUTCOME_LIST_BYTES = 24 * 1024;
+/**
+ * Decisions of one contract sent in one `decideMany` at most (the contract takes up to 32): a full
+ * batch's outcomes then go back to D in one `xtx.evmDone` list, its receipt proven once.
+ */
+export const DECIDE_BATCH = MAX_OUTCOMES_PER_TX;
+
+/** A decision ready for its contract in this pass. */
+interface ReadyDecision {
+  rest: string;
+  rec: EvmDecisionToCarry;
+  c: { r: Reached; contract: Address };
+}
 
 const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 export type EvmLockStatus = (typeof STATUS)[number];
@@ -174,18 +185,27 @@ export class EvmRelay {
   newPass(): void {
     this.eventIndex.clear();
     this.blocks.clear();
+    this.proofs.clear();
     this.pass.clear();
   }
 
-  /** `decide` calls sent and not yet seen decided, by `<xtxId>/<participant>`: their hashes. */
-  private readonly pending = new Map<string, Hex>();
+  /**
+   * `decide` and `decideMany` calls sent and not yet seen decided, by `<xtxId>/<participant>`: the
+   * transaction's hash, and whether it carried other decisions too.
+   */
+  private readonly pending = new Map<string, { hash: Hex; batch: boolean }>();
+  /**
+   * Decisions whose batch reverted or could not be sent: from then on each goes alone (`decide`),
+   * so that one leg the contract refuses cannot hold back the others. A cache, like `pending`.
+   */
+  private readonly alone = new Set<string>();
 
-  /** Whether the transaction `hash` is mined without a revert, or waits in the endpoint's pool. */
-  private async inFlight(pub: PublicClient, hash: Hex): Promise<boolean> {
+  /** What became of the transaction `hash`: mined (or reverted), waiting in the endpoint's pool, or lost. */
+  private async txState(pub: PublicClient, hash: Hex): Promise<'mined' | 'reverted' | 'pending' | 'lost'> {
     try {
-      return (await pub.getTransactionReceipt({ hash })).status === 'success';
+      return (await pub.getTransactionReceipt({ hash })).status === 'success' ? 'mined' : 'reverted';
     } catch {
-      return (await pub.getTransaction({ hash }).catch(() => null)) !== null;
+      return (await pub.getTransaction({ hash }).catch(() => null)) !== null ? 'pending' : 'lost';
     }
   }
   private readonly eventIndex = new Map<string, Promise<Map<string, EventAt> | undefined>>();
@@ -193,6 +213,8 @@ export class EvmRelay {
   private readonly readers = new Map<string, ContractEvents>();
   /** Blocks whose receipts were rebuilt in this pass, by `<evmChainId>/<number>`: one read per block, not per proof. */
   private readonly blocks = new Map<string, Promise<BlockReceipts>>();
+  /** Receipt proofs built in this pass, by `<evmChainId>/<number>/<txHash>`: one per `decideMany`, not per leg. */
+  private readonly proofs = new Map<string, ReturnType<typeof receiptProofIn>>();
   /** Reads shared by a pass's decisions: the EVM head, each contract's epoch. */
   private readonly pass = new Map<string, Promise<unknown>>();
 
@@ -252,7 +274,14 @@ export class EvmRelay {
       block.catch(() => this.blocks.delete(key));
       this.blocks.set(key, block);
     }
-    const p = await receiptProofIn(await block, found.txHash);
+    const at = `${key}/${found.txHash}`;
+    let proof = this.proofs.get(at);
+    if (proof === undefined) {
+      proof = block.then((x) => receiptProofIn(x, found.txHash));
+      proof.catch(() => this.proofs.delete(at));
+      this.proofs.set(at, proof);
+    }
+    const p = await proof;
     if (hdr.hash !== p.blockHash) return undefined;
     return { number: p.blockNumber, index: p.index, proof: p.proof };
   }
@@ -291,16 +320,18 @@ export class EvmRelay {
 
   /**
    * Every decision D recorded for an EVM participant and not yet proven applied: `decide` on the
-   * contract once a quorum of members signed, then the proofs of its `Decided` (or `Lapsed`) back
-   * to D, those of a pass together in `xtx.evmDone {outcomes}` lists (`submit`, once per list).
-   * Resolves with the decisions sent to contracts.
+   * contract once a quorum of members signed (the decisions of a pass for one contract together in
+   * `decideMany` calls of up to `DECIDE_BATCH`), then the proofs of its `Decided` (or `Lapsed`)
+   * back to D, those of a pass together in `xtx.evmDone {outcomes}` lists (`submit`, once per
+   * list; the legs of one receipt with one proof). Resolves with the decisions sent to contracts.
    */
   async deliver(
     d: ChainEndpoint,
     submit: (args: { outcomes: { [k: string]: JsonValue }[] }) => Promise<string>,
   ): Promise<string[]> {
     const sent = new Set<string>();
-    const outcomes: { [k: string]: JsonValue }[] = [];
+    const outcomes: Outcome[] = [];
+    const ready: ReadyDecision[] = [];
     const open = (await listAll(d, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
     // Every open decision at once (the account's nonces managed by the client or the endpoint):
     // the decides and proofs of a pass go out together rather than one EVM block after another.
@@ -365,36 +396,24 @@ export class EvmRelay {
         // Sent by an earlier pass: its `Decided` shows in a later pass, or it is still to be mined;
         // sent again only if the chain lost it (a restarted node) or it reverted.
         const earlier = this.pending.get(rest);
-        if (earlier !== undefined && (await this.inFlight(c.r.pub, earlier))) return;
+        if (earlier !== undefined) {
+          // Once per pass for a batch's hash, not once per leg.
+          const state = await this.once(`tx/${earlier.hash}`, () => this.txState(c.r.pub, earlier.hash));
+          if (state === 'mined' || state === 'pending') return;
+          if (state === 'reverted' && earlier.batch) this.sendAlone(rest);
+        }
         this.pending.delete(rest);
-        const hash = await c.r.wallet.writeContract({
-          address: c.contract,
-          abi: CustosParticipant.abi,
-          functionName: 'decide',
-          args: [
-            `0x${rec.xtxId}`,
-            rec.legHash as Hex,
-            rec.commit,
-            BigInt(rec.epoch),
-            rec.signatures.map((s) => s.signature as Hex),
-          ],
-          account: c.r.from,
-          chain: null,
-        });
-        // Not waiting for the receipt: the pass goes on, and a later one proves the `Decided`
-        // (the decides of a pass go out together under the account's nonces).
-        if (this.pending.size >= PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value as string);
-        this.pending.set(rest, hash);
-        sent.add(rest);
+        ready.push({ rest, rec, c });
       } catch (e) {
         this.onError(rest, e);
       }
     });
-    for (const list of outcomeLists(outcomes)) {
+    await this.sendDecisions(ready, sent);
+    for (const { send, full } of outcomeLists(outcomes)) {
       try {
         // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
-        if ((await submit({ outcomes: list })) !== 'OK' && list.length > 1) {
-          for (const o of list) await submit({ outcomes: [o] });
+        if ((await submit({ outcomes: send })) !== 'OK' && full.length > 1) {
+          for (const o of full) await submit({ outcomes: [o] });
         }
       } catch (e) {
         this.onError('evmDone', e);
@@ -402,23 +421,68 @@ export class EvmRelay {
     }
     return open.filter((rest) => sent.has(rest));
   }
-}
 
-/** Outcome proofs in lists D takes: at most `MAX_OUTCOMES_PER_TX`, and well under a body's 32 KiB. */
-function outcomeLists(outcomes: { [k: string]: JsonValue }[]): { [k: string]: JsonValue }[][] {
-  const lists: { [k: string]: JsonValue }[][] = [];
-  let list: { [k: string]: JsonValue }[] = [];
-  let bytes = 0;
-  for (const o of outcomes) {
-    const size = JSON.stringify(o).length;
-    if (list.length > 0 && (list.length >= MAX_OUTCOMES_PER_TX || bytes + size > OUTCOME_LIST_BYTES)) {
-      lists.push(list);
-      list = [];
-      bytes = 0;
-    }
-    list.push(o);
-    bytes += size;
+  private sendAlone(rest: string): void {
+    if (this.alone.size >= PENDING_LIMIT) this.alone.delete(this.alone.values().next().value as string);
+    this.alone.add(rest);
   }
-  if (list.length > 0) lists.push(list);
-  return lists;
+
+  /**
+   * Sends the decisions of a pass: those of one contract in `decideMany` calls of up to
+   * `DECIDE_BATCH`, a single one (or one whose batch failed) with `decide`, cheaper for one leg.
+   * Not waiting for the receipts: a later pass proves the `Decided` events (the calls of a pass go
+   * out together under the account's nonces).
+   */
+  private async sendDecisions(ready: ReadyDecision[], sent: Set<string>): Promise<void> {
+    const calls: ReadyDecision[][] = [];
+    const byContract = new Map<string, ReadyDecision[]>();
+    for (const d of ready) {
+      if (this.alone.has(d.rest)) {
+        calls.push([d]);
+        continue;
+      }
+      const list = byContract.get(d.rec.participant) ?? [];
+      list.push(d);
+      byContract.set(d.rec.participant, list);
+    }
+    for (const list of byContract.values()) {
+      for (let i = 0; i < list.length; i += DECIDE_BATCH) calls.push(list.slice(i, i + DECIDE_BATCH));
+    }
+    await Promise.all(
+      calls.map(async (batch) => {
+        const first = batch[0] as ReadyDecision;
+        const item = ({ rec }: ReadyDecision) => ({
+          xtxId: `0x${rec.xtxId}` as Hex,
+          legHash: rec.legHash as Hex,
+          commit: rec.commit,
+          epoch: BigInt(rec.epoch),
+          signatures: rec.signatures.map((s) => s.signature as Hex),
+        });
+        try {
+          const { r, contract } = first.c;
+          const to = { address: contract, abi: CustosParticipant.abi, account: r.from, chain: null } as const;
+          let hash: Hex;
+          if (batch.length === 1) {
+            const one = item(first);
+            hash = await r.wallet.writeContract({
+              ...to,
+              functionName: 'decide',
+              args: [one.xtxId, one.legHash, one.commit, one.epoch, one.signatures],
+            });
+          } else {
+            hash = await r.wallet.writeContract({ ...to, functionName: 'decideMany', args: [batch.map(item)] });
+          }
+          for (const d of batch) {
+            if (this.pending.size >= PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value as string);
+            this.pending.set(d.rest, { hash, batch: batch.length > 1 });
+            sent.add(d.rest);
+          }
+        } catch (e) {
+          // A batch the endpoint refused (its gas estimate reverted): next pass, each leg alone.
+          if (batch.length > 1) for (const d of batch) this.sendAlone(d.rest);
+          this.onError(first.rest, e);
+        }
+      }),
+    );
+  }
 }

@@ -24,6 +24,8 @@ contract CustosParticipant {
     /// Bounds on inputs: the member set and the lock duration.
     uint256 public constant MAX_MEMBERS = 64;
     uint256 public constant MAX_LOCK_BLOCKS = 100_000;
+    /// Decisions in one `decideMany` at most.
+    uint256 public constant MAX_DECISIONS = 32;
 
     enum Status {
         None,
@@ -38,6 +40,15 @@ contract CustosParticipant {
         address from;
         address to;
         uint256 amount;
+    }
+
+    /// One certified decision, as `decide` takes it.
+    struct Decision {
+        bytes32 xtxId;
+        bytes32 legHash;
+        bool commit;
+        uint64 epoch;
+        bytes[] signatures;
     }
 
     struct Lock {
@@ -80,6 +91,7 @@ contract CustosParticipant {
     error LockExpired(bytes32 xtxId, bytes32 legHash, uint64 deadline);
     error NotExpired(bytes32 xtxId, bytes32 legHash, uint64 deadline);
     error TokenCallFailed();
+    error BadBatch(uint256 given, uint256 max);
 
     modifier nonReentrant() {
         if (entered != 0) revert Reentrant();
@@ -157,13 +169,46 @@ contract CustosParticipant {
         external
         nonReentrant
     {
+        _checkDecision(xtxId, legHash_, commit, certEpoch, signatures);
+        _apply(xtxId, legHash_, commit, certEpoch, false);
+    }
+
+    /// Several decisions in one call (1 to MAX_DECISIONS), each certificate checked as `decide`
+    /// checks it. A certificate that fails its check reverts the whole call, so no forgery hides in a
+    /// batch. An item whose lock is already decided or lapsed, or a COMMIT whose lock is past its
+    /// deadline (only a release remains for it), is skipped without an event: relayers racing one
+    /// another do not make each other's batches fail. Any other refusal (a COMMIT of a lock never
+    /// prepared, a token call that fails) reverts the whole call, as `decide` would.
+    function decideMany(Decision[] calldata decisions) external nonReentrant {
+        uint256 n = decisions.length;
+        if (n == 0 || n > MAX_DECISIONS) revert BadBatch(n, MAX_DECISIONS);
+        for (uint256 i = 0; i < n; i++) {
+            Decision calldata d = decisions[i];
+            _checkDecision(d.xtxId, d.legHash, d.commit, d.epoch, d.signatures);
+            _apply(d.xtxId, d.legHash, d.commit, d.epoch, true);
+        }
+    }
+
+    function _checkDecision(bytes32 xtxId, bytes32 legHash_, bool commit, uint64 certEpoch, bytes[] calldata signatures)
+        private
+        view
+    {
         if (certEpoch != epoch) revert WrongEpoch(epoch, certEpoch);
         _checkQuorum(decisionDigest(xtxId, legHash_, commit, certEpoch), signatures);
+    }
+
+    /// A certified decision on the lock (checks, then effects, then the token call); `skipDone`
+    /// returns instead of reverting on a lock already decided or lapsed, or an expired COMMIT.
+    function _apply(bytes32 xtxId, bytes32 legHash_, bool commit, uint64 certEpoch, bool skipDone) private {
         Lock storage lock = locks[xtxId][legHash_];
         Status s = lock.status;
+        if (skipDone && (s == Status.Committed || s == Status.Aborted)) return;
         if (commit) {
             if (s != Status.Prepared) revert NotPrepared(xtxId, legHash_, s);
-            if (block.number > lock.deadline) revert LockExpired(xtxId, legHash_, lock.deadline);
+            if (block.number > lock.deadline) {
+                if (skipDone) return;
+                revert LockExpired(xtxId, legHash_, lock.deadline);
+            }
             lock.status = Status.Committed;
             emit Decided(xtxId, legHash_, true, certEpoch);
             _transfer(lock.token, lock.to, lock.amount);
