@@ -13,10 +13,11 @@ const PARAMS = { blockMaxTxs: 2000, blockMaxMs: 5 };
 /** The pause of the relayer's and the duties' loops between passes (the least `evm.json` takes). */
 export const LOOP_MS = 100;
 /**
- * Blocks of D before a transaction's deadline: far enough that none lapses with 400 in flight
- * (D commits a block every few milliseconds under load), within the ledger's bound of 10,000.
+ * Blocks of D before a transaction's deadline: far enough that none lapses with 800 in flight
+ * (D commits a block every few milliseconds under load, and a transaction's latency grows with N),
+ * within the ledger's bound of 10,000.
  */
-export const D_DEADLINE_BLOCKS = 5000;
+export const D_DEADLINE_BLOCKS = 9000;
 
 export async function openChain(dir, chainId, orgIds) {
   const orgs = Object.fromEntries(orgIds.map((o) => [o, nativeSigner(randomSecretKey())]));

@@ -1,6 +1,6 @@
 // The Custos+EVM side of the `cross-platform` scenario: a decision chain D of three members with
-// EVM keys, a Hardhat chain (automine, its own process) with the loyalty token and the participant
-// contract, each transaction a kv.put on D and an ERC-20 leg on the contract.
+// EVM keys, a Hardhat chain (its own process; automine, or a block every `blockMs`) with the loyalty
+// token and the participant contract, each transaction a kv.put on D and an ERC-20 leg on the contract.
 import { readFileSync } from 'node:fs';
 import { createPublicClient, createWalletClient, http, keccak256 } from 'viem';
 import { HardhatChain, nativeSigner } from '../packages/node/dist/index.js';
@@ -21,6 +21,7 @@ import {
 import { buildXtx, xtxPrepareTx } from '../packages/sdk/dist/index.js';
 import { blockWaiter, closedLoop } from './_closed-loop.mjs';
 import { D_DEADLINE_BLOCKS, LOOP_MS, ok, openChain, perTx, state, txTypes } from './_cross-platform-custos.mjs';
+import { blockFill, receiptWaiter } from './_evm-blocks.mjs';
 
 const ORGS = ['org1', 'org2', 'org3'];
 
@@ -36,7 +37,9 @@ function cpuSeconds(pid) {
 /**
  * EVM blocks before a lock's deadline, from the head when a sweep point starts: with automine each
  * prepare and each decide is a block, so 400 in flight move the head by hundreds of blocks in one
- * transaction's life (the contract takes at most 100,000).
+ * transaction's life (the contract takes at most 100,000). With a block period the head moves with
+ * the clock instead (4 blocks a second at 250 ms): 50,000 blocks are 3.5 hours, and a point lasts
+ * about a minute.
  */
 const LOCK_BLOCKS = 50_000n;
 
@@ -44,10 +47,12 @@ const LOCK_BLOCKS = 50_000n;
  * `count` transactions one at a time (lock-step passes in this process, with the gas of each),
  * then for each `{ inFlight, total }` of `sweep` a closed loop with each member's duties and the
  * relayer as their own loops. Each point also has the cores this process and the Hardhat process
- * used over it (CPU seconds over wall seconds).
+ * used over it (CPU seconds over wall seconds, and CPU ms per transaction) and the EVM blocks
+ * the point took. `blockMs`: the EVM chain cuts a block every `blockMs` (0: automine).
  */
-export async function custosEvm(dir, count, sweep) {
-  const d = await openChain(dir, 'dchain', ORGS);
+export async function custosEvm(dir, count, sweep, { blockMs = 0 } = {}) {
+  // Each mode its own decision chain (a fresh store), as its own EVM chain.
+  const d = await openChain(dir, blockMs > 0 ? 'dchain-blocks' : 'dchain', ORGS);
   const evmKeys = {};
   for (const org of ORGS) {
     evmKeys[org] = evmSecretKey();
@@ -58,13 +63,16 @@ export async function custosEvm(dir, count, sweep) {
       'setEvmKey',
     );
   }
-  const chain = await HardhatChain.start({});
+  const chain = await HardhatChain.start({ blockIntervalMs: blockMs });
+  const transport = http(chain.rpcUrl, { retryCount: 0 });
+  const pub = createPublicClient({ transport, cacheTime: 0, pollingInterval: 20 });
+  // With automine a receipt is there when the send returns (the first read finds it); with a block
+  // period it comes with the next block: one poll of the head for all in flight, at a fifth of it.
+  const receipts = blockMs > 0 ? receiptWaiter(pub, Math.max(10, Math.round(blockMs / 5))) : undefined;
   try {
-    const transport = http(chain.rpcUrl, { retryCount: 0 });
-    const pub = createPublicClient({ transport, cacheTime: 0, pollingInterval: 20 });
     const wallet = createWalletClient({ transport });
     const [deployer, holder, receiver, relayerAccount] = await wallet.getAddresses();
-    const receipt = (hash) => pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+    const receipt = (hash) => receipts?.wait(hash) ?? pub.waitForTransactionReceipt({ hash, pollingInterval: 20 });
     const deploy = async (artifact, args) =>
       (await receipt(await wallet.deployContract({ ...artifact, args, account: deployer, chain: null })))
         .contractAddress;
@@ -172,8 +180,10 @@ export async function custosEvm(dir, count, sweep) {
     try {
       for (const { inFlight, total } of sweep) {
         const from = d.node.latest().height;
+        const head0 = await pub.getBlockNumber();
+        const mono0 = process.hrtime.bigint() / 1000n;
         const [wall0, cpu0, hh0] = [performance.now(), process.cpuUsage(), cpuSeconds(chain.pid)];
-        const deadline = (await pub.getBlockNumber()) + LOCK_BLOCKS;
+        const deadline = head0 + LOCK_BLOCKS;
         const stages = { prepared: [], voted: [], signed: [], proven: [] };
         const steady = await closedLoop({
           total,
@@ -203,12 +213,24 @@ export async function custosEvm(dir, count, sweep) {
         });
         const wall = (performance.now() - wall0) / 1000;
         const cpu = process.cpuUsage(cpu0);
-        const cores = {
-          bench: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100) / 100,
-          hardhat: Math.round(((cpuSeconds(chain.pid) - hh0) / wall) * 100) / 100,
+        const mono1 = process.hrtime.bigint() / 1000n;
+        const cpuS = { bench: (cpu.user + cpu.system) / 1e6, hardhat: cpuSeconds(chain.pid) - hh0 };
+        const r2 = (x) => Math.round(x * 100) / 100;
+        const cores = { bench: r2(cpuS.bench / wall), hardhat: r2(cpuS.hardhat / wall) };
+        const cpuMsPerTx = { bench: r2((cpuS.bench * 1000) / total), hardhat: r2((cpuS.hardhat * 1000) / total) };
+        // The EVM blocks of the point (with a block period, empty ones too) per cross-chain transaction.
+        const fill = await blockFill(chain.rpcUrl, head0, await pub.getBlockNumber());
+        const evmBlocks = {
+          per_tx: r2(fill.blocks / total),
+          with_txs_per_tx: r2(fill.withTxs / total),
+          txs_per_block_with_txs: r2(fill.txs / Math.max(1, fill.withTxs)),
         };
-        points.push({ inFlight, total, ...steady, stages, cores, dTx: perTx(txTypes(d.node, from), total) });
-        console.error(`custos+evm: ${inFlight} in flight, ${steady.throughput.toFixed(1)} tx/s`);
+        const dTx = perTx(txTypes(d.node, from), total);
+        points.push({ inFlight, total, ...steady, stages, cores, cpuMsPerTx, evmBlocks, dTx });
+        const mode = blockMs > 0 ? `${blockMs} ms blocks` : 'automine';
+        console.error(
+          `custos+evm (${mode}): ${inFlight} in flight, ${steady.throughput.toFixed(1)} tx/s, ${evmBlocks.per_tx} EVM blocks a tx, cores ${cores.bench} + ${cores.hardhat} (monotonic µs ${mono0}-${mono1}, for a --cpu-prof window)`,
+        );
       }
     } finally {
       stop.abort();
@@ -220,15 +242,19 @@ export async function custosEvm(dir, count, sweep) {
     return {
       latencies,
       points,
-      dTxOne: perTx(oneTypes, count),
-      gas: {
-        approve: mean(gas.approve),
-        prepare: mean(gas.prepare),
-        decide: mean(gas.decide),
-        total: mean(gas.approve) + mean(gas.prepare) + mean(gas.decide),
-      },
+      dTxOne: count === 0 ? undefined : perTx(oneTypes, count),
+      gas:
+        count === 0
+          ? undefined
+          : {
+              approve: mean(gas.approve),
+              prepare: mean(gas.prepare),
+              decide: mean(gas.decide),
+              total: mean(gas.approve) + mean(gas.prepare) + mean(gas.decide),
+            },
     };
   } finally {
+    receipts?.close();
     await chain.stop();
     await d.node.close();
   }

@@ -2,8 +2,9 @@
 // Runs one benchmark scenario (`npm run bench -- <scenario>`) or all of them (`all`). Each scenario
 // is bench/<scenario>.mjs exporting `run(options)`; its result is printed as one JSON object on the
 // last line of output and saved under bench/results/. Options: `--quick` (a shorter run),
-// `--max N` (the largest size, for the scenarios that grow something: growth) and `--fill bulk|txs`
-// (how growth fills its state).
+// `--max N` (the largest size, for the scenarios that grow something: growth), `--fill bulk|txs`
+// (how growth fills its state) and `--evm-block-ms <ms>` (cross-platform: the EVM chain's block
+// period of its second mode; 0 for automine only).
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,7 +18,7 @@ const scenarios = readdirSync(here)
 const [name, ...rest] = process.argv.slice(2);
 const usage = () => {
   console.error(
-    `usage: npm run bench -- <scenario|all> [--quick] [--max N] [--fill bulk|txs]\nscenarios: ${scenarios.join(', ')}`,
+    `usage: npm run bench -- <scenario|all> [--quick] [--max N] [--fill bulk|txs] [--evm-block-ms MS]\nscenarios: ${scenarios.join(', ')}`,
   );
   process.exit(64);
 };
@@ -35,6 +36,12 @@ const fillAt = rest.indexOf('--fill');
 if (fillAt >= 0) {
   if (!['bulk', 'txs'].includes(rest[fillAt + 1])) usage();
   options.fill = rest[fillAt + 1];
+}
+const blockAt = rest.indexOf('--evm-block-ms');
+if (blockAt >= 0) {
+  const ms = Number(rest[blockAt + 1]);
+  if (!/^[0-9]{1,5}$/.test(rest[blockAt + 1] ?? '') || ms > 60_000) usage();
+  options.evmBlockMs = ms;
 }
 const results = [];
 for (const s of name === 'all' ? scenarios : [name]) {

@@ -17,7 +17,12 @@ module.exports = {
     hardhat: {
       chainId: Number(process.env.CUSTOS_EVM_CHAIN_ID ?? '31337'),
       hardfork: 'cancun',
+      // With a block period, blocks are cut every `blockMs` with what arrived (empty or not), and
+      // may share a second as timestamp: without that Hardhat gives each block its parent's time plus
+      // one second, and a chain of 250 ms blocks would run four times ahead of the clock (the
+      // decision chain compares attested headers' times with its own).
       mining: blockMs > 0 ? { auto: false, interval: blockMs } : { auto: true },
+      allowBlocksWithSameTimestamp: blockMs > 0,
       ...(genesisTime === undefined ? {} : { initialDate: new Date(Number(genesisTime) * 1000).toISOString() }),
     },
   },

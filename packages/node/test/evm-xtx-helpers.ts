@@ -26,6 +26,7 @@ import { nativeSigner } from '../src/crypto/native.js';
 import { evmMemberSetAt } from '../src/governance/evm-member-set.js';
 import { type ChainEndpoint, nodeEndpoint } from '../src/interop/endpoint.js';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
+import type { HardhatChainOptions } from '../src/interop/evm/hardhat.js';
 import { EvmAttester, EvmDecisionSigner } from '../src/interop/evm/member-duties.js';
 import { type RelayAction, Relayer } from '../src/interop/relayer.js';
 import { evmRegistrationBytes } from '../src/modules/evm.js';
@@ -48,8 +49,15 @@ export interface EvmWorld {
   receiver: Address;
 }
 
-/** The decision chain, the EVM chain and the contract, registered; members' duties ready. */
-export async function openEvmWorld(dir: string, chainId = 'alpha'): Promise<EvmWorld> {
+/**
+ * The decision chain, the EVM chain and the contract, registered; members' duties ready. `evm`:
+ * the Hardhat chain's options (e.g. `blockIntervalMs` for a block period instead of automine).
+ */
+export async function openEvmWorld(
+  dir: string,
+  chainId = 'alpha',
+  evmOpts: HardhatChainOptions = {},
+): Promise<EvmWorld> {
   const d = await openChain(dir, chainId, ORGS);
   const evmKeys: Record<string, Uint8Array> = {};
   for (const org of ORGS) {
@@ -57,7 +65,7 @@ export async function openEvmWorld(dir: string, chainId = 'alpha'): Promise<EvmW
     const { address, proof } = proveEvmKey(evmKeys[org]!, { chainId, member: org });
     expectOk(await send(d, d.orgs[org]!, 'member.setEvmKey', { address, proof }));
   }
-  const evm = await startEvm();
+  const evm = await startEvm(evmOpts);
   const [deployer, customer, receiver] = evm.accounts as [Address, Address, Address];
   const { address: token } = await evm.deploy(LoyaltyToken, ['Points', 'PTS'], deployer);
   const set = evmMemberSetAt(d.node.store)!;

@@ -21,13 +21,21 @@ import { type RpcBlock, readBlocks, replayBlocks, rpcCaller } from './hardhat-re
 const CONFIG = fileURLToPath(new URL('../../../evm/hardhat.config.cjs', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
+/** Longest block period accepted (ms): Besu/QBFT, Quorum and rollups cut blocks every 0.25 to 15 s. */
+export const MAX_BLOCK_INTERVAL_MS = 60_000;
 
 export interface HardhatChainOptions {
   /** TCP port on 127.0.0.1; a free one when omitted. */
   port?: number;
   /** EIP-155 chain id (default 31337, Hardhat's). */
   chainId?: number;
-  /** Milliseconds between blocks when set; otherwise a block per transaction (automine). */
+  /**
+   * Milliseconds between blocks (1 to `MAX_BLOCK_INTERVAL_MS`): a block is cut every period with
+   * the transactions that arrived meanwhile, empty or not, as chains with a block period do
+   * (Besu/QBFT, Quorum, rollups). 0 or omitted: a block per transaction (automine, the default).
+   * A transaction's receipt then comes with the next block, so whoever waits for it polls at a
+   * fraction of the period.
+   */
   blockIntervalMs?: number;
   /** Where the process's output goes (default: a file in the chain's temp dir). */
   logFile?: string;
@@ -76,6 +84,11 @@ export class HardhatChain {
     return this.proc !== undefined;
   }
 
+  /** Milliseconds between blocks, or 0 for a block per transaction (automine). */
+  get blockIntervalMs(): number {
+    return this.opts.blockIntervalMs ?? 0;
+  }
+
   /** The `hardhat node` process's id while it runs. */
   get pid(): number | undefined {
     return this.proc?.pid;
@@ -86,6 +99,13 @@ export class HardhatChain {
     const chainId = opts.chainId ?? 31337;
     if (!Number.isSafeInteger(chainId) || chainId < 1) {
       throw new NodeError('BAD_REQUEST', `chainId: expected a positive integer, got ${String(opts.chainId)}`);
+    }
+    const blockMs = opts.blockIntervalMs ?? 0;
+    if (!Number.isSafeInteger(blockMs) || blockMs < 0 || blockMs > MAX_BLOCK_INTERVAL_MS) {
+      throw new NodeError(
+        'BAD_REQUEST',
+        `blockIntervalMs: expected an integer from 0 (automine) to ${MAX_BLOCK_INTERVAL_MS}, got ${String(opts.blockIntervalMs)}`,
+      );
     }
     const tries = opts.port === undefined ? 3 : 1;
     let last: unknown;
@@ -156,7 +176,7 @@ export class HardhatChain {
   }
 
   private checkAutomine(): void {
-    if ((this.opts.blockIntervalMs ?? 0) > 0) {
+    if (this.blockIntervalMs > 0) {
       throw new NodeError('BAD_REQUEST', 'keepBlocks: expected an automining chain (no blockIntervalMs)');
     }
   }
@@ -174,7 +194,7 @@ export class HardhatChain {
         ...process.env,
         HARDHAT_CONFIG: CONFIG,
         CUSTOS_EVM_CHAIN_ID: String(this.chainId),
-        CUSTOS_EVM_BLOCK_MS: String(this.opts.blockIntervalMs ?? 0),
+        CUSTOS_EVM_BLOCK_MS: String(this.blockIntervalMs),
         CUSTOS_EVM_GENESIS_TIME: String(this.genesisTime),
         CUSTOS_EVM_DIR: this.dir,
         HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
