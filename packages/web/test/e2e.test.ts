@@ -408,7 +408,9 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
-        const timer = setTimeout(() => reject(new Error(`custos demo did not start: ${out}`)), 60_000);
+        // The demo starts node processes and seeds its chain: on a CI machine busy with the unit
+        // tier beside this one, it once took over 60 s to listen.
+        const timer = setTimeout(() => reject(new Error(`custos demo did not start: ${out}`)), 120_000);
         demo.stdout?.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           const m = /listening on (http:\/\/[^\s]+)/.exec(out);
@@ -439,5 +441,5 @@ describe.skipIf(!needsChromium(import.meta.url))('web app in a browser', { timeo
     } finally {
       demo.kill('SIGTERM');
     }
-  });
+  }, 180_000);
 });
