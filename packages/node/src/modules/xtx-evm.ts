@@ -263,8 +263,7 @@ function signOne(ctx: ExecContext, who: string, args: Args, uptoThreshold = fals
   const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
   let signer: string;
   try {
-    // The member's registered address as the expected signer: the same result, checked faster.
-    signer = evmRecover(digest, signature, m.evmKey);
+    signer = evmRecover(digest, signature);
   } catch (e) {
     throw new ExecFailure('INVALID_ARGS', `args.signature: ${(e as Error).message}`);
   }
