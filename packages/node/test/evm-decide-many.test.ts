@@ -13,31 +13,28 @@
  */
 import {
   type EvmDomain,
-  evmAddress,
   evmDecisionDigest,
   evmLegHash,
   evmMembersDigest,
-  evmSecretKey,
   evmSign,
   sortEvmSignatures,
 } from '@custos/protocol/interop';
-import { type EvmFixture, reverts, startEvm } from '@custos/test-utils/evm';
+import {
+  byEvmAddress,
+  type EvmFixture,
+  type EvmMember,
+  newEvmMembers,
+  reverts,
+  startEvm,
+} from '@custos/test-utils/evm';
 import { type Address, encodeFunctionData, type Hex, parseEventLogs, toFunctionSelector } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
 import { ReentrantToken } from './contracts/artifacts.generated.js';
 
-interface Member {
-  key: Uint8Array;
-  address: Address;
-}
-
-const byAddress = (a: Member, b: Member) => (a.address < b.address ? -1 : 1);
-const newMembers = (n: number): Member[] =>
-  Array.from({ length: n }, () => {
-    const key = evmSecretKey();
-    return { key, address: evmAddress(key) };
-  }).sort(byAddress);
+type Member = EvmMember;
+const byAddress = byEvmAddress;
+const newMembers = newEvmMembers;
 
 const members = newMembers(5);
 const STATUS = { none: 0, prepared: 1, committed: 3, aborted: 4 };

@@ -5,6 +5,7 @@
  * signs their transactions, no key is held here.
  */
 import { HardhatChain, type HardhatChainOptions } from '@custos/node';
+import { evmAddress, evmSecretKey } from '@custos/protocol/interop';
 import {
   type Abi,
   type Address,
@@ -115,4 +116,21 @@ export async function reverts(p: Promise<unknown>): Promise<string> {
     throw e;
   }
   throw new Error('expected the call to revert; it succeeded');
+}
+
+/** A member's secp256k1 key for the participant contract's tests, with its address. */
+export interface EvmMember {
+  key: Uint8Array;
+  address: Address;
+}
+
+/** Orders members by address, as the contract's member sets and certificates require. */
+export const byEvmAddress = (a: EvmMember, b: EvmMember) => (a.address < b.address ? -1 : 1);
+
+/** `n` fresh members, sorted by address. */
+export function newEvmMembers(n: number): EvmMember[] {
+  return Array.from({ length: n }, () => {
+    const key = evmSecretKey();
+    return { key, address: evmAddress(key) as Address };
+  }).sort(byEvmAddress);
 }
