@@ -8,6 +8,7 @@
 import { randomSecretKey } from '@custos/protocol/crypto';
 import {
   decodeEvmHeader,
+  decodeEvmHeaderBytes,
   evmLegHash,
   evmVotedEvents,
   legHashOf,
@@ -125,6 +126,8 @@ describe('header RLP', () => {
   it.each(forks)('accepts a %s header and hashes it', (_fork, extra) => {
     const rlp = bytesToHex(RLP.encode([...base(), ...extra]));
     const h = decodeEvmHeader(rlp);
+    // From bytes (the attester's own check), the same.
+    expect(decodeEvmHeaderBytes(RLP.encode([...base(), ...extra]))).toEqual(h);
     expect(h).toEqual({
       hash: keccak256(rlp),
       parentHash: `0x${'01'.repeat(32)}`,
@@ -147,6 +150,7 @@ describe('header RLP', () => {
     nested[12] = [Uint8Array.of(1)];
     expect(() => decodeEvmHeader(enc(nested))).toThrow(/list/);
     expect(() => decodeEvmHeader(`0x${'00'.repeat(MAX_EVM_HEADER_BYTES + 1)}`)).toThrow(/more than/);
+    expect(() => decodeEvmHeaderBytes(new Uint8Array(MAX_EVM_HEADER_BYTES + 1))).toThrow(/at most/);
     expect(() => decodeEvmHeader('0x')).toThrow(/hex/);
     expect(() => decodeEvmHeader(42)).toThrow(/hex/);
     expect(() => decodeEvmHeader('0xc0ff')).toThrow(/RLP/);

@@ -10,9 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/bytes.js';
 import { ProtocolError } from '../src/errors.js';
 import {
+  EVM_MAX_MEMBERS,
   type EvmDomain,
   evmAddress,
   evmDecisionDigest,
+  evmKnownKeys,
   evmMembersDigest,
   evmRecover,
   evmSecretKey,
@@ -63,6 +65,52 @@ describe('EVM keys and signatures', () => {
     const s = BigInt(`0x${sig.slice(66, 130)}`);
     const twin = `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${sig.endsWith('1b') ? '1c' : '1b'}`;
     expectCode(() => evmRecover(digest, twin), 'BAD_SIGNATURE', /low s/);
+  });
+
+  it('recovers the same with an expected signer: the fast check accepts only what ecrecover gives that signer', () => {
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const [key, other] = [evmSecretKey(), evmSecretKey()];
+    const [me, them] = [evmAddress(key), evmAddress(other)];
+    const digest = evmDecisionDigest(domain, XTX, LEG, true, 1);
+    // The first check recovers in full and keeps the key; the later ones check against it.
+    expect(evmRecover(digest, evmSign(digest, key), me)).toBe(me);
+    const outcome = (f: () => string) => {
+      try {
+        return f();
+      } catch (e) {
+        return `${(e as ProtocolError).code}: ${(e as Error).message}`;
+      }
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.boolean(), fc.nat(5), (signed, mine, tamper) => {
+        let d: Uint8Array = signed;
+        let sig: string = evmSign(d, mine ? key : other);
+        const r = BigInt(`0x${sig.slice(2, 66)}`);
+        const s = BigInt(`0x${sig.slice(66, 130)}`);
+        const word = (x: bigint) => x.toString(16).padStart(64, '0');
+        // The other parity, the high-s twin, another digest, r and s out of range, or as signed.
+        if (tamper === 1) sig = `${sig.slice(0, 130)}${sig.endsWith('1b') ? '1c' : '1b'}`;
+        if (tamper === 2) sig = `0x${word(r)}${word(n - s)}${sig.endsWith('1b') ? '1c' : '1b'}`;
+        if (tamper === 3) d = evmDecisionDigest(domain, XTX, LEG, false, 1);
+        if (tamper === 4) sig = `0x${word(r + n < 1n << 256n ? r + n : 0n)}${sig.slice(66)}`;
+        if (tamper === 5) sig = `0x${word(r)}${word(0n)}${sig.slice(130)}`;
+        const full = outcome(() => evmRecover(d, sig));
+        expect(outcome(() => evmRecover(d, sig, me))).toBe(full);
+        expect(outcome(() => evmRecover(d, sig, them))).toBe(full);
+        if (tamper === 0) expect(full).toBe(mine ? me : them);
+        else expect(full).not.toBe(me);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps at most one key per member of the largest set for fast checks', () => {
+    const digest = evmDecisionDigest(domain, XTX, LEG, true, 1);
+    for (let i = 0; i < EVM_MAX_MEMBERS + 6; i++) {
+      const key = evmSecretKey();
+      expect(evmRecover(digest, evmSign(digest, key), evmAddress(key))).toBe(evmAddress(key));
+    }
+    expect(evmKnownKeys()).toBe(EVM_MAX_MEMBERS);
   });
 
   it('binds digests to chain, contract, transaction, leg, decision and epoch', () => {

@@ -263,7 +263,8 @@ function signOne(ctx: ExecContext, who: string, args: Args, uptoThreshold = fals
   const digest = evmDecisionDigest({ chainId: evmChainId, contract }, xtxId, rec.legHash, rec.commit, rec.epoch);
   let signer: string;
   try {
-    signer = evmRecover(digest, signature);
+    // The member's registered address as the expected signer: the same result, checked faster.
+    signer = evmRecover(digest, signature, m.evmKey);
   } catch (e) {
     throw new ExecFailure('INVALID_ARGS', `args.signature: ${(e as Error).message}`);
   }

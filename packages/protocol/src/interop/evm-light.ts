@@ -92,7 +92,14 @@ export function evmLegHash(leg: EvmLeg): Hex32 {
  * (keccak-256 of the RLP) with the fields the client keeps. Throws `BAD_PROOF` naming what is wrong.
  */
 export function decodeEvmHeader(rlpHex: unknown): EvmHeader {
-  const bytes = hexBytes(rlpHex, 'header', MAX_EVM_HEADER_BYTES);
+  return decodeEvmHeaderBytes(hexBytes(rlpHex, 'header', MAX_EVM_HEADER_BYTES));
+}
+
+/** `decodeEvmHeader` of the RLP as bytes (an attester checks the header it built without hex). */
+export function decodeEvmHeaderBytes(bytes: Uint8Array): EvmHeader {
+  if (!(bytes instanceof Uint8Array) || bytes.length > MAX_EVM_HEADER_BYTES) {
+    throw bad(`header: expected at most ${MAX_EVM_HEADER_BYTES} bytes`);
+  }
   let decoded: unknown;
   try {
     decoded = RLP.decode(bytes);

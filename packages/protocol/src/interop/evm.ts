@@ -20,6 +20,10 @@ export const EVM_KEY_DOMAIN = 'custos/evm/key/v1';
 /** The contract's `MAX_MEMBERS`. */
 export const EVM_MAX_MEMBERS = 64;
 
+/** `keccak256` of each tag, as the contract's constants: hashed once, not for every digest. */
+const DECISION_TAG_HASH = keccak_256(utf8(EVM_DECISION_DOMAIN));
+const MEMBERS_TAG_HASH = keccak_256(utf8(EVM_MEMBERS_DOMAIN));
+
 /** A 20-byte EVM address, `0x` and 40 lower-case hex digits. */
 export type EvmAddress = `0x${string}`;
 
@@ -54,7 +58,7 @@ export function evmDecisionDigest(
 ): Uint8Array {
   return keccak_256(
     concatBytes(
-      keccak_256(utf8(EVM_DECISION_DOMAIN)),
+      DECISION_TAG_HASH,
       uint256(domain.chainId, 'chainId'),
       addressWord(domain.contract, 'contract'),
       bytes32(xtxId, 'xtxId'),
@@ -73,7 +77,7 @@ export function evmMembersDigest(domain: EvmDomain, epoch: number, members: stri
   // abi.encode: six head words, the array's one an offset (6 * 32) to its length and elements.
   return keccak_256(
     concatBytes(
-      keccak_256(utf8(EVM_MEMBERS_DOMAIN)),
+      MEMBERS_TAG_HASH,
       uint256(domain.chainId, 'chainId'),
       addressWord(domain.contract, 'contract'),
       uint256(epoch, 'epoch'),
@@ -139,18 +143,81 @@ export function evmSign(digest: Uint8Array, secretKey: Uint8Array): `0x${string}
   return `0x${toHex(rec.subarray(1, 65))}${toHex(Uint8Array.of(27 + (rec[0] as number)))}`;
 }
 
-/** The address that signed `digest`, as `ecrecover` finds it; throws BAD_SIGNATURE for a malformed or high-s signature. */
-export function evmRecover(digest: Uint8Array, signature: string): EvmAddress {
+/**
+ * The address that signed `digest`, as `ecrecover` finds it; throws BAD_SIGNATURE for a malformed or high-s signature.
+ *
+ * With `expected` (the address the caller will compare the result with, e.g. a member's registered
+ * key), the check is faster once that address has been recovered before: it verifies the signature
+ * against the address's public key, kept with multiplication tables, instead of recovering a key.
+ * The result is the same in every case: `expected` when `ecrecover` would return it, and otherwise
+ * whatever the full recovery finds (or throws).
+ */
+export function evmRecover(digest: Uint8Array, signature: string, expected?: string): EvmAddress {
   const sig = hex(signature, 65, 'signature');
   const v = sig[64] as number;
   if (v !== 27 && v !== 28) throw new ProtocolError('BAD_SIGNATURE', `signature: expected v 27 or 28, got ${v}`);
+  if (expected !== undefined && signedBy(digest, sig, expected)) return expected as EvmAddress;
   const parsed = secp256k1.Signature.fromBytes(concatBytes(Uint8Array.of(v - 27), sig.subarray(0, 64)), 'recovered');
   if (parsed.hasHighS()) throw new ProtocolError('BAD_SIGNATURE', 'signature: expected a low s value');
+  let key: InstanceType<typeof secp256k1.Point>;
   try {
-    return evmAddress(parsed.recoverPublicKey(digest).toBytes(false));
+    key = parsed.recoverPublicKey(digest);
   } catch (e) {
     throw new ProtocolError('BAD_SIGNATURE', 'signature: no public key recovers from it', { cause: e });
   }
+  const address = evmAddress(key.toBytes(false));
+  if (expected !== undefined && address === expected) rememberKey(address, key);
+  return address;
+}
+
+/**
+ * Public keys recovered for an expected address, by address, each with its multiplication tables
+ * (about 200 KiB): at most `EVM_MAX_MEMBERS`, the least recently used one dropped first. An entry
+ * is only ever the key its address hashes from, so it is a cache of work, not of trust.
+ */
+const knownKeys = new Map<string, InstanceType<typeof secp256k1.Point>>();
+/** Window of the tables: 4 bits (computed in about 9 ms; a check then costs about a third of a recovery). */
+const KEY_WINDOW = 4;
+const { Fn } = secp256k1.Point;
+const HALF_N = Fn.ORDER >> 1n;
+
+function rememberKey(address: string, key: InstanceType<typeof secp256k1.Point>): void {
+  if (knownKeys.has(address)) return;
+  if (knownKeys.size >= EVM_MAX_MEMBERS) knownKeys.delete(knownKeys.keys().next().value as string);
+  knownKeys.set(address, key.precompute(KEY_WINDOW, false));
+}
+
+/** The number of public keys kept for fast checks (tests). */
+export function evmKnownKeys(): number {
+  return knownKeys.size;
+}
+
+/**
+ * True only if `ecrecover(digest, v, r, s)` returns the key of `address`: with Q that key,
+ * R' = s⁻¹(h·G + r·Q) must be the point R of x = r and y parity v - 27 that the recovery starts
+ * from (then r⁻¹(s·R - h·G) = Q). Also r and s in range and s low, as `evmRecover` requires. False
+ * when the key is unknown or anything does not hold: the caller then recovers in full.
+ */
+function signedBy(digest: Uint8Array, sig: Uint8Array, address: string): boolean {
+  const key = knownKeys.get(address);
+  if (key === undefined || digest.length !== 32) return false;
+  const r = bigint(sig.subarray(0, 32));
+  const s = bigint(sig.subarray(32, 64));
+  if (r === 0n || r >= Fn.ORDER || s === 0n || s > HALF_N) return false;
+  const h = Fn.create(bigint(digest));
+  const si = Fn.inv(s);
+  const R = secp256k1.Point.BASE.multiplyUnsafe(Fn.create(h * si)).add(key.multiplyUnsafe(Fn.create(r * si)));
+  if (R.is0()) return false;
+  const { x, y } = R.toAffine();
+  if (x !== r || Number(y & 1n) !== (sig[64] as number) - 27) return false;
+  // Most recently used last.
+  knownKeys.delete(address);
+  knownKeys.set(address, key);
+  return true;
+}
+
+function bigint(b: Uint8Array): bigint {
+  return BigInt(`0x${toHex(b)}`);
 }
 
 /**

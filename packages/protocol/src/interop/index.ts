@@ -24,6 +24,7 @@ export {
 } from './evm.js';
 export {
   decodeEvmHeader,
+  decodeEvmHeaderBytes,
   decodeEvmReceipt,
   EVM_HEADER_DOMAIN,
   EVM_MARGIN_BLOCKS,

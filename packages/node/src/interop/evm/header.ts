@@ -6,7 +6,7 @@
  * endpoint that serves a block whose fields do not match its hash (or a fork this code does not
  * know) is refused here, not attested.
  */
-import { decodeEvmHeader, type EvmHeader } from '@custos/protocol/interop';
+import { decodeEvmHeaderBytes, type EvmHeader } from '@custos/protocol/interop';
 import { RLP } from '@ethereumjs/rlp';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import { NodeError } from '../../errors.js';
@@ -66,10 +66,11 @@ export function encodeEvmHeader(block: RpcBlock): { rlp: Hex; header: EvmHeader 
     if (missing) throw new NodeError('BAD_REQUEST', `block field ${name} present after a missing earlier fork field`);
     field(name, kind);
   }
-  const rlp = bytesToHex(RLP.encode(fields));
+  const bytes = RLP.encode(fields);
   let header: EvmHeader;
   try {
-    header = decodeEvmHeader(rlp);
+    // Checked as the decision chain will decode it, from the bytes (no round trip through hex).
+    header = decodeEvmHeaderBytes(bytes);
   } catch (e) {
     throw new NodeError('BAD_REQUEST', `block ${String(block.number)}: ${(e as Error).message}`, { cause: e });
   }
@@ -79,5 +80,5 @@ export function encodeEvmHeader(block: RpcBlock): { rlp: Hex; header: EvmHeader 
       `block ${String(block.number)}: its header fields do not hash to its hash (an unknown fork, or a lying endpoint)`,
     );
   }
-  return { rlp, header };
+  return { rlp: bytesToHex(bytes), header };
 }

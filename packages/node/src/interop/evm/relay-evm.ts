@@ -30,6 +30,7 @@ import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-
 import { listAll } from './member-duties.js';
 import { type BlockReceipts, buildBlockReceipts, receiptProofIn } from './receipt-proof.js';
 import { type Outcome, outcomeLists } from './relay-evm-lists.js';
+import { rpcFetch } from './rpc-fetch.js';
 
 /** An EVM chain a relayer reaches, and the account that pays for `decide`. */
 export interface EvmRelayChain {
@@ -86,7 +87,7 @@ export class EvmRelay {
       const out = new Map<number, Reached>();
       for (const c of this.chains) {
         // Concurrent reads of a pass go out as JSON-RPC batches: one HTTP round trip for many.
-        const transport = http(c.rpcUrl, { retryCount: 1, batch: { batchSize: 100 } });
+        const transport = http(c.rpcUrl, { retryCount: 1, batch: { batchSize: 100 }, fetchFn: rpcFetch });
         const pub = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
         try {
           const evmChainId = await pub.getChainId();
