@@ -226,6 +226,11 @@ export class EvmDecisionSigner {
   private readonly address: string;
   /** The outgoing key's address, derived once (a secp256k1 multiplication, every pass otherwise). */
   private outgoingAddress: string | undefined;
+  /**
+   * Open decisions (`<xtxId>/<participant>`) this key signed, or found signed or certified, by the
+   * epoch they were at: memory only, at most the open decisions of the last pass.
+   */
+  private readonly settled = new Map<string, number>();
 
   constructor(private readonly opts: EvmDecisionSignerOptions) {
     this.address = evmAddress(opts.evmKey);
@@ -246,16 +251,30 @@ export class EvmDecisionSigner {
     // A key replaced or taken out by governance signs nothing more (the ledger would refuse it).
     if (set !== null && !set.addresses.includes(this.address)) return signed;
     const open = (await listAll(ep, 'xtxevmopen/')).map(({ key }) => key.slice('xtxevmopen/'.length));
+    // Decisions that need nothing more from this key at their epoch are not read again until the
+    // EVM member set moves past it (which makes them to be signed again); the closed ones go.
+    const openNow = new Set(open);
+    for (const rest of this.settled.keys()) if (!openNow.has(rest)) this.settled.delete(rest);
+    const inForce = set?.ready === true ? set.epoch : -1;
+    const pending = open.filter((rest) => (this.settled.get(rest) ?? -1) < Math.max(inForce, 0));
     // Every pending decision in one pass, read at once, signed in as few transactions as the ledger takes.
     const items = new Map<string, { [k: string]: JsonValue }>();
-    await allOrFirstError(open, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
+    const epochs = new Map<string, number>();
+    await allOrFirstError(pending, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
       if (rec === null || rec.outcome !== undefined) return;
       // The ledger moves the decision to a later ready set before it records this signature.
       const epoch = set?.ready === true && set.epoch > rec.epoch ? set.epoch : rec.epoch;
-      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) return;
+      if (epoch === rec.epoch && rec.signatures.some((s) => s.address === this.address)) {
+        this.settled.set(rest, epoch);
+        return;
+      }
       // Certified already: the ledger takes no more signatures of it in a list.
-      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) return;
+      if (epoch === rec.epoch && rec.signatures.length >= rec.threshold) {
+        this.settled.set(rest, epoch);
+        return;
+      }
+      epochs.set(rest, epoch);
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
       items.set(rest, {
@@ -272,7 +291,12 @@ export class EvmDecisionSigner {
     await allOrFirstError(batches, this.opts.concurrency ?? DUTY_CONCURRENCY, async (batch) => {
       const args = { signatures: batch.map((rest) => items.get(rest) as { [k: string]: JsonValue }) };
       const tx = signTx({ chainId, type: 'xtx.evmSign', args, now: (this.opts.now ?? Date.now)() }, this.opts.signer);
-      if ((await ep.submit(tx)).code === 'OK') for (const rest of batch) done.add(rest);
+      if ((await ep.submit(tx)).code === 'OK') {
+        for (const rest of batch) {
+          done.add(rest);
+          this.settled.set(rest, epochs.get(rest) as number);
+        }
+      }
     });
     signed.push(...open.filter((rest) => done.has(rest)));
     if (set?.ready === true) {
