@@ -42,6 +42,8 @@ import { rpcFetch } from './rpc-fetch.js';
 
 /** How far back (blocks) a fresh attester looks for participant events below the attested head. */
 const LOOKBACK = 256;
+/** The last blocks whose events a pass reads again (a shallow reorganization may have changed them). */
+const RESCAN_BLOCKS = 16;
 /** Blocks read for events in one `eth_getLogs`. */
 const LOG_RANGE = 1000;
 /** Transactions a duty submits at once by default. */
@@ -122,18 +124,10 @@ export class EvmAttester {
       .map((e) => e.value as unknown as EvmParticipantRecord)
       .filter((p) => p.evmChainId === evmChainId)
       .map((p) => p.contract as Hex);
-    const wanted = new Set<number>();
-    // Stateless: every pass looks again from LOOKBACK blocks below the attested head.
+    // Every pass looks from LOOKBACK blocks below the attested head; what it read before is kept
+    // (`scan`): only the blocks above it are read, with the last RESCAN_BLOCKS again.
     const lookFrom = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
-    if (contracts.length > 0) {
-      let from = lookFrom;
-      while (from <= final) {
-        const to = Math.min(final, from + LOG_RANGE - 1);
-        const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
-        for (const l of logs) if (l.blockNumber !== null) wanted.add(Number(l.blockNumber));
-        from = to + 1;
-      }
-    }
+    const wanted = await this.eventBlocks(contracts, lookFrom, final);
     const every = this.opts.headEvery ?? 16;
     const max = this.opts.maxPerStep ?? 32;
     // The latest multiples of `every` above the attested head, newest first, at most `max`.
@@ -189,6 +183,41 @@ export class EvmAttester {
     });
     return todo.filter((n) => attested.includes(n));
   }
+
+  /**
+   * The blocks from `lookFrom` to `final` holding events of `contracts`. A cache of the blocks read
+   * before (memory only, within the look-back window): a pass reads the logs of the blocks above
+   * the last one it read, and the last `RESCAN_BLOCKS` again, so that a shallow reorganization
+   * shows; other contracts, or a head below the last read, read the whole window again.
+   */
+  private async eventBlocks(contracts: Hex[], lookFrom: number, final: number): Promise<Set<number>> {
+    const key = contracts.join(',');
+    let scan = this.scan;
+    if (scan === undefined || scan.contracts !== key || scan.to > final) {
+      scan = { contracts: key, to: lookFrom - 1, blocks: new Set() };
+    }
+    for (const n of scan.blocks) if (n < lookFrom) scan.blocks.delete(n);
+    let from = Math.max(lookFrom, scan.to + 1 - RESCAN_BLOCKS);
+    for (const n of scan.blocks) if (n >= from) scan.blocks.delete(n);
+    // Nothing is kept until the window is read to its end: a failed read leaves the cache as it was.
+    this.scan = undefined;
+    const found = new Set<number>();
+    if (contracts.length > 0) {
+      while (from <= final) {
+        const to = Math.min(final, from + LOG_RANGE - 1);
+        const logs = await this.client.getLogs({ address: contracts, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        for (const l of logs) if (l.blockNumber !== null) found.add(Number(l.blockNumber));
+        from = to + 1;
+      }
+    }
+    for (const n of found) scan.blocks.add(n);
+    scan.to = final;
+    this.scan = scan;
+    return new Set(scan.blocks);
+  }
+
+  /** The blocks with events read so far (`eventBlocks`). */
+  private scan: { contracts: string; to: number; blocks: Set<number> } | undefined;
 
   private memberId: string | undefined;
   private isMe(member: string): boolean {
