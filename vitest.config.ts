@@ -119,8 +119,9 @@ const INTEGRATION = [
   'packages/node/test/evm-light-client.test.ts',
   'packages/node/test/evm-xtx.test.ts',
   'packages/node/test/evm-xtx-batch.test.ts',
-  // a Hardhat chain with a block period
+  // a Hardhat chain with a block period; the attester's log reads through a proxy of a Hardhat chain
   'packages/node/test/evm-blocks.test.ts',
+  'packages/node/test/evm-attester-scan.test.ts',
   'packages/node/test/evm-member-update.test.ts',
   'packages/node/test/evm-member-rotation.test.ts',
   'packages/node/test/evm-xtx-property.test.ts',
