@@ -39,6 +39,7 @@ import type { ChainEndpoint } from '../endpoint.js';
 import { sleep } from '../until-new-block.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
 import { rpcFetch } from './rpc-fetch.js';
+import { evmSignPool } from './sign-pool.js';
 
 /** How far back (blocks) a fresh attester looks for participant events below the attested head. */
 const LOOKBACK = 256;
@@ -289,6 +290,7 @@ export class EvmDecisionSigner {
     // Every pending decision in one pass, read at once, signed in as few transactions as the ledger takes.
     const items = new Map<string, { [k: string]: JsonValue }>();
     const epochs = new Map<string, number>();
+    const digests = new Map<string, Uint8Array>();
     await allOrFirstError(pending, this.opts.concurrency ?? DUTY_CONCURRENCY, async (rest) => {
       const rec = (await ep.entry(`xtxevmd/${rest}`)) as unknown as EvmDecisionToCarry | null;
       if (rec === null || rec.outcome !== undefined) return;
@@ -306,12 +308,17 @@ export class EvmDecisionSigner {
       epochs.set(rest, epoch);
       const { evmChainId, contract } = parseEvmParticipant(rec.participant);
       const digest = evmDecisionDigest({ chainId: evmChainId, contract }, rec.xtxId, rec.legHash, rec.commit, epoch);
-      items.set(rest, {
-        xtxId: rec.xtxId,
-        participant: rec.participant,
-        signature: evmSign(digest, this.opts.evmKey),
-      });
+      digests.set(rest, digest);
+      items.set(rest, { xtxId: rec.xtxId, participant: rec.participant });
     });
+    // The pass's signatures together, off this thread when there are many (sign-pool.ts).
+    const toSign = [...digests.keys()];
+    const signatures = await evmSignPool().signAll(
+      toSign.map((rest) => digests.get(rest) as Uint8Array),
+      this.opts.evmKey,
+    );
+    for (const [i, rest] of toSign.entries())
+      (items.get(rest) as { [k: string]: JsonValue }).signature = signatures[i] as string;
     const done = new Set<string>();
     const batches = chunks(
       open.filter((rest) => items.has(rest)),
