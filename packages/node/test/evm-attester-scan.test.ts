@@ -75,6 +75,17 @@ async function voteBlocks(from: number): Promise<number[]> {
 }
 
 describe("an attester's cache of the blocks it read", () => {
+  it('attests, for a client with no attested header yet, a vote mined farther below the head than the look-back', async () => {
+    expect(w.d.node.store.getState(`evmlc/${w.evm.chain.chainId}`)).toBeUndefined();
+    const t = evmXtx(w, { deadlineHeight: w.d.node.latest().height + 500, amount: 1n });
+    await prepareOnEvm(w, t.xtxId, t.leg);
+    const [b] = await voteBlocks(0);
+    // More blocks than the 256 of the look-back, before any member attests anything.
+    await w.evm.mine(300);
+    await (await attester()).step();
+    expect(attested(b!)).toBe(true);
+  }, 120_000);
+
   it('reads the logs above what it read before, and attests every block with events', async () => {
     await w.evm.mine(40);
     const a = await attester();

@@ -43,6 +43,12 @@ import { evmSignPool } from './sign-pool.js';
 
 /** How far back (blocks) a fresh attester looks for participant events below the attested head. */
 const LOOKBACK = 256;
+/**
+ * How far back a client with no attested header yet is searched: its first votes can lie far below
+ * the head (a burst of prepares mined before the members' first pass), and no attested head anchors
+ * the window yet. Once a header is attested, the window follows it (oldest blocks first).
+ */
+const FIRST_LOOKBACK = 4096;
 /** The last blocks whose events a pass reads again (a shallow reorganization may have changed them). */
 const RESCAN_BLOCKS = 16;
 /** Blocks read for events in one `eth_getLogs`. */
@@ -127,7 +133,10 @@ export class EvmAttester {
       .map((p) => p.contract as Hex);
     // Every pass looks from LOOKBACK blocks below the attested head; what it read before is kept
     // (`scan`): only the blocks above it are read, with the last RESCAN_BLOCKS again.
-    const lookFrom = Math.max(0, Math.min(lc?.highest ?? final, final) - LOOKBACK);
+    const lookFrom =
+      typeof lc?.highest === 'number'
+        ? Math.max(0, Math.min(lc.highest, final) - LOOKBACK)
+        : Math.max(0, final - FIRST_LOOKBACK);
     const wanted = await this.eventBlocks(contracts, lookFrom, final);
     const every = this.opts.headEvery ?? 16;
     const max = this.opts.maxPerStep ?? 32;
