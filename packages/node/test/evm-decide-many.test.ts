@@ -27,16 +27,12 @@ import {
   reverts,
   startEvm,
 } from '@custos/test-utils/evm';
-import { type Address, encodeFunctionData, type Hex, parseEventLogs, toFunctionSelector } from 'viem';
+import { type Address, encodeFunctionData, type Hex, parseEventLogs } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
-import { ReentrantToken } from './contracts/artifacts.generated.js';
+import { type HostileToken, hostileToken } from './reentrant-token.js';
 
-type Member = EvmMember;
-const byAddress = byEvmAddress;
-const newMembers = newEvmMembers;
-
-const members = newMembers(5);
+const members = newEvmMembers(5);
 const STATUS = { none: 0, prepared: 1, committed: 3, aborted: 4 };
 let nextId = 1;
 const newId = (): Hex => `0x${(nextId++).toString(16).padStart(64, '0')}`;
@@ -200,8 +196,8 @@ describe('a forged certificate inside a batch', () => {
     const [before, after] = [await prepare(21n), await prepare(22n)];
     const target = await prepare(23n);
     const other = await prepare(24n);
-    const [m0, m1] = members as [Member, Member];
-    const outsider = newMembers(1)[0]!;
+    const [m0, m1] = members as [EvmMember, EvmMember];
+    const outsider = newEvmMembers(1)[0]!;
     const one = item(target, true, [m0]).signatures[0]!;
     const forged: [string, Item][] = [
       ['NoQuorum', item(target, true, [m0, m1])],
@@ -236,9 +232,9 @@ describe('a forged certificate inside a batch', () => {
   it('removed members: after an update, their signatures in a batch revert it', async () => {
     const { address: twin } = await evm.deploy(CustosParticipant, [1n, members.map((m) => m.address), 3n], issuer);
     await evm.write({ address: token, abi: LoyaltyToken.abi, functionName: 'approve', args: [twin, 1_000n] }, customer);
-    const [removed1, removed2, ...kept] = members as [Member, Member, Member, Member, Member];
-    const added = newMembers(1)[0]!;
-    const next = [...kept, added].sort(byAddress).map((m) => m.address);
+    const [removed1, removed2, ...kept] = members as [EvmMember, EvmMember, EvmMember, EvmMember, EvmMember];
+    const added = newEvmMembers(1)[0]!;
+    const next = [...kept, added].sort(byEvmAddress).map((m) => m.address);
     const twinDomain = { chainId: domain.chainId, contract: twin };
     const digest = evmMembersDigest(twinDomain, 2, next, 3);
     const sigs = sortEvmSignatures(
@@ -312,22 +308,10 @@ describe('items that can no longer apply', () => {
 });
 
 describe('re-entry from a hostile token in a batch', () => {
-  let hostile: Address;
-  const reentrant = toFunctionSelector('Reentrant()');
-  const tokenCall = (functionName: string, args: readonly unknown[]) =>
-    evm.write({ address: hostile, abi: ReentrantToken.abi, functionName, args }, customer);
-  const tokenRead = <T>(functionName: string, args: readonly unknown[] = []) =>
-    evm.publicClient.readContract({
-      address: hostile,
-      abi: ReentrantToken.abi,
-      functionName: functionName as 'reentered',
-      args: args as [],
-    }) as Promise<T>;
+  let hostile: HostileToken;
 
   beforeAll(async () => {
-    ({ address: hostile } = await evm.deploy(ReentrantToken, [], issuer));
-    await tokenCall('mint', [customer, 1_000n]);
-    await tokenCall('approve', [participant, 1_000n]);
+    hostile = await hostileToken(evm, { deployer: issuer, holder: customer, spender: participant, amount: 1_000n });
   });
 
   for (const [what, reenter] of [
@@ -355,22 +339,21 @@ describe('re-entry from a hostile token in a batch', () => {
     ],
   ] as const) {
     it(`during a COMMIT's payment, ${what} is refused: each effect happens once`, async () => {
-      const h = await prepare(7n, { tok: hostile });
+      const h = await prepare(7n, { tok: hostile.address });
       const plain = await prepare(8n);
-      const refund = await prepare(9n, { tok: hostile });
+      const refund = await prepare(9n, { tok: hostile.address });
       const batch = [item(h, true), item(plain, true), item(refund, false)];
       const before = {
-        bank: await tokenRead<bigint>('balanceOf', [bank]),
-        customer: await tokenRead<bigint>('balanceOf', [customer]),
+        bank: await hostile.balanceOf(bank),
+        customer: await hostile.balanceOf(customer),
         plainBank: await balance(token, bank),
       };
-      await tokenCall('arm', [participant, reenter(batch)]);
+      await hostile.arm(participant, reenter(batch));
       const r = await call('decideMany', [batch]);
-      expect(await tokenRead<boolean>('reentered')).toBe(false);
-      expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
+      await hostile.expectRefused();
       expect(decidedIn(r.logs)).toHaveLength(3);
-      expect(await tokenRead<bigint>('balanceOf', [bank])).toBe(before.bank + 7n);
-      expect(await tokenRead<bigint>('balanceOf', [customer])).toBe(before.customer + 9n);
+      expect(await hostile.balanceOf(bank)).toBe(before.bank + 7n);
+      expect(await hostile.balanceOf(customer)).toBe(before.customer + 9n);
       expect(await balance(token, bank)).toBe(before.plainBank + 8n);
       expect(await Promise.all(batch.map((b) => statusOf({ xtxId: b.xtxId, legHash: b.legHash, amount: 0n })))).toEqual(
         [STATUS.committed, STATUS.committed, STATUS.aborted],

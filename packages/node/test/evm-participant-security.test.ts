@@ -30,17 +30,13 @@ import {
   reverts,
   startEvm,
 } from '@custos/test-utils/evm';
-import { type Address, encodeFunctionData, type Hex, parseEventLogs, toFunctionSelector } from 'viem';
+import { type Address, encodeFunctionData, type Hex, parseEventLogs } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
-import { ReentrantToken } from './contracts/artifacts.generated.js';
-
-type Member = EvmMember;
-const byAddress = byEvmAddress;
-const newMembers = newEvmMembers;
+import { type HostileToken, hostileToken } from './reentrant-token.js';
 
 const xtx = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
-const members = newMembers(5);
+const members = newEvmMembers(5);
 const THRESHOLD = 3n;
 
 /** A deployment of the participant with a token, on one chain. */
@@ -76,7 +72,7 @@ const legAt = (contract: string, id: Hex): Hex => {
 };
 const lh = (d: Deployment, id: Hex, at = d.participant): Hex => legAt(at, id);
 
-function sign(d: EvmDomain, signers: Member[], xtxId: Hex, commit: boolean, epoch: number): Hex[] {
+function sign(d: EvmDomain, signers: EvmMember[], xtxId: Hex, commit: boolean, epoch: number): Hex[] {
   const digest = evmDecisionDigest(d, xtxId, legAt(d.contract, xtxId), commit, epoch);
   return sortEvmSignatures(
     digest,
@@ -146,8 +142,8 @@ describe('forged quorums', () => {
   it('trust #16: too few, duplicate, non-member signatures are refused; three distinct members commit', async () => {
     const id = xtx(1);
     await prepare(a, id, 10n);
-    const outsiders = newMembers(2);
-    const [m0, m1, m2] = members as [Member, Member, Member];
+    const outsiders = newEvmMembers(2);
+    const [m0, m1, m2] = members as [EvmMember, EvmMember, EvmMember];
     const two = sign(a.domain, [m0, m1], id, true, 1);
     expect(await reverts(call(a, 'decide', [id, lh(a, id), true, 1n, two]))).toBe('NoQuorum');
     // The same member three times, or twice among three, never makes three signers.
@@ -169,9 +165,9 @@ describe('forged quorums', () => {
   it('trust #16: after an update removing two members, their signatures no longer count', async () => {
     // On the twin contract: chain A's main participant keeps the five-member set for the replays below.
     const d: Deployment = { ...a, participant: twin, domain: { chainId: a.domain.chainId, contract: twin } };
-    const [removed1, removed2, ...kept] = members as [Member, Member, Member, Member, Member];
-    const added = newMembers(1)[0]!;
-    const next = [...kept, added].sort(byAddress);
+    const [removed1, removed2, ...kept] = members as [EvmMember, EvmMember, EvmMember, EvmMember, EvmMember];
+    const added = newEvmMembers(1)[0]!;
+    const next = [...kept, added].sort(byEvmAddress);
     const nextAddrs = next.map((m) => m.address);
     const digest = evmMembersDigest(d.domain, 2, nextAddrs, 3);
     const sigs = sortEvmSignatures(
@@ -294,17 +290,8 @@ describe('a prepare by someone else under the same transaction id', () => {
 });
 
 describe('re-entry from a hostile token', () => {
+  let token: HostileToken;
   let hostile: Address;
-  const reentrant = toFunctionSelector('Reentrant()');
-  const tokenCall = (functionName: string, args: readonly unknown[]) =>
-    a.evm.write({ address: hostile, abi: ReentrantToken.abi, functionName, args }, customer);
-  const tokenRead = <T>(functionName: string, args: readonly unknown[] = []) =>
-    a.evm.publicClient.readContract({
-      address: hostile,
-      abi: ReentrantToken.abi,
-      functionName: functionName as 'reentered',
-      args: args as [],
-    }) as Promise<T>;
   const encode = (functionName: string, args: readonly unknown[]) =>
     encodeFunctionData({
       abi: CustosParticipant.abi,
@@ -312,17 +299,13 @@ describe('re-entry from a hostile token', () => {
       args: args as [Hex, Hex],
     });
   /** Arms the token to call the participant with `data` during its next transfer. */
-  const arm = (data: Hex) => tokenCall('arm', [a.participant, data]);
-  const expectRefused = async () => {
-    expect(await tokenRead<boolean>('reentered')).toBe(false);
-    expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
-  };
-  const hostileBalance = (who: Address) => tokenRead<bigint>('balanceOf', [who]);
+  const arm = (data: Hex) => token.arm(a.participant, data);
+  const expectRefused = () => token.expectRefused();
+  const hostileBalance = (who: Address) => token.balanceOf(who);
 
   beforeAll(async () => {
-    ({ address: hostile } = await a.evm.deploy(ReentrantToken, [], issuer));
-    await tokenCall('mint', [customer, 1_000n]);
-    await tokenCall('approve', [a.participant, 1_000n]);
+    token = await hostileToken(a.evm, { deployer: issuer, holder: customer, spender: a.participant, amount: 1_000n });
+    hostile = token.address;
   });
 
   it('during prepare: a COMMIT of the lock being written and a second prepare are refused', async () => {
@@ -375,8 +358,8 @@ describe('re-entry from a hostile token', () => {
   it('during a COMMIT’s payment: a release of the same lock and a member-set update are refused', async () => {
     const id = xtx(12);
     const bankBefore = await hostileBalance(bank);
-    const [m0, m1, m2] = members as [Member, Member, Member];
-    const attackerSet = newMembers(3);
+    const [m0, m1, m2] = members as [EvmMember, EvmMember, EvmMember];
+    const attackerSet = newEvmMembers(3);
     const addrs = attackerSet.map((m) => m.address);
     const digest = evmMembersDigest(a.domain, 9, addrs, 2);
     const update = sortEvmSignatures(

@@ -15,10 +15,10 @@ import {
   sortEvmSignatures,
 } from '@custos/protocol/interop';
 import { type EvmFixture, reverts, startEvm } from '@custos/test-utils/evm';
-import { type Address, encodeFunctionData, type Hex, parseEventLogs, toFunctionSelector } from 'viem';
+import { type Address, encodeFunctionData, type Hex, parseEventLogs } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
-import { ReentrantToken } from './contracts/artifacts.generated.js';
+import { hostileToken } from './reentrant-token.js';
 
 interface Member {
   key: Uint8Array;
@@ -261,29 +261,16 @@ describe('CustosParticipant on a Hardhat chain', () => {
   });
 
   it('trust #16: refuses re-entry from a hostile token during prepare and decide; each effect happens once', async () => {
-    const { address: hostile } = await evm.deploy(ReentrantToken, [], issuer);
-    const tokenCall = (functionName: string, args: readonly unknown[]) =>
-      evm.write({ address: hostile, abi: ReentrantToken.abi, functionName, args }, customer);
-    const tokenRead = <T>(functionName: string, args: readonly unknown[] = []) =>
-      evm.publicClient.readContract({
-        address: hostile,
-        abi: ReentrantToken.abi,
-        functionName: functionName as 'reentered',
-        args: args as [],
-      }) as Promise<T>;
-    const reentrant = toFunctionSelector('Reentrant()');
-    await tokenCall('mint', [customer, 100n]);
-    await tokenCall('approve', [participant, 100n]);
+    const hostile = await hostileToken(evm, { deployer: issuer, holder: customer, spender: participant, amount: 100n });
     const id = xtx(10);
     const deadline = (await evm.publicClient.getBlockNumber()) + 20n;
     // During prepare's transferFrom, the token tries to release the same transaction.
-    const leg = { token: hostile, from: customer, to: bank, amount: 30n };
+    const leg = { token: hostile.address, from: customer, to: bank, amount: 30n };
     legs.set(id, hashOf(leg));
     const release = encodeFunctionData({ abi: CustosParticipant.abi, functionName: 'release', args: [id, lh(id)] });
-    await tokenCall('arm', [participant, release]);
+    await hostile.arm(participant, release);
     await call('prepare', [id, leg, deadline], customer);
-    expect(await tokenRead<boolean>('reentered')).toBe(false);
-    expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
+    await hostile.expectRefused();
     expect(await status(id)).toBe(1);
     // During the COMMIT's transfer, it replays the decision to be paid twice.
     const sigs = sign(members.slice(0, 2), id, true, 1);
@@ -292,12 +279,11 @@ describe('CustosParticipant on a Hardhat chain', () => {
       functionName: 'decide',
       args: [id, lh(id), true, 1n, sigs],
     });
-    await tokenCall('arm', [participant, decide]);
+    await hostile.arm(participant, decide);
     await call('decide', [id, lh(id), true, 1n, sigs], bank);
-    expect(await tokenRead<boolean>('reentered')).toBe(false);
-    expect(await tokenRead<Hex>('lastError')).toBe(reentrant);
-    expect(await tokenRead<bigint>('balanceOf', [bank])).toBe(30n);
-    expect(await tokenRead<bigint>('balanceOf', [participant])).toBe(0n);
+    await hostile.expectRefused();
+    expect(await hostile.balanceOf(bank)).toBe(30n);
+    expect(await hostile.balanceOf(participant)).toBe(0n);
     expect(await status(id)).toBe(3);
   });
 
