@@ -8,6 +8,7 @@ import { nodeEndpoint } from '../packages/node/dist/interop/endpoint.js';
 import { CustosParticipant, LoyaltyToken } from '../packages/node/dist/interop/evm/contracts/artifacts.generated.js';
 import { EvmDuties } from '../packages/node/dist/interop/evm/evm-duties.js';
 import { EvmAttester, EvmDecisionSigner } from '../packages/node/dist/interop/evm/member-duties.js';
+import { rpcFetch } from '../packages/node/dist/interop/evm/rpc-fetch.js';
 import { Relayer } from '../packages/node/dist/interop/relayer.js';
 import { evmRegistrationBytes } from '../packages/node/dist/modules/evm.js';
 import {
@@ -64,7 +65,9 @@ export async function custosEvm(dir, count, sweep, { blockMs = 0 } = {}) {
     );
   }
   const chain = await HardhatChain.start({ blockIntervalMs: blockMs });
-  const transport = http(chain.rpcUrl, { retryCount: 0 });
+  // The client's calls (the holders' locks and their receipts) that start together go out as one
+  // JSON-RPC batch over a kept-alive connection, as the members' and the relayer's reads do.
+  const transport = http(chain.rpcUrl, { retryCount: 0, batch: { batchSize: 100 }, fetchFn: rpcFetch });
   const pub = createPublicClient({ transport, cacheTime: 0, pollingInterval: 20 });
   // With automine a receipt is there when the send returns (the first read finds it); with a block
   // period it comes with the next block: one poll of the head for all in flight, at a fifth of it.

@@ -66,8 +66,12 @@ export function registerEvmCommands(program: Command): void {
     .option('--port <port>', 'TCP port on 127.0.0.1 (default: a free one)')
     .option('--chain-id <id>', 'EIP-155 chain id', '31337')
     .option('--log-file <file>', "where Hardhat's output goes (default: a temp file)")
+    .option(
+      '--log-calls',
+      'also log every JSON-RPC call and transaction there (costs the chain about a third more CPU)',
+    )
     .option('--json', 'print one JSON document once it answers')
-    .action(async (flags: { port?: string; chainId: string; logFile?: string; json?: boolean }) => {
+    .action(async (flags: { port?: string; chainId: string; logFile?: string; logCalls?: boolean; json?: boolean }) => {
       const out = output(flags.json === true);
       const chainId = parsePositiveInt(flags.chainId, '--chain-id');
       const { HardhatChain } = await import('../interop/evm/hardhat.js');
@@ -75,6 +79,7 @@ export function registerEvmCommands(program: Command): void {
         chainId,
         ...(flags.port === undefined ? {} : { port: parsePort(flags.port) }),
         ...(flags.logFile === undefined ? {} : { logFile: flags.logFile }),
+        logCalls: flags.logCalls === true,
       });
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
 import { ed25519KeyWeakness, type Signer, setSha256, type Verifier } from '@custos/protocol/crypto';
+import { installNativeSecp256k1 } from './secp256k1.js';
 
 // DER prefixes of SubjectPublicKeyInfo / PKCS#8 for Ed25519 (RFC 8410), followed by the raw 32 bytes.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -72,7 +73,11 @@ export function nativeSha256(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Makes the whole protocol package hash with node:crypto. Call once at start-up. */
+/**
+ * Makes the whole protocol package hash with node:crypto, and sign and recover EVM signatures with
+ * libsecp256k1 (secp256k1.ts). Call once at start-up.
+ */
 export function installNativeCrypto(): void {
   setSha256(nativeSha256);
+  installNativeSecp256k1();
 }

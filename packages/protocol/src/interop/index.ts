@@ -18,7 +18,10 @@ export {
   evmSign,
   isEvmAddress,
   proveEvmKey,
+  type Secp256k1Native,
+  secp256k1IsNative,
   sortEvmSignatures,
+  useSecp256k1Native,
   verifyEvmCertificate,
   verifyEvmKeyProof,
 } from './evm.js';

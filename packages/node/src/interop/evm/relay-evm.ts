@@ -361,31 +361,26 @@ export class EvmRelay {
         const signed = rec.signatures.length >= rec.threshold;
         if (!signed && !rec.commit) return;
         const head = await this.once(`head/${c.r.evmChainId}`, () => c.r.pub.getBlockNumber());
-        if (!signed) {
-          // An unsigned COMMIT is only a matter for the lock once its deadline (from D's vote) passed.
+        if (rec.commit) {
+          // A COMMIT needs the lock before its deadline, which D recorded with the vote: no read of
+          // the lock per leg and pass (an EVM call each) while it holds.
           const vote = (await d.entry(`xtxevm/${rec.xtxId}/${rec.participant}`)) as { deadline?: number } | null;
-          if (typeof vote?.deadline === 'number' && head < BigInt(vote.deadline)) return;
-        }
-        const lock = await this.lock(rec.participant, rec.xtxId, rec.legHash);
-        if (lock === undefined) return;
-        const status = lock.status;
-        if (status === 'committed' || status === 'aborted') {
-          // Decided after this pass read the events: the next pass proves it.
-          return;
-        }
-        if (status === 'prepared' && rec.commit) {
-          // A COMMIT that did not arrive in time: the lock can only be released now (an abort on the
-          // EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing assumption).
-          if (head >= lock.deadline) {
-            const hash = await c.r.wallet.writeContract({
-              address: c.contract,
-              abi: CustosParticipant.abi,
-              functionName: 'release',
-              args: [`0x${rec.xtxId}`, rec.legHash as Hex],
-              account: c.r.from,
-              chain: null,
-            });
-            await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+          if (typeof vote?.deadline === 'number' && head >= BigInt(vote.deadline)) {
+            // A COMMIT that did not arrive in time: the lock can only be released now (an abort on
+            // the EVM side, which xtx.evmDone records as lapsed; docs/interop.md, the timing
+            // assumption). The lock is read first: it may have been decided since the events.
+            const lock = await this.lock(rec.participant, rec.xtxId, rec.legHash);
+            if (lock?.status === 'prepared' && head >= lock.deadline) {
+              const hash = await c.r.wallet.writeContract({
+                address: c.contract,
+                abi: CustosParticipant.abi,
+                functionName: 'release',
+                args: [`0x${rec.xtxId}`, rec.legHash as Hex],
+                account: c.r.from,
+                chain: null,
+              });
+              await c.r.pub.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+            }
             return;
           }
         }

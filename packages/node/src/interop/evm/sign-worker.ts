@@ -4,10 +4,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { evmSign } from '@custos/protocol/interop';
+import { installNativeSecp256k1 } from '../../crypto/secp256k1.js';
 import type { SignJob, SignReply } from './sign-pool.js';
 
 if (parentPort === null) throw new Error('sign-worker.js runs only as a worker thread of EvmSignPool');
 const port = parentPort;
+installNativeSecp256k1();
 
 port.on('message', (job: SignJob) => {
   let reply: SignReply;
