@@ -113,8 +113,8 @@ export async function custosOnly(dir, count, sweep) {
         one: async (i) => {
           const { xtx, xtxId } = xtxOf(`z${inFlight}`, i);
           await ok(a.node, xtxPrepareTx(xtx, a.chainId, client), 'prepare');
-          await wa.until(() => committed(a, xtxId));
-          await wb.until(() => committed(b, xtxId));
+          await wa.until(() => committed(a, xtxId), xtxId);
+          await wb.until(() => committed(b, xtxId), xtxId);
         },
       });
       points.push({ inFlight, total, ...steady });

@@ -199,14 +199,14 @@ export async function custosEvm(dir, count, sweep, { blockMs = 0 } = {}) {
             const t1 = performance.now();
             // Where each transaction spends its time: its vote recorded on D, the threshold's
             // signatures recorded, the contract's outcome proven on D.
-            await wd.until(() => state(d.node, `xtxevm/${xtxId}/${pid}`) !== null);
+            await wd.until(() => state(d.node, `xtxevm/${xtxId}/${pid}`) !== null, xtxId);
             const t2 = performance.now();
             await wd.until(() => {
               const rec = state(d.node, `xtxevmd/${xtxId}/${pid}`);
               return rec !== null && (rec.outcome !== undefined || rec.signatures.length >= rec.threshold);
-            });
+            }, xtxId);
             const t3 = performance.now();
-            await wd.until(() => outcome(xtxId) !== undefined);
+            await wd.until(() => outcome(xtxId) !== undefined, xtxId);
             if (outcome(xtxId) !== 'committed') throw new Error(`transaction ${i}: ${outcome(xtxId)}`);
             stages.prepared.push(t1 - t0);
             stages.voted.push(t2 - t1);
