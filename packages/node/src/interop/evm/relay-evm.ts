@@ -405,16 +405,19 @@ export class EvmRelay {
       }
     });
     await this.sendDecisions(ready, sent);
-    for (const { send, full } of outcomeLists(outcomes)) {
-      try {
-        // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
-        if ((await submit({ outcomes: send })) !== 'OK' && full.length > 1) {
-          for (const o of full) await submit({ outcomes: [o] });
+    // The lists go together (one block of D can hold them all), not each after the block of the one before.
+    await Promise.all(
+      outcomeLists(outcomes).map(async ({ send, full }) => {
+        try {
+          // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
+          if ((await submit({ outcomes: send })) !== 'OK' && full.length > 1) {
+            for (const o of full) await submit({ outcomes: [o] });
+          }
+        } catch (e) {
+          this.onError('evmDone', e);
         }
-      } catch (e) {
-        this.onError('evmDone', e);
-      }
-    }
+      }),
+    );
     return open.filter((rest) => sent.has(rest));
   }
 
