@@ -66,8 +66,14 @@ export async function custosEvm(dir, count, sweep, { blockMs = 0 } = {}) {
   }
   const chain = await HardhatChain.start({ blockIntervalMs: blockMs });
   // The client's calls (the holders' locks and their receipts) that start together go out as one
-  // JSON-RPC batch over a kept-alive connection, as the members' and the relayer's reads do.
-  const transport = http(chain.rpcUrl, { retryCount: 0, batch: { batchSize: 100 }, fetchFn: rpcFetch });
+  // JSON-RPC batch over a kept-alive connection, as the members' and the relayer's reads do. With
+  // hundreds in flight a lock can wait in the endpoint's queue longer than viem's 10 s default.
+  const transport = http(chain.rpcUrl, {
+    retryCount: 0,
+    timeout: 60_000,
+    batch: { batchSize: 100 },
+    fetchFn: rpcFetch,
+  });
   const pub = createPublicClient({ transport, cacheTime: 0, pollingInterval: 20 });
   // With automine a receipt is there when the send returns (the first read finds it); with a block
   // period it comes with the next block: one poll of the head for all in flight, at a fifth of it.

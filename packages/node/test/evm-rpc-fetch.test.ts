@@ -1,7 +1,8 @@
 /**
  * The attester's `fetch` for viem (src/interop/evm/rpc-fetch.ts): a JSON-RPC call answered through
  * viem's client as with the global fetch, an answer past the bound refused, viem's timeout
- * honoured, anything but an http(s) URL refused. Against a local HTTP server; the attesters'
+ * honoured, a call sent again once when a kept-alive connection is closed under it, anything but
+ * an http(s) URL refused. Against a local HTTP server; the attesters'
  * tests run it against the real Hardhat process.
  */
 import { createServer, type Server } from 'node:http';
@@ -12,11 +13,22 @@ import { MAX_RPC_RESPONSE_BYTES, rpcFetch } from '../src/interop/evm/rpc-fetch.j
 
 let server: Server;
 let url: string;
-/** What the server answers next: a block number, a body past the bound, or nothing for a while. */
-let mode: 'ok' | 'huge' | 'slow' = 'ok';
+/**
+ * What the server answers next: a block number, a body past the bound, or nothing for a while; or it
+ * closes the connection without an answer: one that served a request before (`race`, as a server
+ * closing a kept-alive connection as idle just as a request goes out on it), or any (`drop`).
+ */
+let mode: 'ok' | 'huge' | 'slow' | 'race' | 'drop' = 'ok';
+/** Requests received per connection, and in all. */
+const served = new WeakMap<object, number>();
+let received = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    received++;
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    if (mode === 'drop' || (mode === 'race' && n > 1)) return void req.socket.destroy();
     let body = '';
     req.on('data', (c: Buffer) => {
       body += c.toString('utf8');
@@ -60,6 +72,24 @@ describe('rpcFetch', () => {
     mode = 'slow';
     const quick = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 200, fetchFn: rpcFetch }) });
     await expect(quick.getBlockNumber({ cacheTime: 0 })).rejects.toThrow(/took too long/);
+  });
+
+  it('sends a call again on a new connection when a kept-alive one is closed under it, once', async () => {
+    mode = 'ok';
+    const client = createPublicClient({ transport: http(url, { retryCount: 0, fetchFn: rpcFetch }) });
+    expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(42n);
+    // The next call goes out on the kept-alive connection, which the server closes unanswered.
+    mode = 'race';
+    received = 0;
+    expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(42n);
+    expect(received).toBe(2);
+    // A connection closed again on the second try is an error: at most one more try.
+    mode = 'drop';
+    received = 0;
+    await expect(client.getBlockNumber({ cacheTime: 0 })).rejects.toThrow(/socket hang up/);
+    expect(received).toBeGreaterThanOrEqual(1);
+    expect(received).toBeLessThanOrEqual(2);
+    mode = 'ok';
   });
 
   it('refuses anything but an http(s) URL and a string body', async () => {

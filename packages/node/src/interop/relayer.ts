@@ -102,7 +102,13 @@ export class Relayer {
   private readonly onError: (label: string, e: unknown) => void;
   /** Bodies already fetched and checked: a cache, rebuilt by scanning when lost. */
   private readonly bodies = new Map<string, CrossChainTx>();
+  /** The EVM half that carries votes to the decision chains (with the cross-chain steps). */
   private readonly evm: EvmRelay | undefined;
+  /**
+   * The EVM half that carries decisions to the contracts and their outcomes back: an instance of
+   * its own, as `run` runs its passes beside the others (each pass clears its own caches).
+   */
+  private readonly evmOut: EvmRelay | undefined;
 
   constructor(opts: RelayerOptions) {
     this.endpoints = opts.chains;
@@ -111,25 +117,46 @@ export class Relayer {
     this.concurrency = opts.concurrency ?? 64;
     this.onAction = opts.onAction ?? (() => {});
     this.onError = opts.onError ?? (() => {});
-    this.evm =
-      opts.evm === undefined || opts.evm.length === 0
-        ? undefined
-        : new EvmRelay(opts.evm, this.onError, this.concurrency);
+    const evm = opts.evm === undefined || opts.evm.length === 0 ? undefined : opts.evm;
+    this.evm = evm === undefined ? undefined : new EvmRelay(evm, this.onError, this.concurrency);
+    this.evmOut = evm === undefined ? undefined : new EvmRelay(evm, this.onError, this.concurrency);
   }
 
   /** One pass: scans every chain and submits every step that is due. Returns what it submitted. */
   async step(): Promise<RelayAction[]> {
+    const actions = await this.stepXtx(this.heights);
+    if (this.evmOut !== undefined) actions.push(...(await this.stepEvm(this.evmHeights)));
+    return actions;
+  }
+
+  /** The chains the endpoints reach; each endpoint's height goes to `heights` (for the wait after the pass). */
+  private async reach(heights: Map<ChainEndpoint, number>): Promise<Map<string, Chain>> {
     const chains = new Map<string, Chain>();
-    this.heights.clear();
+    heights.clear();
     for (const ep of this.endpoints) {
       try {
         const { chainId, height } = await ep.info();
-        this.heights.set(ep, height);
+        heights.set(ep, height);
         if (!chains.has(chainId)) chains.set(chainId, { ep, chainId, height });
       } catch (e) {
         this.onError(ep.label, e);
       }
     }
+    return chains;
+  }
+
+  /** The EVM deliveries of a pass: member sets and decisions to the contracts, outcomes back to D. */
+  private async stepEvm(heights: Map<ChainEndpoint, number>): Promise<RelayAction[]> {
+    const chains = await this.reach(heights);
+    const actions: RelayAction[] = [];
+    this.evmOut?.newPass();
+    await this.deliverEvm(chains, actions);
+    return actions;
+  }
+
+  /** The cross-chain steps of a pass, with the EVM votes carried to the decision chains. */
+  private async stepXtx(heights: Map<ChainEndpoint, number>): Promise<RelayAction[]> {
+    const chains = await this.reach(heights);
     const actions: RelayAction[] = [];
     this.evm?.newPass();
     await this.relayMemberSets(chains, actions);
@@ -161,7 +188,6 @@ export class Relayer {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
-    if (this.evm !== undefined) await this.deliverEvm(chains, actions);
     return actions;
   }
 
@@ -172,7 +198,7 @@ export class Relayer {
   private async deliverEvm(chains: Map<string, Chain>, actions: RelayAction[]): Promise<void> {
     for (const chain of chains.values()) {
       try {
-        await (this.evm as EvmRelay).updateMembers(chain.ep, (u) =>
+        await (this.evmOut as EvmRelay).updateMembers(chain.ep, (u) =>
           this.record(actions, {
             xtxId: `epoch ${u.from} -> ${u.epoch}`,
             chainId: u.participant,
@@ -193,7 +219,7 @@ export class Relayer {
           }
           return code;
         };
-        const sent = await (this.evm as EvmRelay).deliver(chain.ep, submit);
+        const sent = await (this.evmOut as EvmRelay).deliver(chain.ep, submit);
         for (const rest of sent) {
           const [xtxId = '', participant = ''] = rest.split('/');
           this.record(actions, { xtxId, chainId: participant, step: 'evmDecide', code: 'SENT' });
@@ -263,11 +289,23 @@ export class Relayer {
    */
   async run(opts: { intervalMs?: number; signal?: AbortSignal; once?: boolean } = {}): Promise<void> {
     const interval = opts.intervalMs ?? 500;
-    while (opts.signal?.aborted !== true) {
+    if (opts.once === true) {
       await this.step();
-      if (opts.once === true) return;
-      await this.untilNewBlock(interval, opts.signal);
+      return;
     }
+    // With EVM chains, the deliveries are a loop of their own beside the cross-chain steps: a pass
+    // of one does not wait for the other's round trips (every step is idempotent, as with two
+    // relayers side by side).
+    const loop = async (pass: (h: Map<ChainEndpoint, number>) => Promise<unknown>, h: Map<ChainEndpoint, number>) => {
+      while (opts.signal?.aborted !== true) {
+        await pass(h);
+        await untilNewBlock([...h], interval, opts.signal);
+      }
+    };
+    await Promise.all([
+      loop((h) => this.stepXtx(h), this.heights),
+      ...(this.evmOut === undefined ? [] : [loop((h) => this.stepEvm(h), this.evmHeights)]),
+    ]);
   }
 
   /**
@@ -280,6 +318,8 @@ export class Relayer {
 
   /** The height of each endpoint at the start of the last pass (for `run`'s wait). */
   private readonly heights = new Map<ChainEndpoint, number>();
+  /** The same for the EVM deliveries' passes. */
+  private readonly evmHeights = new Map<ChainEndpoint, number>();
 
   /** The body of `id`, from the prepare transaction one of the chains committed, checked against its id. */
   private async body(id: string, sources: { chain: Chain; prepareTx: string }[]): Promise<CrossChainTx | undefined> {

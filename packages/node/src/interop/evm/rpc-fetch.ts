@@ -7,7 +7,8 @@
  *
  * What viem asks of it: a POST of a JSON body with its headers, aborted by its signal (viem's
  * timeout). The answer is bounded like viem's own reading (`MAX_RPC_RESPONSE_BYTES`); a larger one
- * is refused without being kept.
+ * is refused without being kept. A kept-alive connection the endpoint closes as idle just as a call
+ * goes out on it is the one failure retried here (once, on a new connection).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -48,44 +49,60 @@ export function rpcFetch(input: string | URL | Request, init: RequestInit = {}):
     });
     headers['content-length'] = String(Buffer.byteLength(body));
     const options = { method: init.method ?? 'POST', headers, agent: secure ? agents.https : agents.http };
-    const req = (secure ? https : http).request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RPC_RESPONSE_BYTES) {
-          req.destroy(new Error(`the EVM endpoint answered more than ${MAX_RPC_RESPONSE_BYTES} bytes`));
+    // A kept-alive connection the endpoint closed as idle just as this request went out on it ends
+    // with ECONNRESET before any answer: the endpoint never read the request, so it is sent again,
+    // once, on a new connection (the race Node's http documentation describes).
+    const send = (again: boolean) => {
+      const req = (secure ? https : http).request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RPC_RESPONSE_BYTES) {
+            req.destroy(new Error(`the EVM endpoint answered more than ${MAX_RPC_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          if (size > MAX_RPC_RESPONSE_BYTES) return;
+          const answer = new Headers();
+          for (const [key, value] of Object.entries(res.headers)) {
+            if (typeof value === 'string') answer.set(key, value);
+            else if (Array.isArray(value)) for (const v of value) answer.append(key, v);
+          }
+          const status = res.statusCode ?? 500;
+          const noBody = status === 204 || status === 205 || status === 304;
+          try {
+            resolve(
+              new Response(noBody ? null : Buffer.concat(chunks), {
+                status,
+                statusText: res.statusMessage ?? '',
+                headers: answer,
+              }),
+            );
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      let answered = false;
+      req.on('response', () => {
+        answered = true;
+      });
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => signal?.removeEventListener('abort', onAbort));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (!again && !answered && req.reusedSocket && e.code === 'ECONNRESET' && signal?.aborted !== true) {
+          send(true);
           return;
         }
-        chunks.push(chunk);
+        reject(e);
       });
-      res.on('error', reject);
-      res.on('end', () => {
-        if (size > MAX_RPC_RESPONSE_BYTES) return;
-        const answer = new Headers();
-        for (const [key, value] of Object.entries(res.headers)) {
-          if (typeof value === 'string') answer.set(key, value);
-          else if (Array.isArray(value)) for (const v of value) answer.append(key, v);
-        }
-        const status = res.statusCode ?? 500;
-        const noBody = status === 204 || status === 205 || status === 304;
-        try {
-          resolve(
-            new Response(noBody ? null : Buffer.concat(chunks), {
-              status,
-              statusText: res.statusMessage ?? '',
-              headers: answer,
-            }),
-          );
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
-    req.on('error', reject);
-    req.end(body);
+      req.end(body);
+    };
+    send(false);
   });
 }
