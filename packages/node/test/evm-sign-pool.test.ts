@@ -3,9 +3,10 @@
  * calling thread would sign (RFC 6979 makes it the same bytes), and it recovers to the member's
  * address as the contract's `ecrecover` would; bad input is refused with what was expected.
  */
-import { evmAddress, evmRecover, evmSecretKey, evmSign } from '@custos/protocol/interop';
+import { evmAddress, evmRecover, evmSecretKey, evmSign, useSecp256k1Native } from '@custos/protocol/interop';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { libsecp256k1 } from '../src/crypto/secp256k1.js';
 import { EvmSignPool, INLINE_SIGNATURES, MAX_DIGESTS_PER_JOB } from '../src/interop/evm/sign-pool.js';
 
 const pool = new EvmSignPool();
@@ -39,6 +40,24 @@ describe('EvmSignPool', () => {
     await pool.close();
     const digests = digestsOf(8, 'after');
     expect(await pool.signAll(digests, key)).toEqual(digests.map((d) => evmSign(d, key)));
+  });
+
+  it('signs on the calling thread with libsecp256k1, starting no worker', async () => {
+    const key = evmSecretKey();
+    const own = new EvmSignPool();
+    const digests = digestsOf(40, 'native');
+    useSecp256k1Native(libsecp256k1() ?? undefined);
+    try {
+      expect(await own.signAll(digests, key)).toEqual(digests.map((d) => evmSign(d, key)));
+      expect((own as unknown as { worker?: unknown }).worker).toBeUndefined();
+    } finally {
+      useSecp256k1Native(undefined);
+      await own.close();
+    }
+    // Without it, the same job goes to the worker.
+    expect(await own.signAll(digests, key)).toEqual(digests.map((d) => evmSign(d, key)));
+    expect((own as unknown as { worker?: unknown }).worker).toBeDefined();
+    await own.close();
   });
 
   it('refuses a key or digest of the wrong size, and too many digests, saying what it expected', async () => {

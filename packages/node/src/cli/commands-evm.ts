@@ -68,7 +68,7 @@ export function registerEvmCommands(program: Command): void {
     .option('--log-file <file>', "where Hardhat's output goes (default: a temp file)")
     .option(
       '--log-calls',
-      'also log every JSON-RPC call and transaction there (costs the chain about a third more CPU)',
+      'also log every JSON-RPC call and transaction there (costs the chain a quarter to a half more CPU per call)',
     )
     .option('--json', 'print one JSON document once it answers')
     .action(async (flags: { port?: string; chainId: string; logFile?: string; logCalls?: boolean; json?: boolean }) => {

@@ -41,9 +41,8 @@ export interface HardhatChainOptions {
   logFile?: string;
   /**
    * Log every JSON-RPC call and transaction in that file, as `hardhat node` does by default (for
-   * debugging). Off by default: the log's tracing and formatting cost the process about as much CPU
-   * as it spends on the calls themselves (about 1.3 of 5.4 ms per contract call, half of a block
-   * read).
+   * debugging). Off by default: the log costs the process a quarter to a half more CPU per call (a
+   * contract call 5.4 ms of CPU with it, 4.1 ms without, on the development machine).
    */
   logCalls?: boolean;
 }
@@ -227,7 +226,7 @@ export class HardhatChain {
       if (id !== undefined) {
         if (id !== this.chainId) throw new Error(`port ${this.port} answers chain ${id}, not ${this.chainId}`);
         // `hardhat node` turns its call log on; it stays on only when asked for (`logCalls`).
-        if (this.opts.logCalls !== true) await rpc(this.rpcUrl, 'hardhat_setLoggingEnabled', [false]);
+        if (this.opts.logCalls !== true) await rpcCaller(this.rpcUrl)('hardhat_setLoggingEnabled', [false]);
         return;
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -236,23 +235,16 @@ export class HardhatChain {
   }
 }
 
-/** One JSON-RPC call's result; throws on an error answer. */
-async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(2_000),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
-  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message ?? 'error'}`);
-  return body.result;
-}
-
 async function rpcChainId(url: string): Promise<number | undefined> {
   try {
-    const result = await rpc(url, 'eth_chainId', []);
-    return typeof result === 'string' ? Number.parseInt(result, 16) : undefined;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = (await res.json()) as { result?: string };
+    return typeof body.result === 'string' ? Number.parseInt(body.result, 16) : undefined;
   } catch {
     return undefined;
   }

@@ -2,15 +2,17 @@
  * Off-thread secp256k1 signing for a member's decision signer (`EvmDecisionSigner`): a pass that
  * signs many decisions at once (a burst of cross-chain transactions) does it in one worker thread,
  * so that the peer's main thread, which also runs the member's Custos node, is not held up by
- * @noble/curves' constant-time signing (about 0.4 ms a signature). A few signatures are made on the
+ * @noble/curves' constant-time signing (0.4 to 0.9 ms a signature). A few signatures are made on the
  * calling thread: a message to the worker would cost more than it saves, and one transaction at a
- * time keeps its latency. The signatures are the same either way (RFC 6979, deterministic).
+ * time keeps its latency. With libsecp256k1 installed (crypto/secp256k1.ts, about 0.04 ms a
+ * signature) every job is signed on the calling thread: the worker would only add its messages.
+ * The signatures are the same either way (RFC 6979, deterministic).
  *
  * The secret key travels to the worker with each job, inside this process's memory only (a
  * structured clone, never written anywhere), and the worker keeps nothing between jobs.
  */
 import { Worker } from 'node:worker_threads';
-import { evmSign } from '@custos/protocol/interop';
+import { evmSign, secp256k1IsNative } from '@custos/protocol/interop';
 import { NodeError } from '../../errors.js';
 
 /** Jobs smaller than this are signed on the calling thread. */
@@ -63,7 +65,9 @@ export class EvmSignPool {
         throw new NodeError('BAD_REQUEST', `digests[${i}]: expected 32 bytes`);
       }
     }
-    if (digests.length < INLINE_SIGNATURES || this.broken) return digests.map((d) => evmSign(d, key));
+    if (digests.length < INLINE_SIGNATURES || this.broken || secp256k1IsNative()) {
+      return digests.map((d) => evmSign(d, key));
+    }
     try {
       return await this.run(digests, key);
     } catch {
