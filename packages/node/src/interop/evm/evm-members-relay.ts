@@ -40,6 +40,8 @@ interface Reached {
 
 interface Deps {
   contractSet(participant: string): Promise<ContractSet | undefined>;
+  /** An epoch the contract was seen at (it only grows), if one was: no read when that is D's. */
+  heldAtLeast?(participant: string): number | undefined;
   chainOf(participant: string): Promise<{ r: Reached; contract: Address } | undefined>;
   onError(label: string, e: unknown): void;
   /** Called as each update is in, before the next is tried. */
@@ -68,6 +70,7 @@ export async function relayMemberSets(d: ChainEndpoint, deps: Deps): Promise<Mem
   if (current === null) return out;
   for (const { value } of await listAll(d, 'evmp/')) {
     const participant = (value as unknown as EvmParticipantRecord).participant;
+    if ((deps.heldAtLeast?.(participant) ?? -1) >= current.epoch) continue;
     try {
       const c = await deps.chainOf(participant);
       let held = c === undefined ? undefined : await deps.contractSet(participant);

@@ -21,6 +21,7 @@ import {
   type WalletClient,
 } from 'viem';
 import { nonceManager, privateKeyToAccount } from 'viem/accounts';
+import { EVM_MEMBER_SET_KEY } from '../../governance/evm-member-set.js';
 import { type EvmDecisionToCarry, MAX_OUTCOMES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
 import type { ChainEndpoint } from '../endpoint.js';
@@ -122,7 +123,24 @@ export class EvmRelay {
       abi: CustosParticipant.abi,
       functionName: 'memberSet',
     })) as [bigint, readonly Address[], bigint];
+    this.heldEpochs.set(participant, Math.max(Number(epoch), this.heldEpochs.get(participant) ?? 0));
     return { epoch: Number(epoch), members: members.map((m) => m.toLowerCase()), threshold: Number(threshold) };
+  }
+
+  /**
+   * The least epoch each contract was read at (`contractSet`). A contract's epoch only grows, and
+   * never past the EVM member set D holds (its updates carry that set's signatures): once it is at
+   * D's epoch, it stays there until D's set moves, and needs no read (an EVM call) per pass.
+   */
+  private readonly heldEpochs = new Map<string, number>();
+
+  /** The epoch `participant`'s contract holds: known without a call while it is D's own. */
+  private async heldEpoch(d: ChainEndpoint, participant: string): Promise<number | undefined> {
+    const set = await this.once('memberset', () => d.entry(EVM_MEMBER_SET_KEY));
+    const known = this.heldEpochs.get(participant);
+    const epoch = (set as { epoch?: unknown } | null)?.epoch;
+    if (known !== undefined && typeof epoch === 'number' && known >= epoch) return known;
+    return (await this.contractSet(participant))?.epoch;
   }
 
   /**
@@ -135,6 +153,7 @@ export class EvmRelay {
   ): Promise<MemberSetRelayed[]> {
     return relayMemberSets(d, {
       contractSet: (p) => this.contractSet(p),
+      heldAtLeast: (p) => this.heldEpochs.get(p),
       chainOf: (p) => this.chainOf(p),
       onError: this.onError,
       onRelayed,
@@ -387,8 +406,8 @@ export class EvmRelay {
         if (!signed) return;
         // Signed for another set than the contract holds: wait for the members' update (or, for
         // an older set, for the members to sign again under the new one), no revert to pay for.
-        const held = await this.once(`epoch/${rec.participant}`, () => this.contractSet(rec.participant));
-        if (held?.epoch !== rec.epoch) return;
+        const held = await this.once(`epoch/${rec.participant}`, () => this.heldEpoch(d, rec.participant));
+        if (held !== rec.epoch) return;
         // Sent by an earlier pass: its `Decided` shows in a later pass, or it is still to be mined;
         // sent again only if the chain lost it (a restarted node) or it reverted.
         const earlier = this.pending.get(rest);
@@ -404,10 +423,12 @@ export class EvmRelay {
         this.onError(rest, e);
       }
     });
-    await this.sendDecisions(ready, sent);
+    // The decisions go to the contracts while the outcomes go to D: an endpoint that mines as it
+    // takes a transaction (automine) answers a decide once it ran, and D need not wait for that.
     // The lists go together (one block of D can hold them all), not each after the block of the one before.
-    await Promise.all(
-      outcomeLists(outcomes).map(async ({ send, full }) => {
+    await Promise.all([
+      this.sendDecisions(ready, sent),
+      ...outcomeLists(outcomes).map(async ({ send, full }) => {
         try {
           // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
           if ((await submit({ outcomes: send })) !== 'OK' && full.length > 1) {
@@ -417,7 +438,7 @@ export class EvmRelay {
           this.onError('evmDone', e);
         }
       }),
-    );
+    ]);
     return open.filter((rest) => sent.has(rest));
   }
 
