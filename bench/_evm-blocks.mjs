@@ -47,7 +47,8 @@ export function receiptWaiter(pub, pollMs) {
       if (head > (seen ?? head)) seen = head;
       for (const [hash, n] of recent) if (n + RECENT_BLOCKS < head) recent.delete(hash);
     } catch (e) {
-      console.error(`receipts: ${e?.message}`);
+      // A poll still in flight when the waiter closed meets the chain stopping: not an error.
+      if (!stopped) console.error(`receipts: ${e?.message}`);
     }
     if (!stopped) timer = setTimeout(poll, pollMs);
   };

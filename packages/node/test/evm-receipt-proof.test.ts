@@ -5,10 +5,16 @@
  * receipt and oversized or malformed proofs refused.
  */
 import { type EvmFixture, startEvm } from '@custos/test-utils/evm';
-import type { Address, Hex } from 'viem';
+import type { Address, Hex, PublicClient } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustosParticipant, LoyaltyToken } from '../src/interop/evm/contracts/artifacts.generated.js';
-import { buildReceiptProof, verifyReceiptProof, votedEvents } from '../src/interop/evm/receipt-proof.js';
+import {
+  buildBlockReceipts,
+  buildReceiptProof,
+  receiptProofIn,
+  verifyReceiptProof,
+  votedEvents,
+} from '../src/interop/evm/receipt-proof.js';
 
 const bad = { name: 'NodeError', code: 'BAD_REQUEST' };
 let evm: EvmFixture;
@@ -70,6 +76,16 @@ describe('EVM receipt proofs', () => {
     expect(votes[0]).toMatchObject({ xtxId: XTX, yes: true });
     // The same logs read from another address are not the participant's vote.
     expect(votedEvents(receipt, evm.accounts[0]!)).toEqual([]);
+  });
+
+  it('builds the same trie with receipts asked for beside the block, one of another block ignored', async () => {
+    const p = await buildReceiptProof(evm.chain.rpcUrl, prepareTx);
+    const pub = evm.publicClient as unknown as PublicClient;
+    const other = (await evm.publicClient.getBlock({ blockNumber: BigInt(p.blockNumber) - 1n })).transactions[0]!;
+    const b = await buildBlockReceipts(pub, BigInt(p.blockNumber), [prepareTx, other]);
+    expect(b.receiptsRoot).toBe(p.receiptsRoot);
+    expect(b.transactions).toHaveLength(3);
+    expect(await receiptProofIn(b, prepareTx)).toEqual(p);
   });
 
   it('refuses a changed node, another root, a missing index and malformed or oversized proofs', async () => {

@@ -111,7 +111,8 @@ export function registerRelayCommands(program: Command): void {
       let failedBefore = new Set<string>();
       let failedNow = new Set<string>();
       // A chain's API that answers RATE_LIMITED is given time: the next scans wait longer.
-      let limited = false;
+      let limitedUntil = 0;
+      const backoff = Math.min(Math.max(interval * 10, 5_000), 60_000);
       const relayer = new Relayer({
         chains,
         signer,
@@ -122,7 +123,7 @@ export function registerRelayCommands(program: Command): void {
           else process.stdout.write(`${actionLine(a)}\n`);
         },
         onError: (label, e) => {
-          if (e instanceof NodeError && e.code === 'RATE_LIMITED') limited = true;
+          if (e instanceof NodeError && e.code === 'RATE_LIMITED') limitedUntil = Date.now() + backoff;
           if (!failedBefore.has(label) && !failedNow.has(label)) out.note(`${label}: ${(e as Error).message}`);
           failedNow.add(label);
         },
@@ -141,29 +142,18 @@ export function registerRelayCommands(program: Command): void {
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      // Each pause removes its abort listener when it ends (else they pile up, one per scan).
-      const pause = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const onAbort = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          const t = setTimeout(() => {
-            stop.signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, ms);
-          stop.signal.addEventListener('abort', onAbort, { once: true });
-        });
       try {
-        while (!stop.signal.aborted) {
-          limited = false;
-          await relayer.step();
-          failedBefore = failedNow;
-          failedNow = new Set();
-          // The next pass on a chain's next block (its block stream), every `--interval` at the latest.
-          if (limited) await pause(Math.min(Math.max(interval * 10, 5_000), 60_000));
-          else await relayer.untilNewBlock(interval, stop.signal);
-        }
+        // `Relayer.run`: the cross-chain steps and the EVM deliveries as two loops, each pass on a
+        // chain's next block (its block stream), every `--interval` at the latest.
+        await relayer.run({
+          intervalMs: interval,
+          signal: stop.signal,
+          pauseMs: () => limitedUntil - Date.now(),
+          onPass: () => {
+            failedBefore = failedNow;
+            failedNow = new Set();
+          },
+        });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

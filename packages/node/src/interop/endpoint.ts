@@ -209,3 +209,15 @@ function problemError(status: number, doc: unknown): Error {
   }
   return new NodeError('INTERNAL', `HTTP ${status}: ${message}`);
 }
+
+/** Every entry under `prefix`, read page by page (500 a page). */
+export async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string; value: JsonValue }[]> {
+  const out: { key: string; value: JsonValue }[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await ep.list(prefix, after, 500);
+    out.push(...page);
+    if (page.length < 500) return out;
+    after = page[page.length - 1]?.key;
+  }
+}

@@ -35,9 +35,9 @@ import {
 import type { JsonValue } from '@custos/protocol/jcs';
 import { signTx } from '@custos/protocol/ledger';
 import { NodeError } from '../errors.js';
-import type { ChainEndpoint } from './endpoint.js';
+import { type ChainEndpoint, listAll } from './endpoint.js';
 import { EvmRelay, type EvmRelayChain } from './evm/relay-evm.js';
-import { untilNewBlock } from './until-new-block.js';
+import { sleep, untilNewBlock } from './until-new-block.js';
 
 export type RelayStep =
   | 'prepare'
@@ -77,7 +77,6 @@ export interface RelayerOptions {
   evm?: EvmRelayChain[];
 }
 
-const PAGE = 500;
 const BODY_CACHE_LIMIT = 10_000;
 
 interface Chain {
@@ -287,7 +286,20 @@ export class Relayer {
    * at once), else `intervalMs`: what is due arrives in blocks, and a timer alone adds up to a pause
    * to every step of a cross-chain transaction.
    */
-  async run(opts: { intervalMs?: number; signal?: AbortSignal; once?: boolean } = {}): Promise<void> {
+  async run(
+    opts: {
+      intervalMs?: number;
+      signal?: AbortSignal;
+      once?: boolean;
+      /**
+       * Asked after each pass: a number of ms above 0 pauses that loop as long instead of waiting
+       * for a block (`custos relay` gives a chain's API that answered RATE_LIMITED time).
+       */
+      pauseMs?: () => number;
+      /** Called after each pass of either loop. */
+      onPass?: () => void;
+    } = {},
+  ): Promise<void> {
     const interval = opts.intervalMs ?? 500;
     if (opts.once === true) {
       await this.step();
@@ -299,7 +311,10 @@ export class Relayer {
     const loop = async (pass: (h: Map<ChainEndpoint, number>) => Promise<unknown>, h: Map<ChainEndpoint, number>) => {
       while (opts.signal?.aborted !== true) {
         await pass(h);
-        await untilNewBlock([...h], interval, opts.signal);
+        opts.onPass?.();
+        const pause = opts.pauseMs?.() ?? 0;
+        if (pause > 0) await sleep(pause, opts.signal);
+        else await untilNewBlock([...h], interval, opts.signal);
       }
     };
     await Promise.all([
@@ -466,17 +481,6 @@ export class Relayer {
     const b = await chain.ep.stateProof(xtxVoteKey(id));
     if (b.value === null) throw new NodeError('NOT_FOUND', `chain '${chain.chainId}' has no vote on ${id}`);
     return { chainId: chain.chainId, certificate: b.certificate, proof: b.proof, value: b.value };
-  }
-}
-
-async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string; value: JsonValue }[]> {
-  const out: { key: string; value: JsonValue }[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await ep.list(prefix, after, PAGE);
-    out.push(...page);
-    if (page.length < PAGE) return out;
-    after = page[page.length - 1]?.key;
   }
 }
 

@@ -13,9 +13,8 @@ import type { Account, Address, Hex, PublicClient, WalletClient } from 'viem';
 import { EVM_MEMBER_SET_KEY, type EvmMemberSetEntry } from '../../governance/evm-member-set.js';
 import type { EvmParticipantRecord } from '../../modules/evm.js';
 import { EVM_MEMBER_UPDATE_PREFIX, type EvmMemberUpdateRecord } from '../../modules/evm-members.js';
-import type { ChainEndpoint } from '../endpoint.js';
+import { type ChainEndpoint, listAll } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
-import { listAll } from './member-duties.js';
 
 /** The member set a participant contract holds (`memberSet()`), addresses lower-case. */
 export interface ContractSet {
@@ -46,6 +45,30 @@ interface Deps {
   onError(label: string, e: unknown): void;
   /** Called as each update is in, before the next is tried. */
   onRelayed(u: MemberSetRelayed): void;
+}
+
+/**
+ * The least epoch each contract was read at, by participant. A contract's epoch only grows, and
+ * never past the EVM member set D holds (its updates carry that set's signatures): once it is at
+ * D's epoch, it stays there until D's set moves, and needs no read (an EVM call) per pass.
+ */
+export class HeldEpochs {
+  private readonly epochs = new Map<string, number>();
+
+  seen(participant: string, epoch: number): void {
+    this.epochs.set(participant, Math.max(epoch, this.epochs.get(participant) ?? 0));
+  }
+
+  atLeast(participant: string): number | undefined {
+    return this.epochs.get(participant);
+  }
+
+  /** The epoch the contract holds when it is known to be D's (`set`: D's `gov/evm-memberset`), else undefined. */
+  atDs(participant: string, set: unknown): number | undefined {
+    const epoch = (set as { epoch?: unknown } | null)?.epoch;
+    const known = this.epochs.get(participant);
+    return known !== undefined && typeof epoch === 'number' && known >= epoch ? known : undefined;
+  }
 }
 
 /** The signatures of `rec` by members of `held`, sorted by signer (as the contract checks them). */

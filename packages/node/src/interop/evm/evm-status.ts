@@ -11,9 +11,8 @@ import { EVM_MARGIN_BLOCKS, parseEvmParticipant } from '@custos/protocol/interop
 import { createPublicClient, http } from 'viem';
 import { EVM_MEMBER_SET_KEY } from '../../governance/evm-member-set.js';
 import type { EvmVoteRecord } from '../../modules/xtx-evm.js';
-import type { ChainEndpoint } from '../endpoint.js';
+import { type ChainEndpoint, listAll } from '../endpoint.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
-import { listAll } from './member-duties.js';
 
 const LOCK = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 

@@ -35,7 +35,7 @@ import { type EvmClientRecord, type EvmParticipantRecord, MAX_HEADERS_PER_TX } f
 import { type EvmMemberUpdateRecord, evmMemberUpdateKey } from '../../modules/evm-members.js';
 import { type EvmDecisionToCarry, MAX_SIGNATURES_PER_TX } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
-import type { ChainEndpoint } from '../endpoint.js';
+import { type ChainEndpoint, listAll } from '../endpoint.js';
 import { sleep } from '../until-new-block.js';
 import { encodeEvmHeader, type RpcBlock } from './header.js';
 import { rpcFetch } from './rpc-fetch.js';
@@ -411,15 +411,4 @@ async function allOrFirstError<T>(items: readonly T[], limit: number, fn: (item:
   const errors: unknown[] = [];
   await eachConcurrently(items, limit, fn, (_, e) => errors.push(e));
   if (errors.length > 0) throw errors[0];
-}
-
-export async function listAll(ep: ChainEndpoint, prefix: string): Promise<{ key: string; value: JsonValue }[]> {
-  const out: { key: string; value: JsonValue }[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await ep.list(prefix, after, 500);
-    out.push(...page);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]?.key;
-  }
 }

@@ -72,10 +72,25 @@ export interface BlockReceipts {
   trie: Awaited<ReturnType<typeof createMPT>>;
 }
 
-/** Reads every receipt of block `blockNumber` and rebuilds its receipts trie; refuses one that does not hash to `receiptsRoot`. */
-export async function buildBlockReceipts(client: PublicClient, blockNumber: bigint): Promise<BlockReceipts> {
+/**
+ * Reads every receipt of block `blockNumber` and rebuilds its receipts trie; refuses one that does
+ * not hash to `receiptsRoot`. The receipts of `known` transactions (an event's, which names its
+ * block) are asked for with the block, one round trip instead of two to an endpoint that batches
+ * concurrent calls; the others once the block names them. A known one the block does not hold is
+ * not used.
+ */
+export async function buildBlockReceipts(
+  client: PublicClient,
+  blockNumber: bigint,
+  known: readonly Hex[] = [],
+): Promise<BlockReceipts> {
+  const early = new Map(known.map((hash) => [hash, client.getTransactionReceipt({ hash })]));
+  // One the block does not hold is never awaited: its failure is no one's.
+  for (const r of early.values()) r.catch(() => {});
   const block = await client.getBlock({ blockNumber });
-  const receipts = await Promise.all(block.transactions.map((hash) => client.getTransactionReceipt({ hash })));
+  const receipts = await Promise.all(
+    block.transactions.map((hash) => early.get(hash) ?? client.getTransactionReceipt({ hash })),
+  );
   const trie = await createMPT();
   for (const [i, r] of receipts.entries()) await trie.put(RLP.encode(i), encodeReceipt(r));
   const root = bytesToHex(trie.root());

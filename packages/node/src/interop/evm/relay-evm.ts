@@ -22,14 +22,14 @@ import {
 } from 'viem';
 import { nonceManager, privateKeyToAccount } from 'viem/accounts';
 import { EVM_MEMBER_SET_KEY } from '../../governance/evm-member-set.js';
-import { type EvmDecisionToCarry, MAX_OUTCOMES_PER_TX } from '../../modules/xtx-evm.js';
+import type { EvmDecisionToCarry } from '../../modules/xtx-evm.js';
 import { eachConcurrently } from '../each-concurrently.js';
-import type { ChainEndpoint } from '../endpoint.js';
+import { type ChainEndpoint, listAll } from '../endpoint.js';
 import { ContractEvents, type EventAt } from './contract-events.js';
 import { CustosParticipant } from './contracts/artifacts.generated.js';
-import { type ContractSet, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
-import { listAll } from './member-duties.js';
+import { type ContractSet, HeldEpochs, type MemberSetRelayed, relayMemberSets } from './evm-members-relay.js';
 import { type BlockReceipts, buildBlockReceipts, receiptProofIn } from './receipt-proof.js';
+import { DecisionSender, type ReadyDecision } from './relay-evm-decide.js';
 import { type Outcome, outcomeLists } from './relay-evm-lists.js';
 import { rpcFetch } from './rpc-fetch.js';
 
@@ -54,22 +54,6 @@ interface Reached {
 /** What one EVM step submitted: a Custos transaction's code, or `sent` for a contract call. */
 export type EvmSubmit = (step: 'evmVote' | 'evmDone', args: { [k: string]: JsonValue }) => Promise<string>;
 
-/** Pending decides remembered at most (a cache: a relayer that forgets one only sends it again). */
-const PENDING_LIMIT = 10_000;
-
-/**
- * Decisions of one contract sent in one `decideMany` at most (the contract takes up to 32): a full
- * batch's outcomes then go back to D in one `xtx.evmDone` list, its receipt proven once.
- */
-export const DECIDE_BATCH = MAX_OUTCOMES_PER_TX;
-
-/** A decision ready for its contract in this pass. */
-interface ReadyDecision {
-  rest: string;
-  rec: EvmDecisionToCarry;
-  c: { r: Reached; contract: Address };
-}
-
 const STATUS = ['none', 'prepared', 'refused', 'committed', 'aborted'] as const;
 export type EvmLockStatus = (typeof STATUS)[number];
 
@@ -81,7 +65,9 @@ export class EvmRelay {
     private readonly onError: (label: string, e: unknown) => void = () => {},
     /** Open decisions handled at once. */
     private readonly concurrency = 64,
-  ) {}
+  ) {
+    this.decisions = new DecisionSender(onError);
+  }
 
   private connect(): Promise<Map<number, Reached>> {
     this.reached ??= (async () => {
@@ -123,24 +109,17 @@ export class EvmRelay {
       abi: CustosParticipant.abi,
       functionName: 'memberSet',
     })) as [bigint, readonly Address[], bigint];
-    this.heldEpochs.set(participant, Math.max(Number(epoch), this.heldEpochs.get(participant) ?? 0));
+    this.held.seen(participant, Number(epoch));
     return { epoch: Number(epoch), members: members.map((m) => m.toLowerCase()), threshold: Number(threshold) };
   }
 
-  /**
-   * The least epoch each contract was read at (`contractSet`). A contract's epoch only grows, and
-   * never past the EVM member set D holds (its updates carry that set's signatures): once it is at
-   * D's epoch, it stays there until D's set moves, and needs no read (an EVM call) per pass.
-   */
-  private readonly heldEpochs = new Map<string, number>();
+  /** The epochs the contracts were read at (`contractSet`): no read per pass once at D's. */
+  private readonly held = new HeldEpochs();
 
   /** The epoch `participant`'s contract holds: known without a call while it is D's own. */
   private async heldEpoch(d: ChainEndpoint, participant: string): Promise<number | undefined> {
     const set = await this.once('memberset', () => d.entry(EVM_MEMBER_SET_KEY));
-    const known = this.heldEpochs.get(participant);
-    const epoch = (set as { epoch?: unknown } | null)?.epoch;
-    if (known !== undefined && typeof epoch === 'number' && known >= epoch) return known;
-    return (await this.contractSet(participant))?.epoch;
+    return this.held.atDs(participant, set) ?? (await this.contractSet(participant))?.epoch;
   }
 
   /**
@@ -153,7 +132,7 @@ export class EvmRelay {
   ): Promise<MemberSetRelayed[]> {
     return relayMemberSets(d, {
       contractSet: (p) => this.contractSet(p),
-      heldAtLeast: (p) => this.heldEpochs.get(p),
+      heldAtLeast: (p) => this.held.atLeast(p),
       chainOf: (p) => this.chainOf(p),
       onError: this.onError,
       onRelayed,
@@ -209,16 +188,8 @@ export class EvmRelay {
     this.pass.clear();
   }
 
-  /**
-   * `decide` and `decideMany` calls sent and not yet seen decided, by `<xtxId>/<participant>`: the
-   * transaction's hash, and whether it carried other decisions too.
-   */
-  private readonly pending = new Map<string, { hash: Hex; batch: boolean }>();
-  /**
-   * Decisions whose batch reverted or could not be sent: from then on each goes alone (`decide`),
-   * so that one leg the contract refuses cannot hold back the others. A cache, like `pending`.
-   */
-  private readonly alone = new Set<string>();
+  /** The decisions sent to the contracts, and what became of them (relay-evm-decide.ts). */
+  private readonly decisions: DecisionSender;
 
   /** What became of the transaction `hash`: mined (or reverted), waiting in the endpoint's pool, or lost. */
   private async txState(pub: PublicClient, hash: Hex): Promise<'mined' | 'reverted' | 'pending' | 'lost'> {
@@ -290,7 +261,7 @@ export class EvmRelay {
     const key = `${c.r.evmChainId}/${found.blockNumber}`;
     let block = this.blocks.get(key);
     if (block === undefined) {
-      block = buildBlockReceipts(c.r.pub, BigInt(found.blockNumber));
+      block = buildBlockReceipts(c.r.pub, BigInt(found.blockNumber), [found.txHash]);
       block.catch(() => this.blocks.delete(key));
       this.blocks.set(key, block);
     }
@@ -364,7 +335,7 @@ export class EvmRelay {
         // The contract's events of this pass first: a leg it decided needs no read of its lock.
         const done = await this.outcomeProof(d, rec);
         if (done !== undefined) {
-          this.pending.delete(rest);
+          this.decisions.pending.delete(rest);
           outcomes.push({ xtxId: rec.xtxId, participant: rec.participant, ...done });
           return;
         }
@@ -374,7 +345,7 @@ export class EvmRelay {
           (await this.eventTx(rec.participant, rec.xtxId, rec.legHash, 'Decided')) ??
           (await this.eventTx(rec.participant, rec.xtxId, rec.legHash, 'Lapsed'));
         if (decided !== undefined) {
-          this.pending.delete(rest);
+          this.decisions.pending.delete(rest);
           return;
         }
         const signed = rec.signatures.length >= rec.threshold;
@@ -410,14 +381,14 @@ export class EvmRelay {
         if (held !== rec.epoch) return;
         // Sent by an earlier pass: its `Decided` shows in a later pass, or it is still to be mined;
         // sent again only if the chain lost it (a restarted node) or it reverted.
-        const earlier = this.pending.get(rest);
+        const earlier = this.decisions.pending.get(rest);
         if (earlier !== undefined) {
           // Once per pass for a batch's hash, not once per leg.
           const state = await this.once(`tx/${earlier.hash}`, () => this.txState(c.r.pub, earlier.hash));
           if (state === 'mined' || state === 'pending') return;
-          if (state === 'reverted' && earlier.batch) this.sendAlone(rest);
+          if (state === 'reverted' && earlier.batch) this.decisions.sendAlone(rest);
         }
-        this.pending.delete(rest);
+        this.decisions.pending.delete(rest);
         ready.push({ rest, rec, c });
       } catch (e) {
         this.onError(rest, e);
@@ -427,7 +398,7 @@ export class EvmRelay {
     // takes a transaction (automine) answers a decide once it ran, and D need not wait for that.
     // The lists go together (one block of D can hold them all), not each after the block of the one before.
     await Promise.all([
-      this.sendDecisions(ready, sent),
+      this.decisions.send(ready, sent),
       ...outcomeLists(outcomes).map(async ({ send, full }) => {
         try {
           // A list is refused whole for one bad item: then each goes alone, so one cannot hold back the rest.
@@ -440,69 +411,5 @@ export class EvmRelay {
       }),
     ]);
     return open.filter((rest) => sent.has(rest));
-  }
-
-  private sendAlone(rest: string): void {
-    if (this.alone.size >= PENDING_LIMIT) this.alone.delete(this.alone.values().next().value as string);
-    this.alone.add(rest);
-  }
-
-  /**
-   * Sends the decisions of a pass: those of one contract in `decideMany` calls of up to
-   * `DECIDE_BATCH`, a single one (or one whose batch failed) with `decide`, cheaper for one leg.
-   * Not waiting for the receipts: a later pass proves the `Decided` events (the calls of a pass go
-   * out together under the account's nonces).
-   */
-  private async sendDecisions(ready: ReadyDecision[], sent: Set<string>): Promise<void> {
-    const calls: ReadyDecision[][] = [];
-    const byContract = new Map<string, ReadyDecision[]>();
-    for (const d of ready) {
-      if (this.alone.has(d.rest)) {
-        calls.push([d]);
-        continue;
-      }
-      const list = byContract.get(d.rec.participant) ?? [];
-      list.push(d);
-      byContract.set(d.rec.participant, list);
-    }
-    for (const list of byContract.values()) {
-      for (let i = 0; i < list.length; i += DECIDE_BATCH) calls.push(list.slice(i, i + DECIDE_BATCH));
-    }
-    await Promise.all(
-      calls.map(async (batch) => {
-        const first = batch[0] as ReadyDecision;
-        const item = ({ rec }: ReadyDecision) => ({
-          xtxId: `0x${rec.xtxId}` as Hex,
-          legHash: rec.legHash as Hex,
-          commit: rec.commit,
-          epoch: BigInt(rec.epoch),
-          signatures: rec.signatures.map((s) => s.signature as Hex),
-        });
-        try {
-          const { r, contract } = first.c;
-          const to = { address: contract, abi: CustosParticipant.abi, account: r.from, chain: null } as const;
-          let hash: Hex;
-          if (batch.length === 1) {
-            const one = item(first);
-            hash = await r.wallet.writeContract({
-              ...to,
-              functionName: 'decide',
-              args: [one.xtxId, one.legHash, one.commit, one.epoch, one.signatures],
-            });
-          } else {
-            hash = await r.wallet.writeContract({ ...to, functionName: 'decideMany', args: [batch.map(item)] });
-          }
-          for (const d of batch) {
-            if (this.pending.size >= PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value as string);
-            this.pending.set(d.rest, { hash, batch: batch.length > 1 });
-            sent.add(d.rest);
-          }
-        } catch (e) {
-          // A batch the endpoint refused (its gas estimate reverted): next pass, each leg alone.
-          if (batch.length > 1) for (const d of batch) this.sendAlone(d.rest);
-          this.onError(first.rest, e);
-        }
-      }),
-    );
   }
 }
