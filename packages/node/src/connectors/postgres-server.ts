@@ -96,9 +96,14 @@ function reachableDir(dir: string, runAs: { uid: number; gid: number } | undefin
     execFileSync('test', ['-w', parent, '-a', '-x', parent], { stdio: 'ignore', ...runAs });
     return dir;
   } catch {
-    const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16);
-    return join(tmpdir(), `custos-pg-${name}`);
+    return relocatedClusterDir(dir);
   }
+}
+
+/** The directory in the system's temp directory that stands for the cluster directory `dir` (above). */
+export function relocatedClusterDir(dir: string): string {
+  const name = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16);
+  return join(tmpdir(), `custos-pg-${name}`);
 }
 
 export interface PostgresServerOptions {
