@@ -323,14 +323,6 @@ export class Relayer {
     ]);
   }
 
-  /**
-   * Resolves when a chain the last pass read has a new block (over HTTP, the node's block stream),
-   * after `intervalMs`, or when `signal` aborts: the wait between two passes.
-   */
-  untilNewBlock(intervalMs: number, signal?: AbortSignal): Promise<void> {
-    return untilNewBlock([...this.heights], intervalMs, signal);
-  }
-
   /** The height of each endpoint at the start of the last pass (for `run`'s wait). */
   private readonly heights = new Map<ChainEndpoint, number>();
   /** The same for the EVM deliveries' passes. */

@@ -118,7 +118,8 @@ export class EvmRelay {
 
   /** The epoch `participant`'s contract holds: known without a call while it is D's own. */
   private async heldEpoch(d: ChainEndpoint, participant: string): Promise<number | undefined> {
-    const set = await this.once('memberset', () => d.entry(EVM_MEMBER_SET_KEY));
+    // Per decision chain: a relayer may serve several, each with its own EVM member set.
+    const set = await this.once(`memberset/${d.label}`, () => d.entry(EVM_MEMBER_SET_KEY));
     return this.held.atDs(participant, set) ?? (await this.contractSet(participant))?.epoch;
   }
 
@@ -377,7 +378,7 @@ export class EvmRelay {
         if (!signed) return;
         // Signed for another set than the contract holds: wait for the members' update (or, for
         // an older set, for the members to sign again under the new one), no revert to pay for.
-        const held = await this.once(`epoch/${rec.participant}`, () => this.heldEpoch(d, rec.participant));
+        const held = await this.once(`epoch/${d.label}/${rec.participant}`, () => this.heldEpoch(d, rec.participant));
         if (held !== rec.epoch) return;
         // Sent by an earlier pass: its `Decided` shows in a later pass, or it is still to be mined;
         // sent again only if the chain lost it (a restarted node) or it reverted.
